@@ -1,0 +1,25 @@
+"""gitpipe: git-native reproducible pipelines.
+
+Only the version lives here so that `import gitpipe` stays cheap; the API is
+re-exported lazily (`gitpipe.Project`) through module `__getattr__`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+__all__ = ["Project", "ReproOptions", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Project":
+        from gitpipe.project import Project
+
+        return Project
+    if name == "ReproOptions":
+        from gitpipe.repro import ReproOptions
+
+        return ReproOptions
+    raise AttributeError(f"module 'gitpipe' has no attribute {name!r}")

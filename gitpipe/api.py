@@ -1,0 +1,62 @@
+"""The Python API a user imports: `gitpipe.Project(path).status()`, `.repro(...)`.
+
+A thin facade over the use cases; the CLI calls the same methods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from gitpipe import dagviz
+from gitpipe import project as project_module
+from gitpipe.executors import OutputSink
+from gitpipe.repro import Listener, Report, ReproOptions
+from gitpipe.repro import repro as run_repro
+from gitpipe.state import RunRecord
+from gitpipe.status import StatusReport
+from gitpipe.status import status as run_status
+
+
+class Project(project_module.Project):
+    """A gitpipe project with its use cases as methods."""
+
+    def validate(self) -> list[str]:
+        """Parse spec and params and build the DAG; raises SpecError listing every problem."""
+        from gitpipe.errors import SpecError
+
+        graph = self.graph
+        self.check_paths_inside()
+        problems: list[str] = []
+        reader = self.params_reader()
+        for stage in self.pipeline.stages:
+            try:
+                reader.values(stage)
+            except SpecError as exc:
+                problems.extend(exc.problems)
+        if problems:
+            raise SpecError(problems)
+        return [str(n) for n in graph.nodes]
+
+    def status(self, targets: Iterable[str] = ()) -> StatusReport:
+        return run_status(self, list(targets))
+
+    def repro(self, targets: Iterable[str] = (), *, options: ReproOptions | None = None,
+              listener: Listener | None = None, sink: OutputSink | None = None) -> Report:
+        opts = options or ReproOptions()
+        if targets:
+            opts = ReproOptions(tuple(targets), opts.jobs, opts.force, opts.dry_run,
+                                opts.keep_going, opts.retry_backoff)
+        return run_repro(self, opts, listener, sink)
+
+    def dag(self, fmt: str = "ascii") -> str:
+        return dagviz.FORMATS[fmt](self.graph)
+
+    def runs(self, task: str | None = None, limit: int = 50) -> list[RunRecord]:
+        return self.state.runs(task, limit)
+
+
+def init(path: str = ".") -> Project:
+    from pathlib import Path
+
+    project_module.init_project(Path(path))
+    return Project(path, find=False)

@@ -1,0 +1,243 @@
+"""The command line: parse, call one API function, render, choose the exit code.
+
+The one place that prints and turns GitpipeErrors into messages. Imports of
+the engine happen inside commands so `gitpipe --version` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from gitpipe import __version__
+
+if TYPE_CHECKING:
+    from gitpipe.api import Project
+    from gitpipe.repro import Event, Report
+    from gitpipe.status import StatusReport
+
+EXIT_INTERRUPTED = 130
+
+
+class _Group(click.Group):
+    """Turns GitpipeError into a one- or two-line message and its exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        debug = "--debug" in sys.argv[1:] or bool(os.environ.get("GITPIPE_DEBUG"))
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("error: interrupted", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+        except Exception as exc:
+            from gitpipe.errors import GitpipeError
+
+            if debug or not isinstance(exc, GitpipeError):
+                if not isinstance(exc, GitpipeError):
+                    if debug:
+                        raise
+                    click.echo(f"error: unexpected {type(exc).__name__}: {exc}", err=True)
+                    click.echo("hint: rerun with --debug for a traceback", err=True)
+                    ctx.exit(1)
+                raise
+            for line in str(exc).splitlines():
+                click.echo(line if line.startswith("hint:") else f"error: {line}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="gitpipe")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.option("-C", "directory", default=".", type=click.Path(file_okay=False),
+              help="Run as if started in this directory.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, directory: str) -> None:
+    """gitpipe: git-native reproducible pipelines."""
+    ctx.obj = {"dir": directory, "debug": debug}
+
+
+def _project(ctx: click.Context) -> Project:
+    from gitpipe.api import Project
+
+    return Project(ctx.obj["dir"])
+
+
+def _console(err: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=err, highlight=False, no_color=bool(os.environ.get("NO_COLOR")))
+
+
+@cli.command()
+@click.pass_context
+def init(ctx: click.Context) -> None:
+    """Create .gitpipe/ (config and ignore rules) in a git repository."""
+    from gitpipe.api import init as api_init
+
+    project = api_init(ctx.obj["dir"])
+    click.echo(f"initialized gitpipe in {project.root}")
+
+
+@cli.command()
+@click.pass_context
+def validate(ctx: click.Context) -> None:
+    """Check gitpipe.yaml, the params files and the DAG; report every problem."""
+    project = _project(ctx)
+    tasks = project.validate()
+    click.echo(f"gitpipe.yaml is valid: {len(tasks)} stage(s), "
+               f"{project.graph.number_of_edges()} dependency edge(s)")
+
+
+@cli.command()
+@click.argument("targets", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (for CI).")
+@click.option("--check", is_flag=True, help="Exit 1 when anything is stale.")
+@click.pass_context
+def status(ctx: click.Context, targets: tuple[str, ...], as_json: bool, check: bool) -> None:
+    """Show stale stages and why."""
+    report = _project(ctx).status(targets)
+    if as_json:
+        click.echo(json.dumps(report.to_json()))
+    else:
+        _print_status(report)
+    if check and report.stale:
+        ctx.exit(1)
+
+
+def _print_status(report: StatusReport) -> None:
+    stale = [v for v in report.tasks if v.stale]
+    if not stale:
+        click.echo("everything is up to date")
+        return
+    for verdict in stale:
+        click.echo(f"{verdict.task}:")
+        for reason in verdict.reasons:
+            click.echo(f"    {reason}")
+    click.echo(f"{len(stale)} of {len(report.tasks)} stage(s) stale")
+
+
+@cli.command()
+@click.argument("targets", nargs=-1)
+@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Stages at once [default: CPUs].")
+@click.option("-f", "--force", is_flag=True, help="Run even up-to-date stages.")
+@click.option("--dry-run", is_flag=True, help="Print what would run and why; run nothing.")
+@click.option("-k", "--keep-going", is_flag=True, help="Go on with independent stages after a "
+              "failure.")
+@click.pass_context
+def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force: bool,
+          dry_run: bool, keep_going: bool) -> None:
+    """Run the stale stages (and what depends on them)."""
+    from gitpipe.repro import ReproOptions
+
+    backoff = float(os.environ.get("GITPIPE_RETRY_BACKOFF", "1"))
+    options = ReproOptions(targets, jobs, force, dry_run, keep_going, backoff)
+    printer = _LivePrinter()
+    report = _project(ctx).repro(options=options, listener=printer.event, sink=printer.line)
+    _print_report(report)
+    if not report.ok:
+        ctx.exit(1)
+
+
+class _LivePrinter:
+    """Streams stage output with a `[stage]` prefix; one lock so lines never interleave."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def line(self, task: str, text: str) -> None:
+        with self._lock:
+            click.echo(f"[{task}] {text}")
+
+    def event(self, event: Event) -> None:
+        labels = {"start": "running", "retry": "retrying", "fail": "failed"}
+        if event.kind not in labels:
+            return
+        with self._lock:
+            detail = event.message.splitlines()[0] if event.message else ""
+            click.echo(f"{labels[event.kind]} {event.task}" + (f": {detail}" if detail else ""),
+                       err=event.kind == "fail")
+
+
+def _print_report(report: Report) -> None:
+    from gitpipe.scheduler import Outcome
+
+    if report.dry_run:
+        would = [r for r in report.results if r.outcome is Outcome.RAN]
+        for result in would:
+            click.echo(f"would run {result.task}: {'; '.join(result.reasons)}")
+        click.echo(f"{len(would)} of {len(report.results)} stage(s) would run"
+                   if would else "everything is up to date: nothing would run")
+        return
+    _print_table(report)
+    for failed in report.failed:
+        if failed.message:
+            click.echo(f"error: {failed.message}", err=True)
+        if failed.log:
+            click.echo(f"hint: the log is {failed.log}", err=True)
+
+
+def _print_table(report: Report) -> None:
+    from rich.table import Table
+
+    table = Table(title=None, box=None, pad_edge=False, show_edge=False)
+    for column in ("stage", "result", "time", "why"):
+        table.add_column(column)
+    for result in report.results:
+        took = f"{result.duration:.2f}s" if result.duration else ""
+        table.add_row(result.task, result.outcome.value, took, "; ".join(result.reasons))
+    _console().print(table)
+    from gitpipe.scheduler import Outcome
+
+    counts = ", ".join(f"{report.count(o)} {o.value}" for o in Outcome if report.count(o))
+    click.echo(counts)
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["ascii", "dot", "mermaid", "json"]),
+              default="ascii", show_default=True)
+@click.pass_context
+def dag(ctx: click.Context, fmt: str) -> None:
+    """Print the stage graph."""
+    click.echo(_project(ctx).dag(fmt))
+
+
+@cli.command()
+@click.argument("stage", required=False)
+@click.option("-n", "--limit", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def runs(ctx: click.Context, stage: str | None, limit: int, as_json: bool) -> None:
+    """History of runs from .gitpipe/state.db."""
+    import dataclasses
+    import time
+
+    records = _project(ctx).runs(stage, limit)
+    if as_json:
+        click.echo(json.dumps([dataclasses.asdict(r) for r in records]))
+        return
+    if not records:
+        click.echo("no runs recorded yet")
+    for r in records:
+        started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.started))
+        click.echo(f"{started}  {r.task:<24} {r.result:<7} {r.duration:8.2f}s  "
+                   f"in {_size(r.bytes_in):>9}  out {_size(r.bytes_out):>9}")
+
+
+def _size(count: int) -> str:
+    size = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return str(count)
+
+
+def main() -> None:
+    cli(prog_name="gitpipe")

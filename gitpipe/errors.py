@@ -1,0 +1,65 @@
+"""The error hierarchy: one root carrying the exit code, few subclasses.
+
+Only `cli.py` turns these into output; everything below raises them.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+class GitpipeError(Exception):
+    """Any error gitpipe reports to a user: a message, an optional hint, an exit code."""
+
+    exit_code = EXIT_FAILED
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message}\nhint: {self.hint}"
+        return self.message
+
+
+class BadInputError(GitpipeError):
+    """The user's input is wrong (spec, params, lock, config, usage): exit 2."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class SpecError(BadInputError):
+    """`gitpipe.yaml` or a params file is invalid; carries every problem found."""
+
+    def __init__(self, problems: list[str], hint: str | None = None) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems), hint)
+
+
+class NotAProjectError(BadInputError):
+    """No git repository or no `gitpipe.yaml` where one is needed."""
+
+
+class ProjectLockedError(GitpipeError):
+    """Another gitpipe process holds the repository's ProjectLock."""
+
+
+class StageFailedError(GitpipeError):
+    """One or more stages failed; the Report says which."""
+
+
+class MissingExtraError(BadInputError):
+    """An optional dependency is not installed; the message names the extra."""
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """A "did you mean 'x'?" hint for a near miss, or None."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else None

@@ -1,0 +1,117 @@
+"""The local executor: the command through /bin/sh in its own process group.
+
+Own process group so that a timeout or Ctrl-C kills the whole tree the
+command started, not just the shell.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import IO
+
+from gitpipe.executors import Job, OutputSink, RunResult
+
+KILL_GRACE = 3.0
+
+
+@dataclass(eq=False)
+class LocalHandle:
+    job: Job
+    process: subprocess.Popen[bytes]
+    started: float
+    reader: threading.Thread
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    timed_out: bool = False
+
+
+def _kill_group(pid: int, grace: float = KILL_GRACE) -> None:
+    """SIGTERM the group, then SIGKILL whatever is left after `grace` seconds."""
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _pump(stream: IO[bytes], log: IO[bytes], task: str, sink: OutputSink | None) -> None:
+    for raw in iter(stream.readline, b""):
+        log.write(raw)
+        log.flush()
+        if sink is not None:
+            sink(task, raw.decode(errors="replace").rstrip("\n"))
+    stream.close()
+    log.close()
+
+
+class LocalExecutor:
+    """Runs Jobs as subprocesses; output goes to the Job's log and to `sink`."""
+
+    def __init__(self, sink: OutputSink | None = None) -> None:
+        self.sink = sink
+
+    def submit(self, job: Job) -> LocalHandle:
+        job.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(job.log_path, "ab")  # noqa: SIM115 - closed by the pump thread
+        process = subprocess.Popen(
+            ["/bin/sh", "-c", job.cmd], cwd=job.cwd, env=job.env,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        assert process.stdout is not None
+        reader = threading.Thread(target=_pump, args=(process.stdout, log, job.task, self.sink),
+                                  daemon=True)
+        reader.start()
+        return LocalHandle(job, process, time.monotonic(), reader)
+
+    def poll(self, handle: LocalHandle) -> RunResult | None:
+        if handle.process.poll() is None:
+            return None
+        return self._finish(handle)
+
+    def wait(self, handle: LocalHandle) -> RunResult:
+        timeout = handle.job.timeout
+        while True:
+            remaining = None if timeout is None else timeout - (time.monotonic() - handle.started)
+            if remaining is not None and remaining <= 0:
+                handle.timed_out = True
+                _kill_group(handle.process.pid)
+            try:
+                handle.process.wait(timeout=0.2 if remaining is None else min(remaining, 0.2))
+                return self._finish(handle)
+            except subprocess.TimeoutExpired:
+                if handle.cancelled.is_set():
+                    _kill_group(handle.process.pid)
+
+    def cancel(self, handle: LocalHandle) -> None:
+        handle.cancelled.set()
+        if handle.process.poll() is None:
+            _kill_group(handle.process.pid)
+
+    def _finish(self, handle: LocalHandle) -> RunResult:
+        # NOTE: the shell may be gone while children it backgrounded still hold
+        # the group; they are killed so nothing outlives its stage.
+        _kill_group(handle.process.pid, grace=0.5)
+        handle.reader.join(timeout=5)
+        duration = time.monotonic() - handle.started
+        message = ""
+        if handle.timed_out:
+            message = f"timed out after {handle.job.timeout:g}s"
+        elif handle.cancelled.is_set():
+            message = "cancelled"
+        return RunResult(handle.process.returncode, duration, handle.timed_out,
+                         handle.cancelled.is_set(), message)

@@ -1,0 +1,71 @@
+"""The only pygit2 user: the repository root, index blob ids, blobs at a revision."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pygit2
+
+from gitpipe.errors import NotAProjectError
+
+
+@dataclass
+class GitRepo:
+    """A git repository and the project's place in it (`prefix`, '' at the top)."""
+
+    repo: pygit2.Repository
+    workdir: Path
+    prefix: str = ""
+    _clean_ids: dict[str, str] | None = field(default=None, repr=False)
+
+    @classmethod
+    def discover(cls, start: Path) -> GitRepo:
+        found = pygit2.discover_repository(str(start))
+        if found is None:
+            raise NotAProjectError(
+                f"{str(start)!r} is not inside a git repository", hint="run 'git init' first"
+            )
+        repo = pygit2.Repository(found)
+        if repo.is_bare or repo.workdir is None:
+            raise NotAProjectError(f"{found!r} is a bare git repository; gitpipe needs a work tree")
+        workdir = Path(repo.workdir).resolve()
+        prefix = os.path.relpath(start.resolve(), workdir).replace(os.sep, "/")
+        return cls(repo, workdir, "" if prefix == "." else prefix)
+
+    def git_path(self, path: str) -> str:
+        """A project-relative path as git names it (relative to the work tree)."""
+        return f"{self.prefix}/{path}" if self.prefix else path
+
+    def clean_blob_ids(self) -> dict[str, str]:
+        """{project path: blob id} for tracked files the work tree has not modified.
+
+        One index read and one status call (libgit2 compares stat data, reading
+        file content only for racy entries), whatever the number of files.
+        """
+        if self._clean_ids is None:
+            modified = set(self.repo.status(untracked_files="no", ignored=False))
+            strip = len(self.prefix) + 1 if self.prefix else 0
+            ids = {}
+            for entry in self.repo.index:
+                path = entry.path
+                if path in modified or (strip and not path.startswith(self.prefix + "/")):
+                    continue
+                ids[path[strip:]] = str(entry.id)
+            self._clean_ids = ids
+        return self._clean_ids
+
+    def is_tracked(self, path: str) -> bool:
+        return self.git_path(path) in self.repo.index
+
+    def hooks_dir(self) -> Path:
+        configured = self.repo.config.get_multivar("core.hooksPath")
+        for value in configured:
+            return (self.workdir / value).resolve()
+        return Path(self.repo.path) / "hooks"
+
+
+def git_blob_id(path: str | os.PathLike[str]) -> str:
+    """The blob id git would give the file's current content."""
+    return str(pygit2.hashfile(str(path)))

@@ -1,0 +1,130 @@
+"""The DAG of Tasks (networkx): edges from outs to deps, validation, and the pure plan.
+
+An edge A → B exists when a dep of B is an out of A, lies inside a directory
+out of A, or is a directory containing an out of A.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Hashable, Iterable
+
+import networkx as nx
+
+from gitpipe.errors import BadInputError, SpecError, did_you_mean
+from gitpipe.spec import SPEC_FILE, Pipeline, Task
+
+
+def _parents(path: str) -> Iterable[str]:
+    while "/" in path:
+        path = path.rsplit("/", 1)[0]
+        yield path
+
+
+class OutIndex:
+    """Finds which Task writes a path, by exact match, ancestor or descendant."""
+
+    def __init__(self, tasks: Iterable[Task]) -> None:
+        self.owner: dict[str, Task] = {}
+        self.problems: list[str] = []
+        for task in tasks:
+            for out in task.outs:
+                other = self.owner.get(out.path)
+                if other is not None:
+                    self.problems.append(
+                        f"{SPEC_FILE}: out {out.path!r} is written by both stage "
+                        f"{other.name!r} and stage {task.name!r}")
+                self.owner[out.path] = task
+        self.sorted_paths = sorted(self.owner)
+
+    def producers(self, dep: str) -> set[Task]:
+        """Tasks whose outs overlap `dep`."""
+        found = set()
+        if dep in self.owner:
+            found.add(self.owner[dep])
+        found.update(self.owner[p] for p in _parents(dep) if p in self.owner)
+        prefix = dep + "/"
+        start = bisect.bisect_left(self.sorted_paths, prefix)
+        for path in self.sorted_paths[start:]:
+            if not path.startswith(prefix):
+                break
+            found.add(self.owner[path])
+        return found
+
+    def check_nesting(self) -> None:
+        """An out inside another task's out makes ownership ambiguous."""
+        for path, task in self.owner.items():
+            for parent in _parents(path):
+                owner = self.owner.get(parent)
+                if owner is not None and owner is not task:
+                    self.problems.append(
+                        f"{SPEC_FILE}: out {path!r} of stage {task.name!r} is inside out "
+                        f"{parent!r} of stage {owner.name!r}")
+
+
+def build(pipeline: Pipeline) -> nx.DiGraph:
+    """The DAG of the pipeline's Tasks; SpecError for overlaps and cycles."""
+    tasks = [Task.of(stage) for stage in pipeline.stages]
+    index = OutIndex(tasks)
+    index.check_nesting()
+    graph = nx.DiGraph()
+    for task in tasks:
+        graph.add_node(task.name, task=task)
+    for task in tasks:
+        for dep in task.deps:
+            for producer in index.producers(dep):
+                if producer is task:
+                    index.problems.append(f"{SPEC_FILE}: stage {task.name!r} depends on its "
+                                          f"own out {dep!r}")
+                    continue
+                graph.add_edge(producer.name, task.name)
+    if index.problems:
+        raise SpecError(index.problems)
+    _check_acyclic(graph)
+    return graph
+
+
+def _check_acyclic(graph: nx.DiGraph) -> None:
+    try:
+        cycle = nx.find_cycle(graph)
+    except nx.NetworkXNoCycle:
+        return
+    names = [edge[0] for edge in cycle] + [cycle[0][0]]
+    raise SpecError([f"{SPEC_FILE}: the stages form a cycle: {' -> '.join(names)}"],
+                    hint="a stage cannot depend, directly or not, on its own outs")
+
+
+def select(graph: nx.DiGraph, targets: Iterable[str]) -> list[Hashable]:
+    """Resolve target names (a stage, or `stage@partition`) to graph nodes."""
+    nodes: list[Hashable] = []
+    for target in targets:
+        if target in graph:
+            nodes.append(target)
+            continue
+        matches = [n for n in graph if str(n).split("@", 1)[0] == target]
+        if not matches:
+            stages = {str(n).split("@", 1)[0] for n in graph}
+            raise BadInputError(f"unknown stage {target!r}", hint=did_you_mean(target, stages))
+        nodes.extend(matches)
+    return nodes
+
+
+def plan(graph: nx.DiGraph, targets: Iterable[Hashable] | None = None,
+         downstream: bool = False) -> list[Hashable]:
+    """The nodes to consider, in a topological order; pure, any hashable nodes.
+
+    With targets: the targets and everything upstream of them (what they need),
+    plus everything downstream when `downstream` is set. Without: every node.
+    """
+    if targets is None:
+        chosen = set(graph.nodes)
+    else:
+        chosen = set()
+        for node in targets:
+            chosen.add(node)
+            chosen |= nx.ancestors(graph, node)
+            if downstream:
+                chosen |= nx.descendants(graph, node)
+    order = {node: i for i, node in enumerate(graph.nodes)}
+    sub = graph.subgraph(chosen)
+    return list(nx.lexicographical_topological_sort(sub, key=lambda n: order[n]))

@@ -1,0 +1,106 @@
+"""Digests: xxh3-128 for data, git blob ids for tracked code; directory manifests.
+
+A Digest always says which algorithm made it (`xxh3:…`, `git:…`), so hashes of
+different kinds never compare equal by accident.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat as stat_module
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import xxhash
+
+CHUNK = 1024 * 1024
+PARALLEL_MIN_BYTES = 8 * CHUNK
+XXH3 = "xxh3"
+GIT = "git"
+
+
+@dataclass(frozen=True)
+class Digest:
+    """A content hash with its algorithm, and the size of what it hashed."""
+
+    algo: str
+    value: str
+
+    def __str__(self) -> str:
+        return f"{self.algo}:{self.value}"
+
+    @classmethod
+    def parse(cls, text: str) -> Digest:
+        algo, sep, value = str(text).partition(":")
+        if not sep or not value:
+            raise ValueError(f"not a digest: {text!r}")
+        return cls(algo, value)
+
+
+def hash_bytes(data: bytes) -> Digest:
+    return Digest(XXH3, xxhash.xxh3_128_hexdigest(data))
+
+
+def hash_file(path: str | os.PathLike[str]) -> Digest:
+    """Stream a file through xxh3-128 in 1 MiB chunks (xxhash releases the GIL)."""
+    hasher = xxhash.xxh3_128()
+    with open(path, "rb", buffering=0) as handle:
+        buffer = bytearray(CHUNK)
+        view = memoryview(buffer)
+        while True:
+            count = handle.readinto(buffer)
+            if not count:
+                break
+            hasher.update(view[:count])
+    return Digest(XXH3, hasher.hexdigest())
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """One file of a directory: its path relative to the directory, hash and size."""
+
+    relpath: str
+    digest: str
+    size: int
+
+
+def manifest_bytes(entries: list[ManifestEntry]) -> bytes:
+    """The canonical bytes of a manifest; its xxh3 is the directory's hash."""
+    rows = [[e.relpath, e.digest, e.size] for e in sorted(entries, key=lambda e: e.relpath)]
+    return json.dumps(rows, separators=(",", ":")).encode()
+
+
+def hash_manifest(entries: list[ManifestEntry]) -> Digest:
+    return hash_bytes(manifest_bytes(entries))
+
+
+def walk_files(directory: str) -> Iterator[tuple[str, os.stat_result]]:
+    """(relative POSIX path, lstat) of every regular file and symlink below `directory`.
+
+    Symlinks are reported, never followed, so a link out of the repository
+    cannot pull outside data into a hash or the cache.
+    """
+    stack = [""]
+    while stack:
+        rel = stack.pop()
+        with os.scandir(os.path.join(directory, rel) if rel else directory) as entries:
+            for entry in entries:
+                child = f"{rel}/{entry.name}" if rel else entry.name
+                info = entry.stat(follow_symlinks=False)
+                if stat_module.S_ISDIR(info.st_mode):
+                    stack.append(child)
+                else:
+                    yield child, info
+
+
+def hash_many(paths: list[str], hasher: Callable[[str], Digest] = hash_file,
+              sizes: list[int] | None = None) -> list[Digest]:
+    """Hash several files; in threads when there is enough data to gain from it."""
+    total = sum(sizes) if sizes is not None else PARALLEL_MIN_BYTES
+    if len(paths) < 2 or total < PARALLEL_MIN_BYTES:
+        return [hasher(path) for path in paths]
+    workers = min(len(paths), (os.cpu_count() or 2) * 2)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(hasher, paths))

@@ -1,0 +1,179 @@
+"""`gitpipe.lock`: one LockEntry per Task, written deterministically and atomically.
+
+Sorted keys and a stable layout keep diffs in code review meaningful; every
+write goes to a temp file that is fsynced and renamed over the old one, so a
+crash leaves either the old or the new lock, never half of one.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gitpipe.errors import BadInputError
+from gitpipe.yamlio import load_plain
+
+LOCK_FILE = "gitpipe.lock"
+SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class LockedPath:
+    """A dep or out as last seen: path, digest and size."""
+
+    path: str
+    digest: str
+    size: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        row: dict[str, Any] = {"path": self.path, "hash": self.digest}
+        if self.size is not None:
+            row["size"] = self.size
+        return row
+
+
+@dataclass(frozen=True)
+class LockEntry:
+    """What the last successful run of a Task saw and produced."""
+
+    cmd: str
+    fingerprint: str
+    deps: tuple[LockedPath, ...] = ()
+    params: dict[str, Any] = field(default_factory=dict, hash=False)
+    outs: tuple[LockedPath, ...] = ()
+
+    def dep(self, path: str) -> LockedPath | None:
+        return next((d for d in self.deps if d.path == path), None)
+
+    def out(self, path: str) -> LockedPath | None:
+        return next((o for o in self.outs if o.path == path), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"cmd": self.cmd, "fingerprint": self.fingerprint}
+        if self.deps:
+            data["deps"] = [_Flow(d.to_dict()) for d in sorted(self.deps, key=_by_path)]
+        if self.params:
+            data["params"] = _sorted_params(self.params)
+        if self.outs:
+            data["outs"] = [_Flow(o.to_dict()) for o in sorted(self.outs, key=_by_path)]
+        return data
+
+
+def _by_path(item: LockedPath) -> str:
+    return item.path
+
+
+def _sorted_params(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted_params(value[k]) for k in sorted(value, key=str)}
+    return value
+
+
+class _Flow(dict):  # type: ignore[type-arg]
+    """A mapping written on one line: `- {path: a, hash: xxh3:…}`."""
+
+
+class _LockDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    pass
+
+
+_LockDumper.add_representer(
+    _Flow, lambda dumper, data: dumper.represent_mapping(
+        "tag:yaml.org,2002:map", data.items(), flow_style=True)
+)
+
+
+def render(entries: dict[str, LockEntry]) -> str:
+    """The lockfile's text for `entries`: schema first, tasks sorted by name."""
+    data = {"schema": SCHEMA, "stages": {n: entries[n].to_dict() for n in sorted(entries)}}
+    text: str = yaml.dump(data, Dumper=_LockDumper, sort_keys=False,
+                          default_flow_style=False, allow_unicode=True, width=10_000)
+    return text
+
+
+def _locked_paths(rows: Any, where: str) -> tuple[LockedPath, ...]:
+    if not isinstance(rows, list):
+        raise BadInputError(f"{LOCK_FILE}: {where} must be a list")
+    paths = []
+    for row in rows:
+        if not isinstance(row, dict) or "path" not in row or "hash" not in row:
+            raise BadInputError(f"{LOCK_FILE}: {where}: each item needs 'path' and 'hash'")
+        paths.append(LockedPath(str(row["path"]), str(row["hash"]), row.get("size")))
+    return tuple(paths)
+
+
+def parse(text: str) -> dict[str, LockEntry]:
+    """Lockfile text → {task name: LockEntry}; a clear error for a damaged file."""
+    try:
+        data = load_plain(text) if text.strip() else {}
+    except yaml.YAMLError as exc:
+        raise BadInputError(f"{LOCK_FILE}: invalid YAML: {exc}",
+                            hint="restore it from git, or delete it to rerun everything") from None
+    data = data or {}
+    if not isinstance(data, dict) or data.get("schema", SCHEMA) != SCHEMA:
+        raise BadInputError(f"{LOCK_FILE}: unknown schema {data.get('schema')!r}"
+                            if isinstance(data, dict) else f"{LOCK_FILE}: not a mapping")
+    entries = {}
+    for name, body in (data.get("stages") or {}).items():
+        if not isinstance(body, dict) or "cmd" not in body or "fingerprint" not in body:
+            raise BadInputError(f"{LOCK_FILE}: stage {name!r}: needs 'cmd' and 'fingerprint'")
+        entries[str(name)] = LockEntry(
+            cmd=str(body["cmd"]), fingerprint=str(body["fingerprint"]),
+            deps=_locked_paths(body.get("deps", []), f"stage {name!r} deps"),
+            params=dict(body.get("params") or {}),
+            outs=_locked_paths(body.get("outs", []), f"stage {name!r} outs"),
+        )
+    return entries
+
+
+def read(root: Path) -> dict[str, LockEntry]:
+    try:
+        text = (root / LOCK_FILE).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    return parse(text)
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write via temp file + fsync + rename, then fsync the directory."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+class LockWriter:
+    """Holds the lock in memory; each update rewrites the file at once (thread-safe)."""
+
+    def __init__(self, root: Path, entries: dict[str, LockEntry]) -> None:
+        self.path = root / LOCK_FILE
+        self.entries = dict(entries)
+        self._mutex = threading.Lock()
+
+    def update(self, name: str, entry: LockEntry) -> None:
+        with self._mutex:
+            self.entries[name] = entry
+            atomic_write(self.path, render(self.entries))
+
+    def remove(self, names: list[str]) -> None:
+        with self._mutex:
+            for name in names:
+                self.entries.pop(name, None)
+            atomic_write(self.path, render(self.entries))

@@ -1,0 +1,112 @@
+"""Params files (`params.yaml` and others): load once, select the keys a stage names."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from gitpipe.errors import BadInputError, SpecError, did_you_mean
+from gitpipe.spec import ParamRef, Stage
+from gitpipe.yamlio import parse_yaml
+
+_MISSING = object()
+
+
+def lookup(data: Any, key: str) -> Any:
+    """The value at dotted `key` in nested mappings, or _MISSING."""
+    if isinstance(data, dict) and key in data:
+        return data[key]
+    node = data
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return _MISSING
+        node = node[part]
+    return node
+
+
+def plain(value: Any) -> Any:
+    """Strip line-tracking containers so values compare and serialize cleanly."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+class ParamsReader:
+    """Loads each params file at most once; reads from disk or from any text source.
+
+    `read_text(path) -> str | None` lets `status --rev` read files from a git
+    commit instead of the workspace.
+    """
+
+    def __init__(self, read_text: Callable[[str], str | None]) -> None:
+        self._read_text = read_text
+        self._files: dict[str, Any] = {}
+
+    @classmethod
+    def from_workspace(cls, root: Path) -> ParamsReader:
+        def read(path: str) -> str | None:
+            try:
+                return (root / path).read_text(encoding="utf-8")
+            except FileNotFoundError:
+                return None
+        return cls(read)
+
+    def file(self, path: str) -> Any:
+        if path not in self._files:
+            text = self._read_text(path)
+            self._files[path] = _MISSING if text is None else parse_yaml(text, path) or {}
+        return self._files[path]
+
+    def values(self, stage: Stage) -> dict[str, Any]:
+        """{key: value} for every param `stage` names; SpecError naming what is missing."""
+        values: dict[str, Any] = {}
+        problems = []
+        for ref in stage.params:
+            value = self._value(ref, stage, problems)
+            if value is not _MISSING:
+                values[_display_key(ref)] = plain(value)
+        if problems:
+            raise SpecError(problems)
+        return dict(sorted(values.items()))
+
+    def _value(self, ref: ParamRef, stage: Stage, problems: list[str]) -> Any:
+        data = self.file(ref.file)
+        if data is _MISSING:
+            problems.append(f"{ref.file}: stage {stage.name!r}: params file does not exist")
+            return _MISSING
+        if not isinstance(data, dict):
+            raise BadInputError(f"{ref.file}: must be a mapping of parameter names")
+        value = lookup(data, ref.key)
+        if value is _MISSING:
+            hint = did_you_mean(ref.key, _all_keys(data))
+            problems.append(f"{ref.file}: stage {stage.name!r}: param {ref.key!r} not found"
+                            + (f" ({hint})" if hint else ""))
+        return value
+
+
+def _display_key(ref: ParamRef) -> str:
+    return ref.key if ref.file.endswith("params.yaml") and "/" not in ref.file else \
+        f"{ref.file}:{ref.key}"
+
+
+def _all_keys(data: Any, prefix: str = "") -> Iterable[str]:
+    if isinstance(data, dict):
+        for key, value in data.items():
+            full = f"{prefix}{key}"
+            yield full
+            yield from _all_keys(value, full + ".")
+
+
+def flatten(values: dict[str, Any]) -> dict[str, Any]:
+    """Nested param values → {dotted.key: leaf}, for reasons like 'train.lr 0.1 -> 0.5'."""
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict) and value:
+            for sub, leaf in flatten(value).items():
+                flat[f"{key}.{sub}"] = leaf
+        else:
+            flat[key] = value
+    return flat

@@ -1,0 +1,202 @@
+"""Project: where the repository, its spec, lock, state and config are; ProjectLock.
+
+Everything is loaded lazily, so a command only pays for what it reads.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import time
+from functools import cached_property
+from pathlib import Path
+from types import TracebackType
+
+import networkx as nx
+
+from gitpipe import graph as graph_module
+from gitpipe import lockfile
+from gitpipe.config import Config, load_config
+from gitpipe.errors import BadInputError, NotAProjectError, ProjectLockedError
+from gitpipe.gitrepo import GitRepo
+from gitpipe.lockfile import LockEntry
+from gitpipe.params import ParamsReader
+from gitpipe.spec import SPEC_FILE, Pipeline, load_pipeline
+from gitpipe.state import State
+from gitpipe.workspace import Workspace
+
+GITPIPE_DIR = ".gitpipe"
+
+
+def find_root(start: Path) -> Path:
+    """The nearest directory at or above `start` holding gitpipe.yaml (or .gitpipe/)."""
+    start = start.resolve()
+    for candidate in (start, *start.parents):
+        if (candidate / SPEC_FILE).is_file() or (candidate / GITPIPE_DIR).is_dir():
+            return candidate
+        if (candidate / ".git").exists():
+            break
+    raise NotAProjectError(f"no {SPEC_FILE} in {str(start)!r} or its parents",
+                           hint="create gitpipe.yaml, or run 'gitpipe init'")
+
+
+class Project:
+    """A gitpipe project: a directory with gitpipe.yaml inside a git work tree."""
+
+    def __init__(self, path: str | os.PathLike[str] = ".", *, find: bool = True) -> None:
+        start = Path(path)
+        self.root = find_root(start) if find else start.resolve()
+
+    @property
+    def gitpipe_dir(self) -> Path:
+        return self.root / GITPIPE_DIR
+
+    @cached_property
+    def git(self) -> GitRepo:
+        return GitRepo.discover(self.root)
+
+    @cached_property
+    def config(self) -> Config:
+        return load_config(self.gitpipe_dir)
+
+    @cached_property
+    def pipeline(self) -> Pipeline:
+        return load_pipeline(self.root)
+
+    @cached_property
+    def graph(self) -> nx.DiGraph:
+        return graph_module.build(self.pipeline)
+
+    @cached_property
+    def lock_entries(self) -> dict[str, LockEntry]:
+        return lockfile.read(self.root)
+
+    @cached_property
+    def state(self) -> State:
+        return State(self.gitpipe_dir / "state.db")
+
+    @cached_property
+    def workspace(self) -> Workspace:
+        return Workspace(self.root, self.state, self.git)
+
+    def params_reader(self) -> ParamsReader:
+        return ParamsReader.from_workspace(self.root)
+
+    def check_paths_inside(self) -> None:
+        """Refuse deps and outs that resolve, through symlinks, outside the project."""
+        root = os.path.realpath(self.root)
+        problems = []
+        for stage in self.pipeline.stages:
+            for path in (*stage.deps, *(out.path for out in stage.outs)):
+                real = os.path.realpath(self.root / path)
+                if real != root and not real.startswith(root + os.sep):
+                    problems.append(f"{SPEC_FILE}: stage {stage.name!r}: {path!r} resolves "
+                                    f"outside the repository (through a symlink)")
+        if problems:
+            raise BadInputError("\n".join(problems))
+
+    def close(self) -> None:
+        if "state" in self.__dict__:
+            self.state.close()
+
+
+class ProjectLock:
+    """The one-writer mutex of a repository: flock on `.gitpipe/project.lock`.
+
+    The kernel drops an flock when its process dies, so a lock left by a
+    crashed gitpipe is reclaimed without any pid guessing; the pid written
+    inside only names the holder in the error message.
+    """
+
+    def __init__(self, gitpipe_dir: Path, wait: float = 3.0) -> None:
+        self.path = gitpipe_dir / "project.lock"
+        self.wait = wait
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + self.wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() > deadline:
+                    holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+                    os.close(fd)
+                    raise ProjectLockedError(
+                        f"another gitpipe process (pid {holder}) is working in this "
+                        "repository", hint="wait for it to finish, then try again") from None
+                time.sleep(0.05)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.ftruncate(self._fd, 0)
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> ProjectLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.release()
+
+
+def require_inside(project: Project) -> None:
+    """A clear error when the project is not in a git work tree."""
+    try:
+        _ = project.git
+    except NotAProjectError:
+        raise
+    except Exception as exc:  # pygit2 raises its own errors for broken repositories
+        raise BadInputError(f"cannot open the git repository: {exc}") from None
+
+
+GITPIPE_GITIGNORE = """# written by gitpipe init: per-machine state, never committed
+/config.local.yaml
+/cache/
+/state.db*
+/logs/
+/project.lock
+/tmp/
+"""
+
+
+def ensure_ignored(root: Path, paths: list[str]) -> list[str]:
+    """Add `/path` lines for cached outs to the root .gitignore; returns what was added."""
+    ignore = root / ".gitignore"
+    existing = ignore.read_text(encoding="utf-8").splitlines() if ignore.exists() else []
+    wanted = [f"/{path}" for path in paths if f"/{path}" not in existing]
+    if wanted:
+        text = "\n".join(existing + wanted) + "\n"
+        lockfile.atomic_write(ignore, text)
+    return wanted
+
+
+def init_project(path: Path) -> Project:
+    """Create `.gitpipe/` (config, ignore rules) in a git work tree; idempotent."""
+    from gitpipe.config import CONFIG_FILE, default_config_text
+
+    root = path.resolve()
+    GitRepo.discover(root)
+    gitpipe_dir = root / GITPIPE_DIR
+    gitpipe_dir.mkdir(exist_ok=True)
+    if not (gitpipe_dir / CONFIG_FILE).exists():
+        (gitpipe_dir / CONFIG_FILE).write_text(default_config_text(), encoding="utf-8")
+    (gitpipe_dir / ".gitignore").write_text(GITPIPE_GITIGNORE, encoding="utf-8")
+    project = Project(root, find=False)
+    if (root / SPEC_FILE).exists():
+        ensure_ignored(root, cached_out_paths(project.pipeline))
+    return project
+
+
+def cached_out_paths(pipeline: Pipeline) -> list[str]:
+    return [out.path for stage in pipeline.stages for out in stage.outs if out.cache]

@@ -1,0 +1,278 @@
+"""The repro use case: plan → schedule(step) → lock, returning a Report.
+
+Each Task is judged when it becomes ready, after its upstream finished, so an
+upstream rerun that produced identical outs does not rerun it (early cutoff).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import networkx as nx
+
+from gitpipe import graph as graph_module
+from gitpipe import lockfile
+from gitpipe.errors import GitpipeError
+from gitpipe.executors import Job, OutputSink, RunResult
+from gitpipe.executors.local import LocalExecutor, LocalHandle
+from gitpipe.project import Project, ProjectLock
+from gitpipe.scheduler import Limits, Outcome, Scheduler
+from gitpipe.spec import Task
+from gitpipe.staleness import Observation, Staleness, judge, lock_entry_for, observe
+from gitpipe.state import RunRecord
+from gitpipe.status import status
+from gitpipe.workspace import PathInfo
+
+
+@dataclass(frozen=True)
+class ReproOptions:
+    """What `gitpipe repro` was asked to do."""
+
+    targets: tuple[str, ...] = ()
+    jobs: int | None = None
+    force: bool = False
+    dry_run: bool = False
+    keep_going: bool = False
+    retry_backoff: float = 1.0
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """How one Task ended in this repro."""
+
+    task: str
+    outcome: Outcome
+    duration: float = 0.0
+    reasons: tuple[str, ...] = ()
+    message: str = ""
+    attempts: int = 0
+    log: str | None = None
+
+
+@dataclass
+class Report:
+    """Every planned Task's result, in plan order."""
+
+    results: list[TaskResult] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def failed(self) -> list[TaskResult]:
+        return [r for r in self.results if r.outcome in (Outcome.FAILED, Outcome.BLOCKED)]
+
+    @property
+    def ok(self) -> bool:
+        return not any(not r.outcome.ok for r in self.results)
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for r in self.results if r.outcome is outcome)
+
+
+@dataclass(frozen=True)
+class Event:
+    """A progress event for whoever renders: 'start', 'skip', 'retry', 'done', 'fail'."""
+
+    task: str
+    kind: str
+    message: str = ""
+
+
+Listener = Callable[[Event], None]
+
+
+def _default_jobs() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
+
+
+def repro(project: Project, options: ReproOptions, listener: Listener | None = None,
+          sink: OutputSink | None = None) -> Report:
+    """Bring the targets (all stages by default) up to date; never raises for a stage failure."""
+    graph = project.graph
+    project.check_paths_inside()
+    chosen = graph_module.select(graph, options.targets) if options.targets else None
+    if options.dry_run:
+        return _dry_run(project, options)
+    with ProjectLock(project.gitpipe_dir, project.config.lock_wait):
+        project.__dict__.pop("lock_entries", None)  # re-read under the ProjectLock
+        nodes = graph_module.plan(graph, chosen)
+        runner = _Runner(project, options, listener or (lambda e: None), sink)
+        try:
+            outcomes = Scheduler(graph.subgraph(nodes), runner.step, Limits(
+                options.jobs or project.config.jobs or _default_jobs(), options.keep_going,
+            )).run()
+        except BaseException:
+            runner.cancel_all()
+            raise
+        finally:
+            project.state.flush()
+    return Report([runner.result(node, outcomes[node]) for node in nodes])
+
+
+def _dry_run(project: Project, options: ReproOptions) -> Report:
+    verdicts = status(project, options.targets).tasks
+    results = []
+    for verdict in verdicts:
+        stale = verdict.stale or options.force
+        reasons = tuple(str(r) for r in verdict.reasons) or (("forced",) if options.force else ())
+        results.append(TaskResult(verdict.task, Outcome.RAN if stale else Outcome.SKIPPED,
+                                  reasons=reasons))
+    return Report(results, dry_run=True)
+
+
+class _Runner:
+    """The scheduler's `step`: judge a ready Task, run it if stale, record the result."""
+
+    def __init__(self, project: Project, options: ReproOptions, listener: Listener,
+                 sink: OutputSink | None) -> None:
+        self.project = project
+        self.options = options
+        self.listener = listener
+        self.executor = LocalExecutor(sink)
+        self.writer = lockfile.LockWriter(project.root, project.lock_entries)
+        self.params = project.params_reader()
+        self.results: dict[str, TaskResult] = {}
+        self.handles: set[LocalHandle] = set()
+        self._mutex = threading.Lock()
+        self.aborted = threading.Event()
+
+    def result(self, node: Hashable, outcome: Outcome) -> TaskResult:
+        return self.results.get(str(node)) or TaskResult(str(node), outcome)
+
+    def cancel_all(self) -> None:
+        self.aborted.set()
+        with self._mutex:
+            handles = list(self.handles)
+        for handle in handles:
+            self.executor.cancel(handle)
+
+    def step(self, node: Hashable) -> Outcome:
+        task = self.project.graph.nodes[node]["task"]
+        try:
+            seen = observe(task, self.project.workspace, self.params)
+            verdict = judge(task, self.writer.entries.get(task.name), seen,
+                            force=self.options.force)
+        except GitpipeError as exc:
+            return self._finish(task.name, Outcome.FAILED, message=str(exc))
+        if not verdict.stale:
+            self.listener(Event(task.name, "skip", "up to date"))
+            return self._finish(task.name, Outcome.SKIPPED)
+        missing = [p for p, i in seen.deps.items() if not i.exists]
+        if missing:
+            message = (f"stage {task.stage.name!r}: dependency {missing[0]!r} does not exist\n"
+                       f"hint: create it, or add the stage that writes it")
+            return self._finish(task.name, Outcome.FAILED, verdict, message)
+        return self._run(task, verdict, seen)
+
+    def _finish(self, name: str, outcome: Outcome, verdict: Staleness | None = None,
+                message: str = "", duration: float = 0.0, attempts: int = 0,
+                log: str | None = None) -> Outcome:
+        reasons = tuple(str(r) for r in verdict.reasons) if verdict else ()
+        self.results[name] = TaskResult(name, outcome, duration, reasons, message, attempts, log)
+        if outcome is Outcome.FAILED:
+            self.listener(Event(name, "fail", message))
+        elif outcome is Outcome.RAN:
+            self.listener(Event(name, "done", f"{duration:.2f}s"))
+        return outcome
+
+    def _run(self, task: Task, verdict: Staleness, seen: Observation) -> Outcome:
+        self.listener(Event(task.name, "start", "; ".join(str(r) for r in verdict.reasons)))
+        started, wall = time.monotonic(), time.time()
+        attempts = task.stage.retries + 1
+        result = RunResult(1, 0.0)
+        log_path = self._log_path(task.name)
+        for attempt in range(attempts):
+            if self.aborted.is_set():
+                break
+            if attempt:
+                delay = self.options.retry_backoff * 2 ** (attempt - 1)
+                self.listener(Event(task.name, "retry", f"attempt {attempt + 1} of {attempts} "
+                                    f"in {delay:g}s ({result.message or 'exit ' + str(result.returncode)})"))
+                if self.aborted.wait(delay):
+                    break
+            result = self._attempt(task, log_path)
+            if result.ok:
+                break
+        duration = time.monotonic() - started
+        if not result.ok:
+            message = result.message or f"command exited with code {result.returncode}"
+            self._record(task.name, wall, duration, "failed", seen, {}, log_path)
+            return self._finish(task.name, Outcome.FAILED, verdict,
+                                f"stage {task.name!r}: {message}", duration, attempt + 1,
+                                str(log_path))
+        return self._commit(task, verdict, seen, (wall, duration, attempt + 1), log_path)
+
+    def _attempt(self, task: Task, log_path: Path) -> RunResult:
+        if not task.stage.persist:
+            remove_outs(self.project.root, [o.path for o in task.outs])
+        for out in task.outs:
+            parent = (self.project.root / out.path).parent
+            parent.mkdir(parents=True, exist_ok=True)
+        job = Job(task.name, task.cmd, self.project.root / task.stage.wdir,
+                  self._env(task), log_path, task.stage.timeout)
+        handle = self.executor.submit(job)
+        with self._mutex:
+            self.handles.add(handle)
+        try:
+            return self.executor.wait(handle)
+        finally:
+            with self._mutex:
+                self.handles.discard(handle)
+
+    def _commit(self, task: Task, verdict: Staleness, seen: Observation,
+                timing: tuple[float, float, int], log_path: Path) -> Outcome:
+        wall, duration, attempts = timing
+        outs = {o.path: self.project.workspace.info(o.path, prefer_git=False) for o in task.outs}
+        missing = [p for p, info in outs.items() if not info.exists]
+        if missing:
+            self._record(task.name, wall, duration, "failed", seen, outs, log_path)
+            return self._finish(task.name, Outcome.FAILED, verdict,
+                                f"stage {task.name!r}: the command succeeded but did not "
+                                f"create out {missing[0]!r}", duration, attempts, str(log_path))
+        self.writer.update(task.name, lock_entry_for(task, seen, outs))
+        self._record(task.name, wall, duration, "ran", seen, outs, log_path)
+        return self._finish(task.name, Outcome.RAN, verdict, duration=duration,
+                            attempts=attempts, log=str(log_path))
+
+    def _env(self, task: Task) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(task.env)
+        env.update(GITPIPE_ROOT=str(self.project.root), GITPIPE_STAGE=task.stage.name,
+                   GITPIPE_PARTITION=task.partition or "")
+        for var in ("ENV", "BASH_ENV"):  # the shell without rc files
+            env.pop(var, None)
+        return env
+
+    def _log_path(self, name: str) -> Path:
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        safe = name.replace("/", "_")
+        return self.project.gitpipe_dir / "logs" / f"{safe}-{stamp}-{os.getpid()}.log"
+
+    def _record(self, name: str, wall: float, duration: float, result: str,
+                seen: Observation, outs: dict[str, PathInfo], log_path: Path) -> None:
+        self.project.state.add_run(RunRecord(
+            name, wall, duration, result, sum(i.size for i in seen.deps.values()),
+            sum(i.size for i in outs.values()), seen.fingerprint, str(log_path)))
+
+
+def remove_outs(root: Path, paths: Iterable[str]) -> None:
+    """Delete declared outs so a stale out is never mistaken for a fresh one."""
+    for path in paths:
+        full = root / path
+        if full.is_symlink() or full.is_file():
+            full.unlink()
+        elif full.is_dir():
+            shutil.rmtree(full)
+
+
+def downstream_of(graph: nx.DiGraph, names: Iterable[str]) -> set[str]:
+    found: set[str] = set()
+    for name in names:
+        found |= {str(n) for n in nx.descendants(graph, name)}
+    return found

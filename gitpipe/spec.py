@@ -1,0 +1,358 @@
+"""`gitpipe.yaml` → a frozen Pipeline of Stages; every problem names file:line.
+
+Parsing collects all problems before raising, so `gitpipe validate` reports
+everything at once instead of one error per run.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitpipe.errors import SpecError, did_you_mean
+from gitpipe.yamlio import LineDict, LineList, line_of, load_yaml_file
+
+SPEC_FILE = "gitpipe.yaml"
+DEFAULT_PARAMS_FILE = "params.yaml"
+STAGE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+RESERVED_DIRS = (".git", ".gitpipe")
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+STAGE_FIELDS = {
+    "cmd", "deps", "params", "outs", "metrics", "wdir", "env", "retries", "timeout",
+    "always_changed", "frozen", "persist", "desc",
+}
+# Fields DESIGN.md names that this version does not implement yet: refused
+# with a clear message rather than silently ignored.
+PLANNED_FIELDS = {
+    "executor", "resources", "image", "partition", "concurrency", "wait_for", "pool",
+    "node_selector", "tolerations", "service_account", "env_from_secret",
+}
+
+
+@dataclass(frozen=True)
+class ParamRef:
+    """A key (dotted, or a whole section) of a params file."""
+
+    file: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Out:
+    """A declared output; `is_dir` when written with a trailing slash."""
+
+    path: str
+    is_dir: bool = False
+    cache: bool = True
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage as declared; paths are repository-relative POSIX paths."""
+
+    name: str
+    cmd: str
+    deps: tuple[str, ...] = ()
+    params: tuple[ParamRef, ...] = ()
+    outs: tuple[Out, ...] = ()
+    wdir: str = "."
+    env: tuple[tuple[str, str], ...] = ()
+    retries: int = 0
+    timeout: float | None = None
+    always_changed: bool = False
+    frozen: bool = False
+    persist: bool = False
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """All stages of a `gitpipe.yaml`, in file order."""
+
+    stages: tuple[Stage, ...]
+    source: str = SPEC_FILE
+    stage_lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
+
+    def names(self) -> list[str]:
+        return [stage.name for stage in self.stages]
+
+    def stage(self, name: str) -> Stage:
+        for stage in self.stages:
+            if stage.name == name:
+                return stage
+        raise KeyError(name)
+
+
+def parse_duration(value: Any) -> float:
+    """'30s', '2h', '1.5m', 90 → seconds; ValueError on anything else."""
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, (int, float)):
+        if value <= 0:
+            raise ValueError(value)
+        return float(value)
+    match = _DURATION.match(str(value))
+    if not match or float(match.group(1)) <= 0:
+        raise ValueError(value)
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def normalize_path(path: str, wdir: str) -> str:
+    """Join `path` onto `wdir` and normalize; ValueError if it leaves the repository."""
+    if not isinstance(path, str) or not path.strip():
+        raise ValueError("empty path")
+    if path.startswith(("/", "~")) or re.match(r"^[A-Za-z]:[\\/]", path) or "\\" in path:
+        raise ValueError("absolute paths are not allowed")
+    joined = posixpath.normpath(posixpath.join(wdir, path))
+    if joined == ".." or joined.startswith("../"):
+        raise ValueError("it resolves outside the repository")
+    if joined == ".":
+        raise ValueError("the repository root itself cannot be a path here")
+    top = joined.split("/", 1)[0]
+    if top in RESERVED_DIRS:
+        raise ValueError(f"paths under '{top}/' belong to git or gitpipe")
+    return joined
+
+
+class _Collector:
+    """Accumulates problems as 'file:line: stage 'x': message'."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.problems: list[str] = []
+
+    def add(self, line: int | None, message: str, stage: str | None = None) -> None:
+        where = f"{self.source}:{line}" if line else self.source
+        prefix = f"stage {stage!r}: " if stage else ""
+        self.problems.append(f"{where}: {prefix}{message}")
+
+
+class _StageParser:
+    """Turns one stage's mapping into a Stage, reporting into a _Collector."""
+
+    def __init__(self, name: str, body: LineDict, errors: _Collector) -> None:
+        self.name = name
+        self.body = body
+        self.errors = errors
+
+    def problem(self, key: Any, message: str, container: Any = None) -> None:
+        line = line_of(container if container is not None else self.body, key)
+        self.errors.add(line, message, self.name)
+
+    def parse(self) -> Stage | None:
+        before = len(self.errors.problems)
+        self._check_fields()
+        cmd = self._cmd()
+        wdir = self._wdir()
+        stage = Stage(
+            name=self.name,
+            cmd=cmd,
+            deps=tuple(path for path, _ in self._paths("deps", wdir)),
+            params=tuple(self._params(wdir)),
+            outs=tuple(self._outs(wdir)),
+            wdir=wdir,
+            env=self._env(),
+            retries=self._retries(),
+            timeout=self._timeout(),
+            always_changed=self._flag("always_changed"),
+            frozen=self._flag("frozen"),
+            persist=self._flag("persist"),
+            line=getattr(self.body, "line", None),
+        )
+        return stage if len(self.errors.problems) == before else None
+
+    def _check_fields(self) -> None:
+        for key in self.body:
+            if key in STAGE_FIELDS:
+                continue
+            if key in PLANNED_FIELDS:
+                self.problem(key, f"field {key!r} is not supported by this version of gitpipe")
+                continue
+            hint = did_you_mean(str(key), STAGE_FIELDS)
+            self.problem(key, f"unknown field {key!r}" + (f" ({hint})" if hint else ""))
+
+    def _cmd(self) -> str:
+        cmd = self.body.get("cmd")
+        if cmd is None:
+            self.errors.add(getattr(self.body, "line", None), "missing 'cmd'", self.name)
+            return ""
+        if isinstance(cmd, list) and all(isinstance(part, str) for part in cmd):
+            return " && ".join(cmd)
+        if not isinstance(cmd, str) or not cmd.strip():
+            self.problem("cmd", "'cmd' must be a non-empty string")
+            return ""
+        return cmd
+
+    def _wdir(self) -> str:
+        wdir = self.body.get("wdir", ".")
+        if wdir in (".", "./"):
+            return "."
+        try:
+            return normalize_path(str(wdir), ".")
+        except ValueError as exc:
+            self.problem("wdir", f"wdir {wdir!r}: {exc}")
+            return "."
+
+    def _list(self, key: str) -> list[Any]:
+        value = self.body.get(key, [])
+        if value is None:
+            return []
+        if isinstance(value, str):
+            return [value]
+        if not isinstance(value, list):
+            self.problem(key, f"{key!r} must be a list")
+            return []
+        return value
+
+    def _paths(self, key: str, wdir: str) -> list[tuple[str, bool]]:
+        """(normalized path, written-as-directory) for each entry of `key`."""
+        values = self._list(key)
+        noun = {"deps": "dependency", "outs": "out", "metrics": "metric"}[key]
+        paths = []
+        for index, raw in enumerate(values):
+            where: Any = (index, values) if isinstance(values, LineList) else (key, None)
+            try:
+                paths.append((normalize_path(raw, wdir), str(raw).endswith("/")))
+            except (ValueError, TypeError) as exc:
+                self.problem(where[0], f"{noun} {raw!r}: {exc}", where[1])
+        return paths
+
+    def _outs(self, wdir: str) -> list[Out]:
+        outs = [Out(path, is_dir) for path, is_dir in self._paths("outs", wdir)]
+        metrics = [Out(path, False, cache=False) for path, _ in self._paths("metrics", wdir)]
+        return outs + metrics
+
+    def _params(self, wdir: str) -> list[ParamRef]:
+        refs: list[ParamRef] = []
+        default_file = normalize_path(DEFAULT_PARAMS_FILE, wdir)
+        for item in self._list("params"):
+            if isinstance(item, (str, int, float)) and not isinstance(item, bool):
+                refs.append(ParamRef(default_file, str(item)))
+            elif isinstance(item, dict) and len(item) == 1:
+                refs.extend(self._params_of_file(item, wdir))
+            else:
+                self.problem("params", f"param {item!r} must be a key or {{file: [keys]}}")
+        return refs
+
+    def _params_of_file(self, item: dict[str, Any], wdir: str) -> list[ParamRef]:
+        (file, keys), = item.items()
+        try:
+            path = normalize_path(str(file), wdir)
+        except ValueError as exc:
+            self.problem("params", f"params file {file!r}: {exc}")
+            return []
+        if isinstance(keys, str):
+            keys = [keys]
+        if not isinstance(keys, list) or not keys:
+            self.problem("params", f"params of {file!r} must be a non-empty list of keys")
+            return []
+        return [ParamRef(path, str(key)) for key in keys]
+
+    def _env(self) -> tuple[tuple[str, str], ...]:
+        env = self.body.get("env", {}) or {}
+        if not isinstance(env, dict):
+            self.problem("env", "'env' must be a mapping of names to values")
+            return ()
+        pairs = []
+        for key, value in env.items():
+            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", str(key)) or isinstance(
+                value, (dict, list)
+            ):
+                self.problem("env", f"env {key!r}: must be NAME: scalar", env)
+                continue
+            pairs.append((str(key), "" if value is None else str(value)))
+        return tuple(sorted(pairs))
+
+    def _retries(self) -> int:
+        value = self.body.get("retries", 0)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
+            self.problem("retries", f"'retries' must be a whole number from 0 to 100, not {value!r}")
+            return 0
+        return value
+
+    def _timeout(self) -> float | None:
+        value = self.body.get("timeout")
+        if value is None:
+            return None
+        try:
+            return parse_duration(value)
+        except ValueError:
+            self.problem("timeout", f"'timeout' {value!r} is not a duration like 30s, 5m or 2h")
+            return None
+
+    def _flag(self, key: str) -> bool:
+        value = self.body.get(key, False)
+        if not isinstance(value, bool):
+            self.problem(key, f"{key!r} must be true or false, not {value!r}")
+            return False
+        return value
+
+
+def parse_pipeline(data: Any, source: str = SPEC_FILE) -> Pipeline:
+    """Validate parsed YAML into a Pipeline; SpecError lists every problem."""
+    errors = _Collector(source)
+    if not isinstance(data, dict) or "stages" not in data:
+        errors.add(None, "the file must be a mapping with a 'stages:' key")
+        raise SpecError(errors.problems)
+    for key in data:
+        if key not in ("stages", "vars"):
+            errors.add(line_of(data, key), f"unknown top-level key {key!r}")
+    stages_data = data["stages"]
+    if not isinstance(stages_data, dict) or not stages_data:
+        errors.add(line_of(data, "stages"), "'stages' must be a non-empty mapping")
+        raise SpecError(errors.problems)
+    stages = _parse_stages(stages_data, errors)
+    if errors.problems:
+        raise SpecError(errors.problems)
+    lines = {s.name: s.line for s in stages if s.line is not None}
+    return Pipeline(tuple(stages), source, lines)
+
+
+def _parse_stages(stages_data: LineDict, errors: _Collector) -> list[Stage]:
+    stages = []
+    for name, body in stages_data.items():
+        line = line_of(stages_data, name)
+        if not isinstance(name, str) or not STAGE_NAME.match(name):
+            errors.add(line, f"invalid stage name {name!r} (letters, digits, _ . -)")
+            continue
+        if not isinstance(body, dict):
+            errors.add(line, "must be a mapping with at least 'cmd'", name)
+            continue
+        stage = _StageParser(name, body, errors).parse()  # type: ignore[arg-type]
+        if stage is not None:
+            stages.append(stage)
+    return stages
+
+
+def load_pipeline(root: Path, source: str = SPEC_FILE) -> Pipeline:
+    """Read and validate `gitpipe.yaml` at the project root."""
+    return parse_pipeline(load_yaml_file(root / source, source), source)
+
+
+@dataclass(frozen=True)
+class Task:
+    """A node the scheduler runs: a Stage, or one partition of it, with paths resolved.
+
+    `cmd`, `deps` and `outs` are the stage's, after partition substitution.
+    """
+
+    stage: Stage
+    partition: str | None
+    cmd: str
+    deps: tuple[str, ...]
+    outs: tuple[Out, ...]
+    env: tuple[tuple[str, str], ...]
+
+    @property
+    def name(self) -> str:
+        return f"{self.stage.name}@{self.partition}" if self.partition else self.stage.name
+
+    @classmethod
+    def of(cls, stage: Stage) -> Task:
+        return cls(stage, None, stage.cmd, stage.deps, stage.outs, stage.env)

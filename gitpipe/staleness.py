@@ -1,0 +1,210 @@
+"""Is a Task stale against its LockEntry, and why: one small predicate per trigger.
+
+Reasons carry a kind, a subject and old/new values, and render as the
+sentences users see ("params: train.lr 0.1 -> 0.5").
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from gitpipe.fingerprint import fingerprint
+from gitpipe.lockfile import LockedPath, LockEntry
+from gitpipe.params import ParamsReader, flatten
+from gitpipe.spec import Out, Task
+from gitpipe.workspace import PathInfo, Workspace
+
+
+class Kind(enum.Enum):
+    NEW = "new stage"
+    FORCED = "forced"
+    ALWAYS = "always_changed"
+    CMD = "cmd changed"
+    DEP_MODIFIED = "modified"
+    DEP_MISSING = "missing"
+    DEP_ADDED = "added"
+    DEP_REMOVED = "removed"
+    PARAM = "params"
+    OUT_MISSING = "out missing"
+    OUT_MODIFIED = "out modified"
+    OUT_DECLARED = "outs changed"
+    UPSTREAM = "upstream"
+    FINGERPRINT = "env changed"
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One cause of staleness; `str()` is what the user reads."""
+
+    kind: Kind
+    subject: str = ""
+    old: Any = None
+    new: Any = None
+
+    def __str__(self) -> str:
+        kind = self.kind
+        if kind in (Kind.DEP_MODIFIED, Kind.DEP_MISSING, Kind.DEP_ADDED, Kind.DEP_REMOVED):
+            return f"deps: {self.subject} {kind.value}"
+        if kind is Kind.PARAM:
+            if self.old is _ABSENT:
+                return f"params: {self.subject} added ({_show(self.new)})"
+            if self.new is _ABSENT:
+                return f"params: {self.subject} removed"
+            return f"params: {self.subject} {_show(self.old)} -> {_show(self.new)}"
+        if kind in (Kind.OUT_MISSING, Kind.OUT_MODIFIED):
+            return f"outs: {self.subject} {kind.value.split()[1]}"
+        if kind is Kind.OUT_DECLARED:
+            return f"outs: {self.subject} {self.new}"
+        if kind is Kind.UPSTREAM:
+            return f"upstream: {self.subject}"
+        if kind is Kind.FINGERPRINT:
+            return "env or wdir changed"
+        return kind.value
+
+
+class _Absent:
+    def __repr__(self) -> str:
+        return "<absent>"
+
+
+_ABSENT = _Absent()
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What a Task sees now: dep and out hashes, param values and its fingerprint."""
+
+    deps: dict[str, PathInfo]
+    params: dict[str, Any]
+    outs: dict[str, PathInfo]
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class Staleness:
+    """The verdict for one Task: stale when it has any reason."""
+
+    task: str
+    reasons: tuple[Reason, ...] = ()
+    observation: Observation | None = field(default=None, compare=False)
+
+    @property
+    def stale(self) -> bool:
+        return bool(self.reasons)
+
+
+def out_label(out: Out) -> str:
+    return out.path + "/" if out.is_dir else out.path
+
+
+def observe(task: Task, workspace: Workspace, params: ParamsReader) -> Observation:
+    """Hash deps and outs (stat first) and read params: the inputs of every predicate."""
+    deps = {path: workspace.info(path) for path in task.deps}
+    outs = {out.path: workspace.info(out.path, prefer_git=False) for out in task.outs}
+    values = params.values(task.stage)
+    return Observation(deps, values, outs, task_fingerprint(task, deps, values))
+
+
+def task_fingerprint(task: Task, deps: dict[str, PathInfo], values: dict[str, Any]) -> str:
+    return fingerprint(
+        task.cmd, task.env, {p: i.digest for p, i in deps.items()}, values,
+        [(o.path, o.is_dir, o.cache) for o in task.outs], task.stage.wdir,
+    )
+
+
+# Each predicate: (task, lock entry, observation) -> reasons. -----------------------
+
+def cmd_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable[Reason]:
+    if task.cmd != entry.cmd:
+        yield Reason(Kind.CMD, old=entry.cmd, new=task.cmd)
+
+
+def deps_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable[Reason]:
+    for path, info in seen.deps.items():
+        locked = entry.dep(path)
+        label = path + "/" if info.is_dir else path
+        if not info.exists:
+            yield Reason(Kind.DEP_MISSING, label)
+        elif locked is None:
+            yield Reason(Kind.DEP_ADDED, label)
+        elif locked.digest != info.digest:
+            yield Reason(Kind.DEP_MODIFIED, label, locked.digest, info.digest)
+    for locked_dep in entry.deps:
+        if locked_dep.path not in seen.deps:
+            yield Reason(Kind.DEP_REMOVED, locked_dep.path)
+
+
+def params_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable[Reason]:
+    old, new = flatten(entry.params), flatten(seen.params)
+    for key in sorted(set(old) | set(new)):
+        before, after = old.get(key, _ABSENT), new.get(key, _ABSENT)
+        if before != after or type(before) is not type(after):
+            yield Reason(Kind.PARAM, key, before, after)
+
+
+def outs_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable[Reason]:
+    declared = {out.path for out in task.outs}
+    for out in task.outs:
+        locked = entry.out(out.path)
+        info = seen.outs[out.path]
+        if locked is None:
+            yield Reason(Kind.OUT_DECLARED, out_label(out), new="added")
+        elif not info.exists:
+            yield Reason(Kind.OUT_MISSING, out_label(out))
+        elif locked.digest != info.digest:
+            yield Reason(Kind.OUT_MODIFIED, out_label(out), locked.digest, info.digest)
+    for locked_out in entry.outs:
+        if locked_out.path not in declared:
+            yield Reason(Kind.OUT_DECLARED, locked_out.path, new="removed")
+
+
+def fingerprint_changed(task: Task, entry: LockEntry, seen: Observation,
+                        explained: bool) -> Iterable[Reason]:
+    """A last resort: inputs that only the fingerprint records (env, wdir)."""
+    if not explained and entry.fingerprint != seen.fingerprint:
+        yield Reason(Kind.FINGERPRINT)
+
+
+PREDICATES: tuple[Callable[[Task, LockEntry, Observation], Iterable[Reason]], ...] = (
+    cmd_changed, deps_changed, params_changed, outs_changed,
+)
+
+
+def judge(task: Task, entry: LockEntry | None, seen: Observation,
+          upstream: Iterable[str] = (), force: bool = False) -> Staleness:
+    """The Staleness of `task`; `upstream` names stale tasks it depends on."""
+    if task.stage.frozen:
+        return Staleness(task.name, (), seen)
+    reasons: list[Reason] = []
+    if force:
+        reasons.append(Reason(Kind.FORCED))
+    if entry is None:
+        reasons.append(Reason(Kind.NEW))
+    else:
+        for predicate in PREDICATES:
+            reasons.extend(predicate(task, entry, seen))
+        reasons.extend(fingerprint_changed(task, entry, seen, bool(reasons)))
+    if task.stage.always_changed:
+        reasons.append(Reason(Kind.ALWAYS))
+    reasons.extend(Reason(Kind.UPSTREAM, name) for name in upstream)
+    return Staleness(task.name, tuple(reasons), seen)
+
+
+def lock_entry_for(task: Task, seen: Observation, outs: dict[str, PathInfo]) -> LockEntry:
+    """The LockEntry recording a successful run that saw `seen` and produced `outs`."""
+    deps = tuple(LockedPath(p, i.digest, i.size if not i.digest.startswith("git:") else None)
+                 for p, i in seen.deps.items() if i.digest is not None)
+    locked_outs = tuple(LockedPath(p, i.digest, i.size) for p, i in outs.items()
+                        if i.digest is not None)
+    return LockEntry(task.cmd, seen.fingerprint, deps, seen.params, locked_outs)

@@ -1,0 +1,144 @@
+"""`.gitpipe/state.db` (SQLite, WAL): the stat cache and the run history.
+
+The stat cache is read in one query and written in one transaction per
+command, so a no-op status costs no per-file SQL round trips.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+# NOTE: git's "racy" rule: a file modified within this window of being hashed
+# could change again without its mtime changing, so such an entry is re-hashed
+# next time instead of trusted.
+RACY_NS = 1_000_000_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS stat_cache (
+    path TEXT PRIMARY KEY, inode INTEGER, mtime_ns INTEGER, size INTEGER,
+    digest TEXT, hashed_ns INTEGER
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, task TEXT, started REAL, duration REAL,
+    result TEXT, bytes_in INTEGER, bytes_out INTEGER, fingerprint TEXT, log TEXT
+);
+"""
+
+
+@dataclass(frozen=True)
+class StatKey:
+    """What identifies a file's content without reading it."""
+
+    inode: int
+    mtime_ns: int
+    size: int
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One row of the run history."""
+
+    task: str
+    started: float
+    duration: float
+    result: str
+    bytes_in: int
+    bytes_out: int
+    fingerprint: str | None = None
+    log: str | None = None
+
+
+class State:
+    """Thread-safe access to state.db; stat entries buffered until `flush`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._stat: dict[str, tuple[StatKey, str, int]] | None = None
+        self._pending: dict[str, tuple[StatKey, str, int]] = {}
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(_SCHEMA)
+            self._conn = conn
+        return self._conn
+
+    def _load_stat(self) -> dict[str, tuple[StatKey, str, int]]:
+        if self._stat is None:
+            if not self.path.exists():
+                self._stat = {}
+            else:
+                rows = self._db().execute(
+                    "SELECT path, inode, mtime_ns, size, digest, hashed_ns FROM stat_cache"
+                )
+                self._stat = {row[0]: (StatKey(*row[1:4]), row[4], row[5]) for row in rows}
+        return self._stat
+
+    def cached_digest(self, path: str, key: StatKey) -> str | None:
+        """The digest recorded for `path` if its stat still matches and was not racy."""
+        with self._lock:
+            entry = self._pending.get(path) or self._load_stat().get(path)
+        if entry is None or entry[0] != key:
+            return None
+        if key.mtime_ns + RACY_NS >= entry[2]:
+            return None
+        return entry[1]
+
+    def record_digest(self, path: str, key: StatKey, digest: str) -> None:
+        with self._lock:
+            self._pending[path] = (key, digest, time.time_ns())
+
+    def flush(self) -> None:
+        """Write buffered stat entries in one transaction."""
+        with self._lock:
+            if not self._pending:
+                return
+            rows = [(p, k.inode, k.mtime_ns, k.size, d, t) for p, (k, d, t) in self._pending.items()]
+            db = self._db()
+            with db:
+                db.executemany("INSERT OR REPLACE INTO stat_cache VALUES (?,?,?,?,?,?)", rows)
+            if self._stat is not None:
+                self._stat.update(self._pending)
+            self._pending.clear()
+
+    def add_run(self, record: RunRecord) -> None:
+        with self._lock:
+            db = self._db()
+            with db:
+                db.execute(
+                    "INSERT INTO runs (task, started, duration, result, bytes_in, bytes_out,"
+                    " fingerprint, log) VALUES (?,?,?,?,?,?,?,?)",
+                    (record.task, record.started, record.duration, record.result,
+                     record.bytes_in, record.bytes_out, record.fingerprint, record.log),
+                )
+
+    def runs(self, task: str | None = None, limit: int = 50) -> list[RunRecord]:
+        """Most recent runs first."""
+        if not self.path.exists():
+            return []
+        query = ("SELECT task, started, duration, result, bytes_in, bytes_out, fingerprint, log"
+                 " FROM runs")
+        args: tuple[object, ...] = ()
+        if task:
+            query += " WHERE task = ? OR task LIKE ?"
+            args = (task, f"{task}@%")
+        query += " ORDER BY id DESC LIMIT ?"
+        with self._lock:
+            rows = self._db().execute(query, (*args, limit)).fetchall()
+        return [RunRecord(*row) for row in rows]
+
+    def close(self) -> None:
+        self.flush()
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None

@@ -1,0 +1,61 @@
+"""The status use case: every Task of the plan judged against the lock, in DAG order.
+
+Reading only: nothing here runs a command or writes the lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from gitpipe import graph as graph_module
+from gitpipe.project import Project
+from gitpipe.staleness import Kind, Reason, Staleness, judge, observe
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """Staleness of every planned Task, in topological order."""
+
+    tasks: tuple[Staleness, ...]
+
+    @property
+    def stale(self) -> bool:
+        return any(s.stale for s in self.tasks)
+
+    def to_json(self) -> dict[str, object]:
+        """The `status --json` schema of DESIGN.md §9."""
+        rows = []
+        for verdict in self.tasks:
+            stage, _, partition = verdict.task.partition("@")
+            rows.append({"name": stage, "partition": partition or None,
+                         "stale": verdict.stale, "reasons": [str(r) for r in verdict.reasons]})
+        return {"stale": self.stale, "stages": rows}
+
+
+def status(project: Project, targets: Iterable[str] = ()) -> StatusReport:
+    """Judge every Task the targets need (all Tasks without targets)."""
+    graph = project.graph
+    chosen = graph_module.select(graph, targets) if targets else None
+    order = graph_module.plan(graph, chosen)
+    params = project.params_reader()
+    entries = project.lock_entries
+    stale: set[str] = set()
+    verdicts = []
+    for node in order:
+        task = graph.nodes[node]["task"]
+        upstream = [str(p) for p in graph.predecessors(node) if p in stale]
+        seen = observe(task, project.workspace, params)
+        verdict = judge(task, entries.get(task.name), seen, upstream)
+        if verdict.stale:
+            stale.add(task.name)
+        verdicts.append(verdict)
+    project.state.flush()
+    return StatusReport(tuple(verdicts))
+
+
+def has_reason(verdict: Staleness, kind: Kind) -> bool:
+    return any(r.kind is kind for r in verdict.reasons)
+
+
+__all__ = ["Reason", "StatusReport", "has_reason", "status"]

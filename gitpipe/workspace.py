@@ -1,0 +1,106 @@
+"""Hashes of paths in the work tree, stat first: git index, then the stat cache, then bytes.
+
+A clean git-tracked file is named by its blob id from the index (no read);
+everything else by xxh3, read only when its (inode, mtime_ns, size) is not
+in the stat cache.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as stat_module
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitpipe.gitrepo import GitRepo, git_blob_id
+from gitpipe.hashing import (
+    GIT, Digest, ManifestEntry, hash_file, hash_manifest, hash_many, walk_files,
+)
+from gitpipe.state import State, StatKey
+
+
+@dataclass(frozen=True)
+class PathInfo:
+    """What a path holds now: its digest and size, or `digest=None` when missing."""
+
+    path: str
+    digest: str | None
+    size: int = 0
+    is_dir: bool = False
+    files: int = 0
+
+    @property
+    def exists(self) -> bool:
+        return self.digest is not None
+
+
+def _stat_key(info: os.stat_result) -> StatKey:
+    return StatKey(info.st_ino, info.st_mtime_ns, info.st_size)
+
+
+class Workspace:
+    """Hashes project paths under `root`, sharing one State and one git view."""
+
+    def __init__(self, root: Path, state: State, git: GitRepo | None) -> None:
+        self.root = root
+        self.state = state
+        self.git = git
+
+    def info(self, path: str, prefer_git: bool = True) -> PathInfo:
+        """Hash `path` (file or directory); never raises for a missing path."""
+        full = self.root / path
+        try:
+            info = os.stat(full)
+        except (FileNotFoundError, NotADirectoryError):
+            return PathInfo(path, None)
+        if stat_module.S_ISDIR(info.st_mode):
+            return self._directory(path)
+        if prefer_git and self.git is not None:
+            clean = self.git.clean_blob_ids().get(path)
+            if clean is not None:
+                return PathInfo(path, f"{GIT}:{clean}", info.st_size)
+            if self.git.is_tracked(path):
+                return PathInfo(path, self._cached(f"git:{path}", full, info, _git_digest),
+                                info.st_size)
+        return PathInfo(path, self._cached(path, full, info, hash_file), info.st_size)
+
+    def _cached(self, key: str, full: Path, info: os.stat_result, hasher: object) -> str:
+        stat_key = _stat_key(info)
+        digest = self.state.cached_digest(key, stat_key)
+        if digest is None:
+            digest = str(hasher(full))  # type: ignore[operator]
+            self.state.record_digest(key, stat_key, digest)
+        return digest
+
+    def _directory(self, path: str) -> PathInfo:
+        """A directory's digest is the xxh3 of its sorted manifest."""
+        base = self.root / path
+        entries: list[ManifestEntry] = []
+        todo: list[tuple[str, os.stat_result]] = []
+        for rel, info in walk_files(str(base)):
+            if stat_module.S_ISLNK(info.st_mode):
+                target = os.readlink(base / rel)
+                entries.append(ManifestEntry(rel, f"link:{target}", 0))
+                continue
+            cached = self.state.cached_digest(f"{path}/{rel}", _stat_key(info))
+            if cached is None:
+                todo.append((rel, info))
+            else:
+                entries.append(ManifestEntry(rel, cached, info.st_size))
+        entries.extend(self._hash_new(path, todo))
+        total = sum(entry.size for entry in entries)
+        return PathInfo(path, str(hash_manifest(entries)), total, True, len(entries))
+
+    def _hash_new(self, path: str, todo: list[tuple[str, os.stat_result]]) -> list[ManifestEntry]:
+        base = self.root / path
+        digests = hash_many([str(base / rel) for rel, _ in todo],
+                            sizes=[info.st_size for _, info in todo])
+        entries = []
+        for (rel, info), digest in zip(todo, digests):
+            self.state.record_digest(f"{path}/{rel}", _stat_key(info), str(digest))
+            entries.append(ManifestEntry(rel, str(digest), info.st_size))
+        return entries
+
+
+def _git_digest(full: Path) -> Digest:
+    return Digest(GIT, git_blob_id(full))

@@ -1,0 +1,140 @@
+"""YAML reading with line numbers, and deterministic writing.
+
+Errors must name the YAML line, so mappings and sequences remember where each
+key and item stood. The C loader is used when present: the lockfile and specs
+are parsed on every `status`, and it is several times faster.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gitpipe.errors import BadInputError
+
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+MAX_ALIASES = 100
+MAX_BYTES = 16 * 1024 * 1024
+
+
+class LineDict(dict):  # type: ignore[type-arg]
+    """A mapping that remembers the 1-based line of each key."""
+
+    lines: dict[Any, int]
+    line: int
+
+
+class LineList(list):  # type: ignore[type-arg]
+    """A sequence that remembers the 1-based line of each item."""
+
+    lines: list[int]
+    line: int
+
+
+class _LineLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """Safe loader building LineDict/LineList; refuses alias-heavy (bomb) documents."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self.alias_count = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self.alias_count += 1
+            if self.alias_count > MAX_ALIASES:
+                event = self.peek_event()
+                raise yaml.YAMLError(
+                    f"line {event.start_mark.line + 1}: more than {MAX_ALIASES} aliases "
+                    "(a YAML bomb?)"
+                )
+        return super().compose_node(parent, index)
+
+
+def _construct_map(loader: Any, node: yaml.MappingNode) -> Any:
+    data = LineDict()
+    data.line = node.start_mark.line + 1
+    data.lines = {}
+    yield data
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, (str, int, float, bool)) and key is not None:
+            raise yaml.constructor.ConstructorError(
+                None, None, "mapping keys must be scalars", key_node.start_mark
+            )
+        data[key] = loader.construct_object(value_node, deep=True)
+        data.lines[key] = key_node.start_mark.line + 1
+
+
+def _construct_seq(loader: Any, node: yaml.SequenceNode) -> Any:
+    data = LineList()
+    data.line = node.start_mark.line + 1
+    data.lines = [item.start_mark.line + 1 for item in node.value]
+    yield data
+    data.extend(loader.construct_object(item, deep=True) for item in node.value)
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
+_LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
+
+
+def _reject_aliases_fast(text: str) -> None:
+    # NOTE: the C composer does not call compose_node per node, so aliases are
+    # also bounded by a cheap textual count before parsing.
+    if text.count("*") > MAX_ALIASES and text.count("&") > 0:
+        stars = sum(1 for token in text.split() if token.startswith("*"))
+        if stars > MAX_ALIASES:
+            raise yaml.YAMLError(f"more than {MAX_ALIASES} aliases (a YAML bomb?)")
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """Parse YAML text with line info; errors name `source` and the line."""
+    if len(text) > MAX_BYTES:
+        raise BadInputError(f"{source}: file is larger than {MAX_BYTES // (1024 * 1024)} MiB")
+    try:
+        _reject_aliases_fast(text)
+        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a safe loader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise BadInputError(f"{source}{line}: invalid YAML: {exc.problem}") from None
+    except (yaml.YAMLError, RecursionError) as exc:
+        raise BadInputError(f"{source}: invalid YAML: {exc}") from None
+
+
+def load_yaml_file(path: Path, source: str) -> Any:
+    """Read and parse a YAML file; a missing file is a clear error."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BadInputError(f"{source}: file does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInputError(f"{source}: cannot read: {exc}") from None
+    return parse_yaml(text, source)
+
+
+def load_plain(text: str) -> Any:
+    """Fast plain-dict parse for files gitpipe writes itself (the lockfile)."""
+    return yaml.load(text, Loader=_BaseLoader)  # noqa: S506 - a safe loader
+
+
+def dump_yaml(data: Any) -> str:
+    """Deterministic YAML: block style, keys in the given order, unicode kept."""
+    text: str = yaml.dump(
+        data, Dumper=_BaseDumper, sort_keys=False, default_flow_style=False,
+        allow_unicode=True, width=1000,
+    )
+    return text
+
+
+def line_of(container: Any, key: Any) -> int | None:
+    """The line of `key` in a LineDict (or index in a LineList), if known."""
+    lines = getattr(container, "lines", None)
+    if isinstance(lines, dict):
+        return lines.get(key)
+    if isinstance(lines, list) and isinstance(key, int) and 0 <= key < len(lines):
+        return lines[key]
+    return getattr(container, "line", None)
