@@ -1,0 +1,237 @@
+"""repro on real git repositories: what runs, in what order, and what the lock records."""
+
+from __future__ import annotations
+
+import pytest
+
+from gitpipe.repro import ReproOptions
+from gitpipe.scheduler import Outcome
+from tests.conftest import Repo, ran_cmd
+
+
+def chain(repo: Repo) -> Repo:
+    """raw.txt → prepare → clean.txt → train → model.txt; params train.lr."""
+    repo.gen({
+        "raw.txt": "1\n2\n3\n",
+        "params.yaml": {"train": {"lr": 0.1, "epochs": 3}},
+        "src/train.sh": "cat clean.txt > model.txt\n",
+    })
+    repo.spec({
+        "prepare": {"cmd": ran_cmd("prepare", "sort -r raw.txt > clean.txt"),
+                    "deps": ["raw.txt"], "outs": ["clean.txt"]},
+        "train": {"cmd": ran_cmd("train", "sh src/train.sh"),
+                  "deps": ["src/train.sh", "clean.txt"], "params": ["train.lr"],
+                  "outs": ["model.txt"]},
+    }, commit="pipeline")
+    return repo
+
+
+def test_first_repro_runs_everything_in_order_then_noop(repo: Repo) -> None:
+    chain(repo)
+    report = repo.project().repro()
+    assert [r.outcome for r in report.results] == [Outcome.RAN, Outcome.RAN]
+    assert repo.ran() == ["prepare", "train"]
+    assert repo.read("model.txt") == "3\n2\n1\n"
+    again = repo.project().repro()
+    assert [r.outcome for r in again.results] == [Outcome.SKIPPED, Outcome.SKIPPED]
+    assert repo.ran() == []
+
+
+def test_param_change_reruns_only_the_stage_that_reads_it(repo: Repo) -> None:
+    chain(repo)
+    repo.project().repro()
+    repo.ran()
+    repo.gen({"params.yaml": {"train": {"lr": 0.5, "epochs": 3}}})
+    report = repo.project().repro()
+    assert repo.ran() == ["train"]
+    train = report.results[1]
+    assert train.reasons == ("params: train.lr 0.1 -> 0.5",)
+
+
+def test_unread_param_change_reruns_nothing(repo: Repo) -> None:
+    chain(repo)
+    repo.project().repro()
+    repo.ran()
+    repo.gen({"params.yaml": {"train": {"lr": 0.1, "epochs": 99}}})
+    repo.project().repro()
+    assert repo.ran() == []
+
+
+def test_early_cutoff_upstream_rerun_with_same_output(repo: Repo) -> None:
+    chain(repo)
+    repo.project().repro()
+    repo.ran()
+    # A different raw file whose sorted output is identical: prepare reruns,
+    # clean.txt comes out byte-identical, so train must not rerun.
+    repo.gen({"raw.txt": "2\n1\n3\n"})
+    report = repo.project().repro()
+    assert repo.ran() == ["prepare"]
+    assert [r.outcome for r in report.results] == [Outcome.RAN, Outcome.SKIPPED]
+
+
+def test_code_dep_change_reruns_stage(repo: Repo) -> None:
+    chain(repo)
+    repo.project().repro()
+    repo.ran()
+    repo.gen({"src/train.sh": "cat clean.txt clean.txt > model.txt\n"})
+    report = repo.project().repro()
+    assert repo.ran() == ["train"]
+    assert report.results[1].reasons == ("deps: src/train.sh modified",)
+    assert repo.read("model.txt") == "3\n2\n1\n3\n2\n1\n"
+
+
+def test_targets_run_only_what_they_need(repo: Repo) -> None:
+    chain(repo)
+    repo.spec({
+        "prepare": {"cmd": ran_cmd("prepare", "sort -r raw.txt > clean.txt"),
+                    "deps": ["raw.txt"], "outs": ["clean.txt"]},
+        "train": {"cmd": ran_cmd("train", "sh src/train.sh"),
+                  "deps": ["src/train.sh", "clean.txt"], "params": ["train.lr"],
+                  "outs": ["model.txt"]},
+        "other": {"cmd": ran_cmd("other", "echo x > other.txt"), "outs": ["other.txt"]},
+    })
+    repo.project().repro(["train"])
+    assert repo.ran() == ["prepare", "train"]
+    assert not (repo.path / "other.txt").exists()
+
+
+def test_force_reruns_up_to_date_stages(repo: Repo) -> None:
+    chain(repo)
+    repo.project().repro()
+    repo.ran()
+    report = repo.project().repro(options=ReproOptions(force=True))
+    assert repo.ran() == ["prepare", "train"]
+    assert report.results[0].reasons == ("forced",)
+
+
+def test_modified_out_is_restored_by_rerun(repo: Repo) -> None:
+    chain(repo)
+    repo.project().repro()
+    repo.ran()
+    (repo.path / "model.txt").write_text("hand edited\n")
+    report = repo.project().repro()
+    assert repo.ran() == ["train"]
+    assert report.results[1].reasons == ("outs: model.txt modified",)
+    assert repo.read("model.txt") == "3\n2\n1\n"
+
+
+def test_outs_deleted_before_run_unless_persist(repo: Repo) -> None:
+    repo.spec({
+        "append": {"cmd": "echo line >> out.txt", "outs": ["out.txt"], "always_changed": True},
+        "keep": {"cmd": "echo line >> kept.txt", "outs": ["kept.txt"], "persist": True,
+                 "always_changed": True},
+    }, commit="spec")
+    repo.project().repro()
+    repo.project().repro()
+    assert repo.read("out.txt") == "line\n"
+    assert repo.read("kept.txt") == "line\nline\n"
+
+
+def test_failure_blocks_downstream_and_keeps_finished_work(repo: Repo) -> None:
+    repo.spec({
+        "a": {"cmd": ran_cmd("a", "echo a > a.txt"), "outs": ["a.txt"]},
+        "bad": {"cmd": ran_cmd("bad", "exit 3"), "deps": ["a.txt"], "outs": ["bad.txt"]},
+        "after": {"cmd": ran_cmd("after", "cp bad.txt after.txt"), "deps": ["bad.txt"],
+                  "outs": ["after.txt"]},
+    }, commit="spec")
+    report = repo.project().repro()
+    outcomes = {r.task: r.outcome for r in report.results}
+    assert outcomes == {"a": Outcome.RAN, "bad": Outcome.FAILED, "after": Outcome.BLOCKED}
+    assert "exited with code 3" in report.results[1].message
+    assert "a" in repo.project().lock_entries
+    assert "bad" not in repo.project().lock_entries
+    repo.ran()
+    repo.project().repro()
+    assert repo.ran() == ["bad"]  # a is not rerun
+
+
+def test_keep_going_runs_independent_stages(repo: Repo) -> None:
+    repo.spec({
+        "bad": {"cmd": ran_cmd("bad", "exit 1"), "outs": ["bad.txt"]},
+        "good": {"cmd": ran_cmd("good", "echo ok > good.txt"), "outs": ["good.txt"]},
+    }, commit="spec")
+    stopped = repo.project().repro(options=ReproOptions(jobs=1))
+    assert {r.task: r.outcome for r in stopped.results}["good"] is Outcome.CANCELLED
+    repo.ran()
+    going = repo.project().repro(options=ReproOptions(jobs=1, keep_going=True))
+    assert {r.task: r.outcome for r in going.results}["good"] is Outcome.RAN
+
+
+def test_missing_out_after_success_fails_the_stage(repo: Repo) -> None:
+    repo.spec({"lazy": {"cmd": "true", "outs": ["never.txt"]}}, commit="spec")
+    report = repo.project().repro()
+    assert report.results[0].outcome is Outcome.FAILED
+    assert "did not create out 'never.txt'" in report.results[0].message
+    assert repo.project().lock_entries == {}
+
+
+def test_missing_dep_fails_with_hint(repo: Repo) -> None:
+    repo.spec({"s": {"cmd": "cat nope.txt > o", "deps": ["nope.txt"], "outs": ["o"]}},
+              commit="spec")
+    report = repo.project().repro()
+    assert report.results[0].outcome is Outcome.FAILED
+    assert "dependency 'nope.txt' does not exist" in report.results[0].message
+
+
+def test_retries_until_success(repo: Repo) -> None:
+    # Fails twice (counter file), succeeds on the third attempt.
+    cmd = ("n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; "
+           "[ $n -ge 3 ] && echo done > out.txt")
+    repo.spec({"flaky": {"cmd": cmd, "outs": ["out.txt"], "retries": 2}}, commit="spec")
+    report = repo.project().repro(options=ReproOptions(retry_backoff=0.01))
+    assert report.results[0].outcome is Outcome.RAN
+    assert report.results[0].attempts == 3
+    assert repo.read("count") == "3\n"
+
+
+def test_retries_exhausted_fails(repo: Repo) -> None:
+    repo.spec({"never": {"cmd": "echo x >> tries; exit 1", "outs": ["o"], "retries": 1}},
+              commit="spec")
+    report = repo.project().repro(options=ReproOptions(retry_backoff=0.01))
+    assert report.results[0].outcome is Outcome.FAILED
+    assert repo.read("tries") == "x\nx\n"
+
+
+def test_wdir_env_and_stage_environment(repo: Repo) -> None:
+    repo.gen({"sub/in.txt": "hello\n"})
+    repo.spec({"s": {"cmd": 'echo "$GITPIPE_STAGE $MY_VAR $(cat in.txt)" > out.txt',
+                     "wdir": "sub", "deps": ["in.txt"], "outs": ["out.txt"],
+                     "env": {"MY_VAR": 42}}}, commit="spec")
+    repo.project().repro()
+    assert repo.read("sub/out.txt") == "s 42 hello\n"
+    assert "sub/out.txt" in {o.path for o in repo.project().lock_entries["s"].outs}
+
+
+def test_directory_out_and_dep(repo: Repo) -> None:
+    repo.spec({
+        "make": {"cmd": ran_cmd("make", "mkdir -p d && echo 1 > d/a && echo 2 > d/b"),
+                 "outs": ["d/"]},
+        "use": {"cmd": ran_cmd("use", "cat d/a d/b > sum.txt"), "deps": ["d/"],
+                "outs": ["sum.txt"]},
+    }, commit="spec")
+    repo.project().repro()
+    assert repo.ran() == ["make", "use"]
+    (repo.path / "d" / "c").write_text("3\n")
+    verdicts = {v.task: v for v in repo.project().status().tasks}
+    assert [str(r) for r in verdicts["make"].reasons] == ["outs: d/ modified"]
+
+
+def test_metrics_are_recorded_but_not_gitignored(repo: Repo) -> None:
+    repo.spec({"m": {"cmd": "echo '{\"acc\": 1}' > metrics.json && echo x > model.bin",
+                     "metrics": ["metrics.json"], "outs": ["model.bin"]}}, commit="spec")
+    repo.run("init", check=True)
+    repo.project().repro()
+    ignore = repo.read(".gitignore")
+    assert "/model.bin" in ignore and "metrics.json" not in ignore
+    assert {o.path for o in repo.project().lock_entries["m"].outs} == {"metrics.json",
+                                                                       "model.bin"}
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_lock_is_deterministic(repo: Repo, jobs: int) -> None:
+    chain(repo)
+    repo.project().repro(options=ReproOptions(jobs=jobs))
+    first = repo.read("gitpipe.lock")
+    (repo.path / "gitpipe.lock").unlink()
+    repo.project().repro(options=ReproOptions(jobs=jobs))
+    assert repo.read("gitpipe.lock") == first
