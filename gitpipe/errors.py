@@ -61,5 +61,9 @@ class MissingExtraError(BadInputError):
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     """A "did you mean 'x'?" hint for a near miss, or None."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}?" if close else None
+    close = difflib.get_close_matches(word, list(choices), n=3, cutoff=0.6)
+    # NOTE: a transposition ('dpes') keeps the letters; prefer such a match
+    # over one difflib rates a little higher ('desc').
+    same_letters = [c for c in close if sorted(c) == sorted(word)]
+    best = (same_letters or close or [None])[0]
+    return f"did you mean {best!r}?" if best else None

@@ -18,7 +18,7 @@ import networkx as nx
 
 from gitpipe import graph as graph_module
 from gitpipe import lockfile
-from gitpipe.errors import GitpipeError
+from gitpipe.errors import GitpipeError, SpecError
 from gitpipe.executors import Job, OutputSink, RunResult
 from gitpipe.executors.local import LocalExecutor, LocalHandle
 from gitpipe.project import Project, ProjectLock
@@ -99,6 +99,7 @@ def repro(project: Project, options: ReproOptions, listener: Listener | None = N
     chosen = graph_module.select(graph, options.targets) if options.targets else None
     if options.dry_run:
         return _dry_run(project, options)
+    _check_params(project, graph_module.plan(graph, chosen))
     with ProjectLock(project.gitpipe_dir, project.config.lock_wait):
         project.__dict__.pop("lock_entries", None)  # re-read under the ProjectLock
         nodes = graph_module.plan(graph, chosen)
@@ -113,6 +114,26 @@ def repro(project: Project, options: ReproOptions, listener: Listener | None = N
         finally:
             project.state.flush()
     return Report([runner.result(node, outcomes[node]) for node in nodes])
+
+
+def _check_params(project: Project, nodes: list[Hashable]) -> None:
+    """Bad params are bad input: exit 2 before anything runs, not a failed stage.
+
+    Params files that a stage writes are left for that stage's turn.
+    """
+    produced = {out.path for s in project.pipeline.stages for out in s.outs}
+    reader = project.params_reader()
+    problems: list[str] = []
+    for node in nodes:
+        stage = project.graph.nodes[node]["task"].stage
+        if any(ref.file in produced for ref in stage.params):
+            continue
+        try:
+            reader.values(stage)
+        except SpecError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise SpecError(problems)
 
 
 def _dry_run(project: Project, options: ReproOptions) -> Report:
@@ -155,9 +176,9 @@ class _Runner:
     def step(self, node: Hashable) -> Outcome:
         task = self.project.graph.nodes[node]["task"]
         try:
-            seen = observe(task, self.project.workspace, self.params)
-            verdict = judge(task, self.writer.entries.get(task.name), seen,
-                            force=self.options.force)
+            entry = self.writer.entries.get(task.name)
+            seen = observe(task, self.project.workspace, self.params, entry)
+            verdict = judge(task, entry, seen, force=self.options.force)
         except GitpipeError as exc:
             return self._finish(task.name, Outcome.FAILED, message=str(exc))
         if not verdict.stale:

@@ -108,12 +108,23 @@ def out_label(out: Out) -> str:
     return out.path + "/" if out.is_dir else out.path
 
 
-def observe(task: Task, workspace: Workspace, params: ParamsReader) -> Observation:
-    """Hash deps and outs (stat first) and read params: the inputs of every predicate."""
-    deps = {path: workspace.info(path) for path in task.deps}
+def observe(task: Task, workspace: Workspace, params: ParamsReader,
+            entry: LockEntry | None = None) -> Observation:
+    """Hash deps and outs (stat first) and read params: the inputs of every predicate.
+
+    A dep is hashed with the algorithm its lock entry used, so a data file
+    that becomes git-tracked (or stops being) is not "modified" by that alone.
+    """
+    deps = {path: workspace.info(path, prefer_git=_locked_with_git(entry, path))
+            for path in task.deps}
     outs = {out.path: workspace.info(out.path, prefer_git=False) for out in task.outs}
     values = params.values(task.stage)
     return Observation(deps, values, outs, task_fingerprint(task, deps, values))
+
+
+def _locked_with_git(entry: LockEntry | None, path: str) -> bool:
+    locked = entry.dep(path) if entry is not None else None
+    return locked is None or locked.digest.startswith("git:")
 
 
 def task_fingerprint(task: Task, deps: dict[str, PathInfo], values: dict[str, Any]) -> str:

@@ -45,8 +45,9 @@ def status(project: Project, targets: Iterable[str] = ()) -> StatusReport:
     for node in order:
         task = graph.nodes[node]["task"]
         upstream = [str(p) for p in graph.predecessors(node) if p in stale]
-        seen = observe(task, project.workspace, params)
-        verdict = judge(task, entries.get(task.name), seen, upstream)
+        entry = entries.get(task.name)
+        seen = observe(task, project.workspace, params, entry)
+        verdict = judge(task, entry, seen, upstream)
         if verdict.stale:
             stale.add(task.name)
         verdicts.append(verdict)

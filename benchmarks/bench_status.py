@@ -1,0 +1,609 @@
+#!/usr/bin/env python3
+"""How fast is a no-op `gitpipe status` on a big repository, next to make and git?
+
+Generates a synthetic git repository (S stages, F raw data files, a layered
+fan-in DAG) under benchmarks/.work/, builds it once with `gitpipe repro`, then
+times whole processes (subprocess, warm, median of --repeat runs):
+
+    gitpipe status        no-op, the figure this benchmark is about
+    gitpipe repro         no-op
+    gitpipe --version     interpreter + click + `import gitpipe`
+    make -r               no-op, on an equivalent generated Makefile   (baseline)
+    git status            in the same repository                       (baseline)
+    python -c pass        the interpreter gitpipe runs on              (baseline)
+
+Every figure is reported in seconds and as a ratio to the baselines measured
+in the same run, with the peak RSS of that one child process. Results: a
+markdown table on stdout and JSON in benchmarks/results/<timestamp>.json.
+
+    python benchmarks/bench_status.py                      # S=200, F=2000
+    python benchmarks/bench_status.py --stages 50 --files 500 --repeat 9
+    python benchmarks/bench_status.py --matrix             # 10/100, 200/2000, 1000/20000
+    python benchmarks/bench_status.py --reuse --profile    # + cProfile / importtime
+
+Stdlib only, so it runs with any Python 3.10+; gitpipe is found next to the
+running interpreter, in ./.venv, or on PATH (--gitpipe overrides).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO_ROOT = HERE.parent
+WORK = HERE / ".work"
+RESULTS = HERE / "results"
+MATRIX = ((10, 100), (200, 2000), (1000, 20000))
+GIT_ID = ["-c", "user.name=gitpipe-bench", "-c", "user.email=bench@gitpipe.invalid",
+          "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main"]
+MARKER = ".bench-config.json"
+
+
+# --------------------------------------------------------------------------------------
+# Configuration and the synthetic repository
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What the synthetic repository looks like; also its identity for --reuse."""
+
+    stages: int
+    files: int
+    track_data: bool = False
+    dep_style: str = "dir"           # "dir": data/raw/sNNNN/ ; "files": every file listed
+    shared_code: bool = False        # one src/stage.sh instead of src/sNNNN.sh per stage
+    file_bytes: int = 256
+    seed: int = 1
+
+    @property
+    def slug(self) -> str:
+        parts = [f"s{self.stages}", f"f{self.files}", self.dep_style]
+        if self.track_data:
+            parts.append("tracked")
+        if self.shared_code:
+            parts.append("shared")
+        if self.file_bytes != 256:
+            parts.append(f"b{self.file_bytes}")
+        if self.seed != 1:
+            parts.append(f"seed{self.seed}")
+        return "-".join(parts)
+
+
+@dataclass
+class StageDef:
+    name: str
+    raw: list[str]            # raw data files this stage reads
+    upstream: list[str]       # names of earlier stages whose outs it reads
+
+    @property
+    def out(self) -> str:
+        return f"out/{self.name}.txt"
+
+
+def design(shape: Shape) -> list[StageDef]:
+    """A layered DAG: ~sqrt(S) layers of ~sqrt(S) stages; each stage reads its own
+    slice of the raw files plus the outs of 1-2 stages of earlier layers (at least
+    one from the layer just above, so the depth is the number of layers)."""
+    rng = random.Random(shape.seed)
+    width = max(1, round(shape.stages ** 0.5))
+    width_digits = max(4, len(str(shape.stages - 1)))
+    names = [f"s{i:0{width_digits}d}" for i in range(shape.stages)]
+    per_stage, extra = divmod(shape.files, shape.stages)
+    stages: list[StageDef] = []
+    next_file = 0
+    for i, name in enumerate(names):
+        count = per_stage + (1 if i < extra else 0)
+        raw = [f"data/raw/{name}/f{next_file + k:06d}.csv" for k in range(count)]
+        next_file += count
+        layer = i // width
+        upstream: list[str] = []
+        if layer > 0:
+            above = names[(layer - 1) * width: layer * width]
+            upstream.append(rng.choice(above))
+            if rng.random() < 0.5:
+                earlier = names[: layer * width]
+                pick = rng.choice(earlier)
+                if pick not in upstream:
+                    upstream.append(pick)
+        stages.append(StageDef(name, raw, sorted(upstream)))
+    return stages
+
+
+STAGE_SCRIPT = """#!/bin/sh
+# {label}: writes a small digest of its inputs (never their concatenation, so
+# outs stay small however deep the DAG is).
+set -e
+out="$1"; shift
+{{ echo "{label}"; cat "$@" | cksum; }} > "$out"
+"""
+
+
+def _code_path(shape: Shape, stage: StageDef) -> str:
+    return "src/stage.sh" if shape.shared_code else f"src/{stage.name}.sh"
+
+
+def _inputs(stage: StageDef, out_dir: str) -> str:
+    raw = f"data/raw/{stage.name}/*" if stage.raw else ""
+    ups = " ".join(f"{out_dir}/{u}.txt" for u in stage.upstream)
+    return " ".join(part for part in (raw, ups) if part)
+
+
+def write_repository(repo: Path, shape: Shape, stages: list[StageDef]) -> None:
+    """Write data, code, params.yaml, gitpipe.yaml, Makefile and .gitignore."""
+    rng = random.Random(shape.seed + 1)
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789,\n"
+    repo.mkdir(parents=True)
+    for stage in stages:
+        (repo / "data" / "raw" / stage.name).mkdir(parents=True, exist_ok=True)
+        for path in stage.raw:
+            body = "".join(rng.choice(alphabet) for _ in range(shape.file_bytes))
+            (repo / path).write_text(body, encoding="utf-8")
+    (repo / "src").mkdir()
+    if shape.shared_code:
+        (repo / "src" / "stage.sh").write_text(STAGE_SCRIPT.format(label="shared stage"))
+    else:
+        for stage in stages:
+            (repo / _code_path(shape, stage)).write_text(STAGE_SCRIPT.format(label=stage.name))
+    params = [f"{s.name}:\n  x: {i}\n  label: {s.name}\n" for i, s in enumerate(stages)]
+    (repo / "params.yaml").write_text("".join(params))
+    (repo / "gitpipe.yaml").write_text(_spec(shape, stages))
+    (repo / "Makefile").write_text(_makefile(shape, stages))
+    ignore = ["/mk/"]
+    if not shape.track_data:
+        ignore.append("/data/raw/")
+    (repo / ".gitignore").write_text("\n".join(ignore) + "\n")
+
+
+def _spec(shape: Shape, stages: list[StageDef]) -> str:
+    lines = ["stages:"]
+    for stage in stages:
+        code = _code_path(shape, stage)
+        deps = [code]
+        if stage.raw:
+            deps += stage.raw if shape.dep_style == "files" else [f"data/raw/{stage.name}/"]
+        deps += [f"out/{u}.txt" for u in stage.upstream]
+        lines += [
+            f"  {stage.name}:",
+            f"    cmd: sh {code} {stage.out} {_inputs(stage, 'out')}",
+            "    deps:",
+            *(f"      - {dep}" for dep in deps),
+            f"    params: [{stage.name}.x]",
+            f"    outs: [{stage.out}]",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _makefile(shape: Shape, stages: list[StageDef]) -> str:
+    """The same DAG for make: its own outs under mk/, every raw file a prerequisite."""
+    lines = [".SUFFIXES:", "all: " + " ".join(f"mk/{s.name}.txt" for s in stages), ""]
+    for stage in stages:
+        code = _code_path(shape, stage)
+        prereqs = [code, *stage.raw, *(f"mk/{u}.txt" for u in stage.upstream), "params.yaml"]
+        lines.append(f"mk/{stage.name}.txt: " + " ".join(prereqs))
+        lines.append("\t@mkdir -p mk")
+        lines.append(f"\t@sh {code} $@ {_inputs(stage, 'mk')}")
+        lines.append("")
+    lines.append(".PHONY: all")
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------------------
+# Running and measuring child processes
+
+
+@dataclass
+class Sample:
+    seconds: float
+    maxrss_kib: int
+    returncode: int
+
+
+def run_measured(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> Sample:
+    """Run one child to completion: wall time and the peak RSS of *that* child.
+
+    `os.wait4` returns the same rusage as `getrusage(RUSAGE_CHILDREN)` but for the
+    one child only; RUSAGE_CHILDREN is a high-water mark over every child ever
+    waited for (the build included), so it would hide a smaller status process.
+    """
+    with tempfile.TemporaryFile() as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            out.seek(0)
+            tail = out.read()[-2000:].decode(errors="replace")
+            raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode} in {cwd}:\n{tail}")
+    rss = usage.ru_maxrss // 1024 if sys.platform == "darwin" else usage.ru_maxrss
+    return Sample(seconds, int(rss), proc.returncode)
+
+
+def output_of(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited {done.returncode}:\n"
+                           f"{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    return done.stdout
+
+
+@dataclass
+class Figure:
+    """One timed command: all samples, and the summary the table shows."""
+
+    command: str
+    samples: list[float]
+    maxrss_kib: list[int]
+    baseline: bool = False
+    ratios: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    @property
+    def minimum(self) -> float:
+        return min(self.samples)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "command": self.command, "baseline": self.baseline,
+            "median_s": self.median, "min_s": self.minimum, "max_s": max(self.samples),
+            "stdev_s": statistics.stdev(self.samples) if len(self.samples) > 1 else 0.0,
+            "samples_s": self.samples, "peak_rss_kib": max(self.maxrss_kib),
+            "ratios": self.ratios,
+        }
+
+
+def time_command(label: str, cmd: list[str], cwd: Path, repeat: int, warmup: int,
+                 env: dict[str, str], baseline: bool = False) -> Figure:
+    for _ in range(warmup):
+        run_measured(cmd, cwd, env)
+    samples = [run_measured(cmd, cwd, env) for _ in range(repeat)]
+    print(f"    {label:<22} median {statistics.median(s.seconds for s in samples):8.4f}s",
+          file=sys.stderr, flush=True)
+    return Figure(" ".join(_short(c) for c in cmd), [s.seconds for s in samples],
+                  [s.maxrss_kib for s in samples], baseline)
+
+
+def _short(arg: str) -> str:
+    return Path(arg).name if arg.startswith("/") else arg
+
+
+# --------------------------------------------------------------------------------------
+# Tools
+
+
+def find_gitpipe(explicit: str | None) -> Path:
+    candidates = [explicit] if explicit else [
+        str(Path(sys.executable).parent / "gitpipe"),
+        str(REPO_ROOT / ".venv" / "bin" / "gitpipe"),
+        shutil.which("gitpipe"),
+    ]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return Path(candidate).absolute()
+    sys.exit("bench_status: cannot find the gitpipe command (run `make install`, or --gitpipe)")
+
+
+def interpreter_of(script: Path) -> str:
+    """The Python the console script runs on (its shebang): the fair `python -c pass`."""
+    first = script.read_bytes().split(b"\n", 1)[0].decode(errors="replace")
+    if first.startswith("#!") and "python" in first:
+        return first[2:].strip().split()[0]
+    return sys.executable
+
+
+def tool_versions(gitpipe: Path, python: str) -> dict[str, str]:
+    def first_line(cmd: list[str]) -> str:
+        try:
+            return output_of(cmd, REPO_ROOT).strip().splitlines()[0]
+        except (OSError, RuntimeError, IndexError) as exc:
+            return f"unavailable: {exc}"
+    return {
+        "gitpipe": first_line([str(gitpipe), "--version"]),
+        "python": first_line([python, "-c", "import sys; print(sys.version.split()[0])"]),
+        "git": first_line(["git", "--version"]),
+        "make": first_line(["make", "--version"]),
+    }
+
+
+def bench_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("GITPIPE_DEBUG", None)
+    env["NO_COLOR"] = "1"
+    env["LC_ALL"] = "C"
+    return env
+
+
+# --------------------------------------------------------------------------------------
+# One size
+
+
+def prepare(shape: Shape, gitpipe: Path, jobs: int, reuse: bool,
+            env: dict[str, str]) -> tuple[Path, dict[str, Any]]:
+    """Generate, commit and build the repository; returns it and the build figures."""
+    repo = WORK / shape.slug
+    marker = repo / MARKER
+    if reuse and marker.is_file():
+        recorded = json.loads(marker.read_text())
+        if recorded.get("shape") == asdict(shape) and recorded.get("built"):
+            print(f"  reusing {repo}", file=sys.stderr)
+            return repo, dict(recorded["build"], reused=True)
+    if repo.exists():
+        shutil.rmtree(repo)
+    stages = design(shape)
+    started = time.perf_counter()
+    write_repository(repo, shape, stages)
+    git = ["git", *GIT_ID]
+    output_of([*git, "init", "-q"], repo, env)
+    output_of([str(gitpipe), "init"], repo, env)
+    output_of([*git, "add", "-A"], repo, env)
+    output_of([*git, "commit", "-q", "-m", "synthetic pipeline"], repo, env)
+    generated = time.perf_counter() - started
+    print(f"  generated {repo.name} in {generated:.1f}s; building with gitpipe repro -j {jobs}",
+          file=sys.stderr, flush=True)
+
+    build = run_measured([str(gitpipe), "repro", "-j", str(jobs)], repo, env)
+    print(f"    gitpipe repro (full)   {build.seconds:8.2f}s", file=sys.stderr, flush=True)
+    make_build = run_measured(["make", "-r", "-s", "-j", str(jobs)], repo, env)
+    print(f"    make -r (full)         {make_build.seconds:8.2f}s", file=sys.stderr, flush=True)
+    output_of([*git, "add", "gitpipe.lock", ".gitignore"], repo, env)
+    output_of([*git, "commit", "-q", "-m", "gitpipe.lock after the first build"], repo, env)
+    # Files hashed within RACY_NS of their mtime are re-hashed by the next command:
+    # wait that out, and time the one status that pays for it separately.
+    time.sleep(1.2)
+    first_status = run_measured([str(gitpipe), "status"], repo, env)
+    print(f"    gitpipe status (first) {first_status.seconds:8.3f}s", file=sys.stderr, flush=True)
+    result = {
+        "generate_s": generated,
+        "gitpipe_repro_full_s": build.seconds,
+        "gitpipe_repro_full_peak_rss_kib": build.maxrss_kib,
+        "make_full_s": make_build.seconds,
+        "jobs": jobs,
+        "first_status_after_build_s": first_status.seconds,
+        "first_status_peak_rss_kib": first_status.maxrss_kib,
+        "reused": False,
+    }
+    marker.write_text(json.dumps({"shape": asdict(shape), "built": True, "build": result}))
+    return repo, result
+
+
+def check_noop(repo: Path, gitpipe: Path, env: dict[str, str]) -> dict[str, Any]:
+    """Is the build really complete? A benchmark of a stale repository means nothing."""
+    status = output_of([str(gitpipe), "status", "--json"], repo, env)
+    report = json.loads(status)
+    stale = [row["name"] for row in report["stages"] if row["stale"]]
+    make_q = subprocess.run(["make", "-r", "-q"], cwd=repo, env=env, check=False,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+    git_clean = output_of(["git", "status", "--porcelain"], repo, env).strip() == ""
+    return {"gitpipe_stale_stages": len(stale), "gitpipe_stale_sample": stale[:5],
+            "make_up_to_date": make_q == 0, "git_clean": git_clean,
+            "stages_reported": len(report["stages"])}
+
+
+def bench_one(shape: Shape, args: argparse.Namespace, gitpipe: Path, python: str,
+              env: dict[str, str]) -> dict[str, Any]:
+    print(f"\n== S={shape.stages} F={shape.files} ({shape.slug})", file=sys.stderr, flush=True)
+    repo, build = prepare(shape, gitpipe, args.jobs, args.reuse, env)
+    noop = check_noop(repo, gitpipe, env)
+    if noop["gitpipe_stale_stages"]:
+        print(f"  WARNING: {noop['gitpipe_stale_stages']} stage(s) still stale after the build: "
+              f"{noop['gitpipe_stale_sample']}", file=sys.stderr)
+    gp = str(gitpipe)
+    specs: list[tuple[str, list[str], bool]] = [
+        ("gitpipe status", [gp, "status"], False),
+        ("gitpipe repro (no-op)", [gp, "repro", "-j", str(args.jobs)], False),
+        ("gitpipe --version", [gp, "--version"], False),
+        ("make -r (no-op)", ["make", "-r", "-s"], True),
+        ("git status", ["git", "status"], True),
+        ("python -c pass", [python, "-c", "pass"], True),
+    ]
+    figures = {label: time_command(label, cmd, repo, args.repeat, args.warmup, env, baseline)
+               for label, cmd, baseline in specs}
+    baselines = {label: fig.median for label, fig in figures.items() if fig.baseline}
+    for fig in figures.values():
+        fig.ratios = {label: fig.median / base for label, base in baselines.items() if base > 0}
+    status = figures["gitpipe status"]
+    derived = {
+        "status_minus_python_s": status.median - figures["python -c pass"].median,
+        "status_minus_version_s": status.median - figures["gitpipe --version"].median,
+        "status_per_stage_ms": 1000 * status.median / shape.stages,
+        "status_per_file_us": 1e6 * status.median / max(1, shape.files),
+    }
+    result = {"shape": asdict(shape), "slug": shape.slug, "repo": str(repo), "build": build,
+              "noop_check": noop, "figures": {k: v.to_json() for k, v in figures.items()},
+              "derived": derived}
+    if args.profile:
+        result["profile"] = profile_status(repo, gitpipe, python, shape, env, args.stamp)
+    return result
+
+
+# --------------------------------------------------------------------------------------
+# Profiling (--profile)
+
+
+def profile_status(repo: Path, gitpipe: Path, python: str, shape: Shape,
+                   env: dict[str, str], stamp: str) -> dict[str, Any]:
+    """cProfile of `python -m gitpipe status` and the slowest imports (-X importtime)."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    prof = RESULTS / f"{stamp}-{shape.slug}-status.prof"
+    output_of([python, "-m", "cProfile", "-o", str(prof), "-m", "gitpipe", "status"], repo, env)
+    script = (
+        "import pstats, sys\n"
+        "s = pstats.Stats(sys.argv[1])\n"
+        "rows = []\n"
+        "for (f, line, fn), (cc, nc, tt, ct, _) in s.stats.items():\n"
+        "    rows.append((ct, tt, nc, f'{f}:{line}({fn})'))\n"
+        "print(f'{s.total_tt:.6f}')\n"
+        "for ct, tt, nc, name in sorted(rows, key=lambda r: -r[1])[:25]:\n"
+        "    print(f'tot\\t{tt:.6f}\\t{ct:.6f}\\t{nc}\\t{name}')\n"
+        "for ct, tt, nc, name in sorted(rows, key=lambda r: -r[0])[:40]:\n"
+        "    print(f'cum\\t{tt:.6f}\\t{ct:.6f}\\t{nc}\\t{name}')\n"
+    )
+    lines = output_of([python, "-c", script, str(prof)], repo, env).splitlines()
+    total = float(lines[0])
+    rows: dict[str, list[dict[str, Any]]] = {"tot": [], "cum": []}
+    for line in lines[1:]:
+        kind, tt, ct, nc, name = line.split("\t")
+        rows[kind].append({"tottime_s": float(tt), "cumtime_s": float(ct), "calls": nc,
+                           "function": name.replace(str(REPO_ROOT) + "/", "")})
+    imports = subprocess.run([python, "-X", "importtime", "-m", "gitpipe", "status"], cwd=repo,
+                             env=env, capture_output=True, text=True, check=False).stderr
+    parsed = [_importtime(line) for line in imports.splitlines()
+              if line.startswith("import time:") and "cumulative" not in line]
+    top = min((depth for _, _, depth, _ in parsed), default=0)
+    top_level = sorted(((cum_us, self_us, name) for self_us, cum_us, depth, name in parsed
+                        if depth == top), reverse=True)
+    top_imports = [{"module": name, "cumulative_us": cum_us, "self_us": self_us}
+                   for cum_us, self_us, name in top_level]
+    print(f"  profile: {prof} (total {total:.3f}s)", file=sys.stderr)
+    return {"prof_file": str(prof), "total_s": total, "by_tottime": rows["tot"],
+            "by_cumtime": rows["cum"], "top_level_imports": top_imports[:15],
+            "import_total_us": sum(cum_us for cum_us, _, _ in top_level)}
+
+
+def _importtime(line: str) -> tuple[int, int, int, str]:
+    """'import time:   123 |   456 |     pkg.mod' → (123, 456, indent, 'pkg.mod')."""
+    self_us, cum_us, name = line[len("import time:"):].split("|", 2)
+    name = name.rstrip()
+    return int(self_us), int(cum_us), len(name) - len(name.lstrip()), name.strip()
+
+
+# --------------------------------------------------------------------------------------
+# Report
+
+
+ROW_ORDER = ("gitpipe status", "gitpipe repro (no-op)", "gitpipe --version",
+             "make -r (no-op)", "git status", "python -c pass")
+
+
+def markdown(results: list[dict[str, Any]]) -> str:
+    out = ["| S | F | command | median s | min s | × make no-op | × git status | "
+           "× python | peak RSS MiB |",
+           "|---:|---:|---|---:|---:|---:|---:|---:|---:|"]
+    for res in results:
+        shape, figs = res["shape"], res["figures"]
+        for label in ROW_ORDER:
+            fig = figs[label]
+            ratios = fig["ratios"]
+            out.append(
+                f"| {shape['stages']} | {shape['files']} | `{label}` | {fig['median_s']:.4f} | "
+                f"{fig['min_s']:.4f} | {ratios.get('make -r (no-op)', 0):.1f} | "
+                f"{ratios.get('git status', 0):.1f} | {ratios.get('python -c pass', 0):.1f} | "
+                f"{fig['peak_rss_kib'] / 1024:.1f} |")
+    out += ["", "| S | F | jobs | gitpipe repro (full) s | make -r (full) s | × make | "
+            "first status after build s | stale after build | status ms/stage |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for res in results:
+        shape, build = res["shape"], res["build"]
+        full, make_full = build["gitpipe_repro_full_s"], build["make_full_s"]
+        reused = " (reused)" if build.get("reused") else ""
+        out.append(
+            f"| {shape['stages']} | {shape['files']} | {build['jobs']} | {full:.2f}{reused} | "
+            f"{make_full:.2f} | {full / make_full if make_full else 0:.1f} | "
+            f"{build['first_status_after_build_s']:.3f} | "
+            f"{res['noop_check']['gitpipe_stale_stages']} | "
+            f"{res['derived']['status_per_stage_ms']:.2f} |")
+    for res in results:
+        prof = res.get("profile")
+        if not prof:
+            continue
+        out += ["", f"cProfile of `python -m gitpipe status`, S={res['shape']['stages']} "
+                f"F={res['shape']['files']} (total {prof['total_s']:.3f}s, {prof['prof_file']}):",
+                "", "| tottime s | cumtime s | calls | function |", "|---:|---:|---:|---|"]
+        out += [f"| {r['tottime_s']:.3f} | {r['cumtime_s']:.3f} | {r['calls']} | "
+                f"`{r['function']}` |" for r in prof["by_tottime"][:15]]
+        out += ["", "| slowest top-level imports | cumulative ms |", "|---|---:|"]
+        out += [f"| `{r['module']}` | {r['cumulative_us'] / 1000:.1f} |"
+                for r in prof["top_level_imports"][:10]]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stages", "-S", type=int, default=200, help="stages (default 200)")
+    parser.add_argument("--files", "-F", type=int, default=2000,
+                        help="raw data files, split evenly between stages (default 2000)")
+    parser.add_argument("--matrix", action="store_true",
+                        help="run S/F = " + ", ".join(f"{s}/{f}" for s, f in MATRIX))
+    parser.add_argument("--repeat", "-n", type=int, default=5,
+                        help="timed runs per command; the median is reported (default 5)")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed runs first (default 1)")
+    parser.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1,
+                        help="-j for the full build, gitpipe and make alike (default: CPUs)")
+    parser.add_argument("--track-data", action="store_true",
+                        help="commit the raw data to git (default: untracked, git-ignored)")
+    parser.add_argument("--dep-style", choices=("dir", "files"), default="dir",
+                        help="deps name each stage's raw directory (default) or every file")
+    parser.add_argument("--shared-code", action="store_true",
+                        help="one src/stage.sh for all stages (default: one script each)")
+    parser.add_argument("--file-bytes", type=int, default=256, help="size of each raw file")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep an already built repository of the same shape")
+    parser.add_argument("--profile", action="store_true",
+                        help="also cProfile `python -m gitpipe status` and -X importtime")
+    parser.add_argument("--gitpipe", help="the gitpipe executable to benchmark")
+    parser.add_argument("--no-save", action="store_true", help="do not write results JSON")
+    args = parser.parse_args(argv)
+    if args.repeat < 1 or args.stages < 1 or args.files < 0:
+        parser.error("--repeat and --stages must be >= 1, --files >= 0")
+    for tool in ("git", "make"):
+        if shutil.which(tool) is None:
+            parser.error(f"{tool} is not on PATH")
+
+    gitpipe = find_gitpipe(args.gitpipe)
+    python = interpreter_of(gitpipe)
+    env = bench_env()
+    args.stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+    sizes = MATRIX if args.matrix else ((args.stages, args.files),)
+    meta = {
+        "timestamp": args.stamp,
+        "argv": sys.argv[1:] if argv is None else argv,
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "load_avg_start": os.getloadavg(),
+        "tools": tool_versions(gitpipe, python),
+        "gitpipe_path": str(gitpipe),
+        "python_baseline": python,
+        "repeat": args.repeat, "warmup": args.warmup,
+    }
+    print(f"gitpipe: {gitpipe} ({meta['tools']['gitpipe']})", file=sys.stderr)
+    results = []
+    for stages, files in sizes:
+        shape = Shape(stages, files, args.track_data, args.dep_style, args.shared_code,
+                      args.file_bytes, args.seed)
+        results.append(bench_one(shape, args, gitpipe, python, env))
+    meta["load_avg_end"] = os.getloadavg()
+    # The process-wide high-water mark the brief names: the largest child of the run.
+    meta["rusage_children_maxrss_kib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(markdown(results))
+    if not args.no_save:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        path = RESULTS / f"{args.stamp}.json"
+        path.write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
+        print(f"\nresults: {path.relative_to(REPO_ROOT)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

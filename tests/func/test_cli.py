@@ -1,0 +1,178 @@
+"""The CLI as a user meets it: help for every command, exit codes, errors without tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from gitpipe.cli import cli
+from tests.conftest import Repo
+
+COMMANDS = sorted(cli.commands)
+
+
+def test_version_and_help() -> None:
+    out = subprocess.run([sys.executable, "-m", "gitpipe", "--version"], capture_output=True,
+                         text=True, check=True).stdout
+    assert out.startswith("gitpipe, version ")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command: str, repo: Repo) -> None:
+    result = repo.cli(command, "--help")
+    assert result.exit_code == 0
+    assert "Usage:" in result.output
+
+
+def test_init_outside_git_is_a_clear_error(tmp_path) -> None:
+    done = subprocess.run([sys.executable, "-m", "gitpipe", "init"], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "not inside a git repository" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_init_writes_config_and_ignores(repo: Repo) -> None:
+    repo.spec({"s": {"cmd": "echo > o && mkdir -p dir && touch dir/x", "outs": ["o", "dir/"]}})
+    done = repo.run("init", check=True)
+    assert "initialized" in done.stdout
+    assert (repo.path / ".gitpipe/config.yaml").exists()
+    assert "/state.db*" in repo.read(".gitpipe/.gitignore")
+    assert repo.read(".gitignore").splitlines() == ["/o", "/dir"]
+    repo.run("init", check=True)  # idempotent
+    assert repo.read(".gitignore").splitlines() == ["/o", "/dir"]
+    # git ignores them: a commit leaves the workspace outs and state out of git.
+    repo.run("repro", check=True)
+    repo.commit("all")
+    tracked = repo.git("ls-files").split()
+    assert "o" not in tracked and ".gitpipe/state.db" not in tracked
+    assert ".gitpipe/config.yaml" in tracked and "gitpipe.lock" in tracked
+
+
+def test_no_spec_is_a_clear_error(repo: Repo) -> None:
+    done = repo.run("status")
+    assert done.returncode == 2
+    assert "no gitpipe.yaml" in done.stderr
+
+
+def test_spec_errors_name_file_line_stage(repo: Repo) -> None:
+    repo.gen({"gitpipe.yaml": """\
+        stages:
+          train:
+            cmd: python train.py
+            dpes: [a.txt]
+            timeout: soon
+    """})
+    done = repo.run("validate")
+    assert done.returncode == 2
+    assert "gitpipe.yaml:4: stage 'train': unknown field 'dpes' (did you mean 'deps'?)" \
+        in done.stderr
+    assert "gitpipe.yaml:5: stage 'train': 'timeout' 'soon' is not a duration" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_invalid_yaml_names_line(repo: Repo) -> None:
+    repo.gen({"gitpipe.yaml": "stages:\n  a:\n    cmd: [unclosed\n"})
+    done = repo.run("status")
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: gitpipe.yaml:")
+    assert "invalid YAML" in done.stderr
+
+
+def test_debug_shows_traceback(repo: Repo) -> None:
+    done = repo.run("--debug", "status")
+    assert done.returncode != 0
+    assert "Traceback" in done.stderr
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ({"a": {"cmd": "x", "outs": ["o"]}, "b": {"cmd": "y", "outs": ["o"]}},
+     "out 'o' is written by both stage 'a' and stage 'b'"),
+    ({"a": {"cmd": "x", "deps": ["b.txt"], "outs": ["a.txt"]},
+      "b": {"cmd": "y", "deps": ["a.txt"], "outs": ["b.txt"]}},
+     "the stages form a cycle: a -> b -> a"),
+    ({"a": {"cmd": "x", "outs": ["d/"]}, "b": {"cmd": "y", "outs": ["d/inner.txt"]}},
+     "out 'd/inner.txt' of stage 'b' is inside out 'd' of stage 'a'"),
+    ({"a": {"cmd": "x", "deps": ["../outside.txt"], "outs": ["o"]}},
+     "dependency '../outside.txt': it resolves outside the repository"),
+    ({"a": {"cmd": "x", "outs": ["/etc/passwd"]}}, "out '/etc/passwd': absolute paths"),
+    ({"a": {"cmd": "x", "outs": [".git/hooks/pre-commit"]}}, "belong to git or gitpipe"),
+    ({"a": {"cmd": "x", "params": ["nope.key"], "outs": ["o"]}},
+     "stage 'a': params file does not exist"),
+])
+def test_bad_specs_exit_2_before_running(repo: Repo, spec: dict, message: str) -> None:
+    repo.spec(spec)
+    for command in ("validate", "repro"):
+        done = repo.run(command)
+        assert done.returncode == 2, (command, done.stdout, done.stderr)
+        assert message in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
+    assert not (repo.path / "o").exists()
+
+
+def test_missing_param_key_did_you_mean(repo: Repo) -> None:
+    repo.gen({"params.yaml": {"train": {"lr": 0.1}}})
+    repo.spec({"a": {"cmd": "x", "params": ["train.rl"], "outs": ["o"]}})
+    done = repo.run("status")
+    assert done.returncode == 2
+    assert "params.yaml: stage 'a': param 'train.rl' not found (did you mean 'train.lr'?)" \
+        in done.stderr
+
+
+def test_symlinked_out_escaping_repo_is_refused(repo: Repo, tmp_path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (repo.path / "link").symlink_to(outside)
+    repo.spec({"a": {"cmd": "echo x > link/f", "outs": ["link/f"]}})
+    done = repo.run("repro")
+    assert done.returncode == 2
+    assert "resolves outside the repository" in done.stderr
+    assert not (outside / "f").exists()
+
+
+def test_unknown_target(repo: Repo) -> None:
+    repo.spec({"train": {"cmd": "x", "outs": ["o"]}})
+    done = repo.run("repro", "trian")
+    assert done.returncode == 2
+    assert "unknown stage 'trian'" in done.stderr and "did you mean 'train'?" in done.stderr
+
+
+def test_repro_failure_exit_1_with_log_hint(repo: Repo) -> None:
+    repo.spec({"bad": {"cmd": "echo boom; exit 4", "outs": ["o"]}}, commit="spec")
+    done = repo.run("repro")
+    assert done.returncode == 1
+    assert "[bad] boom" in done.stdout
+    assert "stage 'bad': command exited with code 4" in done.stderr
+    log = done.stderr.split("hint: the log is ")[1].strip()
+    assert open(log).read() == "boom\n"
+
+
+def test_repro_output_prefixed_and_summarized(repo: Repo) -> None:
+    repo.spec({"hello": {"cmd": "echo hi > o; echo said hi", "outs": ["o"]}}, commit="s")
+    done = repo.run("repro", check=True)
+    assert "[hello] said hi" in done.stdout
+    assert "1 ran" in done.stdout
+    dry = repo.run("repro", "--dry-run", "--force", check=True)
+    assert "would run hello: forced" in dry.stdout
+
+
+def test_dag_formats(repo: Repo) -> None:
+    repo.spec({"a": {"cmd": "x", "outs": ["a.txt"]},
+               "b": {"cmd": "y", "deps": ["a.txt"], "outs": ["b.txt"]}})
+    assert repo.run("dag").stdout.splitlines() == ["a", "b  <- a"]
+    assert '"a" -> "b";' in repo.run("dag", "--format", "dot").stdout
+    assert "n0 --> n1" in repo.run("dag", "--format", "mermaid").stdout
+    data = json.loads(repo.run("dag", "--format", "json").stdout)
+    assert data == {"nodes": ["a", "b"], "edges": [["a", "b"]]}
+
+
+def test_runs_history(repo: Repo) -> None:
+    repo.spec({"a": {"cmd": "head -c 100 /dev/zero > a.bin", "outs": ["a.bin"]}}, commit="s")
+    assert "no runs recorded yet" in repo.run("runs").stdout
+    repo.run("repro", check=True)
+    rows = json.loads(repo.run("runs", "--json").stdout)
+    assert [(r["task"], r["result"], r["bytes_out"]) for r in rows] == [("a", "ran", 100)]
+    assert "a" in repo.run("runs").stdout

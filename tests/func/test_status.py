@@ -1,0 +1,152 @@
+"""status: every reason in user terms, --json and --check, on real repositories."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from tests.conftest import Repo
+
+
+def built(repo: Repo) -> Repo:
+    repo.gen({
+        "data.csv": "a,b\n1,2\n",
+        "params.yaml": {"train": {"lr": 0.1}, "prep": {"k": 1}},
+        "src/prep.sh": "cat data.csv > clean.csv\n",
+        "src/train.sh": "mkdir -p model && cat clean.csv > model/m.txt\n",
+    })
+    repo.spec({
+        "prep": {"cmd": "sh src/prep.sh", "deps": ["src/prep.sh", "data.csv"],
+                 "params": ["prep.k"], "outs": ["clean.csv"]},
+        "train": {"cmd": "sh src/train.sh", "deps": ["src/train.sh", "clean.csv"],
+                  "params": ["train"], "outs": ["model/"]},
+    }, commit="pipeline")
+    assert repo.project().repro().ok
+    return repo
+
+
+def reasons(repo: Repo) -> dict[str, list[str]]:
+    return {v.task: [str(r) for r in v.reasons] for v in repo.project().status().tasks}
+
+
+def test_new_stages(repo: Repo) -> None:
+    repo.spec({"a": {"cmd": "echo > a", "outs": ["a"]}}, commit="spec")
+    assert reasons(repo) == {"a": ["new stage"]}
+
+
+def test_up_to_date_has_no_reasons(repo: Repo) -> None:
+    built(repo)
+    assert reasons(repo) == {"prep": [], "train": []}
+
+
+def test_tracked_code_dep_modified(repo: Repo) -> None:
+    built(repo)
+    (repo.path / "src/train.sh").write_text("echo changed > model/m.txt\n")
+    assert reasons(repo)["train"] == ["deps: src/train.sh modified"]
+
+
+def test_committed_code_change_is_still_a_change(repo: Repo) -> None:
+    built(repo)
+    (repo.path / "src/train.sh").write_text("echo changed > model/m.txt\n")
+    repo.commit("edit")
+    assert reasons(repo)["train"] == ["deps: src/train.sh modified"]
+
+
+def test_data_dep_modified_and_upstream(repo: Repo) -> None:
+    built(repo)
+    (repo.path / "data.csv").write_text("a,b\n3,4\n")
+    assert reasons(repo) == {"prep": ["deps: data.csv modified"], "train": ["upstream: prep"]}
+
+
+def test_param_changed_added_removed(repo: Repo) -> None:
+    built(repo)
+    repo.gen({"params.yaml": {"train": {"lr": 0.5, "l2": 0.001}, "prep": {"k": 1}}})
+    assert reasons(repo)["train"] == ["params: train.l2 added (0.001)",
+                                      "params: train.lr 0.1 -> 0.5"]
+
+
+def test_out_missing_and_modified(repo: Repo) -> None:
+    built(repo)
+    (repo.path / "model/m.txt").unlink()
+    (repo.path / "model").rmdir()
+    (repo.path / "clean.csv").write_text("tampered\n")
+    got = reasons(repo)
+    assert got["prep"] == ["outs: clean.csv modified"]
+    assert "outs: model/ missing" in got["train"]
+
+
+def test_cmd_changed(repo: Repo) -> None:
+    built(repo)
+    spec = repo.read("gitpipe.yaml").replace("sh src/prep.sh", "sh  src/prep.sh")
+    repo.gen({"gitpipe.yaml": spec})
+    assert reasons(repo)["prep"] == ["cmd changed"]
+
+
+def test_env_change_is_explained(repo: Repo) -> None:
+    built(repo)
+    repo.spec({
+        "prep": {"cmd": "sh src/prep.sh", "deps": ["src/prep.sh", "data.csv"],
+                 "params": ["prep.k"], "outs": ["clean.csv"], "env": {"MODE": "fast"}},
+        "train": {"cmd": "sh src/train.sh", "deps": ["src/train.sh", "clean.csv"],
+                  "params": ["train"], "outs": ["model/"]},
+    })
+    assert reasons(repo)["prep"] == ["env or wdir changed"]
+
+
+def test_dep_added_and_removed(repo: Repo) -> None:
+    built(repo)
+    repo.gen({"extra.txt": "x"})
+    repo.spec({
+        "prep": {"cmd": "sh src/prep.sh", "deps": ["src/prep.sh", "extra.txt"],
+                 "params": ["prep.k"], "outs": ["clean.csv"]},
+        "train": {"cmd": "sh src/train.sh", "deps": ["src/train.sh", "clean.csv"],
+                  "params": ["train"], "outs": ["model/"]},
+    })
+    assert reasons(repo)["prep"] == ["deps: extra.txt added", "deps: data.csv removed"]
+
+
+def test_always_changed_and_frozen(repo: Repo) -> None:
+    repo.spec({
+        "always": {"cmd": "date > now.txt", "outs": ["now.txt"], "always_changed": True},
+        "ice": {"cmd": "echo > ice.txt", "outs": ["ice.txt"], "frozen": True},
+    }, commit="spec")
+    repo.project().repro()
+    assert reasons(repo) == {"always": ["always_changed"], "ice": []}
+
+
+def test_untouched_mtime_change_is_not_staleness(repo: Repo) -> None:
+    built(repo)
+    os.utime(repo.path / "data.csv", ns=(1, 1))
+    assert reasons(repo) == {"prep": [], "train": []}
+
+
+def test_status_targets_include_upstream(repo: Repo) -> None:
+    built(repo)
+    (repo.path / "data.csv").write_text("new\n")
+    tasks = [v.task for v in repo.project().status(["prep"]).tasks]
+    assert tasks == ["prep"]
+
+
+def test_cli_status_text_json_and_check(repo: Repo) -> None:
+    built(repo)
+    clean = repo.run("status", "--check")
+    assert clean.returncode == 0, clean.stderr
+    assert "up to date" in clean.stdout
+    repo.gen({"params.yaml": {"train": {"lr": 0.5}, "prep": {"k": 1}}})
+    text = repo.run("status")
+    assert "train:\n    params: train.lr 0.1 -> 0.5" in text.stdout
+    assert repo.run("status", "--check").returncode == 1
+    data = json.loads(repo.run("status", "--json").stdout)
+    assert data == {"stale": True, "stages": [
+        {"name": "prep", "partition": None, "stale": False, "reasons": []},
+        {"name": "train", "partition": None, "stale": True,
+         "reasons": ["params: train.lr 0.1 -> 0.5"]},
+    ]}
+
+
+def test_status_never_runs_commands(repo: Repo) -> None:
+    repo.spec({"evil": {"cmd": "touch pwned", "outs": ["o"]}}, commit="spec")
+    for args in (["status"], ["validate"], ["dag"], ["status", "--json"],
+                 ["repro", "--dry-run"]):
+        assert repo.run(*args).returncode in (0, 1)
+    assert not (repo.path / "pwned").exists()
