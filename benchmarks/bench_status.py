@@ -163,7 +163,7 @@ def write_repository(repo: Path, shape: Shape, stages: list[StageDef]) -> None:
     (repo / "params.yaml").write_text("".join(params))
     (repo / "gitpipe.yaml").write_text(_spec(shape, stages))
     (repo / "Makefile").write_text(_makefile(shape, stages))
-    ignore = ["/mk/"]
+    ignore = ["/mk/", f"/{MARKER}"]
     if not shape.track_data:
         ignore.append("/data/raw/")
     (repo / ".gitignore").write_text("\n".join(ignore) + "\n")
@@ -249,7 +249,8 @@ class Figure:
 
     command: str
     samples: list[float]
-    maxrss_kib: list[int]
+    peak_rss_kib: int
+    wait4_maxrss_kib: list[int]
     baseline: bool = False
     ratios: dict[str, float] = field(default_factory=dict)
 
@@ -266,20 +267,33 @@ class Figure:
             "command": self.command, "baseline": self.baseline,
             "median_s": self.median, "min_s": self.minimum, "max_s": max(self.samples),
             "stdev_s": statistics.stdev(self.samples) if len(self.samples) > 1 else 0.0,
-            "samples_s": self.samples, "peak_rss_kib": max(self.maxrss_kib),
+            "samples_s": self.samples, "peak_rss_kib": self.peak_rss_kib,
+            "wait4_maxrss_kib": self.wait4_maxrss_kib,
             "ratios": self.ratios,
         }
 
 
-def time_command(label: str, cmd: list[str], cwd: Path, repeat: int, warmup: int,
-                 env: dict[str, str], baseline: bool = False) -> Figure:
+def time_commands(specs: list[tuple[str, list[str], bool]], cwd: Path, repeat: int,
+                  warmup: int, env: dict[str, str], gnu_time: bool) -> dict[str, Figure]:
+    """Time every command `repeat` times, round-robin, so that background load drifting
+    during the run hits all of them alike and the same-run ratios stay fair."""
     for _ in range(warmup):
-        run_measured(cmd, cwd, env)
-    samples = [run_measured(cmd, cwd, env) for _ in range(repeat)]
-    print(f"    {label:<22} median {statistics.median(s.seconds for s in samples):8.4f}s",
-          file=sys.stderr, flush=True)
-    return Figure(" ".join(_short(c) for c in cmd), [s.seconds for s in samples],
-                  [s.maxrss_kib for s in samples], baseline)
+        for _, cmd, _ in specs:
+            run_measured(cmd, cwd, env)
+    samples: dict[str, list[Sample]] = {label: [] for label, _, _ in specs}
+    for _ in range(repeat):
+        for label, cmd, _ in specs:
+            samples[label].append(run_measured(cmd, cwd, env))
+    figures = {}
+    for label, cmd, baseline in specs:
+        rss = peak_rss_kib(cmd, cwd, env, gnu_time)
+        runs = samples[label]
+        print(f"    {label:<22} median {statistics.median(s.seconds for s in runs):8.4f}s"
+              f"  min {min(s.seconds for s in runs):8.4f}s  peak RSS {rss / 1024:6.1f} MiB",
+              file=sys.stderr, flush=True)
+        figures[label] = Figure(" ".join(_short(c) for c in cmd), [s.seconds for s in runs],
+                                rss, [s.maxrss_kib for s in runs], baseline)
+    return figures
 
 
 def _short(arg: str) -> str:
@@ -324,12 +338,45 @@ def tool_versions(gitpipe: Path, python: str) -> dict[str, str]:
     }
 
 
-def bench_env() -> dict[str, str]:
+def bench_env(inherit: bool) -> dict[str, str]:
+    """The children's environment. Unless --inherit-env: bytecode is cached (as on a
+    user's machine) but under benchmarks/.work/pycache, so neither gitpipe/ nor the
+    venv is written to, and PYTHONDONTWRITEBYTECODE (which makes every run compile
+    gitpipe from source) is dropped."""
     env = dict(os.environ)
     env.pop("GITPIPE_DEBUG", None)
     env["NO_COLOR"] = "1"
     env["LC_ALL"] = "C"
+    if not inherit:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(WORK / "pycache")
     return env
+
+
+GNU_TIME = "/usr/bin/time"
+
+
+def has_gnu_time() -> bool:
+    try:
+        probe = subprocess.run([GNU_TIME, "-f", "%M", "true"], capture_output=True, text=True,
+                               check=False)
+    except OSError:
+        return False
+    return probe.returncode == 0 and probe.stderr.strip().isdigit()
+
+
+def peak_rss_kib(cmd: list[str], cwd: Path, env: dict[str, str], gnu_time: bool) -> int:
+    """Peak RSS of one more (untimed) run of `cmd`.
+
+    With GNU time the child is forked from a ~1 MiB process; a child forked
+    straight from this Python inherits its RSS high-water mark across exec, so
+    the wait4 figure is floored at this process's own RSS.
+    """
+    if not gnu_time:
+        return run_measured(cmd, cwd, env).maxrss_kib
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as out:
+        run_measured([GNU_TIME, "-f", "%M", "-o", out.name, *cmd], cwd, env)
+        return int(out.read().strip().splitlines()[-1])
 
 
 # --------------------------------------------------------------------------------------
@@ -415,8 +462,7 @@ def bench_one(shape: Shape, args: argparse.Namespace, gitpipe: Path, python: str
         ("git status", ["git", "status"], True),
         ("python -c pass", [python, "-c", "pass"], True),
     ]
-    figures = {label: time_command(label, cmd, repo, args.repeat, args.warmup, env, baseline)
-               for label, cmd, baseline in specs}
+    figures = time_commands(specs, repo, args.repeat, args.warmup, env, args.gnu_time)
     baselines = {label: fig.median for label, fig in figures.items() if fig.baseline}
     for fig in figures.values():
         fig.ratios = {label: fig.median / base for label, base in baselines.items() if base > 0}
@@ -562,6 +608,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true",
                         help="also cProfile `python -m gitpipe status` and -X importtime")
     parser.add_argument("--gitpipe", help="the gitpipe executable to benchmark")
+    parser.add_argument("--inherit-env", action="store_true",
+                        help="run children with this environment as is (by default bytecode "
+                        "caching is forced on, under benchmarks/.work/pycache)")
     parser.add_argument("--no-save", action="store_true", help="do not write results JSON")
     args = parser.parse_args(argv)
     if args.repeat < 1 or args.stages < 1 or args.files < 0:
@@ -572,7 +621,8 @@ def main(argv: list[str] | None = None) -> int:
 
     gitpipe = find_gitpipe(args.gitpipe)
     python = interpreter_of(gitpipe)
-    env = bench_env()
+    env = bench_env(args.inherit_env)
+    args.gnu_time = has_gnu_time()
     args.stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
     sizes = MATRIX if args.matrix else ((args.stages, args.files),)
     meta = {
@@ -585,7 +635,12 @@ def main(argv: list[str] | None = None) -> int:
         "tools": tool_versions(gitpipe, python),
         "gitpipe_path": str(gitpipe),
         "python_baseline": python,
-        "repeat": args.repeat, "warmup": args.warmup,
+        "repeat": args.repeat, "warmup": args.warmup, "jobs": args.jobs,
+        "child_env": {k: env.get(k) for k in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX",
+                                              "PYTHONUNBUFFERED", "LC_ALL")},
+        "peak_rss_method": "GNU time %M (one extra run)" if args.gnu_time
+        else "os.wait4 ru_maxrss (floored at the benchmark's own RSS)",
+        "bench_self_maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
     }
     print(f"gitpipe: {gitpipe} ({meta['tools']['gitpipe']})", file=sys.stderr)
     results = []

@@ -104,13 +104,11 @@ def repro(project: Project, options: ReproOptions, listener: Listener | None = N
         project.__dict__.pop("lock_entries", None)  # re-read under the ProjectLock
         nodes = graph_module.plan(graph, chosen)
         runner = _Runner(project, options, listener or (lambda e: None), sink)
+        limits = Limits(options.jobs or project.config.jobs or _default_jobs(),
+                        options.keep_going)
         try:
-            outcomes = Scheduler(graph.subgraph(nodes), runner.step, Limits(
-                options.jobs or project.config.jobs or _default_jobs(), options.keep_going,
-            )).run()
-        except BaseException:
-            runner.cancel_all()
-            raise
+            outcomes = Scheduler(graph.subgraph(nodes), runner.step, limits,
+                                 on_abort=runner.cancel_all).run()
         finally:
             project.state.flush()
     return Report([runner.result(node, outcomes[node]) for node in nodes])

@@ -46,10 +46,12 @@ Step = Callable[[Hashable], Outcome]
 class Scheduler:
     """Runs `step(node)` for each node once all its predecessors succeeded."""
 
-    def __init__(self, graph: nx.DiGraph, step: Step, limits: Limits) -> None:
+    def __init__(self, graph: nx.DiGraph, step: Step, limits: Limits,
+                 on_abort: Callable[[], None] | None = None) -> None:
         self.graph = graph
         self.step = step
         self.limits = limits
+        self.on_abort = on_abort
         self.outcomes: dict[Hashable, Outcome] = {}
         self.stop = threading.Event()
 
@@ -68,7 +70,11 @@ class Scheduler:
                         break
                     self._collect(running, ready, waiting, order)
             except BaseException:
+                # NOTE: before the pool's exit waits for running steps: they
+                # only return once their commands are killed.
                 self.stop.set()
+                if self.on_abort is not None:
+                    self.on_abort()
                 raise
         for node in self.graph:
             self.outcomes.setdefault(node, Outcome.CANCELLED)

@@ -231,7 +231,7 @@ def test_select_unknown_stage_without_near_miss_has_no_hint() -> None:
 
 
 def test_select_stage_name_expands_to_its_partitions() -> None:
-    g = digraph([], [])
+    g = nx.DiGraph()
     g.add_nodes_from(["features@2024-01-01", "features@2024-01-02", "train"])
     assert graph.select(g, ["features"]) == ["features@2024-01-01", "features@2024-01-02"]
     assert graph.select(g, ["features@2024-01-02", "train"]) == ["features@2024-01-02",

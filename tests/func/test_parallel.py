@@ -1,0 +1,72 @@
+"""Parallel execution, proven from timestamps the stage commands write."""
+
+from __future__ import annotations
+
+import pytest
+
+from gitpipe.repro import ReproOptions
+from tests.conftest import Repo
+
+STAMP = 'python3 -c "import time; print(time.time())" >> {log}'
+
+
+def interval_stage(name: str, seconds: float = 0.6) -> dict:
+    """A stage that writes its start and end times around a sleep."""
+    log = f"times/{name}"
+    cmd = f"mkdir -p times && {STAMP.format(log=log)} && sleep {seconds} && " \
+          f"{STAMP.format(log=log)} && echo {name} > {name}.out"
+    return {"cmd": cmd, "outs": [f"{name}.out"]}
+
+
+def intervals(repo: Repo, names: list[str]) -> dict[str, tuple[float, float]]:
+    found = {}
+    for name in names:
+        start, end = (float(x) for x in repo.read(f"times/{name}").split())
+        found[name] = (start, end)
+    return found
+
+
+def overlaps(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def max_concurrent(spans: list[tuple[float, float]]) -> int:
+    events = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans])
+    active = best = 0
+    for _, delta in events:
+        active += delta
+        best = max(best, active)
+    return best
+
+
+@pytest.mark.parametrize("jobs", [1, 2, 4])
+def test_independent_stages_run_up_to_jobs_at_once(repo: Repo, jobs: int) -> None:
+    names = [f"s{i}" for i in range(4)]
+    repo.spec({n: interval_stage(n) for n in names}, commit="spec")
+    assert repo.project().repro(options=ReproOptions(jobs=jobs)).ok
+    spans = list(intervals(repo, names).values())
+    assert max_concurrent(spans) == jobs
+
+
+def test_dependent_stages_never_overlap(repo: Repo) -> None:
+    first = interval_stage("first")
+    second = interval_stage("second")
+    second["deps"] = ["first.out"]
+    repo.spec({"first": first, "second": second}, commit="spec")
+    assert repo.project().repro(options=ReproOptions(jobs=4)).ok
+    got = intervals(repo, ["first", "second"])
+    assert got["first"][1] <= got["second"][0]
+
+
+def test_diamond_branches_overlap_and_join_waits(repo: Repo) -> None:
+    root = interval_stage("root", 0.1)
+    left, right = interval_stage("left"), interval_stage("right")
+    left["deps"] = right["deps"] = ["root.out"]
+    join = interval_stage("join", 0.1)
+    join["deps"] = ["left.out", "right.out"]
+    repo.spec({"root": root, "left": left, "right": right, "join": join}, commit="spec")
+    assert repo.project().repro(options=ReproOptions(jobs=2)).ok
+    got = intervals(repo, ["root", "left", "right", "join"])
+    assert overlaps(got["left"], got["right"])
+    assert got["join"][0] >= max(got["left"][1], got["right"][1])
+    assert got["root"][1] <= min(got["left"][0], got["right"][0])

@@ -1,0 +1,103 @@
+"""Timeouts and Ctrl-C kill the stage's whole process tree; the lock stays consistent."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from gitpipe.scheduler import Outcome
+from tests.conftest import GIT_ENV, Repo
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (exited, not yet reaped by its parent) counts as dead.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def wait_for(path: Path, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.02)
+
+
+# The stage starts a grandchild (backgrounded sleep) and records its pid.
+TREE = "sleep 300 & echo $! > grandchild.pid; sleep 300"
+
+
+def test_timeout_kills_the_process_tree(repo: Repo) -> None:
+    repo.spec({"slow": {"cmd": TREE, "outs": ["o"], "timeout": "1s"}}, commit="spec")
+    report = repo.project().repro()
+    result = report.results[0]
+    assert result.outcome is Outcome.FAILED
+    assert "timed out after 1s" in result.message
+    pid = int(repo.read("grandchild.pid"))
+    deadline = time.monotonic() + 5
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(pid)
+    assert repo.project().lock_entries == {}
+
+
+def test_ctrl_c_kills_stage_tree_and_keeps_finished_work(repo: Repo) -> None:
+    repo.spec({
+        "done": {"cmd": "echo ok > done.txt", "outs": ["done.txt"]},
+        "slow": {"cmd": TREE, "deps": ["done.txt"], "outs": ["o"]},
+    }, commit="spec")
+    env = {**os.environ, **GIT_ENV, "NO_COLOR": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "gitpipe", "repro"], cwd=repo.path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(repo.path / "grandchild.pid")
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130
+    assert "interrupted" in err and "Traceback" not in err
+    pid = int(repo.read("grandchild.pid"))
+    deadline = time.monotonic() + 5
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(pid)
+    entries = repo.project().lock_entries
+    assert set(entries) == {"done"}
+
+
+def test_second_repro_waits_then_names_the_holder(repo: Repo) -> None:
+    repo.spec({"slow": {"cmd": "sleep 3 && echo > o", "outs": ["o"]}}, commit="spec")
+    repo.gen({".gitpipe/config.yaml": {"core": {"lock_wait": 0.3}}})
+    env = {**os.environ, **GIT_ENV}
+    first = subprocess.Popen([sys.executable, "-m", "gitpipe", "repro"], cwd=repo.path,
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wait_for(repo.path / ".gitpipe/logs")
+    second = repo.run("repro")
+    assert second.returncode == 1
+    assert f"another gitpipe process (pid {first.pid})" in second.stderr
+    assert first.wait(timeout=30) == 0
+
+
+def test_lock_of_a_dead_process_is_reclaimed(repo: Repo) -> None:
+    repo.spec({"a": {"cmd": "echo > o", "outs": ["o"]}}, commit="spec")
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from pathlib import Path; sys.path.insert(0, '.');"
+        "from gitpipe.project import ProjectLock;"
+        f"ProjectLock(Path({str(repo.path / '.gitpipe')!r})).acquire(); print('held', flush=True);"
+        "time.sleep(60)")], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2])
+    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    repo.gen({".gitpipe/config.yaml": {"core": {"lock_wait": 0.2}}})
+    blocked = repo.run("repro")
+    assert blocked.returncode == 1 and f"(pid {holder.pid})" in blocked.stderr
+    holder.kill()
+    holder.wait()
+    assert repo.run("repro").returncode == 0
+    assert repo.read(".gitpipe/project.lock") == ""

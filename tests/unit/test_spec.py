@@ -1,0 +1,255 @@
+"""spec.parse_pipeline on YAML text: every field, and errors that name file:line."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from gitpipe.errors import BadInputError, SpecError
+from gitpipe.spec import Out, ParamRef, Pipeline, Stage, Task, parse_duration, parse_pipeline
+from gitpipe.yamlio import parse_yaml
+
+
+def parse(text: str) -> Pipeline:
+    return parse_pipeline(parse_yaml(text, "gitpipe.yaml"), "gitpipe.yaml")
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(SpecError) as info:
+        parse(text)
+    return info.value.problems
+
+
+FULL = """\
+stages:
+  prepare:
+    cmd: python prepare.py
+    deps: [src/prepare.py, data/raw.csv]
+    outs: [data/clean.csv]
+  train:
+    cmd: python train.py
+    wdir: ml
+    deps:
+      - train.py
+      - ../data/clean.csv
+    params:
+      - train.lr
+      - evaluate
+      - {conf/model.yaml: [layers, dropout]}
+    outs: [model/, weights.bin]
+    metrics: [metrics.json]
+    env: {SEED: 42, MODE: fast}
+    retries: 2
+    timeout: 30s
+    always_changed: true
+    frozen: true
+    persist: true
+"""
+
+
+def test_all_fields_are_parsed() -> None:
+    pipeline = parse(FULL)
+    assert pipeline.names() == ["prepare", "train"]
+    train = pipeline.stage("train")
+    assert train == Stage(
+        name="train",
+        cmd="python train.py",
+        deps=("ml/train.py", "data/clean.csv"),
+        params=(
+            ParamRef("ml/params.yaml", "train.lr"),
+            ParamRef("ml/params.yaml", "evaluate"),
+            ParamRef("ml/conf/model.yaml", "layers"),
+            ParamRef("ml/conf/model.yaml", "dropout"),
+        ),
+        outs=(Out("ml/model", is_dir=True), Out("ml/weights.bin"),
+              Out("ml/metrics.json", is_dir=False, cache=False)),
+        wdir="ml",
+        env=(("MODE", "fast"), ("SEED", "42")),
+        retries=2,
+        timeout=30.0,
+        always_changed=True,
+        frozen=True,
+        persist=True,
+        line=train.line,
+    )
+
+
+def test_defaults() -> None:
+    prepare = parse(FULL).stage("prepare")
+    assert prepare.deps == ("src/prepare.py", "data/raw.csv")
+    assert prepare.outs == (Out("data/clean.csv", is_dir=False, cache=True),)
+    assert prepare.params == ()
+    assert (prepare.wdir, prepare.env, prepare.retries, prepare.timeout) == (".", (), 0, None)
+    assert not (prepare.always_changed or prepare.frozen or prepare.persist)
+
+
+def test_stage_lines_are_recorded() -> None:
+    pipeline = parse(FULL)
+    assert set(pipeline.stage_lines) == {"prepare", "train"}
+    assert pipeline.stage_lines["prepare"] < pipeline.stage_lines["train"]
+
+
+@pytest.mark.parametrize(("value", "seconds"), [("30s", 30.0), ("2h", 7200.0), ("90", 90.0),
+                                                 ("5m", 300.0)])
+def test_timeout_forms(value: str, seconds: float) -> None:
+    stage = parse(f"stages:\n  a:\n    cmd: x\n    timeout: {value}\n").stage("a")
+    assert stage.timeout == seconds
+
+
+def test_params_default_file_without_wdir_and_single_key_file_form() -> None:
+    stage = parse("stages:\n  a:\n    cmd: x\n    params: [lr, {other.yaml: seed}]\n").stage("a")
+    assert stage.params == (ParamRef("params.yaml", "lr"), ParamRef("other.yaml", "seed"))
+
+
+def test_cmd_list_and_string_forms() -> None:
+    stage = parse("stages:\n  a:\n    cmd: [make a, make b]\n    outs: out\n").stage("a")
+    assert stage.cmd == "make a && make b"
+    assert stage.outs == (Out("out"),)
+
+
+def test_task_of_stage_mirrors_the_stage() -> None:
+    stage = parse(FULL).stage("train")
+    task = Task.of(stage)
+    assert (task.name, task.cmd, task.deps, task.outs, task.env) == (
+        "train", stage.cmd, stage.deps, stage.outs, stage.env)
+    assert Task(stage, "2024-01-01", "c", (), (), ()).name == "train@2024-01-01"
+
+
+# errors ----------------------------------------------------------------------------
+
+def test_unknown_field_suggests_the_right_one() -> None:
+    found = problems("stages:\n  train:\n    cmd: x\n    dpes: [a]\n")
+    assert found == ["gitpipe.yaml:4: stage 'train': unknown field 'dpes' "
+                     "(did you mean 'deps'?)"]
+
+
+def test_unknown_field_without_near_miss() -> None:
+    found = problems("stages:\n  train:\n    cmd: x\n    zzzzzz: 1\n")
+    assert found == ["gitpipe.yaml:4: stage 'train': unknown field 'zzzzzz'"]
+
+
+def test_missing_cmd_names_the_stage_and_a_line_inside_it() -> None:
+    found = problems("stages:\n  ok:\n    cmd: x\n  train:\n    deps: [a]\n")
+    assert len(found) == 1
+    assert found[0].startswith("gitpipe.yaml:")
+    assert found[0].endswith(": stage 'train': missing 'cmd'")
+    line = int(found[0].split(":")[1])
+    assert line in (4, 5)
+
+
+@pytest.mark.xfail(strict=True, reason="missing 'cmd' points at the stage's first field "
+                   "(its mapping's start), not at the line naming the stage")
+def test_missing_cmd_points_at_the_stage_name_line() -> None:
+    found = problems("stages:\n  train:\n\n    # a comment\n    deps: [a]\n")
+    assert found == ["gitpipe.yaml:2: stage 'train': missing 'cmd'"]
+
+
+def test_bad_timeout_and_bad_retries() -> None:
+    found = problems("stages:\n  a:\n    cmd: x\n    timeout: soon\n    retries: many\n"
+                     "  b:\n    cmd: y\n    retries: -1\n")
+    assert found == [
+        "gitpipe.yaml:5: stage 'a': 'retries' must be a whole number from 0 to 100, "
+        "not 'many'",
+        "gitpipe.yaml:4: stage 'a': 'timeout' 'soon' is not a duration like 30s, 5m or 2h",
+        "gitpipe.yaml:8: stage 'b': 'retries' must be a whole number from 0 to 100, not -1",
+    ]
+
+
+@pytest.mark.parametrize(("path", "why"), [
+    ("../outside.csv", "it resolves outside the repository"),
+    ("a/../../b", "it resolves outside the repository"),
+    ("/etc/passwd", "absolute paths are not allowed"),
+    (".git/config", "paths under '.git/' belong to git or gitpipe"),
+    (".gitpipe/cache/x", "paths under '.gitpipe/' belong to git or gitpipe"),
+])
+def test_bad_paths_name_the_item_line(path: str, why: str) -> None:
+    text = f"stages:\n  a:\n    cmd: x\n    deps:\n      - ok.py\n      - {path}\n"
+    assert problems(text) == [f"gitpipe.yaml:6: stage 'a': dependency {path!r}: {why}"]
+
+
+def test_path_escaping_through_wdir() -> None:
+    found = problems("stages:\n  a:\n    cmd: x\n    wdir: sub\n    outs: [../../up]\n")
+    assert found == ["gitpipe.yaml:5: stage 'a': out '../../up': it resolves outside "
+                     "the repository"]
+
+
+def test_planned_field_is_refused_clearly() -> None:
+    found = problems("stages:\n  a:\n    cmd: x\n    executor: kubernetes\n")
+    assert found == ["gitpipe.yaml:4: stage 'a': field 'executor' is not supported by this "
+                     "version of gitpipe"]
+
+
+def test_several_problems_reported_at_once() -> None:
+    text = ("stages:\n"            # 1
+            "  a:\n"               # 2
+            "    cmd: x\n"         # 3
+            "    dpes: [y]\n"      # 4
+            "    timeout: 0\n"     # 5
+            "  b:\n"               # 6
+            "    cmd: y\n"         # 7
+            "    outs: [/abs]\n"   # 8
+            "    frozen: maybe\n"  # 9
+            "extra: 1\n")          # 10
+    found = problems(text)
+    assert len(found) == 5
+    joined = "\n".join(found)
+    for fragment in ["gitpipe.yaml:10: unknown top-level key 'extra'",
+                     "gitpipe.yaml:4: stage 'a': unknown field 'dpes'",
+                     "gitpipe.yaml:5: stage 'a': 'timeout' 0 is not a duration",
+                     "gitpipe.yaml:8: stage 'b': out '/abs': absolute paths are not allowed",
+                     "gitpipe.yaml:9: stage 'b': 'frozen' must be true or false, not 'maybe'"]:
+        assert fragment in joined
+
+
+def test_bad_stage_name_and_non_mapping_body() -> None:
+    found = problems("stages:\n  ok:\n    cmd: x\n  'bad name':\n    cmd: y\n  c: 3\n")
+    assert found == [
+        "gitpipe.yaml:4: invalid stage name 'bad name' (letters, digits, _ . -)",
+        "gitpipe.yaml:6: stage 'c': must be a mapping with at least 'cmd'",
+    ]
+
+
+def test_not_a_pipeline() -> None:
+    with pytest.raises(SpecError, match=r"must be a mapping with a 'stages:' key"):
+        parse("- a\n- b\n")
+    with pytest.raises(SpecError, match=r"gitpipe\.yaml:1: 'stages' must be a non-empty"):
+        parse("stages: {}\n")
+
+
+@pytest.mark.xfail(strict=True, reason="spec.py _env passes 'env' instead of the env key to "
+                   "line_of(env, ...), so the problem has no line number")
+def test_bad_env_name_reports_its_line() -> None:
+    found = problems("stages:\n  a:\n    cmd: x\n    env:\n      OK: 1\n      1BAD: 2\n")
+    assert found == ["gitpipe.yaml:6: stage 'a': env '1BAD': must be NAME: scalar"]
+
+
+def test_invalid_yaml_reports_the_line() -> None:
+    with pytest.raises(BadInputError, match=r"^gitpipe\.yaml:4: invalid YAML: "):
+        parse("stages:\n  a:\n    cmd: x\n   deps: y\n")
+    with pytest.raises(BadInputError, match=r"^gitpipe\.yaml:3: invalid YAML: found character "
+                                            r"that cannot start any token$"):
+        parse("stages:\n  a:\n\tcmd: x\n")
+
+
+# parse_duration --------------------------------------------------------------------
+
+@pytest.mark.parametrize(("value", "seconds"), [
+    ("30s", 30.0), ("2h", 7200.0), (90, 90.0), (1.5, 1.5), ("1.5m", 90.0), ("10ms", 0.01),
+    ("1d", 86400.0), (" 5 s ", 5.0), ("45", 45.0),
+])
+def test_parse_duration(value: object, seconds: float) -> None:
+    assert parse_duration(value) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("value", ["", "0", "0s", "-5s", "5x", "h", "1e3", True, False, 0, -1,
+                                   None, [1]])
+def test_parse_duration_rejects(value: object) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(value)
+
+
+@pytest.mark.xfail(strict=True, reason="parse_duration accepts float('nan'): nan <= 0 is False")
+def test_parse_duration_rejects_nan() -> None:
+    with pytest.raises(ValueError):
+        parse_duration(math.nan)
