@@ -138,7 +138,8 @@ def test_missing_cmd_names_the_stage_and_a_line_inside_it() -> None:
     assert line in (4, 5)
 
 
-@pytest.mark.xfail(strict=True, reason="missing 'cmd' points at the stage's first field "
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="missing 'cmd' points at the stage's first field "
                    "(its mapping's start), not at the line naming the stage")
 def test_missing_cmd_points_at_the_stage_name_line() -> None:
     found = problems("stages:\n  train:\n\n    # a comment\n    deps: [a]\n")
@@ -217,7 +218,8 @@ def test_not_a_pipeline() -> None:
         parse("stages: {}\n")
 
 
-@pytest.mark.xfail(strict=True, reason="spec.py _env passes 'env' instead of the env key to "
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="spec.py _env passes 'env' instead of the env key to "
                    "line_of(env, ...), so the problem has no line number")
 def test_bad_env_name_reports_its_line() -> None:
     found = problems("stages:\n  a:\n    cmd: x\n    env:\n      OK: 1\n      1BAD: 2\n")

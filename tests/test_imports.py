@@ -1,0 +1,89 @@
+"""Light imports and the direction of imports between layers (STYLE.md)."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).parents[1] / "gitpipe"
+HEAVY = ("kubernetes", "s3fs", "boto3", "botocore", "watchdog", "rich", "networkx", "pygit2")
+
+# Lower number = lower layer; a module may import only its own layer or below.
+LAYERS = {
+    "errors": 0,
+    "yamlio": 1, "spec": 1, "params": 1, "partitions": 1, "hashing": 1, "gitrepo": 1,
+    "state": 2, "fingerprint": 2, "lockfile": 2, "graph": 2, "cache": 2, "remote": 2,
+    "project": 2, "config": 2, "workspace": 2,
+    "staleness": 3, "scheduler": 3, "executors": 3, "dagviz": 3,
+    "repro": 4, "status": 4, "hooks": 4, "watch": 4,
+    "api": 5, "cli": 5, "__main__": 6, "__init__": 6,
+}
+
+
+def test_cli_import_is_light() -> None:
+    code = ("import sys, gitpipe.cli; heavy = %r; "
+            "print([m for m in sys.modules if m.split('.')[0] in heavy])" % (HEAVY,))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]"
+
+
+def test_status_does_not_import_remote_or_cluster_clients(tmp_path: Path) -> None:
+    code = ("import sys; from gitpipe.cli import cli\n"
+            "try:\n    cli(['-C', %r, 'status'])\nexcept SystemExit: pass\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'kubernetes', 's3fs', "
+            "'boto3', 'botocore', 'watchdog'}))" % str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def _module_layer(path: Path) -> tuple[str, int]:
+    rel = path.relative_to(PACKAGE)
+    name = rel.parts[0].removesuffix(".py")
+    return name, LAYERS[name]
+
+
+def _imported(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("gitpipe"):
+            parts = node.module.split(".")
+            if len(parts) > 1:
+                found.add(parts[1])
+            else:
+                found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                parts = alias.name.split(".")
+                if parts[0] == "gitpipe" and len(parts) > 1:
+                    found.add(parts[1])
+    return found
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: p.name)
+def test_imports_point_down(path: Path) -> None:
+    name, layer = _module_layer(path)
+    for target in _imported(path):
+        if target == "__version__":
+            continue
+        assert target in LAYERS, f"{name} imports unknown module {target}: add it to LAYERS"
+        assert LAYERS[target] <= layer, f"{name} (L{layer}) imports {target} (L{LAYERS[target]})"
+
+
+def test_nothing_below_cli_prints_or_uses_click() -> None:
+    for path in PACKAGE.rglob("*.py"):
+        if path.name in ("cli.py", "__main__.py"):
+            continue
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [
+                    a.name for a in node.names]
+                assert not any(n.split(".")[0] == "click" for n in names), path
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                assert node.func.id != "print", f"{path}:{node.lineno} prints"

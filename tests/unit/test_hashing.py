@@ -1,0 +1,213 @@
+"""Digests (xxh3, git blob ids), directory manifests, walk_files and the State racy rule."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import stat
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import xxhash
+
+from gitpipe.gitrepo import git_blob_id
+from gitpipe.hashing import (
+    CHUNK, Digest, ManifestEntry, hash_bytes, hash_file, hash_manifest, hash_many, walk_files,
+)
+from gitpipe.state import RACY_NS, State, StatKey
+from gitpipe.workspace import Workspace
+
+
+def random_bytes(size: int, seed: int = 1) -> bytes:
+    return random.Random(seed).randbytes(size)
+
+
+def test_hash_file_equals_xxh3_of_bytes_across_chunks(tmp_path: Path) -> None:
+    data = random_bytes(3 * CHUNK + 12345)
+    path = tmp_path / "big.bin"
+    path.write_bytes(data)
+    digest = hash_file(path)
+    assert digest == Digest("xxh3", xxhash.xxh3_128_hexdigest(data))
+    assert str(digest) == "xxh3:" + xxhash.xxh3_128_hexdigest(data)
+    assert hash_bytes(data) == digest
+
+
+@pytest.mark.parametrize("size", [0, 1, CHUNK - 1, CHUNK, CHUNK + 1])
+def test_hash_file_chunk_boundaries(tmp_path: Path, size: int) -> None:
+    data = random_bytes(size, seed=size)
+    path = tmp_path / "f"
+    path.write_bytes(data)
+    assert hash_file(path).value == xxhash.xxh3_128_hexdigest(data)
+
+
+def test_hash_many_parallel_matches_serial(tmp_path: Path) -> None:
+    paths = []
+    for i in range(4):
+        path = tmp_path / f"f{i}"
+        path.write_bytes(random_bytes(3 * CHUNK, seed=i))
+        paths.append(str(path))
+    parallel = hash_many(paths, sizes=[3 * CHUNK] * 4)  # 12 MiB: goes through threads
+    assert parallel == [hash_file(p) for p in paths]
+
+
+def test_digest_parse() -> None:
+    assert Digest.parse("git:abc") == Digest("git", "abc")
+    assert Digest.parse("xxh3:a:b") == Digest("xxh3", "a:b")
+    for bad in ["abc", "xxh3:", ""]:
+        with pytest.raises(ValueError):
+            Digest.parse(bad)
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs the git binary")
+@pytest.mark.parametrize("data", [b"", b"hello\n", b"no newline", b"\x00\xff" * 5000,
+                                  b"crlf\r\nline\r\n"])
+def test_git_blob_id_equals_git_hash_object(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "file"
+    path.write_bytes(data)
+    expected = subprocess.run(
+        ["git", "hash-object", "--no-filters", str(path)],
+        check=True, capture_output=True, text=True, cwd=tmp_path,
+    ).stdout.strip()
+    assert git_blob_id(path) == expected
+
+
+# manifests -------------------------------------------------------------------------
+
+def test_manifest_hash_ignores_entry_order() -> None:
+    entries = [ManifestEntry("b/c.txt", "xxh3:1", 3), ManifestEntry("a.txt", "xxh3:2", 4),
+               ManifestEntry("b/a.txt", "xxh3:3", 5)]
+    assert hash_manifest(entries) == hash_manifest(list(reversed(entries)))
+    changed = [*entries[:2], ManifestEntry("b/a.txt", "xxh3:4", 5)]
+    assert hash_manifest(changed) != hash_manifest(entries)
+    renamed = [*entries[:2], ManifestEntry("b/z.txt", "xxh3:3", 5)]
+    assert hash_manifest(renamed) != hash_manifest(entries)
+
+
+FILES = {"a.txt": b"alpha", "sub/b.txt": b"beta", "sub/deep/c.bin": b"\x00" * 100, "z": b""}
+
+
+def make_dir(root: Path, names: list[str]) -> None:
+    for name in names:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(FILES[name])
+
+
+def workspace(root: Path) -> Workspace:
+    return Workspace(root, State(root / ".gitpipe" / "state.db"), None)
+
+
+def test_directory_digest_independent_of_creation_order(tmp_path: Path) -> None:
+    make_dir(tmp_path / "one" / "d", list(FILES))
+    make_dir(tmp_path / "two" / "d", list(reversed(FILES)))
+    first = workspace(tmp_path / "one").info("d")
+    second = workspace(tmp_path / "two").info("d")
+    assert first.digest is not None and first.digest.startswith("xxh3:")
+    assert first.digest == second.digest
+    assert (first.is_dir, first.files, first.size) == (True, 4, 5 + 4 + 100)
+
+
+def test_directory_digest_changes_with_a_file(tmp_path: Path) -> None:
+    make_dir(tmp_path / "d", list(FILES))
+    before = workspace(tmp_path).info("d").digest
+    (tmp_path / "d" / "sub" / "b.txt").write_bytes(b"BETA")  # same size, new content
+    assert workspace(tmp_path).info("d").digest != before
+    (tmp_path / "d" / "sub" / "b.txt").write_bytes(b"beta")
+    assert workspace(tmp_path).info("d").digest == before
+    (tmp_path / "d" / "new").write_bytes(b"")
+    assert workspace(tmp_path).info("d").digest != before
+
+
+def test_missing_path_has_no_digest(tmp_path: Path) -> None:
+    info = workspace(tmp_path).info("nope")
+    assert (info.exists, info.digest) == (False, None)
+
+
+# walk_files ------------------------------------------------------------------------
+
+def test_walk_files_reports_symlinks_without_following(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("x")
+    root = tmp_path / "d"
+    (root / "sub").mkdir(parents=True)
+    (root / "sub" / "f.txt").write_text("f")
+    os.symlink(outside, root / "linkdir")
+    os.symlink("sub/f.txt", root / "linkfile")
+    os.symlink("missing", root / "dangling")
+    found = dict(walk_files(str(root)))
+    assert sorted(found) == ["dangling", "linkdir", "linkfile", "sub/f.txt"]
+    for name in ("linkdir", "linkfile", "dangling"):
+        assert stat.S_ISLNK(found[name].st_mode)
+    assert stat.S_ISREG(found["sub/f.txt"].st_mode)
+
+
+def test_directory_digest_records_link_target_not_content(tmp_path: Path) -> None:
+    root = tmp_path / "d"
+    root.mkdir()
+    (tmp_path / "t1").write_text("one")
+    os.symlink("../t1", root / "link")
+    before = workspace(tmp_path).info("d").digest
+    (tmp_path / "t1").write_text("two")  # the link's target changes, the link does not
+    assert workspace(tmp_path).info("d").digest == before
+
+
+# State: the stat cache and its racy rule -------------------------------------------
+
+def stat_key(path: Path) -> StatKey:
+    info = os.stat(path)
+    return StatKey(info.st_ino, info.st_mtime_ns, info.st_size)
+
+
+def test_entry_recorded_right_after_mtime_is_not_trusted(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    path.write_text("data")
+    os.utime(path, ns=(time.time_ns(), time.time_ns()))
+    state = State(tmp_path / "state.db")
+    state.record_digest("f", stat_key(path), "xxh3:1")
+    assert state.cached_digest("f", stat_key(path)) is None
+
+
+def test_entry_older_than_racy_window_is_trusted(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    path.write_text("data")
+    old = time.time_ns() - 2 * RACY_NS
+    os.utime(path, ns=(old, old))
+    state = State(tmp_path / "state.db")
+    key = stat_key(path)
+    state.record_digest("f", key, "xxh3:1")
+    assert state.cached_digest("f", key) == "xxh3:1"
+    # Any change to the stat key invalidates the entry.
+    assert state.cached_digest("f", StatKey(key.inode, key.mtime_ns + 1, key.size)) is None
+    assert state.cached_digest("f", StatKey(key.inode, key.mtime_ns, key.size + 1)) is None
+    assert state.cached_digest("f", StatKey(key.inode + 1, key.mtime_ns, key.size)) is None
+    assert state.cached_digest("other", key) is None
+
+
+def test_flush_persists_across_state_instances(tmp_path: Path) -> None:
+    db = tmp_path / ".gitpipe" / "state.db"
+    old = time.time_ns() - 5 * RACY_NS
+    key = StatKey(42, old, 7)
+    racy = StatKey(43, time.time_ns(), 7)
+    first = State(db)
+    first.record_digest("a", key, "xxh3:aa")
+    first.record_digest("b", racy, "xxh3:bb")
+    first.flush()
+    first.close()
+    second = State(db)
+    assert second.cached_digest("a", key) == "xxh3:aa"
+    assert second.cached_digest("b", racy) is None  # persisted, but still racy
+    second.close()
+
+
+def test_unflushed_entries_are_not_persisted(tmp_path: Path) -> None:
+    db = tmp_path / "state.db"
+    key = StatKey(1, time.time_ns() - 5 * RACY_NS, 1)
+    first = State(db)
+    first.record_digest("a", key, "xxh3:aa")
+    assert State(db).cached_digest("a", key) is None
+    first.close()  # close flushes
+    assert State(db).cached_digest("a", key) == "xxh3:aa"

@@ -1,0 +1,255 @@
+"""staleness.judge on hand-built Tasks, LockEntries and Observations; params helpers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from gitpipe.errors import BadInputError, SpecError
+from gitpipe.lockfile import LockedPath, LockEntry
+from gitpipe.params import ParamsReader, flatten
+from gitpipe.spec import Out, ParamRef, Stage, Task
+from gitpipe.staleness import Kind, Observation, Reason, judge
+from gitpipe.workspace import PathInfo
+
+CMD = "python src/train.py"
+FP = "xxh3:f1f1"
+
+
+def make_task(**changes: Any) -> Task:
+    fields: dict[str, Any] = {
+        "name": "train", "cmd": CMD, "deps": ("src/train.py", "data/clean.csv"),
+        "outs": (Out("model", is_dir=True), Out("metrics.json", cache=False)),
+    }
+    fields.update(changes)
+    return Task.of(Stage(**fields))
+
+
+def make_entry(**changes: Any) -> LockEntry:
+    fields: dict[str, Any] = {
+        "cmd": CMD, "fingerprint": FP,
+        "deps": (LockedPath("src/train.py", "git:aaaa"),
+                 LockedPath("data/clean.csv", "xxh3:bbbb", 10)),
+        "params": {"train": {"lr": 0.1, "epochs": 3}},
+        "outs": (LockedPath("model", "xxh3:cccc", 20), LockedPath("metrics.json", "xxh3:dddd", 5)),
+    }
+    fields.update(changes)
+    return LockEntry(**fields)
+
+
+def make_seen(deps: dict[str, str | None] | None = None, params: dict[str, Any] | None = None,
+              outs: dict[str, str | None] | None = None, fingerprint: str = FP) -> Observation:
+    dep_digests = {"src/train.py": "git:aaaa", "data/clean.csv": "xxh3:bbbb"}
+    out_digests = {"model": "xxh3:cccc", "metrics.json": "xxh3:dddd"}
+    dep_digests.update(deps or {})
+    out_digests.update(outs or {})
+    return Observation(
+        deps={p: PathInfo(p, d, 10) for p, d in dep_digests.items()},
+        params={"train": {"lr": 0.1, "epochs": 3}} if params is None else params,
+        outs={p: PathInfo(p, d, 20, is_dir=p == "model") for p, d in out_digests.items()},
+        fingerprint=fingerprint,
+    )
+
+
+def reasons(task: Task, entry: LockEntry | None, seen: Observation, **kwargs: Any) -> list[str]:
+    return [str(reason) for reason in judge(task, entry, seen, **kwargs).reasons]
+
+
+def test_up_to_date_has_no_reasons() -> None:
+    verdict = judge(make_task(), make_entry(), make_seen())
+    assert verdict.task == "train"
+    assert not verdict.stale
+    assert verdict.reasons == ()
+
+
+def test_new_stage() -> None:
+    verdict = judge(make_task(), None, make_seen())
+    assert verdict.stale
+    assert verdict.reasons == (Reason(Kind.NEW),)
+    assert [str(r) for r in verdict.reasons] == ["new stage"]
+
+
+def test_cmd_changed() -> None:
+    assert reasons(make_task(cmd="python src/train.py --fast"), make_entry(),
+                   make_seen(fingerprint="xxh3:other")) == ["cmd changed"]
+
+
+def test_dep_modified() -> None:
+    seen = make_seen(deps={"src/train.py": "git:eeee"}, fingerprint="xxh3:other")
+    assert reasons(make_task(), make_entry(), seen) == ["deps: src/train.py modified"]
+
+
+def test_dep_missing() -> None:
+    task = make_task(deps=("src/train.py", "data/clean.csv", "x"))
+    entry = make_entry(deps=(*make_entry().deps, LockedPath("x", "xxh3:1234")))
+    seen = make_seen(deps={"x": None}, fingerprint="xxh3:other")
+    assert reasons(task, entry, seen) == ["deps: x missing"]
+
+
+def test_dep_added_and_removed() -> None:
+    task = make_task(deps=("src/train.py", "extra.csv"))
+    seen = Observation(
+        deps={"src/train.py": PathInfo("src/train.py", "git:aaaa"),
+              "extra.csv": PathInfo("extra.csv", "xxh3:9999")},
+        params=make_seen().params, outs=make_seen().outs, fingerprint="xxh3:other")
+    assert reasons(task, make_entry(), seen) == ["deps: extra.csv added",
+                                                 "deps: data/clean.csv removed"]
+
+
+def test_param_changed() -> None:
+    seen = make_seen(params={"train": {"lr": 0.5, "epochs": 3}}, fingerprint="xxh3:other")
+    verdict = judge(make_task(), make_entry(), seen)
+    assert verdict.reasons == (Reason(Kind.PARAM, "train.lr", 0.1, 0.5),)
+    assert [str(r) for r in verdict.reasons] == ["params: train.lr 0.1 -> 0.5"]
+
+
+def test_param_added_and_removed() -> None:
+    seen = make_seen(params={"train": {"lr": 0.1, "l2": 0.001}}, fingerprint="xxh3:other")
+    assert reasons(make_task(), make_entry(), seen) == [
+        "params: train.epochs removed", "params: train.l2 added (0.001)"]
+
+
+def test_param_type_change_is_a_change() -> None:
+    seen = make_seen(params={"train": {"lr": 0.1, "epochs": True}}, fingerprint="xxh3:x")
+    entry = make_entry(params={"train": {"lr": 0.1, "epochs": 1}})
+    assert reasons(make_task(), entry, seen) == ["params: train.epochs 1 -> true"]
+
+
+def test_out_missing_and_modified_label_directories() -> None:
+    missing = make_seen(outs={"model": None})
+    assert reasons(make_task(), make_entry(), missing) == ["outs: model/ missing"]
+    modified = make_seen(outs={"model": "xxh3:0000"})
+    assert reasons(make_task(), make_entry(), modified) == ["outs: model/ modified"]
+    file_missing = make_seen(outs={"metrics.json": None})
+    assert reasons(make_task(), make_entry(), file_missing) == ["outs: metrics.json missing"]
+
+
+def test_out_declared_added_and_removed() -> None:
+    task = make_task(outs=(Out("model", is_dir=True), Out("new.bin")))
+    seen = Observation(make_seen().deps, make_seen().params,
+                       {"model": PathInfo("model", "xxh3:cccc", is_dir=True),
+                        "new.bin": PathInfo("new.bin", "xxh3:1")}, "xxh3:other")
+    assert reasons(task, make_entry(), seen) == ["outs: new.bin added",
+                                                 "outs: metrics.json removed"]
+
+
+def test_upstream() -> None:
+    assert reasons(make_task(), make_entry(), make_seen(),
+                   upstream=["prepare"]) == ["upstream: prepare"]
+
+
+def test_always_changed() -> None:
+    task = make_task(always_changed=True)
+    assert reasons(task, make_entry(), make_seen()) == ["always_changed"]
+
+
+def test_only_fingerprint_differs_is_env_or_wdir() -> None:
+    verdict = judge(make_task(), make_entry(), make_seen(fingerprint="xxh3:other"))
+    assert verdict.reasons == (Reason(Kind.FINGERPRINT),)
+    assert str(verdict.reasons[0]) == "env or wdir changed"
+
+
+def test_fingerprint_reason_only_when_nothing_else_explains() -> None:
+    seen = make_seen(deps={"src/train.py": "git:eeee"}, fingerprint="xxh3:other")
+    assert "env or wdir changed" not in reasons(make_task(), make_entry(), seen)
+
+
+def test_frozen_is_never_stale() -> None:
+    task = make_task(frozen=True, always_changed=True, cmd="changed")
+    seen = make_seen(deps={"x": None}, outs={"model": None}, fingerprint="xxh3:other")
+    for entry in (None, make_entry()):
+        verdict = judge(task, entry, seen, upstream=["prepare"], force=True)
+        assert not verdict.stale
+
+
+def test_force_adds_forced_first() -> None:
+    assert reasons(make_task(), make_entry(), make_seen(), force=True) == ["forced"]
+    assert reasons(make_task(), None, make_seen(), force=True) == ["forced", "new stage"]
+
+
+def test_several_reasons_in_a_stable_order() -> None:
+    seen = make_seen(deps={"data/clean.csv": "xxh3:9"}, params={"train": {"lr": 1, "epochs": 3}},
+                     outs={"model": None}, fingerprint="xxh3:other")
+    task = make_task(cmd="new", always_changed=True)
+    assert reasons(task, make_entry(), seen, upstream=["prepare"]) == [
+        "cmd changed", "deps: data/clean.csv modified", "params: train.lr 0.1 -> 1",
+        "outs: model/ missing", "always_changed", "upstream: prepare"]
+
+
+# params helpers --------------------------------------------------------------------
+
+def test_flatten_nested_values() -> None:
+    assert flatten({"train": {"lr": 0.1, "opt": {"name": "adam", "beta": [0.9, 0.99]}},
+                    "seed": 7, "empty": {}}) == {
+        "train.lr": 0.1, "train.opt.name": "adam", "train.opt.beta": [0.9, 0.99],
+        "seed": 7, "empty": {}}
+
+
+def reader(files: dict[str, str]) -> ParamsReader:
+    return ParamsReader(files.get)
+
+
+def stage_with(*refs: ParamRef) -> Stage:
+    return Stage(name="train", cmd="x", params=refs)
+
+
+PARAMS = "train:\n  lr: 0.1\n  layers: 3\nprepare:\n  split: 0.2\n"
+
+
+def test_params_reader_selects_keys_and_sections() -> None:
+    values = reader({"params.yaml": PARAMS, "conf/model.yaml": "dropout: 0.5\n"}).values(
+        stage_with(ParamRef("params.yaml", "prepare.split"), ParamRef("params.yaml", "train"),
+                   ParamRef("conf/model.yaml", "dropout")))
+    assert values == {"conf/model.yaml:dropout": 0.5, "prepare.split": 0.2,
+                      "train": {"lr": 0.1, "layers": 3}}
+    assert type(values["train"]) is dict
+
+
+def test_params_reader_missing_key_suggests_near_miss() -> None:
+    with pytest.raises(SpecError) as info:
+        reader({"params.yaml": PARAMS}).values(stage_with(ParamRef("params.yaml", "train.lrr")))
+    assert info.value.problems == [
+        "params.yaml: stage 'train': param 'train.lrr' not found (did you mean 'train.lr'?)"]
+
+
+def test_params_reader_missing_file() -> None:
+    with pytest.raises(SpecError, match=r"^conf/x\.yaml: stage 'train': params file does not "
+                                        r"exist$"):
+        reader({}).values(stage_with(ParamRef("conf/x.yaml", "lr")))
+
+
+def test_params_reader_reports_every_problem() -> None:
+    with pytest.raises(SpecError) as info:
+        reader({"params.yaml": PARAMS}).values(stage_with(
+            ParamRef("params.yaml", "nope"), ParamRef("other.yaml", "lr"),
+            ParamRef("params.yaml", "train.lr")))
+    assert len(info.value.problems) == 2
+
+
+def test_params_file_not_a_mapping() -> None:
+    with pytest.raises(BadInputError, match=r"params\.yaml: must be a mapping"):
+        reader({"params.yaml": "- a\n- b\n"}).values(stage_with(ParamRef("params.yaml", "a")))
+
+
+def test_params_file_is_read_once() -> None:
+    calls: list[str] = []
+
+    def read(path: str) -> str:
+        calls.append(path)
+        return PARAMS
+
+    params = ParamsReader(read)
+    stage = stage_with(ParamRef("params.yaml", "train.lr"), ParamRef("params.yaml", "train"))
+    params.values(stage)
+    params.values(stage)
+    assert calls == ["params.yaml"]
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="params._display_key treats any file ending in 'params.yaml' "
+                   "(e.g. 'myparams.yaml') as the default file, so keys of two files collide")
+def test_params_of_a_non_default_file_keep_their_file_prefix() -> None:
+    values = reader({"params.yaml": "lr: 1\n", "myparams.yaml": "lr: 2\n"}).values(
+        stage_with(ParamRef("params.yaml", "lr"), ParamRef("myparams.yaml", "lr")))
+    assert values == {"lr": 1, "myparams.yaml:lr": 2}
