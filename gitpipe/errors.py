@@ -65,5 +65,5 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     # NOTE: a transposition ('dpes') keeps the letters; prefer such a match
     # over one difflib rates a little higher ('desc').
     same_letters = [c for c in close if sorted(c) == sorted(word)]
-    best = (same_letters or close or [None])[0]
-    return f"did you mean {best!r}?" if best else None
+    best = (same_letters or close)[:1]
+    return f"did you mean {best[0]!r}?" if best else None

@@ -62,7 +62,8 @@ class GitRepo:
     def hooks_dir(self) -> Path:
         configured = self.repo.config.get_multivar("core.hooksPath")
         for value in configured:
-            return (self.workdir / value).resolve()
+            if value:
+                return (self.workdir / value).resolve()
         return Path(self.repo.path) / "hooks"
 
 

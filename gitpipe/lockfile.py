@@ -75,7 +75,7 @@ def _sorted_params(value: Any) -> Any:
     return value
 
 
-class _Flow(dict):  # type: ignore[type-arg]
+class _Flow(dict[str, Any]):
     """A mapping written on one line: `- {path: a, hash: xxh3:…}`."""
 
 

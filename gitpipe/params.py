@@ -63,7 +63,7 @@ class ParamsReader:
     def values(self, stage: Stage) -> dict[str, Any]:
         """{key: value} for every param `stage` names; SpecError naming what is missing."""
         values: dict[str, Any] = {}
-        problems = []
+        problems: list[str] = []
         for ref in stage.params:
             value = self._value(ref, stage, problems)
             if value is not _MISSING:

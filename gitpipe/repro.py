@@ -211,8 +211,9 @@ class _Runner:
                 break
             if attempt:
                 delay = self.options.retry_backoff * 2 ** (attempt - 1)
-                self.listener(Event(task.name, "retry", f"attempt {attempt + 1} of {attempts} "
-                                    f"in {delay:g}s ({result.message or 'exit ' + str(result.returncode)})"))
+                why = result.message or f"exit {result.returncode}"
+                self.listener(Event(task.name, "retry",
+                                    f"attempt {attempt + 1} of {attempts} in {delay:g}s ({why})"))
                 if self.aborted.wait(delay):
                     break
             result = self._attempt(task, log_path)

@@ -272,7 +272,8 @@ class _StageParser:
     def _retries(self) -> int:
         value = self.body.get("retries", 0)
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
-            self.problem("retries", f"'retries' must be a whole number from 0 to 100, not {value!r}")
+            self.problem("retries",
+                         f"'retries' must be a whole number from 0 to 100, not {value!r}")
             return 0
         return value
 
@@ -314,7 +315,7 @@ def parse_pipeline(data: Any, source: str = SPEC_FILE) -> Pipeline:
     return Pipeline(tuple(stages), source, lines)
 
 
-def _parse_stages(stages_data: LineDict, errors: _Collector) -> list[Stage]:
+def _parse_stages(stages_data: dict[Any, Any], errors: _Collector) -> list[Stage]:
     stages = []
     for name, body in stages_data.items():
         line = line_of(stages_data, name)

@@ -102,7 +102,8 @@ class State:
         with self._lock:
             if not self._pending:
                 return
-            rows = [(p, k.inode, k.mtime_ns, k.size, d, t) for p, (k, d, t) in self._pending.items()]
+            rows = [(p, k.inode, k.mtime_ns, k.size, d, t)
+                    for p, (k, d, t) in self._pending.items()]
             db = self._db()
             with db:
                 db.executemany("INSERT OR REPLACE INTO stat_cache VALUES (?,?,?,?,?,?)", rows)

@@ -14,7 +14,13 @@ from pathlib import Path
 
 from gitpipe.gitrepo import GitRepo, git_blob_id
 from gitpipe.hashing import (
-    GIT, Digest, ManifestEntry, hash_file, hash_manifest, hash_many, walk_files,
+    GIT,
+    Digest,
+    ManifestEntry,
+    hash_file,
+    hash_manifest,
+    hash_many,
+    walk_files,
 )
 from gitpipe.state import State, StatKey
 
@@ -96,7 +102,7 @@ class Workspace:
         digests = hash_many([str(base / rel) for rel, _ in todo],
                             sizes=[info.st_size for _, info in todo])
         entries = []
-        for (rel, info), digest in zip(todo, digests):
+        for (rel, info), digest in zip(todo, digests, strict=False):
             self.state.record_digest(f"{path}/{rel}", _stat_key(info), str(digest))
             entries.append(ManifestEntry(rel, str(digest), info.st_size))
         return entries

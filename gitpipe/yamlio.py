@@ -21,21 +21,21 @@ MAX_ALIASES = 100
 MAX_BYTES = 16 * 1024 * 1024
 
 
-class LineDict(dict):  # type: ignore[type-arg]
+class LineDict(dict[Any, Any]):
     """A mapping that remembers the 1-based line of each key."""
 
     lines: dict[Any, int]
     line: int
 
 
-class LineList(list):  # type: ignore[type-arg]
+class LineList(list[Any]):
     """A sequence that remembers the 1-based line of each item."""
 
     lines: list[int]
     line: int
 
 
-class _LineLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+class _LineLoader(_BaseLoader):
     """Safe loader building LineDict/LineList; refuses alias-heavy (bomb) documents."""
 
     def __init__(self, stream: Any) -> None:
@@ -96,7 +96,7 @@ def parse_yaml(text: str, source: str) -> Any:
         raise BadInputError(f"{source}: file is larger than {MAX_BYTES // (1024 * 1024)} MiB")
     try:
         _reject_aliases_fast(text)
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a safe loader
+        return yaml.load(text, Loader=_LineLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = f":{mark.line + 1}" if mark is not None else ""
@@ -118,7 +118,7 @@ def load_yaml_file(path: Path, source: str) -> Any:
 
 def load_plain(text: str) -> Any:
     """Fast plain-dict parse for files gitpipe writes itself (the lockfile)."""
-    return yaml.load(text, Loader=_BaseLoader)  # noqa: S506 - a safe loader
+    return yaml.load(text, Loader=_BaseLoader)
 
 
 def dump_yaml(data: Any) -> str:

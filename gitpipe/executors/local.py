@@ -6,6 +6,7 @@ command started, not just the shell.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -42,10 +43,8 @@ def _kill_group(pid: int, grace: float = KILL_GRACE) -> None:
         except ProcessLookupError:
             return
         time.sleep(0.05)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def _pump(stream: IO[bytes], log: IO[bytes], task: str, sink: OutputSink | None) -> None:
