@@ -15,7 +15,14 @@ import xxhash
 
 from gitpipe.gitrepo import git_blob_id
 from gitpipe.hashing import (
-    CHUNK, Digest, ManifestEntry, hash_bytes, hash_file, hash_manifest, hash_many, walk_files,
+    CHUNK,
+    Digest,
+    ManifestEntry,
+    hash_bytes,
+    hash_file,
+    hash_manifest,
+    hash_many,
+    walk_files,
 )
 from gitpipe.state import RACY_NS, State, StatKey
 from gitpipe.workspace import Workspace
