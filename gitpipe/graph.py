@@ -30,12 +30,18 @@ class OutIndex:
         for task in tasks:
             for out in task.outs:
                 other = self.owner.get(out.path)
-                if other is not None:
-                    self.problems.append(
-                        f"{SPEC_FILE}: out {out.path!r} is written by both stage "
-                        f"{other.name!r} and stage {task.name!r}")
+                if other is task:
+                    self.problem(task, f"stage {task.name!r}: out {out.path!r} is declared twice")
+                elif other is not None:
+                    self.problem(task, f"out {out.path!r} is written by both stage "
+                                 f"{other.name!r} and stage {task.name!r}")
                 self.owner[out.path] = task
         self.sorted_paths = sorted(self.owner)
+
+    def problem(self, task: Task, message: str) -> None:
+        """Record a problem at the line of the stage it concerns."""
+        line = f":{task.stage.line}" if task.stage.line else ""
+        self.problems.append(f"{SPEC_FILE}{line}: {message}")
 
     def producers(self, dep: str) -> set[Task]:
         """Tasks whose outs overlap `dep`."""
@@ -57,9 +63,8 @@ class OutIndex:
             for parent in _parents(path):
                 owner = self.owner.get(parent)
                 if owner is not None and owner is not task:
-                    self.problems.append(
-                        f"{SPEC_FILE}: out {path!r} of stage {task.name!r} is inside out "
-                        f"{parent!r} of stage {owner.name!r}")
+                    self.problem(task, f"out {path!r} of stage {task.name!r} is inside out "
+                                 f"{parent!r} of stage {owner.name!r}")
 
 
 def build(pipeline: Pipeline) -> nx.DiGraph:
@@ -74,8 +79,7 @@ def build(pipeline: Pipeline) -> nx.DiGraph:
         for dep in task.deps:
             for producer in index.producers(dep):
                 if producer is task:
-                    index.problems.append(f"{SPEC_FILE}: stage {task.name!r} depends on its "
-                                          f"own out {dep!r}")
+                    index.problem(task, f"stage {task.name!r} depends on its own out {dep!r}")
                     continue
                 graph.add_edge(producer.name, task.name)
     if index.problems:

@@ -119,17 +119,24 @@ def parse(text: str) -> dict[str, LockEntry]:
     if not isinstance(data, dict) or data.get("schema", SCHEMA) != SCHEMA:
         raise BadInputError(f"{LOCK_FILE}: unknown schema {data.get('schema')!r}"
                             if isinstance(data, dict) else f"{LOCK_FILE}: not a mapping")
-    entries = {}
-    for name, body in (data.get("stages") or {}).items():
-        if not isinstance(body, dict) or "cmd" not in body or "fingerprint" not in body:
-            raise BadInputError(f"{LOCK_FILE}: stage {name!r}: needs 'cmd' and 'fingerprint'")
-        entries[str(name)] = LockEntry(
-            cmd=str(body["cmd"]), fingerprint=str(body["fingerprint"]),
-            deps=_locked_paths(body.get("deps", []), f"stage {name!r} deps"),
-            params=dict(body.get("params") or {}),
-            outs=_locked_paths(body.get("outs", []), f"stage {name!r} outs"),
-        )
-    return entries
+    stages = data.get("stages") or {}
+    if not isinstance(stages, dict):
+        raise BadInputError(f"{LOCK_FILE}: 'stages' must be a mapping")
+    return {str(name): _entry(name, body) for name, body in stages.items()}
+
+
+def _entry(name: str, body: Any) -> LockEntry:
+    if not isinstance(body, dict) or "cmd" not in body or "fingerprint" not in body:
+        raise BadInputError(f"{LOCK_FILE}: stage {name!r}: needs 'cmd' and 'fingerprint'")
+    params = body.get("params") or {}
+    if not isinstance(params, dict):
+        raise BadInputError(f"{LOCK_FILE}: stage {name!r}: params must be a mapping")
+    return LockEntry(
+        cmd=str(body["cmd"]), fingerprint=str(body["fingerprint"]),
+        deps=_locked_paths(body.get("deps", []), f"stage {name!r} deps"),
+        params=dict(params),
+        outs=_locked_paths(body.get("outs", []), f"stage {name!r} outs"),
+    )
 
 
 def read(root: Path) -> dict[str, LockEntry]:

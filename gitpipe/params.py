@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from gitpipe.errors import BadInputError, SpecError, did_you_mean
-from gitpipe.spec import ParamRef, Stage
+from gitpipe.spec import DEFAULT_PARAMS_FILE, ParamRef, Stage
 from gitpipe.yamlio import parse_yaml
 
 _MISSING = object()
@@ -88,8 +88,7 @@ class ParamsReader:
 
 
 def _display_key(ref: ParamRef) -> str:
-    return ref.key if ref.file.endswith("params.yaml") and "/" not in ref.file else \
-        f"{ref.file}:{ref.key}"
+    return ref.key if ref.file == DEFAULT_PARAMS_FILE else f"{ref.file}:{ref.key}"
 
 
 def _all_keys(data: Any, prefix: str = "") -> Iterable[str]:

@@ -82,7 +82,7 @@ class Scheduler:
 
     def _submit(self, pool: ThreadPoolExecutor, ready: list[tuple[int, Hashable]],
                 running: dict[Future[Outcome], Hashable]) -> None:
-        while ready and len(running) < self.limits.jobs and not self.stop.is_set():
+        while ready and len(running) < max(1, self.limits.jobs) and not self.stop.is_set():
             _, node = heapq.heappop(ready)
             running[pool.submit(self.step, node)] = node
 

@@ -6,6 +6,7 @@ everything at once instead of one error per run.
 
 from __future__ import annotations
 
+import math
 import posixpath
 import re
 from dataclasses import dataclass, field
@@ -94,7 +95,7 @@ def parse_duration(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError(value)
     if isinstance(value, (int, float)):
-        if value <= 0:
+        if not math.isfinite(value) or value <= 0:
             raise ValueError(value)
         return float(value)
     match = _DURATION.match(str(value))
@@ -136,10 +137,12 @@ class _Collector:
 class _StageParser:
     """Turns one stage's mapping into a Stage, reporting into a _Collector."""
 
-    def __init__(self, name: str, body: LineDict, errors: _Collector) -> None:
+    def __init__(self, name: str, body: LineDict, errors: _Collector,
+                 line: int | None = None) -> None:
         self.name = name
         self.body = body
         self.errors = errors
+        self.line = line if line is not None else getattr(body, "line", None)
 
     def problem(self, key: Any, message: str, container: Any = None) -> None:
         line = line_of(container if container is not None else self.body, key)
@@ -163,7 +166,7 @@ class _StageParser:
             always_changed=self._flag("always_changed"),
             frozen=self._flag("frozen"),
             persist=self._flag("persist"),
-            line=getattr(self.body, "line", None),
+            line=self.line,
         )
         return stage if len(self.errors.problems) == before else None
 
@@ -180,7 +183,7 @@ class _StageParser:
     def _cmd(self) -> str:
         cmd = self.body.get("cmd")
         if cmd is None:
-            self.errors.add(getattr(self.body, "line", None), "missing 'cmd'", self.name)
+            self.errors.add(self.line, "missing 'cmd'", self.name)
             return ""
         if isinstance(cmd, list) and all(isinstance(part, str) for part in cmd):
             return " && ".join(cmd)
@@ -264,7 +267,7 @@ class _StageParser:
             if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", str(key)) or isinstance(
                 value, (dict, list)
             ):
-                self.problem("env", f"env {key!r}: must be NAME: scalar", env)
+                self.problem(key, f"env {key!r}: must be NAME: scalar", env)
                 continue
             pairs.append((str(key), "" if value is None else str(value)))
         return tuple(sorted(pairs))
@@ -325,7 +328,7 @@ def _parse_stages(stages_data: dict[Any, Any], errors: _Collector) -> list[Stage
         if not isinstance(body, dict):
             errors.add(line, "must be a mapping with at least 'cmd'", name)
             continue
-        stage = _StageParser(name, body, errors).parse()  # type: ignore[arg-type]
+        stage = _StageParser(name, body, errors, line).parse()  # type: ignore[arg-type]
         if stage is not None:
             stages.append(stage)
     return stages

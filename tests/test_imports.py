@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import Repo
+
 PACKAGE = Path(__file__).parents[1] / "gitpipe"
 HEAVY = ("kubernetes", "s3fs", "boto3", "botocore", "watchdog", "rich", "networkx", "pygit2")
 
@@ -25,20 +27,22 @@ LAYERS = {
 
 
 def test_cli_import_is_light() -> None:
-    code = ("import sys, gitpipe.cli; heavy = %r; "
-            "print([m for m in sys.modules if m.split('.')[0] in heavy])" % (HEAVY,))
+    code = (f"import sys, gitpipe.cli; heavy = {HEAVY!r}; "
+            "print([m for m in sys.modules if m.split('.')[0] in heavy])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "[]"
 
 
-def test_status_does_not_import_remote_or_cluster_clients(tmp_path: Path) -> None:
+def test_status_does_not_import_remote_or_cluster_clients(repo: Repo) -> None:
+    repo.spec({"a": {"cmd": "echo > o", "outs": ["o"]}}, commit="spec")
     code = ("import sys; from gitpipe.cli import cli\n"
-            "try:\n    cli(['-C', %r, 'status'])\nexcept SystemExit: pass\n"
+            f"try:\n    cli(['-C', {str(repo.path)!r}, 'status'])\nexcept SystemExit: pass\n"
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'kubernetes', 's3fs', "
-            "'boto3', 'botocore', 'watchdog'}))" % str(tmp_path))
+            "'boto3', 'botocore', 'watchdog'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert out.stdout.strip().splitlines()[-1] == "[]"
+    lines = out.stdout.strip().splitlines()
+    assert lines[0] == "a:" and lines[-1] == "[]", out.stdout
 
 
 def _module_layer(path: Path) -> tuple[str, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -147,7 +148,7 @@ def test_repro_failure_exit_1_with_log_hint(repo: Repo) -> None:
     assert "[bad] boom" in done.stdout
     assert "stage 'bad': command exited with code 4" in done.stderr
     log = done.stderr.split("hint: the log is ")[1].strip()
-    assert open(log).read() == "boom\n"
+    assert Path(log).read_text() == "boom\n"
 
 
 def test_repro_output_prefixed_and_summarized(repo: Repo) -> None:

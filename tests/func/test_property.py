@@ -95,7 +95,7 @@ def test_repro_reruns_exactly_what_changed(model: Model, edits: list) -> None:
         write_spec(repo, model)
         repo.commit("start")
         assert repo.project().repro().ok
-        outs, model.last_inputs = model.build()
+        _, model.last_inputs = model.build()
         repo.ran()
         for kind, pick, value in edits:
             damaged = apply_edit(repo, model, kind, pick, value)

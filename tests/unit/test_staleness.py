@@ -246,9 +246,6 @@ def test_params_file_is_read_once() -> None:
     assert calls == ["params.yaml"]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="params._display_key treats any file ending in 'params.yaml' "
-                   "(e.g. 'myparams.yaml') as the default file, so keys of two files collide")
 def test_params_of_a_non_default_file_keep_their_file_prefix() -> None:
     values = reader({"params.yaml": "lr: 1\n", "myparams.yaml": "lr: 2\n"}).values(
         stage_with(ParamRef("params.yaml", "lr"), ParamRef("myparams.yaml", "lr")))
