@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import os
 import platform
@@ -324,10 +325,10 @@ def interpreter_of(script: Path) -> str:
     return sys.executable
 
 
-def tool_versions(gitpipe: Path, python: str) -> dict[str, str]:
+def tool_versions(gitpipe: Path, python: str, env: dict[str, str]) -> dict[str, str]:
     def first_line(cmd: list[str]) -> str:
         try:
-            return output_of(cmd, REPO_ROOT).strip().splitlines()[0]
+            return output_of(cmd, WORK, env).strip().splitlines()[0]
         except (OSError, RuntimeError, IndexError) as exc:
             return f"unavailable: {exc}"
     return {
@@ -336,6 +337,28 @@ def tool_versions(gitpipe: Path, python: str) -> dict[str, str]:
         "git": first_line(["git", "--version"]),
         "make": first_line(["make", "--version"]),
     }
+
+
+def source_digest() -> str:
+    """sha256 of gitpipe/**/*.py: which code a figure belongs to (it is edited often)."""
+    digest = hashlib.sha256()
+    package = REPO_ROOT / "gitpipe"
+    for path in sorted(package.rglob("*.py")):
+        digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def snapshot_source(digest: str) -> Path:
+    """A frozen copy of gitpipe/ for PYTHONPATH, so edits made while the benchmark runs
+    do not change the code under test halfway through."""
+    target = WORK / "snapshot" / digest[:12]
+    if not (target / "gitpipe").is_dir():
+        tmp = target.with_name(target.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(REPO_ROOT / "gitpipe", tmp / "gitpipe",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        tmp.rename(target)
+    return target
 
 
 def bench_env(inherit: bool) -> dict[str, str]:
@@ -450,6 +473,18 @@ def bench_one(shape: Shape, args: argparse.Namespace, gitpipe: Path, python: str
     print(f"\n== S={shape.stages} F={shape.files} ({shape.slug})", file=sys.stderr, flush=True)
     repo, build = prepare(shape, gitpipe, args.jobs, args.reuse, env)
     noop = check_noop(repo, gitpipe, env)
+    if build.get("reused") and noop["gitpipe_stale_stages"]:
+        # The code changed since the repository was built (e.g. a new digest format).
+        print(f"  {noop['gitpipe_stale_stages']} stage(s) stale in the reused repository; "
+              "rebuilding", file=sys.stderr, flush=True)
+        rebuild = run_measured([str(gitpipe), "repro", "-j", str(args.jobs)], repo, env)
+        output_of(["git", *GIT_ID, "add", "gitpipe.lock", ".gitignore"], repo, env)
+        output_of(["git", *GIT_ID, "commit", "-q", "--allow-empty", "-m", "rebuilt"], repo, env)
+        time.sleep(1.2)
+        build["rebuild_s"] = rebuild.seconds
+        build["first_status_after_build_s"] = run_measured([str(gitpipe), "status"], repo,
+                                                           env).seconds
+        noop = check_noop(repo, gitpipe, env)
     if noop["gitpipe_stale_stages"]:
         print(f"  WARNING: {noop['gitpipe_stale_stages']} stage(s) still stale after the build: "
               f"{noop['gitpipe_stale_sample']}", file=sys.stderr)
@@ -611,6 +646,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--inherit-env", action="store_true",
                         help="run children with this environment as is (by default bytecode "
                         "caching is forced on, under benchmarks/.work/pycache)")
+    parser.add_argument("--snapshot", action="store_true",
+                        help="run a frozen copy of gitpipe/ (PYTHONPATH) so concurrent edits "
+                        "cannot change the code under test mid-run")
     parser.add_argument("--no-save", action="store_true", help="do not write results JSON")
     args = parser.parse_args(argv)
     if args.repeat < 1 or args.stages < 1 or args.files < 0:
@@ -623,6 +661,12 @@ def main(argv: list[str] | None = None) -> int:
     python = interpreter_of(gitpipe)
     env = bench_env(args.inherit_env)
     args.gnu_time = has_gnu_time()
+    source = source_digest()
+    if args.snapshot:
+        env["PYTHONPATH"] = str(snapshot_source(source))
+    WORK.mkdir(parents=True, exist_ok=True)  # not REPO_ROOT: there '' on sys.path finds gitpipe/
+    imported = output_of([python, "-c", "import gitpipe; print(gitpipe.__file__)"], WORK,
+                         env).strip()
     args.stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
     sizes = MATRIX if args.matrix else ((args.stages, args.files),)
     meta = {
@@ -632,8 +676,11 @@ def main(argv: list[str] | None = None) -> int:
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
         "load_avg_start": os.getloadavg(),
-        "tools": tool_versions(gitpipe, python),
+        "tools": tool_versions(gitpipe, python, env),
         "gitpipe_path": str(gitpipe),
+        "gitpipe_imported_from": imported,
+        "gitpipe_source_sha256": source,
+        "snapshot": bool(args.snapshot),
         "python_baseline": python,
         "repeat": args.repeat, "warmup": args.warmup, "jobs": args.jobs,
         "child_env": {k: env.get(k) for k in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX",
@@ -642,13 +689,18 @@ def main(argv: list[str] | None = None) -> int:
         else "os.wait4 ru_maxrss (floored at the benchmark's own RSS)",
         "bench_self_maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
     }
-    print(f"gitpipe: {gitpipe} ({meta['tools']['gitpipe']})", file=sys.stderr)
+    print(f"gitpipe: {gitpipe} ({meta['tools']['gitpipe']}), package {imported}, "
+          f"source sha256 {source[:12]}", file=sys.stderr)
     results = []
     for stages, files in sizes:
         shape = Shape(stages, files, args.track_data, args.dep_style, args.shared_code,
                       args.file_bytes, args.seed)
         results.append(bench_one(shape, args, gitpipe, python, env))
     meta["load_avg_end"] = os.getloadavg()
+    meta["gitpipe_source_sha256_end"] = source_digest()
+    if meta["gitpipe_source_sha256_end"] != source and not args.snapshot:
+        print("WARNING: gitpipe/ changed while the benchmark ran; figures may mix versions "
+              "(use --snapshot)", file=sys.stderr)
     # The process-wide high-water mark the brief names: the largest child of the run.
     meta["rusage_children_maxrss_kib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     print(markdown(results))

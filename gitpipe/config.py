@@ -65,3 +65,42 @@ def load_config(gitpipe_dir: Path) -> Config:
 def default_config_text() -> str:
     return "# gitpipe configuration (committed). Per-machine overrides: config.local.yaml\n" + \
         dump_yaml({"core": {"jobs": None}, "remotes": {}})
+
+
+@dataclass(frozen=True)
+class RemoteSettings:
+    """A configured remote: its name, fsspec URL and storage options."""
+
+    name: str
+    url: str
+    options: dict[str, Any] = field(default_factory=dict, hash=False)
+
+
+def remote_settings(config: Config, name: str | None = None) -> RemoteSettings:
+    """The named remote, or the default one; a clear error when there is none."""
+    remotes = config.raw.get("remotes") or {}
+    chosen = name or (config.raw.get("core") or {}).get("remote")
+    if chosen is None and len(remotes) == 1:
+        chosen = next(iter(remotes))
+    if chosen is None:
+        raise BadInputError("no remote is configured" if not remotes else
+                            "several remotes and no default",
+                            hint="gitpipe remote add --default NAME URL")
+    body = remotes.get(chosen)
+    if not isinstance(body, dict) or "url" not in body:
+        raise BadInputError(f"unknown remote {chosen!r}",
+                            hint=f"known remotes: {', '.join(sorted(remotes)) or 'none'}")
+    options = {k: v for k, v in body.items() if k != "url"}
+    return RemoteSettings(str(chosen), str(body["url"]), options)
+
+
+def edit_config(gitpipe_dir: Path, edit: Any, local: bool = False) -> None:
+    """Apply `edit(raw_dict)` to config.yaml (or config.local.yaml) and write it back."""
+    from gitpipe.lockfile import atomic_write
+
+    name = LOCAL_CONFIG_FILE if local else CONFIG_FILE
+    path = gitpipe_dir / name
+    raw = _read(path, f".gitpipe/{name}")
+    edit(raw)
+    gitpipe_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, dump_yaml(raw))

@@ -19,6 +19,9 @@ CHUNK = 1024 * 1024
 PARALLEL_MIN_BYTES = 8 * CHUNK
 XXH3 = "xxh3"
 GIT = "git"
+# NOTE: a directory's digest names its manifest object and says so, as DVC's
+# `.dir`: checkout and gc must tell a manifest from a file without reading it.
+DIR_SUFFIX = ".dir"
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,14 @@ import time
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import networkx as nx
 
 from gitpipe import graph as graph_module
 from gitpipe import lockfile
-from gitpipe.config import Config, load_config
+from gitpipe.cache import Cache
+from gitpipe.config import Config, load_config, remote_settings
 from gitpipe.errors import BadInputError, NotAProjectError, ProjectLockedError
 from gitpipe.gitrepo import GitRepo
 from gitpipe.lockfile import LockEntry
@@ -25,6 +27,9 @@ from gitpipe.params import ParamsReader
 from gitpipe.spec import SPEC_FILE, Pipeline, load_pipeline
 from gitpipe.state import State
 from gitpipe.workspace import Workspace
+
+if TYPE_CHECKING:
+    from gitpipe.remote import Remote
 
 GITPIPE_DIR = ".gitpipe"
 
@@ -79,6 +84,20 @@ class Project:
     @cached_property
     def workspace(self) -> Workspace:
         return Workspace(self.root, self.state, self.git)
+
+    @cached_property
+    def cache(self) -> Cache:
+        settings = self.config.raw.get("cache") or {}
+        return Cache(self.gitpipe_dir / "cache", str(settings.get("type", "reflink")))
+
+    def remote(self, name: str | None = None) -> Remote:
+        from gitpipe.remote import Remote
+
+        settings = remote_settings(self.config, name)
+        return Remote(settings.name, settings.url, settings.options)
+
+    def has_remote(self) -> bool:
+        return bool(self.config.raw.get("remotes"))
 
     def params_reader(self) -> ParamsReader:
         return ParamsReader.from_workspace(self.root)

@@ -22,6 +22,7 @@ from gitpipe.errors import GitpipeError, SpecError
 from gitpipe.executors import Job, OutputSink, RunResult
 from gitpipe.executors.local import LocalExecutor, LocalHandle
 from gitpipe.project import Project, ProjectLock
+from gitpipe.runcache import RunCache
 from gitpipe.scheduler import Limits, Outcome, Scheduler
 from gitpipe.spec import Task
 from gitpipe.staleness import Observation, Staleness, judge, lock_entry_for, observe
@@ -40,6 +41,10 @@ class ReproOptions:
     dry_run: bool = False
     keep_going: bool = False
     retry_backoff: float = 1.0
+    pull: bool = False
+    push: bool = False
+    remote: str | None = None
+    run_cache: bool = True
 
 
 @dataclass(frozen=True)
@@ -156,6 +161,8 @@ class _Runner:
         self.executor = LocalExecutor(sink)
         self.writer = lockfile.LockWriter(project.root, project.lock_entries)
         self.params = project.params_reader()
+        remote = project.remote(options.remote) if options.pull or options.push else None
+        self.run_cache = RunCache(project.cache, remote, options.pull, options.push)
         self.results: dict[str, TaskResult] = {}
         self.handles: set[LocalHandle] = set()
         self._mutex = threading.Lock()
@@ -187,7 +194,29 @@ class _Runner:
             message = (f"stage {task.stage.name!r}: dependency {missing[0]!r} does not exist\n"
                        f"hint: create it, or add the stage that writes it")
             return self._finish(task.name, Outcome.FAILED, verdict, message)
+        try:
+            if self._restore(task, verdict, seen):
+                return Outcome.RESTORED
+        except GitpipeError as exc:
+            return self._finish(task.name, Outcome.FAILED, verdict, str(exc))
         return self._run(task, verdict, seen)
+
+    def _restore(self, task: Task, verdict: Staleness, seen: Observation) -> bool:
+        """Restore the outs of a run with the same fingerprint instead of running."""
+        if self.options.force or task.stage.always_changed or not self.options.run_cache:
+            return False
+        cached = self.run_cache.lookup(task, seen.fingerprint)
+        if cached is None:
+            return False
+        self.run_cache.restore(self.project.root, cached)
+        outs = {o.path: self.project.workspace.info(o.path, prefer_git=False)
+                for o in task.outs}
+        if any(outs[c.path].digest != c.digest for c in cached):
+            return False
+        self.writer.update(task.name, lock_entry_for(task, seen, outs))
+        self.listener(Event(task.name, "restored", "restored from run-cache"))
+        self._finish(task.name, Outcome.RESTORED, verdict, "restored from run-cache")
+        return True
 
     def _finish(self, name: str, outcome: Outcome, verdict: Staleness | None = None,
                 message: str = "", duration: float = 0.0, attempts: int = 0,
@@ -255,6 +284,13 @@ class _Runner:
             return self._finish(task.name, Outcome.FAILED, verdict,
                                 f"stage {task.name!r}: the command succeeded but did not "
                                 f"create out {missing[0]!r}", duration, attempts, str(log_path))
+        try:
+            self.run_cache.record(self.project.root, task, seen.fingerprint, outs)
+        except (GitpipeError, OSError) as exc:
+            self._record(task.name, wall, duration, "failed", seen, outs, log_path)
+            return self._finish(task.name, Outcome.FAILED, verdict,
+                                f"stage {task.name!r}: cannot store its outs in the cache: "
+                                f"{exc}", duration, attempts, str(log_path))
         self.writer.update(task.name, lock_entry_for(task, seen, outs))
         self._record(task.name, wall, duration, "ran", seen, outs, log_path)
         return self._finish(task.name, Outcome.RAN, verdict, duration=duration,

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from gitpipe.gitrepo import GitRepo, git_blob_id
 from gitpipe.hashing import (
+    DIR_SUFFIX,
     GIT,
     Digest,
     ManifestEntry,
@@ -95,7 +96,8 @@ class Workspace:
                 entries.append(ManifestEntry(rel, cached, info.st_size))
         entries.extend(self._hash_new(path, todo))
         total = sum(entry.size for entry in entries)
-        return PathInfo(path, str(hash_manifest(entries)), total, True, len(entries))
+        return PathInfo(path, str(hash_manifest(entries)) + DIR_SUFFIX, total, True,
+                        len(entries))
 
     def _hash_new(self, path: str, todo: list[tuple[str, os.stat_result]]) -> list[ManifestEntry]:
         base = self.root / path

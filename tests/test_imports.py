@@ -20,7 +20,7 @@ LAYERS = {
     "yamlio": 1, "spec": 1, "params": 1, "partitions": 1, "hashing": 1, "gitrepo": 1,
     "state": 2, "fingerprint": 2, "lockfile": 2, "graph": 2, "cache": 2, "remote": 2,
     "project": 2, "config": 2, "workspace": 2,
-    "staleness": 3, "scheduler": 3, "executors": 3, "dagviz": 3,
+    "staleness": 3, "scheduler": 3, "executors": 3, "dagviz": 3, "runcache": 3,
     "repro": 4, "status": 4, "hooks": 4, "watch": 4,
     "api": 5, "cli": 5, "__main__": 6, "__init__": 6,
 }

@@ -104,14 +104,25 @@ def test_force_reruns_up_to_date_stages(repo: Repo) -> None:
     assert report.results[0].reasons == ("forced",)
 
 
-def test_modified_out_is_restored_by_rerun(repo: Repo) -> None:
+def test_modified_out_is_restored_from_the_run_cache(repo: Repo) -> None:
     chain(repo)
     repo.project().repro()
     repo.ran()
     (repo.path / "model.txt").write_text("hand edited\n")
     report = repo.project().repro()
-    assert repo.ran() == ["train"]
+    assert repo.ran() == []
+    assert report.results[1].outcome is Outcome.RESTORED
     assert report.results[1].reasons == ("outs: model.txt modified",)
+    assert repo.read("model.txt") == "3\n2\n1\n"
+
+
+def test_modified_out_reruns_without_the_run_cache(repo: Repo) -> None:
+    chain(repo)
+    repo.project().repro()
+    repo.ran()
+    (repo.path / "model.txt").write_text("hand edited\n")
+    repo.project().repro(options=ReproOptions(run_cache=False))
+    assert repo.ran() == ["train"]
     assert repo.read("model.txt") == "3\n2\n1\n"
 
 

@@ -1,0 +1,271 @@
+"""The local content-addressed cache: objects, checkout into the workspace, the run-cache.
+
+Layout (shared with remotes): `files/xxh3/ab/cdef…` objects, read-only;
+a directory's manifest is an object too, named `….dir`;
+`runs/<task>/<fingerprint>` maps a fingerprint to the outs it produced.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import shutil
+import stat as stat_module
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import xxhash
+
+from gitpipe.errors import BadInputError, GitpipeError
+from gitpipe.hashing import CHUNK, DIR_SUFFIX, ManifestEntry, manifest_bytes
+
+FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
+LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
+
+
+class CacheError(GitpipeError):
+    """An object is missing, corrupt, or cannot be written."""
+
+
+@dataclass(frozen=True)
+class CachedOut:
+    """One out as a run produced it: path, digest, size."""
+
+    path: str
+    digest: str
+    size: int
+
+
+def object_relpath(digest: str) -> str:
+    """`xxh3:abcdef…` → `files/xxh3/ab/cdef…` (the same on every remote)."""
+    algo, _, value = digest.partition(":")
+    if not value or "/" in value or algo != "xxh3":
+        raise CacheError(f"not a cacheable digest: {digest!r}")
+    return f"files/{algo}/{value[:2]}/{value[2:]}"
+
+
+def digest_of_relpath(relpath: str) -> str:
+    parts = relpath.split("/")
+    return f"{parts[-3]}:{parts[-2]}{parts[-1]}"
+
+
+def run_relpath(task: str, fingerprint: str) -> str:
+    return f"runs/{task}/{fingerprint.partition(':')[2]}"
+
+
+def copy_hashing(src: Path | str, dst: Path | str) -> str:
+    """Copy `src` to `dst` while hashing the bytes written: one read, and the
+    digest proves what landed, whatever `src` did meanwhile."""
+    hasher = xxhash.xxh3_128()
+    with open(src, "rb") as reader, open(dst, "wb") as writer:
+        while chunk := reader.read(CHUNK):
+            hasher.update(chunk)
+            writer.write(chunk)
+        writer.flush()
+        os.fsync(writer.fileno())
+    return f"xxh3:{hasher.hexdigest()}"
+
+
+def _reflink(src: Path, dst: Path) -> bool:
+    try:
+        with open(src, "rb") as reader, open(dst, "wb") as writer:
+            fcntl.ioctl(writer.fileno(), FICLONE, reader.fileno())
+        return True
+    except OSError:
+        dst.unlink(missing_ok=True)
+        return False
+
+
+class Cache:
+    """Objects under `.gitpipe/cache`; writes go through a temp file and a rename."""
+
+    def __init__(self, root: Path, link_type: str = "reflink") -> None:
+        if link_type not in LINK_TYPES:
+            raise BadInputError(f".gitpipe/config.yaml: cache.type {link_type!r} is not one of "
+                                f"{', '.join(LINK_TYPES)}")
+        self.root = root
+        self.link_type = link_type
+
+    def path(self, digest: str) -> Path:
+        suffix = DIR_SUFFIX if digest.endswith(DIR_SUFFIX) else ""
+        return self.root / (object_relpath(digest.removesuffix(DIR_SUFFIX)) + suffix)
+
+    def has(self, digest: str) -> bool:
+        return self.path(digest).exists()
+
+    def _tmp(self) -> Path:
+        tmp = self.root / "tmp"
+        tmp.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=tmp)
+        os.close(fd)
+        return Path(name)
+
+    def add_file(self, source: Path, digest: str) -> None:
+        """Store `source` as object `digest`; CacheError if its bytes disagree."""
+        if self.has(digest):
+            return
+        tmp = self._tmp()
+        try:
+            got = copy_hashing(source, tmp)
+            if got != digest:
+                raise CacheError(f"{source}: changed while it was being cached "
+                                 f"(expected {digest}, read {got})")
+            self._publish(tmp, self.path(digest))
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def add_bytes(self, data: bytes, digest: str) -> None:
+        if self.has(digest):
+            return
+        tmp = self._tmp()
+        try:
+            tmp.write_bytes(data)
+            self._publish(tmp, self.path(digest))
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def _publish(self, tmp: Path, final: Path) -> None:
+        os.chmod(tmp, 0o444)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, final)
+
+    def add_tree(self, workspace_dir: Path, digest: str) -> None:
+        """Store every file of a directory out, then its manifest (last: it vouches
+        that everything it names is present)."""
+        if self.has(digest):
+            return
+        entries = []
+        for rel in sorted(_files_below(workspace_dir)):
+            full = workspace_dir / rel
+            if full.is_symlink():
+                entries.append(ManifestEntry(rel, f"link:{os.readlink(full)}", 0))
+                continue
+            tmp = self._tmp()
+            try:
+                got = copy_hashing(full, tmp)
+                size = tmp.stat().st_size
+                if not self.has(got):
+                    self._publish(tmp, self.path(got))
+            finally:
+                tmp.unlink(missing_ok=True)
+            entries.append(ManifestEntry(rel, got, size))
+        data = manifest_bytes(entries)
+        if f"xxh3:{xxhash.xxh3_128_hexdigest(data)}{DIR_SUFFIX}" != digest:
+            raise CacheError(f"{workspace_dir}: changed while it was being cached")
+        self.add_bytes(data, digest)
+
+    def manifest(self, digest: str) -> list[ManifestEntry]:
+        try:
+            rows = json.loads(self.path(digest).read_bytes())
+        except FileNotFoundError:
+            raise CacheError(f"object {digest} is not in the cache",
+                             hint="run 'gitpipe pull' or 'gitpipe repro'") from None
+        return [ManifestEntry(*row) for row in rows]
+
+    def missing(self, digest: str) -> list[str]:
+        """Digests needed to check out `digest` that are not here (manifest first)."""
+        if not digest.endswith(DIR_SUFFIX):
+            return [] if self.has(digest) else [digest]
+        if not self.has(digest):
+            return [digest]
+        return [e.digest for e in self.manifest(digest)
+                if not e.digest.startswith("link:") and not self.has(e.digest)]
+
+    def objects_of(self, digest: str) -> list[str]:
+        """Every object `digest` consists of (itself, and a manifest's files)."""
+        if not digest.endswith(DIR_SUFFIX) or not self.has(digest):
+            return [digest]
+        return [digest, *(e.digest for e in self.manifest(digest)
+                          if not e.digest.startswith("link:"))]
+
+    # -- checkout ------------------------------------------------------------------
+    def checkout(self, target: Path, digest: str) -> None:
+        """Make `target` hold object `digest`, replacing whatever is there."""
+        missing = self.missing(digest)
+        if missing:
+            raise CacheError(f"{len(missing)} object(s) of {target.name!r} are not in the "
+                             f"cache ({missing[0]})", hint="run 'gitpipe pull'")
+        remove_path(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if digest.endswith(DIR_SUFFIX):
+            target.mkdir()
+            for entry in self.manifest(digest):
+                dest = target / entry.relpath
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                if entry.digest.startswith("link:"):
+                    os.symlink(entry.digest.removeprefix("link:"), dest)
+                else:
+                    self._materialize(self.path(entry.digest), dest)
+        else:
+            self._materialize(self.path(digest), target)
+
+    def _materialize(self, obj: Path, dest: Path) -> None:
+        if self.link_type == "symlink":
+            os.symlink(obj, dest)
+            return
+        if self.link_type == "hardlink":
+            try:
+                os.link(obj, dest)
+                return
+            except OSError as exc:
+                if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
+                    raise
+        if self.link_type == "reflink" and _reflink(obj, dest):
+            os.chmod(dest, 0o644)
+            return
+        shutil.copyfile(obj, dest)
+        os.chmod(dest, 0o644)
+
+    # -- run-cache -----------------------------------------------------------------
+    def save_run(self, task: str, fingerprint: str, outs: Iterable[CachedOut]) -> None:
+        data = json.dumps([[o.path, o.digest, o.size] for o in outs]).encode()
+        final = self.root / run_relpath(task, fingerprint)
+        tmp = self._tmp()
+        try:
+            tmp.write_bytes(data)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, final)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def load_run(self, task: str, fingerprint: str) -> list[CachedOut] | None:
+        try:
+            rows = json.loads((self.root / run_relpath(task, fingerprint)).read_bytes())
+        except (FileNotFoundError, ValueError):
+            return None
+        return [CachedOut(*row) for row in rows]
+
+    def run_entries(self) -> Iterator[str]:
+        """Relative paths of every run-cache entry."""
+        base = self.root / "runs"
+        if base.is_dir():
+            for path in base.rglob("*"):
+                if path.is_file():
+                    yield path.relative_to(self.root).as_posix()
+
+    def all_objects(self) -> Iterator[Path]:
+        base = self.root / "files"
+        if base.is_dir():
+            yield from (p for p in base.rglob("*") if p.is_file())
+
+
+def _files_below(directory: Path) -> Iterator[str]:
+    for dirpath, dirnames, filenames in os.walk(directory):
+        rel = os.path.relpath(dirpath, directory)
+        for name in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
+            yield name if rel == "." else f"{rel}/{name}".replace(os.sep, "/")
+
+
+def remove_path(path: Path) -> None:
+    """Delete a file, link or directory tree, read-only entries included."""
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.is_dir():
+        def make_writable(func, name, _info):  # type: ignore[no-untyped-def]
+            os.chmod(name, stat_module.S_IWUSR | stat_module.S_IRUSR | stat_module.S_IXUSR)
+            func(name)
+        shutil.rmtree(path, onerror=make_writable)

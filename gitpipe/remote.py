@@ -1,0 +1,256 @@
+"""A remote: the cache layout on any fsspec URL; push, fetch, and what is missing.
+
+Existence is checked with one listing per prefix, transfers run in a thread
+pool, every download is verified against its name before it enters the
+cache, and no upload is visible under its final name until complete.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import xxhash
+
+from gitpipe.cache import Cache, CacheError, digest_of_relpath, object_relpath
+from gitpipe.errors import BadInputError, GitpipeError, MissingExtraError
+from gitpipe.hashing import CHUNK, DIR_SUFFIX
+
+RETRIES = 4
+Progress = Callable[[str, int], None]  # (relative path done, bytes)
+_EXTRAS = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs", "az": "azure", "abfs": "azure"}
+
+
+class RemoteError(GitpipeError):
+    """A remote cannot be reached, or refuses a transfer after retries."""
+
+
+@dataclass
+class Transfer:
+    """What moved, for the summary line."""
+
+    files: int = 0
+    bytes: int = 0
+    skipped: int = 0
+    failed: list[str] = field(default_factory=list)
+
+
+def object_key(digest: str) -> str:
+    suffix = DIR_SUFFIX if digest.endswith(DIR_SUFFIX) else ""
+    return object_relpath(digest.removesuffix(DIR_SUFFIX)) + suffix
+
+
+def _open_fs(url: str, options: dict[str, Any]) -> tuple[Any, str]:
+    import fsspec
+
+    protocol = url.split("://", 1)[0] if "://" in url else "file"
+    try:
+        return fsspec.core.url_to_fs(url, **options)  # type: ignore[no-any-return]
+    except ImportError:
+        extra = _EXTRAS.get(protocol, protocol)
+        raise MissingExtraError(f"remote {url!r} needs the {protocol!r} filesystem",
+                                hint=f"pip install 'gitpipe[{extra}]'") from None
+    except (ValueError, TypeError) as exc:
+        raise BadInputError(f"remote {url!r}: {exc}") from None
+
+
+def _retrying(what: str, action: Callable[[], Any]) -> Any:
+    """Run a transfer with exponential backoff on network-ish failures."""
+    for attempt in range(RETRIES):
+        try:
+            return action()
+        except (FileNotFoundError, CacheError):
+            raise
+        except (OSError, ConnectionError, TimeoutError) as exc:
+            if attempt == RETRIES - 1:
+                raise RemoteError(f"{what}: {exc}") from None
+            time.sleep(0.2 * 2 ** attempt)
+    return None
+
+
+class Remote:
+    """One named remote: an fsspec filesystem and a base path."""
+
+    def __init__(self, name: str, url: str, options: dict[str, Any] | None = None) -> None:
+        self.name = name
+        self.url = url
+        self.fs, base = _open_fs(url, dict(options or {}))
+        self.base = base.rstrip("/")
+        self.is_local = "file" in (self.fs.protocol if isinstance(self.fs.protocol, tuple)
+                                   else (self.fs.protocol,))
+
+    def full(self, rel: str) -> str:
+        return f"{self.base}/{rel}"
+
+    def listing(self, prefix: str) -> set[str]:
+        """Every file below `prefix`, relative to the base: one recursive listing."""
+        root = self.full(prefix)
+        try:
+            found = self.fs.find(root)
+        except FileNotFoundError:
+            return set()
+        except Exception as exc:  # network and credential errors come in many types
+            raise RemoteError(f"remote {self.name!r} ({self.url}): cannot list: {exc}") from None
+        cut = len(self.base) + 1
+        bare = self.base.split("://", 1)[-1]
+        rels = set()
+        for path in found:
+            path = str(path)
+            rel = path[cut:] if path.startswith(self.base) else path[len(bare) + 1:]
+            if ".tmp-" not in rel:
+                rels.add(rel)
+        return rels
+
+    def upload(self, local: Path, rel: str) -> int:
+        """Upload atomically: a local folder gets temp name + rename; object stores
+        publish a single PUT (or a completed multipart upload) at once."""
+        target = self.full(rel)
+
+        def put() -> int:
+            if self.is_local:
+                tmp = f"{target}.tmp-{uuid.uuid4().hex}"
+                self.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
+                self.fs.put_file(str(local), tmp)
+                self.fs.mv(tmp, target)
+            else:
+                self.fs.put_file(str(local), target)
+            return local.stat().st_size
+
+        return int(_retrying(f"upload {rel} to {self.name!r}", put))
+
+    def download_verified(self, rel: str, dest: Path, digest: str | None) -> int:
+        """Stream `rel` into `dest`, checking it hashes to `digest` when given."""
+
+        def get() -> int:
+            hasher = xxhash.xxh3_128()
+            size = 0
+            with self.fs.open(self.full(rel), "rb", block_size=8 * CHUNK) as reader, \
+                    open(dest, "wb") as writer:
+                while chunk := reader.read(CHUNK):
+                    hasher.update(chunk)
+                    writer.write(chunk)
+                    size += len(chunk)
+            if digest is not None:
+                got = f"xxh3:{hasher.hexdigest()}"
+                if got != digest.removesuffix(DIR_SUFFIX):
+                    dest.unlink(missing_ok=True)
+                    raise CacheError(f"remote {self.name!r}: object {rel} is corrupt "
+                                     f"(its content hashes to {got}); it was not used")
+            return size
+
+        return int(_retrying(f"download {rel} from {self.name!r}", get))
+
+
+def push(remote: Remote, cache: Cache, digests: Iterable[str], runs: Iterable[str],
+         jobs: int = 8, progress: Progress | None = None) -> Transfer:
+    """Upload the objects (with their manifests' files) and run entries missing there."""
+    present = remote.listing("files") | remote.listing("runs")
+    wanted = _expand(cache, digests)
+    summary = Transfer()
+    files = [d for d in wanted if not d.endswith(DIR_SUFFIX)]
+    manifests = [d for d in wanted if d.endswith(DIR_SUFFIX)]
+    # Files first, manifests after, run entries last: whatever a manifest or a
+    # run entry names is on the remote before it is.
+    for batch in (files, manifests):
+        todo = [(cache.path(d), object_key(d)) for d in batch if object_key(d) not in present]
+        summary.skipped += len(batch) - len(todo)
+        _parallel(remote.upload, todo, jobs, summary, progress)
+    run_todo = [(cache.root / rel, rel) for rel in runs if rel not in present]
+    _parallel(remote.upload, run_todo, jobs, summary, progress)
+    return summary
+
+
+def _expand(cache: Cache, digests: Iterable[str]) -> list[str]:
+    found: dict[str, None] = {}
+    for digest in digests:
+        missing = cache.missing(digest)
+        if missing:
+            raise CacheError(f"cannot push {digest}: {len(missing)} object(s) are not in the "
+                             f"local cache ({missing[0]})", hint="run 'gitpipe repro' first")
+        for obj in cache.objects_of(digest):
+            found[obj] = None
+    return list(found)
+
+
+def _parallel(action: Callable[[Path, str], int], todo: list[tuple[Path, str]], jobs: int,
+              summary: Transfer, progress: Progress | None) -> None:
+    if not todo:
+        return
+
+    def one(item: tuple[Path, str]) -> None:
+        size = action(*item)
+        summary.files += 1
+        summary.bytes += size
+        if progress is not None:
+            progress(item[1], size)
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        list(pool.map(one, todo))
+
+
+def fetch_objects(remote: Remote, cache: Cache, digests: Iterable[str], jobs: int = 8,
+                  progress: Progress | None = None) -> Transfer:
+    """Download objects missing from the cache (manifests first, then their files)."""
+    summary = Transfer()
+    digests = list(dict.fromkeys(digests))
+    manifests = [d for d in digests if d.endswith(DIR_SUFFIX) and not cache.has(d)]
+    _fetch(remote, cache, manifests, jobs, summary, progress)
+    files: dict[str, None] = {}
+    for digest in digests:
+        if digest.endswith(DIR_SUFFIX) and not cache.has(digest):
+            continue  # its manifest is missing on the remote too: already in `failed`
+        files.update(dict.fromkeys(cache.missing(digest)))
+    _fetch(remote, cache, list(files), jobs, summary, progress)
+    return summary
+
+
+def _fetch(remote: Remote, cache: Cache, digests: list[str], jobs: int, summary: Transfer,
+           progress: Progress | None) -> None:
+    todo = [d for d in digests if not cache.has(d)]
+    if not todo:
+        return
+    present = remote.listing("files")
+    absent = [d for d in todo if object_key(d) not in present]
+    if absent:
+        summary.failed.extend(absent)
+        todo = [d for d in todo if d not in absent]
+
+    def one(digest: str) -> None:
+        tmp = cache._tmp()
+        try:
+            size = remote.download_verified(object_key(digest), tmp, digest)
+            cache._publish(tmp, cache.path(digest))
+        finally:
+            tmp.unlink(missing_ok=True)
+        summary.files += 1
+        summary.bytes += size
+        if progress is not None:
+            progress(object_key(digest), size)
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        list(pool.map(one, todo))
+
+
+def fetch_run(remote: Remote, cache: Cache, rel: str) -> bool:
+    """Download one run-cache entry if the remote has it."""
+    local = cache.root / rel
+    if local.exists():
+        return True
+    tmp = cache._tmp()
+    try:
+        remote.download_verified(rel, tmp, None)
+    except (FileNotFoundError, RemoteError):
+        tmp.unlink(missing_ok=True)
+        return False
+    local.parent.mkdir(parents=True, exist_ok=True)
+    tmp.replace(local)
+    return True
+
+
+__all__ = ["Remote", "RemoteError", "Transfer", "digest_of_relpath", "fetch_objects",
+           "fetch_run", "push"]
