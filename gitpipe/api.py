@@ -5,11 +5,14 @@ A thin facade over the use cases; the CLI calls the same methods.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 
-from gitpipe import dagviz
+from gitpipe import dagviz, transfer
 from gitpipe import project as project_module
 from gitpipe.executors import OutputSink
+from gitpipe.project import ProjectLock
+from gitpipe.remote import Progress, Transfer
 from gitpipe.repro import Listener, Report, ReproOptions
 from gitpipe.repro import repro as run_repro
 from gitpipe.state import RunRecord
@@ -44,9 +47,30 @@ class Project(project_module.Project):
               listener: Listener | None = None, sink: OutputSink | None = None) -> Report:
         opts = options or ReproOptions()
         if targets:
-            opts = ReproOptions(tuple(targets), opts.jobs, opts.force, opts.dry_run,
-                                opts.keep_going, opts.retry_backoff)
+            opts = dataclasses.replace(opts, targets=tuple(targets))
         return run_repro(self, opts, listener, sink)
+
+    def checkout(self, targets: Iterable[str] = ()) -> transfer.CheckoutReport:
+        with ProjectLock(self.gitpipe_dir, self.config.lock_wait):
+            return transfer.checkout(self, targets)
+
+    def push(self, targets: Iterable[str] = (), remote: str | None = None, jobs: int = 8,
+             progress: Progress | None = None) -> Transfer:
+        return transfer.push_outs(self, self.remote(remote), targets, jobs, progress)
+
+    def fetch(self, targets: Iterable[str] = (), remote: str | None = None, jobs: int = 8,
+              progress: Progress | None = None) -> Transfer:
+        return transfer.fetch_outs(self, self.remote(remote), targets, jobs, progress)
+
+    def pull(self, targets: Iterable[str] = (), remote: str | None = None, jobs: int = 8,
+             progress: Progress | None = None) -> tuple[Transfer, transfer.CheckoutReport]:
+        return transfer.pull(self, self.remote(remote), targets, jobs, progress)
+
+    def gc(self, all_commits: bool = False, remote: str | None = None,
+           dry_run: bool = False) -> transfer.GcReport:
+        if remote is not None:
+            return transfer.gc_remote(self, self.remote(remote), all_commits, dry_run)
+        return transfer.gc_local(self, all_commits, dry_run)
 
     def dag(self, fmt: str = "ascii") -> str:
         return dagviz.FORMATS[fmt](self.graph)

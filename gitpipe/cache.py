@@ -265,7 +265,7 @@ def remove_path(path: Path) -> None:
     if path.is_symlink() or path.is_file():
         path.unlink()
     elif path.is_dir():
-        def make_writable(func, name, _info):  # type: ignore[no-untyped-def]
+        def make_writable(func, name, _info):  # type: ignore[no-untyped-def,unused-ignore]
             os.chmod(name, stat_module.S_IWUSR | stat_module.S_IRUSR | stat_module.S_IXUSR)
             func(name)
         shutil.rmtree(path, onerror=make_writable)

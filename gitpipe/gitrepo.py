@@ -70,3 +70,30 @@ class GitRepo:
 def git_blob_id(path: str | os.PathLike[str]) -> str:
     """The blob id git would give the file's current content."""
     return str(pygit2.hashfile(str(path)))
+
+
+def lockfile_texts_in_history(git: GitRepo, name: str) -> list[str]:
+    """Every distinct version of the project's `name` (gitpipe.lock) in any commit
+    reachable from any ref, read from git objects without a checkout."""
+    repo = git.repo
+    path = git.git_path(name)
+    seen_commits: set[str] = set()
+    seen_blobs: dict[str, str] = {}
+    tips = []
+    for ref in repo.references:
+        try:
+            tips.append(repo.references[ref].peel(pygit2.Commit).id)
+        except (pygit2.InvalidSpecError, ValueError, KeyError):
+            continue
+    for tip in tips:
+        for commit in repo.walk(tip, pygit2.enums.SortMode.NONE):
+            if str(commit.id) in seen_commits:
+                continue
+            seen_commits.add(str(commit.id))
+            try:
+                blob = commit.tree[path]
+            except KeyError:
+                continue
+            if str(blob.id) not in seen_blobs:
+                seen_blobs[str(blob.id)] = repo[blob.id].data.decode("utf-8", errors="replace")
+    return list(seen_blobs.values())

@@ -37,6 +37,7 @@ class Transfer:
     files: int = 0
     bytes: int = 0
     skipped: int = 0
+    runs: int = 0
     failed: list[str] = field(default_factory=list)
 
 
@@ -50,7 +51,7 @@ def _open_fs(url: str, options: dict[str, Any]) -> tuple[Any, str]:
 
     protocol = url.split("://", 1)[0] if "://" in url else "file"
     try:
-        return fsspec.core.url_to_fs(url, **options)  # type: ignore[no-any-return]
+        return fsspec.core.url_to_fs(url, **options)  # type: ignore[no-any-return,unused-ignore]
     except ImportError:
         extra = _EXTRAS.get(protocol, protocol)
         raise MissingExtraError(f"remote {url!r} needs the {protocol!r} filesystem",
@@ -161,7 +162,9 @@ def push(remote: Remote, cache: Cache, digests: Iterable[str], runs: Iterable[st
         summary.skipped += len(batch) - len(todo)
         _parallel(remote.upload, todo, jobs, summary, progress)
     run_todo = [(cache.root / rel, rel) for rel in runs if rel not in present]
-    _parallel(remote.upload, run_todo, jobs, summary, progress)
+    run_summary = Transfer()
+    _parallel(remote.upload, run_todo, jobs, run_summary, progress)
+    summary.runs = run_summary.files
     return summary
 
 

@@ -28,9 +28,17 @@ def ran_cmd(name: str, body: str) -> str:
 class Repo:
     """A temporary git repository with gitpipe helpers."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, init: bool = True) -> None:
         self.path = path
-        self.git("init", "-q", "-b", "main")
+        if init:
+            self.git("init", "-q", "-b", "main")
+            # The test's run log is never committed, so clones start without one.
+            (path / ".git/info/exclude").write_text(f"{RUNLOG}\n")
+
+    def clone_to(self, path: Path) -> Repo:
+        """A real `git clone` of this repository."""
+        self.git("clone", "-q", str(self.path), str(path))
+        return Repo(path, init=False)
 
     def git(self, *args: str) -> str:
         env = {**os.environ, **GIT_ENV, "HOME": str(self.path)}
@@ -123,3 +131,52 @@ def _quiet_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GITPIPE_JOBS", raising=False)
     for key, value in GIT_ENV.items():
         monkeypatch.setenv(key, value)
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Any:
+    """moto's S3 server on 127.0.0.1 (a real HTTP endpoint), for the whole session."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_env(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Dummy credentials and the endpoint in the standard AWS variables only.
+
+    NOTE: without credentials botocore probes a cloud metadata address; only
+    127.0.0.1 may ever be contacted, so credentials are always set.
+    """
+    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+           "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+           "AWS_EC2_METADATA_DISABLED": "true", "AWS_ENDPOINT_URL": s3_server}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    for key in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.delenv(key, raising=False)
+    return env
+
+
+@pytest.fixture
+def s3_bucket(s3_env: dict[str, str]) -> str:
+    """A fresh bucket; returns its s3:// URL with a prefix."""
+    import uuid
+
+    import boto3
+
+    name = f"gitpipe-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=s3_env["AWS_ENDPOINT_URL"]).create_bucket(Bucket=name)
+    return f"s3://{name}/cache"
+
+
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
+def remote_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Every remote kind the contract suite runs against."""
+    if request.param == "local":
+        return str(tmp_path / "remote-store")
+    return str(request.getfixturevalue("s3_bucket"))

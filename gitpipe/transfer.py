@@ -1,0 +1,195 @@
+"""The storage use cases: checkout, push, fetch, pull and gc, on the lock's outs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gitpipe import lockfile
+from gitpipe.cache import Cache, CacheError, remove_path, run_relpath
+from gitpipe.errors import BadInputError, did_you_mean
+from gitpipe.gitrepo import lockfile_texts_in_history
+from gitpipe.hashing import DIR_SUFFIX
+from gitpipe.lockfile import LockEntry
+from gitpipe.project import Project, ProjectLock
+from gitpipe.remote import Progress, Remote, Transfer, fetch_objects, push
+
+
+@dataclass(frozen=True)
+class LockedOut:
+    """An out the lock records: which task wrote it, where, which object."""
+
+    task: str
+    path: str
+    digest: str
+
+
+def locked_outs(entries: dict[str, LockEntry], targets: Iterable[str] = ()) -> list[LockedOut]:
+    """The outs of the lock entries the targets name (all entries without targets)."""
+    wanted = set(targets)
+    stages = {name.split("@", 1)[0] for name in entries}
+    for target in wanted:
+        if target not in entries and target not in stages:
+            raise BadInputError(f"no lock entry for {target!r}",
+                                hint=did_you_mean(target, stages))
+    return [LockedOut(name, out.path, out.digest)
+            for name, entry in sorted(entries.items())
+            if not wanted or name in wanted or name.split("@", 1)[0] in wanted
+            for out in entry.outs]
+
+
+@dataclass
+class CheckoutReport:
+    restored: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    missing: list[LockedOut] = field(default_factory=list)
+
+
+def checkout(project: Project, targets: Iterable[str] = ()) -> CheckoutReport:
+    """Make the workspace outs match the lock, from the cache, running nothing."""
+    report = CheckoutReport()
+    cache = project.cache
+    for out in locked_outs(project.lock_entries, targets):
+        if project.workspace.info(out.path, prefer_git=False).digest == out.digest:
+            report.unchanged.append(out.path)
+        elif cache.missing(out.digest):
+            report.missing.append(out)
+        else:
+            cache.checkout(project.root / out.path, out.digest)
+            report.restored.append(out.path)
+    project.state.flush()
+    return report
+
+
+def missing_error(missing: list[LockedOut], where: str) -> CacheError:
+    lines = [f"{m.path} (stage {m.task!r}, {m.digest})" for m in missing[:10]]
+    more = f"\n... and {len(missing) - 10} more" if len(missing) > 10 else ""
+    return CacheError(f"{len(missing)} out(s) are not in {where}:\n  " + "\n  ".join(lines)
+                      + more, hint="run 'gitpipe repro' where they were produced, then "
+                      "'gitpipe push'")
+
+
+def push_outs(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: int = 8,
+              progress: Progress | None = None) -> Transfer:
+    """Upload the lock's out objects and their run-cache entries that the remote lacks."""
+    entries = project.lock_entries
+    outs = locked_outs(entries, targets)
+    absent = [o for o in outs if project.cache.missing(o.digest)]
+    if absent:
+        raise missing_error(absent, "the local cache")
+    tasks = {o.task for o in outs}
+    runs = [rel for rel in (run_relpath(t, entries[t].fingerprint) for t in sorted(tasks))
+            if (project.cache.root / rel).exists()]
+    return push(remote, project.cache, [o.digest for o in outs], runs, jobs, progress)
+
+
+def fetch_outs(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: int = 8,
+               progress: Progress | None = None) -> Transfer:
+    """Download the lock's out objects missing from the cache, verifying each."""
+    outs = locked_outs(project.lock_entries, targets)
+    summary = fetch_objects(remote, project.cache, [o.digest for o in outs], jobs, progress)
+    absent = [o for o in outs if project.cache.missing(o.digest)]
+    if absent:
+        raise missing_error(absent, f"remote {remote.name!r} ({remote.url})")
+    return summary
+
+
+def pull(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: int = 8,
+         progress: Progress | None = None) -> tuple[Transfer, CheckoutReport]:
+    with ProjectLock(project.gitpipe_dir, project.config.lock_wait):
+        summary = fetch_outs(project, remote, targets, jobs, progress)
+        return summary, checkout(project, targets)
+
+
+# -- gc ----------------------------------------------------------------------------
+
+@dataclass
+class GcReport:
+    removed: list[str] = field(default_factory=list)
+    kept: int = 0
+    bytes_freed: int = 0
+
+
+def referenced(project: Project, all_commits: bool) -> set[str]:
+    """Digests the current lock (and, with all_commits, any commit's lock) refers to."""
+    texts = [project.root.joinpath(lockfile.LOCK_FILE).read_text()] \
+        if (project.root / lockfile.LOCK_FILE).exists() else []
+    if all_commits:
+        texts += lockfile_texts_in_history(project.git, lockfile.LOCK_FILE)
+    digests: set[str] = set()
+    for text in texts:
+        try:
+            entries = lockfile.parse(text)
+        except BadInputError:
+            continue  # a damaged lock in old history keeps nothing
+        digests |= {out.digest for entry in entries.values() for out in entry.outs}
+    return digests
+
+
+def _expand_kept(cache: Cache, digests: set[str]) -> set[str]:
+    kept = set(digests)
+    for digest in digests:
+        if digest.endswith(DIR_SUFFIX) and cache.has(digest):
+            kept |= set(cache.objects_of(digest))
+    return kept
+
+
+def gc_local(project: Project, all_commits: bool = False, dry_run: bool = False) -> GcReport:
+    """Remove cache objects and run entries that no kept lock refers to."""
+    with ProjectLock(project.gitpipe_dir, project.config.lock_wait):
+        cache = project.cache
+        kept = _expand_kept(cache, referenced(project, all_commits))
+        report = GcReport()
+        for path in list(cache.all_objects()):
+            digest = _digest_of(cache, path)
+            if digest in kept:
+                report.kept += 1
+                continue
+            report.removed.append(digest)
+            report.bytes_freed += path.stat().st_size
+            if not dry_run:
+                remove_path(path)
+        if not dry_run:
+            _drop_dangling_runs(cache)
+        return report
+
+
+def _digest_of(cache: Cache, path: Path) -> str:
+    rel = path.relative_to(cache.root / "files").as_posix()  # xxh3/ab/cdef[.dir]
+    algo, prefix, rest = rel.split("/", 2)
+    return f"{algo}:{prefix}{rest}"
+
+
+def _drop_dangling_runs(cache: Cache) -> None:
+    """A run entry whose objects are gone can no longer restore anything."""
+    import json
+
+    for rel in list(cache.run_entries()):
+        path = cache.root / rel
+        try:
+            rows = json.loads(path.read_bytes())
+        except ValueError:
+            path.unlink(missing_ok=True)
+            continue
+        if any(cache.missing(row[1]) for row in rows):
+            path.unlink(missing_ok=True)
+
+
+def gc_remote(project: Project, remote: Remote, all_commits: bool = False,
+              dry_run: bool = False) -> GcReport:
+    """The same on a remote; manifests are read from the local cache or fetched."""
+    digests = referenced(project, all_commits)
+    fetch_objects(remote, project.cache, [d for d in digests if d.endswith(DIR_SUFFIX)])
+    kept = _expand_kept(project.cache, digests)
+    report = GcReport()
+    for rel in sorted(remote.listing("files")):
+        algo, prefix, rest = rel.split("/", 3)[1:]
+        digest = f"{algo}:{prefix}{rest}"
+        if digest in kept:
+            report.kept += 1
+            continue
+        report.removed.append(digest)
+        if not dry_run:
+            remote.fs.rm_file(remote.full(rel))
+    return report

@@ -1,0 +1,145 @@
+"""One suite, every remote kind (a local folder, S3 through moto's real HTTP server):
+push from one clone, pull into another, nothing is recomputed, nothing corrupt is used."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gitpipe.repro import ReproOptions
+from gitpipe.scheduler import Outcome
+from tests.conftest import Repo, ran_cmd
+
+STAGES = {
+    "prep": {"cmd": ran_cmd("prep", "mkdir -p data && sort raw.txt > data/clean.txt && "
+                                    "echo extra > data/extra.txt"),
+             "deps": ["raw.txt"], "outs": ["data/"]},
+    "train": {"cmd": ran_cmd("train", "cat data/clean.txt data/clean.txt > model.bin"),
+              "deps": ["data/"], "params": ["lr"], "outs": ["model.bin"]},
+}
+
+
+def origin(make_repo, remote_url: str) -> Repo:
+    repo = make_repo("origin")
+    repo.gen({"raw.txt": "b\na\n", "params.yaml": {"lr": 0.1}})
+    repo.spec(STAGES)
+    repo.run("init", check=True)
+    repo.run("remote", "add", "--default", "store", remote_url, check=True)
+    repo.commit("pipeline")
+    return repo
+
+
+def clone(source: Repo, name: str = "laptop") -> Repo:
+    return source.clone_to(source.path.parent / name)
+
+
+def test_push_then_pull_in_a_clone_recomputes_nothing(make_repo, remote_url: str) -> None:
+    ci = origin(make_repo, remote_url)
+    assert ci.run("repro", check=True).returncode == 0
+    pushed = ci.run("push", check=True)
+    assert "pushed 4 object(s) and 2 run-cache entries" in pushed.stdout  # clean.txt, extra.txt, manifest, model.bin
+    again = ci.run("push", check=True)
+    assert "pushed 0 object(s) and 0 run-cache entries" in again.stdout
+    ci.commit("results")
+
+    laptop = clone(ci)
+    done = laptop.run("pull", check=True)
+    assert "checked out 2 out(s)" in done.stdout
+    assert laptop.read("model.bin") == "a\nb\na\nb\n"
+    assert laptop.read("data/extra.txt") == "extra\n"
+    status = laptop.run("status", "--check")
+    assert status.returncode == 0, status.stdout
+    laptop.run("repro", check=True)
+    assert laptop.ran() == []
+
+
+def test_remote_run_cache_restores_instead_of_running(make_repo, remote_url: str) -> None:
+    ci = origin(make_repo, remote_url)
+    ci.run("repro", "--push", check=True)
+    ci.gen({"params.yaml": {"lr": 0.5}})
+    ci.run("repro", "--push", check=True)
+    ci.ran()
+    ci.gen({"params.yaml": {"lr": 0.1}})
+    ci.commit("back to 0.1; lock not updated on purpose")
+
+    laptop = clone(ci)
+    report = laptop.project().repro(options=ReproOptions(pull=True))
+    outcomes = {r.task: r.outcome for r in report.results}
+    assert outcomes == {"prep": Outcome.RESTORED, "train": Outcome.RESTORED}
+    assert laptop.ran() == []
+    assert laptop.read("model.bin") == "a\nb\na\nb\n"
+
+
+def test_corrupt_remote_object_is_refused(make_repo, remote_url: str) -> None:
+    ci = origin(make_repo, remote_url)
+    ci.run("repro", check=True)
+    ci.run("push", check=True)
+    ci.commit("results")
+    digest = ci.project().lock_entries["train"].outs[0].digest
+    value = digest.split(":")[1]
+    key = f"files/xxh3/{value[:2]}/{value[2:]}"
+    remote = ci.project().remote()
+    with remote.fs.open(remote.full(key), "wb") as handle:
+        handle.write(b"tampered")
+
+    laptop = clone(ci)
+    done = laptop.run("pull")
+    assert done.returncode != 0
+    assert "is corrupt" in done.stderr and "Traceback" not in done.stderr
+    assert not (laptop.path / "model.bin").exists()
+    assert not laptop.project().cache.has(digest)
+
+
+def test_missing_remote_object_names_the_stage(make_repo, remote_url: str) -> None:
+    ci = origin(make_repo, remote_url)
+    ci.run("repro", check=True)
+    ci.commit("results, never pushed")
+    laptop = clone(ci)
+    done = laptop.run("pull")
+    assert done.returncode == 1
+    assert "model.bin (stage 'train'" in done.stderr
+
+
+def test_interrupted_push_resumes(make_repo, remote_url: str) -> None:
+    ci = origin(make_repo, remote_url)
+    ci.run("repro", check=True)
+    # Push only train's objects, as if the push of prep's directory was cut off.
+    ci.run("push", "train", check=True)
+    done = ci.run("push", check=True)
+    assert "pushed 3 object(s) and 1 run-cache entries" in done.stdout and "1 already there" in done.stdout
+    ci.commit("results")
+    laptop = clone(ci)
+    laptop.run("pull", check=True)
+    assert laptop.read("data/clean.txt") == "a\nb\n"
+
+
+def test_remote_gc_keeps_what_history_needs(make_repo, remote_url: str) -> None:
+    ci = origin(make_repo, remote_url)
+    ci.run("repro", "--push", check=True)
+    ci.commit("v1")
+    old = ci.project().lock_entries["train"].outs[0].digest
+    ci.gen({"raw.txt": "c\nd\n"})
+    ci.run("repro", "--push", check=True)
+    ci.commit("v2")
+    remote = ci.project().remote()
+    before = remote.listing("files")
+    kept = ci.run("gc", "--remote", "store", "--all-commits", check=True)
+    assert "removed 0 object(s)" in kept.stdout
+    dropped = ci.run("gc", "--remote", "store", check=True)
+    assert "removed 3 object(s)" in dropped.stdout  # v1's clean.txt, manifest, model
+    after = remote.listing("files")
+    value = old.split(":")[1]
+    assert f"files/xxh3/{value[:2]}/{value[2:]}" in before - after
+
+
+def test_path_remote_listing_is_one_call(make_repo, tmp_path: Path) -> None:
+    ci = origin(make_repo, str(tmp_path / "store"))
+    ci.run("repro", check=True)
+    ci.run("push", check=True)
+    remote = ci.project().remote()
+    calls = []
+    original = remote.fs.find
+    remote.fs.find = lambda *a, **k: calls.append(a) or original(*a, **k)
+    from gitpipe.transfer import push_outs
+
+    summary = push_outs(ci.project(), remote)
+    assert summary.files == 0 and len(calls) == 2  # one listing for files/, one for runs/
