@@ -95,5 +95,6 @@ def lockfile_texts_in_history(git: GitRepo, name: str) -> list[str]:
             except KeyError:
                 continue
             if str(blob.id) not in seen_blobs:
-                seen_blobs[str(blob.id)] = repo[blob.id].data.decode("utf-8", errors="replace")
+                data = repo[blob.id].read_raw()
+                seen_blobs[str(blob.id)] = data.decode("utf-8", errors="replace")
     return list(seen_blobs.values())
