@@ -23,7 +23,7 @@ from gitpipe.hashing import CHUNK, DIR_SUFFIX
 
 RETRIES = 4
 Progress = Callable[[str, int], None]  # (relative path done, bytes)
-_EXTRAS = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs", "az": "azure", "abfs": "azure"}
+_EXTRAS = {"s3": "pip install 'gitpipe[s3]'", "s3a": "pip install 'gitpipe[s3]'"}
 
 
 class RemoteError(GitpipeError):
@@ -52,10 +52,11 @@ def _open_fs(url: str, options: dict[str, Any]) -> tuple[Any, str]:
     protocol = url.split("://", 1)[0] if "://" in url else "file"
     try:
         return fsspec.core.url_to_fs(url, **options)  # type: ignore[no-any-return,unused-ignore]
-    except ImportError:
-        extra = _EXTRAS.get(protocol, protocol)
+    except ImportError as exc:
+        # fsspec's own message names the package that implements the protocol.
+        hint = _EXTRAS.get(protocol) or str(exc).splitlines()[0]
         raise MissingExtraError(f"remote {url!r} needs the {protocol!r} filesystem",
-                                hint=f"pip install 'gitpipe[{extra}]'") from None
+                                hint=hint) from None
     except (ValueError, TypeError) as exc:
         raise BadInputError(f"remote {url!r}: {exc}") from None
 

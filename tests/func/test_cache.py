@@ -1,0 +1,168 @@
+"""The local cache and run-cache on real repositories: branch switches, reverts, gc."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from gitpipe.scheduler import Outcome
+from tests.conftest import Repo, ran_cmd
+
+
+def pipeline(repo: Repo) -> Repo:
+    repo.gen({"raw.txt": "b\na\n", "params.yaml": {"n": 1}})
+    repo.spec({
+        "build": {"cmd": ran_cmd("build", "mkdir -p out && sort raw.txt > out/sorted.txt && "
+                                          "grep n: params.yaml > out/n.txt"),
+                  "deps": ["raw.txt"], "params": ["n"], "outs": ["out/"]},
+    })
+    repo.run("init", check=True)
+    repo.commit("pipeline")
+    return repo
+
+
+def test_objects_are_read_only_and_named_by_content(repo: Repo) -> None:
+    pipeline(repo)
+    repo.project().repro()
+    digest = repo.project().lock_entries["build"].outs[0].digest
+    assert digest.endswith(".dir")
+    cache = repo.project().cache
+    for obj in cache.objects_of(digest):
+        mode = cache.path(obj).stat().st_mode
+        assert not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+    import xxhash
+
+    for entry in cache.manifest(digest):
+        assert f"xxh3:{xxhash.xxh3_128_hexdigest(cache.path(entry.digest).read_bytes())}" \
+            == entry.digest
+
+
+def test_param_revert_restores_from_run_cache(repo: Repo) -> None:
+    pipeline(repo)
+    repo.project().repro()
+    repo.gen({"params.yaml": {"n": 2}})
+    repo.project().repro()
+    assert repo.ran() == ["build", "build"]
+    repo.gen({"params.yaml": {"n": 1}})
+    done = repo.run("repro", check=True)
+    assert "restored build: restored from run-cache" in done.stdout
+    assert repo.ran() == []
+    assert repo.read("out/n.txt") == "n: 1\n"
+    assert repo.run("status", "--check").returncode == 0
+
+
+def test_checkout_after_branch_switch(repo: Repo) -> None:
+    pipeline(repo)
+    repo.project().repro()
+    repo.commit("v1")
+    repo.git("checkout", "-q", "-b", "other")
+    repo.gen({"raw.txt": "z\ny\n"})
+    repo.project().repro()
+    repo.commit("v2")
+    assert repo.read("out/sorted.txt") == "y\nz\n"
+    repo.git("checkout", "-q", "main")
+    assert "out/ modified" in repo.run("status").stdout
+    done = repo.run("checkout", check=True)
+    assert "checked out 1 out(s)" in done.stdout
+    assert repo.read("out/sorted.txt") == "a\nb\n"
+    assert repo.run("status", "--check").returncode == 0
+    repo.ran()
+    repo.git("checkout", "-q", "other")
+    repo.run("checkout", check=True)
+    assert repo.read("out/sorted.txt") == "y\nz\n"
+    assert repo.ran() == []
+
+
+def test_checkout_of_missing_object_is_a_clear_error(repo: Repo) -> None:
+    pipeline(repo)
+    repo.project().repro()
+    import shutil
+
+    shutil.rmtree(repo.path / ".gitpipe/cache", onerror=lambda f, p, e: (os.chmod(p, 0o700),
+                                                                        f(p)))
+    shutil.rmtree(repo.path / "out")
+    done = repo.run("checkout")
+    assert done.returncode == 1
+    assert "out (stage 'build'" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_gc_keeps_current_and_with_all_commits_history(repo: Repo) -> None:
+    pipeline(repo)
+    repo.project().repro()
+    repo.commit("v1")
+    repo.gen({"raw.txt": "d\nc\n"})
+    repo.project().repro()
+    repo.commit("v2")
+    dry = repo.run("gc", "--all-commits", "--dry-run", check=True)
+    assert "would remove 0 object(s)" in dry.stdout
+    done = repo.run("gc", check=True)
+    assert "removed 2 object(s)" in done.stdout  # v1's sorted.txt and its manifest
+    repo.git("checkout", "-q", "HEAD~1")
+    failed = repo.run("checkout")
+    assert failed.returncode == 1 and "not in the local cache" in failed.stderr
+    repo.git("checkout", "-q", "main")
+    assert repo.run("checkout", check=True).returncode == 0
+
+
+@pytest.mark.parametrize("link_type", ["copy", "hardlink", "symlink"])
+def test_link_types(repo: Repo, link_type: str) -> None:
+    pipeline(repo)
+    repo.gen({".gitpipe/config.yaml": {"cache": {"type": link_type}}})
+    repo.project().repro()
+    (repo.path / "out/sorted.txt").unlink()
+    repo.run("checkout", check=True)
+    target = repo.path / "out/sorted.txt"
+    assert target.read_text() == "a\nb\n"
+    assert target.is_symlink() == (link_type == "symlink")
+    obj = repo.project().cache.path(repo.project().cache.manifest(
+        repo.project().lock_entries["build"].outs[0].digest)[1].digest)
+    assert (os.stat(target).st_ino == obj.stat().st_ino) == (link_type != "copy")
+
+
+def test_unknown_link_type_is_bad_input(repo: Repo) -> None:
+    pipeline(repo)
+    repo.gen({".gitpipe/config.yaml": {"cache": {"type": "teleport"}}})
+    done = repo.run("repro")
+    assert done.returncode == 2 and "cache.type 'teleport'" in done.stderr
+
+
+def test_remote_commands(repo: Repo, tmp_path) -> None:
+    pipeline(repo)
+    repo.run("remote", "add", "-d", "store", str(tmp_path / "r"), check=True)
+    repo.run("remote", "add", "s3", "s3://bucket/prefix", check=True)
+    repo.run("remote", "modify", "s3", "endpoint_url", "http://127.0.0.1:9", check=True)
+    listed = repo.run("remote", "list", check=True).stdout.splitlines()
+    assert listed == [f"s3\ts3://bucket/prefix\tendpoint_url=http://127.0.0.1:9",
+                      f"store\t{tmp_path / 'r'} (default)"]
+    dup = repo.run("remote", "add", "store", "x")
+    assert dup.returncode == 2 and "remote 'store' exists" in dup.stderr
+    repo.run("remote", "remove", "store", check=True)
+    assert "store" not in repo.run("remote", "list").stdout
+    push = repo.run("push", "-r", "nope")
+    assert push.returncode == 2 and "unknown remote 'nope'" in push.stderr
+
+
+def test_no_remote_is_a_clear_error(repo: Repo) -> None:
+    pipeline(repo)
+    done = repo.run("push")
+    assert done.returncode == 2 and "no remote is configured" in done.stderr
+
+
+def test_missing_filesystem_names_the_extra(repo: Repo) -> None:
+    pipeline(repo)
+    repo.run("remote", "add", "-d", "gcs", "gs://bucket/x", check=True)
+    repo.project().repro()
+    done = repo.run("push")
+    assert done.returncode == 2
+    assert "needs the 'gs' filesystem" in done.stderr and "gcsfs" in done.stderr
+
+
+def test_restored_outcome_in_report(repo: Repo) -> None:
+    pipeline(repo)
+    repo.project().repro()
+    (repo.path / "out/sorted.txt").unlink()
+    report = repo.project().repro()
+    assert report.results[0].outcome is Outcome.RESTORED
+    assert repo.read("out/sorted.txt") == "a\nb\n"
