@@ -134,7 +134,7 @@ def test_remote_commands(repo: Repo, tmp_path) -> None:
     repo.run("remote", "add", "s3", "s3://bucket/prefix", check=True)
     repo.run("remote", "modify", "s3", "endpoint_url", "http://127.0.0.1:9", check=True)
     listed = repo.run("remote", "list", check=True).stdout.splitlines()
-    assert listed == [f"s3\ts3://bucket/prefix\tendpoint_url=http://127.0.0.1:9",
+    assert listed == ["s3\ts3://bucket/prefix\tendpoint_url=http://127.0.0.1:9",
                       f"store\t{tmp_path / 'r'} (default)"]
     dup = repo.run("remote", "add", "store", "x")
     assert dup.returncode == 2 and "remote 'store' exists" in dup.stderr
