@@ -523,8 +523,9 @@ def bench_one(shape: Shape, args: argparse.Namespace, gitpipe: Path, python: str
 def profile_status(repo: Path, gitpipe: Path, python: str, shape: Shape,
                    env: dict[str, str], stamp: str) -> dict[str, Any]:
     """cProfile of `python -m gitpipe status` and the slowest imports (-X importtime)."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    prof = RESULTS / f"{stamp}-{shape.slug}-status.prof"
+    profiles = WORK / "profiles"  # large binary files: kept out of results/
+    profiles.mkdir(parents=True, exist_ok=True)
+    prof = profiles / f"{stamp}-{shape.slug}-status.prof"
     output_of([python, "-m", "cProfile", "-o", str(prof), "-m", "gitpipe", "status"], repo, env)
     script = (
         "import pstats, sys\n"

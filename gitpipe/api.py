@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from gitpipe import dagviz, transfer
 from gitpipe import project as project_module
+from gitpipe.backfill import BackfillOptions
 from gitpipe.executors import OutputSink
 from gitpipe.project import ProjectLock
 from gitpipe.remote import Progress, Transfer
@@ -49,6 +50,12 @@ class Project(project_module.Project):
         if targets:
             opts = dataclasses.replace(opts, targets=tuple(targets))
         return run_repro(self, opts, listener, sink)
+
+    def backfill(self, options: BackfillOptions, repro_options: ReproOptions | None = None,
+                 listener: Listener | None = None, sink: OutputSink | None = None) -> Report:
+        from gitpipe.backfill import backfill
+
+        return backfill(self, options, repro_options or ReproOptions(), listener, sink)
 
     def checkout(self, targets: Iterable[str] = ()) -> transfer.CheckoutReport:
         with ProjectLock(self.gitpipe_dir, self.config.lock_wait):

@@ -31,7 +31,7 @@ class _Group(click.Group):
         debug = "--debug" in sys.argv[1:] or bool(os.environ.get("GITPIPE_DEBUG"))
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
+        except (click.exceptions.Exit, click.ClickException, click.Abort, BrokenPipeError):
             raise
         except KeyboardInterrupt:
             click.echo("error: interrupted", err=True)
@@ -116,11 +116,49 @@ def _print_status(report: StatusReport) -> None:
     if not stale:
         click.echo("everything is up to date")
         return
+    by_stage: dict[str, list[Any]] = {}
+    for verdict in report.tasks:
+        by_stage.setdefault(verdict.task.split("@", 1)[0], []).append(verdict)
+    for stage, verdicts in by_stage.items():
+        if "@" in verdicts[0].task:
+            _print_partitions(stage, verdicts)
+            continue
+        for verdict in (v for v in verdicts if v.stale):
+            click.echo(f"{verdict.task}:")
+            for reason in verdict.reasons:
+                click.echo(f"    {reason}")
+    click.echo(f"{len(stale)} of {len(report.tasks)} task(s) stale")
+
+
+def _print_partitions(stage: str, verdicts: list[Any]) -> None:
+    """'features: 3 of 365 stale: 2024-03-01..2024-03-02, 2024-07-04', then the reasons."""
+    stale = [v for v in verdicts if v.stale]
+    if not stale:
+        return
+    keys = [v.task.split("@", 1)[1] for v in verdicts]
+    flags = [v.stale for v in verdicts]
+    click.echo(f"{stage}: {len(stale)} of {len(verdicts)} stale: {_ranges(keys, flags)}")
+    counts: dict[str, int] = {}
     for verdict in stale:
-        click.echo(f"{verdict.task}:")
         for reason in verdict.reasons:
-            click.echo(f"    {reason}")
-    click.echo(f"{len(stale)} of {len(report.tasks)} stage(s) stale")
+            counts[str(reason)] = counts.get(str(reason), 0) + 1
+    for reason, count in sorted(counts.items(), key=lambda kv: -kv[1])[:8]:
+        click.echo(f"    {reason}" + (f"  (×{count})" if count > 1 else ""))
+
+
+def _ranges(keys: list[str], flags: list[bool]) -> str:
+    """Runs of consecutive stale partitions as 'first..last', single ones alone."""
+    runs: list[str] = []
+    start = None
+    for index, (key, flag) in enumerate([*zip(keys, flags), ("", False)]):
+        if flag and start is None:
+            start = index
+        elif not flag and start is not None:
+            first, last = keys[start], keys[index - 1]
+            runs.append(first if first == last else f"{first}..{last}")
+            start = None
+    shown = runs[:10]
+    return ", ".join(shown) + (f", … ({len(runs) - 10} more runs)" if len(runs) > 10 else "")
 
 
 @cli.command()
@@ -189,15 +227,34 @@ def _print_report(report: Report) -> None:
             click.echo(f"error: {failed.message}", err=True)
         if failed.log:
             click.echo(f"hint: the log is {failed.log}", err=True)
+            if "@" in failed.task:
+                for line in _tail(failed.log, 5):
+                    click.echo(f"    | {line}", err=True)
+
+
+def _tail(path: str, count: int) -> list[str]:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - 8192))
+            return handle.read().decode(errors="replace").splitlines()[-count:]
+    except OSError:
+        return []
 
 
 def _print_table(report: Report) -> None:
     from rich.table import Table
 
+    from gitpipe.scheduler import Outcome as _Outcome
+
     table = Table(title=None, box=None, pad_edge=False, show_edge=False)
     for column in ("stage", "result", "time", "why"):
         table.add_column(column)
-    for result in report.results:
+    # NOTE: up-to-date rows are listed only for small pipelines; on 1,000
+    # stages a wall of "skipped" hides what ran and costs real time to draw.
+    rows = report.results if len(report.results) <= 30 else [
+        r for r in report.results if r.outcome is not _Outcome.SKIPPED]
+    for result in rows:
         took = f"{result.duration:.2f}s" if result.duration else ""
         table.add_row(result.task, result.outcome.value, took, "; ".join(result.reasons))
     _console().print(table)
@@ -247,8 +304,91 @@ def _size(count: int) -> str:
     return str(count)
 
 
+@cli.command()
+@click.argument("stage")
+@click.option("--start", help="First partition (YYYY-MM-DD or YYYY-MM-DDTHH) [default: the "
+              "stage's start].")
+@click.option("--end", help="Last partition, inclusive [default: the stage's end].")
+@click.option("-c", "--concurrency", type=click.IntRange(min=1),
+              help="At most N partitions of STAGE at once.")
+@click.option("-f", "--force", is_flag=True, help="Clear the range's lock entries and rerun "
+              "every partition in it.")
+@click.option("--no-downstream", is_flag=True, help="Do not run what depends on the range.")
+@click.option("--dry-run", is_flag=True, help="Print what would run and why.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Tasks at once in all.")
+@click.pass_context
+def backfill(ctx: click.Context, stage: str, start: str | None, end: str | None,
+             concurrency: int | None, force: bool, no_downstream: bool, dry_run: bool,
+             jobs: int | None) -> None:
+    """Run a partitioned stage's stale partitions over a date range."""
+    from gitpipe.backfill import BackfillOptions
+    from gitpipe.repro import ReproOptions
+
+    options = BackfillOptions(stage, start, end, concurrency, force, not no_downstream, dry_run)
+    backoff = float(os.environ.get("GITPIPE_RETRY_BACKOFF", "1"))
+    project = _project(ctx)
+    printer = _LivePrinter()
+    with _BackfillProgress() as progress:
+        report = project.backfill(options, ReproOptions(jobs=jobs, retry_backoff=backoff),
+                                  progress.wrap(printer.event), printer.line)
+    _print_report(report)
+    if not report.ok:
+        ctx.exit(1)
+
+
+class _BackfillProgress:
+    """done / running / failed / waiting with elapsed time and an estimate, on a terminal."""
+
+    def __init__(self) -> None:
+        import time
+
+        self.started = time.monotonic()
+        self.counts = {"done": 0, "running": 0, "failed": 0}
+        self._live: Any = None
+
+    def __enter__(self) -> _BackfillProgress:
+        if sys.stdout.isatty() and not os.environ.get("NO_COLOR"):
+            from rich.live import Live
+
+            self._live = Live("", console=_console(), transient=True, refresh_per_second=4)
+            self._live.start()
+        return self
+
+    def wrap(self, inner: Any) -> Any:
+        def listener(event: Event) -> None:
+            if event.kind == "start":
+                self.counts["running"] += 1
+            elif event.kind in ("done", "fail", "restored", "skip"):
+                if event.kind != "skip" and self.counts["running"]:
+                    self.counts["running"] -= 1
+                self.counts["failed" if event.kind == "fail" else "done"] += 1
+            if self._live is not None:
+                self._live.update(self.line())
+            inner(event)
+        return listener
+
+    def line(self) -> str:
+        import time
+
+        elapsed = time.monotonic() - self.started
+        done = self.counts["done"] + self.counts["failed"]
+        rate = elapsed / done if done else 0.0
+        return (f"done {self.counts['done']}  running {self.counts['running']}  "
+                f"failed {self.counts['failed']}  elapsed {elapsed:.0f}s"
+                + (f"  ~{rate:.1f}s per task" if done else ""))
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.stop()
+
+
 def main() -> None:
-    cli(prog_name="gitpipe")
+    try:
+        cli(prog_name="gitpipe")
+    except BrokenPipeError:
+        # `gitpipe status | head`: the reader left; nothing more to say.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
 
 
 # -- storage ------------------------------------------------------------------------

@@ -7,12 +7,13 @@ out of A, or is a directory containing an out of A.
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 from collections.abc import Hashable, Iterable
 
 import networkx as nx
 
 from gitpipe.errors import BadInputError, SpecError, did_you_mean
-from gitpipe.spec import SPEC_FILE, Pipeline, Task
+from gitpipe.spec import SPEC_FILE, Pipeline, Task, tasks_of
 
 
 def _parents(path: str) -> Iterable[str]:
@@ -67,9 +68,10 @@ class OutIndex:
                                  f"{parent!r} of stage {owner.name!r}")
 
 
-def build(pipeline: Pipeline) -> nx.DiGraph:
-    """The DAG of the pipeline's Tasks; SpecError for overlaps and cycles."""
-    tasks = [Task.of(stage) for stage in pipeline.stages]
+def build(pipeline: Pipeline, today: dt.date | None = None) -> nx.DiGraph:
+    """The DAG of the pipeline's Tasks (one per partition); SpecError for overlaps, cycles."""
+    day = today or dt.date.today()
+    tasks = [task for stage in pipeline.stages for task in tasks_of(stage, day)]
     index = OutIndex(tasks)
     index.check_nesting()
     graph = nx.DiGraph()
@@ -89,6 +91,8 @@ def build(pipeline: Pipeline) -> nx.DiGraph:
 
 
 def _check_acyclic(graph: nx.DiGraph) -> None:
+    if nx.is_directed_acyclic_graph(graph):
+        return
     try:
         cycle = nx.find_cycle(graph)
     except nx.NetworkXNoCycle:

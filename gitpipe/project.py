@@ -5,6 +5,7 @@ Everything is loaded lazily, so a command only pays for what it reads.
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import fcntl
 import os
@@ -34,6 +35,17 @@ if TYPE_CHECKING:
 GITPIPE_DIR = ".gitpipe"
 
 
+def _today() -> dt.date:
+    """The date partitions are expanded for; GITPIPE_TODAY pins it (tests, replays)."""
+    pinned = os.environ.get("GITPIPE_TODAY")
+    if pinned:
+        try:
+            return dt.date.fromisoformat(pinned)
+        except ValueError:
+            raise BadInputError(f"GITPIPE_TODAY={pinned!r} is not a date (YYYY-MM-DD)") from None
+    return dt.date.today()
+
+
 def find_root(start: Path) -> Path:
     """The nearest directory at or above `start` holding gitpipe.yaml (or .gitpipe/)."""
     start = start.resolve()
@@ -49,9 +61,11 @@ def find_root(start: Path) -> Path:
 class Project:
     """A gitpipe project: a directory with gitpipe.yaml inside a git work tree."""
 
-    def __init__(self, path: str | os.PathLike[str] = ".", *, find: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike[str] = ".", *, find: bool = True,
+                 today: dt.date | None = None) -> None:
         start = Path(path)
         self.root = find_root(start) if find else start.resolve()
+        self.today = today or _today()
 
     @property
     def gitpipe_dir(self) -> Path:
@@ -71,7 +85,7 @@ class Project:
 
     @cached_property
     def graph(self) -> nx.DiGraph:
-        return graph_module.build(self.pipeline)
+        return graph_module.build(self.pipeline, self.today)
 
     @cached_property
     def lock_entries(self) -> dict[str, LockEntry]:

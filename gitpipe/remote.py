@@ -148,6 +148,15 @@ class Remote:
         return int(_retrying(f"download {rel} from {self.name!r}", get))
 
 
+def url_exists(url: str, root: Path) -> bool:
+    """Does a path (relative to the project root) or any fsspec URL exist now?"""
+    if "://" not in url:
+        return (root / url).exists()
+    fs, path = _open_fs(url, {})
+    fs.invalidate_cache()
+    return bool(fs.exists(path))
+
+
 def push(remote: Remote, cache: Cache, digests: Iterable[str], runs: Iterable[str],
          jobs: int = 8, progress: Progress | None = None) -> Transfer:
     """Upload the objects (with their manifests' files) and run entries missing there."""

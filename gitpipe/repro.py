@@ -18,12 +18,13 @@ import networkx as nx
 
 from gitpipe import graph as graph_module
 from gitpipe import lockfile
-from gitpipe.errors import GitpipeError, SpecError
+from gitpipe.errors import BadInputError, GitpipeError, SpecError
 from gitpipe.executors import Job, OutputSink, RunResult
 from gitpipe.executors.local import LocalExecutor, LocalHandle
 from gitpipe.project import Project, ProjectLock
+from gitpipe.remote import url_exists
 from gitpipe.runcache import RunCache
-from gitpipe.scheduler import Limits, Outcome, Scheduler
+from gitpipe.scheduler import Gate, Limits, Outcome, Scheduler
 from gitpipe.spec import Task
 from gitpipe.staleness import Observation, Staleness, judge, lock_entry_for, observe
 from gitpipe.state import RunRecord
@@ -45,6 +46,7 @@ class ReproOptions:
     push: bool = False
     remote: str | None = None
     run_cache: bool = True
+    forced: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -100,23 +102,73 @@ def repro(project: Project, options: ReproOptions, listener: Listener | None = N
           sink: OutputSink | None = None) -> Report:
     """Bring the targets (all stages by default) up to date; never raises for a stage failure."""
     graph = project.graph
-    project.check_paths_inside()
     chosen = graph_module.select(graph, options.targets) if options.targets else None
     if options.dry_run:
         return _dry_run(project, options)
-    _check_params(project, graph_module.plan(graph, chosen))
+    return execute(project, graph_module.plan(graph, chosen), options, listener, sink)
+
+
+def execute(project: Project, nodes: list[Hashable], options: ReproOptions,
+            listener: Listener | None = None, sink: OutputSink | None = None,
+            stage_limits: dict[str, int] | None = None) -> Report:
+    """Run the planned nodes through the one scheduler (repro and backfill share it).
+
+    `stage_limits` caps partitions of a stage at once, on top of its `concurrency`.
+    Lock entries of `options.forced` nodes are cleared first ("clear state").
+    """
+    project.check_paths_inside()
+    _check_params(project, nodes)
+    limits = _limits(project, options, stage_limits or {})
     with ProjectLock(project.gitpipe_dir, project.config.lock_wait):
         project.__dict__.pop("lock_entries", None)  # re-read under the ProjectLock
-        nodes = graph_module.plan(graph, chosen)
         runner = _Runner(project, options, listener or (lambda e: None), sink)
-        limits = Limits(options.jobs or project.config.jobs or _default_jobs(),
-                        options.keep_going)
+        if options.forced:
+            runner.writer.remove(sorted(options.forced))
+        scheduler = Scheduler(project.graph.subgraph(nodes), runner.step, limits,
+                              on_abort=runner.cancel_all, gate=_gate(project))
         try:
-            outcomes = Scheduler(graph.subgraph(nodes), runner.step, limits,
-                                 on_abort=runner.cancel_all).run()
+            outcomes = scheduler.run()
         finally:
             project.state.flush()
-    return Report([runner.result(node, outcomes[node]) for node in nodes])
+    return Report([runner.result(node, outcomes[node], scheduler.messages.get(node, ""))
+                   for node in nodes])
+
+
+def _limits(project: Project, options: ReproOptions, stage_limits: dict[str, int]) -> Limits:
+    """--jobs, each stage's `concurrency`, backfill's --concurrency and named pools."""
+    pools = project.config.raw.get("pools") or {}
+    group_limits = {f"pool:{name}": int(size) for name, size in pools.items()}
+    for stage in project.pipeline.stages:
+        caps = [c for c in (stage.concurrency, stage_limits.get(stage.name)) if c]
+        if caps:
+            group_limits[f"stage:{stage.name}"] = min(caps)
+        if stage.pool is not None and f"pool:{stage.pool}" not in group_limits:
+            raise BadInputError(f"stage {stage.name!r}: unknown pool {stage.pool!r}",
+                                hint="declare it in .gitpipe/config.yaml: pools: {NAME: SIZE}")
+    graph = project.graph
+
+    def groups(node: Hashable) -> tuple[str, ...]:
+        stage = graph.nodes[node]["task"].stage
+        return (f"stage:{stage.name}",) + ((f"pool:{stage.pool}",) if stage.pool else ())
+
+    return Limits(options.jobs or project.config.jobs or _default_jobs(), options.keep_going,
+                  groups, group_limits)
+
+
+def _gate(project: Project) -> Callable[[Hashable], Gate | None]:
+    """Sensors from `wait_for`: poll the (substituted) path until it exists."""
+    graph = project.graph
+
+    def gate(node: Hashable) -> Gate | None:
+        task = graph.nodes[node]["task"]
+        wait = task.stage.wait_for
+        path = task.wait_path
+        if wait is None or path is None:
+            return None
+        return Gate(lambda: url_exists(path, project.root), wait.poke, wait.timeout,
+                    repr(path))
+
+    return gate
 
 
 def _check_params(project: Project, nodes: list[Hashable]) -> None:
@@ -168,8 +220,10 @@ class _Runner:
         self._mutex = threading.Lock()
         self.aborted = threading.Event()
 
-    def result(self, node: Hashable, outcome: Outcome) -> TaskResult:
-        return self.results.get(str(node)) or TaskResult(str(node), outcome)
+    def result(self, node: Hashable, outcome: Outcome, message: str = "") -> TaskResult:
+        if message and str(node) not in self.results:
+            message = f"stage {str(node)!r}: {message}"
+        return self.results.get(str(node)) or TaskResult(str(node), outcome, message=message)
 
     def cancel_all(self) -> None:
         self.aborted.set()
@@ -183,7 +237,8 @@ class _Runner:
         try:
             entry = self.writer.entries.get(task.name)
             seen = observe(task, self.project.workspace, self.params, entry)
-            verdict = judge(task, entry, seen, force=self.options.force)
+            verdict = judge(task, entry, seen,
+                            force=self.options.force or task.name in self.options.forced)
         except GitpipeError as exc:
             return self._finish(task.name, Outcome.FAILED, message=str(exc))
         if not verdict.stale:
@@ -203,7 +258,8 @@ class _Runner:
 
     def _restore(self, task: Task, verdict: Staleness, seen: Observation) -> bool:
         """Restore the outs of a run with the same fingerprint instead of running."""
-        if self.options.force or task.stage.always_changed or not self.options.run_cache:
+        forced = self.options.force or task.name in self.options.forced
+        if forced or task.stage.always_changed or not self.options.run_cache:
             return False
         cached = self.run_cache.lookup(task, seen.fingerprint)
         if cached is None:

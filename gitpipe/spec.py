@@ -6,6 +6,7 @@ everything at once instead of one error per run.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import posixpath
 import re
@@ -14,6 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from gitpipe.errors import SpecError, did_you_mean
+from gitpipe.partitions import (
+    FREQS,
+    PartitionError,
+    PartitionSpec,
+    substitute,
+    template_names,
+    variables,
+)
 from gitpipe.yamlio import LineDict, LineList, line_of, load_yaml_file
 
 SPEC_FILE = "gitpipe.yaml"
@@ -26,13 +35,14 @@ _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 
 STAGE_FIELDS = {
     "cmd", "deps", "params", "outs", "metrics", "wdir", "env", "retries", "timeout",
-    "always_changed", "frozen", "persist", "desc",
+    "always_changed", "frozen", "persist", "desc", "partition", "concurrency", "wait_for",
+    "pool",
 }
 # Fields DESIGN.md names that this version does not implement yet: refused
 # with a clear message rather than silently ignored.
 PLANNED_FIELDS = {
-    "executor", "resources", "image", "partition", "concurrency", "wait_for", "pool",
-    "node_selector", "tolerations", "service_account", "env_from_secret",
+    "executor", "resources", "image", "node_selector", "tolerations", "service_account",
+    "env_from_secret",
 }
 
 
@@ -54,6 +64,15 @@ class Out:
 
 
 @dataclass(frozen=True)
+class WaitFor:
+    """A sensor: wait until `path` (any fsspec URL, may use ${date}) exists."""
+
+    path: str
+    timeout: float = 6 * 3600.0
+    poke: float = 60.0
+
+
+@dataclass(frozen=True)
 class Stage:
     """One stage as declared; paths are repository-relative POSIX paths."""
 
@@ -70,6 +89,10 @@ class Stage:
     frozen: bool = False
     persist: bool = False
     line: int | None = None
+    partition: PartitionSpec | None = None
+    concurrency: int | None = None
+    wait_for: WaitFor | None = None
+    pool: str | None = None
 
 
 @dataclass(frozen=True)
@@ -166,6 +189,10 @@ class _StageParser:
             always_changed=self._flag("always_changed"),
             frozen=self._flag("frozen"),
             persist=self._flag("persist"),
+            partition=self._partition(),
+            concurrency=self._positive("concurrency"),
+            wait_for=self._wait_for(),
+            pool=self._pool(),
             line=self.line,
         )
         return stage if len(self.errors.problems) == before else None
@@ -290,6 +317,91 @@ class _StageParser:
             self.problem("timeout", f"'timeout' {value!r} is not a duration like 30s, 5m or 2h")
             return None
 
+    def _partition(self) -> PartitionSpec | None:
+        value = self.body.get("partition")
+        if value is None:
+            self._check_no_templates()
+            return None
+        if not isinstance(value, dict):
+            self.problem("partition", "'partition' must be {by: date, start, end, freq}")
+            return None
+        unknown = set(value) - {"by", "start", "end", "freq"}
+        if unknown or value.get("by", "date") != "date" or "start" not in value:
+            self.problem("partition", "'partition' must be {by: date, start: DATE, end: DATE "
+                         "| today | yesterday, freq: hourly | daily | weekly | monthly}")
+            return None
+        spec = PartitionSpec(str(value["start"]), str(value.get("end", "yesterday")),
+                             str(value.get("freq", "daily")))
+        if spec.freq not in FREQS:
+            self.problem("partition", f"unknown freq {spec.freq!r} (one of {', '.join(FREQS)})")
+            return None
+        try:
+            spec.bounds(dt.date.today())
+        except PartitionError as exc:
+            self.problem("partition", f"partition: {exc}")
+            return None
+        self._check_templates(set(variables("2000-01-01T00", spec.freq)))
+        return spec
+
+    def _template_texts(self) -> list[tuple[str, str]]:
+        texts = [("cmd", str(self.body.get("cmd", "")))]
+        for key in ("deps", "outs", "metrics"):
+            texts += [(key, str(item)) for item in self._list(key)]
+        env = self.body.get("env")
+        if isinstance(env, dict):
+            texts += [("env", str(v)) for v in env.values()]
+        wait = self.body.get("wait_for")
+        if isinstance(wait, dict):
+            texts.append(("wait_for", str(wait.get("path", ""))))
+        return texts
+
+    def _check_no_templates(self) -> None:
+        for key, text in self._template_texts():
+            for name in template_names(text):
+                self.problem(key, f"{key} uses ${{{name}}} but the stage has no 'partition'")
+                return
+
+    def _check_templates(self, known: set[str]) -> None:
+        for key, text in self._template_texts():
+            for name in template_names(text):
+                if name not in known:
+                    hint = did_you_mean(name, known)
+                    self.problem(key, f"{key}: unknown variable ${{{name}}}"
+                                 + (f" ({hint})" if hint else ""))
+
+    def _positive(self, key: str) -> int | None:
+        value = self.body.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            self.problem(key, f"{key!r} must be a whole number of at least 1, not {value!r}")
+            return None
+        return value
+
+    def _wait_for(self) -> WaitFor | None:
+        value = self.body.get("wait_for")
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = {"path": value}
+        if not isinstance(value, dict) or "path" not in value or set(value) - {
+                "path", "timeout", "poke"}:
+            self.problem("wait_for", "'wait_for' must be {path: URL, timeout: 6h, poke: 1m}")
+            return None
+        try:
+            return WaitFor(str(value["path"]), parse_duration(value.get("timeout", "6h")),
+                           parse_duration(value.get("poke", "1m")))
+        except ValueError as exc:
+            self.problem("wait_for", f"wait_for: {exc!s} is not a duration like 30s or 6h")
+            return None
+
+    def _pool(self) -> str | None:
+        value = self.body.get("pool")
+        if value is not None and not isinstance(value, str):
+            self.problem("pool", "'pool' must be the name of a pool in .gitpipe/config.yaml")
+            return None
+        return value
+
     def _flag(self, key: str) -> bool:
         value = self.body.get(key, False)
         if not isinstance(value, bool):
@@ -360,3 +472,32 @@ class Task:
     @classmethod
     def of(cls, stage: Stage) -> Task:
         return cls(stage, None, stage.cmd, stage.deps, stage.outs, stage.env)
+
+    @property
+    def wait_path(self) -> str | None:
+        wait = self.stage.wait_for
+        if wait is None:
+            return None
+        if self.partition is None:
+            return wait.path
+        return substitute(wait.path, variables(self.partition, _freq(self.stage)))
+
+
+def _freq(stage: Stage) -> str:
+    return stage.partition.freq if stage.partition else "daily"
+
+
+def partition_task(stage: Stage, key: str) -> Task:
+    """The Task of one partition: `${…}` substituted in cmd, deps, outs and env."""
+    values = variables(key, _freq(stage))
+    outs = tuple(Out(substitute(o.path, values), o.is_dir, o.cache) for o in stage.outs)
+    return Task(stage, key, substitute(stage.cmd, values),
+                tuple(substitute(d, values) for d in stage.deps), outs,
+                tuple((k, substitute(v, values)) for k, v in stage.env))
+
+
+def tasks_of(stage: Stage, today: dt.date) -> list[Task]:
+    """One Task per partition in the stage's declared range, or the stage's one Task."""
+    if stage.partition is None:
+        return [Task.of(stage)]
+    return [partition_task(stage, key) for key in stage.partition.keys(today)]

@@ -5,7 +5,7 @@ Reading only: nothing here runs a command or writes the lock.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 
 from gitpipe import graph as graph_module
@@ -37,7 +37,12 @@ def status(project: Project, targets: Iterable[str] = ()) -> StatusReport:
     """Judge every Task the targets need (all Tasks without targets)."""
     graph = project.graph
     chosen = graph_module.select(graph, targets) if targets else None
-    order = graph_module.plan(graph, chosen)
+    return status_of(project, graph_module.plan(graph, chosen))
+
+
+def status_of(project: Project, order: list[Hashable]) -> StatusReport:
+    """Judge the given nodes, in the given (topological) order."""
+    graph = project.graph
     params = project.params_reader()
     entries = project.lock_entries
     stale: set[str] = set()

@@ -1,0 +1,150 @@
+"""Date partitions: half-open ranges, lazy expansion, `${date}` substitution.
+
+One code path for every granularity: a range is [start, stop) in steps of
+`freq`; the spec's `end` is inclusive (as Airflow's end dates are) and turned
+into the half-open stop here, once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+FREQS = ("hourly", "daily", "weekly", "monthly")
+MAX_PARTITIONS = 200_000
+_VAR = re.compile(r"\$\{([^}]*)\}")
+
+
+class PartitionError(ValueError):
+    """A bad date, frequency or range; the caller adds file, line and stage."""
+
+
+def _moment(value: object, today: dt.date) -> tuple[dt.datetime, bool]:
+    """(datetime, whether it names an hour) for a date, date-time, 'today' or 'yesterday'."""
+    if isinstance(value, dt.datetime):
+        return value, True
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day), False
+    if value in ("today", "yesterday"):
+        day = today - dt.timedelta(days=1 if value == "yesterday" else 0)
+        return dt.datetime(day.year, day.month, day.day), False
+    text = str(value)
+    return _parse_text(text), "T" in text or " " in text
+
+
+def parse_when(value: object, today: dt.date, freq: str) -> dt.datetime:
+    """The start of the period `value` falls in."""
+    return align(_moment(value, today)[0], freq)
+
+
+def stop_after(value: object, today: dt.date) -> dt.datetime:
+    """The exclusive stop for an inclusive end: the next hour, or the next day."""
+    moment, has_hour = _moment(value, today)
+    return moment + (dt.timedelta(hours=1) if has_hour else dt.timedelta(days=1))
+
+
+def _parse_text(text: str) -> dt.datetime:
+    for fmt in ("%Y-%m-%d", "%Y-%m-%dT%H", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m"):
+        try:
+            return dt.datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    raise PartitionError(f"{text!r} is not a date (YYYY-MM-DD), an hour (YYYY-MM-DDTHH), "
+                         "'today' or 'yesterday'")
+
+
+def align(moment: dt.datetime, freq: str) -> dt.datetime:
+    if freq == "hourly":
+        return moment.replace(minute=0, second=0, microsecond=0)
+    day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    if freq == "monthly":
+        return day.replace(day=1)
+    return day
+
+
+def step(moment: dt.datetime, freq: str, count: int = 1) -> dt.datetime:
+    if freq == "hourly":
+        return moment + dt.timedelta(hours=count)
+    if freq == "daily":
+        return moment + dt.timedelta(days=count)
+    if freq == "weekly":
+        return moment + dt.timedelta(weeks=count)
+    months = moment.month - 1 + count
+    return moment.replace(year=moment.year + months // 12, month=months % 12 + 1)
+
+
+def key_of(moment: dt.datetime, freq: str) -> str:
+    """The partition's name and `${date}`: ISO date, or date and hour for hourly."""
+    return moment.strftime("%Y-%m-%dT%H" if freq == "hourly" else "%Y-%m-%d")
+
+
+@dataclass(frozen=True)
+class PartitionSpec:
+    """`partition: {by: date, start, end, freq}` with its `end` kept inclusive as written."""
+
+    start: str
+    end: str
+    freq: str = "daily"
+
+    def bounds(self, today: dt.date) -> tuple[dt.datetime, dt.datetime]:
+        """The half-open [start, stop) this spec covers."""
+        first = parse_when(self.start, today, self.freq)
+        stop = stop_after(self.end, today)
+        if first >= stop:
+            raise PartitionError(f"start {self.start} is after end {self.end}")
+        return first, stop
+
+    def keys(self, today: dt.date, start: str | None = None,
+             end: str | None = None) -> list[str]:
+        """Partition keys of the declared range, or of [start, end] inside it."""
+        lo, hi = self.bounds(today)
+        if start is not None or end is not None:
+            sub_lo = parse_when(start, today, self.freq) if start else lo
+            sub_hi = stop_after(end, today) if end else hi
+            if sub_lo >= sub_hi:
+                raise PartitionError(f"start {start} is after end {end}")
+            if sub_lo < lo or sub_hi > hi:
+                raise PartitionError(f"range {start}..{end} is outside the stage's declared "
+                                     f"range {self.start}..{self.end}")
+            lo, hi = sub_lo, sub_hi
+        return [key_of(m, self.freq) for m in iterate(lo, hi, self.freq)]
+
+
+def iterate(lo: dt.datetime, hi: dt.datetime, freq: str) -> Iterator[dt.datetime]:
+    count = 0
+    moment = lo
+    while moment < hi:
+        count += 1
+        if count > MAX_PARTITIONS:
+            raise PartitionError(f"more than {MAX_PARTITIONS} partitions: is the range right?")
+        yield moment
+        moment = step(lo, freq, count)
+
+
+def variables(key: str, freq: str) -> dict[str, str]:
+    """What `${…}` may name in a partitioned stage."""
+    moment = _parse_text(key)
+    names = {"date": key, "year": f"{moment.year:04d}", "month": f"{moment.month:02d}",
+             "day": f"{moment.day:02d}"}
+    if freq == "hourly":
+        names["hour"] = f"{moment.hour:02d}"
+    return names
+
+
+def template_names(text: str) -> list[str]:
+    return _VAR.findall(text)
+
+
+def substitute(text: str, values: dict[str, str]) -> str:
+    """Replace `${name}`; an unknown name is a PartitionError naming it."""
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in values:
+            raise PartitionError(f"unknown variable ${{{name}}} "
+                                 f"(known: {', '.join('${' + n + '}' for n in values)})")
+        return values[name]
+
+    return _VAR.sub(one, text)
