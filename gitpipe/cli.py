@@ -150,7 +150,7 @@ def _ranges(keys: list[str], flags: list[bool]) -> str:
     """Runs of consecutive stale partitions as 'first..last', single ones alone."""
     runs: list[str] = []
     start = None
-    for index, (key, flag) in enumerate([*zip(keys, flags), ("", False)]):
+    for index, flag in enumerate([*flags, False]):
         if flag and start is None:
             start = index
         elif not flag and start is not None:

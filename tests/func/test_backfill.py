@@ -122,7 +122,8 @@ def test_concurrency_limit_is_never_exceeded_and_is_used(repo: Repo) -> None:
 
 def test_stage_concurrency_and_pools(repo: Repo) -> None:
     stamp = 'python3 -c "import time; print(time.time())" >> times/$GITPIPE_STAGE-${date}'
-    cmd = f"mkdir -p times out && {stamp} && sleep 0.3 && {stamp} && echo > out/$GITPIPE_STAGE-${{date}}"
+    cmd = (f"mkdir -p times out && {stamp} && sleep 0.3 && {stamp} && "
+           "echo > out/$GITPIPE_STAGE-${date}")
     part = {"by": "date", "start": "2024-01-01", "end": "2024-01-04"}
     repo.spec({
         "a": {"partition": part, "cmd": cmd, "outs": ["out/a-${date}"], "pool": "db"},
