@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from gitpipe.errors import BadInputError
-from gitpipe.yamlio import load_plain
+from gitpipe.yamlio import cached_parse, load_plain
 
 LOCK_FILE = "gitpipe.lock"
 SCHEMA = 1
@@ -89,6 +89,13 @@ _LockDumper.add_representer(
 )
 
 
+def render_entry(name: str, entry: LockEntry) -> str:
+    """One task's block under `stages:`, exactly as `render` writes it."""
+    text: str = yaml.dump({name: entry.to_dict()}, Dumper=_LockDumper, sort_keys=False,
+                          default_flow_style=False, allow_unicode=True, width=10_000)
+    return "".join(f"  {line}\n" if line else "\n" for line in text.split("\n")[:-1])
+
+
 def render(entries: dict[str, LockEntry]) -> str:
     """The lockfile's text for `entries`: schema first, tasks sorted by name."""
     data = {"schema": SCHEMA, "stages": {n: entries[n].to_dict() for n in sorted(entries)}}
@@ -108,10 +115,10 @@ def _locked_paths(rows: Any, where: str) -> tuple[LockedPath, ...]:
     return tuple(paths)
 
 
-def parse(text: str) -> dict[str, LockEntry]:
+def parse(text: str, cache_dir: Path | None = None) -> dict[str, LockEntry]:
     """Lockfile text → {task name: LockEntry}; a clear error for a damaged file."""
     try:
-        data = load_plain(text) if text.strip() else {}
+        data = cached_parse(text, LOCK_FILE, cache_dir, load_plain) if text.strip() else {}
     except yaml.YAMLError as exc:
         raise BadInputError(f"{LOCK_FILE}: invalid YAML: {exc}",
                             hint="restore it from git, or delete it to rerun everything") from None
@@ -139,17 +146,18 @@ def _entry(name: str, body: Any) -> LockEntry:
     )
 
 
-def read(root: Path) -> dict[str, LockEntry]:
+def read(root: Path, cache_dir: Path | None = None) -> dict[str, LockEntry]:
     try:
         text = (root / LOCK_FILE).read_text(encoding="utf-8")
     except FileNotFoundError:
         return {}
-    return parse(text)
+    return parse(text, cache_dir)
 
 
 def atomic_write(path: Path, text: str) -> None:
     """Write via temp file + fsync + rename, then fsync the directory."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, _file_mode(path))
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -166,21 +174,50 @@ def atomic_write(path: Path, text: str) -> None:
         os.close(dir_fd)
 
 
+def _file_mode(path: Path) -> int:
+    """Keep an existing file's mode; a new one gets 0666 less the umask (mkstemp: 0600)."""
+    try:
+        return path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        return 0o666 & ~_UMASK
+
+
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
 class LockWriter:
-    """Holds the lock in memory; each update rewrites the file at once (thread-safe)."""
+    """Holds the lock in memory; each update rewrites the file at once (thread-safe).
+
+    Each entry's YAML is rendered once and kept, so the rewrite after every
+    task joins text instead of re-rendering a 1,000-entry lock each time.
+    """
 
     def __init__(self, root: Path, entries: dict[str, LockEntry]) -> None:
         self.path = root / LOCK_FILE
         self.entries = dict(entries)
+        self._texts: dict[str, str] = {}
         self._mutex = threading.Lock()
+
+    def _text(self, name: str) -> str:
+        if name not in self._texts:
+            self._texts[name] = render_entry(name, self.entries[name])
+        return self._texts[name]
+
+    def _write(self) -> None:
+        body = "".join(self._text(name) for name in sorted(self.entries))
+        atomic_write(self.path, f"schema: {SCHEMA}\nstages:\n" + body if body else
+                     render({}))
 
     def update(self, name: str, entry: LockEntry) -> None:
         with self._mutex:
             self.entries[name] = entry
-            atomic_write(self.path, render(self.entries))
+            self._texts.pop(name, None)
+            self._write()
 
     def remove(self, names: list[str]) -> None:
         with self._mutex:
             for name in names:
                 self.entries.pop(name, None)
-            atomic_write(self.path, render(self.entries))
+                self._texts.pop(name, None)
+            self._write()

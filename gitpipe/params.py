@@ -8,7 +8,7 @@ from typing import Any
 
 from gitpipe.errors import BadInputError, SpecError, did_you_mean
 from gitpipe.spec import DEFAULT_PARAMS_FILE, ParamRef, Stage
-from gitpipe.yamlio import parse_yaml
+from gitpipe.yamlio import cached_parse, parse_plain
 
 _MISSING = object()
 
@@ -41,23 +41,29 @@ class ParamsReader:
     commit instead of the workspace.
     """
 
-    def __init__(self, read_text: Callable[[str], str | None]) -> None:
+    def __init__(self, read_text: Callable[[str], str | None],
+                 cache_dir: Path | None = None) -> None:
         self._read_text = read_text
         self._files: dict[str, Any] = {}
+        self._cache_dir = cache_dir
 
     @classmethod
-    def from_workspace(cls, root: Path) -> ParamsReader:
+    def from_workspace(cls, root: Path, cache_dir: Path | None = None) -> ParamsReader:
         def read(path: str) -> str | None:
             try:
                 return (root / path).read_text(encoding="utf-8")
             except FileNotFoundError:
                 return None
-        return cls(read)
+        return cls(read, cache_dir)
 
     def file(self, path: str) -> Any:
         if path not in self._files:
             text = self._read_text(path)
-            self._files[path] = _MISSING if text is None else parse_yaml(text, path) or {}
+            if text is None:
+                self._files[path] = _MISSING
+            else:
+                self._files[path] = cached_parse(
+                    text, path, self._cache_dir, lambda t: parse_plain(t, path)) or {}
         return self._files[path]
 
     def values(self, stage: Stage) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from gitpipe import graph as graph_module
 from gitpipe import lockfile
 from gitpipe.cache import Cache
 from gitpipe.config import Config, load_config, remote_settings
-from gitpipe.errors import BadInputError, NotAProjectError, ProjectLockedError
+from gitpipe.errors import BadInputError, NotAProjectError, ProjectLockedError, SpecError
 from gitpipe.gitrepo import GitRepo
 from gitpipe.lockfile import LockEntry
 from gitpipe.params import ParamsReader
@@ -71,6 +71,11 @@ class Project:
     def gitpipe_dir(self) -> Path:
         return self.root / GITPIPE_DIR
 
+    @property
+    def parse_cache(self) -> Path | None:
+        """Where parsed YAML is remembered by content; none before `gitpipe init`."""
+        return self.gitpipe_dir / "tmp" / "parsed" if self.gitpipe_dir.is_dir() else None
+
     @cached_property
     def git(self) -> GitRepo:
         return GitRepo.discover(self.root)
@@ -81,15 +86,20 @@ class Project:
 
     @cached_property
     def pipeline(self) -> Pipeline:
-        return load_pipeline(self.root)
+        return load_pipeline(self.root, cache_dir=self.parse_cache)
 
     @cached_property
     def graph(self) -> nx.DiGraph:
-        return graph_module.build(self.pipeline, self.today)
+        try:
+            return graph_module.build(self.pipeline, self.today)
+        except SpecError:
+            # The fast parse has no line numbers: build again from a parse with them.
+            graph_module.build(load_pipeline(self.root, with_lines=True), self.today)
+            raise
 
     @cached_property
     def lock_entries(self) -> dict[str, LockEntry]:
-        return lockfile.read(self.root)
+        return lockfile.read(self.root, self.parse_cache)
 
     @cached_property
     def state(self) -> State:
@@ -114,7 +124,7 @@ class Project:
         return bool(self.config.raw.get("remotes"))
 
     def params_reader(self) -> ParamsReader:
-        return ParamsReader.from_workspace(self.root)
+        return ParamsReader.from_workspace(self.root, self.parse_cache)
 
     def check_paths_inside(self) -> None:
         """Refuse deps and outs that resolve, through symlinks, outside the project."""

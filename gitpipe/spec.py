@@ -23,7 +23,7 @@ from gitpipe.partitions import (
     template_names,
     variables,
 )
-from gitpipe.yamlio import LineDict, LineList, line_of, load_yaml_file
+from gitpipe.yamlio import LineDict, LineList, cached_parse, line_of, parse_plain, parse_yaml
 
 SPEC_FILE = "gitpipe.yaml"
 DEFAULT_PARAMS_FILE = "params.yaml"
@@ -446,9 +446,26 @@ def _parse_stages(stages_data: dict[Any, Any], errors: _Collector) -> list[Stage
     return stages
 
 
-def load_pipeline(root: Path, source: str = SPEC_FILE) -> Pipeline:
-    """Read and validate `gitpipe.yaml` at the project root."""
-    return parse_pipeline(load_yaml_file(root / source, source), source)
+def load_pipeline(root: Path, source: str = SPEC_FILE, cache_dir: Path | None = None,
+                  with_lines: bool = False) -> Pipeline:
+    """Read and validate `gitpipe.yaml` at the project root.
+
+    The fast path parses without line numbers (cached by content); only when
+    validation finds a problem is the file parsed again to say which line.
+    """
+    try:
+        text = (root / source).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError([f"{source}: file does not exist"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError([f"{source}: cannot read: {exc}"]) from None
+    if with_lines:
+        return parse_pipeline(parse_yaml(text, source), source)
+    plain = cached_parse(text, source, cache_dir, lambda t: parse_plain(t, source))
+    try:
+        return parse_pipeline(plain, source)
+    except SpecError:
+        return parse_pipeline(parse_yaml(text, source), source)
 
 
 @dataclass(frozen=True)

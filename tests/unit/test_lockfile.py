@@ -170,3 +170,27 @@ def test_stages_not_a_mapping_is_a_bad_input_error() -> None:
 def test_params_not_a_mapping_is_a_bad_input_error() -> None:
     with pytest.raises(BadInputError, match=r"gitpipe\.lock"):
         parse("schema: 1\nstages:\n  a: {cmd: x, fingerprint: 'xxh3:1', params: [1, 2]}\n")
+
+
+def test_lock_writer_output_equals_render(tmp_path: Path) -> None:
+    from gitpipe.lockfile import LockedPath, LockEntry, LockWriter, parse, render
+
+    entries = {
+        "b": LockEntry("echo 'multi\nline'  # comment: yes", "xxh3:1",
+                       (LockedPath("z.txt", "git:abc"), LockedPath("a.txt", "xxh3:2", 3)),
+                       {"train": {"lr": 0.1, "layers": [1, 2]}, "x": "y: z"},
+                       (LockedPath("out/", "xxh3:9.dir", 10),)),
+        "a@2024-01-01": LockEntry("true", "xxh3:3"),
+    }
+    writer = LockWriter(tmp_path, {})
+    for name, entry in entries.items():
+        writer.update(name, entry)
+    text = (tmp_path / "gitpipe.lock").read_text()
+    assert text == render(entries)
+    assert parse(text) == parse(render(entries)) and set(parse(text)) == set(entries)
+    writer.remove(["b"])
+    assert (tmp_path / "gitpipe.lock").read_text() == render({"a@2024-01-01": entries[
+        "a@2024-01-01"]})
+    writer.remove(["a@2024-01-01"])
+    assert parse((tmp_path / "gitpipe.lock").read_text()) == {}
+    assert (tmp_path / "gitpipe.lock").stat().st_mode & 0o777 == 0o644
