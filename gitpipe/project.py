@@ -130,9 +130,19 @@ class Project:
         """Refuse deps and outs that resolve, through symlinks, outside the project."""
         root = os.path.realpath(self.root)
         problems = []
+        real_dirs: dict[str, str] = {}
+
+        def realpath(path: str) -> str:
+            # NOTE: realpath of each parent directory once, not of every path.
+            parent, _, name = path.rpartition("/")
+            if parent not in real_dirs:
+                real_dirs[parent] = os.path.realpath(self.root / parent)
+            full = os.path.join(real_dirs[parent], name)
+            return os.path.realpath(full) if os.path.islink(full) else full
+
         for stage in self.pipeline.stages:
             for path in (*stage.deps, *(out.path for out in stage.outs)):
-                real = os.path.realpath(self.root / path)
+                real = realpath(path)
                 if real != root and not real.startswith(root + os.sep):
                     problems.append(f"{SPEC_FILE}: stage {stage.name!r}: {path!r} resolves "
                                     f"outside the repository (through a symlink)")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import stat as stat_module
+
+import xxhash
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,11 +82,27 @@ class Workspace:
         return digest
 
     def _directory(self, path: str) -> PathInfo:
-        """A directory's digest is the xxh3 of its sorted manifest."""
+        """A directory's digest is the xxh3 of its sorted manifest.
+
+        An unchanged directory is recognized from its listing's stat data alone
+        (one signature, one lookup), without a per-file lookup or a manifest.
+        """
+        listing = list(walk_files(str(self.root / path)))
+        key = _listing_key(listing)
+        cached = self.state.cached_digest(f"dir:{path}", key)
+        if cached is not None:
+            return PathInfo(path, cached, key.size, True, len(listing))
+        info = self._directory_manifest(path, listing)
+        assert info.digest is not None
+        self.state.record_digest(f"dir:{path}", key, info.digest)
+        return info
+
+    def _directory_manifest(self, path: str,
+                            listing: list[tuple[str, os.stat_result]]) -> PathInfo:
         base = self.root / path
         entries: list[ManifestEntry] = []
         todo: list[tuple[str, os.stat_result]] = []
-        for rel, info in walk_files(str(base)):
+        for rel, info in listing:
             if stat_module.S_ISLNK(info.st_mode):
                 target = os.readlink(base / rel)
                 entries.append(ManifestEntry(rel, f"link:{target}", 0))
@@ -108,6 +126,19 @@ class Workspace:
             self.state.record_digest(f"{path}/{rel}", _stat_key(info), str(digest))
             entries.append(ManifestEntry(rel, str(digest), info.st_size))
         return entries
+
+
+def _listing_key(listing: list[tuple[str, os.stat_result]]) -> StatKey:
+    """A StatKey for a whole directory: a hash of every (path, inode, mtime, size, mode)
+    as its 'inode', the newest mtime (so the racy rule applies), the total size."""
+    hasher = xxhash.xxh3_64()
+    newest = total = 0
+    for rel, info in sorted(listing, key=lambda item: item[0]):
+        hasher.update(f"{rel}\0{info.st_ino}\0{info.st_mtime_ns}\0{info.st_size}\0"
+                      f"{info.st_mode}\n".encode())
+        newest = max(newest, info.st_mtime_ns)
+        total += info.st_size if stat_module.S_ISREG(info.st_mode) else 0
+    return StatKey(hasher.intdigest() >> 1, newest, total)
 
 
 def _git_digest(full: Path) -> Digest:
