@@ -7,18 +7,21 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from gitpipe import dagviz, transfer
 from gitpipe import project as project_module
-from gitpipe.backfill import BackfillOptions
 from gitpipe.executors import OutputSink
 from gitpipe.project import ProjectLock
-from gitpipe.remote import Progress, Transfer
 from gitpipe.repro import Listener, Report, ReproOptions
 from gitpipe.repro import repro as run_repro
 from gitpipe.state import RunRecord
 from gitpipe.status import StatusReport
 from gitpipe.status import status as run_status
+
+if TYPE_CHECKING:
+    from gitpipe import transfer
+    from gitpipe.backfill import BackfillOptions
+    from gitpipe.remote import Progress, Transfer
 
 
 class Project(project_module.Project):
@@ -58,28 +61,40 @@ class Project(project_module.Project):
         return backfill(self, options, repro_options or ReproOptions(), listener, sink)
 
     def checkout(self, targets: Iterable[str] = ()) -> transfer.CheckoutReport:
+        from gitpipe import transfer
+
         with ProjectLock(self.gitpipe_dir, self.config.lock_wait):
             return transfer.checkout(self, targets)
 
     def push(self, targets: Iterable[str] = (), remote: str | None = None, jobs: int = 8,
              progress: Progress | None = None) -> Transfer:
+        from gitpipe import transfer
+
         return transfer.push_outs(self, self.remote(remote), targets, jobs, progress)
 
     def fetch(self, targets: Iterable[str] = (), remote: str | None = None, jobs: int = 8,
               progress: Progress | None = None) -> Transfer:
+        from gitpipe import transfer
+
         return transfer.fetch_outs(self, self.remote(remote), targets, jobs, progress)
 
     def pull(self, targets: Iterable[str] = (), remote: str | None = None, jobs: int = 8,
              progress: Progress | None = None) -> tuple[Transfer, transfer.CheckoutReport]:
+        from gitpipe import transfer
+
         return transfer.pull(self, self.remote(remote), targets, jobs, progress)
 
     def gc(self, all_commits: bool = False, remote: str | None = None,
            dry_run: bool = False) -> transfer.GcReport:
+        from gitpipe import transfer
+
         if remote is not None:
             return transfer.gc_remote(self, self.remote(remote), all_commits, dry_run)
         return transfer.gc_local(self, all_commits, dry_run)
 
     def dag(self, fmt: str = "ascii") -> str:
+        from gitpipe import dagviz
+
         return dagviz.FORMATS[fmt](self.graph)
 
     def runs(self, task: str | None = None, limit: int = 50) -> list[RunRecord]:

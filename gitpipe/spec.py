@@ -127,8 +127,15 @@ def parse_duration(value: Any) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
+_PLAIN_PATH = re.compile(
+    r"^(?!\.{1,2}(?:/|$))(?!.*/\.{1,2}(?:/|$))[A-Za-z0-9_@${}=+,:%-][^\\]*?/?$")
+
+
 def normalize_path(path: str, wdir: str) -> str:
     """Join `path` onto `wdir` and normalize; ValueError if it leaves the repository."""
+    if wdir == "." and isinstance(path, str) and "//" not in path and path[1:2] != ":" and \
+            _PLAIN_PATH.match(path) and not path.startswith(RESERVED_DIRS):
+        return path.rstrip("/")  # the common case: already normal, nothing to check
     if not isinstance(path, str) or not path.strip():
         raise ValueError("empty path")
     if path.startswith(("/", "~")) or re.match(r"^[A-Za-z]:[\\/]", path) or "\\" in path:

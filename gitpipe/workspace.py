@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 import stat as stat_module
-
-import xxhash
 from dataclasses import dataclass
 from pathlib import Path
+
+import xxhash
 
 from gitpipe.gitrepo import GitRepo, git_blob_id
 from gitpipe.hashing import (
@@ -52,12 +52,13 @@ class Workspace:
 
     def __init__(self, root: Path, state: State, git: GitRepo | None) -> None:
         self.root = root
+        self._root = str(root)
         self.state = state
         self.git = git
 
     def info(self, path: str, prefer_git: bool = True) -> PathInfo:
         """Hash `path` (file or directory); never raises for a missing path."""
-        full = self.root / path
+        full = os.path.join(self._root, path)
         try:
             info = os.stat(full)
         except (FileNotFoundError, NotADirectoryError):
@@ -73,7 +74,7 @@ class Workspace:
                                 info.st_size)
         return PathInfo(path, self._cached(path, full, info, hash_file), info.st_size)
 
-    def _cached(self, key: str, full: Path, info: os.stat_result, hasher: object) -> str:
+    def _cached(self, key: str, full: str, info: os.stat_result, hasher: object) -> str:
         stat_key = _stat_key(info)
         digest = self.state.cached_digest(key, stat_key)
         if digest is None:
@@ -131,15 +132,13 @@ class Workspace:
 def _listing_key(listing: list[tuple[str, os.stat_result]]) -> StatKey:
     """A StatKey for a whole directory: a hash of every (path, inode, mtime, size, mode)
     as its 'inode', the newest mtime (so the racy rule applies), the total size."""
-    hasher = xxhash.xxh3_64()
-    newest = total = 0
-    for rel, info in sorted(listing, key=lambda item: item[0]):
-        hasher.update(f"{rel}\0{info.st_ino}\0{info.st_mtime_ns}\0{info.st_size}\0"
-                      f"{info.st_mode}\n".encode())
-        newest = max(newest, info.st_mtime_ns)
-        total += info.st_size if stat_module.S_ISREG(info.st_mode) else 0
-    return StatKey(hasher.intdigest() >> 1, newest, total)
+    rows = sorted(listing, key=lambda item: item[0])
+    text = "\n".join([f"{rel}\0{i.st_ino}\0{i.st_mtime_ns}\0{i.st_size}\0{i.st_mode}"
+                      for rel, i in rows])
+    newest = max((i.st_mtime_ns for _, i in rows), default=0)
+    total = sum(i.st_size for _, i in rows if stat_module.S_ISREG(i.st_mode))
+    return StatKey(xxhash.xxh3_64_intdigest(text.encode()) >> 1, newest, total)
 
 
-def _git_digest(full: Path) -> Digest:
+def _git_digest(full: str) -> Digest:
     return Digest(GIT, git_blob_id(full))
