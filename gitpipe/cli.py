@@ -99,10 +99,18 @@ def validate(ctx: click.Context) -> None:
 @click.argument("targets", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (for CI).")
 @click.option("--check", is_flag=True, help="Exit 1 when anything is stale.")
+@click.option("--rev", help="Judge the pipeline as this commit has it, without a checkout.")
 @click.pass_context
-def status(ctx: click.Context, targets: tuple[str, ...], as_json: bool, check: bool) -> None:
+def status(ctx: click.Context, targets: tuple[str, ...], as_json: bool, check: bool,
+           rev: str | None) -> None:
     """Show stale stages and why."""
-    report = _project(ctx).status(targets)
+    project = _project(ctx)
+    if rev is not None:
+        from gitpipe.revision import status_at
+
+        report = status_at(project, rev, targets)
+    else:
+        report = project.status(targets)
     if as_json:
         click.echo(json.dumps(report.to_json()))
     else:
@@ -380,6 +388,116 @@ class _BackfillProgress:
     def __exit__(self, *exc: object) -> None:
         if self._live is not None:
             self._live.stop()
+
+
+@cli.command("diff")
+@click.argument("rev1")
+@click.argument("rev2", default="HEAD", required=False)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def diff_command(ctx: click.Context, rev1: str, rev2: str, as_json: bool) -> None:
+    """Which stages' fingerprints, params and outs differ between two commits."""
+    from gitpipe.revision import diff
+
+    changes = diff(_project(ctx), rev1, rev2)
+    if as_json:
+        click.echo(json.dumps([{"task": c.task, "changes": list(c.changes)} for c in changes]))
+        return
+    if not changes:
+        click.echo(f"no stage differs between {rev1} and {rev2}")
+    for change in changes:
+        click.echo(f"{change.task}:")
+        for line in change.changes:
+            click.echo(f"    {line}")
+
+
+@cli.command("commit")
+@click.argument("targets", nargs=-1)
+@click.pass_context
+def commit_command(ctx: click.Context, targets: tuple[str, ...]) -> None:
+    """Record the workspace's outs in gitpipe.lock without running (outs made by hand)."""
+    from gitpipe.commit import commit
+
+    names = commit(_project(ctx), targets)
+    click.echo(f"committed {len(names)} stage(s)" + (f": {', '.join(names)}" if names else ""))
+
+
+@cli.group()
+def hooks() -> None:
+    """Git hooks: pre-commit, post-checkout, pre-push."""
+
+
+@hooks.command("install")
+@click.option("--uninstall", is_flag=True, help="Remove gitpipe's hooks, restore chained ones.")
+@click.pass_context
+def hooks_install(ctx: click.Context, uninstall: bool) -> None:
+    """Install (or remove) gitpipe's git hooks, chaining any already there."""
+    from pathlib import Path
+
+    from gitpipe import hooks as hooks_module
+    from gitpipe.gitrepo import GitRepo
+
+    git = GitRepo.discover(Path(ctx.find_root().obj["dir"]))
+    if uninstall:
+        removed = hooks_module.uninstall(git)
+        click.echo(f"removed {len(removed)} hook(s)")
+        return
+    report = hooks_module.install(git, hooks_module.env_python())
+    click.echo(f"installed {', '.join(report.installed)} in {report.directory}")
+    for name in report.chained:
+        click.echo(f"  chained the existing {name} hook (kept as {name}.pre-gitpipe)")
+
+
+@hooks.command("run", hidden=True, context_settings={"ignore_unknown_options": True})
+@click.argument("name")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def hooks_run(ctx: click.Context, name: str, args: tuple[str, ...]) -> None:
+    """What an installed hook runs (also `lock-check`, for pre-commit)."""
+    from pathlib import Path
+
+    from gitpipe import hooks as hooks_module
+
+    code, message = hooks_module.run(name, list(args), Path(ctx.find_root().obj["dir"]))
+    if message:
+        click.echo(message, err=True)
+    ctx.exit(code)
+
+
+@cli.command("watch")
+@click.argument("targets", nargs=-1)
+@click.option("-j", "--jobs", type=click.IntRange(min=1))
+@click.pass_context
+def watch_command(ctx: click.Context, targets: tuple[str, ...], jobs: int | None) -> None:
+    """Rerun stale stages as their deps change; Ctrl-C stops."""
+    from gitpipe.errors import GitpipeError
+    from gitpipe.repro import ReproOptions
+    from gitpipe.watch import watch
+
+    project_dir = ctx.find_root().obj["dir"]
+    stop = threading.Event()
+
+    def run(changed: set[str]) -> None:
+        from gitpipe.api import Project
+
+        shown = ", ".join(sorted(changed)[:5]) + (" …" if len(changed) > 5 else "")
+        click.echo(f"changed: {shown}")
+        printer = _LivePrinter()
+        try:
+            report = Project(project_dir).repro(
+                options=ReproOptions(tuple(targets), jobs), listener=printer.event,
+                sink=printer.line)
+            _print_report(report)
+        except GitpipeError as exc:
+            click.echo(f"error: {exc}", err=True)
+        click.echo("watching for changes (Ctrl-C to stop)")
+
+    try:
+        watch(_project(ctx), run, stop,
+              ready=lambda: click.echo("watching for changes (Ctrl-C to stop)"))
+    except KeyboardInterrupt:
+        stop.set()
+        click.echo("stopped")
 
 
 def main() -> None:

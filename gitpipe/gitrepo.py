@@ -98,3 +98,39 @@ def lockfile_texts_in_history(git: GitRepo, name: str) -> list[str]:
                 data = repo[blob.id].read_raw()
                 seen_blobs[str(blob.id)] = data.decode("utf-8", errors="replace")
     return list(seen_blobs.values())
+
+
+@dataclass
+class Revision:
+    """A commit's tree, read without a checkout; paths are project-relative."""
+
+    git: GitRepo
+    rev: str
+    tree: pygit2.Tree
+
+    @classmethod
+    def resolve(cls, git: GitRepo, rev: str) -> Revision:
+        from gitpipe.errors import BadInputError
+
+        try:
+            commit = git.repo.revparse_single(rev).peel(pygit2.Commit)
+        except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+            raise BadInputError(f"unknown revision {rev!r}",
+                                hint="a commit, branch or tag, as git understands it") from None
+        return cls(git, rev, commit.tree)
+
+    def _entry(self, path: str) -> pygit2.Object | None:
+        try:
+            return self.tree[self.git.git_path(path)]
+        except KeyError:
+            return None
+
+    def read_text(self, path: str) -> str | None:
+        entry = self._entry(path)
+        if entry is None or entry.type_str != "blob":
+            return None
+        return self.git.repo[entry.id].read_raw().decode("utf-8", errors="replace")
+
+    def blob_id(self, path: str) -> str | None:
+        entry = self._entry(path)
+        return str(entry.id) if entry is not None and entry.type_str == "blob" else None

@@ -15,7 +15,7 @@ from gitpipe.fingerprint import fingerprint
 from gitpipe.lockfile import LockedPath, LockEntry
 from gitpipe.params import ParamsReader, flatten
 from gitpipe.spec import Out, Task
-from gitpipe.workspace import PathInfo, Workspace
+from gitpipe.workspace import PathHasher, PathInfo
 
 
 class Kind(enum.Enum):
@@ -108,7 +108,7 @@ def out_label(out: Out) -> str:
     return out.path + "/" if out.is_dir else out.path
 
 
-def observe(task: Task, workspace: Workspace, params: ParamsReader,
+def observe(task: Task, workspace: PathHasher, params: ParamsReader,
             entry: LockEntry | None = None) -> Observation:
     """Hash deps and outs (stat first) and read params: the inputs of every predicate.
 

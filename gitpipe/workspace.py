@@ -11,6 +11,7 @@ import os
 import stat as stat_module
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import xxhash
 
@@ -41,6 +42,12 @@ class PathInfo:
     @property
     def exists(self) -> bool:
         return self.digest is not None
+
+
+class PathHasher(Protocol):
+    """Anything that can say what a project path holds: the work tree, or a commit."""
+
+    def info(self, path: str, prefer_git: bool = True) -> PathInfo: ...
 
 
 def _stat_key(info: os.stat_result) -> StatKey:

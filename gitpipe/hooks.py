@@ -1,0 +1,203 @@
+"""Git hooks: install one-line hooks that call gitpipe, and what each hook does.
+
+Hooks chain any hook already there (kept as `<name>.pre-gitpipe`), honour
+`core.hooksPath` and worktrees, and exit 0 outside a gitpipe project.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import stat
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitpipe.errors import GitpipeError, NotAProjectError
+from gitpipe.gitrepo import GitRepo
+
+HOOKS = ("pre-commit", "post-checkout", "pre-push")
+MARKER = "# installed by gitpipe hooks install"
+CHAINED = ".pre-gitpipe"
+
+
+def hook_script(name: str, python: str = sys.executable) -> str:
+    """The hook: run the chained hook first, then gitpipe with an absolute interpreter,
+    so GUI git clients with a bare PATH still find it."""
+    chained = f'"$(dirname "$0")/{name}{CHAINED}"'
+    return (f"#!/bin/sh\n{MARKER}\n"
+            f"if [ -x {chained} ]; then {chained} \"$@\" || exit $?; fi\n"
+            f"exec {shlex.quote(python)} -m gitpipe hooks run {name} \"$@\"\n")
+
+
+def hooks_dir(git: GitRepo) -> Path:
+    """core.hooksPath if set, else the common git dir's hooks/ (shared by worktrees)."""
+    configured = git.hooks_dir()
+    gitdir = Path(git.repo.path)
+    if configured != gitdir / "hooks":
+        return configured
+    common = gitdir / "commondir"
+    if common.exists():
+        return (gitdir / common.read_text().strip()).resolve() / "hooks"
+    return gitdir / "hooks"
+
+
+@dataclass(frozen=True)
+class InstallReport:
+    installed: tuple[str, ...]
+    chained: tuple[str, ...]
+    directory: Path
+
+
+def install(git: GitRepo, python: str = sys.executable) -> InstallReport:
+    directory = hooks_dir(git)
+    directory.mkdir(parents=True, exist_ok=True)
+    chained = []
+    for name in HOOKS:
+        path = directory / name
+        if path.exists() and MARKER not in path.read_text(errors="replace"):
+            path.replace(directory / f"{name}{CHAINED}")
+            chained.append(name)
+        path.write_text(hook_script(name, python))
+        path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return InstallReport(HOOKS, tuple(chained), directory)
+
+
+def uninstall(git: GitRepo) -> list[str]:
+    """Remove gitpipe's hooks and put chained ones back."""
+    directory = hooks_dir(git)
+    removed = []
+    for name in HOOKS:
+        path = directory / name
+        if path.exists() and MARKER in path.read_text(errors="replace"):
+            path.unlink()
+            removed.append(name)
+            previous = directory / f"{name}{CHAINED}"
+            if previous.exists():
+                previous.replace(path)
+    return removed
+
+
+# -- what the hooks do -------------------------------------------------------------
+
+def lock_problems(project: object) -> list[str]:
+    """Where gitpipe.lock disagrees with gitpipe.yaml and params: a stage without an
+    entry, or whose cmd, params or declared deps/outs differ. Nothing is hashed or run."""
+    from gitpipe.params import flatten
+    from gitpipe.project import Project
+
+    assert isinstance(project, Project)
+    entries = project.lock_entries
+    params = project.params_reader()
+    problems = []
+    for node in project.graph:
+        task = project.graph.nodes[node]["task"]
+        entry = entries.get(task.name)
+        if entry is None:
+            problems.append(f"{task.name}: not in gitpipe.lock")
+            continue
+        if entry.cmd != task.cmd:
+            problems.append(f"{task.name}: cmd changed")
+        if flatten(entry.params) != flatten(params.values(task.stage)):
+            problems.append(f"{task.name}: params changed")
+        if {d.path for d in entry.deps} != set(task.deps):
+            problems.append(f"{task.name}: deps changed")
+        if {o.path for o in entry.outs} != {o.path for o in task.outs}:
+            problems.append(f"{task.name}: outs changed")
+    return problems
+
+
+def run(name: str, args: list[str], start: Path) -> tuple[int, str]:
+    """Run hook `name`; (exit code, message). Outside a gitpipe project: (0, '')."""
+    from gitpipe.project import Project
+
+    try:
+        project = Project(start)
+        _ = project.pipeline
+    except NotAProjectError:
+        return 0, ""
+    if name == "pre-commit":
+        return _pre_commit(project)
+    if name == "post-checkout":
+        return _post_checkout(project, args)
+    if name == "pre-push":
+        return _pre_push(project)
+    if name == "lock-check":
+        return _pre_commit(project, only_if_staged=False)
+    return 2, f"unknown hook {name!r}"
+
+
+def staged_paths(git: GitRepo) -> set[str] | None:
+    """Project paths the index changes against HEAD (None: no HEAD yet, everything is new)."""
+    repo = git.repo
+    if repo.head_is_unborn:
+        return None
+    diff = repo.diff("HEAD", cached=True)
+    strip = len(git.prefix) + 1 if git.prefix else 0
+    paths = set()
+    for delta in diff.deltas:
+        for path in (delta.old_file.path, delta.new_file.path):
+            if not strip or path.startswith(git.prefix + "/"):
+                paths.add(path[strip:])
+    return paths
+
+
+def _pre_commit(project: object, only_if_staged: bool = True) -> tuple[int, str]:
+    from gitpipe.lockfile import LOCK_FILE
+    from gitpipe.project import Project
+    from gitpipe.spec import SPEC_FILE
+
+    assert isinstance(project, Project)
+    if only_if_staged:
+        staged = staged_paths(project.git)
+        watched = {SPEC_FILE, LOCK_FILE} | {ref.file for s in project.pipeline.stages
+                                            for ref in s.params}
+        if staged is not None and not staged & watched:
+            return 0, ""
+    try:
+        problems = lock_problems(project)
+    except GitpipeError as exc:
+        return exc.exit_code, f"gitpipe: {exc}"
+    if not problems:
+        return 0, ""
+    lines = "\n".join(f"  {p}" for p in problems[:20])
+    return 1, (f"gitpipe: gitpipe.lock does not match gitpipe.yaml and params:\n{lines}\n"
+               "hint: run 'gitpipe repro' (or 'gitpipe commit' for outs made by hand), "
+               "then stage gitpipe.lock")
+
+
+def _post_checkout(project: object, args: list[str]) -> tuple[int, str]:
+    """Outs follow the branch; never fails the checkout."""
+    if len(args) >= 3 and args[2] != "1":
+        return 0, ""  # a file checkout, not a branch switch
+    from gitpipe.project import Project
+    from gitpipe.transfer import checkout
+
+    assert isinstance(project, Project)
+    try:
+        report = checkout(project)
+    except (GitpipeError, OSError) as exc:
+        return 0, f"gitpipe: outs not checked out: {exc}"
+    if report.missing:
+        return 0, (f"gitpipe: {len(report.missing)} out(s) are not in the cache; "
+                   "run 'gitpipe pull'")
+    return 0, ""
+
+
+def _pre_push(project: object) -> tuple[int, str]:
+    from gitpipe.project import Project
+    from gitpipe.transfer import push_outs
+
+    assert isinstance(project, Project)
+    core = project.config.raw.get("core") or {}
+    if not core.get("remote") and len(project.config.raw.get("remotes") or {}) != 1:
+        return 0, ""
+    try:
+        summary = push_outs(project, project.remote())
+    except GitpipeError as exc:
+        return 1, f"gitpipe: push failed: {exc}"
+    return 0, f"gitpipe: pushed {summary.files} object(s)" if summary.files else ""
+
+
+def env_python() -> str:
+    return os.environ.get("GITPIPE_PYTHON", sys.executable)

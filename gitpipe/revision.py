@@ -1,0 +1,143 @@
+"""Staleness at any commit, from git objects alone; and what differs between two commits.
+
+At a revision, the spec, params and lock are read from the commit's tree.
+Code deps are compared by the blob ids in that tree; a dep another stage
+writes takes the digest that stage's lock entry records; other data (untracked
+by git) is hashed in the work tree, the only place it exists. Outs cannot be
+observed at a commit, so they are taken to be what the lock says.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from gitpipe import graph as graph_module
+from gitpipe import lockfile
+from gitpipe.errors import BadInputError
+from gitpipe.gitrepo import Revision
+from gitpipe.lockfile import LockEntry
+from gitpipe.params import ParamsReader
+from gitpipe.project import Project
+from gitpipe.spec import SPEC_FILE, parse_pipeline
+from gitpipe.staleness import judge, observe
+from gitpipe.status import StatusReport
+from gitpipe.workspace import PathInfo, Workspace
+from gitpipe.yamlio import parse_yaml
+
+
+class RevisionWorkspace:
+    """Answers `info(path)` as of a commit (see the module docstring for the rules)."""
+
+    def __init__(self, revision: Revision, entries: dict[str, LockEntry],
+                 produced: dict[str, str], fallback: Workspace) -> None:
+        self.revision = revision
+        self.entries = entries
+        self.produced = produced  # out path -> task name writing it
+        self.fallback = fallback
+
+    def info(self, path: str, prefer_git: bool = True) -> PathInfo:
+        producer = self.produced.get(path)
+        if producer is not None:
+            locked = self.entries.get(producer)
+            out = locked.out(path) if locked else None
+            return PathInfo(path, out.digest if out else None, out.size or 0 if out else 0,
+                            bool(out and out.digest.endswith(".dir")))
+        blob = self.revision.blob_id(path)
+        if blob is not None and prefer_git:
+            return PathInfo(path, f"git:{blob}")
+        if blob is not None:
+            text = self.revision.read_text(path) or ""
+            from gitpipe.hashing import hash_bytes
+
+            return PathInfo(path, str(hash_bytes(text.encode())), len(text))
+        return self.fallback.info(path, prefer_git)
+
+
+@dataclass(frozen=True)
+class AtRevision:
+    """A project's spec, graph, params and lock as a commit has them."""
+
+    revision: Revision
+    graph: Any
+    params: ParamsReader
+    entries: dict[str, LockEntry]
+
+
+def load_at(project: Project, rev: str) -> AtRevision:
+    revision = Revision.resolve(project.git, rev)
+    spec_text = revision.read_text(SPEC_FILE)
+    if spec_text is None:
+        raise BadInputError(f"{SPEC_FILE} does not exist at {rev!r}")
+    pipeline = parse_pipeline(parse_yaml(spec_text, f"{SPEC_FILE}@{rev}"), f"{SPEC_FILE}@{rev}")
+    graph = graph_module.build(pipeline, project.today)
+    lock_text = revision.read_text(lockfile.LOCK_FILE) or ""
+    return AtRevision(revision, graph, ParamsReader(revision.read_text),
+                      lockfile.parse(lock_text))
+
+
+def status_at(project: Project, rev: str, targets: Iterable[str] = ()) -> StatusReport:
+    """What `gitpipe status` would say at `rev`, without checking it out; runs nothing."""
+    at = load_at(project, rev)
+    graph = at.graph
+    chosen = graph_module.select(graph, targets) if targets else None
+    produced = {out.path: graph.nodes[n]["task"].name for n in graph
+                for out in graph.nodes[n]["task"].outs}
+    space = RevisionWorkspace(at.revision, at.entries, produced, project.workspace)
+    stale: set[str] = set()
+    verdicts = []
+    for node in graph_module.plan(graph, chosen):
+        task = graph.nodes[node]["task"]
+        entry = at.entries.get(task.name)
+        seen = observe(task, space, at.params, entry)
+        upstream = [str(p) for p in graph.predecessors(node) if p in stale]
+        verdict = judge(task, entry, seen, upstream)
+        if verdict.stale:
+            stale.add(task.name)
+        verdicts.append(dataclasses.replace(verdict, observation=None))
+    project.state.flush()
+    return StatusReport(tuple(verdicts))
+
+
+@dataclass(frozen=True)
+class TaskDiff:
+    """How one task's lock entry differs between two commits."""
+
+    task: str
+    changes: tuple[str, ...]
+
+
+def diff(project: Project, rev1: str, rev2: str) -> list[TaskDiff]:
+    """Which tasks' fingerprints, params and outs differ between two commits' locks."""
+    old = load_at(project, rev1).entries
+    new = load_at(project, rev2).entries
+    found = []
+    for name in sorted(set(old) | set(new)):
+        changes = _entry_changes(old.get(name), new.get(name))
+        if changes:
+            found.append(TaskDiff(name, tuple(changes)))
+    return found
+
+
+def _entry_changes(old: LockEntry | None, new: LockEntry | None) -> list[str]:
+    if old is None or new is None:
+        return ["added"] if old is None else ["removed"]
+    changes = []
+    if old.fingerprint != new.fingerprint:
+        changes.append(f"fingerprint {old.fingerprint} -> {new.fingerprint}")
+    if old.cmd != new.cmd:
+        changes.append("cmd changed")
+    from gitpipe.params import flatten
+
+    before, after = flatten(old.params), flatten(new.params)
+    for key in sorted(set(before) | set(after)):
+        if before.get(key) != after.get(key):
+            changes.append(f"params: {key} {before.get(key)} -> {after.get(key)}")
+    for path in sorted({o.path for o in old.outs} | {o.path for o in new.outs}):
+        a, b = old.out(path), new.out(path)
+        if (a.digest if a else None) != (b.digest if b else None):
+            changes.append(f"outs: {path} {a.digest if a else 'none'} -> "
+                           f"{b.digest if b else 'none'}")
+    return changes
