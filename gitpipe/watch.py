@@ -76,6 +76,8 @@ def watch(project: Project, run: Callable[[set[str]], Any], stop: threading.Even
         def on_any_event(self, event: FileSystemEvent) -> None:
             if event.event_type in ("opened", "closed_no_write"):
                 return
+            if event.is_directory and event.event_type == "modified":
+                return  # a file inside changed; that file's own event says which
             trigger.note(str(event.src_path))
             if getattr(event, "dest_path", ""):
                 trigger.note(str(event.dest_path))

@@ -1,0 +1,235 @@
+"""gitpipe inside git: status at a revision, diff, commit, hooks, watch."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import GIT_ENV, Repo, ran_cmd
+
+
+def built(repo: Repo) -> Repo:
+    repo.gen({
+        "data.csv": "1\n2\n",
+        "params.yaml": {"train": {"lr": 0.1}},
+        "src/prep.sh": "sort -r data.csv > clean.csv\n",
+        "src/train.sh": "cat clean.csv clean.csv > model.txt\n",
+    })
+    repo.spec({
+        "prep": {"cmd": ran_cmd("prep", "sh src/prep.sh"), "deps": ["src/prep.sh", "data.csv"],
+                 "outs": ["clean.csv"]},
+        "train": {"cmd": ran_cmd("train", "sh src/train.sh"),
+                  "deps": ["src/train.sh", "clean.csv"], "params": ["train"],
+                  "outs": ["model.txt"]},
+    })
+    repo.run("init", check=True)
+    repo.run("repro", check=True)
+    repo.ran()
+    repo.commit("v1")
+    return repo
+
+
+def stale_at(repo: Repo, rev: str) -> dict[str, list[str]]:
+    done = repo.run("status", "--rev", rev, "--json")
+    assert done.returncode == 0, done.stderr
+    return {s["name"]: s["reasons"] for s in json.loads(done.stdout)["stages"] if s["stale"]}
+
+
+def test_status_at_revisions_without_checkout(repo: Repo) -> None:
+    built(repo)
+    repo.gen({"src/train.sh": "cat clean.csv > model.txt\n"})
+    repo.commit("code only")
+    repo.gen({"src/train.sh": "cat clean.csv clean.csv > model.txt\n"})
+    repo.gen({"params.yaml": {"train": {"lr": 0.7}}})
+    repo.commit("params only")
+    repo.commit("nothing")
+    repo.git("checkout", "-q", "HEAD~3")  # back at v1: the work tree is v1's
+    before = repo.git("status", "--porcelain")
+    assert stale_at(repo, "main~2") == {"train": ["deps: src/train.sh modified"]}
+    assert stale_at(repo, "main~1") == {"train": ["params: train.lr 0.1 -> 0.7"]}
+    assert stale_at(repo, "main") == {"train": ["params: train.lr 0.1 -> 0.7"]}
+    assert stale_at(repo, "HEAD") == {}
+    assert repo.git("status", "--porcelain") == before
+    assert repo.ran() == []
+
+
+def test_status_at_revision_follows_upstream(repo: Repo) -> None:
+    built(repo)
+    repo.gen({"src/prep.sh": "sort data.csv > clean.csv\n"})
+    repo.commit("prep changed")
+    assert stale_at(repo, "HEAD") == {"prep": ["deps: src/prep.sh modified"],
+                                      "train": ["upstream: prep"]}
+
+
+def test_unknown_revision_is_bad_input(repo: Repo) -> None:
+    built(repo)
+    done = repo.run("status", "--rev", "nope")
+    assert done.returncode == 2 and "unknown revision 'nope'" in done.stderr
+
+
+def test_diff_between_commits(repo: Repo) -> None:
+    built(repo)
+    repo.gen({"params.yaml": {"train": {"lr": 0.7}}})
+    repo.run("repro", check=True)
+    repo.commit("v2")
+    out = repo.run("diff", "HEAD~1", "HEAD", check=True).stdout
+    assert "train:" in out and "params: train.lr 0.1 -> 0.7" in out
+    assert "prep" not in out
+    assert "no stage differs" in repo.run("diff", "HEAD", "HEAD", check=True).stdout
+
+
+def test_commit_records_outs_made_by_hand(repo: Repo) -> None:
+    built(repo)
+    (repo.path / "model.txt").write_text("hand-made model\n")
+    assert "outs: model.txt modified" in repo.run("status").stdout
+    done = repo.run("commit", "train", check=True)
+    assert "committed 1 stage(s): train" in done.stdout
+    assert repo.run("status", "--check").returncode == 0
+    assert repo.ran() == []
+    (repo.path / "model.txt").unlink()
+    repo.run("checkout", check=True)
+    assert repo.read("model.txt") == "hand-made model\n"
+
+
+def install_hooks(repo: Repo) -> None:
+    done = repo.run("hooks", "install", check=True)
+    assert "installed pre-commit, post-checkout, pre-push" in done.stdout
+
+
+def git_commit(repo: Repo, message: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, **GIT_ENV, "HOME": str(repo.path)}
+    repo.git("add", "-A")
+    return subprocess.run(["git", "commit", "-q", "-m", message], cwd=repo.path, env=env,
+                          capture_output=True, text=True)
+
+
+def test_pre_commit_refuses_a_lock_that_disagrees(repo: Repo) -> None:
+    built(repo)
+    install_hooks(repo)
+    repo.gen({"params.yaml": {"train": {"lr": 0.9}}})
+    refused = git_commit(repo, "params without repro")
+    assert refused.returncode != 0
+    assert "train: params changed" in refused.stderr and "gitpipe repro" in refused.stderr
+    repo.run("repro", check=True)
+    accepted = git_commit(repo, "params with repro")
+    assert accepted.returncode == 0, accepted.stderr
+
+
+def test_pre_commit_ignores_commits_without_pipeline_changes(repo: Repo) -> None:
+    built(repo)
+    install_hooks(repo)
+    (repo.path / "data.csv").write_text("changed\n")  # stale, but not a spec change
+    repo.gen({"README": "docs\n"})
+    assert git_commit(repo, "docs").returncode == 0
+
+
+def test_hooks_chain_existing_ones_and_uninstall_restores(repo: Repo) -> None:
+    built(repo)
+    hook = repo.path / ".git/hooks/pre-commit"
+    hook.write_text("#!/bin/sh\necho ran >> \"$(git rev-parse --show-toplevel)/old-hook.log\"\n")
+    hook.chmod(0o755)
+    install_hooks(repo)
+    repo.gen({"README": "x\n"})
+    assert git_commit(repo, "one").returncode == 0
+    assert repo.read("old-hook.log") == "ran\n"
+    repo.run("hooks", "install", "--uninstall", check=True)
+    assert "old-hook.log" in hook.read_text()
+
+
+def test_hooks_path_is_respected(repo: Repo) -> None:
+    built(repo)
+    repo.git("config", "core.hooksPath", "githooks")
+    install_hooks(repo)
+    assert (repo.path / "githooks/pre-commit").exists()
+    assert not (repo.path / ".git/hooks/pre-commit").exists()
+
+
+def test_post_checkout_brings_outs_along(repo: Repo) -> None:
+    built(repo)
+    install_hooks(repo)
+    repo.git("checkout", "-q", "-b", "experiment")
+    repo.gen({"params.yaml": {"train": {"lr": 0.9}}, "src/train.sh": "echo other > model.txt\n"})
+    repo.run("repro", check=True)
+    repo.commit("experiment")
+    assert repo.read("model.txt") == "other\n"
+    repo.git("checkout", "-q", "main")
+    assert repo.read("model.txt") == "2\n1\n2\n1\n"
+    repo.git("checkout", "-q", "experiment")
+    assert repo.read("model.txt") == "other\n"
+
+
+def test_pre_push_pushes_outs_to_the_default_remote(repo: Repo, tmp_path) -> None:
+    built(repo)
+    repo.run("remote", "add", "-d", "store", str(tmp_path / "store"), check=True)
+    repo.commit("remote")
+    subprocess.run(["git", "init", "-q", "--bare", str(tmp_path / "origin.git")], check=True)
+    repo.git("remote", "add", "origin", str(tmp_path / "origin.git"))
+    install_hooks(repo)
+    repo.git("push", "-q", "origin", "main")
+    objects = list((tmp_path / "store/files").rglob("*"))
+    assert len([p for p in objects if p.is_file()]) == 2
+
+
+def test_hook_outside_a_gitpipe_project_exits_0(make_repo) -> None:
+    plain = make_repo("plain")
+    done = plain.run("hooks", "run", "pre-commit")
+    assert done.returncode == 0 and done.stderr == ""
+
+
+def test_repository_without_commits(repo: Repo) -> None:
+    repo.gen({"in.txt": "x\n"})
+    repo.spec({"s": {"cmd": "cp in.txt out.txt", "deps": ["in.txt"], "outs": ["out.txt"]}})
+    assert repo.run("status").returncode == 0
+    assert repo.run("repro").returncode == 0
+    assert repo.run("status", "--check").returncode == 0
+
+
+def test_detached_head_and_shallow_clone(repo: Repo, tmp_path) -> None:
+    built(repo)
+    repo.gen({"README": "x\n"}, commit="more")
+    shallow = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{repo.path}", str(shallow)],
+                   check=True)
+    clone = Repo(shallow, init=False)
+    assert stale_at(clone, "HEAD") == {}
+    clone.git("checkout", "-q", "--detach", "HEAD")
+    assert clone.run("status", "--json").returncode == 0
+
+
+def test_git_ignored_dep_is_hashed_as_data(repo: Repo) -> None:
+    repo.gen({".gitignore": "big.bin\n", "big.bin": "data\n"})
+    repo.spec({"s": {"cmd": "cp big.bin out.bin", "deps": ["big.bin"], "outs": ["out.bin"]}},
+              commit="spec")
+    repo.run("repro", check=True)
+    dep = repo.project().lock_entries["s"].deps[0]
+    assert dep.digest.startswith("xxh3:") and dep.size == 5
+
+
+@pytest.mark.slow
+def test_watch_reruns_after_a_param_edit(repo: Repo) -> None:
+    built(repo)
+    env = {**os.environ, **GIT_ENV, "NO_COLOR": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "gitpipe", "watch"], cwd=repo.path,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    assert proc.stdout is not None
+    assert "watching" in proc.stdout.readline()
+    repo.gen({"params.yaml": {"train": {"lr": 0.3}}})
+    deadline = time.monotonic() + 15
+    seen = []
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        seen.append(line)
+        if "1 ran" in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=10)
+    assert any("changed: params.yaml" in s for s in seen), seen
+    assert repo.ran() == ["train"]
+    assert repo.run("status", "--check").returncode == 0
