@@ -233,3 +233,29 @@ def test_watch_reruns_after_a_param_edit(repo: Repo) -> None:
     assert any("changed: params.yaml" in s for s in seen), seen
     assert repo.ran() == ["train"]
     assert repo.run("status", "--check").returncode == 0
+
+
+@pytest.mark.slow
+def test_pre_commit_framework_try_repo(repo: Repo, tmp_path) -> None:
+    """The project's own .pre-commit-hooks.yaml, installed by pre-commit into its own venv."""
+    from pathlib import Path
+
+    project_root = Path(__file__).parents[2]
+    built(repo)
+    env = {**os.environ, **GIT_ENV, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
+           "HOME": str(tmp_path)}
+
+    def try_repo(hook: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "pre_commit", "try-repo",
+                               str(project_root), hook, "--all-files"], cwd=repo.path,
+                              env=env, capture_output=True, text=True, timeout=600)
+
+    ok = try_repo("gitpipe-validate")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert try_repo("gitpipe-lock").returncode == 0
+    repo.gen({"params.yaml": {"train": {"lr": 0.5}}})
+    stale = try_repo("gitpipe-status")
+    assert stale.returncode != 0
+    assert "params: train.lr 0.1 -> 0.5" in stale.stdout
+    mismatch = try_repo("gitpipe-lock")
+    assert mismatch.returncode != 0 and "train: params changed" in mismatch.stdout
