@@ -269,3 +269,27 @@ def remove_path(path: Path) -> None:
             os.chmod(name, stat_module.S_IWUSR | stat_module.S_IRUSR | stat_module.S_IXUSR)
             func(name)
         shutil.rmtree(path, onerror=make_writable)
+
+
+@dataclass(frozen=True)
+class BadObject:
+    """A cache object whose content does not hash to its name."""
+
+    digest: str
+    path: Path
+    actual: str
+
+
+def verify_object(cache: Cache, path: Path) -> BadObject | None:
+    """Hash one object file; None when it agrees with its name."""
+    rel = path.relative_to(cache.root / "files").as_posix()
+    algo, prefix, rest = rel.split("/", 2)
+    digest = f"{algo}:{prefix}{rest}"
+    hasher = xxhash.xxh3_128()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            hasher.update(chunk)
+    actual = f"xxh3:{hasher.hexdigest()}"
+    if actual == digest.removesuffix(DIR_SUFFIX):
+        return None
+    return BadObject(digest, path, actual)

@@ -500,6 +500,40 @@ def watch_command(ctx: click.Context, targets: tuple[str, ...], jobs: int | None
         click.echo("stopped")
 
 
+def _second_interrupt_exits() -> None:
+    """Ctrl-C once: gitpipe stops its stages and exits cleanly. Twice: at once,
+    after SIGKILLing the process groups of the stages it started."""
+    import signal
+
+    count = 0
+
+    def handler(signum: int, frame: Any) -> None:
+        nonlocal count
+        count += 1
+        if count == 1:
+            raise KeyboardInterrupt
+        _kill_child_groups()
+        os._exit(EXIT_INTERRUPTED)
+
+    signal.signal(signal.SIGINT, handler)
+
+
+def _kill_child_groups() -> None:
+    import signal
+
+    me = os.getpid()
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            if int(fields[1]) == me:  # a child: each stage's shell leads its own group
+                os.killpg(int(entry), signal.SIGKILL)
+        except (OSError, ValueError, IndexError):
+            continue
+
+
 def main() -> None:
     import gc
 
@@ -507,6 +541,7 @@ def main() -> None:
     # stat rows) and few cycles; the default thresholds run full collections
     # over them again and again (~0.2 s of a 1,000-stage status).
     gc.set_threshold(50_000, 50, 100)
+    _second_interrupt_exits()
     try:
         cli(prog_name="gitpipe")
     except BrokenPipeError:
@@ -619,6 +654,25 @@ def gc(ctx: click.Context, all_commits: bool, remote: str | None, dry_run: bool)
     verb = "would remove" if dry_run else "removed"
     click.echo(f"{verb} {len(report.removed)} object(s) ({_size(report.bytes_freed)}); "
                f"kept {report.kept}")
+
+
+@cli.command()
+@click.option("--repair", is_flag=True, help="Remove bad objects (a pull or repro restores them).")
+@click.pass_context
+def fsck(ctx: click.Context, repair: bool) -> None:
+    """Check that every cache object's content agrees with its name."""
+    from gitpipe.transfer import fsck as run_fsck
+
+    report = run_fsck(_project(ctx), repair)
+    for digest in report.bad:
+        state = "removed" if digest in report.removed else "bad"
+        click.echo(f"{state}: {digest}")
+    for out in report.missing:
+        click.echo(f"missing: {out.path} (stage {out.task!r}, {out.digest})")
+    click.echo(f"checked {report.checked} object(s): {len(report.bad)} bad, "
+               f"{len(report.missing)} lock out(s) missing from the cache")
+    if report.bad and not repair:
+        ctx.exit(1)
 
 
 @cli.group()

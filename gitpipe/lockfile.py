@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from gitpipe.errors import BadInputError
-from gitpipe.yamlio import cached_parse, load_plain
+from gitpipe.yamlio import cached_parse, parse_plain
 
 LOCK_FILE = "gitpipe.lock"
 SCHEMA = 1
@@ -118,7 +118,8 @@ def _locked_paths(rows: Any, where: str) -> tuple[LockedPath, ...]:
 def parse(text: str, cache_dir: Path | None = None) -> dict[str, LockEntry]:
     """Lockfile text → {task name: LockEntry}; a clear error for a damaged file."""
     try:
-        data = cached_parse(text, LOCK_FILE, cache_dir, load_plain) if text.strip() else {}
+        data = cached_parse(text, LOCK_FILE, cache_dir,
+                            lambda t: parse_plain(t, LOCK_FILE)) if text.strip() else {}
     except yaml.YAMLError as exc:
         raise BadInputError(f"{LOCK_FILE}: invalid YAML: {exc}",
                             hint="restore it from git, or delete it to rerun everything") from None

@@ -126,8 +126,12 @@ class Project:
     def params_reader(self) -> ParamsReader:
         return ParamsReader.from_workspace(self.root, self.parse_cache)
 
-    def check_paths_inside(self) -> None:
-        """Refuse deps and outs that resolve, through symlinks, outside the project."""
+    def check_paths_inside(self, paths: dict[str, list[str]] | None = None) -> None:
+        """Refuse deps and outs that resolve, through symlinks, outside the project.
+
+        `paths` ({task: [paths]}) narrows the check to one task just before it
+        runs, so a symlink swapped in after validation is caught too.
+        """
         root = os.path.realpath(self.root)
         problems = []
         real_dirs: dict[str, str] = {}
@@ -140,11 +144,14 @@ class Project:
             full = os.path.join(real_dirs[parent], name)
             return os.path.realpath(full) if os.path.islink(full) else full
 
-        for stage in self.pipeline.stages:
-            for path in (*stage.deps, *(out.path for out in stage.outs)):
+        if paths is None:
+            paths = {stage.name: [*stage.deps, *(out.path for out in stage.outs)]
+                     for stage in self.pipeline.stages}
+        for name, task_paths in paths.items():
+            for path in task_paths:
                 real = realpath(path)
                 if real != root and not real.startswith(root + os.sep):
-                    problems.append(f"{SPEC_FILE}: stage {stage.name!r}: {path!r} resolves "
+                    problems.append(f"{SPEC_FILE}: stage {name!r}: {path!r} resolves "
                                     f"outside the repository (through a symlink)")
         if problems:
             raise BadInputError("\n".join(problems))

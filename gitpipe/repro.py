@@ -314,6 +314,13 @@ class _Runner:
         return self._commit(task, verdict, seen, (wall, duration, attempt + 1), log_path)
 
     def _attempt(self, task: Task, log_path: Path) -> RunResult:
+        # NOTE: checked again right before running: a symlink swapped in after
+        # validation must not turn "delete the outs" into deleting outside files.
+        try:
+            self.project.check_paths_inside(
+                {task.name: [*task.deps, *(o.path for o in task.outs)]})
+        except GitpipeError as exc:
+            return RunResult(2, 0.0, message=str(exc).split(": ", 1)[-1])
         if not task.stage.persist:
             remove_outs(self.project.root, [o.path for o in task.outs])
         for out in task.outs:

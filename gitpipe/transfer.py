@@ -193,3 +193,37 @@ def gc_remote(project: Project, remote: Remote, all_commits: bool = False,
         if not dry_run:
             remote.fs.rm_file(remote.full(rel))
     return report
+
+
+# -- fsck ----------------------------------------------------------------------------
+
+@dataclass
+class FsckReport:
+    checked: int = 0
+    bad: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    missing: list[LockedOut] = field(default_factory=list)
+
+
+def fsck(project: Project, repair: bool = False) -> FsckReport:
+    """Hash every cache object against its name; with `repair`, remove the bad ones
+    (and the run entries that named them). Also lists lock outs absent from the cache."""
+    from gitpipe.cache import verify_object
+
+    report = FsckReport()
+    with ProjectLock(project.gitpipe_dir, project.config.lock_wait):
+        cache = project.cache
+        for path in list(cache.all_objects()):
+            report.checked += 1
+            bad = verify_object(cache, path)
+            if bad is None:
+                continue
+            report.bad.append(bad.digest)
+            if repair:
+                remove_path(path)
+                report.removed.append(bad.digest)
+        if repair and report.removed:
+            _drop_dangling_runs(cache)
+        report.missing = [o for o in locked_outs(project.lock_entries)
+                          if cache.missing(o.digest)]
+    return report

@@ -95,13 +95,53 @@ def _reject_aliases_fast(text: str) -> None:
             raise yaml.YAMLError(f"more than {MAX_ALIASES} aliases (a YAML bomb?)")
 
 
+MAX_NODES = 2_000_000
+
+
+def _expanded_size(data: Any, limit: int) -> int:
+    """How many nodes `data` has once aliases are expanded, stopping past `limit`.
+
+    Aliases share objects, so a "billion laughs" document is small in memory
+    but explodes in anything that walks it (JSON, validation); sizes are
+    memoized per object, so this costs one pass over the distinct objects.
+    """
+    sizes: dict[int, int] = {}
+
+    def size(node: Any) -> int:
+        if not isinstance(node, (dict, list)):
+            return 1
+        key = id(node)
+        if key not in sizes:
+            children = node.values() if isinstance(node, dict) else node
+            total = 1
+            for child in children:
+                total += size(child)
+                if total > limit:
+                    break
+            sizes[key] = total
+        return sizes[key]
+
+    return size(data)
+
+
+def _check_bomb(data: Any, source: str) -> Any:
+    try:
+        size = _expanded_size(data, MAX_NODES)
+    except RecursionError:
+        raise BadInputError(f"{source}: nested too deeply") from None
+    if size > MAX_NODES:
+        raise BadInputError(f"{source}: expands to more than {MAX_NODES:,} values through "
+                            "aliases (a YAML bomb?)")
+    return data
+
+
 def parse_yaml(text: str, source: str) -> Any:
     """Parse YAML text with line info; errors name `source` and the line."""
     if len(text) > MAX_BYTES:
         raise BadInputError(f"{source}: file is larger than {MAX_BYTES // (1024 * 1024)} MiB")
     try:
         _reject_aliases_fast(text)
-        return yaml.load(text, Loader=_LineLoader)
+        return _check_bomb(yaml.load(text, Loader=_LineLoader), source)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = f":{mark.line + 1}" if mark is not None else ""
@@ -132,9 +172,10 @@ def parse_plain(text: str, source: str) -> Any:
         raise BadInputError(f"{source}: file is larger than {MAX_BYTES // (1024 * 1024)} MiB")
     try:
         _reject_aliases_fast(text)
-        return load_plain(text)
+        data = load_plain(text)
     except (yaml.YAMLError, RecursionError):
         return parse_yaml(text, source)
+    return _check_bomb(data, source)
 
 
 def dump_yaml(data: Any) -> str:
