@@ -117,7 +117,7 @@ def test_directory_out_with_symlink_outside_is_stored_as_a_link(repo: Repo,
 @pytest.mark.parametrize("text", [
     "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
         f"{n}: &{n} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
-        for p, n in zip("abcdefgh", "bcdefghi")) + "stages: {s: {cmd: '*i'}}\n",
+        for p, n in zip("abcdefgh", "bcdefghi", strict=True)) + "stages: {s: {cmd: '*i'}}\n",
     "stages:\n" + "  " * 0 + "[" * 5000 + "]" * 5000 + "\n",
 ])
 def test_yaml_bombs_and_deep_nesting_are_clear_errors(repo: Repo, text: str) -> None:
@@ -171,7 +171,7 @@ def test_push_during_repro_and_two_clones_pushing(make_repo, tmp_path: Path) -> 
     during = one.run("push")  # the lock has no entries yet or only t's: either is fine
     assert during.returncode in (0, 1) and "Traceback" not in during.stderr
     for proc in runs:
-        out, err = proc.communicate(timeout=60)
+        _, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, err
     for repo in (one, two):
         assert "0 bad" in repo.run("fsck", check=True).stdout
