@@ -39,7 +39,7 @@ need_root_apt() {
     if ((${#missing[@]})); then
         log "installing missing packages: ${missing[*]}"
         apt-get update -q >/dev/null
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null 2>&1
     fi
 }
 
@@ -91,6 +91,7 @@ fetch_source() {
         log "unpacking source"
         rm -rf "$CACHE/src"
         dpkg-source --no-check -x "$(compgen -G "$dl/kubernetes_*.dsc" | head -1)" "$CACHE/src" >/dev/null
+        rm -f "$CACHE"/kubernetes_*.orig.tar.*  # dpkg-source's copy next to the tree
         touch "$CACHE/src/.unpacked"
     fi
 }
@@ -137,6 +138,7 @@ EOF
     local start=$SECONDS
     (
         cd "$src"
+        rm -rf _output  # a half-finished earlier build leaves stale tool stubs
         export GOROOT PATH="$GOROOT/bin:$PATH" GOCACHE="$CACHE/gocache" GOPATH="$CACHE/gopath"
         export GOTOOLCHAIN=local GOFLAGS="" CGO_ENABLED=0 KUBE_GIT_VERSION_FILE="$vfile"
         make WHAT="cmd/kube-apiserver cmd/kube-controller-manager" >"$CACHE/build.log" 2>&1
