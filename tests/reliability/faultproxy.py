@@ -3,6 +3,7 @@ connections mid-transfer, or delays, for the first N connections, then forwards.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -78,8 +79,6 @@ class FaultProxy:
             pass
         finally:
             for sock in (source, sink):
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 sock.close()
