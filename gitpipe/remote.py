@@ -125,6 +125,29 @@ class Remote:
 
         return int(_retrying(f"upload {rel} to {self.name!r}", put))
 
+    def put_bytes(self, rel: str, data: bytes) -> None:
+        """A small record (job, result, heartbeat), written atomically like an object."""
+        import tempfile
+
+        with tempfile.NamedTemporaryFile(delete=False) as handle:
+            handle.write(data)
+        try:
+            self.upload(Path(handle.name), rel)
+        finally:
+            Path(handle.name).unlink(missing_ok=True)
+
+    def get_bytes(self, rel: str) -> bytes | None:
+        """A small record, or None when it is not there (yet)."""
+        def get() -> bytes:
+            self.fs.invalidate_cache()
+            with self.fs.open(self.full(rel), "rb") as handle:
+                return bytes(handle.read())
+
+        try:
+            return bytes(_retrying(f"read {rel} from {self.name!r}", get))
+        except FileNotFoundError:
+            return None
+
     def download_verified(self, rel: str, dest: Path, digest: str | None) -> int:
         """Stream `rel` into `dest`, checking it hashes to `digest` when given."""
 

@@ -7,6 +7,7 @@ everything at once instead of one error per run.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import posixpath
 import re
@@ -36,14 +37,13 @@ _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 STAGE_FIELDS = {
     "cmd", "deps", "params", "outs", "metrics", "wdir", "env", "retries", "timeout",
     "always_changed", "frozen", "persist", "desc", "partition", "concurrency", "wait_for",
-    "pool",
+    "pool", "executor", "resources", "image", "node_selector", "tolerations",
+    "service_account", "env_from_secret",
 }
+EXECUTORS = ("local", "kubernetes")
 # Fields DESIGN.md names that this version does not implement yet: refused
 # with a clear message rather than silently ignored.
-PLANNED_FIELDS = {
-    "executor", "resources", "image", "node_selector", "tolerations", "service_account",
-    "env_from_secret",
-}
+PLANNED_FIELDS: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,18 @@ class WaitFor:
 
 
 @dataclass(frozen=True)
+class KubeSpec:
+    """What a stage asks of Kubernetes; cluster-wide defaults live in the config."""
+
+    image: str | None = None
+    resources: tuple[tuple[str, str], ...] = ()
+    node_selector: tuple[tuple[str, str], ...] = ()
+    tolerations: tuple[str, ...] = ()          # each a JSON object, kept hashable
+    service_account: str | None = None
+    env_from_secret: tuple[tuple[str, str, str], ...] = ()  # (VAR, secret, key)
+
+
+@dataclass(frozen=True)
 class Stage:
     """One stage as declared; paths are repository-relative POSIX paths."""
 
@@ -93,6 +105,8 @@ class Stage:
     concurrency: int | None = None
     wait_for: WaitFor | None = None
     pool: str | None = None
+    executor: str = "local"
+    k8s: KubeSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +125,15 @@ class Pipeline:
             if stage.name == name:
                 return stage
         raise KeyError(name)
+
+
+def plain_value(value: Any) -> Any:
+    """Line-tracking containers → plain dicts and lists."""
+    if isinstance(value, dict):
+        return {str(k): plain_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain_value(v) for v in value]
+    return value
 
 
 def parse_duration(value: Any) -> float:
@@ -200,6 +223,8 @@ class _StageParser:
             concurrency=self._positive("concurrency"),
             wait_for=self._wait_for(),
             pool=self._pool(),
+            executor=self._executor(),
+            k8s=self._kube(),
             line=self.line,
         )
         return stage if len(self.errors.problems) == before else None
@@ -401,6 +426,46 @@ class _StageParser:
         except ValueError as exc:
             self.problem("wait_for", f"wait_for: {exc!s} is not a duration like 30s or 6h")
             return None
+
+    def _executor(self) -> str:
+        value = self.body.get("executor", "local")
+        if value not in EXECUTORS:
+            self.problem("executor", f"executor {value!r} is not one of {', '.join(EXECUTORS)}")
+            return "local"
+        return str(value)
+
+    def _string_map(self, key: str) -> tuple[tuple[str, str], ...]:
+        value = self.body.get(key) or {}
+        if not isinstance(value, dict) or any(isinstance(v, (dict, list)) for v in value.values()):
+            self.problem(key, f"{key!r} must be a mapping of names to values")
+            return ()
+        return tuple(sorted((str(k), str(v)) for k, v in value.items()))
+
+    def _kube(self) -> KubeSpec | None:
+        keys = ("image", "resources", "node_selector", "tolerations", "service_account",
+                "env_from_secret")
+        if not any(k in self.body for k in keys):
+            return None
+        resources = self._string_map("resources")
+        for name, _ in resources:
+            if name not in ("cpu", "memory", "gpu"):
+                self.problem("resources", f"resources: {name!r} is not one of cpu, memory, gpu")
+        tolerations = self.body.get("tolerations") or []
+        if not isinstance(tolerations, list) or not all(isinstance(t, dict) for t in tolerations):
+            self.problem("tolerations", "'tolerations' must be a list of mappings")
+            tolerations = []
+        secrets = []
+        for var, ref in (self.body.get("env_from_secret") or {}).items():
+            if not (isinstance(ref, list) and len(ref) == 2 and all(isinstance(r, str)
+                                                                  for r in ref)):
+                self.problem("env_from_secret", f"env_from_secret {var!r}: must be [secret, key]")
+                continue
+            secrets.append((str(var), ref[0], ref[1]))
+        image = self.body.get("image")
+        account = self.body.get("service_account")
+        return KubeSpec(str(image) if image else None, resources, self._string_map("node_selector"),
+                        tuple(json.dumps(plain_value(t), sort_keys=True) for t in tolerations),
+                        str(account) if account else None, tuple(sorted(secrets)))
 
     def _pool(self) -> str | None:
         value = self.body.get("pool")

@@ -172,10 +172,22 @@ def test_path_escaping_through_wdir() -> None:
                      "the repository"]
 
 
-def test_planned_field_is_refused_clearly() -> None:
-    found = problems("stages:\n  a:\n    cmd: x\n    executor: kubernetes\n")
-    assert found == ["gitpipe.yaml:4: stage 'a': field 'executor' is not supported by this "
-                     "version of gitpipe"]
+def test_kubernetes_fields_are_parsed_and_checked() -> None:
+    from gitpipe.spec import KubeSpec
+
+    stage = parse("stages:\n  a:\n    cmd: x\n    executor: kubernetes\n"
+                     "    image: reg/train:1\n    resources: {cpu: 4, memory: 16Gi, gpu: 1}\n"
+                     "    env_from_secret: {AWS_ACCESS_KEY_ID: [aws, id]}\n").stages[0]
+    assert stage.executor == "kubernetes"
+    assert stage.k8s == KubeSpec("reg/train:1", (("cpu", "4"), ("gpu", "1"),
+                                                 ("memory", "16Gi")),
+                                 env_from_secret=(("AWS_ACCESS_KEY_ID", "aws", "id"),))
+    found = problems("stages:\n  a:\n    cmd: x\n    executor: cloud\n"
+                     "    resources: {disk: 1}\n")
+    assert found == ["gitpipe.yaml:4: stage 'a': executor 'cloud' is not one of local, "
+                     "kubernetes",
+                     "gitpipe.yaml:5: stage 'a': resources: 'disk' is not one of cpu, memory, "
+                     "gpu"]
 
 
 def test_several_problems_reported_at_once() -> None:
