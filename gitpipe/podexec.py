@@ -7,6 +7,7 @@ and access to the remote (credentials from the environment).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -33,10 +34,9 @@ EXIT_DEPS_MISSING = 3
 
 def _beat(remote: Remote, fingerprint: str, stop: threading.Event, every: float) -> None:
     while not stop.is_set():
-        try:
+        # A missed beat is survivable: the controller allows several.
+        with contextlib.suppress(GitpipeError):
             remote.put_bytes(heartbeat_rel(fingerprint), str(time.time()).encode())
-        except GitpipeError:
-            pass  # a missed beat is survivable; the controller allows several
         stop.wait(every)
 
 
