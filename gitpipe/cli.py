@@ -181,16 +181,18 @@ def _ranges(keys: list[str], flags: list[bool]) -> str:
 @click.option("-r", "--remote", help="Remote for --pull/--push [default: the default].")
 @click.option("--no-run-cache", is_flag=True, help="Run stale stages even if a run with the "
               "same fingerprint is cached.")
+@click.option("--executor", type=click.Choice(["local", "kubernetes"]),
+              help="Run every stage here instead of where its `executor:` says.")
 @click.pass_context
 def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force: bool,
           dry_run: bool, keep_going: bool, pull: bool, push: bool, remote: str | None,
-          no_run_cache: bool) -> None:
+          no_run_cache: bool, executor: str | None) -> None:
     """Run the stale stages (and what depends on them)."""
     from gitpipe.repro import ReproOptions
 
     backoff = float(os.environ.get("GITPIPE_RETRY_BACKOFF", "1"))
     options = ReproOptions(targets, jobs, force, dry_run, keep_going, backoff, pull, push,
-                           remote, not no_run_cache)
+                           remote, not no_run_cache, executor=executor)
     printer = _LivePrinter()
     report = _project(ctx).repro(options=options, listener=printer.event, sink=printer.line)
     _print_report(report)
@@ -498,6 +500,55 @@ def watch_command(ctx: click.Context, targets: tuple[str, ...], jobs: int | None
     except KeyboardInterrupt:
         stop.set()
         click.echo("stopped")
+
+
+@cli.command("exec")
+@click.argument("task")
+@click.option("--fingerprint", required=True, help="The fingerprint gitpipe staged the job as.")
+@click.option("--remote", "remote_url", required=True, help="The remote's URL.")
+@click.option("--workdir", type=click.Path(file_okay=False), default=".",
+              help="Where to materialize deps and run [default: the current directory].")
+def exec_command(task: str, fingerprint: str, remote_url: str, workdir: str) -> None:
+    """What a Kubernetes pod runs: pull deps, run, push outs and a result record."""
+    from pathlib import Path
+
+    from gitpipe.podexec import run_in_pod
+
+    code = run_in_pod(task, fingerprint, remote_url, Path(workdir).resolve())
+    sys.exit(code)
+
+
+@cli.group("k8s")
+def k8s() -> None:
+    """Kubernetes helpers."""
+
+
+@k8s.command("manifest")
+@click.argument("task")
+@click.pass_context
+def k8s_manifest(ctx: click.Context, task: str) -> None:
+    """Print the Job YAML gitpipe would create for STAGE[@PARTITION]."""
+    from gitpipe.executors.kubemanifest import KubeSettings, job_manifest
+    from gitpipe.graph import select
+    from gitpipe.staleness import observe
+    from gitpipe.yamlio import dump_yaml
+
+    project = _project(ctx.find_root())
+    nodes = select(project.graph, [task])
+    settings = KubeSettings.from_config(project.config.raw.get("kubernetes") or {})
+    url, options = "REMOTE-URL", {}
+    if project.has_remote():
+        remote = project.config.raw["remotes"]
+        name = (project.config.raw.get("core") or {}).get("remote") or next(iter(remote))
+        url, options = remote[name]["url"], project.remote_settings(name)
+    documents = []
+    for node in nodes:
+        found = project.graph.nodes[node]["task"]
+        seen = observe(found, project.workspace, project.params_reader(),
+                       project.lock_entries.get(found.name))
+        documents.append(dump_yaml(job_manifest(found, seen.fingerprint, 0, settings, url,
+                                                options)))
+    click.echo("---\n".join(documents), nl=False)
 
 
 def _second_interrupt_exits() -> None:

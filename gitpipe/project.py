@@ -13,7 +13,7 @@ import time
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
@@ -119,6 +119,10 @@ class Project:
 
         settings = remote_settings(self.config, name)
         return Remote(settings.name, settings.url, settings.options)
+
+    def remote_settings(self, name: str | None = None) -> dict[str, Any]:
+        """The storage options of a remote (what a pod needs besides the URL)."""
+        return dict(remote_settings(self.config, name).options)
 
     def has_remote(self) -> bool:
         return bool(self.config.raw.get("remotes"))

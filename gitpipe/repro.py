@@ -21,6 +21,7 @@ from gitpipe import lockfile
 from gitpipe.errors import BadInputError, GitpipeError, SpecError
 from gitpipe.executors import Job, OutputSink, RunResult
 from gitpipe.executors.local import LocalExecutor, LocalHandle
+from gitpipe.kuberun import KubeRunner, uses_kubernetes
 from gitpipe.project import Project, ProjectLock
 from gitpipe.remote import url_exists
 from gitpipe.runcache import RunCache
@@ -46,6 +47,7 @@ class ReproOptions:
     push: bool = False
     remote: str | None = None
     run_cache: bool = True
+    executor: str | None = None
     forced: frozenset[str] = frozenset()
 
 
@@ -122,6 +124,11 @@ def execute(project: Project, nodes: list[Hashable], options: ReproOptions,
     with ProjectLock(project.gitpipe_dir, project.config.lock_wait):
         project.__dict__.pop("lock_entries", None)  # re-read under the ProjectLock
         runner = _Runner(project, options, listener or (lambda e: None), sink)
+        kube_tasks = [project.graph.nodes[n]["task"] for n in nodes
+                      if uses_kubernetes(project.graph.nodes[n]["task"], options.executor)]
+        if kube_tasks:
+            runner.kube = KubeRunner(project, options.remote, sink)
+            runner.kube.preflight(kube_tasks)
         if options.forced:
             runner.writer.remove(sorted(options.forced))
         scheduler = Scheduler(project.graph.subgraph(nodes), runner.step, limits,
@@ -217,6 +224,7 @@ class _Runner:
         self.run_cache = RunCache(project.cache, remote, options.pull, options.push)
         self.results: dict[str, TaskResult] = {}
         self.handles: set[LocalHandle] = set()
+        self.kube: KubeRunner | None = None
         self._mutex = threading.Lock()
         self.aborted = threading.Event()
 
@@ -227,6 +235,8 @@ class _Runner:
 
     def cancel_all(self) -> None:
         self.aborted.set()
+        if self.kube is not None:
+            self.kube.cancel_all()
         with self._mutex:
             handles = list(self.handles)
         for handle in handles:
@@ -301,7 +311,10 @@ class _Runner:
                                     f"attempt {attempt + 1} of {attempts} in {delay:g}s ({why})"))
                 if self.aborted.wait(delay):
                     break
-            result = self._attempt(task, log_path)
+            if uses_kubernetes(task, self.options.executor):
+                result = self._kube().attempt(task, seen.fingerprint, attempt, log_path)
+            else:
+                result = self._attempt(task, log_path)
             if result.ok:
                 break
         duration = time.monotonic() - started
@@ -311,7 +324,18 @@ class _Runner:
             return self._finish(task.name, Outcome.FAILED, verdict,
                                 f"stage {task.name!r}: {message}", duration, attempt + 1,
                                 str(log_path))
+        if uses_kubernetes(task, self.options.executor):
+            try:
+                self._kube().bring_back(task, seen.fingerprint)
+            except GitpipeError as exc:
+                return self._finish(task.name, Outcome.FAILED, verdict,
+                                    f"stage {task.name!r}: {exc}", duration, attempt + 1,
+                                    str(log_path))
         return self._commit(task, verdict, seen, (wall, duration, attempt + 1), log_path)
+
+    def _kube(self) -> KubeRunner:
+        assert self.kube is not None, "the kubernetes runner is made before scheduling"
+        return self.kube
 
     def _attempt(self, task: Task, log_path: Path) -> RunResult:
         # NOTE: checked again right before running: a symlink swapped in after

@@ -1,0 +1,73 @@
+"""`gitpipe exec` as a pod runs it, without a cluster: the job record on a remote, an empty
+directory that cannot see the workspace, and the outs brought back."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from gitpipe.remotejob import read_result, result_rel, stage_job
+from gitpipe.staleness import observe
+from tests.conftest import Repo
+
+
+def staged(repo: Repo, tmp_path: Path, cmd: str) -> tuple[str, str]:
+    repo.gen({"src/make.sh": "mkdir -p out && tr a-z A-Z < data/in.txt > out/up.txt\n",
+              "data/in.txt": "hello\n"})
+    repo.spec({"make": {"cmd": cmd, "deps": ["src/make.sh", "data/in.txt"],
+                        "outs": ["out/"], "env": {"GREETING": "hi"}}})
+    repo.run("init", check=True)
+    repo.run("remote", "add", "-d", "store", str(tmp_path / "store"), check=True)
+    repo.commit("spec")
+    project = repo.project()
+    task = project.graph.nodes["make"]["task"]
+    seen = observe(task, project.workspace, project.params_reader())
+    stage_job(task, seen.fingerprint, project.workspace, project.cache, project.remote())
+    return seen.fingerprint, str(tmp_path / "store")
+
+
+def pod(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    workdir = tmp_path / "pod"
+    workdir.mkdir(exist_ok=True)
+    return subprocess.run([sys.executable, "-m", "gitpipe", "exec", *args], cwd=workdir,
+                          capture_output=True, text=True)
+
+
+def test_exec_runs_in_an_empty_dir_and_pushes_outs(repo: Repo, tmp_path: Path) -> None:
+    fp, url = staged(repo, tmp_path, "sh src/make.sh && echo $GREETING")
+    done = pod(tmp_path, "make", "--fingerprint", fp, "--remote", url)
+    assert done.returncode == 0, done.stderr
+    assert "hi" in done.stdout
+    assert (tmp_path / "pod/out/up.txt").read_text() == "HELLO\n"
+    result = read_result(repo.project().remote(), fp)
+    assert result is not None and result.exit_code == 0
+    assert [row[0] for row in result.outs] == ["out"]
+    assert result.outs[0][1].endswith(".dir")
+
+
+def test_exec_failure_is_recorded(repo: Repo, tmp_path: Path) -> None:
+    fp, url = staged(repo, tmp_path, "echo broken >&2; exit 7")
+    done = pod(tmp_path, "make", "--fingerprint", fp, "--remote", url)
+    assert done.returncode == 7
+    result = read_result(repo.project().remote(), fp)
+    assert result is not None and result.exit_code == 7
+    assert "exited with code 7" in result.message
+
+
+def test_exec_with_deps_missing_on_the_remote(repo: Repo, tmp_path: Path) -> None:
+    fp, url = staged(repo, tmp_path, "sh src/make.sh")
+    for obj in (tmp_path / "store/files").rglob("*"):
+        if obj.is_file():
+            obj.unlink()
+    done = pod(tmp_path, "make", "--fingerprint", fp, "--remote", url)
+    assert done.returncode == 1
+    assert "deps missing on the remote: src/make.sh, data/in.txt" in done.stderr
+    record = json.loads((tmp_path / "store" / result_rel(fp)).read_text())
+    assert record["exit_code"] == 3
+
+
+def test_exec_without_a_job_record(tmp_path: Path) -> None:
+    done = pod(tmp_path, "make", "--fingerprint", "xxh3:00", "--remote", str(tmp_path / "nope"))
+    assert done.returncode == 2 and "no job record for fingerprint" in done.stderr
