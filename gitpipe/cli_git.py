@@ -1,0 +1,173 @@
+"""CLI commands for git and clusters: diff, commit, hooks, watch, exec and k8s.
+
+Registered on the `cli` group when `gitpipe.cli` is imported.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+
+import click
+
+from gitpipe.cli import _LivePrinter, _print_report, _project, cli
+
+
+@cli.command("diff")
+@click.argument("rev1")
+@click.argument("rev2", default="HEAD", required=False)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def diff_command(ctx: click.Context, rev1: str, rev2: str, as_json: bool) -> None:
+    """Which stages' fingerprints, params and outs differ between two commits."""
+    from gitpipe.revision import diff
+
+    changes = diff(_project(ctx), rev1, rev2)
+    if as_json:
+        click.echo(json.dumps([{"task": c.task, "changes": list(c.changes)} for c in changes]))
+        return
+    if not changes:
+        click.echo(f"no stage differs between {rev1} and {rev2}")
+    for change in changes:
+        click.echo(f"{change.task}:")
+        for line in change.changes:
+            click.echo(f"    {line}")
+
+
+@cli.command("commit")
+@click.argument("targets", nargs=-1)
+@click.pass_context
+def commit_command(ctx: click.Context, targets: tuple[str, ...]) -> None:
+    """Record the workspace's outs in gitpipe.lock without running (outs made by hand)."""
+    from gitpipe.commit import commit
+
+    names = commit(_project(ctx), targets)
+    click.echo(f"committed {len(names)} stage(s)" + (f": {', '.join(names)}" if names else ""))
+
+
+@cli.group()
+def hooks() -> None:
+    """Git hooks: pre-commit, post-checkout, pre-push."""
+
+
+@hooks.command("install")
+@click.option("--uninstall", is_flag=True, help="Remove gitpipe's hooks, restore chained ones.")
+@click.pass_context
+def hooks_install(ctx: click.Context, uninstall: bool) -> None:
+    """Install (or remove) gitpipe's git hooks, chaining any already there."""
+    from pathlib import Path
+
+    from gitpipe import hooks as hooks_module
+    from gitpipe.gitrepo import GitRepo
+
+    git = GitRepo.discover(Path(ctx.find_root().obj["dir"]))
+    if uninstall:
+        removed = hooks_module.uninstall(git)
+        click.echo(f"removed {len(removed)} hook(s)")
+        return
+    report = hooks_module.install(git, hooks_module.env_python())
+    click.echo(f"installed {', '.join(report.installed)} in {report.directory}")
+    for name in report.chained:
+        click.echo(f"  chained the existing {name} hook (kept as {name}.pre-gitpipe)")
+
+
+@hooks.command("run", hidden=True, context_settings={"ignore_unknown_options": True})
+@click.argument("name")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def hooks_run(ctx: click.Context, name: str, args: tuple[str, ...]) -> None:
+    """What an installed hook runs (also `lock-check`, for pre-commit)."""
+    from pathlib import Path
+
+    from gitpipe import hooks as hooks_module
+
+    code, message = hooks_module.run(name, list(args), Path(ctx.find_root().obj["dir"]))
+    if message:
+        click.echo(message, err=True)
+    ctx.exit(code)
+
+
+@cli.command("watch")
+@click.argument("targets", nargs=-1)
+@click.option("-j", "--jobs", type=click.IntRange(min=1))
+@click.pass_context
+def watch_command(ctx: click.Context, targets: tuple[str, ...], jobs: int | None) -> None:
+    """Rerun stale stages as their deps change; Ctrl-C stops."""
+    from gitpipe.errors import GitpipeError
+    from gitpipe.repro import ReproOptions
+    from gitpipe.watch import watch
+
+    project_dir = ctx.find_root().obj["dir"]
+    stop = threading.Event()
+
+    def run(changed: set[str]) -> None:
+        from gitpipe.api import Project
+
+        shown = ", ".join(sorted(changed)[:5]) + (" …" if len(changed) > 5 else "")
+        click.echo(f"changed: {shown}")
+        printer = _LivePrinter()
+        try:
+            report = Project(project_dir).repro(
+                options=ReproOptions(tuple(targets), jobs), listener=printer.event,
+                sink=printer.line)
+            _print_report(report)
+        except GitpipeError as exc:
+            click.echo(f"error: {exc}", err=True)
+        click.echo("watching for changes (Ctrl-C to stop)")
+
+    try:
+        watch(_project(ctx), run, stop,
+              ready=lambda: click.echo("watching for changes (Ctrl-C to stop)"))
+    except KeyboardInterrupt:
+        stop.set()
+        click.echo("stopped")
+
+
+@cli.command("exec")
+@click.argument("task")
+@click.option("--fingerprint", required=True, help="The fingerprint gitpipe staged the job as.")
+@click.option("--remote", "remote_url", required=True, help="The remote's URL.")
+@click.option("--workdir", type=click.Path(file_okay=False), default=".",
+              help="Where to materialize deps and run [default: the current directory].")
+def exec_command(task: str, fingerprint: str, remote_url: str, workdir: str) -> None:
+    """What a Kubernetes pod runs: pull deps, run, push outs and a result record."""
+    from pathlib import Path
+
+    from gitpipe.podexec import run_in_pod
+
+    code = run_in_pod(task, fingerprint, remote_url, Path(workdir).resolve())
+    sys.exit(code)
+
+
+@cli.group("k8s")
+def k8s() -> None:
+    """Kubernetes helpers."""
+
+
+@k8s.command("manifest")
+@click.argument("task")
+@click.pass_context
+def k8s_manifest(ctx: click.Context, task: str) -> None:
+    """Print the Job YAML gitpipe would create for STAGE[@PARTITION]."""
+    from gitpipe.executors.kubemanifest import KubeSettings, job_manifest
+    from gitpipe.graph import select
+    from gitpipe.staleness import observe
+    from gitpipe.yamlio import dump_yaml
+
+    project = _project(ctx.find_root())
+    nodes = select(project.graph, [task])
+    settings = KubeSettings.from_config(project.config.raw.get("kubernetes") or {})
+    url, options = "REMOTE-URL", {}
+    if project.has_remote():
+        remote = project.config.raw["remotes"]
+        name = (project.config.raw.get("core") or {}).get("remote") or next(iter(remote))
+        url, options = remote[name]["url"], project.remote_settings(name)
+    documents = []
+    for node in nodes:
+        found = project.graph.nodes[node]["task"]
+        seen = observe(found, project.workspace, project.params_reader(),
+                       project.lock_entries.get(found.name))
+        documents.append(dump_yaml(job_manifest(found, seen.fingerprint, 0, settings, url,
+                                                options)))
+    click.echo("---\n".join(documents), nl=False)

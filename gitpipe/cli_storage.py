@@ -1,0 +1,231 @@
+"""CLI commands for storage: checkout, push, fetch, pull, gc, fsck and remotes.
+
+Registered on the `cli` group when `gitpipe.cli` is imported.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from typing import Any
+
+import click
+
+from gitpipe.cli import _console, _project, _size, cli
+
+
+class _TransferProgress:
+    """A rich progress bar (files and bytes) on a terminal; silent otherwise."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self._bar: Any = None
+        self._task: Any = None
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> _TransferProgress:
+        if sys.stderr.isatty() and not os.environ.get("NO_COLOR"):
+            from rich.progress import DownloadColumn, Progress, SpinnerColumn, TextColumn
+
+            self._bar = Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                                 DownloadColumn(), TextColumn("{task.fields[files]} files"),
+                                 console=_console(err=True), transient=True)
+            self._bar.start()
+            self._task = self._bar.add_task(self.label, total=None, files=0)
+        return self
+
+    def __call__(self, rel: str, size: int) -> None:
+        if self._bar is not None:
+            with self._lock:
+                done = self._bar.tasks[0].fields["files"] + 1
+                self._bar.update(self._task, advance=size, files=done)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def _moved(verb: str, summary: Any) -> str:
+    return (f"{verb} {summary.files} object(s) and {summary.runs} run-cache entries, "
+            f"{_size(summary.bytes)}; {summary.skipped} already there")
+
+
+@cli.command()
+@click.argument("targets", nargs=-1)
+@click.pass_context
+def checkout(ctx: click.Context, targets: tuple[str, ...]) -> None:
+    """Make the workspace outs match gitpipe.lock, from the cache."""
+    report = _project(ctx).checkout(targets)
+    click.echo(f"checked out {len(report.restored)} out(s), {len(report.unchanged)} unchanged")
+    if report.missing:
+        from gitpipe.transfer import missing_error
+
+        raise missing_error(report.missing, "the local cache")
+
+
+def _remote_options(func: Any) -> Any:
+    func = click.option("-r", "--remote", help="Remote name [default: the default remote].")(func)
+    return click.option("-j", "--jobs", default=8, show_default=True,
+                        type=click.IntRange(min=1), help="Parallel transfers.")(func)
+
+
+@cli.command()
+@click.argument("targets", nargs=-1)
+@_remote_options
+@click.pass_context
+def push(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs: int) -> None:
+    """Upload the lock's outs and run-cache entries missing on the remote."""
+    with _TransferProgress("push") as progress:
+        summary = _project(ctx).push(targets, remote, jobs, progress)
+    click.echo(_moved("pushed", summary))
+
+
+@cli.command()
+@click.argument("targets", nargs=-1)
+@_remote_options
+@click.pass_context
+def fetch(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs: int) -> None:
+    """Download the lock's outs into the cache (no checkout)."""
+    with _TransferProgress("fetch") as progress:
+        summary = _project(ctx).fetch(targets, remote, jobs, progress)
+    click.echo(f"fetched {summary.files} file(s), {_size(summary.bytes)}")
+
+
+@cli.command()
+@click.argument("targets", nargs=-1)
+@_remote_options
+@click.pass_context
+def pull(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs: int) -> None:
+    """Fetch, then check out."""
+    with _TransferProgress("pull") as progress:
+        summary, report = _project(ctx).pull(targets, remote, jobs, progress)
+    click.echo(f"fetched {summary.files} file(s), {_size(summary.bytes)}; checked out "
+               f"{len(report.restored)} out(s), {len(report.unchanged)} unchanged")
+
+
+@cli.command()
+@click.option("--all-commits", is_flag=True, help="Keep what any commit's lock refers to.")
+@click.option("-r", "--remote", help="Collect garbage on this remote instead of locally.")
+@click.option("--dry-run", is_flag=True, help="List what would be removed.")
+@click.pass_context
+def gc(ctx: click.Context, all_commits: bool, remote: str | None, dry_run: bool) -> None:
+    """Remove cached objects no lockfile refers to."""
+    report = _project(ctx).gc(all_commits, remote, dry_run)
+    for digest in report.removed if dry_run else ():
+        click.echo(f"would remove {digest}")
+    verb = "would remove" if dry_run else "removed"
+    click.echo(f"{verb} {len(report.removed)} object(s) ({_size(report.bytes_freed)}); "
+               f"kept {report.kept}")
+
+
+@cli.command()
+@click.option("--repair", is_flag=True, help="Remove bad objects (a pull or repro restores them).")
+@click.pass_context
+def fsck(ctx: click.Context, repair: bool) -> None:
+    """Check that every cache object's content agrees with its name."""
+    from gitpipe.transfer import fsck as run_fsck
+
+    report = run_fsck(_project(ctx), repair)
+    for digest in report.bad:
+        state = "removed" if digest in report.removed else "bad"
+        click.echo(f"{state}: {digest}")
+    for out in report.missing:
+        click.echo(f"missing: {out.path} (stage {out.task!r}, {out.digest})")
+    click.echo(f"checked {report.checked} object(s): {len(report.bad)} bad, "
+               f"{len(report.missing)} lock out(s) missing from the cache")
+    if report.bad and not repair:
+        ctx.exit(1)
+
+
+@cli.group()
+def remote() -> None:
+    """Manage remotes (.gitpipe/config.yaml)."""
+
+
+def _gitpipe_dir(ctx: click.Context) -> Any:
+    return _project(ctx.find_root()).gitpipe_dir
+
+
+@remote.command("add")
+@click.argument("name")
+@click.argument("url")
+@click.option("-d", "--default", "make_default", is_flag=True, help="Make it the default.")
+@click.option("--local", is_flag=True, help="Write config.local.yaml (not committed).")
+@click.pass_context
+def remote_add(ctx: click.Context, name: str, url: str, make_default: bool,
+               local: bool) -> None:
+    """Add a remote: any fsspec URL, or a plain path for a local folder."""
+    from gitpipe.config import edit_config
+    from gitpipe.errors import BadInputError
+
+    def edit(raw: dict[str, Any]) -> None:
+        remotes = raw.setdefault("remotes", {}) or {}
+        if name in remotes:
+            raise BadInputError(f"remote {name!r} exists", hint="use 'gitpipe remote modify'")
+        remotes[name] = {"url": url}
+        raw["remotes"] = remotes
+        if make_default:
+            raw.setdefault("core", {})["remote"] = name
+    edit_config(_gitpipe_dir(ctx), edit, local)
+    click.echo(f"added remote {name!r} -> {url}" + (" (default)" if make_default else ""))
+
+
+@remote.command("list")
+@click.pass_context
+def remote_list(ctx: click.Context) -> None:
+    """List remotes."""
+    config = _project(ctx.find_root()).config
+    default = (config.raw.get("core") or {}).get("remote")
+    for name, body in sorted((config.raw.get("remotes") or {}).items()):
+        extra = " ".join(f"{k}={v}" for k, v in sorted(body.items()) if k != "url")
+        mark = " (default)" if name == default else ""
+        click.echo(f"{name}\t{body.get('url')}{mark}" + (f"\t{extra}" if extra else ""))
+
+
+@remote.command("remove")
+@click.argument("name")
+@click.option("--local", is_flag=True)
+@click.pass_context
+def remote_remove(ctx: click.Context, name: str, local: bool) -> None:
+    """Remove a remote."""
+    from gitpipe.config import edit_config
+    from gitpipe.errors import BadInputError
+
+    def edit(raw: dict[str, Any]) -> None:
+        if name not in (raw.get("remotes") or {}):
+            raise BadInputError(f"unknown remote {name!r}")
+        del raw["remotes"][name]
+        if (raw.get("core") or {}).get("remote") == name:
+            del raw["core"]["remote"]
+    edit_config(_gitpipe_dir(ctx), edit, local)
+    click.echo(f"removed remote {name!r}")
+
+
+@remote.command("modify")
+@click.argument("name")
+@click.argument("key")
+@click.argument("value", required=False)
+@click.option("--unset", is_flag=True, help="Remove the option.")
+@click.option("--local", is_flag=True, help="Write config.local.yaml (for secrets).")
+@click.pass_context
+def remote_modify(ctx: click.Context, name: str, key: str, value: str | None, unset: bool,
+                  local: bool) -> None:
+    """Set an fsspec storage option (endpoint_url, profile, region, …) of a remote."""
+    from gitpipe.config import edit_config
+    from gitpipe.errors import BadInputError
+    from gitpipe.yamlio import parse_yaml
+
+    if value is None and not unset:
+        raise BadInputError("give a VALUE, or --unset")
+
+    def edit(raw: dict[str, Any]) -> None:
+        remotes = raw.setdefault("remotes", {}) or {}
+        raw["remotes"] = remotes
+        body = remotes.setdefault(name, {})
+        if unset:
+            body.pop(key, None)
+        else:
+            body[key] = parse_yaml(str(value), "value")
+    edit_config(_gitpipe_dir(ctx), edit, local)
+    click.echo(f"remote {name!r}: {key} " + ("unset" if unset else f"= {value}"))
