@@ -1,0 +1,224 @@
+"""gitpipe's Kubernetes executor against the real control plane on loopback (see
+tests/k8s/conftest.py) and moto's S3 server as the remote the pods use."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import GIT_ENV, Repo
+from tests.k8s.conftest import K8sCluster
+
+pytestmark = [pytest.mark.k8s, pytest.mark.s3, pytest.mark.slow]
+
+TRAIN = "echo training on $(hostname); mkdir -p model && tr a-z A-Z < clean.txt > model/m.txt"
+
+
+def project(repo: Repo, k8s: K8sCluster, namespace: str, bucket: str, s3_env: dict,
+            train_cmd: str = TRAIN, **train: object) -> Repo:
+    repo.gen({"raw.txt": "b\na\n"})
+    stage = {"cmd": train_cmd, "deps": ["clean.txt"], "outs": ["model/"],
+             "executor": "kubernetes", "env_from_secret": {
+                 "AWS_ACCESS_KEY_ID": ["s3-creds", "id"],
+                 "AWS_SECRET_ACCESS_KEY": ["s3-creds", "secret"]}}
+    stage.update(train)
+    repo.spec({
+        "prep": {"cmd": "sort raw.txt > clean.txt", "deps": ["raw.txt"], "outs": ["clean.txt"]},
+        "train": stage,
+    })
+    repo.run("init", check=True)
+    repo.run("remote", "add", "-d", "s3", bucket, check=True)
+    repo.gen({".gitpipe/config.yaml": {
+        "remotes": {"s3": {"url": bucket}}, "core": {"remote": "s3"},
+        "kubernetes": {"namespace": namespace, "image": "gitpipe:test", "ttl": 300,
+                       "heartbeat_timeout": 8, "watch_timeout": 2,
+                       "env": {"AWS_ENDPOINT_URL": s3_env["AWS_ENDPOINT_URL"],
+                               "AWS_DEFAULT_REGION": "us-east-1",
+                               "AWS_EC2_METADATA_DISABLED": "true",
+                               "GITPIPE_HEARTBEAT": "1"}}}})
+    from kubernetes import client
+
+    k8s.core().create_namespaced_secret(namespace, client.V1Secret(
+        metadata=client.V1ObjectMeta(name="s3-creds"),
+        string_data={"id": s3_env["AWS_ACCESS_KEY_ID"],
+                     "secret": s3_env["AWS_SECRET_ACCESS_KEY"]}))
+    repo.commit("pipeline")
+    return repo
+
+
+def run(repo: Repo, k8s: K8sCluster, *args: str, **kwargs: object) -> subprocess.CompletedProcess:
+    return repo.run(*args, env=k8s.env, timeout=240, **kwargs)
+
+
+def test_end_to_end_through_the_remote(repo: Repo, k8s: K8sCluster, k8s_namespace: str,
+                                       s3_bucket: str, s3_env: dict) -> None:
+    project(repo, k8s, k8s_namespace, s3_bucket, s3_env)
+    done = run(repo, k8s, "repro")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "[train] training on" in done.stdout  # pod logs streamed with the prefix
+    assert repo.read("model/m.txt") == "A\nB\n"
+    assert run(repo, k8s, "status", "--check").returncode == 0
+    jobs = k8s.batch().list_namespaced_job(k8s_namespace).items
+    assert len(jobs) == 1
+    labels = jobs[0].metadata.labels
+    assert labels["gitpipe.dev/stage"] == "train"
+    assert jobs[0].spec.backoff_limit == 0
+    log = sorted((repo.path / ".gitpipe/logs").glob("train-*.log"))[-1].read_text()
+    assert "training on" in log
+
+
+def test_oom_killed_is_reported_and_retried(repo: Repo, k8s: K8sCluster, k8s_namespace: str,
+                                           s3_bucket: str, s3_env: dict) -> None:
+    project(repo, k8s, k8s_namespace, s3_bucket, s3_env, retries=1,
+            train_cmd="sleep 2; " + TRAIN)
+    k8s.agent.inject_oom("gp-train", times=1, after=0.5)
+    done = run(repo, k8s, "repro")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "OOMKilled" in done.stdout + done.stderr
+    assert repo.read("model/m.txt") == "A\nB\n"
+
+
+def test_pod_deleted_mid_run_fails_within_bounded_time(repo: Repo, k8s: K8sCluster,
+                                                       k8s_namespace: str, s3_bucket: str,
+                                                       s3_env: dict) -> None:
+    project(repo, k8s, k8s_namespace, s3_bucket, s3_env, train_cmd="sleep 120")
+
+    def delete_when_running() -> None:
+        run_ = k8s.agent.wait_running("gp-train", timeout=60)
+        k8s.core().delete_namespaced_pod(run_.name, k8s_namespace)
+
+    killer = threading.Thread(target=delete_when_running)
+    killer.start()
+    started = time.monotonic()
+    done = run(repo, k8s, "repro")
+    killer.join()
+    assert done.returncode == 1
+    assert "was deleted" in done.stderr
+    assert time.monotonic() - started < 60
+    assert "train" not in repo.project().lock_entries
+
+
+def test_dead_node_is_detected_by_heartbeat(repo: Repo, k8s: K8sCluster, k8s_namespace: str,
+                                           s3_bucket: str, s3_env: dict) -> None:
+    project(repo, k8s, k8s_namespace, s3_bucket, s3_env, train_cmd="sleep 120")
+
+    def lose_node() -> None:
+        k8s.agent.wait_running("gp-train", timeout=60)
+        time.sleep(1.5)
+        k8s.agent.stop_reporting(kill_processes=True)
+
+    thread = threading.Thread(target=lose_node)
+    thread.start()
+    done = run(repo, k8s, "repro")
+    thread.join()
+    assert done.returncode == 1
+    assert "no heartbeat" in done.stderr
+
+
+def test_timeout_becomes_the_deadline(repo: Repo, k8s: K8sCluster, k8s_namespace: str,
+                                      s3_bucket: str, s3_env: dict) -> None:
+    project(repo, k8s, k8s_namespace, s3_bucket, s3_env, train_cmd="sleep 120", timeout="3s")
+    done = run(repo, k8s, "repro")
+    assert done.returncode == 1
+    assert "DeadlineExceeded" in done.stderr
+    job = k8s.batch().list_namespaced_job(k8s_namespace).items
+    assert all(j.spec.active_deadline_seconds == 3 for j in job)
+
+
+def test_restarted_gitpipe_adopts_the_running_job(repo: Repo, k8s: K8sCluster,
+                                                 k8s_namespace: str, s3_bucket: str,
+                                                 s3_env: dict) -> None:
+    project(repo, k8s, k8s_namespace, s3_bucket, s3_env, train_cmd="sleep 6; " + TRAIN)
+    env = {**os.environ, **GIT_ENV, **k8s.env}
+    first = subprocess.Popen([sys.executable, "-m", "gitpipe", "repro"], cwd=repo.path, env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    k8s.agent.wait_running("gp-train", timeout=60)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    done = run(repo, k8s, "repro")
+    assert done.returncode == 0, done.stderr
+    names = {j.metadata.name for j in k8s.batch().list_namespaced_job(k8s_namespace).items}
+    assert len(names) == 1  # adopted, not duplicated
+    assert repo.read("model/m.txt") == "A\nB\n"
+
+
+def test_ctrl_c_leaves_no_job_or_pod(repo: Repo, k8s: K8sCluster, k8s_namespace: str,
+                                     s3_bucket: str, s3_env: dict) -> None:
+    project(repo, k8s, k8s_namespace, s3_bucket, s3_env, train_cmd="sleep 120")
+    env = {**os.environ, **GIT_ENV, **k8s.env}
+    proc = subprocess.Popen([sys.executable, "-m", "gitpipe", "repro"], cwd=repo.path, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    k8s.agent.wait_running("gp-train", timeout=60)
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=60)
+    assert proc.returncode == 130
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        jobs = k8s.batch().list_namespaced_job(k8s_namespace).items
+        pods = k8s.core().list_namespaced_pod(k8s_namespace).items
+        if not jobs and not pods:
+            break
+        time.sleep(0.5)
+    assert not jobs and not pods
+
+
+def test_backfill_as_jobs_never_exceeds_concurrency(repo: Repo, k8s: K8sCluster,
+                                                    k8s_namespace: str, s3_bucket: str,
+                                                    s3_env: dict) -> None:
+    project(repo, k8s, k8s_namespace, s3_bucket, s3_env)
+    spec = repo.read("gitpipe.yaml") + (
+        "  part:\n    partition: {by: date, start: 2024-01-01, end: 2024-01-10}\n"
+        "    cmd: sleep 1; mkdir -p p && echo ${date} > p/${date}\n"
+        "    outs: ['p/${date}']\n    executor: kubernetes\n")
+    repo.gen({"gitpipe.yaml": spec}, commit="partitions")
+    peak = 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        batch = k8s.batch()
+        while not stop.is_set():
+            jobs = batch.list_namespaced_job(k8s_namespace,
+                                             label_selector="gitpipe.dev/stage=part").items
+            active = sum(1 for j in jobs if not any(
+                c.type in ("Complete", "Failed") and c.status == "True"
+                for c in (j.status.conditions or [])))
+            peak = max(peak, active)
+            time.sleep(0.2)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    done = run(repo, k8s, "backfill", "part", "--concurrency", "3", "-j", "8")
+    stop.set()
+    sampler.join()
+    assert done.returncode == 0, done.stderr
+    assert peak == 3
+    assert sorted(p.name for p in Path(repo.path / "p").iterdir()) == [
+        f"2024-01-{d:02d}" for d in range(1, 11)]
+
+
+def test_preflight_errors_before_anything_is_created(repo: Repo, k8s: K8sCluster,
+                                                     k8s_namespace: str, s3_bucket: str,
+                                                     s3_env: dict) -> None:
+    project(repo, k8s, k8s_namespace, s3_bucket, s3_env)
+    config = repo.project().config.raw
+    no_image = dict(config["kubernetes"], image=None)
+    repo.gen({".gitpipe/config.yaml": {**config, "kubernetes": no_image}})
+    done = run(repo, k8s, "repro")
+    assert done.returncode == 2 and "needs an image" in done.stderr
+    repo.gen({".gitpipe/config.yaml": {"kubernetes": config["kubernetes"]}})
+    done = run(repo, k8s, "repro")
+    assert done.returncode == 2 and "need a remote" in done.stderr
+    bogus = repo.path / "bogus-kubeconfig"
+    bogus.write_text(k8s.kubeconfig.read_text().replace(k8s.server, "https://127.0.0.1:9"))
+    repo.gen({".gitpipe/config.yaml": config})
+    done = repo.run("repro", env={"KUBECONFIG": str(bogus)}, timeout=120)
+    assert done.returncode == 2 and "cannot reach the Kubernetes API" in done.stderr
+    assert k8s.batch().list_namespaced_job(k8s_namespace).items == []
