@@ -162,11 +162,7 @@ class KubernetesExecutor:
     def _judge_pod(self, handle: KubeHandle, kind: str, pod: Any) -> RunResult | None:
         name = pod.metadata.name
         if kind == "DELETED" or pod.metadata.deletion_timestamp is not None:
-            done = self._result_verdict(handle)
-            if done is not None and done.ok:
-                return done
-            return RunResult(1, self._took(handle),
-                             message=f"pod {name} was deleted while the stage ran")
+            return self._deleted(handle, name)
         phase = pod.status.phase
         if phase in ("Running", "Succeeded", "Failed"):
             self._stream_logs(handle, name)
@@ -178,6 +174,24 @@ class KubernetesExecutor:
         if phase == "Failed":
             return self._pod_failure(handle, pod)
         return self._image_trouble(handle, pod)
+
+    def _deleted(self, handle: KubeHandle, pod_name: str) -> RunResult:
+        """A pod going away: finished work, the Job's own deadline, or a real loss.
+
+        The Job controller deletes the pods of a Job past its deadline before
+        the Failed condition is visible, so the Job is asked for a few seconds.
+        """
+        done = self._result_verdict(handle)
+        if done is not None and done.ok:
+            return done
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            verdict = self._job_condition(handle)
+            if verdict is not None:
+                return verdict
+            time.sleep(0.5)
+        return RunResult(1, self._took(handle),
+                         message=f"pod {pod_name} was deleted while the stage ran")
 
     def _pod_failure(self, handle: KubeHandle, pod: Any) -> RunResult:
         recorded = self._result_verdict(handle)
@@ -205,6 +219,9 @@ class KubernetesExecutor:
         return None
 
     def _judge_job(self, handle: KubeHandle) -> RunResult | None:
+        return self._job_condition(handle) or self._liveness(handle)
+
+    def _job_condition(self, handle: KubeHandle) -> RunResult | None:
         from kubernetes.client.exceptions import ApiException
 
         try:
@@ -225,7 +242,7 @@ class KubernetesExecutor:
             if condition.type == "Complete":
                 return self._result_verdict(handle) or RunResult(
                     1, self._took(handle), message="the Job completed without a result record")
-        return self._liveness(handle)
+        return None
 
     def _liveness(self, handle: KubeHandle) -> RunResult | None:
         """A pod that stopped beating (its node lost) or was never scheduled fails."""

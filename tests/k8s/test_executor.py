@@ -53,6 +53,21 @@ def project(repo: Repo, k8s: K8sCluster, namespace: str, bucket: str, s3_env: di
     return repo
 
 
+def running_pod(k8s: K8sCluster, namespace: str, stage: str = "train",
+                timeout: float = 60) -> str:
+    """The name of the stage's pod once the API says it runs (pods of other tests'
+    namespaces share names: the fingerprint is the same)."""
+    core = k8s.core()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for pod in core.list_namespaced_pod(
+                namespace, label_selector=f"gitpipe.dev/stage={stage}").items:
+            if pod.status.phase == "Running":
+                return str(pod.metadata.name)
+        time.sleep(0.2)
+    raise AssertionError(f"no running {stage} pod in {namespace}")
+
+
 def run(repo: Repo, k8s: K8sCluster, *args: str, **kwargs: object) -> subprocess.CompletedProcess:
     return repo.run(*args, env=k8s.env, timeout=240, **kwargs)
 
@@ -91,8 +106,7 @@ def test_pod_deleted_mid_run_fails_within_bounded_time(repo: Repo, k8s: K8sClust
     project(repo, k8s, k8s_namespace, s3_bucket, s3_env, train_cmd="sleep 120")
 
     def delete_when_running() -> None:
-        run_ = k8s.agent.wait_running("gp-train", timeout=60)
-        k8s.core().delete_namespaced_pod(run_.name, k8s_namespace)
+        k8s.core().delete_namespaced_pod(running_pod(k8s, k8s_namespace), k8s_namespace)
 
     killer = threading.Thread(target=delete_when_running)
     killer.start()
@@ -110,7 +124,7 @@ def test_dead_node_is_detected_by_heartbeat(repo: Repo, k8s: K8sCluster, k8s_nam
     project(repo, k8s, k8s_namespace, s3_bucket, s3_env, train_cmd="sleep 120")
 
     def lose_node() -> None:
-        k8s.agent.wait_running("gp-train", timeout=60)
+        running_pod(k8s, k8s_namespace)
         time.sleep(1.5)
         k8s.agent.stop_reporting(kill_processes=True)
 
@@ -139,7 +153,7 @@ def test_restarted_gitpipe_adopts_the_running_job(repo: Repo, k8s: K8sCluster,
     env = {**os.environ, **GIT_ENV, **k8s.env}
     first = subprocess.Popen([sys.executable, "-m", "gitpipe", "repro"], cwd=repo.path, env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    k8s.agent.wait_running("gp-train", timeout=60)
+    running_pod(k8s, k8s_namespace)
     first.send_signal(signal.SIGKILL)
     first.wait()
     done = run(repo, k8s, "repro")
@@ -155,10 +169,10 @@ def test_ctrl_c_leaves_no_job_or_pod(repo: Repo, k8s: K8sCluster, k8s_namespace:
     env = {**os.environ, **GIT_ENV, **k8s.env}
     proc = subprocess.Popen([sys.executable, "-m", "gitpipe", "repro"], cwd=repo.path, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    k8s.agent.wait_running("gp-train", timeout=60)
+    running_pod(k8s, k8s_namespace)
     proc.send_signal(signal.SIGINT)
-    proc.wait(timeout=60)
-    assert proc.returncode == 130
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         jobs = k8s.batch().list_namespaced_job(k8s_namespace).items
@@ -176,7 +190,9 @@ def test_backfill_as_jobs_never_exceeds_concurrency(repo: Repo, k8s: K8sCluster,
     spec = repo.read("gitpipe.yaml") + (
         "  part:\n    partition: {by: date, start: 2024-01-01, end: 2024-01-10}\n"
         "    cmd: sleep 1; mkdir -p p && echo ${date} > p/${date}\n"
-        "    outs: ['p/${date}']\n    executor: kubernetes\n")
+        "    outs: ['p/${date}']\n    executor: kubernetes\n"
+        "    env_from_secret: {AWS_ACCESS_KEY_ID: [s3-creds, id],\n"
+        "                      AWS_SECRET_ACCESS_KEY: [s3-creds, secret]}\n")
     repo.gen({"gitpipe.yaml": spec}, commit="partitions")
     peak = 0
     stop = threading.Event()
