@@ -20,6 +20,7 @@ from gitpipe.errors import BadInputError
 from gitpipe.yamlio import cached_parse, parse_plain
 
 LOCK_FILE = "gitpipe.lock"
+_RESTORE = "restore it from git, or delete it to rerun everything"
 SCHEMA = 1
 
 
@@ -121,8 +122,9 @@ def parse(text: str, cache_dir: Path | None = None) -> dict[str, LockEntry]:
         data = cached_parse(text, LOCK_FILE, cache_dir,
                             lambda t: parse_plain(t, LOCK_FILE)) if text.strip() else {}
     except yaml.YAMLError as exc:
-        raise BadInputError(f"{LOCK_FILE}: invalid YAML: {exc}",
-                            hint="restore it from git, or delete it to rerun everything") from None
+        raise BadInputError(f"{LOCK_FILE}: invalid YAML: {exc}", hint=_RESTORE) from None
+    except BadInputError as exc:
+        raise BadInputError(exc.message, hint=_RESTORE) from None
     data = data or {}
     if not isinstance(data, dict) or data.get("schema", SCHEMA) != SCHEMA:
         raise BadInputError(f"{LOCK_FILE}: unknown schema {data.get('schema')!r}"

@@ -180,3 +180,11 @@ def remote_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "local":
         return str(tmp_path / "remote-store")
     return str(request.getfixturevalue("s3_bucket"))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under xdist, keep the tests that share the Kubernetes control plane on one worker."""
+    for item in items:
+        path = str(item.fspath)
+        if "/tests/k8s/" in path:
+            item.add_marker(pytest.mark.xdist_group("k8s"))

@@ -139,7 +139,7 @@ def test_lock_writer_updates_file_for_each_task(tmp_path: Path) -> None:
 # damaged locks ---------------------------------------------------------------------
 
 @pytest.mark.parametrize(("text", "match"), [
-    ("stages: [unclosed\n", r"^gitpipe\.lock: invalid YAML"),
+    ("stages: [unclosed\n", r"^gitpipe\.lock(:\d+)?: invalid YAML"),
     ("- a\n- b\n", r"^gitpipe\.lock: not a mapping"),
     ("schema: 2\nstages: {}\n", r"^gitpipe\.lock: unknown schema 2"),
     ("schema: 1\nstages:\n  a: {fingerprint: 'xxh3:1'}\n",
