@@ -8,6 +8,7 @@ limits, partitions failing independently.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 from gitpipe import graph as graph_module
@@ -49,6 +50,12 @@ def partition_names(project: Project, options: BackfillOptions) -> list[str]:
     except PartitionError as exc:
         raise BadInputError(f"backfill {stage.name!r}: {exc}") from None
     return [f"{stage.name}@{key}" for key in keys]
+
+
+def plan_backfill(project: Project, options: BackfillOptions) -> list[Hashable]:
+    """The tasks a backfill considers: the range, what it needs, and (by default) after."""
+    targets = partition_names(project, options)
+    return graph_module.plan(project.graph, targets, downstream=options.downstream)
 
 
 def backfill(project: Project, options: BackfillOptions, repro_options: ReproOptions,

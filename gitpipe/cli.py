@@ -337,8 +337,11 @@ def backfill(ctx: click.Context, stage: str, start: str | None, end: str | None,
     options = BackfillOptions(stage, start, end, concurrency, force, not no_downstream, dry_run)
     backoff = float(os.environ.get("GITPIPE_RETRY_BACKOFF", "1"))
     project = _project(ctx)
+    from gitpipe.backfill import plan_backfill
+
     printer = _LivePrinter()
-    with _BackfillProgress() as progress:
+    total = len(plan_backfill(project, options))
+    with _BackfillProgress(total) as progress:
         report = project.backfill(options, ReproOptions(jobs=jobs, retry_backoff=backoff),
                                   progress.wrap(printer.event), printer.line)
     _print_report(report)
@@ -349,9 +352,10 @@ def backfill(ctx: click.Context, stage: str, start: str | None, end: str | None,
 class _BackfillProgress:
     """done / running / failed / waiting with elapsed time and an estimate, on a terminal."""
 
-    def __init__(self) -> None:
+    def __init__(self, total: int) -> None:
         import time
 
+        self.total = total
         self.started = time.monotonic()
         self.counts = {"done": 0, "running": 0, "failed": 0}
         self._live: Any = None
@@ -382,10 +386,11 @@ class _BackfillProgress:
 
         elapsed = time.monotonic() - self.started
         done = self.counts["done"] + self.counts["failed"]
-        rate = elapsed / done if done else 0.0
-        return (f"done {self.counts['done']}  running {self.counts['running']}  "
-                f"failed {self.counts['failed']}  elapsed {elapsed:.0f}s"
-                + (f"  ~{rate:.1f}s per task" if done else ""))
+        waiting = max(0, self.total - done - self.counts["running"])
+        eta = elapsed / done * (self.total - done) if done else None
+        return (f"done {self.counts['done']}/{self.total}  running {self.counts['running']}  "
+                f"failed {self.counts['failed']}  waiting {waiting}  elapsed {elapsed:.0f}s"
+                + (f"  eta {eta:.0f}s" if eta is not None else ""))
 
     def __exit__(self, *exc: object) -> None:
         if self._live is not None:

@@ -259,3 +259,17 @@ def test_a_year_of_hourly_partitions(repo: Repo) -> None:
     assert all(str(v.reasons[0]) == "new stage" for v in report.tasks)
     done = repo.run("status")
     assert "h: 8784 of 8784 stale: 2024-01-01T00..2024-12-31T23" in done.stdout
+
+
+def test_progress_line_counts_and_estimates() -> None:
+    from gitpipe.cli import _BackfillProgress
+    from gitpipe.repro import Event
+
+    seen: list[Event] = []
+    progress = _BackfillProgress(total=4)
+    listener = progress.wrap(seen.append)
+    for kind in ("start", "start", "done", "fail"):
+        listener(Event("p@2024-01-01", kind))
+    line = progress.line()
+    assert line.startswith("done 1/4  running 0  failed 1  waiting 2  elapsed ")
+    assert " eta " in line and len(seen) == 4
