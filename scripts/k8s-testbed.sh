@@ -8,7 +8,8 @@
 #
 # Cache: $GITPIPE_K8S_CACHE, default ~/.cache/gitpipe-test/k8s-1.20.2 (never in the repo).
 # Idempotent and safe to run concurrently (flock). Cold: ~7-10 min on 2 cores; cached: <1 s.
-# Set GITPIPE_K8S_KEEP_BUILD=1 to keep the source tree and Go build cache (~3 GB).
+# Set GITPIPE_K8S_KEEP_BUILD=1 to keep the source tree, Go toolchain and build cache (~3 GB);
+# otherwise only bin/ (~225 MB) and the downloaded .deb/source files (~120 MB) stay.
 set -euo pipefail
 
 CACHE="${GITPIPE_K8S_CACHE:-$HOME/.cache/gitpipe-test/k8s-1.20.2}"
@@ -153,7 +154,7 @@ EOF
     done
     if [[ "${GITPIPE_K8S_KEEP_BUILD:-0}" != 1 ]]; then
         chmod -R u+w "$CACHE/gopath" "$CACHE/gocache" 2>/dev/null || true
-        rm -rf "$src" "$CACHE/gocache" "$CACHE/gopath"
+        rm -rf "$src" "$CACHE/gocache" "$CACHE/gopath" "$CACHE/go" "$CACHE/apt"
     fi
 }
 
@@ -163,14 +164,14 @@ cmd_build() {
         echo "$BIN"
         return
     fi
-    need_root_apt
     exec 9>"$CACHE/.lock"
     flock 9
     if ! built; then
+        need_root_apt
         fetch_etcd
         build_k8s
         "$BIN/kube-apiserver" --version >&2
-        "$BIN/etcd" --version | head -1 >&2
+        "$BIN/etcd" --version | sed -n 1p >&2  # sed reads all: no SIGPIPE under pipefail
         touch "$BIN/.complete"
     fi
     log "binaries in $BIN"

@@ -30,7 +30,8 @@ import yaml
 SCRIPT = "scripts/k8s-testbed.sh"
 BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager")
 TOKEN = "gitpipe-test-admin-token"
-FEATURE_GATES = "TTLAfterFinished=true"  # alpha in 1.20: without it ttlSecondsAfterFinished is dropped
+# TTLAfterFinished is alpha in 1.20: without the gate ttlSecondsAfterFinished is silently dropped.
+FEATURE_GATES = "TTLAfterFinished=true"
 SERVICE_CIDR = "10.0.0.0/24"  # a config value only: nothing binds or contacts it
 
 
@@ -54,7 +55,8 @@ def find_binaries(cache_dir: Path | None = None) -> dict[str, Path]:
     missing = [n for n, p in found.items() if not os.access(p, os.X_OK)]
     if missing or not (bindir / ".complete").exists():
         raise BinariesMissing(
-            f"Kubernetes test binaries not built in {bindir} (missing: {', '.join(missing) or 'stamp'}); "
+            f"Kubernetes test binaries not built in {bindir} "
+            f"(missing: {', '.join(missing) or 'stamp'}); "
             f"run `bash {SCRIPT} build` (about 7-10 min the first time, cached afterwards)")
     return found
 
@@ -87,11 +89,12 @@ class Certs:
             f"subjectAltName={sans}\nbasicConstraints=CA:FALSE\n"
             "keyUsage=critical,digitalSignature,keyEncipherment\n"
             "extendedKeyUsage=serverAuth,clientAuth\n")
-        _openssl("req", "-new", "-nodes", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                 "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}", cwd=self.dir)
+        _openssl("req", "-new", "-nodes", "-newkey", "ec", "-pkeyopt",
+                 "ec_paramgen_curve:prime256v1", "-keyout", f"{name}.key", "-out", f"{name}.csr",
+                 "-subj", f"/CN={name}", cwd=self.dir)
         _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-                 "-CAcreateserial", "-days", "3650", "-out", f"{name}.crt", "-extfile", f"{name}.ext",
-                 cwd=self.dir)
+                 "-CAcreateserial", "-days", "3650", "-out", f"{name}.crt",
+                 "-extfile", f"{name}.ext", cwd=self.dir)
         return self.dir / f"{name}.crt", self.dir / f"{name}.key"
 
     def rsa_keypair(self, name: str) -> tuple[Path, Path]:
@@ -211,7 +214,8 @@ class ControlPlane:
         while time.monotonic() < deadline:
             proc = self.procs[name]
             if proc.poll() is not None:
-                raise ControlPlaneError(f"{name} exited with {proc.returncode}:\n{self.log_tail(name)}")
+                raise ControlPlaneError(
+                    f"{name} exited with {proc.returncode}:\n{self.log_tail(name)}")
             try:
                 if check():
                     return
@@ -246,7 +250,8 @@ class ControlPlane:
             "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
             f"--secure-port={self.api_port}", "--insecure-port=0",
             f"--cert-dir={cert_dir}", f"--tls-cert-file={self.apiserver_cert}",
-            f"--tls-private-key-file={self.apiserver_key}", f"--client-ca-file={self.certs.ca_cert}",
+            f"--tls-private-key-file={self.apiserver_key}",
+            f"--client-ca-file={self.certs.ca_cert}",
             f"--token-auth-file={self.token_file}", "--authorization-mode=AlwaysAllow",
             f"--service-account-key-file={self.sa_pub}",
             f"--service-account-signing-key-file={self.sa_key}",
