@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import networkx as nx
 
 
-def _ordered(graph: nx.DiGraph) -> list[str]:
+def to_networkx(graph: Any) -> nx.DiGraph:
+    """gitpipe's light Dag as a networkx graph (node order kept)."""
+    converted = nx.DiGraph()
+    converted.add_nodes_from(graph.nodes)
+    converted.add_edges_from(graph.edges)
+    return converted
+
+
+def _ordered(graph: Any) -> list[str]:
     order = {n: i for i, n in enumerate(graph.nodes)}
-    return [str(n) for n in nx.lexicographical_topological_sort(graph, key=lambda n: order[n])]
+    return [str(n) for n in nx.lexicographical_topological_sort(to_networkx(graph),
+                                                                 key=lambda n: order[n])]
 
 
-def to_ascii(graph: nx.DiGraph) -> str:
+def to_ascii(graph: Any) -> str:
     """One line per task in run order, with the tasks it waits for."""
     names = _ordered(graph)
     width = max((len(n) for n in names), default=0)
@@ -27,14 +37,14 @@ def _quote(name: str) -> str:
     return json.dumps(name)
 
 
-def to_dot(graph: nx.DiGraph) -> str:
+def to_dot(graph: Any) -> str:
     lines = ["digraph gitpipe {", "  rankdir=LR;"]
     lines += [f"  {_quote(n)};" for n in _ordered(graph)]
     lines += [f"  {_quote(str(a))} -> {_quote(str(b))};" for a, b in sorted(graph.edges)]
     return "\n".join([*lines, "}"])
 
 
-def to_mermaid(graph: nx.DiGraph) -> str:
+def to_mermaid(graph: Any) -> str:
     ids = {name: f"n{i}" for i, name in enumerate(_ordered(graph))}
     lines = ["flowchart LR"]
     lines += [f'  {ids[n]}["{n}"]' for n in ids]
@@ -42,7 +52,7 @@ def to_mermaid(graph: nx.DiGraph) -> str:
     return "\n".join(lines)
 
 
-def to_json(graph: nx.DiGraph) -> str:
+def to_json(graph: Any) -> str:
     data = {"nodes": _ordered(graph),
             "edges": [[str(a), str(b)] for a, b in sorted(graph.edges)]}
     return json.dumps(data, indent=2)

@@ -1,4 +1,4 @@
-"""The DAG of Tasks (networkx): edges from outs to deps, validation, and the pure plan.
+"""The DAG of Tasks: edges from outs to deps, validation, and the pure plan.
 
 An edge A → B exists when a dep of B is an out of A, lies inside a directory
 out of A, or is a directory containing an out of A.
@@ -9,9 +9,9 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 from collections.abc import Hashable, Iterable
+from typing import Any
 
-import networkx as nx
-
+from gitpipe.dag import Dag, ancestors, descendants, find_cycle, topological_order
 from gitpipe.errors import BadInputError, SpecError, did_you_mean
 from gitpipe.spec import SPEC_FILE, Pipeline, Task, tasks_of
 
@@ -68,13 +68,13 @@ class OutIndex:
                                  f"{parent!r} of stage {owner.name!r}")
 
 
-def build(pipeline: Pipeline, today: dt.date | None = None) -> nx.DiGraph:
+def build(pipeline: Pipeline, today: dt.date | None = None) -> Dag:
     """The DAG of the pipeline's Tasks (one per partition); SpecError for overlaps, cycles."""
     day = today or dt.date.today()
     tasks = [task for stage in pipeline.stages for task in tasks_of(stage, day)]
     index = OutIndex(tasks)
     index.check_nesting()
-    graph = nx.DiGraph()
+    graph = Dag()
     for task in tasks:
         graph.add_node(task.name, task=task)
     for task in tasks:
@@ -90,19 +90,16 @@ def build(pipeline: Pipeline, today: dt.date | None = None) -> nx.DiGraph:
     return graph
 
 
-def _check_acyclic(graph: nx.DiGraph) -> None:
-    if nx.is_directed_acyclic_graph(graph):
+def _check_acyclic(graph: Dag) -> None:
+    cycle = find_cycle(graph)
+    if cycle is None:
         return
-    try:
-        cycle = nx.find_cycle(graph)
-    except nx.NetworkXNoCycle:
-        return
-    names = [edge[0] for edge in cycle] + [cycle[0][0]]
+    names = [str(node) for node in cycle]
     raise SpecError([f"{SPEC_FILE}: the stages form a cycle: {' -> '.join(names)}"],
                     hint="a stage cannot depend, directly or not, on its own outs")
 
 
-def select(graph: nx.DiGraph, targets: Iterable[str]) -> list[Hashable]:
+def select(graph: Dag, targets: Iterable[str]) -> list[Hashable]:
     """Resolve target names (a stage, or `stage@partition`) to graph nodes."""
     nodes: list[Hashable] = []
     for target in targets:
@@ -117,7 +114,7 @@ def select(graph: nx.DiGraph, targets: Iterable[str]) -> list[Hashable]:
     return nodes
 
 
-def plan(graph: nx.DiGraph, targets: Iterable[Hashable] | None = None,
+def plan(graph: Any, targets: Iterable[Hashable] | None = None,
          downstream: bool = False) -> list[Hashable]:
     """The nodes to consider, in a topological order; pure, any hashable nodes.
 
@@ -130,9 +127,8 @@ def plan(graph: nx.DiGraph, targets: Iterable[Hashable] | None = None,
         chosen = set()
         for node in targets:
             chosen.add(node)
-            chosen |= nx.ancestors(graph, node)
+            chosen |= ancestors(graph, node)
             if downstream:
-                chosen |= nx.descendants(graph, node)
+                chosen |= descendants(graph, node)
     order = {node: i for i, node in enumerate(graph.nodes)}
-    sub = graph.subgraph(chosen)
-    return list(nx.lexicographical_topological_sort(sub, key=lambda n: order[n]))
+    return topological_order(graph.subgraph(chosen), key=order.__getitem__)

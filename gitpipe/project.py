@@ -15,12 +15,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-import networkx as nx
-
 from gitpipe import graph as graph_module
 from gitpipe import lockfile
 from gitpipe.cache import Cache
 from gitpipe.config import Config, load_config, remote_settings
+from gitpipe.dag import Dag
 from gitpipe.errors import BadInputError, NotAProjectError, ProjectLockedError, SpecError
 from gitpipe.gitrepo import GitRepo
 from gitpipe.lockfile import LockEntry
@@ -89,7 +88,7 @@ class Project:
         return load_pipeline(self.root, cache_dir=self.parse_cache)
 
     @cached_property
-    def graph(self) -> nx.DiGraph:
+    def graph(self) -> Dag:
         try:
             return graph_module.build(self.pipeline, self.today)
         except SpecError:

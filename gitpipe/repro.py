@@ -13,11 +13,11 @@ import time
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import networkx as nx
+from typing import Any
 
 from gitpipe import graph as graph_module
 from gitpipe import lockfile
+from gitpipe.dag import descendants
 from gitpipe.errors import BadInputError, GitpipeError, SpecError
 from gitpipe.executors import Job, OutputSink, RunResult
 from gitpipe.executors.local import LocalExecutor, LocalHandle
@@ -414,8 +414,8 @@ def remove_outs(root: Path, paths: Iterable[str]) -> None:
             shutil.rmtree(full)
 
 
-def downstream_of(graph: nx.DiGraph, names: Iterable[str]) -> set[str]:
+def downstream_of(graph: Any, names: Iterable[str]) -> set[str]:
     found: set[str] = set()
     for name in names:
-        found |= {str(n) for n in nx.descendants(graph, name)}
+        found |= {str(n) for n in descendants(graph, name)}
     return found

@@ -15,8 +15,9 @@ import time
 from collections.abc import Callable, Hashable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from typing import Any
 
-import networkx as nx
+from gitpipe.dag import descendants, topological_order
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ class Scheduler:
     reschedule mode): sensing holds no job and no group slot.
     """
 
-    def __init__(self, graph: nx.DiGraph, step: Step, limits: Limits,
+    def __init__(self, graph: Any, step: Step, limits: Limits,
                  on_abort: Callable[[], None] | None = None,
                  gate: Callable[[Hashable], Gate | None] | None = None) -> None:
         self.graph = graph
@@ -87,7 +88,7 @@ class Scheduler:
         self.sensing: list[_Sensing] = []
         self.running: dict[Future[Outcome], Hashable] = {}
         self.stop = threading.Event()
-        self._order = {n: i for i, n in enumerate(nx.topological_sort(graph))}
+        self._order = {n: i for i, n in enumerate(topological_order(graph))}
         self._in_group: dict[str, int] = {}
 
     def run(self) -> dict[Hashable, Outcome]:
@@ -181,7 +182,7 @@ class Scheduler:
 
     def _fail(self, node: Hashable, outcome: Outcome = Outcome.FAILED) -> None:
         self.outcomes[node] = outcome
-        for child in nx.descendants(self.graph, node):
+        for child in descendants(self.graph, node):
             self.outcomes.setdefault(child, Outcome.BLOCKED)
         if not self.limits.keep_going:
             self.stop.set()
@@ -203,5 +204,5 @@ def _safe_check(gate: Gate) -> bool:
         return False
 
 
-def schedule(graph: nx.DiGraph, step: Step, limits: Limits) -> dict[Hashable, Outcome]:
+def schedule(graph: Any, step: Step, limits: Limits) -> dict[Hashable, Outcome]:
     return Scheduler(graph, step, limits).run()

@@ -18,7 +18,7 @@ HEAVY = ("kubernetes", "s3fs", "boto3", "botocore", "watchdog", "rich", "network
 LAYERS = {
     "errors": 0,
     "yamlio": 1, "spec": 1, "params": 1, "partitions": 1, "hashing": 1, "gitrepo": 1,
-    "state": 2, "fingerprint": 2, "lockfile": 2, "graph": 2, "cache": 2, "remote": 2,
+    "dag": 1, "state": 2, "fingerprint": 2, "lockfile": 2, "graph": 2, "cache": 2, "remote": 2,
     "project": 2, "config": 2, "workspace": 2,
     "staleness": 3, "scheduler": 3, "executors": 3, "dagviz": 3, "runcache": 3,
     "repro": 4, "status": 4, "hooks": 4, "watch": 4, "transfer": 4, "backfill": 4,
@@ -41,7 +41,7 @@ def test_status_does_not_import_remote_or_cluster_clients(repo: Repo) -> None:
     code = ("import sys; from gitpipe.cli import cli\n"
             f"try:\n    cli(['-C', {str(repo.path)!r}, 'status'])\nexcept SystemExit: pass\n"
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'kubernetes', 's3fs', "
-            "'boto3', 'botocore', 'watchdog'}))")
+            "'boto3', 'botocore', 'watchdog', 'networkx'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     lines = out.stdout.strip().splitlines()
     assert lines[0] == "a:" and lines[-1] == "[]", out.stdout

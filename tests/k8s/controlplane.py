@@ -12,6 +12,7 @@ in ``workdir``. There is no kubelet and no scheduler: see ``node_agent.NodeAgent
 from __future__ import annotations
 
 import base64
+import ctypes
 import json
 import os
 import signal
@@ -65,6 +66,13 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGKILL when the process (thread) that started us dies, so a killed test
+    run leaves no apiserver behind. The new session keeps terminal signals away."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def _openssl(*args: str, cwd: Path) -> None:
@@ -197,7 +205,8 @@ class ControlPlane:
         try:
             proc = subprocess.Popen([str(self.bins.get(name, name)), *args], stdout=log,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    cwd=self.workdir, start_new_session=True)
+                                    cwd=self.workdir, start_new_session=True,
+                                    preexec_fn=_die_with_parent)
         finally:
             log.close()
         self.procs[name] = proc

@@ -5,9 +5,8 @@ unscheduled pod to it, runs each pod's first container ``command`` + ``args`` as
 group in an empty directory (env from the container spec: literal values, secretKeyRef,
 configMapKeyRef, fieldRef, envFrom), enforces ``resources.limits.memory`` (OOMKilled, exit 137),
 reports phases and container states through ``pods/status``, honours deletion (kill, then delete
-with grace 0) and serves ``pods/log`` over HTTPS. Images are not pulled: the image name is only
-reported back. Failure injection: ``inject_oom``, ``inject_eviction``, ``inject_image_pull_error``,
-``stop_reporting`` (a dead node) and ``reset``.
+with grace 0) and serves ``pods/log`` over HTTPS. Images are never pulled. Failure injection:
+``inject_oom``, ``inject_eviction``, ``inject_image_pull_error``, ``stop_reporting``, ``reset``.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +40,6 @@ class Injection:
     match: str  # substring of the pod name (image name for kind "image")
     times: int = 1
     after: float = 0.5  # seconds after the start before the kill
-
-
-@dataclass
-class _Node:
-    name: str
-    port: int
-    labels: dict[str, str] = field(default_factory=dict)
 
 
 class NodeAgent:

@@ -12,7 +12,8 @@ from kubernetes import client, watch
 
 from tests.k8s.conftest import K8sCluster
 
-pytestmark = pytest.mark.k8s
+# One worker runs all the k8s tests under `-n 2 --dist loadgroup`: one cluster, not two.
+pytestmark = [pytest.mark.k8s, pytest.mark.xdist_group("k8s")]
 
 
 def make_job(name: str, argv: list[str], memory: str | None = None, **spec: Any) -> client.V1Job:
