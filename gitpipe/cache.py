@@ -89,6 +89,7 @@ class Cache:
                                 f"{', '.join(LINK_TYPES)}")
         self.root = root
         self.link_type = link_type
+        self._reflink_works = True  # until the file system says otherwise, once
 
     def path(self, digest: str) -> Path:
         suffix = DIR_SUFFIX if digest.endswith(DIR_SUFFIX) else ""
@@ -214,9 +215,11 @@ class Cache:
             except OSError as exc:
                 if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
                     raise
-        if self.link_type == "reflink" and _reflink(obj, dest):
-            os.chmod(dest, 0o644)
-            return
+        if self.link_type == "reflink" and self._reflink_works:
+            if _reflink(obj, dest):
+                os.chmod(dest, 0o644)
+                return
+            self._reflink_works = False
         shutil.copyfile(obj, dest)
         os.chmod(dest, 0o644)
 

@@ -262,4 +262,8 @@ def init_project(path: Path) -> Project:
 
 
 def cached_out_paths(pipeline: Pipeline) -> list[str]:
-    return [out.path for stage in pipeline.stages for out in stage.outs if out.cache]
+    """Ignore patterns for cached outs; `${date}` in a partitioned out becomes `*`."""
+    import re
+
+    return [re.sub(r"\$\{[^}]*\}", "*", out.path)
+            for stage in pipeline.stages for out in stage.outs if out.cache]

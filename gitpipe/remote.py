@@ -7,6 +7,8 @@ cache, and no upload is visible under its final name until complete.
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -39,6 +41,13 @@ class Transfer:
     skipped: int = 0
     runs: int = 0
     failed: list[str] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, size: int) -> None:
+        """Count one transferred file; called from worker threads."""
+        with self._lock:
+            self.files += 1
+            self.bytes += size
 
 
 def object_key(digest: str) -> str:
@@ -160,6 +169,8 @@ class Remote:
                     hasher.update(chunk)
                     writer.write(chunk)
                     size += len(chunk)
+                writer.flush()
+                os.fsync(writer.fileno())  # durable before it is renamed into the cache
             if digest is not None:
                 got = f"xxh3:{hasher.hexdigest()}"
                 if got != digest.removesuffix(DIR_SUFFIX):
@@ -220,8 +231,7 @@ def _parallel(action: Callable[[Path, str], int], todo: list[tuple[Path, str]], 
 
     def one(item: tuple[Path, str]) -> None:
         size = action(*item)
-        summary.files += 1
-        summary.bytes += size
+        summary.add(size)
         if progress is not None:
             progress(item[1], size)
 
@@ -251,9 +261,9 @@ def _fetch(remote: Remote, cache: Cache, digests: list[str], jobs: int, summary:
     if not todo:
         return
     present = remote.listing("files")
-    absent = [d for d in todo if object_key(d) not in present]
+    absent = {d for d in todo if object_key(d) not in present}
     if absent:
-        summary.failed.extend(absent)
+        summary.failed.extend(sorted(absent))
         todo = [d for d in todo if d not in absent]
 
     def one(digest: str) -> None:
@@ -263,8 +273,7 @@ def _fetch(remote: Remote, cache: Cache, digests: list[str], jobs: int, summary:
             cache._publish(tmp, cache.path(digest))
         finally:
             tmp.unlink(missing_ok=True)
-        summary.files += 1
-        summary.bytes += size
+        summary.add(size)
         if progress is not None:
             progress(object_key(digest), size)
 

@@ -22,7 +22,7 @@ from gitpipe.errors import BadInputError, GitpipeError, SpecError
 from gitpipe.executors import Job, OutputSink, RunResult
 from gitpipe.executors.local import LocalExecutor, LocalHandle
 from gitpipe.kuberun import KubeRunner, uses_kubernetes
-from gitpipe.project import Project, ProjectLock
+from gitpipe.project import Project, ProjectLock, cached_out_paths, ensure_ignored
 from gitpipe.remote import url_exists
 from gitpipe.runcache import RunCache
 from gitpipe.scheduler import Gate, Limits, Outcome, Scheduler
@@ -120,6 +120,9 @@ def execute(project: Project, nodes: list[Hashable], options: ReproOptions,
     """
     project.check_paths_inside()
     _check_params(project, nodes)
+    if project.gitpipe_dir.is_dir():
+        # Stages added after `gitpipe init` get their outs ignored too.
+        ensure_ignored(project.root, cached_out_paths(project.pipeline))
     limits = _limits(project, options, stage_limits or {})
     with ProjectLock(project.gitpipe_dir, project.config.lock_wait):
         project.__dict__.pop("lock_entries", None)  # re-read under the ProjectLock

@@ -51,6 +51,16 @@ def test_init_writes_config_and_ignores(repo: Repo) -> None:
     tracked = repo.git("ls-files").split()
     assert "o" not in tracked and ".gitpipe/state.db" not in tracked
     assert ".gitpipe/config.yaml" in tracked and "gitpipe.lock" in tracked
+    # A stage added after init, partitioned: its outs are ignored by pattern.
+    spec = repo.read("gitpipe.yaml") + (
+        "  p:\n    partition: {by: date, start: 2024-01-01, end: 2024-01-02}\n"
+        "    cmd: mkdir -p parts && echo > parts/${date}.bin\n"
+        "    outs: ['parts/${date}.bin']\n")
+    repo.gen({"gitpipe.yaml": spec})
+    repo.run("repro", check=True)
+    assert repo.read(".gitignore").splitlines() == ["/o", "/dir", "/parts/*.bin"]
+    repo.commit("partitions")
+    assert not [p for p in repo.git("ls-files").split() if p.startswith("parts/")]
 
 
 def test_no_spec_is_a_clear_error(repo: Repo) -> None:
