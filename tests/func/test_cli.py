@@ -187,3 +187,20 @@ def test_runs_history(repo: Repo) -> None:
     rows = json.loads(repo.run("runs", "--json").stdout)
     assert [(r["task"], r["result"], r["bytes_out"]) for r in rows] == [("a", "ran", 100)]
     assert "a" in repo.run("runs").stdout
+
+
+def test_k8s_manifest_needs_no_cluster(repo: Repo) -> None:
+    repo.spec({"train": {"cmd": "python train.py", "outs": ["model/"],
+                         "executor": "kubernetes", "image": "reg/train:1", "timeout": "1h",
+                         "resources": {"memory": "2Gi"}}}, commit="spec")
+    repo.run("init", check=True)
+    repo.run("remote", "add", "-d", "s3", "s3://bucket/cache", check=True)
+    done = repo.run("k8s", "manifest", "train", check=True)
+    import yaml
+
+    job = yaml.safe_load(done.stdout)
+    assert job["kind"] == "Job" and job["spec"]["activeDeadlineSeconds"] == 3600
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "reg/train:1"
+    assert container["command"][-2:] == ["--remote", "s3://bucket/cache"]
+    assert container["resources"]["limits"] == {"memory": "2Gi"}

@@ -259,3 +259,19 @@ def test_pre_commit_framework_try_repo(repo: Repo, tmp_path) -> None:
     assert "params: train.lr 0.1 -> 0.5" in stale.stdout
     mismatch = try_repo("gitpipe-lock")
     assert mismatch.returncode != 0 and "train: params changed" in mismatch.stdout
+
+
+def test_submodule_dep_is_hashed_by_content(make_repo) -> None:
+    lib = make_repo("lib")
+    lib.gen({"util.sh": "echo v1\n"}, commit="lib v1")
+    app = make_repo("app")
+    app.git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(lib.path), "lib")
+    app.spec({"use": {"cmd": "sh lib/util.sh > out.txt", "deps": ["lib/util.sh"],
+                      "outs": ["out.txt"]}}, commit="app")
+    assert app.run("repro").returncode == 0
+    assert app.read("out.txt") == "v1\n"
+    assert app.run("status", "--check").returncode == 0
+    (app.path / "lib/util.sh").write_text("echo v2\n")
+    assert "deps: lib/util.sh modified" in app.run("status").stdout
+    app.run("repro", check=True)
+    assert app.read("out.txt") == "v2\n"

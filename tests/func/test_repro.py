@@ -246,3 +246,14 @@ def test_lock_is_deterministic(repo: Repo, jobs: int) -> None:
     (repo.path / "gitpipe.lock").unlink()
     repo.project().repro(options=ReproOptions(jobs=jobs))
     assert repo.read("gitpipe.lock") == first
+
+
+def test_failing_stage_leaves_no_partial_out_recorded_or_cached(repo: Repo) -> None:
+    repo.spec({"half": {"cmd": "echo partial > out.txt; exit 1", "outs": ["out.txt"]}},
+              commit="spec")
+    repo.run("init", check=True)
+    report = repo.project().repro()
+    assert report.results[0].outcome is Outcome.FAILED
+    assert "half" not in repo.project().lock_entries
+    cache = repo.project().cache
+    assert list(cache.all_objects()) == [] and list(cache.run_entries()) == []
