@@ -194,15 +194,28 @@ class Cache:
         target.parent.mkdir(parents=True, exist_ok=True)
         if digest.endswith(DIR_SUFFIX):
             target.mkdir()
+            copies = []
             for entry in self.manifest(digest):
                 dest = target / entry.relpath
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 if entry.digest.startswith("link:"):
                     os.symlink(entry.digest.removeprefix("link:"), dest)
                 else:
-                    self._materialize(self.path(entry.digest), dest)
+                    copies.append((self.path(entry.digest), dest))
+            self._materialize_all(copies)
         else:
             self._materialize(self.path(digest), target)
+
+    def _materialize_all(self, copies: list[tuple[Path, Path]]) -> None:
+        """Many files at once: copies release the GIL, so threads overlap the I/O."""
+        if len(copies) < 16:
+            for obj, dest in copies:
+                self._materialize(obj, dest)
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda pair: self._materialize(*pair), copies))
 
     def _materialize(self, obj: Path, dest: Path) -> None:
         if self.link_type == "symlink":

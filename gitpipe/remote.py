@@ -163,12 +163,17 @@ class Remote:
         def get() -> int:
             hasher = xxhash.xxh3_128()
             size = 0
-            with self.fs.open(self.full(rel), "rb", block_size=8 * CHUNK) as reader, \
-                    open(dest, "wb") as writer:
-                while chunk := reader.read(CHUNK):
-                    hasher.update(chunk)
-                    writer.write(chunk)
-                    size += len(chunk)
+            # NOTE: a folder remote is read with plain unbuffered reads into one
+            # reused buffer; fsspec's file objects cost ~2x the kernel time there.
+            source = (open(self.full(rel), "rb", buffering=0) if self.is_local  # noqa: SIM115
+                      else self.fs.open(self.full(rel), "rb", block_size=8 * CHUNK))
+            with source as reader, open(dest, "wb") as writer:
+                buffer = bytearray(CHUNK)
+                view = memoryview(buffer)
+                while count := reader.readinto(buffer):
+                    hasher.update(view[:count])
+                    writer.write(view[:count])
+                    size += count
                 writer.flush()
                 os.fsync(writer.fileno())  # durable before it is renamed into the cache
             if digest is not None:
