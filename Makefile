@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench bench-status bench-transfer bench-smoke clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,21 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check gitpipe tests benchmarks
 	$(VENV)/bin/mypy
 
+# gitpipe next to DVC, Snakemake and Make (peers in their own venv under
+# benchmarks/.work/); QUICK=1 for a two-minute version. Results land in
+# benchmarks/results/ (peers-latest.md).
 bench: $(STAMP)
+	$(PY) benchmarks/bench_peers.py $(if $(QUICK),--quick,)
+
+bench-status: $(STAMP)
 	$(PY) benchmarks/bench_status.py
+
+bench-transfer: $(STAMP)
+	$(PY) benchmarks/bench_transfer.py
+
+# What CI runs so the benchmark scripts cannot rot (gitpipe and make, tiny sizes).
+bench-smoke: $(STAMP)
+	$(PY) benchmarks/bench_peers.py --smoke
 
 clean:
 	rm -rf $(VENV) .demo benchmarks/.work
