@@ -69,6 +69,9 @@ class Dag:
     def in_degree(self, node: Hashable) -> int:
         return len(self._pred[node])
 
+    def out_degree(self, node: Hashable) -> int:
+        return len(self._succ[node])
+
     def number_of_edges(self) -> int:
         return sum(len(children) for children in self._succ.values())
 

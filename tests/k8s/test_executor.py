@@ -38,7 +38,7 @@ def project(repo: Repo, k8s: K8sCluster, namespace: str, bucket: str, s3_env: di
     repo.gen({".gitpipe/config.yaml": {
         "remotes": {"s3": {"url": bucket}}, "core": {"remote": "s3"},
         "kubernetes": {"namespace": namespace, "image": "gitpipe:test", "ttl": 300,
-                       "heartbeat_timeout": 8, "watch_timeout": 2,
+                       "heartbeat_timeout": 8, "watch_timeout": 2, "pending_timeout": 45,
                        "env": {"AWS_ENDPOINT_URL": s3_env["AWS_ENDPOINT_URL"],
                                "AWS_DEFAULT_REGION": "us-east-1",
                                "AWS_EC2_METADATA_DISABLED": "true",
@@ -190,7 +190,7 @@ def test_backfill_as_jobs_never_exceeds_concurrency(repo: Repo, k8s: K8sCluster,
     spec = repo.read("gitpipe.yaml") + (
         "  part:\n    partition: {by: date, start: 2024-01-01, end: 2024-01-10}\n"
         "    cmd: sleep 1; mkdir -p p && echo ${date} > p/${date}\n"
-        "    outs: ['p/${date}']\n    executor: kubernetes\n"
+        "    outs: ['p/${date}']\n    executor: kubernetes\n    retries: 1\n"
         "    env_from_secret: {AWS_ACCESS_KEY_ID: [s3-creds, id],\n"
         "                      AWS_SECRET_ACCESS_KEY: [s3-creds, secret]}\n")
     repo.gen({"gitpipe.yaml": spec}, commit="partitions")
