@@ -54,10 +54,9 @@ class KubeRunner:
             stage_job(task, fingerprint, self.project.workspace, self.project.cache,
                       self.remote)
             self._staged.add(fingerprint)
-        clear_result(self.remote, fingerprint)
         job = KubeJob(task.name, fingerprint, self.manifest(task, fingerprint, attempt),
                       log_path)
-        handle = self.executor.submit(job)
+        handle = self.executor.submit(job, lambda: clear_result(self.remote, fingerprint))
         with self._mutex:
             self.handles.add(handle)
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,11 +86,16 @@ class KubernetesExecutor:
                                 hint="check the cluster and your kubeconfig") from None
 
     # -- submit: adopt a running Job for this fingerprint, or create one -------------
-    def submit(self, job: KubeJob) -> KubeHandle:
+    def submit(self, job: KubeJob, before_create: Callable[[], None] | None = None
+               ) -> KubeHandle:
+        """Adopt a running Job with this fingerprint, or create one (calling
+        `before_create` first: an adopted Job's result must not be cleared)."""
         namespace = job.manifest["metadata"]["namespace"]
         adopted = self._adoptable(job, namespace)
         if adopted is not None:
             return KubeHandle(job, adopted, namespace, adopted=True)
+        if before_create is not None:
+            before_create()
         name = job.manifest["metadata"]["name"]
         self._create(job, namespace, name)
         return KubeHandle(job, name, namespace)
