@@ -29,7 +29,7 @@ from gitpipe.scheduler import Gate, Limits, Outcome, Scheduler
 from gitpipe.spec import Task
 from gitpipe.staleness import Observation, Staleness, judge, lock_entry_for, observe
 from gitpipe.state import RunRecord
-from gitpipe.status import status
+from gitpipe.status import status, status_of
 from gitpipe.workspace import PathInfo
 
 
@@ -107,7 +107,14 @@ def repro(project: Project, options: ReproOptions, listener: Listener | None = N
     chosen = graph_module.select(graph, options.targets) if options.targets else None
     if options.dry_run:
         return _dry_run(project, options)
-    return execute(project, graph_module.plan(graph, chosen), options, listener, sink)
+    nodes = graph_module.plan(graph, chosen)
+    if not (options.force or options.forced):
+        # NOTE: the common no-op: one read-only pass, as `status` does, and no
+        # ProjectLock, threads or lock rewrite when nothing is stale.
+        verdicts = status_of(project, nodes)
+        if not verdicts.stale:
+            return Report([TaskResult(v.task, Outcome.SKIPPED) for v in verdicts.tasks])
+    return execute(project, nodes, options, listener, sink)
 
 
 def execute(project: Project, nodes: list[Hashable], options: ReproOptions,
