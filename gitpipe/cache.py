@@ -49,6 +49,7 @@ def object_relpath(digest: str) -> str:
 
 
 def digest_of_relpath(relpath: str) -> str:
+    """`files/xxh3/ab/cdef…[.dir]` → `xxh3:abcdef…[.dir]`: the inverse of object_relpath."""
     parts = relpath.split("/")
     return f"{parts[-3]}:{parts[-2]}{parts[-1]}"
 
@@ -298,9 +299,7 @@ class BadObject:
 
 def verify_object(cache: Cache, path: Path) -> BadObject | None:
     """Hash one object file; None when it agrees with its name."""
-    rel = path.relative_to(cache.root / "files").as_posix()
-    algo, prefix, rest = rel.split("/", 2)
-    digest = f"{algo}:{prefix}{rest}"
+    digest = digest_of_relpath(path.relative_to(cache.root).as_posix())
     hasher = xxhash.xxh3_128()
     with open(path, "rb") as handle:
         while chunk := handle.read(CHUNK):

@@ -213,16 +213,6 @@ class ProjectLock:
         self.release()
 
 
-def require_inside(project: Project) -> None:
-    """A clear error when the project is not in a git work tree."""
-    try:
-        _ = project.git
-    except NotAProjectError:
-        raise
-    except Exception as exc:  # pygit2 raises its own errors for broken repositories
-        raise BadInputError(f"cannot open the git repository: {exc}") from None
-
-
 GITPIPE_GITIGNORE = """# written by gitpipe init: per-machine state, never committed
 /config.local.yaml
 /cache/

@@ -19,7 +19,7 @@ from typing import Any
 
 import xxhash
 
-from gitpipe.cache import Cache, CacheError, digest_of_relpath, object_relpath
+from gitpipe.cache import Cache, CacheError, object_relpath
 from gitpipe.errors import BadInputError, GitpipeError, MissingExtraError
 from gitpipe.hashing import CHUNK, DIR_SUFFIX
 
@@ -302,5 +302,5 @@ def fetch_run(remote: Remote, cache: Cache, rel: str) -> bool:
     return True
 
 
-__all__ = ["Remote", "RemoteError", "Transfer", "digest_of_relpath", "fetch_objects",
+__all__ = ["Remote", "RemoteError", "Transfer", "fetch_objects",
            "fetch_run", "push"]

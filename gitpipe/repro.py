@@ -13,11 +13,9 @@ import time
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from gitpipe import graph as graph_module
 from gitpipe import lockfile
-from gitpipe.dag import descendants
 from gitpipe.errors import BadInputError, GitpipeError, SpecError
 from gitpipe.executors import Job, OutputSink, RunResult
 from gitpipe.executors.local import LocalExecutor, LocalHandle
@@ -422,10 +420,3 @@ def remove_outs(root: Path, paths: Iterable[str]) -> None:
             full.unlink()
         elif full.is_dir():
             shutil.rmtree(full)
-
-
-def downstream_of(graph: Any, names: Iterable[str]) -> set[str]:
-    found: set[str] = set()
-    for name in names:
-        found |= {str(n) for n in descendants(graph, name)}
-    return found

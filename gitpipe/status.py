@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from gitpipe import graph as graph_module
 from gitpipe.project import Project
-from gitpipe.staleness import Kind, Reason, Staleness, judge, observe
+from gitpipe.staleness import Reason, Staleness, judge, observe
 
 
 @dataclass(frozen=True)
@@ -60,8 +60,4 @@ def status_of(project: Project, order: list[Hashable]) -> StatusReport:
     return StatusReport(tuple(verdicts))
 
 
-def has_reason(verdict: Staleness, kind: Kind) -> bool:
-    return any(r.kind is kind for r in verdict.reasons)
-
-
-__all__ = ["Reason", "StatusReport", "has_reason", "status"]
+__all__ = ["Reason", "StatusReport", "status", "status_of"]

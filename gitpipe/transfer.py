@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from gitpipe import lockfile
-from gitpipe.cache import Cache, CacheError, remove_path, run_relpath
+from gitpipe.cache import Cache, CacheError, digest_of_relpath, remove_path, run_relpath
 from gitpipe.errors import BadInputError, did_you_mean
 from gitpipe.gitrepo import lockfile_texts_in_history
 from gitpipe.hashing import DIR_SUFFIX
@@ -142,7 +141,7 @@ def gc_local(project: Project, all_commits: bool = False, dry_run: bool = False)
         kept = _expand_kept(cache, referenced(project, all_commits))
         report = GcReport()
         for path in list(cache.all_objects()):
-            digest = _digest_of(cache, path)
+            digest = digest_of_relpath(path.relative_to(cache.root).as_posix())
             if digest in kept:
                 report.kept += 1
                 continue
@@ -153,12 +152,6 @@ def gc_local(project: Project, all_commits: bool = False, dry_run: bool = False)
         if not dry_run:
             _drop_dangling_runs(cache)
         return report
-
-
-def _digest_of(cache: Cache, path: Path) -> str:
-    rel = path.relative_to(cache.root / "files").as_posix()  # xxh3/ab/cdef[.dir]
-    algo, prefix, rest = rel.split("/", 2)
-    return f"{algo}:{prefix}{rest}"
 
 
 def _drop_dangling_runs(cache: Cache) -> None:
@@ -184,8 +177,7 @@ def gc_remote(project: Project, remote: Remote, all_commits: bool = False,
     kept = _expand_kept(project.cache, digests)
     report = GcReport()
     for rel in sorted(remote.listing("files")):
-        algo, prefix, rest = rel.split("/", 3)[1:]
-        digest = f"{algo}:{prefix}{rest}"
+        digest = digest_of_relpath(rel)
         if digest in kept:
             report.kept += 1
             continue
