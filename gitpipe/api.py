@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from gitpipe import project as project_module
 from gitpipe.executors import OutputSink
 from gitpipe.project import ProjectLock
-from gitpipe.repro import Listener, Report, ReproOptions
+from gitpipe.repro import Listener, Report, ReproOptions, check_params
 from gitpipe.repro import repro as run_repro
 from gitpipe.state import RunRecord
 from gitpipe.status import StatusReport
@@ -29,19 +29,9 @@ class Project(project_module.Project):
 
     def validate(self) -> list[str]:
         """Parse spec and params and build the DAG; raises SpecError listing every problem."""
-        from gitpipe.errors import SpecError
-
         graph = self.graph
         self.check_paths_inside()
-        problems: list[str] = []
-        reader = self.params_reader()
-        for stage in self.pipeline.stages:
-            try:
-                reader.values(stage)
-            except SpecError as exc:
-                problems.extend(exc.problems)
-        if problems:
-            raise SpecError(problems)
+        check_params(self, list(graph.nodes), wait_for_writers=False)
         return [str(n) for n in graph.nodes]
 
     def status(self, targets: Iterable[str] = ()) -> StatusReport:

@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gitpipe.errors import BadInputError
-from gitpipe.params import plain
-from gitpipe.yamlio import dump_yaml, load_yaml_file
+from gitpipe.yamlio import dump_yaml, load_yaml_file, plain
 
 CONFIG_FILE = "config.yaml"
 LOCAL_CONFIG_FILE = "config.local.yaml"

@@ -8,7 +8,7 @@ from typing import Any
 
 from gitpipe.errors import BadInputError, SpecError, did_you_mean
 from gitpipe.spec import DEFAULT_PARAMS_FILE, ParamRef, Stage
-from gitpipe.yamlio import cached_parse, parse_plain
+from gitpipe.yamlio import cached_parse, parse_plain, plain
 
 _MISSING = object()
 
@@ -23,15 +23,6 @@ def lookup(data: Any, key: str) -> Any:
             return _MISSING
         node = node[part]
     return node
-
-
-def plain(value: Any) -> Any:
-    """Strip line-tracking containers so values compare and serialize cleanly."""
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
 
 
 class ParamsReader:

@@ -124,7 +124,7 @@ def execute(project: Project, nodes: list[Hashable], options: ReproOptions,
     Lock entries of `options.forced` nodes are cleared first ("clear state").
     """
     project.check_paths_inside()
-    _check_params(project, nodes)
+    check_params(project, nodes)
     if project.gitpipe_dir.is_dir():
         # Stages added after `gitpipe init` get their outs ignored too.
         ensure_ignored(project.root, cached_out_paths(project.pipeline))
@@ -186,12 +186,14 @@ def _gate(project: Project) -> Callable[[Hashable], Gate | None]:
     return gate
 
 
-def _check_params(project: Project, nodes: list[Hashable]) -> None:
+def check_params(project: Project, nodes: list[Hashable], wait_for_writers: bool = True) -> None:
     """Bad params are bad input: exit 2 before anything runs, not a failed stage.
 
-    Params files that a stage writes are left for that stage's turn.
+    With `wait_for_writers`, params files that a stage writes are left for that
+    stage's turn (repro); `validate` checks every file as it is now.
     """
-    produced = {out.path for s in project.pipeline.stages for out in s.outs}
+    produced = ({out.path for s in project.pipeline.stages for out in s.outs}
+                if wait_for_writers else set())
     reader = project.params_reader()
     problems: list[str] = []
     for node in nodes:

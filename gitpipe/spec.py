@@ -24,7 +24,15 @@ from gitpipe.partitions import (
     template_names,
     variables,
 )
-from gitpipe.yamlio import LineDict, LineList, cached_parse, line_of, parse_plain, parse_yaml
+from gitpipe.yamlio import (
+    LineDict,
+    LineList,
+    cached_parse,
+    line_of,
+    parse_plain,
+    parse_yaml,
+    plain,
+)
 
 SPEC_FILE = "gitpipe.yaml"
 DEFAULT_PARAMS_FILE = "params.yaml"
@@ -125,15 +133,6 @@ class Pipeline:
             if stage.name == name:
                 return stage
         raise KeyError(name)
-
-
-def plain_value(value: Any) -> Any:
-    """Line-tracking containers → plain dicts and lists."""
-    if isinstance(value, dict):
-        return {str(k): plain_value(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain_value(v) for v in value]
-    return value
 
 
 def parse_duration(value: Any) -> float:
@@ -464,7 +463,7 @@ class _StageParser:
         image = self.body.get("image")
         account = self.body.get("service_account")
         return KubeSpec(str(image) if image else None, resources, self._string_map("node_selector"),
-                        tuple(json.dumps(plain_value(t), sort_keys=True) for t in tolerations),
+                        tuple(json.dumps(plain(t), sort_keys=True) for t in tolerations),
                         str(account) if account else None, tuple(sorted(secrets)))
 
     def _pool(self) -> str | None:

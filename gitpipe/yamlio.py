@@ -187,6 +187,15 @@ def dump_yaml(data: Any) -> str:
     return text
 
 
+def plain(value: Any) -> Any:
+    """Strip line-tracking containers so values compare and serialize cleanly."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
 def line_of(container: Any, key: Any) -> int | None:
     """The line of `key` in a LineDict (or index in a LineList), if known."""
     lines = getattr(container, "lines", None)
