@@ -21,10 +21,11 @@ from pathlib import Path
 import xxhash
 
 from gitpipe.errors import BadInputError, GitpipeError
-from gitpipe.hashing import CHUNK, DIR_SUFFIX, ManifestEntry, manifest_bytes
+from gitpipe.hashing import CHUNK, DIR_SUFFIX, ManifestEntry, chunk_buffer, manifest_bytes
 
 FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
 LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
+TMP_PREFIX = ".tmp-"  # a write in progress, beside its final name; never an object
 
 
 class CacheError(GitpipeError):
@@ -60,14 +61,19 @@ def run_relpath(task: str, fingerprint: str) -> str:
 
 def copy_hashing(src: Path | str, dst: Path | str) -> str:
     """Copy `src` to `dst` while hashing the bytes written: one read, and the
-    digest proves what landed, whatever `src` did meanwhile."""
+    digest proves what landed, whatever `src` did meanwhile.
+
+    Not fsynced, like git's loose objects and DVC's cache: the rename that
+    publishes an object survives any crash of the process, and after a power
+    loss a truncated object fails the hash check every checkout makes (and
+    `gitpipe fsck`). Flushing each object cost more than the copy itself.
+    """
     hasher = xxhash.xxh3_128()
-    with open(src, "rb") as reader, open(dst, "wb") as writer:
-        while chunk := reader.read(CHUNK):
-            hasher.update(chunk)
-            writer.write(chunk)
-        writer.flush()
-        os.fsync(writer.fileno())
+    buffer, view = chunk_buffer()
+    with open(src, "rb", buffering=0) as reader, open(dst, "wb", buffering=0) as writer:
+        while count := reader.readinto(buffer):
+            hasher.update(view[:count])
+            writer.write(view[:count])
     return f"xxh3:{hasher.hexdigest()}"
 
 
@@ -91,6 +97,7 @@ class Cache:
         self.root = root
         self.link_type = link_type
         self._reflink_works = True  # until the file system says otherwise, once
+        self._made_dirs: set[Path] = set()
 
     def path(self, digest: str) -> Path:
         suffix = DIR_SUFFIX if digest.endswith(DIR_SUFFIX) else ""
@@ -103,6 +110,19 @@ class Cache:
         tmp = self.root / "tmp"
         tmp.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(dir=tmp)
+        os.close(fd)
+        return Path(name)
+
+    def tmp_beside(self, digest: str) -> Path:
+        """A temp file in the directory object `digest` will live in. The rename
+        that publishes it then stays inside one directory: Linux serializes
+        renames across directories file-system-wide, which made parallel
+        downloads queue behind each other."""
+        parent = self.path(digest).parent
+        if parent not in self._made_dirs:
+            parent.mkdir(parents=True, exist_ok=True)
+            self._made_dirs.add(parent)
+        fd, name = tempfile.mkstemp(dir=parent, prefix=TMP_PREFIX)
         os.close(fd)
         return Path(name)
 
@@ -132,7 +152,9 @@ class Cache:
 
     def _publish(self, tmp: Path, final: Path) -> None:
         os.chmod(tmp, 0o444)
-        final.parent.mkdir(parents=True, exist_ok=True)
+        if final.parent not in self._made_dirs:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            self._made_dirs.add(final.parent)
         os.replace(tmp, final)
 
     def add_tree(self, workspace_dir: Path, digest: str) -> None:
@@ -234,8 +256,19 @@ class Cache:
                 os.chmod(dest, 0o644)
                 return
             self._reflink_works = False
-        shutil.copyfile(obj, dest)
+        self._copy_verified(obj, dest)
+
+    def _copy_verified(self, obj: Path, dest: Path) -> None:
+        """Copy an object out, refusing it if its bytes no longer match its name."""
+        got = copy_hashing(obj, dest)
         os.chmod(dest, 0o644)
+        digest = digest_of_relpath(obj.relative_to(self.root).as_posix())
+        if got != digest:
+            dest.unlink(missing_ok=True)
+            raise CacheError(f"cache object {obj} is corrupt (its content hashes to {got}); "
+                             "it was not checked out",
+                             hint="run 'gitpipe fsck --repair', then 'gitpipe pull' or "
+                             "'gitpipe repro'")
 
     # -- run-cache -----------------------------------------------------------------
     def save_run(self, task: str, fingerprint: str, outs: Iterable[CachedOut]) -> None:
@@ -267,7 +300,20 @@ class Cache:
     def all_objects(self) -> Iterator[Path]:
         base = self.root / "files"
         if base.is_dir():
-            yield from (p for p in base.rglob("*") if p.is_file())
+            yield from (p for p in base.rglob("*")
+                        if p.is_file() and not p.name.startswith(TMP_PREFIX))
+
+    def stale_temp_files(self, older_than: float = 3600.0) -> Iterator[Path]:
+        """Temp files an interrupted write left behind (old enough not to be live)."""
+        import time
+
+        limit = time.time() - older_than
+        for base in (self.root / "files", self.root / "tmp"):
+            if base.is_dir():
+                for path in base.rglob("*"):
+                    if ((path.name.startswith(TMP_PREFIX) or base.name == "tmp")
+                            and path.is_file() and path.stat().st_mtime < limit):
+                        yield path
 
 
 def _files_below(directory: Path) -> Iterator[str]:

@@ -7,7 +7,6 @@ cache, and no upload is visible under its final name until complete.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import uuid
@@ -21,7 +20,7 @@ import xxhash
 
 from gitpipe.cache import Cache, CacheError, object_relpath
 from gitpipe.errors import BadInputError, GitpipeError, MissingExtraError
-from gitpipe.hashing import CHUNK, DIR_SUFFIX
+from gitpipe.hashing import CHUNK, DIR_SUFFIX, chunk_buffer
 
 RETRIES = 4
 Progress = Callable[[str, int], None]  # (relative path done, bytes)
@@ -167,15 +166,12 @@ class Remote:
             # reused buffer; fsspec's file objects cost ~2x the kernel time there.
             source = (open(self.full(rel), "rb", buffering=0) if self.is_local  # noqa: SIM115
                       else self.fs.open(self.full(rel), "rb", block_size=8 * CHUNK))
-            with source as reader, open(dest, "wb") as writer:
-                buffer = bytearray(CHUNK)
-                view = memoryview(buffer)
+            with source as reader, open(dest, "wb", buffering=0) as writer:
+                buffer, view = chunk_buffer()
                 while count := reader.readinto(buffer):
                     hasher.update(view[:count])
                     writer.write(view[:count])
                     size += count
-                writer.flush()
-                os.fsync(writer.fileno())  # durable before it is renamed into the cache
             if digest is not None:
                 got = f"xxh3:{hasher.hexdigest()}"
                 if got != digest.removesuffix(DIR_SUFFIX):
@@ -272,7 +268,7 @@ def _fetch(remote: Remote, cache: Cache, digests: list[str], jobs: int, summary:
         todo = [d for d in todo if d not in absent]
 
     def one(digest: str) -> None:
-        tmp = cache._tmp()
+        tmp = cache.tmp_beside(digest)
         try:
             size = remote.download_verified(object_key(digest), tmp, digest)
             cache._publish(tmp, cache.path(digest))

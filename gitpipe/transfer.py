@@ -151,6 +151,8 @@ def gc_local(project: Project, all_commits: bool = False, dry_run: bool = False)
                 remove_path(path)
         if not dry_run:
             _drop_dangling_runs(cache)
+            for leftover in list(cache.stale_temp_files()):
+                leftover.unlink(missing_ok=True)
         return report
 
 

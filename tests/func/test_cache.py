@@ -88,6 +88,43 @@ def test_checkout_of_missing_object_is_a_clear_error(repo: Repo) -> None:
     assert "out (stage 'build'" in done.stderr and "Traceback" not in done.stderr
 
 
+def test_checkout_refuses_a_corrupt_cache_object(repo: Repo) -> None:
+    # Cache objects are not fsynced (a power loss could truncate one), so every
+    # copy out of the cache is hashed: bad bytes must never reach the workspace.
+    pipeline(repo)
+    repo.project().repro()
+    cache = repo.project().cache
+    entry = cache.manifest(repo.project().lock_entries["build"].outs[0].digest)[1]
+    obj = cache.path(entry.digest)
+    os.chmod(obj, 0o644)
+    obj.write_text("truncated")
+    (repo.path / "out/sorted.txt").unlink()
+    done = repo.run("checkout")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"cache object {obj} is corrupt" in done.stderr and "fsck --repair" in done.stderr
+    assert not (repo.path / "out/sorted.txt").exists()
+    repaired = repo.run("fsck", "--repair")
+    assert entry.digest in repaired.stdout + repaired.stderr
+    repo.run("repro", check=True)
+    assert repo.read("out/sorted.txt") == "a\nb\n"
+
+
+def test_gc_sweeps_old_temp_files_and_never_counts_them(repo: Repo) -> None:
+    pipeline(repo)
+    repo.project().repro()
+    cache = repo.project().cache
+    shard = next(cache.path(o).parent for o in cache.objects_of(
+        repo.project().lock_entries["build"].outs[0].digest))
+    old, fresh = shard / ".tmp-interrupted", shard / ".tmp-in-flight"
+    old.write_text("half an object")
+    fresh.write_text("being written")
+    os.utime(old, (1, 1))
+    assert old not in set(cache.all_objects())
+    done = repo.run("gc", check=True)
+    assert "removed 0 object(s)" in done.stdout
+    assert not old.exists() and fresh.exists()
+
+
 def test_gc_keeps_current_and_with_all_commits_history(repo: Repo) -> None:
     pipeline(repo)
     repo.project().repro()
