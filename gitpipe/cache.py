@@ -14,7 +14,7 @@ import os
 import shutil
 import stat as stat_module
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +26,9 @@ from gitpipe.hashing import CHUNK, DIR_SUFFIX, ManifestEntry, chunk_buffer, mani
 FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
 LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
 TMP_PREFIX = ".tmp-"  # a write in progress, beside its final name; never an object
+
+
+Fetcher = Callable[[str, "Path | None"], None]  # (digest, also write here) → in the cache
 
 
 class CacheError(GitpipeError):
@@ -213,32 +216,55 @@ class Cache:
         if missing:
             raise CacheError(f"{len(missing)} object(s) of {target.name!r} are not in the "
                              f"cache ({missing[0]})", hint="run 'gitpipe pull'")
+        self.write_files(self.lay_out(target, digest))
+
+    def lay_out(self, target: Path, digest: str) -> list[tuple[str, Path]]:
+        """Clear `target`, make its directories and symlinks, and return the
+        (object, file) pairs still to write: checkout in two steps, so a pull can
+        write many outs' files in one pool, straight from the download."""
         remove_path(target)
         target.parent.mkdir(parents=True, exist_ok=True)
-        if digest.endswith(DIR_SUFFIX):
-            target.mkdir()
-            copies = []
-            for entry in self.manifest(digest):
-                dest = target / entry.relpath
+        if not digest.endswith(DIR_SUFFIX):
+            return [(digest, target)]
+        target.mkdir()
+        made = {target}
+        pairs = []
+        for entry in self.manifest(digest):
+            dest = target / entry.relpath
+            if dest.parent not in made:
                 dest.parent.mkdir(parents=True, exist_ok=True)
-                if entry.digest.startswith("link:"):
-                    os.symlink(entry.digest.removeprefix("link:"), dest)
-                else:
-                    copies.append((self.path(entry.digest), dest))
-            self._materialize_all(copies)
-        else:
-            self._materialize(self.path(digest), target)
+                made.add(dest.parent)
+            if entry.digest.startswith("link:"):
+                os.symlink(entry.digest.removeprefix("link:"), dest)
+            else:
+                pairs.append((entry.digest, dest))
+        return pairs
 
-    def _materialize_all(self, copies: list[tuple[Path, Path]]) -> None:
-        """Many files at once: copies release the GIL, so threads overlap the I/O."""
-        if len(copies) < 16:
-            for obj, dest in copies:
-                self._materialize(obj, dest)
+    def write_files(self, pairs: list[tuple[str, Path]], fetch: Fetcher | None = None,
+                    jobs: int = 8) -> None:
+        """Write each pair's object to its file. With `fetch`, an object missing
+        here is downloaded first; in copy mode the download writes the workspace
+        file too, so the bytes are read once. Copies release the GIL, so threads
+        overlap the I/O."""
+        copying = self.link_type in ("copy", "reflink")
+
+        def one(pair: tuple[str, Path]) -> None:
+            digest, dest = pair
+            if fetch is not None and not self.has(digest):
+                fetch(digest, dest if copying else None)
+                if copying:
+                    os.chmod(dest, 0o644)
+                    return
+            self._materialize(self.path(digest), dest)
+
+        if len(pairs) < 16 or jobs <= 1:
+            for pair in pairs:
+                one(pair)
             return
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            list(pool.map(lambda pair: self._materialize(*pair), copies))
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            list(pool.map(one, pairs))
 
     def _materialize(self, obj: Path, dest: Path) -> None:
         if self.link_type == "symlink":

@@ -156,8 +156,10 @@ class Remote:
         except FileNotFoundError:
             return None
 
-    def download_verified(self, rel: str, dest: Path, digest: str | None) -> int:
-        """Stream `rel` into `dest`, checking it hashes to `digest` when given."""
+    def download_verified(self, rel: str, dest: Path, digest: str | None,
+                          also: Path | None = None) -> int:
+        """Stream `rel` into `dest` (and `also`, when given), checking it hashes to
+        `digest` when given; on a mismatch neither file is left behind."""
 
         def get() -> int:
             hasher = xxhash.xxh3_128()
@@ -166,16 +168,25 @@ class Remote:
             # reused buffer; fsspec's file objects cost ~2x the kernel time there.
             source = (open(self.full(rel), "rb", buffering=0) if self.is_local  # noqa: SIM115
                       else self.fs.open(self.full(rel), "rb", block_size=8 * CHUNK))
-            with source as reader, open(dest, "wb", buffering=0) as writer:
-                buffer, view = chunk_buffer()
-                while count := reader.readinto(buffer):
-                    hasher.update(view[:count])
-                    writer.write(view[:count])
-                    size += count
+            copy = open(also, "wb", buffering=0) if also is not None else None  # noqa: SIM115
+            try:
+                with source as reader, open(dest, "wb", buffering=0) as writer:
+                    buffer, view = chunk_buffer()
+                    while count := reader.readinto(buffer):
+                        hasher.update(view[:count])
+                        writer.write(view[:count])
+                        if copy is not None:
+                            copy.write(view[:count])
+                        size += count
+            finally:
+                if copy is not None:
+                    copy.close()
             if digest is not None:
                 got = f"xxh3:{hasher.hexdigest()}"
                 if got != digest.removesuffix(DIR_SUFFIX):
                     dest.unlink(missing_ok=True)
+                    if also is not None:
+                        also.unlink(missing_ok=True)
                     raise CacheError(f"remote {self.name!r}: object {rel} is corrupt "
                                      f"(its content hashes to {got}); it was not used")
             return size
@@ -261,16 +272,30 @@ def _fetch(remote: Remote, cache: Cache, digests: list[str], jobs: int, summary:
     todo = [d for d in digests if not cache.has(d)]
     if not todo:
         return
-    present = remote.listing("files")
-    absent = {d for d in todo if object_key(d) not in present}
+    absent = absent_objects(remote, todo)
     if absent:
         summary.failed.extend(sorted(absent))
         todo = [d for d in todo if d not in absent]
+    fetch = fetcher(remote, cache, summary, progress)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        list(pool.map(lambda digest: fetch(digest, None), todo))
 
-    def one(digest: str) -> None:
+
+def absent_objects(remote: Remote, digests: Iterable[str]) -> set[str]:
+    """Which of `digests` the remote lacks: one listing, however many there are."""
+    present = remote.listing("files")
+    return {d for d in digests if object_key(d) not in present}
+
+
+def fetcher(remote: Remote, cache: Cache, summary: Transfer,
+            progress: Progress | None) -> Callable[[str, Path | None], None]:
+    """Download one object into the cache, verified, optionally writing a
+    workspace copy from the same read (see Cache.write_files)."""
+
+    def fetch(digest: str, also: Path | None) -> None:
         tmp = cache.tmp_beside(digest)
         try:
-            size = remote.download_verified(object_key(digest), tmp, digest)
+            size = remote.download_verified(object_key(digest), tmp, digest, also)
             cache._publish(tmp, cache.path(digest))
         finally:
             tmp.unlink(missing_ok=True)
@@ -278,8 +303,7 @@ def _fetch(remote: Remote, cache: Cache, digests: list[str], jobs: int, summary:
         if progress is not None:
             progress(object_key(digest), size)
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        list(pool.map(one, todo))
+    return fetch
 
 
 def fetch_run(remote: Remote, cache: Cache, rel: str) -> bool:
@@ -298,5 +322,5 @@ def fetch_run(remote: Remote, cache: Cache, rel: str) -> bool:
     return True
 
 
-__all__ = ["Remote", "RemoteError", "Transfer", "fetch_objects",
-           "fetch_run", "push"]
+__all__ = ["Remote", "RemoteError", "Transfer", "absent_objects", "fetch_objects",
+           "fetch_run", "fetcher", "push"]

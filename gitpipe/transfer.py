@@ -12,7 +12,7 @@ from gitpipe.gitrepo import lockfile_texts_in_history
 from gitpipe.hashing import DIR_SUFFIX
 from gitpipe.lockfile import LockEntry
 from gitpipe.project import Project, ProjectLock
-from gitpipe.remote import Progress, Remote, Transfer, fetch_objects, push
+from gitpipe.remote import Progress, Remote, Transfer, absent_objects, fetch_objects, fetcher, push
 
 
 @dataclass(frozen=True)
@@ -47,18 +47,28 @@ class CheckoutReport:
 
 def checkout(project: Project, targets: Iterable[str] = ()) -> CheckoutReport:
     """Make the workspace outs match the lock, from the cache, running nothing."""
-    report = CheckoutReport()
+    report, todo = _compare(project, targets)
     cache = project.cache
-    for out in locked_outs(project.lock_entries, targets):
-        if project.workspace.info(out.path, prefer_git=False).digest == out.digest:
-            report.unchanged.append(out.path)
-        elif cache.missing(out.digest):
+    for out in todo:
+        if cache.missing(out.digest):
             report.missing.append(out)
         else:
             cache.checkout(project.root / out.path, out.digest)
             report.restored.append(out.path)
     project.state.flush()
     return report
+
+
+def _compare(project: Project, targets: Iterable[str]) -> tuple[CheckoutReport, list[LockedOut]]:
+    """The report with the unchanged outs filled in, and the outs that differ."""
+    report = CheckoutReport()
+    todo = []
+    for out in locked_outs(project.lock_entries, targets):
+        if project.workspace.info(out.path, prefer_git=False).digest == out.digest:
+            report.unchanged.append(out.path)
+        else:
+            todo.append(out)
+    return report, todo
 
 
 def missing_error(missing: list[LockedOut], where: str) -> CacheError:
@@ -96,9 +106,23 @@ def fetch_outs(project: Project, remote: Remote, targets: Iterable[str] = (), jo
 
 def pull(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: int = 8,
          progress: Progress | None = None) -> tuple[Transfer, CheckoutReport]:
+    """Fetch + checkout, with each missing file downloaded once: written to the
+    cache and (in copy mode) to the workspace from the same verified read."""
     with ProjectLock(project.gitpipe_dir, project.config.lock_wait):
-        summary = fetch_outs(project, remote, targets, jobs, progress)
-        return summary, checkout(project, targets)
+        cache = project.cache
+        report, todo = _compare(project, targets)
+        summary = fetch_objects(remote, cache, [o.digest for o in todo
+                                                if o.digest.endswith(DIR_SUFFIX)], jobs, progress)
+        wanted = set() if summary.failed else {d for o in todo for d in cache.missing(o.digest)}
+        if summary.failed or (wanted and absent_objects(remote, wanted)):
+            fetch_outs(project, remote, targets, jobs, progress)  # raises, naming what is absent
+        pairs = []
+        for out in todo:
+            pairs += cache.lay_out(project.root / out.path, out.digest)
+            report.restored.append(out.path)
+        cache.write_files(pairs, fetcher(remote, cache, summary, progress), jobs)
+        project.state.flush()
+        return summary, report
 
 
 # -- gc ----------------------------------------------------------------------------
