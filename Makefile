@@ -9,7 +9,9 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[all,test]'
+	# compat: a plain path in a .pth; the default editable finder costs every
+	# gitpipe command ~20 ms of start-up (see docs/performance.md)
+	$(PY) -m pip install -q -e '.[all,test]' --config-settings editable_mode=compat
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gitpipe.errors import BadInputError
-from gitpipe.yamlio import dump_yaml, load_yaml_file, plain
+from gitpipe.yamlio import cached_parse, dump_yaml, parse_yaml, plain
 
 CONFIG_FILE = "config.yaml"
 LOCAL_CONFIG_FILE = "config.local.yaml"
@@ -35,9 +35,14 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 
 def _read(path: Path, source: str) -> dict[str, Any]:
-    if not path.exists():
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
         return {}
-    data = plain(load_yaml_file(path, source)) or {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInputError(f"{source}: cannot read: {exc}") from None
+    parsed = path.parent / "tmp" / "parsed"  # the parse cache spec and lock use too
+    data = plain(cached_parse(text, source, parsed, lambda t: parse_yaml(t, source))) or {}
     if not isinstance(data, dict):
         raise BadInputError(f"{source}: must be a mapping")
     unknown = set(data) - KNOWN_SECTIONS

@@ -5,10 +5,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pygit2
+from typing import TYPE_CHECKING
 
 from gitpipe.errors import NotAProjectError
+
+if TYPE_CHECKING:
+    import pygit2
+
+# NOTE: pygit2 is imported by the functions that use it, never at module level:
+# its import (with ssl and tarfile) is ~70-100 ms, more than a whole no-op
+# status needs once the stat cache knows every file (see Workspace).
 
 
 @dataclass
@@ -22,6 +28,8 @@ class GitRepo:
 
     @classmethod
     def discover(cls, start: Path) -> GitRepo:
+        import pygit2
+
         found = pygit2.discover_repository(str(start))
         if found is None:
             raise NotAProjectError(
@@ -69,12 +77,43 @@ class GitRepo:
 
 def git_blob_id(path: str | os.PathLike[str]) -> str:
     """The blob id git would give the file's current content."""
+    import pygit2
+
     return str(pygit2.hashfile(str(path)))
+
+
+def index_signature(root: Path) -> str | None:
+    """Identifies the current version of the git index of the work tree holding
+    `root`, without pygit2: git replaces the index by rename on every write, so
+    (inode, mtime, size) changes whenever what is tracked may have. None where
+    the index cannot be found this way (GIT_DIR or GIT_INDEX_FILE set, no .git)."""
+    if "GIT_DIR" in os.environ or "GIT_INDEX_FILE" in os.environ:
+        return None
+    for candidate in (root, *root.parents):
+        dotgit = candidate / ".git"
+        if dotgit.is_dir():
+            index = dotgit / "index"
+            break
+        if dotgit.is_file():
+            text = dotgit.read_text(errors="replace").strip()
+            if not text.startswith("gitdir:"):
+                return None
+            index = (candidate / text.removeprefix("gitdir:").strip()) / "index"
+            break
+    else:
+        return None
+    try:
+        info = os.stat(index)
+    except FileNotFoundError:
+        return "none"
+    return f"{info.st_ino}.{info.st_mtime_ns}.{info.st_size}"
 
 
 def lockfile_texts_in_history(git: GitRepo, name: str) -> list[str]:
     """Every distinct version of the project's `name` (gitpipe.lock) in any commit
     reachable from any ref, read from git objects without a checkout."""
+    import pygit2
+
     repo = git.repo
     path = git.git_path(name)
     seen_commits: set[str] = set()
@@ -110,6 +149,8 @@ class Revision:
 
     @classmethod
     def resolve(cls, git: GitRepo, rev: str) -> Revision:
+        import pygit2
+
         from gitpipe.errors import BadInputError
 
         try:

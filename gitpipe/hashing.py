@@ -11,7 +11,6 @@ import os
 import stat as stat_module
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -129,5 +128,7 @@ def hash_many(paths: list[str], hasher: Callable[[str], Digest] = hash_file,
     if len(paths) < 2 or not large:
         return [hasher(path) for path in paths]
     workers = min(len(paths), (os.cpu_count() or 2) * 2)
+    from concurrent.futures import ThreadPoolExecutor  # only when there is work: import ~8 ms
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(hasher, paths))

@@ -7,14 +7,13 @@ crash leaves either the old or the new lock, never half of one.
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from gitpipe.errors import BadInputError
 from gitpipe.yamlio import cached_parse, parse_plain
@@ -80,29 +79,39 @@ class _Flow(dict[str, Any]):
     """A mapping written on one line: `- {path: a, hash: xxh3:…}`."""
 
 
-class _LockDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
-    pass
+@functools.cache
+def _dumper() -> Any:
+    """The lock's YAML dumper (made on first write: see yamlio._yaml)."""
+    import yaml
+
+    class LockDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+        pass
+
+    LockDumper.add_representer(
+        _Flow, lambda dumper, data: dumper.represent_mapping(
+            "tag:yaml.org,2002:map", data.items(), flow_style=True)
+    )
+    return LockDumper
 
 
-_LockDumper.add_representer(
-    _Flow, lambda dumper, data: dumper.represent_mapping(
-        "tag:yaml.org,2002:map", data.items(), flow_style=True)
-)
+def _dump(data: Any) -> str:
+    import yaml
+
+    text: str = yaml.dump(data, Dumper=_dumper(), sort_keys=False,
+                          default_flow_style=False, allow_unicode=True, width=10_000)
+    return text
 
 
 def render_entry(name: str, entry: LockEntry) -> str:
     """One task's block under `stages:`, exactly as `render` writes it."""
-    text: str = yaml.dump({name: entry.to_dict()}, Dumper=_LockDumper, sort_keys=False,
-                          default_flow_style=False, allow_unicode=True, width=10_000)
+    text = _dump({name: entry.to_dict()})
     return "".join(f"  {line}\n" if line else "\n" for line in text.split("\n")[:-1])
 
 
 def render(entries: dict[str, LockEntry]) -> str:
     """The lockfile's text for `entries`: schema first, tasks sorted by name."""
     data = {"schema": SCHEMA, "stages": {n: entries[n].to_dict() for n in sorted(entries)}}
-    text: str = yaml.dump(data, Dumper=_LockDumper, sort_keys=False,
-                          default_flow_style=False, allow_unicode=True, width=10_000)
-    return text
+    return _dump(data)
 
 
 def _locked_paths(rows: Any, where: str) -> tuple[LockedPath, ...]:
@@ -121,8 +130,6 @@ def parse(text: str, cache_dir: Path | None = None) -> dict[str, LockEntry]:
     try:
         data = cached_parse(text, LOCK_FILE, cache_dir,
                             lambda t: parse_plain(t, LOCK_FILE)) if text.strip() else {}
-    except yaml.YAMLError as exc:
-        raise BadInputError(f"{LOCK_FILE}: invalid YAML: {exc}", hint=_RESTORE) from None
     except BadInputError as exc:
         raise BadInputError(exc.message, hint=_RESTORE) from None
     data = data or {}

@@ -106,7 +106,7 @@ class Project:
 
     @cached_property
     def workspace(self) -> Workspace:
-        return Workspace(self.root, self.state, self.git)
+        return Workspace(self.root, self.state, lambda: self.git)
 
     @cached_property
     def cache(self) -> Cache:

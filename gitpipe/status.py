@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from gitpipe import graph as graph_module
 from gitpipe.project import Project
+from gitpipe.spec import Task
 from gitpipe.staleness import Reason, Staleness, judge, observe
 
 
@@ -47,6 +48,8 @@ def status_of(project: Project, order: list[Hashable]) -> StatusReport:
     entries = project.lock_entries
     stale: set[str] = set()
     verdicts = []
+    project.workspace.prefetch([path for node in order for path in
+                                _paths_of(graph.nodes[node]["task"])])
     for node in order:
         task = graph.nodes[node]["task"]
         upstream = [str(p) for p in graph.predecessors(node) if p in stale]
@@ -58,6 +61,10 @@ def status_of(project: Project, order: list[Hashable]) -> StatusReport:
         verdicts.append(verdict)
     project.state.flush()
     return StatusReport(tuple(verdicts))
+
+
+def _paths_of(task: Task) -> list[str]:
+    return [*task.deps, *(out.path for out in task.outs)]
 
 
 __all__ = ["Reason", "StatusReport", "status", "status_of"]

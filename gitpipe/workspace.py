@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import os
 import stat as stat_module
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
 import xxhash
 
-from gitpipe.gitrepo import GitRepo, git_blob_id
+from gitpipe.gitrepo import GitRepo, git_blob_id, index_signature
 from gitpipe.hashing import (
     DIR_SUFFIX,
     GIT,
@@ -57,11 +59,25 @@ def _stat_key(info: os.stat_result) -> StatKey:
 class Workspace:
     """Hashes project paths under `root`, sharing one State and one git view."""
 
-    def __init__(self, root: Path, state: State, git: GitRepo | None) -> None:
+    def __init__(self, root: Path, state: State,
+                 git: Callable[[], GitRepo] | None) -> None:
         self.root = root
         self._root = str(root)
         self.state = state
-        self.git = git
+        self._open_git = git  # opened on first need: see _git_aware
+
+    @cached_property
+    def git(self) -> GitRepo | None:
+        return self._open_git() if self._open_git is not None else None
+
+    @cached_property
+    def _index_signature(self) -> str | None:
+        return index_signature(self.root) if self._open_git is not None else None
+
+    def prefetch(self, paths: list[str]) -> None:
+        """Read what the stat cache knows of `paths` (files or directories) at once."""
+        self.state.prefetch([key for path in paths
+                             for key in (f"dir:{path}", f"git?:{path}", path)])
 
     def info(self, path: str, prefer_git: bool = True) -> PathInfo:
         """Hash `path` (file or directory); never raises for a missing path."""
@@ -72,14 +88,37 @@ class Workspace:
             return PathInfo(path, None)
         if stat_module.S_ISDIR(info.st_mode):
             return self._directory(path)
-        if prefer_git and self.git is not None:
-            clean = self.git.clean_blob_ids().get(path)
-            if clean is not None:
-                return PathInfo(path, f"{GIT}:{clean}", info.st_size)
-            if self.git.is_tracked(path):
-                return PathInfo(path, self._cached(f"git:{path}", full, info, _git_digest),
-                                info.st_size)
+        if prefer_git and self._open_git is not None:
+            return PathInfo(path, self._git_aware(path, full, info), info.st_size)
         return PathInfo(path, self._cached(path, full, info, hash_file), info.st_size)
+
+    def _git_aware(self, path: str, full: str, info: os.stat_result) -> str:
+        """A tracked file's git blob id (from the index when clean), else xxh3.
+
+        The verdict is remembered with the index's signature: while neither the
+        file nor the index changed, it is one stat-cache lookup, without opening
+        the repository (or importing pygit2) at all.
+        """
+        key = _stat_key(info)
+        signature = self._index_signature
+        if signature is not None:
+            remembered = self.state.cached_digest(f"git?:{path}", key)
+            if remembered is not None:
+                seen, _, digest = remembered.partition(" ")
+                if seen == signature:
+                    return digest
+        git = self.git
+        assert git is not None
+        clean = git.clean_blob_ids().get(path)
+        if clean is not None:
+            digest = f"{GIT}:{clean}"
+        elif git.is_tracked(path):
+            digest = self._cached(f"git:{path}", full, info, _git_digest)
+        else:
+            digest = self._cached(path, full, info, hash_file)
+        if signature is not None:
+            self.state.record_digest(f"git?:{path}", key, f"{signature} {digest}")
+        return digest
 
     def _cached(self, key: str, full: str, info: os.stat_result, hasher: object) -> str:
         stat_key = _stat_key(info)

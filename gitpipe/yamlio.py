@@ -8,19 +8,16 @@ are parsed on every `status`, and it is several times faster.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import xxhash
-import yaml
 
 from gitpipe.errors import BadInputError
-
-_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_BaseDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 MAX_ALIASES = 100
 MAX_BYTES = 16 * 1024 * 1024
@@ -40,50 +37,72 @@ class LineList(list[Any]):
     line: int
 
 
-class _LineLoader(_BaseLoader):
-    """Safe loader building LineDict/LineList; refuses alias-heavy (bomb) documents."""
+class _Yaml(NamedTuple):
+    module: Any
+    base_loader: Any
+    base_dumper: Any
+    line_loader: Any
 
-    def __init__(self, stream: Any) -> None:
-        super().__init__(stream)
-        self.alias_count = 0
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            self.alias_count += 1
-            if self.alias_count > MAX_ALIASES:
-                event = self.peek_event()
-                raise yaml.YAMLError(
-                    f"line {event.start_mark.line + 1}: more than {MAX_ALIASES} aliases "
-                    "(a YAML bomb?)"
+@functools.cache
+def _yaml() -> _Yaml:
+    """PyYAML and the loaders built on it, made on first use.
+
+    NOTE: a no-op `status` reads every YAML file from the parse cache (JSON),
+    so importing yaml (~25 ms) is deferred until something really parses.
+    """
+    import yaml
+
+    base_loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    base_dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+    class LineLoader(base_loader):
+        """Safe loader building LineDict/LineList; refuses alias-heavy (bomb) documents."""
+
+        def __init__(self, stream: Any) -> None:
+            super().__init__(stream)
+            self.alias_count = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                self.alias_count += 1
+                if self.alias_count > MAX_ALIASES:
+                    event = self.peek_event()
+                    raise yaml.YAMLError(
+                        f"line {event.start_mark.line + 1}: more than {MAX_ALIASES} aliases "
+                        "(a YAML bomb?)"
+                    )
+            return super().compose_node(parent, index)
+
+    def construct_map(loader: Any, node: Any) -> Any:
+        data = LineDict()
+        data.line = node.start_mark.line + 1
+        data.lines = {}
+        yield data
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            if not isinstance(key, (str, int, float, bool)) and key is not None:
+                raise yaml.constructor.ConstructorError(
+                    None, None, "mapping keys must be scalars", key_node.start_mark
                 )
-        return super().compose_node(parent, index)
+            data[key] = loader.construct_object(value_node, deep=True)
+            data.lines[key] = key_node.start_mark.line + 1
+
+    def construct_seq(loader: Any, node: Any) -> Any:
+        data = LineList()
+        data.line = node.start_mark.line + 1
+        data.lines = [item.start_mark.line + 1 for item in node.value]
+        yield data
+        data.extend(loader.construct_object(item, deep=True) for item in node.value)
+
+    LineLoader.add_constructor("tag:yaml.org,2002:map", construct_map)
+    LineLoader.add_constructor("tag:yaml.org,2002:seq", construct_seq)
+    return _Yaml(yaml, base_loader, base_dumper, LineLoader)
 
 
-def _construct_map(loader: Any, node: yaml.MappingNode) -> Any:
-    data = LineDict()
-    data.line = node.start_mark.line + 1
-    data.lines = {}
-    yield data
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if not isinstance(key, (str, int, float, bool)) and key is not None:
-            raise yaml.constructor.ConstructorError(
-                None, None, "mapping keys must be scalars", key_node.start_mark
-            )
-        data[key] = loader.construct_object(value_node, deep=True)
-        data.lines[key] = key_node.start_mark.line + 1
-
-
-def _construct_seq(loader: Any, node: yaml.SequenceNode) -> Any:
-    data = LineList()
-    data.line = node.start_mark.line + 1
-    data.lines = [item.start_mark.line + 1 for item in node.value]
-    yield data
-    data.extend(loader.construct_object(item, deep=True) for item in node.value)
-
-
-_LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
-_LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
+def yaml_error() -> type[Exception]:
+    """PyYAML's base error class (imports yaml)."""
+    return _yaml().module.YAMLError
 
 
 def _reject_aliases_fast(text: str) -> None:
@@ -92,7 +111,7 @@ def _reject_aliases_fast(text: str) -> None:
     if text.count("*") > MAX_ALIASES and text.count("&") > 0:
         stars = sum(1 for token in text.split() if token.startswith("*"))
         if stars > MAX_ALIASES:
-            raise yaml.YAMLError(f"more than {MAX_ALIASES} aliases (a YAML bomb?)")
+            raise _yaml().module.YAMLError(f"more than {MAX_ALIASES} aliases (a YAML bomb?)")
 
 
 MAX_NODES = 2_000_000
@@ -139,14 +158,15 @@ def parse_yaml(text: str, source: str) -> Any:
     """Parse YAML text with line info; errors name `source` and the line."""
     if len(text) > MAX_BYTES:
         raise BadInputError(f"{source}: file is larger than {MAX_BYTES // (1024 * 1024)} MiB")
+    lib = _yaml()
     try:
         _reject_aliases_fast(text)
-        return _check_bomb(yaml.load(text, Loader=_LineLoader), source)
-    except yaml.MarkedYAMLError as exc:
+        return _check_bomb(lib.module.load(text, Loader=lib.line_loader), source)
+    except lib.module.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = f":{mark.line + 1}" if mark is not None else ""
         raise BadInputError(f"{source}{line}: invalid YAML: {exc.problem}") from None
-    except (yaml.YAMLError, RecursionError) as exc:
+    except (lib.module.YAMLError, RecursionError) as exc:
         raise BadInputError(f"{source}: invalid YAML: {exc}") from None
 
 
@@ -163,7 +183,8 @@ def load_yaml_file(path: Path, source: str) -> Any:
 
 def load_plain(text: str) -> Any:
     """Fast plain-dict parse, no line numbers (the lockfile; a first pass elsewhere)."""
-    return yaml.load(text, Loader=_BaseLoader)
+    lib = _yaml()
+    return lib.module.load(text, Loader=lib.base_loader)
 
 
 def parse_plain(text: str, source: str) -> Any:
@@ -173,15 +194,16 @@ def parse_plain(text: str, source: str) -> Any:
     try:
         _reject_aliases_fast(text)
         data = load_plain(text)
-    except (yaml.YAMLError, RecursionError):
+    except (_yaml().module.YAMLError, RecursionError):
         return parse_yaml(text, source)
     return _check_bomb(data, source)
 
 
 def dump_yaml(data: Any) -> str:
     """Deterministic YAML: block style, keys in the given order, unicode kept."""
-    text: str = yaml.dump(
-        data, Dumper=_BaseDumper, sort_keys=False, default_flow_style=False,
+    lib = _yaml()
+    text: str = lib.module.dump(
+        data, Dumper=lib.base_dumper, sort_keys=False, default_flow_style=False,
         allow_unicode=True, width=1000,
     )
     return text

@@ -47,6 +47,27 @@ def test_status_does_not_import_remote_or_cluster_clients(repo: Repo) -> None:
     assert lines[0] == "a:" and lines[-1] == "[]", out.stdout
 
 
+def test_repeated_noop_status_needs_no_pygit2_yaml_or_repro(repo: Repo) -> None:
+    # The second no-op status must answer from the stat cache and the parse
+    # cache alone: pygit2 (~80 ms), yaml (~25 ms) and repro (~70 ms) would each
+    # cost more than the rest of the command.
+    repo.gen({"src.py": "print(1)\n", "params.yaml": {"n": 1}})
+    repo.spec({"a": {"cmd": "python3 src.py > o", "deps": ["src.py"], "params": ["n"],
+                     "outs": ["o"]}})
+    repo.run("init", check=True)
+    repo.run("repro", check=True)
+    repo.commit("built")
+    repo.run("status", check=True)  # fills the caches after the commit changed the index
+    code = ("import sys; from gitpipe.cli import cli\n"
+            f"try:\n    cli(['-C', {str(repo.path)!r}, 'status'])\nexcept SystemExit: pass\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'pygit2', 'yaml'}), "
+            "'gitpipe.repro' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    lines = out.stdout.strip().splitlines()
+    assert lines[0] == "everything is up to date", out.stdout + out.stderr
+    assert lines[-1] == "[] False", out.stdout
+
+
 def _module_layer(path: Path) -> tuple[str, int]:
     rel = path.relative_to(PACKAGE)
     name = rel.parts[0].removesuffix(".py")

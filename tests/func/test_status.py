@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 
 from tests.conftest import Repo
 
@@ -150,3 +151,31 @@ def test_status_never_runs_commands(repo: Repo) -> None:
                  ["repro", "--dry-run"]):
         assert repo.run(*args).returncode in (0, 1)
     assert not (repo.path / "pwned").exists()
+
+
+def test_remembered_git_verdicts_follow_the_index(repo: Repo) -> None:
+    # A tracked file's blob id is remembered with the git index's signature;
+    # untracking it (same content, same stat) must still change its digest.
+    built(repo)
+    assert repo.project().workspace.info("src/train.sh").digest.startswith("git:")
+    repo.project().status()  # remembered now
+    repo.git("rm", "-q", "--cached", "src/train.sh")
+    assert repo.project().workspace.info("src/train.sh").digest.startswith("xxh3:")
+    repo.git("add", "src/train.sh")
+    assert repo.project().workspace.info("src/train.sh").digest.startswith("git:")
+
+
+def test_index_signature_in_a_linked_worktree(repo: Repo, tmp_path) -> None:
+    from gitpipe.gitrepo import index_signature
+
+    built(repo)
+    repo.commit("all")
+    linked = tmp_path / "linked"
+    repo.git("worktree", "add", "-q", str(linked))
+    assert (linked / ".git").is_file()
+    before = index_signature(linked)
+    assert before is not None and before != "none"
+    (linked / "new.txt").write_text("x\n")
+    subprocess.run(["git", "add", "new.txt"], cwd=linked, check=True)
+    assert index_signature(linked) not in (before, None)
+    assert index_signature(repo.path) != index_signature(linked)
