@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench bench-status bench-transfer bench-smoke clean
+.PHONY: install demo test s3rver lint bench bench-status bench-transfer bench-smoke clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,15 @@ install: $(STAMP)
 demo: $(STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash examples/demo.sh
 
-test: $(STAMP)
+test: $(STAMP) s3rver
 	$(PY) -m pytest -q
+
+# A second S3 implementation for the contract suite (npm's s3rver), cached
+# outside the repository; the tests skip it where node is missing.
+S3RVER_DIR ?= $(HOME)/.cache/gitpipe-test/s3rver
+s3rver:
+	@if command -v npm >/dev/null && [ ! -f $(S3RVER_DIR)/node_modules/s3rver/bin/s3rver.js ]; then \
+		npm install --silent --no-audit --no-fund --prefix $(S3RVER_DIR) s3rver@3.7.1; fi
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check gitpipe tests benchmarks

@@ -59,7 +59,11 @@ def _open_fs(url: str, options: dict[str, Any]) -> tuple[Any, str]:
 
     protocol = url.split("://", 1)[0] if "://" in url else "file"
     try:
-        return fsspec.core.url_to_fs(url, **options)  # type: ignore[no-any-return,unused-ignore]
+        # NOTE: no instance cache: fsspec keys it on the arguments, not on the
+        # AWS_* environment the client reads, so a cached S3 filesystem could
+        # keep talking to an endpoint the environment no longer names.
+        return fsspec.core.url_to_fs(  # type: ignore[no-any-return,unused-ignore]
+            url, skip_instance_cache=True, **options)
     except ImportError as exc:
         # fsspec's own message names the package that implements the protocol.
         hint = _EXTRAS.get(protocol) or str(exc).splitlines()[0]
@@ -101,6 +105,7 @@ class Remote:
         """Every file below `prefix`, relative to the base: one recursive listing."""
         root = self.full(prefix)
         try:
+            self.fs.invalidate_cache(root)  # others push and gc too: never a stale listing
             found = self.fs.find(root)
         except FileNotFoundError:
             return set()

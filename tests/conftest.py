@@ -145,40 +145,97 @@ def s3_server() -> Any:
     server.stop()
 
 
-@pytest.fixture
-def s3_env(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+S3RVER_JS = Path(os.environ.get("GITPIPE_S3RVER") or Path.home() / ".cache" / "gitpipe-test"
+                 / "s3rver" / "node_modules" / "s3rver" / "bin" / "s3rver.js")
+
+
+@pytest.fixture(scope="session")
+def s3rver_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A second S3 implementation (npm's s3rver, `make s3rver`) on 127.0.0.1, so
+    the contract suite does not only pass against moto's idea of S3."""
+    import shutil
+    import time
+
+    node = shutil.which("node")
+    if node is None or not S3RVER_JS.is_file():
+        if os.environ.get("GITPIPE_S3RVER_REQUIRE"):
+            pytest.fail(f"s3rver is required but {S3RVER_JS} (or node) is missing: make s3rver")
+        pytest.skip("s3rver not installed (make s3rver)")
+    work = tmp_path_factory.mktemp("s3rver")
+    out = work / "stdout"
+    # NOTE: --openssl-legacy-provider: s3rver encrypts listing continuation
+    # tokens with DES, which OpenSSL 3 keeps in its legacy provider; without it
+    # every listing past 1,000 keys is a 500.
+    with open(out, "wb") as stdout:
+        proc = subprocess.Popen(
+            [node, "--openssl-legacy-provider", str(S3RVER_JS), "--directory", str(work / "data"),
+             "--address", "127.0.0.1", "--port", "0", "--silent"],
+            stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    port = None
+    while port is None:
+        for line in out.read_text(errors="replace").splitlines():
+            if line.startswith("S3rver listening on 127.0.0.1:"):
+                port = int(line.rsplit(":", 1)[1])
+        if port is None:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"s3rver did not start: {out.read_text(errors='replace')[-2000:]}")
+            time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def _use_s3(monkeypatch: pytest.MonkeyPatch, endpoint: str, key: str) -> dict[str, str]:
     """Dummy credentials and the endpoint in the standard AWS variables only.
 
     NOTE: without credentials botocore probes a cloud metadata address; only
     127.0.0.1 may ever be contacted, so credentials are always set.
     """
-    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-           "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-           "AWS_EC2_METADATA_DISABLED": "true", "AWS_ENDPOINT_URL": s3_server}
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    for key in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
-        monkeypatch.delenv(key, raising=False)
+    env = {"AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": key,
+           "AWS_SESSION_TOKEN": key, "AWS_DEFAULT_REGION": "us-east-1",
+           "AWS_EC2_METADATA_DISABLED": "true", "AWS_ENDPOINT_URL": endpoint}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.delenv(name, raising=False)
     return env
 
 
-@pytest.fixture
-def s3_bucket(s3_env: dict[str, str]) -> str:
+def _new_bucket(env: dict[str, str]) -> str:
     """A fresh bucket; returns its s3:// URL with a prefix."""
     import uuid
 
     import boto3
 
     name = f"gitpipe-{uuid.uuid4().hex[:12]}"
-    boto3.client("s3", endpoint_url=s3_env["AWS_ENDPOINT_URL"]).create_bucket(Bucket=name)
+    # A new session: boto3's default one keeps the first credentials it saw.
+    boto3.session.Session().client("s3", endpoint_url=env["AWS_ENDPOINT_URL"]).create_bucket(
+        Bucket=name)
     return f"s3://{name}/cache"
 
 
-@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
-def remote_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+@pytest.fixture
+def s3_env(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    return _use_s3(monkeypatch, s3_server, "testing")
+
+
+@pytest.fixture
+def s3_bucket(s3_env: dict[str, str]) -> str:
+    return _new_bucket(s3_env)
+
+
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3),
+                        pytest.param("s3rver", marks=pytest.mark.s3)])
+def remote_url(request: pytest.FixtureRequest, tmp_path: Path,
+               monkeypatch: pytest.MonkeyPatch) -> str:
     """Every remote kind the contract suite runs against."""
     if request.param == "local":
         return str(tmp_path / "remote-store")
+    if request.param == "s3rver":
+        endpoint = request.getfixturevalue("s3rver_server")
+        return _new_bucket(_use_s3(monkeypatch, endpoint, "S3RVER"))  # its only key pair
     return str(request.getfixturevalue("s3_bucket"))
 
 
