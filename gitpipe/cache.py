@@ -300,13 +300,16 @@ class Cache:
     def save_run(self, task: str, fingerprint: str, outs: Iterable[CachedOut]) -> None:
         data = json.dumps([[o.path, o.digest, o.size] for o in outs]).encode()
         final = self.root / run_relpath(task, fingerprint)
-        tmp = self._tmp()
-        try:
-            tmp.write_bytes(data)
+        if final.parent not in self._made_dirs:
             final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp, final)
+            self._made_dirs.add(final.parent)
+        fd, name = tempfile.mkstemp(dir=final.parent, prefix=TMP_PREFIX)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(name, final)
         finally:
-            tmp.unlink(missing_ok=True)
+            Path(name).unlink(missing_ok=True)
 
     def load_run(self, task: str, fingerprint: str) -> list[CachedOut] | None:
         try:
@@ -320,7 +323,7 @@ class Cache:
         base = self.root / "runs"
         if base.is_dir():
             for path in base.rglob("*"):
-                if path.is_file():
+                if path.is_file() and not path.name.startswith(TMP_PREFIX):
                     yield path.relative_to(self.root).as_posix()
 
     def all_objects(self) -> Iterator[Path]:
@@ -334,7 +337,7 @@ class Cache:
         import time
 
         limit = time.time() - older_than
-        for base in (self.root / "files", self.root / "tmp"):
+        for base in (self.root / "files", self.root / "runs", self.root / "tmp"):
             if base.is_dir():
                 for path in base.rglob("*"):
                     if ((path.name.startswith(TMP_PREFIX) or base.name == "tmp")

@@ -253,23 +253,20 @@ def _tail(path: str, count: int) -> list[str]:
 
 
 def _print_table(report: Report) -> None:
-    from rich.table import Table
-
-    from gitpipe.scheduler import Outcome as _Outcome
-
-    table = Table(title=None, box=None, pad_edge=False, show_edge=False)
-    for column in ("stage", "result", "time", "why"):
-        table.add_column(column)
-    # NOTE: up-to-date rows are listed only for small pipelines; on 1,000
-    # stages a wall of "skipped" hides what ran and costs real time to draw.
-    rows = report.results if len(report.results) <= 30 else [
-        r for r in report.results if r.outcome is not _Outcome.SKIPPED]
-    for result in rows:
-        took = f"{result.duration:.2f}s" if result.duration else ""
-        table.add_row(result.task, result.outcome.value, took, "; ".join(result.reasons))
-    _console().print(table)
     from gitpipe.scheduler import Outcome
 
+    # NOTE: up-to-date rows are listed only for small pipelines; on 1,000
+    # stages a wall of "skipped" hides what ran and costs real time to draw.
+    # Plain aligned columns: rich's Table took ~0.15 s for 200 rows.
+    rows = report.results if len(report.results) <= 30 else [
+        r for r in report.results if r.outcome is not Outcome.SKIPPED]
+    cells = [("stage", "result", "time", "why")] + [
+        (r.task, r.outcome.value, f"{r.duration:.2f}s" if r.duration else "",
+         "; ".join(r.reasons)) for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(3)]
+    for row in cells:
+        line = "  ".join(row[i].ljust(widths[i]) for i in range(3)) + "  " + row[3]
+        click.echo(line.rstrip())
     counts = ", ".join(f"{report.count(o)} {o.value}" for o in Outcome if report.count(o))
     click.echo(counts)
 

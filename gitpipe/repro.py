@@ -27,7 +27,7 @@ from gitpipe.scheduler import Gate, Limits, Outcome, Scheduler
 from gitpipe.spec import Task
 from gitpipe.staleness import Observation, Staleness, judge, lock_entry_for, observe
 from gitpipe.state import RunRecord
-from gitpipe.status import status, status_of
+from gitpipe.status import any_stale, status
 from gitpipe.workspace import PathInfo
 
 
@@ -106,12 +106,10 @@ def repro(project: Project, options: ReproOptions, listener: Listener | None = N
     if options.dry_run:
         return _dry_run(project, options)
     nodes = graph_module.plan(graph, chosen)
-    if not (options.force or options.forced):
-        # NOTE: the common no-op: one read-only pass, as `status` does, and no
-        # ProjectLock, threads or lock rewrite when nothing is stale.
-        verdicts = status_of(project, nodes)
-        if not verdicts.stale:
-            return Report([TaskResult(v.task, Outcome.SKIPPED) for v in verdicts.tasks])
+    # NOTE: the common no-op: one read-only pass, as `status` does, and no
+    # ProjectLock, threads or lock rewrite when nothing is stale.
+    if not (options.force or options.forced) and not any_stale(project, nodes):
+        return Report([TaskResult(str(node), Outcome.SKIPPED) for node in nodes])
     return execute(project, nodes, options, listener, sink)
 
 
@@ -132,19 +130,20 @@ def execute(project: Project, nodes: list[Hashable], options: ReproOptions,
     with ProjectLock(project.gitpipe_dir, project.config.lock_wait):
         project.__dict__.pop("lock_entries", None)  # re-read under the ProjectLock
         runner = _Runner(project, options, listener or (lambda e: None), sink)
-        kube_tasks = [project.graph.nodes[n]["task"] for n in nodes
-                      if uses_kubernetes(project.graph.nodes[n]["task"], options.executor)]
-        if kube_tasks:
-            runner.kube = KubeRunner(project, options.remote, sink)
-            runner.kube.preflight(kube_tasks)
-        if options.forced:
-            runner.writer.remove(sorted(options.forced))
-        scheduler = Scheduler(project.graph.subgraph(nodes), runner.step, limits,
-                              on_abort=runner.cancel_all, gate=_gate(project))
         try:
+            kube_tasks = [project.graph.nodes[n]["task"] for n in nodes
+                          if uses_kubernetes(project.graph.nodes[n]["task"], options.executor)]
+            if kube_tasks:
+                runner.kube = KubeRunner(project, options.remote, sink)
+                runner.kube.preflight(kube_tasks)
+            if options.forced:
+                runner.writer.remove(sorted(options.forced))
+            scheduler = Scheduler(project.graph.subgraph(nodes), runner.step, limits,
+                                  on_abort=runner.cancel_all, gate=_gate(project))
             outcomes = scheduler.run()
         finally:
             project.state.flush()
+            runner.writer.close()  # under the ProjectLock: the lock is whole before release
     return Report([runner.result(node, outcomes[node], scheduler.messages.get(node, ""))
                    for node in nodes])
 
@@ -228,7 +227,7 @@ class _Runner:
         self.options = options
         self.listener = listener
         self.executor = LocalExecutor(sink)
-        self.writer = lockfile.LockWriter(project.root, project.lock_entries)
+        self.writer = lockfile.LockWriter(project.root, project.lock_entries, write_behind=True)
         self.params = project.params_reader()
         remote = project.remote(options.remote) if options.pull or options.push else None
         self.run_cache = RunCache(project.cache, remote, options.pull, options.push)

@@ -5,7 +5,7 @@ Reading only: nothing here runs a command or writes the lock.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass
 
 from gitpipe import graph as graph_module
@@ -43,11 +43,26 @@ def status(project: Project, targets: Iterable[str] = ()) -> StatusReport:
 
 def status_of(project: Project, order: list[Hashable]) -> StatusReport:
     """Judge the given nodes, in the given (topological) order."""
+    try:
+        return StatusReport(tuple(_verdicts(project, order)))
+    finally:
+        project.state.flush()
+
+
+def any_stale(project: Project, order: list[Hashable]) -> bool:
+    """Is anything stale? Stops at the first stale node: before a full build
+    there is no point judging the other 999 (the runner judges each anyway)."""
+    try:
+        return any(verdict.stale for verdict in _verdicts(project, order))
+    finally:
+        project.state.flush()
+
+
+def _verdicts(project: Project, order: list[Hashable]) -> Iterator[Staleness]:
     graph = project.graph
     params = project.params_reader()
     entries = project.lock_entries
     stale: set[str] = set()
-    verdicts = []
     project.workspace.prefetch([path for node in order for path in
                                 _paths_of(graph.nodes[node]["task"])])
     for node in order:
@@ -58,13 +73,11 @@ def status_of(project: Project, order: list[Hashable]) -> StatusReport:
         verdict = judge(task, entry, seen, upstream)
         if verdict.stale:
             stale.add(task.name)
-        verdicts.append(verdict)
-    project.state.flush()
-    return StatusReport(tuple(verdicts))
+        yield verdict
 
 
 def _paths_of(task: Task) -> list[str]:
     return [*task.deps, *(out.path for out in task.outs)]
 
 
-__all__ = ["Reason", "StatusReport", "status", "status_of"]
+__all__ = ["Reason", "StatusReport", "any_stale", "status", "status_of"]
