@@ -20,6 +20,8 @@ markdown table on stdout and JSON in benchmarks/results/<timestamp>.json.
     python benchmarks/bench_status.py --stages 50 --files 500 --repeat 9
     python benchmarks/bench_status.py --matrix             # 10/100, 200/2000, 1000/20000
     python benchmarks/bench_status.py --reuse --profile    # + cProfile / importtime
+    python benchmarks/bench_status.py --scaling            # S = 10…5,000 (F = 20 S), a
+                                                           # linear fit, planning time
 
 Stdlib only, so it runs with any Python 3.10+; gitpipe is found next to the
 running interpreter, in ./.venv, or on PATH (--gitpipe overrides).
@@ -50,6 +52,7 @@ REPO_ROOT = HERE.parent
 WORK = HERE / ".work"
 RESULTS = HERE / "results"
 MATRIX = ((10, 100), (200, 2000), (1000, 20000))
+SCALING = ((10, 200), (200, 4000), (1000, 20000), (5000, 100000))  # F = 20 S throughout
 GIT_ID = ["-c", "user.name=gitpipe-bench", "-c", "user.email=bench@gitpipe.invalid",
           "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main"]
 MARKER = ".bench-config.json"
@@ -508,12 +511,66 @@ def bench_one(shape: Shape, args: argparse.Namespace, gitpipe: Path, python: str
         "status_per_stage_ms": 1000 * status.median / shape.stages,
         "status_per_file_us": 1e6 * status.median / max(1, shape.files),
     }
+    derived["plan_s"] = plan_seconds(repo, python, env, args.repeat)
     result = {"shape": asdict(shape), "slug": shape.slug, "repo": str(repo), "build": build,
               "noop_check": noop, "figures": {k: v.to_json() for k, v in figures.items()},
               "derived": derived}
     if args.profile:
         result["profile"] = profile_status(repo, gitpipe, python, shape, env, args.stamp)
     return result
+
+
+PLAN_SCRIPT = """
+import sys, time
+from gitpipe import graph
+from gitpipe.project import Project
+started = time.perf_counter()
+project = Project(sys.argv[1])
+order = graph.plan(project.graph, None)
+print(time.perf_counter() - started, len(order))
+"""
+
+
+def plan_seconds(repo: Path, python: str, env: dict[str, str], repeat: int) -> float:
+    """Median in-process time to load the spec (from the parse cache) and plan the DAG."""
+    times = []
+    for _ in range(max(3, repeat)):
+        out = output_of([python, "-c", PLAN_SCRIPT, str(repo)], WORK, env).split()
+        times.append(float(out[0]))
+    return statistics.median(times)
+
+
+def scaling_fit(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Least squares of the no-op status median against S (F grows with S): slope,
+    intercept, R^2, and each size's residual, to say whether growth is linear."""
+    xs = [float(r["shape"]["stages"]) for r in results]
+    ys = [r["figures"]["gitpipe status"]["median_s"] for r in results]
+    mean_x, mean_y = statistics.fmean(xs), statistics.fmean(ys)
+    sxx = sum((x - mean_x) ** 2 for x in xs)
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / sxx
+    intercept = mean_y - slope * mean_x
+    fitted = [intercept + slope * x for x in xs]
+    ss_res = sum((y - f) ** 2 for y, f in zip(ys, fitted, strict=True))
+    ss_tot = sum((y - mean_y) ** 2 for y in ys)
+    return {"intercept_s": intercept, "slope_ms_per_stage": slope * 1000,
+            "r_squared": 1 - ss_res / ss_tot if ss_tot else 1.0,
+            "points": [{"stages": int(x), "files": r["shape"]["files"], "status_s": y,
+                        "fitted_s": f, "plan_s": r["derived"]["plan_s"],
+                        "full_build_s": r["build"]["gitpipe_repro_full_s"],
+                        "make_full_s": r["build"]["make_full_s"]}
+                       for x, y, f, r in zip(xs, ys, fitted, results, strict=True)]}
+
+
+def scaling_markdown(fit: dict[str, Any]) -> str:
+    out = ["", f"Linear fit of no-op `gitpipe status`: {fit['intercept_s']:.3f} s + "
+           f"{fit['slope_ms_per_stage']:.3f} ms × S (F = 20 S), R² = {fit['r_squared']:.4f}",
+           "", "| S | F | status s | fitted s | residual | plan s | full build s | make -j s |",
+           "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for p in fit["points"]:
+        out.append(f"| {p['stages']} | {p['files']} | {p['status_s']:.3f} | {p['fitted_s']:.3f} "
+                   f"| {(p['status_s'] - p['fitted_s']) / p['fitted_s']:+.0%} | "
+                   f"{p['plan_s']:.3f} | {p['full_build_s']:.2f} | {p['make_full_s']:.2f} |")
+    return "\n".join(out)
 
 
 # --------------------------------------------------------------------------------------
@@ -626,6 +683,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="raw data files, split evenly between stages (default 2000)")
     parser.add_argument("--matrix", action="store_true",
                         help="run S/F = " + ", ".join(f"{s}/{f}" for s, f in MATRIX))
+    parser.add_argument("--scaling", action="store_true",
+                        help="run S/F = " + ", ".join(f"{s}/{f}" for s, f in SCALING)
+                        + ", fit status time = a + b*S, and time planning each DAG")
     parser.add_argument("--repeat", "-n", type=int, default=5,
                         help="timed runs per command; the median is reported (default 5)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed runs first (default 1)")
@@ -669,7 +729,7 @@ def main(argv: list[str] | None = None) -> int:
     imported = output_of([python, "-c", "import gitpipe; print(gitpipe.__file__)"], WORK,
                          env).strip()
     args.stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
-    sizes = MATRIX if args.matrix else ((args.stages, args.files),)
+    sizes = SCALING if args.scaling else MATRIX if args.matrix else ((args.stages, args.files),)
     meta = {
         "timestamp": args.stamp,
         "argv": sys.argv[1:] if argv is None else argv,
@@ -704,7 +764,11 @@ def main(argv: list[str] | None = None) -> int:
               "(use --snapshot)", file=sys.stderr)
     # The process-wide high-water mark the brief names: the largest child of the run.
     meta["rusage_children_maxrss_kib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if args.scaling:
+        meta["scaling"] = scaling_fit(results)
     print(markdown(results))
+    if args.scaling:
+        print(scaling_markdown(meta["scaling"]))
     if not args.no_save:
         RESULTS.mkdir(parents=True, exist_ok=True)
         path = RESULTS / f"{args.stamp}.json"

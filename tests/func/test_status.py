@@ -179,3 +179,38 @@ def test_index_signature_in_a_linked_worktree(repo: Repo, tmp_path) -> None:
     subprocess.run(["git", "add", "new.txt"], cwd=linked, check=True)
     assert index_signature(linked) not in (before, None)
     assert index_signature(repo.path) != index_signature(linked)
+
+
+def test_remembered_pipeline_is_reused_and_a_foreign_pickle_never_loaded(
+        repo: Repo, tmp_path, monkeypatch) -> None:
+    # The validated pipeline is pickled under .gitpipe/tmp/parsed; a pickle runs
+    # code when loaded, so one gitpipe did not sign (say, committed into a
+    # repository by someone else) must be ignored, not loaded.
+    import pickle
+
+    from gitpipe.spec import load_pipeline
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache-home"))
+    built(repo)
+    parsed = repo.path / ".gitpipe" / "tmp" / "parsed"
+    first = load_pipeline(repo.path, cache_dir=parsed)
+    stored = parsed / "gitpipe.yaml.pickle"
+    assert stored.is_file()
+    assert load_pipeline(repo.path, cache_dir=parsed) == first
+
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    blob = stored.read_bytes()
+    stored.write_bytes(b"\0" * 32 + blob[32:48] + pickle.dumps(Exploit()))
+    done = repo.run("status", check=True)
+    assert "up to date" in done.stdout
+    assert not marker.exists()
+    # Signed with another user's key is no better: parsed again, re-signed here.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "other-home"))
+    stored.write_bytes(blob)
+    assert load_pipeline(repo.path, cache_dir=parsed) == first
+    assert stored.read_bytes() != blob
