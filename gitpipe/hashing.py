@@ -12,7 +12,7 @@ import stat as stat_module
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import xxhash
 
@@ -52,12 +52,17 @@ def hash_file(path: str | os.PathLike[str]) -> Digest:
     A small file is read in one call and hashed at once: no buffer to allocate,
     ~8x the files per second on 4 KiB files.
     """
-    with open(path, "rb", buffering=0) as handle:
-        head = handle.read(CHUNK)
+    # os.open/os.read, not a file object: ~2 µs less per file, which is a third
+    # of the cost of a 4 KiB file.
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        head = os.read(fd, CHUNK)
         if len(head) < CHUNK:
             return Digest(XXH3, xxhash.xxh3_128_hexdigest(head))
-        hasher = xxhash.xxh3_128(head)
-        return _hash_rest(handle, hasher)
+        with open(fd, "rb", buffering=0, closefd=False) as handle:
+            return _hash_rest(handle, xxhash.xxh3_128(head))
+    finally:
+        os.close(fd)
 
 
 _buffers = threading.local()
@@ -81,9 +86,9 @@ def _hash_rest(handle: Any, hasher: Any) -> Digest:
     return Digest(XXH3, hasher.hexdigest())
 
 
-@dataclass(frozen=True)
-class ManifestEntry:
-    """One file of a directory: its path relative to the directory, hash and size."""
+class ManifestEntry(NamedTuple):
+    """One file of a directory: its path relative to the directory, hash and size.
+    (A NamedTuple: a directory of 20,000 files makes 20,000 of them.)"""
 
     relpath: str
     digest: str
@@ -92,7 +97,7 @@ class ManifestEntry:
 
 def manifest_bytes(entries: list[ManifestEntry]) -> bytes:
     """The canonical bytes of a manifest; its xxh3 is the directory's hash."""
-    rows = [[e.relpath, e.digest, e.size] for e in sorted(entries, key=lambda e: e.relpath)]
+    rows = [list(e) for e in sorted(entries)]  # relpaths are unique: sorts by relpath
     return json.dumps(rows, separators=(",", ":")).encode()
 
 

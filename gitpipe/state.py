@@ -11,6 +11,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 # NOTE: git's "racy" rule: a file modified within this window of being hashed
 # could change again without its mtime changing, so such an entry is re-hashed
@@ -29,8 +30,7 @@ CREATE TABLE IF NOT EXISTS runs (
 """
 
 
-@dataclass(frozen=True)
-class StatKey:
+class StatKey(NamedTuple):
     """What identifies a file's content without reading it."""
 
     inode: int

@@ -146,32 +146,38 @@ class Workspace:
 
     def _directory_manifest(self, path: str,
                             listing: list[tuple[str, os.stat_result]]) -> PathInfo:
-        base = self.root / path
+        # NOTE: plain strings and tuples here, no pathlib: with 20,000 small
+        # files, building paths and key objects cost more than the hashing.
+        base = os.path.join(self._root, path)
+        prefix = f"{path}/"
         entries: list[ManifestEntry] = []
-        todo: list[tuple[str, os.stat_result]] = []
+        todo: list[tuple[str, os.stat_result, StatKey]] = []
         for rel, info in listing:
             if stat_module.S_ISLNK(info.st_mode):
-                target = os.readlink(base / rel)
+                target = os.readlink(os.path.join(base, rel))
                 entries.append(ManifestEntry(rel, f"link:{target}", 0))
                 continue
-            cached = self.state.cached_digest(f"{path}/{rel}", _stat_key(info))
+            key = StatKey(info.st_ino, info.st_mtime_ns, info.st_size)
+            cached = self.state.cached_digest(prefix + rel, key)
             if cached is None:
-                todo.append((rel, info))
+                todo.append((rel, info, key))
             else:
                 entries.append(ManifestEntry(rel, cached, info.st_size))
-        entries.extend(self._hash_new(path, todo))
+        entries.extend(self._hash_new(base, prefix, todo))
         total = sum(entry.size for entry in entries)
         return PathInfo(path, str(hash_manifest(entries)) + DIR_SUFFIX, total, True,
                         len(entries))
 
-    def _hash_new(self, path: str, todo: list[tuple[str, os.stat_result]]) -> list[ManifestEntry]:
-        base = self.root / path
-        digests = hash_many([str(base / rel) for rel, _ in todo],
-                            sizes=[info.st_size for _, info in todo])
+    def _hash_new(self, base: str, prefix: str,
+                  todo: list[tuple[str, os.stat_result, StatKey]]) -> list[ManifestEntry]:
+        digests = hash_many([os.path.join(base, rel) for rel, _, _ in todo],
+                            sizes=[info.st_size for _, info, _ in todo])
         entries = []
-        for (rel, info), digest in zip(todo, digests, strict=False):
-            self.state.record_digest(f"{path}/{rel}", _stat_key(info), str(digest))
-            entries.append(ManifestEntry(rel, str(digest), info.st_size))
+        record = self.state.record_digest
+        for (rel, info, key), digest in zip(todo, digests, strict=True):
+            text = str(digest)
+            record(prefix + rel, key, text)
+            entries.append(ManifestEntry(rel, text, info.st_size))
         return entries
 
 
