@@ -16,7 +16,8 @@ from gitpipe.errors import BadInputError, did_you_mean
 from gitpipe.executors import OutputSink
 from gitpipe.partitions import PartitionError
 from gitpipe.project import Project
-from gitpipe.repro import Listener, Report, ReproOptions, TaskResult, execute
+from gitpipe.repro import Listener, Report, ReproOptions, TaskResult
+from gitpipe.runner import execute
 from gitpipe.scheduler import Outcome
 from gitpipe.status import status_of
 

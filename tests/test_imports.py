@@ -21,7 +21,7 @@ LAYERS = {
     "dag": 1, "state": 2, "fingerprint": 2, "lockfile": 2, "graph": 2, "cache": 2, "remote": 2,
     "project": 2, "config": 2, "workspace": 2,
     "staleness": 3, "scheduler": 3, "executors": 3, "dagviz": 3, "runcache": 3,
-    "repro": 4, "status": 4, "hooks": 4, "watch": 4, "transfer": 4, "backfill": 4,
+    "repro": 4, "runner": 4, "status": 4, "hooks": 4, "watch": 4, "transfer": 4, "backfill": 4,
     "podexec": 4, "remotejob": 3, "kuberun": 4,
     "revision": 4, "commit": 4,
     "api": 5, "cli": 5, "cli_git": 5, "cli_storage": 5, "__main__": 6, "__init__": 6,
