@@ -3,12 +3,11 @@ per attempt, and bring the outs back into the workspace for the lock."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
 from gitpipe.errors import BadInputError
-from gitpipe.executors import OutputSink, RunResult
+from gitpipe.executors import InFlight, OutputSink, RunResult
 from gitpipe.executors.kubemanifest import KubeSettings, job_manifest
 from gitpipe.executors.kubernetes import KubeHandle, KubeJob, KubernetesExecutor
 from gitpipe.project import Project
@@ -35,8 +34,7 @@ class KubeRunner:
         if self.remote.is_local and not self.settings.extra.get("allow_local_remote", True):
             raise BadInputError("a local-folder remote is not visible from pods")
         self.executor = KubernetesExecutor(self.settings, self.remote, sink)
-        self.handles: set[KubeHandle] = set()
-        self._mutex = threading.Lock()
+        self.in_flight: InFlight[KubeHandle] = InFlight()
         self._staged: set[str] = set()
 
     def preflight(self, tasks: list[Task]) -> None:
@@ -56,14 +54,9 @@ class KubeRunner:
             self._staged.add(fingerprint)
         job = KubeJob(task.name, fingerprint, self.manifest(task, fingerprint, attempt),
                       log_path)
-        handle = self.executor.submit(job, lambda: clear_result(self.remote, fingerprint))
-        with self._mutex:
-            self.handles.add(handle)
-        try:
+        submitted = self.executor.submit(job, lambda: clear_result(self.remote, fingerprint))
+        with self.in_flight.tracking(submitted) as handle:
             return self.executor.wait(handle)
-        finally:
-            with self._mutex:
-                self.handles.discard(handle)
 
     def bring_back(self, task: Task, fingerprint: str) -> None:
         """Fetch the outs the pod pushed and check them out into the workspace."""
@@ -74,7 +67,5 @@ class KubeRunner:
             self.project.cache.checkout(self.project.root / path, digest)
 
     def cancel_all(self) -> None:
-        with self._mutex:
-            handles = list(self.handles)
-        for handle in handles:
+        for handle in self.in_flight.snapshot():
             self.executor.cancel(handle)

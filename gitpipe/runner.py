@@ -17,7 +17,7 @@ from pathlib import Path
 
 from gitpipe import lockfile
 from gitpipe.errors import BadInputError, GitpipeError
-from gitpipe.executors import Job, OutputSink, RunResult
+from gitpipe.executors import InFlight, Job, OutputSink, RunResult
 from gitpipe.executors.local import LocalExecutor, LocalHandle
 from gitpipe.kuberun import KubeRunner, uses_kubernetes
 from gitpipe.project import Project, ProjectLock, cached_out_paths, ensure_ignored
@@ -125,9 +125,8 @@ class _Runner:
         remote = project.remote(options.remote) if options.pull or options.push else None
         self.run_cache = RunCache(project.cache, remote, options.pull, options.push)
         self.results: dict[str, TaskResult] = {}
-        self.handles: set[LocalHandle] = set()
+        self.in_flight: InFlight[LocalHandle] = InFlight()
         self.kube: KubeRunner | None = None
-        self._mutex = threading.Lock()
         self.aborted = threading.Event()
 
     def result(self, node: Hashable, outcome: Outcome, message: str = "") -> TaskResult:
@@ -139,9 +138,7 @@ class _Runner:
         self.aborted.set()
         if self.kube is not None:
             self.kube.cancel_all()
-        with self._mutex:
-            handles = list(self.handles)
-        for handle in handles:
+        for handle in self.in_flight.snapshot():
             self.executor.cancel(handle)
 
     def step(self, node: Hashable) -> Outcome:
@@ -254,14 +251,8 @@ class _Runner:
             parent.mkdir(parents=True, exist_ok=True)
         job = Job(task.name, task.cmd, self.project.root / task.stage.wdir,
                   self._env(task), log_path, task.stage.timeout)
-        handle = self.executor.submit(job)
-        with self._mutex:
-            self.handles.add(handle)
-        try:
+        with self.in_flight.tracking(self.executor.submit(job)) as handle:
             return self.executor.wait(handle)
-        finally:
-            with self._mutex:
-                self.handles.discard(handle)
 
     def _commit(self, task: Task, verdict: Staleness, seen: Observation,
                 timing: tuple[float, float, int], log_path: Path) -> Outcome:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -36,21 +37,30 @@ def test_cli_import_is_light() -> None:
     assert out == "[]"
 
 
-def test_status_does_not_import_remote_or_cluster_clients(repo: Repo) -> None:
-    repo.spec({"a": {"cmd": "echo > o", "outs": ["o"]}}, commit="spec")
-    code = ("import sys; from gitpipe.cli import cli\n"
-            f"try:\n    cli(['-C', {str(repo.path)!r}, 'status'])\nexcept SystemExit: pass\n"
-            "print(sorted({m.split('.')[0] for m in sys.modules} & {'kubernetes', 's3fs', "
-            "'boto3', 'botocore', 'watchdog', 'networkx'}))")
+def _status_loading(repo: Repo, command: str, watched: set[str]) -> tuple[list[str], list[str]]:
+    """Run `gitpipe <command>` in a fresh interpreter: its output lines, and which of
+    the `watched` modules (top-level names, or dotted gitpipe modules) it imported."""
+    code = ("import json, sys; from gitpipe.cli import cli\n"
+            f"try:\n    cli(['-C', {str(repo.path)!r}, {command!r}])\nexcept SystemExit: pass\n"
+            f"print('LOADED', json.dumps(sorted(m for m in {sorted(watched)!r} if m in sys.modules"
+            " or m in {n.split('.')[0] for n in sys.modules})))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     lines = out.stdout.strip().splitlines()
-    assert lines[0] == "a:" and lines[-1] == "[]", out.stdout
+    assert lines and lines[-1].startswith("LOADED "), out.stdout + out.stderr
+    return lines[:-1], json.loads(lines[-1].removeprefix("LOADED "))
 
 
-def test_repeated_noop_status_needs_no_pygit2_yaml_or_repro(repo: Repo) -> None:
-    # The second no-op status must answer from the stat cache and the parse
-    # cache alone: pygit2 (~80 ms), yaml (~25 ms) and repro (~70 ms) would each
-    # cost more than the rest of the command.
+def test_status_does_not_import_remote_or_cluster_clients(repo: Repo) -> None:
+    repo.spec({"a": {"cmd": "echo > o", "outs": ["o"]}}, commit="spec")
+    lines, loaded = _status_loading(repo, "status", {"kubernetes", "s3fs", "boto3", "botocore",
+                                                     "watchdog", "networkx"})
+    assert lines[0] == "a:" and loaded == [], lines
+
+
+def test_repeated_noop_status_and_repro_need_no_pygit2_yaml_or_runner(repo: Repo) -> None:
+    # A no-op must answer from the stat cache and the parse cache alone: pygit2
+    # (~80 ms), yaml (~25 ms) and the runner (~30 ms) would each cost more than
+    # the rest of the command.
     repo.gen({"src.py": "print(1)\n", "params.yaml": {"n": 1}})
     repo.spec({"a": {"cmd": "python3 src.py > o", "deps": ["src.py"], "params": ["n"],
                      "outs": ["o"]}})
@@ -58,14 +68,11 @@ def test_repeated_noop_status_needs_no_pygit2_yaml_or_repro(repo: Repo) -> None:
     repo.run("repro", check=True)
     repo.commit("built")
     repo.run("status", check=True)  # fills the caches after the commit changed the index
-    code = ("import sys; from gitpipe.cli import cli\n"
-            f"try:\n    cli(['-C', {str(repo.path)!r}, 'status'])\nexcept SystemExit: pass\n"
-            "print(sorted({m.split('.')[0] for m in sys.modules} & {'pygit2', 'yaml'}), "
-            "'gitpipe.repro' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    lines = out.stdout.strip().splitlines()
-    assert lines[0] == "everything is up to date", out.stdout + out.stderr
-    assert lines[-1] == "[] False", out.stdout
+    watched = {"pygit2", "yaml", "gitpipe.runner", "gitpipe.kuberun"}
+    lines, loaded = _status_loading(repo, "status", watched)
+    assert lines[0] == "everything is up to date" and loaded == [], lines
+    lines, loaded = _status_loading(repo, "repro", watched)
+    assert loaded == [], lines
 
 
 def _module_layer(path: Path) -> tuple[str, int]:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
+
+H = TypeVar("H")
 
 
 @dataclass(frozen=True)
@@ -47,3 +51,26 @@ class Executor(Protocol):
     def poll(self, handle: Handle) -> RunResult | None: ...
     def wait(self, handle: Handle) -> RunResult: ...
     def cancel(self, handle: Handle) -> None: ...
+
+
+class InFlight(Generic[H]):
+    """The handles of the commands running now (thread-safe), so that a Ctrl-C or
+    a failure with keep-going off can cancel every one of them, local or pod."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._handles: set[H] = set()
+
+    @contextmanager
+    def tracking(self, handle: H) -> Iterator[H]:
+        with self._mutex:
+            self._handles.add(handle)
+        try:
+            yield handle
+        finally:
+            with self._mutex:
+                self._handles.discard(handle)
+
+    def snapshot(self) -> list[H]:
+        with self._mutex:
+            return list(self._handles)
