@@ -93,6 +93,23 @@ class State:
             self._stat[path] = entry
         return entry
 
+    def prefetch_below(self, directory: str) -> None:
+        """Load every entry under `directory/` in one range query: a directory
+        whose signature changed is about to ask about each of its files."""
+        with self._lock:
+            if self._stat is None:
+                self._stat = {}
+                self._exists = self.path.exists()
+            if not self._exists:
+                return
+            low = directory.rstrip("/") + "/"
+            high = low[:-1] + chr(ord("/") + 1)  # the first path past every "dir/…"
+            rows = self._db().execute(
+                "SELECT path, inode, mtime_ns, size, digest, hashed_ns FROM stat_cache "
+                "WHERE path >= ? AND path < ?", (low, high))
+            for row in rows:
+                self._stat.setdefault(row[0], (StatKey(row[1], row[2], row[3]), row[4], row[5]))
+
     def prefetch(self, paths: list[str]) -> None:
         """Load the entries of many paths in a few queries (misses remembered too):
         a no-op status asks about every dep and out, and one query per 500 paths

@@ -150,6 +150,7 @@ class Workspace:
         # files, building paths and key objects cost more than the hashing.
         base = os.path.join(self._root, path)
         prefix = f"{path}/"
+        self.state.prefetch_below(path)
         entries: list[ManifestEntry] = []
         todo: list[tuple[str, os.stat_result, StatKey]] = []
         for rel, info in listing:

@@ -218,3 +218,44 @@ def test_unflushed_entries_are_not_persisted(tmp_path: Path) -> None:
     assert State(db).cached_digest("a", key) is None
     first.close()  # close flushes
     assert State(db).cached_digest("a", key) == "xxh3:aa"
+
+
+def test_prefetch_below_loads_exactly_one_directory(tmp_path: Path) -> None:
+    # One range query per changed directory; "d/" must not take in "d2/…" or "d".
+    db = tmp_path / "state.db"
+    key = StatKey(1, time.time_ns() - 5 * RACY_NS, 1)
+    first = State(db)
+    for path in ("d/a", "d/sub/b", "d2/c", "d", "c/d/e"):
+        first.record_digest(path, key, f"xxh3:{path}")
+    first.flush()
+    first.close()
+    second = State(db)
+    second.prefetch_below("d")
+    assert second._stat is not None and set(second._stat) == {"d/a", "d/sub/b"}
+    assert second.cached_digest("d/sub/b", key) == "xxh3:d/sub/b"
+    assert second.cached_digest("d2/c", key) == "xxh3:d2/c"  # still found by a point query
+    second.close()
+
+
+def test_one_changed_file_in_a_hashed_directory_is_the_only_one_read(tmp_path: Path,
+                                                                       monkeypatch) -> None:
+    import gitpipe.hashing as hashing
+
+    directory = tmp_path / "d"
+    directory.mkdir()
+    old = time.time_ns() - 5 * RACY_NS
+    for i in range(50):
+        (directory / f"f{i:02}").write_text(f"{i}\n")
+        os.utime(directory / f"f{i:02}", ns=(old, old))
+    first = workspace(tmp_path)
+    before = first.info("d").digest
+    first.state.flush()
+    first.state.close()
+    (directory / "f07").write_text("changed\n")
+    read: list[str] = []
+    real = hashing.hash_file
+    monkeypatch.setattr(hashing, "hash_file", lambda p: read.append(p) or real(p))
+    monkeypatch.setattr(hashing.hash_many, "__defaults__", (hashing.hash_file, None))
+    after = workspace(tmp_path).info("d").digest
+    assert after != before
+    assert [os.path.basename(p) for p in read] == ["f07"]
