@@ -258,6 +258,7 @@ class LockWriter:
                 version, text = self._version, self._render()
             try:
                 atomic_write(self.path, text)
+                self._error = None  # a later write that succeeds supersedes a failed one
             except OSError as exc:
                 self._error = exc
             with self._mutex:

@@ -194,3 +194,28 @@ def test_lock_writer_output_equals_render(tmp_path: Path) -> None:
     writer.remove(["a@2024-01-01"])
     assert parse((tmp_path / "gitpipe.lock").read_text()) == {}
     assert (tmp_path / "gitpipe.lock").stat().st_mode & 0o777 == 0o644
+
+
+def test_write_behind_coalesces_and_close_writes_the_last_state(tmp_path: Path,
+                                                                monkeypatch) -> None:
+    writes: list[str] = []
+    real = lockfile.atomic_write
+    monkeypatch.setattr(lockfile, "atomic_write",
+                        lambda path, text: writes.append(text) or real(path, text))
+    writer = LockWriter(tmp_path, {}, write_behind=True)
+    entries = {f"s{i:03}": LockEntry(f"cmd {i}", f"xxh3:{i}") for i in range(200)}
+    for name, entry in entries.items():
+        writer.update(name, entry)
+    writer.close()
+    assert lockfile.read(tmp_path) == entries
+    assert writes[-1] == lockfile.render(entries)
+    assert len(writes) < 20  # 200 updates in well under a second: a few writes
+
+
+def test_write_behind_failure_is_reported_at_close(tmp_path: Path) -> None:
+    from gitpipe.errors import GitpipeError
+
+    writer = LockWriter(tmp_path / "no-such-dir", {}, write_behind=True)
+    writer.update("a", LockEntry("true", "xxh3:1"))
+    with pytest.raises(GitpipeError, match=r"cannot write gitpipe\.lock"):
+        writer.close()
