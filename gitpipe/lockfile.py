@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import os
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -166,6 +165,8 @@ def read(root: Path, cache_dir: Path | None = None) -> dict[str, LockEntry]:
 
 def atomic_write(path: Path, text: str) -> None:
     """Write via temp file + fsync + rename, then fsync the directory."""
+    import tempfile  # only when writing: not on the status path
+
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.fchmod(fd, _file_mode(path))
     try:

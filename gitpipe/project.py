@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 from gitpipe import graph as graph_module
 from gitpipe import lockfile
-from gitpipe.cache import Cache
 from gitpipe.config import Config, load_config, remote_settings
 from gitpipe.dag import Dag
 from gitpipe.errors import BadInputError, NotAProjectError, ProjectLockedError, SpecError
@@ -29,6 +28,7 @@ from gitpipe.state import State
 from gitpipe.workspace import Workspace
 
 if TYPE_CHECKING:
+    from gitpipe.cache import Cache
     from gitpipe.remote import Remote
 
 GITPIPE_DIR = ".gitpipe"
@@ -110,6 +110,8 @@ class Project:
 
     @cached_property
     def cache(self) -> Cache:
+        from gitpipe.cache import Cache  # not on the status path: shutil, tempfile
+
         settings = self.config.raw.get("cache") or {}
         return Cache(self.gitpipe_dir / "cache", str(settings.get("type", "reflink")))
 
