@@ -23,6 +23,7 @@ from gitpipe.hashing import (
     GIT,
     Digest,
     ManifestEntry,
+    gc_paused,
     hash_file,
     hash_manifest,
     hash_many,
@@ -134,12 +135,14 @@ class Workspace:
         An unchanged directory is recognized from its listing's stat data alone
         (one signature, one lookup), without a per-file lookup or a manifest.
         """
-        listing = list(walk_files(str(self.root / path)))
-        key = _listing_key(listing)
+        with gc_paused():
+            listing = list(walk_files(str(self.root / path)))
+            key = _listing_key(listing)
         cached = self.state.cached_digest(f"dir:{path}", key)
         if cached is not None:
             return PathInfo(path, cached, key.size, True, len(listing))
-        info = self._directory_manifest(path, listing)
+        with gc_paused():
+            info = self._directory_manifest(path, listing)
         assert info.digest is not None
         self.state.record_digest(f"dir:{path}", key, info.digest)
         return info
@@ -151,6 +154,7 @@ class Workspace:
         base = os.path.join(self._root, path)
         prefix = f"{path}/"
         self.state.prefetch_below(path)
+        cold = self.state.knows_nothing()  # then no per-file lookup can hit
         entries: list[ManifestEntry] = []
         todo: list[tuple[str, os.stat_result, StatKey]] = []
         for rel, info in listing:
@@ -159,7 +163,7 @@ class Workspace:
                 entries.append(ManifestEntry(rel, f"link:{target}", 0))
                 continue
             key = StatKey(info.st_ino, info.st_mtime_ns, info.st_size)
-            cached = self.state.cached_digest(prefix + rel, key)
+            cached = None if cold else self.state.cached_digest(prefix + rel, key)
             if cached is None:
                 todo.append((rel, info, key))
             else:
@@ -173,13 +177,11 @@ class Workspace:
                   todo: list[tuple[str, os.stat_result, StatKey]]) -> list[ManifestEntry]:
         digests = hash_many([os.path.join(base, rel) for rel, _, _ in todo],
                             sizes=[info.st_size for _, info, _ in todo])
-        entries = []
-        record = self.state.record_digest
-        for (rel, info, key), digest in zip(todo, digests, strict=True):
-            text = str(digest)
-            record(prefix + rel, key, text)
-            entries.append(ManifestEntry(rel, text, info.st_size))
-        return entries
+        texts = [str(digest) for digest in digests]
+        self.state.record_digests([(prefix + rel, key, text)
+                                   for (rel, _, key), text in zip(todo, texts, strict=True)])
+        return [ManifestEntry(rel, text, info.st_size)
+                for (rel, info, _), text in zip(todo, texts, strict=True)]
 
 
 def _listing_key(listing: list[tuple[str, os.stat_result]]) -> StatKey:
