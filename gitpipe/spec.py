@@ -17,6 +17,7 @@ from typing import Any
 
 import xxhash
 
+from gitpipe import signedcache
 from gitpipe.errors import SpecError, did_you_mean
 from gitpipe.partitions import (
     FREQS,
@@ -547,46 +548,11 @@ def load_pipeline(root: Path, source: str = SPEC_FILE, cache_dir: Path | None = 
 
 
 # NOTE: validating 1,000 stages into Stage objects took ~60 ms of every no-op
-# status; a valid pipeline is pickled beside the parse cache, keyed by the
-# spec's text and by this module's own source (a changed Stage never unpickles
-# into stale objects). A pickle runs code when loaded, and .gitpipe/ could come
-# from someone else's repository, so each one is signed with a key that never
-# leaves this user's home (HMAC-SHA256) and is checked before it is loaded.
-# Anything odd about it just means parsing again.
+# status, so a valid pipeline is remembered as a signed pickle (signedcache.py),
+# keyed by the spec's text and by this module's own source: a changed Stage
+# class never unpickles into stale objects.
 def _pipeline_key(text: str) -> bytes:
-    code = Path(__file__).read_bytes()
-    return xxhash.xxh3_128_digest(code + b"\0" + text.encode())
-
-
-def _signing_key(root: Path) -> bytes | None:
-    """This user's key, made on first use; None where it would live inside the
-    project (HOME in a repository: it must never be committed or shared)."""
-    import os
-    import secrets
-
-    home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gitpipe"
-    path = home / "pickle-signing-key"
-    try:
-        if home.resolve().is_relative_to(root.resolve()):
-            return None
-    except (OSError, RuntimeError):
-        return None
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        pass
-    except OSError:
-        return None
-    try:
-        home.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(secrets.token_bytes(32))
-        return path.read_bytes()
-    except FileExistsError:
-        return path.read_bytes()
-    except OSError:
-        return None
+    return xxhash.xxh3_128_digest(Path(__file__).read_bytes() + b"\0" + text.encode())
 
 
 def _pickle_path(cache_dir: Path, source: str) -> Path:
@@ -597,45 +563,14 @@ def _remembered_pipeline(text: str, source: str, root: Path,
                          cache_dir: Path | None) -> Pipeline | None:
     if cache_dir is None:
         return None
-    import hashlib
-    import hmac
-    import pickle
-
-    try:
-        blob = _pickle_path(cache_dir, source).read_bytes()
-    except OSError:
-        return None
-    key = _signing_key(root)
-    signature, payload = blob[:32], blob[32:]
-    if key is None or not payload.startswith(_pipeline_key(text)) or not hmac.compare_digest(
-            signature, hmac.new(key, payload, hashlib.sha256).digest()):
-        return None
-    try:
-        pipeline = pickle.loads(payload[16:])
-    except Exception:
-        return None
-    return pipeline if isinstance(pipeline, Pipeline) else None
+    found = signedcache.load(_pickle_path(cache_dir, source), _pipeline_key(text), root)
+    return found if isinstance(found, Pipeline) else None
 
 
 def _remember_pipeline(text: str, source: str, root: Path, cache_dir: Path | None,
                        pipeline: Pipeline) -> None:
-    key = _signing_key(root) if cache_dir is not None else None
-    if cache_dir is None or key is None:
-        return
-    import hashlib
-    import hmac
-    import os
-    import pickle
-
-    path = _pickle_path(cache_dir, source)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    try:
-        payload = _pipeline_key(text) + pickle.dumps(pipeline, protocol=pickle.HIGHEST_PROTOCOL)
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(hmac.new(key, payload, hashlib.sha256).digest() + payload)
-        os.replace(tmp, path)
-    except (OSError, pickle.PicklingError, TypeError, AttributeError):
-        tmp.unlink(missing_ok=True)  # a read-only checkout: parse every time
+    if cache_dir is not None:
+        signedcache.store(_pickle_path(cache_dir, source), _pipeline_key(text), root, pipeline)
 
 
 @dataclass(frozen=True)
