@@ -109,31 +109,34 @@ class Cache:
     def has(self, digest: str) -> bool:
         return self.path(digest).exists()
 
-    def _tmp(self) -> Path:
-        tmp = self.root / "tmp"
-        tmp.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=tmp)
+    def _dir(self, directory: Path) -> Path:
+        """`directory`, made if need be, once per Cache (not a mkdir per object)."""
+        if directory not in self._made_dirs:
+            directory.mkdir(parents=True, exist_ok=True)
+            self._made_dirs.add(directory)
+        return directory
+
+    def _tmp_in(self, directory: Path) -> Path:
+        fd, name = tempfile.mkstemp(dir=self._dir(directory), prefix=TMP_PREFIX)
         os.close(fd)
         return Path(name)
+
+    def _tmp(self) -> Path:
+        """A temp file for content whose name is not known yet (it is hashed first)."""
+        return self._tmp_in(self.root / "tmp")
 
     def tmp_beside(self, digest: str) -> Path:
         """A temp file in the directory object `digest` will live in. The rename
         that publishes it then stays inside one directory: Linux serializes
         renames across directories file-system-wide, which made parallel
         downloads queue behind each other."""
-        parent = self.path(digest).parent
-        if parent not in self._made_dirs:
-            parent.mkdir(parents=True, exist_ok=True)
-            self._made_dirs.add(parent)
-        fd, name = tempfile.mkstemp(dir=parent, prefix=TMP_PREFIX)
-        os.close(fd)
-        return Path(name)
+        return self._tmp_in(self.path(digest).parent)
 
     def add_file(self, source: Path, digest: str) -> None:
         """Store `source` as object `digest`; CacheError if its bytes disagree."""
         if self.has(digest):
             return
-        tmp = self._tmp()
+        tmp = self.tmp_beside(digest)
         try:
             got = copy_hashing(source, tmp)
             if got != digest:
@@ -146,7 +149,7 @@ class Cache:
     def add_bytes(self, data: bytes, digest: str) -> None:
         if self.has(digest):
             return
-        tmp = self._tmp()
+        tmp = self.tmp_beside(digest)
         try:
             tmp.write_bytes(data)
             self._publish(tmp, self.path(digest))
@@ -155,9 +158,7 @@ class Cache:
 
     def _publish(self, tmp: Path, final: Path) -> None:
         os.chmod(tmp, 0o444)
-        if final.parent not in self._made_dirs:
-            final.parent.mkdir(parents=True, exist_ok=True)
-            self._made_dirs.add(final.parent)
+        self._dir(final.parent)
         os.replace(tmp, final)
 
     def add_tree(self, workspace_dir: Path, digest: str) -> None:
@@ -300,16 +301,12 @@ class Cache:
     def save_run(self, task: str, fingerprint: str, outs: Iterable[CachedOut]) -> None:
         data = json.dumps([[o.path, o.digest, o.size] for o in outs]).encode()
         final = self.root / run_relpath(task, fingerprint)
-        if final.parent not in self._made_dirs:
-            final.parent.mkdir(parents=True, exist_ok=True)
-            self._made_dirs.add(final.parent)
-        fd, name = tempfile.mkstemp(dir=final.parent, prefix=TMP_PREFIX)
+        tmp = self._tmp_in(final.parent)
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(name, final)
+            tmp.write_bytes(data)
+            os.replace(tmp, final)
         finally:
-            Path(name).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
 
     def load_run(self, task: str, fingerprint: str) -> list[CachedOut] | None:
         try:
