@@ -21,7 +21,13 @@ from pathlib import Path
 import xxhash
 
 from gitpipe.errors import BadInputError, GitpipeError
-from gitpipe.hashing import CHUNK, DIR_SUFFIX, ManifestEntry, chunk_buffer, manifest_bytes
+from gitpipe.hashing import (
+    DIR_SUFFIX,
+    ManifestEntry,
+    copy_hashing_stream,
+    hash_file,
+    manifest_bytes,
+)
 
 FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
 LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
@@ -71,13 +77,9 @@ def copy_hashing(src: Path | str, dst: Path | str) -> str:
     loss a truncated object fails the hash check every checkout makes (and
     `gitpipe fsck`). Flushing each object cost more than the copy itself.
     """
-    hasher = xxhash.xxh3_128()
-    buffer, view = chunk_buffer()
     with open(src, "rb", buffering=0) as reader, open(dst, "wb", buffering=0) as writer:
-        while count := reader.readinto(buffer):
-            hasher.update(view[:count])
-            writer.write(view[:count])
-    return f"xxh3:{hasher.hexdigest()}"
+        digest, _ = copy_hashing_stream(reader, [writer])
+    return f"xxh3:{digest}"
 
 
 def _reflink(src: Path, dst: Path) -> bool:
@@ -372,11 +374,7 @@ class BadObject:
 def verify_object(cache: Cache, path: Path) -> BadObject | None:
     """Hash one object file; None when it agrees with its name."""
     digest = digest_of_relpath(path.relative_to(cache.root).as_posix())
-    hasher = xxhash.xxh3_128()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            hasher.update(chunk)
-    actual = f"xxh3:{hasher.hexdigest()}"
+    actual = str(hash_file(path))
     if actual == digest.removesuffix(DIR_SUFFIX):
         return None
     return BadObject(digest, path, actual)

@@ -95,6 +95,21 @@ def chunk_buffer() -> tuple[bytearray, memoryview]:
     return pair
 
 
+def copy_hashing_stream(reader: Any, writers: list[Any]) -> tuple[str, int]:
+    """Copy `reader` (anything with readinto) to every writer while hashing the
+    bytes: one read serves the hash and all copies. Returns (xxh3 hex, size)."""
+    hasher = xxhash.xxh3_128()
+    buffer, view = chunk_buffer()
+    size = 0
+    while count := reader.readinto(buffer):
+        chunk = view[:count]
+        hasher.update(chunk)
+        for writer in writers:
+            writer.write(chunk)
+        size += count
+    return hasher.hexdigest(), size
+
+
 def _hash_rest(handle: Any, hasher: Any) -> Digest:
     """The rest of a large file, into this thread's reused buffer."""
     buffer, view = chunk_buffer()

@@ -7,6 +7,7 @@ cache, and no upload is visible under its final name until complete.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
@@ -16,11 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import xxhash
-
 from gitpipe.cache import Cache, CacheError, object_relpath
 from gitpipe.errors import BadInputError, GitpipeError, MissingExtraError
-from gitpipe.hashing import CHUNK, DIR_SUFFIX, chunk_buffer
+from gitpipe.hashing import CHUNK, DIR_SUFFIX, copy_hashing_stream
 
 RETRIES = 4
 Progress = Callable[[str, int], None]  # (relative path done, bytes)
@@ -167,27 +166,16 @@ class Remote:
         `digest` when given; on a mismatch neither file is left behind."""
 
         def get() -> int:
-            hasher = xxhash.xxh3_128()
-            size = 0
             # NOTE: a folder remote is read with plain unbuffered reads into one
             # reused buffer; fsspec's file objects cost ~2x the kernel time there.
             source = (open(self.full(rel), "rb", buffering=0) if self.is_local  # noqa: SIM115
                       else self.fs.open(self.full(rel), "rb", block_size=8 * CHUNK))
-            copy = open(also, "wb", buffering=0) if also is not None else None  # noqa: SIM115
-            try:
-                with source as reader, open(dest, "wb", buffering=0) as writer:
-                    buffer, view = chunk_buffer()
-                    while count := reader.readinto(buffer):
-                        hasher.update(view[:count])
-                        writer.write(view[:count])
-                        if copy is not None:
-                            copy.write(view[:count])
-                        size += count
-            finally:
-                if copy is not None:
-                    copy.close()
+            targets = [dest] if also is None else [dest, also]
+            with source as reader, contextlib.ExitStack() as files:
+                writers = [files.enter_context(open(t, "wb", buffering=0)) for t in targets]
+                hexdigest, size = copy_hashing_stream(reader, writers)
             if digest is not None:
-                got = f"xxh3:{hasher.hexdigest()}"
+                got = f"xxh3:{hexdigest}"
                 if got != digest.removesuffix(DIR_SUFFIX):
                     dest.unlink(missing_ok=True)
                     if also is not None:
