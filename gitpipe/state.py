@@ -76,63 +76,53 @@ class State:
             self._conn = conn
         return self._conn
 
+    def _known(self) -> dict[str, tuple[StatKey, str, int] | None]:
+        """What has been read from state.db so far (None: read, and not there)."""
+        if self._stat is None:
+            self._stat = {}
+            self._exists = self.path.exists()
+        return self._stat
+
+    def _load(self, where: str, params: tuple[str, ...] | list[str]) -> None:
+        """Read the stat-cache rows matching `where` into what is known."""
+        known = self._known()
+        if not self._exists:
+            return
+        rows = self._db().execute("SELECT path, inode, mtime_ns, size, digest, hashed_ns "
+                                  f"FROM stat_cache WHERE {where}", params)
+        for path, inode, mtime_ns, size, digest, hashed_ns in rows:
+            known[path] = (StatKey(inode, mtime_ns, size), digest, hashed_ns)
+
     def _lookup(self, path: str) -> tuple[StatKey, str, int] | None:
         # NOTE: a point query (~5 µs) per path: once directories are known by
         # one signature, most of a large table is never needed, and loading
         # it whole cost more than the lookups it saved.
-        if self._stat is None:
-            self._stat = {}
-            self._exists = self.path.exists()
-        if path in self._stat:
-            return self._stat[path]
-        if not self._exists:
-            return None
-        row = self._db().execute(
-            "SELECT inode, mtime_ns, size, digest, hashed_ns FROM stat_cache WHERE path = ?",
-            (path,)).fetchone()
-        entry = None if row is None else (StatKey(row[0], row[1], row[2]), row[3], row[4])
-        if entry is not None:
-            self._stat[path] = entry
-        return entry
+        known = self._known()
+        if path not in known:
+            self._load("path = ?", (path,))
+            known.setdefault(path, None)
+        return known[path]
 
     def prefetch_below(self, directory: str) -> None:
         """Load every entry under `directory/` in one range query: a directory
         whose signature changed is about to ask about each of its files."""
+        low = directory.rstrip("/") + "/"
+        high = low[:-1] + chr(ord("/") + 1)  # the first path past every "dir/…"
         with self._lock:
-            if self._stat is None:
-                self._stat = {}
-                self._exists = self.path.exists()
-            if not self._exists:
-                return
-            low = directory.rstrip("/") + "/"
-            high = low[:-1] + chr(ord("/") + 1)  # the first path past every "dir/…"
-            rows = self._db().execute(
-                "SELECT path, inode, mtime_ns, size, digest, hashed_ns FROM stat_cache "
-                "WHERE path >= ? AND path < ?", (low, high))
-            for row in rows:
-                self._stat.setdefault(row[0], (StatKey(row[1], row[2], row[3]), row[4], row[5]))
+            self._load("path >= ? AND path < ?", (low, high))
 
     def prefetch(self, paths: list[str]) -> None:
         """Load the entries of many paths in a few queries (misses remembered too):
         a no-op status asks about every dep and out, and one query per 500 paths
         beats one per path."""
         with self._lock:
-            if self._stat is None:
-                self._stat = {}
-                self._exists = self.path.exists()
-            todo = [p for p in dict.fromkeys(paths) if p not in self._stat]
-            if not self._exists or not todo:
-                return
-            db = self._db()
+            known = self._known()
+            todo = [p for p in dict.fromkeys(paths) if p not in known]
             for start in range(0, len(todo), 500):
                 chunk = todo[start:start + 500]
-                marks = ",".join("?" * len(chunk))
-                rows = db.execute("SELECT path, inode, mtime_ns, size, digest, hashed_ns "
-                                  f"FROM stat_cache WHERE path IN ({marks})", chunk)
-                for row in rows:
-                    self._stat[row[0]] = (StatKey(row[1], row[2], row[3]), row[4], row[5])
+                self._load(f"path IN ({','.join('?' * len(chunk))})", chunk)
                 for path in chunk:
-                    self._stat.setdefault(path, None)
+                    known.setdefault(path, None)
 
     def cached_digest(self, path: str, key: StatKey) -> str | None:
         """The digest recorded for `path` if its stat still matches and was not racy."""
@@ -157,9 +147,7 @@ class State:
     def knows_nothing(self) -> bool:
         """No state.db yet and nothing recorded: every lookup would miss."""
         with self._lock:
-            if self._stat is None:
-                self._stat = {}
-                self._exists = self.path.exists()
+            self._known()
             return not self._exists and not self._pending
 
     def flush(self) -> None:
