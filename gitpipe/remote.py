@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitpipe.cache import Cache, CacheError, object_relpath
+from gitpipe.cache import Cache, CacheError, Fetcher, object_relpath
 from gitpipe.errors import BadInputError, GitpipeError, MissingExtraError
 from gitpipe.hashing import CHUNK, DIR_SUFFIX, copy_hashing_stream
 
@@ -249,39 +249,46 @@ def fetch_objects(remote: Remote, cache: Cache, digests: Iterable[str], jobs: in
     """Download objects missing from the cache (manifests first, then their files)."""
     summary = Transfer()
     digests = list(dict.fromkeys(digests))
-    manifests = [d for d in digests if d.endswith(DIR_SUFFIX) and not cache.has(d)]
-    _fetch(remote, cache, manifests, jobs, summary, progress)
+    manifests = [d for d in digests if d.endswith(DIR_SUFFIX)]
+    fetch_exactly(remote, cache, manifests, jobs, progress, summary=summary)
     files: dict[str, None] = {}
     for digest in digests:
         if digest.endswith(DIR_SUFFIX) and not cache.has(digest):
             continue  # its manifest is missing on the remote too: already in `failed`
         files.update(dict.fromkeys(cache.missing(digest)))
-    _fetch(remote, cache, list(files), jobs, summary, progress)
+    fetch_exactly(remote, cache, list(files), jobs, progress, summary=summary)
     return summary
 
 
-def _fetch(remote: Remote, cache: Cache, digests: list[str], jobs: int, summary: Transfer,
-           progress: Progress | None) -> None:
+def fetch_exactly(remote: Remote, cache: Cache, digests: list[str], jobs: int = 8,
+                  progress: Progress | None = None, present: set[str] | None = None,
+                  summary: Transfer | None = None) -> Transfer:
+    """Download these objects if the cache lacks them (a manifest's files are not
+    followed). `present`: the remote's listing of `files/`, if already made."""
+    summary = summary if summary is not None else Transfer()
     todo = [d for d in digests if not cache.has(d)]
     if not todo:
-        return
-    absent = absent_objects(remote, todo)
+        return summary
+    absent = absent_objects(remote, todo, present)
     if absent:
         summary.failed.extend(sorted(absent))
         todo = [d for d in todo if d not in absent]
     fetch = fetcher(remote, cache, summary, progress)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         list(pool.map(lambda digest: fetch(digest, None), todo))
+    return summary
 
 
-def absent_objects(remote: Remote, digests: Iterable[str]) -> set[str]:
+def absent_objects(remote: Remote, digests: Iterable[str],
+                   present: set[str] | None = None) -> set[str]:
     """Which of `digests` the remote lacks: one listing, however many there are."""
-    present = remote.listing("files")
+    if present is None:
+        present = remote.listing("files")
     return {d for d in digests if object_key(d) not in present}
 
 
 def fetcher(remote: Remote, cache: Cache, summary: Transfer,
-            progress: Progress | None) -> Callable[[str, Path | None], None]:
+            progress: Progress | None) -> Fetcher:
     """Download one object into the cache, verified, optionally writing a
     workspace copy from the same read (see Cache.write_files)."""
 
@@ -315,5 +322,5 @@ def fetch_run(remote: Remote, cache: Cache, rel: str) -> bool:
     return True
 
 
-__all__ = ["Remote", "RemoteError", "Transfer", "absent_objects", "fetch_objects",
-           "fetch_run", "fetcher", "push"]
+__all__ = ["Remote", "RemoteError", "Transfer", "absent_objects", "fetch_exactly",
+           "fetch_objects", "fetch_run", "fetcher", "push"]

@@ -12,7 +12,16 @@ from gitpipe.gitrepo import lockfile_texts_in_history
 from gitpipe.hashing import DIR_SUFFIX
 from gitpipe.lockfile import LockEntry
 from gitpipe.project import Project, ProjectLock
-from gitpipe.remote import Progress, Remote, Transfer, absent_objects, fetch_objects, fetcher, push
+from gitpipe.remote import (
+    Progress,
+    Remote,
+    Transfer,
+    absent_objects,
+    fetch_exactly,
+    fetch_objects,
+    fetcher,
+    push,
+)
 
 
 @dataclass(frozen=True)
@@ -111,11 +120,16 @@ def pull(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: in
     with ProjectLock(project.gitpipe_dir, project.config.lock_wait):
         cache = project.cache
         report, todo = _compare(project, targets)
-        summary = fetch_objects(remote, cache, [o.digest for o in todo
-                                                if o.digest.endswith(DIR_SUFFIX)], jobs, progress)
-        wanted = set() if summary.failed else {d for o in todo for d in cache.missing(o.digest)}
-        if summary.failed or (wanted and absent_objects(remote, wanted)):
-            fetch_outs(project, remote, targets, jobs, progress)  # raises, naming what is absent
+        summary = Transfer()
+        if any(cache.missing(o.digest) for o in todo):
+            # One listing serves both: which manifests, then which files, exist.
+            present = remote.listing("files")
+            manifests = [o.digest for o in todo if o.digest.endswith(DIR_SUFFIX)]
+            fetch_exactly(remote, cache, manifests, jobs, progress, present, summary)
+            wanted = {d for o in todo for d in cache.missing(o.digest)}
+            if summary.failed or absent_objects(remote, wanted, present):
+                # Fetch what can be fetched, then fail naming what is absent.
+                fetch_outs(project, remote, targets, jobs, progress)
         pairs = []
         for out in todo:
             pairs += cache.lay_out(project.root / out.path, out.digest)

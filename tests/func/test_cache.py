@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -203,3 +204,28 @@ def test_restored_outcome_in_report(repo: Repo) -> None:
     report = repo.project().repro()
     assert report.results[0].outcome is Outcome.RESTORED
     assert repo.read("out/sorted.txt") == "a\nb\n"
+
+
+def test_pull_writes_workspace_files_from_the_download_itself(repo: Repo, tmp_path,
+                                                              monkeypatch) -> None:
+    # A pull into a fresh clone must not copy anything out of the cache a second
+    # time: each file of a directory out comes from the one verified download.
+    from gitpipe import transfer
+    from gitpipe.cache import Cache
+
+    pipeline(repo)
+    repo.run("remote", "add", "-d", "store", str(tmp_path / "store"), check=True)
+    repo.run("repro", check=True)
+    repo.run("push", check=True)
+    repo.commit("results")
+    laptop = repo.clone_to(tmp_path / "laptop")
+    copied: list[Path] = []
+    real = Cache._copy_verified
+    monkeypatch.setattr(Cache, "_copy_verified",
+                        lambda self, obj, dest: copied.append(dest) or real(self, obj, dest))
+    project = laptop.project()
+    summary, report = transfer.pull(project, project.remote())
+    assert report.restored == ["out"] and summary.files == 3  # 2 files and the manifest
+    assert copied == []
+    assert laptop.read("out/sorted.txt") == "a\nb\n"
+    assert laptop.run("status", "--check").returncode == 0
