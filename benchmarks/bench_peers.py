@@ -45,7 +45,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -211,18 +210,8 @@ class Measurement:
 
 def run_child(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[Measurement, str]:
     """Run one child to completion: wall time, its peak RSS (wait4) and its output."""
-    with tempfile.TemporaryFile() as out:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - start
-        code = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        text = out.read().decode(errors="replace")
-    if code != 0:
-        raise RuntimeError(f"{' '.join(cmd)} exited {code} in {cwd}:\n{text[-3000:]}")
-    return Measurement(seconds, int(usage.ru_maxrss)), text
+    sample, text = bs.run_capturing(cmd, cwd, env)
+    return Measurement(sample.seconds, sample.maxrss_kib), text
 
 
 @dataclass

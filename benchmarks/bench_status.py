@@ -217,8 +217,10 @@ class Sample:
     returncode: int
 
 
-def run_measured(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> Sample:
-    """Run one child to completion: wall time and the peak RSS of *that* child.
+def run_capturing(cmd: list[str], cwd: Path,
+                  env: dict[str, str] | None = None) -> tuple[Sample, str]:
+    """Run one child to completion: wall time, the peak RSS of *that* child, and
+    its output (stdout and stderr); a non-zero exit raises with the output's tail.
 
     `os.wait4` returns the same rusage as `getrusage(RUSAGE_CHILDREN)` but for the
     one child only; RUSAGE_CHILDREN is a high-water mark over every child ever
@@ -230,13 +232,17 @@ def run_measured(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -
                                 stdin=subprocess.DEVNULL)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode != 0:
-            out.seek(0)
-            tail = out.read()[-2000:].decode(errors="replace")
-            raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode} in {cwd}:\n{tail}")
+        code = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        text = out.read().decode(errors="replace")
+    if code != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited {code} in {cwd}:\n{text[-3000:]}")
     rss = usage.ru_maxrss // 1024 if sys.platform == "darwin" else usage.ru_maxrss
-    return Sample(seconds, int(rss), proc.returncode)
+    return Sample(seconds, int(rss), code), text
+
+
+def run_measured(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> Sample:
+    return run_capturing(cmd, cwd, env)[0]
 
 
 def output_of(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
