@@ -162,7 +162,7 @@ class Workspace:
                 target = os.readlink(os.path.join(base, rel))
                 entries.append(ManifestEntry(rel, f"link:{target}", 0))
                 continue
-            key = StatKey(info.st_ino, info.st_mtime_ns, info.st_size)
+            key = _stat_key(info)
             cached = None if cold else self.state.cached_digest(prefix + rel, key)
             if cached is None:
                 todo.append((rel, info, key))
