@@ -103,6 +103,7 @@ class Cache:
         self.link_type = link_type
         self._reflink_works = True  # until the file system says otherwise, once
         self._made_dirs: set[Path] = set()
+        self._manifests: dict[str, tuple[ManifestEntry, ...]] = {}
 
     def path(self, digest: str) -> Path:
         suffix = DIR_SUFFIX if digest.endswith(DIR_SUFFIX) else ""
@@ -188,13 +189,19 @@ class Cache:
             raise CacheError(f"{workspace_dir}: changed while it was being cached")
         self.add_bytes(data, digest)
 
-    def manifest(self, digest: str) -> list[ManifestEntry]:
+    def manifest(self, digest: str) -> tuple[ManifestEntry, ...]:
+        """A directory's entries. Read once per Cache: a manifest is named by its
+        content, and a pull or checkout asks for the same one several times."""
+        known = self._manifests.get(digest)
+        if known is not None:
+            return known
         try:
             rows = json.loads(self.path(digest).read_bytes())
         except FileNotFoundError:
             raise CacheError(f"object {digest} is not in the cache",
                              hint="run 'gitpipe pull' or 'gitpipe repro'") from None
-        return [ManifestEntry(*row) for row in rows]
+        entries = self._manifests[digest] = tuple(ManifestEntry(*row) for row in rows)
+        return entries
 
     def missing(self, digest: str) -> list[str]:
         """Digests needed to check out `digest` that are not here (manifest first)."""
