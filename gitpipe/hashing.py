@@ -19,6 +19,11 @@ from typing import Any, NamedTuple
 import xxhash
 
 CHUNK = 1024 * 1024
+# NOTE: os.read(fd, n) allocates n bytes before it reads. Past glibc's mmap
+# threshold (128 KiB) that is an mmap, page faults and an munmap per call:
+# asking for 1 MiB to read a 4 KiB file made hashing 20,000 such files 5x
+# slower (0.45 s against 0.09 s here). Small files fit in the first read.
+FIRST_READ = 64 * 1024
 XXH3 = "xxh3"
 GIT = "git"
 # NOTE: a directory's digest names its manifest object and says so, as DVC's
@@ -58,8 +63,8 @@ def hash_file(path: str | os.PathLike[str]) -> Digest:
     # of the cost of a 4 KiB file.
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        head = os.read(fd, CHUNK)
-        if len(head) < CHUNK:
+        head = os.read(fd, FIRST_READ)
+        if len(head) < FIRST_READ:
             return Digest(XXH3, xxhash.xxh3_128_hexdigest(head))
         with open(fd, "rb", buffering=0, closefd=False) as handle:
             return _hash_rest(handle, xxhash.xxh3_128(head))

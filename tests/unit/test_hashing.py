@@ -16,6 +16,7 @@ import xxhash
 from gitpipe.gitrepo import git_blob_id
 from gitpipe.hashing import (
     CHUNK,
+    FIRST_READ,
     Digest,
     ManifestEntry,
     hash_bytes,
@@ -42,7 +43,8 @@ def test_hash_file_equals_xxh3_of_bytes_across_chunks(tmp_path: Path) -> None:
     assert hash_bytes(data) == digest
 
 
-@pytest.mark.parametrize("size", [0, 1, CHUNK - 1, CHUNK, CHUNK + 1])
+@pytest.mark.parametrize("size", [0, 1, FIRST_READ - 1, FIRST_READ, FIRST_READ + 1,
+                                  CHUNK - 1, CHUNK, CHUNK + 1, CHUNK + FIRST_READ])
 def test_hash_file_chunk_boundaries(tmp_path: Path, size: int) -> None:
     data = random_bytes(size, seed=size)
     path = tmp_path / "f"
