@@ -646,7 +646,8 @@ if mode == "gitpipe-file":
     t = time.perf_counter(); hash_file(target); s = time.perf_counter() - t
     print(json.dumps({"seconds": s, "amount": os.path.getsize(target)}))
 elif mode == "gitpipe-many":
-    from gitpipe.hashing import hash_many, walk_files
+    from gitpipe.hashing import hash_many
+    from gitpipe.statsig import walk_files
     t = time.perf_counter()
     listing = list(walk_files(target))
     hash_many([os.path.join(target, r) for r, _ in listing],

@@ -82,33 +82,6 @@ def git_blob_id(path: str | os.PathLike[str]) -> str:
     return str(pygit2.hashfile(str(path)))
 
 
-def index_signature(root: Path) -> str | None:
-    """Identifies the current version of the git index of the work tree holding
-    `root`, without pygit2: git replaces the index by rename on every write, so
-    (inode, mtime, size) changes whenever what is tracked may have. None where
-    the index cannot be found this way (GIT_DIR or GIT_INDEX_FILE set, no .git)."""
-    if "GIT_DIR" in os.environ or "GIT_INDEX_FILE" in os.environ:
-        return None
-    for candidate in (root, *root.parents):
-        dotgit = candidate / ".git"
-        if dotgit.is_dir():
-            index = dotgit / "index"
-            break
-        if dotgit.is_file():
-            text = dotgit.read_text(errors="replace").strip()
-            if not text.startswith("gitdir:"):
-                return None
-            index = (candidate / text.removeprefix("gitdir:").strip()) / "index"
-            break
-    else:
-        return None
-    try:
-        info = os.stat(index)
-    except FileNotFoundError:
-        return "none"
-    return f"{info.st_ino}.{info.st_mtime_ns}.{info.st_size}"
-
-
 def lockfile_texts_in_history(git: GitRepo, name: str) -> list[str]:
     """Every distinct version of the project's `name` (gitpipe.lock) in any commit
     reachable from any ref, read from git objects without a checkout."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 import gc
 import json
 import os
-import stat as stat_module
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -140,25 +139,6 @@ def manifest_bytes(entries: list[ManifestEntry]) -> bytes:
 
 def hash_manifest(entries: list[ManifestEntry]) -> Digest:
     return hash_bytes(manifest_bytes(entries))
-
-
-def walk_files(directory: str) -> Iterator[tuple[str, os.stat_result]]:
-    """(relative POSIX path, lstat) of every regular file and symlink below `directory`.
-
-    Symlinks are reported, never followed, so a link out of the repository
-    cannot pull outside data into a hash or the cache.
-    """
-    stack = [""]
-    while stack:
-        rel = stack.pop()
-        with os.scandir(os.path.join(directory, rel) if rel else directory) as entries:
-            for entry in entries:
-                child = f"{rel}/{entry.name}" if rel else entry.name
-                info = entry.stat(follow_symlinks=False)
-                if stat_module.S_ISDIR(info.st_mode):
-                    stack.append(child)
-                else:
-                    yield child, info
 
 
 def hash_many(paths: list[str], hasher: Callable[[str], Digest] = hash_file,

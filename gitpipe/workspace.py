@@ -15,9 +15,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
-import xxhash
-
-from gitpipe.gitrepo import GitRepo, git_blob_id, index_signature
+from gitpipe.gitrepo import GitRepo, git_blob_id
 from gitpipe.hashing import (
     DIR_SUFFIX,
     GIT,
@@ -27,9 +25,9 @@ from gitpipe.hashing import (
     hash_file,
     hash_manifest,
     hash_many,
-    walk_files,
 )
 from gitpipe.state import State, StatKey
+from gitpipe.statsig import index_signature, listing_signature, walk_files
 
 
 @dataclass(frozen=True)
@@ -137,7 +135,7 @@ class Workspace:
         """
         with gc_paused():
             listing = list(walk_files(str(self.root / path)))
-            key = _listing_key(listing)
+            key = StatKey(*listing_signature(listing))
         cached = self.state.cached_digest(f"dir:{path}", key)
         if cached is not None:
             return PathInfo(path, cached, key.size, True, len(listing))
@@ -182,17 +180,6 @@ class Workspace:
                                    for (rel, _, key), text in zip(todo, texts, strict=True)])
         return [ManifestEntry(rel, text, info.st_size)
                 for (rel, info, _), text in zip(todo, texts, strict=True)]
-
-
-def _listing_key(listing: list[tuple[str, os.stat_result]]) -> StatKey:
-    """A StatKey for a whole directory: a hash of every (path, inode, mtime, size, mode)
-    as its 'inode', the newest mtime (so the racy rule applies), the total size."""
-    rows = sorted(listing, key=lambda item: item[0])
-    text = "\n".join([f"{rel}\0{i.st_ino}\0{i.st_mtime_ns}\0{i.st_size}\0{i.st_mode}"
-                      for rel, i in rows])
-    newest = max((i.st_mtime_ns for _, i in rows), default=0)
-    total = sum(i.st_size for _, i in rows if stat_module.S_ISREG(i.st_mode))
-    return StatKey(xxhash.xxh3_64_intdigest(text.encode()) >> 1, newest, total)
 
 
 def _git_digest(full: str) -> Digest:

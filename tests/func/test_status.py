@@ -166,7 +166,7 @@ def test_remembered_git_verdicts_follow_the_index(repo: Repo) -> None:
 
 
 def test_index_signature_in_a_linked_worktree(repo: Repo, tmp_path) -> None:
-    from gitpipe.gitrepo import index_signature
+    from gitpipe.statsig import index_signature
 
     built(repo)
     repo.commit("all")

@@ -23,9 +23,9 @@ from gitpipe.hashing import (
     hash_file,
     hash_manifest,
     hash_many,
-    walk_files,
 )
 from gitpipe.state import RACY_NS, State, StatKey
+from gitpipe.statsig import walk_files
 from gitpipe.workspace import Workspace
 
 
