@@ -6,7 +6,9 @@ re-exported lazily (`gitpipe.Project`) through module `__getattr__`.
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # not `import typing`: ~5 ms of every `gitpipe` start
+if TYPE_CHECKING:
+    from typing import Any
 
 __version__ = "0.1.0"
 

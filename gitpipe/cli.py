@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -104,6 +105,7 @@ def validate(ctx: click.Context) -> None:
 def status(ctx: click.Context, targets: tuple[str, ...], as_json: bool, check: bool,
            rev: str | None) -> None:
     """Show stale stages and why."""
+    started_ns = time.time_ns()
     project = _project(ctx)
     if rev is not None:
         from gitpipe.revision import status_at
@@ -115,14 +117,21 @@ def status(ctx: click.Context, targets: tuple[str, ...], as_json: bool, check: b
         click.echo(json.dumps(report.to_json()))
     else:
         _print_status(report)
+    if rev is None and not targets:
+        from gitpipe import seal
+
+        seal.settle(project, "status", None if report.stale else UP_TO_DATE + "\n", started_ns)
     if check and report.stale:
         ctx.exit(1)
+
+
+UP_TO_DATE = "everything is up to date"
 
 
 def _print_status(report: StatusReport) -> None:
     stale = [v for v in report.tasks if v.stale]
     if not stale:
-        click.echo("everything is up to date")
+        click.echo(UP_TO_DATE)
         return
     by_stage: dict[str, list[Any]] = {}
     for verdict in report.tasks:
@@ -190,14 +199,28 @@ def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force:
     """Run the stale stages (and what depends on them)."""
     from gitpipe.repro import ReproOptions
 
+    started_ns = time.time_ns()
     backoff = float(os.environ.get("GITPIPE_RETRY_BACKOFF", "1"))
     options = ReproOptions(targets, jobs, force, dry_run, keep_going, backoff, pull, push,
                            remote, not no_run_cache, executor=executor)
     printer = _LivePrinter()
-    report = _project(ctx).repro(options=options, listener=printer.event, sink=printer.line)
+    project = _project(ctx)
+    report = project.repro(options=options, listener=printer.event, sink=printer.line)
     _print_report(report)
+    if not (targets or dry_run or force):
+        _settle_repro_seal(project, report, started_ns)
     if not report.ok:
         ctx.exit(1)
+
+
+def _settle_repro_seal(project: Project, report: Report, started_ns: int) -> None:
+    """A repro that skipped every stage seals its table for `gitpipe repro` to replay."""
+    from gitpipe import seal
+    from gitpipe.scheduler import Outcome
+
+    noop = report.ok and all(r.outcome is Outcome.SKIPPED for r in report.results)
+    text = "\n".join(_table_lines(report)) + "\n" if noop else None
+    seal.settle(project, "repro", text, started_ns)
 
 
 class _LivePrinter:
@@ -253,6 +276,11 @@ def _tail(path: str, count: int) -> list[str]:
 
 
 def _print_table(report: Report) -> None:
+    for line in _table_lines(report):
+        click.echo(line)
+
+
+def _table_lines(report: Report) -> list[str]:
     from gitpipe.scheduler import Outcome
 
     # NOTE: up-to-date rows are listed only for small pipelines; on 1,000
@@ -264,11 +292,9 @@ def _print_table(report: Report) -> None:
         (r.task, r.outcome.value, f"{r.duration:.2f}s" if r.duration else "",
          "; ".join(r.reasons)) for r in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(3)]
-    for row in cells:
-        line = "  ".join(row[i].ljust(widths[i]) for i in range(3)) + "  " + row[3]
-        click.echo(line.rstrip())
-    counts = ", ".join(f"{report.count(o)} {o.value}" for o in Outcome if report.count(o))
-    click.echo(counts)
+    lines = [("  ".join(row[i].ljust(widths[i]) for i in range(3)) + "  " + row[3]).rstrip()
+             for row in cells]
+    return [*lines, ", ".join(f"{report.count(o)} {o.value}" for o in Outcome if report.count(o))]
 
 
 @cli.command()
@@ -288,7 +314,6 @@ def dag(ctx: click.Context, fmt: str) -> None:
 def runs(ctx: click.Context, stage: str | None, limit: int, as_json: bool) -> None:
     """History of runs from .gitpipe/state.db."""
     import dataclasses
-    import time
 
     records = _project(ctx).runs(stage, limit)
     if as_json:
@@ -350,8 +375,6 @@ class _BackfillProgress:
     """done / running / failed / waiting with elapsed time and an estimate, on a terminal."""
 
     def __init__(self, total: int) -> None:
-        import time
-
         self.total = total
         self.started = time.monotonic()
         self.counts = {"done": 0, "running": 0, "failed": 0}
@@ -379,8 +402,6 @@ class _BackfillProgress:
         return listener
 
     def line(self) -> str:
-        import time
-
         elapsed = time.monotonic() - self.started
         done = self.counts["done"] + self.counts["failed"]
         waiting = max(0, self.total - done - self.counts["running"])

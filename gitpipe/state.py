@@ -14,11 +14,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from gitpipe.hashing import gc_paused
-
-# NOTE: git's "racy" rule: a file modified within this window of being hashed
-# could change again without its mtime changing, so such an entry is re-hashed
-# next time instead of trusted.
-RACY_NS = 1_000_000_000
+from gitpipe.statsig import RACY_NS
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS stat_cache (

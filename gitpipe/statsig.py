@@ -13,6 +13,11 @@ from collections.abc import Iterator
 
 import xxhash
 
+# NOTE: git's "racy" rule: a file modified within this window of being hashed
+# could change again without its mtime changing, so such an entry is re-hashed
+# next time instead of trusted.
+RACY_NS = 1_000_000_000
+
 FileSignature = tuple[int, int, int]  # (inode, mtime_ns, size), as state.StatKey
 
 

@@ -27,7 +27,7 @@ from gitpipe.hashing import (
     hash_many,
 )
 from gitpipe.state import State, StatKey
-from gitpipe.statsig import index_signature, listing_signature, walk_files
+from gitpipe.statsig import file_signature, index_signature, listing_signature, walk_files
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,9 @@ class Workspace:
         self._root = str(root)
         self.state = state
         self._open_git = git  # opened on first need: see _git_aware
+        # The stat signature of every path hashed, as seal.py records it: a
+        # no-op answer is valid for as long as these stay the same.
+        self.observed: dict[str, tuple[object, ...] | None] = {}
 
     @cached_property
     def git(self) -> GitRepo | None:
@@ -84,9 +87,11 @@ class Workspace:
         try:
             info = os.stat(full)
         except (FileNotFoundError, NotADirectoryError):
+            self.observed[path] = None
             return PathInfo(path, None)
         if stat_module.S_ISDIR(info.st_mode):
             return self._directory(path)
+        self.observed[path] = file_signature(info)
         if prefer_git and self._open_git is not None:
             return PathInfo(path, self._git_aware(path, full, info), info.st_size)
         return PathInfo(path, self._cached(path, full, info, hash_file), info.st_size)
@@ -136,6 +141,7 @@ class Workspace:
         with gc_paused():
             listing = list(walk_files(str(self.root / path)))
             key = StatKey(*listing_signature(listing))
+        self.observed[path] = ("dir", *key)
         cached = self.state.cached_digest(f"dir:{path}", key)
         if cached is not None:
             return PathInfo(path, cached, key.size, True, len(listing))

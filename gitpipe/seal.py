@@ -1,0 +1,194 @@
+"""The no-op seal: an answer of `status` or `repro` that found nothing to do,
+remembered with the stat signature of everything the answer depended on.
+
+Run again with every signature unchanged, the same command prints the same
+answer from stat calls alone, before click or the engine is imported: what
+make does with mtimes, and the only way under ~0.1 s in Python (the imports
+alone cost more). Anything else falls through to the full path, which judges
+again and seals its answer anew: other arguments, a changed dep, out, spec,
+params or lock file, another git index, another gitpipe, another day (dated
+partitions), other GIT_*/GITPIPE_* variables, a malformed seal.
+
+A seal is written only when every input's mtime is older than the run by
+RACY_NS (git's racy rule): an input changed during the run, or within the
+mtime granularity before it, cannot be recognized by its stat data.
+
+Trust: the seal is plain text in `.gitpipe/tmp/`, beside state.db; whoever
+can write there could already make status lie through the stat cache.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as stat_module
+import time
+
+import xxhash
+
+from gitpipe import __version__
+from gitpipe.statsig import (
+    RACY_NS,
+    file_signature,
+    index_signature,
+    listing_signature,
+    walk_files,
+)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from gitpipe.project import Project
+
+# The argument lists a seal answers, and which seal answers them. `status
+# --check` exits 0 when nothing is stale, as plain `status` does; a no-op
+# repro prints the same table whatever its -j.
+SEALED = {("status",): "status", ("status", "--check"): "status", ("repro",): "repro"}
+# NOTE: the file is NUL-separated strings, not JSON: `import json` (re, enum)
+# and `import typing` each cost ~5 ms, a tenth of the whole fast path. NUL is
+# the one character no path, variable or output line here can hold.
+MAGIC = "gitpipe-noop-seal/1"
+MISSING = "-"
+
+
+def answer(argv: list[str], root: str | None = None) -> str | None:
+    """The sealed output for `argv` if the seal still holds; None: take the full path."""
+    command = SEALED.get(_without_jobs(argv))
+    if command is None or os.environ.get("GITPIPE_NO_SEAL"):
+        return None
+    root = root or os.getcwd()
+    try:
+        with open(seal_path(root, command), encoding="utf-8") as handle:
+            fields = handle.read().split("\0")
+        if fields[0] != MAGIC:
+            return None
+        count = int(fields[1])
+        if fields[2:2 + count] != context(root):
+            return None
+        text, signatures = fields[2 + count], fields[3 + count:]
+        if not signatures or len(signatures) % 2 or not _unchanged(root, signatures):
+            return None
+    except (OSError, ValueError, IndexError):
+        return None
+    return text
+
+
+def _without_jobs(argv: list[str]) -> tuple[str, ...]:
+    """`repro -j 4` (`--jobs 4`, `-j4`, `--jobs=4`) as `repro`; anything else as is."""
+    rest = argv[1:]
+    if argv[:1] != ["repro"] or not rest:
+        return tuple(argv)
+    if len(rest) == 2 and rest[0] in ("-j", "--jobs"):
+        value = rest[1]
+    elif len(rest) == 1 and rest[0].startswith("--jobs="):
+        value = rest[0].removeprefix("--jobs=")
+    elif len(rest) == 1 and rest[0].startswith("-j"):
+        value = rest[0].removeprefix("-j")
+    else:
+        return tuple(argv)
+    return ("repro",) if value.isdecimal() and int(value) >= 1 else tuple(argv)
+
+
+def settle(project: Project, command: str, text: str | None, started_ns: int) -> None:
+    """After the full path answered `command`: seal `text` (a no-op's output),
+    or with None (something was stale or ran) remove the seal."""
+    if project.parse_cache is None:  # no .gitpipe/ yet: nowhere to keep it
+        return
+    path = seal_path(str(project.root), command)
+    sealed = None if text is None else _seal(project, text, started_ns)
+    if sealed is None:
+        if os.path.exists(path):
+            os.remove(path)
+        return
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    temporary = f"{path}.{os.getpid()}.tmp"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(sealed)
+    os.replace(temporary, path)  # no fsync: a torn seal is malformed, so merely unused
+
+
+def seal_path(root: str, command: str) -> str:
+    return os.path.join(root, ".gitpipe", "tmp", f"noop-{command}.seal")
+
+
+def context(root: str) -> list[str]:
+    """What an answer depends on besides files: the code, the day, the environment."""
+    env = sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith(("GIT_", "GITPIPE_")))
+    return [_code_signature(), root, os.environ.get("GITPIPE_TODAY") or time.strftime("%Y-%m-%d"),
+            index_signature(root) or MISSING, *env]
+
+
+def _seal(project: Project, text: str, started_ns: int) -> str | None:
+    root = str(project.root)
+    known = context(root)
+    if project.today.isoformat() != known[2]:
+        return None  # a Project pinned to another day (the API): not what argv replays
+    # NOTE: the workspace's own signatures, taken as the run hashed each path:
+    # walking every directory again here would cost the full path ~20% more.
+    found = dict(project.workspace.observed)
+    for path in _spec_files(project):
+        found[path] = signature(root, path)
+    if any(_too_recent(sig, started_ns) for sig in found.values()):
+        return None
+    fields = [MAGIC, str(len(known)), *known, text]
+    for path, sig in found.items():
+        fields += [path, _encode(sig)]
+    if any("\0" in field for field in fields):
+        return None
+    return "\0".join(fields)
+
+
+def _spec_files(project: Project) -> list[str]:
+    from gitpipe.config import CONFIG_FILE, LOCAL_CONFIG_FILE
+    from gitpipe.lockfile import LOCK_FILE
+    from gitpipe.spec import SPEC_FILE
+
+    params = {ref.file for stage in project.pipeline.stages for ref in stage.params}
+    return [SPEC_FILE, LOCK_FILE, *sorted(params),
+            f".gitpipe/{CONFIG_FILE}", f".gitpipe/{LOCAL_CONFIG_FILE}"]
+
+
+def signature(root: str, path: str) -> tuple[object, ...] | None:
+    """A project path's signature as Workspace.info takes it (symlinks followed):
+    (inode, mtime_ns, size) of a file, ("dir", *listing signature), None if missing."""
+    full = os.path.join(root, path)
+    try:
+        info = os.stat(full)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    if stat_module.S_ISDIR(info.st_mode):
+        return ("dir", *listing_signature(list(walk_files(full))))
+    return file_signature(info)
+
+
+def _encode(sig: tuple[object, ...] | None) -> str:
+    return MISSING if sig is None else ":".join(map(str, sig))
+
+
+def _unchanged(root: str, signatures: list[str]) -> bool:
+    for index in range(0, len(signatures), 2):
+        if _encode(signature(root, signatures[index])) != signatures[index + 1]:
+            return False
+    return True
+
+
+def _too_recent(sig: tuple[object, ...] | None, started_ns: int) -> bool:
+    if sig is None:
+        return False
+    mtime_ns = sig[2] if sig[0] == "dir" else sig[1]
+    assert isinstance(mtime_ns, int)
+    return mtime_ns + RACY_NS >= started_ns
+
+
+def _code_signature() -> str:
+    """gitpipe's version and the stat data of its modules: a seal written by
+    other code (an upgrade, an edited checkout) is never replayed."""
+    modules: list[str] = []
+    folders = [os.path.dirname(__file__)]
+    for folder in folders:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.name.endswith(".py"):
+                    modules.append(f"{entry.path}:{_encode(file_signature(entry.stat()))}")
+                elif entry.is_dir() and entry.name != "__pycache__":
+                    folders.append(entry.path)
+    text = " ".join(sorted(modules))
+    return f"{__version__} {xxhash.xxh3_64_hexdigest(text.encode())}"

@@ -1,0 +1,179 @@
+"""The no-op seal: a repeated no-op `status`/`repro` answers from stat calls alone,
+and any change to what the answer depended on goes back to the full path."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gitpipe.seal import seal_path
+from tests.conftest import GIT_ENV, Repo
+
+# Modules the full path always imports and the sealed answer never does.
+ENGINE = ("click", "gitpipe.cli", "gitpipe.project", "gitpipe.spec")
+
+
+def launch(repo: Repo, *args: str, env: dict[str, str] | None = None,
+           cwd: Path | None = None) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """Run the real entry point (console script's `main`) in a fresh interpreter;
+    returns the process and which ENGINE modules it imported."""
+    code = ("import json, sys\nfrom gitpipe.launch import main\ntry:\n    main()\n"
+            "except SystemExit as exit:\n    code = exit.code\nelse:\n    code = 0\n"
+            f"sys.stderr.write('LOADED ' + json.dumps([m for m in {ENGINE!r} if m in sys.modules])"
+            " + '\\n')\nsys.exit(code)")
+    full_env = {**os.environ, **GIT_ENV, "NO_COLOR": "1", **(env or {})}
+    done = subprocess.run([sys.executable, "-c", code, *args], cwd=cwd or repo.path,
+                          env=full_env, capture_output=True, text=True)
+    marker = [ln for ln in done.stderr.splitlines() if ln.startswith("LOADED ")]
+    assert marker, done.stderr
+    return done, json.loads(marker[-1].removeprefix("LOADED "))
+
+
+def age(repo: Repo, seconds: float = 30) -> None:
+    """Move every work-tree file's mtime into the past: as if written a while ago,
+    so nothing is too recent (racy) to seal."""
+    then = time.time() - seconds
+    for base, dirs, files in os.walk(repo.path):
+        dirs[:] = [d for d in dirs if d != ".git"]
+        for name in files:
+            os.utime(os.path.join(base, name), (then, then))
+
+
+def built(repo: Repo) -> Repo:
+    """A committed, built two-stage pipeline: a code dep tracked in git, a data
+    directory, params, and a stage depending on another's out."""
+    repo.gen({"src.py": "print(1)\n", "params.yaml": {"n": 1, "m": 2},
+              "data/a.txt": "a\n", "data/sub/b.txt": "b\n"})
+    repo.spec({
+        "prep": {"cmd": "python3 src.py > prep.txt && cat data/a.txt >> prep.txt",
+                 "deps": ["src.py", "data"], "params": ["n"], "outs": ["prep.txt"]},
+        "use": {"cmd": "cat prep.txt > use.txt", "deps": ["prep.txt"], "params": ["m"],
+                "outs": ["use.txt"]},
+    })
+    repo.run("init", check=True)
+    repo.run("repro", check=True)
+    repo.commit("built")
+    age(repo)
+    return repo
+
+
+def sealed(repo: Repo, command: str = "status") -> Repo:
+    done, _ = launch(repo, command)
+    assert done.returncode == 0, done.stderr
+    assert os.path.exists(seal_path(str(repo.path), command)), "the no-op was not sealed"
+    return repo
+
+
+def test_a_repeated_noop_status_answers_without_loading_the_engine(repo: Repo) -> None:
+    sealed(built(repo))
+    for args in (["status"], ["status", "--check"]):
+        done, loaded = launch(repo, *args)
+        assert (done.returncode, done.stdout, loaded) == (0, "everything is up to date\n", [])
+
+
+def test_a_repeated_noop_repro_prints_the_same_table(repo: Repo) -> None:
+    built(repo)
+    first, loaded_first = launch(repo, "repro")
+    assert first.returncode == 0 and "gitpipe.cli" in loaded_first
+    for args in (["repro"], ["repro", "-j", "2"], ["repro", "-j3"], ["repro", "--jobs=4"]):
+        again, loaded = launch(repo, *args)
+        assert (again.returncode, again.stdout, loaded) == (0, first.stdout, []), args
+    assert "2 skipped" in first.stdout
+    bad, loaded = launch(repo, "repro", "-j", "0")  # click's error, not the seal's table
+    assert bad.returncode == 2 and "gitpipe.cli" in loaded
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    path.write_text(path.read_text().replace(old, new))
+
+
+CHANGES: dict[str, Any] = {
+    "code dep": (lambda r: _edit(r.path / "src.py", "1", "2"), "deps: src.py modified"),
+    "file in a dep directory": (lambda r: _edit(r.path / "data/sub/b.txt", "b", "c"),
+                                "deps: data/ modified"),
+    "file added to a dep directory": (lambda r: (r.path / "data/new.txt").write_text("x"),
+                                      "deps: data/ modified"),
+    "param": (lambda r: _edit(r.path / "params.yaml", "m: 2", "m: 3"), "params: m 2 -> 3"),
+    "command": (lambda r: _edit(r.path / "gitpipe.yaml", "cat prep.txt >", "cat prep.txt >>"),
+                "cmd changed"),
+    "out deleted": (lambda r: (r.path / "use.txt").unlink(), "outs: use.txt missing"),
+    "out modified": (lambda r: (r.path / "use.txt").write_text("tampered\n"),
+                     "outs: use.txt modified"),
+    "lock entry": (lambda r: _edit(r.path / "gitpipe.lock", "cat prep.txt > use.txt",
+                                   "cat prep.txt > other.txt"), "cmd changed"),
+}
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_any_change_to_what_the_answer_read_takes_the_full_path(repo: Repo, change: str) -> None:
+    sealed(sealed(built(repo), "repro"), "status")
+    mutate, reason = CHANGES[change]
+    mutate(repo)
+    done, loaded = launch(repo, "status", "--check")
+    assert done.returncode == 1 and reason in done.stdout, done.stdout + done.stderr
+    assert "gitpipe.cli" in loaded
+    assert not os.path.exists(seal_path(str(repo.path), "status")), "a stale answer stays sealed"
+    done, loaded = launch(repo, "repro")  # nor does the repro seal hide the change
+    assert done.returncode == 0 and "gitpipe.cli" in loaded, done.stdout + done.stderr
+    assert not os.path.exists(seal_path(str(repo.path), "repro"))
+
+
+@pytest.mark.parametrize("env", [{"GITPIPE_TODAY": "2031-01-01"}, {"GIT_DIR": ".git"},
+                                 {"GITPIPE_NO_SEAL": "1"}], ids=lambda e: next(iter(e)))
+def test_another_day_or_environment_takes_the_full_path(repo: Repo, env: dict[str, str]) -> None:
+    sealed(built(repo))
+    done, loaded = launch(repo, "status", env=env)
+    assert done.stdout == "everything is up to date\n" and "gitpipe.cli" in loaded
+
+
+def test_a_new_git_index_takes_the_full_path(repo: Repo) -> None:
+    sealed(built(repo))
+    repo.git("rm", "-q", "--cached", "src.py")  # what is tracked may have changed
+    _, loaded = launch(repo, "status")
+    assert "gitpipe.cli" in loaded
+
+
+def test_other_arguments_or_another_directory_take_the_full_path(repo: Repo) -> None:
+    sealed(built(repo))
+    for args in (["status", "prep"], ["status", "--json"], ["repro", "--dry-run"]):
+        _, loaded = launch(repo, *args)
+        assert "gitpipe.cli" in loaded, args
+    (repo.path / "data/sub").mkdir(exist_ok=True)
+    done, loaded = launch(repo, "status", cwd=repo.path / "data/sub")
+    assert done.stdout == "everything is up to date\n" and "gitpipe.cli" in loaded
+
+
+def test_a_copy_of_the_project_does_not_trust_the_original_seal(repo: Repo,
+                                                                 tmp_path: Path) -> None:
+    sealed(built(repo))
+    copy = Repo(tmp_path / "copy", init=False)
+    shutil.copytree(repo.path, copy.path, symlinks=True)
+    (copy.path / "use.txt").write_text("changed in the copy only\n")
+    os.utime(copy.path / "use.txt", ns=(0, os.stat(repo.path / "use.txt").st_mtime_ns))
+    done, loaded = launch(copy, "status")
+    assert "outs: use.txt modified" in done.stdout and "gitpipe.cli" in loaded
+
+
+def test_a_malformed_seal_is_ignored(repo: Repo) -> None:
+    sealed(built(repo))
+    path = Path(seal_path(str(repo.path), "status"))
+    for garbage in ("", "not a seal", "gitpipe-noop-seal/1\0x", path.read_text()[:-7]):
+        path.write_text(garbage)
+        done, loaded = launch(repo, "status")
+        assert done.stdout == "everything is up to date\n" and "gitpipe.cli" in loaded
+
+
+def test_an_input_changed_within_the_racy_window_is_not_sealed(repo: Repo) -> None:
+    built(repo)
+    (repo.path / "data/a.txt").touch()  # same content, an mtime of now
+    done, loaded = launch(repo, "status")
+    assert done.stdout == "everything is up to date\n" and "gitpipe.cli" in loaded
+    assert not os.path.exists(seal_path(str(repo.path), "status"))
