@@ -90,8 +90,8 @@ def _without_jobs(argv: list[str]) -> tuple[str, ...]:
 def settle(project: Project, command: str, text: str | None, started_ns: int) -> None:
     """After the full path answered `command`: seal `text` (a no-op's output),
     or with None (something was stale or ran) remove the seal."""
-    if project.parse_cache is None:  # no .gitpipe/ yet: nowhere to keep it
-        return
+    if project.parse_cache is None or os.environ.get("GITPIPE_NO_SEAL"):
+        return  # no .gitpipe/ yet (nowhere to keep it), or seals turned off
     path = seal_path(str(project.root), command)
     sealed = None if text is None else _seal(project, text, started_ns)
     if sealed is None:
@@ -111,7 +111,8 @@ def seal_path(root: str, command: str) -> str:
 
 def context(root: str) -> list[str]:
     """What an answer depends on besides files: the code, the day, the environment."""
-    env = sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith(("GIT_", "GITPIPE_")))
+    env = sorted(f"{k}={v}" for k, v in os.environ.items()
+                 if k.startswith(("GIT_", "GITPIPE_")) and k != "GITPIPE_NO_SEAL")
     return [_code_signature(), root, os.environ.get("GITPIPE_TODAY") or time.strftime("%Y-%m-%d"),
             index_signature(root) or MISSING, *env]
 

@@ -134,6 +134,20 @@ def test_another_day_or_environment_takes_the_full_path(repo: Repo, env: dict[st
     assert done.stdout == "everything is up to date\n" and "gitpipe.cli" in loaded
 
 
+def test_without_the_seal_nothing_is_read_or_written(repo: Repo) -> None:
+    sealed(built(repo))
+    path = Path(seal_path(str(repo.path), "status"))
+    before = path.read_bytes(), path.stat().st_mtime_ns
+    done, loaded = launch(repo, "status", env={"GITPIPE_NO_SEAL": "1"})
+    assert done.stdout == "everything is up to date\n" and "gitpipe.cli" in loaded
+    assert (path.read_bytes(), path.stat().st_mtime_ns) == before
+    done, loaded = launch(repo, "status")
+    assert done.stdout == "everything is up to date\n" and loaded == []
+    path.unlink()
+    launch(repo, "status", env={"GITPIPE_NO_SEAL": "1"})
+    assert not path.exists()
+
+
 def test_a_new_git_index_takes_the_full_path(repo: Repo) -> None:
     sealed(built(repo))
     repo.git("rm", "-q", "--cached", "src.py")  # what is tracked may have changed
