@@ -649,9 +649,9 @@ elif mode == "gitpipe-many":
     from gitpipe.hashing import hash_many
     from gitpipe.statsig import walk_files
     t = time.perf_counter()
-    listing = list(walk_files(target))
-    hash_many([os.path.join(target, r) for r, _ in listing],
-              sizes=[i.st_size for _, i in listing])
+    listing = walk_files(target)
+    hash_many([os.path.join(target, item[0]) for item in listing],
+              sizes=[item[3] for item in listing])
     s = time.perf_counter() - t
     print(json.dumps({"seconds": s, "amount": len(listing)}))
 elif mode == "gitpipe-workspace":

@@ -53,18 +53,25 @@ def hash_bytes(data: bytes) -> Digest:
 
 
 def hash_file(path: str | os.PathLike[str]) -> Digest:
-    """Stream a file through xxh3-128 in 1 MiB chunks (xxhash releases the GIL).
+    """Stream a file through xxh3-128 in 1 MiB chunks (xxhash releases the GIL)."""
+    return Digest(XXH3, _xxh3_of_file(path))
 
-    A small file is read in one call and hashed at once: no buffer to allocate,
-    ~8x the files per second on 4 KiB files.
-    """
-    # os.open/os.read, not a file object: ~2 µs less per file, which is a third
-    # of the cost of a 4 KiB file.
+
+def file_digest(path: str | os.PathLike[str]) -> str:
+    """`str(hash_file(path))` without the Digest: for the 20,000 files of a
+    directory, making and formatting the objects cost a tenth of hashing."""
+    return "xxh3:" + _xxh3_of_file(path)
+
+
+def _xxh3_of_file(path: str | os.PathLike[str]) -> str:
+    # A small file is read in one call and hashed at once: no buffer to
+    # allocate, ~8x the files per second on 4 KiB files. os.open/os.read, not
+    # a file object: ~2 µs less per file, a third of the cost of a 4 KiB file.
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
         head = os.read(fd, FIRST_READ)
         if len(head) < FIRST_READ:
-            return Digest(XXH3, xxhash.xxh3_128_hexdigest(head))
+            return xxhash.xxh3_128_hexdigest(head)
         with open(fd, "rb", buffering=0, closefd=False) as handle:
             return _hash_rest(handle, xxhash.xxh3_128(head))
     finally:
@@ -114,12 +121,12 @@ def copy_hashing_stream(reader: Any, writers: list[Any]) -> tuple[str, int]:
     return hasher.hexdigest(), size
 
 
-def _hash_rest(handle: Any, hasher: Any) -> Digest:
+def _hash_rest(handle: Any, hasher: Any) -> str:
     """The rest of a large file, into this thread's reused buffer."""
     buffer, view = chunk_buffer()
     while count := handle.readinto(buffer):
         hasher.update(view[:count])
-    return Digest(XXH3, hasher.hexdigest())
+    return str(hasher.hexdigest())
 
 
 class ManifestEntry(NamedTuple):
@@ -133,17 +140,18 @@ class ManifestEntry(NamedTuple):
 
 def manifest_bytes(entries: list[ManifestEntry]) -> bytes:
     """The canonical bytes of a manifest; its xxh3 is the directory's hash."""
-    rows = [list(e) for e in sorted(entries)]  # relpaths are unique: sorts by relpath
-    return json.dumps(rows, separators=(",", ":")).encode()
+    # Relpaths are unique, so this sorts by relpath; tuples encode as JSON arrays.
+    return json.dumps(sorted(entries), separators=(",", ":")).encode()
 
 
 def hash_manifest(entries: list[ManifestEntry]) -> Digest:
     return hash_bytes(manifest_bytes(entries))
 
 
-def hash_many(paths: list[str], hasher: Callable[[str], Digest] = hash_file,
-              sizes: list[int] | None = None) -> list[Digest]:
-    """Hash several files; in threads when there is enough data to gain from it."""
+def hash_many(paths: list[str], hasher: Callable[[str], str] = file_digest,
+              sizes: list[int] | None = None) -> list[str]:
+    """Digests ("xxh3:…") of several files; in threads when there is enough data
+    to gain from it."""
     # NOTE: threads pay off only for large files (xxhash releases the GIL on
     # big buffers); for many small files they cost more than they save.
     large = sizes is not None and sum(1 for s in sizes if s >= CHUNK) >= 2

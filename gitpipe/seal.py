@@ -156,7 +156,7 @@ def signature(root: str, path: str) -> tuple[object, ...] | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     if stat_module.S_ISDIR(info.st_mode):
-        return ("dir", *listing_signature(list(walk_files(full))))
+        return ("dir", *listing_signature(walk_files(full)))
     return file_signature(info)
 
 

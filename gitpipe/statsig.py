@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import stat as stat_module
-from collections.abc import Iterator
+from array import array
 
 import xxhash
 
@@ -25,12 +25,19 @@ def file_signature(info: os.stat_result) -> FileSignature:
     return (info.st_ino, info.st_mtime_ns, info.st_size)
 
 
-def walk_files(directory: str) -> Iterator[tuple[str, os.stat_result]]:
-    """(relative POSIX path, lstat) of every regular file and symlink below `directory`.
+# (relative POSIX path, inode, mtime_ns, size, mode) of one file in a listing.
+# Plain tuples of ints: a stat_result's attributes cost ~0.4 µs each to read,
+# and a 20,000-file directory read each of them several times.
+ListedFile = tuple[str, int, int, int, int]
+
+
+def walk_files(directory: str) -> list[ListedFile]:
+    """Every regular file and symlink below `directory`, sorted by path (lstat).
 
     Symlinks are reported, never followed, so a link out of the repository
     cannot pull outside data into a hash or the cache.
     """
+    found: list[ListedFile] = []
     stack = [""]
     while stack:
         rel = stack.pop()
@@ -41,19 +48,35 @@ def walk_files(directory: str) -> Iterator[tuple[str, os.stat_result]]:
                 if stat_module.S_ISDIR(info.st_mode):
                     stack.append(child)
                 else:
-                    yield child, info
+                    found.append((child, info.st_ino, info.st_mtime_ns, info.st_size,
+                                  info.st_mode))
+    found.sort(key=_path_of)
+    return found
 
 
-def listing_signature(listing: list[tuple[str, os.stat_result]]) -> FileSignature:
-    """One signature for a whole directory: a hash of every (path, inode, mtime,
-    size, mode) in place of an inode, the newest mtime (so the racy rule
-    applies), the total size of its regular files."""
-    rows = sorted(listing, key=lambda item: item[0])
-    text = "\n".join([f"{rel}\0{i.st_ino}\0{i.st_mtime_ns}\0{i.st_size}\0{i.st_mode}"
-                      for rel, i in rows])
-    newest = max((i.st_mtime_ns for _, i in rows), default=0)
-    total = sum(i.st_size for _, i in rows if stat_module.S_ISREG(i.st_mode))
-    return (xxhash.xxh3_64_intdigest(text.encode()) >> 1, newest, total)
+def _path_of(item: ListedFile) -> str:
+    return item[0]
+
+
+def listing_signature(listing: list[ListedFile]) -> FileSignature:
+    """One signature for a whole (sorted) listing: a hash of every path, inode,
+    mtime, size and mode in place of an inode, the newest mtime (so the racy
+    rule applies), the total size of its regular files."""
+    # NOTE: names joined once and the numbers as one array: a formatted line
+    # per file took twice as long for 20,000 files.
+    numbers = [value for item in listing for value in item[1:]]
+    try:
+        packed = array("q", numbers).tobytes()
+    except OverflowError:  # an inode number past 2**63 (overlayfs xino)
+        packed = array("Q", [value & _U64 for value in numbers]).tobytes()
+    hasher = xxhash.xxh3_64("\0".join([item[0] for item in listing]).encode())
+    hasher.update(packed)
+    newest = max((item[2] for item in listing), default=0)
+    total = sum(item[3] for item in listing if stat_module.S_ISREG(item[4]))
+    return (hasher.intdigest() >> 1, newest, total)
+
+
+_U64 = 2**64 - 1
 
 
 def index_signature(root: str | os.PathLike[str]) -> str | None:

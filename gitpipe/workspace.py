@@ -27,7 +27,13 @@ from gitpipe.hashing import (
     hash_many,
 )
 from gitpipe.state import State, StatKey
-from gitpipe.statsig import file_signature, index_signature, listing_signature, walk_files
+from gitpipe.statsig import (
+    ListedFile,
+    file_signature,
+    index_signature,
+    listing_signature,
+    walk_files,
+)
 
 
 @dataclass(frozen=True)
@@ -139,7 +145,7 @@ class Workspace:
         (one signature, one lookup), without a per-file lookup or a manifest.
         """
         with gc_paused():
-            listing = list(walk_files(str(self.root / path)))
+            listing = walk_files(os.path.join(self._root, path))
             key = StatKey(*listing_signature(listing))
         self.observed[path] = ("dir", *key)
         cached = self.state.cached_digest(f"dir:{path}", key)
@@ -151,41 +157,33 @@ class Workspace:
         self.state.record_digest(f"dir:{path}", key, info.digest)
         return info
 
-    def _directory_manifest(self, path: str,
-                            listing: list[tuple[str, os.stat_result]]) -> PathInfo:
-        # NOTE: plain strings and tuples here, no pathlib: with 20,000 small
-        # files, building paths and key objects cost more than the hashing.
+    def _directory_manifest(self, path: str, listing: list[ListedFile]) -> PathInfo:
+        # NOTE: one pass over plain tuples, no pathlib and no per-file objects
+        # but the manifest's: with 20,000 small files, building paths and key
+        # objects cost more than the hashing.
         base = os.path.join(self._root, path)
-        prefix = f"{path}/"
-        self.state.prefetch_below(path)
-        cold = self.state.knows_nothing()  # then no per-file lookup can hit
-        entries: list[ManifestEntry] = []
-        todo: list[tuple[str, os.stat_result, StatKey]] = []
-        for rel, info in listing:
-            if stat_module.S_ISLNK(info.st_mode):
-                target = os.readlink(os.path.join(base, rel))
-                entries.append(ManifestEntry(rel, f"link:{target}", 0))
-                continue
-            key = _stat_key(info)
-            cached = None if cold else self.state.cached_digest(prefix + rel, key)
-            if cached is None:
-                todo.append((rel, info, key))
+        known = self.state.directory_entries(path)
+        digests: list[str] = []
+        todo: list[int] = []  # indexes of the files to hash
+        for index, (rel, inode, mtime_ns, size, mode) in enumerate(listing):
+            hit = known.get(rel)
+            if stat_module.S_ISLNK(mode):
+                digests.append("link:" + os.readlink(f"{base}/{rel}"))
+            elif hit is not None and hit[0] == (inode, mtime_ns, size):
+                digests.append(hit[1])
             else:
-                entries.append(ManifestEntry(rel, cached, info.st_size))
-        entries.extend(self._hash_new(base, prefix, todo))
+                todo.append(index)
+                digests.append("")  # filled in below
+        fresh = hash_many([f"{base}/{listing[i][0]}" for i in todo],
+                          sizes=[listing[i][3] for i in todo])
+        for index, digest in zip(todo, fresh, strict=True):
+            digests[index] = digest
+        self.state.record_directory(path, listing, digests)
+        entries = [ManifestEntry(item[0], digest, 0 if stat_module.S_ISLNK(item[4]) else item[3])
+                   for item, digest in zip(listing, digests, strict=True)]
         total = sum(entry.size for entry in entries)
         return PathInfo(path, str(hash_manifest(entries)) + DIR_SUFFIX, total, True,
                         len(entries))
-
-    def _hash_new(self, base: str, prefix: str,
-                  todo: list[tuple[str, os.stat_result, StatKey]]) -> list[ManifestEntry]:
-        digests = hash_many([os.path.join(base, rel) for rel, _, _ in todo],
-                            sizes=[info.st_size for _, info, _ in todo])
-        texts = [str(digest) for digest in digests]
-        self.state.record_digests([(prefix + rel, key, text)
-                                   for (rel, _, key), text in zip(todo, texts, strict=True)])
-        return [ManifestEntry(rel, text, info.st_size)
-                for (rel, info, _), text in zip(todo, texts, strict=True)]
 
 
 def _git_digest(full: str) -> Digest:

@@ -59,7 +59,7 @@ def test_hash_many_parallel_matches_serial(tmp_path: Path) -> None:
         path.write_bytes(random_bytes(3 * CHUNK, seed=i))
         paths.append(str(path))
     parallel = hash_many(paths, sizes=[3 * CHUNK] * 4)  # 12 MiB: goes through threads
-    assert parallel == [hash_file(p) for p in paths]
+    assert parallel == [str(hash_file(p)) for p in paths]
 
 
 def test_digest_parse() -> None:
@@ -147,11 +147,14 @@ def test_walk_files_reports_symlinks_without_following(tmp_path: Path) -> None:
     os.symlink(outside, root / "linkdir")
     os.symlink("sub/f.txt", root / "linkfile")
     os.symlink("missing", root / "dangling")
-    found = dict(walk_files(str(root)))
-    assert sorted(found) == ["dangling", "linkdir", "linkfile", "sub/f.txt"]
+    listing = walk_files(str(root))
+    assert [item[0] for item in listing] == ["dangling", "linkdir", "linkfile", "sub/f.txt"]
+    found = {rel: (inode, mtime_ns, size, mode) for rel, inode, mtime_ns, size, mode in listing}
     for name in ("linkdir", "linkfile", "dangling"):
-        assert stat.S_ISLNK(found[name].st_mode)
-    assert stat.S_ISREG(found["sub/f.txt"].st_mode)
+        assert stat.S_ISLNK(found[name][3])
+        info = os.lstat(root / name)
+        assert found[name] == (info.st_ino, info.st_mtime_ns, info.st_size, info.st_mode)
+    assert stat.S_ISREG(found["sub/f.txt"][3])
 
 
 def test_directory_digest_records_link_target_not_content(tmp_path: Path) -> None:
@@ -222,21 +225,31 @@ def test_unflushed_entries_are_not_persisted(tmp_path: Path) -> None:
     assert State(db).cached_digest("a", key) == "xxh3:aa"
 
 
-def test_prefetch_below_loads_exactly_one_directory(tmp_path: Path) -> None:
-    # One range query per changed directory; "d/" must not take in "d2/…" or "d".
+def test_directory_entries_persist_in_one_row_without_racy_files(tmp_path: Path) -> None:
     db = tmp_path / "state.db"
-    key = StatKey(1, time.time_ns() - 5 * RACY_NS, 1)
+    old = time.time_ns() - 5 * RACY_NS
+    listing = [("a", 1, old, 10, 0o100644), ("new", 3, time.time_ns(), 5, 0o100644),
+               ("sub/b", 2**62, old - 1, 0, 0o100644)]  # "new" modified just now: racy
     first = State(db)
-    for path in ("d/a", "d/sub/b", "d2/c", "d", "c/d/e"):
-        first.record_digest(path, key, f"xxh3:{path}")
-    first.flush()
+    first.record_directory("d", listing, ["xxh3:a", "xxh3:new", "xxh3:b"])
+    assert first.directory_entries("d") == {"a": ((1, old, 10), "xxh3:a"),
+                                            "sub/b": ((2**62, old - 1, 0), "xxh3:b")}
     first.close()
     second = State(db)
-    second.prefetch_below("d")
-    assert second._stat is not None and set(second._stat) == {"d/a", "d/sub/b"}
-    assert second.cached_digest("d/sub/b", key) == "xxh3:d/sub/b"
-    assert second.cached_digest("d2/c", key) == "xxh3:d2/c"  # still found by a point query
+    assert second.directory_entries("d") == {"a": ((1, old, 10), "xxh3:a"),
+                                             "sub/b": ((2**62, old - 1, 0), "xxh3:b")}
+    assert second.directory_entries("d2") == {} and second.directory_entries("d/sub") == {}
+    row = second._db().execute("SELECT count(*) FROM dir_entries").fetchone()
+    assert row == (1,) and second._db().execute(
+        "SELECT count(*) FROM stat_cache").fetchone() == (0,)
     second.close()
+
+
+def test_a_state_db_that_does_not_exist_is_not_created_by_reading(tmp_path: Path) -> None:
+    state = State(tmp_path / ".gitpipe" / "state.db")
+    assert state.directory_entries("d") == {}
+    state.close()
+    assert not (tmp_path / ".gitpipe").exists()
 
 
 def test_one_changed_file_in_a_hashed_directory_is_the_only_one_read(tmp_path: Path,
@@ -255,9 +268,9 @@ def test_one_changed_file_in_a_hashed_directory_is_the_only_one_read(tmp_path: P
     first.state.close()
     (directory / "f07").write_text("changed\n")
     read: list[str] = []
-    real = hashing.hash_file
-    monkeypatch.setattr(hashing, "hash_file", lambda p: read.append(p) or real(p))
-    monkeypatch.setattr(hashing.hash_many, "__defaults__", (hashing.hash_file, None))
+    real = hashing.file_digest
+    monkeypatch.setattr(hashing.hash_many, "__defaults__",
+                        (lambda p: read.append(p) or real(p), None))
     after = workspace(tmp_path).info("d").digest
     assert after != before
     assert [os.path.basename(p) for p in read] == ["f07"]
