@@ -23,7 +23,8 @@ from gitpipe.errors import BadInputError, NotAProjectError, ProjectLockedError, 
 from gitpipe.gitrepo import GitRepo
 from gitpipe.lockfile import LockEntry
 from gitpipe.params import ParamsReader
-from gitpipe.spec import SPEC_FILE, Pipeline, load_pipeline
+from gitpipe.spec import SPEC_FILE, Pipeline
+from gitpipe.specparse import load_pipeline
 from gitpipe.state import State
 from gitpipe.workspace import Workspace
 

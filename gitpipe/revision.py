@@ -21,7 +21,8 @@ from gitpipe.gitrepo import Revision
 from gitpipe.lockfile import LockEntry
 from gitpipe.params import ParamsReader
 from gitpipe.project import Project
-from gitpipe.spec import SPEC_FILE, parse_pipeline
+from gitpipe.spec import SPEC_FILE
+from gitpipe.specparse import parse_pipeline
 from gitpipe.staleness import judge, observe
 from gitpipe.status import StatusReport
 from gitpipe.workspace import PathInfo, Workspace

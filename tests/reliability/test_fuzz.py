@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from gitpipe.errors import GitpipeError
 from gitpipe.lockfile import parse as parse_lock
 from gitpipe.partitions import PartitionError, PartitionSpec, substitute
-from gitpipe.spec import parse_duration, parse_pipeline
+from gitpipe.specparse import parse_pipeline
+from gitpipe.stageparse import parse_duration
 from gitpipe.yamlio import parse_yaml
 
 SETTINGS = settings(max_examples=300, deadline=None,

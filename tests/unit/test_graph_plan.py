@@ -7,7 +7,8 @@ import pytest
 
 from gitpipe import graph
 from gitpipe.errors import BadInputError, SpecError
-from gitpipe.spec import Pipeline, parse_pipeline
+from gitpipe.spec import Pipeline
+from gitpipe.specparse import parse_pipeline
 from gitpipe.yamlio import parse_yaml
 
 

@@ -8,7 +8,8 @@ import pytest
 
 from gitpipe.errors import BadInputError
 from gitpipe.executors.kubemanifest import KubeSettings, dns_name, job_manifest, job_name
-from gitpipe.spec import parse_pipeline, partition_task, tasks_of
+from gitpipe.spec import partition_task, tasks_of
+from gitpipe.specparse import parse_pipeline
 from gitpipe.yamlio import parse_yaml
 
 SPEC = """\

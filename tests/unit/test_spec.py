@@ -7,7 +7,9 @@ import math
 import pytest
 
 from gitpipe.errors import BadInputError, SpecError
-from gitpipe.spec import Out, ParamRef, Pipeline, Stage, Task, parse_duration, parse_pipeline
+from gitpipe.spec import Out, ParamRef, Pipeline, Stage, Task
+from gitpipe.specparse import parse_pipeline
+from gitpipe.stageparse import parse_duration
 from gitpipe.yamlio import parse_yaml
 
 
