@@ -11,7 +11,8 @@ import threading
 
 import click
 
-from gitpipe.cli import _LivePrinter, _print_report, _project, cli
+from gitpipe.cli import _project, cli
+from gitpipe.cli_render import LivePrinter, print_report
 
 
 @cli.command("diff")
@@ -106,12 +107,12 @@ def watch_command(ctx: click.Context, targets: tuple[str, ...], jobs: int | None
 
         shown = ", ".join(sorted(changed)[:5]) + (" …" if len(changed) > 5 else "")
         click.echo(f"changed: {shown}")
-        printer = _LivePrinter()
+        printer = LivePrinter()
         try:
             report = Project(project_dir).repro(
                 options=ReproOptions(tuple(targets), jobs), listener=printer.event,
                 sink=printer.line)
-            _print_report(report)
+            print_report(report)
         except GitpipeError as exc:
             click.echo(f"error: {exc}", err=True)
         click.echo("watching for changes (Ctrl-C to stop)")

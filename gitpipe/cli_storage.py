@@ -12,7 +12,8 @@ from typing import Any
 
 import click
 
-from gitpipe.cli import _console, _project, _size, cli
+from gitpipe.cli import _project, _size, cli
+from gitpipe.cli_render import console
 
 
 class _TransferProgress:
@@ -30,7 +31,7 @@ class _TransferProgress:
 
             self._bar = Progress(SpinnerColumn(), TextColumn("{task.description}"),
                                  DownloadColumn(), TextColumn("{task.fields[files]} files"),
-                                 console=_console(err=True), transient=True)
+                                 console=console(err=True), transient=True)
             self._bar.start()
             self._task = self._bar.add_task(self.label, total=None, files=0)
         return self

@@ -26,7 +26,7 @@ LAYERS = {
     "repro": 4, "runner": 4, "status": 4, "hooks": 4, "watch": 4, "transfer": 4, "backfill": 4,
     "podexec": 4, "remotejob": 3, "kuberun": 4,
     "revision": 4, "commit": 4, "seal": 4,
-    "api": 5, "cli": 5, "cli_git": 5, "cli_storage": 5, "launch": 6, "__main__": 6,
+    "api": 5, "cli": 5, "cli_render": 5, "cli_git": 5, "cli_storage": 5, "launch": 6, "__main__": 6,
     "__init__": 6,
 }
 
@@ -113,7 +113,8 @@ def test_imports_point_down(path: Path) -> None:
 
 def test_nothing_below_cli_prints_or_uses_click() -> None:
     for path in PACKAGE.rglob("*.py"):
-        if path.name in ("cli.py", "cli_git.py", "cli_storage.py", "launch.py", "__main__.py"):
+        if path.name in ("cli.py", "cli_render.py", "cli_git.py", "cli_storage.py", "launch.py",
+                         "__main__.py"):
             continue
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):

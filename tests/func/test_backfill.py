@@ -262,11 +262,11 @@ def test_a_year_of_hourly_partitions(repo: Repo) -> None:
 
 
 def test_progress_line_counts_and_estimates() -> None:
-    from gitpipe.cli import _BackfillProgress
+    from gitpipe.cli_render import BackfillProgress
     from gitpipe.repro import Event
 
     seen: list[Event] = []
-    progress = _BackfillProgress(total=4)
+    progress = BackfillProgress(total=4)
     listener = progress.wrap(seen.append)
     for kind in ("start", "start", "done", "fail"):
         listener(Event("p@2024-01-01", kind))
