@@ -94,15 +94,30 @@ def settle(project: Project, command: str, text: str | None, started_ns: int) ->
         return  # no .gitpipe/ yet (nowhere to keep it), or seals turned off
     path = seal_path(str(project.root), command)
     sealed = None if text is None else _seal(project, text, started_ns)
-    if sealed is None:
-        if os.path.exists(path):
-            os.remove(path)
-        return
+    try:
+        if sealed is None:
+            if os.path.exists(path):
+                os.remove(path)
+            return
+        _write(path, sealed)
+    except OSError:
+        # A seal only saves time: a read-only or full disk must not fail the
+        # command that already printed its answer. A stale seal left behind
+        # cannot match: its signatures differ from what was just judged.
+        pass
+
+
+def _write(path: str, sealed: str) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     temporary = f"{path}.{os.getpid()}.tmp"
-    with open(temporary, "w", encoding="utf-8") as handle:
-        handle.write(sealed)
-    os.replace(temporary, path)  # no fsync: a torn seal is malformed, so merely unused
+    try:
+        with open(temporary, "w", encoding="utf-8") as handle:
+            handle.write(sealed)
+        os.replace(temporary, path)  # no fsync: a torn seal is malformed, so merely unused
+    except OSError:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
 
 
 def seal_path(root: str, command: str) -> str:

@@ -191,3 +191,16 @@ def test_an_input_changed_within_the_racy_window_is_not_sealed(repo: Repo) -> No
     done, loaded = launch(repo, "status")
     assert done.stdout == "everything is up to date\n" and "gitpipe.cli" in loaded
     assert not os.path.exists(seal_path(str(repo.path), "status"))
+
+
+def test_a_seal_that_cannot_be_written_does_not_fail_the_command(repo: Repo) -> None:
+    built(repo)
+    blocked = Path(seal_path(str(repo.path), "status"))
+    blocked.mkdir(parents=True)  # a directory where the seal would go: replace fails
+    done, _ = launch(repo, "status")
+    assert (done.returncode, done.stdout) == (0, "everything is up to date\n"), done.stderr
+    (repo.path / "use.txt").write_text("changed\n")  # stale: removing the seal fails too
+    done, _ = launch(repo, "status", "--check")
+    assert done.returncode == 1 and "outs: use.txt modified" in done.stdout, done.stderr
+    assert "Traceback" not in done.stderr and blocked.is_dir()
+    assert not [name for name in os.listdir(blocked.parent) if name.endswith(".tmp")]
