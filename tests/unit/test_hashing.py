@@ -15,6 +15,7 @@ import xxhash
 
 from gitpipe.gitrepo import git_blob_id
 from gitpipe.hashing import (
+    BUFFER,
     CHUNK,
     FIRST_READ,
     Digest,
@@ -44,6 +45,7 @@ def test_hash_file_equals_xxh3_of_bytes_across_chunks(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("size", [0, 1, FIRST_READ - 1, FIRST_READ, FIRST_READ + 1,
+                                  BUFFER - 1, BUFFER, BUFFER + 1, BUFFER + FIRST_READ,
                                   CHUNK - 1, CHUNK, CHUNK + 1, CHUNK + FIRST_READ])
 def test_hash_file_chunk_boundaries(tmp_path: Path, size: int) -> None:
     data = random_bytes(size, seed=size)
