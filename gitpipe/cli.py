@@ -6,7 +6,6 @@ the engine happen inside commands so `gitpipe --version` stays fast.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -114,6 +113,8 @@ def status(ctx: click.Context, targets: tuple[str, ...], as_json: bool, check: b
     else:
         report = project.status(targets)
     if as_json:
+        import json
+
         click.echo(json.dumps(report.to_json()))
     else:
         print_status(report)
@@ -190,6 +191,8 @@ def runs(ctx: click.Context, stage: str | None, limit: int, as_json: bool) -> No
 
     records = _project(ctx).runs(stage, limit)
     if as_json:
+        import json
+
         click.echo(json.dumps([dataclasses.asdict(r) for r in records]))
         return
     if not records:

@@ -5,7 +5,6 @@ Registered on the `cli` group when `gitpipe.cli` is imported.
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
 
@@ -26,6 +25,8 @@ def diff_command(ctx: click.Context, rev1: str, rev2: str, as_json: bool) -> Non
 
     changes = diff(_project(ctx), rev1, rev2)
     if as_json:
+        import json
+
         click.echo(json.dumps([{"task": c.task, "changes": list(c.changes)} for c in changes]))
         return
     if not changes:

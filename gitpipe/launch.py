@@ -2,7 +2,7 @@
 
 `gitpipe status` run again on an unchanged repository is the command users
 (and pre-commit hooks) run most; seal.py answers it from stat calls alone.
-Everything else goes to the click CLI in cli.py.
+`--version` needs no click either. Everything else goes to the CLI in cli.py.
 """
 
 import os
@@ -10,9 +10,17 @@ import sys
 
 
 def main() -> None:
-    from gitpipe import seal
+    text = None
+    if sys.argv[1:] == ["--version"]:
+        # click.version_option's message, without importing click (~2/3 of the
+        # command's time); tests/test_imports.py checks the two agree.
+        from gitpipe import __version__
 
-    text = seal.answer(sys.argv[1:])
+        text = f"gitpipe, version {__version__}\n"
+    elif sys.argv[1:2] in (["status"], ["repro"]):
+        from gitpipe import seal
+
+        text = seal.answer(sys.argv[1:])
     if text is None:
         from gitpipe.cli import main as run_cli
 

@@ -124,3 +124,18 @@ def test_nothing_below_cli_prints_or_uses_click() -> None:
                 assert not any(n.split(".")[0] == "click" for n in names), path
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
                 assert node.func.id != "print", f"{path}:{node.lineno} prints"
+
+
+def test_version_without_click_says_what_click_says(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from gitpipe import __version__
+    from gitpipe.cli import cli
+
+    expected = CliRunner().invoke(cli, ["--version"]).output
+    code = "import sys; from gitpipe.launch import main; main(); print(sorted(" \
+           "m for m in ('click', 'gitpipe.cli') if m in sys.modules), file=sys.stderr)"
+    done = subprocess.run([sys.executable, "-c", code, "--version"], cwd=tmp_path,
+                          capture_output=True, text=True, check=True)
+    assert done.stdout == expected == f"gitpipe, version {__version__}\n"
+    assert done.stderr.strip() == "[]"
