@@ -61,7 +61,8 @@ def answer(argv: list[str], root: str | None = None) -> str | None:
         if fields[0] != MAGIC:
             return None
         count = int(fields[1])
-        if fields[2:2 + count] != context(root):
+        known = context(root)
+        if known[3] == MISSING or fields[2:2 + count] != known:
             return None
         text, signatures = fields[2 + count], fields[3 + count:]
         if not signatures or len(signatures) % 2 or not _unchanged(root, signatures):
@@ -137,6 +138,10 @@ def _seal(project: Project, text: str, started_ns: int) -> str | None:
     known = context(root)
     if project.today.isoformat() != known[2]:
         return None  # a Project pinned to another day (the API): not what argv replays
+    if known[3] == MISSING:
+        # GIT_DIR or GIT_INDEX_FILE (as in a git hook) names an index whose
+        # changes the stat signature cannot follow: never seal what it decided.
+        return None
     # NOTE: the workspace's own signatures, taken as the run hashed each path:
     # walking every directory again here would cost the full path ~20% more.
     found = dict(project.workspace.observed)

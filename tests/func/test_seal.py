@@ -148,6 +148,17 @@ def test_without_the_seal_nothing_is_read_or_written(repo: Repo) -> None:
     assert not path.exists()
 
 
+def test_an_index_named_by_git_environment_is_never_sealed(repo: Repo) -> None:
+    # In a git hook GIT_INDEX_FILE names the index: its changes are not visible
+    # through .git/index, so neither the first nor the second run may seal.
+    built(repo)
+    env = {"GIT_INDEX_FILE": str(repo.path / ".git" / "index")}
+    for _ in range(2):
+        done, loaded = launch(repo, "status", env=env)
+        assert done.stdout == "everything is up to date\n" and "gitpipe.cli" in loaded
+    assert not os.path.exists(seal_path(str(repo.path), "status"))
+
+
 def test_a_new_git_index_takes_the_full_path(repo: Repo) -> None:
     sealed(built(repo))
     repo.git("rm", "-q", "--cached", "src.py")  # what is tracked may have changed
