@@ -58,7 +58,7 @@ class PathHasher(Protocol):
 
 
 def _stat_key(info: os.stat_result) -> StatKey:
-    return StatKey(info.st_ino, info.st_mtime_ns, info.st_size)
+    return StatKey(*file_signature(info))
 
 
 class Workspace:
@@ -166,10 +166,9 @@ class Workspace:
         digests: list[str] = []
         todo: list[int] = []  # indexes of the files to hash
         for index, (rel, inode, mtime_ns, size, mode) in enumerate(listing):
-            hit = known.get(rel)
             if stat_module.S_ISLNK(mode):
                 digests.append("link:" + os.readlink(f"{base}/{rel}"))
-            elif hit is not None and hit[0] == (inode, mtime_ns, size):
+            elif (hit := known.get(rel)) is not None and hit[0] == (inode, mtime_ns, size):
                 digests.append(hit[1])
             else:
                 todo.append(index)
