@@ -14,14 +14,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from gitpipe import __version__
-from gitpipe.cli_render import (
-    UP_TO_DATE,
-    BackfillProgress,
-    LivePrinter,
-    print_report,
-    print_status,
-    table_lines,
-)
+from gitpipe.cli_render import BackfillProgress, LivePrinter, print_report, print_status
+from gitpipe.render import UP_TO_DATE, table_lines
 
 if TYPE_CHECKING:
     from gitpipe.api import Project
@@ -282,12 +276,7 @@ def _kill_child_groups() -> None:
 
 
 def main() -> None:
-    import gc
-
-    # NOTE: gitpipe builds many small long-lived objects (specs, lock entries,
-    # stat rows) and few cycles; the default thresholds run full collections
-    # over them again and again (~0.2 s of a 1,000-stage status).
-    gc.set_threshold(50_000, 50, 100)
+    # (launch.main, the console script, has already set the gc thresholds.)
     _second_interrupt_exits()
     try:
         cli(prog_name="gitpipe")

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from gitpipe.render import status_lines, table_lines
+
 if TYPE_CHECKING:
     from gitpipe.repro import Event, Report
     from gitpipe.status import StatusReport
@@ -22,57 +24,9 @@ def console(err: bool = False) -> Any:
     return Console(stderr=err, highlight=False, no_color=bool(os.environ.get("NO_COLOR")))
 
 
-UP_TO_DATE = "everything is up to date"
-
-
 def print_status(report: StatusReport) -> None:
-    stale = [v for v in report.tasks if v.stale]
-    if not stale:
-        click.echo(UP_TO_DATE)
-        return
-    by_stage: dict[str, list[Any]] = {}
-    for verdict in report.tasks:
-        by_stage.setdefault(verdict.task.split("@", 1)[0], []).append(verdict)
-    for stage, verdicts in by_stage.items():
-        if "@" in verdicts[0].task:
-            _print_partitions(stage, verdicts)
-            continue
-        for verdict in (v for v in verdicts if v.stale):
-            click.echo(f"{verdict.task}:")
-            for reason in verdict.reasons:
-                click.echo(f"    {reason}")
-    click.echo(f"{len(stale)} of {len(report.tasks)} task(s) stale")
-
-
-def _print_partitions(stage: str, verdicts: list[Any]) -> None:
-    """'features: 3 of 365 stale: 2024-03-01..2024-03-02, 2024-07-04', then the reasons."""
-    stale = [v for v in verdicts if v.stale]
-    if not stale:
-        return
-    keys = [v.task.split("@", 1)[1] for v in verdicts]
-    flags = [v.stale for v in verdicts]
-    click.echo(f"{stage}: {len(stale)} of {len(verdicts)} stale: {_ranges(keys, flags)}")
-    counts: dict[str, int] = {}
-    for verdict in stale:
-        for reason in verdict.reasons:
-            counts[str(reason)] = counts.get(str(reason), 0) + 1
-    for reason, count in sorted(counts.items(), key=lambda kv: -kv[1])[:8]:
-        click.echo(f"    {reason}" + (f"  (×{count})" if count > 1 else ""))
-
-
-def _ranges(keys: list[str], flags: list[bool]) -> str:
-    """Runs of consecutive stale partitions as 'first..last', single ones alone."""
-    runs: list[str] = []
-    start = None
-    for index, flag in enumerate([*flags, False]):
-        if flag and start is None:
-            start = index
-        elif not flag and start is not None:
-            first, last = keys[start], keys[index - 1]
-            runs.append(first if first == last else f"{first}..{last}")
-            start = None
-    shown = runs[:10]
-    return ", ".join(shown) + (f", … ({len(runs) - 10} more runs)" if len(runs) > 10 else "")
+    for line in status_lines(report):
+        click.echo(line)
 
 
 class LivePrinter:
@@ -130,23 +84,6 @@ def _tail(path: str, count: int) -> list[str]:
 def print_table(report: Report) -> None:
     for line in table_lines(report):
         click.echo(line)
-
-
-def table_lines(report: Report) -> list[str]:
-    from gitpipe.scheduler import Outcome
-
-    # NOTE: up-to-date rows are listed only for small pipelines; on 1,000
-    # stages a wall of "skipped" hides what ran and costs real time to draw.
-    # Plain aligned columns: rich's Table took ~0.15 s for 200 rows.
-    rows = report.results if len(report.results) <= 30 else [
-        r for r in report.results if r.outcome is not Outcome.SKIPPED]
-    cells = [("stage", "result", "time", "why")] + [
-        (r.task, r.outcome.value, f"{r.duration:.2f}s" if r.duration else "",
-         "; ".join(r.reasons)) for r in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(3)]
-    lines = [("  ".join(row[i].ljust(widths[i]) for i in range(3)) + "  " + row[3]).rstrip()
-             for row in cells]
-    return [*lines, ", ".join(f"{report.count(o)} {o.value}" for o in Outcome if report.count(o))]
 
 
 class BackfillProgress:

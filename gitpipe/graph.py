@@ -44,19 +44,24 @@ class OutIndex:
         line = f":{task.stage.line}" if task.stage.line else ""
         self.problems.append(f"{SPEC_FILE}{line}: {message}")
 
-    def producers(self, dep: str) -> set[Task]:
-        """Tasks whose outs overlap `dep`."""
-        found = set()
+    def producers(self, dep: str) -> list[Task]:
+        """Tasks whose outs overlap `dep`, in path order.
+
+        An ordered result, not a set: a set of Tasks iterates in the order of
+        string hashes, which differ per process, and so would the edges, the
+        plan and the order of `upstream:` reasons from one run to the next.
+        """
+        found: dict[Task, None] = {}
         if dep in self.owner:
-            found.add(self.owner[dep])
-        found.update(self.owner[p] for p in _parents(dep) if p in self.owner)
+            found[self.owner[dep]] = None
+        found.update((self.owner[p], None) for p in _parents(dep) if p in self.owner)
         prefix = dep + "/"
         start = bisect.bisect_left(self.sorted_paths, prefix)
         for path in self.sorted_paths[start:]:
             if not path.startswith(prefix):
                 break
-            found.add(self.owner[path])
-        return found
+            found[self.owner[path]] = None
+        return list(found)
 
     def check_nesting(self) -> None:
         """An out inside another task's out makes ownership ambiguous."""

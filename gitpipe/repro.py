@@ -96,10 +96,21 @@ def repro(project: Project, options: ReproOptions, listener: Listener | None = N
     # NOTE: the common no-op: one read-only pass, as `status` does, and no
     # ProjectLock, threads or lock rewrite when nothing is stale.
     if not (options.force or options.forced) and not any_stale(project, nodes):
-        return Report([TaskResult(str(node), Outcome.SKIPPED) for node in nodes])
+        return _skipped(nodes)
     from gitpipe.runner import execute
 
     return execute(project, nodes, options, listener, sink)
+
+
+def noop_report(project: Project) -> Report | None:
+    """What `gitpipe repro` reports when every stage is up to date; None when
+    something is stale (and would run). Reads only: nothing runs or is locked."""
+    nodes = graph_module.plan(project.graph, None)
+    return None if any_stale(project, nodes) else _skipped(nodes)
+
+
+def _skipped(nodes: list[Hashable]) -> Report:
+    return Report([TaskResult(str(node), Outcome.SKIPPED) for node in nodes])
 
 
 def check_params(project: Project, nodes: list[Hashable], wait_for_writers: bool = True) -> None:

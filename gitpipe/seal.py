@@ -49,9 +49,14 @@ MAGIC = "gitpipe-noop-seal/1"
 MISSING = "-"
 
 
+def command_of(argv: list[str]) -> str | None:
+    """Which seal answers `argv` ("status" or "repro"); None for any other command line."""
+    return SEALED.get(_without_jobs(argv))
+
+
 def answer(argv: list[str], root: str | None = None) -> str | None:
     """The sealed output for `argv` if the seal still holds; None: take the full path."""
-    command = SEALED.get(_without_jobs(argv))
+    command = command_of(argv)
     if command is None or os.environ.get("GITPIPE_NO_SEAL"):
         return None
     root = root or os.getcwd()

@@ -17,7 +17,8 @@ import pytest
 from gitpipe.seal import seal_path
 from tests.conftest import GIT_ENV, Repo
 
-# Modules the full path always imports and the sealed answer never does.
+# Modules a judging path imports (gitpipe.project: the engine, quick.py or the
+# CLI; click and gitpipe.cli: the CLI) and the sealed answer never does.
 ENGINE = ("click", "gitpipe.cli", "gitpipe.project", "gitpipe.spec")
 
 
@@ -82,7 +83,7 @@ def test_a_repeated_noop_status_answers_without_loading_the_engine(repo: Repo) -
 def test_a_repeated_noop_repro_prints_the_same_table(repo: Repo) -> None:
     built(repo)
     first, loaded_first = launch(repo, "repro")
-    assert first.returncode == 0 and "gitpipe.cli" in loaded_first
+    assert first.returncode == 0 and "gitpipe.project" in loaded_first
     for args in (["repro"], ["repro", "-j", "2"], ["repro", "-j3"], ["repro", "--jobs=4"]):
         again, loaded = launch(repo, *args)
         assert (again.returncode, again.stdout, loaded) == (0, first.stdout, []), args
@@ -119,10 +120,10 @@ def test_any_change_to_what_the_answer_read_takes_the_full_path(repo: Repo, chan
     mutate(repo)
     done, loaded = launch(repo, "status", "--check")
     assert done.returncode == 1 and reason in done.stdout, done.stdout + done.stderr
-    assert "gitpipe.cli" in loaded
+    assert "gitpipe.project" in loaded
     assert not os.path.exists(seal_path(str(repo.path), "status")), "a stale answer stays sealed"
     done, loaded = launch(repo, "repro")  # nor does the repro seal hide the change
-    assert done.returncode == 0 and "gitpipe.cli" in loaded, done.stdout + done.stderr
+    assert done.returncode == 0 and "gitpipe.project" in loaded, done.stdout + done.stderr
     assert not os.path.exists(seal_path(str(repo.path), "repro"))
 
 
@@ -131,7 +132,7 @@ def test_any_change_to_what_the_answer_read_takes_the_full_path(repo: Repo, chan
 def test_another_day_or_environment_takes_the_full_path(repo: Repo, env: dict[str, str]) -> None:
     sealed(built(repo))
     done, loaded = launch(repo, "status", env=env)
-    assert done.stdout == "everything is up to date\n" and "gitpipe.cli" in loaded
+    assert done.stdout == "everything is up to date\n" and "gitpipe.project" in loaded
 
 
 def test_without_the_seal_nothing_is_read_or_written(repo: Repo) -> None:
@@ -139,7 +140,7 @@ def test_without_the_seal_nothing_is_read_or_written(repo: Repo) -> None:
     path = Path(seal_path(str(repo.path), "status"))
     before = path.read_bytes(), path.stat().st_mtime_ns
     done, loaded = launch(repo, "status", env={"GITPIPE_NO_SEAL": "1"})
-    assert done.stdout == "everything is up to date\n" and "gitpipe.cli" in loaded
+    assert done.stdout == "everything is up to date\n" and "gitpipe.project" in loaded
     assert (path.read_bytes(), path.stat().st_mtime_ns) == before
     done, loaded = launch(repo, "status")
     assert done.stdout == "everything is up to date\n" and loaded == []
@@ -155,7 +156,7 @@ def test_an_index_named_by_git_environment_is_never_sealed(repo: Repo) -> None:
     env = {"GIT_INDEX_FILE": str(repo.path / ".git" / "index")}
     for _ in range(2):
         done, loaded = launch(repo, "status", env=env)
-        assert done.stdout == "everything is up to date\n" and "gitpipe.cli" in loaded
+        assert done.stdout == "everything is up to date\n" and "gitpipe.project" in loaded
     assert not os.path.exists(seal_path(str(repo.path), "status"))
 
 
@@ -163,7 +164,7 @@ def test_a_new_git_index_takes_the_full_path(repo: Repo) -> None:
     sealed(built(repo))
     repo.git("rm", "-q", "--cached", "src.py")  # what is tracked may have changed
     _, loaded = launch(repo, "status")
-    assert "gitpipe.cli" in loaded
+    assert "gitpipe.project" in loaded
 
 
 def test_other_arguments_or_another_directory_take_the_full_path(repo: Repo) -> None:
@@ -173,7 +174,7 @@ def test_other_arguments_or_another_directory_take_the_full_path(repo: Repo) -> 
         assert "gitpipe.cli" in loaded, args
     (repo.path / "data/sub").mkdir(exist_ok=True)
     done, loaded = launch(repo, "status", cwd=repo.path / "data/sub")
-    assert done.stdout == "everything is up to date\n" and "gitpipe.cli" in loaded
+    assert done.stdout == "everything is up to date\n" and "gitpipe.project" in loaded
 
 
 def test_a_copy_of_the_project_does_not_trust_the_original_seal(repo: Repo,
@@ -184,7 +185,7 @@ def test_a_copy_of_the_project_does_not_trust_the_original_seal(repo: Repo,
     (copy.path / "use.txt").write_text("changed in the copy only\n")
     os.utime(copy.path / "use.txt", ns=(0, os.stat(repo.path / "use.txt").st_mtime_ns))
     done, loaded = launch(copy, "status")
-    assert "outs: use.txt modified" in done.stdout and "gitpipe.cli" in loaded
+    assert "outs: use.txt modified" in done.stdout and "gitpipe.project" in loaded
 
 
 def test_a_malformed_seal_is_ignored(repo: Repo) -> None:
@@ -193,14 +194,14 @@ def test_a_malformed_seal_is_ignored(repo: Repo) -> None:
     for garbage in ("", "not a seal", "gitpipe-noop-seal/1\0x", path.read_text()[:-7]):
         path.write_text(garbage)
         done, loaded = launch(repo, "status")
-        assert done.stdout == "everything is up to date\n" and "gitpipe.cli" in loaded
+        assert done.stdout == "everything is up to date\n" and "gitpipe.project" in loaded
 
 
 def test_an_input_changed_within_the_racy_window_is_not_sealed(repo: Repo) -> None:
     built(repo)
     (repo.path / "data/a.txt").touch()  # same content, an mtime of now
     done, loaded = launch(repo, "status")
-    assert done.stdout == "everything is up to date\n" and "gitpipe.cli" in loaded
+    assert done.stdout == "everything is up to date\n" and "gitpipe.project" in loaded
     assert not os.path.exists(seal_path(str(repo.path), "status"))
 
 

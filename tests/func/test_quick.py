@@ -1,0 +1,114 @@
+"""The quick path (quick.py): `status` and a no-op `repro` judged without click
+say exactly what the CLI says; everything else is left to the CLI."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from gitpipe.seal import seal_path
+from tests.conftest import Repo
+from tests.func.test_backfill import daily
+from tests.func.test_seal import age, built, launch
+
+UNSEALED = {"GITPIPE_NO_SEAL": "1"}
+CLI_ONLY = {"GITPIPE_NO_SEAL": "1", "GITPIPE_NO_QUICK": "1"}
+
+
+def both(repo: Repo, *args: str) -> tuple[tuple[int, str, str], tuple[int, str, str]]:
+    """(exit code, stdout, stderr) through the quick path, then through the CLI;
+    asserts the quick path answered without click."""
+    quick, loaded = launch(repo, *args, env=UNSEALED)
+    assert "gitpipe.project" in loaded and "click" not in loaded, (args, loaded)
+    cli, loaded = launch(repo, *args, env=CLI_ONLY)
+    assert "gitpipe.cli" in loaded
+    return ((quick.returncode, quick.stdout, _without_marker(quick.stderr)),
+            (cli.returncode, cli.stdout, _without_marker(cli.stderr)))
+
+
+def _without_marker(stderr: str) -> str:
+    return "".join(ln + "\n" for ln in stderr.splitlines() if not ln.startswith("LOADED "))
+
+
+def test_an_up_to_date_status_and_repro_say_what_the_cli_says(repo: Repo) -> None:
+    built(repo)
+    for args in (["status"], ["status", "--check"], ["repro"], ["repro", "-j", "2"]):
+        quick, cli = both(repo, *args)
+        assert quick == cli and quick[0] == 0, args
+    assert cli[1].endswith("2 skipped\n")
+
+
+@pytest.mark.parametrize("check", [False, True])
+def test_stale_reasons_and_exit_codes_match_the_cli(repo: Repo, check: bool) -> None:
+    built(repo)
+    (repo.path / "src.py").write_text("print(2)\n")
+    (repo.path / "use.txt").unlink()
+    args = ["status", "--check"] if check else ["status"]
+    quick, cli = both(repo, *args)
+    assert quick == cli, (quick, cli)
+    assert quick[0] == (1 if check else 0)
+    assert "deps: src.py modified" in quick[1] and "outs: use.txt missing" in quick[1]
+    assert quick[1].endswith("2 of 2 task(s) stale\n")
+
+
+def test_stale_partitions_are_listed_as_the_cli_lists_them(repo: Repo) -> None:
+    daily(repo)
+    repo.project().repro()
+    for day in ("2024-01-03", "2024-01-04", "2024-01-08"):
+        repo.gen({f"raw/{day}.txt": "changed\n"})
+    quick, cli = both(repo, "status")
+    assert quick == cli
+    assert "features: 3 of 10 stale: 2024-01-03..2024-01-04, 2024-01-08" in quick[1]
+
+
+def test_a_repro_with_work_to_do_is_run_by_the_cli(repo: Repo) -> None:
+    built(repo)
+    (repo.path / "params.yaml").write_text("n: 1\nm: 5\n")
+    done, loaded = launch(repo, "repro", env=UNSEALED)
+    assert done.returncode == 0 and "gitpipe.cli" in loaded, done.stderr
+    assert "use" in done.stdout and "1 ran" in done.stdout.splitlines()[-1], done.stdout
+    assert "m: 5" in (repo.path / "gitpipe.lock").read_text()
+    again, loaded = launch(repo, "status", env=UNSEALED)
+    assert again.stdout == "everything is up to date\n" and "click" not in loaded
+
+
+def test_the_quick_path_seals_its_noop_answer(repo: Repo) -> None:
+    built(repo)
+    for command in ("status", "repro"):
+        first, loaded = launch(repo, command)
+        assert first.returncode == 0 and "click" not in loaded
+        assert os.path.exists(seal_path(str(repo.path), command))
+        again, loaded = launch(repo, command)
+        assert (again.stdout, loaded) == (first.stdout, [])
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("stages:\n  a:\n    cmd: [unclosed\n", "error: gitpipe.yaml:4: invalid YAML"),
+    ("stages:\n  a:\n    cmd: echo\n    dpes: [x]\n", "unknown field 'dpes'"),
+])
+def test_bad_input_is_reported_by_the_cli(repo: Repo, spec: str, message: str) -> None:
+    repo.gen({"gitpipe.yaml": spec})
+    age(repo)
+    for command in ("status", "repro"):
+        done, loaded = launch(repo, command, env=UNSEALED)
+        assert done.returncode == 2 and message in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr and "gitpipe.cli" in loaded
+        assert not os.path.exists(seal_path(str(repo.path), command))
+
+
+def test_outside_a_project_the_cli_says_so(repo: Repo) -> None:
+    done, loaded = launch(repo, "status", env=UNSEALED, cwd=repo.path.parent)
+    assert done.returncode == 2 and "no gitpipe.yaml" in done.stderr
+    assert "gitpipe.cli" in loaded
+
+
+def test_the_order_of_reasons_does_not_depend_on_string_hashing(repo: Repo) -> None:
+    daily(repo)
+    repo.project().repro()
+    for day in ("2024-01-03", "2024-01-08"):
+        repo.gen({f"raw/{day}.txt": "changed\n"})
+    outputs = {launch(repo, "status", env={**UNSEALED, "PYTHONHASHSEED": str(seed)})[0].stdout
+               for seed in range(6)}
+    assert len(outputs) == 1, outputs
+    assert "report:\n    upstream: agg@2024-01-03\n    upstream: agg@2024-01-08\n" in outputs.pop()
