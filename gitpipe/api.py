@@ -5,7 +5,6 @@ A thin facade over the use cases; the CLI calls the same methods.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -47,6 +46,8 @@ class Project(project_module.Project):
 
         opts = options or ReproOptions()
         if targets:
+            import dataclasses
+
             opts = dataclasses.replace(opts, targets=tuple(targets))
         return repro(self, opts, listener, sink)
 

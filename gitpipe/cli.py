@@ -181,13 +181,12 @@ def dag(ctx: click.Context, fmt: str) -> None:
 @click.pass_context
 def runs(ctx: click.Context, stage: str | None, limit: int, as_json: bool) -> None:
     """History of runs from .gitpipe/state.db."""
-    import dataclasses
 
     records = _project(ctx).runs(stage, limit)
     if as_json:
         import json
 
-        click.echo(json.dumps([dataclasses.asdict(r) for r in records]))
+        click.echo(json.dumps([r._asdict() for r in records]))
         return
     if not records:
         click.echo("no runs recorded yet")

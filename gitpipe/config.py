@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from gitpipe.errors import BadInputError
 from gitpipe.yamlio import cached_parse, dump_yaml, parse_yaml, plain
@@ -15,13 +14,12 @@ LOCAL_CONFIG_FILE = "config.local.yaml"
 KNOWN_SECTIONS = {"core", "cache", "remotes", "pools", "kubernetes"}
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(NamedTuple):
     """The merged configuration; `raw` keeps sections later issues read."""
 
     jobs: int | None = None
     lock_wait: float = 3.0
-    raw: dict[str, Any] = field(default_factory=dict, hash=False)
+    raw: dict[str, Any] = {}  # noqa: RUF012 - read, never changed in place
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -71,13 +69,12 @@ def default_config_text() -> str:
         dump_yaml({"core": {"jobs": None}, "remotes": {}})
 
 
-@dataclass(frozen=True)
-class RemoteSettings:
+class RemoteSettings(NamedTuple):
     """A configured remote: its name, fsspec URL and storage options."""
 
     name: str
     url: str
-    options: dict[str, Any] = field(default_factory=dict, hash=False)
+    options: dict[str, Any] = {}  # noqa: RUF012 - read, never changed in place
 
 
 def remote_settings(config: Config, name: str | None = None) -> RemoteSettings:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,14 +16,17 @@ if TYPE_CHECKING:
 # status needs once the stat cache knows every file (see Workspace).
 
 
-@dataclass
 class GitRepo:
     """A git repository and the project's place in it (`prefix`, '' at the top)."""
 
-    repo: pygit2.Repository
-    workdir: Path
-    prefix: str = ""
-    _clean_ids: dict[str, str] | None = field(default=None, repr=False)
+    # NOTE: plain classes here and NamedTuples for the records of the status
+    # path, not dataclasses: making a dataclass costs ~1 ms at import (several
+    # exec calls each), and the first status after a change imported ~25.
+    def __init__(self, repo: pygit2.Repository, workdir: Path, prefix: str = "") -> None:
+        self.repo = repo
+        self.workdir = workdir
+        self.prefix = prefix
+        self._clean_ids: dict[str, str] | None = None
 
     @classmethod
     def discover(cls, start: Path) -> GitRepo:
@@ -112,13 +114,13 @@ def lockfile_texts_in_history(git: GitRepo, name: str) -> list[str]:
     return list(seen_blobs.values())
 
 
-@dataclass
 class Revision:
     """A commit's tree, read without a checkout; paths are project-relative."""
 
-    git: GitRepo
-    rev: str
-    tree: pygit2.Tree
+    def __init__(self, git: GitRepo, rev: str, tree: pygit2.Tree) -> None:
+        self.git = git
+        self.rev = rev
+        self.tree = tree
 
     @classmethod
     def resolve(cls, git: GitRepo, rev: str) -> Revision:

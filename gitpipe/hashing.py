@@ -12,7 +12,6 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import xxhash
@@ -35,8 +34,7 @@ GIT = "git"
 DIR_SUFFIX = ".dir"
 
 
-@dataclass(frozen=True)
-class Digest:
+class Digest(NamedTuple):
     """A content hash with its algorithm, and the size of what it hashed."""
 
     algo: str

@@ -10,9 +10,8 @@ from __future__ import annotations
 import functools
 import os
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from gitpipe.errors import BadInputError, GitpipeError
 from gitpipe.yamlio import cached_parse, parse_plain
@@ -22,8 +21,7 @@ _RESTORE = "restore it from git, or delete it to rerun everything"
 SCHEMA = 1
 
 
-@dataclass(frozen=True)
-class LockedPath:
+class LockedPath(NamedTuple):
     """A dep or out as last seen: path, digest and size."""
 
     path: str
@@ -37,14 +35,13 @@ class LockedPath:
         return row
 
 
-@dataclass(frozen=True)
-class LockEntry:
+class LockEntry(NamedTuple):
     """What the last successful run of a Task saw and produced."""
 
     cmd: str
     fingerprint: str
     deps: tuple[LockedPath, ...] = ()
-    params: dict[str, Any] = field(default_factory=dict, hash=False)
+    params: dict[str, Any] = {}  # noqa: RUF012 - entries are read, never changed in place
     outs: tuple[LockedPath, ...] = ()
 
     def dep(self, path: str) -> LockedPath | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 FREQS = ("hourly", "daily", "weekly", "monthly")
 MAX_PARTITIONS = 200_000
@@ -80,8 +80,7 @@ def key_of(moment: dt.datetime, freq: str) -> str:
     return moment.strftime("%Y-%m-%dT%H" if freq == "hourly" else "%Y-%m-%d")
 
 
-@dataclass(frozen=True)
-class PartitionSpec:
+class PartitionSpec(NamedTuple):
     """`partition: {by: date, start, end, freq}` with its `end` kept inclusive as written."""
 
     start: str

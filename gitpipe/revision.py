@@ -9,7 +9,6 @@ observed at a commit, so they are taken to be what the lock says.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -97,7 +96,7 @@ def status_at(project: Project, rev: str, targets: Iterable[str] = ()) -> Status
         verdict = judge(task, entry, seen, upstream)
         if verdict.stale:
             stale.add(task.name)
-        verdicts.append(dataclasses.replace(verdict, observation=None))
+        verdicts.append(verdict._replace(observation=None))
     project.state.flush()
     return StatusReport(tuple(verdicts))
 

@@ -6,7 +6,7 @@ runs it). Reading and validating `gitpipe.yaml` into it is specparse.py.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from gitpipe.partitions import PartitionSpec, substitute, variables
 
@@ -14,16 +14,14 @@ SPEC_FILE = "gitpipe.yaml"
 DEFAULT_PARAMS_FILE = "params.yaml"
 
 
-@dataclass(frozen=True)
-class ParamRef:
+class ParamRef(NamedTuple):
     """A key (dotted, or a whole section) of a params file."""
 
     file: str
     key: str
 
 
-@dataclass(frozen=True)
-class Out:
+class Out(NamedTuple):
     """A declared output; `is_dir` when written with a trailing slash."""
 
     path: str
@@ -31,8 +29,7 @@ class Out:
     cache: bool = True
 
 
-@dataclass(frozen=True)
-class WaitFor:
+class WaitFor(NamedTuple):
     """A sensor: wait until `path` (any fsspec URL, may use ${date}) exists."""
 
     path: str
@@ -40,8 +37,7 @@ class WaitFor:
     poke: float = 60.0
 
 
-@dataclass(frozen=True)
-class KubeSpec:
+class KubeSpec(NamedTuple):
     """What a stage asks of Kubernetes; cluster-wide defaults live in the config."""
 
     image: str | None = None
@@ -52,8 +48,7 @@ class KubeSpec:
     env_from_secret: tuple[tuple[str, str, str], ...] = ()  # (VAR, secret, key)
 
 
-@dataclass(frozen=True)
-class Stage:
+class Stage(NamedTuple):
     """One stage as declared; paths are repository-relative POSIX paths."""
 
     name: str
@@ -77,13 +72,13 @@ class Stage:
     k8s: KubeSpec | None = None
 
 
-@dataclass(frozen=True)
-class Pipeline:
-    """All stages of a `gitpipe.yaml`, in file order."""
+class Pipeline(NamedTuple):
+    """All stages of a `gitpipe.yaml`, in file order (`stage_lines`: where each
+    stage's name is, for messages about a stage as a whole)."""
 
     stages: tuple[Stage, ...]
     source: str = SPEC_FILE
-    stage_lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
+    stage_lines: dict[str, int] | None = None
 
     def names(self) -> list[str]:
         return [stage.name for stage in self.stages]
@@ -95,8 +90,7 @@ class Pipeline:
         raise KeyError(name)
 
 
-@dataclass(frozen=True)
-class Task:
+class Task(NamedTuple):
     """A node the scheduler runs: a Stage, or one partition of it, with paths resolved.
 
     `cmd`, `deps` and `outs` are the stage's, after partition substitution.

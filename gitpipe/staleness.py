@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from gitpipe.fingerprint import fingerprint
 from gitpipe.lockfile import LockedPath, LockEntry
@@ -35,8 +34,7 @@ class Kind(enum.Enum):
     FINGERPRINT = "env changed"
 
 
-@dataclass(frozen=True)
-class Reason:
+class Reason(NamedTuple):
     """One cause of staleness; `str()` is what the user reads."""
 
     kind: Kind
@@ -81,8 +79,7 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-@dataclass(frozen=True)
-class Observation:
+class Observation(NamedTuple):
     """What a Task sees now: dep and out hashes, param values and its fingerprint."""
 
     deps: dict[str, PathInfo]
@@ -91,13 +88,12 @@ class Observation:
     fingerprint: str
 
 
-@dataclass(frozen=True)
-class Staleness:
+class Staleness(NamedTuple):
     """The verdict for one Task: stale when it has any reason."""
 
     task: str
     reasons: tuple[Reason, ...] = ()
-    observation: Observation | None = field(default=None, compare=False)
+    observation: Observation | None = None
 
     @property
     def stale(self) -> bool:

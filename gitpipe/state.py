@@ -10,7 +10,6 @@ import sqlite3
 import threading
 import time
 from array import array
-from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -40,8 +39,7 @@ class StatKey(NamedTuple):
     size: int
 
 
-@dataclass(frozen=True)
-class RunRecord:
+class RunRecord(NamedTuple):
     """One row of the run history."""
 
     task: str

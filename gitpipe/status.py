@@ -6,7 +6,7 @@ Reading only: nothing here runs a command or writes the lock.
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from gitpipe import graph as graph_module
 from gitpipe.project import Project
@@ -14,8 +14,7 @@ from gitpipe.spec import Task
 from gitpipe.staleness import Reason, Staleness, judge, observe
 
 
-@dataclass(frozen=True)
-class StatusReport:
+class StatusReport(NamedTuple):
     """Staleness of every planned Task, in topological order."""
 
     tasks: tuple[Staleness, ...]

@@ -10,10 +10,9 @@ from __future__ import annotations
 import os
 import stat as stat_module
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from gitpipe.gitrepo import GitRepo, git_blob_id
 from gitpipe.hashing import (
@@ -36,8 +35,7 @@ from gitpipe.statsig import (
 )
 
 
-@dataclass(frozen=True)
-class PathInfo:
+class PathInfo(NamedTuple):
     """What a path holds now: its digest and size, or `digest=None` when missing."""
 
     path: str
