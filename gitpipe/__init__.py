@@ -17,7 +17,7 @@ __all__ = ["Project", "ReproOptions", "__version__"]
 
 def __getattr__(name: str) -> Any:
     if name == "Project":
-        from gitpipe.project import Project
+        from gitpipe.api import Project
 
         return Project
     if name == "ReproOptions":
