@@ -18,6 +18,7 @@ from pathlib import Path
 
 from gitpipe.cache import Cache
 from gitpipe.errors import BadInputError, GitpipeError
+from gitpipe.hashing import XXH3
 from gitpipe.remote import Remote, fetch_objects, push
 from gitpipe.remotejob import (
     JobRecord,
@@ -101,7 +102,7 @@ def _collect_outs(record: JobRecord, remote: Remote, cache: Cache,
     space = Workspace(workdir, state, None)
     outs = []
     for path, _ in record.outs:
-        info = space.info(path, prefer_git=False)
+        info = space.info(path, XXH3)
         if info.digest is None:
             return ResultRecord(1, message=f"the command succeeded but did not create out "
                                            f"{path!r}")

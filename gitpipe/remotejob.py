@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from gitpipe.cache import Cache
+from gitpipe.hashing import XXH3
 from gitpipe.remote import Remote, push
 from gitpipe.spec import Task
 from gitpipe.workspace import Workspace
@@ -83,7 +84,7 @@ def stage_job(task: Task, fingerprint: str, workspace: Workspace, cache: Cache,
     """
     deps = []
     for path in task.deps:
-        info = workspace.info(path, prefer_git=False)
+        info = workspace.info(path, XXH3)
         assert info.digest is not None, f"dependency {path!r} does not exist"
         full = workspace.root / path
         if info.is_dir:

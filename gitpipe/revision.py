@@ -17,6 +17,7 @@ from gitpipe import graph as graph_module
 from gitpipe import lockfile
 from gitpipe.errors import BadInputError
 from gitpipe.gitrepo import Revision
+from gitpipe.hashing import GIT, XXH3, hash_bytes
 from gitpipe.lockfile import LockEntry
 from gitpipe.params import ParamsReader
 from gitpipe.project import Project
@@ -38,7 +39,7 @@ class RevisionWorkspace:
         self.produced = produced  # out path -> task name writing it
         self.fallback = fallback
 
-    def info(self, path: str, prefer_git: bool = True) -> PathInfo:
+    def info(self, path: str, algo: str | None = None) -> PathInfo:
         producer = self.produced.get(path)
         if producer is not None:
             locked = self.entries.get(producer)
@@ -46,14 +47,12 @@ class RevisionWorkspace:
             return PathInfo(path, out.digest if out else None, out.size or 0 if out else 0,
                             bool(out and out.digest.endswith(".dir")))
         blob = self.revision.blob_id(path)
-        if blob is not None and prefer_git:
-            return PathInfo(path, f"git:{blob}")
+        if blob is not None and algo != XXH3:
+            return PathInfo(path, f"{GIT}:{blob}")
         if blob is not None:
             text = self.revision.read_text(path) or ""
-            from gitpipe.hashing import hash_bytes
-
             return PathInfo(path, str(hash_bytes(text.encode())), len(text))
-        return self.fallback.info(path, prefer_git)
+        return self.fallback.info(path, algo)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from gitpipe import lockfile
 from gitpipe.errors import BadInputError, GitpipeError
 from gitpipe.executors import InFlight, Job, OutputSink, RunResult
 from gitpipe.executors.local import LocalExecutor, LocalHandle
+from gitpipe.hashing import XXH3
 from gitpipe.kuberun import KubeRunner, uses_kubernetes
 from gitpipe.project import Project, ProjectLock, cached_out_paths, ensure_ignored
 from gitpipe.remote import url_exists
@@ -174,7 +175,7 @@ class _Runner:
         if cached is None:
             return False
         self.run_cache.restore(self.project.root, cached)
-        outs = {o.path: self.project.workspace.info(o.path, prefer_git=False)
+        outs = {o.path: self.project.workspace.info(o.path, XXH3)
                 for o in task.outs}
         if any(outs[c.path].digest != c.digest for c in cached):
             return False
@@ -257,7 +258,7 @@ class _Runner:
     def _commit(self, task: Task, verdict: Staleness, seen: Observation,
                 timing: tuple[float, float, int], log_path: Path) -> Outcome:
         wall, duration, attempts = timing
-        outs = {o.path: self.project.workspace.info(o.path, prefer_git=False) for o in task.outs}
+        outs = {o.path: self.project.workspace.info(o.path, XXH3) for o in task.outs}
         missing = [p for p, info in outs.items() if not info.exists]
         if missing:
             self._record(task.name, wall, duration, "failed", seen, outs, log_path)

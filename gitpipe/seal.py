@@ -6,7 +6,7 @@ answer from stat calls alone, before click or the engine is imported: what
 make does with mtimes, and the only way under ~0.1 s in Python (the imports
 alone cost more). Anything else falls through to the full path, which judges
 again and seals its answer anew: other arguments, a changed dep, out, spec,
-params or lock file, another git index, another gitpipe, another day (dated
+params or lock file, another gitpipe, another day (dated
 partitions), other GIT_*/GITPIPE_* variables, a malformed seal.
 
 A seal is written only when every input's mtime is older than the run by
@@ -135,7 +135,19 @@ def context(root: str) -> list[str]:
     env = sorted(f"{k}={v}" for k, v in os.environ.items()
                  if k.startswith(("GIT_", "GITPIPE_")) and k != "GITPIPE_NO_SEAL")
     return [_code_signature(), root, os.environ.get("GITPIPE_TODAY") or time.strftime("%Y-%m-%d"),
-            index_signature(root) or MISSING, *env]
+            _git_state(root), *env]
+
+
+def _git_state(root: str) -> str:
+    """"git" where the work tree's own index is in use, else MISSING (never sealed).
+
+    The index's contents are not part of a seal: a no-op verdict never depends
+    on them (every dep is hashed by the algorithm its lock entry names, see
+    staleness.observe), so a commit or `git add` of another file keeps the
+    seal. With GIT_DIR or GIT_INDEX_FILE set (a git hook), or no .git found,
+    nothing is sealed or replayed, as before.
+    """
+    return "git" if index_signature(root) is not None else MISSING
 
 
 def _seal(project: Project, text: str, started_ns: int) -> str | None:
@@ -144,9 +156,7 @@ def _seal(project: Project, text: str, started_ns: int) -> str | None:
     if project.today.isoformat() != known[2]:
         return None  # a Project pinned to another day (the API): not what argv replays
     if known[3] == MISSING:
-        # GIT_DIR or GIT_INDEX_FILE (as in a git hook) names an index whose
-        # changes the stat signature cannot follow: never seal what it decided.
-        return None
+        return None  # in a git hook, or no work tree found: see _git_state
     # NOTE: the workspace's own signatures, taken as the run hashed each path:
     # walking every directory again here would cost the full path ~20% more.
     found = dict(project.workspace.observed)

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 from gitpipe.fingerprint import fingerprint
+from gitpipe.hashing import GIT, XXH3
 from gitpipe.lockfile import LockedPath, LockEntry
 from gitpipe.params import ParamsReader, flatten
 from gitpipe.spec import Out, Task
@@ -108,19 +109,22 @@ def observe(task: Task, workspace: PathHasher, params: ParamsReader,
             entry: LockEntry | None = None) -> Observation:
     """Hash deps and outs (stat first) and read params: the inputs of every predicate.
 
-    A dep is hashed with the algorithm its lock entry used, so a data file
-    that becomes git-tracked (or stops being) is not "modified" by that alone.
+    A dep is hashed with the algorithm its lock entry used, so a file that
+    becomes git-tracked (or stops being) is not "modified" by that alone, and
+    whether nothing is stale never depends on the git index (seal.py relies
+    on it); a dep no entry names yet takes git's blob id if git tracks it.
     """
-    deps = {path: workspace.info(path, prefer_git=_locked_with_git(entry, path))
-            for path in task.deps}
-    outs = {out.path: workspace.info(out.path, prefer_git=False) for out in task.outs}
+    deps = {path: workspace.info(path, _locked_algo(entry, path)) for path in task.deps}
+    outs = {out.path: workspace.info(out.path, XXH3) for out in task.outs}
     values = params.values(task.stage)
     return Observation(deps, values, outs, task_fingerprint(task, deps, values))
 
 
-def _locked_with_git(entry: LockEntry | None, path: str) -> bool:
+def _locked_algo(entry: LockEntry | None, path: str) -> str | None:
     locked = entry.dep(path) if entry is not None else None
-    return locked is None or locked.digest.startswith("git:")
+    if locked is None:
+        return None
+    return GIT if locked.digest.startswith(f"{GIT}:") else XXH3
 
 
 def task_fingerprint(task: Task, deps: dict[str, PathInfo], values: dict[str, Any]) -> str:

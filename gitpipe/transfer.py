@@ -9,7 +9,7 @@ from gitpipe import lockfile
 from gitpipe.cache import Cache, CacheError, digest_of_relpath, remove_path, run_relpath
 from gitpipe.errors import BadInputError, did_you_mean
 from gitpipe.gitrepo import lockfile_texts_in_history
-from gitpipe.hashing import DIR_SUFFIX
+from gitpipe.hashing import DIR_SUFFIX, XXH3
 from gitpipe.lockfile import LockEntry
 from gitpipe.project import Project, ProjectLock
 from gitpipe.remote import (
@@ -73,7 +73,7 @@ def _compare(project: Project, targets: Iterable[str]) -> tuple[CheckoutReport, 
     report = CheckoutReport()
     todo = []
     for out in locked_outs(project.lock_entries, targets):
-        if project.workspace.info(out.path, prefer_git=False).digest == out.digest:
+        if project.workspace.info(out.path, XXH3).digest == out.digest:
             report.unchanged.append(out.path)
         else:
             todo.append(out)

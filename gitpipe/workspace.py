@@ -1,8 +1,8 @@
-"""Hashes of paths in the work tree, stat first: git index, then the stat cache, then bytes.
+"""Hashes of paths in the work tree, stat first: the stat cache, the git index, then bytes.
 
-A clean git-tracked file is named by its blob id from the index (no read);
-everything else by xxh3, read only when its (inode, mtime_ns, size) is not
-in the stat cache.
+A git-tracked file is named by its git blob id (from the index when clean:
+no read), everything else by xxh3; bytes are read only when the stat cache
+does not know the file's (inode, mtime_ns, size).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from gitpipe.gitrepo import GitRepo, git_blob_id
 from gitpipe.hashing import (
     DIR_SUFFIX,
     GIT,
+    XXH3,
     Digest,
     ManifestEntry,
     gc_paused,
@@ -52,7 +53,7 @@ class PathInfo(NamedTuple):
 class PathHasher(Protocol):
     """Anything that can say what a project path holds: the work tree, or a commit."""
 
-    def info(self, path: str, prefer_git: bool = True) -> PathInfo: ...
+    def info(self, path: str, algo: str | None = None) -> PathInfo: ...
 
 
 def _stat_key(info: os.stat_result) -> StatKey:
@@ -83,10 +84,15 @@ class Workspace:
     def prefetch(self, paths: list[str]) -> None:
         """Read what the stat cache knows of `paths` (files or directories) at once."""
         self.state.prefetch([key for path in paths
-                             for key in (f"dir:{path}", f"git?:{path}", path)])
+                             for key in (f"dir:{path}", f"git:{path}", f"git?:{path}", path)])
 
-    def info(self, path: str, prefer_git: bool = True) -> PathInfo:
-        """Hash `path` (file or directory); never raises for a missing path."""
+    def info(self, path: str, algo: str | None = None) -> PathInfo:
+        """Hash `path` (file or directory); never raises for a missing path.
+
+        `algo` names a file's digest: GIT (its git blob id, tracked or not),
+        XXH3, or None: GIT if git tracks the file, else XXH3. Directories are
+        always XXH3 manifests.
+        """
         full = os.path.join(self._root, path)
         try:
             info = os.stat(full)
@@ -96,16 +102,40 @@ class Workspace:
         if stat_module.S_ISDIR(info.st_mode):
             return self._directory(path)
         self.observed[path] = file_signature(info)
-        if prefer_git and self._open_git is not None:
-            return PathInfo(path, self._git_aware(path, full, info), info.st_size)
-        return PathInfo(path, self._cached(path, full, info, hash_file), info.st_size)
+        if algo == XXH3 or self._open_git is None:
+            return PathInfo(path, self._cached(path, full, info, hash_file), info.st_size)
+        if algo == GIT:
+            return PathInfo(path, self._blob_id(path, full, info), info.st_size)
+        return PathInfo(path, self._git_aware(path, full, info), info.st_size)
+
+    def _blob_id(self, path: str, full: str, info: os.stat_result) -> str:
+        """The file's git blob id, whatever the index says of it.
+
+        A blob id depends on the bytes alone, so it is remembered by the file's
+        stat data like any hash: a commit, `git add` of another file or a
+        checkout that left this file alone rewrites the index but costs no
+        lookup in it (and no `import pygit2`, ~50 ms). The index is asked only
+        when the file changed: clean there, its id is read, not computed.
+        """
+        key = _stat_key(info)
+        known = self.state.cached_digest(f"git:{path}", key)
+        if known is not None:
+            return known
+        git = self.git
+        assert git is not None
+        clean = git.clean_blob_ids().get(path)
+        if clean is None:
+            return self._cached(f"git:{path}", full, info, _git_digest)
+        digest = f"{GIT}:{clean}"
+        self.state.record_digest(f"git:{path}", key, digest)
+        return digest
 
     def _git_aware(self, path: str, full: str, info: os.stat_result) -> str:
-        """A tracked file's git blob id (from the index when clean), else xxh3.
+        """A tracked file's git blob id, else xxh3 (a dep no lock entry names yet).
 
-        The verdict is remembered with the index's signature: while neither the
-        file nor the index changed, it is one stat-cache lookup, without opening
-        the repository (or importing pygit2) at all.
+        Whether git tracks the file decides, so this verdict is remembered with
+        the index's signature: while neither the file nor the index changed, it
+        is one stat-cache lookup, without opening the repository at all.
         """
         key = _stat_key(info)
         signature = self._index_signature
@@ -117,11 +147,8 @@ class Workspace:
                     return digest
         git = self.git
         assert git is not None
-        clean = git.clean_blob_ids().get(path)
-        if clean is not None:
-            digest = f"{GIT}:{clean}"
-        elif git.is_tracked(path):
-            digest = self._cached(f"git:{path}", full, info, _git_digest)
+        if path in git.clean_blob_ids() or git.is_tracked(path):
+            digest = self._blob_id(path, full, info)
         else:
             digest = self._cached(path, full, info, hash_file)
         if signature is not None:

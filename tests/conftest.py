@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,16 @@ class Repo:
     def commit(self, message: str = "commit") -> None:
         self.git("add", "-A")
         self.git("commit", "-q", "--allow-empty", "-m", message)
+
+    def age(self, seconds: float = 30) -> Repo:
+        """Move every work-tree file's mtime into the past, as if written a while
+        ago: nothing is then too recent (git's racy rule) to trust or seal."""
+        then = time.time() - seconds
+        for base, dirs, files in os.walk(self.path):
+            dirs[:] = [d for d in dirs if d != ".git"]
+            for name in files:
+                os.utime(os.path.join(base, name), (then, then))
+        return self
 
     def spec(self, stages: dict[str, Any], commit: str | None = None) -> Repo:
         return self.gen({"gitpipe.yaml": {"stages": stages}}, commit=commit)

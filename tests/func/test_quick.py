@@ -10,7 +10,7 @@ import pytest
 from gitpipe.seal import seal_path
 from tests.conftest import Repo
 from tests.func.test_backfill import daily
-from tests.func.test_seal import age, built, launch
+from tests.func.test_seal import built, launch
 
 UNSEALED = {"GITPIPE_NO_SEAL": "1"}
 CLI_ONLY = {"GITPIPE_NO_SEAL": "1", "GITPIPE_NO_QUICK": "1"}
@@ -89,7 +89,7 @@ def test_the_quick_path_seals_its_noop_answer(repo: Repo) -> None:
 ])
 def test_bad_input_is_reported_by_the_cli(repo: Repo, spec: str, message: str) -> None:
     repo.gen({"gitpipe.yaml": spec})
-    age(repo)
+    repo.age()
     for command in ("status", "repro"):
         done, loaded = launch(repo, command, env=UNSEALED)
         assert done.returncode == 2 and message in done.stderr, done.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 
 from tests.conftest import Repo
 
@@ -163,6 +164,33 @@ def test_remembered_git_verdicts_follow_the_index(repo: Repo) -> None:
     assert repo.project().workspace.info("src/train.sh").digest.startswith("xxh3:")
     repo.git("add", "src/train.sh")
     assert repo.project().workspace.info("src/train.sh").digest.startswith("git:")
+
+
+def test_a_dep_locked_by_blob_id_does_not_follow_the_index(repo: Repo) -> None:
+    # The lock names src/train.sh by its git blob id: untracking it (same
+    # bytes) changes nothing; changing its bytes is seen, tracked or not.
+    built(repo)
+    assert not repo.project().status().stale
+    repo.git("rm", "-q", "--cached", "src/train.sh")
+    assert not repo.project().status().stale
+    repo.gen({"src/train.sh": "echo changed > model.txt\n"})
+    verdict = {v.task: v for v in repo.project().status().tasks}["train"]
+    reason = next(r for r in verdict.reasons if r.subject == "src/train.sh")
+    assert str(reason.old).startswith("git:") and str(reason.new).startswith("git:")
+
+
+def test_the_first_status_after_a_commit_does_not_open_the_repository(repo: Repo) -> None:
+    # Blob ids are remembered by each file's stat data, not by the index's:
+    # a commit of an unrelated file leaves nothing for git to answer.
+    built(repo).age()
+    assert not repo.project().status().stale  # remembers every blob id
+    repo.gen({"notes.txt": "unrelated\n"}, commit="notes")
+    code = ("import sys, gitpipe\n"
+            "assert not gitpipe.Project('.').status().stale\n"
+            "print('pygit2' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=repo.path, capture_output=True,
+                          text=True, env={**os.environ, "GITPIPE_NO_SEAL": "1"})
+    assert done.stdout.strip() == "False", done.stderr
 
 
 def test_index_signature_in_a_linked_worktree(repo: Repo, tmp_path) -> None:
