@@ -43,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -246,6 +247,14 @@ def run_measured(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -
     return run_capturing(cmd, cwd, env)[0]
 
 
+def commit_unrelated(repo: Path, env: dict[str, str], rep: int) -> None:
+    """Commit a change to a file no stage reads: a new git index and HEAD, the same
+    pipeline inputs (what every `git commit` does before the next status)."""
+    (repo / "bench-notes.txt").write_text(f"{rep} {time.time_ns()}\n")
+    output_of(["git", *GIT_ID, "add", "bench-notes.txt"], repo, env)
+    output_of(["git", *GIT_ID, "commit", "-q", "-m", f"notes {rep}"], repo, env)
+
+
 def output_of(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
     done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -284,25 +293,33 @@ class Figure:
         }
 
 
-def time_commands(specs: list[tuple[str, list[str], bool]], cwd: Path, repeat: int,
+# (label, command, is a baseline) and optionally a setup run, untimed, before each timed run.
+CommandSpec = tuple[str, list[str], bool] | tuple[str, list[str], bool, Callable[[int], None]]
+
+
+def time_commands(specs: list[CommandSpec], cwd: Path, repeat: int,
                   warmup: int, env: dict[str, str], gnu_time: bool) -> dict[str, Figure]:
     """Time every command `repeat` times, round-robin, so that background load drifting
     during the run hits all of them alike and the same-run ratios stay fair."""
-    for _ in range(warmup):
-        for _, cmd, _ in specs:
-            argv, cmd_env = _with_env(cmd, env)
-            run_measured(argv, cwd, cmd_env)
-    samples: dict[str, list[Sample]] = {label: [] for label, _, _ in specs}
-    for _ in range(repeat):
-        for label, cmd, _ in specs:
-            argv, cmd_env = _with_env(cmd, env)
-            samples[label].append(run_measured(argv, cwd, cmd_env))
+    def timed(spec: CommandSpec, rep: int) -> Sample:
+        if len(spec) == 4:
+            spec[3](rep)
+        argv, cmd_env = _with_env(spec[1], env)
+        return run_measured(argv, cwd, cmd_env)
+
+    for rep in range(warmup):
+        for spec in specs:
+            timed(spec, -1 - rep)
+    samples: dict[str, list[Sample]] = {spec[0]: [] for spec in specs}
+    for rep in range(repeat):
+        for spec in specs:
+            samples[spec[0]].append(timed(spec, rep))
     figures = {}
-    for label, cmd, baseline in specs:
+    for label, cmd, baseline, *_ in specs:
         argv, cmd_env = _with_env(cmd, env)
         rss = peak_rss_kib(argv, cwd, cmd_env, gnu_time)
         runs = samples[label]
-        print(f"    {label:<22} median {statistics.median(s.seconds for s in runs):8.4f}s"
+        print(f"    {label:<31} median {statistics.median(s.seconds for s in runs):8.4f}s"
               f"  min {min(s.seconds for s in runs):8.4f}s  peak RSS {rss / 1024:6.1f} MiB",
               file=sys.stderr, flush=True)
         figures[label] = Figure(" ".join(_short(c) for c in cmd), [s.seconds for s in runs],
@@ -512,12 +529,14 @@ def bench_one(shape: Shape, args: argparse.Namespace, gitpipe: Path, python: str
         print(f"  WARNING: {noop['gitpipe_stale_stages']} stage(s) still stale after the build: "
               f"{noop['gitpipe_stale_sample']}", file=sys.stderr)
     gp = str(gitpipe)
-    specs: list[tuple[str, list[str], bool]] = [
+    specs: list[CommandSpec] = [
         ("gitpipe status", [gp, "status"], False),
         ("gitpipe repro (no-op)", [gp, "repro", "-j", str(args.jobs)], False),
         # The first no-op after a change (or any no-op without the seal) takes this path.
         ("gitpipe status (no seal)", [NO_SEAL, gp, "status"], False),
         ("gitpipe repro (no seal)", [NO_SEAL, gp, "repro", "-j", str(args.jobs)], False),
+        ("gitpipe status (after a commit)", [gp, "status"], False,
+         lambda rep: commit_unrelated(repo, env, rep)),
         ("gitpipe --version", [gp, "--version"], False),
         ("make -r (no-op)", ["make", "-r", "-s"], True),
         ("git status", ["git", "status"], True),
