@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import json
+import mmap
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -100,23 +101,27 @@ def gc_paused() -> Iterator[None]:
 _buffers = threading.local()
 
 
-def chunk_buffer() -> tuple[bytearray, memoryview]:
-    """This thread's reusable BUFFER-sized buffer (and a view of it). A fresh
-    bytearray per file is a fresh allocation, page faults and a memset each time."""
-    pair: tuple[bytearray, memoryview] | None = getattr(_buffers, "pair", None)
-    if pair is None:
-        buffer = bytearray(BUFFER)
-        pair = _buffers.pair = (buffer, memoryview(buffer))
-    return pair
+def chunk_buffer() -> memoryview:
+    """This thread's reusable BUFFER-sized buffer. A fresh one per file is a fresh
+    allocation, page faults and a memset each time."""
+    view: memoryview | None = getattr(_buffers, "view", None)
+    if view is None:
+        # NOTE: a page-aligned anonymous mapping, not a bytearray: the kernel
+        # copies out of the page cache ~20% faster into a cache-line-aligned
+        # buffer, and malloc gives a 256 KiB bytearray's bytes 16 bytes past a
+        # page boundary (1 GiB on an EPYC VM: 18.3 GB/s into a bytearray,
+        # 22.0 GB/s into an aligned buffer; `cat` 25 GB/s).
+        view = _buffers.view = memoryview(mmap.mmap(-1, BUFFER))
+    return view
 
 
 def copy_hashing_stream(reader: Any, writers: list[Any]) -> tuple[str, int]:
     """Copy `reader` (anything with readinto) to every writer while hashing the
     bytes: one read serves the hash and all copies. Returns (xxh3 hex, size)."""
     hasher = xxhash.xxh3_128()
-    buffer, view = chunk_buffer()
+    view = chunk_buffer()
     size = 0
-    while count := reader.readinto(buffer):
+    while count := reader.readinto(view):
         chunk = view[:count]
         hasher.update(chunk)
         for writer in writers:
@@ -131,8 +136,8 @@ def _hash_rest(handle: Any, hasher: Any) -> str:
     # on one thread while another hashes (both release the GIL) was no faster
     # on this 2-CPU VM, in some runs slower; mmap reached ~93% of `cat` (these
     # reads ~85%), but a file truncated while mapped kills the process (SIGBUS).
-    buffer, view = chunk_buffer()
-    while count := handle.readinto(buffer):
+    view = chunk_buffer()
+    while count := handle.readinto(view):
         hasher.update(view[:count])
     return str(hasher.hexdigest())
 
