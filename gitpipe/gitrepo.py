@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,7 @@ class GitRepo:
         self.workdir = workdir
         self.prefix = prefix
         self._clean_ids: dict[str, str] | None = None
+        self.clean_since_ns = 0
 
     @classmethod
     def discover(cls, start: Path) -> GitRepo:
@@ -49,12 +51,15 @@ class GitRepo:
         return f"{self.prefix}/{path}" if self.prefix else path
 
     def clean_blob_ids(self) -> dict[str, str]:
-        """{project path: blob id} for tracked files the work tree has not modified.
+        """{project path: blob id} for tracked files the work tree had not modified
+        when this was first asked (`clean_since_ns`); a file written after that
+        may differ from its entry here.
 
         One index read and one status call (libgit2 compares stat data, reading
         file content only for racy entries), whatever the number of files.
         """
         if self._clean_ids is None:
+            self.clean_since_ns = time.time_ns()
             modified = set(self.repo.status(untracked_files="no", ignored=False))
             strip = len(self.prefix) + 1 if self.prefix else 0
             ids = {}
@@ -66,6 +71,15 @@ class GitRepo:
             self._clean_ids = ids
         return self._clean_ids
 
+    def blob_id(self, path: str) -> str:
+        """The blob id `git add` would store for the project file `path` now: its
+        bytes through the filters its attributes name (eol conversion, ident),
+        as `git hash-object --path` computes it, so that it equals the index's
+        id for a clean file. (Filters that run a program, such as Git LFS's,
+        are not applied: libgit2 does not run them.)"""
+        git_path = self.git_path(path)
+        return str(self.repo.hashfile(str(self.workdir / git_path), as_path=git_path))
+
     def is_tracked(self, path: str) -> bool:
         return self.git_path(path) in self.repo.index
 
@@ -75,13 +89,6 @@ class GitRepo:
             if value:
                 return (self.workdir / value).resolve()
         return Path(self.repo.path) / "hooks"
-
-
-def git_blob_id(path: str | os.PathLike[str]) -> str:
-    """The blob id git would give the file's current content."""
-    import pygit2
-
-    return str(pygit2.hashfile(str(path)))
 
 
 def lockfile_texts_in_history(git: GitRepo, name: str) -> list[str]:

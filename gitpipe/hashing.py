@@ -111,7 +111,10 @@ def chunk_buffer() -> memoryview:
         # buffer, and malloc gives a 256 KiB bytearray's bytes 16 bytes past a
         # page boundary (1 GiB on an EPYC VM: 18.3 GB/s into a bytearray,
         # 22.0 GB/s into an aligned buffer; `cat` 25 GB/s).
-        view = _buffers.view = memoryview(mmap.mmap(-1, BUFFER))
+        # Private: a shared mapping would be one buffer for a forked child and
+        # its parent.
+        view = _buffers.view = memoryview(
+            mmap.mmap(-1, BUFFER, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS))
     return view
 
 

@@ -14,12 +14,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
-from gitpipe.gitrepo import GitRepo, git_blob_id
+from gitpipe.gitrepo import GitRepo
 from gitpipe.hashing import (
     DIR_SUFFIX,
     GIT,
     XXH3,
-    Digest,
     ManifestEntry,
     gc_paused,
     hash_file,
@@ -28,6 +27,7 @@ from gitpipe.hashing import (
 )
 from gitpipe.state import State, StatKey
 from gitpipe.statsig import (
+    RACY_NS,
     ListedFile,
     file_signature,
     index_signature,
@@ -89,33 +89,39 @@ class Workspace:
     def info(self, path: str, algo: str | None = None) -> PathInfo:
         """Hash `path` (file or directory); never raises for a missing path.
 
-        `algo` names a file's digest: GIT (its git blob id, tracked or not),
-        XXH3, or None: GIT if git tracks the file, else XXH3. Directories are
-        always XXH3 manifests.
+        `algo` names a file's digest: GIT (the blob id `git add` would store,
+        tracked or not), XXH3, or None: GIT if git tracks the file, else XXH3.
+        Directories are always XXH3 manifests; so are symlinks to files: git
+        stores a link's text, the stage reads its target.
         """
         full = os.path.join(self._root, path)
         try:
-            info = os.stat(full)
+            info = os.lstat(full)
+            link = stat_module.S_ISLNK(info.st_mode)
+            if link:
+                info = os.stat(full)
         except (FileNotFoundError, NotADirectoryError):
             self.observed[path] = None
             return PathInfo(path, None)
         if stat_module.S_ISDIR(info.st_mode):
             return self._directory(path)
         self.observed[path] = file_signature(info)
-        if algo == XXH3 or self._open_git is None:
+        if algo == XXH3 or link or self._open_git is None:
             return PathInfo(path, self._cached(path, full, info, hash_file), info.st_size)
         if algo == GIT:
-            return PathInfo(path, self._blob_id(path, full, info), info.st_size)
+            return PathInfo(path, self._blob_id(path, info), info.st_size)
         return PathInfo(path, self._git_aware(path, full, info), info.st_size)
 
-    def _blob_id(self, path: str, full: str, info: os.stat_result) -> str:
-        """The file's git blob id, whatever the index says of it.
+    def _blob_id(self, path: str, info: os.stat_result) -> str:
+        """The blob id `git add` would store for the file, whatever the index says
+        of it now.
 
-        A blob id depends on the bytes alone, so it is remembered by the file's
-        stat data like any hash: a commit, `git add` of another file or a
-        checkout that left this file alone rewrites the index but costs no
-        lookup in it (and no `import pygit2`, ~50 ms). The index is asked only
-        when the file changed: clean there, its id is read, not computed.
+        That id depends on the bytes (and the path's filters) alone, so it is
+        remembered by the file's stat data like any hash: a commit, `git add`
+        of another file or a checkout that left this file alone rewrites the
+        index but costs no lookup in it (and no `import pygit2`, ~50 ms). The
+        index is asked only when the file changed: clean there, and not
+        written since that was asked, its id is read, not computed.
         """
         key = _stat_key(info)
         known = self.state.cached_digest(f"git:{path}", key)
@@ -124,9 +130,12 @@ class Workspace:
         git = self.git
         assert git is not None
         clean = git.clean_blob_ids().get(path)
-        if clean is None:
-            return self._cached(f"git:{path}", full, info, _git_digest)
-        digest = f"{GIT}:{clean}"
+        if clean is None or info.st_mtime_ns + RACY_NS >= git.clean_since_ns:
+            # NOTE: not clean, or written after the status call (an upstream
+            # stage of this repro rewrote a tracked file): its entry may be old.
+            digest = f"{GIT}:{git.blob_id(path)}"
+        else:
+            digest = f"{GIT}:{clean}"
         self.state.record_digest(f"git:{path}", key, digest)
         return digest
 
@@ -148,7 +157,7 @@ class Workspace:
         git = self.git
         assert git is not None
         if path in git.clean_blob_ids() or git.is_tracked(path):
-            digest = self._blob_id(path, full, info)
+            digest = self._blob_id(path, info)
         else:
             digest = self._cached(path, full, info, hash_file)
         if signature is not None:
@@ -208,7 +217,3 @@ class Workspace:
         total = sum(entry.size for entry in entries)
         return PathInfo(path, str(hash_manifest(entries)) + DIR_SUFFIX, total, True,
                         len(entries))
-
-
-def _git_digest(full: str) -> Digest:
-    return Digest(GIT, git_blob_id(full))

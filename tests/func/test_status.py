@@ -242,3 +242,60 @@ def test_remembered_pipeline_is_reused_and_a_foreign_pickle_never_loaded(
     stored.write_bytes(blob)
     assert load_pipeline(repo.path, cache_dir=parsed) == first
     assert stored.read_bytes() != blob
+
+
+def test_a_tracked_file_an_upstream_stage_rewrites_is_hashed_again(repo: Repo) -> None:
+    # B depends on metrics.json, tracked in git and locked by blob id; A rewrites
+    # it in the same repro, after the index was read: B must see the new bytes,
+    # and status must agree after a commit and without the stat cache.
+    repo.gen({"a.txt": "one\n"})
+    stages = {"A": {"cmd": "cat a.txt > metrics.json", "deps": ["a.txt"],
+                    "metrics": ["metrics.json"]}}
+    repo.spec(stages, commit="spec")
+    assert repo.project().repro().ok
+    repo.commit("built, metrics.json tracked")
+    stages["B"] = {"cmd": "cat metrics.json > report.txt", "deps": ["metrics.json"],
+                   "outs": ["report.txt"]}
+    repo.spec(stages, commit="B")
+    assert repo.project().repro().ok
+    assert repo.project().lock_entries["B"].dep("metrics.json").digest.startswith("git:")
+    repo.commit("B built")
+    repo.gen({"a.txt": "two\n"}).age()
+    report = repo.project().repro(["A", "B"])
+    assert report.ok and repo.read("report.txt") == "two\n"
+    assert not repo.project().status().stale
+    repo.commit("after")
+    (repo.path / ".gitpipe/state.db").unlink()
+    assert not repo.project().status().stale
+
+
+def test_blob_ids_follow_the_paths_filters_whoever_tracks_the_file(repo: Repo) -> None:
+    # git stores data.txt through eol conversion, so its index id is not the id
+    # of its raw bytes; gitpipe names it as `git add` would store it, so the
+    # verdict is the same tracked or not, with or without the stat cache.
+    repo.gen({".gitattributes": "*.txt text eol=crlf\n"})
+    (repo.path / "data.txt").write_bytes(b"a\r\nb\r\n")
+    repo.spec({"S": {"cmd": "cat data.txt > out.bin", "deps": ["data.txt"],
+                     "outs": ["out.bin"]}}, commit="spec")
+    assert repo.project().repro().ok
+    repo.commit("built")
+    indexed = repo.git("ls-files", "-s", "data.txt").split()[1]
+    assert repo.project().lock_entries["S"].dep("data.txt").digest == f"git:{indexed}"
+    repo.git("rm", "-q", "--cached", "data.txt")
+    repo.git("commit", "-q", "-m", "untracked, same bytes")
+    for _ in range(2):
+        assert not repo.project().status().stale
+        (repo.path / ".gitpipe/state.db").unlink()
+
+
+def test_a_tracked_symlink_is_named_by_its_targets_bytes(repo: Repo) -> None:
+    # git stores a link's text; the stage reads its target, so a change there
+    # must make the stage stale.
+    repo.gen({"target.txt": "one\n"})
+    os.symlink("target.txt", repo.path / "link.txt")
+    repo.spec({"S": {"cmd": "cat link.txt > out.bin", "deps": ["link.txt"],
+                     "outs": ["out.bin"]}}, commit="spec")
+    assert repo.project().repro().ok
+    assert repo.project().lock_entries["S"].dep("link.txt").digest.startswith("xxh3:")
+    repo.gen({"target.txt": "two, longer\n"})
+    assert reasons(repo)["S"] == ["deps: link.txt modified"]

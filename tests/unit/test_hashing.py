@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import stat
 import subprocess
 import time
@@ -13,13 +12,14 @@ from pathlib import Path
 import pytest
 import xxhash
 
-from gitpipe.gitrepo import git_blob_id
+from gitpipe.gitrepo import GitRepo
 from gitpipe.hashing import (
     BUFFER,
     CHUNK,
     FIRST_READ,
     Digest,
     ManifestEntry,
+    file_digest,
     hash_bytes,
     hash_file,
     hash_manifest,
@@ -72,17 +72,20 @@ def test_digest_parse() -> None:
             Digest.parse(bad)
 
 
-@pytest.mark.skipif(shutil.which("git") is None, reason="needs the git binary")
+@pytest.mark.parametrize("attributes", ["", "* text eol=crlf\n", "*.txt -text\n"])
 @pytest.mark.parametrize("data", [b"", b"hello\n", b"no newline", b"\x00\xff" * 5000,
-                                  b"crlf\r\nline\r\n"])
-def test_git_blob_id_equals_git_hash_object(tmp_path: Path, data: bytes) -> None:
-    path = tmp_path / "file"
-    path.write_bytes(data)
-    expected = subprocess.run(
-        ["git", "hash-object", "--no-filters", str(path)],
-        check=True, capture_output=True, text=True, cwd=tmp_path,
-    ).stdout.strip()
-    assert git_blob_id(path) == expected
+                                  b"crlf\r\nline\r\n", b"lf\nline\n"])
+def test_blob_id_equals_git_hash_object_with_the_paths_filters(
+        tmp_path: Path, data: bytes, attributes: str) -> None:
+    # What `git add` would store: the bytes through the path's filters (here
+    # eol conversion), so that it equals the index's id of a clean file.
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".gitattributes").write_text(attributes)
+    (tmp_path / "file.txt").write_bytes(data)
+    expected = subprocess.run(["git", "hash-object", "--path", "file.txt", "file.txt"],
+                              check=True, capture_output=True, text=True,
+                              cwd=tmp_path).stdout.strip()
+    assert GitRepo.discover(tmp_path).blob_id("file.txt") == expected
 
 
 # manifests -------------------------------------------------------------------------
@@ -276,3 +279,24 @@ def test_one_changed_file_in_a_hashed_directory_is_the_only_one_read(tmp_path: P
     after = workspace(tmp_path).info("d").digest
     assert after != before
     assert [os.path.basename(p) for p in read] == ["f07"]
+
+
+def test_forked_children_hash_with_buffers_of_their_own(tmp_path: Path) -> None:
+    # The per-thread read buffer is a private mapping: after a fork, parent and
+    # children each read into their own copy, never into one shared buffer.
+    import multiprocessing
+
+    files = []
+    for index in range(6):
+        data = bytes([index]) * (FIRST_READ + 16 * BUFFER)
+        path = tmp_path / f"f{index}"
+        path.write_bytes(data)
+        files.append((str(path), "xxh3:" + xxhash.xxh3_128_hexdigest(data)))
+    file_digest(files[0][0])  # the parent's buffer exists before the fork
+    with multiprocessing.get_context("fork").Pool(3) as pool:
+        assert all(pool.map(_digests_hold, files * 3))
+
+
+def _digests_hold(item: tuple[str, str]) -> bool:
+    path, expected = item
+    return all(file_digest(path) == expected for _ in range(10))
