@@ -24,8 +24,6 @@ _SIGNATURE = 32  # bytes of HMAC-SHA256
 def signing_key(root: Path) -> bytes | None:
     """This user's key, made on first use; None where it would live inside the
     project (HOME in a repository: it must never be committed or shared)."""
-    import secrets
-
     home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gitpipe"
     path = home / KEY_FILE
     try:
@@ -37,6 +35,8 @@ def signing_key(root: Path) -> bytes | None:
     except (OSError, RuntimeError):
         return None
     try:
+        import secrets  # once per user: random, base64 and more, ~1 ms
+
         home.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:

@@ -13,16 +13,25 @@ from typing import Any
 
 import xxhash
 
-from gitpipe import signedcache, stageparse
+from gitpipe import signedcache
 from gitpipe import spec as model
 from gitpipe.errors import SpecError
 from gitpipe.spec import SPEC_FILE, Pipeline, Stage
-from gitpipe.stageparse import STAGE_NAME, Collector, StageParser
 from gitpipe.yamlio import cached_parse, line_of, parse_plain, parse_yaml
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from gitpipe.stageparse import Collector
+
+# NOTE: stageparse.py (every check, its regular expressions) is imported only to
+# validate: a no-op status loads the valid pipeline from its signed pickle.
+STAGEPARSE_SOURCE = Path(__file__).with_name("stageparse.py")
 
 
 def parse_pipeline(data: Any, source: str = SPEC_FILE) -> Pipeline:
     """Validate parsed YAML into a Pipeline; SpecError lists every problem."""
+    from gitpipe.stageparse import Collector
+
     errors = Collector(source)
     if not isinstance(data, dict) or "stages" not in data:
         errors.add(None, "the file must be a mapping with a 'stages:' key")
@@ -42,6 +51,8 @@ def parse_pipeline(data: Any, source: str = SPEC_FILE) -> Pipeline:
 
 
 def _parse_stages(stages_data: dict[Any, Any], errors: Collector) -> list[Stage]:
+    from gitpipe.stageparse import STAGE_NAME, StageParser
+
     stages = []
     for name, body in stages_data.items():
         line = line_of(stages_data, name)
@@ -90,8 +101,8 @@ def load_pipeline(root: Path, source: str = SPEC_FILE, cache_dir: Path | None = 
 # a changed check is applied again, a changed Stage class never unpickles into
 # stale objects.
 def _pipeline_key(text: str) -> bytes:
-    sources = b"".join(Path(module.__file__ or "").read_bytes()
-                       for module in (model, stageparse, sys.modules[__name__]))
+    sources = b"".join(Path(path).read_bytes() for path in (
+        model.__file__ or "", STAGEPARSE_SOURCE, sys.modules[__name__].__file__ or ""))
     return xxhash.xxh3_128_digest(sources + b"\0" + text.encode())
 
 
