@@ -181,7 +181,6 @@ def dag(ctx: click.Context, fmt: str) -> None:
 @click.pass_context
 def runs(ctx: click.Context, stage: str | None, limit: int, as_json: bool) -> None:
     """History of runs from .gitpipe/state.db."""
-
     records = _project(ctx).runs(stage, limit)
     if as_json:
         import json
