@@ -46,9 +46,7 @@ class Project(project_module.Project):
 
         opts = options or ReproOptions()
         if targets:
-            import dataclasses
-
-            opts = dataclasses.replace(opts, targets=tuple(targets))
+            opts = opts._replace(targets=tuple(targets))
         return repro(self, opts, listener, sink)
 
     def backfill(self, options: BackfillOptions, repro_options: ReproOptions | None = None,

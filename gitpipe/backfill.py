@@ -7,18 +7,17 @@ limits, partitions failing independently.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Hashable
 from dataclasses import dataclass
 
 from gitpipe import graph as graph_module
 from gitpipe.errors import BadInputError, did_you_mean
 from gitpipe.executors import OutputSink
+from gitpipe.outcome import Outcome
 from gitpipe.partitions import PartitionError
 from gitpipe.project import Project
 from gitpipe.repro import Listener, Report, ReproOptions, TaskResult
 from gitpipe.runner import execute
-from gitpipe.scheduler import Outcome
 from gitpipe.status import status_of
 
 
@@ -67,8 +66,8 @@ def backfill(project: Project, options: BackfillOptions, repro_options: ReproOpt
     nodes = graph_module.plan(project.graph, targets, downstream=options.downstream)
     if options.dry_run:
         return _dry_run(project, nodes, set(targets) if options.force else set())
-    run_options = dataclasses.replace(
-        repro_options, keep_going=True,
+    run_options = repro_options._replace(
+        keep_going=True,
         forced=frozenset(targets) if options.force else frozenset())
     limits = {options.stage: options.concurrency} if options.concurrency else {}
     return execute(project, nodes, run_options, listener, sink, limits)

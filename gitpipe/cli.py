@@ -158,7 +158,7 @@ def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force:
 def _settle_repro_seal(project: Project, report: Report, started_ns: int) -> None:
     """A repro that skipped every stage seals its table for `gitpipe repro` to replay."""
     from gitpipe import seal
-    from gitpipe.scheduler import Outcome
+    from gitpipe.outcome import Outcome
 
     noop = report.ok and all(r.outcome is Outcome.SKIPPED for r in report.results)
     text = "\n".join(table_lines(report)) + "\n" if noop else None

@@ -51,7 +51,7 @@ class LivePrinter:
 
 
 def print_report(report: Report) -> None:
-    from gitpipe.scheduler import Outcome
+    from gitpipe.outcome import Outcome
 
     if report.dry_run:
         would = [r for r in report.results if r.outcome is Outcome.RAN]

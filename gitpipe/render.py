@@ -67,7 +67,7 @@ def _ranges(keys: list[str], flags: list[bool]) -> str:
 
 def table_lines(report: Report) -> list[str]:
     """The repro table: one row per task that did something, then the counts."""
-    from gitpipe.scheduler import Outcome
+    from gitpipe.outcome import Outcome
 
     # NOTE: up-to-date rows are listed only for small pipelines; on 1,000
     # stages a wall of "skipped" hides what ran and costs real time to draw.

@@ -8,19 +8,25 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from gitpipe import graph as graph_module
 from gitpipe.errors import SpecError
-from gitpipe.executors import OutputSink
+from gitpipe.outcome import Outcome
 from gitpipe.project import Project
-from gitpipe.scheduler import Outcome
 from gitpipe.status import any_stale, status
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from gitpipe.executors import OutputSink
 
-@dataclass(frozen=True)
-class ReproOptions:
-    """What `gitpipe repro` was asked to do."""
+# NOTE: NamedTuples, not dataclasses, like the records of the status path
+# (docs/architecture.md): a no-op repro imports this module, and dataclasses
+# (with inspect) plus four generated classes were ~10 ms of it.
+
+
+class ReproOptions(NamedTuple):
+    """What `gitpipe repro` was asked to do (`options._replace(jobs=4)` for a variant)."""
 
     targets: tuple[str, ...] = ()
     jobs: int | None = None
@@ -36,8 +42,7 @@ class ReproOptions:
     forced: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True)
-class TaskResult:
+class TaskResult(NamedTuple):
     """How one Task ended in this repro."""
 
     task: str
@@ -49,11 +54,10 @@ class TaskResult:
     log: str | None = None
 
 
-@dataclass
-class Report:
+class Report(NamedTuple):
     """Every planned Task's result, in plan order."""
 
-    results: list[TaskResult] = field(default_factory=list)
+    results: list[TaskResult] = []  # noqa: RUF012 - a report is read, never changed
     dry_run: bool = False
 
     @property
@@ -68,8 +72,7 @@ class Report:
         return sum(1 for r in self.results if r.outcome is outcome)
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(NamedTuple):
     """A progress event for whoever renders: 'start', 'skip', 'retry', 'done', 'fail'."""
 
     task: str

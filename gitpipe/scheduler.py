@@ -7,7 +7,6 @@ concurrency groups (a stage's `concurrency`, pools), sensors, failures and
 
 from __future__ import annotations
 
-import enum
 import heapq
 import logging
 import threading
@@ -18,21 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitpipe.dag import descendants, topological_order
+from gitpipe.outcome import Outcome
 
 log = logging.getLogger(__name__)
-
-
-class Outcome(enum.Enum):
-    RAN = "ran"
-    SKIPPED = "skipped"        # up to date, nothing to do
-    RESTORED = "restored"      # outs restored instead of running
-    FAILED = "failed"
-    BLOCKED = "blocked"        # an upstream failed
-    CANCELLED = "cancelled"    # never started: a failure without keep-going, or Ctrl-C
-
-    @property
-    def ok(self) -> bool:
-        return self in (Outcome.RAN, Outcome.SKIPPED, Outcome.RESTORED)
 
 
 @dataclass(frozen=True)

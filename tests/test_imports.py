@@ -22,7 +22,7 @@ LAYERS = {
     "partitions": 1, "hashing": 1, "gitrepo": 1, "signedcache": 1,
     "dag": 1, "state": 2, "fingerprint": 2, "lockfile": 2, "graph": 2, "cache": 2, "remote": 2,
     "project": 2, "config": 2, "workspace": 2,
-    "staleness": 3, "scheduler": 3, "executors": 3, "dagviz": 3, "runcache": 3,
+    "staleness": 3, "scheduler": 3, "outcome": 3, "executors": 3, "dagviz": 3, "runcache": 3,
     "repro": 4, "runner": 4, "status": 4, "hooks": 4, "watch": 4, "transfer": 4, "backfill": 4,
     "podexec": 4, "remotejob": 3, "kuberun": 4,
     "revision": 4, "commit": 4, "seal": 4, "render": 4, "quick": 5,
