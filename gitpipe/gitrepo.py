@@ -80,6 +80,34 @@ class GitRepo:
         git_path = self.git_path(path)
         return str(self.repo.hashfile(str(self.workdir / git_path), as_path=git_path))
 
+    def paths_staged(self) -> set[str] | None:
+        """Project paths the commit being made changes against HEAD (None: no HEAD
+        yet, everything is new).
+
+        The index is the one GIT_INDEX_FILE names when git sets it: `git commit
+        -a` and `git commit <paths>` stage into a temporary index and name it
+        there for the hooks; `.git/index` then does not hold what is committed.
+        A relative name is relative to the top of the work tree, where hooks run.
+        """
+        repo = self.repo
+        if repo.head_is_unborn:
+            return None
+        named = os.environ.get("GIT_INDEX_FILE")
+        if named:
+            import pygit2
+
+            index = pygit2.Index(os.path.join(self.workdir, named))
+        else:
+            index = repo.index
+        diff = repo.head.peel().tree.diff_to_index(index)
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        paths = set()
+        for delta in diff.deltas:
+            for path in (delta.old_file.path, delta.new_file.path):
+                if not strip or path.startswith(self.prefix + "/"):
+                    paths.add(path[strip:])
+        return paths
+
     def is_tracked(self, path: str) -> bool:
         return self.git_path(path) in self.repo.index
 

@@ -127,21 +127,6 @@ def run(name: str, args: list[str], start: Path) -> tuple[int, str]:
     return 2, f"unknown hook {name!r}"
 
 
-def staged_paths(git: GitRepo) -> set[str] | None:
-    """Project paths the index changes against HEAD (None: no HEAD yet, everything is new)."""
-    repo = git.repo
-    if repo.head_is_unborn:
-        return None
-    diff = repo.diff("HEAD", cached=True)
-    strip = len(git.prefix) + 1 if git.prefix else 0
-    paths = set()
-    for delta in diff.deltas:
-        for path in (delta.old_file.path, delta.new_file.path):
-            if not strip or path.startswith(git.prefix + "/"):
-                paths.add(path[strip:])
-    return paths
-
-
 def _pre_commit(project: object, only_if_staged: bool = True) -> tuple[int, str]:
     from gitpipe.lockfile import LOCK_FILE
     from gitpipe.project import Project
@@ -149,7 +134,7 @@ def _pre_commit(project: object, only_if_staged: bool = True) -> tuple[int, str]
 
     assert isinstance(project, Project)
     if only_if_staged:
-        staged = staged_paths(project.git)
+        staged = project.git.paths_staged()
         watched = {SPEC_FILE, LOCK_FILE} | {ref.file for s in project.pipeline.stages
                                             for ref in s.params}
         if staged is not None and not staged & watched:

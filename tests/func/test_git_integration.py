@@ -121,6 +121,20 @@ def test_pre_commit_refuses_a_lock_that_disagrees(repo: Repo) -> None:
     assert accepted.returncode == 0, accepted.stderr
 
 
+@pytest.mark.parametrize("how", [["-a"], ["--", "params.yaml"]], ids=["commit -a", "commit path"])
+def test_pre_commit_sees_what_commit_a_or_a_path_commit_stages(repo: Repo, how: list[str]) -> None:
+    # git stages these into a temporary index named by GIT_INDEX_FILE; nothing
+    # is staged in .git/index, yet the commit carries the params change.
+    built(repo)
+    install_hooks(repo)
+    repo.gen({"params.yaml": {"train": {"lr": 0.9}}})
+    env = {**os.environ, **GIT_ENV, "HOME": str(repo.path)}
+    refused = subprocess.run(["git", "commit", "-q", "-m", "params", *how], cwd=repo.path,
+                             env=env, capture_output=True, text=True)
+    assert refused.returncode != 0
+    assert "train: params changed" in refused.stderr
+
+
 def test_pre_commit_ignores_commits_without_pipeline_changes(repo: Repo) -> None:
     built(repo)
     install_hooks(repo)
