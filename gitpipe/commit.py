@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from gitpipe import graph as graph_module
-from gitpipe.cache import CachedOut
 from gitpipe.errors import BadInputError
 from gitpipe.lockfile import LockWriter
 from gitpipe.project import Project, ProjectLock
@@ -32,6 +31,9 @@ def commit(project: Project, targets: Iterable[str] = ()) -> list[str]:
             if missing:
                 raise BadInputError(f"stage {task.name!r}: {missing[0]!r} does not exist, so "
                                     "it cannot be committed", hint="run 'gitpipe repro' instead")
+            # NOTE: no run-cache entry: the run-cache holds what the command
+            # computed for a fingerprint; a hand-made out recorded there would
+            # be restored elsewhere in place of running the command.
             for path, info in seen.outs.items():
                 assert info.digest is not None
                 full = project.root / path
@@ -39,9 +41,6 @@ def commit(project: Project, targets: Iterable[str] = ()) -> list[str]:
                     project.cache.add_tree(full, info.digest)
                 else:
                     project.cache.add_file(full, info.digest)
-            project.cache.save_run(task.name, seen.fingerprint,
-                                   [CachedOut(p, i.digest or "", i.size)
-                                    for p, i in seen.outs.items()])
             writer.update(task.name, lock_entry_for(task, seen, seen.outs))
             committed.append(task.name)
     project.state.flush()

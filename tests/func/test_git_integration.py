@@ -97,6 +97,20 @@ def test_commit_records_outs_made_by_hand(repo: Repo) -> None:
     assert repo.read("model.txt") == "hand-made model\n"
 
 
+def test_commit_leaves_the_run_cache_to_computed_results(repo: Repo) -> None:
+    # The hand-made model is in the lock and the cache, but the run-cache entry
+    # for train's inputs still names what the command computed: with the out
+    # gone, repro restores the computed model, never the hand-made one.
+    built(repo)
+    computed = repo.read("model.txt")
+    (repo.path / "model.txt").write_text("hand-made model\n")
+    repo.run("commit", "train", check=True)
+    (repo.path / "model.txt").unlink()
+    done = repo.run("repro", check=True)
+    assert "restored" in done.stdout and repo.ran() == []
+    assert repo.read("model.txt") == computed
+
+
 def install_hooks(repo: Repo) -> None:
     done = repo.run("hooks", "install", check=True)
     assert "installed pre-commit, post-checkout, pre-push" in done.stdout
