@@ -37,7 +37,7 @@ def parse_pipeline(data: Any, source: str = SPEC_FILE) -> Pipeline:
         errors.add(None, "the file must be a mapping with a 'stages:' key")
         raise SpecError(errors.problems)
     for key in data:
-        if key not in ("stages", "vars"):
+        if key != "stages":
             errors.add(line_of(data, key), f"unknown top-level key {key!r}")
     stages_data = data["stages"]
     if not isinstance(stages_data, dict) or not stages_data:

@@ -74,11 +74,20 @@ def _yaml() -> _Yaml:
                     )
             return super().compose_node(parent, index)
 
+    class PlainLoader(base_loader):
+        """The fast loader, refusing what PyYAML lets the last one win: a key
+        written twice (two stages of one name, a param set twice)."""
+
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            _refuse_duplicate_keys(yaml, node)
+            return super().construct_mapping(node, deep=deep)
+
     def construct_map(loader: Any, node: Any) -> Any:
         data = LineDict()
         data.line = node.start_mark.line + 1
         data.lines = {}
         yield data
+        _refuse_duplicate_keys(yaml, node)
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
             if not isinstance(key, (str, int, float, bool)) and key is not None:
@@ -97,7 +106,21 @@ def _yaml() -> _Yaml:
 
     LineLoader.add_constructor("tag:yaml.org,2002:map", construct_map)
     LineLoader.add_constructor("tag:yaml.org,2002:seq", construct_seq)
-    return _Yaml(yaml, base_loader, base_dumper, LineLoader)
+    return _Yaml(yaml, PlainLoader, base_dumper, LineLoader)
+
+
+def _refuse_duplicate_keys(yaml: Any, node: Any) -> None:
+    """A mapping node's keys, each at most once (merge keys `<<` aside)."""
+    seen: dict[tuple[str, str], int] = {}
+    for key_node, _ in node.value:
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+            continue
+        key = (key_node.tag, key_node.value)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{key_node.value!r} is written twice (first on line {seen[key]})",
+                key_node.start_mark)
+        seen[key] = key_node.start_mark.line + 1
 
 
 def yaml_error() -> type[Exception]:
@@ -163,11 +186,27 @@ def parse_yaml(text: str, source: str) -> Any:
         _reject_aliases_fast(text)
         return _check_bomb(lib.module.load(text, Loader=lib.line_loader), source)
     except lib.module.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise BadInputError(f"{source}{line}: invalid YAML: {exc.problem}") from None
+        message, hint = _yaml_problem(exc, text, source)
+        raise BadInputError(message, hint=hint) from None
     except (lib.module.YAMLError, RecursionError) as exc:
         raise BadInputError(f"{source}: invalid YAML: {exc}") from None
+
+
+def _yaml_problem(exc: Any, text: str, source: str) -> tuple[str, str | None]:
+    """The message (and hint) for a YAML error: the line where the parser gave
+    up, and the line of the construct it was in when that is another one."""
+    mark, context = exc.problem_mark, exc.context_mark
+    line = f":{mark.line + 1}" if mark is not None else ""
+    message = f"{source}{line}: invalid YAML: {exc.problem}"
+    if context is not None and exc.context and (mark is None or context.line != mark.line):
+        message += f" ({exc.context} that starts on line {context.line + 1})"
+    lines = text.splitlines()
+    near = [lines[m.line] for m in (mark, context) if m is not None and m.line < len(lines)]
+    hint = None
+    if any("${" in row and ("[" in row or "{" in row.replace("${", "")) for row in near):
+        hint = ("inside [...] or {...} a '{' ends a value: quote values that hold ${...}, "
+                "as in ['data/${date}.csv'], or write the list one '- item' per line")
+    return message, hint
 
 
 def load_yaml_file(path: Path, source: str) -> Any:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import re
+from pathlib import Path
 
 import pytest
 
@@ -262,3 +264,34 @@ def test_parse_duration_rejects(value: object) -> None:
 def test_parse_duration_rejects_nan() -> None:
     with pytest.raises(ValueError):
         parse_duration(math.nan)
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+@pytest.mark.parametrize("page", sorted(p.name for p in DOCS.glob("*.md")))
+def test_every_pipeline_the_docs_show_is_valid(page: str) -> None:
+    # What a user copies from the docs must parse and validate as shown.
+    text = (DOCS / page).read_text()
+    for block in re.findall(r"```yaml\n(.*?)```", text, re.S):
+        if block.lstrip().startswith("stages:"):
+            pipeline = parse_pipeline(parse_yaml(block, f"{page} example"))
+            assert pipeline.stages
+
+
+def test_a_stage_written_twice_is_refused_with_both_lines() -> None:
+    text = "stages:\n  a:\n    cmd: echo 1\n  a:\n    cmd: echo 2\n"
+    with pytest.raises(BadInputError, match=r"spec:4: .*'a' is written twice \(first on line 2\)"):
+        parse_yaml(text, "spec")
+
+
+def test_an_unknown_top_level_key_is_refused() -> None:
+    with pytest.raises(SpecError, match="unknown top-level key 'vars'"):
+        parse_pipeline(parse_yaml("vars: {x: 1}\nstages:\n  a:\n    cmd: echo\n", "spec"))
+
+
+def test_an_unquoted_template_in_a_flow_list_gets_a_hint() -> None:
+    text = "stages:\n  f:\n    cmd: echo\n    deps: [a.py, data/${date}.csv]\n"
+    with pytest.raises(BadInputError) as caught:
+        parse_yaml(text, "spec")
+    assert "spec:4:" in str(caught.value) and "quote values that hold ${...}" in str(caught.value)
