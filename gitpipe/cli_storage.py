@@ -60,9 +60,10 @@ def checkout(ctx: click.Context, targets: tuple[str, ...]) -> None:
     report = _project(ctx).checkout(targets)
     click.echo(f"checked out {len(report.restored)} out(s), {len(report.unchanged)} unchanged")
     if report.missing:
-        from gitpipe.transfer import missing_error
+        from gitpipe.transfer import PULL_OR_REPRO, missing_error
 
-        raise missing_error(report.missing, "the local cache")
+        # A checkout reads the local cache only: what it lacks, a pull brings.
+        raise missing_error(report.missing, "the local cache", PULL_OR_REPRO)
 
 
 def _remote_options(func: Any) -> Any:

@@ -102,22 +102,29 @@ class Remote:
 
     def listing(self, prefix: str) -> set[str]:
         """Every file below `prefix`, relative to the base: one recursive listing."""
+        return set(self._find(prefix, detail=False))
+
+    def sizes(self, prefix: str) -> dict[str, int]:
+        """The same listing with each file's size (what gc reports freeing)."""
+        return self._find(prefix, detail=True)
+
+    def _find(self, prefix: str, detail: bool) -> dict[str, int]:
         root = self.full(prefix)
         try:
             self.fs.invalidate_cache(root)  # others push and gc too: never a stale listing
-            found = self.fs.find(root)
+            found = self.fs.find(root, detail=detail)
         except FileNotFoundError:
-            return set()
+            return {}
         except Exception as exc:  # network and credential errors come in many types
             raise RemoteError(f"remote {self.name!r} ({self.url}): cannot list: {exc}") from None
         cut = len(self.base) + 1
         bare = self.base.split("://", 1)[-1]
-        rels = set()
-        for path in found:
+        rels = {}
+        for path, info in (found.items() if detail else ((p, None) for p in found)):
             path = str(path)
             rel = path[cut:] if path.startswith(self.base) else path[len(bare) + 1:]
             if ".tmp-" not in rel:
-                rels.add(rel)
+                rels[rel] = int(info.get("size") or 0) if info else 0
         return rels
 
     def upload(self, local: Path, rel: str) -> int:

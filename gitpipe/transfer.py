@@ -80,12 +80,17 @@ def _compare(project: Project, targets: Iterable[str]) -> tuple[CheckoutReport, 
     return report, todo
 
 
-def missing_error(missing: list[LockedOut], where: str) -> CacheError:
+PRODUCE_THEN_PUSH = "run 'gitpipe repro' where they were produced, then 'gitpipe push'"
+PULL_OR_REPRO = ("run 'gitpipe pull' to fetch them from the remote, or 'gitpipe repro' "
+                 "to compute them here")
+
+
+def missing_error(missing: list[LockedOut], where: str,
+                  hint: str = PRODUCE_THEN_PUSH) -> CacheError:
     lines = [f"{m.path} (stage {m.task!r}, {m.digest})" for m in missing[:10]]
     more = f"\n... and {len(missing) - 10} more" if len(missing) > 10 else ""
     return CacheError(f"{len(missing)} out(s) are not in {where}:\n  " + "\n  ".join(lines)
-                      + more, hint="run 'gitpipe repro' where they were produced, then "
-                      "'gitpipe push'")
+                      + more, hint=hint)
 
 
 def push_outs(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: int = 8,
@@ -216,12 +221,13 @@ def gc_remote(project: Project, remote: Remote, all_commits: bool = False,
     fetch_objects(remote, project.cache, [d for d in digests if d.endswith(DIR_SUFFIX)])
     kept = _expand_kept(project.cache, digests)
     report = GcReport()
-    for rel in sorted(remote.listing("files")):
+    for rel, size in sorted(remote.sizes("files").items()):
         digest = digest_of_relpath(rel)
         if digest in kept:
             report.kept += 1
             continue
         report.removed.append(digest)
+        report.bytes_freed += size
         if not dry_run:
             remote.fs.rm_file(remote.full(rel))
     return report

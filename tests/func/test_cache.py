@@ -87,6 +87,7 @@ def test_checkout_of_missing_object_is_a_clear_error(repo: Repo) -> None:
     done = repo.run("checkout")
     assert done.returncode == 1
     assert "out (stage 'build'" in done.stderr and "Traceback" not in done.stderr
+    assert "hint: run 'gitpipe pull'" in done.stderr
 
 
 def test_checkout_refuses_a_corrupt_cache_object(repo: Repo) -> None:
