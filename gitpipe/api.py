@@ -5,6 +5,7 @@ A thin facade over the use cases; the CLI calls the same methods.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -36,6 +37,23 @@ class Project(project_module.Project):
         self.check_paths_inside()
         check_params(self, list(graph.nodes), wait_for_writers=False)
         return [str(n) for n in graph.nodes]
+
+    def missing_inputs(self) -> list[str]:
+        """Deps that are not in the work tree and that no stage writes: not an
+        error (data may arrive before a run), but what a typo looks like."""
+        nodes = self.graph.nodes
+        tasks = [nodes[node]["task"] for node in nodes]
+        outs = [out.path for task in tasks for out in task.outs]
+        warnings = []
+        for task in tasks:
+            for dep in task.deps:
+                if os.path.lexists(self.root / dep) or any(
+                        dep == o or dep.startswith(o + "/") or o.startswith(dep + "/")
+                        for o in outs):
+                    continue
+                warnings.append(f"stage {task.name!r}: dependency {dep!r} does not exist "
+                                "and no stage writes it")
+        return warnings
 
     def status(self, targets: Iterable[str] = ()) -> StatusReport:
         return run_status(self, list(targets))

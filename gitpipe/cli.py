@@ -85,8 +85,12 @@ def validate(ctx: click.Context) -> None:
     """Check gitpipe.yaml, the params files and the DAG; report every problem."""
     project = _project(ctx)
     tasks = project.validate()
-    click.echo(f"gitpipe.yaml is valid: {len(tasks)} stage(s), "
+    stages = len(project.pipeline.stages)
+    partitions = f" ({len(tasks)} task(s) with partitions)" if len(tasks) != stages else ""
+    click.echo(f"gitpipe.yaml is valid: {stages} stage(s){partitions}, "
                f"{project.graph.number_of_edges()} dependency edge(s)")
+    for warning in project.missing_inputs():
+        click.echo(f"warning: {warning}", err=True)
 
 
 @cli.command()

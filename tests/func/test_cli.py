@@ -204,3 +204,20 @@ def test_k8s_manifest_needs_no_cluster(repo: Repo) -> None:
     assert container["image"] == "reg/train:1"
     assert container["command"][-2:] == ["--remote", "s3://bucket/cache"]
     assert container["resources"]["limits"] == {"memory": "2Gi"}
+
+
+def test_validate_counts_stages_and_warns_of_deps_nothing_provides(repo: Repo) -> None:
+    repo.gen({"src/a.py": "print(1)\n"})
+    repo.spec({
+        "day": {"cmd": "echo ${date} > out/${date}.txt", "outs": ["out/${date}.txt"],
+                "partition": {"by": "date", "start": "2024-01-01", "end": "2024-01-03",
+                              "freq": "daily"}},
+        "use": {"cmd": "cat out/* > all.txt", "deps": ["out", "src/a.py", "src/typo.py"],
+                "outs": ["all.txt"]},
+    })
+    done = repo.run("validate")
+    assert done.returncode == 0, done.stderr
+    assert "2 stage(s) (4 task(s) with partitions)" in done.stdout
+    # out/ is written by 'day' and src/a.py exists: only the typo is reported.
+    assert done.stderr.strip() == ("warning: stage 'use': dependency 'src/typo.py' does not "
+                                   "exist and no stage writes it")
