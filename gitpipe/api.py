@@ -112,7 +112,14 @@ class Project(project_module.Project):
         return dagviz.FORMATS[fmt](self.graph)
 
     def runs(self, task: str | None = None, limit: int = 50) -> list[RunRecord]:
-        return self.state.runs(task, limit)
+        records = self.state.runs(task, limit)
+        if task and not records:
+            # No history and no such stage: a typo, said as every command says it.
+            # (A stage removed from gitpipe.yaml still shows the runs it had.)
+            from gitpipe import graph as graph_module
+
+            graph_module.select(self.graph, [task])
+        return records
 
 
 def init(path: str = ".") -> Project:

@@ -49,6 +49,9 @@ def _today() -> dt.date:
 def find_root(start: Path) -> Path:
     """The nearest directory at or above `start` holding gitpipe.yaml (or .gitpipe/)."""
     start = start.resolve()
+    if not start.is_dir():
+        raise NotAProjectError(f"{str(start)!r} is not a directory" if start.exists()
+                               else f"directory {str(start)!r} does not exist")
     for candidate in (start, *start.parents):
         if (candidate / SPEC_FILE).is_file() or (candidate / GITPIPE_DIR).is_dir():
             return candidate

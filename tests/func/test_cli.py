@@ -221,3 +221,14 @@ def test_validate_counts_stages_and_warns_of_deps_nothing_provides(repo: Repo) -
     # out/ is written by 'day' and src/a.py exists: only the typo is reported.
     assert done.stderr.strip() == ("warning: stage 'use': dependency 'src/typo.py' does not "
                                    "exist and no stage writes it")
+
+
+def test_runs_of_an_unknown_stage_and_a_missing_directory_are_bad_input(repo: Repo,
+                                                                        tmp_path) -> None:
+    repo.spec({"train": {"cmd": "echo > m", "outs": ["m"]}}, commit="spec")
+    typo = repo.run("runs", "trian")
+    assert typo.returncode == 2 and "unknown stage 'trian'" in typo.stderr
+    assert "did you mean 'train'?" in typo.stderr
+    assert repo.run("runs", "train").stdout.strip() == "no runs recorded yet"
+    gone = repo.run("-C", str(tmp_path / "nowhere"), "status")
+    assert gone.returncode == 2 and "does not exist" in gone.stderr, gone.stderr
