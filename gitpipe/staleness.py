@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 from gitpipe.fingerprint import fingerprint
-from gitpipe.hashing import GIT, XXH3
+from gitpipe.hashing import DIR_SUFFIX, GIT, XXH3
 from gitpipe.lockfile import LockedPath, LockEntry
 from gitpipe.params import ParamsReader, flatten
 from gitpipe.spec import Out, Task
@@ -144,7 +144,9 @@ def cmd_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable[Rea
 def deps_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable[Reason]:
     for path, info in seen.deps.items():
         locked = entry.dep(path)
-        label = path + "/" if info.is_dir else path
+        # A directory that is gone is still shown as one (its lock entry says so).
+        was_dir = locked is not None and locked.digest.endswith(DIR_SUFFIX)
+        label = path + "/" if info.is_dir or was_dir else path
         if not info.exists:
             yield Reason(Kind.DEP_MISSING, label)
         elif locked is None:

@@ -87,6 +87,14 @@ def test_dep_missing() -> None:
     assert reasons(task, entry, seen) == ["deps: x missing"]
 
 
+def test_a_missing_directory_dep_is_labelled_as_a_directory() -> None:
+    # As the outs are: the lock entry (a `.dir` digest) says it was a directory.
+    task = make_task(deps=("src/train.py", "data/clean.csv", "model"))
+    entry = make_entry(deps=(*make_entry().deps, LockedPath("model", "xxh3:1234.dir")))
+    seen = make_seen(deps={"model": None})
+    assert reasons(task, entry, seen) == ["deps: model/ missing"]
+
+
 def test_dep_added_and_removed() -> None:
     task = make_task(deps=("src/train.py", "extra.csv"))
     seen = Observation(
