@@ -250,8 +250,12 @@ def remote_url(request: pytest.FixtureRequest, tmp_path: Path,
     return str(request.getfixturevalue("s3_bucket"))
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under xdist, keep the tests that share the Kubernetes control plane on one worker."""
+    """Under xdist, keep the tests that share the Kubernetes control plane on one worker.
+
+    First: xdist's own hook turns the mark into the node id's `@k8s` suffix
+    that --dist loadgroup sends by; run after it, the mark came too late."""
     for item in items:
         path = str(item.fspath)
         if "/tests/k8s/" in path:
