@@ -80,26 +80,25 @@ class GitRepo:
         git_path = self.git_path(path)
         return str(self.repo.hashfile(str(self.workdir / git_path), as_path=git_path))
 
+    def commit_index(self) -> pygit2.Index:
+        """The index the commit being made records: the one GIT_INDEX_FILE names
+        when git sets it (`git commit -a` and `git commit <paths>` stage into a
+        temporary index and name it there for the hooks), else `.git/index`.
+        A relative name is relative to the top of the work tree, where hooks run."""
+        named = os.environ.get("GIT_INDEX_FILE")
+        if not named:
+            return self.repo.index
+        import pygit2
+
+        return pygit2.Index(os.path.join(self.workdir, named))
+
     def paths_staged(self) -> set[str] | None:
         """Project paths the commit being made changes against HEAD (None: no HEAD
-        yet, everything is new).
-
-        The index is the one GIT_INDEX_FILE names when git sets it: `git commit
-        -a` and `git commit <paths>` stage into a temporary index and name it
-        there for the hooks; `.git/index` then does not hold what is committed.
-        A relative name is relative to the top of the work tree, where hooks run.
-        """
+        yet, everything is new)."""
         repo = self.repo
         if repo.head_is_unborn:
             return None
-        named = os.environ.get("GIT_INDEX_FILE")
-        if named:
-            import pygit2
-
-            index = pygit2.Index(os.path.join(self.workdir, named))
-        else:
-            index = repo.index
-        diff = repo.head.peel().tree.diff_to_index(index)
+        diff = repo.head.peel().tree.diff_to_index(self.commit_index())
         strip = len(self.prefix) + 1 if self.prefix else 0
         paths = set()
         for delta in diff.deltas:
@@ -107,6 +106,14 @@ class GitRepo:
                 if not strip or path.startswith(self.prefix + "/"):
                     paths.add(path[strip:])
         return paths
+
+    def staged_text(self, path: str) -> str | None:
+        """A project file as the commit being made records it (None: not in it)."""
+        try:
+            entry = self.commit_index()[self.git_path(path)]
+        except KeyError:
+            return None
+        return self.repo[entry.id].read_raw().decode("utf-8", errors="replace")
 
     def is_tracked(self, path: str) -> bool:
         return self.git_path(path) in self.repo.index

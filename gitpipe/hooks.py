@@ -80,18 +80,30 @@ def uninstall(git: GitRepo) -> list[str]:
 
 # -- what the hooks do -------------------------------------------------------------
 
-def lock_problems(project: object) -> list[str]:
+def lock_problems(project: object, staged: bool = True) -> list[str]:
     """Where gitpipe.lock disagrees with gitpipe.yaml and params: a stage without an
-    entry, or whose cmd, params or declared deps/outs differ. Nothing is hashed or run."""
+    entry, or whose cmd, params or declared deps/outs differ. Nothing is hashed or run.
+
+    With `staged`, the three are read as the commit being made records them
+    (the index, or the temporary one `git commit -a` / `git commit <paths>`
+    names), not from the work tree: unstaged edits are not being committed.
+    """
     from gitpipe.params import flatten
     from gitpipe.project import Project
+    from gitpipe.revision import load_snapshot
+    from gitpipe.spec import SPEC_FILE
 
     assert isinstance(project, Project)
-    entries = project.lock_entries
-    params = project.params_reader()
+    if staged and project.git.staged_text(SPEC_FILE) is None:
+        return []  # the commit carries no pipeline: nothing of it to disagree
+    if staged:
+        graph, params, entries = load_snapshot(project, project.git.staged_text,
+                                               "in the commit", " (staged)")
+    else:
+        graph, params, entries = project.graph, project.params_reader(), project.lock_entries
     problems = []
-    for node in project.graph:
-        task = project.graph.nodes[node]["task"]
+    for node in graph:
+        task = graph.nodes[node]["task"]
         entry = entries.get(task.name)
         if entry is None:
             problems.append(f"{task.name}: not in gitpipe.lock")
@@ -140,7 +152,10 @@ def _pre_commit(project: object, only_if_staged: bool = True) -> tuple[int, str]
         if staged is not None and not staged & watched:
             return 0, ""
     try:
-        problems = lock_problems(project)
+        # The native hook judges what git is committing; `lock-check` runs under
+        # the pre-commit framework, which stashes unstaged edits itself (and
+        # `pre-commit run --all-files` means the work tree as it is).
+        problems = lock_problems(project, staged=only_if_staged)
     except GitpipeError as exc:
         return exc.exit_code, f"gitpipe: {exc}"
     if not problems:

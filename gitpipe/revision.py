@@ -9,7 +9,7 @@ observed at a commit, so they are taken to be what the lock says.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,14 +67,22 @@ class AtRevision:
 
 def load_at(project: Project, rev: str) -> AtRevision:
     revision = Revision.resolve(project.git, rev)
-    spec_text = revision.read_text(SPEC_FILE)
+    graph, params, entries = load_snapshot(project, revision.read_text, f"at {rev!r}", f"@{rev}")
+    return AtRevision(revision, graph, params, entries)
+
+
+def load_snapshot(project: Project, read_text: Callable[[str], str | None], where: str,
+                  suffix: str) -> tuple[Any, ParamsReader, dict[str, LockEntry]]:
+    """The graph, params and lock entries of the project files `read_text` gives
+    (a commit's tree, the index being committed); `suffix` marks file names."""
+    spec_text = read_text(SPEC_FILE)
     if spec_text is None:
-        raise BadInputError(f"{SPEC_FILE} does not exist at {rev!r}")
-    pipeline = parse_pipeline(parse_yaml(spec_text, f"{SPEC_FILE}@{rev}"), f"{SPEC_FILE}@{rev}")
+        raise BadInputError(f"{SPEC_FILE} does not exist {where}")
+    source = f"{SPEC_FILE}{suffix}"
+    pipeline = parse_pipeline(parse_yaml(spec_text, source), source)
     graph = graph_module.build(pipeline, project.today)
-    lock_text = revision.read_text(lockfile.LOCK_FILE) or ""
-    return AtRevision(revision, graph, ParamsReader(revision.read_text),
-                      lockfile.parse(lock_text))
+    lock_text = read_text(lockfile.LOCK_FILE) or ""
+    return graph, ParamsReader(read_text), lockfile.parse(lock_text)
 
 
 def status_at(project: Project, rev: str, targets: Iterable[str] = ()) -> StatusReport:

@@ -149,6 +149,30 @@ def test_pre_commit_sees_what_commit_a_or_a_path_commit_stages(repo: Repo, how: 
     assert "train: params changed" in refused.stderr
 
 
+def test_pre_commit_judges_what_is_committed_not_the_work_tree(repo: Repo) -> None:
+    built(repo)
+    install_hooks(repo)
+    env = {**os.environ, **GIT_ENV, "HOME": str(repo.path)}
+
+    def commit(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", "commit", "-q", "-m", "c", *args], cwd=repo.path,
+                              env=env, capture_output=True, text=True)
+
+    # New params and a lock that matches them on disk, but only params.yaml
+    # goes into the commit: the committed lock does not match it.
+    repo.gen({"params.yaml": {"train": {"lr": 0.9}}})
+    repo.run("repro", check=True)
+    refused = commit("--", "params.yaml")
+    assert refused.returncode != 0 and "train: params changed" in refused.stderr
+    # Both staged, then params edited again without staging: what is committed
+    # agrees, so the commit goes through.
+    repo.git("add", "params.yaml", "gitpipe.lock")
+    repo.gen({"params.yaml": {"train": {"lr": 0.5}}})
+    accepted = commit()
+    assert accepted.returncode == 0, accepted.stderr
+    assert "lr: 0.9" in repo.git("show", "HEAD:params.yaml")
+
+
 def test_pre_commit_ignores_commits_without_pipeline_changes(repo: Repo) -> None:
     built(repo)
     install_hooks(repo)
