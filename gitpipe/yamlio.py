@@ -20,6 +20,9 @@ import xxhash
 from gitpipe.errors import BadInputError
 
 MAX_ALIASES = 100
+# Part of every parse-cache key: bumped when parsing refuses what it once took
+# (2: a key written twice), so a text cached before is parsed, and judged, again.
+PARSE_RULES = 2
 MAX_BYTES = 16 * 1024 * 1024
 
 
@@ -63,6 +66,10 @@ def _yaml() -> _Yaml:
             super().__init__(stream)
             self.alias_count = 0
 
+        def construct_document(self, node: Any) -> Any:
+            _refuse_duplicate_keys(self, yaml, node)
+            return super().construct_document(node)
+
         def compose_node(self, parent: Any, index: Any) -> Any:
             if self.check_event(yaml.AliasEvent):
                 self.alias_count += 1
@@ -78,16 +85,16 @@ def _yaml() -> _Yaml:
         """The fast loader, refusing what PyYAML lets the last one win: a key
         written twice (two stages of one name, a param set twice)."""
 
-        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
-            _refuse_duplicate_keys(yaml, node)
-            return super().construct_mapping(node, deep=deep)
+        def construct_document(self, node: Any) -> Any:
+            _refuse_duplicate_keys(self, yaml, node)
+            return super().construct_document(node)
 
     def construct_map(loader: Any, node: Any) -> Any:
         data = LineDict()
         data.line = node.start_mark.line + 1
         data.lines = {}
         yield data
-        _refuse_duplicate_keys(yaml, node)
+        loader.flatten_mapping(node)  # merge keys (`<<: *defaults`): merged pairs first
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
             if not isinstance(key, (str, int, float, bool)) and key is not None:
@@ -109,18 +116,36 @@ def _yaml() -> _Yaml:
     return _Yaml(yaml, PlainLoader, base_dumper, LineLoader)
 
 
-def _refuse_duplicate_keys(yaml: Any, node: Any) -> None:
-    """A mapping node's keys, each at most once (merge keys `<<` aside)."""
-    seen: dict[tuple[str, str], int] = {}
-    for key_node, _ in node.value:
-        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+def _refuse_duplicate_keys(loader: Any, yaml: Any, root: Any) -> None:
+    """Every mapping of the document holds each key once, as written.
+
+    Checked on the composed document before anything is constructed: merge
+    keys (`<<`) rewrite the mappings they pull in while constructing, and a
+    key merged in and then set again is legal. Keys are compared as the dict
+    would (`1`, `0x1` and `1.0` are one key), so nothing is silently lost."""
+    done: set[int] = set()
+    todo = [root]
+    while todo:
+        node = todo.pop()
+        if id(node) in done:
             continue
-        key = (key_node.tag, key_node.value)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"{key_node.value!r} is written twice (first on line {seen[key]})",
-                key_node.start_mark)
-        seen[key] = key_node.start_mark.line + 1
+        done.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            todo.extend(node.value)
+        if not isinstance(node, yaml.MappingNode):
+            continue
+        first: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            todo.append(value_node)
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+                todo.append(key_node)
+                continue
+            key = loader.construct_object(key_node)
+            if key in first:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"{key_node.value!r} is written twice (first on line "
+                    f"{first[key]})", key_node.start_mark)
+            first[key] = key_node.start_mark.line + 1
 
 
 def yaml_error() -> type[Exception]:
@@ -294,7 +319,7 @@ def cached_parse(text: str, source: str, cache_dir: Path | None,
     """
     if cache_dir is None:
         return parse(text)
-    key = xxhash.xxh3_128_hexdigest(text.encode())
+    key = xxhash.xxh3_128_hexdigest(f"{PARSE_RULES}\0{text}".encode())
     path = cache_dir / (source.replace("/", "%") + ".json")
     try:
         with open(path, encoding="utf-8") as handle:

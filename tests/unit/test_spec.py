@@ -12,7 +12,7 @@ from gitpipe.errors import BadInputError, SpecError
 from gitpipe.spec import Out, ParamRef, Pipeline, Stage, Task
 from gitpipe.specparse import parse_pipeline
 from gitpipe.stageparse import parse_duration
-from gitpipe.yamlio import parse_yaml
+from gitpipe.yamlio import parse_plain, parse_yaml
 
 
 def parse(text: str) -> Pipeline:
@@ -295,3 +295,29 @@ def test_an_unquoted_template_in_a_flow_list_gets_a_hint() -> None:
     with pytest.raises(BadInputError) as caught:
         parse_yaml(text, "spec")
     assert "spec:4:" in str(caught.value) and "quote values that hold ${...}" in str(caught.value)
+
+
+MERGED = """\
+defaults: &d {lr: 0.1, epochs: 10}
+models:
+  base: &base
+    <<: *d
+    epochs: 20
+fast:
+  <<: *base
+"""
+
+
+@pytest.mark.parametrize("parse", [parse_yaml, parse_plain], ids=["with lines", "fast"])
+def test_merge_keys_and_overrides_stay_legal(parse) -> None:
+    # A mapping that merges and overrides, pulled into another one further up:
+    # the check must see each mapping as written, not as a merge rewrote it.
+    data = parse(MERGED, "params.yaml")
+    assert data["fast"] == {"lr": 0.1, "epochs": 20}
+    assert data["models"]["base"] == {"lr": 0.1, "epochs": 20}
+
+
+@pytest.mark.parametrize("parse", [parse_yaml, parse_plain], ids=["with lines", "fast"])
+def test_keys_that_are_one_key_once_parsed_are_refused(parse) -> None:
+    with pytest.raises(BadInputError, match=r"p:3: .*'0x1' is written twice \(first on line 2\)"):
+        parse("a: 1\n1: x\n0x1: y\n", "p")
