@@ -1219,8 +1219,12 @@ def main(argv: list[str] | None = None) -> int:
     (out_dir / "peers-latest.md").write_text(text)
     log(f"\nresults: {json_path} and {out_dir / 'peers-latest.md'} "
         f"({meta['elapsed_s']:.0f} s)")
-    if plan.name == "default" and not args.out and groups == ALL_GROUPS and not noop_failures:
-        # Only a complete run replaces the table docs/performance.md shows.
+    complete = (plan.name == "default" and groups == ALL_GROUPS and not noop_failures
+                and all(tools.has(peer) for peer in PEERS) and not args.repeat
+                and not (args.out or args.gitpipe or args.no_snapshot))
+    if complete:
+        # Only a complete run of this checkout's gitpipe, every peer and the
+        # default repetitions replaces the table docs/performance.md shows.
         PERFORMANCE_DOC.write_text(with_latest_run(PERFORMANCE_DOC.read_text(), text))
         log(f"updated the latest run in {PERFORMANCE_DOC.relative_to(REPO_ROOT)}")
     if args.smoke and noop_failures:
