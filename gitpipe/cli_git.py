@@ -58,12 +58,18 @@ def hooks() -> None:
 @click.pass_context
 def hooks_install(ctx: click.Context, uninstall: bool) -> None:
     """Install (or remove) gitpipe's git hooks, chaining any already there."""
+    import contextlib
     from pathlib import Path
 
     from gitpipe import hooks as hooks_module
+    from gitpipe.errors import NotAProjectError
     from gitpipe.gitrepo import GitRepo
+    from gitpipe.project import find_root
 
-    git = GitRepo.discover(Path(ctx.find_root().obj["dir"]))
+    start = Path(ctx.find_root().obj["dir"])
+    with contextlib.suppress(NotAProjectError):
+        start = find_root(start)  # the hooks run there, wherever git starts them
+    git = GitRepo.discover(start)
     if uninstall:
         removed = hooks_module.uninstall(git)
         click.echo(f"removed {len(removed)} hook(s)")

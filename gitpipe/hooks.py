@@ -21,13 +21,15 @@ MARKER = "# installed by gitpipe hooks install"
 CHAINED = ".pre-gitpipe"
 
 
-def hook_script(name: str, python: str = sys.executable) -> str:
+def hook_script(name: str, python: str = sys.executable, project: str = "") -> str:
     """The hook: run the chained hook first, then gitpipe with an absolute interpreter,
-    so GUI git clients with a bare PATH still find it."""
+    so GUI git clients with a bare PATH still find it. git runs hooks from the top
+    of the work tree; `project` is the project's directory relative to it."""
     chained = f'"$(dirname "$0")/{name}{CHAINED}"'
+    where = f"-C {shlex.quote(project)} " if project else ""
     return (f"#!/bin/sh\n{MARKER}\n"
             f"if [ -x {chained} ]; then {chained} \"$@\" || exit $?; fi\n"
-            f"exec {shlex.quote(python)} -m gitpipe hooks run {name} \"$@\"\n")
+            f"exec {shlex.quote(python)} -m gitpipe {where}hooks run {name} \"$@\"\n")
 
 
 def hooks_dir(git: GitRepo) -> Path:
@@ -50,6 +52,8 @@ class InstallReport:
 
 
 def install(git: GitRepo, python: str = sys.executable) -> InstallReport:
+    """Hooks for the project at `git.prefix` (a repository's hooks serve one
+    project: installing from another project's directory moves them there)."""
     directory = hooks_dir(git)
     directory.mkdir(parents=True, exist_ok=True)
     chained = []
@@ -58,7 +62,7 @@ def install(git: GitRepo, python: str = sys.executable) -> InstallReport:
         if path.exists() and MARKER not in path.read_text(errors="replace"):
             path.replace(directory / f"{name}{CHAINED}")
             chained.append(name)
-        path.write_text(hook_script(name, python))
+        path.write_text(hook_script(name, python, git.prefix))
         path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return InstallReport(HOOKS, tuple(chained), directory)
 

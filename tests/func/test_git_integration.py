@@ -194,6 +194,19 @@ def test_hooks_chain_existing_ones_and_uninstall_restores(repo: Repo) -> None:
     assert "old-hook.log" in hook.read_text()
 
 
+def test_hooks_of_a_project_in_a_subdirectory_check_that_project(repo: Repo) -> None:
+    # git runs hooks from the top of the work tree; the project is in sub/proj.
+    repo.gen({"sub/proj/params.yaml": {"lr": 0.1}})
+    repo.gen({"sub/proj/gitpipe.yaml": {"stages": {"train": {
+        "cmd": "echo trained > model.txt", "params": ["lr"], "outs": ["model.txt"]}}}})
+    for args in (["init"], ["repro"], ["hooks", "install"]):
+        repo.run("-C", "sub/proj", *args, check=True)
+    assert git_commit(repo, "built").returncode == 0
+    repo.gen({"sub/proj/params.yaml": {"lr": 0.9}})
+    refused = git_commit(repo, "params without repro")
+    assert refused.returncode != 0 and "train: params changed" in refused.stderr
+
+
 def test_hooks_path_is_respected(repo: Repo) -> None:
     built(repo)
     repo.git("config", "core.hooksPath", "githooks")
