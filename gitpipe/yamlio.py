@@ -116,6 +116,9 @@ def _yaml() -> _Yaml:
     return _Yaml(yaml, PlainLoader, base_dumper, LineLoader)
 
 
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
 def _refuse_duplicate_keys(loader: Any, yaml: Any, root: Any) -> None:
     """Every mapping of the document holds each key once, as written.
 
@@ -140,7 +143,9 @@ def _refuse_duplicate_keys(loader: Any, yaml: Any, root: Any) -> None:
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
                 todo.append(key_node)
                 continue
-            key = loader.construct_object(key_node)
+            # A plain string key is its text; others (1, 0x1, true) as constructed.
+            key = (key_node.value if key_node.tag == _STR_TAG
+                   else loader.construct_object(key_node))
             if key in first:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"{key_node.value!r} is written twice (first on line "
