@@ -10,13 +10,21 @@ import os
 import shlex
 import stat
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from gitpipe.errors import GitpipeError, NotAProjectError
 from gitpipe.gitrepo import GitRepo
 
-HOOKS = ("pre-commit", "post-checkout", "pre-push")
+if TYPE_CHECKING:
+    from gitpipe.project import Project
+
+HOOKS = ("pre-commit", "pre-merge-commit", "post-checkout", "pre-push")
+# git runs pre-merge-commit, not pre-commit, for a merge that needs no hand:
+# the lock a merge makes is as much in need of the check.
+COMMIT_HOOKS = ("pre-commit", "pre-merge-commit")
 MARKER = "# installed by gitpipe hooks install"
 CHAINED = ".pre-gitpipe"
 
@@ -84,27 +92,11 @@ def uninstall(git: GitRepo) -> list[str]:
 
 # -- what the hooks do -------------------------------------------------------------
 
-def lock_problems(project: object, staged: bool = True) -> list[str]:
+def lock_problems(graph: Any, params: Any, entries: dict[str, Any]) -> list[str]:
     """Where gitpipe.lock disagrees with gitpipe.yaml and params: a stage without an
-    entry, or whose cmd, params or declared deps/outs differ. Nothing is hashed or run.
-
-    With `staged`, the three are read as the commit being made records them
-    (the index, or the temporary one `git commit -a` / `git commit <paths>`
-    names), not from the work tree: unstaged edits are not being committed.
-    """
+    entry, or whose cmd, params or declared deps/outs differ. Nothing is hashed or run."""
     from gitpipe.params import flatten
-    from gitpipe.project import Project
-    from gitpipe.revision import load_snapshot
-    from gitpipe.spec import SPEC_FILE
 
-    assert isinstance(project, Project)
-    if staged and project.git.staged_text(SPEC_FILE) is None:
-        return []  # the commit carries no pipeline: nothing of it to disagree
-    if staged:
-        graph, params, entries = load_snapshot(project, project.git.staged_text,
-                                               "in the commit", " (staged)")
-    else:
-        graph, params, entries = project.graph, project.params_reader(), project.lock_entries
     problems = []
     for node in graph:
         task = graph.nodes[node]["task"]
@@ -129,39 +121,73 @@ def run(name: str, args: list[str], start: Path) -> tuple[int, str]:
 
     try:
         project = Project(start)
+        if name in COMMIT_HOOKS:
+            return _pre_commit(project)  # reads the commit's files, not the work tree's
         _ = project.pipeline
     except NotAProjectError:
         return 0, ""
-    if name == "pre-commit":
-        return _pre_commit(project)
     if name == "post-checkout":
         return _post_checkout(project, args)
     if name == "pre-push":
         return _pre_push(project)
     if name == "lock-check":
-        return _pre_commit(project, only_if_staged=False)
+        return _lock_check(project)
     return 2, f"unknown hook {name!r}"
 
 
-def _pre_commit(project: object, only_if_staged: bool = True) -> tuple[int, str]:
+def _pre_commit(project: Project) -> tuple[int, str]:
+    """gitpipe.yaml, params and gitpipe.lock as the commit being made records
+    them (the index, or the temporary one `git commit -a` and `git commit
+    <paths>` name) must agree; unstaged edits are not being committed. Only
+    when the commit touches one of them; never when it carries no pipeline."""
     from gitpipe.lockfile import LOCK_FILE
-    from gitpipe.project import Project
+    from gitpipe.revision import load_snapshot
     from gitpipe.spec import SPEC_FILE
 
-    assert isinstance(project, Project)
-    if only_if_staged:
-        staged = project.git.paths_staged()
-        watched = {SPEC_FILE, LOCK_FILE} | {ref.file for s in project.pipeline.stages
-                                            for ref in s.params}
+    git = project.git
+    if git.staged_text(SPEC_FILE) is None:
+        return 0, ""
+    try:
+        graph, params, entries = load_snapshot(project, _committed_text(project),
+                                               "in the commit", " (staged)")
+        staged = git.paths_staged()
+        watched = {SPEC_FILE, LOCK_FILE} | {ref.file for node in graph
+                                            for ref in graph.nodes[node]["task"].stage.params}
         if staged is not None and not staged & watched:
             return 0, ""
-    try:
-        # The native hook judges what git is committing; `lock-check` runs under
-        # the pre-commit framework, which stashes unstaged edits itself (and
-        # `pre-commit run --all-files` means the work tree as it is).
-        problems = lock_problems(project, staged=only_if_staged)
+        return _verdict(lock_problems(graph, params, entries))
     except GitpipeError as exc:
         return exc.exit_code, f"gitpipe: {exc}"
+
+
+def _committed_text(project: Project) -> Callable[[str], str | None]:
+    """A project file as the commit records it; one git does not track (a params
+    file a stage writes, an ignored one) only exists in the work tree."""
+    git = project.git
+
+    def read(path: str) -> str | None:
+        text = git.staged_text(path)
+        if text is None and not git.is_tracked(path):
+            try:
+                return (project.root / path).read_text(encoding="utf-8")
+            except (FileNotFoundError, IsADirectoryError):
+                return None
+        return text
+    return read
+
+
+def _lock_check(project: Project) -> tuple[int, str]:
+    """`lock-check`, for the pre-commit framework: the work tree, which that
+    framework stashes unstaged edits from itself (and `pre-commit run
+    --all-files` means as it is)."""
+    try:
+        return _verdict(lock_problems(project.graph, project.params_reader(),
+                                      project.lock_entries))
+    except GitpipeError as exc:
+        return exc.exit_code, f"gitpipe: {exc}"
+
+
+def _verdict(problems: list[str]) -> tuple[int, str]:
     if not problems:
         return 0, ""
     lines = "\n".join(f"  {p}" for p in problems[:20])

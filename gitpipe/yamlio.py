@@ -119,6 +119,10 @@ def _yaml() -> _Yaml:
 _STR_TAG = "tag:yaml.org,2002:str"
 
 
+def _as_text(key: Any) -> tuple[str, str]:
+    return ("text", str(key))  # a tuple: never equal to a key itself
+
+
 def _refuse_duplicate_keys(loader: Any, yaml: Any, root: Any) -> None:
     """Every mapping of the document holds each key once, as written.
 
@@ -146,11 +150,14 @@ def _refuse_duplicate_keys(loader: Any, yaml: Any, root: Any) -> None:
             # A plain string key is its text; others (1, 0x1, true) as constructed.
             key = (key_node.value if key_node.tag == _STR_TAG
                    else loader.construct_object(key_node))
-            if key in first:
+            # ...and as text too: params and the parse cache keep keys as strings
+            # (plain()), where '1' and 1 would become one.
+            seen = first.get(key) or first.get(_as_text(key))
+            if seen is not None:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"{key_node.value!r} is written twice (first on line "
-                    f"{first[key]})", key_node.start_mark)
-            first[key] = key_node.start_mark.line + 1
+                    f"{seen})", key_node.start_mark)
+            first[key] = first[_as_text(key)] = key_node.start_mark.line + 1
 
 
 def yaml_error() -> type[Exception]:

@@ -113,7 +113,7 @@ def test_commit_leaves_the_run_cache_to_computed_results(repo: Repo) -> None:
 
 def install_hooks(repo: Repo) -> None:
     done = repo.run("hooks", "install", check=True)
-    assert "installed pre-commit, post-checkout, pre-push" in done.stdout
+    assert "installed pre-commit, pre-merge-commit, post-checkout, pre-push" in done.stdout
 
 
 def git_commit(repo: Repo, message: str) -> subprocess.CompletedProcess:
@@ -171,6 +171,56 @@ def test_pre_commit_judges_what_is_committed_not_the_work_tree(repo: Repo) -> No
     accepted = commit()
     assert accepted.returncode == 0, accepted.stderr
     assert "lr: 0.9" in repo.git("show", "HEAD:params.yaml")
+
+
+def test_pre_commit_reads_untracked_params_from_the_work_tree(repo: Repo) -> None:
+    # cfg.yaml is written by a stage (an ignored out): git never has it, so the
+    # commit's judgement reads it where it is, and a consistent commit passes.
+    repo.spec({
+        "gen": {"cmd": "echo 'lr: 0.1' > cfg.yaml", "outs": ["cfg.yaml"]},
+        "train": {"cmd": "echo trained > model.txt", "deps": ["cfg.yaml"],
+                  "params": [{"cfg.yaml": ["lr"]}], "outs": ["model.txt"]},
+    })
+    repo.run("init", check=True)
+    repo.run("repro", check=True)
+    install_hooks(repo)
+    accepted = git_commit(repo, "built")
+    assert accepted.returncode == 0, accepted.stderr
+
+
+def test_pre_commit_ignores_the_work_tree_spec(repo: Repo) -> None:
+    built(repo)
+    install_hooks(repo)
+    env = {**os.environ, **GIT_ENV, "HOME": str(repo.path)}
+    # A broken, unstaged gitpipe.yaml is not being committed.
+    (repo.path / "gitpipe.yaml").write_text("stages: [\n")
+    repo.gen({"README": "docs\n"})
+    repo.git("add", "README")
+    done = subprocess.run(["git", "commit", "-q", "-m", "docs"], cwd=repo.path, env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    # A commit that removes the pipeline carries none to check.
+    repo.git("rm", "-q", "--cached", "gitpipe.yaml", "gitpipe.lock")
+    done = subprocess.run(["git", "commit", "-q", "-m", "no pipeline"], cwd=repo.path,
+                          env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_merge_without_conflicts_is_checked_too(repo: Repo) -> None:
+    # git runs pre-merge-commit, not pre-commit, for a merge it makes itself.
+    built(repo)
+    install_hooks(repo)
+    env = {**os.environ, **GIT_ENV, "HOME": str(repo.path)}
+    repo.git("checkout", "-q", "-b", "side")
+    repo.gen({"params.yaml": {"train": {"lr": 0.9}}})
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "--no-verify", "-m", "params without repro")
+    repo.git("checkout", "-q", "main")
+    repo.gen({"README": "docs\n"}, commit="docs")
+    merged = subprocess.run(["git", "merge", "--no-ff", "-m", "merge", "side"], cwd=repo.path,
+                            env=env, capture_output=True, text=True)
+    assert merged.returncode != 0
+    assert "train: params changed" in merged.stdout + merged.stderr
 
 
 def test_pre_commit_ignores_commits_without_pipeline_changes(repo: Repo) -> None:

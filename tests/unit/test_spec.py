@@ -321,3 +321,11 @@ def test_merge_keys_and_overrides_stay_legal(parse) -> None:
 def test_keys_that_are_one_key_once_parsed_are_refused(parse) -> None:
     with pytest.raises(BadInputError, match=r"p:3: .*'0x1' is written twice \(first on line 2\)"):
         parse("a: 1\n1: x\n0x1: y\n", "p")
+
+
+@pytest.mark.parametrize("parse", [parse_yaml, parse_plain], ids=["with lines", "fast"])
+def test_keys_that_are_one_key_as_text_are_refused(parse) -> None:
+    # '1' and 1 are two dict keys, but params and the parse cache keep keys as
+    # text, where one of them would be lost.
+    with pytest.raises(BadInputError, match=r"is written twice \(first on line 1\)"):
+        parse("'1': a\n1: b\n", "p")
