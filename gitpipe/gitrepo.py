@@ -80,40 +80,18 @@ class GitRepo:
         git_path = self.git_path(path)
         return str(self.repo.hashfile(str(self.workdir / git_path), as_path=git_path))
 
-    def commit_index(self) -> pygit2.Index:
-        """The index the commit being made records: the one GIT_INDEX_FILE names
-        when git sets it (`git commit -a` and `git commit <paths>` stage into a
-        temporary index and name it there for the hooks), else `.git/index`.
-        A relative name is relative to the top of the work tree, where hooks run."""
+    def staged(self) -> StagedCommit:
+        """The commit being made, as the index records it: the one GIT_INDEX_FILE
+        names when git sets it (`git commit -a` and `git commit <paths>` stage
+        into a temporary index and name it there for the hooks), else
+        `.git/index`. A relative name is relative to the top of the work tree,
+        where hooks run. Read once: the hook asks it several questions."""
         named = os.environ.get("GIT_INDEX_FILE")
         if not named:
-            return self.repo.index
+            return StagedCommit(self, self.repo.index)
         import pygit2
 
-        return pygit2.Index(os.path.join(self.workdir, named))
-
-    def paths_staged(self) -> set[str] | None:
-        """Project paths the commit being made changes against HEAD (None: no HEAD
-        yet, everything is new)."""
-        repo = self.repo
-        if repo.head_is_unborn:
-            return None
-        diff = repo.head.peel().tree.diff_to_index(self.commit_index())
-        strip = len(self.prefix) + 1 if self.prefix else 0
-        paths = set()
-        for delta in diff.deltas:
-            for path in (delta.old_file.path, delta.new_file.path):
-                if not strip or path.startswith(self.prefix + "/"):
-                    paths.add(path[strip:])
-        return paths
-
-    def staged_text(self, path: str) -> str | None:
-        """A project file as the commit being made records it (None: not in it)."""
-        try:
-            entry = self.commit_index()[self.git_path(path)]
-        except KeyError:
-            return None
-        return self.repo[entry.id].read_raw().decode("utf-8", errors="replace")
+        return StagedCommit(self, pygit2.Index(os.path.join(self.workdir, named)))
 
     def is_tracked(self, path: str) -> bool:
         return self.git_path(path) in self.repo.index
@@ -124,6 +102,37 @@ class GitRepo:
             if value:
                 return (self.workdir / value).resolve()
         return Path(self.repo.path) / "hooks"
+
+
+class StagedCommit:
+    """The commit being made, from one read of its index; paths are project-relative."""
+
+    def __init__(self, git: GitRepo, index: pygit2.Index) -> None:
+        self.git = git
+        self.index = index
+
+    def paths(self) -> set[str] | None:
+        """Project paths the commit changes against HEAD (None: no HEAD yet,
+        everything is new)."""
+        git = self.git
+        if git.repo.head_is_unborn:
+            return None
+        diff = git.repo.head.peel().tree.diff_to_index(self.index)
+        strip = len(git.prefix) + 1 if git.prefix else 0
+        paths = set()
+        for delta in diff.deltas:
+            for path in (delta.old_file.path, delta.new_file.path):
+                if not strip or path.startswith(git.prefix + "/"):
+                    paths.add(path[strip:])
+        return paths
+
+    def text(self, path: str) -> str | None:
+        """A project file as the commit records it (None: not in it)."""
+        try:
+            entry = self.index[self.git.git_path(path)]
+        except KeyError:
+            return None
+        return self.git.repo[entry.id].read_raw().decode("utf-8", errors="replace")
 
 
 def lockfile_texts_in_history(git: GitRepo, name: str) -> list[str]:

@@ -13,12 +13,16 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from gitpipe.errors import GitpipeError, NotAProjectError
 from gitpipe.gitrepo import GitRepo
 
 if TYPE_CHECKING:
+    from gitpipe.dag import Dag
+    from gitpipe.gitrepo import StagedCommit
+    from gitpipe.lockfile import LockEntry
+    from gitpipe.params import ParamsReader
     from gitpipe.project import Project
 
 HOOKS = ("pre-commit", "pre-merge-commit", "post-checkout", "pre-push")
@@ -92,7 +96,8 @@ def uninstall(git: GitRepo) -> list[str]:
 
 # -- what the hooks do -------------------------------------------------------------
 
-def lock_problems(graph: Any, params: Any, entries: dict[str, Any]) -> list[str]:
+def lock_problems(graph: Dag, params: ParamsReader,
+                  entries: dict[str, LockEntry]) -> list[str]:
     """Where gitpipe.lock disagrees with gitpipe.yaml and params: a stage without an
     entry, or whose cmd, params or declared deps/outs differ. Nothing is hashed or run."""
     from gitpipe.params import flatten
@@ -144,13 +149,13 @@ def _pre_commit(project: Project) -> tuple[int, str]:
     from gitpipe.revision import load_snapshot
     from gitpipe.spec import SPEC_FILE
 
-    git = project.git
-    if git.staged_text(SPEC_FILE) is None:
+    commit = project.git.staged()
+    if commit.text(SPEC_FILE) is None:
         return 0, ""
     try:
-        graph, params, entries = load_snapshot(project, _committed_text(project),
+        graph, params, entries = load_snapshot(project, _committed_text(project, commit),
                                                "in the commit", " (staged)")
-        staged = git.paths_staged()
+        staged = commit.paths()
         watched = {SPEC_FILE, LOCK_FILE} | {ref.file for node in graph
                                             for ref in graph.nodes[node]["task"].stage.params}
         if staged is not None and not staged & watched:
@@ -160,14 +165,12 @@ def _pre_commit(project: Project) -> tuple[int, str]:
         return exc.exit_code, f"gitpipe: {exc}"
 
 
-def _committed_text(project: Project) -> Callable[[str], str | None]:
+def _committed_text(project: Project, commit: StagedCommit) -> Callable[[str], str | None]:
     """A project file as the commit records it; one git does not track (a params
     file a stage writes, an ignored one) only exists in the work tree."""
-    git = project.git
-
     def read(path: str) -> str | None:
-        text = git.staged_text(path)
-        if text is None and not git.is_tracked(path):
+        text = commit.text(path)
+        if text is None and not project.git.is_tracked(path):
             try:
                 return (project.root / path).read_text(encoding="utf-8")
             except (FileNotFoundError, IsADirectoryError):

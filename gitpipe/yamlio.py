@@ -59,16 +59,20 @@ def _yaml() -> _Yaml:
     base_loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     base_dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
-    class LineLoader(base_loader):
+    class OnceEachKey(base_loader):
+        """Refuses what PyYAML lets the last one win: a key written twice (two
+        stages of one name, a param set twice); see _refuse_duplicate_keys."""
+
+        def construct_document(self, node: Any) -> Any:
+            _refuse_duplicate_keys(self, yaml, node)
+            return super().construct_document(node)
+
+    class LineLoader(OnceEachKey):
         """Safe loader building LineDict/LineList; refuses alias-heavy (bomb) documents."""
 
         def __init__(self, stream: Any) -> None:
             super().__init__(stream)
             self.alias_count = 0
-
-        def construct_document(self, node: Any) -> Any:
-            _refuse_duplicate_keys(self, yaml, node)
-            return super().construct_document(node)
 
         def compose_node(self, parent: Any, index: Any) -> Any:
             if self.check_event(yaml.AliasEvent):
@@ -80,14 +84,6 @@ def _yaml() -> _Yaml:
                         "(a YAML bomb?)"
                     )
             return super().compose_node(parent, index)
-
-    class PlainLoader(base_loader):
-        """The fast loader, refusing what PyYAML lets the last one win: a key
-        written twice (two stages of one name, a param set twice)."""
-
-        def construct_document(self, node: Any) -> Any:
-            _refuse_duplicate_keys(self, yaml, node)
-            return super().construct_document(node)
 
     def construct_map(loader: Any, node: Any) -> Any:
         data = LineDict()
@@ -113,7 +109,7 @@ def _yaml() -> _Yaml:
 
     LineLoader.add_constructor("tag:yaml.org,2002:map", construct_map)
     LineLoader.add_constructor("tag:yaml.org,2002:seq", construct_seq)
-    return _Yaml(yaml, PlainLoader, base_dumper, LineLoader)
+    return _Yaml(yaml, OnceEachKey, base_dumper, LineLoader)
 
 
 _STR_TAG = "tag:yaml.org,2002:str"
