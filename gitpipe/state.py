@@ -139,6 +139,13 @@ class State:
             self._pending_dirs[directory] = ("\0".join([item[0] for item in listing]),
                                              stats.tobytes(), "\0".join(digests), now)
 
+    def record_directory_row(self, directory: str, row: tuple[str, bytes, str]) -> None:
+        """`record_directory` from the row's parts as the cold scan makes them
+        (paths and digests joined by NUL, packed (inode, mtime_ns, size)), for a
+        directory with no racy file."""
+        with self._lock:
+            self._pending_dirs[directory] = (*row, time.time_ns())
+
     def prefetch(self, paths: list[str]) -> None:
         """Load the entries of many paths in a few queries (misses remembered too):
         a no-op status asks about every dep and out, and one query per 500 paths
@@ -161,6 +168,11 @@ class State:
         if key.mtime_ns + RACY_NS >= entry[2]:
             return None
         return entry[1]
+
+    def recorded(self, path: str) -> bool:
+        """Whether anything is known of `path`, up to date or not."""
+        with self._lock:
+            return (self._pending.get(path) or self._lookup(path)) is not None
 
     def record_digest(self, path: str, key: StatKey, digest: str) -> None:
         with self._lock:

@@ -64,16 +64,29 @@ def listing_signature(listing: list[ListedFile]) -> FileSignature:
     rule applies), the total size of its regular files."""
     # NOTE: names joined once and the numbers as one array: a formatted line
     # per file took twice as long for 20,000 files.
-    numbers = [value for item in listing for value in item[1:]]
-    try:
-        packed = array("q", numbers).tobytes()
-    except OverflowError:  # an inode number past 2**63 (overlayfs xino)
-        packed = array("Q", [value & _U64 for value in numbers]).tobytes()
-    hasher = xxhash.xxh3_64("\0".join([item[0] for item in listing]).encode())
-    hasher.update(packed)
-    newest = max((item[2] for item in listing), default=0)
-    total = sum(item[3] for item in listing if stat_module.S_ISREG(item[4]))
+    return signature_of(
+        "\0".join([item[0] for item in listing]),
+        [pack_numbers([value for item in listing for value in item[1:]])],
+        max((item[2] for item in listing), default=0),
+        sum(item[3] for item in listing if stat_module.S_ISREG(item[4])))
+
+
+def signature_of(names: str, packed: list[bytes], newest: int, total: int) -> FileSignature:
+    """`listing_signature` from its parts: the paths joined by NUL, the packed
+    (inode, mtime_ns, size, mode) of each file in order (in any number of
+    pieces), the newest mtime and the total size. The cold scan (coldscan.py)
+    has its worker processes pack their share."""
+    hasher = xxhash.xxh3_64(names.encode())
+    for piece in packed:
+        hasher.update(piece)
     return (hasher.intdigest() >> 1, newest, total)
+
+
+def pack_numbers(numbers: list[int]) -> bytes:
+    try:
+        return array("q", numbers).tobytes()
+    except OverflowError:  # an inode number past 2**63 (overlayfs xino)
+        return array("Q", [value & _U64 for value in numbers]).tobytes()
 
 
 _U64 = 2**64 - 1

@@ -14,12 +14,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
+from gitpipe.coldscan import ColdScan, scan_directory
 from gitpipe.gitrepo import GitRepo
 from gitpipe.hashing import (
     DIR_SUFFIX,
     GIT,
     XXH3,
-    ManifestEntry,
     gc_paused,
     hash_file,
     hash_manifest,
@@ -177,9 +177,16 @@ class Workspace:
 
         An unchanged directory is recognized from its listing's stat data alone
         (one signature, one lookup), without a per-file lookup or a manifest.
+        One never hashed before is scanned instead: every file is read anyway.
         """
+        full = os.path.join(self._root, path)
+        if not self.state.recorded(f"dir:{path}"):
+            with gc_paused():
+                cold = scan_directory(full)
+            if cold is not None:
+                return self._record_cold(path, cold)
         with gc_paused():
-            listing = walk_files(os.path.join(self._root, path))
+            listing = walk_files(full)
             key = StatKey(*listing_signature(listing))
         self.observed[path] = ("dir", *key)
         cached = self.state.cached_digest(f"dir:{path}", key)
@@ -212,8 +219,18 @@ class Workspace:
         for index, digest in zip(todo, fresh, strict=True):
             digests[index] = digest
         self.state.record_directory(path, listing, digests)
-        entries = [ManifestEntry(item[0], digest, 0 if stat_module.S_ISLNK(item[4]) else item[3])
-                   for item, digest in zip(listing, digests, strict=True)]
-        total = sum(entry.size for entry in entries)
-        return PathInfo(path, str(hash_manifest(entries)) + DIR_SUFFIX, total, True,
+        # A symlink's size is 0: its digest names its target, not bytes stored.
+        sizes = [0 if stat_module.S_ISLNK(item[4]) else item[3] for item in listing]
+        entries = list(zip([item[0] for item in listing], digests, sizes, strict=True))
+        return PathInfo(path, str(hash_manifest(entries)) + DIR_SUFFIX, sum(sizes), True,
                         len(entries))
+
+    def _record_cold(self, path: str, cold: ColdScan) -> PathInfo:
+        key = StatKey(*cold.signature)
+        self.observed[path] = ("dir", *key)
+        if cold.row is not None:
+            self.state.record_directory_row(path, cold.row)
+        else:
+            self.state.record_directory(path, cold.listing, cold.digests)
+        self.state.record_digest(f"dir:{path}", key, cold.digest)
+        return PathInfo(path, cold.digest, cold.size, True, cold.files)

@@ -1,0 +1,109 @@
+"""Work split over forked processes, for the system-call-bound loops threads cannot share.
+
+Hashing 20,000 small files is four system calls and a few µs of Python per
+file. The GIL changes hands at every call, so threads made it slower; on two
+cores, a forked copy of the process doing half of the files made it ~1.6x
+faster (see docs/performance.md, "Fifth session").
+
+A child only runs `work` on its part, sends the result back through a pipe
+(marshal: builtin, no import) and leaves with `os._exit`, so it never runs the
+parent's atexit handlers, flushes its stdio buffers or touches its SQLite
+connection. Any failure in a child (an unreadable file, a file that vanished,
+Ctrl-C) makes the parent do that part itself, so errors surface exactly as the
+serial code raises them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import marshal
+import os
+import signal
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+Part = TypeVar("Part")
+
+ENV_WORKERS = "GITPIPE_HASH_WORKERS"
+# NOTE: forking, and reading a part's results back, costs ~1 ms; a file costs
+# ~2.5 µs of the parent's time saved per worker. Fewer files than this per
+# worker are done serially.
+MIN_ITEMS_PER_WORKER = 1024
+MAX_WORKERS = 8
+
+
+def usable_workers(items: int) -> int:
+    """How many processes (the caller's included) `items` files are worth.
+
+    1 where forking is unsafe: in a process running other threads (a child
+    inherits their locks held, never released), or without fork at all.
+    `GITPIPE_HASH_WORKERS=1` turns it off; a larger value caps it.
+    """
+    if not hasattr(os, "fork") or threading.active_count() != 1:
+        return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    wanted = os.environ.get(ENV_WORKERS, "")
+    limit = int(wanted) if wanted.isdigit() and int(wanted) > 0 else MAX_WORKERS
+    return max(1, min(cpus, limit, items // MIN_ITEMS_PER_WORKER))
+
+
+def fork_map(work: Callable[[Part], Any], parts: Sequence[Part]) -> list[Any]:
+    """`[work(part) for part in parts]`, the first part in this process and each
+    other in a forked child. `work` must return what marshal can carry."""
+    children: list[tuple[int, int]] = []
+    try:
+        for part in parts[1:]:
+            children.append(_fork(work, part))
+        results = [work(parts[0])]
+        for part in parts[1:]:
+            pid, reader = children.pop(0)
+            results.append(_collect(pid, reader, work, part))
+        return results
+    finally:
+        for pid, reader in children:  # only after an exception: stop and reap the rest
+            os.close(reader)
+            _reap(pid, kill=True)
+
+
+def _fork(work: Callable[[Part], Any], part: Part) -> tuple[int, int]:
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        code = 1
+        try:
+            os.close(reader)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: the parent decides
+            data = marshal.dumps(work(part))
+            with open(writer, "wb") as pipe:
+                pipe.write(data)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(writer)
+    return pid, reader
+
+
+def _collect(pid: int, reader: int, work: Callable[[Part], Any], part: Part) -> Any:
+    with open(reader, "rb") as pipe:
+        data = pipe.read()
+    if _reap(pid, kill=False) == 0:
+        try:
+            return marshal.loads(data)
+        except (EOFError, ValueError, TypeError):
+            pass
+    return work(part)  # the child failed: this raises what it met, or redoes it
+
+
+def _reap(pid: int, kill: bool) -> int:
+    if kill:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:  # reaped elsewhere (a SIGCHLD handler)
+        return -1
+    return os.waitstatus_to_exitcode(status)
