@@ -156,7 +156,7 @@ def test_workspace_records_a_cold_directory_as_the_walk_would(tmp_path: Path) ->
 
 
 def test_racy_files_of_a_cold_directory_are_not_kept(tmp_path: Path) -> None:
-    directory = odd_tree(tmp_path / "d")  # every file written just now
+    odd_tree(tmp_path / "d")  # every file written just now
     state = State(tmp_path / "state.db")
     Workspace(tmp_path, state, None).info("d")
     state.close()
