@@ -13,9 +13,12 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from typing import Any, NamedTuple
 
 import xxhash
+
+from gitpipe.forkmap import fork_map, usable_workers
 
 CHUNK = 1024 * 1024  # what counts as a large file; remote reads use a multiple
 # NOTE: the hashing and copying loops read this much at a time. A buffer that
@@ -193,15 +196,28 @@ def hash_manifest(entries: Sequence[tuple[str, str, int]]) -> Digest:
 def hash_many(paths: list[str], hasher: Callable[[str], str] = file_digest,
               sizes: list[int] | None = None) -> list[str]:
     """Digests ("xxh3:…") of several files; in threads when there is enough data
-    to gain from it."""
+    to gain from it, in forked processes when there are enough files."""
     # NOTE: threads pay off only for large files (xxhash releases the GIL on
-    # big buffers); for many small files they cost more than they save.
+    # big buffers); for many small files they cost more than they save, and
+    # processes share out their system calls instead (forkmap.py).
     large = sizes is not None and sum(1 for s in sizes if s >= CHUNK) >= 2
     if len(paths) < 2 or not large:
+        processes = usable_workers(len(paths))
         with gc_paused():
-            return [hasher(path) for path in paths]
+            if processes < 2:
+                return [hasher(path) for path in paths]
+            shares = fork_map(partial(_hash_each, hasher),
+                              [paths[k::processes] for k in range(processes)])
+        digests = [""] * len(paths)
+        for k, share in enumerate(shares):
+            digests[k::processes] = share
+        return digests
     workers = min(len(paths), (os.cpu_count() or 2) * 2)
     from concurrent.futures import ThreadPoolExecutor  # only when there is work: import ~8 ms
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(hasher, paths))
+
+
+def _hash_each(hasher: Callable[[str], str], paths: list[str]) -> list[str]:
+    return [hasher(path) for path in paths]

@@ -277,3 +277,40 @@ def test_ctrl_c_during_a_forked_scan_leaves_no_process_behind(tmp_path: Path) ->
 def _children_of(pid: int) -> list[int]:
     path = Path(f"/proc/{pid}/task/{pid}/children")
     return [int(word) for word in path.read_text().split()] if path.exists() else []
+
+
+def test_hash_many_forked_equals_one_process_and_raises_as_it(tmp_path: Path) -> None:
+    if usable_cpus() < 2:
+        pytest.skip("one CPU: hash_many never forks")
+    directory = odd_tree(tmp_path / "d", plain_files=2600)
+    paths = [str(directory / item[0]) for item in walk_files(str(directory))
+             if stat.S_ISREG(item[4])]
+    script = textwrap.dedent("""
+        import json, os, sys
+        forks = []
+        real_fork = os.fork
+        def counting_fork():
+            forks.append(1)
+            return real_fork()
+        os.fork = counting_fork
+        from gitpipe.hashing import hash_many
+        paths = json.loads(sys.stdin.read())
+        try:
+            digests = hash_many(paths)
+        except FileNotFoundError as error:
+            digests = "missing: " + os.path.basename(error.filename)
+        print(json.dumps({"forks": len(forks), "digests": digests}))
+    """)
+
+    def forked(paths: list[str]) -> dict[str, object]:
+        out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, check=True,
+                             input=json.dumps(paths), capture_output=True, text=True,
+                             env={**os.environ, ENV_WORKERS: "2"}).stdout
+        return dict(json.loads(out))
+
+    assert forked(paths) == {"forks": 1, "digests": [file_digest(path) for path in paths]}
+    # A file gone from either share (the parent's, a child's) fails as it does
+    # in one process.
+    for at in (1500, 1501):
+        assert forked([*paths[:at], paths[0] + ".gone", *paths[at:]])["digests"] == \
+            f"missing: {os.path.basename(paths[0])}.gone"
