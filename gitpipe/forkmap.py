@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import marshal
 import os
-import signal
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -70,6 +69,8 @@ def fork_map(work: Callable[[Part], Any], parts: Sequence[Part]) -> list[Any]:
 
 
 def _fork(work: Callable[[Part], Any], part: Part) -> tuple[int, int]:
+    import signal  # here: the no-op paths that import this module never fork
+
     reader, writer = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never returns
@@ -99,6 +100,8 @@ def _collect(pid: int, reader: int, work: Callable[[Part], Any], part: Part) -> 
 
 
 def _reap(pid: int, kill: bool) -> int:
+    import signal
+
     if kill:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
