@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gitpipe import gitcli
 from gitpipe.errors import NotAProjectError
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ class GitRepo:
         self.workdir = workdir
         self.prefix = prefix
         self._clean_ids: dict[str, str] | None = None
+        self._cli_entries: dict[str, str] | None = None
         self.clean_since_ns = 0
 
     @classmethod
@@ -59,17 +61,31 @@ class GitRepo:
         file content only for racy entries), whatever the number of files.
         """
         if self._clean_ids is None:
+            import pygit2
+
             self.clean_since_ns = time.time_ns()
-            modified = set(self.repo.status(untracked_files="no", ignored=False))
+            try:
+                modified = set(self.repo.status(untracked_files="no", ignored=False))
+                entries = [(entry.path, str(entry.id)) for entry in self.repo.index]
+            except pygit2.GitError as error:
+                if not gitcli.cannot_read_index(error):
+                    raise
+                modified = gitcli.unclean_paths(self.workdir)
+                entries = list(self._cli_index().items())
             strip = len(self.prefix) + 1 if self.prefix else 0
             ids = {}
-            for entry in self.repo.index:
-                path = entry.path
+            for path, blob_id in entries:
                 if path in modified or (strip and not path.startswith(self.prefix + "/")):
                     continue
-                ids[path[strip:]] = str(entry.id)
+                ids[path[strip:]] = blob_id
             self._clean_ids = ids
         return self._clean_ids
+
+    def _cli_index(self) -> dict[str, str]:
+        """The index as git lists it, read once (see gitcli.py)."""
+        if self._cli_entries is None:
+            self._cli_entries = gitcli.index_entries(self.workdir)
+        return self._cli_entries
 
     def blob_id(self, path: str) -> str:
         """The blob id `git add` would store for the project file `path` now: its
@@ -77,8 +93,15 @@ class GitRepo:
         as `git hash-object --path` computes it, so that it equals the index's
         id for a clean file. (Filters that run a program, such as Git LFS's,
         are not applied: libgit2 does not run them.)"""
+        import pygit2
+
         git_path = self.git_path(path)
-        return str(self.repo.hashfile(str(self.workdir / git_path), as_path=git_path))
+        try:
+            return str(self.repo.hashfile(str(self.workdir / git_path), as_path=git_path))
+        except pygit2.GitError as error:  # the attributes are read from the index too
+            if not gitcli.cannot_read_index(error):
+                raise
+            return gitcli.blob_id(self.workdir, git_path)
 
     def staged(self) -> StagedCommit:
         """The commit being made, as the index records it: the one GIT_INDEX_FILE
@@ -86,15 +109,37 @@ class GitRepo:
         into a temporary index and name it there for the hooks), else
         `.git/index`. A relative name is relative to the top of the work tree,
         where hooks run. Read once: the hook asks it several questions."""
-        named = os.environ.get("GIT_INDEX_FILE")
-        if not named:
-            return StagedCommit(self, self.repo.index)
         import pygit2
 
-        return StagedCommit(self, pygit2.Index(os.path.join(self.workdir, named)))
+        named = os.environ.get("GIT_INDEX_FILE")
+        # NOTE: asked first, not only on failure: a pygit2.Index that fails to
+        # open prints an "Exception ignored" traceback when collected.
+        if self._split_index_configured():
+            return StagedCommit(self, None, named)
+        try:
+            if not named:
+                return StagedCommit(self, self.repo.index)
+            return StagedCommit(self, pygit2.Index(os.path.join(self.workdir, named)))
+        except pygit2.GitError as error:
+            if not gitcli.cannot_read_index(error):
+                raise
+            return StagedCommit(self, None, named)
+
+    def _split_index_configured(self) -> bool:
+        try:
+            return bool(self.repo.config.get_bool("core.splitIndex"))
+        except (KeyError, ValueError):
+            return False
 
     def is_tracked(self, path: str) -> bool:
-        return self.git_path(path) in self.repo.index
+        import pygit2
+
+        try:
+            return self.git_path(path) in self.repo.index
+        except pygit2.GitError as error:
+            if not gitcli.cannot_read_index(error):
+                raise
+            return self.git_path(path) in self._cli_index()
 
     def hooks_dir(self) -> Path:
         configured = self.repo.config.get_multivar("core.hooksPath")
@@ -105,11 +150,19 @@ class GitRepo:
 
 
 class StagedCommit:
-    """The commit being made, from one read of its index; paths are project-relative."""
+    """The commit being made, from one read of its index; paths are project-relative.
 
-    def __init__(self, git: GitRepo, index: pygit2.Index) -> None:
+    `index` None: an index libgit2 cannot read (a split index), which git's
+    command line reads instead: `index_file` as GIT_INDEX_FILE names it, or
+    None for .git/index.
+    """
+
+    def __init__(self, git: GitRepo, index: pygit2.Index | None,
+                 index_file: str | None = None) -> None:
         self.git = git
         self.index = index
+        self.index_file = index_file
+        self._cli_entries: dict[str, str] | None = None
 
     def paths(self) -> set[str] | None:
         """Project paths the commit changes against HEAD (None: no HEAD yet,
@@ -117,22 +170,32 @@ class StagedCommit:
         git = self.git
         if git.repo.head_is_unborn:
             return None
-        diff = git.repo.head.peel().tree.diff_to_index(self.index)
+        if self.index is None:
+            changed = gitcli.staged_paths(git.workdir, self.index_file) or set()
+        else:
+            diff = git.repo.head.peel().tree.diff_to_index(self.index)
+            changed = {path for delta in diff.deltas
+                       for path in (delta.old_file.path, delta.new_file.path)}
         strip = len(git.prefix) + 1 if git.prefix else 0
-        paths = set()
-        for delta in diff.deltas:
-            for path in (delta.old_file.path, delta.new_file.path):
-                if not strip or path.startswith(git.prefix + "/"):
-                    paths.add(path[strip:])
-        return paths
+        return {path[strip:] for path in changed
+                if not strip or path.startswith(git.prefix + "/")}
 
     def text(self, path: str) -> str | None:
         """A project file as the commit records it (None: not in it)."""
-        try:
-            entry = self.index[self.git.git_path(path)]
-        except KeyError:
+        blob_id = self._blob_id(self.git.git_path(path))
+        if blob_id is None:
             return None
-        return self.git.repo[entry.id].read_raw().decode("utf-8", errors="replace")
+        return self.git.repo[blob_id].read_raw().decode("utf-8", errors="replace")
+
+    def _blob_id(self, git_path: str) -> str | None:
+        if self.index is not None:
+            try:
+                return str(self.index[git_path].id)
+            except KeyError:
+                return None
+        if self._cli_entries is None:
+            self._cli_entries = gitcli.index_entries(self.git.workdir, self.index_file)
+        return self._cli_entries.get(git_path)
 
 
 def lockfile_texts_in_history(git: GitRepo, name: str) -> list[str]:

@@ -10,6 +10,7 @@ import sys
 import time
 
 import pytest
+import yaml
 
 from tests.conftest import GIT_ENV, Repo, ran_cmd
 
@@ -315,6 +316,39 @@ def test_detached_head_and_shallow_clone(repo: Repo, tmp_path) -> None:
     assert stale_at(clone, "HEAD") == {}
     clone.git("checkout", "-q", "--detach", "HEAD")
     assert clone.run("status", "--json").returncode == 0
+
+
+def test_a_split_index_is_read_through_git(repo: Repo) -> None:
+    # libgit2 cannot read an index with core.splitIndex ("unsupported mandatory
+    # extension: 'link'"); status, repro and the hooks read it through git.
+    repo.git("config", "core.splitIndex", "true")
+    built(repo)
+    assert list(repo.path.joinpath(".git").glob("sharedindex.*")), "the index is not split"
+    install_hooks(repo)
+    done = repo.run("status", "--json")
+    assert done.returncode == 0, done.stderr
+    assert not any(stage["stale"] for stage in json.loads(done.stdout)["stages"])
+    # A dep git tracks is locked by its blob id: the index said it is tracked.
+    stages = yaml.safe_load(repo.read("gitpipe.yaml"))["stages"]
+    repo.spec({**stages, "count": {"cmd": "wc -l src/prep.sh > count.txt",
+                                   "deps": ["src/prep.sh"], "outs": ["count.txt"]}})
+    done = repo.run("repro")
+    assert done.returncode == 0, done.stderr
+    deps = {dep.path: dep.digest for dep in repo.project().lock_entries["count"].deps}
+    assert deps["src/prep.sh"] == "git:" + repo.git("rev-parse", "HEAD:src/prep.sh").strip()
+    repo.commit("count")
+    repo.gen({"src/prep.sh": "sort data.csv > clean.csv\n"})
+    assert stale_at(repo, "HEAD") == {}
+    reasons = {task.task: [str(r) for r in task.reasons] for task in repo.project().status().tasks}
+    assert reasons["count"] == ["deps: src/prep.sh modified"]
+    assert "deps: src/prep.sh modified" in reasons["prep"]
+    repo.gen({"params.yaml": {"train": {"lr": 0.9}}})
+    refused = git_commit(repo, "params without repro")
+    assert refused.returncode != 0, refused.stderr
+    assert "train: params changed" in refused.stderr and "Traceback" not in refused.stderr
+    repo.run("repro", check=True)
+    accepted = git_commit(repo, "with repro")
+    assert accepted.returncode == 0, accepted.stderr
 
 
 def test_git_ignored_dep_is_hashed_as_data(repo: Repo) -> None:

@@ -1,0 +1,74 @@
+"""The git command line, for the one thing libgit2 cannot read: a split index.
+
+With `core.splitIndex` set, `.git/index` carries a "link" extension that
+libgit2 refuses ("unsupported mandatory extension"), so pygit2 can neither
+list the index nor compute a status. Anyone with that setting has git itself,
+whose plumbing commands read it; gitrepo.py asks them instead, and only then.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from gitpipe.errors import GitpipeError
+
+
+def cannot_read_index(error: Exception) -> bool:
+    """Whether a pygit2 error is libgit2 refusing an index format it lacks."""
+    return "unsupported mandatory extension" in str(error)
+
+
+def index_entries(workdir: Path, index_file: str | None = None) -> dict[str, str]:
+    """{path relative to the work tree: blob id} of the index (stage 0 entries;
+    a conflicted path has none)."""
+    entries = {}
+    for record in _git(workdir, ["ls-files", "--stage", "-z"], index_file).split(b"\0"):
+        meta, _, path = record.partition(b"\t")
+        fields = meta.split(b" ")
+        if len(fields) == 3 and fields[2] == b"0":
+            entries[os.fsdecode(path)] = fields[1].decode()
+    return entries
+
+
+def unclean_paths(workdir: Path) -> set[str]:
+    """Tracked paths whose work-tree file may differ from the index (by stat data,
+    or by content where the stat data cannot tell)."""
+    return _paths(_git(workdir, ["diff-files", "--name-only", "-z"]))
+
+
+def staged_paths(workdir: Path, index_file: str | None = None) -> set[str] | None:
+    """Paths the index changes against HEAD; None without a HEAD commit."""
+    try:
+        _git(workdir, ["rev-parse", "--verify", "-q", "HEAD"])
+    except GitpipeError:
+        return None
+    return _paths(_git(workdir, ["diff-index", "--cached", "--name-only", "-z", "HEAD"],
+                       index_file))
+
+
+def blob_id(workdir: Path, path: str) -> str:
+    """The blob id `git add` would store for the work-tree file `path` (through
+    its filters). One process per file: only files not clean in the index."""
+    return _git(workdir, ["hash-object", f"--path={path}", "--", path]).decode().strip()
+
+
+def _paths(output: bytes) -> set[str]:
+    return {os.fsdecode(path) for path in output.split(b"\0") if path}
+
+
+def _git(workdir: Path, args: list[str], index_file: str | None = None) -> bytes:
+    env = dict(os.environ)
+    if index_file is not None:
+        env["GIT_INDEX_FILE"] = index_file
+    try:
+        done = subprocess.run(["git", *args], cwd=workdir, env=env, capture_output=True,
+                              check=False)
+    except FileNotFoundError as exc:
+        raise GitpipeError("this repository's index (core.splitIndex) needs the git "
+                           "command, which is not installed") from exc
+    if done.returncode != 0:
+        message = done.stderr.decode(errors="replace").strip()
+        raise GitpipeError(f"git {args[0]} failed: {message}")
+    return done.stdout
