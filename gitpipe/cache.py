@@ -28,6 +28,7 @@ from gitpipe.hashing import (
     hash_file,
     manifest_bytes,
 )
+from gitpipe.statsig import walk_files
 
 FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
 LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
@@ -170,9 +171,9 @@ class Cache:
         if self.has(digest):
             return
         entries = []
-        for rel in sorted(_files_below(workspace_dir)):
+        for rel, _, _, _, mode in walk_files(str(workspace_dir)):
             full = workspace_dir / rel
-            if full.is_symlink():
+            if stat_module.S_ISLNK(mode):
                 entries.append(ManifestEntry(rel, f"link:{os.readlink(full)}", 0))
                 continue
             tmp = self._tmp()
@@ -349,13 +350,6 @@ class Cache:
                     if ((path.name.startswith(TMP_PREFIX) or base.name == "tmp")
                             and path.is_file() and path.stat().st_mtime < limit):
                         yield path
-
-
-def _files_below(directory: Path) -> Iterator[str]:
-    for dirpath, dirnames, filenames in os.walk(directory):
-        rel = os.path.relpath(dirpath, directory)
-        for name in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
-            yield name if rel == "." else f"{rel}/{name}".replace(os.sep, "/")
 
 
 def remove_path(path: Path) -> None:

@@ -67,9 +67,9 @@ class _Share(NamedTuple):
 def scan_directory(directory: str) -> ColdScan | None:
     """Hash every file below `directory`, as the known-directory path would.
 
-    None where this path does not apply (a file that is neither regular nor a
-    symlink, a file changing under the scan, an unreadable one): the caller
-    walks and hashes as usual, which also raises any real error.
+    None where this path does not apply (a file changing kind or vanishing
+    under the scan, an unreadable one): the caller walks and hashes as usual,
+    which also raises any real error.
     """
     try:
         paths, links = _list_names(directory)
@@ -134,8 +134,7 @@ def _list_names(directory: str) -> tuple[list[str], frozenset[str]]:
                     paths.append(prefix + entry.name)
                 elif entry.is_symlink():
                     links.append(prefix + entry.name)
-                else:  # a fifo, socket or device: the known-directory path decides
-                    raise Changed(entry.path)
+                # a fifo, socket or device: left out, as walk_files leaves it
     paths.extend(links)
     paths.sort()
     return paths, frozenset(links)
@@ -153,16 +152,13 @@ def _scan_part(part: tuple[str, list[str], frozenset[str]]) -> tuple[object, ...
     numbers: list[int] = []  # (inode, mtime_ns, size, mode) per file
     digests: list[str] = []
     stored: list[int] = []  # manifest sizes
+    folders = _Folders(directory)
     folder, folder_rel = -1, None
     try:
         for path in paths:
             parent, _, name = path.rpartition("/")
             if parent != folder_rel:
-                if folder >= 0:
-                    close(folder)
-                    folder = -1
-                folder = open_at(f"{directory}/{parent}" if parent else directory, _DIR_FLAGS)
-                folder_rel = parent
+                folder, folder_rel = folders.enter(parent), parent
             if links and path in links:
                 info = os.stat(name, dir_fd=folder, follow_symlinks=False)
                 if not stat_module.S_ISLNK(info.st_mode):
@@ -181,8 +177,7 @@ def _scan_part(part: tuple[str, list[str], frozenset[str]]) -> tuple[object, ...
                 stored.append(info.st_size)
             numbers += (info.st_ino, info.st_mtime_ns, info.st_size, info.st_mode)
     finally:
-        if folder >= 0:
-            close(folder)
+        folders.close()
     row: bytes | None = None
     try:
         packed = array("q", numbers)
@@ -195,3 +190,33 @@ def _scan_part(part: tuple[str, list[str], frozenset[str]]) -> tuple[object, ...
     return (signature_numbers, row, digests,
             plain_manifest_text(zip(paths, digests, stored, strict=True)),
             max(numbers[1::4], default=0), sum(stored))
+
+
+class _Folders:
+    """Descriptors of the directories from the scanned one down to the current
+    one, each opened relative to its parent without following a symlink: a
+    directory swapped for a link during the scan fails the scan instead of
+    pulling outside files in. Paths come sorted, so each directory is opened
+    about once."""
+
+    def __init__(self, directory: str) -> None:
+        self.names: list[str] = []
+        self.fds = [os.open(directory, _DIR_FLAGS)]
+
+    def enter(self, parent: str) -> int:
+        names = parent.split("/") if parent else []
+        keep = 0
+        while keep < min(len(names), len(self.names)) and names[keep] == self.names[keep]:
+            keep += 1
+        while len(self.names) > keep:
+            self.names.pop()
+            os.close(self.fds.pop())
+        for name in names[keep:]:
+            self.fds.append(os.open(name, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=self.fds[-1]))
+            self.names.append(name)
+        return self.fds[-1]
+
+    def close(self) -> None:
+        for fd in self.fds:
+            os.close(fd)
+        self.fds.clear()

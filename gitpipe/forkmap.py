@@ -39,7 +39,7 @@ def usable_workers(items: int) -> int:
     inherits their locks held, never released), or without fork at all.
     `GITPIPE_HASH_WORKERS=1` turns it off; a larger value caps it.
     """
-    if not hasattr(os, "fork") or threading.active_count() != 1:
+    if items < 2 * MIN_ITEMS_PER_WORKER or not hasattr(os, "fork") or _threads() != 1:
         return 1
     try:
         cpus = len(os.sched_getaffinity(0))
@@ -50,34 +50,53 @@ def usable_workers(items: int) -> int:
     return max(1, min(cpus, limit, items // MIN_ITEMS_PER_WORKER))
 
 
+def _threads() -> int:
+    """Threads of this process: the kernel's count sees those a C extension
+    started too, which `threading` does not know of."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:  # not Linux
+        return threading.active_count()
+
+
 def fork_map(work: Callable[[Part], Any], parts: Sequence[Part]) -> list[Any]:
     """`[work(part) for part in parts]`, the first part in this process and each
-    other in a forked child. `work` must return what marshal can carry."""
-    children: list[tuple[int, int]] = []
+    other in a forked child (or here, where fork fails). `work` must return
+    what marshal can carry."""
+    children: list[tuple[int, int] | None] = []
     try:
         for part in parts[1:]:
             children.append(_fork(work, part))
         results = [work(parts[0])]
         for part in parts[1:]:
-            pid, reader = children.pop(0)
-            results.append(_collect(pid, reader, work, part))
+            child = children.pop(0)
+            results.append(work(part) if child is None else _collect(*child, work, part))
         return results
     finally:
-        for pid, reader in children:  # only after an exception: stop and reap the rest
-            os.close(reader)
-            _reap(pid, kill=True)
+        for child in children:  # only after an exception: stop and reap the rest
+            if child is not None:
+                os.close(child[1])
+                _reap(child[0], kill=True)
 
 
-def _fork(work: Callable[[Part], Any], part: Part) -> tuple[int, int]:
+def _fork(work: Callable[[Part], Any], part: Part) -> tuple[int, int] | None:
+    """(pid, the pipe's reading end) of a child doing `part`; None if no
+    process could be made (EAGAIN, ENOMEM): the parent does it."""
     import signal  # here: the no-op paths that import this module never fork
 
     reader, writer = os.pipe()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(reader)
+        os.close(writer)
+        return None
     if pid == 0:  # the child: never returns
         code = 1
         try:
             os.close(reader)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: the parent decides
+            if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+                signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: the parent decides
             data = marshal.dumps(work(part))
             with open(writer, "wb") as pipe:
                 pipe.write(data)
@@ -89,9 +108,16 @@ def _fork(work: Callable[[Part], Any], part: Part) -> tuple[int, int]:
 
 
 def _collect(pid: int, reader: int, work: Callable[[Part], Any], part: Part) -> Any:
-    with open(reader, "rb") as pipe:
-        data = pipe.read()
-    if _reap(pid, kill=False) == 0:
+    """The child's result; its part done here if it failed. The child is reaped
+    whatever happens, Ctrl-C while waiting for it included."""
+    try:
+        with open(reader, "rb") as pipe:
+            data = pipe.read()
+        code = _reap(pid, kill=False)
+    except BaseException:
+        _reap(pid, kill=True)
+        raise
+    if code == 0:
         try:
             return marshal.loads(data)
         except (EOFError, ValueError, TypeError):
@@ -107,6 +133,6 @@ def _reap(pid: int, kill: bool) -> int:
             os.kill(pid, signal.SIGKILL)
     try:
         _, status = os.waitpid(pid, 0)
-    except ChildProcessError:  # reaped elsewhere (a SIGCHLD handler)
+    except ChildProcessError:  # reaped already (a SIGCHLD handler, or here)
         return -1
     return os.waitstatus_to_exitcode(status)

@@ -35,7 +35,9 @@ def walk_files(directory: str) -> list[ListedFile]:
     """Every regular file and symlink below `directory`, sorted by path (lstat).
 
     Symlinks are reported, never followed, so a link out of the repository
-    cannot pull outside data into a hash or the cache.
+    cannot pull outside data into a hash or the cache. Fifos, sockets and
+    devices are left out, as git leaves them: they hold no content to hash
+    (opening a fifo to read it waits for a writer forever).
     """
     found: list[ListedFile] = []
     stack = [""]
@@ -47,7 +49,7 @@ def walk_files(directory: str) -> list[ListedFile]:
                 info = entry.stat(follow_symlinks=False)
                 if stat_module.S_ISDIR(info.st_mode):
                     stack.append(child)
-                else:
+                elif stat_module.S_ISREG(info.st_mode) or stat_module.S_ISLNK(info.st_mode):
                     found.append((child, info.st_ino, info.st_mtime_ns, info.st_size,
                                   info.st_mode))
     found.sort(key=_path_of)

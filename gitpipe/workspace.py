@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import NamedTuple, Protocol
 
 from gitpipe.coldscan import ColdScan, scan_directory
+from gitpipe.errors import BadInputError
 from gitpipe.gitrepo import GitRepo
 from gitpipe.hashing import (
     DIR_SUFFIX,
@@ -105,6 +106,9 @@ class Workspace:
             return PathInfo(path, None)
         if stat_module.S_ISDIR(info.st_mode):
             return self._directory(path)
+        if not stat_module.S_ISREG(info.st_mode):  # reading a fifo would wait forever
+            raise BadInputError(f"{path}: a fifo, socket or device; gitpipe hashes files, "
+                                "symlinks and directories only")
         self.observed[path] = file_signature(info)
         if algo == XXH3 or link or self._open_git is None:
             return PathInfo(path, self._cached(path, full, info, hash_file), info.st_size)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from gitpipe.coldscan import scan_directory
+from gitpipe.errors import BadInputError
 from gitpipe.forkmap import ENV_WORKERS, fork_map, usable_workers
 from gitpipe.hashing import DIR_SUFFIX, FIRST_READ, file_digest, hash_manifest
 from gitpipe.state import RACY_NS, State
@@ -128,10 +130,42 @@ def usable_cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
 
 
-def test_a_fifo_leaves_the_scan_to_the_known_directory_path(tmp_path: Path) -> None:
+def test_fifos_and_sockets_are_left_out_as_git_leaves_them(tmp_path: Path) -> None:
+    # Reading a fifo waits for a writer forever: hashing one hung before.
+    import socket
+
     directory = odd_tree(tmp_path / "d")
+    before = known_path(directory)
     os.mkfifo(directory / "sub" / "pipe")
-    assert scan_directory(str(directory)) is None
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(directory / "sock"))
+        assert known_path(directory) == before
+        assert cold_path(directory) == before
+        state = State(tmp_path / "state.db")
+        assert Workspace(tmp_path, state, None).info("d").digest == before["digest"]
+        with pytest.raises(BadInputError, match="sub/pipe: a fifo"):
+            Workspace(tmp_path, state, None).info("d/sub/pipe")
+
+
+def test_a_directory_swapped_for_a_symlink_during_the_scan_fails_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gitpipe.coldscan as coldscan
+
+    directory = odd_tree(tmp_path / "d")
+    outside = tmp_path / "outside"  # the same names, so only the swap can tell
+    shutil.copytree(directory / "sub", outside, symlinks=True)
+    (outside / "deep" / "er" / "f").write_text("not in the tree")
+    real = coldscan.descriptor_digest
+
+    def swap_then_hash(fd: int) -> str:
+        if (directory / "sub").is_dir() and not (directory / "sub").is_symlink():
+            os.rename(directory / "sub", tmp_path / "sub-moved")
+            os.symlink(outside, directory / "sub")
+        return real(fd)
+
+    monkeypatch.setenv(ENV_WORKERS, "1")
+    monkeypatch.setattr(coldscan, "descriptor_digest", swap_then_hash)
+    assert scan_directory(str(directory)) is None  # the walk decides then
 
 
 def test_workspace_records_a_cold_directory_as_the_walk_would(tmp_path: Path) -> None:
@@ -314,3 +348,50 @@ def test_hash_many_forked_equals_one_process_and_raises_as_it(tmp_path: Path) ->
     for at in (1500, 1501):
         assert forked([*paths[:at], paths[0] + ".gone", *paths[at:]])["digests"] == \
             f"missing: {os.path.basename(paths[0])}.gone"
+
+
+def test_a_failed_fork_leaves_the_part_to_the_parent_and_no_descriptor_open(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_fork() -> int:
+        raise BlockingIOError("Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    before = sorted(os.listdir("/proc/self/fd"))
+    parts = [list(range(k, k + 5)) for k in range(0, 20, 5)]
+    results = fork_map(_pids_and_sums, parts)
+    assert results == [(os.getpid(), sum(part)) for part in parts]
+    assert sorted(os.listdir("/proc/self/fd")) == before
+
+
+def test_ctrl_c_while_waiting_for_a_child_reaps_it(tmp_path: Path) -> None:
+    # SIGINT to the parent alone (a CI runner's stop, `kill -INT`), while it
+    # waits for a child's result: the child is killed and reaped, not left to
+    # run on or as a zombie.
+    script = textwrap.dedent("""
+        import os, signal, sys, time
+        from pathlib import Path
+        from gitpipe.forkmap import fork_map
+        marker = Path(sys.argv[1])
+        def work(role):
+            if role == "child":
+                marker.write_text(str(os.getpid()))
+                time.sleep(60)
+                return 0
+            while not marker.exists():
+                time.sleep(0.01)
+            signal.setitimer(signal.ITIMER_REAL, 0.3)  # SIGINT once waiting for the child
+            return 0
+        signal.signal(signal.SIGALRM, lambda *_: os.kill(os.getpid(), signal.SIGINT))
+        try:
+            fork_map(work, ["parent", "child"])
+        except KeyboardInterrupt:
+            pid = int(marker.read_text())
+            try:
+                os.kill(pid, 0)
+                print("child still there")
+            except ProcessLookupError:
+                print("child gone")
+    """)
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "pid")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=30)
+    assert done.stdout.strip() == "child gone", done.stderr
