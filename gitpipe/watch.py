@@ -1,7 +1,9 @@
 """`gitpipe watch`: rerun stale stages as their deps change (watchdog, debounced).
 
-Events under `.git/`, `.gitpipe/` and the pipeline's own outs are ignored, so
-a repro never triggers itself.
+Only what can make a stage stale counts: gitpipe.yaml, the params files and
+the deps. Events under `.git/`, `.gitpipe/` and the pipeline's own outs are
+ignored, so a repro never triggers itself (the lock it writes, a log its
+stage appends to).
 """
 
 from __future__ import annotations
@@ -12,18 +14,34 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from gitpipe.errors import MissingExtraError
+from gitpipe.errors import GitpipeError, MissingExtraError
 from gitpipe.project import Project
+from gitpipe.spec import Pipeline
 
 DEBOUNCE = 0.5
+
+
+def watched_paths(pipeline: Pipeline) -> tuple[str, ...]:
+    """What can make a stage stale: gitpipe.yaml, the params files, each dep (a
+    directory: anything below it; a partition template such as
+    `raw/${date}.csv`: anything below the directory before its first `${`)."""
+    paths = {pipeline.source}
+    for stage in pipeline.stages:
+        paths.update(ref.file for ref in stage.params)
+        for dep in stage.deps:
+            if "${" in dep:
+                dep = dep.split("${", 1)[0].rpartition("/")[0]
+            paths.add(dep.rstrip("/"))
+    return tuple(sorted(paths))
 
 
 class Trigger:
     """Collects relevant paths; fires once things have been quiet for `DEBOUNCE` s."""
 
-    def __init__(self, root: Path, ignored: Iterable[str]) -> None:
+    def __init__(self, root: Path, ignored: Iterable[str], watched: Iterable[str]) -> None:
         self.root = root
-        self.ignored = tuple(sorted(set(ignored) | {".git", ".gitpipe"}))
+        self.ignored = tuple(sorted({path.rstrip("/") for path in ignored} | {".git", ".gitpipe"}))
+        self.watched = tuple(watched)
         self.changed: set[str] = set()
         self.last = 0.0
         self.lock = threading.Lock()
@@ -34,9 +52,8 @@ class Trigger:
             rel = Path(path).resolve().relative_to(self.root).as_posix()
         except ValueError:
             return None
-        for ignored in self.ignored:
-            if rel == ignored or rel.startswith(ignored + "/"):
-                return None
+        if _below_any(rel, self.ignored) or not _below_any(rel, self.watched):
+            return None
         return rel
 
     def note(self, path: str) -> None:
@@ -60,6 +77,10 @@ class Trigger:
         return None
 
 
+def _below_any(rel: str, paths: Iterable[str]) -> bool:
+    return any(not path or rel == path or rel.startswith(path + "/") for path in paths)
+
+
 def watch(project: Project, run: Callable[[set[str]], Any], stop: threading.Event,
           ready: Callable[[], None] | None = None) -> None:
     """Call `run(changed paths)` after each quiet burst of changes, until `stop` is set."""
@@ -70,7 +91,7 @@ def watch(project: Project, run: Callable[[set[str]], Any], stop: threading.Even
         raise MissingExtraError("gitpipe watch needs watchdog",
                                 hint="pip install watchdog") from None
     outs = [o.path for stage in project.pipeline.stages for o in stage.outs]
-    trigger = Trigger(project.root.resolve(), outs)
+    trigger = Trigger(project.root.resolve(), outs, watched_paths(project.pipeline))
 
     class Handler(FileSystemEventHandler):
         def on_any_event(self, event: FileSystemEvent) -> None:
@@ -90,6 +111,16 @@ def watch(project: Project, run: Callable[[set[str]], Any], stop: threading.Even
             ready()
         while (batch := trigger.take(stop)) is not None:
             run(batch)
+            trigger.watched = _rewatch(project, trigger.watched)
     finally:
         observer.stop()
         observer.join(timeout=5)
+
+
+def _rewatch(project: Project, before: tuple[str, ...]) -> tuple[str, ...]:
+    """The watched paths of the pipeline as it is now (an edit of gitpipe.yaml
+    may add deps); the ones before while the spec does not parse."""
+    try:
+        return watched_paths(Project(project.root).pipeline)
+    except GitpipeError:
+        return before

@@ -12,6 +12,7 @@ import time
 import pytest
 import yaml
 
+from gitpipe.watch import DEBOUNCE
 from tests.conftest import GIT_ENV, Repo, ran_cmd
 
 
@@ -377,6 +378,9 @@ def test_watch_reruns_after_a_param_edit(repo: Repo) -> None:
         seen.append(line)
         if "1 ran" in line:
             break
+    # Longer than the debounce: the lock the repro wrote and the log its stage
+    # appended to would have set off a second run by now; they must not.
+    time.sleep(3 * DEBOUNCE)
     proc.send_signal(signal.SIGINT)
     try:
         # Generous: it once took over 10 s on a loaded 2-CPU machine (the
@@ -385,7 +389,9 @@ def test_watch_reruns_after_a_param_edit(repo: Repo) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         pytest.fail(f"watch did not stop on Ctrl-C; it printed: {[*seen, proc.stdout.read()]}")
+    seen.append(proc.stdout.read())
     assert any("changed: params.yaml" in s for s in seen), seen
+    assert "".join(seen).count("changed:") == 1, seen
     assert repo.ran() == ["train"]
     assert repo.run("status", "--check").returncode == 0
 
