@@ -27,6 +27,17 @@ from gitpipe.statsig import listing_signature, walk_files
 from gitpipe.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[2]
+# The start of a script run as its own process (one thread, so it may fork):
+# `forks` counts the processes it made.
+COUNTING_FORKS = textwrap.dedent("""
+    import json, os, sys
+    forks = []
+    real_fork = os.fork
+    def counting_fork():
+        forks.append(1)
+        return real_fork()
+    os.fork = counting_fork
+""")
 
 
 def odd_tree(root: Path, plain_files: int = 0) -> Path:
@@ -107,14 +118,7 @@ def test_cold_scan_forked_equals_one_process(tmp_path: Path) -> None:
         pytest.skip("one CPU: the scan never forks")
     directory = odd_tree(tmp_path / "d", plain_files=2600)
     age(directory)
-    script = textwrap.dedent("""
-        import json, os, sys
-        forks = []
-        real_fork = os.fork
-        def counting_fork():
-            forks.append(1)
-            return real_fork()
-        os.fork = counting_fork
+    script = COUNTING_FORKS + textwrap.dedent("""
         from tests.unit.test_coldscan import cold_path
         from pathlib import Path
         got = cold_path(Path(sys.argv[1]))
@@ -322,14 +326,7 @@ def test_hash_many_forked_equals_one_process_and_raises_as_it(tmp_path: Path) ->
     directory = odd_tree(tmp_path / "d", plain_files=2600)
     paths = [str(directory / item[0]) for item in walk_files(str(directory))
              if stat.S_ISREG(item[4])]
-    script = textwrap.dedent("""
-        import json, os, sys
-        forks = []
-        real_fork = os.fork
-        def counting_fork():
-            forks.append(1)
-            return real_fork()
-        os.fork = counting_fork
+    script = COUNTING_FORKS + textwrap.dedent("""
         from gitpipe.hashing import hash_many
         paths = json.loads(sys.stdin.read())
         try:
