@@ -10,7 +10,7 @@ import threading
 
 import click
 
-from gitpipe.cli import _project, cli
+from gitpipe.cli import EXIT_INTERRUPTED, _project, cli
 from gitpipe.cli_render import LivePrinter, print_report
 
 
@@ -130,6 +130,7 @@ def watch_command(ctx: click.Context, targets: tuple[str, ...], jobs: int | None
     except KeyboardInterrupt:
         stop.set()
         click.echo("stopped")
+        ctx.exit(EXIT_INTERRUPTED)
 
 
 @cli.command("exec")

@@ -8,6 +8,7 @@ stage appends to).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -38,14 +39,34 @@ def watched_paths(pipeline: Pipeline) -> tuple[str, ...]:
 class Trigger:
     """Collects relevant paths; fires once things have been quiet for `DEBOUNCE` s."""
 
-    def __init__(self, root: Path, ignored: Iterable[str], watched: Iterable[str]) -> None:
+    def __init__(self, root: Path, pipeline: Pipeline) -> None:
         self.root = root
-        self.ignored = tuple(sorted({path.rstrip("/") for path in ignored} | {".git", ".gitpipe"}))
-        self.watched = tuple(watched)
+        self.follow(pipeline)
         self.changed: set[str] = set()
         self.last = 0.0
         self.lock = threading.Lock()
         self.wake = threading.Event()
+
+    def follow(self, pipeline: Pipeline) -> None:
+        """Watch what `pipeline` reads; ignore what it writes (its outs)."""
+        outs = {out.path for stage in pipeline.stages for out in stage.outs}
+        self.ignored = tuple(sorted(self._and_targets(outs) | {".git", ".gitpipe"}))
+        self.watched = tuple(sorted(self._and_targets(watched_paths(pipeline))))
+
+    def _and_targets(self, paths: Iterable[str]) -> set[str]:
+        """Each path, and the real path it leads to through symlinks when that is
+        inside the root: an event names the real file (`relevant` resolves it),
+        so a dep `data/` linked to `storage/` is watched as `storage/`."""
+        found = set()
+        for path in paths:
+            path = path.rstrip("/")
+            found.add(path)
+            try:
+                real = (self.root / path).resolve().relative_to(self.root).as_posix()
+            except ValueError:  # outside the project: not watched at all
+                continue
+            found.add("" if real == "." else real)
+        return found
 
     def relevant(self, path: str) -> str | None:
         try:
@@ -90,8 +111,7 @@ def watch(project: Project, run: Callable[[set[str]], Any], stop: threading.Even
     except ImportError:
         raise MissingExtraError("gitpipe watch needs watchdog",
                                 hint="pip install watchdog") from None
-    outs = [o.path for stage in project.pipeline.stages for o in stage.outs]
-    trigger = Trigger(project.root.resolve(), outs, watched_paths(project.pipeline))
+    trigger = Trigger(project.root.resolve(), project.pipeline)
 
     class Handler(FileSystemEventHandler):
         def on_any_event(self, event: FileSystemEvent) -> None:
@@ -111,16 +131,14 @@ def watch(project: Project, run: Callable[[set[str]], Any], stop: threading.Even
             ready()
         while (batch := trigger.take(stop)) is not None:
             run(batch)
-            trigger.watched = _rewatch(project, trigger.watched)
+            _refollow(trigger, project.root)
     finally:
         observer.stop()
         observer.join(timeout=5)
 
 
-def _rewatch(project: Project, before: tuple[str, ...]) -> tuple[str, ...]:
-    """The watched paths of the pipeline as it is now (an edit of gitpipe.yaml
-    may add deps); the ones before while the spec does not parse."""
-    try:
-        return watched_paths(Project(project.root).pipeline)
-    except GitpipeError:
-        return before
+def _refollow(trigger: Trigger, root: Path) -> None:
+    """Follow the pipeline as it is now (an edit of gitpipe.yaml may add deps
+    and outs); as before while the spec does not parse."""
+    with contextlib.suppress(GitpipeError):
+        trigger.follow(Project(root).pipeline)

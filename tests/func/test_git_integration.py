@@ -390,6 +390,7 @@ def test_watch_reruns_after_a_param_edit(repo: Repo) -> None:
         proc.kill()
         pytest.fail(f"watch did not stop on Ctrl-C; it printed: {[*seen, proc.stdout.read()]}")
     seen.append(proc.stdout.read())
+    assert proc.returncode == 130, seen  # interrupted, as every command
     assert any("changed: params.yaml" in s for s in seen), seen
     assert "".join(seen).count("changed:") == 1, seen
     assert repo.ran() == ["train"]
