@@ -8,11 +8,16 @@ whose plumbing commands read it; gitrepo.py asks them instead, and only then.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
+import sys
+import threading
 from pathlib import Path
 
 from gitpipe.errors import GitpipeError
+
+_NO_GIT = "this repository's index (split: core.splitIndex) needs the git command, not installed"
 
 
 def cannot_read_index(error: Exception) -> bool:
@@ -48,10 +53,60 @@ def staged_paths(workdir: Path, index_file: str | None = None) -> set[str] | Non
                        index_file))
 
 
-def blob_id(workdir: Path, path: str) -> str:
-    """The blob id `git add` would store for the work-tree file `path` (through
-    its filters). One process per file: only files not clean in the index."""
-    return _git(workdir, ["hash-object", f"--path={path}", "--", path]).decode().strip()
+class BlobHasher:
+    """Blob ids `git add` would store for work-tree files (through their
+    filters), from one `git hash-object --stdin-paths` kept running: a process
+    per file took 500 modified files from 0.17 s to 0.94 s."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[str] | None = None
+
+    def blob_id(self, path: str) -> str:
+        """`path` is relative to the top of the work tree."""
+        if "\n" in path or path.startswith('"'):  # a line each, C-quoted if it starts with "
+            return self._alone(path)
+        with self._lock:
+            process = self._start()
+            assert process.stdin is not None and process.stdout is not None
+            try:
+                process.stdin.write(path + "\n")
+                process.stdin.flush()
+                answer = process.stdout.readline().strip()
+            except BrokenPipeError:
+                answer = ""
+            if len(answer) < 40:  # git stopped (the file went away): ask once more, alone
+                self._stop()
+                return self._alone(path)
+            return answer
+
+    def _alone(self, path: str) -> str:
+        """One process for one file; a missing file is a GitpipeError."""
+        return _git(self.workdir, ["hash-object", f"--path={path}", "--", path]).decode().strip()
+
+    def _start(self) -> subprocess.Popen[str]:
+        if self._process is None or self._process.poll() is not None:
+            try:
+                self._process = subprocess.Popen(
+                    ["git", "hash-object", "--stdin-paths"], cwd=self.workdir, text=True,
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                    encoding=sys.getfilesystemencoding(), errors="surrogateescape")
+            except FileNotFoundError as exc:
+                raise GitpipeError(_NO_GIT) from exc
+        return self._process
+
+    def _stop(self) -> None:
+        if self._process is not None:
+            if self._process.stdin is not None:
+                with contextlib.suppress(OSError):
+                    self._process.stdin.close()
+            self._process.wait()
+            self._process = None
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop()
 
 
 def _paths(output: bytes) -> set[str]:
@@ -66,8 +121,7 @@ def _git(workdir: Path, args: list[str], index_file: str | None = None) -> bytes
         done = subprocess.run(["git", *args], cwd=workdir, env=env, capture_output=True,
                               check=False)
     except FileNotFoundError as exc:
-        raise GitpipeError("this repository's index (core.splitIndex) needs the git "
-                           "command, which is not installed") from exc
+        raise GitpipeError(_NO_GIT) from exc
     if done.returncode != 0:
         message = done.stderr.decode(errors="replace").strip()
         raise GitpipeError(f"git {args[0]} failed: {message}")

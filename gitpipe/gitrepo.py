@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,6 +32,7 @@ class GitRepo:
         self.prefix = prefix
         self._clean_ids: dict[str, str] | None = None
         self._cli_entries: dict[str, str] | None = None
+        self._cli_hasher: gitcli.BlobHasher | None = None
         self.clean_since_ns = 0
 
     @classmethod
@@ -101,7 +104,10 @@ class GitRepo:
         except pygit2.GitError as error:  # the attributes are read from the index too
             if not gitcli.cannot_read_index(error):
                 raise
-            return gitcli.blob_id(self.workdir, git_path)
+            if self._cli_hasher is None:
+                self._cli_hasher = gitcli.BlobHasher(self.workdir)
+                weakref.finalize(self, self._cli_hasher.close)
+            return self._cli_hasher.blob_id(git_path)
 
     def staged(self) -> StagedCommit:
         """The commit being made, as the index records it: the one GIT_INDEX_FILE
@@ -112,24 +118,14 @@ class GitRepo:
         import pygit2
 
         named = os.environ.get("GIT_INDEX_FILE")
-        # NOTE: asked first, not only on failure: a pygit2.Index that fails to
-        # open prints an "Exception ignored" traceback when collected.
-        if self._split_index_configured():
-            return StagedCommit(self, None, named)
         try:
             if not named:
                 return StagedCommit(self, self.repo.index)
-            return StagedCommit(self, pygit2.Index(os.path.join(self.workdir, named)))
+            return StagedCommit(self, _open_index(os.path.join(self.workdir, named)))
         except pygit2.GitError as error:
             if not gitcli.cannot_read_index(error):
                 raise
             return StagedCommit(self, None, named)
-
-    def _split_index_configured(self) -> bool:
-        try:
-            return bool(self.repo.config.get_bool("core.splitIndex"))
-        except (KeyError, ValueError):
-            return False
 
     def is_tracked(self, path: str) -> bool:
         import pygit2
@@ -147,6 +143,34 @@ class GitRepo:
             if value:
                 return (self.workdir / value).resolve()
         return Path(self.repo.path) / "hooks"
+
+
+def _open_index(path: str) -> pygit2.Index:
+    """pygit2.Index(path), without the "Exception ignored" traceback pygit2
+    prints when one fails to open (its __del__ then meets an attribute its
+    __init__ never set), as an index libgit2 cannot read does."""
+    import pygit2
+
+    def quiet(unraisable: sys.UnraisableHookArgs) -> None:
+        if not (unraisable.object is pygit2.Index.__del__
+                and isinstance(unraisable.exc_value, AttributeError)):
+            default(unraisable)
+
+    default = sys.unraisablehook
+    sys.unraisablehook = quiet
+    try:
+        try:
+            return pygit2.Index(path)
+        except pygit2.GitError as error:
+            failure = str(error)
+        # The half-made Index is held in a reference cycle of that exception's
+        # frames: collected here, under `quiet`, and the error raised anew.
+        import gc
+
+        gc.collect()
+        raise pygit2.GitError(failure)
+    finally:
+        sys.unraisablehook = default
 
 
 class StagedCommit:
