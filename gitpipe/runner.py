@@ -258,7 +258,12 @@ class _Runner:
     def _commit(self, task: Task, verdict: Staleness, seen: Observation,
                 timing: tuple[float, float, int], log_path: Path) -> Outcome:
         wall, duration, attempts = timing
-        outs = {o.path: self.project.workspace.info(o.path, XXH3) for o in task.outs}
+        try:
+            outs = {o.path: self.project.workspace.info(o.path, XXH3) for o in task.outs}
+        except GitpipeError as exc:  # an out gitpipe cannot hash (a fifo)
+            self._record(task.name, wall, duration, "failed", seen, {}, log_path)
+            return self._finish(task.name, Outcome.FAILED, verdict, f"stage {task.name!r}: {exc}",
+                                duration, attempts, str(log_path))
         missing = [p for p, info in outs.items() if not info.exists]
         if missing:
             self._record(task.name, wall, duration, "failed", seen, outs, log_path)

@@ -176,6 +176,16 @@ def test_missing_out_after_success_fails_the_stage(repo: Repo) -> None:
     assert repo.project().lock_entries == {}
 
 
+def test_an_out_that_is_a_fifo_fails_the_stage_with_a_reason(repo: Repo) -> None:
+    repo.spec({"f": {"cmd": "rm -f f.fifo && mkfifo f.fifo", "outs": ["f.fifo"]}},
+              commit="spec")
+    done = repo.run("repro", timeout=60)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr and "crashed" not in done.stderr
+    assert "stage 'f': f.fifo: a fifo, socket or device" in done.stdout + done.stderr
+    assert repo.project().lock_entries == {}
+
+
 def test_missing_dep_fails_with_hint(repo: Repo) -> None:
     repo.spec({"s": {"cmd": "cat nope.txt > o", "deps": ["nope.txt"], "outs": ["o"]}},
               commit="spec")
