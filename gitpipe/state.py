@@ -135,16 +135,20 @@ class State:
             stats = array("q", [value for item in listing for value in item[1:4]])
         except OverflowError:  # an inode number past 2**63 (overlayfs xino): not kept
             return
-        with self._lock:
-            self._pending_dirs[directory] = ("\0".join([item[0] for item in listing]),
-                                             stats.tobytes(), "\0".join(digests), now)
+        row = ("\0".join([item[0] for item in listing]), stats.tobytes(), "\0".join(digests))
+        self.record_directory_row(directory, row, now)
 
-    def record_directory_row(self, directory: str, row: tuple[str, bytes, str]) -> None:
+    def record_directory_row(self, directory: str, row: tuple[str, bytes, str],
+                             now: int | None = None) -> None:
         """`record_directory` from the row's parts as the cold scan makes them
         (paths and digests joined by NUL, packed (inode, mtime_ns, size)), for a
-        directory with no racy file."""
+        directory with no racy file. Not kept when a name is not UTF-8 (a file
+        name's bytes as os gives them back, surrogates, which SQLite's text
+        cannot hold): that directory's files are hashed again each time."""
+        if not (_storable(row[0]) and _storable(row[2])):
+            return
         with self._lock:
-            self._pending_dirs[directory] = (*row, time.time_ns())
+            self._pending_dirs[directory] = (*row, time.time_ns() if now is None else now)
 
     def prefetch(self, paths: list[str]) -> None:
         """Load the entries of many paths in a few queries (misses remembered too):
@@ -231,3 +235,13 @@ class State:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+
+def _storable(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

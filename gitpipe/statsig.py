@@ -78,7 +78,9 @@ def signature_of(names: str, packed: list[bytes], newest: int, total: int) -> Fi
     (inode, mtime_ns, size, mode) of each file in order (in any number of
     pieces), the newest mtime and the total size. The cold scan (coldscan.py)
     has its worker processes pack their share."""
-    hasher = xxhash.xxh3_64(names.encode())
+    # surrogateescape: a file name that is not UTF-8 comes back from os as
+    # surrogates, which are its own bytes again here
+    hasher = xxhash.xxh3_64(names.encode("utf-8", "surrogateescape"))
     for piece in packed:
         hasher.update(piece)
     return (hasher.intdigest() >> 1, newest, total)

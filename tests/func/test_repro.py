@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+
 import pytest
 
 from gitpipe.repro import ReproOptions
@@ -184,6 +187,27 @@ def test_an_out_that_is_a_fifo_fails_the_stage_with_a_reason(repo: Repo) -> None
     assert "Traceback" not in done.stderr and "crashed" not in done.stderr
     assert "stage 'f': f.fifo: a fifo, socket or device" in done.stdout + done.stderr
     assert repo.project().lock_entries == {}
+
+
+def test_file_names_that_are_not_utf8_in_directory_deps_and_outs(repo: Repo) -> None:
+    # os gives such a name back with surrogates; the stat cache cannot store
+    # them as text, the manifest escapes them, checkout restores the bytes.
+    odd = b"bad\xff\xfe"
+    (repo.path / "d").mkdir()
+    (repo.path / "d" / "ok").write_text("a\n")
+    (repo.path / os.fsdecode(b"d/" + odd)).write_bytes(b"x")
+    repo.spec({"s": {"cmd": "mkdir -p o && cp -R d/. o/", "deps": ["d/"], "outs": ["o/"]}},
+              commit="spec")
+    first = repo.run("repro")
+    assert first.returncode == 0, first.stderr
+    assert repo.run("status", "--check").returncode == 0
+    (repo.path / os.fsdecode(b"d/" + odd)).write_bytes(b"changed")
+    assert "deps: d/ modified" in repo.run("status").stdout
+    assert repo.run("repro").returncode == 0
+    shutil.rmtree(repo.path / "o")
+    assert repo.run("checkout").returncode == 0
+    assert (repo.path / os.fsdecode(b"o/" + odd)).read_bytes() == b"changed"
+    assert repo.run("status", "--check").returncode == 0
 
 
 def test_missing_dep_fails_with_hint(repo: Repo) -> None:
