@@ -115,13 +115,16 @@ def watch_command(ctx: click.Context, targets: tuple[str, ...], jobs: int | None
         shown = ", ".join(sorted(changed)[:5]) + (" …" if len(changed) > 5 else "")
         click.echo(f"changed: {shown}")
         printer = LivePrinter()
+        project = Project(project_dir)
         try:
-            report = Project(project_dir).repro(
+            report = project.repro(
                 options=ReproOptions(tuple(targets), jobs), listener=printer.event,
                 sink=printer.line)
             print_report(report)
         except GitpipeError as exc:
             click.echo(f"error: {exc}", err=True)
+        finally:
+            project.close()  # a watch runs for hours: nothing of a run outlives it
         click.echo("watching for changes (Ctrl-C to stop)")
 
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 import weakref
 from pathlib import Path
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
 # status needs once the stat cache knows every file (see Workspace).
 
 
+_HOOK_LOCK = threading.Lock()
+
+
 class GitRepo:
     """A git repository and the project's place in it (`prefix`, '' at the top)."""
 
@@ -32,7 +36,10 @@ class GitRepo:
         self.prefix = prefix
         self._clean_ids: dict[str, str] | None = None
         self._cli_entries: dict[str, str] | None = None
-        self._cli_hasher: gitcli.BlobHasher | None = None
+        # Starts its process only when asked (a split index); stopped by close()
+        # or when this object goes away.
+        self._cli_hasher = gitcli.BlobHasher(workdir)
+        weakref.finalize(self, self._cli_hasher.close)
         self.clean_since_ns = 0
 
     @classmethod
@@ -104,10 +111,11 @@ class GitRepo:
         except pygit2.GitError as error:  # the attributes are read from the index too
             if not gitcli.cannot_read_index(error):
                 raise
-            if self._cli_hasher is None:
-                self._cli_hasher = gitcli.BlobHasher(self.workdir)
-                weakref.finalize(self, self._cli_hasher.close)
             return self._cli_hasher.blob_id(git_path)
+
+    def close(self) -> None:
+        """Stop the git process a split index may have started."""
+        self._cli_hasher.close()
 
     def staged(self) -> StagedCommit:
         """The commit being made, as the index records it: the one GIT_INDEX_FILE
@@ -149,28 +157,31 @@ def _open_index(path: str) -> pygit2.Index:
     """pygit2.Index(path), without the "Exception ignored" traceback pygit2
     prints when one fails to open (its __del__ then meets an attribute its
     __init__ never set), as an index libgit2 cannot read does."""
+    import gc
+
     import pygit2
 
-    def quiet(unraisable: sys.UnraisableHookArgs) -> None:
-        if not (unraisable.object is pygit2.Index.__del__
-                and isinstance(unraisable.exc_value, AttributeError)):
-            default(unraisable)
+    with _HOOK_LOCK:  # the hook is the process's: one swap at a time
+        default = sys.unraisablehook
 
-    default = sys.unraisablehook
-    sys.unraisablehook = quiet
-    try:
+        def quiet(unraisable: sys.UnraisableHookArgs) -> None:
+            if not (unraisable.object is pygit2.Index.__del__
+                    and isinstance(unraisable.exc_value, AttributeError)):
+                default(unraisable)
+
+        sys.unraisablehook = quiet
         try:
-            return pygit2.Index(path)
-        except pygit2.GitError as error:
-            failure = str(error)
-        # The half-made Index is held in a reference cycle of that exception's
-        # frames: collected here, under `quiet`, and the error raised anew.
-        import gc
-
-        gc.collect()
-        raise pygit2.GitError(failure)
-    finally:
-        sys.unraisablehook = default
+            try:
+                return pygit2.Index(path)
+            except pygit2.GitError as error:
+                failure = str(error)
+            # The half-made Index is held in a reference cycle of that
+            # exception's frames: collected here, under `quiet`, and the error
+            # raised anew.
+            gc.collect()
+            raise pygit2.GitError(failure)
+        finally:
+            sys.unraisablehook = default
 
 
 class StagedCommit:

@@ -168,6 +168,8 @@ class Project:
     def close(self) -> None:
         if "state" in self.__dict__:
             self.state.close()
+        if "git" in self.__dict__:
+            self.git.close()
 
 
 class ProjectLock:

@@ -9,6 +9,8 @@ stage appends to).
 from __future__ import annotations
 
 import contextlib
+import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -23,17 +25,32 @@ DEBOUNCE = 0.5
 
 
 def watched_paths(pipeline: Pipeline) -> tuple[str, ...]:
-    """What can make a stage stale: gitpipe.yaml, the params files, each dep (a
-    directory: anything below it; a partition template such as
-    `raw/${date}.csv`: anything below the directory before its first `${`)."""
+    """What can make a stage stale: gitpipe.yaml, the params files and each dep
+    (a directory: anything below it; a partition template such as
+    `raw/${date}.csv` stands for every path it can become)."""
     paths = {pipeline.source}
     for stage in pipeline.stages:
         paths.update(ref.file for ref in stage.params)
-        for dep in stage.deps:
-            if "${" in dep:
-                dep = dep.split("${", 1)[0].rpartition("/")[0]
-            paths.add(dep.rstrip("/"))
+        paths.update(dep.rstrip("/") for dep in stage.deps)
     return tuple(sorted(paths))
+
+
+class PathSet:
+    """Project paths and everything below them; `${...}` in one matches anything."""
+
+    def __init__(self, paths: Iterable[str]) -> None:
+        paths = {path.rstrip("/") for path in paths}
+        self.plain = tuple(sorted(path for path in paths if "${" not in path))
+        self.patterns = tuple(_template_pattern(path) for path in sorted(paths) if "${" in path)
+
+    def covers(self, rel: str) -> bool:
+        return (any(rel == path or rel.startswith(path + "/") for path in self.plain)
+                or any(pattern.fullmatch(rel) for pattern in self.patterns))
+
+
+def _template_pattern(template: str) -> re.Pattern[str]:
+    literal = [re.escape(part) for part in re.split(r"\$\{[^}]*\}", template)]
+    return re.compile(f"(?:{'.*'.join(literal)})(?:/.*)?", re.DOTALL)
 
 
 class Trigger:
@@ -50,32 +67,38 @@ class Trigger:
     def follow(self, pipeline: Pipeline) -> None:
         """Watch what `pipeline` reads; ignore what it writes (its outs)."""
         outs = {out.path for stage in pipeline.stages for out in stage.outs}
-        self.ignored = tuple(sorted(self._and_targets(outs) | {".git", ".gitpipe"}))
-        self.watched = tuple(sorted(self._and_targets(watched_paths(pipeline))))
+        self.ignored = PathSet(self._and_targets(outs) | {".git", ".gitpipe"})
+        self.watched = PathSet(self._and_targets(watched_paths(pipeline)))
 
     def _and_targets(self, paths: Iterable[str]) -> set[str]:
         """Each path, and the real path it leads to through symlinks when that is
-        inside the root: an event names the real file (`relevant` resolves it),
-        so a dep `data/` linked to `storage/` is watched as `storage/`."""
+        inside the root: an event about a file below a linked directory names
+        the real file, so a dep `data/` linked to `storage/` is watched as both."""
         found = set()
         for path in paths:
-            path = path.rstrip("/")
             found.add(path)
-            try:
-                real = (self.root / path).resolve().relative_to(self.root).as_posix()
-            except ValueError:  # outside the project: not watched at all
-                continue
-            found.add("" if real == "." else real)
+            real = None if "${" in path else self._relative(str(self.root / path), True)
+            if real is not None:
+                found.add(real)
         return found
 
     def relevant(self, path: str) -> str | None:
+        """`path` relative to the root if a change there matters: as the event
+        names it (a symlink that is a dep, created or repointed), or where it
+        leads (a file below a linked directory)."""
+        for candidate in (self._relative(path, False), self._relative(path, True)):
+            if (candidate is not None and not self.ignored.covers(candidate)
+                    and self.watched.covers(candidate)):
+                return candidate
+        return None
+
+    def _relative(self, path: str, resolve: bool) -> str | None:
         try:
-            rel = Path(path).resolve().relative_to(self.root).as_posix()
-        except ValueError:
+            full = Path(path).resolve() if resolve else Path(os.path.abspath(path))
+            rel = full.relative_to(self.root).as_posix()
+        except (ValueError, RuntimeError, OSError):  # outside; a symlink loop
             return None
-        if _below_any(rel, self.ignored) or not _below_any(rel, self.watched):
-            return None
-        return rel
+        return "" if rel == "." else rel
 
     def note(self, path: str) -> None:
         rel = self.relevant(path)
@@ -96,10 +119,6 @@ class Trigger:
                     self.wake.clear()
                     return batch
         return None
-
-
-def _below_any(rel: str, paths: Iterable[str]) -> bool:
-    return any(not path or rel == path or rel.startswith(path + "/") for path in paths)
 
 
 def watch(project: Project, run: Callable[[set[str]], Any], stop: threading.Event,
@@ -124,7 +143,8 @@ def watch(project: Project, run: Callable[[set[str]], Any], stop: threading.Even
                 trigger.note(str(event.dest_path))
 
     observer = Observer()
-    observer.schedule(Handler(), str(project.root), recursive=True)
+    # the resolved root, as Trigger knows it: events name paths below it
+    observer.schedule(Handler(), str(trigger.root), recursive=True)
     observer.start()
     try:
         if ready is not None:

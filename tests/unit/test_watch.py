@@ -19,8 +19,8 @@ def pipeline() -> Pipeline:
 
 def test_watched_paths_are_the_spec_params_files_and_deps() -> None:
     assert watched_paths(pipeline()) == (
-        "conf/train.yaml", "data/raw.csv", "gitpipe.yaml", "logs", "model", "params.yaml",
-        "src")
+        "conf/train.yaml", "data/raw.csv", "gitpipe.yaml", "logs/${date}.txt", "model",
+        "params.yaml", "src")
 
 
 def test_only_changes_that_can_make_a_stage_stale_trigger(tmp_path: Path) -> None:
@@ -29,6 +29,7 @@ def test_only_changes_that_can_make_a_stage_stale_trigger(tmp_path: Path) -> Non
                  "src/lib/util.sh", "data/raw.csv", "logs/2024-01-01.txt"):
         assert trigger.relevant(str(tmp_path / path)) == path
     for path in ("gitpipe.lock", "runs.log", "README.md", "data/other.csv", "srcx/a.sh",
+                 "logs/notes.md",
                  "model/weights.bin", "clean.csv", ".git/index", ".gitpipe/state.db"):
         assert trigger.relevant(str(tmp_path / path)) is None, path
 
@@ -43,7 +44,7 @@ def test_a_symlinked_dep_is_watched_where_it_leads(tmp_path: Path) -> None:
     spec = Pipeline((Stage("t", "true", deps=("data/",), outs=(Out("model", is_dir=True),)),))
     trigger = Trigger(tmp_path, spec)
     assert trigger.relevant(str(tmp_path / "storage" / "a")) == "storage/a"
-    assert trigger.relevant(str(tmp_path / "data" / "a")) == "storage/a"
+    assert trigger.relevant(str(tmp_path / "data" / "a")) == "data/a"
     assert trigger.relevant(str(tmp_path / "built" / "w")) is None
 
 
@@ -56,3 +57,39 @@ def test_following_a_new_spec_ignores_its_new_outs(tmp_path: Path) -> None:
     trigger.follow(grown)
     assert trigger.relevant(str(tmp_path / "new.txt")) == "new.txt"
     assert trigger.relevant(str(tmp_path / "e.out")) is None  # f reads it, e writes it
+
+
+def test_a_symlink_that_is_a_dep_counts_when_it_is_made_or_repointed(tmp_path: Path) -> None:
+    # The event names the link; resolving it would name its (new) target.
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "in.csv").write_text("x")
+    (tmp_path / "input.csv").symlink_to("other/in.csv")
+    (tmp_path / "storage").mkdir()
+    (tmp_path / "data").symlink_to("storage")
+    spec = Pipeline((Stage("t", "true", deps=("input.csv", "data/"), outs=(Out("t.out"),)),))
+    trigger = Trigger(tmp_path, spec)
+    assert trigger.relevant(str(tmp_path / "input.csv")) == "input.csv"
+    (tmp_path / "storage" / "newlink").symlink_to("../other/in.csv")
+    assert trigger.relevant(str(tmp_path / "storage" / "newlink")) == "storage/newlink"
+    assert trigger.relevant(str(tmp_path / "data" / "newlink")) == "data/newlink"
+
+
+def test_partition_templates_match_what_they_become(tmp_path: Path) -> None:
+    # Outs written per partition are ignored; a template at the top of the
+    # project watches its own names only, never the lock.
+    spec = Pipeline((
+        Stage("feat", "true", deps=("raw_${date}.csv",), outs=(Out("feat/${date}.txt"),)),
+        Stage("agg", "true", deps=("feat/",), outs=(Out("agg.txt"),)),
+    ))
+    trigger = Trigger(tmp_path, spec)
+    assert trigger.relevant(str(tmp_path / "raw_2024-01-01.csv")) == "raw_2024-01-01.csv"
+    for path in ("feat/2024-01-01.txt", "gitpipe.lock", "raw.csv", "agg.txt"):
+        assert trigger.relevant(str(tmp_path / path)) is None, path
+    assert trigger.relevant(str(tmp_path / "feat" / "notes.md")) == "feat/notes.md"
+
+
+def test_a_symlink_loop_is_not_an_error(tmp_path: Path) -> None:
+    (tmp_path / "loop").symlink_to("loop")
+    trigger = Trigger(tmp_path, Pipeline((Stage("t", "true", deps=("loop",)),)))
+    assert trigger.relevant(str(tmp_path / "loop")) == "loop"
+    trigger.relevant(str(tmp_path / "loop" / "x"))  # resolving it raised RuntimeError
