@@ -36,7 +36,8 @@ def watched_paths(pipeline: Pipeline) -> tuple[str, ...]:
 
 
 class PathSet:
-    """Project paths and everything below them; `${...}` in one matches anything."""
+    """Project paths and everything below them; `${...}` in one matches any
+    partition value (one path component or part of one: dates never hold a /)."""
 
     def __init__(self, paths: Iterable[str]) -> None:
         paths = {path.rstrip("/") for path in paths}
@@ -50,7 +51,7 @@ class PathSet:
 
 def _template_pattern(template: str) -> re.Pattern[str]:
     literal = [re.escape(part) for part in re.split(r"\$\{[^}]*\}", template)]
-    return re.compile(f"(?:{'.*'.join(literal)})(?:/.*)?", re.DOTALL)
+    return re.compile(f"(?:{'[^/]*'.join(literal)})(?:/.*)?", re.DOTALL)
 
 
 class Trigger:
@@ -66,20 +67,33 @@ class Trigger:
 
     def follow(self, pipeline: Pipeline) -> None:
         """Watch what `pipeline` reads; ignore what it writes (its outs)."""
+        watched = PathSet(self._and_targets(watched_paths(pipeline)))
         outs = {out.path for stage in pipeline.stages for out in stage.outs}
-        self.ignored = PathSet(self._and_targets(outs) | {".git", ".gitpipe"})
-        self.watched = PathSet(self._and_targets(watched_paths(pipeline)))
+        ignored = set(outs) | {".git", ".gitpipe"}
+        for out in outs:
+            # Where a linked out leads is ignored too, unless that is a dep
+            # only through the link (an out `current.csv` -> `raw/a.csv` must
+            # not hide the dep `raw/`); an out another stage reads is no
+            # trigger either way: the repro it is part of runs that stage.
+            for real in self._and_targets([out]) - {out}:
+                if watched.covers(out) or not watched.covers(real):
+                    ignored.add(real)
+        self.ignored = PathSet(ignored)
+        self.watched = watched
 
     def _and_targets(self, paths: Iterable[str]) -> set[str]:
         """Each path, and the real path it leads to through symlinks when that is
         inside the root: an event about a file below a linked directory names
-        the real file, so a dep `data/` linked to `storage/` is watched as both."""
+        the real file, so a dep `data/` linked to `storage/` is watched as both.
+        For a template, the directory before its first `${` is resolved."""
         found = set()
         for path in paths:
             found.add(path)
-            real = None if "${" in path else self._relative(str(self.root / path), True)
+            head, brace, rest = path.partition("${")
+            folder, slash, name = head.rpartition("/") if brace else (path, "", "")
+            real = self._relative(str(self.root / folder), True) if folder else None
             if real is not None:
-                found.add(real)
+                found.add(real + slash + name + brace + rest if real else name + brace + rest)
         return found
 
     def relevant(self, path: str) -> str | None:

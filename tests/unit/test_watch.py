@@ -93,3 +93,33 @@ def test_a_symlink_loop_is_not_an_error(tmp_path: Path) -> None:
     trigger = Trigger(tmp_path, Pipeline((Stage("t", "true", deps=("loop",)),)))
     assert trigger.relevant(str(tmp_path / "loop")) == "loop"
     trigger.relevant(str(tmp_path / "loop" / "x"))  # resolving it raised RuntimeError
+
+
+def test_a_placeholder_stays_within_one_path_component(tmp_path: Path) -> None:
+    spec = Pipeline((Stage("feat", "true", deps=("data/raw/${date}.csv",),
+                           outs=(Out("data/${date}.csv"),)),))
+    trigger = Trigger(tmp_path, spec)
+    assert trigger.relevant(str(tmp_path / "data/raw/2024-01-02.csv")) == \
+        "data/raw/2024-01-02.csv"
+    assert trigger.relevant(str(tmp_path / "data/2024-01-02.csv")) is None
+
+
+def test_templated_outs_through_a_linked_directory_are_ignored(tmp_path: Path) -> None:
+    (tmp_path / "storage").mkdir()
+    (tmp_path / "features").symlink_to("storage")
+    spec = Pipeline((
+        Stage("feat", "true", deps=("raw/${date}.csv",), outs=(Out("features/${date}.csv"),)),
+        Stage("report", "true", deps=("features/",), outs=(Out("report.txt"),)),
+    ))
+    trigger = Trigger(tmp_path, spec)
+    assert trigger.relevant(str(tmp_path / "storage" / "2024-01-02.csv")) is None
+    assert trigger.relevant(str(tmp_path / "raw" / "2024-01-02.csv")) == "raw/2024-01-02.csv"
+
+
+def test_an_out_linked_to_a_dep_does_not_hide_the_dep(tmp_path: Path) -> None:
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "raw" / "a.csv").write_text("1")
+    (tmp_path / "current.csv").symlink_to("raw/a.csv")
+    spec = Pipeline((Stage("pick", "true", deps=("raw/",), outs=(Out("current.csv"),)),))
+    trigger = Trigger(tmp_path, spec)
+    assert trigger.relevant(str(tmp_path / "raw" / "a.csv")) == "raw/a.csv"
