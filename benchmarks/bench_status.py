@@ -345,7 +345,7 @@ def _short(arg: str) -> str:
 # Tools
 
 
-def find_gitpipe(explicit: str | None) -> Path:
+def find_gitpipe(explicit: str | None, who: str = "bench_status") -> Path:
     candidates = [explicit] if explicit else [
         str(Path(sys.executable).parent / "gitpipe"),
         str(REPO_ROOT / ".venv" / "bin" / "gitpipe"),
@@ -354,7 +354,7 @@ def find_gitpipe(explicit: str | None) -> Path:
     for candidate in candidates:
         if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
             return Path(candidate).absolute()
-    sys.exit("bench_status: cannot find the gitpipe command (run `make install`, or --gitpipe)")
+    sys.exit(f"{who}: cannot find the gitpipe command (run `make install`, or --gitpipe)")
 
 
 def interpreter_of(script: Path) -> str:
@@ -390,14 +390,18 @@ def source_digest() -> str:
 
 def snapshot_source(digest: str) -> Path:
     """A frozen copy of gitpipe/ for PYTHONPATH, so edits made while the benchmark runs
-    do not change the code under test halfway through."""
+    do not change the code under test halfway through. Shared by every benchmark
+    script (one copy per digest; two scripts may make it at once)."""
     target = WORK / "snapshot" / digest[:12]
     if not (target / "gitpipe").is_dir():
-        tmp = target.with_name(target.name + ".tmp")
+        tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.copytree(REPO_ROOT / "gitpipe", tmp / "gitpipe",
                         ignore=shutil.ignore_patterns("__pycache__"))
-        tmp.rename(target)
+        try:
+            tmp.rename(target)
+        except OSError:  # another benchmark made it meanwhile
+            shutil.rmtree(tmp, ignore_errors=True)
     return target
 
 
@@ -408,6 +412,7 @@ def bench_env(inherit: bool) -> dict[str, str]:
     gitpipe from source) is dropped."""
     env = dict(os.environ)
     env.pop("GITPIPE_DEBUG", None)
+    env.pop("GITPIPE_JOBS", None)  # -j is the benchmark's to say
     env["NO_COLOR"] = "1"
     env["LC_ALL"] = "C"
     if not inherit:

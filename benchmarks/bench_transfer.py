@@ -51,8 +51,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-REPO_ROOT = HERE.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_status as bs  # the tool helpers every benchmark script shares
+
+HERE = bs.HERE
+REPO_ROOT = bs.REPO_ROOT
 WORK = HERE / ".work" / "transfer"
 RESULTS = HERE / "results"
 MIB = 1024 * 1024
@@ -169,17 +172,8 @@ class Sample:
     output: str
 
 
-GNU_TIME = "/usr/bin/time"
+GNU_TIME = bs.GNU_TIME
 USE_GNU_TIME = False  # set by main() when GNU time works
-
-
-def has_gnu_time() -> bool:
-    try:
-        probe = subprocess.run([GNU_TIME, "-f", "%M", "true"], capture_output=True, text=True,
-                               check=False)
-    except OSError:
-        return False
-    return probe.returncode == 0 and probe.stderr.strip().isdigit()
 
 
 def run_measured(cmd: list[str], cwd: Path, env: dict[str, str], check: bool = True,
@@ -668,62 +662,6 @@ def profile(args: argparse.Namespace, gitpipe_args: list[str], cwd: Path, env: d
 # Tools and environment
 
 
-def find_gitpipe(explicit: str | None) -> Path:
-    candidates = [explicit] if explicit else [
-        str(Path(sys.executable).parent / "gitpipe"),
-        str(REPO_ROOT / ".venv" / "bin" / "gitpipe"),
-        shutil.which("gitpipe"),
-    ]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
-            return Path(candidate).absolute()
-    sys.exit("bench_transfer: cannot find the gitpipe command (run `make install`, or --gitpipe)")
-
-
-def interpreter_of(script: Path) -> str:
-    first = script.read_bytes().split(b"\n", 1)[0].decode(errors="replace")
-    if first.startswith("#!") and "python" in first:
-        return first[2:].strip().split()[0]
-    return sys.executable
-
-
-def bench_env(inherit: bool) -> dict[str, str]:
-    """As bench_status.py: bytecode cached under benchmarks/.work/pycache, no colour."""
-    env = dict(os.environ)
-    env.pop("GITPIPE_DEBUG", None)
-    env.pop("GITPIPE_JOBS", None)
-    env["NO_COLOR"] = "1"
-    env["LC_ALL"] = "C"
-    if not inherit:
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        env["PYTHONPYCACHEPREFIX"] = str(WORK.parent / "pycache")
-    return env
-
-
-def snapshot_source(digest: str) -> Path:
-    """A frozen copy of gitpipe/ for PYTHONPATH (the same place bench_status.py uses),
-    so edits made while the benchmark runs do not change the code under test."""
-    target = WORK.parent / "snapshot" / digest[:12]
-    if not (target / "gitpipe").is_dir():
-        tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.copytree(REPO_ROOT / "gitpipe", tmp / "gitpipe",
-                        ignore=shutil.ignore_patterns("__pycache__"))
-        try:
-            tmp.rename(target)
-        except OSError:  # another benchmark made it meanwhile
-            shutil.rmtree(tmp, ignore_errors=True)
-    return target
-
-
-def source_digest() -> str:
-    digest = hashlib.sha256()
-    package = REPO_ROOT / "gitpipe"
-    for path in sorted(package.rglob("*.py")):
-        digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
-
-
 def tool_versions(gitpipe: str, python: str, env: dict[str, str]) -> dict[str, str]:
     def first_line(cmd: list[str]) -> str:
         try:
@@ -860,11 +798,11 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("the s3 scenario needs moto[server] and boto3: run with the venv's "
                          "Python, or --only big,small")
 
-    gitpipe = str(find_gitpipe(args.gitpipe))
-    args.python = interpreter_of(Path(gitpipe))
+    gitpipe = str(bs.find_gitpipe(args.gitpipe, "bench_transfer"))
+    args.python = bs.interpreter_of(Path(gitpipe))
     global USE_GNU_TIME
-    USE_GNU_TIME = has_gnu_time()
-    env = bench_env(args.inherit_env)
+    USE_GNU_TIME = bs.has_gnu_time()
+    env = bs.bench_env(args.inherit_env)
     WORK.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(WORK).free
     if "big" in scenarios:
@@ -873,9 +811,9 @@ def main(argv: list[str] | None = None) -> int:
             sys.exit(f"bench_transfer: {free / 2**30:.1f} GiB free under {WORK}, the big "
                      f"scenario needs about {need / 2**30:.1f} GiB (use --total-mib)")
     args.stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
-    source = source_digest()
+    source = bs.source_digest()
     if args.snapshot:
-        env["PYTHONPATH"] = str(snapshot_source(source))
+        env["PYTHONPATH"] = str(bs.snapshot_source(source))
     imported = run([args.python, "-c", "import gitpipe; print(gitpipe.__file__)"], WORK,
                    env).strip()
     meta: dict[str, Any] = {
@@ -905,7 +843,7 @@ def main(argv: list[str] | None = None) -> int:
     if "s3" in scenarios:
         results["s3"] = bench_s3(args, gitpipe, env)
     meta["load_avg_end"] = os.getloadavg()
-    meta["gitpipe_source_sha256_end"] = source_digest()
+    meta["gitpipe_source_sha256_end"] = bs.source_digest()
     if meta["gitpipe_source_sha256_end"] != source and not args.snapshot:
         print("WARNING: gitpipe/ changed while the benchmark ran; figures may mix versions",
               file=sys.stderr)
