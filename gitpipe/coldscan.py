@@ -4,9 +4,12 @@ A known directory is walked with one lstat per file, so that an unchanged one
 is recognized without reading a byte (workspace.py). A directory hashed for the
 first time gains nothing from that walk: every file is read anyway. Here the
 walk lists names only (scandir's d_type, no system call per file), and each
-regular file is opened by name relative to its directory, fstat-ed, read and
-hashed: three system calls and one short path lookup per file instead of four
-calls and two full lookups.
+regular file is opened by name relative to its directory's descriptor,
+fstat-ed, read and hashed: three system calls and one short path lookup per
+file instead of four calls and two full lookups. Directories are opened
+relative to their parent without following symlinks, and files with
+O_NOFOLLOW: whatever changes kind during the scan fails it (None), and the
+caller walks as for a known directory.
 
 The sorted paths are cut into contiguous shares, one per process (forkmap.py),
 and each process also makes its share of everything the workspace keeps: the
@@ -128,10 +131,10 @@ def _list_names(directory: str) -> tuple[list[str], frozenset[str]]:
         prefix = f"{rel}/" if rel else ""
         with os.scandir(f"{directory}/{rel}" if rel else directory) as entries:
             for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(prefix + entry.name)
-                elif entry.is_file(follow_symlinks=False):
+                if entry.is_file(follow_symlinks=False):  # the most, first: one call each
                     paths.append(prefix + entry.name)
+                elif entry.is_dir(follow_symlinks=False):
+                    stack.append(prefix + entry.name)
                 elif entry.is_symlink():
                     links.append(prefix + entry.name)
                 # a fifo, socket or device: left out, as walk_files leaves it
