@@ -154,17 +154,28 @@ class GcReport:
 
 
 def referenced(project: Project, all_commits: bool) -> set[str]:
-    """Digests the current lock (and, with all_commits, any commit's lock) refers to."""
-    texts = [project.root.joinpath(lockfile.LOCK_FILE).read_text()] \
-        if (project.root / lockfile.LOCK_FILE).exists() else []
-    if all_commits:
-        texts += lockfile_texts_in_history(project.git, lockfile.LOCK_FILE)
+    """Digests the current lock (and, with all_commits, any commit's lock) refers to.
+
+    gc deletes everything else, so the work tree's lock must be there and
+    parse: a truncated or conflicted lock would otherwise keep nothing, and
+    gc would empty the cache and the shared remote. A damaged lock in old
+    history keeps nothing of its own (it names nothing anyone can check out).
+    """
+    path = project.root / lockfile.LOCK_FILE
+    if not path.exists() and not all_commits:
+        raise BadInputError(f"{lockfile.LOCK_FILE} not found: gc keeps what it names, so it "
+                            "would remove every object",
+                            hint="run 'gitpipe repro' (or restore the lock) first, or keep "
+                            "what any commit names with --all-commits")
     digests: set[str] = set()
-    for text in texts:
+    if path.exists():
+        entries = lockfile.parse(path.read_text())
+        digests |= {out.digest for entry in entries.values() for out in entry.outs}
+    for text in lockfile_texts_in_history(project.git, lockfile.LOCK_FILE) if all_commits else []:
         try:
             entries = lockfile.parse(text)
         except BadInputError:
-            continue  # a damaged lock in old history keeps nothing
+            continue
         digests |= {out.digest for entry in entries.values() for out in entry.outs}
     return digests
 

@@ -145,6 +145,29 @@ def test_gc_keeps_current_and_with_all_commits_history(repo: Repo) -> None:
     assert repo.run("checkout", check=True).returncode == 0
 
 
+@pytest.mark.parametrize("damage", ["truncated", "missing"])
+def test_gc_refuses_a_lock_it_cannot_read_and_removes_nothing(repo: Repo, damage: str) -> None:
+    # gc deletes what the lock does not name: a damaged lock named nothing, so
+    # gc emptied the cache (and, with --remote, the shared remote).
+    pipeline(repo)
+    repo.project().repro()
+    repo.commit("v1")
+    before = set(repo.project().cache.all_objects())
+    lock = repo.path / "gitpipe.lock"
+    if damage == "truncated":
+        lock.write_text("stages: [\n")
+    else:
+        lock.unlink()
+    for args in (["gc"], ["gc", "--dry-run"]):
+        done = repo.run(*args)
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert "gitpipe.lock" in done.stderr and "Traceback" not in done.stderr
+    assert set(repo.project().cache.all_objects()) == before
+    if damage == "missing":  # what any commit names is a lock to keep by
+        kept = repo.run("gc", "--all-commits", check=True)
+        assert "removed 0 object(s)" in kept.stdout
+
+
 @pytest.mark.parametrize("link_type", ["copy", "hardlink", "symlink"])
 def test_link_types(repo: Repo, link_type: str) -> None:
     pipeline(repo)
