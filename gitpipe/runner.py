@@ -139,8 +139,7 @@ class _Runner:
         self.aborted.set()
         if self.kube is not None:
             self.kube.cancel_all()
-        for handle in self.in_flight.snapshot():
-            self.executor.cancel(handle)
+        self.executor.cancel_many(self.in_flight.snapshot())
 
     def step(self, node: Hashable) -> Outcome:
         task = self.project.graph.nodes[node]["task"]

@@ -31,20 +31,39 @@ class LocalHandle:
 
 
 def _kill_group(pid: int, grace: float = KILL_GRACE) -> None:
-    """SIGTERM the group, then SIGKILL whatever is left after `grace` seconds."""
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
+    _kill_groups([pid], grace)
+
+
+def _kill_groups(pids: list[int], grace: float = KILL_GRACE) -> None:
+    """SIGTERM each group, then SIGKILL whatever is left after `grace` seconds.
+
+    All at once, with one deadline: a group whose processes are gone but not
+    yet reaped (a stage's children are reaped by init, which some containers
+    do only every few seconds) still counts as alive, and waiting for each in
+    turn made a Ctrl-C of 6 running stages take 11 s instead of 2.
+    """
+    alive = []
+    for pid in pids:
         try:
-            os.killpg(pid, 0)
+            os.killpg(pid, signal.SIGTERM)
+            alive.append(pid)
         except ProcessLookupError:
-            return
+            pass
+    deadline = time.monotonic() + grace
+    while alive and time.monotonic() < deadline:
         time.sleep(0.05)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGKILL)
+        alive = [pid for pid in alive if _group_exists(pid)]
+    for pid in alive:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+
+
+def _group_exists(pid: int) -> bool:
+    try:
+        os.killpg(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def _pump(stream: IO[bytes], log: IO[bytes], task: str, sink: OutputSink | None) -> None:
@@ -106,9 +125,13 @@ class LocalExecutor:
             _kill_group(handle.process.pid)
 
     def cancel(self, handle: LocalHandle) -> None:
-        handle.cancelled.set()
-        if handle.process.poll() is None:
-            _kill_group(handle.process.pid)
+        self.cancel_many([handle])
+
+    def cancel_many(self, handles: list[LocalHandle]) -> None:
+        """Cancel several commands together: one grace period for all."""
+        for handle in handles:
+            handle.cancelled.set()
+        _kill_groups([h.process.pid for h in handles if h.process.poll() is None])
 
     def _finish(self, handle: LocalHandle) -> RunResult:
         # NOTE: the shell may be gone while children it backgrounded still hold

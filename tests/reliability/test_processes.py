@@ -101,3 +101,31 @@ def test_lock_of_a_dead_process_is_reclaimed(repo: Repo) -> None:
     holder.wait()
     assert repo.run("repro").returncode == 0
     assert repo.read(".gitpipe/project.lock") == ""
+
+
+def test_cancelling_several_stages_gives_them_one_grace_period(monkeypatch) -> None:
+    # Ctrl-C with 6 stages running took 11 s: each group was given its grace
+    # period in turn. Every group is now told first, and what is left after
+    # one shared grace period is killed.
+    from gitpipe.executors import local
+
+    groups = [subprocess.Popen(["/bin/sh", "-c", "trap '' TERM; sleep 30 & wait"],
+                               start_new_session=True) for _ in range(3)]
+    signals: list[tuple[int, int]] = []
+    real = os.killpg
+
+    def recording(pid: int, sig: int) -> None:
+        if sig:
+            signals.append((pid, sig))
+        real(pid, sig)
+
+    monkeypatch.setattr(local.os, "killpg", recording)
+    try:
+        time.sleep(0.2)  # the traps are set
+        local._kill_groups([p.pid for p in groups], grace=0.3)
+    finally:
+        for process in groups:
+            process.wait(timeout=10)
+    kinds = [sig for _, sig in signals]
+    assert kinds == [signal.SIGTERM] * 3 + [signal.SIGKILL] * 3, signals
+    assert all(process.returncode == -signal.SIGKILL for process in groups)
