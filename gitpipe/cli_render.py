@@ -41,13 +41,13 @@ class LivePrinter:
 
     def event(self, event: Event) -> None:
         labels = {"start": "running", "retry": "retrying", "fail": "failed",
-                  "restored": "restored"}
+                  "restored": "restored", "warn": "warning"}
         if event.kind not in labels:
             return
         with self._lock:
             detail = event.message.splitlines()[0] if event.message else ""
             click.echo(f"{labels[event.kind]} {event.task}" + (f": {detail}" if detail else ""),
-                       err=event.kind == "fail")
+                       err=event.kind in ("fail", "warn"))
 
 
 def print_report(report: Report) -> None:

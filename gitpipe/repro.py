@@ -73,7 +73,8 @@ class Report(NamedTuple):
 
 
 class Event(NamedTuple):
-    """A progress event for whoever renders: 'start', 'skip', 'retry', 'done', 'fail'."""
+    """A progress event for whoever renders: 'start', 'skip', 'retry', 'done', 'fail',
+    'restored', 'warn' (something went wrong and was worked around)."""
 
     task: str
     kind: str

@@ -16,6 +16,7 @@ from collections.abc import Callable, Hashable, Iterable
 from pathlib import Path
 
 from gitpipe import lockfile
+from gitpipe.cache import CacheError
 from gitpipe.errors import BadInputError, GitpipeError
 from gitpipe.executors import InFlight, Job, OutputSink, RunResult
 from gitpipe.executors.local import LocalExecutor, LocalHandle
@@ -170,7 +171,11 @@ class _Runner:
         forced = self.options.force or task.name in self.options.forced
         if forced or task.stage.always_changed or not self.options.run_cache:
             return False
-        cached = self.run_cache.lookup(task, seen.fingerprint)
+        try:
+            cached = self.run_cache.lookup(task, seen.fingerprint)
+        except CacheError as exc:  # a corrupt object: computing it again is always right
+            self.listener(Event(task.name, "warn", f"{exc}; the stage runs instead"))
+            return False
         if cached is None:
             return False
         self.run_cache.restore(self.project.root, cached)

@@ -88,6 +88,13 @@ def test_corrupt_remote_object_is_refused(make_repo, remote_url: str) -> None:
     assert "is corrupt" in done.stderr and "Traceback" not in done.stderr
     assert not (laptop.path / "model.bin").exists()
     assert not laptop.project().cache.has(digest)
+    # repro --pull does what a missing object makes it do: it runs the stage
+    # (said on stderr), instead of failing on an object it could not use.
+    repro = laptop.run("repro", "--pull")
+    assert repro.returncode == 0, repro.stdout + repro.stderr
+    assert "warning train:" in repro.stderr and "is corrupt" in repro.stderr
+    assert laptop.ran() == ["train"]
+    assert laptop.read("model.bin") == "a\nb\na\nb\n"
 
 
 def test_missing_remote_object_names_the_stage(make_repo, remote_url: str) -> None:
