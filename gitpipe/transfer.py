@@ -133,8 +133,15 @@ def pull(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: in
             fetch_exactly(remote, cache, manifests, jobs, progress, present, summary)
             wanted = {d for o in todo for d in cache.missing(o.digest)}
             if summary.failed or absent_objects(remote, wanted, present):
-                # Fetch what can be fetched, then fail naming what is absent.
-                fetch_outs(project, remote, targets, jobs, progress)
+                # Fetch what can be fetched, check out every out that is whole,
+                # then fail naming what is absent (as DVC's pull does).
+                try:
+                    fetch_outs(project, remote, targets, jobs, progress)
+                except CacheError as exc:
+                    _checkout_whole(project, todo, report)
+                    restored = f"; checked out the other {len(report.restored)} out(s)" \
+                        if report.restored else ""
+                    raise CacheError(exc.message + restored, hint=exc.hint) from None
         pairs = []
         for out in todo:
             pairs += cache.lay_out(project.root / out.path, out.digest)
@@ -142,6 +149,14 @@ def pull(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: in
         cache.write_files(pairs, fetcher(remote, cache, summary, progress), jobs)
         project.state.flush()
         return summary, report
+
+
+def _checkout_whole(project: Project, todo: list[LockedOut], report: CheckoutReport) -> None:
+    for out in todo:
+        if not project.cache.missing(out.digest):
+            project.cache.checkout(project.root / out.path, out.digest)
+            report.restored.append(out.path)
+    project.state.flush()
 
 
 # -- gc ----------------------------------------------------------------------------

@@ -107,6 +107,22 @@ def test_missing_remote_object_names_the_stage(make_repo, remote_url: str) -> No
     assert "model.bin (stage 'train'" in done.stderr
 
 
+def test_pull_checks_out_what_the_remote_has_then_names_what_it_lacks(
+        make_repo, remote_url: str) -> None:
+    # Only prep's outs were pushed: pull restores data/ and fails on model.bin
+    # (it fetched everything and checked out nothing before).
+    ci = origin(make_repo, remote_url)
+    ci.run("repro", check=True)
+    ci.run("push", "prep", check=True)
+    ci.commit("results, train's never pushed")
+    laptop = clone(ci)
+    done = laptop.run("pull")
+    assert done.returncode == 1
+    assert "model.bin (stage 'train'" in done.stderr and "checked out the other 1" in done.stderr
+    assert laptop.read("data/clean.txt") == "a\nb\n"
+    assert not (laptop.path / "model.bin").exists()
+
+
 def test_interrupted_push_resumes(make_repo, remote_url: str) -> None:
     ci = origin(make_repo, remote_url)
     ci.run("repro", check=True)
