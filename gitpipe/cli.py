@@ -82,9 +82,10 @@ def init(ctx: click.Context) -> None:
 @cli.command()
 @click.pass_context
 def validate(ctx: click.Context) -> None:
-    """Check gitpipe.yaml, the params files and the DAG; report every problem."""
+    """Check gitpipe.yaml, the params files, the config and the DAG."""
     project = _project(ctx)
     tasks = project.validate()
+    _ = project.config  # .gitpipe/config.yaml (and config.local.yaml) too
     stages = len(project.pipeline.stages)
     partitions = f" ({len(tasks)} task(s) with partitions)" if len(tasks) != stages else ""
     click.echo(f"gitpipe.yaml is valid: {stages} stage(s){partitions}, "

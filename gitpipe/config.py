@@ -50,11 +50,20 @@ def _read(path: Path, source: str) -> dict[str, Any]:
     return data
 
 
+KNOWN_CORE = {"jobs", "lock_wait", "remote"}
+
+
 def load_config(gitpipe_dir: Path) -> Config:
     """Read both config files; GITPIPE_JOBS in the environment overrides core.jobs."""
     raw = _merge(_read(gitpipe_dir / CONFIG_FILE, f".gitpipe/{CONFIG_FILE}"),
                  _read(gitpipe_dir / LOCAL_CONFIG_FILE, f".gitpipe/{LOCAL_CONFIG_FILE}"))
     core = raw.get("core") or {}
+    if not isinstance(core, dict) or set(core) - KNOWN_CORE:
+        wrong = "must be a mapping" if not isinstance(core, dict) else \
+            f"unknown key {sorted(set(core) - KNOWN_CORE)[0]!r}"
+        raise BadInputError(f".gitpipe/config.yaml: core: {wrong}",
+                            hint=f"core takes {', '.join(sorted(KNOWN_CORE))}")
+    _check_pools(raw.get("pools"))
     jobs = os.environ.get("GITPIPE_JOBS") or core.get("jobs")
     try:
         return Config(jobs=int(jobs) if jobs else None,
@@ -62,6 +71,18 @@ def load_config(gitpipe_dir: Path) -> Config:
     except (TypeError, ValueError):
         raise BadInputError(".gitpipe/config.yaml: core.jobs and core.lock_wait must be "
                             "numbers") from None
+
+
+def _check_pools(pools: object) -> None:
+    """pools: {NAME: SIZE}, each a whole number of slots, at least 1."""
+    if pools is None:
+        return
+    if not isinstance(pools, dict):
+        raise BadInputError(".gitpipe/config.yaml: pools must be a mapping of NAME: SIZE")
+    for name, size in pools.items():
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise BadInputError(f".gitpipe/config.yaml: pools.{name} must be a whole number "
+                                f"of at least 1, not {size!r}")
 
 
 def default_config_text() -> str:

@@ -232,3 +232,18 @@ def test_runs_of_an_unknown_stage_and_a_missing_directory_are_bad_input(repo: Re
     assert repo.run("runs", "train").stdout.strip() == "no runs recorded yet"
     gone = repo.run("-C", str(tmp_path / "nowhere"), "status")
     assert gone.returncode == 2 and "does not exist" in gone.stderr, gone.stderr
+
+
+@pytest.mark.parametrize("config, problem", [
+    ("core: [1\n", "invalid YAML"),
+    ("core: {jobz: 3}\n", "core: unknown key 'jobz'"),
+    ("pools: {db: -1}\n", "pools.db must be a whole number of at least 1"),
+])
+def test_validate_checks_the_config(repo: Repo, config: str, problem: str) -> None:
+    repo.spec({"a": {"cmd": "echo > o", "outs": ["o"]}}, commit="spec")
+    repo.run("init", check=True)
+    (repo.path / ".gitpipe" / "config.yaml").write_text(config)
+    done = repo.run("validate")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert ".gitpipe/config.yaml" in done.stderr and problem in done.stderr
+    assert "Traceback" not in done.stderr
