@@ -158,6 +158,11 @@ class KubernetesExecutor:
     def _took(self, handle: KubeHandle) -> float:
         return time.monotonic() - handle.started
 
+    def _past_deadline(self, handle: KubeHandle) -> bool:
+        """Whether the Job has run past its activeDeadlineSeconds (the stage's timeout)."""
+        deadline = (handle.job.manifest.get("spec") or {}).get("activeDeadlineSeconds")
+        return deadline is not None and not handle.adopted and self._took(handle) >= deadline
+
     def _finish(self, handle: KubeHandle, result: RunResult) -> RunResult:
         if handle.logs is not None:
             handle.logs.join(timeout=10)
@@ -241,9 +246,14 @@ class KubernetesExecutor:
             if condition.status != "True":
                 continue
             if condition.type == "Failed":
-                deadline = condition.reason == "DeadlineExceeded"
-                return RunResult(1, self._took(handle), timed_out=deadline,
-                                 message=f"Job {handle.name}: {condition.reason}: "
+                reason = condition.reason
+                if reason != "DeadlineExceeded" and self._past_deadline(handle):
+                    # The pod was stopped at the deadline and the Job controller
+                    # counted a failed pod first (a race in the controller).
+                    reason = f"DeadlineExceeded (the Job says {condition.reason})"
+                return RunResult(1, self._took(handle),
+                                 timed_out=reason.startswith("DeadlineExceeded"),
+                                 message=f"Job {handle.name}: {reason}: "
                                          f"{condition.message or ''}".strip())
             if condition.type == "Complete":
                 return self._result_verdict(handle) or RunResult(
