@@ -256,26 +256,34 @@ class Cache:
         """Write each pair's object to its file. With `fetch`, an object missing
         here is downloaded first; in copy mode the download writes the workspace
         file too, so the bytes are read once. Copies release the GIL, so threads
-        overlap the I/O."""
+        overlap the I/O. An object that is corrupt fails at the end, after every
+        other file is written."""
         copying = self.link_type in ("copy", "reflink")
+        failures: list[CacheError] = []  # a corrupt object stops its file, not the others
 
         def one(pair: tuple[str, Path]) -> None:
             digest, dest = pair
-            if fetch is not None and not self.has(digest):
-                fetch(digest, dest if copying else None)
-                if copying:
-                    os.chmod(dest, 0o644)
-                    return
-            self._materialize(self.path(digest), dest)
+            try:
+                if fetch is not None and not self.has(digest):
+                    fetch(digest, dest if copying else None)
+                    if copying:
+                        os.chmod(dest, 0o644)
+                        return
+                self._materialize(self.path(digest), dest)
+            except CacheError as exc:
+                failures.append(exc)
 
         if len(pairs) < 16 or jobs <= 1:
             for pair in pairs:
                 one(pair)
-            return
-        from concurrent.futures import ThreadPoolExecutor
+        else:
+            from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            list(pool.map(one, pairs))
+            with ThreadPoolExecutor(max_workers=jobs) as pool:
+                list(pool.map(one, pairs))
+        if failures:
+            more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+            raise CacheError(failures[0].message + more, hint=failures[0].hint)
 
     def _materialize(self, obj: Path, dest: Path) -> None:
         if self.link_type == "symlink":

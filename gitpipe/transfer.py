@@ -146,8 +146,14 @@ def pull(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: in
         for out in todo:
             pairs += cache.lay_out(project.root / out.path, out.digest)
             report.restored.append(out.path)
-        cache.write_files(pairs, fetcher(remote, cache, summary, progress), jobs)
-        project.state.flush()
+        try:
+            cache.write_files(pairs, fetcher(remote, cache, summary, progress), jobs)
+        except CacheError as exc:  # a corrupt object: every other file was written
+            whole = sum(1 for out in todo if not cache.missing(out.digest))
+            done = f"; checked out the other {whole} out(s)" if whole else ""
+            raise CacheError(exc.message + done, hint=exc.hint) from None
+        finally:
+            project.state.flush()
         return summary, report
 
 

@@ -88,6 +88,9 @@ def test_corrupt_remote_object_is_refused(make_repo, remote_url: str) -> None:
     assert "is corrupt" in done.stderr and "Traceback" not in done.stderr
     assert not (laptop.path / "model.bin").exists()
     assert not laptop.project().cache.has(digest)
+    # The corrupt object stops its own out only: prep's data/ is checked out.
+    assert "checked out the other 1 out(s)" in done.stderr
+    assert laptop.read("data/clean.txt") == "a\nb\n"
     # repro --pull does what a missing object makes it do: it runs the stage
     # (said on stderr), instead of failing on an object it could not use.
     repro = laptop.run("repro", "--pull")
