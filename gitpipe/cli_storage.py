@@ -122,20 +122,34 @@ def gc(ctx: click.Context, all_commits: bool, remote: str | None, dry_run: bool)
 
 
 @cli.command()
-@click.option("--repair", is_flag=True, help="Remove bad objects (a pull or repro restores them).")
+@click.option("--repair", is_flag=True, help="Remove bad objects (a pull, repro or push "
+              "restores them).")
+@click.option("--remote", "remote_name", help="Check this remote's objects instead (each is "
+              "downloaded).")
+@click.option("-j", "--jobs", default=8, show_default=True, type=click.IntRange(min=1))
 @click.pass_context
-def fsck(ctx: click.Context, repair: bool) -> None:
+def fsck(ctx: click.Context, repair: bool, remote_name: str | None, jobs: int) -> None:
     """Check that every cache object's content agrees with its name."""
     from gitpipe.transfer import fsck as run_fsck
+    from gitpipe.transfer import fsck_remote
 
-    report = run_fsck(_project(ctx), repair)
+    project = _project(ctx)
+    if remote_name is not None:
+        store = project.remote(remote_name)
+        report = fsck_remote(project, store, repair, jobs)
+        where = f"remote {store.name!r}"
+    else:
+        report = run_fsck(project, repair)
+        where = "the cache"
     for digest in report.bad:
         state = "removed" if digest in report.removed else "bad"
         click.echo(f"{state}: {digest}")
     for out in report.missing:
         click.echo(f"missing: {out.path} (stage {out.task!r}, {out.digest})")
     click.echo(f"checked {report.checked} object(s): {len(report.bad)} bad, "
-               f"{len(report.missing)} lock out(s) missing from the cache")
+               f"{len(report.missing)} lock out(s) missing from {where}")
+    if report.removed and remote_name is not None:
+        click.echo("hint: 'gitpipe push' from a clone that has them puts them back")
     if report.bad and not repair:
         ctx.exit(1)
 

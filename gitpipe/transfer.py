@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -20,6 +22,7 @@ from gitpipe.remote import (
     fetch_exactly,
     fetch_objects,
     fetcher,
+    object_key,
     push,
 )
 
@@ -296,4 +299,43 @@ def fsck(project: Project, repair: bool = False) -> FsckReport:
             _drop_dangling_runs(cache)
         report.missing = [o for o in locked_outs(project.lock_entries)
                           if cache.missing(o.digest)]
+    return report
+
+
+def fsck_remote(project: Project, remote: Remote, repair: bool = False,
+                jobs: int = 8) -> FsckReport:
+    """Download every object of `remote` and hash it against its name (push
+    checks names only, so a damaged object would stay there for good); with
+    `repair`, delete the bad ones, for a push from a good copy to replace."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    report = FsckReport()
+    keys = sorted(remote.listing("files"))
+    scratch = project.cache.root / "tmp"
+    scratch.mkdir(parents=True, exist_ok=True)
+
+    def check(rel: str) -> str | None:
+        digest = digest_of_relpath(rel)
+        tmp = scratch / f".fsck-{os.getpid()}-{threading.get_ident()}"
+        try:
+            remote.download_verified(rel, tmp, digest)
+        except CacheError:
+            return digest
+        finally:
+            tmp.unlink(missing_ok=True)
+        return None
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        verdicts = list(pool.map(check, keys))
+    report.checked = len(keys)
+    for rel, bad in zip(keys, verdicts, strict=True):
+        if bad is None:
+            continue
+        report.bad.append(bad)
+        if repair:
+            remote.fs.rm_file(remote.full(rel))
+            report.removed.append(bad)
+    present = set(keys) - {object_key(digest) for digest in report.removed}
+    report.missing = [o for o in locked_outs(project.lock_entries)
+                      if object_key(o.digest) not in present]
     return report

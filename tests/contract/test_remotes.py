@@ -100,6 +100,33 @@ def test_corrupt_remote_object_is_refused(make_repo, remote_url: str) -> None:
     assert laptop.read("model.bin") == "a\nb\na\nb\n"
 
 
+def test_fsck_remote_finds_repairs_and_push_replaces(make_repo, remote_url: str) -> None:
+    # push checks objects by name only: a damaged object stayed on the remote
+    # and every clone's pull failed on it. fsck --remote finds it, --repair
+    # deletes it, a push from a good copy puts it back.
+    ci = origin(make_repo, remote_url)
+    ci.run("repro", "--push", check=True)
+    ci.commit("results")
+    digest = ci.project().lock_entries["train"].outs[0].digest
+    value = digest.split(":")[1]
+    remote = ci.project().remote()
+    with remote.fs.open(remote.full(f"files/xxh3/{value[:2]}/{value[2:]}"), "wb") as handle:
+        handle.write(b"tampered")
+    assert "pushed 0 object(s)" in ci.run("push", check=True).stdout  # not seen by push
+
+    found = ci.run("fsck", "--remote", "store")
+    assert found.returncode == 1, found.stdout + found.stderr
+    assert f"bad: {digest}" in found.stdout and "checked 4 object(s): 1 bad" in found.stdout
+    repaired = ci.run("fsck", "--remote", "store", "--repair", check=True)
+    assert f"removed: {digest}" in repaired.stdout and "1 lock out(s) missing" in repaired.stdout
+    assert "pushed 1 object(s)" in ci.run("push", check=True).stdout
+    assert "0 bad" in ci.run("fsck", "--remote", "store", check=True).stdout
+
+    laptop = clone(ci)
+    laptop.run("pull", check=True)
+    assert laptop.read("model.bin") == "a\nb\na\nb\n"
+
+
 def test_missing_remote_object_names_the_stage(make_repo, remote_url: str) -> None:
     ci = origin(make_repo, remote_url)
     ci.run("repro", check=True)
