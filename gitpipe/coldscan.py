@@ -30,7 +30,7 @@ from gitpipe.hashing import (
     DIR_SUFFIX,
     descriptor_digest,
     hash_bytes,
-    manifest_bytes,
+    listing_digest,
     plain_manifest_text,
 )
 from gitpipe.statsig import RACY_NS, FileSignature, ListedFile, pack_numbers, signature_of
@@ -94,22 +94,21 @@ def _assemble(paths: list[str], shares: list[_Share]) -> ColdScan:
     size = sum(share.size for share in shares)
     signature = signature_of(names, [share.signature_numbers for share in shares], newest, size)
     digests = [digest for share in shares for digest in share.digests]
-    texts = [share.manifest_text for share in shares]
-    listing = _listing(paths, shares) if None in texts else []
-    if None in texts:
-        sizes = [0 if stat_module.S_ISLNK(item[4]) else item[3] for item in listing]
-        manifest = manifest_bytes(list(zip(paths, digests, sizes, strict=True)))
-    else:
-        manifest = f"[{','.join(text for text in texts if text)}]".encode()
-    digest = f"{hash_bytes(manifest)}{DIR_SUFFIX}"
     rows = [share.row_numbers for share in shares]
+    texts = [share.manifest_text for share in shares]
     # Files written within RACY_NS are not kept (State.record_directory filters
-    # a listing): a directory a stage has just written needs one.
+    # a listing): a directory a stage has just written needs its listing, and
+    # so does a manifest with a name JSON must escape.
+    row = None
     if newest + RACY_NS < time.time_ns() and None not in rows:
         row = (names, b"".join(numbers for numbers in rows if numbers), "\0".join(digests))
-        return ColdScan(signature, digest, size, len(paths), digests, row, listing)
-    return ColdScan(signature, digest, size, len(paths), digests, None,
-                    listing or _listing(paths, shares))
+    listing = _listing(paths, shares) if row is None or None in texts else []
+    if None in texts:  # a name JSON must escape: the general encoder
+        digest = listing_digest(listing, digests)[0]
+    else:
+        manifest = "[" + ",".join(text for text in texts if text) + "]"
+        digest = f"{hash_bytes(manifest.encode())}{DIR_SUFFIX}"
+    return ColdScan(signature, digest, size, len(paths), digests, row, listing)
 
 
 def _listing(paths: list[str], shares: list[_Share]) -> list[ListedFile]:

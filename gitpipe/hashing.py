@@ -10,6 +10,7 @@ import gc
 import json
 import mmap
 import os
+import stat as stat_module
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -191,6 +192,17 @@ def plain_manifest_text(ordered: Iterable[tuple[str, str, int]]) -> str | None:
 
 def hash_manifest(entries: Sequence[tuple[str, str, int]]) -> Digest:
     return hash_bytes(manifest_bytes(entries))
+
+
+def listing_digest(listing: Sequence[tuple[str, int, int, int, int]],
+                   digests: Sequence[str]) -> tuple[str, int]:
+    """A directory's digest ("xxh3:….dir") and size from its listing (path,
+    inode, mtime_ns, size, mode per file, as statsig.walk_files gives it) and
+    each file's digest. A symlink's size is 0: its digest names its target,
+    not bytes stored."""
+    sizes = [0 if stat_module.S_ISLNK(item[4]) else item[3] for item in listing]
+    entries = list(zip([item[0] for item in listing], digests, sizes, strict=True))
+    return str(hash_manifest(entries)) + DIR_SUFFIX, sum(sizes)
 
 
 def hash_many(paths: list[str], hasher: Callable[[str], str] = file_digest,

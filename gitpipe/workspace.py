@@ -18,13 +18,12 @@ from gitpipe.coldscan import ColdScan, scan_directory
 from gitpipe.errors import BadInputError
 from gitpipe.gitrepo import GitRepo
 from gitpipe.hashing import (
-    DIR_SUFFIX,
     GIT,
     XXH3,
     gc_paused,
     hash_file,
-    hash_manifest,
     hash_many,
+    listing_digest,
 )
 from gitpipe.state import State, StatKey
 from gitpipe.statsig import (
@@ -223,11 +222,8 @@ class Workspace:
         for index, digest in zip(todo, fresh, strict=True):
             digests[index] = digest
         self.state.record_directory(path, listing, digests)
-        # A symlink's size is 0: its digest names its target, not bytes stored.
-        sizes = [0 if stat_module.S_ISLNK(item[4]) else item[3] for item in listing]
-        entries = list(zip([item[0] for item in listing], digests, sizes, strict=True))
-        return PathInfo(path, str(hash_manifest(entries)) + DIR_SUFFIX, sum(sizes), True,
-                        len(entries))
+        digest, size = listing_digest(listing, digests)
+        return PathInfo(path, digest, size, True, len(listing))
 
     def _record_cold(self, path: str, cold: ColdScan) -> PathInfo:
         key = StatKey(*cold.signature)
