@@ -7,6 +7,8 @@ import sys
 import threading
 import time
 import weakref
+from collections.abc import Iterable
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -71,17 +73,14 @@ class GitRepo:
         file content only for racy entries), whatever the number of files.
         """
         if self._clean_ids is None:
-            import pygit2
-
             self.clean_since_ns = time.time_ns()
-            try:
-                modified = set(self.repo.status(untracked_files="no", ignored=False))
-                entries = [(entry.path, str(entry.id)) for entry in self.repo.index]
-            except pygit2.GitError as error:
-                if not gitcli.cannot_read_index(error):
-                    raise
+            entries: Iterable[tuple[str, str]]
+            if self._split_index:
                 modified = gitcli.unclean_paths(self.workdir)
-                entries = list(self._cli_index().items())
+                entries = self._cli_index().items()
+            else:
+                modified = set(self.repo.status(untracked_files="no", ignored=False))
+                entries = ((entry.path, str(entry.id)) for entry in self.repo.index)
             strip = len(self.prefix) + 1 if self.prefix else 0
             ids = {}
             for path, blob_id in entries:
@@ -90,6 +89,20 @@ class GitRepo:
                 ids[path[strip:]] = blob_id
             self._clean_ids = ids
         return self._clean_ids
+
+    @cached_property
+    def _split_index(self) -> bool:
+        """Whether `.git/index` is one libgit2 cannot read (split by
+        core.splitIndex); git's plumbing reads it then (gitcli.py)."""
+        import pygit2
+
+        try:
+            _ = self.repo.index
+        except pygit2.GitError as error:
+            if gitcli.cannot_read_index(error):
+                return True
+            raise
+        return False
 
     def _cli_index(self) -> dict[str, str]:
         """The index as git lists it, read once (see gitcli.py)."""
@@ -103,15 +116,10 @@ class GitRepo:
         as `git hash-object --path` computes it, so that it equals the index's
         id for a clean file. (Filters that run a program, such as Git LFS's,
         are not applied: libgit2 does not run them.)"""
-        import pygit2
-
         git_path = self.git_path(path)
-        try:
-            return str(self.repo.hashfile(str(self.workdir / git_path), as_path=git_path))
-        except pygit2.GitError as error:  # the attributes are read from the index too
-            if not gitcli.cannot_read_index(error):
-                raise
+        if self._split_index:  # libgit2 reads the attributes from the index too
             return self._cli_hasher.blob_id(git_path)
+        return str(self.repo.hashfile(str(self.workdir / git_path), as_path=git_path))
 
     def close(self) -> None:
         """Stop the git process a split index may have started."""
@@ -126,9 +134,9 @@ class GitRepo:
         import pygit2
 
         named = os.environ.get("GIT_INDEX_FILE")
-        try:
-            if not named:
-                return StagedCommit(self, self.repo.index)
+        if not named:
+            return StagedCommit(self, None if self._split_index else self.repo.index)
+        try:  # another index file than .git/index, split or not on its own
             return StagedCommit(self, _open_index(os.path.join(self.workdir, named)))
         except pygit2.GitError as error:
             if not gitcli.cannot_read_index(error):
@@ -136,14 +144,8 @@ class GitRepo:
             return StagedCommit(self, None, named)
 
     def is_tracked(self, path: str) -> bool:
-        import pygit2
-
-        try:
-            return self.git_path(path) in self.repo.index
-        except pygit2.GitError as error:
-            if not gitcli.cannot_read_index(error):
-                raise
-            return self.git_path(path) in self._cli_index()
+        index = self._cli_index() if self._split_index else self.repo.index
+        return self.git_path(path) in index
 
     def hooks_dir(self) -> Path:
         configured = self.repo.config.get_multivar("core.hooksPath")
