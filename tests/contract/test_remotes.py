@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gitpipe.remote import object_key
 from gitpipe.repro import ReproOptions
 from gitpipe.scheduler import Outcome
 from tests.conftest import Repo, ran_cmd
@@ -30,6 +31,15 @@ def origin(make_repo, remote_url: str) -> Repo:
 
 def clone(source: Repo, name: str = "laptop") -> Repo:
     return source.clone_to(source.path.parent / name)
+
+
+def tamper_with_the_model(ci: Repo) -> str:
+    """Overwrite train's out on the remote with other bytes; its digest."""
+    digest = ci.project().lock_entries["train"].outs[0].digest
+    remote = ci.project().remote()
+    with remote.fs.open(remote.full(object_key(digest)), "wb") as handle:
+        handle.write(b"tampered")
+    return str(digest)
 
 
 def test_push_then_pull_in_a_clone_recomputes_nothing(make_repo, remote_url: str) -> None:
@@ -75,12 +85,7 @@ def test_corrupt_remote_object_is_refused(make_repo, remote_url: str) -> None:
     ci.run("repro", check=True)
     ci.run("push", check=True)
     ci.commit("results")
-    digest = ci.project().lock_entries["train"].outs[0].digest
-    value = digest.split(":")[1]
-    key = f"files/xxh3/{value[:2]}/{value[2:]}"
-    remote = ci.project().remote()
-    with remote.fs.open(remote.full(key), "wb") as handle:
-        handle.write(b"tampered")
+    digest = tamper_with_the_model(ci)
 
     laptop = clone(ci)
     done = laptop.run("pull")
@@ -107,11 +112,7 @@ def test_fsck_remote_finds_repairs_and_push_replaces(make_repo, remote_url: str)
     ci = origin(make_repo, remote_url)
     ci.run("repro", "--push", check=True)
     ci.commit("results")
-    digest = ci.project().lock_entries["train"].outs[0].digest
-    value = digest.split(":")[1]
-    remote = ci.project().remote()
-    with remote.fs.open(remote.full(f"files/xxh3/{value[:2]}/{value[2:]}"), "wb") as handle:
-        handle.write(b"tampered")
+    digest = tamper_with_the_model(ci)
     assert "pushed 0 object(s)" in ci.run("push", check=True).stdout  # not seen by push
 
     found = ci.run("fsck", "--remote", "store")
