@@ -1,0 +1,55 @@
+"""Attack tests: each builds a malicious repository or remote for real, runs
+gitpipe on it, and compares a snapshot of the whole temp tree before and after."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from collections.abc import Iterable
+from pathlib import Path
+
+Snapshot = dict[str, tuple[str, int, str]]  # relpath -> (kind, permission bits, content digest)
+
+
+def snapshot(root: Path, skip: Iterable[str] = (".git",)) -> Snapshot:
+    """Every entry under `root` by its relative path: kind, mode and content
+    (a symlink by its target, never followed). Directories named in `skip` are
+    left out wherever they appear (git's own bookkeeping changes on every command)."""
+    skipped = set(skip)
+    found: Snapshot = {}
+    pending = [root]
+    while pending:
+        directory = pending.pop()
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                rel = os.path.relpath(entry.path, root)
+                info = entry.stat(follow_symlinks=False)
+                mode = stat.S_IMODE(info.st_mode)
+                if entry.is_symlink():
+                    found[rel] = ("link", 0, os.readlink(entry.path))
+                elif entry.is_dir(follow_symlinks=False):
+                    found[rel] = ("dir", mode, "")
+                    if entry.name not in skipped:
+                        pending.append(Path(entry.path))
+                elif entry.is_file(follow_symlinks=False):
+                    with open(entry.path, "rb") as handle:
+                        digest = hashlib.sha256(handle.read()).hexdigest()
+                    found[rel] = ("file", mode, digest)
+                else:
+                    found[rel] = ("special", mode, "")
+    return found
+
+
+def changed(before: Snapshot, after: Snapshot) -> set[str]:
+    """Relative paths added, removed or altered between two snapshots."""
+    return {path for path in before.keys() | after.keys() if before.get(path) != after.get(path)}
+
+
+def assert_only_changed(before: Snapshot, after: Snapshot, allowed: Iterable[str] = ()) -> None:
+    """Nothing changed but the paths in `allowed` (and anything under them)."""
+    prefixes = tuple(allowed)
+    unexpected = sorted(path for path in changed(before, after)
+                        if not any(path == p or path.startswith(p.rstrip("/") + "/")
+                                   for p in prefixes))
+    assert not unexpected, f"changed outside what was declared: {unexpected}"
