@@ -147,6 +147,14 @@ class GitRepo:
         index = self._cli_index() if self._split_index else self.repo.index
         return self.git_path(path) in index
 
+    def tracked_paths(self) -> list[str]:
+        """Every path the index tracks under the project, project-relative, sorted."""
+        names = self._cli_index() if self._split_index else (e.path for e in self.repo.index)
+        if not self.prefix:
+            return sorted(names)
+        top = self.prefix + "/"
+        return sorted(name[len(top):] for name in names if name.startswith(top))
+
     def hooks_dir(self) -> Path:
         configured = self.repo.config.get_multivar("core.hooksPath")
         for value in configured:

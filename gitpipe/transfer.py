@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import stat as stat_module
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from gitpipe import lockfile
-from gitpipe.cache import Cache, CacheError, digest_of_relpath, remove_path, run_relpath
-from gitpipe.errors import BadInputError, did_you_mean
+from gitpipe import lockfile, trust
+from gitpipe.cache import LOCAL, Cache, CacheError, digest_of_relpath, remove_path, run_relpath
+from gitpipe.errors import BadInputError, GitpipeError, RecordError, did_you_mean
 from gitpipe.gitrepo import lockfile_texts_in_history
 from gitpipe.hashing import DIR_SUFFIX, XXH3
 from gitpipe.lockfile import LockEntry
@@ -25,6 +26,8 @@ from gitpipe.remote import (
     object_key,
     push,
 )
+from gitpipe.spec import Out, Task, partition_task
+from gitpipe.statsig import walk_files
 
 
 @dataclass(frozen=True)
@@ -55,11 +58,15 @@ class CheckoutReport:
     restored: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     missing: list[LockedOut] = field(default_factory=list)
+    kept: list[LockedOut] = field(default_factory=list)  # modified by hand: left as they are
 
 
-def checkout(project: Project, targets: Iterable[str] = ()) -> CheckoutReport:
-    """Make the workspace outs match the lock, from the cache, running nothing."""
-    report, todo = _compare(project, targets)
+def checkout(project: Project, targets: Iterable[str] = (), force: bool = False) -> CheckoutReport:
+    """Make the workspace outs match the lock, from the cache, running nothing.
+
+    Outs the user modified whose content is not in the cache are left as they
+    are (`kept`) unless `force`: the cache could not give them back."""
+    report, todo = _compare(project, targets, force)
     cache = project.cache
     for out in todo:
         if cache.missing(out.digest):
@@ -71,16 +78,99 @@ def checkout(project: Project, targets: Iterable[str] = ()) -> CheckoutReport:
     return report
 
 
-def _compare(project: Project, targets: Iterable[str]) -> tuple[CheckoutReport, list[LockedOut]]:
-    """The report with the unchanged outs filled in, and the outs that differ."""
+def _compare(project: Project, targets: Iterable[str],
+             force: bool) -> tuple[CheckoutReport, list[LockedOut]]:
+    """The report with the unchanged and kept outs filled in, and the outs to write.
+    Every out is checked against the rules for records first (nothing is
+    written if one fails), and so is each manifest already in the cache."""
     report = CheckoutReport()
     todo = []
-    for out in locked_outs(project.lock_entries, targets):
-        if project.workspace.info(out.path, XXH3).digest == out.digest:
+    for out in _trusted(project, locked_outs(project.lock_entries, targets)):
+        info = project.workspace.info(out.path, XXH3)
+        if info.digest == out.digest:
             report.unchanged.append(out.path)
+        elif info.exists and not force and _would_lose(project, out.path, str(info.digest)):
+            report.kept.append(out)
         else:
             todo.append(out)
+    _check_manifests(project.cache, [o for o in todo if project.cache.has(o.digest)])
     return report, todo
+
+
+def _would_lose(project: Project, path: str, digest: str) -> bool:
+    """Whether replacing the out would lose bytes the cache cannot give back:
+    a file (of a directory out, any file) whose content is not an object."""
+    cache = project.cache
+    if not cache.missing(digest):
+        return False
+    if not digest.endswith(DIR_SUFFIX):
+        return True
+    for rel, _, _, _, mode in walk_files(str(project.root / path)):
+        if stat_module.S_ISREG(mode):
+            held = project.workspace.info(f"{path}/{rel}", XXH3).digest
+            if held is None or not cache.has(held):
+                return True
+    return False
+
+
+def _trusted(project: Project, outs: list[LockedOut]) -> list[LockedOut]:
+    """The lock outs gitpipe may write, once all pass trust's rules: each is an
+    out gitpipe.yaml declares for its task, reached without a symlink, not one
+    git tracks. Metrics (`cache: false`) that git tracks are git's to write."""
+    problems = []
+    declared: dict[str, dict[str, Out]] = {}
+    tracked = project.git.tracked_paths()
+    for out in outs:
+        if out.task not in declared:
+            declared[out.task] = _declared_outs(project, out.task)
+        record = f"lock entry {out.task!r}"
+        spec_out = declared[out.task].get(out.path)
+        try:
+            trust.out_path(project.root, out.path, declared[out.task], record=record,
+                           source=lockfile.LOCK_FILE)
+        except RecordError as exc:
+            problems.append(exc.message)
+            continue
+        unfit = trust.digest_problem(out.digest, directory=True if spec_out and spec_out.is_dir
+                                     else None)
+        if unfit is not None:
+            problems.append(f"{lockfile.LOCK_FILE}: {record}: out {out.path!r}: {unfit}")
+    if problems:
+        raise RecordError("\n".join(problems), hint=trust.RECORD_HINT)
+    cached = [o for o in outs if declared[o.task][o.path].cache]
+    trust.refuse_tracked([(o.task, o.path) for o in cached], tracked)
+    return [o for o in outs if o in cached or not _is_tracked(tracked, o.path)]
+
+
+def _is_tracked(tracked: list[str], path: str) -> bool:
+    return bool(trust.tracked_outs([("", path)], tracked))
+
+
+def _declared_outs(project: Project, task: str) -> dict[str, Out]:
+    """The outs gitpipe.yaml declares for a task (`stage` or `stage@partition`);
+    none for a task it does not know."""
+    name, _, key = task.partition("@")
+    try:
+        stage = project.pipeline.stage(name)
+        if bool(key) != (stage.partition is not None):
+            return {}
+        spec_task = partition_task(stage, key) if key else Task.of(stage)
+    except (KeyError, ValueError, GitpipeError):
+        return {}
+    return {out.path: out for out in spec_task.outs}
+
+
+def _check_manifests(cache: Cache, outs: list[LockedOut],
+                     source: str = LOCAL) -> None:
+    """Read (so check) the manifest of each directory out, before anything is written."""
+    for out in outs:
+        if not out.digest.endswith(DIR_SUFFIX):
+            continue
+        try:
+            cache.manifest(out.digest, source)
+        except RecordError as exc:
+            raise RecordError(f"{exc.message} (out {out.path!r} of lock entry {out.task!r})",
+                              hint=trust.RECORD_HINT) from None
 
 
 PRODUCE_THEN_PUSH = "run 'gitpipe repro' where they were produced, then 'gitpipe push'"
@@ -122,18 +212,22 @@ def fetch_outs(project: Project, remote: Remote, targets: Iterable[str] = (), jo
 
 
 def pull(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: int = 8,
-         progress: Progress | None = None) -> tuple[Transfer, CheckoutReport]:
+         progress: Progress | None = None, force: bool = False,
+         ) -> tuple[Transfer, CheckoutReport]:
     """Fetch + checkout, with each missing file downloaded once: written to the
     cache and (in copy mode) to the workspace from the same verified read."""
     with ProjectLock(project.gitpipe_dir, project.config.lock_wait):
         cache = project.cache
-        report, todo = _compare(project, targets)
+        report, todo = _compare(project, targets, force)
         summary = Transfer()
         if any(cache.missing(o.digest) for o in todo):
             # One listing serves both: which manifests, then which files, exist.
             present = remote.listing("files")
-            manifests = [o.digest for o in todo if o.digest.endswith(DIR_SUFFIX)]
-            fetch_exactly(remote, cache, manifests, jobs, progress, present, summary)
+            absent = [o for o in todo if o.digest.endswith(DIR_SUFFIX) and not cache.has(o.digest)]
+            fetch_exactly(remote, cache, [o.digest for o in absent], jobs, progress, present,
+                          summary)
+            _check_manifests(cache, [o for o in absent if cache.has(o.digest)],
+                             f"remote {remote.name!r}")
             wanted = {d for o in todo for d in cache.missing(o.digest)}
             if summary.failed or absent_objects(remote, wanted, present):
                 # Fetch what can be fetched, check out every out that is whole,
@@ -276,6 +370,7 @@ class FsckReport:
     bad: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     missing: list[LockedOut] = field(default_factory=list)
+    malformed: list[str] = field(default_factory=list)  # records a repro skips, with why
 
 
 def fsck(project: Project, repair: bool = False) -> FsckReport:
@@ -299,7 +394,26 @@ def fsck(project: Project, repair: bool = False) -> FsckReport:
             _drop_dangling_runs(cache)
         report.missing = [o for o in locked_outs(project.lock_entries)
                           if cache.missing(o.digest)]
+        report.malformed = cache.malformed_records()
     return report
+
+
+def malformed_on(remote: Remote, keys: Iterable[str]) -> list[str]:
+    """The remote's run entries and manifests (among `keys`, its `files/`) that
+    break the rules for records, as 'key: problem'."""
+    import json
+
+    found = []
+    for kind, rels in (("run", sorted(remote.listing("runs"))),
+                       ("manifest", [k for k in keys if k.endswith(DIR_SUFFIX)])):
+        for rel in rels:
+            try:
+                problem = trust.record_problem(kind, json.loads(remote.get_bytes(rel) or b"[]"))
+            except ValueError:
+                problem = "is not JSON"
+            if problem is not None:
+                found.append(f"{rel}: {problem}")
+    return found
 
 
 def fsck_remote(project: Project, remote: Remote, repair: bool = False,
@@ -335,6 +449,7 @@ def fsck_remote(project: Project, remote: Remote, repair: bool = False,
         if repair:
             remote.fs.rm_file(remote.full(rel))
             report.removed.append(bad)
+    report.malformed = malformed_on(remote, keys)
     present = set(keys) - {object_key(digest) for digest in report.removed}
     report.missing = [o for o in locked_outs(project.lock_entries)
                       if object_key(o.digest) not in present]
