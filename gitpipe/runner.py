@@ -180,7 +180,7 @@ class _Runner:
                 self.run_cache.restore(self.project.root, task, cached)
         except (CacheError, RecordError) as exc:
             # A corrupt object or a malformed record: computing it again is always right.
-            self.listener(Event(task.name, "warn", f"{exc}; the stage runs instead"))
+            self.listener(Event(task.name, "warn", f"{exc.message}; the stage runs instead"))
             return False
         if cached is None:
             return False
