@@ -25,7 +25,7 @@ LAYERS = {
     "project": 2, "config": 2, "workspace": 2,
     "staleness": 3, "scheduler": 3, "outcome": 3, "executors": 3, "dagviz": 3, "runcache": 3,
     "repro": 4, "runner": 4, "status": 4, "hooks": 4, "watch": 4, "transfer": 4, "backfill": 4,
-    "podexec": 4, "remotejob": 3, "kuberun": 4,
+    "podexec": 4, "remotejob": 3, "kuberun": 4, "lockguard": 3,
     "revision": 4, "commit": 4, "seal": 4, "render": 4, "quick": 5,
     "api": 5, "cli": 5, "cli_render": 5, "cli_git": 5, "cli_storage": 5, "launch": 6, "__main__": 6,
     "__init__": 6,
