@@ -10,7 +10,13 @@ from typing import Any
 from gitpipe.config import CONFIG_FILE, LOCAL_CONFIG_FILE
 from gitpipe.errors import BadInputError, GitpipeError
 from gitpipe.executors import InFlight, OutputSink, RunResult
-from gitpipe.executors.kubemanifest import KubeSettings, PodRemote, job_manifest, pod_remote
+from gitpipe.executors.kubemanifest import (
+    SECRET_OPTION,
+    KubeSettings,
+    PodRemote,
+    job_manifest,
+    pod_remote,
+)
 from gitpipe.executors.kubernetes import KubeHandle, KubeJob, KubernetesExecutor
 from gitpipe.project import Project
 from gitpipe.remote import Remote, fetch_objects
@@ -87,7 +93,7 @@ class KubeRunner:
         refuse_cluster_access_from_git(project)
         self.executor = KubernetesExecutor(self.settings, self.remote, sink)
         self.in_flight: InFlight[KubeHandle] = InFlight()
-        self._staged: dict[str, str] = {}   # fingerprint -> its job record's digest
+        self._staged: dict[tuple[str, str], str] = {}   # (task, fingerprint) -> digest
 
     def _pod_remote(self) -> PodRemote:
         options = self.project.remote_settings(self.remote.name)
@@ -97,6 +103,11 @@ class KubeRunner:
                         "like credentials); give pods credentials through "
                         "kubernetes.env_from_secret or a service account", self.remote.name,
                         ", ".join(remote.withheld))
+        plain_secrets = [name for name, _ in self.settings.env if SECRET_OPTION.search(name)]
+        if plain_secrets:
+            log.warning("warning: kubernetes.env %s look like credentials and are written "
+                        "into every Job in plain text; put them in a Secret and name it in "
+                        "kubernetes.env_from_secret", ", ".join(plain_secrets))
         return remote
 
     def preflight(self, tasks: list[Task]) -> None:
@@ -106,13 +117,13 @@ class KubeRunner:
         self.executor.check_reachable()
 
     def manifest(self, task: Task, fingerprint: str, attempt: int) -> dict[str, Any]:
-        digest = self._staged.get(fingerprint, "sha256:0")
+        digest = self._staged.get((task.name, fingerprint), "sha256:0")
         return job_manifest(task, fingerprint, attempt, self.settings, self.pod_remote, digest)
 
     def attempt(self, task: Task, fingerprint: str, attempt: int, log_path: Path) -> RunResult:
-        if fingerprint not in self._staged:
-            self._staged[fingerprint] = stage_job(task, fingerprint, self.project.workspace,
-                                                  self.project.cache, self.remote)
+        if (task.name, fingerprint) not in self._staged:
+            self._staged[task.name, fingerprint] = stage_job(
+                task, fingerprint, self.project.workspace, self.project.cache, self.remote)
         job = KubeJob(task.name, fingerprint, self.manifest(task, fingerprint, attempt),
                       log_path)
         submitted = self.executor.submit(
