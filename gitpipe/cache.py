@@ -171,7 +171,7 @@ class Cache:
         if self.has(digest):
             return
         entries = []
-        for rel, _, _, _, mode in walk_files(str(workspace_dir)):
+        for rel, _, _, _, mode, _ in walk_files(str(workspace_dir)):
             full = workspace_dir / rel
             if stat_module.S_ISLNK(mode):
                 entries.append(ManifestEntry(rel, f"link:{os.readlink(full)}", 0))
