@@ -51,6 +51,12 @@ def flagged_paths(workdir: Path) -> set[str]:
     return flagged
 
 
+def checkout_bytes(workdir: Path, blob_id: str, path: str) -> bytes:
+    """A blob's bytes as a checkout writes them at `path` (relative to the top
+    of the work tree): through the eol conversion and filters of its attributes."""
+    return _git(workdir, ["cat-file", "--filters", f"--path={path}", blob_id])
+
+
 def staged_paths(workdir: Path, index_file: str | None = None) -> set[str] | None:
     """Paths the index changes against HEAD; None without a HEAD commit."""
     try:
