@@ -15,14 +15,17 @@ from tests.conftest import Repo
 
 
 def built(repo: Repo) -> Repo:
-    """A committed, built stage reading a tracked script and a tracked data file,
-    aged so that both the stat cache and the seal may answer."""
+    """A committed, built stage reading a tracked script and a tracked data file
+    (so both are locked by their blob ids), aged so that both the stat cache
+    and the seal may answer."""
     repo.gen({"tool.sh": "echo one\n", "data.txt": "alpha\nbeta\n"})
     repo.spec({"S": {"cmd": "sh tool.sh > out.txt && cat data.txt >> out.txt",
                      "deps": ["tool.sh", "data.txt"], "outs": ["out.txt"]}})
     repo.run("init", check=True)
+    repo.commit("sources")
     repo.run("repro", check=True)
     repo.commit("built")
+    assert repo.project().lock_entries["S"].dep("data.txt").digest.startswith("git:")
     repo.age()
     return repo
 
@@ -65,6 +68,7 @@ def test_an_edit_under_an_index_flag_is_a_change(repo: Repo, flag: str) -> None:
     assert_up_to_date_twice(repo)
     repo.git("update-index", flag, "tool.sh")
     (repo.path / "tool.sh").write_text("echo two, longer\n")
+    repo.age()  # edited a while ago: nothing about its timestamps is racy
     assert repo.git("status", "--porcelain") == ""
     assert_stale_twice(repo, "deps: tool.sh modified")
     repo.run("repro", check=True)
@@ -79,6 +83,7 @@ def test_an_eol_renormalisation_is_a_change(repo: Repo) -> None:
     repo.gen({".gitattributes": "* text eol=crlf\n"})
     (repo.path / "data.txt").unlink()
     repo.git("checkout", "--", "data.txt")
+    repo.age()
     assert (repo.path / "data.txt").read_bytes() == b"alpha\r\nbeta\r\n"
     assert repo.git("status", "--porcelain") == "?? .gitattributes\n"
     assert_stale_twice(repo, "deps: data.txt modified")
