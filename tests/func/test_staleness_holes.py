@@ -196,3 +196,96 @@ def test_status_at_a_revision_counts_untracked_files_in_a_directory_dep(repo: Re
     repo.gen({"conf/local.yaml": "untracked: true\n"})
     assert stale_at(repo, "HEAD") == {"confs": ["deps: conf/ modified"]}
     assert stale_at(repo, "HEAD") == stale_after_checkout(repo, "HEAD")
+
+
+# The seal covers everything the full judgement read ------------------------------
+
+AUDITED = """
+import json, os, sys
+opened = []
+def hook(event, args):
+    if event in ("open", "os.scandir", "os.listdir") and args and isinstance(args[0], (str, bytes)):
+        opened.append(os.path.abspath(os.fsdecode(args[0])))
+sys.addaudithook(hook)
+from gitpipe.launch import main
+try:
+    main()
+finally:
+    with open(os.environ["AUDIT_LOG"], "w") as log:
+        json.dump(opened, log)
+"""
+
+# Inside the project, only these may be read without being an input of the
+# answer: git's own data (no verdict depends on the index: a dep's identity is
+# its bytes) and gitpipe's caches, each keyed by what it stands for.
+NOT_INPUTS = (".git/", ".gitpipe/state.db", ".gitpipe/tmp/")
+
+
+def opened_by(repo: Repo, tmp_path: Path, *args: str) -> list[str]:
+    import subprocess
+    import sys
+
+    log = tmp_path / f"audit-{'-'.join(args)}.json"
+    env = {**os.environ, "AUDIT_LOG": str(log), "NO_COLOR": "1"}
+    done = subprocess.run([sys.executable, "-c", AUDITED, *args], cwd=repo.path, env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return json.loads(log.read_text())
+
+
+def sealed_paths(repo: Repo, command: str) -> set[str]:
+    from gitpipe import seal
+
+    fields = Path(seal.seal_path(str(repo.path), command)).read_text().split("\0")
+    count = int(fields[1])
+    signatures = fields[3 + count:]
+    return set(signatures[0::2])
+
+
+def uncovered(repo: Repo, opened: list[str], sealed: set[str]) -> list[str]:
+    root = str(repo.path.resolve())
+    missing = []
+    for path in opened:
+        if not path.startswith(root + os.sep):
+            continue  # Python, its libraries, gitpipe's code (the seal holds its digest)
+        rel = os.path.relpath(path, root)
+        if rel.startswith(NOT_INPUTS):
+            continue
+        if not any(rel == s or rel.startswith(s.rstrip("/") + "/") for s in sealed):
+            missing.append(rel)
+    return sorted(set(missing))
+
+
+def rich_pipeline(repo: Repo) -> Repo:
+    """Every kind of input: tracked code, a data directory, params from two files,
+    config, a stage reading another's out, a symlinked dep."""
+    repo.gen({"src.py": "print(1)\n", "params.yaml": {"n": 1}, "extra.yaml": {"k": "v"},
+              "data/a.txt": "a\n", "data/sub/b.txt": "b\n", "target.txt": "t\n"})
+    os.symlink("target.txt", repo.path / "link.txt")
+    repo.spec({
+        "prep": {"cmd": "python3 src.py > prep.txt && cat data/a.txt link.txt >> prep.txt",
+                 "deps": ["src.py", "data", "link.txt"], "params": ["n", {"extra.yaml": ["k"]}],
+                 "outs": ["prep.txt"]},
+        "use": {"cmd": "cat prep.txt > use.txt", "deps": ["prep.txt"], "outs": ["use.txt"]},
+    })
+    repo.run("init", check=True)
+    repo.commit("sources")
+    repo.run("repro", check=True)
+    repo.commit("built")
+    repo.age()
+    return repo
+
+
+@pytest.mark.parametrize("command", ["status", "repro"])
+def test_every_file_the_full_path_reads_is_covered_by_the_seal(
+        repo: Repo, tmp_path: Path, command: str) -> None:
+    from gitpipe import seal
+
+    rich_pipeline(repo)
+    opened = opened_by(repo, tmp_path, command)
+    assert os.path.exists(seal.seal_path(str(repo.path), command)), "the no-op was not sealed"
+    sealed = sealed_paths(repo, command)
+    assert {"gitpipe.yaml", "gitpipe.lock", "params.yaml", "extra.yaml", "src.py", "data",
+            "link.txt", "prep.txt", "use.txt"} <= sealed
+    assert any(path.endswith("/gitpipe.yaml") for path in opened)  # the hook saw the reads
+    assert uncovered(repo, opened, sealed) == []
