@@ -74,11 +74,12 @@ class Project(project_module.Project):
 
         return backfill(self, options, repro_options or ReproOptions(), listener, sink)
 
-    def checkout(self, targets: Iterable[str] = ()) -> transfer.CheckoutReport:
+    def checkout(self, targets: Iterable[str] = (),
+                 force: bool = False) -> transfer.CheckoutReport:
         from gitpipe import transfer
 
         with ProjectLock(self.gitpipe_dir, self.config.lock_wait):
-            return transfer.checkout(self, targets)
+            return transfer.checkout(self, targets, force)
 
     def push(self, targets: Iterable[str] = (), remote: str | None = None, jobs: int = 8,
              progress: Progress | None = None) -> Transfer:
@@ -93,10 +94,11 @@ class Project(project_module.Project):
         return transfer.fetch_outs(self, self.remote(remote), targets, jobs, progress)
 
     def pull(self, targets: Iterable[str] = (), remote: str | None = None, jobs: int = 8,
-             progress: Progress | None = None) -> tuple[Transfer, transfer.CheckoutReport]:
+             progress: Progress | None = None,
+             force: bool = False) -> tuple[Transfer, transfer.CheckoutReport]:
         from gitpipe import transfer
 
-        return transfer.pull(self, self.remote(remote), targets, jobs, progress)
+        return transfer.pull(self, self.remote(remote), targets, jobs, progress, force)
 
     def gc(self, all_commits: bool = False, remote: str | None = None,
            dry_run: bool = False) -> transfer.GcReport:

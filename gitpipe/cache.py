@@ -11,6 +11,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import shutil
 import stat as stat_module
 import tempfile
@@ -20,7 +21,8 @@ from pathlib import Path
 
 import xxhash
 
-from gitpipe.errors import BadInputError, GitpipeError
+from gitpipe import trust
+from gitpipe.errors import BadInputError, GitpipeError, RecordError
 from gitpipe.hashing import (
     DIR_SUFFIX,
     ManifestEntry,
@@ -33,6 +35,8 @@ from gitpipe.statsig import walk_files
 FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
 LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
 TMP_PREFIX = ".tmp-"  # a write in progress, beside its final name; never an object
+LOCAL = "the local cache"  # where a record came from, when nothing more is known
+_HEX = re.compile(r"^[0-9a-f]{3,}$")
 
 
 Fetcher = Callable[[str, "Path | None"], None]  # (digest, also write here) → in the cache
@@ -54,7 +58,7 @@ class CachedOut:
 def object_relpath(digest: str) -> str:
     """`xxh3:abcdef…` → `files/xxh3/ab/cdef…` (the same on every remote)."""
     algo, _, value = digest.partition(":")
-    if not value or "/" in value or algo != "xxh3":
+    if algo != "xxh3" or not _HEX.match(value):
         raise CacheError(f"not a cacheable digest: {digest!r}")
     return f"files/{algo}/{value[:2]}/{value[2:]}"
 
@@ -171,10 +175,14 @@ class Cache:
         if self.has(digest):
             return
         entries = []
-        for rel, _, _, _, mode in walk_files(str(workspace_dir)):
+        for rel, _, _, _, mode, _ in walk_files(str(workspace_dir)):
             full = workspace_dir / rel
+            unfit = trust.path_problem(rel)
+            if unfit is not None:
+                raise CacheError(f"{workspace_dir}: file {rel!r} {unfit}; a checkout could "
+                                 "not restore it safely")
             if stat_module.S_ISLNK(mode):
-                entries.append(ManifestEntry(rel, f"link:{os.readlink(full)}", 0))
+                entries.append(_link_entry(workspace_dir, rel))
                 continue
             tmp = self._tmp()
             try:
@@ -190,18 +198,23 @@ class Cache:
             raise CacheError(f"{workspace_dir}: changed while it was being cached")
         self.add_bytes(data, digest)
 
-    def manifest(self, digest: str) -> tuple[ManifestEntry, ...]:
-        """A directory's entries. Read once per Cache: a manifest is named by its
+    def manifest(self, digest: str, source: str = LOCAL) -> tuple[ManifestEntry, ...]:
+        """A directory's entries, once they pass trust.check_manifest (RecordError,
+        naming `source`, if not). Read once per Cache: a manifest is named by its
         content, and a pull or checkout asks for the same one several times."""
         known = self._manifests.get(digest)
         if known is not None:
             return known
+        record = f"directory manifest {digest}"
         try:
             rows = json.loads(self.path(digest).read_bytes())
         except FileNotFoundError:
             raise CacheError(f"object {digest} is not in the cache",
                              hint="run 'gitpipe pull' or 'gitpipe repro'") from None
-        entries = self._manifests[digest] = tuple(ManifestEntry(*row) for row in rows)
+        except ValueError:
+            raise RecordError(f"{source}: {record} is not JSON; nothing was written") from None
+        entries = trust.check_manifest(rows, record=record, source=source)
+        self._manifests[digest] = entries
         return entries
 
     def missing(self, digest: str) -> list[str]:
@@ -232,7 +245,11 @@ class Cache:
     def lay_out(self, target: Path, digest: str) -> list[tuple[str, Path]]:
         """Clear `target`, make its directories and symlinks, and return the
         (object, file) pairs still to write: checkout in two steps, so a pull can
-        write many outs' files in one pool, straight from the download."""
+        write many outs' files in one pool, straight from the download.
+
+        `target` is an out trust.out_path accepted; the manifest is checked
+        before anything is removed, and its entries then stay inside `target`."""
+        entries = self.manifest(digest) if digest.endswith(DIR_SUFFIX) else ()
         remove_path(target)
         target.parent.mkdir(parents=True, exist_ok=True)
         if not digest.endswith(DIR_SUFFIX):
@@ -240,7 +257,7 @@ class Cache:
         target.mkdir()
         made = {target}
         pairs = []
-        for entry in self.manifest(digest):
+        for entry in entries:
             dest = target / entry.relpath
             if dest.parent not in made:
                 dest.parent.mkdir(parents=True, exist_ok=True)
@@ -326,12 +343,37 @@ class Cache:
         finally:
             tmp.unlink(missing_ok=True)
 
-    def load_run(self, task: str, fingerprint: str) -> list[CachedOut] | None:
+    def load_run(self, task: str, fingerprint: str, declared: Iterable[str],
+                 source: str = LOCAL) -> list[CachedOut] | None:
+        """The outs a run entry names; None when there is none. RecordError when it
+        is malformed or does not name exactly the `declared` outs."""
+        rel = run_relpath(task, fingerprint)
         try:
-            rows = json.loads((self.root / run_relpath(task, fingerprint)).read_bytes())
-        except (FileNotFoundError, ValueError):
+            rows = json.loads((self.root / rel).read_bytes())
+        except FileNotFoundError:
             return None
-        return [CachedOut(*row) for row in rows]
+        except ValueError:
+            raise RecordError(f"{source}: run-cache entry {rel} is not JSON; "
+                              "it is ignored") from None
+        checked = trust.check_run_entry(rows, set(declared), record=f"run-cache entry {rel}",
+                                        source=source)
+        return [CachedOut(*row) for row in checked]
+
+    def malformed_records(self) -> list[str]:
+        """Run entries and manifests here that break the rules for records, each
+        as 'relpath: problem' (for fsck; a repro skips them with a warning)."""
+        found = []
+        manifests = (p.relative_to(self.root).as_posix() for p in self.all_objects()
+                     if p.name.endswith(DIR_SUFFIX))
+        for kind, rels in (("run", self.run_entries()), ("manifest", manifests)):
+            for rel in rels:
+                try:
+                    problem = trust.record_problem(kind, json.loads((self.root / rel).read_bytes()))
+                except ValueError:
+                    problem = "is not JSON"
+                if problem is not None:
+                    found.append(f"{rel}: {problem}")
+        return found
 
     def run_entries(self) -> Iterator[str]:
         """Relative paths of every run-cache entry."""
@@ -358,6 +400,18 @@ class Cache:
                     if ((path.name.startswith(TMP_PREFIX) or base.name == "tmp")
                             and path.is_file() and path.stat().st_mtime < limit):
                         yield path
+
+
+def _link_entry(directory: Path, rel: str) -> ManifestEntry:
+    """A symlink of a directory out as a manifest entry; one that points outside
+    the directory is refused here, as every checkout would refuse it."""
+    target = os.readlink(directory / rel)
+    problem = trust.link_problem(rel, target)
+    if problem is not None:
+        raise CacheError(f"{directory}: {problem}; a checkout could not restore it safely",
+                         hint="make it a relative link inside the directory, or copy the "
+                         "file it points to")
+    return ManifestEntry(rel, f"{trust.LINK_PREFIX}{target}", 0)
 
 
 def remove_path(path: Path) -> None:

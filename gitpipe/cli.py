@@ -128,7 +128,8 @@ def status(ctx: click.Context, targets: tuple[str, ...], as_json: bool, check: b
 @cli.command()
 @click.argument("targets", nargs=-1)
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Stages at once [default: CPUs].")
-@click.option("-f", "--force", is_flag=True, help="Run even up-to-date stages.")
+@click.option("-f", "--force", is_flag=True, help="Run even up-to-date stages (and delete "
+              "files a first run finds in its directory outs).")
 @click.option("--dry-run", is_flag=True, help="Print what would run and why; run nothing.")
 @click.option("-k", "--keep-going", is_flag=True, help="Go on with independent stages after a "
               "failure.")

@@ -140,15 +140,18 @@ def watch_command(ctx: click.Context, targets: tuple[str, ...], jobs: int | None
 @click.argument("task")
 @click.option("--fingerprint", required=True, help="The fingerprint gitpipe staged the job as.")
 @click.option("--remote", "remote_url", required=True, help="The remote's URL.")
+@click.option("--record-digest", required=True,
+              help="The sha256 of the job record; a record that differs is refused.")
 @click.option("--workdir", type=click.Path(file_okay=False), default=".",
               help="Where to materialize deps and run [default: the current directory].")
-def exec_command(task: str, fingerprint: str, remote_url: str, workdir: str) -> None:
+def exec_command(task: str, fingerprint: str, remote_url: str, record_digest: str,
+                 workdir: str) -> None:
     """What a Kubernetes pod runs: pull deps, run, push outs and a result record."""
     from pathlib import Path
 
     from gitpipe.podexec import run_in_pod
 
-    code = run_in_pod(task, fingerprint, remote_url, Path(workdir).resolve())
+    code = run_in_pod(task, fingerprint, remote_url, Path(workdir).resolve(), record_digest)
     sys.exit(code)
 
 
@@ -162,24 +165,29 @@ def k8s() -> None:
 @click.pass_context
 def k8s_manifest(ctx: click.Context, task: str) -> None:
     """Print the Job YAML gitpipe would create for STAGE[@PARTITION]."""
-    from gitpipe.executors.kubemanifest import KubeSettings, job_manifest
+    from gitpipe.executors.kubemanifest import KubeSettings, PodRemote, job_manifest, pod_remote
     from gitpipe.graph import select
+    from gitpipe.remotejob import job_record, record_digest
     from gitpipe.staleness import observe
     from gitpipe.yamlio import dump_yaml
 
     project = _project(ctx.find_root())
     nodes = select(project.graph, [task])
     settings = KubeSettings.from_config(project.config.raw.get("kubernetes") or {})
-    url, options = "REMOTE-URL", {}
+    remote = PodRemote("REMOTE-URL")
     if project.has_remote():
-        remote = project.config.raw["remotes"]
-        name = (project.config.raw.get("core") or {}).get("remote") or next(iter(remote))
-        url, options = remote[name]["url"], project.remote_settings(name)
+        remotes = project.config.raw["remotes"]
+        name = (project.config.raw.get("core") or {}).get("remote") or next(iter(remotes))
+        remote = pod_remote(name, remotes[name]["url"], project.remote_settings(name))
+        if remote.withheld:
+            click.echo(f"warning: remote {name!r}: options {', '.join(remote.withheld)} are "
+                       "not passed to pods (they look like credentials)", err=True)
     documents = []
     for node in nodes:
         found = project.graph.nodes[node]["task"]
         seen = observe(found, project.workspace, project.params_reader(),
                        project.lock_entries.get(found.name))
-        documents.append(dump_yaml(job_manifest(found, seen.fingerprint, 0, settings, url,
-                                                options)))
+        record = job_record(found, seen.fingerprint, project.workspace)
+        documents.append(dump_yaml(job_manifest(found, seen.fingerprint, 0, settings, remote,
+                                                record_digest(record.to_bytes()))))
     click.echo("---\n".join(documents), nl=False)

@@ -52,18 +52,40 @@ def _moved(verb: str, summary: Any) -> str:
             f"{_size(summary.bytes)}; {summary.skipped} already there")
 
 
+_FORCE_HELP = "Overwrite outs modified by hand even when the cache cannot give them back."
+
+
 @cli.command()
 @click.argument("targets", nargs=-1)
+@click.option("-f", "--force", is_flag=True, help=_FORCE_HELP)
 @click.pass_context
-def checkout(ctx: click.Context, targets: tuple[str, ...]) -> None:
+def checkout(ctx: click.Context, targets: tuple[str, ...], force: bool) -> None:
     """Make the workspace outs match gitpipe.lock, from the cache."""
-    report = _project(ctx).checkout(targets)
+    report = _project(ctx).checkout(targets, force)
     click.echo(f"checked out {len(report.restored)} out(s), {len(report.unchanged)} unchanged")
+    _warn_kept(report)
     if report.missing:
         from gitpipe.transfer import PULL_OR_REPRO, missing_error
 
         # A checkout reads the local cache only: what it lacks, a pull brings.
         raise missing_error(report.missing, "the local cache", PULL_OR_REPRO)
+    _fail_if_kept(report)
+
+
+def _warn_kept(report: Any) -> None:
+    for out in report.kept:
+        click.echo(f"warning: {out.path} (stage {out.task!r}) was modified and its content "
+                   "is not in the cache; it was left as it is", err=True)
+
+
+def _fail_if_kept(report: Any) -> None:
+    """As git refuses to overwrite local changes: the command fails, naming them."""
+    if report.kept:
+        from gitpipe.errors import GitpipeError
+
+        raise GitpipeError(f"{len(report.kept)} modified out(s) were not overwritten",
+                           hint="keep them with 'gitpipe commit', move them away, or "
+                           "overwrite them with --force")
 
 
 def _remote_options(func: Any) -> Any:
@@ -97,13 +119,17 @@ def fetch(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs
 @cli.command()
 @click.argument("targets", nargs=-1)
 @_remote_options
+@click.option("-f", "--force", is_flag=True, help=_FORCE_HELP)
 @click.pass_context
-def pull(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs: int) -> None:
+def pull(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs: int,
+         force: bool) -> None:
     """Fetch, then check out."""
     with _TransferProgress("pull") as progress:
-        summary, report = _project(ctx).pull(targets, remote, jobs, progress)
+        summary, report = _project(ctx).pull(targets, remote, jobs, progress, force)
     click.echo(f"fetched {summary.files} file(s), {_size(summary.bytes)}; checked out "
                f"{len(report.restored)} out(s), {len(report.unchanged)} unchanged")
+    _warn_kept(report)
+    _fail_if_kept(report)
 
 
 @cli.command()
@@ -146,11 +172,13 @@ def fsck(ctx: click.Context, repair: bool, remote_name: str | None, jobs: int) -
         click.echo(f"{state}: {digest}")
     for out in report.missing:
         click.echo(f"missing: {out.path} (stage {out.task!r}, {out.digest})")
+    for problem in report.malformed:
+        click.echo(f"malformed: {problem}")
     click.echo(f"checked {report.checked} object(s): {len(report.bad)} bad, "
                f"{len(report.missing)} lock out(s) missing from {where}")
     if report.removed and remote_name is not None:
         click.echo("hint: 'gitpipe push' from a clone that has them puts them back")
-    if report.bad and not repair:
+    if (report.bad and not repair) or report.malformed:
         ctx.exit(1)
 
 

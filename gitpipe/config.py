@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from gitpipe.errors import BadInputError
+from gitpipe.statsig import ReadLog, read_noted
 from gitpipe.yamlio import cached_parse, dump_yaml, parse_yaml, plain
 
 CONFIG_FILE = "config.yaml"
@@ -32,9 +33,9 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _read(path: Path, source: str) -> dict[str, Any]:
+def _read(path: Path, source: str, reads: ReadLog | None) -> dict[str, Any]:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_noted(path, source, reads)
     except FileNotFoundError:
         return {}
     except (OSError, UnicodeDecodeError) as exc:
@@ -53,10 +54,11 @@ def _read(path: Path, source: str) -> dict[str, Any]:
 KNOWN_CORE = {"jobs", "lock_wait", "remote"}
 
 
-def load_config(gitpipe_dir: Path) -> Config:
-    """Read both config files; GITPIPE_JOBS in the environment overrides core.jobs."""
-    raw = _merge(_read(gitpipe_dir / CONFIG_FILE, f".gitpipe/{CONFIG_FILE}"),
-                 _read(gitpipe_dir / LOCAL_CONFIG_FILE, f".gitpipe/{LOCAL_CONFIG_FILE}"))
+def load_config(gitpipe_dir: Path, reads: ReadLog | None = None) -> Config:
+    """Read both config files (noted in `reads`); GITPIPE_JOBS in the environment
+    overrides core.jobs."""
+    raw = _merge(_read(gitpipe_dir / CONFIG_FILE, f".gitpipe/{CONFIG_FILE}", reads),
+                 _read(gitpipe_dir / LOCAL_CONFIG_FILE, f".gitpipe/{LOCAL_CONFIG_FILE}", reads))
     core = raw.get("core") or {}
     if not isinstance(core, dict) or set(core) - KNOWN_CORE:
         wrong = "must be a mapping" if not isinstance(core, dict) else \
@@ -122,7 +124,7 @@ def edit_config(gitpipe_dir: Path, edit: Any, local: bool = False) -> None:
 
     name = LOCAL_CONFIG_FILE if local else CONFIG_FILE
     path = gitpipe_dir / name
-    raw = _read(path, f".gitpipe/{name}")
+    raw = _read(path, f".gitpipe/{name}", None)
     edit(raw)
     gitpipe_dir.mkdir(parents=True, exist_ok=True)
     atomic_write(path, dump_yaml(raw))

@@ -54,6 +54,11 @@ class StageFailedError(GitpipeError):
     """One or more stages failed; the Report says which."""
 
 
+class RecordError(BadInputError):
+    """A record from git or a remote (lock, manifest, run-cache entry, result
+    record) breaks the rules for paths or its own form: nothing was written."""
+
+
 class MissingExtraError(BadInputError):
     """An optional dependency is not installed; the message names the extra."""
 

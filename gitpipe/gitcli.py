@@ -8,11 +8,8 @@ whose plumbing commands read it; gitrepo.py asks them instead, and only then.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
-import sys
-import threading
 from pathlib import Path
 
 from gitpipe.errors import GitpipeError
@@ -43,6 +40,23 @@ def unclean_paths(workdir: Path) -> set[str]:
     return _paths(_git(workdir, ["diff-files", "--name-only", "-z"]))
 
 
+def flagged_paths(workdir: Path) -> set[str]:
+    """Tracked paths flagged skip-worktree or assume-unchanged: git never compares
+    them with the work tree, so `unclean_paths` never names them."""
+    flagged = set()
+    for record in _git(workdir, ["ls-files", "-v", "-z"]).split(b"\0"):
+        tag, _, path = record.partition(b" ")
+        if path and tag != b"H":
+            flagged.add(os.fsdecode(path))
+    return flagged
+
+
+def checkout_bytes(workdir: Path, blob_id: str, path: str) -> bytes:
+    """A blob's bytes as a checkout writes them at `path` (relative to the top
+    of the work tree): through the eol conversion and filters of its attributes."""
+    return _git(workdir, ["cat-file", "--filters", f"--path={path}", blob_id])
+
+
 def staged_paths(workdir: Path, index_file: str | None = None) -> set[str] | None:
     """Paths the index changes against HEAD; None without a HEAD commit."""
     try:
@@ -51,74 +65,6 @@ def staged_paths(workdir: Path, index_file: str | None = None) -> set[str] | Non
         return None
     return _paths(_git(workdir, ["diff-index", "--cached", "--name-only", "-z", "HEAD"],
                        index_file))
-
-
-class BlobHasher:
-    """Blob ids `git add` would store for work-tree files (through their
-    filters), from one `git hash-object --stdin-paths` kept running: a process
-    per file took 500 modified files from 0.17 s to 0.94 s. Thread-safe."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self._lock = threading.Lock()
-        self._process: subprocess.Popen[str] | None = None
-
-    def blob_id(self, path: str) -> str:
-        """`path` is relative to the top of the work tree."""
-        # A path per line: one with a line break in it, or one git would read
-        # as C-quoted (a leading ") or trim (a trailing CR), goes alone.
-        if "\n" in path or "\r" in path or path.startswith('"'):
-            return self._alone(path)
-        with self._lock:
-            process = self._start()
-            assert process.stdin is not None and process.stdout is not None
-            try:
-                process.stdin.write(path + "\n")
-                process.stdin.flush()
-                answer = process.stdout.readline().strip()
-            except BrokenPipeError:
-                answer = ""
-            except BaseException:
-                # Interrupted between question and answer: an answer left in
-                # the pipe would be taken for the next file's.
-                self._stop(kill=True)
-                raise
-            if len(answer) < 40:  # git stopped (the file went away): ask once more, alone
-                self._stop(kill=True)
-                return self._alone(path)
-            return answer
-
-    def _alone(self, path: str) -> str:
-        """One process for one file; a missing file is a GitpipeError."""
-        return _git(self.workdir, ["hash-object", f"--path={path}", "--", path]).decode().strip()
-
-    def _start(self) -> subprocess.Popen[str]:
-        if self._process is None or self._process.poll() is not None:
-            try:
-                self._process = subprocess.Popen(
-                    ["git", "hash-object", "--stdin-paths"], cwd=self.workdir,
-                    env={**os.environ, "GIT_FLUSH": "1"},  # an answer per line, not buffered
-                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                    encoding=sys.getfilesystemencoding(), errors="surrogateescape")
-            except FileNotFoundError as exc:
-                raise GitpipeError(_NO_GIT) from exc
-        return self._process
-
-    def _stop(self, kill: bool = False) -> None:
-        process, self._process = self._process, None
-        if process is None:
-            return
-        if kill:
-            process.kill()
-        for pipe in (process.stdin, process.stdout):
-            if pipe is not None:
-                with contextlib.suppress(OSError):
-                    pipe.close()
-        process.wait()
-
-    def close(self) -> None:
-        with self._lock:
-            self._stop()
 
 
 def _paths(output: bytes) -> set[str]:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import threading
 import time
-import weakref
 from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
@@ -38,10 +38,6 @@ class GitRepo:
         self.prefix = prefix
         self._clean_ids: dict[str, str] | None = None
         self._cli_entries: dict[str, str] | None = None
-        # Starts its process only when asked (a split index); stopped by close()
-        # or when this object goes away.
-        self._cli_hasher = gitcli.BlobHasher(workdir)
-        weakref.finalize(self, self._cli_hasher.close)
         self.clean_since_ns = 0
 
     @classmethod
@@ -69,17 +65,21 @@ class GitRepo:
         when this was first asked (`clean_since_ns`); a file written after that
         may differ from its entry here.
 
-        One index read and one status call (libgit2 compares stat data, reading
-        file content only for racy entries), whatever the number of files.
+        One index read and one status call (libgit2 compares stat data, ctime
+        included, reading file content only for racy entries), whatever the
+        number of files. An entry flagged skip-worktree or assume-unchanged is
+        left out: status never compares those with the work tree, so their
+        ids say nothing of the file there (a sparse checkout, a local override).
         """
         if self._clean_ids is None:
             self.clean_since_ns = time.time_ns()
             entries: Iterable[tuple[str, str]]
             if self._split_index:
-                modified = gitcli.unclean_paths(self.workdir)
+                modified = gitcli.unclean_paths(self.workdir) | gitcli.flagged_paths(self.workdir)
                 entries = self._cli_index().items()
             else:
                 modified = set(self.repo.status(untracked_files="no", ignored=False))
+                modified |= _flagged_paths(self.repo.index)
                 entries = ((entry.path, str(entry.id)) for entry in self.repo.index)
             strip = len(self.prefix) + 1 if self.prefix else 0
             ids = {}
@@ -89,6 +89,25 @@ class GitRepo:
                 ids[path[strip:]] = blob_id
             self._clean_ids = ids
         return self._clean_ids
+
+    def converts(self, path: str) -> bool:
+        """Whether git converts the project file `path` between the work tree and
+        its objects, either way: eol conversion (`text`, `eol`, core.autocrlf),
+        `ident`, a filter driver, a working-tree encoding. There the index's
+        blob id is not the id of the bytes a command reads (LF in the blob,
+        CRLF in the work tree), and they can change without it changing."""
+        from pygit2.enums import FilterMode
+
+        if self._split_index:
+            return True  # libgit2 reads attributes from the index too: cannot tell
+        git_path = self.git_path(path)
+        repo = self.repo
+        if any(repo.load_filter_list(git_path, mode) is not None
+               for mode in (FilterMode.TO_ODB, FilterMode.TO_WORKTREE)):
+            return True
+        # libgit2 knows no filter driver but its own, nor encodings: git may run them
+        return any(repo.get_attr(git_path, name) not in (None, False)
+                   for name in ("filter", "working-tree-encoding"))
 
     @cached_property
     def _split_index(self) -> bool:
@@ -110,20 +129,8 @@ class GitRepo:
             self._cli_entries = gitcli.index_entries(self.workdir)
         return self._cli_entries
 
-    def blob_id(self, path: str) -> str:
-        """The blob id `git add` would store for the project file `path` now: its
-        bytes through the filters its attributes name (eol conversion, ident),
-        as `git hash-object --path` computes it, so that it equals the index's
-        id for a clean file. (Filters that run a program, such as Git LFS's,
-        are not applied: libgit2 does not run them.)"""
-        git_path = self.git_path(path)
-        if self._split_index:  # libgit2 reads the attributes from the index too
-            return self._cli_hasher.blob_id(git_path)
-        return str(self.repo.hashfile(str(self.workdir / git_path), as_path=git_path))
-
     def close(self) -> None:
-        """Stop the git process a split index may have started."""
-        self._cli_hasher.close()
+        """Nothing is held open but the repository, which Python closes."""
 
     def staged(self) -> StagedCommit:
         """The commit being made, as the index records it: the one GIT_INDEX_FILE
@@ -147,12 +154,56 @@ class GitRepo:
         index = self._cli_index() if self._split_index else self.repo.index
         return self.git_path(path) in index
 
+    def tracked_paths(self) -> list[str]:
+        """Every path the index tracks under the project, project-relative, sorted."""
+        names = self._cli_index() if self._split_index else (e.path for e in self.repo.index)
+        if not self.prefix:
+            return sorted(names)
+        top = self.prefix + "/"
+        return sorted(name[len(top):] for name in names if name.startswith(top))
+
     def hooks_dir(self) -> Path:
         configured = self.repo.config.get_multivar("core.hooksPath")
         for value in configured:
             if value:
                 return (self.workdir / value).resolve()
         return Path(self.repo.path) / "hooks"
+
+
+def raw_blob_id(full_path: str) -> str:
+    """The git blob id of a file's bytes as they are, through no filter: what
+    `git hash-object --no-filters` prints. Equal to the index's id for a clean
+    file that git does not convert (see GitRepo.converts)."""
+    with open(full_path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        hasher = hashlib.sha1(f"blob {size}\0".encode(), usedforsecurity=False)
+        read = 0
+        while chunk := handle.read(1 << 20):
+            hasher.update(chunk)
+            read += len(chunk)
+    if read != size:  # written while read: the header named another length
+        raise OSError(f"{full_path}: changed while it was hashed")
+    return hasher.hexdigest()
+
+
+# Flags of an index entry (git's index format): "assume unchanged" (assume-valid)
+# in the flags, skip-worktree in the extended flags. pygit2 does not expose
+# them; its cffi bindings reach libgit2's entries.
+_ASSUME_VALID = 0x8000
+_SKIP_WORKTREE = 0x4000
+
+
+def _flagged_paths(index: pygit2.Index) -> set[str]:
+    """Paths of the entries of `index` git never compares with the work tree."""
+    from pygit2.ffi import C, ffi
+
+    flagged = set()
+    handle = index._index
+    for position in range(C.git_index_entrycount(handle)):
+        entry = C.git_index_get_byindex(handle, position)
+        if entry.flags & _ASSUME_VALID or entry.flags_extended & _SKIP_WORKTREE:
+            flagged.add(os.fsdecode(ffi.string(entry.path)))
+    return flagged
 
 
 def _open_index(path: str) -> pygit2.Index:
@@ -301,3 +352,75 @@ class Revision:
     def blob_id(self, path: str) -> str | None:
         entry = self._entry(path)
         return str(entry.id) if entry is not None and entry.type_str == "blob" else None
+
+    def kind(self, path: str) -> str | None:
+        """"file", "link" or "dir" for what the commit holds at `path`; None for
+        nothing (or a submodule, whose files are another repository's)."""
+        entry = self._entry(path)
+        if entry is None:
+            return None
+        if entry.type_str == "tree":
+            return "dir"
+        if entry.type_str != "blob":
+            return None
+        return "link" if entry.filemode == LINK_MODE else "file"
+
+    def link_target(self, path: str) -> str:
+        entry = self._entry(path)
+        assert entry is not None
+        return os.fsdecode(self.git.repo[entry.id].read_raw())
+
+    def checkout_bytes(self, path: str) -> bytes:
+        """A file's bytes as `git checkout` writes them: through the eol
+        conversion and filters the work tree's attributes name for the path."""
+        import pygit2
+        from pygit2.enums import FilterMode
+
+        entry = self._entry(path)
+        assert entry is not None
+        blob = self.git.repo[entry.id]
+        assert isinstance(blob, pygit2.Blob)
+        if not self.git.converts(path):
+            return bytes(blob.read_raw())
+        if self.git._split_index:  # libgit2 reads attributes from the index too
+            return gitcli.checkout_bytes(self.git.workdir, str(entry.id), self.git.git_path(path))
+        filters = self.git.repo.load_filter_list(self.git.git_path(path), FilterMode.TO_WORKTREE)
+        return bytes(filters.apply_to_blob(blob)) if filters is not None else bytes(blob.read_raw())
+
+    def checkout_blob_id(self, path: str) -> str:
+        """The blob id of a file's bytes as a checkout writes them (see
+        workspace.Workspace._blob_id): the tree's own id where git converts
+        nothing for the path."""
+        if not self.git.converts(path):
+            blob_id = self.blob_id(path)
+            assert blob_id is not None
+            return blob_id
+        return bytes_blob_id(self.checkout_bytes(path))
+
+    def files_under(self, path: str) -> list[tuple[str, int]]:
+        """(path relative to `path`, git file mode) of every file and symlink in
+        the commit's directory `path`, at any depth; submodules left out."""
+        import pygit2
+
+        top = self._entry(path)
+        found: list[tuple[str, int]] = []
+        pending: list[tuple[str, pygit2.Tree]] = [("", top)] if isinstance(top, pygit2.Tree) else []
+        while pending:
+            prefix, tree = pending.pop()
+            for child in tree:
+                rel = f"{prefix}{child.name}"
+                if isinstance(child, pygit2.Tree):
+                    pending.append((rel + "/", child))
+                elif child.type_str == "blob":
+                    found.append((rel, child.filemode))
+        return sorted(found)
+
+
+LINK_MODE = 0o120000
+
+
+def bytes_blob_id(data: bytes) -> str:
+    """The git blob id of `data`, as raw_blob_id of a file holding it."""
+    hasher = hashlib.sha1(f"blob {len(data)}\0".encode(), usedforsecurity=False)
+    hasher.update(data)
+    return hasher.hexdigest()

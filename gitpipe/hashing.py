@@ -194,10 +194,10 @@ def hash_manifest(entries: Sequence[tuple[str, str, int]]) -> Digest:
     return hash_bytes(manifest_bytes(entries))
 
 
-def listing_digest(listing: Sequence[tuple[str, int, int, int, int]],
+def listing_digest(listing: Sequence[tuple[str, int, int, int, int, int]],
                    digests: Sequence[str]) -> tuple[str, int]:
     """A directory's digest ("xxh3:….dir") and size from its listing (path,
-    inode, mtime_ns, size, mode per file, as statsig.walk_files gives it) and
+    inode, mtime_ns, size, mode, ctime_ns per file, as statsig.walk_files gives it) and
     each file's digest. A symlink's size is 0: its digest names its target,
     not bytes stored."""
     sizes = [0 if stat_module.S_ISLNK(item[4]) else item[3] for item in listing]

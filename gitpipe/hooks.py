@@ -211,10 +211,12 @@ def _post_checkout(project: object, args: list[str]) -> tuple[int, str]:
         report = checkout(project)
     except (GitpipeError, OSError) as exc:
         return 0, f"gitpipe: outs not checked out: {exc}"
+    kept = "".join(f"gitpipe: {out.path} (stage {out.task!r}) was modified and its content "
+                   "is not in the cache; it was left as it is\n" for out in report.kept)
     if report.missing:
-        return 0, (f"gitpipe: {len(report.missing)} out(s) are not in the cache; "
+        return 0, (f"{kept}gitpipe: {len(report.missing)} out(s) are not in the cache; "
                    "run 'gitpipe pull'")
-    return 0, ""
+    return 0, kept.rstrip("\n")
 
 
 def _pre_push(project: object) -> tuple[int, str]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from gitpipe.errors import BadInputError, GitpipeError
+from gitpipe.statsig import ReadLog, read_noted
 from gitpipe.yamlio import cached_parse, parse_plain
 
 LOCK_FILE = "gitpipe.lock"
@@ -152,9 +153,10 @@ def _entry(name: str, body: Any) -> LockEntry:
     )
 
 
-def read(root: Path, cache_dir: Path | None = None) -> dict[str, LockEntry]:
+def read(root: Path, cache_dir: Path | None = None,
+         reads: ReadLog | None = None) -> dict[str, LockEntry]:
     try:
-        text = (root / LOCK_FILE).read_text(encoding="utf-8")
+        text = read_noted(root / LOCK_FILE, LOCK_FILE, reads)
     except FileNotFoundError:
         return {}
     return parse(text, cache_dir)

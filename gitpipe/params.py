@@ -8,6 +8,7 @@ from typing import Any
 
 from gitpipe.errors import BadInputError, SpecError, did_you_mean
 from gitpipe.spec import DEFAULT_PARAMS_FILE, ParamRef, Stage
+from gitpipe.statsig import ReadLog, read_noted
 from gitpipe.yamlio import cached_parse, parse_plain, plain
 
 _MISSING = object()
@@ -39,10 +40,11 @@ class ParamsReader:
         self._cache_dir = cache_dir
 
     @classmethod
-    def from_workspace(cls, root: Path, cache_dir: Path | None = None) -> ParamsReader:
+    def from_workspace(cls, root: Path, cache_dir: Path | None = None,
+                       reads: ReadLog | None = None) -> ParamsReader:
         def read(path: str) -> str | None:
             try:
-                return (root / path).read_text(encoding="utf-8")
+                return read_noted(root / path, path, reads)
             except FileNotFoundError:
                 return None
         return cls(read, cache_dir)

@@ -26,6 +26,7 @@ from gitpipe.params import ParamsReader
 from gitpipe.spec import SPEC_FILE, Pipeline
 from gitpipe.specparse import load_pipeline
 from gitpipe.state import State
+from gitpipe.statsig import ReadLog
 from gitpipe.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -80,16 +81,21 @@ class Project:
         return self.gitpipe_dir / "tmp" / "parsed" if self.gitpipe_dir.is_dir() else None
 
     @cached_property
+    def reads(self) -> ReadLog:
+        """Every project path this project's judgement read (see statsig.ReadLog)."""
+        return ReadLog()
+
+    @cached_property
     def git(self) -> GitRepo:
         return GitRepo.discover(self.root)
 
     @cached_property
     def config(self) -> Config:
-        return load_config(self.gitpipe_dir)
+        return load_config(self.gitpipe_dir, self.reads)
 
     @cached_property
     def pipeline(self) -> Pipeline:
-        return load_pipeline(self.root, cache_dir=self.parse_cache)
+        return load_pipeline(self.root, cache_dir=self.parse_cache, reads=self.reads)
 
     @cached_property
     def graph(self) -> Dag:
@@ -102,7 +108,7 @@ class Project:
 
     @cached_property
     def lock_entries(self) -> dict[str, LockEntry]:
-        return lockfile.read(self.root, self.parse_cache)
+        return lockfile.read(self.root, self.parse_cache, self.reads)
 
     @cached_property
     def state(self) -> State:
@@ -110,7 +116,7 @@ class Project:
 
     @cached_property
     def workspace(self) -> Workspace:
-        return Workspace(self.root, self.state, lambda: self.git)
+        return Workspace(self.root, self.state, lambda: self.git, self.reads)
 
     @cached_property
     def cache(self) -> Cache:
@@ -133,7 +139,7 @@ class Project:
         return bool(self.config.raw.get("remotes"))
 
     def params_reader(self) -> ParamsReader:
-        return ParamsReader.from_workspace(self.root, self.parse_cache)
+        return ParamsReader.from_workspace(self.root, self.parse_cache, self.reads)
 
     def check_paths_inside(self, paths: dict[str, list[str]] | None = None) -> None:
         """Refuse deps and outs that resolve, through symlinks, outside the project.

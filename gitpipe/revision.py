@@ -1,14 +1,22 @@
 """Staleness at any commit, from git objects alone; and what differs between two commits.
 
 At a revision, the spec, params and lock are read from the commit's tree.
-Code deps are compared by the blob ids in that tree; a dep another stage
-writes takes the digest that stage's lock entry records; other data (untracked
-by git) is hashed in the work tree, the only place it exists. Outs cannot be
+Every dep the commit holds is read from git objects alone, as `git checkout`
+would write it (through the work tree's eol conversion and filters): a file
+by its blob id or xxh3, whichever its lock entry used; a directory by the
+manifest of the commit's files under it, plus the untracked files the work
+tree has there (a checkout keeps those). A dep another stage writes takes the
+digest that stage's lock entry records; one git tracks now but the commit
+does not is missing (a checkout removes it); other data (untracked by git)
+is hashed in the work tree, the only place it exists. Outs cannot be
 observed at a commit, so they are taken to be what the lock says.
 """
 
 from __future__ import annotations
 
+import os
+import posixpath
+import stat as stat_module
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -17,13 +25,14 @@ from gitpipe import graph as graph_module
 from gitpipe import lockfile
 from gitpipe.errors import BadInputError
 from gitpipe.gitrepo import Revision
-from gitpipe.hashing import GIT, XXH3, hash_bytes
+from gitpipe.hashing import GIT, XXH3, file_digest, hash_bytes, listing_digest
 from gitpipe.lockfile import LockEntry
 from gitpipe.params import ParamsReader
 from gitpipe.project import Project
 from gitpipe.spec import SPEC_FILE
 from gitpipe.specparse import parse_pipeline
 from gitpipe.staleness import judge, observe
+from gitpipe.statsig import ListedFile, walk_files
 from gitpipe.status import StatusReport
 from gitpipe.workspace import PathInfo, Workspace
 from gitpipe.yamlio import parse_yaml
@@ -46,13 +55,72 @@ class RevisionWorkspace:
             out = locked.out(path) if locked else None
             return PathInfo(path, out.digest if out else None, out.size or 0 if out else 0,
                             bool(out and out.digest.endswith(".dir")))
-        blob = self.revision.blob_id(path)
-        if blob is not None and algo != XXH3:
-            return PathInfo(path, f"{GIT}:{blob}")
-        if blob is not None:
-            text = self.revision.read_text(path) or ""
-            return PathInfo(path, str(hash_bytes(text.encode())), len(text))
+        kind = self.revision.kind(path)
+        if kind == "file":
+            return self._file(path, algo)
+        if kind == "link":
+            return self._link(path)
+        if kind == "dir" or os.path.isdir(self._full(path)):
+            return self._directory(path)
+        if self.fallback.git is not None and self.fallback.git.is_tracked(path):
+            return PathInfo(path, None)  # a checkout of the commit removes it
         return self.fallback.info(path, algo)
+
+    def _full(self, path: str) -> str:
+        return os.path.join(self.fallback.root, path)
+
+    def _file(self, path: str, algo: str | None) -> PathInfo:
+        if algo == XXH3:
+            data = self.revision.checkout_bytes(path)
+            return PathInfo(path, str(hash_bytes(data)), len(data))
+        return PathInfo(path, f"{GIT}:{self.revision.checkout_blob_id(path)}")
+
+    def _link(self, path: str) -> PathInfo:
+        """A symlink is named by its target's bytes, as the work tree names it:
+        the commit's file there, else whatever the work tree has there."""
+        target = self.revision.link_target(path)
+        if posixpath.isabs(target):
+            return self.fallback.info(path, XXH3)
+        resolved = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
+        if resolved.startswith("../") or self.revision.kind(resolved) != "file":
+            return self.fallback.info(path, XXH3)
+        return self._file(resolved, XXH3)._replace(path=path)
+
+    def _directory(self, path: str) -> PathInfo:
+        """The manifest a checkout of the commit would leave at `path`: its
+        files, and the work tree's untracked ones (a checkout keeps them)."""
+        rows: list[tuple[ListedFile, str]] = []
+        committed = set()
+        for rel, mode in self.revision.files_under(path):
+            committed.add(rel)
+            full = f"{path}/{rel}"
+            if stat_module.S_ISLNK(mode):
+                rows.append(((rel, 0, 0, 0, mode, 0), "link:" + self.revision.link_target(full)))
+            else:
+                data = self.revision.checkout_bytes(full)
+                rows.append(((rel, 0, 0, len(data), mode, 0), str(hash_bytes(data))))
+        rows += self._untracked_rows(path, committed)
+        if not rows and self.revision.kind(path) is None:
+            return PathInfo(path, None)
+        rows.sort()
+        digest, size = listing_digest([row[0] for row in rows], [row[1] for row in rows])
+        return PathInfo(path, digest, size, True, len(rows))
+
+    def _untracked_rows(self, path: str, committed: set[str]) -> list[tuple[ListedFile, str]]:
+        base = self._full(path)
+        if not os.path.isdir(base):
+            return []
+        git = self.fallback.git
+        rows = []
+        for item in walk_files(base):
+            rel = item[0]
+            if rel in committed or (git is not None and git.is_tracked(f"{path}/{rel}")):
+                continue  # the commit's version, or removed by the checkout
+            full = os.path.join(base, rel)
+            digest = ("link:" + os.readlink(full) if stat_module.S_ISLNK(item[4])
+                      else file_digest(full))
+            rows.append((item, digest))
+        return rows
 
 
 @dataclass(frozen=True)

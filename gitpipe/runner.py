@@ -15,9 +15,9 @@ import time
 from collections.abc import Callable, Hashable, Iterable
 from pathlib import Path
 
-from gitpipe import lockfile
+from gitpipe import lockfile, trust
 from gitpipe.cache import CacheError
-from gitpipe.errors import BadInputError, GitpipeError
+from gitpipe.errors import BadInputError, GitpipeError, RecordError
 from gitpipe.executors import InFlight, Job, OutputSink, RunResult
 from gitpipe.executors.local import LocalExecutor, LocalHandle
 from gitpipe.hashing import XXH3
@@ -51,6 +51,9 @@ def execute(project: Project, nodes: list[Hashable], options: ReproOptions,
     """
     project.check_paths_inside()
     check_params(project, nodes)
+    tasks = [project.graph.nodes[n]["task"] for n in nodes]
+    trust.refuse_tracked([(t.name, o.path) for t in tasks for o in t.outs if o.cache],
+                         project.git.tracked_paths())
     if project.gitpipe_dir.is_dir():
         # Stages added after `gitpipe init` get their outs ignored too.
         ensure_ignored(project.root, cached_out_paths(project.pipeline))
@@ -173,12 +176,14 @@ class _Runner:
             return False
         try:
             cached = self.run_cache.lookup(task, seen.fingerprint)
-        except CacheError as exc:  # a corrupt object: computing it again is always right
-            self.listener(Event(task.name, "warn", f"{exc}; the stage runs instead"))
+            if cached is not None:
+                self.run_cache.restore(self.project.root, task, cached)
+        except (CacheError, RecordError) as exc:
+            # A corrupt object or a malformed record: computing it again is always right.
+            self.listener(Event(task.name, "warn", f"{exc.message}; the stage runs instead"))
             return False
         if cached is None:
             return False
-        self.run_cache.restore(self.project.root, cached)
         outs = {o.path: self.project.workspace.info(o.path, XXH3)
                 for o in task.outs}
         if any(outs[c.path].digest != c.digest for c in cached):
@@ -250,6 +255,9 @@ class _Runner:
         except GitpipeError as exc:
             return RunResult(2, 0.0, message=str(exc).split(": ", 1)[-1])
         if not task.stage.persist:
+            foreign = self._foreign_outs(task)
+            if foreign:
+                return RunResult(2, 0.0, message=foreign)
             remove_outs(self.project.root, [o.path for o in task.outs])
         for out in task.outs:
             parent = (self.project.root / out.path).parent
@@ -258,6 +266,25 @@ class _Runner:
                   self._env(task), log_path, task.stage.timeout)
         with self.in_flight.tracking(self.executor.submit(job)) as handle:
             return self.executor.wait(handle)
+
+    def _foreign_outs(self, task: Task) -> str | None:
+        """Why the outs cannot be cleared before the run, or None: a directory out
+        gitpipe never recorded (a first run) that already holds files it cannot
+        restore is the user's, and is only deleted with --force."""
+        if self.options.force:
+            return None
+        entry = self.writer.entries.get(task.name)
+        for out in task.outs:
+            full = self.project.root / out.path
+            if (entry is not None and entry.out(out.path) is not None) or full.is_symlink() \
+                    or not full.is_dir() or not any(full.iterdir()):
+                continue
+            info = self.project.workspace.info(out.path, XXH3)
+            if info.digest is None or self.project.cache.missing(info.digest):
+                return (f"out {out.path!r} already holds files gitpipe did not write "
+                        "(its first run would delete them); nothing was deleted\n"
+                        "hint: move them away, or run 'gitpipe repro --force' to delete them")
+        return None
 
     def _commit(self, task: Task, verdict: Staleness, seen: Observation,
                 timing: tuple[float, float, int], log_path: Path) -> Outcome:

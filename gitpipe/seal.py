@@ -45,7 +45,7 @@ SEALED = {("status",): "status", ("status", "--check"): "status", ("repro",): "r
 # NOTE: the file is NUL-separated strings, not JSON: `import json` (re, enum)
 # and `import typing` each cost ~5 ms, a tenth of the whole fast path. NUL is
 # the one character no path, variable or output line here can hold.
-MAGIC = "gitpipe-noop-seal/1"
+MAGIC = "gitpipe-noop-seal/2"
 MISSING = "-"
 
 
@@ -157,11 +157,14 @@ def _seal(project: Project, text: str, started_ns: int) -> str | None:
         return None  # a Project pinned to another day (the API): not what argv replays
     if known[3] == MISSING:
         return None  # in a git hook, or no work tree found: see _git_state
-    # NOTE: the workspace's own signatures, taken as the run hashed each path:
-    # walking every directory again here would cost the full path ~20% more.
-    found = dict(project.workspace.observed)
-    for path in _spec_files(project):
-        found[path] = signature(root, path)
+    # NOTE: the signatures the readers took as they read each path (the
+    # workspace as it hashed, the spec, params, config and lock loaders as they
+    # read), not a list of inputs kept here: whatever the judgement read is in
+    # it, and nothing else. Walking every directory again here would also cost
+    # the full path ~20% more.
+    found = dict(project.reads.seen)
+    if not found:
+        return None
     if any(_too_recent(sig, started_ns) for sig in found.values()):
         return None
     fields = [MAGIC, str(len(known)), *known, text]
@@ -172,19 +175,10 @@ def _seal(project: Project, text: str, started_ns: int) -> str | None:
     return "\0".join(fields)
 
 
-def _spec_files(project: Project) -> list[str]:
-    from gitpipe.config import CONFIG_FILE, LOCAL_CONFIG_FILE
-    from gitpipe.lockfile import LOCK_FILE
-    from gitpipe.spec import SPEC_FILE
-
-    params = {ref.file for stage in project.pipeline.stages for ref in stage.params}
-    return [SPEC_FILE, LOCK_FILE, *sorted(params),
-            f".gitpipe/{CONFIG_FILE}", f".gitpipe/{LOCAL_CONFIG_FILE}"]
-
-
 def signature(root: str, path: str) -> tuple[object, ...] | None:
-    """A project path's signature as Workspace.info takes it (symlinks followed):
-    (inode, mtime_ns, size) of a file, ("dir", *listing signature), None if missing."""
+    """A project path's signature as Workspace.info and statsig.read_noted take
+    it (symlinks followed): (inode, mtime_ns, size, ctime_ns) of a file, ("dir",
+    *listing signature), None if missing."""
     full = os.path.join(root, path)
     try:
         info = os.stat(full)
@@ -209,9 +203,10 @@ def _unchanged(root: str, signatures: list[str]) -> bool:
 def _too_recent(sig: tuple[object, ...] | None, started_ns: int) -> bool:
     if sig is None:
         return False
-    mtime_ns = sig[2] if sig[0] == "dir" else sig[1]
-    assert isinstance(mtime_ns, int)
-    return mtime_ns + RACY_NS >= started_ns
+    # a file's mtime and ctime; a directory's newest of either, where its mtime is
+    moments = sig[2:3] if sig[0] == "dir" else (sig[1], sig[3])
+    return any(isinstance(moment, int) and moment + RACY_NS >= started_ns
+               for moment in moments)
 
 
 def _code_signature() -> str:

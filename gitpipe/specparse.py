@@ -17,6 +17,7 @@ from gitpipe import signedcache
 from gitpipe import spec as model
 from gitpipe.errors import SpecError
 from gitpipe.spec import SPEC_FILE, Pipeline, Stage
+from gitpipe.statsig import ReadLog, read_noted
 from gitpipe.yamlio import cached_parse, line_of, parse_plain, parse_yaml
 
 TYPE_CHECKING = False
@@ -69,14 +70,14 @@ def _parse_stages(stages_data: dict[Any, Any], errors: Collector) -> list[Stage]
 
 
 def load_pipeline(root: Path, source: str = SPEC_FILE, cache_dir: Path | None = None,
-                  with_lines: bool = False) -> Pipeline:
-    """Read and validate `gitpipe.yaml` at the project root.
+                  with_lines: bool = False, reads: ReadLog | None = None) -> Pipeline:
+    """Read and validate `gitpipe.yaml` at the project root (noted in `reads`).
 
     The fast path parses without line numbers (cached by content); only when
     validation finds a problem is the file parsed again to say which line.
     """
     try:
-        text = (root / source).read_text(encoding="utf-8")
+        text = read_noted(root / source, source, reads)
     except FileNotFoundError:
         raise SpecError([f"{source}: file does not exist"]) from None
     except (OSError, UnicodeDecodeError) as exc:

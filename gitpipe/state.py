@@ -14,14 +14,16 @@ from pathlib import Path
 from typing import NamedTuple
 
 from gitpipe.hashing import gc_paused
-from gitpipe.statsig import RACY_NS, FileSignature, ListedFile
+from gitpipe.statsig import RACY_NS, FileSignature, ListedFile, changed_ns
 
+# NOTE: the stat tables are named for their signature's shape: rows of an older
+# one, (inode, mtime_ns, size) without ctime, are never read as if complete.
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS stat_cache (
+CREATE TABLE IF NOT EXISTS stat_cache_ctime (
     path TEXT PRIMARY KEY, inode INTEGER, mtime_ns INTEGER, size INTEGER,
-    digest TEXT, hashed_ns INTEGER
+    ctime_ns INTEGER, digest TEXT, hashed_ns INTEGER
 );
-CREATE TABLE IF NOT EXISTS dir_entries (
+CREATE TABLE IF NOT EXISTS dir_entries_ctime (
     path TEXT PRIMARY KEY, names TEXT, stats BLOB, digests TEXT, hashed_ns INTEGER
 );
 CREATE TABLE IF NOT EXISTS runs (
@@ -37,6 +39,7 @@ class StatKey(NamedTuple):
     inode: int
     mtime_ns: int
     size: int
+    ctime_ns: int
 
 
 class RunRecord(NamedTuple):
@@ -87,10 +90,10 @@ class State:
         known = self._known()
         if not self._exists:
             return
-        rows = self._db().execute("SELECT path, inode, mtime_ns, size, digest, hashed_ns "
-                                  f"FROM stat_cache WHERE {where}", params)
-        for path, inode, mtime_ns, size, digest, hashed_ns in rows:
-            known[path] = (StatKey(inode, mtime_ns, size), digest, hashed_ns)
+        rows = self._db().execute("SELECT path, inode, mtime_ns, size, ctime_ns, digest, "
+                                  f"hashed_ns FROM stat_cache_ctime WHERE {where}", params)
+        for path, inode, mtime_ns, size, ctime_ns, digest, hashed_ns in rows:
+            known[path] = (StatKey(inode, mtime_ns, size, ctime_ns), digest, hashed_ns)
 
     def _lookup(self, path: str) -> tuple[StatKey, str, int] | None:
         # NOTE: a point query (~5 µs) per path: once directories are known by
@@ -110,15 +113,17 @@ class State:
             row = self._pending_dirs.get(directory)
             if row is None and self._exists:
                 row = self._db().execute(
-                    "SELECT names, stats, digests, hashed_ns FROM dir_entries WHERE path = ?",
+                    "SELECT names, stats, digests, hashed_ns FROM dir_entries_ctime "
+                    "WHERE path = ?",
                     (directory,)).fetchone()
         if row is None:
             return {}
         names, stats, digests = row[0].split("\0"), array("q"), row[2].split("\0")
         stats.frombytes(row[1])
-        if not names[0] or len(names) != len(digests) or len(stats) != 3 * len(names):
+        if not names[0] or len(names) != len(digests) or len(stats) != 4 * len(names):
             return {}  # empty, or not written by this code: hash again
-        return {name: ((stats[3 * i], stats[3 * i + 1], stats[3 * i + 2]), digests[i])
+        return {name: ((stats[4 * i], stats[4 * i + 1], stats[4 * i + 2], stats[4 * i + 3]),
+                       digests[i])
                 for i, name in enumerate(names)}
 
     def record_directory(self, directory: str, listing: list[ListedFile],
@@ -128,11 +133,12 @@ class State:
         Files modified within RACY_NS of now are left out, so they are hashed
         again next time, as the stat cache would."""
         now = time.time_ns()
-        if max((item[2] for item in listing), default=0) + RACY_NS >= now:
-            kept = [k for k, item in enumerate(listing) if item[2] + RACY_NS < now]
+        if max((_changed(item) for item in listing), default=0) + RACY_NS >= now:
+            kept = [k for k, item in enumerate(listing) if _changed(item) + RACY_NS < now]
             listing, digests = [listing[k] for k in kept], [digests[k] for k in kept]
         try:
-            stats = array("q", [value for item in listing for value in item[1:4]])
+            stats = array("q", [value for item in listing
+                                for value in (*item[1:4], item[5])])
         except OverflowError:  # an inode number past 2**63 (overlayfs xino): not kept
             return
         row = ("\0".join([item[0] for item in listing]), stats.tobytes(), "\0".join(digests))
@@ -141,7 +147,7 @@ class State:
     def record_directory_row(self, directory: str, row: tuple[str, bytes, str],
                              now: int | None = None) -> None:
         """`record_directory` from the row's parts as the cold scan makes them
-        (paths and digests joined by NUL, packed (inode, mtime_ns, size)), for a
+        (paths and digests joined by NUL, packed (inode, mtime_ns, size, ctime_ns)), for a
         directory with no racy file. Not kept when a name is not UTF-8 (a file
         name's bytes as os gives them back, surrogates, which SQLite's text
         cannot hold): that directory's files are hashed again each time."""
@@ -169,7 +175,7 @@ class State:
             entry = self._pending.get(path) or self._lookup(path)
         if entry is None or entry[0] != key:
             return None
-        if key.mtime_ns + RACY_NS >= entry[2]:
+        if changed_ns(key) + RACY_NS >= entry[2]:
             return None
         return entry[1]
 
@@ -190,14 +196,15 @@ class State:
             # Sorted: B-tree inserts in key order are the cheap ones (20,000 new
             # rows for a freshly hashed directory).
             with gc_paused():
-                rows = [(p, k.inode, k.mtime_ns, k.size, d, t)
+                rows = [(p, k.inode, k.mtime_ns, k.size, k.ctime_ns, d, t)
                         for p, (k, d, t) in sorted(self._pending.items())]
             runs = [(r.task, r.started, r.duration, r.result, r.bytes_in, r.bytes_out,
                      r.fingerprint, r.log) for r in self._pending_runs]
             db = self._db()
             with db:
-                db.executemany("INSERT OR REPLACE INTO stat_cache VALUES (?,?,?,?,?,?)", rows)
-                db.executemany("INSERT OR REPLACE INTO dir_entries VALUES (?,?,?,?,?)",
+                db.executemany("INSERT OR REPLACE INTO stat_cache_ctime VALUES (?,?,?,?,?,?,?)",
+                               rows)
+                db.executemany("INSERT OR REPLACE INTO dir_entries_ctime VALUES (?,?,?,?,?)",
                                [(path, *row) for path, row in self._pending_dirs.items()])
                 db.executemany(
                     "INSERT INTO runs (task, started, duration, result, bytes_in, bytes_out,"
@@ -235,6 +242,10 @@ class State:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+
+def _changed(item: ListedFile) -> int:
+    return max(item[2], item[5])
 
 
 def _storable(text: str) -> bool:

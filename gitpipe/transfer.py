@@ -7,12 +7,12 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from gitpipe import lockfile
+from gitpipe import lockfile, trust
 from gitpipe.cache import Cache, CacheError, digest_of_relpath, remove_path, run_relpath
-from gitpipe.errors import BadInputError, did_you_mean
+from gitpipe.errors import BadInputError
 from gitpipe.gitrepo import lockfile_texts_in_history
 from gitpipe.hashing import DIR_SUFFIX, XXH3
-from gitpipe.lockfile import LockEntry
+from gitpipe.lockguard import LockedOut, check_manifests, locked_outs, trusted, would_lose
 from gitpipe.project import Project, ProjectLock
 from gitpipe.remote import (
     Progress,
@@ -27,39 +27,20 @@ from gitpipe.remote import (
 )
 
 
-@dataclass(frozen=True)
-class LockedOut:
-    """An out the lock records: which task wrote it, where, which object."""
-
-    task: str
-    path: str
-    digest: str
-
-
-def locked_outs(entries: dict[str, LockEntry], targets: Iterable[str] = ()) -> list[LockedOut]:
-    """The outs of the lock entries the targets name (all entries without targets)."""
-    wanted = set(targets)
-    stages = {name.split("@", 1)[0] for name in entries}
-    for target in wanted:
-        if target not in entries and target not in stages:
-            raise BadInputError(f"no lock entry for {target!r}",
-                                hint=did_you_mean(target, stages))
-    return [LockedOut(name, out.path, out.digest)
-            for name, entry in sorted(entries.items())
-            if not wanted or name in wanted or name.split("@", 1)[0] in wanted
-            for out in entry.outs]
-
-
 @dataclass
 class CheckoutReport:
     restored: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     missing: list[LockedOut] = field(default_factory=list)
+    kept: list[LockedOut] = field(default_factory=list)  # modified by hand: left as they are
 
 
-def checkout(project: Project, targets: Iterable[str] = ()) -> CheckoutReport:
-    """Make the workspace outs match the lock, from the cache, running nothing."""
-    report, todo = _compare(project, targets)
+def checkout(project: Project, targets: Iterable[str] = (), force: bool = False) -> CheckoutReport:
+    """Make the workspace outs match the lock, from the cache, running nothing.
+
+    Outs the user modified whose content is not in the cache are left as they
+    are (`kept`) unless `force`: the cache could not give them back."""
+    report, todo = _compare(project, targets, force)
     cache = project.cache
     for out in todo:
         if cache.missing(out.digest):
@@ -71,15 +52,22 @@ def checkout(project: Project, targets: Iterable[str] = ()) -> CheckoutReport:
     return report
 
 
-def _compare(project: Project, targets: Iterable[str]) -> tuple[CheckoutReport, list[LockedOut]]:
-    """The report with the unchanged outs filled in, and the outs that differ."""
+def _compare(project: Project, targets: Iterable[str],
+             force: bool) -> tuple[CheckoutReport, list[LockedOut]]:
+    """The report with the unchanged and kept outs filled in, and the outs to write.
+    Every out is checked against the rules for records first (nothing is
+    written if one fails), and so is each manifest already in the cache."""
     report = CheckoutReport()
     todo = []
-    for out in locked_outs(project.lock_entries, targets):
-        if project.workspace.info(out.path, XXH3).digest == out.digest:
+    for out in trusted(project, locked_outs(project.lock_entries, targets)):
+        info = project.workspace.info(out.path, XXH3)
+        if info.digest == out.digest:
             report.unchanged.append(out.path)
+        elif info.exists and not force and would_lose(project, out.path, str(info.digest)):
+            report.kept.append(out)
         else:
             todo.append(out)
+    check_manifests(project.cache, [o for o in todo if project.cache.has(o.digest)])
     return report, todo
 
 
@@ -122,18 +110,22 @@ def fetch_outs(project: Project, remote: Remote, targets: Iterable[str] = (), jo
 
 
 def pull(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: int = 8,
-         progress: Progress | None = None) -> tuple[Transfer, CheckoutReport]:
+         progress: Progress | None = None, force: bool = False,
+         ) -> tuple[Transfer, CheckoutReport]:
     """Fetch + checkout, with each missing file downloaded once: written to the
     cache and (in copy mode) to the workspace from the same verified read."""
     with ProjectLock(project.gitpipe_dir, project.config.lock_wait):
         cache = project.cache
-        report, todo = _compare(project, targets)
+        report, todo = _compare(project, targets, force)
         summary = Transfer()
         if any(cache.missing(o.digest) for o in todo):
             # One listing serves both: which manifests, then which files, exist.
             present = remote.listing("files")
-            manifests = [o.digest for o in todo if o.digest.endswith(DIR_SUFFIX)]
-            fetch_exactly(remote, cache, manifests, jobs, progress, present, summary)
+            absent = [o for o in todo if o.digest.endswith(DIR_SUFFIX) and not cache.has(o.digest)]
+            fetch_exactly(remote, cache, [o.digest for o in absent], jobs, progress, present,
+                          summary)
+            check_manifests(cache, [o for o in absent if cache.has(o.digest)],
+                            f"remote {remote.name!r}")
             wanted = {d for o in todo for d in cache.missing(o.digest)}
             if summary.failed or absent_objects(remote, wanted, present):
                 # Fetch what can be fetched, check out every out that is whole,
@@ -276,6 +268,7 @@ class FsckReport:
     bad: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     missing: list[LockedOut] = field(default_factory=list)
+    malformed: list[str] = field(default_factory=list)  # records a repro skips, with why
 
 
 def fsck(project: Project, repair: bool = False) -> FsckReport:
@@ -299,7 +292,26 @@ def fsck(project: Project, repair: bool = False) -> FsckReport:
             _drop_dangling_runs(cache)
         report.missing = [o for o in locked_outs(project.lock_entries)
                           if cache.missing(o.digest)]
+        report.malformed = cache.malformed_records()
     return report
+
+
+def malformed_on(remote: Remote, keys: Iterable[str]) -> list[str]:
+    """The remote's run entries and manifests (among `keys`, its `files/`) that
+    break the rules for records, as 'key: problem'."""
+    import json
+
+    found = []
+    for kind, rels in (("run", sorted(remote.listing("runs"))),
+                       ("manifest", [k for k in keys if k.endswith(DIR_SUFFIX)])):
+        for rel in rels:
+            try:
+                problem = trust.record_problem(kind, json.loads(remote.get_bytes(rel) or b"[]"))
+            except ValueError:
+                problem = "is not JSON"
+            if problem is not None:
+                found.append(f"{rel}: {problem}")
+    return found
 
 
 def fsck_remote(project: Project, remote: Remote, repair: bool = False,
@@ -335,6 +347,7 @@ def fsck_remote(project: Project, remote: Remote, repair: bool = False,
         if repair:
             remote.fs.rm_file(remote.full(rel))
             report.removed.append(bad)
+    report.malformed = malformed_on(remote, keys)
     present = set(keys) - {object_key(digest) for digest in report.removed}
     report.missing = [o for o in locked_outs(project.lock_entries)
                       if object_key(o.digest) not in present]

@@ -1,8 +1,9 @@
 """Hashes of paths in the work tree, stat first: the stat cache, the git index, then bytes.
 
-A git-tracked file is named by its git blob id (from the index when clean:
-no read), everything else by xxh3; bytes are read only when the stat cache
-does not know the file's (inode, mtime_ns, size).
+A git-tracked file is named by the git blob id of its bytes as they are (from
+the index where the index is proven equal to them: no read), everything else
+by xxh3; bytes are read only when the stat cache does not know the file's
+(inode, mtime_ns, size, ctime_ns).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import NamedTuple, Protocol
 
 from gitpipe.coldscan import ColdScan, scan_directory
 from gitpipe.errors import BadInputError
-from gitpipe.gitrepo import GitRepo
+from gitpipe.gitrepo import GitRepo, raw_blob_id
 from gitpipe.hashing import (
     GIT,
     XXH3,
@@ -29,6 +30,9 @@ from gitpipe.state import State, StatKey
 from gitpipe.statsig import (
     RACY_NS,
     ListedFile,
+    ReadLog,
+    Signature,
+    changed_ns,
     file_signature,
     index_signature,
     listing_signature,
@@ -64,14 +68,15 @@ class Workspace:
     """Hashes project paths under `root`, sharing one State and one git view."""
 
     def __init__(self, root: Path, state: State,
-                 git: Callable[[], GitRepo] | None) -> None:
+                 git: Callable[[], GitRepo] | None, reads: ReadLog | None = None) -> None:
         self.root = root
         self._root = str(root)
         self.state = state
         self._open_git = git  # opened on first need: see _git_aware
-        # The stat signature of every path hashed, as seal.py records it: a
-        # no-op answer is valid for as long as these stay the same.
-        self.observed: dict[str, tuple[object, ...] | None] = {}
+        # The stat signature of every path hashed, noted where the project
+        # notes every file its judgement reads (seal.py): a no-op answer is
+        # valid for as long as these stay the same.
+        self.observed: dict[str, Signature] = (reads or ReadLog()).seen
 
     @cached_property
     def git(self) -> GitRepo | None:
@@ -112,35 +117,42 @@ class Workspace:
         if algo == XXH3 or link or self._open_git is None:
             return PathInfo(path, self._cached(path, full, info, hash_file), info.st_size)
         if algo == GIT:
-            return PathInfo(path, self._blob_id(path, info), info.st_size)
+            return PathInfo(path, self._blob_id(path, full, info), info.st_size)
         return PathInfo(path, self._git_aware(path, full, info), info.st_size)
 
-    def _blob_id(self, path: str, info: os.stat_result) -> str:
-        """The blob id `git add` would store for the file, whatever the index says
-        of it now.
+    def _blob_id(self, path: str, full: str, info: os.stat_result) -> str:
+        """The git blob id of the file's bytes as they are (no filter, no eol
+        conversion), whatever the index says of it now: the bytes the command
+        reads, so that any change to them changes it.
 
-        That id depends on the bytes (and the path's filters) alone, so it is
-        remembered by the file's stat data like any hash: a commit, `git add`
-        of another file or a checkout that left this file alone rewrites the
-        index but costs no lookup in it (and no `import pygit2`, ~50 ms). The
-        index is asked only when the file changed: clean there, and not
-        written since that was asked, its id is read, not computed.
+        That id depends on the bytes alone, so it is remembered by the file's
+        stat data like any hash: a commit, `git add` of another file or a
+        checkout that left this file alone rewrites the index but costs no
+        lookup in it (and no `import pygit2`, ~50 ms). The index is asked only
+        when the file changed, and its id is taken only where it is proven to
+        be the bytes' (see _proven_index_id); otherwise the bytes are hashed.
         """
         key = _stat_key(info)
         known = self.state.cached_digest(f"git:{path}", key)
         if known is not None:
             return known
+        digest = f"{GIT}:{self._proven_index_id(path, info) or raw_blob_id(full)}"
+        self.state.record_digest(f"git:{path}", key, digest)
+        return digest
+
+    def _proven_index_id(self, path: str, info: os.stat_result) -> str | None:
+        """The index's blob id for `path` where it is the id of the work-tree
+        bytes: the entry is clean by stat data (status compared it, so it is
+        neither skip-worktree nor assume-unchanged), the file was not written
+        since that status (an upstream stage of this repro rewrote a tracked
+        file), and git converts nothing between the two (eol, filters). None
+        anywhere else: the caller hashes the bytes."""
         git = self.git
         assert git is not None
         clean = git.clean_blob_ids().get(path)
-        if clean is None or info.st_mtime_ns + RACY_NS >= git.clean_since_ns:
-            # NOTE: not clean, or written after the status call (an upstream
-            # stage of this repro rewrote a tracked file): its entry may be old.
-            digest = f"{GIT}:{git.blob_id(path)}"
-        else:
-            digest = f"{GIT}:{clean}"
-        self.state.record_digest(f"git:{path}", key, digest)
-        return digest
+        if clean is None or changed_ns(file_signature(info)) + RACY_NS >= git.clean_since_ns:
+            return None
+        return None if git.converts(path) else clean
 
     def _git_aware(self, path: str, full: str, info: os.stat_result) -> str:
         """A tracked file's git blob id, else xxh3 (a dep no lock entry names yet).
@@ -160,7 +172,7 @@ class Workspace:
         git = self.git
         assert git is not None
         if path in git.clean_blob_ids() or git.is_tracked(path):
-            digest = self._blob_id(path, info)
+            digest = self._blob_id(path, full, info)
         else:
             digest = self._cached(path, full, info, hash_file)
         if signature is not None:
@@ -209,10 +221,11 @@ class Workspace:
         known = self.state.directory_entries(path)
         digests: list[str] = []
         todo: list[int] = []  # indexes of the files to hash
-        for index, (rel, inode, mtime_ns, size, mode) in enumerate(listing):
+        for index, (rel, inode, mtime_ns, size, mode, ctime_ns) in enumerate(listing):
             if stat_module.S_ISLNK(mode):
                 digests.append("link:" + os.readlink(f"{base}/{rel}"))
-            elif (hit := known.get(rel)) is not None and hit[0] == (inode, mtime_ns, size):
+            elif ((hit := known.get(rel)) is not None
+                  and hit[0] == (inode, mtime_ns, size, ctime_ns)):
                 digests.append(hit[1])
             else:
                 todo.append(index)

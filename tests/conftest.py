@@ -19,6 +19,7 @@ GIT_ENV = {
     "GIT_CONFIG_NOSYSTEM": "1",
 }
 RUNLOG = "runs.log"
+RACY_SECONDS = 1.1  # past statsig.RACY_NS
 
 
 def ran_cmd(name: str, body: str) -> str:
@@ -70,12 +71,15 @@ class Repo:
 
     def age(self, seconds: float = 30) -> Repo:
         """Move every work-tree file's mtime into the past, as if written a while
-        ago: nothing is then too recent (git's racy rule) to trust or seal."""
+        ago, then wait out the racy window of their ctimes (which the kernel
+        sets to now, and nothing can set back): nothing is then too recent
+        (git's racy rule) to trust or seal."""
         then = time.time() - seconds
         for base, dirs, files in os.walk(self.path):
             dirs[:] = [d for d in dirs if d != ".git"]
             for name in files:
                 os.utime(os.path.join(base, name), (then, then))
+        time.sleep(RACY_SECONDS)
         return self
 
     def spec(self, stages: dict[str, Any], commit: str | None = None) -> Repo:

@@ -16,9 +16,9 @@ from typing import Any
 
 from gitpipe.errors import BadInputError, GitpipeError, MissingExtraError
 from gitpipe.executors import OutputSink, RunResult
-from gitpipe.executors.kubemanifest import CONTAINER, LABEL_FINGERPRINT, KubeSettings
+from gitpipe.executors.kubemanifest import CONTAINER, LABEL_FINGERPRINT, LABEL_TASK, KubeSettings
 from gitpipe.remote import Remote
-from gitpipe.remotejob import heartbeat_age, read_result
+from gitpipe.remotejob import RecordError, heartbeat_age, read_result
 
 IMAGE_TROUBLE = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName",
                  "CreateContainerConfigError", "CreateContainerError"}
@@ -101,9 +101,10 @@ class KubernetesExecutor:
         return KubeHandle(job, name, namespace)
 
     def _adoptable(self, job: KubeJob, namespace: str) -> str | None:
-        fingerprint = job.manifest["metadata"]["labels"][LABEL_FINGERPRINT]
+        labels = job.manifest["metadata"]["labels"]
         found = self.batch.list_namespaced_job(
-            namespace, label_selector=f"{LABEL_FINGERPRINT}={fingerprint}")
+            namespace, label_selector=f"{LABEL_FINGERPRINT}={labels[LABEL_FINGERPRINT]},"
+                                      f"{LABEL_TASK}={labels[LABEL_TASK]}")
         for item in found.items:
             status = item.status
             finished = any(c.type in ("Complete", "Failed") and c.status == "True"
@@ -268,7 +269,7 @@ class KubernetesExecutor:
                 return RunResult(1, self._took(handle), message=f"no pod of Job {handle.name} "
                                  f"ran within {self.settings.pending_timeout:g}s")
             return None
-        age = heartbeat_age(self.remote, handle.job.fingerprint)
+        age = heartbeat_age(self.remote, handle.job.task, handle.job.fingerprint)
         silent = age if age is not None else now - handle.running_since
         if silent > self.settings.heartbeat_timeout:
             return RunResult(1, self._took(handle), message=f"no heartbeat from the pod of "
@@ -276,7 +277,12 @@ class KubernetesExecutor:
         return None
 
     def _result_verdict(self, handle: KubeHandle) -> RunResult | None:
-        result = read_result(self.remote, handle.job.fingerprint)
+        """The pod's result record as a RunResult; a malformed or foreign one fails
+        this task, saying so (never a traceback, never another task's result)."""
+        try:
+            result = read_result(self.remote, handle.job.task, handle.job.fingerprint)
+        except RecordError as exc:
+            return RunResult(1, self._took(handle), message=exc.message)
         if result is None:
             return None
         return RunResult(result.exit_code, self._took(handle), message=result.message)

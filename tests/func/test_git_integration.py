@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from typing import Any
 
 import pytest
 import yaml
@@ -348,9 +347,7 @@ def test_a_split_index_is_read_through_git(repo: Repo, how: str) -> None:
     assert stale_at(repo, "HEAD") == {}
     project = repo.project()
     reasons = {task.task: [str(r) for r in task.reasons] for task in project.status().tasks}
-    assert project.git._cli_hasher._process is not None  # asked git for the modified file
-    project.close()  # `watch` closes each run's project: no git process outlives it
-    assert project.git._cli_hasher._process is None
+    project.close()
     assert reasons["count"] == ["deps: src/prep.sh modified"]
     assert "deps: src/prep.sh modified" in reasons["prep"]
     repo.gen({"params.yaml": {"train": {"lr": 0.9}}})
@@ -362,66 +359,6 @@ def test_a_split_index_is_read_through_git(repo: Repo, how: str) -> None:
     accepted = git_commit(repo, "with repro")
     assert accepted.returncode == 0, accepted.stderr
     assert "Exception ignored" not in accepted.stderr
-
-
-def test_the_split_index_blob_hasher_agrees_with_git(repo: Repo) -> None:
-    from gitpipe.errors import GitpipeError
-    from gitpipe.gitcli import BlobHasher
-
-    repo.gen({".gitattributes": "*.txt text eol=crlf\n", "a.txt": "one\ntwo\n",
-              "b.bin": "raw\n", "sub dir/c d.txt": "spaced\n", "trail\r": "cr\n",
-              '"quoted': "q\n"})
-
-    def expected(path: str) -> str:
-        return repo.git("hash-object", f"--path={path}", "--", path).strip()
-
-    hasher = BlobHasher(repo.path)
-    try:
-        for path in ("a.txt", "b.bin", "sub dir/c d.txt", "a.txt", "trail\r", '"quoted'):
-            assert hasher.blob_id(path) == expected(path), path
-        with pytest.raises(GitpipeError, match="hash-object"):
-            hasher.blob_id("gone.txt")
-        assert hasher.blob_id("b.bin") == expected("b.bin")
-        # Interrupted between question and answer: the answer left in the pipe
-        # must not be taken for the next file's.
-        process = hasher._process
-        assert process is not None and process.stdout is not None
-        process.stdout = _InterruptedOnce(process.stdout)  # type: ignore[assignment]
-        with pytest.raises(KeyboardInterrupt):
-            hasher.blob_id("b.bin")
-        assert hasher.blob_id("a.txt") == expected("a.txt")
-    finally:
-        hasher.close()
-    assert hasher._process is None
-
-
-def test_the_blob_hasher_answers_with_git_flush_off(repo: Repo,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    # GIT_FLUSH=0 makes git buffer a pipe's answers: one line never came back.
-    from gitpipe.gitcli import BlobHasher
-
-    monkeypatch.setenv("GIT_FLUSH", "0")
-    repo.gen({"a.txt": "one\n"})
-    hasher = BlobHasher(repo.path)
-    try:
-        assert hasher.blob_id("a.txt") == repo.git("hash-object", "a.txt").strip()
-    finally:
-        hasher.close()
-
-
-class _InterruptedOnce:
-    def __init__(self, stream: Any) -> None:
-        self.stream = stream
-        self.first = True
-
-    def readline(self) -> str:
-        if self.first:
-            self.first = False
-            raise KeyboardInterrupt
-        return str(self.stream.readline())
-
-    def close(self) -> None:
-        self.stream.close()
 
 
 def test_git_ignored_dep_is_hashed_as_data(repo: Repo) -> None:

@@ -13,7 +13,7 @@ from gitpipe.staleness import observe
 from tests.conftest import Repo
 
 
-def staged(repo: Repo, tmp_path: Path, cmd: str) -> tuple[str, str]:
+def staged(repo: Repo, tmp_path: Path, cmd: str) -> tuple[str, str, str]:
     repo.gen({"src/make.sh": "mkdir -p out && tr a-z A-Z < data/in.txt > out/up.txt\n",
               "data/in.txt": "hello\n"})
     repo.spec({"make": {"cmd": cmd, "deps": ["src/make.sh", "data/in.txt"],
@@ -24,8 +24,9 @@ def staged(repo: Repo, tmp_path: Path, cmd: str) -> tuple[str, str]:
     project = repo.project()
     task = project.graph.nodes["make"]["task"]
     seen = observe(task, project.workspace, project.params_reader())
-    stage_job(task, seen.fingerprint, project.workspace, project.cache, project.remote())
-    return seen.fingerprint, str(tmp_path / "store")
+    digest = stage_job(task, seen.fingerprint, project.workspace, project.cache,
+                       project.remote())
+    return seen.fingerprint, str(tmp_path / "store"), digest
 
 
 def pod(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
@@ -36,38 +37,39 @@ def pod(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_exec_runs_in_an_empty_dir_and_pushes_outs(repo: Repo, tmp_path: Path) -> None:
-    fp, url = staged(repo, tmp_path, "sh src/make.sh && echo $GREETING")
-    done = pod(tmp_path, "make", "--fingerprint", fp, "--remote", url)
+    fp, url, digest = staged(repo, tmp_path, "sh src/make.sh && echo $GREETING")
+    done = pod(tmp_path, "make", "--fingerprint", fp, "--remote", url, "--record-digest", digest)
     assert done.returncode == 0, done.stderr
     assert "hi" in done.stdout
     assert (tmp_path / "pod/out/up.txt").read_text() == "HELLO\n"
-    result = read_result(repo.project().remote(), fp)
+    result = read_result(repo.project().remote(), "make", fp)
     assert result is not None and result.exit_code == 0
     assert [row[0] for row in result.outs] == ["out"]
     assert result.outs[0][1].endswith(".dir")
 
 
 def test_exec_failure_is_recorded(repo: Repo, tmp_path: Path) -> None:
-    fp, url = staged(repo, tmp_path, "echo broken >&2; exit 7")
-    done = pod(tmp_path, "make", "--fingerprint", fp, "--remote", url)
+    fp, url, digest = staged(repo, tmp_path, "echo broken >&2; exit 7")
+    done = pod(tmp_path, "make", "--fingerprint", fp, "--remote", url, "--record-digest", digest)
     assert done.returncode == 7
-    result = read_result(repo.project().remote(), fp)
+    result = read_result(repo.project().remote(), "make", fp)
     assert result is not None and result.exit_code == 7
     assert "exited with code 7" in result.message
 
 
 def test_exec_with_deps_missing_on_the_remote(repo: Repo, tmp_path: Path) -> None:
-    fp, url = staged(repo, tmp_path, "sh src/make.sh")
+    fp, url, digest = staged(repo, tmp_path, "sh src/make.sh")
     for obj in (tmp_path / "store/files").rglob("*"):
         if obj.is_file():
             obj.unlink()
-    done = pod(tmp_path, "make", "--fingerprint", fp, "--remote", url)
+    done = pod(tmp_path, "make", "--fingerprint", fp, "--remote", url, "--record-digest", digest)
     assert done.returncode == 1
     assert "deps missing on the remote: src/make.sh, data/in.txt" in done.stderr
-    record = json.loads((tmp_path / "store" / result_rel(fp)).read_text())
+    record = json.loads((tmp_path / "store" / result_rel("make", fp)).read_text())
     assert record["exit_code"] == 3
 
 
 def test_exec_without_a_job_record(tmp_path: Path) -> None:
-    done = pod(tmp_path, "make", "--fingerprint", "xxh3:00", "--remote", str(tmp_path / "nope"))
-    assert done.returncode == 2 and "no job record for fingerprint" in done.stderr
+    done = pod(tmp_path, "make", "--fingerprint", "xxh3:00", "--remote", str(tmp_path / "nope"),
+               "--record-digest", "sha256:00")
+    assert done.returncode == 2 and "no job record for 'make' at fingerprint" in done.stderr

@@ -269,9 +269,9 @@ def test_a_tracked_file_an_upstream_stage_rewrites_is_hashed_again(repo: Repo) -
     assert not repo.project().status().stale
 
 
-def test_blob_ids_follow_the_paths_filters_whoever_tracks_the_file(repo: Repo) -> None:
+def test_blob_ids_name_the_bytes_as_they_are_whoever_tracks_the_file(repo: Repo) -> None:
     # git stores data.txt through eol conversion, so its index id is not the id
-    # of its raw bytes; gitpipe names it as `git add` would store it, so the
+    # of its work-tree bytes; gitpipe names the bytes the command reads, so the
     # verdict is the same tracked or not, with or without the stat cache.
     repo.gen({".gitattributes": "*.txt text eol=crlf\n"})
     (repo.path / "data.txt").write_bytes(b"a\r\nb\r\n")
@@ -279,8 +279,9 @@ def test_blob_ids_follow_the_paths_filters_whoever_tracks_the_file(repo: Repo) -
                      "outs": ["out.bin"]}}, commit="spec")
     assert repo.project().repro().ok
     repo.commit("built")
-    indexed = repo.git("ls-files", "-s", "data.txt").split()[1]
-    assert repo.project().lock_entries["S"].dep("data.txt").digest == f"git:{indexed}"
+    raw = repo.git("hash-object", "--no-filters", "data.txt").strip()
+    assert repo.git("ls-files", "-s", "data.txt").split()[1] != raw
+    assert repo.project().lock_entries["S"].dep("data.txt").digest == f"git:{raw}"
     repo.git("rm", "-q", "--cached", "data.txt")
     repo.git("commit", "-q", "-m", "untracked, same bytes")
     for _ in range(2):

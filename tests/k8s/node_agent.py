@@ -54,6 +54,8 @@ class NodeAgent:
         # Pods get the test interpreter's bin dir first, like an image with gitpipe installed.
         self.path = path or [str(Path(sys.executable).parent),
                              *os.environ.get("PATH", "").split(":")]
+        # ...and that gitpipe is the one under test, also from a worktree on PYTHONPATH.
+        self.image_env = {k: os.environ[k] for k in ("PYTHONPATH",) if os.environ.get(k)}
         self.runs: dict[str, PodRun] = {}  # by pod uid
         self._by_name: dict[tuple[str, str], PodRun] = {}
         self._terminating: set[str] = set()
@@ -294,7 +296,7 @@ class NodeAgent:
         last_error = ""
         while True:
             try:
-                base = {"PATH": ":".join(self.path), "HOSTNAME": name,
+                base = {**self.image_env, "PATH": ":".join(self.path), "HOSTNAME": name,
                         "HOME": str(run.root)}
                 env = resolve_env(pod, c, base, self._fetch, self.node_name)
                 break

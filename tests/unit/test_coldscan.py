@@ -75,7 +75,7 @@ def known_path(directory: Path) -> dict[str, object]:
     return {"signature": list(listing_signature(listing)),
             "digest": f"{manifest}{DIR_SUFFIX}", "size": sum(sizes), "files": len(listing),
             "digests": digests, "names": [item[0] for item in listing],
-            "row_numbers": [value for item in listing for value in item[1:4]]}
+            "row_numbers": [value for item in listing for value in (*item[1:4], item[5])]}
 
 
 def cold_path(directory: Path) -> dict[str, object]:
@@ -91,15 +91,18 @@ def cold_path(directory: Path) -> dict[str, object]:
         got.update(names=names.split("\0") if names else [], row_numbers=list(packed))
     else:
         got.update(names=[item[0] for item in scan.listing],
-                   row_numbers=[value for item in scan.listing for value in item[1:4]])
+                   row_numbers=[value for item in scan.listing
+                                for value in (*item[1:4], item[5])])
     return got
 
 
 def age(root: Path) -> None:
+    """Old mtimes, and ctimes (set to now by utime itself) past the racy window."""
     old = time.time_ns() - 5 * RACY_NS
     for folder, dirs, files in os.walk(root):
         for name in dirs + files:
             os.utime(os.path.join(folder, name), ns=(old, old), follow_symlinks=False)
+    time.sleep(1.1 * RACY_NS / 1e9)
 
 
 def test_cold_scan_equals_the_known_directory_path(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import xxhash
 
-from gitpipe.gitrepo import GitRepo
+from gitpipe.gitrepo import raw_blob_id
 from gitpipe.hashing import (
     BUFFER,
     CHUNK,
@@ -75,17 +75,17 @@ def test_digest_parse() -> None:
 @pytest.mark.parametrize("attributes", ["", "* text eol=crlf\n", "*.txt -text\n"])
 @pytest.mark.parametrize("data", [b"", b"hello\n", b"no newline", b"\x00\xff" * 5000,
                                   b"crlf\r\nline\r\n", b"lf\nline\n"])
-def test_blob_id_equals_git_hash_object_with_the_paths_filters(
+def test_blob_id_is_the_id_of_the_bytes_as_they_are_whatever_the_filters(
         tmp_path: Path, data: bytes, attributes: str) -> None:
-    # What `git add` would store: the bytes through the path's filters (here
-    # eol conversion), so that it equals the index's id of a clean file.
+    # The bytes a command reads, through no filter: under `eol=crlf` the
+    # filtered id stays the same when LF becomes CRLF, this one does not.
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     (tmp_path / ".gitattributes").write_text(attributes)
     (tmp_path / "file.txt").write_bytes(data)
-    expected = subprocess.run(["git", "hash-object", "--path", "file.txt", "file.txt"],
+    expected = subprocess.run(["git", "hash-object", "--no-filters", "file.txt"],
                               check=True, capture_output=True, text=True,
                               cwd=tmp_path).stdout.strip()
-    assert GitRepo.discover(tmp_path).blob_id("file.txt") == expected
+    assert raw_blob_id(str(tmp_path / "file.txt")) == expected
 
 
 # manifests -------------------------------------------------------------------------
@@ -154,11 +154,12 @@ def test_walk_files_reports_symlinks_without_following(tmp_path: Path) -> None:
     os.symlink("missing", root / "dangling")
     listing = walk_files(str(root))
     assert [item[0] for item in listing] == ["dangling", "linkdir", "linkfile", "sub/f.txt"]
-    found = {rel: (inode, mtime_ns, size, mode) for rel, inode, mtime_ns, size, mode in listing}
+    found = {item[0]: item[1:] for item in listing}
     for name in ("linkdir", "linkfile", "dangling"):
         assert stat.S_ISLNK(found[name][3])
         info = os.lstat(root / name)
-        assert found[name] == (info.st_ino, info.st_mtime_ns, info.st_size, info.st_mode)
+        assert found[name] == (info.st_ino, info.st_mtime_ns, info.st_size, info.st_mode,
+                               info.st_ctime_ns)
     assert stat.S_ISREG(found["sub/f.txt"][3])
 
 
@@ -176,7 +177,7 @@ def test_directory_digest_records_link_target_not_content(tmp_path: Path) -> Non
 
 def stat_key(path: Path) -> StatKey:
     info = os.stat(path)
-    return StatKey(info.st_ino, info.st_mtime_ns, info.st_size)
+    return StatKey(info.st_ino, info.st_mtime_ns, info.st_size, info.st_ctime_ns)
 
 
 def test_entry_recorded_right_after_mtime_is_not_trusted(tmp_path: Path) -> None:
@@ -189,26 +190,35 @@ def test_entry_recorded_right_after_mtime_is_not_trusted(tmp_path: Path) -> None
 
 
 def test_entry_older_than_racy_window_is_trusted(tmp_path: Path) -> None:
-    path = tmp_path / "f"
-    path.write_text("data")
     old = time.time_ns() - 2 * RACY_NS
-    os.utime(path, ns=(old, old))
     state = State(tmp_path / "state.db")
-    key = stat_key(path)
+    key = StatKey(7, old, 4, old + 5)
     state.record_digest("f", key, "xxh3:1")
     assert state.cached_digest("f", key) == "xxh3:1"
     # Any change to the stat key invalidates the entry.
-    assert state.cached_digest("f", StatKey(key.inode, key.mtime_ns + 1, key.size)) is None
-    assert state.cached_digest("f", StatKey(key.inode, key.mtime_ns, key.size + 1)) is None
-    assert state.cached_digest("f", StatKey(key.inode + 1, key.mtime_ns, key.size)) is None
+    assert state.cached_digest("f", key._replace(mtime_ns=old + 1)) is None
+    assert state.cached_digest("f", key._replace(size=5)) is None
+    assert state.cached_digest("f", key._replace(inode=8)) is None
+    assert state.cached_digest("f", key._replace(ctime_ns=old + 6)) is None
     assert state.cached_digest("other", key) is None
+
+
+def test_an_old_mtime_with_a_recent_ctime_is_racy(tmp_path: Path) -> None:
+    # An mtime set back (touch -d) right after a write: the ctime tells.
+    path = tmp_path / "f"
+    path.write_text("data")
+    old = time.time_ns() - 5 * RACY_NS
+    os.utime(path, ns=(old, old))
+    state = State(tmp_path / "state.db")
+    state.record_digest("f", stat_key(path), "xxh3:1")
+    assert state.cached_digest("f", stat_key(path)) is None
 
 
 def test_flush_persists_across_state_instances(tmp_path: Path) -> None:
     db = tmp_path / ".gitpipe" / "state.db"
     old = time.time_ns() - 5 * RACY_NS
-    key = StatKey(42, old, 7)
-    racy = StatKey(43, time.time_ns(), 7)
+    key = StatKey(42, old, 7, old)
+    racy = StatKey(43, time.time_ns(), 7, time.time_ns())
     first = State(db)
     first.record_digest("a", key, "xxh3:aa")
     first.record_digest("b", racy, "xxh3:bb")
@@ -222,7 +232,7 @@ def test_flush_persists_across_state_instances(tmp_path: Path) -> None:
 
 def test_unflushed_entries_are_not_persisted(tmp_path: Path) -> None:
     db = tmp_path / "state.db"
-    key = StatKey(1, time.time_ns() - 5 * RACY_NS, 1)
+    key = StatKey(1, time.time_ns() - 5 * RACY_NS, 1, time.time_ns() - 5 * RACY_NS)
     first = State(db)
     first.record_digest("a", key, "xxh3:aa")
     assert State(db).cached_digest("a", key) is None
@@ -233,20 +243,20 @@ def test_unflushed_entries_are_not_persisted(tmp_path: Path) -> None:
 def test_directory_entries_persist_in_one_row_without_racy_files(tmp_path: Path) -> None:
     db = tmp_path / "state.db"
     old = time.time_ns() - 5 * RACY_NS
-    listing = [("a", 1, old, 10, 0o100644), ("new", 3, time.time_ns(), 5, 0o100644),
-               ("sub/b", 2**62, old - 1, 0, 0o100644)]  # "new" modified just now: racy
+    listing = [("a", 1, old, 10, 0o100644, old), ("new", 3, time.time_ns(), 5, 0o100644, old),
+               ("sub/b", 2**62, old - 1, 0, 0o100644, old),
+               ("touched", 4, old, 3, 0o100644, time.time_ns())]  # written just now: racy
     first = State(db)
-    first.record_directory("d", listing, ["xxh3:a", "xxh3:new", "xxh3:b"])
-    assert first.directory_entries("d") == {"a": ((1, old, 10), "xxh3:a"),
-                                            "sub/b": ((2**62, old - 1, 0), "xxh3:b")}
+    first.record_directory("d", listing, ["xxh3:a", "xxh3:new", "xxh3:b", "xxh3:t"])
+    kept = {"a": ((1, old, 10, old), "xxh3:a"), "sub/b": ((2**62, old - 1, 0, old), "xxh3:b")}
+    assert first.directory_entries("d") == kept
     first.close()
     second = State(db)
-    assert second.directory_entries("d") == {"a": ((1, old, 10), "xxh3:a"),
-                                             "sub/b": ((2**62, old - 1, 0), "xxh3:b")}
+    assert second.directory_entries("d") == kept
     assert second.directory_entries("d2") == {} and second.directory_entries("d/sub") == {}
-    row = second._db().execute("SELECT count(*) FROM dir_entries").fetchone()
+    row = second._db().execute("SELECT count(*) FROM dir_entries_ctime").fetchone()
     assert row == (1,) and second._db().execute(
-        "SELECT count(*) FROM stat_cache").fetchone() == (0,)
+        "SELECT count(*) FROM stat_cache_ctime").fetchone() == (0,)
     second.close()
 
 
@@ -267,6 +277,7 @@ def test_one_changed_file_in_a_hashed_directory_is_the_only_one_read(tmp_path: P
     for i in range(50):
         (directory / f"f{i:02}").write_text(f"{i}\n")
         os.utime(directory / f"f{i:02}", ns=(old, old))
+    time.sleep(1.1 * RACY_NS / 1e9)  # the ctimes utime set: past the racy window too
     first = workspace(tmp_path)
     before = first.info("d").digest
     first.state.flush()

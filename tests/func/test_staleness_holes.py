@@ -1,0 +1,291 @@
+"""Holes between what a command reads and what gitpipe hashed, each tried as a
+user would (real git, real files, the CLI as a subprocess): a dep edited under
+skip-worktree or assume-unchanged, its eol renormalised, a same-size edit whose
+mtime is set back, and `status --rev` on directory and binary deps."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Repo
+
+
+def built(repo: Repo) -> Repo:
+    """A committed, built stage reading a tracked script and a tracked data file
+    (so both are locked by their blob ids), aged so that both the stat cache
+    and the seal may answer."""
+    repo.gen({"tool.sh": "echo one\n", "data.txt": "alpha\nbeta\n"})
+    repo.spec({"S": {"cmd": "sh tool.sh > out.txt && cat data.txt >> out.txt",
+                     "deps": ["tool.sh", "data.txt"], "outs": ["out.txt"]}})
+    repo.run("init", check=True)
+    repo.commit("sources")
+    repo.run("repro", check=True)
+    repo.commit("built")
+    assert repo.project().lock_entries["S"].dep("data.txt").digest.startswith("git:")
+    repo.age()
+    return repo
+
+
+def status(repo: Repo) -> tuple[int, str]:
+    done = repo.run("status", "--check")
+    assert "Traceback" not in done.stderr, done.stderr
+    return done.returncode, done.stdout
+
+
+def assert_up_to_date_twice(repo: Repo) -> None:
+    """The full path (which seals) and then the sealed fast path both say so."""
+    for _ in range(2):
+        code, out = status(repo)
+        assert code == 0, out
+
+
+def assert_stale_twice(repo: Repo, reason: str) -> None:
+    for _ in range(2):
+        code, out = status(repo)
+        assert code == 1 and reason in out, out
+
+
+def rewrite_keeping_mtime(path: Path, data: bytes) -> None:
+    """Rewrite a file in place, then set its mtime back: what `touch -d`, an
+    extractor or a sync tool leaves. Only the ctime tells."""
+    before = os.stat(path)
+    path.write_bytes(data)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = os.stat(path)
+    assert (after.st_ino, after.st_size, after.st_mtime_ns) == \
+        (before.st_ino, before.st_size, before.st_mtime_ns)
+
+
+@pytest.mark.parametrize("flag", ["--skip-worktree", "--assume-unchanged"])
+def test_an_edit_under_an_index_flag_is_a_change(repo: Repo, flag: str) -> None:
+    # git never compares such an entry with the work tree: `git status` says
+    # nothing, and its blob id is not the file's any more.
+    built(repo)
+    assert_up_to_date_twice(repo)
+    repo.git("update-index", flag, "tool.sh")
+    (repo.path / "tool.sh").write_text("echo two, longer\n")
+    repo.age()  # edited a while ago: nothing about its timestamps is racy
+    assert repo.git("status", "--porcelain") == ""
+    assert_stale_twice(repo, "deps: tool.sh modified")
+    repo.run("repro", check=True)
+    assert repo.read("out.txt").startswith("two, longer\n")
+
+
+def test_an_eol_renormalisation_is_a_change(repo: Repo) -> None:
+    # `* text eol=crlf` checks out CRLF where the blob keeps LF: the blob id is
+    # the same, the bytes the command reads are not.
+    built(repo)
+    assert_up_to_date_twice(repo)
+    repo.gen({".gitattributes": "* text eol=crlf\n"})
+    (repo.path / "data.txt").unlink()
+    repo.git("checkout", "--", "data.txt")
+    repo.age()
+    assert (repo.path / "data.txt").read_bytes() == b"alpha\r\nbeta\r\n"
+    assert repo.git("status", "--porcelain") == "?? .gitattributes\n"
+    assert_stale_twice(repo, "deps: data.txt modified")
+    repo.run("repro", check=True)
+    assert repo.read("out.txt").endswith("alpha\r\nbeta\r\n") or \
+        (repo.path / "out.txt").read_bytes().endswith(b"alpha\r\nbeta\r\n")
+    code, _ = status(repo)
+    assert code == 0
+
+
+@pytest.mark.parametrize("dep", ["data.txt", "tool.sh"])
+def test_a_same_size_edit_with_the_mtime_set_back_is_a_change(repo: Repo, dep: str) -> None:
+    built(repo)
+    assert_up_to_date_twice(repo)  # the stat cache knows both files; the seal holds
+    path = repo.path / dep
+    rewrite_keeping_mtime(path, path.read_bytes().replace(b"e", b"E"))
+    assert_stale_twice(repo, f"deps: {dep} modified")
+
+
+def test_a_same_size_edit_in_a_directory_dep_with_the_mtime_set_back(repo: Repo) -> None:
+    repo.gen({"data/a.txt": "alpha\n", "data/sub/b.txt": "beta\n"})
+    repo.spec({"S": {"cmd": "cat data/a.txt data/sub/b.txt > out.txt",
+                     "deps": ["data"], "outs": ["out.txt"]}})
+    repo.run("init", check=True)
+    repo.run("repro", check=True)
+    repo.commit("built")
+    repo.age()
+    assert_up_to_date_twice(repo)
+    rewrite_keeping_mtime(repo.path / "data/sub/b.txt", b"BETA\n")
+    assert_stale_twice(repo, "deps: data/ modified")
+
+
+def stale_at(repo: Repo, rev: str) -> dict[str, list[str]]:
+    done = repo.run("status", "--rev", rev, "--json")
+    assert done.returncode == 0, done.stderr
+    return {s["name"]: s["reasons"] for s in json.loads(done.stdout)["stages"] if s["stale"]}
+
+
+def stale_after_checkout(repo: Repo, rev: str) -> dict[str, list[str]]:
+    """What `status` says once REV is checked out; the branch is restored after."""
+    branch = repo.git("rev-parse", "--abbrev-ref", "HEAD").strip()
+    repo.git("checkout", "-q", rev)
+    try:
+        done = repo.run("status", "--json")
+        assert done.returncode == 0, done.stderr
+        found = {s["name"]: s["reasons"] for s in json.loads(done.stdout)["stages"]
+                 if s["stale"]}
+    finally:
+        repo.git("checkout", "-q", branch)
+    return found
+
+
+def directory_and_binary_pipeline(repo: Repo) -> Repo:
+    """A stage reading a tracked directory, one reading a tracked binary file
+    locked by xxh3 (not a blob id: it was not tracked when first run)."""
+    repo.gen({"conf/a.yaml": "a: 1\n", "conf/deep/b.yaml": "b: 2\n",
+              "model.bin": bytes(range(256)) * 4 + b"\xff\xfe\x00"})
+    repo.spec({
+        "confs": {"cmd": "cat conf/a.yaml conf/deep/b.yaml > confs.txt", "deps": ["conf"],
+                  "outs": ["confs.txt"]},
+        "weights": {"cmd": "wc -c model.bin > weights.txt", "deps": ["model.bin"],
+                    "outs": ["weights.txt"]},
+    })
+    repo.run("init", check=True)
+    repo.git("add", "gitpipe.yaml", ".gitpipe", "conf")
+    repo.git("commit", "-q", "-m", "spec")
+    repo.run("repro", check=True)
+    repo.commit("built, model.bin tracked now")
+    return repo
+
+
+def test_status_at_a_revision_reads_directory_and_binary_deps_from_git(repo: Repo) -> None:
+    directory_and_binary_pipeline(repo)
+    entries = repo.project().lock_entries
+    assert entries["weights"].dep("model.bin").digest.startswith("xxh3:")
+    assert entries["confs"].dep("conf").digest.endswith(".dir")
+    # Later commits change both deps without rerunning; the work tree moves on.
+    repo.gen({"conf/deep/b.yaml": "b: 3\n"}, commit="conf changed")
+    repo.gen({"model.bin": b"other weights\xff"}, commit="weights changed")
+    repo.gen({"conf/new.yaml": "c: 1\n"}, commit="a file added to conf")
+    for rev, expected in (("HEAD~3", {}),
+                          ("HEAD~2", {"confs": ["deps: conf/ modified"]}),
+                          ("HEAD~1", {"confs": ["deps: conf/ modified"],
+                                      "weights": ["deps: model.bin modified"]}),
+                          ("HEAD", {"confs": ["deps: conf/ modified"],
+                                    "weights": ["deps: model.bin modified"]})):
+        assert stale_at(repo, rev) == expected, rev
+        assert stale_after_checkout(repo, rev) == expected, rev
+
+
+def test_status_at_a_revision_ignores_work_tree_edits_to_tracked_deps(repo: Repo) -> None:
+    directory_and_binary_pipeline(repo)
+    (repo.path / "conf/a.yaml").write_text("a: edited, not committed\n")
+    (repo.path / "model.bin").write_bytes(b"edited")
+    (repo.path / "conf/deep/b.yaml").unlink()
+    assert stale_at(repo, "HEAD") == {}
+    # A checkout would carry the edits along: the commit's own files are what
+    # `git stash` leaves.
+    repo.git("stash", "-q")
+    try:
+        assert stale_after_checkout(repo, "HEAD") == {}
+    finally:
+        repo.git("stash", "pop", "-q")
+    assert "deps: model.bin modified" in repo.run("status").stdout
+
+
+def test_status_at_a_revision_counts_untracked_files_in_a_directory_dep(repo: Repo) -> None:
+    # A checkout keeps untracked files, so `status` after it sees them: so does --rev.
+    directory_and_binary_pipeline(repo)
+    repo.gen({"conf/local.yaml": "untracked: true\n"})
+    assert stale_at(repo, "HEAD") == {"confs": ["deps: conf/ modified"]}
+    assert stale_at(repo, "HEAD") == stale_after_checkout(repo, "HEAD")
+
+
+# The seal covers everything the full judgement read ------------------------------
+
+AUDITED = """
+import json, os, sys
+opened = []
+def hook(event, args):
+    if event in ("open", "os.scandir", "os.listdir") and args and isinstance(args[0], (str, bytes)):
+        opened.append(os.path.abspath(os.fsdecode(args[0])))
+sys.addaudithook(hook)
+from gitpipe.launch import main
+try:
+    main()
+finally:
+    with open(os.environ["AUDIT_LOG"], "w") as log:
+        json.dump(opened, log)
+"""
+
+# Inside the project, only these may be read without being an input of the
+# answer: git's own data (no verdict depends on the index: a dep's identity is
+# its bytes) and gitpipe's caches, each keyed by what it stands for.
+NOT_INPUTS = (".git/", ".gitpipe/state.db", ".gitpipe/tmp/")
+
+
+def opened_by(repo: Repo, tmp_path: Path, *args: str) -> list[str]:
+    import subprocess
+    import sys
+
+    log = tmp_path / f"audit-{'-'.join(args)}.json"
+    env = {**os.environ, "AUDIT_LOG": str(log), "NO_COLOR": "1"}
+    done = subprocess.run([sys.executable, "-c", AUDITED, *args], cwd=repo.path, env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return json.loads(log.read_text())
+
+
+def sealed_paths(repo: Repo, command: str) -> set[str]:
+    from gitpipe import seal
+
+    fields = Path(seal.seal_path(str(repo.path), command)).read_text().split("\0")
+    count = int(fields[1])
+    signatures = fields[3 + count:]
+    return set(signatures[0::2])
+
+
+def uncovered(repo: Repo, opened: list[str], sealed: set[str]) -> list[str]:
+    root = str(repo.path.resolve())
+    missing = []
+    for path in opened:
+        if not path.startswith(root + os.sep):
+            continue  # Python, its libraries, gitpipe's code (the seal holds its digest)
+        rel = os.path.relpath(path, root)
+        if rel.startswith(NOT_INPUTS):
+            continue
+        if not any(rel == s or rel.startswith(s.rstrip("/") + "/") for s in sealed):
+            missing.append(rel)
+    return sorted(set(missing))
+
+
+def rich_pipeline(repo: Repo) -> Repo:
+    """Every kind of input: tracked code, a data directory, params from two files,
+    config, a stage reading another's out, a symlinked dep."""
+    repo.gen({"src.py": "print(1)\n", "params.yaml": {"n": 1}, "extra.yaml": {"k": "v"},
+              "data/a.txt": "a\n", "data/sub/b.txt": "b\n", "target.txt": "t\n"})
+    os.symlink("target.txt", repo.path / "link.txt")
+    repo.spec({
+        "prep": {"cmd": "python3 src.py > prep.txt && cat data/a.txt link.txt >> prep.txt",
+                 "deps": ["src.py", "data", "link.txt"], "params": ["n", {"extra.yaml": ["k"]}],
+                 "outs": ["prep.txt"]},
+        "use": {"cmd": "cat prep.txt > use.txt", "deps": ["prep.txt"], "outs": ["use.txt"]},
+    })
+    repo.run("init", check=True)
+    repo.commit("sources")
+    repo.run("repro", check=True)
+    repo.commit("built")
+    repo.age()
+    return repo
+
+
+@pytest.mark.parametrize("command", ["status", "repro"])
+def test_every_file_the_full_path_reads_is_covered_by_the_seal(
+        repo: Repo, tmp_path: Path, command: str) -> None:
+    from gitpipe import seal
+
+    rich_pipeline(repo)
+    opened = opened_by(repo, tmp_path, command)
+    assert os.path.exists(seal.seal_path(str(repo.path), command)), "the no-op was not sealed"
+    sealed = sealed_paths(repo, command)
+    assert {"gitpipe.yaml", "gitpipe.lock", "params.yaml", "extra.yaml", "src.py", "data",
+            "link.txt", "prep.txt", "use.txt"} <= sealed
+    assert any(path.endswith("/gitpipe.yaml") for path in opened)  # the hook saw the reads
+    assert uncovered(repo, opened, sealed) == []

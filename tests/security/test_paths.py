@@ -1,0 +1,345 @@
+"""Attacks through records: a committed gitpipe.lock, a manifest or run-cache entry
+forged on a shared remote, outs git or the user own. Each builds the attack for
+real, runs the CLI, and compares the whole temp tree before and after."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import xxhash
+import yaml
+
+from gitpipe.cache import run_relpath
+from gitpipe.remote import object_key
+from tests.conftest import GIT_ENV, Repo, ran_cmd
+from tests.security.conftest import assert_only_changed, snapshot
+
+PRECIOUS = "precious: the user's own bytes\n"
+# What gitpipe may change in the repository on every command: its own state.
+OWN = ("repo/.gitpipe",)
+
+
+@pytest.fixture(params=["folder", pytest.param("s3", marks=pytest.mark.s3)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A shared remote: a folder in the temp tree, or a bucket on moto's S3 server."""
+    if request.param == "folder":
+        return str(tmp_path / "store")
+    return str(request.getfixturevalue("s3_bucket"))
+
+
+def file_pipeline(repo: Repo, remote: str | None = None) -> Repo:
+    repo.spec({"make": {"cmd": ran_cmd("make", "echo made > out.txt"), "outs": ["out.txt"]}})
+    repo.run("init", check=True)
+    if remote is not None:
+        repo.run("remote", "add", "-d", "store", remote, check=True)
+    repo.run("repro", check=True)
+    repo.commit("pipeline and lock")
+    repo.ran()
+    return repo
+
+
+def dir_pipeline(repo: Repo, remote: str) -> Repo:
+    repo.spec({"build": {"cmd": ran_cmd("build", "mkdir -p data && echo f > data/f"),
+                         "outs": ["data/"]}})
+    repo.run("init", check=True)
+    repo.run("remote", "add", "-d", "store", remote, check=True)
+    repo.run("repro", "--push", check=True)
+    repo.commit("pipeline and lock")
+    repo.ran()
+    return repo
+
+
+def forge_lock(repo: Repo, task: str, **out: Any) -> None:
+    """Rewrite the first out of a lock entry (path and/or hash), then commit it."""
+    data = yaml.safe_load(repo.read("gitpipe.lock"))
+    data["stages"][task]["outs"][0].update(out)
+    repo.gen({"gitpipe.lock": yaml.safe_dump(data, sort_keys=False)}, commit="forged lock")
+
+
+def plant(repo: Repo, key: str, data: bytes) -> None:
+    """Write `key` on the project's remote, as anyone who can push there could."""
+    remote = repo.project().remote()
+    remote.fs.makedirs(remote.full(key).rsplit("/", 1)[0], exist_ok=True)
+    with remote.fs.open(remote.full(key), "wb") as handle:
+        handle.write(data)
+
+
+def forged_manifest(repo: Repo, rows: list[list[Any]]) -> str:
+    """Put a manifest with these rows on the remote; its digest."""
+    data = json.dumps(rows, separators=(",", ":")).encode()
+    digest = f"xxh3:{xxhash.xxh3_128_hexdigest(data)}.dir"
+    plant(repo, object_key(digest), data)
+    return digest
+
+
+def forget_cache(repo: Repo) -> None:
+    """A fresh clone's view: nothing cached here, everything comes from the remote."""
+    shutil.rmtree(repo.path / ".gitpipe" / "cache")
+
+
+def refused(done: Any, *words: str) -> None:
+    assert done.returncode != 0, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    for word in words:
+        assert word in done.stderr, done.stderr
+
+
+# -- a committed gitpipe.lock -------------------------------------------------------
+
+@pytest.mark.parametrize(("path", "problem"), [
+    ("../victim.txt", "is not normalised"),
+    ("ABSOLUTE", "is absolute"),
+    ("link/victim.txt", "passes through the symlink 'link'"),
+    ("other.txt", "is not an out gitpipe.yaml declares"),
+])
+def test_checkout_refuses_a_lock_out_it_may_not_write(repo: Repo, tmp_path: Path, path: str,
+                                                      problem: str) -> None:
+    victim = tmp_path / "outside" / "victim.txt"
+    victim.parent.mkdir()
+    victim.write_text(PRECIOUS)
+    file_pipeline(repo)
+    repo.gen({"other.txt": PRECIOUS})
+    (repo.path / "link").symlink_to("../outside")
+    if path == "link/victim.txt":  # declared, so that only the symlink is wrong
+        spec = yaml.safe_load(repo.read("gitpipe.yaml"))
+        spec["stages"]["make"]["outs"] = [path]
+        repo.gen({"gitpipe.yaml": spec})
+    path = str(victim) if path == "ABSOLUTE" else path
+    forge_lock(repo, "make", path=path)
+    before = snapshot(tmp_path)
+    done = repo.run("checkout")
+    refused(done, "gitpipe.lock: lock entry 'make'", repr(path), problem, "nothing was written")
+    assert_only_changed(before, snapshot(tmp_path), OWN)
+    assert victim.read_text() == PRECIOUS
+
+
+@pytest.mark.parametrize("path", ["../victim.txt", "link/victim.txt"])
+def test_pull_refuses_a_lock_out_outside(make_repo, tmp_path: Path, store_url: str,
+                                         path: str) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text(PRECIOUS)
+    repo = file_pipeline(make_repo("repo"), store_url)
+    repo.run("push", check=True)
+    (repo.path / "link").symlink_to("..")
+    spec = yaml.safe_load(repo.read("gitpipe.yaml"))
+    spec["stages"]["make"]["outs"] = [path] if path.startswith("link") else ["out.txt"]
+    repo.gen({"gitpipe.yaml": spec})
+    forge_lock(repo, "make", path=path)
+    forget_cache(repo)
+    before = snapshot(tmp_path)
+    done = repo.run("pull")
+    refused(done, "gitpipe.lock: lock entry 'make'", repr(path))
+    assert_only_changed(before, snapshot(tmp_path), OWN)
+    assert victim.read_text() == PRECIOUS
+
+
+def test_a_lock_digest_that_is_no_object_name_is_refused(repo: Repo, tmp_path: Path) -> None:
+    file_pipeline(repo)
+    forge_lock(repo, "make", hash="xxh3:../../../../victim")
+    (repo.path / "out.txt").unlink()
+    before = snapshot(tmp_path)
+    done = repo.run("checkout")
+    refused(done, "lock entry 'make'", "is not an object digest")
+    assert_only_changed(before, snapshot(tmp_path), OWN)
+
+
+# -- a directory manifest forged on the remote ----------------------------------------
+
+FORGED_MANIFESTS = {
+    "climbs out": [["../../x", "FILE", 2]],
+    "absolute": [["/abs", "FILE", 2]],
+    "duplicate": [["a", "FILE", 2], ["a", "FILE", 2]],
+    "under a symlink": [["sub", "link:.", 0], ["sub/file", "FILE", 2]],
+    "symlink escaping": [["sub", "link:../../..", 0]],
+    "symlink to /etc": [["etc", "link:/etc", 0]],
+}
+
+
+@pytest.mark.parametrize("case", sorted(FORGED_MANIFESTS))
+def test_pull_refuses_a_forged_manifest(make_repo, tmp_path: Path, store_url: str,
+                                        case: str) -> None:
+    repo = dir_pipeline(make_repo("repo"), store_url)
+    honest = repo.project().lock_entries["build"].outs[0].digest
+    file_digest = repo.project().cache.manifest(honest)[0].digest
+    rows = [[name, digest.replace("FILE", file_digest), size]
+            for name, digest, size in FORGED_MANIFESTS[case]]
+    forge_lock(repo, "build", hash=forged_manifest(repo, rows))
+    forget_cache(repo)
+    shutil.rmtree(repo.path / "data")  # as in a fresh clone
+    before = snapshot(tmp_path)
+    done = repo.run("pull")
+    refused(done, "remote 'store': directory manifest xxh3:", "lock entry 'build'")
+    assert_only_changed(before, snapshot(tmp_path), OWN)
+
+
+@pytest.mark.parametrize("case", ["climbs out", "under a symlink", "symlink to /etc"])
+def test_repro_pull_ignores_a_forged_manifest_and_runs(make_repo, tmp_path: Path,
+                                                       store_url: str, case: str) -> None:
+    repo = dir_pipeline(make_repo("repo"), store_url)
+    entry = repo.project().lock_entries["build"]
+    file_digest = repo.project().cache.manifest(entry.outs[0].digest)[0].digest
+    rows = [[name, digest.replace("FILE", file_digest), size]
+            for name, digest, size in FORGED_MANIFESTS[case]]
+    forged = forged_manifest(repo, rows)
+    forge_lock(repo, "build", hash=forged)
+    run_entry = json.dumps([["data", forged, 0]]).encode()
+    plant(repo, run_relpath("build", entry.fingerprint), run_entry)
+    forget_cache(repo)
+    shutil.rmtree(repo.path / "data")
+    before = snapshot(tmp_path)
+    done = repo.run("repro", "--pull")
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"remote 'store': directory manifest {forged}" in done.stderr
+    assert "the stage runs instead" in done.stderr
+    assert repo.ran() == ["build"]
+    assert_only_changed(before, snapshot(tmp_path),
+                        (*OWN, "repo/data", "repo/gitpipe.lock", "repo/runs.log"))
+
+
+# -- run-cache entries forged on the remote -------------------------------------------
+
+@pytest.mark.parametrize(("paths", "problem"), [
+    (["../escape.txt"], "is not normalised"),
+    (["other.txt"], "not the declared ['out.txt']"),
+    (["out.txt", "other.txt"], "not the declared ['out.txt']"),
+])
+def test_repro_pull_ignores_a_forged_run_entry(make_repo, tmp_path: Path, store_url: str,
+                                               paths: list[str], problem: str) -> None:
+    repo = file_pipeline(make_repo("repo"), store_url)
+    repo.run("push", check=True)
+    entry = repo.project().lock_entries["make"]
+    digest = entry.outs[0].digest
+    plant(repo, run_relpath("make", entry.fingerprint),
+          json.dumps([[path, digest, 5] for path in paths]).encode())
+    forget_cache(repo)
+    (repo.path / "out.txt").unlink()
+    before = snapshot(tmp_path)
+    done = repo.run("repro", "--pull")
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "remote 'store': run-cache entry runs/make/" in done.stderr
+    assert problem in done.stderr and "the stage runs instead" in done.stderr
+    assert repo.ran() == ["make"]
+    assert not (tmp_path / "escape.txt").exists()
+    assert_only_changed(before, snapshot(tmp_path), (*OWN, "repo/out.txt", "repo/runs.log"))
+
+
+@pytest.mark.parametrize("body", [b'{"out.txt": "x"}', b'[["out.txt"]]', b"not json",
+                                  b'[["out.txt", "xxh3:00", "big"]]'])
+def test_a_malformed_run_entry_warns_runs_the_stage_and_fsck_reports_it(
+        make_repo, tmp_path: Path, store_url: str, body: bytes) -> None:
+    repo = file_pipeline(make_repo("repo"), store_url)
+    repo.run("push", check=True)
+    fingerprint = repo.project().lock_entries["make"].fingerprint
+    key = run_relpath("make", fingerprint)
+    plant(repo, key, body)
+    forget_cache(repo)
+    (repo.path / "out.txt").unlink()
+    done = repo.run("repro", "--pull")
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"remote 'store': run-cache entry {key}" in done.stderr
+    assert repo.ran() == ["make"]
+    checked = repo.run("fsck", "--remote", "store")
+    assert checked.returncode == 1 and "Traceback" not in checked.stderr
+    assert f"malformed: {key}: " in checked.stdout
+    # A local one too: fsck of the cache names it.
+    (repo.path / ".gitpipe/cache/runs/make/0badc0de").write_bytes(body)
+    checked = repo.run("fsck")
+    assert checked.returncode == 1 and "malformed: runs/make/0badc0de: " in checked.stdout
+
+
+# -- outs git or the user own -----------------------------------------------------------
+
+@pytest.mark.parametrize("out", ["out.txt", "data/"])
+def test_repro_refuses_an_out_git_tracks(repo: Repo, tmp_path: Path, out: str) -> None:
+    repo.spec({"make": {"cmd": ran_cmd("make", "mkdir -p data && echo new > data/f && "
+                                               "echo new > out.txt"), "outs": [out]}})
+    repo.gen({"out.txt": PRECIOUS, "data/f": PRECIOUS}, commit="outs committed by mistake")
+    before = snapshot(tmp_path)
+    done = repo.run("repro")
+    tracked = "out.txt' is tracked by git" if out == "out.txt" else \
+        "out 'data' holds 'data/f', which git tracks"
+    refused(done, "stage 'make'", tracked, "nothing was run or written")
+    assert repo.ran() == []
+    assert_only_changed(before, snapshot(tmp_path), OWN)
+
+
+def test_checkout_refuses_an_out_git_tracks(repo: Repo, tmp_path: Path) -> None:
+    file_pipeline(repo)
+    repo.git("add", "-f", "out.txt")
+    repo.gen({"out.txt": PRECIOUS}, commit="the out committed by mistake")
+    before = snapshot(tmp_path)
+    refused(repo.run("checkout", "--force"), "stage 'make': out 'out.txt' is tracked by git")
+    assert_only_changed(before, snapshot(tmp_path), OWN)
+
+
+def test_a_first_run_keeps_files_already_in_its_directory_out(repo: Repo,
+                                                              tmp_path: Path) -> None:
+    repo.spec({"build": {"cmd": ran_cmd("build", "mkdir -p data && echo f > data/f"),
+                         "outs": ["data/"]}})
+    repo.run("init", check=True)
+    repo.commit("pipeline")
+    repo.gen({"data/precious.txt": PRECIOUS})
+    before = snapshot(tmp_path)
+    done = repo.run("repro")
+    refused(done, "out 'data' already holds files gitpipe did not write", "--force")
+    assert repo.ran() == []
+    assert_only_changed(before, snapshot(tmp_path), OWN)
+    done = repo.run("repro", "--force")
+    assert done.returncode == 0, done.stderr
+    assert not (repo.path / "data/precious.txt").exists()
+    assert repo.read("data/f") == "f\n"
+
+
+def test_checkout_leaves_a_hand_modified_out_unless_forced(repo: Repo, tmp_path: Path) -> None:
+    file_pipeline(repo)
+    repo.spec({"make": {"cmd": ran_cmd("make", "echo made > out.txt"), "outs": ["out.txt"]},
+               "copy": {"cmd": "cp out.txt copy.txt", "deps": ["out.txt"],
+                        "outs": ["copy.txt"]}})
+    repo.run("repro", check=True)
+    repo.commit("two stages")
+    repo.gen({"out.txt": PRECIOUS})
+    (repo.path / "copy.txt").unlink()
+    before = snapshot(tmp_path)
+    done = repo.run("checkout")
+    refused(done, "out.txt (stage 'make') was modified", "left as it is", "--force")
+    assert "checked out 1 out(s)" in done.stdout  # the others are carried on with
+    assert_only_changed(before, snapshot(tmp_path), (*OWN, "repo/copy.txt"))
+    assert repo.read("out.txt") == PRECIOUS
+    assert repo.run("checkout", "--force").returncode == 0
+    assert repo.read("out.txt") == "made\n"
+
+
+def test_pull_leaves_a_hand_modified_out_unless_forced(make_repo, tmp_path: Path,
+                                                       store_url: str) -> None:
+    repo = file_pipeline(make_repo("repo"), store_url)
+    repo.run("push", check=True)
+    forget_cache(repo)
+    repo.gen({"out.txt": PRECIOUS})
+    before = snapshot(tmp_path)
+    refused(repo.run("pull"), "out.txt (stage 'make') was modified", "left as it is")
+    assert_only_changed(before, snapshot(tmp_path), OWN)
+    assert repo.read("out.txt") == PRECIOUS
+    assert repo.run("pull", "--force").returncode == 0
+    assert repo.read("out.txt") == "made\n"
+
+
+def test_post_checkout_hook_leaves_a_hand_modified_out(repo: Repo, tmp_path: Path) -> None:
+    file_pipeline(repo)
+    repo.run("hooks", "install", check=True)
+    repo.git("checkout", "-q", "-b", "other")
+    repo.gen({"out.txt": PRECIOUS})
+    before = snapshot(tmp_path)
+    switched = subprocess.run(["git", "checkout", "main"], cwd=repo.path, capture_output=True,
+                              text=True, env={**os.environ, **GIT_ENV}, check=True)
+    assert "out.txt (stage 'make') was modified" in switched.stderr
+    assert_only_changed(before, snapshot(tmp_path), OWN)
+    assert repo.read("out.txt") == PRECIOUS
