@@ -18,7 +18,7 @@ from gitpipe.errors import BadInputError, GitpipeError
 from gitpipe.gitrepo import HistoryScope, versions_in_scope
 from gitpipe.hashing import DIR_SUFFIX
 from gitpipe.lockfile import LockEntry
-from gitpipe.nofollow import regular_files, unlink_beneath
+from gitpipe.nofollow import real_dir, regular_files, unlink_beneath
 from gitpipe.project import Project, ProjectLock
 from gitpipe.remote import Remote, fetch_exactly, object_key
 
@@ -84,6 +84,7 @@ def gc(project: Project, scope: GcScope, remote: Remote | None = None, dry_run: 
                             "which commits' locks to keep (as 'dvc gc --cloud' asks), and "
                             "look first with --dry-run")
     cache = project.cache
+    _real_dirs(cache.root, cache.root / "files" / "xxh3")
     kept = kept_objects(cache, named_outs(project, scope), _fetcher(remote, cache),
                         f"remote {remote.name!r}")
     plan = _plan_remote(remote, kept)
@@ -96,6 +97,8 @@ def _gc_local(project: Project, scope: GcScope, dry_run: bool,
               confirm: Confirm | None) -> GcPlan:
     with ProjectLock(project.gitpipe_dir, project.config.lock_wait):
         cache = project.cache
+        for part in ("files/xxh3", "runs", "tmp"):  # what gc deletes from: no planted link
+            _real_dirs(cache.root, cache.root / part)
         kept = kept_objects(cache, named_outs(project, scope),
                             _default_remote_fetcher(project, cache), "the default remote")
         plan = _plan_local(cache, kept)
@@ -170,6 +173,8 @@ def kept_objects(cache: Cache, named: list[NamedOut], fetch: Fetch | None,
     dirs = {out.digest: out for out in valid if out.digest.endswith(DIR_SUFFIX)}
     absent = [digest for digest in dirs if not cache.has(digest)]
     if absent and fetch is not None:
+        for digest in absent:  # a fetch writes there: never through a planted link
+            _real_dirs(cache.root, cache.path(digest).parent)
         with contextlib.suppress(GitpipeError):  # what is still absent is named below
             fetch(absent)
     lost = []
@@ -182,6 +187,16 @@ def kept_objects(cache: Cache, named: list[NamedOut], fetch: Fetch | None,
     if lost:
         raise _lost_manifests(lost, source if fetch is not None else None)
     return kept
+
+
+def _real_dirs(root: Path, folder: Path) -> None:
+    """SymlinkRefusedError unless `root` and every folder from it to `folder` is a
+    directory itself (or absent), not a symlink."""
+    path = root
+    real_dir(path)
+    for part in folder.relative_to(root).parts:
+        path = path / part
+        real_dir(path)
 
 
 def _is_object_name(digest: str) -> bool:
