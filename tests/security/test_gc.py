@@ -294,7 +294,8 @@ def test_a_missing_manifest_makes_gc_refuse(make_repo, tmp_path: Path, store: St
     unlink_object(cache, manifest)
     if damage == "forged":  # a manifest that names nothing, under the real name
         (cache / object_key(manifest)).write_text("[]")
-    origin.project().remote().delete([object_key(manifest)])
+    remote = origin.project().remote()
+    remote.fs.rm_file(remote.full(object_key(manifest)))
     before, remote_before = both(tmp_path, store)
     for args in (["--remote", "store", "--all-commits", "--yes"], ["--all-commits"], []):
         done = origin.run("gc", *args)
@@ -305,10 +306,13 @@ def test_a_missing_manifest_makes_gc_refuse(make_repo, tmp_path: Path, store: St
 
 # -- symlinks planted in the cache or a folder remote -----------------------------------
 
+NOTES = "docs/guide/notes.txt"
+
+
 def victim(tmp_path: Path) -> Path:
     """A folder outside every repository, shaped like a cache (three levels deep)."""
     folder = tmp_path / "victim"
-    for rel in ("xxh3/ab/cdef", "src/pkg/module.py", "notes.txt"):
+    for rel in ("xxh3/ab/cdef", "src/pkg/module.py", NOTES):
         (folder / rel).parent.mkdir(parents=True, exist_ok=True)
         (folder / rel).write_text(f"precious {rel}\n")
     return folder
@@ -339,18 +343,18 @@ def test_a_symlink_in_the_cache_never_leads_gc_or_fsck_outside(
     if where == "shard":
         plant(cache / "files" / absent_shard(cache / "files"), target)
     elif where == "object":
-        plant(cache / "files" / present_shard(cache / "files") / "0123", target / "notes.txt")
+        plant(cache / "files" / present_shard(cache / "files") / "0123", target / NOTES)
     else:
         os.rename(cache / where, cache / f"{where}.moved")
         plant(cache / where, target)
     before = snapshot(tmp_path)
-    for args in (["gc", "--all-commits"], ["gc"], ["fsck", "--repair"]):
-        done = origin.run(*args)
-        assert "Traceback" not in done.stderr, done.stderr
-        if where in ("files", "runs") and args[0] == "gc":
-            refused(done, f"cache/{where}", "symlink")
+    runs = [origin.run(*args) for args in (["gc", "--all-commits"], ["gc"], ["fsck", "--repair"])]
     assert_only_changed(before, snapshot(tmp_path), [*allowed(origin), "origin/.gitpipe/cache"])
-    assert (tmp_path / "victim/src/pkg/module.py").exists()
+    for done in runs:
+        assert "Traceback" not in done.stderr, done.stderr
+    if where in ("files", "runs"):  # gc refuses to clean a folder reached through a link
+        for done in runs[:2]:
+            refused(done, f"cache/{where}", "symlink")
 
 
 def test_a_symlink_in_a_folder_remote_never_leads_gc_or_fsck_outside(
@@ -359,7 +363,7 @@ def test_a_symlink_in_a_folder_remote_never_leads_gc_or_fsck_outside(
     target = victim(tmp_path)
     files = tmp_path / "store/files"
     plant(files / absent_shard(files), target)
-    plant(files / present_shard(files) / "0123", target / "notes.txt")
+    plant(files / present_shard(files) / "0123", target / NOTES)
     before = snapshot(tmp_path)
     for args in (["gc", "-r", "store", "-A", "--yes"], ["fsck", "--remote", "store", "--repair"]):
         done = origin.run(*args)
