@@ -389,3 +389,19 @@ def test_gc_keeps_the_newest_logs_of_each_task(make_repo, tmp_path: Path) -> Non
     assert "train@2024-01-01-20240101T000000-1.log" not in left
     assert {"prep-20240103T000000-1.log", "train@2024-01-01-20240102T000000-1.log",
             "notes.txt"} <= set(left)
+
+
+@pytest.mark.parametrize("scope", [["--all-branches"], ["--rev", "origin/feature"]])
+def test_branch_and_rev_scopes_keep_what_they_name(make_repo, tmp_path: Path,
+                                                   scope: list[str]) -> None:
+    store = Store(str(tmp_path / "store"), tmp_path)
+    alice, _, bobs = two_clones(make_repo, store)
+    alice.git("fetch", "-q", "origin")
+    garbage = orphan(alice)
+    done = alice.run("gc", "-r", "store", *scope, "--yes", check=True)
+    assert f"removed {len(garbage.objects)} object(s)" in done.stdout, done.stdout
+    assert store.keys_of(bobs) <= remote_keys(alice)
+    before = snapshot(tmp_path)
+    refused(alice.run("gc", "-r", "store", "--rev", "no-such-branch", "--yes"),
+            "unknown revision 'no-such-branch'")
+    assert_only_changed(before, snapshot(tmp_path), allowed(alice))
