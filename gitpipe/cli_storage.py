@@ -146,7 +146,7 @@ def gc(ctx: click.Context, workspace: bool, all_branches: bool, all_tags: bool,
 
 def _confirm_remote_gc(plan: Any) -> bool:
     """Ask on a terminal; without one, refuse: a remote's deletions are for good."""
-    from gitpipe.errors import BadInputError, GitpipeError
+    from gitpipe.errors import BadInputError
 
     what = (f"{len(plan.objects)} object(s) ({_size(plan.bytes_freed)}) and "
             f"{len(plan.runs)} run-cache entries from {plan.where}")
@@ -154,9 +154,7 @@ def _confirm_remote_gc(plan: Any) -> bool:
         raise BadInputError(f"gc would delete {what}, and asks first; no terminal to ask on, "
                             "so nothing was deleted",
                             hint="see what would go with --dry-run, then add --yes (as CI does)")
-    if not click.confirm(f"delete {what}? This cannot be undone", default=False, err=True):
-        raise GitpipeError("gc: nothing was deleted")
-    return True
+    return click.confirm(f"delete {what}? This cannot be undone", default=False, err=True)
 
 
 @cli.command()

@@ -109,8 +109,12 @@ def _gc_local(project: Project, scope: GcScope, dry_run: bool,
 
 
 def _confirmed(plan: GcPlan, confirm: Confirm | None) -> bool:
-    nothing = not (plan.objects or plan.runs or plan.logs)
-    return nothing or confirm is None or confirm(plan)
+    """True to go ahead; GitpipeError when `confirm` says no."""
+    if confirm is None or not (plan.objects or plan.runs or plan.logs):
+        return True
+    if not confirm(plan):
+        raise GitpipeError(f"gc: nothing was deleted from {plan.where}")
+    return True
 
 
 # -- what is kept --------------------------------------------------------------------
