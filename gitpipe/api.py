@@ -16,7 +16,7 @@ from gitpipe.status import StatusReport
 from gitpipe.status import status as run_status
 
 if TYPE_CHECKING:
-    from gitpipe import transfer
+    from gitpipe import garbage, transfer
     from gitpipe.backfill import BackfillOptions
     from gitpipe.executors import OutputSink
     from gitpipe.remote import Progress, Transfer
@@ -100,13 +100,14 @@ class Project(project_module.Project):
 
         return transfer.pull(self, self.remote(remote), targets, jobs, progress, force)
 
-    def gc(self, all_commits: bool = False, remote: str | None = None,
-           dry_run: bool = False) -> transfer.GcReport:
-        from gitpipe import transfer
+    def gc(self, scope: garbage.GcScope | None = None, remote: str | None = None,
+           dry_run: bool = False, confirm: garbage.Confirm | None = None) -> garbage.GcPlan:
+        """Remove what no lock in `scope` names (default: the work tree's lock)
+        from the cache or a remote; `confirm` is asked before anything goes."""
+        from gitpipe import garbage
 
-        if remote is not None:
-            return transfer.gc_remote(self, self.remote(remote), all_commits, dry_run)
-        return transfer.gc_local(self, all_commits, dry_run)
+        store = self.remote(remote) if remote is not None else None
+        return garbage.gc(self, scope or garbage.GcScope(), store, dry_run, confirm)
 
     def dag(self, fmt: str = "ascii") -> str:
         from gitpipe import dagviz

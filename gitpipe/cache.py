@@ -30,6 +30,7 @@ from gitpipe.hashing import (
     hash_file,
     manifest_bytes,
 )
+from gitpipe.nofollow import real_dir, regular_files, unlink_beneath
 from gitpipe.statsig import walk_files
 
 FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
@@ -376,30 +377,42 @@ class Cache:
         return found
 
     def run_entries(self) -> Iterator[str]:
-        """Relative paths of every run-cache entry."""
-        base = self.root / "runs"
-        if base.is_dir():
-            for path in base.rglob("*"):
-                if path.is_file() and not path.name.startswith(TMP_PREFIX):
-                    yield path.relative_to(self.root).as_posix()
+        """Relative paths of every run-cache entry (regular files only: a symlink
+        planted in the cache is never followed, see nofollow.py)."""
+        for rel, _ in self._files_in("runs"):
+            if not rel.rsplit("/", 1)[-1].startswith(TMP_PREFIX):
+                yield rel
 
     def all_objects(self) -> Iterator[Path]:
-        base = self.root / "files"
-        if base.is_dir():
-            yield from (p for p in base.rglob("*")
-                        if p.is_file() and not p.name.startswith(TMP_PREFIX))
+        """Every object file, as `files/<algo>/<ab>/<rest>` names it; symlinks and
+        stray files at other depths are not objects."""
+        for rel, _ in self._files_in("files"):
+            if rel.count("/") == 3 and not rel.rsplit("/", 1)[-1].startswith(TMP_PREFIX):
+                yield self.root / rel
 
-    def stale_temp_files(self, older_than: float = 3600.0) -> Iterator[Path]:
-        """Temp files an interrupted write left behind (old enough not to be live)."""
+    def stale_temp_files(self, older_than: float = 3600.0) -> Iterator[str]:
+        """Temp files an interrupted write left behind (old enough not to be live),
+        relative to the cache root."""
         import time
 
         limit = time.time() - older_than
-        for base in (self.root / "files", self.root / "runs", self.root / "tmp"):
-            if base.is_dir():
-                for path in base.rglob("*"):
-                    if ((path.name.startswith(TMP_PREFIX) or base.name == "tmp")
-                            and path.is_file() and path.stat().st_mtime < limit):
-                        yield path
+        for part in ("files", "runs", "tmp"):
+            for rel, info in self._files_in(part):
+                name = rel.rsplit("/", 1)[-1]
+                if (name.startswith(TMP_PREFIX) or part == "tmp") and info.st_mtime < limit:
+                    yield rel
+
+    def _files_in(self, part: str) -> Iterator[tuple[str, os.stat_result]]:
+        """Regular files below `part` of the cache, relative to the cache root."""
+        if not real_dir(self.root):
+            return
+        for rel, info in regular_files(self.root / part):
+            yield f"{part}/{rel}", info
+
+    def discard(self, rel: str) -> bool:
+        """Remove the regular file `rel` (relative to the cache root) without
+        following a symlink on the way; False when it was already gone."""
+        return unlink_beneath(self.root, rel)
 
 
 def _link_entry(directory: Path, rel: str) -> ManifestEntry:

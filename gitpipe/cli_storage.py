@@ -133,18 +133,54 @@ def pull(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs:
 
 
 @cli.command()
-@click.option("--all-commits", is_flag=True, help="Keep what any commit's lock refers to.")
-@click.option("-r", "--remote", help="Collect garbage on this remote instead of locally.")
-@click.option("--dry-run", is_flag=True, help="List what would be removed.")
+@click.option("-w", "--workspace", is_flag=True, help="Keep what the work tree's gitpipe.lock "
+              "names (always kept; enough of a scope for --remote).")
+@click.option("-a", "--all-branches", is_flag=True, help="Also keep what the lock of every "
+              "branch tip names, remote-tracking branches included.")
+@click.option("-T", "--all-tags", is_flag=True, help="Also keep what every tag's lock names.")
+@click.option("-A", "--all-commits", is_flag=True, help="Also keep what any commit's lock "
+              "names: every ref, stash entry, reflog, and every worktree's HEAD, index and lock.")
+@click.option("--rev", "revs", multiple=True, metavar="REV",
+              help="Also keep what this commit's lock names (repeatable).")
+@click.option("-r", "--remote", help="Collect garbage on this remote instead of locally "
+              "(needs one of the scope options above).")
+@click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
+@click.option("-y", "--yes", is_flag=True, help="Delete from the remote without asking (CI).")
 @click.pass_context
-def gc(ctx: click.Context, all_commits: bool, remote: str | None, dry_run: bool) -> None:
-    """Remove cached objects no lockfile refers to."""
-    report = _project(ctx).gc(all_commits, remote, dry_run)
-    for digest in report.removed if dry_run else ():
-        click.echo(f"would remove {digest}")
+def gc(ctx: click.Context, workspace: bool, all_branches: bool, all_tags: bool,
+       all_commits: bool, revs: tuple[str, ...], remote: str | None, dry_run: bool,
+       yes: bool) -> None:
+    """Remove cached objects no lockfile in the scope refers to."""
+    from gitpipe.garbage import GcScope
+    from gitpipe.gitrepo import HistoryScope
+
+    scope = GcScope(HistoryScope(all_branches, all_tags, all_commits, revs), workspace)
+    confirm = _confirm_remote_gc if remote is not None and not yes else None
+    plan = _project(ctx).gc(scope, remote, dry_run, confirm)
+    if dry_run:
+        for digest in plan.removed:
+            click.echo(f"would remove {digest}")
+        for rel in plan.runs:
+            click.echo(f"would remove run-cache entry {rel}")
+        for name in plan.logs:
+            click.echo(f"would remove log {name}")
     verb = "would remove" if dry_run else "removed"
-    click.echo(f"{verb} {len(report.removed)} object(s) ({_size(report.bytes_freed)}); "
-               f"kept {report.kept}")
+    logs = f", {len(plan.logs)} old log(s)" if plan.logs else ""
+    click.echo(f"{verb} {len(plan.removed)} object(s) ({_size(plan.bytes_freed)}) and "
+               f"{len(plan.runs)} run-cache entries{logs} from {plan.where}; kept {plan.kept}")
+
+
+def _confirm_remote_gc(plan: Any) -> bool:
+    """Ask on a terminal; without one, refuse: a remote's deletions are for good."""
+    from gitpipe.errors import BadInputError
+
+    what = (f"{len(plan.objects)} object(s) ({_size(plan.bytes_freed)}) and "
+            f"{len(plan.runs)} run-cache entries from {plan.where}")
+    if not sys.stdin.isatty():
+        raise BadInputError(f"gc would delete {what}, and asks first; no terminal to ask on, "
+                            "so nothing was deleted",
+                            hint="see what would go with --dry-run, then add --yes (as CI does)")
+    return click.confirm(f"delete {what}? This cannot be undone", default=False, err=True)
 
 
 @cli.command()

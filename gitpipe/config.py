@@ -51,7 +51,7 @@ def _read(path: Path, source: str, reads: ReadLog | None) -> dict[str, Any]:
     return data
 
 
-KNOWN_CORE = {"jobs", "lock_wait", "remote"}
+KNOWN_CORE = {"jobs", "lock_wait", "remote", "log_retention"}
 
 
 def load_config(gitpipe_dir: Path, reads: ReadLog | None = None) -> Config:

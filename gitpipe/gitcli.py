@@ -84,3 +84,46 @@ def _git(workdir: Path, args: list[str], index_file: str | None = None) -> bytes
         message = done.stderr.decode(errors="replace").strip()
         raise GitpipeError(f"git {args[0]} failed: {message}")
     return done.stdout
+
+
+# -- what git's own gc keeps: every worktree, stash and reflog -------------------------
+
+def commits_git_keeps(workdir: Path) -> list[str]:
+    """Every commit git's own gc keeps: reachable from any ref, from any worktree's
+    HEAD, or from any reflog entry (stash entries included)."""
+    output = _git(workdir, ["rev-list", "--all", "--reflog"])
+    return [line for line in output.decode().split() if line]
+
+
+def staged_blob_ids(workdir: Path, git_path: str, index_file: str) -> list[str]:
+    """Blob ids the index file records for `git_path` (every stage of a conflict)."""
+    output = _git(workdir, ["ls-files", "--stage", "-z", "--", f":(top,literal){git_path}"],
+                  index_file)
+    ids = []
+    for record in output.split(b"\0"):
+        fields = record.partition(b"\t")[0].split(b" ")
+        if len(fields) == 3:
+            ids.append(fields[1].decode())
+    return ids
+
+
+def index_files(workdir: Path) -> list[Path]:
+    """Every worktree's index file: `.git/index` for the main one, and
+    `.git/worktrees/<id>/index` for each linked one (even one whose folder is
+    gone but not pruned: git's own gc still keeps what it names)."""
+    common = Path(os.fsdecode(_git(workdir, ["rev-parse", "--path-format=absolute",
+                                             "--git-common-dir"]).strip()))
+    linked = common / "worktrees"
+    found = [common / "index"]
+    if linked.is_dir():
+        found += sorted(gitdir / "index" for gitdir in linked.iterdir())
+    return [index for index in found if index.is_file()]
+
+
+def worktree_paths(workdir: Path) -> list[Path]:
+    """The top folder of every worktree of the repository, the main one first."""
+    found = []
+    for record in _git(workdir, ["worktree", "list", "--porcelain", "-z"]).split(b"\0"):
+        if record.startswith(b"worktree "):
+            found.append(Path(os.fsdecode(record.removeprefix(b"worktree "))))
+    return found

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from gitpipe import gitcli
 from gitpipe.errors import NotAProjectError
@@ -286,34 +286,117 @@ class StagedCommit:
         return self._cli_entries.get(git_path)
 
 
-def lockfile_texts_in_history(git: GitRepo, name: str) -> list[str]:
-    """Every distinct version of the project's `name` (gitpipe.lock) in any commit
-    reachable from any ref, read from git objects without a checkout."""
+class HistoryScope(NamedTuple):
+    """Which versions of a file beyond the work tree's gc keeps (DVC's gc flags)."""
+
+    branches: bool = False  # every branch tip, remote-tracking branches too
+    tags: bool = False  # every tag
+    all_commits: bool = False  # every commit git's own gc keeps, every worktree and index
+    revs: tuple[str, ...] = ()  # these commits
+
+    def explicit(self) -> bool:
+        return self.branches or self.tags or self.all_commits or bool(self.revs)
+
+
+class FileVersion(NamedTuple):
+    """One version of a file and where it was found (for messages)."""
+
+    where: str
+    text: str
+
+
+def versions_in_scope(git: GitRepo, name: str, scope: HistoryScope) -> list[FileVersion]:
+    """Every distinct version of the project's file `name` that `scope` names, read
+    from git objects without a checkout: in its commits, in this worktree's index
+    and, with all_commits, in every worktree's index and work tree. The file in
+    this work tree is the caller's to read."""
+    path = git.git_path(name)
+    found: dict[str, FileVersion] = {}
+    for commit_id, where in _commits_in_scope(git, scope).items():
+        blob_id = _blob_at(git, commit_id, path)
+        if blob_id is not None and blob_id not in found:
+            found[blob_id] = FileVersion(where, _blob_text(git, blob_id))
+    indexes = (gitcli.index_files(git.workdir) if scope.all_commits
+               else [Path(git.repo.path) / "index"])
+    for index in indexes:
+        if not index.is_file():
+            continue
+        for blob_id in gitcli.staged_blob_ids(git.workdir, path, str(index)):
+            if blob_id not in found and blob_id in git.repo:
+                found[blob_id] = FileVersion(f"the index {str(index)!r}",
+                                             _blob_text(git, blob_id))
+    versions = list(found.values())
+    if scope.all_commits:
+        versions += _other_worktree_files(git, path)
+    return versions
+
+
+def _commits_in_scope(git: GitRepo, scope: HistoryScope) -> dict[str, str]:
+    """{commit id: where it was named} for the scope."""
     import pygit2
 
     repo = git.repo
-    path = git.git_path(name)
-    seen_commits: set[str] = set()
-    seen_blobs: dict[str, str] = {}
-    tips = []
-    for ref in repo.references:
-        try:
-            tips.append(repo.references[ref].peel(pygit2.Commit).id)
-        except (pygit2.InvalidSpecError, ValueError, KeyError):
+    commits: dict[str, str] = {}
+    if scope.all_commits:
+        commits.update((c, f"commit {c[:12]}") for c in gitcli.commits_git_keeps(git.workdir))
+    prefixes = (("refs/heads/", "refs/remotes/") if scope.branches else ()) + \
+        (("refs/tags/",) if scope.tags else ())
+    for ref in repo.references if prefixes else ():
+        if not ref.startswith(prefixes):
             continue
-    for tip in tips:
-        for commit in repo.walk(tip, pygit2.enums.SortMode.NONE):
-            if str(commit.id) in seen_commits:
-                continue
-            seen_commits.add(str(commit.id))
-            try:
-                blob = commit.tree[path]
-            except KeyError:
-                continue
-            if str(blob.id) not in seen_blobs:
-                data = repo[blob.id].read_raw()
-                seen_blobs[str(blob.id)] = data.decode("utf-8", errors="replace")
-    return list(seen_blobs.values())
+        try:
+            commit = repo.references[ref].peel(pygit2.Commit)
+        except (pygit2.InvalidSpecError, ValueError, KeyError):
+            continue  # a tag of a tree or blob names no lock
+        commits.setdefault(str(commit.id), f"{ref} ({str(commit.id)[:12]})")
+    for rev in scope.revs:
+        commit_id = _commit_id(git, rev)
+        commits.setdefault(commit_id, f"{rev} ({commit_id[:12]})")
+    return commits
+
+
+def _commit_id(git: GitRepo, rev: str) -> str:
+    import pygit2
+
+    from gitpipe.errors import BadInputError
+
+    try:
+        return str(git.repo.revparse_single(rev).peel(pygit2.Commit).id)
+    except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+        raise BadInputError(f"unknown revision {rev!r}",
+                            hint="a commit, branch or tag, as git understands it") from None
+
+
+def _blob_at(git: GitRepo, commit_id: str, path: str) -> str | None:
+    try:
+        entry = git.repo[commit_id].tree[path]  # type: ignore[attr-defined,unused-ignore]
+    except (KeyError, ValueError, AttributeError):
+        return None
+    return str(entry.id) if entry.type_str == "blob" else None
+
+
+def _blob_text(git: GitRepo, blob_id: str) -> str:
+    return bytes(git.repo[blob_id].read_raw()).decode("utf-8", errors="replace")
+
+
+def _other_worktree_files(git: GitRepo, path: str) -> list[FileVersion]:
+    """The file as it stands in every other worktree's folder (a regular file,
+    never read through a symlink)."""
+    import stat
+
+    versions = []
+    for tree in gitcli.worktree_paths(git.workdir):
+        if tree.resolve() == git.workdir:
+            continue
+        try:
+            fd = os.open(tree / path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            continue  # absent, a symlink, or its worktree folder gone
+        with os.fdopen(fd, "rb") as handle:
+            if stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                text = handle.read().decode("utf-8", errors="replace")
+                versions.append(FileVersion(f"the work tree {str(tree)!r}", text))
+    return versions
 
 
 class Revision:

@@ -50,7 +50,7 @@ def would_lose(project: Project, path: str, digest: str) -> bool:
         return False
     if not digest.endswith(DIR_SUFFIX):
         return True
-    for rel, _, _, _, mode in walk_files(str(project.root / path)):
+    for rel, _, _, _, mode, _ in walk_files(str(project.root / path)):
         if stat_module.S_ISREG(mode):
             held = project.workspace.info(f"{path}/{rel}", XXH3).digest
             if held is None or not cache.has(held):

@@ -8,6 +8,7 @@ cache, and no upload is visible under its final name until complete.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 import uuid
@@ -20,6 +21,7 @@ from typing import Any
 from gitpipe.cache import Cache, CacheError, Fetcher, object_relpath
 from gitpipe.errors import BadInputError, GitpipeError, MissingExtraError
 from gitpipe.hashing import CHUNK, DIR_SUFFIX, copy_hashing_stream
+from gitpipe.nofollow import regular_files, unlink_beneath
 
 RETRIES = 4
 Progress = Callable[[str, int], None]  # (relative path done, bytes)
@@ -105,8 +107,28 @@ class Remote:
         return set(self._find(prefix, detail=False))
 
     def sizes(self, prefix: str) -> dict[str, int]:
-        """The same listing with each file's size (what gc reports freeing)."""
-        return self._find(prefix, detail=True)
+        """The same listing with each file's size, for gc and fsck, which delete
+        from it: a folder remote is walked without following symlinks, so only
+        regular files inside it are ever listed."""
+        if not self.is_local:
+            return self._find(prefix, detail=True)
+        return {f"{prefix}/{rel}": info.st_size
+                for rel, info in regular_files(self._real_base() / prefix) if ".tmp-" not in rel}
+
+    def delete(self, rels: list[str]) -> None:
+        """Remove these files; in a folder remote, never through a symlink."""
+        if self.is_local:
+            base = self._real_base()
+            for rel in rels:
+                unlink_beneath(base, rel)
+        elif rels:
+            paths = [self.full(rel) for rel in rels]
+            _retrying(f"delete {len(rels)} file(s) from {self.name!r}", lambda: self.fs.rm(paths))
+
+    def _real_base(self) -> Path:
+        """A folder remote's base as the user configured it, links resolved: the
+        user's own path may pass through a symlink; nothing inside it may."""
+        return Path(os.path.realpath(self.base))
 
     def _find(self, prefix: str, detail: bool) -> dict[str, int]:
         root = self.full(prefix)

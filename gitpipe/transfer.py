@@ -1,4 +1,4 @@
-"""The storage use cases: checkout, push, fetch, pull and gc, on the lock's outs."""
+"""The storage use cases: checkout, push, fetch, pull and fsck, on the lock's outs."""
 
 from __future__ import annotations
 
@@ -7,10 +7,8 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from gitpipe import lockfile, trust
-from gitpipe.cache import Cache, CacheError, digest_of_relpath, remove_path, run_relpath
-from gitpipe.errors import BadInputError
-from gitpipe.gitrepo import lockfile_texts_in_history
+from gitpipe import trust
+from gitpipe.cache import Cache, CacheError, digest_of_relpath, run_relpath
 from gitpipe.hashing import DIR_SUFFIX, XXH3
 from gitpipe.lockguard import LockedOut, check_manifests, locked_outs, trusted, would_lose
 from gitpipe.project import Project, ProjectLock
@@ -160,107 +158,20 @@ def _checkout_whole(project: Project, todo: list[LockedOut], report: CheckoutRep
     project.state.flush()
 
 
-# -- gc ----------------------------------------------------------------------------
+# -- fsck ----------------------------------------------------------------------------
 
-@dataclass
-class GcReport:
-    removed: list[str] = field(default_factory=list)
-    kept: int = 0
-    bytes_freed: int = 0
-
-
-def referenced(project: Project, all_commits: bool) -> set[str]:
-    """Digests the current lock (and, with all_commits, any commit's lock) refers to.
-
-    gc deletes everything else, so the work tree's lock must be there and
-    parse: a truncated or conflicted lock would otherwise keep nothing, and
-    gc would empty the cache and the shared remote. A damaged lock in old
-    history keeps nothing of its own (it names nothing anyone can check out).
-    """
-    path = project.root / lockfile.LOCK_FILE
-    if not path.exists() and not all_commits:
-        raise BadInputError(f"{lockfile.LOCK_FILE} not found: gc keeps what it names, so it "
-                            "would remove every object",
-                            hint="run 'gitpipe repro' (or restore the lock) first, or keep "
-                            "what any commit names with --all-commits")
-    digests: set[str] = set()
-    if path.exists():
-        entries = lockfile.parse(path.read_text())
-        digests |= {out.digest for entry in entries.values() for out in entry.outs}
-    for text in lockfile_texts_in_history(project.git, lockfile.LOCK_FILE) if all_commits else []:
-        try:
-            entries = lockfile.parse(text)
-        except BadInputError:
-            continue
-        digests |= {out.digest for entry in entries.values() for out in entry.outs}
-    return digests
-
-
-def _expand_kept(cache: Cache, digests: set[str]) -> set[str]:
-    kept = set(digests)
-    for digest in digests:
-        if digest.endswith(DIR_SUFFIX) and cache.has(digest):
-            kept |= set(cache.objects_of(digest))
-    return kept
-
-
-def gc_local(project: Project, all_commits: bool = False, dry_run: bool = False) -> GcReport:
-    """Remove cache objects and run entries that no kept lock refers to."""
-    with ProjectLock(project.gitpipe_dir, project.config.lock_wait):
-        cache = project.cache
-        kept = _expand_kept(cache, referenced(project, all_commits))
-        report = GcReport()
-        for path in list(cache.all_objects()):
-            digest = digest_of_relpath(path.relative_to(cache.root).as_posix())
-            if digest in kept:
-                report.kept += 1
-                continue
-            report.removed.append(digest)
-            report.bytes_freed += path.stat().st_size
-            if not dry_run:
-                remove_path(path)
-        if not dry_run:
-            _drop_dangling_runs(cache)
-            for leftover in list(cache.stale_temp_files()):
-                leftover.unlink(missing_ok=True)
-        return report
-
-
-def _drop_dangling_runs(cache: Cache) -> None:
-    """A run entry whose objects are gone can no longer restore anything."""
-    import json
+def _drop_runs_naming(cache: Cache, removed: set[str]) -> None:
+    """A run entry naming a removed object can no longer restore its outs."""
+    from gitpipe.garbage import run_entry_digests
 
     for rel in list(cache.run_entries()):
-        path = cache.root / rel
         try:
-            rows = json.loads(path.read_bytes())
-        except ValueError:
-            path.unlink(missing_ok=True)
+            digests = run_entry_digests((cache.root / rel).read_bytes())
+        except OSError:
             continue
-        if any(cache.missing(row[1]) for row in rows):
-            path.unlink(missing_ok=True)
+        if digests is not None and removed.intersection(digests):
+            cache.discard(rel)
 
-
-def gc_remote(project: Project, remote: Remote, all_commits: bool = False,
-              dry_run: bool = False) -> GcReport:
-    """The same on a remote; manifests are read from the local cache or fetched."""
-    digests = referenced(project, all_commits)
-    fetch_objects(remote, project.cache, [d for d in digests if d.endswith(DIR_SUFFIX)])
-    kept = _expand_kept(project.cache, digests)
-    report = GcReport()
-    for rel, size in sorted(remote.sizes("files").items()):
-        digest = digest_of_relpath(rel)
-        if digest in kept:
-            report.kept += 1
-            continue
-        report.removed.append(digest)
-        report.bytes_freed += size
-        if not dry_run:
-            remote.fs.rm_file(remote.full(rel))
-    return report
-
-
-# -- fsck ----------------------------------------------------------------------------
 
 @dataclass
 class FsckReport:
@@ -285,11 +196,10 @@ def fsck(project: Project, repair: bool = False) -> FsckReport:
             if bad is None:
                 continue
             report.bad.append(bad.digest)
-            if repair:
-                remove_path(path)
+            if repair and cache.discard(path.relative_to(cache.root).as_posix()):
                 report.removed.append(bad.digest)
         if repair and report.removed:
-            _drop_dangling_runs(cache)
+            _drop_runs_naming(cache, set(report.removed))
         report.missing = [o for o in locked_outs(project.lock_entries)
                           if cache.missing(o.digest)]
         report.malformed = cache.malformed_records()
@@ -322,7 +232,8 @@ def fsck_remote(project: Project, remote: Remote, repair: bool = False,
     from concurrent.futures import ThreadPoolExecutor
 
     report = FsckReport()
-    keys = sorted(remote.listing("files"))
+    # Listed without following symlinks (a folder remote): --repair deletes from it.
+    keys = sorted(rel for rel in remote.sizes("files") if rel.count("/") == 3)
     scratch = project.cache.root / "tmp"
     scratch.mkdir(parents=True, exist_ok=True)
 
@@ -345,7 +256,7 @@ def fsck_remote(project: Project, remote: Remote, repair: bool = False,
             continue
         report.bad.append(bad)
         if repair:
-            remote.fs.rm_file(remote.full(rel))
+            remote.delete([rel])
             report.removed.append(bad)
     report.malformed = malformed_on(remote, keys)
     present = set(keys) - {object_key(digest) for digest in report.removed}

@@ -178,9 +178,9 @@ def test_remote_gc_keeps_what_history_needs(make_repo, remote_url: str) -> None:
     ci.commit("v2")
     remote = ci.project().remote()
     before = remote.listing("files")
-    kept = ci.run("gc", "--remote", "store", "--all-commits", check=True)
+    kept = ci.run("gc", "--remote", "store", "--all-commits", "--yes", check=True)
     assert "removed 0 object(s)" in kept.stdout
-    dropped = ci.run("gc", "--remote", "store", check=True)
+    dropped = ci.run("gc", "--remote", "store", "--workspace", "--yes", check=True)
     assert "removed 3 object(s)" in dropped.stdout  # v1's clean.txt, manifest, model
     after = remote.listing("files")
     value = old.split(":")[1]
