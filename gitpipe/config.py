@@ -32,14 +32,13 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _read(path: Path, source: str) -> dict[str, Any]:
+def _read(path: Path, source: str, parsed: Path | None = None) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return {}
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInputError(f"{source}: cannot read: {exc}") from None
-    parsed = path.parent / "tmp" / "parsed"  # the parse cache spec and lock use too
     data = plain(cached_parse(text, source, parsed, lambda t: parse_yaml(t, source))) or {}
     if not isinstance(data, dict):
         raise BadInputError(f"{source}: must be a mapping")
@@ -53,10 +52,12 @@ def _read(path: Path, source: str) -> dict[str, Any]:
 KNOWN_CORE = {"jobs", "lock_wait", "remote"}
 
 
-def load_config(gitpipe_dir: Path) -> Config:
-    """Read both config files; GITPIPE_JOBS in the environment overrides core.jobs."""
-    raw = _merge(_read(gitpipe_dir / CONFIG_FILE, f".gitpipe/{CONFIG_FILE}"),
-                 _read(gitpipe_dir / LOCAL_CONFIG_FILE, f".gitpipe/{LOCAL_CONFIG_FILE}"))
+def load_config(gitpipe_dir: Path, parse_cache: Path | None = None) -> Config:
+    """Read both config files; GITPIPE_JOBS in the environment overrides core.jobs.
+    `parse_cache`: the project's (per-user) parse cache, None to parse each time."""
+    raw = _merge(_read(gitpipe_dir / CONFIG_FILE, f".gitpipe/{CONFIG_FILE}", parse_cache),
+                 _read(gitpipe_dir / LOCAL_CONFIG_FILE, f".gitpipe/{LOCAL_CONFIG_FILE}",
+                       parse_cache))
     core = raw.get("core") or {}
     if not isinstance(core, dict) or set(core) - KNOWN_CORE:
         wrong = "must be a mapping" if not isinstance(core, dict) else \
