@@ -91,28 +91,46 @@ def _raise(problems: list[str]) -> None:
 def tracked_parts(root: str) -> dict[str, str]:
     """{private part: the first of its paths that git's index holds}.
 
-    The index is read as bytes: where no entry path holds `.gitpipe/` (nearly
-    always), that is the whole answer, without pygit2 or a git process. An
-    index in another format (version 4, split, sparse) or a possible hit is
-    asked of git itself.
+    The index is read as bytes: where no private part's path occurs in it
+    (nearly always), that is the whole answer, without pygit2 or a git
+    process. An index git may have split or compressed (version 4) and any
+    possible hit are asked of git itself.
     """
     found = _index_file(root)
     if found is None:
         return {}
     index, prefix = found
-    needle = f"{prefix}/{GITPIPE_DIR}/" if prefix else f"{GITPIPE_DIR}/"
+    top = f"{prefix}/{GITPIPE_DIR}/" if prefix else f"{GITPIPE_DIR}/"
     if index is not None:
         try:
             with open(index, "rb") as handle:
                 data = handle.read()
+            split = any(name.startswith("sharedindex.")
+                        for name in os.listdir(os.path.dirname(index)))
         except FileNotFoundError:
             return {}
         except OSError:
-            data = b""
+            data, split = b"", True
         plain = data[:4] == b"DIRC" and data[4:8] in (b"\0\0\0\2", b"\0\0\0\3")
-        if plain and needle.encode() not in data and b"link" not in data:
+        if plain and not split and not _mentions_private_part(data, top.encode()):
             return {}
     return _tracked_by_git(root)
+
+
+_PRIVATE_PREFIXES = tuple(part.encode() for part in PRIVATE_PARTS)
+
+
+def _mentions_private_part(data: bytes, top: bytes) -> bool:
+    """Whether `top` (the project's `.gitpipe/`) followed by a private part's
+    name occurs anywhere in `data`; the committed config and ignore rules,
+    the usual hits, are passed over."""
+    start = data.find(top)
+    while start != -1:
+        after = start + len(top)
+        if data[after:after + 24].startswith(_PRIVATE_PREFIXES):
+            return True
+        start = data.find(top, after)
+    return False
 
 
 def _tracked_by_git(root: str) -> dict[str, str]:

@@ -149,6 +149,31 @@ def test_machine_state_tracked_by_git_is_refused(make_repo, tmp_path: Path, trac
     assert not clone.ran()
 
 
+@pytest.mark.parametrize("index", ["version 4", "split", "linked worktree", "subfolder"])
+def test_tracked_state_is_found_in_every_index_form(make_repo, tmp_path: Path, index: str) -> None:
+    # The index is first scanned as bytes; the forms that scan cannot read
+    # (compressed paths, a shared index, an index elsewhere) still find it.
+    attacker = make_repo("attacker")
+    where = "sub/" if index == "subfolder" else ""
+    (attacker.path / where).mkdir(exist_ok=True)
+    built(Repo(attacker.path / where, init=False) if where else attacker)
+    (attacker.path / f"{where}.gitpipe/state.db").write_text("planted\n")
+    attacker.git("add", "-f", f"{where}.gitpipe/state.db")
+    attacker.git("commit", "-q", "-m", "plant")
+    clone = attacker.clone_to(tmp_path / "clone")
+    if index == "version 4":
+        clone.git("update-index", "--index-version", "4")
+    elif index == "split":
+        clone.git("update-index", "--split-index")
+    elif index == "linked worktree":
+        clone.git("worktree", "add", "-q", str(tmp_path / "linked"))
+        clone = Repo(tmp_path / "linked", init=False)
+    project = Repo(clone.path / where, init=False) if where else clone
+    before = snapshot(tmp_path)
+    refused(project.run("repro"), "'.gitpipe/state.db' is tracked by git")
+    assert_only_changed(before, snapshot(tmp_path))
+
+
 def test_committed_config_and_ignore_rules_are_fine(make_repo, tmp_path: Path) -> None:
     clone = built(make_repo("attacker")).clone_to(tmp_path / "clone")
     assert clone.run("repro").returncode == 0
