@@ -157,7 +157,7 @@ def _index_file(root: str) -> tuple[str | None, str] | None:
             break
         parent = os.path.dirname(candidate)
         if parent == candidate:
-            return None
+            return (None, "") if "GIT_DIR" in os.environ else None
         candidate = parent
     prefix = os.path.relpath(root, candidate).replace(os.sep, "/")
     prefix = "" if prefix == "." else prefix

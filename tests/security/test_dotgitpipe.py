@@ -262,6 +262,19 @@ def test_a_seal_in_a_folder_others_may_write_is_not_replayed(make_repo, tmp_path
     assert "FORGED" in clone.run("status").stdout  # the same seal, trusted again: replayed
 
 
+def test_no_user_cache_inside_the_repository(make_repo, tmp_path: Path) -> None:
+    # XDG_CACHE_HOME (or HOME) inside the work tree: what gitpipe would keep
+    # there could be committed, or come with a commit, so nothing is kept.
+    clone = built(make_repo("attacker")).clone_to(tmp_path / "clone")
+    clone.age()
+    before = snapshot(tmp_path)
+    for command in (("status",), ("status",)):
+        done = clone.run(*command, env={"XDG_CACHE_HOME": str(clone.path / ".cache")})
+        assert done.returncode == 0 and "out.txt" in done.stdout, done.stderr
+    assert not (clone.path / ".cache").exists()
+    assert_only_changed(before, snapshot(tmp_path), STATE_DB)
+
+
 def test_a_committed_seal_is_refused(make_repo, tmp_path: Path) -> None:
     attacker = built(make_repo("attacker"))
     forged_seal(attacker, attacker.path / ".gitpipe" / "tmp" / "noop-status.seal")
