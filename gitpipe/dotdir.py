@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import stat as stat_module
-import subprocess
 
 import xxhash
 
@@ -134,6 +133,8 @@ def _mentions_private_part(data: bytes, top: bytes) -> bool:
 
 
 def _tracked_by_git(root: str) -> dict[str, str]:
+    import subprocess  # rarely: not on the no-op path (~2 ms with selectors, signal)
+
     try:
         done = subprocess.run(["git", "ls-files", "-z", "--cached", "--", GITPIPE_DIR],
                               cwd=root, capture_output=True, check=False)
