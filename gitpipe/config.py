@@ -33,14 +33,14 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _read(path: Path, source: str, reads: ReadLog | None) -> dict[str, Any]:
+def _read(path: Path, source: str, reads: ReadLog | None,
+          parsed: Path | None = None) -> dict[str, Any]:
     try:
         text = read_noted(path, source, reads)
     except FileNotFoundError:
         return {}
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInputError(f"{source}: cannot read: {exc}") from None
-    parsed = path.parent / "tmp" / "parsed"  # the parse cache spec and lock use too
     data = plain(cached_parse(text, source, parsed, lambda t: parse_yaml(t, source))) or {}
     if not isinstance(data, dict):
         raise BadInputError(f"{source}: must be a mapping")
@@ -54,11 +54,14 @@ def _read(path: Path, source: str, reads: ReadLog | None) -> dict[str, Any]:
 KNOWN_CORE = {"jobs", "lock_wait", "remote", "log_retention"}
 
 
-def load_config(gitpipe_dir: Path, reads: ReadLog | None = None) -> Config:
+def load_config(gitpipe_dir: Path, reads: ReadLog | None = None,
+                parse_cache: Path | None = None) -> Config:
     """Read both config files (noted in `reads`); GITPIPE_JOBS in the environment
-    overrides core.jobs."""
-    raw = _merge(_read(gitpipe_dir / CONFIG_FILE, f".gitpipe/{CONFIG_FILE}", reads),
-                 _read(gitpipe_dir / LOCAL_CONFIG_FILE, f".gitpipe/{LOCAL_CONFIG_FILE}", reads))
+    overrides core.jobs. `parse_cache`: the project's (per-user) parse cache, None
+    to parse each time."""
+    raw = _merge(_read(gitpipe_dir / CONFIG_FILE, f".gitpipe/{CONFIG_FILE}", reads, parse_cache),
+                 _read(gitpipe_dir / LOCAL_CONFIG_FILE, f".gitpipe/{LOCAL_CONFIG_FILE}", reads,
+                       parse_cache))
     core = raw.get("core") or {}
     if not isinstance(core, dict) or set(core) - KNOWN_CORE:
         wrong = "must be a mapping" if not isinstance(core, dict) else \

@@ -15,8 +15,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from gitpipe import dotdir, lockfile
 from gitpipe import graph as graph_module
-from gitpipe import lockfile
 from gitpipe.config import Config, load_config, remote_settings
 from gitpipe.dag import Dag
 from gitpipe.errors import BadInputError, NotAProjectError, ProjectLockedError, SpecError
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from gitpipe.cache import Cache
     from gitpipe.remote import Remote
 
-GITPIPE_DIR = ".gitpipe"
+GITPIPE_DIR = dotdir.GITPIPE_DIR
 
 
 def _today() -> dt.date:
@@ -70,15 +70,22 @@ class Project:
         start = Path(path)
         self.root = find_root(start) if find else start.resolve()
         self.today = today or _today()
+        dotdir.check(str(self.root))
 
     @property
     def gitpipe_dir(self) -> Path:
         return self.root / GITPIPE_DIR
 
-    @property
+    @cached_property
     def parse_cache(self) -> Path | None:
-        """Where parsed YAML is remembered by content; none before `gitpipe init`."""
-        return self.gitpipe_dir / "tmp" / "parsed" if self.gitpipe_dir.is_dir() else None
+        """Where parsed YAML is remembered by content: this user's folder for the
+        repository, never inside it (a parse cache that came with a commit would
+        decide what runs); none before `gitpipe init`, or where no folder of
+        this user's can be had."""
+        if not self.gitpipe_dir.is_dir():
+            return None
+        folder = dotdir.user_cache_dir(str(self.root), create=True)
+        return Path(folder) / "parsed" if folder else None
 
     @cached_property
     def reads(self) -> ReadLog:
@@ -91,7 +98,7 @@ class Project:
 
     @cached_property
     def config(self) -> Config:
-        return load_config(self.gitpipe_dir, self.reads)
+        return load_config(self.gitpipe_dir, self.reads, self.parse_cache)
 
     @cached_property
     def pipeline(self) -> Pipeline:
@@ -112,7 +119,8 @@ class Project:
 
     @cached_property
     def state(self) -> State:
-        return State(self.gitpipe_dir / "state.db")
+        return State(self.gitpipe_dir / "state.db",
+                     lambda: os.path.lexists(self.gitpipe_dir / ".gitignore"))
 
     @cached_property
     def workspace(self) -> Workspace:
@@ -123,6 +131,7 @@ class Project:
         from gitpipe.cache import Cache  # not on the status path: shutil, tempfile
 
         settings = self.config.raw.get("cache") or {}
+        ensure_initialised(self.root)  # the cache is written into: never without ignore rules
         return Cache(self.gitpipe_dir / "cache", str(settings.get("type", "reflink")))
 
     def remote(self, name: str | None = None) -> Remote:
@@ -192,8 +201,13 @@ class ProjectLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        ensure_initialised(self.path.parent.parent)
+        dotdir.refuse_links(str(self.path.parent), (self.path.name,))
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        except OSError as exc:  # a link planted since the check: never followed
+            raise BadInputError(f"'{GITPIPE_DIR}/{self.path.name}': cannot open: "
+                                f"{exc.strerror}") from None
         deadline = time.monotonic() + self.wait
         while True:
             try:
@@ -254,15 +268,28 @@ def init_project(path: Path) -> Project:
 
     root = path.resolve()
     GitRepo.discover(root)
+    dotdir.check(str(root))
     gitpipe_dir = root / GITPIPE_DIR
     gitpipe_dir.mkdir(exist_ok=True)
     if not (gitpipe_dir / CONFIG_FILE).exists():
-        (gitpipe_dir / CONFIG_FILE).write_text(default_config_text(), encoding="utf-8")
-    (gitpipe_dir / ".gitignore").write_text(GITPIPE_GITIGNORE, encoding="utf-8")
+        lockfile.atomic_write(gitpipe_dir / CONFIG_FILE, default_config_text())
+    lockfile.atomic_write(gitpipe_dir / ".gitignore", GITPIPE_GITIGNORE)
     project = Project(root, find=False)
     if (root / SPEC_FILE).exists():
         ensure_ignored(root, cached_out_paths(project.pipeline))
     return project
+
+
+def ensure_initialised(root: Path) -> None:
+    """Before gitpipe first writes its own state into `.gitpipe/` (the
+    ProjectLock, the cache): a project `gitpipe init` never ran in is
+    initialised fully, and a missing `.gitpipe/.gitignore` is written again, so
+    that nothing gitpipe keeps there can be committed by `git add -A`."""
+    gitpipe_dir = root / GITPIPE_DIR
+    if not gitpipe_dir.is_dir():
+        init_project(root)
+    elif not os.path.lexists(gitpipe_dir / ".gitignore"):
+        lockfile.atomic_write(gitpipe_dir / ".gitignore", GITPIPE_GITIGNORE)
 
 
 def cached_out_paths(pipeline: Pipeline) -> list[str]:

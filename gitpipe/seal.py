@@ -13,8 +13,11 @@ A seal is written only when every input's mtime is older than the run by
 RACY_NS (git's racy rule): an input changed during the run, or within the
 mtime granularity before it, cannot be recognized by its stat data.
 
-Trust: the seal is plain text in `.gitpipe/tmp/`, beside state.db; whoever
-can write there could already make status lie through the stat cache.
+Trust: a seal decides what status prints, so it lives where only this user
+writes, never in the work tree: this user's cache folder for the repository
+(dotdir.user_cache_dir, mode 0700). A seal that came with a commit or an
+archive is never read. A `.gitpipe/` holding a link is not answered here: the
+full path refuses it, naming the link.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import time
 import xxhash
 
 from gitpipe import __version__
+from gitpipe.dotdir import link_problems, user_cache_dir, user_cache_location
 from gitpipe.statsig import (
     RACY_NS,
     file_signature,
@@ -60,8 +64,11 @@ def answer(argv: list[str], root: str | None = None) -> str | None:
     if command is None or os.environ.get("GITPIPE_NO_SEAL"):
         return None
     root = root or os.getcwd()
+    folder = user_cache_dir(root)
+    if folder is None or link_problems(root):
+        return None
     try:
-        with open(seal_path(root, command), encoding="utf-8") as handle:
+        with open(os.path.join(folder, _seal_name(command)), encoding="utf-8") as handle:
             fields = handle.read().split("\0")
         if fields[0] != MAGIC:
             return None
@@ -97,8 +104,11 @@ def settle(project: Project, command: str, text: str | None, started_ns: int) ->
     """After the full path answered `command`: seal `text` (a no-op's output),
     or with None (something was stale or ran) remove the seal."""
     if project.parse_cache is None or os.environ.get("GITPIPE_NO_SEAL"):
-        return  # no .gitpipe/ yet (nowhere to keep it), or seals turned off
-    path = seal_path(str(project.root), command)
+        return  # no .gitpipe/ yet, no folder of this user's for it, or seals turned off
+    folder = user_cache_dir(str(project.root), create=True)
+    if folder is None:
+        return
+    path = os.path.join(folder, _seal_name(command))
     sealed = None if text is None else _seal(project, text, started_ns)
     try:
         if sealed is None:
@@ -126,8 +136,15 @@ def _write(path: str, sealed: str) -> None:
         raise
 
 
-def seal_path(root: str, command: str) -> str:
-    return os.path.join(root, ".gitpipe", "tmp", f"noop-{command}.seal")
+def seal_path(root: str, command: str) -> str | None:
+    """Where `command`'s seal for the project at `root` is kept (see Trust above);
+    None where this user has no folder for it."""
+    folder = user_cache_location(root)
+    return None if folder is None else os.path.join(folder, _seal_name(command))
+
+
+def _seal_name(command: str) -> str:
+    return f"noop-{command}.seal"
 
 
 def context(root: str) -> list[str]:

@@ -17,6 +17,8 @@ import hmac
 import os
 from pathlib import Path
 
+from gitpipe.dotdir import user_cache_home
+
 KEY_FILE = "pickle-signing-key"
 _SIGNATURE = 32  # bytes of HMAC-SHA256
 
@@ -24,7 +26,7 @@ _SIGNATURE = 32  # bytes of HMAC-SHA256
 def signing_key(root: Path) -> bytes | None:
     """This user's key, made on first use; None where it would live inside the
     project (HOME in a repository: it must never be committed or shared)."""
-    home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gitpipe"
+    home = Path(user_cache_home())
     path = home / KEY_FILE
     try:
         if home.resolve().is_relative_to(root.resolve()):

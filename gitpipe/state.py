@@ -10,9 +10,11 @@ import sqlite3
 import threading
 import time
 from array import array
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
+from gitpipe.dotdir import STATE_FILES, refuse_links
 from gitpipe.hashing import gc_paused
 from gitpipe.statsig import RACY_NS, FileSignature, ListedFile, changed_ns
 
@@ -55,11 +57,21 @@ class RunRecord(NamedTuple):
     log: str | None = None
 
 
-class State:
-    """Thread-safe access to state.db; stat entries buffered until `flush`."""
+def _always() -> bool:
+    return True
 
-    def __init__(self, path: Path) -> None:
+
+class State:
+    """Thread-safe access to state.db; stat entries buffered until `flush`.
+
+    `may_create()` says whether a state.db that does not exist yet may be made
+    (a project's: only once `.gitpipe/` has its ignore rules); if not, what was
+    learnt is simply not kept.
+    """
+
+    def __init__(self, path: Path, may_create: Callable[[], bool] = _always) -> None:
         self.path = path
+        self.may_create = may_create
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._stat: dict[str, tuple[StatKey, str, int] | None] | None = None
@@ -71,6 +83,8 @@ class State:
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            # SQLite follows links: state.db and its journals are checked first.
+            refuse_links(str(self.path.parent), STATE_FILES)
             conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -192,6 +206,11 @@ class State:
         """Write buffered stat entries and run records in one transaction."""
         with self._lock:
             if not self._pending and not self._pending_runs and not self._pending_dirs:
+                return
+            if self._conn is None and not self.path.exists() and not self.may_create():
+                self._pending.clear()
+                self._pending_runs.clear()
+                self._pending_dirs.clear()
                 return
             # Sorted: B-tree inserts in key order are the cheap ones (20,000 new
             # rows for a freshly hashed directory).

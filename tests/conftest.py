@@ -139,9 +139,17 @@ def make_repo(tmp_path: Path) -> Any:
     return make
 
 
+@pytest.fixture(scope="session")
+def _user_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One XDG cache folder for the session: the per-user caches (parse cache,
+    seals, the signing key) of the test repositories stay out of the real one."""
+    return tmp_path_factory.mktemp("xdg-cache")
+
+
 @pytest.fixture(autouse=True)
-def _quiet_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def _quiet_env(monkeypatch: pytest.MonkeyPatch, _user_cache_home: Path) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(_user_cache_home))
     monkeypatch.setenv("GITPIPE_RETRY_BACKOFF", "0.05")
     monkeypatch.delenv("GITPIPE_JOBS", raising=False)
     for key, value in GIT_ENV.items():

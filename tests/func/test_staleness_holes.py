@@ -216,7 +216,8 @@ finally:
 """
 
 # Inside the project, only these may be read without being an input of the
-# answer: git's own data (no verdict depends on the index: a dep's identity is
+# answer: git's own data (`.git` itself is read to find a linked worktree's
+# index for the check that gitpipe's machine state is not tracked; no verdict depends on the index: a dep's identity is
 # its bytes) and gitpipe's caches, each keyed by what it stands for.
 NOT_INPUTS = (".git/", ".gitpipe/state.db", ".gitpipe/tmp/")
 
@@ -249,7 +250,7 @@ def uncovered(repo: Repo, opened: list[str], sealed: set[str]) -> list[str]:
         if not path.startswith(root + os.sep):
             continue  # Python, its libraries, gitpipe's code (the seal holds its digest)
         rel = os.path.relpath(path, root)
-        if rel.startswith(NOT_INPUTS):
+        if rel == ".git" or rel.startswith(NOT_INPUTS):
             continue
         if not any(rel == s or rel.startswith(s.rstrip("/") + "/") for s in sealed):
             missing.append(rel)

@@ -259,7 +259,9 @@ def test_a_kubeconfig_in_tracked_local_config_is_refused_untracked_is_used(
                    check=True)
     repo.commit("a pull request")
     done = repo.run("repro", timeout=120)
-    refused(done, ".gitpipe/config.local.yaml: kubernetes.kubeconfig comes from git")
+    # A tracked config.local.yaml is refused as machine state that came from
+    # git before any kubeconfig is read.
+    refused(done, "'.gitpipe/config.local.yaml' is tracked by git")
     assert not marker.exists()
     # Untracked, it is the user's own choice: used (its plugin is theirs to run).
     subprocess.run(["git", "rm", "-q", "--cached", ".gitpipe/config.local.yaml"],
