@@ -175,7 +175,8 @@ def _confirm_remote_gc(plan: Any) -> bool:
     from gitpipe.errors import BadInputError
 
     what = (f"{len(plan.objects)} object(s) ({_size(plan.bytes_freed)}) and "
-            f"{len(plan.runs)} run-cache entries from {plan.where}")
+            f"{len(plan.runs)} run-cache entries from {plan.where}, keeping what these "
+            f"locks name: {plan.keeping}")
     if not sys.stdin.isatty():
         raise BadInputError(f"gc would delete {what}, and asks first; no terminal to ask on, "
                             "so nothing was deleted",

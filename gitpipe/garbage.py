@@ -37,6 +37,17 @@ class GcScope:
     def explicit(self) -> bool:
         return self.workspace or self.history.explicit()
 
+    def describe(self) -> str:
+        """Whose locks are kept, in words: "the work tree's; every tag's"."""
+        history = self.history
+        parts = ["the work tree's"]
+        parts += ["every branch tip's"] if history.branches else []
+        parts += ["every tag's"] if history.tags else []
+        parts += ["every commit's, stash entry's, reflog's and worktree's"] \
+            if history.all_commits else []
+        parts += [f"{rev}'s" for rev in history.revs]
+        return "; ".join(parts)
+
 
 @dataclass(frozen=True)
 class NamedOut:
@@ -54,6 +65,7 @@ class GcPlan:
     relative to the cache root or the remote's base, logs to `.gitpipe/logs`."""
 
     where: str
+    keeping: str  # GcScope.describe()
     objects: list[tuple[str, int]] = field(default_factory=list)  # (path, size)
     runs: list[str] = field(default_factory=list)
     logs: list[str] = field(default_factory=list)
@@ -87,7 +99,7 @@ def gc(project: Project, scope: GcScope, remote: Remote | None = None, dry_run: 
     _real_dirs(cache.root, cache.root / "files" / "xxh3")
     kept = kept_objects(cache, named_outs(project, scope), _fetcher(remote, cache),
                         f"remote {remote.name!r}")
-    plan = _plan_remote(remote, kept)
+    plan = _plan_remote(remote, kept, scope.describe())
     if not dry_run and _confirmed(plan, confirm):
         _remove_remote(remote, plan)
     return plan
@@ -101,7 +113,7 @@ def _gc_local(project: Project, scope: GcScope, dry_run: bool,
             _real_dirs(cache.root, cache.root / part)
         kept = kept_objects(cache, named_outs(project, scope),
                             _default_remote_fetcher(project, cache), "the default remote")
-        plan = _plan_local(cache, kept)
+        plan = _plan_local(cache, kept, scope.describe())
         plan.logs = old_logs(project.gitpipe_dir / "logs", log_retention(project))
         if not dry_run and _confirmed(plan, confirm):
             _remove_local(cache, plan, project.gitpipe_dir / "logs")
@@ -257,8 +269,8 @@ def _run_kept(data: bytes | None, kept: set[str]) -> bool:
 
 # -- the cache -------------------------------------------------------------------------
 
-def _plan_local(cache: Cache, kept: set[str]) -> GcPlan:
-    plan = GcPlan("the cache")
+def _plan_local(cache: Cache, kept: set[str], keeping: str) -> GcPlan:
+    plan = GcPlan("the cache", keeping)
     for path in cache.all_objects():
         rel = path.relative_to(cache.root).as_posix()
         if digest_of_relpath(rel) in kept:
@@ -295,8 +307,8 @@ def _manifests_first(objects: Iterable[tuple[str, int]]) -> list[str]:
 
 # -- a remote --------------------------------------------------------------------------
 
-def _plan_remote(remote: Remote, kept: set[str]) -> GcPlan:
-    plan = GcPlan(f"remote {remote.name!r} ({remote.url})")
+def _plan_remote(remote: Remote, kept: set[str], keeping: str) -> GcPlan:
+    plan = GcPlan(f"remote {remote.name!r} ({remote.url})", keeping)
     for rel, size in sorted(remote.sizes("files").items()):
         if rel.count("/") != 3:
             continue  # not an object gitpipe wrote: left alone

@@ -202,7 +202,8 @@ def test_k8s_manifest_needs_no_cluster(repo: Repo) -> None:
     assert job["kind"] == "Job" and job["spec"]["activeDeadlineSeconds"] == 3600
     container = job["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == "reg/train:1"
-    assert container["command"][-2:] == ["--remote", "s3://bucket/cache"]
+    assert container["command"][-4:-1] == ["--remote", "s3://bucket/cache", "--record-digest"]
+    assert container["command"][-1].startswith("sha256:")
     assert container["resources"]["limits"] == {"memory": "2Gi"}
 
 

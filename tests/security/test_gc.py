@@ -187,7 +187,7 @@ def test_remote_gc_all_commits_after_a_fetch_keeps_another_clones_branch(
 
 # -- every corner of history git keeps --------------------------------------------------
 
-def test_all_commits_keeps_stash_worktrees_their_index_and_reflogs(
+def test_all_commits_keeps_stash_worktrees_heads_indexes_locks_and_reflogs(
         make_repo, tmp_path: Path) -> None:
     store = Store(str(tmp_path / "store"), tmp_path)
     origin = project_with_remote(make_repo, store.url)
@@ -196,16 +196,20 @@ def test_all_commits_keeps_stash_worktrees_their_index_and_reflogs(
     origin.commit("soon only in the reflog")
     origin.git("reset", "-q", "--hard", "HEAD~1")
     origin.run("checkout", check=True)
-    kept["stash"] = new_outs(origin, "s\n")
-    origin.git("stash", "-q")
-    origin.run("checkout", check=True)
+    for entry in ("older stash entry", "stash"):  # the older one: in refs/stash's reflog only
+        kept[entry] = new_outs(origin, f"{entry}\n")
+        origin.git("stash", "-q")
+        origin.run("checkout", check=True)
     linked = Repo(tmp_path / "linked", init=False)
     origin.git("worktree", "add", "-q", "--detach", str(linked.path))
     kept["worktree HEAD"] = new_outs(linked, "h\n")
     linked.commit("a detached HEAD, on no branch")
     kept["worktree index"] = new_outs(linked, "i\n")
     linked.git("add", "gitpipe.lock")
-    linked.gen({"gitpipe.lock": linked.git("show", "HEAD:gitpipe.lock")})
+    linked.gen({"gitpipe.lock": origin.read("gitpipe.lock")})  # only git knows h and i now
+    other = Repo(tmp_path / "other", init=False)
+    origin.git("worktree", "add", "-q", "--detach", str(other.path))
+    kept["worktree lock"] = new_outs(other, "w\n")
     garbage = orphan(origin)
     before = snapshot(tmp_path)
     done = origin.run("gc", "--remote", "store", "--all-commits", "--yes", check=True)
@@ -214,12 +218,12 @@ def test_all_commits_keeps_stash_worktrees_their_index_and_reflogs(
     assert_only_changed(before, snapshot(tmp_path),
                         [*allowed(origin, fetched=True), *store.in_tree(gone)])
     present = remote_keys(origin)
-    for where, digests in kept.items():
-        assert store.keys_of(digests) <= present, where
+    lost = [where for where, digests in kept.items() if not store.keys_of(digests) <= present]
+    assert not lost, f"gc --all-commits deleted what these name: {lost}"
     local = origin.run("gc", "--all-commits", check=True)
     assert "removed" in local.stdout
     cache = origin.project().cache
-    for where in ("reflog", "stash"):
+    for where in ("reflog", "older stash entry", "stash"):
         assert all(cache.has(digest) for digest in kept[where]), where
 
 
