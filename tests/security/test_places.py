@@ -1,0 +1,143 @@
+"""Names and places: where a relative remote, a hook, a log or a deep tree ends up,
+and what gitpipe shows of a remote's credentials. Each attack is built for real
+and the whole temp tree compared before and after."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import GIT_ENV, Repo
+from tests.security.conftest import assert_only_changed, snapshot
+
+
+def gitpipe(cwd: Path, *args: str, env: dict[str, str] | None = None,
+            ) -> subprocess.CompletedProcess[str]:
+    """The CLI as a user runs it: a subprocess started in `cwd` (not `-C`)."""
+    full = {**os.environ, **GIT_ENV, "NO_COLOR": "1", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "gitpipe", *args], cwd=cwd, env=full,
+                          capture_output=True, text=True)
+
+
+def built(repo: Repo, config: dict[str, object] | None = None) -> Repo:
+    """A one-stage pipeline, run, with `config` as the committed .gitpipe/config.yaml."""
+    repo.gen({"sub/readme.txt": "a subfolder\n"})
+    repo.spec({"make": {"cmd": "echo made > made.txt", "outs": ["made.txt"]}})
+    repo.run("init", check=True)
+    if config is not None:
+        repo.gen({".gitpipe/config.yaml": config})
+    repo.run("repro", check=True)
+    repo.commit("built")
+    return repo
+
+
+def store_files(store: Path) -> list[Path]:
+    return [p for p in (store / "files").rglob("*") if p.is_file()]
+
+
+def assert_clean_error(done: subprocess.CompletedProcess[str], *parts: str) -> None:
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    for part in parts:
+        assert part in done.stderr, done.stderr
+
+
+# -- a relative remote URL is the project root's ------------------------------------
+
+def test_push_from_a_subfolder_writes_the_relative_remote_beside_the_project(
+        repo: Repo, tmp_path: Path) -> None:
+    built(repo, {"remotes": {"store": {"url": "../store"}}, "core": {"remote": "store"}})
+    before = snapshot(tmp_path)
+    done = gitpipe(repo.path / "sub", "push")
+    assert done.returncode == 0, done.stderr
+    assert len(store_files(tmp_path / "store")) == 1
+    assert not (repo.path / "store").exists() and not (repo.path / "sub/store").exists()
+    assert_only_changed(before, snapshot(tmp_path), ["store", "repo/.gitpipe"])
+
+
+def test_remote_added_in_a_subfolder_is_kept_relative_to_the_project_root(
+        repo: Repo, tmp_path: Path) -> None:
+    built(repo)
+    added = gitpipe(repo.path / "sub", "remote", "add", "-d", "store", "../../store")
+    assert added.returncode == 0, added.stderr
+    assert "url: ../store" in repo.read(".gitpipe/config.yaml")
+    assert gitpipe(repo.path, "push").returncode == 0
+    assert len(store_files(tmp_path / "store")) == 1
+
+
+# -- a committed remote inside the repository is refused ----------------------------
+
+@pytest.mark.parametrize("url", ["./data", ".git/objects", "sub/../.git", "{root}/data",
+                                 "file://{root}/data"])
+def test_committed_remote_inside_the_repository_is_refused(
+        repo: Repo, tmp_path: Path, url: str) -> None:
+    url = url.format(root=repo.path)
+    built(repo, {"remotes": {"evil": {"url": url}}, "core": {"remote": "evil"}})
+    before = snapshot(tmp_path)
+    for command in ("push", "pull", "fetch"):
+        done = repo.run(command)
+        assert_clean_error(done, ".gitpipe/config.yaml", "remote 'evil'",
+                           "inside the repository")
+    assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe/tmp"])
+
+
+def test_committed_remote_through_a_committed_symlink_into_git_is_refused(
+        repo: Repo, tmp_path: Path) -> None:
+    (repo.path / "shared").symlink_to(".git")
+    built(repo, {"remotes": {"evil": {"url": "shared/store"}}})
+    before = snapshot(tmp_path)
+    assert_clean_error(repo.run("push"), "remote 'evil'", "inside the repository")
+    assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe/tmp"])
+
+
+def test_remote_add_refuses_a_folder_inside_the_repository_unless_local(
+        repo: Repo, tmp_path: Path) -> None:
+    built(repo)
+    before = snapshot(tmp_path)
+    assert_clean_error(repo.run("remote", "add", "in", "store"), "inside the repository",
+                       "config.local.yaml")
+    assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe/tmp"])
+    # The user's own machine-local choice (an ignored folder, say) is theirs to make.
+    repo.run("remote", "add", "--local", "-d", "in", ".store", check=True)
+    assert gitpipe(repo.path, "push").returncode == 0
+    assert len(store_files(repo.path / ".store")) == 1
+
+
+# -- remote list never shows a credential -------------------------------------------
+
+SECRETS = ("AKIAEXAMPLEKEY", "s3cr3t-value", "sess-token-value", "url-password",
+           "ghp_urltoken", "nested-secret")
+
+
+def test_remote_list_masks_credentials(repo: Repo, tmp_path: Path) -> None:
+    built(repo)
+    repo.gen({".gitpipe/config.local.yaml": {"remotes": {
+        "s3": {"url": "s3://alice:url-password@bucket/prefix", "key": "AKIAEXAMPLEKEY",
+               "secret": "s3cr3t-value", "token": "sess-token-value", "region": "eu-west-1",
+               "kms_key_id": "alias/readable",
+               "client_kwargs": {"aws_secret_access_key": "nested-secret",
+                                 "endpoint_url": "http://127.0.0.1:9000"}},
+        "web": {"url": "https://ghp_urltoken@example.invalid/cache"}}}})
+    before = snapshot(tmp_path)
+    done = repo.run("remote", "list", check=True)
+    for secret in SECRETS:
+        assert secret not in done.stdout + done.stderr
+    assert "s3://alice:****@bucket/prefix" in done.stdout
+    assert "https://****@example.invalid/cache" in done.stdout
+    assert "key=****" in done.stdout and "secret=****" in done.stdout
+    assert "region=eu-west-1" in done.stdout and "kms_key_id=alias/readable" in done.stdout
+    assert "http://127.0.0.1:9000" in done.stdout
+    assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe/tmp"])
+
+
+def test_remote_modify_still_stores_a_secret_and_does_not_echo_it(repo: Repo) -> None:
+    built(repo)
+    repo.run("remote", "add", "--local", "s3", "s3://bucket/prefix", check=True)
+    done = repo.run("remote", "modify", "--local", "s3", "secret", "s3cr3t-value", check=True)
+    assert "s3cr3t-value" not in done.stdout and "secret = ****" in done.stdout
+    assert "s3cr3t-value" in repo.read(".gitpipe/config.local.yaml")
+    assert repo.project().remote_settings("s3")["secret"] == "s3cr3t-value"
