@@ -141,3 +141,83 @@ def test_remote_modify_still_stores_a_secret_and_does_not_echo_it(repo: Repo) ->
     assert "s3cr3t-value" not in done.stdout and "secret = ****" in done.stdout
     assert "s3cr3t-value" in repo.read(".gitpipe/config.local.yaml")
     assert repo.project().remote_settings("s3")["secret"] == "s3cr3t-value"
+
+
+# -- bounded work: output without newlines, logs run after run ----------------------
+
+MAX_RSS = """\
+import resource, subprocess, sys
+done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+sys.stderr.buffer.write(done.stderr)
+print(done.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def test_a_stage_printing_200_mb_without_a_newline_runs_in_bounded_memory(
+        repo: Repo, tmp_path: Path) -> None:
+    size = 200_000_000
+    repo.spec({"loud": {"cmd": f"head -c {size} /dev/zero | tr '\\0' x; echo done > o",
+                        "outs": ["o"]}})
+    repo.run("init", check=True)
+    repo.commit("loud")
+    before = snapshot(tmp_path)
+    env = {**os.environ, **GIT_ENV, "NO_COLOR": "1"}
+    done = subprocess.run([sys.executable, "-c", MAX_RSS, sys.executable, "-m", "gitpipe",
+                           "repro"], cwd=repo.path, env=env, capture_output=True, text=True)
+    code, max_rss_kib = (int(x) for x in done.stdout.split())
+    assert code == 0 and "Traceback" not in done.stderr, done.stderr
+    assert max_rss_kib < 150_000, f"peak RSS {max_rss_kib} KiB for {size} bytes of output"
+    logs = list((repo.path / ".gitpipe/logs").iterdir())
+    assert [log.stat().st_size for log in logs] == [size]
+    assert_only_changed(before, snapshot(tmp_path),
+                        ["repo/.gitpipe", "repo/o", "repo/gitpipe.lock", "repo/.gitignore"])
+
+
+def test_logs_are_pruned_to_the_retention_and_nothing_else_is_touched(
+        repo: Repo, tmp_path: Path) -> None:
+    victim = tmp_path / "victim-2024.log"
+    victim.write_text("precious\n")
+    repo.spec({"a": {"cmd": "echo a; echo a > a.txt", "outs": ["a.txt"]},
+               "b": {"cmd": "echo b; echo b > b.txt", "outs": ["b.txt"]}})
+    repo.run("init", check=True)
+    repo.gen({".gitpipe/config.yaml": {"core": {"log_retention": 2}}})
+    repo.commit("two stages")
+    logs = repo.path / ".gitpipe/logs"
+    logs.mkdir()
+    # A symlink named like a log of `a`, and a file of the user's: never deleted.
+    (logs / "a-20000101T000000-1.log").symlink_to(victim)
+    (logs / "notes.txt").write_text("mine\n")
+    runs = []
+    for _ in range(4):
+        repo.run("repro", "-f", check=True)
+        runs.append(sorted(p.name for p in logs.iterdir()))
+    before = snapshot(tmp_path)
+    repo.run("repro", "-f", "b", check=True)
+    after = sorted(p.name for p in logs.iterdir())
+    regular = [n for n in after if n.endswith(".log") and not (logs / n).is_symlink()]
+    assert len([n for n in regular if n.startswith("a-")]) == 2
+    assert len([n for n in regular if n.startswith("b-")]) == 2
+    newest_b = max(runs[-1], key=lambda n: (n.startswith("b-"), n))
+    assert newest_b in after  # the newest are kept
+    assert (logs / "a-20000101T000000-1.log").is_symlink() and (logs / "notes.txt").exists()
+    assert victim.read_text() == "precious\n"
+    # Pruning b's logs touched none of a's.
+    assert_only_changed(before, snapshot(tmp_path),
+                        ["repo/.gitpipe/state.db", "repo/.gitpipe/tmp",
+                         "repo/gitpipe.lock", "repo/b.txt"]
+                        + [f"repo/.gitpipe/logs/{n}" for n in runs[-1] + after
+                           if n.startswith("b-")])
+
+
+def test_log_retention_must_be_a_whole_number(repo: Repo) -> None:
+    repo.spec({"a": {"cmd": "echo a > a.txt", "outs": ["a.txt"]}})
+    repo.run("init", check=True)
+    repo.gen({".gitpipe/config.yaml": {"core": {"log_retention": 0}}})
+    assert_clean_error(repo.run("repro"), "core.log_retention", "at least 1")
+
+
+def test_long_lines_reach_the_live_output_in_bounded_pieces() -> None:
+    from gitpipe.executors.local import split_lines
+
+    lines, rest = split_lines(b"one\ntwo\n" + b"x" * 10, limit=4)
+    assert lines == [b"one", b"two", b"xxxx", b"xxxx"] and rest == b"xx"
