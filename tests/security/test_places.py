@@ -221,3 +221,143 @@ def test_long_lines_reach_the_live_output_in_bounded_pieces() -> None:
 
     lines, rest = split_lines(b"one\ntwo\n" + b"x" * 10, limit=4)
     assert lines == [b"one", b"two", b"xxxx", b"xxxx"] and rest == b"xx"
+
+
+# -- hooks go where git runs them, and never destroy a hook already there -----------
+
+USER_HOOK = "#!/bin/sh\necho user >> \"$(git rev-parse --show-toplevel)/../hook.log\"\n"
+TOOL_HOOK = ("#!/bin/sh\n# another hook manager, in pre-commit's migration mode\n"
+             "\"$(dirname \"$0\")/pre-commit.legacy\" \"$@\" || exit $?\n"
+             "echo tool >> \"$(git rev-parse --show-toplevel)/../hook.log\"\n")
+
+
+def counting_python(tmp_path: Path) -> dict[str, str]:
+    """GITPIPE_PYTHON as a wrapper that notes each time a hook starts gitpipe."""
+    wrapper = tmp_path / "bin/python"
+    wrapper.parent.mkdir(exist_ok=True)
+    wrapper.write_text(f"#!/bin/sh\necho gitpipe >> {tmp_path / 'hook.log'}\n"
+                       f"exec {sys.executable} \"$@\"\n")
+    wrapper.chmod(0o755)
+    return {"GITPIPE_PYTHON": str(wrapper)}
+
+
+def git_commit(repo: Repo, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    repo.gen({"README": f"{os.urandom(4).hex()}\n"})
+    repo.git("add", "-A")
+    full = {**os.environ, **GIT_ENV, "HOME": str(repo.path), **env}
+    return subprocess.run(["git", "commit", "-q", "-m", "change"], cwd=repo.path, env=full,
+                          capture_output=True, text=True)
+
+
+def hook_log(tmp_path: Path) -> list[str]:
+    log = tmp_path / "hook.log"
+    lines = log.read_text().split() if log.exists() else []
+    log.unlink(missing_ok=True)
+    return lines
+
+
+def install(repo: Repo, env: dict[str, str], *extra: str) -> None:
+    done = gitpipe(repo.path, "hooks", "install", *extra, env=env)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+
+
+def test_hooks_install_where_core_hookspath_says_with_home_expanded(
+        repo: Repo, tmp_path: Path) -> None:
+    built(repo)
+    home = tmp_path / "home"
+    home.mkdir()
+    repo.git("config", "core.hooksPath", "first-but-overridden")
+    repo.git("config", "--add", "core.hooksPath", "~/myhooks")  # the last one wins
+    env = {"HOME": str(home), **counting_python(tmp_path)}
+    before = snapshot(tmp_path)
+    install(repo, env)
+    assert sorted(p.name for p in (home / "myhooks").iterdir()) == [
+        "post-checkout", "pre-commit", "pre-merge-commit", "pre-push"]
+    assert_only_changed(before, snapshot(tmp_path), ["home/myhooks", "repo/.gitpipe/tmp"])
+    assert git_commit(repo, env).returncode == 0
+    assert hook_log(tmp_path) == ["gitpipe"]  # git ran the hook from there
+
+
+def test_a_user_hook_survives_another_tools_install_in_between(
+        repo: Repo, tmp_path: Path) -> None:
+    built(repo)
+    env = counting_python(tmp_path)
+    hooks = repo.path / ".git/hooks"
+    hooks.mkdir(exist_ok=True)
+    (hooks / "pre-commit").write_text(USER_HOOK)
+    (hooks / "pre-commit").chmod(0o755)
+    install(repo, env)
+    # Another hook manager installs itself over gitpipe's hook, keeping that one
+    # as pre-commit.legacy and calling it.
+    os.replace(hooks / "pre-commit", hooks / "pre-commit.legacy")
+    (hooks / "pre-commit").write_text(TOOL_HOOK)
+    (hooks / "pre-commit").chmod(0o755)
+    install(repo, env)
+    assert (hooks / "pre-commit.pre-gitpipe").read_text() == USER_HOOK
+    assert git_commit(repo, env).returncode == 0
+    assert sorted(hook_log(tmp_path)) == ["gitpipe", "tool", "user"]  # each once
+    before = snapshot(tmp_path)
+    install(repo, env, "--uninstall")
+    assert (hooks / "pre-commit").read_text() == TOOL_HOOK
+    assert (hooks / "pre-commit.legacy").read_text() == USER_HOOK
+    assert not [p for p in hooks.iterdir() if ".pre-gitpipe" in p.name]
+    assert_only_changed(before, snapshot(tmp_path),
+                        [f"repo/.git/hooks/{name}" for name in (
+                            "pre-commit", "pre-commit.legacy", "pre-commit.pre-gitpipe",
+                            "pre-commit.pre-gitpipe.2", "pre-merge-commit", "post-checkout",
+                            "pre-push")] + ["repo/.gitpipe/tmp"])
+    assert git_commit(repo, env).returncode == 0
+    assert sorted(hook_log(tmp_path)) == ["tool", "user"]
+
+
+def test_a_user_hook_survives_an_overwriting_tool_and_install_twice(
+        repo: Repo, tmp_path: Path) -> None:
+    built(repo)
+    env = counting_python(tmp_path)
+    hooks = repo.path / ".git/hooks"
+    hooks.mkdir(exist_ok=True)
+    (hooks / "pre-commit").write_text(USER_HOOK)
+    (hooks / "pre-commit").chmod(0o755)
+    install(repo, env)
+    install(repo, env)
+    (hooks / "pre-commit").write_text("#!/bin/sh\necho overwrote >> "
+                                      f"{tmp_path / 'hook.log'}\n")
+    install(repo, env)
+    assert (hooks / "pre-commit.pre-gitpipe").read_text() == USER_HOOK
+    assert git_commit(repo, env).returncode == 0
+    assert hook_log(tmp_path) == ["overwrote", "gitpipe"]
+    install(repo, env, "--uninstall")
+    # The user's hook is still on disk, byte for byte; the tool's is back in place.
+    assert (hooks / "pre-commit.pre-gitpipe").read_text() == USER_HOOK
+    assert "overwrote" in (hooks / "pre-commit").read_text()
+
+
+def test_install_twice_then_uninstall_gives_the_user_hook_back_and_it_runs(
+        repo: Repo, tmp_path: Path) -> None:
+    built(repo)
+    env = counting_python(tmp_path)
+    hooks = repo.path / ".git/hooks"
+    hooks.mkdir(exist_ok=True)
+    (hooks / "pre-push").write_text(USER_HOOK)
+    (hooks / "pre-push").chmod(0o750)
+    before = snapshot(tmp_path)
+    for extra in ((), (), ("--uninstall",)):
+        install(repo, env, *extra)
+    assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe/tmp"])
+    done = subprocess.run([str(hooks / "pre-push")], cwd=repo.path, capture_output=True)
+    assert done.returncode == 0 and hook_log(tmp_path) == ["user"]
+
+
+def test_a_committed_dangling_symlink_hook_is_never_written_through(
+        repo: Repo, tmp_path: Path) -> None:
+    built(repo)
+    (repo.path / ".githooks").mkdir()
+    (repo.path / ".githooks/pre-commit").symlink_to("../../planted-by-clone")
+    repo.commit("hooks folder")
+    repo.git("config", "core.hooksPath", ".githooks")  # the user's own choice
+    before = snapshot(tmp_path)
+    install(repo, counting_python(tmp_path))
+    assert not os.path.lexists(tmp_path / "planted-by-clone")
+    assert (repo.path / ".githooks/pre-commit.pre-gitpipe").is_symlink()
+    assert_only_changed(before, snapshot(tmp_path), ["repo/.githooks", "repo/.gitpipe/tmp",
+                                                     "bin"])
