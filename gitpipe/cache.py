@@ -11,7 +11,6 @@ import errno
 import fcntl
 import json
 import os
-import shutil
 import stat as stat_module
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -29,6 +28,7 @@ from gitpipe.hashing import (
     manifest_bytes,
 )
 from gitpipe.statsig import walk_files
+from gitpipe.trees import make_dirs, remove_tree
 
 FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
 LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
@@ -234,7 +234,7 @@ class Cache:
         (object, file) pairs still to write: checkout in two steps, so a pull can
         write many outs' files in one pool, straight from the download."""
         remove_path(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(target.parent)
         if not digest.endswith(DIR_SUFFIX):
             return [(digest, target)]
         target.mkdir()
@@ -243,7 +243,7 @@ class Cache:
         for entry in self.manifest(digest):
             dest = target / entry.relpath
             if dest.parent not in made:
-                dest.parent.mkdir(parents=True, exist_ok=True)
+                make_dirs(dest.parent)
                 made.add(dest.parent)
             if entry.digest.startswith("link:"):
                 os.symlink(entry.digest.removeprefix("link:"), dest)
@@ -365,10 +365,7 @@ def remove_path(path: Path) -> None:
     if path.is_symlink() or path.is_file():
         path.unlink()
     elif path.is_dir():
-        def make_writable(func, name, _info):  # type: ignore[no-untyped-def,unused-ignore]
-            os.chmod(name, stat_module.S_IWUSR | stat_module.S_IRUSR | stat_module.S_IXUSR)
-            func(name)
-        shutil.rmtree(path, onerror=make_writable)
+        remove_tree(path)
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterable
 from pathlib import Path
 
 from gitpipe import lockfile
-from gitpipe.cache import CacheError
+from gitpipe.cache import CacheError, remove_path
 from gitpipe.errors import BadInputError, GitpipeError
 from gitpipe.executors import InFlight, Job, OutputSink, RunResult
 from gitpipe.executors.local import LocalExecutor, LocalHandle
@@ -320,8 +319,4 @@ class _Runner:
 def remove_outs(root: Path, paths: Iterable[str]) -> None:
     """Delete declared outs so a stale out is never mistaken for a fresh one."""
     for path in paths:
-        full = root / path
-        if full.is_symlink() or full.is_file():
-            full.unlink()
-        elif full.is_dir():
-            shutil.rmtree(full)
+        remove_path(root / path)

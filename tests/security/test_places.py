@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -361,3 +362,74 @@ def test_a_committed_dangling_symlink_hook_is_never_written_through(
     assert (repo.path / ".githooks/pre-commit.pre-gitpipe").is_symlink()
     assert_only_changed(before, snapshot(tmp_path), ["repo/.githooks", "repo/.gitpipe/tmp",
                                                      "bin"])
+
+
+# -- trees thousands of levels deep -------------------------------------------------
+
+# Deeper than Python's recursion limit (1,000), within Linux's PATH_MAX (4,096
+# bytes) for the whole path: beyond that the kernel refuses the names to every
+# tool, git and the shell included.
+DEPTH = 1_200
+MAKE_DEEP = ("import os\n"
+             f"for _ in range({DEPTH}):\n"
+             "    os.mkdir('d'); os.chdir('d')\n"
+             "open('bottom.txt', 'w').write('deep\\n')\n")
+
+
+def deepest(root: Path) -> Path:
+    return root.joinpath(*["d"] * DEPTH) / "bottom.txt"
+
+
+@pytest.fixture
+def deep_cleanup(tmp_path: Path) -> Iterator[None]:
+    """Remove the deep trees a test leaves: pytest's own clean-up of old temp
+    folders uses shutil.rmtree, which recurses once per level before Python 3.12."""
+    yield
+    from gitpipe.trees import remove_tree
+
+    for top in (tmp_path / "repo/out", tmp_path / "clone/out", tmp_path / "top"):
+        if top.is_dir() and not top.is_symlink():
+            remove_tree(top)
+
+
+@pytest.mark.usefixtures("deep_cleanup")
+def test_an_out_thousands_of_levels_deep_is_cached_removed_and_checked_out(
+        repo: Repo, tmp_path: Path) -> None:
+    repo.gen({"make_deep.py": MAKE_DEEP})
+    repo.spec({"deep": {"cmd": f"mkdir out && cd out && {sys.executable} ../make_deep.py",
+                        "deps": ["make_deep.py"], "outs": ["out/"]}})
+    repo.run("init", check=True)
+    repo.run("remote", "add", "-d", "store", "../store", check=True)
+    for command in (["repro"], ["repro", "-f"], ["push"]):  # -f removes the deep out first
+        done = repo.run(*command)
+        assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    repo.commit("deep")
+    assert deepest(repo.path / "out").read_text() == "deep\n"
+    deepest(repo.path / "out").write_text("edited by hand\n")
+    before = snapshot(tmp_path)
+    done = repo.run("checkout", "--force") if "--force" in repo.run(
+        "checkout", "--help").stdout else repo.run("checkout")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert deepest(repo.path / "out").read_text() == "deep\n"
+    assert_only_changed(before, snapshot(tmp_path), ["repo/out", "repo/.gitpipe"])
+    clone = repo.clone_to(tmp_path / "clone")
+    done = gitpipe(clone.path, "pull")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert deepest(clone.path / "out").read_text() == "deep\n"
+
+
+@pytest.mark.usefixtures("deep_cleanup")
+def test_remove_tree_and_make_dirs_need_no_recursion(tmp_path: Path) -> None:
+    from gitpipe.trees import make_dirs, remove_tree
+
+    bottom = tmp_path.joinpath("top", *["d"] * DEPTH)
+    make_dirs(bottom)
+    (bottom / "f").write_text("x")
+    (bottom / "f").chmod(0o400)
+    bottom.chmod(0o500)  # read-only, as cache folders can be
+    (tmp_path / "top/link").symlink_to(tmp_path / "outside")
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside/keep").write_text("kept\n")
+    remove_tree(tmp_path / "top")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["outside"]
+    assert (tmp_path / "outside/keep").read_text() == "kept\n"
