@@ -28,7 +28,7 @@ from gitpipe.hashing import (
     manifest_bytes,
 )
 from gitpipe.statsig import walk_files
-from gitpipe.trees import make_dirs, remove_tree
+from gitpipe.trees import entries_under, make_dirs, remove_tree
 
 FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
 LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
@@ -337,14 +337,14 @@ class Cache:
         """Relative paths of every run-cache entry."""
         base = self.root / "runs"
         if base.is_dir():
-            for path in base.rglob("*"):
+            for path in entries_under(base):
                 if path.is_file() and not path.name.startswith(TMP_PREFIX):
                     yield path.relative_to(self.root).as_posix()
 
     def all_objects(self) -> Iterator[Path]:
         base = self.root / "files"
         if base.is_dir():
-            yield from (p for p in base.rglob("*")
+            yield from (p for p in entries_under(base)
                         if p.is_file() and not p.name.startswith(TMP_PREFIX))
 
     def stale_temp_files(self, older_than: float = 3600.0) -> Iterator[Path]:
@@ -354,7 +354,7 @@ class Cache:
         limit = time.time() - older_than
         for base in (self.root / "files", self.root / "runs", self.root / "tmp"):
             if base.is_dir():
-                for path in base.rglob("*"):
+                for path in entries_under(base):
                     if ((path.name.startswith(TMP_PREFIX) or base.name == "tmp")
                             and path.is_file() and path.stat().st_mtime < limit):
                         yield path

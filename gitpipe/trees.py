@@ -10,6 +10,7 @@ import contextlib
 import errno
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 _OPEN_DIR = os.O_RDONLY | os.O_DIRECTORY
@@ -40,6 +41,25 @@ def make_dirs(path: Path) -> None:
             fd = child
     finally:
         os.close(fd)
+
+
+def entries_under(base: Path) -> Iterator[Path]:
+    """Every entry below `base`, as `base.rglob("*")` gives them (directories
+    too; a symlink to a directory listed, not entered), from a stack instead
+    of one nested generator per level."""
+    pending = [base]
+    while pending:
+        directory = pending.pop()
+        try:
+            with os.scandir(directory) as entries:
+                listed = [(Path(entry.path), entry.is_dir(follow_symlinks=False))
+                          for entry in entries]
+        except (FileNotFoundError, NotADirectoryError):
+            continue  # removed meanwhile, as rglob would skip it
+        for path, is_dir in listed:
+            yield path
+            if is_dir:
+                pending.append(path)
 
 
 def remove_tree(path: Path) -> None:
@@ -96,4 +116,4 @@ def _empty_but_directories(fd: int) -> list[str]:
     return [name for name, is_dir in listed if is_dir]
 
 
-__all__ = ["make_dirs", "remove_tree"]
+__all__ = ["entries_under", "make_dirs", "remove_tree"]

@@ -387,7 +387,8 @@ def deep_cleanup(tmp_path: Path) -> Iterator[None]:
     yield
     from gitpipe.trees import remove_tree
 
-    for top in (tmp_path / "repo/out", tmp_path / "clone/out", tmp_path / "top"):
+    for top in (tmp_path / "repo/out", tmp_path / "clone/out", tmp_path / "top",
+                tmp_path / "repo/.gitpipe/cache/files/xxh3/zz"):
         if top.is_dir() and not top.is_symlink():
             remove_tree(top)
 
@@ -433,3 +434,16 @@ def test_remove_tree_and_make_dirs_need_no_recursion(tmp_path: Path) -> None:
     remove_tree(tmp_path / "top")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["outside"]
     assert (tmp_path / "outside/keep").read_text() == "kept\n"
+
+
+@pytest.mark.usefixtures("deep_cleanup")
+def test_a_deep_tree_planted_in_the_cache_does_not_crash_fsck(repo: Repo, tmp_path: Path) -> None:
+    from gitpipe.trees import make_dirs
+
+    built(repo)
+    make_dirs(repo.path.joinpath(".gitpipe/cache/files/xxh3/zz", *["d"] * DEPTH))
+    before = snapshot(tmp_path)
+    done = repo.run("fsck")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert "RecursionError" not in done.stderr
+    assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe/tmp"])
