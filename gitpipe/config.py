@@ -62,8 +62,9 @@ KNOWN_CORE = {"jobs", "lock_wait", "remote", "log_retention"}
 
 def load_config(gitpipe_dir: Path) -> Config:
     """Read both config files; GITPIPE_JOBS in the environment overrides core.jobs."""
+    committed = _read(gitpipe_dir / CONFIG_FILE, f".gitpipe/{CONFIG_FILE}")
     local = _read(gitpipe_dir / LOCAL_CONFIG_FILE, f".gitpipe/{LOCAL_CONFIG_FILE}")
-    raw = _merge(_read(gitpipe_dir / CONFIG_FILE, f".gitpipe/{CONFIG_FILE}"), local)
+    raw = _merge(committed, local)
     core = raw.get("core") or {}
     if not isinstance(core, dict) or set(core) - KNOWN_CORE:
         wrong = "must be a mapping" if not isinstance(core, dict) else \

@@ -120,11 +120,11 @@ class Project:
         return Cache(self.gitpipe_dir / "cache", str(settings.get("type", "reflink")))
 
     def remote(self, name: str | None = None) -> Remote:
-        from gitpipe.remote import Remote, check_outside, resolve_url
+        from gitpipe.remote import Remote, check_outside, local_folder, resolve_url
 
         settings = remote_settings(self.config, name)
         url = resolve_url(settings.url, self.root)
-        if settings.name not in self.config.local_remotes:
+        if local_folder(url) is not None and settings.name not in self.config.local_remotes:
             check_outside(settings, url, self.repository_places())
         return Remote(settings.name, url, settings.options)
 

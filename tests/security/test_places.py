@@ -70,6 +70,27 @@ def test_remote_added_in_a_subfolder_is_kept_relative_to_the_project_root(
     assert len(store_files(tmp_path / "store")) == 1
 
 
+def test_pre_push_hook_of_a_project_in_a_subfolder_pushes_to_its_relative_remote(
+        repo: Repo, tmp_path: Path) -> None:
+    # git starts hooks at the top of the work tree, two levels above the project.
+    project = repo.path / "sub/proj"
+    repo.gen({"sub/proj/gitpipe.yaml": {"stages": {"make": {
+        "cmd": "echo made > made.txt", "outs": ["made.txt"]}}}})
+    for args in (["init"], ["remote", "add", "-d", "store", "../../../store"], ["repro"],
+                 ["hooks", "install"]):
+        done = gitpipe(project, *args)
+        assert done.returncode == 0, done.stderr
+    repo.commit("project")
+    subprocess.run(["git", "init", "-q", "--bare", str(tmp_path / "origin.git")], check=True)
+    repo.git("remote", "add", "origin", str(tmp_path / "origin.git"))
+    before = snapshot(tmp_path)
+    repo.git("push", "-q", "origin", "main")
+    assert len(store_files(tmp_path / "store")) == 1
+    # repo/.cache: Repo.git runs git with HOME set to the repository.
+    assert_only_changed(before, snapshot(tmp_path),
+                        ["store", "origin.git", "repo/sub/proj/.gitpipe", "repo/.cache"])
+
+
 # -- a committed remote inside the repository is refused ----------------------------
 
 @pytest.mark.parametrize("url", ["./data", ".git/objects", "sub/../.git", "{root}/data",
