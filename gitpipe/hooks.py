@@ -53,11 +53,14 @@ def hook_script(name: str, python: str = sys.executable, project: str = "",
     lines = ["#!/bin/sh", MARKER]
     if chained is not None:
         lines.append(f"{CHAINS}{chained}")
-    lines.append(f'nested="${{{RUNNING}-}}"; {RUNNING}={name}; export {RUNNING}')
+    # NOTE: the marker names the hook and the repository (git starts hooks at
+    # the top of its work tree), so a hook that commits in another repository
+    # still gets that repository's gitpipe hook.
+    lines.append(f'nested="${{{RUNNING}-}}"; {RUNNING}="{name}:$PWD"; export {RUNNING}')
     if chained is not None:
         path = f'"$(dirname "$0")"/{shlex.quote(chained)}'
         lines.append(f'if [ -x {path} ]; then {path} "$@" || exit $?; fi')
-    lines.append(f'[ "$nested" = {name} ] && exit 0')
+    lines.append(f'[ "$nested" = "{name}:$PWD" ] && exit 0')
     lines.append(f"exec {shlex.quote(python)} -m gitpipe {where}hooks run {name} \"$@\"")
     return "\n".join(lines) + "\n"
 
