@@ -12,7 +12,6 @@ import fcntl
 import json
 import os
 import re
-import shutil
 import stat as stat_module
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -32,6 +31,7 @@ from gitpipe.hashing import (
 )
 from gitpipe.nofollow import real_dir, regular_files, unlink_beneath
 from gitpipe.statsig import walk_files
+from gitpipe.trees import make_dirs, remove_tree
 
 FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
 LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
@@ -252,7 +252,7 @@ class Cache:
         before anything is removed, and its entries then stay inside `target`."""
         entries = self.manifest(digest) if digest.endswith(DIR_SUFFIX) else ()
         remove_path(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(target.parent)
         if not digest.endswith(DIR_SUFFIX):
             return [(digest, target)]
         target.mkdir()
@@ -261,7 +261,7 @@ class Cache:
         for entry in entries:
             dest = target / entry.relpath
             if dest.parent not in made:
-                dest.parent.mkdir(parents=True, exist_ok=True)
+                make_dirs(dest.parent)
                 made.add(dest.parent)
             if entry.digest.startswith("link:"):
                 os.symlink(entry.digest.removeprefix("link:"), dest)
@@ -432,10 +432,7 @@ def remove_path(path: Path) -> None:
     if path.is_symlink() or path.is_file():
         path.unlink()
     elif path.is_dir():
-        def make_writable(func, name, _info):  # type: ignore[no-untyped-def,unused-ignore]
-            os.chmod(name, stat_module.S_IWUSR | stat_module.S_IRUSR | stat_module.S_IXUSR)
-            func(name)
-        shutil.rmtree(path, onerror=make_writable)
+        remove_tree(path)
 
 
 @dataclass(frozen=True)

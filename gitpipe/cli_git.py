@@ -76,8 +76,8 @@ def hooks_install(ctx: click.Context, uninstall: bool) -> None:
         return
     report = hooks_module.install(git, hooks_module.env_python())
     click.echo(f"installed {', '.join(report.installed)} in {report.directory}")
-    for name in report.chained:
-        click.echo(f"  chained the existing {name} hook (kept as {name}.pre-gitpipe)")
+    for name, kept in zip(report.chained, report.kept_as, strict=True):
+        click.echo(f"  chained the existing {name} hook (kept as {kept})")
 
 
 @hooks.command("run", hidden=True, context_settings={"ignore_unknown_options": True})

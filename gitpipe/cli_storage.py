@@ -228,6 +228,28 @@ def _gitpipe_dir(ctx: click.Context) -> Any:
     return _project(ctx.find_root()).gitpipe_dir
 
 
+def _placed_url(ctx: click.Context, name: str, url: str, local: bool) -> str:
+    """A URL as the config keeps it: a relative folder typed in a subfolder is
+    rewritten relative to the project root, where every command resolves it. A
+    folder inside the repository is refused for the committed file, which a
+    clone obeys."""
+    from pathlib import Path
+
+    from gitpipe.config import CONFIG_FILE, RemoteSettings
+    from gitpipe.remote import check_outside, local_folder, resolve_url
+
+    project = _project(ctx.find_root())
+    folder = local_folder(url)
+    if folder is not None and not os.path.isabs(os.path.expanduser(folder)):
+        typed_in = Path(ctx.find_root().obj["dir"]).resolve()
+        relative = os.path.relpath(typed_in / folder, project.root)
+        url = url[:len(url) - len(folder)] + relative
+    if not local:
+        settings = RemoteSettings(name, url, {}, f".gitpipe/{CONFIG_FILE}")
+        check_outside(settings, resolve_url(url, project.root), project.repository_places())
+    return url
+
+
 @remote.command("add")
 @click.argument("name")
 @click.argument("url")
@@ -236,9 +258,11 @@ def _gitpipe_dir(ctx: click.Context) -> Any:
 @click.pass_context
 def remote_add(ctx: click.Context, name: str, url: str, make_default: bool,
                local: bool) -> None:
-    """Add a remote: any fsspec URL, or a plain path for a local folder."""
+    """Add a remote: any fsspec URL, or a plain path for a local folder (relative
+    to the project root)."""
     from gitpipe.config import edit_config
     from gitpipe.errors import BadInputError
+    from gitpipe.remote import masked_url
 
     def edit(raw: dict[str, Any]) -> None:
         remotes = raw.setdefault("remotes", {}) or {}
@@ -248,20 +272,27 @@ def remote_add(ctx: click.Context, name: str, url: str, make_default: bool,
         raw["remotes"] = remotes
         if make_default:
             raw.setdefault("core", {})["remote"] = name
+    if name not in (_project(ctx.find_root()).config.raw.get("remotes") or {}):
+        url = _placed_url(ctx, name, url, local)
     edit_config(_gitpipe_dir(ctx), edit, local)
-    click.echo(f"added remote {name!r} -> {url}" + (" (default)" if make_default else ""))
+    click.echo(f"added remote {name!r} -> {masked_url(url)}"
+               + (" (default)" if make_default else ""))
 
 
 @remote.command("list")
 @click.pass_context
 def remote_list(ctx: click.Context) -> None:
-    """List remotes."""
+    """List remotes; credentials (in options or inside URLs) are shown as ****."""
+    from gitpipe.remote import masked_options, masked_url
+
     config = _project(ctx.find_root()).config
     default = (config.raw.get("core") or {}).get("remote")
     for name, body in sorted((config.raw.get("remotes") or {}).items()):
-        extra = " ".join(f"{k}={v}" for k, v in sorted(body.items()) if k != "url")
+        options = masked_options({k: v for k, v in body.items() if k != "url"})
+        extra = " ".join(f"{k}={v}" for k, v in sorted(options.items()))
         mark = " (default)" if name == default else ""
-        click.echo(f"{name}\t{body.get('url')}{mark}" + (f"\t{extra}" if extra else ""))
+        click.echo(f"{name}\t{masked_url(str(body.get('url')))}{mark}"
+                   + (f"\t{extra}" if extra else ""))
 
 
 @remote.command("remove")
@@ -295,10 +326,15 @@ def remote_modify(ctx: click.Context, name: str, key: str, value: str | None, un
     """Set an fsspec storage option (endpoint_url, profile, region, …) of a remote."""
     from gitpipe.config import edit_config
     from gitpipe.errors import BadInputError
+    from gitpipe.remote import masked_options
     from gitpipe.yamlio import parse_yaml
 
     if value is None and not unset:
         raise BadInputError("give a VALUE, or --unset")
+
+    parsed = None if unset else parse_yaml(str(value), "value")
+    if key == "url" and isinstance(parsed, str):
+        parsed = _placed_url(ctx, name, parsed, local)
 
     def edit(raw: dict[str, Any]) -> None:
         remotes = raw.setdefault("remotes", {}) or {}
@@ -307,6 +343,7 @@ def remote_modify(ctx: click.Context, name: str, key: str, value: str | None, un
         if unset:
             body.pop(key, None)
         else:
-            body[key] = parse_yaml(str(value), "value")
+            body[key] = parsed
     edit_config(_gitpipe_dir(ctx), edit, local)
-    click.echo(f"remote {name!r}: {key} " + ("unset" if unset else f"= {value}"))
+    shown = masked_options({key: parsed}).get(key) if not unset else None
+    click.echo(f"remote {name!r}: {key} " + ("unset" if unset else f"= {shown}"))

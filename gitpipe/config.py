@@ -15,12 +15,19 @@ LOCAL_CONFIG_FILE = "config.local.yaml"
 KNOWN_SECTIONS = {"core", "cache", "remotes", "pools", "kubernetes"}
 
 
+DEFAULT_LOG_RETENTION = 20
+
+
 class Config(NamedTuple):
-    """The merged configuration; `raw` keeps sections later issues read."""
+    """The merged configuration; `raw` keeps sections later issues read.
+    `local_remotes`: remotes whose URL config.local.yaml sets (the user's own
+    hands), as against the committed file a clone brings."""
 
     jobs: int | None = None
     lock_wait: float = 3.0
     raw: dict[str, Any] = {}  # noqa: RUF012 - read, never changed in place
+    log_retention: int = DEFAULT_LOG_RETENTION
+    local_remotes: frozenset[str] = frozenset()
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -59,9 +66,10 @@ def load_config(gitpipe_dir: Path, reads: ReadLog | None = None,
     """Read both config files (noted in `reads`); GITPIPE_JOBS in the environment
     overrides core.jobs. `parse_cache`: the project's (per-user) parse cache, None
     to parse each time."""
-    raw = _merge(_read(gitpipe_dir / CONFIG_FILE, f".gitpipe/{CONFIG_FILE}", reads, parse_cache),
-                 _read(gitpipe_dir / LOCAL_CONFIG_FILE, f".gitpipe/{LOCAL_CONFIG_FILE}", reads,
-                       parse_cache))
+    committed = _read(gitpipe_dir / CONFIG_FILE, f".gitpipe/{CONFIG_FILE}", reads, parse_cache)
+    local = _read(gitpipe_dir / LOCAL_CONFIG_FILE, f".gitpipe/{LOCAL_CONFIG_FILE}", reads,
+                  parse_cache)
+    raw = _merge(committed, local)
     core = raw.get("core") or {}
     if not isinstance(core, dict) or set(core) - KNOWN_CORE:
         wrong = "must be a mapping" if not isinstance(core, dict) else \
@@ -72,10 +80,28 @@ def load_config(gitpipe_dir: Path, reads: ReadLog | None = None,
     jobs = os.environ.get("GITPIPE_JOBS") or core.get("jobs")
     try:
         return Config(jobs=int(jobs) if jobs else None,
-                      lock_wait=float(core.get("lock_wait", 3.0)), raw=raw)
+                      lock_wait=float(core.get("lock_wait", 3.0)), raw=raw,
+                      log_retention=_log_retention(core), local_remotes=_url_set_in(local))
     except (TypeError, ValueError):
         raise BadInputError(".gitpipe/config.yaml: core.jobs and core.lock_wait must be "
                             "numbers") from None
+
+
+def _log_retention(core: dict[str, Any]) -> int:
+    """core.log_retention: how many logs of each task `.gitpipe/logs` keeps."""
+    keep = core.get("log_retention", DEFAULT_LOG_RETENTION)
+    if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
+        raise BadInputError(f".gitpipe/config.yaml: core.log_retention must be a whole number "
+                            f"of at least 1, not {keep!r}")
+    return keep
+
+
+def _url_set_in(raw: dict[str, Any]) -> frozenset[str]:
+    remotes = raw.get("remotes")
+    if not isinstance(remotes, dict):
+        return frozenset()
+    return frozenset(str(name) for name, body in remotes.items()
+                     if isinstance(body, dict) and "url" in body)
 
 
 def _check_pools(pools: object) -> None:
@@ -96,11 +122,13 @@ def default_config_text() -> str:
 
 
 class RemoteSettings(NamedTuple):
-    """A configured remote: its name, fsspec URL and storage options."""
+    """A configured remote: its name, fsspec URL and storage options, and the
+    file its URL comes from."""
 
     name: str
     url: str
     options: dict[str, Any] = {}  # noqa: RUF012 - read, never changed in place
+    source: str = f".gitpipe/{CONFIG_FILE}"
 
 
 def remote_settings(config: Config, name: str | None = None) -> RemoteSettings:
@@ -118,7 +146,8 @@ def remote_settings(config: Config, name: str | None = None) -> RemoteSettings:
         raise BadInputError(f"unknown remote {chosen!r}",
                             hint=f"known remotes: {', '.join(sorted(remotes)) or 'none'}")
     options = {k: v for k, v in body.items() if k != "url"}
-    return RemoteSettings(str(chosen), str(body["url"]), options)
+    source = LOCAL_CONFIG_FILE if chosen in config.local_remotes else CONFIG_FILE
+    return RemoteSettings(str(chosen), str(body["url"]), options, f".gitpipe/{source}")
 
 
 def edit_config(gitpipe_dir: Path, edit: Any, local: bool = False) -> None:

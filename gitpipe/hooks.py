@@ -1,15 +1,19 @@
 """Git hooks: install one-line hooks that call gitpipe, and what each hook does.
 
-Hooks chain any hook already there (kept as `<name>.pre-gitpipe`), honour
-`core.hooksPath` and worktrees, and exit 0 outside a gitpipe project.
+Hooks go where git runs them, chain any hook already there (kept beside
+them as `<name>.pre-gitpipe`, or `.2`… when that name is taken) and exit 0
+outside a gitpipe project.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import stat
+import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,29 +35,47 @@ HOOKS = ("pre-commit", "pre-merge-commit", "post-checkout", "pre-push")
 COMMIT_HOOKS = ("pre-commit", "pre-merge-commit")
 MARKER = "# installed by gitpipe hooks install"
 CHAINED = ".pre-gitpipe"
+CHAINS = "# chains: "  # the line naming the hook this one runs first
+RUNNING = "GITPIPE_HOOK_RUNNING"
 
 
-def hook_script(name: str, python: str = sys.executable, project: str = "") -> str:
-    """The hook: run the chained hook first, then gitpipe with an absolute interpreter,
-    so GUI git clients with a bare PATH still find it. git runs hooks from the top
-    of the work tree; `project` is the project's directory relative to it."""
-    chained = f'"$(dirname "$0")/{name}{CHAINED}"'
+def hook_script(name: str, python: str = sys.executable, project: str = "",
+                chained: str | None = None) -> str:
+    """The hook: run the chained hook first (the one it replaced, kept beside it),
+    then gitpipe with an absolute interpreter, so GUI git clients with a bare
+    PATH still find it. git runs hooks from the top of the work tree; `project`
+    is the project's directory relative to it.
+
+    Another tool may have installed its hook over an earlier gitpipe hook and
+    call that one in turn; such a nested gitpipe hook runs what it chains but
+    not gitpipe, which the outer one runs once."""
     where = f"-C {shlex.quote(project)} " if project else ""
-    return (f"#!/bin/sh\n{MARKER}\n"
-            f"if [ -x {chained} ]; then {chained} \"$@\" || exit $?; fi\n"
-            f"exec {shlex.quote(python)} -m gitpipe {where}hooks run {name} \"$@\"\n")
+    lines = ["#!/bin/sh", MARKER]
+    if chained is not None:
+        lines.append(f"{CHAINS}{chained}")
+    # NOTE: the marker names the hook and the repository (git starts hooks at
+    # the top of its work tree), so a hook that commits in another repository
+    # still gets that repository's gitpipe hook.
+    lines.append(f'nested="${{{RUNNING}-}}"; {RUNNING}="{name}:$PWD"; export {RUNNING}')
+    if chained is not None:
+        path = f'"$(dirname "$0")"/{shlex.quote(chained)}'
+        lines.append(f'if [ -x {path} ]; then {path} "$@" || exit $?; fi')
+    lines.append(f'[ "$nested" = "{name}:$PWD" ] && exit 0')
+    lines.append(f"exec {shlex.quote(python)} -m gitpipe {where}hooks run {name} \"$@\"")
+    return "\n".join(lines) + "\n"
 
 
 def hooks_dir(git: GitRepo) -> Path:
-    """core.hooksPath if set, else the common git dir's hooks/ (shared by worktrees)."""
-    configured = git.hooks_dir()
-    gitdir = Path(git.repo.path)
-    if configured != gitdir / "hooks":
-        return configured
-    common = gitdir / "commondir"
-    if common.exists():
-        return (gitdir / common.read_text().strip()).resolve() / "hooks"
-    return gitdir / "hooks"
+    """Where git runs hooks from: `git rev-parse --git-path hooks` asked at the top
+    of the work tree, so core.hooksPath (the last one set, `~` expanded, relative
+    to the top) and a linked worktree's common hooks are git's own answer."""
+    try:
+        done = subprocess.run(["git", "rev-parse", "--git-path", "hooks"], cwd=git.workdir,
+                              capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        detail = getattr(exc, "stderr", "") or exc
+        raise GitpipeError(f"cannot ask git where its hooks are: {detail}".strip()) from None
+    return Path(os.path.normpath(git.workdir / done.stdout.strip()))
 
 
 @dataclass(frozen=True)
@@ -61,37 +83,103 @@ class InstallReport:
     installed: tuple[str, ...]
     chained: tuple[str, ...]
     directory: Path
+    kept_as: tuple[str, ...] = ()  # where each chained hook now is, beside it
 
 
 def install(git: GitRepo, python: str = sys.executable) -> InstallReport:
     """Hooks for the project at `git.prefix` (a repository's hooks serve one
-    project: installing from another project's directory moves them there)."""
+    project: installing from another project's directory moves them there).
+
+    A hook that is not gitpipe's is never overwritten: it is kept beside ours
+    under a name no other hook holds and runs first; installing again keeps
+    what the gitpipe hook already chains."""
     directory = hooks_dir(git)
     directory.mkdir(parents=True, exist_ok=True)
-    chained = []
+    chained, kept = [], []
     for name in HOOKS:
         path = directory / name
-        if path.exists() and MARKER not in path.read_text(errors="replace"):
-            path.replace(directory / f"{name}{CHAINED}")
+        runs_first = _chained_by(path) if _is_ours(path) else None
+        if os.path.lexists(path) and not _is_ours(path):
+            runs_first = _free_name(directory, name)
+            os.replace(path, directory / runs_first)
             chained.append(name)
-        path.write_text(hook_script(name, python, git.prefix))
-        path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    return InstallReport(HOOKS, tuple(chained), directory)
+            kept.append(runs_first)
+        _write_executable(path, hook_script(name, python, git.prefix, runs_first))
+    return InstallReport(HOOKS, tuple(chained), directory, tuple(kept))
 
 
 def uninstall(git: GitRepo) -> list[str]:
-    """Remove gitpipe's hooks and put chained ones back."""
+    """Remove gitpipe's hooks, each replaced by the hook it chained (wherever
+    another tool had moved it): what was there before each install is back."""
     directory = hooks_dir(git)
+    if not directory.is_dir():
+        return []
     removed = []
-    for name in HOOKS:
-        path = directory / name
-        if path.exists() and MARKER in path.read_text(errors="replace"):
-            path.unlink()
-            removed.append(name)
-            previous = directory / f"{name}{CHAINED}"
-            if previous.exists():
-                previous.replace(path)
-    return removed
+    pending = [p for p in sorted(directory.iterdir()) if _is_hook_file(p.name)]
+    for _ in range(len(pending) + 1):
+        ours = [p for p in pending if _is_ours(p)]
+        if not ours:
+            break
+        for path in ours:
+            previous = _chained_by(path)
+            if previous is not None and os.path.lexists(directory / previous):
+                os.replace(directory / previous, path)
+            else:
+                path.unlink()
+                pending.remove(path)
+            removed.append(path.name)
+    return sorted(set(removed))
+
+
+def _is_hook_file(filename: str) -> bool:
+    return any(filename == name or filename.startswith(f"{name}.") for name in HOOKS)
+
+
+def _is_ours(path: Path) -> bool:
+    """A regular file (never a symlink) that gitpipe wrote."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False
+        head = handle.read(4096).decode(errors="replace")
+    return MARKER in head.splitlines()[:3]
+
+
+def _chained_by(path: Path) -> str | None:
+    """The hook a gitpipe hook runs first; hooks written before the chain was
+    named in them chained `<name>.pre-gitpipe`."""
+    text = path.read_text(errors="replace")
+    for line in text.splitlines():
+        if line.startswith(CHAINS):
+            return line[len(CHAINS):].strip()
+    old = f"{path.name}{CHAINED}"
+    return old if old in text else None
+
+
+def _free_name(directory: Path, name: str) -> str:
+    """`<name>.pre-gitpipe`, or `.2`, `.3`… after it: a name no file holds."""
+    candidate, number = f"{name}{CHAINED}", 1
+    while os.path.lexists(directory / candidate):
+        number += 1
+        candidate = f"{name}{CHAINED}.{number}"
+    return candidate
+
+
+def _write_executable(path: Path, text: str) -> None:
+    """Write beside, then rename over: a symlink at `path` is replaced, never
+    written through."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o755)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
 
 
 # -- what the hooks do -------------------------------------------------------------

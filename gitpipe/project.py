@@ -135,10 +135,30 @@ class Project:
         return Cache(self.gitpipe_dir / "cache", str(settings.get("type", "reflink")))
 
     def remote(self, name: str | None = None) -> Remote:
-        from gitpipe.remote import Remote
+        from gitpipe.remote import Remote, check_outside, local_folder, resolve_url
 
         settings = remote_settings(self.config, name)
-        return Remote(settings.name, settings.url, settings.options)
+        url = resolve_url(settings.url, self.root)
+        if local_folder(url) is not None and settings.name not in self.config.local_remotes:
+            check_outside(settings, url, self.repository_places())
+        return Remote(settings.name, url, settings.options)
+
+    def repository_places(self) -> list[Path]:
+        """The work tree and git's own directories (a linked worktree's, and the
+        common one all worktrees share), resolved."""
+        from gitpipe.errors import GitpipeError
+
+        places = [self.root]
+        try:
+            git = self.git
+        except GitpipeError:
+            return places
+        gitdir = Path(git.repo.path).resolve()
+        places += [git.workdir, gitdir]
+        common = gitdir / "commondir"
+        if common.is_file():
+            places.append((gitdir / common.read_text().strip()).resolve())
+        return places
 
     def remote_settings(self, name: str | None = None) -> dict[str, Any]:
         """The storage options of a remote (what a pod needs besides the URL)."""

@@ -8,15 +8,15 @@ Kubernetes runner or the remote code (~30 ms).
 
 from __future__ import annotations
 
+import contextlib
 import os
-import shutil
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterable
 from pathlib import Path
 
 from gitpipe import lockfile, trust
-from gitpipe.cache import CacheError
+from gitpipe.cache import CacheError, remove_path
 from gitpipe.errors import BadInputError, GitpipeError, RecordError
 from gitpipe.executors import InFlight, Job, OutputSink, RunResult
 from gitpipe.executors.local import LocalExecutor, LocalHandle
@@ -34,6 +34,7 @@ from gitpipe.repro import (
     default_jobs,
 )
 from gitpipe.runcache import RunCache
+from gitpipe.runlogs import LOGS_DIR, log_path, prune_logs
 from gitpipe.scheduler import Gate, Limits, Outcome, Scheduler
 from gitpipe.spec import Task
 from gitpipe.staleness import Observation, Staleness, judge, lock_entry_for, observe
@@ -167,7 +168,10 @@ class _Runner:
                 return Outcome.RESTORED
         except GitpipeError as exc:
             return self._finish(task.name, Outcome.FAILED, verdict, str(exc))
-        return self._run(task, verdict, seen)
+        try:
+            return self._run(task, verdict, seen)
+        finally:
+            self._prune_logs(task.name)
 
     def _restore(self, task: Task, verdict: Staleness, seen: Observation) -> bool:
         """Restore the outs of a run with the same fingerprint instead of running."""
@@ -323,9 +327,14 @@ class _Runner:
         return env
 
     def _log_path(self, name: str) -> Path:
-        stamp = time.strftime("%Y%m%dT%H%M%S")
-        safe = name.replace("/", "_")
-        return self.project.gitpipe_dir / "logs" / f"{safe}-{stamp}-{os.getpid()}.log"
+        return log_path(self.project.gitpipe_dir / LOGS_DIR, name)
+
+    def _prune_logs(self, name: str) -> None:
+        """Only this task's logs: others may be running, and their logs open. A log
+        that cannot be removed waits for the next run or `gc`; it fails no stage."""
+        with contextlib.suppress(OSError):
+            prune_logs(self.project.gitpipe_dir / LOGS_DIR, self.project.config.log_retention,
+                       name)
 
     def _record(self, name: str, wall: float, duration: float, result: str,
                 seen: Observation, outs: dict[str, PathInfo], log_path: Path) -> None:
@@ -337,8 +346,4 @@ class _Runner:
 def remove_outs(root: Path, paths: Iterable[str]) -> None:
     """Delete declared outs so a stale out is never mistaken for a fresh one."""
     for path in paths:
-        full = root / path
-        if full.is_symlink() or full.is_file():
-            full.unlink()
-        elif full.is_dir():
-            shutil.rmtree(full)
+        remove_path(root / path)

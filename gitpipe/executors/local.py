@@ -18,6 +18,8 @@ from typing import IO
 from gitpipe.executors import Job, OutputSink, RunResult
 
 KILL_GRACE = 3.0
+READ_CHUNK = 64 * 1024
+LINE_LIMIT = 64 * 1024  # a longer line reaches the sink in pieces of this size
 
 
 @dataclass(eq=False)
@@ -67,13 +69,30 @@ def _group_exists(pid: int) -> bool:
 
 
 def _pump(stream: IO[bytes], log: IO[bytes], task: str, sink: OutputSink | None) -> None:
-    for raw in iter(stream.readline, b""):
-        log.write(raw)
-        log.flush()
-        if sink is not None:
-            sink(task, raw.decode(errors="replace").rstrip("\n"))
-    stream.close()
-    log.close()
+    """Copy the command's output to its log and, line by line, to `sink`, in
+    chunks: memory stays bounded however long a line is (a command printing
+    gigabytes without a newline)."""
+    pending = b""
+    with stream, log:
+        while chunk := os.read(stream.fileno(), READ_CHUNK):
+            log.write(chunk)
+            log.flush()
+            if sink is not None:
+                lines, pending = split_lines(pending + chunk)
+                for line in lines:
+                    sink(task, line.decode(errors="replace"))
+        if sink is not None and pending:
+            sink(task, pending.decode(errors="replace"))
+
+
+def split_lines(data: bytes, limit: int = LINE_LIMIT) -> tuple[list[bytes], bytes]:
+    """The complete lines of `data` (without their newline) and the unfinished
+    rest; a line longer than `limit` is given in pieces of `limit` bytes."""
+    *lines, rest = data.split(b"\n")
+    while len(rest) > limit:
+        lines.append(rest[:limit])
+        rest = rest[limit:]
+    return lines, rest
 
 
 class LocalExecutor:

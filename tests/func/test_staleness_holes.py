@@ -216,9 +216,9 @@ finally:
 """
 
 # Inside the project, only these may be read without being an input of the
-# answer: git's own data (`.git` itself is read to find a linked worktree's
-# index for the check that gitpipe's machine state is not tracked; no verdict depends on the index: a dep's identity is
-# its bytes) and gitpipe's caches, each keyed by what it stands for.
+# answer: git's own data (no verdict depends on the index: a dep's identity is
+# its bytes; `.git` itself is read to find the index that the check for tracked
+# machine state scans) and gitpipe's caches, each keyed by what it stands for.
 NOT_INPUTS = (".git/", ".gitpipe/state.db", ".gitpipe/tmp/")
 
 

@@ -1,0 +1,64 @@
+"""Where each run's log goes under `.gitpipe/logs`, and the retention that keeps
+the folder from growing run after run (`core.log_retention`, applied after every
+run and by `gc`)."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+LOGS_DIR = "logs"
+# `<task>-<YYYYmmddTHHMMSS>-<pid>.log`, the task with "/" made "_".
+_LOG_NAME = re.compile(r"^(?P<task>.+)-\d{8}T\d{6}-\d+\.log$")
+
+
+def log_path(logs_dir: Path, task: str) -> Path:
+    """A new log's path for one run of `task`."""
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    return logs_dir / f"{_safe(task)}-{stamp}-{os.getpid()}.log"
+
+
+def _safe(task: str) -> str:
+    return task.replace("/", "_")
+
+
+def prune_logs(logs_dir: Path, keep: int, task: str | None = None) -> list[Path]:
+    """Delete all but the `keep` newest logs of each task (of `task` only, when
+    given); return what was deleted. Files not named like a log are left alone,
+    and nothing is followed: a symlinked logs folder or a log that is a symlink
+    is not touched."""
+    if keep < 1:
+        raise ValueError(f"keep must be at least 1, not {keep}")
+    by_task = _logs_by_task(logs_dir, None if task is None else _safe(task))
+    removed = []
+    for logs in by_task.values():
+        logs.sort(reverse=True)
+        for _, path in logs[keep:]:
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            removed.append(path)
+    return removed
+
+
+def _logs_by_task(logs_dir: Path, only: str | None) -> dict[str, list[tuple[int, Path]]]:
+    """Each task's logs as (mtime_ns, path), regular files only."""
+    if logs_dir.is_symlink() or not logs_dir.is_dir():
+        return {}
+    found: dict[str, list[tuple[int, Path]]] = {}
+    with os.scandir(logs_dir) as entries:
+        for entry in entries:
+            match = _LOG_NAME.match(entry.name)
+            if match is None or not entry.is_file(follow_symlinks=False):
+                continue
+            if only is not None and match["task"] != only:
+                continue
+            mtime = entry.stat(follow_symlinks=False).st_mtime_ns
+            found.setdefault(match["task"], []).append((mtime, Path(entry.path)))
+    return found
+
+
+__all__ = ["LOGS_DIR", "log_path", "prune_logs"]
