@@ -357,6 +357,10 @@ class Revision:
             return None
         return "link" if entry.filemode == LINK_MODE else "file"
 
+    def file_mode(self, path: str) -> int | None:
+        entry = self._entry(path)
+        return None if entry is None else int(entry.filemode)
+
     def link_target(self, path: str) -> str:
         entry = self._entry(path)
         assert entry is not None
@@ -409,6 +413,7 @@ class Revision:
 
 
 LINK_MODE = 0o120000
+EXECUTABLE_MODE = 0o100755
 
 
 def bytes_blob_id(data: bytes) -> str:

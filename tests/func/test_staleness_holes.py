@@ -289,3 +289,42 @@ def test_every_file_the_full_path_reads_is_covered_by_the_seal(
             "link.txt", "prep.txt", "use.txt"} <= sealed
     assert any(path.endswith("/gitpipe.yaml") for path in opened)  # the hook saw the reads
     assert uncovered(repo, opened, sealed) == []
+
+
+# A dep's executable bit is part of its identity ----------------------------------
+
+def test_a_dep_losing_its_executable_bit_is_a_change(repo: Repo) -> None:
+    repo.gen({"tool.sh": "#!/bin/sh\necho ran\n"})
+    os.chmod(repo.path / "tool.sh", 0o755)
+    repo.spec({"S": {"cmd": "./tool.sh > out.txt", "deps": ["tool.sh"], "outs": ["out.txt"]}})
+    repo.run("init", check=True)
+    repo.commit("sources")
+    repo.run("repro", check=True)
+    assert "{path: tool.sh, hash: 'git:" in repo.read("gitpipe.lock")
+    assert "exec: true" in repo.read("gitpipe.lock")
+    repo.commit("built")
+    repo.age()
+    assert_up_to_date_twice(repo)
+    os.chmod(repo.path / "tool.sh", 0o644)
+    assert_stale_twice(repo, "deps: tool.sh mode changed (+x -> -x)")
+    os.chmod(repo.path / "tool.sh", 0o755)
+    repo.age()
+    assert_up_to_date_twice(repo)  # back as locked: nothing to do
+    os.chmod(repo.path / "tool.sh", 0o644)
+    assert repo.run("repro").returncode != 0  # ./tool.sh cannot run: nothing skips it
+
+
+def test_status_at_a_revision_sees_the_executable_bit_git_records(repo: Repo) -> None:
+    repo.gen({"tool.sh": "#!/bin/sh\necho ran\n"})
+    os.chmod(repo.path / "tool.sh", 0o755)
+    repo.spec({"S": {"cmd": "./tool.sh > out.txt", "deps": ["tool.sh"], "outs": ["out.txt"]}})
+    repo.run("init", check=True)
+    repo.commit("sources")
+    repo.run("repro", check=True)
+    repo.commit("built")
+    os.chmod(repo.path / "tool.sh", 0o644)
+    repo.commit("not executable any more")
+    for rev, expected in (("HEAD~1", {}),
+                          ("HEAD", {"S": ["deps: tool.sh mode changed (+x -> -x)"]})):
+        assert stale_at(repo, rev) == expected, rev
+        assert stale_after_checkout(repo, rev) == expected, rev
