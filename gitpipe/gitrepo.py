@@ -102,8 +102,9 @@ class GitRepo:
             return True  # libgit2 reads attributes from the index too: cannot tell
         git_path = self.git_path(path)
         repo = self.repo
-        if any(repo.load_filter_list(git_path, mode) is not None
-               for mode in (FilterMode.TO_ODB, FilterMode.TO_WORKTREE)):
+        # NOTE: libgit2 loads its filters (crlf, ident) for the way into the
+        # objects whenever they apply either way; asking once is half the cost.
+        if repo.load_filter_list(git_path, FilterMode.TO_ODB) is not None:
             return True
         # libgit2 knows no filter driver but its own, nor encodings: git may run them
         return any(repo.get_attr(git_path, name) not in (None, False)
