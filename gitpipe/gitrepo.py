@@ -155,6 +155,13 @@ class GitRepo:
         index = self._cli_index() if self._split_index else self.repo.index
         return self.git_path(path) in index
 
+    def tracks_under(self, directory: str) -> bool:
+        """Whether the index tracks any file below the project directory."""
+        prefix = self.git_path(directory) + "/"
+        if self._split_index:
+            return any(path.startswith(prefix) for path in self._cli_index())
+        return any(entry.path.startswith(prefix) for entry in self.repo.index)
+
     def hooks_dir(self) -> Path:
         configured = self.repo.config.get_multivar("core.hooksPath")
         for value in configured:

@@ -60,9 +60,12 @@ class RevisionWorkspace:
             return self._file(path, algo)
         if kind == "link":
             return self._link(path)
-        if kind == "dir" or os.path.isdir(self._full(path)):
+        if kind == "dir":
             return self._directory(path)
-        if self.fallback.git is not None and self.fallback.git.is_tracked(path):
+        git = self.fallback.git
+        if git is not None and os.path.isdir(self._full(path)) and git.tracks_under(path):
+            return self._directory(path)  # what a checkout leaves: the untracked files
+        if git is not None and git.is_tracked(path):
             return PathInfo(path, None)  # a checkout of the commit removes it
         return self.fallback.info(path, algo)
 
