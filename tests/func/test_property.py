@@ -215,7 +215,8 @@ def apply_hole_edit(repo: Repo, kind: str, value: int) -> None:
     if kind == "edit":
         (path / "a.txt").write_text(f"alpha {value}\nbeta\n")
     elif kind == "same_size_old_mtime":
-        target = path / ("b.txt" if value % 2 else "dir/x.txt")
+        in_dir = sorted(p for p in (path / "dir").iterdir() if p.is_file())[0]
+        target = path / "b.txt" if value % 2 else in_dir
         old = os.stat(target)
         data = target.read_bytes()
         target.write_bytes(bytes([data[0] ^ 1]) + data[1:])
