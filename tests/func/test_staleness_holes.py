@@ -328,3 +328,26 @@ def test_status_at_a_revision_sees_the_executable_bit_git_records(repo: Repo) ->
                           ("HEAD", {"S": ["deps: tool.sh mode changed (+x -> -x)"]})):
         assert stale_at(repo, rev) == expected, rev
         assert stale_after_checkout(repo, rev) == expected, rev
+
+
+@pytest.mark.parametrize(("attributes", "config", "converts"), [
+    ("", {}, False),
+    ("*.txt -text\n", {}, False),
+    ("*.txt text\n", {}, True),
+    ("*.txt text eol=crlf\n", {}, True),
+    ("*.txt eol=lf\n", {}, True),
+    ("", {"core.autocrlf": "true"}, True),
+    ("", {"core.autocrlf": "input"}, True),
+    ("*.txt ident\n", {}, True),
+    ("*.txt filter=lfs\n", {}, True),
+    ("*.txt working-tree-encoding=UTF-16\n", {}, True),
+    ("other.txt text\n", {}, False),
+])
+def test_the_index_is_trusted_only_where_git_converts_nothing(
+        repo: Repo, attributes: str, config: dict[str, str], converts: bool) -> None:
+    from gitpipe.gitrepo import GitRepo
+
+    repo.gen({"data.txt": "alpha\n", ".gitattributes": attributes})
+    for key, value in config.items():
+        repo.git("config", key, value)
+    assert GitRepo.discover(repo.path).converts("data.txt") is converts
