@@ -351,3 +351,38 @@ def test_the_index_is_trusted_only_where_git_converts_nothing(
     for key, value in config.items():
         repo.git("config", key, value)
     assert GitRepo.discover(repo.path).converts("data.txt") is converts
+
+
+def test_status_at_a_revision_agrees_with_a_checkout_in_a_subdirectory_project(
+        repo: Repo) -> None:
+    # The project is `proj/` inside the repository; its deps include a text
+    # file checked out with CRLF and a symlink to a tracked file.
+    project = Repo(repo.path / "proj", init=False)
+    project.path.mkdir()
+    repo.gen({".gitattributes": "*.txt text eol=crlf\n", "proj/notes.txt": "one\ntwo\n",
+              "proj/conf/a.yaml": "a: 1\n", "proj/target.sh": "echo t\n"})
+    os.symlink("target.sh", project.path / "link.sh")
+    project.spec({"S": {"cmd": "cat notes.txt conf/a.yaml link.sh > out.txt",
+                        "deps": ["notes.txt", "conf", "link.sh"], "outs": ["out.txt"]}})
+    project.run("init", check=True)
+    repo.commit("sources")
+    (project.path / "notes.txt").unlink()
+    repo.git("checkout", "--", "proj/notes.txt")  # as a checkout writes it: CRLF
+    project.run("repro", check=True)
+    repo.commit("built")
+    repo.gen({"proj/notes.txt": "one\nthree\n", "proj/target.sh": "echo u\n"}, commit="edits")
+    for rev, expected in (("HEAD~1", {}),
+                          ("HEAD", {"S": ["deps: notes.txt modified", "deps: link.sh modified"]})):
+        assert stale_at(project, rev) == expected, rev
+        branch = repo.git("rev-parse", "--abbrev-ref", "HEAD").strip()
+        repo.git("checkout", "-q", rev)
+        for name in ("proj/notes.txt", "proj/target.sh"):  # as a fresh checkout writes them
+            (repo.path / name).unlink()
+            repo.git("checkout", "--", name)
+        try:
+            done = project.run("status", "--json")
+            stale = {s["name"]: s["reasons"] for s in json.loads(done.stdout)["stages"]
+                     if s["stale"]}
+            assert stale == expected, rev
+        finally:
+            repo.git("checkout", "-q", branch)
