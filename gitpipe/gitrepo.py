@@ -102,8 +102,9 @@ class GitRepo:
             return True  # libgit2 reads attributes from the index too: cannot tell
         git_path = self.git_path(path)
         repo = self.repo
-        if any(repo.load_filter_list(git_path, mode) is not None
-               for mode in (FilterMode.TO_ODB, FilterMode.TO_WORKTREE)):
+        # NOTE: libgit2 loads its filters (crlf, ident) for the way into the
+        # objects whenever they apply either way; asking once is half the cost.
+        if repo.load_filter_list(git_path, FilterMode.TO_ODB) is not None:
             return True
         # libgit2 knows no filter driver but its own, nor encodings: git may run them
         return any(repo.get_attr(git_path, name) not in (None, False)
@@ -162,12 +163,12 @@ class GitRepo:
         top = self.prefix + "/"
         return sorted(name[len(top):] for name in names if name.startswith(top))
 
-    def hooks_dir(self) -> Path:
-        configured = self.repo.config.get_multivar("core.hooksPath")
-        for value in configured:
-            if value:
-                return (self.workdir / value).resolve()
-        return Path(self.repo.path) / "hooks"
+    def tracks_under(self, directory: str) -> bool:
+        """Whether the index tracks any file below the project directory."""
+        prefix = self.git_path(directory) + "/"
+        if self._split_index:
+            return any(path.startswith(prefix) for path in self._cli_index())
+        return any(entry.path.startswith(prefix) for entry in self.repo.index)
 
 
 def raw_blob_id(full_path: str) -> str:
@@ -448,6 +449,10 @@ class Revision:
             return None
         return "link" if entry.filemode == LINK_MODE else "file"
 
+    def file_mode(self, path: str) -> int | None:
+        entry = self._entry(path)
+        return None if entry is None else int(entry.filemode)
+
     def link_target(self, path: str) -> str:
         entry = self._entry(path)
         assert entry is not None
@@ -500,6 +505,7 @@ class Revision:
 
 
 LINK_MODE = 0o120000
+EXECUTABLE_MODE = 0o100755
 
 
 def bytes_blob_id(data: bytes) -> str:

@@ -23,16 +23,20 @@ SCHEMA = 1
 
 
 class LockedPath(NamedTuple):
-    """A dep or out as last seen: path, digest and size."""
+    """A dep or out as last seen: path, digest, size, and whether it was an
+    executable file (`exec: true`, written only then)."""
 
     path: str
     digest: str
     size: int | None = None
+    executable: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         row: dict[str, Any] = {"path": self.path, "hash": self.digest}
         if self.size is not None:
             row["size"] = self.size
+        if self.executable:
+            row["exec"] = True
         return row
 
 
@@ -118,7 +122,8 @@ def _locked_paths(rows: Any, where: str) -> tuple[LockedPath, ...]:
     for row in rows:
         if not isinstance(row, dict) or "path" not in row or "hash" not in row:
             raise BadInputError(f"{LOCK_FILE}: {where}: each item needs 'path' and 'hash'")
-        paths.append(LockedPath(str(row["path"]), str(row["hash"]), row.get("size")))
+        paths.append(LockedPath(str(row["path"]), str(row["hash"]), row.get("size"),
+                                row.get("exec") is True))
     return tuple(paths)
 
 

@@ -24,7 +24,7 @@ from typing import Any
 from gitpipe import graph as graph_module
 from gitpipe import lockfile
 from gitpipe.errors import BadInputError
-from gitpipe.gitrepo import Revision
+from gitpipe.gitrepo import EXECUTABLE_MODE, Revision
 from gitpipe.hashing import GIT, XXH3, file_digest, hash_bytes, listing_digest
 from gitpipe.lockfile import LockEntry
 from gitpipe.params import ParamsReader
@@ -60,9 +60,12 @@ class RevisionWorkspace:
             return self._file(path, algo)
         if kind == "link":
             return self._link(path)
-        if kind == "dir" or os.path.isdir(self._full(path)):
+        if kind == "dir":
             return self._directory(path)
-        if self.fallback.git is not None and self.fallback.git.is_tracked(path):
+        git = self.fallback.git
+        if git is not None and os.path.isdir(self._full(path)) and git.tracks_under(path):
+            return self._directory(path)  # what a checkout leaves: the untracked files
+        if git is not None and git.is_tracked(path):
             return PathInfo(path, None)  # a checkout of the commit removes it
         return self.fallback.info(path, algo)
 
@@ -70,10 +73,12 @@ class RevisionWorkspace:
         return os.path.join(self.fallback.root, path)
 
     def _file(self, path: str, algo: str | None) -> PathInfo:
+        executable = self.revision.file_mode(path) == EXECUTABLE_MODE
         if algo == XXH3:
             data = self.revision.checkout_bytes(path)
-            return PathInfo(path, str(hash_bytes(data)), len(data))
-        return PathInfo(path, f"{GIT}:{self.revision.checkout_blob_id(path)}")
+            return PathInfo(path, str(hash_bytes(data)), len(data), executable=executable)
+        return PathInfo(path, f"{GIT}:{self.revision.checkout_blob_id(path)}",
+                        executable=executable)
 
     def _link(self, path: str) -> PathInfo:
         """A symlink is named by its target's bytes, as the work tree names it:

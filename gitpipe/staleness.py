@@ -27,6 +27,7 @@ class Kind(enum.Enum):
     DEP_MISSING = "missing"
     DEP_ADDED = "added"
     DEP_REMOVED = "removed"
+    DEP_MODE = "mode changed"
     PARAM = "params"
     OUT_MISSING = "out missing"
     OUT_MODIFIED = "out modified"
@@ -47,6 +48,9 @@ class Reason(NamedTuple):
         kind = self.kind
         if kind in (Kind.DEP_MODIFIED, Kind.DEP_MISSING, Kind.DEP_ADDED, Kind.DEP_REMOVED):
             return f"deps: {self.subject} {kind.value}"
+        if kind is Kind.DEP_MODE:
+            return (f"deps: {self.subject} mode changed "
+                    f"({_exec_bit(self.old)} -> {_exec_bit(self.new)})")
         if kind is Kind.PARAM:
             if self.old is _ABSENT:
                 return f"params: {self.subject} added ({_show(self.new)})"
@@ -70,6 +74,10 @@ class _Absent:
 
 
 _ABSENT = _Absent()
+
+
+def _exec_bit(executable: bool) -> str:
+    return "+x" if executable else "-x"
 
 
 def _show(value: Any) -> str:
@@ -129,9 +137,18 @@ def _locked_algo(entry: LockEntry | None, path: str) -> str | None:
 
 def task_fingerprint(task: Task, deps: dict[str, PathInfo], values: dict[str, Any]) -> str:
     return fingerprint(
-        task.cmd, task.env, {p: i.digest for p, i in deps.items()}, values,
+        task.cmd, task.env, {p: dep_identity(i) for p, i in deps.items()}, values,
         [(o.path, o.is_dir, o.cache) for o in task.outs], task.stage.wdir,
     )
+
+
+def dep_identity(info: PathInfo) -> str | None:
+    """What a dep contributes to the fingerprint: its digest, and its executable
+    bit when set (a script run as `./tool` behaves otherwise without it). A
+    dep that is not executable contributes its digest alone, as it always did."""
+    if info.digest is None or not info.executable:
+        return info.digest
+    return f"{info.digest} +x"
 
 
 # Each predicate: (task, lock entry, observation) -> reasons. -----------------------
@@ -153,6 +170,8 @@ def deps_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable[Re
             yield Reason(Kind.DEP_ADDED, label)
         elif locked.digest != info.digest:
             yield Reason(Kind.DEP_MODIFIED, label, locked.digest, info.digest)
+        elif locked.executable != info.executable:
+            yield Reason(Kind.DEP_MODE, label, locked.executable, info.executable)
     for locked_dep in entry.deps:
         if locked_dep.path not in seen.deps:
             yield Reason(Kind.DEP_REMOVED, locked_dep.path)
@@ -216,7 +235,8 @@ def judge(task: Task, entry: LockEntry | None, seen: Observation,
 
 def lock_entry_for(task: Task, seen: Observation, outs: dict[str, PathInfo]) -> LockEntry:
     """The LockEntry recording a successful run that saw `seen` and produced `outs`."""
-    deps = tuple(LockedPath(p, i.digest, i.size if not i.digest.startswith("git:") else None)
+    deps = tuple(LockedPath(p, i.digest, i.size if not i.digest.startswith("git:") else None,
+                            i.executable)
                  for p, i in seen.deps.items() if i.digest is not None)
     locked_outs = tuple(LockedPath(p, i.digest, i.size) for p, i in outs.items()
                         if i.digest is not None)

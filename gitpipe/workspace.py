@@ -48,6 +48,7 @@ class PathInfo(NamedTuple):
     size: int = 0
     is_dir: bool = False
     files: int = 0
+    executable: bool = False  # a file (or a symlink's target) its owner may run
 
     @property
     def exists(self) -> bool:
@@ -114,11 +115,14 @@ class Workspace:
             raise BadInputError(f"{path}: a fifo, socket or device; gitpipe hashes files, "
                                 "symlinks and directories only")
         self.observed[path] = file_signature(info)
+        executable = bool(info.st_mode & stat_module.S_IXUSR)
         if algo == XXH3 or link or self._open_git is None:
-            return PathInfo(path, self._cached(path, full, info, hash_file), info.st_size)
-        if algo == GIT:
-            return PathInfo(path, self._blob_id(path, full, info), info.st_size)
-        return PathInfo(path, self._git_aware(path, full, info), info.st_size)
+            digest = self._cached(path, full, info, hash_file)
+        elif algo == GIT:
+            digest = self._blob_id(path, full, info)
+        else:
+            digest = self._git_aware(path, full, info)
+        return PathInfo(path, digest, info.st_size, executable=executable)
 
     def _blob_id(self, path: str, full: str, info: os.stat_result) -> str:
         """The git blob id of the file's bytes as they are (no filter, no eol

@@ -3,9 +3,12 @@ changed (or whose outs were damaged), and every out equals a from-scratch build.
 
 from __future__ import annotations
 
+import os
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -140,3 +143,142 @@ def apply_edit(repo: Repo, model: Model, kind: str, pick: int, value: int) -> se
         (repo.path / stage.out).write_text("vandalized\n")
         return {stage.out}
     return set()
+
+
+# Sealed, unsealed and from-scratch answers agree -----------------------------------
+#
+# One pipeline reading every kind of dep (tracked text under an eol attribute
+# that comes and goes, a script whose executable bit flips, a symlink whose
+# target is swapped, a directory whose files are renamed, a file flagged
+# skip-worktree), edited at random; after each edit `status` is answered three
+# ways: as the CLI answers it (the seal if it holds, else the full path, which
+# seals), by the full path with the stat cache, and with no stat cache at all.
+
+# NOTE: the racy window is one second because of coarse file timestamps; this
+# file system keeps nanoseconds, so the test shortens it (and waits out its own
+# window after every edit) to let the seal and the stat cache answer within a
+# step instead of a second later.
+TEST_RACY_NS = 40_000_000
+RACY_MODULES = ("gitpipe.statsig", "gitpipe.state", "gitpipe.workspace", "gitpipe.seal",
+                "gitpipe.coldscan")
+
+HOLE_EDITS = st.sampled_from([
+    "edit", "same_size_old_mtime", "eol", "skip_worktree_edit", "chmod", "branch", "rename",
+    "symlink_swap", "repro",
+])
+
+
+def hole_pipeline(repo: Repo) -> None:
+    repo.gen({"a.txt": "alpha\nbeta\n", "b.txt": "gamma\n", "tool.sh": "#!/bin/sh\ncat \"$@\"\n",
+              "dir/x.txt": "x\n", "dir/sub/y.txt": "y\n"})
+    os.chmod(repo.path / "tool.sh", 0o755)
+    os.symlink("a.txt", repo.path / "link.txt")
+    repo.spec({
+        "A": {"cmd": "sh tool.sh a.txt link.txt > A.out", "deps": ["a.txt", "tool.sh", "link.txt"],
+              "outs": ["A.out"]},
+        "B": {"cmd": "cat b.txt A.out > B.out && ls -R dir >> B.out",
+              "deps": ["b.txt", "dir", "A.out"], "outs": ["B.out"]},
+    })
+    repo.run("init", check=True)
+    repo.commit("sources")
+    repo.git("branch", "alt")
+    assert repo.project().repro().ok
+    repo.commit("built")
+
+
+def three_answers(repo: Repo) -> tuple[str, str, str, bool]:
+    """(as the CLI answers, full path, from scratch, whether the seal answered)."""
+    from gitpipe import quick, seal
+    from gitpipe.render import status_lines
+
+    root = str(repo.path)
+    sealed = seal.answer(["status"], root)
+    from_seal = sealed is not None
+    if sealed is None:
+        sealed = quick._status(repo.project(), check=False, started_ns=time.time_ns())[0]
+    unsealed = render(repo, status_lines)
+    (repo.path / ".gitpipe/state.db").unlink(missing_ok=True)
+    scratch = render(repo, status_lines)
+    return sealed, unsealed, scratch, from_seal
+
+
+def render(repo: Repo, lines: Any) -> str:
+    project = repo.project()
+    try:
+        return "\n".join(lines(project.status())) + "\n"
+    finally:
+        project.close()
+
+
+def apply_hole_edit(repo: Repo, kind: str, value: int) -> None:
+    path = repo.path
+    if kind == "edit":
+        (path / "a.txt").write_text(f"alpha {value}\nbeta\n")
+    elif kind == "same_size_old_mtime":
+        in_dir = sorted(p for p in (path / "dir").iterdir() if p.is_file())[0]
+        target = path / "b.txt" if value % 2 else in_dir
+        old = os.stat(target)
+        data = target.read_bytes()
+        target.write_bytes(bytes([data[0] ^ 1]) + data[1:])
+        os.utime(target, ns=(old.st_atime_ns, old.st_mtime_ns))
+    elif kind == "eol":
+        attributes = path / ".gitattributes"
+        if attributes.exists():
+            attributes.unlink()
+        else:
+            attributes.write_text("*.txt text eol=crlf\n")
+        (path / "a.txt").unlink()
+        repo.git("checkout", "--", "a.txt")
+    elif kind == "skip_worktree_edit":
+        repo.git("update-index", "--skip-worktree", "b.txt")
+        (path / "b.txt").write_text(f"gamma {value}\n")
+    elif kind == "chmod":
+        tool = path / "tool.sh"
+        os.chmod(tool, os.stat(tool).st_mode ^ 0o111)
+    elif kind == "branch":
+        repo.git("update-index", "--no-skip-worktree", "b.txt")
+        current = repo.git("rev-parse", "--abbrev-ref", "HEAD").strip()
+        repo.git("add", "-A")
+        repo.git("commit", "-q", "--allow-empty", "-m", f"on {current}")
+        repo.git("checkout", "-q", "main" if current == "alt" else "alt")
+    elif kind == "rename":
+        names = sorted(p.name for p in (path / "dir").iterdir() if p.is_file())
+        os.rename(path / "dir" / names[0], path / "dir" / f"r{value}.txt")
+    elif kind == "symlink_swap":
+        link = path / "link.txt"
+        target = "b.txt" if os.readlink(link) == "a.txt" else "a.txt"
+        os.symlink(target, path / "link.tmp")
+        os.replace(path / "link.tmp", link)
+    elif kind == "repro":
+        project = repo.project()
+        try:
+            project.repro()
+        finally:
+            project.close()
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(edits=st.lists(st.tuples(HOLE_EDITS, st.integers(0, 9)), min_size=1, max_size=8))
+def test_sealed_unsealed_and_scratch_answers_agree(edits: list[tuple[str, int]]) -> None:
+    import importlib
+
+    modules = [importlib.import_module(name) for name in RACY_MODULES]
+    saved = [module.RACY_NS for module in modules]
+    for module in modules:
+        module.RACY_NS = TEST_RACY_NS
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            repo = Repo(Path(tmp))
+            hole_pipeline(repo)
+            time.sleep(2 * TEST_RACY_NS / 1e9)
+            three_answers(repo)
+            assert three_answers(repo)[3], "a built pipeline's no-op was not sealed"
+            for kind, value in edits:
+                apply_hole_edit(repo, kind, value)
+                time.sleep(2 * TEST_RACY_NS / 1e9)
+                for _ in range(2):  # the second may come from the seal the first wrote
+                    sealed, unsealed, scratch, _ = three_answers(repo)
+                    assert sealed == unsealed == scratch, (kind, value, sealed, unsealed, scratch)
+    finally:
+        for module, value in zip(modules, saved, strict=True):
+            module.RACY_NS = value

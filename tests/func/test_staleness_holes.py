@@ -290,3 +290,100 @@ def test_every_file_the_full_path_reads_is_covered_by_the_seal(
             "link.txt", "prep.txt", "use.txt"} <= sealed
     assert any(path.endswith("/gitpipe.yaml") for path in opened)  # the hook saw the reads
     assert uncovered(repo, opened, sealed) == []
+
+
+# A dep's executable bit is part of its identity ----------------------------------
+
+def test_a_dep_losing_its_executable_bit_is_a_change(repo: Repo) -> None:
+    repo.gen({"tool.sh": "#!/bin/sh\necho ran\n"})
+    os.chmod(repo.path / "tool.sh", 0o755)
+    repo.spec({"S": {"cmd": "./tool.sh > out.txt", "deps": ["tool.sh"], "outs": ["out.txt"]}})
+    repo.run("init", check=True)
+    repo.commit("sources")
+    repo.run("repro", check=True)
+    assert "{path: tool.sh, hash: 'git:" in repo.read("gitpipe.lock")
+    assert "exec: true" in repo.read("gitpipe.lock")
+    repo.commit("built")
+    repo.age()
+    assert_up_to_date_twice(repo)
+    os.chmod(repo.path / "tool.sh", 0o644)
+    assert_stale_twice(repo, "deps: tool.sh mode changed (+x -> -x)")
+    os.chmod(repo.path / "tool.sh", 0o755)
+    repo.age()
+    assert_up_to_date_twice(repo)  # back as locked: nothing to do
+    os.chmod(repo.path / "tool.sh", 0o644)
+    assert repo.run("repro").returncode != 0  # ./tool.sh cannot run: nothing skips it
+
+
+def test_status_at_a_revision_sees_the_executable_bit_git_records(repo: Repo) -> None:
+    repo.gen({"tool.sh": "#!/bin/sh\necho ran\n"})
+    os.chmod(repo.path / "tool.sh", 0o755)
+    repo.spec({"S": {"cmd": "./tool.sh > out.txt", "deps": ["tool.sh"], "outs": ["out.txt"]}})
+    repo.run("init", check=True)
+    repo.commit("sources")
+    repo.run("repro", check=True)
+    repo.commit("built")
+    os.chmod(repo.path / "tool.sh", 0o644)
+    repo.commit("not executable any more")
+    for rev, expected in (("HEAD~1", {}),
+                          ("HEAD", {"S": ["deps: tool.sh mode changed (+x -> -x)"]})):
+        assert stale_at(repo, rev) == expected, rev
+        assert stale_after_checkout(repo, rev) == expected, rev
+
+
+@pytest.mark.parametrize(("attributes", "config", "converts"), [
+    ("", {}, False),
+    ("*.txt -text\n", {}, False),
+    ("*.txt text\n", {}, True),
+    ("*.txt text eol=crlf\n", {}, True),
+    ("*.txt eol=lf\n", {}, True),
+    ("", {"core.autocrlf": "true"}, True),
+    ("", {"core.autocrlf": "input"}, True),
+    ("*.txt ident\n", {}, True),
+    ("*.txt filter=lfs\n", {}, True),
+    ("*.txt working-tree-encoding=UTF-16\n", {}, True),
+    ("other.txt text\n", {}, False),
+])
+def test_the_index_is_trusted_only_where_git_converts_nothing(
+        repo: Repo, attributes: str, config: dict[str, str], converts: bool) -> None:
+    from gitpipe.gitrepo import GitRepo
+
+    repo.gen({"data.txt": "alpha\n", ".gitattributes": attributes})
+    for key, value in config.items():
+        repo.git("config", key, value)
+    assert GitRepo.discover(repo.path).converts("data.txt") is converts
+
+
+def test_status_at_a_revision_agrees_with_a_checkout_in_a_subdirectory_project(
+        repo: Repo) -> None:
+    # The project is `proj/` inside the repository; its deps include a text
+    # file checked out with CRLF and a symlink to a tracked file.
+    project = Repo(repo.path / "proj", init=False)
+    project.path.mkdir()
+    repo.gen({".gitattributes": "*.txt text eol=crlf\n", "proj/notes.txt": "one\ntwo\n",
+              "proj/conf/a.yaml": "a: 1\n", "proj/target.sh": "echo t\n"})
+    os.symlink("target.sh", project.path / "link.sh")
+    project.spec({"S": {"cmd": "cat notes.txt conf/a.yaml link.sh > out.txt",
+                        "deps": ["notes.txt", "conf", "link.sh"], "outs": ["out.txt"]}})
+    project.run("init", check=True)
+    repo.commit("sources")
+    (project.path / "notes.txt").unlink()
+    repo.git("checkout", "--", "proj/notes.txt")  # as a checkout writes it: CRLF
+    project.run("repro", check=True)
+    repo.commit("built")
+    repo.gen({"proj/notes.txt": "one\nthree\n", "proj/target.sh": "echo u\n"}, commit="edits")
+    for rev, expected in (("HEAD~1", {}),
+                          ("HEAD", {"S": ["deps: notes.txt modified", "deps: link.sh modified"]})):
+        assert stale_at(project, rev) == expected, rev
+        branch = repo.git("rev-parse", "--abbrev-ref", "HEAD").strip()
+        repo.git("checkout", "-q", rev)
+        for name in ("proj/notes.txt", "proj/target.sh"):  # as a fresh checkout writes them
+            (repo.path / name).unlink()
+            repo.git("checkout", "--", name)
+        try:
+            done = project.run("status", "--json")
+            stale = {s["name"]: s["reasons"] for s in json.loads(done.stdout)["stages"]
+                     if s["stale"]}
+            assert stale == expected, rev
+        finally:
+            repo.git("checkout", "-q", branch)
