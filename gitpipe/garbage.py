@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -18,11 +17,11 @@ from gitpipe.errors import BadInputError, GitpipeError
 from gitpipe.gitrepo import HistoryScope, versions_in_scope
 from gitpipe.hashing import DIR_SUFFIX
 from gitpipe.lockfile import LockEntry
-from gitpipe.nofollow import real_dir, regular_files, unlink_beneath
+from gitpipe.nofollow import real_dir, unlink_beneath
 from gitpipe.project import Project, ProjectLock
 from gitpipe.remote import Remote, fetch_exactly, object_key
+from gitpipe.runlogs import LOGS_DIR, old_logs
 
-LOG_RETENTION = 20  # runs' logs kept per task unless core.log_retention says otherwise
 SCOPE_FLAGS = "--workspace, --all-branches, --all-tags, --all-commits or --rev REV"
 
 
@@ -114,7 +113,8 @@ def _gc_local(project: Project, scope: GcScope, dry_run: bool,
         kept = kept_objects(cache, named_outs(project, scope),
                             _default_remote_fetcher(project, cache), "the default remote")
         plan = _plan_local(cache, kept, scope.describe())
-        plan.logs = old_logs(project.gitpipe_dir / "logs", log_retention(project))
+        plan.logs = sorted(path.name for path in old_logs(project.gitpipe_dir / LOGS_DIR,
+                                                             project.config.log_retention))
         if not dry_run and _confirmed(plan, confirm):
             _remove_local(cache, plan, project.gitpipe_dir / "logs")
         return plan
@@ -326,32 +326,3 @@ def _plan_remote(remote: Remote, kept: set[str], keeping: str) -> GcPlan:
 
 def _remove_remote(remote: Remote, plan: GcPlan) -> None:
     remote.delete([*plan.runs, *_manifests_first(plan.objects)])
-
-
-# -- logs ------------------------------------------------------------------------------
-
-_LOG_NAME = re.compile(r"(?P<task>.+)-(?P<stamp>\d{8}T\d{6})-\d+\.log")
-
-
-def log_retention(project: Project) -> int:
-    """core.log_retention: how many runs' logs gc keeps per task."""
-    value = (project.config.raw.get("core") or {}).get("log_retention", LOG_RETENTION)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise BadInputError(f".gitpipe/config.yaml: core.log_retention must be a whole number "
-                            f"of at least 1, not {value!r}")
-    return value
-
-
-def old_logs(logs: Path, keep: int) -> list[str]:
-    """Log files beyond the newest `keep` of each task (names the runner gives
-    them; anything else is left alone), as names inside `logs`."""
-    by_task: dict[str, list[tuple[str, float, str]]] = {}
-    for name, info in regular_files(logs):
-        match = _LOG_NAME.fullmatch(name)
-        if match is not None and "/" not in name:
-            by_task.setdefault(match["task"], []).append((match["stamp"], info.st_mtime, name))
-    old = []
-    for runs in by_task.values():
-        runs.sort(reverse=True)
-        old += [name for _, _, name in runs[keep:]]
-    return sorted(old)

@@ -24,23 +24,28 @@ def _safe(task: str) -> str:
     return task.replace("/", "_")
 
 
-def prune_logs(logs_dir: Path, keep: int, task: str | None = None) -> list[Path]:
-    """Delete all but the `keep` newest logs of each task (of `task` only, when
-    given); return what was deleted. Files not named like a log are left alone,
-    and nothing is followed: a symlinked logs folder or a log that is a symlink
-    is not touched."""
+def old_logs(logs_dir: Path, keep: int, task: str | None = None) -> list[Path]:
+    """The logs beyond the `keep` newest of each task (of `task` only, when
+    given). Files not named like a log are left out, and nothing is followed: a
+    symlinked logs folder or a log that is a symlink is never listed."""
     if keep < 1:
         raise ValueError(f"keep must be at least 1, not {keep}")
-    by_task = _logs_by_task(logs_dir, None if task is None else _safe(task))
-    removed = []
-    for logs in by_task.values():
+    old: list[Path] = []
+    for logs in _logs_by_task(logs_dir, None if task is None else _safe(task)).values():
         logs.sort(reverse=True)
-        for _, path in logs[keep:]:
-            try:
-                path.unlink()
-            except FileNotFoundError:
-                continue
-            removed.append(path)
+        old += [path for _, path in logs[keep:]]
+    return old
+
+
+def prune_logs(logs_dir: Path, keep: int, task: str | None = None) -> list[Path]:
+    """Delete what `old_logs` lists; return what was deleted."""
+    removed = []
+    for path in old_logs(logs_dir, keep, task):
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        removed.append(path)
     return removed
 
 
@@ -61,4 +66,4 @@ def _logs_by_task(logs_dir: Path, only: str | None) -> dict[str, list[tuple[int,
     return found
 
 
-__all__ = ["LOGS_DIR", "log_path", "prune_logs"]
+__all__ = ["LOGS_DIR", "log_path", "old_logs", "prune_logs"]
