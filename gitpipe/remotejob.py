@@ -15,16 +15,15 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import re
-import stat
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gitpipe import trust
 from gitpipe.cache import Cache
-from gitpipe.errors import BadInputError
+from gitpipe.errors import BadInputError, RecordError
 from gitpipe.hashing import XXH3
 from gitpipe.remote import Remote, push
 from gitpipe.spec import Task
@@ -74,19 +73,16 @@ def check_fingerprint(fingerprint: str) -> None:
 
 # -- path rules for records (the same as gitpipe/trust.py's; folded in there at merge) --
 def record_path_problem(path: object) -> str | None:
-    """Why `path` from a record is not a plain relative path inside its folder
-    (relative, normalised, no `..`, nothing under `.git`), or None when it is one."""
-    if not isinstance(path, str) or not path:
-        return "is not a non-empty string"
-    if path.startswith("/") or "\\" in path or "\0" in path:
-        return "is absolute or holds a backslash or NUL"
-    parts = path.split("/")
-    if any(part in ("", ".", "..") for part in parts):
-        return "is not a normalised relative path (empty part, '.' or '..')"
-    if ".git" in parts:
-        return "is under '.git'"
-    if parts[0] in RESERVED_TOP:
-        return f"is under {parts[0]!r}, which gitpipe keeps for itself"
+    """Why `path` from a job or result record is not a plain relative path inside
+    its folder (trust.path_problem's rules, and nothing under the pod's own
+    folders), or None when it is one."""
+    problem = trust.path_problem(path)
+    if problem is not None:
+        return problem
+    assert isinstance(path, str)
+    top = path.split("/", 1)[0]
+    if top in RESERVED_TOP:
+        return f"is under {top!r}, which gitpipe keeps for itself"
     return None
 
 
@@ -98,21 +94,11 @@ def wdir_problem(wdir: object) -> str | None:
 def symlinked_parent(root: Path, path: str) -> str | None:
     """The first parent folder of `path` under `root` that is a symlink (or not a
     folder), or None: writing through one would land outside `root`."""
-    parts = path.split("/")[:-1]
-    for depth in range(1, len(parts) + 1):
-        parent = "/".join(parts[:depth])
-        try:
-            mode = os.lstat(root / parent).st_mode
-        except FileNotFoundError:
-            return None
-        if not stat.S_ISDIR(mode):
-            return parent
-    return None
+    blocked = trust.blocking_parent(root, path)
+    return None if blocked is None else blocked[0]
 
 
 # -- records ---------------------------------------------------------------------------
-class RecordError(BadInputError):
-    """A job or result record on the remote is malformed or not what it claims."""
 
 
 def _load_object(data: bytes, where: str) -> dict[str, Any]:

@@ -56,10 +56,10 @@ def digest_problem(digest: object, directory: bool | None = None) -> str | None:
     return None
 
 
-def symlink_problem(root: Path, path: str) -> str | None:
-    """Why reaching `root/path` would pass a symlink or a non-directory, or None.
-
-    Each parent is checked with lstat from the root down; the last component may
+def blocking_parent(root: Path, path: str) -> tuple[str, bool] | None:
+    """The first parent of `path` under `root` that is not a real directory, as
+    (its relative path, whether it is a symlink); None when every parent is one
+    or is absent. Checked with lstat from the root down; the last component may
     be anything (it is replaced, never followed)."""
     current = str(root)
     parents = path.split("/")[:-1]
@@ -69,11 +69,19 @@ def symlink_problem(root: Path, path: str) -> str | None:
             mode = os.lstat(current).st_mode
         except FileNotFoundError:
             return None  # nothing below it exists: every parent is made fresh
-        if stat_module.S_ISLNK(mode):
-            return f"passes through the symlink '{'/'.join(parents[:index + 1])}'"
         if not stat_module.S_ISDIR(mode):
-            return f"passes through '{'/'.join(parents[:index + 1])}', which is not a directory"
+            return "/".join(parents[:index + 1]), stat_module.S_ISLNK(mode)
     return None
+
+
+def symlink_problem(root: Path, path: str) -> str | None:
+    """Why reaching `root/path` would pass a symlink or a non-directory, or None."""
+    blocked = blocking_parent(root, path)
+    if blocked is None:
+        return None
+    parent, is_link = blocked
+    return (f"passes through the symlink '{parent}'" if is_link
+            else f"passes through '{parent}', which is not a directory")
 
 
 def out_path(root: Path, path: object, declared: Collection[str], *, record: str,

@@ -42,7 +42,7 @@ FORGERIES = {
     "a path under .git": (
         'record["outs"].append([".git/hooks/post-checkout", digest, len(hook)])\n'
         "data = json.dumps(record).encode()",
-        "out path '.git/hooks/post-checkout' is under '.git'"),
+        "out path '.git/hooks/post-checkout' names '.git', which belongs to git or gitpipe"),
     "another stage's out": (
         'record["outs"].append(["clean.txt", digest, len(hook)])\n'
         "data = json.dumps(record).encode()",

@@ -104,12 +104,12 @@ def test_a_job_record_planted_on_the_remote_is_refused_before_anything_runs(
 
 @pytest.mark.parametrize(("field", "value", "problem"), [
     ("outs", [["../var/run/secrets/kubernetes.io/serviceaccount/token", False]],
-     "out path '../var/run/secrets/kubernetes.io/serviceaccount/token' is not a normalised"),
+     "out path '../var/run/secrets/kubernetes.io/serviceaccount/token' is not normalised"),
     ("outs", [["/etc/passwd", False]], "out path '/etc/passwd' is absolute"),
     ("deps", [["../../victim.txt", "xxh3:" + "0" * 32]], "dep path '../../victim.txt'"),
     ("deps", [[".gitpipe-exec/cache/files/x", "xxh3:" + "0" * 32]],
      "which gitpipe keeps for itself"),
-    ("wdir", "../..", "wdir '../..' is not a normalised"),
+    ("wdir", "../..", "wdir '../..' is not normalised"),
     ("deps", [["data/in.txt", "xxh3:../../../x"]], "not an xxh3 object digest"),
     ("env", {"A": 1}, "'env' must map names to strings"),
     ("task", "other", "is for 'other'"),
