@@ -73,6 +73,9 @@ def checkout(ctx: click.Context, targets: tuple[str, ...], force: bool) -> None:
 
 
 def _warn_kept(report: Any) -> None:
+    for task in sorted({out.task for out in report.orphaned}):
+        click.echo(f"warning: gitpipe.lock has an entry for {task!r}, which gitpipe.yaml does "
+                   "not declare; its outs were left alone", err=True)
     for out in report.kept:
         click.echo(f"warning: {out.path} (stage {out.task!r}) was modified and its content "
                    "is not in the cache; it was left as it is", err=True)

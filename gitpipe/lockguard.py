@@ -58,43 +58,49 @@ def would_lose(project: Project, path: str, digest: str) -> bool:
     return False
 
 
-def trusted(project: Project, outs: list[LockedOut]) -> list[LockedOut]:
+def trusted(project: Project,
+            outs: list[LockedOut]) -> tuple[list[LockedOut], list[LockedOut]]:
     """The lock outs gitpipe may write, once all pass trust's rules: each is an
     out gitpipe.yaml declares for its task, reached without a symlink, not one
-    git tracks. Metrics (`cache: false`) that git tracks are git's to write."""
-    problems = []
-    declared: dict[str, dict[str, Out]] = {}
-    tracked = project.git.tracked_paths()
-    for out in outs:
-        if out.task not in declared:
-            declared[out.task] = declared_outs(project, out.task)
-        record = f"lock entry {out.task!r}"
-        spec_out = declared[out.task].get(out.path)
-        try:
-            trust.out_path(project.root, out.path, declared[out.task], record=record,
-                           source=lockfile.LOCK_FILE)
-        except RecordError as exc:
-            problems.append(exc.message)
-            continue
-        unfit = trust.digest_problem(out.digest, directory=True if spec_out and spec_out.is_dir
-                                     else None)
-        if unfit is not None:
-            problems.append(f"{lockfile.LOCK_FILE}: {record}: out {out.path!r}: {unfit}")
+    git tracks. Metrics (`cache: false`) that git tracks are git's to write.
+
+    Second: the outs of entries for stages gitpipe.yaml no longer has, which
+    nothing vouches for; they are left alone (a removed stage keeps its entry)."""
+    declared = {task: declared_outs(project, task) for task in {o.task for o in outs}}
+    orphaned = [o for o in outs if declared[o.task] is None]
+    known = [o for o in outs if declared[o.task] is not None]
+    problems = [p for o in known for p in [_problem(project, o, declared[o.task] or {})] if p]
     if problems:
         raise RecordError("\n".join(problems), hint=trust.RECORD_HINT)
-    cached = [o for o in outs if declared[o.task][o.path].cache]
-    trust.refuse_tracked([(o.task, o.path) for o in cached], tracked)
-    return [o for o in outs if o in cached or not _is_tracked(tracked, o.path)]
+    cached = {o for o in known if (declared[o.task] or {})[o.path].cache}
+    tracked = project.git.tracked_paths()
+    trust.refuse_tracked([(o.task, o.path) for o in known if o in cached], tracked)
+    return [o for o in known if o in cached or not _is_tracked(tracked, o.path)], orphaned
+
+
+def _problem(project: Project, out: LockedOut, declared: dict[str, Out]) -> str | None:
+    """What is wrong with one lock out of a task the spec has, or None."""
+    record = f"lock entry {out.task!r}"
+    try:
+        trust.out_path(project.root, out.path, declared, record=record,
+                       source=lockfile.LOCK_FILE)
+    except RecordError as exc:
+        return exc.message
+    directory = True if declared[out.path].is_dir else None
+    unfit = trust.digest_problem(out.digest, directory)
+    return f"{lockfile.LOCK_FILE}: {record}: out {out.path!r}: {unfit}" if unfit else None
 
 
 def _is_tracked(tracked: list[str], path: str) -> bool:
     return bool(trust.tracked_outs([("", path)], tracked))
 
 
-def declared_outs(project: Project, task: str) -> dict[str, Out]:
-    """The outs gitpipe.yaml declares for a task (`stage` or `stage@partition`);
-    none for a task it does not know."""
+def declared_outs(project: Project, task: str) -> dict[str, Out] | None:
+    """The outs gitpipe.yaml declares for a task (`stage` or `stage@partition`):
+    None for a stage it does not have, none for a partition it cannot have."""
     name, _, key = task.partition("@")
+    if name not in project.pipeline.names():
+        return None
     try:
         stage = project.pipeline.stage(name)
         if bool(key) != (stage.partition is not None):

@@ -22,6 +22,7 @@ from gitpipe.executors import InFlight, Job, OutputSink, RunResult
 from gitpipe.executors.local import LocalExecutor, LocalHandle
 from gitpipe.hashing import XXH3
 from gitpipe.kuberun import KubeRunner, uses_kubernetes
+from gitpipe.lockguard import would_lose
 from gitpipe.project import Project, ProjectLock, cached_out_paths, ensure_ignored
 from gitpipe.remote import url_exists
 from gitpipe.repro import (
@@ -281,10 +282,10 @@ class _Runner:
         for out in task.outs:
             full = self.project.root / out.path
             if (entry is not None and entry.out(out.path) is not None) or full.is_symlink() \
-                    or not full.is_dir() or not any(full.iterdir()):
+                    or not full.is_dir():
                 continue
             info = self.project.workspace.info(out.path, XXH3)
-            if info.digest is None or self.project.cache.missing(info.digest):
+            if info.digest is not None and would_lose(self.project, out.path, info.digest):
                 return (f"out {out.path!r} already holds files gitpipe did not write "
                         "(its first run would delete them); nothing was deleted\n"
                         "hint: move them away, or run 'gitpipe repro --force' to delete them")

@@ -31,6 +31,7 @@ class CheckoutReport:
     unchanged: list[str] = field(default_factory=list)
     missing: list[LockedOut] = field(default_factory=list)
     kept: list[LockedOut] = field(default_factory=list)  # modified by hand: left as they are
+    orphaned: list[LockedOut] = field(default_factory=list)  # of stages the spec lacks: left
 
 
 def checkout(project: Project, targets: Iterable[str] = (), force: bool = False) -> CheckoutReport:
@@ -57,7 +58,8 @@ def _compare(project: Project, targets: Iterable[str],
     written if one fails), and so is each manifest already in the cache."""
     report = CheckoutReport()
     todo = []
-    for out in trusted(project, locked_outs(project.lock_entries, targets)):
+    accepted, report.orphaned = trusted(project, locked_outs(project.lock_entries, targets))
+    for out in accepted:
         info = project.workspace.info(out.path, XXH3)
         if info.digest == out.digest:
             report.unchanged.append(out.path)

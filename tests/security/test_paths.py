@@ -343,3 +343,22 @@ def test_post_checkout_hook_leaves_a_hand_modified_out(repo: Repo, tmp_path: Pat
     assert "out.txt (stage 'make') was modified" in switched.stderr
     assert_only_changed(before, snapshot(tmp_path), OWN)
     assert repo.read("out.txt") == PRECIOUS
+
+
+def test_a_lock_entry_for_a_stage_the_spec_lacks_is_left_alone(repo: Repo,
+                                                             tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text(PRECIOUS)
+    file_pipeline(repo)
+    data = yaml.safe_load(repo.read("gitpipe.lock"))
+    planted = dict(data["stages"]["make"])
+    planted["outs"] = [{**planted["outs"][0], "path": "../victim.txt"}]
+    data["stages"]["ghost"] = planted
+    repo.gen({"gitpipe.lock": yaml.safe_dump(data, sort_keys=False)}, commit="planted entry")
+    (repo.path / "out.txt").unlink()
+    before = snapshot(tmp_path)
+    done = repo.run("checkout")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert "entry for 'ghost', which gitpipe.yaml does not declare" in done.stderr
+    assert_only_changed(before, snapshot(tmp_path), (*OWN, "repo/out.txt"))
+    assert victim.read_text() == PRECIOUS
