@@ -1,4 +1,4 @@
-"""The only pygit2 user: the repository root, index blob ids, blobs at a revision."""
+"""The only pygit2 user: the repository root, what the index tracks, blobs at a revision."""
 
 from __future__ import annotations
 
