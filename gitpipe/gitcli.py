@@ -34,23 +34,6 @@ def index_entries(workdir: Path, index_file: str | None = None) -> dict[str, str
     return entries
 
 
-def unclean_paths(workdir: Path) -> set[str]:
-    """Tracked paths whose work-tree file may differ from the index (by stat data,
-    or by content where the stat data cannot tell)."""
-    return _paths(_git(workdir, ["diff-files", "--name-only", "-z"]))
-
-
-def flagged_paths(workdir: Path) -> set[str]:
-    """Tracked paths flagged skip-worktree or assume-unchanged: git never compares
-    them with the work tree, so `unclean_paths` never names them."""
-    flagged = set()
-    for record in _git(workdir, ["ls-files", "-v", "-z"]).split(b"\0"):
-        tag, _, path = record.partition(b" ")
-        if path and tag != b"H":
-            flagged.add(os.fsdecode(path))
-    return flagged
-
-
 def checkout_bytes(workdir: Path, blob_id: str, path: str) -> bytes:
     """A blob's bytes as a checkout writes them at `path` (relative to the top
     of the work tree): through the eol conversion and filters of its attributes."""

@@ -1,4 +1,4 @@
-"""The only pygit2 user: the repository root, index blob ids, blobs at a revision."""
+"""The only pygit2 user: the repository root, what the index tracks, blobs at a revision."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ import hashlib
 import os
 import sys
 import threading
-import time
-from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -36,9 +34,7 @@ class GitRepo:
         self.repo = repo
         self.workdir = workdir
         self.prefix = prefix
-        self._clean_ids: dict[str, str] | None = None
         self._cli_entries: dict[str, str] | None = None
-        self.clean_since_ns = 0
 
     @classmethod
     def discover(cls, start: Path) -> GitRepo:
@@ -59,36 +55,6 @@ class GitRepo:
     def git_path(self, path: str) -> str:
         """A project-relative path as git names it (relative to the work tree)."""
         return f"{self.prefix}/{path}" if self.prefix else path
-
-    def clean_blob_ids(self) -> dict[str, str]:
-        """{project path: blob id} for tracked files the work tree had not modified
-        when this was first asked (`clean_since_ns`); a file written after that
-        may differ from its entry here.
-
-        One index read and one status call (libgit2 compares stat data, ctime
-        included, reading file content only for racy entries), whatever the
-        number of files. An entry flagged skip-worktree or assume-unchanged is
-        left out: status never compares those with the work tree, so their
-        ids say nothing of the file there (a sparse checkout, a local override).
-        """
-        if self._clean_ids is None:
-            self.clean_since_ns = time.time_ns()
-            entries: Iterable[tuple[str, str]]
-            if self._split_index:
-                modified = gitcli.unclean_paths(self.workdir) | gitcli.flagged_paths(self.workdir)
-                entries = self._cli_index().items()
-            else:
-                modified = set(self.repo.status(untracked_files="no", ignored=False))
-                modified |= _flagged_paths(self.repo.index)
-                entries = ((entry.path, str(entry.id)) for entry in self.repo.index)
-            strip = len(self.prefix) + 1 if self.prefix else 0
-            ids = {}
-            for path, blob_id in entries:
-                if path in modified or (strip and not path.startswith(self.prefix + "/")):
-                    continue
-                ids[path[strip:]] = blob_id
-            self._clean_ids = ids
-        return self._clean_ids
 
     def converts(self, path: str) -> bool:
         """Whether git converts the project file `path` between the work tree and
@@ -173,8 +139,8 @@ class GitRepo:
 
 def raw_blob_id(full_path: str) -> str:
     """The git blob id of a file's bytes as they are, through no filter: what
-    `git hash-object --no-filters` prints. Equal to the index's id for a clean
-    file that git does not convert (see GitRepo.converts)."""
+    `git hash-object --no-filters` prints; the index's id for a file git does
+    not convert (see GitRepo.converts), as long as the file is what was added."""
     with open(full_path, "rb") as handle:
         size = os.fstat(handle.fileno()).st_size
         hasher = hashlib.sha1(f"blob {size}\0".encode(), usedforsecurity=False)
@@ -185,26 +151,6 @@ def raw_blob_id(full_path: str) -> str:
     if read != size:  # written while read: the header named another length
         raise OSError(f"{full_path}: changed while it was hashed")
     return hasher.hexdigest()
-
-
-# Flags of an index entry (git's index format): "assume unchanged" (assume-valid)
-# in the flags, skip-worktree in the extended flags. pygit2 does not expose
-# them; its cffi bindings reach libgit2's entries.
-_ASSUME_VALID = 0x8000
-_SKIP_WORKTREE = 0x4000
-
-
-def _flagged_paths(index: pygit2.Index) -> set[str]:
-    """Paths of the entries of `index` git never compares with the work tree."""
-    from pygit2.ffi import C, ffi
-
-    flagged = set()
-    handle = index._index
-    for position in range(C.git_index_entrycount(handle)):
-        entry = C.git_index_get_byindex(handle, position)
-        if entry.flags & _ASSUME_VALID or entry.flags_extended & _SKIP_WORKTREE:
-            flagged.add(os.fsdecode(ffi.string(entry.path)))
-    return flagged
 
 
 def _open_index(path: str) -> pygit2.Index:

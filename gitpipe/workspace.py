@@ -1,9 +1,9 @@
-"""Hashes of paths in the work tree, stat first: the stat cache, the git index, then bytes.
+"""Hashes of paths in the work tree, stat first: the stat cache, then bytes.
 
-A git-tracked file is named by the git blob id of its bytes as they are (from
-the index where the index is proven equal to them: no read), everything else
-by xxh3; bytes are read only when the stat cache does not know the file's
-(inode, mtime_ns, size, ctime_ns).
+A git-tracked file is named by the git blob id of its bytes as they are,
+everything else by xxh3; bytes are read only when the stat cache does not know
+the file's (inode, mtime_ns, size, ctime_ns). The git index is asked whether a
+file is tracked, never what it holds (see Workspace._blob_id).
 """
 
 from __future__ import annotations
@@ -28,11 +28,9 @@ from gitpipe.hashing import (
 )
 from gitpipe.state import State, StatKey
 from gitpipe.statsig import (
-    RACY_NS,
     ListedFile,
     ReadLog,
     Signature,
-    changed_ns,
     file_signature,
     index_signature,
     listing_signature,
@@ -126,37 +124,27 @@ class Workspace:
 
     def _blob_id(self, path: str, full: str, info: os.stat_result) -> str:
         """The git blob id of the file's bytes as they are (no filter, no eol
-        conversion), whatever the index says of it now: the bytes the command
+        conversion), whatever the index says of it: the bytes the command
         reads, so that any change to them changes it.
 
         That id depends on the bytes alone, so it is remembered by the file's
         stat data like any hash: a commit, `git add` of another file or a
         checkout that left this file alone rewrites the index but costs no
-        lookup in it (and no `import pygit2`, ~50 ms). The index is asked only
-        when the file changed, and its id is taken only where it is proven to
-        be the bytes' (see _proven_index_id); otherwise the bytes are hashed.
+        lookup in it (and no `import pygit2`, ~50 ms).
         """
+        # NOTE: the index's id is never taken instead of reading the file. A
+        # clean entry proves nothing where status does not compare it
+        # (skip-worktree, assume-unchanged), where git converts the bytes (eol,
+        # filters), nor where the entry was written under a conversion that no
+        # longer applies (a branch whose attributes checked out CRLF): its id
+        # is then LF's, the file CRLF, and stat data says nothing changed.
         key = _stat_key(info)
         known = self.state.cached_digest(f"git:{path}", key)
         if known is not None:
             return known
-        digest = f"{GIT}:{self._proven_index_id(path, info) or raw_blob_id(full)}"
+        digest = f"{GIT}:{raw_blob_id(full)}"
         self.state.record_digest(f"git:{path}", key, digest)
         return digest
-
-    def _proven_index_id(self, path: str, info: os.stat_result) -> str | None:
-        """The index's blob id for `path` where it is the id of the work-tree
-        bytes: the entry is clean by stat data (status compared it, so it is
-        neither skip-worktree nor assume-unchanged), the file was not written
-        since that status (an upstream stage of this repro rewrote a tracked
-        file), and git converts nothing between the two (eol, filters). None
-        anywhere else: the caller hashes the bytes."""
-        git = self.git
-        assert git is not None
-        clean = git.clean_blob_ids().get(path)
-        if clean is None or changed_ns(file_signature(info)) + RACY_NS >= git.clean_since_ns:
-            return None
-        return None if git.converts(path) else clean
 
     def _git_aware(self, path: str, full: str, info: os.stat_result) -> str:
         """A tracked file's git blob id, else xxh3 (a dep no lock entry names yet).
@@ -175,7 +163,7 @@ class Workspace:
                     return digest
         git = self.git
         assert git is not None
-        if path in git.clean_blob_ids() or git.is_tracked(path):
+        if git.is_tracked(path):
             digest = self._blob_id(path, full, info)
         else:
             digest = self._cached(path, full, info, hash_file)

@@ -159,7 +159,7 @@ def apply_edit(repo: Repo, model: Model, kind: str, pick: int, value: int) -> se
 # window after every edit) to let the seal and the stat cache answer within a
 # step instead of a second later.
 TEST_RACY_NS = 40_000_000
-RACY_MODULES = ("gitpipe.statsig", "gitpipe.state", "gitpipe.workspace", "gitpipe.seal",
+RACY_MODULES = ("gitpipe.statsig", "gitpipe.state", "gitpipe.seal",
                 "gitpipe.coldscan")
 
 HOLE_EDITS = st.sampled_from([

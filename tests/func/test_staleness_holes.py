@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Repo
+from tests.conftest import RACY_SECONDS, Repo
 
 
 def built(repo: Repo) -> Repo:
@@ -92,6 +93,25 @@ def test_an_eol_renormalisation_is_a_change(repo: Repo) -> None:
         (repo.path / "out.txt").read_bytes().endswith(b"alpha\r\nbeta\r\n")
     code, _ = status(repo)
     assert code == 0
+
+
+def test_a_clean_index_entry_written_under_a_conversion_is_not_the_bytes(repo: Repo) -> None:
+    # Found by the property test: on a branch with `eol=crlf`, data.txt is
+    # checked out as CRLF; back on main (no attribute) git leaves the file
+    # alone (same blob), so its entry is clean by stat data, nothing converts
+    # now, and still the index's id (LF) is not the id of the CRLF bytes.
+    built(repo)
+    repo.git("checkout", "-q", "-b", "crlf")
+    repo.gen({".gitattributes": "data.txt text eol=crlf\n"})
+    (repo.path / "data.txt").unlink()
+    repo.git("checkout", "--", "data.txt")
+    time.sleep(RACY_SECONDS)  # no entry racy when the index is written next
+    repo.commit("attributes")
+    repo.git("checkout", "-q", "main")
+    assert (repo.path / "data.txt").read_bytes() == b"alpha\r\nbeta\r\n"
+    assert repo.git("status", "--porcelain") == ""  # by stat data, as git compares
+    (repo.path / ".gitpipe/state.db").unlink()  # nothing remembered: the index is asked
+    assert_stale_twice(repo, "deps: data.txt modified")
 
 
 @pytest.mark.parametrize("dep", ["data.txt", "tool.sh"])
@@ -344,7 +364,7 @@ def test_status_at_a_revision_sees_the_executable_bit_git_records(repo: Repo) ->
     ("*.txt working-tree-encoding=UTF-16\n", {}, True),
     ("other.txt text\n", {}, False),
 ])
-def test_the_index_is_trusted_only_where_git_converts_nothing(
+def test_which_attributes_and_settings_make_git_convert_a_file(
         repo: Repo, attributes: str, config: dict[str, str], converts: bool) -> None:
     from gitpipe.gitrepo import GitRepo
 
