@@ -71,6 +71,11 @@ def digest_of_relpath(relpath: str) -> str:
 
 
 def run_relpath(task: str, fingerprint: str) -> str:
+    """`runs/<task>/<fingerprint's hex>`; CacheError for a name or fingerprint
+    that would make it any other path (both can come from a lock)."""
+    problem = trust.task_problem(task) or trust.fingerprint_problem(fingerprint)
+    if problem is not None:
+        raise CacheError(f"no run-cache key for task {task!r}: {problem}")
     return f"runs/{task}/{fingerprint.partition(':')[2]}"
 
 

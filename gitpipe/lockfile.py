@@ -13,8 +13,9 @@ import threading
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from gitpipe.errors import BadInputError, GitpipeError
+from gitpipe.errors import BadInputError, GitpipeError, RecordError
 from gitpipe.statsig import ReadLog, read_noted
+from gitpipe.trust import fingerprint_problem, task_problem
 from gitpipe.yamlio import cached_parse, parse_plain
 
 LOCK_FILE = "gitpipe.lock"
@@ -147,6 +148,11 @@ def parse(text: str, cache_dir: Path | None = None) -> dict[str, LockEntry]:
 def _entry(name: str, body: Any) -> LockEntry:
     if not isinstance(body, dict) or "cmd" not in body or "fingerprint" not in body:
         raise BadInputError(f"{LOCK_FILE}: stage {name!r}: needs 'cmd' and 'fingerprint'")
+    # The name and fingerprint become run-cache keys (`runs/<task>/<fp>`) that
+    # push reads and uploads: a lock from git must not name other files.
+    problem = task_problem(name) or fingerprint_problem(body["fingerprint"])
+    if problem is not None:
+        raise RecordError(f"{LOCK_FILE}: stage {name!r}: {problem}", hint=_RESTORE)
     params = body.get("params") or {}
     if not isinstance(params, dict):
         raise BadInputError(f"{LOCK_FILE}: stage {name!r}: params must be a mapping")

@@ -191,6 +191,11 @@ class Remote:
                                    else (self.fs.protocol,))
 
     def full(self, rel: str) -> str:
+        """The remote's name for `rel`, which stays below the base: every key is
+        built from an object name or a run-cache key, never `..` or absolute."""
+        if rel.startswith("/") or any(part in ("", ".", "..") for part in rel.split("/")):
+            raise BadInputError(f"remote {self.name!r}: refusing the key {rel!r}, which is not "
+                                "a plain relative path below the remote")
         return f"{self.base}/{rel}"
 
     def listing(self, prefix: str) -> set[str]:

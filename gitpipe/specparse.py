@@ -52,7 +52,8 @@ def parse_pipeline(data: Any, source: str = SPEC_FILE) -> Pipeline:
 
 
 def _parse_stages(stages_data: dict[Any, Any], errors: Collector) -> list[Stage]:
-    from gitpipe.stageparse import STAGE_NAME, StageParser
+    from gitpipe.stageparse import StageParser
+    from gitpipe.trust import STAGE_NAME
 
     stages = []
     for name, body in stages_data.items():

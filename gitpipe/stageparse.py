@@ -21,7 +21,6 @@ from gitpipe.partitions import (
 from gitpipe.spec import DEFAULT_PARAMS_FILE, KubeSpec, Out, ParamRef, Stage, WaitFor
 from gitpipe.yamlio import LineDict, LineList, line_of, plain
 
-STAGE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 RESERVED_DIRS = (".git", ".gitpipe")
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")

@@ -26,6 +26,11 @@ LINK_PREFIX = "link:"
 # gitpipe's own bookkeeping, never an out.
 RESERVED = (".git", ".gitpipe")
 _DIGEST = re.compile(r"^xxh3:[0-9a-f]{32}(\.dir)?$")
+# A stage's name (gitpipe.yaml's rule) and a task's: the stage, then `@` and a
+# partition key, which is one path component (run-cache keys and log names
+# are built from it).
+STAGE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+_TASK_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*(@[A-Za-z0-9_.:+-]+)?$")
 RECORD_HINT = ("the record was made by hand or forged: restore it from a trusted commit, "
                "or run 'gitpipe repro' to compute it here")
 
@@ -53,6 +58,21 @@ def digest_problem(digest: object, directory: bool | None = None) -> str | None:
         return f"{digest!r} is not an object digest"
     if directory is not None and digest.endswith(".dir") != directory:
         return f"{digest!r} is not a {'directory' if directory else 'file'} digest"
+    return None
+
+
+def task_problem(name: object) -> str | None:
+    """Why `name` is not a task's name (a stage, or `stage@partition`), or None."""
+    if not isinstance(name, str) or not _TASK_NAME.match(name):
+        return f"{name!r} is not a stage or task name"
+    return None
+
+
+def fingerprint_problem(fingerprint: object) -> str | None:
+    """Why `fingerprint` is not one (`xxh3:` and 32 hex digits), or None."""
+    if not isinstance(fingerprint, str) or not _DIGEST.match(fingerprint) \
+            or fingerprint.endswith(".dir"):
+        return f"fingerprint {fingerprint!r} is not an xxh3 digest"
     return None
 
 

@@ -362,3 +362,53 @@ def test_a_lock_entry_for_a_stage_the_spec_lacks_is_left_alone(repo: Repo,
     assert "entry for 'ghost', which gitpipe.yaml does not declare" in done.stderr
     assert_only_changed(before, snapshot(tmp_path), (*OWN, "repo/out.txt"))
     assert victim.read_text() == PRECIOUS
+
+
+@pytest.mark.parametrize("field,value", [
+    ("fingerprint", "xxh3:../../home/.bashrc"),
+    ("fingerprint", "xxh3:../../../../tmp/secret"),
+    ("name", ".."),
+    ("name", "make/../../../home"),
+])
+def test_push_never_reads_or_writes_a_key_a_forged_lock_entry_names(
+        repo: Repo, tmp_path: Path, store_url: str, field: str, value: str) -> None:
+    """A lock entry's name and fingerprint become the run-cache key that push reads
+    from the cache and writes to the remote; forged, they would name any file."""
+    file_pipeline(repo, store_url)
+    repo.run("push", check=True)
+    secret = tmp_path / "home" / ".bashrc"
+    secret.parent.mkdir()
+    secret.write_text("the user's own shell setup\n")
+    data = yaml.safe_load(repo.read("gitpipe.lock"))
+    entry = dict(data["stages"]["make"])
+    if field == "fingerprint":
+        entry["fingerprint"] = value
+        data["stages"]["make"] = entry
+    else:
+        data["stages"][value] = entry
+    repo.gen({"gitpipe.lock": yaml.safe_dump(data, sort_keys=False)}, commit="forged lock")
+    repo.run("hooks", "install", check=True)
+    keys_before = remote_keys(repo)
+    before = snapshot(tmp_path)
+    done = repo.run("push")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert "gitpipe.lock: stage" in done.stderr and "nothing" not in done.stdout, done.stderr
+    # The pre-push hook pushes the same way: it refuses too, so git's push fails.
+    bare = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
+    hook = subprocess.run(["git", "push", "-q", str(bare), "HEAD:main"], cwd=repo.path,
+                          env={**os.environ, **GIT_ENV}, capture_output=True, text=True)
+    assert hook.returncode != 0 and "gitpipe.lock: stage" in hook.stderr, hook.stderr
+    assert secret.read_text() == "the user's own shell setup\n"
+    assert_only_changed(before, snapshot(tmp_path), [*OWN, "origin.git"])
+    assert remote_keys(repo) == keys_before
+
+
+def remote_keys(repo: Repo) -> set[str]:
+    """Every key on the project's remote, whatever its kind (a bucket is not in
+    the temp tree's snapshot)."""
+    remote = repo.project().remote()
+    remote.fs.invalidate_cache()
+    return {path.removeprefix(remote.base.rstrip("/") + "/")
+            for path in remote.fs.find(remote.base)}

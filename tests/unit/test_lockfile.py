@@ -12,16 +12,17 @@ from gitpipe import lockfile
 from gitpipe.errors import BadInputError
 from gitpipe.lockfile import LockedPath, LockEntry, LockWriter, atomic_write, parse, render
 
+FP = "xxh3:" + "1" * 32  # a fingerprint of the right form
 TRAIN = LockEntry(
     cmd="python train.py",
-    fingerprint="xxh3:ff00",
+    fingerprint="xxh3:ff00000000000000000000000000ff00",
     # Deliberately unsorted: render must sort deps and outs by path.
     deps=(LockedPath("src/train.py", "git:9a1b"),
           LockedPath("data/clean.csv", "xxh3:77e2", 1024)),
     params={"train": {"lr": 0.1, "epochs": 3}, "seed": 7},
     outs=(LockedPath("model", "xxh3:c0ff", 2048), LockedPath("metrics.json", "xxh3:abcd", 12)),
 )
-PREPARE = LockEntry(cmd="python prepare.py", fingerprint="xxh3:0001",
+PREPARE = LockEntry(cmd="python prepare.py", fingerprint="xxh3:00000000000000000000000000000001",
                     deps=(LockedPath("data/raw.csv", "xxh3:0002", 10),))
 
 # Written by hand from DESIGN.md's layout: schema first, stages by name, deps/outs by
@@ -31,12 +32,12 @@ schema: 1
 stages:
   prepare:
     cmd: python prepare.py
-    fingerprint: xxh3:0001
+    fingerprint: xxh3:00000000000000000000000000000001
     deps:
     - {path: data/raw.csv, hash: 'xxh3:0002', size: 10}
   train:
     cmd: python train.py
-    fingerprint: xxh3:ff00
+    fingerprint: xxh3:ff00000000000000000000000000ff00
     deps:
     - {path: data/clean.csv, hash: 'xxh3:77e2', size: 1024}
     - {path: src/train.py, hash: 'git:9a1b'}
@@ -75,7 +76,7 @@ def test_render_empty_lock() -> None:
 
 def test_round_trip() -> None:
     entries = {"train": TRAIN, "prepare": PREPARE, "features@2024-01-01": LockEntry(
-        "featurize --date 2024-01-01", "xxh3:1234",
+        "featurize --date 2024-01-01", "xxh3:12341234123412341234123412341234",
         outs=(LockedPath("data/features/2024-01-01.parquet", "xxh3:9999", 0),))}
     parsed = parse(render(entries))
     assert parsed == {name: sorted_entry(entry) for name, entry in entries.items()}
@@ -87,7 +88,7 @@ def test_round_trip() -> None:
 @pytest.mark.parametrize("tricky", ["yes", "1.0", "null", "a: b", "#hash", "- x", "'q'",
                                     "multi\nline", "ünïcode", ""])
 def test_round_trip_keeps_strings_that_look_like_other_types(tricky: str) -> None:
-    entry = LockEntry(cmd=tricky, fingerprint="xxh3:1", params={"p": tricky, "n": "3"})
+    entry = LockEntry(cmd=tricky, fingerprint=FP, params={"p": tricky, "n": "3"})
     assert parse(render({"s": entry}))["s"] == entry
 
 
@@ -122,7 +123,7 @@ def test_atomic_write_failure_keeps_old_file_and_no_temp(tmp_path: Path) -> None
 def test_lock_writer_updates_file_for_each_task(tmp_path: Path) -> None:
     writer = LockWriter(tmp_path, {"prepare": PREPARE})
     threads = [threading.Thread(target=writer.update,
-                                args=(f"s{i}", LockEntry(f"cmd {i}", f"xxh3:{i}")))
+                                args=(f"s{i}", LockEntry(f"cmd {i}", f"xxh3:{i:032x}")))
                for i in range(8)]
     for thread in threads:
         thread.start()
@@ -130,7 +131,7 @@ def test_lock_writer_updates_file_for_each_task(tmp_path: Path) -> None:
         thread.join()
     on_disk = lockfile.read(tmp_path)
     assert set(on_disk) == {"prepare"} | {f"s{i}" for i in range(8)}
-    assert on_disk["s3"] == LockEntry("cmd 3", "xxh3:3")
+    assert on_disk["s3"] == LockEntry("cmd 3", f"xxh3:{3:032x}")
     writer.remove(["prepare", "s0", "absent"])
     assert set(lockfile.read(tmp_path)) == {f"s{i}" for i in range(1, 8)}
     assert sorted(os.listdir(tmp_path)) == ["gitpipe.lock"]
@@ -142,12 +143,12 @@ def test_lock_writer_updates_file_for_each_task(tmp_path: Path) -> None:
     ("stages: [unclosed\n", r"^gitpipe\.lock(:\d+)?: invalid YAML"),
     ("- a\n- b\n", r"^gitpipe\.lock: not a mapping"),
     ("schema: 2\nstages: {}\n", r"^gitpipe\.lock: unknown schema 2"),
-    ("schema: 1\nstages:\n  a: {fingerprint: 'xxh3:1'}\n",
+    ("schema: 1\nstages:\n  a: {fingerprint: 'xxh3:" + "1" * 32 + "'}\n",
      r"^gitpipe\.lock: stage 'a': needs 'cmd' and 'fingerprint'"),
     ("schema: 1\nstages:\n  a: just text\n", r"stage 'a': needs 'cmd' and 'fingerprint'"),
-    ("schema: 1\nstages:\n  a: {cmd: x, fingerprint: 'xxh3:1', deps: 5}\n",
+    ("schema: 1\nstages:\n  a: {cmd: x, fingerprint: 'xxh3:" + "1" * 32 + "', deps: 5}\n",
      r"^gitpipe\.lock: stage 'a' deps must be a list"),
-    ("schema: 1\nstages:\n  a: {cmd: x, fingerprint: 'xxh3:1', outs: [{path: o}]}\n",
+    ("schema: 1\nstages:\n  a: {cmd: x, fingerprint: 'xxh3:" + "1" * 32 + "', outs: [{path: o}]}\n",
      r"^gitpipe\.lock: stage 'a' outs: each item needs 'path' and 'hash'"),
 ])
 def test_damaged_lock_is_a_bad_input_error(text: str, match: str) -> None:
@@ -169,18 +170,19 @@ def test_stages_not_a_mapping_is_a_bad_input_error() -> None:
 
 def test_params_not_a_mapping_is_a_bad_input_error() -> None:
     with pytest.raises(BadInputError, match=r"gitpipe\.lock"):
-        parse("schema: 1\nstages:\n  a: {cmd: x, fingerprint: 'xxh3:1', params: [1, 2]}\n")
+        parse("schema: 1\nstages:\n  a: {cmd: x, fingerprint: 'xxh3:" + "1" * 32
+              + "', params: [1, 2]}\n")
 
 
 def test_lock_writer_output_equals_render(tmp_path: Path) -> None:
     from gitpipe.lockfile import LockedPath, LockEntry, LockWriter, parse, render
 
     entries = {
-        "b": LockEntry("echo 'multi\nline'  # comment: yes", "xxh3:1",
+        "b": LockEntry("echo 'multi\nline'  # comment: yes", FP,
                        (LockedPath("z.txt", "git:abc"), LockedPath("a.txt", "xxh3:2", 3)),
                        {"train": {"lr": 0.1, "layers": [1, 2]}, "x": "y: z"},
                        (LockedPath("out/", "xxh3:9.dir", 10),)),
-        "a@2024-01-01": LockEntry("true", "xxh3:3"),
+        "a@2024-01-01": LockEntry("true", "xxh3:33333333333333333333333333333333"),
     }
     writer = LockWriter(tmp_path, {})
     for name, entry in entries.items():
@@ -203,7 +205,7 @@ def test_write_behind_coalesces_and_close_writes_the_last_state(tmp_path: Path,
     monkeypatch.setattr(lockfile, "atomic_write",
                         lambda path, text: writes.append(text) or real(path, text))
     writer = LockWriter(tmp_path, {}, write_behind=True)
-    entries = {f"s{i:03}": LockEntry(f"cmd {i}", f"xxh3:{i}") for i in range(200)}
+    entries = {f"s{i:03}": LockEntry(f"cmd {i}", f"xxh3:{i:032x}") for i in range(200)}
     for name, entry in entries.items():
         writer.update(name, entry)
     writer.close()
@@ -216,6 +218,6 @@ def test_write_behind_failure_is_reported_at_close(tmp_path: Path) -> None:
     from gitpipe.errors import GitpipeError
 
     writer = LockWriter(tmp_path / "no-such-dir", {}, write_behind=True)
-    writer.update("a", LockEntry("true", "xxh3:1"))
+    writer.update("a", LockEntry("true", FP))
     with pytest.raises(GitpipeError, match=r"cannot write gitpipe\.lock"):
         writer.close()
