@@ -23,10 +23,12 @@ import xxhash
 from gitpipe.errors import BadInputError, GitpipeError
 from gitpipe.hashing import (
     DIR_SUFFIX,
+    EXEC,
     ManifestEntry,
     copy_hashing_stream,
     hash_file,
     manifest_bytes,
+    manifest_row,
 )
 from gitpipe.statsig import walk_files
 
@@ -44,11 +46,13 @@ class CacheError(GitpipeError):
 
 @dataclass(frozen=True)
 class CachedOut:
-    """One out as a run produced it: path, digest, size."""
+    """One out as a run produced it: path, digest, size, and whether it was an
+    executable file (a directory's files say so in its manifest)."""
 
     path: str
     digest: str
     size: int
+    executable: bool = False
 
 
 def object_relpath(digest: str) -> str:
@@ -170,7 +174,7 @@ class Cache:
         that everything it names is present)."""
         if self.has(digest):
             return
-        entries = []
+        entries: list[ManifestEntry] = []
         for rel, _, _, _, mode in walk_files(str(workspace_dir)):
             full = workspace_dir / rel
             if stat_module.S_ISLNK(mode):
@@ -184,7 +188,7 @@ class Cache:
                     self._publish(tmp, self.path(got))
             finally:
                 tmp.unlink(missing_ok=True)
-            entries.append(ManifestEntry(rel, got, size))
+            entries.append(ManifestEntry(*manifest_row(rel, got, size, mode)))
         data = manifest_bytes(entries)
         if f"xxh3:{xxhash.xxh3_128_hexdigest(data)}{DIR_SUFFIX}" != digest:
             raise CacheError(f"{workspace_dir}: changed while it was being cached")
@@ -221,13 +225,29 @@ class Cache:
                           if not e.digest.startswith("link:"))]
 
     # -- checkout ------------------------------------------------------------------
-    def checkout(self, target: Path, digest: str) -> None:
-        """Make `target` hold object `digest`, replacing whatever is there."""
+    def checkout(self, target: Path, digest: str, executable: bool = False) -> None:
+        """Make `target` hold object `digest`, replacing whatever is there, with
+        the executable bits its record names."""
         missing = self.missing(digest)
         if missing:
             raise CacheError(f"{len(missing)} object(s) of {target.name!r} are not in the "
                              f"cache ({missing[0]})", hint="run 'gitpipe pull'")
         self.write_files(self.lay_out(target, digest))
+        self.apply_modes(target, digest, executable)
+
+    def apply_modes(self, target: Path, digest: str, executable: bool = False) -> None:
+        """Give the files of out `target` the executable bit its record names: the
+        file itself (`executable`, from the lock), or a directory's flagged files.
+
+        NOTE: with hardlink or symlink checkouts the workspace file is the cache
+        object, which then becomes 0555: still read-only, its bytes untouched.
+        """
+        if digest.endswith(DIR_SUFFIX):
+            for entry in self.manifest(digest):
+                if entry.executable:
+                    make_executable(target / entry.relpath)
+        elif executable:
+            make_executable(target)
 
     def lay_out(self, target: Path, digest: str) -> list[tuple[str, Path]]:
         """Clear `target`, make its directories and symlinks, and return the
@@ -317,7 +337,8 @@ class Cache:
 
     # -- run-cache -----------------------------------------------------------------
     def save_run(self, task: str, fingerprint: str, outs: Iterable[CachedOut]) -> None:
-        data = json.dumps([[o.path, o.digest, o.size] for o in outs]).encode()
+        data = json.dumps([[o.path, o.digest, o.size, *([EXEC] if o.executable else [])]
+                           for o in outs]).encode()
         final = self.root / run_relpath(task, fingerprint)
         tmp = self._tmp_in(final.parent)
         try:
@@ -331,7 +352,7 @@ class Cache:
             rows = json.loads((self.root / run_relpath(task, fingerprint)).read_bytes())
         except (FileNotFoundError, ValueError):
             return None
-        return [CachedOut(*row) for row in rows]
+        return [CachedOut(row[0], row[1], row[2], row[3:] == [EXEC]) for row in rows]
 
     def run_entries(self) -> Iterator[str]:
         """Relative paths of every run-cache entry."""
@@ -358,6 +379,18 @@ class Cache:
                     if ((path.name.startswith(TMP_PREFIX) or base.name == "tmp")
                             and path.is_file() and path.stat().st_mtime < limit):
                         yield path
+
+
+def make_executable(path: Path) -> None:
+    """Add the execute bits where the file has read bits (as `chmod +x` does
+    under a 022 umask); a symlink or a missing file is left alone."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat_module.S_ISREG(info.st_mode):
+        mode = stat_module.S_IMODE(info.st_mode)
+        os.chmod(path, mode | (mode & 0o444) >> 2)
 
 
 def remove_path(path: Path) -> None:

@@ -31,6 +31,7 @@ from gitpipe.hashing import (
     descriptor_digest,
     hash_bytes,
     listing_digest,
+    manifest_row,
     plain_manifest_text,
 )
 from gitpipe.statsig import RACY_NS, FileSignature, ListedFile, pack_numbers, signature_of
@@ -190,7 +191,8 @@ def _scan_part(part: tuple[str, list[str], frozenset[str]]) -> tuple[object, ...
         del packed[3::4]  # (inode, mtime_ns, size)
         row = packed.tobytes()
     return (signature_numbers, row, digests,
-            plain_manifest_text(zip(paths, digests, stored, strict=True)),
+            plain_manifest_text([manifest_row(*row) for row in
+                                 zip(paths, digests, stored, numbers[3::4], strict=True)]),
             max(numbers[1::4], default=0), sum(stored))
 
 

@@ -41,7 +41,7 @@ class RunCache:
 
     def restore(self, root: Path, outs: list[CachedOut]) -> None:
         for out in outs:
-            self.cache.checkout(root / out.path, out.digest)
+            self.cache.checkout(root / out.path, out.digest, out.executable)
 
     def record(self, root: Path, task: Task, fingerprint: str,
                outs: dict[str, PathInfo]) -> None:
@@ -52,7 +52,8 @@ class RunCache:
                 self.cache.add_tree(root / path, info.digest)
             else:
                 self.cache.add_file(root / path, info.digest)
-        cached = [CachedOut(p, i.digest, i.size) for p, i in outs.items() if i.digest]
+        cached = [CachedOut(p, i.digest, i.size, i.executable)
+                  for p, i in outs.items() if i.digest]
         self.cache.save_run(task.name, fingerprint, cached)
         if self.push_after:
             assert self.remote is not None

@@ -276,7 +276,7 @@ def lock_entry_for(task: Task, seen: Observation, outs: dict[str, PathInfo]) -> 
     deps = tuple(LockedPath(p, i.digest, i.size if not i.digest.startswith("git:") else None)
                  for p, i in seen.deps.items() if i.digest is not None)
     metrics = {out.path for out in task.outs if not out.cache}
-    locked_outs = tuple(LockedPath(p, i.digest, i.size, p in metrics)
+    locked_outs = tuple(LockedPath(p, i.digest, i.size, p in metrics, i.executable)
                         for p, i in outs.items() if i.digest is not None)
     return LockEntry(task.cmd, seen.fingerprint, deps, seen.params, locked_outs,
                      task.stage.wdir, part_digest(task.env), part_digest(task.runtime))

@@ -8,7 +8,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from gitpipe import lockfile
-from gitpipe.cache import Cache, CacheError, digest_of_relpath, remove_path, run_relpath
+from gitpipe.cache import (
+    Cache,
+    CacheError,
+    digest_of_relpath,
+    make_executable,
+    remove_path,
+    run_relpath,
+)
 from gitpipe.errors import BadInputError, did_you_mean
 from gitpipe.gitrepo import lockfile_texts_in_history
 from gitpipe.hashing import DIR_SUFFIX, XXH3
@@ -34,6 +41,7 @@ class LockedOut:
     task: str
     path: str
     digest: str
+    executable: bool = False
 
 
 def locked_outs(entries: dict[str, LockEntry], targets: Iterable[str] = ()) -> list[LockedOut]:
@@ -44,7 +52,7 @@ def locked_outs(entries: dict[str, LockEntry], targets: Iterable[str] = ()) -> l
         if target not in entries and target not in stages:
             raise BadInputError(f"no lock entry for {target!r}",
                                 hint=did_you_mean(target, stages))
-    return [LockedOut(name, out.path, out.digest)
+    return [LockedOut(name, out.path, out.digest, out.executable)
             for name, entry in sorted(entries.items())
             if not wanted or name in wanted or name.split("@", 1)[0] in wanted
             for out in entry.outs]
@@ -65,21 +73,31 @@ def checkout(project: Project, targets: Iterable[str] = ()) -> CheckoutReport:
         if cache.missing(out.digest):
             report.missing.append(out)
         else:
-            cache.checkout(project.root / out.path, out.digest)
+            cache.checkout(project.root / out.path, out.digest, out.executable)
             report.restored.append(out.path)
     project.state.flush()
     return report
 
 
+def _restore_exec_bits(project: Project, outs: Iterable[LockedOut]) -> None:
+    """An out whose bytes are right may still have lost its executable bit (the
+    digest is of the bytes): the lock's record puts it back."""
+    for out in outs:
+        if out.executable:
+            make_executable(project.root / out.path)
+
+
 def _compare(project: Project, targets: Iterable[str]) -> tuple[CheckoutReport, list[LockedOut]]:
     """The report with the unchanged outs filled in, and the outs that differ."""
     report = CheckoutReport()
-    todo = []
+    todo, unchanged = [], []
     for out in locked_outs(project.lock_entries, targets):
         if project.workspace.info(out.path, XXH3).digest == out.digest:
             report.unchanged.append(out.path)
+            unchanged.append(out)
         else:
             todo.append(out)
+    _restore_exec_bits(project, unchanged)
     return report, todo
 
 
@@ -151,6 +169,8 @@ def pull(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: in
             report.restored.append(out.path)
         try:
             cache.write_files(pairs, fetcher(remote, cache, summary, progress), jobs)
+            for out in todo:
+                cache.apply_modes(project.root / out.path, out.digest, out.executable)
         except CacheError as exc:  # a corrupt object: every other file was written
             whole = sum(1 for out in todo if not cache.missing(out.digest))
             done = f"; checked out the other {whole} out(s)" if whole else ""
@@ -163,7 +183,7 @@ def pull(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: in
 def _checkout_whole(project: Project, todo: list[LockedOut], report: CheckoutReport) -> None:
     for out in todo:
         if not project.cache.missing(out.digest):
-            project.cache.checkout(project.root / out.path, out.digest)
+            project.cache.checkout(project.root / out.path, out.digest, out.executable)
             report.restored.append(out.path)
     project.state.flush()
 

@@ -23,6 +23,7 @@ from gitpipe.hashing import (
     gc_paused,
     hash_file,
     hash_many,
+    is_executable,
     listing_digest,
 )
 from gitpipe.state import State, StatKey
@@ -35,15 +36,23 @@ from gitpipe.statsig import (
     walk_files,
 )
 
+# NOTE: the stat-cache key of a directory's digest names the manifest rules it
+# was made by (executable files flagged): a digest remembered under older rules
+# is not reused for a listing that has not changed since.
+DIR_KEY = "tree:"
+
 
 class PathInfo(NamedTuple):
-    """What a path holds now: its digest and size, or `digest=None` when missing."""
+    """What a path holds now: its digest and size, or `digest=None` when missing;
+    `executable` for a file its owner may run (directories flag theirs in the
+    manifest)."""
 
     path: str
     digest: str | None
     size: int = 0
     is_dir: bool = False
     files: int = 0
+    executable: bool = False
 
     @property
     def exists(self) -> bool:
@@ -84,7 +93,7 @@ class Workspace:
     def prefetch(self, paths: list[str]) -> None:
         """Read what the stat cache knows of `paths` (files or directories) at once."""
         self.state.prefetch([key for path in paths
-                             for key in (f"dir:{path}", f"git:{path}", f"git?:{path}", path)])
+                             for key in (f"{DIR_KEY}{path}", f"git:{path}", f"git?:{path}", path)])
 
     def info(self, path: str, algo: str | None = None) -> PathInfo:
         """Hash `path` (file or directory); never raises for a missing path.
@@ -109,11 +118,15 @@ class Workspace:
             raise BadInputError(f"{path}: a fifo, socket or device; gitpipe hashes files, "
                                 "symlinks and directories only")
         self.observed[path] = file_signature(info)
+        executable = is_executable(info.st_mode)
         if algo == XXH3 or link or self._open_git is None:
-            return PathInfo(path, self._cached(path, full, info, hash_file), info.st_size)
+            return PathInfo(path, self._cached(path, full, info, hash_file), info.st_size,
+                            executable=executable)
         if algo == GIT:
-            return PathInfo(path, self._blob_id(path, info), info.st_size)
-        return PathInfo(path, self._git_aware(path, full, info), info.st_size)
+            return PathInfo(path, self._blob_id(path, info), info.st_size,
+                            executable=executable)
+        return PathInfo(path, self._git_aware(path, full, info), info.st_size,
+                        executable=executable)
 
     def _blob_id(self, path: str, info: os.stat_result) -> str:
         """The blob id `git add` would store for the file, whatever the index says
@@ -183,7 +196,7 @@ class Workspace:
         One never hashed before is scanned instead: every file is read anyway.
         """
         full = os.path.join(self._root, path)
-        if not self.state.recorded(f"dir:{path}"):
+        if not self.state.recorded(f"{DIR_KEY}{path}"):
             with gc_paused():
                 cold = scan_directory(full)
             if cold is not None:
@@ -192,13 +205,13 @@ class Workspace:
             listing = walk_files(full)
             key = StatKey(*listing_signature(listing))
         self.observed[path] = ("dir", *key)
-        cached = self.state.cached_digest(f"dir:{path}", key)
+        cached = self.state.cached_digest(f"{DIR_KEY}{path}", key)
         if cached is not None:
             return PathInfo(path, cached, key.size, True, len(listing))
         with gc_paused():
             info = self._directory_manifest(path, listing)
         assert info.digest is not None
-        self.state.record_digest(f"dir:{path}", key, info.digest)
+        self.state.record_digest(f"{DIR_KEY}{path}", key, info.digest)
         return info
 
     def _directory_manifest(self, path: str, listing: list[ListedFile]) -> PathInfo:
@@ -232,5 +245,5 @@ class Workspace:
             self.state.record_directory_row(path, cold.row)
         else:
             self.state.record_directory(path, cold.listing, cold.digests)
-        self.state.record_digest(f"dir:{path}", key, cold.digest)
+        self.state.record_digest(f"{DIR_KEY}{path}", key, cold.digest)
         return PathInfo(path, cold.digest, cold.size, True, cold.files)

@@ -138,3 +138,87 @@ def test_a_lock_written_before_fingerprint_v2_still_holds(repo: Repo) -> None:
     assert status_json(repo) == {"a": []}
     assert repo.run("repro").returncode == 0
     assert repo.ran() == []
+
+
+# -- the executable bit of outs ----------------------------------------------------------
+
+TOOL = "printf '#!/bin/sh\\necho tool-ran\\n' > tool && chmod +x tool"
+BIN = ("mkdir -p bin && printf '#!/bin/sh\\necho bin-ran\\n' > bin/run && chmod +x bin/run"
+       " && echo data > bin/data.txt")
+
+
+def _tools(repo: Repo) -> None:
+    repo.spec({
+        "build": {"cmd": ran_cmd("build", f"{TOOL} && {BIN}"), "outs": ["tool", "bin/"]},
+        "use": {"cmd": ran_cmd("use", "./tool > used.txt && ./bin/run >> used.txt"),
+                "deps": ["tool", "bin/"], "outs": ["used.txt"]},
+    }, commit="pipeline")
+
+
+def _executable(path: Path) -> bool:
+    return path.stat().st_mode & 0o111 == 0o111
+
+
+def _assert_modes(root: Path) -> None:
+    assert _executable(root / "tool") and _executable(root / "bin/run")
+    assert (root / "bin/data.txt").stat().st_mode & 0o111 == 0
+
+
+def test_executable_outs_survive_checkout(repo: Repo) -> None:
+    _tools(repo)
+    assert repo.run("repro").returncode == 0
+    assert repo.ran() == ["build", "use"]
+    lock = yaml.safe_load(repo.read("gitpipe.lock"))["stages"]["build"]
+    assert {o["path"]: o.get("exec", False) for o in lock["outs"]} == {
+        "tool": True, "bin": False}  # a directory's files say so in its manifest
+    (repo.path / "tool").unlink()
+    import shutil
+
+    shutil.rmtree(repo.path / "bin")
+    done = repo.run("checkout")
+    assert done.returncode == 0, done.stderr
+    _assert_modes(repo.path)
+    (repo.path / "tool").chmod(0o644)  # same bytes, bit lost: checkout puts it back
+    assert repo.run("checkout").returncode == 0
+    _assert_modes(repo.path)
+    assert repo.run("repro").returncode == 0
+    assert repo.ran() == []
+
+
+def test_executable_outs_survive_pull_into_a_fresh_clone(repo: Repo, tmp_path: Path) -> None:
+    _tools(repo)
+    repo.run("remote", "add", "-d", "store", str(tmp_path / "store"), check=True)
+    assert repo.run("repro").returncode == 0
+    assert repo.run("push").returncode == 0
+    repo.commit("results")
+    laptop = repo.clone_to(tmp_path / "laptop")
+    done = laptop.run("pull")
+    assert done.returncode == 0, done.stderr
+    _assert_modes(laptop.path)
+    assert laptop.run("status", "--check").returncode == 0
+
+
+def test_executable_outs_survive_a_run_cache_restore(repo: Repo) -> None:
+    _tools(repo)
+    assert repo.run("repro").returncode == 0
+    repo.ran()
+    (repo.path / "gitpipe.lock").unlink()
+    for out in ("tool", "used.txt"):
+        (repo.path / out).unlink()
+    import shutil
+
+    shutil.rmtree(repo.path / "bin")
+    done = repo.run("repro")
+    assert done.returncode == 0, done.stderr
+    assert "restored" in done.stdout
+    assert repo.ran() == []  # both restored, none ran
+    _assert_modes(repo.path)
+    # the downstream command runs the restored tool
+    repo.spec({"build": {"cmd": ran_cmd("build", f"{TOOL} && {BIN}"), "outs": ["tool", "bin/"]},
+               "use": {"cmd": ran_cmd("use", "./tool > used.txt && ./bin/run >> used.txt "
+                                      "&& echo again >> used.txt"),
+                       "deps": ["tool", "bin/"], "outs": ["used.txt"]}})
+    done = repo.run("repro")
+    assert done.returncode == 0, done.stderr
+    assert repo.ran() == ["use"]
+    assert repo.read("used.txt") == "tool-ran\nbin-ran\nagain\n"

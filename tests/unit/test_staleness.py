@@ -32,7 +32,8 @@ def make_entry(**changes: Any) -> LockEntry:
         "deps": (LockedPath("src/train.py", "git:aaaa"),
                  LockedPath("data/clean.csv", "xxh3:bbbb", 10)),
         "params": {"train": {"lr": 0.1, "epochs": 3}},
-        "outs": (LockedPath("model", "xxh3:cccc", 20), LockedPath("metrics.json", "xxh3:dddd", 5, metric=True)),
+        "outs": (LockedPath("model", "xxh3:cccc", 20),
+                 LockedPath("metrics.json", "xxh3:dddd", 5, metric=True)),
     }
     fields.update(changes)
     return LockEntry(**fields)
