@@ -34,6 +34,7 @@ from gitpipe.hashing import (
     manifest_row,
     plain_manifest_text,
 )
+from gitpipe.ignore import Ignore
 from gitpipe.statsig import RACY_NS, FileSignature, ListedFile, pack_numbers, signature_of
 
 # O_NONBLOCK: a file replaced by a fifo since it was listed must not block the open
@@ -125,19 +126,24 @@ def _list_names(directory: str) -> tuple[list[str], frozenset[str]]:
     as walk_files sorts them, and which of them are symlinks: from d_type alone."""
     paths: list[str] = []
     links: list[str] = []
-    stack = [""]
+    stack = [("", Ignore.above(directory))]
     while stack:
-        rel = stack.pop()
+        rel, outer = stack.pop()
         prefix = f"{rel}/" if rel else ""
-        with os.scandir(f"{directory}/{rel}" if rel else directory) as entries:
-            for entry in entries:
-                if entry.is_file(follow_symlinks=False):  # the most, first: one call each
+        folder = f"{directory}/{rel}" if rel else directory
+        with os.scandir(folder) as listed:
+            entries = list(listed)
+        rules = outer.entering(folder, rel, [entry.name for entry in entries])
+        for entry in entries:
+            if entry.is_file(follow_symlinks=False):  # the most, first: one call each
+                if not rules.ignored(prefix + entry.name, entry.name, False):
                     paths.append(prefix + entry.name)
-                elif entry.is_dir(follow_symlinks=False):
-                    stack.append(prefix + entry.name)
-                elif entry.is_symlink():
-                    links.append(prefix + entry.name)
-                # a fifo, socket or device: left out, as walk_files leaves it
+            elif entry.is_dir(follow_symlinks=False):
+                if not rules.ignored(prefix + entry.name, entry.name, True):
+                    stack.append((prefix + entry.name, rules))
+            elif entry.is_symlink() and not rules.ignored(prefix + entry.name, entry.name, False):
+                links.append(prefix + entry.name)
+            # a fifo, socket or device: left out, as walk_files leaves it
     paths.extend(links)
     paths.sort()
     return paths, frozenset(links)

@@ -26,6 +26,7 @@ import time
 import xxhash
 
 from gitpipe import __version__
+from gitpipe.errors import GitpipeError
 from gitpipe.statsig import (
     RACY_NS,
     file_signature,
@@ -72,8 +73,8 @@ def answer(argv: list[str], root: str | None = None) -> str | None:
         text, signatures = fields[2 + count], fields[3 + count:]
         if not signatures or len(signatures) % 2 or not _unchanged(root, signatures):
             return None
-    except (OSError, ValueError, IndexError):
-        return None
+    except (OSError, ValueError, IndexError, GitpipeError):  # a bad .gitpipeignore: the
+        return None                                          # full path reports it
     return text
 
 

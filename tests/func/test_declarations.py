@@ -222,3 +222,85 @@ def test_executable_outs_survive_a_run_cache_restore(repo: Repo) -> None:
     assert done.returncode == 0, done.stderr
     assert repo.ran() == ["use"]
     assert repo.read("used.txt") == "tool-ran\nbin-ran\nagain\n"
+
+
+# -- .gitpipeignore ----------------------------------------------------------------------
+
+def _lib_stage(repo: Repo, extra: str = "") -> None:
+    repo.gen({"lib/mod.py": "X = 1\n", "lib/data/a.txt": "a\n"})
+    write_junk = ("mkdir -p lib/__pycache__ lib/.ipynb_checkpoints && echo c > "
+                  "lib/__pycache__/mod.cpython.pyc && echo n > lib/.ipynb_checkpoints/x "
+                  "&& echo d > lib/data/.DS_Store && echo p > lib/data/y.pyc")
+    repo.spec({"use": {"cmd": ran_cmd("use", f"{write_junk} {extra}&& cat lib/mod.py > o.txt"),
+                       "deps": ["lib/"], "outs": ["o.txt"]}}, commit="pipeline")
+
+
+def test_a_directory_dep_the_stage_writes_bytecode_into_stays_up_to_date(repo: Repo) -> None:
+    _lib_stage(repo)
+    assert repo.run("repro").returncode == 0
+    assert repo.ran() == ["use"]
+    assert (repo.path / "lib/__pycache__/mod.cpython.pyc").exists()
+    assert status_json(repo) == {"use": []}
+    assert repo.run("repro").returncode == 0
+    assert repo.ran() == []
+    (repo.path / "lib/data/a.txt").write_text("changed\n")
+    assert status_json(repo) == {"use": ["deps: lib/ modified"]}
+
+
+def test_custom_ignore_rules_and_their_changes(repo: Repo) -> None:
+    _lib_stage(repo)
+    repo.gen({"lib/.gitpipeignore": "*.tmp\n!keep.tmp\n", ".gitpipeignore": "/lib/scratch/\n"},
+             commit="ignore")
+    assert repo.run("repro").returncode == 0
+    repo.ran()
+    repo.gen({"lib/data/x.tmp": "1", "lib/scratch/big.bin": "2", "data.tmp": "3"})
+    assert status_json(repo) == {"use": []}
+    repo.gen({"lib/data/keep.tmp": "kept"})  # taken back by `!`
+    assert status_json(repo) == {"use": ["deps: lib/ modified"]}
+    assert repo.run("repro").returncode == 0
+    repo.ran()
+    # the rules are an input: dropping one brings its files back into the dep
+    repo.gen({"lib/.gitpipeignore": "!keep.tmp\n"})
+    assert status_json(repo) == {"use": ["deps: lib/ modified"]}
+    assert repo.run("repro").returncode == 0
+    repo.ran()
+    repo.gen({".gitpipeignore": ""})
+    assert status_json(repo) == {"use": ["deps: lib/ modified"]}
+
+
+def test_an_ignored_file_in_a_directory_out_is_not_cached_or_checked_out(repo: Repo) -> None:
+    repo.spec({"make": {"cmd": "mkdir -p out/__pycache__ && echo 1 > out/a.txt && "
+                               "echo 2 > out/__pycache__/a.pyc && echo 3 > out/b.pyc",
+                        "outs": ["out/"]}}, commit="pipeline")
+    assert repo.run("repro").returncode == 0
+    assert status_json(repo) == {"make": []}
+    import shutil
+
+    shutil.rmtree(repo.path / "out")
+    assert repo.run("checkout").returncode == 0
+    assert sorted(p.name for p in (repo.path / "out").rglob("*")) == ["a.txt"]
+    assert status_json(repo) == {"make": []}
+
+
+def test_every_walker_agrees_on_what_is_ignored(repo: Repo, tmp_path: Path) -> None:
+    from gitpipe.coldscan import scan_directory
+    from gitpipe.hashing import listing_digest
+    from gitpipe.statsig import walk_files
+
+    files = {f"d/f{k}.txt": str(k) for k in range(2100)}  # enough for forked workers
+    files.update({"d/sub/x.pyc": "p", "d/sub/__pycache__/y": "p", "d/.gitpipeignore": "*.skip\n",
+                  "d/a.skip": "s", "d/tool": "t"})
+    repo.gen({"gitpipe.yaml": "stages: {}\n", **files})
+    (repo.path / "d/tool").chmod(0o755)
+    full = str(repo.path / "d")
+    listing = walk_files(full)
+    cold = scan_directory(full)
+    assert cold is not None
+    assert len(listing) == 2100 + 2  # the files, .gitpipeignore and tool
+    assert not any(name.endswith((".pyc", ".skip")) or "__pycache__" in name
+                   for name, *_ in listing)
+    from gitpipe.hashing import file_digest
+
+    digests = [file_digest(f"{full}/{item[0]}") for item in listing]
+    assert listing_digest(listing, digests)[0] == cold.digest
+
