@@ -64,16 +64,11 @@ class Ignore:
         """The rules of the `.gitpipeignore` files from the project root down to
         `directory`'s parent; none outside a project (no gitpipe.yaml above)."""
         sets: list[RuleSet] = []
-        current = os.path.abspath(directory)
-        while not os.path.exists(os.path.join(current, PROJECT_MARKER)):
-            parent = os.path.dirname(current)
-            if parent == current:
-                return cls()
-            current = parent
-            found = _read_rules(current)
+        for folder in ancestors_in_project(directory):
+            found = _read_rules(folder)
             if found:
-                prefix = os.path.relpath(directory, current).replace(os.sep, "/") + "/"
-                sets.insert(0, RuleSet(found, prefix, 0))
+                prefix = os.path.relpath(directory, folder).replace(os.sep, "/") + "/"
+                sets.append(RuleSet(found, prefix, 0))
         return cls(tuple(sets))
 
     def entering(self, directory: str, rel: str, names: list[str]) -> Ignore:
@@ -105,6 +100,21 @@ class Ignore:
 # regular file of its own (a symlink could name a fifo, which blocks a read
 # for ever, or a file outside the project), and only so much of it.
 _OPEN_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
+
+
+def ancestors_in_project(directory: str) -> list[str]:
+    """The directories from the project root down to `directory`'s parent, whose
+    `.gitpipeignore` files rule over it (the workspace notes each as an input of
+    its answer); none outside a project."""
+    found: list[str] = []
+    current = os.path.abspath(directory)
+    while not os.path.exists(os.path.join(current, PROJECT_MARKER)):
+        parent = os.path.dirname(current)
+        if parent == current:
+            return []
+        current = parent
+        found.append(current)
+    return found[::-1]
 
 
 def _read_rules(directory: str) -> tuple[Rule, ...]:

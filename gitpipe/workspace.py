@@ -26,6 +26,7 @@ from gitpipe.hashing import (
     is_executable,
     listing_digest,
 )
+from gitpipe.ignore import IGNORE_FILE, ancestors_in_project
 from gitpipe.state import State, StatKey
 from gitpipe.statsig import (
     RACY_NS,
@@ -196,6 +197,7 @@ class Workspace:
         One never hashed before is scanned instead: every file is read anyway.
         """
         full = os.path.join(self._root, path)
+        self._note_outer_rules(full)
         if not self.state.recorded(f"{DIR_KEY}{path}"):
             with gc_paused():
                 cold = scan_directory(full)
@@ -213,6 +215,17 @@ class Workspace:
         assert info.digest is not None
         self.state.record_digest(f"{DIR_KEY}{path}", key, info.digest)
         return info
+
+    def _note_outer_rules(self, full: str) -> None:
+        """The `.gitpipeignore` files above a directory decide which of its files
+        count, so they are inputs of the answer too (those inside it are its files)."""
+        for folder in ancestors_in_project(full):
+            rules = os.path.join(folder, IGNORE_FILE)
+            try:
+                signature: tuple[object, ...] | None = file_signature(os.stat(rules))
+            except (FileNotFoundError, NotADirectoryError):
+                signature = None
+            self.observed[os.path.relpath(rules, self._root).replace(os.sep, "/")] = signature
 
     def _directory_manifest(self, path: str, listing: list[ListedFile]) -> PathInfo:
         # NOTE: one pass over plain tuples, no pathlib and no per-file objects
