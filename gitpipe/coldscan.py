@@ -29,12 +29,12 @@ from gitpipe.forkmap import fork_map, usable_workers
 from gitpipe.hashing import (
     DIR_SUFFIX,
     descriptor_digest,
+    executable_indexes,
     hash_bytes,
     listing_digest,
-    manifest_row,
     plain_manifest_text,
 )
-from gitpipe.ignore import Ignore
+from gitpipe.ignore import DEFAULT_LAST, Ignore, default_ignored
 from gitpipe.statsig import RACY_NS, FileSignature, ListedFile, pack_numbers, signature_of
 
 # O_NONBLOCK: a file replaced by a fifo since it was listed must not block the open
@@ -133,20 +133,29 @@ def _list_names(directory: str) -> tuple[list[str], frozenset[str]]:
         folder = f"{directory}/{rel}" if rel else directory
         with os.scandir(folder) as listed:
             entries = list(listed)
-        rules = outer.entering(folder, rel, [entry.name for entry in entries])
-        for entry in entries:
+        names = [entry.name for entry in entries]
+        rules = outer.entering(folder, rel, names)
+        custom = rules.custom
+        ignored = rules.ignored if custom else _by_default
+        for entry, name in zip(entries, names, strict=True):
             if entry.is_file(follow_symlinks=False):  # the most, first: one call each
-                if not rules.ignored(prefix + entry.name, entry.name, False):
-                    paths.append(prefix + entry.name)
+                # NOTE: the defaults alone are tested without a call, as walk_files does
+                if not (ignored(prefix + name, name, False) if custom else
+                        name[-1] in DEFAULT_LAST and default_ignored(name, False)):
+                    paths.append(prefix + name)
             elif entry.is_dir(follow_symlinks=False):
-                if not rules.ignored(prefix + entry.name, entry.name, True):
-                    stack.append((prefix + entry.name, rules))
-            elif entry.is_symlink() and not rules.ignored(prefix + entry.name, entry.name, False):
-                links.append(prefix + entry.name)
+                if not ignored(prefix + name, name, True):
+                    stack.append((prefix + name, rules))
+            elif entry.is_symlink() and not ignored(prefix + name, name, False):
+                links.append(prefix + name)
             # a fifo, socket or device: left out, as walk_files leaves it
     paths.extend(links)
     paths.sort()
     return paths, frozenset(links)
+
+
+def _by_default(rel: str, name: str, is_dir: bool) -> bool:
+    return default_ignored(name, is_dir)
 
 
 def _scan_part(part: tuple[str, list[str], frozenset[str]]) -> tuple[object, ...]:
@@ -197,8 +206,8 @@ def _scan_part(part: tuple[str, list[str], frozenset[str]]) -> tuple[object, ...
         del packed[3::4]  # (inode, mtime_ns, size)
         row = packed.tobytes()
     return (signature_numbers, row, digests,
-            plain_manifest_text([manifest_row(*row) for row in
-                                 zip(paths, digests, stored, numbers[3::4], strict=True)]),
+            plain_manifest_text(zip(paths, digests, stored, strict=True),
+                                executable_indexes(numbers[3::4])),
             max(numbers[1::4], default=0), sum(stored))
 
 

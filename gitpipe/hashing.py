@@ -197,7 +197,8 @@ def manifest_bytes(entries: Sequence[Sequence[Any]]) -> bytes:
     spaces; its xxh3 is the directory's hash. Rows are (path, digest, size) or
     (path, digest, size, flags); empty flags are left out."""
     ordered = sorted(_row(entry) for entry in entries)  # relpaths are unique
-    text = plain_manifest_text(ordered)
+    flagged = [index for index, row in enumerate(ordered) if len(row) > 3]
+    text = plain_manifest_text([row[:3] for row in ordered], flagged)
     if text is not None:
         return f"[{text}]".encode()
     return json.dumps(ordered, separators=(",", ":")).encode()
@@ -207,22 +208,30 @@ def _row(entry: Sequence[Any]) -> tuple[Any, ...]:
     return tuple(entry) if len(entry) == 3 or entry[3] else tuple(entry[:3])
 
 
-def plain_manifest_text(ordered: Iterable[Sequence[Any]]) -> str | None:
+def plain_manifest_text(ordered: Iterable[tuple[str, str, int]],
+                        executable: Sequence[int] = ()) -> str | None:
     """The manifest's rows, in the given order, as manifest_bytes writes them
-    between its brackets; None where a path or digest would need escaping.
+    between its brackets, the rows at the `executable` indexes flagged EXEC;
+    None where a path or digest would need escaping.
 
     JSON writes a string's characters as they are when they are printable ASCII
     other than `"` and `\\`; for such entries the text is formatted directly:
     20,000 entries in 3.5 ms instead of json's 9.7 ms.
     """
-    texts = [f'["{row[0]}","{row[1]}",{row[2]}]' if len(row) == 3 else
-             f'["{row[0]}","{row[1]}",{row[2]},"{row[3]}"]' for row in ordered]
-    flagged = sum(1 for row in texts if row.endswith(f'"{EXEC}"]'))
+    texts = [f'["{path}","{digest}",{size}]' for path, digest, size in ordered]
+    for index in executable:
+        texts[index] = f'{texts[index][:-1]},"{EXEC}"]'
     text = ",".join(texts)
     if (text.isascii() and text.isprintable() and "\\" not in text
-            and text.count('"') == 4 * len(texts) + 2 * flagged):
+            and text.count('"') == 4 * len(texts) + 2 * len(executable)):
         return text
     return None
+
+
+def executable_indexes(modes: Iterable[int]) -> list[int]:
+    """Which of the files with these st_modes are flagged EXEC in a manifest."""
+    return [index for index, mode in enumerate(modes)
+            if mode & _EXEC_BITS and stat_module.S_ISREG(mode)]
 
 
 def hash_manifest(entries: Sequence[Sequence[Any]]) -> Digest:
@@ -236,9 +245,15 @@ def listing_digest(listing: Sequence[tuple[str, int, int, int, int]],
     each file's digest. A symlink's size is 0: its digest names its target,
     not bytes stored."""
     sizes = [0 if stat_module.S_ISLNK(item[4]) else item[3] for item in listing]
-    entries = [manifest_row(item[0], digest, size, item[4])
-               for item, digest, size in zip(listing, digests, sizes, strict=True)]
-    return str(hash_manifest(entries)) + DIR_SUFFIX, sum(sizes)
+    paths = [item[0] for item in listing]
+    executable = executable_indexes([item[4] for item in listing])
+    # a listing is sorted by path already: its rows are in manifest order
+    text = plain_manifest_text(zip(paths, digests, sizes, strict=True), executable)
+    if text is not None:
+        return f"{hash_bytes(f'[{text}]'.encode())}{DIR_SUFFIX}", sum(sizes)
+    rows = [manifest_row(item[0], digest, size, item[4])
+            for item, digest, size in zip(listing, digests, sizes, strict=True)]
+    return str(hash_manifest(rows)) + DIR_SUFFIX, sum(sizes)
 
 
 def hash_many(paths: list[str], hasher: Callable[[str], str] = file_digest,

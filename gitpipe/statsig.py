@@ -13,7 +13,7 @@ from array import array
 
 import xxhash
 
-from gitpipe.ignore import Ignore
+from gitpipe.ignore import DEFAULT_LAST, Ignore, default_ignored
 
 # NOTE: git's "racy" rule: a file modified within this window of being hashed
 # could change again without its mtime changing, so such an entry is re-hashed
@@ -49,12 +49,17 @@ def walk_files(directory: str) -> list[ListedFile]:
         folder = os.path.join(directory, rel) if rel else directory
         with os.scandir(folder) as listed:
             entries = list(listed)
-        rules = outer.entering(folder, rel, [entry.name for entry in entries])
-        for entry in entries:
-            child = f"{rel}/{entry.name}" if rel else entry.name
+        names = [entry.name for entry in entries]
+        rules = outer.entering(folder, rel, names)
+        custom = rules.custom
+        for entry, name in zip(entries, names, strict=True):
+            child = f"{rel}/{name}" if rel else name
             info = entry.stat(follow_symlinks=False)
             is_dir = stat_module.S_ISDIR(info.st_mode)
-            if rules.ignored(child, entry.name, is_dir):
+            # NOTE: the defaults alone are tested here, without a call: this
+            # loop runs once per file of every directory dep (see ignore.py)
+            if (rules.ignored(child, name, is_dir) if custom else
+                    name[-1] in DEFAULT_LAST and default_ignored(name, is_dir)):
                 continue
             if is_dir:
                 stack.append((child, rules))
