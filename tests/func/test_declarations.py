@@ -38,6 +38,17 @@ def test_nan_and_set_params_are_up_to_date_in_every_process(repo: Repo) -> None:
     assert repo.ran() == []
 
 
+def test_the_lock_check_hook_agrees_on_nan_and_set_params(repo: Repo) -> None:
+    repo.gen({"params.yaml": "train:\n  tol: .nan\n  tags: !!set {b, a}\n"})
+    repo.spec({"train": {"cmd": "echo x > out.txt", "params": ["train"],
+                         "outs": ["out.txt"]}}, commit="pipeline")
+    assert repo.run("repro").returncode == 0
+    for _ in range(2):  # the second reads the parsed lock and params back from JSON
+        assert repo.run("status", "--check").returncode == 0
+        done = repo.run("hooks", "run", "lock-check")
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
 def test_a_real_param_change_is_still_seen(repo: Repo) -> None:
     repo.gen({"params.yaml": "train:\n  tags: !!set {a, b}\n"})
     repo.spec({"train": {"cmd": "echo x > out.txt", "params": ["train"],
