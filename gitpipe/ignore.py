@@ -11,12 +11,9 @@ Kept free of heavy imports: the seal's fast path walks directories with it.
 
 from __future__ import annotations
 
+import functools
 import os
-import re
 import stat as stat_module
-from typing import NamedTuple
-
-from gitpipe.errors import BadInputError
 
 IGNORE_FILE = ".gitpipeignore"
 # NOTE: the name of spec.SPEC_FILE, repeated so that this module imports nothing
@@ -27,22 +24,20 @@ MAX_BYTES = 1024 * 1024
 MAX_PATTERN = 1024
 
 
-class Rule(NamedTuple):
-    """One pattern line, compiled."""
+# NOTE: plain tuples, not NamedTuples, and `re` imported only where a rule is
+# compiled: the seal's fast path imports this module, and those two cost it a
+# third of its time. A Rule is (compiled pattern, negate, directory only,
+# anchored: matched against the path from its file's directory, else the name);
+# a RuleSet is (rules of one file, prefix, strip): a walked path is made
+# relative to the file's directory as `prefix` + its part after `strip` characters.
+TYPE_CHECKING = False  # typing itself imports re and enum: ~10 ms
+if TYPE_CHECKING:
+    import re
 
-    regex: re.Pattern[str]
-    negate: bool
-    dir_only: bool
-    anchored: bool  # matched against the path from its file's directory, else the name
+    from gitpipe.errors import IgnoreRulesError
 
-
-class RuleSet(NamedTuple):
-    """The rules of one file, and how to make a walked path relative to its directory:
-    `prefix` + the path's part after `strip` characters."""
-
-    rules: tuple[Rule, ...]
-    prefix: str
-    strip: int
+    Rule = tuple[re.Pattern[str], bool, bool, bool]
+    RuleSet = tuple[tuple[Rule, ...], str, int]
 
 
 # The last characters of the names the defaults ignore: a walker tests this
@@ -68,13 +63,19 @@ class Ignore:
     def above(cls, directory: str) -> Ignore:
         """The rules of the `.gitpipeignore` files from the project root down to
         `directory`'s parent; none outside a project (no gitpipe.yaml above)."""
+        known = _outer_ignores.get(directory)
+        if known is not None:
+            return known
         sets: list[RuleSet] = []
         for folder in ancestors_in_project(directory):
-            found = _read_rules(folder)
+            found = _outer_rules.get(folder)
+            if found is None:
+                found = _outer_rules[folder] = _read_rules(folder)
             if found:
                 prefix = os.path.relpath(directory, folder).replace(os.sep, "/") + "/"
-                sets.append(RuleSet(found, prefix, 0))
-        return cls(tuple(sets))
+                sets.append((found, prefix, 0))
+        made = _outer_ignores[directory] = cls(tuple(sets))
+        return made
 
     def entering(self, directory: str, rel: str, names: list[str]) -> Ignore:
         """The rules for the entries of `directory` (at `rel` in the walk), whose
@@ -84,7 +85,7 @@ class Ignore:
         found = _read_rules(directory)
         if not found:
             return self
-        return Ignore((*self.sets, RuleSet(found, "", len(rel) + 1 if rel else 0)))
+        return Ignore((*self.sets, (found, "", len(rel) + 1 if rel else 0)))
 
     def ignored(self, rel: str, name: str, is_dir: bool) -> bool:
         """Is the entry at `rel` in the walk (its last part `name`) left out?"""
@@ -92,12 +93,13 @@ class Ignore:
         if not self.custom:
             return verdict
         for rule_set in self.sets:
-            path = rule_set.prefix + rel[rule_set.strip:]
-            for rule in rule_set.rules:
-                if rule.dir_only and not is_dir:
+            rules, prefix, strip = rule_set
+            path = prefix + rel[strip:]
+            for regex, negate, dir_only, anchored in rules:
+                if dir_only and not is_dir:
                     continue
-                if rule.regex.match(path if rule.anchored else name):
-                    verdict = not rule.negate
+                if regex.match(path if anchored else name):
+                    verdict = not negate
         return verdict
 
 
@@ -107,23 +109,67 @@ class Ignore:
 _OPEN_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
 
 
-def ancestors_in_project(directory: str) -> list[str]:
+# NOTE: remembered for the process (where a project's root is does not change
+# while a command runs): the seal's fast path walks two hundred directory deps
+# under one folder, and asking again cost it a tenth of its time.
+@functools.lru_cache(maxsize=4096)
+def ancestors_in_project(directory: str) -> tuple[str, ...]:
     """The directories from the project root down to `directory`'s parent, whose
     `.gitpipeignore` files rule over it (the workspace notes each as an input of
     its answer); none outside a project."""
-    found: list[str] = []
     current = os.path.abspath(directory)
-    while not os.path.exists(os.path.join(current, PROJECT_MARKER)):
-        parent = os.path.dirname(current)
-        if parent == current:
-            return []
-        current = parent
-        found.append(current)
-    return found[::-1]
+    if os.path.exists(os.path.join(current, PROJECT_MARKER)):
+        return ()
+    return _chain(os.path.dirname(current)) or ()
+
+
+@functools.lru_cache(maxsize=4096)
+def _chain(folder: str) -> tuple[str, ...] | None:
+    """The directories from the project root down to `folder`; None outside a project."""
+    if os.path.exists(os.path.join(folder, PROJECT_MARKER)):
+        return (folder,)
+    parent = os.path.dirname(folder)
+    if parent == folder:
+        return None
+    above = _chain(parent)
+    return None if above is None else (*above, folder)
 
 
 def _read_rules(directory: str) -> tuple[Rule, ...]:
     path = os.path.join(directory, IGNORE_FILE)
+    try:
+        info = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return ()
+    key = (path, info.st_ino, info.st_mtime_ns, info.st_ctime_ns, info.st_size)
+    known = _parsed.get(key)
+    if known is None:
+        known = _parsed[key] = _read_rules_file(path)
+    return known
+
+
+# NOTE: the rules above the directories a command hashes, read once per command
+# (forget_outer_rules starts a command): a stat of each such file for every
+# directory dep cost the seal's fast path a tenth of its time at 200 of them.
+# A stage that edits a `.gitpipeignore` above another stage's directory dep is
+# seen by the next command (the workspace notes each file's signature, so the
+# seal does not hold); those inside a directory are read as it is walked.
+_outer_rules: dict[str, tuple[Rule, ...]] = {}
+_outer_ignores: dict[str, Ignore] = {}
+
+
+def forget_outer_rules() -> None:
+    """Read the rules above directories afresh from now on (a new command)."""
+    _outer_rules.clear()
+    _outer_ignores.clear()
+
+
+# The rules of each file by its stat data: a file read once per process, however
+# many directories it rules over (a changed file has other stat data).
+_parsed: dict[tuple[str, int, int, int, int], tuple[Rule, ...]] = {}
+
+
+def _read_rules_file(path: str) -> tuple[Rule, ...]:
     try:
         fd = os.open(path, _OPEN_FLAGS)
     except (FileNotFoundError, NotADirectoryError):
@@ -137,17 +183,23 @@ def _read_rules(directory: str) -> tuple[Rule, ...]:
     finally:
         os.close(fd)
     if len(data) > MAX_BYTES:
-        raise BadInputError(f"{path}: larger than {MAX_BYTES // 1024} KiB")
+        raise _bad(f"{path}: larger than {MAX_BYTES // 1024} KiB")
     return parse_rules(data.decode("utf-8", "surrogateescape"), path)
 
 
-def _unreadable(path: str, why: str | None) -> BadInputError:
-    return BadInputError(f"{path}: cannot be read as ignore rules ({why})",
+def _bad(message: str, hint: str | None = None) -> IgnoreRulesError:
+    from gitpipe.errors import IgnoreRulesError  # only when failing: see TYPE_CHECKING
+
+    return IgnoreRulesError(message, hint=hint)
+
+
+def _unreadable(path: str, why: str | None) -> IgnoreRulesError:
+    return _bad(f"{path}: cannot be read as ignore rules ({why})",
                          hint=f"make {IGNORE_FILE} a plain text file, or remove it")
 
 
 def parse_rules(text: str, source: str) -> tuple[Rule, ...]:
-    """The rules of a `.gitpipeignore` text; BadInputError naming `source` and the line."""
+    """The rules of a `.gitpipeignore` text; IgnoreRulesError naming `source` and the line."""
     rules = []
     for number, line in enumerate(text.splitlines(), 1):
         rule = _rule(line, f"{source}:{number}")
@@ -161,7 +213,7 @@ def _rule(line: str, where: str) -> Rule | None:
     if not pattern or pattern.startswith("#"):
         return None
     if len(pattern) > MAX_PATTERN:
-        raise BadInputError(f"{where}: pattern longer than {MAX_PATTERN} characters")
+        raise _bad(f"{where}: pattern longer than {MAX_PATTERN} characters")
     negate = pattern.startswith("!")
     if negate or pattern.startswith("\\!") or pattern.startswith("\\#"):
         pattern = pattern[1:]
@@ -172,8 +224,10 @@ def _rule(line: str, where: str) -> Rule | None:
     if not pattern:
         return None
     if pattern.count("**") > MAX_DOUBLE_STARS:
-        raise BadInputError(f"{where}: more than {MAX_DOUBLE_STARS} '**' in one pattern")
-    return Rule(re.compile(translate(pattern)), negate, dir_only, anchored)
+        raise _bad(f"{where}: more than {MAX_DOUBLE_STARS} '**' in one pattern")
+    import re
+
+    return (re.compile(translate(pattern)), negate, dir_only, anchored)
 
 
 # A wildcard's regex; `*` also in the lazy form its atomic group uses.
@@ -218,6 +272,8 @@ def translate(pattern: str) -> str:
 
 def _pieces(pattern: str) -> list[tuple[str, str]]:
     """The pattern as literal regex parts and wildcards ("*", "**", "**/")."""
+    import re
+
     pieces: list[tuple[str, str]] = []
     index = 0
     while index < len(pattern):

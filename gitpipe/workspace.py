@@ -26,7 +26,7 @@ from gitpipe.hashing import (
     is_executable,
     listing_digest,
 )
-from gitpipe.ignore import IGNORE_FILE, ancestors_in_project
+from gitpipe.ignore import IGNORE_FILE, ancestors_in_project, forget_outer_rules
 from gitpipe.state import State, StatKey
 from gitpipe.statsig import (
     RACY_NS,
@@ -79,6 +79,7 @@ class Workspace:
         self._root = str(root)
         self.state = state
         self._open_git = git  # opened on first need: see _git_aware
+        forget_outer_rules()  # a new command: see ignore.py
         # The stat signature of every path hashed, as seal.py records it: a
         # no-op answer is valid for as long as these stay the same.
         self.observed: dict[str, tuple[object, ...] | None] = {}
@@ -225,7 +226,9 @@ class Workspace:
                 signature: tuple[object, ...] | None = file_signature(os.stat(rules))
             except (FileNotFoundError, NotADirectoryError):
                 signature = None
-            self.observed[os.path.relpath(rules, self._root).replace(os.sep, "/")] = signature
+            inside = rules.startswith(self._root + "/")
+            name = rules[len(self._root) + 1:] if inside else os.path.relpath(rules, self._root)
+            self.observed[name] = signature
 
     def _directory_manifest(self, path: str, listing: list[ListedFile]) -> PathInfo:
         # NOTE: one pass over plain tuples, no pathlib and no per-file objects

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gitpipe.errors import BadInputError
+from gitpipe.errors import IgnoreRulesError
 from gitpipe.ignore import PROJECT_MARKER, Ignore, parse_rules, translate
 from gitpipe.spec import SPEC_FILE
 
@@ -48,7 +48,7 @@ def test_the_last_matching_rule_decides_and_defaults_come_first(tmp_path: Path) 
 
 
 def test_bad_rules_name_their_file_and_line() -> None:
-    with pytest.raises(BadInputError, match=r"^x/.gitpipeignore:2: more than 4 '\*\*'"):
+    with pytest.raises(IgnoreRulesError, match=r"^x/.gitpipeignore:2: more than 4 '\*\*'"):
         parse_rules("ok\n" + "**/" * 5 + "x\n", "x/.gitpipeignore")
     assert parse_rules("# c\n\n  \n", "f") == ()
 
