@@ -72,8 +72,8 @@ def answer(argv: list[str], root: str | None = None) -> str | None:
         text, signatures = fields[2 + count], fields[3 + count:]
         if not signatures or len(signatures) % 2 or not _unchanged(root, signatures):
             return None
-    except (OSError, ValueError, IndexError):  # a bad .gitpipeignore is a ValueError too:
-        return None                            # the full path reports it
+    except (OSError, ValueError, IndexError):
+        return None
     return text
 
 
