@@ -245,9 +245,13 @@ class Cache:
         if digest.endswith(DIR_SUFFIX):
             for entry in self.manifest(digest):
                 if entry.executable:
-                    make_executable(target / entry.relpath)
+                    self._make_executable(target / entry.relpath, entry.digest)
         elif executable:
-            make_executable(target)
+            self._make_executable(target, digest)
+
+    def _make_executable(self, path: Path, digest: str) -> None:
+        # a symlink checkout runs the object it points to
+        make_executable(self.path(digest) if self.link_type == "symlink" else path)
 
     def lay_out(self, target: Path, digest: str) -> list[tuple[str, Path]]:
         """Clear `target`, make its directories and symlinks, and return the

@@ -12,7 +12,6 @@ from gitpipe.cache import (
     Cache,
     CacheError,
     digest_of_relpath,
-    make_executable,
     remove_path,
     run_relpath,
 )
@@ -84,7 +83,7 @@ def _restore_exec_bits(project: Project, outs: Iterable[LockedOut]) -> None:
     digest is of the bytes): the lock's record puts it back."""
     for out in outs:
         if out.executable:
-            make_executable(project.root / out.path)
+            project.cache.apply_modes(project.root / out.path, out.digest, True)
 
 
 def _compare(project: Project, targets: Iterable[str]) -> tuple[CheckoutReport, list[LockedOut]]:

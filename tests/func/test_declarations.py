@@ -196,6 +196,24 @@ def test_executable_outs_survive_checkout(repo: Repo) -> None:
     assert repo.ran() == []
 
 
+def test_executable_outs_run_from_hardlink_and_symlink_checkouts(repo: Repo) -> None:
+    import subprocess
+
+    _tools(repo)
+    assert repo.run("repro").returncode == 0
+    for link_type in ("symlink", "hardlink"):  # symlink first: objects still 0444
+        repo.gen({".gitpipe/config.yaml": {"cache": {"type": link_type}}})
+        (repo.path / "tool").unlink()
+        import shutil
+
+        shutil.rmtree(repo.path / "bin")
+        done = repo.run("checkout")
+        assert done.returncode == 0, done.stderr
+        for program in ("./tool", "./bin/run"):
+            ran = subprocess.run([program], cwd=repo.path, capture_output=True, text=True)
+            assert ran.returncode == 0, (link_type, program, ran.stderr)
+
+
 def test_executable_outs_survive_pull_into_a_fresh_clone(repo: Repo, tmp_path: Path) -> None:
     _tools(repo)
     repo.run("remote", "add", "-d", "store", str(tmp_path / "store"), check=True)
