@@ -19,6 +19,7 @@ IGNORE_FILE = ".gitpipeignore"
 # NOTE: the name of spec.SPEC_FILE, repeated so that this module imports nothing
 # heavy: the directory holding it is the project root, where rules stop.
 PROJECT_MARKER = "gitpipe.yaml"
+# What default_ignored decides, written as rules (a test holds the two together).
 DEFAULT_PATTERNS = ("__pycache__/", "*.pyc", ".ipynb_checkpoints/", ".DS_Store")
 MAX_BYTES = 1024 * 1024
 MAX_PATTERN = 1024
@@ -109,9 +110,10 @@ class Ignore:
 _OPEN_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
 
 
-# NOTE: remembered for the process (where a project's root is does not change
-# while a command runs): the seal's fast path walks two hundred directory deps
-# under one folder, and asking again cost it a tenth of its time.
+# NOTE: remembered for a command (where a project's root is does not change
+# while one runs; forget_outer_rules starts the next): the seal's fast path
+# walks two hundred directory deps under one folder, and asking again for each
+# cost it a tenth of its time.
 @functools.lru_cache(maxsize=4096)
 def ancestors_in_project(directory: str) -> tuple[str, ...]:
     """The directories from the project root down to `directory`'s parent, whose
@@ -162,6 +164,8 @@ def forget_outer_rules() -> None:
     """Read the rules above directories afresh from now on (a new command)."""
     _outer_rules.clear()
     _outer_ignores.clear()
+    ancestors_in_project.cache_clear()
+    _chain.cache_clear()
 
 
 # The rules of each file by its stat data: a file read once per process, however

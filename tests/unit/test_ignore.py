@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from gitpipe.errors import IgnoreRulesError
-from gitpipe.ignore import PROJECT_MARKER, Ignore, parse_rules, translate
+from gitpipe.ignore import (
+    DEFAULT_LAST,
+    DEFAULT_PATTERNS,
+    PROJECT_MARKER,
+    Ignore,
+    default_ignored,
+    parse_rules,
+    translate,
+)
 from gitpipe.spec import SPEC_FILE
 
 
@@ -55,3 +63,15 @@ def test_bad_rules_name_their_file_and_line() -> None:
 
 def test_the_project_marker_is_the_spec_file() -> None:
     assert PROJECT_MARKER == SPEC_FILE
+
+
+@pytest.mark.parametrize("name", ["__pycache__", "a.pyc", ".pyc", ".ipynb_checkpoints",
+                                  ".DS_Store", "x.py", "pyc", "__pycache__x", "a.pyc.bak"])
+@pytest.mark.parametrize("is_dir", [False, True])
+def test_the_inline_defaults_are_the_default_patterns(name: str, is_dir: bool) -> None:
+    rules = parse_rules("\n".join(DEFAULT_PATTERNS), "defaults")
+    by_rules = any(regex.match(name) for regex, _, dir_only, _ in rules
+                   if is_dir or not dir_only)
+    assert default_ignored(name, is_dir) is by_rules
+    if by_rules:
+        assert name[-1] in DEFAULT_LAST
