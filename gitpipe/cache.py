@@ -24,10 +24,12 @@ from gitpipe import trust
 from gitpipe.errors import BadInputError, GitpipeError, RecordError
 from gitpipe.hashing import (
     DIR_SUFFIX,
+    EXEC,
     ManifestEntry,
     copy_hashing_stream,
     hash_file,
     manifest_bytes,
+    manifest_row,
 )
 from gitpipe.nofollow import real_dir, regular_files, unlink_beneath
 from gitpipe.statsig import walk_files
@@ -49,11 +51,13 @@ class CacheError(GitpipeError):
 
 @dataclass(frozen=True)
 class CachedOut:
-    """One out as a run produced it: path, digest, size."""
+    """One out as a run produced it: path, digest, size, and whether it was an
+    executable file (a directory's files say so in its manifest)."""
 
     path: str
     digest: str
     size: int
+    executable: bool = False
 
 
 def object_relpath(digest: str) -> str:
@@ -180,7 +184,7 @@ class Cache:
         that everything it names is present)."""
         if self.has(digest):
             return
-        entries = []
+        entries: list[ManifestEntry] = []
         for rel, _, _, _, mode, _ in walk_files(str(workspace_dir)):
             full = workspace_dir / rel
             unfit = trust.path_problem(rel)
@@ -198,7 +202,7 @@ class Cache:
                     self._publish(tmp, self.path(got))
             finally:
                 tmp.unlink(missing_ok=True)
-            entries.append(ManifestEntry(rel, got, size))
+            entries.append(ManifestEntry(*manifest_row(rel, got, size, mode)))
         data = manifest_bytes(entries)
         if f"xxh3:{xxhash.xxh3_128_hexdigest(data)}{DIR_SUFFIX}" != digest:
             raise CacheError(f"{workspace_dir}: changed while it was being cached")
@@ -240,13 +244,33 @@ class Cache:
                           if not e.digest.startswith("link:"))]
 
     # -- checkout ------------------------------------------------------------------
-    def checkout(self, target: Path, digest: str) -> None:
-        """Make `target` hold object `digest`, replacing whatever is there."""
+    def checkout(self, target: Path, digest: str, executable: bool = False) -> None:
+        """Make `target` hold object `digest`, replacing whatever is there, with
+        the executable bits its record names."""
         missing = self.missing(digest)
         if missing:
             raise CacheError(f"{len(missing)} object(s) of {target.name!r} are not in the "
                              f"cache ({missing[0]})", hint="run 'gitpipe pull'")
         self.write_files(self.lay_out(target, digest))
+        self.apply_modes(target, digest, executable)
+
+    def apply_modes(self, target: Path, digest: str, executable: bool = False) -> None:
+        """Give the files of out `target` the executable bit its record names: the
+        file itself (`executable`, from the lock), or a directory's flagged files.
+
+        NOTE: with hardlink or symlink checkouts the workspace file is the cache
+        object, which then becomes 0555: still read-only, its bytes untouched.
+        """
+        if digest.endswith(DIR_SUFFIX):
+            for entry in self.manifest(digest):
+                if entry.executable:
+                    self._make_executable(target / entry.relpath, entry.digest)
+        elif executable:
+            self._make_executable(target, digest)
+
+    def _make_executable(self, path: Path, digest: str) -> None:
+        # a symlink checkout runs the object it points to
+        make_executable(self.path(digest) if self.link_type == "symlink" else path)
 
     def lay_out(self, target: Path, digest: str) -> list[tuple[str, Path]]:
         """Clear `target`, make its directories and symlinks, and return the
@@ -340,7 +364,8 @@ class Cache:
 
     # -- run-cache -----------------------------------------------------------------
     def save_run(self, task: str, fingerprint: str, outs: Iterable[CachedOut]) -> None:
-        data = json.dumps([[o.path, o.digest, o.size] for o in outs]).encode()
+        data = json.dumps([[o.path, o.digest, o.size, *([EXEC] if o.executable else [])]
+                           for o in outs]).encode()
         final = self.root / run_relpath(task, fingerprint)
         tmp = self._tmp_in(final.parent)
         try:
@@ -430,6 +455,18 @@ def _link_entry(directory: Path, rel: str) -> ManifestEntry:
                          hint="make it a relative link inside the directory, or copy the "
                          "file it points to")
     return ManifestEntry(rel, f"{trust.LINK_PREFIX}{target}", 0)
+
+
+def make_executable(path: Path) -> None:
+    """Add the execute bits where the file has read bits (as `chmod +x` does
+    under a 022 umask); a symlink or a missing file is left alone."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat_module.S_ISREG(info.st_mode):
+        mode = stat_module.S_IMODE(info.st_mode)
+        os.chmod(path, mode | (mode & 0o444) >> 2)
 
 
 def remove_path(path: Path) -> None:

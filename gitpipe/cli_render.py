@@ -41,7 +41,7 @@ class LivePrinter:
 
     def event(self, event: Event) -> None:
         labels = {"start": "running", "retry": "retrying", "fail": "failed",
-                  "restored": "restored", "warn": "warning"}
+                  "restored": "restored", "recorded": "re-recorded", "warn": "warning"}
         if event.kind not in labels:
             return
         with self._lock:
@@ -107,7 +107,7 @@ class BackfillProgress:
         def listener(event: Event) -> None:
             if event.kind == "start":
                 self.counts["running"] += 1
-            elif event.kind in ("done", "fail", "restored", "skip"):
+            elif event.kind in ("done", "fail", "restored", "recorded", "skip"):
                 if event.kind != "skip" and self.counts["running"]:
                     self.counts["running"] -= 1
                 self.counts["failed" if event.kind == "fail" else "done"] += 1

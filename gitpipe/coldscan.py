@@ -29,10 +29,12 @@ from gitpipe.forkmap import fork_map, usable_workers
 from gitpipe.hashing import (
     DIR_SUFFIX,
     descriptor_digest,
+    executable_indexes,
     hash_bytes,
     listing_digest,
     plain_manifest_text,
 )
+from gitpipe.ignore import DEFAULT_LAST, Ignore, default_ignored
 from gitpipe.statsig import RACY_NS, FileSignature, ListedFile, pack_numbers, signature_of
 
 # O_NONBLOCK: a file replaced by a fifo since it was listed must not block the open
@@ -124,22 +126,36 @@ def _list_names(directory: str) -> tuple[list[str], frozenset[str]]:
     as walk_files sorts them, and which of them are symlinks: from d_type alone."""
     paths: list[str] = []
     links: list[str] = []
-    stack = [""]
+    stack = [("", Ignore.above(directory))]
     while stack:
-        rel = stack.pop()
+        rel, outer = stack.pop()
         prefix = f"{rel}/" if rel else ""
-        with os.scandir(f"{directory}/{rel}" if rel else directory) as entries:
-            for entry in entries:
-                if entry.is_file(follow_symlinks=False):  # the most, first: one call each
-                    paths.append(prefix + entry.name)
-                elif entry.is_dir(follow_symlinks=False):
-                    stack.append(prefix + entry.name)
-                elif entry.is_symlink():
-                    links.append(prefix + entry.name)
-                # a fifo, socket or device: left out, as walk_files leaves it
+        folder = f"{directory}/{rel}" if rel else directory
+        with os.scandir(folder) as listed:
+            entries = list(listed)
+        names = [entry.name for entry in entries]
+        rules = outer.entering(folder, rel, names)
+        custom = rules.custom
+        ignored = rules.ignored if custom else _by_default
+        for entry, name in zip(entries, names, strict=True):
+            if entry.is_file(follow_symlinks=False):  # the most, first: one call each
+                # NOTE: the defaults alone are tested without a call, as walk_files does
+                if not (ignored(prefix + name, name, False) if custom else
+                        name[-1] in DEFAULT_LAST and default_ignored(name, False)):
+                    paths.append(prefix + name)
+            elif entry.is_dir(follow_symlinks=False):
+                if not ignored(prefix + name, name, True):
+                    stack.append((prefix + name, rules))
+            elif entry.is_symlink() and not ignored(prefix + name, name, False):
+                links.append(prefix + name)
+            # a fifo, socket or device: left out, as walk_files leaves it
     paths.extend(links)
     paths.sort()
     return paths, frozenset(links)
+
+
+def _by_default(rel: str, name: str, is_dir: bool) -> bool:
+    return default_ignored(name, is_dir)
 
 
 def _scan_part(part: tuple[str, list[str], frozenset[str]]) -> tuple[object, ...]:
@@ -191,7 +207,8 @@ def _scan_part(part: tuple[str, list[str], frozenset[str]]) -> tuple[object, ...
         del packed[3::5]  # (inode, mtime_ns, size, ctime_ns)
         row = packed.tobytes()
     return (signature_numbers, row, digests,
-            plain_manifest_text(zip(paths, digests, stored, strict=True)),
+            plain_manifest_text(zip(paths, digests, stored, strict=True),
+                                executable_indexes(numbers[3::5])),
             max(max(numbers[1::5], default=0), max(numbers[4::5], default=0)), sum(stored))
 
 

@@ -34,6 +34,12 @@ class BadInputError(GitpipeError):
     exit_code = EXIT_BAD_INPUT
 
 
+class IgnoreRulesError(BadInputError, ValueError):
+    """A `.gitpipeignore` cannot be used. Also a ValueError, so that the seal's
+    fast path, which imports nothing of this module, falls back to the full
+    path on it (which then reports it)."""
+
+
 class SpecError(BadInputError):
     """`gitpipe.yaml` or a params file is invalid; carries every problem found."""
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 from gitpipe.dag import Dag, ancestors, descendants, find_cycle, topological_order
 from gitpipe.errors import BadInputError, SpecError, did_you_mean
-from gitpipe.spec import SPEC_FILE, Pipeline, Task, tasks_of
+from gitpipe.spec import SPEC_FILE, Pipeline, Stage, Task, tasks_of
 
 
 def _parents(path: str) -> Iterable[str]:
@@ -73,10 +73,19 @@ class OutIndex:
                                  f"{parent!r} of stage {owner.name!r}")
 
 
-def build(pipeline: Pipeline, today: dt.date | None = None) -> Dag:
-    """The DAG of the pipeline's Tasks (one per partition); SpecError for overlaps, cycles."""
+def build(pipeline: Pipeline, today: dt.date | None = None,
+          runtime: Callable[[Stage], tuple[tuple[str, str], ...]] | None = None) -> Dag:
+    """The DAG of the pipeline's Tasks (one per partition); SpecError for overlaps, cycles.
+
+    `runtime(stage)` gives what the stage's executor adds to its command
+    (fingerprint.executor_inputs), asked only for stages run by another
+    executor than the local one.
+    """
     day = today or dt.date.today()
     tasks = [task for stage in pipeline.stages for task in tasks_of(stage, day)]
+    if runtime is not None:
+        tasks = [task._replace(runtime=runtime(task.stage)) if task.stage.executor != "local"
+                 else task for task in tasks]
     index = OutIndex(tasks)
     index.check_nesting()
     graph = Dag()

@@ -154,43 +154,87 @@ def _hash_rest(handle: Any, hasher: Any) -> str:
     return str(hasher.hexdigest())
 
 
+# NOTE: a manifest row is [path, digest, size], and [path, digest, size, "exec"]
+# for a file its owner may execute: cache objects are read-only bytes without a
+# mode, so checkout takes the executable bit from here. Rows without the flag
+# are written as before, so a directory without executable files keeps its digest.
+EXEC = "exec"
+_EXEC_BITS = stat_module.S_IXUSR
+
+
 class ManifestEntry(NamedTuple):
-    """One file of a directory: its path relative to the directory, hash and size.
-    (A NamedTuple: a directory of 20,000 files makes 20,000 of them.)"""
+    """One file of a directory: its path relative to the directory, hash and size,
+    and EXEC for an executable file. (A NamedTuple: a directory of 20,000 files
+    makes 20,000 of them.)"""
 
     relpath: str
     digest: str
     size: int
+    flags: str = ""
+
+    @property
+    def executable(self) -> bool:
+        return self.flags == EXEC
 
 
-def manifest_bytes(entries: Sequence[tuple[str, str, int]]) -> bytes:
-    """The canonical bytes of a manifest, `json.dumps(sorted(entries))` without
-    spaces; its xxh3 is the directory's hash. (Plain tuples do: each encodes as
-    a JSON array, as a ManifestEntry does.)"""
-    ordered = sorted(entries)  # relpaths are unique: sorted by relpath
-    text = plain_manifest_text(ordered)
+ManifestRow = tuple[str, str, int] | tuple[str, str, int, str]
+
+
+def manifest_row(path: str, digest: str, size: int, mode: int) -> ManifestRow:
+    """The row of one listed file; `mode` is its st_mode (0 for none)."""
+    if mode & _EXEC_BITS and stat_module.S_ISREG(mode):
+        return (path, digest, size, EXEC)
+    return (path, digest, size)
+
+
+def is_executable(mode: int) -> bool:
+    """Is a file of this st_mode one its owner may execute (and so recorded as such)?"""
+    return bool(mode & _EXEC_BITS) and stat_module.S_ISREG(mode)
+
+
+def manifest_bytes(entries: Sequence[Sequence[Any]]) -> bytes:
+    """The canonical bytes of a manifest, `json.dumps(sorted(rows))` without
+    spaces; its xxh3 is the directory's hash. Rows are (path, digest, size) or
+    (path, digest, size, flags); empty flags are left out."""
+    ordered = sorted(_row(entry) for entry in entries)  # relpaths are unique
+    flagged = [index for index, row in enumerate(ordered) if len(row) > 3]
+    text = plain_manifest_text([row[:3] for row in ordered], flagged)
     if text is not None:
         return f"[{text}]".encode()
     return json.dumps(ordered, separators=(",", ":")).encode()
 
 
-def plain_manifest_text(ordered: Iterable[tuple[str, str, int]]) -> str | None:
-    """The manifest's entries, in the given order, as manifest_bytes writes them
-    between its brackets; None where a path or digest would need escaping.
+def _row(entry: Sequence[Any]) -> tuple[Any, ...]:
+    return tuple(entry) if len(entry) == 3 or entry[3] else tuple(entry[:3])
+
+
+def plain_manifest_text(ordered: Iterable[tuple[str, str, int]],
+                        executable: Sequence[int] = ()) -> str | None:
+    """The manifest's rows, in the given order, as manifest_bytes writes them
+    between its brackets, the rows at the `executable` indexes flagged EXEC;
+    None where a path or digest would need escaping.
 
     JSON writes a string's characters as they are when they are printable ASCII
     other than `"` and `\\`; for such entries the text is formatted directly:
     20,000 entries in 3.5 ms instead of json's 9.7 ms.
     """
     texts = [f'["{path}","{digest}",{size}]' for path, digest, size in ordered]
+    for index in executable:
+        texts[index] = f'{texts[index][:-1]},"{EXEC}"]'
     text = ",".join(texts)
     if (text.isascii() and text.isprintable() and "\\" not in text
-            and text.count('"') == 4 * len(texts)):
+            and text.count('"') == 4 * len(texts) + 2 * len(executable)):
         return text
     return None
 
 
-def hash_manifest(entries: Sequence[tuple[str, str, int]]) -> Digest:
+def executable_indexes(modes: Iterable[int]) -> list[int]:
+    """Which of the files with these st_modes are flagged EXEC in a manifest."""
+    return [index for index, mode in enumerate(modes)
+            if mode & _EXEC_BITS and stat_module.S_ISREG(mode)]
+
+
+def hash_manifest(entries: Sequence[Sequence[Any]]) -> Digest:
     return hash_bytes(manifest_bytes(entries))
 
 
@@ -201,8 +245,15 @@ def listing_digest(listing: Sequence[tuple[str, int, int, int, int, int]],
     each file's digest. A symlink's size is 0: its digest names its target,
     not bytes stored."""
     sizes = [0 if stat_module.S_ISLNK(item[4]) else item[3] for item in listing]
-    entries = list(zip([item[0] for item in listing], digests, sizes, strict=True))
-    return str(hash_manifest(entries)) + DIR_SUFFIX, sum(sizes)
+    paths = [item[0] for item in listing]
+    executable = executable_indexes([item[4] for item in listing])
+    # a listing is sorted by path already: its rows are in manifest order
+    text = plain_manifest_text(zip(paths, digests, sizes, strict=True), executable)
+    if text is not None:
+        return f"{hash_bytes(f'[{text}]'.encode())}{DIR_SUFFIX}", sum(sizes)
+    rows = [manifest_row(item[0], digest, size, item[4])
+            for item, digest, size in zip(listing, digests, sizes, strict=True)]
+    return str(hash_manifest(rows)) + DIR_SUFFIX, sum(sizes)
 
 
 def hash_many(paths: list[str], hasher: Callable[[str], str] = file_digest,

@@ -188,7 +188,7 @@ def lock_problems(graph: Dag, params: ParamsReader,
                   entries: dict[str, LockEntry]) -> list[str]:
     """Where gitpipe.lock disagrees with gitpipe.yaml and params: a stage without an
     entry, or whose cmd, params or declared deps/outs differ. Nothing is hashed or run."""
-    from gitpipe.params import flatten
+    from gitpipe.params import same
 
     problems = []
     for node in graph:
@@ -199,7 +199,7 @@ def lock_problems(graph: Dag, params: ParamsReader,
             continue
         if entry.cmd != task.cmd:
             problems.append(f"{task.name}: cmd changed")
-        if flatten(entry.params) != flatten(params.values(task.stage)):
+        if not same(entry.params, params.values(task.stage)):  # NaN equals NaN there
             problems.append(f"{task.name}: params changed")
         if {d.path for d in entry.deps} != set(task.deps):
             problems.append(f"{task.name}: deps changed")

@@ -24,12 +24,15 @@ SCHEMA = 1
 
 
 class LockedPath(NamedTuple):
-    """A dep or out as last seen: path, digest, size, and whether it was an
-    executable file (`exec: true`, written only then)."""
+    """A dep or out as last seen: path, digest, size, whether it was an
+    executable file (`exec: true`, written only then: part of a dep's identity;
+    for an out, the mode checkout restores, since the cache keeps bytes only)
+    and, for an out, whether it was declared a metric."""
 
     path: str
     digest: str
     size: int | None = None
+    metric: bool = False
     executable: bool = False
 
     def to_dict(self) -> dict[str, Any]:
@@ -38,6 +41,8 @@ class LockedPath(NamedTuple):
             row["size"] = self.size
         if self.executable:
             row["exec"] = True
+        if self.metric:
+            row["metric"] = True
         return row
 
 
@@ -49,6 +54,12 @@ class LockEntry(NamedTuple):
     deps: tuple[LockedPath, ...] = ()
     params: dict[str, Any] = {}  # noqa: RUF012 - entries are read, never changed in place
     outs: tuple[LockedPath, ...] = ()
+    # The parts of the fingerprint that have no other reason of their own,
+    # recorded so that a change names its part: wdir, and digests of the env
+    # and of the executor's inputs (fingerprint.part_digest; never the values).
+    wdir: str = "."
+    env: str | None = None
+    runtime: str | None = None
 
     def dep(self, path: str) -> LockedPath | None:
         return next((d for d in self.deps if d.path == path), None)
@@ -58,6 +69,12 @@ class LockEntry(NamedTuple):
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"cmd": self.cmd, "fingerprint": self.fingerprint}
+        if self.wdir != ".":
+            data["wdir"] = self.wdir
+        if self.env is not None:
+            data["env"] = self.env
+        if self.runtime is not None:
+            data["runtime"] = self.runtime
         if self.deps:
             data["deps"] = [_Flow(d.to_dict()) for d in sorted(self.deps, key=_by_path)]
         if self.params:
@@ -124,7 +141,7 @@ def _locked_paths(rows: Any, where: str) -> tuple[LockedPath, ...]:
         if not isinstance(row, dict) or "path" not in row or "hash" not in row:
             raise BadInputError(f"{LOCK_FILE}: {where}: each item needs 'path' and 'hash'")
         paths.append(LockedPath(str(row["path"]), str(row["hash"]), row.get("size"),
-                                row.get("exec") is True))
+                                row.get("metric") is True, row.get("exec") is True))
     return tuple(paths)
 
 
@@ -161,7 +178,14 @@ def _entry(name: str, body: Any) -> LockEntry:
         deps=_locked_paths(body.get("deps", []), f"stage {name!r} deps"),
         params=dict(params),
         outs=_locked_paths(body.get("outs", []), f"stage {name!r} outs"),
+        wdir=str(body.get("wdir", ".")),
+        env=_optional_text(body.get("env")),
+        runtime=_optional_text(body.get("runtime")),
     )
+
+
+def _optional_text(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def read(root: Path, cache_dir: Path | None = None,

@@ -21,11 +21,13 @@ from gitpipe.statsig import walk_files
 
 @dataclass(frozen=True)
 class LockedOut:
-    """An out the lock records: which task wrote it, where, which object."""
+    """An out the lock records: which task wrote it, where, which object, and
+    whether it was an executable file."""
 
     task: str
     path: str
     digest: str
+    executable: bool = False
 
 
 def locked_outs(entries: dict[str, LockEntry], targets: Iterable[str] = ()) -> list[LockedOut]:
@@ -36,7 +38,7 @@ def locked_outs(entries: dict[str, LockEntry], targets: Iterable[str] = ()) -> l
         if target not in entries and target not in stages:
             raise BadInputError(f"no lock entry for {target!r}",
                                 hint=did_you_mean(target, stages))
-    return [LockedOut(name, out.path, out.digest)
+    return [LockedOut(name, out.path, out.digest, out.executable)
             for name, entry in sorted(entries.items())
             if not wanted or name in wanted or name.split("@", 1)[0] in wanted
             for out in entry.outs]

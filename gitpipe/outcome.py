@@ -13,10 +13,11 @@ class Outcome(enum.Enum):
     RAN = "ran"
     SKIPPED = "skipped"        # up to date, nothing to do
     RESTORED = "restored"      # outs restored instead of running
+    RECORDED = "recorded"      # only the declaration changed: the lock re-recorded, no run
     FAILED = "failed"
     BLOCKED = "blocked"        # an upstream failed
     CANCELLED = "cancelled"    # never started: a failure without keep-going, or Ctrl-C
 
     @property
     def ok(self) -> bool:
-        return self in (Outcome.RAN, Outcome.SKIPPED, Outcome.RESTORED)
+        return self in (Outcome.RAN, Outcome.SKIPPED, Outcome.RESTORED, Outcome.RECORDED)

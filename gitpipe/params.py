@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -9,7 +11,7 @@ from typing import Any
 from gitpipe.errors import BadInputError, SpecError, did_you_mean
 from gitpipe.spec import DEFAULT_PARAMS_FILE, ParamRef, Stage
 from gitpipe.statsig import ReadLog, read_noted
-from gitpipe.yamlio import cached_parse, parse_plain, plain
+from gitpipe.yamlio import cached_parse, parse_plain
 
 _MISSING = object()
 
@@ -66,7 +68,7 @@ class ParamsReader:
         for ref in stage.params:
             value = self._value(ref, stage, problems)
             if value is not _MISSING:
-                values[_display_key(ref)] = plain(value)
+                values[_display_key(ref)] = canonical(value, f"{ref.file}: param {ref.key!r}")
         if problems:
             raise SpecError(problems)
         return dict(sorted(values.items()))
@@ -108,3 +110,67 @@ def flatten(values: dict[str, Any]) -> dict[str, Any]:
         else:
             flat[key] = value
     return flat
+
+
+def canonical(value: Any, where: str) -> Any:
+    """`value` in the one form that hashes, compares and writes the same in every
+    process: mappings with string keys in sorted order, sets as sorted lists,
+    -0.0 as 0.0. BadInputError naming `where` for what has no such form.
+
+    NOTE: a YAML set is a Python set, whose order (and so its text) follows
+    PYTHONHASHSEED; NaN never equals itself. Both made a stage stale on every
+    run; `same` compares canonical texts, in which NaN is one text.
+    """
+    if value is None or isinstance(value, (bool, int, str, bytes, dt.date)):
+        return value
+    if isinstance(value, float):
+        return 0.0 if value == 0.0 else value
+    if isinstance(value, dict):
+        return _canonical_mapping(value, where)
+    if isinstance(value, (list, tuple)):
+        return [canonical(item, f"{where}[{index}]") for index, item in enumerate(value)]
+    if isinstance(value, (set, frozenset)):
+        items = [canonical(item, f"{where} (a set)") for item in value]
+        return sorted(items, key=canonical_text)
+    raise BadInputError(f"{where}: a value of type {type(value).__name__} cannot be "
+                        "compared between runs", hint="use a number, string, list or mapping")
+
+
+def _canonical_mapping(value: dict[Any, Any], where: str) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key in value:
+        if not isinstance(key, (str, int, float, bool, dt.date)) or key != key:
+            raise BadInputError(f"{where}: key {key!r} is not a string or number",
+                                hint="param keys must be plain names")
+        name = str(key)
+        if name in result:
+            raise BadInputError(f"{where}: two keys read as {name!r}",
+                                hint="quote the keys, or rename one")
+        result[name] = canonical(value[key], f"{where}.{name}")
+    return dict(sorted(result.items()))
+
+
+def canonical_text(value: Any) -> str:
+    """The text a canonical value is hashed and compared as: types kept apart
+    (1, 1.0, true and "1" differ), NaN equal to NaN."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_text_of)
+
+
+def _text_of(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return {"datetime": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"date": value.isoformat()}
+    if isinstance(value, bytes):
+        return {"bytes": value.hex()}
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=canonical_text)
+    raise TypeError(type(value).__name__)
+
+
+def same(before: Any, after: Any) -> bool:
+    """Do two param values (one from the lock, one from the params file) agree?"""
+    try:
+        return canonical_text(canonical(before, "")) == canonical_text(canonical(after, ""))
+    except BadInputError:  # a lock value with no canonical form equals nothing
+        return False

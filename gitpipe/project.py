@@ -20,10 +20,11 @@ from gitpipe import graph as graph_module
 from gitpipe.config import Config, load_config, remote_settings
 from gitpipe.dag import Dag
 from gitpipe.errors import BadInputError, NotAProjectError, ProjectLockedError, SpecError
+from gitpipe.fingerprint import executor_inputs
 from gitpipe.gitrepo import GitRepo
 from gitpipe.lockfile import LockEntry
 from gitpipe.params import ParamsReader
-from gitpipe.spec import SPEC_FILE, Pipeline
+from gitpipe.spec import SPEC_FILE, Pipeline, Stage
 from gitpipe.specparse import load_pipeline
 from gitpipe.state import State
 from gitpipe.statsig import ReadLog
@@ -107,11 +108,18 @@ class Project:
     @cached_property
     def graph(self) -> Dag:
         try:
-            return graph_module.build(self.pipeline, self.today)
+            return graph_module.build(self.pipeline, self.today, self.runtime_of)
         except SpecError:
             # The fast parse has no line numbers: build again from a parse with them.
             graph_module.build(load_pipeline(self.root, with_lines=True), self.today)
             raise
+
+    def runtime_of(self, stage: Stage) -> tuple[tuple[str, str], ...]:
+        """What the stage's executor adds to its command, from the config: part of
+        its fingerprint (the config is read only for such stages)."""
+        spec = stage.k8s
+        return executor_inputs(stage.executor, spec.image if spec else None,
+                               spec.env_from_secret if spec else (), self.config.raw)
 
     @cached_property
     def lock_entries(self) -> dict[str, LockEntry]:

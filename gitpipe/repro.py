@@ -14,6 +14,7 @@ from gitpipe import graph as graph_module
 from gitpipe.errors import SpecError
 from gitpipe.outcome import Outcome
 from gitpipe.project import Project
+from gitpipe.staleness import Staleness
 from gitpipe.status import any_stale, status
 
 TYPE_CHECKING = False
@@ -143,8 +144,13 @@ def _dry_run(project: Project, options: ReproOptions) -> Report:
     verdicts = status(project, options.targets).tasks
     results = []
     for verdict in verdicts:
-        stale = verdict.stale or options.force
         reasons = tuple(str(r) for r in verdict.reasons) or (("forced",) if options.force else ())
-        results.append(TaskResult(verdict.task, Outcome.RAN if stale else Outcome.SKIPPED,
+        results.append(TaskResult(verdict.task, _dry_outcome(verdict, options.force),
                                   reasons=reasons))
     return Report(results, dry_run=True)
+
+
+def _dry_outcome(verdict: Staleness, force: bool) -> Outcome:
+    if verdict.needs_run or force:
+        return Outcome.RAN
+    return Outcome.RECORDED if verdict.stale else Outcome.SKIPPED

@@ -153,7 +153,7 @@ def load_snapshot(project: Project, read_text: Callable[[str], str | None], wher
         raise BadInputError(f"{SPEC_FILE} does not exist {where}")
     source = f"{SPEC_FILE}{suffix}"
     pipeline = parse_pipeline(parse_yaml(spec_text, source), source)
-    graph = graph_module.build(pipeline, project.today)
+    graph = graph_module.build(pipeline, project.today, project.runtime_of)
     lock_text = read_text(lockfile.LOCK_FILE) or ""
     return graph, ParamsReader(read_text), lockfile.parse(lock_text)
 
@@ -174,7 +174,7 @@ def status_at(project: Project, rev: str, targets: Iterable[str] = ()) -> Status
         seen = observe(task, space, at.params, entry)
         upstream = [str(p) for p in graph.predecessors(node) if p in stale]
         verdict = judge(task, entry, seen, upstream)
-        if verdict.stale:
+        if verdict.needs_run:
             stale.add(task.name)
         verdicts.append(verdict._replace(observation=None))
     project.state.flush()

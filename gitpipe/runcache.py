@@ -75,7 +75,7 @@ class RunCache:
         targets = [trust.out_path(root, out.path, declared, record=record, source=LOCAL)
                    for out in outs]
         for target, out in zip(targets, outs, strict=True):
-            self.cache.checkout(target, out.digest)
+            self.cache.checkout(target, out.digest, out.executable)
 
     def record(self, root: Path, task: Task, fingerprint: str,
                outs: dict[str, PathInfo]) -> None:
@@ -86,7 +86,8 @@ class RunCache:
                 self.cache.add_tree(root / path, info.digest)
             else:
                 self.cache.add_file(root / path, info.digest)
-        cached = [CachedOut(p, i.digest, i.size) for p, i in outs.items() if i.digest]
+        cached = [CachedOut(p, i.digest, i.size, i.executable)
+                  for p, i in outs.items() if i.digest]
         self.cache.save_run(task.name, fingerprint, cached)
         if self.push_after:
             assert self.remote is not None

@@ -159,6 +159,8 @@ class _Runner:
         if not verdict.stale:
             self.listener(Event(task.name, "skip", "up to date"))
             return self._finish(task.name, Outcome.SKIPPED)
+        if not verdict.needs_run:
+            return self._re_record(task, verdict, seen)
         missing = [p for p, i in seen.deps.items() if not i.exists]
         if missing:
             message = (f"stage {task.stage.name!r}: dependency {missing[0]!r} does not exist\n"
@@ -173,6 +175,14 @@ class _Runner:
             return self._run(task, verdict, seen)
         finally:
             self._prune_logs(task.name)
+
+    def _re_record(self, task: Task, verdict: Staleness, seen: Observation) -> Outcome:
+        """Only the declaration changed (an out became a metric): the outs are
+        what the command produced, so the lock records them anew, no run."""
+        self.writer.update(task.name, lock_entry_for(task, seen, seen.outs))
+        why = "; ".join(str(r) for r in verdict.reasons)
+        self.listener(Event(task.name, "recorded", why))
+        return self._finish(task.name, Outcome.RECORDED, verdict, why)
 
     def _restore(self, task: Task, verdict: Staleness, seen: Observation) -> bool:
         """Restore the outs of a run with the same fingerprint instead of running."""

@@ -102,6 +102,9 @@ class Task(NamedTuple):
     deps: tuple[str, ...]
     outs: tuple[Out, ...]
     env: tuple[tuple[str, str], ...]
+    # What the executor puts around the command (fingerprint.executor_inputs),
+    # set by graph.build from the config: part of the fingerprint.
+    runtime: tuple[tuple[str, str], ...] = ()
 
     @property
     def name(self) -> str:

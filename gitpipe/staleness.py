@@ -10,10 +10,10 @@ import enum
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
-from gitpipe.fingerprint import fingerprint
+from gitpipe.fingerprint import fingerprint, legacy_fingerprint, part_digest
 from gitpipe.hashing import DIR_SUFFIX, GIT, XXH3
 from gitpipe.lockfile import LockedPath, LockEntry
-from gitpipe.params import ParamsReader, flatten
+from gitpipe.params import ParamsReader, flatten, same
 from gitpipe.spec import Out, Task
 from gitpipe.workspace import PathHasher, PathInfo
 
@@ -32,8 +32,17 @@ class Kind(enum.Enum):
     OUT_MISSING = "out missing"
     OUT_MODIFIED = "out modified"
     OUT_DECLARED = "outs changed"
+    OUT_KIND = "out kind changed"
     UPSTREAM = "upstream"
-    FINGERPRINT = "env changed"
+    WDIR = "wdir changed"
+    ENV = "env changed"
+    RUNTIME = "executor settings changed"
+    FINGERPRINT = "fingerprint changed"
+
+
+# Reasons that change how gitpipe records a stage, not what its command
+# produces: the stage is re-recorded in the lock without running.
+RECORD_ONLY = frozenset({Kind.OUT_KIND})
 
 
 class Reason(NamedTuple):
@@ -61,10 +70,16 @@ class Reason(NamedTuple):
             return f"outs: {self.subject} {kind.value.split()[1]}"
         if kind is Kind.OUT_DECLARED:
             return f"outs: {self.subject} {self.new}"
+        if kind is Kind.OUT_KIND:
+            return f"outs: {self.subject} declared as {self.new} (re-recorded, no run)"
+        if kind is Kind.WDIR:
+            return f"wdir changed ({self.old} -> {self.new})"
+        if kind in (Kind.ENV, Kind.RUNTIME):
+            return kind.value
         if kind is Kind.UPSTREAM:
             return f"upstream: {self.subject}"
         if kind is Kind.FINGERPRINT:
-            return "env or wdir changed"
+            return "env, wdir or executor settings changed"
         return kind.value
 
 
@@ -106,7 +121,13 @@ class Staleness(NamedTuple):
 
     @property
     def stale(self) -> bool:
+        """The lock does not record this task as it is now."""
         return bool(self.reasons)
+
+    @property
+    def needs_run(self) -> bool:
+        """Stale for a reason that a re-recording of the lock entry cannot settle."""
+        return any(reason.kind not in RECORD_ONLY for reason in self.reasons)
 
 
 def out_label(out: Out) -> str:
@@ -138,7 +159,7 @@ def _locked_algo(entry: LockEntry | None, path: str) -> str | None:
 def task_fingerprint(task: Task, deps: dict[str, PathInfo], values: dict[str, Any]) -> str:
     return fingerprint(
         task.cmd, task.env, {p: dep_identity(i) for p, i in deps.items()}, values,
-        [(o.path, o.is_dir, o.cache) for o in task.outs], task.stage.wdir,
+        [o.path for o in task.outs], task.stage.wdir, task.runtime,
     )
 
 
@@ -149,6 +170,17 @@ def dep_identity(info: PathInfo) -> str | None:
     if info.digest is None or not info.executable:
         return info.digest
     return f"{info.digest} +x"
+
+
+def _legacy_match(task: Task, entry: LockEntry, seen: Observation) -> bool:
+    """Was `entry` written before fingerprint version 2 for the task as it is now?"""
+    return entry.fingerprint == legacy_fingerprint(
+        task.cmd, task.env, {p: dep_identity(i) for p, i in seen.deps.items()}, seen.params,
+        [(o.path, o.is_dir, o.cache) for o in task.outs], task.stage.wdir)
+
+
+def _kind_of(out: Out) -> str:
+    return "an out" if out.cache else "a metric"
 
 
 # Each predicate: (task, lock entry, observation) -> reasons. -----------------------
@@ -181,7 +213,7 @@ def params_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable[
     old, new = flatten(entry.params), flatten(seen.params)
     for key in sorted(set(old) | set(new)):
         before, after = old.get(key, _ABSENT), new.get(key, _ABSENT)
-        if before != after or type(before) is not type(after):
+        if before is _ABSENT or after is _ABSENT or not same(before, after):
             yield Reason(Kind.PARAM, key, before, after)
 
 
@@ -201,16 +233,43 @@ def outs_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable[Re
             yield Reason(Kind.OUT_DECLARED, locked_out.path, new="removed")
 
 
-def fingerprint_changed(task: Task, entry: LockEntry, seen: Observation,
-                        explained: bool) -> Iterable[Reason]:
-    """A last resort: inputs that only the fingerprint records (env, wdir)."""
-    if not explained and entry.fingerprint != seen.fingerprint:
-        yield Reason(Kind.FINGERPRINT)
+def out_kinds_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable[Reason]:
+    """An out that became a metric, or back: gitpipe records it differently, the
+    command produces the same bytes."""
+    for out in task.outs:
+        locked = entry.out(out.path)
+        if locked is not None and locked.metric == out.cache:
+            yield Reason(Kind.OUT_KIND, out_label(out), new=_kind_of(out))
+
+
+def recipe_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable[Reason]:
+    """The parts of the fingerprint no other predicate looks at, each named."""
+    if task.stage.wdir != entry.wdir:
+        yield Reason(Kind.WDIR, old=entry.wdir, new=task.stage.wdir)
+    if part_digest(task.env) != entry.env:
+        yield Reason(Kind.ENV)
+    if part_digest(task.runtime) != entry.runtime:
+        yield Reason(Kind.RUNTIME)
 
 
 PREDICATES: tuple[Callable[[Task, LockEntry, Observation], Iterable[Reason]], ...] = (
     cmd_changed, deps_changed, params_changed, outs_changed,
 )
+
+
+def _reasons_against(task: Task, entry: LockEntry, seen: Observation) -> list[Reason]:
+    if entry.fingerprint != seen.fingerprint and _legacy_match(task, entry, seen):
+        return []  # a version-1 entry that still holds; it is rewritten on its next run
+    reasons = [reason for predicate in PREDICATES for reason in predicate(task, entry, seen)]
+    if entry.fingerprint != seen.fingerprint:
+        reasons.extend(recipe_changed(task, entry, seen))
+        if not reasons:
+            # NOTE: the safety net: a fingerprint that differs always runs the
+            # stage, even where the lock lacks the parts to name why (an entry
+            # written by an older gitpipe).
+            reasons.append(Reason(Kind.FINGERPRINT))
+    reasons.extend(out_kinds_changed(task, entry, seen))
+    return reasons
 
 
 def judge(task: Task, entry: LockEntry | None, seen: Observation,
@@ -224,9 +283,7 @@ def judge(task: Task, entry: LockEntry | None, seen: Observation,
     if entry is None:
         reasons.append(Reason(Kind.NEW))
     else:
-        for predicate in PREDICATES:
-            reasons.extend(predicate(task, entry, seen))
-        reasons.extend(fingerprint_changed(task, entry, seen, bool(reasons)))
+        reasons.extend(_reasons_against(task, entry, seen))
     if task.stage.always_changed:
         reasons.append(Reason(Kind.ALWAYS))
     reasons.extend(Reason(Kind.UPSTREAM, name) for name in upstream)
@@ -238,6 +295,8 @@ def lock_entry_for(task: Task, seen: Observation, outs: dict[str, PathInfo]) -> 
     deps = tuple(LockedPath(p, i.digest, i.size if not i.digest.startswith("git:") else None,
                             i.executable)
                  for p, i in seen.deps.items() if i.digest is not None)
-    locked_outs = tuple(LockedPath(p, i.digest, i.size) for p, i in outs.items()
-                        if i.digest is not None)
-    return LockEntry(task.cmd, seen.fingerprint, deps, seen.params, locked_outs)
+    metrics = {out.path for out in task.outs if not out.cache}
+    locked_outs = tuple(LockedPath(p, i.digest, i.size, p in metrics, i.executable)
+                        for p, i in outs.items() if i.digest is not None)
+    return LockEntry(task.cmd, seen.fingerprint, deps, seen.params, locked_outs,
+                     task.stage.wdir, part_digest(task.env), part_digest(task.runtime))

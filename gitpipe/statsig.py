@@ -13,6 +13,8 @@ from array import array
 
 import xxhash
 
+from gitpipe.ignore import DEFAULT_LAST, Ignore, default_ignored
+
 # NOTE: git's "racy" rule: a file modified within this window of being hashed
 # could change again without its mtime changing, so such an entry is re-hashed
 # next time instead of trusted.
@@ -43,7 +45,8 @@ ListedFile = tuple[str, int, int, int, int, int]
 
 
 def walk_files(directory: str) -> list[ListedFile]:
-    """Every regular file and symlink below `directory`, sorted by path (lstat).
+    """Every regular file and symlink below `directory` that `.gitpipeignore`
+    (ignore.py) keeps, sorted by path (lstat).
 
     Symlinks are reported, never followed, so a link out of the repository
     cannot pull outside data into a hash or the cache. Fifos, sockets and
@@ -51,18 +54,29 @@ def walk_files(directory: str) -> list[ListedFile]:
     (opening a fifo to read it waits for a writer forever).
     """
     found: list[ListedFile] = []
-    stack = [""]
+    stack = [("", Ignore.above(directory))]
     while stack:
-        rel = stack.pop()
-        with os.scandir(os.path.join(directory, rel) if rel else directory) as entries:
-            for entry in entries:
-                child = f"{rel}/{entry.name}" if rel else entry.name
-                info = entry.stat(follow_symlinks=False)
-                if stat_module.S_ISDIR(info.st_mode):
-                    stack.append(child)
-                elif stat_module.S_ISREG(info.st_mode) or stat_module.S_ISLNK(info.st_mode):
-                    found.append((child, info.st_ino, info.st_mtime_ns, info.st_size,
-                                  info.st_mode, info.st_ctime_ns))
+        rel, outer = stack.pop()
+        folder = os.path.join(directory, rel) if rel else directory
+        with os.scandir(folder) as listed:
+            entries = list(listed)
+        names = [entry.name for entry in entries]
+        rules = outer.entering(folder, rel, names)
+        custom = rules.custom
+        for entry, name in zip(entries, names, strict=True):
+            child = f"{rel}/{name}" if rel else name
+            info = entry.stat(follow_symlinks=False)
+            is_dir = stat_module.S_ISDIR(info.st_mode)
+            # NOTE: the defaults alone are tested here, without a call: this
+            # loop runs once per file of every directory dep (see ignore.py)
+            if (rules.ignored(child, name, is_dir) if custom else
+                    name[-1] in DEFAULT_LAST and default_ignored(name, is_dir)):
+                continue
+            if is_dir:
+                stack.append((child, rules))
+            elif stat_module.S_ISREG(info.st_mode) or stat_module.S_ISLNK(info.st_mode):
+                found.append((child, info.st_ino, info.st_mtime_ns, info.st_size,
+                              info.st_mode, info.st_ctime_ns))
     found.sort(key=_path_of)
     return found
 

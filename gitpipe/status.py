@@ -70,7 +70,7 @@ def _verdicts(project: Project, order: list[Hashable]) -> Iterator[Staleness]:
         entry = entries.get(task.name)
         seen = observe(task, project.workspace, params, entry)
         verdict = judge(task, entry, seen, upstream)
-        if verdict.stale:
+        if verdict.needs_run:  # a re-recorded task's outs stay as they are
             stale.add(task.name)
         yield verdict
 

@@ -45,10 +45,18 @@ def checkout(project: Project, targets: Iterable[str] = (), force: bool = False)
         if cache.missing(out.digest):
             report.missing.append(out)
         else:
-            cache.checkout(project.root / out.path, out.digest)
+            cache.checkout(project.root / out.path, out.digest, out.executable)
             report.restored.append(out.path)
     project.state.flush()
     return report
+
+
+def _restore_exec_bits(project: Project, outs: Iterable[LockedOut]) -> None:
+    """An out whose bytes are right may still have lost its executable bit (the
+    digest is of the bytes): the lock's record puts it back."""
+    for out in outs:
+        if out.executable:
+            project.cache.apply_modes(project.root / out.path, out.digest, True)
 
 
 def _compare(project: Project, targets: Iterable[str],
@@ -57,17 +65,19 @@ def _compare(project: Project, targets: Iterable[str],
     Every out is checked against the rules for records first (nothing is
     written if one fails), and so is each manifest already in the cache."""
     report = CheckoutReport()
-    todo = []
+    todo, unchanged = [], []
     accepted, report.orphaned = trusted(project, locked_outs(project.lock_entries, targets))
     for out in accepted:
         info = project.workspace.info(out.path, XXH3)
         if info.digest == out.digest:
             report.unchanged.append(out.path)
+            unchanged.append(out)
         elif info.exists and not force and would_lose(project, out.path, str(info.digest)):
             report.kept.append(out)
         else:
             todo.append(out)
     check_manifests(project.cache, [o for o in todo if project.cache.has(o.digest)])
+    _restore_exec_bits(project, unchanged)
     return report, todo
 
 
@@ -143,6 +153,8 @@ def pull(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: in
             report.restored.append(out.path)
         try:
             cache.write_files(pairs, fetcher(remote, cache, summary, progress), jobs)
+            for out in todo:
+                cache.apply_modes(project.root / out.path, out.digest, out.executable)
         except CacheError as exc:  # a corrupt object: every other file was written
             whole = sum(1 for out in todo if not cache.missing(out.digest))
             done = f"; checked out the other {whole} out(s)" if whole else ""
@@ -155,7 +167,7 @@ def pull(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: in
 def _checkout_whole(project: Project, todo: list[LockedOut], report: CheckoutReport) -> None:
     for out in todo:
         if not project.cache.missing(out.digest):
-            project.cache.checkout(project.root / out.path, out.digest)
+            project.cache.checkout(project.root / out.path, out.digest, out.executable)
             report.restored.append(out.path)
     project.state.flush()
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from gitpipe.errors import BadInputError, RecordError
-from gitpipe.hashing import ManifestEntry
+from gitpipe.hashing import EXEC, ManifestEntry
 
 LINK_PREFIX = "link:"
 # NOTE: git refuses these as a tree entry at any depth (case-insensitively,
@@ -155,10 +155,17 @@ def _manifest_problem(rows: Any) -> str | None:
     return None
 
 
+def _row_problem(row: Any) -> bool:
+    """Whether `row` is not `[path, digest, size]`, or that and EXEC for an
+    executable file (manifests and run-cache entries share the form)."""
+    return (not isinstance(row, list) or len(row) not in (3, 4)
+            or not isinstance(row[0], str) or not isinstance(row[1], str)
+            or type(row[2]) is not int or row[2] < 0 or row[3:] not in ([], [EXEC]))
+
+
 def _entry_problem(row: Any) -> str | None:
-    if (not isinstance(row, list) or len(row) != 3 or not isinstance(row[0], str)
-            or not isinstance(row[1], str) or type(row[2]) is not int or row[2] < 0):
-        return f"entry {row!r} is not [path, digest, size]"
+    if _row_problem(row):
+        return f"entry {row!r} is not [path, digest, size] (and \"{EXEC}\")"
     relpath, digest = row[0], row[1]
     problem = path_problem(relpath)
     if problem is not None:
@@ -185,22 +192,21 @@ def link_problem(relpath: str, target: str) -> str | None:
 
 
 def check_run_entry(rows: Any, declared: Collection[str], *, record: str,
-                    source: str) -> list[tuple[str, str, int]]:
-    """The (path, digest, size) rows of a run-cache entry, once they are well
-    formed and name exactly the task's declared outs."""
+                    source: str) -> list[tuple[str, str, int, bool]]:
+    """The (path, digest, size, executable) rows of a run-cache entry, once they
+    are well formed and name exactly the task's declared outs."""
     problem = _run_entry_problem(rows, declared)
     if problem is not None:
         raise RecordError(f"{source}: {record}: {problem}; it is ignored")
-    return [(row[0], row[1], row[2]) for row in rows]
+    return [(row[0], row[1], row[2], row[3:] == [EXEC]) for row in rows]
 
 
 def _run_entry_problem(rows: Any, declared: Collection[str] | None) -> str | None:
     if not isinstance(rows, list):
         return "is not a list of outs"
     for row in rows:
-        if (not isinstance(row, list) or len(row) != 3 or not isinstance(row[0], str)
-                or type(row[2]) is not int or row[2] < 0):
-            return f"row {row!r} is not [path, digest, size]"
+        if _row_problem(row):
+            return f"row {row!r} is not [path, digest, size] (and \"{EXEC}\")"
         problem = path_problem(row[0]) or digest_problem(row[1])
         if problem is not None:
             return f"out {row[0]!r}: {problem}"

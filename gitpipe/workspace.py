@@ -24,8 +24,10 @@ from gitpipe.hashing import (
     gc_paused,
     hash_file,
     hash_many,
+    is_executable,
     listing_digest,
 )
+from gitpipe.ignore import IGNORE_FILE, ancestors_in_project, forget_outer_rules
 from gitpipe.state import State, StatKey
 from gitpipe.statsig import (
     ListedFile,
@@ -37,9 +39,16 @@ from gitpipe.statsig import (
     walk_files,
 )
 
+# NOTE: the stat-cache key of a directory's digest names the manifest rules it
+# was made by (executable files flagged): a digest remembered under older rules
+# is not reused for a listing that has not changed since.
+DIR_KEY = "tree:"
+
 
 class PathInfo(NamedTuple):
-    """What a path holds now: its digest and size, or `digest=None` when missing."""
+    """What a path holds now: its digest and size, or `digest=None` when missing;
+    `executable` for a file its owner may run (directories flag theirs in the
+    manifest)."""
 
     path: str
     digest: str | None
@@ -72,6 +81,7 @@ class Workspace:
         self._root = str(root)
         self.state = state
         self._open_git = git  # opened on first need: see _git_aware
+        forget_outer_rules()  # a new command: see ignore.py
         # The stat signature of every path hashed, noted where the project
         # notes every file its judgement reads (seal.py): a no-op answer is
         # valid for as long as these stay the same.
@@ -88,7 +98,7 @@ class Workspace:
     def prefetch(self, paths: list[str]) -> None:
         """Read what the stat cache knows of `paths` (files or directories) at once."""
         self.state.prefetch([key for path in paths
-                             for key in (f"dir:{path}", f"git:{path}", f"git?:{path}", path)])
+                             for key in (f"{DIR_KEY}{path}", f"git:{path}", f"git?:{path}", path)])
 
     def info(self, path: str, algo: str | None = None) -> PathInfo:
         """Hash `path` (file or directory); never raises for a missing path.
@@ -113,7 +123,7 @@ class Workspace:
             raise BadInputError(f"{path}: a fifo, socket or device; gitpipe hashes files, "
                                 "symlinks and directories only")
         self.observed[path] = file_signature(info)
-        executable = bool(info.st_mode & stat_module.S_IXUSR)
+        executable = is_executable(info.st_mode)
         if algo == XXH3 or link or self._open_git is None:
             digest = self._cached(path, full, info, hash_file)
         elif algo == GIT:
@@ -187,7 +197,8 @@ class Workspace:
         One never hashed before is scanned instead: every file is read anyway.
         """
         full = os.path.join(self._root, path)
-        if not self.state.recorded(f"dir:{path}"):
+        self._note_outer_rules(full)
+        if not self.state.recorded(f"{DIR_KEY}{path}"):
             with gc_paused():
                 cold = scan_directory(full)
             if cold is not None:
@@ -196,14 +207,27 @@ class Workspace:
             listing = walk_files(full)
             key = StatKey(*listing_signature(listing))
         self.observed[path] = ("dir", *key)
-        cached = self.state.cached_digest(f"dir:{path}", key)
+        cached = self.state.cached_digest(f"{DIR_KEY}{path}", key)
         if cached is not None:
             return PathInfo(path, cached, key.size, True, len(listing))
         with gc_paused():
             info = self._directory_manifest(path, listing)
         assert info.digest is not None
-        self.state.record_digest(f"dir:{path}", key, info.digest)
+        self.state.record_digest(f"{DIR_KEY}{path}", key, info.digest)
         return info
+
+    def _note_outer_rules(self, full: str) -> None:
+        """The `.gitpipeignore` files above a directory decide which of its files
+        count, so they are inputs of the answer too (those inside it are its files)."""
+        for folder in ancestors_in_project(full):
+            rules = os.path.join(folder, IGNORE_FILE)
+            try:
+                signature: tuple[object, ...] | None = file_signature(os.stat(rules))
+            except (FileNotFoundError, NotADirectoryError):
+                signature = None
+            inside = rules.startswith(self._root + "/")
+            name = rules[len(self._root) + 1:] if inside else os.path.relpath(rules, self._root)
+            self.observed[name] = signature
 
     def _directory_manifest(self, path: str, listing: list[ListedFile]) -> PathInfo:
         # NOTE: one pass over plain tuples, no pathlib and no per-file objects
@@ -237,5 +261,5 @@ class Workspace:
             self.state.record_directory_row(path, cold.row)
         else:
             self.state.record_directory(path, cold.listing, cold.digests)
-        self.state.record_digest(f"dir:{path}", key, cold.digest)
+        self.state.record_digest(f"{DIR_KEY}{path}", key, cold.digest)
         return PathInfo(path, cold.digest, cold.size, True, cold.files)

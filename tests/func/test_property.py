@@ -282,3 +282,107 @@ def test_sealed_unsealed_and_scratch_answers_agree(edits: list[tuple[str, int]])
     finally:
         for module, value in zip(modules, saved, strict=True):
             module.RACY_NS = value
+
+
+# -- declarations: .gitpipeignore, executable bits, out <-> metric -------------------------
+
+DECL_EDITS = st.tuples(
+    st.sampled_from(["data", "junk", "tmp", "rules", "chmod", "metric", "nan"]),
+    st.integers(0, 3),
+)
+
+
+@dataclass
+class DeclModel:
+    """A stage with a directory dep `lib/` and an out that may be declared a metric."""
+
+    data: str = "a\n"
+    junk: str = "pyc\n"
+    tmp: str = "t\n"
+    rules: str = "*.tmp\n"
+    executable: bool = False
+    metric: bool = False
+
+    def inputs(self) -> tuple[object, ...]:
+        counted_tmp = None if "*.tmp" in self.rules else self.tmp
+        return (self.data, counted_tmp, self.rules, self.executable)
+
+
+def _decl_write(repo: Repo, model: DeclModel) -> None:
+    body = {"cmd": ran_cmd("use", "cat lib/a.txt > o.txt && echo '{\"m\": 1}' > m.json"),
+            "deps": ["lib/"], "params": ["p"], "outs": ["o.txt"]}
+    body["metrics" if model.metric else "outs"] = (["m.json"] if model.metric
+                                                   else ["o.txt", "m.json"])
+    repo.spec({"use": body})
+    repo.gen({"params.yaml": "p: .nan\n", "lib/a.txt": model.data,
+              "lib/__pycache__/a.pyc": model.junk, "lib/j.tmp": model.tmp,
+              "lib/.gitpipeignore": model.rules})
+    (repo.path / "lib/a.txt").chmod(0o755 if model.executable else 0o644)
+
+
+def _decl_edit(model: DeclModel, kind: str, value: int) -> None:
+    if kind == "data":
+        model.data = f"a v{value}\n"
+    elif kind == "junk":
+        model.junk = f"pyc v{value}\n"
+    elif kind == "tmp":
+        model.tmp = f"t v{value}\n"
+    elif kind == "rules":
+        model.rules = "*.tmp\n" if value % 2 else "# none\n"
+    elif kind == "chmod":
+        model.executable = not model.executable
+    elif kind == "metric":
+        model.metric = not model.metric
+
+
+def _answers(repo: Repo, scratch: Path) -> list[dict[str, list[str]]]:
+    """status --json as the seal may answer it, in full, and from scratch (a copy
+    without the stat cache or seals)."""
+    import json
+    import shutil
+
+    def ask(where: Repo, **env: str) -> dict[str, list[str]]:
+        done = where.run("status", "--json", env=env)
+        assert done.returncode == 0, done.stderr
+        return {row["name"]: row["reasons"] for row in json.loads(done.stdout)["stages"]}
+
+    sealed = [ask(repo), ask(repo)]
+    full = ask(repo, GITPIPE_NO_SEAL="1")
+    shutil.rmtree(scratch, ignore_errors=True)
+    shutil.copytree(repo.path, scratch, symlinks=True,
+                    ignore=shutil.ignore_patterns("state.db*", "tmp"))
+    fresh = ask(Repo(scratch, init=False), GITPIPE_NO_SEAL="1")
+    return [*sealed, full, fresh]
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(edits=st.lists(DECL_EDITS, min_size=1, max_size=4))
+def test_declarations_sealed_unsealed_and_scratch_agree(edits: list) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = Repo(Path(tmp) / "repo") if (Path(tmp) / "repo").mkdir() is None else None
+        assert repo is not None
+        model = DeclModel()
+        _decl_write(repo, model)
+        repo.commit("start")
+        assert repo.run("repro").returncode == 0
+        repo.ran()
+        last = model.inputs()
+        recorded_metric = model.metric
+        for kind, value in edits:
+            _decl_edit(model, kind, value)
+            _decl_write(repo, model)
+            repo.age()
+            answers = _answers(repo, Path(tmp) / "scratch")
+            assert all(answer == answers[0] for answer in answers), (kind, answers)
+            reasons = answers[0]["use"]
+            needs_run = model.inputs() != last
+            assert bool(reasons) == (needs_run or model.metric != recorded_metric), reasons
+            done = repo.run("repro")
+            assert done.returncode == 0, done.stderr
+            ran = repo.ran()
+            if needs_run:  # run, or restored from the run-cache (inputs seen before)
+                assert ran == ["use"] or "restored use" in done.stdout, done.stdout
+            else:
+                assert ran == []
+            assert _answers(repo, Path(tmp) / "scratch")[0] == {"use": []}
+            last, recorded_metric = model.inputs(), model.metric

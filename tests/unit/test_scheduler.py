@@ -172,7 +172,8 @@ def test_step_raising_counts_as_failed(caplog: pytest.LogCaptureFixture) -> None
 
 
 def test_outcome_ok_property() -> None:
-    assert {o for o in Outcome if o.ok} == {Outcome.RAN, Outcome.SKIPPED, Outcome.RESTORED}
+    assert {o for o in Outcome if o.ok} == {Outcome.RAN, Outcome.SKIPPED, Outcome.RESTORED,
+                                            Outcome.RECORDED}
 
 
 # concurrency -----------------------------------------------------------------------

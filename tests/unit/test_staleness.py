@@ -32,7 +32,8 @@ def make_entry(**changes: Any) -> LockEntry:
         "deps": (LockedPath("src/train.py", "git:aaaa"),
                  LockedPath("data/clean.csv", "xxh3:bbbb", 10)),
         "params": {"train": {"lr": 0.1, "epochs": 3}},
-        "outs": (LockedPath("model", "xxh3:cccc", 20), LockedPath("metrics.json", "xxh3:dddd", 5)),
+        "outs": (LockedPath("model", "xxh3:cccc", 20),
+                 LockedPath("metrics.json", "xxh3:dddd", 5, metric=True)),
     }
     fields.update(changes)
     return LockEntry(**fields)
@@ -152,15 +153,38 @@ def test_always_changed() -> None:
     assert reasons(task, make_entry(), make_seen()) == ["always_changed"]
 
 
-def test_only_fingerprint_differs_is_env_or_wdir() -> None:
+def test_an_unexplained_fingerprint_change_still_reruns() -> None:
     verdict = judge(make_task(), make_entry(), make_seen(fingerprint="xxh3:other"))
     assert verdict.reasons == (Reason(Kind.FINGERPRINT),)
-    assert str(verdict.reasons[0]) == "env or wdir changed"
+    assert verdict.needs_run
+    assert str(verdict.reasons[0]) == "env, wdir or executor settings changed"
 
 
 def test_fingerprint_reason_only_when_nothing_else_explains() -> None:
     seen = make_seen(deps={"src/train.py": "git:eeee"}, fingerprint="xxh3:other")
-    assert "env or wdir changed" not in reasons(make_task(), make_entry(), seen)
+    assert reasons(make_task(), make_entry(), seen) == ["deps: src/train.py modified"]
+
+
+def test_env_wdir_and_executor_changes_are_each_named() -> None:
+    task = make_task(env=(("SEED", "1"),), wdir="sub")
+    task = task._replace(runtime=(("image", "python:3.12"),))
+    assert reasons(task, make_entry(), make_seen(fingerprint="xxh3:other")) == [
+        "wdir changed (. -> sub)", "env changed", "executor settings changed"]
+
+
+def test_an_out_becoming_a_metric_is_re_recorded_without_a_run() -> None:
+    task = make_task(outs=(Out("model", is_dir=True), Out("metrics.json")))
+    verdict = judge(task, make_entry(), make_seen())
+    assert [str(r) for r in verdict.reasons] == [
+        "outs: metrics.json declared as an out (re-recorded, no run)"]
+    assert verdict.stale and not verdict.needs_run
+
+
+def test_params_compare_canonically() -> None:
+    nan = float("nan")
+    entry = make_entry(params={"p": {"x": nan, "s": ["a", "b"], "z": 0.0}})
+    seen = make_seen(params={"p": {"x": nan, "s": ["a", "b"], "z": -0.0}})
+    assert reasons(make_task(), entry, seen) == []
 
 
 def test_frozen_is_never_stale() -> None:

@@ -72,8 +72,11 @@ def test_out_path_refuses_a_symlinked_parent_and_undeclared_outs(tmp_path: Path)
 
 def test_run_entries_must_name_exactly_the_declared_outs() -> None:
     rows = [["o", FILE, 1]]
-    assert trust.check_run_entry(rows, {"o"}, record="r", source="s") == [("o", FILE, 1)]
-    for bad in ([["o", FILE, 1], ["p", FILE, 1]], [["../o", FILE, 1]], [["o", FILE]], {}):
+    assert trust.check_run_entry(rows, {"o"}, record="r", source="s") == [("o", FILE, 1, False)]
+    assert trust.check_run_entry([["o", FILE, 1, "exec"]], {"o"}, record="r",
+                                 source="s") == [("o", FILE, 1, True)]
+    for bad in ([["o", FILE, 1], ["p", FILE, 1]], [["../o", FILE, 1]], [["o", FILE]], {},
+                [["o", FILE, 1, "setuid"]], [["o", FILE, 1, "exec", "more"]]):
         with pytest.raises(RecordError, match="it is ignored"):
             trust.check_run_entry(bad, {"o"}, record="r", source="s")
 

@@ -1,0 +1,77 @@
+"""ignore.py: gitignore pattern translation and the order rules apply in."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from gitpipe.errors import IgnoreRulesError
+from gitpipe.ignore import (
+    DEFAULT_LAST,
+    DEFAULT_PATTERNS,
+    PROJECT_MARKER,
+    Ignore,
+    default_ignored,
+    parse_rules,
+    translate,
+)
+from gitpipe.spec import SPEC_FILE
+
+
+@pytest.mark.parametrize(("pattern", "path", "matches"), [
+    ("*.pyc", "a.pyc", True), ("*.pyc", "a.py", False),
+    ("foo/*.txt", "foo/a.txt", True), ("foo/*.txt", "foo/b/a.txt", False),
+    ("**/foo/*.txt", "foo/x/foo/y.txt", True), ("**/foo", "a/b/foo", True),
+    ("**/foo", "foo", True), ("a/**", "a/b/c", True), ("a/**", "a", False),
+    ("a/**/b", "a/b", True), ("a/**/b", "a/x/y/b", True),
+    ("a?c", "abc", True), ("a?c", "a/c", False),
+    ("[ab]x", "bx", True), ("[!ab]x", "cx", True), ("[!ab]x", "ax", False),
+    (r"\*x", "*x", True), (r"\*x", "ax", False), ("*x*/y", "axbxc/y", True),
+])
+def test_translate(pattern: str, path: str, matches: bool) -> None:
+    assert bool(re.match(translate(pattern), path)) is matches
+
+
+def test_many_stars_do_not_backtrack_for_ever() -> None:
+    started = time.monotonic()
+    assert not re.match(translate("*a" * 15 + "*b"), "a" * 250)
+    assert time.monotonic() - started < 1
+
+
+def test_the_last_matching_rule_decides_and_defaults_come_first(tmp_path: Path) -> None:
+    (tmp_path / PROJECT_MARKER).write_text("stages: {}\n")
+    (tmp_path / ".gitpipeignore").write_text("/data/skip/\n*.tmp\n!keep.tmp\n!*.pyc\n")
+    (tmp_path / "data").mkdir()
+    rules = Ignore.above(str(tmp_path / "data"))
+    assert rules.ignored("skip", "skip", True)
+    assert not rules.ignored("skip", "skip", False)  # a directory-only rule
+    assert not rules.ignored("sub/skip", "skip", True)  # anchored at the root
+    assert rules.ignored("x.tmp", "x.tmp", False)
+    assert not rules.ignored("keep.tmp", "keep.tmp", False)
+    assert not rules.ignored("m.pyc", "m.pyc", False)  # a default taken back
+    assert rules.ignored("__pycache__", "__pycache__", True)
+
+
+def test_bad_rules_name_their_file_and_line() -> None:
+    with pytest.raises(IgnoreRulesError, match=r"^x/.gitpipeignore:2: more than 4 '\*\*'"):
+        parse_rules("ok\n" + "**/" * 5 + "x\n", "x/.gitpipeignore")
+    assert parse_rules("# c\n\n  \n", "f") == ()
+
+
+def test_the_project_marker_is_the_spec_file() -> None:
+    assert PROJECT_MARKER == SPEC_FILE
+
+
+@pytest.mark.parametrize("name", ["__pycache__", "a.pyc", ".pyc", ".ipynb_checkpoints",
+                                  ".DS_Store", "x.py", "pyc", "__pycache__x", "a.pyc.bak"])
+@pytest.mark.parametrize("is_dir", [False, True])
+def test_the_inline_defaults_are_the_default_patterns(name: str, is_dir: bool) -> None:
+    rules = parse_rules("\n".join(DEFAULT_PATTERNS), "defaults")
+    by_rules = any(regex.match(name) for regex, _, dir_only, _ in rules
+                   if is_dir or not dir_only)
+    assert default_ignored(name, is_dir) is by_rules
+    if by_rules:
+        assert name[-1] in DEFAULT_LAST
