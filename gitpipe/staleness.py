@@ -293,10 +293,11 @@ def judge(task: Task, entry: LockEntry | None, seen: Observation,
 def lock_entry_for(task: Task, seen: Observation, outs: dict[str, PathInfo]) -> LockEntry:
     """The LockEntry recording a successful run that saw `seen` and produced `outs`."""
     deps = tuple(LockedPath(p, i.digest, i.size if not i.digest.startswith("git:") else None,
-                            i.executable)
+                            executable=i.executable)
                  for p, i in seen.deps.items() if i.digest is not None)
     metrics = {out.path for out in task.outs if not out.cache}
-    locked_outs = tuple(LockedPath(p, i.digest, i.size, p in metrics, i.executable)
+    locked_outs = tuple(LockedPath(p, i.digest, i.size, metric=p in metrics,
+                                   executable=i.executable)
                         for p, i in outs.items() if i.digest is not None)
     return LockEntry(task.cmd, seen.fingerprint, deps, seen.params, locked_outs,
                      task.stage.wdir, part_digest(task.env), part_digest(task.runtime))
