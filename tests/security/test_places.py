@@ -300,8 +300,8 @@ def test_hooks_install_where_core_hookspath_says_with_home_expanded(
     assert hook_log(tmp_path) == ["gitpipe"]  # git ran the hook from there
 
 
-def test_a_user_hook_survives_another_tools_install_in_between(
-        repo: Repo, tmp_path: Path) -> None:
+def user_hook_then_install(repo: Repo, tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A built project whose user has a pre-commit hook, then `hooks install`."""
     built(repo)
     env = counting_python(tmp_path)
     hooks = repo.path / ".git/hooks"
@@ -309,6 +309,12 @@ def test_a_user_hook_survives_another_tools_install_in_between(
     (hooks / "pre-commit").write_text(USER_HOOK)
     (hooks / "pre-commit").chmod(0o755)
     install(repo, env)
+    return hooks, env
+
+
+def test_a_user_hook_survives_another_tools_install_in_between(
+        repo: Repo, tmp_path: Path) -> None:
+    hooks, env = user_hook_then_install(repo, tmp_path)
     # Another hook manager installs itself over gitpipe's hook, keeping that one
     # as pre-commit.legacy and calling it.
     os.replace(hooks / "pre-commit", hooks / "pre-commit.legacy")
@@ -334,13 +340,7 @@ def test_a_user_hook_survives_another_tools_install_in_between(
 
 def test_a_user_hook_survives_an_overwriting_tool_and_install_twice(
         repo: Repo, tmp_path: Path) -> None:
-    built(repo)
-    env = counting_python(tmp_path)
-    hooks = repo.path / ".git/hooks"
-    hooks.mkdir(exist_ok=True)
-    (hooks / "pre-commit").write_text(USER_HOOK)
-    (hooks / "pre-commit").chmod(0o755)
-    install(repo, env)
+    hooks, env = user_hook_then_install(repo, tmp_path)
     install(repo, env)
     (hooks / "pre-commit").write_text("#!/bin/sh\necho overwrote >> "
                                       f"{tmp_path / 'hook.log'}\n")
