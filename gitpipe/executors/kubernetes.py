@@ -17,6 +17,7 @@ from typing import Any
 from gitpipe.errors import BadInputError, GitpipeError, MissingExtraError
 from gitpipe.executors import OutputSink, RunResult
 from gitpipe.executors.kubemanifest import CONTAINER, LABEL_FINGERPRINT, LABEL_TASK, KubeSettings
+from gitpipe.executors.local import split_lines
 from gitpipe.remote import Remote
 from gitpipe.remotejob import RecordError, heartbeat_age, read_result
 
@@ -305,8 +306,9 @@ class KubernetesExecutor:
                 for chunk in response.stream(4096):
                     log.write(chunk)
                     log.flush()
-                    pending += chunk
-                    *lines, pending = pending.split(b"\n")
+                    # Bounded whatever the pod prints: a line without end
+                    # reaches the sink in pieces.
+                    lines, pending = split_lines(pending + chunk)
                     for line in lines:
                         self._emit(handle, line)
                 if pending:
