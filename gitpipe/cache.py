@@ -256,21 +256,35 @@ class Cache:
 
     def apply_modes(self, target: Path, digest: str, executable: bool = False) -> None:
         """Give the files of out `target` the executable bit its record names: the
-        file itself (`executable`, from the lock), or a directory's flagged files.
+        file itself (`executable`, from the lock; taken away where it is not
+        named), or a directory's flagged files.
 
-        NOTE: with hardlink or symlink checkouts the workspace file is the cache
-        object, which then becomes 0555: still read-only, its bytes untouched.
+        NOTE: with hardlink or symlink checkouts an object is shared by every
+        out with the same bytes, executable or not, so an executable file gets
+        a copy of its own and the object keeps its read-only mode.
         """
         if digest.endswith(DIR_SUFFIX):
             for entry in self.manifest(digest):
                 if entry.executable:
-                    self._make_executable(target / entry.relpath, entry.digest)
-        elif executable:
-            self._make_executable(target, digest)
+                    self._set_executable(target / entry.relpath, entry.digest, True)
+        else:
+            self._set_executable(target, digest, executable)
 
-    def _make_executable(self, path: Path, digest: str) -> None:
-        # a symlink checkout runs the object it points to
-        make_executable(self.path(digest) if self.link_type == "symlink" else path)
+    def _set_executable(self, path: Path, digest: str, executable: bool) -> None:
+        try:
+            info = os.lstat(path)
+        except FileNotFoundError:
+            return
+        has_bits = stat_module.S_ISREG(info.st_mode) and bool(info.st_mode & 0o111)
+        if has_bits == executable and not (executable and _shares_object(info)):
+            return
+        if _shares_object(info):
+            path.unlink()
+            self._copy_verified(self.path(digest), path)
+        if executable:
+            make_executable(path)
+        else:
+            os.chmod(path, stat_module.S_IMODE(os.lstat(path).st_mode) & ~0o111)
 
     def lay_out(self, target: Path, digest: str) -> list[tuple[str, Path]]:
         """Clear `target`, make its directories and symlinks, and return the
@@ -455,6 +469,12 @@ def _link_entry(directory: Path, rel: str) -> ManifestEntry:
                          hint="make it a relative link inside the directory, or copy the "
                          "file it points to")
     return ManifestEntry(rel, f"{trust.LINK_PREFIX}{target}", 0)
+
+
+def _shares_object(info: os.stat_result) -> bool:
+    """Whether a checked-out file is the cache object itself (a symlink to it,
+    or one of its hard links), not a copy of its own."""
+    return stat_module.S_ISLNK(info.st_mode) or info.st_nlink > 1
 
 
 def make_executable(path: Path) -> None:

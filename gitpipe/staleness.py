@@ -33,6 +33,7 @@ class Kind(enum.Enum):
     OUT_MODIFIED = "out modified"
     OUT_DECLARED = "outs changed"
     OUT_KIND = "out kind changed"
+    OUT_MODE = "out mode changed"
     UPSTREAM = "upstream"
     WDIR = "wdir changed"
     ENV = "env changed"
@@ -71,7 +72,12 @@ class Reason(NamedTuple):
         if kind is Kind.OUT_DECLARED:
             return f"outs: {self.subject} {self.new}"
         if kind is Kind.OUT_KIND:
-            return f"outs: {self.subject} declared as {self.new} (re-recorded, no run)"
+            # `old` is set when other reasons make the stage run anyway.
+            alone = "" if self.old else " (re-recorded, no run)"
+            return f"outs: {self.subject} declared as {self.new}{alone}"
+        if kind is Kind.OUT_MODE:
+            return (f"outs: {self.subject} mode changed "
+                    f"({_exec_bit(self.old)} -> {_exec_bit(self.new)})")
         if kind is Kind.WDIR:
             return f"wdir changed ({self.old} -> {self.new})"
         if kind in (Kind.ENV, Kind.RUNTIME):
@@ -228,6 +234,11 @@ def outs_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable[Re
             yield Reason(Kind.OUT_MISSING, out_label(out))
         elif locked.digest != info.digest:
             yield Reason(Kind.OUT_MODIFIED, out_label(out), locked.digest, info.digest)
+        elif not info.is_dir and locked.executable != info.executable:
+            # The bytes are the lock's, the mode is not: a command run as
+            # `./tool` fails without its bit (a directory's digest holds its
+            # files' bits already).
+            yield Reason(Kind.OUT_MODE, out_label(out), locked.executable, info.executable)
     for locked_out in entry.outs:
         if locked_out.path not in declared:
             yield Reason(Kind.OUT_DECLARED, locked_out.path, new="removed")
@@ -287,6 +298,9 @@ def judge(task: Task, entry: LockEntry | None, seen: Observation,
     if task.stage.always_changed:
         reasons.append(Reason(Kind.ALWAYS))
     reasons.extend(Reason(Kind.UPSTREAM, name) for name in upstream)
+    if any(reason.kind not in RECORD_ONLY for reason in reasons):
+        reasons = [reason._replace(old=True) if reason.kind is Kind.OUT_KIND else reason
+                   for reason in reasons]
     return Staleness(task.name, tuple(reasons), seen)
 
 

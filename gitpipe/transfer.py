@@ -52,11 +52,11 @@ def checkout(project: Project, targets: Iterable[str] = (), force: bool = False)
 
 
 def _restore_exec_bits(project: Project, outs: Iterable[LockedOut]) -> None:
-    """An out whose bytes are right may still have lost its executable bit (the
-    digest is of the bytes): the lock's record puts it back."""
+    """An out whose bytes are right may still have the wrong executable bit (the
+    digest is of the bytes): the lock's record sets it, or takes it away."""
     for out in outs:
-        if out.executable:
-            project.cache.apply_modes(project.root / out.path, out.digest, True)
+        if out.executable or not out.digest.endswith(DIR_SUFFIX):
+            project.cache.apply_modes(project.root / out.path, out.digest, out.executable)
 
 
 def _compare(project: Project, targets: Iterable[str],

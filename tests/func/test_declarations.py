@@ -333,3 +333,61 @@ def test_every_walker_agrees_on_what_is_ignored(repo: Repo, tmp_path: Path) -> N
     digests = [file_digest(f"{full}/{item[0]}") for item in listing]
     assert listing_digest(listing, digests)[0] == cold.digest
 
+
+
+def test_linked_checkouts_keep_a_plain_out_plain_beside_an_executable_twin(
+        repo: Repo) -> None:
+    """Two outs with the same bytes share one cache object; with hardlink or
+    symlink checkouts the executable one must not make its twin executable."""
+    script = "#!/bin/sh\\necho hi\\n"
+    repo.spec({
+        "mk": {"cmd": f"printf '{script}' > a.sh && cp a.sh b.sh && chmod +x b.sh",
+               "outs": ["a.sh", "b.sh"]},
+        "use": {"cmd": "cat a.sh > u.txt", "deps": ["a.sh"], "outs": ["u.txt"]},
+    })
+    assert repo.run("repro").returncode == 0
+    repo.commit("built")
+    for link_type in ("hardlink", "symlink"):
+        repo.gen({".gitpipe/config.yaml": {"cache": {"type": link_type}}})
+        for name in ("a.sh", "b.sh", "u.txt"):
+            (repo.path / name).unlink()
+        assert repo.run("checkout").returncode == 0
+        assert not _executable(repo.path / "a.sh") and _executable(repo.path / "b.sh")
+        repo.age()
+        assert status_json(repo) == {"mk": [], "use": []}, link_type
+
+
+def test_a_file_out_that_lost_its_executable_bit_is_stale_and_checkout_puts_it_back(
+        repo: Repo) -> None:
+    repo.spec({
+        "build": {"cmd": "printf '#!/bin/sh\\necho v1\\n' > tool && chmod +x tool",
+                  "outs": ["tool"]},
+        "use": {"cmd": "./tool > u.txt", "deps": ["tool"], "outs": ["u.txt"]},
+    })
+    assert repo.run("repro").returncode == 0
+    repo.commit("built")
+    (repo.path / "tool").chmod(0o644)
+    repo.age()
+    reasons = status_json(repo)
+    assert reasons["build"] == ["outs: tool mode changed (+x -> -x)"], reasons
+    assert repo.run("checkout").returncode == 0
+    assert _executable(repo.path / "tool")
+    repo.age()
+    assert status_json(repo) == {"build": [], "use": []}
+    # A bit the lock does not name is taken away by checkout too.
+    (repo.path / "u.txt").chmod(0o755)
+    assert repo.run("checkout").returncode == 0
+    assert not _executable(repo.path / "u.txt")
+
+
+def test_an_out_kind_change_beside_a_real_change_does_not_say_no_run(repo: Repo) -> None:
+    _with_metric(repo, as_metric=False)
+    assert repo.run("repro").returncode == 0
+    repo.commit("built")
+    _with_metric(repo, as_metric=True)
+    spec = yaml.safe_load(repo.read("gitpipe.yaml"))
+    spec["stages"]["train"]["cmd"] += " && true"  # a real change: the stage runs
+    repo.gen({"gitpipe.yaml": spec})
+    repo.age()
+    reasons = status_json(repo)["train"]
+    assert reasons == ["cmd changed", "outs: m.json declared as a metric"], reasons
