@@ -21,10 +21,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from gitpipe import gitcli, lockfile
 from gitpipe import graph as graph_module
-from gitpipe import lockfile
 from gitpipe.errors import BadInputError
-from gitpipe.gitrepo import EXECUTABLE_MODE, Revision
+from gitpipe.gitrepo import EXECUTABLE_MODE, Revision, bytes_blob_id
 from gitpipe.hashing import GIT, XXH3, file_digest, hash_bytes, listing_digest
 from gitpipe.lockfile import LockEntry
 from gitpipe.params import ParamsReader
@@ -75,10 +75,24 @@ class RevisionWorkspace:
     def _file(self, path: str, algo: str | None) -> PathInfo:
         executable = self.revision.file_mode(path) == EXECUTABLE_MODE
         if algo == XXH3:
-            data = self.revision.checkout_bytes(path)
+            data = self._checkout_bytes(path)
             return PathInfo(path, str(hash_bytes(data)), len(data), executable=executable)
-        return PathInfo(path, f"{GIT}:{self.revision.checkout_blob_id(path)}",
-                        executable=executable)
+        if _encodable(path) or not self.revision.git.converts(path):
+            blob_id = self.revision.checkout_blob_id(path)
+        else:
+            blob_id = bytes_blob_id(self._checkout_bytes(path))
+        return PathInfo(path, f"{GIT}:{blob_id}", executable=executable)
+
+    def _checkout_bytes(self, path: str) -> bytes:
+        """A file's bytes as a checkout writes them. pygit2 takes a filter
+        list's path as a str it encodes as UTF-8, so a name that is not UTF-8
+        git converts is smudged by git itself (slower, the same bytes)."""
+        if _encodable(path) or not self.revision.git.converts(path):
+            return self.revision.checkout_bytes(path)
+        git = self.revision.git
+        blob_id = self.revision.blob_id(path)
+        assert blob_id is not None
+        return gitcli.checkout_bytes(git.workdir, blob_id, git.git_path(path))
 
     def _link(self, path: str) -> PathInfo:
         """A symlink is named by its target's bytes, as the work tree names it:
@@ -102,7 +116,7 @@ class RevisionWorkspace:
             if stat_module.S_ISLNK(mode):
                 rows.append(((rel, 0, 0, 0, mode, 0), "link:" + self.revision.link_target(full)))
             else:
-                data = self.revision.checkout_bytes(full)
+                data = self._checkout_bytes(full)
                 rows.append(((rel, 0, 0, len(data), mode, 0), str(hash_bytes(data))))
         rows += self._untracked_rows(path, committed)
         if not rows and self.revision.kind(path) is None:
@@ -126,6 +140,15 @@ class RevisionWorkspace:
                       else file_digest(full))
             rows.append((item, digest))
         return rows
+
+
+def _encodable(path: str) -> bool:
+    """Whether `path` is UTF-8 as git stores it (not held as surrogate escapes)."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
