@@ -37,6 +37,9 @@ from gitpipe.status import StatusReport
 from gitpipe.workspace import PathInfo, Workspace
 from gitpipe.yamlio import parse_yaml
 
+# NOTE: as many links as Linux follows for one path before it gives up (ELOOP).
+MAX_LINK_HOPS = 40
+
 
 class RevisionWorkspace:
     """Answers `info(path)` as of a commit (see the module docstring for the rules)."""
@@ -95,15 +98,33 @@ class RevisionWorkspace:
         return gitcli.checkout_bytes(git.workdir, blob_id, git.git_path(path))
 
     def _link(self, path: str) -> PathInfo:
-        """A symlink is named by its target's bytes, as the work tree names it:
-        the commit's file there, else whatever the work tree has there."""
-        target = self.revision.link_target(path)
-        if posixpath.isabs(target):
+        """A symlink is named as the work tree names it: a file by its target's
+        bytes, a directory by the manifest of what it leads to; both the
+        commit's where the commit's links lead inside the project, else
+        whatever the work tree has there."""
+        resolved = self._resolve(path)
+        if resolved is None:
             return self.fallback.info(path, XXH3)
-        resolved = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
-        if resolved.startswith("../") or self.revision.kind(resolved) != "file":
-            return self.fallback.info(path, XXH3)
+        if self.revision.kind(resolved) == "dir":
+            return self._directory(resolved)._replace(path=path)
         return self._file(resolved, XXH3)._replace(path=path)
+
+    def _resolve(self, path: str) -> str | None:
+        """Where the commit's symlink at `path` leads, through further links of
+        the commit: a file or directory it holds; None for a link out of the
+        project or the commit, or a loop."""
+        current = path
+        for _ in range(MAX_LINK_HOPS):
+            target = self.revision.link_target(current)
+            if posixpath.isabs(target):
+                return None
+            current = posixpath.normpath(posixpath.join(posixpath.dirname(current), target))
+            if current == ".." or current.startswith("../"):
+                return None
+            kind = self.revision.kind(current)
+            if kind != "link":
+                return current if kind in ("file", "dir") else None
+        return None
 
     def _directory(self, path: str) -> PathInfo:
         """The manifest a checkout of the commit would leave at `path`: its

@@ -42,3 +42,20 @@ def test_a_file_name_that_is_not_utf8_in_a_directory_dep(repo: Repo, attributes:
     odd.write_bytes(b"y" + eol)
     repo.commit("renamed file changed")
     assert_agrees(repo, {"HEAD~1": {}, "HEAD": {"s": ["deps: data/ modified"]}})
+
+
+def test_a_symlink_to_a_directory_is_read_from_the_commit(repo: Repo) -> None:
+    repo.gen({"d1/x.txt": "one\n"})
+    os.symlink("d1", repo.path / "cur")
+    built(repo, ["cur"], {})
+    repo.gen({"d1/x.txt": "two\n"}, commit="d1 changed")
+    assert_agrees(repo, {"HEAD~1": {}, "HEAD": {"s": ["deps: cur/ modified"]}})
+
+
+def test_a_chain_of_symlinks_is_followed_in_the_commit(repo: Repo) -> None:
+    repo.gen({"c.txt": "one\n"})
+    os.symlink("c.txt", repo.path / "b")
+    os.symlink("b", repo.path / "lnk")
+    built(repo, ["lnk"], {})
+    repo.gen({"c.txt": "two\n"}, commit="c changed")
+    assert_agrees(repo, {"HEAD~1": {}, "HEAD": {"s": ["deps: lnk modified"]}})
