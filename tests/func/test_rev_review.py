@@ -59,3 +59,16 @@ def test_a_chain_of_symlinks_is_followed_in_the_commit(repo: Repo) -> None:
     built(repo, ["lnk"], {})
     repo.gen({"c.txt": "two\n"}, commit="c changed")
     assert_agrees(repo, {"HEAD~1": {}, "HEAD": {"s": ["deps: lnk modified"]}})
+
+
+def test_files_gitpipeignore_leaves_out_are_not_counted(repo: Repo) -> None:
+    built(repo, ["data"], {"data/a.txt": "a\n", "data/notes.tmp": "n\n",
+                           "data/sub/.gitpipeignore": "/keep/\n", "data/sub/keep/k.txt": "k\n",
+                           "data/__pycache__/m.pyc": "p", "data/x.pyc": "p",
+                           ".gitpipeignore": "*.tmp\n"})
+    assert_agrees(repo, {"HEAD": {}})
+    repo.gen({"data/notes.tmp": "changed\n", "data/sub/keep/k.txt": "changed\n"},
+             commit="ignored files changed")
+    assert_agrees(repo, {"HEAD": {}})
+    repo.gen({".gitpipeignore": "*.nothing\n"}, commit="rules changed")
+    assert_agrees(repo, {"HEAD~1": {}, "HEAD": {"s": ["deps: data/ modified"]}})
