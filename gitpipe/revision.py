@@ -5,7 +5,9 @@ Every dep the commit holds is read from git objects alone, as `git checkout`
 would write it (through the work tree's eol conversion and filters): a file
 by its blob id or xxh3, whichever its lock entry used; a directory by the
 manifest of the commit's files under it, plus the untracked files the work
-tree has there (a checkout keeps those). A dep another stage writes takes the
+tree has there (a checkout keeps those), less what the commit's
+`.gitpipeignore` files leave out; a symlink by what it leads to through the
+commit's links (a file's bytes, a directory's manifest). A dep another stage writes takes the
 digest that stage's lock entry records; one git tracks now but the commit
 does not is missing (a checkout removes it); other data (untracked by git)
 is hashed in the work tree, the only place it exists. Outs cannot be
