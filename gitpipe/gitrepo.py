@@ -66,11 +66,14 @@ class GitRepo:
 
         if self._split_index:
             return True  # libgit2 reads attributes from the index too: cannot tell
-        git_path = self.git_path(path)
+        # NOTE: bytes, as git names the file: a name that is not UTF-8 (held
+        # as surrogate escapes) cannot be encoded as a str by pygit2, which
+        # passes bytes through as they are (its annotation says str only).
+        git_path = os.fsencode(self.git_path(path))
         repo = self.repo
         # NOTE: libgit2 loads its filters (crlf, ident) for the way into the
         # objects whenever they apply either way; asking once is half the cost.
-        if repo.load_filter_list(git_path, FilterMode.TO_ODB) is not None:
+        if repo.load_filter_list(git_path, FilterMode.TO_ODB) is not None:  # type: ignore[arg-type]
             return True
         # libgit2 knows no filter driver but its own, nor encodings: git may run them
         return any(repo.get_attr(git_path, name) not in (None, False)

@@ -5,7 +5,9 @@ Every dep the commit holds is read from git objects alone, as `git checkout`
 would write it (through the work tree's eol conversion and filters): a file
 by its blob id or xxh3, whichever its lock entry used; a directory by the
 manifest of the commit's files under it, plus the untracked files the work
-tree has there (a checkout keeps those). A dep another stage writes takes the
+tree has there (a checkout keeps those), less what the commit's
+`.gitpipeignore` files leave out; a symlink by what it leads to through the
+commit's links (a file's bytes, a directory's manifest). A dep another stage writes takes the
 digest that stage's lock entry records; one git tracks now but the commit
 does not is missing (a checkout removes it); other data (untracked by git)
 is hashed in the work tree, the only place it exists. Outs cannot be
@@ -19,13 +21,14 @@ import posixpath
 import stat as stat_module
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from gitpipe import gitcli, lockfile
 from gitpipe import graph as graph_module
-from gitpipe import lockfile
 from gitpipe.errors import BadInputError
-from gitpipe.gitrepo import EXECUTABLE_MODE, Revision
+from gitpipe.gitrepo import EXECUTABLE_MODE, Revision, bytes_blob_id
 from gitpipe.hashing import GIT, XXH3, file_digest, hash_bytes, listing_digest
+from gitpipe.ignore import IGNORE_FILE, Ignore, parse_rules
 from gitpipe.lockfile import LockEntry
 from gitpipe.params import ParamsReader
 from gitpipe.project import Project
@@ -36,6 +39,12 @@ from gitpipe.statsig import ListedFile, walk_files
 from gitpipe.status import StatusReport
 from gitpipe.workspace import PathInfo, Workspace
 from gitpipe.yamlio import parse_yaml
+
+if TYPE_CHECKING:
+    from gitpipe.ignore import Rule, RuleSet
+
+# NOTE: as many links as Linux follows for one path before it gives up (ELOOP).
+MAX_LINK_HOPS = 40
 
 
 class RevisionWorkspace:
@@ -75,36 +84,74 @@ class RevisionWorkspace:
     def _file(self, path: str, algo: str | None) -> PathInfo:
         executable = self.revision.file_mode(path) == EXECUTABLE_MODE
         if algo == XXH3:
-            data = self.revision.checkout_bytes(path)
+            data = self._checkout_bytes(path)
             return PathInfo(path, str(hash_bytes(data)), len(data), executable=executable)
-        return PathInfo(path, f"{GIT}:{self.revision.checkout_blob_id(path)}",
-                        executable=executable)
+        if _encodable(path) or not self.revision.git.converts(path):
+            blob_id = self.revision.checkout_blob_id(path)
+        else:
+            blob_id = bytes_blob_id(self._checkout_bytes(path))
+        return PathInfo(path, f"{GIT}:{blob_id}", executable=executable)
+
+    def _checkout_bytes(self, path: str) -> bytes:
+        """A file's bytes as a checkout writes them. pygit2 takes a filter
+        list's path as a str it encodes as UTF-8, so a name that is not UTF-8
+        git converts is smudged by git itself (slower, the same bytes)."""
+        if _encodable(path) or not self.revision.git.converts(path):
+            return self.revision.checkout_bytes(path)
+        git = self.revision.git
+        blob_id = self.revision.blob_id(path)
+        assert blob_id is not None
+        return gitcli.checkout_bytes(git.workdir, blob_id, git.git_path(path))
 
     def _link(self, path: str) -> PathInfo:
-        """A symlink is named by its target's bytes, as the work tree names it:
-        the commit's file there, else whatever the work tree has there."""
-        target = self.revision.link_target(path)
-        if posixpath.isabs(target):
+        """A symlink is named as the work tree names it: a file by its target's
+        bytes, a directory by the manifest of what it leads to; both the
+        commit's where the commit's links lead inside the project, else
+        whatever the work tree has there."""
+        resolved = self._resolve(path)
+        if resolved is None:
             return self.fallback.info(path, XXH3)
-        resolved = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
-        if resolved.startswith("../") or self.revision.kind(resolved) != "file":
-            return self.fallback.info(path, XXH3)
+        if self.revision.kind(resolved) == "dir":
+            return self._directory(resolved, at=path)._replace(path=path)
         return self._file(resolved, XXH3)._replace(path=path)
 
-    def _directory(self, path: str) -> PathInfo:
+    def _resolve(self, path: str) -> str | None:
+        """Where the commit's symlink at `path` leads, through further links of
+        the commit: a file or directory it holds; None for a link out of the
+        project or the commit, or a loop."""
+        current = path
+        for _ in range(MAX_LINK_HOPS):
+            target = self.revision.link_target(current)
+            if posixpath.isabs(target):
+                return None
+            current = posixpath.normpath(posixpath.join(posixpath.dirname(current), target))
+            if current == ".." or current.startswith("../"):
+                return None
+            kind = self.revision.kind(current)
+            if kind != "link":
+                return current if kind in ("file", "dir") else None
+        return None
+
+    def _directory(self, path: str, at: str | None = None) -> PathInfo:
         """The manifest a checkout of the commit would leave at `path`: its
-        files, and the work tree's untracked ones (a checkout keeps them)."""
+        files, and the work tree's untracked ones (a checkout keeps them),
+        less those the commit's `.gitpipeignore` files leave out. `at` is
+        where the dep names it (a symlink to `path`): the rules above it apply."""
+        rules = RevisionIgnore(self, path, at or path)
         rows: list[tuple[ListedFile, str]] = []
         committed = set()
         for rel, mode in self.revision.files_under(path):
             committed.add(rel)
+            if rules.ignored(rel):
+                continue
             full = f"{path}/{rel}"
             if stat_module.S_ISLNK(mode):
                 rows.append(((rel, 0, 0, 0, mode, 0), "link:" + self.revision.link_target(full)))
             else:
-                data = self.revision.checkout_bytes(full)
+                data = self._checkout_bytes(full)
                 rows.append(((rel, 0, 0, len(data), mode, 0), str(hash_bytes(data))))
-        rows += self._untracked_rows(path, committed)
+        rows += [row for row in self._untracked_rows(path, committed)
+                 if not rules.ignored(row[0][0])]
         if not rows and self.revision.kind(path) is None:
             return PathInfo(path, None)
         rows.sort()
@@ -126,6 +173,77 @@ class RevisionWorkspace:
                       else file_digest(full))
             rows.append((item, digest))
         return rows
+
+
+class RevisionIgnore:
+    """The `.gitpipeignore` rules a checkout of the commit would put in force
+    in a directory dep (ignore.py): the defaults, the commit's files from the
+    project root down to the dep, and those inside it, where a commit without
+    one keeps the work tree's untracked file (a checkout leaves it there)."""
+
+    def __init__(self, space: RevisionWorkspace, path: str, at: str) -> None:
+        self.space = space
+        self.path = path
+        top = Ignore(tuple(self._outer_sets(at)))
+        # None for a directory the rules leave out: nothing below it counts
+        self.folders: dict[str, Ignore | None] = {"": self._entering(top, "")}
+
+    def _outer_sets(self, at: str) -> list[RuleSet]:
+        """As Ignore.above: each folder's rules, matched against the path from it."""
+        parts = at.split("/")
+        sets: list[RuleSet] = []
+        for depth in range(len(parts)):
+            rules = self._commit_rules("/".join(parts[:depth]))
+            if rules:
+                sets.append((rules, "/".join(parts[depth:]) + "/", 0))
+        return sets
+
+    def _commit_rules(self, folder: str) -> tuple[Rule, ...] | None:
+        """The rules of the commit's `.gitpipeignore` in `folder`; None where
+        the commit holds no such file."""
+        name = f"{folder}/{IGNORE_FILE}" if folder else IGNORE_FILE
+        if self.space.revision.kind(name) != "file":
+            return None  # the work tree reads only a regular file as rules
+        blob_id = self.space.revision.blob_id(name)
+        assert blob_id is not None
+        text = self.space.revision.git.repo[blob_id].read_raw().decode("utf-8", "surrogateescape")
+        return parse_rules(text, f"{name}@{self.space.revision.rev}")
+
+    def _entering(self, outer: Ignore, rel: str) -> Ignore:
+        """The rules for the entries of the dep's folder `rel`: its own file joins."""
+        folder = f"{self.path}/{rel}" if rel else self.path
+        rules = self._commit_rules(folder)
+        if rules:
+            return Ignore((*outer.sets, (rules, "", len(rel) + 1 if rel else 0)))
+        if rules is not None:
+            return outer  # an empty file of the commit's
+        git = self.space.fallback.git
+        if git is not None and git.is_tracked(f"{folder}/{IGNORE_FILE}"):
+            return outer  # the checkout removes the work tree's
+        return outer.entering(self.space._full(folder), rel, [IGNORE_FILE])
+
+    def _folder(self, rel: str) -> Ignore | None:
+        if rel not in self.folders:
+            parent, _, name = rel.rpartition("/")
+            outer = self._folder(parent)
+            self.folders[rel] = (None if outer is None or outer.ignored(rel, name, True)
+                                 else self._entering(outer, rel))
+        return self.folders[rel]
+
+    def ignored(self, rel: str) -> bool:
+        """Whether the dep's file (or symlink) at `rel` is left out."""
+        parent, _, name = rel.rpartition("/")
+        rules = self._folder(parent)
+        return rules is None or rules.ignored(rel, name, False)
+
+
+def _encodable(path: str) -> bool:
+    """Whether `path` is UTF-8 as git stores it (not held as surrogate escapes)."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
