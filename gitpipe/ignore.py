@@ -231,7 +231,11 @@ def _rule(line: str, where: str) -> Rule | None:
         raise _bad(f"{where}: more than {MAX_DOUBLE_STARS} '**' in one pattern")
     import re
 
-    return (re.compile(translate(pattern)), negate, dir_only, anchored)
+    try:
+        regex = re.compile(translate(pattern))
+    except re.error:
+        return None  # git's wildmatch gives up on such a pattern: it matches nothing
+    return (regex, negate, dir_only, anchored)
 
 
 # A wildcard's regex; `*` also in the lazy form its atomic group uses.
@@ -252,7 +256,10 @@ def translate(pattern: str) -> str:
     reachable by the wildcards after it. `**` may skip segments, so it keeps
     ordinary backtracking, and a pattern may hold only a few of them.
     """
-    pieces = _pieces(pattern)
+    try:
+        pieces = _pieces(pattern)
+    except _Unmatchable:
+        return "(?!)"
     out: list[str] = []
     group = 0
     index = 0
@@ -298,13 +305,9 @@ def _pieces(pattern: str) -> list[tuple[str, str]]:
             pieces.append(("lit", "[^/]"))
             index += 1
         elif char == "[":
-            end = _class_end(pattern, index)
-            if end < 0:
-                pieces.append(("lit", re.escape(char)))
-                index += 1
-            else:
-                pieces.append(("lit", _class(pattern[index + 1:end])))
-                index = end + 1
+            text, end = _class(pattern, index)
+            pieces.append(("lit", text))
+            index = end + 1
         elif char == "\\" and index + 1 < len(pattern):
             pieces.append(("lit", re.escape(pattern[index + 1])))
             index += 2
@@ -314,19 +317,81 @@ def _pieces(pattern: str) -> list[tuple[str, str]]:
     return pieces
 
 
-def _class_end(pattern: str, start: int) -> int:
+class _Unmatchable(Exception):
+    """A pattern git's wildmatch gives up on (an unclosed `[`, an unknown
+    `[:name:]`): it matches nothing."""
+
+
+# The POSIX classes git knows inside `[...]`, as regex set items (ASCII, as git's ctype).
+_POSIX = {
+    "alnum": "0-9A-Za-z", "alpha": "A-Za-z", "blank": " \\t", "cntrl": "\\x00-\\x1f\\x7f",
+    "digit": "0-9", "graph": "!-~", "lower": "a-z", "print": " -~",
+    "punct": "!-/:-@\\[-`{-~", "space": "\\t-\\r ", "upper": "A-Z", "xdigit": "0-9A-Fa-f",
+}
+
+
+def _class(pattern: str, start: int) -> tuple[str, int]:
+    """The `[...]` opening at `start` as a regex, and the index of its `]`.
+    As in git's wildmatch, a `]` right after `[` or `[!` is literal, and the
+    class never matches a `/`."""
     index = start + 1
-    if index < len(pattern) and pattern[index] in "!^":
-        index += 1
-    if index < len(pattern) and pattern[index] == "]":
-        index += 1
-    end = pattern.find("]", index)
-    return end
-
-
-def _class(body: str) -> str:
-    negate = body[:1] in ("!", "^")
+    negate = pattern[index:index + 1] in ("!", "^")
     if negate:
-        body = body[1:]
-    escaped = body.replace("\\", "\\\\").replace("[", "\\[")
-    return f"[{'^/' if negate else ''}{escaped}]" if negate else f"(?!/)[{escaped}]"
+        index += 1
+    first = index
+    items: list[str] = []
+    previous = ""  # the last literal, the low end of a range; "" after a range or class
+    while True:
+        if index >= len(pattern):
+            raise _Unmatchable
+        if pattern[index] == "]" and index > first:
+            break
+        index, previous = _class_item(pattern, index, previous, items)
+        index += 1
+    body = "".join(items)
+    if negate:
+        return f"[^/{body}]", index
+    return (f"(?!/)[{body}]" if body else "(?!)"), index
+
+
+def _class_item(pattern: str, index: int, previous: str, items: list[str]) -> tuple[int, str]:
+    """Adds the class item at `index` to `items`; the index of its last
+    character, and the literal it leaves as a range's low end."""
+    char = pattern[index]
+    if char == "\\":
+        quoted = _at(pattern, index + 1)
+        items.append(_in_set(quoted))
+        return index + 1, quoted
+    if char == "-" and previous and index + 1 < len(pattern) and pattern[index + 1] != "]":
+        index += 1
+        high = pattern[index]
+        if high == "\\":
+            index += 1
+            high = _at(pattern, index)
+        if previous <= high:  # a reversed range holds nothing, as in git
+            items.append(f"{_in_set(previous)}-{_in_set(high)}")
+        return index, ""
+    if char == "[" and pattern.startswith(":", index + 1):
+        end = pattern.find("]", index + 2)
+        if end < 0:
+            raise _Unmatchable
+        if end - 1 < index + 2 or pattern[end - 1] != ":":
+            items.append(_in_set(char))  # no `:]`: the `[` is a literal
+            return index, char
+        name = pattern[index + 2:end - 1]
+        if name not in _POSIX:
+            raise _Unmatchable
+        items.append(_POSIX[name])
+        return end, ""
+    items.append(_in_set(char))
+    return index, char
+
+
+def _at(pattern: str, index: int) -> str:
+    if index >= len(pattern):
+        raise _Unmatchable
+    return pattern[index]
+
+
+def _in_set(char: str) -> str:
+    return "\\" + char if char in "\\]^-[" else char

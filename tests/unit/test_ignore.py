@@ -35,6 +35,29 @@ def test_translate(pattern: str, path: str, matches: bool) -> None:
     assert bool(re.match(translate(pattern), path)) is matches
 
 
+# Each checked against `git check-ignore --no-index` (git's wildmatch).
+@pytest.mark.parametrize(("pattern", "path", "matches"), [
+    ("[!]]x", "ax", True), ("[!]]x", "]x", False), ("[]]x", "]x", True), ("[]a]x", "ax", True),
+    ("[[:digit:]]", "5", True), ("[[:digit:]]", "a", False),
+    ("[[:alpha:][:digit:]]x", "5x", True), ("[[:alpha:][:digit:]]x", "_x", False),
+    ("[[:punct:]]x", "_x", True), ("[[:punct:]]x", "[x", True), ("[[:space:]]x", " x", True),
+    ("[[:upper:]]", "a", False), ("[[:xdigit:]]", "F", True), ("[[:xdigit:]]", "g", False),
+    ("[[:lower:]-z]x", "-x", True), ("d[[:a]x", "d:x", True), ("d[[:a]x", "d[x", True),
+    ("[[:foo:]]", "f", False), ("a[b", "a[b", False),
+    ("[z-a]", "b", False), ("[!z-a]q", "bq", True),
+    ("[a-c-e]y", "-y", True), ("[a-c-e]y", "dy", False),
+    (r"[\]]x", "]x", True), (r"[a\-c]x", "-x", True), (r"[a\-c]x", "bx", False),
+    ("[-a]x", "-x", True), ("[a-]x", "-x", True), ("[^a]x", "ax", False), ("[!a]/x", "//x", False),
+])
+def test_classes_as_git_reads_them(pattern: str, path: str, matches: bool) -> None:
+    assert bool(re.match(translate(pattern), path)) is matches
+
+
+def test_a_pattern_regex_cannot_compile_matches_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("gitpipe.ignore.translate", lambda pattern: "[z-a]")
+    assert parse_rules("x\n", "f") == ()
+
+
 def test_many_stars_do_not_backtrack_for_ever() -> None:
     started = time.monotonic()
     assert not re.match(translate("*a" * 15 + "*b"), "a" * 250)
