@@ -17,7 +17,8 @@ import stat as stat_module
 
 IGNORE_FILE = ".gitpipeignore"
 # NOTE: the name of spec.SPEC_FILE, repeated so that this module imports nothing
-# heavy: the directory holding it is the project root, where rules stop.
+# heavy: where no command names its project's root (forget_outer_rules), the
+# nearest directory above holding it is taken for the root, where rules stop.
 PROJECT_MARKER = "gitpipe.yaml"
 # What default_ignored decides, written as rules (a test holds the two together).
 DEFAULT_PATTERNS = ("__pycache__/", "*.pyc", ".ipynb_checkpoints/", ".DS_Store")
@@ -63,7 +64,7 @@ class Ignore:
     @classmethod
     def above(cls, directory: str) -> Ignore:
         """The rules of the `.gitpipeignore` files from the project root down to
-        `directory`'s parent; none outside a project (no gitpipe.yaml above)."""
+        `directory`'s parent; none outside a project (see ancestors_in_project)."""
         known = _outer_ignores.get(directory)
         if known is not None:
             return known
@@ -118,23 +119,36 @@ _OPEN_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
 def ancestors_in_project(directory: str) -> tuple[str, ...]:
     """The directories from the project root down to `directory`'s parent, whose
     `.gitpipeignore` files rule over it (the workspace notes each as an input of
-    its answer); none outside a project."""
+    its answer); none outside a project. The root is the one the command named
+    (a gitpipe.yaml below it, as in an example folder, does not stop the rules),
+    else the nearest directory above holding gitpipe.yaml."""
     current = os.path.abspath(directory)
-    if os.path.exists(os.path.join(current, PROJECT_MARKER)):
+    root = _project_root if _project_root is not None and _within(current, _project_root) else None
+    if current == root or (root is None and os.path.exists(os.path.join(current, PROJECT_MARKER))):
         return ()
-    return _chain(os.path.dirname(current)) or ()
+    return _chain(os.path.dirname(current), root) or ()
+
+
+def _within(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 @functools.lru_cache(maxsize=4096)
-def _chain(folder: str) -> tuple[str, ...] | None:
-    """The directories from the project root down to `folder`; None outside a project."""
-    if os.path.exists(os.path.join(folder, PROJECT_MARKER)):
+def _chain(folder: str, root: str | None) -> tuple[str, ...] | None:
+    """The directories from the project root (`root`, else the nearest holding
+    gitpipe.yaml) down to `folder`; None outside a project."""
+    if folder == root or (root is None and os.path.exists(os.path.join(folder, PROJECT_MARKER))):
         return (folder,)
     parent = os.path.dirname(folder)
     if parent == folder:
         return None
-    above = _chain(parent)
+    above = _chain(parent, root)
     return None if above is None else (*above, folder)
+
+
+# The root of the project the current command works in, named by
+# forget_outer_rules; None: found from gitpipe.yaml (the seal's fast path).
+_project_root: str | None = None
 
 
 def _read_rules(directory: str) -> tuple[Rule, ...]:
@@ -160,8 +174,11 @@ _outer_rules: dict[str, tuple[Rule, ...]] = {}
 _outer_ignores: dict[str, Ignore] = {}
 
 
-def forget_outer_rules() -> None:
-    """Read the rules above directories afresh from now on (a new command)."""
+def forget_outer_rules(root: str | None = None) -> None:
+    """Read the rules above directories afresh from now on (a new command, in
+    the project at `root`: the rules above a directory in it start there)."""
+    global _project_root
+    _project_root = os.path.abspath(root) if root is not None else None
     _outer_rules.clear()
     _outer_ignores.clear()
     ancestors_in_project.cache_clear()

@@ -14,7 +14,9 @@ from gitpipe.ignore import (
     DEFAULT_PATTERNS,
     PROJECT_MARKER,
     Ignore,
+    ancestors_in_project,
     default_ignored,
+    forget_outer_rules,
     parse_rules,
     translate,
 )
@@ -76,6 +78,25 @@ def test_the_last_matching_rule_decides_and_defaults_come_first(tmp_path: Path) 
     assert not rules.ignored("keep.tmp", "keep.tmp", False)
     assert not rules.ignored("m.pyc", "m.pyc", False)  # a default taken back
     assert rules.ignored("__pycache__", "__pycache__", True)
+
+
+def test_the_named_root_rules_below_another_gitpipe_yaml(tmp_path: Path) -> None:
+    (tmp_path / PROJECT_MARKER).write_text("stages: {}\n")
+    (tmp_path / ".gitpipeignore").write_text("*.tmp\n")
+    (tmp_path / "ex" / "data").mkdir(parents=True)
+    (tmp_path / "ex" / PROJECT_MARKER).write_text("stages: {}\n")
+    data, ex = str(tmp_path / "ex" / "data"), str(tmp_path / "ex")
+    try:
+        forget_outer_rules(str(tmp_path))
+        assert ancestors_in_project(data) == (str(tmp_path), ex)
+        assert ancestors_in_project(ex) == (str(tmp_path),)
+        assert ancestors_in_project(str(tmp_path)) == ()
+        assert Ignore.above(data).ignored("n.tmp", "n.tmp", False)
+        forget_outer_rules()  # no root named: the nearest gitpipe.yaml is taken for it
+        assert ancestors_in_project(data) == (ex,)
+        assert not Ignore.above(data).ignored("n.tmp", "n.tmp", False)
+    finally:
+        forget_outer_rules()
 
 
 def test_bad_rules_name_their_file_and_line() -> None:
