@@ -20,7 +20,8 @@ from gitpipe.ignore import (
     parse_rules,
     translate,
 )
-from gitpipe.spec import SPEC_FILE
+from gitpipe.spec import SPEC_FILE, Out, Pipeline, Stage
+from gitpipe.watch import Trigger, watched_paths
 
 
 @pytest.mark.parametrize(("pattern", "path", "matches"), [
@@ -119,3 +120,19 @@ def test_the_inline_defaults_are_the_default_patterns(name: str, is_dir: bool) -
     assert default_ignored(name, is_dir) is by_rules
     if by_rules:
         assert name[-1] in DEFAULT_LAST
+
+
+def test_watch_reruns_when_the_rules_above_a_directory_dep_change(tmp_path: Path) -> None:
+    spec = Pipeline((Stage("t", "true", deps=("a/b/data/", "raw/${date}/day/"),
+                           outs=(Out("t.out"),)),))
+    paths = watched_paths(spec)
+    for rules in (".gitpipeignore", "a/.gitpipeignore", "a/b/.gitpipeignore",
+                  "raw/.gitpipeignore", "raw/${date}/.gitpipeignore"):
+        assert rules in paths
+    trigger = Trigger(tmp_path, spec)
+    for path in (".gitpipeignore", "a/b/.gitpipeignore", "a/b/data/.gitpipeignore",
+                 "raw/2024-01-01/.gitpipeignore"):
+        assert trigger.relevant(str(tmp_path / path)) == path
+    for path in ("a/c/.gitpipeignore", "a/.gitpipeignore.bak", "other/.gitpipeignore"):
+        assert trigger.relevant(str(tmp_path / path)) is None, path
+
