@@ -17,7 +17,8 @@ import stat as stat_module
 
 IGNORE_FILE = ".gitpipeignore"
 # NOTE: the name of spec.SPEC_FILE, repeated so that this module imports nothing
-# heavy: the directory holding it is the project root, where rules stop.
+# heavy: where no command names its project's root (forget_outer_rules), the
+# nearest directory above holding it is taken for the root, where rules stop.
 PROJECT_MARKER = "gitpipe.yaml"
 # What default_ignored decides, written as rules (a test holds the two together).
 DEFAULT_PATTERNS = ("__pycache__/", "*.pyc", ".ipynb_checkpoints/", ".DS_Store")
@@ -63,7 +64,7 @@ class Ignore:
     @classmethod
     def above(cls, directory: str) -> Ignore:
         """The rules of the `.gitpipeignore` files from the project root down to
-        `directory`'s parent; none outside a project (no gitpipe.yaml above)."""
+        `directory`'s parent; none outside a project (see ancestors_in_project)."""
         known = _outer_ignores.get(directory)
         if known is not None:
             return known
@@ -118,23 +119,36 @@ _OPEN_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
 def ancestors_in_project(directory: str) -> tuple[str, ...]:
     """The directories from the project root down to `directory`'s parent, whose
     `.gitpipeignore` files rule over it (the workspace notes each as an input of
-    its answer); none outside a project."""
+    its answer); none outside a project. The root is the one the command named
+    (a gitpipe.yaml below it, as in an example folder, does not stop the rules),
+    else the nearest directory above holding gitpipe.yaml."""
     current = os.path.abspath(directory)
-    if os.path.exists(os.path.join(current, PROJECT_MARKER)):
+    root = _project_root if _project_root is not None and _within(current, _project_root) else None
+    if current == root or (root is None and os.path.exists(os.path.join(current, PROJECT_MARKER))):
         return ()
-    return _chain(os.path.dirname(current)) or ()
+    return _chain(os.path.dirname(current), root) or ()
+
+
+def _within(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 @functools.lru_cache(maxsize=4096)
-def _chain(folder: str) -> tuple[str, ...] | None:
-    """The directories from the project root down to `folder`; None outside a project."""
-    if os.path.exists(os.path.join(folder, PROJECT_MARKER)):
+def _chain(folder: str, root: str | None) -> tuple[str, ...] | None:
+    """The directories from the project root (`root`, else the nearest holding
+    gitpipe.yaml) down to `folder`; None outside a project."""
+    if folder == root or (root is None and os.path.exists(os.path.join(folder, PROJECT_MARKER))):
         return (folder,)
     parent = os.path.dirname(folder)
     if parent == folder:
         return None
-    above = _chain(parent)
+    above = _chain(parent, root)
     return None if above is None else (*above, folder)
+
+
+# The root of the project the current command works in, named by
+# forget_outer_rules; None: found from gitpipe.yaml (the seal's fast path).
+_project_root: str | None = None
 
 
 def _read_rules(directory: str) -> tuple[Rule, ...]:
@@ -160,8 +174,11 @@ _outer_rules: dict[str, tuple[Rule, ...]] = {}
 _outer_ignores: dict[str, Ignore] = {}
 
 
-def forget_outer_rules() -> None:
-    """Read the rules above directories afresh from now on (a new command)."""
+def forget_outer_rules(root: str | None = None) -> None:
+    """Read the rules above directories afresh from now on (a new command, in
+    the project at `root`: the rules above a directory in it start there)."""
+    global _project_root
+    _project_root = os.path.abspath(root) if root is not None else None
     _outer_rules.clear()
     _outer_ignores.clear()
     ancestors_in_project.cache_clear()
@@ -231,7 +248,11 @@ def _rule(line: str, where: str) -> Rule | None:
         raise _bad(f"{where}: more than {MAX_DOUBLE_STARS} '**' in one pattern")
     import re
 
-    return (re.compile(translate(pattern)), negate, dir_only, anchored)
+    try:
+        regex = re.compile(translate(pattern))
+    except re.error:
+        return None  # git's wildmatch gives up on such a pattern: it matches nothing
+    return (regex, negate, dir_only, anchored)
 
 
 # A wildcard's regex; `*` also in the lazy form its atomic group uses.
@@ -252,7 +273,10 @@ def translate(pattern: str) -> str:
     reachable by the wildcards after it. `**` may skip segments, so it keeps
     ordinary backtracking, and a pattern may hold only a few of them.
     """
-    pieces = _pieces(pattern)
+    try:
+        pieces = _pieces(pattern)
+    except _Unmatchable:
+        return "(?!)"
     out: list[str] = []
     group = 0
     index = 0
@@ -298,13 +322,9 @@ def _pieces(pattern: str) -> list[tuple[str, str]]:
             pieces.append(("lit", "[^/]"))
             index += 1
         elif char == "[":
-            end = _class_end(pattern, index)
-            if end < 0:
-                pieces.append(("lit", re.escape(char)))
-                index += 1
-            else:
-                pieces.append(("lit", _class(pattern[index + 1:end])))
-                index = end + 1
+            text, end = _class(pattern, index)
+            pieces.append(("lit", text))
+            index = end + 1
         elif char == "\\" and index + 1 < len(pattern):
             pieces.append(("lit", re.escape(pattern[index + 1])))
             index += 2
@@ -314,19 +334,81 @@ def _pieces(pattern: str) -> list[tuple[str, str]]:
     return pieces
 
 
-def _class_end(pattern: str, start: int) -> int:
+class _Unmatchable(Exception):
+    """A pattern git's wildmatch gives up on (an unclosed `[`, an unknown
+    `[:name:]`): it matches nothing."""
+
+
+# The POSIX classes git knows inside `[...]`, as regex set items (ASCII, as git's ctype).
+_POSIX = {
+    "alnum": "0-9A-Za-z", "alpha": "A-Za-z", "blank": " \\t", "cntrl": "\\x00-\\x1f\\x7f",
+    "digit": "0-9", "graph": "!-~", "lower": "a-z", "print": " -~",
+    "punct": "!-/:-@\\[-`{-~", "space": "\\t-\\r ", "upper": "A-Z", "xdigit": "0-9A-Fa-f",
+}
+
+
+def _class(pattern: str, start: int) -> tuple[str, int]:
+    """The `[...]` opening at `start` as a regex, and the index of its `]`.
+    As in git's wildmatch, a `]` right after `[` or `[!` is literal, and the
+    class never matches a `/`."""
     index = start + 1
-    if index < len(pattern) and pattern[index] in "!^":
-        index += 1
-    if index < len(pattern) and pattern[index] == "]":
-        index += 1
-    end = pattern.find("]", index)
-    return end
-
-
-def _class(body: str) -> str:
-    negate = body[:1] in ("!", "^")
+    negate = pattern[index:index + 1] in ("!", "^")
     if negate:
-        body = body[1:]
-    escaped = body.replace("\\", "\\\\").replace("[", "\\[")
-    return f"[{'^/' if negate else ''}{escaped}]" if negate else f"(?!/)[{escaped}]"
+        index += 1
+    first = index
+    items: list[str] = []
+    previous = ""  # the last literal, the low end of a range; "" after a range or class
+    while True:
+        if index >= len(pattern):
+            raise _Unmatchable
+        if pattern[index] == "]" and index > first:
+            break
+        index, previous = _class_item(pattern, index, previous, items)
+        index += 1
+    body = "".join(items)
+    if negate:
+        return f"[^/{body}]", index
+    return (f"(?!/)[{body}]" if body else "(?!)"), index
+
+
+def _class_item(pattern: str, index: int, previous: str, items: list[str]) -> tuple[int, str]:
+    """Adds the class item at `index` to `items`; the index of its last
+    character, and the literal it leaves as a range's low end."""
+    char = pattern[index]
+    if char == "\\":
+        quoted = _at(pattern, index + 1)
+        items.append(_in_set(quoted))
+        return index + 1, quoted
+    if char == "-" and previous and index + 1 < len(pattern) and pattern[index + 1] != "]":
+        index += 1
+        high = pattern[index]
+        if high == "\\":
+            index += 1
+            high = _at(pattern, index)
+        if previous <= high:  # a reversed range holds nothing, as in git
+            items.append(f"{_in_set(previous)}-{_in_set(high)}")
+        return index, ""
+    if char == "[" and pattern.startswith(":", index + 1):
+        end = pattern.find("]", index + 2)
+        if end < 0:
+            raise _Unmatchable
+        if end - 1 < index + 2 or pattern[end - 1] != ":":
+            items.append(_in_set(char))  # no `:]`: the `[` is a literal
+            return index, char
+        name = pattern[index + 2:end - 1]
+        if name not in _POSIX:
+            raise _Unmatchable
+        items.append(_POSIX[name])
+        return end, ""
+    items.append(_in_set(char))
+    return index, char
+
+
+def _at(pattern: str, index: int) -> str:
+    if index >= len(pattern):
+        raise _Unmatchable
+    return pattern[index]
+
+
+def _in_set(char: str) -> str:
+    return "\\" + char if char in "\\]^-[" else char

@@ -1,9 +1,9 @@
 """`gitpipe watch`: rerun stale stages as their deps change (watchdog, debounced).
 
-Only what can make a stage stale counts: gitpipe.yaml, the params files and
-the deps. Events under `.git/`, `.gitpipe/` and the pipeline's own outs are
-ignored, so a repro never triggers itself (the lock it writes, a log its
-stage appends to).
+Only what can make a stage stale counts: gitpipe.yaml, the params files,
+the deps and the `.gitpipeignore` files above them. Events under `.git/`,
+`.gitpipe/` and the pipeline's own outs are ignored, so a repro never
+triggers itself (the lock it writes, a log its stage appends to).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from gitpipe.errors import GitpipeError, MissingExtraError
+from gitpipe.ignore import IGNORE_FILE
 from gitpipe.project import Project
 from gitpipe.spec import Pipeline
 
@@ -25,14 +26,26 @@ DEBOUNCE = 0.5
 
 
 def watched_paths(pipeline: Pipeline) -> tuple[str, ...]:
-    """What can make a stage stale: gitpipe.yaml, the params files and each dep
+    """What can make a stage stale: gitpipe.yaml, the params files, each dep
     (a directory: anything below it; a partition template such as
-    `raw/${date}.csv` stands for every path it can become)."""
+    `raw/${date}.csv` stands for every path it can become) and the
+    `.gitpipeignore` files above each dep, which decide what a directory holds."""
     paths = {pipeline.source}
     for stage in pipeline.stages:
         paths.update(ref.file for ref in stage.params)
-        paths.update(dep.rstrip("/") for dep in stage.deps)
+        for dep in stage.deps:
+            paths.add(dep.rstrip("/"))
+            paths.update(_rules_above(dep))
     return tuple(sorted(paths))
+
+
+def _rules_above(dep: str) -> list[str]:
+    """The `.gitpipeignore` files from the root down to `dep`'s parent. Taken
+    for every dep: one without a trailing slash may be a directory too, which
+    shows only on disk, and for a file dep an edit to them costs at most a
+    repro that finds nothing stale."""
+    folders = dep.rstrip("/").split("/")[:-1]
+    return ["/".join([*folders[:depth], IGNORE_FILE]) for depth in range(len(folders) + 1)]
 
 
 class PathSet:

@@ -14,11 +14,14 @@ from gitpipe.ignore import (
     DEFAULT_PATTERNS,
     PROJECT_MARKER,
     Ignore,
+    ancestors_in_project,
     default_ignored,
+    forget_outer_rules,
     parse_rules,
     translate,
 )
-from gitpipe.spec import SPEC_FILE
+from gitpipe.spec import SPEC_FILE, Out, Pipeline, Stage
+from gitpipe.watch import Trigger, watched_paths
 
 
 @pytest.mark.parametrize(("pattern", "path", "matches"), [
@@ -33,6 +36,29 @@ from gitpipe.spec import SPEC_FILE
 ])
 def test_translate(pattern: str, path: str, matches: bool) -> None:
     assert bool(re.match(translate(pattern), path)) is matches
+
+
+# Each checked against `git check-ignore --no-index` (git's wildmatch).
+@pytest.mark.parametrize(("pattern", "path", "matches"), [
+    ("[!]]x", "ax", True), ("[!]]x", "]x", False), ("[]]x", "]x", True), ("[]a]x", "ax", True),
+    ("[[:digit:]]", "5", True), ("[[:digit:]]", "a", False),
+    ("[[:alpha:][:digit:]]x", "5x", True), ("[[:alpha:][:digit:]]x", "_x", False),
+    ("[[:punct:]]x", "_x", True), ("[[:punct:]]x", "[x", True), ("[[:space:]]x", " x", True),
+    ("[[:upper:]]", "a", False), ("[[:xdigit:]]", "F", True), ("[[:xdigit:]]", "g", False),
+    ("[[:lower:]-z]x", "-x", True), ("d[[:a]x", "d:x", True), ("d[[:a]x", "d[x", True),
+    ("[[:foo:]]", "f", False), ("a[b", "a[b", False),
+    ("[z-a]", "b", False), ("[!z-a]q", "bq", True),
+    ("[a-c-e]y", "-y", True), ("[a-c-e]y", "dy", False),
+    (r"[\]]x", "]x", True), (r"[a\-c]x", "-x", True), (r"[a\-c]x", "bx", False),
+    ("[-a]x", "-x", True), ("[a-]x", "-x", True), ("[^a]x", "ax", False), ("[!a]/x", "//x", False),
+])
+def test_classes_as_git_reads_them(pattern: str, path: str, matches: bool) -> None:
+    assert bool(re.match(translate(pattern), path)) is matches
+
+
+def test_a_pattern_regex_cannot_compile_matches_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("gitpipe.ignore.translate", lambda pattern: "[z-a]")
+    assert parse_rules("x\n", "f") == ()
 
 
 def test_many_stars_do_not_backtrack_for_ever() -> None:
@@ -55,6 +81,25 @@ def test_the_last_matching_rule_decides_and_defaults_come_first(tmp_path: Path) 
     assert rules.ignored("__pycache__", "__pycache__", True)
 
 
+def test_the_named_root_rules_below_another_gitpipe_yaml(tmp_path: Path) -> None:
+    (tmp_path / PROJECT_MARKER).write_text("stages: {}\n")
+    (tmp_path / ".gitpipeignore").write_text("*.tmp\n")
+    (tmp_path / "ex" / "data").mkdir(parents=True)
+    (tmp_path / "ex" / PROJECT_MARKER).write_text("stages: {}\n")
+    data, ex = str(tmp_path / "ex" / "data"), str(tmp_path / "ex")
+    try:
+        forget_outer_rules(str(tmp_path))
+        assert ancestors_in_project(data) == (str(tmp_path), ex)
+        assert ancestors_in_project(ex) == (str(tmp_path),)
+        assert ancestors_in_project(str(tmp_path)) == ()
+        assert Ignore.above(data).ignored("n.tmp", "n.tmp", False)
+        forget_outer_rules()  # no root named: the nearest gitpipe.yaml is taken for it
+        assert ancestors_in_project(data) == (ex,)
+        assert not Ignore.above(data).ignored("n.tmp", "n.tmp", False)
+    finally:
+        forget_outer_rules()
+
+
 def test_bad_rules_name_their_file_and_line() -> None:
     with pytest.raises(IgnoreRulesError, match=r"^x/.gitpipeignore:2: more than 4 '\*\*'"):
         parse_rules("ok\n" + "**/" * 5 + "x\n", "x/.gitpipeignore")
@@ -75,3 +120,19 @@ def test_the_inline_defaults_are_the_default_patterns(name: str, is_dir: bool) -
     assert default_ignored(name, is_dir) is by_rules
     if by_rules:
         assert name[-1] in DEFAULT_LAST
+
+
+def test_watch_reruns_when_the_rules_above_a_directory_dep_change(tmp_path: Path) -> None:
+    spec = Pipeline((Stage("t", "true", deps=("a/b/data/", "raw/${date}/day/"),
+                           outs=(Out("t.out"),)),))
+    paths = watched_paths(spec)
+    for rules in (".gitpipeignore", "a/.gitpipeignore", "a/b/.gitpipeignore",
+                  "raw/.gitpipeignore", "raw/${date}/.gitpipeignore"):
+        assert rules in paths
+    trigger = Trigger(tmp_path, spec)
+    for path in (".gitpipeignore", "a/b/.gitpipeignore", "a/b/data/.gitpipeignore",
+                 "raw/2024-01-01/.gitpipeignore"):
+        assert trigger.relevant(str(tmp_path / path)) == path
+    for path in ("a/c/.gitpipeignore", "a/.gitpipeignore.bak", "other/.gitpipeignore"):
+        assert trigger.relevant(str(tmp_path / path)) is None, path
+

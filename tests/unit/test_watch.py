@@ -19,7 +19,8 @@ def pipeline() -> Pipeline:
 
 def test_watched_paths_are_the_spec_params_files_and_deps() -> None:
     assert watched_paths(pipeline()) == (
-        "conf/train.yaml", "data/raw.csv", "gitpipe.yaml", "logs/${date}.txt", "model",
+        ".gitpipeignore", "conf/train.yaml", "data/.gitpipeignore", "data/raw.csv",
+        "gitpipe.yaml", "logs/${date}.txt", "logs/.gitpipeignore", "model",
         "params.yaml", "src")
 
 
