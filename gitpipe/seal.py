@@ -30,6 +30,7 @@ import xxhash
 
 from gitpipe import __version__
 from gitpipe.dotdir import link_problems, user_cache_dir, user_cache_location
+from gitpipe.ignore import forget_outer_rules
 from gitpipe.statsig import (
     RACY_NS,
     file_signature,
@@ -77,6 +78,7 @@ def answer(argv: list[str], root: str | None = None) -> str | None:
         if known[3] == MISSING or fields[2:2 + count] != known:
             return None
         text, signatures = fields[2 + count], fields[3 + count:]
+        forget_outer_rules(root)  # directory listings take their rules from this root
         if not signatures or len(signatures) % 2 or not _unchanged(root, signatures):
             return None
     except (OSError, ValueError, IndexError):
