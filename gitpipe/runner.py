@@ -77,6 +77,7 @@ def execute(project: Project, nodes: list[Hashable], options: ReproOptions,
         finally:
             project.state.flush()
             runner.writer.close()  # under the ProjectLock: the lock is whole before release
+            runner.prune_logs()
     return Report([runner.result(node, outcomes[node], scheduler.messages.get(node, ""))
                    for node in nodes])
 
@@ -171,10 +172,7 @@ class _Runner:
                 return Outcome.RESTORED
         except GitpipeError as exc:
             return self._finish(task.name, Outcome.FAILED, verdict, str(exc))
-        try:
-            return self._run(task, verdict, seen)
-        finally:
-            self._prune_logs(task.name)
+        return self._run(task, verdict, seen)
 
     def _re_record(self, task: Task, verdict: Staleness, seen: Observation) -> Outcome:
         """Only the declaration changed (an out became a metric): the outs are
@@ -340,12 +338,12 @@ class _Runner:
     def _log_path(self, name: str) -> Path:
         return log_path(self.project.gitpipe_dir / LOGS_DIR, name)
 
-    def _prune_logs(self, name: str) -> None:
-        """Only this task's logs: others may be running, and their logs open. A log
-        that cannot be removed waits for the next run or `gc`; it fails no stage."""
+    def prune_logs(self) -> None:
+        """Keep each task's newest logs, once every stage has stopped (one listing
+        of the folder, not one per run: a backfill writes hundreds). A log that
+        cannot be removed waits for the next run or `gc`; it fails no stage."""
         with contextlib.suppress(OSError):
-            prune_logs(self.project.gitpipe_dir / LOGS_DIR, self.project.config.log_retention,
-                       name)
+            prune_logs(self.project.gitpipe_dir / LOGS_DIR, self.project.config.log_retention)
 
     def _record(self, name: str, wall: float, duration: float, result: str,
                 seen: Observation, outs: dict[str, PathInfo], log_path: Path) -> None:
