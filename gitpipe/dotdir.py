@@ -16,6 +16,10 @@ import stat as stat_module
 
 import xxhash
 
+TYPE_CHECKING = False  # typing itself costs the seal's fast path (see ignore.py)
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
 GITPIPE_DIR = ".gitpipe"
 _DIR, _FILE = "directory", "regular file"
 # This machine's own state (what .gitpipe/.gitignore ignores): never committed.
@@ -117,6 +121,37 @@ def tracked_parts(root: str) -> dict[str, str]:
 
 
 _PRIVATE_PREFIXES = tuple(part.encode() for part in PRIVATE_PARTS)
+
+
+def may_track(root: str, paths: Iterable[str]) -> bool:
+    """Whether git's index may hold any of the project `paths`, or a file under
+    one: False only where the plain index (read as bytes, as tracked_parts
+    reads it) names none of them, so a caller asks git only on a possible hit."""
+    found = _index_file(root)
+    if found is None:
+        return False
+    index, prefix = found
+    if index is None:
+        return True
+    try:
+        with open(index, "rb") as handle:
+            data = handle.read()
+        split = any(name.startswith("sharedindex.")
+                    for name in os.listdir(os.path.dirname(index)))
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+    if split or data[:4] != b"DIRC" or data[4:8] not in (b"\0\0\0\2", b"\0\0\0\3"):
+        return True
+    for path in paths:
+        name = (f"{prefix}/{path}" if prefix else path).rstrip("/").encode(
+            "utf-8", "surrogateescape")
+        if name + b"\0" in data or name + b"/" in data:
+            return True
+    return False
+
+
 
 
 def _mentions_private_part(data: bytes, top: bytes) -> bool:

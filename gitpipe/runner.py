@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Hashable, Iterable
 from pathlib import Path
 
-from gitpipe import lockfile, trust
+from gitpipe import dotdir, lockfile, trust
 from gitpipe.cache import CacheError, remove_path
 from gitpipe.errors import BadInputError, GitpipeError, RecordError
 from gitpipe.executors import InFlight, Job, OutputSink, RunResult
@@ -54,8 +54,9 @@ def execute(project: Project, nodes: list[Hashable], options: ReproOptions,
     project.check_paths_inside()
     check_params(project, nodes)
     tasks = [project.graph.nodes[n]["task"] for n in nodes]
-    trust.refuse_tracked([(t.name, o.path) for t in tasks for o in t.outs if o.cache],
-                         project.git.tracked_paths())
+    cached_outs = [(t.name, o.path) for t in tasks for o in t.outs if o.cache]
+    if dotdir.may_track(str(project.root), [path for _, path in cached_outs]):
+        trust.refuse_tracked(cached_outs, project.git.tracked_paths())
     if project.gitpipe_dir.is_dir():
         # Stages added after `gitpipe init` get their outs ignored too.
         ensure_ignored(project.root, cached_out_paths(project.pipeline))

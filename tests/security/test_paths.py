@@ -412,3 +412,27 @@ def remote_keys(repo: Repo) -> set[str]:
     remote.fs.invalidate_cache()
     return {path.removeprefix(remote.base.rstrip("/") + "/")
             for path in remote.fs.find(remote.base)}
+
+
+def test_the_index_is_read_as_bytes_to_rule_out_tracked_outs(repo: Repo) -> None:
+    """`may_track` answers False only where the index certainly names none of the
+    paths (repro then asks git nothing); every other case goes to git."""
+    from gitpipe.dotdir import may_track
+
+    repo.gen({"src/a.py": "a\n", "data/raw/x.csv": "x\n", "sub/proj/in.txt": "i\n"},
+             commit="tracked files")
+    root = str(repo.path)
+    assert may_track(root, ["src/a.py"])          # a tracked file
+    assert may_track(root, ["data/raw"])          # a directory holding tracked files
+    assert may_track(root, ["data/raw/"])
+    assert not may_track(root, ["out.txt", "data/clean", "model/"])
+    assert may_track(str(repo.path / "sub/proj"), ["in.txt"])   # a project in a subfolder
+    assert not may_track(str(repo.path / "sub/proj"), ["out.txt"])
+    repo.git("update-index", "--index-version", "4")   # compressed names: git must say
+    assert (repo.path / ".git/index").read_bytes()[:8] == b"DIRC\0\0\0\4"
+    assert may_track(root, ["out.txt"])
+    repo.git("update-index", "--index-version", "2")
+    assert not may_track(root, ["out.txt"])
+    repo.git("update-index", "--split-index")
+    assert list(repo.path.joinpath(".git").glob("sharedindex.*")), "the index is not split"
+    assert may_track(root, ["out.txt"])
