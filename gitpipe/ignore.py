@@ -11,7 +11,6 @@ Kept free of heavy imports: the seal's fast path walks directories with it.
 
 from __future__ import annotations
 
-import functools
 import os
 import stat as stat_module
 
@@ -115,35 +114,48 @@ _OPEN_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
 # while one runs; forget_outer_rules starts the next): the seal's fast path
 # walks two hundred directory deps under one folder, and asking again for each
 # cost it a tenth of its time.
-@functools.lru_cache(maxsize=4096)
 def ancestors_in_project(directory: str) -> tuple[str, ...]:
     """The directories from the project root down to `directory`'s parent, whose
     `.gitpipeignore` files rule over it (the workspace notes each as an input of
     its answer); none outside a project. The root is the one the command named
     (a gitpipe.yaml below it, as in an example folder, does not stop the rules),
     else the nearest directory above holding gitpipe.yaml."""
-    current = os.path.abspath(directory)
-    root = _project_root if _project_root is not None and _within(current, _project_root) else None
-    if current == root or (root is None and os.path.exists(os.path.join(current, PROJECT_MARKER))):
-        return ()
-    return _chain(os.path.dirname(current), root) or ()
+    known = _ancestors.get(directory)
+    if known is None:
+        current = os.path.abspath(directory)
+        root = (_project_root if _project_root is not None and _within(current, _project_root)
+                else None)
+        at_root = current == root or (
+            root is None and os.path.exists(os.path.join(current, PROJECT_MARKER)))
+        known = _ancestors[directory] = () if at_root else (
+            _chain(os.path.dirname(current), root) or ())
+    return known
 
 
 def _within(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-@functools.lru_cache(maxsize=4096)
 def _chain(folder: str, root: str | None) -> tuple[str, ...] | None:
     """The directories from the project root (`root`, else the nearest holding
     gitpipe.yaml) down to `folder`; None outside a project."""
+    key = (folder, root)
+    if key in _chains:
+        return _chains[key]
     if folder == root or (root is None and os.path.exists(os.path.join(folder, PROJECT_MARKER))):
-        return (folder,)
-    parent = os.path.dirname(folder)
-    if parent == folder:
-        return None
-    above = _chain(parent, root)
-    return None if above is None else (*above, folder)
+        found: tuple[str, ...] | None = (folder,)
+    else:
+        parent = os.path.dirname(folder)
+        above = None if parent == folder else _chain(parent, root)
+        found = None if above is None else (*above, folder)
+    _chains[key] = found
+    return found
+
+
+# NOTE: plain dicts, not functools' caches: importing functools (and the
+# collections it pulls in) cost the seal's fast path a tenth of its time.
+_ancestors: dict[str, tuple[str, ...]] = {}
+_chains: dict[tuple[str, str | None], tuple[str, ...] | None] = {}
 
 
 # The root of the project the current command works in, named by
@@ -181,8 +193,8 @@ def forget_outer_rules(root: str | None = None) -> None:
     _project_root = os.path.abspath(root) if root is not None else None
     _outer_rules.clear()
     _outer_ignores.clear()
-    ancestors_in_project.cache_clear()
-    _chain.cache_clear()
+    _ancestors.clear()
+    _chains.clear()
 
 
 # The rules of each file by its stat data: a file read once per process, however
