@@ -104,20 +104,27 @@ def tracked_parts(root: str) -> dict[str, str]:
         return {}
     index, prefix = found
     top = f"{prefix}/{GITPIPE_DIR}/" if prefix else f"{GITPIPE_DIR}/"
-    if index is not None:
-        try:
-            with open(index, "rb") as handle:
-                data = handle.read()
-            split = any(name.startswith("sharedindex.")
-                        for name in os.listdir(os.path.dirname(index)))
-        except FileNotFoundError:
-            return {}
-        except OSError:
-            data, split = b"", True
-        plain = data[:4] == b"DIRC" and data[4:8] in (b"\0\0\0\2", b"\0\0\0\3")
-        if plain and not split and not _mentions_private_part(data, top.encode()):
-            return {}
+    data = None if index is None else _plain_index(index)
+    if data is not None and not _mentions_private_part(data, top.encode()):
+        return {}
     return _tracked_by_git(root)
+
+
+def _plain_index(index: str) -> bytes | None:
+    """The bytes of git's index where every path stands in them whole (versions
+    2 and 3, not split); b"" where there is no index (nothing is tracked); None
+    where only git can say (compressed, split, unreadable)."""
+    try:
+        with open(index, "rb") as handle:
+            data = handle.read()
+        split = any(name.startswith("sharedindex.")
+                    for name in os.listdir(os.path.dirname(index)))
+    except FileNotFoundError:
+        return b""
+    except OSError:
+        return None
+    plain = data[:4] == b"DIRC" and data[4:8] in (b"\0\0\0\2", b"\0\0\0\3")
+    return data if plain and not split else None
 
 
 _PRIVATE_PREFIXES = tuple(part.encode() for part in PRIVATE_PARTS)
@@ -131,18 +138,8 @@ def may_track(root: str, paths: Iterable[str]) -> bool:
     if found is None:
         return False
     index, prefix = found
-    if index is None:
-        return True
-    try:
-        with open(index, "rb") as handle:
-            data = handle.read()
-        split = any(name.startswith("sharedindex.")
-                    for name in os.listdir(os.path.dirname(index)))
-    except FileNotFoundError:
-        return False
-    except OSError:
-        return True
-    if split or data[:4] != b"DIRC" or data[4:8] not in (b"\0\0\0\2", b"\0\0\0\3"):
+    data = None if index is None else _plain_index(index)
+    if data is None:
         return True
     for path in paths:
         name = (f"{prefix}/{path}" if prefix else path).rstrip("/").encode(
@@ -168,7 +165,7 @@ def _mentions_private_part(data: bytes, top: bytes) -> bool:
 
 
 def _tracked_by_git(root: str) -> dict[str, str]:
-    import subprocess  # rarely: not on the no-op path (~2 ms with selectors, signal)
+    import subprocess  # rarely: kept off the no-op path (it imports selectors, signal)
 
     try:
         done = subprocess.run(["git", "ls-files", "-z", "--cached", "--", GITPIPE_DIR],

@@ -31,7 +31,7 @@ MAX_PATTERN = 1024
 # anchored: matched against the path from its file's directory, else the name);
 # a RuleSet is (rules of one file, prefix, strip): a walked path is made
 # relative to the file's directory as `prefix` + its part after `strip` characters.
-TYPE_CHECKING = False  # typing itself imports re and enum: ~10 ms
+TYPE_CHECKING = False  # typing itself imports re and enum (docs/performance.md)
 if TYPE_CHECKING:
     import re
 
@@ -112,8 +112,8 @@ _OPEN_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
 
 # NOTE: remembered for a command (where a project's root is does not change
 # while one runs; forget_outer_rules starts the next): the seal's fast path
-# walks two hundred directory deps under one folder, and asking again for each
-# cost it a tenth of its time.
+# walks many directory deps under one folder, and asks the same question for
+# each.
 def ancestors_in_project(directory: str) -> tuple[str, ...]:
     """The directories from the project root down to `directory`'s parent, whose
     `.gitpipeignore` files rule over it (the workspace notes each as an input of
@@ -153,7 +153,7 @@ def _chain(folder: str, root: str | None) -> tuple[str, ...] | None:
 
 
 # NOTE: plain dicts, not functools' caches: importing functools (and the
-# collections it pulls in) cost the seal's fast path a tenth of its time.
+# collections it pulls in) is a cost the seal's fast path never paid before.
 _ancestors: dict[str, tuple[str, ...]] = {}
 _chains: dict[tuple[str, str | None], tuple[str, ...] | None] = {}
 
@@ -177,8 +177,8 @@ def _read_rules(directory: str) -> tuple[Rule, ...]:
 
 
 # NOTE: the rules above the directories a command hashes, read once per command
-# (forget_outer_rules starts a command): a stat of each such file for every
-# directory dep cost the seal's fast path a tenth of its time at 200 of them.
+# (forget_outer_rules starts a command): otherwise each such file would be
+# stat-ed again for every directory dep the seal's fast path checks.
 # A stage that edits a `.gitpipeignore` above another stage's directory dep is
 # seen by the next command (the workspace notes each file's signature, so the
 # seal does not hold); those inside a directory are read as it is walked.
