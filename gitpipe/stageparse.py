@@ -33,7 +33,7 @@ STAGE_FIELDS = {
     "service_account", "env_from_secret",
 }
 EXECUTORS = ("local", "kubernetes")
-# Fields DESIGN.md names that this version does not implement yet: refused
+# Fields the spec reserves that this version does not implement yet: refused
 # with a clear message rather than silently ignored.
 PLANNED_FIELDS: set[str] = set()
 

@@ -24,7 +24,7 @@ class StatusReport(NamedTuple):
         return any(s.stale for s in self.tasks)
 
     def to_json(self) -> dict[str, object]:
-        """The `status --json` schema of DESIGN.md §9."""
+        """The `status --json` schema (README, docs/ci.md)."""
         rows = []
         for verdict in self.tasks:
             stage, _, partition = verdict.task.partition("@")
