@@ -314,13 +314,18 @@ def test_every_file_the_full_path_reads_is_covered_by_the_seal(
 
 # A dep's executable bit is part of its identity ----------------------------------
 
-def test_a_dep_losing_its_executable_bit_is_a_change(repo: Repo) -> None:
+def built_with_an_executable_dep(repo: Repo) -> None:
+    """Stage S runs `./tool.sh`, its dep; built once, its sources committed."""
     repo.gen({"tool.sh": "#!/bin/sh\necho ran\n"})
     os.chmod(repo.path / "tool.sh", 0o755)
     repo.spec({"S": {"cmd": "./tool.sh > out.txt", "deps": ["tool.sh"], "outs": ["out.txt"]}})
     repo.run("init", check=True)
     repo.commit("sources")
     repo.run("repro", check=True)
+
+
+def test_a_dep_losing_its_executable_bit_is_a_change(repo: Repo) -> None:
+    built_with_an_executable_dep(repo)
     assert "{path: tool.sh, hash: 'git:" in repo.read("gitpipe.lock")
     assert "exec: true" in repo.read("gitpipe.lock")
     repo.commit("built")
@@ -336,12 +341,7 @@ def test_a_dep_losing_its_executable_bit_is_a_change(repo: Repo) -> None:
 
 
 def test_status_at_a_revision_sees_the_executable_bit_git_records(repo: Repo) -> None:
-    repo.gen({"tool.sh": "#!/bin/sh\necho ran\n"})
-    os.chmod(repo.path / "tool.sh", 0o755)
-    repo.spec({"S": {"cmd": "./tool.sh > out.txt", "deps": ["tool.sh"], "outs": ["out.txt"]}})
-    repo.run("init", check=True)
-    repo.commit("sources")
-    repo.run("repro", check=True)
+    built_with_an_executable_dep(repo)
     repo.commit("built")
     os.chmod(repo.path / "tool.sh", 0o644)
     repo.commit("not executable any more")
