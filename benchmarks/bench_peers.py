@@ -663,19 +663,19 @@ HASH_CHILD = r"""
 import json, os, sys, time, tempfile
 mode, target = sys.argv[1], sys.argv[2]
 if mode == "gitpipe-file":
-    from gitpipe.hashing import hash_file
+    from gitpipe.hashing.digests import hash_file
     t = time.perf_counter(); hash_file(target); s = time.perf_counter() - t
     print(json.dumps({"seconds": s, "amount": os.path.getsize(target)}))
 elif mode == "gitpipe-scan":
-    from gitpipe.coldscan import scan_directory
+    from gitpipe.hashing.coldscan import scan_directory
     t = time.perf_counter()
     scan = scan_directory(target)
     s = time.perf_counter() - t
     print(json.dumps({"seconds": s, "amount": scan.files}))
 elif mode == "gitpipe-workspace":
     from pathlib import Path
-    from gitpipe.state import State
-    from gitpipe.workspace import Workspace
+    from gitpipe.storage.state import State
+    from gitpipe.storage.workspace import Workspace
     root, rel = os.path.split(target)
     with tempfile.TemporaryDirectory() as tmp:
         state = State(Path(tmp) / "state.db")          # empty: a cold stat cache
@@ -1169,7 +1169,8 @@ def main(argv: list[str] | None = None) -> int:
     source = bs.source_digest()
     if not args.no_snapshot:
         tools.env["PYTHONPATH"] = str(bs.snapshot_source(source))
-    imported = bs.output_of([tools.python, "-c", "import gitpipe.cli; print(gitpipe.__file__)"],
+    imported = bs.output_of([tools.python, "-c",
+                             "import gitpipe.cli.main; print(gitpipe.__file__)"],
                             WORK, tools.env).strip()
     log(f"gitpipe {tools.gitpipe} ({tools.versions['gitpipe']}); peers: "
         + ", ".join(f"{k} {short_version(tools.versions, k)}" for k in PEERS if tools.has(k))

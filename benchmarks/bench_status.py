@@ -569,8 +569,8 @@ def bench_one(shape: Shape, args: argparse.Namespace, gitpipe: Path, python: str
 
 PLAN_SCRIPT = """
 import sys, time
-from gitpipe import graph
-from gitpipe.project import Project
+from gitpipe.spec import graph
+from gitpipe.project.root import Project
 started = time.perf_counter()
 project = Project(sys.argv[1])
 order = graph.plan(project.graph, None)

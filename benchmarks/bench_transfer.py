@@ -111,7 +111,7 @@ main = cProfile.Profile()
 code = 0
 main.enable()
 try:
-    from gitpipe.cli import cli
+    from gitpipe.cli.main import cli
 
     cli.main(args=args, prog_name="gitpipe")
 except SystemExit as exc:

@@ -17,11 +17,11 @@ __all__ = ["Project", "ReproOptions", "__version__"]
 
 def __getattr__(name: str) -> Any:
     if name == "Project":
-        from gitpipe.api import Project
+        from gitpipe.usecases.api import Project
 
         return Project
     if name == "ReproOptions":
-        from gitpipe.repro import ReproOptions
+        from gitpipe.engine.reports import ReproOptions
 
         return ReproOptions
     raise AttributeError(f"module 'gitpipe' has no attribute {name!r}")

@@ -98,13 +98,13 @@ class Repo:
         return names
 
     def project(self) -> Any:
-        from gitpipe.api import Project
+        from gitpipe.usecases.api import Project
 
         return Project(self.path)
 
     def cli(self, *args: str) -> Any:
         """The CLI in-process (click's runner), from the repository root."""
-        from gitpipe.cli import cli
+        from gitpipe.cli.main import cli
 
         runner = CliRunner()
         return runner.invoke(cli, ["-C", str(self.path), *args], catch_exceptions=False)

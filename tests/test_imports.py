@@ -15,26 +15,8 @@ from tests.conftest import Repo
 PACKAGE = Path(__file__).parents[1] / "gitpipe"
 HEAVY = ("kubernetes", "s3fs", "boto3", "botocore", "watchdog", "rich", "networkx", "pygit2")
 
-# Lower number = lower layer; a module may import only its own layer or below.
-LAYERS = {
-    "errors": 0,
-    "statsig": 1, "yamlio": 1, "spec": 1, "specparse": 1, "stageparse": 1, "params": 1,
-    "partitions": 1, "hashing": 1, "gitrepo": 1, "signedcache": 1,
-    "forkmap": 1, "coldscan": 1, "gitcli": 1, "trust": 1, "nofollow": 1, "dotdir": 1,
-    "runlogs": 1, "trees": 1, "ignore": 1,
-    "dag": 1, "state": 2, "fingerprint": 2, "lockfile": 2, "graph": 2, "cache": 2, "remote": 2,
-    "project": 2, "config": 2, "workspace": 2,
-    "staleness": 3, "scheduler": 3, "outcome": 3, "executors": 3, "dagviz": 3, "runcache": 3,
-    "repro": 4, "runner": 4, "status": 4, "hooks": 4, "watch": 4, "transfer": 4, "backfill": 4,
-    "podexec": 4, "remotejob": 3, "kuberun": 4, "lockguard": 3, "garbage": 4,
-    "revision": 4, "commit": 4, "seal": 4, "render": 4, "quick": 5,
-    "api": 5, "cli": 5, "cli_render": 5, "cli_git": 5, "cli_storage": 5, "launch": 6, "__main__": 6,
-    "__init__": 6,
-}
-
-
 def test_cli_import_is_light() -> None:
-    code = (f"import sys, gitpipe.cli; heavy = {HEAVY!r}; "
+    code = (f"import sys, gitpipe.cli.main; heavy = {HEAVY!r}; "
             "print([m for m in sys.modules if m.split('.')[0] in heavy])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
@@ -44,7 +26,7 @@ def test_cli_import_is_light() -> None:
 def _status_loading(repo: Repo, command: str, watched: set[str]) -> tuple[list[str], list[str]]:
     """Run `gitpipe <command>` in a fresh interpreter: its output lines, and which of
     the `watched` modules (top-level names, or dotted gitpipe modules) it imported."""
-    code = ("import json, sys; from gitpipe.cli import cli\n"
+    code = ("import json, sys; from gitpipe.cli.main import cli\n"
             f"try:\n    cli(['-C', {str(repo.path)!r}, {command!r}])\nexcept SystemExit: pass\n"
             f"print('LOADED', json.dumps(sorted(m for m in {sorted(watched)!r} if m in sys.modules"
             " or m in {n.split('.')[0] for n in sys.modules})))")
@@ -72,51 +54,125 @@ def test_repeated_noop_status_and_repro_need_no_pygit2_yaml_or_runner(repo: Repo
     repo.run("repro", check=True)
     repo.commit("built")
     repo.run("status", check=True)  # fills the caches after the commit changed the index
-    watched = {"pygit2", "yaml", "gitpipe.runner", "gitpipe.kuberun"}
+    watched = {"pygit2", "yaml", "gitpipe.engine.runner", "gitpipe.executors.kubernetes.session"}
     lines, loaded = _status_loading(repo, "status", watched)
     assert lines[0] == "everything is up to date" and loaded == [], lines
     lines, loaded = _status_loading(repo, "repro", watched)
     assert loaded == [], lines
 
 
-def _module_layer(path: Path) -> tuple[str, int]:
-    rel = path.relative_to(PACKAGE)
-    name = rel.parts[0].removesuffix(".py")
-    return name, LAYERS[name]
+def _package_layers() -> dict[str, int]:
+    """Each layer package's `LAYER`, read from its `__init__.py` without importing it."""
+    layers = {}
+    for init in sorted(PACKAGE.glob("*/__init__.py")):
+        for node in ast.parse(init.read_text()).body:
+            if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                    and isinstance(node.targets[0], ast.Name) and node.targets[0].id == "LAYER"
+                    and isinstance(node.value, ast.Constant)):
+                layers[init.parent.name] = node.value.value
+        assert init.parent.name in layers, f"{init} declares no LAYER"
+    assert len(set(layers.values())) == len(layers), f"two packages share a layer: {layers}"
+    return layers
+
+
+LAYER_OF = _package_layers()
+TOP = max(LAYER_OF.values()) + 1  # gitpipe/__init__.py and __main__.py stand above all
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    return ".".join(("gitpipe", *parts[:-1])) if parts[-1] == "__init__" else ".".join(
+        ("gitpipe", *parts))
+
+
+MODULES = {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def _layer(module: str) -> int:
+    parts = module.split(".")
+    return LAYER_OF[parts[1]] if len(parts) > 1 and parts[1] in LAYER_OF else TOP
 
 
 def _imported(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text())
+    """The gitpipe modules `path` imports, at any depth of its code (lazy imports too)."""
     found = set()
-    for node in ast.walk(tree):
+    for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("gitpipe"):
-            parts = node.module.split(".")
-            if len(parts) > 1:
-                found.add(parts[1])
-            else:
-                found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.Import):
             for alias in node.names:
-                parts = alias.name.split(".")
-                if parts[0] == "gitpipe" and len(parts) > 1:
-                    found.add(parts[1])
+                submodule = f"{node.module}.{alias.name}"
+                found.add(submodule if submodule in MODULES else node.module)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("gitpipe"))
     return found
 
 
-@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: p.name)
-def test_imports_point_down(path: Path) -> None:
-    name, layer = _module_layer(path)
-    for target in _imported(path):
-        if target == "__version__":
-            continue
-        assert target in LAYERS, f"{name} imports unknown module {target}: add it to LAYERS"
-        assert LAYERS[target] <= layer, f"{name} (L{layer}) imports {target} (L{LAYERS[target]})"
+GRAPH = {name: _imported(path) - {name} for name, path in MODULES.items()}
+
+
+def test_every_module_lives_in_a_layer_package() -> None:
+    loose = [name for name in MODULES if _layer(name) == TOP
+             and name not in ("gitpipe", "gitpipe.__main__")]
+    assert loose == [], f"modules outside every layer package: {loose}"
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_imports_point_down(name: str) -> None:
+    for target in GRAPH[name]:
+        if target == "gitpipe":
+            continue  # the package's own names: __version__
+        assert target in MODULES, f"{name} imports unknown module {target}"
+        assert _layer(target) <= _layer(name), (
+            f"{name} (layer {_layer(name)}) imports {target} (layer {_layer(target)})")
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in graph.get(node, ()):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_cycles() -> None:
+    # a package's __init__ is loaded before its modules, but imports of a
+    # module name only that module here, so a light __init__ makes no cycle
+    assert _cycles(GRAPH) == []
+
+
+def test_the_cycle_check_finds_a_cycle() -> None:
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
 def test_nothing_below_cli_prints_or_uses_click() -> None:
     for path in PACKAGE.rglob("*.py"):
-        if path.name in ("cli.py", "cli_render.py", "cli_git.py", "cli_storage.py", "launch.py",
-                         "__main__.py"):
+        if path.relative_to(PACKAGE).parts[0] in ("cli", "__main__.py"):
             continue
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
@@ -132,11 +188,11 @@ def test_version_without_click_says_what_click_says(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
     from gitpipe import __version__
-    from gitpipe.cli import cli
+    from gitpipe.cli.main import cli
 
     expected = CliRunner().invoke(cli, ["--version"]).output
-    code = "import sys; from gitpipe.launch import main; main(); print(sorted(" \
-           "m for m in ('click', 'gitpipe.cli') if m in sys.modules), file=sys.stderr)"
+    code = "import sys; from gitpipe.cli.launch import main; main(); print(sorted(" \
+           "m for m in ('click', 'gitpipe.cli.main') if m in sys.modules), file=sys.stderr)"
     done = subprocess.run([sys.executable, "-c", code, "--version"], cwd=tmp_path,
                           capture_output=True, text=True, check=True)
     assert done.stdout == expected == f"gitpipe, version {__version__}\n"

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import IO
 
-from gitpipe.executors import Job, OutputSink, RunResult
+from gitpipe.executors.base import Job, OutputSink, RunResult
 
 KILL_GRACE = 3.0
 READ_CHUNK = 64 * 1024

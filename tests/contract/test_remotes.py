@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gitpipe.remote import object_key
-from gitpipe.repro import ReproOptions
-from gitpipe.scheduler import Outcome
+from gitpipe.engine.reports import ReproOptions
+from gitpipe.engine.scheduler import Outcome
+from gitpipe.storage.remote import object_key
 from tests.conftest import Repo, ran_cmd
 
 STAGES = {
@@ -195,7 +195,7 @@ def test_path_remote_listing_is_one_call(make_repo, tmp_path: Path) -> None:
     calls = []
     original = remote.fs.find
     remote.fs.find = lambda *a, **k: calls.append(a) or original(*a, **k)
-    from gitpipe.transfer import push_outs
+    from gitpipe.usecases.transfer import push_outs
 
     summary = push_outs(ci.project(), remote)
     assert summary.files == 0 and len(calls) == 2  # one listing for files/, one for runs/

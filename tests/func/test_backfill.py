@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from gitpipe.backfill import BackfillOptions
-from gitpipe.repro import ReproOptions
-from gitpipe.scheduler import Outcome
+from gitpipe.engine.backfill import BackfillOptions
+from gitpipe.engine.reports import ReproOptions
+from gitpipe.engine.scheduler import Outcome
 from tests.conftest import Repo, ran_cmd
 from tests.func.test_parallel import max_concurrent
 
@@ -262,8 +262,8 @@ def test_a_year_of_hourly_partitions(repo: Repo) -> None:
 
 
 def test_progress_line_counts_and_estimates() -> None:
-    from gitpipe.cli_render import BackfillProgress
-    from gitpipe.repro import Event
+    from gitpipe.cli.output import BackfillProgress
+    from gitpipe.engine.reports import Event
 
     seen: list[Event] = []
     progress = BackfillProgress(total=4)

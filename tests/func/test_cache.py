@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gitpipe.scheduler import Outcome
+from gitpipe.engine.scheduler import Outcome
 from tests.conftest import Repo, ran_cmd
 
 
@@ -234,8 +234,8 @@ def test_pull_writes_workspace_files_from_the_download_itself(repo: Repo, tmp_pa
                                                               monkeypatch) -> None:
     # A pull into a fresh clone must not copy anything out of the cache a second
     # time: each file of a directory out comes from the one verified download.
-    from gitpipe import transfer
-    from gitpipe.cache import Cache
+    from gitpipe.storage.cache import Cache
+    from gitpipe.usecases import transfer
 
     pipeline(repo)
     repo.run("remote", "add", "-d", "store", str(tmp_path / "store"), check=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gitpipe.cli import cli
+from gitpipe.cli.main import cli
 from tests.conftest import Repo
 
 COMMANDS = sorted(cli.commands)

@@ -132,7 +132,7 @@ def test_cluster_env_of_kubernetes_stages_is_in_their_fingerprint(repo: Repo) ->
 
 
 def test_a_lock_written_before_fingerprint_v2_still_holds(repo: Repo) -> None:
-    from gitpipe.fingerprint import legacy_fingerprint
+    from gitpipe.hashing.fingerprint import legacy_fingerprint
 
     repo.spec({"a": {"cmd": ran_cmd("a", "echo 1 > o.txt && echo 2 > m.json"),
                      "outs": ["o.txt"], "metrics": ["m.json"]}}, commit="pipeline")
@@ -312,9 +312,9 @@ def test_an_ignored_file_in_a_directory_out_is_not_cached_or_checked_out(repo: R
 
 
 def test_every_walker_agrees_on_what_is_ignored(repo: Repo, tmp_path: Path) -> None:
-    from gitpipe.coldscan import scan_directory
-    from gitpipe.hashing import listing_digest
-    from gitpipe.statsig import walk_files
+    from gitpipe.hashing.coldscan import scan_directory
+    from gitpipe.hashing.digests import listing_digest
+    from gitpipe.hashing.statsig import walk_files
 
     files = {f"d/f{k}.txt": str(k) for k in range(2100)}  # enough for forked workers
     files.update({"d/sub/x.pyc": "p", "d/sub/__pycache__/y": "p", "d/.gitpipeignore": "*.skip\n",
@@ -328,7 +328,7 @@ def test_every_walker_agrees_on_what_is_ignored(repo: Repo, tmp_path: Path) -> N
     assert len(listing) == 2100 + 2  # the files, .gitpipeignore and tool
     assert not any(name.endswith((".pyc", ".skip")) or "__pycache__" in name
                    for name, *_ in listing)
-    from gitpipe.hashing import file_digest
+    from gitpipe.hashing.digests import file_digest
 
     digests = [file_digest(f"{full}/{item[0]}") for item in listing]
     assert listing_digest(listing, digests)[0] == cold.digest

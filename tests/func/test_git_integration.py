@@ -12,7 +12,7 @@ import time
 import pytest
 import yaml
 
-from gitpipe.watch import DEBOUNCE
+from gitpipe.usecases.watch import DEBOUNCE
 from tests.conftest import GIT_ENV, Repo, ran_cmd
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gitpipe.repro import ReproOptions
+from gitpipe.engine.reports import ReproOptions
 from tests.conftest import Repo
 
 STAMP = 'python3 -c "import time; print(time.time())" >> {log}'

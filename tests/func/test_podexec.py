@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gitpipe.remotejob import read_result, result_rel, stage_job
-from gitpipe.staleness import observe
+from gitpipe.executors.remotejob import read_result, result_rel, stage_job
+from gitpipe.project.staleness import observe
 from tests.conftest import Repo
 
 

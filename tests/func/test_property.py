@@ -13,7 +13,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gitpipe.scheduler import Outcome
+from gitpipe.engine.scheduler import Outcome
 from tests.conftest import Repo, ran_cmd
 
 RAW = ["r0.txt", "r1.txt", "r2.txt"]
@@ -159,8 +159,8 @@ def apply_edit(repo: Repo, model: Model, kind: str, pick: int, value: int) -> se
 # window after every edit) to let the seal and the stat cache answer within a
 # step instead of a second later.
 TEST_RACY_NS = 40_000_000
-RACY_MODULES = ("gitpipe.statsig", "gitpipe.state", "gitpipe.seal",
-                "gitpipe.coldscan")
+RACY_MODULES = ("gitpipe.hashing.statsig", "gitpipe.storage.state", "gitpipe.fastpath.seal",
+                "gitpipe.hashing.coldscan")
 
 HOLE_EDITS = st.sampled_from([
     "edit", "same_size_old_mtime", "eol", "skip_worktree_edit", "chmod", "branch", "rename",
@@ -188,8 +188,8 @@ def hole_pipeline(repo: Repo) -> None:
 
 def three_answers(repo: Repo) -> tuple[str, str, str, bool]:
     """(as the CLI answers, full path, from scratch, whether the seal answered)."""
-    from gitpipe import quick, seal
-    from gitpipe.render import status_lines
+    from gitpipe.fastpath import quick, seal
+    from gitpipe.fastpath.render import status_lines
 
     root = str(repo.path)
     sealed = seal.answer(["status"], root)

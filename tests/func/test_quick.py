@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from gitpipe.seal import seal_path
+from gitpipe.fastpath.seal import seal_path
 from tests.conftest import Repo
 from tests.func.test_backfill import daily
 from tests.func.test_seal import built, launch
@@ -20,9 +20,9 @@ def both(repo: Repo, *args: str) -> tuple[tuple[int, str, str], tuple[int, str, 
     """(exit code, stdout, stderr) through the quick path, then through the CLI;
     asserts the quick path answered without click."""
     quick, loaded = launch(repo, *args, env=UNSEALED)
-    assert "gitpipe.project" in loaded and "click" not in loaded, (args, loaded)
+    assert "gitpipe.project.root" in loaded and "click" not in loaded, (args, loaded)
     cli, loaded = launch(repo, *args, env=CLI_ONLY)
-    assert "gitpipe.cli" in loaded
+    assert "gitpipe.cli.main" in loaded
     return ((quick.returncode, quick.stdout, _without_marker(quick.stderr)),
             (cli.returncode, cli.stdout, _without_marker(cli.stderr)))
 
@@ -66,7 +66,7 @@ def test_a_repro_with_work_to_do_is_run_by_the_cli(repo: Repo) -> None:
     built(repo)
     (repo.path / "params.yaml").write_text("n: 1\nm: 5\n")
     done, loaded = launch(repo, "repro", env=UNSEALED)
-    assert done.returncode == 0 and "gitpipe.cli" in loaded, done.stderr
+    assert done.returncode == 0 and "gitpipe.cli.main" in loaded, done.stderr
     assert "use" in done.stdout and "1 ran" in done.stdout.splitlines()[-1], done.stdout
     assert "m: 5" in (repo.path / "gitpipe.lock").read_text()
     again, loaded = launch(repo, "status", env=UNSEALED)
@@ -93,14 +93,14 @@ def test_bad_input_is_reported_by_the_cli(repo: Repo, spec: str, message: str) -
     for command in ("status", "repro"):
         done, loaded = launch(repo, command, env=UNSEALED)
         assert done.returncode == 2 and message in done.stderr, done.stderr
-        assert "Traceback" not in done.stderr and "gitpipe.cli" in loaded
+        assert "Traceback" not in done.stderr and "gitpipe.cli.main" in loaded
         assert not os.path.exists(seal_path(str(repo.path), command))
 
 
 def test_outside_a_project_the_cli_says_so(repo: Repo) -> None:
     done, loaded = launch(repo, "status", env=UNSEALED, cwd=repo.path.parent)
     assert done.returncode == 2 and "no gitpipe.yaml" in done.stderr
-    assert "gitpipe.cli" in loaded
+    assert "gitpipe.cli.main" in loaded
 
 
 def test_the_order_of_reasons_does_not_depend_on_string_hashing(repo: Repo) -> None:

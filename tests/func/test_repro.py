@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
-from gitpipe.repro import ReproOptions
-from gitpipe.scheduler import Outcome
+from gitpipe.engine.reports import ReproOptions
+from gitpipe.engine.scheduler import Outcome
 from tests.conftest import Repo, ran_cmd
 
 

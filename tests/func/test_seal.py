@@ -13,19 +13,19 @@ from typing import Any
 
 import pytest
 
-from gitpipe.seal import seal_path
+from gitpipe.fastpath.seal import seal_path
 from tests.conftest import GIT_ENV, Repo
 
-# Modules a judging path imports (gitpipe.project: the engine, quick.py or the
-# CLI; click and gitpipe.cli: the CLI) and the sealed answer never does.
-ENGINE = ("click", "gitpipe.cli", "gitpipe.project", "gitpipe.spec")
+# Modules a judging path imports (gitpipe.project.root: the engine, quick.py or the
+# CLI; click and gitpipe.cli.main: the CLI) and the sealed answer never does.
+ENGINE = ("click", "gitpipe.cli.main", "gitpipe.project.root", "gitpipe.spec.model")
 
 
 def launch(repo: Repo, *args: str, env: dict[str, str] | None = None,
            cwd: Path | None = None) -> tuple[subprocess.CompletedProcess[str], list[str]]:
     """Run the real entry point (console script's `main`) in a fresh interpreter;
     returns the process and which ENGINE modules it imported."""
-    code = ("import json, sys\nfrom gitpipe.launch import main\ntry:\n    main()\n"
+    code = ("import json, sys\nfrom gitpipe.cli.launch import main\ntry:\n    main()\n"
             "except SystemExit as exit:\n    code = exit.code\nelse:\n    code = 0\n"
             f"sys.stderr.write('LOADED ' + json.dumps([m for m in {ENGINE!r} if m in sys.modules])"
             " + '\\n')\nsys.exit(code)")
@@ -72,13 +72,13 @@ def test_a_repeated_noop_status_answers_without_loading_the_engine(repo: Repo) -
 def test_a_repeated_noop_repro_prints_the_same_table(repo: Repo) -> None:
     built(repo)
     first, loaded_first = launch(repo, "repro")
-    assert first.returncode == 0 and "gitpipe.project" in loaded_first
+    assert first.returncode == 0 and "gitpipe.project.root" in loaded_first
     for args in (["repro"], ["repro", "-j", "2"], ["repro", "-j3"], ["repro", "--jobs=4"]):
         again, loaded = launch(repo, *args)
         assert (again.returncode, again.stdout, loaded) == (0, first.stdout, []), args
     assert "2 skipped" in first.stdout
     bad, loaded = launch(repo, "repro", "-j", "0")  # click's error, not the seal's table
-    assert bad.returncode == 2 and "gitpipe.cli" in loaded
+    assert bad.returncode == 2 and "gitpipe.cli.main" in loaded
 
 
 def _edit(path: Path, old: str, new: str) -> None:
@@ -109,10 +109,10 @@ def test_any_change_to_what_the_answer_read_takes_the_full_path(repo: Repo, chan
     mutate(repo)
     done, loaded = launch(repo, "status", "--check")
     assert done.returncode == 1 and reason in done.stdout, done.stdout + done.stderr
-    assert "gitpipe.project" in loaded
+    assert "gitpipe.project.root" in loaded
     assert not os.path.exists(seal_path(str(repo.path), "status")), "a stale answer stays sealed"
     done, loaded = launch(repo, "repro")  # nor does the repro seal hide the change
-    assert done.returncode == 0 and "gitpipe.project" in loaded, done.stdout + done.stderr
+    assert done.returncode == 0 and "gitpipe.project.root" in loaded, done.stdout + done.stderr
     assert not os.path.exists(seal_path(str(repo.path), "repro"))
 
 
@@ -121,7 +121,7 @@ def test_any_change_to_what_the_answer_read_takes_the_full_path(repo: Repo, chan
 def test_another_day_or_environment_takes_the_full_path(repo: Repo, env: dict[str, str]) -> None:
     sealed(built(repo))
     done, loaded = launch(repo, "status", env=env)
-    assert done.stdout == "everything is up to date\n" and "gitpipe.project" in loaded
+    assert done.stdout == "everything is up to date\n" and "gitpipe.project.root" in loaded
 
 
 def test_without_the_seal_nothing_is_read_or_written(repo: Repo) -> None:
@@ -129,7 +129,7 @@ def test_without_the_seal_nothing_is_read_or_written(repo: Repo) -> None:
     path = Path(seal_path(str(repo.path), "status"))
     before = path.read_bytes(), path.stat().st_mtime_ns
     done, loaded = launch(repo, "status", env={"GITPIPE_NO_SEAL": "1"})
-    assert done.stdout == "everything is up to date\n" and "gitpipe.project" in loaded
+    assert done.stdout == "everything is up to date\n" and "gitpipe.project.root" in loaded
     assert (path.read_bytes(), path.stat().st_mtime_ns) == before
     done, loaded = launch(repo, "status")
     assert done.stdout == "everything is up to date\n" and loaded == []
@@ -145,7 +145,7 @@ def test_an_index_named_by_git_environment_is_never_sealed(repo: Repo) -> None:
     env = {"GIT_INDEX_FILE": str(repo.path / ".git" / "index")}
     for _ in range(2):
         done, loaded = launch(repo, "status", env=env)
-        assert done.stdout == "everything is up to date\n" and "gitpipe.project" in loaded
+        assert done.stdout == "everything is up to date\n" and "gitpipe.project.root" in loaded
     assert not os.path.exists(seal_path(str(repo.path), "status"))
 
 
@@ -160,7 +160,7 @@ def test_a_new_git_index_keeps_the_seal_and_the_full_path_agrees(repo: Repo) -> 
     done, loaded = launch(repo, "status")
     assert (done.stdout, loaded) == ("everything is up to date\n", [])
     full, loaded = launch(repo, "status", env={"GITPIPE_NO_SEAL": "1"})
-    assert full.stdout == done.stdout and "gitpipe.project" in loaded
+    assert full.stdout == done.stdout and "gitpipe.project.root" in loaded
     # ...and a real change behind the seal is still seen, whatever the index.
     repo.gen({"src.py": "print(2)\n"})
     changed, _ = launch(repo, "status")
@@ -171,10 +171,10 @@ def test_other_arguments_or_another_directory_take_the_full_path(repo: Repo) -> 
     sealed(built(repo))
     for args in (["status", "prep"], ["status", "--json"], ["repro", "--dry-run"]):
         _, loaded = launch(repo, *args)
-        assert "gitpipe.cli" in loaded, args
+        assert "gitpipe.cli.main" in loaded, args
     (repo.path / "data/sub").mkdir(exist_ok=True)
     done, loaded = launch(repo, "status", cwd=repo.path / "data/sub")
-    assert done.stdout == "everything is up to date\n" and "gitpipe.project" in loaded
+    assert done.stdout == "everything is up to date\n" and "gitpipe.project.root" in loaded
 
 
 def test_a_copy_of_the_project_does_not_trust_the_original_seal(repo: Repo,
@@ -185,7 +185,7 @@ def test_a_copy_of_the_project_does_not_trust_the_original_seal(repo: Repo,
     (copy.path / "use.txt").write_text("changed in the copy only\n")
     os.utime(copy.path / "use.txt", ns=(0, os.stat(repo.path / "use.txt").st_mtime_ns))
     done, loaded = launch(copy, "status")
-    assert "outs: use.txt modified" in done.stdout and "gitpipe.project" in loaded
+    assert "outs: use.txt modified" in done.stdout and "gitpipe.project.root" in loaded
 
 
 def test_a_malformed_seal_is_ignored(repo: Repo) -> None:
@@ -194,14 +194,14 @@ def test_a_malformed_seal_is_ignored(repo: Repo) -> None:
     for garbage in ("", "not a seal", "gitpipe-noop-seal/1\0x", path.read_text()[:-7]):
         path.write_text(garbage)
         done, loaded = launch(repo, "status")
-        assert done.stdout == "everything is up to date\n" and "gitpipe.project" in loaded
+        assert done.stdout == "everything is up to date\n" and "gitpipe.project.root" in loaded
 
 
 def test_an_input_changed_within_the_racy_window_is_not_sealed(repo: Repo) -> None:
     built(repo)
     (repo.path / "data/a.txt").touch()  # same content, an mtime of now
     done, loaded = launch(repo, "status")
-    assert done.stdout == "everything is up to date\n" and "gitpipe.project" in loaded
+    assert done.stdout == "everything is up to date\n" and "gitpipe.project.root" in loaded
     assert not os.path.exists(seal_path(str(repo.path), "status"))
 
 

@@ -227,7 +227,7 @@ def hook(event, args):
     if event in ("open", "os.scandir", "os.listdir") and args and isinstance(args[0], (str, bytes)):
         opened.append(os.path.abspath(os.fsdecode(args[0])))
 sys.addaudithook(hook)
-from gitpipe.launch import main
+from gitpipe.cli.launch import main
 try:
     main()
 finally:
@@ -255,7 +255,7 @@ def opened_by(repo: Repo, tmp_path: Path, *args: str) -> list[str]:
 
 
 def sealed_paths(repo: Repo, command: str) -> set[str]:
-    from gitpipe import seal
+    from gitpipe.fastpath import seal
 
     fields = Path(seal.seal_path(str(repo.path), command)).read_text().split("\0")
     count = int(fields[1])
@@ -300,7 +300,7 @@ def rich_pipeline(repo: Repo) -> Repo:
 @pytest.mark.parametrize("command", ["status", "repro"])
 def test_every_file_the_full_path_reads_is_covered_by_the_seal(
         repo: Repo, tmp_path: Path, command: str) -> None:
-    from gitpipe import seal
+    from gitpipe.fastpath import seal
 
     rich_pipeline(repo)
     opened = opened_by(repo, tmp_path, command)
@@ -366,7 +366,7 @@ def test_status_at_a_revision_sees_the_executable_bit_git_records(repo: Repo) ->
 ])
 def test_which_attributes_and_settings_make_git_convert_a_file(
         repo: Repo, attributes: str, config: dict[str, str], converts: bool) -> None:
-    from gitpipe.gitrepo import GitRepo
+    from gitpipe.git.repo import GitRepo
 
     repo.gen({"data.txt": "alpha\n", ".gitattributes": attributes})
     for key, value in config.items():

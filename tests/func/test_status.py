@@ -194,7 +194,7 @@ def test_the_first_status_after_a_commit_does_not_open_the_repository(repo: Repo
 
 
 def test_index_signature_in_a_linked_worktree(repo: Repo, tmp_path) -> None:
-    from gitpipe.statsig import index_signature
+    from gitpipe.hashing.statsig import index_signature
 
     built(repo)
     repo.commit("all")
@@ -216,7 +216,7 @@ def test_remembered_pipeline_is_reused_and_a_foreign_pickle_never_loaded(
     # repository by someone else) must be ignored, not loaded.
     import pickle
 
-    from gitpipe.specparse import load_pipeline
+    from gitpipe.spec.parse import load_pipeline
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache-home"))
     built(repo)

@@ -21,10 +21,10 @@ pytestmark = [pytest.mark.k8s, pytest.mark.s3, pytest.mark.slow]
 # it replaces the result record the pod wrote.
 FORGER = """\
 import json, os, subprocess, sys
-from gitpipe.cache import object_relpath
-from gitpipe.hashing import hash_bytes
-from gitpipe.remote import Remote
-from gitpipe.remotejob import result_rel
+from gitpipe.storage.cache import object_relpath
+from gitpipe.hashing.digests import hash_bytes
+from gitpipe.storage.remote import Remote
+from gitpipe.executors.remotejob import result_rel
 
 code = subprocess.run(["gitpipe", *sys.argv[1:]]).returncode
 task, fingerprint, url = sys.argv[2], sys.argv[4], sys.argv[6]

@@ -12,7 +12,7 @@ import time
 import pytest
 import yaml
 
-from gitpipe.scheduler import Outcome
+from gitpipe.engine.scheduler import Outcome
 from tests.conftest import GIT_ENV, Repo, ran_cmd
 
 STAGES = {

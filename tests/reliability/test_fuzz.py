@@ -10,12 +10,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gitpipe.errors import GitpipeError
-from gitpipe.lockfile import parse as parse_lock
-from gitpipe.partitions import PartitionError, PartitionSpec, substitute
-from gitpipe.specparse import parse_pipeline
-from gitpipe.stageparse import parse_duration
-from gitpipe.yamlio import parse_yaml
+from gitpipe.core.errors import GitpipeError
+from gitpipe.core.yamlio import parse_yaml
+from gitpipe.spec.lockfile import parse as parse_lock
+from gitpipe.spec.parse import parse_pipeline
+from gitpipe.spec.partitions import PartitionError, PartitionSpec, substitute
+from gitpipe.spec.stage import parse_duration
 
 SETTINGS = settings(max_examples=300, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])

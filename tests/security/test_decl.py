@@ -94,7 +94,7 @@ def test_a_forged_metric_flag_in_the_lock_cannot_skip_a_real_change(repo: Repo,
     # A lock from git flips an out's metric flag (a record-only difference) and
     # forges the env part to match the new env: the declaration-only shortcut
     # must not hide the env change behind a re-record.
-    from gitpipe.fingerprint import part_digest
+    from gitpipe.hashing.fingerprint import part_digest
 
     repo.spec({"a": {"cmd": "echo $X > o.txt", "env": {"X": "1"}, "outs": ["o.txt"]}})
     repo.commit("pipeline")

@@ -119,8 +119,8 @@ def test_gitpipe_dir_itself_a_link_is_refused(make_repo, tmp_path: Path) -> None
 def test_a_link_swapped_in_after_the_check_is_not_followed(repo: Repo, tmp_path: Path) -> None:
     # The up-front check is the message; opening without following links is
     # the guard that holds even when the check did not see the link.
-    from gitpipe.errors import BadInputError
-    from gitpipe.project import ProjectLock
+    from gitpipe.core.errors import BadInputError
+    from gitpipe.project.root import ProjectLock
 
     built(repo)
     _, file = victims(tmp_path)
@@ -183,7 +183,7 @@ def test_committed_config_and_ignore_rules_are_fine(make_repo, tmp_path: Path) -
 def forged_parse_cache(repo: Repo) -> Path:
     """A parse cache for the real gitpipe.yaml's text, whose parsed stages run
     another command: what `repro` would run if it obeyed it."""
-    from gitpipe.yamlio import PARSE_RULES
+    from gitpipe.core.yamlio import PARSE_RULES
 
     text = repo.read("gitpipe.yaml")
     key = xxhash.xxh3_128_hexdigest(f"{PARSE_RULES}\0{text}".encode())
@@ -223,7 +223,7 @@ def test_a_committed_parse_cache_is_refused(make_repo, tmp_path: Path) -> None:
 def forged_seal(repo: Repo, place: Path) -> None:
     """A seal for `repo` that says "up to date" whatever the outs are: it lists
     only gitpipe.yaml, so only that must be unchanged for it to be replayed."""
-    from gitpipe import seal
+    from gitpipe.fastpath import seal
 
     root = str(repo.path)
     known = seal.context(root)
@@ -245,8 +245,8 @@ def test_a_planted_seal_is_never_replayed(make_repo, tmp_path: Path) -> None:
 
 
 def test_a_seal_in_a_folder_others_may_write_is_not_replayed(make_repo, tmp_path: Path) -> None:
-    from gitpipe.dotdir import user_cache_dir
-    from gitpipe.seal import seal_path
+    from gitpipe.fastpath.seal import seal_path
+    from gitpipe.trust.dotdir import user_cache_dir
 
     clone = built(make_repo("attacker")).clone_to(tmp_path / "clone")
     clone.age()

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import pytest
 
-from gitpipe.remote import object_key
+from gitpipe.storage.remote import object_key
 from tests.conftest import GIT_ENV, Repo
 from tests.security.conftest import Snapshot, assert_only_changed, snapshot
 

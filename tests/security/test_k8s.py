@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 import xxhash
 
-from gitpipe.hashing import DIR_SUFFIX, XXH3, ManifestEntry, manifest_bytes
-from gitpipe.remote import object_key, push
-from gitpipe.remotejob import job_rel, record_digest, result_rel, stage_job
-from gitpipe.staleness import observe
-from gitpipe.state import State
-from gitpipe.workspace import Workspace
+from gitpipe.executors.remotejob import job_rel, record_digest, result_rel, stage_job
+from gitpipe.hashing.digests import DIR_SUFFIX, XXH3, ManifestEntry, manifest_bytes
+from gitpipe.project.staleness import observe
+from gitpipe.storage.remote import object_key, push
+from gitpipe.storage.state import State
+from gitpipe.storage.workspace import Workspace
 from tests.conftest import Repo
 from tests.security.conftest import assert_only_changed, snapshot
 

@@ -15,8 +15,8 @@ import pytest
 import xxhash
 import yaml
 
-from gitpipe.cache import run_relpath
-from gitpipe.remote import object_key
+from gitpipe.storage.cache import run_relpath
+from gitpipe.storage.remote import object_key
 from tests.conftest import GIT_ENV, Repo, ran_cmd
 from tests.security.conftest import assert_only_changed, snapshot
 
@@ -417,7 +417,7 @@ def remote_keys(repo: Repo) -> set[str]:
 def test_the_index_is_read_as_bytes_to_rule_out_tracked_outs(repo: Repo) -> None:
     """`may_track` answers False only where the index certainly names none of the
     paths (repro then asks git nothing); every other case goes to git."""
-    from gitpipe.dotdir import may_track
+    from gitpipe.trust.dotdir import may_track
 
     repo.gen({"src/a.py": "a\n", "data/raw/x.csv": "x\n", "sub/proj/in.txt": "i\n"},
              commit="tracked files")

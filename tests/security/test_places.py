@@ -406,7 +406,7 @@ def deep_cleanup(tmp_path: Path) -> Iterator[None]:
     """Remove the deep trees a test leaves: pytest's own clean-up of old temp
     folders uses shutil.rmtree, which recurses once per level before Python 3.12."""
     yield
-    from gitpipe.trees import remove_tree
+    from gitpipe.core.trees import remove_tree
 
     for top in (tmp_path / "repo/out", tmp_path / "clone/out", tmp_path / "top",
                 tmp_path / "repo/.gitpipe/cache/files/xxh3/zz"):
@@ -442,7 +442,7 @@ def test_an_out_thousands_of_levels_deep_is_cached_removed_and_checked_out(
 
 @pytest.mark.usefixtures("deep_cleanup")
 def test_remove_tree_and_make_dirs_need_no_recursion(tmp_path: Path) -> None:
-    from gitpipe.trees import make_dirs, remove_tree
+    from gitpipe.core.trees import make_dirs, remove_tree
 
     bottom = tmp_path.joinpath("top", *["d"] * DEPTH)
     make_dirs(bottom)
@@ -459,7 +459,7 @@ def test_remove_tree_and_make_dirs_need_no_recursion(tmp_path: Path) -> None:
 
 @pytest.mark.usefixtures("deep_cleanup")
 def test_a_deep_tree_planted_in_the_cache_does_not_crash_fsck(repo: Repo, tmp_path: Path) -> None:
-    from gitpipe.trees import make_dirs
+    from gitpipe.core.trees import make_dirs
 
     built(repo)
     make_dirs(repo.path.joinpath(".gitpipe/cache/files/xxh3/zz", *["d"] * DEPTH))

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from gitpipe.coldscan import scan_directory
-from gitpipe.errors import BadInputError
-from gitpipe.forkmap import ENV_WORKERS, fork_map, usable_workers
-from gitpipe.hashing import DIR_SUFFIX, FIRST_READ, file_digest, hash_manifest
-from gitpipe.state import RACY_NS, State
-from gitpipe.statsig import listing_signature, walk_files
-from gitpipe.workspace import Workspace
+from gitpipe.core.errors import BadInputError
+from gitpipe.hashing.coldscan import scan_directory
+from gitpipe.hashing.digests import DIR_SUFFIX, FIRST_READ, file_digest, hash_manifest
+from gitpipe.hashing.forkmap import ENV_WORKERS, fork_map, usable_workers
+from gitpipe.hashing.statsig import listing_signature, walk_files
+from gitpipe.storage.state import RACY_NS, State
+from gitpipe.storage.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 # The start of a script run as its own process (one thread, so it may fork):
@@ -159,7 +159,7 @@ def test_fifos_and_sockets_are_left_out_as_git_leaves_them(tmp_path: Path) -> No
 
 def test_a_directory_swapped_for_a_symlink_during_the_scan_fails_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import gitpipe.coldscan as coldscan
+    import gitpipe.hashing.coldscan as coldscan
 
     directory = odd_tree(tmp_path / "d")
     outside = tmp_path / "outside"  # the same names, so only the swap can tell
@@ -273,7 +273,7 @@ def test_nothing_forks_while_another_thread_runs(monkeypatch: pytest.MonkeyPatch
 def test_workers_setting_and_size_decide_when_alone() -> None:
     script = textwrap.dedent("""
         import json
-        from gitpipe.forkmap import usable_workers
+        from gitpipe.hashing.forkmap import usable_workers
         print(json.dumps([usable_workers(n) for n in (100, 2048, 10**6)]))
     """)
     def counts(setting: str) -> list[int]:
@@ -293,8 +293,8 @@ def test_ctrl_c_during_a_forked_scan_leaves_no_process_behind(tmp_path: Path) ->
     directory = odd_tree(tmp_path / "d", plain_files=4000)
     script = textwrap.dedent("""
         import os, sys, time
-        import gitpipe.coldscan as coldscan
-        from gitpipe.hashing import descriptor_digest
+        import gitpipe.hashing.coldscan as coldscan
+        from gitpipe.hashing.digests import descriptor_digest
         def slow(fd):
             time.sleep(0.01)
             return descriptor_digest(fd)
@@ -330,7 +330,7 @@ def test_hash_many_forked_equals_one_process_and_raises_as_it(tmp_path: Path) ->
     paths = [str(directory / item[0]) for item in walk_files(str(directory))
              if stat.S_ISREG(item[4])]
     script = COUNTING_FORKS + textwrap.dedent("""
-        from gitpipe.hashing import hash_many
+        from gitpipe.hashing.digests import hash_many
         paths = json.loads(sys.stdin.read())
         try:
             digests = hash_many(paths)
@@ -373,7 +373,7 @@ def test_ctrl_c_while_waiting_for_a_child_reaps_it(tmp_path: Path) -> None:
     script = textwrap.dedent("""
         import os, signal, sys, time
         from pathlib import Path
-        from gitpipe.forkmap import fork_map
+        from gitpipe.hashing.forkmap import fork_map
         marker = Path(sys.argv[1])
         def work(role):
             if role == "child":

@@ -5,11 +5,11 @@ from __future__ import annotations
 import networkx as nx
 import pytest
 
-from gitpipe import graph
-from gitpipe.errors import BadInputError, SpecError
-from gitpipe.spec import Pipeline
-from gitpipe.specparse import parse_pipeline
-from gitpipe.yamlio import parse_yaml
+from gitpipe.core.errors import BadInputError, SpecError
+from gitpipe.core.yamlio import parse_yaml
+from gitpipe.spec import graph
+from gitpipe.spec.model import Pipeline
+from gitpipe.spec.parse import parse_pipeline
 
 
 def digraph(nodes: list[int], edges: list[tuple[int, int]]) -> nx.DiGraph:

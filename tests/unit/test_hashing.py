@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import xxhash
 
-from gitpipe.gitrepo import raw_blob_id
-from gitpipe.hashing import (
+from gitpipe.git.repo import raw_blob_id
+from gitpipe.hashing.digests import (
     BUFFER,
     CHUNK,
     FIRST_READ,
@@ -25,9 +25,9 @@ from gitpipe.hashing import (
     hash_manifest,
     hash_many,
 )
-from gitpipe.state import RACY_NS, State, StatKey
-from gitpipe.statsig import walk_files
-from gitpipe.workspace import Workspace
+from gitpipe.hashing.statsig import walk_files
+from gitpipe.storage.state import RACY_NS, State, StatKey
+from gitpipe.storage.workspace import Workspace
 
 
 def random_bytes(size: int, seed: int = 1) -> bytes:
@@ -269,7 +269,7 @@ def test_a_state_db_that_does_not_exist_is_not_created_by_reading(tmp_path: Path
 
 def test_one_changed_file_in_a_hashed_directory_is_the_only_one_read(tmp_path: Path,
                                                                        monkeypatch) -> None:
-    import gitpipe.hashing as hashing
+    import gitpipe.hashing.digests as hashing
 
     directory = tmp_path / "d"
     directory.mkdir()

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from gitpipe.errors import IgnoreRulesError
-from gitpipe.ignore import (
+from gitpipe.core.errors import IgnoreRulesError
+from gitpipe.hashing.ignore import (
     DEFAULT_LAST,
     DEFAULT_PATTERNS,
     PROJECT_MARKER,
@@ -20,8 +20,8 @@ from gitpipe.ignore import (
     parse_rules,
     translate,
 )
-from gitpipe.spec import SPEC_FILE, Out, Pipeline, Stage
-from gitpipe.watch import Trigger, watched_paths
+from gitpipe.spec.model import SPEC_FILE, Out, Pipeline, Stage
+from gitpipe.usecases.watch import Trigger, watched_paths
 
 
 @pytest.mark.parametrize(("pattern", "path", "matches"), [
@@ -57,7 +57,7 @@ def test_classes_as_git_reads_them(pattern: str, path: str, matches: bool) -> No
 
 
 def test_a_pattern_regex_cannot_compile_matches_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("gitpipe.ignore.translate", lambda pattern: "[z-a]")
+    monkeypatch.setattr("gitpipe.hashing.ignore.translate", lambda pattern: "[z-a]")
     assert parse_rules("x\n", "f") == ()
 
 

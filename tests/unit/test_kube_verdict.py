@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-from gitpipe.executors.kubernetes import KubeHandle, KubeJob, KubernetesExecutor
+from gitpipe.executors.kubernetes.executor import KubeHandle, KubeJob, KubernetesExecutor
 
 
 def failed_job(reason: str) -> SimpleNamespace:

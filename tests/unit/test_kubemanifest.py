@@ -7,8 +7,9 @@ import re
 
 import pytest
 
-from gitpipe.errors import BadInputError
-from gitpipe.executors.kubemanifest import (
+from gitpipe.core.errors import BadInputError
+from gitpipe.core.yamlio import parse_yaml
+from gitpipe.executors.kubernetes.manifest import (
     KubeSettings,
     PodRemote,
     dns_name,
@@ -16,10 +17,9 @@ from gitpipe.executors.kubemanifest import (
     job_name,
     pod_remote,
 )
-from gitpipe.remotejob import job_rel, result_rel, task_key
-from gitpipe.spec import partition_task, tasks_of
-from gitpipe.specparse import parse_pipeline
-from gitpipe.yamlio import parse_yaml
+from gitpipe.executors.remotejob import job_rel, result_rel, task_key
+from gitpipe.spec.model import partition_task, tasks_of
+from gitpipe.spec.parse import parse_pipeline
 
 SPEC = """\
 stages:

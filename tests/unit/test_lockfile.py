@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from gitpipe import lockfile
-from gitpipe.errors import BadInputError
-from gitpipe.lockfile import LockedPath, LockEntry, LockWriter, atomic_write, parse, render
+from gitpipe.core.errors import BadInputError
+from gitpipe.spec import lockfile
+from gitpipe.spec.lockfile import LockedPath, LockEntry, LockWriter, atomic_write, parse, render
 
 FP = "xxh3:" + "1" * 32  # a fingerprint of the right form
 TRAIN = LockEntry(
@@ -176,7 +176,7 @@ def test_params_not_a_mapping_is_a_bad_input_error() -> None:
 
 
 def test_lock_writer_output_equals_render(tmp_path: Path) -> None:
-    from gitpipe.lockfile import LockedPath, LockEntry, LockWriter, parse, render
+    from gitpipe.spec.lockfile import LockedPath, LockEntry, LockWriter, parse, render
 
     entries = {
         "b": LockEntry("echo 'multi\nline'  # comment: yes", FP,
@@ -216,7 +216,7 @@ def test_write_behind_coalesces_and_close_writes_the_last_state(tmp_path: Path,
 
 
 def test_write_behind_failure_is_reported_at_close(tmp_path: Path) -> None:
-    from gitpipe.errors import GitpipeError
+    from gitpipe.core.errors import GitpipeError
 
     writer = LockWriter(tmp_path / "no-such-dir", {}, write_behind=True)
     writer.update("a", LockEntry("true", FP))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gitpipe.nofollow import SymlinkRefusedError, real_dir, regular_files, unlink_beneath
+from gitpipe.core.nofollow import SymlinkRefusedError, real_dir, regular_files, unlink_beneath
 
 
 def tree(root: Path, *files: str) -> Path:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Hashable, Iterable
 import networkx as nx
 import pytest
 
-from gitpipe.scheduler import Limits, Outcome, Scheduler, schedule
+from gitpipe.engine.scheduler import Limits, Outcome, Scheduler, schedule
 
 # NOTE: only a guard against a hung test; no assertion depends on elapsed time.
 DEADLOCK_GUARD = 20

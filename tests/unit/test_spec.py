@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from gitpipe.errors import BadInputError, SpecError
-from gitpipe.spec import Out, ParamRef, Pipeline, Stage, Task
-from gitpipe.specparse import parse_pipeline
-from gitpipe.stageparse import parse_duration
-from gitpipe.yamlio import parse_plain, parse_yaml
+from gitpipe.core.errors import BadInputError, SpecError
+from gitpipe.core.yamlio import parse_plain, parse_yaml
+from gitpipe.spec.model import Out, ParamRef, Pipeline, Stage, Task
+from gitpipe.spec.parse import parse_pipeline
+from gitpipe.spec.stage import parse_duration
 
 
 def parse(text: str) -> Pipeline:
@@ -177,7 +177,7 @@ def test_path_escaping_through_wdir() -> None:
 
 
 def test_kubernetes_fields_are_parsed_and_checked() -> None:
-    from gitpipe.spec import KubeSpec
+    from gitpipe.spec.model import KubeSpec
 
     stage = parse("stages:\n  a:\n    cmd: x\n    executor: kubernetes\n"
                      "    image: reg/train:1\n    resources: {cpu: 4, memory: 16Gi, gpu: 1}\n"

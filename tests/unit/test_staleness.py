@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 
-from gitpipe.errors import BadInputError, SpecError
-from gitpipe.lockfile import LockedPath, LockEntry
-from gitpipe.params import ParamsReader, flatten
-from gitpipe.spec import Out, ParamRef, Stage, Task
-from gitpipe.staleness import Kind, Observation, Reason, judge
-from gitpipe.workspace import PathInfo
+from gitpipe.core.errors import BadInputError, SpecError
+from gitpipe.project.staleness import Kind, Observation, Reason, judge
+from gitpipe.spec.lockfile import LockedPath, LockEntry
+from gitpipe.spec.model import Out, ParamRef, Stage, Task
+from gitpipe.spec.params import ParamsReader, flatten
+from gitpipe.storage.workspace import PathInfo
 
 CMD = "python src/train.py"
 FP = "xxh3:f1f1"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gitpipe import trust
-from gitpipe.errors import RecordError
+from gitpipe.core.errors import RecordError
+from gitpipe.trust import checks as trust
 
 FILE = "xxh3:" + "a" * 32
 

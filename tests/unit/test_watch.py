@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gitpipe.spec import Out, ParamRef, Pipeline, Stage
-from gitpipe.watch import Trigger, watched_paths
+from gitpipe.spec.model import Out, ParamRef, Pipeline, Stage
+from gitpipe.usecases.watch import Trigger, watched_paths
 
 
 def pipeline() -> Pipeline:

@@ -1,0 +1,198 @@
+"""CLI commands for git and clusters: diff, commit, hooks, watch, exec and k8s.
+
+Registered on the `cli` group when `gitpipe.cli.main` imports this module.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+import click
+
+from gitpipe.cli.group import EXIT_INTERRUPTED, cli, project_of
+from gitpipe.cli.output import LivePrinter, print_report
+
+
+@cli.command("diff")
+@click.argument("rev1")
+@click.argument("rev2", default="HEAD", required=False)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def diff_command(ctx: click.Context, rev1: str, rev2: str, as_json: bool) -> None:
+    """Which stages' fingerprints, params and outs differ between two commits."""
+    from gitpipe.usecases.revision import diff
+
+    changes = diff(project_of(ctx), rev1, rev2)
+    if as_json:
+        import json
+
+        click.echo(json.dumps([{"task": c.task, "changes": list(c.changes)} for c in changes]))
+        return
+    if not changes:
+        click.echo(f"no stage differs between {rev1} and {rev2}")
+    for change in changes:
+        click.echo(f"{change.task}:")
+        for line in change.changes:
+            click.echo(f"    {line}")
+
+
+@cli.command("commit")
+@click.argument("targets", nargs=-1)
+@click.pass_context
+def commit_command(ctx: click.Context, targets: tuple[str, ...]) -> None:
+    """Record the workspace's outs in gitpipe.lock without running (outs made by hand)."""
+    from gitpipe.usecases.commit import commit
+
+    names = commit(project_of(ctx), targets)
+    click.echo(f"committed {len(names)} stage(s)" + (f": {', '.join(names)}" if names else ""))
+
+
+@cli.group()
+def hooks() -> None:
+    """Git hooks: pre-commit, post-checkout, pre-push."""
+
+
+@hooks.command("install")
+@click.option("--uninstall", is_flag=True, help="Remove gitpipe's hooks, restore chained ones.")
+@click.pass_context
+def hooks_install(ctx: click.Context, uninstall: bool) -> None:
+    """Install (or remove) gitpipe's git hooks, chaining any already there."""
+    import contextlib
+    from pathlib import Path
+
+    from gitpipe.core.errors import NotAProjectError
+    from gitpipe.git.repo import GitRepo
+    from gitpipe.project.root import find_root
+    from gitpipe.usecases import hooks as hooks_module
+
+    start = Path(ctx.find_root().obj["dir"])
+    with contextlib.suppress(NotAProjectError):
+        start = find_root(start)  # the hooks run there, wherever git starts them
+    git = GitRepo.discover(start)
+    if uninstall:
+        removed = hooks_module.uninstall(git)
+        click.echo(f"removed {len(removed)} hook(s)")
+        return
+    report = hooks_module.install(git, hooks_module.env_python())
+    click.echo(f"installed {', '.join(report.installed)} in {report.directory}")
+    for name, kept in zip(report.chained, report.kept_as, strict=True):
+        click.echo(f"  chained the existing {name} hook (kept as {kept})")
+
+
+@hooks.command("run", hidden=True, context_settings={"ignore_unknown_options": True})
+@click.argument("name")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def hooks_run(ctx: click.Context, name: str, args: tuple[str, ...]) -> None:
+    """What an installed hook runs (also `lock-check`, for pre-commit)."""
+    from pathlib import Path
+
+    from gitpipe.usecases import hooks as hooks_module
+
+    code, message = hooks_module.run(name, list(args), Path(ctx.find_root().obj["dir"]))
+    if message:
+        click.echo(message, err=True)
+    ctx.exit(code)
+
+
+@cli.command("watch")
+@click.argument("targets", nargs=-1)
+@click.option("-j", "--jobs", type=click.IntRange(min=1))
+@click.pass_context
+def watch_command(ctx: click.Context, targets: tuple[str, ...], jobs: int | None) -> None:
+    """Rerun stale stages as their deps change; Ctrl-C stops."""
+    from gitpipe.core.errors import GitpipeError
+    from gitpipe.engine.reports import ReproOptions
+    from gitpipe.usecases.watch import watch
+
+    project_dir = ctx.find_root().obj["dir"]
+    stop = threading.Event()
+
+    def run(changed: set[str]) -> None:
+        from gitpipe.usecases.api import Project
+
+        shown = ", ".join(sorted(changed)[:5]) + (" …" if len(changed) > 5 else "")
+        click.echo(f"changed: {shown}")
+        printer = LivePrinter()
+        project = Project(project_dir)
+        try:
+            report = project.repro(
+                options=ReproOptions(tuple(targets), jobs), listener=printer.event,
+                sink=printer.line)
+            print_report(report)
+        except GitpipeError as exc:
+            click.echo(f"error: {exc}", err=True)
+        finally:
+            project.close()  # a watch runs for hours: nothing of a run outlives it
+        click.echo("watching for changes (Ctrl-C to stop)")
+
+    try:
+        watch(project_of(ctx), run, stop,
+              ready=lambda: click.echo("watching for changes (Ctrl-C to stop)"))
+    except KeyboardInterrupt:
+        stop.set()
+        click.echo("stopped")
+        ctx.exit(EXIT_INTERRUPTED)
+
+
+@cli.command("exec")
+@click.argument("task")
+@click.option("--fingerprint", required=True, help="The fingerprint gitpipe staged the job as.")
+@click.option("--remote", "remote_url", required=True, help="The remote's URL.")
+@click.option("--record-digest", required=True,
+              help="The sha256 of the job record; a record that differs is refused.")
+@click.option("--workdir", type=click.Path(file_okay=False), default=".",
+              help="Where to materialize deps and run [default: the current directory].")
+def exec_command(task: str, fingerprint: str, remote_url: str, record_digest: str,
+                 workdir: str) -> None:
+    """What a Kubernetes pod runs: pull deps, run, push outs and a result record."""
+    from pathlib import Path
+
+    from gitpipe.executors.remoteexec import run_in_pod
+
+    code = run_in_pod(task, fingerprint, remote_url, Path(workdir).resolve(), record_digest)
+    sys.exit(code)
+
+
+@cli.group("k8s")
+def k8s() -> None:
+    """Kubernetes helpers."""
+
+
+@k8s.command("manifest")
+@click.argument("task")
+@click.pass_context
+def k8s_manifest(ctx: click.Context, task: str) -> None:
+    """Print the Job YAML gitpipe would create for STAGE[@PARTITION]."""
+    from gitpipe.core.yamlio import dump_yaml
+    from gitpipe.executors.kubernetes.manifest import (
+        KubeSettings,
+        PodRemote,
+        job_manifest,
+        pod_remote,
+    )
+    from gitpipe.executors.remotejob import job_record, record_digest
+    from gitpipe.project.staleness import observe
+    from gitpipe.spec.graph import select
+
+    project = project_of(ctx.find_root())
+    nodes = select(project.graph, [task])
+    settings = KubeSettings.from_config(project.config.raw.get("kubernetes") or {})
+    remote = PodRemote("REMOTE-URL")
+    if project.has_remote():
+        remotes = project.config.raw["remotes"]
+        name = (project.config.raw.get("core") or {}).get("remote") or next(iter(remotes))
+        remote = pod_remote(name, remotes[name]["url"], project.remote_settings(name))
+        if remote.withheld:
+            click.echo(f"warning: remote {name!r}: options {', '.join(remote.withheld)} are "
+                       "not passed to pods (they look like credentials)", err=True)
+    documents = []
+    for node in nodes:
+        found = project.graph.nodes[node]["task"]
+        seen = observe(found, project.workspace, project.params_reader(),
+                       project.lock_entries.get(found.name))
+        record = job_record(found, seen.fingerprint, project.workspace)
+        documents.append(dump_yaml(job_manifest(found, seen.fingerprint, 0, settings, remote,
+                                                record_digest(record.to_bytes()))))
+    click.echo("---\n".join(documents), nl=False)

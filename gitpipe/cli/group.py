@@ -1,0 +1,72 @@
+"""The `gitpipe` click group: global options, how errors become messages and exit
+codes, and the helpers every command module shares."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from gitpipe import __version__
+
+if TYPE_CHECKING:
+    from gitpipe.usecases.api import Project
+
+EXIT_INTERRUPTED = 130
+
+
+class _Group(click.Group):
+    """Turns GitpipeError into a one- or two-line message and its exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        debug = "--debug" in sys.argv[1:] or bool(os.environ.get("GITPIPE_DEBUG"))
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, BrokenPipeError):
+            raise
+        except KeyboardInterrupt:
+            click.echo("error: interrupted", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+        except Exception as exc:
+            from gitpipe.core.errors import GitpipeError
+
+            if debug or not isinstance(exc, GitpipeError):
+                if not isinstance(exc, GitpipeError):
+                    if debug:
+                        raise
+                    click.echo(f"error: unexpected {type(exc).__name__}: {exc}", err=True)
+                    click.echo("hint: rerun with --debug for a traceback", err=True)
+                    ctx.exit(1)
+                raise
+            for line in str(exc).splitlines():
+                click.echo(line if line.startswith("hint:") else f"error: {line}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="gitpipe")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.option("-C", "directory", default=".", type=click.Path(file_okay=False),
+              help="Run as if started in this directory.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, directory: str) -> None:
+    """gitpipe: git-native reproducible pipelines."""
+    ctx.obj = {"dir": directory, "debug": debug}
+
+
+def project_of(ctx: click.Context) -> Project:
+    from gitpipe.usecases.api import Project
+
+    return Project(ctx.find_root().obj["dir"])
+
+
+
+def size_text(count: int) -> str:
+    size = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return str(count)

@@ -1,0 +1,67 @@
+"""The `gitpipe` command: the commonest command lines answer before click loads.
+
+`gitpipe status` (and a repro with nothing to do) is what users and
+pre-commit hooks run most. Three doors, cheapest first: a sealed no-op
+(seal.py: stat calls only), the engine without click (quick.py: the first
+status after a change), the CLI (cli.py: everything else, and every error).
+`--version` needs no click either.
+"""
+
+import os
+import sys
+
+EXIT_INTERRUPTED = 130  # as cli.py exits on Ctrl-C
+
+
+def main() -> None:
+    import gc
+
+    # NOTE: gitpipe builds many small long-lived objects (specs, lock entries,
+    # stat rows) and few cycles; the default thresholds run full collections
+    # over them again and again (~0.2 s of a 1,000-stage status).
+    gc.set_threshold(50_000, 50, 100)
+    argv = sys.argv[1:]
+    found = None
+    if argv == ["--version"]:
+        # click.version_option's message, without importing click (~2/3 of the
+        # command's time); tests/test_imports.py checks the two agree.
+        from gitpipe import __version__
+
+        found = (f"gitpipe, version {__version__}\n", 0)
+    elif argv[:1] in (["status"], ["repro"]):
+        found = _without_cli(argv)
+    if found is None:
+        from gitpipe.cli.main import main as run_cli
+
+        run_cli()
+        return
+    text, code = found
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # `gitpipe status | head -0`: the reader left; nothing more to say.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    if code:
+        sys.exit(code)
+
+
+def _without_cli(argv: list[str]) -> tuple[str, int] | None:
+    from gitpipe.fastpath import seal
+
+    text = seal.answer(argv)
+    if text is not None:
+        return text, 0
+    if os.environ.get("GITPIPE_NO_QUICK"):
+        return None
+    from gitpipe.fastpath import quick
+
+    try:
+        return quick.answer(argv)
+    except KeyboardInterrupt:
+        sys.stderr.write("error: interrupted\n")
+        sys.exit(EXIT_INTERRUPTED)
+
+
+if __name__ == "__main__":
+    main()

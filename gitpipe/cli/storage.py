@@ -1,0 +1,352 @@
+"""CLI commands for storage: checkout, push, fetch, pull, gc, fsck and remotes.
+
+Registered on the `cli` group when `gitpipe.cli.main` imports this module.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from typing import Any
+
+import click
+
+from gitpipe.cli.group import cli, project_of, size_text
+from gitpipe.cli.output import console
+
+
+class _TransferProgress:
+    """A rich progress bar (files and bytes) on a terminal; silent otherwise."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self._bar: Any = None
+        self._task: Any = None
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> _TransferProgress:
+        if sys.stderr.isatty() and not os.environ.get("NO_COLOR"):
+            from rich.progress import DownloadColumn, Progress, SpinnerColumn, TextColumn
+
+            self._bar = Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                                 DownloadColumn(), TextColumn("{task.fields[files]} files"),
+                                 console=console(err=True), transient=True)
+            self._bar.start()
+            self._task = self._bar.add_task(self.label, total=None, files=0)
+        return self
+
+    def __call__(self, rel: str, size: int) -> None:
+        if self._bar is not None:
+            with self._lock:
+                done = self._bar.tasks[0].fields["files"] + 1
+                self._bar.update(self._task, advance=size, files=done)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def _moved(verb: str, summary: Any) -> str:
+    return (f"{verb} {summary.files} object(s) and {summary.runs} run-cache entries, "
+            f"{size_text(summary.bytes)}; {summary.skipped} already there")
+
+
+_FORCE_HELP = "Overwrite outs modified by hand even when the cache cannot give them back."
+
+
+@cli.command()
+@click.argument("targets", nargs=-1)
+@click.option("-f", "--force", is_flag=True, help=_FORCE_HELP)
+@click.pass_context
+def checkout(ctx: click.Context, targets: tuple[str, ...], force: bool) -> None:
+    """Make the workspace outs match gitpipe.lock, from the cache."""
+    report = project_of(ctx).checkout(targets, force)
+    click.echo(f"checked out {len(report.restored)} out(s), {len(report.unchanged)} unchanged")
+    _warn_kept(report)
+    if report.missing:
+        from gitpipe.usecases.transfer import PULL_OR_REPRO, missing_error
+
+        # A checkout reads the local cache only: what it lacks, a pull brings.
+        raise missing_error(report.missing, "the local cache", PULL_OR_REPRO)
+    _fail_if_kept(report)
+
+
+def _warn_kept(report: Any) -> None:
+    for task in sorted({out.task for out in report.orphaned}):
+        click.echo(f"warning: gitpipe.lock has an entry for {task!r}, which gitpipe.yaml does "
+                   "not declare; its outs were left alone", err=True)
+    for out in report.kept:
+        click.echo(f"warning: {out.path} (stage {out.task!r}) was modified and its content "
+                   "is not in the cache; it was left as it is", err=True)
+
+
+def _fail_if_kept(report: Any) -> None:
+    """As git refuses to overwrite local changes: the command fails, naming them."""
+    if report.kept:
+        from gitpipe.core.errors import GitpipeError
+
+        raise GitpipeError(f"{len(report.kept)} modified out(s) were not overwritten",
+                           hint="keep them with 'gitpipe commit', move them away, or "
+                           "overwrite them with --force")
+
+
+def _remote_options(func: Any) -> Any:
+    func = click.option("-r", "--remote", help="Remote name [default: the default remote].")(func)
+    return click.option("-j", "--jobs", default=8, show_default=True,
+                        type=click.IntRange(min=1), help="Parallel transfers.")(func)
+
+
+@cli.command()
+@click.argument("targets", nargs=-1)
+@_remote_options
+@click.pass_context
+def push(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs: int) -> None:
+    """Upload the lock's outs and run-cache entries missing on the remote."""
+    with _TransferProgress("push") as progress:
+        summary = project_of(ctx).push(targets, remote, jobs, progress)
+    click.echo(_moved("pushed", summary))
+
+
+@cli.command()
+@click.argument("targets", nargs=-1)
+@_remote_options
+@click.pass_context
+def fetch(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs: int) -> None:
+    """Download the lock's outs into the cache (no checkout)."""
+    with _TransferProgress("fetch") as progress:
+        summary = project_of(ctx).fetch(targets, remote, jobs, progress)
+    click.echo(f"fetched {summary.files} file(s), {size_text(summary.bytes)}")
+
+
+@cli.command()
+@click.argument("targets", nargs=-1)
+@_remote_options
+@click.option("-f", "--force", is_flag=True, help=_FORCE_HELP)
+@click.pass_context
+def pull(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs: int,
+         force: bool) -> None:
+    """Fetch, then check out."""
+    with _TransferProgress("pull") as progress:
+        summary, report = project_of(ctx).pull(targets, remote, jobs, progress, force)
+    click.echo(f"fetched {summary.files} file(s), {size_text(summary.bytes)}; checked out "
+               f"{len(report.restored)} out(s), {len(report.unchanged)} unchanged")
+    _warn_kept(report)
+    _fail_if_kept(report)
+
+
+@cli.command()
+@click.option("-w", "--workspace", is_flag=True, help="Keep what the work tree's gitpipe.lock "
+              "names (always kept; enough of a scope for --remote).")
+@click.option("-a", "--all-branches", is_flag=True, help="Also keep what the lock of every "
+              "branch tip names, remote-tracking branches included.")
+@click.option("-T", "--all-tags", is_flag=True, help="Also keep what every tag's lock names.")
+@click.option("-A", "--all-commits", is_flag=True, help="Also keep what any commit's lock "
+              "names: every ref, stash entry, reflog, and every worktree's HEAD, index and lock.")
+@click.option("--rev", "revs", multiple=True, metavar="REV",
+              help="Also keep what this commit's lock names (repeatable).")
+@click.option("-r", "--remote", help="Collect garbage on this remote instead of locally "
+              "(needs one of the scope options above).")
+@click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
+@click.option("-y", "--yes", is_flag=True, help="Delete from the remote without asking (CI).")
+@click.pass_context
+def gc(ctx: click.Context, workspace: bool, all_branches: bool, all_tags: bool,
+       all_commits: bool, revs: tuple[str, ...], remote: str | None, dry_run: bool,
+       yes: bool) -> None:
+    """Remove cached objects no lockfile in the scope refers to."""
+    from gitpipe.git.repo import HistoryScope
+    from gitpipe.usecases.garbage import GcScope
+
+    scope = GcScope(HistoryScope(all_branches, all_tags, all_commits, revs), workspace)
+    confirm = _confirm_remote_gc if remote is not None and not yes else None
+    plan = project_of(ctx).gc(scope, remote, dry_run, confirm)
+    if dry_run:
+        for digest in plan.removed:
+            click.echo(f"would remove {digest}")
+        for rel in plan.runs:
+            click.echo(f"would remove run-cache entry {rel}")
+        for name in plan.logs:
+            click.echo(f"would remove log {name}")
+    verb = "would remove" if dry_run else "removed"
+    logs = f", {len(plan.logs)} old log(s)" if plan.logs else ""
+    click.echo(f"{verb} {len(plan.removed)} object(s) ({size_text(plan.bytes_freed)}) and "
+               f"{len(plan.runs)} run-cache entries{logs} from {plan.where}; kept {plan.kept}")
+
+
+def _confirm_remote_gc(plan: Any) -> bool:
+    """Ask on a terminal; without one, refuse: a remote's deletions are for good."""
+    from gitpipe.core.errors import BadInputError
+
+    what = (f"{len(plan.objects)} object(s) ({size_text(plan.bytes_freed)}) and "
+            f"{len(plan.runs)} run-cache entries from {plan.where}, keeping what these "
+            f"locks name: {plan.keeping}")
+    if not sys.stdin.isatty():
+        raise BadInputError(f"gc would delete {what}, and asks first; no terminal to ask on, "
+                            "so nothing was deleted",
+                            hint="see what would go with --dry-run, then add --yes (as CI does)")
+    return click.confirm(f"delete {what}? This cannot be undone", default=False, err=True)
+
+
+@cli.command()
+@click.option("--repair", is_flag=True, help="Remove bad objects (a pull, repro or push "
+              "restores them).")
+@click.option("--remote", "remote_name", help="Check this remote's objects instead (each is "
+              "downloaded).")
+@click.option("-j", "--jobs", default=8, show_default=True, type=click.IntRange(min=1))
+@click.pass_context
+def fsck(ctx: click.Context, repair: bool, remote_name: str | None, jobs: int) -> None:
+    """Check that every cache object's content agrees with its name."""
+    from gitpipe.usecases.transfer import fsck as run_fsck
+    from gitpipe.usecases.transfer import fsck_remote
+
+    project = project_of(ctx)
+    if remote_name is not None:
+        store = project.remote(remote_name)
+        report = fsck_remote(project, store, repair, jobs)
+        where = f"remote {store.name!r}"
+    else:
+        report = run_fsck(project, repair)
+        where = "the cache"
+    for digest in report.bad:
+        state = "removed" if digest in report.removed else "bad"
+        click.echo(f"{state}: {digest}")
+    for out in report.missing:
+        click.echo(f"missing: {out.path} (stage {out.task!r}, {out.digest})")
+    for problem in report.malformed:
+        click.echo(f"malformed: {problem}")
+    click.echo(f"checked {report.checked} object(s): {len(report.bad)} bad, "
+               f"{len(report.missing)} lock out(s) missing from {where}")
+    if report.removed and remote_name is not None:
+        click.echo("hint: 'gitpipe push' from a clone that has them puts them back")
+    if (report.bad and not repair) or report.malformed:
+        ctx.exit(1)
+
+
+@cli.group()
+def remote() -> None:
+    """Manage remotes (.gitpipe/config.yaml)."""
+
+
+def _gitpipe_dir(ctx: click.Context) -> Any:
+    return project_of(ctx.find_root()).gitpipe_dir
+
+
+def _placed_url(ctx: click.Context, name: str, url: str, local: bool) -> str:
+    """A URL as the config keeps it: a relative folder typed in a subfolder is
+    rewritten relative to the project root, where every command resolves it. A
+    folder inside the repository is refused for the committed file, which a
+    clone obeys."""
+    from pathlib import Path
+
+    from gitpipe.spec.config import CONFIG_FILE, RemoteSettings
+    from gitpipe.storage.remote import check_outside, local_folder, resolve_url
+
+    project = project_of(ctx.find_root())
+    folder = local_folder(url)
+    if folder is not None and not os.path.isabs(os.path.expanduser(folder)):
+        typed_in = Path(ctx.find_root().obj["dir"]).resolve()
+        relative = os.path.relpath(typed_in / folder, project.root)
+        url = url[:len(url) - len(folder)] + relative
+    if not local:
+        settings = RemoteSettings(name, url, {}, f".gitpipe/{CONFIG_FILE}")
+        check_outside(settings, resolve_url(url, project.root), project.repository_places())
+    return url
+
+
+@remote.command("add")
+@click.argument("name")
+@click.argument("url")
+@click.option("-d", "--default", "make_default", is_flag=True, help="Make it the default.")
+@click.option("--local", is_flag=True, help="Write config.local.yaml (not committed).")
+@click.pass_context
+def remote_add(ctx: click.Context, name: str, url: str, make_default: bool,
+               local: bool) -> None:
+    """Add a remote: any fsspec URL, or a plain path for a local folder (relative
+    to the project root)."""
+    from gitpipe.core.errors import BadInputError
+    from gitpipe.spec.config import edit_config
+    from gitpipe.storage.remote import masked_url
+
+    def edit(raw: dict[str, Any]) -> None:
+        remotes = raw.setdefault("remotes", {}) or {}
+        if name in remotes:
+            raise BadInputError(f"remote {name!r} exists", hint="use 'gitpipe remote modify'")
+        remotes[name] = {"url": url}
+        raw["remotes"] = remotes
+        if make_default:
+            raw.setdefault("core", {})["remote"] = name
+    if name not in (project_of(ctx.find_root()).config.raw.get("remotes") or {}):
+        url = _placed_url(ctx, name, url, local)
+    edit_config(_gitpipe_dir(ctx), edit, local)
+    click.echo(f"added remote {name!r} -> {masked_url(url)}"
+               + (" (default)" if make_default else ""))
+
+
+@remote.command("list")
+@click.pass_context
+def remote_list(ctx: click.Context) -> None:
+    """List remotes; credentials (in options or inside URLs) are shown as ****."""
+    from gitpipe.storage.remote import masked_options, masked_url
+
+    config = project_of(ctx.find_root()).config
+    default = (config.raw.get("core") or {}).get("remote")
+    for name, body in sorted((config.raw.get("remotes") or {}).items()):
+        options = masked_options({k: v for k, v in body.items() if k != "url"})
+        extra = " ".join(f"{k}={v}" for k, v in sorted(options.items()))
+        mark = " (default)" if name == default else ""
+        click.echo(f"{name}\t{masked_url(str(body.get('url')))}{mark}"
+                   + (f"\t{extra}" if extra else ""))
+
+
+@remote.command("remove")
+@click.argument("name")
+@click.option("--local", is_flag=True)
+@click.pass_context
+def remote_remove(ctx: click.Context, name: str, local: bool) -> None:
+    """Remove a remote."""
+    from gitpipe.core.errors import BadInputError
+    from gitpipe.spec.config import edit_config
+
+    def edit(raw: dict[str, Any]) -> None:
+        if name not in (raw.get("remotes") or {}):
+            raise BadInputError(f"unknown remote {name!r}")
+        del raw["remotes"][name]
+        if (raw.get("core") or {}).get("remote") == name:
+            del raw["core"]["remote"]
+    edit_config(_gitpipe_dir(ctx), edit, local)
+    click.echo(f"removed remote {name!r}")
+
+
+@remote.command("modify")
+@click.argument("name")
+@click.argument("key")
+@click.argument("value", required=False)
+@click.option("--unset", is_flag=True, help="Remove the option.")
+@click.option("--local", is_flag=True, help="Write config.local.yaml (for secrets).")
+@click.pass_context
+def remote_modify(ctx: click.Context, name: str, key: str, value: str | None, unset: bool,
+                  local: bool) -> None:
+    """Set an fsspec storage option (endpoint_url, profile, region, …) of a remote."""
+    from gitpipe.core.errors import BadInputError
+    from gitpipe.core.yamlio import parse_yaml
+    from gitpipe.spec.config import edit_config
+    from gitpipe.storage.remote import masked_options
+
+    if value is None and not unset:
+        raise BadInputError("give a VALUE, or --unset")
+
+    parsed = None if unset else parse_yaml(str(value), "value")
+    if key == "url" and isinstance(parsed, str):
+        parsed = _placed_url(ctx, name, parsed, local)
+
+    def edit(raw: dict[str, Any]) -> None:
+        remotes = raw.setdefault("remotes", {}) or {}
+        raw["remotes"] = remotes
+        body = remotes.setdefault(name, {})
+        if unset:
+            body.pop(key, None)
+        else:
+            body[key] = parsed
+    edit_config(_gitpipe_dir(ctx), edit, local)
+    shown = masked_options({key: parsed}).get(key) if not unset else None
+    click.echo(f"remote {name!r}: {key} " + ("unset" if unset else f"= {shown}"))

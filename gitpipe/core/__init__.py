@@ -1,0 +1,6 @@
+"""Layer 0, the base every other layer stands on: errors, YAML with line numbers,
+outcomes, a small DAG, and walks and removals that never follow a symlink.
+Imports nothing else of gitpipe.
+"""
+
+LAYER = 0

@@ -1,0 +1,102 @@
+"""Walks and removals that never follow a symlink: what gc and fsck delete is a
+regular file inside the folder they clean, whatever symlinks were planted there."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+from gitpipe.core.errors import GitpipeError
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+class SymlinkRefusedError(GitpipeError):
+    """A folder gitpipe cleans is a symlink, or a path through it crosses one."""
+
+
+def real_dir(path: Path) -> bool:
+    """Whether `path` is a directory itself, not a symlink to one (False: absent).
+
+    SymlinkRefusedError when it is a symlink or another kind of file: a folder
+    gitpipe deletes from is never reached through a link.
+    """
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    if not stat.S_ISDIR(info.st_mode):
+        raise SymlinkRefusedError(f"{str(path)!r} is not a directory (a symlink?); gitpipe "
+                                  "never deletes through one",
+                                  hint="remove it, or move the real folder back in its place")
+    return True
+
+
+def regular_files(base: Path) -> Iterator[tuple[str, os.stat_result]]:
+    """(path relative to `base`, lstat) of every regular file below `base`, walked
+    iteratively; symlinks (to files or folders) are neither followed nor yielded."""
+    if not real_dir(base):
+        return
+    pending = [""]
+    while pending:
+        rel_dir = pending.pop()
+        try:
+            entries = list(os.scandir(base / rel_dir if rel_dir else base))
+        except (FileNotFoundError, NotADirectoryError):
+            continue  # removed meanwhile
+        for entry in entries:
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            if stat.S_ISDIR(info.st_mode):
+                pending.append(rel)
+            elif stat.S_ISREG(info.st_mode):
+                yield rel, info
+
+
+def unlink_beneath(base: Path, rel: str) -> bool:
+    """Remove the regular file `base/rel`, opening each folder on the way with
+    O_NOFOLLOW: a symlink swapped in anywhere along `rel` (or for `base`
+    itself) stops the removal instead of leading it elsewhere. False when the
+    file is already gone; SymlinkRefusedError when a link is in the way."""
+    parts = rel.split("/")
+    if not rel or any(part in ("", ".", "..") for part in parts):
+        raise SymlinkRefusedError(f"{rel!r} is not a plain path below {str(base)!r}")
+    try:
+        fd = os.open(base, _DIR_FLAGS)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise SymlinkRefusedError(f"{str(base)!r} is not a directory (a symlink?): {exc}") from None
+    try:
+        for part in parts[:-1]:
+            inner = _descend(fd, part, base, rel)
+            os.close(fd)
+            fd = inner
+        try:
+            info = os.stat(parts[-1], dir_fd=fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        if not stat.S_ISREG(info.st_mode):
+            raise SymlinkRefusedError(f"{str(base / rel)!r} is not a regular file; left in place")
+        os.unlink(parts[-1], dir_fd=fd)
+        return True
+    except FileNotFoundError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def _descend(fd: int, part: str, base: Path, rel: str) -> int:
+    """The folder `part` inside `fd`, opened without following a link."""
+    try:
+        return os.open(part, _DIR_FLAGS, dir_fd=fd)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise SymlinkRefusedError(f"{str(base / rel)!r}: {part!r} on its way is not a "
+                                  f"directory (a symlink?): {exc.strerror}") from None

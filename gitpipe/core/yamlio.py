@@ -1,0 +1,348 @@
+"""YAML reading with line numbers, and deterministic writing.
+
+Errors must name the YAML line, so mappings and sequences remember where each
+key and item stood. The C loader is used when present: the lockfile and specs
+are parsed on every `status`, and it is several times faster.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import xxhash
+
+from gitpipe.core.errors import BadInputError
+
+MAX_ALIASES = 100
+# Part of every parse-cache key: bumped when parsing refuses what it once took
+# (2: a key written twice), so a text cached before is parsed, and judged, again.
+PARSE_RULES = 2
+MAX_BYTES = 16 * 1024 * 1024
+
+
+class LineDict(dict[Any, Any]):
+    """A mapping that remembers the 1-based line of each key."""
+
+    lines: dict[Any, int]
+    line: int
+
+
+class LineList(list[Any]):
+    """A sequence that remembers the 1-based line of each item."""
+
+    lines: list[int]
+    line: int
+
+
+class _Yaml(NamedTuple):
+    module: Any
+    base_loader: Any
+    base_dumper: Any
+    line_loader: Any
+
+
+@functools.cache
+def _yaml() -> _Yaml:
+    """PyYAML and the loaders built on it, made on first use.
+
+    NOTE: a no-op `status` reads every YAML file from the parse cache (JSON),
+    so importing yaml (~25 ms) is deferred until something really parses.
+    """
+    import yaml
+
+    base_loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    base_dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+    class OnceEachKey(base_loader):
+        """Refuses what PyYAML lets the last one win: a key written twice (two
+        stages of one name, a param set twice); see _refuse_duplicate_keys."""
+
+        def construct_document(self, node: Any) -> Any:
+            _refuse_duplicate_keys(self, yaml, node)
+            return super().construct_document(node)
+
+    class LineLoader(OnceEachKey):
+        """Safe loader building LineDict/LineList; refuses alias-heavy (bomb) documents."""
+
+        def __init__(self, stream: Any) -> None:
+            super().__init__(stream)
+            self.alias_count = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                self.alias_count += 1
+                if self.alias_count > MAX_ALIASES:
+                    event = self.peek_event()
+                    raise yaml.YAMLError(
+                        f"line {event.start_mark.line + 1}: more than {MAX_ALIASES} aliases "
+                        "(a YAML bomb?)"
+                    )
+            return super().compose_node(parent, index)
+
+    def construct_map(loader: Any, node: Any) -> Any:
+        data = LineDict()
+        data.line = node.start_mark.line + 1
+        data.lines = {}
+        yield data
+        loader.flatten_mapping(node)  # merge keys (`<<: *defaults`): merged pairs first
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            if not isinstance(key, (str, int, float, bool)) and key is not None:
+                raise yaml.constructor.ConstructorError(
+                    None, None, "mapping keys must be scalars", key_node.start_mark
+                )
+            data[key] = loader.construct_object(value_node, deep=True)
+            data.lines[key] = key_node.start_mark.line + 1
+
+    def construct_seq(loader: Any, node: Any) -> Any:
+        data = LineList()
+        data.line = node.start_mark.line + 1
+        data.lines = [item.start_mark.line + 1 for item in node.value]
+        yield data
+        data.extend(loader.construct_object(item, deep=True) for item in node.value)
+
+    LineLoader.add_constructor("tag:yaml.org,2002:map", construct_map)
+    LineLoader.add_constructor("tag:yaml.org,2002:seq", construct_seq)
+    return _Yaml(yaml, OnceEachKey, base_dumper, LineLoader)
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+def _as_text(key: Any) -> tuple[str, str]:
+    return ("text", str(key))  # a tuple: never equal to a key itself
+
+
+def _refuse_duplicate_keys(loader: Any, yaml: Any, root: Any) -> None:
+    """Every mapping of the document holds each key once, as written.
+
+    Checked on the composed document before anything is constructed: merge
+    keys (`<<`) rewrite the mappings they pull in while constructing, and a
+    key merged in and then set again is legal. Keys are compared as the dict
+    would (`1`, `0x1` and `1.0` are one key), so nothing is silently lost."""
+    done: set[int] = set()
+    todo = [root]
+    while todo:
+        node = todo.pop()
+        if id(node) in done:
+            continue
+        done.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            todo.extend(node.value)
+        if not isinstance(node, yaml.MappingNode):
+            continue
+        first: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            todo.append(value_node)
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+                todo.append(key_node)
+                continue
+            # A plain string key is its text; others (1, 0x1, true) as constructed.
+            key = (key_node.value if key_node.tag == _STR_TAG
+                   else loader.construct_object(key_node))
+            # ...and as text too: params and the parse cache keep keys as strings
+            # (plain()), where '1' and 1 would become one.
+            seen = first.get(key) or first.get(_as_text(key))
+            if seen is not None:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"{key_node.value!r} is written twice (first on line "
+                    f"{seen})", key_node.start_mark)
+            first[key] = first[_as_text(key)] = key_node.start_mark.line + 1
+
+
+def yaml_error() -> type[Exception]:
+    """PyYAML's base error class (imports yaml)."""
+    return _yaml().module.YAMLError
+
+
+def _reject_aliases_fast(text: str) -> None:
+    # NOTE: the C composer does not call compose_node per node, so aliases are
+    # also bounded by a cheap textual count before parsing.
+    if text.count("*") > MAX_ALIASES and text.count("&") > 0:
+        stars = sum(1 for token in text.split() if token.startswith("*"))
+        if stars > MAX_ALIASES:
+            raise _yaml().module.YAMLError(f"more than {MAX_ALIASES} aliases (a YAML bomb?)")
+
+
+MAX_NODES = 2_000_000
+
+
+def _expanded_size(data: Any, limit: int) -> int:
+    """How many nodes `data` has once aliases are expanded, stopping past `limit`.
+
+    Aliases share objects, so a "billion laughs" document is small in memory
+    but explodes in anything that walks it (JSON, validation); sizes are
+    memoized per object, so this costs one pass over the distinct objects.
+    """
+    sizes: dict[int, int] = {}
+
+    def size(node: Any) -> int:
+        if not isinstance(node, (dict, list)):
+            return 1
+        key = id(node)
+        if key not in sizes:
+            children = node.values() if isinstance(node, dict) else node
+            total = 1
+            for child in children:
+                total += size(child)
+                if total > limit:
+                    break
+            sizes[key] = total
+        return sizes[key]
+
+    return size(data)
+
+
+def _check_bomb(data: Any, source: str) -> Any:
+    try:
+        size = _expanded_size(data, MAX_NODES)
+    except RecursionError:
+        raise BadInputError(f"{source}: nested too deeply") from None
+    if size > MAX_NODES:
+        raise BadInputError(f"{source}: expands to more than {MAX_NODES:,} values through "
+                            "aliases (a YAML bomb?)")
+    return data
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """Parse YAML text with line info; errors name `source` and the line."""
+    if len(text) > MAX_BYTES:
+        raise BadInputError(f"{source}: file is larger than {MAX_BYTES // (1024 * 1024)} MiB")
+    lib = _yaml()
+    try:
+        _reject_aliases_fast(text)
+        return _check_bomb(lib.module.load(text, Loader=lib.line_loader), source)
+    except lib.module.MarkedYAMLError as exc:
+        message, hint = _yaml_problem(exc, text, source)
+        raise BadInputError(message, hint=hint) from None
+    except (lib.module.YAMLError, RecursionError) as exc:
+        raise BadInputError(f"{source}: invalid YAML: {exc}") from None
+
+
+def _yaml_problem(exc: Any, text: str, source: str) -> tuple[str, str | None]:
+    """The message (and hint) for a YAML error: the line where the parser gave
+    up, and the line of the construct it was in when that is another one."""
+    mark, context = exc.problem_mark, exc.context_mark
+    line = f":{mark.line + 1}" if mark is not None else ""
+    message = f"{source}{line}: invalid YAML: {exc.problem}"
+    if context is not None and exc.context and (mark is None or context.line != mark.line):
+        message += f" ({exc.context} that starts on line {context.line + 1})"
+    lines = text.splitlines()
+    near = [lines[m.line] for m in (mark, context) if m is not None and m.line < len(lines)]
+    hint = None
+    if any("${" in row and ("[" in row or "{" in row.replace("${", "")) for row in near):
+        hint = ("inside [...] or {...} a '{' ends a value: quote values that hold ${...}, "
+                "as in ['data/${date}.csv'], or write the list one '- item' per line")
+    return message, hint
+
+
+def load_yaml_file(path: Path, source: str) -> Any:
+    """Read and parse a YAML file; a missing file is a clear error."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BadInputError(f"{source}: file does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInputError(f"{source}: cannot read: {exc}") from None
+    return parse_yaml(text, source)
+
+
+def load_plain(text: str) -> Any:
+    """Fast plain-dict parse, no line numbers (the lockfile; a first pass elsewhere)."""
+    lib = _yaml()
+    return lib.module.load(text, Loader=lib.base_loader)
+
+
+def parse_plain(text: str, source: str) -> Any:
+    """Plain parse; on a YAML error, parse again with lines for the message."""
+    if len(text) > MAX_BYTES:
+        raise BadInputError(f"{source}: file is larger than {MAX_BYTES // (1024 * 1024)} MiB")
+    try:
+        _reject_aliases_fast(text)
+        data = load_plain(text)
+    except (_yaml().module.YAMLError, RecursionError):
+        return parse_yaml(text, source)
+    return _check_bomb(data, source)
+
+
+def dump_yaml(data: Any) -> str:
+    """Deterministic YAML: block style, keys in the given order, unicode kept."""
+    lib = _yaml()
+    text: str = lib.module.dump(
+        data, Dumper=lib.base_dumper, sort_keys=False, default_flow_style=False,
+        allow_unicode=True, width=1000,
+    )
+    return text
+
+
+def plain(value: Any) -> Any:
+    """Strip line-tracking containers so values compare and serialize cleanly."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def line_of(container: Any, key: Any) -> int | None:
+    """The line of `key` in a LineDict (or index in a LineList), if known."""
+    lines = getattr(container, "lines", None)
+    if isinstance(lines, dict):
+        return lines.get(key)
+    if isinstance(lines, list) and isinstance(key, int) and 0 <= key < len(lines):
+        return lines[key]
+    return getattr(container, "line", None)
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return {"__datetime__": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"__date__": value.isoformat()}
+    raise TypeError(type(value).__name__)
+
+
+def _decode(obj: dict[str, Any]) -> Any:
+    if len(obj) == 1:
+        if "__date__" in obj:
+            return dt.date.fromisoformat(obj["__date__"])
+        if "__datetime__" in obj:
+            return dt.datetime.fromisoformat(obj["__datetime__"])
+    return obj
+
+
+def cached_parse(text: str, source: str, cache_dir: Path | None,
+                 parse: Callable[[str], Any]) -> Any:
+    """`parse(text)`, remembered as JSON under `cache_dir` keyed by the text's xxh3.
+
+    NOTE: the C YAML loader still builds every object in Python (~0.3 s for a
+    1,000-stage lock); JSON of the same data loads ~50x faster. The cache is
+    only a shortcut: a changed text, or any problem reading the cache, parses.
+    """
+    if cache_dir is None:
+        return parse(text)
+    key = xxhash.xxh3_128_hexdigest(f"{PARSE_RULES}\0{text}".encode())
+    path = cache_dir / (source.replace("/", "%") + ".json")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            stored = json.load(handle, object_hook=_decode)
+        if stored.get("key") == key:
+            return stored["data"]
+    except (OSError, ValueError, AttributeError):
+        pass
+    data = parse(text)
+    try:
+        payload = json.dumps({"key": key, "data": data}, default=_encode)
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(payload, encoding="utf-8")
+        os.replace(tmp, path)
+    except (TypeError, ValueError, OSError):
+        pass  # not JSON-shaped, or a read-only checkout: parse every time
+    return data

@@ -1,0 +1,63 @@
+"""The repro use case: plan → schedule(step) → lock, returning a Report.
+
+Each Task is judged when it becomes ready, after its upstream finished, so an
+upstream rerun that produced identical outs does not rerun it (early cutoff).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+
+from gitpipe.core.outcome import Outcome
+from gitpipe.engine.reports import Listener, Report, ReproOptions, TaskResult
+from gitpipe.project.root import Project
+from gitpipe.project.staleness import Staleness
+from gitpipe.project.status import any_stale, status
+from gitpipe.spec import graph as graph_module
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from gitpipe.executors.base import OutputSink
+
+def repro(project: Project, options: ReproOptions, listener: Listener | None = None,
+          sink: OutputSink | None = None) -> Report:
+    """Bring the targets (all stages by default) up to date; never raises for a stage failure."""
+    graph = project.graph
+    chosen = graph_module.select(graph, options.targets) if options.targets else None
+    if options.dry_run:
+        return _dry_run(project, options)
+    nodes = graph_module.plan(graph, chosen)
+    # NOTE: the common no-op: one read-only pass, as `status` does, and no
+    # ProjectLock, threads or lock rewrite when nothing is stale.
+    if not (options.force or options.forced) and not any_stale(project, nodes):
+        return _skipped(nodes)
+    from gitpipe.engine.runner import execute
+
+    return execute(project, nodes, options, listener, sink)
+
+
+def noop_report(project: Project) -> Report | None:
+    """What `gitpipe repro` reports when every stage is up to date; None when
+    something is stale (and would run). Reads only: nothing runs or is locked."""
+    nodes = graph_module.plan(project.graph, None)
+    return None if any_stale(project, nodes) else _skipped(nodes)
+
+
+def _skipped(nodes: list[Hashable]) -> Report:
+    return Report([TaskResult(str(node), Outcome.SKIPPED) for node in nodes])
+
+
+def _dry_run(project: Project, options: ReproOptions) -> Report:
+    verdicts = status(project, options.targets).tasks
+    results = []
+    for verdict in verdicts:
+        reasons = tuple(str(r) for r in verdict.reasons) or (("forced",) if options.force else ())
+        results.append(TaskResult(verdict.task, _dry_outcome(verdict, options.force),
+                                  reasons=reasons))
+    return Report(results, dry_run=True)
+
+
+def _dry_outcome(verdict: Staleness, force: bool) -> Outcome:
+    if verdict.needs_run or force:
+        return Outcome.RAN
+    return Outcome.RECORDED if verdict.stale else Outcome.SKIPPED

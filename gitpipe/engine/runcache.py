@@ -1,0 +1,95 @@
+"""The run-cache in use: fingerprint → outs, local first, then (with --pull) the remote.
+
+A result computed once, anywhere, is restored instead of recomputed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gitpipe.core.errors import RecordError
+from gitpipe.hashing.digests import DIR_SUFFIX
+from gitpipe.spec.model import Task
+from gitpipe.storage.cache import LOCAL, Cache, CachedOut, run_relpath
+from gitpipe.storage.remote import Remote, fetch_exactly, fetch_objects, fetch_run, push
+from gitpipe.storage.workspace import PathInfo
+from gitpipe.trust import checks as trust
+
+
+class RunCache:
+    """Looks up, restores and records runs; pulls and pushes when asked to."""
+
+    def __init__(self, cache: Cache, remote: Remote | None = None, pull: bool = False,
+                 push_after: bool = False) -> None:
+        self.cache = cache
+        self.remote = remote
+        self.pull = pull and remote is not None
+        self.push_after = push_after and remote is not None
+
+    def lookup(self, task: Task, fingerprint: str) -> list[CachedOut] | None:
+        """The outs a run with this fingerprint produced, if all their objects are at hand.
+
+        RecordError when the entry (or a manifest it names) is malformed or names
+        other paths than the task's declared outs: the caller warns and runs."""
+        declared = [o.path for o in task.outs]
+        outs = self.cache.load_run(task.name, fingerprint, declared)
+        source = LOCAL
+        if outs is None and self.pull:
+            assert self.remote is not None
+            source = f"remote {self.remote.name!r}"
+            if fetch_run(self.remote, self.cache, run_relpath(task.name, fingerprint)):
+                outs = self.cache.load_run(task.name, fingerprint, declared, source)
+        if outs is None:
+            return None
+        directories = {o.path for o in task.outs if o.is_dir}
+        for out in outs:
+            if out.path in directories and not out.digest.endswith(DIR_SUFFIX):
+                raise RecordError(f"{source}: run-cache entry "
+                                  f"{run_relpath(task.name, fingerprint)}: directory out "
+                                  f"{out.path!r} has the file digest {out.digest}; it is ignored")
+        if self.pull:
+            self._fetch_manifests(outs)
+        if self.pull and any(self.cache.missing(o.digest) for o in outs):
+            assert self.remote is not None
+            fetch_objects(self.remote, self.cache, [o.digest for o in outs])
+        if any(self.cache.missing(o.digest) for o in outs):
+            return None
+        return outs
+
+    def _fetch_manifests(self, outs: list[CachedOut]) -> None:
+        """Download the manifests the cache lacks and check each, so that a forged
+        one is refused naming the remote it came from."""
+        assert self.remote is not None
+        absent = [o.digest for o in outs
+                  if o.digest.endswith(DIR_SUFFIX) and not self.cache.has(o.digest)]
+        fetch_exactly(self.remote, self.cache, absent)
+        for digest in absent:
+            if self.cache.has(digest):
+                self.cache.manifest(digest, f"remote {self.remote.name!r}")
+
+    def restore(self, root: Path, task: Task, outs: list[CachedOut]) -> None:
+        """Check the outs out; each path passes trust.out_path first, so none is
+        written through a symlink."""
+        declared = [o.path for o in task.outs]
+        record = f"run-cache entry of {task.name!r}"
+        targets = [trust.out_path(root, out.path, declared, record=record, source=LOCAL)
+                   for out in outs]
+        for target, out in zip(targets, outs, strict=True):
+            self.cache.checkout(target, out.digest, out.executable)
+
+    def record(self, root: Path, task: Task, fingerprint: str,
+               outs: dict[str, PathInfo]) -> None:
+        """Store the outs as objects and the run entry; push both when asked to."""
+        for path, info in outs.items():
+            assert info.digest is not None
+            if info.is_dir:
+                self.cache.add_tree(root / path, info.digest)
+            else:
+                self.cache.add_file(root / path, info.digest)
+        cached = [CachedOut(p, i.digest, i.size, i.executable)
+                  for p, i in outs.items() if i.digest]
+        self.cache.save_run(task.name, fingerprint, cached)
+        if self.push_after:
+            assert self.remote is not None
+            push(self.remote, self.cache, [o.digest for o in cached],
+                 [run_relpath(task.name, fingerprint)])

@@ -1,0 +1,354 @@
+"""Running planned Tasks: the scheduler's step for each one (judge, restore from the
+run-cache, run locally or on Kubernetes, record outs, update the lock).
+
+Split from repro.py so that a no-op `repro` never imports the executors, the
+Kubernetes runner or the remote code (~30 ms).
+"""
+
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from collections.abc import Callable, Hashable, Iterable
+from pathlib import Path
+
+from gitpipe.core.errors import BadInputError, GitpipeError, RecordError
+from gitpipe.engine.reports import Event, Listener, Report, ReproOptions, TaskResult, default_jobs
+from gitpipe.engine.runcache import RunCache
+from gitpipe.engine.scheduler import Gate, Limits, Outcome, Scheduler
+from gitpipe.executors.base import InFlight, Job, OutputSink, RunResult
+from gitpipe.executors.kubernetes.session import KubeRunner, uses_kubernetes
+from gitpipe.executors.local import LocalExecutor, LocalHandle
+from gitpipe.hashing.digests import XXH3
+from gitpipe.project.lockguard import would_lose
+from gitpipe.project.root import Project, ProjectLock, cached_out_paths, ensure_ignored
+from gitpipe.project.staleness import Observation, Staleness, judge, lock_entry_for, observe
+from gitpipe.project.status import check_params
+from gitpipe.spec import lockfile
+from gitpipe.spec.model import Task
+from gitpipe.storage.cache import CacheError, remove_path
+from gitpipe.storage.remote import url_exists
+from gitpipe.storage.runlogs import LOGS_DIR, log_path, prune_logs
+from gitpipe.storage.state import RunRecord
+from gitpipe.storage.workspace import PathInfo
+from gitpipe.trust import checks as trust
+from gitpipe.trust import dotdir
+
+
+def execute(project: Project, nodes: list[Hashable], options: ReproOptions,
+            listener: Listener | None = None, sink: OutputSink | None = None,
+            stage_limits: dict[str, int] | None = None) -> Report:
+    """Run the planned nodes through the one scheduler (repro and backfill share it).
+
+    `stage_limits` caps partitions of a stage at once, on top of its `concurrency`.
+    Lock entries of `options.forced` nodes are cleared first ("clear state").
+    """
+    project.check_paths_inside()
+    check_params(project, nodes)
+    tasks = [project.graph.nodes[n]["task"] for n in nodes]
+    cached_outs = [(t.name, o.path) for t in tasks for o in t.outs if o.cache]
+    if dotdir.may_track(str(project.root), [path for _, path in cached_outs]):
+        trust.refuse_tracked(cached_outs, project.git.tracked_paths())
+    if project.gitpipe_dir.is_dir():
+        # Stages added after `gitpipe init` get their outs ignored too.
+        ensure_ignored(project.root, cached_out_paths(project.pipeline))
+    limits = _limits(project, options, stage_limits or {})
+    with ProjectLock(project.gitpipe_dir, project.config.lock_wait):
+        project.__dict__.pop("lock_entries", None)  # re-read under the ProjectLock
+        runner = _Runner(project, options, listener or (lambda e: None), sink)
+        try:
+            kube_tasks = [project.graph.nodes[n]["task"] for n in nodes
+                          if uses_kubernetes(project.graph.nodes[n]["task"], options.executor)]
+            if kube_tasks:
+                runner.kube = KubeRunner(project, options.remote, sink)
+                runner.kube.preflight(kube_tasks)
+            if options.forced:
+                runner.writer.remove(sorted(options.forced))
+            scheduler = Scheduler(project.graph.subgraph(nodes), runner.step, limits,
+                                  on_abort=runner.cancel_all, gate=_gate(project))
+            outcomes = scheduler.run()
+        finally:
+            project.state.flush()
+            runner.writer.close()  # under the ProjectLock: the lock is whole before release
+            runner.prune_logs()
+    return Report([runner.result(node, outcomes[node], scheduler.messages.get(node, ""))
+                   for node in nodes])
+
+
+def _limits(project: Project, options: ReproOptions, stage_limits: dict[str, int]) -> Limits:
+    """--jobs, each stage's `concurrency`, backfill's --concurrency and named pools."""
+    pools = project.config.raw.get("pools") or {}
+    group_limits = {f"pool:{name}": int(size) for name, size in pools.items()}
+    for stage in project.pipeline.stages:
+        caps = [c for c in (stage.concurrency, stage_limits.get(stage.name)) if c]
+        if caps:
+            group_limits[f"stage:{stage.name}"] = min(caps)
+        if stage.pool is not None and f"pool:{stage.pool}" not in group_limits:
+            raise BadInputError(f"stage {stage.name!r}: unknown pool {stage.pool!r}",
+                                hint="declare it in .gitpipe/config.yaml: pools: {NAME: SIZE}")
+    graph = project.graph
+
+    def groups(node: Hashable) -> tuple[str, ...]:
+        stage = graph.nodes[node]["task"].stage
+        return (f"stage:{stage.name}",) + ((f"pool:{stage.pool}",) if stage.pool else ())
+
+    return Limits(options.jobs or project.config.jobs or default_jobs(), options.keep_going,
+                  groups, group_limits)
+
+
+def _gate(project: Project) -> Callable[[Hashable], Gate | None]:
+    """Sensors from `wait_for`: poll the (substituted) path until it exists."""
+    graph = project.graph
+
+    def gate(node: Hashable) -> Gate | None:
+        task = graph.nodes[node]["task"]
+        wait = task.stage.wait_for
+        path = task.wait_path
+        if wait is None or path is None:
+            return None
+        return Gate(lambda: url_exists(path, project.root), wait.poke, wait.timeout,
+                    repr(path))
+
+    return gate
+
+
+class _Runner:
+    """The scheduler's `step`: judge a ready Task, run it if stale, record the result."""
+
+    def __init__(self, project: Project, options: ReproOptions, listener: Listener,
+                 sink: OutputSink | None) -> None:
+        self.project = project
+        self.options = options
+        self.listener = listener
+        self.executor = LocalExecutor(sink)
+        self.writer = lockfile.LockWriter(project.root, project.lock_entries, write_behind=True)
+        self.params = project.params_reader()
+        remote = project.remote(options.remote) if options.pull or options.push else None
+        self.run_cache = RunCache(project.cache, remote, options.pull, options.push)
+        self.results: dict[str, TaskResult] = {}
+        self.in_flight: InFlight[LocalHandle] = InFlight()
+        self.kube: KubeRunner | None = None
+        self.aborted = threading.Event()
+
+    def result(self, node: Hashable, outcome: Outcome, message: str = "") -> TaskResult:
+        if message and str(node) not in self.results:
+            message = f"stage {str(node)!r}: {message}"
+        return self.results.get(str(node)) or TaskResult(str(node), outcome, message=message)
+
+    def cancel_all(self) -> None:
+        self.aborted.set()
+        if self.kube is not None:
+            self.kube.cancel_all()
+        self.executor.cancel_many(self.in_flight.snapshot())
+
+    def step(self, node: Hashable) -> Outcome:
+        task = self.project.graph.nodes[node]["task"]
+        try:
+            entry = self.writer.entries.get(task.name)
+            seen = observe(task, self.project.workspace, self.params, entry)
+            verdict = judge(task, entry, seen,
+                            force=self.options.force or task.name in self.options.forced)
+        except GitpipeError as exc:
+            return self._finish(task.name, Outcome.FAILED, message=str(exc))
+        if not verdict.stale:
+            self.listener(Event(task.name, "skip", "up to date"))
+            return self._finish(task.name, Outcome.SKIPPED)
+        if not verdict.needs_run:
+            return self._re_record(task, verdict, seen)
+        missing = [p for p, i in seen.deps.items() if not i.exists]
+        if missing:
+            message = (f"stage {task.stage.name!r}: dependency {missing[0]!r} does not exist\n"
+                       f"hint: create it, or add the stage that writes it")
+            return self._finish(task.name, Outcome.FAILED, verdict, message)
+        try:
+            if self._restore(task, verdict, seen):
+                return Outcome.RESTORED
+        except GitpipeError as exc:
+            return self._finish(task.name, Outcome.FAILED, verdict, str(exc))
+        return self._run(task, verdict, seen)
+
+    def _re_record(self, task: Task, verdict: Staleness, seen: Observation) -> Outcome:
+        """Only the declaration changed (an out became a metric): the outs are
+        what the command produced, so the lock records them anew, no run."""
+        self.writer.update(task.name, lock_entry_for(task, seen, seen.outs))
+        why = "; ".join(str(r) for r in verdict.reasons)
+        self.listener(Event(task.name, "recorded", why))
+        return self._finish(task.name, Outcome.RECORDED, verdict, why)
+
+    def _restore(self, task: Task, verdict: Staleness, seen: Observation) -> bool:
+        """Restore the outs of a run with the same fingerprint instead of running."""
+        forced = self.options.force or task.name in self.options.forced
+        if forced or task.stage.always_changed or not self.options.run_cache:
+            return False
+        try:
+            cached = self.run_cache.lookup(task, seen.fingerprint)
+            if cached is not None:
+                self.run_cache.restore(self.project.root, task, cached)
+        except (CacheError, RecordError) as exc:
+            # A corrupt object or a malformed record: computing it again is always right.
+            self.listener(Event(task.name, "warn", f"{exc.message}; the stage runs instead"))
+            return False
+        if cached is None:
+            return False
+        outs = {o.path: self.project.workspace.info(o.path, XXH3)
+                for o in task.outs}
+        if any(outs[c.path].digest != c.digest for c in cached):
+            return False
+        self.writer.update(task.name, lock_entry_for(task, seen, outs))
+        self.listener(Event(task.name, "restored", "restored from run-cache"))
+        self._finish(task.name, Outcome.RESTORED, verdict, "restored from run-cache")
+        return True
+
+    def _finish(self, name: str, outcome: Outcome, verdict: Staleness | None = None,
+                message: str = "", duration: float = 0.0, attempts: int = 0,
+                log: str | None = None) -> Outcome:
+        reasons = tuple(str(r) for r in verdict.reasons) if verdict else ()
+        self.results[name] = TaskResult(name, outcome, duration, reasons, message, attempts, log)
+        if outcome is Outcome.FAILED:
+            self.listener(Event(name, "fail", message))
+        elif outcome is Outcome.RAN:
+            self.listener(Event(name, "done", f"{duration:.2f}s"))
+        return outcome
+
+    def _run(self, task: Task, verdict: Staleness, seen: Observation) -> Outcome:
+        self.listener(Event(task.name, "start", "; ".join(str(r) for r in verdict.reasons)))
+        started, wall = time.monotonic(), time.time()
+        attempts = task.stage.retries + 1
+        result = RunResult(1, 0.0)
+        log_path = self._log_path(task.name)
+        for attempt in range(attempts):
+            if self.aborted.is_set():
+                break
+            if attempt:
+                delay = self.options.retry_backoff * 2 ** (attempt - 1)
+                why = result.message or f"exit {result.returncode}"
+                self.listener(Event(task.name, "retry",
+                                    f"attempt {attempt + 1} of {attempts} in {delay:g}s ({why})"))
+                if self.aborted.wait(delay):
+                    break
+            if uses_kubernetes(task, self.options.executor):
+                result = self._kube().attempt(task, seen.fingerprint, attempt, log_path)
+            else:
+                result = self._attempt(task, log_path)
+            if result.ok:
+                break
+        duration = time.monotonic() - started
+        if not result.ok:
+            message = result.message or f"command exited with code {result.returncode}"
+            self._record(task.name, wall, duration, "failed", seen, {}, log_path)
+            return self._finish(task.name, Outcome.FAILED, verdict,
+                                f"stage {task.name!r}: {message}", duration, attempt + 1,
+                                str(log_path))
+        if uses_kubernetes(task, self.options.executor):
+            try:
+                self._kube().bring_back(task, seen.fingerprint)
+            except GitpipeError as exc:
+                return self._finish(task.name, Outcome.FAILED, verdict,
+                                    f"stage {task.name!r}: {exc}", duration, attempt + 1,
+                                    str(log_path))
+        return self._commit(task, verdict, seen, (wall, duration, attempt + 1), log_path)
+
+    def _kube(self) -> KubeRunner:
+        assert self.kube is not None, "the kubernetes runner is made before scheduling"
+        return self.kube
+
+    def _attempt(self, task: Task, log_path: Path) -> RunResult:
+        # NOTE: checked again right before running: a symlink swapped in after
+        # validation must not turn "delete the outs" into deleting outside files.
+        try:
+            self.project.check_paths_inside(
+                {task.name: [*task.deps, *(o.path for o in task.outs)]})
+        except GitpipeError as exc:
+            return RunResult(2, 0.0, message=str(exc).split(": ", 1)[-1])
+        if not task.stage.persist:
+            foreign = self._foreign_outs(task)
+            if foreign:
+                return RunResult(2, 0.0, message=foreign)
+            remove_outs(self.project.root, [o.path for o in task.outs])
+        for out in task.outs:
+            parent = (self.project.root / out.path).parent
+            parent.mkdir(parents=True, exist_ok=True)
+        job = Job(task.name, task.cmd, self.project.root / task.stage.wdir,
+                  self._env(task), log_path, task.stage.timeout)
+        with self.in_flight.tracking(self.executor.submit(job)) as handle:
+            return self.executor.wait(handle)
+
+    def _foreign_outs(self, task: Task) -> str | None:
+        """Why the outs cannot be cleared before the run, or None: a directory out
+        gitpipe never recorded (a first run) that already holds files it cannot
+        restore is the user's, and is only deleted with --force."""
+        if self.options.force:
+            return None
+        entry = self.writer.entries.get(task.name)
+        for out in task.outs:
+            full = self.project.root / out.path
+            if (entry is not None and entry.out(out.path) is not None) or full.is_symlink() \
+                    or not full.is_dir():
+                continue
+            info = self.project.workspace.info(out.path, XXH3)
+            if info.digest is not None and would_lose(self.project, out.path, info.digest):
+                return (f"out {out.path!r} already holds files gitpipe did not write "
+                        "(its first run would delete them); nothing was deleted\n"
+                        "hint: move them away, or run 'gitpipe repro --force' to delete them")
+        return None
+
+    def _commit(self, task: Task, verdict: Staleness, seen: Observation,
+                timing: tuple[float, float, int], log_path: Path) -> Outcome:
+        wall, duration, attempts = timing
+        try:
+            outs = {o.path: self.project.workspace.info(o.path, XXH3) for o in task.outs}
+        except GitpipeError as exc:  # an out gitpipe cannot hash (a fifo)
+            self._record(task.name, wall, duration, "failed", seen, {}, log_path)
+            return self._finish(task.name, Outcome.FAILED, verdict, f"stage {task.name!r}: {exc}",
+                                duration, attempts, str(log_path))
+        missing = [p for p, info in outs.items() if not info.exists]
+        if missing:
+            self._record(task.name, wall, duration, "failed", seen, outs, log_path)
+            return self._finish(task.name, Outcome.FAILED, verdict,
+                                f"stage {task.name!r}: the command succeeded but did not "
+                                f"create out {missing[0]!r}", duration, attempts, str(log_path))
+        try:
+            self.run_cache.record(self.project.root, task, seen.fingerprint, outs)
+        except (GitpipeError, OSError) as exc:
+            self._record(task.name, wall, duration, "failed", seen, outs, log_path)
+            return self._finish(task.name, Outcome.FAILED, verdict,
+                                f"stage {task.name!r}: cannot store its outs in the cache: "
+                                f"{exc}", duration, attempts, str(log_path))
+        self.writer.update(task.name, lock_entry_for(task, seen, outs))
+        self._record(task.name, wall, duration, "ran", seen, outs, log_path)
+        return self._finish(task.name, Outcome.RAN, verdict, duration=duration,
+                            attempts=attempts, log=str(log_path))
+
+    def _env(self, task: Task) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(task.env)
+        env.update(GITPIPE_ROOT=str(self.project.root), GITPIPE_STAGE=task.stage.name,
+                   GITPIPE_PARTITION=task.partition or "")
+        for var in ("ENV", "BASH_ENV"):  # the shell without rc files
+            env.pop(var, None)
+        return env
+
+    def _log_path(self, name: str) -> Path:
+        return log_path(self.project.gitpipe_dir / LOGS_DIR, name)
+
+    def prune_logs(self) -> None:
+        """Keep each task's newest logs, once every stage has stopped (one listing
+        of the folder, not one per run: a backfill writes hundreds). A log that
+        cannot be removed waits for the next run or `gc`; it fails no stage."""
+        with contextlib.suppress(OSError):
+            prune_logs(self.project.gitpipe_dir / LOGS_DIR, self.project.config.log_retention)
+
+    def _record(self, name: str, wall: float, duration: float, result: str,
+                seen: Observation, outs: dict[str, PathInfo], log_path: Path) -> None:
+        self.project.state.add_run(RunRecord(
+            name, wall, duration, result, sum(i.size for i in seen.deps.values()),
+            sum(i.size for i in outs.values()), seen.fingerprint, str(log_path)))
+
+
+def remove_outs(root: Path, paths: Iterable[str]) -> None:
+    """Delete declared outs so a stale out is never mistaken for a fresh one."""
+    for path in paths:
+        remove_path(root / path)

@@ -1,0 +1,346 @@
+"""The Kubernetes executor: one batch/v1 Job per attempt, watched, its logs streamed,
+dead pods detected. Nothing Kubernetes leaves this module but RunResults.
+
+The official client is imported lazily: `gitpipe status` never pays for it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitpipe.core.errors import BadInputError, GitpipeError, MissingExtraError
+from gitpipe.executors.base import OutputSink, RunResult
+from gitpipe.executors.kubernetes.manifest import (
+    CONTAINER,
+    LABEL_FINGERPRINT,
+    LABEL_TASK,
+    KubeSettings,
+)
+from gitpipe.executors.local import split_lines
+from gitpipe.executors.remotejob import RecordError, heartbeat_age, read_result
+from gitpipe.storage.remote import Remote
+
+IMAGE_TROUBLE = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName",
+                 "CreateContainerConfigError", "CreateContainerError"}
+
+
+@dataclass(frozen=True)
+class KubeJob:
+    task: str
+    fingerprint: str
+    manifest: dict[str, Any]
+    log_path: Path
+
+
+@dataclass(eq=False)
+class KubeHandle:
+    job: KubeJob
+    name: str
+    namespace: str
+    started: float = field(default_factory=time.monotonic)
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    running_since: float | None = None
+    trouble_since: dict[str, float] = field(default_factory=dict)
+    logs: threading.Thread | None = None
+    adopted: bool = False
+
+
+def load_clients(settings: KubeSettings) -> tuple[Any, Any]:
+    """(BatchV1Api, CoreV1Api) from the kubeconfig (or the in-cluster account)."""
+    try:
+        from kubernetes import client, config
+    except ImportError:
+        raise MissingExtraError("the kubernetes executor needs the kubernetes client",
+                                hint="pip install 'gitpipe[k8s]'") from None
+    configuration = client.Configuration()
+    path = settings.kubeconfig or os.environ.get("KUBECONFIG")
+    try:
+        if path is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
+            config.load_incluster_config(client_configuration=configuration)
+        else:
+            config.load_kube_config(config_file=path, context=settings.context,
+                                    client_configuration=configuration)
+    except Exception as exc:  # the loader raises several unrelated types
+        raise BadInputError(f"cannot load the Kubernetes configuration: {exc}",
+                            hint="set KUBECONFIG or kubernetes.kubeconfig/context") from None
+    api = client.ApiClient(configuration)
+    return client.BatchV1Api(api), client.CoreV1Api(api)
+
+
+class KubernetesExecutor:
+    """submit / wait / cancel for Jobs; `remote` carries results and heartbeats."""
+
+    def __init__(self, settings: KubeSettings, remote: Remote,
+                 sink: OutputSink | None = None) -> None:
+        self.settings = settings
+        self.remote = remote
+        self.sink = sink
+        self.batch, self.core = load_clients(settings)
+
+    def check_reachable(self) -> None:
+        try:
+            self.core.list_namespaced_pod(self.settings.namespace, limit=1,
+                                          _request_timeout=10)
+        except Exception as exc:  # connection, TLS and auth errors alike
+            raise BadInputError(f"cannot reach the Kubernetes API: {exc}".splitlines()[0],
+                                hint="check the cluster and your kubeconfig") from None
+
+    # -- submit: adopt a running Job for this fingerprint, or create one -------------
+    def submit(self, job: KubeJob, before_create: Callable[[], None] | None = None
+               ) -> KubeHandle:
+        """Adopt a running Job with this fingerprint, or create one (calling
+        `before_create` first: an adopted Job's result must not be cleared)."""
+        namespace = job.manifest["metadata"]["namespace"]
+        adopted = self._adoptable(job, namespace)
+        if adopted is not None:
+            return KubeHandle(job, adopted, namespace, adopted=True)
+        if before_create is not None:
+            before_create()
+        name = job.manifest["metadata"]["name"]
+        self._create(job, namespace, name)
+        return KubeHandle(job, name, namespace)
+
+    def _adoptable(self, job: KubeJob, namespace: str) -> str | None:
+        labels = job.manifest["metadata"]["labels"]
+        found = self.batch.list_namespaced_job(
+            namespace, label_selector=f"{LABEL_FINGERPRINT}={labels[LABEL_FINGERPRINT]},"
+                                      f"{LABEL_TASK}={labels[LABEL_TASK]}")
+        for item in found.items:
+            status = item.status
+            finished = any(c.type in ("Complete", "Failed") and c.status == "True"
+                           for c in (status.conditions or []))
+            if not finished and item.metadata.deletion_timestamp is None:
+                return str(item.metadata.name)
+        return None
+
+    def _create(self, job: KubeJob, namespace: str, name: str) -> None:
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            self.batch.create_namespaced_job(namespace, job.manifest)
+        except ApiException as exc:
+            if exc.status != 409:
+                raise GitpipeError(f"cannot create Job {name!r}: {exc.reason}") from None
+            self._delete(name, namespace, wait=True)  # a finished Job from an earlier run
+            self.batch.create_namespaced_job(namespace, job.manifest)
+
+    # -- wait: watch the Job's pods, with heartbeats and timeouts --------------------
+    def wait(self, handle: KubeHandle) -> RunResult:
+        from kubernetes import watch
+
+        while True:
+            if handle.cancelled.is_set():
+                return self._cancelled(handle)
+            stream = watch.Watch()
+            for event in stream.stream(self.core.list_namespaced_pod, handle.namespace,
+                                       label_selector=f"job-name={handle.name}",
+                                       timeout_seconds=self.settings.watch_timeout):
+                verdict = self._judge_pod(handle, event["type"], event["object"])
+                if verdict is not None or handle.cancelled.is_set():
+                    stream.stop()
+                    if verdict is not None:
+                        return self._finish(handle, verdict)
+                    break
+            verdict = self._judge_job(handle)
+            if verdict is not None:
+                return self._finish(handle, verdict)
+
+    def poll(self, handle: KubeHandle) -> RunResult | None:
+        return self._judge_job(handle)
+
+    def cancel(self, handle: KubeHandle) -> None:
+        handle.cancelled.set()
+        self._delete(handle.name, handle.namespace, wait=False)
+
+    def _cancelled(self, handle: KubeHandle) -> RunResult:
+        self._delete(handle.name, handle.namespace, wait=False)
+        return RunResult(130, self._took(handle), cancelled=True, message="cancelled")
+
+    def _took(self, handle: KubeHandle) -> float:
+        return time.monotonic() - handle.started
+
+    def _past_deadline(self, handle: KubeHandle) -> bool:
+        """Whether the Job has run past its activeDeadlineSeconds (the stage's timeout)."""
+        deadline = (handle.job.manifest.get("spec") or {}).get("activeDeadlineSeconds")
+        return deadline is not None and not handle.adopted and self._took(handle) >= deadline
+
+    def _finish(self, handle: KubeHandle, result: RunResult) -> RunResult:
+        if handle.logs is not None:
+            handle.logs.join(timeout=10)
+        if not result.ok:
+            self._delete(handle.name, handle.namespace, wait=False)
+        return result
+
+    def _judge_pod(self, handle: KubeHandle, kind: str, pod: Any) -> RunResult | None:
+        name = pod.metadata.name
+        if kind == "DELETED" or pod.metadata.deletion_timestamp is not None:
+            return self._deleted(handle, name)
+        phase = pod.status.phase
+        if phase in ("Running", "Succeeded", "Failed"):
+            self._stream_logs(handle, name)
+        if phase == "Running" and handle.running_since is None:
+            handle.running_since = time.monotonic()
+        if phase == "Succeeded":
+            return self._result_verdict(handle) or RunResult(
+                1, self._took(handle), message=f"pod {name} ended without a result record")
+        if phase == "Failed":
+            return self._pod_failure(handle, pod)
+        return self._image_trouble(handle, pod)
+
+    def _deleted(self, handle: KubeHandle, pod_name: str) -> RunResult:
+        """A pod going away: finished work, the Job's own deadline, or a real loss.
+
+        The Job controller deletes the pods of a Job past its deadline before
+        the Failed condition is visible, so the Job is asked for a few seconds.
+        """
+        done = self._result_verdict(handle)
+        if done is not None and done.ok:
+            return done
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            verdict = self._job_condition(handle)
+            if verdict is not None:
+                return verdict
+            time.sleep(0.5)
+        return RunResult(1, self._took(handle),
+                         message=f"pod {pod_name} was deleted while the stage ran")
+
+    def _pod_failure(self, handle: KubeHandle, pod: Any) -> RunResult:
+        recorded = self._result_verdict(handle)
+        reason, code = pod.status.reason or "", 1
+        for status in pod.status.container_statuses or []:
+            terminated = status.state.terminated if status.state else None
+            if terminated is not None:
+                reason, code = terminated.reason or reason, terminated.exit_code or 1
+        if recorded is not None and reason in ("", "Error", "Completed"):
+            return recorded
+        timed_out = reason == "DeadlineExceeded"
+        return RunResult(code, self._took(handle), timed_out=timed_out,
+                         message=f"pod {pod.metadata.name} failed: {reason or 'Error'} "
+                                 f"(exit {code})")
+
+    def _image_trouble(self, handle: KubeHandle, pod: Any) -> RunResult | None:
+        for status in pod.status.container_statuses or []:
+            waiting = status.state.waiting if status.state else None
+            if waiting is not None and waiting.reason in IMAGE_TROUBLE:
+                since = handle.trouble_since.setdefault(waiting.reason, time.monotonic())
+                if time.monotonic() - since >= self.settings.image_pull_grace:
+                    return RunResult(1, self._took(handle),
+                                     message=f"pod {pod.metadata.name}: {waiting.reason}: "
+                                             f"{waiting.message or ''}".strip())
+        return None
+
+    def _judge_job(self, handle: KubeHandle) -> RunResult | None:
+        return self._job_condition(handle) or self._liveness(handle)
+
+    def _job_condition(self, handle: KubeHandle) -> RunResult | None:
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            job = self.batch.read_namespaced_job(handle.name, handle.namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return self._result_verdict(handle) or RunResult(
+                    1, self._took(handle), message=f"Job {handle.name} was deleted")
+            return None  # a passing API error: try again next round
+        for condition in job.status.conditions or []:
+            if condition.status != "True":
+                continue
+            if condition.type == "Failed":
+                reason = condition.reason
+                if reason != "DeadlineExceeded" and self._past_deadline(handle):
+                    # The pod was stopped at the deadline and the Job controller
+                    # counted a failed pod first (a race in the controller).
+                    reason = f"DeadlineExceeded (the Job says {condition.reason})"
+                return RunResult(1, self._took(handle),
+                                 timed_out=reason.startswith("DeadlineExceeded"),
+                                 message=f"Job {handle.name}: {reason}: "
+                                         f"{condition.message or ''}".strip())
+            if condition.type == "Complete":
+                return self._result_verdict(handle) or RunResult(
+                    1, self._took(handle), message="the Job completed without a result record")
+        return None
+
+    def _liveness(self, handle: KubeHandle) -> RunResult | None:
+        """A pod that stopped beating (its node lost) or was never scheduled fails."""
+        now = time.monotonic()
+        if handle.running_since is None:
+            if now - handle.started > self.settings.pending_timeout:
+                return RunResult(1, self._took(handle), message=f"no pod of Job {handle.name} "
+                                 f"ran within {self.settings.pending_timeout:g}s")
+            return None
+        age = heartbeat_age(self.remote, handle.job.task, handle.job.fingerprint)
+        silent = age if age is not None else now - handle.running_since
+        if silent > self.settings.heartbeat_timeout:
+            return RunResult(1, self._took(handle), message=f"no heartbeat from the pod of "
+                             f"Job {handle.name} for {silent:.0f}s (node lost?)")
+        return None
+
+    def _result_verdict(self, handle: KubeHandle) -> RunResult | None:
+        """The pod's result record as a RunResult; a malformed or foreign one fails
+        this task, saying so (never a traceback, never another task's result)."""
+        try:
+            result = read_result(self.remote, handle.job.task, handle.job.fingerprint)
+        except RecordError as exc:
+            return RunResult(1, self._took(handle), message=exc.message)
+        if result is None:
+            return None
+        return RunResult(result.exit_code, self._took(handle), message=result.message)
+
+    def _stream_logs(self, handle: KubeHandle, pod_name: str) -> None:
+        if handle.logs is not None:
+            return
+        handle.logs = threading.Thread(target=self._pump_logs, args=(handle, pod_name),
+                                       daemon=True)
+        handle.logs.start()
+
+    def _pump_logs(self, handle: KubeHandle, pod_name: str) -> None:
+        handle.job.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(handle.job.log_path, "ab") as log:
+            try:
+                response = self.core.read_namespaced_pod_log(
+                    pod_name, handle.namespace, container=CONTAINER, follow=True,
+                    _preload_content=False)
+                pending = b""
+                for chunk in response.stream(4096):
+                    log.write(chunk)
+                    log.flush()
+                    # Bounded whatever the pod prints: a line without end
+                    # reaches the sink in pieces.
+                    lines, pending = split_lines(pending + chunk)
+                    for line in lines:
+                        self._emit(handle, line)
+                if pending:
+                    self._emit(handle, pending)
+            except Exception as exc:  # logs are best effort; the verdict does not need them
+                log.write(f"[gitpipe: log stream ended: {exc}]\n".encode())
+
+    def _emit(self, handle: KubeHandle, line: bytes) -> None:
+        if self.sink is not None:
+            self.sink(handle.job.task, line.decode(errors="replace"))
+
+    def _delete(self, name: str, namespace: str, wait: bool) -> None:
+        """Delete with Background propagation: the default would orphan the pods."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            self.batch.delete_namespaced_job(name, namespace, propagation_policy="Background",
+                                             grace_period_seconds=0)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise GitpipeError(f"cannot delete Job {name!r}: {exc.reason}") from None
+            return
+        deadline = time.monotonic() + 60
+        while wait and time.monotonic() < deadline:
+            try:
+                self.batch.read_namespaced_job(name, namespace)
+            except ApiException as exc:
+                if exc.status == 404:
+                    return
+            time.sleep(0.2)

@@ -1,0 +1,164 @@
+"""Running a task on Kubernetes from a repro: stage its deps on the remote, run one Job
+per attempt, and bring the outs back into the workspace for the lock."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from gitpipe.core.errors import BadInputError, GitpipeError
+from gitpipe.core.yamlio import parse_yaml, plain
+from gitpipe.executors.base import InFlight, OutputSink, RunResult
+from gitpipe.executors.kubernetes.executor import KubeHandle, KubeJob, KubernetesExecutor
+from gitpipe.executors.kubernetes.manifest import (
+    SECRET_OPTION,
+    KubeSettings,
+    PodRemote,
+    job_manifest,
+    pod_remote,
+)
+from gitpipe.executors.remotejob import (
+    RecordError,
+    clear_result,
+    read_result,
+    record_path_problem,
+    result_rel,
+    stage_job,
+    symlinked_parent,
+)
+from gitpipe.project.root import Project
+from gitpipe.spec.config import CONFIG_FILE, LOCAL_CONFIG_FILE
+from gitpipe.spec.model import Task
+from gitpipe.storage.remote import Remote, fetch_objects
+
+log = logging.getLogger(__name__)
+
+# Keys that choose which credentials, and which kubeconfig exec plugins, run:
+# taken from the user's environment or uncommitted config only.
+LOCAL_ONLY_KEYS = ("kubeconfig", "context")
+
+
+def uses_kubernetes(task: Task, override: str | None) -> bool:
+    return (override or task.stage.executor) == "kubernetes"
+
+
+def _kubernetes_section(path: Path) -> dict[str, Any]:
+    try:
+        data = plain(parse_yaml(path.read_text(encoding="utf-8"), str(path.name))) or {}
+    except FileNotFoundError:
+        return {}
+    section = data.get("kubernetes") if isinstance(data, dict) else None
+    return section if isinstance(section, dict) else {}
+
+
+def refuse_cluster_access_from_git(project: Project) -> None:
+    """A kubeconfig runs local commands (its exec plugins) and a context chooses
+    whose credentials run the Jobs: a cloned repository must not pick either.
+
+    Raises when `.gitpipe/config.yaml` (or a config.local.yaml that git tracks)
+    sets one that the user's own config.local.yaml does not override.
+    """
+    local_rel = f".gitpipe/{LOCAL_CONFIG_FILE}"
+    local_tracked = project.git.is_tracked(local_rel)
+    local = {} if local_tracked else _kubernetes_section(project.gitpipe_dir /
+                                                         LOCAL_CONFIG_FILE)
+    from_git = [CONFIG_FILE, LOCAL_CONFIG_FILE] if local_tracked else [CONFIG_FILE]
+    for name in from_git:
+        committed = _kubernetes_section(project.gitpipe_dir / name)
+        for key in LOCAL_ONLY_KEYS:
+            if key in committed and key not in local:
+                raise BadInputError(
+                    f".gitpipe/{name}: kubernetes.{key} comes from git and is not used: a "
+                    "kubeconfig can run commands on this machine, so gitpipe takes it only "
+                    "from your environment or your own uncommitted config",
+                    hint=f"remove it there; set KUBECONFIG, or kubernetes.{key} in "
+                    f"{local_rel} (kept out of git)")
+
+
+class KubeRunner:
+    """One per repro: the executor, the remote and the handles of running Jobs."""
+
+    def __init__(self, project: Project, remote_name: str | None,
+                 sink: OutputSink | None) -> None:
+        self.project = project
+        self.settings = KubeSettings.from_config(project.config.raw.get("kubernetes") or {})
+        if not project.has_remote():
+            raise BadInputError("kubernetes stages need a remote: pods cannot see the "
+                                "workspace", hint="gitpipe remote add --default NAME URL")
+        self.remote: Remote = project.remote(remote_name)
+        if self.remote.is_local and not self.settings.extra.get("allow_local_remote", True):
+            raise BadInputError("a local-folder remote is not visible from pods")
+        self.pod_remote = self._pod_remote()
+        refuse_cluster_access_from_git(project)
+        self.executor = KubernetesExecutor(self.settings, self.remote, sink)
+        self.in_flight: InFlight[KubeHandle] = InFlight()
+        self._staged: dict[tuple[str, str], str] = {}   # (task, fingerprint) -> digest
+
+    def _pod_remote(self) -> PodRemote:
+        options = self.project.remote_settings(self.remote.name)
+        remote = pod_remote(self.remote.name, self.remote.url, options)
+        if remote.withheld:
+            log.warning("warning: remote %r: options %s are not passed to pods (they look "
+                        "like credentials); give pods credentials through "
+                        "kubernetes.env_from_secret or a service account", self.remote.name,
+                        ", ".join(remote.withheld))
+        plain_secrets = [name for name, _ in self.settings.env if SECRET_OPTION.search(name)]
+        if plain_secrets:
+            log.warning("warning: kubernetes.env %s look like credentials and are written "
+                        "into every Job in plain text; put them in a Secret and name it in "
+                        "kubernetes.env_from_secret", ", ".join(plain_secrets))
+        return remote
+
+    def preflight(self, tasks: list[Task]) -> None:
+        """Before anything is created: every manifest builds (image set), the API answers."""
+        for task in tasks:
+            self.manifest(task, "xxh3:0", 0)
+        self.executor.check_reachable()
+
+    def manifest(self, task: Task, fingerprint: str, attempt: int) -> dict[str, Any]:
+        digest = self._staged.get((task.name, fingerprint), "sha256:0")
+        return job_manifest(task, fingerprint, attempt, self.settings, self.pod_remote, digest)
+
+    def attempt(self, task: Task, fingerprint: str, attempt: int, log_path: Path) -> RunResult:
+        if (task.name, fingerprint) not in self._staged:
+            self._staged[task.name, fingerprint] = stage_job(
+                task, fingerprint, self.project.workspace, self.project.cache, self.remote)
+        job = KubeJob(task.name, fingerprint, self.manifest(task, fingerprint, attempt),
+                      log_path)
+        submitted = self.executor.submit(
+            job, lambda: clear_result(self.remote, task.name, fingerprint))
+        with self.in_flight.tracking(submitted) as handle:
+            return self.executor.wait(handle)
+
+    def bring_back(self, task: Task, fingerprint: str) -> None:
+        """Fetch the outs the pod pushed and check them out into the workspace: only
+        the task's declared outs, each of its declared kind, each checked before a
+        byte is written."""
+        where = f"result record {result_rel(task.name, fingerprint)!r} on remote " \
+                f"{self.remote.name!r}"
+        result = read_result(self.remote, task.name, fingerprint)
+        if result is None or result.exit_code != 0:
+            raise GitpipeError(f"{where}: gone, or not a success, after the Job succeeded")
+        result.check_outs({o.path: o.is_dir for o in task.outs}, where)
+        for path, _, _ in result.outs:
+            self._refuse_unsafe_out(path, where)
+        fetch_objects(self.remote, self.project.cache, [digest for _, digest, _ in result.outs])
+        for path, digest, _ in result.outs:
+            self.project.cache.checkout(self.project.root / path, digest)
+
+    def _refuse_unsafe_out(self, path: str, where: str) -> None:
+        """The record path rules in the workspace: plain, not tracked by git, and
+        reached without a symlink."""
+        problem = record_path_problem(path)
+        if problem is None and self.project.git.is_tracked(path):
+            problem = "is a file git tracks"
+        link = symlinked_parent(self.project.root, path)
+        if problem is None and link is not None:
+            problem = f"is under {link!r}, a symlink or a file"
+        if problem is not None:
+            raise RecordError(f"{where}: out {path!r} {problem}; nothing was written")
+
+    def cancel_all(self) -> None:
+        for handle in self.in_flight.snapshot():
+            self.executor.cancel(handle)

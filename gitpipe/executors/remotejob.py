@@ -1,0 +1,288 @@
+"""The contract between gitpipe and a pod, through the remote.
+
+A pod cannot see the workspace: gitpipe stores the task's deps as objects,
+writes `jobs/<task key>/<fingerprint>.json` (what to run, with which deps and
+outs) and puts the record's sha256 in the Job it creates; `gitpipe exec` in the
+pod checks that digest before it trusts the record, writes
+`heartbeats/<task key>/<fingerprint>` while it runs and
+`results/<task key>/<fingerprint>.json` (exit code, out digests) when it ends.
+Both sides parse every record strictly: the remote is shared, so what is on it
+is untrusted input.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitpipe.core.errors import BadInputError, RecordError
+from gitpipe.hashing.digests import XXH3
+from gitpipe.spec.model import Task
+from gitpipe.storage.cache import Cache
+from gitpipe.storage.remote import Remote, push
+from gitpipe.storage.workspace import Workspace
+from gitpipe.trust import checks as trust
+
+FINGERPRINT = re.compile(r"xxh3:[0-9a-f]{1,64}")
+OBJECT_DIGEST = re.compile(r"xxh3:[0-9a-f]{32}(\.dir)?")
+SCRATCH = ".gitpipe-exec"  # the pod's own cache and state, beside the materialised deps
+RESERVED_TOP = frozenset({".gitpipe", SCRATCH})
+
+
+def task_key(task: str) -> str:
+    """A name for `task` safe in remote keys, Job names and labels, and distinct for
+    every exact name: `Train`, `train` and `train.x` differ only in the hash."""
+    readable = re.sub(r"[^a-z0-9]+", "-", task.lower()).strip("-")[:30] or "task"
+    return f"{readable}-{hashlib.sha256(task.encode()).hexdigest()[:10]}"
+
+
+def _key(task: str, fingerprint: str) -> str:
+    return f"{task_key(task)}/{fingerprint.partition(':')[2] or fingerprint}"
+
+
+def job_rel(task: str, fingerprint: str) -> str:
+    return f"jobs/{_key(task, fingerprint)}.json"
+
+
+def result_rel(task: str, fingerprint: str) -> str:
+    return f"results/{_key(task, fingerprint)}.json"
+
+
+def heartbeat_rel(task: str, fingerprint: str) -> str:
+    return f"heartbeats/{_key(task, fingerprint)}"
+
+
+def record_digest(data: bytes) -> str:
+    """What the Job spec carries to vouch for a job record: sha256, which nobody
+    can meet with another record (xxh3 is fast, not collision-proof)."""
+    return f"sha256:{hashlib.sha256(data).hexdigest()}"
+
+
+def check_fingerprint(fingerprint: str) -> None:
+    """A fingerprint names remote keys: nothing but `xxh3:` and hex digits."""
+    if not FINGERPRINT.fullmatch(fingerprint):
+        raise BadInputError(f"not a fingerprint: {fingerprint!r}",
+                            hint="gitpipe passes 'xxh3:<hex>' in the Job it creates")
+
+
+# -- path rules for records (the same as gitpipe/trust/checks.py's; folded in there at merge) --
+def record_path_problem(path: object) -> str | None:
+    """Why `path` from a job or result record is not a plain relative path inside
+    its folder (trust.path_problem's rules, and nothing under the pod's own
+    folders), or None when it is one."""
+    problem = trust.path_problem(path)
+    if problem is not None:
+        return problem
+    assert isinstance(path, str)
+    top = path.split("/", 1)[0]
+    if top in RESERVED_TOP:
+        return f"is under {top!r}, which gitpipe keeps for itself"
+    return None
+
+
+def wdir_problem(wdir: object) -> str | None:
+    """A record's `wdir`: '.' or a path by the record path rules."""
+    return None if wdir == "." else record_path_problem(wdir)
+
+
+def symlinked_parent(root: Path, path: str) -> str | None:
+    """The first parent folder of `path` under `root` that is a symlink (or not a
+    folder), or None: writing through one would land outside `root`."""
+    blocked = trust.blocking_parent(root, path)
+    return None if blocked is None else blocked[0]
+
+
+# -- records ---------------------------------------------------------------------------
+
+
+def _load_object(data: bytes, where: str) -> dict[str, Any]:
+    try:
+        loaded = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise RecordError(f"{where}: not JSON: {exc}") from None
+    if not isinstance(loaded, dict):
+        raise RecordError(f"{where}: must be a JSON object")
+    return loaded
+
+
+def _field(body: dict[str, Any], name: str, kinds: tuple[type, ...], where: str) -> Any:
+    value = body.get(name)
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        raise RecordError(f"{where}: {name!r} is missing or of the wrong type")
+    return value
+
+
+def _rows(value: Any, kinds: tuple[tuple[type, ...], ...], name: str,
+          where: str) -> list[list[Any]]:
+    """A list of fixed-length rows whose items have the given types."""
+    if not isinstance(value, list):
+        raise RecordError(f"{where}: {name!r} must be a list")
+    for row in value:
+        if not isinstance(row, list) or len(row) != len(kinds) or not all(
+                isinstance(item, kind) and (bool in kind or not isinstance(item, bool))
+                for item, kind in zip(row, kinds, strict=True)):
+            raise RecordError(f"{where}: {name!r} holds a malformed entry {row!r:.80}")
+    return value
+
+
+def _checked_paths(paths: list[str], name: str, where: str) -> None:
+    for path in paths:
+        problem = record_path_problem(path)
+        if problem:
+            raise RecordError(f"{where}: {name} path {path!r:.80} {problem}")
+    if len(set(paths)) != len(paths):
+        raise RecordError(f"{where}: {name} names a path twice")
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """Everything `gitpipe exec` needs to run one task away from the workspace."""
+
+    task: str
+    fingerprint: str
+    cmd: str
+    wdir: str
+    env: dict[str, str] = field(default_factory=dict)
+    deps: list[list[Any]] = field(default_factory=list)   # [path, xxh3 digest]
+    outs: list[list[Any]] = field(default_factory=list)   # [path, is_dir]
+    stage: str = ""
+    partition: str | None = None
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(asdict(self), sort_keys=True).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes, where: str = "job record") -> JobRecord:
+        """Parse and validate: the types, and every path by the record path rules."""
+        body = _load_object(data, where)
+        env = _field(body, "env", (dict,), where)
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
+            raise RecordError(f"{where}: 'env' must map names to strings")
+        record = cls(_field(body, "task", (str,), where),
+                     _field(body, "fingerprint", (str,), where),
+                     _field(body, "cmd", (str,), where), _field(body, "wdir", (str,), where),
+                     env, _rows(body.get("deps"), ((str,), (str,)), "deps", where),
+                     _rows(body.get("outs"), ((str,), (bool,)), "outs", where),
+                     _field(body, "stage", (str,), where),
+                     body.get("partition") if isinstance(body.get("partition"), str) else None)
+        problem = wdir_problem(record.wdir)
+        if problem:
+            raise RecordError(f"{where}: wdir {record.wdir!r:.80} {problem}")
+        if not all(OBJECT_DIGEST.fullmatch(digest) for _, digest in record.deps):
+            raise RecordError(f"{where}: a dep's digest is not an xxh3 object digest")
+        _checked_paths([path for path, _ in record.deps], "dep", where)
+        _checked_paths([path for path, _ in record.outs], "out", where)
+        return record
+
+
+@dataclass(frozen=True)
+class ResultRecord:
+    """How the command ended in the pod, and what it produced, for which task."""
+
+    exit_code: int
+    outs: list[list[Any]] = field(default_factory=list)   # [path, digest, size]
+    message: str = ""
+    task: str = ""
+    fingerprint: str = ""
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(asdict(self), sort_keys=True).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes, where: str = "result record") -> ResultRecord:
+        """Parse and validate the shape; which outs it may name is `check_outs`'."""
+        body = _load_object(data, where)
+        record = cls(_field(body, "exit_code", (int,), where),
+                     _rows(body.get("outs", []), ((str,), (str,), (int,)), "outs", where),
+                     _field(body, "message", (str,), where),
+                     _field(body, "task", (str,), where),
+                     _field(body, "fingerprint", (str,), where))
+        _checked_paths([path for path, _, _ in record.outs], "out", where)
+        if not all(OBJECT_DIGEST.fullmatch(digest) for _, digest, _ in record.outs):
+            raise RecordError(f"{where}: an out's digest is not an xxh3 object digest")
+        return record
+
+    def check_outs(self, declared: dict[str, bool], where: str) -> None:
+        """Exactly the declared outs (path -> is_dir), each with its declared kind."""
+        named = {path: digest.endswith(".dir") for path, digest, _ in self.outs}
+        if set(named) != set(declared):
+            extra = sorted(set(named) - set(declared))
+            lacking = sorted(set(declared) - set(named))
+            raise RecordError(f"{where}: names outs the stage does not declare {extra}"
+                              if extra else f"{where}: lacks declared outs {lacking}")
+        for path, is_dir in named.items():
+            if is_dir != declared[path]:
+                kinds = ("a file", "a directory")
+                raise RecordError(f"{where}: out {path!r} is {kinds[is_dir]}, declared as "
+                                  f"{kinds[declared[path]]}")
+
+
+def job_record(task: Task, fingerprint: str, workspace: Workspace) -> JobRecord:
+    """The record a pod runs `task` from; every dep named by its xxh3 digest.
+
+    Code deps are named by git blob ids in the lock; a pod needs their bytes,
+    so every dep is hashed with xxh3 here.
+    """
+    deps = []
+    for path in task.deps:
+        info = workspace.info(path, XXH3)
+        assert info.digest is not None, f"dependency {path!r} does not exist"
+        deps.append([path, info.digest])
+    return JobRecord(task.name, fingerprint, task.cmd, task.stage.wdir, dict(task.env),
+                     deps, [[o.path, o.is_dir] for o in task.outs], task.stage.name,
+                     task.partition)
+
+
+def stage_job(task: Task, fingerprint: str, workspace: Workspace, cache: Cache,
+              remote: Remote) -> str:
+    """Cache and push the task's deps, publish its job record, and return the
+    record's digest (what the Job spec carries for the pod to check)."""
+    record = job_record(task, fingerprint, workspace)
+    for path, digest in record.deps:
+        if digest.endswith(".dir"):
+            cache.add_tree(workspace.root / path, digest)
+        else:
+            cache.add_file(workspace.root / path, digest)
+    push(remote, cache, [digest for _, digest in record.deps], [])
+    data = record.to_bytes()
+    remote.put_bytes(job_rel(task.name, fingerprint), data)
+    return record_digest(data)
+
+
+def read_result(remote: Remote, task: str, fingerprint: str) -> ResultRecord | None:
+    """The pod's result record for this task and fingerprint, or None while there is
+    none; a record that is malformed or names another task is a RecordError."""
+    rel = result_rel(task, fingerprint)
+    data = remote.get_bytes(rel)
+    if data is None:
+        return None
+    where = f"result record {rel!r} on remote {remote.name!r}"
+    result = ResultRecord.from_bytes(data, where)
+    if (result.task, result.fingerprint) != (task, fingerprint):
+        raise RecordError(f"{where}: is for {result.task!r} at {result.fingerprint!r:.40}, "
+                          f"not {task!r} at {fingerprint!r}")
+    return result
+
+
+def heartbeat_age(remote: Remote, task: str, fingerprint: str) -> float | None:
+    """Seconds since the pod last said it is alive, or None before its first beat."""
+    data = remote.get_bytes(heartbeat_rel(task, fingerprint))
+    if data is None:
+        return None
+    try:
+        return max(0.0, time.time() - float(data.decode()))
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def clear_result(remote: Remote, task: str, fingerprint: str) -> None:
+    """Before a new attempt: an old result or heartbeat must not be mistaken for it."""
+    for rel in (result_rel(task, fingerprint), heartbeat_rel(task, fingerprint)):
+        with contextlib.suppress(FileNotFoundError, OSError):
+            remote.fs.rm_file(remote.full(rel))

@@ -1,0 +1,59 @@
+"""The sealable command lines (`status`, `status --check`, `repro [-j N]`)
+answered by the engine directly when the seal does not hold: no click.
+
+click and the CLI modules cost ~40 ms to import, a fifth of the first status
+after a change (a commit, an edit, a run) at S=200, and that status is what
+users and hooks mostly see. Only two answers are given here: a status, and a
+repro with nothing to do. A repro with work to do, and any error, returns
+None: the CLI then starts over, so live output, messages and exit codes keep
+one home (cli.py). Both paths render through render.py and settle the seal
+the same way; tests/func/test_quick.py compares their output.
+"""
+
+from __future__ import annotations
+
+import time
+
+from gitpipe.fastpath import seal
+from gitpipe.fastpath.render import status_lines, table_lines
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from gitpipe.usecases.api import Project
+
+Answer = tuple[str, int]  # (stdout text, exit code)
+
+
+def answer(argv: list[str]) -> Answer | None:
+    """`argv`'s output and exit code, or None: let the CLI answer it."""
+    command = seal.command_of(argv)
+    if command is None:
+        return None
+    started_ns = time.time_ns()
+    try:
+        from gitpipe.usecases.api import Project
+
+        project = Project(".")
+        if command == "status":
+            return _status(project, check="--check" in argv, started_ns=started_ns)
+        return _repro(project, started_ns)
+    except Exception:  # the CLI reports it, as it reports every error
+        return None
+
+
+def _status(project: Project, check: bool, started_ns: int) -> Answer:
+    report = project.status()
+    text = "\n".join(status_lines(report)) + "\n"
+    seal.settle(project, "status", None if report.stale else text, started_ns)
+    return text, 1 if check and report.stale else 0
+
+
+def _repro(project: Project, started_ns: int) -> Answer | None:
+    from gitpipe.engine.repro import noop_report
+
+    report = noop_report(project)
+    if report is None:
+        return None  # something to run: the CLI runs it, with live output
+    text = "\n".join(table_lines(report)) + "\n"
+    seal.settle(project, "repro", text, started_ns)
+    return text, 0

@@ -1,0 +1,244 @@
+"""The no-op seal: an answer of `status` or `repro` that found nothing to do,
+remembered with the stat signature of everything the answer depended on.
+
+Run again with every signature unchanged, the same command prints the same
+answer from stat calls alone, before click or the engine is imported: what
+make does with mtimes, and the only way under ~0.1 s in Python (the imports
+alone cost more). Anything else falls through to the full path, which judges
+again and seals its answer anew: other arguments, a changed dep, out, spec,
+params or lock file, another gitpipe, another day (dated
+partitions), other GIT_*/GITPIPE_* variables, a malformed seal.
+
+A seal is written only when every input's mtime is older than the run by
+RACY_NS (git's racy rule): an input changed during the run, or within the
+mtime granularity before it, cannot be recognized by its stat data.
+
+Trust: a seal decides what status prints, so it lives where only this user
+writes, never in the work tree: this user's cache folder for the repository
+(dotdir.user_cache_dir, mode 0700). A seal that came with a commit or an
+archive is never read. A `.gitpipe/` holding a link is not answered here: the
+full path refuses it, naming the link.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as stat_module
+import time
+
+import xxhash
+
+from gitpipe import __version__
+from gitpipe.hashing.ignore import forget_outer_rules
+from gitpipe.hashing.statsig import (
+    RACY_NS,
+    file_signature,
+    index_signature,
+    listing_signature,
+    walk_files,
+)
+from gitpipe.trust.dotdir import link_problems, user_cache_dir, user_cache_location
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from gitpipe.project.root import Project
+
+# The argument lists a seal answers, and which seal answers them. `status
+# --check` exits 0 when nothing is stale, as plain `status` does; a no-op
+# repro prints the same table whatever its -j.
+SEALED = {("status",): "status", ("status", "--check"): "status", ("repro",): "repro"}
+# NOTE: the file is NUL-separated strings, not JSON: `import json` (re, enum)
+# and `import typing` each cost ~5 ms, a tenth of the whole fast path. NUL is
+# the one character no path, variable or output line here can hold.
+MAGIC = "gitpipe-noop-seal/2"
+MISSING = "-"
+
+
+def command_of(argv: list[str]) -> str | None:
+    """Which seal answers `argv` ("status" or "repro"); None for any other command line."""
+    return SEALED.get(_without_jobs(argv))
+
+
+def answer(argv: list[str], root: str | None = None) -> str | None:
+    """The sealed output for `argv` if the seal still holds; None: take the full path."""
+    command = command_of(argv)
+    if command is None or os.environ.get("GITPIPE_NO_SEAL"):
+        return None
+    root = root or os.getcwd()
+    folder = user_cache_dir(root)
+    if folder is None or link_problems(root):
+        return None
+    try:
+        with open(os.path.join(folder, _seal_name(command)), encoding="utf-8") as handle:
+            fields = handle.read().split("\0")
+        if fields[0] != MAGIC:
+            return None
+        count = int(fields[1])
+        known = context(root)
+        if known[3] == MISSING or fields[2:2 + count] != known:
+            return None
+        text, signatures = fields[2 + count], fields[3 + count:]
+        forget_outer_rules(root)  # directory listings take their rules from this root
+        if not signatures or len(signatures) % 2 or not _unchanged(root, signatures):
+            return None
+    except (OSError, ValueError, IndexError):
+        return None
+    return text
+
+
+def _without_jobs(argv: list[str]) -> tuple[str, ...]:
+    """`repro -j 4` (`--jobs 4`, `-j4`, `--jobs=4`) as `repro`; anything else as is."""
+    rest = argv[1:]
+    if argv[:1] != ["repro"] or not rest:
+        return tuple(argv)
+    if len(rest) == 2 and rest[0] in ("-j", "--jobs"):
+        value = rest[1]
+    elif len(rest) == 1 and rest[0].startswith("--jobs="):
+        value = rest[0].removeprefix("--jobs=")
+    elif len(rest) == 1 and rest[0].startswith("-j"):
+        value = rest[0].removeprefix("-j")
+    else:
+        return tuple(argv)
+    return ("repro",) if value.isdecimal() and int(value) >= 1 else tuple(argv)
+
+
+def settle(project: Project, command: str, text: str | None, started_ns: int) -> None:
+    """After the full path answered `command`: seal `text` (a no-op's output),
+    or with None (something was stale or ran) remove the seal."""
+    if project.parse_cache is None or os.environ.get("GITPIPE_NO_SEAL"):
+        return  # no .gitpipe/ yet, no folder of this user's for it, or seals turned off
+    folder = user_cache_dir(str(project.root), create=True)
+    if folder is None:
+        return
+    path = os.path.join(folder, _seal_name(command))
+    sealed = None if text is None else _seal(project, text, started_ns)
+    try:
+        if sealed is None:
+            if os.path.exists(path):
+                os.remove(path)
+            return
+        _write(path, sealed)
+    except OSError:
+        # A seal only saves time: a read-only or full disk must not fail the
+        # command that already printed its answer. A stale seal left behind
+        # cannot match: its signatures differ from what was just judged.
+        pass
+
+
+def _write(path: str, sealed: str) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    temporary = f"{path}.{os.getpid()}.tmp"
+    try:
+        with open(temporary, "w", encoding="utf-8") as handle:
+            handle.write(sealed)
+        os.replace(temporary, path)  # no fsync: a torn seal is malformed, so merely unused
+    except OSError:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+
+
+def seal_path(root: str, command: str) -> str | None:
+    """Where `command`'s seal for the project at `root` is kept (see Trust above);
+    None where this user has no folder for it."""
+    folder = user_cache_location(root)
+    return None if folder is None else os.path.join(folder, _seal_name(command))
+
+
+def _seal_name(command: str) -> str:
+    return f"noop-{command}.seal"
+
+
+def context(root: str) -> list[str]:
+    """What an answer depends on besides files: the code, the day, the environment."""
+    env = sorted(f"{k}={v}" for k, v in os.environ.items()
+                 if k.startswith(("GIT_", "GITPIPE_")) and k != "GITPIPE_NO_SEAL")
+    return [_code_signature(), root, os.environ.get("GITPIPE_TODAY") or time.strftime("%Y-%m-%d"),
+            _git_state(root), *env]
+
+
+def _git_state(root: str) -> str:
+    """"git" where the work tree's own index is in use, else MISSING (never sealed).
+
+    The index's contents are not part of a seal: a no-op verdict never depends
+    on them (every dep is hashed by the algorithm its lock entry names, see
+    staleness.observe), so a commit or `git add` of another file keeps the
+    seal. With GIT_DIR or GIT_INDEX_FILE set (a git hook), or no .git found,
+    nothing is sealed or replayed, as before.
+    """
+    return "git" if index_signature(root) is not None else MISSING
+
+
+def _seal(project: Project, text: str, started_ns: int) -> str | None:
+    root = str(project.root)
+    known = context(root)
+    if project.today.isoformat() != known[2]:
+        return None  # a Project pinned to another day (the API): not what argv replays
+    if known[3] == MISSING:
+        return None  # in a git hook, or no work tree found: see _git_state
+    # NOTE: the signatures the readers took as they read each path (the
+    # workspace as it hashed, the spec, params, config and lock loaders as they
+    # read), not a list of inputs kept here: whatever the judgement read is in
+    # it, and nothing else. Walking every directory again here would also cost
+    # the full path ~20% more.
+    found = dict(project.reads.seen)
+    if not found:
+        return None
+    if any(_too_recent(sig, started_ns) for sig in found.values()):
+        return None
+    fields = [MAGIC, str(len(known)), *known, text]
+    for path, sig in found.items():
+        fields += [path, _encode(sig)]
+    if any("\0" in field for field in fields):
+        return None
+    return "\0".join(fields)
+
+
+def signature(root: str, path: str) -> tuple[object, ...] | None:
+    """A project path's signature as Workspace.info and statsig.read_noted take
+    it (symlinks followed): (inode, mtime_ns, size, ctime_ns) of a file, ("dir",
+    *listing signature), None if missing."""
+    full = os.path.join(root, path)
+    try:
+        info = os.stat(full)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    if stat_module.S_ISDIR(info.st_mode):
+        return ("dir", *listing_signature(walk_files(full)))
+    return file_signature(info)
+
+
+def _encode(sig: tuple[object, ...] | None) -> str:
+    return MISSING if sig is None else ":".join(map(str, sig))
+
+
+def _unchanged(root: str, signatures: list[str]) -> bool:
+    for index in range(0, len(signatures), 2):
+        if _encode(signature(root, signatures[index])) != signatures[index + 1]:
+            return False
+    return True
+
+
+def _too_recent(sig: tuple[object, ...] | None, started_ns: int) -> bool:
+    if sig is None:
+        return False
+    # a file's mtime and ctime; a directory's newest of either, where its mtime is
+    moments = sig[2:3] if sig[0] == "dir" else (sig[1], sig[3])
+    return any(isinstance(moment, int) and moment + RACY_NS >= started_ns
+               for moment in moments)
+
+
+def _code_signature() -> str:
+    """gitpipe's version and the stat data of its modules: a seal written by
+    other code (an upgrade, an edited checkout) is never replayed."""
+    modules: list[str] = []
+    folders = [os.path.dirname(os.path.dirname(__file__))]  # the whole package
+    for folder in folders:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.name.endswith(".py"):
+                    modules.append(f"{entry.path}:{_encode(file_signature(entry.stat()))}")
+                elif entry.is_dir() and entry.name != "__pycache__":
+                    folders.append(entry.path)
+    text = " ".join(sorted(modules))
+    return f"{__version__} {xxhash.xxh3_64_hexdigest(text.encode())}"

@@ -1,0 +1,112 @@
+"""The git command line, for the one thing libgit2 cannot read: a split index.
+
+With `core.splitIndex` set, `.git/index` carries a "link" extension that
+libgit2 refuses ("unsupported mandatory extension"), so pygit2 can neither
+list the index nor compute a status. Anyone with that setting has git itself,
+whose plumbing commands read it; gitrepo.py asks them instead, and only then.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from gitpipe.core.errors import GitpipeError
+
+_NO_GIT = "this repository's index (split: core.splitIndex) needs the git command, not installed"
+
+
+def cannot_read_index(error: Exception) -> bool:
+    """Whether a pygit2 error is libgit2 refusing an index format it lacks."""
+    return "unsupported mandatory extension" in str(error)
+
+
+def index_entries(workdir: Path, index_file: str | None = None) -> dict[str, str]:
+    """{path relative to the work tree: blob id} of the index (stage 0 entries;
+    a conflicted path has none)."""
+    entries = {}
+    for record in _git(workdir, ["ls-files", "--stage", "-z"], index_file).split(b"\0"):
+        meta, _, path = record.partition(b"\t")
+        fields = meta.split(b" ")
+        if len(fields) == 3 and fields[2] == b"0":
+            entries[os.fsdecode(path)] = fields[1].decode()
+    return entries
+
+
+def checkout_bytes(workdir: Path, blob_id: str, path: str) -> bytes:
+    """A blob's bytes as a checkout writes them at `path` (relative to the top
+    of the work tree): through the eol conversion and filters of its attributes."""
+    return _git(workdir, ["cat-file", "--filters", f"--path={path}", blob_id])
+
+
+def staged_paths(workdir: Path, index_file: str | None = None) -> set[str] | None:
+    """Paths the index changes against HEAD; None without a HEAD commit."""
+    try:
+        _git(workdir, ["rev-parse", "--verify", "-q", "HEAD"])
+    except GitpipeError:
+        return None
+    return _paths(_git(workdir, ["diff-index", "--cached", "--name-only", "-z", "HEAD"],
+                       index_file))
+
+
+def _paths(output: bytes) -> set[str]:
+    return {os.fsdecode(path) for path in output.split(b"\0") if path}
+
+
+def _git(workdir: Path, args: list[str], index_file: str | None = None) -> bytes:
+    env = dict(os.environ)
+    if index_file is not None:
+        env["GIT_INDEX_FILE"] = index_file
+    try:
+        done = subprocess.run(["git", *args], cwd=workdir, env=env, capture_output=True,
+                              check=False)
+    except FileNotFoundError as exc:
+        raise GitpipeError(_NO_GIT) from exc
+    if done.returncode != 0:
+        message = done.stderr.decode(errors="replace").strip()
+        raise GitpipeError(f"git {args[0]} failed: {message}")
+    return done.stdout
+
+
+# -- what git's own gc keeps: every worktree, stash and reflog -------------------------
+
+def commits_git_keeps(workdir: Path) -> list[str]:
+    """Every commit git's own gc keeps: reachable from any ref, from any worktree's
+    HEAD, or from any reflog entry (stash entries included)."""
+    output = _git(workdir, ["rev-list", "--all", "--reflog"])
+    return [line for line in output.decode().split() if line]
+
+
+def staged_blob_ids(workdir: Path, git_path: str, index_file: str) -> list[str]:
+    """Blob ids the index file records for `git_path` (every stage of a conflict)."""
+    output = _git(workdir, ["ls-files", "--stage", "-z", "--", f":(top,literal){git_path}"],
+                  index_file)
+    ids = []
+    for record in output.split(b"\0"):
+        fields = record.partition(b"\t")[0].split(b" ")
+        if len(fields) == 3:
+            ids.append(fields[1].decode())
+    return ids
+
+
+def index_files(workdir: Path) -> list[Path]:
+    """Every worktree's index file: `.git/index` for the main one, and
+    `.git/worktrees/<id>/index` for each linked one (even one whose folder is
+    gone but not pruned: git's own gc still keeps what it names)."""
+    common = Path(os.fsdecode(_git(workdir, ["rev-parse", "--path-format=absolute",
+                                             "--git-common-dir"]).strip()))
+    linked = common / "worktrees"
+    found = [common / "index"]
+    if linked.is_dir():
+        found += sorted(gitdir / "index" for gitdir in linked.iterdir())
+    return [index for index in found if index.is_file()]
+
+
+def worktree_paths(workdir: Path) -> list[Path]:
+    """The top folder of every worktree of the repository, the main one first."""
+    found = []
+    for record in _git(workdir, ["worktree", "list", "--porcelain", "-z"]).split(b"\0"):
+        if record.startswith(b"worktree "):
+            found.append(Path(os.fsdecode(record.removeprefix(b"worktree "))))
+    return found

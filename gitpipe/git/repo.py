@@ -1,0 +1,464 @@
+"""The only pygit2 user: the repository root, what the index tracks, blobs at a revision."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import threading
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+from gitpipe.core.errors import NotAProjectError
+from gitpipe.git import plumbing as gitcli
+
+if TYPE_CHECKING:
+    import pygit2
+
+# NOTE: pygit2 is imported by the functions that use it, never at module level:
+# its import (with ssl and tarfile) is ~70-100 ms, more than a whole no-op
+# status needs once the stat cache knows every file (see Workspace).
+
+
+_HOOK_LOCK = threading.Lock()
+
+
+class GitRepo:
+    """A git repository and the project's place in it (`prefix`, '' at the top)."""
+
+    # NOTE: plain classes here and NamedTuples for the records of the status
+    # path, not dataclasses: making a dataclass costs ~1 ms at import (several
+    # exec calls each), and the first status after a change imported ~25.
+    def __init__(self, repo: pygit2.Repository, workdir: Path, prefix: str = "") -> None:
+        self.repo = repo
+        self.workdir = workdir
+        self.prefix = prefix
+        self._cli_entries: dict[str, str] | None = None
+
+    @classmethod
+    def discover(cls, start: Path) -> GitRepo:
+        import pygit2
+
+        found = pygit2.discover_repository(str(start))
+        if found is None:
+            raise NotAProjectError(
+                f"{str(start)!r} is not inside a git repository", hint="run 'git init' first"
+            )
+        repo = pygit2.Repository(found)
+        if repo.is_bare or repo.workdir is None:
+            raise NotAProjectError(f"{found!r} is a bare git repository; gitpipe needs a work tree")
+        workdir = Path(repo.workdir).resolve()
+        prefix = os.path.relpath(start.resolve(), workdir).replace(os.sep, "/")
+        return cls(repo, workdir, "" if prefix == "." else prefix)
+
+    def git_path(self, path: str) -> str:
+        """A project-relative path as git names it (relative to the work tree)."""
+        return f"{self.prefix}/{path}" if self.prefix else path
+
+    def converts(self, path: str) -> bool:
+        """Whether git converts the project file `path` between the work tree and
+        its objects, either way: eol conversion (`text`, `eol`, core.autocrlf),
+        `ident`, a filter driver, a working-tree encoding. There the index's
+        blob id is not the id of the bytes a command reads (LF in the blob,
+        CRLF in the work tree), and they can change without it changing."""
+        from pygit2.enums import FilterMode
+
+        if self._split_index:
+            return True  # libgit2 reads attributes from the index too: cannot tell
+        # NOTE: bytes, as git names the file: a name that is not UTF-8 (held
+        # as surrogate escapes) cannot be encoded as a str by pygit2, which
+        # passes bytes through as they are (its annotation says str only).
+        git_path = os.fsencode(self.git_path(path))
+        repo = self.repo
+        # NOTE: libgit2 loads its filters (crlf, ident) for the way into the
+        # objects whenever they apply either way; asking once is half the cost.
+        if repo.load_filter_list(git_path, FilterMode.TO_ODB) is not None:  # type: ignore[arg-type]
+            return True
+        # libgit2 knows no filter driver but its own, nor encodings: git may run them
+        return any(repo.get_attr(git_path, name) not in (None, False)
+                   for name in ("filter", "working-tree-encoding"))
+
+    @cached_property
+    def _split_index(self) -> bool:
+        """Whether `.git/index` is one libgit2 cannot read (split by
+        core.splitIndex); git's plumbing reads it then (gitcli.py)."""
+        import pygit2
+
+        try:
+            _ = self.repo.index
+        except pygit2.GitError as error:
+            if gitcli.cannot_read_index(error):
+                return True
+            raise
+        return False
+
+    def _cli_index(self) -> dict[str, str]:
+        """The index as git lists it, read once (see gitcli.py)."""
+        if self._cli_entries is None:
+            self._cli_entries = gitcli.index_entries(self.workdir)
+        return self._cli_entries
+
+    def close(self) -> None:
+        """Nothing is held open but the repository, which Python closes."""
+
+    def staged(self) -> StagedCommit:
+        """The commit being made, as the index records it: the one GIT_INDEX_FILE
+        names when git sets it (`git commit -a` and `git commit <paths>` stage
+        into a temporary index and name it there for the hooks), else
+        `.git/index`. A relative name is relative to the top of the work tree,
+        where hooks run. Read once: the hook asks it several questions."""
+        import pygit2
+
+        named = os.environ.get("GIT_INDEX_FILE")
+        if not named:
+            return StagedCommit(self, None if self._split_index else self.repo.index)
+        try:  # another index file than .git/index, split or not on its own
+            return StagedCommit(self, _open_index(os.path.join(self.workdir, named)))
+        except pygit2.GitError as error:
+            if not gitcli.cannot_read_index(error):
+                raise
+            return StagedCommit(self, None, named)
+
+    def is_tracked(self, path: str) -> bool:
+        index = self._cli_index() if self._split_index else self.repo.index
+        return self.git_path(path) in index
+
+    def tracked_paths(self) -> list[str]:
+        """Every path the index tracks under the project, project-relative, sorted."""
+        names = self._cli_index() if self._split_index else (e.path for e in self.repo.index)
+        if not self.prefix:
+            return sorted(names)
+        top = self.prefix + "/"
+        return sorted(name[len(top):] for name in names if name.startswith(top))
+
+    def tracks_under(self, directory: str) -> bool:
+        """Whether the index tracks any file below the project directory."""
+        prefix = self.git_path(directory) + "/"
+        if self._split_index:
+            return any(path.startswith(prefix) for path in self._cli_index())
+        return any(entry.path.startswith(prefix) for entry in self.repo.index)
+
+
+def raw_blob_id(full_path: str) -> str:
+    """The git blob id of a file's bytes as they are, through no filter: what
+    `git hash-object --no-filters` prints; the index's id for a file git does
+    not convert (see GitRepo.converts), as long as the file is what was added."""
+    with open(full_path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        hasher = hashlib.sha1(f"blob {size}\0".encode(), usedforsecurity=False)
+        read = 0
+        while chunk := handle.read(1 << 20):
+            hasher.update(chunk)
+            read += len(chunk)
+    if read != size:  # written while read: the header named another length
+        raise OSError(f"{full_path}: changed while it was hashed")
+    return hasher.hexdigest()
+
+
+def _open_index(path: str) -> pygit2.Index:
+    """pygit2.Index(path), without the "Exception ignored" traceback pygit2
+    prints when one fails to open (its __del__ then meets an attribute its
+    __init__ never set), as an index libgit2 cannot read does."""
+    import gc
+
+    import pygit2
+
+    with _HOOK_LOCK:  # the hook is the process's: one swap at a time
+        default = sys.unraisablehook
+
+        def quiet(unraisable: sys.UnraisableHookArgs) -> None:
+            if not (unraisable.object is pygit2.Index.__del__
+                    and isinstance(unraisable.exc_value, AttributeError)):
+                default(unraisable)
+
+        sys.unraisablehook = quiet
+        try:
+            try:
+                return pygit2.Index(path)
+            except pygit2.GitError as error:
+                failure = str(error)
+            # The half-made Index is held in a reference cycle of that
+            # exception's frames: collected here, under `quiet`, and the error
+            # raised anew.
+            gc.collect()
+            raise pygit2.GitError(failure)
+        finally:
+            sys.unraisablehook = default
+
+
+class StagedCommit:
+    """The commit being made, from one read of its index; paths are project-relative.
+
+    `index` None: an index libgit2 cannot read (a split index), which git's
+    command line reads instead: `index_file` as GIT_INDEX_FILE names it, or
+    None for .git/index.
+    """
+
+    def __init__(self, git: GitRepo, index: pygit2.Index | None,
+                 index_file: str | None = None) -> None:
+        self.git = git
+        self.index = index
+        self.index_file = index_file
+        self._cli_entries: dict[str, str] | None = None
+
+    def paths(self) -> set[str] | None:
+        """Project paths the commit changes against HEAD (None: no HEAD yet,
+        everything is new)."""
+        git = self.git
+        if git.repo.head_is_unborn:
+            return None
+        if self.index is None:
+            changed = gitcli.staged_paths(git.workdir, self.index_file) or set()
+        else:
+            diff = git.repo.head.peel().tree.diff_to_index(self.index)
+            changed = {path for delta in diff.deltas
+                       for path in (delta.old_file.path, delta.new_file.path)}
+        strip = len(git.prefix) + 1 if git.prefix else 0
+        return {path[strip:] for path in changed
+                if not strip or path.startswith(git.prefix + "/")}
+
+    def text(self, path: str) -> str | None:
+        """A project file as the commit records it (None: not in it)."""
+        blob_id = self._blob_id(self.git.git_path(path))
+        if blob_id is None:
+            return None
+        return self.git.repo[blob_id].read_raw().decode("utf-8", errors="replace")
+
+    def _blob_id(self, git_path: str) -> str | None:
+        if self.index is not None:
+            try:
+                return str(self.index[git_path].id)
+            except KeyError:
+                return None
+        if self._cli_entries is None:
+            self._cli_entries = gitcli.index_entries(self.git.workdir, self.index_file)
+        return self._cli_entries.get(git_path)
+
+
+class HistoryScope(NamedTuple):
+    """Which versions of a file beyond the work tree's gc keeps (DVC's gc flags)."""
+
+    branches: bool = False  # every branch tip, remote-tracking branches too
+    tags: bool = False  # every tag
+    all_commits: bool = False  # every commit git's own gc keeps, every worktree and index
+    revs: tuple[str, ...] = ()  # these commits
+
+    def explicit(self) -> bool:
+        return self.branches or self.tags or self.all_commits or bool(self.revs)
+
+
+class FileVersion(NamedTuple):
+    """One version of a file and where it was found (for messages)."""
+
+    where: str
+    text: str
+
+
+def versions_in_scope(git: GitRepo, name: str, scope: HistoryScope) -> list[FileVersion]:
+    """Every distinct version of the project's file `name` that `scope` names, read
+    from git objects without a checkout: in its commits, in this worktree's index
+    and, with all_commits, in every worktree's index and work tree. The file in
+    this work tree is the caller's to read."""
+    path = git.git_path(name)
+    found: dict[str, FileVersion] = {}
+    for commit_id, where in _commits_in_scope(git, scope).items():
+        blob_id = _blob_at(git, commit_id, path)
+        if blob_id is not None and blob_id not in found:
+            found[blob_id] = FileVersion(where, _blob_text(git, blob_id))
+    indexes = (gitcli.index_files(git.workdir) if scope.all_commits
+               else [Path(git.repo.path) / "index"])
+    for index in indexes:
+        if not index.is_file():
+            continue
+        for blob_id in gitcli.staged_blob_ids(git.workdir, path, str(index)):
+            if blob_id not in found and blob_id in git.repo:
+                found[blob_id] = FileVersion(f"the index {str(index)!r}",
+                                             _blob_text(git, blob_id))
+    versions = list(found.values())
+    if scope.all_commits:
+        versions += _other_worktree_files(git, path)
+    return versions
+
+
+def _commits_in_scope(git: GitRepo, scope: HistoryScope) -> dict[str, str]:
+    """{commit id: where it was named} for the scope."""
+    import pygit2
+
+    repo = git.repo
+    commits: dict[str, str] = {}
+    if scope.all_commits:
+        commits.update((c, f"commit {c[:12]}") for c in gitcli.commits_git_keeps(git.workdir))
+    prefixes = (("refs/heads/", "refs/remotes/") if scope.branches else ()) + \
+        (("refs/tags/",) if scope.tags else ())
+    for ref in repo.references if prefixes else ():
+        if not ref.startswith(prefixes):
+            continue
+        try:
+            commit = repo.references[ref].peel(pygit2.Commit)
+        except (pygit2.InvalidSpecError, ValueError, KeyError):
+            continue  # a tag of a tree or blob names no lock
+        commits.setdefault(str(commit.id), f"{ref} ({str(commit.id)[:12]})")
+    for rev in scope.revs:
+        commit_id = _commit_id(git, rev)
+        commits.setdefault(commit_id, f"{rev} ({commit_id[:12]})")
+    return commits
+
+
+def _commit_id(git: GitRepo, rev: str) -> str:
+    import pygit2
+
+    from gitpipe.core.errors import BadInputError
+
+    try:
+        return str(git.repo.revparse_single(rev).peel(pygit2.Commit).id)
+    except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+        raise BadInputError(f"unknown revision {rev!r}",
+                            hint="a commit, branch or tag, as git understands it") from None
+
+
+def _blob_at(git: GitRepo, commit_id: str, path: str) -> str | None:
+    try:
+        entry = git.repo[commit_id].tree[path]  # type: ignore[attr-defined,unused-ignore]
+    except (KeyError, ValueError, AttributeError):
+        return None
+    return str(entry.id) if entry.type_str == "blob" else None
+
+
+def _blob_text(git: GitRepo, blob_id: str) -> str:
+    return bytes(git.repo[blob_id].read_raw()).decode("utf-8", errors="replace")
+
+
+def _other_worktree_files(git: GitRepo, path: str) -> list[FileVersion]:
+    """The file as it stands in every other worktree's folder (a regular file,
+    never read through a symlink)."""
+    import stat
+
+    versions = []
+    for tree in gitcli.worktree_paths(git.workdir):
+        if tree.resolve() == git.workdir:
+            continue
+        try:
+            fd = os.open(tree / path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            continue  # absent, a symlink, or its worktree folder gone
+        with os.fdopen(fd, "rb") as handle:
+            if stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                text = handle.read().decode("utf-8", errors="replace")
+                versions.append(FileVersion(f"the work tree {str(tree)!r}", text))
+    return versions
+
+
+class Revision:
+    """A commit's tree, read without a checkout; paths are project-relative."""
+
+    def __init__(self, git: GitRepo, rev: str, tree: pygit2.Tree) -> None:
+        self.git = git
+        self.rev = rev
+        self.tree = tree
+
+    @classmethod
+    def resolve(cls, git: GitRepo, rev: str) -> Revision:
+        import pygit2
+
+        from gitpipe.core.errors import BadInputError
+
+        try:
+            commit = git.repo.revparse_single(rev).peel(pygit2.Commit)
+        except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+            raise BadInputError(f"unknown revision {rev!r}",
+                                hint="a commit, branch or tag, as git understands it") from None
+        return cls(git, rev, commit.tree)
+
+    def _entry(self, path: str) -> pygit2.Object | None:
+        try:
+            return self.tree[self.git.git_path(path)]
+        except KeyError:
+            return None
+
+    def read_text(self, path: str) -> str | None:
+        entry = self._entry(path)
+        if entry is None or entry.type_str != "blob":
+            return None
+        return self.git.repo[entry.id].read_raw().decode("utf-8", errors="replace")
+
+    def blob_id(self, path: str) -> str | None:
+        entry = self._entry(path)
+        return str(entry.id) if entry is not None and entry.type_str == "blob" else None
+
+    def kind(self, path: str) -> str | None:
+        """"file", "link" or "dir" for what the commit holds at `path`; None for
+        nothing (or a submodule, whose files are another repository's)."""
+        entry = self._entry(path)
+        if entry is None:
+            return None
+        if entry.type_str == "tree":
+            return "dir"
+        if entry.type_str != "blob":
+            return None
+        return "link" if entry.filemode == LINK_MODE else "file"
+
+    def file_mode(self, path: str) -> int | None:
+        entry = self._entry(path)
+        return None if entry is None else int(entry.filemode)
+
+    def link_target(self, path: str) -> str:
+        entry = self._entry(path)
+        assert entry is not None
+        return os.fsdecode(self.git.repo[entry.id].read_raw())
+
+    def checkout_bytes(self, path: str) -> bytes:
+        """A file's bytes as `git checkout` writes them: through the eol
+        conversion and filters the work tree's attributes name for the path."""
+        import pygit2
+        from pygit2.enums import FilterMode
+
+        entry = self._entry(path)
+        assert entry is not None
+        blob = self.git.repo[entry.id]
+        assert isinstance(blob, pygit2.Blob)
+        if not self.git.converts(path):
+            return bytes(blob.read_raw())
+        if self.git._split_index:  # libgit2 reads attributes from the index too
+            return gitcli.checkout_bytes(self.git.workdir, str(entry.id), self.git.git_path(path))
+        filters = self.git.repo.load_filter_list(self.git.git_path(path), FilterMode.TO_WORKTREE)
+        return bytes(filters.apply_to_blob(blob)) if filters is not None else bytes(blob.read_raw())
+
+    def checkout_blob_id(self, path: str) -> str:
+        """The blob id of a file's bytes as a checkout writes them (see
+        workspace.Workspace._blob_id): the tree's own id where git converts
+        nothing for the path."""
+        if not self.git.converts(path):
+            blob_id = self.blob_id(path)
+            assert blob_id is not None
+            return blob_id
+        return bytes_blob_id(self.checkout_bytes(path))
+
+    def files_under(self, path: str) -> list[tuple[str, int]]:
+        """(path relative to `path`, git file mode) of every file and symlink in
+        the commit's directory `path`, at any depth; submodules left out."""
+        import pygit2
+
+        top = self._entry(path)
+        found: list[tuple[str, int]] = []
+        pending: list[tuple[str, pygit2.Tree]] = [("", top)] if isinstance(top, pygit2.Tree) else []
+        while pending:
+            prefix, tree = pending.pop()
+            for child in tree:
+                rel = f"{prefix}{child.name}"
+                if isinstance(child, pygit2.Tree):
+                    pending.append((rel + "/", child))
+                elif child.type_str == "blob":
+                    found.append((rel, child.filemode))
+        return sorted(found)
+
+
+LINK_MODE = 0o120000
+EXECUTABLE_MODE = 0o100755
+
+
+def bytes_blob_id(data: bytes) -> str:
+    """The git blob id of `data`, as raw_blob_id of a file holding it."""
+    hasher = hashlib.sha1(f"blob {len(data)}\0".encode(), usedforsecurity=False)
+    hasher.update(data)
+    return hasher.hexdigest()

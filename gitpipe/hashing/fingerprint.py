@@ -1,0 +1,104 @@
+"""A Task's fingerprint: the hash of an explicit allow-list of what decides its result.
+
+Adding an input to the list changes every fingerprint, so it bumps VERSION;
+nothing is hashed "because it is there". How gitpipe stores an out (cached,
+a metric) does not change what the command produces, so it is not an input:
+changing it re-records the lock entry instead of running the stage.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from gitpipe.hashing.digests import hash_bytes
+
+VERSION = 2
+
+Pairs = Sequence[tuple[str, str]]
+
+
+def fingerprint(
+    cmd: str,
+    env: Pairs,
+    deps: Mapping[str, str | None],
+    params: Mapping[str, Any],
+    outs: Sequence[str],
+    wdir: str = ".",
+    runtime: Pairs = (),
+) -> str:
+    """xxh3 of (version, cmd, wdir, env, executor inputs, dep digests, param
+    values, out paths).
+
+    `runtime` is what the executor adds to the command's world (for a
+    Kubernetes stage: the image and the cluster-wide env), as (name, value)
+    pairs; `params` are canonical values (params.canonical).
+    """
+    material = {
+        "v": VERSION,
+        "cmd": cmd,
+        "wdir": wdir,
+        "env": sorted([list(pair) for pair in env]),
+        "runtime": sorted([list(pair) for pair in runtime]),
+        "deps": sorted([path, digest] for path, digest in deps.items()),
+        "params": params,
+        "outs": sorted(outs),
+    }
+    return _hash(material)
+
+
+def legacy_fingerprint(
+    cmd: str,
+    env: Pairs,
+    deps: Mapping[str, str | None],
+    params: Mapping[str, Any],
+    outs: Sequence[tuple[str, bool, bool]],
+    wdir: str = ".",
+) -> str:
+    """The version-1 fingerprint, which also hashed each out's (is_dir, cached)
+    declaration: a lock entry written before version 2 still proves its task
+    up to date when this matches."""
+    material = {
+        "v": 1,
+        "cmd": cmd,
+        "wdir": wdir,
+        "env": sorted([list(pair) for pair in env]),
+        "deps": sorted([path, digest] for path, digest in deps.items()),
+        "params": params,
+        "outs": sorted([list(out) for out in outs]),
+    }
+    return _hash(material)
+
+
+def part_digest(pairs: Pairs) -> str | None:
+    """A short record of one part of the fingerprint (the env, the executor's
+    inputs) for the lock, so a reason can name the part that changed without
+    the lock holding its values (an env may carry tokens). None when empty."""
+    if not pairs:
+        return None
+    return _hash(sorted([list(pair) for pair in pairs]))[:21]
+
+
+def _hash(material: Any) -> str:
+    text = json.dumps(material, sort_keys=True, separators=(",", ":"), default=str)
+    return str(hash_bytes(text.encode()))
+
+
+def executor_inputs(executor: str, image: str | None, secrets: Sequence[tuple[str, str, str]],
+                    config: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """What an executor puts around a stage's command, from the stage's own
+    settings and the config's section for that executor: for Kubernetes the
+    image (the stage's, else the cluster default), the cluster-wide `env` and
+    which secret each variable comes from. Nothing for the local executor."""
+    if executor != "kubernetes":
+        return ()
+    section = config.get("kubernetes") or {}
+    if not isinstance(section, Mapping):
+        return (("executor", executor),)
+    cluster_env = section.get("env") or {}
+    pairs = [("executor", executor), ("image", str(image or section.get("image") or ""))]
+    if isinstance(cluster_env, Mapping):
+        pairs += [(f"env:{name}", str(value)) for name, value in cluster_env.items()]
+    pairs += [(f"secret:{var}", f"{secret}/{key}") for var, secret, key in secrets]
+    return tuple(sorted(pairs))

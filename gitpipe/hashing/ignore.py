@@ -1,0 +1,426 @@
+"""`.gitpipeignore`: files a directory dep or out does not count, in gitignore syntax.
+
+The rules in force below a directory are the defaults, then every
+`.gitpipeignore` from the project root down to it, then those found inside it
+as it is walked; as in git, the last rule that matches decides, `!` takes a
+path back, and nothing below an ignored directory is looked at. Every walker
+of a directory (statsig.walk_files, the cold scan) asks the same rules, so the
+digest, the stat-cache rows, the cache's manifests and the seal agree.
+Kept free of heavy imports: the seal's fast path walks directories with it.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as stat_module
+
+IGNORE_FILE = ".gitpipeignore"
+# NOTE: the name of spec.SPEC_FILE, repeated so that this module imports nothing
+# heavy: where no command names its project's root (forget_outer_rules), the
+# nearest directory above holding it is taken for the root, where rules stop.
+PROJECT_MARKER = "gitpipe.yaml"
+# What default_ignored decides, written as rules (a test holds the two together).
+DEFAULT_PATTERNS = ("__pycache__/", "*.pyc", ".ipynb_checkpoints/", ".DS_Store")
+MAX_BYTES = 1024 * 1024
+MAX_PATTERN = 1024
+
+
+# NOTE: plain tuples, not NamedTuples, and `re` imported only where a rule is
+# compiled: the seal's fast path imports this module, and those two cost it a
+# third of its time. A Rule is (compiled pattern, negate, directory only,
+# anchored: matched against the path from its file's directory, else the name);
+# a RuleSet is (rules of one file, prefix, strip): a walked path is made
+# relative to the file's directory as `prefix` + its part after `strip` characters.
+TYPE_CHECKING = False  # typing itself imports re and enum (docs/performance.md)
+if TYPE_CHECKING:
+    import re
+
+    from gitpipe.core.errors import IgnoreRulesError
+
+    Rule = tuple[re.Pattern[str], bool, bool, bool]
+    RuleSet = tuple[tuple[Rule, ...], str, int]
+
+
+# The last characters of the names the defaults ignore: a walker tests this
+# first, so most names cost one comparison.
+DEFAULT_LAST = frozenset("ce_s")
+
+
+def default_ignored(name: str, is_dir: bool) -> bool:
+    """The defaults, without a regex: most walks only ever need these."""
+    if name.endswith(".pyc") or name == ".DS_Store":
+        return True
+    return is_dir and name in ("__pycache__", ".ipynb_checkpoints")
+
+
+class Ignore:
+    """The rules in force in one directory of a walk."""
+
+    def __init__(self, sets: tuple[RuleSet, ...] = ()) -> None:
+        self.sets = sets
+        self.custom = bool(sets)  # False: the defaults alone
+
+    @classmethod
+    def above(cls, directory: str) -> Ignore:
+        """The rules of the `.gitpipeignore` files from the project root down to
+        `directory`'s parent; none outside a project (see ancestors_in_project)."""
+        known = _outer_ignores.get(directory)
+        if known is not None:
+            return known
+        sets: list[RuleSet] = []
+        for folder in ancestors_in_project(directory):
+            found = _outer_rules.get(folder)
+            if found is None:
+                found = _outer_rules[folder] = _read_rules(folder)
+            if found:
+                prefix = os.path.relpath(directory, folder).replace(os.sep, "/") + "/"
+                sets.append((found, prefix, 0))
+        made = _outer_ignores[directory] = cls(tuple(sets))
+        return made
+
+    def entering(self, directory: str, rel: str, names: list[str]) -> Ignore:
+        """The rules for the entries of `directory` (at `rel` in the walk), whose
+        names are `names`: its own `.gitpipeignore` joins those above."""
+        if IGNORE_FILE not in names:
+            return self
+        found = _read_rules(directory)
+        if not found:
+            return self
+        return Ignore((*self.sets, (found, "", len(rel) + 1 if rel else 0)))
+
+    def ignored(self, rel: str, name: str, is_dir: bool) -> bool:
+        """Is the entry at `rel` in the walk (its last part `name`) left out?"""
+        verdict = default_ignored(name, is_dir)
+        if not self.custom:
+            return verdict
+        for rule_set in self.sets:
+            rules, prefix, strip = rule_set
+            path = prefix + rel[strip:]
+            for regex, negate, dir_only, anchored in rules:
+                if dir_only and not is_dir:
+                    continue
+                if regex.match(path if anchored else name):
+                    verdict = not negate
+        return verdict
+
+
+# NOTE: a `.gitpipeignore` comes from git, so from anyone: it is read only as a
+# regular file of its own (a symlink could name a fifo, which blocks a read
+# for ever, or a file outside the project), and only so much of it.
+_OPEN_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
+
+
+# NOTE: remembered for a command (where a project's root is does not change
+# while one runs; forget_outer_rules starts the next): the seal's fast path
+# walks many directory deps under one folder, and asks the same question for
+# each.
+def ancestors_in_project(directory: str) -> tuple[str, ...]:
+    """The directories from the project root down to `directory`'s parent, whose
+    `.gitpipeignore` files rule over it (the workspace notes each as an input of
+    its answer); none outside a project. The root is the one the command named
+    (a gitpipe.yaml below it, as in an example folder, does not stop the rules),
+    else the nearest directory above holding gitpipe.yaml."""
+    known = _ancestors.get(directory)
+    if known is None:
+        current = os.path.abspath(directory)
+        root = (_project_root if _project_root is not None and _within(current, _project_root)
+                else None)
+        at_root = current == root or (
+            root is None and os.path.exists(os.path.join(current, PROJECT_MARKER)))
+        known = _ancestors[directory] = () if at_root else (
+            _chain(os.path.dirname(current), root) or ())
+    return known
+
+
+def _within(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _chain(folder: str, root: str | None) -> tuple[str, ...] | None:
+    """The directories from the project root (`root`, else the nearest holding
+    gitpipe.yaml) down to `folder`; None outside a project."""
+    key = (folder, root)
+    if key in _chains:
+        return _chains[key]
+    if folder == root or (root is None and os.path.exists(os.path.join(folder, PROJECT_MARKER))):
+        found: tuple[str, ...] | None = (folder,)
+    else:
+        parent = os.path.dirname(folder)
+        above = None if parent == folder else _chain(parent, root)
+        found = None if above is None else (*above, folder)
+    _chains[key] = found
+    return found
+
+
+# NOTE: plain dicts, not functools' caches: importing functools (and the
+# collections it pulls in) is a cost the seal's fast path never paid before.
+_ancestors: dict[str, tuple[str, ...]] = {}
+_chains: dict[tuple[str, str | None], tuple[str, ...] | None] = {}
+
+
+# The root of the project the current command works in, named by
+# forget_outer_rules; None: found from gitpipe.yaml (the seal's fast path).
+_project_root: str | None = None
+
+
+def _read_rules(directory: str) -> tuple[Rule, ...]:
+    path = os.path.join(directory, IGNORE_FILE)
+    try:
+        info = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return ()
+    key = (path, info.st_ino, info.st_mtime_ns, info.st_ctime_ns, info.st_size)
+    known = _parsed.get(key)
+    if known is None:
+        known = _parsed[key] = _read_rules_file(path)
+    return known
+
+
+# NOTE: the rules above the directories a command hashes, read once per command
+# (forget_outer_rules starts a command): otherwise each such file would be
+# stat-ed again for every directory dep the seal's fast path checks.
+# A stage that edits a `.gitpipeignore` above another stage's directory dep is
+# seen by the next command (the workspace notes each file's signature, so the
+# seal does not hold); those inside a directory are read as it is walked.
+_outer_rules: dict[str, tuple[Rule, ...]] = {}
+_outer_ignores: dict[str, Ignore] = {}
+
+
+def forget_outer_rules(root: str | None = None) -> None:
+    """Read the rules above directories afresh from now on (a new command, in
+    the project at `root`: the rules above a directory in it start there)."""
+    global _project_root
+    _project_root = os.path.abspath(root) if root is not None else None
+    _outer_rules.clear()
+    _outer_ignores.clear()
+    _ancestors.clear()
+    _chains.clear()
+
+
+# The rules of each file by its stat data: a file read once per process, however
+# many directories it rules over (a changed file has other stat data).
+_parsed: dict[tuple[str, int, int, int, int], tuple[Rule, ...]] = {}
+
+
+def _read_rules_file(path: str) -> tuple[Rule, ...]:
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except (FileNotFoundError, NotADirectoryError):
+        return ()
+    except OSError as exc:
+        raise _unreadable(path, "a symlink" if os.path.islink(path) else exc.strerror) from None
+    try:
+        if not stat_module.S_ISREG(os.fstat(fd).st_mode):
+            raise _unreadable(path, "not a regular file")
+        data = os.read(fd, MAX_BYTES + 1)
+    finally:
+        os.close(fd)
+    if len(data) > MAX_BYTES:
+        raise _bad(f"{path}: larger than {MAX_BYTES // 1024} KiB")
+    return parse_rules(data.decode("utf-8", "surrogateescape"), path)
+
+
+def _bad(message: str, hint: str | None = None) -> IgnoreRulesError:
+    from gitpipe.core.errors import IgnoreRulesError  # only when failing: see TYPE_CHECKING
+
+    return IgnoreRulesError(message, hint=hint)
+
+
+def _unreadable(path: str, why: str | None) -> IgnoreRulesError:
+    return _bad(f"{path}: cannot be read as ignore rules ({why})",
+                         hint=f"make {IGNORE_FILE} a plain text file, or remove it")
+
+
+def parse_rules(text: str, source: str) -> tuple[Rule, ...]:
+    """The rules of a `.gitpipeignore` text; IgnoreRulesError naming `source` and the line."""
+    rules = []
+    for number, line in enumerate(text.splitlines(), 1):
+        rule = _rule(line, f"{source}:{number}")
+        if rule is not None:
+            rules.append(rule)
+    return tuple(rules)
+
+
+def _rule(line: str, where: str) -> Rule | None:
+    pattern = line.rstrip(" \t\r") if not line.endswith("\\ ") else line
+    if not pattern or pattern.startswith("#"):
+        return None
+    if len(pattern) > MAX_PATTERN:
+        raise _bad(f"{where}: pattern longer than {MAX_PATTERN} characters")
+    negate = pattern.startswith("!")
+    if negate or pattern.startswith("\\!") or pattern.startswith("\\#"):
+        pattern = pattern[1:]
+    dir_only = pattern.endswith("/")
+    pattern = pattern.rstrip("/")
+    anchored = "/" in pattern
+    pattern = pattern.removeprefix("/")
+    if not pattern:
+        return None
+    if pattern.count("**") > MAX_DOUBLE_STARS:
+        raise _bad(f"{where}: more than {MAX_DOUBLE_STARS} '**' in one pattern")
+    import re
+
+    try:
+        regex = re.compile(translate(pattern))
+    except re.error:
+        return None  # git's wildmatch gives up on such a pattern: it matches nothing
+    return (regex, negate, dir_only, anchored)
+
+
+# A wildcard's regex; `*` also in the lazy form its atomic group uses.
+_WILD = {"*": "[^/]*", "**": ".*", "**/": "(?:.*/)?"}
+MAX_DOUBLE_STARS = 4
+
+
+def translate(pattern: str) -> str:
+    """A gitignore pattern (no leading or trailing slash) as a regex matching the
+    whole path: `*` and `?` stay within a path segment, `**/`, `/**` and `/**/`
+    cross them, `[...]` is a class, a backslash quotes the next character.
+
+    NOTE: a `*` followed by a literal part and a later wildcard goes in an
+    atomic group (a lookahead captured and matched back, as fnmatch does), so
+    a pattern like `*a*a*a*b` from someone else's repository cannot make the
+    regex backtrack for ever. Within one segment the leftmost match of the
+    literal is always a right one, as every later position of that segment is
+    reachable by the wildcards after it. `**` may skip segments, so it keeps
+    ordinary backtracking, and a pattern may hold only a few of them.
+    """
+    try:
+        pieces = _pieces(pattern)
+    except _Unmatchable:
+        return "(?!)"
+    out: list[str] = []
+    group = 0
+    index = 0
+    while index < len(pieces):
+        kind, text = pieces[index]
+        index += 1
+        if kind == "lit":
+            out.append(text)
+            continue
+        literal = []
+        while index < len(pieces) and pieces[index][0] == "lit":
+            literal.append(pieces[index][1])
+            index += 1
+        if text != "*" or index == len(pieces) or not literal:
+            out.append(_WILD[text] + "".join(literal))
+            continue
+        group += 1
+        out.append(f"(?=(?P<g{group}>[^/]*?{''.join(literal)}))(?P=g{group})")
+    return "(?s:" + "".join(out) + r")\Z"
+
+
+def _pieces(pattern: str) -> list[tuple[str, str]]:
+    """The pattern as literal regex parts and wildcards ("*", "**", "**/")."""
+    import re
+
+    pieces: list[tuple[str, str]] = []
+    index = 0
+    while index < len(pattern):
+        char = pattern[index]
+        at_segment_start = index == 0 or pattern[index - 1] == "/"
+        if pattern.startswith("**/", index) and at_segment_start:
+            pieces.append(("wild", "**/"))
+            index += 3
+        elif pattern.startswith("**", index) and at_segment_start and index + 2 == len(pattern):
+            pieces.append(("wild", "**"))
+            index += 2
+        elif char == "*":
+            while index < len(pattern) and pattern[index] == "*":
+                index += 1  # other runs of stars are one star, as in git
+            if not pieces or pieces[-1] != ("wild", "*"):
+                pieces.append(("wild", "*"))
+        elif char == "?":
+            pieces.append(("lit", "[^/]"))
+            index += 1
+        elif char == "[":
+            text, end = _class(pattern, index)
+            pieces.append(("lit", text))
+            index = end + 1
+        elif char == "\\" and index + 1 < len(pattern):
+            pieces.append(("lit", re.escape(pattern[index + 1])))
+            index += 2
+        else:
+            pieces.append(("lit", re.escape(char)))
+            index += 1
+    return pieces
+
+
+class _Unmatchable(Exception):
+    """A pattern git's wildmatch gives up on (an unclosed `[`, an unknown
+    `[:name:]`): it matches nothing."""
+
+
+# The POSIX classes git knows inside `[...]`, as regex set items (ASCII, as git's ctype).
+_POSIX = {
+    "alnum": "0-9A-Za-z", "alpha": "A-Za-z", "blank": " \\t", "cntrl": "\\x00-\\x1f\\x7f",
+    "digit": "0-9", "graph": "!-~", "lower": "a-z", "print": " -~",
+    "punct": "!-/:-@\\[-`{-~", "space": "\\t-\\r ", "upper": "A-Z", "xdigit": "0-9A-Fa-f",
+}
+
+
+def _class(pattern: str, start: int) -> tuple[str, int]:
+    """The `[...]` opening at `start` as a regex, and the index of its `]`.
+    As in git's wildmatch, a `]` right after `[` or `[!` is literal, and the
+    class never matches a `/`."""
+    index = start + 1
+    negate = pattern[index:index + 1] in ("!", "^")
+    if negate:
+        index += 1
+    first = index
+    items: list[str] = []
+    previous = ""  # the last literal, the low end of a range; "" after a range or class
+    while True:
+        if index >= len(pattern):
+            raise _Unmatchable
+        if pattern[index] == "]" and index > first:
+            break
+        index, previous = _class_item(pattern, index, previous, items)
+        index += 1
+    body = "".join(items)
+    if negate:
+        return f"[^/{body}]", index
+    return (f"(?!/)[{body}]" if body else "(?!)"), index
+
+
+def _class_item(pattern: str, index: int, previous: str, items: list[str]) -> tuple[int, str]:
+    """Adds the class item at `index` to `items`; the index of its last
+    character, and the literal it leaves as a range's low end."""
+    char = pattern[index]
+    if char == "\\":
+        quoted = _at(pattern, index + 1)
+        items.append(_in_set(quoted))
+        return index + 1, quoted
+    if char == "-" and previous and index + 1 < len(pattern) and pattern[index + 1] != "]":
+        index += 1
+        high = pattern[index]
+        if high == "\\":
+            index += 1
+            high = _at(pattern, index)
+        if previous <= high:  # a reversed range holds nothing, as in git
+            items.append(f"{_in_set(previous)}-{_in_set(high)}")
+        return index, ""
+    if char == "[" and pattern.startswith(":", index + 1):
+        end = pattern.find("]", index + 2)
+        if end < 0:
+            raise _Unmatchable
+        if end - 1 < index + 2 or pattern[end - 1] != ":":
+            items.append(_in_set(char))  # no `:]`: the `[` is a literal
+            return index, char
+        name = pattern[index + 2:end - 1]
+        if name not in _POSIX:
+            raise _Unmatchable
+        items.append(_POSIX[name])
+        return end, ""
+    items.append(_in_set(char))
+    return index, char
+
+
+def _at(pattern: str, index: int) -> str:
+    if index >= len(pattern):
+        raise _Unmatchable
+    return pattern[index]
+
+
+def _in_set(char: str) -> str:
+    return "\\" + char if char in "\\]^-[" else char

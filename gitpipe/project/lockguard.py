@@ -1,0 +1,127 @@
+"""The lock's outs as checkout and pull may write them: each checked by trust.py
+against the spec of the same commit, outs git tracks refused, and outs the
+user modified (whose bytes the cache could not give back) told apart.
+"""
+
+from __future__ import annotations
+
+import stat as stat_module
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from gitpipe.core.errors import BadInputError, GitpipeError, RecordError, did_you_mean
+from gitpipe.hashing.digests import DIR_SUFFIX, XXH3
+from gitpipe.hashing.statsig import walk_files
+from gitpipe.project.root import Project
+from gitpipe.spec import lockfile
+from gitpipe.spec.lockfile import LockEntry
+from gitpipe.spec.model import Out, Task, partition_task
+from gitpipe.storage.cache import LOCAL, Cache
+from gitpipe.trust import checks as trust
+
+
+@dataclass(frozen=True)
+class LockedOut:
+    """An out the lock records: which task wrote it, where, which object, and
+    whether it was an executable file."""
+
+    task: str
+    path: str
+    digest: str
+    executable: bool = False
+
+
+def locked_outs(entries: dict[str, LockEntry], targets: Iterable[str] = ()) -> list[LockedOut]:
+    """The outs of the lock entries the targets name (all entries without targets)."""
+    wanted = set(targets)
+    stages = {name.split("@", 1)[0] for name in entries}
+    for target in wanted:
+        if target not in entries and target not in stages:
+            raise BadInputError(f"no lock entry for {target!r}",
+                                hint=did_you_mean(target, stages))
+    return [LockedOut(name, out.path, out.digest, out.executable)
+            for name, entry in sorted(entries.items())
+            if not wanted or name in wanted or name.split("@", 1)[0] in wanted
+            for out in entry.outs]
+
+
+def would_lose(project: Project, path: str, digest: str) -> bool:
+    """Whether replacing the out would lose bytes the cache cannot give back:
+    a file (of a directory out, any file) whose content is not an object."""
+    cache = project.cache
+    if not cache.missing(digest):
+        return False
+    if not digest.endswith(DIR_SUFFIX):
+        return True
+    for rel, _, _, _, mode, _ in walk_files(str(project.root / path)):
+        if stat_module.S_ISREG(mode):
+            held = project.workspace.info(f"{path}/{rel}", XXH3).digest
+            if held is None or not cache.has(held):
+                return True
+    return False
+
+
+def trusted(project: Project,
+            outs: list[LockedOut]) -> tuple[list[LockedOut], list[LockedOut]]:
+    """The lock outs gitpipe may write, once all pass trust's rules: each is an
+    out gitpipe.yaml declares for its task, reached without a symlink, not one
+    git tracks. Metrics (`cache: false`) that git tracks are git's to write.
+
+    Second: the outs of entries for stages gitpipe.yaml no longer has, which
+    nothing vouches for; they are left alone (a removed stage keeps its entry)."""
+    declared = {task: declared_outs(project, task) for task in {o.task for o in outs}}
+    orphaned = [o for o in outs if declared[o.task] is None]
+    known = [o for o in outs if declared[o.task] is not None]
+    problems = [p for o in known for p in [_problem(project, o, declared[o.task] or {})] if p]
+    if problems:
+        raise RecordError("\n".join(problems), hint=trust.RECORD_HINT)
+    cached = {o for o in known if (declared[o.task] or {})[o.path].cache}
+    tracked = project.git.tracked_paths()
+    trust.refuse_tracked([(o.task, o.path) for o in known if o in cached], tracked)
+    return [o for o in known if o in cached or not _is_tracked(tracked, o.path)], orphaned
+
+
+def _problem(project: Project, out: LockedOut, declared: dict[str, Out]) -> str | None:
+    """What is wrong with one lock out of a task the spec has, or None."""
+    record = f"lock entry {out.task!r}"
+    try:
+        trust.out_path(project.root, out.path, declared, record=record,
+                       source=lockfile.LOCK_FILE)
+    except RecordError as exc:
+        return exc.message
+    directory = True if declared[out.path].is_dir else None
+    unfit = trust.digest_problem(out.digest, directory)
+    return f"{lockfile.LOCK_FILE}: {record}: out {out.path!r}: {unfit}" if unfit else None
+
+
+def _is_tracked(tracked: list[str], path: str) -> bool:
+    return bool(trust.tracked_outs([("", path)], tracked))
+
+
+def declared_outs(project: Project, task: str) -> dict[str, Out] | None:
+    """The outs gitpipe.yaml declares for a task (`stage` or `stage@partition`):
+    None for a stage it does not have, none for a partition it cannot have."""
+    name, _, key = task.partition("@")
+    if name not in project.pipeline.names():
+        return None
+    try:
+        stage = project.pipeline.stage(name)
+        if bool(key) != (stage.partition is not None):
+            return {}
+        spec_task = partition_task(stage, key) if key else Task.of(stage)
+    except (KeyError, ValueError, GitpipeError):
+        return {}
+    return {out.path: out for out in spec_task.outs}
+
+
+def check_manifests(cache: Cache, outs: list[LockedOut],
+                     source: str = LOCAL) -> None:
+    """Read (so check) the manifest of each directory out, before anything is written."""
+    for out in outs:
+        if not out.digest.endswith(DIR_SUFFIX):
+            continue
+        try:
+            cache.manifest(out.digest, source)
+        except RecordError as exc:
+            raise RecordError(f"{exc.message} (out {out.path!r} of lock entry {out.task!r})",
+                              hint=trust.RECORD_HINT) from None

@@ -1,0 +1,329 @@
+"""Project: where the repository, its spec, lock, state and config are; ProjectLock.
+
+Everything is loaded lazily, so a command only pays for what it reads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import fcntl
+import os
+import time
+from functools import cached_property
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from gitpipe.core.digraph import Dag
+from gitpipe.core.errors import BadInputError, NotAProjectError, ProjectLockedError, SpecError
+from gitpipe.git.repo import GitRepo
+from gitpipe.hashing.fingerprint import executor_inputs
+from gitpipe.hashing.statsig import ReadLog
+from gitpipe.spec import graph as graph_module
+from gitpipe.spec import lockfile
+from gitpipe.spec.config import Config, load_config, remote_settings
+from gitpipe.spec.lockfile import LockEntry
+from gitpipe.spec.model import SPEC_FILE, Pipeline, Stage
+from gitpipe.spec.params import ParamsReader
+from gitpipe.spec.parse import load_pipeline
+from gitpipe.storage.state import State
+from gitpipe.storage.workspace import Workspace
+from gitpipe.trust import dotdir
+
+if TYPE_CHECKING:
+    from gitpipe.storage.cache import Cache
+    from gitpipe.storage.remote import Remote
+
+GITPIPE_DIR = dotdir.GITPIPE_DIR
+
+
+def _today() -> dt.date:
+    """The date partitions are expanded for; GITPIPE_TODAY pins it (tests, replays)."""
+    pinned = os.environ.get("GITPIPE_TODAY")
+    if pinned:
+        try:
+            return dt.date.fromisoformat(pinned)
+        except ValueError:
+            raise BadInputError(f"GITPIPE_TODAY={pinned!r} is not a date (YYYY-MM-DD)") from None
+    return dt.date.today()
+
+
+def find_root(start: Path) -> Path:
+    """The nearest directory at or above `start` holding gitpipe.yaml (or .gitpipe/)."""
+    start = start.resolve()
+    if not start.is_dir():
+        raise NotAProjectError(f"{str(start)!r} is not a directory" if start.exists()
+                               else f"directory {str(start)!r} does not exist")
+    for candidate in (start, *start.parents):
+        if (candidate / SPEC_FILE).is_file() or (candidate / GITPIPE_DIR).is_dir():
+            return candidate
+        if (candidate / ".git").exists():
+            break
+    raise NotAProjectError(f"no {SPEC_FILE} in {str(start)!r} or its parents",
+                           hint="create gitpipe.yaml, or run 'gitpipe init'")
+
+
+class Project:
+    """A gitpipe project: a directory with gitpipe.yaml inside a git work tree."""
+
+    def __init__(self, path: str | os.PathLike[str] = ".", *, find: bool = True,
+                 today: dt.date | None = None) -> None:
+        start = Path(path)
+        self.root = find_root(start) if find else start.resolve()
+        self.today = today or _today()
+        dotdir.check(str(self.root))
+
+    @property
+    def gitpipe_dir(self) -> Path:
+        return self.root / GITPIPE_DIR
+
+    @cached_property
+    def parse_cache(self) -> Path | None:
+        """Where parsed YAML is remembered by content: this user's folder for the
+        repository, never inside it (a parse cache that came with a commit would
+        decide what runs); none before `gitpipe init`, or where no folder of
+        this user's can be had."""
+        if not self.gitpipe_dir.is_dir():
+            return None
+        folder = dotdir.user_cache_dir(str(self.root), create=True)
+        return Path(folder) / "parsed" if folder else None
+
+    @cached_property
+    def reads(self) -> ReadLog:
+        """Every project path this project's judgement read (see statsig.ReadLog)."""
+        return ReadLog()
+
+    @cached_property
+    def git(self) -> GitRepo:
+        return GitRepo.discover(self.root)
+
+    @cached_property
+    def config(self) -> Config:
+        return load_config(self.gitpipe_dir, self.reads, self.parse_cache)
+
+    @cached_property
+    def pipeline(self) -> Pipeline:
+        return load_pipeline(self.root, cache_dir=self.parse_cache, reads=self.reads)
+
+    @cached_property
+    def graph(self) -> Dag:
+        try:
+            return graph_module.build(self.pipeline, self.today, self.runtime_of)
+        except SpecError:
+            # The fast parse has no line numbers: build again from a parse with them.
+            graph_module.build(load_pipeline(self.root, with_lines=True), self.today)
+            raise
+
+    def runtime_of(self, stage: Stage) -> tuple[tuple[str, str], ...]:
+        """What the stage's executor adds to its command, from the config: part of
+        its fingerprint (the config is read only for such stages)."""
+        spec = stage.k8s
+        return executor_inputs(stage.executor, spec.image if spec else None,
+                               spec.env_from_secret if spec else (), self.config.raw)
+
+    @cached_property
+    def lock_entries(self) -> dict[str, LockEntry]:
+        return lockfile.read(self.root, self.parse_cache, self.reads)
+
+    @cached_property
+    def state(self) -> State:
+        return State(self.gitpipe_dir / "state.db",
+                     lambda: os.path.lexists(self.gitpipe_dir / ".gitignore"))
+
+    @cached_property
+    def workspace(self) -> Workspace:
+        return Workspace(self.root, self.state, lambda: self.git, self.reads)
+
+    @cached_property
+    def cache(self) -> Cache:
+        from gitpipe.storage.cache import Cache  # not on the status path: shutil, tempfile
+
+        settings = self.config.raw.get("cache") or {}
+        ensure_initialised(self.root)  # the cache is written into: never without ignore rules
+        return Cache(self.gitpipe_dir / "cache", str(settings.get("type", "reflink")))
+
+    def remote(self, name: str | None = None) -> Remote:
+        from gitpipe.storage.remote import Remote, check_outside, local_folder, resolve_url
+
+        settings = remote_settings(self.config, name)
+        url = resolve_url(settings.url, self.root)
+        if local_folder(url) is not None and settings.name not in self.config.local_remotes:
+            check_outside(settings, url, self.repository_places())
+        return Remote(settings.name, url, settings.options)
+
+    def repository_places(self) -> list[Path]:
+        """The work tree and git's own directories (a linked worktree's, and the
+        common one all worktrees share), resolved."""
+        from gitpipe.core.errors import GitpipeError
+
+        places = [self.root]
+        try:
+            git = self.git
+        except GitpipeError:
+            return places
+        gitdir = Path(git.repo.path).resolve()
+        places += [git.workdir, gitdir]
+        common = gitdir / "commondir"
+        if common.is_file():
+            places.append((gitdir / common.read_text().strip()).resolve())
+        return places
+
+    def remote_settings(self, name: str | None = None) -> dict[str, Any]:
+        """The storage options of a remote (what a pod needs besides the URL)."""
+        return dict(remote_settings(self.config, name).options)
+
+    def has_remote(self) -> bool:
+        return bool(self.config.raw.get("remotes"))
+
+    def params_reader(self) -> ParamsReader:
+        return ParamsReader.from_workspace(self.root, self.parse_cache, self.reads)
+
+    def check_paths_inside(self, paths: dict[str, list[str]] | None = None) -> None:
+        """Refuse deps and outs that resolve, through symlinks, outside the project.
+
+        `paths` ({task: [paths]}) narrows the check to one task just before it
+        runs, so a symlink swapped in after validation is caught too.
+        """
+        root = os.path.realpath(self.root)
+        problems = []
+        real_dirs: dict[str, str] = {}
+
+        def realpath(path: str) -> str:
+            # NOTE: realpath of each parent directory once, not of every path.
+            parent, _, name = path.rpartition("/")
+            if parent not in real_dirs:
+                real_dirs[parent] = os.path.realpath(self.root / parent)
+            full = os.path.join(real_dirs[parent], name)
+            return os.path.realpath(full) if os.path.islink(full) else full
+
+        if paths is None:
+            paths = {stage.name: [*stage.deps, *(out.path for out in stage.outs)]
+                     for stage in self.pipeline.stages}
+        for name, task_paths in paths.items():
+            for path in task_paths:
+                real = realpath(path)
+                if real != root and not real.startswith(root + os.sep):
+                    problems.append(f"{SPEC_FILE}: stage {name!r}: {path!r} resolves "
+                                    f"outside the repository (through a symlink)")
+        if problems:
+            raise BadInputError("\n".join(problems))
+
+    def close(self) -> None:
+        if "state" in self.__dict__:
+            self.state.close()
+        if "git" in self.__dict__:
+            self.git.close()
+
+
+class ProjectLock:
+    """The one-writer mutex of a repository: flock on `.gitpipe/project.lock`.
+
+    The kernel drops an flock when its process dies, so a lock left by a
+    crashed gitpipe is reclaimed without any pid guessing; the pid written
+    inside only names the holder in the error message.
+    """
+
+    def __init__(self, gitpipe_dir: Path, wait: float = 3.0) -> None:
+        self.path = gitpipe_dir / "project.lock"
+        self.wait = wait
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        ensure_initialised(self.path.parent.parent)
+        dotdir.refuse_links(str(self.path.parent), (self.path.name,))
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        except OSError as exc:  # a link planted since the check: never followed
+            raise BadInputError(f"'{GITPIPE_DIR}/{self.path.name}': cannot open: "
+                                f"{exc.strerror}") from None
+        deadline = time.monotonic() + self.wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() > deadline:
+                    holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+                    os.close(fd)
+                    raise ProjectLockedError(
+                        f"another gitpipe process (pid {holder}) is working in this "
+                        "repository", hint="wait for it to finish, then try again") from None
+                time.sleep(0.05)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.ftruncate(self._fd, 0)
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> ProjectLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.release()
+
+
+GITPIPE_GITIGNORE = """# written by gitpipe init: per-machine state, never committed
+/config.local.yaml
+/cache/
+/state.db*
+/logs/
+/project.lock
+/tmp/
+"""
+
+
+def ensure_ignored(root: Path, paths: list[str]) -> list[str]:
+    """Add `/path` lines for cached outs to the root .gitignore; returns what was added."""
+    ignore = root / ".gitignore"
+    existing = ignore.read_text(encoding="utf-8").splitlines() if ignore.exists() else []
+    wanted = [f"/{path}" for path in paths if f"/{path}" not in existing]
+    if wanted:
+        text = "\n".join(existing + wanted) + "\n"
+        lockfile.atomic_write(ignore, text)
+    return wanted
+
+
+def init_project(path: Path) -> Project:
+    """Create `.gitpipe/` (config, ignore rules) in a git work tree; idempotent."""
+    from gitpipe.spec.config import CONFIG_FILE, default_config_text
+
+    root = path.resolve()
+    GitRepo.discover(root)
+    dotdir.check(str(root))
+    gitpipe_dir = root / GITPIPE_DIR
+    gitpipe_dir.mkdir(exist_ok=True)
+    if not (gitpipe_dir / CONFIG_FILE).exists():
+        lockfile.atomic_write(gitpipe_dir / CONFIG_FILE, default_config_text())
+    lockfile.atomic_write(gitpipe_dir / ".gitignore", GITPIPE_GITIGNORE)
+    project = Project(root, find=False)
+    if (root / SPEC_FILE).exists():
+        ensure_ignored(root, cached_out_paths(project.pipeline))
+    return project
+
+
+def ensure_initialised(root: Path) -> None:
+    """Before gitpipe first writes its own state into `.gitpipe/` (the
+    ProjectLock, the cache): a project `gitpipe init` never ran in is
+    initialised fully, and a missing `.gitpipe/.gitignore` is written again, so
+    that nothing gitpipe keeps there can be committed by `git add -A`."""
+    gitpipe_dir = root / GITPIPE_DIR
+    if not gitpipe_dir.is_dir():
+        init_project(root)
+    elif not os.path.lexists(gitpipe_dir / ".gitignore"):
+        lockfile.atomic_write(gitpipe_dir / ".gitignore", GITPIPE_GITIGNORE)
+
+
+def cached_out_paths(pipeline: Pipeline) -> list[str]:
+    """Ignore patterns for cached outs; `${date}` in a partitioned out becomes `*`."""
+    import re
+
+    return [re.sub(r"\$\{[^}]*\}", "*", out.path)
+            for stage in pipeline.stages for out in stage.outs if out.cache]

@@ -1,0 +1,317 @@
+"""Is a Task stale against its LockEntry, and why: one small predicate per trigger.
+
+Reasons carry a kind, a subject and old/new values, and render as the
+sentences users see ("params: train.lr 0.1 -> 0.5").
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple
+
+from gitpipe.hashing.digests import DIR_SUFFIX, GIT, XXH3
+from gitpipe.hashing.fingerprint import fingerprint, legacy_fingerprint, part_digest
+from gitpipe.spec.lockfile import LockedPath, LockEntry
+from gitpipe.spec.model import Out, Task
+from gitpipe.spec.params import ParamsReader, flatten, same
+from gitpipe.storage.workspace import PathHasher, PathInfo
+
+
+class Kind(enum.Enum):
+    NEW = "new stage"
+    FORCED = "forced"
+    ALWAYS = "always_changed"
+    CMD = "cmd changed"
+    DEP_MODIFIED = "modified"
+    DEP_MISSING = "missing"
+    DEP_ADDED = "added"
+    DEP_REMOVED = "removed"
+    DEP_MODE = "mode changed"
+    PARAM = "params"
+    OUT_MISSING = "out missing"
+    OUT_MODIFIED = "out modified"
+    OUT_DECLARED = "outs changed"
+    OUT_KIND = "out kind changed"
+    OUT_MODE = "out mode changed"
+    UPSTREAM = "upstream"
+    WDIR = "wdir changed"
+    ENV = "env changed"
+    RUNTIME = "executor settings changed"
+    FINGERPRINT = "fingerprint changed"
+
+
+# Reasons that change how gitpipe records a stage, not what its command
+# produces: the stage is re-recorded in the lock without running.
+RECORD_ONLY = frozenset({Kind.OUT_KIND})
+
+
+class Reason(NamedTuple):
+    """One cause of staleness; `str()` is what the user reads."""
+
+    kind: Kind
+    subject: str = ""
+    old: Any = None
+    new: Any = None
+
+    def __str__(self) -> str:
+        kind = self.kind
+        if kind in (Kind.DEP_MODIFIED, Kind.DEP_MISSING, Kind.DEP_ADDED, Kind.DEP_REMOVED):
+            return f"deps: {self.subject} {kind.value}"
+        if kind is Kind.DEP_MODE:
+            return (f"deps: {self.subject} mode changed "
+                    f"({_exec_bit(self.old)} -> {_exec_bit(self.new)})")
+        if kind is Kind.PARAM:
+            if self.old is _ABSENT:
+                return f"params: {self.subject} added ({_show(self.new)})"
+            if self.new is _ABSENT:
+                return f"params: {self.subject} removed"
+            return f"params: {self.subject} {_show(self.old)} -> {_show(self.new)}"
+        if kind in (Kind.OUT_MISSING, Kind.OUT_MODIFIED):
+            return f"outs: {self.subject} {kind.value.split()[1]}"
+        if kind is Kind.OUT_DECLARED:
+            return f"outs: {self.subject} {self.new}"
+        if kind is Kind.OUT_KIND:
+            # `old` is set when other reasons make the stage run anyway.
+            alone = "" if self.old else " (re-recorded, no run)"
+            return f"outs: {self.subject} declared as {self.new}{alone}"
+        if kind is Kind.OUT_MODE:
+            return (f"outs: {self.subject} mode changed "
+                    f"({_exec_bit(self.old)} -> {_exec_bit(self.new)})")
+        if kind is Kind.WDIR:
+            return f"wdir changed ({self.old} -> {self.new})"
+        if kind in (Kind.ENV, Kind.RUNTIME):
+            return kind.value
+        if kind is Kind.UPSTREAM:
+            return f"upstream: {self.subject}"
+        if kind is Kind.FINGERPRINT:
+            return "env, wdir or executor settings changed"
+        return kind.value
+
+
+class _Absent:
+    def __repr__(self) -> str:
+        return "<absent>"
+
+
+_ABSENT = _Absent()
+
+
+def _exec_bit(executable: bool) -> str:
+    return "+x" if executable else "-x"
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    return str(value)
+
+
+class Observation(NamedTuple):
+    """What a Task sees now: dep and out hashes, param values and its fingerprint."""
+
+    deps: dict[str, PathInfo]
+    params: dict[str, Any]
+    outs: dict[str, PathInfo]
+    fingerprint: str
+
+
+class Staleness(NamedTuple):
+    """The verdict for one Task: stale when it has any reason."""
+
+    task: str
+    reasons: tuple[Reason, ...] = ()
+    observation: Observation | None = None
+
+    @property
+    def stale(self) -> bool:
+        """The lock does not record this task as it is now."""
+        return bool(self.reasons)
+
+    @property
+    def needs_run(self) -> bool:
+        """Stale for a reason that a re-recording of the lock entry cannot settle."""
+        return any(reason.kind not in RECORD_ONLY for reason in self.reasons)
+
+
+def out_label(out: Out) -> str:
+    return out.path + "/" if out.is_dir else out.path
+
+
+def observe(task: Task, workspace: PathHasher, params: ParamsReader,
+            entry: LockEntry | None = None) -> Observation:
+    """Hash deps and outs (stat first) and read params: the inputs of every predicate.
+
+    A dep is hashed with the algorithm its lock entry used, so a file that
+    becomes git-tracked (or stops being) is not "modified" by that alone, and
+    whether nothing is stale never depends on the git index (seal.py relies
+    on it); a dep no entry names yet takes git's blob id if git tracks it.
+    """
+    deps = {path: workspace.info(path, _locked_algo(entry, path)) for path in task.deps}
+    outs = {out.path: workspace.info(out.path, XXH3) for out in task.outs}
+    values = params.values(task.stage)
+    return Observation(deps, values, outs, task_fingerprint(task, deps, values))
+
+
+def _locked_algo(entry: LockEntry | None, path: str) -> str | None:
+    locked = entry.dep(path) if entry is not None else None
+    if locked is None:
+        return None
+    return GIT if locked.digest.startswith(f"{GIT}:") else XXH3
+
+
+def task_fingerprint(task: Task, deps: dict[str, PathInfo], values: dict[str, Any]) -> str:
+    return fingerprint(
+        task.cmd, task.env, {p: dep_identity(i) for p, i in deps.items()}, values,
+        [o.path for o in task.outs], task.stage.wdir, task.runtime,
+    )
+
+
+def dep_identity(info: PathInfo) -> str | None:
+    """What a dep contributes to the fingerprint: its digest, and its executable
+    bit when set (a script run as `./tool` behaves otherwise without it). A
+    dep that is not executable contributes its digest alone, as it always did."""
+    if info.digest is None or not info.executable:
+        return info.digest
+    return f"{info.digest} +x"
+
+
+def _legacy_match(task: Task, entry: LockEntry, seen: Observation) -> bool:
+    """Was `entry` written before fingerprint version 2 for the task as it is now?"""
+    return entry.fingerprint == legacy_fingerprint(
+        task.cmd, task.env, {p: dep_identity(i) for p, i in seen.deps.items()}, seen.params,
+        [(o.path, o.is_dir, o.cache) for o in task.outs], task.stage.wdir)
+
+
+def _kind_of(out: Out) -> str:
+    return "an out" if out.cache else "a metric"
+
+
+# Each predicate: (task, lock entry, observation) -> reasons. -----------------------
+
+def cmd_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable[Reason]:
+    if task.cmd != entry.cmd:
+        yield Reason(Kind.CMD, old=entry.cmd, new=task.cmd)
+
+
+def deps_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable[Reason]:
+    for path, info in seen.deps.items():
+        locked = entry.dep(path)
+        # A directory that is gone is still shown as one (its lock entry says so).
+        was_dir = locked is not None and locked.digest.endswith(DIR_SUFFIX)
+        label = path + "/" if info.is_dir or was_dir else path
+        if not info.exists:
+            yield Reason(Kind.DEP_MISSING, label)
+        elif locked is None:
+            yield Reason(Kind.DEP_ADDED, label)
+        elif locked.digest != info.digest:
+            yield Reason(Kind.DEP_MODIFIED, label, locked.digest, info.digest)
+        elif locked.executable != info.executable:
+            yield Reason(Kind.DEP_MODE, label, locked.executable, info.executable)
+    for locked_dep in entry.deps:
+        if locked_dep.path not in seen.deps:
+            yield Reason(Kind.DEP_REMOVED, locked_dep.path)
+
+
+def params_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable[Reason]:
+    old, new = flatten(entry.params), flatten(seen.params)
+    for key in sorted(set(old) | set(new)):
+        before, after = old.get(key, _ABSENT), new.get(key, _ABSENT)
+        if before is _ABSENT or after is _ABSENT or not same(before, after):
+            yield Reason(Kind.PARAM, key, before, after)
+
+
+def outs_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable[Reason]:
+    declared = {out.path for out in task.outs}
+    for out in task.outs:
+        locked = entry.out(out.path)
+        info = seen.outs[out.path]
+        if locked is None:
+            yield Reason(Kind.OUT_DECLARED, out_label(out), new="added")
+        elif not info.exists:
+            yield Reason(Kind.OUT_MISSING, out_label(out))
+        elif locked.digest != info.digest:
+            yield Reason(Kind.OUT_MODIFIED, out_label(out), locked.digest, info.digest)
+        elif not info.is_dir and locked.executable != info.executable:
+            # The bytes are the lock's, the mode is not: a command run as
+            # `./tool` fails without its bit (a directory's digest holds its
+            # files' bits already).
+            yield Reason(Kind.OUT_MODE, out_label(out), locked.executable, info.executable)
+    for locked_out in entry.outs:
+        if locked_out.path not in declared:
+            yield Reason(Kind.OUT_DECLARED, locked_out.path, new="removed")
+
+
+def out_kinds_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable[Reason]:
+    """An out that became a metric, or back: gitpipe records it differently, the
+    command produces the same bytes."""
+    for out in task.outs:
+        locked = entry.out(out.path)
+        if locked is not None and locked.metric == out.cache:
+            yield Reason(Kind.OUT_KIND, out_label(out), new=_kind_of(out))
+
+
+def recipe_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable[Reason]:
+    """The parts of the fingerprint no other predicate looks at, each named."""
+    if task.stage.wdir != entry.wdir:
+        yield Reason(Kind.WDIR, old=entry.wdir, new=task.stage.wdir)
+    if part_digest(task.env) != entry.env:
+        yield Reason(Kind.ENV)
+    if part_digest(task.runtime) != entry.runtime:
+        yield Reason(Kind.RUNTIME)
+
+
+PREDICATES: tuple[Callable[[Task, LockEntry, Observation], Iterable[Reason]], ...] = (
+    cmd_changed, deps_changed, params_changed, outs_changed,
+)
+
+
+def _reasons_against(task: Task, entry: LockEntry, seen: Observation) -> list[Reason]:
+    if entry.fingerprint != seen.fingerprint and _legacy_match(task, entry, seen):
+        return []  # a version-1 entry that still holds; it is rewritten on its next run
+    reasons = [reason for predicate in PREDICATES for reason in predicate(task, entry, seen)]
+    if entry.fingerprint != seen.fingerprint:
+        reasons.extend(recipe_changed(task, entry, seen))
+        if not reasons:
+            # NOTE: the safety net: a fingerprint that differs always runs the
+            # stage, even where the lock lacks the parts to name why (an entry
+            # written by an older gitpipe).
+            reasons.append(Reason(Kind.FINGERPRINT))
+    reasons.extend(out_kinds_changed(task, entry, seen))
+    return reasons
+
+
+def judge(task: Task, entry: LockEntry | None, seen: Observation,
+          upstream: Iterable[str] = (), force: bool = False) -> Staleness:
+    """The Staleness of `task`; `upstream` names stale tasks it depends on."""
+    if task.stage.frozen:
+        return Staleness(task.name, (), seen)
+    reasons: list[Reason] = []
+    if force:
+        reasons.append(Reason(Kind.FORCED))
+    if entry is None:
+        reasons.append(Reason(Kind.NEW))
+    else:
+        reasons.extend(_reasons_against(task, entry, seen))
+    if task.stage.always_changed:
+        reasons.append(Reason(Kind.ALWAYS))
+    reasons.extend(Reason(Kind.UPSTREAM, name) for name in upstream)
+    if any(reason.kind not in RECORD_ONLY for reason in reasons):
+        reasons = [reason._replace(old=True) if reason.kind is Kind.OUT_KIND else reason
+                   for reason in reasons]
+    return Staleness(task.name, tuple(reasons), seen)
+
+
+def lock_entry_for(task: Task, seen: Observation, outs: dict[str, PathInfo]) -> LockEntry:
+    """The LockEntry recording a successful run that saw `seen` and produced `outs`."""
+    deps = tuple(LockedPath(p, i.digest, i.size if not i.digest.startswith("git:") else None,
+                            executable=i.executable)
+                 for p, i in seen.deps.items() if i.digest is not None)
+    metrics = {out.path for out in task.outs if not out.cache}
+    locked_outs = tuple(LockedPath(p, i.digest, i.size, metric=p in metrics,
+                                   executable=i.executable)
+                        for p, i in outs.items() if i.digest is not None)
+    return LockEntry(task.cmd, seen.fingerprint, deps, seen.params, locked_outs,
+                     task.stage.wdir, part_digest(task.env), part_digest(task.runtime))

@@ -1,0 +1,105 @@
+"""The status use case: every Task of the plan judged against the lock, in DAG order.
+
+Reading only: nothing here runs a command or writes the lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Iterator
+from typing import NamedTuple
+
+from gitpipe.core.errors import SpecError
+from gitpipe.project.root import Project
+from gitpipe.project.staleness import Reason, Staleness, judge, observe
+from gitpipe.spec import graph as graph_module
+from gitpipe.spec.model import Task
+
+
+class StatusReport(NamedTuple):
+    """Staleness of every planned Task, in topological order."""
+
+    tasks: tuple[Staleness, ...]
+
+    @property
+    def stale(self) -> bool:
+        return any(s.stale for s in self.tasks)
+
+    def to_json(self) -> dict[str, object]:
+        """The `status --json` schema (README, docs/ci.md)."""
+        rows = []
+        for verdict in self.tasks:
+            stage, _, partition = verdict.task.partition("@")
+            rows.append({"name": stage, "partition": partition or None,
+                         "stale": verdict.stale, "reasons": [str(r) for r in verdict.reasons]})
+        return {"stale": self.stale, "stages": rows}
+
+
+def status(project: Project, targets: Iterable[str] = ()) -> StatusReport:
+    """Judge every Task the targets need (all Tasks without targets)."""
+    graph = project.graph
+    chosen = graph_module.select(graph, targets) if targets else None
+    return status_of(project, graph_module.plan(graph, chosen))
+
+
+def status_of(project: Project, order: list[Hashable]) -> StatusReport:
+    """Judge the given nodes, in the given (topological) order."""
+    try:
+        return StatusReport(tuple(_verdicts(project, order)))
+    finally:
+        project.state.flush()
+
+
+def any_stale(project: Project, order: list[Hashable]) -> bool:
+    """Is anything stale? Stops at the first stale node: before a full build
+    there is no point judging the other 999 (the runner judges each anyway)."""
+    try:
+        return any(verdict.stale for verdict in _verdicts(project, order))
+    finally:
+        project.state.flush()
+
+
+def _verdicts(project: Project, order: list[Hashable]) -> Iterator[Staleness]:
+    graph = project.graph
+    params = project.params_reader()
+    entries = project.lock_entries
+    stale: set[str] = set()
+    project.workspace.prefetch([path for node in order for path in
+                                _paths_of(graph.nodes[node]["task"])])
+    for node in order:
+        task = graph.nodes[node]["task"]
+        upstream = [str(p) for p in graph.predecessors(node) if p in stale]
+        entry = entries.get(task.name)
+        seen = observe(task, project.workspace, params, entry)
+        verdict = judge(task, entry, seen, upstream)
+        if verdict.needs_run:  # a re-recorded task's outs stay as they are
+            stale.add(task.name)
+        yield verdict
+
+
+def _paths_of(task: Task) -> list[str]:
+    return [*task.deps, *(out.path for out in task.outs)]
+
+
+__all__ = ["Reason", "StatusReport", "any_stale", "status", "status_of"]
+
+
+def check_params(project: Project, nodes: list[Hashable], wait_for_writers: bool = True) -> None:
+    """Bad params are bad input: exit 2 before anything runs, not a failed stage.
+
+    With `wait_for_writers`, params files that a stage writes are left for that
+    stage's turn (repro); `validate` checks every file as it is now.
+    """
+    produced = ({out.path for s in project.pipeline.stages for out in s.outs}
+                if wait_for_writers else set())
+    reader = project.params_reader()
+    problems: list[str] = []
+    for node in nodes:
+        stage = project.graph.nodes[node]["task"].stage
+        if any(ref.file in produced for ref in stage.params):
+            continue
+        try:
+            reader.values(stage)
+        except SpecError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise SpecError(problems)

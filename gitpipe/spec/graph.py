@@ -1,0 +1,148 @@
+"""The DAG of Tasks: edges from outs to deps, validation, and the pure plan.
+
+An edge A → B exists when a dep of B is an out of A, lies inside a directory
+out of A, or is a directory containing an out of A.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections.abc import Callable, Hashable, Iterable
+from typing import Any
+
+from gitpipe.core.digraph import Dag, ancestors, descendants, find_cycle, topological_order
+from gitpipe.core.errors import BadInputError, SpecError, did_you_mean
+from gitpipe.spec.model import SPEC_FILE, Pipeline, Stage, Task, tasks_of
+
+
+def _parents(path: str) -> Iterable[str]:
+    while "/" in path:
+        path = path.rsplit("/", 1)[0]
+        yield path
+
+
+class OutIndex:
+    """Finds which Task writes a path, by exact match, ancestor or descendant."""
+
+    def __init__(self, tasks: Iterable[Task]) -> None:
+        self.owner: dict[str, Task] = {}
+        self.problems: list[str] = []
+        for task in tasks:
+            for out in task.outs:
+                other = self.owner.get(out.path)
+                if other is task:
+                    self.problem(task, f"stage {task.name!r}: out {out.path!r} is declared twice")
+                elif other is not None:
+                    self.problem(task, f"out {out.path!r} is written by both stage "
+                                 f"{other.name!r} and stage {task.name!r}")
+                self.owner[out.path] = task
+        self.sorted_paths = sorted(self.owner)
+
+    def problem(self, task: Task, message: str) -> None:
+        """Record a problem at the line of the stage it concerns."""
+        line = f":{task.stage.line}" if task.stage.line else ""
+        self.problems.append(f"{SPEC_FILE}{line}: {message}")
+
+    def producers(self, dep: str) -> list[Task]:
+        """Tasks whose outs overlap `dep`, in path order.
+
+        An ordered result, not a set: a set of Tasks iterates in the order of
+        string hashes, which differ per process, and so would the edges, the
+        plan and the order of `upstream:` reasons from one run to the next.
+        """
+        found: dict[Task, None] = {}
+        if dep in self.owner:
+            found[self.owner[dep]] = None
+        found.update((self.owner[p], None) for p in _parents(dep) if p in self.owner)
+        prefix = dep + "/"
+        start = bisect.bisect_left(self.sorted_paths, prefix)
+        for path in self.sorted_paths[start:]:
+            if not path.startswith(prefix):
+                break
+            found[self.owner[path]] = None
+        return list(found)
+
+    def check_nesting(self) -> None:
+        """An out inside another task's out makes ownership ambiguous."""
+        for path, task in self.owner.items():
+            for parent in _parents(path):
+                owner = self.owner.get(parent)
+                if owner is not None and owner is not task:
+                    self.problem(task, f"out {path!r} of stage {task.name!r} is inside out "
+                                 f"{parent!r} of stage {owner.name!r}")
+
+
+def build(pipeline: Pipeline, today: dt.date | None = None,
+          runtime: Callable[[Stage], tuple[tuple[str, str], ...]] | None = None) -> Dag:
+    """The DAG of the pipeline's Tasks (one per partition); SpecError for overlaps, cycles.
+
+    `runtime(stage)` gives what the stage's executor adds to its command
+    (fingerprint.executor_inputs), asked only for stages run by another
+    executor than the local one.
+    """
+    day = today or dt.date.today()
+    tasks = [task for stage in pipeline.stages for task in tasks_of(stage, day)]
+    if runtime is not None:
+        tasks = [task._replace(runtime=runtime(task.stage)) if task.stage.executor != "local"
+                 else task for task in tasks]
+    index = OutIndex(tasks)
+    index.check_nesting()
+    graph = Dag()
+    for task in tasks:
+        graph.add_node(task.name, task=task)
+    for task in tasks:
+        for dep in task.deps:
+            for producer in index.producers(dep):
+                if producer is task:
+                    index.problem(task, f"stage {task.name!r} depends on its own out {dep!r}")
+                    continue
+                graph.add_edge(producer.name, task.name)
+    if index.problems:
+        raise SpecError(index.problems)
+    _check_acyclic(graph)
+    return graph
+
+
+def _check_acyclic(graph: Dag) -> None:
+    cycle = find_cycle(graph)
+    if cycle is None:
+        return
+    names = [str(node) for node in cycle]
+    raise SpecError([f"{SPEC_FILE}: the stages form a cycle: {' -> '.join(names)}"],
+                    hint="a stage cannot depend, directly or not, on its own outs")
+
+
+def select(graph: Dag, targets: Iterable[str]) -> list[Hashable]:
+    """Resolve target names (a stage, or `stage@partition`) to graph nodes."""
+    nodes: list[Hashable] = []
+    for target in targets:
+        if target in graph:
+            nodes.append(target)
+            continue
+        matches = [n for n in graph if str(n).split("@", 1)[0] == target]
+        if not matches:
+            stages = {str(n).split("@", 1)[0] for n in graph}
+            raise BadInputError(f"unknown stage {target!r}", hint=did_you_mean(target, stages))
+        nodes.extend(matches)
+    return nodes
+
+
+def plan(graph: Any, targets: Iterable[Hashable] | None = None,
+         downstream: bool = False) -> list[Hashable]:
+    """The nodes to consider, in a topological order; pure, any hashable nodes.
+
+    With targets: the targets and everything upstream of them (what they need),
+    plus everything downstream when `downstream` is set. Without: every node.
+    """
+    if targets is None:
+        chosen = set(graph.nodes)
+    else:
+        chosen = set()
+        for node in targets:
+            chosen.add(node)
+            chosen |= ancestors(graph, node)
+            if downstream:
+                chosen |= descendants(graph, node)
+    order = {node: i for i, node in enumerate(graph.nodes)}
+    return topological_order(graph.subgraph(chosen), key=order.__getitem__)

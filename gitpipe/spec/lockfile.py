@@ -1,0 +1,325 @@
+"""`gitpipe.lock`: one LockEntry per Task, written deterministically and atomically.
+
+Sorted keys and a stable layout keep diffs in code review meaningful; every
+write goes to a temp file that is fsynced and renamed over the old one, so a
+crash leaves either the old or the new lock, never half of one.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from gitpipe.core.errors import BadInputError, GitpipeError, RecordError
+from gitpipe.core.yamlio import cached_parse, parse_plain
+from gitpipe.hashing.statsig import ReadLog, read_noted
+from gitpipe.trust.checks import fingerprint_problem, task_problem
+
+LOCK_FILE = "gitpipe.lock"
+_RESTORE = "restore it from git, or delete it to rerun everything"
+SCHEMA = 1
+
+
+class LockedPath(NamedTuple):
+    """A dep or out as last seen: path, digest, size, whether it was an
+    executable file (`exec: true`, written only then: part of a dep's identity;
+    for an out, the mode checkout restores, since the cache keeps bytes only)
+    and, for an out, whether it was declared a metric."""
+
+    path: str
+    digest: str
+    size: int | None = None
+    metric: bool = False
+    executable: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        row: dict[str, Any] = {"path": self.path, "hash": self.digest}
+        if self.size is not None:
+            row["size"] = self.size
+        if self.executable:
+            row["exec"] = True
+        if self.metric:
+            row["metric"] = True
+        return row
+
+
+class LockEntry(NamedTuple):
+    """What the last successful run of a Task saw and produced."""
+
+    cmd: str
+    fingerprint: str
+    deps: tuple[LockedPath, ...] = ()
+    params: dict[str, Any] = {}  # noqa: RUF012 - entries are read, never changed in place
+    outs: tuple[LockedPath, ...] = ()
+    # The parts of the fingerprint that have no other reason of their own,
+    # recorded so that a change names its part: wdir, and digests of the env
+    # and of the executor's inputs (fingerprint.part_digest; never the values).
+    wdir: str = "."
+    env: str | None = None
+    runtime: str | None = None
+
+    def dep(self, path: str) -> LockedPath | None:
+        return next((d for d in self.deps if d.path == path), None)
+
+    def out(self, path: str) -> LockedPath | None:
+        return next((o for o in self.outs if o.path == path), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"cmd": self.cmd, "fingerprint": self.fingerprint}
+        if self.wdir != ".":
+            data["wdir"] = self.wdir
+        if self.env is not None:
+            data["env"] = self.env
+        if self.runtime is not None:
+            data["runtime"] = self.runtime
+        if self.deps:
+            data["deps"] = [_Flow(d.to_dict()) for d in sorted(self.deps, key=_by_path)]
+        if self.params:
+            data["params"] = _sorted_params(self.params)
+        if self.outs:
+            data["outs"] = [_Flow(o.to_dict()) for o in sorted(self.outs, key=_by_path)]
+        return data
+
+
+def _by_path(item: LockedPath) -> str:
+    return item.path
+
+
+def _sorted_params(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted_params(value[k]) for k in sorted(value, key=str)}
+    return value
+
+
+class _Flow(dict[str, Any]):
+    """A mapping written on one line: `- {path: a, hash: xxh3:…}`."""
+
+
+@functools.cache
+def _dumper() -> Any:
+    """The lock's YAML dumper (made on first write: see yamlio._yaml)."""
+    import yaml
+
+    class LockDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+        pass
+
+    LockDumper.add_representer(
+        _Flow, lambda dumper, data: dumper.represent_mapping(
+            "tag:yaml.org,2002:map", data.items(), flow_style=True)
+    )
+    return LockDumper
+
+
+def _dump(data: Any) -> str:
+    import yaml
+
+    text: str = yaml.dump(data, Dumper=_dumper(), sort_keys=False,
+                          default_flow_style=False, allow_unicode=True, width=10_000)
+    return text
+
+
+def render_entry(name: str, entry: LockEntry) -> str:
+    """One task's block under `stages:`, exactly as `render` writes it."""
+    text = _dump({name: entry.to_dict()})
+    return "".join(f"  {line}\n" if line else "\n" for line in text.split("\n")[:-1])
+
+
+def render(entries: dict[str, LockEntry]) -> str:
+    """The lockfile's text for `entries`: schema first, tasks sorted by name."""
+    data = {"schema": SCHEMA, "stages": {n: entries[n].to_dict() for n in sorted(entries)}}
+    return _dump(data)
+
+
+def _locked_paths(rows: Any, where: str) -> tuple[LockedPath, ...]:
+    if not isinstance(rows, list):
+        raise BadInputError(f"{LOCK_FILE}: {where} must be a list")
+    paths = []
+    for row in rows:
+        if not isinstance(row, dict) or "path" not in row or "hash" not in row:
+            raise BadInputError(f"{LOCK_FILE}: {where}: each item needs 'path' and 'hash'")
+        paths.append(LockedPath(str(row["path"]), str(row["hash"]), row.get("size"),
+                                row.get("metric") is True, row.get("exec") is True))
+    return tuple(paths)
+
+
+def parse(text: str, cache_dir: Path | None = None) -> dict[str, LockEntry]:
+    """Lockfile text → {task name: LockEntry}; a clear error for a damaged file."""
+    try:
+        data = cached_parse(text, LOCK_FILE, cache_dir,
+                            lambda t: parse_plain(t, LOCK_FILE)) if text.strip() else {}
+    except BadInputError as exc:
+        raise BadInputError(exc.message, hint=_RESTORE) from None
+    data = data or {}
+    if not isinstance(data, dict) or data.get("schema", SCHEMA) != SCHEMA:
+        raise BadInputError(f"{LOCK_FILE}: unknown schema {data.get('schema')!r}"
+                            if isinstance(data, dict) else f"{LOCK_FILE}: not a mapping")
+    stages = data.get("stages") or {}
+    if not isinstance(stages, dict):
+        raise BadInputError(f"{LOCK_FILE}: 'stages' must be a mapping")
+    return {str(name): _entry(name, body) for name, body in stages.items()}
+
+
+def _entry(name: str, body: Any) -> LockEntry:
+    if not isinstance(body, dict) or "cmd" not in body or "fingerprint" not in body:
+        raise BadInputError(f"{LOCK_FILE}: stage {name!r}: needs 'cmd' and 'fingerprint'")
+    # The name and fingerprint become run-cache keys (`runs/<task>/<fp>`) that
+    # push reads and uploads: a lock from git must not name other files.
+    problem = task_problem(name) or fingerprint_problem(body["fingerprint"])
+    if problem is not None:
+        raise RecordError(f"{LOCK_FILE}: stage {name!r}: {problem}", hint=_RESTORE)
+    params = body.get("params") or {}
+    if not isinstance(params, dict):
+        raise BadInputError(f"{LOCK_FILE}: stage {name!r}: params must be a mapping")
+    return LockEntry(
+        cmd=str(body["cmd"]), fingerprint=str(body["fingerprint"]),
+        deps=_locked_paths(body.get("deps", []), f"stage {name!r} deps"),
+        params=dict(params),
+        outs=_locked_paths(body.get("outs", []), f"stage {name!r} outs"),
+        wdir=str(body.get("wdir", ".")),
+        env=_optional_text(body.get("env")),
+        runtime=_optional_text(body.get("runtime")),
+    )
+
+
+def _optional_text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def read(root: Path, cache_dir: Path | None = None,
+         reads: ReadLog | None = None) -> dict[str, LockEntry]:
+    try:
+        text = read_noted(root / LOCK_FILE, LOCK_FILE, reads)
+    except FileNotFoundError:
+        return {}
+    return parse(text, cache_dir)
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write via temp file + fsync + rename, then fsync the directory."""
+    import tempfile  # only when writing: not on the status path
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, _file_mode(path))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _file_mode(path: Path) -> int:
+    """Keep an existing file's mode; a new one gets 0666 less the umask (mkstemp: 0600)."""
+    try:
+        return path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        return 0o666 & ~_UMASK
+
+
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
+WRITE_BEHIND_INTERVAL = 0.2  # seconds: at most ~5 lock rewrites a second in a repro
+
+
+class LockWriter:
+    """Holds the lock in memory and writes it after each change (thread-safe).
+
+    Each entry's YAML is rendered once and kept, so a rewrite joins text
+    instead of re-rendering a 1,000-entry lock. With `write_behind`, a thread
+    does the writing, at most every WRITE_BEHIND_INTERVAL: a finished stage does
+    not wait for two fsyncs before the next one starts, and the stages that
+    finish meanwhile share one write (a 200-stage build: ~10 writes, not 200).
+    A crash can then lose the last few entries, never corrupt the file, and
+    each lost entry's run-cache record (written before the update) restores
+    its outs on the next repro instead of running again. `close` writes what
+    is left.
+    """
+
+    def __init__(self, root: Path, entries: dict[str, LockEntry],
+                 write_behind: bool = False) -> None:
+        self.path = root / LOCK_FILE
+        self.entries = dict(entries)
+        self._texts: dict[str, str] = {}
+        self._mutex = threading.Lock()
+        self._changed = threading.Condition(self._mutex)
+        self._version = 0  # bumped by every change
+        self._written = 0  # the version on disk
+        self._closed = False
+        self._closing = threading.Event()
+        self._error: OSError | None = None
+        self._thread: threading.Thread | None = None
+        if write_behind:
+            self._thread = threading.Thread(target=self._write_loop, daemon=True,
+                                            name="gitpipe-lock-writer")
+            self._thread.start()
+
+    def _text(self, name: str) -> str:
+        if name not in self._texts:
+            self._texts[name] = render_entry(name, self.entries[name])
+        return self._texts[name]
+
+    def _render(self) -> str:
+        body = "".join(self._text(name) for name in sorted(self.entries))
+        return f"schema: {SCHEMA}\nstages:\n" + body if body else render({})
+
+    def _changed_locked(self) -> None:
+        self._version += 1
+        if self._thread is None:
+            atomic_write(self.path, self._render())
+            self._written = self._version
+        else:
+            self._changed.notify_all()
+
+    def _write_loop(self) -> None:
+        while True:
+            with self._mutex:
+                while self._written == self._version and not self._closed:
+                    self._changed.wait()
+                if self._written == self._version:
+                    return
+                version, text = self._version, self._render()
+            try:
+                atomic_write(self.path, text)
+                self._error = None  # a later write that succeeds supersedes a failed one
+            except OSError as exc:
+                self._error = exc
+            with self._mutex:
+                self._written = version
+            self._closing.wait(WRITE_BEHIND_INTERVAL)  # let changes gather; close() cuts it
+
+    def update(self, name: str, entry: LockEntry) -> None:
+        with self._mutex:
+            self.entries[name] = entry
+            self._texts.pop(name, None)
+            self._changed_locked()
+
+    def remove(self, names: list[str]) -> None:
+        with self._mutex:
+            for name in names:
+                self.entries.pop(name, None)
+                self._texts.pop(name, None)
+            self._changed_locked()
+
+    def close(self) -> None:
+        """Write whatever is not on disk yet; report a write that failed."""
+        if self._thread is not None:
+            with self._mutex:
+                self._closed = True
+                self._changed.notify_all()
+            self._closing.set()
+            self._thread.join()
+        if self._error is not None:
+            raise GitpipeError(f"cannot write {LOCK_FILE}: {self._error}")

@@ -1,0 +1,144 @@
+"""The pipeline model: Stages (with their params, outs and Kubernetes settings),
+the Pipeline, and Tasks (a Stage, or one partition of it, as the scheduler
+runs it). Reading and validating `gitpipe.yaml` into it is specparse.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import NamedTuple
+
+from gitpipe.spec.partitions import PartitionSpec, substitute, variables
+
+SPEC_FILE = "gitpipe.yaml"
+DEFAULT_PARAMS_FILE = "params.yaml"
+
+
+class ParamRef(NamedTuple):
+    """A key (dotted, or a whole section) of a params file."""
+
+    file: str
+    key: str
+
+
+class Out(NamedTuple):
+    """A declared output; `is_dir` when written with a trailing slash."""
+
+    path: str
+    is_dir: bool = False
+    cache: bool = True
+
+
+class WaitFor(NamedTuple):
+    """A sensor: wait until `path` (any fsspec URL, may use ${date}) exists."""
+
+    path: str
+    timeout: float = 6 * 3600.0
+    poke: float = 60.0
+
+
+class KubeSpec(NamedTuple):
+    """What a stage asks of Kubernetes; cluster-wide defaults live in the config."""
+
+    image: str | None = None
+    resources: tuple[tuple[str, str], ...] = ()
+    node_selector: tuple[tuple[str, str], ...] = ()
+    tolerations: tuple[str, ...] = ()          # each a JSON object, kept hashable
+    service_account: str | None = None
+    env_from_secret: tuple[tuple[str, str, str], ...] = ()  # (VAR, secret, key)
+
+
+class Stage(NamedTuple):
+    """One stage as declared; paths are repository-relative POSIX paths."""
+
+    name: str
+    cmd: str
+    deps: tuple[str, ...] = ()
+    params: tuple[ParamRef, ...] = ()
+    outs: tuple[Out, ...] = ()
+    wdir: str = "."
+    env: tuple[tuple[str, str], ...] = ()
+    retries: int = 0
+    timeout: float | None = None
+    always_changed: bool = False
+    frozen: bool = False
+    persist: bool = False
+    line: int | None = None
+    partition: PartitionSpec | None = None
+    concurrency: int | None = None
+    wait_for: WaitFor | None = None
+    pool: str | None = None
+    executor: str = "local"
+    k8s: KubeSpec | None = None
+
+
+class Pipeline(NamedTuple):
+    """All stages of a `gitpipe.yaml`, in file order (`stage_lines`: where each
+    stage's name is, for messages about a stage as a whole)."""
+
+    stages: tuple[Stage, ...]
+    source: str = SPEC_FILE
+    stage_lines: dict[str, int] | None = None
+
+    def names(self) -> list[str]:
+        return [stage.name for stage in self.stages]
+
+    def stage(self, name: str) -> Stage:
+        for stage in self.stages:
+            if stage.name == name:
+                return stage
+        raise KeyError(name)
+
+
+class Task(NamedTuple):
+    """A node the scheduler runs: a Stage, or one partition of it, with paths resolved.
+
+    `cmd`, `deps` and `outs` are the stage's, after partition substitution.
+    """
+
+    stage: Stage
+    partition: str | None
+    cmd: str
+    deps: tuple[str, ...]
+    outs: tuple[Out, ...]
+    env: tuple[tuple[str, str], ...]
+    # What the executor puts around the command (fingerprint.executor_inputs),
+    # set by graph.build from the config: part of the fingerprint.
+    runtime: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def name(self) -> str:
+        return f"{self.stage.name}@{self.partition}" if self.partition else self.stage.name
+
+    @classmethod
+    def of(cls, stage: Stage) -> Task:
+        return cls(stage, None, stage.cmd, stage.deps, stage.outs, stage.env)
+
+    @property
+    def wait_path(self) -> str | None:
+        wait = self.stage.wait_for
+        if wait is None:
+            return None
+        if self.partition is None:
+            return wait.path
+        return substitute(wait.path, variables(self.partition, _freq(self.stage)))
+
+
+def _freq(stage: Stage) -> str:
+    return stage.partition.freq if stage.partition else "daily"
+
+
+def partition_task(stage: Stage, key: str) -> Task:
+    """The Task of one partition: `${…}` substituted in cmd, deps, outs and env."""
+    values = variables(key, _freq(stage))
+    outs = tuple(Out(substitute(o.path, values), o.is_dir, o.cache) for o in stage.outs)
+    return Task(stage, key, substitute(stage.cmd, values),
+                tuple(substitute(d, values) for d in stage.deps), outs,
+                tuple((k, substitute(v, values)) for k, v in stage.env))
+
+
+def tasks_of(stage: Stage, today: dt.date) -> list[Task]:
+    """One Task per partition in the stage's declared range, or the stage's one Task."""
+    if stage.partition is None:
+        return [Task.of(stage)]
+    return [partition_task(stage, key) for key in stage.partition.keys(today)]

@@ -1,0 +1,452 @@
+"""A remote: the cache layout on any fsspec URL; push, fetch, and what is missing.
+
+Existence is checked with one listing per prefix, transfers run in a thread
+pool, every download is verified against its name before it enters the
+cache, and no upload is visible under its final name until complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitpipe.core.errors import BadInputError, GitpipeError, MissingExtraError
+from gitpipe.core.nofollow import regular_files, unlink_beneath
+from gitpipe.hashing.digests import CHUNK, DIR_SUFFIX, copy_hashing_stream
+from gitpipe.spec.config import RemoteSettings
+from gitpipe.storage.cache import Cache, CacheError, Fetcher, object_relpath
+
+RETRIES = 4
+Progress = Callable[[str, int], None]  # (relative path done, bytes)
+_EXTRAS = {"s3": "pip install 'gitpipe[s3]'", "s3a": "pip install 'gitpipe[s3]'"}
+
+
+class RemoteError(GitpipeError):
+    """A remote cannot be reached, or refuses a transfer after retries."""
+
+
+@dataclass
+class Transfer:
+    """What moved, for the summary line."""
+
+    files: int = 0
+    bytes: int = 0
+    skipped: int = 0
+    runs: int = 0
+    failed: list[str] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, size: int) -> None:
+        """Count one transferred file; called from worker threads."""
+        with self._lock:
+            self.files += 1
+            self.bytes += size
+
+
+def object_key(digest: str) -> str:
+    suffix = DIR_SUFFIX if digest.endswith(DIR_SUFFIX) else ""
+    return object_relpath(digest.removesuffix(DIR_SUFFIX)) + suffix
+
+
+LOCAL_PROTOCOLS = ("file", "local")
+MASK = "****"
+# Option names that hold a credential: s3fs's `key`/`secret`/`token`, Azure's
+# `account_key`/`sas_token`, `password`, a `private_key`… An id (`key_id`,
+# `kms_key_id`) names a key and stays readable.
+_SECRET_NAME = re.compile(r"secret|passw|token|credential|private|auth|(^|_)key$", re.I)
+_URL_USERINFO = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<userinfo>[^/@]*)@",
+                           re.I)
+
+
+def _split_chain(url: str) -> tuple[str, str]:
+    """fsspec's `cache::target` chains: (everything before the target, the target)."""
+    head, sep, target = url.rpartition("::")
+    return head + sep, target
+
+
+def local_folder(url: str) -> str | None:
+    """The path of a URL that names a folder on this machine (a plain path,
+    `file://`, `local://`), else None."""
+    target = _split_chain(url)[1]
+    if "://" not in target:
+        return target
+    protocol, _, path = target.partition("://")
+    return path if protocol in LOCAL_PROTOCOLS else None
+
+
+def resolve_url(url: str, root: Path) -> str:
+    """A local folder's URL with a relative path joined to the project root and
+    `~` expanded; any other URL unchanged. fsspec would take a relative path
+    from the current directory, which a push from a subfolder or a git hook
+    changes."""
+    folder = local_folder(url)
+    if folder is None:
+        return url
+    head, target = _split_chain(url)
+    scheme = target[:len(target) - len(folder)]
+    return head + scheme + os.path.normpath(root / os.path.expanduser(folder))
+
+
+def check_outside(settings: RemoteSettings, url: str, places: list[Path]) -> None:
+    """Refuse a local remote (its URL resolved) that lies in one of `places`
+    (the work tree, git's own directories), by its path as written or through
+    symlinks: a push there would write into files git tracks."""
+    folder = local_folder(url)
+    if folder is None:
+        return
+    written, real = Path(folder), Path(os.path.realpath(folder))
+    for place in places:
+        if _is_within(written, place) or _is_within(real, place):
+            raise BadInputError(
+                f"{settings.source}: remote {settings.name!r} ({settings.url!r}) is "
+                f"{folder!r}, inside the repository ({str(place)!r}): a push there writes "
+                "into the work tree",
+                hint=f"point it at a folder outside the repository: 'gitpipe remote modify "
+                f"{settings.name} url PATH' (a folder of your own inside it belongs in "
+                ".gitpipe/config.local.yaml)")
+
+
+def _is_within(path: Path, place: Path) -> bool:
+    return path == place or place in path.parents
+
+
+def masked_url(url: str) -> str:
+    """A URL with the credentials embedded in it (`s3://user:pass@…`,
+    `https://token@host`) shown as ****; the user name stays readable."""
+    match = _URL_USERINFO.match(url)
+    if match is None:
+        return url
+    user, colon, _ = match["userinfo"].partition(":")
+    shown = f"{user}:{MASK}" if colon else MASK
+    return f"{match['scheme']}{shown}@{url[match.end():]}"
+
+
+def masked_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Storage options as they may be shown: credentials masked, nested
+    mappings (`client_kwargs`) too, and credentials inside URLs."""
+    shown: dict[str, Any] = {}
+    for name, value in options.items():
+        if isinstance(value, dict):
+            shown[name] = masked_options(value)
+        elif _SECRET_NAME.search(str(name)) and value not in (None, ""):
+            shown[name] = MASK
+        elif isinstance(value, str):
+            shown[name] = masked_url(value)
+        else:
+            shown[name] = value
+    return shown
+
+
+def _open_fs(url: str, options: dict[str, Any]) -> tuple[Any, str]:
+    import fsspec
+
+    protocol = url.split("://", 1)[0] if "://" in url else "file"
+    try:
+        # NOTE: no instance cache: fsspec keys it on the arguments, not on the
+        # AWS_* environment the client reads, so a cached S3 filesystem could
+        # keep talking to an endpoint the environment no longer names.
+        return fsspec.core.url_to_fs(  # type: ignore[no-any-return,unused-ignore]
+            url, skip_instance_cache=True, **options)
+    except ImportError as exc:
+        # fsspec's own message names the package that implements the protocol.
+        hint = _EXTRAS.get(protocol) or str(exc).splitlines()[0]
+        raise MissingExtraError(f"remote {url!r} needs the {protocol!r} filesystem",
+                                hint=hint) from None
+    except (ValueError, TypeError) as exc:
+        raise BadInputError(f"remote {url!r}: {exc}") from None
+
+
+def _retrying(what: str, action: Callable[[], Any]) -> Any:
+    """Run a transfer with exponential backoff on network-ish failures."""
+    for attempt in range(RETRIES):
+        try:
+            return action()
+        except (FileNotFoundError, CacheError):
+            raise
+        except (OSError, ConnectionError, TimeoutError) as exc:
+            if attempt == RETRIES - 1:
+                raise RemoteError(f"{what}: {exc}") from None
+            time.sleep(0.2 * 2 ** attempt)
+    return None
+
+
+class Remote:
+    """One named remote: an fsspec filesystem and a base path."""
+
+    def __init__(self, name: str, url: str, options: dict[str, Any] | None = None) -> None:
+        self.name = name
+        self.url = url
+        self.fs, base = _open_fs(url, dict(options or {}))
+        self.base = base.rstrip("/")
+        self.is_local = "file" in (self.fs.protocol if isinstance(self.fs.protocol, tuple)
+                                   else (self.fs.protocol,))
+
+    def full(self, rel: str) -> str:
+        """The remote's name for `rel`, which stays below the base: every key is
+        built from an object name or a run-cache key, never `..` or absolute."""
+        if rel.startswith("/") or any(part in ("", ".", "..") for part in rel.split("/")):
+            raise BadInputError(f"remote {self.name!r}: refusing the key {rel!r}, which is not "
+                                "a plain relative path below the remote")
+        return f"{self.base}/{rel}"
+
+    def listing(self, prefix: str) -> set[str]:
+        """Every file below `prefix`, relative to the base: one recursive listing."""
+        return set(self._find(prefix, detail=False))
+
+    def sizes(self, prefix: str) -> dict[str, int]:
+        """The same listing with each file's size, for gc and fsck, which delete
+        from it: a folder remote is walked without following symlinks, so only
+        regular files inside it are ever listed."""
+        if not self.is_local:
+            return self._find(prefix, detail=True)
+        return {f"{prefix}/{rel}": info.st_size
+                for rel, info in regular_files(self._real_base() / prefix) if ".tmp-" not in rel}
+
+    def delete(self, rels: list[str]) -> None:
+        """Remove these files; in a folder remote, never through a symlink."""
+        if self.is_local:
+            base = self._real_base()
+            for rel in rels:
+                unlink_beneath(base, rel)
+        elif rels:
+            paths = [self.full(rel) for rel in rels]
+            _retrying(f"delete {len(rels)} file(s) from {self.name!r}", lambda: self.fs.rm(paths))
+
+    def _real_base(self) -> Path:
+        """A folder remote's base as the user configured it, links resolved: the
+        user's own path may pass through a symlink; nothing inside it may."""
+        return Path(os.path.realpath(self.base))
+
+    def _find(self, prefix: str, detail: bool) -> dict[str, int]:
+        root = self.full(prefix)
+        try:
+            self.fs.invalidate_cache(root)  # others push and gc too: never a stale listing
+            found = self.fs.find(root, detail=detail)
+        except FileNotFoundError:
+            return {}
+        except Exception as exc:  # network and credential errors come in many types
+            raise RemoteError(f"remote {self.name!r} ({self.url}): cannot list: {exc}") from None
+        cut = len(self.base) + 1
+        bare = self.base.split("://", 1)[-1]
+        rels = {}
+        for path, info in (found.items() if detail else ((p, None) for p in found)):
+            path = str(path)
+            rel = path[cut:] if path.startswith(self.base) else path[len(bare) + 1:]
+            if ".tmp-" not in rel:
+                rels[rel] = int(info.get("size") or 0) if info else 0
+        return rels
+
+    def upload(self, local: Path, rel: str) -> int:
+        """Upload atomically: a local folder gets temp name + rename; object stores
+        publish a single PUT (or a completed multipart upload) at once."""
+        target = self.full(rel)
+
+        def put() -> int:
+            if self.is_local:
+                tmp = f"{target}.tmp-{uuid.uuid4().hex}"
+                self.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
+                self.fs.put_file(str(local), tmp)
+                self.fs.mv(tmp, target)
+            else:
+                self.fs.put_file(str(local), target)
+            return local.stat().st_size
+
+        return int(_retrying(f"upload {rel} to {self.name!r}", put))
+
+    def put_bytes(self, rel: str, data: bytes) -> None:
+        """A small record (job, result, heartbeat), written atomically like an object."""
+        import tempfile
+
+        with tempfile.NamedTemporaryFile(delete=False) as handle:
+            handle.write(data)
+        try:
+            self.upload(Path(handle.name), rel)
+        finally:
+            Path(handle.name).unlink(missing_ok=True)
+
+    def get_bytes(self, rel: str) -> bytes | None:
+        """A small record, or None when it is not there (yet)."""
+        def get() -> bytes:
+            self.fs.invalidate_cache()
+            with self.fs.open(self.full(rel), "rb") as handle:
+                return bytes(handle.read())
+
+        try:
+            return bytes(_retrying(f"read {rel} from {self.name!r}", get))
+        except FileNotFoundError:
+            return None
+
+    def download_verified(self, rel: str, dest: Path, digest: str | None,
+                          also: Path | None = None) -> int:
+        """Stream `rel` into `dest` (and `also`, when given), checking it hashes to
+        `digest` when given; on a mismatch neither file is left behind."""
+
+        def get() -> int:
+            # NOTE: a folder remote is read with plain unbuffered reads into one
+            # reused buffer; fsspec's file objects cost ~2x the kernel time there.
+            source = (open(self.full(rel), "rb", buffering=0) if self.is_local  # noqa: SIM115
+                      else self.fs.open(self.full(rel), "rb", block_size=8 * CHUNK))
+            targets = [dest] if also is None else [dest, also]
+            with source as reader, contextlib.ExitStack() as files:
+                writers = [files.enter_context(open(t, "wb", buffering=0)) for t in targets]
+                hexdigest, size = copy_hashing_stream(reader, writers)
+            if digest is not None:
+                got = f"xxh3:{hexdigest}"
+                if got != digest.removesuffix(DIR_SUFFIX):
+                    dest.unlink(missing_ok=True)
+                    if also is not None:
+                        also.unlink(missing_ok=True)
+                    raise CacheError(f"remote {self.name!r}: object {rel} is corrupt "
+                                     f"(its content hashes to {got}); it was not used")
+            return size
+
+        return int(_retrying(f"download {rel} from {self.name!r}", get))
+
+
+def url_exists(url: str, root: Path) -> bool:
+    """Does a path (relative to the project root) or any fsspec URL exist now?"""
+    if "://" not in url:
+        return (root / url).exists()
+    fs, path = _open_fs(url, {})
+    fs.invalidate_cache()
+    return bool(fs.exists(path))
+
+
+def push(remote: Remote, cache: Cache, digests: Iterable[str], runs: Iterable[str],
+         jobs: int = 8, progress: Progress | None = None) -> Transfer:
+    """Upload the objects (with their manifests' files) and run entries missing there."""
+    present = remote.listing("files") | remote.listing("runs")
+    wanted = _expand(cache, digests)
+    summary = Transfer()
+    files = [d for d in wanted if not d.endswith(DIR_SUFFIX)]
+    manifests = [d for d in wanted if d.endswith(DIR_SUFFIX)]
+    # Files first, manifests after, run entries last: whatever a manifest or a
+    # run entry names is on the remote before it is.
+    for batch in (files, manifests):
+        todo = [(cache.path(d), object_key(d)) for d in batch if object_key(d) not in present]
+        summary.skipped += len(batch) - len(todo)
+        _parallel(remote.upload, todo, jobs, summary, progress)
+    run_todo = [(cache.root / rel, rel) for rel in runs if rel not in present]
+    run_summary = Transfer()
+    _parallel(remote.upload, run_todo, jobs, run_summary, progress)
+    summary.runs = run_summary.files
+    return summary
+
+
+def _expand(cache: Cache, digests: Iterable[str]) -> list[str]:
+    found: dict[str, None] = {}
+    for digest in digests:
+        missing = cache.missing(digest)
+        if missing:
+            raise CacheError(f"cannot push {digest}: {len(missing)} object(s) are not in the "
+                             f"local cache ({missing[0]})", hint="run 'gitpipe repro' first")
+        for obj in cache.objects_of(digest):
+            found[obj] = None
+    return list(found)
+
+
+def _parallel(action: Callable[[Path, str], int], todo: list[tuple[Path, str]], jobs: int,
+              summary: Transfer, progress: Progress | None) -> None:
+    if not todo:
+        return
+
+    def one(item: tuple[Path, str]) -> None:
+        size = action(*item)
+        summary.add(size)
+        if progress is not None:
+            progress(item[1], size)
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        list(pool.map(one, todo))
+
+
+def fetch_objects(remote: Remote, cache: Cache, digests: Iterable[str], jobs: int = 8,
+                  progress: Progress | None = None) -> Transfer:
+    """Download objects missing from the cache (manifests first, then their files)."""
+    summary = Transfer()
+    digests = list(dict.fromkeys(digests))
+    manifests = [d for d in digests if d.endswith(DIR_SUFFIX)]
+    fetch_exactly(remote, cache, manifests, jobs, progress, summary=summary)
+    files: dict[str, None] = {}
+    for digest in digests:
+        if digest.endswith(DIR_SUFFIX) and not cache.has(digest):
+            continue  # its manifest is missing on the remote too: already in `failed`
+        files.update(dict.fromkeys(cache.missing(digest)))
+    fetch_exactly(remote, cache, list(files), jobs, progress, summary=summary)
+    return summary
+
+
+def fetch_exactly(remote: Remote, cache: Cache, digests: list[str], jobs: int = 8,
+                  progress: Progress | None = None, present: set[str] | None = None,
+                  summary: Transfer | None = None) -> Transfer:
+    """Download these objects if the cache lacks them (a manifest's files are not
+    followed). `present`: the remote's listing of `files/`, if already made."""
+    summary = summary if summary is not None else Transfer()
+    todo = [d for d in digests if not cache.has(d)]
+    if not todo:
+        return summary
+    absent = absent_objects(remote, todo, present)
+    if absent:
+        summary.failed.extend(sorted(absent))
+        todo = [d for d in todo if d not in absent]
+    fetch = fetcher(remote, cache, summary, progress)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        list(pool.map(lambda digest: fetch(digest, None), todo))
+    return summary
+
+
+def absent_objects(remote: Remote, digests: Iterable[str],
+                   present: set[str] | None = None) -> set[str]:
+    """Which of `digests` the remote lacks: one listing, however many there are."""
+    if present is None:
+        present = remote.listing("files")
+    return {d for d in digests if object_key(d) not in present}
+
+
+def fetcher(remote: Remote, cache: Cache, summary: Transfer,
+            progress: Progress | None) -> Fetcher:
+    """Download one object into the cache, verified, optionally writing a
+    workspace copy from the same read (see Cache.write_files)."""
+
+    def fetch(digest: str, also: Path | None) -> None:
+        tmp = cache.tmp_beside(digest)
+        try:
+            size = remote.download_verified(object_key(digest), tmp, digest, also)
+            cache._publish(tmp, cache.path(digest))
+        finally:
+            tmp.unlink(missing_ok=True)
+        summary.add(size)
+        if progress is not None:
+            progress(object_key(digest), size)
+
+    return fetch
+
+
+def fetch_run(remote: Remote, cache: Cache, rel: str) -> bool:
+    """Download one run-cache entry if the remote has it."""
+    local = cache.root / rel
+    if local.exists():
+        return True
+    tmp = cache._tmp()
+    try:
+        remote.download_verified(rel, tmp, None)
+    except (FileNotFoundError, RemoteError):
+        tmp.unlink(missing_ok=True)
+        return False
+    local.parent.mkdir(parents=True, exist_ok=True)
+    tmp.replace(local)
+    return True
+
+
+__all__ = ["Remote", "RemoteError", "Transfer", "absent_objects", "check_outside",
+           "fetch_exactly", "fetch_objects", "fetch_run", "fetcher", "local_folder",
+           "masked_options", "masked_url", "push", "resolve_url"]

@@ -1,0 +1,277 @@
+"""`.gitpipe/state.db` (SQLite, WAL): the stat cache and the run history.
+
+The stat cache is read in one query and written in one transaction per
+command, so a no-op status costs no per-file SQL round trips.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from array import array
+from collections.abc import Callable
+from pathlib import Path
+from typing import NamedTuple
+
+from gitpipe.hashing.digests import gc_paused
+from gitpipe.hashing.statsig import RACY_NS, FileSignature, ListedFile, changed_ns
+from gitpipe.trust.dotdir import STATE_FILES, refuse_links
+
+# NOTE: the stat tables are named for their signature's shape: rows of an older
+# one, (inode, mtime_ns, size) without ctime, are never read as if complete.
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS stat_cache_ctime (
+    path TEXT PRIMARY KEY, inode INTEGER, mtime_ns INTEGER, size INTEGER,
+    ctime_ns INTEGER, digest TEXT, hashed_ns INTEGER
+);
+CREATE TABLE IF NOT EXISTS dir_entries_ctime (
+    path TEXT PRIMARY KEY, names TEXT, stats BLOB, digests TEXT, hashed_ns INTEGER
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, task TEXT, started REAL, duration REAL,
+    result TEXT, bytes_in INTEGER, bytes_out INTEGER, fingerprint TEXT, log TEXT
+);
+"""
+
+
+class StatKey(NamedTuple):
+    """What identifies a file's content without reading it."""
+
+    inode: int
+    mtime_ns: int
+    size: int
+    ctime_ns: int
+
+
+class RunRecord(NamedTuple):
+    """One row of the run history."""
+
+    task: str
+    started: float
+    duration: float
+    result: str
+    bytes_in: int
+    bytes_out: int
+    fingerprint: str | None = None
+    log: str | None = None
+
+
+def _always() -> bool:
+    return True
+
+
+class State:
+    """Thread-safe access to state.db; stat entries buffered until `flush`.
+
+    `may_create()` says whether a state.db that does not exist yet may be made
+    (a project's: only once `.gitpipe/` has its ignore rules); if not, what was
+    learnt is simply not kept.
+    """
+
+    def __init__(self, path: Path, may_create: Callable[[], bool] = _always) -> None:
+        self.path = path
+        self.may_create = may_create
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._stat: dict[str, tuple[StatKey, str, int] | None] | None = None
+        self._exists = False
+        self._pending: dict[str, tuple[StatKey, str, int]] = {}
+        self._pending_runs: list[RunRecord] = []
+        self._pending_dirs: dict[str, tuple[str, bytes, str, int]] = {}
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # SQLite follows links: state.db and its journals are checked first.
+            refuse_links(str(self.path.parent), STATE_FILES)
+            conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(_SCHEMA)
+            self._conn = conn
+        return self._conn
+
+    def _known(self) -> dict[str, tuple[StatKey, str, int] | None]:
+        """What has been read from state.db so far (None: read, and not there)."""
+        if self._stat is None:
+            self._stat = {}
+            self._exists = self.path.exists()
+        return self._stat
+
+    def _load(self, where: str, params: tuple[str, ...] | list[str]) -> None:
+        """Read the stat-cache rows matching `where` into what is known."""
+        known = self._known()
+        if not self._exists:
+            return
+        rows = self._db().execute("SELECT path, inode, mtime_ns, size, ctime_ns, digest, "
+                                  f"hashed_ns FROM stat_cache_ctime WHERE {where}", params)
+        for path, inode, mtime_ns, size, ctime_ns, digest, hashed_ns in rows:
+            known[path] = (StatKey(inode, mtime_ns, size, ctime_ns), digest, hashed_ns)
+
+    def _lookup(self, path: str) -> tuple[StatKey, str, int] | None:
+        # NOTE: a point query (~5 µs) per path: once directories are known by
+        # one signature, most of a large table is never needed, and loading
+        # it whole cost more than the lookups it saved.
+        known = self._known()
+        if path not in known:
+            self._load("path = ?", (path,))
+            known.setdefault(path, None)
+        return known[path]
+
+    def directory_entries(self, directory: str) -> dict[str, tuple[FileSignature, str]]:
+        """{relative path: (stat signature, digest)} of the files `directory` held
+        when it was last hashed, racy ones left out (see record_directory)."""
+        with self._lock:
+            self._known()  # learns whether state.db exists: never create it to read
+            row = self._pending_dirs.get(directory)
+            if row is None and self._exists:
+                row = self._db().execute(
+                    "SELECT names, stats, digests, hashed_ns FROM dir_entries_ctime "
+                    "WHERE path = ?",
+                    (directory,)).fetchone()
+        if row is None:
+            return {}
+        names, stats, digests = row[0].split("\0"), array("q"), row[2].split("\0")
+        stats.frombytes(row[1])
+        if not names[0] or len(names) != len(digests) or len(stats) != 4 * len(names):
+            return {}  # empty, or not written by this code: hash again
+        return {name: ((stats[4 * i], stats[4 * i + 1], stats[4 * i + 2], stats[4 * i + 3]),
+                       digests[i])
+                for i, name in enumerate(names)}
+
+    def record_directory(self, directory: str, listing: list[ListedFile],
+                         digests: list[str]) -> None:
+        """Every file of a hashed directory in one row: three strings and an array
+        of ints, not 20,000 rows (inserting those was a fifth of hashing them).
+        Files modified within RACY_NS of now are left out, so they are hashed
+        again next time, as the stat cache would."""
+        now = time.time_ns()
+        if max((_changed(item) for item in listing), default=0) + RACY_NS >= now:
+            kept = [k for k, item in enumerate(listing) if _changed(item) + RACY_NS < now]
+            listing, digests = [listing[k] for k in kept], [digests[k] for k in kept]
+        try:
+            stats = array("q", [value for item in listing
+                                for value in (*item[1:4], item[5])])
+        except OverflowError:  # an inode number past 2**63 (overlayfs xino): not kept
+            return
+        row = ("\0".join([item[0] for item in listing]), stats.tobytes(), "\0".join(digests))
+        self.record_directory_row(directory, row, now)
+
+    def record_directory_row(self, directory: str, row: tuple[str, bytes, str],
+                             now: int | None = None) -> None:
+        """`record_directory` from the row's parts as the cold scan makes them
+        (paths and digests joined by NUL, packed (inode, mtime_ns, size, ctime_ns)), for a
+        directory with no racy file. Not kept when a name is not UTF-8 (a file
+        name's bytes as os gives them back, surrogates, which SQLite's text
+        cannot hold): that directory's files are hashed again each time."""
+        if not (_storable(row[0]) and _storable(row[2])):
+            return
+        with self._lock:
+            self._pending_dirs[directory] = (*row, time.time_ns() if now is None else now)
+
+    def prefetch(self, paths: list[str]) -> None:
+        """Load the entries of many paths in a few queries (misses remembered too):
+        a no-op status asks about every dep and out, and one query per 500 paths
+        beats one per path."""
+        with self._lock:
+            known = self._known()
+            todo = [p for p in dict.fromkeys(paths) if p not in known]
+            for start in range(0, len(todo), 500):
+                chunk = todo[start:start + 500]
+                self._load(f"path IN ({','.join('?' * len(chunk))})", chunk)
+                for path in chunk:
+                    known.setdefault(path, None)
+
+    def cached_digest(self, path: str, key: StatKey) -> str | None:
+        """The digest recorded for `path` if its stat still matches and was not racy."""
+        with self._lock:
+            entry = self._pending.get(path) or self._lookup(path)
+        if entry is None or entry[0] != key:
+            return None
+        if changed_ns(key) + RACY_NS >= entry[2]:
+            return None
+        return entry[1]
+
+    def recorded(self, path: str) -> bool:
+        """Whether anything is known of `path`, up to date or not."""
+        with self._lock:
+            return (self._pending.get(path) or self._lookup(path)) is not None
+
+    def record_digest(self, path: str, key: StatKey, digest: str) -> None:
+        with self._lock:
+            self._pending[path] = (key, digest, time.time_ns())
+
+    def flush(self) -> None:
+        """Write buffered stat entries and run records in one transaction."""
+        with self._lock:
+            if not self._pending and not self._pending_runs and not self._pending_dirs:
+                return
+            if self._conn is None and not self.path.exists() and not self.may_create():
+                self._pending.clear()
+                self._pending_runs.clear()
+                self._pending_dirs.clear()
+                return
+            # Sorted: B-tree inserts in key order are the cheap ones (20,000 new
+            # rows for a freshly hashed directory).
+            with gc_paused():
+                rows = [(p, k.inode, k.mtime_ns, k.size, k.ctime_ns, d, t)
+                        for p, (k, d, t) in sorted(self._pending.items())]
+            runs = [(r.task, r.started, r.duration, r.result, r.bytes_in, r.bytes_out,
+                     r.fingerprint, r.log) for r in self._pending_runs]
+            db = self._db()
+            with db:
+                db.executemany("INSERT OR REPLACE INTO stat_cache_ctime VALUES (?,?,?,?,?,?,?)",
+                               rows)
+                db.executemany("INSERT OR REPLACE INTO dir_entries_ctime VALUES (?,?,?,?,?)",
+                               [(path, *row) for path, row in self._pending_dirs.items()])
+                db.executemany(
+                    "INSERT INTO runs (task, started, duration, result, bytes_in, bytes_out,"
+                    " fingerprint, log) VALUES (?,?,?,?,?,?,?,?)", runs)
+            if self._stat is not None:
+                self._stat.update(self._pending)
+            self._pending.clear()
+            self._pending_runs.clear()
+            self._pending_dirs.clear()
+
+    def add_run(self, record: RunRecord) -> None:
+        """Buffered until `flush` (a repro flushes when it ends, Ctrl-C included):
+        a transaction per stage was ~1 ms of every stage's overhead."""
+        with self._lock:
+            self._pending_runs.append(record)
+
+    def runs(self, task: str | None = None, limit: int = 50) -> list[RunRecord]:
+        """Most recent runs first."""
+        if not self.path.exists():
+            return []
+        query = ("SELECT task, started, duration, result, bytes_in, bytes_out, fingerprint, log"
+                 " FROM runs")
+        args: tuple[object, ...] = ()
+        if task:
+            query += " WHERE task = ? OR task LIKE ?"
+            args = (task, f"{task}@%")
+        query += " ORDER BY id DESC LIMIT ?"
+        with self._lock:
+            rows = self._db().execute(query, (*args, limit)).fetchall()
+        return [RunRecord(*row) for row in rows]
+
+    def close(self) -> None:
+        self.flush()
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+
+def _changed(item: ListedFile) -> int:
+    return max(item[2], item[5])
+
+
+def _storable(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -1,0 +1,265 @@
+"""Hashes of paths in the work tree, stat first: the stat cache, then bytes.
+
+A git-tracked file is named by the git blob id of its bytes as they are,
+everything else by xxh3; bytes are read only when the stat cache does not know
+the file's (inode, mtime_ns, size, ctime_ns). The git index is asked whether a
+file is tracked, never what it holds (see Workspace._blob_id).
+"""
+
+from __future__ import annotations
+
+import os
+import stat as stat_module
+from collections.abc import Callable
+from functools import cached_property
+from pathlib import Path
+from typing import NamedTuple, Protocol
+
+from gitpipe.core.errors import BadInputError
+from gitpipe.git.repo import GitRepo, raw_blob_id
+from gitpipe.hashing.coldscan import ColdScan, scan_directory
+from gitpipe.hashing.digests import (
+    GIT,
+    XXH3,
+    gc_paused,
+    hash_file,
+    hash_many,
+    is_executable,
+    listing_digest,
+)
+from gitpipe.hashing.ignore import IGNORE_FILE, ancestors_in_project, forget_outer_rules
+from gitpipe.hashing.statsig import (
+    ListedFile,
+    ReadLog,
+    Signature,
+    file_signature,
+    index_signature,
+    listing_signature,
+    walk_files,
+)
+from gitpipe.storage.state import State, StatKey
+
+# NOTE: the stat-cache key of a directory's digest names the manifest rules it
+# was made by (executable files flagged): a digest remembered under older rules
+# is not reused for a listing that has not changed since.
+DIR_KEY = "tree:"
+
+
+class PathInfo(NamedTuple):
+    """What a path holds now: its digest and size, or `digest=None` when missing;
+    `executable` for a file its owner may run (directories flag theirs in the
+    manifest)."""
+
+    path: str
+    digest: str | None
+    size: int = 0
+    is_dir: bool = False
+    files: int = 0
+    executable: bool = False  # a file (or a symlink's target) its owner may run
+
+    @property
+    def exists(self) -> bool:
+        return self.digest is not None
+
+
+class PathHasher(Protocol):
+    """Anything that can say what a project path holds: the work tree, or a commit."""
+
+    def info(self, path: str, algo: str | None = None) -> PathInfo: ...
+
+
+def _stat_key(info: os.stat_result) -> StatKey:
+    return StatKey(*file_signature(info))
+
+
+class Workspace:
+    """Hashes project paths under `root`, sharing one State and one git view."""
+
+    def __init__(self, root: Path, state: State,
+                 git: Callable[[], GitRepo] | None, reads: ReadLog | None = None) -> None:
+        self.root = root
+        self._root = str(root)
+        self.state = state
+        self._open_git = git  # opened on first need: see _git_aware
+        forget_outer_rules(self._root)  # a new command: see ignore.py
+        # The stat signature of every path hashed, noted where the project
+        # notes every file its judgement reads (seal.py): a no-op answer is
+        # valid for as long as these stay the same.
+        self.observed: dict[str, Signature] = (reads or ReadLog()).seen
+
+    @cached_property
+    def git(self) -> GitRepo | None:
+        return self._open_git() if self._open_git is not None else None
+
+    @cached_property
+    def _index_signature(self) -> str | None:
+        return index_signature(self.root) if self._open_git is not None else None
+
+    def prefetch(self, paths: list[str]) -> None:
+        """Read what the stat cache knows of `paths` (files or directories) at once."""
+        self.state.prefetch([key for path in paths
+                             for key in (f"{DIR_KEY}{path}", f"git:{path}", f"git?:{path}", path)])
+
+    def info(self, path: str, algo: str | None = None) -> PathInfo:
+        """Hash `path` (file or directory); never raises for a missing path.
+
+        `algo` names a file's digest: GIT (the blob id `git add` would store,
+        tracked or not), XXH3, or None: GIT if git tracks the file, else XXH3.
+        Directories are always XXH3 manifests; so are symlinks to files: git
+        stores a link's text, the stage reads its target.
+        """
+        full = os.path.join(self._root, path)
+        try:
+            info = os.lstat(full)
+            link = stat_module.S_ISLNK(info.st_mode)
+            if link:
+                info = os.stat(full)
+        except (FileNotFoundError, NotADirectoryError):
+            self.observed[path] = None
+            return PathInfo(path, None)
+        if stat_module.S_ISDIR(info.st_mode):
+            return self._directory(path)
+        if not stat_module.S_ISREG(info.st_mode):  # reading a fifo would wait forever
+            raise BadInputError(f"{path}: a fifo, socket or device; gitpipe hashes files, "
+                                "symlinks and directories only")
+        self.observed[path] = file_signature(info)
+        executable = is_executable(info.st_mode)
+        if algo == XXH3 or link or self._open_git is None:
+            digest = self._cached(path, full, info, hash_file)
+        elif algo == GIT:
+            digest = self._blob_id(path, full, info)
+        else:
+            digest = self._git_aware(path, full, info)
+        return PathInfo(path, digest, info.st_size, executable=executable)
+
+    def _blob_id(self, path: str, full: str, info: os.stat_result) -> str:
+        """The git blob id of the file's bytes as they are (no filter, no eol
+        conversion), whatever the index says of it: the bytes the command
+        reads, so that any change to them changes it.
+
+        That id depends on the bytes alone, so it is remembered by the file's
+        stat data like any hash: a commit, `git add` of another file or a
+        checkout that left this file alone rewrites the index but costs no
+        lookup in it (and no `import pygit2`, ~50 ms).
+        """
+        # NOTE: the index's id is never taken instead of reading the file. A
+        # clean entry proves nothing where status does not compare it
+        # (skip-worktree, assume-unchanged), where git converts the bytes (eol,
+        # filters), nor where the entry was written under a conversion that no
+        # longer applies (a branch whose attributes checked out CRLF): its id
+        # is then LF's, the file CRLF, and stat data says nothing changed.
+        key = _stat_key(info)
+        known = self.state.cached_digest(f"git:{path}", key)
+        if known is not None:
+            return known
+        digest = f"{GIT}:{raw_blob_id(full)}"
+        self.state.record_digest(f"git:{path}", key, digest)
+        return digest
+
+    def _git_aware(self, path: str, full: str, info: os.stat_result) -> str:
+        """A tracked file's git blob id, else xxh3 (a dep no lock entry names yet).
+
+        Whether git tracks the file decides, so this verdict is remembered with
+        the index's signature: while neither the file nor the index changed, it
+        is one stat-cache lookup, without opening the repository at all.
+        """
+        key = _stat_key(info)
+        signature = self._index_signature
+        if signature is not None:
+            remembered = self.state.cached_digest(f"git?:{path}", key)
+            if remembered is not None:
+                seen, _, digest = remembered.partition(" ")
+                if seen == signature:
+                    return digest
+        git = self.git
+        assert git is not None
+        if git.is_tracked(path):
+            digest = self._blob_id(path, full, info)
+        else:
+            digest = self._cached(path, full, info, hash_file)
+        if signature is not None:
+            self.state.record_digest(f"git?:{path}", key, f"{signature} {digest}")
+        return digest
+
+    def _cached(self, key: str, full: str, info: os.stat_result, hasher: object) -> str:
+        stat_key = _stat_key(info)
+        digest = self.state.cached_digest(key, stat_key)
+        if digest is None:
+            digest = str(hasher(full))  # type: ignore[operator]
+            self.state.record_digest(key, stat_key, digest)
+        return digest
+
+    def _directory(self, path: str) -> PathInfo:
+        """A directory's digest is the xxh3 of its sorted manifest.
+
+        An unchanged directory is recognized from its listing's stat data alone
+        (one signature, one lookup), without a per-file lookup or a manifest.
+        One never hashed before is scanned instead: every file is read anyway.
+        """
+        full = os.path.join(self._root, path)
+        self._note_outer_rules(full)
+        if not self.state.recorded(f"{DIR_KEY}{path}"):
+            with gc_paused():
+                cold = scan_directory(full)
+            if cold is not None:
+                return self._record_cold(path, cold)
+        with gc_paused():
+            listing = walk_files(full)
+            key = StatKey(*listing_signature(listing))
+        self.observed[path] = ("dir", *key)
+        cached = self.state.cached_digest(f"{DIR_KEY}{path}", key)
+        if cached is not None:
+            return PathInfo(path, cached, key.size, True, len(listing))
+        with gc_paused():
+            info = self._directory_manifest(path, listing)
+        assert info.digest is not None
+        self.state.record_digest(f"{DIR_KEY}{path}", key, info.digest)
+        return info
+
+    def _note_outer_rules(self, full: str) -> None:
+        """The `.gitpipeignore` files above a directory decide which of its files
+        count, so they are inputs of the answer too (those inside it are its files)."""
+        for folder in ancestors_in_project(full):
+            rules = os.path.join(folder, IGNORE_FILE)
+            try:
+                signature: tuple[object, ...] | None = file_signature(os.stat(rules))
+            except (FileNotFoundError, NotADirectoryError):
+                signature = None
+            inside = rules.startswith(self._root + "/")
+            name = rules[len(self._root) + 1:] if inside else os.path.relpath(rules, self._root)
+            self.observed[name] = signature
+
+    def _directory_manifest(self, path: str, listing: list[ListedFile]) -> PathInfo:
+        # NOTE: one pass over plain tuples, no pathlib and no per-file objects
+        # but the manifest's: with 20,000 small files, building paths and key
+        # objects cost more than the hashing.
+        base = os.path.join(self._root, path)
+        known = self.state.directory_entries(path)
+        digests: list[str] = []
+        todo: list[int] = []  # indexes of the files to hash
+        for index, (rel, inode, mtime_ns, size, mode, ctime_ns) in enumerate(listing):
+            if stat_module.S_ISLNK(mode):
+                digests.append("link:" + os.readlink(f"{base}/{rel}"))
+            elif ((hit := known.get(rel)) is not None
+                  and hit[0] == (inode, mtime_ns, size, ctime_ns)):
+                digests.append(hit[1])
+            else:
+                todo.append(index)
+                digests.append("")  # filled in below
+        fresh = hash_many([f"{base}/{listing[i][0]}" for i in todo],
+                          sizes=[listing[i][3] for i in todo])
+        for index, digest in zip(todo, fresh, strict=True):
+            digests[index] = digest
+        self.state.record_directory(path, listing, digests)
+        digest, size = listing_digest(listing, digests)
+        return PathInfo(path, digest, size, True, len(listing))
+
+    def _record_cold(self, path: str, cold: ColdScan) -> PathInfo:
+        key = StatKey(*cold.signature)
+        self.observed[path] = ("dir", *key)
+        if cold.row is not None:
+            self.state.record_directory_row(path, cold.row)
+        else:
+            self.state.record_directory(path, cold.listing, cold.digests)
+        self.state.record_digest(f"{DIR_KEY}{path}", key, cold.digest)
+        return PathInfo(path, cold.digest, cold.size, True, cold.files)

@@ -1,0 +1,253 @@
+"""Where records become paths: the one check every path from a record passes
+(lock outs, directory manifests, run-cache entries, result records) before a
+byte is written or removed on its behalf.
+
+A record comes from git or a remote, so from anyone: a path is accepted only
+if it is relative and normal, stays inside the work tree without passing a
+symlink, and is an out the spec declares for that task.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat as stat_module
+from bisect import bisect_left
+from collections.abc import Collection, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from gitpipe.core.errors import BadInputError, RecordError
+from gitpipe.hashing.digests import EXEC, ManifestEntry
+
+LINK_PREFIX = "link:"
+# NOTE: git refuses these as a tree entry at any depth (case-insensitively,
+# for case-folding file systems); a record naming them means git's or
+# gitpipe's own bookkeeping, never an out.
+RESERVED = (".git", ".gitpipe")
+_DIGEST = re.compile(r"^xxh3:[0-9a-f]{32}(\.dir)?$")
+# A stage's name (gitpipe.yaml's rule) and a task's: the stage, then `@` and a
+# partition key, which is one path component (run-cache keys and log names
+# are built from it).
+STAGE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+_TASK_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*(@[A-Za-z0-9_.:+-]+)?$")
+RECORD_HINT = ("the record was made by hand or forged: restore it from a trusted commit, "
+               "or run 'gitpipe repro' to compute it here")
+
+
+def path_problem(path: object) -> str | None:
+    """Why `path` is not a relative, normal POSIX path, or None when it is."""
+    if not isinstance(path, str) or not path:
+        return "is not a path"
+    if "\0" in path or "\\" in path:
+        return "holds a NUL or a backslash"
+    if path.startswith("/"):
+        return "is absolute"
+    for part in path.split("/"):
+        if part in ("", ".", ".."):
+            return "is not normalised (an empty, '.' or '..' component)"
+        if part.lower() in RESERVED:
+            return f"names '{part}', which belongs to git or gitpipe"
+    return None
+
+
+def digest_problem(digest: object, directory: bool | None = None) -> str | None:
+    """Why `digest` is not an object name (`xxh3:<32 hex>[.dir]`), or None.
+    `directory` asks for a manifest (True) or a file (False) in particular."""
+    if not isinstance(digest, str) or not _DIGEST.match(digest):
+        return f"{digest!r} is not an object digest"
+    if directory is not None and digest.endswith(".dir") != directory:
+        return f"{digest!r} is not a {'directory' if directory else 'file'} digest"
+    return None
+
+
+def task_problem(name: object) -> str | None:
+    """Why `name` is not a task's name (a stage, or `stage@partition`), or None."""
+    if not isinstance(name, str) or not _TASK_NAME.match(name):
+        return f"{name!r} is not a stage or task name"
+    return None
+
+
+def fingerprint_problem(fingerprint: object) -> str | None:
+    """Why `fingerprint` is not one (`xxh3:` and 32 hex digits), or None."""
+    if not isinstance(fingerprint, str) or not _DIGEST.match(fingerprint) \
+            or fingerprint.endswith(".dir"):
+        return f"fingerprint {fingerprint!r} is not an xxh3 digest"
+    return None
+
+
+def blocking_parent(root: Path, path: str) -> tuple[str, bool] | None:
+    """The first parent of `path` under `root` that is not a real directory, as
+    (its relative path, whether it is a symlink); None when every parent is one
+    or is absent. Checked with lstat from the root down; the last component may
+    be anything (it is replaced, never followed)."""
+    current = str(root)
+    parents = path.split("/")[:-1]
+    for index, part in enumerate(parents):
+        current = os.path.join(current, part)
+        try:
+            mode = os.lstat(current).st_mode
+        except FileNotFoundError:
+            return None  # nothing below it exists: every parent is made fresh
+        if not stat_module.S_ISDIR(mode):
+            return "/".join(parents[:index + 1]), stat_module.S_ISLNK(mode)
+    return None
+
+
+def symlink_problem(root: Path, path: str) -> str | None:
+    """Why reaching `root/path` would pass a symlink or a non-directory, or None."""
+    blocked = blocking_parent(root, path)
+    if blocked is None:
+        return None
+    parent, is_link = blocked
+    return (f"passes through the symlink '{parent}'" if is_link
+            else f"passes through '{parent}', which is not a directory")
+
+
+def out_path(root: Path, path: object, declared: Collection[str], *, record: str,
+             source: str) -> Path:
+    """`root/path` for an out a record names, once it passes every rule.
+
+    Raises RecordError naming `record` (e.g. "lock entry 'train'") and `source`
+    (e.g. "gitpipe.lock", "remote 'store'") when it does not."""
+    problem = path_problem(path)
+    if problem is None and path not in declared:
+        problem = "is not an out gitpipe.yaml declares for it"
+    if problem is None:
+        assert isinstance(path, str)
+        problem = symlink_problem(root, path)
+    if problem is not None:
+        raise RecordError(f"{source}: {record}: out {path!r} {problem}; nothing was written",
+                          hint=RECORD_HINT)
+    return root / str(path)
+
+
+
+def check_manifest(rows: Any, *, record: str, source: str) -> tuple[ManifestEntry, ...]:
+    """The entries of a directory manifest (parsed JSON), once every one passes:
+    [relpath, digest, size] rows, relpaths normal and unique, none under another
+    entry, symlinks (`link:target`) pointing inside the directory."""
+    problem = _manifest_problem(rows)
+    if problem is not None:
+        raise RecordError(f"{source}: {record}: {problem}; nothing was written", hint=RECORD_HINT)
+    return tuple(ManifestEntry(*row) for row in rows)
+
+
+def _manifest_problem(rows: Any) -> str | None:
+    if not isinstance(rows, list):
+        return "is not a list of entries"
+    for row in rows:
+        problem = _entry_problem(row)
+        if problem is not None:
+            return problem
+    names = [row[0] for row in rows]
+    unique: set[str] = set()
+    for name in names:
+        if name in unique:
+            return f"entry {name!r} appears twice"
+        unique.add(name)
+    for name in names:
+        parts = name.split("/")
+        for depth in range(1, len(parts)):
+            parent = "/".join(parts[:depth])
+            if parent in unique:
+                return f"entry {name!r} lies under entry {parent!r}"
+    return None
+
+
+def _row_problem(row: Any) -> bool:
+    """Whether `row` is not `[path, digest, size]`, or that and EXEC for an
+    executable file (manifests and run-cache entries share the form)."""
+    return (not isinstance(row, list) or len(row) not in (3, 4)
+            or not isinstance(row[0], str) or not isinstance(row[1], str)
+            or type(row[2]) is not int or row[2] < 0 or row[3:] not in ([], [EXEC]))
+
+
+def _entry_problem(row: Any) -> str | None:
+    if _row_problem(row):
+        return f"entry {row!r} is not [path, digest, size] (and \"{EXEC}\")"
+    relpath, digest = row[0], row[1]
+    problem = path_problem(relpath)
+    if problem is not None:
+        return f"entry {relpath!r} {problem}"
+    if digest.startswith(LINK_PREFIX):
+        return link_problem(relpath, digest.removeprefix(LINK_PREFIX))
+    problem = digest_problem(digest, directory=False)
+    return f"entry {relpath!r}: {problem}" if problem else None
+
+
+def link_problem(relpath: str, target: str) -> str | None:
+    """A symlink entry may point only inside the directory: leading '..' no
+    deeper than its own depth, then plain names. Its parents are real
+    directories (no entry lies under a link), so every link resolves inside."""
+    if not target or "\0" in target or target.startswith("/"):
+        return f"symlink entry {relpath!r} points outside the directory ({target!r})"
+    parts = [part for part in target.split("/") if part not in ("", ".")]
+    ups = 0
+    while ups < len(parts) and parts[ups] == "..":
+        ups += 1
+    if ".." in parts[ups:] or ups > relpath.count("/"):
+        return f"symlink entry {relpath!r} points outside the directory ({target!r})"
+    return None
+
+
+def check_run_entry(rows: Any, declared: Collection[str], *, record: str,
+                    source: str) -> list[tuple[str, str, int, bool]]:
+    """The (path, digest, size, executable) rows of a run-cache entry, once they
+    are well formed and name exactly the task's declared outs."""
+    problem = _run_entry_problem(rows, declared)
+    if problem is not None:
+        raise RecordError(f"{source}: {record}: {problem}; it is ignored")
+    return [(row[0], row[1], row[2], row[3:] == [EXEC]) for row in rows]
+
+
+def _run_entry_problem(rows: Any, declared: Collection[str] | None) -> str | None:
+    if not isinstance(rows, list):
+        return "is not a list of outs"
+    for row in rows:
+        if _row_problem(row):
+            return f"row {row!r} is not [path, digest, size] (and \"{EXEC}\")"
+        problem = path_problem(row[0]) or digest_problem(row[1])
+        if problem is not None:
+            return f"out {row[0]!r}: {problem}"
+    paths = [row[0] for row in rows]
+    if len(paths) != len(set(paths)):
+        return "names an out twice"
+    if declared is not None and set(paths) != set(declared):
+        return (f"names outs {sorted(paths)}, not the declared {sorted(declared)}")
+    return None
+
+
+def record_problem(kind: str, rows: Any) -> str | None:
+    """What is wrong with a stored record read on its own (for fsck): `kind` is
+    'manifest' or 'run'. The declared outs are not known here, only the form."""
+    if kind == "manifest":
+        return _manifest_problem(rows)
+    return _run_entry_problem(rows, None)
+
+
+def tracked_outs(outs: Iterable[tuple[str, str]], tracked: Sequence[str]) -> list[str]:
+    """Problems for outs git tracks: (task, path) each; `tracked` is the sorted
+    list of tracked project paths. An out is gitpipe's to replace, so one git
+    owns (or a directory holding a tracked file) is refused."""
+    problems = []
+    for task, path in outs:
+        at = bisect_left(tracked, path)
+        if at < len(tracked) and tracked[at] == path:
+            problems.append(f"stage {task!r}: out {path!r} is tracked by git")
+            continue
+        below = bisect_left(tracked, path + "/")  # a prefix's paths sort together
+        if below < len(tracked) and tracked[below].startswith(path + "/"):
+            problems.append(f"stage {task!r}: out {path!r} holds {tracked[below]!r}, "
+                            "which git tracks")
+    return problems
+
+
+def refuse_tracked(outs: Iterable[tuple[str, str]], tracked: Sequence[str]) -> None:
+    """BadInputError listing every out (task, path) git tracks, before anything runs."""
+    problems = tracked_outs(outs, tracked)
+    if problems:
+        raise BadInputError("outs must not be files git tracks (gitpipe replaces them):\n  "
+                            + "\n  ".join(problems[:20]) + "\nnothing was run or written",
+                            hint="'git rm --cached' them (gitpipe ignores its outs), or "
+                            "declare an out kept in git under 'metrics:'")

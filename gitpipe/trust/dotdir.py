@@ -1,0 +1,252 @@
+"""`.gitpipe/`, checked before gitpipe uses it, and the per-user folder that holds
+the caches which steer decisions (parse cache, seals).
+
+`.gitpipe/` lies in the work tree, so what is there may come from someone
+else's commit. gitpipe never follows it out of the repository: each part is
+lstat-ed once per command, and a part that is a symbolic link, of the wrong
+kind, or (for this machine's own state) tracked by git stops the command
+before anything is written. Kept free of heavy imports: the seal's fast path
+(launch.py) asks it too.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as stat_module
+
+import xxhash
+
+TYPE_CHECKING = False  # typing itself costs the seal's fast path (see ignore.py)
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+GITPIPE_DIR = ".gitpipe"
+_DIR, _FILE = "directory", "regular file"
+# This machine's own state (what .gitpipe/.gitignore ignores): never committed.
+PRIVATE_PARTS = {
+    "cache": _DIR, "tmp": _DIR, "logs": _DIR, "project.lock": _FILE,
+    "state.db": _FILE, "state.db-wal": _FILE, "state.db-shm": _FILE, "state.db-journal": _FILE,
+    "config.local.yaml": _FILE,
+}
+# Meant to be committed, but still read and written in place: never links.
+SHARED_PARTS = {"config.yaml": _FILE, ".gitignore": _FILE}
+STATE_FILES = ("state.db", "state.db-wal", "state.db-shm", "state.db-journal")
+
+
+def link_problems(root: str) -> list[str]:
+    """What is wrong with `.gitpipe/` and its parts as lstat sees them: a
+    symbolic link, or not the kind of file gitpipe keeps there."""
+    top = os.path.join(root, GITPIPE_DIR)
+    problem = _kind_problem(top, GITPIPE_DIR, _DIR)
+    if problem is not None or not os.path.isdir(top):
+        return [problem] if problem else []
+    found = []
+    for name, kind in (PRIVATE_PARTS | SHARED_PARTS).items():
+        problem = _kind_problem(os.path.join(top, name), f"{GITPIPE_DIR}/{name}", kind)
+        if problem is not None:
+            found.append(problem)
+    return found
+
+
+def refuse_links(directory: str, names: tuple[str, ...]) -> None:
+    """Raise unless each of `names` in `directory` (a part of .gitpipe/) is
+    absent or of its kind: checked again right before a file is opened."""
+    for name in names:
+        shown = f"{GITPIPE_DIR}/{name}"
+        problem = _kind_problem(os.path.join(directory, name), shown, PRIVATE_PARTS[name])
+        if problem is not None:
+            _raise([problem])
+
+
+def _kind_problem(path: str, shown: str, kind: str) -> str | None:
+    try:
+        info = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    if stat_module.S_ISLNK(info.st_mode):
+        return (f"{shown!r} is a symbolic link (to {os.readlink(path)!r}): gitpipe never "
+                f"follows {GITPIPE_DIR}/ out of the repository")
+    wanted = stat_module.S_ISDIR if kind == _DIR else stat_module.S_ISREG
+    if not wanted(info.st_mode):
+        return f"{shown!r} is not a {kind}"
+    return None
+
+
+def check(root: str) -> None:
+    """Once per command, before anything is written: `.gitpipe/` holds no link
+    and no part of this machine's state that git tracks. Raises BadInputError."""
+    problems = link_problems(root)
+    if not problems and os.path.isdir(os.path.join(root, GITPIPE_DIR)):
+        problems = [f"{path!r} is tracked by git: {GITPIPE_DIR}/{part} is this machine's own "
+                    "state, never part of a commit" for part, path in tracked_parts(root).items()]
+    if problems:
+        _raise(problems)
+
+
+def _raise(problems: list[str]) -> None:
+    from gitpipe.core.errors import BadInputError
+
+    raise BadInputError("\n".join(problems),
+                        hint=f"remove it (git rm -r --cached for a tracked one, and commit); "
+                             f"gitpipe makes what it needs in {GITPIPE_DIR}/ itself")
+
+
+def tracked_parts(root: str) -> dict[str, str]:
+    """{private part: the first of its paths that git's index holds}.
+
+    The index is read as bytes: where no private part's path occurs in it
+    (nearly always), that is the whole answer, without pygit2 or a git
+    process. An index git may have split or compressed (version 4) and any
+    possible hit are asked of git itself.
+    """
+    found = _index_file(root)
+    if found is None:
+        return {}
+    index, prefix = found
+    top = f"{prefix}/{GITPIPE_DIR}/" if prefix else f"{GITPIPE_DIR}/"
+    data = None if index is None else _plain_index(index)
+    if data is not None and not _mentions_private_part(data, top.encode()):
+        return {}
+    return _tracked_by_git(root)
+
+
+def _plain_index(index: str) -> bytes | None:
+    """The bytes of git's index where every path stands in them whole (versions
+    2 and 3, not split); b"" where there is no index (nothing is tracked); None
+    where only git can say (compressed, split, unreadable)."""
+    try:
+        with open(index, "rb") as handle:
+            data = handle.read()
+        split = any(name.startswith("sharedindex.")
+                    for name in os.listdir(os.path.dirname(index)))
+    except FileNotFoundError:
+        return b""
+    except OSError:
+        return None
+    plain = data[:4] == b"DIRC" and data[4:8] in (b"\0\0\0\2", b"\0\0\0\3")
+    return data if plain and not split else None
+
+
+_PRIVATE_PREFIXES = tuple(part.encode() for part in PRIVATE_PARTS)
+
+
+def may_track(root: str, paths: Iterable[str]) -> bool:
+    """Whether git's index may hold any of the project `paths`, or a file under
+    one: False only where the plain index (read as bytes, as tracked_parts
+    reads it) names none of them, so a caller asks git only on a possible hit."""
+    found = _index_file(root)
+    if found is None:
+        return False
+    index, prefix = found
+    data = None if index is None else _plain_index(index)
+    if data is None:
+        return True
+    for path in paths:
+        name = (f"{prefix}/{path}" if prefix else path).rstrip("/").encode(
+            "utf-8", "surrogateescape")
+        if name + b"\0" in data or name + b"/" in data:
+            return True
+    return False
+
+
+
+
+def _mentions_private_part(data: bytes, top: bytes) -> bool:
+    """Whether `top` (the project's `.gitpipe/`) followed by a private part's
+    name occurs anywhere in `data`; the committed config and ignore rules,
+    the usual hits, are passed over."""
+    start = data.find(top)
+    while start != -1:
+        after = start + len(top)
+        if data[after:after + 24].startswith(_PRIVATE_PREFIXES):
+            return True
+        start = data.find(top, after)
+    return False
+
+
+def _tracked_by_git(root: str) -> dict[str, str]:
+    import subprocess  # rarely: kept off the no-op path (it imports selectors, signal)
+
+    try:
+        done = subprocess.run(["git", "ls-files", "-z", "--cached", "--", GITPIPE_DIR],
+                              cwd=root, capture_output=True, check=False)
+    except OSError:
+        return {}
+    parts: dict[str, str] = {}
+    for path in done.stdout.decode("utf-8", "surrogateescape").split("\0"):
+        part = path.removeprefix(f"{GITPIPE_DIR}/").split("/", 1)[0]
+        if path.startswith(f"{GITPIPE_DIR}/") and part in PRIVATE_PARTS:
+            parts.setdefault(part, path)
+    return parts
+
+
+def _index_file(root: str) -> tuple[str | None, str] | None:
+    """(git's index file, or None where only git can say; the project's path in
+    the work tree), or None outside any work tree."""
+    candidate = root
+    while True:
+        dotgit = os.path.join(candidate, ".git")
+        if os.path.isdir(dotgit) or os.path.isfile(dotgit):
+            break
+        parent = os.path.dirname(candidate)
+        if parent == candidate:
+            return (None, "") if "GIT_DIR" in os.environ else None
+        candidate = parent
+    prefix = os.path.relpath(root, candidate).replace(os.sep, "/")
+    prefix = "" if prefix == "." else prefix
+    if "GIT_DIR" in os.environ or "GIT_INDEX_FILE" in os.environ:
+        return None, prefix
+    if os.path.isdir(dotgit):
+        return os.path.join(dotgit, "index"), prefix
+    try:
+        with open(dotgit, encoding="utf-8", errors="replace") as handle:
+            text = handle.read().strip()
+    except OSError:
+        return None, prefix
+    if not text.startswith("gitdir:"):
+        return None, prefix
+    gitdir = os.path.join(candidate, text.removeprefix("gitdir:").strip())
+    return os.path.join(gitdir, "index"), prefix
+
+
+def user_cache_home() -> str:
+    """This user's cache folder for gitpipe ($XDG_CACHE_HOME/gitpipe)."""
+    base = os.environ.get("XDG_CACHE_HOME") or ""
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "gitpipe")
+
+
+def user_cache_location(root: str) -> str | None:
+    """Where this user's folder for the caches of the repository at `root` is:
+    outside the work tree, keyed by the root's real path and its device and
+    inode (a folder moved or made anew starts empty). None inside the
+    repository itself (HOME in a work tree: what is there could be committed)."""
+    try:
+        info = os.stat(root)
+        real_root = os.path.realpath(root)
+        home = user_cache_home()
+        real_home = os.path.realpath(home)
+    except OSError:
+        return None
+    if real_home == real_root or real_home.startswith(real_root.rstrip(os.sep) + os.sep):
+        return None
+    key = xxhash.xxh3_128_hexdigest(f"{real_root}\0{info.st_dev}\0{info.st_ino}".encode())
+    return os.path.join(home, "repos", key)
+
+
+def user_cache_dir(root: str, create: bool = False) -> str | None:
+    """This user's folder for the repository at `root` (see user_cache_location),
+    made with mode 0700 if `create`; None where there is none to trust: not a
+    directory this user owns, or one others may write to."""
+    folder = user_cache_location(root)
+    if folder is None:
+        return None
+    try:
+        if create and not os.path.isdir(folder):
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+        own = os.lstat(folder)
+    except OSError:
+        return None
+    mine = stat_module.S_ISDIR(own.st_mode) and own.st_uid == os.getuid()
+    return folder if mine and not own.st_mode & 0o022 else None

@@ -1,0 +1,89 @@
+"""Objects remembered between commands as pickles that only this user can have made.
+
+A pickle runs code when it is loaded, and `.gitpipe/` can come from someone
+else's repository (a commit, an archive), so every pickle written here is
+signed with HMAC-SHA256 under a key that lives in this user's cache directory,
+never inside the project, and the signature is checked before anything is
+unpickled. The `key` a caller passes identifies what the object was built from
+(the spec's text and the code that parsed it): a pickle for another key is not
+loaded either. Anything odd (no key, a missing, partial or foreign file) means
+"not remembered"; nothing here raises.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from pathlib import Path
+
+from gitpipe.trust.dotdir import user_cache_home
+
+KEY_FILE = "pickle-signing-key"
+_SIGNATURE = 32  # bytes of HMAC-SHA256
+
+
+def signing_key(root: Path) -> bytes | None:
+    """This user's key, made on first use; None where it would live inside the
+    project (HOME in a repository: it must never be committed or shared)."""
+    home = Path(user_cache_home())
+    path = home / KEY_FILE
+    try:
+        if home.resolve().is_relative_to(root.resolve()):
+            return None
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    except (OSError, RuntimeError):
+        return None
+    try:
+        import secrets  # once per user: random, base64 and more, ~1 ms
+
+        home.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(secrets.token_bytes(32))
+    except FileExistsError:
+        pass  # another process made it first
+    except OSError:
+        return None
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def load(path: Path, key: bytes, root: Path) -> object | None:
+    """The object stored under `key` at `path`, if this user signed it."""
+    try:
+        blob = path.read_bytes()
+    except OSError:
+        return None
+    secret = signing_key(root)
+    signature, payload = blob[:_SIGNATURE], blob[_SIGNATURE:]
+    if secret is None or not payload.startswith(key) or not hmac.compare_digest(
+            signature, hmac.new(secret, payload, hashlib.sha256).digest()):
+        return None
+    import pickle
+
+    try:
+        return pickle.loads(payload[len(key):])
+    except Exception:
+        return None
+
+
+def store(path: Path, key: bytes, root: Path, obj: object) -> None:
+    """Remember `obj` under `key` at `path` (atomically), when a key can be had."""
+    secret = signing_key(root)
+    if secret is None:
+        return
+    import pickle
+
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    try:
+        payload = key + pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(hmac.new(secret, payload, hashlib.sha256).digest() + payload)
+        os.replace(tmp, path)
+    except (OSError, pickle.PicklingError, TypeError, AttributeError):
+        tmp.unlink(missing_ok=True)  # a read-only checkout: nothing remembered

@@ -1,0 +1,133 @@
+"""The Python API a user imports: `gitpipe.Project(path).status()`, `.repro(...)`.
+
+A thin facade over the use cases; the CLI calls the same methods.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from gitpipe.project import root as project_module
+from gitpipe.project.root import ProjectLock
+from gitpipe.project.status import StatusReport
+from gitpipe.project.status import status as run_status
+from gitpipe.storage.state import RunRecord
+
+if TYPE_CHECKING:
+    from gitpipe.engine.backfill import BackfillOptions
+    from gitpipe.engine.reports import Listener, Report, ReproOptions
+    from gitpipe.executors.base import OutputSink
+    from gitpipe.storage.remote import Progress, Transfer
+    from gitpipe.usecases import garbage, transfer
+
+# NOTE: the use cases beyond status are imported inside their methods: repro
+# alone (scheduler, executors, Kubernetes runner) was ~70 ms of every no-op.
+
+
+class Project(project_module.Project):
+    """A gitpipe project with its use cases as methods."""
+
+    def validate(self) -> list[str]:
+        """Parse spec and params and build the DAG; raises SpecError listing every problem."""
+        from gitpipe.project.status import check_params
+
+        graph = self.graph
+        self.check_paths_inside()
+        check_params(self, list(graph.nodes), wait_for_writers=False)
+        return [str(n) for n in graph.nodes]
+
+    def missing_inputs(self) -> list[str]:
+        """Deps that are not in the work tree and that no stage writes: not an
+        error (data may arrive before a run), but what a typo looks like."""
+        nodes = self.graph.nodes
+        tasks = [nodes[node]["task"] for node in nodes]
+        outs = [out.path for task in tasks for out in task.outs]
+        warnings = []
+        for task in tasks:
+            for dep in task.deps:
+                if os.path.lexists(self.root / dep) or any(
+                        dep == o or dep.startswith(o + "/") or o.startswith(dep + "/")
+                        for o in outs):
+                    continue
+                warnings.append(f"stage {task.name!r}: dependency {dep!r} does not exist "
+                                "and no stage writes it")
+        return warnings
+
+    def status(self, targets: Iterable[str] = ()) -> StatusReport:
+        return run_status(self, list(targets))
+
+    def repro(self, targets: Iterable[str] = (), *, options: ReproOptions | None = None,
+              listener: Listener | None = None, sink: OutputSink | None = None) -> Report:
+        from gitpipe.engine.reports import ReproOptions
+        from gitpipe.engine.repro import repro
+
+        opts = options or ReproOptions()
+        if targets:
+            opts = opts._replace(targets=tuple(targets))
+        return repro(self, opts, listener, sink)
+
+    def backfill(self, options: BackfillOptions, repro_options: ReproOptions | None = None,
+                 listener: Listener | None = None, sink: OutputSink | None = None) -> Report:
+        from gitpipe.engine.backfill import backfill
+        from gitpipe.engine.reports import ReproOptions
+
+        return backfill(self, options, repro_options or ReproOptions(), listener, sink)
+
+    def checkout(self, targets: Iterable[str] = (),
+                 force: bool = False) -> transfer.CheckoutReport:
+        from gitpipe.usecases import transfer
+
+        with ProjectLock(self.gitpipe_dir, self.config.lock_wait):
+            return transfer.checkout(self, targets, force)
+
+    def push(self, targets: Iterable[str] = (), remote: str | None = None, jobs: int = 8,
+             progress: Progress | None = None) -> Transfer:
+        from gitpipe.usecases import transfer
+
+        return transfer.push_outs(self, self.remote(remote), targets, jobs, progress)
+
+    def fetch(self, targets: Iterable[str] = (), remote: str | None = None, jobs: int = 8,
+              progress: Progress | None = None) -> Transfer:
+        from gitpipe.usecases import transfer
+
+        return transfer.fetch_outs(self, self.remote(remote), targets, jobs, progress)
+
+    def pull(self, targets: Iterable[str] = (), remote: str | None = None, jobs: int = 8,
+             progress: Progress | None = None,
+             force: bool = False) -> tuple[Transfer, transfer.CheckoutReport]:
+        from gitpipe.usecases import transfer
+
+        return transfer.pull(self, self.remote(remote), targets, jobs, progress, force)
+
+    def gc(self, scope: garbage.GcScope | None = None, remote: str | None = None,
+           dry_run: bool = False, confirm: garbage.Confirm | None = None) -> garbage.GcPlan:
+        """Remove what no lock in `scope` names (default: the work tree's lock)
+        from the cache or a remote; `confirm` is asked before anything goes."""
+        from gitpipe.usecases import garbage
+
+        store = self.remote(remote) if remote is not None else None
+        return garbage.gc(self, scope or garbage.GcScope(), store, dry_run, confirm)
+
+    def dag(self, fmt: str = "ascii") -> str:
+        from gitpipe.spec import dagviz
+
+        return dagviz.FORMATS[fmt](self.graph)
+
+    def runs(self, task: str | None = None, limit: int = 50) -> list[RunRecord]:
+        records = self.state.runs(task, limit)
+        if task and not records:
+            # No history and no such stage: a typo, said as every command says it.
+            # (A stage removed from gitpipe.yaml still shows the runs it had.)
+            from gitpipe.spec import graph as graph_module
+
+            graph_module.select(self.graph, [task])
+        return records
+
+
+def init(path: str = ".") -> Project:
+    from pathlib import Path
+
+    project_module.init_project(Path(path))
+    return Project(path, find=False)

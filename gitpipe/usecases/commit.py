@@ -1,0 +1,47 @@
+"""`gitpipe commit`: record the workspace's current outs in the lock without running,
+for outs produced by hand (as `dvc commit`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from gitpipe.core.errors import BadInputError
+from gitpipe.project.root import Project, ProjectLock
+from gitpipe.project.staleness import judge, lock_entry_for, observe
+from gitpipe.spec import graph as graph_module
+from gitpipe.spec.lockfile import LockWriter
+
+
+def commit(project: Project, targets: Iterable[str] = ()) -> list[str]:
+    """Lock entries for the targets (all stale tasks without targets); returns their names."""
+    graph = project.graph
+    names = graph_module.select(graph, targets) if targets else list(graph.nodes)
+    params = project.params_reader()
+    committed = []
+    with ProjectLock(project.gitpipe_dir, project.config.lock_wait):
+        project.__dict__.pop("lock_entries", None)
+        writer = LockWriter(project.root, project.lock_entries)
+        for node in graph_module.plan(graph.subgraph(names)):
+            task = graph.nodes[node]["task"]
+            entry = writer.entries.get(task.name)
+            seen = observe(task, project.workspace, params, entry)
+            if not judge(task, entry, seen).stale:
+                continue
+            missing = [p for p, i in {**seen.deps, **seen.outs}.items() if not i.exists]
+            if missing:
+                raise BadInputError(f"stage {task.name!r}: {missing[0]!r} does not exist, so "
+                                    "it cannot be committed", hint="run 'gitpipe repro' instead")
+            # NOTE: no run-cache entry: the run-cache holds what the command
+            # computed for a fingerprint; a hand-made out recorded there would
+            # be restored elsewhere in place of running the command.
+            for path, info in seen.outs.items():
+                assert info.digest is not None
+                full = project.root / path
+                if info.is_dir:
+                    project.cache.add_tree(full, info.digest)
+                else:
+                    project.cache.add_file(full, info.digest)
+            writer.update(task.name, lock_entry_for(task, seen, seen.outs))
+            committed.append(task.name)
+    project.state.flush()
+    return committed

@@ -1,0 +1,342 @@
+"""Staleness at any commit, from git objects alone; and what differs between two commits.
+
+At a revision, the spec, params and lock are read from the commit's tree.
+Every dep the commit holds is read from git objects alone, as `git checkout`
+would write it (through the work tree's eol conversion and filters): a file
+by its blob id or xxh3, whichever its lock entry used; a directory by the
+manifest of the commit's files under it, plus the untracked files the work
+tree has there (a checkout keeps those), less what the commit's
+`.gitpipeignore` files leave out; a symlink by what it leads to through the
+commit's links (a file's bytes, a directory's manifest). A dep another stage writes takes the
+digest that stage's lock entry records; one git tracks now but the commit
+does not is missing (a checkout removes it); other data (untracked by git)
+is hashed in the work tree, the only place it exists. Outs cannot be
+observed at a commit, so they are taken to be what the lock says.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import stat as stat_module
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from gitpipe.core.errors import BadInputError
+from gitpipe.core.yamlio import parse_yaml
+from gitpipe.git import plumbing as gitcli
+from gitpipe.git.repo import EXECUTABLE_MODE, Revision, bytes_blob_id
+from gitpipe.hashing.digests import GIT, XXH3, file_digest, hash_bytes, listing_digest
+from gitpipe.hashing.ignore import IGNORE_FILE, Ignore, parse_rules
+from gitpipe.hashing.statsig import ListedFile, walk_files
+from gitpipe.project.root import Project
+from gitpipe.project.staleness import judge, observe
+from gitpipe.project.status import StatusReport
+from gitpipe.spec import graph as graph_module
+from gitpipe.spec import lockfile
+from gitpipe.spec.lockfile import LockEntry
+from gitpipe.spec.model import SPEC_FILE
+from gitpipe.spec.params import ParamsReader
+from gitpipe.spec.parse import parse_pipeline
+from gitpipe.storage.workspace import PathInfo, Workspace
+
+if TYPE_CHECKING:
+    from gitpipe.hashing.ignore import Rule, RuleSet
+
+# NOTE: as many links as Linux follows for one path before it gives up (ELOOP).
+MAX_LINK_HOPS = 40
+
+
+class RevisionWorkspace:
+    """Answers `info(path)` as of a commit (see the module docstring for the rules)."""
+
+    def __init__(self, revision: Revision, entries: dict[str, LockEntry],
+                 produced: dict[str, str], fallback: Workspace) -> None:
+        self.revision = revision
+        self.entries = entries
+        self.produced = produced  # out path -> task name writing it
+        self.fallback = fallback
+
+    def info(self, path: str, algo: str | None = None) -> PathInfo:
+        producer = self.produced.get(path)
+        if producer is not None:
+            locked = self.entries.get(producer)
+            out = locked.out(path) if locked else None
+            return PathInfo(path, out.digest if out else None, out.size or 0 if out else 0,
+                            bool(out and out.digest.endswith(".dir")))
+        kind = self.revision.kind(path)
+        if kind == "file":
+            return self._file(path, algo)
+        if kind == "link":
+            return self._link(path)
+        if kind == "dir":
+            return self._directory(path)
+        git = self.fallback.git
+        if git is not None and os.path.isdir(self._full(path)) and git.tracks_under(path):
+            return self._directory(path)  # what a checkout leaves: the untracked files
+        if git is not None and git.is_tracked(path):
+            return PathInfo(path, None)  # a checkout of the commit removes it
+        return self.fallback.info(path, algo)
+
+    def _full(self, path: str) -> str:
+        return os.path.join(self.fallback.root, path)
+
+    def _file(self, path: str, algo: str | None) -> PathInfo:
+        executable = self.revision.file_mode(path) == EXECUTABLE_MODE
+        if algo == XXH3:
+            data = self._checkout_bytes(path)
+            return PathInfo(path, str(hash_bytes(data)), len(data), executable=executable)
+        if _encodable(path) or not self.revision.git.converts(path):
+            blob_id = self.revision.checkout_blob_id(path)
+        else:
+            blob_id = bytes_blob_id(self._checkout_bytes(path))
+        return PathInfo(path, f"{GIT}:{blob_id}", executable=executable)
+
+    def _checkout_bytes(self, path: str) -> bytes:
+        """A file's bytes as a checkout writes them. pygit2 takes a filter
+        list's path as a str it encodes as UTF-8, so a name that is not UTF-8
+        git converts is smudged by git itself (slower, the same bytes)."""
+        if _encodable(path) or not self.revision.git.converts(path):
+            return self.revision.checkout_bytes(path)
+        git = self.revision.git
+        blob_id = self.revision.blob_id(path)
+        assert blob_id is not None
+        return gitcli.checkout_bytes(git.workdir, blob_id, git.git_path(path))
+
+    def _link(self, path: str) -> PathInfo:
+        """A symlink is named as the work tree names it: a file by its target's
+        bytes, a directory by the manifest of what it leads to; both the
+        commit's where the commit's links lead inside the project, else
+        whatever the work tree has there."""
+        resolved = self._resolve(path)
+        if resolved is None:
+            return self.fallback.info(path, XXH3)
+        if self.revision.kind(resolved) == "dir":
+            return self._directory(resolved, at=path)._replace(path=path)
+        return self._file(resolved, XXH3)._replace(path=path)
+
+    def _resolve(self, path: str) -> str | None:
+        """Where the commit's symlink at `path` leads, through further links of
+        the commit: a file or directory it holds; None for a link out of the
+        project or the commit, or a loop."""
+        current = path
+        for _ in range(MAX_LINK_HOPS):
+            target = self.revision.link_target(current)
+            if posixpath.isabs(target):
+                return None
+            current = posixpath.normpath(posixpath.join(posixpath.dirname(current), target))
+            if current == ".." or current.startswith("../"):
+                return None
+            kind = self.revision.kind(current)
+            if kind != "link":
+                return current if kind in ("file", "dir") else None
+        return None
+
+    def _directory(self, path: str, at: str | None = None) -> PathInfo:
+        """The manifest a checkout of the commit would leave at `path`: its
+        files, and the work tree's untracked ones (a checkout keeps them),
+        less those the commit's `.gitpipeignore` files leave out. `at` is
+        where the dep names it (a symlink to `path`): the rules above it apply."""
+        rules = RevisionIgnore(self, path, at or path)
+        rows: list[tuple[ListedFile, str]] = []
+        committed = set()
+        for rel, mode in self.revision.files_under(path):
+            committed.add(rel)
+            if rules.ignored(rel):
+                continue
+            full = f"{path}/{rel}"
+            if stat_module.S_ISLNK(mode):
+                rows.append(((rel, 0, 0, 0, mode, 0), "link:" + self.revision.link_target(full)))
+            else:
+                data = self._checkout_bytes(full)
+                rows.append(((rel, 0, 0, len(data), mode, 0), str(hash_bytes(data))))
+        rows += [row for row in self._untracked_rows(path, committed)
+                 if not rules.ignored(row[0][0])]
+        if not rows and self.revision.kind(path) is None:
+            return PathInfo(path, None)
+        rows.sort()
+        digest, size = listing_digest([row[0] for row in rows], [row[1] for row in rows])
+        return PathInfo(path, digest, size, True, len(rows))
+
+    def _untracked_rows(self, path: str, committed: set[str]) -> list[tuple[ListedFile, str]]:
+        base = self._full(path)
+        if not os.path.isdir(base):
+            return []
+        git = self.fallback.git
+        rows = []
+        for item in walk_files(base):
+            rel = item[0]
+            if rel in committed or (git is not None and git.is_tracked(f"{path}/{rel}")):
+                continue  # the commit's version, or removed by the checkout
+            full = os.path.join(base, rel)
+            digest = ("link:" + os.readlink(full) if stat_module.S_ISLNK(item[4])
+                      else file_digest(full))
+            rows.append((item, digest))
+        return rows
+
+
+class RevisionIgnore:
+    """The `.gitpipeignore` rules a checkout of the commit would put in force
+    in a directory dep (ignore.py): the defaults, the commit's files from the
+    project root down to the dep, and those inside it, where a commit without
+    one keeps the work tree's untracked file (a checkout leaves it there)."""
+
+    def __init__(self, space: RevisionWorkspace, path: str, at: str) -> None:
+        self.space = space
+        self.path = path
+        top = Ignore(tuple(self._outer_sets(at)))
+        # None for a directory the rules leave out: nothing below it counts
+        self.folders: dict[str, Ignore | None] = {"": self._entering(top, "")}
+
+    def _outer_sets(self, at: str) -> list[RuleSet]:
+        """As Ignore.above: each folder's rules, matched against the path from it."""
+        parts = at.split("/")
+        sets: list[RuleSet] = []
+        for depth in range(len(parts)):
+            rules = self._commit_rules("/".join(parts[:depth]))
+            if rules:
+                sets.append((rules, "/".join(parts[depth:]) + "/", 0))
+        return sets
+
+    def _commit_rules(self, folder: str) -> tuple[Rule, ...] | None:
+        """The rules of the commit's `.gitpipeignore` in `folder`; None where
+        the commit holds no such file."""
+        name = f"{folder}/{IGNORE_FILE}" if folder else IGNORE_FILE
+        if self.space.revision.kind(name) != "file":
+            return None  # the work tree reads only a regular file as rules
+        blob_id = self.space.revision.blob_id(name)
+        assert blob_id is not None
+        text = self.space.revision.git.repo[blob_id].read_raw().decode("utf-8", "surrogateescape")
+        return parse_rules(text, f"{name}@{self.space.revision.rev}")
+
+    def _entering(self, outer: Ignore, rel: str) -> Ignore:
+        """The rules for the entries of the dep's folder `rel`: its own file joins."""
+        folder = f"{self.path}/{rel}" if rel else self.path
+        rules = self._commit_rules(folder)
+        if rules:
+            return Ignore((*outer.sets, (rules, "", len(rel) + 1 if rel else 0)))
+        if rules is not None:
+            return outer  # an empty file of the commit's
+        git = self.space.fallback.git
+        if git is not None and git.is_tracked(f"{folder}/{IGNORE_FILE}"):
+            return outer  # the checkout removes the work tree's
+        return outer.entering(self.space._full(folder), rel, [IGNORE_FILE])
+
+    def _folder(self, rel: str) -> Ignore | None:
+        if rel not in self.folders:
+            parent, _, name = rel.rpartition("/")
+            outer = self._folder(parent)
+            self.folders[rel] = (None if outer is None or outer.ignored(rel, name, True)
+                                 else self._entering(outer, rel))
+        return self.folders[rel]
+
+    def ignored(self, rel: str) -> bool:
+        """Whether the dep's file (or symlink) at `rel` is left out."""
+        parent, _, name = rel.rpartition("/")
+        rules = self._folder(parent)
+        return rules is None or rules.ignored(rel, name, False)
+
+
+def _encodable(path: str) -> bool:
+    """Whether `path` is UTF-8 as git stores it (not held as surrogate escapes)."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class AtRevision:
+    """A project's spec, graph, params and lock as a commit has them."""
+
+    revision: Revision
+    graph: Any
+    params: ParamsReader
+    entries: dict[str, LockEntry]
+
+
+def load_at(project: Project, rev: str) -> AtRevision:
+    revision = Revision.resolve(project.git, rev)
+    graph, params, entries = load_snapshot(project, revision.read_text, f"at {rev!r}", f"@{rev}")
+    return AtRevision(revision, graph, params, entries)
+
+
+def load_snapshot(project: Project, read_text: Callable[[str], str | None], where: str,
+                  suffix: str) -> tuple[Any, ParamsReader, dict[str, LockEntry]]:
+    """The graph, params and lock entries of the project files `read_text` gives
+    (a commit's tree, the index being committed); `suffix` marks file names."""
+    spec_text = read_text(SPEC_FILE)
+    if spec_text is None:
+        raise BadInputError(f"{SPEC_FILE} does not exist {where}")
+    source = f"{SPEC_FILE}{suffix}"
+    pipeline = parse_pipeline(parse_yaml(spec_text, source), source)
+    graph = graph_module.build(pipeline, project.today, project.runtime_of)
+    lock_text = read_text(lockfile.LOCK_FILE) or ""
+    return graph, ParamsReader(read_text), lockfile.parse(lock_text)
+
+
+def status_at(project: Project, rev: str, targets: Iterable[str] = ()) -> StatusReport:
+    """What `gitpipe status` would say at `rev`, without checking it out; runs nothing."""
+    at = load_at(project, rev)
+    graph = at.graph
+    chosen = graph_module.select(graph, targets) if targets else None
+    produced = {out.path: graph.nodes[n]["task"].name for n in graph
+                for out in graph.nodes[n]["task"].outs}
+    space = RevisionWorkspace(at.revision, at.entries, produced, project.workspace)
+    stale: set[str] = set()
+    verdicts = []
+    for node in graph_module.plan(graph, chosen):
+        task = graph.nodes[node]["task"]
+        entry = at.entries.get(task.name)
+        seen = observe(task, space, at.params, entry)
+        upstream = [str(p) for p in graph.predecessors(node) if p in stale]
+        verdict = judge(task, entry, seen, upstream)
+        if verdict.needs_run:
+            stale.add(task.name)
+        verdicts.append(verdict._replace(observation=None))
+    project.state.flush()
+    return StatusReport(tuple(verdicts))
+
+
+@dataclass(frozen=True)
+class TaskDiff:
+    """How one task's lock entry differs between two commits."""
+
+    task: str
+    changes: tuple[str, ...]
+
+
+def diff(project: Project, rev1: str, rev2: str) -> list[TaskDiff]:
+    """Which tasks' fingerprints, params and outs differ between two commits' locks."""
+    old = load_at(project, rev1).entries
+    new = load_at(project, rev2).entries
+    found = []
+    for name in sorted(set(old) | set(new)):
+        changes = _entry_changes(old.get(name), new.get(name))
+        if changes:
+            found.append(TaskDiff(name, tuple(changes)))
+    return found
+
+
+def _entry_changes(old: LockEntry | None, new: LockEntry | None) -> list[str]:
+    if old is None or new is None:
+        return ["added"] if old is None else ["removed"]
+    changes = []
+    if old.fingerprint != new.fingerprint:
+        changes.append(f"fingerprint {old.fingerprint} -> {new.fingerprint}")
+    if old.cmd != new.cmd:
+        changes.append("cmd changed")
+    from gitpipe.spec.params import flatten
+
+    before, after = flatten(old.params), flatten(new.params)
+    for key in sorted(set(before) | set(after)):
+        if before.get(key) != after.get(key):
+            changes.append(f"params: {key} {before.get(key)} -> {after.get(key)}")
+    for path in sorted({o.path for o in old.outs} | {o.path for o in new.outs}):
+        a, b = old.out(path), new.out(path)
+        if (a.digest if a else None) != (b.digest if b else None):
+            changes.append(f"outs: {path} {a.digest if a else 'none'} -> "
+                           f"{b.digest if b else 'none'}")
+    return changes

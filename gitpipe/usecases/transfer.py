@@ -1,0 +1,279 @@
+"""The storage use cases: checkout, push, fetch, pull and fsck, on the lock's outs."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from gitpipe.hashing.digests import DIR_SUFFIX, XXH3
+from gitpipe.project.lockguard import LockedOut, check_manifests, locked_outs, trusted, would_lose
+from gitpipe.project.root import Project, ProjectLock
+from gitpipe.storage.cache import Cache, CacheError, digest_of_relpath, run_relpath
+from gitpipe.storage.remote import (
+    Progress,
+    Remote,
+    Transfer,
+    absent_objects,
+    fetch_exactly,
+    fetch_objects,
+    fetcher,
+    object_key,
+    push,
+)
+from gitpipe.trust import checks as trust
+
+
+@dataclass
+class CheckoutReport:
+    restored: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    missing: list[LockedOut] = field(default_factory=list)
+    kept: list[LockedOut] = field(default_factory=list)  # modified by hand: left as they are
+    orphaned: list[LockedOut] = field(default_factory=list)  # of stages the spec lacks: left
+
+
+def checkout(project: Project, targets: Iterable[str] = (), force: bool = False) -> CheckoutReport:
+    """Make the workspace outs match the lock, from the cache, running nothing.
+
+    Outs the user modified whose content is not in the cache are left as they
+    are (`kept`) unless `force`: the cache could not give them back."""
+    report, todo = _compare(project, targets, force)
+    cache = project.cache
+    for out in todo:
+        if cache.missing(out.digest):
+            report.missing.append(out)
+        else:
+            cache.checkout(project.root / out.path, out.digest, out.executable)
+            report.restored.append(out.path)
+    project.state.flush()
+    return report
+
+
+def _restore_exec_bits(project: Project, outs: Iterable[LockedOut]) -> None:
+    """An out whose bytes are right may still have the wrong executable bit (the
+    digest is of the bytes): the lock's record sets it, or takes it away."""
+    for out in outs:
+        if out.executable or not out.digest.endswith(DIR_SUFFIX):
+            project.cache.apply_modes(project.root / out.path, out.digest, out.executable)
+
+
+def _compare(project: Project, targets: Iterable[str],
+             force: bool) -> tuple[CheckoutReport, list[LockedOut]]:
+    """The report with the unchanged and kept outs filled in, and the outs to write.
+    Every out is checked against the rules for records first (nothing is
+    written if one fails), and so is each manifest already in the cache."""
+    report = CheckoutReport()
+    todo, unchanged = [], []
+    accepted, report.orphaned = trusted(project, locked_outs(project.lock_entries, targets))
+    for out in accepted:
+        info = project.workspace.info(out.path, XXH3)
+        if info.digest == out.digest:
+            report.unchanged.append(out.path)
+            unchanged.append(out)
+        elif info.exists and not force and would_lose(project, out.path, str(info.digest)):
+            report.kept.append(out)
+        else:
+            todo.append(out)
+    check_manifests(project.cache, [o for o in todo if project.cache.has(o.digest)])
+    _restore_exec_bits(project, unchanged)
+    return report, todo
+
+
+PRODUCE_THEN_PUSH = "run 'gitpipe repro' where they were produced, then 'gitpipe push'"
+PULL_OR_REPRO = ("run 'gitpipe pull' to fetch them from the remote, or 'gitpipe repro' "
+                 "to compute them here")
+
+
+def missing_error(missing: list[LockedOut], where: str,
+                  hint: str = PRODUCE_THEN_PUSH) -> CacheError:
+    lines = [f"{m.path} (stage {m.task!r}, {m.digest})" for m in missing[:10]]
+    more = f"\n... and {len(missing) - 10} more" if len(missing) > 10 else ""
+    return CacheError(f"{len(missing)} out(s) are not in {where}:\n  " + "\n  ".join(lines)
+                      + more, hint=hint)
+
+
+def push_outs(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: int = 8,
+              progress: Progress | None = None) -> Transfer:
+    """Upload the lock's out objects and their run-cache entries that the remote lacks."""
+    entries = project.lock_entries
+    outs = locked_outs(entries, targets)
+    absent = [o for o in outs if project.cache.missing(o.digest)]
+    if absent:
+        raise missing_error(absent, "the local cache")
+    tasks = {o.task for o in outs}
+    runs = [rel for rel in (run_relpath(t, entries[t].fingerprint) for t in sorted(tasks))
+            if (project.cache.root / rel).exists()]
+    return push(remote, project.cache, [o.digest for o in outs], runs, jobs, progress)
+
+
+def fetch_outs(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: int = 8,
+               progress: Progress | None = None) -> Transfer:
+    """Download the lock's out objects missing from the cache, verifying each."""
+    outs = locked_outs(project.lock_entries, targets)
+    summary = fetch_objects(remote, project.cache, [o.digest for o in outs], jobs, progress)
+    absent = [o for o in outs if project.cache.missing(o.digest)]
+    if absent:
+        raise missing_error(absent, f"remote {remote.name!r} ({remote.url})")
+    return summary
+
+
+def pull(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: int = 8,
+         progress: Progress | None = None, force: bool = False,
+         ) -> tuple[Transfer, CheckoutReport]:
+    """Fetch + checkout, with each missing file downloaded once: written to the
+    cache and (in copy mode) to the workspace from the same verified read."""
+    with ProjectLock(project.gitpipe_dir, project.config.lock_wait):
+        cache = project.cache
+        report, todo = _compare(project, targets, force)
+        summary = Transfer()
+        if any(cache.missing(o.digest) for o in todo):
+            # One listing serves both: which manifests, then which files, exist.
+            present = remote.listing("files")
+            absent = [o for o in todo if o.digest.endswith(DIR_SUFFIX) and not cache.has(o.digest)]
+            fetch_exactly(remote, cache, [o.digest for o in absent], jobs, progress, present,
+                          summary)
+            check_manifests(cache, [o for o in absent if cache.has(o.digest)],
+                            f"remote {remote.name!r}")
+            wanted = {d for o in todo for d in cache.missing(o.digest)}
+            if summary.failed or absent_objects(remote, wanted, present):
+                # Fetch what can be fetched, check out every out that is whole,
+                # then fail naming what is absent (as DVC's pull does).
+                try:
+                    fetch_outs(project, remote, targets, jobs, progress)
+                except CacheError as exc:
+                    _checkout_whole(project, todo, report)
+                    restored = f"; checked out the other {len(report.restored)} out(s)" \
+                        if report.restored else ""
+                    raise CacheError(exc.message + restored, hint=exc.hint) from None
+        pairs = []
+        for out in todo:
+            pairs += cache.lay_out(project.root / out.path, out.digest)
+            report.restored.append(out.path)
+        try:
+            cache.write_files(pairs, fetcher(remote, cache, summary, progress), jobs)
+            for out in todo:
+                cache.apply_modes(project.root / out.path, out.digest, out.executable)
+        except CacheError as exc:  # a corrupt object: every other file was written
+            whole = sum(1 for out in todo if not cache.missing(out.digest))
+            done = f"; checked out the other {whole} out(s)" if whole else ""
+            raise CacheError(exc.message + done, hint=exc.hint) from None
+        finally:
+            project.state.flush()
+        return summary, report
+
+
+def _checkout_whole(project: Project, todo: list[LockedOut], report: CheckoutReport) -> None:
+    for out in todo:
+        if not project.cache.missing(out.digest):
+            project.cache.checkout(project.root / out.path, out.digest, out.executable)
+            report.restored.append(out.path)
+    project.state.flush()
+
+
+# -- fsck ----------------------------------------------------------------------------
+
+def _drop_runs_naming(cache: Cache, removed: set[str]) -> None:
+    """A run entry naming a removed object can no longer restore its outs."""
+    from gitpipe.usecases.garbage import run_entry_digests
+
+    for rel in list(cache.run_entries()):
+        try:
+            digests = run_entry_digests((cache.root / rel).read_bytes())
+        except OSError:
+            continue
+        if digests is not None and removed.intersection(digests):
+            cache.discard(rel)
+
+
+@dataclass
+class FsckReport:
+    checked: int = 0
+    bad: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    missing: list[LockedOut] = field(default_factory=list)
+    malformed: list[str] = field(default_factory=list)  # records a repro skips, with why
+
+
+def fsck(project: Project, repair: bool = False) -> FsckReport:
+    """Hash every cache object against its name; with `repair`, remove the bad ones
+    (and the run entries that named them). Also lists lock outs absent from the cache."""
+    from gitpipe.storage.cache import verify_object
+
+    report = FsckReport()
+    with ProjectLock(project.gitpipe_dir, project.config.lock_wait):
+        cache = project.cache
+        for path in list(cache.all_objects()):
+            report.checked += 1
+            bad = verify_object(cache, path)
+            if bad is None:
+                continue
+            report.bad.append(bad.digest)
+            if repair and cache.discard(path.relative_to(cache.root).as_posix()):
+                report.removed.append(bad.digest)
+        if repair and report.removed:
+            _drop_runs_naming(cache, set(report.removed))
+        report.missing = [o for o in locked_outs(project.lock_entries)
+                          if cache.missing(o.digest)]
+        report.malformed = cache.malformed_records()
+    return report
+
+
+def malformed_on(remote: Remote, keys: Iterable[str]) -> list[str]:
+    """The remote's run entries and manifests (among `keys`, its `files/`) that
+    break the rules for records, as 'key: problem'."""
+    import json
+
+    found = []
+    for kind, rels in (("run", sorted(remote.listing("runs"))),
+                       ("manifest", [k for k in keys if k.endswith(DIR_SUFFIX)])):
+        for rel in rels:
+            try:
+                problem = trust.record_problem(kind, json.loads(remote.get_bytes(rel) or b"[]"))
+            except ValueError:
+                problem = "is not JSON"
+            if problem is not None:
+                found.append(f"{rel}: {problem}")
+    return found
+
+
+def fsck_remote(project: Project, remote: Remote, repair: bool = False,
+                jobs: int = 8) -> FsckReport:
+    """Download every object of `remote` and hash it against its name (push
+    checks names only, so a damaged object would stay there for good); with
+    `repair`, delete the bad ones, for a push from a good copy to replace."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    report = FsckReport()
+    # Listed without following symlinks (a folder remote): --repair deletes from it.
+    keys = sorted(rel for rel in remote.sizes("files") if rel.count("/") == 3)
+    scratch = project.cache.root / "tmp"
+    scratch.mkdir(parents=True, exist_ok=True)
+
+    def check(rel: str) -> str | None:
+        digest = digest_of_relpath(rel)
+        tmp = scratch / f".fsck-{os.getpid()}-{threading.get_ident()}"
+        try:
+            remote.download_verified(rel, tmp, digest)
+        except CacheError:
+            return digest
+        finally:
+            tmp.unlink(missing_ok=True)
+        return None
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        verdicts = list(pool.map(check, keys))
+    report.checked = len(keys)
+    for rel, bad in zip(keys, verdicts, strict=True):
+        if bad is None:
+            continue
+        report.bad.append(bad)
+        if repair:
+            remote.delete([rel])
+            report.removed.append(bad)
+    report.malformed = malformed_on(remote, keys)
+    present = set(keys) - {object_key(digest) for digest in report.removed}
+    report.missing = [o for o in locked_outs(project.lock_entries)
+                      if object_key(o.digest) not in present]
+    return report
