@@ -10,8 +10,9 @@ import threading
 
 import click
 
-from gitpipe.cli.group import EXIT_INTERRUPTED, cli, project_of
+from gitpipe.cli.group import cli, project_of
 from gitpipe.cli.output import LivePrinter, print_report
+from gitpipe.core.errors import EXIT_INTERRUPTED
 
 
 @cli.command("diff")

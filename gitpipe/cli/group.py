@@ -10,11 +10,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from gitpipe import __version__
+from gitpipe.cli import exits
 
 if TYPE_CHECKING:
     from gitpipe.usecases.api import Project
-
-EXIT_INTERRUPTED = 130
 
 
 class _Group(click.Group):
@@ -27,8 +26,7 @@ class _Group(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.Abort, BrokenPipeError):
             raise
         except KeyboardInterrupt:
-            click.echo("error: interrupted", err=True)
-            ctx.exit(EXIT_INTERRUPTED)
+            ctx.exit(exits.interrupted())
         except Exception as exc:
             from gitpipe.core.errors import GitpipeError
 

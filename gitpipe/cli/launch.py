@@ -2,15 +2,15 @@
 
 `gitpipe status` (and a repro with nothing to do) is what users and
 pre-commit hooks run most. Three doors, cheapest first: a sealed no-op
-(seal.py: stat calls only), the engine without click (quick.py: the first
-status after a change), the CLI (cli.py: everything else, and every error).
+(fastpath/seal.py: stat calls only), the engine without click
+(fastpath/quick.py: the first status after a change), the CLI (main.py:
+everything else, and every error). fastpath/noop.py says which command lines
+the first two may answer.
 `--version` needs no click either.
 """
 
 import os
 import sys
-
-EXIT_INTERRUPTED = 130  # as cli.py exits on Ctrl-C
 
 
 def main() -> None:
@@ -28,8 +28,11 @@ def main() -> None:
         from gitpipe import __version__
 
         found = (f"gitpipe, version {__version__}\n", 0)
-    elif argv[:1] in (["status"], ["repro"]):
-        found = _without_cli(argv)
+    else:
+        from gitpipe.fastpath.noop import command_of
+
+        command = command_of(argv)
+        found = None if command is None else _without_cli(command, argv)
     if found is None:
         from gitpipe.cli.main import main as run_cli
 
@@ -40,16 +43,17 @@ def main() -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
     except BrokenPipeError:
-        # `gitpipe status | head -0`: the reader left; nothing more to say.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        from gitpipe.cli.exits import reader_left
+
+        reader_left()
     if code:
         sys.exit(code)
 
 
-def _without_cli(argv: list[str]) -> tuple[str, int] | None:
+def _without_cli(command: str, argv: list[str]) -> tuple[str, int] | None:
     from gitpipe.fastpath import seal
 
-    text = seal.answer(argv)
+    text = seal.answer(command)
     if text is not None:
         return text, 0
     if os.environ.get("GITPIPE_NO_QUICK"):
@@ -57,10 +61,11 @@ def _without_cli(argv: list[str]) -> tuple[str, int] | None:
     from gitpipe.fastpath import quick
 
     try:
-        return quick.answer(argv)
+        return quick.answer(command, argv)
     except KeyboardInterrupt:
-        sys.stderr.write("error: interrupted\n")
-        sys.exit(EXIT_INTERRUPTED)
+        from gitpipe.cli.exits import interrupted
+
+        sys.exit(interrupted())
 
 
 if __name__ == "__main__":

@@ -13,11 +13,9 @@ import click
 
 from gitpipe.cli.group import cli, project_of, size_text
 from gitpipe.cli.output import BackfillProgress, LivePrinter, print_report, print_status
-from gitpipe.fastpath.render import UP_TO_DATE, table_lines
 
 if TYPE_CHECKING:
-    from gitpipe.engine.reports import Report
-    from gitpipe.usecases.api import Project
+    pass
 
 
 @cli.command()
@@ -69,9 +67,9 @@ def status(ctx: click.Context, targets: tuple[str, ...], as_json: bool, check: b
     else:
         print_status(report)
     if rev is None and not targets:
-        from gitpipe.fastpath import seal
+        from gitpipe.fastpath import noop, seal
 
-        seal.settle(project, "status", None if report.stale else UP_TO_DATE + "\n", started_ns)
+        seal.settle(project, "status", noop.status_answer(report), started_ns)
     if check and report.stale:
         ctx.exit(1)
 
@@ -107,19 +105,11 @@ def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force:
     report = project.repro(options=options, listener=printer.event, sink=printer.line)
     print_report(report)
     if not (targets or dry_run or force):
-        _settle_repro_seal(project, report, started_ns)
+        from gitpipe.fastpath import noop, seal
+
+        seal.settle(project, "repro", noop.repro_answer(report), started_ns)
     if not report.ok:
         ctx.exit(1)
-
-
-def _settle_repro_seal(project: Project, report: Report, started_ns: int) -> None:
-    """A repro that skipped every stage seals its table for `gitpipe repro` to replay."""
-    from gitpipe.core.outcome import Outcome
-    from gitpipe.fastpath import seal
-
-    noop = report.ok and all(r.outcome is Outcome.SKIPPED for r in report.results)
-    text = "\n".join(table_lines(report)) + "\n" if noop else None
-    seal.settle(project, "repro", text, started_ns)
 
 
 @cli.command()

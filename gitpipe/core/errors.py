@@ -1,6 +1,6 @@
 """The error hierarchy: one root carrying the exit code, few subclasses.
 
-Only `cli.py` turns these into output; everything below raises them.
+Only the CLI (`gitpipe/cli/`) turns these into output; everything below raises them.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from collections.abc import Iterable
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 
 
 class GitpipeError(Exception):

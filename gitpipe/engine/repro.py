@@ -29,17 +29,21 @@ def repro(project: Project, options: ReproOptions, listener: Listener | None = N
     nodes = graph_module.plan(graph, chosen)
     # NOTE: the common no-op: one read-only pass, as `status` does, and no
     # ProjectLock, threads or lock rewrite when nothing is stale.
-    if not (options.force or options.forced) and not any_stale(project, nodes):
-        return _skipped(nodes)
+    if not (options.force or options.forced):
+        skipped = noop_report(project, nodes)
+        if skipped is not None:
+            return skipped
     from gitpipe.engine.runner import execute
 
     return execute(project, nodes, options, listener, sink)
 
 
-def noop_report(project: Project) -> Report | None:
-    """What `gitpipe repro` reports when every stage is up to date; None when
-    something is stale (and would run). Reads only: nothing runs or is locked."""
-    nodes = graph_module.plan(project.graph, None)
+def noop_report(project: Project, nodes: list[Hashable] | None = None) -> Report | None:
+    """What `gitpipe repro` reports when every planned node (all by default) is
+    up to date; None when something is stale (and would run). Reads only:
+    nothing runs or is locked."""
+    if nodes is None:
+        nodes = graph_module.plan(project.graph, None)
     return None if any_stale(project, nodes) else _skipped(nodes)
 
 

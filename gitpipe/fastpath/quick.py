@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import time
 
-from gitpipe.fastpath import seal
-from gitpipe.fastpath.render import status_lines, table_lines
+from gitpipe.fastpath import noop, seal
+from gitpipe.fastpath.render import status_lines
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -24,11 +24,9 @@ if TYPE_CHECKING:
 Answer = tuple[str, int]  # (stdout text, exit code)
 
 
-def answer(argv: list[str]) -> Answer | None:
-    """`argv`'s output and exit code, or None: let the CLI answer it."""
-    command = seal.command_of(argv)
-    if command is None:
-        return None
+def answer(command: str, argv: list[str]) -> Answer | None:
+    """The output and exit code of `argv` (which `noop.command_of` names
+    `command`), or None: let the CLI answer it."""
     started_ns = time.time_ns()
     try:
         from gitpipe.usecases.api import Project
@@ -44,7 +42,7 @@ def answer(argv: list[str]) -> Answer | None:
 def _status(project: Project, check: bool, started_ns: int) -> Answer:
     report = project.status()
     text = "\n".join(status_lines(report)) + "\n"
-    seal.settle(project, "status", None if report.stale else text, started_ns)
+    seal.settle(project, "status", noop.status_answer(report), started_ns)
     return text, 1 if check and report.stale else 0
 
 
@@ -52,8 +50,8 @@ def _repro(project: Project, started_ns: int) -> Answer | None:
     from gitpipe.engine.repro import noop_report
 
     report = noop_report(project)
-    if report is None:
+    text = None if report is None else noop.repro_answer(report)
+    if text is None:
         return None  # something to run: the CLI runs it, with live output
-    text = "\n".join(table_lines(report)) + "\n"
     seal.settle(project, "repro", text, started_ns)
     return text, 0

@@ -43,10 +43,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from gitpipe.project.root import Project
 
-# The argument lists a seal answers, and which seal answers them. `status
-# --check` exits 0 when nothing is stale, as plain `status` does; a no-op
-# repro prints the same table whatever its -j.
-SEALED = {("status",): "status", ("status", "--check"): "status", ("repro",): "repro"}
 # NOTE: the file is NUL-separated strings, not JSON: `import json` (re, enum)
 # and `import typing` each cost ~5 ms, a tenth of the whole fast path. NUL is
 # the one character no path, variable or output line here can hold.
@@ -54,15 +50,10 @@ MAGIC = "gitpipe-noop-seal/2"
 MISSING = "-"
 
 
-def command_of(argv: list[str]) -> str | None:
-    """Which seal answers `argv` ("status" or "repro"); None for any other command line."""
-    return SEALED.get(_without_jobs(argv))
-
-
-def answer(argv: list[str], root: str | None = None) -> str | None:
-    """The sealed output for `argv` if the seal still holds; None: take the full path."""
-    command = command_of(argv)
-    if command is None or os.environ.get("GITPIPE_NO_SEAL"):
+def answer(command: str, root: str | None = None) -> str | None:
+    """The sealed output of `command` (`noop.command_of`'s name for the command
+    line) if its seal still holds; None: take the full path."""
+    if os.environ.get("GITPIPE_NO_SEAL"):
         return None
     root = root or os.getcwd()
     folder = user_cache_dir(root)
@@ -84,22 +75,6 @@ def answer(argv: list[str], root: str | None = None) -> str | None:
     except (OSError, ValueError, IndexError):
         return None
     return text
-
-
-def _without_jobs(argv: list[str]) -> tuple[str, ...]:
-    """`repro -j 4` (`--jobs 4`, `-j4`, `--jobs=4`) as `repro`; anything else as is."""
-    rest = argv[1:]
-    if argv[:1] != ["repro"] or not rest:
-        return tuple(argv)
-    if len(rest) == 2 and rest[0] in ("-j", "--jobs"):
-        value = rest[1]
-    elif len(rest) == 1 and rest[0].startswith("--jobs="):
-        value = rest[0].removeprefix("--jobs=")
-    elif len(rest) == 1 and rest[0].startswith("-j"):
-        value = rest[0].removeprefix("-j")
-    else:
-        return tuple(argv)
-    return ("repro",) if value.isdecimal() and int(value) >= 1 else tuple(argv)
 
 
 def settle(project: Project, command: str, text: str | None, started_ns: int) -> None:

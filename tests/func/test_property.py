@@ -192,7 +192,7 @@ def three_answers(repo: Repo) -> tuple[str, str, str, bool]:
     from gitpipe.fastpath.render import status_lines
 
     root = str(repo.path)
-    sealed = seal.answer(["status"], root)
+    sealed = seal.answer("status", root)
     from_seal = sealed is not None
     if sealed is None:
         sealed = quick._status(repo.project(), check=False, started_ns=time.time_ns())[0]

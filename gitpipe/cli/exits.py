@@ -1,0 +1,58 @@
+"""How a command ends early, for both doors (launch.py's and click's): a
+Ctrl-C, a second Ctrl-C, and a reader that closed stdout. No click here:
+the console script's quick door imports this before (or instead of) click.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from typing import Any
+
+from gitpipe.core.errors import EXIT_INTERRUPTED
+
+INTERRUPTED = "error: interrupted"
+
+
+def interrupted() -> int:
+    """Say that the command was interrupted; the exit code to leave with."""
+    sys.stderr.write(INTERRUPTED + "\n")
+    sys.stderr.flush()
+    return EXIT_INTERRUPTED
+
+
+def reader_left() -> None:
+    """`gitpipe status | head`: the reader closed stdout. Nothing more is
+    written there, and Python's own flush at exit must not fail either."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def second_interrupt_exits() -> None:
+    """Ctrl-C once: gitpipe stops its stages and exits cleanly. Twice: at once,
+    after SIGKILLing the process groups of the stages it started."""
+    count = 0
+
+    def handler(signum: int, frame: Any) -> None:
+        nonlocal count
+        count += 1
+        if count == 1:
+            raise KeyboardInterrupt
+        _kill_child_groups()
+        os._exit(EXIT_INTERRUPTED)
+
+    signal.signal(signal.SIGINT, handler)
+
+
+def _kill_child_groups() -> None:
+    me = os.getpid()
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            if int(fields[1]) == me:  # a child: each stage's shell leads its own group
+                os.killpg(int(entry), signal.SIGKILL)
+        except (OSError, ValueError, IndexError):
+            continue

@@ -1,0 +1,59 @@
+"""The one home of the no-op fast path's decisions: which command lines a
+seal may answer, and what the no-op answer of each is.
+
+The console script (cli/launch.py), the engine's door without click
+(quick.py) and the click commands (cli/pipeline.py) all ask here; seal.py
+stores and replays the answers. No imports: the console script asks before
+it loads anything else.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from gitpipe.engine.reports import Report
+    from gitpipe.project.status import StatusReport
+
+# The argument lists a seal answers, and which seal answers them. `status
+# --check` exits 0 when nothing is stale, as plain `status` does; a no-op
+# repro prints the same table whatever its -j.
+SEALED = {("status",): "status", ("status", "--check"): "status", ("repro",): "repro"}
+
+
+def command_of(argv: list[str]) -> str | None:
+    """Which seal answers `argv` ("status" or "repro"); None for any other command line."""
+    return SEALED.get(_without_jobs(argv))
+
+
+def _without_jobs(argv: list[str]) -> tuple[str, ...]:
+    """`repro -j 4` (`--jobs 4`, `-j4`, `--jobs=4`) as `repro`; anything else as is."""
+    rest = argv[1:]
+    if argv[:1] != ["repro"] or not rest:
+        return tuple(argv)
+    if len(rest) == 2 and rest[0] in ("-j", "--jobs"):
+        value = rest[1]
+    elif len(rest) == 1 and rest[0].startswith("--jobs="):
+        value = rest[0].removeprefix("--jobs=")
+    elif len(rest) == 1 and rest[0].startswith("-j"):
+        value = rest[0].removeprefix("-j")
+    else:
+        return tuple(argv)
+    return ("repro",) if value.isdecimal() and int(value) >= 1 else tuple(argv)
+
+
+def status_answer(report: StatusReport) -> str | None:
+    """What a status with nothing stale prints, to be sealed; None when something is stale."""
+    from gitpipe.fastpath.render import UP_TO_DATE
+
+    return None if report.stale else UP_TO_DATE + "\n"
+
+
+def repro_answer(report: Report) -> str | None:
+    """The table of a repro that skipped every stage, to be sealed; None when
+    anything ran, was restored or failed."""
+    from gitpipe.core.outcome import Outcome
+    from gitpipe.fastpath.render import table_lines
+
+    if not report.ok or any(r.outcome is not Outcome.SKIPPED for r in report.results):
+        return None
+    return "\n".join(table_lines(report)) + "\n"
