@@ -569,7 +569,7 @@ def bench_one(shape: Shape, args: argparse.Namespace, gitpipe: Path, python: str
 
 PLAN_SCRIPT = """
 import sys, time
-from gitpipe.spec import graph
+from gitpipe.pipeline import graph
 from gitpipe.project.root import Project
 started = time.perf_counter()
 project = Project(sys.argv[1])

@@ -174,8 +174,8 @@ def k8s_manifest(ctx: click.Context, task: str) -> None:
         pod_remote,
     )
     from gitpipe.executors.remotejob import job_record, record_digest
+    from gitpipe.pipeline.graph import select
     from gitpipe.project.staleness import observe
-    from gitpipe.spec.graph import select
 
     project = project_of(ctx.find_root())
     nodes = select(project.graph, [task])

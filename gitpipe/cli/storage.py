@@ -238,7 +238,7 @@ def _placed_url(ctx: click.Context, name: str, url: str, local: bool) -> str:
     clone obeys."""
     from pathlib import Path
 
-    from gitpipe.spec.config import CONFIG_FILE, RemoteSettings
+    from gitpipe.pipeline.config import CONFIG_FILE, RemoteSettings
     from gitpipe.storage.remote import check_outside, local_folder, resolve_url
 
     project = project_of(ctx.find_root())
@@ -264,7 +264,7 @@ def remote_add(ctx: click.Context, name: str, url: str, make_default: bool,
     """Add a remote: any fsspec URL, or a plain path for a local folder (relative
     to the project root)."""
     from gitpipe.core.errors import BadInputError
-    from gitpipe.spec.config import edit_config
+    from gitpipe.pipeline.config import edit_config
     from gitpipe.storage.remote import masked_url
 
     def edit(raw: dict[str, Any]) -> None:
@@ -305,7 +305,7 @@ def remote_list(ctx: click.Context) -> None:
 def remote_remove(ctx: click.Context, name: str, local: bool) -> None:
     """Remove a remote."""
     from gitpipe.core.errors import BadInputError
-    from gitpipe.spec.config import edit_config
+    from gitpipe.pipeline.config import edit_config
 
     def edit(raw: dict[str, Any]) -> None:
         if name not in (raw.get("remotes") or {}):
@@ -329,7 +329,7 @@ def remote_modify(ctx: click.Context, name: str, key: str, value: str | None, un
     """Set an fsspec storage option (endpoint_url, profile, region, …) of a remote."""
     from gitpipe.core.errors import BadInputError
     from gitpipe.core.yamlio import parse_yaml
-    from gitpipe.spec.config import edit_config
+    from gitpipe.pipeline.config import edit_config
     from gitpipe.storage.remote import masked_options
 
     if value is None and not unset:

@@ -15,10 +15,10 @@ from gitpipe.core.outcome import Outcome
 from gitpipe.engine.reports import Listener, Report, ReproOptions, TaskResult
 from gitpipe.engine.runner import execute
 from gitpipe.executors.base import OutputSink
+from gitpipe.pipeline import graph as graph_module
+from gitpipe.pipeline.partitions import PartitionError
 from gitpipe.project.root import Project
 from gitpipe.project.status import status_of
-from gitpipe.spec import graph as graph_module
-from gitpipe.spec.partitions import PartitionError
 
 
 @dataclass(frozen=True)

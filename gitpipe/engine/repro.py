@@ -10,10 +10,10 @@ from collections.abc import Hashable
 
 from gitpipe.core.outcome import Outcome
 from gitpipe.engine.reports import Listener, Report, ReproOptions, TaskResult
+from gitpipe.pipeline import graph as graph_module
 from gitpipe.project.root import Project
 from gitpipe.project.staleness import Staleness
 from gitpipe.project.status import any_stale, status
-from gitpipe.spec import graph as graph_module
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from gitpipe.core.errors import RecordError
 from gitpipe.hashing.digests import DIR_SUFFIX
-from gitpipe.spec.model import Task
+from gitpipe.pipeline.model import Task
 from gitpipe.storage.cache import LOCAL, Cache, CachedOut, run_relpath
 from gitpipe.storage.remote import Remote, fetch_exactly, fetch_objects, fetch_run, push
 from gitpipe.storage.workspace import PathInfo

@@ -23,12 +23,12 @@ from gitpipe.executors.base import InFlight, Job, OutputSink, RunResult
 from gitpipe.executors.kubernetes.session import KubeRunner, uses_kubernetes
 from gitpipe.executors.local import LocalExecutor, LocalHandle
 from gitpipe.hashing.digests import XXH3
+from gitpipe.pipeline import lockfile
+from gitpipe.pipeline.model import Task
 from gitpipe.project.lockguard import would_lose
 from gitpipe.project.root import Project, ProjectLock, cached_out_paths, ensure_ignored
 from gitpipe.project.staleness import Observation, Staleness, judge, lock_entry_for, observe
 from gitpipe.project.status import check_params
-from gitpipe.spec import lockfile
-from gitpipe.spec.model import Task
 from gitpipe.storage.cache import CacheError, remove_path
 from gitpipe.storage.remote import url_exists
 from gitpipe.storage.runlogs import LOGS_DIR, log_path, prune_logs

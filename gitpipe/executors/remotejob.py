@@ -23,7 +23,7 @@ from typing import Any
 
 from gitpipe.core.errors import BadInputError, RecordError
 from gitpipe.hashing.digests import XXH3
-from gitpipe.spec.model import Task
+from gitpipe.pipeline.model import Task
 from gitpipe.storage.cache import Cache
 from gitpipe.storage.remote import Remote, push
 from gitpipe.storage.workspace import Workspace

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from gitpipe.core.errors import BadInputError, GitpipeError, RecordError, did_you_mean
 from gitpipe.hashing.digests import DIR_SUFFIX, XXH3
 from gitpipe.hashing.statsig import walk_files
+from gitpipe.pipeline import lockfile
+from gitpipe.pipeline.lockfile import LockEntry
+from gitpipe.pipeline.model import Out, Task, partition_task
 from gitpipe.project.root import Project
-from gitpipe.spec import lockfile
-from gitpipe.spec.lockfile import LockEntry
-from gitpipe.spec.model import Out, Task, partition_task
 from gitpipe.storage.cache import LOCAL, Cache
 from gitpipe.trust import checks as trust
 

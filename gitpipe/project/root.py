@@ -20,13 +20,13 @@ from gitpipe.core.errors import BadInputError, NotAProjectError, ProjectLockedEr
 from gitpipe.git.repo import GitRepo
 from gitpipe.hashing.fingerprint import executor_inputs
 from gitpipe.hashing.statsig import ReadLog
-from gitpipe.spec import graph as graph_module
-from gitpipe.spec import lockfile
-from gitpipe.spec.config import Config, load_config, remote_settings
-from gitpipe.spec.lockfile import LockEntry
-from gitpipe.spec.model import SPEC_FILE, Pipeline, Stage
-from gitpipe.spec.params import ParamsReader
-from gitpipe.spec.parse import load_pipeline
+from gitpipe.pipeline import graph as graph_module
+from gitpipe.pipeline import lockfile
+from gitpipe.pipeline.config import Config, load_config, remote_settings
+from gitpipe.pipeline.lockfile import LockEntry
+from gitpipe.pipeline.model import SPEC_FILE, Pipeline, Stage
+from gitpipe.pipeline.params import ParamsReader
+from gitpipe.pipeline.parse import load_pipeline
 from gitpipe.storage.state import State
 from gitpipe.storage.workspace import Workspace
 from gitpipe.trust import dotdir
@@ -293,7 +293,7 @@ def ensure_ignored(root: Path, paths: list[str]) -> list[str]:
 
 def init_project(path: Path) -> Project:
     """Create `.gitpipe/` (config, ignore rules) in a git work tree; idempotent."""
-    from gitpipe.spec.config import CONFIG_FILE, default_config_text
+    from gitpipe.pipeline.config import CONFIG_FILE, default_config_text
 
     root = path.resolve()
     GitRepo.discover(root)

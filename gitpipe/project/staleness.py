@@ -12,9 +12,9 @@ from typing import Any, NamedTuple
 
 from gitpipe.hashing.digests import DIR_SUFFIX, GIT, XXH3
 from gitpipe.hashing.fingerprint import fingerprint, legacy_fingerprint, part_digest
-from gitpipe.spec.lockfile import LockedPath, LockEntry
-from gitpipe.spec.model import Out, Task
-from gitpipe.spec.params import ParamsReader, flatten, same
+from gitpipe.pipeline.lockfile import LockedPath, LockEntry
+from gitpipe.pipeline.model import Out, Task
+from gitpipe.pipeline.params import ParamsReader, flatten, same
 from gitpipe.storage.workspace import PathHasher, PathInfo
 
 

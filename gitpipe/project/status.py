@@ -9,10 +9,10 @@ from collections.abc import Hashable, Iterable, Iterator
 from typing import NamedTuple
 
 from gitpipe.core.errors import SpecError
+from gitpipe.pipeline import graph as graph_module
+from gitpipe.pipeline.model import Task
 from gitpipe.project.root import Project
 from gitpipe.project.staleness import Reason, Staleness, judge, observe
-from gitpipe.spec import graph as graph_module
-from gitpipe.spec.model import Task
 
 
 class StatusReport(NamedTuple):

@@ -22,7 +22,7 @@ from typing import Any
 from gitpipe.core.errors import BadInputError, GitpipeError, MissingExtraError
 from gitpipe.core.nofollow import regular_files, unlink_beneath
 from gitpipe.hashing.digests import CHUNK, DIR_SUFFIX, copy_hashing_stream
-from gitpipe.spec.config import RemoteSettings
+from gitpipe.pipeline.config import RemoteSettings
 from gitpipe.storage.cache import Cache, CacheError, Fetcher, object_relpath
 
 RETRIES = 4

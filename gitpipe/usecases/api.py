@@ -111,7 +111,7 @@ class Project(project_module.Project):
         return garbage.gc(self, scope or garbage.GcScope(), store, dry_run, confirm)
 
     def dag(self, fmt: str = "ascii") -> str:
-        from gitpipe.spec import dagviz
+        from gitpipe.pipeline import dagviz
 
         return dagviz.FORMATS[fmt](self.graph)
 
@@ -120,7 +120,7 @@ class Project(project_module.Project):
         if task and not records:
             # No history and no such stage: a typo, said as every command says it.
             # (A stage removed from gitpipe.yaml still shows the runs it had.)
-            from gitpipe.spec import graph as graph_module
+            from gitpipe.pipeline import graph as graph_module
 
             graph_module.select(self.graph, [task])
         return records

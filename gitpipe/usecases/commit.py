@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from gitpipe.core.errors import BadInputError
+from gitpipe.pipeline import graph as graph_module
+from gitpipe.pipeline.lockfile import LockWriter
 from gitpipe.project.root import Project, ProjectLock
 from gitpipe.project.staleness import judge, lock_entry_for, observe
-from gitpipe.spec import graph as graph_module
-from gitpipe.spec.lockfile import LockWriter
 
 
 def commit(project: Project, targets: Iterable[str] = ()) -> list[str]:

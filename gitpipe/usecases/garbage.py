@@ -15,9 +15,9 @@ from gitpipe.core.errors import BadInputError, GitpipeError
 from gitpipe.core.nofollow import real_dir, unlink_beneath
 from gitpipe.git.repo import HistoryScope, versions_in_scope
 from gitpipe.hashing.digests import DIR_SUFFIX
+from gitpipe.pipeline import lockfile
+from gitpipe.pipeline.lockfile import LockEntry
 from gitpipe.project.root import Project, ProjectLock
-from gitpipe.spec import lockfile
-from gitpipe.spec.lockfile import LockEntry
 from gitpipe.storage.cache import Cache, CacheError, digest_of_relpath, verify_object
 from gitpipe.storage.remote import Remote, fetch_exactly, object_key
 from gitpipe.storage.runlogs import LOGS_DIR, old_logs

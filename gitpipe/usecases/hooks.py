@@ -25,9 +25,9 @@ from gitpipe.git.repo import GitRepo
 if TYPE_CHECKING:
     from gitpipe.core.digraph import Dag
     from gitpipe.git.repo import StagedCommit
+    from gitpipe.pipeline.lockfile import LockEntry
+    from gitpipe.pipeline.params import ParamsReader
     from gitpipe.project.root import Project
-    from gitpipe.spec.lockfile import LockEntry
-    from gitpipe.spec.params import ParamsReader
 
 HOOKS = ("pre-commit", "pre-merge-commit", "post-checkout", "pre-push")
 # git runs pre-merge-commit, not pre-commit, for a merge that needs no hand:
@@ -188,7 +188,7 @@ def lock_problems(graph: Dag, params: ParamsReader,
                   entries: dict[str, LockEntry]) -> list[str]:
     """Where gitpipe.lock disagrees with gitpipe.yaml and params: a stage without an
     entry, or whose cmd, params or declared deps/outs differ. Nothing is hashed or run."""
-    from gitpipe.spec.params import same
+    from gitpipe.pipeline.params import same
 
     problems = []
     for node in graph:
@@ -233,8 +233,8 @@ def _pre_commit(project: Project) -> tuple[int, str]:
     them (the index, or the temporary one `git commit -a` and `git commit
     <paths>` name) must agree; unstaged edits are not being committed. Only
     when the commit touches one of them; never when it carries no pipeline."""
-    from gitpipe.spec.lockfile import LOCK_FILE
-    from gitpipe.spec.model import SPEC_FILE
+    from gitpipe.pipeline.lockfile import LOCK_FILE
+    from gitpipe.pipeline.model import SPEC_FILE
     from gitpipe.usecases.revision import load_snapshot
 
     commit = project.git.staged()

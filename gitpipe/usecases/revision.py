@@ -30,15 +30,15 @@ from gitpipe.git.repo import EXECUTABLE_MODE, Revision, bytes_blob_id
 from gitpipe.hashing.digests import GIT, XXH3, file_digest, hash_bytes, listing_digest
 from gitpipe.hashing.ignore import IGNORE_FILE, Ignore, parse_rules
 from gitpipe.hashing.statsig import ListedFile, walk_files
+from gitpipe.pipeline import graph as graph_module
+from gitpipe.pipeline import lockfile
+from gitpipe.pipeline.lockfile import LockEntry
+from gitpipe.pipeline.model import SPEC_FILE
+from gitpipe.pipeline.params import ParamsReader
+from gitpipe.pipeline.parse import parse_pipeline
 from gitpipe.project.root import Project
 from gitpipe.project.staleness import judge, observe
 from gitpipe.project.status import StatusReport
-from gitpipe.spec import graph as graph_module
-from gitpipe.spec import lockfile
-from gitpipe.spec.lockfile import LockEntry
-from gitpipe.spec.model import SPEC_FILE
-from gitpipe.spec.params import ParamsReader
-from gitpipe.spec.parse import parse_pipeline
 from gitpipe.storage.workspace import PathInfo, Workspace
 
 if TYPE_CHECKING:
@@ -328,7 +328,7 @@ def _entry_changes(old: LockEntry | None, new: LockEntry | None) -> list[str]:
         changes.append(f"fingerprint {old.fingerprint} -> {new.fingerprint}")
     if old.cmd != new.cmd:
         changes.append("cmd changed")
-    from gitpipe.spec.params import flatten
+    from gitpipe.pipeline.params import flatten
 
     before, after = flatten(old.params), flatten(new.params)
     for key in sorted(set(before) | set(after)):

@@ -19,8 +19,8 @@ from typing import Any
 
 from gitpipe.core.errors import GitpipeError, MissingExtraError
 from gitpipe.hashing.ignore import IGNORE_FILE
+from gitpipe.pipeline.model import Pipeline
 from gitpipe.project.root import Project
-from gitpipe.spec.model import Pipeline
 
 DEBOUNCE = 0.5
 

@@ -18,7 +18,7 @@ from tests.conftest import GIT_ENV, Repo
 
 # Modules a judging path imports (gitpipe.project.root: the engine, quick.py or the
 # CLI; click and gitpipe.cli.main: the CLI) and the sealed answer never does.
-ENGINE = ("click", "gitpipe.cli.main", "gitpipe.project.root", "gitpipe.spec.model")
+ENGINE = ("click", "gitpipe.cli.main", "gitpipe.project.root", "gitpipe.pipeline.model")
 
 
 def launch(repo: Repo, *args: str, env: dict[str, str] | None = None,

@@ -216,7 +216,7 @@ def test_remembered_pipeline_is_reused_and_a_foreign_pickle_never_loaded(
     # repository by someone else) must be ignored, not loaded.
     import pickle
 
-    from gitpipe.spec.parse import load_pipeline
+    from gitpipe.pipeline.parse import load_pipeline
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache-home"))
     built(repo)

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from gitpipe.core.errors import GitpipeError
 from gitpipe.core.yamlio import parse_yaml
-from gitpipe.spec.lockfile import parse as parse_lock
-from gitpipe.spec.parse import parse_pipeline
-from gitpipe.spec.partitions import PartitionError, PartitionSpec, substitute
-from gitpipe.spec.stage import parse_duration
+from gitpipe.pipeline.lockfile import parse as parse_lock
+from gitpipe.pipeline.parse import parse_pipeline
+from gitpipe.pipeline.partitions import PartitionError, PartitionSpec, substitute
+from gitpipe.pipeline.stage import parse_duration
 
 SETTINGS = settings(max_examples=300, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])

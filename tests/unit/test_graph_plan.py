@@ -7,9 +7,9 @@ import pytest
 
 from gitpipe.core.errors import BadInputError, SpecError
 from gitpipe.core.yamlio import parse_yaml
-from gitpipe.spec import graph
-from gitpipe.spec.model import Pipeline
-from gitpipe.spec.parse import parse_pipeline
+from gitpipe.pipeline import graph
+from gitpipe.pipeline.model import Pipeline
+from gitpipe.pipeline.parse import parse_pipeline
 
 
 def digraph(nodes: list[int], edges: list[tuple[int, int]]) -> nx.DiGraph:

@@ -20,7 +20,7 @@ from gitpipe.hashing.ignore import (
     parse_rules,
     translate,
 )
-from gitpipe.spec.model import SPEC_FILE, Out, Pipeline, Stage
+from gitpipe.pipeline.model import SPEC_FILE, Out, Pipeline, Stage
 from gitpipe.usecases.watch import Trigger, watched_paths
 
 

@@ -18,8 +18,8 @@ from gitpipe.executors.kubernetes.manifest import (
     pod_remote,
 )
 from gitpipe.executors.remotejob import job_rel, result_rel, task_key
-from gitpipe.spec.model import partition_task, tasks_of
-from gitpipe.spec.parse import parse_pipeline
+from gitpipe.pipeline.model import partition_task, tasks_of
+from gitpipe.pipeline.parse import parse_pipeline
 
 SPEC = """\
 stages:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from gitpipe.core.errors import BadInputError
-from gitpipe.spec import lockfile
-from gitpipe.spec.lockfile import LockedPath, LockEntry, LockWriter, atomic_write, parse, render
+from gitpipe.pipeline import lockfile
+from gitpipe.pipeline.lockfile import LockedPath, LockEntry, LockWriter, atomic_write, parse, render
 
 FP = "xxh3:" + "1" * 32  # a fingerprint of the right form
 TRAIN = LockEntry(
@@ -176,7 +176,7 @@ def test_params_not_a_mapping_is_a_bad_input_error() -> None:
 
 
 def test_lock_writer_output_equals_render(tmp_path: Path) -> None:
-    from gitpipe.spec.lockfile import LockedPath, LockEntry, LockWriter, parse, render
+    from gitpipe.pipeline.lockfile import LockedPath, LockEntry, LockWriter, parse, render
 
     entries = {
         "b": LockEntry("echo 'multi\nline'  # comment: yes", FP,

@@ -10,9 +10,9 @@ import pytest
 
 from gitpipe.core.errors import BadInputError, SpecError
 from gitpipe.core.yamlio import parse_plain, parse_yaml
-from gitpipe.spec.model import Out, ParamRef, Pipeline, Stage, Task
-from gitpipe.spec.parse import parse_pipeline
-from gitpipe.spec.stage import parse_duration
+from gitpipe.pipeline.model import Out, ParamRef, Pipeline, Stage, Task
+from gitpipe.pipeline.parse import parse_pipeline
+from gitpipe.pipeline.stage import parse_duration
 
 
 def parse(text: str) -> Pipeline:
@@ -177,7 +177,7 @@ def test_path_escaping_through_wdir() -> None:
 
 
 def test_kubernetes_fields_are_parsed_and_checked() -> None:
-    from gitpipe.spec.model import KubeSpec
+    from gitpipe.pipeline.model import KubeSpec
 
     stage = parse("stages:\n  a:\n    cmd: x\n    executor: kubernetes\n"
                      "    image: reg/train:1\n    resources: {cpu: 4, memory: 16Gi, gpu: 1}\n"

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 
 from gitpipe.core.errors import BadInputError, SpecError
+from gitpipe.pipeline.lockfile import LockedPath, LockEntry
+from gitpipe.pipeline.model import Out, ParamRef, Stage, Task
+from gitpipe.pipeline.params import ParamsReader, flatten
 from gitpipe.project.staleness import Kind, Observation, Reason, judge
-from gitpipe.spec.lockfile import LockedPath, LockEntry
-from gitpipe.spec.model import Out, ParamRef, Stage, Task
-from gitpipe.spec.params import ParamsReader, flatten
 from gitpipe.storage.workspace import PathInfo
 
 CMD = "python src/train.py"

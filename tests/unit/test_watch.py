@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gitpipe.spec.model import Out, ParamRef, Pipeline, Stage
+from gitpipe.pipeline.model import Out, ParamRef, Pipeline, Stage
 from gitpipe.usecases.watch import Trigger, watched_paths
 
 

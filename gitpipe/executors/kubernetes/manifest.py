@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from gitpipe.core.errors import BadInputError
 from gitpipe.executors.remotejob import task_key
-from gitpipe.spec.model import KubeSpec, Task
+from gitpipe.pipeline.model import KubeSpec, Task
 
 LABEL_STAGE = "gitpipe.dev/stage"
 LABEL_PARTITION = "gitpipe.dev/partition"

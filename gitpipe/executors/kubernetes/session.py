@@ -27,9 +27,9 @@ from gitpipe.executors.remotejob import (
     stage_job,
     symlinked_parent,
 )
+from gitpipe.pipeline.config import CONFIG_FILE, LOCAL_CONFIG_FILE
+from gitpipe.pipeline.model import Task
 from gitpipe.project.root import Project
-from gitpipe.spec.config import CONFIG_FILE, LOCAL_CONFIG_FILE
-from gitpipe.spec.model import Task
 from gitpipe.storage.remote import Remote, fetch_objects
 
 log = logging.getLogger(__name__)

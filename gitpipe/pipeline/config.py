@@ -152,7 +152,7 @@ def remote_settings(config: Config, name: str | None = None) -> RemoteSettings:
 
 def edit_config(gitpipe_dir: Path, edit: Any, local: bool = False) -> None:
     """Apply `edit(raw_dict)` to config.yaml (or config.local.yaml) and write it back."""
-    from gitpipe.spec.lockfile import atomic_write
+    from gitpipe.pipeline.lockfile import atomic_write
 
     name = LOCAL_CONFIG_FILE if local else CONFIG_FILE
     path = gitpipe_dir / name

@@ -16,13 +16,13 @@ import xxhash
 from gitpipe.core.errors import SpecError
 from gitpipe.core.yamlio import cached_parse, line_of, parse_plain, parse_yaml
 from gitpipe.hashing.statsig import ReadLog, read_noted
-from gitpipe.spec import model
-from gitpipe.spec.model import SPEC_FILE, Pipeline, Stage
+from gitpipe.pipeline import model
+from gitpipe.pipeline.model import SPEC_FILE, Pipeline, Stage
 from gitpipe.trust import signedcache
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from gitpipe.spec.stage import Collector
+    from gitpipe.pipeline.stage import Collector
 
 # NOTE: stage.py (every check, its regular expressions) is imported only to
 # validate: a no-op status loads the valid pipeline from its signed pickle.
@@ -31,7 +31,7 @@ STAGEPARSE_SOURCE = Path(__file__).with_name("stage.py")
 
 def parse_pipeline(data: Any, source: str = SPEC_FILE) -> Pipeline:
     """Validate parsed YAML into a Pipeline; SpecError lists every problem."""
-    from gitpipe.spec.stage import Collector
+    from gitpipe.pipeline.stage import Collector
 
     errors = Collector(source)
     if not isinstance(data, dict) or "stages" not in data:
@@ -52,7 +52,7 @@ def parse_pipeline(data: Any, source: str = SPEC_FILE) -> Pipeline:
 
 
 def _parse_stages(stages_data: dict[Any, Any], errors: Collector) -> list[Stage]:
-    from gitpipe.spec.stage import StageParser
+    from gitpipe.pipeline.stage import StageParser
     from gitpipe.trust.checks import STAGE_NAME
 
     stages = []

@@ -12,8 +12,8 @@ from typing import Any
 
 from gitpipe.core.errors import did_you_mean
 from gitpipe.core.yamlio import LineDict, LineList, line_of, plain
-from gitpipe.spec.model import DEFAULT_PARAMS_FILE, KubeSpec, Out, ParamRef, Stage, WaitFor
-from gitpipe.spec.partitions import (
+from gitpipe.pipeline.model import DEFAULT_PARAMS_FILE, KubeSpec, Out, ParamRef, Stage, WaitFor
+from gitpipe.pipeline.partitions import (
     FREQS,
     PartitionError,
     PartitionSpec,

@@ -11,7 +11,7 @@ from typing import Any
 from gitpipe.core.errors import BadInputError, SpecError, did_you_mean
 from gitpipe.core.yamlio import cached_parse, parse_plain
 from gitpipe.hashing.statsig import ReadLog, read_noted
-from gitpipe.spec.model import DEFAULT_PARAMS_FILE, ParamRef, Stage
+from gitpipe.pipeline.model import DEFAULT_PARAMS_FILE, ParamRef, Stage
 
 _MISSING = object()
 

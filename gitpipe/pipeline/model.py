@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import NamedTuple
 
-from gitpipe.spec.partitions import PartitionSpec, substitute, variables
+from gitpipe.pipeline.partitions import PartitionSpec, substitute, variables
 
 SPEC_FILE = "gitpipe.yaml"
 DEFAULT_PARAMS_FILE = "params.yaml"

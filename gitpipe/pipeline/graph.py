@@ -13,7 +13,7 @@ from typing import Any
 
 from gitpipe.core.digraph import Dag, ancestors, descendants, find_cycle, topological_order
 from gitpipe.core.errors import BadInputError, SpecError, did_you_mean
-from gitpipe.spec.model import SPEC_FILE, Pipeline, Stage, Task, tasks_of
+from gitpipe.pipeline.model import SPEC_FILE, Pipeline, Stage, Task, tasks_of
 
 
 def _parents(path: str) -> Iterable[str]:
