@@ -1,4 +1,4 @@
-"""How a command ends early, for both doors (launch.py's and click's): a
+"""How a command ends early, for both doors (cli/launch.py's and click's): a
 Ctrl-C, a second Ctrl-C, and a reader that closed stdout. No click here:
 the console script's quick door imports this before (or instead of) click.
 """

@@ -1,5 +1,6 @@
 """How the CLI shows reports: status reasons, the repro table, live stage
-output and backfill progress. Printing only; the commands are in cli.py."""
+output and backfill progress. Printing only; the commands are in
+cli/pipeline.py, cli/gitcmds.py and cli/storage.py."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """What a repro is asked (`ReproOptions`) and what it answers (`Report`, its
 `TaskResult`s, and the `Event`s a listener sees on the way).
 
-Its own module so that `repro.py` (the use case) and `runner.py` (what runs
-stages) both import these records and neither imports the other back.
+Its own module so that `repro.py` (the use case) and `runner.py` (what
+runs stages) both import these records and neither imports the other back.
 """
 
 from __future__ import annotations

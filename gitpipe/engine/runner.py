@@ -1,7 +1,7 @@
 """Running planned Tasks: the scheduler's step for each one (judge, restore from the
 run-cache, run locally or on Kubernetes, record outs, update the lock).
 
-Split from repro.py so that a no-op `repro` never imports the executors, the
+Split from engine/repro.py so that a no-op `repro` never imports the executors, the
 Kubernetes runner or the remote code (~30 ms).
 """
 

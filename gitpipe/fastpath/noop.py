@@ -2,7 +2,7 @@
 seal may answer, and what the no-op answer of each is.
 
 The console script (cli/launch.py), the engine's door without click
-(quick.py) and the click commands (cli/pipeline.py) all ask here; seal.py
+(fastpath/quick.py) and the click commands (cli/pipeline.py) all ask here; fastpath/seal.py
 stores and replays the answers. No imports: the console script asks before
 it loads anything else.
 """

@@ -6,7 +6,7 @@ after a change (a commit, an edit, a run) at S=200, and that status is what
 users and hooks mostly see. Only two answers are given here: a status, and a
 repro with nothing to do. A repro with work to do, and any error, returns
 None: the CLI then starts over, so live output, messages and exit codes keep
-one home (cli.py). Both paths render through render.py and settle the seal
+one home (cli/main.py). Both paths render through fastpath/render.py and settle the seal
 the same way; tests/func/test_quick.py compares their output.
 """
 

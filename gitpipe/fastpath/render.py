@@ -1,6 +1,6 @@
 """The text of the two answers both front doors give: a status report and the
-repro table. Plain strings, no click: launch.py's quick path prints them
-without importing the CLI, cli_render.py with click.echo."""
+repro table. Plain strings, no click: cli/launch.py's quick path prints them
+without importing the CLI, cli/output.py with click.echo."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 With `core.splitIndex` set, `.git/index` carries a "link" extension that
 libgit2 refuses ("unsupported mandatory extension"), so pygit2 can neither
 list the index nor compute a status. Anyone with that setting has git itself,
-whose plumbing commands read it; gitrepo.py asks them instead, and only then.
+whose plumbing commands read it; git/repo.py asks them instead, and only then.
 """
 
 from __future__ import annotations

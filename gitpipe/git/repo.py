@@ -82,7 +82,7 @@ class GitRepo:
     @cached_property
     def _split_index(self) -> bool:
         """Whether `.git/index` is one libgit2 cannot read (split by
-        core.splitIndex); git's plumbing reads it then (gitcli.py)."""
+        core.splitIndex); git's plumbing reads it then (git/plumbing.py)."""
         import pygit2
 
         try:
@@ -94,7 +94,7 @@ class GitRepo:
         return False
 
     def _cli_index(self) -> dict[str, str]:
-        """The index as git lists it, read once (see gitcli.py)."""
+        """The index as git lists it, read once (see git/plumbing.py)."""
         if self._cli_entries is None:
             self._cli_entries = gitcli.index_entries(self.workdir)
         return self._cli_entries

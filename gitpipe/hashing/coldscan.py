@@ -1,7 +1,7 @@
 """A directory the stat cache has never seen: each file opened once, over forked processes.
 
 A known directory is walked with one lstat per file, so that an unchanged one
-is recognized without reading a byte (workspace.py). A directory hashed for the
+is recognized without reading a byte (storage/workspace.py). A directory hashed for the
 first time gains nothing from that walk: every file is read anyway. Here the
 walk lists names only (scandir's d_type, no system call per file), and each
 regular file is opened by name relative to its directory's descriptor,
@@ -11,7 +11,7 @@ relative to their parent without following symlinks, and files with
 O_NOFOLLOW: whatever changes kind during the scan fails it (None), and the
 caller walks as for a known directory.
 
-The sorted paths are cut into contiguous shares, one per process (forkmap.py),
+The sorted paths are cut into contiguous shares, one per process (hashing/forkmap.py),
 and each process also makes its share of everything the workspace keeps: the
 packed stat numbers of the listing's signature and of the stat-cache row, and
 the manifest's text. The parent only joins the pieces, which are in order.

@@ -262,7 +262,7 @@ def hash_many(paths: list[str], hasher: Callable[[str], str] = file_digest,
     to gain from it, in forked processes when there are enough files."""
     # NOTE: threads pay off only for large files (xxhash releases the GIL on
     # big buffers); for many small files they cost more than they save, and
-    # processes share out their system calls instead (forkmap.py).
+    # processes share out their system calls instead (hashing/forkmap.py).
     large = sizes is not None and sum(1 for s in sizes if s >= CHUNK) >= 2
     if len(paths) < 2 or not large:
         processes = usable_workers(len(paths))

@@ -1,6 +1,6 @@
 """Signatures from stat calls alone: of a file, a directory's listing, the git index.
 
-What the stat cache, the workspace and the no-op seal (seal.py) compare to
+What the stat cache, the workspace and the no-op seal (fastpath/seal.py) compare to
 know that nothing changed without reading a byte. Kept free of heavy imports:
 the seal's fast path runs before anything else of gitpipe is loaded.
 """
@@ -46,7 +46,7 @@ ListedFile = tuple[str, int, int, int, int, int]
 
 def walk_files(directory: str) -> list[ListedFile]:
     """Every regular file and symlink below `directory` that `.gitpipeignore`
-    (ignore.py) keeps, sorted by path (lstat).
+    (hashing/ignore.py) keeps, sorted by path (lstat).
 
     Symlinks are reported, never followed, so a link out of the repository
     cannot pull outside data into a hash or the cache. Fifos, sockets and
@@ -68,7 +68,7 @@ def walk_files(directory: str) -> list[ListedFile]:
             info = entry.stat(follow_symlinks=False)
             is_dir = stat_module.S_ISDIR(info.st_mode)
             # NOTE: the defaults alone are tested here, without a call: this
-            # loop runs once per file of every directory dep (see ignore.py)
+            # loop runs once per file of every directory dep (see hashing/ignore.py)
             if (rules.ignored(child, name, is_dir) if custom else
                     name[-1] in DEFAULT_LAST and default_ignored(name, is_dir)):
                 continue
@@ -102,7 +102,7 @@ def listing_signature(listing: list[ListedFile]) -> FileSignature:
 def signature_of(names: str, packed: list[bytes], newest: int, total: int) -> FileSignature:
     """`listing_signature` from its parts: the paths joined by NUL, the packed
     (inode, mtime_ns, size, mode, ctime_ns) of each file in order (in any number
-    of pieces), the newest mtime or ctime and the total size. The cold scan (coldscan.py)
+    of pieces), the newest mtime or ctime and the total size. The cold scan (hashing/coldscan.py)
     has its worker processes pack their share."""
     # surrogateescape: a file name that is not UTF-8 comes back from os as
     # surrogates, which are its own bytes again here
@@ -127,7 +127,7 @@ Signature = tuple[object, ...] | None  # a file's, ("dir", *a listing's), None i
 
 class ReadLog:
     """Every project path a judgement read, by the signature it had when read:
-    what an answer depends on, as the no-op seal (seal.py) records it.
+    what an answer depends on, as the no-op seal (fastpath/seal.py) records it.
 
     The readers report into it themselves (specs, params, config, lock: through
     `read_noted`; the workspace: each path it hashes), so nothing read can be

@@ -1,6 +1,6 @@
 """The pipeline model: Stages (with their params, outs and Kubernetes settings),
 the Pipeline, and Tasks (a Stage, or one partition of it, as the scheduler
-runs it). Reading and validating `gitpipe.yaml` into it is specparse.py.
+runs it). Reading and validating `gitpipe.yaml` into it is pipeline/parse.py.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`gitpipe.yaml` → a frozen Pipeline of Stages (spec.py); every problem names file:line.
+"""`gitpipe.yaml` → a frozen Pipeline of Stages (model.py); every problem names file:line.
 
 Parsing collects all problems before raising, so `gitpipe validate` reports
 everything at once instead of one error per run. A valid parse is remembered
@@ -98,7 +98,7 @@ def load_pipeline(root: Path, source: str = SPEC_FILE, cache_dir: Path | None = 
 
 
 # NOTE: validating 1,000 stages into Stage objects took ~60 ms of every no-op
-# status, so a valid pipeline is remembered as a signed pickle (signedcache.py),
+# status, so a valid pipeline is remembered as a signed pickle (trust/signedcache.py),
 # keyed by the spec's text and by the source of the parsers and of the model:
 # a changed check is applied again, a changed Stage class never unpickles into
 # stale objects.

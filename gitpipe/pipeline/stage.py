@@ -1,4 +1,4 @@
-"""One stage's mapping from `gitpipe.yaml` → a Stage (spec.py), every problem
+"""One stage's mapping from `gitpipe.yaml` → a Stage (pipeline/model.py), every problem
 reported into a Collector as 'file:line: stage 'x': message'."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The lock's outs as checkout and pull may write them: each checked by trust.py
+"""The lock's outs as checkout and pull may write them: each checked by trust/checks.py
 against the spec of the same commit, outs git tracks refused, and outs the
 user modified (whose bytes the cache could not give back) told apart.
 """

@@ -146,7 +146,7 @@ def observe(task: Task, workspace: PathHasher, params: ParamsReader,
 
     A dep is hashed with the algorithm its lock entry used, so a file that
     becomes git-tracked (or stops being) is not "modified" by that alone, and
-    whether nothing is stale never depends on the git index (seal.py relies
+    whether nothing is stale never depends on the git index (fastpath/seal.py relies
     on it); a dep no entry names yet takes git's blob id if git tracks it.
     """
     deps = {path: workspace.info(path, _locked_algo(entry, path)) for path in task.deps}

@@ -422,7 +422,7 @@ class Cache:
 
     def run_entries(self) -> Iterator[str]:
         """Relative paths of every run-cache entry (regular files only: a symlink
-        planted in the cache is never followed, see nofollow.py)."""
+        planted in the cache is never followed, see core/nofollow.py)."""
         for rel, _ in self._files_in("runs"):
             if not rel.rsplit("/", 1)[-1].startswith(TMP_PREFIX):
                 yield rel

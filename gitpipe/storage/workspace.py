@@ -81,9 +81,9 @@ class Workspace:
         self._root = str(root)
         self.state = state
         self._open_git = git  # opened on first need: see _git_aware
-        forget_outer_rules(self._root)  # a new command: see ignore.py
+        forget_outer_rules(self._root)  # a new command: see hashing/ignore.py
         # The stat signature of every path hashed, noted where the project
-        # notes every file its judgement reads (seal.py): a no-op answer is
+        # notes every file its judgement reads (fastpath/seal.py): a no-op answer is
         # valid for as long as these stay the same.
         self.observed: dict[str, Signature] = (reads or ReadLog()).seen
 

@@ -6,7 +6,7 @@ else's commit. gitpipe never follows it out of the repository: each part is
 lstat-ed once per command, and a part that is a symbolic link, of the wrong
 kind, or (for this machine's own state) tracked by git stops the command
 before anything is written. Kept free of heavy imports: the seal's fast path
-(launch.py) asks it too.
+(cli/launch.py) asks it too.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import stat as stat_module
 
 import xxhash
 
-TYPE_CHECKING = False  # typing itself costs the seal's fast path (see ignore.py)
+TYPE_CHECKING = False  # typing itself costs the seal's fast path (see hashing/ignore.py)
 if TYPE_CHECKING:
     from collections.abc import Iterable
 

@@ -1,6 +1,6 @@
 """gc: what a scope keeps, the plan of what goes, then its removal, in the cache
 or on a remote. Deletion is planned first (a dry run is the plan), and only
-regular files inside the cache or the remote are ever removed (nofollow.py)."""
+regular files inside the cache or the remote are ever removed (core/nofollow.py)."""
 
 from __future__ import annotations
 

@@ -178,7 +178,7 @@ class RevisionWorkspace:
 
 class RevisionIgnore:
     """The `.gitpipeignore` rules a checkout of the commit would put in force
-    in a directory dep (ignore.py): the defaults, the commit's files from the
+    in a directory dep (hashing/ignore.py): the defaults, the commit's files from the
     project root down to the dep, and those inside it, where a commit without
     one keeps the work tree's untracked file (a checkout leaves it there)."""
 

@@ -1,4 +1,4 @@
-"""The quick path (quick.py): `status` and a no-op `repro` judged without click
+"""The quick path (fastpath/quick.py): `status` and a no-op `repro` judged without click
 say exactly what the CLI says; everything else is left to the CLI."""
 
 from __future__ import annotations

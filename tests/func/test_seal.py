@@ -16,7 +16,7 @@ import pytest
 from gitpipe.fastpath.seal import seal_path
 from tests.conftest import GIT_ENV, Repo
 
-# Modules a judging path imports (gitpipe.project.root: the engine, quick.py or the
+# Modules a judging path imports (gitpipe.project.root: the engine, fastpath/quick.py or the
 # CLI; click and gitpipe.cli.main: the CLI) and the sealed answer never does.
 ENGINE = ("click", "gitpipe.cli.main", "gitpipe.project.root", "gitpipe.pipeline.model")
 

@@ -102,7 +102,7 @@ def test_symlink_swapped_in_after_validation_is_refused(repo: Repo, tmp_path: Pa
 
 def test_directory_out_with_symlink_outside_is_refused(repo: Repo, tmp_path: Path) -> None:
     # A manifest's symlink may point only inside its directory: a checkout
-    # refuses any other (trust.py), so recording one would store an out that
+    # refuses any other (trust/checks.py), so recording one would store an out that
     # nobody could check out again.
     secret = tmp_path / "secret.txt"
     secret.write_text("secret\n")

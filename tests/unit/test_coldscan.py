@@ -65,7 +65,7 @@ def odd_tree(root: Path, plain_files: int = 0) -> Path:
 
 
 def known_path(directory: Path) -> dict[str, object]:
-    """What walk_files and the per-file hashing of workspace.py make of it."""
+    """What walk_files and the per-file hashing of storage/workspace.py make of it."""
     listing = walk_files(str(directory))
     digests = ["link:" + os.readlink(directory / item[0]) if stat.S_ISLNK(item[4])
                else file_digest(directory / item[0]) for item in listing]

@@ -1,4 +1,4 @@
-"""ignore.py: gitignore pattern translation and the order rules apply in."""
+"""hashing/ignore.py: gitignore pattern translation and the order rules apply in."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""nofollow.py: what gc and fsck delete is a regular file found and removed
+"""core/nofollow.py: what gc and fsck delete is a regular file found and removed
 without following a symlink, even one swapped in after the walk."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""trust.py's rules on their own: which paths, manifests and run entries pass."""
+"""trust/checks.py's rules on their own: which paths, manifests and run entries pass."""
 
 from __future__ import annotations
 
