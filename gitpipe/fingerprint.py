@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gitpipe.hashing import hash_bytes
+from gitpipe.params import is_plain, typed
 
 VERSION = 2
 
@@ -42,10 +43,20 @@ def fingerprint(
         "env": sorted([list(pair) for pair in env]),
         "runtime": sorted([list(pair) for pair in runtime]),
         "deps": sorted([path, digest] for path, digest in deps.items()),
-        "params": params,
         "outs": sorted(outs),
+        **_params_part(params),
     }
     return _hash(material)
+
+
+def _params_part(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Params as JSON writes them when that keeps every value apart (strings,
+    numbers, lists, mappings with string keys: the text they always had);
+    else under another name, typed (params.typed), since JSON makes a key `1`
+    the text "1" and a timestamp would be its text."""
+    if is_plain(dict(params)):
+        return {"params": params}
+    return {"typed_params": typed(dict(params))}
 
 
 def legacy_fingerprint(

@@ -22,10 +22,21 @@ def lookup(data: Any, key: str) -> Any:
         return data[key]
     node = data
     for part in key.split("."):
-        if not isinstance(node, dict) or part not in node:
+        node = _child(node, part)
+        if node is _MISSING:
             return _MISSING
-        node = node[part]
     return node
+
+
+def _child(node: Any, part: str) -> Any:
+    """The item of `node` named `part`: a string key, else the one key of
+    another type written so (`1`, `true`, `2024-03-01`), or _MISSING."""
+    if not isinstance(node, dict):
+        return _MISSING
+    if part in node:
+        return node[part]
+    named = [key for key in node if not isinstance(key, str) and key_text(key) == part]
+    return node[named[0]] if len(named) == 1 else _MISSING
 
 
 class ParamsReader:
@@ -100,21 +111,82 @@ def _all_keys(data: Any, prefix: str = "") -> Iterable[str]:
             yield from _all_keys(value, full + ".")
 
 
+Leaf = tuple[str, ...]
+
+
+def leaves(values: dict[str, Any]) -> dict[Leaf, Any]:
+    """Nested param values → {path: leaf}, each path the param's name and then
+    a label per key (see label), so that a key `1` and a key "1", or a key
+    "lr.x" and lr → x, are different leaves."""
+    found: dict[Leaf, Any] = {}
+    for name, value in values.items():
+        _collect((name,), value, found)
+    return found
+
+
+def _collect(path: Leaf, value: Any, found: dict[Leaf, Any]) -> None:
+    if isinstance(value, dict) and value:
+        for key, item in value.items():
+            _collect((*path, label(key)), item, found)
+    else:
+        found[path] = value
+
+
+def label(key: Any) -> str:
+    """How a mapping key is named in a reason: a string as it is, unless it
+    holds `.`, `[`, `]` or `"` (then `["lr.x"]`), any other type in brackets
+    (`[1]`, `[true]`, `[2024-03-01]`). No two keys get one label."""
+    if isinstance(key, str) and key and not any(mark in key for mark in '.[]"'):
+        return key
+    return f"[{key_text(key)}]"
+
+
+def key_text(key: Any) -> str:
+    """A key as YAML writes it, strings quoted: distinct for distinct keys."""
+    if isinstance(key, str):
+        return json.dumps(key, ensure_ascii=False)
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if isinstance(key, dt.date):
+        return key.isoformat()
+    return repr(key)
+
+
+def dotted(path: Leaf) -> str:
+    """A leaf's path as shown: `train.lr`, `train[1]`, `train["lr.x"]`."""
+    return path[0] + "".join(part if part.startswith("[") else f".{part}"
+                             for part in path[1:])
+
+
 def flatten(values: dict[str, Any]) -> dict[str, Any]:
     """Nested param values → {dotted.key: leaf}, for reasons like 'train.lr 0.1 -> 0.5'."""
-    flat: dict[str, Any] = {}
-    for key, value in values.items():
-        if isinstance(value, dict) and value:
-            for sub, leaf in flatten(value).items():
-                flat[f"{key}.{sub}"] = leaf
-        else:
-            flat[key] = value
-    return flat
+    return {dotted(path): leaf for path, leaf in leaves(values).items()}
+
+
+class _Absent:
+    def __repr__(self) -> str:
+        return "<absent>"
+
+
+ABSENT: Any = _Absent()
+
+
+def changes_between(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(dotted name, old, new) for each leaf that differs between two param
+    value sets, in name order; ABSENT stands for a leaf one side lacks."""
+    old, new = leaves(before), leaves(after)
+    found = []
+    for path in sorted(set(old) | set(new)):
+        was, now = old.get(path, ABSENT), new.get(path, ABSENT)
+        if was is ABSENT or now is ABSENT or not same(was, now):
+            found.append((dotted(path), was, now))
+    return found
 
 
 def canonical(value: Any, where: str) -> Any:
     """`value` in the one form that hashes, compares and writes the same in every
-    process: mappings with string keys in sorted order, sets as sorted lists,
+    process: mappings in a fixed key order, keys of the type YAML gave them
+    (`1` and "1" are different params for the command), sets as sorted lists,
     -0.0 as 0.0. BadInputError naming `where` for what has no such form.
 
     NOTE: a YAML set is a Python set, whose order (and so its text) follows
@@ -136,36 +208,69 @@ def canonical(value: Any, where: str) -> Any:
                         "compared between runs", hint="use a number, string, list or mapping")
 
 
-def _canonical_mapping(value: dict[Any, Any], where: str) -> dict[str, Any]:
-    result: dict[str, Any] = {}
+def _canonical_mapping(value: dict[Any, Any], where: str) -> dict[Any, Any]:
     for key in value:
-        if not isinstance(key, (str, int, float, bool, dt.date)) or key != key:
+        if not isinstance(key, (str, int, float, dt.date)) or key != key:
             raise BadInputError(f"{where}: key {key!r} is not a string or number",
                                 hint="param keys must be plain names")
-        name = str(key)
-        if name in result:
-            raise BadInputError(f"{where}: two keys read as {name!r}",
-                                hint="quote the keys, or rename one")
-        result[name] = canonical(value[key], f"{where}.{name}")
-    return dict(sorted(result.items()))
+    return {key: canonical(value[key], f"{where}.{label(key)}")
+            for key in sorted(value, key=_key_order)}
 
 
-def canonical_text(value: Any) -> str:
-    """The text a canonical value is hashed and compared as: types kept apart
-    (1, 1.0, true and "1" differ), NaN equal to NaN."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_text_of)
+def _key_order(key: Any) -> tuple[bool, str]:
+    """Strings first, by themselves; keys of other types after, by their text."""
+    return (True, key_text(key)) if not isinstance(key, str) else (False, key)
 
 
-def _text_of(value: Any) -> Any:
+def is_plain(value: Any) -> bool:
+    """Is a canonical value made only of what JSON writes as itself: strings,
+    numbers, booleans, null, lists and mappings with string keys?"""
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and is_plain(item) for key, item in value.items())
+    if isinstance(value, list):
+        return all(is_plain(item) for item in value)
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
+def typed(value: Any) -> Any:
+    """A canonical value as JSON that keeps every type apart: scalars as JSON
+    has them (1, 1.0, true and "1" differ), lists as arrays, and each other
+    thing as a one-key object naming its type (`{"map": [[key, value], …]}`,
+    `{"date": …}`), so no two values share a text."""
+    if isinstance(value, dict):
+        pairs = [[typed(key), typed(item)] for key, item in value.items()]
+        return {"map": sorted(pairs, key=lambda pair: _text(pair[0]))}
+    if isinstance(value, list):
+        return [typed(item) for item in value]
     if isinstance(value, dt.datetime):
         return {"datetime": value.isoformat()}
     if isinstance(value, dt.date):
         return {"date": value.isoformat()}
     if isinstance(value, bytes):
         return {"bytes": value.hex()}
-    if isinstance(value, (set, frozenset)):
-        return sorted(value, key=canonical_text)
-    raise TypeError(type(value).__name__)
+    return value
+
+
+def untyped(value: Any) -> Any:
+    """A canonical value as fingerprints hashed it before keys kept their type:
+    keys and timestamps as their `str()`. Only to recognise such a lock entry."""
+    if isinstance(value, dict):
+        return {str(key): untyped(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [untyped(item) for item in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+def canonical_text(value: Any) -> str:
+    """The text a canonical value is compared as: types kept apart (1, 1.0,
+    true and "1" differ, as do keys `1` and "1"), NaN equal to NaN."""
+    return _text(typed(value))
+
+
+def _text(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def same(before: Any, after: Any) -> bool:
