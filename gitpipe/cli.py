@@ -139,7 +139,8 @@ def status(ctx: click.Context, targets: tuple[str, ...], as_json: bool, check: b
 @click.option("--no-run-cache", is_flag=True, help="Run stale stages even if a run with the "
               "same fingerprint is cached.")
 @click.option("--executor", type=click.Choice(["local", "kubernetes"]),
-              help="Run every stage here instead of where its `executor:` says.")
+              help="Run every stage here instead of where its `executor:` says (what "
+              "it adds, such as the image, is then in each stage's fingerprint).")
 @click.pass_context
 def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force: bool,
           dry_run: bool, keep_going: bool, pull: bool, push: bool, remote: str | None,
@@ -155,7 +156,9 @@ def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force:
     project = _project(ctx)
     report = project.repro(options=options, listener=printer.event, sink=printer.line)
     print_report(report)
-    if not (targets or dry_run or force):
+    # A repro on another executor judged other fingerprints: its no-op is
+    # not plain `repro`'s answer.
+    if not (targets or dry_run or force or executor):
         _settle_repro_seal(project, report, started_ns)
     if not report.ok:
         ctx.exit(1)

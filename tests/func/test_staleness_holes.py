@@ -497,3 +497,60 @@ def test_a_lock_hashing_params_as_text_still_holds_while_their_types_agree(repo:
     assert status(repo)[0] == 0
     repo.gen({"params.yaml": "train:\n  start: '2024-03-01'\n"})  # the same text, a string
     assert_stale_twice(repo, 'params: train.start 2024-03-01 -> "2024-03-01"')
+
+
+# A stage's fingerprint is that of the executor that runs it -------------------------
+
+KUBERNETES = {"kubernetes": {"image": "python:3.12", "env": {"MODE": "fast"}}}
+
+
+def printing_the_cluster_env(repo: Repo, *names: str) -> Repo:
+    """Stages that print what reaches them of the cluster-wide env: `k` is
+    declared for Kubernetes, `l` runs locally."""
+    stages = {"k": {"cmd": ran_cmd("k", "echo mode=$MODE > k.txt"), "outs": ["k.txt"],
+                    "executor": "kubernetes"},
+              "l": {"cmd": ran_cmd("l", "echo mode=$MODE > l.txt"), "outs": ["l.txt"]}}
+    repo.spec({name: stages[name] for name in names})
+    repo.run("init", check=True)
+    repo.gen({".gitpipe/config.yaml": KUBERNETES})
+    repo.commit("pipeline")
+    return repo
+
+
+def stale_by_status(repo: Repo) -> dict[str, list[str]]:
+    done = repo.run("status", "--json")
+    assert done.returncode == 0, done.stderr
+    return {s["name"]: s["reasons"] for s in json.loads(done.stdout)["stages"] if s["stale"]}
+
+
+def test_a_kubernetes_stage_run_locally_is_not_up_to_date_for_kubernetes(repo: Repo) -> None:
+    printing_the_cluster_env(repo, "k", "l")
+    done = repo.run("repro", "--executor", "local")
+    assert done.returncode == 0, done.stderr
+    assert sorted(repo.ran()) == ["k", "l"]
+    assert repo.read("k.txt") == "mode=\n"  # no image, no cluster env: not what a pod makes
+    # The lock records the run that happened; judged where `k` says it runs,
+    # it is stale, and says why.
+    assert stale_by_status(repo) == {"k": ["executor settings changed"]}
+    dry = repo.run("repro", "--dry-run")
+    assert "would run k: executor settings changed" in dry.stdout, dry.stdout
+    # Judged where it ran, it is up to date: nothing runs again.
+    repo.age()
+    for _ in range(2):
+        again = repo.run("repro", "--executor", "local")
+        assert again.returncode == 0, again.stderr
+        assert repo.ran() == []
+    # ...and that no-op is not plain `repro`'s answer: it would run `k` on a cluster.
+    plain = repo.run("repro")
+    assert plain.returncode != 0 and "need a remote" in plain.stderr, plain.stdout + plain.stderr
+
+
+def test_a_local_run_is_not_up_to_date_for_kubernetes(repo: Repo) -> None:
+    printing_the_cluster_env(repo, "l")
+    assert repo.run("repro").returncode == 0
+    assert stale_by_status(repo) == {}
+    # A pod would get the image and MODE=fast: the recorded run is not that one.
+    dry = repo.run("repro", "--dry-run", "--executor", "kubernetes")
+    assert dry.returncode == 0, dry.stderr
+    assert "would run l: executor settings changed" in dry.stdout, dry.stdout
+    assert stale_by_status(repo) == {}
