@@ -66,9 +66,9 @@ def status(ctx: click.Context, targets: tuple[str, ...], as_json: bool, check: b
         click.echo(json.dumps(report.to_json()))
     else:
         print_status(report)
-    if rev is None and not targets:
-        from gitpipe.fastpath import noop, seal
+    from gitpipe.fastpath import noop, seal
 
+    if noop.seals_status(targets, rev):
         seal.settle(project, "status", noop.status_answer(report), started_ns)
     if check and report.stale:
         ctx.exit(1)
@@ -104,9 +104,9 @@ def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force:
     project = project_of(ctx)
     report = project.repro(options=options, listener=printer.event, sink=printer.line)
     print_report(report)
-    if not (targets or dry_run or force):
-        from gitpipe.fastpath import noop, seal
+    from gitpipe.fastpath import noop, seal
 
+    if noop.seals_repro(options):
         seal.settle(project, "repro", noop.repro_answer(report), started_ns)
     if not report.ok:
         ctx.exit(1)

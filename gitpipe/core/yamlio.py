@@ -21,8 +21,9 @@ from gitpipe.core.errors import BadInputError
 
 MAX_ALIASES = 100
 # Part of every parse-cache key: bumped when parsing refuses what it once took
-# (2: a key written twice), so a text cached before is parsed, and judged, again.
-PARSE_RULES = 2
+# (2: a key written twice) or the cache keeps more of what was parsed (3: keys
+# of every type), so a text cached before is parsed, and judged, again.
+PARSE_RULES = 3
 MAX_BYTES = 16 * 1024 * 1024
 
 
@@ -146,7 +147,7 @@ def _refuse_duplicate_keys(loader: Any, yaml: Any, root: Any) -> None:
             # A plain string key is its text; others (1, 0x1, true) as constructed.
             key = (key_node.value if key_node.tag == _STR_TAG
                    else loader.construct_object(key_node))
-            # ...and as text too: params and the parse cache keep keys as strings
+            # ...and as text too: the spec and the config keep keys as strings
             # (plain()), where '1' and 1 would become one.
             seen = first.get(key) or first.get(_as_text(key))
             if seen is not None:
@@ -300,6 +301,9 @@ def line_of(container: Any, key: Any) -> int | None:
     return getattr(container, "line", None)
 
 
+_MARKS = frozenset({"__date__", "__datetime__", "__map__"})
+
+
 def _encode(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         return {"__datetime__": value.isoformat()}
@@ -308,12 +312,28 @@ def _encode(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
+def _keyed(value: Any) -> Any:
+    """`value` with each mapping JSON would change written as its pairs: one with
+    a key that is not a string (JSON makes `1` the text "1", and params tell
+    them apart), or one that reads as a mark of _decode."""
+    if isinstance(value, list):
+        return [_keyed(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if all(isinstance(key, str) for key in value) and not (len(value) == 1
+                                                          and _MARKS.issuperset(value)):
+        return {key: _keyed(item) for key, item in value.items()}
+    return {"__map__": [[key, _keyed(item)] for key, item in value.items()]}
+
+
 def _decode(obj: dict[str, Any]) -> Any:
     if len(obj) == 1:
         if "__date__" in obj:
             return dt.date.fromisoformat(obj["__date__"])
         if "__datetime__" in obj:
             return dt.datetime.fromisoformat(obj["__datetime__"])
+        if "__map__" in obj:
+            return {key: item for key, item in obj["__map__"]}
     return obj
 
 
@@ -338,7 +358,7 @@ def cached_parse(text: str, source: str, cache_dir: Path | None,
         pass
     data = parse(text)
     try:
-        payload = json.dumps({"key": key, "data": data}, default=_encode)
+        payload = json.dumps({"key": key, "data": _keyed(data)}, default=_encode)
         cache_dir.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(payload, encoding="utf-8")

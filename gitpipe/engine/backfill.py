@@ -62,6 +62,7 @@ def backfill(project: Project, options: BackfillOptions, repro_options: ReproOpt
              listener: Listener | None = None, sink: OutputSink | None = None) -> Report:
     """Run the stale (or, with force, all) partitions in the range, never more than
     `concurrency` at once; failures do not stop the other partitions."""
+    project.run_on(repro_options.executor)
     targets = partition_names(project, options)
     nodes = graph_module.plan(project.graph, targets, downstream=options.downstream)
     if options.dry_run:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 def repro(project: Project, options: ReproOptions, listener: Listener | None = None,
           sink: OutputSink | None = None) -> Report:
     """Bring the targets (all stages by default) up to date; never raises for a stage failure."""
+    project.run_on(options.executor)
     graph = project.graph
     chosen = graph_module.select(graph, options.targets) if options.targets else None
     if options.dry_run:

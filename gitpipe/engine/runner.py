@@ -46,6 +46,7 @@ def execute(project: Project, nodes: list[Hashable], options: ReproOptions,
     `stage_limits` caps partitions of a stage at once, on top of its `concurrency`.
     Lock entries of `options.forced` nodes are cleared first ("clear state").
     """
+    project.run_on(options.executor)  # the fingerprints judged are those of where it runs
     project.check_paths_inside()
     check_params(project, nodes)
     tasks = [project.graph.nodes[n]["task"] for n in nodes]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from gitpipe.engine.reports import Report
+    from gitpipe.engine.reports import Report, ReproOptions
     from gitpipe.project.status import StatusReport
 
 # The argument lists a seal answers, and which seal answers them. `status
@@ -39,6 +39,19 @@ def _without_jobs(argv: list[str]) -> tuple[str, ...]:
     else:
         return tuple(argv)
     return ("repro",) if value.isdecimal() and int(value) >= 1 else tuple(argv)
+
+
+def seals_status(targets: tuple[str, ...], rev: str | None) -> bool:
+    """May a status of these targets at this revision settle plain `status`'s
+    seal? Only a status of the whole work tree answers what plain `status` asks."""
+    return not targets and rev is None
+
+
+def seals_repro(options: ReproOptions) -> bool:
+    """May this repro settle plain `repro`'s seal? Not one of some targets, a
+    dry run or a forced one; nor one on another executor, which judged other
+    fingerprints (its no-op is not plain `repro`'s answer)."""
+    return not (options.targets or options.dry_run or options.force or options.executor)
 
 
 def status_answer(report: StatusReport) -> str | None:

@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from gitpipe.hashing.canonical import is_plain, typed
 from gitpipe.hashing.digests import hash_bytes
 
 VERSION = 2
@@ -33,7 +34,7 @@ def fingerprint(
 
     `runtime` is what the executor adds to the command's world (for a
     Kubernetes stage: the image and the cluster-wide env), as (name, value)
-    pairs; `params` are canonical values (params.canonical).
+    pairs; `params` are canonical values (canonical.canonical).
     """
     material = {
         "v": VERSION,
@@ -42,10 +43,20 @@ def fingerprint(
         "env": sorted([list(pair) for pair in env]),
         "runtime": sorted([list(pair) for pair in runtime]),
         "deps": sorted([path, digest] for path, digest in deps.items()),
-        "params": params,
         "outs": sorted(outs),
+        **_params_part(params),
     }
     return _hash(material)
+
+
+def _params_part(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Params as JSON writes them when that keeps every value apart (strings,
+    numbers, lists, mappings with string keys: the text they always had);
+    else under another name, typed (canonical.typed), since JSON makes a key `1`
+    the text "1" and a timestamp would be its text."""
+    if is_plain(dict(params)):
+        return {"params": params}
+    return {"typed_params": typed(dict(params))}
 
 
 def legacy_fingerprint(

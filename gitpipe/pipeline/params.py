@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from gitpipe.core.errors import BadInputError, SpecError, did_you_mean
 from gitpipe.core.yamlio import cached_parse, parse_plain
+from gitpipe.hashing.canonical import canonical, key_text, label, same
 from gitpipe.hashing.statsig import ReadLog, read_noted
 from gitpipe.pipeline.model import DEFAULT_PARAMS_FILE, ParamRef, Stage
 
@@ -22,10 +21,21 @@ def lookup(data: Any, key: str) -> Any:
         return data[key]
     node = data
     for part in key.split("."):
-        if not isinstance(node, dict) or part not in node:
+        node = _child(node, part)
+        if node is _MISSING:
             return _MISSING
-        node = node[part]
     return node
+
+
+def _child(node: Any, part: str) -> Any:
+    """The item of `node` named `part`: a string key, else the one key of
+    another type written so (`1`, `true`, `2024-03-01`), or _MISSING."""
+    if not isinstance(node, dict):
+        return _MISSING
+    if part in node:
+        return node[part]
+    named = [key for key in node if not isinstance(key, str) and key_text(key) == part]
+    return node[named[0]] if len(named) == 1 else _MISSING
 
 
 class ParamsReader:
@@ -100,77 +110,53 @@ def _all_keys(data: Any, prefix: str = "") -> Iterable[str]:
             yield from _all_keys(value, full + ".")
 
 
+Leaf = tuple[str, ...]
+
+
+def leaves(values: dict[str, Any]) -> dict[Leaf, Any]:
+    """Nested param values → {path: leaf}, each path the param's name and then
+    a label per key (see label), so that a key `1` and a key "1", or a key
+    "lr.x" and lr → x, are different leaves."""
+    found: dict[Leaf, Any] = {}
+    for name, value in values.items():
+        _collect((name,), value, found)
+    return found
+
+
+def _collect(path: Leaf, value: Any, found: dict[Leaf, Any]) -> None:
+    if isinstance(value, dict) and value:
+        for key, item in value.items():
+            _collect((*path, label(key)), item, found)
+    else:
+        found[path] = value
+
+
+def dotted(path: Leaf) -> str:
+    """A leaf's path as shown: `train.lr`, `train[1]`, `train["lr.x"]`."""
+    return path[0] + "".join(part if part.startswith("[") else f".{part}"
+                             for part in path[1:])
+
+
 def flatten(values: dict[str, Any]) -> dict[str, Any]:
     """Nested param values → {dotted.key: leaf}, for reasons like 'train.lr 0.1 -> 0.5'."""
-    flat: dict[str, Any] = {}
-    for key, value in values.items():
-        if isinstance(value, dict) and value:
-            for sub, leaf in flatten(value).items():
-                flat[f"{key}.{sub}"] = leaf
-        else:
-            flat[key] = value
-    return flat
+    return {dotted(path): leaf for path, leaf in leaves(values).items()}
 
 
-def canonical(value: Any, where: str) -> Any:
-    """`value` in the one form that hashes, compares and writes the same in every
-    process: mappings with string keys in sorted order, sets as sorted lists,
-    -0.0 as 0.0. BadInputError naming `where` for what has no such form.
-
-    NOTE: a YAML set is a Python set, whose order (and so its text) follows
-    PYTHONHASHSEED; NaN never equals itself. Both made a stage stale on every
-    run; `same` compares canonical texts, in which NaN is one text.
-    """
-    if value is None or isinstance(value, (bool, int, str, bytes, dt.date)):
-        return value
-    if isinstance(value, float):
-        return 0.0 if value == 0.0 else value
-    if isinstance(value, dict):
-        return _canonical_mapping(value, where)
-    if isinstance(value, (list, tuple)):
-        return [canonical(item, f"{where}[{index}]") for index, item in enumerate(value)]
-    if isinstance(value, (set, frozenset)):
-        items = [canonical(item, f"{where} (a set)") for item in value]
-        return sorted(items, key=canonical_text)
-    raise BadInputError(f"{where}: a value of type {type(value).__name__} cannot be "
-                        "compared between runs", hint="use a number, string, list or mapping")
+class _Absent:
+    def __repr__(self) -> str:
+        return "<absent>"
 
 
-def _canonical_mapping(value: dict[Any, Any], where: str) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key in value:
-        if not isinstance(key, (str, int, float, bool, dt.date)) or key != key:
-            raise BadInputError(f"{where}: key {key!r} is not a string or number",
-                                hint="param keys must be plain names")
-        name = str(key)
-        if name in result:
-            raise BadInputError(f"{where}: two keys read as {name!r}",
-                                hint="quote the keys, or rename one")
-        result[name] = canonical(value[key], f"{where}.{name}")
-    return dict(sorted(result.items()))
+ABSENT: Any = _Absent()
 
 
-def canonical_text(value: Any) -> str:
-    """The text a canonical value is hashed and compared as: types kept apart
-    (1, 1.0, true and "1" differ), NaN equal to NaN."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_text_of)
-
-
-def _text_of(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return {"datetime": value.isoformat()}
-    if isinstance(value, dt.date):
-        return {"date": value.isoformat()}
-    if isinstance(value, bytes):
-        return {"bytes": value.hex()}
-    if isinstance(value, (set, frozenset)):
-        return sorted(value, key=canonical_text)
-    raise TypeError(type(value).__name__)
-
-
-def same(before: Any, after: Any) -> bool:
-    """Do two param values (one from the lock, one from the params file) agree?"""
-    try:
-        return canonical_text(canonical(before, "")) == canonical_text(canonical(after, ""))
-    except BadInputError:  # a lock value with no canonical form equals nothing
-        return False
+def changes_between(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(dotted name, old, new) for each leaf that differs between two param
+    value sets, in name order; ABSENT stands for a leaf one side lacks."""
+    old, new = leaves(before), leaves(after)
+    found = []
+    for path in sorted(set(old) | set(new)):
+        was, now = old.get(path, ABSENT), new.get(path, ABSENT)
+        if was is ABSENT or now is ABSENT or not same(was, now):
+            found.append((dotted(path), was, now))
+    return found

@@ -72,6 +72,9 @@ class Project:
         start = Path(path)
         self.root = find_root(start) if find else start.resolve()
         self.today = today or _today()
+        # Where every stage runs instead of its `executor:` (`repro --executor`);
+        # None: each where it says. See run_on.
+        self.executor: str | None = None
         dotdir.check(str(self.root))
 
     @property
@@ -115,11 +118,23 @@ class Project:
             graph_module.build(load_pipeline(self.root, with_lines=True), self.today)
             raise
 
+    def run_on(self, executor: str | None) -> None:
+        """Judge and run every stage on `executor` instead of where its
+        `executor:` says (None: where it says). A fingerprint holds the inputs of
+        the executor that runs the stage, so the graph is built again."""
+        if executor != self.executor:
+            self.executor = executor
+            self.__dict__.pop("graph", None)
+
     def runtime_of(self, stage: Stage) -> tuple[tuple[str, str], ...]:
-        """What the stage's executor adds to its command, from the config: part of
-        its fingerprint (the config is read only for such stages)."""
+        """What the executor that runs the stage adds to its command, from the
+        config: part of its fingerprint (the config is read only when that
+        executor is not the local one, which adds nothing)."""
+        executor = self.executor or stage.executor
+        if executor == "local":
+            return ()
         spec = stage.k8s
-        return executor_inputs(stage.executor, spec.image if spec else None,
+        return executor_inputs(executor, spec.image if spec else None,
                                spec.env_from_secret if spec else (), self.config.raw)
 
     @cached_property

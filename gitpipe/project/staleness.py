@@ -7,14 +7,16 @@ sentences users see ("params: train.lr 0.1 -> 0.5").
 from __future__ import annotations
 
 import enum
+import json
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
+from gitpipe.hashing.canonical import is_plain, untyped
 from gitpipe.hashing.digests import DIR_SUFFIX, GIT, XXH3
 from gitpipe.hashing.fingerprint import fingerprint, legacy_fingerprint, part_digest
 from gitpipe.pipeline.lockfile import LockedPath, LockEntry
 from gitpipe.pipeline.model import Out, Task
-from gitpipe.pipeline.params import ParamsReader, flatten, same
+from gitpipe.pipeline.params import ABSENT, ParamsReader, changes_between
 from gitpipe.storage.workspace import PathHasher, PathInfo
 
 
@@ -62,11 +64,14 @@ class Reason(NamedTuple):
             return (f"deps: {self.subject} mode changed "
                     f"({_exec_bit(self.old)} -> {_exec_bit(self.new)})")
         if kind is Kind.PARAM:
-            if self.old is _ABSENT:
+            if self.old is ABSENT:
                 return f"params: {self.subject} added ({_show(self.new)})"
-            if self.new is _ABSENT:
+            if self.new is ABSENT:
                 return f"params: {self.subject} removed"
-            return f"params: {self.subject} {_show(self.old)} -> {_show(self.new)}"
+            old, new = _show(self.old), _show(self.new)
+            if old == new:  # one text, two types (a date and a string): say which is text
+                old, new = _show_typed(self.old), _show_typed(self.new)
+            return f"params: {self.subject} {old} -> {new}"
         if kind in (Kind.OUT_MISSING, Kind.OUT_MODIFIED):
             return f"outs: {self.subject} {kind.value.split()[1]}"
         if kind is Kind.OUT_DECLARED:
@@ -89,16 +94,12 @@ class Reason(NamedTuple):
         return kind.value
 
 
-class _Absent:
-    def __repr__(self) -> str:
-        return "<absent>"
-
-
-_ABSENT = _Absent()
-
-
 def _exec_bit(executable: bool) -> str:
     return "+x" if executable else "-x"
+
+
+def _show_typed(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else _show(value)
 
 
 def _show(value: Any) -> str:
@@ -181,8 +182,17 @@ def dep_identity(info: PathInfo) -> str | None:
 def _legacy_match(task: Task, entry: LockEntry, seen: Observation) -> bool:
     """Was `entry` written before fingerprint version 2 for the task as it is now?"""
     return entry.fingerprint == legacy_fingerprint(
-        task.cmd, task.env, {p: dep_identity(i) for p, i in seen.deps.items()}, seen.params,
-        [(o.path, o.is_dir, o.cache) for o in task.outs], task.stage.wdir)
+        task.cmd, task.env, {p: dep_identity(i) for p, i in seen.deps.items()},
+        untyped(seen.params), [(o.path, o.is_dir, o.cache) for o in task.outs],
+        task.stage.wdir)
+
+
+def _untyped_match(task: Task, entry: LockEntry, seen: Observation) -> bool:
+    """Was `entry` written while params were hashed with their keys and
+    timestamps as text, for the task as it is now? The predicates still
+    compare the lock's typed values with the params file's."""
+    return not is_plain(seen.params) and \
+        entry.fingerprint == task_fingerprint(task, seen.deps, untyped(seen.params))
 
 
 def _kind_of(out: Out) -> str:
@@ -216,11 +226,8 @@ def deps_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable[Re
 
 
 def params_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable[Reason]:
-    old, new = flatten(entry.params), flatten(seen.params)
-    for key in sorted(set(old) | set(new)):
-        before, after = old.get(key, _ABSENT), new.get(key, _ABSENT)
-        if before is _ABSENT or after is _ABSENT or not same(before, after):
-            yield Reason(Kind.PARAM, key, before, after)
+    for name, before, after in changes_between(entry.params, seen.params):
+        yield Reason(Kind.PARAM, name, before, after)
 
 
 def outs_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable[Reason]:
@@ -272,7 +279,7 @@ def _reasons_against(task: Task, entry: LockEntry, seen: Observation) -> list[Re
     if entry.fingerprint != seen.fingerprint and _legacy_match(task, entry, seen):
         return []  # a version-1 entry that still holds; it is rewritten on its next run
     reasons = [reason for predicate in PREDICATES for reason in predicate(task, entry, seen)]
-    if entry.fingerprint != seen.fingerprint:
+    if entry.fingerprint != seen.fingerprint and not _untyped_match(task, entry, seen):
         reasons.extend(recipe_changed(task, entry, seen))
         if not reasons:
             # NOTE: the safety net: a fingerprint that differs always runs the

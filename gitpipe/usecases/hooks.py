@@ -188,7 +188,7 @@ def lock_problems(graph: Dag, params: ParamsReader,
                   entries: dict[str, LockEntry]) -> list[str]:
     """Where gitpipe.lock disagrees with gitpipe.yaml and params: a stage without an
     entry, or whose cmd, params or declared deps/outs differ. Nothing is hashed or run."""
-    from gitpipe.pipeline.params import same
+    from gitpipe.hashing.canonical import same
 
     problems = []
     for node in graph:

@@ -328,12 +328,11 @@ def _entry_changes(old: LockEntry | None, new: LockEntry | None) -> list[str]:
         changes.append(f"fingerprint {old.fingerprint} -> {new.fingerprint}")
     if old.cmd != new.cmd:
         changes.append("cmd changed")
-    from gitpipe.pipeline.params import flatten
+    from gitpipe.pipeline.params import ABSENT, changes_between
 
-    before, after = flatten(old.params), flatten(new.params)
-    for key in sorted(set(before) | set(after)):
-        if before.get(key) != after.get(key):
-            changes.append(f"params: {key} {before.get(key)} -> {after.get(key)}")
+    for key, was, now in changes_between(old.params, new.params):
+        changes.append(f"params: {key} {None if was is ABSENT else was} -> "
+                       f"{None if now is ABSENT else now}")
     for path in sorted({o.path for o in old.outs} | {o.path for o in new.outs}):
         a, b = old.out(path), new.out(path)
         if (a.digest if a else None) != (b.digest if b else None):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RACY_SECONDS, Repo
+from tests.conftest import RACY_SECONDS, Repo, ran_cmd
 
 
 def built(repo: Repo) -> Repo:
@@ -407,3 +407,150 @@ def test_status_at_a_revision_agrees_with_a_checkout_in_a_subdirectory_project(
             assert stale == expected, rev
         finally:
             repo.git("checkout", "-q", branch)
+
+
+# A param key's type is part of its identity ----------------------------------------
+
+def built_with_params(repo: Repo, text: str, params: list[object] | None = None,
+                      file: str = "params.yaml") -> Repo:
+    """Stage S copies the params file into its out (what it read, byte for
+    byte); built, committed and aged so that the parse cache and the seal answer."""
+    repo.gen({file: text})
+    repo.spec({"S": {"cmd": ran_cmd("S", f"cat {file} > out.txt"),
+                     "params": params or ["train"], "outs": ["out.txt"]}})
+    repo.run("init", check=True)
+    repo.commit("sources")
+    repo.run("repro", check=True)
+    assert repo.ran() == ["S"]
+    repo.commit("built")
+    repo.age()
+    assert_up_to_date_twice(repo)
+    return repo
+
+
+@pytest.mark.parametrize(("before", "after", "reasons"), [
+    ("1: a", "'1': a", ["params: train.1 added (a)", "params: train[1] removed"]),
+    ("'1': a", "1: a", ["params: train.1 removed", "params: train[1] added (a)"]),
+    ("1: a", "1.0: a", ["params: train[1.0] added (a)", "params: train[1] removed"]),
+    ("true: a", "'true': a", ["params: train[true] removed", "params: train.true added (a)"]),
+    ("2024-03-01: a", "'2024-03-01': a",
+     ["params: train.2024-03-01 added (a)", "params: train[2024-03-01] removed"]),
+])
+def test_a_param_key_changing_type_is_a_change(repo: Repo, before: str, after: str,
+                                               reasons: list[str]) -> None:
+    # yaml.safe_load gives the command {1: 'a'} or {'1': 'a'}: `params['train'][1]`
+    # works with one and fails with the other.
+    built_with_params(repo, f"train:\n  {before}\n")
+    repo.gen({"params.yaml": f"train:\n  {after}\n"})
+    repo.age()
+    for _ in range(2):  # the second reads params and lock back from the parse cache
+        done = repo.run("status", "--json")
+        assert json.loads(done.stdout)["stages"][0]["reasons"] == reasons
+    repo.run("repro", check=True)
+    assert repo.ran() == ["S"]
+    assert repo.read("out.txt") == f"train:\n  {after}\n"
+    repo.age()
+    assert_up_to_date_twice(repo)  # the lock keeps the key's type across processes
+
+
+@pytest.mark.parametrize(("before", "after", "reason"), [
+    # a key named "lr.x" against the key x inside lr: one dotted text, two params
+    ("train:\n  lr:\n    x: 1\n", 'train:\n  "lr.x": 1\n', 'params: train["lr.x"] added (1)'),
+    # the param `train.lr` is the top-level key "train.lr", which the section
+    # `train` does not hold; its own lr changes
+    ('"train.lr": 2\ntrain:\n  lr: 1\n', '"train.lr": 2\ntrain:\n  lr: 3\n',
+     "params: train.lr 1 -> 3"),
+])
+def test_a_nested_param_and_a_dotted_key_are_named_apart(repo: Repo, before: str, after: str,
+                                                          reason: str) -> None:
+    built_with_params(repo, before, ["train", "train.lr"] if "train.lr" in before else None)
+    repo.gen({"params.yaml": after})
+    repo.age()
+    code, out = status(repo)
+    assert code == 1 and reason in out, out
+    assert "env, wdir or executor settings changed" not in out
+
+
+def test_json_params_keep_their_types_and_hold_across_processes(repo: Repo) -> None:
+    # JSON keys are always strings; values keep their types (1 against 1.0).
+    built_with_params(repo, '{"train": {"lr": 1, "layers": [2, 3], "1": "a"}}\n',
+                      [{"params.json": ["train"]}], file="params.json")
+    repo.gen({"params.json": '{"train": {"lr": 1.0, "layers": [2, 3], "1": "a"}}\n'})
+    assert_stale_twice(repo, "params: params.json:train.lr 1 -> 1.0")
+
+
+# The fingerprint the previous gitpipe wrote for S below, whose param
+# `train.start` is a date: it hashed timestamps (and keys) as their text.
+OLD_DATE_FINGERPRINT = "xxh3:8b7f4d4c70a7dad33ab19e79101e3800"
+
+
+def test_a_lock_hashing_params_as_text_still_holds_while_their_types_agree(repo: Repo) -> None:
+    import yaml
+
+    repo.gen({"params.yaml": "train:\n  start: 2024-03-01\n"})
+    repo.spec({"S": {"cmd": "echo x > out.txt", "params": ["train"], "outs": ["out.txt"]}})
+    repo.run("repro", check=True)
+    lock = yaml.safe_load(repo.read("gitpipe.lock"))
+    assert lock["stages"]["S"]["fingerprint"] != OLD_DATE_FINGERPRINT
+    lock["stages"]["S"]["fingerprint"] = OLD_DATE_FINGERPRINT
+    (repo.path / "gitpipe.lock").write_text(yaml.safe_dump(lock))
+    assert status(repo)[0] == 0
+    repo.gen({"params.yaml": "train:\n  start: '2024-03-01'\n"})  # the same text, a string
+    assert_stale_twice(repo, 'params: train.start 2024-03-01 -> "2024-03-01"')
+
+
+# A stage's fingerprint is that of the executor that runs it -------------------------
+
+KUBERNETES = {"kubernetes": {"image": "python:3.12", "env": {"MODE": "fast"}}}
+
+
+def printing_the_cluster_env(repo: Repo, *names: str) -> Repo:
+    """Stages that print what reaches them of the cluster-wide env: `k` is
+    declared for Kubernetes, `l` runs locally."""
+    stages = {"k": {"cmd": ran_cmd("k", "echo mode=$MODE > k.txt"), "outs": ["k.txt"],
+                    "executor": "kubernetes"},
+              "l": {"cmd": ran_cmd("l", "echo mode=$MODE > l.txt"), "outs": ["l.txt"]}}
+    repo.spec({name: stages[name] for name in names})
+    repo.run("init", check=True)
+    repo.gen({".gitpipe/config.yaml": KUBERNETES})
+    repo.commit("pipeline")
+    return repo
+
+
+def stale_by_status(repo: Repo) -> dict[str, list[str]]:
+    done = repo.run("status", "--json")
+    assert done.returncode == 0, done.stderr
+    return {s["name"]: s["reasons"] for s in json.loads(done.stdout)["stages"] if s["stale"]}
+
+
+def test_a_kubernetes_stage_run_locally_is_not_up_to_date_for_kubernetes(repo: Repo) -> None:
+    printing_the_cluster_env(repo, "k", "l")
+    done = repo.run("repro", "--executor", "local")
+    assert done.returncode == 0, done.stderr
+    assert sorted(repo.ran()) == ["k", "l"]
+    assert repo.read("k.txt") == "mode=\n"  # no image, no cluster env: not what a pod makes
+    # The lock records the run that happened; judged where `k` says it runs,
+    # it is stale, and says why.
+    assert stale_by_status(repo) == {"k": ["executor settings changed"]}
+    dry = repo.run("repro", "--dry-run")
+    assert "would run k: executor settings changed" in dry.stdout, dry.stdout
+    # Judged where it ran, it is up to date: nothing runs again.
+    repo.age()
+    for _ in range(2):
+        again = repo.run("repro", "--executor", "local")
+        assert again.returncode == 0, again.stderr
+        assert repo.ran() == []
+    # ...and that no-op is not plain `repro`'s answer: it would run `k` on a cluster.
+    plain = repo.run("repro")
+    assert plain.returncode != 0 and "need a remote" in plain.stderr, plain.stdout + plain.stderr
+
+
+def test_a_local_run_is_not_up_to_date_for_kubernetes(repo: Repo) -> None:
+    printing_the_cluster_env(repo, "l")
+    assert repo.run("repro").returncode == 0
+    assert stale_by_status(repo) == {}
+    # A pod would get the image and MODE=fast: the recorded run is not that one.
+    dry = repo.run("repro", "--dry-run", "--executor", "kubernetes")
+    assert dry.returncode == 0, dry.stderr
+    assert "would run l: executor settings changed" in dry.stdout, dry.stdout
+    assert stale_by_status(repo) == {}

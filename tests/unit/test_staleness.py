@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gitpipe.core.errors import BadInputError, SpecError
+from gitpipe.hashing.canonical import canonical, same
+from gitpipe.hashing.fingerprint import fingerprint
 from gitpipe.pipeline.lockfile import LockedPath, LockEntry
 from gitpipe.pipeline.model import Out, ParamRef, Stage, Task
 from gitpipe.pipeline.params import ParamsReader, flatten
@@ -282,3 +286,35 @@ def test_params_of_a_non_default_file_keep_their_file_prefix() -> None:
     values = reader({"params.yaml": "lr: 1\n", "myparams.yaml": "lr: 2\n"}).values(
         stage_with(ParamRef("params.yaml", "lr"), ParamRef("myparams.yaml", "lr")))
     assert values == {"lr": 1, "myparams.yaml:lr": 2}
+
+
+def test_params_tell_key_types_apart() -> None:
+    nan = float("nan")
+    assert not same({1: "a"}, {"1": "a"})
+    assert not same({1: "a"}, {1.0: "a"})
+    assert not same({True: "a"}, {1: "a"})
+    assert not same({dt.date(2024, 3, 1): "a"}, {"2024-03-01": "a"})
+    assert not same({"date": "2024-03-01"}, dt.date(2024, 3, 1))
+    assert same({"x": nan, 2: [1, 2]}, {2: [1, 2], "x": nan})
+    assert flatten({"t": {1: "a", "1": "b", "lr.x": 2, "lr": {"x": 3}, False: 4, 1.5: 5}}) == {
+        "t[1]": "a", "t.1": "b", 't["lr.x"]': 2, "t.lr.x": 3, "t[false]": 4, "t[1.5]": 5}
+
+
+def test_string_keyed_params_hash_as_the_previous_gitpipe_did() -> None:
+    # Written by the gitpipe before keys kept their type: a lock entry from it
+    # must still hold.
+    params = canonical({"train": {"lr": 0.1, "layers": [1, 2], "name": "a"}}, "")
+    assert fingerprint("echo x > out.txt", (), {}, params, ["out.txt"]) == \
+        "xxh3:e18eb56526f283406f8bd1c009327c8f"
+
+
+def test_the_parse_cache_keeps_key_types(tmp_path: Path) -> None:
+    from gitpipe.core.yamlio import cached_parse, parse_plain
+
+    text = "a:\n  1: x\n  '2': y\n  2024-03-01: z\n  __date__: w\nb: {__map__: v}\n"
+    for _ in range(2):  # parsed, then read back from the cache
+        data = cached_parse(text, "p.yaml", tmp_path, lambda t: parse_plain(t, "p.yaml"))
+        assert data == {"a": {1: "x", "2": "y", dt.date(2024, 3, 1): "z", "__date__": "w"},
+                        "b": {"__map__": "v"}}
+        assert [type(key) for key in data["a"]] == [int, str, dt.date, str]
+        assert (tmp_path / "p.yaml.json").is_file()
