@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from gitpipe.dotdir import STATE_FILES, refuse_links
 from gitpipe.hashing import gc_paused
-from gitpipe.statsig import RACY_NS, FileSignature, ListedFile, changed_ns
+from gitpipe.statsig import RACY_NS, FileSignature, ListedFile
 
 # NOTE: the stat tables are named for their signature's shape: rows of an older
 # one, (inode, mtime_ns, size) without ctime, are never read as if complete.
@@ -189,7 +189,8 @@ class State:
             entry = self._pending.get(path) or self._lookup(path)
         if entry is None or entry[0] != key:
             return None
-        if changed_ns(key) + RACY_NS >= entry[2]:
+        # changed_ns(key), written out: this runs once per path of every status
+        if max(key[1], key[3]) + RACY_NS >= entry[2]:
             return None
         return entry[1]
 

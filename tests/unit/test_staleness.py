@@ -8,7 +8,7 @@ import pytest
 
 from gitpipe.errors import BadInputError, SpecError
 from gitpipe.lockfile import LockedPath, LockEntry
-from gitpipe.params import ParamsReader, flatten
+from gitpipe.params import ParamsReader, canonical, canonical_text, flatten, same
 from gitpipe.spec import Out, ParamRef, Stage, Task
 from gitpipe.staleness import Kind, Observation, Reason, judge
 from gitpipe.workspace import PathInfo
@@ -185,6 +185,22 @@ def test_params_compare_canonically() -> None:
     entry = make_entry(params={"p": {"x": nan, "s": ["a", "b"], "z": 0.0}})
     seen = make_seen(params={"p": {"x": nan, "s": ["a", "b"], "z": -0.0}})
     assert reasons(make_task(), entry, seen) == []
+
+
+SCALARS = [0, 1, -1, 2**70, 0.0, -0.0, 1.0, 1e300, float("nan"), float("inf"), True, False,
+           None, "", "1", "é", "\udcff", b"1", [1], {"a": 1}, {1, 2}]
+
+
+@pytest.mark.parametrize("before", SCALARS, ids=repr)
+def test_same_agrees_with_the_canonical_texts(before: Any) -> None:
+    """`same` answers equal scalars without their texts: always as the texts do."""
+    for after in SCALARS:
+        try:
+            texts = (canonical_text(canonical(before, "")) ==
+                     canonical_text(canonical(after, "")))
+        except BadInputError:
+            texts = False
+        assert same(before, after) is texts, (before, after)
 
 
 def test_frozen_is_never_stale() -> None:
