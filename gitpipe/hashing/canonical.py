@@ -124,8 +124,17 @@ def _text(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def same(before: Any, after: Any) -> bool:
     """Do two param values (one from the lock, one from the params file) agree?"""
+    # NOTE: two equal scalars of one type have one canonical text (-0.0 and 0.0
+    # are both 0.0; NaN is not equal to itself, so it goes the long way): the
+    # common case, a param that did not change, needs no text.
+    kind = type(before)
+    if kind is type(after) and kind in _SCALARS and before == after:
+        return True
     try:
         return canonical_text(canonical(before, "")) == canonical_text(canonical(after, ""))
     except BadInputError:  # a lock value with no canonical form equals nothing

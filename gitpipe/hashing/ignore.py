@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 
     Rule = tuple[re.Pattern[str], bool, bool, bool]
     RuleSet = tuple[tuple[Rule, ...], str, int]
+    # a file's (inode, mtime_ns, size, ctime_ns), as statsig.FileSignature; None if missing
+    Signature = tuple[int, int, int, int] | None
 
 
 # The last characters of the names the defaults ignore: a walker tests this
@@ -53,12 +55,27 @@ def default_ignored(name: str, is_dir: bool) -> bool:
     return is_dir and name in ("__pycache__", ".ipynb_checkpoints")
 
 
+def defaults_may_ignore(names: list[str]) -> bool:
+    """Whether default_ignored may leave out any of `names` (one directory's):
+    False means none of them, so a walker need not ask name by name. One
+    search of the names joined by NUL, which no name holds, in place of a test
+    per name; a name that only looks like a default (`x.DS_Store`) just sends
+    the walker to the test per name."""
+    text = "\0".join(names) + "\0"
+    return (".pyc\0" in text or ".DS_Store\0" in text or "__pycache__\0" in text
+            or ".ipynb_checkpoints\0" in text)
+
+
 class Ignore:
     """The rules in force in one directory of a walk."""
 
-    def __init__(self, sets: tuple[RuleSet, ...] = ()) -> None:
+    def __init__(self, sets: tuple[RuleSet, ...] = (),
+                 sources: tuple[tuple[str, Signature], ...] = ()) -> None:
         self.sets = sets
         self.custom = bool(sets)  # False: the defaults alone
+        # (path, signature) of each `.gitpipeignore` above the walked directory,
+        # as it was when its rules were read; None where there is none
+        self.sources = sources
 
     @classmethod
     def above(cls, directory: str) -> Ignore:
@@ -67,15 +84,17 @@ class Ignore:
         known = _outer_ignores.get(directory)
         if known is not None:
             return known
-        sets: list[RuleSet] = []
-        for folder in ancestors_in_project(directory):
-            found = _outer_rules.get(folder)
-            if found is None:
-                found = _outer_rules[folder] = _read_rules(folder)
-            if found:
-                prefix = os.path.relpath(directory, folder).replace(os.sep, "/") + "/"
-                sets.append((found, prefix, 0))
-        made = _outer_ignores[directory] = cls(tuple(sets))
+        folders = ancestors_in_project(directory)
+        outer = _outer_of.get(folders)
+        if outer is None:
+            outer = _outer_of[folders] = _outer_files(folders)
+        rules_above, sources = outer
+        sets: tuple[RuleSet, ...] = ()
+        if rules_above:
+            # the one part that depends on `directory` itself, not on its parents
+            sets = tuple((rules, os.path.relpath(directory, folder).replace(os.sep, "/") + "/", 0)
+                         for folder, rules in rules_above)
+        made = _outer_ignores[directory] = cls(sets, sources)
         return made
 
     def entering(self, directory: str, rel: str, names: list[str]) -> Ignore:
@@ -163,27 +182,59 @@ _chains: dict[tuple[str, str | None], tuple[str, ...] | None] = {}
 _project_root: str | None = None
 
 
+def _outer_files(folders: tuple[str, ...]) -> tuple[tuple[tuple[str, tuple[Rule, ...]], ...],
+                                                     tuple[tuple[str, Signature], ...]]:
+    """For the `.gitpipeignore` files of `folders` (a chain from
+    ancestors_in_project): (folder, rules) of those that hold rules, and
+    (path, signature) of each (see Ignore.sources)."""
+    rules_above = []
+    sources = []
+    for folder in folders:
+        found = _outer_rules.get(folder)
+        if found is None:
+            found = _outer_rules[folder] = _read_rules_of(folder)
+        rules, signature = found
+        sources.append((os.path.join(folder, IGNORE_FILE), signature))
+        if rules:
+            rules_above.append((folder, rules))
+    return tuple(rules_above), tuple(sources)
+
+
 def _read_rules(directory: str) -> tuple[Rule, ...]:
+    return _read_rules_of(directory)[0]
+
+
+def _read_rules_of(directory: str) -> tuple[tuple[Rule, ...], Signature]:
+    """The rules of `directory`'s `.gitpipeignore`, and the signature (as
+    statsig.file_signature) the file had as they were read: None where there
+    is none. A file replaced after the stat is noted by its old signature, so
+    the seal never holds on it."""
     path = os.path.join(directory, IGNORE_FILE)
     try:
         info = os.lstat(path)
     except (FileNotFoundError, NotADirectoryError):
-        return ()
+        return (), None
     key = (path, info.st_ino, info.st_mtime_ns, info.st_ctime_ns, info.st_size)
     known = _parsed.get(key)
     if known is None:
         known = _parsed[key] = _read_rules_file(path)
-    return known
+    # NOTE: lstat's data is a regular file's own (a link is refused as it is
+    # read above), so it is what os.stat gives the seal when it compares
+    return known, (info.st_ino, info.st_mtime_ns, info.st_size, info.st_ctime_ns)
 
 
 # NOTE: the rules above the directories a command hashes, read once per command
 # (forget_outer_rules starts a command): otherwise each such file would be
 # stat-ed again for every directory dep the seal's fast path checks.
 # A stage that edits a `.gitpipeignore` above another stage's directory dep is
-# seen by the next command (the workspace notes each file's signature, so the
-# seal does not hold); those inside a directory are read as it is walked.
-_outer_rules: dict[str, tuple[Rule, ...]] = {}
+# seen by the next command (the workspace notes each file's signature as it
+# was read, so the seal does not hold); those inside a directory are read as it is walked.
+_outer_rules: dict[str, tuple[tuple[Rule, ...], Signature]] = {}
 _outer_ignores: dict[str, Ignore] = {}
+# By the chain of folders above a directory (ancestors_in_project): the many
+# directory deps under one folder share one.
+_outer_of: dict[tuple[str, ...], tuple[tuple[tuple[str, tuple[Rule, ...]], ...],
+                                      tuple[tuple[str, Signature], ...]]] = {}
 
 
 def forget_outer_rules(root: str | None = None) -> None:
@@ -193,6 +244,7 @@ def forget_outer_rules(root: str | None = None) -> None:
     _project_root = os.path.abspath(root) if root is not None else None
     _outer_rules.clear()
     _outer_ignores.clear()
+    _outer_of.clear()
     _ancestors.clear()
     _chains.clear()
 

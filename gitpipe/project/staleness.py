@@ -134,7 +134,8 @@ class Staleness(NamedTuple):
     @property
     def needs_run(self) -> bool:
         """Stale for a reason that a re-recording of the lock entry cannot settle."""
-        return any(reason.kind not in RECORD_ONLY for reason in self.reasons)
+        return bool(self.reasons) and any(reason.kind not in RECORD_ONLY
+                                          for reason in self.reasons)
 
 
 def out_label(out: Out) -> str:
@@ -305,7 +306,7 @@ def judge(task: Task, entry: LockEntry | None, seen: Observation,
     if task.stage.always_changed:
         reasons.append(Reason(Kind.ALWAYS))
     reasons.extend(Reason(Kind.UPSTREAM, name) for name in upstream)
-    if any(reason.kind not in RECORD_ONLY for reason in reasons):
+    if reasons and any(reason.kind not in RECORD_ONLY for reason in reasons):
         reasons = [reason._replace(old=True) if reason.kind is Kind.OUT_KIND else reason
                    for reason in reasons]
     return Staleness(task.name, tuple(reasons), seen)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from gitpipe.hashing.digests import gc_paused
-from gitpipe.hashing.statsig import RACY_NS, FileSignature, ListedFile, changed_ns
+from gitpipe.hashing.statsig import RACY_NS, FileSignature, ListedFile
 from gitpipe.trust.dotdir import STATE_FILES, refuse_links
 
 # NOTE: the stat tables are named for their signature's shape: rows of an older
@@ -189,7 +189,8 @@ class State:
             entry = self._pending.get(path) or self._lookup(path)
         if entry is None or entry[0] != key:
             return None
-        if changed_ns(key) + RACY_NS >= entry[2]:
+        # changed_ns(key), written out: this runs once per path of every status
+        if max(key[1], key[3]) + RACY_NS >= entry[2]:
             return None
         return entry[1]
 

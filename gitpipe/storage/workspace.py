@@ -27,7 +27,7 @@ from gitpipe.hashing.digests import (
     is_executable,
     listing_digest,
 )
-from gitpipe.hashing.ignore import IGNORE_FILE, ancestors_in_project, forget_outer_rules
+from gitpipe.hashing.ignore import Ignore, forget_outer_rules
 from gitpipe.hashing.statsig import (
     ListedFile,
     ReadLog,
@@ -218,15 +218,15 @@ class Workspace:
 
     def _note_outer_rules(self, full: str) -> None:
         """The `.gitpipeignore` files above a directory decide which of its files
-        count, so they are inputs of the answer too (those inside it are its files)."""
-        for folder in ancestors_in_project(full):
-            rules = os.path.join(folder, IGNORE_FILE)
-            try:
-                signature: tuple[object, ...] | None = file_signature(os.stat(rules))
-            except (FileNotFoundError, NotADirectoryError):
-                signature = None
-            inside = rules.startswith(self._root + "/")
-            name = rules[len(self._root) + 1:] if inside else os.path.relpath(rules, self._root)
+        count, so they are inputs of the answer too (those inside it are its files).
+
+        Each is noted by the signature it had when its rules were read (once a
+        command, for every directory below it: see hashing/ignore.py), so the rules a
+        walk used and the signature the seal compares are of one file."""
+        prefix = self._root + "/"
+        for rules, signature in Ignore.above(full).sources:
+            inside = rules.startswith(prefix)
+            name = rules[len(prefix):] if inside else os.path.relpath(rules, self._root)
             self.observed[name] = signature
 
     def _directory_manifest(self, path: str, listing: list[ListedFile]) -> PathInfo:

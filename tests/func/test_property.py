@@ -150,7 +150,8 @@ def apply_edit(repo: Repo, model: Model, kind: str, pick: int, value: int) -> se
 # One pipeline reading every kind of dep (tracked text under an eol attribute
 # that comes and goes, a script whose executable bit flips, a symlink whose
 # target is swapped, a directory whose files are renamed, a file flagged
-# skip-worktree), edited at random; after each edit `status` is answered three
+# skip-worktree, a directory under `.gitpipeignore` rules from the root, a param
+# whose value changes type), edited at random; after each edit `status` is answered three
 # ways: as the CLI answers it (the seal if it holds, else the full path, which
 # seals), by the full path with the stat cache, and with no stat cache at all.
 
@@ -164,20 +165,24 @@ RACY_MODULES = ("gitpipe.hashing.statsig", "gitpipe.storage.state", "gitpipe.fas
 
 HOLE_EDITS = st.sampled_from([
     "edit", "same_size_old_mtime", "eol", "skip_worktree_edit", "chmod", "branch", "rename",
-    "symlink_swap", "repro",
+    "symlink_swap", "repro", "outer_rules", "param",
 ])
+# Rules for the root's `.gitpipeignore` (above the directory dep; "" removes it)
+# and values of B's param: equal texts of other types, -0.0, NaN, containers.
+OUTER_RULES = ("", "x.txt\n", "y.txt\n", "sub/\n")
+PARAM_VALUES = ("1", "1.0", "'1'", "true", "0.0", "-0.0", ".nan", "[1, 2]", "{a: 1}", "null")
 
 
 def hole_pipeline(repo: Repo) -> None:
     repo.gen({"a.txt": "alpha\nbeta\n", "b.txt": "gamma\n", "tool.sh": "#!/bin/sh\ncat \"$@\"\n",
-              "dir/x.txt": "x\n", "dir/sub/y.txt": "y\n"})
+              "dir/x.txt": "x\n", "dir/sub/y.txt": "y\n", "params.yaml": "p: 1\n"})
     os.chmod(repo.path / "tool.sh", 0o755)
     os.symlink("a.txt", repo.path / "link.txt")
     repo.spec({
         "A": {"cmd": "sh tool.sh a.txt link.txt > A.out", "deps": ["a.txt", "tool.sh", "link.txt"],
               "outs": ["A.out"]},
         "B": {"cmd": "cat b.txt A.out > B.out && ls -R dir >> B.out",
-              "deps": ["b.txt", "dir", "A.out"], "outs": ["B.out"]},
+              "deps": ["b.txt", "dir", "A.out"], "params": ["p"], "outs": ["B.out"]},
     })
     repo.run("init", check=True)
     repo.commit("sources")
@@ -249,6 +254,14 @@ def apply_hole_edit(repo: Repo, kind: str, value: int) -> None:
         target = "b.txt" if os.readlink(link) == "a.txt" else "a.txt"
         os.symlink(target, path / "link.tmp")
         os.replace(path / "link.tmp", link)
+    elif kind == "outer_rules":
+        rules = OUTER_RULES[value % len(OUTER_RULES)]
+        if rules:
+            (path / ".gitpipeignore").write_text(rules)
+        else:
+            (path / ".gitpipeignore").unlink(missing_ok=True)
+    elif kind == "param":
+        (path / "params.yaml").write_text(f"p: {PARAM_VALUES[value % len(PARAM_VALUES)]}\n")
     elif kind == "repro":
         project = repo.project()
         try:

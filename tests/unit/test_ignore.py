@@ -16,6 +16,7 @@ from gitpipe.hashing.ignore import (
     Ignore,
     ancestors_in_project,
     default_ignored,
+    defaults_may_ignore,
     forget_outer_rules,
     parse_rules,
     translate,
@@ -120,6 +121,17 @@ def test_the_inline_defaults_are_the_default_patterns(name: str, is_dir: bool) -
     assert default_ignored(name, is_dir) is by_rules
     if by_rules:
         assert name[-1] in DEFAULT_LAST
+
+
+@pytest.mark.parametrize("name", ["__pycache__", "a.pyc", ".pyc", ".ipynb_checkpoints",
+                                  ".DS_Store", "x.py", "pyc", "__pycache__x", "a.pyc.bak"])
+def test_a_directory_the_defaults_may_touch_is_screened_name_by_name(name: str) -> None:
+    """The walkers skip the test per name only where no name can be a default."""
+    names = ["data.csv", name, "z"]
+    if default_ignored(name, True) or default_ignored(name, False):
+        assert defaults_may_ignore(names)
+    assert not defaults_may_ignore(["data.csv", "x.py", "pyc", "a.pyc.bak", "__pycache__x"])
+    assert not defaults_may_ignore([])
 
 
 def test_watch_reruns_when_the_rules_above_a_directory_dep_change(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from gitpipe.core.errors import BadInputError, SpecError
-from gitpipe.hashing.canonical import canonical, same
+from gitpipe.hashing.canonical import canonical, canonical_text, same
 from gitpipe.hashing.fingerprint import fingerprint
 from gitpipe.pipeline.lockfile import LockedPath, LockEntry
 from gitpipe.pipeline.model import Out, ParamRef, Stage, Task
@@ -189,6 +189,22 @@ def test_params_compare_canonically() -> None:
     entry = make_entry(params={"p": {"x": nan, "s": ["a", "b"], "z": 0.0}})
     seen = make_seen(params={"p": {"x": nan, "s": ["a", "b"], "z": -0.0}})
     assert reasons(make_task(), entry, seen) == []
+
+
+SCALARS = [0, 1, -1, 2**70, 0.0, -0.0, 1.0, 1e300, float("nan"), float("inf"), True, False,
+           None, "", "1", "é", "\udcff", b"1", [1], {"a": 1}, {1, 2}]
+
+
+@pytest.mark.parametrize("before", SCALARS, ids=repr)
+def test_same_agrees_with_the_canonical_texts(before: Any) -> None:
+    """`same` answers equal scalars without their texts: always as the texts do."""
+    for after in SCALARS:
+        try:
+            texts = (canonical_text(canonical(before, "")) ==
+                     canonical_text(canonical(after, "")))
+        except BadInputError:
+            texts = False
+        assert same(before, after) is texts, (before, after)
 
 
 def test_frozen_is_never_stale() -> None:
