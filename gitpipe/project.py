@@ -117,9 +117,7 @@ class Project:
     def runtime_of(self, stage: Stage) -> tuple[tuple[str, str], ...]:
         """What the stage's executor adds to its command, from the config: part of
         its fingerprint (the config is read only for such stages)."""
-        spec = stage.k8s
-        return executor_inputs(stage.executor, spec.image if spec else None,
-                               spec.env_from_secret if spec else (), self.config.raw)
+        return runtime_under(stage, self.config.raw)
 
     @cached_property
     def lock_entries(self) -> dict[str, LockEntry]:
@@ -326,3 +324,10 @@ def cached_out_paths(pipeline: Pipeline) -> list[str]:
 
     return [re.sub(r"\$\{[^}]*\}", "*", out.path)
             for stage in pipeline.stages for out in stage.outs if out.cache]
+
+
+def runtime_under(stage: Stage, raw: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """What the stage's executor adds to its command under the config sections `raw`."""
+    spec = stage.k8s
+    return executor_inputs(stage.executor, spec.image if spec else None,
+                           spec.env_from_secret if spec else (), raw)

@@ -21,7 +21,7 @@ LAYERS = {
     "statsig": 1, "yamlio": 1, "spec": 1, "specparse": 1, "stageparse": 1, "params": 1,
     "partitions": 1, "hashing": 1, "gitrepo": 1, "signedcache": 1,
     "forkmap": 1, "coldscan": 1, "gitcli": 1, "trust": 1, "nofollow": 1, "dotdir": 1,
-    "runlogs": 1, "trees": 1, "ignore": 1,
+    "runlogs": 1, "trees": 1, "ignore": 1, "checkoutattrs": 1,
     "dag": 1, "state": 2, "fingerprint": 2, "lockfile": 2, "graph": 2, "cache": 2, "remote": 2,
     "project": 2, "config": 2, "workspace": 2,
     "staleness": 3, "scheduler": 3, "outcome": 3, "executors": 3, "dagviz": 3, "runcache": 3,
