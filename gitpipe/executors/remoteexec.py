@@ -24,10 +24,12 @@ from gitpipe.executors.remotejob import (
     ResultRecord,
     check_fingerprint,
     heartbeat_rel,
+    is_flagged,
     job_rel,
     record_digest,
     result_rel,
     symlinked_parent,
+    with_mode,
 )
 from gitpipe.hashing.digests import XXH3
 from gitpipe.storage.cache import Cache
@@ -60,15 +62,16 @@ def run_in_pod(task: str, fingerprint: str, remote_url: str, workdir: Path,
     remote = Remote("remote", remote_url, options)
     record = _vouched_record(remote, task, fingerprint, expected_digest)
     cache = Cache(workdir / SCRATCH / "cache", "copy")
-    fetch_objects(remote, cache, [digest for _, digest in record.deps])
-    missing = [path for path, digest in record.deps if cache.missing(digest)]
+    fetch_objects(remote, cache, [row[1] for row in record.deps])
+    missing = [row[0] for row in record.deps if cache.missing(row[1])]
     if missing:
         message = f"deps missing on the remote: {', '.join(missing)}"
         _report(remote, record, ResultRecord(EXIT_DEPS_MISSING, message=message))
         raise GitpipeError(message, hint="run 'gitpipe push' from the workspace")
-    for path, digest in record.deps:
+    for row in record.deps:
+        path, digest = row[0], row[1]
         _refuse_symlinked_parent(workdir, path, "dep")
-        cache.checkout(workdir / path, digest)
+        cache.checkout(workdir / path, digest, is_flagged(row))
     return _run_and_report(record, remote, cache, workdir)
 
 
@@ -155,8 +158,8 @@ def _collect_outs(record: JobRecord, remote: Remote, cache: Cache,
             cache.add_tree(workdir / path, info.digest)
         else:
             cache.add_file(workdir / path, info.digest)
-        outs.append([path, info.digest, info.size])
-    push(remote, cache, [digest for _, digest, _ in outs], [])
+        outs.append(with_mode([path, info.digest, info.size], info.executable))
+    push(remote, cache, [row[1] for row in outs], [])
     return ResultRecord(0, outs)
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from gitpipe.core.errors import BadInputError, RecordError
-from gitpipe.hashing.digests import XXH3
+from gitpipe.hashing.digests import EXEC, XXH3
 from gitpipe.pipeline.model import Task
 from gitpipe.storage.cache import Cache
 from gitpipe.storage.remote import Remote, push
@@ -118,17 +118,39 @@ def _field(body: dict[str, Any], name: str, kinds: tuple[type, ...], where: str)
     return value
 
 
-def _rows(value: Any, kinds: tuple[tuple[type, ...], ...], name: str,
-          where: str) -> list[list[Any]]:
-    """A list of fixed-length rows whose items have the given types."""
+def _rows(value: Any, kinds: tuple[tuple[type, ...], ...], name: str, where: str,
+          flagged: bool = False) -> list[list[Any]]:
+    """A list of rows whose items have the given types; `flagged` rows of a
+    file may end with EXEC as well (see with_mode)."""
     if not isinstance(value, list):
         raise RecordError(f"{where}: {name!r} must be a list")
     for row in value:
-        if not isinstance(row, list) or len(row) != len(kinds) or not all(
-                isinstance(item, kind) and (bool in kind or not isinstance(item, bool))
-                for item, kind in zip(row, kinds, strict=True)):
+        if not _well_formed(row, kinds, flagged):
             raise RecordError(f"{where}: {name!r} holds a malformed entry {row!r:.80}")
     return value
+
+
+def _well_formed(row: Any, kinds: tuple[tuple[type, ...], ...], flagged: bool) -> bool:
+    if not isinstance(row, list):
+        return False
+    fixed, flags = row[:len(kinds)], row[len(kinds):]
+    allowed = ([], [EXEC]) if flagged else ([],)
+    return len(fixed) == len(kinds) and flags in allowed and all(
+        isinstance(item, kind) and (bool in kind or not isinstance(item, bool))
+        for item, kind in zip(fixed, kinds, strict=True))
+
+
+def with_mode(row: list[Any], executable: bool) -> list[Any]:
+    """A record's row of a file, flagged EXEC when the file is executable: the
+    objects a pod and the workspace exchange are bytes without a mode, so the
+    bit travels in the record, as in a directory's manifest."""
+    return [*row, EXEC] if executable else row
+
+
+def is_flagged(row: list[Any]) -> bool:
+    """Whether a dep row of a job record or an out row of a result names an
+    executable file."""
+    return row[-1] == EXEC
 
 
 def _checked_paths(paths: list[str], name: str, where: str) -> None:
@@ -149,7 +171,7 @@ class JobRecord:
     cmd: str
     wdir: str
     env: dict[str, str] = field(default_factory=dict)
-    deps: list[list[Any]] = field(default_factory=list)   # [path, xxh3 digest]
+    deps: list[list[Any]] = field(default_factory=list)   # [path, xxh3 digest(, EXEC)]
     outs: list[list[Any]] = field(default_factory=list)   # [path, is_dir]
     stage: str = ""
     partition: str | None = None
@@ -167,16 +189,16 @@ class JobRecord:
         record = cls(_field(body, "task", (str,), where),
                      _field(body, "fingerprint", (str,), where),
                      _field(body, "cmd", (str,), where), _field(body, "wdir", (str,), where),
-                     env, _rows(body.get("deps"), ((str,), (str,)), "deps", where),
+                     env, _rows(body.get("deps"), ((str,), (str,)), "deps", where, True),
                      _rows(body.get("outs"), ((str,), (bool,)), "outs", where),
                      _field(body, "stage", (str,), where),
                      body.get("partition") if isinstance(body.get("partition"), str) else None)
         problem = wdir_problem(record.wdir)
         if problem:
             raise RecordError(f"{where}: wdir {record.wdir!r:.80} {problem}")
-        if not all(OBJECT_DIGEST.fullmatch(digest) for _, digest in record.deps):
+        if not all(OBJECT_DIGEST.fullmatch(row[1]) for row in record.deps):
             raise RecordError(f"{where}: a dep's digest is not an xxh3 object digest")
-        _checked_paths([path for path, _ in record.deps], "dep", where)
+        _checked_paths([row[0] for row in record.deps], "dep", where)
         _checked_paths([path for path, _ in record.outs], "out", where)
         return record
 
@@ -186,7 +208,7 @@ class ResultRecord:
     """How the command ended in the pod, and what it produced, for which task."""
 
     exit_code: int
-    outs: list[list[Any]] = field(default_factory=list)   # [path, digest, size]
+    outs: list[list[Any]] = field(default_factory=list)   # [path, digest, size(, EXEC)]
     message: str = ""
     task: str = ""
     fingerprint: str = ""
@@ -199,18 +221,18 @@ class ResultRecord:
         """Parse and validate the shape; which outs it may name is `check_outs`'."""
         body = _load_object(data, where)
         record = cls(_field(body, "exit_code", (int,), where),
-                     _rows(body.get("outs", []), ((str,), (str,), (int,)), "outs", where),
+                     _rows(body.get("outs", []), ((str,), (str,), (int,)), "outs", where, True),
                      _field(body, "message", (str,), where),
                      _field(body, "task", (str,), where),
                      _field(body, "fingerprint", (str,), where))
-        _checked_paths([path for path, _, _ in record.outs], "out", where)
-        if not all(OBJECT_DIGEST.fullmatch(digest) for _, digest, _ in record.outs):
+        _checked_paths([row[0] for row in record.outs], "out", where)
+        if not all(OBJECT_DIGEST.fullmatch(row[1]) for row in record.outs):
             raise RecordError(f"{where}: an out's digest is not an xxh3 object digest")
         return record
 
     def check_outs(self, declared: dict[str, bool], where: str) -> None:
         """Exactly the declared outs (path -> is_dir), each with its declared kind."""
-        named = {path: digest.endswith(".dir") for path, digest, _ in self.outs}
+        named = {row[0]: row[1].endswith(".dir") for row in self.outs}
         if set(named) != set(declared):
             extra = sorted(set(named) - set(declared))
             lacking = sorted(set(declared) - set(named))
@@ -233,7 +255,7 @@ def job_record(task: Task, fingerprint: str, workspace: Workspace) -> JobRecord:
     for path in task.deps:
         info = workspace.info(path, XXH3)
         assert info.digest is not None, f"dependency {path!r} does not exist"
-        deps.append([path, info.digest])
+        deps.append(with_mode([path, info.digest], info.executable))
     return JobRecord(task.name, fingerprint, task.cmd, task.stage.wdir, dict(task.env),
                      deps, [[o.path, o.is_dir] for o in task.outs], task.stage.name,
                      task.partition)
@@ -244,12 +266,12 @@ def stage_job(task: Task, fingerprint: str, workspace: Workspace, cache: Cache,
     """Cache and push the task's deps, publish its job record, and return the
     record's digest (what the Job spec carries for the pod to check)."""
     record = job_record(task, fingerprint, workspace)
-    for path, digest in record.deps:
+    for path, digest, *_ in record.deps:
         if digest.endswith(".dir"):
             cache.add_tree(workspace.root / path, digest)
         else:
             cache.add_file(workspace.root / path, digest)
-    push(remote, cache, [digest for _, digest in record.deps], [])
+    push(remote, cache, [row[1] for row in record.deps], [])
     data = record.to_bytes()
     remote.put_bytes(job_rel(task.name, fingerprint), data)
     return record_digest(data)

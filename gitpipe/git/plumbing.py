@@ -40,6 +40,16 @@ def checkout_bytes(workdir: Path, blob_id: str, path: str) -> bytes:
     return _git(workdir, ["cat-file", "--filters", f"--path={path}", blob_id])
 
 
+def smudged_under(git_dir: str, work_tree: Path, blob_id: str, path: str) -> bytes:
+    """A blob's bytes as a checkout writes them at `path` under the
+    `.gitattributes` files `work_tree` holds (with the repository's
+    `info/attributes` and `core.attributesFile`): `cat-file --filters` reads
+    the rules of the work tree it runs in, never the index's. A filter
+    driver runs there too."""
+    return _git(work_tree, ["--git-dir", git_dir, "--work-tree", str(work_tree), "cat-file",
+                            "--filters", f"--path={path}", blob_id])
+
+
 def staged_paths(workdir: Path, index_file: str | None = None) -> set[str] | None:
     """Paths the index changes against HEAD; None without a HEAD commit."""
     try:

@@ -16,6 +16,8 @@ from gitpipe.git import plumbing as gitcli
 if TYPE_CHECKING:
     import pygit2
 
+    from gitpipe.git.attributes import CheckoutAttributes
+
 # NOTE: pygit2 is imported by the functions that use it, never at module level:
 # its import (with ssl and tarfile) is ~70-100 ms, more than a whole no-op
 # status needs once the stat cache knows every file (see Workspace).
@@ -75,8 +77,14 @@ class GitRepo:
         # objects whenever they apply either way; asking once is half the cost.
         if repo.load_filter_list(git_path, FilterMode.TO_ODB) is not None:  # type: ignore[arg-type]
             return True
-        # libgit2 knows no filter driver but its own, nor encodings: git may run them
-        return any(repo.get_attr(git_path, name) not in (None, False)
+        return self.beyond_libgit2(path)
+
+    def beyond_libgit2(self, path: str) -> bool:
+        """Whether the attributes of the project file `path` name a conversion
+        only git makes: libgit2 knows no filter driver but its own, nor
+        working-tree encodings, and passes such a file through unchanged."""
+        git_path = os.fsencode(self.git_path(path))
+        return any(self.repo.get_attr(git_path, name) not in (None, False)
                    for name in ("filter", "working-tree-encoding"))
 
     @cached_property
@@ -131,6 +139,19 @@ class GitRepo:
             return sorted(names)
         top = self.prefix + "/"
         return sorted(name[len(top):] for name in names if name.startswith(top))
+
+    def staged_blob_id(self, git_path: str) -> str | None:
+        """The blob id the index records at `git_path` (relative to the work
+        tree), or None where it tracks no file there."""
+        if self._split_index:
+            return self._cli_index().get(git_path)
+        try:
+            return str(self.repo.index[git_path].id)
+        except KeyError:
+            return None
+
+    def blob_bytes(self, blob_id: str) -> bytes:
+        return bytes(self.repo[blob_id].read_raw())
 
     def tracks_under(self, directory: str) -> bool:
         """Whether the index tracks any file below the project directory."""
@@ -357,6 +378,12 @@ class Revision:
         self.rev = rev
         self.tree = tree
 
+    @cached_property
+    def attributes(self) -> CheckoutAttributes:
+        from gitpipe.git.attributes import CheckoutAttributes
+
+        return CheckoutAttributes(self)
+
     @classmethod
     def resolve(cls, git: GitRepo, rev: str) -> Revision:
         import pygit2
@@ -386,6 +413,17 @@ class Revision:
         entry = self._entry(path)
         return str(entry.id) if entry is not None and entry.type_str == "blob" else None
 
+    def regular_blob_at(self, git_path: str) -> str | None:
+        """The blob id of the regular file (not a symlink) the commit holds at
+        `git_path`, relative to the top of the work tree, or None."""
+        try:
+            entry = self.tree[git_path]
+        except KeyError:
+            return None
+        if entry.type_str != "blob" or entry.filemode == LINK_MODE:
+            return None
+        return str(entry.id)
+
     def kind(self, path: str) -> str | None:
         """"file", "link" or "dir" for what the commit holds at `path`; None for
         nothing (or a submodule, whose files are another repository's)."""
@@ -407,9 +445,16 @@ class Revision:
         assert entry is not None
         return os.fsdecode(self.git.repo[entry.id].read_raw())
 
+    def converts(self, path: str) -> bool:
+        """Whether a checkout of the commit writes `path` through a conversion
+        (GitRepo.converts). Under attributes other than the work tree's it is
+        taken to: the bytes are hashed then, right either way."""
+        return not self.attributes.as_in_work_tree(self.git.git_path(path)) or \
+            self.git.converts(path)
+
     def checkout_bytes(self, path: str) -> bytes:
         """A file's bytes as `git checkout` writes them: through the eol
-        conversion and filters the work tree's attributes name for the path."""
+        conversion and filters the checkout's attributes name for the path."""
         import pygit2
         from pygit2.enums import FilterMode
 
@@ -417,18 +462,24 @@ class Revision:
         assert entry is not None
         blob = self.git.repo[entry.id]
         assert isinstance(blob, pygit2.Blob)
+        git_path = self.git.git_path(path)
+        if not self.attributes.as_in_work_tree(git_path):
+            return self.attributes.smudged(git_path, str(entry.id))
         if not self.git.converts(path):
             return bytes(blob.read_raw())
-        if self.git._split_index:  # libgit2 reads attributes from the index too
-            return gitcli.checkout_bytes(self.git.workdir, str(entry.id), self.git.git_path(path))
-        filters = self.git.repo.load_filter_list(self.git.git_path(path), FilterMode.TO_WORKTREE)
+        # NOTE: libgit2 reads no split index, runs no filter driver, and pygit2
+        # takes a filter list's path as a str it encodes as UTF-8: git itself
+        # smudges those files (slower, the same bytes).
+        if self.git._split_index or not encodable(git_path) or self.git.beyond_libgit2(path):
+            return gitcli.checkout_bytes(self.git.workdir, str(entry.id), git_path)
+        filters = self.git.repo.load_filter_list(git_path, FilterMode.TO_WORKTREE)
         return bytes(filters.apply_to_blob(blob)) if filters is not None else bytes(blob.read_raw())
 
     def checkout_blob_id(self, path: str) -> str:
         """The blob id of a file's bytes as a checkout writes them (see
         workspace.Workspace._blob_id): the tree's own id where git converts
         nothing for the path."""
-        if not self.git.converts(path):
+        if not self.converts(path):
             blob_id = self.blob_id(path)
             assert blob_id is not None
             return blob_id
@@ -455,6 +506,15 @@ class Revision:
 
 LINK_MODE = 0o120000
 EXECUTABLE_MODE = 0o100755
+
+
+def encodable(path: str) -> bool:
+    """Whether `path` is UTF-8 as git stores it (not held as surrogate escapes)."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def bytes_blob_id(data: bytes) -> str:

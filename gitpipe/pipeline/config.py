@@ -48,6 +48,10 @@ def _read(path: Path, source: str, reads: ReadLog | None,
         return {}
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInputError(f"{source}: cannot read: {exc}") from None
+    return _parse(text, source, parsed)
+
+
+def _parse(text: str, source: str, parsed: Path | None = None) -> dict[str, Any]:
     data = plain(cached_parse(text, source, parsed, lambda t: parse_yaml(t, source))) or {}
     if not isinstance(data, dict):
         raise BadInputError(f"{source}: must be a mapping")
@@ -85,6 +89,14 @@ def load_config(gitpipe_dir: Path, reads: ReadLog | None = None,
     except (TypeError, ValueError):
         raise BadInputError(".gitpipe/config.yaml: core.jobs and core.lock_wait must be "
                             "numbers") from None
+
+
+def raw_with_committed(committed_text: str, source: str, gitpipe_dir: Path) -> dict[str, Any]:
+    """The merged sections with `committed_text` as config.yaml (a commit's, or
+    the index's) and the work tree's config.local.yaml over it: git does not
+    track that file, so a checkout keeps it."""
+    local = _read(gitpipe_dir / LOCAL_CONFIG_FILE, f".gitpipe/{LOCAL_CONFIG_FILE}", None)
+    return _merge(_parse(committed_text, source), local)
 
 
 def _log_retention(core: dict[str, Any]) -> int:

@@ -133,9 +133,7 @@ class Project:
         executor = self.executor or stage.executor
         if executor == "local":
             return ()
-        spec = stage.k8s
-        return executor_inputs(executor, spec.image if spec else None,
-                               spec.env_from_secret if spec else (), self.config.raw)
+        return runtime_under(stage, self.config.raw, executor)
 
     @cached_property
     def lock_entries(self) -> dict[str, LockEntry]:
@@ -342,3 +340,12 @@ def cached_out_paths(pipeline: Pipeline) -> list[str]:
 
     return [re.sub(r"\$\{[^}]*\}", "*", out.path)
             for stage in pipeline.stages for out in stage.outs if out.cache]
+
+
+def runtime_under(stage: Stage, raw: dict[str, Any],
+                  executor: str | None = None) -> tuple[tuple[str, str], ...]:
+    """What `executor` (by default the stage's own) adds to the stage's command
+    under the config sections `raw`."""
+    spec = stage.k8s
+    return executor_inputs(executor or stage.executor, spec.image if spec else None,
+                           spec.env_from_secret if spec else (), raw)

@@ -1,8 +1,10 @@
 """Staleness at any commit, from git objects alone; and what differs between two commits.
 
-At a revision, the spec, params and lock are read from the commit's tree.
-Every dep the commit holds is read from git objects alone, as `git checkout`
-would write it (through the work tree's eol conversion and filters): a file
+At a revision, the spec, params, lock and `.gitpipe/config.yaml` (for
+executor settings) are read from the commit's tree. Every dep the commit
+holds is read from git objects alone, as `git checkout` would write it
+(through the eol conversion and filters of the `.gitattributes` the
+checkout leaves, git/attributes.py): a file
 by its blob id or xxh3, whichever its lock entry used; a directory by the
 manifest of the commit's files under it, plus the untracked files the work
 tree has there (a checkout keeps those), less what the commit's
@@ -25,24 +27,26 @@ from typing import TYPE_CHECKING, Any
 
 from gitpipe.core.errors import BadInputError
 from gitpipe.core.yamlio import parse_yaml
-from gitpipe.git import plumbing as gitcli
-from gitpipe.git.repo import EXECUTABLE_MODE, Revision, bytes_blob_id
+from gitpipe.git.repo import EXECUTABLE_MODE, Revision
 from gitpipe.hashing.digests import GIT, XXH3, file_digest, hash_bytes, listing_digest
 from gitpipe.hashing.ignore import IGNORE_FILE, Ignore, parse_rules
 from gitpipe.hashing.statsig import ListedFile, walk_files
 from gitpipe.pipeline import graph as graph_module
 from gitpipe.pipeline import lockfile
+from gitpipe.pipeline.config import CONFIG_FILE, raw_with_committed
 from gitpipe.pipeline.lockfile import LockEntry
-from gitpipe.pipeline.model import SPEC_FILE
+from gitpipe.pipeline.model import SPEC_FILE, Stage
 from gitpipe.pipeline.params import ParamsReader
 from gitpipe.pipeline.parse import parse_pipeline
-from gitpipe.project.root import Project
+from gitpipe.project.root import Project, runtime_under
 from gitpipe.project.staleness import judge, observe
 from gitpipe.project.status import StatusReport
 from gitpipe.storage.workspace import PathInfo, Workspace
 
 if TYPE_CHECKING:
     from gitpipe.hashing.ignore import Rule, RuleSet
+
+CONFIG_PATH = f".gitpipe/{CONFIG_FILE}"
 
 # NOTE: as many links as Linux follows for one path before it gives up (ELOOP).
 MAX_LINK_HOPS = 40
@@ -85,24 +89,10 @@ class RevisionWorkspace:
     def _file(self, path: str, algo: str | None) -> PathInfo:
         executable = self.revision.file_mode(path) == EXECUTABLE_MODE
         if algo == XXH3:
-            data = self._checkout_bytes(path)
+            data = self.revision.checkout_bytes(path)
             return PathInfo(path, str(hash_bytes(data)), len(data), executable=executable)
-        if _encodable(path) or not self.revision.git.converts(path):
-            blob_id = self.revision.checkout_blob_id(path)
-        else:
-            blob_id = bytes_blob_id(self._checkout_bytes(path))
+        blob_id = self.revision.checkout_blob_id(path)
         return PathInfo(path, f"{GIT}:{blob_id}", executable=executable)
-
-    def _checkout_bytes(self, path: str) -> bytes:
-        """A file's bytes as a checkout writes them. pygit2 takes a filter
-        list's path as a str it encodes as UTF-8, so a name that is not UTF-8
-        git converts is smudged by git itself (slower, the same bytes)."""
-        if _encodable(path) or not self.revision.git.converts(path):
-            return self.revision.checkout_bytes(path)
-        git = self.revision.git
-        blob_id = self.revision.blob_id(path)
-        assert blob_id is not None
-        return gitcli.checkout_bytes(git.workdir, blob_id, git.git_path(path))
 
     def _link(self, path: str) -> PathInfo:
         """A symlink is named as the work tree names it: a file by its target's
@@ -149,7 +139,7 @@ class RevisionWorkspace:
             if stat_module.S_ISLNK(mode):
                 rows.append(((rel, 0, 0, 0, mode, 0), "link:" + self.revision.link_target(full)))
             else:
-                data = self._checkout_bytes(full)
+                data = self.revision.checkout_bytes(full)
                 rows.append(((rel, 0, 0, len(data), mode, 0), str(hash_bytes(data))))
         rows += [row for row in self._untracked_rows(path, committed)
                  if not rules.ignored(row[0][0])]
@@ -238,15 +228,6 @@ class RevisionIgnore:
         return rules is None or rules.ignored(rel, name, False)
 
 
-def _encodable(path: str) -> bool:
-    """Whether `path` is UTF-8 as git stores it (not held as surrogate escapes)."""
-    try:
-        path.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 @dataclass(frozen=True)
 class AtRevision:
     """A project's spec, graph, params and lock as a commit has them."""
@@ -272,9 +253,36 @@ def load_snapshot(project: Project, read_text: Callable[[str], str | None], wher
         raise BadInputError(f"{SPEC_FILE} does not exist {where}")
     source = f"{SPEC_FILE}{suffix}"
     pipeline = parse_pipeline(parse_yaml(spec_text, source), source)
-    graph = graph_module.build(pipeline, project.today, project.runtime_of)
+    graph = graph_module.build(pipeline, project.today, _runtime_reader(project, read_text, suffix))
     lock_text = read_text(lockfile.LOCK_FILE) or ""
     return graph, ParamsReader(read_text), lockfile.parse(lock_text)
+
+
+def _runtime_reader(project: Project, read_text: Callable[[str], str | None],
+                    suffix: str) -> Callable[[Stage], tuple[tuple[str, str], ...]]:
+    """Project.runtime_of under the snapshot's config (_config_of), read only
+    for a stage whose executor takes settings from it."""
+    raw: dict[str, Any] | None = None
+
+    def runtime_of(stage: Stage) -> tuple[tuple[str, str], ...]:
+        nonlocal raw
+        if stage.executor == "local":
+            return ()
+        if raw is None:
+            raw = _config_of(project, read_text, suffix)
+        return runtime_under(stage, raw)
+    return runtime_of
+
+
+def _config_of(project: Project, read_text: Callable[[str], str | None],
+               suffix: str) -> dict[str, Any]:
+    """The snapshot's own `.gitpipe/config.yaml` under the work tree's
+    config.local.yaml; the work tree's config where git tracks no config.yaml
+    (a checkout keeps an untracked one)."""
+    text = read_text(CONFIG_PATH)
+    if text is None and not project.git.is_tracked(CONFIG_PATH):
+        return project.config.raw
+    return raw_with_committed(text or "", f"{CONFIG_PATH}{suffix}", project.gitpipe_dir)
 
 
 def status_at(project: Project, rev: str, targets: Iterable[str] = ()) -> StatusReport:

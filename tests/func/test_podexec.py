@@ -4,10 +4,12 @@ directory that cannot see the workspace, and the outs brought back."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+from gitpipe.executors.kubernetes.session import bring_back
 from gitpipe.executors.remotejob import read_result, result_rel, stage_job
 from gitpipe.project.staleness import observe
 from tests.conftest import Repo
@@ -73,3 +75,26 @@ def test_exec_without_a_job_record(tmp_path: Path) -> None:
     done = pod(tmp_path, "make", "--fingerprint", "xxh3:00", "--remote", str(tmp_path / "nope"),
                "--record-digest", "sha256:00")
     assert done.returncode == 2 and "no job record for 'make' at fingerprint" in done.stderr
+
+
+def test_executable_deps_and_outs_keep_their_bit_through_the_pod(
+        repo: Repo, tmp_path: Path) -> None:
+    # The pod runs the dep itself, and the out it makes executable comes back so.
+    repo.gen({"bin/gen.sh": "printf '#!/bin/sh\\necho made\\n' > run.sh\n"})
+    os.chmod(repo.path / "bin/gen.sh", 0o755)
+    repo.spec({"make": {"cmd": "./bin/gen.sh && chmod +x run.sh", "deps": ["bin/gen.sh"],
+                        "outs": ["run.sh"]}})
+    repo.run("init", check=True)
+    repo.run("remote", "add", "-d", "store", str(tmp_path / "store"), check=True)
+    repo.commit("spec")
+    project = repo.project()
+    task = project.graph.nodes["make"]["task"]
+    fp = observe(task, project.workspace, project.params_reader()).fingerprint
+    digest = stage_job(task, fp, project.workspace, project.cache, project.remote())
+    done = pod(tmp_path, "make", "--fingerprint", fp, "--remote", str(tmp_path / "store"),
+               "--record-digest", digest)
+    assert done.returncode == 0, done.stderr
+    bring_back(project, project.remote(), task, fp)
+    out = repo.path / "run.sh"
+    assert os.access(out, os.X_OK)
+    assert subprocess.run([str(out)], capture_output=True, text=True).stdout == "made\n"

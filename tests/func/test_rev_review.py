@@ -1,9 +1,12 @@
 """`status --rev REV` agrees with `git checkout REV` then `status` where a review
 found it did not: a file name that is not UTF-8 in a directory dep, a symlink
-to a directory, a chain of symlinks, and files `.gitpipeignore` leaves out."""
+to a directory, a chain of symlinks, files `.gitpipeignore` leaves out, and
+`.gitattributes` the commit has and the work tree does not (or the other way
+round)."""
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -72,3 +75,80 @@ def test_files_gitpipeignore_leaves_out_are_not_counted(repo: Repo) -> None:
     assert_agrees(repo, {"HEAD": {}})
     repo.gen({".gitpipeignore": "*.nothing\n"}, commit="rules changed")
     assert_agrees(repo, {"HEAD~1": {}, "HEAD": {"s": ["deps: data/ modified"]}})
+
+
+# The commit's `.gitattributes`, not the work tree's ------------------------------
+
+TRACKED_DEPS = ("data.txt", "notes/a.txt")
+
+
+def set_rules(repo: Repo, rules: str) -> None:
+    """`.gitattributes` holding `rules`; none at all for no rules."""
+    path = repo.path / ".gitattributes"
+    if rules:
+        path.write_text(rules)
+    elif path.exists():
+        path.unlink()
+
+
+def as_a_checkout_writes(repo: Repo) -> None:
+    """The tracked deps rewritten as a fresh checkout writes them (a checkout
+    leaves a file alone whose blob did not change, even if its rules did)."""
+    for name in TRACKED_DEPS:
+        (repo.path / name).unlink()
+    repo.git("checkout", "--", *TRACKED_DEPS)
+
+
+def stale_after_a_fresh_checkout(repo: Repo, rev: str) -> dict[str, list[str]]:
+    branch = repo.git("rev-parse", "--abbrev-ref", "HEAD").strip()
+    repo.git("checkout", "-q", rev)
+    try:
+        as_a_checkout_writes(repo)
+        done = repo.run("status", "--json")
+        assert done.returncode == 0, done.stderr
+        return {s["name"]: s["reasons"] for s in json.loads(done.stdout)["stages"]
+                if s["stale"]}
+    finally:
+        repo.git("checkout", "-q", branch)
+        as_a_checkout_writes(repo)
+
+
+@pytest.mark.parametrize("rules", ["*.txt text eol=crlf\n", "*.txt filter=upper\n",
+                                   "[attr]shout filter=upper\nnotes/** shout\n"])
+@pytest.mark.parametrize("in_the_commit", [True, False])
+def test_the_commits_attributes_decide_how_its_deps_are_written(
+        repo: Repo, rules: str, in_the_commit: bool) -> None:
+    # The rules are in the built commit and not in the work tree's, or the
+    # other way round: either way --rev answers as a checkout would.
+    repo.git("config", "core.safecrlf", "false")
+    repo.git("config", "filter.upper.smudge", "tr a-z A-Z")
+    repo.git("config", "filter.upper.clean", "tr A-Z a-z")
+    set_rules(repo, rules if in_the_commit else "")
+    repo.gen({"data.txt": "one\n", "notes/a.txt": "two\n"})
+    repo.spec({"s": {"cmd": "cat data.txt notes/a.txt > out.txt",
+                     "deps": ["data.txt", "notes"], "outs": ["out.txt"]}})
+    repo.run("init", check=True)
+    repo.commit("sources")
+    as_a_checkout_writes(repo)
+    repo.run("repro", check=True)
+    repo.commit("built")
+    set_rules(repo, "" if in_the_commit else rules)
+    repo.commit("rules changed")
+    as_a_checkout_writes(repo)
+    assert stale_at(repo, "HEAD~1") == {} == stale_after_a_fresh_checkout(repo, "HEAD~1")
+    assert stale_at(repo, "HEAD") == stale_after_a_fresh_checkout(repo, "HEAD") != {}
+
+
+def test_the_commits_config_decides_the_executor_settings(repo: Repo) -> None:
+    # A Kubernetes stage's image and cluster env are in its fingerprint: at a
+    # commit they are the commit's `.gitpipe/config.yaml`, as after a checkout.
+    config = {"kubernetes": {"image": "python:3.12", "env": {"MODE": "fast"}}}
+    repo.gen({".gitpipe/config.yaml": config, "out.txt": "made\n"})
+    repo.spec({"k": {"cmd": "echo $MODE > out.txt", "outs": ["out.txt"],
+                     "executor": "kubernetes"}}, commit="pipeline")
+    done = repo.run("commit", "k")
+    assert done.returncode == 0, done.stderr
+    repo.commit("recorded")
+    repo.gen({".gitpipe/config.yaml": {"kubernetes": {"image": "python:3.13"}}},
+             commit="another image")
+    assert_agrees(repo, {"HEAD~1": {}, "HEAD": {"k": ["executor settings changed"]}})

@@ -89,6 +89,18 @@ def test_end_to_end_through_the_remote(repo: Repo, k8s: K8sCluster, k8s_namespac
     assert "training on" in log
 
 
+def test_an_executable_out_comes_back_executable(repo: Repo, k8s: K8sCluster,
+                                                 k8s_namespace: str, s3_bucket: str,
+                                                 s3_env: dict) -> None:
+    project(repo, k8s, k8s_namespace, s3_bucket, s3_env, outs=["run.sh"],
+            train_cmd="printf 'cat clean.txt\\n' > run.sh && chmod +x run.sh")
+    done = run(repo, k8s, "repro")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert os.access(repo.path / "run.sh", os.X_OK)
+    assert repo.project().lock_entries["train"].out("run.sh").executable
+    assert run(repo, k8s, "status", "--check").returncode == 0
+
+
 def test_oom_killed_is_reported_and_retried(repo: Repo, k8s: K8sCluster, k8s_namespace: str,
                                            s3_bucket: str, s3_env: dict) -> None:
     project(repo, k8s, k8s_namespace, s3_bucket, s3_env, retries=1,

@@ -21,6 +21,7 @@ from gitpipe.executors.kubernetes.manifest import (
 from gitpipe.executors.remotejob import (
     RecordError,
     clear_result,
+    is_flagged,
     read_result,
     record_path_problem,
     result_rel,
@@ -132,33 +133,37 @@ class KubeRunner:
             return self.executor.wait(handle)
 
     def bring_back(self, task: Task, fingerprint: str) -> None:
-        """Fetch the outs the pod pushed and check them out into the workspace: only
-        the task's declared outs, each of its declared kind, each checked before a
-        byte is written."""
-        where = f"result record {result_rel(task.name, fingerprint)!r} on remote " \
-                f"{self.remote.name!r}"
-        result = read_result(self.remote, task.name, fingerprint)
-        if result is None or result.exit_code != 0:
-            raise GitpipeError(f"{where}: gone, or not a success, after the Job succeeded")
-        result.check_outs({o.path: o.is_dir for o in task.outs}, where)
-        for path, _, _ in result.outs:
-            self._refuse_unsafe_out(path, where)
-        fetch_objects(self.remote, self.project.cache, [digest for _, digest, _ in result.outs])
-        for path, digest, _ in result.outs:
-            self.project.cache.checkout(self.project.root / path, digest)
-
-    def _refuse_unsafe_out(self, path: str, where: str) -> None:
-        """The record path rules in the workspace: plain, not tracked by git, and
-        reached without a symlink."""
-        problem = record_path_problem(path)
-        if problem is None and self.project.git.is_tracked(path):
-            problem = "is a file git tracks"
-        link = symlinked_parent(self.project.root, path)
-        if problem is None and link is not None:
-            problem = f"is under {link!r}, a symlink or a file"
-        if problem is not None:
-            raise RecordError(f"{where}: out {path!r} {problem}; nothing was written")
+        bring_back(self.project, self.remote, task, fingerprint)
 
     def cancel_all(self) -> None:
         for handle in self.in_flight.snapshot():
             self.executor.cancel(handle)
+
+
+def bring_back(project: Project, remote: Remote, task: Task, fingerprint: str) -> None:
+    """Fetch the outs the pod pushed and check them out into the workspace: only
+    the task's declared outs, each of its declared kind, each checked before a
+    byte is written, each file with the executable bit the pod saw."""
+    where = f"result record {result_rel(task.name, fingerprint)!r} on remote {remote.name!r}"
+    result = read_result(remote, task.name, fingerprint)
+    if result is None or result.exit_code != 0:
+        raise GitpipeError(f"{where}: gone, or not a success, after the Job succeeded")
+    result.check_outs({o.path: o.is_dir for o in task.outs}, where)
+    for row in result.outs:
+        _refuse_unsafe_out(project, row[0], where)
+    fetch_objects(remote, project.cache, [row[1] for row in result.outs])
+    for row in result.outs:
+        project.cache.checkout(project.root / row[0], row[1], is_flagged(row))
+
+
+def _refuse_unsafe_out(project: Project, path: str, where: str) -> None:
+    """The record path rules in the workspace: plain, not tracked by git, and
+    reached without a symlink."""
+    problem = record_path_problem(path)
+    if problem is None and project.git.is_tracked(path):
+        problem = "is a file git tracks"
+    link = symlinked_parent(project.root, path)
+    if problem is None and link is not None:
+        problem = f"is under {link!r}, a symlink or a file"
+    if problem is not None:
+        raise RecordError(f"{where}: out {path!r} {problem}; nothing was written")
