@@ -144,7 +144,8 @@ class Project:
         return Cache(self.gitpipe_dir / "cache", str(settings.get("type", "reflink")))
 
     def remote(self, name: str | None = None) -> Remote:
-        from gitpipe.storage.remote import Remote, check_outside, local_folder, resolve_url
+        from gitpipe.storage.remote import Remote
+        from gitpipe.storage.urls import check_outside, local_folder, resolve_url
 
         settings = remote_settings(self.config, name)
         url = resolve_url(settings.url, self.root)
