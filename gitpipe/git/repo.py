@@ -1,4 +1,6 @@
-"""The only pygit2 user: the repository root, what the index tracks, blobs at a revision."""
+"""The repository through pygit2: the project's place in its work tree, what the
+index tracks, the commit being staged, and the versions of a file gc keeps.
+A commit's tree, read without a checkout, is revision.py's."""
 
 from __future__ import annotations
 
@@ -64,7 +66,7 @@ class GitRepo:
         CRLF in the work tree), and they can change without it changing."""
         from pygit2.enums import FilterMode
 
-        if self._split_index:
+        if self.split_index:
             return True  # libgit2 reads attributes from the index too: cannot tell
         # NOTE: bytes, as git names the file: a name that is not UTF-8 (held
         # as surrogate escapes) cannot be encoded as a str by pygit2, which
@@ -80,7 +82,7 @@ class GitRepo:
                    for name in ("filter", "working-tree-encoding"))
 
     @cached_property
-    def _split_index(self) -> bool:
+    def split_index(self) -> bool:
         """Whether `.git/index` is one libgit2 cannot read (split by
         core.splitIndex); git's plumbing reads it then (gitcli.py)."""
         import pygit2
@@ -112,7 +114,7 @@ class GitRepo:
 
         named = os.environ.get("GIT_INDEX_FILE")
         if not named:
-            return StagedCommit(self, None if self._split_index else self.repo.index)
+            return StagedCommit(self, None if self.split_index else self.repo.index)
         try:  # another index file than .git/index, split or not on its own
             return StagedCommit(self, _open_index(os.path.join(self.workdir, named)))
         except pygit2.GitError as error:
@@ -121,12 +123,12 @@ class GitRepo:
             return StagedCommit(self, None, named)
 
     def is_tracked(self, path: str) -> bool:
-        index = self._cli_index() if self._split_index else self.repo.index
+        index = self._cli_index() if self.split_index else self.repo.index
         return self.git_path(path) in index
 
     def tracked_paths(self) -> list[str]:
         """Every path the index tracks under the project, project-relative, sorted."""
-        names = self._cli_index() if self._split_index else (e.path for e in self.repo.index)
+        names = self._cli_index() if self.split_index else (e.path for e in self.repo.index)
         if not self.prefix:
             return sorted(names)
         top = self.prefix + "/"
@@ -135,7 +137,7 @@ class GitRepo:
     def tracks_under(self, directory: str) -> bool:
         """Whether the index tracks any file below the project directory."""
         prefix = self.git_path(directory) + "/"
-        if self._split_index:
+        if self.split_index:
             return any(path.startswith(prefix) for path in self._cli_index())
         return any(entry.path.startswith(prefix) for entry in self.repo.index)
 
@@ -153,6 +155,13 @@ def raw_blob_id(full_path: str) -> str:
             read += len(chunk)
     if read != size:  # written while read: the header named another length
         raise OSError(f"{full_path}: changed while it was hashed")
+    return hasher.hexdigest()
+
+
+def bytes_blob_id(data: bytes) -> str:
+    """The git blob id of `data`, as raw_blob_id of a file holding it."""
+    hasher = hashlib.sha1(f"blob {len(data)}\0".encode(), usedforsecurity=False)
+    hasher.update(data)
     return hasher.hexdigest()
 
 
@@ -347,118 +356,3 @@ def _other_worktree_files(git: GitRepo, path: str) -> list[FileVersion]:
                 text = handle.read().decode("utf-8", errors="replace")
                 versions.append(FileVersion(f"the work tree {str(tree)!r}", text))
     return versions
-
-
-class Revision:
-    """A commit's tree, read without a checkout; paths are project-relative."""
-
-    def __init__(self, git: GitRepo, rev: str, tree: pygit2.Tree) -> None:
-        self.git = git
-        self.rev = rev
-        self.tree = tree
-
-    @classmethod
-    def resolve(cls, git: GitRepo, rev: str) -> Revision:
-        import pygit2
-
-        from gitpipe.core.errors import BadInputError
-
-        try:
-            commit = git.repo.revparse_single(rev).peel(pygit2.Commit)
-        except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
-            raise BadInputError(f"unknown revision {rev!r}",
-                                hint="a commit, branch or tag, as git understands it") from None
-        return cls(git, rev, commit.tree)
-
-    def _entry(self, path: str) -> pygit2.Object | None:
-        try:
-            return self.tree[self.git.git_path(path)]
-        except KeyError:
-            return None
-
-    def read_text(self, path: str) -> str | None:
-        entry = self._entry(path)
-        if entry is None or entry.type_str != "blob":
-            return None
-        return self.git.repo[entry.id].read_raw().decode("utf-8", errors="replace")
-
-    def blob_id(self, path: str) -> str | None:
-        entry = self._entry(path)
-        return str(entry.id) if entry is not None and entry.type_str == "blob" else None
-
-    def kind(self, path: str) -> str | None:
-        """"file", "link" or "dir" for what the commit holds at `path`; None for
-        nothing (or a submodule, whose files are another repository's)."""
-        entry = self._entry(path)
-        if entry is None:
-            return None
-        if entry.type_str == "tree":
-            return "dir"
-        if entry.type_str != "blob":
-            return None
-        return "link" if entry.filemode == LINK_MODE else "file"
-
-    def file_mode(self, path: str) -> int | None:
-        entry = self._entry(path)
-        return None if entry is None else int(entry.filemode)
-
-    def link_target(self, path: str) -> str:
-        entry = self._entry(path)
-        assert entry is not None
-        return os.fsdecode(self.git.repo[entry.id].read_raw())
-
-    def checkout_bytes(self, path: str) -> bytes:
-        """A file's bytes as `git checkout` writes them: through the eol
-        conversion and filters the work tree's attributes name for the path."""
-        import pygit2
-        from pygit2.enums import FilterMode
-
-        entry = self._entry(path)
-        assert entry is not None
-        blob = self.git.repo[entry.id]
-        assert isinstance(blob, pygit2.Blob)
-        if not self.git.converts(path):
-            return bytes(blob.read_raw())
-        if self.git._split_index:  # libgit2 reads attributes from the index too
-            return gitcli.checkout_bytes(self.git.workdir, str(entry.id), self.git.git_path(path))
-        filters = self.git.repo.load_filter_list(self.git.git_path(path), FilterMode.TO_WORKTREE)
-        return bytes(filters.apply_to_blob(blob)) if filters is not None else bytes(blob.read_raw())
-
-    def checkout_blob_id(self, path: str) -> str:
-        """The blob id of a file's bytes as a checkout writes them (see
-        workspace.Workspace._blob_id): the tree's own id where git converts
-        nothing for the path."""
-        if not self.git.converts(path):
-            blob_id = self.blob_id(path)
-            assert blob_id is not None
-            return blob_id
-        return bytes_blob_id(self.checkout_bytes(path))
-
-    def files_under(self, path: str) -> list[tuple[str, int]]:
-        """(path relative to `path`, git file mode) of every file and symlink in
-        the commit's directory `path`, at any depth; submodules left out."""
-        import pygit2
-
-        top = self._entry(path)
-        found: list[tuple[str, int]] = []
-        pending: list[tuple[str, pygit2.Tree]] = [("", top)] if isinstance(top, pygit2.Tree) else []
-        while pending:
-            prefix, tree = pending.pop()
-            for child in tree:
-                rel = f"{prefix}{child.name}"
-                if isinstance(child, pygit2.Tree):
-                    pending.append((rel + "/", child))
-                elif child.type_str == "blob":
-                    found.append((rel, child.filemode))
-        return sorted(found)
-
-
-LINK_MODE = 0o120000
-EXECUTABLE_MODE = 0o100755
-
-
-def bytes_blob_id(data: bytes) -> str:
-    """The git blob id of `data`, as raw_blob_id of a file holding it."""
-    hasher = hashlib.sha1(f"blob {len(data)}\0".encode(), usedforsecurity=False)
-    hasher.update(data)
-    return hasher.hexdigest()

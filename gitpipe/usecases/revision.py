@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 from gitpipe.core.errors import BadInputError
 from gitpipe.core.yamlio import parse_yaml
 from gitpipe.git import plumbing as gitcli
-from gitpipe.git.repo import EXECUTABLE_MODE, Revision, bytes_blob_id
+from gitpipe.git.repo import bytes_blob_id
+from gitpipe.git.revision import EXECUTABLE_MODE, Revision
 from gitpipe.hashing.digests import GIT, XXH3, file_digest, hash_bytes, listing_digest
 from gitpipe.hashing.ignore import IGNORE_FILE, Ignore, parse_rules
 from gitpipe.hashing.statsig import ListedFile, walk_files
