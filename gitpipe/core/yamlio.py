@@ -85,31 +85,35 @@ def _yaml() -> _Yaml:
                     )
             return super().compose_node(parent, index)
 
-    def construct_map(loader: Any, node: Any) -> Any:
-        data = LineDict()
-        data.line = node.start_mark.line + 1
-        data.lines = {}
-        yield data
-        loader.flatten_mapping(node)  # merge keys (`<<: *defaults`): merged pairs first
-        for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            if not isinstance(key, (str, int, float, bool)) and key is not None:
-                raise yaml.constructor.ConstructorError(
-                    None, None, "mapping keys must be scalars", key_node.start_mark
-                )
-            data[key] = loader.construct_object(value_node, deep=True)
-            data.lines[key] = key_node.start_mark.line + 1
-
-    def construct_seq(loader: Any, node: Any) -> Any:
-        data = LineList()
-        data.line = node.start_mark.line + 1
-        data.lines = [item.start_mark.line + 1 for item in node.value]
-        yield data
-        data.extend(loader.construct_object(item, deep=True) for item in node.value)
-
-    LineLoader.add_constructor("tag:yaml.org,2002:map", construct_map)
-    LineLoader.add_constructor("tag:yaml.org,2002:seq", construct_seq)
+    LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
+    LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
     return _Yaml(yaml, OnceEachKey, base_dumper, LineLoader)
+
+
+def _construct_map(loader: Any, node: Any) -> Any:
+    """A mapping node as a LineDict (the line loader's constructor)."""
+    data = LineDict()
+    data.line = node.start_mark.line + 1
+    data.lines = {}
+    yield data
+    loader.flatten_mapping(node)  # merge keys (`<<: *defaults`): merged pairs first
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, (str, int, float, bool)) and key is not None:
+            from yaml.constructor import ConstructorError
+
+            raise ConstructorError(None, None, "mapping keys must be scalars", key_node.start_mark)
+        data[key] = loader.construct_object(value_node, deep=True)
+        data.lines[key] = key_node.start_mark.line + 1
+
+
+def _construct_seq(loader: Any, node: Any) -> Any:
+    """A sequence node as a LineList (the line loader's constructor)."""
+    data = LineList()
+    data.line = node.start_mark.line + 1
+    data.lines = [item.start_mark.line + 1 for item in node.value]
+    yield data
+    data.extend(loader.construct_object(item, deep=True) for item in node.value)
 
 
 _STR_TAG = "tag:yaml.org,2002:str"
