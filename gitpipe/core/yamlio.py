@@ -20,8 +20,8 @@ import xxhash
 from gitpipe.core.errors import BadInputError
 
 MAX_ALIASES = 100
-# Part of every parse-cache key: bumped when parsing refuses what it once took
-# (2: a key written twice), so a text cached before is parsed, and judged, again.
+# Part of every parse-cache key: it changes with what parsing refuses, so a
+# text cached under other rules is parsed, and judged, again.
 PARSE_RULES = 2
 MAX_BYTES = 16 * 1024 * 1024
 
@@ -51,8 +51,9 @@ class _Yaml(NamedTuple):
 def _yaml() -> _Yaml:
     """PyYAML and the loaders built on it, made on first use.
 
-    NOTE: a no-op `status` reads every YAML file from the parse cache (JSON),
-    so importing yaml (~25 ms) is deferred until something really parses.
+    A no-op `status` reads every YAML file from the parse cache (JSON), and
+    importing yaml would cost it more than the rest of its work: the import
+    waits until something really parses.
     """
     import yaml
 
@@ -166,7 +167,7 @@ def yaml_error() -> type[Exception]:
 
 
 def _reject_aliases_fast(text: str) -> None:
-    # NOTE: the C composer does not call compose_node per node, so aliases are
+    # The C composer does not call compose_node per node, so aliases are
     # also bounded by a cheap textual count before parsing.
     if text.count("*") > MAX_ALIASES and text.count("&") > 0:
         stars = sum(1 for token in text.split() if token.startswith("*"))
@@ -325,8 +326,8 @@ def cached_parse(text: str, source: str, cache_dir: Path | None,
                  parse: Callable[[str], Any]) -> Any:
     """`parse(text)`, remembered as JSON under `cache_dir` keyed by the text's xxh3.
 
-    NOTE: the C YAML loader still builds every object in Python (~0.3 s for a
-    1,000-stage lock); JSON of the same data loads ~50x faster. The cache is
+    The C YAML loader still builds every object in Python; JSON of the same
+    data loads many times faster. The cache is
     only a shortcut: a changed text, or any problem reading the cache, parses.
     """
     if cache_dir is None:

@@ -18,9 +18,9 @@ from gitpipe.git import plumbing as gitcli
 if TYPE_CHECKING:
     import pygit2
 
-# NOTE: pygit2 is imported by the functions that use it, never at module level:
-# its import (with ssl and tarfile) is ~70-100 ms, more than a whole no-op
-# status needs once the stat cache knows every file (see Workspace).
+# pygit2 is imported by the functions that use it, never at module level: its
+# import (with ssl and tarfile) costs more than a whole no-op status needs once
+# the stat cache knows every file (see Workspace).
 
 
 _HOOK_LOCK = threading.Lock()
@@ -29,9 +29,9 @@ _HOOK_LOCK = threading.Lock()
 class GitRepo:
     """A git repository and the project's place in it (`prefix`, '' at the top)."""
 
-    # NOTE: plain classes here and NamedTuples for the records of the status
-    # path, not dataclasses: making a dataclass costs ~1 ms at import (several
-    # exec calls each), and the first status after a change imported ~25.
+    # Plain classes here and NamedTuples for the records of the status path,
+    # not dataclasses: making a dataclass at import runs several exec calls,
+    # and the first status after a change would pay that for each of them.
     def __init__(self, repo: pygit2.Repository, workdir: Path, prefix: str = "") -> None:
         self.repo = repo
         self.workdir = workdir
@@ -68,12 +68,12 @@ class GitRepo:
 
         if self.split_index:
             return True  # libgit2 reads attributes from the index too: cannot tell
-        # NOTE: bytes, as git names the file: a name that is not UTF-8 (held
+        # Bytes, as git names the file: a name that is not UTF-8 (held
         # as surrogate escapes) cannot be encoded as a str by pygit2, which
         # passes bytes through as they are (its annotation says str only).
         git_path = os.fsencode(self.git_path(path))
         repo = self.repo
-        # NOTE: libgit2 loads its filters (crlf, ident) for the way into the
+        # libgit2 loads its filters (crlf, ident) for the way into the
         # objects whenever they apply either way; asking once is half the cost.
         if repo.load_filter_list(git_path, FilterMode.TO_ODB) is not None:  # type: ignore[arg-type]
             return True

@@ -15,7 +15,7 @@ import os
 import stat as stat_module
 
 IGNORE_FILE = ".gitpipeignore"
-# NOTE: the name of spec.SPEC_FILE, repeated so that this module imports nothing
+# The name of spec.SPEC_FILE, repeated so that this module imports nothing
 # heavy: where no command names its project's root (forget_outer_rules), the
 # nearest directory above holding it is taken for the root, where rules stop.
 PROJECT_MARKER = "gitpipe.yaml"
@@ -25,12 +25,13 @@ MAX_BYTES = 1024 * 1024
 MAX_PATTERN = 1024
 
 
-# NOTE: plain tuples, not NamedTuples, and `re` imported only where a rule is
-# compiled: the seal's fast path imports this module, and those two cost it a
-# third of its time. A Rule is (compiled pattern, negate, directory only,
-# anchored: matched against the path from its file's directory, else the name);
-# a RuleSet is (rules of one file, prefix, strip): a walked path is made
-# relative to the file's directory as `prefix` + its part after `strip` characters.
+# Plain tuples, not NamedTuples, and `re` and wildmatch.py imported only where
+# a rule is compiled: the seal's fast path imports this module, and they would
+# cost it a large part of its time. A Rule is (compiled pattern, negate,
+# directory only, anchored: matched against the path from its file's directory,
+# else the name); a RuleSet is (rules of one file, prefix, strip): a walked path
+# is made relative to the file's directory as `prefix` + its part after `strip`
+# characters.
 TYPE_CHECKING = False  # typing itself imports re and enum (docs/performance.md)
 if TYPE_CHECKING:
     import re
@@ -104,13 +105,13 @@ class Ignore:
         return verdict
 
 
-# NOTE: a `.gitpipeignore` comes from git, so from anyone: it is read only as a
+# A `.gitpipeignore` comes from git, so from anyone: it is read only as a
 # regular file of its own (a symlink could name a fifo, which blocks a read
 # for ever, or a file outside the project), and only so much of it.
 _OPEN_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
 
 
-# NOTE: remembered for a command (where a project's root is does not change
+# Remembered for a command (where a project's root is does not change
 # while one runs; forget_outer_rules starts the next): the seal's fast path
 # walks many directory deps under one folder, and asks the same question for
 # each.
@@ -152,8 +153,8 @@ def _chain(folder: str, root: str | None) -> tuple[str, ...] | None:
     return found
 
 
-# NOTE: plain dicts, not functools' caches: importing functools (and the
-# collections it pulls in) is a cost the seal's fast path never paid before.
+# Plain dicts, not functools' caches: importing functools (and the
+# collections it pulls in) is a cost the seal's fast path does not otherwise pay.
 _ancestors: dict[str, tuple[str, ...]] = {}
 _chains: dict[tuple[str, str | None], tuple[str, ...] | None] = {}
 
@@ -176,7 +177,7 @@ def _read_rules(directory: str) -> tuple[Rule, ...]:
     return known
 
 
-# NOTE: the rules above the directories a command hashes, read once per command
+# The rules above the directories a command hashes, read once per command
 # (forget_outer_rules starts a command): otherwise each such file would be
 # stat-ed again for every directory dep the seal's fast path checks.
 # A stage that edits a `.gitpipeignore` above another stage's directory dep is

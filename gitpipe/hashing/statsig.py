@@ -15,7 +15,7 @@ import xxhash
 
 from gitpipe.hashing.ignore import DEFAULT_LAST, Ignore, default_ignored
 
-# NOTE: git's "racy" rule: a file modified within this window of being hashed
+# git's "racy" rule: a file modified within this window of being hashed
 # could change again without its mtime changing, so such an entry is re-hashed
 # next time instead of trusted.
 RACY_NS = 1_000_000_000
@@ -39,8 +39,8 @@ def changed_ns(info: FileSignature) -> int:
 
 
 # (relative POSIX path, inode, mtime_ns, size, mode, ctime_ns) of one file in a
-# listing. Plain tuples of ints: a stat_result's attributes cost ~0.4 µs each
-# to read, and a 20,000-file directory read each of them several times.
+# listing. Plain tuples of ints: reading a stat_result's attribute is slow, and
+# a listing of a large directory reads each of them several times.
 ListedFile = tuple[str, int, int, int, int, int]
 
 
@@ -67,7 +67,7 @@ def walk_files(directory: str) -> list[ListedFile]:
             child = f"{rel}/{name}" if rel else name
             info = entry.stat(follow_symlinks=False)
             is_dir = stat_module.S_ISDIR(info.st_mode)
-            # NOTE: the defaults alone are tested here, without a call: this
+            # The defaults alone are tested here, without a call: this
             # loop runs once per file of every directory dep (see ignore.py)
             if (rules.ignored(child, name, is_dir) if custom else
                     name[-1] in DEFAULT_LAST and default_ignored(name, is_dir)):
@@ -90,8 +90,8 @@ def listing_signature(listing: list[ListedFile]) -> FileSignature:
     mtime, size, mode and ctime in place of an inode, the newest mtime or ctime
     (so the racy rule applies), the total size of its regular files, and 0 in
     place of a ctime (the hash holds every file's)."""
-    # NOTE: names joined once and the numbers as one array: a formatted line
-    # per file took twice as long for 20,000 files.
+    # Names joined once and the numbers as one array: a formatted line per
+    # file costs twice as much.
     return signature_of(
         "\0".join([item[0] for item in listing]),
         [pack_numbers([value for item in listing for value in item[1:]])],

@@ -19,7 +19,7 @@ def translate(pattern: str) -> str:
     whole path: `*` and `?` stay within a path segment, `**/`, `/**` and `/**/`
     cross them, `[...]` is a class, a backslash quotes the next character.
 
-    NOTE: a `*` followed by a literal part and a later wildcard goes in an
+    A `*` followed by a literal part and a later wildcard goes in an
     atomic group (a lookahead captured and matched back, as fnmatch does), so
     a pattern like `*a*a*a*b` from someone else's repository cannot make the
     regex backtrack for ever. Within one segment the leftmost match of the

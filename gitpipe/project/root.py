@@ -206,7 +206,7 @@ class Project:
         real_dirs: dict[str, str] = {}
 
         def realpath(path: str) -> str:
-            # NOTE: realpath of each parent directory once, not of every path.
+            # realpath of each parent directory once, not of every path.
             parent, _, name = path.rpartition("/")
             if parent not in real_dirs:
                 real_dirs[parent] = os.path.realpath(self.root / parent)

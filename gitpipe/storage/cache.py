@@ -89,7 +89,7 @@ class Cache(ObjectStore):
         file itself (`executable`, from the lock; taken away where it is not
         named), or a directory's flagged files.
 
-        NOTE: with hardlink or symlink checkouts an object is shared by every
+        With hardlink or symlink checkouts an object is shared by every
         out with the same bytes, executable or not, so an executable file gets
         a copy of its own and the object keeps its read-only mode.
         """

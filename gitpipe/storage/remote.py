@@ -68,7 +68,7 @@ def _open_fs(url: str, options: dict[str, Any]) -> tuple[Any, str]:
 
     protocol = url.split("://", 1)[0] if "://" in url else "file"
     try:
-        # NOTE: no instance cache: fsspec keys it on the arguments, not on the
+        # No instance cache: fsspec keys it on the arguments, not on the
         # AWS_* environment the client reads, so a cached S3 filesystem could
         # keep talking to an endpoint the environment no longer names.
         return fsspec.core.url_to_fs(  # type: ignore[no-any-return,unused-ignore]
@@ -208,8 +208,8 @@ class Remote:
         `digest` when given; on a mismatch neither file is left behind."""
 
         def get() -> int:
-            # NOTE: a folder remote is read with plain unbuffered reads into one
-            # reused buffer; fsspec's file objects cost ~2x the kernel time there.
+            # A folder remote is read with plain unbuffered reads into one
+            # reused buffer; fsspec's file objects cost far more kernel time there.
             source = (open(self.full(rel), "rb", buffering=0) if self.is_local  # noqa: SIM115
                       else self.fs.open(self.full(rel), "rb", block_size=8 * CHUNK))
             targets = [dest] if also is None else [dest, also]

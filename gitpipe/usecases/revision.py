@@ -45,7 +45,7 @@ from gitpipe.storage.workspace import PathInfo, Workspace
 if TYPE_CHECKING:
     from gitpipe.hashing.ignore import Rule, RuleSet
 
-# NOTE: as many links as Linux follows for one path before it gives up (ELOOP).
+# As many links as Linux follows for one path before it gives up (ELOOP).
 MAX_LINK_HOPS = 40
 
 
