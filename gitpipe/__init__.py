@@ -6,7 +6,7 @@ re-exported lazily (`gitpipe.Project`) through module `__getattr__`.
 
 from __future__ import annotations
 
-TYPE_CHECKING = False  # not `import typing`: ~5 ms of every `gitpipe` start
+TYPE_CHECKING = False  # not `import typing`, a cost every `gitpipe` start would pay
 if TYPE_CHECKING:
     from typing import Any
 

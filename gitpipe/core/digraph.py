@@ -1,8 +1,8 @@
 """A small directed graph for the hot path, and the few algorithms gitpipe needs.
 
-NOTE: `import networkx` costs 150–400 ms, more than a whole no-op `status`
-should take; the status/repro path needs only nodes with attributes, edges,
-a topological order, ancestors and descendants. The functions here work on
+`import networkx` costs more than a whole no-op `status` should take; the
+status/repro path needs only nodes with attributes, edges, a topological
+order, ancestors and descendants. The functions here work on
 this `Dag` and on a `networkx.DiGraph` alike (only the shared API is used), so
 tests may hand either to `plan()` or the scheduler. networkx stays the tool
 for `gitpipe dag`, where its import cost is paid once and nothing is timed.

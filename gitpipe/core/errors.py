@@ -72,10 +72,10 @@ class MissingExtraError(BadInputError):
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     """A "did you mean 'x'?" hint for a near miss, or None."""
-    import difflib  # only for a message: ~0.5 ms of every start otherwise
+    import difflib  # only for a message: not a cost of every start
 
     close = difflib.get_close_matches(word, list(choices), n=3, cutoff=0.6)
-    # NOTE: a transposition ('dpes') keeps the letters; prefer such a match
+    # A transposition ('dpes') keeps the letters; prefer such a match
     # over one difflib rates a little higher ('desc').
     same_letters = [c for c in close if sorted(c) == sorted(word)]
     best = (same_letters or close)[:1]

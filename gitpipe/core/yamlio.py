@@ -20,9 +20,8 @@ import xxhash
 from gitpipe.core.errors import BadInputError
 
 MAX_ALIASES = 100
-# Part of every parse-cache key: bumped when parsing refuses what it once took
-# (2: a key written twice) or the cache keeps more of what was parsed (3: keys
-# of every type), so a text cached before is parsed, and judged, again.
+# Part of every parse-cache key: it changes with what parsing refuses, so a
+# text cached under other rules is parsed, and judged, again.
 PARSE_RULES = 3
 MAX_BYTES = 16 * 1024 * 1024
 
@@ -52,8 +51,9 @@ class _Yaml(NamedTuple):
 def _yaml() -> _Yaml:
     """PyYAML and the loaders built on it, made on first use.
 
-    NOTE: a no-op `status` reads every YAML file from the parse cache (JSON),
-    so importing yaml (~25 ms) is deferred until something really parses.
+    A no-op `status` reads every YAML file from the parse cache (JSON), and
+    importing yaml would cost it more than the rest of its work: the import
+    waits until something really parses.
     """
     import yaml
 
@@ -86,31 +86,35 @@ def _yaml() -> _Yaml:
                     )
             return super().compose_node(parent, index)
 
-    def construct_map(loader: Any, node: Any) -> Any:
-        data = LineDict()
-        data.line = node.start_mark.line + 1
-        data.lines = {}
-        yield data
-        loader.flatten_mapping(node)  # merge keys (`<<: *defaults`): merged pairs first
-        for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            if not isinstance(key, (str, int, float, bool)) and key is not None:
-                raise yaml.constructor.ConstructorError(
-                    None, None, "mapping keys must be scalars", key_node.start_mark
-                )
-            data[key] = loader.construct_object(value_node, deep=True)
-            data.lines[key] = key_node.start_mark.line + 1
-
-    def construct_seq(loader: Any, node: Any) -> Any:
-        data = LineList()
-        data.line = node.start_mark.line + 1
-        data.lines = [item.start_mark.line + 1 for item in node.value]
-        yield data
-        data.extend(loader.construct_object(item, deep=True) for item in node.value)
-
-    LineLoader.add_constructor("tag:yaml.org,2002:map", construct_map)
-    LineLoader.add_constructor("tag:yaml.org,2002:seq", construct_seq)
+    LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
+    LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
     return _Yaml(yaml, OnceEachKey, base_dumper, LineLoader)
+
+
+def _construct_map(loader: Any, node: Any) -> Any:
+    """A mapping node as a LineDict (the line loader's constructor)."""
+    data = LineDict()
+    data.line = node.start_mark.line + 1
+    data.lines = {}
+    yield data
+    loader.flatten_mapping(node)  # merge keys (`<<: *defaults`): merged pairs first
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, (str, int, float, bool)) and key is not None:
+            from yaml.constructor import ConstructorError
+
+            raise ConstructorError(None, None, "mapping keys must be scalars", key_node.start_mark)
+        data[key] = loader.construct_object(value_node, deep=True)
+        data.lines[key] = key_node.start_mark.line + 1
+
+
+def _construct_seq(loader: Any, node: Any) -> Any:
+    """A sequence node as a LineList (the line loader's constructor)."""
+    data = LineList()
+    data.line = node.start_mark.line + 1
+    data.lines = [item.start_mark.line + 1 for item in node.value]
+    yield data
+    data.extend(loader.construct_object(item, deep=True) for item in node.value)
 
 
 _STR_TAG = "tag:yaml.org,2002:str"
@@ -163,7 +167,7 @@ def yaml_error() -> type[Exception]:
 
 
 def _reject_aliases_fast(text: str) -> None:
-    # NOTE: the C composer does not call compose_node per node, so aliases are
+    # The C composer does not call compose_node per node, so aliases are
     # also bounded by a cheap textual count before parsing.
     if text.count("*") > MAX_ALIASES and text.count("&") > 0:
         stars = sum(1 for token in text.split() if token.startswith("*"))
@@ -341,8 +345,8 @@ def cached_parse(text: str, source: str, cache_dir: Path | None,
                  parse: Callable[[str], Any]) -> Any:
     """`parse(text)`, remembered as JSON under `cache_dir` keyed by the text's xxh3.
 
-    NOTE: the C YAML loader still builds every object in Python (~0.3 s for a
-    1,000-stage lock); JSON of the same data loads ~50x faster. The cache is
+    The C YAML loader still builds every object in Python; JSON of the same
+    data loads many times faster. The cache is
     only a shortcut: a changed text, or any problem reading the cache, parses.
     """
     if cache_dir is None:

@@ -21,12 +21,21 @@ import os
 import stat as stat_module
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from gitpipe.git import plumbing as gitcli
 
 if TYPE_CHECKING:
-    from gitpipe.git.repo import Revision
+    from gitpipe.git.repo import GitRepo
+
+
+class CommittedTree(Protocol):
+    """What the rules of a checkout are read from: a commit's tree (git/revision.py's
+    Revision) in its repository."""
+
+    git: GitRepo
+
+    def regular_blob_at(self, git_path: str) -> str | None: ...
 
 ATTRIBUTES_FILE = ".gitattributes"
 
@@ -49,7 +58,7 @@ def _same_rules(one: bytes | None, other: bytes | None) -> bool:
 class CheckoutAttributes:
     """The attributes a checkout of `revision` leaves; paths are as git names them."""
 
-    def __init__(self, revision: Revision) -> None:
+    def __init__(self, revision: CommittedTree) -> None:
         self.revision = revision
         self.git = revision.git
         self._unchanged: dict[str, bool] = {}  # folder -> its rules are the work tree's

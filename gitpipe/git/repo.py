@@ -1,4 +1,6 @@
-"""The only pygit2 user: the repository root, what the index tracks, blobs at a revision."""
+"""The repository through pygit2: the project's place in its work tree, what the
+index tracks, the commit being staged, and the versions of a file gc keeps.
+A commit's tree, read without a checkout, is revision.py's."""
 
 from __future__ import annotations
 
@@ -16,11 +18,9 @@ from gitpipe.git import plumbing as gitcli
 if TYPE_CHECKING:
     import pygit2
 
-    from gitpipe.git.attributes import CheckoutAttributes
-
-# NOTE: pygit2 is imported by the functions that use it, never at module level:
-# its import (with ssl and tarfile) is ~70-100 ms, more than a whole no-op
-# status needs once the stat cache knows every file (see Workspace).
+# pygit2 is imported by the functions that use it, never at module level: its
+# import (with ssl and tarfile) costs more than a whole no-op status needs once
+# the stat cache knows every file (see Workspace).
 
 
 _HOOK_LOCK = threading.Lock()
@@ -29,9 +29,9 @@ _HOOK_LOCK = threading.Lock()
 class GitRepo:
     """A git repository and the project's place in it (`prefix`, '' at the top)."""
 
-    # NOTE: plain classes here and NamedTuples for the records of the status
-    # path, not dataclasses: making a dataclass costs ~1 ms at import (several
-    # exec calls each), and the first status after a change imported ~25.
+    # Plain classes here and NamedTuples for the records of the status path,
+    # not dataclasses: making a dataclass at import runs several exec calls,
+    # and the first status after a change would pay that for each of them.
     def __init__(self, repo: pygit2.Repository, workdir: Path, prefix: str = "") -> None:
         self.repo = repo
         self.workdir = workdir
@@ -66,14 +66,14 @@ class GitRepo:
         CRLF in the work tree), and they can change without it changing."""
         from pygit2.enums import FilterMode
 
-        if self._split_index:
+        if self.split_index:
             return True  # libgit2 reads attributes from the index too: cannot tell
-        # NOTE: bytes, as git names the file: a name that is not UTF-8 (held
+        # Bytes, as git names the file: a name that is not UTF-8 (held
         # as surrogate escapes) cannot be encoded as a str by pygit2, which
         # passes bytes through as they are (its annotation says str only).
         git_path = os.fsencode(self.git_path(path))
         repo = self.repo
-        # NOTE: libgit2 loads its filters (crlf, ident) for the way into the
+        # libgit2 loads its filters (crlf, ident) for the way into the
         # objects whenever they apply either way; asking once is half the cost.
         if repo.load_filter_list(git_path, FilterMode.TO_ODB) is not None:  # type: ignore[arg-type]
             return True
@@ -88,7 +88,7 @@ class GitRepo:
                    for name in ("filter", "working-tree-encoding"))
 
     @cached_property
-    def _split_index(self) -> bool:
+    def split_index(self) -> bool:
         """Whether `.git/index` is one libgit2 cannot read (split by
         core.splitIndex); git's plumbing reads it then (git/plumbing.py)."""
         import pygit2
@@ -120,7 +120,7 @@ class GitRepo:
 
         named = os.environ.get("GIT_INDEX_FILE")
         if not named:
-            return StagedCommit(self, None if self._split_index else self.repo.index)
+            return StagedCommit(self, None if self.split_index else self.repo.index)
         try:  # another index file than .git/index, split or not on its own
             return StagedCommit(self, _open_index(os.path.join(self.workdir, named)))
         except pygit2.GitError as error:
@@ -129,12 +129,12 @@ class GitRepo:
             return StagedCommit(self, None, named)
 
     def is_tracked(self, path: str) -> bool:
-        index = self._cli_index() if self._split_index else self.repo.index
+        index = self._cli_index() if self.split_index else self.repo.index
         return self.git_path(path) in index
 
     def tracked_paths(self) -> list[str]:
         """Every path the index tracks under the project, project-relative, sorted."""
-        names = self._cli_index() if self._split_index else (e.path for e in self.repo.index)
+        names = self._cli_index() if self.split_index else (e.path for e in self.repo.index)
         if not self.prefix:
             return sorted(names)
         top = self.prefix + "/"
@@ -143,7 +143,7 @@ class GitRepo:
     def staged_blob_id(self, git_path: str) -> str | None:
         """The blob id the index records at `git_path` (relative to the work
         tree), or None where it tracks no file there."""
-        if self._split_index:
+        if self.split_index:
             return self._cli_index().get(git_path)
         try:
             return str(self.repo.index[git_path].id)
@@ -156,7 +156,7 @@ class GitRepo:
     def tracks_under(self, directory: str) -> bool:
         """Whether the index tracks any file below the project directory."""
         prefix = self.git_path(directory) + "/"
-        if self._split_index:
+        if self.split_index:
             return any(path.startswith(prefix) for path in self._cli_index())
         return any(entry.path.startswith(prefix) for entry in self.repo.index)
 
@@ -174,6 +174,13 @@ def raw_blob_id(full_path: str) -> str:
             read += len(chunk)
     if read != size:  # written while read: the header named another length
         raise OSError(f"{full_path}: changed while it was hashed")
+    return hasher.hexdigest()
+
+
+def bytes_blob_id(data: bytes) -> str:
+    """The git blob id of `data`, as raw_blob_id of a file holding it."""
+    hasher = hashlib.sha1(f"blob {len(data)}\0".encode(), usedforsecurity=False)
+    hasher.update(data)
     return hasher.hexdigest()
 
 
@@ -368,157 +375,3 @@ def _other_worktree_files(git: GitRepo, path: str) -> list[FileVersion]:
                 text = handle.read().decode("utf-8", errors="replace")
                 versions.append(FileVersion(f"the work tree {str(tree)!r}", text))
     return versions
-
-
-class Revision:
-    """A commit's tree, read without a checkout; paths are project-relative."""
-
-    def __init__(self, git: GitRepo, rev: str, tree: pygit2.Tree) -> None:
-        self.git = git
-        self.rev = rev
-        self.tree = tree
-
-    @cached_property
-    def attributes(self) -> CheckoutAttributes:
-        from gitpipe.git.attributes import CheckoutAttributes
-
-        return CheckoutAttributes(self)
-
-    @classmethod
-    def resolve(cls, git: GitRepo, rev: str) -> Revision:
-        import pygit2
-
-        from gitpipe.core.errors import BadInputError
-
-        try:
-            commit = git.repo.revparse_single(rev).peel(pygit2.Commit)
-        except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
-            raise BadInputError(f"unknown revision {rev!r}",
-                                hint="a commit, branch or tag, as git understands it") from None
-        return cls(git, rev, commit.tree)
-
-    def _entry(self, path: str) -> pygit2.Object | None:
-        try:
-            return self.tree[self.git.git_path(path)]
-        except KeyError:
-            return None
-
-    def read_text(self, path: str) -> str | None:
-        entry = self._entry(path)
-        if entry is None or entry.type_str != "blob":
-            return None
-        return self.git.repo[entry.id].read_raw().decode("utf-8", errors="replace")
-
-    def blob_id(self, path: str) -> str | None:
-        entry = self._entry(path)
-        return str(entry.id) if entry is not None and entry.type_str == "blob" else None
-
-    def regular_blob_at(self, git_path: str) -> str | None:
-        """The blob id of the regular file (not a symlink) the commit holds at
-        `git_path`, relative to the top of the work tree, or None."""
-        try:
-            entry = self.tree[git_path]
-        except KeyError:
-            return None
-        if entry.type_str != "blob" or entry.filemode == LINK_MODE:
-            return None
-        return str(entry.id)
-
-    def kind(self, path: str) -> str | None:
-        """"file", "link" or "dir" for what the commit holds at `path`; None for
-        nothing (or a submodule, whose files are another repository's)."""
-        entry = self._entry(path)
-        if entry is None:
-            return None
-        if entry.type_str == "tree":
-            return "dir"
-        if entry.type_str != "blob":
-            return None
-        return "link" if entry.filemode == LINK_MODE else "file"
-
-    def file_mode(self, path: str) -> int | None:
-        entry = self._entry(path)
-        return None if entry is None else int(entry.filemode)
-
-    def link_target(self, path: str) -> str:
-        entry = self._entry(path)
-        assert entry is not None
-        return os.fsdecode(self.git.repo[entry.id].read_raw())
-
-    def converts(self, path: str) -> bool:
-        """Whether a checkout of the commit writes `path` through a conversion
-        (GitRepo.converts). Under attributes other than the work tree's it is
-        taken to: the bytes are hashed then, right either way."""
-        return not self.attributes.as_in_work_tree(self.git.git_path(path)) or \
-            self.git.converts(path)
-
-    def checkout_bytes(self, path: str) -> bytes:
-        """A file's bytes as `git checkout` writes them: through the eol
-        conversion and filters the checkout's attributes name for the path."""
-        import pygit2
-        from pygit2.enums import FilterMode
-
-        entry = self._entry(path)
-        assert entry is not None
-        blob = self.git.repo[entry.id]
-        assert isinstance(blob, pygit2.Blob)
-        git_path = self.git.git_path(path)
-        if not self.attributes.as_in_work_tree(git_path):
-            return self.attributes.smudged(git_path, str(entry.id))
-        if not self.git.converts(path):
-            return bytes(blob.read_raw())
-        # NOTE: libgit2 reads no split index, runs no filter driver, and pygit2
-        # takes a filter list's path as a str it encodes as UTF-8: git itself
-        # smudges those files (slower, the same bytes).
-        if self.git._split_index or not encodable(git_path) or self.git.beyond_libgit2(path):
-            return gitcli.checkout_bytes(self.git.workdir, str(entry.id), git_path)
-        filters = self.git.repo.load_filter_list(git_path, FilterMode.TO_WORKTREE)
-        return bytes(filters.apply_to_blob(blob)) if filters is not None else bytes(blob.read_raw())
-
-    def checkout_blob_id(self, path: str) -> str:
-        """The blob id of a file's bytes as a checkout writes them (see
-        workspace.Workspace._blob_id): the tree's own id where git converts
-        nothing for the path."""
-        if not self.converts(path):
-            blob_id = self.blob_id(path)
-            assert blob_id is not None
-            return blob_id
-        return bytes_blob_id(self.checkout_bytes(path))
-
-    def files_under(self, path: str) -> list[tuple[str, int]]:
-        """(path relative to `path`, git file mode) of every file and symlink in
-        the commit's directory `path`, at any depth; submodules left out."""
-        import pygit2
-
-        top = self._entry(path)
-        found: list[tuple[str, int]] = []
-        pending: list[tuple[str, pygit2.Tree]] = [("", top)] if isinstance(top, pygit2.Tree) else []
-        while pending:
-            prefix, tree = pending.pop()
-            for child in tree:
-                rel = f"{prefix}{child.name}"
-                if isinstance(child, pygit2.Tree):
-                    pending.append((rel + "/", child))
-                elif child.type_str == "blob":
-                    found.append((rel, child.filemode))
-        return sorted(found)
-
-
-LINK_MODE = 0o120000
-EXECUTABLE_MODE = 0o100755
-
-
-def encodable(path: str) -> bool:
-    """Whether `path` is UTF-8 as git stores it (not held as surrogate escapes)."""
-    try:
-        path.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def bytes_blob_id(data: bytes) -> str:
-    """The git blob id of `data`, as raw_blob_id of a file holding it."""
-    hasher = hashlib.sha1(f"blob {len(data)}\0".encode(), usedforsecurity=False)
-    hasher.update(data)
-    return hasher.hexdigest()

@@ -22,19 +22,17 @@ import xxhash
 from gitpipe.hashing.forkmap import fork_map, usable_workers
 
 CHUNK = 1024 * 1024  # what counts as a large file; remote reads use a multiple
-# NOTE: the hashing and copying loops read this much at a time. A buffer that
-# stays in the L2 cache (1.25 MiB per core here) is hashed from there: 1 GiB in
-# the page cache hashed at 5.4 GB/s in 256 KiB reads, 4.8 GB/s in 1 MiB ones
-# and 3.9 GB/s in 4 MiB ones (`cat`: 5.8 GB/s).
+# The hashing and copying loops read this much at a time: a buffer that stays
+# in the L2 cache is hashed from there, and larger reads hash more slowly.
 BUFFER = 256 * 1024
-# NOTE: os.read(fd, n) allocates n bytes before it reads. Past glibc's mmap
-# threshold (128 KiB) that is an mmap, page faults and an munmap per call:
-# asking for 1 MiB to read a 4 KiB file made hashing 20,000 such files 5x
-# slower (0.45 s against 0.09 s here). Small files fit in the first read.
+# os.read(fd, n) allocates n bytes before it reads. Past glibc's mmap
+# threshold (128 KiB) that is an mmap, page faults and an munmap per call,
+# which for a small file cost several times the read itself. Small files fit
+# in the first read.
 FIRST_READ = 64 * 1024
 XXH3 = "xxh3"
 GIT = "git"
-# NOTE: a directory's digest names its manifest object and says so, as DVC's
+# A directory's digest names its manifest object and says so, as DVC's
 # `.dir`: checkout and gc must tell a manifest from a file without reading it.
 DIR_SUFFIX = ".dir"
 
@@ -115,11 +113,10 @@ def chunk_buffer() -> memoryview:
     allocation, page faults and a memset each time."""
     view: memoryview | None = getattr(_buffers, "view", None)
     if view is None:
-        # NOTE: a page-aligned anonymous mapping, not a bytearray: the kernel
-        # copies out of the page cache ~20% faster into a cache-line-aligned
-        # buffer, and malloc gives a 256 KiB bytearray's bytes 16 bytes past a
-        # page boundary (1 GiB on an EPYC VM: 18.3 GB/s into a bytearray,
-        # 22.0 GB/s into an aligned buffer; `cat` 25 GB/s).
+        # A page-aligned anonymous mapping, not a bytearray: the kernel copies
+        # out of the page cache faster into a cache-line-aligned buffer, and
+        # malloc gives a 256 KiB bytearray's bytes 16 bytes past a page
+        # boundary.
         # Private: a shared mapping would be one buffer for a forked child and
         # its parent.
         view = _buffers.view = memoryview(
@@ -144,20 +141,20 @@ def copy_hashing_stream(reader: Any, writers: list[Any]) -> tuple[str, int]:
 
 def _hash_rest(handle: Any, hasher: Any) -> str:
     """The rest of a large file, into this thread's reused buffer."""
-    # NOTE: measured and not taken, for a 1 GiB file in the page cache: reading
-    # on one thread while another hashes (both release the GIL) was no faster
-    # on this 2-CPU VM, in some runs slower; mmap reached ~93% of `cat` (these
-    # reads ~85%), but a file truncated while mapped kills the process (SIGBUS).
+    # Plain reads into one buffer: reading on one thread while another hashes
+    # (both release the GIL) gains nothing on a few CPUs, and mmap, a little
+    # faster, lets a file truncated while mapped kill the process (SIGBUS).
     view = chunk_buffer()
     while count := handle.readinto(view):
         hasher.update(view[:count])
     return str(hasher.hexdigest())
 
 
-# NOTE: a manifest row is [path, digest, size], and [path, digest, size, "exec"]
+# A manifest row is [path, digest, size], and [path, digest, size, "exec"]
 # for a file its owner may execute: cache objects are read-only bytes without a
-# mode, so checkout takes the executable bit from here. Rows without the flag
-# are written as before, so a directory without executable files keeps its digest.
+# mode, so checkout takes the executable bit from here. A row without the flag
+# keeps three elements, so a directory without executable files has the digest
+# it has always had.
 EXEC = "exec"
 _EXEC_BITS = stat_module.S_IXUSR
 
@@ -215,8 +212,8 @@ def plain_manifest_text(ordered: Iterable[tuple[str, str, int]],
     None where a path or digest would need escaping.
 
     JSON writes a string's characters as they are when they are printable ASCII
-    other than `"` and `\\`; for such entries the text is formatted directly:
-    20,000 entries in 3.5 ms instead of json's 9.7 ms.
+    other than `"` and `\\`; for such entries the text is formatted directly,
+    in a fraction of the time json takes.
     """
     texts = [f'["{path}","{digest}",{size}]' for path, digest, size in ordered]
     for index in executable:
@@ -260,7 +257,7 @@ def hash_many(paths: list[str], hasher: Callable[[str], str] = file_digest,
               sizes: list[int] | None = None) -> list[str]:
     """Digests ("xxh3:…") of several files; in threads when there is enough data
     to gain from it, in forked processes when there are enough files."""
-    # NOTE: threads pay off only for large files (xxhash releases the GIL on
+    # Threads pay off only for large files (xxhash releases the GIL on
     # big buffers); for many small files they cost more than they save, and
     # processes share out their system calls instead (hashing/forkmap.py).
     large = sizes is not None and sum(1 for s in sizes if s >= CHUNK) >= 2
@@ -276,7 +273,7 @@ def hash_many(paths: list[str], hasher: Callable[[str], str] = file_digest,
             digests[k::processes] = share
         return digests
     workers = min(len(paths), (os.cpu_count() or 2) * 2)
-    from concurrent.futures import ThreadPoolExecutor  # only when there is work: import ~8 ms
+    from concurrent.futures import ThreadPoolExecutor  # only when there is work
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(hasher, paths))

@@ -1,9 +1,8 @@
 """Work split over forked processes, for the system-call-bound loops threads cannot share.
 
-Hashing 20,000 small files is four system calls and a few µs of Python per
-file. The GIL changes hands at every call, so threads made it slower; on two
-cores, a forked copy of the process doing half of the files made it ~1.6x
-faster (see docs/performance.md, "Fifth session").
+Hashing many small files is four system calls and a little Python per file.
+The GIL changes hands at every call, so threads make it slower; a forked copy
+of the process per core, each doing its share of the files, makes it faster.
 
 A child only runs `work` on its part, sends the result back through a pipe
 (marshal: builtin, no import) and leaves with `os._exit`, so it never runs the
@@ -25,9 +24,9 @@ from typing import Any, TypeVar
 Part = TypeVar("Part")
 
 ENV_WORKERS = "GITPIPE_HASH_WORKERS"
-# NOTE: forking, and reading a part's results back, costs ~1 ms; a file costs
-# ~2.5 µs of the parent's time saved per worker. Fewer files than this per
-# worker are done serially.
+# Forking, and reading a part's results back, costs as much as the parent's
+# time a worker saves on a few hundred files: fewer files than this per worker
+# are done serially.
 MIN_ITEMS_PER_WORKER = 1024
 MAX_WORKERS = 8
 

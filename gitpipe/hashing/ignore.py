@@ -15,7 +15,7 @@ import os
 import stat as stat_module
 
 IGNORE_FILE = ".gitpipeignore"
-# NOTE: the name of spec.SPEC_FILE, repeated so that this module imports nothing
+# The name of spec.SPEC_FILE, repeated so that this module imports nothing
 # heavy: where no command names its project's root (forget_outer_rules), the
 # nearest directory above holding it is taken for the root, where rules stop.
 PROJECT_MARKER = "gitpipe.yaml"
@@ -25,12 +25,13 @@ MAX_BYTES = 1024 * 1024
 MAX_PATTERN = 1024
 
 
-# NOTE: plain tuples, not NamedTuples, and `re` imported only where a rule is
-# compiled: the seal's fast path imports this module, and those two cost it a
-# third of its time. A Rule is (compiled pattern, negate, directory only,
-# anchored: matched against the path from its file's directory, else the name);
-# a RuleSet is (rules of one file, prefix, strip): a walked path is made
-# relative to the file's directory as `prefix` + its part after `strip` characters.
+# Plain tuples, not NamedTuples, and `re` and wildmatch.py imported only where
+# a rule is compiled: the seal's fast path imports this module, and they would
+# cost it a large part of its time. A Rule is (compiled pattern, negate,
+# directory only, anchored: matched against the path from its file's directory,
+# else the name); a RuleSet is (rules of one file, prefix, strip): a walked path
+# is made relative to the file's directory as `prefix` + its part after `strip`
+# characters.
 TYPE_CHECKING = False  # typing itself imports re and enum (docs/performance.md)
 if TYPE_CHECKING:
     import re
@@ -123,13 +124,13 @@ class Ignore:
         return verdict
 
 
-# NOTE: a `.gitpipeignore` comes from git, so from anyone: it is read only as a
+# A `.gitpipeignore` comes from git, so from anyone: it is read only as a
 # regular file of its own (a symlink could name a fifo, which blocks a read
 # for ever, or a file outside the project), and only so much of it.
 _OPEN_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
 
 
-# NOTE: remembered for a command (where a project's root is does not change
+# Remembered for a command (where a project's root is does not change
 # while one runs; forget_outer_rules starts the next): the seal's fast path
 # walks many directory deps under one folder, and asks the same question for
 # each.
@@ -171,8 +172,8 @@ def _chain(folder: str, root: str | None) -> tuple[str, ...] | None:
     return found
 
 
-# NOTE: plain dicts, not functools' caches: importing functools (and the
-# collections it pulls in) is a cost the seal's fast path never paid before.
+# Plain dicts, not functools' caches: importing functools (and the
+# collections it pulls in) is a cost the seal's fast path does not otherwise pay.
 _ancestors: dict[str, tuple[str, ...]] = {}
 _chains: dict[tuple[str, str | None], tuple[str, ...] | None] = {}
 
@@ -223,7 +224,7 @@ def _read_rules_of(directory: str) -> tuple[tuple[Rule, ...], Signature]:
     return known, (info.st_ino, info.st_mtime_ns, info.st_size, info.st_ctime_ns)
 
 
-# NOTE: the rules above the directories a command hashes, read once per command
+# The rules above the directories a command hashes, read once per command
 # (forget_outer_rules starts a command): otherwise each such file would be
 # stat-ed again for every directory dep the seal's fast path checks.
 # A stage that edits a `.gitpipeignore` above another stage's directory dep is
@@ -308,171 +309,14 @@ def _rule(line: str, where: str) -> Rule | None:
     pattern = pattern.removeprefix("/")
     if not pattern:
         return None
+    import re  # here, not above: see the note on Rule
+
+    from gitpipe.hashing.wildmatch import MAX_DOUBLE_STARS, translate
+
     if pattern.count("**") > MAX_DOUBLE_STARS:
         raise _bad(f"{where}: more than {MAX_DOUBLE_STARS} '**' in one pattern")
-    import re
-
     try:
         regex = re.compile(translate(pattern))
     except re.error:
         return None  # git's wildmatch gives up on such a pattern: it matches nothing
     return (regex, negate, dir_only, anchored)
-
-
-# A wildcard's regex; `*` also in the lazy form its atomic group uses.
-_WILD = {"*": "[^/]*", "**": ".*", "**/": "(?:.*/)?"}
-MAX_DOUBLE_STARS = 4
-
-
-def translate(pattern: str) -> str:
-    """A gitignore pattern (no leading or trailing slash) as a regex matching the
-    whole path: `*` and `?` stay within a path segment, `**/`, `/**` and `/**/`
-    cross them, `[...]` is a class, a backslash quotes the next character.
-
-    NOTE: a `*` followed by a literal part and a later wildcard goes in an
-    atomic group (a lookahead captured and matched back, as fnmatch does), so
-    a pattern like `*a*a*a*b` from someone else's repository cannot make the
-    regex backtrack for ever. Within one segment the leftmost match of the
-    literal is always a right one, as every later position of that segment is
-    reachable by the wildcards after it. `**` may skip segments, so it keeps
-    ordinary backtracking, and a pattern may hold only a few of them.
-    """
-    try:
-        pieces = _pieces(pattern)
-    except _Unmatchable:
-        return "(?!)"
-    out: list[str] = []
-    group = 0
-    index = 0
-    while index < len(pieces):
-        kind, text = pieces[index]
-        index += 1
-        if kind == "lit":
-            out.append(text)
-            continue
-        literal = []
-        while index < len(pieces) and pieces[index][0] == "lit":
-            literal.append(pieces[index][1])
-            index += 1
-        if text != "*" or index == len(pieces) or not literal:
-            out.append(_WILD[text] + "".join(literal))
-            continue
-        group += 1
-        out.append(f"(?=(?P<g{group}>[^/]*?{''.join(literal)}))(?P=g{group})")
-    return "(?s:" + "".join(out) + r")\Z"
-
-
-def _pieces(pattern: str) -> list[tuple[str, str]]:
-    """The pattern as literal regex parts and wildcards ("*", "**", "**/")."""
-    import re
-
-    pieces: list[tuple[str, str]] = []
-    index = 0
-    while index < len(pattern):
-        char = pattern[index]
-        at_segment_start = index == 0 or pattern[index - 1] == "/"
-        if pattern.startswith("**/", index) and at_segment_start:
-            pieces.append(("wild", "**/"))
-            index += 3
-        elif pattern.startswith("**", index) and at_segment_start and index + 2 == len(pattern):
-            pieces.append(("wild", "**"))
-            index += 2
-        elif char == "*":
-            while index < len(pattern) and pattern[index] == "*":
-                index += 1  # other runs of stars are one star, as in git
-            if not pieces or pieces[-1] != ("wild", "*"):
-                pieces.append(("wild", "*"))
-        elif char == "?":
-            pieces.append(("lit", "[^/]"))
-            index += 1
-        elif char == "[":
-            text, end = _class(pattern, index)
-            pieces.append(("lit", text))
-            index = end + 1
-        elif char == "\\" and index + 1 < len(pattern):
-            pieces.append(("lit", re.escape(pattern[index + 1])))
-            index += 2
-        else:
-            pieces.append(("lit", re.escape(char)))
-            index += 1
-    return pieces
-
-
-class _Unmatchable(Exception):
-    """A pattern git's wildmatch gives up on (an unclosed `[`, an unknown
-    `[:name:]`): it matches nothing."""
-
-
-# The POSIX classes git knows inside `[...]`, as regex set items (ASCII, as git's ctype).
-_POSIX = {
-    "alnum": "0-9A-Za-z", "alpha": "A-Za-z", "blank": " \\t", "cntrl": "\\x00-\\x1f\\x7f",
-    "digit": "0-9", "graph": "!-~", "lower": "a-z", "print": " -~",
-    "punct": "!-/:-@\\[-`{-~", "space": "\\t-\\r ", "upper": "A-Z", "xdigit": "0-9A-Fa-f",
-}
-
-
-def _class(pattern: str, start: int) -> tuple[str, int]:
-    """The `[...]` opening at `start` as a regex, and the index of its `]`.
-    As in git's wildmatch, a `]` right after `[` or `[!` is literal, and the
-    class never matches a `/`."""
-    index = start + 1
-    negate = pattern[index:index + 1] in ("!", "^")
-    if negate:
-        index += 1
-    first = index
-    items: list[str] = []
-    previous = ""  # the last literal, the low end of a range; "" after a range or class
-    while True:
-        if index >= len(pattern):
-            raise _Unmatchable
-        if pattern[index] == "]" and index > first:
-            break
-        index, previous = _class_item(pattern, index, previous, items)
-        index += 1
-    body = "".join(items)
-    if negate:
-        return f"[^/{body}]", index
-    return (f"(?!/)[{body}]" if body else "(?!)"), index
-
-
-def _class_item(pattern: str, index: int, previous: str, items: list[str]) -> tuple[int, str]:
-    """Adds the class item at `index` to `items`; the index of its last
-    character, and the literal it leaves as a range's low end."""
-    char = pattern[index]
-    if char == "\\":
-        quoted = _at(pattern, index + 1)
-        items.append(_in_set(quoted))
-        return index + 1, quoted
-    if char == "-" and previous and index + 1 < len(pattern) and pattern[index + 1] != "]":
-        index += 1
-        high = pattern[index]
-        if high == "\\":
-            index += 1
-            high = _at(pattern, index)
-        if previous <= high:  # a reversed range holds nothing, as in git
-            items.append(f"{_in_set(previous)}-{_in_set(high)}")
-        return index, ""
-    if char == "[" and pattern.startswith(":", index + 1):
-        end = pattern.find("]", index + 2)
-        if end < 0:
-            raise _Unmatchable
-        if end - 1 < index + 2 or pattern[end - 1] != ":":
-            items.append(_in_set(char))  # no `:]`: the `[` is a literal
-            return index, char
-        name = pattern[index + 2:end - 1]
-        if name not in _POSIX:
-            raise _Unmatchable
-        items.append(_POSIX[name])
-        return end, ""
-    items.append(_in_set(char))
-    return index, char
-
-
-def _at(pattern: str, index: int) -> str:
-    if index >= len(pattern):
-        raise _Unmatchable
-    return pattern[index]
-
-
-def _in_set(char: str) -> str:
-    return "\\" + char if char in "\\]^-[" else char

@@ -16,7 +16,7 @@ import xxhash
 
 from gitpipe.hashing.ignore import Ignore, default_ignored, defaults_may_ignore
 
-# NOTE: git's "racy" rule: a file modified within this window of being hashed
+# git's "racy" rule: a file modified within this window of being hashed
 # could change again without its mtime changing, so such an entry is re-hashed
 # next time instead of trusted.
 RACY_NS = 1_000_000_000
@@ -40,8 +40,8 @@ def changed_ns(info: FileSignature) -> int:
 
 
 # (relative POSIX path, inode, mtime_ns, size, mode, ctime_ns) of one file in a
-# listing. Plain tuples of ints: a stat_result's attributes cost ~0.4 µs each
-# to read, and a 20,000-file directory read each of them several times.
+# listing. Plain tuples of ints: reading a stat_result's attribute is slow, and
+# a listing of a large directory reads each of them several times.
 ListedFile = tuple[str, int, int, int, int, int]
 
 
@@ -103,10 +103,10 @@ def listing_signature(listing: list[ListedFile]) -> FileSignature:
     mtime, size, mode and ctime in place of an inode, the newest mtime or ctime
     (so the racy rule applies), the total size of its regular files, and 0 in
     place of a ctime (the hash holds every file's)."""
-    # NOTE: names joined once and the numbers as one array: a formatted line
-    # per file took twice as long for 20,000 files.
-    # The newest moment from the numbers' own slices (every fifth value from
-    # the mtime's and the ctime's place): no Python-level loop per file.
+    # Names joined once and the numbers as one array: a formatted line per
+    # file costs twice as much. The newest moment from the numbers' own
+    # slices (every fifth value from the mtime's and the ctime's place): no
+    # Python-level loop per file.
     numbers = [value for item in listing for value in item[1:]]
     return signature_of(
         "\0".join([item[0] for item in listing]),

@@ -24,7 +24,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from gitpipe.pipeline.stage import Collector
 
-# NOTE: stage.py (every check, its regular expressions) is imported only to
+# stage.py (every check, its regular expressions) is imported only to
 # validate: a no-op status loads the valid pipeline from its signed pickle.
 STAGEPARSE_SOURCE = Path(__file__).with_name("stage.py")
 
@@ -97,11 +97,11 @@ def load_pipeline(root: Path, source: str = SPEC_FILE, cache_dir: Path | None = 
     return pipeline
 
 
-# NOTE: validating 1,000 stages into Stage objects took ~60 ms of every no-op
-# status, so a valid pipeline is remembered as a signed pickle (trust/signedcache.py),
-# keyed by the spec's text and by the source of the parsers and of the model:
-# a changed check is applied again, a changed Stage class never unpickles into
-# stale objects.
+# Validating every stage into Stage objects would cost each no-op status more
+# than the rest of its work, so a valid pipeline is remembered as a signed
+# pickle (signedcache.py), keyed by the spec's text and by the source of the
+# parsers and of the model: a changed check is applied again, a changed Stage
+# class never unpickles into stale objects.
 def _pipeline_key(text: str) -> bytes:
     # the model's module name too: a pickle names its classes by module
     sources = model.__name__.encode() + b"".join(Path(path).read_bytes() for path in (

@@ -79,6 +79,7 @@ class Project:
 
     @property
     def gitpipe_dir(self) -> Path:
+        """The project's `.gitpipe/`: config, state, cache and the project lock."""
         return self.root / GITPIPE_DIR
 
     @cached_property
@@ -99,18 +100,23 @@ class Project:
 
     @cached_property
     def git(self) -> GitRepo:
+        """The git repository whose work tree holds the project."""
         return GitRepo.discover(self.root)
 
     @cached_property
     def config(self) -> Config:
+        """`.gitpipe/config.yaml` with `config.local.yaml` over it."""
         return load_config(self.gitpipe_dir, self.reads, self.parse_cache)
 
     @cached_property
     def pipeline(self) -> Pipeline:
+        """gitpipe.yaml parsed and checked: its stages, as written."""
         return load_pipeline(self.root, cache_dir=self.parse_cache, reads=self.reads)
 
     @cached_property
     def graph(self) -> Dag:
+        """The pipeline's tasks (partitions expanded for `today`) and the edges
+        between them; SpecError, naming lines, when it cannot be built."""
         try:
             return graph_module.build(self.pipeline, self.today, self.runtime_of)
         except SpecError:
@@ -137,19 +143,23 @@ class Project:
 
     @cached_property
     def lock_entries(self) -> dict[str, LockEntry]:
+        """gitpipe.lock: each task's last recorded run (deps, params, outs), by task."""
         return lockfile.read(self.root, self.parse_cache, self.reads)
 
     @cached_property
     def state(self) -> State:
+        """`.gitpipe/state.db`: the stat cache and the history of runs."""
         return State(self.gitpipe_dir / "state.db",
                      lambda: os.path.lexists(self.gitpipe_dir / ".gitignore"))
 
     @cached_property
     def workspace(self) -> Workspace:
+        """The work tree as gitpipe hashes it, through the stat cache."""
         return Workspace(self.root, self.state, lambda: self.git, self.reads)
 
     @cached_property
     def cache(self) -> Cache:
+        """The local cache, `.gitpipe/cache`, checked out as config's cache.type says."""
         from gitpipe.storage.cache import Cache  # not on the status path: shutil, tempfile
 
         settings = self.config.raw.get("cache") or {}
@@ -157,7 +167,11 @@ class Project:
         return Cache(self.gitpipe_dir / "cache", str(settings.get("type", "reflink")))
 
     def remote(self, name: str | None = None) -> Remote:
-        from gitpipe.storage.remote import Remote, check_outside, local_folder, resolve_url
+        """The remote `name` (default: the config's default remote), opened. A
+        local folder inside the repository is refused unless config.local.yaml
+        names it."""
+        from gitpipe.storage.remote import Remote
+        from gitpipe.storage.urls import check_outside, local_folder, resolve_url
 
         settings = remote_settings(self.config, name)
         url = resolve_url(settings.url, self.root)
@@ -187,9 +201,11 @@ class Project:
         return dict(remote_settings(self.config, name).options)
 
     def has_remote(self) -> bool:
+        """Whether the config names any remote."""
         return bool(self.config.raw.get("remotes"))
 
     def params_reader(self) -> ParamsReader:
+        """A reader of the work tree's params files, each parsed once."""
         return ParamsReader.from_workspace(self.root, self.parse_cache, self.reads)
 
     def check_paths_inside(self, paths: dict[str, list[str]] | None = None) -> None:
@@ -203,7 +219,7 @@ class Project:
         real_dirs: dict[str, str] = {}
 
         def realpath(path: str) -> str:
-            # NOTE: realpath of each parent directory once, not of every path.
+            # realpath of each parent directory once, not of every path.
             parent, _, name = path.rpartition("/")
             if parent not in real_dirs:
                 real_dirs[parent] = os.path.realpath(self.root / parent)
@@ -223,6 +239,7 @@ class Project:
             raise BadInputError("\n".join(problems))
 
     def close(self) -> None:
+        """Close the state database and the repository, where they were opened."""
         if "state" in self.__dict__:
             self.state.close()
         if "git" in self.__dict__:

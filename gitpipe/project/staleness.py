@@ -283,7 +283,7 @@ def _reasons_against(task: Task, entry: LockEntry, seen: Observation) -> list[Re
     if entry.fingerprint != seen.fingerprint and not _untyped_match(task, entry, seen):
         reasons.extend(recipe_changed(task, entry, seen))
         if not reasons:
-            # NOTE: the safety net: a fingerprint that differs always runs the
+            # The safety net: a fingerprint that differs always runs the
             # stage, even where the lock lacks the parts to name why (an entry
             # written by an older gitpipe).
             reasons.append(Reason(Kind.FINGERPRINT))

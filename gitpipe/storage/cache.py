@@ -1,8 +1,6 @@
-"""The local content-addressed cache: objects, checkout into the workspace, the run-cache.
-
-Layout (shared with remotes): `files/xxh3/ab/cdef…` objects, read-only;
-a directory's manifest is an object too, named `….dir`;
-`runs/<task>/<fingerprint>` maps a fingerprint to the outs it produced.
+"""The local cache: its objects (objects.py) checked out into the workspace, and
+the run-cache, whose `runs/<task>/<fingerprint>` entries map a fingerprint to
+the outs it produced.
 """
 
 from __future__ import annotations
@@ -11,42 +9,27 @@ import errno
 import fcntl
 import json
 import os
-import re
 import stat as stat_module
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import xxhash
-
-from gitpipe.core.errors import BadInputError, GitpipeError, RecordError
-from gitpipe.core.nofollow import real_dir, regular_files, unlink_beneath
+from gitpipe.core.errors import BadInputError, RecordError
 from gitpipe.core.trees import make_dirs, remove_tree
-from gitpipe.hashing.digests import (
-    DIR_SUFFIX,
-    EXEC,
-    ManifestEntry,
-    copy_hashing_stream,
-    hash_file,
-    manifest_bytes,
-    manifest_row,
+from gitpipe.hashing.digests import DIR_SUFFIX, EXEC
+from gitpipe.storage.objects import (
+    LOCAL,
+    TMP_PREFIX,
+    CacheError,
+    ObjectStore,
+    copy_hashing,
+    digest_of_relpath,
 )
-from gitpipe.hashing.statsig import walk_files
 from gitpipe.trust import checks as trust
 
 FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
 LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
-TMP_PREFIX = ".tmp-"  # a write in progress, beside its final name; never an object
-LOCAL = "the local cache"  # where a record came from, when nothing more is known
-_HEX = re.compile(r"^[0-9a-f]{3,}$")
-
-
 Fetcher = Callable[[str, "Path | None"], None]  # (digest, also write here) → in the cache
-
-
-class CacheError(GitpipeError):
-    """An object is missing, corrupt, or cannot be written."""
 
 
 @dataclass(frozen=True)
@@ -60,20 +43,6 @@ class CachedOut:
     executable: bool = False
 
 
-def object_relpath(digest: str) -> str:
-    """`xxh3:abcdef…` → `files/xxh3/ab/cdef…` (the same on every remote)."""
-    algo, _, value = digest.partition(":")
-    if algo != "xxh3" or not _HEX.match(value):
-        raise CacheError(f"not a cacheable digest: {digest!r}")
-    return f"files/{algo}/{value[:2]}/{value[2:]}"
-
-
-def digest_of_relpath(relpath: str) -> str:
-    """`files/xxh3/ab/cdef…[.dir]` → `xxh3:abcdef…[.dir]`: the inverse of object_relpath."""
-    parts = relpath.split("/")
-    return f"{parts[-3]}:{parts[-2]}{parts[-1]}"
-
-
 def run_relpath(task: str, fingerprint: str) -> str:
     """`runs/<task>/<fingerprint's hex>`; CacheError for a name or fingerprint
     that would make it any other path (both can come from a lock)."""
@@ -81,20 +50,6 @@ def run_relpath(task: str, fingerprint: str) -> str:
     if problem is not None:
         raise CacheError(f"no run-cache key for task {task!r}: {problem}")
     return f"runs/{task}/{fingerprint.partition(':')[2]}"
-
-
-def copy_hashing(src: Path | str, dst: Path | str) -> str:
-    """Copy `src` to `dst` while hashing the bytes written: one read, and the
-    digest proves what landed, whatever `src` did meanwhile.
-
-    Not fsynced, like git's loose objects and DVC's cache: the rename that
-    publishes an object survives any crash of the process, and after a power
-    loss a truncated object fails the hash check every checkout makes (and
-    `gitpipe fsck`). Flushing each object cost more than the copy itself.
-    """
-    with open(src, "rb", buffering=0) as reader, open(dst, "wb", buffering=0) as writer:
-        digest, _ = copy_hashing_stream(reader, [writer])
-    return f"xxh3:{digest}"
 
 
 def _reflink(src: Path, dst: Path) -> bool:
@@ -107,141 +62,16 @@ def _reflink(src: Path, dst: Path) -> bool:
         return False
 
 
-class Cache:
-    """Objects under `.gitpipe/cache`; writes go through a temp file and a rename."""
+class Cache(ObjectStore):
+    """The local cache under `.gitpipe/cache`: objects, checkouts, run entries."""
 
     def __init__(self, root: Path, link_type: str = "reflink") -> None:
         if link_type not in LINK_TYPES:
             raise BadInputError(f".gitpipe/config.yaml: cache.type {link_type!r} is not one of "
                                 f"{', '.join(LINK_TYPES)}")
-        self.root = root
+        super().__init__(root)
         self.link_type = link_type
         self._reflink_works = True  # until the file system says otherwise, once
-        self._made_dirs: set[Path] = set()
-        self._manifests: dict[str, tuple[ManifestEntry, ...]] = {}
-
-    def path(self, digest: str) -> Path:
-        suffix = DIR_SUFFIX if digest.endswith(DIR_SUFFIX) else ""
-        return self.root / (object_relpath(digest.removesuffix(DIR_SUFFIX)) + suffix)
-
-    def has(self, digest: str) -> bool:
-        return self.path(digest).exists()
-
-    def _dir(self, directory: Path) -> Path:
-        """`directory`, made if need be, once per Cache (not a mkdir per object)."""
-        if directory not in self._made_dirs:
-            directory.mkdir(parents=True, exist_ok=True)
-            self._made_dirs.add(directory)
-        return directory
-
-    def _tmp_in(self, directory: Path) -> Path:
-        fd, name = tempfile.mkstemp(dir=self._dir(directory), prefix=TMP_PREFIX)
-        os.close(fd)
-        return Path(name)
-
-    def _tmp(self) -> Path:
-        """A temp file for content whose name is not known yet (it is hashed first)."""
-        return self._tmp_in(self.root / "tmp")
-
-    def tmp_beside(self, digest: str) -> Path:
-        """A temp file in the directory object `digest` will live in. The rename
-        that publishes it then stays inside one directory: Linux serializes
-        renames across directories file-system-wide, which made parallel
-        downloads queue behind each other."""
-        return self._tmp_in(self.path(digest).parent)
-
-    def add_file(self, source: Path, digest: str) -> None:
-        """Store `source` as object `digest`; CacheError if its bytes disagree."""
-        if self.has(digest):
-            return
-        tmp = self.tmp_beside(digest)
-        try:
-            got = copy_hashing(source, tmp)
-            if got != digest:
-                raise CacheError(f"{source}: changed while it was being cached "
-                                 f"(expected {digest}, read {got})")
-            self._publish(tmp, self.path(digest))
-        finally:
-            tmp.unlink(missing_ok=True)
-
-    def add_bytes(self, data: bytes, digest: str) -> None:
-        if self.has(digest):
-            return
-        tmp = self.tmp_beside(digest)
-        try:
-            tmp.write_bytes(data)
-            self._publish(tmp, self.path(digest))
-        finally:
-            tmp.unlink(missing_ok=True)
-
-    def _publish(self, tmp: Path, final: Path) -> None:
-        os.chmod(tmp, 0o444)
-        self._dir(final.parent)
-        os.replace(tmp, final)
-
-    def add_tree(self, workspace_dir: Path, digest: str) -> None:
-        """Store every file of a directory out, then its manifest (last: it vouches
-        that everything it names is present)."""
-        if self.has(digest):
-            return
-        entries: list[ManifestEntry] = []
-        for rel, _, _, _, mode, _ in walk_files(str(workspace_dir)):
-            full = workspace_dir / rel
-            unfit = trust.path_problem(rel)
-            if unfit is not None:
-                raise CacheError(f"{workspace_dir}: file {rel!r} {unfit}; a checkout could "
-                                 "not restore it safely")
-            if stat_module.S_ISLNK(mode):
-                entries.append(_link_entry(workspace_dir, rel))
-                continue
-            tmp = self._tmp()
-            try:
-                got = copy_hashing(full, tmp)
-                size = tmp.stat().st_size
-                if not self.has(got):
-                    self._publish(tmp, self.path(got))
-            finally:
-                tmp.unlink(missing_ok=True)
-            entries.append(ManifestEntry(*manifest_row(rel, got, size, mode)))
-        data = manifest_bytes(entries)
-        if f"xxh3:{xxhash.xxh3_128_hexdigest(data)}{DIR_SUFFIX}" != digest:
-            raise CacheError(f"{workspace_dir}: changed while it was being cached")
-        self.add_bytes(data, digest)
-
-    def manifest(self, digest: str, source: str = LOCAL) -> tuple[ManifestEntry, ...]:
-        """A directory's entries, once they pass trust.check_manifest (RecordError,
-        naming `source`, if not). Read once per Cache: a manifest is named by its
-        content, and a pull or checkout asks for the same one several times."""
-        known = self._manifests.get(digest)
-        if known is not None:
-            return known
-        record = f"directory manifest {digest}"
-        try:
-            rows = json.loads(self.path(digest).read_bytes())
-        except FileNotFoundError:
-            raise CacheError(f"object {digest} is not in the cache",
-                             hint="run 'gitpipe pull' or 'gitpipe repro'") from None
-        except ValueError:
-            raise RecordError(f"{source}: {record} is not JSON; nothing was written") from None
-        entries = trust.check_manifest(rows, record=record, source=source)
-        self._manifests[digest] = entries
-        return entries
-
-    def missing(self, digest: str) -> list[str]:
-        """Digests needed to check out `digest` that are not here (manifest first)."""
-        if not digest.endswith(DIR_SUFFIX):
-            return [] if self.has(digest) else [digest]
-        if not self.has(digest):
-            return [digest]
-        return [e.digest for e in self.manifest(digest)
-                if not e.digest.startswith("link:") and not self.has(e.digest)]
-
-    def objects_of(self, digest: str) -> list[str]:
-        """Every object `digest` consists of (itself, and a manifest's files)."""
-        if not digest.endswith(DIR_SUFFIX) or not self.has(digest):
-            return [digest]
-        return [digest, *(e.digest for e in self.manifest(digest)
-                          if not e.digest.startswith("link:"))]
 
     # -- checkout ------------------------------------------------------------------
     def checkout(self, target: Path, digest: str, executable: bool = False) -> None:
@@ -259,7 +89,7 @@ class Cache:
         file itself (`executable`, from the lock; taken away where it is not
         named), or a directory's flagged files.
 
-        NOTE: with hardlink or symlink checkouts an object is shared by every
+        With hardlink or symlink checkouts an object is shared by every
         out with the same bytes, executable or not, so an executable file gets
         a copy of its own and the object keeps its read-only mode.
         """
@@ -427,49 +257,6 @@ class Cache:
             if not rel.rsplit("/", 1)[-1].startswith(TMP_PREFIX):
                 yield rel
 
-    def all_objects(self) -> Iterator[Path]:
-        """Every object file, as `files/<algo>/<ab>/<rest>` names it; symlinks and
-        stray files at other depths are not objects."""
-        for rel, _ in self._files_in("files"):
-            if rel.count("/") == 3 and not rel.rsplit("/", 1)[-1].startswith(TMP_PREFIX):
-                yield self.root / rel
-
-    def stale_temp_files(self, older_than: float = 3600.0) -> Iterator[str]:
-        """Temp files an interrupted write left behind (old enough not to be live),
-        relative to the cache root."""
-        import time
-
-        limit = time.time() - older_than
-        for part in ("files", "runs", "tmp"):
-            for rel, info in self._files_in(part):
-                name = rel.rsplit("/", 1)[-1]
-                if (name.startswith(TMP_PREFIX) or part == "tmp") and info.st_mtime < limit:
-                    yield rel
-
-    def _files_in(self, part: str) -> Iterator[tuple[str, os.stat_result]]:
-        """Regular files below `part` of the cache, relative to the cache root."""
-        if not real_dir(self.root):
-            return
-        for rel, info in regular_files(self.root / part):
-            yield f"{part}/{rel}", info
-
-    def discard(self, rel: str) -> bool:
-        """Remove the regular file `rel` (relative to the cache root) without
-        following a symlink on the way; False when it was already gone."""
-        return unlink_beneath(self.root, rel)
-
-
-def _link_entry(directory: Path, rel: str) -> ManifestEntry:
-    """A symlink of a directory out as a manifest entry; one that points outside
-    the directory is refused here, as every checkout would refuse it."""
-    target = os.readlink(directory / rel)
-    problem = trust.link_problem(rel, target)
-    if problem is not None:
-        raise CacheError(f"{directory}: {problem}; a checkout could not restore it safely",
-                         hint="make it a relative link inside the directory, or copy the "
-                         "file it points to")
-    return ManifestEntry(rel, f"{trust.LINK_PREFIX}{target}", 0)
-
 
 def _shares_object(info: os.stat_result) -> bool:
     """Whether a checked-out file is the cache object itself (a symlink to it,
@@ -496,20 +283,3 @@ def remove_path(path: Path) -> None:
     elif path.is_dir():
         remove_tree(path)
 
-
-@dataclass(frozen=True)
-class BadObject:
-    """A cache object whose content does not hash to its name."""
-
-    digest: str
-    path: Path
-    actual: str
-
-
-def verify_object(cache: Cache, path: Path) -> BadObject | None:
-    """Hash one object file; None when it agrees with its name."""
-    digest = digest_of_relpath(path.relative_to(cache.root).as_posix())
-    actual = str(hash_file(path))
-    if actual == digest.removesuffix(DIR_SUFFIX):
-        return None
-    return BadObject(digest, path, actual)

@@ -18,7 +18,7 @@ from gitpipe.hashing.digests import gc_paused
 from gitpipe.hashing.statsig import RACY_NS, FileSignature, ListedFile
 from gitpipe.trust.dotdir import STATE_FILES, refuse_links
 
-# NOTE: the stat tables are named for their signature's shape: rows of an older
+# The stat tables are named for their signature's shape: rows of an older
 # one, (inode, mtime_ns, size) without ctime, are never read as if complete.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS stat_cache_ctime (
@@ -110,9 +110,9 @@ class State:
             known[path] = (StatKey(inode, mtime_ns, size, ctime_ns), digest, hashed_ns)
 
     def _lookup(self, path: str) -> tuple[StatKey, str, int] | None:
-        # NOTE: a point query (~5 µs) per path: once directories are known by
-        # one signature, most of a large table is never needed, and loading
-        # it whole cost more than the lookups it saved.
+        # A point query per path: once directories are known by one
+        # signature, most of a large table is never needed, and loading it
+        # whole costs more than the lookups it saves.
         known = self._known()
         if path not in known:
             self._load("path = ?", (path,))
@@ -143,7 +143,8 @@ class State:
     def record_directory(self, directory: str, listing: list[ListedFile],
                          digests: list[str]) -> None:
         """Every file of a hashed directory in one row: three strings and an array
-        of ints, not 20,000 rows (inserting those was a fifth of hashing them).
+        of ints, not a row per file (inserting those would cost a good part of
+        hashing them).
         Files modified within RACY_NS of now are left out, so they are hashed
         again next time, as the stat cache would."""
         now = time.time_ns()
@@ -237,7 +238,7 @@ class State:
 
     def add_run(self, record: RunRecord) -> None:
         """Buffered until `flush` (a repro flushes when it ends, Ctrl-C included):
-        a transaction per stage was ~1 ms of every stage's overhead."""
+        a transaction per stage would be most of a quick stage's overhead."""
         with self._lock:
             self._pending_runs.append(record)
 

@@ -39,7 +39,7 @@ from gitpipe.hashing.statsig import (
 )
 from gitpipe.storage.state import State, StatKey
 
-# NOTE: the stat-cache key of a directory's digest names the manifest rules it
+# The stat-cache key of a directory's digest names the manifest rules it
 # was made by (executable files flagged): a digest remembered under older rules
 # is not reused for a listing that has not changed since.
 DIR_KEY = "tree:"
@@ -142,7 +142,7 @@ class Workspace:
         checkout that left this file alone rewrites the index but costs no
         lookup in it (and no `import pygit2`, ~50 ms).
         """
-        # NOTE: the index's id is never taken instead of reading the file. A
+        # The index's id is never taken instead of reading the file. A
         # clean entry proves nothing where status does not compare it
         # (skip-worktree, assume-unchanged), where git converts the bytes (eol,
         # filters), nor where the entry was written under a conversion that no
@@ -230,7 +230,7 @@ class Workspace:
             self.observed[name] = signature
 
     def _directory_manifest(self, path: str, listing: list[ListedFile]) -> PathInfo:
-        # NOTE: one pass over plain tuples, no pathlib and no per-file objects
+        # One pass over plain tuples, no pathlib and no per-file objects
         # but the manifest's: with 20,000 small files, building paths and key
         # objects cost more than the hashing.
         base = os.path.join(self._root, path)

@@ -21,7 +21,7 @@ from gitpipe.core.errors import BadInputError, RecordError
 from gitpipe.hashing.digests import EXEC, ManifestEntry
 
 LINK_PREFIX = "link:"
-# NOTE: git refuses these as a tree entry at any depth (case-insensitively,
+# Git refuses these as a tree entry at any depth (case-insensitively,
 # for case-folding file systems); a record naming them means git's or
 # gitpipe's own bookkeeping, never an out.
 RESERVED = (".git", ".gitpipe")

@@ -37,7 +37,7 @@ def signing_key(root: Path) -> bytes | None:
     except (OSError, RuntimeError):
         return None
     try:
-        import secrets  # once per user: random, base64 and more, ~1 ms
+        import secrets  # once per user: it imports random, base64 and more
 
         home.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

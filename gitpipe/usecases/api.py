@@ -22,8 +22,9 @@ if TYPE_CHECKING:
     from gitpipe.storage.remote import Progress, Transfer
     from gitpipe.usecases import garbage, transfer
 
-# NOTE: the use cases beyond status are imported inside their methods: repro
-# alone (scheduler, executors, Kubernetes runner) was ~70 ms of every no-op.
+# The use cases beyond status are imported inside their methods: repro alone
+# (scheduler, executors, Kubernetes runner) would cost every no-op more than
+# the rest of its work.
 
 
 class Project(project_module.Project):
@@ -56,10 +57,17 @@ class Project(project_module.Project):
         return warnings
 
     def status(self, targets: Iterable[str] = ()) -> StatusReport:
+        """Judge every task the `targets` (stage or task names) need, all tasks
+        without targets: which are stale, and why. Runs nothing."""
         return run_status(self, list(targets))
 
     def repro(self, targets: Iterable[str] = (), *, options: ReproOptions | None = None,
               listener: Listener | None = None, sink: OutputSink | None = None) -> Report:
+        """Bring the `targets` (all stages by default) up to date: run what is
+        stale, restore what the run-cache holds, record each in the lock.
+        `options` are `gitpipe repro`'s flags; `listener` hears each task start
+        and end, `sink` takes the commands' output. A stage that fails is in the
+        report, never raised."""
         from gitpipe.engine.reports import ReproOptions
         from gitpipe.engine.repro import repro
 
@@ -70,6 +78,9 @@ class Project(project_module.Project):
 
     def backfill(self, options: BackfillOptions, repro_options: ReproOptions | None = None,
                  listener: Listener | None = None, sink: OutputSink | None = None) -> Report:
+        """Run the stale partitions of a stage over a date range (`options`, as
+        `gitpipe backfill`'s flags), never more than `options.concurrency` at
+        once; a failed partition does not stop the others."""
         from gitpipe.engine.backfill import backfill
         from gitpipe.engine.reports import ReproOptions
 
@@ -77,6 +88,9 @@ class Project(project_module.Project):
 
     def checkout(self, targets: Iterable[str] = (),
                  force: bool = False) -> transfer.CheckoutReport:
+        """Make the outs of `targets` in the work tree match the lock, from the
+        cache, running nothing. An out changed by hand whose content the cache
+        lacks is kept unless `force`."""
         from gitpipe.usecases import transfer
 
         with ProjectLock(self.gitpipe_dir, self.config.lock_wait):
@@ -84,12 +98,16 @@ class Project(project_module.Project):
 
     def push(self, targets: Iterable[str] = (), remote: str | None = None, jobs: int = 8,
              progress: Progress | None = None) -> Transfer:
+        """Upload the lock's outs (of `targets`) and their run-cache entries that
+        `remote` (default: the config's) lacks, `jobs` at a time."""
         from gitpipe.usecases import transfer
 
         return transfer.push_outs(self, self.remote(remote), targets, jobs, progress)
 
     def fetch(self, targets: Iterable[str] = (), remote: str | None = None, jobs: int = 8,
               progress: Progress | None = None) -> Transfer:
+        """Download into the cache the lock's outs (of `targets`) it lacks, each
+        verified against its digest; the work tree is left alone."""
         from gitpipe.usecases import transfer
 
         return transfer.fetch_outs(self, self.remote(remote), targets, jobs, progress)
@@ -97,6 +115,8 @@ class Project(project_module.Project):
     def pull(self, targets: Iterable[str] = (), remote: str | None = None, jobs: int = 8,
              progress: Progress | None = None,
              force: bool = False) -> tuple[Transfer, transfer.CheckoutReport]:
+        """Fetch, then checkout: each missing file is downloaded once, into the
+        cache and the work tree from the same verified read."""
         from gitpipe.usecases import transfer
 
         return transfer.pull(self, self.remote(remote), targets, jobs, progress, force)
@@ -111,11 +131,13 @@ class Project(project_module.Project):
         return garbage.gc(self, scope or garbage.GcScope(), store, dry_run, confirm)
 
     def dag(self, fmt: str = "ascii") -> str:
+        """The task graph drawn as `fmt`: "ascii", "dot", "mermaid" or "json"."""
         from gitpipe.pipeline import dagviz
 
         return dagviz.FORMATS[fmt](self.graph)
 
     def runs(self, task: str | None = None, limit: int = 50) -> list[RunRecord]:
+        """The `limit` most recent runs (of `task`, or of every task), newest first."""
         records = self.state.runs(task, limit)
         if task and not records:
             # No history and no such stage: a typo, said as every command says it.
@@ -127,6 +149,8 @@ class Project(project_module.Project):
 
 
 def init(path: str = ".") -> Project:
+    """Make the directory `path`, inside a git work tree, a gitpipe project
+    (`.gitpipe/`, its config and ignore rules; idempotent), and open it."""
     from pathlib import Path
 
     project_module.init_project(Path(path))

@@ -31,7 +31,7 @@ def commit(project: Project, targets: Iterable[str] = ()) -> list[str]:
             if missing:
                 raise BadInputError(f"stage {task.name!r}: {missing[0]!r} does not exist, so "
                                     "it cannot be committed", hint="run 'gitpipe repro' instead")
-            # NOTE: no run-cache entry: the run-cache holds what the command
+            # No run-cache entry: the run-cache holds what the command
             # computed for a fingerprint; a hand-made out recorded there would
             # be restored elsewhere in place of running the command.
             for path, info in seen.outs.items():

@@ -18,7 +18,8 @@ from gitpipe.hashing.digests import DIR_SUFFIX
 from gitpipe.pipeline import lockfile
 from gitpipe.pipeline.lockfile import LockEntry
 from gitpipe.project.root import Project, ProjectLock
-from gitpipe.storage.cache import Cache, CacheError, digest_of_relpath, verify_object
+from gitpipe.storage.cache import Cache
+from gitpipe.storage.objects import CacheError, digest_of_relpath, verify_object
 from gitpipe.storage.remote import Remote, fetch_exactly, object_key
 from gitpipe.storage.runlogs import LOGS_DIR, old_logs
 

@@ -53,7 +53,7 @@ def hook_script(name: str, python: str = sys.executable, project: str = "",
     lines = ["#!/bin/sh", MARKER]
     if chained is not None:
         lines.append(f"{CHAINS}{chained}")
-    # NOTE: the marker names the hook and the repository (git starts hooks at
+    # The marker names the hook and the repository (git starts hooks at
     # the top of its work tree), so a hook that commits in another repository
     # still gets that repository's gitpipe hook.
     lines.append(f'nested="${{{RUNNING}-}}"; {RUNNING}="{name}:$PWD"; export {RUNNING}')

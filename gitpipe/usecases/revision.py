@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from gitpipe.core.errors import BadInputError
 from gitpipe.core.yamlio import parse_yaml
-from gitpipe.git.repo import EXECUTABLE_MODE, Revision
+from gitpipe.git.revision import EXECUTABLE_MODE, Revision
 from gitpipe.hashing.digests import GIT, XXH3, file_digest, hash_bytes, listing_digest
 from gitpipe.hashing.ignore import IGNORE_FILE, Ignore, parse_rules
 from gitpipe.hashing.statsig import ListedFile, walk_files
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
 CONFIG_PATH = f".gitpipe/{CONFIG_FILE}"
 
-# NOTE: as many links as Linux follows for one path before it gives up (ELOOP).
+# As many links as Linux follows for one path before it gives up (ELOOP).
 MAX_LINK_HOPS = 40
 
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from gitpipe.hashing.digests import DIR_SUFFIX, XXH3
 from gitpipe.project.lockguard import LockedOut, check_manifests, locked_outs, trusted, would_lose
 from gitpipe.project.root import Project, ProjectLock
-from gitpipe.storage.cache import Cache, CacheError, digest_of_relpath, run_relpath
+from gitpipe.storage.cache import Cache, run_relpath
+from gitpipe.storage.objects import CacheError, digest_of_relpath, verify_object
 from gitpipe.storage.remote import (
     Progress,
     Remote,
@@ -199,8 +200,6 @@ class FsckReport:
 def fsck(project: Project, repair: bool = False) -> FsckReport:
     """Hash every cache object against its name; with `repair`, remove the bad ones
     (and the run entries that named them). Also lists lock outs absent from the cache."""
-    from gitpipe.storage.cache import verify_object
-
     report = FsckReport()
     with ProjectLock(project.gitpipe_dir, project.config.lock_wait):
         cache = project.cache

@@ -186,6 +186,6 @@ def watch(project: Project, run: Callable[[set[str]], Any], stop: threading.Even
 
 def _refollow(trigger: Trigger, root: Path) -> None:
     """Follow the pipeline as it is now (an edit of gitpipe.yaml may add deps
-    and outs); as before while the spec does not parse."""
+    and outs); while the spec does not parse, the paths already followed stay."""
     with contextlib.suppress(GitpipeError):
         trigger.follow(Project(root).pipeline)

@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.k8s, pytest.mark.s3, pytest.mark.slow]
 # it replaces the result record the pod wrote.
 FORGER = """\
 import json, os, subprocess, sys
-from gitpipe.storage.cache import object_relpath
+from gitpipe.storage.objects import object_relpath
 from gitpipe.hashing.digests import hash_bytes
 from gitpipe.storage.remote import Remote
 from gitpipe.executors.remotejob import result_rel

@@ -1,4 +1,4 @@
-"""hashing/ignore.py: gitignore pattern translation and the order rules apply in."""
+"""wildmatch.py's gitignore pattern translation, and the order ignore.py applies rules in."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from gitpipe.hashing.ignore import (
     defaults_may_ignore,
     forget_outer_rules,
     parse_rules,
-    translate,
 )
+from gitpipe.hashing.wildmatch import translate
 from gitpipe.pipeline.model import SPEC_FILE, Out, Pipeline, Stage
 from gitpipe.usecases.watch import Trigger, watched_paths
 
@@ -58,7 +58,7 @@ def test_classes_as_git_reads_them(pattern: str, path: str, matches: bool) -> No
 
 
 def test_a_pattern_regex_cannot_compile_matches_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("gitpipe.hashing.ignore.translate", lambda pattern: "[z-a]")
+    monkeypatch.setattr("gitpipe.hashing.wildmatch.translate", lambda pattern: "[z-a]")
     assert parse_rules("x\n", "f") == ()
 
 

@@ -1,0 +1,166 @@
+"""git's wildmatch as a regex: a `.gitpipeignore` pattern compiled to match a path
+the way `git check-ignore` does, without the regex backtracking for ever.
+
+Imported only where a rule file is parsed: the seal's fast path walks
+directories with ignore.py, and most projects have no rule file.
+"""
+
+from __future__ import annotations
+
+import re
+
+# A wildcard's regex; `*` also in the lazy form its atomic group uses.
+_WILD = {"*": "[^/]*", "**": ".*", "**/": "(?:.*/)?"}
+MAX_DOUBLE_STARS = 4
+
+
+def translate(pattern: str) -> str:
+    """A gitignore pattern (no leading or trailing slash) as a regex matching the
+    whole path: `*` and `?` stay within a path segment, `**/`, `/**` and `/**/`
+    cross them, `[...]` is a class, a backslash quotes the next character.
+
+    A `*` followed by a literal part and a later wildcard goes in an
+    atomic group (a lookahead captured and matched back, as fnmatch does), so
+    a pattern like `*a*a*a*b` from someone else's repository cannot make the
+    regex backtrack for ever. Within one segment the leftmost match of the
+    literal is always a right one, as every later position of that segment is
+    reachable by the wildcards after it. `**` may skip segments, so it keeps
+    ordinary backtracking, and a pattern may hold only a few of them.
+    """
+    try:
+        pieces = _pieces(pattern)
+    except _Unmatchable:
+        return "(?!)"
+    out: list[str] = []
+    group = 0
+    index = 0
+    while index < len(pieces):
+        kind, text = pieces[index]
+        index += 1
+        if kind == "lit":
+            out.append(text)
+            continue
+        literal = []
+        while index < len(pieces) and pieces[index][0] == "lit":
+            literal.append(pieces[index][1])
+            index += 1
+        if text != "*" or index == len(pieces) or not literal:
+            out.append(_WILD[text] + "".join(literal))
+            continue
+        group += 1
+        out.append(f"(?=(?P<g{group}>[^/]*?{''.join(literal)}))(?P=g{group})")
+    return "(?s:" + "".join(out) + r")\Z"
+
+
+def _pieces(pattern: str) -> list[tuple[str, str]]:
+    """The pattern as literal regex parts and wildcards ("*", "**", "**/")."""
+    pieces: list[tuple[str, str]] = []
+    index = 0
+    while index < len(pattern):
+        char = pattern[index]
+        at_segment_start = index == 0 or pattern[index - 1] == "/"
+        if pattern.startswith("**/", index) and at_segment_start:
+            pieces.append(("wild", "**/"))
+            index += 3
+        elif pattern.startswith("**", index) and at_segment_start and index + 2 == len(pattern):
+            pieces.append(("wild", "**"))
+            index += 2
+        elif char == "*":
+            while index < len(pattern) and pattern[index] == "*":
+                index += 1  # other runs of stars are one star, as in git
+            if not pieces or pieces[-1] != ("wild", "*"):
+                pieces.append(("wild", "*"))
+        elif char == "?":
+            pieces.append(("lit", "[^/]"))
+            index += 1
+        elif char == "[":
+            text, end = _class(pattern, index)
+            pieces.append(("lit", text))
+            index = end + 1
+        elif char == "\\" and index + 1 < len(pattern):
+            pieces.append(("lit", re.escape(pattern[index + 1])))
+            index += 2
+        else:
+            pieces.append(("lit", re.escape(char)))
+            index += 1
+    return pieces
+
+
+class _Unmatchable(Exception):
+    """A pattern git's wildmatch gives up on (an unclosed `[`, an unknown
+    `[:name:]`): it matches nothing."""
+
+
+# The POSIX classes git knows inside `[...]`, as regex set items (ASCII, as git's ctype).
+_POSIX = {
+    "alnum": "0-9A-Za-z", "alpha": "A-Za-z", "blank": " \\t", "cntrl": "\\x00-\\x1f\\x7f",
+    "digit": "0-9", "graph": "!-~", "lower": "a-z", "print": " -~",
+    "punct": "!-/:-@\\[-`{-~", "space": "\\t-\\r ", "upper": "A-Z", "xdigit": "0-9A-Fa-f",
+}
+
+
+def _class(pattern: str, start: int) -> tuple[str, int]:
+    """The `[...]` opening at `start` as a regex, and the index of its `]`.
+    As in git's wildmatch, a `]` right after `[` or `[!` is literal, and the
+    class never matches a `/`."""
+    index = start + 1
+    negate = pattern[index:index + 1] in ("!", "^")
+    if negate:
+        index += 1
+    first = index
+    items: list[str] = []
+    previous = ""  # the last literal, the low end of a range; "" after a range or class
+    while True:
+        if index >= len(pattern):
+            raise _Unmatchable
+        if pattern[index] == "]" and index > first:
+            break
+        index, previous = _class_item(pattern, index, previous, items)
+        index += 1
+    body = "".join(items)
+    if negate:
+        return f"[^/{body}]", index
+    return (f"(?!/)[{body}]" if body else "(?!)"), index
+
+
+def _class_item(pattern: str, index: int, previous: str, items: list[str]) -> tuple[int, str]:
+    """Adds the class item at `index` to `items`; the index of its last
+    character, and the literal it leaves as a range's low end."""
+    char = pattern[index]
+    if char == "\\":
+        quoted = _at(pattern, index + 1)
+        items.append(_in_set(quoted))
+        return index + 1, quoted
+    if char == "-" and previous and index + 1 < len(pattern) and pattern[index + 1] != "]":
+        index += 1
+        high = pattern[index]
+        if high == "\\":
+            index += 1
+            high = _at(pattern, index)
+        if previous <= high:  # a reversed range holds nothing, as in git
+            items.append(f"{_in_set(previous)}-{_in_set(high)}")
+        return index, ""
+    if char == "[" and pattern.startswith(":", index + 1):
+        end = pattern.find("]", index + 2)
+        if end < 0:
+            raise _Unmatchable
+        if end - 1 < index + 2 or pattern[end - 1] != ":":
+            items.append(_in_set(char))  # no `:]`: the `[` is a literal
+            return index, char
+        name = pattern[index + 2:end - 1]
+        if name not in _POSIX:
+            raise _Unmatchable
+        items.append(_POSIX[name])
+        return end, ""
+    items.append(_in_set(char))
+    return index, char
+
+
+def _at(pattern: str, index: int) -> str:
+    if index >= len(pattern):
+        raise _Unmatchable
+    return pattern[index]
+
+
+def _in_set(char: str) -> str:
+    return "\\" + char if char in "\\]^-[" else char

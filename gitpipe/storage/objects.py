@@ -1,0 +1,262 @@
+"""The cache's objects: content-addressed files, written through a temp file
+and a rename, listed and verified for gc and fsck.
+
+Layout (shared with remotes): `files/xxh3/ab/cdef…` objects, read-only;
+a directory's manifest is an object too, named `….dir`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat as stat_module
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import xxhash
+
+from gitpipe.core.errors import GitpipeError, RecordError
+from gitpipe.core.nofollow import real_dir, regular_files, unlink_beneath
+from gitpipe.hashing.digests import (
+    DIR_SUFFIX,
+    ManifestEntry,
+    copy_hashing_stream,
+    hash_file,
+    manifest_bytes,
+    manifest_row,
+)
+from gitpipe.hashing.statsig import walk_files
+from gitpipe.trust import checks as trust
+
+TMP_PREFIX = ".tmp-"  # a write in progress, beside its final name; never an object
+LOCAL = "the local cache"  # where a record came from, when nothing more is known
+_HEX = re.compile(r"^[0-9a-f]{3,}$")
+
+
+class CacheError(GitpipeError):
+    """An object is missing, corrupt, or cannot be written."""
+
+
+def object_relpath(digest: str) -> str:
+    """`xxh3:abcdef…` → `files/xxh3/ab/cdef…` (the same on every remote)."""
+    algo, _, value = digest.partition(":")
+    if algo != "xxh3" or not _HEX.match(value):
+        raise CacheError(f"not a cacheable digest: {digest!r}")
+    return f"files/{algo}/{value[:2]}/{value[2:]}"
+
+
+def digest_of_relpath(relpath: str) -> str:
+    """`files/xxh3/ab/cdef…[.dir]` → `xxh3:abcdef…[.dir]`: the inverse of object_relpath."""
+    parts = relpath.split("/")
+    return f"{parts[-3]}:{parts[-2]}{parts[-1]}"
+
+
+def copy_hashing(src: Path | str, dst: Path | str) -> str:
+    """Copy `src` to `dst` while hashing the bytes written: one read, and the
+    digest proves what landed, whatever `src` did meanwhile.
+
+    Not fsynced, like git's loose objects and DVC's cache: the rename that
+    publishes an object survives any crash of the process, and after a power
+    loss a truncated object fails the hash check every checkout makes (and
+    `gitpipe fsck`). Flushing each object costs more than the copy itself.
+    """
+    with open(src, "rb", buffering=0) as reader, open(dst, "wb", buffering=0) as writer:
+        digest, _ = copy_hashing_stream(reader, [writer])
+    return f"xxh3:{digest}"
+
+
+class ObjectStore:
+    """Objects under a cache root; writes go through a temp file and a rename."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._made_dirs: set[Path] = set()
+        self._manifests: dict[str, tuple[ManifestEntry, ...]] = {}
+
+    def path(self, digest: str) -> Path:
+        suffix = DIR_SUFFIX if digest.endswith(DIR_SUFFIX) else ""
+        return self.root / (object_relpath(digest.removesuffix(DIR_SUFFIX)) + suffix)
+
+    def has(self, digest: str) -> bool:
+        return self.path(digest).exists()
+
+    def _dir(self, directory: Path) -> Path:
+        """`directory`, made if need be, once per store (not a mkdir per object)."""
+        if directory not in self._made_dirs:
+            directory.mkdir(parents=True, exist_ok=True)
+            self._made_dirs.add(directory)
+        return directory
+
+    def _tmp_in(self, directory: Path) -> Path:
+        fd, name = tempfile.mkstemp(dir=self._dir(directory), prefix=TMP_PREFIX)
+        os.close(fd)
+        return Path(name)
+
+    def _tmp(self) -> Path:
+        """A temp file for content whose name is not known yet (it is hashed first)."""
+        return self._tmp_in(self.root / "tmp")
+
+    def tmp_beside(self, digest: str) -> Path:
+        """A temp file in the directory object `digest` will live in. The rename
+        that publishes it then stays inside one directory: Linux serializes
+        renames across directories file-system-wide, which made parallel
+        downloads queue behind each other."""
+        return self._tmp_in(self.path(digest).parent)
+
+    def add_file(self, source: Path, digest: str) -> None:
+        """Store `source` as object `digest`; CacheError if its bytes disagree."""
+        if self.has(digest):
+            return
+        tmp = self.tmp_beside(digest)
+        try:
+            got = copy_hashing(source, tmp)
+            if got != digest:
+                raise CacheError(f"{source}: changed while it was being cached "
+                                 f"(expected {digest}, read {got})")
+            self._publish(tmp, self.path(digest))
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def add_bytes(self, data: bytes, digest: str) -> None:
+        if self.has(digest):
+            return
+        tmp = self.tmp_beside(digest)
+        try:
+            tmp.write_bytes(data)
+            self._publish(tmp, self.path(digest))
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def _publish(self, tmp: Path, final: Path) -> None:
+        os.chmod(tmp, 0o444)
+        self._dir(final.parent)
+        os.replace(tmp, final)
+
+    def add_tree(self, workspace_dir: Path, digest: str) -> None:
+        """Store every file of a directory out, then its manifest (last: it vouches
+        that everything it names is present)."""
+        if self.has(digest):
+            return
+        entries: list[ManifestEntry] = []
+        for rel, _, _, _, mode, _ in walk_files(str(workspace_dir)):
+            full = workspace_dir / rel
+            unfit = trust.path_problem(rel)
+            if unfit is not None:
+                raise CacheError(f"{workspace_dir}: file {rel!r} {unfit}; a checkout could "
+                                 "not restore it safely")
+            if stat_module.S_ISLNK(mode):
+                entries.append(_link_entry(workspace_dir, rel))
+                continue
+            tmp = self._tmp()
+            try:
+                got = copy_hashing(full, tmp)
+                size = tmp.stat().st_size
+                if not self.has(got):
+                    self._publish(tmp, self.path(got))
+            finally:
+                tmp.unlink(missing_ok=True)
+            entries.append(ManifestEntry(*manifest_row(rel, got, size, mode)))
+        data = manifest_bytes(entries)
+        if f"xxh3:{xxhash.xxh3_128_hexdigest(data)}{DIR_SUFFIX}" != digest:
+            raise CacheError(f"{workspace_dir}: changed while it was being cached")
+        self.add_bytes(data, digest)
+
+    def manifest(self, digest: str, source: str = LOCAL) -> tuple[ManifestEntry, ...]:
+        """A directory's entries, once they pass trust.check_manifest (RecordError,
+        naming `source`, if not). Read once per store: a manifest is named by its
+        content, and a pull or checkout asks for the same one several times."""
+        known = self._manifests.get(digest)
+        if known is not None:
+            return known
+        record = f"directory manifest {digest}"
+        try:
+            rows = json.loads(self.path(digest).read_bytes())
+        except FileNotFoundError:
+            raise CacheError(f"object {digest} is not in the cache",
+                             hint="run 'gitpipe pull' or 'gitpipe repro'") from None
+        except ValueError:
+            raise RecordError(f"{source}: {record} is not JSON; nothing was written") from None
+        entries = trust.check_manifest(rows, record=record, source=source)
+        self._manifests[digest] = entries
+        return entries
+
+    def missing(self, digest: str) -> list[str]:
+        """Digests needed to check out `digest` that are not here (manifest first)."""
+        if not digest.endswith(DIR_SUFFIX):
+            return [] if self.has(digest) else [digest]
+        if not self.has(digest):
+            return [digest]
+        return [e.digest for e in self.manifest(digest)
+                if not e.digest.startswith("link:") and not self.has(e.digest)]
+
+    def objects_of(self, digest: str) -> list[str]:
+        """Every object `digest` consists of (itself, and a manifest's files)."""
+        if not digest.endswith(DIR_SUFFIX) or not self.has(digest):
+            return [digest]
+        return [digest, *(e.digest for e in self.manifest(digest)
+                          if not e.digest.startswith("link:"))]
+
+    # -- listing ------------------------------------------------------------------
+    def all_objects(self) -> Iterator[Path]:
+        """Every object file, as `files/<algo>/<ab>/<rest>` names it; symlinks and
+        stray files at other depths are not objects."""
+        for rel, _ in self._files_in("files"):
+            if rel.count("/") == 3 and not rel.rsplit("/", 1)[-1].startswith(TMP_PREFIX):
+                yield self.root / rel
+
+    def stale_temp_files(self, older_than: float = 3600.0) -> Iterator[str]:
+        """Temp files an interrupted write left behind (old enough not to be live),
+        relative to the cache root."""
+        import time
+
+        limit = time.time() - older_than
+        for part in ("files", "runs", "tmp"):
+            for rel, info in self._files_in(part):
+                name = rel.rsplit("/", 1)[-1]
+                if (name.startswith(TMP_PREFIX) or part == "tmp") and info.st_mtime < limit:
+                    yield rel
+
+    def _files_in(self, part: str) -> Iterator[tuple[str, os.stat_result]]:
+        """Regular files below `part` of the cache, relative to the cache root."""
+        if not real_dir(self.root):
+            return
+        for rel, info in regular_files(self.root / part):
+            yield f"{part}/{rel}", info
+
+    def discard(self, rel: str) -> bool:
+        """Remove the regular file `rel` (relative to the cache root) without
+        following a symlink on the way; False when it was already gone."""
+        return unlink_beneath(self.root, rel)
+
+
+def _link_entry(directory: Path, rel: str) -> ManifestEntry:
+    """A symlink of a directory out as a manifest entry; one that points outside
+    the directory is refused here, as every checkout would refuse it."""
+    target = os.readlink(directory / rel)
+    problem = trust.link_problem(rel, target)
+    if problem is not None:
+        raise CacheError(f"{directory}: {problem}; a checkout could not restore it safely",
+                         hint="make it a relative link inside the directory, or copy the "
+                         "file it points to")
+    return ManifestEntry(rel, f"{trust.LINK_PREFIX}{target}", 0)
+
+
+@dataclass(frozen=True)
+class BadObject:
+    """A cache object whose content does not hash to its name."""
+
+    digest: str
+    path: Path
+    actual: str
+
+
+def verify_object(store: ObjectStore, path: Path) -> BadObject | None:
+    """Hash one object file; None when it agrees with its name."""
+    digest = digest_of_relpath(path.relative_to(store.root).as_posix())
+    actual = str(hash_file(path))
+    if actual == digest.removesuffix(DIR_SUFFIX):
+        return None
+    return BadObject(digest, path, actual)

@@ -1,0 +1,103 @@
+"""Remote URLs as settings write them: a local folder's path resolved against
+the project root and refused inside the repository, and credentials masked
+wherever a URL or the storage options are shown."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gitpipe.core.errors import BadInputError
+
+if TYPE_CHECKING:
+    from gitpipe.pipeline.config import RemoteSettings
+
+LOCAL_PROTOCOLS = ("file", "local")
+MASK = "****"
+# Option names that hold a credential: s3fs's `key`/`secret`/`token`, Azure's
+# `account_key`/`sas_token`, `password`, a `private_key`… An id (`key_id`,
+# `kms_key_id`) names a key and stays readable.
+_SECRET_NAME = re.compile(r"secret|passw|token|credential|private|auth|(^|_)key$", re.I)
+_URL_USERINFO = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<userinfo>[^/@]*)@",
+                           re.I)
+
+
+def _split_chain(url: str) -> tuple[str, str]:
+    """fsspec's `cache::target` chains: (everything before the target, the target)."""
+    head, sep, target = url.rpartition("::")
+    return head + sep, target
+
+
+def local_folder(url: str) -> str | None:
+    """The path of a URL that names a folder on this machine (a plain path,
+    `file://`, `local://`), else None."""
+    target = _split_chain(url)[1]
+    if "://" not in target:
+        return target
+    protocol, _, path = target.partition("://")
+    return path if protocol in LOCAL_PROTOCOLS else None
+
+
+def resolve_url(url: str, root: Path) -> str:
+    """A local folder's URL with a relative path joined to the project root and
+    `~` expanded; any other URL unchanged. fsspec would take a relative path
+    from the current directory, which a push from a subfolder or a git hook
+    changes."""
+    folder = local_folder(url)
+    if folder is None:
+        return url
+    head, target = _split_chain(url)
+    scheme = target[:len(target) - len(folder)]
+    return head + scheme + os.path.normpath(root / os.path.expanduser(folder))
+
+
+def check_outside(settings: RemoteSettings, url: str, places: list[Path]) -> None:
+    """Refuse a local remote (its URL resolved) that lies in one of `places`
+    (the work tree, git's own directories), by its path as written or through
+    symlinks: a push there would write into files git tracks."""
+    folder = local_folder(url)
+    if folder is None:
+        return
+    written, real = Path(folder), Path(os.path.realpath(folder))
+    for place in places:
+        if _is_within(written, place) or _is_within(real, place):
+            raise BadInputError(
+                f"{settings.source}: remote {settings.name!r} ({settings.url!r}) is "
+                f"{folder!r}, inside the repository ({str(place)!r}): a push there writes "
+                "into the work tree",
+                hint=f"point it at a folder outside the repository: 'gitpipe remote modify "
+                f"{settings.name} url PATH' (a folder of your own inside it belongs in "
+                ".gitpipe/config.local.yaml)")
+
+
+def _is_within(path: Path, place: Path) -> bool:
+    return path == place or place in path.parents
+
+
+def masked_url(url: str) -> str:
+    """A URL with the credentials embedded in it (`s3://user:pass@…`,
+    `https://token@host`) shown as ****; the user name stays readable."""
+    match = _URL_USERINFO.match(url)
+    if match is None:
+        return url
+    user, colon, _ = match["userinfo"].partition(":")
+    shown = f"{user}:{MASK}" if colon else MASK
+    return f"{match['scheme']}{shown}@{url[match.end():]}"
+
+
+def masked_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Storage options as they may be shown: credentials masked, nested
+    mappings (`client_kwargs`) too, and credentials inside URLs."""
+    shown: dict[str, Any] = {}
+    for name, value in options.items():
+        if isinstance(value, dict):
+            shown[name] = masked_options(value)
+        elif _SECRET_NAME.search(str(name)) and value not in (None, ""):
+            shown[name] = MASK
+        elif isinstance(value, str):
+            shown[name] = masked_url(value)
+        else:
+            shown[name] = value
+    return shown
