@@ -18,10 +18,9 @@ from typing import TYPE_CHECKING, Any
 from gitpipe.core.digraph import Dag
 from gitpipe.core.errors import BadInputError, NotAProjectError, ProjectLockedError, SpecError
 from gitpipe.git.repo import GitRepo
-from gitpipe.hashing.fingerprint import executor_inputs
 from gitpipe.hashing.statsig import ReadLog
 from gitpipe.spec import graph as graph_module
-from gitpipe.spec import lockfile
+from gitpipe.spec import lockfile, registry
 from gitpipe.spec.config import Config, load_config, remote_settings
 from gitpipe.spec.lockfile import LockEntry
 from gitpipe.spec.model import SPEC_FILE, Pipeline, Stage
@@ -117,10 +116,9 @@ class Project:
 
     def runtime_of(self, stage: Stage) -> tuple[tuple[str, str], ...]:
         """What the stage's executor adds to its command, from the config: part of
-        its fingerprint (the config is read only for such stages)."""
-        spec = stage.k8s
-        return executor_inputs(stage.executor, spec.image if spec else None,
-                               spec.env_from_secret if spec else (), self.config.raw)
+        its fingerprint (the config is read only for stages whose executor adds
+        something)."""
+        return registry.runtime_inputs(stage, lambda: self.config.raw)
 
     @cached_property
     def lock_entries(self) -> dict[str, LockEntry]:

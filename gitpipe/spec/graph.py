@@ -77,14 +77,14 @@ def build(pipeline: Pipeline, today: dt.date | None = None,
           runtime: Callable[[Stage], tuple[tuple[str, str], ...]] | None = None) -> Dag:
     """The DAG of the pipeline's Tasks (one per partition); SpecError for overlaps, cycles.
 
-    `runtime(stage)` gives what the stage's executor adds to its command
-    (fingerprint.executor_inputs), asked only for stages run by another
-    executor than the local one.
+    `runtime(stage)` gives what the stage's executor adds to its command (the
+    executor's runtime inputs, see gitpipe.spec.registry), once per stage.
     """
     day = today or dt.date.today()
     tasks = [task for stage in pipeline.stages for task in tasks_of(stage, day)]
     if runtime is not None:
-        tasks = [task._replace(runtime=runtime(task.stage)) if task.stage.executor != "local"
+        inputs = {stage.name: runtime(stage) for stage in pipeline.stages}
+        tasks = [task._replace(runtime=inputs[task.stage.name]) if inputs[task.stage.name]
                  else task for task in tasks]
     index = OutIndex(tasks)
     index.check_nesting()
