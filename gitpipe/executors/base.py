@@ -23,7 +23,7 @@ H = TypeVar("H")
 
 @dataclass(frozen=True)
 class Job:
-    """Everything an executor needs to run one attempt of a Task."""
+    """One attempt of a Task as a process: what the local executor starts."""
 
     task: str
     cmd: str
