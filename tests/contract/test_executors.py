@@ -234,3 +234,12 @@ def test_repro_executor_takes_any_registered_name_and_refuses_others(
     assert "secret.txt" in log
     assert repo.run("repro", "--executor", "local", env=env).returncode == 0
     assert repo.read("out.txt") == "x\nundeclared\n"
+
+
+def test_the_docs_pipeline_for_the_plugin_validates_with_it_installed(
+        repo: Repo, plugin_path: str) -> None:
+    repo.gen({"gitpipe.yaml": doc_blocks()["gitpipe.yaml"]}, commit="spec")
+    done = repo.run("validate", env={"PYTHONPATH": plugin_path})
+    assert done.returncode == 0, done.stderr
+    without = repo.run("validate")
+    assert without.returncode == 2 and "unknown executor 'sandbox'" in without.stderr
