@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from tests.k8s.cluster import k8s, k8s_cluster, k8s_namespace  # noqa: F401 - fixtures
+
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.invalid",
     "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.invalid",
@@ -264,11 +266,12 @@ def remote_url(request: pytest.FixtureRequest, tmp_path: Path,
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under xdist, keep the tests that share the Kubernetes control plane on one worker.
+    """Under xdist, keep the tests that share the Kubernetes control plane on one worker
+    (those in tests/k8s, and those marked k8s elsewhere).
 
     First: xdist's own hook turns the mark into the node id's `@k8s` suffix
     that --dist loadgroup sends by; run after it, the mark came too late."""
     for item in items:
         path = str(item.fspath)
-        if "/tests/k8s/" in path:
+        if "/tests/k8s/" in path or item.get_closest_marker("k8s") is not None:
             item.add_marker(pytest.mark.xdist_group("k8s"))

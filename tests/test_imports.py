@@ -43,6 +43,25 @@ def test_status_does_not_import_remote_or_cluster_clients(repo: Repo) -> None:
     assert lines[0] == "a:" and loaded == [], lines
 
 
+def test_status_of_local_stages_loads_no_executor_nor_installed_packages_metadata(
+        repo: Repo) -> None:
+    # The registry answers for the built-in names itself: the entry points of
+    # installed packages are read only for a name it does not know.
+    repo.spec({"a": {"cmd": "echo > o", "outs": ["o"]},
+               "b": {"cmd": "echo > p", "outs": ["p"], "executor": "local"}}, commit="spec")
+    lines, loaded = _status_loading(repo, "status", {"importlib.metadata",
+                                                     "gitpipe.executors.base"})
+    assert lines[0] == "a:" and loaded == [], lines
+
+
+def test_status_of_kubernetes_stages_does_not_import_the_client(repo: Repo) -> None:
+    repo.spec({"k": {"cmd": "echo > o", "outs": ["o"], "executor": "kubernetes",
+                     "image": "reg/x:1"}}, commit="spec")
+    lines, loaded = _status_loading(repo, "status", {"kubernetes", "importlib.metadata",
+                                                     "gitpipe.executors.kubernetes.session"})
+    assert lines[0] == "k:" and loaded == [], lines
+
+
 def test_repeated_noop_status_and_repro_need_no_pygit2_yaml_or_runner(repo: Repo) -> None:
     # A no-op must answer from the stat cache and the parse cache alone: pygit2
     # (~80 ms), yaml (~25 ms) and the runner (~30 ms) would each cost more than

@@ -74,6 +74,15 @@ def status(ctx: click.Context, targets: tuple[str, ...], as_json: bool, check: b
         ctx.exit(1)
 
 
+def _known_executor(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An unknown name is a usage error naming the known ones, before any work."""
+    from gitpipe.pipeline import registry
+
+    if value is not None and not registry.is_known(value):
+        raise click.BadParameter(registry.unknown_message(value), ctx, param)
+    return value
+
+
 @cli.command()
 @click.argument("targets", nargs=-1)
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Stages at once [default: CPUs].")
@@ -87,8 +96,9 @@ def status(ctx: click.Context, targets: tuple[str, ...], as_json: bool, check: b
 @click.option("-r", "--remote", help="Remote for --pull/--push [default: the default].")
 @click.option("--no-run-cache", is_flag=True, help="Run stale stages even if a run with the "
               "same fingerprint is cached.")
-@click.option("--executor", type=click.Choice(["local", "kubernetes"]),
-              help="Run every stage here instead of where its `executor:` says.")
+@click.option("--executor", callback=_known_executor, metavar="NAME",
+              help="Run every stage with this executor (local, kubernetes, or one an "
+              "installed package registers) instead of the one its `executor:` names.")
 @click.pass_context
 def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force: bool,
           dry_run: bool, keep_going: bool, pull: bool, push: bool, remote: str | None,

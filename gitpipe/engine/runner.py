@@ -1,15 +1,17 @@
 """Running planned Tasks: the scheduler's step for each one (judge, restore from the
-run-cache, run locally or on Kubernetes, record outs, update the lock).
+run-cache, run through the task's executor, record outs, update the lock).
 
-Split from engine/repro.py so that a no-op `repro` never imports the executors, the
-Kubernetes runner or the remote code (~30 ms).
+Which executor runs a task is a name the registry resolves; the runner calls
+each through the Executor protocol (gitpipe.executors.base) alone.
+
+Split from repro.py so that a no-op `repro` never imports the executors, the
+Kubernetes runner or the remote code.
 """
 
 
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterable
@@ -19,9 +21,7 @@ from gitpipe.core.errors import BadInputError, GitpipeError, RecordError
 from gitpipe.engine.reports import Event, Listener, Report, ReproOptions, TaskResult, default_jobs
 from gitpipe.engine.runcache import RunCache
 from gitpipe.engine.scheduler import Gate, Limits, Outcome, Scheduler
-from gitpipe.executors.base import InFlight, Job, OutputSink, RunResult
-from gitpipe.executors.kubernetes.session import KubeRunner, uses_kubernetes
-from gitpipe.executors.local import LocalExecutor, LocalHandle
+from gitpipe.executors.base import Context, Executor, Executors, OutputSink, RunResult
 from gitpipe.hashing.digests import XXH3
 from gitpipe.pipeline import lockfile
 from gitpipe.pipeline.model import Task
@@ -61,11 +61,7 @@ def execute(project: Project, nodes: list[Hashable], options: ReproOptions,
         project.__dict__.pop("lock_entries", None)  # re-read under the ProjectLock
         runner = _Runner(project, options, listener or (lambda e: None), sink)
         try:
-            kube_tasks = [project.graph.nodes[n]["task"] for n in nodes
-                          if uses_kubernetes(project.graph.nodes[n]["task"], options.executor)]
-            if kube_tasks:
-                runner.kube = KubeRunner(project, options.remote, sink)
-                runner.kube.preflight(kube_tasks)
+            runner.executors.prepare(tasks)
             if options.forced:
                 runner.writer.remove(sorted(options.forced))
             scheduler = Scheduler(project.graph.subgraph(nodes), runner.step, limits,
@@ -124,14 +120,12 @@ class _Runner:
         self.project = project
         self.options = options
         self.listener = listener
-        self.executor = LocalExecutor(sink)
         self.writer = lockfile.LockWriter(project.root, project.lock_entries, write_behind=True)
         self.params = project.params_reader()
         remote = project.remote(options.remote) if options.pull or options.push else None
         self.run_cache = RunCache(project.cache, remote, options.pull, options.push)
         self.results: dict[str, TaskResult] = {}
-        self.in_flight: InFlight[LocalHandle] = InFlight()
-        self.kube: KubeRunner | None = None
+        self.executors = Executors(Context(project, options.remote, sink), options.executor)
         self.aborted = threading.Event()
 
     def result(self, node: Hashable, outcome: Outcome, message: str = "") -> TaskResult:
@@ -141,9 +135,7 @@ class _Runner:
 
     def cancel_all(self) -> None:
         self.aborted.set()
-        if self.kube is not None:
-            self.kube.cancel_all()
-        self.executor.cancel_many(self.in_flight.snapshot())
+        self.executors.cancel_all()
 
     def step(self, node: Hashable) -> Outcome:
         task = self.project.graph.nodes[node]["task"]
@@ -219,6 +211,7 @@ class _Runner:
         started, wall = time.monotonic(), time.time()
         attempts = task.stage.retries + 1
         result = RunResult(1, 0.0)
+        executor = self.executors.of(task)
         log_path = self._log_path(task.name)
         for attempt in range(attempts):
             if self.aborted.is_set():
@@ -230,10 +223,7 @@ class _Runner:
                                     f"attempt {attempt + 1} of {attempts} in {delay:g}s ({why})"))
                 if self.aborted.wait(delay):
                     break
-            if uses_kubernetes(task, self.options.executor):
-                result = self._kube().attempt(task, seen.fingerprint, attempt, log_path)
-            else:
-                result = self._attempt(task, log_path)
+            result = self._attempt(executor, task, seen.fingerprint, attempt, log_path)
             if result.ok:
                 break
         duration = time.monotonic() - started
@@ -243,39 +233,42 @@ class _Runner:
             return self._finish(task.name, Outcome.FAILED, verdict,
                                 f"stage {task.name!r}: {message}", duration, attempt + 1,
                                 str(log_path))
-        if uses_kubernetes(task, self.options.executor):
-            try:
-                self._kube().bring_back(task, seen.fingerprint)
-            except GitpipeError as exc:
-                return self._finish(task.name, Outcome.FAILED, verdict,
-                                    f"stage {task.name!r}: {exc}", duration, attempt + 1,
-                                    str(log_path))
+        try:
+            executor.bring_back(task, seen.fingerprint)
+        except GitpipeError as exc:
+            return self._finish(task.name, Outcome.FAILED, verdict,
+                                f"stage {task.name!r}: {exc}", duration, attempt + 1,
+                                str(log_path))
         return self._commit(task, verdict, seen, (wall, duration, attempt + 1), log_path)
 
-    def _kube(self) -> KubeRunner:
-        assert self.kube is not None, "the kubernetes runner is made before scheduling"
-        return self.kube
+    def _attempt(self, executor: Executor, task: Task, fingerprint: str, attempt: int,
+                 log_path: Path) -> RunResult:
+        if executor.runs_in_work_tree:
+            problem = self._prepare_work_tree(task)
+            if problem is not None:
+                return RunResult(2, 0.0, message=problem)
+        return executor.attempt(task, fingerprint, attempt, log_path)
 
-    def _attempt(self, task: Task, log_path: Path) -> RunResult:
+    def _prepare_work_tree(self, task: Task) -> str | None:
+        """Before a command runs in the work tree: the old outs are deleted (a stale
+        out is never taken for a fresh one) and their folders made. Why the
+        attempt cannot start, or None."""
         # NOTE: checked again right before running: a symlink swapped in after
         # validation must not turn "delete the outs" into deleting outside files.
         try:
             self.project.check_paths_inside(
                 {task.name: [*task.deps, *(o.path for o in task.outs)]})
         except GitpipeError as exc:
-            return RunResult(2, 0.0, message=str(exc).split(": ", 1)[-1])
+            return str(exc).split(": ", 1)[-1]
         if not task.stage.persist:
             foreign = self._foreign_outs(task)
             if foreign:
-                return RunResult(2, 0.0, message=foreign)
+                return foreign
             remove_outs(self.project.root, [o.path for o in task.outs])
         for out in task.outs:
             parent = (self.project.root / out.path).parent
             parent.mkdir(parents=True, exist_ok=True)
-        job = Job(task.name, task.cmd, self.project.root / task.stage.wdir,
-                  self._env(task), log_path, task.stage.timeout)
-        with self.in_flight.tracking(self.executor.submit(job)) as handle:
-            return self.executor.wait(handle)
+        return None
 
     def _foreign_outs(self, task: Task) -> str | None:
         """Why the outs cannot be cleared before the run, or None: a directory out
@@ -322,15 +315,6 @@ class _Runner:
         self._record(task.name, wall, duration, "ran", seen, outs, log_path)
         return self._finish(task.name, Outcome.RAN, verdict, duration=duration,
                             attempts=attempts, log=str(log_path))
-
-    def _env(self, task: Task) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update(task.env)
-        env.update(GITPIPE_ROOT=str(self.project.root), GITPIPE_STAGE=task.stage.name,
-                   GITPIPE_PARTITION=task.partition or "")
-        for var in ("ENV", "BASH_ENV"):  # the shell without rc files
-            env.pop(var, None)
-        return env
 
     def _log_path(self, name: str) -> Path:
         return log_path(self.project.gitpipe_dir / LOGS_DIR, name)

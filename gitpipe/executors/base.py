@@ -1,20 +1,29 @@
-"""Where a Task's command runs: the narrow Executor interface (submit, poll, cancel)."""
+"""Where a Task's command runs: the Executor protocol every executor meets, what
+it is given (Context) and returns (RunResult), and InFlight, the running
+attempts an executor cancels together."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
+
+from gitpipe.core.errors import BadInputError
+from gitpipe.pipeline import registry
+
+if TYPE_CHECKING:
+    from gitpipe.pipeline.model import Stage, Task
+    from gitpipe.project.root import Project
 
 H = TypeVar("H")
 
 
 @dataclass(frozen=True)
 class Job:
-    """Everything an executor needs to run one attempt of a Task."""
+    """One attempt of a Task as a process: what the local executor starts."""
 
     task: str
     cmd: str
@@ -40,17 +49,62 @@ class RunResult:
 
 
 OutputSink = Callable[[str, str], None]  # (task name, line) for live output
+Pairs = tuple[tuple[str, str], ...]
 
 
-class Handle(Protocol):
-    job: Job
+@dataclass(frozen=True)
+class Context:
+    """What the runner gives an executor it opens: the project, the remote named
+    on the command line (None: the default one) and where live output goes."""
+
+    project: Project
+    remote: str | None = None
+    sink: OutputSink | None = None
 
 
+@runtime_checkable
 class Executor(Protocol):
-    def submit(self, job: Job) -> Handle: ...
-    def poll(self, handle: Handle) -> RunResult | None: ...
-    def wait(self, handle: Handle) -> RunResult: ...
-    def cancel(self, handle: Handle) -> None: ...
+    """The seam the runner calls, the same for every executor.
+
+    The class is what the registry names (gitpipe.pipeline.registry); the runner
+    opens it once per repro as `cls(context)` and calls, from several threads
+    at once, one attempt per running task. Retries and their backoff, where
+    logs go, the lock and the run-cache stay in the runner.
+    """
+
+    # True: the command runs in the work tree itself, which the runner prepares
+    # before each attempt (paths checked, the old outs deleted, their parent
+    # folders made). False: the outs are made elsewhere and `bring_back` puts
+    # them into the work tree.
+    runs_in_work_tree: bool
+
+    @classmethod
+    def runtime_inputs(cls, stage: Stage, config: Mapping[str, Any]) -> Pairs:
+        """What this executor adds around a stage's command, as (name, value) pairs
+        that join the stage's fingerprint (an image, a cluster-wide env); from
+        the stage and the project's config. Called without opening the executor."""
+        ...
+
+    def preflight(self, tasks: Sequence[Task]) -> None:
+        """Before any task starts: check what the tasks need (settings, a reachable
+        service) and raise a GitpipeError to stop the whole run."""
+        ...
+
+    def attempt(self, task: Task, fingerprint: str, attempt: int, log_path: Path) -> RunResult:
+        """Run attempt number `attempt` (0 first) of the task: start the command, wait
+        for it, append its output to `log_path`, and stop it once
+        `task.stage.timeout` seconds have passed (a RunResult with timed_out)."""
+        ...
+
+    def bring_back(self, task: Task, fingerprint: str) -> None:
+        """After a successful attempt: put the outs into the work tree (nothing to
+        do for an executor that runs in it); a GitpipeError fails the task."""
+        ...
+
+    def cancel_all(self) -> None:
+        """Stop every attempt running now (Ctrl-C, or a failure without
+        --keep-going); each returns a RunResult with cancelled set."""
+        ...
 
 
 class InFlight(Generic[H]):
@@ -74,3 +128,47 @@ class InFlight(Generic[H]):
     def snapshot(self) -> list[H]:
         with self._mutex:
             return list(self._handles)
+
+
+class Executors:
+    """The executors one run uses, by name: each opened once, its tasks preflighted
+    together before any task starts. `override` is `repro --executor`."""
+
+    def __init__(self, context: Context, override: str | None = None) -> None:
+        self.context = context
+        self.override = override
+        self._opened: dict[str, Executor] = {}
+        self._mutex = threading.Lock()
+
+    def name_of(self, task: Task) -> str:
+        return self.override or task.stage.executor
+
+    def prepare(self, tasks: Sequence[Task]) -> None:
+        """Open every executor the tasks name and preflight its tasks."""
+        by_name: dict[str, list[Task]] = {}
+        for task in tasks:
+            by_name.setdefault(self.name_of(task), []).append(task)
+        for name, group in by_name.items():
+            self.get(name).preflight(group)
+
+    def of(self, task: Task) -> Executor:
+        return self.get(self.name_of(task))
+
+    def get(self, name: str) -> Executor:
+        with self._mutex:
+            if name not in self._opened:
+                self._opened[name] = self._open(name)
+            return self._opened[name]
+
+    def _open(self, name: str) -> Executor:
+        opened = registry.load(name)(self.context)
+        if not isinstance(opened, Executor):
+            raise BadInputError(f"executor {name!r} ({registry.target(name)}) does not "
+                                "provide the Executor protocol of gitpipe.executors.base")
+        return opened
+
+    def cancel_all(self) -> None:
+        with self._mutex:
+            opened = list(self._opened.values())
+        for executor in opened:
+            executor.cancel_all()

@@ -12,10 +12,13 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import IO
+from pathlib import Path
+from typing import IO, Any
 
-from gitpipe.executors.base import Job, OutputSink, RunResult
+from gitpipe.executors.base import Context, InFlight, Job, OutputSink, Pairs, RunResult
+from gitpipe.pipeline.model import Stage, Task
 
 KILL_GRACE = 3.0
 READ_CHUNK = 64 * 1024
@@ -96,10 +99,43 @@ def split_lines(data: bytes, limit: int = LINE_LIMIT) -> tuple[list[bytes], byte
 
 
 class LocalExecutor:
-    """Runs Jobs as subprocesses; output goes to the Job's log and to `sink`."""
+    """The executor named `local`: each attempt is a subprocess in the work tree;
+    output goes to the attempt's log and, line by line, to the context's sink."""
 
-    def __init__(self, sink: OutputSink | None = None) -> None:
-        self.sink = sink
+    runs_in_work_tree = True
+
+    def __init__(self, context: Context) -> None:
+        self.root = context.project.root
+        self.sink = context.sink
+        self.in_flight: InFlight[LocalHandle] = InFlight()
+
+    @classmethod
+    def runtime_inputs(cls, stage: Stage, config: Mapping[str, Any]) -> Pairs:
+        return ()  # the command's world is the machine's own, as for any command run here
+
+    def preflight(self, tasks: Sequence[Task]) -> None:
+        pass  # nothing to reach
+
+    def attempt(self, task: Task, fingerprint: str, attempt: int, log_path: Path) -> RunResult:
+        job = Job(task.name, task.cmd, self.root / task.stage.wdir, self.env(task), log_path,
+                  task.stage.timeout)
+        with self.in_flight.tracking(self.submit(job)) as handle:
+            return self.wait(handle)
+
+    def bring_back(self, task: Task, fingerprint: str) -> None:
+        pass  # the outs are where the command wrote them
+
+    def cancel_all(self) -> None:
+        self.cancel_many(self.in_flight.snapshot())
+
+    def env(self, task: Task) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(task.env)
+        env.update(GITPIPE_ROOT=str(self.root), GITPIPE_STAGE=task.stage.name,
+                   GITPIPE_PARTITION=task.partition or "")
+        for var in ("ENV", "BASH_ENV"):  # the shell without rc files
+            env.pop(var, None)
+        return env
 
     def submit(self, job: Job) -> LocalHandle:
         job.log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -94,22 +94,3 @@ def part_digest(pairs: Pairs) -> str | None:
 def _hash(material: Any) -> str:
     text = json.dumps(material, sort_keys=True, separators=(",", ":"), default=str)
     return str(hash_bytes(text.encode()))
-
-
-def executor_inputs(executor: str, image: str | None, secrets: Sequence[tuple[str, str, str]],
-                    config: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
-    """What an executor puts around a stage's command, from the stage's own
-    settings and the config's section for that executor: for Kubernetes the
-    image (the stage's, else the cluster default), the cluster-wide `env` and
-    which secret each variable comes from. Nothing for the local executor."""
-    if executor != "kubernetes":
-        return ()
-    section = config.get("kubernetes") or {}
-    if not isinstance(section, Mapping):
-        return (("executor", executor),)
-    cluster_env = section.get("env") or {}
-    pairs = [("executor", executor), ("image", str(image or section.get("image") or ""))]
-    if isinstance(cluster_env, Mapping):
-        pairs += [(f"env:{name}", str(value)) for name, value in cluster_env.items()]
-    pairs += [(f"secret:{var}", f"{secret}/{key}") for var, secret, key in secrets]
-    return tuple(sorted(pairs))

@@ -77,14 +77,15 @@ def build(pipeline: Pipeline, today: dt.date | None = None,
           runtime: Callable[[Stage], tuple[tuple[str, str], ...]] | None = None) -> Dag:
     """The DAG of the pipeline's Tasks (one per partition); SpecError for overlaps, cycles.
 
-    `runtime(stage)` gives what the executor that runs the stage adds to its
-    command (fingerprint.executor_inputs), asked once per stage.
+    `runtime(stage)` gives what the executor that runs the stage adds to its command (the
+    executor's runtime inputs, see gitpipe.pipeline.registry), once per stage.
     """
     day = today or dt.date.today()
     tasks = [task for stage in pipeline.stages for task in tasks_of(stage, day)]
     if runtime is not None:
-        added = {stage.name: runtime(stage) for stage in pipeline.stages}
-        tasks = [task._replace(runtime=added[task.stage.name]) for task in tasks]
+        inputs = {stage.name: runtime(stage) for stage in pipeline.stages}
+        tasks = [task._replace(runtime=inputs[task.stage.name]) if inputs[task.stage.name]
+                 else task for task in tasks]
     index = OutIndex(tasks)
     index.check_nesting()
     graph = Dag()

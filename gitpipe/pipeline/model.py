@@ -102,7 +102,7 @@ class Task(NamedTuple):
     deps: tuple[str, ...]
     outs: tuple[Out, ...]
     env: tuple[tuple[str, str], ...]
-    # What the executor puts around the command (fingerprint.executor_inputs),
+    # What the executor puts around the command (its runtime inputs, see registry.py),
     # set by graph.build from the config: part of the fingerprint.
     runtime: tuple[tuple[str, str], ...] = ()
 

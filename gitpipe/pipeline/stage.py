@@ -12,6 +12,7 @@ from typing import Any
 
 from gitpipe.core.errors import did_you_mean
 from gitpipe.core.yamlio import LineDict, LineList, line_of, plain
+from gitpipe.pipeline import registry
 from gitpipe.pipeline.model import DEFAULT_PARAMS_FILE, KubeSpec, Out, ParamRef, Stage, WaitFor
 from gitpipe.pipeline.partitions import (
     FREQS,
@@ -32,7 +33,6 @@ STAGE_FIELDS = {
     "pool", "executor", "resources", "image", "node_selector", "tolerations",
     "service_account", "env_from_secret",
 }
-EXECUTORS = ("local", "kubernetes")
 # Fields the spec reserves that this version does not implement yet: refused
 # with a clear message rather than silently ignored.
 PLANNED_FIELDS: set[str] = set()
@@ -330,11 +330,11 @@ class StageParser:
             return None
 
     def _executor(self) -> str:
-        value = self.body.get("executor", "local")
-        if value not in EXECUTORS:
-            self.problem("executor", f"executor {value!r} is not one of {', '.join(EXECUTORS)}")
-            return "local"
-        return str(value)
+        value = self.body.get("executor", registry.DEFAULT)
+        if not isinstance(value, str) or not registry.is_known(value):
+            self.problem("executor", registry.unknown_message(value))
+            return registry.DEFAULT
+        return value
 
     def _string_map(self, key: str) -> tuple[tuple[str, str], ...]:
         value = self.body.get(key) or {}

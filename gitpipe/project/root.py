@@ -18,10 +18,9 @@ from typing import TYPE_CHECKING, Any
 from gitpipe.core.digraph import Dag
 from gitpipe.core.errors import BadInputError, NotAProjectError, ProjectLockedError, SpecError
 from gitpipe.git.repo import GitRepo
-from gitpipe.hashing.fingerprint import executor_inputs
 from gitpipe.hashing.statsig import ReadLog
 from gitpipe.pipeline import graph as graph_module
-from gitpipe.pipeline import lockfile
+from gitpipe.pipeline import lockfile, registry
 from gitpipe.pipeline.config import Config, load_config, remote_settings
 from gitpipe.pipeline.lockfile import LockEntry
 from gitpipe.pipeline.model import SPEC_FILE, Pipeline, Stage
@@ -135,11 +134,8 @@ class Project:
     def runtime_of(self, stage: Stage) -> tuple[tuple[str, str], ...]:
         """What the executor that runs the stage adds to its command, from the
         config: part of its fingerprint (the config is read only when that
-        executor is not the local one, which adds nothing)."""
-        executor = self.executor or stage.executor
-        if executor == "local":
-            return ()
-        return runtime_under(stage, self.config.raw, executor)
+        executor adds something; the local one adds nothing)."""
+        return registry.runtime_inputs(stage, lambda: self.config.raw, self.executor)
 
     @cached_property
     def lock_entries(self) -> dict[str, LockEntry]:
@@ -363,6 +359,4 @@ def runtime_under(stage: Stage, raw: dict[str, Any],
                   executor: str | None = None) -> tuple[tuple[str, str], ...]:
     """What `executor` (by default the stage's own) adds to the stage's command
     under the config sections `raw`."""
-    spec = stage.k8s
-    return executor_inputs(executor or stage.executor, spec.image if spec else None,
-                           spec.env_from_secret if spec else (), raw)
+    return registry.runtime_inputs(stage, lambda: raw, executor)

@@ -1,5 +1,5 @@
 """gitpipe's Kubernetes executor against the real control plane on loopback (see
-tests/k8s/conftest.py) and moto's S3 server as the remote the pods use."""
+tests/k8s/cluster.py) and moto's S3 server as the remote the pods use."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import GIT_ENV, Repo
-from tests.k8s.conftest import K8sCluster
+from tests.k8s.cluster import STAGE_SECRETS, K8sCluster, use_cluster
 
 pytestmark = [pytest.mark.k8s, pytest.mark.s3, pytest.mark.slow]
 
@@ -25,30 +25,13 @@ def project(repo: Repo, k8s: K8sCluster, namespace: str, bucket: str, s3_env: di
             train_cmd: str = TRAIN, **train: object) -> Repo:
     repo.gen({"raw.txt": "b\na\n"})
     stage = {"cmd": train_cmd, "deps": ["clean.txt"], "outs": ["model/"],
-             "executor": "kubernetes", "env_from_secret": {
-                 "AWS_ACCESS_KEY_ID": ["s3-creds", "id"],
-                 "AWS_SECRET_ACCESS_KEY": ["s3-creds", "secret"]}}
+             "executor": "kubernetes", **STAGE_SECRETS}
     stage.update(train)
     repo.spec({
         "prep": {"cmd": "sort raw.txt > clean.txt", "deps": ["raw.txt"], "outs": ["clean.txt"]},
         "train": stage,
     })
-    repo.run("init", check=True)
-    repo.run("remote", "add", "-d", "s3", bucket, check=True)
-    repo.gen({".gitpipe/config.yaml": {
-        "remotes": {"s3": {"url": bucket}}, "core": {"remote": "s3"},
-        "kubernetes": {"namespace": namespace, "image": "gitpipe:test", "ttl": 300,
-                       "heartbeat_timeout": 8, "watch_timeout": 2, "pending_timeout": 45,
-                       "env": {"AWS_ENDPOINT_URL": s3_env["AWS_ENDPOINT_URL"],
-                               "AWS_DEFAULT_REGION": "us-east-1",
-                               "AWS_EC2_METADATA_DISABLED": "true",
-                               "GITPIPE_HEARTBEAT": "1"}}}})
-    from kubernetes import client
-
-    k8s.core().create_namespaced_secret(namespace, client.V1Secret(
-        metadata=client.V1ObjectMeta(name="s3-creds"),
-        string_data={"id": s3_env["AWS_ACCESS_KEY_ID"],
-                     "secret": s3_env["AWS_SECRET_ACCESS_KEY"]}))
+    use_cluster(repo, k8s, namespace, bucket, s3_env)
     repo.commit("pipeline")
     return repo
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Repo
-from tests.k8s.conftest import K8sCluster
+from tests.k8s.cluster import K8sCluster
 from tests.k8s.test_executor import project, run
 from tests.security.conftest import assert_only_changed, snapshot
 

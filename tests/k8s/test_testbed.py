@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from kubernetes import client, watch
 
-from tests.k8s.conftest import K8sCluster
+from tests.k8s.cluster import K8sCluster
 
 # One worker runs all the k8s tests under `-n 2 --dist loadgroup`: one cluster, not two.
 pytestmark = [pytest.mark.k8s, pytest.mark.xdist_group("k8s")]

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-from gitpipe.executors.kubernetes.executor import KubeHandle, KubeJob, KubernetesExecutor
+from gitpipe.executors.kubernetes.executor import JobClient, KubeHandle, KubeJob
 
 
 def failed_job(reason: str) -> SimpleNamespace:
@@ -23,7 +23,7 @@ def failed_job(reason: str) -> SimpleNamespace:
 
 
 def verdict(reason: str, deadline: int | None, ran_for: float):
-    executor = object.__new__(KubernetesExecutor)  # no cluster: only the reading is tested
+    executor = object.__new__(JobClient)  # no cluster: only the reading is tested
     executor.batch = SimpleNamespace(read_namespaced_job=lambda name, ns: failed_job(reason))
     spec = {"activeDeadlineSeconds": deadline} if deadline is not None else {}
     handle = KubeHandle(KubeJob("train", "fp", {"spec": spec}, Path("log")), "gp-train", "ns",

@@ -188,8 +188,8 @@ def test_kubernetes_fields_are_parsed_and_checked() -> None:
                                  env_from_secret=(("AWS_ACCESS_KEY_ID", "aws", "id"),))
     found = problems("stages:\n  a:\n    cmd: x\n    executor: cloud\n"
                      "    resources: {disk: 1}\n")
-    assert found == ["gitpipe.yaml:4: stage 'a': executor 'cloud' is not one of local, "
-                     "kubernetes",
+    assert found == ["gitpipe.yaml:4: stage 'a': unknown executor 'cloud'; known executors: "
+                     "local, kubernetes",
                      "gitpipe.yaml:5: stage 'a': resources: 'disk' is not one of cpu, memory, "
                      "gpu"]
 

@@ -73,7 +73,7 @@ def load_clients(settings: KubeSettings) -> tuple[Any, Any]:
     return client.BatchV1Api(api), client.CoreV1Api(api)
 
 
-class KubernetesExecutor:
+class JobClient:
     """submit / wait / cancel for Jobs; `remote` carries results and heartbeats."""
 
     def __init__(self, settings: KubeSettings, remote: Remote,

@@ -10,7 +10,7 @@ from typing import Any
 from gitpipe.core.errors import BadInputError, GitpipeError
 from gitpipe.core.yamlio import parse_yaml, plain
 from gitpipe.executors.base import InFlight, OutputSink, RunResult
-from gitpipe.executors.kubernetes.executor import KubeHandle, KubeJob, KubernetesExecutor
+from gitpipe.executors.kubernetes.executor import JobClient, KubeHandle, KubeJob
 from gitpipe.executors.kubernetes.manifest import (
     SECRET_OPTION,
     KubeSettings,
@@ -38,10 +38,6 @@ log = logging.getLogger(__name__)
 # Keys that choose which credentials, and which kubeconfig exec plugins, run:
 # taken from the user's environment or uncommitted config only.
 LOCAL_ONLY_KEYS = ("kubeconfig", "context")
-
-
-def uses_kubernetes(task: Task, override: str | None) -> bool:
-    return (override or task.stage.executor) == "kubernetes"
 
 
 def _kubernetes_section(path: Path) -> dict[str, Any]:
@@ -92,7 +88,7 @@ class KubeRunner:
             raise BadInputError("a local-folder remote is not visible from pods")
         self.pod_remote = self._pod_remote()
         refuse_cluster_access_from_git(project)
-        self.executor = KubernetesExecutor(self.settings, self.remote, sink)
+        self.executor = JobClient(self.settings, self.remote, sink)
         self.in_flight: InFlight[KubeHandle] = InFlight()
         self._staged: dict[tuple[str, str], str] = {}   # (task, fingerprint) -> digest
 

@@ -1,4 +1,5 @@
-"""Fixtures for tests against the loopback Kubernetes control plane (mark them `k8s`).
+"""Fixtures for tests against the loopback Kubernetes control plane (mark them `k8s`),
+registered for every test folder by tests/conftest.py (one control plane a session).
 
 - ``k8s_cluster`` (session): ControlPlane + NodeAgent; ``.kubeconfig``, ``.server``, ``.agent``,
   ``.controlplane``, ``.env`` ({"KUBECONFIG": ...}), ``.core()`` / ``.batch()`` API objects.
@@ -26,7 +27,13 @@ from tests.k8s.controlplane import BinariesMissing, ControlPlane, find_binaries
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient, BatchV1Api, CoreV1Api
 
+    from tests.conftest import Repo
     from tests.k8s.node_agent import NodeAgent
+
+# What a stage's pod needs to reach the S3 remote: credentials come through a
+# Secret (`use_cluster` makes it), as on a real cluster.
+STAGE_SECRETS = {"env_from_secret": {"AWS_ACCESS_KEY_ID": ["s3-creds", "id"],
+                                     "AWS_SECRET_ACCESS_KEY": ["s3-creds", "secret"]}}
 
 
 @dataclass
@@ -92,3 +99,25 @@ def k8s_namespace(k8s: K8sCluster, request: pytest.FixtureRequest) -> Iterator[s
         assert job.metadata is not None and job.metadata.name is not None
         batch.delete_namespaced_job(job.metadata.name, name, propagation_policy="Background")
     core.delete_collection_namespaced_pod(name, grace_period_seconds=0)
+
+
+def use_cluster(repo: Repo, k8s: K8sCluster, namespace: str, bucket: str,
+                s3_env: dict[str, str]) -> None:
+    """`gitpipe init` in `repo`, the S3 bucket as its default remote, the cluster's
+    settings in .gitpipe/config.yaml and the Secret STAGE_SECRETS names."""
+    from kubernetes import client
+
+    repo.run("init", check=True)
+    repo.run("remote", "add", "-d", "s3", bucket, check=True)
+    repo.gen({".gitpipe/config.yaml": {
+        "remotes": {"s3": {"url": bucket}}, "core": {"remote": "s3"},
+        "kubernetes": {"namespace": namespace, "image": "gitpipe:test", "ttl": 300,
+                       "heartbeat_timeout": 8, "watch_timeout": 2, "pending_timeout": 45,
+                       "env": {"AWS_ENDPOINT_URL": s3_env["AWS_ENDPOINT_URL"],
+                               "AWS_DEFAULT_REGION": "us-east-1",
+                               "AWS_EC2_METADATA_DISABLED": "true",
+                               "GITPIPE_HEARTBEAT": "1"}}}})
+    k8s.core().create_namespaced_secret(namespace, client.V1Secret(
+        metadata=client.V1ObjectMeta(name="s3-creds"),
+        string_data={"id": s3_env["AWS_ACCESS_KEY_ID"],
+                     "secret": s3_env["AWS_SECRET_ACCESS_KEY"]}))
