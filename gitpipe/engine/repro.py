@@ -13,7 +13,7 @@ from gitpipe.engine.reports import Listener, Report, ReproOptions, TaskResult
 from gitpipe.pipeline import graph as graph_module
 from gitpipe.project.root import Project
 from gitpipe.project.staleness import Staleness
-from gitpipe.project.status import any_stale, status
+from gitpipe.project.status import prejudge, status
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -30,13 +30,14 @@ def repro(project: Project, options: ReproOptions, listener: Listener | None = N
     nodes = graph_module.plan(graph, chosen)
     # NOTE: the common no-op: one read-only pass, as `status` does, and no
     # ProjectLock, threads or lock rewrite when nothing is stale.
+    prejudged = None
     if not (options.force or options.forced):
-        skipped = noop_report(project, nodes)
-        if skipped is not None:
-            return skipped
+        prejudged = prejudge(project, nodes)
+        if not prejudged.stale:
+            return _skipped(nodes)
     from gitpipe.engine.runner import execute
 
-    return execute(project, nodes, options, listener, sink)
+    return execute(project, nodes, options, listener, sink, prejudged=prejudged)
 
 
 def noop_report(project: Project, nodes: list[Hashable] | None = None) -> Report | None:
@@ -45,7 +46,7 @@ def noop_report(project: Project, nodes: list[Hashable] | None = None) -> Report
     nothing runs or is locked."""
     if nodes is None:
         nodes = graph_module.plan(project.graph, None)
-    return None if any_stale(project, nodes) else _skipped(nodes)
+    return None if prejudge(project, nodes).stale else _skipped(nodes)
 
 
 def _skipped(nodes: list[Hashable]) -> Report:

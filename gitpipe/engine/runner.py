@@ -28,7 +28,7 @@ from gitpipe.pipeline.model import Task
 from gitpipe.project.lockguard import would_lose
 from gitpipe.project.root import Project, ProjectLock, cached_out_paths, ensure_ignored
 from gitpipe.project.staleness import Observation, Staleness, judge, lock_entry_for, observe
-from gitpipe.project.status import check_params
+from gitpipe.project.status import Prejudged, check_params
 from gitpipe.storage.cache import CacheError, remove_path
 from gitpipe.storage.remote import url_exists
 from gitpipe.storage.runlogs import LOGS_DIR, log_path, prune_logs
@@ -40,11 +40,15 @@ from gitpipe.trust import dotdir
 
 def execute(project: Project, nodes: list[Hashable], options: ReproOptions,
             listener: Listener | None = None, sink: OutputSink | None = None,
-            stage_limits: dict[str, int] | None = None) -> Report:
+            stage_limits: dict[str, int] | None = None,
+            prejudged: Prejudged | None = None) -> Report:
     """Run the planned nodes through the one scheduler (repro and backfill share it).
 
     `stage_limits` caps partitions of a stage at once, on top of its `concurrency`.
     Lock entries of `options.forced` nodes are cleared first ("clear state").
+    `prejudged` (repro's read-only pass) names nodes already judged up to date:
+    they are skipped without a second judgement while the lock is the one that
+    pass read.
     """
     project.run_on(options.executor)  # the fingerprints judged are those of where it runs
     project.check_paths_inside()
@@ -60,6 +64,7 @@ def execute(project: Project, nodes: list[Hashable], options: ReproOptions,
     with ProjectLock(project.gitpipe_dir, project.config.lock_wait):
         project.__dict__.pop("lock_entries", None)  # re-read under the ProjectLock
         runner = _Runner(project, options, listener or (lambda e: None), sink)
+        runner.settled = _still_settled(project, prejudged)
         try:
             runner.executors.prepare(tasks)
             if options.forced:
@@ -73,6 +78,14 @@ def execute(project: Project, nodes: list[Hashable], options: ReproOptions,
             runner.prune_logs()
     return Report([runner.result(node, outcomes[node], scheduler.messages.get(node, ""))
                    for node in nodes])
+
+
+def _still_settled(project: Project, prejudged: Prejudged | None) -> frozenset[str]:
+    """The prejudged up-to-date nodes, unless the lock changed since that pass
+    (another gitpipe wrote it before this one took the ProjectLock)."""
+    if prejudged is None or prejudged.entries != project.lock_entries:
+        return frozenset()
+    return prejudged.up_to_date
 
 
 def _limits(project: Project, options: ReproOptions, stage_limits: dict[str, int]) -> Limits:
@@ -127,6 +140,7 @@ class _Runner:
         self.results: dict[str, TaskResult] = {}
         self.executors = Executors(Context(project, options.remote, sink), options.executor)
         self.aborted = threading.Event()
+        self.settled: frozenset[str] = frozenset()
 
     def result(self, node: Hashable, outcome: Outcome, message: str = "") -> TaskResult:
         if message and str(node) not in self.results:
@@ -139,6 +153,9 @@ class _Runner:
 
     def step(self, node: Hashable) -> Outcome:
         task = self.project.graph.nodes[node]["task"]
+        if task.name in self.settled:
+            self.listener(Event(task.name, "skip", "up to date"))
+            return self._finish(task.name, Outcome.SKIPPED)
         try:
             entry = self.writer.entries.get(task.name)
             seen = observe(task, self.project.workspace, self.params, entry)

@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 from gitpipe.core.errors import SpecError
 from gitpipe.pipeline import graph as graph_module
+from gitpipe.pipeline.lockfile import LockEntry
 from gitpipe.pipeline.model import Task
 from gitpipe.project.root import Project
 from gitpipe.project.staleness import Reason, Staleness, judge, observe
@@ -51,9 +52,31 @@ def status_of(project: Project, order: list[Hashable]) -> StatusReport:
 
 def any_stale(project: Project, order: list[Hashable]) -> bool:
     """Is anything stale? Stops at the first stale node: before a full build
-    there is no point judging the other 999 (the runner judges each anyway)."""
+    there is no point judging the rest (the runner judges each anyway)."""
+    return prejudge(project, order).stale
+
+
+class Prejudged(NamedTuple):
+    """A read-only pass over the plan, up to its first stale node: whether one
+    is stale, and the nodes judged up to date before it, against `entries`."""
+
+    stale: bool
+    up_to_date: frozenset[str]
+    entries: dict[str, LockEntry]
+
+
+def prejudge(project: Project, order: list[Hashable]) -> Prejudged:
+    """Judge `order` (a topological plan) until the first stale node. Every
+    node judged before it is up to date, and so are all its upstream nodes
+    (they come earlier), so no rerun can change its verdict: the runner may
+    skip it without judging again, if the lock is still `entries`."""
+    done: set[str] = set()
     try:
-        return any(verdict.stale for verdict in _verdicts(project, order))
+        for verdict in _verdicts(project, order):
+            if verdict.stale:
+                return Prejudged(True, frozenset(done), project.lock_entries)
+            done.add(verdict.task)
+        return Prejudged(False, frozenset(done), project.lock_entries)
     finally:
         project.state.flush()
 
@@ -80,7 +103,7 @@ def _paths_of(task: Task) -> list[str]:
     return [*task.deps, *(out.path for out in task.outs)]
 
 
-__all__ = ["Reason", "StatusReport", "any_stale", "status", "status_of"]
+__all__ = ["Prejudged", "Reason", "StatusReport", "any_stale", "prejudge", "status", "status_of"]
 
 
 def check_params(project: Project, nodes: list[Hashable], wait_for_writers: bool = True) -> None:

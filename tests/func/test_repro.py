@@ -291,3 +291,54 @@ def test_failing_stage_leaves_no_partial_out_recorded_or_cached(repo: Repo) -> N
     assert "half" not in repo.project().lock_entries
     cache = repo.project().cache
     assert list(cache.all_objects()) == [] and list(cache.run_entries()) == []
+
+
+def _judged_by_the_runner(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The tasks the runner observes (judges), in order, from now on."""
+    from gitpipe.engine import runner
+
+    seen: list[str] = []
+    real = runner.observe
+
+    def counting(task, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(task.name)
+        return real(task, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "observe", counting)
+    return seen
+
+
+def test_tasks_the_prepass_found_up_to_date_are_not_judged_again(
+        repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    chain(repo)
+    repo.project().repro()
+    repo.ran()
+    repo.gen({"params.yaml": {"train": {"lr": 0.2, "epochs": 3}}})
+    judged = _judged_by_the_runner(monkeypatch)
+    report = repo.project().repro()
+    assert [r.outcome for r in report.results] == [Outcome.SKIPPED, Outcome.RAN]
+    assert repo.ran() == ["train"] and judged == ["train"]
+
+
+def test_a_lock_written_after_the_prepass_is_judged_afresh(
+        repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gitpipe.engine.runner import execute
+    from gitpipe.pipeline import graph as graph_module
+    from gitpipe.project.status import prejudge
+
+    chain(repo)
+    repo.project().repro()
+    repo.ran()
+    repo.gen({"params.yaml": {"train": {"lr": 0.2, "epochs": 3}}})
+    project = repo.project()
+    nodes = graph_module.plan(project.graph, None)
+    prejudged = prejudge(project, nodes)
+    assert prejudged.stale and prejudged.up_to_date == {"prepare"}
+    # Another gitpipe reruns prepare on new data before this one takes the lock.
+    repo.gen({"raw.txt": "9\n"})
+    assert repo.run("repro", "prepare").returncode == 0
+    repo.gen({"raw.txt": "1\n2\n3\n"})  # and the data goes back: prepare is stale again
+    judged = _judged_by_the_runner(monkeypatch)
+    report = execute(project, nodes, ReproOptions(), prejudged=prejudged)
+    assert [r.outcome for r in report.results] == [Outcome.RESTORED, Outcome.RAN]
+    assert judged == ["prepare", "train"] and repo.read("model.txt") == "3\n2\n1\n"
