@@ -1,4 +1,4 @@
-"""Light imports and the direction of imports between layers (STYLE.md)."""
+"""Light imports, and imports only downward between the layer packages, without cycles."""
 
 from __future__ import annotations
 

@@ -16,6 +16,15 @@ if TYPE_CHECKING:
     from gitpipe.usecases.api import Project
 
 
+_CUT_SHORT = "gitpipe.exit_code"
+
+
+def settle_exit_code(ctx: click.Context, code: int) -> None:
+    """The code the command exits with, said before it prints: a reader that
+    leaves while it prints does not change it."""
+    ctx.meta[_CUT_SHORT] = code
+
+
 class _Group(click.Group):
     """Turns GitpipeError into a one- or two-line message and its exit code."""
 
@@ -23,8 +32,14 @@ class _Group(click.Group):
         debug = "--debug" in sys.argv[1:] or bool(os.environ.get("GITPIPE_DEBUG"))
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.Abort, BrokenPipeError):
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except BrokenPipeError:
+            # The reader left (`gitpipe status | head`): nothing more to say, and
+            # the exit code is the one the command had settled on, as on the
+            # quick door (cli/launch.py).
+            exits.reader_left()
+            ctx.exit(ctx.meta.get(_CUT_SHORT, 0))
         except KeyboardInterrupt:
             ctx.exit(exits.interrupted())
         except Exception as exc:

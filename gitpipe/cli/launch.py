@@ -16,14 +16,14 @@ import sys
 def main() -> None:
     import gc
 
-    # NOTE: gitpipe builds many small long-lived objects (specs, lock entries,
-    # stat rows) and few cycles; the default thresholds run full collections
-    # over them again and again (~0.2 s of a 1,000-stage status).
+    # gitpipe builds many small long-lived objects (specs, lock entries, stat
+    # rows) and few cycles; the default thresholds run full collections over
+    # them again and again.
     gc.set_threshold(50_000, 50, 100)
     argv = sys.argv[1:]
     found = None
     if argv == ["--version"]:
-        # click.version_option's message, without importing click (~2/3 of the
+        # click.version_option's message, without importing click (most of the
         # command's time); tests/test_imports.py checks the two agree.
         from gitpipe import __version__
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from gitpipe.cli.group import cli, project_of, size_text
+from gitpipe.cli.group import cli, project_of, settle_exit_code, size_text
 from gitpipe.cli.output import BackfillProgress, LivePrinter, print_report, print_status
 
 if TYPE_CHECKING:
@@ -60,18 +60,20 @@ def status(ctx: click.Context, targets: tuple[str, ...], as_json: bool, check: b
         report = status_at(project, rev, targets)
     else:
         report = project.status(targets)
+    from gitpipe.fastpath import noop, seal
+
+    if noop.seals_status(targets, rev):
+        seal.settle(project, "status", noop.status_answer(report), started_ns)
+    code = 1 if check and report.stale else 0
+    settle_exit_code(ctx, code)
     if as_json:
         import json
 
         click.echo(json.dumps(report.to_json()))
     else:
         print_status(report)
-    from gitpipe.fastpath import noop, seal
-
-    if noop.seals_status(targets, rev):
-        seal.settle(project, "status", noop.status_answer(report), started_ns)
-    if check and report.stale:
-        ctx.exit(1)
+    if code:
+        ctx.exit(code)
 
 
 def _known_executor(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -113,11 +115,12 @@ def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force:
     printer = LivePrinter()
     project = project_of(ctx)
     report = project.repro(options=options, listener=printer.event, sink=printer.line)
-    print_report(report)
     from gitpipe.fastpath import noop, seal
 
     if noop.seals_repro(options):
         seal.settle(project, "repro", noop.repro_answer(report), started_ns)
+    settle_exit_code(ctx, 0 if report.ok else 1)
+    print_report(report)
     if not report.ok:
         ctx.exit(1)
 
@@ -182,6 +185,7 @@ def backfill(ctx: click.Context, stage: str, start: str | None, end: str | None,
     with BackfillProgress(total) as progress:
         report = project.backfill(options, ReproOptions(jobs=jobs, retry_backoff=backoff),
                                   progress.wrap(printer.event), printer.line)
+    settle_exit_code(ctx, 0 if report.ok else 1)
     print_report(report)
     if not report.ok:
         ctx.exit(1)

@@ -13,9 +13,9 @@ from typing import NamedTuple
 
 from gitpipe.core.outcome import Outcome
 
-# NOTE: NamedTuples, not dataclasses, like the records of the status path
+# NamedTuples, not dataclasses, like the records of the status path
 # (docs/architecture.md): a no-op repro imports this module, and dataclasses
-# (with inspect) plus four generated classes were ~10 ms of it.
+# import inspect and generate each class's methods when imported.
 
 
 class ReproOptions(NamedTuple):

@@ -28,7 +28,7 @@ def repro(project: Project, options: ReproOptions, listener: Listener | None = N
     if options.dry_run:
         return _dry_run(project, options)
     nodes = graph_module.plan(graph, chosen)
-    # NOTE: the common no-op: one read-only pass, as `status` does, and no
+    # The common no-op: one read-only pass, as `status` does, and no
     # ProjectLock, threads or lock rewrite when nothing is stale.
     prejudged = None
     if not (options.force or options.forced):

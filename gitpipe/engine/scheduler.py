@@ -93,7 +93,7 @@ class Scheduler:
                     self._submit(pool, ready)
                     self._collect(ready, waiting)
             except BaseException:
-                # NOTE: before the pool's exit waits for running steps: they
+                # Before the pool's exit waits for running steps: they
                 # only return once their commands are killed.
                 self.stop.set()
                 if self.on_abort is not None:

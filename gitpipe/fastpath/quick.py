@@ -1,12 +1,12 @@
 """The sealable command lines (`status`, `status --check`, `repro [-j N]`)
 answered by the engine directly when the seal does not hold: no click.
 
-click and the CLI modules cost ~40 ms to import, a fifth of the first status
-after a change (a commit, an edit, a run) at S=200, and that status is what
-users and hooks mostly see. Only two answers are given here: a status, and a
+Importing click and the CLI modules is a large part of the first status
+after a change (a commit, an edit, a run), and that status is what users and
+hooks mostly see. Only two answers are given here: a status, and a
 repro with nothing to do. A repro with work to do, and any error, returns
 None: the CLI then starts over, so live output, messages and exit codes keep
-one home (cli/main.py). Both paths render through fastpath/render.py and settle the seal
+one home (the CLI). Both paths render through render.py and settle the seal
 the same way; tests/func/test_quick.py compares their output.
 """
 

@@ -69,9 +69,9 @@ def table_lines(report: Report) -> list[str]:
     """The repro table: one row per task that did something, then the counts."""
     from gitpipe.core.outcome import Outcome
 
-    # NOTE: up-to-date rows are listed only for small pipelines; on 1,000
-    # stages a wall of "skipped" hides what ran and costs real time to draw.
-    # Plain aligned columns: rich's Table took ~0.15 s for 200 rows.
+    # Up-to-date rows are listed only for small pipelines: on a large one a
+    # wall of "skipped" hides what ran and costs real time to draw. Plain
+    # aligned columns, because rich's Table costs more than the whole no-op.
     rows = report.results if len(report.results) <= 30 else [
         r for r in report.results if r.outcome is not Outcome.SKIPPED]
     cells = [("stage", "result", "time", "why")] + [

@@ -3,8 +3,8 @@ remembered with the stat signature of everything the answer depended on.
 
 Run again with every signature unchanged, the same command prints the same
 answer from stat calls alone, before click or the engine is imported: what
-make does with mtimes, and the only way under ~0.1 s in Python (the imports
-alone cost more). Anything else falls through to the full path, which judges
+make does with mtimes, and the only way for a Python tool to answer faster
+than its own imports. Anything else falls through to the full path, which judges
 again and seals its answer anew: other arguments, a changed dep, out, spec,
 params or lock file, another gitpipe, another day (dated
 partitions), other GIT_*/GITPIPE_* variables, a malformed seal.
@@ -43,9 +43,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from gitpipe.project.root import Project
 
-# NOTE: the file is NUL-separated strings, not JSON: `import json` (re, enum)
-# and `import typing` each cost ~5 ms, a tenth of the whole fast path. NUL is
-# the one character no path, variable or output line here can hold.
+# The file is NUL-separated strings, not JSON: importing json (re, enum) or
+# typing would each be a large part of the whole fast path. NUL is the one
+# character no path, variable or output line here can hold.
 MAGIC = "gitpipe-noop-seal/2"
 MISSING = "-"
 
@@ -151,11 +151,10 @@ def _seal(project: Project, text: str, started_ns: int) -> str | None:
         return None  # a Project pinned to another day (the API): not what argv replays
     if known[3] == MISSING:
         return None  # in a git hook, or no work tree found: see _git_state
-    # NOTE: the signatures the readers took as they read each path (the
-    # workspace as it hashed, the spec, params, config and lock loaders as they
-    # read), not a list of inputs kept here: whatever the judgement read is in
-    # it, and nothing else. Walking every directory again here would also cost
-    # the full path ~20% more.
+    # The signatures the readers took as they read each path (the workspace
+    # as it hashed, the spec, params, config and lock loaders as they read),
+    # not a list of inputs kept here: whatever the judgement read is in it,
+    # and nothing else; and no directory is walked a second time.
     found = dict(project.reads.seen)
     if not found:
         return None

@@ -74,7 +74,7 @@ class CheckoutAttributes:
             name = _in(folder)
             on_disk = self._on_disk(name)
             staged = self.git.staged_blob_id(name)
-            # NOTE: libgit2 reads the index's rules as well as the file's, so
+            # Libgit2 reads the index's rules as well as the file's, so
             # both must be the checkout's.
             self._unchanged[folder] = _same_rules(self._after_checkout(name), on_disk) and (
                 staged is None or _same_rules(self.git.blob_bytes(staged), on_disk))

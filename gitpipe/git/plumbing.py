@@ -1,9 +1,11 @@
-"""The git command line, for the one thing libgit2 cannot read: a split index.
+"""The git command line, for what libgit2 cannot do.
 
 With `core.splitIndex` set, `.git/index` carries a "link" extension that
 libgit2 refuses ("unsupported mandatory extension"), so pygit2 can neither
-list the index nor compute a status. Anyone with that setting has git itself,
-whose plumbing commands read it; git/repo.py asks them instead, and only then.
+list the index nor compute a status; anyone with that setting has git itself,
+whose plumbing commands read it. git also smudges what libgit2 cannot (filter
+drivers, non-UTF-8 paths, a commit's own attributes) and lists the reflogs
+and work trees gc keeps.
 """
 
 from __future__ import annotations

@@ -115,7 +115,7 @@ class Revision:
             return self.attributes.smudged(git_path, str(entry.id))
         if not self.git.converts(path):
             return bytes(blob.read_raw())
-        # NOTE: libgit2 reads no split index, runs no filter driver, and pygit2
+        # Libgit2 reads no split index, runs no filter driver, and pygit2
         # takes a filter list's path as a str it encodes as UTF-8: git itself
         # smudges those files (slower, the same bytes).
         if self.git.split_index or not encodable(git_path) or self.git.beyond_libgit2(path):

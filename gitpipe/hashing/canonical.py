@@ -40,7 +40,7 @@ def canonical(value: Any, where: str) -> Any:
     (`1` and "1" are different params for the command), sets as sorted lists,
     -0.0 as 0.0. BadInputError naming `where` for what has no such form.
 
-    NOTE: a YAML set is a Python set, whose order (and so its text) follows
+    A YAML set is a Python set, whose order (and so its text) follows
     PYTHONHASHSEED; NaN never equals itself. Both made a stage stale on every
     run; `same` compares canonical texts, in which NaN is one text.
     """
@@ -129,7 +129,7 @@ _SCALARS = frozenset({str, int, float, bool, type(None)})
 
 def same(before: Any, after: Any) -> bool:
     """Do two param values (one from the lock, one from the params file) agree?"""
-    # NOTE: two equal scalars of one type have one canonical text (-0.0 and 0.0
+    # Two equal scalars of one type have one canonical text (-0.0 and 0.0
     # are both 0.0; NaN is not equal to itself, so it goes the long way): the
     # common case, a param that did not change, needs no text.
     kind = type(before)

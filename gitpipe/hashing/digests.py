@@ -64,12 +64,12 @@ def hash_file(path: str | os.PathLike[str]) -> Digest:
 
 
 def file_digest(path: str | os.PathLike[str]) -> str:
-    """`str(hash_file(path))`, without the Digest: for the 20,000 files of a
-    directory, making and formatting those objects cost a tenth of hashing.
+    """`str(hash_file(path))`, without the Digest: for a directory of many
+    small files, making and formatting those objects costs more than hashing.
 
     A small file is read in one call and hashed at once: no buffer to
-    allocate, ~8x the files per second on 4 KiB files. os.open/os.read, not a
-    file object: ~2 µs less per file, a third of the cost of a 4 KiB file.
+    allocate, and os.open/os.read rather than a file object, whose set-up
+    costs as much as hashing a small file (docs/performance.md).
     """
     fd = os.open(path, _READ_FLAGS)
     try:

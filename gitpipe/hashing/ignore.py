@@ -219,7 +219,7 @@ def _read_rules_of(directory: str) -> tuple[tuple[Rule, ...], Signature]:
     known = _parsed.get(key)
     if known is None:
         known = _parsed[key] = _read_rules_file(path)
-    # NOTE: lstat's data is a regular file's own (a link is refused as it is
+    # Lstat's data is a regular file's own (a link is refused as it is
     # read above), so it is what os.stat gives the seal when it compares
     return known, (info.st_ino, info.st_mtime_ns, info.st_size, info.st_ctime_ns)
 

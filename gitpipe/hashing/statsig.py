@@ -54,7 +54,7 @@ def walk_files(directory: str) -> list[ListedFile]:
     devices are left out, as git leaves them: they hold no content to hash
     (opening a fifo to read it waits for a writer forever).
     """
-    # NOTE: this loop runs once per file of every directory dep, on every
+    # This loop runs once per file of every directory dep, on every
     # status: the file's kind is its mode's type bits compared with ints (no
     # call), and a directory whose names the defaults cannot touch (nearly
     # all: see ignore.defaults_may_ignore) with no `.gitpipeignore` in force

@@ -241,7 +241,8 @@ class LockWriter:
     instead of re-rendering a 1,000-entry lock. With `write_behind`, a thread
     does the writing, at most every WRITE_BEHIND_INTERVAL: a finished stage does
     not wait for two fsyncs before the next one starts, and the stages that
-    finish meanwhile share one write (a 200-stage build: ~10 writes, not 200).
+    finish meanwhile share one write (a large build rewrites the lock a few
+    times a second, not once per stage).
     A crash can then lose the last few entries, never corrupt the file, and
     each lost entry's run-cache record (written before the update) restores
     its outs on the next repro instead of running again. `close` writes what

@@ -140,7 +140,7 @@ class Workspace:
         That id depends on the bytes alone, so it is remembered by the file's
         stat data like any hash: a commit, `git add` of another file or a
         checkout that left this file alone rewrites the index but costs no
-        lookup in it (and no `import pygit2`, ~50 ms).
+        lookup in it (and no `import pygit2`, which costs more than the lookup).
         """
         # The index's id is never taken instead of reading the file. A
         # clean entry proves nothing where status does not compare it

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -248,3 +249,26 @@ def test_validate_checks_the_config(repo: Repo, config: str, problem: str) -> No
     assert done.returncode == 2, done.stdout + done.stderr
     assert ".gitpipe/config.yaml" in done.stderr and problem in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def _with_stdout_closed(repo: Repo, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """The CLI with a reader that has already left: every write to stdout fails."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        return subprocess.run([sys.executable, "-m", "gitpipe", *args], cwd=repo.path,
+                              env={**os.environ, "NO_COLOR": "1", **env}, stdout=write_end,
+                              stderr=subprocess.PIPE, text=True)
+    finally:
+        os.close(write_end)
+
+
+@pytest.mark.parametrize("args", [("status",), ("status", "--check")])
+def test_a_reader_that_leaves_does_not_change_the_exit_code(repo: Repo, args: tuple) -> None:
+    # Both doors (the engine without click, and click) end the same way.
+    repo.spec({"a": {"cmd": "echo a > a.txt", "outs": ["a.txt"]}}, commit="spec")
+    want = 1 if "--check" in args else 0
+    for env in ({}, {"GITPIPE_NO_QUICK": "1"}):
+        done = _with_stdout_closed(repo, *args, **env)
+        assert done.returncode == want, (env, done.stderr)
+        assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
