@@ -63,8 +63,8 @@ def status(ctx: click.Context, targets: tuple[str, ...], as_json: bool, check: b
     from gitpipe.fastpath import noop, seal
 
     if noop.seals_status(targets, rev):
-        seal.settle(project, "status", noop.status_answer(report), started_ns)
-    code = 1 if check and report.stale else 0
+        seal.settle(project, noop.STATUS, noop.status_answer(report), started_ns)
+    code = noop.status_exit_code(report.stale, check)
     settle_exit_code(ctx, code)
     if as_json:
         import json
@@ -118,7 +118,7 @@ def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force:
     from gitpipe.fastpath import noop, seal
 
     if noop.seals_repro(options):
-        seal.settle(project, "repro", noop.repro_answer(report), started_ns)
+        seal.settle(project, noop.REPRO, noop.repro_answer(report), started_ns)
     settle_exit_code(ctx, 0 if report.ok else 1)
     print_report(report)
     if not report.ok:

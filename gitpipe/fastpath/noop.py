@@ -17,18 +17,26 @@ if TYPE_CHECKING:
 # The argument lists a seal answers, and which seal answers them. `status
 # --check` exits 0 when nothing is stale, as plain `status` does; a no-op
 # repro prints the same table whatever its -j.
-SEALED = {("status",): "status", ("status", "--check"): "status", ("repro",): "repro"}
+STATUS = "status"
+REPRO = "repro"
+CHECK = "--check"  # `status --check`: exit 1 when anything is stale
+SEALED = {(STATUS,): STATUS, (STATUS, CHECK): STATUS, (REPRO,): REPRO}
 
 
 def command_of(argv: list[str]) -> str | None:
-    """Which seal answers `argv` ("status" or "repro"); None for any other command line."""
+    """Which seal answers `argv` (STATUS or REPRO); None for any other command line."""
     return SEALED.get(_without_jobs(argv))
+
+
+def status_exit_code(stale: bool, check: bool) -> int:
+    """What a status exits with: 1 only for `--check` with something stale."""
+    return 1 if check and stale else 0
 
 
 def _without_jobs(argv: list[str]) -> tuple[str, ...]:
     """`repro -j 4` (`--jobs 4`, `-j4`, `--jobs=4`) as `repro`; anything else as is."""
     rest = argv[1:]
-    if argv[:1] != ["repro"] or not rest:
+    if argv[:1] != [REPRO] or not rest:
         return tuple(argv)
     if len(rest) == 2 and rest[0] in ("-j", "--jobs"):
         value = rest[1]
@@ -38,7 +46,7 @@ def _without_jobs(argv: list[str]) -> tuple[str, ...]:
         value = rest[0].removeprefix("-j")
     else:
         return tuple(argv)
-    return ("repro",) if value.isdecimal() and int(value) >= 1 else tuple(argv)
+    return (REPRO,) if value.isdecimal() and int(value) >= 1 else tuple(argv)
 
 
 def seals_status(targets: tuple[str, ...], rev: str | None) -> bool:

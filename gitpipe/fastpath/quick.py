@@ -32,8 +32,8 @@ def answer(command: str, argv: list[str]) -> Answer | None:
         from gitpipe.usecases.api import Project
 
         project = Project(".")
-        if command == "status":
-            return _status(project, check="--check" in argv, started_ns=started_ns)
+        if command == noop.STATUS:
+            return _status(project, check=noop.CHECK in argv, started_ns=started_ns)
         return _repro(project, started_ns)
     except Exception:  # the CLI reports it, as it reports every error
         return None
@@ -42,8 +42,8 @@ def answer(command: str, argv: list[str]) -> Answer | None:
 def _status(project: Project, check: bool, started_ns: int) -> Answer:
     report = project.status()
     text = "\n".join(status_lines(report)) + "\n"
-    seal.settle(project, "status", noop.status_answer(report), started_ns)
-    return text, 1 if check and report.stale else 0
+    seal.settle(project, noop.STATUS, noop.status_answer(report), started_ns)
+    return text, noop.status_exit_code(report.stale, check)
 
 
 def _repro(project: Project, started_ns: int) -> Answer | None:
@@ -53,5 +53,5 @@ def _repro(project: Project, started_ns: int) -> Answer | None:
     text = None if report is None else noop.repro_answer(report)
     if text is None:
         return None  # something to run: the CLI runs it, with live output
-    seal.settle(project, "repro", text, started_ns)
+    seal.settle(project, noop.REPRO, text, started_ns)
     return text, 0
