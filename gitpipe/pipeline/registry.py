@@ -20,6 +20,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from gitpipe.core.errors import BadInputError
+from gitpipe.pipeline.model import DEFAULT_EXECUTOR
 
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from gitpipe.pipeline.model import Stage
 
 GROUP = "gitpipe.executors"
-DEFAULT = "local"
+DEFAULT = DEFAULT_EXECUTOR
 # A package that registers one of these names does not replace the built-in.
 BUILTIN = {
     "local": "gitpipe.executors.local:LocalExecutor",
