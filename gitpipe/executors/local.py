@@ -17,7 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from gitpipe.executors.base import Context, InFlight, Job, OutputSink, Pairs, RunResult
+from gitpipe.executors.base import (
+    Context,
+    InFlight,
+    Job,
+    OutputSink,
+    Pairs,
+    RunResult,
+    command_env,
+)
 from gitpipe.pipeline.model import Stage, Task
 
 KILL_GRACE = 3.0
@@ -129,13 +137,7 @@ class LocalExecutor:
         self.cancel_many(self.in_flight.snapshot())
 
     def env(self, task: Task) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update(task.env)
-        env.update(GITPIPE_ROOT=str(self.root), GITPIPE_STAGE=task.stage.name,
-                   GITPIPE_PARTITION=task.partition or "")
-        for var in ("ENV", "BASH_ENV"):  # the shell without rc files
-            env.pop(var, None)
-        return env
+        return command_env(self.root, task.stage.name, task.partition, task.env)
 
     def submit(self, job: Job) -> LocalHandle:
         job.log_path.parent.mkdir(parents=True, exist_ok=True)
