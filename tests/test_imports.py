@@ -63,9 +63,8 @@ def test_status_of_kubernetes_stages_does_not_import_the_client(repo: Repo) -> N
 
 
 def test_repeated_noop_status_and_repro_need_no_pygit2_yaml_or_runner(repo: Repo) -> None:
-    # A no-op must answer from the stat cache and the parse cache alone: pygit2
-    # (~80 ms), yaml (~25 ms) and the runner (~30 ms) would each cost more than
-    # the rest of the command.
+    # A no-op must answer from the stat cache and the parse cache alone: importing
+    # pygit2, yaml or the runner would each cost more than the rest of the command.
     repo.gen({"src.py": "print(1)\n", "params.yaml": {"n": 1}})
     repo.spec({"a": {"cmd": "python3 src.py > o", "deps": ["src.py"], "params": ["n"],
                      "outs": ["o"]}})
@@ -113,7 +112,8 @@ def _layer(module: str) -> int:
 
 
 def _imported(path: Path) -> set[str]:
-    """The gitpipe modules `path` imports, at any depth of its code (lazy imports too)."""
+    """The gitpipe modules `path` imports, at any depth of its code (lazy imports too).
+    Absolute names only: test_no_relative_imports keeps it so."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("gitpipe"):
@@ -126,6 +126,15 @@ def _imported(path: Path) -> set[str]:
 
 
 GRAPH = {name: _imported(path) - {name} for name, path in MODULES.items()}
+
+
+def test_no_relative_imports() -> None:
+    # The layer and cycle checks read absolute names: a relative import
+    # (`from . import x`) would slip past them.
+    relative = [f"{path}:{node.lineno}" for path in MODULES.values()
+                for node in ast.walk(ast.parse(path.read_text()))
+                if isinstance(node, ast.ImportFrom) and node.level != 0]
+    assert relative == [], f"relative imports; write the absolute gitpipe name: {relative}"
 
 
 def test_every_module_lives_in_a_layer_package() -> None:

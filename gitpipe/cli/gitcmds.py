@@ -174,20 +174,24 @@ def k8s_manifest(ctx: click.Context, task: str) -> None:
         pod_remote,
     )
     from gitpipe.executors.remotejob import job_record, record_digest
+    from gitpipe.pipeline.config import remote_settings
     from gitpipe.pipeline.graph import select
     from gitpipe.project.staleness import observe
+    from gitpipe.storage.urls import resolve_url
 
     project = project_of(ctx.find_root())
     nodes = select(project.graph, [task])
     settings = KubeSettings.from_config(project.config.raw.get("kubernetes") or {})
     remote = PodRemote("REMOTE-URL")
     if project.has_remote():
-        remotes = project.config.raw["remotes"]
-        name = (project.config.raw.get("core") or {}).get("remote") or next(iter(remotes))
-        remote = pod_remote(name, remotes[name]["url"], project.remote_settings(name))
+        # The remote a run would use (the same choice, or the same error), unopened.
+        chosen = remote_settings(project.config)
+        remote = pod_remote(chosen.name, resolve_url(chosen.url, project.root),
+                            dict(chosen.options))
         if remote.withheld:
-            click.echo(f"warning: remote {name!r}: options {', '.join(remote.withheld)} are "
-                       "not passed to pods (they look like credentials)", err=True)
+            click.echo(f"warning: remote {chosen.name!r}: options "
+                       f"{', '.join(remote.withheld)} are not passed to pods (they look "
+                       "like credentials)", err=True)
     documents = []
     for node in nodes:
         found = project.graph.nodes[node]["task"]

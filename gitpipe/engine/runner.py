@@ -270,7 +270,7 @@ class _Runner:
         """Before a command runs in the work tree: the old outs are deleted (a stale
         out is never taken for a fresh one) and their folders made. Why the
         attempt cannot start, or None."""
-        # NOTE: checked again right before running: a symlink swapped in after
+        # Checked again right before running: a symlink swapped in after
         # validation must not turn "delete the outs" into deleting outside files.
         try:
             self.project.check_paths_inside(

@@ -4,8 +4,9 @@ attempts an executor cancels together."""
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,6 +106,21 @@ class Executor(Protocol):
         """Stop every attempt running now (Ctrl-C, or a failure without
         --keep-going); each returns a RunResult with cancelled set."""
         ...
+
+
+def command_env(root: Path, stage: str, partition: str | None,
+                env: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> dict[str, str]:
+    """The environment a stage's command runs in, whatever runs it: the process's
+    own, the stage's `env:`, and what docs/gitpipe-yaml.md promises every
+    command: GITPIPE_ROOT (`root`: the folder the command sees the project's
+    files in, the work tree or an executor's copy), GITPIPE_STAGE and
+    GITPIPE_PARTITION (empty for a stage without partitions). ENV and BASH_ENV
+    are dropped: the shell starts without rc files."""
+    made = {**os.environ, **dict(env)}
+    made.update(GITPIPE_ROOT=str(root), GITPIPE_STAGE=stage, GITPIPE_PARTITION=partition or "")
+    for var in ("ENV", "BASH_ENV"):
+        made.pop(var, None)
+    return made
 
 
 class InFlight(Generic[H]):

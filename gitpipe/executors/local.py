@@ -17,7 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from gitpipe.executors.base import Context, InFlight, Job, OutputSink, Pairs, RunResult
+from gitpipe.executors.base import (
+    Context,
+    InFlight,
+    Job,
+    OutputSink,
+    Pairs,
+    RunResult,
+    command_env,
+)
 from gitpipe.pipeline.model import Stage, Task
 
 KILL_GRACE = 3.0
@@ -44,8 +52,8 @@ def _kill_groups(pids: list[int], grace: float = KILL_GRACE) -> None:
 
     All at once, with one deadline: a group whose processes are gone but not
     yet reaped (a stage's children are reaped by init, which some containers
-    do only every few seconds) still counts as alive, and waiting for each in
-    turn made a Ctrl-C of 6 running stages take 11 s instead of 2.
+    do only every few seconds) still counts as alive, so waiting for each in
+    turn would add up the grace periods of every stage being stopped.
     """
     alive = []
     for pid in pids:
@@ -129,13 +137,7 @@ class LocalExecutor:
         self.cancel_many(self.in_flight.snapshot())
 
     def env(self, task: Task) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update(task.env)
-        env.update(GITPIPE_ROOT=str(self.root), GITPIPE_STAGE=task.stage.name,
-                   GITPIPE_PARTITION=task.partition or "")
-        for var in ("ENV", "BASH_ENV"):  # the shell without rc files
-            env.pop(var, None)
-        return env
+        return command_env(self.root, task.stage.name, task.partition, task.env)
 
     def submit(self, job: Job) -> LocalHandle:
         job.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -157,9 +159,9 @@ class LocalExecutor:
         return self._finish(handle)
 
     def wait(self, handle: LocalHandle) -> RunResult:
-        """Block in waitpid until the command ends: no polling loop, so a
-        10 ms stage is seen done after 10 ms (Popen.wait with a timeout sleeps
-        in growing steps and cost a short stage up to ~50 ms). A timeout is a
+        """Block in waitpid until the command ends: no polling loop, so a short
+        stage is seen done as soon as it ends (Popen.wait with a timeout sleeps
+        in growing steps, which a short stage would wait out). A timeout is a
         timer that kills the group; cancel() kills it from another thread."""
         timer = None
         if handle.job.timeout is not None:
@@ -189,8 +191,8 @@ class LocalExecutor:
         _kill_groups([h.process.pid for h in handles if h.process.poll() is None])
 
     def _finish(self, handle: LocalHandle) -> RunResult:
-        # NOTE: the shell may be gone while children it backgrounded still hold
-        # the group; they are killed so nothing outlives its stage.
+        # The shell may be gone while children it backgrounded still hold the
+        # group; they are killed so nothing outlives its stage.
         _kill_group(handle.process.pid, grace=0.5)
         handle.reader.join(timeout=5)
         duration = time.monotonic() - handle.started

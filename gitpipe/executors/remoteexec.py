@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from gitpipe.core.errors import BadInputError, GitpipeError
+from gitpipe.executors.base import command_env
 from gitpipe.executors.remotejob import (
     SCRATCH,
     JobRecord,
@@ -133,8 +134,7 @@ def _run_command(record: JobRecord, workdir: Path) -> int:
         (workdir / path).parent.mkdir(parents=True, exist_ok=True)
     _refuse_symlinked_parent(workdir, f"{record.wdir}/.", "wdir")
     (workdir / record.wdir).mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, **record.env, "GITPIPE_ROOT": str(workdir),
-           "GITPIPE_STAGE": record.stage, "GITPIPE_PARTITION": record.partition or ""}
+    env = command_env(workdir, record.stage, record.partition, record.env)
     sys.stdout.flush()
     process = subprocess.run(["/bin/sh", "-c", record.cmd], cwd=workdir / record.wdir, env=env,
                              stdin=subprocess.DEVNULL)

@@ -249,10 +249,12 @@ def job_record(task: Task, fingerprint: str, workspace: Workspace) -> JobRecord:
     """The record a pod runs `task` from; every dep named by its xxh3 digest.
 
     Code deps are named by git blob ids in the lock; a pod needs their bytes,
-    so every dep is hashed with xxh3 here.
+    so every dep is hashed with xxh3 here. The stage's params files go with
+    its deps: the command reads them too.
     """
     deps = []
-    for path in task.deps:
+    params_files = sorted({ref.file for ref in task.stage.params} - set(task.deps))
+    for path in [*task.deps, *params_files]:
         info = workspace.info(path, XXH3)
         assert info.digest is not None, f"dependency {path!r} does not exist"
         deps.append(with_mode([path, info.digest], info.executable))

@@ -12,6 +12,7 @@ from gitpipe.pipeline.partitions import PartitionSpec, substitute, variables
 
 SPEC_FILE = "gitpipe.yaml"
 DEFAULT_PARAMS_FILE = "params.yaml"
+DEFAULT_EXECUTOR = "local"  # a stage without `executor:` (pipeline/registry.py names it)
 
 
 class ParamRef(NamedTuple):
@@ -68,7 +69,7 @@ class Stage(NamedTuple):
     concurrency: int | None = None
     wait_for: WaitFor | None = None
     pool: str | None = None
-    executor: str = "local"
+    executor: str = DEFAULT_EXECUTOR
     k8s: KubeSpec | None = None
 
 

@@ -20,6 +20,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from gitpipe.core.errors import BadInputError
+from gitpipe.pipeline.model import DEFAULT_EXECUTOR
 
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from gitpipe.pipeline.model import Stage
 
 GROUP = "gitpipe.executors"
-DEFAULT = "local"
+DEFAULT = DEFAULT_EXECUTOR
 # A package that registers one of these names does not replace the built-in.
 BUILTIN = {
     "local": "gitpipe.executors.local:LocalExecutor",
@@ -42,12 +43,23 @@ class UnknownExecutorError(BadInputError):
 
 
 @lru_cache(maxsize=1)
-def _installed() -> dict[str, EntryPoint]:
-    """The executors installed packages register, by name (read once a process)."""
+def _installed() -> dict[str, list[EntryPoint]]:
+    """The executors installed packages register, by name (read once a process):
+    every registration of a name, so that two packages claiming one name are an
+    error when it is used, not a silent choice of one of them."""
     from importlib.metadata import entry_points
 
-    return {point.name: point for point in entry_points(group=GROUP)
-            if point.name not in BUILTIN}
+    found: dict[str, list[EntryPoint]] = {}
+    for point in entry_points(group=GROUP):
+        if point.name not in BUILTIN:
+            found.setdefault(point.name, []).append(point)
+    return found
+
+
+def _registered_by(point: EntryPoint) -> str:
+    dist = point.dist
+    package = f"{dist.name} {dist.version}" if dist is not None else "an unnamed package"
+    return f"{package} ({point.value})"
 
 
 def known() -> list[str]:
@@ -77,7 +89,12 @@ def target(name: str) -> str:
     if name in BUILTIN:
         return BUILTIN[name]
     check(name)
-    return str(_installed()[name].value)
+    points = _installed()[name]
+    if len(points) > 1:
+        raise BadInputError(f"executor {name!r} is registered by several installed packages: "
+                            f"{'; '.join(_registered_by(point) for point in points)}",
+                            hint="uninstall all but one of them")
+    return str(points[0].value)
 
 
 def load(name: str) -> Any:

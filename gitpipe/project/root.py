@@ -353,10 +353,3 @@ def cached_out_paths(pipeline: Pipeline) -> list[str]:
 
     return [re.sub(r"\$\{[^}]*\}", "*", out.path)
             for stage in pipeline.stages for out in stage.outs if out.cache]
-
-
-def runtime_under(stage: Stage, raw: dict[str, Any],
-                  executor: str | None = None) -> tuple[tuple[str, str], ...]:
-    """What `executor` (by default the stage's own) adds to the stage's command
-    under the config sections `raw`."""
-    return registry.runtime_inputs(stage, lambda: raw, executor)

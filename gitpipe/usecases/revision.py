@@ -23,6 +23,7 @@ import posixpath
 import stat as stat_module
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from gitpipe.core.errors import BadInputError
@@ -32,13 +33,13 @@ from gitpipe.hashing.digests import GIT, XXH3, file_digest, hash_bytes, listing_
 from gitpipe.hashing.ignore import IGNORE_FILE, Ignore, parse_rules
 from gitpipe.hashing.statsig import ListedFile, walk_files
 from gitpipe.pipeline import graph as graph_module
-from gitpipe.pipeline import lockfile
+from gitpipe.pipeline import lockfile, registry
 from gitpipe.pipeline.config import CONFIG_FILE, raw_with_committed
 from gitpipe.pipeline.lockfile import LockEntry
 from gitpipe.pipeline.model import SPEC_FILE, Stage
 from gitpipe.pipeline.params import ParamsReader
 from gitpipe.pipeline.parse import parse_pipeline
-from gitpipe.project.root import Project, runtime_under
+from gitpipe.project.root import Project
 from gitpipe.project.staleness import judge, observe
 from gitpipe.project.status import StatusReport
 from gitpipe.storage.workspace import PathInfo, Workspace
@@ -260,17 +261,16 @@ def load_snapshot(project: Project, read_text: Callable[[str], str | None], wher
 
 def _runtime_reader(project: Project, read_text: Callable[[str], str | None],
                     suffix: str) -> Callable[[Stage], tuple[tuple[str, str], ...]]:
-    """Project.runtime_of under the snapshot's config (_config_of), read only
-    for a stage whose executor takes settings from it."""
-    raw: dict[str, Any] | None = None
+    """Project.runtime_of under the snapshot's config (_config_of), read once,
+    and only when the registry asks for it (a stage whose executor takes
+    settings from it)."""
+
+    @lru_cache(maxsize=1)
+    def config() -> dict[str, Any]:
+        return _config_of(project, read_text, suffix)
 
     def runtime_of(stage: Stage) -> tuple[tuple[str, str], ...]:
-        nonlocal raw
-        if stage.executor == "local":
-            return ()
-        if raw is None:
-            raw = _config_of(project, read_text, suffix)
-        return runtime_under(stage, raw)
+        return registry.runtime_inputs(stage, config)
     return runtime_of
 
 

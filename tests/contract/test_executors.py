@@ -29,36 +29,33 @@ def doc_blocks() -> dict[str, str]:
     return dict(re.findall(r'^```\w+ title="([^"]+)"\n(.*?)^```$', text, re.S | re.M))
 
 
-def install_from_docs(site: Path) -> None:
-    """Install the docs' example package into `site` as an installer lays a wheel
-    out: its modules, and a dist-info with METADATA and entry_points.txt, which
-    is what importlib.metadata reads. (Building a wheel needs the `wheel`
-    package, which offline machines may lack.)"""
-    import tomllib
+def install_package(folder: Path, files: dict[str, str]) -> Path:
+    """Write a package's files into `folder` and install it as a development
+    install does: setuptools reads its pyproject.toml and writes the metadata
+    and entry points (`egg_info`) beside the modules, where importlib.metadata
+    finds them once the folder is on the path. Offline, and without the
+    `wheel` package that building a wheel needs. Returns the folder."""
+    folder.mkdir(parents=True)
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    subprocess.run([sys.executable, "-c", "from setuptools import setup; setup()", "egg_info"],
+                   cwd=folder, check=True, capture_output=True)
+    return folder
 
-    blocks = doc_blocks()
-    pyproject = tomllib.loads(blocks["gitpipe-sandbox/pyproject.toml"])
-    project = pyproject["project"]
-    for module in pyproject["tool"]["setuptools"]["py-modules"]:
-        (site / f"{module}.py").write_text(blocks[f"gitpipe-sandbox/{module}.py"])
-    name = re.sub(r"[-_.]+", "_", project["name"]).lower()
-    info = site / f"{name}-{project['version']}.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {project['name']}\n"
-                                   f"Version: {project['version']}\n")
-    groups = project["entry-points"]
-    (info / "entry_points.txt").write_text("".join(
-        f"[{group}]\n" + "".join(f"{key} = {value}\n" for key, value in points.items())
-        for group, points in groups.items()))
-    (info / "RECORD").write_text("")
+
+def install_from_docs(site: Path) -> Path:
+    """The docs' example package, from its blocks exactly as written, installed."""
+    prefix = "gitpipe-sandbox/"
+    return install_package(site / "gitpipe-sandbox", {
+        name.removeprefix(prefix): text for name, text in doc_blocks().items()
+        if name.startswith(prefix)})
 
 
 @pytest.fixture(scope="session")
 def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A PYTHONPATH on which the docs' example executor is installed."""
-    site = tmp_path_factory.mktemp("site")
-    install_from_docs(site)
-    return os.pathsep.join([str(WORKTREE), str(site)])
+    return os.pathsep.join([str(WORKTREE),
+                            str(install_from_docs(tmp_path_factory.mktemp("site")))])
 
 
 @dataclass
@@ -205,6 +202,38 @@ def test_a_failed_attempt_is_retried(place: Place, repo: Repo, tmp_path: Path) -
     assert count.read_text() == "2\n"
     assert "attempt 2 of 3" in done.stdout + done.stderr
     assert repo.read("out.txt") == "HELLO\n" and lock_outs(repo, "make")
+
+
+def test_the_command_reads_its_params_and_sees_its_stage(place: Place, repo: Repo) -> None:
+    repo.gen({"params.yaml": {"n": 7}})
+    place.pipeline(repo, make={
+        "cmd": 'grep "n: 7" params.yaml > out.txt && '
+               'echo "stage=$GITPIPE_STAGE partition=$GITPIPE_PARTITION" >> out.txt',
+        "deps": ["in.txt"], "params": ["n"], "outs": ["out.txt"]})
+    done = place.repro(repo)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert repo.read("out.txt") == "n: 7\nstage=make partition=\n"
+
+
+def test_two_packages_registering_one_name_is_an_error_naming_both(
+        repo: Repo, plugin_path: str, tmp_path: Path) -> None:
+    blocks = doc_blocks()
+    fork = install_package(tmp_path / "fork", {
+        "pyproject.toml": blocks["gitpipe-sandbox/pyproject.toml"]
+        .replace('name = "gitpipe-sandbox"', 'name = "gitpipe-sandbox-fork"')
+        .replace("gitpipe_sandbox", "gitpipe_sandbox_fork"),
+        "gitpipe_sandbox_fork.py": blocks["gitpipe-sandbox/gitpipe_sandbox.py"]})
+    env = {"PYTHONPATH": os.pathsep.join([plugin_path, str(fork)])}
+    repo.gen({"in.txt": "x\n"})
+    repo.spec({"a": {"cmd": "cp in.txt out.txt", "deps": ["in.txt"], "outs": ["out.txt"],
+                     "executor": "sandbox"}}, commit="spec")
+    done = repo.run("repro", env=env)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "executor 'sandbox' is registered by several installed packages" in done.stderr
+    assert "gitpipe-sandbox 0.1.0 (gitpipe_sandbox:SandboxExecutor)" in done.stderr
+    assert "gitpipe-sandbox-fork 0.1.0 (gitpipe_sandbox_fork:SandboxExecutor)" in done.stderr
+    # Only a use of the name is an error: the same pipeline runs on another executor.
+    assert repo.run("repro", "--executor", "local", env=env).returncode == 0
 
 
 def test_an_unknown_executor_in_the_spec_names_file_stage_and_the_known_ones(

@@ -208,6 +208,25 @@ def test_k8s_manifest_needs_no_cluster(repo: Repo) -> None:
     assert container["resources"]["limits"] == {"memory": "2Gi"}
 
 
+def test_k8s_manifest_picks_the_remote_a_run_would(repo: Repo) -> None:
+    repo.spec({"train": {"cmd": "true", "outs": ["model/"], "executor": "kubernetes",
+                         "image": "reg/train:1"}}, commit="spec")
+    repo.run("init", check=True)
+    repo.run("remote", "add", "a", "s3://bucket/a", check=True)
+    repo.run("remote", "add", "b", "s3://bucket/b", check=True)
+    # Several remotes, none the default: a run refuses, and so does the manifest.
+    refused = repo.run("k8s", "manifest", "train")
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "several remotes and no default" in refused.stderr
+    repo.run("remote", "remove", "b", check=True)
+    repo.run("remote", "add", "-d", "b", "s3://bucket/b", check=True)
+    done = repo.run("k8s", "manifest", "train", check=True)
+    import yaml
+
+    command = yaml.safe_load(done.stdout)["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert command[-4:-2] == ["--remote", "s3://bucket/b"]
+
+
 def test_validate_counts_stages_and_warns_of_deps_nothing_provides(repo: Repo) -> None:
     repo.gen({"src/a.py": "print(1)\n"})
     repo.spec({

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitpipe.core.errors import BadInputError, GitpipeError, MissingExtraError
+from gitpipe.core.errors import EXIT_INTERRUPTED, BadInputError, GitpipeError, MissingExtraError
 from gitpipe.executors.base import OutputSink, RunResult
 from gitpipe.executors.kubernetes.manifest import (
     CONTAINER,
@@ -160,7 +160,7 @@ class JobClient:
 
     def _cancelled(self, handle: KubeHandle) -> RunResult:
         self._delete(handle.name, handle.namespace, wait=False)
-        return RunResult(130, self._took(handle), cancelled=True, message="cancelled")
+        return RunResult(EXIT_INTERRUPTED, self._took(handle), cancelled=True, message="cancelled")
 
     def _took(self, handle: KubeHandle) -> float:
         return time.monotonic() - handle.started
