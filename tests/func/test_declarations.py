@@ -121,7 +121,8 @@ def test_cluster_env_of_kubernetes_stages_is_in_their_fingerprint(repo: Repo) ->
     done = repo.run("commit", "k")
     assert done.returncode == 0, done.stderr
     assert status_json(repo) == {"k": [], "local": []}
-    for changed in ({"env": {"MODE": "slow"}}, {"image": "python:3.13"}):
+    for changed in ({"env": {"MODE": "slow"}}, {"image": "python:3.13"},
+                    {"env_from_secret": "s3-creds"}, {"env_from_secret": ["a", "b"]}):
         repo.gen({".gitpipe/config.yaml": {"kubernetes": {**config["kubernetes"], **changed}}})
         assert status_json(repo) == {"k": ["executor settings changed"], "local": []}
     # the per-machine config reaches the pod too

@@ -34,8 +34,8 @@ class KubernetesExecutor:
     @classmethod
     def runtime_inputs(cls, stage: Stage, config: Mapping[str, Any]) -> Pairs:
         """The image (the stage's, else the cluster default), the cluster-wide `env`
-        and which secret each variable comes from: what the pod's command sees
-        besides its deps."""
+        and `env_from_secret`, and which secret each variable comes from: what
+        the pod's command sees besides its deps."""
         section = config.get(NAME) or {}
         if not isinstance(section, Mapping):
             return (("executor", NAME),)
@@ -47,6 +47,14 @@ class KubernetesExecutor:
             pairs += [(f"env:{name}", str(value)) for name, value in cluster_env.items()]
         secrets = spec.env_from_secret if spec else ()
         pairs += [(f"secret:{var}", f"{secret}/{key}") for var, secret, key in secrets]
+        # Secrets every key of which becomes the pod's env: which Secrets they
+        # are reaches the command (their values are the cluster's, as a
+        # machine's own environment is for a local stage).
+        cluster_secrets = section.get("env_from_secret") or ()
+        if isinstance(cluster_secrets, str):
+            cluster_secrets = (cluster_secrets,)
+        if isinstance(cluster_secrets, (list, tuple)):
+            pairs += [("secrets", str(name)) for name in cluster_secrets]
         return tuple(sorted(pairs))
 
     def preflight(self, tasks: Sequence[Task]) -> None:
