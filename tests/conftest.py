@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -14,6 +15,13 @@ import pytest
 from click.testing import CliRunner
 
 from tests.k8s.cluster import k8s, k8s_cluster, k8s_namespace  # noqa: F401 - fixtures
+
+# A shell starts a background job (`.ci/run &`, nohup) with SIGINT ignored,
+# and an ignored signal stays ignored across exec: every gitpipe the tests
+# start would then shrug off the Ctrl-C they send it. A Python handler is
+# reset to the default at exec, so the tests' children get a real Ctrl-C.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.invalid",
