@@ -20,10 +20,10 @@ from gitpipe.core.errors import BadInputError, NotAProjectError, ProjectLockedEr
 from gitpipe.git.repo import GitRepo
 from gitpipe.hashing.statsig import ReadLog
 from gitpipe.pipeline import graph as graph_module
-from gitpipe.pipeline import lockfile, registry
+from gitpipe.pipeline import lockfile
 from gitpipe.pipeline.config import Config, load_config, remote_settings
 from gitpipe.pipeline.lockfile import LockEntry
-from gitpipe.pipeline.model import SPEC_FILE, Pipeline, Stage
+from gitpipe.pipeline.model import DEFAULT_EXECUTOR, SPEC_FILE, Pipeline, Stage
 from gitpipe.pipeline.params import ParamsReader
 from gitpipe.pipeline.parse import load_pipeline
 from gitpipe.storage.state import State
@@ -135,6 +135,10 @@ class Project:
         """What the executor that runs the stage adds to its command, from the
         config: part of its fingerprint (the config is read only when that
         executor adds something; the local one adds nothing)."""
+        if (self.executor or stage.executor) == DEFAULT_EXECUTOR:
+            return ()  # as the registry answers, without importing it on a no-op status
+        from gitpipe.pipeline import registry
+
         return registry.runtime_inputs(stage, lambda: self.config.raw, self.executor)
 
     @cached_property
