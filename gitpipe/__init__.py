@@ -1,7 +1,7 @@
 """gitpipe: git-native reproducible pipelines.
 
 Only the version lives here so that `import gitpipe` stays cheap; the API is
-re-exported lazily (`gitpipe.Project`) through module `__getattr__`.
+re-exported lazily (`gitpipe.Project`, `gitpipe.init`) through module `__getattr__`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-__all__ = ["Project", "ReproOptions", "__version__"]
+__all__ = ["Project", "ReproOptions", "__version__", "init"]
 
 
 def __getattr__(name: str) -> Any:
@@ -20,6 +20,10 @@ def __getattr__(name: str) -> Any:
         from gitpipe.usecases.api import Project
 
         return Project
+    if name == "init":
+        from gitpipe.usecases.api import init
+
+        return init
     if name == "ReproOptions":
         from gitpipe.engine.reports import ReproOptions
 

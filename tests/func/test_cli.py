@@ -291,3 +291,11 @@ def test_a_reader_that_leaves_does_not_change_the_exit_code(repo: Repo, args: tu
         done = _with_stdout_closed(repo, *args, **env)
         assert done.returncode == want, (env, done.stderr)
         assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
+
+
+def test_the_package_exports_init_and_project(tmp_path: Path) -> None:
+    import gitpipe
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    project = gitpipe.init(tmp_path)
+    assert isinstance(project, gitpipe.Project) and (tmp_path / ".gitpipe").is_dir()
