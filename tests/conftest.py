@@ -32,6 +32,24 @@ RUNLOG = "runs.log"
 RACY_SECONDS = 1.1  # past statsig.RACY_NS
 
 
+def staged_for_a_pod(repo: Repo, tmp_path: Path, stage: dict[str, Any]) -> tuple[str, str]:
+    """`stage` as the one stage `make`, staged on the folder remote
+    `tmp_path/store` as the controller stages a pod's job: (fingerprint,
+    record digest)."""
+    from gitpipe.executors.remotejob import stage_job
+    from gitpipe.project.staleness import observe
+
+    repo.spec({"make": stage})
+    repo.run("init", check=True)
+    repo.run("remote", "add", "-d", "store", str(tmp_path / "store"), check=True)
+    repo.commit("spec")
+    project = repo.project()
+    task = project.graph.nodes["make"]["task"]
+    fingerprint = observe(task, project.workspace, project.params_reader()).fingerprint
+    return fingerprint, stage_job(task, fingerprint, project.workspace, project.cache,
+                                  project.remote())
+
+
 def ran_cmd(name: str, body: str) -> str:
     """A stage command that appends its name to runs.log, then does `body`."""
     return f"echo {name} >> {RUNLOG} && {body}"

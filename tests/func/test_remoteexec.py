@@ -10,25 +10,17 @@ import sys
 from pathlib import Path
 
 from gitpipe.executors.kubernetes.session import bring_back
-from gitpipe.executors.remotejob import read_result, result_rel, stage_job
-from gitpipe.project.staleness import observe
-from tests.conftest import Repo
+from gitpipe.executors.remotejob import read_result, result_rel
+from tests.conftest import Repo, staged_for_a_pod
 
 
 def staged(repo: Repo, tmp_path: Path, cmd: str) -> tuple[str, str, str]:
     repo.gen({"src/make.sh": "mkdir -p out && tr a-z A-Z < data/in.txt > out/up.txt\n",
               "data/in.txt": "hello\n"})
-    repo.spec({"make": {"cmd": cmd, "deps": ["src/make.sh", "data/in.txt"],
-                        "outs": ["out/"], "env": {"GREETING": "hi"}}})
-    repo.run("init", check=True)
-    repo.run("remote", "add", "-d", "store", str(tmp_path / "store"), check=True)
-    repo.commit("spec")
-    project = repo.project()
-    task = project.graph.nodes["make"]["task"]
-    seen = observe(task, project.workspace, project.params_reader())
-    digest = stage_job(task, seen.fingerprint, project.workspace, project.cache,
-                       project.remote())
-    return seen.fingerprint, str(tmp_path / "store"), digest
+    fingerprint, digest = staged_for_a_pod(repo, tmp_path, {
+        "cmd": cmd, "deps": ["src/make.sh", "data/in.txt"], "outs": ["out/"],
+        "env": {"GREETING": "hi"}})
+    return fingerprint, str(tmp_path / "store"), digest
 
 
 def pod(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
@@ -82,19 +74,13 @@ def test_executable_deps_and_outs_keep_their_bit_through_the_pod(
     # The pod runs the dep itself, and the out it makes executable comes back so.
     repo.gen({"bin/gen.sh": "printf '#!/bin/sh\\necho made\\n' > run.sh\n"})
     os.chmod(repo.path / "bin/gen.sh", 0o755)
-    repo.spec({"make": {"cmd": "./bin/gen.sh && chmod +x run.sh", "deps": ["bin/gen.sh"],
-                        "outs": ["run.sh"]}})
-    repo.run("init", check=True)
-    repo.run("remote", "add", "-d", "store", str(tmp_path / "store"), check=True)
-    repo.commit("spec")
-    project = repo.project()
-    task = project.graph.nodes["make"]["task"]
-    fp = observe(task, project.workspace, project.params_reader()).fingerprint
-    digest = stage_job(task, fp, project.workspace, project.cache, project.remote())
+    fp, digest = staged_for_a_pod(repo, tmp_path, {
+        "cmd": "./bin/gen.sh && chmod +x run.sh", "deps": ["bin/gen.sh"], "outs": ["run.sh"]})
     done = pod(tmp_path, "make", "--fingerprint", fp, "--remote", str(tmp_path / "store"),
                "--record-digest", digest)
     assert done.returncode == 0, done.stderr
-    bring_back(project, project.remote(), task, fp)
+    project = repo.project()
+    bring_back(project, project.remote(), project.graph.nodes["make"]["task"], fp)
     out = repo.path / "run.sh"
     assert os.access(out, os.X_OK)
     assert subprocess.run([str(out)], capture_output=True, text=True).stdout == "made\n"

@@ -15,13 +15,12 @@ from typing import Any
 import pytest
 import xxhash
 
-from gitpipe.executors.remotejob import job_rel, record_digest, result_rel, stage_job
+from gitpipe.executors.remotejob import job_rel, record_digest, result_rel
 from gitpipe.hashing.digests import DIR_SUFFIX, XXH3, ManifestEntry, manifest_bytes
-from gitpipe.project.staleness import observe
 from gitpipe.storage.remote import object_key, push
 from gitpipe.storage.state import State
 from gitpipe.storage.workspace import Workspace
-from tests.conftest import Repo
+from tests.conftest import Repo, staged_for_a_pod
 from tests.security.conftest import assert_only_changed, snapshot
 
 TOKEN = b"SA-TOKEN-0f1e2d3c"   # what a service-account token file holds
@@ -31,17 +30,10 @@ def staged(repo: Repo, tmp_path: Path, cmd: str) -> tuple[str, str]:
     """A stage `make` staged for a pod as the controller does: (fingerprint, digest)."""
     repo.gen({"src/make.sh": "mkdir -p out && tr a-z A-Z < data/in.txt > out/up.txt\n",
               "data/in.txt": "hello\n"})
-    repo.spec({"make": {"cmd": cmd, "deps": ["src/make.sh", "data/in.txt"], "outs": ["out/"]}})
-    repo.run("init", check=True)
-    repo.run("remote", "add", "-d", "store", str(tmp_path / "store"), check=True)
-    repo.commit("spec")
-    project = repo.project()
-    task = project.graph.nodes["make"]["task"]
-    seen = observe(task, project.workspace, project.params_reader())
-    digest = stage_job(task, seen.fingerprint, project.workspace, project.cache,
-                       project.remote())
+    staged_job = staged_for_a_pod(repo, tmp_path, {
+        "cmd": cmd, "deps": ["src/make.sh", "data/in.txt"], "outs": ["out/"]})
     (tmp_path / "pod").mkdir()
-    return seen.fingerprint, digest
+    return staged_job
 
 
 def plant_secret(tmp_path: Path) -> Path:
