@@ -48,8 +48,8 @@ def smudged_under(git_dir: str, work_tree: Path, blob_id: str, path: str) -> byt
     `info/attributes` and `core.attributesFile`): `cat-file --filters` reads
     the rules of the work tree it runs in, never the index's. A filter
     driver runs there too."""
-    return _git(work_tree, ["--git-dir", git_dir, "--work-tree", str(work_tree), "cat-file",
-                            "--filters", f"--path={path}", blob_id])
+    return _git(work_tree, ["cat-file", "--filters", f"--path={path}", blob_id],
+                place={"GIT_DIR": git_dir, "GIT_WORK_TREE": str(work_tree)})
 
 
 def staged_paths(workdir: Path, index_file: str | None = None) -> set[str] | None:
@@ -66,8 +66,11 @@ def _paths(output: bytes) -> set[str]:
     return {os.fsdecode(path) for path in output.split(b"\0") if path}
 
 
-def _git(workdir: Path, args: list[str], index_file: str | None = None) -> bytes:
-    env = dict(os.environ)
+def _git(workdir: Path, args: list[str], index_file: str | None = None,
+         place: dict[str, str] | None = None) -> bytes:
+    """git's output for `args`; `place` (GIT_DIR, GIT_WORK_TREE) as variables,
+    so that an error names the command (`args[0]`), not an option."""
+    env = {**os.environ, **(place or {})}
     if index_file is not None:
         env["GIT_INDEX_FILE"] = index_file
     try:
