@@ -6,6 +6,7 @@ what YAML refuses too: a key written twice is an error, not a silent winner.
 
 from __future__ import annotations
 
+import importlib
 import json
 from typing import Any
 
@@ -47,16 +48,21 @@ def _parse_json(text: str, path: str) -> Any:
         raise BadInputError(f"{path}: invalid JSON: nested too deeply") from None
 
 
-def _parse_toml(text: str, path: str) -> Any:
-    try:
-        import tomllib as toml
-    except ModuleNotFoundError:  # Python 3.10
+def _toml_module() -> Any:
+    """tomllib, or its backport on Python 3.10; None when neither is there."""
+    for name in ("tomllib", "tomli"):
         try:
-            import tomli as toml  # type: ignore[no-redef]
+            return importlib.import_module(name)
         except ModuleNotFoundError:
-            raise BadInputError(f"{path}: reading TOML needs Python 3.11 or the tomli package",
-                                hint="pip install tomli, or write the params in YAML or "
-                                "JSON") from None
+            continue
+    return None
+
+
+def _parse_toml(text: str, path: str) -> Any:
+    toml = _toml_module()
+    if toml is None:
+        raise BadInputError(f"{path}: reading TOML needs Python 3.11 or the tomli package",
+                            hint="pip install tomli, or write the params in YAML or JSON")
     try:
         return toml.loads(text)
     except toml.TOMLDecodeError as exc:
