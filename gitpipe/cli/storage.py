@@ -80,9 +80,14 @@ def _every_run(direction: str, ctx: click.Context, targets: tuple[str, ...],
 @click.option("-f", "--force", is_flag=True, help=_FORCE_HELP)
 @click.pass_context
 def checkout(ctx: click.Context, targets: tuple[str, ...], force: bool) -> None:
-    """Make the workspace outs match gitpipe.lock, from the cache."""
+    """Make the workspace outs match gitpipe.lock, from the cache. TARGETS are
+    stages, outs, or files and folders inside a directory out."""
     report = project_of(ctx).checkout(targets, force)
     click.echo(f"checked out {len(report.restored)} out(s), {len(report.unchanged)} unchanged")
+    if report.never_run:
+        click.echo(f"note: never run, so nothing to check out: {', '.join(report.never_run)}",
+                   err=True)
+        click.echo("hint: run 'gitpipe repro' to compute them", err=True)
     _warn_kept(report)
     if report.missing:
         from gitpipe.usecases.transfer import PULL_OR_REPRO, missing_error
