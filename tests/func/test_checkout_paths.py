@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import GIT_ENV, Repo
 from tests.security.conftest import assert_only_changed, snapshot
@@ -115,3 +120,68 @@ def test_a_forged_old_lock_cannot_delete_what_the_cache_lacks(repo: Repo,
     assert_only_changed(before, snapshot(tmp_path, skip=(".git", ".gitpipe")),
                         allowed=["repo/gitpipe.lock"])
     assert repo.read("notes.txt") == "my notes\n"
+
+
+# -- differential: a file-by-file checkout equals a checkout from scratch -------------
+
+DAMAGE = st.sampled_from(["delete", "rewrite", "same-size-old-mtime", "stray", "stray-dir",
+                          "file-to-dir", "dir-to-file", "chmod", "delete-sub"])
+
+
+def _damage(data: Path, kind: str, index: int) -> None:
+    files = sorted(p for p in data.rglob("*") if p.is_file())
+    victim = files[index % len(files)] if files else None
+    if kind == "delete" and victim:
+        victim.unlink()
+    elif kind == "rewrite" and victim:
+        victim.write_text("rewritten by hand\n")
+    elif kind == "same-size-old-mtime" and victim:
+        info = victim.stat()
+        victim.write_bytes(b"X" * info.st_size)
+        os.utime(victim, ns=(info.st_atime_ns, info.st_mtime_ns))
+    elif kind == "stray":
+        (data / f"stray{index}.txt").write_text("stray\n")
+    elif kind == "stray-dir":
+        (data / f"straydir{index}/deep").mkdir(parents=True, exist_ok=True)
+        (data / f"straydir{index}/deep/x.txt").write_text("x\n")
+    elif kind == "file-to-dir" and victim:
+        victim.unlink()
+        (victim / "inner").mkdir(parents=True)
+    elif kind == "dir-to-file" and (data / "sub").is_dir():
+        import shutil
+
+        shutil.rmtree(data / "sub")
+        (data / "sub").write_text("now a file\n")
+    elif kind == "chmod" and victim:
+        victim.chmod(0o755)
+    elif kind == "delete-sub" and (data / "sub").is_dir():
+        import shutil
+
+        shutil.rmtree(data / "sub")
+
+
+def _tree(data: Path) -> dict[str, tuple[str, int]]:
+    found = {}
+    for path in sorted(data.rglob("*")):
+        rel = path.relative_to(data).as_posix()
+        if path.is_dir():
+            found[rel] = ("dir", 0)
+        else:
+            found[rel] = (path.read_text(), path.stat().st_mode & 0o111)
+    return found
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(damage=st.lists(st.tuples(DAMAGE, st.integers(0, 9)), min_size=1, max_size=4))
+def test_a_file_by_file_checkout_equals_one_from_scratch(make_repo: Any, damage: list) -> None:
+    repo = make_repo()
+    _built(repo)
+    data = repo.path / "data"
+    expected = _tree(data)
+    time.sleep(0.01)
+    for kind, index in damage:
+        _damage(data, kind, index)
+    repo.run("checkout", "--force", check=True)
+    assert _tree(data) == expected, damage
+    assert repo.run("status", "--check").returncode == 0
