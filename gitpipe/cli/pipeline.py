@@ -95,23 +95,30 @@ def _known_executor(ctx: click.Context, param: click.Parameter, value: str | Non
               "failure.")
 @click.option("--pull", is_flag=True, help="Look up stale stages in the remote run-cache.")
 @click.option("--push", is_flag=True, help="Push each stage's outs after it runs.")
-@click.option("-r", "--remote", help="Remote for --pull/--push [default: the default].")
+@click.option("-r", "--remote", help="Remote for --pull/--push/--allow-missing "
+              "[default: the default].")
 @click.option("--no-run-cache", is_flag=True, help="Run stale stages even if a run with the "
               "same fingerprint is cached.")
 @click.option("--executor", callback=_known_executor, metavar="NAME",
               help="Run every stage with this executor (local, kubernetes, or one an "
               "installed package registers) instead of the one its `executor:` names.")
+@click.option("--downstream", is_flag=True, help="Run the targets and what depends on them, "
+              "not what they need.")
+@click.option("--allow-missing", is_flag=True, help="Leave stages whose only change is data "
+              "missing here that the remote has (CI planning before a pull).")
 @click.pass_context
 def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force: bool,
           dry_run: bool, keep_going: bool, pull: bool, push: bool, remote: str | None,
-          no_run_cache: bool, executor: str | None) -> None:
+          no_run_cache: bool, executor: str | None, downstream: bool,
+          allow_missing: bool) -> None:
     """Run the stale stages (and what depends on them)."""
     from gitpipe.engine.reports import ReproOptions
 
     started_ns = time.time_ns()
     backoff = float(os.environ.get("GITPIPE_RETRY_BACKOFF", "1"))
     options = ReproOptions(targets, jobs, force, dry_run, keep_going, backoff, pull, push,
-                           remote, not no_run_cache, executor=executor)
+                           remote, not no_run_cache, executor=executor,
+                           downstream=downstream, allow_missing=allow_missing)
     printer = LivePrinter()
     project = project_of(ctx)
     report = project.repro(options=options, listener=printer.event, sink=printer.line)

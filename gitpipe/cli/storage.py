@@ -55,14 +55,39 @@ def _moved(verb: str, summary: Any) -> str:
 _FORCE_HELP = "Overwrite outs modified by hand even when the cache cannot give them back."
 
 
+def _run_cache_option(func: Any) -> Any:
+    return click.option("--run-cache", is_flag=True, help="Also every run-cache entry of the "
+                        "targets (all stages by default) with its outs, not only those of "
+                        "the lock.")(click.pass_context(func))
+
+
+def _every_run(direction: str, ctx: click.Context, targets: tuple[str, ...],
+               remote: str | None, jobs: int, progress: Any) -> None:
+    """The run-cache half of `--run-cache`: its own summary line, its warnings."""
+    project = project_of(ctx)
+    warnings: list[str] = []
+    move = project.push_run_cache if direction == "push" else project.fetch_run_cache
+    summary = move(targets, remote, jobs, progress, warnings)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+    verb = "pushed" if direction == "push" else "fetched"
+    click.echo(f"{verb} {summary.runs} run-cache entr{'y' if summary.runs == 1 else 'ies'} "
+               f"with {summary.files} file(s), {size_text(summary.bytes)}")
+
+
 @cli.command()
 @click.argument("targets", nargs=-1)
 @click.option("-f", "--force", is_flag=True, help=_FORCE_HELP)
 @click.pass_context
 def checkout(ctx: click.Context, targets: tuple[str, ...], force: bool) -> None:
-    """Make the workspace outs match gitpipe.lock, from the cache."""
+    """Make the workspace outs match gitpipe.lock, from the cache. TARGETS are
+    stages, outs, or files and folders inside a directory out."""
     report = project_of(ctx).checkout(targets, force)
     click.echo(f"checked out {len(report.restored)} out(s), {len(report.unchanged)} unchanged")
+    if report.never_run:
+        click.echo(f"note: never run, so nothing to check out: {', '.join(report.never_run)}",
+                   err=True)
+        click.echo("hint: run 'gitpipe repro' to compute them", err=True)
     _warn_kept(report)
     if report.missing:
         from gitpipe.usecases.transfer import PULL_OR_REPRO, missing_error
@@ -100,22 +125,28 @@ def _remote_options(func: Any) -> Any:
 @cli.command()
 @click.argument("targets", nargs=-1)
 @_remote_options
-@click.pass_context
-def push(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs: int) -> None:
+@_run_cache_option
+def push(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs: int,
+         run_cache: bool) -> None:
     """Upload the lock's outs and run-cache entries missing on the remote."""
     with _TransferProgress("push") as progress:
         summary = project_of(ctx).push(targets, remote, jobs, progress)
+        if run_cache:
+            _every_run("push", ctx, targets, remote, jobs, progress)
     click.echo(_moved("pushed", summary))
 
 
 @cli.command()
 @click.argument("targets", nargs=-1)
 @_remote_options
-@click.pass_context
-def fetch(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs: int) -> None:
+@_run_cache_option
+def fetch(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs: int,
+          run_cache: bool) -> None:
     """Download the lock's outs into the cache (no checkout)."""
     with _TransferProgress("fetch") as progress:
         summary = project_of(ctx).fetch(targets, remote, jobs, progress)
+        if run_cache:
+            _every_run("fetch", ctx, targets, remote, jobs, progress)
     click.echo(f"fetched {summary.files} file(s), {size_text(summary.bytes)}")
 
 
@@ -123,12 +154,14 @@ def fetch(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs
 @click.argument("targets", nargs=-1)
 @_remote_options
 @click.option("-f", "--force", is_flag=True, help=_FORCE_HELP)
-@click.pass_context
+@_run_cache_option
 def pull(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs: int,
-         force: bool) -> None:
+         force: bool, run_cache: bool) -> None:
     """Fetch, then check out."""
     with _TransferProgress("pull") as progress:
         summary, report = project_of(ctx).pull(targets, remote, jobs, progress, force)
+        if run_cache:
+            _every_run("fetch", ctx, targets, remote, jobs, progress)
     click.echo(f"fetched {summary.files} file(s), {size_text(summary.bytes)}; checked out "
                f"{len(report.restored)} out(s), {len(report.unchanged)} unchanged")
     _warn_kept(report)

@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import json
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -22,7 +23,7 @@ from gitpipe.core.errors import BadInputError
 MAX_ALIASES = 100
 # Part of every parse-cache key: it changes with what parsing refuses, so a
 # text cached under other rules is parsed, and judged, again.
-PARSE_RULES = 3
+PARSE_RULES = 4
 MAX_BYTES = 16 * 1024 * 1024
 
 
@@ -45,6 +46,7 @@ class _Yaml(NamedTuple):
     base_loader: Any
     base_dumper: Any
     line_loader: Any
+    numbers_loader: Any
 
 
 @functools.cache
@@ -86,9 +88,17 @@ def _yaml() -> _Yaml:
                     )
             return super().compose_node(parent, index)
 
+    class Yaml12Numbers(OnceEachKey):
+        """Also reads `1e-3` and `1E5` as numbers, as YAML 1.2 (and DVC) do:
+        YAML 1.1 wants a dot and a signed exponent, and calls them strings."""
+
+    Yaml12Numbers.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT, list("-+.0123456789"))
     LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
     LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
-    return _Yaml(yaml, OnceEachKey, base_dumper, LineLoader)
+    return _Yaml(yaml, OnceEachKey, base_dumper, LineLoader, Yaml12Numbers)
+
+
+_EXPONENT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$")
 
 
 def _construct_map(loader: Any, node: Any) -> Any:
@@ -264,13 +274,16 @@ def load_plain(text: str) -> Any:
     return lib.module.load(text, Loader=lib.base_loader)
 
 
-def parse_plain(text: str, source: str) -> Any:
-    """Plain parse; on a YAML error, parse again with lines for the message."""
+def parse_plain(text: str, source: str, yaml12_numbers: bool = False) -> Any:
+    """Plain parse; on a YAML error, parse again with lines for the message.
+    `yaml12_numbers` reads `1e-3` as a number (params files, as DVC reads them)."""
     if len(text) > MAX_BYTES:
         raise BadInputError(f"{source}: file is larger than {MAX_BYTES // (1024 * 1024)} MiB")
     try:
         _reject_aliases_fast(text)
-        data = load_plain(text)
+        lib = _yaml()
+        data = lib.module.load(text, Loader=lib.numbers_loader if yaml12_numbers
+                               else lib.base_loader)
     except (_yaml().module.YAMLError, RecursionError):
         return parse_yaml(text, source)
     return _check_bomb(data, source)

@@ -33,6 +33,10 @@ class ReproOptions(NamedTuple):
     run_cache: bool = True
     executor: str | None = None
     forced: frozenset[str] = frozenset()
+    # The targets and what depends on them, not what they need (DVC's --downstream).
+    downstream: bool = False
+    # Leave stages whose only change is data missing here that the remote has.
+    allow_missing: bool = False
 
 
 class TaskResult(NamedTuple):

@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Hashable
 
 from gitpipe.core.outcome import Outcome
+from gitpipe.engine.allowmissing import NOTE
 from gitpipe.engine.reports import Listener, Report, ReproOptions, TaskResult
 from gitpipe.pipeline import graph as graph_module
 from gitpipe.project.root import Project
 from gitpipe.project.staleness import Staleness
-from gitpipe.project.status import prejudge, status
+from gitpipe.project.status import prejudge, status_of
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -23,21 +24,46 @@ def repro(project: Project, options: ReproOptions, listener: Listener | None = N
           sink: OutputSink | None = None) -> Report:
     """Bring the targets (all stages by default) up to date; never raises for a stage failure."""
     project.run_on(options.executor)
-    graph = project.graph
-    chosen = graph_module.select(graph, options.targets) if options.targets else None
+    nodes = planned(project, options)
+    left = _left_alone(project, nodes, options)
     if options.dry_run:
-        return _dry_run(project, options)
-    nodes = graph_module.plan(graph, chosen)
+        return _dry_run(project, nodes, options, left)
+    nodes = [node for node in nodes if str(node) not in left]
     # The common no-op: one read-only pass, as `status` does, and no
     # ProjectLock, threads or lock rewrite when nothing is stale.
     prejudged = None
     if not (options.force or options.forced):
         prejudged = prejudge(project, nodes)
         if not prejudged.stale:
-            return _skipped(nodes)
+            return _with_left_alone(_skipped(nodes), left)
     from gitpipe.engine.runner import execute
 
-    return execute(project, nodes, options, listener, sink, prejudged=prejudged)
+    return _with_left_alone(execute(project, nodes, options, listener, sink,
+                                    prejudged=prejudged), left)
+
+
+def planned(project: Project, options: ReproOptions) -> list[Hashable]:
+    """The nodes a repro considers: every one; or the targets with what they
+    need; or, with `downstream`, the targets with what depends on them."""
+    graph = project.graph
+    chosen = graph_module.select(graph, options.targets) if options.targets else None
+    return graph_module.plan(graph, chosen, downstream=options.downstream,
+                             upstream=not options.downstream)
+
+
+def _left_alone(project: Project, nodes: list[Hashable], options: ReproOptions) -> set[str]:
+    if not options.allow_missing or options.force:
+        return set()
+    from gitpipe.engine.allowmissing import allowed_missing
+
+    return allowed_missing(project, nodes, options.remote)
+
+
+def _with_left_alone(report: Report, left: set[str]) -> Report:
+    if not left:
+        return report
+    alone = [TaskResult(name, Outcome.SKIPPED, reasons=(NOTE,)) for name in sorted(left)]
+    return report._replace(results=[*alone, *report.results])
 
 
 def noop_report(project: Project, nodes: list[Hashable] | None = None) -> Report | None:
@@ -53,10 +79,14 @@ def _skipped(nodes: list[Hashable]) -> Report:
     return Report([TaskResult(str(node), Outcome.SKIPPED) for node in nodes])
 
 
-def _dry_run(project: Project, options: ReproOptions) -> Report:
-    verdicts = status(project, options.targets).tasks
+def _dry_run(project: Project, nodes: list[Hashable], options: ReproOptions,
+             left: set[str]) -> Report:
+    verdicts = status_of(project, nodes, forgive=lambda v: v.task in left).tasks
     results = []
     for verdict in verdicts:
+        if verdict.task in left:
+            results.append(TaskResult(verdict.task, Outcome.SKIPPED, reasons=(NOTE,)))
+            continue
         reasons = tuple(str(r) for r in verdict.reasons) or (("forced",) if options.force else ())
         results.append(TaskResult(verdict.task, _dry_outcome(verdict, options.force),
                                   reasons=reasons))

@@ -29,6 +29,7 @@ from gitpipe.project.lockguard import would_lose
 from gitpipe.project.root import Project, ProjectLock, cached_out_paths, ensure_ignored
 from gitpipe.project.staleness import Observation, Staleness, judge, lock_entry_for, observe
 from gitpipe.project.status import Prejudged, check_params
+from gitpipe.project.workdirs import wdir_problem
 from gitpipe.storage.cache import CacheError, remove_path
 from gitpipe.storage.remote import url_exists
 from gitpipe.storage.runlogs import LOGS_DIR, log_path, prune_logs
@@ -277,6 +278,9 @@ class _Runner:
                 {task.name: [*task.deps, *(o.path for o in task.outs)]})
         except GitpipeError as exc:
             return str(exc).split(": ", 1)[-1]
+        wdir = wdir_problem(self.project.root, task.stage)
+        if wdir is not None:
+            return wdir.split(": ", 1)[-1]
         if not task.stage.persist:
             foreign = self._foreign_outs(task)
             if foreign:

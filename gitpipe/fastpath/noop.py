@@ -58,8 +58,10 @@ def seals_status(targets: tuple[str, ...], rev: str | None) -> bool:
 def seals_repro(options: ReproOptions) -> bool:
     """May this repro settle plain `repro`'s seal? Not one of some targets, a
     dry run or a forced one; nor one on another executor, which judged other
-    fingerprints (its no-op is not plain `repro`'s answer)."""
-    return not (options.targets or options.dry_run or options.force or options.executor)
+    fingerprints (its no-op is not plain `repro`'s answer), nor one that left
+    stages with missing data alone, which plain `repro` runs."""
+    return not (options.targets or options.dry_run or options.force or options.executor
+                or options.downstream or options.allow_missing)
 
 
 def status_answer(report: StatusReport) -> str | None:

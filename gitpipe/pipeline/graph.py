@@ -129,11 +129,12 @@ def select(graph: Dag, targets: Iterable[str]) -> list[Hashable]:
 
 
 def plan(graph: Any, targets: Iterable[Hashable] | None = None,
-         downstream: bool = False) -> list[Hashable]:
+         downstream: bool = False, upstream: bool = True) -> list[Hashable]:
     """The nodes to consider, in a topological order; pure, any hashable nodes.
 
-    With targets: the targets and everything upstream of them (what they need),
-    plus everything downstream when `downstream` is set. Without: every node.
+    With targets: the targets and everything upstream of them (what they need;
+    not with `upstream=False`), plus everything downstream when `downstream`
+    is set. Without: every node.
     """
     if targets is None:
         chosen = set(graph.nodes)
@@ -141,7 +142,8 @@ def plan(graph: Any, targets: Iterable[Hashable] | None = None,
         chosen = set()
         for node in targets:
             chosen.add(node)
-            chosen |= ancestors(graph, node)
+            if upstream:
+                chosen |= ancestors(graph, node)
             if downstream:
                 chosen |= descendants(graph, node)
     order = {node: i for i, node in enumerate(graph.nodes)}

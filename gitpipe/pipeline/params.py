@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from gitpipe.core.errors import BadInputError, SpecError, did_you_mean
-from gitpipe.core.yamlio import cached_parse, parse_plain
+from gitpipe.core.yamlio import cached_parse
 from gitpipe.hashing.canonical import canonical, key_text, label, same
 from gitpipe.hashing.statsig import ReadLog, read_noted
 from gitpipe.pipeline.model import DEFAULT_PARAMS_FILE, ParamRef, Stage
+from gitpipe.pipeline.paramformats import parse_params
 
 _MISSING = object()
 
@@ -68,7 +69,7 @@ class ParamsReader:
                 self._files[path] = _MISSING
             else:
                 self._files[path] = cached_parse(
-                    text, path, self._cache_dir, lambda t: parse_plain(t, path)) or {}
+                    text, path, self._cache_dir, lambda t: parse_params(t, path)) or {}
         return self._files[path]
 
     def values(self, stage: Stage) -> dict[str, Any]:

@@ -29,20 +29,46 @@ class LockedOut:
     path: str
     digest: str
     executable: bool = False
+    # A part of a directory out (a file or folder inside it, relative to it)
+    # when only that part was asked for; "" for the whole out.
+    within: str = ""
+
+    @property
+    def target(self) -> str:
+        """The project path this names: the out, or its part."""
+        return f"{self.path}/{self.within}" if self.within else self.path
 
 
 def locked_outs(entries: dict[str, LockEntry], targets: Iterable[str] = ()) -> list[LockedOut]:
-    """The outs of the lock entries the targets name (all entries without targets)."""
+    """The outs of the lock entries the targets name (all entries without
+    targets). A target is a stage, a task (`stage@key`), an out's path, or a
+    path inside a directory out (then only that part is named)."""
     wanted = set(targets)
     stages = {name.split("@", 1)[0] for name in entries}
-    for target in wanted:
-        if target not in entries and target not in stages:
-            raise BadInputError(f"no lock entry for {target!r}",
-                                hint=did_you_mean(target, stages))
-    return [LockedOut(name, out.path, out.digest, out.executable)
-            for name, entry in sorted(entries.items())
-            if not wanted or name in wanted or name.split("@", 1)[0] in wanted
-            for out in entry.outs]
+    parts = [_by_path(entries, target) for target in sorted(wanted)
+             if target not in entries and target not in stages]
+    names = {target for target in wanted if target in entries or target in stages}
+    whole = [LockedOut(name, out.path, out.digest, out.executable)
+             for name, entry in sorted(entries.items())
+             if not wanted or name in names or name.split("@", 1)[0] in names
+             for out in entry.outs]
+    return whole + [part for part in parts if part not in whole]
+
+
+def _by_path(entries: dict[str, LockEntry], target: str) -> LockedOut:
+    """The out at `target` (a project path), or the part of a directory out there."""
+    path = target.strip("/").removeprefix("./")
+    for name, entry in sorted(entries.items()):
+        for out in entry.outs:
+            if path == out.path:
+                return LockedOut(name, out.path, out.digest, out.executable)
+            if path.startswith(out.path + "/") and out.digest.endswith(DIR_SUFFIX):
+                return LockedOut(name, out.path, out.digest, out.executable,
+                                 path[len(out.path) + 1:])
+    stages = {name.split("@", 1)[0] for name in entries}
+    raise BadInputError(f"{target!r} is neither a stage nor an out that gitpipe.lock records",
+                        hint=did_you_mean(target, stages | {o.path for e in entries.values()
+                                                            for o in e.outs}))
 
 
 def would_lose(project: Project, path: str, digest: str) -> bool:

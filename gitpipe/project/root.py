@@ -26,6 +26,7 @@ from gitpipe.pipeline.lockfile import LockEntry
 from gitpipe.pipeline.model import DEFAULT_EXECUTOR, SPEC_FILE, Pipeline, Stage
 from gitpipe.pipeline.params import ParamsReader
 from gitpipe.pipeline.parse import load_pipeline
+from gitpipe.project.workdirs import WDIR_HINT, wdir_problems
 from gitpipe.storage.state import State
 from gitpipe.storage.workspace import Workspace
 from gitpipe.trust import dotdir
@@ -226,6 +227,7 @@ class Project:
             full = os.path.join(real_dirs[parent], name)
             return os.path.realpath(full) if os.path.islink(full) else full
 
+        wdirs = wdir_problems(self.root, self.pipeline.stages) if paths is None else []
         if paths is None:
             paths = {stage.name: [*stage.deps, *(out.path for out in stage.outs)]
                      for stage in self.pipeline.stages}
@@ -235,8 +237,9 @@ class Project:
                 if real != root and not real.startswith(root + os.sep):
                     problems.append(f"{SPEC_FILE}: stage {name!r}: {path!r} resolves "
                                     f"outside the repository (through a symlink)")
-        if problems:
-            raise BadInputError("\n".join(problems))
+        if problems or wdirs:
+            raise BadInputError("\n".join(problems + wdirs),
+                                hint=WDIR_HINT if wdirs else None)
 
     def close(self) -> None:
         """Close the state database and the repository, where they were opened."""

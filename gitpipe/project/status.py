@@ -5,7 +5,7 @@ Reading only: nothing here runs a command or writes the lock.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import NamedTuple
 
 from gitpipe.core.errors import SpecError
@@ -42,10 +42,13 @@ def status(project: Project, targets: Iterable[str] = ()) -> StatusReport:
     return status_of(project, graph_module.plan(graph, chosen))
 
 
-def status_of(project: Project, order: list[Hashable]) -> StatusReport:
-    """Judge the given nodes, in the given (topological) order."""
+def status_of(project: Project, order: list[Hashable],
+              forgive: Callable[[Staleness], bool] | None = None) -> StatusReport:
+    """Judge the given nodes, in the given (topological) order. A stale verdict
+    that `forgive` accepts is reported as it is but does not make the nodes
+    after it stale (repro --allow-missing)."""
     try:
-        return StatusReport(tuple(_verdicts(project, order)))
+        return StatusReport(tuple(_verdicts(project, order, forgive)))
     finally:
         project.state.flush()
 
@@ -81,7 +84,8 @@ def prejudge(project: Project, order: list[Hashable]) -> Prejudged:
         project.state.flush()
 
 
-def _verdicts(project: Project, order: list[Hashable]) -> Iterator[Staleness]:
+def _verdicts(project: Project, order: list[Hashable],
+              forgive: Callable[[Staleness], bool] | None = None) -> Iterator[Staleness]:
     graph = project.graph
     params = project.params_reader()
     entries = project.lock_entries
@@ -94,8 +98,8 @@ def _verdicts(project: Project, order: list[Hashable]) -> Iterator[Staleness]:
         entry = entries.get(task.name)
         seen = observe(task, project.workspace, params, entry)
         verdict = judge(task, entry, seen, upstream)
-        if verdict.needs_run:  # a re-recorded task's outs stay as they are
-            stale.add(task.name)
+        if verdict.needs_run and not (forgive is not None and forgive(verdict)):
+            stale.add(task.name)  # a re-recorded task's outs stay as they are
         yield verdict
 
 

@@ -121,6 +121,26 @@ class Project(project_module.Project):
 
         return transfer.pull(self, self.remote(remote), targets, jobs, progress, force)
 
+    def push_run_cache(self, targets: Iterable[str] = (), remote: str | None = None,
+                       jobs: int = 8, progress: Progress | None = None,
+                       warnings: list[str] | None = None) -> Transfer:
+        """Upload every local run-cache entry of `targets` (all stages by default)
+        with the objects it names, where the remote lacks them."""
+        from gitpipe.usecases import runtransfer
+
+        return runtransfer.push_run_cache(self, self.remote(remote), targets, jobs, progress,
+                                          warnings)
+
+    def fetch_run_cache(self, targets: Iterable[str] = (), remote: str | None = None,
+                        jobs: int = 8, progress: Progress | None = None,
+                        warnings: list[str] | None = None) -> Transfer:
+        """Download every remote run-cache entry of `targets` that the cache lacks,
+        checked, with the objects it names, verified."""
+        from gitpipe.usecases import runtransfer
+
+        return runtransfer.fetch_run_cache(self, self.remote(remote), targets, jobs, progress,
+                                           warnings)
+
     def gc(self, scope: garbage.GcScope | None = None, remote: str | None = None,
            dry_run: bool = False, confirm: garbage.Confirm | None = None) -> garbage.GcPlan:
         """Remove what no lock in `scope` names (default: the work tree's lock)

@@ -292,15 +292,22 @@ def _post_checkout(project: object, args: list[str]) -> tuple[int, str]:
     if len(args) >= 3 and args[2] != "1":
         return 0, ""  # a file checkout, not a branch switch
     from gitpipe.project.root import Project
+    from gitpipe.usecases.leftovers import remove_leftovers
     from gitpipe.usecases.transfer import checkout
 
     assert isinstance(project, Project)
     try:
         report = checkout(project)
+        leftovers = remove_leftovers(project, args[0]) if args else None
     except (GitpipeError, OSError) as exc:
         return 0, f"gitpipe: outs not checked out: {exc}"
     kept = "".join(f"gitpipe: {out.path} (stage {out.task!r}) was modified and its content "
                    "is not in the cache; it was left as it is\n" for out in report.kept)
+    if leftovers is not None:
+        kept += "".join(f"gitpipe: removed {path}, an out this branch's lock does not have\n"
+                        for path in leftovers.removed)
+        kept += "".join(f"gitpipe: left {line.replace(': ', ' (', 1)}), an out this branch's "
+                        "lock does not have\n" for line in leftovers.kept)
     if report.missing:
         return 0, (f"{kept}gitpipe: {len(report.missing)} out(s) are not in the cache; "
                    "run 'gitpipe pull'")

@@ -6,7 +6,9 @@ import os
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from gitpipe.core.trees import make_dirs
 from gitpipe.hashing.digests import DIR_SUFFIX, XXH3
 from gitpipe.project.lockguard import LockedOut, check_manifests, locked_outs, trusted, would_lose
 from gitpipe.project.root import Project, ProjectLock
@@ -24,6 +26,7 @@ from gitpipe.storage.remote import (
     push,
 )
 from gitpipe.trust import checks as trust
+from gitpipe.usecases.dirsync import entries_within, lay_out_changed
 
 
 @dataclass
@@ -33,6 +36,7 @@ class CheckoutReport:
     missing: list[LockedOut] = field(default_factory=list)
     kept: list[LockedOut] = field(default_factory=list)  # modified by hand: left as they are
     orphaned: list[LockedOut] = field(default_factory=list)  # of stages the spec lacks: left
+    never_run: list[str] = field(default_factory=list)  # stages with no lock entry yet
 
 
 def checkout(project: Project, targets: Iterable[str] = (), force: bool = False) -> CheckoutReport:
@@ -43,13 +47,44 @@ def checkout(project: Project, targets: Iterable[str] = (), force: bool = False)
     report, todo = _compare(project, targets, force)
     cache = project.cache
     for out in todo:
-        if cache.missing(out.digest):
+        if _missing_objects(cache, out):
             report.missing.append(out)
-        else:
-            cache.checkout(project.root / out.path, out.digest, out.executable)
-            report.restored.append(out.path)
+            continue
+        pairs = lay_out(project, out)
+        cache.write_files(pairs)
+        cache.apply_modes(project.root / out.path, out.digest, out.executable)
+        (report.restored if pairs or not out.within else report.unchanged).append(out.target)
     project.state.flush()
+    if not targets:
+        report.never_run = never_run(project)
     return report
+
+
+def never_run(project: Project) -> list[str]:
+    """The stages gitpipe.yaml has that the lock has no entry for (no task of them)."""
+    ran = {name.split("@", 1)[0] for name in project.lock_entries}
+    return [name for name in project.pipeline.names() if name not in ran]
+
+
+def _missing_objects(cache: Cache, out: LockedOut) -> list[str]:
+    """The objects a checkout of `out` (or of its part) needs that the cache lacks."""
+    if not out.within or cache.missing(out.digest) == [out.digest]:
+        return cache.missing(out.digest)
+    part = entries_within(cache.manifest(out.digest), out.within, out.path)
+    return [e.digest for e in part if not e.digest.startswith("link:") and
+            cache.missing(e.digest)]
+
+
+def lay_out(project: Project, out: LockedOut) -> list[tuple[str, Path]]:
+    """Prepare the work tree for `out` and return the (object, file) pairs to
+    write: only the differing files of a directory that is already there."""
+    if out.digest.endswith(DIR_SUFFIX):
+        if out.within and not os.path.lexists(project.root / out.path):
+            make_dirs(project.root / out.path)  # a part asked for: not the whole out
+        pairs = lay_out_changed(project, out.path, out.digest, out.within)
+        if pairs is not None:
+            return pairs
+    return project.cache.lay_out(project.root / out.path, out.digest)
 
 
 def _restore_exec_bits(project: Project, outs: Iterable[LockedOut]) -> None:
@@ -69,11 +104,11 @@ def _compare(project: Project, targets: Iterable[str],
     todo, unchanged = [], []
     accepted, report.orphaned = trusted(project, locked_outs(project.lock_entries, targets))
     for out in accepted:
-        info = project.workspace.info(out.path, XXH3)
-        if info.digest == out.digest:
+        info = project.workspace.info(out.target, XXH3)
+        if info.digest == out.digest and not out.within:
             report.unchanged.append(out.path)
             unchanged.append(out)
-        elif info.exists and not force and would_lose(project, out.path, str(info.digest)):
+        elif info.exists and not force and would_lose(project, out.target, str(info.digest)):
             report.kept.append(out)
         else:
             todo.append(out)
@@ -150,8 +185,8 @@ def pull(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: in
                     raise CacheError(exc.message + restored, hint=exc.hint) from None
         pairs = []
         for out in todo:
-            pairs += cache.lay_out(project.root / out.path, out.digest)
-            report.restored.append(out.path)
+            pairs += lay_out(project, out)
+            report.restored.append(out.target)
         try:
             cache.write_files(pairs, fetcher(remote, cache, summary, progress), jobs)
             for out in todo:

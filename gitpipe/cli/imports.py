@@ -1,0 +1,36 @@
+"""`gitpipe import dvc`: migration from other tools' pipeline files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from gitpipe.cli.group import cli
+
+
+@cli.group("import")
+def import_group() -> None:
+    """Write gitpipe.yaml from another tool's pipeline file."""
+
+
+@import_group.command("dvc")
+@click.argument("path", default="dvc.yaml", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write here instead of gitpipe.yaml.")
+@click.option("-f", "--force", is_flag=True, help="Replace an existing gitpipe.yaml.")
+@click.pass_context
+def import_dvc(ctx: click.Context, path: str, output: str | None, force: bool) -> None:
+    """Translate a dvc.yaml (stages, deps, params, outs, metrics, plots, foreach,
+    matrix, vars); say what could not be translated."""
+    from gitpipe.usecases.importdvc import import_file
+
+    here = Path(ctx.find_root().obj["dir"])
+    target, translation = import_file(here / path, here,
+                                      Path(output) if output else None, force)
+    for note in translation.notes:
+        click.echo(f"note: {note}", err=True)
+    stages = len(translation.spec["stages"])
+    click.echo(f"wrote {target} with {stages} stage(s)"
+               + (f"; {len(translation.notes)} note(s) above" if translation.notes else ""))
+    click.echo("next: gitpipe init (once), gitpipe validate, gitpipe repro")

@@ -1,0 +1,77 @@
+"""After a branch switch: the outs of stages the new lock no longer has.
+
+git removes the files it tracked on the old branch; gitpipe's outs are
+ignored, so without this they would stay behind and look current. An out
+the previous commit's lock recorded, and the new one does not, is removed
+only when nothing is lost: it still holds exactly the bytes the old lock
+names (unchanged since gitpipe wrote them), every object of it is in the
+cache (so `git checkout` back and `gitpipe checkout` restore it), git does
+not track it, and it lies inside the project through real folders. Anything
+else is left where it is, with a warning. The old lock comes from git and
+is read as the untrusted record it is.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from gitpipe.core.errors import GitpipeError
+from gitpipe.git.revision import Revision
+from gitpipe.hashing.digests import XXH3
+from gitpipe.pipeline import lockfile
+from gitpipe.project.root import Project
+from gitpipe.storage.cache import remove_path
+from gitpipe.trust import checks as trust
+
+
+class Leftovers(NamedTuple):
+    removed: list[str]
+    kept: list[str]  # each "path: why it stays"
+
+
+def _outs(entries: dict[str, lockfile.LockEntry]) -> dict[str, str]:
+    return {out.path: out.digest for entry in entries.values() for out in entry.outs}
+
+
+def _overlaps(path: str, others: set[str]) -> bool:
+    return any(path == o or path.startswith(o + "/") or o.startswith(path + "/")
+               for o in others)
+
+
+def remove_leftovers(project: Project, previous: str) -> Leftovers:
+    """Remove the outs `previous`'s lock has and the work tree's lock does not,
+    where that loses nothing (see the module's note)."""
+    try:
+        text = Revision.resolve(project.git, previous).read_text(lockfile.LOCK_FILE)
+        old = _outs(lockfile.parse(text or ""))
+    except GitpipeError:
+        return Leftovers([], [])  # no readable lock there: nothing to compare with
+    current = set(_outs(project.lock_entries))
+    tracked = set(project.git.tracked_paths())
+    removed, kept = [], []
+    for path, digest in sorted(old.items()):
+        if _overlaps(path, current) or trust.path_problem(path) is not None:
+            continue
+        full = project.root / path
+        if not full.exists() and not full.is_symlink():
+            continue
+        why = _why_kept(project, path, digest, tracked)
+        if why is None:
+            remove_path(full)
+            removed.append(path)
+        else:
+            kept.append(f"{path}: {why}")
+    project.state.flush()
+    return Leftovers(removed, kept)
+
+
+def _why_kept(project: Project, path: str, digest: str, tracked: set[str]) -> str | None:
+    if path in tracked or any(t.startswith(path + "/") for t in tracked):
+        return "git tracks it"
+    if trust.blocking_parent(project.root, path) is not None or (project.root / path).is_symlink():
+        return "it is reached through a symlink"
+    if project.workspace.info(path, XXH3).digest != digest:
+        return "it changed since gitpipe wrote it"
+    if project.cache.missing(digest):
+        return "the cache does not hold it"
+    return None

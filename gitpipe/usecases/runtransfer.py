@@ -1,0 +1,114 @@
+"""`push/fetch/pull --run-cache`: every run-cache entry of the chosen stages
+travels, not only those of the lock's current fingerprints (as DVC's
+`--run-cache`).
+
+A plain `push` already uploads the entries of the lock's fingerprints, and
+`repro --pull` reads the remote's entries on demand. `--run-cache` is for
+seeding a machine: afterwards a stage set back to a fingerprint anyone pushed
+is restored without running and without `--pull`. An entry from a remote is
+untrusted: its name must be one of this pipeline's tasks and a well-formed
+fingerprint, its body must name exactly the task's declared outs, and every
+object it names is verified by its digest when downloaded (docs/security.md).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from gitpipe.pipeline import graph as graph_module
+from gitpipe.storage.cache import run_relpath
+from gitpipe.storage.remote import Transfer, fetch_objects, fetch_run, push
+from gitpipe.trust import checks as trust
+
+if TYPE_CHECKING:
+    from gitpipe.project.root import Project
+    from gitpipe.storage.remote import Progress, Remote
+
+
+def _declared(project: Project, targets: Iterable[str]) -> dict[str, list[str]]:
+    """{task name: its declared out paths} for the targets (every task by default)."""
+    graph = project.graph
+    targets = tuple(targets)
+    nodes = graph_module.select(graph, targets) if targets else list(graph.nodes)
+    return {str(node): [o.path for o in graph.nodes[node]["task"].outs] for node in nodes}
+
+
+def _entry_name(rel: str, declared: dict[str, list[str]]) -> str | None:
+    """The task of `runs/<task>/<hex>` when it is one of ours and the name is
+    exactly the one gitpipe would give it; None for anything else."""
+    parts = rel.split("/")
+    if len(parts) != 3 or parts[0] != "runs" or parts[1] not in declared:
+        return None
+    if trust.fingerprint_problem(f"xxh3:{parts[2]}") is not None:
+        return None
+    return parts[1] if run_relpath(parts[1], f"xxh3:{parts[2]}") == rel else None
+
+
+def _outs_of(project: Project, rel: str, declared: list[str], source: str,
+             warnings: list[str]) -> list[str] | None:
+    """The digests a stored entry names; None when it breaks the rules (with a
+    warning) or names other outs than the task declares now (an entry of an
+    older version of the stage: it can never be restored, and is left quietly)."""
+    try:
+        rows = json.loads((project.cache.root / rel).read_bytes())
+    except (OSError, ValueError):
+        warnings.append(f"{source}: run-cache entry {rel} is not JSON; it is ignored")
+        return None
+    problem = trust.record_problem("run", rows)
+    if problem is not None:
+        warnings.append(f"{source}: run-cache entry {rel}: {problem}; it is ignored")
+        return None
+    if {row[0] for row in rows} != set(declared):
+        return None
+    return [row[1] for row in rows]
+
+
+def push_run_cache(project: Project, remote: Remote, targets: Iterable[str] = (),
+                   jobs: int = 8, progress: Progress | None = None,
+                   warnings: list[str] | None = None) -> Transfer:
+    """Upload every local run entry of the targets whose objects are all here,
+    with those objects, where the remote lacks them."""
+    warnings = warnings if warnings is not None else []
+    declared = _declared(project, targets)
+    cache = project.cache
+    rels, digests = [], []
+    for rel in sorted(cache.run_entries()):
+        task = _entry_name(rel, declared)
+        if task is None:
+            continue
+        outs = _outs_of(project, rel, declared[task], "local cache", warnings)
+        if outs is None or any(cache.missing(digest) for digest in outs):
+            continue  # gc took an object: the entry restores nothing, so it stays here
+        rels.append(rel)
+        digests.extend(outs)
+    return push(remote, cache, digests, rels, jobs, progress)
+
+
+def fetch_run_cache(project: Project, remote: Remote, targets: Iterable[str] = (),
+                    jobs: int = 8, progress: Progress | None = None,
+                    warnings: list[str] | None = None) -> Transfer:
+    """Download every remote run entry of the targets that the cache lacks, and
+    the objects they name; an entry that breaks the rules is deleted again."""
+    warnings = warnings if warnings is not None else []
+    declared = _declared(project, targets)
+    cache = project.cache
+    source = f"remote {remote.name!r}"
+    digests: list[str] = []
+    fetched = 0
+    for rel in sorted(remote.listing("runs")):
+        task = _entry_name(rel, declared)
+        if task is None or (cache.root / rel).exists():
+            continue
+        if not fetch_run(remote, cache, rel):
+            continue
+        outs = _outs_of(project, rel, declared[task], source, warnings)
+        if outs is None:
+            (cache.root / rel).unlink(missing_ok=True)
+            continue
+        fetched += 1
+        digests.extend(outs)
+    summary = fetch_objects(remote, cache, digests, jobs, progress)
+    summary.runs = fetched
+    return summary

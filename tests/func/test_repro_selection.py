@@ -1,0 +1,79 @@
+"""`repro --downstream` and `repro --allow-missing`, in real repositories with a
+folder remote."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import Repo, ran_cmd
+
+CHAIN = {
+    "a": {"cmd": ran_cmd("a", "echo a > a.txt"), "outs": ["a.txt"]},
+    "b": {"cmd": ran_cmd("b", "cat a.txt > b.txt"), "deps": ["a.txt"], "outs": ["b.txt"]},
+    "c": {"cmd": ran_cmd("c", "cat b.txt c.in > c.txt"), "deps": ["b.txt", "c.in"],
+          "outs": ["c.txt"]},
+    "other": {"cmd": ran_cmd("other", "echo o > o.txt"), "outs": ["o.txt"]},
+}
+
+
+def test_downstream_runs_the_target_and_its_dependents_not_its_inputs(repo: Repo) -> None:
+    repo.gen({"c.in": "c\n"}).spec(CHAIN, commit="chain")
+    repo.run("repro", check=True)
+    repo.ran()
+    repo.gen({"a.txt": "edited by hand\n", "c.in": "c2\n"})
+    dry = repo.run("repro", "--dry-run", "--downstream", "b", check=True)
+    assert "would run b" in dry.stdout and "would run c" in dry.stdout
+    assert "would run a" not in dry.stdout and "other" not in dry.stdout
+    repo.run("repro", "--downstream", "b", check=True)
+    assert repo.ran() == ["b", "c"], "a (stale: its out was edited) is not what b needs here"
+    assert repo.read("b.txt") == "edited by hand\n"
+    assert "a:" in repo.run("status").stdout, "a stays stale for a plain repro"
+    repo.run("repro", check=True)  # a and b come back from the run-cache
+    assert repo.read("b.txt") == "a\n" and repo.run("status", "--check").returncode == 0
+
+
+def _pushed_clone(repo: Repo, tmp_path: Path) -> Repo:
+    repo.gen({"c.in": "c\n"}).spec(CHAIN)
+    repo.run("remote", "add", "-d", "store", str(tmp_path / "store"), check=True)
+    repo.run("repro", check=True)
+    repo.run("push", check=True)
+    repo.commit("ran and pushed")
+    return repo.clone_to(tmp_path / "clone")
+
+
+def test_allow_missing_leaves_unpulled_stages_alone(repo: Repo, tmp_path: Path) -> None:
+    clone = _pushed_clone(repo, tmp_path)
+    assert "would run a:" in clone.run("repro", "--dry-run").stdout, "without the flag"
+    dry = clone.run("repro", "--dry-run", "--allow-missing", check=True)
+    assert "nothing would run" in dry.stdout, dry.stdout
+    clone.run("repro", "--allow-missing", check=True)
+    assert clone.ran() == []
+    assert not (clone.path / "a.txt").exists(), "nothing pulled, nothing run"
+    assert clone.run("status", "--check").returncode == 1, "plain status still says stale"
+
+    clone.gen({"c.in": "changed\n"})
+    dry = clone.run("repro", "--dry-run", "--allow-missing", check=True)
+    assert "would run c" in dry.stdout and "c.in modified" in dry.stdout
+    assert "would run a" not in dry.stdout and "would run b" not in dry.stdout
+
+
+def test_allow_missing_runs_what_the_remote_does_not_have(repo: Repo, tmp_path: Path) -> None:
+    clone = _pushed_clone(repo, tmp_path)
+    for path in (tmp_path / "store").rglob("*"):
+        if path.is_file() and path.read_bytes() == b"a\n":
+            path.unlink()  # the remote lost a.txt's object
+    dry = clone.run("repro", "--dry-run", "--allow-missing", check=True)
+    assert "would run a" in dry.stdout and "would run b" in dry.stdout, dry.stdout
+    assert "would run other" not in dry.stdout
+    clone.run("repro", "--allow-missing", check=True)
+    assert sorted(clone.ran()) == ["a", "b", "c"]
+    assert clone.read("c.txt") == "a\nc\n"
+
+
+def test_allow_missing_does_not_seal_plain_repro(repo: Repo, tmp_path: Path) -> None:
+    clone = _pushed_clone(repo, tmp_path)
+    clone.age()
+    clone.run("repro", "--allow-missing", check=True)
+    clone.run("repro", "--allow-missing", check=True)
+    clone.run("repro", check=True)
+    assert sorted(clone.ran()) == ["a", "b", "c", "other"]

@@ -1,0 +1,83 @@
+"""`push/fetch/pull --run-cache`: every run-cache entry travels, checked on the
+way in; a plain `push` keeps sending the lock's own entries."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import Repo, ran_cmd
+from tests.security.conftest import assert_only_changed, snapshot
+
+STAGE = {"train": {"cmd": ran_cmd("train", "echo lr=$(cat lr) > model.txt"),
+                   "deps": ["lr"], "outs": ["model.txt"]}}
+
+
+def _two_runs_pushed(repo: Repo, store: Path, *flags: str) -> None:
+    """Runs with lr=1 and lr=2 (the lock ends at 2), pushed with `flags`."""
+    repo.gen({"lr": "1\n"}).spec(STAGE)
+    repo.run("remote", "add", "-d", "store", str(store), check=True)
+    repo.run("repro", check=True)
+    repo.gen({"lr": "2\n"})
+    repo.run("repro", check=True)
+    assert repo.ran() == ["train", "train"]
+    repo.run("push", *flags, check=True)
+    repo.commit("lr 2")
+
+
+def test_run_cache_travels_with_the_flag(repo: Repo, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    _two_runs_pushed(repo, store, "--run-cache")
+    assert len(list((store / "runs").rglob("*"))) == 3, "runs/train/ and two entries"
+    clone = repo.clone_to(tmp_path / "clone")
+    done = clone.run("pull", "--run-cache", check=True)
+    assert "fetched 2 run-cache entries" in done.stdout, done.stdout
+    clone.gen({"lr": "1\n"})
+    repro = clone.run("repro", check=True)
+    assert clone.ran() == [] and "restored" in repro.stdout, "lr=1 was computed elsewhere"
+    assert clone.read("model.txt") == "lr=1\n"
+
+
+def test_without_the_flag_only_the_locks_entries_travel(repo: Repo, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    _two_runs_pushed(repo, store)
+    assert len([p for p in (store / "runs").rglob("*") if p.is_file()]) == 1
+    clone = repo.clone_to(tmp_path / "clone")
+    clone.run("pull", check=True)
+    clone.gen({"lr": "1\n"})
+    clone.run("repro", check=True)
+    assert clone.ran() == ["train"], "lr=1's entry was never pushed"
+    clone.gen({"lr": "2\n"})
+    clone.run("repro", "--pull", check=True)
+    assert clone.ran() == [], "the lock's own entry is on the remote for `repro --pull`"
+
+
+def test_a_planted_remote_entry_is_refused_and_writes_nothing(repo: Repo,
+                                                               tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    _two_runs_pushed(repo, store, "--run-cache")
+    clone = repo.clone_to(tmp_path / "clone")
+    clone.run("pull", check=True)
+    entry = next(p for p in (store / "runs/train").iterdir())
+    digest = json.loads(entry.read_text())[0][1]
+    planted = {
+        "a" * 32: [["../../escaped.txt", digest, 6]],
+        "b" * 32: "not a list",
+        "c" * 32: [["model.txt", "xxh3:" + "0" * 32, 6], ["model.txt", digest, 6]],
+    }
+    for name, rows in planted.items():
+        (store / "runs/train" / name).write_text(json.dumps(rows))
+    (store / "runs/intruder").mkdir()
+    (store / "runs/intruder" / ("d" * 32)).write_text(json.dumps([["x", digest, 1]]))
+    before = snapshot(tmp_path)
+    done = clone.run("fetch", "--run-cache", check=True)
+    assert done.stderr.count("it is ignored") == 3, done.stderr
+    assert "fetched 2 run-cache entries" in done.stdout
+    after = snapshot(tmp_path)
+    cache_runs = ".gitpipe/cache/runs/train"
+    assert_only_changed(before, after, allowed=["clone/.gitpipe/cache/runs",
+                                                "clone/.gitpipe/cache/files",
+                                                "clone/.gitpipe/tmp", "clone/.gitpipe/cache/tmp"])
+    assert not any("escaped" in path for path in after)
+    kept = {p.name for p in (clone.path / cache_runs).iterdir()}
+    assert kept == {p.name for p in (repo.path / cache_runs).iterdir()}
