@@ -6,7 +6,8 @@ pre-commit hooks run most. Three doors, cheapest first: a sealed no-op
 (fastpath/quick.py: the first status after a change), the CLI (main.py:
 everything else, and every error). fastpath/noop.py says which command lines
 the first two may answer.
-`--version` needs no click either.
+`--version` needs no click either. On a platform gitpipe cannot run on
+(not POSIX), every door is closed with a sentence before anything is imported.
 """
 
 import os
@@ -16,6 +17,11 @@ import sys
 def main() -> None:
     import gc
 
+    from gitpipe.core.install import unsupported_platform
+
+    problem = unsupported_platform(os.name, sys.platform)
+    if problem is not None:
+        refuse(problem)
     # gitpipe builds many small long-lived objects (specs, lock entries, stat
     # rows) and few cycles; the default thresholds run full collections over
     # them again and again.
@@ -48,6 +54,13 @@ def main() -> None:
         reader_left()
     if code:
         sys.exit(code)
+
+
+def refuse(problem: str) -> None:
+    """Print `problem` as the CLI prints an error (its hint line as is) and exit 1."""
+    for line in problem.splitlines():
+        sys.stderr.write(line + "\n" if line.startswith("hint:") else f"error: {line}\n")
+    sys.exit(1)
 
 
 def _without_cli(command: str, argv: list[str]) -> tuple[str, int] | None:

@@ -1,0 +1,117 @@
+"""Installing gitpipe: one distribution name in pyproject, hints, docs and recipes;
+the package ships its licence and type marker; a platform without POSIX is
+refused with a sentence."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gitpipe.core.install import DISTRIBUTION, EXTRAS, pip_install, unsupported_platform
+from tests.conftest import Repo
+
+ROOT = Path(__file__).resolve().parents[2]
+PYPROJECT = (ROOT / "pyproject.toml").read_text()
+# Where users read how to install gitpipe: the code's hints, docs, recipes, the Makefile.
+SCANNED = ["README.md", "Makefile", "pyproject.toml", "docs/**/*.md", "examples/**/*",
+           "gitpipe/**/*.py", "scripts/**/*", ".pre-commit-hooks.yaml"]
+
+
+def _normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _installed_names(text: str) -> list[str]:
+    """The first package each `pip install` in `text` names (options skipped)."""
+    flat = " ".join(text.split())  # a command broken over two lines of prose
+    names = []
+    for match in re.finditer(r"\bpip3? install ((?:-\S+ (?:\S+=\S+ )?)*)(\S+)", flat):
+        argument = match.group(2).strip("`'\"")
+        name = re.match(r"[A-Za-z0-9][A-Za-z0-9_.-]*", argument)
+        names.append(_normalized(name.group(0)) if name else argument)
+    return names
+
+
+def test_the_distribution_is_the_one_pyproject_declares() -> None:
+    assert re.search(r'^name = "(.+)"$', PYPROJECT, re.M).group(1) == DISTRIBUTION
+    assert f'all = ["{DISTRIBUTION}[s3,k8s]"]' in PYPROJECT
+    # The index's `gitpipe` is another project: gitpipe is never installed by that name.
+    assert _normalized(DISTRIBUTION) != "gitpipe"
+    declared = re.findall(r"^(\w+) = \[", PYPROJECT.split("[project.optional-dependencies]")[1]
+                          .split("\n[")[0], re.M)
+    assert set(EXTRAS) == set(declared) - {"test"}
+
+
+def test_hints_install_this_project() -> None:
+    assert pip_install() == "pip install gitpipe-ml"
+    assert pip_install("s3") == "pip install 'gitpipe-ml[s3]'"
+    with pytest.raises(ValueError, match="unknown extra 'gpu'"):
+        pip_install("gpu")
+
+
+def test_every_pip_install_in_docs_recipes_and_code_names_this_project() -> None:
+    assert _installed_names("run `pip install\n'gitpipe[s3]'` first") == ["gitpipe"]
+    assert _installed_names("pip install ./gitpipe-sandbox; pip install Gitpipe_ML") == [
+        "./gitpipe-sandbox;", "gitpipe-ml"]
+    assert _installed_names("pip install -q -e '.[all]' --config-settings a=b x") == [".[all]"]
+    wrong = []
+    for pattern in SCANNED:
+        for path in ROOT.glob(pattern):
+            if not path.is_file() or path.suffix in (".pyc",):
+                continue
+            for name in _installed_names(path.read_text(errors="replace")):
+                if name == "gitpipe":
+                    wrong.append(str(path.relative_to(ROOT)))
+    assert wrong == [], f"`pip install gitpipe` installs another project: {wrong}"
+
+
+def test_the_package_ships_its_licence_and_type_marker() -> None:
+    assert (ROOT / "gitpipe" / "py.typed").is_file()
+    assert 'gitpipe = ["py.typed"]' in PYPROJECT
+    assert "Apache License\n" in (ROOT / "LICENSE").read_text()
+    assert 'license = "Apache-2.0"' in PYPROJECT and 'license-files = ["LICENSE"]' in PYPROJECT
+    for key in ("Homepage", "Documentation", "Issues", "Source"):
+        assert re.search(rf"^{key} = \"https://", PYPROJECT, re.M), key
+
+
+def test_only_posix_is_supported() -> None:
+    assert unsupported_platform("posix", "linux") is None
+    assert unsupported_platform("posix", "darwin") is None
+    message = unsupported_platform("nt", "win32")
+    assert message is not None
+    first, hint = message.splitlines()
+    assert "Linux and macOS" in first and "'win32'" in first
+    assert hint.startswith("hint: ") and "WSL" in hint and DISTRIBUTION in hint
+
+
+def test_the_console_script_refuses_a_platform_without_posix(tmp_path: Path) -> None:
+    # os.name as native Windows reports it, read by the real entry point.
+    code = ("import os, sys; os.name = 'nt'; sys.argv = ['gitpipe', 'status']\n"
+            "from gitpipe.cli.launch import main; main()")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                          text=True)
+    assert done.returncode == 1 and done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert lines[0].startswith("error: gitpipe runs on Linux and macOS"), done.stderr
+    assert lines[1].startswith("hint: on Windows, run gitpipe inside WSL 2")
+    assert "Traceback" not in done.stderr
+
+
+def test_a_missing_s3_filesystem_names_the_extra_to_install(repo: Repo) -> None:
+    repo.spec({"a": {"cmd": "echo a > o", "outs": ["o"]}}, commit="spec")
+    repo.run("init", check=True)
+    (repo.path / ".gitpipe/config.yaml").write_text(
+        "remotes:\n  store:\n    url: s3://bucket/prefix\ncore:\n  remote: store\n")
+    # s3fs as if it were not installed: importing it fails, as without the extra.
+    code = ("import sys; sys.modules['s3fs'] = None; sys.argv = ['gitpipe', 'push']\n"
+            "from gitpipe.cli.launch import main; main()")
+    done = subprocess.run([sys.executable, "-c", code], cwd=repo.path, capture_output=True,
+                          text=True, env={**os.environ, "AWS_ACCESS_KEY_ID": "x"})
+    assert done.returncode == 2, done.stderr
+    assert "needs the 's3' filesystem" in done.stderr
+    assert "hint: pip install 'gitpipe-ml[s3]'" in done.stderr.splitlines()
