@@ -17,8 +17,6 @@ import sys
 def main() -> None:
     import gc
 
-    from gitpipe.core.install import unsupported_platform
-
     problem = unsupported_platform(os.name, sys.platform)
     if problem is not None:
         refuse(problem)
@@ -54,6 +52,24 @@ def main() -> None:
         reader_left()
     if code:
         sys.exit(code)
+
+
+def unsupported_platform(os_name: str, platform: str) -> str | None:
+    """Why gitpipe cannot run here (an error and a hint line), or None.
+
+    gitpipe needs POSIX: file locks (`fcntl`), process groups (`os.killpg`),
+    `fork` for hashing and `O_NOFOLLOW` for every guarded open. Native Windows
+    has none of them, so it is refused at the start with a sentence rather
+    than an ImportError deep in a command.
+    """
+    if os_name == "posix":
+        return None
+    from gitpipe.core.install import pip_install
+
+    return (f"gitpipe runs on Linux and macOS (POSIX); this is {platform!r}, "
+            "which it does not support\n"
+            "hint: on Windows, run gitpipe inside WSL 2 (a Linux distribution), "
+            f"where `{pip_install()}` installs it")
 
 
 def refuse(problem: str) -> None:

@@ -1,6 +1,5 @@
-"""How gitpipe is installed and where it runs: the one home of the distribution
-name that every `pip install` hint names, and of the platform check the
-console script makes before anything POSIX-only is imported.
+"""How gitpipe is installed: the one home of the distribution name that every
+`pip install` hint names.
 """
 
 from __future__ import annotations
@@ -19,18 +18,3 @@ def pip_install(extra: str | None = None) -> str:
         raise ValueError(f"unknown extra {extra!r}; known: {', '.join(EXTRAS)}")
     return f"pip install '{DISTRIBUTION}[{extra}]'"
 
-
-def unsupported_platform(os_name: str, platform: str) -> str | None:
-    """Why gitpipe cannot run here (an error and a hint line), or None.
-
-    gitpipe needs POSIX: file locks (`fcntl`), process groups (`os.killpg`),
-    `fork` for hashing and `O_NOFOLLOW` for every guarded open. Native Windows
-    has none of them, so it is refused at the start with a sentence rather
-    than an ImportError deep in a command.
-    """
-    if os_name == "posix":
-        return None
-    return (f"gitpipe runs on Linux and macOS (POSIX); this is {platform!r}, "
-            "which it does not support\n"
-            "hint: on Windows, run gitpipe inside WSL 2 (a Linux distribution), "
-            f"where `{pip_install()}` installs it")

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from gitpipe.core.install import DISTRIBUTION, EXTRAS, pip_install, unsupported_platform
+from gitpipe.cli.launch import unsupported_platform
+from gitpipe.core.install import DISTRIBUTION, EXTRAS, pip_install
 from tests.conftest import Repo
 
 ROOT = Path(__file__).resolve().parents[2]
