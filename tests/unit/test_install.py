@@ -1,20 +1,15 @@
 """Installing gitpipe: one distribution name in pyproject, hints, docs and recipes;
-the package ships its licence and type marker; a platform without POSIX is
-refused with a sentence."""
+the package ships its licence and type marker; only POSIX is supported."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from gitpipe.cli.launch import unsupported_platform
 from gitpipe.core.install import DISTRIBUTION, EXTRAS, pip_install
-from tests.conftest import Repo
 
 ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = (ROOT / "pyproject.toml").read_text()
@@ -88,31 +83,3 @@ def test_only_posix_is_supported() -> None:
     first, hint = message.splitlines()
     assert "Linux and macOS" in first and "'win32'" in first
     assert hint.startswith("hint: ") and "WSL" in hint and DISTRIBUTION in hint
-
-
-def test_the_console_script_refuses_a_platform_without_posix(tmp_path: Path) -> None:
-    # os.name as native Windows reports it, read by the real entry point.
-    code = ("import os, sys; os.name = 'nt'; sys.argv = ['gitpipe', 'status']\n"
-            "from gitpipe.cli.launch import main; main()")
-    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
-                          text=True)
-    assert done.returncode == 1 and done.stdout == ""
-    lines = done.stderr.splitlines()
-    assert lines[0].startswith("error: gitpipe runs on Linux and macOS"), done.stderr
-    assert lines[1].startswith("hint: on Windows, run gitpipe inside WSL 2")
-    assert "Traceback" not in done.stderr
-
-
-def test_a_missing_s3_filesystem_names_the_extra_to_install(repo: Repo) -> None:
-    repo.spec({"a": {"cmd": "echo a > o", "outs": ["o"]}}, commit="spec")
-    repo.run("init", check=True)
-    (repo.path / ".gitpipe/config.yaml").write_text(
-        "remotes:\n  store:\n    url: s3://bucket/prefix\ncore:\n  remote: store\n")
-    # s3fs as if it were not installed: importing it fails, as without the extra.
-    code = ("import sys; sys.modules['s3fs'] = None; sys.argv = ['gitpipe', 'push']\n"
-            "from gitpipe.cli.launch import main; main()")
-    done = subprocess.run([sys.executable, "-c", code], cwd=repo.path, capture_output=True,
-                          text=True, env={**os.environ, "AWS_ACCESS_KEY_ID": "x"})
-    assert done.returncode == 2, done.stderr
-    assert "needs the 's3' filesystem" in done.stderr
-    assert "hint: pip install 'gitpipe-ml[s3]'" in done.stderr.splitlines()
