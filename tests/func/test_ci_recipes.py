@@ -13,9 +13,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 import yaml
@@ -275,19 +279,50 @@ def test_a_failing_repro_fails_its_step_despite_the_pipe(place: Place) -> None:
     assert results["plan"].returncode == 0 and results["repro"].returncode != 0
 
 
+@pytest.fixture
+def gitlab_api() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """A local HTTP server in GitLab's place: its API URL, and the requests it got."""
+    got: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+            got.append({"path": self.path, "token": self.headers["PRIVATE-TOKEN"],
+                        "form": parse_qs(body)})
+            self.send_response(201)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/api/v4", got
+    server.shutdown()
+    thread.join()
+
+
 def test_gitlab_plans_on_a_merge_request_and_shares_from_the_default_branch(
-        place: Place) -> None:
+        place: Place, gitlab_api: tuple[str, list[dict[str, Any]]]) -> None:
     _develop(place, "faster", {"params.yaml": {"train": {"lr": 0.2}}})
     before = place.objects_on_remote()
+    api, notes = gitlab_api
     merge_request = {"CI_PIPELINE_SOURCE": "merge_request_event", "CI_DEFAULT_BRANCH": "main",
-                     "CI_MERGE_REQUEST_IID": "7"}
+                     "CI_MERGE_REQUEST_IID": "7", "CI_PROJECT_ID": "42", "CI_API_V4_URL": api,
+                     "GITPIPE_NOTE_TOKEN": "note-token"}
     results = run_gitlab(place, merge_request, "faster")
     assert {n: r.returncode for n, r in results.items()} == {"plan": 0, "repro": 0}, results
-    assert "gitpipe plan: 1 stale stage(s)\n- **train**: params: train.lr 0.1 -> 0.2" \
-        in results["plan"].stdout
+    plan = "gitpipe plan: 1 stale stage(s)\n- **train**: params: train.lr 0.1 -> 0.2\n"
+    assert plan in results["plan"].stdout
+    # The plan went to the merge request as a note, with the token.
+    assert notes == [{"path": "/api/v4/projects/42/merge_requests/7/notes",
+                      "token": "note-token", "form": {"body": [plan]}}]
     assert place.stages_ran() == ["train"] and place.objects_on_remote() == before
-    main = {"CI_PIPELINE_SOURCE": "push", "CI_DEFAULT_BRANCH": "main", "CI_COMMIT_BRANCH": "main"}
+    main = {"CI_PIPELINE_SOURCE": "push", "CI_DEFAULT_BRANCH": "main", "CI_COMMIT_BRANCH": "main",
+            "CI_PROJECT_ID": "42", "CI_API_V4_URL": api, "GITPIPE_NOTE_TOKEN": "note-token"}
     results = run_gitlab(place, main)
+    assert len(notes) == 1  # no merge request, no note
     assert "gitpipe plan: nothing is stale" in results["plan"].stdout, results["plan"]
     assert results["repro"].returncode == 0 and place.stages_ran() == []
     Repo(place.tmp / "dev", init=False).git("push", "-q", str(place.origin), "faster:main")
