@@ -4,6 +4,8 @@ the package ships its licence and type marker; only POSIX is supported."""
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -86,3 +88,26 @@ def test_only_posix_is_supported() -> None:
     first, hint = message.splitlines()
     assert "Linux and macOS" in first and "'win32'" in first
     assert hint.startswith("hint: ") and "WSL" in hint and DISTRIBUTION in hint
+
+
+def _make_plan(target: str, venv: Path) -> list[str]:
+    """The commands `make TARGET` would run on a machine without the venv (`make -n`)."""
+    done = subprocess.run(["make", "-n", target, f"VENV={venv}"], cwd=ROOT, capture_output=True,
+                          text=True, check=True)
+    return done.stdout.splitlines()
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_demo_installs_what_the_demo_needs_and_make_test_adds_the_tools(
+        tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    install = f"{venv}/bin/python -m pip install -q -e . --config-settings editable_mode=compat"
+    demo = _make_plan("demo", venv)
+    assert [line for line in demo if "pip install" in line and "--upgrade pip" not in line] == [
+        install]
+    assert demo[-1] == f'PATH="{venv}/bin:$PATH" bash examples/demo.sh'
+    test = _make_plan("test", venv)
+    assert install in test
+    assert (f"{venv}/bin/python -m pip install -q -e '.[all,test]' "
+            "--config-settings editable_mode=compat") in test
+    assert test.index(install) < test.index(f"touch {venv}/.installed-test")
