@@ -70,7 +70,9 @@ class Place:
         while work.exists():
             count += 1
             work = self.tmp / f"{name}-{count}"
-        subprocess.run(["git", "clone", "-q", "--branch", branch, str(self.origin), str(work)],
+        # Shallow, as actions/checkout (depth 1) and GitLab (GIT_DEPTH 20) clone.
+        subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", branch,
+                        self.origin.as_uri(), str(work)],
                        env=self.env, check=True, capture_output=True)
         return work
 
