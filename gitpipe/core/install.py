@@ -17,4 +17,3 @@ def pip_install(extra: str | None = None) -> str:
     if extra not in EXTRAS:
         raise ValueError(f"unknown extra {extra!r}; known: {', '.join(EXTRAS)}")
     return f"pip install '{DISTRIBUTION}[{extra}]'"
-

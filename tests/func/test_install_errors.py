@@ -54,3 +54,11 @@ def test_a_missing_kubernetes_client_names_the_extra_to_install(repo: Repo,
     assert done.stderr.splitlines() == [
         "error: the kubernetes executor needs the kubernetes client",
         "hint: pip install 'gitpipe-ml[k8s]'"]
+
+
+def test_a_missing_watchdog_names_the_dependency(repo: Repo) -> None:
+    repo.spec({"a": {"cmd": "echo a > o", "outs": ["o"]}}, commit="spec")
+    done = _without("watchdog", ["watch"], repo.path)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == ["error: gitpipe watch needs watchdog",
+                                        "hint: pip install watchdog (gitpipe-ml depends on it)"]
