@@ -1,25 +1,35 @@
-# Two commands on a fresh machine: `make demo` and `make test`.
+# Two commands on a fresh machine: `make demo` (gitpipe and what it needs to
+# run, nothing more) and `make test` (adds every extra and the test and lint
+# tools); `make test` alone does both.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.installed-demo
+TEST_STAMP := $(VENV)/.installed-test
+# compat: a plain path in a .pth; the default editable finder costs every
+# gitpipe command ~20 ms of start-up (see docs/performance.md)
+EDITABLE := --config-settings editable_mode=compat
 
 .PHONY: install demo test s3rver lint bench bench-status bench-transfer bench-smoke clean
 
-$(STAMP): pyproject.toml
+$(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	# compat: a plain path in a .pth; the default editable finder costs every
-	# gitpipe command ~20 ms of start-up (see docs/performance.md)
-	$(PY) -m pip install -q -e '.[all,test]' --config-settings editable_mode=compat
-	touch $(STAMP)
 
-install: $(STAMP)
+$(DEMO_STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e . $(EDITABLE)
+	touch $(DEMO_STAMP)
 
-demo: $(STAMP)
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash examples/demo.sh
+$(TEST_STAMP): pyproject.toml $(DEMO_STAMP)
+	$(PY) -m pip install -q -e '.[all,test]' $(EDITABLE)
+	touch $(TEST_STAMP)
 
-test: $(STAMP) s3rver
+install: $(TEST_STAMP)
+
+demo: $(DEMO_STAMP)
+	PATH="$(abspath $(VENV))/bin:$$PATH" bash examples/demo.sh
+
+test: $(TEST_STAMP) s3rver
 	$(PY) -m pytest -q
 
 # A second S3 implementation for the contract suite (npm's s3rver), cached
@@ -29,24 +39,24 @@ s3rver:
 	@if command -v npm >/dev/null && [ ! -f $(S3RVER_DIR)/node_modules/s3rver/bin/s3rver.js ]; then \
 		npm install --silent --no-audit --no-fund --prefix $(S3RVER_DIR) s3rver@3.7.1; fi
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check gitpipe tests benchmarks
 	$(VENV)/bin/mypy
 
 # gitpipe next to DVC, Snakemake and Make (peers in their own venv under
 # benchmarks/.work/); QUICK=1 for a two-minute version. Results land in
 # benchmarks/results/ (peers-latest.md).
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(PY) benchmarks/bench_peers.py $(if $(QUICK),--quick,)
 
-bench-status: $(STAMP)
+bench-status: $(TEST_STAMP)
 	$(PY) benchmarks/bench_status.py
 
-bench-transfer: $(STAMP)
+bench-transfer: $(TEST_STAMP)
 	$(PY) benchmarks/bench_transfer.py
 
 # What CI runs so the benchmark scripts cannot rot (gitpipe and make, tiny sizes).
-bench-smoke: $(STAMP)
+bench-smoke: $(TEST_STAMP)
 	$(PY) benchmarks/bench_peers.py --smoke
 
 clean:

@@ -6,7 +6,8 @@ pre-commit hooks run most. Three doors, cheapest first: a sealed no-op
 (fastpath/quick.py: the first status after a change), the CLI (main.py:
 everything else, and every error). fastpath/noop.py says which command lines
 the first two may answer.
-`--version` needs no click either.
+`--version` needs no click either. On a platform gitpipe cannot run on
+(not POSIX), every door is closed with a sentence before anything is imported.
 """
 
 import os
@@ -16,6 +17,9 @@ import sys
 def main() -> None:
     import gc
 
+    problem = unsupported_platform(os.name, sys.platform)
+    if problem is not None:
+        refuse(problem)
     # gitpipe builds many small long-lived objects (specs, lock entries, stat
     # rows) and few cycles; the default thresholds run full collections over
     # them again and again.
@@ -48,6 +52,31 @@ def main() -> None:
         reader_left()
     if code:
         sys.exit(code)
+
+
+def unsupported_platform(os_name: str, platform: str) -> str | None:
+    """Why gitpipe cannot run here (an error and a hint line), or None.
+
+    gitpipe needs POSIX: file locks (`fcntl`), process groups (`os.killpg`),
+    `fork` for hashing and `O_NOFOLLOW` for every guarded open. Native Windows
+    has none of them, so it is refused at the start with a sentence rather
+    than an ImportError deep in a command.
+    """
+    if os_name == "posix":
+        return None
+    from gitpipe.core.install import pip_install
+
+    return (f"gitpipe runs on Linux and macOS (POSIX); this is {platform!r}, "
+            "which it does not support\n"
+            "hint: on Windows, run gitpipe inside WSL 2 (a Linux distribution), "
+            f"where `{pip_install()}` installs it")
+
+
+def refuse(problem: str) -> None:
+    """Print `problem` as the CLI prints an error (its hint line as is) and exit 1."""
+    for line in problem.splitlines():
+        sys.stderr.write(line + "\n" if line.startswith("hint:") else f"error: {line}\n")
+    sys.exit(1)
 
 
 def _without_cli(command: str, argv: list[str]) -> tuple[str, int] | None:

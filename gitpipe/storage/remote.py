@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from gitpipe.core.errors import BadInputError, GitpipeError, MissingExtraError
+from gitpipe.core.install import pip_install
 from gitpipe.core.nofollow import regular_files, unlink_beneath
 from gitpipe.hashing.digests import CHUNK, DIR_SUFFIX, copy_hashing_stream
 from gitpipe.storage.cache import Cache, Fetcher
@@ -33,7 +34,7 @@ from gitpipe.storage.urls import (
 
 RETRIES = 4
 Progress = Callable[[str, int], None]  # (relative path done, bytes)
-_EXTRAS = {"s3": "pip install 'gitpipe[s3]'", "s3a": "pip install 'gitpipe[s3]'"}
+_EXTRAS = {"s3": pip_install("s3"), "s3a": pip_install("s3")}
 
 
 class RemoteError(GitpipeError):

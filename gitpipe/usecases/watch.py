@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from gitpipe.core.errors import GitpipeError, MissingExtraError
+from gitpipe.core.install import DISTRIBUTION
 from gitpipe.hashing.ignore import IGNORE_FILE
 from gitpipe.pipeline.model import Pipeline
 from gitpipe.project.root import Project
@@ -155,8 +156,8 @@ def watch(project: Project, run: Callable[[set[str]], Any], stop: threading.Even
         from watchdog.events import FileSystemEvent, FileSystemEventHandler
         from watchdog.observers import Observer
     except ImportError:
-        raise MissingExtraError("gitpipe watch needs watchdog",
-                                hint="pip install watchdog") from None
+        hint = f"pip install watchdog ({DISTRIBUTION} depends on it)"
+        raise MissingExtraError("gitpipe watch needs watchdog", hint=hint) from None
     trigger = Trigger(project.root.resolve(), project.pipeline)
 
     class Handler(FileSystemEventHandler):

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gitpipe.core.errors import EXIT_INTERRUPTED, BadInputError, GitpipeError, MissingExtraError
+from gitpipe.core.install import pip_install
 from gitpipe.executors.base import OutputSink, RunResult
 from gitpipe.executors.kubernetes.manifest import (
     CONTAINER,
@@ -57,7 +58,7 @@ def load_clients(settings: KubeSettings) -> tuple[Any, Any]:
         from kubernetes import client, config
     except ImportError:
         raise MissingExtraError("the kubernetes executor needs the kubernetes client",
-                                hint="pip install 'gitpipe[k8s]'") from None
+                                hint=pip_install("k8s")) from None
     configuration = client.Configuration()
     path = settings.kubeconfig or os.environ.get("KUBECONFIG")
     try:
