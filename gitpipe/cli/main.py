@@ -1,7 +1,7 @@
 """The command line: parse, call one API function, render, choose the exit code.
 
 The one place that prints and turns GitpipeErrors into messages (`group.py`);
-the commands live in `pipeline.py`, `gitcmds.py` and `storage.py`, each
+the commands live in `pipeline.py`, `gitcmds.py`, `storage.py` and `values.py`, each
 registering itself on the one `cli` group when imported here.
 """
 
@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import sys
 
-from gitpipe.cli import exits, gitcmds, pipeline, storage
+from gitpipe.cli import exits, gitcmds, pipeline, storage, values
 from gitpipe.cli.group import cli
 
-COMMAND_MODULES = (pipeline, gitcmds, storage)  # imported for their commands
+COMMAND_MODULES = (pipeline, gitcmds, storage, values)  # imported for their commands
 __all__ = ["cli", "main"]
 
 
