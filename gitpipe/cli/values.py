@@ -29,33 +29,6 @@ def _sides(revs: tuple[str, ...]) -> tuple[str | None, str | None]:
     return revs[0], (revs[1] if len(revs) == 2 else None)
 
 
-def show(value: Any) -> str:
-    """A value as the files write it: true/false, null, lists and mappings as JSON."""
-    from gitpipe.pipeline.params import ABSENT
-
-    if value is ABSENT:
-        return "-"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, ensure_ascii=False, default=str)
-    return str(value)
-
-
-def change_text(change: Change) -> str:
-    from gitpipe.pipeline.params import ABSENT
-
-    if change.old is ABSENT:
-        return "(added)"
-    if change.new is ABSENT:
-        return "(removed)"
-    if change.change is not None and change.change != 0:
-        return f"({change.change:+})"
-    return ""
-
-
 def _json_value(value: Any) -> Any:
     from gitpipe.pipeline.params import ABSENT
 
@@ -86,7 +59,9 @@ def print_changes(changes: list[Change], what: str, old: str, new: str) -> None:
     if not changes:
         click.echo(f"no {what} differ between {old} and {new}")
         return
-    rows = [[c.name, f"{show(c.old)} -> {show(c.new)}", change_text(c)] for c in changes]
+    from gitpipe.usecases.values import show
+
+    rows = [[c.name, f"{show(c.old)} -> {show(c.new)}", c.how] for c in changes]
     for line in _aligned(rows):
         click.echo(line)
 
@@ -139,6 +114,8 @@ def _file_json(found: MetricsFile) -> dict[str, Any]:
 
 def _show_rows(shown: dict[str, list[MetricsFile]]) -> list[list[str]]:
     """One row per metric (or per file without values), one column per side."""
+    from gitpipe.usecases.values import show
+
     cells: dict[tuple[str, str], dict[str, str]] = {}
     for label, files in shown.items():
         for found in files:

@@ -11,6 +11,7 @@ else from the cache by the digest the commit's gitpipe.lock records.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
@@ -20,6 +21,8 @@ from gitpipe.core.errors import BadInputError, SpecError
 from gitpipe.core.yamlio import parse_yaml
 from gitpipe.git.revision import Revision
 from gitpipe.hashing.canonical import same
+from gitpipe.pipeline import graph as graph_module
+from gitpipe.pipeline import lockfile
 from gitpipe.pipeline.model import DEFAULT_PARAMS_FILE, SPEC_FILE, Pipeline, Task
 from gitpipe.pipeline.params import ABSENT, ParamsReader, flatten
 from gitpipe.pipeline.parse import parse_pipeline
@@ -47,6 +50,34 @@ class Change(NamedTuple):
     @property
     def changed(self) -> bool:
         return self.old is ABSENT or self.new is ABSENT or not same(self.old, self.new)
+
+    @property
+    def how(self) -> str:
+        """`(+0.01)` for numbers, `(added)` or `(removed)`; "" when nothing to add."""
+        if self.old is ABSENT:
+            return "(added)"
+        if self.new is ABSENT:
+            return "(removed)"
+        return f"({self.change:+})" if self.change else ""
+
+    def __str__(self) -> str:
+        """`train.lr 0.01 -> 0.02 (+0.01)`, as `gitpipe diff` may name it."""
+        return " ".join(part for part in (self.name, f"{show(self.old)} -> {show(self.new)}",
+                                          self.how) if part)
+
+
+def show(value: Any) -> str:
+    """A value as the files write it: true/false, null, lists and mappings as
+    JSON; `-` for a side that lacks it."""
+    if value is ABSENT:
+        return "-"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
 
 
 class MetricsDiff(NamedTuple):
@@ -154,13 +185,13 @@ def metrics_at(project: Project, rev: str | None) -> list[MetricsFile]:
     if rev is None:
         return [in_work_tree(project.root, path)
                 for path, _ in _metric_tasks(_tasks(project.graph))]
-    from gitpipe.usecases.revision import load_at
-
-    at = load_at(project, rev)
+    revision = _revision(project, rev)
+    graph = graph_module.build(_pipeline_at(revision), project.today)
+    entries = lockfile.parse(revision.read_text(lockfile.LOCK_FILE) or "")
     found = []
-    for path, task in _metric_tasks(_tasks(at.graph)):
-        entry = at.entries.get(task)
-        found.append(at_revision(at.revision, path, entry.out(path) if entry else None,
+    for path, task in _metric_tasks(_tasks(graph)):
+        entry = entries.get(task)
+        found.append(at_revision(revision, path, entry.out(path) if entry else None,
                                  project.cache))
     return found
 

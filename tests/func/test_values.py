@@ -282,10 +282,13 @@ def test_metric_changes_name_a_changed_metric_by_value(repo: Repo) -> None:
     metrics_repo(repo)
     changes = {c.name: c for c in metric_changes(repo.project(), "HEAD~1", "HEAD")}
     assert changes["metrics.json:acc"][1:] == ("acc", 0.9, 0.95, 0.05)
+    assert str(changes["metrics.json:acc"]) == "metrics.json:acc 0.9 -> 0.95 (+0.05)"
+    assert str(changes["metrics.json:model"]) == "metrics.json:model a -> b"
     assert "metrics.json:loss.val" not in changes
     (repo.path / "scores.yaml").unlink()
     gone = {c.name: c for c in metric_changes(repo.project(), "HEAD", None)}
     assert gone["scores.yaml:steps"].new is ABSENT
+    assert str(gone["scores.yaml:steps"]) == "scores.yaml:steps 100 -> - (removed)"
 
 
 def test_no_metrics_declared_says_where_to_declare_them(repo: Repo) -> None:
