@@ -23,6 +23,7 @@ from gitpipe.git.revision import Revision
 from gitpipe.hashing.canonical import same
 from gitpipe.pipeline import graph as graph_module
 from gitpipe.pipeline import lockfile
+from gitpipe.pipeline.lockfile import LockEntry
 from gitpipe.pipeline.model import DEFAULT_PARAMS_FILE, SPEC_FILE, Pipeline, Task
 from gitpipe.pipeline.params import ABSENT, ParamsReader, flatten
 from gitpipe.pipeline.parse import parse_pipeline
@@ -126,10 +127,10 @@ def _revision(project: Project, rev: str) -> Revision:
 
 
 def _pipeline_at(revision: Revision) -> Pipeline:
+    """The commit's pipeline; none (no stages) where the commit predates it."""
     text = revision.read_text(SPEC_FILE)
     if text is None:
-        raise BadInputError(f"{SPEC_FILE} does not exist at {revision.rev!r}",
-                            hint="name a revision that has a gitpipe pipeline")
+        return Pipeline(())
     source = f"{SPEC_FILE}@{revision.rev}"
     return parse_pipeline(parse_yaml(text, source), source)
 
@@ -187,13 +188,23 @@ def metrics_at(project: Project, rev: str | None) -> list[MetricsFile]:
                 for path, _ in _metric_tasks(_tasks(project.graph))]
     revision = _revision(project, rev)
     graph = graph_module.build(_pipeline_at(revision), project.today)
-    entries = lockfile.parse(revision.read_text(lockfile.LOCK_FILE) or "")
     found = []
+    entries: dict[str, LockEntry] | None = None
     for path, task in _metric_tasks(_tasks(graph)):
-        entry = entries.get(task)
-        found.append(at_revision(revision, path, entry.out(path) if entry else None,
-                                 project.cache))
+        locked = None
+        if revision.kind(path) != "file":  # not in git: the lock names its cached object
+            entries = _lock_at(revision) if entries is None else entries
+            entry = entries.get(task)
+            locked = entry.out(path) if entry else None
+        found.append(at_revision(revision, path, locked, project.cache))
     return found
+
+
+def _lock_at(revision: Revision) -> dict[str, LockEntry]:
+    try:
+        return lockfile.parse(revision.read_text(lockfile.LOCK_FILE) or "")
+    except BadInputError as exc:
+        raise BadInputError(f"{exc.message} (at {revision.rev})", exc.hint) from None
 
 
 def metrics_show(project: Project, revs: Sequence[str | None]) -> dict[str, list[MetricsFile]]:

@@ -296,3 +296,34 @@ def test_no_metrics_declared_says_where_to_declare_them(repo: Repo) -> None:
     assert "list them under 'metrics:'" in repo.cli("metrics", "show").stdout
     assert repo.cli("metrics", "diff").stdout.strip() == \
         "no metrics differ between HEAD and workspace"
+
+
+def test_a_revision_before_the_pipeline_has_no_params_and_no_metrics(repo: Repo) -> None:
+    repo.gen({"README": "x\n"}, commit="before gitpipe")
+    metrics_repo(repo)
+    assert lines(repo.cli("params", "diff", "HEAD~2").stdout) == \
+        ["no params differ between HEAD~2 and workspace"]  # no stage names any param
+    result = repo.cli("metrics", "diff", "HEAD~2", "HEAD")
+    assert result.exit_code == 0
+    assert "metrics.json:acc - -> 0.95 (added)" in lines(result.stdout)
+    assert repo.cli("metrics", "show", "HEAD~2", "--json").stdout.strip() == '{"HEAD~2": {}}'
+
+
+def test_each_partition_has_its_own_metrics_file(repo: Repo) -> None:
+    repo.spec({"day": {"partition": {"by": "date", "start": "2024-01-01", "end": "2024-01-02"},
+                       "cmd": "echo \"n: ${day}\" > m-${date}.yaml",
+                       "metrics": ["m-${date}.yaml"]}})
+    repo.run("init", check=True)
+    repo.run("repro", check=True)
+    repo.commit("run")
+    assert lines(repo.cli("metrics", "show", "HEAD").stdout) == [
+        "metric HEAD", "m-2024-01-01.yaml:n 1", "m-2024-01-02.yaml:n 2"]
+
+
+def test_a_damaged_lock_at_a_revision_is_named_when_a_metric_needs_it(repo: Repo) -> None:
+    cache_only_repo(repo)
+    repo.gen({"gitpipe.lock": "schema: 99\n"}, commit="damaged lock")
+    done = repo.run("metrics", "show", "HEAD")
+    assert done.returncode == 2
+    assert "gitpipe.lock: unknown schema 99 (at HEAD)" in done.stderr
+    assert "Traceback" not in done.stderr
