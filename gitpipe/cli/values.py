@@ -55,9 +55,12 @@ def _aligned(rows: list[list[str]]) -> list[str]:
             .rstrip() for row in rows]
 
 
-def print_changes(changes: list[Change], what: str, old: str, new: str) -> None:
+def print_changes(changes: list[Change], what: str, old: str, new: str,
+                  partial: bool = False) -> None:
+    """`partial`: some files could not be read, so "nothing differs" says so."""
     if not changes:
-        click.echo(f"no {what} differ between {old} and {new}")
+        click.echo(f"no {what} differ between {old} and {new}"
+                   + (" in the files that could be read" if partial else ""))
         return
     from gitpipe.usecases.values import show
 
@@ -168,5 +171,6 @@ def metrics_diff_command(ctx: click.Context, revs: tuple[str, ...], everything: 
     if as_json:
         _echo_json(changes_json(found.changes))
     else:
-        print_changes(found.changes, "metrics", side_label(old), side_label(new))
+        print_changes(found.changes, "metrics", side_label(old), side_label(new),
+                      bool(found.problems))
     ctx.exit(1 if found.problems else 0)

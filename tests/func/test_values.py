@@ -263,6 +263,9 @@ def test_a_metric_absent_from_the_cache_says_so_with_a_pull_hint(repo: Repo) -> 
     assert f"metrics.json (at HEAD): not in git, and {digest} is not in the local cache" \
         in done.stderr
     assert "hint: " in done.stderr and "gitpipe pull" in done.stderr
+    done = repo.run("metrics", "diff", "HEAD", "HEAD")
+    assert done.returncode == 1 and done.stdout.strip() == \
+        "no metrics differ between HEAD and HEAD in the files that could be read"
 
 
 def test_a_corrupt_cached_metric_is_refused(repo: Repo) -> None:
