@@ -92,10 +92,10 @@ def params_group() -> None:
 @click.pass_context
 def params_diff_command(ctx: click.Context, revs: tuple[str, ...], everything: bool,
                         as_json: bool) -> None:
-    from gitpipe.usecases.values import params_diff, side_label
+    from gitpipe.usecases.values import side_label
 
     old, new = _sides(revs)
-    changes = params_diff(project_of(ctx), old, new, everything)
+    changes = project_of(ctx).params_diff(old, new, everything)
     if as_json:
         _echo_json(changes_json(changes))
     else:
@@ -138,9 +138,7 @@ def _show_rows(shown: dict[str, list[MetricsFile]]) -> list[list[str]]:
 @click.pass_context
 def metrics_show_command(ctx: click.Context, revs: tuple[str, ...], as_json: bool) -> None:
     """Metrics values in the work tree, or at each REV (one column each)."""
-    from gitpipe.usecases.values import metrics_show
-
-    shown = metrics_show(project_of(ctx), list(revs) or [None])
+    shown = project_of(ctx).metrics_show(revs or (None,))
     problems = [found for files in shown.values() for found in files if found.problem]
     _report_problems(ctx, problems)
     if as_json:
@@ -163,10 +161,10 @@ def metrics_show_command(ctx: click.Context, revs: tuple[str, ...], as_json: boo
 @click.pass_context
 def metrics_diff_command(ctx: click.Context, revs: tuple[str, ...], everything: bool,
                          as_json: bool) -> None:
-    from gitpipe.usecases.values import metrics_diff, side_label
+    from gitpipe.usecases.values import side_label
 
     old, new = _sides(revs)
-    found = metrics_diff(project_of(ctx), old, new, everything)
+    found = project_of(ctx).metrics_diff(old, new, everything)
     _report_problems(ctx, found.problems)
     if as_json:
         _echo_json(changes_json(found.changes))

@@ -294,6 +294,18 @@ def test_metric_changes_name_a_changed_metric_by_value(repo: Repo) -> None:
     assert str(gone["scores.yaml:steps"]) == "scores.yaml:steps 100 -> - (removed)"
 
 
+def test_the_python_api_gives_the_same_values(repo: Repo) -> None:
+    import gitpipe
+
+    metrics_repo(repo)
+    project = gitpipe.Project(repo.path)
+    shown = project.metrics_show(["HEAD~1", None])
+    assert [f.values.get("acc") for f in shown["HEAD~1"]] == [None, 0.9, None]
+    assert [str(c) for c in project.metrics_diff("HEAD~1", "HEAD").changes][:2] == [
+        "extra.toml:eval.f1 0.5 -> 0.75 (+0.25)", "metrics.json:acc 0.9 -> 0.95 (+0.05)"]
+    assert project.params_diff() == []
+
+
 def test_no_metrics_declared_says_where_to_declare_them(repo: Repo) -> None:
     params_repo(repo)
     assert "list them under 'metrics:'" in repo.cli("metrics", "show").stdout
