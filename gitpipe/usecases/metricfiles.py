@@ -114,6 +114,10 @@ def too_large(path: str, where: str) -> MetricsFile:
 def in_work_tree(root: Path, path: str) -> MetricsFile:
     """The work tree's file at `path`; missing when there is none."""
     full = root / path
+    real_root = os.path.realpath(root)
+    if not os.path.realpath(full).startswith(real_root + os.sep):
+        # A symlink a checkout may have brought: nothing outside the project is read.
+        return MetricsFile(path, {}, problem=f"{path}: leads outside the project")
     try:
         if not stat_module.S_ISREG(os.stat(full).st_mode):
             return MetricsFile(path, {}, problem=f"{path}: not a regular file")

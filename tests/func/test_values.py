@@ -226,6 +226,16 @@ def test_a_broken_metrics_file_at_a_revision_names_the_revision(repo: Repo) -> N
     assert json.loads(done.stdout)["HEAD"]["metrics.json"]["error"].startswith("metrics.json")
 
 
+def test_a_metrics_file_linked_outside_the_project_is_not_read(repo: Repo, tmp_path) -> None:
+    metrics_repo(repo)
+    (tmp_path / "secret.yaml").write_text("token: abc\n")
+    (repo.path / "scores.yaml").unlink()
+    os.symlink(tmp_path / "secret.yaml", repo.path / "scores.yaml")
+    done = repo.run("metrics", "show")
+    assert done.returncode == 1 and "scores.yaml: leads outside the project" in done.stderr
+    assert "abc" not in done.stdout + done.stderr
+
+
 def test_an_oversized_metrics_file_is_refused_before_it_is_parsed(repo: Repo) -> None:
     metrics_repo(repo).gen({"scores.yaml": "a: 1\n" + "#" * (5 * 1024 * 1024)}, commit="big")
     done = repo.run("metrics", "show", "HEAD")
