@@ -14,17 +14,19 @@ from gitpipe.core.errors import BadInputError
 from gitpipe.core.yamlio import MAX_BYTES, parse_plain
 
 
-def parse_params(text: str, path: str) -> Any:
-    """The data of params file `path` from its text; BadInputError naming the
-    file and line on a syntax error."""
+def parse_params(text: str, path: str, source: str | None = None) -> Any:
+    """The data of params (or metrics) file `path` from its text, by its
+    extension; BadInputError naming `source` (default: the path) and the line
+    on a syntax error."""
+    source = source or path
     if len(text) > MAX_BYTES:
-        raise BadInputError(f"{path}: file is larger than {MAX_BYTES // (1024 * 1024)} MiB")
+        raise BadInputError(f"{source}: file is larger than {MAX_BYTES // (1024 * 1024)} MiB")
     extension = path.rpartition("/")[2].rpartition(".")[2].lower()
     if extension == "json":
-        return _parse_json(text, path)
+        return _parse_json(text, source)
     if extension == "toml":
-        return _parse_toml(text, path)
-    return parse_plain(text, path, yaml12_numbers=True)
+        return _parse_toml(text, source)
+    return parse_plain(text, source, yaml12_numbers=True)
 
 
 def _once_each_key(path: str) -> Any:
@@ -62,7 +64,7 @@ def _parse_toml(text: str, path: str) -> Any:
     toml = _toml_module()
     if toml is None:
         raise BadInputError(f"{path}: reading TOML needs Python 3.11 or the tomli package",
-                            hint="pip install tomli, or write the params in YAML or JSON")
+                            hint="pip install tomli, or write the file as YAML or JSON")
     try:
         return toml.loads(text)
     except toml.TOMLDecodeError as exc:

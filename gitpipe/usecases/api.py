@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from gitpipe.executors.base import OutputSink
     from gitpipe.storage.remote import Progress, Transfer
     from gitpipe.usecases import garbage, transfer
+    from gitpipe.usecases.metricfiles import MetricsFile
+    from gitpipe.usecases.values import Change, MetricsDiff
 
 # The use cases beyond status are imported inside their methods: repro alone
 # (scheduler, executors, Kubernetes runner) would cost every no-op more than
@@ -166,6 +168,28 @@ class Project(project_module.Project):
 
             graph_module.select(self.graph, [task])
         return records
+
+    def params_diff(self, old: str | None = "HEAD", new: str | None = None,
+                    everything: bool = False) -> list[Change]:
+        """The params the stages use whose values differ from `old` to `new`
+        (revisions; None is the work tree), read from the params files."""
+        from gitpipe.usecases import values
+
+        return values.params_diff(self, old, new, everything)
+
+    def metrics_show(self, revs: Iterable[str | None] = (None,)) -> dict[str, list[MetricsFile]]:
+        """{revision (or "workspace"): its metrics files' values}."""
+        from gitpipe.usecases import values
+
+        return values.metrics_show(self, list(revs))
+
+    def metrics_diff(self, old: str | None = "HEAD", new: str | None = None,
+                     everything: bool = False) -> MetricsDiff:
+        """The metrics whose values differ from `old` to `new` (None: the work
+        tree), and the files that could not be read."""
+        from gitpipe.usecases import values
+
+        return values.metrics_diff(self, old, new, everything)
 
 
 def init(path: str = ".") -> Project:

@@ -1,0 +1,174 @@
+"""The commands that show values, not digests: `params diff`, `metrics show`
+and `metrics diff`.
+
+Registered on the `cli` group when `gitpipe.cli.main` imports this module.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from gitpipe.cli.group import cli, project_of, settle_exit_code
+
+if TYPE_CHECKING:
+    from gitpipe.usecases.metricfiles import MetricsFile
+    from gitpipe.usecases.values import Change
+
+_REVS_HELP = "No REV: HEAD against the work tree; one: REV against the work tree; two: A against B."
+
+
+def _sides(revs: tuple[str, ...]) -> tuple[str | None, str | None]:
+    """The (old, new) sides of a diff; None stands for the work tree."""
+    if len(revs) > 2:
+        raise click.UsageError("at most two revisions: OLD [NEW]")
+    if not revs:
+        return "HEAD", None
+    return revs[0], (revs[1] if len(revs) == 2 else None)
+
+
+def _json_value(value: Any) -> Any:
+    from gitpipe.pipeline.params import ABSENT
+
+    return None if value is ABSENT else value
+
+
+def changes_json(changes: list[Change]) -> dict[str, dict[str, Any]]:
+    """{file: {key: {"old", "new", "diff"}}}, the shape of DVC's `--json`."""
+    found: dict[str, dict[str, Any]] = {}
+    for change in changes:
+        found.setdefault(change.file, {})[change.key] = {
+            "old": _json_value(change.old), "new": _json_value(change.new),
+            "diff": change.change}
+    return found
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, default=str))
+
+
+def _aligned(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+            .rstrip() for row in rows]
+
+
+def print_changes(changes: list[Change], what: str, old: str, new: str,
+                  partial: bool = False) -> None:
+    """`partial`: some files could not be read, so "nothing differs" says so."""
+    if not changes:
+        click.echo(f"no {what} differ between {old} and {new}"
+                   + (" in the files that could be read" if partial else ""))
+        return
+    from gitpipe.usecases.values import show
+
+    rows = [[c.name, f"{show(c.old)} -> {show(c.new)}", c.how] for c in changes]
+    for line in _aligned(rows):
+        click.echo(line)
+
+
+def _report_problems(ctx: click.Context, problems: list[MetricsFile]) -> None:
+    """Each unreadable metrics file on stderr; the command then exits 1."""
+    if not problems:
+        return
+    settle_exit_code(ctx, 1)
+    for found in problems:
+        click.echo(f"error: {found.problem}", err=True)
+        if found.hint:
+            click.echo(f"hint: {found.hint}", err=True)
+
+
+@cli.group("params")
+def params_group() -> None:
+    """The values of the params the stages use."""
+
+
+@params_group.command("diff", help="Params whose values differ, old -> new. " + _REVS_HELP)
+@click.argument("revs", nargs=-1, metavar="[REV [REV]]")
+@click.option("-a", "--all", "everything", is_flag=True, help="Show unchanged params too.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def params_diff_command(ctx: click.Context, revs: tuple[str, ...], everything: bool,
+                        as_json: bool) -> None:
+    from gitpipe.usecases.values import side_label
+
+    old, new = _sides(revs)
+    changes = project_of(ctx).params_diff(old, new, everything)
+    if as_json:
+        _echo_json(changes_json(changes))
+    else:
+        print_changes(changes, "params", side_label(old), side_label(new))
+
+
+@cli.group("metrics")
+def metrics_group() -> None:
+    """The values in the metrics files the stages write (`metrics:` outs)."""
+
+
+def _file_json(found: MetricsFile) -> dict[str, Any]:
+    if found.missing:
+        return {"missing": True}
+    if found.problem:
+        return {"error": found.problem, "hint": found.hint}
+    return {"data": found.values}
+
+
+def _show_rows(shown: dict[str, list[MetricsFile]]) -> list[list[str]]:
+    """One row per metric (or per file without values), one column per side."""
+    from gitpipe.usecases.values import show
+
+    cells: dict[tuple[str, str], dict[str, str]] = {}
+    for label, files in shown.items():
+        for found in files:
+            if found.missing or found.problem or not found.values:
+                state = "(missing)" if found.missing else \
+                    "(unreadable)" if found.problem else "(empty)"
+                cells.setdefault((found.path, ""), {})[label] = state
+            for key, value in found.values.items():
+                cells.setdefault((found.path, key), {})[label] = show(value)
+    return [[f"{path}:{key}" if key else path, *(row.get(label, "-") for label in shown)]
+            for (path, key), row in sorted(cells.items())]
+
+
+@metrics_group.command("show")
+@click.argument("revs", nargs=-1, metavar="[REV...]")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def metrics_show_command(ctx: click.Context, revs: tuple[str, ...], as_json: bool) -> None:
+    """Metrics values in the work tree, or at each REV (one column each)."""
+    shown = project_of(ctx).metrics_show(revs or (None,))
+    problems = [found for files in shown.values() for found in files if found.problem]
+    _report_problems(ctx, problems)
+    if as_json:
+        _echo_json({label: {f.path: _file_json(f) for f in files}
+                    for label, files in shown.items()})
+    else:
+        rows = _show_rows(shown)
+        if not rows:
+            click.echo("no stage declares metrics (list them under 'metrics:' in gitpipe.yaml)")
+        else:
+            for line in _aligned([["metric", *shown], *rows]):
+                click.echo(line)
+    ctx.exit(1 if problems else 0)
+
+
+@metrics_group.command("diff", help="Metrics whose values differ, old -> new. " + _REVS_HELP)
+@click.argument("revs", nargs=-1, metavar="[REV [REV]]")
+@click.option("-a", "--all", "everything", is_flag=True, help="Show unchanged metrics too.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def metrics_diff_command(ctx: click.Context, revs: tuple[str, ...], everything: bool,
+                         as_json: bool) -> None:
+    from gitpipe.usecases.values import side_label
+
+    old, new = _sides(revs)
+    found = project_of(ctx).metrics_diff(old, new, everything)
+    _report_problems(ctx, found.problems)
+    if as_json:
+        _echo_json(changes_json(found.changes))
+    else:
+        print_changes(found.changes, "metrics", side_label(old), side_label(new),
+                      bool(found.problems))
+    ctx.exit(1 if found.problems else 0)

@@ -1,0 +1,354 @@
+"""Values, not digests: `params diff`, `metrics show` and `metrics diff` on real
+git repositories, with 0, 1 and 2 revisions, `--json`, and metrics files that
+are missing, broken, or only in the cache."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import pytest
+
+from tests.conftest import Repo
+
+PARAMS = {"train": {"lr": 0.01, "epochs": 10}, "seed": 1, "unused": "x"}
+
+
+def params_repo(repo: Repo) -> Repo:
+    """Two commits (lr 0.01, then 0.02) and epochs 10 -> 12 in the work tree."""
+    repo.gen({"params.yaml": PARAMS})
+    repo.spec({"fit": {"cmd": "true", "params": ["train", "seed"]}})
+    repo.run("init", check=True)
+    repo.commit("first")
+    repo.gen({"params.yaml": {**PARAMS, "train": {"lr": 0.02, "epochs": 10}}}, commit="lr")
+    repo.gen({"params.yaml": {**PARAMS, "train": {"lr": 0.02, "epochs": 12}}})
+    return repo
+
+
+def lines(output: str) -> list[str]:
+    return [" ".join(line.split()) for line in output.splitlines()]
+
+
+def test_params_diff_without_a_revision_is_head_against_the_work_tree(repo: Repo) -> None:
+    result = params_repo(repo).cli("params", "diff")
+    assert result.exit_code == 0, result.output
+    assert lines(result.stdout) == ["train.epochs 10 -> 12 (+2)"]
+
+
+def test_params_diff_with_one_revision_is_that_revision_against_the_work_tree(
+        repo: Repo) -> None:
+    result = params_repo(repo).cli("params", "diff", "HEAD~1")
+    assert lines(result.stdout) == ["train.epochs 10 -> 12 (+2)", "train.lr 0.01 -> 0.02 (+0.01)"]
+
+
+def test_params_diff_between_two_revisions(repo: Repo) -> None:
+    params_repo(repo)
+    assert lines(repo.cli("params", "diff", "HEAD~1", "HEAD").stdout) == \
+        ["train.lr 0.01 -> 0.02 (+0.01)"]
+    assert repo.cli("params", "diff", "HEAD", "HEAD").stdout.strip() == \
+        "no params differ between HEAD and HEAD"
+
+
+def test_params_diff_all_shows_the_unchanged_params_the_stages_use(repo: Repo) -> None:
+    result = params_repo(repo).cli("params", "diff", "--all")
+    assert lines(result.stdout) == ["seed 1 -> 1", "train.epochs 10 -> 12 (+2)",
+                                    "train.lr 0.02 -> 0.02"]  # `unused`: no stage reads it
+
+
+def test_params_diff_json_is_grouped_by_file(repo: Repo) -> None:
+    result = params_repo(repo).cli("params", "diff", "HEAD~1", "--json")
+    assert json.loads(result.stdout) == {"params.yaml": {
+        "train.epochs": {"old": 10, "new": 12, "diff": 2},
+        "train.lr": {"old": 0.01, "new": 0.02, "diff": 0.01}}}
+
+
+def test_params_a_stage_starts_or_stops_using_are_added_or_removed(repo: Repo) -> None:
+    params_repo(repo).commit("epochs")
+    repo.gen({"conf/model.yaml": {"depth": 3, "act": "relu", "flags": [1, 2]}})
+    repo.spec({"fit": {"cmd": "true", "params": ["train",
+                                                 {"conf/model.yaml": ["depth", "act", "flags"]}]}})
+    result = repo.cli("params", "diff")
+    assert lines(result.stdout) == ["conf/model.yaml:act - -> relu (added)",
+                                    "conf/model.yaml:depth - -> 3 (added)",
+                                    "conf/model.yaml:flags - -> [1, 2] (added)",
+                                    "seed 1 -> - (removed)"]
+    data = json.loads(repo.cli("params", "diff", "--json").stdout)
+    assert data["conf/model.yaml"]["flags"] == {"old": None, "new": [1, 2], "diff": None}
+    assert data["params.yaml"]["seed"] == {"old": 1, "new": None, "diff": None}
+
+
+def test_params_diff_names_values_of_every_type_as_the_file_writes_them(repo: Repo) -> None:
+    repo.gen({"params.yaml": {"a": {"on": True, "name": "x", "none": None, "r": 0.3}}})
+    repo.spec({"s": {"cmd": "true", "params": ["a"]}})
+    repo.commit("first")
+    repo.gen({"params.yaml": {"a": {"on": False, "name": "y", "none": 1, "r": 0.1}}})
+    assert lines(repo.cli("params", "diff").stdout) == [
+        "a.name x -> y", "a.none null -> 1", "a.on true -> false", "a.r 0.3 -> 0.1 (-0.2)"]
+
+
+def test_params_diff_refuses_a_third_revision_and_an_unknown_one(repo: Repo) -> None:
+    params_repo(repo)
+    done = repo.run("params", "diff", "HEAD", "HEAD", "HEAD")
+    assert done.returncode == 2 and "at most two revisions" in done.stderr
+    done = repo.run("params", "diff", "nope")
+    assert done.returncode == 2
+    assert "unknown revision 'nope'" in done.stderr and "hint:" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_broken_params_file_at_a_revision_is_named_with_the_revision(repo: Repo) -> None:
+    params_repo(repo)
+    repo.gen({"params.yaml": "train: [unclosed\n"}, commit="broken")
+    done = repo.run("params", "diff", "HEAD~1", "HEAD")
+    assert done.returncode == 2, done.stderr
+    assert "params.yaml" in done.stderr and "at HEAD" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+# Metrics ---------------------------------------------------------------------------
+
+SOURCES = {
+    "src/m.json": json.dumps({"acc": 0.9, "loss": {"train": 0.3, "val": 0.4}, "model": "a"}),
+    "src/s.yaml": "auc: 0.7\nsteps: 100\n",
+    "src/t.toml": "[eval]\nf1 = 0.5\n",
+}
+METRICS = ["metrics.json", "scores.yaml", "extra.toml"]
+
+
+def metrics_repo(repo: Repo, **changes: Any) -> Repo:
+    """A stage copying src/ to three metrics files, run and committed; then
+    run again and committed with `changes` ({file: text})."""
+    repo.gen(SOURCES)
+    repo.spec({"train": {"cmd": "cp src/m.json metrics.json && cp src/s.yaml scores.yaml"
+                                " && cp src/t.toml extra.toml",
+                         "deps": ["src"], "metrics": METRICS}})
+    repo.run("init", check=True)
+    repo.run("repro", check=True)
+    repo.commit("first run")
+    repo.gen({"src/m.json": json.dumps({"acc": 0.95, "loss": {"train": 0.25, "val": 0.4},
+                                        "model": "b"}),
+              "src/t.toml": "[eval]\nf1 = 0.75\n"})
+    repo.run("repro", check=True)
+    repo.commit("second run")
+    return repo
+
+
+def test_metrics_show_prints_the_work_trees_values_flattened(repo: Repo) -> None:
+    result = metrics_repo(repo).cli("metrics", "show")
+    assert result.exit_code == 0, result.output
+    assert lines(result.stdout) == [
+        "metric workspace", "extra.toml:eval.f1 0.75", "metrics.json:acc 0.95",
+        "metrics.json:loss.train 0.25", "metrics.json:loss.val 0.4", "metrics.json:model b",
+        "scores.yaml:auc 0.7", "scores.yaml:steps 100"]
+
+
+def test_metrics_show_at_revisions_has_a_column_each(repo: Repo) -> None:
+    result = metrics_repo(repo).cli("metrics", "show", "HEAD~1", "HEAD")
+    assert lines(result.stdout)[:3] == ["metric HEAD~1 HEAD", "extra.toml:eval.f1 0.5 0.75",
+                                        "metrics.json:acc 0.9 0.95"]
+    data = json.loads(repo.cli("metrics", "show", "HEAD~1", "--json").stdout)
+    assert data == {"HEAD~1": {
+        "extra.toml": {"data": {"eval.f1": 0.5}},
+        "metrics.json": {"data": {"acc": 0.9, "loss.train": 0.3, "loss.val": 0.4,
+                                  "model": "a"}},
+        "scores.yaml": {"data": {"auc": 0.7, "steps": 100}}}}
+
+
+def test_metrics_diff_with_zero_one_and_two_revisions(repo: Repo) -> None:
+    metrics_repo(repo)
+    assert repo.cli("metrics", "diff").stdout.strip() == \
+        "no metrics differ between HEAD and workspace"
+    repo.gen({"scores.yaml": "auc: 0.8\nsteps: 100\n"})
+    assert lines(repo.cli("metrics", "diff").stdout) == ["scores.yaml:auc 0.7 -> 0.8 (+0.1)"]
+    assert lines(repo.cli("metrics", "diff", "HEAD~1").stdout) == [
+        "extra.toml:eval.f1 0.5 -> 0.75 (+0.25)", "metrics.json:acc 0.9 -> 0.95 (+0.05)",
+        "metrics.json:loss.train 0.3 -> 0.25 (-0.05)", "metrics.json:model a -> b",
+        "scores.yaml:auc 0.7 -> 0.8 (+0.1)"]
+    result = repo.cli("metrics", "diff", "HEAD~1", "HEAD", "--json")
+    assert json.loads(result.stdout) == {
+        "extra.toml": {"eval.f1": {"old": 0.5, "new": 0.75, "diff": 0.25}},
+        "metrics.json": {"acc": {"old": 0.9, "new": 0.95, "diff": 0.05},
+                         "loss.train": {"old": 0.3, "new": 0.25, "diff": -0.05},
+                         "model": {"old": "a", "new": "b", "diff": None}}}
+    everything = lines(repo.cli("metrics", "diff", "HEAD~1", "HEAD", "--all").stdout)
+    assert "metrics.json:loss.val 0.4 -> 0.4" in everything and len(everything) == 7
+
+
+def test_a_metrics_file_missing_in_the_work_tree_shows_as_missing(repo: Repo) -> None:
+    metrics_repo(repo)
+    (repo.path / "extra.toml").unlink()
+    result = repo.cli("metrics", "show")
+    assert result.exit_code == 0
+    assert "extra.toml (missing)" in lines(result.stdout)
+    assert json.loads(repo.cli("metrics", "show", "--json").stdout)["workspace"][
+        "extra.toml"] == {"missing": True}
+    assert lines(repo.cli("metrics", "diff").stdout) == ["extra.toml:eval.f1 0.75 -> - (removed)"]
+
+
+def test_a_metrics_file_missing_at_a_revision_shows_as_missing(repo: Repo) -> None:
+    """Declared at the commit, but neither committed nor recorded in its lock."""
+    repo.gen(SOURCES)
+    repo.spec({"train": {"cmd": "cp src/m.json metrics.json", "metrics": ["metrics.json"]}})
+    repo.run("init", check=True)
+    repo.commit("declared, never run")
+    repo.run("repro", check=True)
+    result = repo.cli("metrics", "show", "HEAD")
+    assert result.exit_code == 0 and lines(result.stdout) == ["metric HEAD",
+                                                              "metrics.json (missing)"]
+    assert lines(repo.cli("metrics", "diff").stdout)[0] == "metrics.json:acc - -> 0.9 (added)"
+
+
+@pytest.mark.parametrize(("name", "text", "problem"), [
+    ("metrics.json", "{\"acc\": 0.9,\n", "metrics.json (workspace):2: invalid JSON"),
+    ("scores.yaml", "auc: [0.7\n", "scores.yaml (workspace)"),
+    ("extra.toml", "[eval\n", "extra.toml (workspace): invalid TOML"),
+    ("metrics.json", "[1, 2]", "must hold a mapping of metric names"),
+])
+def test_a_broken_metrics_file_is_named_and_the_rest_shown(repo: Repo, name: str, text: str,
+                                                           problem: str) -> None:
+    metrics_repo(repo).gen({name: text})
+    done = repo.run("metrics", "show")
+    assert done.returncode == 1
+    assert f"{name} (unreadable)" in lines(done.stdout)
+    assert "scores.yaml:steps 100" in lines(done.stdout) or name == "scores.yaml"
+    assert problem in done.stderr and "Traceback" not in done.stderr
+    done = repo.run("metrics", "diff")
+    assert done.returncode == 1 and problem in done.stderr
+    assert name not in done.stdout  # its values are left out, not shown as removed
+
+
+def test_a_broken_metrics_file_at_a_revision_names_the_revision(repo: Repo) -> None:
+    metrics_repo(repo).gen({"metrics.json": b"\xff\xfe"}, commit="garbage")
+    done = repo.run("metrics", "show", "HEAD", "--json")
+    assert done.returncode == 1
+    assert "metrics.json (at HEAD): not UTF-8 text" in done.stderr
+    assert json.loads(done.stdout)["HEAD"]["metrics.json"]["error"].startswith("metrics.json")
+
+
+def test_a_metrics_file_linked_outside_the_project_is_not_read(repo: Repo, tmp_path) -> None:
+    metrics_repo(repo)
+    (tmp_path / "secret.yaml").write_text("token: abc\n")
+    (repo.path / "scores.yaml").unlink()
+    os.symlink(tmp_path / "secret.yaml", repo.path / "scores.yaml")
+    done = repo.run("metrics", "show")
+    assert done.returncode == 1 and "scores.yaml: leads outside the project" in done.stderr
+    assert "abc" not in done.stdout + done.stderr
+
+
+def test_an_oversized_metrics_file_is_refused_before_it_is_parsed(repo: Repo) -> None:
+    metrics_repo(repo).gen({"scores.yaml": "a: 1\n" + "#" * (5 * 1024 * 1024)}, commit="big")
+    done = repo.run("metrics", "show", "HEAD")
+    assert done.returncode == 1 and "larger than 4 MiB" in done.stderr
+
+
+def cache_only_repo(repo: Repo) -> tuple[Repo, str]:
+    """metrics.json never committed to git: only the lock's digest names it."""
+    repo.gen({**SOURCES, ".gitignore": "metrics.json\n"})
+    repo.spec({"train": {"cmd": "cp src/m.json metrics.json", "deps": ["src"],
+                         "metrics": ["metrics.json"]}})
+    repo.run("init", check=True)
+    repo.run("repro", check=True)
+    repo.commit("run")
+    assert "metrics.json" not in repo.git("ls-files")
+    digest = repo.project().lock_entries["train"].out("metrics.json").digest
+    return repo, digest
+
+
+def test_a_metric_only_in_the_cache_is_read_from_the_cache(repo: Repo) -> None:
+    cache_only_repo(repo)
+    (repo.path / "metrics.json").unlink()
+    result = repo.cli("metrics", "show", "HEAD")
+    assert result.exit_code == 0, result.output
+    assert "metrics.json:acc 0.9" in lines(result.stdout)
+
+
+def test_a_metric_absent_from_the_cache_says_so_with_a_pull_hint(repo: Repo) -> None:
+    _, digest = cache_only_repo(repo)
+    obj = repo.project().cache.path(digest)
+    os.chmod(obj, 0o644)
+    obj.unlink()
+    done = repo.run("metrics", "show", "HEAD")
+    assert done.returncode == 1
+    assert f"metrics.json (at HEAD): not in git, and {digest} is not in the local cache" \
+        in done.stderr
+    assert "hint: " in done.stderr and "gitpipe pull" in done.stderr
+    done = repo.run("metrics", "diff", "HEAD", "HEAD")
+    assert done.returncode == 1 and done.stdout.strip() == \
+        "no metrics differ between HEAD and HEAD in the files that could be read"
+
+
+def test_a_corrupt_cached_metric_is_refused(repo: Repo) -> None:
+    _, digest = cache_only_repo(repo)
+    obj = repo.project().cache.path(digest)
+    os.chmod(obj, 0o644)
+    obj.write_text('{"acc": 1.0}')
+    done = repo.run("metrics", "show", "HEAD")
+    assert done.returncode == 1 and "is corrupt" in done.stderr
+    assert "acc 1.0" not in done.stdout
+
+
+def test_metric_changes_name_a_changed_metric_by_value(repo: Repo) -> None:
+    from gitpipe.pipeline.params import ABSENT
+    from gitpipe.usecases.values import metric_changes
+
+    metrics_repo(repo)
+    changes = {c.name: c for c in metric_changes(repo.project(), "HEAD~1", "HEAD")}
+    assert changes["metrics.json:acc"][1:] == ("acc", 0.9, 0.95, 0.05)
+    assert str(changes["metrics.json:acc"]) == "metrics.json:acc 0.9 -> 0.95 (+0.05)"
+    assert str(changes["metrics.json:model"]) == "metrics.json:model a -> b"
+    assert "metrics.json:loss.val" not in changes
+    (repo.path / "scores.yaml").unlink()
+    gone = {c.name: c for c in metric_changes(repo.project(), "HEAD", None)}
+    assert gone["scores.yaml:steps"].new is ABSENT
+    assert str(gone["scores.yaml:steps"]) == "scores.yaml:steps 100 -> - (removed)"
+
+
+def test_the_python_api_gives_the_same_values(repo: Repo) -> None:
+    import gitpipe
+
+    metrics_repo(repo)
+    project = gitpipe.Project(repo.path)
+    shown = project.metrics_show(["HEAD~1", None])
+    assert [f.values.get("acc") for f in shown["HEAD~1"]] == [None, 0.9, None]
+    assert [str(c) for c in project.metrics_diff("HEAD~1", "HEAD").changes][:2] == [
+        "extra.toml:eval.f1 0.5 -> 0.75 (+0.25)", "metrics.json:acc 0.9 -> 0.95 (+0.05)"]
+    assert project.params_diff() == []
+
+
+def test_no_metrics_declared_says_where_to_declare_them(repo: Repo) -> None:
+    params_repo(repo)
+    assert "list them under 'metrics:'" in repo.cli("metrics", "show").stdout
+    assert repo.cli("metrics", "diff").stdout.strip() == \
+        "no metrics differ between HEAD and workspace"
+
+
+def test_a_revision_before_the_pipeline_has_no_params_and_no_metrics(repo: Repo) -> None:
+    repo.gen({"README": "x\n"}, commit="before gitpipe")
+    metrics_repo(repo)
+    assert lines(repo.cli("params", "diff", "HEAD~2").stdout) == \
+        ["no params differ between HEAD~2 and workspace"]  # no stage names any param
+    result = repo.cli("metrics", "diff", "HEAD~2", "HEAD")
+    assert result.exit_code == 0
+    assert "metrics.json:acc - -> 0.95 (added)" in lines(result.stdout)
+    assert repo.cli("metrics", "show", "HEAD~2", "--json").stdout.strip() == '{"HEAD~2": {}}'
+
+
+def test_each_partition_has_its_own_metrics_file(repo: Repo) -> None:
+    repo.spec({"day": {"partition": {"by": "date", "start": "2024-01-01", "end": "2024-01-02"},
+                       "cmd": "echo \"n: ${day}\" > m-${date}.yaml",
+                       "metrics": ["m-${date}.yaml"]}})
+    repo.run("init", check=True)
+    repo.run("repro", check=True)
+    repo.commit("run")
+    assert lines(repo.cli("metrics", "show", "HEAD").stdout) == [
+        "metric HEAD", "m-2024-01-01.yaml:n 1", "m-2024-01-02.yaml:n 2"]
+
+
+def test_a_damaged_lock_at_a_revision_is_named_when_a_metric_needs_it(repo: Repo) -> None:
+    cache_only_repo(repo)
+    repo.gen({"gitpipe.lock": "schema: 99\n"}, commit="damaged lock")
+    done = repo.run("metrics", "show", "HEAD")
+    assert done.returncode == 2
+    assert "gitpipe.lock: unknown schema 99 (at HEAD)" in done.stderr
+    assert "Traceback" not in done.stderr
