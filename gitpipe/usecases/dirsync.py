@@ -47,7 +47,9 @@ def lay_out_changed(project: Project, path: str, digest: str, within: str = "") 
     if not _plain_dir(root, path) or (within and _blocked(root, f"{path}/{within}")):
         return None
     entries = entries_within(project.cache.manifest(digest), within, path)
-    if any(_blocked(root, f"{path}/{e.relpath}") for e in entries):
+    folders = {e.relpath.rpartition("/")[0] for e in entries}
+    if any(_blocked(root, f"{path}/{folder}/-" if folder else f"{path}/-")
+           for folder in folders):
         return None
     target = root / path
     pairs: Pairs = []
@@ -98,10 +100,25 @@ def _remove_extras(target: Path, named: set[str]) -> None:
         if rel not in named:
             (target / rel).unlink()
     needed = {parent for rel in named for parent in _parents(rel)}
-    for base, _, _ in os.walk(target, topdown=False):
-        rel = os.path.relpath(base, target)
-        if rel != "." and rel not in needed and not os.listdir(base):
-            os.rmdir(base)
+    for folder in reversed(_folders(target)):  # deepest first; no recursion: outs can be deep
+        if folder not in needed and not os.listdir(target / folder):
+            os.rmdir(target / folder)
+
+
+def _folders(target: Path) -> list[str]:
+    """Every real folder below `target`, relative, parents before children (never
+    through a symlink)."""
+    found: list[str] = []
+    pending = [""]
+    while pending:
+        rel = pending.pop()
+        with os.scandir(target / rel if rel else target) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    child = f"{rel}/{entry.name}" if rel else entry.name
+                    found.append(child)
+                    pending.append(child)
+    return sorted(found, key=lambda folder: folder.count("/"))
 
 
 def _parents(rel: str) -> list[str]:
