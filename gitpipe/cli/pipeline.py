@@ -48,9 +48,11 @@ def validate(ctx: click.Context) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (for CI).")
 @click.option("--check", is_flag=True, help="Exit 1 when anything is stale.")
 @click.option("--rev", help="Judge the pipeline as this commit has it, without a checkout.")
+@click.option("--all", "everything", is_flag=True,
+              help="List every stale stage, partition and reason; no cut.")
 @click.pass_context
 def status(ctx: click.Context, targets: tuple[str, ...], as_json: bool, check: bool,
-           rev: str | None) -> None:
+           rev: str | None, everything: bool) -> None:
     """Show stale stages and why."""
     started_ns = time.time_ns()
     project = project_of(ctx)
@@ -71,7 +73,7 @@ def status(ctx: click.Context, targets: tuple[str, ...], as_json: bool, check: b
 
         click.echo(json.dumps(report.to_json()))
     else:
-        print_status(report)
+        print_status(report, everything, project.has_remote if rev is None else None)
     if code:
         ctx.exit(code)
 
@@ -101,10 +103,12 @@ def _known_executor(ctx: click.Context, param: click.Parameter, value: str | Non
 @click.option("--executor", callback=_known_executor, metavar="NAME",
               help="Run every stage with this executor (local, kubernetes, or one an "
               "installed package registers) instead of the one its `executor:` names.")
+@click.option("--all", "everything", is_flag=True,
+              help="List every stage, partition and reason (--dry-run and the table); no cut.")
 @click.pass_context
 def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force: bool,
           dry_run: bool, keep_going: bool, pull: bool, push: bool, remote: str | None,
-          no_run_cache: bool, executor: str | None) -> None:
+          no_run_cache: bool, executor: str | None, everything: bool) -> None:
     """Run the stale stages (and what depends on them)."""
     from gitpipe.engine.reports import ReproOptions
 
@@ -120,7 +124,7 @@ def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force:
     if noop.seals_repro(options):
         seal.settle(project, noop.REPRO, noop.repro_answer(report), started_ns)
     settle_exit_code(ctx, 0 if report.ok else 1)
-    print_report(report)
+    print_report(report, everything)
     if not report.ok:
         ctx.exit(1)
 
@@ -128,10 +132,12 @@ def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force:
 @cli.command()
 @click.option("--format", "fmt", type=click.Choice(["ascii", "dot", "mermaid", "json"]),
               default="ascii", show_default=True)
+@click.option("--all", "everything", is_flag=True,
+              help="ascii: a line per partition, not one per partitioned stage.")
 @click.pass_context
-def dag(ctx: click.Context, fmt: str) -> None:
+def dag(ctx: click.Context, fmt: str, everything: bool) -> None:
     """Print the stage graph."""
-    click.echo(project_of(ctx).dag(fmt))
+    click.echo(project_of(ctx).dag(fmt, everything))
 
 
 @cli.command()
@@ -166,11 +172,14 @@ def runs(ctx: click.Context, stage: str | None, limit: int, as_json: bool) -> No
               "every partition in it.")
 @click.option("--no-downstream", is_flag=True, help="Do not run what depends on the range.")
 @click.option("--dry-run", is_flag=True, help="Print what would run and why.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Tasks at once in all.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1),
+              help="Stages and partitions at once in all.")
+@click.option("--all", "everything", is_flag=True,
+              help="List every stage, partition and reason; no cut.")
 @click.pass_context
 def backfill(ctx: click.Context, stage: str, start: str | None, end: str | None,
              concurrency: int | None, force: bool, no_downstream: bool, dry_run: bool,
-             jobs: int | None) -> None:
+             jobs: int | None, everything: bool) -> None:
     """Run a partitioned stage's stale partitions over a date range."""
     from gitpipe.engine.backfill import BackfillOptions
     from gitpipe.engine.reports import ReproOptions
@@ -186,6 +195,6 @@ def backfill(ctx: click.Context, stage: str, start: str | None, end: str | None,
         report = project.backfill(options, ReproOptions(jobs=jobs, retry_backoff=backoff),
                                   progress.wrap(printer.event), printer.line)
     settle_exit_code(ctx, 0 if report.ok else 1)
-    print_report(report)
+    print_report(report, everything)
     if not report.ok:
         ctx.exit(1)
