@@ -10,13 +10,22 @@ that `--all` (or `--json`) lifts.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, NamedTuple
 
-from gitpipe.core.ranges import (cut, group_upstream, keys_text, more_line, plural,
-                                 positions_of, split_task, template)
+from gitpipe.core.ranges import (
+    cut,
+    group_upstream,
+    keys_text,
+    more_line,
+    plural,
+    positions_of,
+    split_task,
+    template,
+)
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
     from gitpipe.engine.reports import Report, TaskResult
     from gitpipe.project.status import StatusReport
 

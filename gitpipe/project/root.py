@@ -25,7 +25,7 @@ from gitpipe.pipeline.config import Config, load_config, remote_settings
 from gitpipe.pipeline.lockfile import LockEntry
 from gitpipe.pipeline.model import DEFAULT_EXECUTOR, SPEC_FILE, Pipeline, Stage
 from gitpipe.pipeline.params import ParamsReader
-from gitpipe.pipeline.parse import load_pipeline
+from gitpipe.pipeline.parse import FIRST_STAGE_HINT, load_pipeline
 from gitpipe.storage.state import State
 from gitpipe.storage.workspace import Workspace
 from gitpipe.trust import dotdir
@@ -58,9 +58,13 @@ def find_root(start: Path) -> Path:
         if (candidate / SPEC_FILE).is_file() or (candidate / GITPIPE_DIR).is_dir():
             return candidate
         if (candidate / ".git").exists():
-            break
-    raise NotAProjectError(f"no {SPEC_FILE} in {str(start)!r} or its parents",
-                           hint="create gitpipe.yaml, or run 'gitpipe init'")
+            raise NotAProjectError(f"no {SPEC_FILE} in {str(start)!r} or its parents",
+                                   hint=FIRST_STAGE_HINT)
+    raise NotAProjectError(f"no {SPEC_FILE} in {str(start)!r} or its parents, and it is "
+                           "not inside a git repository",
+                           hint="a gitpipe project is a git repository: run 'git init', then "
+                           f"'gitpipe init', and write {SPEC_FILE} by hand "
+                           "(docs/getting-started.md)")
 
 
 class Project:

@@ -59,7 +59,8 @@ def test_init_writes_config_and_ignores(repo: Repo) -> None:
         "    outs: ['parts/${date}.bin']\n")
     repo.gen({"gitpipe.yaml": spec})
     repo.run("repro", check=True)
-    assert repo.read(".gitignore").splitlines() == ["/o", "/dir", "/parts/*.bin"]
+    assert repo.read(".gitignore").splitlines() == [
+        "/o", "/dir", "/parts/[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9].bin"]
     repo.commit("partitions")
     assert not [p for p in repo.git("ls-files").split() if p.startswith("parts/")]
 
