@@ -102,11 +102,13 @@ class PartitionSpec(NamedTuple):
         if start is not None or end is not None:
             sub_lo = parse_when(start, today, self.freq) if start else lo
             sub_hi = stop_after(end, today) if end else hi
-            if sub_lo >= sub_hi:
-                raise PartitionError(f"start {start} is after end {end}")
-            if sub_lo < lo or sub_hi > hi:
-                raise PartitionError(f"range {start}..{end} is outside the stage's declared "
+            asked = f"{start or self.start}..{end or self.end}"
+            if sub_lo < lo or sub_hi > hi or sub_lo >= hi or sub_hi <= lo:
+                raise PartitionError(f"range {asked} is outside the stage's declared "
                                      f"range {self.start}..{self.end}")
+            if sub_lo >= sub_hi:
+                raise PartitionError(f"start {start or self.start} is after end "
+                                     f"{end or self.end}")
             lo, hi = sub_lo, sub_hi
         return [key_of(m, self.freq) for m in iterate(lo, hi, self.freq)]
 
