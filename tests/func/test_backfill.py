@@ -222,6 +222,8 @@ def test_bad_backfill_ranges_exit_2(repo: Repo, args: list, message: str) -> Non
     done = repo.run("backfill", "features", *args)
     assert done.returncode == 2, done.stderr
     assert message in done.stderr and "Traceback" not in done.stderr
+    assert ("hint: the partitions of 'features' run from 2024-01-01 to 2024-01-10 (daily, 10 "
+            "partitions); --start and --end take YYYY-MM-DD") in done.stderr
 
 
 @pytest.mark.parametrize(("partition", "cmd", "message"), [

@@ -132,6 +132,9 @@ def test_pre_commit_refuses_a_lock_that_disagrees(repo: Repo) -> None:
     refused = git_commit(repo, "params without repro")
     assert refused.returncode != 0
     assert "train: params changed" in refused.stderr and "gitpipe repro" in refused.stderr
+    # It names the param, its file and both values, as status does.
+    assert "train: params changed: params.yaml: train.lr " in refused.stderr
+    assert " -> 0.9" in refused.stderr
     repo.run("repro", check=True)
     accepted = git_commit(repo, "params with repro")
     assert accepted.returncode == 0, accepted.stderr
