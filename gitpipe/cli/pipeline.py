@@ -13,6 +13,7 @@ import click
 
 from gitpipe.cli.group import cli, project_of, settle_exit_code, size_text
 from gitpipe.cli.output import BackfillProgress, LivePrinter, print_report, print_status
+from gitpipe.core.ranges import plural
 
 if TYPE_CHECKING:
     pass
@@ -36,9 +37,12 @@ def validate(ctx: click.Context) -> None:
     tasks = project.validate()
     _ = project.config  # .gitpipe/config.yaml (and config.local.yaml) too
     stages = len(project.pipeline.stages)
-    partitions = f" ({len(tasks)} task(s) with partitions)" if len(tasks) != stages else ""
-    click.echo(f"gitpipe.yaml is valid: {stages} stage(s){partitions}, "
-               f"{project.graph.number_of_edges()} dependency edge(s)")
+    partitioned = sum(1 for stage in project.pipeline.stages if stage.partition)
+    partitions = sum(1 for task in tasks if "@" in str(task))
+    shown = f" ({partitioned} partitioned, {plural(partitions, 'partition')})" \
+        if partitioned else ""
+    click.echo(f"gitpipe.yaml is valid: {plural(stages, 'stage')}{shown}, "
+               f"{plural(project.graph.number_of_edges(), 'dependency edge')}")
     for warning in project.missing_inputs():
         click.echo(f"warning: {warning}", err=True)
 
@@ -155,10 +159,14 @@ def runs(ctx: click.Context, stage: str | None, limit: int, as_json: bool) -> No
         return
     if not records:
         click.echo("no runs recorded yet")
+        return
+    width = max(24, *(len(r.task) for r in records))
+    click.echo(f"{'started':<19}  {'stage':<{width}} {'result':<7} {'time':>9}  "
+               f"{'in':>9}  {'out':>9}")
     for r in records:
         started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.started))
-        click.echo(f"{started}  {r.task:<24} {r.result:<7} {r.duration:8.2f}s  "
-                   f"in {size_text(r.bytes_in):>9}  out {size_text(r.bytes_out):>9}")
+        click.echo(f"{started}  {r.task:<{width}} {r.result:<7} {r.duration:8.2f}s  "
+                   f"{size_text(r.bytes_in):>9}  {size_text(r.bytes_out):>9}")
 
 
 @cli.command()

@@ -258,9 +258,9 @@ def test_a_year_of_hourly_partitions(repo: Repo) -> None:
                      "outs": ["out/${date}"]}}, commit="spec")
     report = repo.project().status()
     assert len(report.tasks) == 8784
-    assert all(str(v.reasons[0]) == "new stage" for v in report.tasks)
+    assert all(str(v.reasons[0]) == "new partition" for v in report.tasks)
     done = repo.run("status")
-    assert "h@2024-01-01T00 … 2024-12-31T23 (8784 of 8784):\n    new stage\n" in done.stdout
+    assert "h@2024-01-01T00 … 2024-12-31T23 (8784 of 8784):\n    new partition\n" in done.stdout
 
 
 def test_progress_line_counts_and_estimates() -> None:
