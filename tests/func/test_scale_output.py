@@ -51,7 +51,7 @@ def test_gaps_split_the_runs_and_many_runs_are_cut_until_all(repo: Repo) -> None
     assert repo.run("repro", "-j", "4", check=True).returncode == 0
     # Every other day of the first twenty changes: ten runs of one day, and a
     # three-day run in March.
-    changed = YEAR[0:20:2] + ["2024-03-01", "2024-03-02", "2024-03-03"]
+    changed = [*YEAR[0:20:2], "2024-03-01", "2024-03-02", "2024-03-03"]
     repo.gen({f"in/{day}.csv": "changed\n" for day in changed})
     out = repo.run("status").stdout
     assert ("raw@2024-01-01, 2024-01-03, 2024-01-05, 2024-01-07, 2024-01-09, 2024-01-11, "
