@@ -115,8 +115,9 @@ def cut_blocks(blocks: list[list[str]], everything: bool) -> list[list[str]]:
 
 def _missing_outs_hint(report: StatusReport,
                        has_remote: Callable[[], bool] | None) -> str | None:
-    missing = any(getattr(r.kind, "name", "") == "OUT_MISSING"
-                  for v in report.tasks for r in v.reasons)
+    from gitpipe.project.staleness import Kind  # loaded already: it made the report
+
+    missing = any(r.kind is Kind.OUT_MISSING for v in report.tasks for r in v.reasons)
     if not missing or has_remote is None:
         return None
     if has_remote():

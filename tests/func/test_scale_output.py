@@ -107,6 +107,10 @@ def test_many_stale_stages_are_cut_with_a_count(repo: Repo) -> None:
     dry = repo.run("repro", "--dry-run").stdout.splitlines()
     assert len(dry) == 32 and dry[-2] == "… and 15 more; --all shows every one"
     assert len(repo.run("repro", "--dry-run", "--all").stdout.splitlines()) == 46
+    table = repo.run("repro", check=True).stdout.splitlines()
+    assert table[-2:] == ["… and 5 more rows; --all shows every one", "45 ran"]
+    assert sum(line.split()[:2] == [line.split()[0], "ran"] and line.startswith("s")
+               for line in table) == 40
 
 
 def test_a_no_op_repro_of_a_large_pipeline_prints_no_empty_table(repo: Repo) -> None:
