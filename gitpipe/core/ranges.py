@@ -26,15 +26,20 @@ def runs(keys: Iterable[str], position: dict[str, int]) -> list[tuple[str, str]]
     """`keys` as runs (first, last): keys whose positions in their stage's
     partition order follow each other make one run, a gap starts the next.
     Keys without a position (not in the plan) stand alone, after the others."""
-    known = sorted((k for k in set(keys) if k in position), key=position.__getitem__)
-    unknown = sorted(k for k in set(keys) if k not in position)
-    found: list[tuple[str, str]] = []
+    unique = set(keys)
+    known = [k for k in unique if k in position]
+    known.sort(key=position.__getitem__)
+    found: list[list[str]] = []
+    last = -2
     for key in known:
-        if found and position[key] == position[found[-1][1]] + 1:
-            found[-1] = (found[-1][0], key)
+        at = position[key]
+        if at == last + 1:
+            found[-1][1] = key
         else:
-            found.append((key, key))
-    return found + [(k, k) for k in unknown]
+            found.append([key, key])
+        last = at
+    return [(first, end) for first, end in found] + \
+        [(k, k) for k in sorted(unique.difference(position))]
 
 
 def runs_text(found: list[tuple[str, str]], everything: bool = False) -> str:
@@ -106,8 +111,8 @@ def positions_of(names: Iterable[str]) -> dict[str, dict[str, int]]:
     """Each partitioned stage's keys in the order `names` lists them (plan order)."""
     found: dict[str, dict[str, int]] = {}
     for name in names:
-        stage, key = split_task(name)
-        if key is not None:
+        stage, at, key = name.partition("@")
+        if at:
             keys = found.setdefault(stage, {})
             keys.setdefault(key, len(keys))
     return found

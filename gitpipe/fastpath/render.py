@@ -49,28 +49,23 @@ def entries(items: Iterable[tuple[str, list[str]]], positions: dict[str, dict[st
     """(task, reasons) pairs in plan order as entries: partitions of one stage
     whose reasons read alike once their key is `${date}` are one entry, where
     the first of them stood."""
-    groups: dict[tuple[str, tuple[str, ...]], list[tuple[str, list[str]]]] = {}
-    order: list[tuple[str, tuple[str, ...]]] = []
+    groups: dict[tuple[str, tuple[str, ...]], list[tuple[str, str, list[str]]]] = {}
     for task, reasons in items:
-        stage, key = split_task(task)
-        group = (stage if key is not None else task,
-                 tuple(template(r, key) for r in reasons) if key is not None else ("",))
-        if group not in groups:
-            groups[group] = []
-            order.append(group)
-        groups[group].append((task, reasons))
+        stage, at, key = task.partition("@")
+        group = (stage, tuple([r.replace(key, "${date}") for r in reasons])) if at \
+            else (task, ("",))
+        groups.setdefault(group, []).append((task, key, reasons))
     found = []
-    for group in order:
-        members = groups[group]
+    for (stage, alike), members in groups.items():
         if len(members) == 1:
-            task, reasons = members[0]
+            title, _, reasons = members[0]
         else:
-            stage_keys = [split_task(task)[1] or "" for task, _ in members]
-            task = f"{group[0]}@" + keys_text(stage_keys, positions.get(group[0], {}),
-                                              everything, len(positions.get(group[0], {})))
-            reasons = list(group[1])
+            stage_keys = positions.get(stage, {})
+            title = f"{stage}@" + keys_text([key for _, key, _ in members], stage_keys,
+                                            everything, len(stage_keys))
+            reasons = list(alike)
         lines = group_upstream(reasons, positions, everything)
-        found.append(Entry(task, cut(lines, REASONS_SHOWN, "reasons", everything)))
+        found.append(Entry(title, cut(lines, REASONS_SHOWN, "reasons", everything)))
     return found
 
 
