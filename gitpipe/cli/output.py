@@ -26,8 +26,8 @@ def console(err: bool = False) -> Any:
 
 
 def print_status(report: StatusReport, everything: bool = False,
-                 has_remote: Any = None) -> None:
-    for line in status_lines(report, everything, has_remote):
+                 has_remote: Any = None, order: Any = None) -> None:
+    for line in status_lines(report, everything, has_remote, order):
         click.echo(line)
 
 
@@ -52,12 +52,12 @@ class LivePrinter:
                        err=event.kind in ("fail", "warn"))
 
 
-def print_report(report: Report, everything: bool = False) -> None:
+def print_report(report: Report, everything: bool = False, order: Any = None) -> None:
     if report.dry_run:
-        for line in dry_run_lines(report, everything):
+        for line in dry_run_lines(report, everything, order):
             click.echo(line)
         return
-    print_table(report, everything)
+    print_table(report, everything, order)
     for failed in report.failed:
         if failed.message:
             click.echo(f"error: {failed.message}", err=True)
@@ -78,8 +78,8 @@ def _tail(path: str, count: int) -> list[str]:
         return []
 
 
-def print_table(report: Report, everything: bool = False) -> None:
-    for line in table_lines(report, everything):
+def print_table(report: Report, everything: bool = False, order: Any = None) -> None:
+    for line in table_lines(report, everything, order):
         click.echo(line)
 
 

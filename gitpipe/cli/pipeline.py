@@ -16,7 +16,7 @@ from gitpipe.cli.output import BackfillProgress, LivePrinter, print_report, prin
 from gitpipe.core.ranges import plural
 
 if TYPE_CHECKING:
-    pass
+    from gitpipe.usecases.api import Project
 
 
 @cli.command()
@@ -77,9 +77,18 @@ def status(ctx: click.Context, targets: tuple[str, ...], as_json: bool, check: b
 
         click.echo(json.dumps(report.to_json()))
     else:
-        print_status(report, everything, project.has_remote if rev is None else None)
+        if rev is None:
+            print_status(report, everything, project.has_remote, every_task(project))
+        else:
+            print_status(report, everything)
     if code:
         ctx.exit(code)
+
+
+def every_task(project: Project) -> list[str]:
+    """Every task of the pipeline in graph order: where partitions are judged
+    consecutive when a list of some of them is drawn as runs."""
+    return [str(node) for node in project.graph.nodes]
 
 
 def _known_executor(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -128,7 +137,7 @@ def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force:
     if noop.seals_repro(options):
         seal.settle(project, noop.REPRO, noop.repro_answer(report), started_ns)
     settle_exit_code(ctx, 0 if report.ok else 1)
-    print_report(report, everything)
+    print_report(report, everything, every_task(project))
     if not report.ok:
         ctx.exit(1)
 
@@ -203,6 +212,6 @@ def backfill(ctx: click.Context, stage: str, start: str | None, end: str | None,
         report = project.backfill(options, ReproOptions(jobs=jobs, retry_backoff=backoff),
                                   progress.wrap(printer.event), printer.line)
     settle_exit_code(ctx, 0 if report.ok else 1)
-    print_report(report, everything)
+    print_report(report, everything, every_task(project))
     if not report.ok:
         ctx.exit(1)

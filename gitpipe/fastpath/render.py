@@ -37,6 +37,14 @@ ROWS_SHOWN = 40  # rows of the repro table before the cut
 SKIPPED_ROWS_UP_TO = 30  # a larger pipeline's table leaves out its skipped rows
 
 
+def positions(names: list[str], order: Iterable[str] | None) -> dict[str, dict[str, int]]:
+    """Each partitioned stage's keys by their place in `order` (every task of
+    the pipeline), or else in `names`. Runs are judged by place, so they must
+    come from the whole range: of a few partitions picked by name, the 1st,
+    2nd, 3rd and 7th of May are not one run."""
+    return positions_of(order if order is not None else names)
+
+
 class Entry(NamedTuple):
     """One stale stage, or the partitions of one stage stale for the same reasons."""
 
@@ -83,16 +91,18 @@ def counts_text(names: list[str], chosen: set[str], verb: str) -> str:
 
 
 def status_lines(report: StatusReport, everything: bool = False,
-                 has_remote: Callable[[], bool] | None = None) -> list[str]:
+                 has_remote: Callable[[], bool] | None = None,
+                 order: Iterable[str] | None = None) -> list[str]:
     """Each stale entry and its reasons, a count, and a hint when outs the lock
     records are missing (a fresh clone): `pull` with a remote, else `repro`.
-    `has_remote` is asked only then; without it there is no hint."""
+    `has_remote` is asked only then; without it there is no hint. `order` is
+    every task of the pipeline in plan order (see `positions`)."""
     stale = [v for v in report.tasks if v.stale]
     if not stale:
         return [UP_TO_DATE]
     names = [v.task for v in report.tasks]
     found = entries(((v.task, [str(r) for r in v.reasons]) for v in stale),
-                    positions_of(names), everything)
+                    positions(names, order), everything)
     blocks = [[f"{entry.title}:", *(f"    {reason}" for reason in entry.reasons)]
               for entry in found]
     lines = [line for block in cut_blocks(blocks, everything) for line in block]
@@ -122,7 +132,8 @@ def _missing_outs_hint(report: StatusReport,
             "them ('gitpipe remote add' names a remote to pull them from)")
 
 
-def dry_run_lines(report: Report, everything: bool = False) -> list[str]:
+def dry_run_lines(report: Report, everything: bool = False,
+                  order: Iterable[str] | None = None) -> list[str]:
     """What a dry run would run and why, grouped as status groups, then a count."""
     from gitpipe.core.outcome import Outcome
 
@@ -130,14 +141,15 @@ def dry_run_lines(report: Report, everything: bool = False) -> list[str]:
     if not would:
         return [NOTHING_WOULD_RUN]
     names = [r.task for r in report.results]
-    found = entries(((r.task, list(r.reasons)) for r in would), positions_of(names),
+    found = entries(((r.task, list(r.reasons)) for r in would), positions(names, order),
                     everything)
     lines = [f"would run {entry.title}: {'; '.join(entry.reasons)}" for entry in found]
     lines = cut(lines, ENTRIES_SHOWN, "", everything)
     return [*lines, counts_text(names, {r.task for r in would}, "would run")]
 
 
-def table_lines(report: Report, everything: bool = False) -> list[str]:
+def table_lines(report: Report, everything: bool = False,
+                order: Iterable[str] | None = None) -> list[str]:
     """The repro table: a row per task that did something (partitions of one
     stage with one result and alike reasons share a row), then the counts.
     No rows, no header."""
@@ -149,7 +161,7 @@ def table_lines(report: Report, everything: bool = False) -> list[str]:
     results = report.results
     rows = results if len(results) <= SKIPPED_ROWS_UP_TO or everything else [
         r for r in results if r.outcome is not Outcome.SKIPPED]
-    cells = _rows(rows, positions_of(r.task for r in results), everything)
+    cells = _rows(rows, positions([r.task for r in results], order), everything)
     counts = ", ".join(f"{report.count(o)} {o.value}" for o in Outcome if report.count(o))
     if not cells:
         return [f"{UP_TO_DATE}: {counts}" if counts else UP_TO_DATE]

@@ -91,7 +91,7 @@ def test_commit_records_outs_made_by_hand(repo: Repo) -> None:
     (repo.path / "model.txt").write_text("hand-made model\n")
     assert "outs: model.txt modified" in repo.run("status").stdout
     done = repo.run("commit", "train", check=True)
-    assert "committed 1 stage(s): train" in done.stdout
+    assert "committed 1 stage: train" in done.stdout
     assert repo.run("status", "--check").returncode == 0
     assert repo.ran() == []
     (repo.path / "model.txt").unlink()
