@@ -43,10 +43,16 @@ def diff_command(ctx: click.Context, rev1: str, rev2: str, as_json: bool) -> Non
 @click.pass_context
 def commit_command(ctx: click.Context, targets: tuple[str, ...]) -> None:
     """Record the workspace's outs in gitpipe.lock without running (outs made by hand)."""
+    from gitpipe.core.ranges import plural, positions_of, tasks_text
     from gitpipe.usecases.commit import commit
 
-    names = commit(project_of(ctx), targets)
-    click.echo(f"committed {len(names)} stage(s)" + (f": {', '.join(names)}" if names else ""))
+    project = project_of(ctx)
+    names = commit(project, targets)
+    partitions = sum("@" in name for name in names)
+    counted = [plural(len(names) - partitions, "stage")] if len(names) > partitions else []
+    counted += [plural(partitions, "partition")] if partitions else []
+    shown = ", ".join(tasks_text(names, positions_of(str(n) for n in project.graph.nodes)))
+    click.echo(f"committed {' and '.join(counted) or '0 stages'}" + (f": {shown}" if names else ""))
 
 
 @cli.group()

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from gitpipe.fastpath.render import status_lines, table_lines
+from gitpipe.fastpath.render import dry_run_lines, status_lines, table_lines
 
 if TYPE_CHECKING:
     from gitpipe.engine.reports import Event, Report
@@ -25,8 +25,9 @@ def console(err: bool = False) -> Any:
     return Console(stderr=err, highlight=False, no_color=bool(os.environ.get("NO_COLOR")))
 
 
-def print_status(report: StatusReport) -> None:
-    for line in status_lines(report):
+def print_status(report: StatusReport, everything: bool = False,
+                 has_remote: Any = None, order: Any = None) -> None:
+    for line in status_lines(report, everything, has_remote, order):
         click.echo(line)
 
 
@@ -51,17 +52,12 @@ class LivePrinter:
                        err=event.kind in ("fail", "warn"))
 
 
-def print_report(report: Report) -> None:
-    from gitpipe.core.outcome import Outcome
-
+def print_report(report: Report, everything: bool = False, order: Any = None) -> None:
     if report.dry_run:
-        would = [r for r in report.results if r.outcome is Outcome.RAN]
-        for result in would:
-            click.echo(f"would run {result.task}: {'; '.join(result.reasons)}")
-        click.echo(f"{len(would)} of {len(report.results)} stage(s) would run"
-                   if would else "everything is up to date: nothing would run")
+        for line in dry_run_lines(report, everything, order):
+            click.echo(line)
         return
-    print_table(report)
+    print_table(report, everything, order)
     for failed in report.failed:
         if failed.message:
             click.echo(f"error: {failed.message}", err=True)
@@ -82,8 +78,8 @@ def _tail(path: str, count: int) -> list[str]:
         return []
 
 
-def print_table(report: Report) -> None:
-    for line in table_lines(report):
+def print_table(report: Report, everything: bool = False, order: Any = None) -> None:
+    for line in table_lines(report, everything, order):
         click.echo(line)
 
 

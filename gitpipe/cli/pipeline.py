@@ -13,9 +13,10 @@ import click
 
 from gitpipe.cli.group import cli, project_of, settle_exit_code, size_text
 from gitpipe.cli.output import BackfillProgress, LivePrinter, print_report, print_status
+from gitpipe.core.ranges import plural
 
 if TYPE_CHECKING:
-    pass
+    from gitpipe.usecases.api import Project
 
 
 @cli.command()
@@ -36,9 +37,12 @@ def validate(ctx: click.Context) -> None:
     tasks = project.validate()
     _ = project.config  # .gitpipe/config.yaml (and config.local.yaml) too
     stages = len(project.pipeline.stages)
-    partitions = f" ({len(tasks)} task(s) with partitions)" if len(tasks) != stages else ""
-    click.echo(f"gitpipe.yaml is valid: {stages} stage(s){partitions}, "
-               f"{project.graph.number_of_edges()} dependency edge(s)")
+    partitioned = sum(1 for stage in project.pipeline.stages if stage.partition)
+    partitions = sum(1 for task in tasks if "@" in str(task))
+    shown = f" ({partitioned} partitioned, {plural(partitions, 'partition')})" \
+        if partitioned else ""
+    click.echo(f"gitpipe.yaml is valid: {plural(stages, 'stage')}{shown}, "
+               f"{plural(project.graph.number_of_edges(), 'dependency edge')}")
     for warning in project.missing_inputs():
         click.echo(f"warning: {warning}", err=True)
 
@@ -48,9 +52,11 @@ def validate(ctx: click.Context) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (for CI).")
 @click.option("--check", is_flag=True, help="Exit 1 when anything is stale.")
 @click.option("--rev", help="Judge the pipeline as this commit has it, without a checkout.")
+@click.option("--all", "everything", is_flag=True,
+              help="List every stale stage, partition and reason; no cut.")
 @click.pass_context
 def status(ctx: click.Context, targets: tuple[str, ...], as_json: bool, check: bool,
-           rev: str | None) -> None:
+           rev: str | None, everything: bool) -> None:
     """Show stale stages and why."""
     started_ns = time.time_ns()
     project = project_of(ctx)
@@ -71,9 +77,18 @@ def status(ctx: click.Context, targets: tuple[str, ...], as_json: bool, check: b
 
         click.echo(json.dumps(report.to_json()))
     else:
-        print_status(report)
+        if rev is None:
+            print_status(report, everything, project.has_remote, every_task(project))
+        else:
+            print_status(report, everything)
     if code:
         ctx.exit(code)
+
+
+def every_task(project: Project) -> list[str]:
+    """Every task of the pipeline in graph order: where partitions are judged
+    consecutive when a list of some of them is drawn as runs."""
+    return [str(node) for node in project.graph.nodes]
 
 
 def _known_executor(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -106,11 +121,13 @@ def _known_executor(ctx: click.Context, param: click.Parameter, value: str | Non
               "not what they need.")
 @click.option("--allow-missing", is_flag=True, help="Leave stages whose only change is data "
               "missing here that the remote has (CI planning before a pull).")
+@click.option("--all", "everything", is_flag=True,
+              help="List every stage, partition and reason (--dry-run and the table); no cut.")
 @click.pass_context
 def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force: bool,
           dry_run: bool, keep_going: bool, pull: bool, push: bool, remote: str | None,
           no_run_cache: bool, executor: str | None, downstream: bool,
-          allow_missing: bool) -> None:
+          allow_missing: bool, everything: bool) -> None:
     """Run the stale stages (and what depends on them)."""
     from gitpipe.engine.reports import ReproOptions
 
@@ -127,7 +144,7 @@ def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force:
     if noop.seals_repro(options):
         seal.settle(project, noop.REPRO, noop.repro_answer(report), started_ns)
     settle_exit_code(ctx, 0 if report.ok else 1)
-    print_report(report)
+    print_report(report, everything, every_task(project))
     if not report.ok:
         ctx.exit(1)
 
@@ -135,10 +152,12 @@ def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force:
 @cli.command()
 @click.option("--format", "fmt", type=click.Choice(["ascii", "dot", "mermaid", "json"]),
               default="ascii", show_default=True)
+@click.option("--all", "everything", is_flag=True,
+              help="ascii: a line per partition, not one per partitioned stage.")
 @click.pass_context
-def dag(ctx: click.Context, fmt: str) -> None:
+def dag(ctx: click.Context, fmt: str, everything: bool) -> None:
     """Print the stage graph."""
-    click.echo(project_of(ctx).dag(fmt))
+    click.echo(project_of(ctx).dag(fmt, everything))
 
 
 @cli.command()
@@ -156,10 +175,14 @@ def runs(ctx: click.Context, stage: str | None, limit: int, as_json: bool) -> No
         return
     if not records:
         click.echo("no runs recorded yet")
+        return
+    width = max(24, *(len(r.task) for r in records))
+    click.echo(f"{'started':<19}  {'stage':<{width}} {'result':<7} {'time':>9}  "
+               f"{'in':>9}  {'out':>9}")
     for r in records:
         started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.started))
-        click.echo(f"{started}  {r.task:<24} {r.result:<7} {r.duration:8.2f}s  "
-                   f"in {size_text(r.bytes_in):>9}  out {size_text(r.bytes_out):>9}")
+        click.echo(f"{started}  {r.task:<{width}} {r.result:<7} {r.duration:8.2f}s  "
+                   f"{size_text(r.bytes_in):>9}  {size_text(r.bytes_out):>9}")
 
 
 @cli.command()
@@ -173,11 +196,14 @@ def runs(ctx: click.Context, stage: str | None, limit: int, as_json: bool) -> No
               "every partition in it.")
 @click.option("--no-downstream", is_flag=True, help="Do not run what depends on the range.")
 @click.option("--dry-run", is_flag=True, help="Print what would run and why.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Tasks at once in all.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1),
+              help="Stages and partitions at once in all.")
+@click.option("--all", "everything", is_flag=True,
+              help="List every stage, partition and reason; no cut.")
 @click.pass_context
 def backfill(ctx: click.Context, stage: str, start: str | None, end: str | None,
              concurrency: int | None, force: bool, no_downstream: bool, dry_run: bool,
-             jobs: int | None) -> None:
+             jobs: int | None, everything: bool) -> None:
     """Run a partitioned stage's stale partitions over a date range."""
     from gitpipe.engine.backfill import BackfillOptions
     from gitpipe.engine.reports import ReproOptions
@@ -193,6 +219,6 @@ def backfill(ctx: click.Context, stage: str, start: str | None, end: str | None,
         report = project.backfill(options, ReproOptions(jobs=jobs, retry_backoff=backoff),
                                   progress.wrap(printer.event), printer.line)
     settle_exit_code(ctx, 0 if report.ok else 1)
-    print_report(report)
+    print_report(report, everything, every_task(project))
     if not report.ok:
         ctx.exit(1)

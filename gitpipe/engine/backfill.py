@@ -16,7 +16,7 @@ from gitpipe.engine.reports import Listener, Report, ReproOptions, TaskResult
 from gitpipe.engine.runner import execute
 from gitpipe.executors.base import OutputSink
 from gitpipe.pipeline import graph as graph_module
-from gitpipe.pipeline.partitions import PartitionError
+from gitpipe.pipeline.partitions import PartitionError, PartitionSpec
 from gitpipe.project.root import Project
 from gitpipe.project.status import status_of
 
@@ -48,8 +48,21 @@ def partition_names(project: Project, options: BackfillOptions) -> list[str]:
     try:
         keys = stage.partition.keys(project.today, options.start, options.end)
     except PartitionError as exc:
-        raise BadInputError(f"backfill {stage.name!r}: {exc}") from None
+        raise BadInputError(f"backfill {stage.name!r}: {exc}",
+                            hint=_range_hint(project, stage.name, stage.partition)) from None
     return [f"{stage.name}@{key}" for key in keys]
+
+
+def _range_hint(project: Project, name: str, spec: PartitionSpec) -> str:
+    """The range and the forms --start and --end take, for a range error."""
+    form = "YYYY-MM-DDTHH" if spec.freq == "hourly" else "YYYY-MM-DD"
+    try:
+        keys = spec.keys(project.today)
+        declared = f"run from {keys[0]} to {keys[-1]} ({spec.freq}, {len(keys)} partitions)"
+    except PartitionError:
+        declared = f"are declared as {spec.start}..{spec.end}"
+    return (f"the partitions of {name!r} {declared}; --start and --end take {form}, "
+            "'today' or 'yesterday' inside that range, --end inclusive")
 
 
 def plan_backfill(project: Project, options: BackfillOptions) -> list[Hashable]:

@@ -41,7 +41,8 @@ def answer(command: str, argv: list[str]) -> Answer | None:
 
 def _status(project: Project, check: bool, started_ns: int) -> Answer:
     report = project.status()
-    text = "\n".join(status_lines(report)) + "\n"
+    order = [str(node) for node in project.graph.nodes]
+    text = "\n".join(status_lines(report, has_remote=project.has_remote, order=order)) + "\n"
     seal.settle(project, noop.STATUS, noop.status_answer(report), started_ns)
     return text, noop.status_exit_code(report.stale, check)
 

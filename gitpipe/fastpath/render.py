@@ -1,83 +1,203 @@
-"""The text of the two answers both front doors give: a status report and the
-repro table. Plain strings, no click: cli/launch.py's quick path prints them
-without importing the CLI, cli/output.py with click.echo."""
+"""The text of the answers both front doors give: a status report, the repro
+table and a dry run's plan. Plain strings, no click: cli/launch.py's quick
+path prints them without importing the CLI, cli/output.py with click.echo.
+
+Output scales with the pipeline: a stage's partitions that are stale for the
+same reasons make one entry (`features@2024-01-01 … 2024-12-31 (366 of 366)`),
+repeated `upstream:` reasons one line, and long lists are cut with a count
+that `--all` (or `--json`) lifts.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, NamedTuple
+
+from gitpipe.core.ranges import (
+    cut,
+    group_upstream,
+    keys_text,
+    more_line,
+    plural,
+    positions_of,
+    split_task,
+    template,
+)
 
 if TYPE_CHECKING:
-    from gitpipe.engine.reports import Report
+    from collections.abc import Callable, Iterable
+
+    from gitpipe.engine.reports import Report, TaskResult
     from gitpipe.project.status import StatusReport
 
 UP_TO_DATE = "everything is up to date"
+NOTHING_WOULD_RUN = "everything is up to date: nothing would run"
+ENTRIES_SHOWN = 30  # stale stages (or groups of partitions) before the cut
+REASONS_SHOWN = 10  # reasons of one entry before the cut
+ROWS_SHOWN = 40  # rows of the repro table before the cut
+SKIPPED_ROWS_UP_TO = 30  # a larger pipeline's table leaves out its skipped rows
 
 
-def status_lines(report: StatusReport) -> list[str]:
-    """Each stale task and its reasons; a partitioned stage as ranges of partitions."""
+def positions(names: list[str], order: Iterable[str] | None) -> dict[str, dict[str, int]]:
+    """Each partitioned stage's keys by their place in `order` (every task of
+    the pipeline), or else in `names`. Runs are judged by place, so they must
+    come from the whole range: of a few partitions picked by name, the 1st,
+    2nd, 3rd and 7th of May are not one run."""
+    return positions_of(order if order is not None else names)
+
+
+class Entry(NamedTuple):
+    """One stale stage, or the partitions of one stage stale for the same reasons."""
+
+    title: str
+    reasons: list[str]
+
+
+def entries(items: Iterable[tuple[str, list[str]]], positions: dict[str, dict[str, int]],
+            everything: bool = False) -> list[Entry]:
+    """(task, reasons) pairs in plan order as entries: partitions of one stage
+    whose reasons read alike once their key is `${date}` are one entry, where
+    the first of them stood."""
+    groups: dict[tuple[str, tuple[str, ...]], list[tuple[str, str, list[str]]]] = {}
+    for task, reasons in items:
+        stage, at, key = task.partition("@")
+        group = (stage, tuple([r.replace(key, "${date}") for r in reasons])) if at \
+            else (task, ("",))
+        groups.setdefault(group, []).append((task, key, reasons))
+    found = []
+    for (stage, alike), members in groups.items():
+        if len(members) == 1:
+            title, _, reasons = members[0]
+        else:
+            stage_keys = positions.get(stage, {})
+            title = f"{stage}@" + keys_text([key for _, key, _ in members], stage_keys,
+                                            everything, len(stage_keys))
+            reasons = list(alike)
+        lines = group_upstream(reasons, positions, everything)
+        found.append(Entry(title, cut(lines, REASONS_SHOWN, "reasons", everything)))
+    return found
+
+
+def counts_text(names: list[str], chosen: set[str], verb: str) -> str:
+    """`2 of 3 stages and 366 of 366 partitions stale`: stages and partitions apart."""
+    stages = [n for n in names if "@" not in n]
+    partitions = [n for n in names if "@" in n]
+    parts = []
+    if stages:
+        parts.append(f"{sum(n in chosen for n in stages)} of {plural(len(stages), 'stage')}")
+    if partitions:
+        parts.append(f"{sum(n in chosen for n in partitions)} of "
+                     f"{plural(len(partitions), 'partition')}")
+    return f"{' and '.join(parts)} {verb}"
+
+
+def status_lines(report: StatusReport, everything: bool = False,
+                 has_remote: Callable[[], bool] | None = None,
+                 order: Iterable[str] | None = None) -> list[str]:
+    """Each stale entry and its reasons, a count, and a hint when outs the lock
+    records are missing (a fresh clone): `pull` with a remote, else `repro`.
+    `has_remote` is asked only then; without it there is no hint. `order` is
+    every task of the pipeline in plan order (see `positions`)."""
     stale = [v for v in report.tasks if v.stale]
     if not stale:
         return [UP_TO_DATE]
-    by_stage: dict[str, list[Any]] = {}
-    for verdict in report.tasks:
-        by_stage.setdefault(verdict.task.split("@", 1)[0], []).append(verdict)
-    lines: list[str] = []
-    for stage, verdicts in by_stage.items():
-        if "@" in verdicts[0].task:
-            lines += _partition_lines(stage, verdicts)
-            continue
-        for verdict in (v for v in verdicts if v.stale):
-            lines.append(f"{verdict.task}:")
-            lines += [f"    {reason}" for reason in verdict.reasons]
-    lines.append(f"{len(stale)} of {len(report.tasks)} task(s) stale")
-    return lines
+    names = [v.task for v in report.tasks]
+    found = entries(((v.task, [str(r) for r in v.reasons]) for v in stale),
+                    positions(names, order), everything)
+    blocks = [[f"{entry.title}:", *(f"    {reason}" for reason in entry.reasons)]
+              for entry in found]
+    lines = [line for block in cut_blocks(blocks, everything) for line in block]
+    lines.append(counts_text(names, {v.task for v in stale}, "stale"))
+    hint = _missing_outs_hint(report, has_remote)
+    return [*lines, hint] if hint else lines
 
 
-def _partition_lines(stage: str, verdicts: list[Any]) -> list[str]:
-    """'features: 3 of 365 stale: 2024-03-01..2024-03-02, 2024-07-04', then the reasons."""
-    stale = [v for v in verdicts if v.stale]
-    if not stale:
-        return []
-    keys = [v.task.split("@", 1)[1] for v in verdicts]
-    flags = [v.stale for v in verdicts]
-    lines = [f"{stage}: {len(stale)} of {len(verdicts)} stale: {_ranges(keys, flags)}"]
-    counts: dict[str, int] = {}
-    for verdict in stale:
-        for reason in verdict.reasons:
-            counts[str(reason)] = counts.get(str(reason), 0) + 1
-    for reason, count in sorted(counts.items(), key=lambda kv: -kv[1])[:8]:
-        lines.append(f"    {reason}" + (f"  (×{count})" if count > 1 else ""))
-    return lines
+def cut_blocks(blocks: list[list[str]], everything: bool) -> list[list[str]]:
+    """The first ENTRIES_SHOWN blocks and a line counting the rest."""
+    if everything or len(blocks) <= ENTRIES_SHOWN:
+        return blocks
+    return [*blocks[:ENTRIES_SHOWN], [more_line(len(blocks) - ENTRIES_SHOWN)]]
 
 
-def _ranges(keys: list[str], flags: list[bool]) -> str:
-    """Runs of consecutive stale partitions as 'first..last', single ones alone."""
-    runs: list[str] = []
-    start = None
-    for index, flag in enumerate([*flags, False]):
-        if flag and start is None:
-            start = index
-        elif not flag and start is not None:
-            first, last = keys[start], keys[index - 1]
-            runs.append(first if first == last else f"{first}..{last}")
-            start = None
-    shown = runs[:10]
-    return ", ".join(shown) + (f", … ({len(runs) - 10} more runs)" if len(runs) > 10 else "")
+def _missing_outs_hint(report: StatusReport,
+                       has_remote: Callable[[], bool] | None) -> str | None:
+    from gitpipe.project.staleness import Kind  # loaded already: it made the report
+
+    missing = any(r.kind is Kind.OUT_MISSING for v in report.tasks for r in v.reasons)
+    if not missing or has_remote is None:
+        return None
+    if has_remote():
+        return ("hint: outs that gitpipe.lock records are missing (a fresh clone?): "
+                "'gitpipe pull' fetches them from the remote")
+    return ("hint: outs that gitpipe.lock records are missing: 'gitpipe repro' rebuilds "
+            "them ('gitpipe remote add' names a remote to pull them from)")
 
 
-def table_lines(report: Report) -> list[str]:
-    """The repro table: one row per task that did something, then the counts."""
+def dry_run_lines(report: Report, everything: bool = False,
+                  order: Iterable[str] | None = None) -> list[str]:
+    """What a dry run would run and why, grouped as status groups, then a count."""
+    from gitpipe.core.outcome import Outcome
+
+    would = [r for r in report.results if r.outcome is Outcome.RAN]
+    if not would:
+        return [NOTHING_WOULD_RUN]
+    names = [r.task for r in report.results]
+    found = entries(((r.task, list(r.reasons)) for r in would), positions(names, order),
+                    everything)
+    lines = [f"would run {entry.title}: {'; '.join(entry.reasons)}" for entry in found]
+    lines = cut(lines, ENTRIES_SHOWN, "", everything)
+    return [*lines, counts_text(names, {r.task for r in would}, "would run")]
+
+
+def table_lines(report: Report, everything: bool = False,
+                order: Iterable[str] | None = None) -> list[str]:
+    """The repro table: a row per task that did something (partitions of one
+    stage with one result and alike reasons share a row), then the counts.
+    No rows, no header."""
     from gitpipe.core.outcome import Outcome
 
     # Up-to-date rows are listed only for small pipelines: on a large one a
     # wall of "skipped" hides what ran and costs real time to draw. Plain
     # aligned columns, because rich's Table costs more than the whole no-op.
-    rows = report.results if len(report.results) <= 30 else [
-        r for r in report.results if r.outcome is not Outcome.SKIPPED]
-    cells = [("stage", "result", "time", "why")] + [
-        (r.task, r.outcome.value, f"{r.duration:.2f}s" if r.duration else "",
-         "; ".join(r.reasons)) for r in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(3)]
+    results = report.results
+    rows = results if len(results) <= SKIPPED_ROWS_UP_TO or everything else [
+        r for r in results if r.outcome is not Outcome.SKIPPED]
+    cells = _rows(rows, positions([r.task for r in results], order), everything)
+    counts = ", ".join(f"{report.count(o)} {o.value}" for o in Outcome if report.count(o))
+    if not cells:
+        return [f"{UP_TO_DATE}: {counts}" if counts else UP_TO_DATE]
+    shown = cells if everything else cells[:ROWS_SHOWN]
+    table = [("stage", "result", "time", "why"), *shown]
+    widths = [max(len(row[i]) for row in table) for i in range(3)]
     lines = [("  ".join(row[i].ljust(widths[i]) for i in range(3)) + "  " + row[3]).rstrip()
-             for row in cells]
-    return [*lines, ", ".join(f"{report.count(o)} {o.value}" for o in Outcome if report.count(o))]
+             for row in table]
+    if len(shown) < len(cells):
+        lines.append(more_line(len(cells) - len(shown), "rows"))
+    return [*lines, counts]
+
+
+def _rows(results: list[TaskResult], positions: dict[str, dict[str, int]],
+          everything: bool) -> list[tuple[str, str, str, str]]:
+    """(task, result, time, why) cells; a group's time is the sum of its members'."""
+    groups: dict[tuple[str, str], list[TaskResult]] = {}
+    for result in results:
+        groups.setdefault((split_task(result.task)[0], result.outcome.value), []).append(result)
+    cells = []
+    for (_, outcome), members in groups.items():
+        for entry, chosen in _alike(members, positions, everything):
+            duration = sum(r.duration for r in chosen)
+            cells.append((entry.title, outcome, f"{duration:.2f}s" if duration else "",
+                          "; ".join(entry.reasons)))
+    return cells
+
+
+def _alike(members: list[TaskResult], positions: dict[str, dict[str, int]],
+           everything: bool) -> list[tuple[Entry, list[TaskResult]]]:
+    """The members (one stage, one result) as entries, each with its results:
+    `entries` groups partitions by their reasons with `${date}` for the key,
+    in the order the groups first appear, and so does this."""
+    by_reasons: dict[tuple[str, ...], list[TaskResult]] = {}
+    for result in members:
+        key = split_task(result.task)[1]
+        by_reasons.setdefault(tuple(template(r, key) for r in result.reasons), []).append(result)
+    found = entries(((r.task, list(r.reasons)) for r in members), positions, everything)
+    return list(zip(found, by_reasons.values(), strict=True))

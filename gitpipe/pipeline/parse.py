@@ -70,6 +70,14 @@ def _parse_stages(stages_data: dict[Any, Any], errors: Collector) -> list[Stage]
     return stages
 
 
+# What a newcomer needs when gitpipe.yaml is missing: it is written by hand,
+# and this is the smallest one that runs.
+FIRST_STAGE_HINT = (
+    f"{SPEC_FILE} is written by hand at the repository's root; a first stage is "
+    "'stages: {hello: {cmd: echo hello > hello.txt, outs: [hello.txt]}}', "
+    "then run 'gitpipe repro' (docs/getting-started.md)")
+
+
 def load_pipeline(root: Path, source: str = SPEC_FILE, cache_dir: Path | None = None,
                   with_lines: bool = False, reads: ReadLog | None = None) -> Pipeline:
     """Read and validate `gitpipe.yaml` at the project root (noted in `reads`).
@@ -80,7 +88,8 @@ def load_pipeline(root: Path, source: str = SPEC_FILE, cache_dir: Path | None = 
     try:
         text = read_noted(root / source, source, reads)
     except FileNotFoundError:
-        raise SpecError([f"{source}: file does not exist"]) from None
+        raise SpecError([f"{source}: file does not exist"],
+                        hint=FIRST_STAGE_HINT if source == SPEC_FILE else None) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError([f"{source}: cannot read: {exc}"]) from None
     if with_lines:

@@ -102,11 +102,13 @@ class PartitionSpec(NamedTuple):
         if start is not None or end is not None:
             sub_lo = parse_when(start, today, self.freq) if start else lo
             sub_hi = stop_after(end, today) if end else hi
-            if sub_lo >= sub_hi:
-                raise PartitionError(f"start {start} is after end {end}")
-            if sub_lo < lo or sub_hi > hi:
-                raise PartitionError(f"range {start}..{end} is outside the stage's declared "
+            asked = f"{start or self.start}..{end or self.end}"
+            if sub_lo < lo or sub_hi > hi or sub_lo >= hi or sub_hi <= lo:
+                raise PartitionError(f"range {asked} is outside the stage's declared "
                                      f"range {self.start}..{self.end}")
+            if sub_lo >= sub_hi:
+                raise PartitionError(f"start {start or self.start} is after end "
+                                     f"{end or self.end}")
             lo, hi = sub_lo, sub_hi
         return [key_of(m, self.freq) for m in iterate(lo, hi, self.freq)]
 
@@ -147,3 +149,31 @@ def substitute(text: str, values: dict[str, str]) -> str:
         return values[name]
 
     return _VAR.sub(one, text)
+
+
+_DIGITS = "[0-9]"
+# Each variable's value has a fixed shape, so an ignore rule for a
+# partitioned out can match the generated names and nothing else:
+# `data/raw/${date}.csv` must not hide a hand-made `data/raw/lookup.csv`.
+_SHAPES = {"year": _DIGITS * 4, "month": _DIGITS * 2, "day": _DIGITS * 2,
+           "hour": _DIGITS * 2}
+
+
+_DATE = f"{_DIGITS * 4}-{_DIGITS * 2}-{_DIGITS * 2}"
+_HOUR = f"{_DATE}T{_DIGITS * 2}"
+VALUE_SHAPES = (_HOUR, _DATE, _DIGITS * 4, _DIGITS * 2)  # longest first
+
+
+def ignore_pattern(path: str, freq: str | None) -> str:
+    """A gitignore pattern (without the leading `/`) matching exactly the
+    names `path` takes in every partition: each `${…}` becomes a digit glob of
+    its value's shape, and glob characters of the path itself match only
+    themselves."""
+    shapes = {**_SHAPES, "date": _HOUR if freq == "hourly" else _DATE}
+    parts = _VAR.split(path)
+    return "".join(shapes.get(part, "*") if odd else _escape_glob(part)
+                   for odd, part in ((i % 2 == 1, p) for i, p in enumerate(parts)))
+
+
+def _escape_glob(text: str) -> str:
+    return re.sub(r"([\\*?\[])", r"\\\1", text)

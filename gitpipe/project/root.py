@@ -25,7 +25,7 @@ from gitpipe.pipeline.config import Config, load_config, remote_settings
 from gitpipe.pipeline.lockfile import LockEntry
 from gitpipe.pipeline.model import DEFAULT_EXECUTOR, SPEC_FILE, Pipeline, Stage
 from gitpipe.pipeline.params import ParamsReader
-from gitpipe.pipeline.parse import load_pipeline
+from gitpipe.pipeline.parse import FIRST_STAGE_HINT, load_pipeline
 from gitpipe.project.workdirs import WDIR_HINT, wdir_problems
 from gitpipe.storage.state import State
 from gitpipe.storage.workspace import Workspace
@@ -59,9 +59,13 @@ def find_root(start: Path) -> Path:
         if (candidate / SPEC_FILE).is_file() or (candidate / GITPIPE_DIR).is_dir():
             return candidate
         if (candidate / ".git").exists():
-            break
-    raise NotAProjectError(f"no {SPEC_FILE} in {str(start)!r} or its parents",
-                           hint="create gitpipe.yaml, or run 'gitpipe init'")
+            raise NotAProjectError(f"no {SPEC_FILE} in {str(start)!r} or its parents",
+                                   hint=FIRST_STAGE_HINT)
+    raise NotAProjectError(f"no {SPEC_FILE} in {str(start)!r} or its parents, and it is "
+                           "not inside a git repository",
+                           hint="a gitpipe project is a git repository: run 'git init', then "
+                           f"'gitpipe init', and write {SPEC_FILE} by hand "
+                           "(docs/getting-started.md)")
 
 
 class Project:
@@ -314,14 +318,32 @@ GITPIPE_GITIGNORE = """# written by gitpipe init: per-machine state, never commi
 
 
 def ensure_ignored(root: Path, paths: list[str]) -> list[str]:
-    """Add `/path` lines for cached outs to the root .gitignore; returns what was added."""
+    """Add `/path` lines for cached outs to the root .gitignore; returns what was added.
+
+    A partitioned out's line as gitpipe wrote it before (`/data/raw/*.csv`,
+    which hides every other file there too) is replaced by its exact pattern
+    where it stands."""
     ignore = root / ".gitignore"
     existing = ignore.read_text(encoding="utf-8").splitlines() if ignore.exists() else []
-    wanted = [f"/{path}" for path in paths if f"/{path}" not in existing]
-    if wanted:
-        text = "\n".join(existing + wanted) + "\n"
+    loose = {_loose_pattern(path): f"/{path}" for path in paths if "[0-9]" in path}
+    updated = [loose.get(line, line) for line in existing]
+    wanted = [f"/{path}" for path in dict.fromkeys(paths) if f"/{path}" not in updated]
+    if wanted or updated != existing:
+        text = "\n".join(list(dict.fromkeys(updated)) + wanted) + "\n"
         lockfile.atomic_write(ignore, text)
     return wanted
+
+
+def _loose_pattern(pattern: str) -> str:
+    """The line gitpipe wrote before for the out an exact pattern stands for:
+    every `${…}` as `*`, the path's own glob characters unescaped."""
+    import re
+
+    from gitpipe.pipeline.partitions import VALUE_SHAPES
+
+    for shape in VALUE_SHAPES:
+        pattern = pattern.replace(shape, "\0")
+    return "/" + re.sub(r"\\([\\*?\[])", r"\1", pattern).replace("\0", "*")
 
 
 def init_project(path: Path) -> Project:
@@ -355,8 +377,9 @@ def ensure_initialised(root: Path) -> None:
 
 
 def cached_out_paths(pipeline: Pipeline) -> list[str]:
-    """Ignore patterns for cached outs; `${date}` in a partitioned out becomes `*`."""
-    import re
+    """Ignore patterns for cached outs: a partitioned out's `${…}` as a digit
+    glob of its value's shape, so the rule matches the partitions' files only."""
+    from gitpipe.pipeline.partitions import ignore_pattern
 
-    return [re.sub(r"\$\{[^}]*\}", "*", out.path)
+    return [ignore_pattern(out.path, stage.partition.freq if stage.partition else None)
             for stage in pipeline.stages for out in stage.outs if out.cache]

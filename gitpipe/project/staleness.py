@@ -91,6 +91,8 @@ class Reason(NamedTuple):
             return f"upstream: {self.subject}"
         if kind is Kind.FINGERPRINT:
             return "env, wdir or executor settings changed"
+        if kind is Kind.NEW and self.subject:
+            return f"new {self.subject}"  # a partition is not called a stage
         return kind.value
 
 
@@ -300,7 +302,7 @@ def judge(task: Task, entry: LockEntry | None, seen: Observation,
     if force:
         reasons.append(Reason(Kind.FORCED))
     if entry is None:
-        reasons.append(Reason(Kind.NEW))
+        reasons.append(Reason(Kind.NEW, "partition" if task.partition else ""))
     else:
         reasons.extend(_reasons_against(task, entry, seen))
     if task.stage.always_changed:

@@ -152,10 +152,13 @@ class Project(project_module.Project):
         store = self.remote(remote) if remote is not None else None
         return garbage.gc(self, scope or garbage.GcScope(), store, dry_run, confirm)
 
-    def dag(self, fmt: str = "ascii") -> str:
-        """The task graph drawn as `fmt`: "ascii", "dot", "mermaid" or "json"."""
+    def dag(self, fmt: str = "ascii", everything: bool = False) -> str:
+        """The task graph drawn as `fmt`: "ascii", "dot", "mermaid" or "json".
+        In ascii a partitioned stage is one line unless `everything`."""
         from gitpipe.pipeline import dagviz
 
+        if fmt == "ascii":
+            return dagviz.to_ascii(self.graph, everything)
         return dagviz.FORMATS[fmt](self.graph)
 
     def runs(self, task: str | None = None, limit: int = 50) -> list[RunRecord]:

@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gitpipe.core.errors import GitpipeError, NotAProjectError
 from gitpipe.git.repo import GitRepo
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from gitpipe.core.digraph import Dag
     from gitpipe.git.repo import StagedCommit
     from gitpipe.pipeline.lockfile import LockEntry
+    from gitpipe.pipeline.model import Task
     from gitpipe.pipeline.params import ParamsReader
     from gitpipe.project.root import Project
 
@@ -199,13 +200,29 @@ def lock_problems(graph: Dag, params: ParamsReader,
             continue
         if entry.cmd != task.cmd:
             problems.append(f"{task.name}: cmd changed")
-        if not same(entry.params, params.values(task.stage)):  # NaN equals NaN there
-            problems.append(f"{task.name}: params changed")
+        now = params.values(task.stage)
+        if not same(entry.params, now):  # NaN equals NaN there
+            problems += _params_problems(task, entry.params, now)
         if {d.path for d in entry.deps} != set(task.deps):
             problems.append(f"{task.name}: deps changed")
         if {o.path for o in entry.outs} != {o.path for o in task.outs}:
             problems.append(f"{task.name}: outs changed")
     return problems
+
+
+def _params_problems(task: Task, before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """`train: params changed: params.yaml: train.lr 0.1 -> 0.5`, one per changed
+    param, worded as status words it."""
+    from gitpipe.pipeline.params import changes_between
+    from gitpipe.project.staleness import Kind, Reason
+
+    found = []
+    for name, old, new in changes_between(before, after):
+        files = [ref.file for ref in task.stage.params
+                 if name == ref.key or name.startswith(f"{ref.key}.") or not ref.key]
+        text = str(Reason(Kind.PARAM, name, old, new)).removeprefix("params: ")
+        found.append(f"{task.name}: params changed: {files[0] if files else 'params'}: {text}")
+    return found or [f"{task.name}: params changed"]
 
 
 def run(name: str, args: list[str], start: Path) -> tuple[int, str]:

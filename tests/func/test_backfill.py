@@ -67,9 +67,9 @@ def test_status_lists_stale_partitions_compactly(repo: Repo) -> None:
     for day in ("2024-01-03", "2024-01-04", "2024-01-08"):
         repo.gen({f"raw/{day}.txt": "changed\n"})
     out = repo.run("status").stdout
-    assert "features: 3 of 10 stale: 2024-01-03..2024-01-04, 2024-01-08" in out
-    assert "deps: raw/2024-01-03.txt modified" in out
-    assert "agg: 3 of 10 stale: 2024-01-03..2024-01-04, 2024-01-08" in out
+    assert "features@2024-01-03 … 2024-01-04, 2024-01-08 (3 of 10):" in out
+    assert "deps: raw/${date}.txt modified" in out
+    assert "agg@2024-01-03 … 2024-01-04, 2024-01-08 (3 of 10):" in out
     data = json.loads(repo.run("status", "--json").stdout)
     stale = [(s["name"], s["partition"]) for s in data["stages"] if s["stale"]]
     assert ("features", "2024-01-08") in stale and ("report", None) in stale
@@ -222,6 +222,8 @@ def test_bad_backfill_ranges_exit_2(repo: Repo, args: list, message: str) -> Non
     done = repo.run("backfill", "features", *args)
     assert done.returncode == 2, done.stderr
     assert message in done.stderr and "Traceback" not in done.stderr
+    assert ("hint: the partitions of 'features' run from 2024-01-01 to 2024-01-10 (daily, 10 "
+            "partitions); --start and --end take YYYY-MM-DD") in done.stderr
 
 
 @pytest.mark.parametrize(("partition", "cmd", "message"), [
@@ -256,9 +258,9 @@ def test_a_year_of_hourly_partitions(repo: Repo) -> None:
                      "outs": ["out/${date}"]}}, commit="spec")
     report = repo.project().status()
     assert len(report.tasks) == 8784
-    assert all(str(v.reasons[0]) == "new stage" for v in report.tasks)
+    assert all(str(v.reasons[0]) == "new partition" for v in report.tasks)
     done = repo.run("status")
-    assert "h: 8784 of 8784 stale: 2024-01-01T00..2024-12-31T23" in done.stdout
+    assert "h@2024-01-01T00 … 2024-12-31T23 (8784 of 8784):\n    new partition\n" in done.stdout
 
 
 def test_progress_line_counts_and_estimates() -> None:

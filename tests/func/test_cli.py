@@ -59,7 +59,8 @@ def test_init_writes_config_and_ignores(repo: Repo) -> None:
         "    outs: ['parts/${date}.bin']\n")
     repo.gen({"gitpipe.yaml": spec})
     repo.run("repro", check=True)
-    assert repo.read(".gitignore").splitlines() == ["/o", "/dir", "/parts/*.bin"]
+    assert repo.read(".gitignore").splitlines() == [
+        "/o", "/dir", "/parts/[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9].bin"]
     repo.commit("partitions")
     assert not [p for p in repo.git("ls-files").split() if p.startswith("parts/")]
 
@@ -238,7 +239,7 @@ def test_validate_counts_stages_and_warns_of_deps_nothing_provides(repo: Repo) -
     })
     done = repo.run("validate")
     assert done.returncode == 0, done.stderr
-    assert "2 stage(s) (4 task(s) with partitions)" in done.stdout
+    assert "2 stages (1 partitioned, 3 partitions)" in done.stdout
     # out/ is written by 'day' and src/a.py exists: only the typo is reported.
     assert done.stderr.strip() == ("warning: stage 'use': dependency 'src/typo.py' does not "
                                    "exist and no stage writes it")

@@ -91,7 +91,7 @@ def test_commit_records_outs_made_by_hand(repo: Repo) -> None:
     (repo.path / "model.txt").write_text("hand-made model\n")
     assert "outs: model.txt modified" in repo.run("status").stdout
     done = repo.run("commit", "train", check=True)
-    assert "committed 1 stage(s): train" in done.stdout
+    assert "committed 1 stage: train" in done.stdout
     assert repo.run("status", "--check").returncode == 0
     assert repo.ran() == []
     (repo.path / "model.txt").unlink()
@@ -132,6 +132,9 @@ def test_pre_commit_refuses_a_lock_that_disagrees(repo: Repo) -> None:
     refused = git_commit(repo, "params without repro")
     assert refused.returncode != 0
     assert "train: params changed" in refused.stderr and "gitpipe repro" in refused.stderr
+    # It names the param, its file and both values, as status does.
+    assert "train: params changed: params.yaml: train.lr " in refused.stderr
+    assert " -> 0.9" in refused.stderr
     repo.run("repro", check=True)
     accepted = git_commit(repo, "params with repro")
     assert accepted.returncode == 0, accepted.stderr

@@ -49,7 +49,7 @@ def test_stale_reasons_and_exit_codes_match_the_cli(repo: Repo, check: bool) -> 
     assert quick == cli, (quick, cli)
     assert quick[0] == (1 if check else 0)
     assert "deps: src.py modified" in quick[1] and "outs: use.txt missing" in quick[1]
-    assert quick[1].endswith("2 of 2 task(s) stale\n")
+    assert "\n2 of 2 stages stale\nhint: " in quick[1]
 
 
 def test_stale_partitions_are_listed_as_the_cli_lists_them(repo: Repo) -> None:
@@ -59,7 +59,7 @@ def test_stale_partitions_are_listed_as_the_cli_lists_them(repo: Repo) -> None:
         repo.gen({f"raw/{day}.txt": "changed\n"})
     quick, cli = both(repo, "status")
     assert quick == cli
-    assert "features: 3 of 10 stale: 2024-01-03..2024-01-04, 2024-01-08" in quick[1]
+    assert "features@2024-01-03 … 2024-01-04, 2024-01-08 (3 of 10):" in quick[1]
 
 
 def test_a_repro_with_work_to_do_is_run_by_the_cli(repo: Repo) -> None:
@@ -111,4 +111,4 @@ def test_the_order_of_reasons_does_not_depend_on_string_hashing(repo: Repo) -> N
     outputs = {launch(repo, "status", env={**UNSEALED, "PYTHONHASHSEED": str(seed)})[0].stdout
                for seed in range(6)}
     assert len(outputs) == 1, outputs
-    assert "report:\n    upstream: agg@2024-01-03\n    upstream: agg@2024-01-08\n" in outputs.pop()
+    assert "report:\n    upstream: agg@2024-01-03, 2024-01-08 (2)\n" in outputs.pop()

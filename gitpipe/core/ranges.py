@@ -1,0 +1,137 @@
+"""Long lists made short: a stage's partitions as runs (`2024-01-01 … 2024-03-31`),
+repeated `upstream:` reasons as one line, and a cut with a count.
+
+Pure string work shared by the status and repro text (fastpath/render.py) and
+the `dag` drawing (pipeline/dagviz.py); no imports, since status's fast path
+loads it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+ELLIPSIS = " … "
+MORE_HINT = "--all shows every one"
+UPSTREAM = "upstream: "
+RUNS_SHOWN = 8  # runs of partitions named before "and N more runs"
+
+
+def split_task(name: str) -> tuple[str, str | None]:
+    """`features@2024-01-03` as ("features", "2024-01-03"); `train` as ("train", None)."""
+    stage, at, key = name.partition("@")
+    return (stage, key) if at else (stage, None)
+
+
+def runs(keys: Iterable[str], position: dict[str, int]) -> list[tuple[str, str]]:
+    """`keys` as runs (first, last): keys whose positions in their stage's
+    partition order follow each other make one run, a gap starts the next.
+    Keys without a position (not in the plan) stand alone, after the others."""
+    unique = set(keys)
+    known = [k for k in unique if k in position]
+    known.sort(key=position.__getitem__)
+    found: list[list[str]] = []
+    last = -2
+    for key in known:
+        at = position[key]
+        if at == last + 1:
+            found[-1][1] = key
+        else:
+            found.append([key, key])
+        last = at
+    return [(first, end) for first, end in found] + \
+        [(k, k) for k in sorted(unique.difference(position))]
+
+
+def runs_text(found: list[tuple[str, str]], everything: bool = False) -> str:
+    """`2024-01-01 … 2024-03-31, 2024-05-01`; past RUNS_SHOWN runs, a count of the rest."""
+    shown = found if everything else found[:RUNS_SHOWN]
+    text = ", ".join(first if first == last else f"{first}{ELLIPSIS}{last}"
+                     for first, last in shown)
+    rest = len(found) - len(shown)
+    return text + (f", and {rest} more runs" if rest else "")
+
+
+def keys_text(keys: list[str], position: dict[str, int], everything: bool = False,
+              total: int | None = None) -> str:
+    """The keys as runs with their count: `2024-01-01 … 2024-12-31 (366)`,
+    or `(3 of 10)` when `total` says how many partitions the stage has."""
+    count = f"{len(keys)} of {total}" if total is not None else f"{len(keys)}"
+    return f"{runs_text(runs(keys, position), everything)} ({count})"
+
+
+def group_upstream(reasons: Iterable[str], positions: dict[str, dict[str, int]],
+                   everything: bool = False) -> list[str]:
+    """The reasons in order, with every `upstream: S@K` of one stage S made one
+    line where the first stood: `upstream: S@2024-01-01 … 2024-12-31 (366)`."""
+    keys: dict[str, list[str]] = {}
+    order: list[str | tuple[str]] = []
+    for reason in reasons:
+        stage, key = split_task(reason[len(UPSTREAM):]) if reason.startswith(UPSTREAM) \
+            else (reason, None)
+        if key is None:
+            order.append(reason)
+            continue
+        if stage not in keys:
+            keys[stage] = []
+            order.append((stage,))
+        keys[stage].append(key)
+    lines = []
+    for item in order:
+        if isinstance(item, str):
+            lines.append(item)
+            continue
+        stage_keys = keys[item[0]]
+        if len(stage_keys) == 1:
+            lines.append(f"{UPSTREAM}{item[0]}@{stage_keys[0]}")
+        else:
+            text = keys_text(stage_keys, positions.get(item[0], {}), everything)
+            lines.append(f"{UPSTREAM}{item[0]}@{text}")
+    return lines
+
+
+def template(reason: str, key: str | None) -> str:
+    """A partition's reason with its own key written as `${date}`, so that the
+    same cause in many partitions reads as one line."""
+    return reason.replace(key, "${date}") if key else reason
+
+
+def cut(lines: list[str], limit: int, what: str = "", everything: bool = False) -> list[str]:
+    """The first `limit` lines and a count of the rest (all of them with `everything`)."""
+    if everything or len(lines) <= limit:
+        return lines
+    return [*lines[:limit], more_line(len(lines) - limit, what)]
+
+
+def more_line(rest: int, what: str = "") -> str:
+    """`… and 120 more; --all shows every one`."""
+    return f"… and {rest} more{' ' + what if what else ''}; {MORE_HINT}"
+
+
+def positions_of(names: Iterable[str]) -> dict[str, dict[str, int]]:
+    """Each partitioned stage's keys in the order `names` lists them (plan order)."""
+    found: dict[str, dict[str, int]] = {}
+    for name in names:
+        stage, at, key = name.partition("@")
+        if at:
+            keys = found.setdefault(stage, {})
+            keys.setdefault(key, len(keys))
+    return found
+
+
+def plural(count: int, word: str) -> str:
+    """`1 stage`, `3 stages`."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def tasks_text(names: Iterable[str], positions: dict[str, dict[str, int]],
+               everything: bool = False) -> list[str]:
+    """Task names with the partitions of each stage as one `stage@runs (count)`,
+    in the order each stage first appears."""
+    keys: dict[str, list[str]] = {}
+    for name in names:
+        stage, key = split_task(name)
+        keys.setdefault(stage if key is not None else name, []).append(key or "")
+    return [stage if found == [""] else
+            f"{stage}@{found[0]}" if len(found) == 1 else
+            f"{stage}@{keys_text(found, positions.get(stage, {}), everything)}"
+            for stage, found in keys.items()]

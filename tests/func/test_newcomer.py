@@ -1,0 +1,125 @@
+"""What a newcomer meets: git-ignore rules that hide only partitions, errors
+whose hint unblocks, a fresh clone told to pull, tables with headers."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from tests.conftest import GIT_ENV, Repo
+
+DAYS = {"start": "2024-01-01", "end": "2024-01-03"}
+EXACT = "/data/raw/[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9].csv"
+
+
+def ignored(repo: Repo, *paths: str) -> set[str]:
+    """What `git check-ignore` says git ignores among `paths`."""
+    done = subprocess.run(["git", "check-ignore", *paths], cwd=repo.path, capture_output=True,
+                          text=True, env={**GIT_ENV, "PATH": "/usr/bin:/bin"})
+    return set(done.stdout.split())
+
+
+def partitioned(repo: Repo, freq: str = "daily") -> Repo:
+    spec = {"by": "date", **DAYS} if freq == "daily" else \
+        {"by": "date", "start": "2024-01-01T00", "end": "2024-01-01T02", "freq": "hourly"}
+    repo.spec({"raw": {"partition": spec, "cmd": "mkdir -p data/raw && echo ${date} > "
+                       "data/raw/${date}.csv", "outs": ["data/raw/${date}.csv"]}})
+    repo.run("init", check=True)
+    return repo
+
+
+def test_partitioned_outs_are_ignored_and_a_hand_made_file_beside_them_is_not(
+        repo: Repo) -> None:
+    partitioned(repo)
+    repo.run("repro", check=True)
+    assert repo.read(".gitignore").splitlines() == [EXACT]
+    repo.gen({"data/raw/lookup.csv": "a,b\n", "data/raw/2024-01-01.csv.bak": "old\n"})
+    assert ignored(repo, "data/raw/2024-01-02.csv", "data/raw/lookup.csv",
+                   "data/raw/2024-01-01.csv.bak") == {"data/raw/2024-01-02.csv"}
+    status = repo.git("status", "--porcelain", "--untracked-files=all")
+    assert "?? data/raw/lookup.csv" in status and "2024-01-02.csv\n" not in status
+
+
+def test_hourly_partitions_are_ignored_by_their_own_shape(repo: Repo) -> None:
+    partitioned(repo, "hourly")
+    repo.run("repro", check=True)
+    repo.gen({"data/raw/2024-01-01.csv": "a day, by hand\n"})
+    assert ignored(repo, "data/raw/2024-01-01T01.csv", "data/raw/2024-01-01.csv") == {
+        "data/raw/2024-01-01T01.csv"}
+
+
+def test_the_loose_rule_of_an_older_gitpipe_is_replaced_where_it_stands(repo: Repo) -> None:
+    repo.gen({".gitignore": "# mine\n/data/raw/*.csv\n/notes/\n"})
+    partitioned(repo)
+    assert repo.read(".gitignore") == f"# mine\n{EXACT}\n/notes/\n"
+
+
+def test_outside_git_the_hint_says_git_init_then_gitpipe_init(tmp_path: Path) -> None:
+    bare = Repo(tmp_path / "plain", init=False)
+    bare.path.mkdir()
+    done = bare.run("status")
+    assert done.returncode == 2 and "not inside a git repository" in done.stderr
+    assert "hint: a gitpipe project is a git repository: run 'git init', then 'gitpipe init', " \
+           "and write gitpipe.yaml by hand" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_after_init_a_missing_gitpipe_yaml_shows_a_first_stage(repo: Repo) -> None:
+    repo.run("init", check=True)
+    done = repo.run("repro")
+    assert done.returncode == 2 and "gitpipe.yaml: file does not exist" in done.stderr
+    hint = next(line for line in done.stderr.splitlines() if line.startswith("hint: "))
+    assert "written by hand" in hint and "docs/getting-started.md" in hint
+    # The stage the hint shows is one that runs.
+    first = hint.split("a first stage is '")[1].split("'")[0]
+    repo.gen({"gitpipe.yaml": first + "\n"})
+    assert repo.run("repro", check=True).returncode == 0 and repo.read("hello.txt") == "hello\n"
+
+
+def built_and_pushed(repo: Repo, tmp_path: Path) -> Repo:
+    repo.spec({"make": {"cmd": "echo made > made.txt", "outs": ["made.txt"]},
+               "use": {"cmd": "cat made.txt > used.txt", "deps": ["made.txt"],
+                       "outs": ["used.txt"]}})
+    repo.run("init", check=True)
+    repo.run("remote", "add", "-d", "store", str(tmp_path / "store"), check=True)
+    repo.run("repro", check=True)
+    repo.run("push", check=True)
+    repo.commit("built")
+    return repo.clone_to(tmp_path / "clone")
+
+
+def test_a_fresh_clone_is_told_to_pull_once(repo: Repo, tmp_path: Path) -> None:
+    clone = built_and_pushed(repo, tmp_path)
+    out = clone.run("status").stdout.splitlines()
+    assert "    outs: made.txt missing" in out and "    outs: used.txt missing" in out
+    hints = [line for line in out if line.startswith("hint: ")]
+    assert hints == ["hint: outs that gitpipe.lock records are missing (a fresh clone?): "
+                     "'gitpipe pull' fetches them from the remote"]
+    clone.run("pull", check=True)
+    assert clone.run("status").stdout == "everything is up to date\n"
+
+
+def test_without_a_remote_missing_outs_point_at_repro(repo: Repo) -> None:
+    repo.spec({"make": {"cmd": "echo made > made.txt", "outs": ["made.txt"]}})
+    repo.run("init", check=True)
+    repo.run("repro", check=True)
+    (repo.path / "made.txt").unlink()
+    out = repo.run("status").stdout
+    assert out.endswith("hint: outs that gitpipe.lock records are missing: 'gitpipe repro' "
+                        "rebuilds them ('gitpipe remote add' names a remote to pull them "
+                        "from)\n")
+
+
+def test_runs_has_a_header_row(repo: Repo) -> None:
+    repo.spec({"make": {"cmd": "echo made > made.txt", "outs": ["made.txt"]}})
+    repo.run("repro", check=True)
+    lines = repo.run("runs", check=True).stdout.splitlines()
+    assert lines[0].split() == ["started", "stage", "result", "time", "in", "out"]
+    assert lines[1].split()[2:4] == ["make", "ran"]
+
+
+def test_validate_counts_stages_and_partitions(repo: Repo) -> None:
+    partitioned(repo)
+    done = repo.run("validate", check=True)
+    assert done.stdout == ("gitpipe.yaml is valid: 1 stage (1 partitioned, 3 partitions), "
+                           "0 dependency edges\n")
