@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from gitpipe.core.errors import BadInputError
@@ -162,13 +163,52 @@ def remote_settings(config: Config, name: str | None = None) -> RemoteSettings:
     return RemoteSettings(str(chosen), str(body["url"]), options, f".gitpipe/{source}")
 
 
-def edit_config(gitpipe_dir: Path, edit: Any, local: bool = False) -> None:
-    """Apply `edit(raw_dict)` to config.yaml (or config.local.yaml) and write it back."""
+def edit_config(gitpipe_dir: Path, edit: Callable[[dict[str, Any]], None],
+                local: bool = False) -> str | None:
+    """Apply `edit(raw_dict)` to config.yaml (or config.local.yaml) and write it
+    back, line by line so that its comments and layout stay (configedit.py).
+
+    A file the line editor cannot edit is rewritten in full when it holds no
+    comment (the answer is then a warning naming what changed), and refused
+    when it does: a rewrite would drop them."""
+    import copy
+
+    from gitpipe.pipeline.configedit import LineEditError, edit_text
     from gitpipe.pipeline.lockfile import atomic_write
 
     name = LOCAL_CONFIG_FILE if local else CONFIG_FILE
-    path = gitpipe_dir / name
-    raw = _read(path, f".gitpipe/{name}", None)
-    edit(raw)
+    path, source = gitpipe_dir / name, f".gitpipe/{name}"
+    text = _read_text(path, source)
+    raw = _parse(text, source)
+    wanted = copy.deepcopy(raw)
+    edit(wanted)
+    warning = None
+    try:
+        new_text = edit_text(text, raw, wanted)
+    except LineEditError as exc:
+        if _has_comment(text):
+            raise BadInputError(
+                f"{source}: cannot edit it in place: {exc}; rewriting it would drop its "
+                "comments", hint="write that part of the file in block style (one "
+                "'key: value' per line), or edit the file by hand") from None
+        new_text = dump_yaml(wanted)
+        warning = f"{source}: rewritten in block style ({exc})"
     gitpipe_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, dump_yaml(raw))
+    atomic_write(path, new_text)
+    return warning
+
+
+def _read_text(path: Path, source: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInputError(f"{source}: cannot read: {exc}") from None
+
+
+def _has_comment(text: str) -> bool:
+    """Whether any line may hold a comment (a `#` that starts the line or
+    follows a space; one inside a quoted string counts too, to be safe)."""
+    return any(line.lstrip().startswith("#") or " #" in line or "\t#" in line
+               for line in text.splitlines())
