@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
+from gitpipe.core.errors import BadInputError
 from gitpipe.core.yamlio import dump_inline, parse_yaml, plain
 
 DEFAULT_STEP = 2
@@ -54,7 +55,7 @@ def edit_text(text: str, old: dict[str, Any], new: dict[str, Any]) -> str:
         text = _Document(text).apply(change)
     try:
         result = plain(parse_yaml(text, "the edited config")) or {}
-    except Exception as exc:  # noqa: BLE001 - any failure to read back is a refusal
+    except BadInputError as exc:
         raise LineEditError(f"the edited text does not parse ({exc})") from None
     if result != new:
         raise LineEditError("the edited text does not read back as intended")
