@@ -63,12 +63,17 @@ def _or_null(check: Check) -> Check:
     return either
 
 
-def _hints(key: str) -> str | None:
-    return {"core.jobs": "how many stages run at once, e.g. 'jobs: 4'; null: one per CPU",
-            "core.lock_wait": "seconds a second gitpipe waits for the ProjectLock, e.g. "
-                              "'lock_wait: 3'",
-            "cache.type": "reflink (the default, falls back to copy) suits most file "
-                          "systems"}.get(key)
+def _hint(key: str) -> str:
+    """What unblocks a bad value of `key`: an example where one helps, else
+    the way back to the default."""
+    examples = {
+        "core.jobs": "how many stages run at once, e.g. 'jobs: 4'; null: one per CPU",
+        "core.lock_wait": "seconds a second gitpipe waits for the ProjectLock, e.g. "
+                          "'lock_wait: 3'",
+        "cache.type": "reflink (the default, falls back to copy) suits most file systems",
+    }
+    return examples.get(key, f"remove {key.rpartition('.')[2]!r} to take its default, or "
+                             "give a value of that kind")
 
 
 SECTIONS: dict[str, dict[str, Check]] = {
@@ -99,7 +104,8 @@ def check_file(data: dict[str, Any], source: str) -> None:
         if body is None:
             continue  # `remotes:` with nothing under it
         if not isinstance(body, dict):
-            _refuse(source, section, "must be a mapping")
+            _refuse(source, section, "must be a mapping",
+                    f"write '{section}:' alone on its line, its keys indented below it")
         if section in SECTIONS:
             _check_section(section, body, source)
     _check_remotes(data.get("remotes") or {}, source)
@@ -119,7 +125,7 @@ def _check_section(section: str, body: dict[str, Any], source: str) -> None:
         problem = checks[key](value)
         if problem:
             _refuse(source, f"{section}.{key}", f"{problem}, not {value!r}",
-                    _hints(f"{section}.{key}"))
+                    _hint(f"{section}.{key}"))
 
 
 def _check_remotes(remotes: dict[str, Any], source: str) -> None:
@@ -144,7 +150,7 @@ def _url_problem(url: Any) -> str | None:
     from urllib.parse import urlsplit  # only when a remote is configured
 
     try:
-        urlsplit(url.rpartition("::")[2])
+        urlsplit(url)
     except ValueError as exc:
         return f"does not parse ({exc}): {url!r}"
     return None
@@ -179,5 +185,5 @@ def _known_hint(word: str, known: Any) -> str:
     return (f"{near} " if near else "") + f"(known: {', '.join(names)})"
 
 
-def _refuse(source: str, key: str, problem: str, hint: str | None = None) -> NoReturn:
+def _refuse(source: str, key: str, problem: str, hint: str) -> NoReturn:
     raise BadInputError(f"{source}: {key} {problem}", hint=hint)
