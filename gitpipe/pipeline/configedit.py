@@ -11,6 +11,7 @@ does a result that does not read back as the intended data.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
@@ -82,11 +83,13 @@ class _Document:
         self.lines = text.splitlines(keepends=True)
         if self.lines and not self.lines[-1].endswith("\n"):
             self.lines[-1] += "\n"
+        self.crlf = "\r\n" in text
         self.root = _compose(text)
         self.step = _indent_step(self.root)
 
     def text(self) -> str:
-        return "".join(self.lines)
+        text = "".join(self.lines)
+        return re.sub(r"(?<!\r)\n", "\r\n", text) if self.crlf else text
 
     def apply(self, change: Change) -> str:
         parent_path, key = change.path[:-1], change.path[-1]

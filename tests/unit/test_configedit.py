@@ -116,10 +116,18 @@ def test_a_value_turned_into_a_mapping_and_back() -> None:
     assert edited(out, modify("a", "creds", "none")) == text
 
 
+def test_line_ends_of_the_file_are_kept() -> None:
+    text = "# win\r\nremotes:\r\n  a:\r\n    url: /x\r\n"
+    assert edited(text, modify("a", "profile", "p")) == text + "    profile: p\r\n"
+    assert edited("remotes:\n  a:\n    url: /x", add("b", "/y")) == \
+        "remotes:\n  a:\n    url: /x\n  b:\n    url: /y\n"
+
+
 @pytest.mark.parametrize("text, why", [
     ("remotes: {a: {url: /x}}\n", "flow style"),
     ("remotes:\n  a: {url: /x}\n", "flow style"),
     ("base: &b\n  url: /x\nremotes:\n  a:\n    <<: *b\n", "merge key"),
+    ("remotes:\n  a: &x\n    url: /x\nother:\n  b: *x\n", "read back"),
 ])
 def test_shapes_beyond_the_editor_are_refused(text: str, why: str) -> None:
     with pytest.raises(LineEditError, match=why):
