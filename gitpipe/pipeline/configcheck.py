@@ -130,16 +130,14 @@ def _check_section(section: str, body: dict[str, Any], source: str) -> None:
 
 def _check_remotes(remotes: dict[str, Any], source: str) -> None:
     for name, body in remotes.items():
-        if body is None:
-            continue  # config.local.yaml may name a remote before giving it options
         if not isinstance(body, dict):
             _refuse(source, f"remotes.{name}", "must be a mapping of url and options",
-                    f"gitpipe remote add {name} URL")
+                    f"write '{name}:' alone on its line and 'url: URL' indented below it")
         if "url" in body:
             problem = _url_problem(body["url"])
             if problem:
-                _refuse(source, f"remotes.{name}.url", problem,
-                        f"gitpipe remote modify {name} url URL")
+                _refuse(source, f"remotes.{name}.url", problem, "give an fsspec URL "
+                        "(s3://bucket/prefix, …) or a folder's path")
 
 
 def _url_problem(url: Any) -> str | None:
