@@ -158,7 +158,7 @@ def edit_config(gitpipe_dir: Path, edit: Callable[[dict[str, Any]], None],
     check_file(wanted, source)  # refused before anything is written
     other_name = CONFIG_FILE if local else LOCAL_CONFIG_FILE
     other = _read(gitpipe_dir / other_name, f".gitpipe/{other_name}", None)
-    _config(other, wanted) if local else _config(wanted, other)
+    _config(*((other, wanted) if local else (wanted, other)))  # both files together
     warning = None
     try:
         new_text = edit_text(text, raw, wanted)
