@@ -16,12 +16,13 @@ from gitpipe.core.errors import EXIT_INTERRUPTED
 
 
 @cli.command("diff")
-@click.argument("rev1")
-@click.argument("rev2", default="HEAD", required=False)
+@click.argument("rev1", default="HEAD", required=False)
+@click.argument("rev2", required=False)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def diff_command(ctx: click.Context, rev1: str, rev2: str, as_json: bool) -> None:
-    """Which stages' fingerprints, params and outs differ between two commits."""
+def diff_command(ctx: click.Context, rev1: str, rev2: str | None, as_json: bool) -> None:
+    """Which stages' fingerprints, params and outs differ between REV1 (default
+    HEAD) and REV2, or the work tree when REV2 is not given (as `git diff REV`)."""
     from gitpipe.usecases.revision import diff
 
     changes = diff(project_of(ctx), rev1, rev2)
@@ -31,7 +32,7 @@ def diff_command(ctx: click.Context, rev1: str, rev2: str, as_json: bool) -> Non
         click.echo(json.dumps([{"task": c.task, "changes": list(c.changes)} for c in changes]))
         return
     if not changes:
-        click.echo(f"no stage differs between {rev1} and {rev2}")
+        click.echo(f"no stage differs between {rev1} and {rev2 or 'the work tree'}")
     for change in changes:
         click.echo(f"{change.task}:")
         for line in change.changes:

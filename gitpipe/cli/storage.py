@@ -286,6 +286,11 @@ def _placed_url(ctx: click.Context, name: str, url: str, local: bool) -> str:
     return url
 
 
+def _warn(warning: str | None) -> None:
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
+
+
 @remote.command("add")
 @click.argument("name")
 @click.argument("url")
@@ -307,10 +312,10 @@ def remote_add(ctx: click.Context, name: str, url: str, make_default: bool,
         remotes[name] = {"url": url}
         raw["remotes"] = remotes
         if make_default:
-            raw.setdefault("core", {})["remote"] = name
+            raw["core"] = {**(raw.get("core") or {}), "remote": name}
     if name not in (project_of(ctx.find_root()).config.raw.get("remotes") or {}):
         url = _placed_url(ctx, name, url, local)
-    edit_config(_gitpipe_dir(ctx), edit, local)
+    _warn(edit_config(_gitpipe_dir(ctx), edit, local))
     click.echo(f"added remote {name!r} -> {masked_url(url)}"
                + (" (default)" if make_default else ""))
 
@@ -342,11 +347,12 @@ def remote_remove(ctx: click.Context, name: str, local: bool) -> None:
 
     def edit(raw: dict[str, Any]) -> None:
         if name not in (raw.get("remotes") or {}):
-            raise BadInputError(f"unknown remote {name!r}")
+            raise BadInputError(f"unknown remote {name!r}", hint="'gitpipe remote list' shows "
+                                "the remotes; --local removes one of config.local.yaml")
         del raw["remotes"][name]
         if (raw.get("core") or {}).get("remote") == name:
             del raw["core"]["remote"]
-    edit_config(_gitpipe_dir(ctx), edit, local)
+    _warn(edit_config(_gitpipe_dir(ctx), edit, local))
     click.echo(f"removed remote {name!r}")
 
 
@@ -380,6 +386,6 @@ def remote_modify(ctx: click.Context, name: str, key: str, value: str | None, un
             body.pop(key, None)
         else:
             body[key] = parsed
-    edit_config(_gitpipe_dir(ctx), edit, local)
+    _warn(edit_config(_gitpipe_dir(ctx), edit, local))
     shown = masked_options({key: parsed}).get(key) if not unset else None
     click.echo(f"remote {name!r}: {key} " + ("unset" if unset else f"= {shown}"))

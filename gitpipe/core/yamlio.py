@@ -299,6 +299,20 @@ def dump_yaml(data: Any) -> str:
     return text
 
 
+def dump_inline(value: Any) -> str:
+    """`value` as YAML on one line: a scalar as a key or value takes it, a
+    list or mapping in flow style (`[a, b]`, `{}`)."""
+    lib = _yaml()
+
+    def dump(style: str | None) -> str:
+        text: str = lib.module.dump([value], Dumper=lib.base_dumper, default_flow_style=True,
+                                    default_style=style, allow_unicode=True, width=1_000_000)
+        return text.strip()[1:-1]  # inside the list's brackets
+
+    shown = dump(None)
+    return dump('"') if "\n" in shown else shown
+
+
 def plain(value: Any) -> Any:
     """Strip line-tracking containers so values compare and serialize cleanly."""
     if isinstance(value, dict):

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from gitpipe.core.errors import BadInputError
 from gitpipe.core.yamlio import cached_parse, dump_yaml, parse_yaml, plain
 from gitpipe.hashing.statsig import ReadLog, read_noted
+from gitpipe.pipeline.configcheck import check_file, check_merged, jobs_from_environment
 
 CONFIG_FILE = "config.yaml"
 LOCAL_CONFIG_FILE = "config.local.yaml"
-KNOWN_SECTIONS = {"core", "cache", "remotes", "pools", "kubernetes"}
 
 
 DEFAULT_LOG_RETENTION = 20
@@ -54,41 +55,35 @@ def _read(path: Path, source: str, reads: ReadLog | None,
 def _parse(text: str, source: str, parsed: Path | None = None) -> dict[str, Any]:
     data = plain(cached_parse(text, source, parsed, lambda t: parse_yaml(t, source))) or {}
     if not isinstance(data, dict):
-        raise BadInputError(f"{source}: must be a mapping")
-    unknown = set(data) - KNOWN_SECTIONS
-    if unknown:
-        raise BadInputError(f"{source}: unknown section {sorted(unknown)[0]!r}",
-                            hint=f"known sections: {', '.join(sorted(KNOWN_SECTIONS))}")
+        raise BadInputError(f"{source}: must be a mapping",
+                            hint="write sections such as 'core:' and 'remotes:' at the top")
+    check_file(data, source)
     return data
-
-
-KNOWN_CORE = {"jobs", "lock_wait", "remote", "log_retention"}
 
 
 def load_config(gitpipe_dir: Path, reads: ReadLog | None = None,
                 parse_cache: Path | None = None) -> Config:
-    """Read both config files (noted in `reads`); GITPIPE_JOBS in the environment
-    overrides core.jobs. `parse_cache`: the project's (per-user) parse cache, None
-    to parse each time."""
+    """Read both config files (noted in `reads`), each checked by the rules of
+    configcheck.py; GITPIPE_JOBS in the environment overrides core.jobs.
+    `parse_cache`: the project's (per-user) parse cache, None to parse each time."""
     committed = _read(gitpipe_dir / CONFIG_FILE, f".gitpipe/{CONFIG_FILE}", reads, parse_cache)
     local = _read(gitpipe_dir / LOCAL_CONFIG_FILE, f".gitpipe/{LOCAL_CONFIG_FILE}", reads,
                   parse_cache)
+    return _config(committed, local)
+
+
+def _config(committed: dict[str, Any], local: dict[str, Any]) -> Config:
     raw = _merge(committed, local)
+    local_urls = _url_set_in(local)
+    check_merged(raw, lambda name: f".gitpipe/{LOCAL_CONFIG_FILE}"
+                 if name in local_urls or name not in (committed.get("remotes") or {})
+                 else f".gitpipe/{CONFIG_FILE}")
     core = raw.get("core") or {}
-    if not isinstance(core, dict) or set(core) - KNOWN_CORE:
-        wrong = "must be a mapping" if not isinstance(core, dict) else \
-            f"unknown key {sorted(set(core) - KNOWN_CORE)[0]!r}"
-        raise BadInputError(f".gitpipe/config.yaml: core: {wrong}",
-                            hint=f"core takes {', '.join(sorted(KNOWN_CORE))}")
-    _check_pools(raw.get("pools"))
-    jobs = os.environ.get("GITPIPE_JOBS") or core.get("jobs")
-    try:
-        return Config(jobs=int(jobs) if jobs else None,
-                      lock_wait=float(core.get("lock_wait", 3.0)), raw=raw,
-                      log_retention=_log_retention(core), local_remotes=_url_set_in(local))
-    except (TypeError, ValueError):
-        raise BadInputError(".gitpipe/config.yaml: core.jobs and core.lock_wait must be "
-                            "numbers") from None
+    from_env = os.environ.get("GITPIPE_JOBS")
+    jobs = jobs_from_environment(from_env) if from_env else core.get("jobs")
+    return Config(jobs=jobs, lock_wait=float(core.get("lock_wait", 3.0)), raw=raw,
+                  log_retention=core.get("log_retention", DEFAULT_LOG_RETENTION),
+                  local_remotes=local_urls)
 
 
 def raw_with_committed(committed_text: str, source: str, gitpipe_dir: Path) -> dict[str, Any]:
@@ -99,33 +94,12 @@ def raw_with_committed(committed_text: str, source: str, gitpipe_dir: Path) -> d
     return _merge(_parse(committed_text, source), local)
 
 
-def _log_retention(core: dict[str, Any]) -> int:
-    """core.log_retention: how many logs of each task `.gitpipe/logs` keeps."""
-    keep = core.get("log_retention", DEFAULT_LOG_RETENTION)
-    if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
-        raise BadInputError(f".gitpipe/config.yaml: core.log_retention must be a whole number "
-                            f"of at least 1, not {keep!r}")
-    return keep
-
-
 def _url_set_in(raw: dict[str, Any]) -> frozenset[str]:
     remotes = raw.get("remotes")
     if not isinstance(remotes, dict):
         return frozenset()
     return frozenset(str(name) for name, body in remotes.items()
                      if isinstance(body, dict) and "url" in body)
-
-
-def _check_pools(pools: object) -> None:
-    """pools: {NAME: SIZE}, each a whole number of slots, at least 1."""
-    if pools is None:
-        return
-    if not isinstance(pools, dict):
-        raise BadInputError(".gitpipe/config.yaml: pools must be a mapping of NAME: SIZE")
-    for name, size in pools.items():
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            raise BadInputError(f".gitpipe/config.yaml: pools.{name} must be a whole number "
-                                f"of at least 1, not {size!r}")
 
 
 def default_config_text() -> str:
@@ -162,13 +136,56 @@ def remote_settings(config: Config, name: str | None = None) -> RemoteSettings:
     return RemoteSettings(str(chosen), str(body["url"]), options, f".gitpipe/{source}")
 
 
-def edit_config(gitpipe_dir: Path, edit: Any, local: bool = False) -> None:
-    """Apply `edit(raw_dict)` to config.yaml (or config.local.yaml) and write it back."""
+def edit_config(gitpipe_dir: Path, edit: Callable[[dict[str, Any]], None],
+                local: bool = False) -> str | None:
+    """Apply `edit(raw_dict)` to config.yaml (or config.local.yaml) and write it
+    back, line by line so that its comments and layout stay (configedit.py).
+
+    A file the line editor cannot edit is rewritten in full when it holds no
+    comment (the answer is then a warning naming what changed), and refused
+    when it does: a rewrite would drop them."""
+    import copy
+
+    from gitpipe.pipeline.configedit import LineEditError, edit_text
     from gitpipe.pipeline.lockfile import atomic_write
 
     name = LOCAL_CONFIG_FILE if local else CONFIG_FILE
-    path = gitpipe_dir / name
-    raw = _read(path, f".gitpipe/{name}", None)
-    edit(raw)
+    path, source = gitpipe_dir / name, f".gitpipe/{name}"
+    text = _read_text(path, source)
+    raw = _parse(text, source)
+    wanted = copy.deepcopy(raw)
+    edit(wanted)
+    check_file(wanted, source)  # refused before anything is written
+    other_name = CONFIG_FILE if local else LOCAL_CONFIG_FILE
+    other = _read(gitpipe_dir / other_name, f".gitpipe/{other_name}", None)
+    _config(*((other, wanted) if local else (wanted, other)))  # both files together
+    warning = None
+    try:
+        new_text = edit_text(text, raw, wanted)
+    except LineEditError as exc:
+        if _has_comment(text):
+            raise BadInputError(
+                f"{source}: cannot edit it in place: {exc}; rewriting it would drop its "
+                "comments", hint="write that part of the file in block style (one "
+                "'key: value' per line), or edit the file by hand") from None
+        new_text = dump_yaml(wanted)
+        warning = f"{source}: rewritten in block style ({exc})"
     gitpipe_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, dump_yaml(raw))
+    atomic_write(path, new_text)
+    return warning
+
+
+def _read_text(path: Path, source: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInputError(f"{source}: cannot read: {exc}") from None
+
+
+def _has_comment(text: str) -> bool:
+    """Whether any line may hold a comment (a `#` that starts the line or
+    follows a space; one inside a quoted string counts too, to be safe)."""
+    return any(line.lstrip().startswith("#") or " #" in line or "\t#" in line
+               for line in text.splitlines())

@@ -114,7 +114,10 @@ class Project:
 
     @cached_property
     def pipeline(self) -> Pipeline:
-        """gitpipe.yaml parsed and checked: its stages, as written."""
+        """gitpipe.yaml parsed and checked: its stages, as written. The config
+        is read (and checked) first, so that every command reading the
+        pipeline refuses a bad config as `validate` does."""
+        _ = self.config
         return load_pipeline(self.root, cache_dir=self.parse_cache, reads=self.reads)
 
     @cached_property

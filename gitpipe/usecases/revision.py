@@ -1,4 +1,5 @@
-"""Staleness at any commit, from git objects alone; and what differs between two commits.
+"""Staleness at any commit, from git objects alone; and what differs between two
+commits, or between a commit and the work tree.
 
 At a revision, the spec, params, lock and `.gitpipe/config.yaml` (for
 executor settings) are read from the commit's tree. Every dep the commit
@@ -40,7 +41,7 @@ from gitpipe.pipeline.model import SPEC_FILE, Stage
 from gitpipe.pipeline.params import ParamsReader
 from gitpipe.pipeline.parse import parse_pipeline
 from gitpipe.project.root import Project
-from gitpipe.project.staleness import judge, observe
+from gitpipe.project.staleness import judge, lock_entry_for, observe
 from gitpipe.project.status import StatusReport
 from gitpipe.storage.workspace import PathInfo, Workspace
 
@@ -310,22 +311,42 @@ def status_at(project: Project, rev: str, targets: Iterable[str] = ()) -> Status
 
 @dataclass(frozen=True)
 class TaskDiff:
-    """How one task's lock entry differs between two commits."""
+    """How one task's lock entry differs between two commits, or a commit and
+    the work tree."""
 
     task: str
     changes: tuple[str, ...]
 
 
-def diff(project: Project, rev1: str, rev2: str) -> list[TaskDiff]:
-    """Which tasks' fingerprints, params and outs differ between two commits' locks."""
+def diff(project: Project, rev1: str, rev2: str | None = None) -> list[TaskDiff]:
+    """Which tasks' fingerprints, params and outs differ between two commits'
+    locks; `rev2` None: between `rev1`'s lock and the work tree (worktree_entries)."""
     old = load_at(project, rev1).entries
-    new = load_at(project, rev2).entries
+    new = load_at(project, rev2).entries if rev2 is not None else worktree_entries(project)
     found = []
     for name in sorted(set(old) | set(new)):
         changes = _entry_changes(old.get(name), new.get(name))
         if changes:
             found.append(TaskDiff(name, tuple(changes)))
     return found
+
+
+def worktree_entries(project: Project) -> dict[str, LockEntry]:
+    """The lock entry each task of the work tree's spec would get if it were
+    recorded now (as `gitpipe commit` records it): its cmd, params and
+    fingerprint as the work tree has them, and the digests of the outs the
+    work tree holds (hashed stat first, as `status` hashes them). A task the
+    work tree's gitpipe.lock records but its spec no longer declares keeps
+    its lock entry."""
+    entries = dict(project.lock_entries)
+    params = project.params_reader()
+    graph = project.graph
+    for node in graph_module.plan(graph):
+        task = graph.nodes[node]["task"]
+        seen = observe(task, project.workspace, params, entries.get(task.name))
+        entries[task.name] = lock_entry_for(task, seen, seen.outs)
+    project.state.flush()
+    return entries
 
 
 def _entry_changes(old: LockEntry | None, new: LockEntry | None) -> list[str]:

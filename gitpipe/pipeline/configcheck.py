@@ -1,0 +1,187 @@
+"""The rules of `.gitpipe/config.yaml` and `config.local.yaml`, checked in one
+place each time the config is read: every command sees the same config and
+refuses the same mistakes (`validate` as `repro`, `status` as `push`).
+
+Each file is checked on its own, so an error names the file that holds the
+mistake; the merged config is checked for what only both files together
+say (a remote's URL may come from either).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+from gitpipe.core.errors import BadInputError
+
+CACHE_TYPES = ("reflink", "copy", "hardlink", "symlink")
+
+Check = Callable[[Any], str | None]  # a value's problem, or None
+
+
+def _whole(least: int) -> Check:
+    def check(value: Any) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            return f"must be a whole number of at least {least}"
+        return None
+    return check
+
+
+def _seconds(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+            not math.isfinite(value) or value <= 0:
+        return "must be a finite number of seconds above 0"
+    return None
+
+
+def _text(value: Any) -> str | None:
+    return None if isinstance(value, str) and value else "must be a non-empty string"
+
+
+def _texts(value: Any) -> str | None:
+    """A string, or a list of strings."""
+    if isinstance(value, str) or (isinstance(value, list) and all(
+            isinstance(item, str) for item in value)):
+        return None
+    return "must be a string or a list of strings"
+
+
+def _mapping(value: Any) -> str | None:
+    return None if isinstance(value, dict) else "must be a mapping"
+
+
+def _one_of(choices: tuple[str, ...]) -> Check:
+    def check(value: Any) -> str | None:
+        return None if value in choices else f"must be one of {', '.join(choices)}"
+    return check
+
+
+def _or_null(check: Check) -> Check:
+    def either(value: Any) -> str | None:
+        return None if value is None else check(value)
+    return either
+
+
+def _hint(key: str) -> str:
+    """What unblocks a bad value of `key`: an example where one helps, else
+    the way back to the default."""
+    examples = {
+        "core.jobs": "how many stages run at once, e.g. 'jobs: 4'; null: one per CPU",
+        "core.lock_wait": "seconds a second gitpipe waits for the ProjectLock, e.g. "
+                          "'lock_wait: 3'",
+        "cache.type": "reflink (the default, falls back to copy) suits most file systems",
+    }
+    return examples.get(key, f"remove {key.rpartition('.')[2]!r} to take its default, or "
+                             "give a value of that kind")
+
+
+SECTIONS: dict[str, dict[str, Check]] = {
+    "core": {"jobs": _or_null(_whole(1)), "lock_wait": _seconds,
+             "remote": _or_null(_text), "log_retention": _whole(1)},
+    "cache": {"type": _one_of(CACHE_TYPES)},
+    "kubernetes": {
+        "namespace": _text, "image": _or_null(_text), "context": _or_null(_text),
+        "kubeconfig": _or_null(_text), "image_pull_secrets": _or_null(_texts),
+        "ttl": _whole(0), "command": _or_null(_texts), "env": _or_null(_mapping),
+        "env_from_secret": _or_null(_texts), "heartbeat_timeout": _seconds,
+        "pending_timeout": _seconds, "image_pull_grace": _seconds,
+        "watch_timeout": _whole(1),
+    },
+}
+OPEN_SECTIONS = ("remotes", "pools")  # their keys are names the user chooses
+
+
+def check_file(data: dict[str, Any], source: str) -> None:
+    """Refuse what `data` (one config file, parsed) gets wrong: an unknown
+    section or key, a value of the wrong kind or range, a remote that is not
+    a mapping or whose URL does not parse, a pool size below 1."""
+    known = (*SECTIONS, *OPEN_SECTIONS)
+    for section, body in data.items():
+        if section not in known:
+            raise BadInputError(f"{source}: unknown section {section!r}",
+                                hint=_known_hint(str(section), known))
+        if body is None:
+            continue  # `remotes:` with nothing under it
+        if not isinstance(body, dict):
+            _refuse(source, section, "must be a mapping",
+                    f"write '{section}:' alone on its line, its keys indented below it")
+        if section in SECTIONS:
+            _check_section(section, body, source)
+    _check_remotes(data.get("remotes") or {}, source)
+    for name, size in (data.get("pools") or {}).items():
+        problem = _whole(1)(size)
+        if problem:
+            _refuse(source, f"pools.{name}", f"{problem}, not {size!r}",
+                    "a pool's size is how many of its tasks run at once, e.g. 'db: 4'")
+
+
+def _check_section(section: str, body: dict[str, Any], source: str) -> None:
+    checks = SECTIONS[section]
+    for key, value in body.items():
+        if key not in checks:
+            raise BadInputError(f"{source}: {section}: unknown key {key!r}",
+                                hint=_known_hint(str(key), checks))
+        problem = checks[key](value)
+        if problem:
+            _refuse(source, f"{section}.{key}", f"{problem}, not {value!r}",
+                    _hint(f"{section}.{key}"))
+
+
+def _check_remotes(remotes: dict[str, Any], source: str) -> None:
+    for name, body in remotes.items():
+        if not isinstance(body, dict):
+            _refuse(source, f"remotes.{name}", "must be a mapping of url and options",
+                    f"write '{name}:' alone on its line and 'url: URL' indented below it")
+        if "url" in body:
+            problem = _url_problem(body["url"])
+            if problem:
+                _refuse(source, f"remotes.{name}.url", problem, "give an fsspec URL "
+                        "(s3://bucket/prefix, …) or a folder's path")
+
+
+def _url_problem(url: Any) -> str | None:
+    if not isinstance(url, str) or not url.strip():
+        return f"must be a URL or a folder's path, not {url!r}"
+    if any(ord(char) < 32 for char in url):
+        return f"holds a control character: {url!r}"
+    from urllib.parse import urlsplit  # only when a remote is configured
+
+    try:
+        urlsplit(url)
+    except ValueError as exc:
+        return f"does not parse ({exc}): {url!r}"
+    return None
+
+
+def check_merged(raw: dict[str, Any], source_of: Callable[[str], str]) -> None:
+    """What both files together must say: every remote has a URL.
+    `source_of(name)`: the file that declares the remote."""
+    for name, body in (raw.get("remotes") or {}).items():
+        if not isinstance(body, dict) or "url" not in body:
+            _refuse(source_of(str(name)), f"remotes.{name}", "has no url",
+                    f"gitpipe remote modify {name} url URL")
+
+
+def jobs_from_environment(text: str) -> int:
+    """GITPIPE_JOBS, which overrides core.jobs: a whole number of at least 1."""
+    try:
+        jobs = int(text)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise BadInputError(f"GITPIPE_JOBS must be a whole number of at least 1, not {text!r}",
+                            hint="unset it to use core.jobs")
+    return jobs
+
+
+def _known_hint(word: str, known: Any) -> str:
+    from gitpipe.core.errors import did_you_mean
+
+    names = sorted(str(name) for name in known)
+    near = did_you_mean(word, names)
+    return (f"{near} " if near else "") + f"(known: {', '.join(names)})"
+
+
+def _refuse(source: str, key: str, problem: str, hint: str) -> NoReturn:
+    raise BadInputError(f"{source}: {key} {problem}", hint=hint)

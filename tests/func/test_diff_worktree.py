@@ -1,0 +1,90 @@
+"""`gitpipe diff`: one revision against the work tree, as `git diff REV` does;
+two revisions against each other."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import Repo, ran_cmd
+
+
+def built(repo: Repo) -> Repo:
+    repo.gen({
+        "data.csv": "1\n2\n",
+        "params.yaml": {"train": {"lr": 0.1}},
+        "src/prep.sh": "sort -r data.csv > clean.csv\n",
+        "src/train.sh": "cat clean.csv clean.csv > model.txt\n",
+    })
+    repo.spec({
+        "prep": {"cmd": ran_cmd("prep", "sh src/prep.sh"), "deps": ["src/prep.sh", "data.csv"],
+                 "outs": ["clean.csv"]},
+        "train": {"cmd": ran_cmd("train", "sh src/train.sh"),
+                  "deps": ["src/train.sh", "clean.csv"], "params": ["train"],
+                  "outs": ["model.txt"]},
+    })
+    repo.run("init", check=True)
+    repo.run("repro", check=True)
+    repo.ran()
+    repo.commit("v1")
+    return repo
+
+
+def changed(repo: Repo, *revs: str) -> dict[str, list[str]]:
+    done = repo.run("diff", *revs, "--json")
+    assert done.returncode == 0, done.stderr
+    return {row["task"]: row["changes"] for row in json.loads(done.stdout)}
+
+
+def test_a_clean_work_tree_differs_from_nothing(repo: Repo) -> None:
+    built(repo)
+    assert repo.run("diff", check=True).stdout == "no stage differs between HEAD and the " \
+        "work tree\n"
+    assert changed(repo, "HEAD") == {}
+    assert repo.ran() == []
+
+
+def test_params_edited_but_not_run_show_against_head(repo: Repo) -> None:
+    built(repo)
+    repo.gen({"params.yaml": {"train": {"lr": 0.7}}})
+    before = repo.git("status", "--porcelain")
+    found = changed(repo, "HEAD")
+    assert list(found) == ["train"]
+    assert "params: train.lr 0.1 -> 0.7" in found["train"]
+    assert any(line.startswith("fingerprint ") for line in found["train"])
+    assert changed(repo) == found  # no revision: HEAD
+    assert changed(repo, "HEAD", "HEAD") == {}  # two revisions: the commits alone
+    assert repo.ran() == [] and repo.git("status", "--porcelain") == before
+
+
+def test_outs_are_the_work_tree_s_own_bytes(repo: Repo) -> None:
+    built(repo)
+    locked = repo.read("gitpipe.lock")
+    (repo.path / "model.txt").write_text("made by hand\n")
+    found = changed(repo)
+    assert list(found) == ["train"]
+    [line] = found["train"]
+    assert line.startswith("outs: model.txt xxh3:") and " -> xxh3:" in line
+    (repo.path / "model.txt").unlink()
+    assert changed(repo) == {"train": [line.split(" -> ")[0] + " -> none"]}
+    assert repo.read("gitpipe.lock") == locked
+
+
+def test_an_older_revision_against_the_work_tree(repo: Repo) -> None:
+    built(repo)
+    repo.gen({"params.yaml": {"train": {"lr": 0.7}}})
+    repo.run("repro", check=True)
+    repo.commit("v2")
+    between_commits = changed(repo, "HEAD~1", "HEAD")
+    assert "params: train.lr 0.1 -> 0.7" in between_commits["train"]
+    assert changed(repo, "HEAD~1") == between_commits
+    text = repo.run("diff", "HEAD~1", check=True).stdout
+    assert text.startswith("train:\n") and "    params: train.lr 0.1 -> 0.7\n" in text
+    assert changed(repo, "HEAD") == {}
+
+
+def test_a_stage_added_in_the_work_tree(repo: Repo) -> None:
+    built(repo)
+    repo.gen({"gitpipe.yaml": repo.read("gitpipe.yaml") + (
+        "  report:\n    cmd: cat model.txt > report.txt\n    deps: [model.txt]\n"
+        "    outs: [report.txt]\n")})
+    assert changed(repo) == {"report": ["added"]}

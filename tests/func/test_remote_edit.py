@@ -1,0 +1,85 @@
+"""`gitpipe remote add/modify/remove` edit .gitpipe/config.yaml in place:
+the user's comments, blank lines and layout stay."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import Repo
+
+CONFIG = ".gitpipe/config.yaml"
+
+
+def initialised(repo: Repo) -> Repo:
+    repo.spec({"a": {"cmd": "echo a > a.txt", "outs": ["a.txt"]}})
+    repo.run("init", check=True)
+    return repo
+
+
+def test_remote_commands_keep_comments_and_layout(repo: Repo, tmp_path: Path) -> None:
+    initialised(repo)
+    store, backup = tmp_path / "store", tmp_path / "backup"
+    repo.run("remote", "add", "-d", "store", str(store), check=True)
+    text = repo.read(CONFIG)
+    assert text.startswith("# gitpipe configuration (committed).")
+    assert f"core:\n  jobs: null\n  remote: store\nremotes:\n  store:\n    url: {store}\n" in text
+    hand = text.replace("  jobs: null\n", "  jobs: 4   # the CI runner's cores\n\n") \
+        .replace("remotes:\n", "remotes:   # shared outs\n  # the team's folder\n")
+    repo.gen({CONFIG: hand})
+    repo.run("remote", "modify", "store", "profile", "dev", check=True)
+    repo.run("remote", "add", "backup", str(backup), check=True)
+    assert repo.read(CONFIG) == hand + f"    profile: dev\n  backup:\n    url: {backup}\n"
+    done = repo.run("remote", "remove", "store", check=True)
+    assert done.stderr == ""
+    assert repo.read(CONFIG) == (
+        "# gitpipe configuration (committed). Per-machine overrides: config.local.yaml\n"
+        "core:\n  jobs: 4   # the CI runner's cores\n\n"
+        f"remotes:   # shared outs\n  backup:\n    url: {backup}\n")
+    assert repo.run("remote", "list", check=True).stdout == f"backup\t{backup}\n"
+
+
+def test_a_flow_style_file_without_comments_is_rewritten_with_a_warning(
+        repo: Repo, tmp_path: Path) -> None:
+    initialised(repo)
+    repo.gen({CONFIG: f"remotes: {{store: {{url: '{tmp_path / 's'}'}}}}\n"})
+    done = repo.run("remote", "modify", "store", "profile", "dev", check=True)
+    assert "warning: .gitpipe/config.yaml: rewritten in block style" in done.stderr
+    assert repo.read(CONFIG) == f"remotes:\n  store:\n    url: {tmp_path / 's'}\n" \
+        "    profile: dev\n"
+
+
+def test_a_flow_style_file_with_comments_is_left_alone(repo: Repo, tmp_path: Path) -> None:
+    initialised(repo)
+    text = f"# ours\nremotes: {{store: {{url: '{tmp_path / 's'}'}}}}\n"
+    repo.gen({CONFIG: text})
+    done = repo.run("remote", "modify", "store", "profile", "dev")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "error: .gitpipe/config.yaml: cannot edit it in place: a mapping on the edited " \
+        "path is written in flow style" in done.stderr
+    assert "hint: write that part of the file in block style" in done.stderr
+    assert repo.read(CONFIG) == text
+
+
+def test_an_edit_the_config_would_refuse_is_not_written(repo: Repo, tmp_path: Path) -> None:
+    initialised(repo)
+    repo.run("remote", "add", "store", str(tmp_path / "s"), check=True)
+    before = repo.read(CONFIG)
+    done = repo.run("remote", "modify", "store", "url", "http://[fe80/x")
+    assert done.returncode == 2 and "remotes.store.url does not parse" in done.stderr
+    done = repo.run("remote", "modify", "elsewhere", "profile", "dev")
+    assert done.returncode == 2 and "remotes.elsewhere has no url" in done.stderr
+    assert "hint: gitpipe remote modify elsewhere url URL" in done.stderr
+    done = repo.run("remote", "remove", "nope")
+    assert done.returncode == 2 and "hint: 'gitpipe remote list' shows the remotes" in done.stderr
+    assert repo.read(CONFIG) == before
+
+
+def test_the_local_file_is_edited_the_same_way(repo: Repo, tmp_path: Path) -> None:
+    initialised(repo)
+    repo.run("remote", "add", "store", str(tmp_path / "s"), check=True)
+    repo.gen({".gitpipe/config.local.yaml": "# my machine\nremotes:\n  store:\n"
+                                            "    profile: mine   # not the team's\n"})
+    repo.run("remote", "modify", "--local", "store", "region", "eu", check=True)
+    assert repo.read(".gitpipe/config.local.yaml") == (
+        "# my machine\nremotes:\n  store:\n    profile: mine   # not the team's\n"
+        "    region: eu\n")
