@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from gitpipe.core.errors import BadInputError
+from gitpipe.core.errors import BadInputError, GitpipeError
 from gitpipe.core.yamlio import parse_yaml
 from gitpipe.git.revision import EXECUTABLE_MODE, Revision
 from gitpipe.hashing.digests import GIT, XXH3, file_digest, hash_bytes, listing_digest
@@ -323,9 +323,10 @@ def diff(project: Project, rev1: str, rev2: str | None = None) -> list[TaskDiff]
     locks; `rev2` None: between `rev1`'s lock and the work tree (worktree_entries)."""
     old = load_at(project, rev1).entries
     new = load_at(project, rev2).entries if rev2 is not None else worktree_entries(project)
+    metrics = _metric_lines(project, rev1, rev2)
     found = []
     for name in sorted(set(old) | set(new)):
-        changes = _entry_changes(old.get(name), new.get(name))
+        changes = _entry_changes(old.get(name), new.get(name), metrics)
         if changes:
             found.append(TaskDiff(name, tuple(changes)))
     return found
@@ -349,7 +350,22 @@ def worktree_entries(project: Project) -> dict[str, LockEntry]:
     return entries
 
 
-def _entry_changes(old: LockEntry | None, new: LockEntry | None) -> list[str]:
+def _metric_lines(project: Project, rev1: str, rev2: str | None) -> dict[str, list[str]]:
+    """{metrics file: its changed values as lines}: a changed metric is named by
+    value beside its digest. Values that cannot be read leave the digest alone."""
+    from gitpipe.usecases.values import metric_changes
+
+    lines: dict[str, list[str]] = {}
+    try:
+        for change in metric_changes(project, rev1, rev2):
+            lines.setdefault(change.file, []).append(f"metrics: {change}")
+    except GitpipeError:
+        return {}
+    return lines
+
+
+def _entry_changes(old: LockEntry | None, new: LockEntry | None,
+                   metrics: dict[str, list[str]] | None = None) -> list[str]:
     if old is None or new is None:
         return ["added"] if old is None else ["removed"]
     changes = []
@@ -367,4 +383,5 @@ def _entry_changes(old: LockEntry | None, new: LockEntry | None) -> list[str]:
         if (a.digest if a else None) != (b.digest if b else None):
             changes.append(f"outs: {path} {a.digest if a else 'none'} -> "
                            f"{b.digest if b else 'none'}")
+            changes.extend((metrics or {}).get(path, []))
     return changes

@@ -88,3 +88,19 @@ def test_a_stage_added_in_the_work_tree(repo: Repo) -> None:
         "  report:\n    cmd: cat model.txt > report.txt\n    deps: [model.txt]\n"
         "    outs: [report.txt]\n")})
     assert changed(repo) == {"report": ["added"]}
+
+
+def test_diff_names_a_changed_metric_by_its_value(repo: Repo) -> None:
+    repo.gen({"mk.sh": '#!/bin/sh\nprintf \'{"acc": %s}\\n\' "$(cat v)" > m.json\n',
+              "v": "0.9\n"})
+    (repo.path / "mk.sh").chmod(0o755)
+    repo.spec({"ev": {"cmd": "./mk.sh", "deps": ["v", "mk.sh"], "metrics": ["m.json"]}})
+    repo.run("repro", check=True)
+    repo.commit("0.9")
+    repo.gen({"v": "0.95\n"})
+    repo.run("repro", check=True)
+    for args in (("diff",), ("diff", "HEAD")):
+        assert "metrics: m.json:acc 0.9 -> 0.95 (+0.05)" in repo.run(*args, check=True).stdout
+    repo.commit("0.95")
+    done = repo.run("diff", "HEAD~1", "HEAD", check=True)
+    assert "metrics: m.json:acc 0.9 -> 0.95 (+0.05)" in done.stdout
