@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING
 
 import click
 
+from gitpipe.cli.console import ui_of
 from gitpipe.cli.group import cli, project_of, settle_exit_code, size_text
-from gitpipe.cli.output import BackfillProgress, LivePrinter, print_report, print_status
+from gitpipe.cli.output import LivePrinter, print_report, print_status
+from gitpipe.cli.progress import RunProgress
 
 if TYPE_CHECKING:
     pass
@@ -25,7 +27,7 @@ def init(ctx: click.Context) -> None:
     from gitpipe.usecases.api import init as api_init
 
     project = api_init(ctx.obj["dir"])
-    click.echo(f"initialized gitpipe in {project.root}")
+    ui_of(ctx).info(f"initialized gitpipe in {project.root}")
 
 
 @cli.command()
@@ -37,8 +39,8 @@ def validate(ctx: click.Context) -> None:
     _ = project.config  # .gitpipe/config.yaml (and config.local.yaml) too
     stages = len(project.pipeline.stages)
     partitions = f" ({len(tasks)} task(s) with partitions)" if len(tasks) != stages else ""
-    click.echo(f"gitpipe.yaml is valid: {stages} stage(s){partitions}, "
-               f"{project.graph.number_of_edges()} dependency edge(s)")
+    ui_of(ctx).info(f"gitpipe.yaml is valid: {stages} stage(s){partitions}, "
+                    f"{project.graph.number_of_edges()} dependency edge(s)")
     for warning in project.missing_inputs():
         click.echo(f"warning: {warning}", err=True)
 
@@ -112,9 +114,11 @@ def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force:
     backoff = float(os.environ.get("GITPIPE_RETRY_BACKOFF", "1"))
     options = ReproOptions(targets, jobs, force, dry_run, keep_going, backoff, pull, push,
                            remote, not no_run_cache, executor=executor)
-    printer = LivePrinter()
     project = project_of(ctx)
-    report = project.repro(options=options, listener=printer.event, sink=printer.line)
+    with RunProgress(ui_of(ctx), "repro") as progress:  # its total: the engine's plan
+        printer = LivePrinter(ui_of(ctx), progress)
+        report = project.repro(options=options, listener=progress.wrap(printer.event),
+                               sink=printer.line)
     from gitpipe.fastpath import noop, seal
 
     if noop.seals_repro(options):
@@ -180,9 +184,9 @@ def backfill(ctx: click.Context, stage: str, start: str | None, end: str | None,
     project = project_of(ctx)
     from gitpipe.engine.backfill import plan_backfill
 
-    printer = LivePrinter()
     total = len(plan_backfill(project, options))
-    with BackfillProgress(total) as progress:
+    with RunProgress(ui_of(ctx), "backfill", total) as progress:
+        printer = LivePrinter(ui_of(ctx), progress)
         report = project.backfill(options, ReproOptions(jobs=jobs, retry_backoff=backoff),
                                   progress.wrap(printer.event), printer.line)
     settle_exit_code(ctx, 0 if report.ok else 1)
