@@ -10,6 +10,7 @@ import threading
 
 import click
 
+from gitpipe.cli.console import ui_of
 from gitpipe.cli.group import cli, project_of
 from gitpipe.cli.output import LivePrinter, print_report
 from gitpipe.core.errors import EXIT_INTERRUPTED
@@ -109,19 +110,20 @@ def watch_command(ctx: click.Context, targets: tuple[str, ...], jobs: int | None
 
     project_dir = ctx.find_root().obj["dir"]
     stop = threading.Event()
+    ui = ui_of(ctx)  # the runs happen in the watcher's thread, outside click's context
 
     def run(changed: set[str]) -> None:
         from gitpipe.usecases.api import Project
 
         shown = ", ".join(sorted(changed)[:5]) + (" …" if len(changed) > 5 else "")
         click.echo(f"changed: {shown}")
-        printer = LivePrinter()
+        printer = LivePrinter(ui)
         project = Project(project_dir)
         try:
             report = project.repro(
                 options=ReproOptions(tuple(targets), jobs), listener=printer.event,
                 sink=printer.line)
-            print_report(report)
+            print_report(report, ui)
         except GitpipeError as exc:
             click.echo(f"error: {exc}", err=True)
         finally:
