@@ -173,28 +173,36 @@ class TransferProgress:
         self._bar: _Bar | None = None
 
     def __enter__(self) -> TransferProgress:
-        if self.ui.shows_progress():
-            from rich.progress import (
-                BarColumn,
-                DownloadColumn,
-                TextColumn,
-                TimeRemainingColumn,
-                TransferSpeedColumn,
-            )
-
-            self._bar = _Bar(self.ui, (TextColumn("{task.description}"), BarColumn(),
-                                       DownloadColumn(), TransferSpeedColumn(),
-                                       TextColumn("{task.fields[files]} files"),
-                                       TextColumn("eta"), TimeRemainingColumn()), list)
-            self._bar.start(self.label, None, files="0/0")
         return self
+
+    def _open(self) -> None:
+        """The bar appears with the first total (after the listing, not before)."""
+        if self._bar is not None or not self.ui.shows_progress():
+            return
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        self._bar = _Bar(self.ui, (TextColumn("{task.description}"), BarColumn(),
+                                   DownloadColumn(binary_units=True), TransferSpeedColumn(),
+                                   TextColumn("{task.fields[files]} files"),
+                                   TextColumn("eta"), TimeRemainingColumn()), list)
+        self._bar.start(self.label, self.bytes_expected, files=self._files())
 
     def expect(self, files: int, size: int) -> None:
         """The next batch moves `files` files of `size` bytes in all."""
+        if not files:
+            return
         with self._mutex:
             self.files[1] += files
             self.bytes_expected += size
-            if self._bar is not None:
+            if self._bar is None:
+                self._open()
+            else:
                 self._bar.update(total=self.bytes_expected, files=self._files())
 
     def __call__(self, rel: str, size: int) -> None:
@@ -224,24 +232,27 @@ class CountProgress:
         self._bar: _Bar | None = None
 
     def __enter__(self) -> CountProgress:
-        if self.ui.shows_progress():
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                TextColumn,
-                TimeRemainingColumn,
-            )
-
-            self._bar = _Bar(self.ui, (TextColumn("{task.description}"), BarColumn(),
-                                       MofNCompleteColumn(), TextColumn(self.unit),
-                                       _rate_column(self.unit), TextColumn("eta"),
-                                       TimeRemainingColumn()), list)
-            self._bar.start(self.label, None)
         return self
 
     def expect(self, total: int) -> None:
+        """The bar appears with its total; none for nothing to do."""
         with self._mutex:
-            if self._bar is not None:
+            if not total or not self.ui.shows_progress():
+                return
+            if self._bar is None:
+                from rich.progress import (
+                    BarColumn,
+                    MofNCompleteColumn,
+                    TextColumn,
+                    TimeRemainingColumn,
+                )
+
+                self._bar = _Bar(self.ui, (TextColumn("{task.description}"), BarColumn(),
+                                           MofNCompleteColumn(), TextColumn(self.unit),
+                                           _rate_column(self.unit), TextColumn("eta"),
+                                           TimeRemainingColumn()), list)
+                self._bar.start(self.label, total)
+            else:
                 self._bar.update(total=total)
 
     def __call__(self, advance: int = 1) -> None:

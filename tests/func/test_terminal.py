@@ -1,0 +1,118 @@
+"""What a person at a terminal sees, on a real pty: progress bars with totals,
+a stage's output as it is written (its `\\r` frames redrawn), colour unless
+NO_COLOR; and what a pipe gets instead: none of it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tests.conftest import Repo
+from tests.func.terminal import ANSI, COLOUR, Terminal, wait_for_file
+
+STAGE = ("import os, sys, time\n"
+         "print('first line')\n"  # no flush: the stage runs unbuffered by default
+         + wait_for_file("go") +
+         "sys.stdout.write('\\rhalf way')\n"
+         + wait_for_file("go2") +
+         "sys.stdout.write('\\rall done\\n')\n"
+         "open('slow.txt', 'w').write('x')\n")
+
+
+def _pipeline(repo: Repo) -> Repo:
+    repo.gen({"stage.py": STAGE})
+    repo.spec({"slow": {"cmd": "python3 stage.py", "deps": ["stage.py"], "outs": ["slow.txt"]},
+               "after": {"cmd": "cat slow.txt > after.txt", "deps": ["slow.txt"],
+                         "outs": ["after.txt"]}}, commit="spec")
+    repo.run("init", check=True)
+    return repo
+
+
+def test_stage_output_arrives_as_written_under_a_bar_with_its_total(repo: Repo) -> None:
+    _pipeline(repo)
+    term = Terminal(repo.path, "repro")
+    first = term.wait_for(b"[slow] first line")  # while the stage waits for `go`
+    term.wait_for(b"0/2")  # the bar, with the plan's total
+    (repo.path / "go").touch()
+    frame = term.wait_for(b"half way")  # a frame without a newline, shown at once
+    assert frame > first
+    (repo.path / "go2").touch()
+    assert term.finish() == 0
+    plain = term.plain()
+    assert "[slow] all done" in plain
+    # The frame was redrawn, never printed as a line of its own.
+    assert "[slow] half way" not in plain
+    assert "2/2" in plain and "eta" in plain
+    assert COLOUR.search(term.output)  # a terminal without NO_COLOR gets colour
+    log = next((repo.path / ".gitpipe/logs").glob("slow-*.log")).read_bytes()
+    assert b"first line\n\rhalf way\rall done\n" in log  # the log keeps every byte
+
+
+def test_no_color_keeps_the_bar_and_drops_only_colour(repo: Repo) -> None:
+    _pipeline(repo)
+    (repo.path / "go").touch()
+    (repo.path / "go2").touch()
+    term = Terminal(repo.path, "repro", env={"NO_COLOR": "1"})
+    assert term.finish() == 0
+    assert "2/2" in term.plain() and "eta" in term.plain()
+    assert not COLOUR.search(term.output), term.output[-800:]
+
+
+def test_a_pipe_gets_no_bar_no_frames_and_no_escapes(repo: Repo) -> None:
+    _pipeline(repo)
+    (repo.path / "go").touch()
+    (repo.path / "go2").touch()
+    done = repo.run("repro", env={"FORCE_COLOR": "1", "TERM": "xterm-256color"})
+    assert done.returncode == 0, done.stderr
+    both = done.stdout + done.stderr
+    assert not ANSI.search(both.encode()) and "\r" not in both
+    assert "eta" not in both and "0/2" not in both
+    assert "[slow] first line\n[slow] all done\n" in done.stdout
+
+
+def test_quiet_prints_errors_only_and_verbose_adds_timings(repo: Repo) -> None:
+    _pipeline(repo)
+    (repo.path / "go").touch()
+    (repo.path / "go2").touch()
+    quiet = repo.run("-q", "repro")
+    assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""
+    repo.gen({"stage.py": STAGE + "raise SystemExit(3)\n"})
+    failed = repo.run("--quiet", "repro")
+    assert failed.returncode == 1 and failed.stdout == ""
+    assert "error: " in failed.stderr and "slow" in failed.stderr
+    repo.gen({"stage.py": STAGE + "# changed\n"})
+    verbose = repo.run("-v", "repro")
+    assert verbose.returncode == 0, verbose.stderr
+    assert "running slow: " in verbose.stdout
+    assert "ran slow (" in verbose.stdout and "s)" in verbose.stdout  # its time
+    again = repo.run("-v", "repro", "-f", "after")
+    assert "up to date slow" in again.stdout or "ran after (" in again.stdout
+    both = repo.run("-q", "-v", "status")
+    assert both.returncode == 2 and "contradict" in both.stderr
+
+
+def test_push_pull_and_fsck_show_known_totals(repo: Repo, tmp_path: Path) -> None:
+    repo.gen({"make.py": "import os\nos.makedirs('data', exist_ok=True)\n"
+              "for i in range(3):\n    open(f'data/{i}.bin', 'wb').write(os.urandom(50_000))\n"})
+    repo.spec({"make": {"cmd": "python3 make.py", "deps": ["make.py"], "outs": ["data/"]}},
+              commit="spec")
+    repo.run("init", check=True)
+    repo.run("remote", "add", "-d", "store", str(tmp_path / "store"), check=True)
+    repo.run("repro", check=True)
+    push = Terminal(repo.path, "push")
+    assert push.finish() == 0
+    # Three files, the manifest and the run entry, and their bytes, known beforehand.
+    assert "5/5 files" in push.plain() and "0/5 files" in push.plain()
+    assert "/?" not in push.plain()  # never an unknown total
+    fsck = Terminal(repo.path, "fsck")
+    assert fsck.finish() == 0
+    assert "4/4 checked" in fsck.plain()
+    repo.commit("outs and remote")
+    clone = repo.clone_to(tmp_path / "clone")
+    pull = Terminal(clone.path, "pull")
+    assert pull.finish() == 0, pull.plain()
+    # The manifest first (what it lists is known once it is read), then its files.
+    assert "0/1 files" in pull.plain() and "4/4 files" in pull.plain()
+    assert re.search(r" (146\.\d)/\1 KiB ", pull.plain()), pull.plain()
+    quiet = clone.run("-q", "pull")
+    assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""
