@@ -82,9 +82,13 @@ def cli(ctx: click.Context, debug: bool, directory: str, quiet: bool, verbose: b
 
 
 def project_of(ctx: click.Context) -> Project:
+    from gitpipe.cli.console import ui_of
+    from gitpipe.cli.progress import HashingProgress
     from gitpipe.usecases.api import Project
 
-    return Project(ctx.find_root().obj["dir"])
+    project = Project(ctx.find_root().obj["dir"])
+    project.hash_progress = HashingProgress(ui_of(ctx))
+    return project
 
 
 

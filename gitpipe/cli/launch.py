@@ -61,11 +61,25 @@ def _without_cli(command: str, argv: list[str]) -> tuple[str, int] | None:
     from gitpipe.fastpath import quick
 
     try:
-        return quick.answer(command, argv)
+        return quick.answer(command, argv, _hash_progress if sys.stderr.isatty() else None)
     except KeyboardInterrupt:
         from gitpipe.cli.exits import interrupted
 
         sys.exit(interrupted())
+
+
+_bar: list = []
+
+
+def _hash_progress(directory: str, done: int, total: int) -> None:
+    """The first hashing of a large directory, on a terminal: the CLI's bar,
+    imported only when such a directory is met (it imports click and rich)."""
+    if not _bar:
+        from gitpipe.cli.console import Ui
+        from gitpipe.cli.progress import HashingProgress
+
+        _bar.append(HashingProgress(Ui()))
+    _bar[0](directory, done, total)
 
 
 if __name__ == "__main__":

@@ -22,10 +22,14 @@ RUNNING_SHOWN = 4  # running tasks listed under the bar; more are counted
 class _Bar:
     """One rich Progress with a single task, registered as the Ui's live display."""
 
-    def __init__(self, ui: Ui, columns: tuple[Any, ...], extra: Callable[[], list[str]]) -> None:
+    def __init__(self, ui: Ui, columns: tuple[Any, ...], extra: Callable[[], list[str]],
+                 threaded: bool = True) -> None:
         self.ui = ui
         self.columns = columns
         self.extra = extra
+        # False: no refresh thread; drawn by `update(..., draw=True)` from the
+        # caller's thread (a process that forks must run no other thread).
+        self.threaded = threaded
         self.progress: Any = None
         self.task: Any = None
 
@@ -42,15 +46,19 @@ class _Bar:
                     yield Text(line, no_wrap=True, overflow="ellipsis")
 
         self.progress = _WithLines(*self.columns, console=self.ui.console(err=True),
-                                   transient=True, refresh_per_second=8)
+                                   transient=True, refresh_per_second=8,
+                                   auto_refresh=self.threaded,
+                                   # What is printed goes where the Ui sends it: a
+                                   # result on a redirected stdout stays there.
+                                   redirect_stdout=False, redirect_stderr=False)
         self.task = self.progress.add_task(description, total=total, **fields)
         with self.ui.lock:
             self.ui.live = self.progress
             self.progress.start()
 
-    def update(self, **changes: Any) -> None:
+    def update(self, draw: bool = False, **changes: Any) -> None:
         if self.progress is not None:
-            self.progress.update(self.task, **changes)
+            self.progress.update(self.task, refresh=draw, **changes)
 
     def stop(self) -> None:
         if self.progress is not None:
@@ -276,3 +284,46 @@ def _rate_column(unit: str) -> Any:
             return Text(f"{speed:.0f} {unit}/s" if speed else "")
 
     return _Rate()
+
+
+class HashingProgress:
+    """The first hashing of a large directory (hashing/coldscan.py's reports):
+    files done of the directory's total. Not while another bar runs (a repro's
+    stages hash their outs under the repro's own bar)."""
+
+    DRAW_EVERY = 0.1  # seconds: drawn from the hashing thread, which has work to do
+
+    def __init__(self, ui: Ui) -> None:
+        self.ui = ui
+        self._mutex = threading.Lock()
+        self._bars: dict[str, _Bar] = {}
+        self._drawn = 0.0
+
+    def __call__(self, directory: str, done: int, total: int) -> None:
+        with self._mutex:
+            bar = self._bars.get(directory)
+            if bar is None and done < total:
+                bar = self._open(directory, total)
+            if bar is None:
+                return
+            now = time.monotonic()
+            draw = now - self._drawn >= self.DRAW_EVERY
+            bar.update(draw=draw, completed=done)
+            self._drawn = now if draw else self._drawn
+            if done >= total:
+                bar.stop()
+                del self._bars[directory]
+
+    def _open(self, directory: str, total: int) -> _Bar | None:
+        if self._bars or self.ui.live is not None or not self.ui.shows_progress():
+            return None
+        import os
+
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+
+        bar = _Bar(self.ui, (TextColumn("{task.description}"), BarColumn(),
+                             MofNCompleteColumn(), TextColumn("files"), _rate_column("files"),
+                             TextColumn("eta"), TimeRemainingColumn()), list, threaded=False)
+        bar.start(f"hashing {os.path.relpath(directory)}", total)
+        self._bars[directory] = bar
+        return bar

@@ -14,6 +14,7 @@ import sys
 import termios
 import time
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import GIT_ENV
 
@@ -22,9 +23,11 @@ ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 class Terminal:
-    """One command whose stdin, stdout and stderr are the same pty (120 columns)."""
+    """One command whose stdin, stdout and stderr are the same pty (120 columns),
+    or its stdout a file (`gitpipe repro > out.txt` at a terminal)."""
 
-    def __init__(self, cwd: Path, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(self, cwd: Path, *args: str, env: dict[str, str] | None = None,
+                 stdout: Any = None) -> None:
         master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
         made = {**os.environ, **GIT_ENV, "TERM": "xterm-256color",
@@ -32,7 +35,8 @@ class Terminal:
         made.pop("NO_COLOR", None)
         made.update(env or {})
         self.process = subprocess.Popen([sys.executable, "-m", "gitpipe", *args], cwd=cwd,
-                                        env=made, stdin=slave, stdout=slave, stderr=slave)
+                                        env=made, stdin=slave, stdout=stdout or slave,
+                                        stderr=slave)
         os.close(slave)
         self.master = master
         self.output = b""

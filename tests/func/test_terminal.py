@@ -70,6 +70,20 @@ def test_a_pipe_gets_no_bar_no_frames_and_no_escapes(repo: Repo) -> None:
     assert "[slow] first line\n[slow] all done\n" in done.stdout
 
 
+def test_a_redirected_stdout_keeps_the_results_while_the_bar_is_on_stderr(
+        repo: Repo, tmp_path: Path) -> None:
+    _pipeline(repo)
+    (repo.path / "go").touch()
+    (repo.path / "go2").touch()
+    with open(tmp_path / "out.txt", "wb") as out:
+        term = Terminal(repo.path, "repro", stdout=out)
+        assert term.finish() == 0
+    assert "2/2" in term.plain()  # the bar, on the terminal
+    assert "first line" not in term.plain()
+    written = (tmp_path / "out.txt").read_text()
+    assert "[slow] first line\n[slow] all done\n" in written and "\x1b" not in written
+
+
 def test_quiet_prints_errors_only_and_verbose_adds_timings(repo: Repo) -> None:
     _pipeline(repo)
     (repo.path / "go").touch()
@@ -116,3 +130,22 @@ def test_push_pull_and_fsck_show_known_totals(repo: Repo, tmp_path: Path) -> Non
     assert re.search(r" (146\.\d)/\1 KiB ", pull.plain()), pull.plain()
     quiet = clone.run("-q", "pull")
     assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""
+
+
+def test_hashing_a_large_directory_shows_its_files_on_a_terminal_only(repo: Repo) -> None:
+    from gitpipe.hashing.coldscan import PROGRESS_FILES
+
+    files = {f"raw/{n // 100}/{n}.txt": str(n) for n in range(PROGRESS_FILES + 10)}
+    repo.gen(files)
+    repo.spec({"count": {"cmd": "ls -R raw | wc -l > n.txt", "deps": ["raw/"],
+                         "outs": ["n.txt"]}}, commit="spec")
+    repo.run("init", check=True)
+    total = f"{PROGRESS_FILES + 10}/{PROGRESS_FILES + 10}"
+    for env in ({}, {"GITPIPE_NO_QUICK": "1"}):  # the quick door and the CLI's
+        (repo.path / ".gitpipe/state.db").unlink(missing_ok=True)  # hashed afresh
+        term = Terminal(repo.path, "status", env={"GITPIPE_NO_SEAL": "1", **env})
+        assert term.finish() == 0
+        assert "hashing raw" in term.plain() and total in term.plain(), term.plain()
+    (repo.path / ".gitpipe/state.db").unlink()
+    piped = repo.run("status", env={"GITPIPE_NO_SEAL": "1"})
+    assert "hashing" not in piped.stdout + piped.stderr and "count" in piped.stdout
