@@ -14,15 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from gitpipe.cli import colour
+
 if TYPE_CHECKING:
     from rich.console import Console
 
-# Words that carry a verdict, coloured on a terminal (NO_COLOR: never).
-VERDICT_STYLES = {
-    "stale": "yellow", "would run": "yellow", "running": "cyan", "retrying": "yellow",
-    "ran": "green", "restored": "green", "re-recorded": "green", "up to date": "green",
-    "failed": "bold red", "blocked": "red", "warning": "yellow", "error": "bold red",
-}
 CLEAR_LINE = "\r\x1b[K"  # back to the line's start and erase it (not a colour)
 
 
@@ -56,22 +52,21 @@ class Ui:
         command is not quiet. NO_COLOR takes colour away, never the progress."""
         return not self.quiet and _isatty(sys.stderr)
 
-    def colour(self, err: bool = False) -> bool:
-        return not os.environ.get("NO_COLOR") and _isatty(sys.stderr if err else sys.stdout)
-
     # -- printing ---------------------------------------------------------------
 
     def result(self, text: str, err: bool = False, styled: bool = False) -> None:
         """A line a script may read (or a diagnostic, with `err`): always printed.
-        `styled` colours the verdict words in it on a terminal."""
+        `styled` colours the verdict words in it on a terminal (cli/colour.py)."""
+        stream = sys.stderr if err else sys.stdout
+        if styled and colour.wanted(stream):
+            text = colour.colour(text)
         with self.lock:
             self._end_partial()
-            if self.live is not None and _isatty(sys.stderr if err else sys.stdout):
+            if self.live is not None and _isatty(stream):
                 # Above the live display, through the console that draws it.
-                self.live.console.print(self._text(text, styled), soft_wrap=True)
-                return
-            if styled and self.colour(err):
-                self.console(err).print(self._text(text, True), soft_wrap=True)
+                from rich.text import Text
+
+                self.live.console.print(Text.from_ansi(text), soft_wrap=True)
                 return
             click.echo(text, err=err)
 
@@ -105,15 +100,6 @@ class Ui:
             stream.write(CLEAR_LINE)
             stream.flush()
             self._partial = False
-
-    def _text(self, text: str, styled: bool) -> Any:
-        from rich.text import Text
-
-        made = Text(text)
-        if styled:
-            for word, style in VERDICT_STYLES.items():
-                made.highlight_regex(rf"(?<![\w-]){word}(?![\w-])", style)
-        return made
 
 
 def _isatty(stream: Any) -> bool:

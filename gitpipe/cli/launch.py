@@ -39,6 +39,10 @@ def main() -> None:
         run_cli()
         return
     text, code = found
+    if sys.stdout.isatty() and not os.environ.get("NO_COLOR"):
+        from gitpipe.cli.colour import colour
+
+        text = colour(text)  # as the CLI's door colours the same answer
     try:
         sys.stdout.write(text)
         sys.stdout.flush()

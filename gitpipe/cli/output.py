@@ -17,10 +17,9 @@ if TYPE_CHECKING:
 
 
 def print_status(report: StatusReport, ui: Ui | None = None) -> None:
-    # Plain, as the quick door (cli/launch.py) prints the same answer.
     ui = ui or ui_of()
     for line in status_lines(report):
-        ui.result(line)
+        ui.result(line, styled=True)
 
 
 LABELS = {"start": "running", "retry": "retrying", "fail": "failed", "restored": "restored",

@@ -149,3 +149,14 @@ def test_hashing_a_large_directory_shows_its_files_on_a_terminal_only(repo: Repo
     (repo.path / ".gitpipe/state.db").unlink()
     piped = repo.run("status", env={"GITPIPE_NO_SEAL": "1"})
     assert "hashing" not in piped.stdout + piped.stderr and "count" in piped.stdout
+
+
+def test_status_colours_its_verdicts_on_both_doors_unless_no_color(repo: Repo) -> None:
+    _pipeline(repo)
+    for env in ({}, {"GITPIPE_NO_QUICK": "1"}):
+        term = Terminal(repo.path, "status", env={"GITPIPE_NO_SEAL": "1", **env})
+        assert term.finish() == 0
+        assert b"\x1b[33mstale\x1b[0m" in term.output, term.output
+    term = Terminal(repo.path, "status", env={"NO_COLOR": "1"})
+    assert term.finish() == 0
+    assert b"stale" in term.output and not COLOUR.search(term.output)
