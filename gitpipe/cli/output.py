@@ -56,12 +56,19 @@ class LivePrinter:
         if event.kind not in LABELS:
             return
         lines = event.message.splitlines() if event.message else []
-        detail = "; ".join(lines) if self.ui.verbose else (lines[0] if lines else "")
+        detail = "; ".join(lines) if self.ui.verbose else _cut(lines[0] if lines else "")
         text = f"{LABELS[event.kind]} {event.task}" + (f": {detail}" if detail else "")
         if event.kind in ("fail", "warn"):
             self.ui.result(text, err=True, styled=True)
         else:
             self.ui.info(text, styled=True)
+
+
+DETAIL_WIDTH = 160  # of a reason on a `running` line; -v shows it whole
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= DETAIL_WIDTH else text[:DETAIL_WIDTH - 1] + "…"
 
 
 def print_report(report: Report, ui: Ui | None = None) -> None:
