@@ -47,7 +47,8 @@ def commit_command(ctx: click.Context, targets: tuple[str, ...]) -> None:
     from gitpipe.usecases.commit import commit
 
     names = commit(project_of(ctx), targets)
-    click.echo(f"committed {len(names)} stage(s)" + (f": {', '.join(names)}" if names else ""))
+    ui_of(ctx).info(f"committed {len(names)} stage(s)"
+                    + (f": {', '.join(names)}" if names else ""))
 
 
 @cli.group()
@@ -74,12 +75,12 @@ def hooks_install(ctx: click.Context, uninstall: bool) -> None:
     git = GitRepo.discover(start)
     if uninstall:
         removed = hooks_module.uninstall(git)
-        click.echo(f"removed {len(removed)} hook(s)")
+        ui_of(ctx).info(f"removed {len(removed)} hook(s)")
         return
     report = hooks_module.install(git, hooks_module.env_python())
-    click.echo(f"installed {', '.join(report.installed)} in {report.directory}")
+    ui_of(ctx).info(f"installed {', '.join(report.installed)} in {report.directory}")
     for name, kept in zip(report.chained, report.kept_as, strict=True):
-        click.echo(f"  chained the existing {name} hook (kept as {kept})")
+        ui_of(ctx).info(f"  chained the existing {name} hook (kept as {kept})")
 
 
 @hooks.command("run", hidden=True, context_settings={"ignore_unknown_options": True})

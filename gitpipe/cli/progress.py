@@ -120,7 +120,10 @@ class RunProgress:
     def count(self, event: Event) -> None:
         if event.kind == "plan":
             self.total = int(event.message)
-            self._open()
+            if self._bar is None:
+                self._open()
+            else:
+                self._bar.update(total=self.total)
             return
         with self._mutex:
             if event.kind in ("start", "retry"):
@@ -137,7 +140,8 @@ class RunProgress:
         if self._bar is None:
             return False
         with self._mutex:
-            self.running[task] = text
+            if task in self.running:  # (a late line of an ended task adds nothing)
+                self.running[task] = text
         return True
 
     def finished(self) -> int:

@@ -101,6 +101,10 @@ def test_quiet_prints_errors_only_and_verbose_adds_timings(repo: Repo) -> None:
     assert "ran slow (" in verbose.stdout and "s)" in verbose.stdout  # its time
     again = repo.run("-v", "repro", "-f", "after")
     assert "up to date slow" in again.stdout or "ran after (" in again.stdout
+    for summary in (("validate",), ("commit",), ("hooks", "install")):
+        said = repo.run(*summary)
+        assert said.returncode == 0 and said.stdout, said.stderr
+        assert repo.run("-q", *summary).stdout == ""
     both = repo.run("-q", "-v", "status")
     assert both.returncode == 2 and "contradict" in both.stderr
 
