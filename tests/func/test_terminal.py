@@ -164,3 +164,21 @@ def test_status_colours_its_verdicts_on_both_doors_unless_no_color(repo: Repo) -
     term = Terminal(repo.path, "status", env={"NO_COLOR": "1"})
     assert term.finish() == 0
     assert b"stale" in term.output and not COLOUR.search(term.output)
+
+
+def test_backfill_lines_start_on_their_own_line_above_the_bar(repo: Repo) -> None:
+    part = {"by": "date", "start": "2024-01-01", "end": "2024-01-06"}
+    repo.spec({"p": {"partition": part, "outs": ["out/${date}.txt"],
+                     "cmd": "mkdir -p out && echo hello ${date} && sleep 0.3 "
+                            "&& echo x > out/${date}.txt"}}, commit="spec")
+    repo.run("init", check=True)
+    term = Terminal(repo.path, "backfill", "p", "-c", "2")
+    assert term.finish() == 0, term.plain()
+    assert "6/6" in term.plain() and "ran 6" in term.plain()
+    lines = rb"(\x1b\[36m)?running(\x1b\[0m)? p@|\[p@2024-01-0\d\] hello"
+    found = list(re.finditer(lines, term.output))
+    assert len(found) == 12
+    for match in found:
+        before = ANSI.sub(b"", term.output[:match.start()])
+        # At the start of a line: never run into the bar's line.
+        assert before.endswith((b"\n", b"\r")), before[-200:]
