@@ -30,7 +30,7 @@ VERBOSE_LABELS = {"done": "ran", "skip": "up to date"}
 class LivePrinter:
     """Streams stage output with a `[stage]` prefix and says what starts and ends,
     through the command's Ui (one lock, so lines never interleave). A stage's
-    `\r` frame (a line the sink ends with `\r`) redraws in place on a terminal:
+    `\\r` frame (a line the sink ends with `\\r`) redraws in place on a terminal:
     under the progress bar when there is one."""
 
     def __init__(self, ui: Ui | None = None, progress: RunProgress | None = None) -> None:
