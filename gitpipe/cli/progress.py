@@ -53,8 +53,15 @@ class _Bar:
                                    redirect_stdout=False, redirect_stderr=False)
         self.task = self.progress.add_task(description, total=total, **fields)
         with self.ui.lock:
+            if self.ui.live is not None:  # one live display at a time: the first stays
+                self.progress = None
+                return
             self.ui.live = self.progress
             self.progress.start()
+
+    @property
+    def shown(self) -> bool:
+        return self.progress is not None
 
     def update(self, draw: bool = False, **changes: Any) -> None:
         if self.progress is not None:
@@ -137,7 +144,7 @@ class RunProgress:
 
     def frame(self, task: str, text: str) -> bool:
         """Show a running task's `\\r` frame under the bar; False with no bar."""
-        if self._bar is None:
+        if self._bar is None or not self._bar.shown:
             return False
         with self._mutex:
             if task in self.running:  # (a late line of an ended task adds nothing)
