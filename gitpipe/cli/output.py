@@ -56,12 +56,16 @@ class LivePrinter:
         if event.kind not in LABELS:
             return
         lines = event.message.splitlines() if event.message else []
-        detail = "; ".join(lines) if self.ui.verbose else _cut(lines[0] if lines else "")
-        text = f"{LABELS[event.kind]} {event.task}" + (f": {detail}" if detail else "")
-        if event.kind in ("fail", "warn"):
-            self.ui.result(text, err=True, styled=True)
-        else:
-            self.ui.info(text, styled=True)
+        first = lines[0] if lines else ""
+        if event.kind in ("fail", "warn"):  # a diagnostic: said whole
+            self.ui.result(self._said(event, first), err=True, styled=True)
+            return
+        detail = "; ".join(lines) if self.ui.verbose else _cut(first)
+        self.ui.info(self._said(event, detail), styled=True)
+
+    @staticmethod
+    def _said(event: Event, detail: str) -> str:
+        return f"{LABELS[event.kind]} {event.task}" + (f": {detail}" if detail else "")
 
 
 DETAIL_WIDTH = 160  # of a reason on a `running` line; -v shows it whole
