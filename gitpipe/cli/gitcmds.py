@@ -10,6 +10,7 @@ import threading
 
 import click
 
+from gitpipe.cli.console import ui_of
 from gitpipe.cli.group import cli, project_of
 from gitpipe.cli.output import LivePrinter, print_report
 from gitpipe.core.errors import EXIT_INTERRUPTED
@@ -53,7 +54,8 @@ def commit_command(ctx: click.Context, targets: tuple[str, ...]) -> None:
     counted = [plural(len(names) - partitions, "stage")] if len(names) > partitions else []
     counted += [plural(partitions, "partition")] if partitions else []
     shown = ", ".join(tasks_text(names, positions_of(str(n) for n in project.graph.nodes)))
-    click.echo(f"committed {' and '.join(counted) or '0 stages'}" + (f": {shown}" if names else ""))
+    ui_of(ctx).info(f"committed {' and '.join(counted) or '0 stages'}"
+                    + (f": {shown}" if names else ""))
 
 
 @cli.group()
@@ -80,12 +82,12 @@ def hooks_install(ctx: click.Context, uninstall: bool) -> None:
     git = GitRepo.discover(start)
     if uninstall:
         removed = hooks_module.uninstall(git)
-        click.echo(f"removed {len(removed)} hook(s)")
+        ui_of(ctx).info(f"removed {len(removed)} hook(s)")
         return
     report = hooks_module.install(git, hooks_module.env_python())
-    click.echo(f"installed {', '.join(report.installed)} in {report.directory}")
+    ui_of(ctx).info(f"installed {', '.join(report.installed)} in {report.directory}")
     for name, kept in zip(report.chained, report.kept_as, strict=True):
-        click.echo(f"  chained the existing {name} hook (kept as {kept})")
+        ui_of(ctx).info(f"  chained the existing {name} hook (kept as {kept})")
 
 
 @hooks.command("run", hidden=True, context_settings={"ignore_unknown_options": True})
@@ -116,19 +118,20 @@ def watch_command(ctx: click.Context, targets: tuple[str, ...], jobs: int | None
 
     project_dir = ctx.find_root().obj["dir"]
     stop = threading.Event()
+    ui = ui_of(ctx)  # the runs happen in the watcher's thread, outside click's context
 
     def run(changed: set[str]) -> None:
         from gitpipe.usecases.api import Project
 
         shown = ", ".join(sorted(changed)[:5]) + (" …" if len(changed) > 5 else "")
         click.echo(f"changed: {shown}")
-        printer = LivePrinter()
+        printer = LivePrinter(ui)
         project = Project(project_dir)
         try:
             report = project.repro(
                 options=ReproOptions(tuple(targets), jobs), listener=printer.event,
                 sink=printer.line)
-            print_report(report)
+            print_report(report, ui)
         except GitpipeError as exc:
             click.echo(f"error: {exc}", err=True)
         finally:

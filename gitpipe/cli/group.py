@@ -53,8 +53,11 @@ class _Group(click.Group):
                     click.echo("hint: rerun with --debug for a traceback", err=True)
                     ctx.exit(1)
                 raise
+            from gitpipe.cli.console import ui_of
+
+            ui = ui_of(ctx)
             for line in str(exc).splitlines():
-                click.echo(line if line.startswith("hint:") else f"error: {line}", err=True)
+                ui.result(line if line.startswith("hint:") else f"error: {line}", err=True)
             ctx.exit(exc.exit_code)
 
 
@@ -63,16 +66,29 @@ class _Group(click.Group):
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.option("-C", "directory", default=".", type=click.Path(file_okay=False),
               help="Run as if started in this directory.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors, warnings and results "
+              "(no progress, stage output or summaries).")
+@click.option("-v", "--verbose", is_flag=True, help="Print more: every stage's reasons, "
+              "what was up to date, timings.")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool, directory: str) -> None:
+def cli(ctx: click.Context, debug: bool, directory: str, quiet: bool, verbose: bool) -> None:
     """gitpipe: git-native reproducible pipelines."""
+    from gitpipe.cli.console import set_ui
+
+    if quiet and verbose:
+        raise click.UsageError("-q and -v contradict each other; give one")
     ctx.obj = {"dir": directory, "debug": debug}
+    set_ui(ctx, quiet, verbose)
 
 
 def project_of(ctx: click.Context) -> Project:
+    from gitpipe.cli.console import ui_of
+    from gitpipe.cli.progress import HashingProgress
     from gitpipe.usecases.api import Project
 
-    return Project(ctx.find_root().obj["dir"])
+    project = Project(ctx.find_root().obj["dir"])
+    project.hash_progress = HashingProgress(ui_of(ctx))
+    return project
 
 
 

@@ -43,6 +43,10 @@ def main() -> None:
         run_cli()
         return
     text, code = found
+    if sys.stdout.isatty() and not os.environ.get("NO_COLOR"):
+        from gitpipe.cli.colour import colour
+
+        text = colour(text)  # as the CLI's door colours the same answer
     try:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -90,11 +94,25 @@ def _without_cli(command: str, argv: list[str]) -> tuple[str, int] | None:
     from gitpipe.fastpath import quick
 
     try:
-        return quick.answer(command, argv)
+        return quick.answer(command, argv, _hash_progress if sys.stderr.isatty() else None)
     except KeyboardInterrupt:
         from gitpipe.cli.exits import interrupted
 
         sys.exit(interrupted())
+
+
+_bar: list = []
+
+
+def _hash_progress(directory: str, done: int, total: int) -> None:
+    """The first hashing of a large directory, on a terminal: the CLI's bar,
+    imported only when such a directory is met (it imports click and rich)."""
+    if not _bar:
+        from gitpipe.cli.console import Ui
+        from gitpipe.cli.progress import HashingProgress
+
+        _bar.append(HashingProgress(Ui()))
+    _bar[0](directory, done, total)
 
 
 if __name__ == "__main__":

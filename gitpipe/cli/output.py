@@ -1,17 +1,14 @@
-"""How the CLI shows reports: status reasons, the repro table, live stage
-output and backfill progress. Printing only; the commands are in
+"""How the CLI shows reports: status reasons, the repro table and live stage
+output, through the command's Ui (cli/console.py). Printing only; the commands are in
 cli/pipeline.py, cli/gitcmds.py and cli/storage.py."""
 
 from __future__ import annotations
 
 import os
-import sys
-import threading
-import time
 from typing import TYPE_CHECKING, Any
 
-import click
-
+from gitpipe.cli.console import Ui, ui_of
+from gitpipe.cli.progress import RunProgress
 from gitpipe.fastpath.render import dry_run_lines, status_lines, table_lines
 
 if TYPE_CHECKING:
@@ -19,53 +16,82 @@ if TYPE_CHECKING:
     from gitpipe.project.status import StatusReport
 
 
-def console(err: bool = False) -> Any:
-    from rich.console import Console
-
-    return Console(stderr=err, highlight=False, no_color=bool(os.environ.get("NO_COLOR")))
-
-
-def print_status(report: StatusReport, everything: bool = False,
+def print_status(report: StatusReport, ui: Ui | None = None, everything: bool = False,
                  has_remote: Any = None, order: Any = None) -> None:
+    ui = ui or ui_of()
     for line in status_lines(report, everything, has_remote, order):
-        click.echo(line)
+        ui.result(line, styled=True)
+
+
+LABELS = {"start": "running", "retry": "retrying", "fail": "failed", "restored": "restored",
+          "recorded": "re-recorded", "warn": "warning"}
+VERBOSE_LABELS = {"done": "ran", "skip": "up to date"}
 
 
 class LivePrinter:
-    """Streams stage output with a `[stage]` prefix; one lock so lines never interleave."""
+    """Streams stage output with a `[stage]` prefix and says what starts and ends,
+    through the command's Ui (one lock, so lines never interleave). A stage's
+    `\\r` frame (a line the sink ends with `\\r`) redraws in place on a terminal:
+    under the progress bar when there is one."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
+    def __init__(self, ui: Ui | None = None, progress: RunProgress | None = None) -> None:
+        self.ui = ui or ui_of()
+        self.progress = progress
 
     def line(self, task: str, text: str) -> None:
-        with self._lock:
-            click.echo(f"[{task}] {text}")
+        if text.endswith("\r"):
+            shown = self.progress is not None and self.progress.frame(task, text[:-1])
+            if not shown:
+                self.ui.frame(f"[{task}] {text[:-1]}")
+            return
+        if self.progress is not None:
+            self.progress.frame(task, "")
+        self.ui.info(f"[{task}] {text}")
 
     def event(self, event: Event) -> None:
-        labels = {"start": "running", "retry": "retrying", "fail": "failed",
-                  "restored": "restored", "recorded": "re-recorded", "warn": "warning"}
-        if event.kind not in labels:
+        if event.kind in VERBOSE_LABELS:
+            if self.ui.verbose:
+                detail = f" ({event.message})" if event.kind == "done" and event.message else ""
+                self.ui.detail(f"{VERBOSE_LABELS[event.kind]} {event.task}{detail}", styled=True)
             return
-        with self._lock:
-            detail = event.message.splitlines()[0] if event.message else ""
-            click.echo(f"{labels[event.kind]} {event.task}" + (f": {detail}" if detail else ""),
-                       err=event.kind in ("fail", "warn"))
+        if event.kind not in LABELS:
+            return
+        lines = event.message.splitlines() if event.message else []
+        first = lines[0] if lines else ""
+        if event.kind in ("fail", "warn"):  # a diagnostic: said whole
+            self.ui.result(self._said(event, first), err=True, styled=True)
+            return
+        detail = "; ".join(lines) if self.ui.verbose else _cut(first)
+        self.ui.info(self._said(event, detail), styled=True)
+
+    @staticmethod
+    def _said(event: Event, detail: str) -> str:
+        return f"{LABELS[event.kind]} {event.task}" + (f": {detail}" if detail else "")
 
 
-def print_report(report: Report, everything: bool = False, order: Any = None) -> None:
+DETAIL_WIDTH = 160  # of a reason on a `running` line; -v shows it whole
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= DETAIL_WIDTH else text[:DETAIL_WIDTH - 1] + "…"
+
+
+def print_report(report: Report, ui: Ui | None = None, everything: bool = False,
+                 order: Any = None) -> None:
+    ui = ui or ui_of()
     if report.dry_run:
         for line in dry_run_lines(report, everything, order):
-            click.echo(line)
+            ui.result(line)
         return
-    print_table(report, everything, order)
+    print_table(report, ui, everything, order)
     for failed in report.failed:
         if failed.message:
-            click.echo(f"error: {failed.message}", err=True)
+            ui.error(f"error: {failed.message}")
         if failed.log:
-            click.echo(f"hint: the log is {failed.log}", err=True)
+            ui.result(f"hint: the log is {failed.log}", err=True)
             if "@" in failed.task:
                 for line in _tail(failed.log, 5):
-                    click.echo(f"    | {line}", err=True)
+                    ui.result(f"    | {line}", err=True)
 
 
 def _tail(path: str, count: int) -> list[str]:
@@ -78,50 +104,9 @@ def _tail(path: str, count: int) -> list[str]:
         return []
 
 
-def print_table(report: Report, everything: bool = False, order: Any = None) -> None:
+def print_table(report: Report, ui: Ui | None = None, everything: bool = False,
+                order: Any = None) -> None:
+    """The table of what ran: for the person watching, not under -q."""
+    ui = ui or ui_of()
     for line in table_lines(report, everything, order):
-        click.echo(line)
-
-
-class BackfillProgress:
-    """done / running / failed / waiting with elapsed time and an estimate, on a terminal."""
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self.started = time.monotonic()
-        self.counts = {"done": 0, "running": 0, "failed": 0}
-        self._live: Any = None
-
-    def __enter__(self) -> BackfillProgress:
-        if sys.stdout.isatty() and not os.environ.get("NO_COLOR"):
-            from rich.live import Live
-
-            self._live = Live("", console=console(), transient=True, refresh_per_second=4)
-            self._live.start()
-        return self
-
-    def wrap(self, inner: Any) -> Any:
-        def listener(event: Event) -> None:
-            if event.kind == "start":
-                self.counts["running"] += 1
-            elif event.kind in ("done", "fail", "restored", "recorded", "skip"):
-                if event.kind != "skip" and self.counts["running"]:
-                    self.counts["running"] -= 1
-                self.counts["failed" if event.kind == "fail" else "done"] += 1
-            if self._live is not None:
-                self._live.update(self.line())
-            inner(event)
-        return listener
-
-    def line(self) -> str:
-        elapsed = time.monotonic() - self.started
-        done = self.counts["done"] + self.counts["failed"]
-        waiting = max(0, self.total - done - self.counts["running"])
-        eta = elapsed / done * (self.total - done) if done else None
-        return (f"done {self.counts['done']}/{self.total}  running {self.counts['running']}  "
-                f"failed {self.counts['failed']}  waiting {waiting}  elapsed {elapsed:.0f}s"
-                + (f"  eta {eta:.0f}s" if eta is not None else ""))
-
-    def __exit__(self, *exc: object) -> None:
-        if self._live is not None:
-            self._live.stop()
+        ui.info(line, styled=True)

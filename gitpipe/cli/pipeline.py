@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING
 
 import click
 
+from gitpipe.cli.console import ui_of
 from gitpipe.cli.group import cli, project_of, settle_exit_code, size_text
-from gitpipe.cli.output import BackfillProgress, LivePrinter, print_report, print_status
+from gitpipe.cli.output import LivePrinter, print_report, print_status
+from gitpipe.cli.progress import RunProgress
 from gitpipe.core.ranges import plural
 
 if TYPE_CHECKING:
@@ -26,7 +28,7 @@ def init(ctx: click.Context) -> None:
     from gitpipe.usecases.api import init as api_init
 
     project = api_init(ctx.obj["dir"])
-    click.echo(f"initialized gitpipe in {project.root}")
+    ui_of(ctx).info(f"initialized gitpipe in {project.root}")
 
 
 @cli.command()
@@ -41,8 +43,8 @@ def validate(ctx: click.Context) -> None:
     partitions = sum(1 for task in tasks if "@" in str(task))
     shown = f" ({partitioned} partitioned, {plural(partitions, 'partition')})" \
         if partitioned else ""
-    click.echo(f"gitpipe.yaml is valid: {plural(stages, 'stage')}{shown}, "
-               f"{plural(project.graph.number_of_edges(), 'dependency edge')}")
+    ui_of(ctx).info(f"gitpipe.yaml is valid: {plural(stages, 'stage')}{shown}, "
+                    f"{plural(project.graph.number_of_edges(), 'dependency edge')}")
     for warning in project.missing_inputs():
         click.echo(f"warning: {warning}", err=True)
 
@@ -78,9 +80,9 @@ def status(ctx: click.Context, targets: tuple[str, ...], as_json: bool, check: b
         click.echo(json.dumps(report.to_json()))
     else:
         if rev is None:
-            print_status(report, everything, project.has_remote, every_task(project))
+            print_status(report, ui_of(ctx), everything, project.has_remote, every_task(project))
         else:
-            print_status(report, everything)
+            print_status(report, ui_of(ctx), everything)
     if code:
         ctx.exit(code)
 
@@ -136,15 +138,17 @@ def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force:
     options = ReproOptions(targets, jobs, force, dry_run, keep_going, backoff, pull, push,
                            remote, not no_run_cache, executor=executor,
                            downstream=downstream, allow_missing=allow_missing)
-    printer = LivePrinter()
     project = project_of(ctx)
-    report = project.repro(options=options, listener=printer.event, sink=printer.line)
+    with RunProgress(ui_of(ctx), "repro") as progress:  # its total: the engine's plan
+        printer = LivePrinter(ui_of(ctx), progress)
+        report = project.repro(options=options, listener=progress.wrap(printer.event),
+                               sink=printer.line)
     from gitpipe.fastpath import noop, seal
 
     if noop.seals_repro(options):
         seal.settle(project, noop.REPRO, noop.repro_answer(report), started_ns)
     settle_exit_code(ctx, 0 if report.ok else 1)
-    print_report(report, everything, every_task(project))
+    print_report(report, ui_of(ctx), everything, every_task(project))
     if not report.ok:
         ctx.exit(1)
 
@@ -213,12 +217,12 @@ def backfill(ctx: click.Context, stage: str, start: str | None, end: str | None,
     project = project_of(ctx)
     from gitpipe.engine.backfill import plan_backfill
 
-    printer = LivePrinter()
     total = len(plan_backfill(project, options))
-    with BackfillProgress(total) as progress:
+    with RunProgress(ui_of(ctx), "backfill", total) as progress:
+        printer = LivePrinter(ui_of(ctx), progress)
         report = project.backfill(options, ReproOptions(jobs=jobs, retry_backoff=backoff),
                                   progress.wrap(printer.event), printer.line)
     settle_exit_code(ctx, 0 if report.ok else 1)
-    print_report(report, everything, every_task(project))
+    print_report(report, ui_of(ctx), everything, every_task(project))
     if not report.ok:
         ctx.exit(1)

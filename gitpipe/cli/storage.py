@@ -7,44 +7,13 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 from typing import Any
 
 import click
 
+from gitpipe.cli.console import ui_of
 from gitpipe.cli.group import cli, project_of, size_text
-from gitpipe.cli.output import console
-
-
-class _TransferProgress:
-    """A rich progress bar (files and bytes) on a terminal; silent otherwise."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self._bar: Any = None
-        self._task: Any = None
-        self._lock = threading.Lock()
-
-    def __enter__(self) -> _TransferProgress:
-        if sys.stderr.isatty() and not os.environ.get("NO_COLOR"):
-            from rich.progress import DownloadColumn, Progress, SpinnerColumn, TextColumn
-
-            self._bar = Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                                 DownloadColumn(), TextColumn("{task.fields[files]} files"),
-                                 console=console(err=True), transient=True)
-            self._bar.start()
-            self._task = self._bar.add_task(self.label, total=None, files=0)
-        return self
-
-    def __call__(self, rel: str, size: int) -> None:
-        if self._bar is not None:
-            with self._lock:
-                done = self._bar.tasks[0].fields["files"] + 1
-                self._bar.update(self._task, advance=size, files=done)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.stop()
+from gitpipe.cli.progress import CountProgress, TransferProgress
 
 
 def _moved(verb: str, summary: Any) -> str:
@@ -68,10 +37,11 @@ def _every_run(direction: str, ctx: click.Context, targets: tuple[str, ...],
     warnings: list[str] = []
     move = project.push_run_cache if direction == "push" else project.fetch_run_cache
     summary = move(targets, remote, jobs, progress, warnings)
+    ui = ui_of(ctx)
     for warning in warnings:
-        click.echo(f"warning: {warning}", err=True)
+        ui.result(f"warning: {warning}", err=True)
     verb = "pushed" if direction == "push" else "fetched"
-    click.echo(f"{verb} {summary.runs} run-cache entr{'y' if summary.runs == 1 else 'ies'} "
+    ui.info(f"{verb} {summary.runs} run-cache entr{'y' if summary.runs == 1 else 'ies'} "
                f"with {summary.files} file(s), {size_text(summary.bytes)}")
 
 
@@ -83,11 +53,12 @@ def checkout(ctx: click.Context, targets: tuple[str, ...], force: bool) -> None:
     """Make the workspace outs match gitpipe.lock, from the cache. TARGETS are
     stages, outs, or files and folders inside a directory out."""
     report = project_of(ctx).checkout(targets, force)
-    click.echo(f"checked out {len(report.restored)} out(s), {len(report.unchanged)} unchanged")
+    ui = ui_of(ctx)
+    ui.info(f"checked out {len(report.restored)} out(s), {len(report.unchanged)} unchanged")
     if report.never_run:
-        click.echo(f"note: never run, so nothing to check out: {', '.join(report.never_run)}",
-                   err=True)
-        click.echo("hint: run 'gitpipe repro' to compute them", err=True)
+        ui.info(f"note: never run, so nothing to check out: {', '.join(report.never_run)}",
+                err=True)
+        ui.info("hint: run 'gitpipe repro' to compute them", err=True)
     _warn_kept(report)
     if report.missing:
         from gitpipe.usecases.transfer import PULL_OR_REPRO, missing_error
@@ -129,11 +100,11 @@ def _remote_options(func: Any) -> Any:
 def push(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs: int,
          run_cache: bool) -> None:
     """Upload the lock's outs and run-cache entries missing on the remote."""
-    with _TransferProgress("push") as progress:
+    with TransferProgress(ui_of(ctx), "push") as progress:
         summary = project_of(ctx).push(targets, remote, jobs, progress)
         if run_cache:
             _every_run("push", ctx, targets, remote, jobs, progress)
-    click.echo(_moved("pushed", summary))
+    ui_of(ctx).info(_moved("pushed", summary))
 
 
 @cli.command()
@@ -143,11 +114,11 @@ def push(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs:
 def fetch(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs: int,
           run_cache: bool) -> None:
     """Download the lock's outs into the cache (no checkout)."""
-    with _TransferProgress("fetch") as progress:
+    with TransferProgress(ui_of(ctx), "fetch") as progress:
         summary = project_of(ctx).fetch(targets, remote, jobs, progress)
         if run_cache:
             _every_run("fetch", ctx, targets, remote, jobs, progress)
-    click.echo(f"fetched {summary.files} file(s), {size_text(summary.bytes)}")
+    ui_of(ctx).info(f"fetched {summary.files} file(s), {size_text(summary.bytes)}")
 
 
 @cli.command()
@@ -158,12 +129,12 @@ def fetch(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs
 def pull(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs: int,
          force: bool, run_cache: bool) -> None:
     """Fetch, then check out."""
-    with _TransferProgress("pull") as progress:
+    with TransferProgress(ui_of(ctx), "pull") as progress:
         summary, report = project_of(ctx).pull(targets, remote, jobs, progress, force)
         if run_cache:
             _every_run("fetch", ctx, targets, remote, jobs, progress)
-    click.echo(f"fetched {summary.files} file(s), {size_text(summary.bytes)}; checked out "
-               f"{len(report.restored)} out(s), {len(report.unchanged)} unchanged")
+    ui_of(ctx).info(f"fetched {summary.files} file(s), {size_text(summary.bytes)}; checked "
+                    f"out {len(report.restored)} out(s), {len(report.unchanged)} unchanged")
     _warn_kept(report)
     _fail_if_kept(report)
 
@@ -192,7 +163,8 @@ def gc(ctx: click.Context, workspace: bool, all_branches: bool, all_tags: bool,
 
     scope = GcScope(HistoryScope(all_branches, all_tags, all_commits, revs), workspace)
     confirm = _confirm_remote_gc if remote is not None and not yes else None
-    plan = project_of(ctx).gc(scope, remote, dry_run, confirm)
+    with CountProgress(ui_of(ctx), "gc", "removed") as progress:
+        plan = project_of(ctx).gc(scope, remote, dry_run, confirm, progress)
     if dry_run:
         for digest in plan.removed:
             click.echo(f"would remove {digest}")
@@ -202,8 +174,9 @@ def gc(ctx: click.Context, workspace: bool, all_branches: bool, all_tags: bool,
             click.echo(f"would remove log {name}")
     verb = "would remove" if dry_run else "removed"
     logs = f", {len(plan.logs)} old log(s)" if plan.logs else ""
-    click.echo(f"{verb} {len(plan.removed)} object(s) ({size_text(plan.bytes_freed)}) and "
-               f"{len(plan.runs)} run-cache entries{logs} from {plan.where}; kept {plan.kept}")
+    ui_of(ctx).info(f"{verb} {len(plan.removed)} object(s) ({size_text(plan.bytes_freed)}) "
+                    f"and {len(plan.runs)} run-cache entries{logs} from {plan.where}; "
+                    f"kept {plan.kept}")
 
 
 def _confirm_remote_gc(plan: Any) -> bool:
@@ -233,13 +206,14 @@ def fsck(ctx: click.Context, repair: bool, remote_name: str | None, jobs: int) -
     from gitpipe.usecases.transfer import fsck_remote
 
     project = project_of(ctx)
-    if remote_name is not None:
-        store = project.remote(remote_name)
-        report = fsck_remote(project, store, repair, jobs)
-        where = f"remote {store.name!r}"
-    else:
-        report = run_fsck(project, repair)
-        where = "the cache"
+    with CountProgress(ui_of(ctx), "fsck", "checked") as progress:
+        if remote_name is not None:
+            store = project.remote(remote_name)
+            report = fsck_remote(project, store, repair, jobs, progress)
+            where = f"remote {store.name!r}"
+        else:
+            report = run_fsck(project, repair, progress)
+            where = "the cache"
     for digest in report.bad:
         state = "removed" if digest in report.removed else "bad"
         click.echo(f"{state}: {digest}")

@@ -70,8 +70,10 @@ class Report(NamedTuple):
 
 
 class Event(NamedTuple):
-    """A progress event for whoever renders: 'start', 'skip', 'retry', 'done', 'fail',
-    'restored', 'warn' (something went wrong and was worked around)."""
+    """A progress event for whoever renders: 'plan' (first, once; no task, the
+    message is how many tasks the run considers), then per task 'start', 'skip',
+    'retry', 'done', 'fail', 'restored', 'recorded', 'warn' (something went
+    wrong and was worked around)."""
 
     task: str
     kind: str

@@ -66,6 +66,7 @@ def execute(project: Project, nodes: list[Hashable], options: ReproOptions,
         project.__dict__.pop("lock_entries", None)  # re-read under the ProjectLock
         runner = _Runner(project, options, listener or (lambda e: None), sink)
         runner.settled = _still_settled(project, prejudged)
+        runner.listener(Event("", "plan", str(len(nodes))))  # the total, for a progress bar
         try:
             runner.executors.prepare(tasks)
             if options.forced:

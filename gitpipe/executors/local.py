@@ -80,30 +80,62 @@ def _group_exists(pid: int) -> bool:
 
 
 def _pump(stream: IO[bytes], log: IO[bytes], task: str, sink: OutputSink | None) -> None:
-    """Copy the command's output to its log and, line by line, to `sink`, in
-    chunks: memory stays bounded however long a line is (a command printing
-    gigabytes without a newline)."""
-    pending = b""
+    """Copy the command's output to its log as it comes (all of it) and, line by
+    line, to `sink`, in chunks: memory stays bounded however long a line is (a
+    command printing gigabytes without a newline). A line the command redraws
+    with carriage returns (its own progress bar) reaches the sink frame by
+    frame, each ending in `\\r`, then once finished as the last frame."""
+    pending, shown = b"", b""
     with stream, log:
         while chunk := os.read(stream.fileno(), READ_CHUNK):
             log.write(chunk)
             log.flush()
-            if sink is not None:
-                lines, pending = split_lines(pending + chunk)
-                for line in lines:
-                    sink(task, line.decode(errors="replace"))
+            if sink is None:
+                continue
+            lines, pending = split_lines(pending + chunk)
+            for line in lines:
+                sink(task, line.decode(errors="replace"))
+            pending, frame = split_frame(pending)
+            if frame is not None and frame != shown:
+                sink(task, frame.decode(errors="replace") + "\r")
+            shown = frame if frame is not None else b""
         if sink is not None and pending:
-            sink(task, pending.decode(errors="replace"))
+            sink(task, pending.decode(errors="replace").rsplit("\r", 1)[-1])
 
 
 def split_lines(data: bytes, limit: int = LINE_LIMIT) -> tuple[list[bytes], bytes]:
     """The complete lines of `data` (without their newline) and the unfinished
-    rest; a line longer than `limit` is given in pieces of `limit` bytes."""
+    rest; a line longer than `limit` is given in pieces of `limit` bytes. Of a
+    line redrawn with `\\r`, what a terminal would end up showing: the last
+    frame (a `\\r\\n` ending is a plain line end)."""
     *lines, rest = data.split(b"\n")
+    lines = [_last_frame(line) for line in lines]
     while len(rest) > limit:
         lines.append(rest[:limit])
         rest = rest[limit:]
     return lines, rest
+
+
+def _last_frame(line: bytes) -> bytes:
+    line = line.removesuffix(b"\r")
+    if b"\r" not in line:
+        return line
+    return next((frame for frame in reversed(line.split(b"\r")) if frame), b"")
+
+
+def split_frame(rest: bytes) -> tuple[bytes, bytes | None]:
+    """An unfinished line holding carriage returns: the part still needed (from
+    its last `\\r` on, so memory stays bounded however many frames come) and the
+    frame a terminal would show now; (rest, None) without a `\\r`."""
+    cut = rest.rfind(b"\r")
+    if cut < 0:
+        return rest, None
+    tail = rest[cut + 1:]
+    if tail:
+        return rest[cut:], tail
+    # "frame\r": the frame is drawn, the next one will replace it.
+    start = rest.rfind(b"\r", 0, cut) + 1
+    return rest[start:], rest[start:cut] or None
 
 
 class LocalExecutor:
@@ -137,7 +169,13 @@ class LocalExecutor:
         self.cancel_many(self.in_flight.snapshot())
 
     def env(self, task: Task) -> dict[str, str]:
-        return command_env(self.root, task.stage.name, task.partition, task.env)
+        """The command's environment; a Python in it writes unbuffered (its output
+        reaches the log and the terminal as it is written, not when it ends)
+        unless the stage or the caller's environment says otherwise. Added
+        here, at run time: the fingerprint reads the stage's own `env:` only."""
+        made = command_env(self.root, task.stage.name, task.partition, task.env)
+        made.setdefault("PYTHONUNBUFFERED", "1")
+        return made
 
     def submit(self, job: Job) -> LocalHandle:
         job.log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -19,19 +19,23 @@ from gitpipe.fastpath.render import status_lines
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from gitpipe.hashing.coldscan import HashProgress
     from gitpipe.usecases.api import Project
 
 Answer = tuple[str, int]  # (stdout text, exit code)
 
 
-def answer(command: str, argv: list[str]) -> Answer | None:
+def answer(command: str, argv: list[str],
+           hash_progress: HashProgress | None = None) -> Answer | None:
     """The output and exit code of `argv` (which `noop.command_of` names
-    `command`), or None: let the CLI answer it."""
+    `command`), or None: let the CLI answer it. `hash_progress` hears of each
+    large directory hashed for the first time."""
     started_ns = time.time_ns()
     try:
         from gitpipe.usecases.api import Project
 
         project = Project(".")
+        project.hash_progress = hash_progress
         if command == noop.STATUS:
             return _status(project, check=noop.CHECK in argv, started_ns=started_ns)
         return _repro(project, started_ns)

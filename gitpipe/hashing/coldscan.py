@@ -23,6 +23,7 @@ import os
 import stat as stat_module
 import time
 from array import array
+from collections.abc import Callable
 from typing import NamedTuple
 
 from gitpipe.hashing.digests import (
@@ -40,6 +41,16 @@ from gitpipe.hashing.statsig import RACY_NS, FileSignature, ListedFile, pack_num
 # O_NONBLOCK: a file replaced by a fifo since it was listed must not block the open
 _OPEN_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
 _DIR_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_DIRECTORY
+
+
+# (directory, files hashed, files in all), for a progress bar; the last call has
+# done == total. Only directories of PROGRESS_FILES files or more report.
+HashProgress = Callable[[str, int, int], None]
+PROGRESS_FILES = 2000
+_TICK_EVERY = 512  # files between reports: a report costs nothing next to them
+# One process's part: the directory, its paths, the symlinks among them, and
+# (the parent's own part only) what reports progress.
+_Part = tuple[str, list[str], frozenset[str], Callable[[int], None] | None]
 
 
 class Changed(Exception):
@@ -69,12 +80,12 @@ class _Share(NamedTuple):
     size: int
 
 
-def scan_directory(directory: str) -> ColdScan | None:
+def scan_directory(directory: str, progress: HashProgress | None = None) -> ColdScan | None:
     """Hash every file below `directory`, as the known-directory path would.
 
     None where this path does not apply (a file changing kind or vanishing
     under the scan, an unreadable one): the caller walks and hashes as usual,
-    which also raises any real error.
+    which also raises any real error. `progress` hears of a large directory.
     """
     try:
         paths, links = _list_names(directory)
@@ -82,12 +93,31 @@ def scan_directory(directory: str) -> ColdScan | None:
         return None
     workers = max(1, min(usable_workers(len(paths)), len(paths)))
     cut = [len(paths) * k // workers for k in range(workers + 1)]
-    parts = [(directory, paths[cut[k]:cut[k + 1]], links) for k in range(workers)]
+    parts: list[_Part] = [(directory, paths[cut[k]:cut[k + 1]], links, None)
+                          for k in range(workers)]
+    if progress is not None and len(paths) >= PROGRESS_FILES:
+        parts[0] = (*parts[0][:3], _ticker(directory, len(paths), cut[1], progress))
     try:
         shares = [_Share(*share) for share in fork_map(_scan_part, parts)]
     except (Changed, OSError):
         return None
+    finally:
+        tick = parts[0][3]
+        if tick is not None:
+            tick(cut[1])
     return _assemble(paths, shares)
+
+
+def _ticker(directory: str, total: int, share: int,
+            progress: HashProgress) -> Callable[[int], None]:
+    """Reports from this process's share, in which the others' are estimated:
+    the shares are equal and hashed at the same pace. The forked children
+    never report (their output is not theirs to draw)."""
+    def tick(done: int) -> None:
+        progress(directory, min(total, done * total // share), total)
+
+    tick(0)
+    return tick
 
 
 def _assemble(paths: list[str], shares: list[_Share]) -> ColdScan:
@@ -158,14 +188,14 @@ def _by_default(rel: str, name: str, is_dir: bool) -> bool:
     return default_ignored(name, is_dir)
 
 
-def _scan_part(part: tuple[str, list[str], frozenset[str]]) -> tuple[object, ...]:
+def _scan_part(part: _Part) -> tuple[object, ...]:
     """One share, in a worker process (or the parent): a _Share's fields as a
     plain tuple, which marshal carries."""
     # The loop runs once per file and its system calls are most of its cost,
     # so the rest is kept small: os's functions bound to local names, the
     # symlink check skipped when there are none, and the row's numbers cut
     # from the signature's after the loop.
-    directory, paths, links = part
+    directory, paths, links, tick = part
     open_at, fstat, close, is_regular = os.open, os.fstat, os.close, stat_module.S_ISREG
     numbers: list[int] = []  # (inode, mtime_ns, size, mode, ctime_ns) per file
     digests: list[str] = []
@@ -173,7 +203,9 @@ def _scan_part(part: tuple[str, list[str], frozenset[str]]) -> tuple[object, ...
     folders = _Folders(directory)
     folder, folder_rel = -1, None
     try:
-        for path in paths:
+        for index, path in enumerate(paths):
+            if tick is not None and not index % _TICK_EVERY:
+                tick(index)
             parent, _, name = path.rpartition("/")
             if parent != folder_rel:
                 folder, folder_rel = folders.enter(parent), parent

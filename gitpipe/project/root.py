@@ -32,6 +32,7 @@ from gitpipe.storage.workspace import Workspace
 from gitpipe.trust import dotdir
 
 if TYPE_CHECKING:
+    from gitpipe.hashing.coldscan import HashProgress
     from gitpipe.storage.cache import Cache
     from gitpipe.storage.remote import Remote
 
@@ -79,6 +80,8 @@ class Project:
         # Where every stage runs instead of its `executor:` (`repro --executor`);
         # None: each where it says. See run_on.
         self.executor: str | None = None
+        # Told of each large directory hashed for the first time (a progress bar).
+        self.hash_progress: HashProgress | None = None
         dotdir.check(str(self.root))
 
     @property
@@ -163,7 +166,9 @@ class Project:
     @cached_property
     def workspace(self) -> Workspace:
         """The work tree as gitpipe hashes it, through the stat cache."""
-        return Workspace(self.root, self.state, lambda: self.git, self.reads)
+        made = Workspace(self.root, self.state, lambda: self.git, self.reads)
+        made.progress = self.hash_progress
+        return made
 
     @cached_property
     def cache(self) -> Cache:

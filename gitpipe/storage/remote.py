@@ -12,7 +12,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +21,7 @@ from typing import Any
 from gitpipe.core.errors import BadInputError, GitpipeError, MissingExtraError
 from gitpipe.core.install import pip_install
 from gitpipe.core.nofollow import regular_files, unlink_beneath
+from gitpipe.core.progress import expect
 from gitpipe.hashing.digests import CHUNK, DIR_SUFFIX, copy_hashing_stream
 from gitpipe.storage.cache import Cache, Fetcher
 from gitpipe.storage.objects import CacheError, object_relpath
@@ -33,7 +34,9 @@ from gitpipe.storage.urls import (
 )
 
 RETRIES = 4
-Progress = Callable[[str, int], None]  # (relative path done, bytes)
+# (relative path done, bytes); with an `expect(files, bytes)` method, told each
+# batch's totals before it starts (core/progress.py)
+Progress = Callable[[str, int], None]
 _EXTRAS = {"s3": pip_install("s3"), "s3a": pip_install("s3")}
 
 
@@ -119,6 +122,11 @@ class Remote:
     def listing(self, prefix: str) -> set[str]:
         """Every file below `prefix`, relative to the base: one recursive listing."""
         return set(self._find(prefix, detail=False))
+
+    def listed(self, prefix: str) -> dict[str, int]:
+        """The same listing with each file's size (the same one call to fsspec,
+        which walks with details either way): a transfer's total before it starts."""
+        return self._find(prefix, detail=True)
 
     def sizes(self, prefix: str) -> dict[str, int]:
         """The same listing with each file's size, for gc and fsck, which delete
@@ -249,15 +257,25 @@ def push(remote: Remote, cache: Cache, digests: Iterable[str], runs: Iterable[st
     manifests = [d for d in wanted if d.endswith(DIR_SUFFIX)]
     # Files first, manifests after, run entries last: whatever a manifest or a
     # run entry names is on the remote before it is.
-    for batch in (files, manifests):
-        todo = [(cache.path(d), object_key(d)) for d in batch if object_key(d) not in present]
+    batches = [[(cache.path(d), object_key(d)) for d in batch if object_key(d) not in present]
+               for batch in (files, manifests)]
+    run_todo = [(cache.root / rel, rel) for rel in runs if rel not in present]
+    everything = [*batches[0], *batches[1], *run_todo]
+    expect(progress, len(everything), sum(_size(path) for path, _ in everything))
+    for batch, todo in zip((files, manifests), batches, strict=True):
         summary.skipped += len(batch) - len(todo)
         _parallel(remote.upload, todo, jobs, summary, progress)
-    run_todo = [(cache.root / rel, rel) for rel in runs if rel not in present]
     run_summary = Transfer()
     _parallel(remote.upload, run_todo, jobs, run_summary, progress)
     summary.runs = run_summary.files
     return summary
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # the upload names what is wrong
 
 
 def _expand(cache: Cache, digests: Iterable[str]) -> list[str]:
@@ -304,26 +322,36 @@ def fetch_objects(remote: Remote, cache: Cache, digests: Iterable[str], jobs: in
 
 
 def fetch_exactly(remote: Remote, cache: Cache, digests: list[str], jobs: int = 8,
-                  progress: Progress | None = None, present: set[str] | None = None,
+                  progress: Progress | None = None, present: dict[str, int] | None = None,
                   summary: Transfer | None = None) -> Transfer:
     """Download these objects if the cache lacks them (a manifest's files are not
-    followed). `present`: the remote's listing of `files/`, if already made."""
+    followed). `present`: the remote's listing of `files/` with sizes
+    (`Remote.listed`), if already made."""
     summary = summary if summary is not None else Transfer()
     todo = [d for d in digests if not cache.has(d)]
     if not todo:
         return summary
+    if present is None:
+        present = remote.listed("files")
     absent = absent_objects(remote, todo, present)
     if absent:
         summary.failed.extend(sorted(absent))
         todo = [d for d in todo if d not in absent]
+    expect_objects(progress, todo, present)
     fetch = fetcher(remote, cache, summary, progress)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         list(pool.map(lambda digest: fetch(digest, None), todo))
     return summary
 
 
+def expect_objects(progress: Progress | None, digests: Collection[str],
+                   present: Mapping[str, int]) -> None:
+    """Tell `progress` what downloading `digests` moves, from the remote's listing."""
+    expect(progress, len(digests), sum(present.get(object_key(d), 0) for d in digests))
+
+
 def absent_objects(remote: Remote, digests: Iterable[str],
-                   present: set[str] | None = None) -> set[str]:
+                   present: Collection[str] | None = None) -> set[str]:
     """Which of `digests` the remote lacks: one listing, however many there are."""
     if present is None:
         present = remote.listing("files")

@@ -17,7 +17,7 @@ from typing import NamedTuple, Protocol
 
 from gitpipe.core.errors import BadInputError
 from gitpipe.git.repo import GitRepo, raw_blob_id
-from gitpipe.hashing.coldscan import ColdScan, scan_directory
+from gitpipe.hashing.coldscan import ColdScan, HashProgress, scan_directory
 from gitpipe.hashing.digests import (
     GIT,
     XXH3,
@@ -86,6 +86,7 @@ class Workspace:
         # notes every file its judgement reads (fastpath/seal.py): a no-op answer is
         # valid for as long as these stay the same.
         self.observed: dict[str, Signature] = (reads or ReadLog()).seen
+        self.progress: HashProgress | None = None  # hears of large directories hashed
 
     @cached_property
     def git(self) -> GitRepo | None:
@@ -200,7 +201,7 @@ class Workspace:
         self._note_outer_rules(full)
         if not self.state.recorded(f"{DIR_KEY}{path}"):
             with gc_paused():
-                cold = scan_directory(full)
+                cold = scan_directory(full, self.progress)
             if cold is not None:
                 return self._record_cold(path, cold)
         with gc_paused():

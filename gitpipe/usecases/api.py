@@ -144,13 +144,15 @@ class Project(project_module.Project):
                                            warnings)
 
     def gc(self, scope: garbage.GcScope | None = None, remote: str | None = None,
-           dry_run: bool = False, confirm: garbage.Confirm | None = None) -> garbage.GcPlan:
+           dry_run: bool = False, confirm: garbage.Confirm | None = None,
+           progress: garbage.Tick | None = None) -> garbage.GcPlan:
         """Remove what no lock in `scope` names (default: the work tree's lock)
-        from the cache or a remote; `confirm` is asked before anything goes."""
+        from the cache or a remote; `confirm` is asked before anything goes;
+        `progress` hears how many items go, then each one gone."""
         from gitpipe.usecases import garbage
 
         store = self.remote(remote) if remote is not None else None
-        return garbage.gc(self, scope or garbage.GcScope(), store, dry_run, confirm)
+        return garbage.gc(self, scope or garbage.GcScope(), store, dry_run, confirm, progress)
 
     def dag(self, fmt: str = "ascii", everything: bool = False) -> str:
         """The task graph drawn as `fmt`: "ascii", "dot", "mermaid" or "json".

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from gitpipe.core.errors import BadInputError, GitpipeError
 from gitpipe.core.nofollow import real_dir, unlink_beneath
+from gitpipe.core.progress import expect
 from gitpipe.git.repo import HistoryScope, versions_in_scope
 from gitpipe.hashing.digests import DIR_SUFFIX
 from gitpipe.pipeline import lockfile
@@ -82,14 +83,17 @@ class GcPlan:
 
 
 Confirm = Callable[[GcPlan], bool]  # asked before anything is removed from a remote
+Tick = Callable[[int], None]  # how many more items are gone (core/progress.py)
+DELETE_BATCH = 500  # keys per delete call on a remote
 
 
 def gc(project: Project, scope: GcScope, remote: Remote | None = None, dry_run: bool = False,
-       confirm: Confirm | None = None) -> GcPlan:
+       confirm: Confirm | None = None, progress: Tick | None = None) -> GcPlan:
     """Remove what no lock in `scope` names from the cache or, with `remote`,
-    from that remote (which needs an explicit scope: others' pushes live there)."""
+    from that remote (which needs an explicit scope: others' pushes live there).
+    `progress` is told how many items go, then each one gone (core/progress.py)."""
     if remote is None:
-        return _gc_local(project, scope, dry_run, confirm)
+        return _gc_local(project, scope, dry_run, confirm, progress)
     if not scope.explicit():
         raise BadInputError(f"gc --remote needs a scope: {SCOPE_FLAGS}",
                             hint="the remote holds what every clone and branch pushed; say "
@@ -101,12 +105,12 @@ def gc(project: Project, scope: GcScope, remote: Remote | None = None, dry_run: 
                         f"remote {remote.name!r}")
     plan = _plan_remote(remote, kept, scope.describe())
     if not dry_run and _confirmed(plan, confirm):
-        _remove_remote(remote, plan)
+        _remove_remote(remote, plan, progress)
     return plan
 
 
 def _gc_local(project: Project, scope: GcScope, dry_run: bool,
-              confirm: Confirm | None) -> GcPlan:
+              confirm: Confirm | None, progress: Tick | None) -> GcPlan:
     with ProjectLock(project.gitpipe_dir, project.config.lock_wait):
         cache = project.cache
         for part in ("files/xxh3", "runs", "tmp"):  # what gc deletes from: no planted link
@@ -117,7 +121,7 @@ def _gc_local(project: Project, scope: GcScope, dry_run: bool,
         plan.logs = sorted(path.name for path in old_logs(project.gitpipe_dir / LOGS_DIR,
                                                              project.config.log_retention))
         if not dry_run and _confirmed(plan, confirm):
-            _remove_local(cache, plan, project.gitpipe_dir / "logs")
+            _remove_local(cache, plan, project.gitpipe_dir / "logs", progress)
         return plan
 
 
@@ -290,11 +294,15 @@ def _read(path: Path) -> bytes | None:
         return None
 
 
-def _remove_local(cache: Cache, plan: GcPlan, logs: Path) -> None:
+def _remove_local(cache: Cache, plan: GcPlan, logs: Path, progress: Tick | None) -> None:
     """Run entries first, then manifests, then files: the reverse of a push, so
     what is left never names what is gone."""
-    for rel in [*plan.runs, *_manifests_first(plan.objects)]:
+    rels = [*plan.runs, *_manifests_first(plan.objects)]
+    expect(progress, len(rels))
+    for rel in rels:
         cache.discard(rel)
+        if progress is not None:
+            progress(1)
     for rel in list(cache.stale_temp_files()):
         cache.discard(rel)
     for name in plan.logs:
@@ -325,5 +333,12 @@ def _plan_remote(remote: Remote, kept: set[str], keeping: str) -> GcPlan:
     return plan
 
 
-def _remove_remote(remote: Remote, plan: GcPlan) -> None:
-    remote.delete([*plan.runs, *_manifests_first(plan.objects)])
+def _remove_remote(remote: Remote, plan: GcPlan, progress: Tick | None) -> None:
+    """In batches, in the same order as locally, so progress can be shown."""
+    rels = [*plan.runs, *_manifests_first(plan.objects)]
+    expect(progress, len(rels))
+    for start in range(0, len(rels), DELETE_BATCH):
+        batch = rels[start:start + DELETE_BATCH]
+        remote.delete(batch)
+        if progress is not None:
+            progress(len(batch))

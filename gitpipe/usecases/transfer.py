@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gitpipe.core.progress import expect
 from gitpipe.core.trees import make_dirs
 from gitpipe.hashing.digests import DIR_SUFFIX, XXH3
 from gitpipe.project.lockguard import LockedOut, check_manifests, locked_outs, trusted, would_lose
@@ -19,6 +20,7 @@ from gitpipe.storage.remote import (
     Remote,
     Transfer,
     absent_objects,
+    expect_objects,
     fetch_exactly,
     fetch_objects,
     fetcher,
@@ -166,7 +168,7 @@ def pull(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: in
         summary = Transfer()
         if any(cache.missing(o.digest) for o in todo):
             # One listing serves both: which manifests, then which files, exist.
-            present = remote.listing("files")
+            present = remote.listed("files")
             absent = [o for o in todo if o.digest.endswith(DIR_SUFFIX) and not cache.has(o.digest)]
             fetch_exactly(remote, cache, [o.digest for o in absent], jobs, progress, present,
                           summary)
@@ -183,6 +185,8 @@ def pull(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: in
                     restored = f"; checked out the other {len(report.restored)} out(s)" \
                         if report.restored else ""
                     raise CacheError(exc.message + restored, hint=exc.hint) from None
+            else:  # the files write_files below downloads, for the progress's total
+                expect_objects(progress, wanted, present)
         pairs = []
         for out in todo:
             pairs += lay_out(project, out)
@@ -232,14 +236,21 @@ class FsckReport:
     malformed: list[str] = field(default_factory=list)  # records a repro skips, with why
 
 
-def fsck(project: Project, repair: bool = False) -> FsckReport:
+Tick = Callable[[int], None]  # how many more items are done (core/progress.py)
+
+
+def fsck(project: Project, repair: bool = False, progress: Tick | None = None) -> FsckReport:
     """Hash every cache object against its name; with `repair`, remove the bad ones
     (and the run entries that named them). Also lists lock outs absent from the cache."""
     report = FsckReport()
     with ProjectLock(project.gitpipe_dir, project.config.lock_wait):
         cache = project.cache
-        for path in list(cache.all_objects()):
+        paths = list(cache.all_objects())
+        expect(progress, len(paths))
+        for path in paths:
             report.checked += 1
+            if progress is not None:
+                progress(1)
             bad = verify_object(cache, path)
             if bad is None:
                 continue
@@ -273,7 +284,7 @@ def malformed_on(remote: Remote, keys: Iterable[str]) -> list[str]:
 
 
 def fsck_remote(project: Project, remote: Remote, repair: bool = False,
-                jobs: int = 8) -> FsckReport:
+                jobs: int = 8, progress: Tick | None = None) -> FsckReport:
     """Download every object of `remote` and hash it against its name (push
     checks names only, so a damaged object would stay there for good); with
     `repair`, delete the bad ones, for a push from a good copy to replace."""
@@ -294,7 +305,11 @@ def fsck_remote(project: Project, remote: Remote, repair: bool = False,
             return digest
         finally:
             tmp.unlink(missing_ok=True)
+            if progress is not None:
+                progress(1)
         return None
+
+    expect(progress, len(keys))
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         verdicts = list(pool.map(check, keys))

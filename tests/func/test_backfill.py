@@ -264,14 +264,15 @@ def test_a_year_of_hourly_partitions(repo: Repo) -> None:
 
 
 def test_progress_line_counts_and_estimates() -> None:
-    from gitpipe.cli.output import BackfillProgress
+    from gitpipe.cli.console import Ui
+    from gitpipe.cli.progress import RunProgress
     from gitpipe.engine.reports import Event
 
     seen: list[Event] = []
-    progress = BackfillProgress(total=4)
+    progress = RunProgress(Ui(), "backfill", total=4)
     listener = progress.wrap(seen.append)
-    for kind in ("start", "start", "done", "fail"):
-        listener(Event("p@2024-01-01", kind))
+    for task, kind in (("p@1", "start"), ("p@2", "start"), ("p@1", "done"), ("p@2", "fail")):
+        listener(Event(task, kind))
     line = progress.line()
-    assert line.startswith("done 1/4  running 0  failed 1  waiting 2  elapsed ")
+    assert line.startswith("2/4  ran 1  running 0  waiting 2  failed 1  elapsed ")
     assert " eta " in line and len(seen) == 4

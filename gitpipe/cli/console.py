@@ -1,0 +1,130 @@
+"""The one output layer of a command: stdout for results, stderr for progress and
+diagnostics, the -q/-v levels, colour, and the live display (a progress bar)
+that every line printed while it runs goes above, so lines never garble.
+
+Every command prints through the `Ui` of its click context (`ui_of`); code
+without a context (a thread of `watch`) is handed the Ui."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from gitpipe.cli import colour
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+CLEAR_LINE = "\r\x1b[K"  # back to the line's start and erase it (not a colour)
+
+
+class Ui:
+    """How much a command says and where: `quiet` keeps errors, warnings and the
+    results a script reads; `verbose` adds detail (each stage's reasons, timings)."""
+
+    def __init__(self, quiet: bool = False, verbose: bool = False) -> None:
+        self.quiet = quiet
+        self.verbose = verbose and not quiet
+        self.lock = threading.RLock()
+        self.live: Any = None  # the rich Progress running now, if any
+        self._partial = False  # a stage's `\r` frame is on stdout, unfinished
+        self._consoles: dict[bool, Console] = {}
+
+    # -- where things go --------------------------------------------------------
+
+    def console(self, err: bool = False) -> Console:
+        """The rich Console for stdout or stderr (one each, made when first used)."""
+        if err not in self._consoles:
+            from rich.console import Console
+
+            tty = _isatty(sys.stderr if err else sys.stdout)
+            self._consoles[err] = Console(
+                stderr=err, highlight=False, soft_wrap=True, force_terminal=tty,
+                no_color=bool(os.environ.get("NO_COLOR")) or not tty)
+        return self._consoles[err]
+
+    def shows_progress(self) -> bool:
+        """Progress is for a person at a terminal: on when stderr is a TTY and the
+        command is not quiet. NO_COLOR takes colour away, never the progress."""
+        return not self.quiet and _isatty(sys.stderr)
+
+    # -- printing ---------------------------------------------------------------
+
+    def result(self, text: str, err: bool = False, styled: bool = False) -> None:
+        """A line a script may read (or a diagnostic, with `err`): always printed.
+        `styled` colours the verdict words in it on a terminal (cli/colour.py)."""
+        stream = sys.stderr if err else sys.stdout
+        if styled and colour.wanted(stream):
+            text = colour.colour(text)
+        with self.lock:
+            self._end_partial()
+            if self.live is not None and _isatty(stream):
+                # Above the live display, through the console that draws it.
+                from rich.text import Text
+
+                self.live.console.print(Text.from_ansi(text), soft_wrap=True)
+                return
+            click.echo(text, err=err)
+
+    def info(self, text: str, err: bool = False, styled: bool = False) -> None:
+        """A line for the person watching (what runs, what moved): not under -q."""
+        if not self.quiet:
+            self.result(text, err, styled)
+
+    def detail(self, text: str, err: bool = False, styled: bool = False) -> None:
+        """A line only -v asks for."""
+        if self.verbose:
+            self.result(text, err, styled)
+
+    def error(self, text: str) -> None:
+        self.result(text, err=True, styled=True)
+
+    def frame(self, text: str) -> None:
+        """A `\\r` frame of a stage's own progress bar, redrawn in place on a
+        terminal; nowhere else (a log gets the finished line)."""
+        if self.quiet or not _isatty(sys.stdout):
+            return
+        with self.lock:
+            stream = sys.stdout
+            stream.write(CLEAR_LINE + text)
+            stream.flush()
+            self._partial = True
+
+    def _end_partial(self) -> None:
+        if self._partial:
+            stream = sys.stdout
+            stream.write(CLEAR_LINE)
+            stream.flush()
+            self._partial = False
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+_KEY = "gitpipe.ui"
+
+
+def ui_of(ctx: click.Context | None = None) -> Ui:
+    """The Ui of the running command (-q/-v from the group); a default one
+    outside a command."""
+    ctx = ctx or click.get_current_context(silent=True)
+    if ctx is None:
+        return Ui()
+    root = ctx.find_root()
+    if _KEY not in root.meta:
+        root.meta[_KEY] = Ui()
+    ui: Ui = root.meta[_KEY]
+    return ui
+
+
+def set_ui(ctx: click.Context, quiet: bool, verbose: bool) -> Ui:
+    ctx.find_root().meta[_KEY] = Ui(quiet, verbose)
+    return ui_of(ctx)

@@ -1,0 +1,340 @@
+"""Progress bars for long operations, on a terminal only (`Ui.shows_progress`):
+tasks of a repro or backfill, files and bytes of a transfer, items counted by
+gc, fsck and the hashing of a large directory. Each bar has its total, rate
+and time left; while one runs, every printed line goes above it (cli/console.py)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from gitpipe.cli.console import Ui
+
+if TYPE_CHECKING:
+    from gitpipe.engine.reports import Event, Listener
+
+SETTLED = ("done", "restored", "recorded")  # a task's events that end it well
+RUNNING_SHOWN = 4  # running tasks listed under the bar; more are counted
+
+
+class _Bar:
+    """One rich Progress with a single task, registered as the Ui's live display."""
+
+    def __init__(self, ui: Ui, columns: tuple[Any, ...], extra: Callable[[], list[str]],
+                 threaded: bool = True) -> None:
+        self.ui = ui
+        self.columns = columns
+        self.extra = extra
+        # False: no refresh thread; drawn by `update(..., draw=True)` from the
+        # caller's thread (a process that forks must run no other thread).
+        self.threaded = threaded
+        self.progress: Any = None
+        self.task: Any = None
+
+    def start(self, description: str, total: float | None, **fields: Any) -> None:
+        from rich.progress import Progress
+        from rich.text import Text
+
+        extra = self.extra
+
+        class _WithLines(Progress):
+            def get_renderables(self) -> Iterator[Any]:
+                yield self.make_tasks_table(self.tasks)
+                for line in extra():
+                    yield Text(line, no_wrap=True, overflow="ellipsis")
+
+        self.progress = _WithLines(*self.columns, console=self.ui.console(err=True),
+                                   transient=True, refresh_per_second=8,
+                                   auto_refresh=self.threaded,
+                                   # What is printed goes where the Ui sends it: a
+                                   # result on a redirected stdout stays there.
+                                   redirect_stdout=False, redirect_stderr=False)
+        self.task = self.progress.add_task(description, total=total, **fields)
+        with self.ui.lock:
+            if self.ui.live is not None:  # one live display at a time: the first stays
+                self.progress = None
+                return
+            self.ui.live = self.progress
+            self.progress.start()
+
+    @property
+    def shown(self) -> bool:
+        return self.progress is not None
+
+    def update(self, draw: bool = False, **changes: Any) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, refresh=draw, **changes)
+
+    def stop(self) -> None:
+        if self.progress is not None:
+            with self.ui.lock:
+                self.progress.stop()
+                self.ui.live = None
+            self.progress = None
+
+
+class RunProgress:
+    """A repro's or backfill's tasks: done/total, the states (ran, failed, running,
+    waiting), time left, and which tasks run now with their own `\\r` progress.
+
+    The total comes from the caller (backfill) or from the engine's 'plan' event."""
+
+    def __init__(self, ui: Ui, label: str, total: int | None = None) -> None:
+        self.ui = ui
+        self.label = label
+        self.total = total
+        self.started = time.monotonic()
+        self.counts = {"ran": 0, "skipped": 0, "failed": 0}
+        self.running: dict[str, str] = {}  # task -> its latest `\r` frame
+        self._mutex = threading.Lock()
+        self._bar: _Bar | None = None
+
+    def __enter__(self) -> RunProgress:
+        if self.total is not None:
+            self._open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def _open(self) -> None:
+        if self._bar is not None or not self.ui.shows_progress() or not self.total:
+            return
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self._bar = _Bar(self.ui, (TextColumn("{task.description}"), BarColumn(),
+                                   MofNCompleteColumn(), TextColumn("{task.fields[states]}"),
+                                   TimeElapsedColumn(), TextColumn("eta"),
+                                   TimeRemainingColumn()), self.running_lines)
+        self._bar.start(self.label, self.total, states=self.states())
+
+    def wrap(self, inner: Listener) -> Listener:
+        """A listener that counts each event, then hands it on."""
+        def listener(event: Event) -> None:
+            self.count(event)
+            inner(event)
+        return listener
+
+    def count(self, event: Event) -> None:
+        if event.kind == "plan":
+            self.total = int(event.message)
+            if self._bar is None:
+                self._open()
+            else:
+                self._bar.update(total=self.total)
+            return
+        with self._mutex:
+            if event.kind in ("start", "retry"):
+                self.running.setdefault(event.task, "")
+            elif event.kind in (*SETTLED, "fail", "skip"):
+                self.running.pop(event.task, None)
+                key = {"fail": "failed", "skip": "skipped"}.get(event.kind, "ran")
+                self.counts[key] += 1
+        if self._bar is not None:
+            self._bar.update(completed=self.finished(), states=self.states())
+
+    def frame(self, task: str, text: str) -> bool:
+        """Show a running task's `\\r` frame under the bar; False with no bar."""
+        if self._bar is None or not self._bar.shown:
+            return False
+        with self._mutex:
+            if task in self.running:  # (a late line of an ended task adds nothing)
+                self.running[task] = text
+        return True
+
+    def finished(self) -> int:
+        return sum(self.counts.values())
+
+    def states(self) -> str:
+        waiting = max(0, (self.total or 0) - self.finished() - len(self.running))
+        parts = [f"ran {self.counts['ran']}", f"running {len(self.running)}",
+                 f"waiting {waiting}"]
+        parts += [f"up to date {self.counts['skipped']}"] if self.counts["skipped"] else []
+        parts += [f"failed {self.counts['failed']}"] if self.counts["failed"] else []
+        return "  ".join(parts)
+
+    def running_lines(self) -> list[str]:
+        with self._mutex:
+            items = sorted(self.running.items())
+        lines = [f"  {task} {frame}".rstrip() for task, frame in items[:RUNNING_SHOWN]]
+        if len(items) > RUNNING_SHOWN:
+            lines.append(f"  … and {len(items) - RUNNING_SHOWN} more running")
+        return lines
+
+    def line(self) -> str:
+        """The counts in one line, for a log or a test."""
+        elapsed = time.monotonic() - self.started
+        done = self.finished()
+        eta = elapsed / done * ((self.total or 0) - done) if done else None
+        return (f"{done}/{self.total or '?'}  {self.states()}  elapsed {elapsed:.0f}s"
+                + (f"  eta {eta:.0f}s" if eta is not None else ""))
+
+
+class TransferProgress:
+    """push/pull/fetch: files and bytes against the totals the transfer expects
+    (`expect`, called before each batch), rate and time left."""
+
+    def __init__(self, ui: Ui, label: str) -> None:
+        self.ui = ui
+        self.label = label
+        self.files = [0, 0]  # done, expected
+        self.bytes_expected = 0
+        self._mutex = threading.Lock()
+        self._bar: _Bar | None = None
+
+    def __enter__(self) -> TransferProgress:
+        return self
+
+    def _open(self) -> None:
+        """The bar appears with the first total (after the listing, not before)."""
+        if self._bar is not None or not self.ui.shows_progress():
+            return
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        self._bar = _Bar(self.ui, (TextColumn("{task.description}"), BarColumn(),
+                                   DownloadColumn(binary_units=True), TransferSpeedColumn(),
+                                   TextColumn("{task.fields[files]} files"),
+                                   TextColumn("eta"), TimeRemainingColumn()), list)
+        self._bar.start(self.label, self.bytes_expected, files=self._files())
+
+    def expect(self, files: int, size: int) -> None:
+        """The next batch moves `files` files of `size` bytes in all."""
+        if not files:
+            return
+        with self._mutex:
+            self.files[1] += files
+            self.bytes_expected += size
+            if self._bar is None:
+                self._open()
+            else:
+                self._bar.update(total=self.bytes_expected, files=self._files())
+
+    def __call__(self, rel: str, size: int) -> None:
+        with self._mutex:
+            self.files[0] += 1
+            if self._bar is not None:
+                self._bar.update(advance=size, files=self._files())
+
+    def _files(self) -> str:
+        return f"{self.files[0]}/{self.files[1]}"
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+class CountProgress:
+    """Items of a known total (objects gc removes, objects fsck checks, files of a
+    directory being hashed): count, rate and time left. Called with how many
+    more are done; `expect` sets the total."""
+
+    def __init__(self, ui: Ui, label: str, unit: str) -> None:
+        self.ui = ui
+        self.label = label
+        self.unit = unit
+        self._mutex = threading.Lock()
+        self._bar: _Bar | None = None
+
+    def __enter__(self) -> CountProgress:
+        return self
+
+    def expect(self, total: int) -> None:
+        """The bar appears with its total; none for nothing to do."""
+        with self._mutex:
+            if not total or not self.ui.shows_progress():
+                return
+            if self._bar is None:
+                from rich.progress import (
+                    BarColumn,
+                    MofNCompleteColumn,
+                    TextColumn,
+                    TimeRemainingColumn,
+                )
+
+                self._bar = _Bar(self.ui, (TextColumn("{task.description}"), BarColumn(),
+                                           MofNCompleteColumn(), TextColumn(self.unit),
+                                           _rate_column(self.unit), TextColumn("eta"),
+                                           TimeRemainingColumn()), list)
+                self._bar.start(self.label, total)
+            else:
+                self._bar.update(total=total)
+
+    def __call__(self, advance: int = 1) -> None:
+        with self._mutex:
+            if self._bar is not None:
+                self._bar.update(advance=advance)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def _rate_column(unit: str) -> Any:
+    """Items per second (rich's own rate column is for bytes)."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class _Rate(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed:.0f} {unit}/s" if speed else "")
+
+    return _Rate()
+
+
+class HashingProgress:
+    """The first hashing of a large directory (hashing/coldscan.py's reports):
+    files done of the directory's total. Not while another bar runs (a repro's
+    stages hash their outs under the repro's own bar)."""
+
+    DRAW_EVERY = 0.1  # seconds: drawn from the hashing thread, which has work to do
+
+    def __init__(self, ui: Ui) -> None:
+        self.ui = ui
+        self._mutex = threading.Lock()
+        self._bars: dict[str, _Bar] = {}
+        self._drawn = 0.0
+
+    def __call__(self, directory: str, done: int, total: int) -> None:
+        with self._mutex:
+            bar = self._bars.get(directory)
+            if bar is None and done < total:
+                bar = self._open(directory, total)
+            if bar is None:
+                return
+            now = time.monotonic()
+            draw = now - self._drawn >= self.DRAW_EVERY
+            bar.update(draw=draw, completed=done)
+            self._drawn = now if draw else self._drawn
+            if done >= total:
+                bar.stop()
+                del self._bars[directory]
+
+    def _open(self, directory: str, total: int) -> _Bar | None:
+        if self._bars or self.ui.live is not None or not self.ui.shows_progress():
+            return None
+        import os
+
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+
+        bar = _Bar(self.ui, (TextColumn("{task.description}"), BarColumn(),
+                             MofNCompleteColumn(), TextColumn("files"), _rate_column("files"),
+                             TextColumn("eta"), TimeRemainingColumn()), list, threaded=False)
+        bar.start(f"hashing {os.path.relpath(directory)}", total)
+        self._bars[directory] = bar
+        return bar
