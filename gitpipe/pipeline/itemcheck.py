@@ -1,0 +1,69 @@
+"""Validating a foreach/matrix stage item by item: each `${item…}` and `${key}`
+exists for every item and renders (a mapping only into `cmd`), and each
+rendered path is a path inside the repository. Items come from git like the
+rest of gitpipe.yaml, so a value such as `../../etc` is refused here, before
+any node is made of it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from gitpipe.pipeline.items import ItemSpec
+from gitpipe.pipeline.templates import TemplateError, names_in, render_text, root_of
+
+if TYPE_CHECKING:
+    from gitpipe.pipeline.stage import StageParser
+
+ITEM_FIELDS = ("cmd", "deps", "outs", "metrics", "env", "wait_for")
+PATH_FIELDS = ("deps", "outs", "metrics")
+
+
+def _texts(body: Any) -> list[tuple[str, str]]:
+    """(field, text) of every field an item may change."""
+    cmd = body.get("cmd")
+    texts = [("cmd", " && ".join(map(str, cmd)) if isinstance(cmd, list) else str(cmd or ""))]
+    for key in PATH_FIELDS:
+        value = body.get(key) or []
+        texts += [(key, str(v)) for v in ([value] if isinstance(value, str) else value)
+                  if isinstance(v, (str, int, float))]
+    env = body.get("env")
+    if isinstance(env, dict):
+        texts += [("env", str(v)) for v in env.values()]
+    wait = body.get("wait_for")
+    wait_path = wait.get("path") if isinstance(wait, dict) else wait
+    if wait_path is not None:
+        texts.append(("wait_for", str(wait_path)))
+    return [(field, text) for field, text in texts if "${" in text]
+
+
+def _fixed_fields(parser: StageParser) -> None:
+    """`${item}` only where a node's command and paths are made: elsewhere it is refused."""
+    for key, value in parser.body.items():
+        if key in ITEM_FIELDS:
+            continue
+        text = str(value)
+        found = [n for n in names_in(text) if root_of(n) in ("item", "key")]
+        if found:
+            parser.problem(key, f"${{{found[0]}}} cannot be used in {key!r}: items change "
+                           f"only {', '.join(ITEM_FIELDS)}")
+
+
+def check_items(parser: StageParser, spec: ItemSpec, wdir: str) -> None:
+    """Report the first problem of each field (with the item it is in) into the parser."""
+    from gitpipe.pipeline.stage import normalize_path
+
+    _fixed_fields(parser)
+    failed: set[str] = set()
+    texts = _texts(parser.body)
+    for key, context in spec.items():
+        for field, text in texts:
+            if field in failed:
+                continue
+            try:
+                value = render_text(text, context, field == "cmd")
+                if field in PATH_FIELDS:
+                    normalize_path(value, wdir)
+            except (TemplateError, ValueError) as exc:
+                parser.problem(field, f"{field} of {parser.name}@{key}: {exc}")
+                failed.add(field)
