@@ -29,6 +29,11 @@ DATE_NAMES = frozenset({"date", "year", "month", "day", "hour"})
 ReadFile = Callable[[str], "str | None"]
 
 
+def digest_of(text: str | None) -> str:
+    """How a vars file is remembered: "" when it does not exist."""
+    return xxhash.xxh3_64_hexdigest(text.encode()) if text is not None else ""
+
+
 class VarsError(ValueError):
     """A vars file that cannot be read or merged."""
 
@@ -95,7 +100,7 @@ class Vars:
         if problem:
             raise VarsError(f"vars file {path!r} {problem}")
         text = self.read_file(path) if self.read_file is not None else None
-        self.inputs.append((path, xxhash.xxh3_64_hexdigest(text.encode()) if text is not None else ""))
+        self.inputs.append((path, digest_of(text)))
         if text is None:
             if required:
                 raise VarsError(f"vars file {path!r} does not exist")

@@ -7,13 +7,13 @@ any node is made of it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from gitpipe.pipeline.items import ItemSpec
 from gitpipe.pipeline.templates import TemplateError, names_in, render_text, root_of
 
-if TYPE_CHECKING:
-    from gitpipe.pipeline.stage import StageParser
+Problem = Callable[[str, str], None]  # (field, message), reported at the field's line
 
 ITEM_FIELDS = ("cmd", "deps", "outs", "metrics", "env", "wait_for")
 PATH_FIELDS = ("deps", "outs", "metrics")
@@ -37,25 +37,25 @@ def _texts(body: Any) -> list[tuple[str, str]]:
     return [(field, text) for field, text in texts if "${" in text]
 
 
-def _fixed_fields(parser: StageParser) -> None:
+def _fixed_fields(body: Mapping[str, Any], problem: Problem) -> None:
     """`${item}` only where a node's command and paths are made: elsewhere it is refused."""
-    for key, value in parser.body.items():
+    for key, value in body.items():
         if key in ITEM_FIELDS:
             continue
         text = str(value)
         found = [n for n in names_in(text) if root_of(n) in ("item", "key")]
         if found:
-            parser.problem(key, f"${{{found[0]}}} cannot be used in {key!r}: items change "
+            problem(key, f"${{{found[0]}}} cannot be used in {key!r}: items change "
                            f"only {', '.join(ITEM_FIELDS)}")
 
 
-def check_items(parser: StageParser, spec: ItemSpec, wdir: str) -> None:
-    """Report the first problem of each field (with the item it is in) into the parser."""
-    from gitpipe.pipeline.stage import normalize_path
-
-    _fixed_fields(parser)
+def check_items(stage: str, body: Mapping[str, Any], spec: ItemSpec,
+                normalize: Callable[[str], object], problem: Problem) -> None:
+    """Report the first problem of each field, with the item it is in; `normalize`
+    raises ValueError for a path that may not be one."""
+    _fixed_fields(body, problem)
     failed: set[str] = set()
-    texts = _texts(parser.body)
+    texts = _texts(body)
     for key, context in spec.items():
         for field, text in texts:
             if field in failed:
@@ -63,7 +63,7 @@ def check_items(parser: StageParser, spec: ItemSpec, wdir: str) -> None:
             try:
                 value = render_text(text, context, field == "cmd")
                 if field in PATH_FIELDS:
-                    normalize_path(value, wdir)
+                    normalize(value)
             except (TemplateError, ValueError) as exc:
-                parser.problem(field, f"{field} of {parser.name}@{key}: {exc}")
+                problem(field, f"{field} of {stage}@{key}: {exc}")
                 failed.add(field)

@@ -132,11 +132,11 @@ def _project_reader(root: Path, reads: ReadLog | None) -> ReadFile:
 
 def _inputs_hold(pipeline: Pipeline, read_file: ReadFile) -> bool:
     """Whether the files the pipeline's `${…}` values came from are as they were."""
-    for path, digest in pipeline.inputs:
-        text = read_file(path)
-        if (xxhash.xxh3_64_hexdigest(text.encode()) if text is not None else "") != digest:
-            return False
-    return True
+    if not pipeline.inputs:
+        return True
+    from gitpipe.pipeline.expand import digest_of
+
+    return all(digest_of(read_file(path)) == digest for path, digest in pipeline.inputs)
 
 
 # Validating every stage into Stage objects would cost each no-op status more

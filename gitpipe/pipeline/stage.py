@@ -263,7 +263,9 @@ class StageParser:
                 return None
             from gitpipe.pipeline.itemcheck import check_items
 
-            check_items(self, self.items, self.wdir)
+            wdir = self.wdir
+            check_items(self.name, self.body, self.items, lambda path: normalize_path(path, wdir),
+                        self.problem)
             return self.items
         if value is None:
             self._check_no_templates()
