@@ -64,24 +64,38 @@ class Vars:
     """The values `${…}` may name; read on first use, and the files read recorded
     (`inputs`: path and digest) so a remembered pipeline is checked against them."""
 
-    def __init__(self, declared: Any, read_file: ReadFile | None) -> None:
+    def __init__(self, declared: Any, read_file: ReadFile | None,
+                 line: int | None = None) -> None:
         self.declared = declared
+        self.line = line
+        self.failed = False  # a problem of the vars is reported once, not per stage
         self.read_file = read_file
         self.inputs: list[tuple[str, str]] = []
         self._values: dict[str, Any] | None = None
+        self._error: VarsError | None = None
 
     @property
     def values(self) -> dict[str, Any]:
+        if self._error is not None:
+            raise self._error
         if self._values is None:
             self._values = {}
-            self._read_file(DEFAULT_PARAMS_FILE, None, required=False)
-            for entry in self._entries():
-                if isinstance(entry, Mapping):
-                    _merge(self._values, entry, "vars")
-                else:
-                    path, _, keys = str(entry).partition(":")
-                    self._read_file(path, keys.split(",") if keys else None, required=True)
+            try:
+                self._read_all()
+            except VarsError as exc:
+                self._error = exc
+                raise
         return self._values
+
+    def _read_all(self) -> None:
+        assert self._values is not None
+        self._read_file(DEFAULT_PARAMS_FILE, None, required=False)
+        for entry in self._entries():
+            if isinstance(entry, Mapping):
+                _merge(self._values, entry, "vars")
+            else:
+                path, _, keys = str(entry).partition(":")
+                self._read_file(path, keys.split(",") if keys else None, required=True)
 
     def _entries(self) -> list[Any]:
         declared = self.declared
@@ -138,8 +152,13 @@ def expand_stage(name: str, body: Mapping[str, Any], context: Vars,
             return (dated and ref in DATE_NAMES) or not context.has(ref)
 
         return render_data(body, context.resolve, keep), None
-    except (TemplateError, VarsError) as exc:
+    except TemplateError as exc:
         errors.add(line, str(exc), name)
+        return None
+    except VarsError as exc:
+        if not context.failed:
+            errors.add(context.line, str(exc))
+            context.failed = True
         return None
 
 

@@ -118,7 +118,7 @@ def key_problem(stage: str, key: str) -> str | None:
 
     if len(key) > MAX_KEY:
         return f"item name {key[:40]!r}… is longer than {MAX_KEY} characters"
-    if task_problem(f"{stage}@{key}") is not None:
+    if key in (".", "..") or task_problem(f"{stage}@{key}") is not None:
         return (f"item name {key!r} cannot name a node: only letters, digits and . _ : + - "
                 "(no spaces, '/' or '@')")
     return None

@@ -56,7 +56,7 @@ def parse_pipeline(data: Any, source: str = SPEC_FILE,
     if not isinstance(stages_data, dict) or not stages_data:
         errors.add(line_of(data, "stages"), "'stages' must be a non-empty mapping")
         raise SpecError(errors.problems)
-    context = Vars(data.get("vars"), read_file)
+    context = Vars(data.get("vars"), read_file, line_of(data, "vars"))
     stages = _parse_stages(stages_data, errors, context)
     if errors.problems:
         raise SpecError(errors.problems)
