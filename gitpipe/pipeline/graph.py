@@ -7,8 +7,8 @@ out of A, or is a directory containing an out of A.
 from __future__ import annotations
 
 import bisect
-import fnmatch
 import datetime as dt
+import fnmatch
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
