@@ -12,7 +12,6 @@ boolean for `frozen:`). `\\${` is a literal `${`.
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -89,6 +88,8 @@ def _options(value: Mapping[str, Any]) -> str:
 
 
 def _word(value: Any) -> str:
+    import shlex  # only for a mapping written as options
+
     return shlex.quote(value) if isinstance(value, str) else to_text(value)
 
 
