@@ -99,10 +99,11 @@ Resolver = Callable[[str], Any]
 def render(text: str, resolve: Resolver, in_cmd: bool = False,
            keep: Callable[[str], bool] | None = None) -> Any:
     """`text` with each `${name}` replaced by `resolve(name)`; names `keep` says
-    yes to are left as written (resolved later, per item or per partition)."""
+    yes to are left as written (resolved later, per item or per partition),
+    and so is every `\\${` then: the last rendering turns it into `${`."""
     matches = list(TEMPLATE.finditer(text))
     if not matches:
-        return text.replace("\\${", "${") if "\\${" in text else text
+        return text.replace("\\${", "${") if "\\${" in text and keep is None else text
     if keep is not None and all(keep(m.group(1).strip()) for m in matches):
         return text
     if not in_cmd and len(matches) == 1 and matches[0].group(0) == text:
@@ -114,7 +115,8 @@ def render(text: str, resolve: Resolver, in_cmd: bool = False,
             return match.group(0)
         return to_text(resolve(name), in_cmd)
 
-    return TEMPLATE.sub(one, text).replace("\\${", "${")
+    done = TEMPLATE.sub(one, text)
+    return done.replace("\\${", "${") if keep is None else done
 
 
 def render_text(text: str, context: Mapping[str, Any], in_cmd: bool = False) -> str:

@@ -188,3 +188,16 @@ def test_a_missing_vars_file_is_reported_once() -> None:
         parse("vars:\n  - gone.yaml\nstages:\n  a:\n    cmd: echo ${x}\n"
               "  b:\n    cmd: echo ${y}\n")
     assert caught.value.problems == ["gitpipe.yaml:1: vars file 'gone.yaml' does not exist"]
+
+
+def test_an_escaped_template_reaches_the_shell_once_unescaped() -> None:
+    pipeline = parse("""
+vars:
+  - {greeting: hi}
+stages:
+  say:
+    foreach: [a]
+    do:
+      cmd: echo ${greeting} ${item} \\${HOME}
+""")
+    assert nodes(pipeline) == {"say@a": "echo hi a ${HOME}"}
