@@ -50,9 +50,14 @@ def _fixed_fields(body: Mapping[str, Any], problem: Problem) -> None:
 
 
 def check_items(stage: str, body: Mapping[str, Any], spec: ItemSpec,
-                normalize: Callable[[str], object], problem: Problem) -> None:
-    """Report the first problem of each field, with the item it is in; `normalize`
-    raises ValueError for a path that may not be one."""
+                normalize: Callable[[str], object], problem: Problem) -> ItemSpec | None:
+    """The items, if they may make nodes of this body; else None, after reporting the
+    first problem of each field with the item it is in. `normalize` raises
+    ValueError for a path that may not be one."""
+    if body.get("partition") is not None:
+        problem("partition", f"a stage has 'partition' or '{spec.kind}', not both (both "
+                "make the stage's nodes)")
+        return None
     _fixed_fields(body, problem)
     failed: set[str] = set()
     texts = _texts(body)
@@ -67,3 +72,4 @@ def check_items(stage: str, body: Mapping[str, Any], spec: ItemSpec,
             except (TemplateError, ValueError) as exc:
                 problem(field, f"{field} of {stage}@{key}: {exc}")
                 failed.add(field)
+    return spec

@@ -59,9 +59,18 @@ def parse_pipeline(data: Any, source: str = SPEC_FILE,
     context = Vars(data.get("vars"), read_file, line_of(data, "vars"))
     stages = _parse_stages(stages_data, errors, context)
     if errors.problems:
-        raise SpecError(errors.problems)
+        raise SpecError(errors.problems, _hint(data, stages_data))
     lines = {s.name: s.line for s in stages if s.line is not None}
     return Pipeline(tuple(stages), source, lines, tuple(context.inputs))
+
+
+def _hint(data: dict[Any, Any], stages_data: dict[Any, Any]) -> str | None:
+    """Where `foreach`, `matrix` and `vars` are explained, for a pipeline that uses them."""
+    if "vars" in data or any(isinstance(body, dict) and ("foreach" in body or "matrix" in body)
+                             for body in stages_data.values()):
+        return ("foreach, matrix, vars and ${...} are described in docs/gitpipe-yaml.md "
+                "('foreach and matrix stages')")
+    return None
 
 
 def _parse_stages(stages_data: dict[Any, Any], errors: Collector, context: Vars) -> list[Stage]:

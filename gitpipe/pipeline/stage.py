@@ -257,16 +257,11 @@ class StageParser:
     def _partition(self) -> PartitionSpec | ItemSpec | None:
         value = self.body.get("partition")
         if self.items is not None:
-            if value is not None:
-                self.problem("partition", f"a stage has 'partition' or '{self.items.kind}', "
-                             "not both (both make the stage's nodes)")
-                return None
             from gitpipe.pipeline.itemcheck import check_items
 
             wdir = self.wdir
-            check_items(self.name, self.body, self.items, lambda path: normalize_path(path, wdir),
-                        self.problem)
-            return self.items
+            return check_items(self.name, self.body, self.items,
+                               lambda path: normalize_path(path, wdir), self.problem)
         if value is None:
             self._check_no_templates()
             return None
@@ -307,8 +302,7 @@ class StageParser:
         for key, text in self._template_texts():
             for name in template_names(text):
                 self.problem(key, f"{key} uses ${{{name}}}, which is not defined (not in "
-                             "'vars:' or params.yaml, and the stage has no 'partition', "
-                             "'foreach' or 'matrix')")
+                             "'vars:' or params.yaml; no partition, foreach or matrix)")
                 return
 
     def _check_templates(self, known: set[str]) -> None:

@@ -141,4 +141,5 @@ def test_bad_items_exit_2_without_a_traceback(repo: Repo, stage: dict, message: 
         done = repo.run(command)
         assert done.returncode == 2, (command, done.stderr)
         assert message in done.stderr and "gitpipe.yaml:" in done.stderr
+        assert "hint: foreach, matrix" in done.stderr
         assert "Traceback" not in done.stderr
