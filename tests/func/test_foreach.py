@@ -143,3 +143,17 @@ def test_bad_items_exit_2_without_a_traceback(repo: Repo, stage: dict, message: 
         assert message in done.stderr and "gitpipe.yaml:" in done.stderr
         assert "hint: foreach, matrix" in done.stderr
         assert "Traceback" not in done.stderr
+
+
+def test_status_at_a_revision_reads_vars_from_that_revision(repo: Repo) -> None:
+    spec = {"stages": {"fit": {"foreach": "${models}",
+                               "do": {"cmd": "echo ${item} > fit-${item}.txt",
+                                      "outs": ["fit-${item}.txt"]}}}}
+    repo.gen({"gitpipe.yaml": spec, "params.yaml": {"models": ["a", "b"]}}, commit="spec")
+    assert repo.run("repro").returncode == 0
+    repo.commit("ran")
+    repo.gen({"params.yaml": {"models": ["a", "b", "c"]}})
+    assert "fit: 1 of 3 stale: c" in repo.run("status").stdout
+    done = repo.run("status", "--rev", "HEAD")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "everything is up to date"
