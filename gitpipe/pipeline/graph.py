@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import fnmatch
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
@@ -114,18 +115,36 @@ def _check_acyclic(graph: Dag) -> None:
 
 
 def select(graph: Dag, targets: Iterable[str]) -> list[Hashable]:
-    """Resolve target names (a stage, or `stage@partition`) to graph nodes."""
+    """Resolve target names (a stage, `stage@partition` or `stage@item`, or a glob of
+    them such as `train@lr-*`) to graph nodes."""
     nodes: list[Hashable] = []
     for target in targets:
         if target in graph:
             nodes.append(target)
             continue
-        matches = [n for n in graph if str(n).split("@", 1)[0] == target]
+        if any(c in target for c in "*?["):
+            matches = [n for n in graph if fnmatch.fnmatchcase(str(n), target)]
+        else:
+            matches = [n for n in graph if str(n).split("@", 1)[0] == target]
         if not matches:
-            stages = {str(n).split("@", 1)[0] for n in graph}
-            raise BadInputError(f"unknown stage {target!r}", hint=did_you_mean(target, stages))
+            raise _unknown(graph, target)
         nodes.extend(matches)
     return nodes
+
+
+def _unknown(graph: Dag, target: str) -> BadInputError:
+    stage, at, key = target.partition("@")
+    stages = {str(n).split("@", 1)[0] for n in graph}
+    if at and stage in stages:
+        keys = [str(n).split("@", 1)[1] for n in graph if str(n).startswith(stage + "@")]
+        shown = ", ".join(keys[:8]) + (", …" if len(keys) > 8 else "")
+        return BadInputError(f"stage {stage!r} has no node {key!r}",
+                             hint=did_you_mean(key, keys) or (f"its nodes: {shown}" if keys
+                                                              else "it has no partitions or items"))
+    if any(c in target for c in "*?["):
+        return BadInputError(f"no stage or node matches {target!r}",
+                             hint="'gitpipe status' lists them")
+    return BadInputError(f"unknown stage {target!r}", hint=did_you_mean(target, stages))
 
 
 def plan(graph: Any, targets: Iterable[Hashable] | None = None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import NamedTuple
 
+from gitpipe.pipeline.items import ItemSpec
 from gitpipe.pipeline.partitions import PartitionSpec, substitute, variables
 
 SPEC_FILE = "gitpipe.yaml"
@@ -65,7 +66,7 @@ class Stage(NamedTuple):
     frozen: bool = False
     persist: bool = False
     line: int | None = None
-    partition: PartitionSpec | None = None
+    partition: PartitionSpec | ItemSpec | None = None  # dates, or foreach/matrix items
     concurrency: int | None = None
     wait_for: WaitFor | None = None
     pool: str | None = None
@@ -80,6 +81,9 @@ class Pipeline(NamedTuple):
     stages: tuple[Stage, ...]
     source: str = SPEC_FILE
     stage_lines: dict[str, int] | None = None
+    # The files `${…}` values were read from (vars, params.yaml), with a digest of
+    # each ("" when missing): a remembered pipeline holds only while they do.
+    inputs: tuple[tuple[str, str], ...] = ()
 
     def names(self) -> list[str]:
         return [stage.name for stage in self.stages]
@@ -122,15 +126,39 @@ class Task(NamedTuple):
             return None
         if self.partition is None:
             return wait.path
+        if isinstance(self.stage.partition, ItemSpec):
+            return item_text(wait.path, self.stage.partition.variables(self.partition))
         return substitute(wait.path, variables(self.partition, _freq(self.stage)))
 
 
 def _freq(stage: Stage) -> str:
-    return stage.partition.freq if stage.partition else "daily"
+    return stage.partition.freq if isinstance(stage.partition, PartitionSpec) else "daily"
+
+
+def item_text(text: str, context: dict[str, object], in_cmd: bool = False) -> str:
+    from gitpipe.pipeline.templates import render_text
+
+    return render_text(text, context, in_cmd) if "${" in text else text
+
+
+def item_path(text: str, context: dict[str, object]) -> str:
+    import posixpath
+
+    return posixpath.normpath(item_text(text, context)) if "${" in text else text
+
+
+def item_task(stage: Stage, key: str, context: dict[str, object]) -> Task:
+    """The Task of one foreach/matrix item: `${item…}`, `${key}` rendered as DVC does."""
+    outs = tuple(Out(item_path(o.path, context), o.is_dir, o.cache) for o in stage.outs)
+    return Task(stage, key, item_text(stage.cmd, context, in_cmd=True),
+                tuple(item_path(d, context) for d in stage.deps), outs,
+                tuple((k, item_text(v, context)) for k, v in stage.env))
 
 
 def partition_task(stage: Stage, key: str) -> Task:
     """The Task of one partition: `${…}` substituted in cmd, deps, outs and env."""
+    if isinstance(stage.partition, ItemSpec):
+        return item_task(stage, key, stage.partition.variables(key))
     values = variables(key, _freq(stage))
     outs = tuple(Out(substitute(o.path, values), o.is_dir, o.cache) for o in stage.outs)
     return Task(stage, key, substitute(stage.cmd, values),
@@ -139,7 +167,10 @@ def partition_task(stage: Stage, key: str) -> Task:
 
 
 def tasks_of(stage: Stage, today: dt.date) -> list[Task]:
-    """One Task per partition in the stage's declared range, or the stage's one Task."""
+    """One Task per partition in the stage's declared range (or per item), or the
+    stage's one Task."""
     if stage.partition is None:
         return [Task.of(stage)]
+    if isinstance(stage.partition, ItemSpec):
+        return [item_task(stage, key, context) for key, context in stage.partition.items()]
     return [partition_task(stage, key) for key in stage.partition.keys(today)]

@@ -22,15 +22,27 @@ from gitpipe.trust import signedcache
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from gitpipe.pipeline.expand import Vars
     from gitpipe.pipeline.stage import Collector
+
+    ReadFile = Callable[[str], "str | None"]
 
 # stage.py (every check, its regular expressions) is imported only to
 # validate: a no-op status loads the valid pipeline from its signed pickle.
-STAGEPARSE_SOURCE = Path(__file__).with_name("stage.py")
+VALIDATING_SOURCES = tuple(str(Path(__file__).with_name(name)) for name in (
+    "stage.py", "expand.py", "items.py", "itemcheck.py", "templates.py"))
 
 
-def parse_pipeline(data: Any, source: str = SPEC_FILE) -> Pipeline:
-    """Validate parsed YAML into a Pipeline; SpecError lists every problem."""
+def parse_pipeline(data: Any, source: str = SPEC_FILE,
+                   read_file: ReadFile | None = None) -> Pipeline:
+    """Validate parsed YAML into a Pipeline; SpecError lists every problem.
+
+    `read_file(path)` gives the text of a project file (None when missing) for
+    `${…}` values from `vars:` and params.yaml; without it there are none.
+    """
+    from gitpipe.pipeline.expand import Vars
     from gitpipe.pipeline.stage import Collector
 
     errors = Collector(source)
@@ -38,20 +50,31 @@ def parse_pipeline(data: Any, source: str = SPEC_FILE) -> Pipeline:
         errors.add(None, "the file must be a mapping with a 'stages:' key")
         raise SpecError(errors.problems)
     for key in data:
-        if key != "stages":
+        if key not in ("stages", "vars"):
             errors.add(line_of(data, key), f"unknown top-level key {key!r}")
     stages_data = data["stages"]
     if not isinstance(stages_data, dict) or not stages_data:
         errors.add(line_of(data, "stages"), "'stages' must be a non-empty mapping")
         raise SpecError(errors.problems)
-    stages = _parse_stages(stages_data, errors)
+    context = Vars(data.get("vars"), read_file, line_of(data, "vars"))
+    stages = _parse_stages(stages_data, errors, context)
     if errors.problems:
-        raise SpecError(errors.problems)
+        raise SpecError(errors.problems, _hint(data, stages_data))
     lines = {s.name: s.line for s in stages if s.line is not None}
-    return Pipeline(tuple(stages), source, lines)
+    return Pipeline(tuple(stages), source, lines, tuple(context.inputs))
 
 
-def _parse_stages(stages_data: dict[Any, Any], errors: Collector) -> list[Stage]:
+def _hint(data: dict[Any, Any], stages_data: dict[Any, Any]) -> str | None:
+    """Where `foreach`, `matrix` and `vars` are explained, for a pipeline that uses them."""
+    if "vars" in data or any(isinstance(body, dict) and ("foreach" in body or "matrix" in body)
+                             for body in stages_data.values()):
+        return ("foreach, matrix, vars and ${...} are described in docs/gitpipe-yaml.md "
+                "('foreach and matrix stages')")
+    return None
+
+
+def _parse_stages(stages_data: dict[Any, Any], errors: Collector, context: Vars) -> list[Stage]:
+    from gitpipe.pipeline.expand import expand_stage
     from gitpipe.pipeline.stage import StageParser
     from gitpipe.trust.checks import STAGE_NAME
 
@@ -64,7 +87,11 @@ def _parse_stages(stages_data: dict[Any, Any], errors: Collector) -> list[Stage]
         if not isinstance(body, dict):
             errors.add(line, "must be a mapping with at least 'cmd'", name)
             continue
-        stage = StageParser(name, body, errors, line).parse()  # type: ignore[arg-type]
+        expanded = expand_stage(name, body, context, errors)
+        if expanded is None:
+            continue
+        body, items = expanded
+        stage = StageParser(name, body, errors, line, items).parse()
         if stage is not None:
             stages.append(stage)
     return stages
@@ -92,18 +119,42 @@ def load_pipeline(root: Path, source: str = SPEC_FILE, cache_dir: Path | None = 
                         hint=FIRST_STAGE_HINT if source == SPEC_FILE else None) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError([f"{source}: cannot read: {exc}"]) from None
+    read_file = _project_reader(root, reads)
     if with_lines:
-        return parse_pipeline(parse_yaml(text, source), source)
+        return parse_pipeline(parse_yaml(text, source), source, read_file)
     remembered = _remembered_pipeline(text, source, root, cache_dir)
-    if remembered is not None:
+    if remembered is not None and _inputs_hold(remembered, read_file):
         return remembered
     plain = cached_parse(text, source, cache_dir, lambda t: parse_plain(t, source))
     try:
-        pipeline = parse_pipeline(plain, source)
+        pipeline = parse_pipeline(plain, source, read_file)
     except SpecError:
-        return parse_pipeline(parse_yaml(text, source), source)
+        return parse_pipeline(parse_yaml(text, source), source, read_file)
     _remember_pipeline(text, source, root, cache_dir, pipeline)
     return pipeline
+
+
+def _project_reader(root: Path, reads: ReadLog | None) -> ReadFile:
+    """The text of a file of the project (noted in `reads`), None when it is missing."""
+
+    def read(path: str) -> str | None:
+        try:
+            return read_noted(root / path, path, reads)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SpecError([f"{path}: cannot read: {exc}"]) from None
+
+    return read
+
+
+def _inputs_hold(pipeline: Pipeline, read_file: ReadFile) -> bool:
+    """Whether the files the pipeline's `${…}` values came from are as they were."""
+    if not pipeline.inputs:
+        return True
+    from gitpipe.pipeline.expand import digest_of
+
+    return all(digest_of(read_file(path)) == digest for path, digest in pipeline.inputs)
 
 
 # Validating every stage into Stage objects would cost each no-op status more
@@ -114,7 +165,7 @@ def load_pipeline(root: Path, source: str = SPEC_FILE, cache_dir: Path | None = 
 def _pipeline_key(text: str) -> bytes:
     # the model's module name too: a pickle names its classes by module
     sources = model.__name__.encode() + b"".join(Path(path).read_bytes() for path in (
-        model.__file__ or "", STAGEPARSE_SOURCE, sys.modules[__name__].__file__ or ""))
+        model.__file__ or "", *VALIDATING_SOURCES, sys.modules[__name__].__file__ or ""))
     return xxhash.xxh3_128_digest(sources + b"\0" + text.encode())
 
 

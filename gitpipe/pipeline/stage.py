@@ -13,6 +13,7 @@ from typing import Any
 from gitpipe.core.errors import did_you_mean
 from gitpipe.core.yamlio import LineDict, LineList, line_of, plain
 from gitpipe.pipeline import registry
+from gitpipe.pipeline.items import ItemSpec
 from gitpipe.pipeline.model import DEFAULT_PARAMS_FILE, KubeSpec, Out, ParamRef, Stage, WaitFor
 from gitpipe.pipeline.partitions import (
     FREQS,
@@ -93,11 +94,13 @@ class StageParser:
     """Turns one stage's mapping into a Stage, reporting into a Collector."""
 
     def __init__(self, name: str, body: LineDict, errors: Collector,
-                 line: int | None = None) -> None:
+                 line: int | None = None, items: ItemSpec | None = None) -> None:
         self.name = name
         self.body = body
         self.errors = errors
         self.line = line if line is not None else getattr(body, "line", None)
+        self.items = items
+        self.wdir = "."
 
     def problem(self, key: Any, message: str, container: Any = None) -> None:
         line = line_of(container if container is not None else self.body, key)
@@ -107,7 +110,7 @@ class StageParser:
         before = len(self.errors.problems)
         self._check_fields()
         cmd = self._cmd()
-        wdir = self._wdir()
+        wdir = self.wdir = self._wdir()
         stage = Stage(
             name=self.name,
             cmd=cmd,
@@ -251,8 +254,14 @@ class StageParser:
             self.problem("timeout", f"'timeout' {value!r} is not a duration like 30s, 5m or 2h")
             return None
 
-    def _partition(self) -> PartitionSpec | None:
+    def _partition(self) -> PartitionSpec | ItemSpec | None:
         value = self.body.get("partition")
+        if self.items is not None:
+            from gitpipe.pipeline.itemcheck import check_items
+
+            wdir = self.wdir
+            return check_items(self.name, self.body, self.items,
+                               lambda path: normalize_path(path, wdir), self.problem)
         if value is None:
             self._check_no_templates()
             return None
@@ -292,7 +301,8 @@ class StageParser:
     def _check_no_templates(self) -> None:
         for key, text in self._template_texts():
             for name in template_names(text):
-                self.problem(key, f"{key} uses ${{{name}}} but the stage has no 'partition'")
+                self.problem(key, f"{key} uses ${{{name}}}, which is not defined (not in "
+                             "'vars:' or params.yaml; no partition, foreach or matrix)")
                 return
 
     def _check_templates(self, known: set[str]) -> None:

@@ -254,7 +254,7 @@ def load_snapshot(project: Project, read_text: Callable[[str], str | None], wher
     if spec_text is None:
         raise BadInputError(f"{SPEC_FILE} does not exist {where}")
     source = f"{SPEC_FILE}{suffix}"
-    pipeline = parse_pipeline(parse_yaml(spec_text, source), source)
+    pipeline = parse_pipeline(parse_yaml(spec_text, source), source, read_text)
     graph = graph_module.build(pipeline, project.today, _runtime_reader(project, read_text, suffix))
     lock_text = read_text(lockfile.LOCK_FILE) or ""
     return graph, ParamsReader(read_text), lockfile.parse(lock_text)

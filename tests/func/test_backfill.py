@@ -233,7 +233,7 @@ def test_bad_backfill_ranges_exit_2(repo: Repo, args: list, message: str) -> Non
      "start 2024-02-01 is after end 2024-01-02"),
     ({"by": "date", "start": "2024-01-01", "end": "2024-01-02"}, "echo ${dtae}",
      "unknown variable ${dtae} (did you mean 'date'?)"),
-    (None, "echo ${date}", "cmd uses ${date} but the stage has no 'partition'"),
+    (None, "echo ${date}", "cmd uses ${date}, which is not defined"),
 ])
 def test_bad_partition_specs_exit_2(repo: Repo, partition, cmd: str, message: str) -> None:
     stage = {"cmd": cmd, "outs": ["o"]}

@@ -286,8 +286,8 @@ def test_a_stage_written_twice_is_refused_with_both_lines() -> None:
 
 
 def test_an_unknown_top_level_key_is_refused() -> None:
-    with pytest.raises(SpecError, match="unknown top-level key 'vars'"):
-        parse_pipeline(parse_yaml("vars: {x: 1}\nstages:\n  a:\n    cmd: echo\n", "spec"))
+    with pytest.raises(SpecError, match="unknown top-level key 'defaults'"):
+        parse_pipeline(parse_yaml("defaults: {x: 1}\nstages:\n  a:\n    cmd: echo\n", "spec"))
 
 
 def test_an_unquoted_template_in_a_flow_list_gets_a_hint() -> None:

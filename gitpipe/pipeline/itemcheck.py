@@ -1,0 +1,75 @@
+"""Validating a foreach/matrix stage item by item: each `${item…}` and `${key}`
+exists for every item and renders (a mapping only into `cmd`), and each
+rendered path is a path inside the repository. Items come from git like the
+rest of gitpipe.yaml, so a value such as `../../etc` is refused here, before
+any node is made of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from gitpipe.pipeline.items import ItemSpec
+from gitpipe.pipeline.templates import TemplateError, names_in, render_text, root_of
+
+Problem = Callable[[str, str], None]  # (field, message), reported at the field's line
+
+ITEM_FIELDS = ("cmd", "deps", "outs", "metrics", "env", "wait_for")
+PATH_FIELDS = ("deps", "outs", "metrics")
+
+
+def _texts(body: Any) -> list[tuple[str, str]]:
+    """(field, text) of every field an item may change."""
+    cmd = body.get("cmd")
+    texts = [("cmd", " && ".join(map(str, cmd)) if isinstance(cmd, list) else str(cmd or ""))]
+    for key in PATH_FIELDS:
+        value = body.get(key) or []
+        texts += [(key, str(v)) for v in ([value] if isinstance(value, str) else value)
+                  if isinstance(v, (str, int, float))]
+    env = body.get("env")
+    if isinstance(env, dict):
+        texts += [("env", str(v)) for v in env.values()]
+    wait = body.get("wait_for")
+    wait_path = wait.get("path") if isinstance(wait, dict) else wait
+    if wait_path is not None:
+        texts.append(("wait_for", str(wait_path)))
+    return [(field, text) for field, text in texts if "${" in text]
+
+
+def _fixed_fields(body: Mapping[str, Any], problem: Problem) -> None:
+    """`${item}` only where a node's command and paths are made: elsewhere it is refused."""
+    for key, value in body.items():
+        if key in ITEM_FIELDS:
+            continue
+        text = str(value)
+        found = [n for n in names_in(text) if root_of(n) in ("item", "key")]
+        if found:
+            problem(key, f"${{{found[0]}}} cannot be used in {key!r}: items change "
+                           f"only {', '.join(ITEM_FIELDS)}")
+
+
+def check_items(stage: str, body: Mapping[str, Any], spec: ItemSpec,
+                normalize: Callable[[str], object], problem: Problem) -> ItemSpec | None:
+    """The items, if they may make nodes of this body; else None, after reporting the
+    first problem of each field with the item it is in. `normalize` raises
+    ValueError for a path that may not be one."""
+    if body.get("partition") is not None:
+        problem("partition", f"a stage has 'partition' or '{spec.kind}', not both (both "
+                "make the stage's nodes)")
+        return None
+    _fixed_fields(body, problem)
+    failed: set[str] = set()
+    texts = _texts(body)
+    for key, context in spec.items():
+        for field, text in texts:
+            if field in failed:
+                continue
+            try:
+                value = render_text(text, context, field == "cmd")
+                if field in PATH_FIELDS:
+                    normalize(value)
+            except (TemplateError, ValueError) as exc:
+                problem(field, f"{field} of {stage}@{key}: {exc}")
+                failed.add(field)
+    return spec

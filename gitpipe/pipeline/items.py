@@ -1,0 +1,124 @@
+"""`foreach` and `matrix` items: a stage's nodes from a list of values, a mapping,
+or the product of named lists, named as DVC names them.
+
+They are a stage's partitions in all but origin: `stage@key` is a Task with
+its own lock entry, staleness and place under the stage's `concurrency` and
+`pool`; `ItemSpec` answers `keys()` as `PartitionSpec` does, and
+model.partition_task renders `${item…}` and `${key}` instead of `${date}`.
+
+- `foreach:` a list of scalars → `stage@<value>`; a list holding mappings or
+  lists → `stage@0`, `stage@1` (the index); a mapping → `stage@<key>`, with
+  `${key}` and `${item}` (the value).
+- `matrix:` named lists → one node per combination, `stage@<a>-<b>` (values
+  in the order the names are written; a mapping or list value is written as
+  its name and index, `model0`); `${item.<name>}` and `${key}`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from gitpipe.pipeline.partitions import PartitionError
+from gitpipe.pipeline.templates import to_text
+
+MAX_ITEMS = 100_000
+MAX_KEY = 120
+ITEM_NAMES = ("item", "key")
+
+
+class ItemSpec(NamedTuple):
+    """A stage's items: their keys and each one's `${item}`/`${key}` values as JSON
+    (JSON keeps the Stage hashable, picklable and compared by value)."""
+
+    kind: str
+    item_keys: tuple[str, ...]
+    contexts: tuple[str, ...]
+
+    def keys(self, today: dt.date | None = None, start: str | None = None,
+             end: str | None = None) -> list[str]:
+        if start is not None or end is not None:
+            raise PartitionError(f"the stage's nodes are {self.kind} items, not dates: "
+                                 "name them instead (gitpipe repro STAGE@ITEM ...)")
+        return list(self.item_keys)
+
+    def variables(self, key: str) -> dict[str, Any]:
+        found: dict[str, Any] = json.loads(self.contexts[self.item_keys.index(key)])
+        return found
+
+    def items(self) -> list[tuple[str, dict[str, Any]]]:
+        return [(key, json.loads(text)) for key, text in zip(self.item_keys, self.contexts,
+                                                             strict=True)]
+
+
+def _is_composite(value: Any) -> bool:
+    return isinstance(value, (Mapping, list))
+
+
+def foreach_items(value: Any) -> list[tuple[str, dict[str, Any]]]:
+    """(key, context) per item of a `foreach:` value; ValueError if it is not a
+    non-empty list or mapping."""
+    if isinstance(value, Mapping):
+        pairs = [(to_text(k), {"item": v, "key": to_text(k)}) for k, v in value.items()]
+    elif isinstance(value, list):
+        if any(_is_composite(v) for v in value):
+            pairs = [(str(i), {"item": v}) for i, v in enumerate(value)]
+        else:
+            pairs = [(to_text(v), {"item": v}) for v in value]
+    else:
+        raise ValueError(f"'foreach' must be a list or a mapping, not {type(value).__name__}")
+    return pairs
+
+
+def matrix_items(value: Any) -> list[tuple[str, dict[str, Any]]]:
+    """(key, context) per combination of a `matrix:` of named lists."""
+    if not isinstance(value, Mapping) or not value:
+        raise ValueError("'matrix' must be a mapping of names to lists")
+    for name, values in value.items():
+        if not isinstance(values, list) or not values:
+            raise ValueError(f"matrix {name!r} must be a non-empty list")
+    names = list(value)
+    count = 1
+    for values in value.values():
+        count *= len(values)
+    if count > MAX_ITEMS:
+        raise ValueError(f"the matrix makes {count} combinations (at most {MAX_ITEMS})")
+    pairs = []
+    for combination in itertools.product(*(enumerate(value[n]) for n in names)):
+        fragments = [f"{n}{i}" if _is_composite(v) else to_text(v)
+                     for n, (i, v) in zip(names, combination, strict=True)]
+        key = "-".join(fragments)
+        pairs.append((key, {"item": {n: v for n, (_, v) in zip(names, combination,
+                                                                strict=True)}, "key": key}))
+    return pairs
+
+
+def build(kind: str, pairs: list[tuple[str, dict[str, Any]]]) -> ItemSpec:
+    """The ItemSpec of checked pairs; ValueError for none, too many, or a repeated key."""
+    if not pairs:
+        raise ValueError(f"'{kind}' has no items")
+    if len(pairs) > MAX_ITEMS:
+        raise ValueError(f"'{kind}' has {len(pairs)} items (at most {MAX_ITEMS})")
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise ValueError(f"'{kind}' names item {key!r} twice")
+        seen.add(key)
+    return ItemSpec(kind, tuple(k for k, _ in pairs),
+                    tuple(json.dumps(c, default=str) for _, c in pairs))
+
+
+def key_problem(stage: str, key: str) -> str | None:
+    """Why `stage@key` cannot name a node (it names lock entries, run-cache keys and
+    log files, and comes from git), or None."""
+    from gitpipe.trust.checks import task_problem
+
+    if len(key) > MAX_KEY:
+        return f"item name {key[:40]!r}… is longer than {MAX_KEY} characters"
+    if key in (".", "..") or task_problem(f"{stage}@{key}") is not None:
+        return (f"item name {key!r} cannot name a node: only letters, digits and . _ : + - "
+                "(no spaces, '/' or '@')")
+    return None
