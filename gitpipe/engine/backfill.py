@@ -48,8 +48,9 @@ def partition_names(project: Project, options: BackfillOptions) -> list[str]:
     try:
         keys = stage.partition.keys(project.today, options.start, options.end)
     except PartitionError as exc:
-        raise BadInputError(f"backfill {stage.name!r}: {exc}",
-                            hint=_range_hint(project, stage.name, stage.partition)) from None
+        hint = _range_hint(project, stage.name, stage.partition) \
+            if isinstance(stage.partition, PartitionSpec) else None
+        raise BadInputError(f"backfill {stage.name!r}: {exc}", hint=hint) from None
     return [f"{stage.name}@{key}" for key in keys]
 
 

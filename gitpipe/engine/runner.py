@@ -25,8 +25,9 @@ from gitpipe.executors.base import Context, Executor, Executors, OutputSink, Run
 from gitpipe.hashing.digests import XXH3
 from gitpipe.pipeline import lockfile
 from gitpipe.pipeline.model import Task
+from gitpipe.project.gitignore import cached_out_paths, ensure_ignored
 from gitpipe.project.lockguard import would_lose
-from gitpipe.project.root import Project, ProjectLock, cached_out_paths, ensure_ignored
+from gitpipe.project.root import Project, ProjectLock
 from gitpipe.project.staleness import Observation, Staleness, judge, lock_entry_for, observe
 from gitpipe.project.status import Prejudged, check_params
 from gitpipe.project.workdirs import wdir_problem

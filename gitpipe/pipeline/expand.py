@@ -12,16 +12,17 @@ without templates reads nothing more.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import xxhash
 
-from gitpipe.core.yamlio import line_of, parse_plain, plain
+from gitpipe.core.errors import GitpipeError
+from gitpipe.core.yamlio import line_of, plain
 from gitpipe.pipeline import items as items_module
 from gitpipe.pipeline.items import ITEM_NAMES, ItemSpec
 from gitpipe.pipeline.model import DEFAULT_PARAMS_FILE
+from gitpipe.pipeline.paramformats import parse_params
 from gitpipe.pipeline.stage import Collector
 from gitpipe.pipeline.templates import TemplateError, has_template, lookup, render_data, root_of
 
@@ -39,13 +40,8 @@ class VarsError(ValueError):
 
 
 def _load(path: str, text: str) -> Any:
-    if path.endswith(".json"):
-        return json.loads(text)
-    if path.endswith(".toml"):
-        import tomllib
-
-        return tomllib.loads(text)
-    return plain(parse_plain(text, path))
+    """A vars file's data, read as params files are (by extension; YAML 1.2 numbers)."""
+    return plain(parse_params(text, path))
 
 
 def _merge(into: dict[str, Any], new: Mapping[str, Any], where: str, prefix: str = "") -> None:
@@ -121,8 +117,8 @@ class Vars:
             return
         try:
             data = _load(path, text)
-        except Exception as exc:  # any parser's error: the file is bad input
-            raise VarsError(f"vars file {path!r} cannot be read: {exc}") from None
+        except GitpipeError as exc:
+            raise VarsError(f"vars file {path!r} cannot be read: {exc.message}") from None
         if not isinstance(data, Mapping):
             raise VarsError(f"vars file {path!r} must hold a mapping")
         if keys is not None:

@@ -26,6 +26,7 @@ from gitpipe.pipeline.lockfile import LockEntry
 from gitpipe.pipeline.model import DEFAULT_EXECUTOR, SPEC_FILE, Pipeline, Stage
 from gitpipe.pipeline.params import ParamsReader
 from gitpipe.pipeline.parse import FIRST_STAGE_HINT, load_pipeline
+from gitpipe.project.gitignore import cached_out_paths, ensure_ignored
 from gitpipe.project.workdirs import WDIR_HINT, wdir_problems
 from gitpipe.storage.state import State
 from gitpipe.storage.workspace import Workspace
@@ -325,35 +326,6 @@ GITPIPE_GITIGNORE = """# written by gitpipe init: per-machine state, never commi
 """
 
 
-def ensure_ignored(root: Path, paths: list[str]) -> list[str]:
-    """Add `/path` lines for cached outs to the root .gitignore; returns what was added.
-
-    A partitioned out's line as gitpipe wrote it before (`/data/raw/*.csv`,
-    which hides every other file there too) is replaced by its exact pattern
-    where it stands."""
-    ignore = root / ".gitignore"
-    existing = ignore.read_text(encoding="utf-8").splitlines() if ignore.exists() else []
-    loose = {_loose_pattern(path): f"/{path}" for path in paths if "[0-9]" in path}
-    updated = [loose.get(line, line) for line in existing]
-    wanted = [f"/{path}" for path in dict.fromkeys(paths) if f"/{path}" not in updated]
-    if wanted or updated != existing:
-        text = "\n".join(list(dict.fromkeys(updated)) + wanted) + "\n"
-        lockfile.atomic_write(ignore, text)
-    return wanted
-
-
-def _loose_pattern(pattern: str) -> str:
-    """The line gitpipe wrote before for the out an exact pattern stands for:
-    every `${…}` as `*`, the path's own glob characters unescaped."""
-    import re
-
-    from gitpipe.pipeline.partitions import VALUE_SHAPES
-
-    for shape in VALUE_SHAPES:
-        pattern = pattern.replace(shape, "\0")
-    return "/" + re.sub(r"\\([\\*?\[])", r"\1", pattern).replace("\0", "*")
-
-
 def init_project(path: Path) -> Project:
     """Create `.gitpipe/` (config, ignore rules) in a git work tree; idempotent."""
     from gitpipe.pipeline.config import CONFIG_FILE, default_config_text
@@ -382,12 +354,3 @@ def ensure_initialised(root: Path) -> None:
         init_project(root)
     elif not os.path.lexists(gitpipe_dir / ".gitignore"):
         lockfile.atomic_write(gitpipe_dir / ".gitignore", GITPIPE_GITIGNORE)
-
-
-def cached_out_paths(pipeline: Pipeline) -> list[str]:
-    """Ignore patterns for cached outs: a partitioned out's `${…}` as a digit
-    glob of its value's shape, so the rule matches the partitions' files only."""
-    from gitpipe.pipeline.partitions import ignore_pattern
-
-    return [ignore_pattern(out.path, stage.partition.freq if stage.partition else None)
-            for stage in pipeline.stages for out in stage.outs if out.cache]

@@ -132,7 +132,7 @@ def _pipeline_at(revision: Revision) -> Pipeline:
     if text is None:
         return Pipeline(())
     source = f"{SPEC_FILE}@{revision.rev}"
-    return parse_pipeline(parse_yaml(text, source), source)
+    return parse_pipeline(parse_yaml(text, source), source, revision.read_text)
 
 
 def params_at(project: Project, rev: str | None) -> dict[Key, Any]:

@@ -157,3 +157,14 @@ def test_status_at_a_revision_reads_vars_from_that_revision(repo: Repo) -> None:
     done = repo.run("status", "--rev", "HEAD")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "everything is up to date"
+
+
+def test_item_outs_are_ignored_by_their_exact_names(repo: Repo) -> None:
+    repo.spec({"build": {"foreach": ["us", "eu"], "do": {
+        "cmd": "mkdir -p out && echo ${item} > out/${item}.txt", "outs": ["out/${item}.txt"]}}})
+    repo.run("init", check=True)
+    repo.run("repro", check=True)
+    (repo.path / "out/lookup.txt").write_text("made by hand\n")
+    ignored = repo.git("status", "--porcelain", "--ignored", "--untracked-files=all")
+    assert "!! out/us.txt" in ignored and "!! out/eu.txt" in ignored
+    assert "?? out/lookup.txt" in ignored, "a file beside the items' outs stays visible to git"

@@ -122,14 +122,14 @@ def test_foreach_matrix_and_vars_are_carried_over(repo: Repo) -> None:
           build:
             foreach: ${models}
             do:
-              cmd: echo ${item} > out/${item}.txt
+              cmd: mkdir -p out && echo ${item} > out/${item}.txt
               outs:
               - out/${item}.txt
           grid:
             matrix:
               lr: [0.1, 0.01]
               depth: [2, 3]
-            cmd: echo ${item.lr} ${item.depth} > grid/${item.lr}-${item.depth}.txt
+            cmd: mkdir -p grid && echo ${item.lr} ${item.depth} > grid/${item.lr}-${item.depth}.txt
             outs:
             - grid/${item.lr}-${item.depth}.txt
         """})
@@ -137,8 +137,13 @@ def test_foreach_matrix_and_vars_are_carried_over(repo: Repo) -> None:
     spec = yaml.safe_load(repo.read("gitpipe.yaml"))
     assert spec["vars"] == ["params.yaml", {"models": ["a", "b"]}]
     assert spec["stages"]["build"] == {"foreach": "${models}", "do": {
-        "cmd": "echo ${item} > out/${item}.txt", "outs": ["out/${item}.txt"]}}
+        "cmd": "mkdir -p out && echo ${item} > out/${item}.txt", "outs": ["out/${item}.txt"]}}
     assert spec["stages"]["grid"]["matrix"] == {"lr": [0.1, 0.01], "depth": [2, 3]}
+    repo.gen({"params.yaml": "seed: 1\n"})
+    repo.run("init", check=True)
+    repo.run("repro", check=True)
+    assert repo.read("out/b.txt") == "b\n" and repo.read("grid/0.01-3.txt") == "0.01 3\n"
+    assert "build@a" in repo.read("gitpipe.lock") and "grid@0.1-2" in repo.read("gitpipe.lock")
 
 
 def test_an_existing_gitpipe_yaml_is_kept_and_bad_files_are_clear(repo: Repo,

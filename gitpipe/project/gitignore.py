@@ -1,0 +1,62 @@
+"""The root .gitignore lines for cached outs: what `init` and `repro` add.
+
+A partitioned out is ignored by a pattern of its values' shape and a foreach
+or matrix out by its exact names, so a rule never hides a file of the user's
+beside them (a hand-made `data/raw/lookup.csv`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gitpipe.pipeline import lockfile
+from gitpipe.pipeline.model import Pipeline
+
+
+def ensure_ignored(root: Path, paths: list[str]) -> list[str]:
+    """Add `/path` lines for cached outs to the root .gitignore; returns what was added.
+
+    A partitioned out's line as gitpipe wrote it before (`/data/raw/*.csv`,
+    which hides every other file there too) is replaced by its exact pattern
+    where it stands."""
+    ignore = root / ".gitignore"
+    existing = ignore.read_text(encoding="utf-8").splitlines() if ignore.exists() else []
+    loose = {_loose_pattern(path): f"/{path}" for path in paths if "[0-9]" in path}
+    updated = [loose.get(line, line) for line in existing]
+    wanted = [f"/{path}" for path in dict.fromkeys(paths) if f"/{path}" not in updated]
+    if wanted or updated != existing:
+        text = "\n".join(list(dict.fromkeys(updated)) + wanted) + "\n"
+        lockfile.atomic_write(ignore, text)
+    return wanted
+
+
+def _loose_pattern(pattern: str) -> str:
+    """The line gitpipe wrote before for the out an exact pattern stands for:
+    every `${…}` as `*`, the path's own glob characters unescaped."""
+    import re
+
+    from gitpipe.pipeline.partitions import VALUE_SHAPES
+
+    for shape in VALUE_SHAPES:
+        pattern = pattern.replace(shape, "\0")
+    return "/" + re.sub(r"\\([\\*?\[])", r"\1", pattern).replace("\0", "*")
+
+
+def cached_out_paths(pipeline: Pipeline) -> list[str]:
+    """Ignore patterns for cached outs: a partitioned out's `${…}` as a digit
+    glob of its value's shape, so the rule matches the partitions' files only;
+    a foreach or matrix stage's outs by the exact names its items give them."""
+    from gitpipe.pipeline.model import partition_task
+    from gitpipe.pipeline.partitions import PartitionSpec, ignore_pattern
+
+    patterns = []
+    for stage in pipeline.stages:
+        spec = stage.partition
+        if spec is None or isinstance(spec, PartitionSpec):
+            freq = spec.freq if spec is not None else None
+            patterns += [ignore_pattern(out.path, freq) for out in stage.outs if out.cache]
+            continue
+        for key in spec.keys():  # noqa: SIM118 - an ItemSpec, not a dict
+            patterns += [ignore_pattern(out.path, None)
+                         for out in partition_task(stage, key).outs if out.cache]
+    return patterns
