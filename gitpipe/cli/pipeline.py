@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from gitpipe.cli.group import cli, project_of, settle_exit_code, size_text
+from gitpipe.cli.jsonout import json_option, json_out
 from gitpipe.cli.output import BackfillProgress, LivePrinter, print_report, print_status
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ def init(ctx: click.Context) -> None:
 
 @cli.command()
 @click.pass_context
+@json_option("validate")
 def validate(ctx: click.Context) -> None:
     """Check gitpipe.yaml, the params files, the config and the DAG."""
     project = project_of(ctx)
@@ -39,17 +41,22 @@ def validate(ctx: click.Context) -> None:
     partitions = f" ({len(tasks)} task(s) with partitions)" if len(tasks) != stages else ""
     click.echo(f"gitpipe.yaml is valid: {stages} stage(s){partitions}, "
                f"{project.graph.number_of_edges()} dependency edge(s)")
-    for warning in project.missing_inputs():
+    warnings = project.missing_inputs()
+    for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
+    if out := json_out(ctx):
+        from gitpipe.usecases.documents import validate_document
+
+        out.emit(validate_document(project, tasks, warnings))
 
 
 @cli.command()
 @click.argument("targets", nargs=-1)
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (for CI).")
 @click.option("--check", is_flag=True, help="Exit 1 when anything is stale.")
 @click.option("--rev", help="Judge the pipeline as this commit has it, without a checkout.")
 @click.pass_context
-def status(ctx: click.Context, targets: tuple[str, ...], as_json: bool, check: bool,
+@json_option("status")
+def status(ctx: click.Context, targets: tuple[str, ...], check: bool,
            rev: str | None) -> None:
     """Show stale stages and why."""
     started_ns = time.time_ns()
@@ -66,10 +73,8 @@ def status(ctx: click.Context, targets: tuple[str, ...], as_json: bool, check: b
         seal.settle(project, noop.STATUS, noop.status_answer(report), started_ns)
     code = noop.status_exit_code(report.stale, check)
     settle_exit_code(ctx, code)
-    if as_json:
-        import json
-
-        click.echo(json.dumps(report.to_json()))
+    if out := json_out(ctx):
+        out.emit(report.to_json())
     else:
         print_status(report)
     if code:
@@ -102,6 +107,7 @@ def _known_executor(ctx: click.Context, param: click.Parameter, value: str | Non
               help="Run every stage with this executor (local, kubernetes, or one an "
               "installed package registers) instead of the one its `executor:` names.")
 @click.pass_context
+@json_option("repro")
 def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force: bool,
           dry_run: bool, keep_going: bool, pull: bool, push: bool, remote: str | None,
           no_run_cache: bool, executor: str | None) -> None:
@@ -120,7 +126,10 @@ def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force:
     if noop.seals_repro(options):
         seal.settle(project, noop.REPRO, noop.repro_answer(report), started_ns)
     settle_exit_code(ctx, 0 if report.ok else 1)
-    print_report(report)
+    if out := json_out(ctx):
+        out.emit(report.to_json("repro"))
+    else:
+        print_report(report)
     if not report.ok:
         ctx.exit(1)
 
@@ -168,6 +177,7 @@ def runs(ctx: click.Context, stage: str | None, limit: int, as_json: bool) -> No
 @click.option("--dry-run", is_flag=True, help="Print what would run and why.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Tasks at once in all.")
 @click.pass_context
+@json_option("backfill")
 def backfill(ctx: click.Context, stage: str, start: str | None, end: str | None,
              concurrency: int | None, force: bool, no_downstream: bool, dry_run: bool,
              jobs: int | None) -> None:
@@ -186,6 +196,9 @@ def backfill(ctx: click.Context, stage: str, start: str | None, end: str | None,
         report = project.backfill(options, ReproOptions(jobs=jobs, retry_backoff=backoff),
                                   progress.wrap(printer.event), printer.line)
     settle_exit_code(ctx, 0 if report.ok else 1)
-    print_report(report)
+    if out := json_out(ctx):
+        out.emit({**report.to_json("backfill"), "stage": stage})
+    else:
+        print_report(report)
     if not report.ok:
         ctx.exit(1)

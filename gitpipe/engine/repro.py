@@ -12,7 +12,7 @@ from gitpipe.core.outcome import Outcome
 from gitpipe.engine.reports import Listener, Report, ReproOptions, TaskResult
 from gitpipe.pipeline import graph as graph_module
 from gitpipe.project.root import Project
-from gitpipe.project.staleness import Staleness
+from gitpipe.project.staleness import Kind, Reason, Staleness
 from gitpipe.project.status import prejudge, status
 
 TYPE_CHECKING = False
@@ -57,9 +57,9 @@ def _dry_run(project: Project, options: ReproOptions) -> Report:
     verdicts = status(project, options.targets).tasks
     results = []
     for verdict in verdicts:
-        reasons = tuple(str(r) for r in verdict.reasons) or (("forced",) if options.force else ())
+        details = verdict.reasons or ((Reason(Kind.FORCED),) if options.force else ())
         results.append(TaskResult(verdict.task, _dry_outcome(verdict, options.force),
-                                  reasons=reasons))
+                                  reasons=tuple(map(str, details)), details=details))
     return Report(results, dry_run=True)
 
 

@@ -195,6 +195,7 @@ class FsckReport:
     removed: list[str] = field(default_factory=list)
     missing: list[LockedOut] = field(default_factory=list)
     malformed: list[str] = field(default_factory=list)  # records a repro skips, with why
+    actual: dict[str, str] = field(default_factory=dict)  # a bad object: what it hashes to
 
 
 def fsck(project: Project, repair: bool = False) -> FsckReport:
@@ -209,6 +210,7 @@ def fsck(project: Project, repair: bool = False) -> FsckReport:
             if bad is None:
                 continue
             report.bad.append(bad.digest)
+            report.actual[bad.digest] = bad.actual
             if repair and cache.discard(path.relative_to(cache.root).as_posix()):
                 report.removed.append(bad.digest)
         if repair and report.removed:
