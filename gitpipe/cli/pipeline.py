@@ -126,10 +126,9 @@ def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force:
     if noop.seals_repro(options):
         seal.settle(project, noop.REPRO, noop.repro_answer(report), started_ns)
     settle_exit_code(ctx, 0 if report.ok else 1)
+    print_report(report)  # with --json, on stderr (cli/jsonout.py)
     if out := json_out(ctx):
         out.emit(report.to_json("repro"))
-    else:
-        print_report(report)
     if not report.ok:
         ctx.exit(1)
 
@@ -196,9 +195,8 @@ def backfill(ctx: click.Context, stage: str, start: str | None, end: str | None,
         report = project.backfill(options, ReproOptions(jobs=jobs, retry_backoff=backoff),
                                   progress.wrap(printer.event), printer.line)
     settle_exit_code(ctx, 0 if report.ok else 1)
+    print_report(report)  # with --json, on stderr (cli/jsonout.py)
     if out := json_out(ctx):
         out.emit({**report.to_json("backfill"), "stage": stage})
-    else:
-        print_report(report)
     if not report.ok:
         ctx.exit(1)

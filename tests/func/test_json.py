@@ -53,8 +53,9 @@ def test_repro_with_a_failing_stage_prints_the_failure_then_exits_1(repo: Repo) 
     assert Path(b["log"]).is_file() and a["duration"] >= 0
     assert doc["totals"]["tasks"] == 2 and doc["totals"]["ran"] == 1
     assert doc["totals"]["failed"] == 1 and doc["totals"]["skipped"] == 0
-    # The stage's output and the live lines went to stderr, not into the document.
+    # The stage's output, the live lines and the table went to stderr, not into the document.
     assert "[a] hello" in done.stderr and "hello" not in done.stdout
+    assert "failed b" in done.stderr and "hint: the log is" in done.stderr
 
 
 def test_repro_reasons_carry_old_and_new_values(repo: Repo) -> None:
@@ -263,3 +264,29 @@ def test_the_schema_and_docs_json_name_every_field_and_reason_kind() -> None:
               for word in re.findall(r"[a-z_]+", code)}
     undocumented = sorted((names | set(reason)) - quoted)
     assert undocumented == []
+
+
+def test_every_kind_of_reason_is_plain_json_and_valid() -> None:
+    import datetime
+
+    from gitpipe.pipeline.params import ABSENT
+    from gitpipe.project.staleness import Kind, Reason
+
+    samples = {Kind.CMD: ("", "old cmd", "new cmd"), Kind.DEP_MODIFIED: ("d/", "xxh3:1", "xxh3:2"),
+               Kind.DEP_MODE: ("run.sh", False, True),
+               Kind.PARAM: ("when", ABSENT, datetime.date(2024, 3, 1)),
+               Kind.OUT_KIND: ("m.json", True, "a metric"), Kind.WDIR: ("", ".", "sub"),
+               Kind.UPSTREAM: ("raw@2024-01-01", None, None)}
+    one = {"$ref": "#/$defs/reason", "$defs": SCHEMA["$defs"]}
+    for kind in Kind:
+        subject, old, new = samples.get(kind, ("x", None, None))
+        reason = Reason(kind, subject, old, new)
+        data = json.loads(json.dumps(reason.to_json(), allow_nan=False))
+        jsonschema.validate(data, one)
+        assert data["text"] == str(reason) and data["kind"] == kind.name.lower()
+        assert data["subject"] == (subject or None)
+    param = Reason(Kind.PARAM, "when", ABSENT, datetime.date(2024, 3, 1)).to_json()
+    assert (param["old"], param["new"], param["path"]) == (None, "2024-03-01", None)
+    assert Reason(Kind.OUT_KIND, "m.json", True, "a metric").to_json()["old"] is None
+    assert Reason(Kind.UPSTREAM, "raw@2024-01-01").to_json()["path"] is None
+    assert Reason(Kind.DEP_MODE, "run.sh", False, True).to_json()["path"] == "run.sh"
