@@ -200,6 +200,20 @@ def test_pull_naming_an_absent_object_prints_an_error_document(pushed: Repo,
     assert "not in the cache" in doc["error"]["message"] or "remote" in doc["error"]["message"]
 
 
+def test_a_pull_that_keeps_a_hand_edit_prints_its_document_then_fails(pushed: Repo,
+                                                                      tmp_path: Path) -> None:
+    pushed.run("push", check=True)
+    clone = pushed.clone_to(tmp_path / "clone")
+    (clone.path / "o").write_text("mine\n")
+    done = clone.run("pull", "--json")
+    assert done.returncode == 1
+    doc = document(done, "pull")  # one document: the pull's, not an error document beside it
+    assert doc["ok"] is False and "error" not in doc
+    assert [(o["path"], o["task"]) for o in doc["checkout"]["kept"]] == [("o", "a")]
+    assert doc["checkout"]["restored"] == ["d"] and (clone.path / "o").read_text() == "mine\n"
+    assert "were not overwritten" in done.stderr
+
+
 def test_gc_lists_what_it_removes_locally_and_on_a_remote(pushed: Repo, tmp_path: Path) -> None:
     pushed.run("push", check=True)
     pushed.spec({"a": {"cmd": "echo y > o", "outs": ["o"]}})
@@ -290,3 +304,19 @@ def test_every_kind_of_reason_is_plain_json_and_valid() -> None:
     assert Reason(Kind.OUT_KIND, "m.json", True, "a metric").to_json()["old"] is None
     assert Reason(Kind.UPSTREAM, "raw@2024-01-01").to_json()["path"] is None
     assert Reason(Kind.DEP_MODE, "run.sh", False, True).to_json()["path"] == "run.sh"
+
+
+def test_fsck_of_a_remote_names_the_bad_object_there(pushed: Repo, tmp_path: Path) -> None:
+    pushed.run("push", check=True)
+    digest = pushed.project().lock_entries["a"].out("o").digest
+    key = f"files/xxh3/{digest[5:7]}/{digest[7:]}"
+    stored = tmp_path / "store" / key
+    stored.chmod(0o644)
+    stored.write_text("rot\n")
+    done = pushed.run("fsck", "--remote", "store", "--json")
+    assert done.returncode == 1
+    doc = document(done, "fsck")
+    assert doc["remote"]["name"] == "store" and doc["where"] == "remote 'store'"
+    assert doc["checked"] == 4
+    assert doc["bad"] == [{"digest": digest, "object": key, "actual": None, "removed": False,
+                           "paths": ["o"]}]
