@@ -76,6 +76,7 @@ def fsck_document(project: Project, report: FsckReport, repair: bool,
 
     naming = _paths_naming(project, set(report.bad))
     bad = [{"digest": digest, "object": object_key(digest), "actual": report.actual.get(digest),
+            "problem": _problem(report.actual.get(digest)),
             "removed": digest in report.removed, "paths": naming.get(digest, [])}
            for digest in report.bad]
     malformed = [dict(zip(("record", "problem"), line.split(": ", 1), strict=False))
@@ -85,6 +86,12 @@ def fsck_document(project: Project, report: FsckReport, repair: bool,
             "repair": repair, "checked": report.checked, "bad": bad,
             "repaired": len(report.removed), "missing": _outs(report.missing),
             "malformed": malformed}
+
+
+def _problem(actual: str | None) -> str:
+    if actual is None:  # a remote's object: downloaded, it failed verification
+        return "its content does not match its name"
+    return f"its content hashes to {actual}"
 
 
 def _paths_naming(project: Project, digests: set[str]) -> dict[str, list[str]]:

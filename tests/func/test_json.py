@@ -248,6 +248,7 @@ def test_fsck_names_a_corrupted_object_and_the_paths_it_holds(pushed: Repo,
     (bad,) = doc["bad"]
     assert bad["digest"] == digest and bad["paths"] == ["d/one"] and bad["removed"] is False
     assert bad["actual"].startswith("xxh3:") and bad["actual"] != digest
+    assert bad["problem"] == f"its content hashes to {bad['actual']}"
     assert bad["object"] == f"files/xxh3/{digest[5:7]}/{digest[7:]}"
     repaired = document(pushed.run("fsck", "--repair", "--json", check=True), "fsck")
     assert repaired["ok"] is True and repaired["repaired"] == 1
@@ -319,4 +320,4 @@ def test_fsck_of_a_remote_names_the_bad_object_there(pushed: Repo, tmp_path: Pat
     assert doc["remote"]["name"] == "store" and doc["where"] == "remote 'store'"
     assert doc["checked"] == 4
     assert doc["bad"] == [{"digest": digest, "object": key, "actual": None, "removed": False,
-                           "paths": ["o"]}]
+                           "problem": "its content does not match its name", "paths": ["o"]}]
