@@ -96,6 +96,7 @@ def test_dry_run_says_what_would_happen_and_which_digests_differ(repo: Repo) -> 
 def test_status_keeps_its_keys_and_adds_the_version_and_detail(repo: Repo) -> None:
     two_stages(repo)
     repo.run("repro", check=True)
+    repo.commit("ran")
     repo.gen({"params.yaml": "lr: 2024-03-01\n"})  # YAML reads a date: JSON gets its text
     doc = document(repo.run("status", "--json", check=True), "status")
     assert doc["stale"] is True
@@ -105,6 +106,8 @@ def test_status_keeps_its_keys_and_adds_the_version_and_detail(repo: Repo) -> No
     assert a["reasons_detail"] == [{"kind": "param", "subject": "lr", "path": None, "old": 0.1,
                                     "new": "2024-03-01", "text": "params: lr 0.1 -> 2024-03-01"}]
     assert b["reasons"] == ["upstream: a"]
+    at = document(repo.run("status", "--rev", "HEAD", "--json", check=True), "status")
+    assert at["stale"] is False and [s["reasons_detail"] for s in at["stages"]] == [[], []]
 
 
 def test_backfill_reports_each_partition(repo: Repo) -> None:
