@@ -69,6 +69,9 @@ def test_repro_reasons_carry_old_and_new_values(repo: Repo) -> None:
                                     "old": 0.1, "new": 0.5, "text": "params: lr 0.1 -> 0.5"}]
     # `o` came out the same: b is judged after a and is not stale (early cutoff).
     assert (a["outcome"], b["outcome"]) == ("ran", "skipped") and doc["ok"] is True
+    noop = document(repo.run("repro", "--json", check=True), "repro")
+    assert noop["totals"]["skipped"] == noop["totals"]["tasks"] == 2
+    assert [t["reasons_detail"] for t in noop["tasks"]] == [[], []]
 
 
 def test_dry_run_says_what_would_happen_and_which_digests_differ(repo: Repo) -> None:
