@@ -13,6 +13,7 @@ import click
 
 from gitpipe.cli.console import ui_of
 from gitpipe.cli.group import cli, project_of, settle_exit_code, size_text
+from gitpipe.cli.jsonout import json_option, json_out
 from gitpipe.cli.output import LivePrinter, print_report, print_status
 from gitpipe.cli.progress import RunProgress
 from gitpipe.core.ranges import plural
@@ -33,6 +34,7 @@ def init(ctx: click.Context) -> None:
 
 @cli.command()
 @click.pass_context
+@json_option("validate")
 def validate(ctx: click.Context) -> None:
     """Check gitpipe.yaml, the params files, the config and the DAG."""
     project = project_of(ctx)
@@ -45,19 +47,24 @@ def validate(ctx: click.Context) -> None:
         if partitioned else ""
     ui_of(ctx).info(f"gitpipe.yaml is valid: {plural(stages, 'stage')}{shown}, "
                     f"{plural(project.graph.number_of_edges(), 'dependency edge')}")
-    for warning in project.missing_inputs():
+    warnings = project.missing_inputs()
+    for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
+    if out := json_out(ctx):
+        from gitpipe.usecases.documents import validate_document
+
+        out.emit(validate_document(project, tasks, warnings))
 
 
 @cli.command()
 @click.argument("targets", nargs=-1)
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (for CI).")
 @click.option("--check", is_flag=True, help="Exit 1 when anything is stale.")
 @click.option("--rev", help="Judge the pipeline as this commit has it, without a checkout.")
 @click.option("--all", "everything", is_flag=True,
               help="List every stale stage, partition and reason; no cut.")
 @click.pass_context
-def status(ctx: click.Context, targets: tuple[str, ...], as_json: bool, check: bool,
+@json_option("status")
+def status(ctx: click.Context, targets: tuple[str, ...], check: bool,
            rev: str | None, everything: bool) -> None:
     """Show stale stages and why."""
     started_ns = time.time_ns()
@@ -74,10 +81,8 @@ def status(ctx: click.Context, targets: tuple[str, ...], as_json: bool, check: b
         seal.settle(project, noop.STATUS, noop.status_answer(report), started_ns)
     code = noop.status_exit_code(report.stale, check)
     settle_exit_code(ctx, code)
-    if as_json:
-        import json
-
-        click.echo(json.dumps(report.to_json()))
+    if out := json_out(ctx):
+        out.emit(report.to_json())
     else:
         if rev is None:
             print_status(report, ui_of(ctx), everything, project.has_remote, every_task(project))
@@ -126,6 +131,7 @@ def _known_executor(ctx: click.Context, param: click.Parameter, value: str | Non
 @click.option("--all", "everything", is_flag=True,
               help="List every stage, partition and reason (--dry-run and the table); no cut.")
 @click.pass_context
+@json_option("repro")
 def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force: bool,
           dry_run: bool, keep_going: bool, pull: bool, push: bool, remote: str | None,
           no_run_cache: bool, executor: str | None, downstream: bool,
@@ -148,7 +154,9 @@ def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force:
     if noop.seals_repro(options):
         seal.settle(project, noop.REPRO, noop.repro_answer(report), started_ns)
     settle_exit_code(ctx, 0 if report.ok else 1)
-    print_report(report, ui_of(ctx), everything, every_task(project))
+    print_report(report, ui_of(ctx), everything, every_task(project))  # with --json, on stderr
+    if out := json_out(ctx):
+        out.emit(report.to_json("repro"))
     if not report.ok:
         ctx.exit(1)
 
@@ -205,6 +213,7 @@ def runs(ctx: click.Context, stage: str | None, limit: int, as_json: bool) -> No
 @click.option("--all", "everything", is_flag=True,
               help="List every stage, partition and reason; no cut.")
 @click.pass_context
+@json_option("backfill")
 def backfill(ctx: click.Context, stage: str, start: str | None, end: str | None,
              concurrency: int | None, force: bool, no_downstream: bool, dry_run: bool,
              jobs: int | None, everything: bool) -> None:
@@ -223,6 +232,8 @@ def backfill(ctx: click.Context, stage: str, start: str | None, end: str | None,
         report = project.backfill(options, ReproOptions(jobs=jobs, retry_backoff=backoff),
                                   progress.wrap(printer.event), printer.line)
     settle_exit_code(ctx, 0 if report.ok else 1)
-    print_report(report, ui_of(ctx), everything, every_task(project))
+    print_report(report, ui_of(ctx), everything, every_task(project))  # with --json, on stderr
+    if out := json_out(ctx):
+        out.emit({**report.to_json("backfill"), "stage": stage})
     if not report.ok:
         ctx.exit(1)

@@ -13,6 +13,7 @@ import click
 
 from gitpipe.cli.console import ui_of
 from gitpipe.cli.group import cli, project_of, size_text
+from gitpipe.cli.jsonout import json_option, json_out
 from gitpipe.cli.progress import CountProgress, TransferProgress
 
 
@@ -97,6 +98,7 @@ def _remote_options(func: Any) -> Any:
 @click.argument("targets", nargs=-1)
 @_remote_options
 @_run_cache_option
+@json_option("push")
 def push(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs: int,
          run_cache: bool) -> None:
     """Upload the lock's outs and run-cache entries missing on the remote."""
@@ -105,12 +107,23 @@ def push(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs:
         if run_cache:
             _every_run("push", ctx, targets, remote, jobs, progress)
     ui_of(ctx).info(_moved("pushed", summary))
+    _emit_transfer(ctx, "push", remote, summary)
+
+
+def _emit_transfer(ctx: click.Context, kind: str, remote: str | None, summary: Any,
+                   report: Any = None) -> None:
+    if out := json_out(ctx):
+        from gitpipe.usecases.documents import remote_of, transfer_document
+
+        where = remote_of(project_of(ctx), remote)
+        out.emit(transfer_document(kind, where, summary, report))
 
 
 @cli.command()
 @click.argument("targets", nargs=-1)
 @_remote_options
 @_run_cache_option
+@json_option("fetch")
 def fetch(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs: int,
           run_cache: bool) -> None:
     """Download the lock's outs into the cache (no checkout)."""
@@ -119,6 +132,7 @@ def fetch(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs
         if run_cache:
             _every_run("fetch", ctx, targets, remote, jobs, progress)
     ui_of(ctx).info(f"fetched {summary.files} file(s), {size_text(summary.bytes)}")
+    _emit_transfer(ctx, "fetch", remote, summary)
 
 
 @cli.command()
@@ -126,6 +140,7 @@ def fetch(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs
 @_remote_options
 @click.option("-f", "--force", is_flag=True, help=_FORCE_HELP)
 @_run_cache_option
+@json_option("pull")
 def pull(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs: int,
          force: bool, run_cache: bool) -> None:
     """Fetch, then check out."""
@@ -136,6 +151,7 @@ def pull(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs:
     ui_of(ctx).info(f"fetched {summary.files} file(s), {size_text(summary.bytes)}; checked "
                     f"out {len(report.restored)} out(s), {len(report.unchanged)} unchanged")
     _warn_kept(report)
+    _emit_transfer(ctx, "pull", remote, summary, report)
     _fail_if_kept(report)
 
 
@@ -154,6 +170,7 @@ def pull(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs:
 @click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
 @click.option("-y", "--yes", is_flag=True, help="Delete from the remote without asking (CI).")
 @click.pass_context
+@json_option("gc")
 def gc(ctx: click.Context, workspace: bool, all_branches: bool, all_tags: bool,
        all_commits: bool, revs: tuple[str, ...], remote: str | None, dry_run: bool,
        yes: bool) -> None:
@@ -177,6 +194,11 @@ def gc(ctx: click.Context, workspace: bool, all_branches: bool, all_tags: bool,
     ui_of(ctx).info(f"{verb} {len(plan.removed)} object(s) ({size_text(plan.bytes_freed)}) "
                     f"and {len(plan.runs)} run-cache entries{logs} from {plan.where}; "
                     f"kept {plan.kept}")
+    if out := json_out(ctx):
+        from gitpipe.usecases.documents import gc_document, remote_of
+
+        where = remote_of(project_of(ctx), remote) if remote is not None else None
+        out.emit(gc_document(plan, dry_run, where))
 
 
 def _confirm_remote_gc(plan: Any) -> bool:
@@ -200,6 +222,7 @@ def _confirm_remote_gc(plan: Any) -> bool:
               "downloaded).")
 @click.option("-j", "--jobs", default=8, show_default=True, type=click.IntRange(min=1))
 @click.pass_context
+@json_option("fsck")
 def fsck(ctx: click.Context, repair: bool, remote_name: str | None, jobs: int) -> None:
     """Check that every cache object's content agrees with its name."""
     from gitpipe.usecases.transfer import fsck as run_fsck
@@ -225,6 +248,11 @@ def fsck(ctx: click.Context, repair: bool, remote_name: str | None, jobs: int) -
                f"{len(report.missing)} lock out(s) missing from {where}")
     if report.removed and remote_name is not None:
         click.echo("hint: 'gitpipe push' from a clone that has them puts them back")
+    if document := json_out(ctx):
+        from gitpipe.usecases.documents import fsck_document, remote_of
+
+        named = remote_of(project, remote_name) if remote_name is not None else None
+        document.emit(fsck_document(project, report, repair, named))
     if (report.bad and not repair) or report.malformed:
         ctx.exit(1)
 

@@ -18,6 +18,7 @@ from gitpipe.executors.base import OutputSink
 from gitpipe.pipeline import graph as graph_module
 from gitpipe.pipeline.partitions import PartitionError, PartitionSpec
 from gitpipe.project.root import Project
+from gitpipe.project.staleness import Kind, Reason
 from gitpipe.project.status import status_of
 
 
@@ -92,8 +93,8 @@ def _dry_run(project: Project, nodes: list, forced: set[str]) -> Report:
     results = []
     for verdict in status_of(project, nodes).tasks:
         would = verdict.stale or verdict.task in forced
-        reasons = tuple(str(r) for r in verdict.reasons) or (
-            ("forced",) if verdict.task in forced else ())
+        details = verdict.reasons or (
+            (Reason(Kind.FORCED),) if verdict.task in forced else ())
         results.append(TaskResult(verdict.task, Outcome.RAN if would else Outcome.SKIPPED,
-                                  reasons=reasons))
+                                  reasons=tuple(map(str, details)), details=details))
     return Report(results, dry_run=True)

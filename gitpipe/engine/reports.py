@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+from gitpipe.core.jsondoc import header
 from gitpipe.core.outcome import Outcome
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from gitpipe.project.staleness import Reason
 
 # NamedTuples, not dataclasses, like the records of the status path
 # (docs/architecture.md): a no-op repro imports this module, and dataclasses
@@ -49,6 +54,25 @@ class TaskResult(NamedTuple):
     message: str = ""
     attempts: int = 0
     log: str | None = None
+    details: tuple[Reason, ...] = ()  # `reasons` as Reasons, where the judge gave them
+
+    def to_json(self, dry_run: bool = False) -> dict[str, Any]:
+        """One entry of a repro or backfill document's `tasks` (docs/json.md)."""
+        stage, _, partition = self.task.partition("@")
+        outcome = self.outcome.value
+        if dry_run:
+            outcome = _WOULD.get(outcome, outcome)
+        return {"task": self.task, "stage": stage, "partition": partition or None,
+                "outcome": outcome, "ok": self.outcome.ok,
+                "duration": round(self.duration, 3), "attempts": self.attempts,
+                "reasons": list(self.reasons),
+                "reasons_detail": [reason.to_json() for reason in self.details],
+                "message": self.message or None, "log": self.log}
+
+
+# What a dry run's outcomes mean: what would happen.
+_WOULD = {Outcome.RAN.value: "would_run", Outcome.RECORDED.value: "would_record"}
+_DRY_OUTCOMES = (Outcome.RAN, Outcome.RECORDED, Outcome.SKIPPED)
 
 
 class Report(NamedTuple):
@@ -67,6 +91,17 @@ class Report(NamedTuple):
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for r in self.results if r.outcome is outcome)
+
+    def to_json(self, kind: str = "repro") -> dict[str, Any]:
+        """The `repro --json` (or `backfill --json`) document (docs/json.md)."""
+        tasks = [result.to_json(self.dry_run) for result in self.results]
+        names = ([_WOULD.get(o.value, o.value) for o in _DRY_OUTCOMES] if self.dry_run
+                 else [o.value for o in Outcome])
+        totals = dict.fromkeys(names, 0)
+        for task in tasks:
+            totals[task["outcome"]] += 1
+        return {**header(kind), "ok": self.ok, "dry_run": self.dry_run, "tasks": tasks,
+                "totals": {"tasks": len(tasks), **totals}}
 
 
 class Event(NamedTuple):

@@ -13,7 +13,7 @@ from gitpipe.engine.allowmissing import NOTE
 from gitpipe.engine.reports import Listener, Report, ReproOptions, TaskResult
 from gitpipe.pipeline import graph as graph_module
 from gitpipe.project.root import Project
-from gitpipe.project.staleness import Staleness
+from gitpipe.project.staleness import Kind, Reason, Staleness
 from gitpipe.project.status import prejudge, status_of
 
 TYPE_CHECKING = False
@@ -87,9 +87,9 @@ def _dry_run(project: Project, nodes: list[Hashable], options: ReproOptions,
         if verdict.task in left:
             results.append(TaskResult(verdict.task, Outcome.SKIPPED, reasons=(NOTE,)))
             continue
-        reasons = tuple(str(r) for r in verdict.reasons) or (("forced",) if options.force else ())
+        details = verdict.reasons or ((Reason(Kind.FORCED),) if options.force else ())
         results.append(TaskResult(verdict.task, _dry_outcome(verdict, options.force),
-                                  reasons=reasons))
+                                  reasons=tuple(map(str, details)), details=details))
     return Report(results, dry_run=True)
 
 

@@ -218,8 +218,9 @@ class _Runner:
     def _finish(self, name: str, outcome: Outcome, verdict: Staleness | None = None,
                 message: str = "", duration: float = 0.0, attempts: int = 0,
                 log: str | None = None) -> Outcome:
-        reasons = tuple(str(r) for r in verdict.reasons) if verdict else ()
-        self.results[name] = TaskResult(name, outcome, duration, reasons, message, attempts, log)
+        details = verdict.reasons if verdict else ()
+        self.results[name] = TaskResult(name, outcome, duration, tuple(map(str, details)),
+                                        message, attempts, log, details)
         if outcome is Outcome.FAILED:
             self.listener(Event(name, "fail", message))
         elif outcome is Outcome.RAN:

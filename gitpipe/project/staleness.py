@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
+from gitpipe.core.jsondoc import plain
 from gitpipe.hashing.canonical import is_plain, untyped
 from gitpipe.hashing.digests import DIR_SUFFIX, GIT, XXH3
 from gitpipe.hashing.fingerprint import fingerprint, legacy_fingerprint, part_digest
@@ -94,6 +95,25 @@ class Reason(NamedTuple):
         if kind is Kind.NEW and self.subject:
             return f"new {self.subject}"  # a partition is not called a stage
         return kind.value
+
+    def to_json(self) -> dict[str, Any]:
+        """The reason as data (docs/json.md, "Reasons"), beside its sentence."""
+        kind = self.kind
+        subject = self.subject or None
+        old, new = self.old, self.new
+        if kind is Kind.PARAM:
+            old, new = (None if v is ABSENT else v for v in (old, new))
+        elif kind is Kind.OUT_KIND:
+            old = None  # a flag for the sentence, not a value the out had
+        return {"kind": kind.name.lower(), "subject": subject,
+                "path": subject if kind in _PATH_KINDS else None,
+                "old": plain(old), "new": plain(new), "text": str(self)}
+
+
+# The kinds whose subject is a dep or an out (a directory's ends in "/").
+_PATH_KINDS = frozenset({Kind.DEP_MODIFIED, Kind.DEP_MISSING, Kind.DEP_ADDED, Kind.DEP_REMOVED,
+                         Kind.DEP_MODE, Kind.OUT_MISSING, Kind.OUT_MODIFIED, Kind.OUT_DECLARED,
+                         Kind.OUT_KIND, Kind.OUT_MODE})
 
 
 def _exec_bit(executable: bool) -> str:

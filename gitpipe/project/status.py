@@ -9,6 +9,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import NamedTuple
 
 from gitpipe.core.errors import SpecError
+from gitpipe.core.jsondoc import header
 from gitpipe.pipeline import graph as graph_module
 from gitpipe.pipeline.lockfile import LockEntry
 from gitpipe.pipeline.model import Task
@@ -26,13 +27,15 @@ class StatusReport(NamedTuple):
         return any(s.stale for s in self.tasks)
 
     def to_json(self) -> dict[str, object]:
-        """The `status --json` schema (README, docs/ci.md)."""
+        """The `status --json` document (docs/json.md): `reasons` are the
+        sentences, `reasons_detail` the same reasons as data."""
         rows = []
         for verdict in self.tasks:
             stage, _, partition = verdict.task.partition("@")
-            rows.append({"name": stage, "partition": partition or None,
-                         "stale": verdict.stale, "reasons": [str(r) for r in verdict.reasons]})
-        return {"stale": self.stale, "stages": rows}
+            rows.append({"name": stage, "partition": partition or None, "task": verdict.task,
+                         "stale": verdict.stale, "reasons": [str(r) for r in verdict.reasons],
+                         "reasons_detail": [r.to_json() for r in verdict.reasons]})
+        return {**header("status"), "stale": self.stale, "stages": rows}
 
 
 def status(project: Project, targets: Iterable[str] = ()) -> StatusReport:

@@ -234,6 +234,7 @@ class FsckReport:
     removed: list[str] = field(default_factory=list)
     missing: list[LockedOut] = field(default_factory=list)
     malformed: list[str] = field(default_factory=list)  # records a repro skips, with why
+    actual: dict[str, str] = field(default_factory=dict)  # a bad object: what it hashes to
 
 
 Tick = Callable[[int], None]  # how many more items are done (core/progress.py)
@@ -255,6 +256,7 @@ def fsck(project: Project, repair: bool = False, progress: Tick | None = None) -
             if bad is None:
                 continue
             report.bad.append(bad.digest)
+            report.actual[bad.digest] = bad.actual
             if repair and cache.discard(path.relative_to(cache.root).as_posix()):
                 report.removed.append(bad.digest)
         if repair and report.removed:
