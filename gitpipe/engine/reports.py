@@ -14,7 +14,7 @@ from typing import NamedTuple
 from gitpipe.core.outcome import Outcome
 
 # NamedTuples, not dataclasses, like the records of the status path
-# (docs/architecture.md): a no-op repro imports this module, and dataclasses
+# (docs/explanation/architecture.md): a no-op repro imports this module, and dataclasses
 # import inspect and generate each class's methods when imported.
 
 
