@@ -10,6 +10,7 @@ import threading
 
 import click
 
+from gitpipe.cli import complete
 from gitpipe.cli.group import cli, project_of
 from gitpipe.cli.output import LivePrinter, print_report
 from gitpipe.core.errors import EXIT_INTERRUPTED
@@ -39,7 +40,7 @@ def diff_command(ctx: click.Context, rev1: str, rev2: str, as_json: bool) -> Non
 
 
 @cli.command("commit")
-@click.argument("targets", nargs=-1)
+@click.argument("targets", nargs=-1, shell_complete=complete.tasks)
 @click.pass_context
 def commit_command(ctx: click.Context, targets: tuple[str, ...]) -> None:
     """Record the workspace's outs in gitpipe.lock without running (outs made by hand)."""
@@ -98,7 +99,7 @@ def hooks_run(ctx: click.Context, name: str, args: tuple[str, ...]) -> None:
 
 
 @cli.command("watch")
-@click.argument("targets", nargs=-1)
+@click.argument("targets", nargs=-1, shell_complete=complete.tasks)
 @click.option("-j", "--jobs", type=click.IntRange(min=1))
 @click.pass_context
 def watch_command(ctx: click.Context, targets: tuple[str, ...], jobs: int | None) -> None:
@@ -162,7 +163,7 @@ def k8s() -> None:
 
 
 @k8s.command("manifest")
-@click.argument("task")
+@click.argument("task", shell_complete=complete.tasks)
 @click.pass_context
 def k8s_manifest(ctx: click.Context, task: str) -> None:
     """Print the Job YAML gitpipe would create for STAGE[@PARTITION]."""

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from gitpipe.cli import complete
 from gitpipe.cli.group import cli, project_of, settle_exit_code, size_text
 from gitpipe.cli.output import BackfillProgress, LivePrinter, print_report, print_status
 
@@ -44,7 +45,7 @@ def validate(ctx: click.Context) -> None:
 
 
 @cli.command()
-@click.argument("targets", nargs=-1)
+@click.argument("targets", nargs=-1, shell_complete=complete.tasks)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (for CI).")
 @click.option("--check", is_flag=True, help="Exit 1 when anything is stale.")
 @click.option("--rev", help="Judge the pipeline as this commit has it, without a checkout.")
@@ -86,7 +87,7 @@ def _known_executor(ctx: click.Context, param: click.Parameter, value: str | Non
 
 
 @cli.command()
-@click.argument("targets", nargs=-1)
+@click.argument("targets", nargs=-1, shell_complete=complete.tasks)
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Stages at once [default: CPUs].")
 @click.option("-f", "--force", is_flag=True, help="Run even up-to-date stages (and delete "
               "files a first run finds in its directory outs).")
@@ -135,7 +136,7 @@ def dag(ctx: click.Context, fmt: str) -> None:
 
 
 @cli.command()
-@click.argument("stage", required=False)
+@click.argument("stage", required=False, shell_complete=complete.tasks)
 @click.option("-n", "--limit", default=20, show_default=True, type=click.IntRange(min=1))
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
@@ -156,7 +157,7 @@ def runs(ctx: click.Context, stage: str | None, limit: int, as_json: bool) -> No
 
 
 @cli.command()
-@click.argument("stage")
+@click.argument("stage", shell_complete=complete.partitioned_stages)
 @click.option("--start", help="First partition (YYYY-MM-DD or YYYY-MM-DDTHH) [default: the "
               "stage's start].")
 @click.option("--end", help="Last partition, inclusive [default: the stage's end].")

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from gitpipe.cli import complete
 from gitpipe.cli.group import cli, project_of, size_text
 from gitpipe.cli.output import console
 
@@ -56,7 +57,7 @@ _FORCE_HELP = "Overwrite outs modified by hand even when the cache cannot give t
 
 
 @cli.command()
-@click.argument("targets", nargs=-1)
+@click.argument("targets", nargs=-1, shell_complete=complete.tasks)
 @click.option("-f", "--force", is_flag=True, help=_FORCE_HELP)
 @click.pass_context
 def checkout(ctx: click.Context, targets: tuple[str, ...], force: bool) -> None:
@@ -98,7 +99,7 @@ def _remote_options(func: Any) -> Any:
 
 
 @cli.command()
-@click.argument("targets", nargs=-1)
+@click.argument("targets", nargs=-1, shell_complete=complete.tasks)
 @_remote_options
 @click.pass_context
 def push(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs: int) -> None:
@@ -109,7 +110,7 @@ def push(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs:
 
 
 @cli.command()
-@click.argument("targets", nargs=-1)
+@click.argument("targets", nargs=-1, shell_complete=complete.tasks)
 @_remote_options
 @click.pass_context
 def fetch(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs: int) -> None:
@@ -120,7 +121,7 @@ def fetch(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs
 
 
 @cli.command()
-@click.argument("targets", nargs=-1)
+@click.argument("targets", nargs=-1, shell_complete=complete.tasks)
 @_remote_options
 @click.option("-f", "--force", is_flag=True, help=_FORCE_HELP)
 @click.pass_context
