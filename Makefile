@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test s3rver lint bench bench-status bench-transfer bench-smoke clean
+.PHONY: install demo test s3rver lint cli-reference bench bench-status bench-transfer bench-smoke clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ s3rver:
 lint: $(STAMP)
 	$(VENV)/bin/ruff check gitpipe tests benchmarks
 	$(VENV)/bin/mypy
+
+# docs/reference/cli.md from the click commands (a test fails when it drifts).
+cli-reference: $(STAMP)
+	$(PY) scripts/cli_reference.py
 
 # gitpipe next to DVC, Snakemake and Make (peers in their own venv under
 # benchmarks/.work/); QUICK=1 for a two-minute version. Results land in

@@ -100,7 +100,7 @@ def hooks_run(ctx: click.Context, name: str, args: tuple[str, ...]) -> None:
 
 @cli.command("watch")
 @click.argument("targets", nargs=-1, shell_complete=complete.tasks)
-@click.option("-j", "--jobs", type=click.IntRange(min=1))
+@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Stages at once [default: CPUs].")
 @click.pass_context
 def watch_command(ctx: click.Context, targets: tuple[str, ...], jobs: int | None) -> None:
     """Rerun stale stages as their deps change; Ctrl-C stops."""

@@ -128,7 +128,7 @@ def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force:
 
 @cli.command()
 @click.option("--format", "fmt", type=click.Choice(["ascii", "dot", "mermaid", "json"]),
-              default="ascii", show_default=True)
+              default="ascii", show_default=True, help="How to draw the graph.")
 @click.pass_context
 def dag(ctx: click.Context, fmt: str) -> None:
     """Print the stage graph."""
@@ -137,7 +137,8 @@ def dag(ctx: click.Context, fmt: str) -> None:
 
 @cli.command()
 @click.argument("stage", required=False, shell_complete=complete.tasks)
-@click.option("-n", "--limit", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("-n", "--limit", default=20, show_default=True, type=click.IntRange(min=1),
+              help="Show at most this many runs, newest first.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def runs(ctx: click.Context, stage: str | None, limit: int, as_json: bool) -> None:

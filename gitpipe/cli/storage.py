@@ -301,7 +301,7 @@ def remote_list(ctx: click.Context) -> None:
 
 @remote.command("remove")
 @click.argument("name")
-@click.option("--local", is_flag=True)
+@click.option("--local", is_flag=True, help="Remove it from config.local.yaml.")
 @click.pass_context
 def remote_remove(ctx: click.Context, name: str, local: bool) -> None:
     """Remove a remote."""

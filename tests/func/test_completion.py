@@ -82,7 +82,13 @@ def test_commands_still_complete(project: Repo) -> None:
     assert {"repro", "backfill", "remote"} <= set(complete(project, "gitpipe "))
 
 
-def test_the_bash_script_is_the_one_the_docs_show(project: Repo) -> None:
-    done = project.run(env={"_GITPIPE_COMPLETE": "bash_source"})
-    assert done.returncode == 0
-    assert "complete -o nosort -F _gitpipe_completion gitpipe" in done.stdout
+@pytest.mark.parametrize(("shell", "line"), [
+    ("bash", "complete -o nosort -F _gitpipe_completion gitpipe"),
+    ("zsh", "#compdef gitpipe"),
+    ("fish", "complete --no-files --command gitpipe"),
+])
+def test_each_shell_the_docs_name_gets_a_script(project: Repo, shell: str, line: str) -> None:
+    env = {**os.environ, "_GITPIPE_COMPLETE": f"{shell}_source"}
+    done = subprocess.run([sys.executable, "-m", "gitpipe"], cwd=project.path, env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 0 and line in done.stdout
