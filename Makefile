@@ -10,7 +10,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	# compat: a plain path in a .pth; the default editable finder costs every
-	# gitpipe command ~20 ms of start-up (see docs/explanation/performance.md)
+	# gitpipe command ~20 ms of start-up (see docs/dev/performance-log.md)
 	$(PY) -m pip install -q -e '.[all,test]' --config-settings editable_mode=compat
 	touch $(STAMP)
 
