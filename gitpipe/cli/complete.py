@@ -14,19 +14,25 @@ if TYPE_CHECKING:
     import datetime as dt
 
     from gitpipe.pipeline.model import Pipeline, Stage
+    from gitpipe.project.root import Project
 
 # A daily range of several years is still a short list for a shell; beyond
 # this a partition is typed, not picked.
 MAX_PARTITIONS = 5_000
 
 
-def _pipeline(ctx: click.Context) -> tuple[Pipeline, dt.date] | None:
-    """The pipeline of the project `-C` names (or the current directory), and
-    the date its partitions are expanded for; None when it cannot be read."""
-    try:
-        from gitpipe.project.root import Project
+def _project(ctx: click.Context) -> Project:
+    """The project `-C` names, or the one around the current directory."""
+    from gitpipe.project.root import Project
 
-        project = Project(ctx.find_root().params.get("directory") or ".")
+    return Project(ctx.find_root().params.get("directory") or ".")
+
+
+def _pipeline(ctx: click.Context) -> tuple[Pipeline, dt.date] | None:
+    """The project's pipeline and the date its partitions are expanded for;
+    None when it cannot be read."""
+    try:
+        project = _project(ctx)
         return project.pipeline, project.today
     except Exception:  # a completion must never fail the shell
         return None
@@ -68,3 +74,12 @@ def partitioned_stages(ctx: click.Context, param: click.Parameter,
                        incomplete: str) -> list[str]:
     """The names of partitioned stages (what `backfill` takes)."""
     return _candidates(ctx, incomplete, tasks=False, partitioned_only=True)
+
+
+def remotes(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """The names of the configured remotes."""
+    try:
+        names = (_project(ctx).config.raw.get("remotes") or {}).keys()
+        return sorted(str(n) for n in names if str(n).startswith(incomplete))
+    except Exception:  # a completion must never fail the shell
+        return []

@@ -96,7 +96,8 @@ def _known_executor(ctx: click.Context, param: click.Parameter, value: str | Non
               "failure.")
 @click.option("--pull", is_flag=True, help="Look up stale stages in the remote run-cache.")
 @click.option("--push", is_flag=True, help="Push each stage's outs after it runs.")
-@click.option("-r", "--remote", help="Remote for --pull/--push [default: the default].")
+@click.option("-r", "--remote", help="Remote for --pull/--push [default: the default].",
+              shell_complete=complete.remotes)
 @click.option("--no-run-cache", is_flag=True, help="Run stale stages even if a run with the "
               "same fingerprint is cached.")
 @click.option("--executor", callback=_known_executor, metavar="NAME",

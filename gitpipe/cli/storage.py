@@ -93,7 +93,8 @@ def _fail_if_kept(report: Any) -> None:
 
 
 def _remote_options(func: Any) -> Any:
-    func = click.option("-r", "--remote", help="Remote name [default: the default remote].")(func)
+    func = click.option("-r", "--remote", help="Remote name [default: the default remote].",
+                        shell_complete=complete.remotes)(func)
     return click.option("-j", "--jobs", default=8, show_default=True,
                         type=click.IntRange(min=1), help="Parallel transfers.")(func)
 
@@ -147,7 +148,7 @@ def pull(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs:
 @click.option("--rev", "revs", multiple=True, metavar="REV",
               help="Also keep what this commit's lock names (repeatable).")
 @click.option("-r", "--remote", help="Collect garbage on this remote instead of locally "
-              "(needs one of the scope options above).")
+              "(needs one of the scope options above).", shell_complete=complete.remotes)
 @click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
 @click.option("-y", "--yes", is_flag=True, help="Delete from the remote without asking (CI).")
 @click.pass_context
@@ -192,7 +193,7 @@ def _confirm_remote_gc(plan: Any) -> bool:
 @click.option("--repair", is_flag=True, help="Remove bad objects (a pull, repro or push "
               "restores them).")
 @click.option("--remote", "remote_name", help="Check this remote's objects instead (each is "
-              "downloaded).")
+              "downloaded).", shell_complete=complete.remotes)
 @click.option("-j", "--jobs", default=8, show_default=True, type=click.IntRange(min=1))
 @click.pass_context
 def fsck(ctx: click.Context, repair: bool, remote_name: str | None, jobs: int) -> None:
@@ -300,7 +301,7 @@ def remote_list(ctx: click.Context) -> None:
 
 
 @remote.command("remove")
-@click.argument("name")
+@click.argument("name", shell_complete=complete.remotes)
 @click.option("--local", is_flag=True, help="Remove it from config.local.yaml.")
 @click.pass_context
 def remote_remove(ctx: click.Context, name: str, local: bool) -> None:
@@ -319,7 +320,7 @@ def remote_remove(ctx: click.Context, name: str, local: bool) -> None:
 
 
 @remote.command("modify")
-@click.argument("name")
+@click.argument("name", shell_complete=complete.remotes)
 @click.argument("key")
 @click.argument("value", required=False)
 @click.option("--unset", is_flag=True, help="Remove the option.")

@@ -78,6 +78,15 @@ def test_outside_a_project_nothing_is_completed(repo: Repo) -> None:
     assert complete(repo, "gitpipe repro ") == []
 
 
+def test_remote_options_complete_remote_names(project: Repo, tmp_path: Path) -> None:
+    project.gen({".gitpipe/config.yaml": {"remotes": {"store": {"url": str(tmp_path / "s")},
+                                                      "backup": {"url": str(tmp_path / "b")}}}})
+    for words in ("gitpipe push -r ", "gitpipe pull --remote ", "gitpipe repro --pull -r ",
+                  "gitpipe gc -a -r ", "gitpipe fsck --remote ", "gitpipe remote modify "):
+        assert complete(project, words) == ["backup", "store"], words
+    assert complete(project, "gitpipe remote remove st") == ["store"]
+
+
 def test_commands_still_complete(project: Repo) -> None:
     assert {"repro", "backfill", "remote"} <= set(complete(project, "gitpipe "))
 
