@@ -7,10 +7,10 @@ PY := $(VENV)/bin/python
 DEMO_STAMP := $(VENV)/.installed-demo
 TEST_STAMP := $(VENV)/.installed-test
 # compat: a plain path in a .pth; the default editable finder costs every
-# gitpipe command ~20 ms of start-up (see docs/performance.md)
+# gitpipe command ~20 ms of start-up (see docs/dev/performance-log.md)
 EDITABLE := --config-settings editable_mode=compat
 
-.PHONY: install demo test s3rver lint bench bench-status bench-transfer bench-smoke clean
+.PHONY: install demo test s3rver lint cli-reference bench bench-status bench-transfer bench-smoke clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -40,8 +40,12 @@ s3rver:
 		npm install --silent --no-audit --no-fund --prefix $(S3RVER_DIR) s3rver@3.7.1; fi
 
 lint: $(TEST_STAMP)
-	$(VENV)/bin/ruff check gitpipe tests benchmarks
+	$(VENV)/bin/ruff check gitpipe tests benchmarks scripts
 	$(VENV)/bin/mypy
+
+# docs/reference/cli.md from the click commands (a test fails when it drifts).
+cli-reference: $(DEMO_STAMP)
+	$(PY) scripts/cli_reference.py
 
 # gitpipe next to DVC, Snakemake and Make (peers in their own venv under
 # benchmarks/.work/); QUICK=1 for a two-minute version. Results land in

@@ -1082,7 +1082,7 @@ def log(message: str) -> None:
 
 
 ALL_GROUPS = {"cli", "noop", "sleep", "hash", "backfill"}
-PERFORMANCE_DOC = REPO_ROOT / "docs" / "performance.md"
+PERFORMANCE_DOC = REPO_ROOT / "docs" / "explanation" / "performance.md"
 LATEST_BEGIN = "<!-- latest `make bench` run: written by benchmarks/bench_peers.py -->"
 LATEST_END = "<!-- end of the latest run -->"
 
@@ -1232,7 +1232,7 @@ def main(argv: list[str] | None = None) -> int:
                 and not (args.out or args.gitpipe or args.no_snapshot))
     if complete:
         # Only a complete run of this checkout's gitpipe, every peer and the
-        # default repetitions replaces the table docs/performance.md shows.
+        # default repetitions replaces the table docs/explanation/performance.md shows.
         PERFORMANCE_DOC.write_text(with_latest_run(PERFORMANCE_DOC.read_text(), text))
         log(f"updated the latest run in {PERFORMANCE_DOC.relative_to(REPO_ROOT)}")
     if args.smoke and noop_failures:

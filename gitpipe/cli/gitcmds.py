@@ -10,6 +10,7 @@ import threading
 
 import click
 
+from gitpipe.cli import complete
 from gitpipe.cli.console import ui_of
 from gitpipe.cli.group import cli, project_of
 from gitpipe.cli.output import LivePrinter, print_report
@@ -41,7 +42,7 @@ def diff_command(ctx: click.Context, rev1: str, rev2: str | None, as_json: bool)
 
 
 @cli.command("commit")
-@click.argument("targets", nargs=-1)
+@click.argument("targets", nargs=-1, shell_complete=complete.tasks)
 @click.pass_context
 def commit_command(ctx: click.Context, targets: tuple[str, ...]) -> None:
     """Record the workspace's outs in gitpipe.lock without running (outs made by hand)."""
@@ -107,8 +108,8 @@ def hooks_run(ctx: click.Context, name: str, args: tuple[str, ...]) -> None:
 
 
 @cli.command("watch")
-@click.argument("targets", nargs=-1)
-@click.option("-j", "--jobs", type=click.IntRange(min=1))
+@click.argument("targets", nargs=-1, shell_complete=complete.tasks)
+@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Stages at once [default: CPUs].")
 @click.pass_context
 def watch_command(ctx: click.Context, targets: tuple[str, ...], jobs: int | None) -> None:
     """Rerun stale stages as their deps change; Ctrl-C stops."""
@@ -172,7 +173,7 @@ def k8s() -> None:
 
 
 @k8s.command("manifest")
-@click.argument("task")
+@click.argument("task", shell_complete=complete.tasks)
 @click.pass_context
 def k8s_manifest(ctx: click.Context, task: str) -> None:
     """Print the Job YAML gitpipe would create for STAGE[@PARTITION]."""

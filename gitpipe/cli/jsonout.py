@@ -1,4 +1,4 @@
-"""`--json`: one document on stdout and nothing else there (docs/json.md).
+"""`--json`: one document on stdout and nothing else there (docs/reference/json.md).
 
 While a command runs with `--json`, whatever it would print on stdout (live
 stage output, summary lines) goes to stderr instead; the document is written
@@ -18,7 +18,7 @@ from typing import IO, Any
 import click
 
 _KEY = "gitpipe.json"
-JSON_HELP = "Print one JSON document on stdout (docs/json.md)."
+JSON_HELP = "Print one JSON document on stdout (docs/reference/json.md)."
 
 
 def json_option(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

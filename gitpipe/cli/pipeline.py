@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from gitpipe.cli import complete
 from gitpipe.cli.console import ui_of
 from gitpipe.cli.group import cli, project_of, settle_exit_code, size_text
 from gitpipe.cli.jsonout import json_option, json_out
@@ -57,7 +58,7 @@ def validate(ctx: click.Context) -> None:
 
 
 @cli.command()
-@click.argument("targets", nargs=-1)
+@click.argument("targets", nargs=-1, shell_complete=complete.tasks)
 @click.option("--check", is_flag=True, help="Exit 1 when anything is stale.")
 @click.option("--rev", help="Judge the pipeline as this commit has it, without a checkout.")
 @click.option("--all", "everything", is_flag=True,
@@ -108,7 +109,7 @@ def _known_executor(ctx: click.Context, param: click.Parameter, value: str | Non
 
 
 @cli.command()
-@click.argument("targets", nargs=-1)
+@click.argument("targets", nargs=-1, shell_complete=complete.tasks)
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Stages at once [default: CPUs].")
 @click.option("-f", "--force", is_flag=True, help="Run even up-to-date stages (and delete "
               "files a first run finds in its directory outs).")
@@ -118,7 +119,7 @@ def _known_executor(ctx: click.Context, param: click.Parameter, value: str | Non
 @click.option("--pull", is_flag=True, help="Look up stale stages in the remote run-cache.")
 @click.option("--push", is_flag=True, help="Push each stage's outs after it runs.")
 @click.option("-r", "--remote", help="Remote for --pull/--push/--allow-missing "
-              "[default: the default].")
+              "[default: the default].", shell_complete=complete.remotes)
 @click.option("--no-run-cache", is_flag=True, help="Run stale stages even if a run with the "
               "same fingerprint is cached.")
 @click.option("--executor", callback=_known_executor, metavar="NAME",
@@ -163,7 +164,7 @@ def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force:
 
 @cli.command()
 @click.option("--format", "fmt", type=click.Choice(["ascii", "dot", "mermaid", "json"]),
-              default="ascii", show_default=True)
+              default="ascii", show_default=True, help="How to draw the graph.")
 @click.option("--all", "everything", is_flag=True,
               help="ascii: a line per partition, not one per partitioned stage.")
 @click.pass_context
@@ -173,8 +174,9 @@ def dag(ctx: click.Context, fmt: str, everything: bool) -> None:
 
 
 @cli.command()
-@click.argument("stage", required=False)
-@click.option("-n", "--limit", default=20, show_default=True, type=click.IntRange(min=1))
+@click.argument("stage", required=False, shell_complete=complete.tasks)
+@click.option("-n", "--limit", default=20, show_default=True, type=click.IntRange(min=1),
+              help="Show at most this many runs, newest first.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def runs(ctx: click.Context, stage: str | None, limit: int, as_json: bool) -> None:
@@ -198,7 +200,7 @@ def runs(ctx: click.Context, stage: str | None, limit: int, as_json: bool) -> No
 
 
 @cli.command()
-@click.argument("stage")
+@click.argument("stage", shell_complete=complete.partitioned_stages)
 @click.option("--start", help="First partition (YYYY-MM-DD or YYYY-MM-DDTHH) [default: the "
               "stage's start].")
 @click.option("--end", help="Last partition, inclusive [default: the stage's end].")

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from gitpipe.cli import complete
 from gitpipe.cli.console import ui_of
 from gitpipe.cli.group import cli, project_of, size_text
 from gitpipe.cli.jsonout import json_option, json_out
@@ -47,7 +48,7 @@ def _every_run(direction: str, ctx: click.Context, targets: tuple[str, ...],
 
 
 @cli.command()
-@click.argument("targets", nargs=-1)
+@click.argument("targets", nargs=-1, shell_complete=complete.tasks)
 @click.option("-f", "--force", is_flag=True, help=_FORCE_HELP)
 @click.pass_context
 def checkout(ctx: click.Context, targets: tuple[str, ...], force: bool) -> None:
@@ -89,13 +90,14 @@ def _fail_if_kept(report: Any) -> None:
 
 
 def _remote_options(func: Any) -> Any:
-    func = click.option("-r", "--remote", help="Remote name [default: the default remote].")(func)
+    func = click.option("-r", "--remote", help="Remote name [default: the default remote].",
+                        shell_complete=complete.remotes)(func)
     return click.option("-j", "--jobs", default=8, show_default=True,
                         type=click.IntRange(min=1), help="Parallel transfers.")(func)
 
 
 @cli.command()
-@click.argument("targets", nargs=-1)
+@click.argument("targets", nargs=-1, shell_complete=complete.tasks)
 @_remote_options
 @_run_cache_option
 @json_option("push")
@@ -120,7 +122,7 @@ def _emit_transfer(ctx: click.Context, kind: str, remote: str | None, summary: A
 
 
 @cli.command()
-@click.argument("targets", nargs=-1)
+@click.argument("targets", nargs=-1, shell_complete=complete.tasks)
 @_remote_options
 @_run_cache_option
 @json_option("fetch")
@@ -136,7 +138,7 @@ def fetch(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs
 
 
 @cli.command()
-@click.argument("targets", nargs=-1)
+@click.argument("targets", nargs=-1, shell_complete=complete.tasks)
 @_remote_options
 @click.option("-f", "--force", is_flag=True, help=_FORCE_HELP)
 @_run_cache_option
@@ -166,7 +168,7 @@ def pull(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs:
 @click.option("--rev", "revs", multiple=True, metavar="REV",
               help="Also keep what this commit's lock names (repeatable).")
 @click.option("-r", "--remote", help="Collect garbage on this remote instead of locally "
-              "(needs one of the scope options above).")
+              "(needs one of the scope options above).", shell_complete=complete.remotes)
 @click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
 @click.option("-y", "--yes", is_flag=True, help="Delete from the remote without asking (CI).")
 @click.pass_context
@@ -219,7 +221,7 @@ def _confirm_remote_gc(plan: Any) -> bool:
 @click.option("--repair", is_flag=True, help="Remove bad objects (a pull, repro or push "
               "restores them).")
 @click.option("--remote", "remote_name", help="Check this remote's objects instead (each is "
-              "downloaded).")
+              "downloaded).", shell_complete=complete.remotes)
 @click.option("-j", "--jobs", default=8, show_default=True, type=click.IntRange(min=1))
 @click.pass_context
 @json_option("fsck")
@@ -339,8 +341,8 @@ def remote_list(ctx: click.Context) -> None:
 
 
 @remote.command("remove")
-@click.argument("name")
-@click.option("--local", is_flag=True)
+@click.argument("name", shell_complete=complete.remotes)
+@click.option("--local", is_flag=True, help="Remove it from config.local.yaml.")
 @click.pass_context
 def remote_remove(ctx: click.Context, name: str, local: bool) -> None:
     """Remove a remote."""
@@ -359,7 +361,7 @@ def remote_remove(ctx: click.Context, name: str, local: bool) -> None:
 
 
 @remote.command("modify")
-@click.argument("name")
+@click.argument("name", shell_complete=complete.remotes)
 @click.argument("key")
 @click.argument("value", required=False)
 @click.option("--unset", is_flag=True, help="Remove the option.")

@@ -1,7 +1,7 @@
 """The frame of every JSON document a command prints with `--json`: its schema
 version and kind, values made plain JSON, and the document of an error.
 
-docs/json.md describes the documents; docs/schemas/gitpipe.schema.json holds
+docs/reference/json.md describes the documents; docs/reference/schemas/gitpipe.schema.json holds
 their JSON Schema. Each layer builds its own part (a Reason, a StatusReport,
 a Report); this module is what they share.
 """
@@ -14,7 +14,7 @@ from typing import Any
 from gitpipe.core.errors import EXIT_FAILED, GitpipeError
 
 # One number for every kind. Adding a field keeps it; removing or changing
-# the meaning of one bumps it (docs/json.md, "Versioning").
+# the meaning of one bumps it (docs/reference/json.md, "Versioning").
 SCHEMA_VERSION = 1
 
 

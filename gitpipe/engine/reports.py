@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from gitpipe.project.staleness import Reason
 
 # NamedTuples, not dataclasses, like the records of the status path
-# (docs/architecture.md): a no-op repro imports this module, and dataclasses
+# (docs/explanation/architecture.md): a no-op repro imports this module, and dataclasses
 # import inspect and generate each class's methods when imported.
 
 
@@ -57,7 +57,7 @@ class TaskResult(NamedTuple):
     details: tuple[Reason, ...] = ()  # `reasons` as Reasons, where the judge gave them
 
     def to_json(self, dry_run: bool = False) -> dict[str, Any]:
-        """One entry of a repro or backfill document's `tasks` (docs/json.md)."""
+        """One entry of a repro or backfill document's `tasks` (docs/reference/json.md)."""
         stage, _, partition = self.task.partition("@")
         outcome = self.outcome.value
         if dry_run:
@@ -93,7 +93,7 @@ class Report(NamedTuple):
         return sum(1 for r in self.results if r.outcome is outcome)
 
     def to_json(self, kind: str = "repro") -> dict[str, Any]:
-        """The `repro --json` (or `backfill --json`) document (docs/json.md)."""
+        """The `repro --json` (or `backfill --json`) document (docs/reference/json.md)."""
         tasks = [result.to_json(self.dry_run) for result in self.results]
         names = ([_WOULD.get(o.value, o.value) for o in _DRY_OUTCOMES] if self.dry_run
                  else [o.value for o in Outcome])

@@ -111,7 +111,7 @@ class Executor(Protocol):
 def command_env(root: Path, stage: str, partition: str | None,
                 env: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> dict[str, str]:
     """The environment a stage's command runs in, whatever runs it: the process's
-    own, the stage's `env:`, and what docs/gitpipe-yaml.md promises every
+    own, the stage's `env:`, and what docs/reference/gitpipe-yaml.md promises every
     command: GITPIPE_ROOT (`root`: the folder the command sees the project's
     files in, the work tree or an executor's copy), GITPIPE_STAGE and
     GITPIPE_PARTITION (empty for a stage without partitions). ENV and BASH_ENV

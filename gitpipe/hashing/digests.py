@@ -69,7 +69,7 @@ def file_digest(path: str | os.PathLike[str]) -> str:
 
     A small file is read in one call and hashed at once: no buffer to
     allocate, and os.open/os.read rather than a file object, whose set-up
-    costs as much as hashing a small file (docs/performance.md).
+    costs as much as hashing a small file (docs/dev/performance-log.md).
     """
     fd = os.open(path, _READ_FLAGS)
     try:

@@ -32,7 +32,7 @@ MAX_PATTERN = 1024
 # else the name); a RuleSet is (rules of one file, prefix, strip): a walked path
 # is made relative to the file's directory as `prefix` + its part after `strip`
 # characters.
-TYPE_CHECKING = False  # typing itself imports re and enum (docs/performance.md)
+TYPE_CHECKING = False  # typing itself imports re and enum (docs/dev/performance-log.md)
 if TYPE_CHECKING:
     import re
 

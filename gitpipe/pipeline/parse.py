@@ -68,7 +68,7 @@ def _hint(data: dict[Any, Any], stages_data: dict[Any, Any]) -> str | None:
     """Where `foreach`, `matrix` and `vars` are explained, for a pipeline that uses them."""
     if "vars" in data or any(isinstance(body, dict) and ("foreach" in body or "matrix" in body)
                              for body in stages_data.values()):
-        return ("foreach, matrix, vars and ${...} are described in docs/gitpipe-yaml.md "
+        return ("foreach, matrix, vars and ${...} are described in docs/reference/gitpipe-yaml.md "
                 "('foreach and matrix stages')")
     return None
 

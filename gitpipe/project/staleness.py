@@ -97,7 +97,7 @@ class Reason(NamedTuple):
         return kind.value
 
     def to_json(self) -> dict[str, Any]:
-        """The reason as data (docs/json.md, "Reasons"), beside its sentence."""
+        """The reason as data (docs/reference/json.md, "Reasons"), beside its sentence."""
         kind = self.kind
         subject = self.subject or None
         old, new = self.old, self.new

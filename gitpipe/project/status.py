@@ -27,7 +27,7 @@ class StatusReport(NamedTuple):
         return any(s.stale for s in self.tasks)
 
     def to_json(self) -> dict[str, object]:
-        """The `status --json` document (docs/json.md): `reasons` are the
+        """The `status --json` document (docs/reference/json.md): `reasons` are the
         sentences, `reasons_detail` the same reasons as data."""
         rows = []
         for verdict in self.tasks:

@@ -1,5 +1,5 @@
 """The `--json` documents of validate, push, fetch, pull, gc and fsck, built from
-what those use cases return (docs/json.md). The documents of status, repro and
+what those use cases return (docs/reference/json.md). The documents of status, repro and
 backfill are their reports' own `to_json`.
 """
 

@@ -8,7 +8,7 @@ seeding a machine: afterwards a stage set back to a fingerprint anyone pushed
 is restored without running and without `--pull`. An entry from a remote is
 untrusted: its name must be one of this pipeline's tasks and a well-formed
 fingerprint, its body must name exactly the task's declared outs, and every
-object it names is verified by its digest when downloaded (docs/security.md).
+object it names is verified by its digest when downloaded (docs/explanation/security.md).
 """
 
 from __future__ import annotations

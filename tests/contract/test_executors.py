@@ -1,5 +1,5 @@
 """One suite, every executor: the local one, the Kubernetes one on the loopback
-control plane, and the third-party example of docs/executors.md installed from
+control plane, and the third-party example of docs/reference/executors.md installed from
 the docs' own blocks. Each scenario runs `gitpipe repro` as a subprocess."""
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ import pytest
 
 from tests.conftest import GIT_ENV, Repo
 
-DOCS = Path(__file__).parents[2] / "docs" / "executors.md"
+DOCS = Path(__file__).parents[2] / "docs" / "reference" / "executors.md"
 WORKTREE = Path(__file__).parents[2]
 
 
 def doc_blocks() -> dict[str, str]:
-    """The fenced blocks of docs/executors.md that name a file, by that name."""
+    """The fenced blocks of docs/reference/executors.md that name a file, by that name."""
     text = DOCS.read_text()
     return dict(re.findall(r'^```\w+ title="([^"]+)"\n(.*?)^```$', text, re.S | re.M))
 

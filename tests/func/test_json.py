@@ -1,5 +1,5 @@
 """`--json` on every command a script reads: one document on stdout, valid
-against docs/schemas/gitpipe.schema.json, with the values the run had."""
+against docs/reference/schemas/gitpipe.schema.json, with the values the run had."""
 
 from __future__ import annotations
 
@@ -282,7 +282,8 @@ def test_the_schema_and_docs_json_name_every_field_and_reason_kind() -> None:
             for value in node:
                 walk(value)
     walk(SCHEMA["$defs"])
-    # A field is documented where docs/json.md quotes it, alone or in a path (`bad[].actual`).
+    # A field is documented where docs/reference/json.md quotes it, alone or in a
+    # path (`bad[].actual`).
     prose = re.sub(r"```.*?```", "", text, flags=re.DOTALL)
     quoted = {word for code in re.findall(r"`([^`\n]+)`", prose)
               for word in re.findall(r"[a-z_]+", code)}

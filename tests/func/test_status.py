@@ -139,7 +139,7 @@ def test_cli_status_text_json_and_check(repo: Repo) -> None:
     assert "train:\n    params: train.lr 0.1 -> 0.5" in text.stdout
     assert repo.run("status", "--check").returncode == 1
     data = json.loads(repo.run("status", "--json").stdout)
-    # The keys scripts read before the schema had a version (docs/json.md), as they were.
+    # The keys scripts read before the schema had a version (docs/reference/json.md), as they were.
     old_keys = ("name", "partition", "stale", "reasons")
     data = {"stale": data["stale"],
             "stages": [{key: row[key] for key in old_keys} for row in data["stages"]]}

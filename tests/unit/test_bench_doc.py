@@ -1,4 +1,4 @@
-"""`make bench` writes its latest run into docs/performance.md between markers."""
+"""`make bench` writes its latest run into docs/explanation/performance.md between markers."""
 
 from __future__ import annotations
 

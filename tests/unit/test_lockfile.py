@@ -25,7 +25,7 @@ TRAIN = LockEntry(
 PREPARE = LockEntry(cmd="python prepare.py", fingerprint="xxh3:00000000000000000000000000000001",
                     deps=(LockedPath("data/raw.csv", "xxh3:0002", 10),))
 
-# Written by hand from the lockfile's documented layout (docs/staleness.md):
+# Written by hand from the lockfile's documented layout (docs/explanation/staleness.md):
 # schema first, stages by name, deps/outs by path, params keys sorted, each
 # dep/out on one line.
 GOLDEN = """\
