@@ -1,7 +1,7 @@
 """The frame of every JSON document a command prints with `--json`: its schema
 version and kind, values made plain JSON, and the document of an error.
 
-docs/reference/json.md describes the documents; docs/reference/schemas/gitpipe.schema.json holds
+docs/reference/json.md describes the documents; its schemas/gitpipe.schema.json holds
 their JSON Schema. Each layer builds its own part (a Reason, a StatusReport,
 a Report); this module is what they share.
 """

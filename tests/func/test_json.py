@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import Repo, ran_cmd
 
-SCHEMA_FILE = Path(__file__).parents[2] / "docs" / "schemas" / "gitpipe.schema.json"
+SCHEMA_FILE = Path(__file__).parents[2] / "docs" / "reference" / "schemas" / "gitpipe.schema.json"
 SCHEMA = json.loads(SCHEMA_FILE.read_text())
 
 
