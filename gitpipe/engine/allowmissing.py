@@ -25,23 +25,32 @@ MISSING_KINDS = frozenset({Kind.OUT_MISSING, Kind.DEP_MISSING})
 NOTE = "only data missing here, which the remote has (--allow-missing)"
 
 
-def _missing_digests(project: Project, order: list[Hashable]) -> dict[str, str]:
-    """{path: recorded digest} of every locked dep and out absent from the work tree."""
+def _missing_digests(project: Project, order: list[Hashable]) -> set[str]:
+    """The recorded digests of every locked dep and out absent from the work tree."""
     entries = project.lock_entries
-    missing: dict[str, str] = {}
+    missing: set[str] = set()
     for node in order:
         entry = entries.get(str(node))
         if entry is None:
             continue
         for locked in (*entry.deps, *entry.outs):
             if not os.path.lexists(project.root / locked.path):
-                missing[locked.path] = locked.digest
+                missing.add(locked.digest)
     return missing
 
 
-def _locked_digest(entry: LockEntry, path: str) -> str | None:
-    locked = entry.out(path) or entry.dep(path)
-    return None if locked is None else locked.digest
+def _pulled_digest(entry: LockEntry, path: str, produced: dict[str, str]) -> str | None:
+    """What a pull would put at `path` for this stage, if it is what the stage
+    last saw: its own out's digest; for a dep, the digest its producer's out
+    has in the lock, when the stage recorded that same digest (else the dep
+    changed since, and the stage must run)."""
+    out = entry.out(path)
+    if out is not None:
+        return out.digest
+    dep = entry.dep(path)
+    if dep is None or produced.get(path) != dep.digest:
+        return None
+    return dep.digest
 
 
 def allowed_missing(project: Project, order: list[Hashable],
@@ -54,14 +63,15 @@ def allowed_missing(project: Project, order: list[Hashable],
     missing = _missing_digests(project, order)
     if not missing:
         return set()
-    on_remote = set(missing.values()) - absent_objects(project.remote(remote_name),
-                                                       missing.values())
+    on_remote = missing - absent_objects(project.remote(remote_name), missing)
     entries = project.lock_entries
+    produced = {out.path: out.digest for entry in entries.values() for out in entry.outs}
 
     def forgive(verdict: Staleness) -> bool:
         entry = entries.get(verdict.task)
         return entry is not None and all(
-            reason.kind in MISSING_KINDS and _locked_digest(entry, reason.subject) in on_remote
+            reason.kind in MISSING_KINDS
+            and _pulled_digest(entry, reason.subject, produced) in on_remote
             for reason in verdict.reasons)
 
     report = status_of(project, order, forgive=forgive)

@@ -100,12 +100,12 @@ def _remove_extras(target: Path, named: set[str]) -> None:
         if rel not in named:
             (target / rel).unlink()
     needed = {parent for rel in named for parent in _parents(rel)}
-    for folder in reversed(_folders(target)):  # deepest first; no recursion: outs can be deep
+    for folder in reversed(folders_below(target)):  # deepest first; no recursion: outs can be deep
         if folder not in needed and not os.listdir(target / folder):
             os.rmdir(target / folder)
 
 
-def _folders(target: Path) -> list[str]:
+def folders_below(target: Path) -> list[str]:
     """Every real folder below `target`, relative, parents before children (never
     through a symlink)."""
     found: list[str] = []

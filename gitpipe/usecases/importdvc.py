@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 from gitpipe.core.errors import BadInputError
 from gitpipe.core.yamlio import dump_yaml, load_yaml_file, plain
+from gitpipe.pipeline.lockfile import atomic_write
 from gitpipe.pipeline.model import SPEC_FILE
 
 CARRIED = ("cmd", "wdir", "deps", "params", "frozen", "always_changed", "desc",
@@ -157,11 +158,13 @@ def import_file(dvc_file: Path, project_dir: Path, output: Path | None = None,
     data = load_yaml_file(dvc_file, source)
     translation = translate(plain(data), source, folder.relative_to(project_dir).as_posix())
     target = output if output is not None else project_dir / SPEC_FILE
+    if target.is_symlink():  # a link from the repository must not aim the write elsewhere
+        raise BadInputError(f"{target} is a symlink; gitpipe import writes only a plain file",
+                            hint="remove the link, or pass -o FILE")
     if target.exists() and not force:
         raise BadInputError(f"{target} already exists",
                             hint="pass --force to replace it, or -o FILE to write elsewhere")
-    target.write_text(HEADER.format(source=source) + dump_yaml(translation.spec),
-                      encoding="utf-8")
+    atomic_write(target, HEADER.format(source=source) + dump_yaml(translation.spec))
     return target, translation
 
 

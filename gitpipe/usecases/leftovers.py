@@ -6,22 +6,25 @@ the previous commit's lock recorded, and the new one does not, is removed
 only when nothing is lost: it still holds exactly the bytes the old lock
 names (unchanged since gitpipe wrote them), every object of it is in the
 cache (so `git checkout` back and `gitpipe checkout` restore it), git does
-not track it, and it lies inside the project through real folders. Anything
-else is left where it is, with a warning. The old lock comes from git and
-is read as the untrusted record it is.
+not track it, and it lies inside the project through real folders. Of a
+directory only the files its manifest names go; what `.gitpipeignore` kept
+out of the out stays. Anything else is left where it is, with a warning. The
+old lock comes from git and is read as the untrusted record it is: only outs
+that the old commit's own gitpipe.yaml declares for the task are considered.
 """
 
 from __future__ import annotations
 
+import os
 from typing import NamedTuple
 
 from gitpipe.core.errors import GitpipeError
-from gitpipe.git.revision import Revision
-from gitpipe.hashing.digests import XXH3
+from gitpipe.hashing.digests import DIR_SUFFIX, XXH3
 from gitpipe.pipeline import lockfile
 from gitpipe.project.root import Project
 from gitpipe.storage.cache import remove_path
 from gitpipe.trust import checks as trust
+from gitpipe.usecases.dirsync import folders_below
 
 
 class Leftovers(NamedTuple):
@@ -38,14 +41,26 @@ def _overlaps(path: str, others: set[str]) -> bool:
                for o in others)
 
 
+def _declared_outs(project: Project, previous: str) -> dict[str, str]:
+    """{path: digest} of the outs `previous`'s lock records for the outs its own
+    gitpipe.yaml declares for that task: a lock entry naming anything else is
+    a forged record, and nothing it names is touched."""
+    from gitpipe.usecases.revision import load_at
+
+    snapshot = load_at(project, previous)
+    declared = {(str(node), out.path) for node in snapshot.graph.nodes
+                for out in snapshot.graph.nodes[node]["task"].outs}
+    return {out.path: out.digest for name, entry in snapshot.entries.items()
+            for out in entry.outs if (name, out.path) in declared}
+
+
 def remove_leftovers(project: Project, previous: str) -> Leftovers:
     """Remove the outs `previous`'s lock has and the work tree's lock does not,
     where that loses nothing (see the module's note)."""
     try:
-        text = Revision.resolve(project.git, previous).read_text(lockfile.LOCK_FILE)
-        old = _outs(lockfile.parse(text or ""))
+        old = _declared_outs(project, previous)
     except GitpipeError:
-        return Leftovers([], [])  # no readable lock there: nothing to compare with
+        return Leftovers([], [])  # no readable pipeline there: nothing to compare with
     current = set(_outs(project.lock_entries))
     tracked = set(project.git.tracked_paths())
     removed, kept = [], []
@@ -57,12 +72,29 @@ def remove_leftovers(project: Project, previous: str) -> Leftovers:
             continue
         why = _why_kept(project, path, digest, tracked)
         if why is None:
-            remove_path(full)
+            _remove_out(project, path, digest)
             removed.append(path)
         else:
             kept.append(f"{path}: {why}")
     project.state.flush()
     return Leftovers(removed, kept)
+
+
+def _remove_out(project: Project, path: str, digest: str) -> None:
+    """The out's own files only: a directory keeps what its manifest does not
+    name (files `.gitpipeignore` keeps out of the out), and goes when empty."""
+    full = project.root / path
+    if not digest.endswith(DIR_SUFFIX):
+        remove_path(full)
+        return
+    for entry in project.cache.manifest(digest):
+        target = full / entry.relpath
+        if target.is_symlink() or target.is_file():
+            target.unlink()
+    for folder in [*reversed(folders_below(full)), ""]:
+        where = full / folder if folder else full
+        if not os.listdir(where):
+            os.rmdir(where)
 
 
 def _why_kept(project: Project, path: str, digest: str, tracked: set[str]) -> str | None:

@@ -17,6 +17,7 @@ import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from gitpipe.hashing.digests import DIR_SUFFIX
 from gitpipe.pipeline import graph as graph_module
 from gitpipe.storage.cache import run_relpath
 from gitpipe.storage.remote import Transfer, fetch_objects, fetch_run, push
@@ -27,15 +28,17 @@ if TYPE_CHECKING:
     from gitpipe.storage.remote import Progress, Remote
 
 
-def _declared(project: Project, targets: Iterable[str]) -> dict[str, list[str]]:
-    """{task name: its declared out paths} for the targets (every task by default)."""
+def _declared(project: Project, targets: Iterable[str]) -> dict[str, dict[str, bool]]:
+    """{task name: {declared out path: whether it is declared a directory}} for
+    the targets (every task by default)."""
     graph = project.graph
     targets = tuple(targets)
     nodes = graph_module.select(graph, targets) if targets else list(graph.nodes)
-    return {str(node): [o.path for o in graph.nodes[node]["task"].outs] for node in nodes}
+    return {str(node): {o.path: o.is_dir for o in graph.nodes[node]["task"].outs}
+            for node in nodes}
 
 
-def _entry_name(rel: str, declared: dict[str, list[str]]) -> str | None:
+def _entry_name(rel: str, declared: dict[str, dict[str, bool]]) -> str | None:
     """The task of `runs/<task>/<hex>` when it is one of ours and the name is
     exactly the one gitpipe would give it; None for anything else."""
     parts = rel.split("/")
@@ -46,7 +49,7 @@ def _entry_name(rel: str, declared: dict[str, list[str]]) -> str | None:
     return parts[1] if run_relpath(parts[1], f"xxh3:{parts[2]}") == rel else None
 
 
-def _outs_of(project: Project, rel: str, declared: list[str], source: str,
+def _outs_of(project: Project, rel: str, declared: dict[str, bool], source: str,
              warnings: list[str]) -> list[str] | None:
     """The digests a stored entry names; None when it breaks the rules (with a
     warning) or names other outs than the task declares now (an entry of an
@@ -62,6 +65,11 @@ def _outs_of(project: Project, rel: str, declared: list[str], source: str,
         return None
     if {row[0] for row in rows} != set(declared):
         return None
+    for row in rows:
+        if declared[row[0]] and not row[1].endswith(DIR_SUFFIX):
+            warnings.append(f"{source}: run-cache entry {rel}: directory out {row[0]!r} has "
+                            f"the file digest {row[1]}; it is ignored")
+            return None
     return [row[1] for row in rows]
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gitpipe.core.errors import BadInputError
 from gitpipe.core.progress import expect
 from gitpipe.core.trees import make_dirs
 from gitpipe.hashing.digests import DIR_SUFFIX, XXH3
@@ -86,6 +87,10 @@ def lay_out(project: Project, out: LockedOut) -> list[tuple[str, Path]]:
         pairs = lay_out_changed(project, out.path, out.digest, out.within)
         if pairs is not None:
             return pairs
+        if out.within:  # never the whole out for a part: what is beside it stays
+            raise BadInputError(f"cannot check out {out.target}: a file or symlink stands "
+                                f"where a folder of the out {out.path!r} should be",
+                                hint=f"check out the whole out: gitpipe checkout {out.path}")
     return project.cache.lay_out(project.root / out.path, out.digest)
 
 

@@ -185,3 +185,47 @@ def test_a_file_by_file_checkout_equals_one_from_scratch(make_repo: Any, damage:
     repo.run("checkout", "--force", check=True)
     assert _tree(data) == expected, damage
     assert repo.run("status", "--check").returncode == 0
+
+
+def test_a_part_never_lays_out_the_whole_out(repo: Repo, tmp_path: Path) -> None:
+    """A file where a folder of the out should be: checking out a file below it
+    is refused, and nothing beside the part is touched."""
+    _built(repo)
+    (repo.path / ".gitpipeignore").write_text("*.keep\n")
+    (repo.path / "data/notes.keep").write_text("mine\n")
+    (repo.path / "data/f1.txt").write_text("edited by hand\n")
+    import shutil
+
+    shutil.rmtree(repo.path / "data/sub")
+    (repo.path / "data/sub").write_text("a file now\n")
+    before = snapshot(tmp_path, skip=(".git", ".gitpipe"))
+    done = repo.run("checkout", "data/sub/s.txt")
+    assert done.returncode == 2 and "a file or symlink stands where a folder" in done.stderr
+    assert_only_changed(before, snapshot(tmp_path, skip=(".git", ".gitpipe")))
+
+
+def test_leftovers_keep_ignored_files_and_undeclared_lock_outs(repo: Repo,
+                                                                tmp_path: Path) -> None:
+    repo.gen({".gitpipeignore": "*.keep\n"})
+    repo.spec({"single": STAGES["single"]})
+    repo.run("repro", check=True)
+    repo.commit("main")
+    repo.run("hooks", "install", check=True)
+    _git(repo, "checkout", "-q", "-b", "feature")
+    repo.spec(STAGES)
+    repo.run("repro", check=True)
+    repo.commit("feature")
+    (repo.path / "data/notes.keep").write_text("my notes\n")
+    switched = _git(repo, "checkout", "-q", "main")
+    assert "removed data" in switched.stderr
+    assert sorted(p.name for p in (repo.path / "data").iterdir()) == ["notes.keep"]
+
+    # A lock entry naming a file its own gitpipe.yaml never declared is ignored.
+    (repo.path / "backup.txt").write_text("one\n")
+    _git(repo, "checkout", "-q", "-b", "forged")
+    lock = repo.read("gitpipe.lock").replace("path: one.txt", "path: backup.txt", 1)
+    (repo.path / "gitpipe.lock").write_text(lock)
+    _git(repo, "add", "gitpipe.lock")
+    _git(repo, "commit", "-q", "--no-verify", "-m", "forged")
+    _git(repo, "checkout", "-q", "main")
+    assert repo.read("backup.txt") == "one\n"

@@ -172,3 +172,15 @@ def test_an_existing_gitpipe_yaml_is_kept_and_bad_files_are_clear(repo: Repo,
     outside.write_text("stages: {}\n")
     done = repo.run("import", "dvc", str(outside), "-o", "x.yaml")
     assert done.returncode == 2 and "outside the project folder" in done.stderr
+
+
+def test_a_symlinked_gitpipe_yaml_is_never_written_through(repo: Repo, tmp_path: Path) -> None:
+    repo.gen({"dvc.yaml": "stages: {a: {cmd: 'true'}}\n"})
+    victim = tmp_path / "victim.sh"
+    (repo.path / "gitpipe.yaml").symlink_to(victim)
+    before = snapshot(tmp_path)
+    for args in (("import", "dvc"), ("import", "dvc", "--force")):
+        done = repo.run(*args)
+        assert done.returncode == 2 and "is a symlink" in done.stderr
+    assert not victim.exists()
+    assert_only_changed(before, snapshot(tmp_path))

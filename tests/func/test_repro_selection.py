@@ -77,3 +77,20 @@ def test_allow_missing_does_not_seal_plain_repro(repo: Repo, tmp_path: Path) -> 
     clone.run("repro", "--allow-missing", check=True)
     clone.run("repro", check=True)
     assert sorted(clone.ran()) == ["a", "b", "c", "other"]
+
+
+def test_allow_missing_runs_a_stage_whose_input_changed(repo: Repo, tmp_path: Path) -> None:
+    """b recorded a.txt v1; the lock's a now makes v2 (pushed): a pull would
+    bring v2, which b never saw, so b is not left alone."""
+    repo.gen({"c.in": "c\n"}).spec(CHAIN)
+    repo.run("remote", "add", "-d", "store", str(tmp_path / "store"), check=True)
+    repo.run("repro", check=True)
+    spec = {**CHAIN, "a": {"cmd": ran_cmd("a", "echo v2 > a.txt"), "outs": ["a.txt"]}}
+    repo.spec(spec)
+    repo.run("repro", "a", check=True)
+    repo.run("push", check=True)
+    repo.commit("a at v2, b not rerun")
+    clone = repo.clone_to(tmp_path / "clone")
+    dry = clone.run("repro", "--dry-run", "--allow-missing", check=True)
+    assert "would run b:" in dry.stdout, dry.stdout
+    assert "would run a:" not in dry.stdout
