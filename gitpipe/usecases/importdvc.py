@@ -13,6 +13,7 @@ but the one file written.
 
 from __future__ import annotations
 
+import json
 import posixpath
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -63,6 +64,10 @@ def translate(data: Any, source: str, base: str = ".") -> Translation:
             raise BadInputError(f"{where}: expected a mapping")
         stages[str(name)] = _stage(body, where, base, notes)
     spec["stages"] = stages
+    if base != "." and ("vars" in data or "${" in json.dumps(data, default=str)):
+        notes.append(f"{source}: DVC reads `vars` files and the params.yaml behind "
+                     f"${{...}} from {base}/; gitpipe reads them from the project root: "
+                     "move them there, or prefix their paths")
     return Translation(spec, notes)
 
 

@@ -184,3 +184,9 @@ def test_a_symlinked_gitpipe_yaml_is_never_written_through(repo: Repo, tmp_path:
         assert done.returncode == 2 and "is a symlink" in done.stderr
     assert not victim.exists()
     assert_only_changed(before, snapshot(tmp_path))
+
+
+def test_templates_in_a_subfolder_dvc_yaml_get_a_note(repo: Repo) -> None:
+    repo.gen({"sub/dvc.yaml": "vars: [v.yaml]\nstages:\n  t:\n    cmd: echo ${name} > o.txt\n"})
+    done = repo.run("import", "dvc", "sub/dvc.yaml", check=True)
+    assert "gitpipe reads them from the project root" in done.stderr
