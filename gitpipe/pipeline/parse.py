@@ -7,6 +7,7 @@ as a signed pickle, so a no-op command does not validate again.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -137,7 +138,14 @@ def load_pipeline(root: Path, source: str = SPEC_FILE, cache_dir: Path | None = 
 def _project_reader(root: Path, reads: ReadLog | None) -> ReadFile:
     """The text of a file of the project (noted in `reads`), None when it is missing."""
 
+    real_root = os.path.realpath(root)
+
     def read(path: str) -> str | None:
+        real = os.path.realpath(root / path)
+        if real != real_root and not real.startswith(real_root + os.sep):
+            # A symlink from the repository must not render outside files into
+            # commands (and so into the committed lock).
+            raise SpecError([f"{path}: leads outside the repository (through a symlink)"])
         try:
             return read_noted(root / path, path, reads)
         except (FileNotFoundError, NotADirectoryError):

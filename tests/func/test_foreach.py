@@ -169,3 +169,15 @@ def test_item_outs_are_ignored_by_their_exact_names(repo: Repo) -> None:
     ignored = repo.git("status", "--porcelain", "--ignored", "--untracked-files=all")
     assert "!! out/us.txt" in ignored and "!! out/eu.txt" in ignored
     assert "?? out/lookup.txt" in ignored, "a file beside the items' outs stays visible to git"
+
+
+def test_a_vars_file_linked_outside_the_repository_is_refused(repo: Repo, tmp_path) -> None:
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("token: hunter2\n")
+    (repo.path / "link.yaml").symlink_to(secret)
+    repo.gen({"gitpipe.yaml": "vars: [link.yaml]\nstages:\n  a:\n    cmd: echo ${token} > o.txt\n"
+                              "    outs: [o.txt]\n"})
+    for command in ("validate", "repro", "status"):
+        done = repo.run(command)
+        assert done.returncode == 2 and "leads outside the repository" in done.stderr
+    assert not (repo.path / "gitpipe.lock").exists()
