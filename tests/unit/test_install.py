@@ -3,6 +3,7 @@ the package ships its licence and type marker; only POSIX is supported."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -92,8 +93,11 @@ def test_only_posix_is_supported() -> None:
 
 def _make_plan(target: str, venv: Path) -> list[str]:
     """The commands `make TARGET` would run on a machine without the venv (`make -n`)."""
-    done = subprocess.run(["make", "-n", target, f"VENV={venv}"], cwd=ROOT, capture_output=True,
-                          text=True, check=True)
+    # Run under `make test` (CI), the inherited MAKEFLAGS/MAKELEVEL would make this a
+    # sub-make that also prints "Entering/Leaving directory" lines.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    done = subprocess.run(["make", "--no-print-directory", "-n", target, f"VENV={venv}"],
+                          cwd=ROOT, capture_output=True, text=True, check=True, env=env)
     return done.stdout.splitlines()
 
 
