@@ -130,6 +130,9 @@ def _check_section(section: str, body: dict[str, Any], source: str) -> None:
 
 def _check_remotes(remotes: dict[str, Any], source: str) -> None:
     for name, body in remotes.items():
+        if not str(name).strip() or any(ord(char) < 32 or ord(char) == 127 for char in str(name)):
+            _refuse(source, f"remotes.{name!r}", "is not a name: it is empty or holds a "
+                    "control character", "name remotes with letters, digits, '-' and '_'")
         if not isinstance(body, dict):
             _refuse(source, f"remotes.{name}", "must be a mapping of url and options",
                     f"write '{name}:' alone on its line and 'url: URL' indented below it")

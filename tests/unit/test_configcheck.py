@@ -76,3 +76,13 @@ def test_gitpipe_jobs_must_be_a_whole_number(text: str) -> None:
     with pytest.raises(BadInputError, match="GITPIPE_JOBS must be a whole number"):
         jobs_from_environment(text)
     assert jobs_from_environment("3") == 3
+
+
+def test_a_remote_name_with_a_control_character_is_refused() -> None:
+    import pytest
+
+    from gitpipe.core.errors import BadInputError
+    from gitpipe.pipeline.configcheck import check_file
+
+    with pytest.raises(BadInputError, match="is not a name"):
+        check_file({"remotes": {"c\nd": {"url": "/tmp/x"}}}, ".gitpipe/config.yaml")
