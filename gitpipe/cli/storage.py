@@ -33,18 +33,18 @@ def _run_cache_option(func: Any) -> Any:
 
 
 def _every_run(direction: str, ctx: click.Context, targets: tuple[str, ...],
-               remote: str | None, jobs: int, progress: Any) -> None:
-    """The run-cache half of `--run-cache`: its own summary line, its warnings."""
+               remote: str | None, jobs: int, progress: Any) -> str:
+    """The run-cache half of `--run-cache`: its warnings now, its summary line
+    returned (printed after the outs' own line)."""
     project = project_of(ctx)
     warnings: list[str] = []
     move = project.push_run_cache if direction == "push" else project.fetch_run_cache
     summary = move(targets, remote, jobs, progress, warnings)
-    ui = ui_of(ctx)
     for warning in warnings:
-        ui.result(f"warning: {warning}", err=True)
+        ui_of(ctx).result(f"warning: {warning}", err=True)
     verb = "pushed" if direction == "push" else "fetched"
-    ui.info(f"{verb} {summary.runs} run-cache entr{'y' if summary.runs == 1 else 'ies'} "
-               f"with {summary.files} file(s), {size_text(summary.bytes)}")
+    return (f"{verb} {summary.runs} run-cache entr{'y' if summary.runs == 1 else 'ies'} "
+            f"with {summary.files} file(s), {size_text(summary.bytes)}")
 
 
 @cli.command()
@@ -106,9 +106,10 @@ def push(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs:
     """Upload the lock's outs and run-cache entries missing on the remote."""
     with TransferProgress(ui_of(ctx), "push") as progress:
         summary = project_of(ctx).push(targets, remote, jobs, progress)
-        if run_cache:
-            _every_run("push", ctx, targets, remote, jobs, progress)
+        runs = _every_run("push", ctx, targets, remote, jobs, progress) if run_cache else ""
     ui_of(ctx).info(_moved("pushed", summary))
+    if runs:
+        ui_of(ctx).info(runs)
     _emit_transfer(ctx, "push", remote, summary)
 
 
@@ -131,9 +132,10 @@ def fetch(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs
     """Download the lock's outs into the cache (no checkout)."""
     with TransferProgress(ui_of(ctx), "fetch") as progress:
         summary = project_of(ctx).fetch(targets, remote, jobs, progress)
-        if run_cache:
-            _every_run("fetch", ctx, targets, remote, jobs, progress)
+        runs = _every_run("fetch", ctx, targets, remote, jobs, progress) if run_cache else ""
     ui_of(ctx).info(f"fetched {summary.files} file(s), {size_text(summary.bytes)}")
+    if runs:
+        ui_of(ctx).info(runs)
     _emit_transfer(ctx, "fetch", remote, summary)
 
 
@@ -148,10 +150,11 @@ def pull(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs:
     """Fetch, then check out."""
     with TransferProgress(ui_of(ctx), "pull") as progress:
         summary, report = project_of(ctx).pull(targets, remote, jobs, progress, force)
-        if run_cache:
-            _every_run("fetch", ctx, targets, remote, jobs, progress)
+        runs = _every_run("fetch", ctx, targets, remote, jobs, progress) if run_cache else ""
     ui_of(ctx).info(f"fetched {summary.files} file(s), {size_text(summary.bytes)}; checked "
                     f"out {len(report.restored)} out(s), {len(report.unchanged)} unchanged")
+    if runs:
+        ui_of(ctx).info(runs)
     _warn_kept(report)
     _emit_transfer(ctx, "pull", remote, summary, report)
     _fail_if_kept(report)
