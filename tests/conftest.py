@@ -70,6 +70,15 @@ class Repo:
         self.git("clone", "-q", str(self.path), str(path))
         return Repo(path, init=False)
 
+    def pushed_clone(self, path: Path, store: Path) -> Repo:
+        """Repro here with `store` as the default folder remote, push, commit, and
+        return a real clone at `path`: a fresh checkout that has pulled nothing."""
+        self.run("remote", "add", "-d", "store", str(store), check=True)
+        self.run("repro", check=True)
+        self.run("push", check=True)
+        self.commit("ran and pushed")
+        return self.clone_to(path)
+
     def git(self, *args: str) -> str:
         env = {**os.environ, **GIT_ENV, "HOME": str(self.path)}
         done = subprocess.run(["git", *args], cwd=self.path, env=env, check=True,

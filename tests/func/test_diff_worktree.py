@@ -5,28 +5,8 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import Repo, ran_cmd
-
-
-def built(repo: Repo) -> Repo:
-    repo.gen({
-        "data.csv": "1\n2\n",
-        "params.yaml": {"train": {"lr": 0.1}},
-        "src/prep.sh": "sort -r data.csv > clean.csv\n",
-        "src/train.sh": "cat clean.csv clean.csv > model.txt\n",
-    })
-    repo.spec({
-        "prep": {"cmd": ran_cmd("prep", "sh src/prep.sh"), "deps": ["src/prep.sh", "data.csv"],
-                 "outs": ["clean.csv"]},
-        "train": {"cmd": ran_cmd("train", "sh src/train.sh"),
-                  "deps": ["src/train.sh", "clean.csv"], "params": ["train"],
-                  "outs": ["model.txt"]},
-    })
-    repo.run("init", check=True)
-    repo.run("repro", check=True)
-    repo.ran()
-    repo.commit("v1")
-    return repo
+from tests.conftest import Repo
+from tests.func.test_git_integration import built
 
 
 def changed(repo: Repo, *revs: str) -> dict[str, list[str]]:

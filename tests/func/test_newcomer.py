@@ -81,11 +81,7 @@ def built_and_pushed(repo: Repo, tmp_path: Path) -> Repo:
                "use": {"cmd": "cat made.txt > used.txt", "deps": ["made.txt"],
                        "outs": ["used.txt"]}})
     repo.run("init", check=True)
-    repo.run("remote", "add", "-d", "store", str(tmp_path / "store"), check=True)
-    repo.run("repro", check=True)
-    repo.run("push", check=True)
-    repo.commit("built")
-    return repo.clone_to(tmp_path / "clone")
+    return repo.pushed_clone(tmp_path / "clone", tmp_path / "store")
 
 
 def test_a_fresh_clone_is_told_to_pull_once(repo: Repo, tmp_path: Path) -> None:

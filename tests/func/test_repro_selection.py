@@ -34,11 +34,7 @@ def test_downstream_runs_the_target_and_its_dependents_not_its_inputs(repo: Repo
 
 def _pushed_clone(repo: Repo, tmp_path: Path) -> Repo:
     repo.gen({"c.in": "c\n"}).spec(CHAIN)
-    repo.run("remote", "add", "-d", "store", str(tmp_path / "store"), check=True)
-    repo.run("repro", check=True)
-    repo.run("push", check=True)
-    repo.commit("ran and pushed")
-    return repo.clone_to(tmp_path / "clone")
+    return repo.pushed_clone(tmp_path / "clone", tmp_path / "store")
 
 
 def test_allow_missing_leaves_unpulled_stages_alone(repo: Repo, tmp_path: Path) -> None:
