@@ -7,7 +7,6 @@ as a signed pickle, so a no-op command does not validate again.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from gitpipe.hashing.statsig import ReadLog, read_noted
 from gitpipe.pipeline import model
 from gitpipe.pipeline.model import SPEC_FILE, Pipeline, Stage
 from gitpipe.trust import signedcache
+from gitpipe.trust.checks import resolves_inside
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -138,11 +138,8 @@ def load_pipeline(root: Path, source: str = SPEC_FILE, cache_dir: Path | None = 
 def _project_reader(root: Path, reads: ReadLog | None) -> ReadFile:
     """The text of a file of the project (noted in `reads`), None when it is missing."""
 
-    real_root = os.path.realpath(root)
-
     def read(path: str) -> str | None:
-        real = os.path.realpath(root / path)
-        if real != real_root and not real.startswith(real_root + os.sep):
+        if not resolves_inside(root, root / path):
             # A symlink from the repository must not render outside files into
             # commands (and so into the committed lock).
             raise SpecError([f"{path}: leads outside the repository (through a symlink)"])

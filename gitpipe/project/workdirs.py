@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from gitpipe.pipeline.model import SPEC_FILE, Stage
+from gitpipe.trust.checks import resolves_inside
 
 
 def wdir_problem(root: Path, stage: Stage) -> str | None:
@@ -21,9 +22,7 @@ def wdir_problem(root: Path, stage: Stage) -> str | None:
         return None
     where = f"{SPEC_FILE}: stage {stage.name!r}: wdir {stage.wdir!r}"
     full = root / stage.wdir
-    real_root = os.path.realpath(root)
-    real = os.path.realpath(full)
-    if real != real_root and not real.startswith(real_root + os.sep):
+    if not resolves_inside(root, full):
         return f"{where} resolves outside the repository (through a symlink)"
     if not os.path.lexists(full):
         return f"{where} does not exist"

@@ -76,6 +76,12 @@ def fingerprint_problem(fingerprint: object) -> str | None:
     return None
 
 
+def resolves_inside(root: Path, path: Path) -> bool:
+    """Whether `path`, every symlink on it followed, is `root` or lies below it."""
+    real_root, real = os.path.realpath(root), os.path.realpath(path)
+    return real == real_root or real.startswith(real_root + os.sep)
+
+
 def blocking_parent(root: Path, path: str) -> tuple[str, bool] | None:
     """The first parent of `path` under `root` that is not a real directory, as
     (its relative path, whether it is a symlink); None when every parent is one

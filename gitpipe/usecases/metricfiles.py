@@ -20,6 +20,7 @@ from gitpipe.hashing.digests import DIR_SUFFIX, hash_bytes
 from gitpipe.pipeline.lockfile import LockedPath
 from gitpipe.pipeline.paramformats import parse_params
 from gitpipe.storage.objects import CacheError, ObjectStore
+from gitpipe.trust.checks import resolves_inside
 
 # Metrics are a few numbers; a larger file is not one, whatever it claims.
 MAX_METRICS_BYTES = 4 * 1024 * 1024
@@ -81,8 +82,7 @@ def too_large(path: str, where: str) -> MetricsFile:
 def in_work_tree(root: Path, path: str) -> MetricsFile:
     """The work tree's file at `path`; missing when there is none."""
     full = root / path
-    real_root = os.path.realpath(root)
-    if not os.path.realpath(full).startswith(real_root + os.sep):
+    if not resolves_inside(root, full):
         # A symlink a checkout may have brought: nothing outside the project is read.
         return MetricsFile(path, {}, problem=f"{path}: leads outside the project")
     try:
