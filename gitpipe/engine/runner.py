@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+import uuid
 from collections.abc import Callable, Hashable, Iterable
 from pathlib import Path
 
@@ -144,6 +145,8 @@ class _Runner:
         self.executors = Executors(Context(project, options.remote, sink), options.executor)
         self.aborted = threading.Event()
         self.settled: frozenset[str] = frozenset()
+        # Groups this repro's or backfill's rows in the run history (timeline, trace).
+        self.invocation = uuid.uuid4().hex[:16]
 
     def result(self, node: Hashable, outcome: Outcome, message: str = "") -> TaskResult:
         if message and str(node) not in self.results:
@@ -196,6 +199,7 @@ class _Runner:
         forced = self.options.force or task.name in self.options.forced
         if forced or task.stage.always_changed or not self.options.run_cache:
             return False
+        started, clock = time.time(), time.monotonic()
         try:
             cached = self.run_cache.lookup(task, seen.fingerprint)
             if cached is not None:
@@ -211,6 +215,10 @@ class _Runner:
         if any(outs[c.path].digest != c.digest for c in cached):
             return False
         self.writer.update(task.name, lock_entry_for(task, seen, outs))
+        self.project.state.add_run(RunRecord(
+            task.name, started, time.monotonic() - clock, "restored",
+            sum(i.size for i in seen.deps.values()), sum(i.size for i in outs.values()),
+            seen.fingerprint, None, self.invocation))
         self.listener(Event(task.name, "restored", "restored from run-cache"))
         self._finish(task.name, Outcome.RESTORED, verdict, "restored from run-cache")
         return True
@@ -354,7 +362,7 @@ class _Runner:
                 seen: Observation, outs: dict[str, PathInfo], log_path: Path) -> None:
         self.project.state.add_run(RunRecord(
             name, wall, duration, result, sum(i.size for i in seen.deps.values()),
-            sum(i.size for i in outs.values()), seen.fingerprint, str(log_path)))
+            sum(i.size for i in outs.values()), seen.fingerprint, str(log_path), self.invocation))
 
 
 def remove_outs(root: Path, paths: Iterable[str]) -> None:

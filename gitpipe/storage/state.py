@@ -30,9 +30,14 @@ CREATE TABLE IF NOT EXISTS dir_entries_ctime (
 );
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT, task TEXT, started REAL, duration REAL,
-    result TEXT, bytes_in INTEGER, bytes_out INTEGER, fingerprint TEXT, log TEXT
+    result TEXT, bytes_in INTEGER, bytes_out INTEGER, fingerprint TEXT, log TEXT,
+    invocation TEXT
 );
 """
+# Columns added to `runs` after its first shape; a state.db made before them
+# gains them the first time runs are written or read.
+_RUNS_ADDED = (("invocation", "TEXT"),)
+_RUNS_COLUMNS = "task, started, duration, result, bytes_in, bytes_out, fingerprint, log, invocation"
 
 
 class StatKey(NamedTuple):
@@ -55,6 +60,7 @@ class RunRecord(NamedTuple):
     bytes_out: int
     fingerprint: str | None = None
     log: str | None = None
+    invocation: str | None = None    # the repro or backfill this run was part of
 
 
 def _always() -> bool:
@@ -219,17 +225,17 @@ class State:
             with gc_paused():
                 rows = [(p, k.inode, k.mtime_ns, k.size, k.ctime_ns, d, t)
                         for p, (k, d, t) in sorted(self._pending.items())]
-            runs = [(r.task, r.started, r.duration, r.result, r.bytes_in, r.bytes_out,
-                     r.fingerprint, r.log) for r in self._pending_runs]
+            runs = [tuple(r) for r in self._pending_runs]
             db = self._db()
+            if runs:
+                self._add_run_columns(db)
             with db:
                 db.executemany("INSERT OR REPLACE INTO stat_cache_ctime VALUES (?,?,?,?,?,?,?)",
                                rows)
                 db.executemany("INSERT OR REPLACE INTO dir_entries_ctime VALUES (?,?,?,?,?)",
                                [(path, *row) for path, row in self._pending_dirs.items()])
-                db.executemany(
-                    "INSERT INTO runs (task, started, duration, result, bytes_in, bytes_out,"
-                    " fingerprint, log) VALUES (?,?,?,?,?,?,?,?)", runs)
+                db.executemany(f"INSERT INTO runs ({_RUNS_COLUMNS}) VALUES "
+                               f"({','.join('?' * len(RunRecord._fields))})", runs)
             if self._stat is not None:
                 self._stat.update(self._pending)
             self._pending.clear()
@@ -246,16 +252,25 @@ class State:
         """Most recent runs first."""
         if not self.path.exists():
             return []
-        query = ("SELECT task, started, duration, result, bytes_in, bytes_out, fingerprint, log"
-                 " FROM runs")
+        query = f"SELECT {_RUNS_COLUMNS} FROM runs"
         args: tuple[object, ...] = ()
         if task:
             query += " WHERE task = ? OR task LIKE ?"
             args = (task, f"{task}@%")
         query += " ORDER BY id DESC LIMIT ?"
         with self._lock:
-            rows = self._db().execute(query, (*args, limit)).fetchall()
+            db = self._db()
+            self._add_run_columns(db)
+            rows = db.execute(query, (*args, limit)).fetchall()
         return [RunRecord(*row) for row in rows]
+
+    @staticmethod
+    def _add_run_columns(db: sqlite3.Connection) -> None:
+        have = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+        for name, kind in _RUNS_ADDED:
+            if name not in have:
+                with db:
+                    db.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
 
     def close(self) -> None:
         self.flush()

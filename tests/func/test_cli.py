@@ -191,6 +191,41 @@ def test_runs_history(repo: Repo) -> None:
     assert "a" in repo.run("runs").stdout
 
 
+def test_runs_of_one_repro_share_an_invocation_and_restores_are_recorded(repo: Repo) -> None:
+    repo.spec({"a": {"cmd": "cp params.yaml a.txt", "deps": ["params.yaml"], "outs": ["a.txt"]},
+               "b": {"cmd": "cp a.txt b.txt", "deps": ["a.txt"], "outs": ["b.txt"]}})
+    repo.gen({"params.yaml": {"n": 1}}, commit="s")
+    repo.run("repro", check=True)
+    repo.gen({"params.yaml": {"n": 2}})
+    repo.run("repro", check=True)
+    repo.gen({"params.yaml": {"n": 1}})
+    repo.run("repro", check=True)
+    rows = json.loads(repo.run("runs", "--json").stdout)
+    assert [(r["task"], r["result"]) for r in rows] == [
+        ("b", "restored"), ("a", "restored"), ("b", "ran"), ("a", "ran"), ("b", "ran"),
+        ("a", "ran")]
+    invocations = [r["invocation"] for r in rows]
+    assert invocations[0] == invocations[1] != invocations[2] == invocations[3] \
+        != invocations[4] == invocations[5]
+
+
+def test_a_state_db_from_before_invocations_gains_the_column(repo: Repo) -> None:
+    import sqlite3
+
+    repo.spec({"a": {"cmd": "echo 1 > a.txt", "outs": ["a.txt"]}}, commit="s")
+    repo.run("init", check=True)
+    db = repo.path / ".gitpipe" / "state.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, task TEXT, "
+                     "started REAL, duration REAL, result TEXT, bytes_in INTEGER, "
+                     "bytes_out INTEGER, fingerprint TEXT, log TEXT)")
+        conn.execute("INSERT INTO runs (task, started, duration, result, bytes_in, bytes_out)"
+                     " VALUES ('old', 1.0, 2.0, 'ran', 0, 0)")
+    repo.run("repro", check=True)
+    rows = json.loads(repo.run("runs", "--json").stdout)
+    assert [(r["task"], r["invocation"] is None) for r in rows] == [("a", False), ("old", True)]
+
+
 def test_k8s_manifest_needs_no_cluster(repo: Repo) -> None:
     repo.spec({"train": {"cmd": "python train.py", "outs": ["model/"],
                          "executor": "kubernetes", "image": "reg/train:1", "timeout": "1h",
