@@ -10,7 +10,7 @@ TEST_STAMP := $(VENV)/.installed-test
 # gitpipe command ~20 ms of start-up (see docs/dev/performance-log.md)
 EDITABLE := --config-settings editable_mode=compat
 
-.PHONY: install demo test s3rver lint cli-reference bench bench-status bench-transfer bench-smoke clean
+.PHONY: install demo test s3rver lint cli-reference bench bench-status bench-transfer bench-k8s bench-smoke clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,11 @@ bench-status: $(TEST_STAMP)
 
 bench-transfer: $(TEST_STAMP)
 	$(PY) benchmarks/bench_transfer.py
+
+# Jobs on the loopback Kubernetes control plane: gitpipe against a bare client loop.
+bench-k8s: $(TEST_STAMP)
+	bash scripts/k8s-testbed.sh build
+	$(PY) benchmarks/bench_k8s.py $(if $(QUICK),--jobs 20 --concurrency 5 --rounds 1,)
 
 # What CI runs so the benchmark scripts cannot rot (gitpipe and make, tiny sizes).
 bench-smoke: $(TEST_STAMP)
