@@ -22,8 +22,7 @@ from gitpipe.pipeline.partitions import (
     template_names,
     variables,
 )
-
-RESERVED_DIRS = (".git", ".gitpipe")
+from gitpipe.trust.checks import reserved_name
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
@@ -60,7 +59,7 @@ _PLAIN_PATH = re.compile(
 def normalize_path(path: str, wdir: str) -> str:
     """Join `path` onto `wdir` and normalize; ValueError if it leaves the repository."""
     if wdir == "." and isinstance(path, str) and "//" not in path and path[1:2] != ":" and \
-            _PLAIN_PATH.match(path) and not path.startswith(RESERVED_DIRS):
+            path.isascii() and "git" not in path.lower() and _PLAIN_PATH.match(path):
         return path.rstrip("/")  # the common case: already normal, nothing to check
     if not isinstance(path, str) or not path.strip():
         raise ValueError("empty path")
@@ -71,9 +70,9 @@ def normalize_path(path: str, wdir: str) -> str:
         raise ValueError("it resolves outside the repository")
     if joined == ".":
         raise ValueError("the repository root itself cannot be a path here")
-    top = joined.split("/", 1)[0]
-    if top in RESERVED_DIRS:
-        raise ValueError(f"paths under '{top}/' belong to git or gitpipe")
+    for part in joined.split("/"):
+        if reserved_name(part):
+            raise ValueError(f"paths under '{part}/' belong to git or gitpipe")
     return joined
 
 

@@ -25,6 +25,13 @@ LINK_PREFIX = "link:"
 # for case-folding file systems); a record naming them means git's or
 # gitpipe's own bookkeeping, never an out.
 RESERVED = (".git", ".gitpipe")
+# Names the file systems gitpipe runs on (or a clone's next home) take for one
+# of those: HFS+ ignores these code points when it compares names, and git's
+# core.protectNTFS (on by default) refuses the 8.3 short name and a trailing
+# dot or space, so a tree entry spelled that way never comes from git itself.
+_IGNORED_BY_HFS = dict.fromkeys([0x200C, 0x200D, 0x200E, 0x200F, *range(0x202A, 0x202F),
+                                 *range(0x206A, 0x2070), 0xFEFF])
+_SHORT_NAMES = ("git~1", "gitpip~1")
 _DIGEST = re.compile(r"^xxh3:[0-9a-f]{32}(\.dir)?$")
 # A stage's name (gitpipe.yaml's rule) and a task's: the stage, then `@` and a
 # partition key, which is one path component (run-cache keys and log names
@@ -46,9 +53,15 @@ def path_problem(path: object) -> str | None:
     for part in path.split("/"):
         if part in ("", ".", ".."):
             return "is not normalised (an empty, '.' or '..' component)"
-        if part.lower() in RESERVED:
+        if reserved_name(part):
             return f"names '{part}', which belongs to git or gitpipe"
     return None
+
+
+def reserved_name(part: str) -> bool:
+    """Whether a path component names `.git` or `.gitpipe` on some file system."""
+    folded = part.translate(_IGNORED_BY_HFS).lower()
+    return folded.rstrip(". ") in RESERVED or folded in _SHORT_NAMES
 
 
 def digest_problem(digest: object, directory: bool | None = None) -> str | None:
