@@ -25,8 +25,33 @@ def settle_exit_code(ctx: click.Context, code: int) -> None:
     ctx.meta[_CUT_SHORT] = code
 
 
+# The group's own flags, taken wherever they stand on the line: `gitpipe status -q`
+# means what `gitpipe -q status` does, as git's and DVC's users expect.
+_GLOBAL_FLAGS = frozenset({"-q", "--quiet", "-v", "--verbose", "--debug"})
+_TAKES_VALUE = frozenset({"-C"})
+
+
+def hoist_global_flags(args: list[str], commands: Any) -> list[str]:
+    """`args` with the global flags that follow the command moved before it
+    (none after a `--`, which ends the options)."""
+    index = 0
+    while index < len(args) and args[index] not in commands:
+        index += 2 if args[index] in _TAKES_VALUE else 1
+    if index >= len(args):
+        return args
+    end = args.index("--") if "--" in args[index:] else len(args)
+    moved = [a for a in args[index + 1:end] if a in _GLOBAL_FLAGS]
+    if not moved:
+        return args
+    kept = [a for a in args[index + 1:end] if a not in _GLOBAL_FLAGS]
+    return [*args[:index], *moved, args[index], *kept, *args[end:]]
+
+
 class _Group(click.Group):
     """Turns GitpipeError into a one- or two-line message and its exit code."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_global_flags(args, self.commands))
 
     def invoke(self, ctx: click.Context) -> Any:
         debug = "--debug" in sys.argv[1:] or bool(os.environ.get("GITPIPE_DEBUG"))

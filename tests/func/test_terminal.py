@@ -109,6 +109,19 @@ def test_quiet_prints_errors_only_and_verbose_adds_timings(repo: Repo) -> None:
     assert both.returncode == 2 and "contradict" in both.stderr
 
 
+def test_the_global_flags_work_after_the_command_too(repo: Repo) -> None:
+    _pipeline(repo)
+    (repo.path / "go").touch()
+    (repo.path / "go2").touch()
+    quiet = repo.run("repro", "-q")
+    assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == "", quiet.stdout
+    assert "ran after (" not in repo.run("repro", "-f", "after").stdout
+    assert "ran after (" in repo.run("repro", "-f", "after", "--verbose").stdout
+    assert repo.run("hooks", "install", "-q").stdout == ""
+    both = repo.run("status", "-v", "--quiet")
+    assert both.returncode == 2 and "contradict" in both.stderr
+
+
 def test_push_pull_and_fsck_show_known_totals(repo: Repo, tmp_path: Path) -> None:
     repo.gen({"make.py": "import os\nos.makedirs('data', exist_ok=True)\n"
               "for i in range(3):\n    open(f'data/{i}.bin', 'wb').write(os.urandom(50_000))\n"})
