@@ -10,6 +10,7 @@ that `--all` (or `--json`) lifts.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, NamedTuple
 
 from gitpipe.core.ranges import (
@@ -77,16 +78,21 @@ def entries(items: Iterable[tuple[str, list[str]]], positions: dict[str, dict[st
     return found
 
 
+# A date partition's key (`2024-01-01`, hourly `2024-01-01T05`); any other key
+# after the `@` is a foreach item's.
+_DATE_KEY = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2})?$")
+
+
 def counts_text(names: list[str], chosen: set[str], verb: str) -> str:
-    """`2 of 3 stages and 366 of 366 partitions stale`: stages and partitions apart."""
-    stages = [n for n in names if "@" not in n]
-    partitions = [n for n in names if "@" in n]
-    parts = []
-    if stages:
-        parts.append(f"{sum(n in chosen for n in stages)} of {plural(len(stages), 'stage')}")
-    if partitions:
-        parts.append(f"{sum(n in chosen for n in partitions)} of "
-                     f"{plural(len(partitions), 'partition')}")
+    """`2 of 3 stages and 366 of 366 partitions stale`: stages, date partitions
+    and foreach items apart."""
+    kinds: dict[str, list[str]] = {"stage": [], "partition": [], "item": []}
+    for name in names:
+        _, at, key = name.partition("@")
+        kinds["partition" if at and _DATE_KEY.match(key) else "item" if at else "stage"] \
+            .append(name)
+    parts = [f"{sum(n in chosen for n in group)} of {plural(len(group), kind)}"
+             for kind, group in kinds.items() if group]
     return f"{' and '.join(parts)} {verb}"
 
 
