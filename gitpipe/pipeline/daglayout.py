@@ -45,12 +45,17 @@ def with_waypoints(nodes: list[str], edges: list[tuple[str, str]]
     for source, target in edges:
         previous = source
         for layer in range(depth[source] + 1, depth[target]):
-            point = f"{DUMMY}{source}\0{target}\0{layer}"
+            point = waypoint(source, target, layer)
             depth[point] = layer
             short.append((previous, point))
             previous = point
         short.append((previous, target))
     return depth, short
+
+
+def waypoint(source: str, target: str, layer: int) -> str:
+    """The id of the point where the edge `source` -> `target` crosses `layer`."""
+    return f"{DUMMY}{source}\0{target}\0{layer}"
 
 
 def layout(nodes: list[str], edges: list[tuple[str, str]],

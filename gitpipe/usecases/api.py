@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from gitpipe.engine.reports import Listener, Report, ReproOptions
     from gitpipe.executors.base import OutputSink
     from gitpipe.storage.remote import Progress, Transfer
-    from gitpipe.usecases import garbage, transfer
+    from gitpipe.usecases import garbage, reportpage, transfer
     from gitpipe.usecases.metricfiles import MetricsFile
     from gitpipe.usecases.values import Change, MetricsDiff
 
@@ -173,6 +173,14 @@ class Project(project_module.Project):
 
             states = task_states(self, chosen if chosen is not None else graph_module.plan(graph))
         return dagviz.FORMATS[fmt](view_of(graph, chosen, everything), states)
+
+    def report(self, commits: int = 10) -> reportpage.Page:
+        """The report page (one self-contained HTML text): the graph with each
+        task's state, the partitions grid, the last repro or backfill and the
+        metrics of the last `commits` commits; `messages` say what it lacks."""
+        from gitpipe.usecases import reportpage
+
+        return reportpage.build(self, commits)
 
     def runs(self, task: str | None = None, limit: int = 50) -> list[RunRecord]:
         """The `limit` most recent runs (of `task`, or of every task), newest first."""
