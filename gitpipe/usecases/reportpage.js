@@ -151,6 +151,19 @@
     });
     root.appendChild(nodes);
     delegate(root, "g.node", (g) => nodeLines(nodesById.get(g.dataset.id)), select);
+    document.getElementById("find").addEventListener("change", (event) => find(event.target));
+  }
+  function find(input) {
+    const wanted = input.value.trim();
+    const node = data.dag.nodes.find((n) => n.id === wanted) ||
+      data.dag.nodes.find((n) => n.id.includes(wanted));
+    const g = node && wanted ? document.querySelector(`g.node[data-id="${CSS.escape(node.id)}"]`)
+      : null;
+    input.setCustomValidity(g || !wanted ? "" : "no such stage");
+    if (!g) return;
+    g.scrollIntoView({ block: "center", inline: "center" });
+    select(g);
+    g.focus({ preventScroll: true });
   }
   function select(g) {
     document.querySelectorAll("g.node.selected").forEach((n) => n.classList.remove("selected"));
@@ -245,7 +258,7 @@
     section.appendChild(legend([["ran", RESULT_GLYPH.ran, "ran"],
       ["restored", RESULT_GLYPH.restored, "restored from the run-cache"],
       ["failed", RESULT_GLYPH.failed, "failed"]]));
-    const LANE = 24, LEFT = 60, WIDTH = Math.max(600, Math.min(1600, line.bars.length * 40));
+    const LANE = 24, LEFT = 60, WIDTH = Math.max(900, Math.min(12000, line.bars.length * 10));
     const scale = WIDTH / Math.max(line.span, 0.001);
     const root = svg("svg", { id: "timeline-svg", width: LEFT + WIDTH + 20,
       height: 30 + line.lanes * LANE, role: "img",

@@ -36,6 +36,7 @@ PAGE = """<!DOCTYPE html>
 <section id="dag" aria-labelledby="dag-h"><h2 id="dag-h">Pipeline</h2>
 <p class="note">Click a stage (or press Enter on it) for its reasons; a stage with partitions or
 foreach items lists them. Hover or focus shows the same.</p>
+<p><label>Find a stage <input id="find" type="search" autocomplete="off"></label></p>
 <div class="scroll"><svg id="dag-svg" role="group" aria-label="the stage graph"></svg></div>
 <div id="details" aria-live="polite"></div></section>
 <section id="grid" aria-labelledby="grid-h"><h2 id="grid-h">Partitions and items</h2></section>
