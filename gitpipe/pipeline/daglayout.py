@@ -19,11 +19,6 @@ class Layout(NamedTuple):
 
     layers: tuple[tuple[str, ...], ...]
 
-    def places(self) -> dict[str, tuple[int, int]]:
-        """{id: (layer, index in the layer)}."""
-        return {node: (depth, index) for depth, layer in enumerate(self.layers)
-                for index, node in enumerate(layer)}
-
 
 def depths(nodes: list[str], edges: Iterable[tuple[str, str]]) -> dict[str, int]:
     """Longest-path layering; `nodes` must be in a topological order."""

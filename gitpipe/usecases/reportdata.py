@@ -51,13 +51,16 @@ def dag_data(view: DagView, states: dict[str, TaskState]) -> dict[str, Any]:
     each with the places it passes on its way across layers."""
     ids = [node.id for node in view.nodes]
     depth, short = with_waypoints(ids, list(view.edges))
-    places = layout(ids, short, depth).places()
+    layers = layout(ids, short, depth).layers
+    places = {node: (layer, row) for layer, nodes in enumerate(layers)
+              for row, node in enumerate(nodes)}
     nodes = [{"id": node.id, "title": node.title(view.positions), "grouped": node.grouped,
               "layer": places[node.id][0], "row": places[node.id][1],
               "counts": [counts(node, states).get(state, 0) for state in STATE_ORDER],
               "tasks": list(node.tasks) if node.grouped else []}
              for node in view.nodes]
-    return {"nodes": nodes, "edges": [[a, b, _via(a, b, depth, places)] for a, b in view.edges]}
+    return {"nodes": nodes, "edges": [[a, b, _via(a, b, depth, places)] for a, b in view.edges],
+            "rows": max((len(nodes) for nodes in layers), default=0)}
 
 
 def _via(source: str, target: str, depth: dict[str, int],

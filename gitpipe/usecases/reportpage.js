@@ -117,7 +117,7 @@
     section.insertBefore(stateLegend(), section.querySelector(".scroll"));
     const root = document.getElementById("dag-svg");
     const layers = Math.max(0, ...data.dag.nodes.map((n) => n.layer + 1));
-    const rows = Math.max(0, ...data.dag.nodes.map((n) => n.row + 1));
+    const rows = data.dag.rows;
     root.setAttribute("width", PAD * 2 + layers * (NODE_W + GAP_X));
     root.setAttribute("height", PAD * 2 + rows * (NODE_H + GAP_Y));
     const edges = svg("g", { class: "edges" });
@@ -254,13 +254,13 @@
     }
     section.appendChild(el("p", { class: "note" }, "Started " + line.started + ", " +
       line.bars.length + " runs over " + seconds(line.span) + " on " + line.lanes +
-      " concurrent slots."));
+      (line.lanes === 1 ? " slot." : " concurrent slots.")));
     section.appendChild(legend([["ran", RESULT_GLYPH.ran, "ran"],
       ["restored", RESULT_GLYPH.restored, "restored from the run-cache"],
       ["failed", RESULT_GLYPH.failed, "failed"]]));
     const LANE = 24, LEFT = 60, WIDTH = Math.max(900, Math.min(12000, line.bars.length * 10));
     const scale = WIDTH / Math.max(line.span, 0.001);
-    const root = svg("svg", { id: "timeline-svg", width: LEFT + WIDTH + 20,
+    const root = svg("svg", { id: "timeline-svg", width: LEFT + WIDTH + 60,
       height: 30 + line.lanes * LANE, role: "img",
       "aria-label": "timeline of the last repro or backfill" });
     const axis = svg("g", { class: "axis" });
