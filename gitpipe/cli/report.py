@@ -6,6 +6,7 @@ import click
 
 from gitpipe.cli.console import ui_of
 from gitpipe.cli.group import cli, project_of
+from gitpipe.core.errors import BadInputError
 
 DEFAULT_FILE = "gitpipe-report.html"
 
@@ -26,6 +27,11 @@ def report(ctx: click.Context, output: str, commits: int) -> None:
     if output == "-":
         click.echo(page.html, nl=False)
         return
-    with open(output, "w", encoding="utf-8") as handle:
-        handle.write(page.html)
+    try:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(page.html)
+    except OSError as exc:
+        raise BadInputError(f"cannot write the report to {output!r}: {exc.strerror}",
+                            hint="-o names a file in a folder that exists, or - for stdout"
+                            ) from None
     ui_of(ctx).result(output)
