@@ -39,14 +39,15 @@ def report_data(project: Project, commits: int = 10) -> dict[str, Any]:
             "states": [state.value for state in STATE_ORDER],
             "tasks": {task: [STATE_ORDER.index(s.state), list(s.reasons)]
                       for task, s in states.items()},
-            "dag": dag_data(view, states),
+            "dag": dag_data(view, states, _kinds(project, view)),
             "grid": grid_data(project, view),
             "timeline": timeline_data(runs) if runs else None,
             "metrics": metrics,
             "messages": [] if runs else [NO_HISTORY]}
 
 
-def dag_data(view: DagView, states: dict[str, TaskState]) -> dict[str, Any]:
+def dag_data(view: DagView, states: dict[str, TaskState], kinds: dict[str, str]
+             ) -> dict[str, Any]:
     """Nodes with their place (layer, row), counts per state and tasks; edges,
     each with the places it passes on its way across layers."""
     ids = [node.id for node in view.nodes]
@@ -57,7 +58,8 @@ def dag_data(view: DagView, states: dict[str, TaskState]) -> dict[str, Any]:
     nodes = [{"id": node.id, "title": node.title(view.positions), "grouped": node.grouped,
               "layer": places[node.id][0], "row": places[node.id][1],
               "counts": [counts(node, states).get(state, 0) for state in STATE_ORDER],
-              "tasks": list(node.tasks) if node.grouped else []}
+              "tasks": list(node.tasks) if node.grouped else [],
+              "kind": kinds.get(node.id)}
              for node in view.nodes]
     return {"nodes": nodes, "edges": [[a, b, _via(a, b, depth, places)] for a, b in view.edges],
             "rows": max((len(nodes) for nodes in layers), default=0)}
@@ -73,11 +75,8 @@ def grid_data(project: Project, view: DagView) -> list[dict[str, Any]]:
     """A grid per kind of key (dates, foreach items): its columns, and for each
     collapsed stage the task in each column (None where it has no such key)."""
     kinds: dict[str, list[tuple[str, dict[str, str]]]] = {}
-    for node in view.nodes:
-        if not node.grouped:
-            continue
-        kind = "items" if isinstance(project.pipeline.stage(node.stage).partition, ItemSpec) \
-            else "partitions"
+    for node_id, kind in _kinds(project, view).items():
+        node = view.node(node_id)
         by_key = {split_task(task)[1] or "": task for task in node.tasks}
         kinds.setdefault(kind, []).append((node.stage, by_key))
     grids = []
@@ -87,6 +86,13 @@ def grid_data(project: Project, view: DagView) -> list[dict[str, Any]]:
                       "rows": [{"stage": stage, "cells": [by_key.get(k) for k in keys]}
                                for stage, by_key in rows]})
     return grids
+
+
+def _kinds(project: Project, view: DagView) -> dict[str, str]:
+    """{collapsed node: "partitions" (dates) or "items" (foreach, matrix)}."""
+    return {node.id: "items" if isinstance(project.pipeline.stage(node.stage).partition,
+                                           ItemSpec) else "partitions"
+            for node in view.nodes if node.grouped}
 
 
 def _columns(kind: str, rows: list[tuple[str, dict[str, str]]]) -> list[str]:

@@ -145,8 +145,11 @@
         "aria-label": lines.join(": ") });
       if (node.grouped) g.setAttribute("aria-expanded", "false");
       g.appendChild(svg("rect", { width: NODE_W, height: NODE_H }));
-      g.appendChild(svg("text", { x: 8, y: 16 }, fit(GLYPHS[index] + " " + node.title, NODE_W - 10)));
+      const name = node.grouped ? node.id + " \u00b7 " + node.tasks.length + " " + node.kind
+        : node.title;
+      g.appendChild(svg("text", { x: 8, y: 16 }, fit(GLYPHS[index] + " " + name, NODE_W - 10)));
       g.appendChild(svg("text", { x: 8, y: 32, class: "sub" }, fit(lines[1], NODE_W - 10)));
+      if (node.grouped) g.appendChild(shares(node.counts));
       nodes.appendChild(g);
     });
     root.appendChild(nodes);
@@ -164,6 +167,20 @@
     g.scrollIntoView({ block: "center", inline: "center" });
     select(g);
     g.focus({ preventScroll: true });
+  }
+  // A collapsed node's tasks per state, as a bar along its bottom edge.
+  function shares(counts) {
+    const total = counts.reduce((a, b) => a + b, 0) || 1;
+    const bar = svg("g", { class: "shares", "aria-hidden": "true" });
+    let x = 1;
+    counts.forEach((count, index) => {
+      if (!count) return;
+      const width = ((NODE_W - 2) * count) / total;
+      bar.appendChild(svg("rect", { class: "share s" + index, x: x, y: NODE_H - 5,
+        width: width, height: 4 }));
+      x += width;
+    });
+    return bar;
   }
   function select(g) {
     document.querySelectorAll("g.node.selected").forEach((n) => n.classList.remove("selected"));
