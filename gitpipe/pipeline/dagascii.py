@@ -40,6 +40,8 @@ def picture(view: DagView, states: dict[str, TaskState] | None = None) -> str | 
         return None
     ids = [node.id for node in view.nodes]
     depth, edges = with_waypoints(ids, list(view.edges))
+    if any(depth[target] <= depth[source] for source, target in edges):
+        return None  # an edge back up (collapsed partitions in a cycle) has no place here
     layers = layout(ids, edges, depth).layers
     texts = {node.id: _texts(node, view, states) for node in view.nodes}
     rows = [_place(layer, texts) for layer in layers]

@@ -21,13 +21,15 @@ class Layout(NamedTuple):
 
 
 def depths(nodes: list[str], edges: Iterable[tuple[str, str]]) -> dict[str, int]:
-    """Longest-path layering; `nodes` must be in a topological order."""
+    """Longest-path layering of `nodes` in a topological order. An input that
+    comes later (collapsing partitions can close a cycle: a@1 -> b -> a@2)
+    does not push its node down."""
     inputs: dict[str, list[str]] = {node: [] for node in nodes}
     for source, target in edges:
         inputs[target].append(source)
     found: dict[str, int] = {}
     for node in nodes:
-        found[node] = 1 + max((found[p] for p in inputs[node]), default=-1)
+        found[node] = 1 + max((found[p] for p in inputs[node] if p in found), default=-1)
     return found
 
 

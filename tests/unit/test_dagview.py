@@ -101,3 +101,12 @@ def test_mermaid_and_dot_say_the_state_in_words_and_colour() -> None:
 
 def test_mermaid_escapes_quotes_in_labels() -> None:
     assert '#quot;' in dagviz.to_mermaid(view_of(graph([], ['say"hi'])))
+
+
+def test_collapsing_that_closes_a_cycle_still_draws() -> None:
+    cycle = graph([("a@1", "b"), ("b", "a@2")])
+    view = view_of(cycle)
+    assert view.edges == (("a", "b"), ("b", "a"))
+    assert picture(view) is None
+    assert dagviz.to_ascii(view).splitlines() == ["a@1 … 2 (2)  <- b", "b            <- a@1"]
+    assert depths(["a", "b"], list(view.edges)) == {"a": 0, "b": 1}
