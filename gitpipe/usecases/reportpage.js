@@ -246,7 +246,7 @@
         row.cells.forEach((task) => {
           if (task === null) { line.appendChild(el("td", { class: "none" })); return; }
           const index = taskState(task)[0];
-          line.appendChild(el("td", { class: "s" + index, "data-task": task, tabindex: 0,
+          line.appendChild(el("td", { class: "s" + index, "data-task": task, tabindex: -1,
             "aria-label": task + ": " + stateName(index) }, GLYPHS[index]));
         });
         body.appendChild(line);
@@ -257,7 +257,25 @@
       section.appendChild(scroll);
       delegate(table, "td[data-task]", (td) => taskLines(td.dataset.task),
         (td) => showTask(td.dataset.task));
+      const first = table.querySelector("td[data-task]");
+      if (first) first.tabIndex = 0;
+      table.addEventListener("keydown", arrows);
     });
+  }
+
+  // One tab stop per grid; the arrow keys move from cell to cell.
+  const STEPS = { ArrowLeft: [0, -1], ArrowRight: [0, 1], ArrowUp: [-1, 0], ArrowDown: [1, 0] };
+  function arrows(event) {
+    const step = STEPS[event.key];
+    const cell = event.target.closest ? event.target.closest("td") : null;
+    if (!step || !cell) return;
+    const row = cell.parentElement, rows = [...row.parentElement.rows];
+    const next = rows[rows.indexOf(row) + step[0]]?.cells[cell.cellIndex + step[1]];
+    if (!next || !next.dataset.task) return;
+    event.preventDefault();
+    cell.tabIndex = -1;
+    next.tabIndex = 0;
+    next.focus();
   }
 
   // The timeline --------------------------------------------------------------

@@ -84,6 +84,14 @@ def test_a_collapsed_stage_expands_and_a_stale_one_explains(browser: Any, repo: 
     assert "its last run failed" in tip.text  # focus shows the tooltip, for the keyboard
     ActionChains(browser).send_keys(Keys.ENTER).perform()
     assert "its last run failed" in browser.find_element("id", "details").text
+
+    cell = css(browser, 'td[data-task="raw@2024-01-01"]')[0]
+    assert cell.get_attribute("tabindex") == "0"  # one tab stop per grid
+    browser.execute_script("arguments[0].focus()", cell)
+    ActionChains(browser).send_keys(Keys.ARROW_RIGHT).perform()
+    focused = browser.switch_to.active_element
+    assert focused.get_attribute("data-task") == "raw@2024-01-02"
+    assert "raw@2024-01-02" in tip.text and tip.is_displayed()
     assert console_errors(browser) == []
 
 
