@@ -10,7 +10,7 @@ TEST_STAMP := $(VENV)/.installed-test
 # gitpipe command ~20 ms of start-up (see docs/dev/performance-log.md)
 EDITABLE := --config-settings editable_mode=compat
 
-.PHONY: install demo test s3rver lint cli-reference bench bench-status bench-transfer bench-k8s bench-smoke clean
+.PHONY: install demo test s3rver browser lint cli-reference bench bench-status bench-transfer bench-k8s bench-smoke clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,7 @@ install: $(TEST_STAMP)
 demo: $(DEMO_STAMP)
 	PATH="$(abspath $(VENV))/bin:$$PATH" bash examples/demo.sh
 
-test: $(TEST_STAMP) s3rver
+test: $(TEST_STAMP) s3rver browser
 	$(PY) -m pytest -q
 
 # A second S3 implementation for the contract suite (npm's s3rver), cached
@@ -38,6 +38,13 @@ S3RVER_DIR ?= $(HOME)/.cache/gitpipe-test/s3rver
 s3rver:
 	@if command -v npm >/dev/null && [ ! -f $(S3RVER_DIR)/node_modules/s3rver/bin/s3rver.js ]; then \
 		npm install --silent --no-audit --no-fund --prefix $(S3RVER_DIR) s3rver@3.7.1; fi
+
+# Headless Chromium for the report's browser tests (tests/browser/): Debian's
+# packages, installed when missing and we are root with apt-get; the tests skip
+# without them (and fail under GITPIPE_BROWSER_REQUIRE, as in CI).
+browser:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; fi
 
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check gitpipe tests benchmarks scripts

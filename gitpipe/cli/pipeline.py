@@ -163,14 +163,20 @@ def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force:
 
 
 @cli.command()
-@click.option("--format", "fmt", type=click.Choice(["ascii", "dot", "mermaid", "json"]),
-              default="ascii", show_default=True, help="How to draw the graph.")
-@click.option("--all", "everything", is_flag=True,
-              help="ascii: a line per partition, not one per partitioned stage.")
+@click.argument("targets", nargs=-1, shell_complete=complete.tasks)
+@click.option("--format", "fmt", type=click.Choice(["ascii", "list", "dot", "mermaid", "json"]),
+              default="ascii", show_default=True,
+              help="How to draw the graph: ascii draws boxes for a small graph and falls "
+              "back to list, a line per node.")
+@click.option("--status", is_flag=True,
+              help="Show each node's state (up to date, stale, failed, never run).")
+@click.option("--expand", "--all", "everything", is_flag=True,
+              help="A node per partition or foreach item, not one per stage.")
 @click.pass_context
-def dag(ctx: click.Context, fmt: str, everything: bool) -> None:
-    """Print the stage graph."""
-    click.echo(project_of(ctx).dag(fmt, everything))
+def dag(ctx: click.Context, targets: tuple[str, ...], fmt: str, status: bool,
+        everything: bool) -> None:
+    """Print the stage graph (of TARGETS and what they need, or all of it)."""
+    click.echo(project_of(ctx).dag(fmt, everything, targets, status))
 
 
 @cli.command()

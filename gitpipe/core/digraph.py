@@ -4,8 +4,8 @@
 status/repro path needs only nodes with attributes, edges, a topological
 order, ancestors and descendants. The functions here work on
 this `Dag` and on a `networkx.DiGraph` alike (only the shared API is used), so
-tests may hand either to `plan()` or the scheduler. networkx stays the tool
-for `gitpipe dag`, where its import cost is paid once and nothing is timed.
+tests may hand either to `plan()` or the scheduler. `gitpipe dag` and
+`report` draw from it too (pipeline/dagview.py, daglayout.py).
 """
 
 from __future__ import annotations

@@ -1,94 +1,120 @@
-"""The DAG as text: ascii, dot, mermaid and json (pure functions of the graph)."""
+"""The DAG as text: ascii, list, dot, mermaid and json (pure functions of the
+view, pipeline/dagview.py, and of the task states when they are asked for)."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Any
+from collections.abc import Callable
 
-import networkx as nx
+from gitpipe.core.ranges import split_task, tasks_text
+from gitpipe.pipeline.dagascii import picture
+from gitpipe.pipeline.dagview import DagView, State, TaskState, ViewNode, state_of, state_text
 
-from gitpipe.core.ranges import keys_text, positions_of, split_task, tasks_text
-
-
-def to_networkx(graph: Any) -> nx.DiGraph:
-    """gitpipe's light Dag as a networkx graph (node order kept)."""
-    converted = nx.DiGraph()
-    converted.add_nodes_from(graph.nodes)
-    converted.add_edges_from(graph.edges)
-    return converted
-
-
-def _ordered(graph: Any) -> list[str]:
-    order = {n: i for i, n in enumerate(graph.nodes)}
-    return [str(n) for n in nx.lexicographical_topological_sort(to_networkx(graph),
-                                                                 key=lambda n: order[n])]
+States = dict[str, TaskState] | None
+# Fills for dot and mermaid; every label also says its state in words.
+FILLS = {State.UP_TO_DATE: "#b9e4b9", State.STALE: "#ffe08a", State.FAILED: "#f4a6a6",
+         State.NEVER_RUN: "#dddddd"}
+CLASSES = {State.UP_TO_DATE: "uptodate", State.STALE: "stale", State.FAILED: "failed",
+           State.NEVER_RUN: "neverrun"}
 
 
-def to_ascii(graph: Any, everything: bool = False) -> str:
-    """One line per stage in run order, with what it waits for; a partitioned
-    stage's partitions are one line (`raw@2024-01-01 … 2024-12-31 (366)`), and
-    a partition waiting for the same partition upstream says `upstream@${date}`.
-    With `everything`, one line per task."""
-    names = _ordered(graph)
-    rows = [(n, sorted(str(p) for p in graph.predecessors(n))) for n in names] if everything \
-        else _collapsed(graph, names)
-    width = max((len(n) for n, _ in rows), default=0)
+def to_ascii(view: DagView, states: States = None) -> str:
+    """A picture in boxes for a small graph; the list form when it is too large
+    or its connectors would cross."""
+    return picture(view, states) or to_list(view, states)
+
+
+def to_list(view: DagView, states: States = None) -> str:
+    """One line per node in run order, with what it waits for; a collapsed
+    stage is one line (`raw@2024-01-01 … 2024-12-31 (366)`), and a partition
+    waiting for the same partition upstream says `upstream@${date}`."""
+    rows = [(_label(node, view, states), _waits_for(node, view)) for node in view.nodes]
+    width = max((len(name) for name, _ in rows), default=0)
     return "\n".join(f"{name:<{width}}  <- {', '.join(preds)}" if preds else name
                      for name, preds in rows)
 
 
-def _collapsed(graph: Any, names: list[str]) -> list[tuple[str, list[str]]]:
-    """(title, what it waits for) per stage, a partitioned stage's partitions as one."""
-    positions = positions_of(names)
-    members: dict[str, list[str]] = {}
-    for name in names:
-        stage, key = split_task(name)
-        members.setdefault(stage if key is not None else name, []).append(name)
-    rows = []
-    for stage, tasks in members.items():
-        keys = [split_task(t)[1] or "" for t in tasks]
-        title = tasks[0] if len(tasks) == 1 else \
-            f"{stage}@{keys_text(keys, positions.get(stage, {}))}"
-        rows.append((title, _waits_for(graph, tasks, positions)))
-    return rows
+def _label(node: ViewNode, view: DagView, states: States) -> str:
+    title = node.title(view.positions)
+    return f"{title} [{state_text(node, states) or 'unknown'}]" if states is not None else title
 
 
-def _waits_for(graph: Any, tasks: list[str], positions: dict[str, dict[str, int]]) -> list[str]:
-    """What the tasks of one stage wait for. An upstream stage whose partition K
-    every partition K here waits for reads as `upstream@${date}`."""
-    pairs = [(str(p), split_task(t)[1]) for t in tasks for p in graph.predecessors(t)]
+def _waits_for(node: ViewNode, view: DagView) -> list[str]:
+    """What a node waits for, by task. An upstream stage whose partition K every
+    partition K here waits for reads as `upstream@${date}`."""
+    tasks = set(node.tasks)
+    if view.expanded:
+        return sorted(source for source, target in view.task_edges if target in tasks)
+    pairs = [(source, split_task(target)[1]) for source, target in view.task_edges
+             if target in tasks]
     same = Counter(split_task(p)[0] for p, key in pairs
                    if key is not None and split_task(p)[1] == key)
     daily = {s for s, count in same.items() if count == len(tasks) > 1}
     rest = sorted({p for p, key in pairs
                    if not (split_task(p)[0] in daily and split_task(p)[1] == key)})
-    return [*(f"{s}@${{date}}" for s in sorted(daily)), *tasks_text(rest, positions)]
+    return [*(f"{s}@${{date}}" for s in sorted(daily)), *tasks_text(rest, view.positions)]
 
 
-def _quote(name: str) -> str:
-    return json.dumps(name)
+def _quote(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
 
 
-def to_dot(graph: Any) -> str:
+def to_dot(view: DagView, states: States = None) -> str:
     lines = ["digraph gitpipe {", "  rankdir=LR;"]
-    lines += [f"  {_quote(n)};" for n in _ordered(graph)]
-    lines += [f"  {_quote(str(a))} -> {_quote(str(b))};" for a, b in sorted(graph.edges)]
+    for node in view.nodes:
+        attrs = _dot_attrs(node, view, states)
+        lines.append(f"  {_quote(node.id)}{f' [{attrs}]' if attrs else ''};")
+    lines += [f"  {_quote(a)} -> {_quote(b)};" for a, b in view.edges]
     return "\n".join([*lines, "}"])
 
 
-def to_mermaid(graph: Any) -> str:
-    ids = {name: f"n{i}" for i, name in enumerate(_ordered(graph))}
+def _dot_attrs(node: ViewNode, view: DagView, states: States) -> str:
+    parts = []
+    title = node.title(view.positions)
+    if states is not None:
+        title += f"\n[{state_text(node, states) or 'unknown'}]"
+        state = state_of(node, states)
+        if state is not None:
+            parts.append(f'style=filled, fillcolor="{FILLS[state]}"')
+    if title != node.id:
+        parts.insert(0, f"label={_quote(title)}")
+    return ", ".join(parts)
+
+
+def to_mermaid(view: DagView, states: States = None) -> str:
+    ids = {node.id: f"n{i}" for i, node in enumerate(view.nodes)}
     lines = ["flowchart LR"]
-    lines += [f'  {ids[n]}["{n}"]' for n in ids]
-    lines += [f"  {ids[str(a)]} --> {ids[str(b)]}" for a, b in sorted(graph.edges)]
+    for node in view.nodes:
+        lines.append(f'  {ids[node.id]}["{_mermaid_text(_label(node, view, states))}"]')
+    lines += [f"  {ids[a]} --> {ids[b]}" for a, b in view.edges]
+    if states is not None:
+        lines += [f"  classDef {CLASSES[s]} fill:{FILLS[s]},color:#000" for s in State]
+        for node in view.nodes:
+            if (state := state_of(node, states)) is not None:
+                lines.append(f"  class {ids[node.id]} {CLASSES[state]}")
     return "\n".join(lines)
 
 
-def to_json(graph: Any) -> str:
-    data = {"nodes": _ordered(graph),
-            "edges": [[str(a), str(b)] for a, b in sorted(graph.edges)]}
-    return json.dumps(data, indent=2)
+def _mermaid_text(text: str) -> str:
+    """Mermaid's quoted labels end at `"`; it writes one as an entity."""
+    return text.replace('"', "#quot;")
 
 
-FORMATS = {"ascii": to_ascii, "dot": to_dot, "mermaid": to_mermaid, "json": to_json}
+def to_json(view: DagView, states: States = None) -> str:
+    """`nodes` and `edges` as always; `groups` (a collapsed node's tasks) and
+    `states` only when there are any."""
+    data: dict[str, object] = {"nodes": [node.id for node in view.nodes],
+                               "edges": [[a, b] for a, b in view.edges]}
+    groups = {node.id: list(node.tasks) for node in view.nodes if node.grouped}
+    if groups:
+        data["groups"] = groups
+    if states is not None:
+        data["states"] = {task: {"state": states[task].state.value,
+                                 "reasons": list(states[task].reasons)}
+                          for node in view.nodes for task in node.tasks if task in states}
+    return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+FORMATS: dict[str, Callable[[DagView, States], str]] = {
+    "ascii": to_ascii, "list": to_list, "dot": to_dot, "mermaid": to_mermaid, "json": to_json}

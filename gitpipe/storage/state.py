@@ -12,7 +12,7 @@ import time
 from array import array
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from gitpipe.hashing.digests import gc_paused
 from gitpipe.hashing.statsig import RACY_NS, FileSignature, ListedFile
@@ -263,6 +263,26 @@ class State:
             self._add_run_columns(db)
             rows = db.execute(query, (*args, limit)).fetchall()
         return [RunRecord(*row) for row in rows]
+
+    def last_results(self) -> dict[str, str]:
+        """{task: the result of its most recent run}."""
+        return dict(self._select("SELECT task, result FROM runs WHERE id IN "
+                                 "(SELECT MAX(id) FROM runs GROUP BY task)"))
+
+    def latest_invocation(self) -> list[RunRecord]:
+        """The runs of the most recent repro or backfill, in the order they were recorded."""
+        rows = self._select(f"SELECT {_RUNS_COLUMNS} FROM runs WHERE invocation = "
+                            "(SELECT invocation FROM runs WHERE invocation IS NOT NULL "
+                            "ORDER BY id DESC LIMIT 1) ORDER BY id")
+        return [RunRecord(*row) for row in rows]
+
+    def _select(self, query: str) -> list[tuple[Any, ...]]:
+        if not self.path.exists():
+            return []
+        with self._lock:
+            db = self._db()
+            self._add_run_columns(db)
+            return db.execute(query).fetchall()
 
     @staticmethod
     def _add_run_columns(db: sqlite3.Connection) -> None:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from gitpipe.engine.reports import Listener, Report, ReproOptions
     from gitpipe.executors.base import OutputSink
     from gitpipe.storage.remote import Progress, Transfer
-    from gitpipe.usecases import garbage, transfer
+    from gitpipe.usecases import garbage, reportpage, transfer
     from gitpipe.usecases.metricfiles import MetricsFile
     from gitpipe.usecases.values import Change, MetricsDiff
 
@@ -154,14 +154,33 @@ class Project(project_module.Project):
         store = self.remote(remote) if remote is not None else None
         return garbage.gc(self, scope or garbage.GcScope(), store, dry_run, confirm, progress)
 
-    def dag(self, fmt: str = "ascii", everything: bool = False) -> str:
-        """The task graph drawn as `fmt`: "ascii", "dot", "mermaid" or "json".
-        In ascii a partitioned stage is one line unless `everything`."""
+    def dag(self, fmt: str = "ascii", everything: bool = False, targets: Iterable[str] = (),
+            status: bool = False) -> str:
+        """The task graph drawn as `fmt`: "ascii" (a picture, or the list form
+        for a large graph), "list", "dot", "mermaid" or "json". A partitioned
+        or foreach stage is one node unless `everything`; with `targets`, only
+        what they need; with `status`, each node's state."""
         from gitpipe.pipeline import dagviz
+        from gitpipe.pipeline import graph as graph_module
+        from gitpipe.pipeline.dagview import view_of
 
-        if fmt == "ascii":
-            return dagviz.to_ascii(self.graph, everything)
-        return dagviz.FORMATS[fmt](self.graph)
+        graph = self.graph
+        chosen = graph_module.plan(graph, graph_module.select(graph, targets)) \
+            if targets else None
+        states = None
+        if status:
+            from gitpipe.project.taskstates import task_states
+
+            states = task_states(self, chosen if chosen is not None else graph_module.plan(graph))
+        return dagviz.FORMATS[fmt](view_of(graph, chosen, everything), states)
+
+    def report(self, commits: int = 10) -> reportpage.Page:
+        """The report page (one self-contained HTML text): the graph with each
+        task's state, the partitions grid, the last repro or backfill and the
+        metrics of the last `commits` commits; `messages` say what it lacks."""
+        from gitpipe.usecases import reportpage
+
+        return reportpage.build(self, commits)
 
     def runs(self, task: str | None = None, limit: int = 50) -> list[RunRecord]:
         """The `limit` most recent runs (of `task`, or of every task), newest first."""

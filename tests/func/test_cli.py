@@ -175,7 +175,7 @@ def test_repro_output_prefixed_and_summarized(repo: Repo) -> None:
 def test_dag_formats(repo: Repo) -> None:
     repo.spec({"a": {"cmd": "x", "outs": ["a.txt"]},
                "b": {"cmd": "y", "deps": ["a.txt"], "outs": ["b.txt"]}})
-    assert repo.run("dag").stdout.splitlines() == ["a", "b  <- a"]
+    assert repo.run("dag", "--format", "list").stdout.splitlines() == ["a", "b  <- a"]
     assert '"a" -> "b";' in repo.run("dag", "--format", "dot").stdout
     assert "n0 --> n1" in repo.run("dag", "--format", "mermaid").stdout
     data = json.loads(repo.run("dag", "--format", "json").stdout)

@@ -75,10 +75,10 @@ def test_dry_run_lines_stay_short(repo: Repo) -> None:
 
 def test_dag_draws_a_partitioned_stage_as_one_line_until_all(repo: Repo) -> None:
     a_year(repo)
-    lines = repo.run("dag", check=True).stdout.splitlines()
+    lines = repo.run("dag", "--format", "list", check=True).stdout.splitlines()
     assert [line.split()[0] for line in lines] == ["raw@2024-01-01", "features", "train"]
     assert lines[1].endswith("<- raw@2024-01-01 … 2024-12-31 (366)")
-    every = repo.run("dag", "--all", check=True).stdout.splitlines()
+    every = repo.run("dag", "--all", "--format", "list", check=True).stdout.splitlines()
     assert len(every) == 368 and every[-2].startswith("features ")
     assert every[-2].count("raw@") == 366
 
@@ -91,7 +91,7 @@ def test_dag_says_a_partition_waits_for_the_same_date_upstream(repo: Repo) -> No
         "b": {"partition": {"by": "date", **days}, "cmd": "mkdir -p b && cp a/${date} b/",
               "deps": ["a/${date}"], "outs": ["b/${date}"]},
     }, commit="chain")
-    lines = repo.run("dag", check=True).stdout.splitlines()
+    lines = repo.run("dag", "--format", "list", check=True).stdout.splitlines()
     assert lines == ["a@2024-01-01 … 2024-01-31 (31)",
                      "b@2024-01-01 … 2024-01-31 (31)  <- a@${date}"]
 

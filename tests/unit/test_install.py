@@ -74,7 +74,7 @@ def test_every_pip_install_in_docs_recipes_and_code_names_this_project() -> None
 
 def test_the_package_ships_its_licence_and_type_marker() -> None:
     assert (ROOT / "gitpipe" / "py.typed").is_file()
-    assert 'gitpipe = ["py.typed"]' in PYPROJECT
+    assert 'gitpipe = ["py.typed", "usecases/*.js", "usecases/*.css"]' in PYPROJECT  # + report
     assert "Apache License\n" in (ROOT / "LICENSE").read_text()
     assert 'license = "Apache-2.0"' in PYPROJECT and 'license-files = ["LICENSE"]' in PYPROJECT
     for key in ("Homepage", "Documentation", "Issues", "Source"):

@@ -1,0 +1,37 @@
+"""`gitpipe report`: the pipeline as one HTML file that opens offline."""
+
+from __future__ import annotations
+
+import click
+
+from gitpipe.cli.console import ui_of
+from gitpipe.cli.group import cli, project_of
+from gitpipe.core.errors import BadInputError
+
+DEFAULT_FILE = "gitpipe-report.html"
+
+
+@cli.command()
+@click.option("-o", "--output", default=DEFAULT_FILE, show_default=True,
+              help="Where to write the page, relative to the current directory; - for stdout.")
+@click.option("--commits", type=click.IntRange(min=0), default=10, show_default=True,
+              help="Metrics of this many commits back from HEAD.")
+@click.pass_context
+def report(ctx: click.Context, output: str, commits: int) -> None:
+    """Write the pipeline's report: the graph coloured by state, the partitions
+    grid, the last run's timeline and the metrics of recent commits, in one
+    self-contained HTML file."""
+    page = project_of(ctx).report(commits)
+    for message in page.messages:
+        ui_of(ctx).result(f"warning: {message}", err=True)
+    if output == "-":
+        click.echo(page.html, nl=False)
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(page.html)
+    except OSError as exc:
+        raise BadInputError(f"cannot write the report to {output!r}: {exc.strerror}",
+                            hint="-o names a file in a folder that exists, or - for stdout"
+                            ) from None
+    ui_of(ctx).result(output)

@@ -1,0 +1,44 @@
+"""Attacks on `gitpipe report`: markup planted where the page shows text (run
+history rows in .gitpipe/state.db, params values, commit messages) must stay
+data, and a report of a project never initialised writes nothing but the page."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from tests.conftest import Repo
+from tests.func.test_report import page_data
+from tests.security.conftest import assert_only_changed, snapshot
+
+MARKUP = "</script><script>alert(1)</script><!--<img src=x onerror=alert(2)>"
+
+
+def test_markup_in_the_run_history_and_git_stays_data(repo: Repo, tmp_path: Path) -> None:
+    repo.spec({"a": {"cmd": "cp params.yaml a.txt", "deps": ["params.yaml"], "params": ["x"],
+                     "outs": ["a.txt"]}})
+    repo.gen({"params.yaml": {"x": "plain"}}, commit=MARKUP)
+    repo.run("repro", check=True)
+    repo.gen({"params.yaml": {"x": MARKUP}})
+    with sqlite3.connect(repo.path / ".gitpipe" / "state.db") as db:
+        db.execute("INSERT INTO runs (task, started, duration, result, bytes_in, bytes_out, "
+                   "invocation) VALUES (?, 1e9, 1, ?, 0, 0, 'zz')", (MARKUP, MARKUP))
+    before = snapshot(tmp_path)
+    done = repo.run("report", "-o", "-")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    html = done.stdout
+    assert html.count("<script") == 2 and html.count("</script>") == 2
+    assert "<img" not in html and "<!--" not in html
+    data = page_data(html)
+    assert data["timeline"]["bars"][-1]["task"] == MARKUP  # shown, as text
+    state = [f"repo/.gitpipe/state.db{suffix}" for suffix in ("", "-wal", "-shm", "-journal")]
+    assert_only_changed(before, snapshot(tmp_path), state)  # the stat cache, as status
+
+
+def test_no_project_no_writes_but_the_page(repo: Repo, tmp_path: Path) -> None:
+    repo.spec({"a": {"cmd": "echo > a.txt", "outs": ["a.txt"]}}, commit="never initialised")
+    before = snapshot(tmp_path)
+    done = repo.run("report", "-o", "page.html")
+    assert done.returncode == 0 and "no run history yet" in done.stderr, done.stderr
+    assert_only_changed(before, snapshot(tmp_path), ["repo/page.html"])
+    assert not (repo.path / ".gitpipe").exists()
