@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gitpipe.project import root as project_module
 from gitpipe.project.root import ProjectLock
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from gitpipe.engine.reports import Listener, Report, ReproOptions
     from gitpipe.executors.base import OutputSink
     from gitpipe.storage.remote import Progress, Transfer
-    from gitpipe.usecases import garbage, transfer
+    from gitpipe.usecases import garbage, runtrace, transfer
     from gitpipe.usecases.metricfiles import MetricsFile
     from gitpipe.usecases.values import Change, MetricsDiff
 
@@ -173,6 +173,14 @@ class Project(project_module.Project):
 
             graph_module.select(self.graph, [task])
         return records
+
+    def run_trace(self, pick: runtrace.TracePick | None = None) -> dict[str, Any]:
+        """The runs of the invocations `pick` names (default: the newest) as a
+        Chrome/Perfetto trace document, critical path marked."""
+        from gitpipe.usecases import runtrace
+
+        chosen = runtrace.pick_invocations(self.state, pick or runtrace.TracePick())
+        return runtrace.trace_document(self.state.runs_of(chosen), self.graph)
 
     def params_diff(self, old: str | None = "HEAD", new: str | None = None,
                     everything: bool = False) -> list[Change]:
