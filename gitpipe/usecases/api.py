@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from gitpipe.engine.reports import Listener, Report, ReproOptions
     from gitpipe.executors.base import OutputSink
     from gitpipe.storage.remote import Progress, Transfer
-    from gitpipe.usecases import garbage, runtrace, transfer
+    from gitpipe.usecases import artifactlog, garbage, runtrace, transfer
     from gitpipe.usecases.metricfiles import MetricsFile
     from gitpipe.usecases.values import Change, MetricsDiff
 
@@ -181,6 +181,15 @@ class Project(project_module.Project):
 
         chosen = runtrace.pick_invocations(self.state, pick or runtrace.TracePick())
         return runtrace.trace_document(self.state.runs_of(chosen), self.graph)
+
+    def log(self, path: str, rev: str | None = None,
+            limit: int | None = None) -> artifactlog.ArtifactLog:
+        """The history of the out `path` (or a file inside a directory out) from
+        `rev` (default HEAD) back, from git alone: each commit whose gitpipe.lock
+        changed it, newest first, with what produced that version."""
+        from gitpipe.usecases import artifactlog
+
+        return artifactlog.artifact_log(self, path, rev, limit)
 
     def params_diff(self, old: str | None = "HEAD", new: str | None = None,
                     everything: bool = False) -> list[Change]:
