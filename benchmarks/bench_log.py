@@ -3,8 +3,9 @@
 
 Writes a repository of --commits commits with git fast-import under
 benchmarks/.work/log-<commits>/: a chain of --stages stages, a gitpipe.lock
-that changes in half the commits (one stage's out digest each time, so the
-artifact asked for changes in about 1 in 2×stages commits), the other half
+that changes in half the commits (one stage rerun each time: its fingerprint
+and out digest, and the next stage's dep digest; so the artifact asked for
+changes in about 1 in 2×stages commits), the other half
 touching only a source file. Then times whole processes (median of
 --repeat, after one warm-up):
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -42,13 +44,13 @@ def spec(stages: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def lock(digests: list[str]) -> str:
+def lock(digests: list[str], fingerprints: list[str]) -> str:
     lines = ["schema: 1", "stages:"]
     for i, digest in enumerate(digests):
         dep = "src.txt" if i == 0 else f"s{i - 1}.txt"
         dep_hash = "git:" + "1" * 40 if i == 0 else digests[i - 1]
         lines += [f"  s{i}:", f"    cmd: cp {dep} s{i}.txt",
-                  f"    fingerprint: xxh3:{random.getrandbits(128):032x}",
+                  f"    fingerprint: {fingerprints[i]}",
                   "    deps:", f"    - {{path: {dep}, hash: '{dep_hash}'}}",
                   "    outs:", f"    - {{path: s{i}.txt, hash: '{digest}', size: 10}}"]
     return "\n".join(lines) + "\n"
@@ -65,14 +67,17 @@ def build(path: Path, commits: int, stages: int) -> None:
     path.mkdir(parents=True)
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=path, check=True, env=ENV)
     digests = [f"xxh3:{random.getrandbits(128):032x}" for _ in range(stages)]
+    fingerprints = [f"xxh3:{random.getrandbits(128):032x}" for _ in range(stages)]
     stream = bytearray()
     for n in range(commits):
         files = [blob(".gitignore", "/s*.txt\n")] if n == 0 else []
         if n == 0:
             files.append(blob("gitpipe.yaml", spec(stages)))
         if n % 2 == 0:
-            digests[random.randrange(stages)] = f"xxh3:{random.getrandbits(128):032x}"
-            files.append(blob("gitpipe.lock", lock(digests)))
+            rerun = random.randrange(stages)
+            digests[rerun] = f"xxh3:{random.getrandbits(128):032x}"
+            fingerprints[rerun] = f"xxh3:{random.getrandbits(128):032x}"
+            files.append(blob("gitpipe.lock", lock(digests, fingerprints)))
         else:
             files.append(blob("src.txt", f"{n}\n"))
         message = f"commit {n}".encode()
@@ -86,14 +91,19 @@ def build(path: Path, commits: int, stages: int) -> None:
                    capture_output=True)
 
 
-def timed(command: list[str], cwd: Path, repeat: int) -> list[float]:
+def timed(command: list[str], cwd: Path, repeat: int) -> tuple[list[float], list[float]]:
+    """Wall-clock and CPU (user + system) seconds of each run: on a shared
+    machine the CPU time is the steadier figure."""
     subprocess.run(command, cwd=cwd, env=ENV, check=True, capture_output=True)  # warm-up
-    times = []
+    walls, cpus = [], []
     for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run(command, cwd=cwd, env=ENV, check=True, capture_output=True)
-        times.append(time.perf_counter() - start)
-    return times
+        walls.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return walls, cpus
 
 
 def main() -> None:
@@ -109,15 +119,15 @@ def main() -> None:
     found = subprocess.run([*gitpipe, "--json"], cwd=path, env=ENV, check=True,
                            capture_output=True, text=True).stdout.count('"commit":')
     print(f"{args.commits} commits, {args.stages} stages, {found} versions of {target}")
-    print("| command | median (min–max) |\n| --- | ---: |")
+    print("| command | wall, median (min–max) | CPU, median |\n| --- | ---: | ---: |")
     for name, command in (("gitpipe log", gitpipe), ("gitpipe log --json", [*gitpipe, "--json"]),
                           ("gitpipe log -n 1", [*gitpipe, "-n", "1"]),
                           ("gitpipe --version", [sys.executable, "-m", "gitpipe", "--version"]),
                           ("git log -- gitpipe.lock",
                            ["git", "log", "--oneline", "--", "gitpipe.lock"])):
-        times = timed(command, path, args.repeat)
-        print(f"| `{name}` | {statistics.median(times):.3f} s "
-              f"({min(times):.3f}–{max(times):.3f}) |")
+        walls, cpus = timed(command, path, args.repeat)
+        print(f"| `{name}` | {statistics.median(walls):.3f} s "
+              f"({min(walls):.3f}–{max(walls):.3f}) | {statistics.median(cpus):.3f} s |")
 
 
 if __name__ == "__main__":

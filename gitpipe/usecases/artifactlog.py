@@ -6,10 +6,11 @@ upstream of it in the same lock.
 
 Commits whose lock blob equals a parent's are passed over by blob id alone
 (git/history.py); each lock blob is parsed once, through the validating
-reader (pipeline/lockfile.py) and the path check (trust/checks.py). A lock
-that fails either is a note naming the commit, never a traceback. Nothing is
-checked out or written; a file inside a directory out is followed through the
-directory's manifest when the local cache holds it.
+reader (pipeline/lockfile.py, entry by entry: pipeline/lockentries.py) and
+the path check (trust/checks.py). A lock that fails either is a note naming
+the commit, never a traceback. Nothing is checked out or written; a file
+inside a directory out is followed through the directory's manifest when the
+local cache holds it.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from gitpipe.core.jsondoc import header, plain
 from gitpipe.core.yamlio import parse_plain
 from gitpipe.git import history
 from gitpipe.git.history import CommitInfo
-from gitpipe.pipeline import lockfile
+from gitpipe.pipeline.lockentries import EntryParser
 from gitpipe.pipeline.lockfile import LOCK_FILE, LockedPath, LockEntry
 from gitpipe.pipeline.model import SPEC_FILE
 from gitpipe.trust.checks import shown_path_problem
@@ -199,6 +200,8 @@ class _Walk:
         self.target = target
         self.locks: dict[tuple[str | None, ...], _Lock | str] = {}
         self.entries: dict[str | None, dict[str, LockEntry] | str] = {}
+        self.parser = EntryParser()  # each version of an entry parsed once
+        self.passed: dict[int, LockEntry] = {}  # and checked once
         self.specs: dict[str | None, set[str] | None] = {None: None}
         self.notes: list[str] = []
         self._no_manifest: set[str] = set()
@@ -252,7 +255,8 @@ class _Walk:
         """A lock blob's entries once read and checked, or why they cannot be."""
         if blob not in self.entries:
             try:
-                self.entries[blob] = _checked(lockfile.parse(self._text(blob))) if blob else {}
+                self.entries[blob] = _checked(self.parser.parse(self._text(blob)),
+                                              self.passed) if blob else {}
             except GitpipeError as exc:
                 self.entries[blob] = exc.message
         return self.entries[blob]
@@ -303,10 +307,14 @@ class _Walk:
         return None
 
 
-def _checked(entries: dict[str, LockEntry]) -> dict[str, LockEntry]:
+def _checked(entries: dict[str, LockEntry], passed: dict[int, LockEntry]) -> dict[str, LockEntry]:
     """The entries, once every path they record passes trust's check and every
-    size is a count (RecordError naming the stage if not)."""
+    size is a count (RecordError naming the stage if not). `passed` holds the
+    entries checked before, by identity: an entry the parser remembered from
+    another version is not checked again."""
     for task, entry in entries.items():
+        if passed.get(id(entry)) is entry:
+            continue
         for kind, rows in (("dep", entry.deps), ("out", entry.outs)):
             for row in rows:
                 problem = shown_path_problem(row.path)
@@ -315,6 +323,7 @@ def _checked(entries: dict[str, LockEntry]) -> dict[str, LockEntry]:
                 if problem is not None:
                     raise RecordError(f"{LOCK_FILE}: stage {task!r}: {kind} {row.path!r} "
                                       f"{problem}")
+        passed[id(entry)] = entry
     return entries
 
 
