@@ -29,7 +29,7 @@ from gitpipe.git.history import CommitInfo
 from gitpipe.pipeline.lockentries import EntryParser
 from gitpipe.pipeline.lockfile import LOCK_FILE, LockedPath, LockEntry
 from gitpipe.pipeline.model import SPEC_FILE
-from gitpipe.trust.checks import shown_path_problem
+from gitpipe.trust.checks import digest_problem, shown_path_problem
 
 if TYPE_CHECKING:
     from gitpipe.project.root import Project
@@ -204,7 +204,8 @@ class _Walk:
         self.passed: dict[int, LockEntry] = {}  # and checked once
         self.specs: dict[str | None, set[str] | None] = {None: None}
         self.notes: list[str] = []
-        self._no_manifest: set[str] = set()
+        # The target's digest and size in each version of the directory holding it.
+        self._in_dirs: dict[str, tuple[str, int | None] | None] = {}
 
     def version(self, change: history.FileChange) -> ArtifactVersion | None:
         """The version `change` records, or None when the artifact is as in a
@@ -291,19 +292,23 @@ class _Walk:
     def _inside(self, task: str, out: LockedPath, commit: CommitInfo) -> _Found | None:
         """The file's own digest from the directory's manifest; the directory's
         digest (and a note, once per directory version) when the cache has none."""
+        if out.digest not in self._in_dirs:
+            self._in_dirs[out.digest] = self._in_manifest(out, commit)
+        found = self._in_dirs[out.digest]
+        return None if found is None else _Found(task, out, found[0], found[1])
+
+    def _in_manifest(self, out: LockedPath, commit: CommitInfo) -> tuple[str, int | None] | None:
         rel = self.target[len(out.path) + 1:]
         try:
             manifest = self.project.cache.manifest(out.digest)
         except GitpipeError:  # not in the cache, or not a valid manifest
-            if out.digest not in self._no_manifest:
-                self._no_manifest.add(out.digest)
-                self.notes.append(f"commit {commit.id[:12]}: the cache has no manifest of "
-                                  f"{out.path!r} ({out.digest}): listed by the directory's "
-                                  "digest ('gitpipe fetch' brings it)")
-            return _Found(task, out, out.digest, None)
+            self.notes.append(f"commit {commit.id[:12]}: the cache has no manifest of "
+                              f"{out.path!r} ({out.digest}): listed by the directory's "
+                              "digest ('gitpipe fetch' brings it)")
+            return out.digest, None
         for item in manifest:
             if item.relpath == rel:
-                return _Found(task, out, item.digest, item.size)
+                return item.digest, item.size
         return None
 
 
@@ -320,6 +325,8 @@ def _checked(entries: dict[str, LockEntry], passed: dict[int, LockEntry]) -> dic
                 problem = shown_path_problem(row.path)
                 if problem is None and not _count(row.size):
                     problem = f"has a size that is not a count: {row.size!r}"
+                if problem is None and kind == "out":
+                    problem = digest_problem(row.digest)
                 if problem is not None:
                     raise RecordError(f"{LOCK_FILE}: stage {task!r}: {kind} {row.path!r} "
                                       f"{problem}")

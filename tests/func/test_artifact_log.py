@@ -4,6 +4,7 @@ the stage, command, params, deps and upstream chain of each version."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -100,7 +101,8 @@ def test_the_text_output_names_commit_stage_command_params_and_upstream(repo: Re
     assert text.count("commit ") == 3
 
 
-def test_a_file_inside_a_directory_out_changes_only_when_it_does(repo: Repo) -> None:
+def test_a_file_inside_a_directory_out_changes_only_when_it_does(repo: Repo,
+                                                                 tmp_path: Path) -> None:
     repo.spec({"split": {"cmd": "mkdir -p parts && cp a.txt parts/a && cp b.txt parts/b",
                          "deps": ["a.txt", "b.txt"], "outs": ["parts"]}})
     repo.gen({"a.txt": "1\n", "b.txt": "1\n"})
@@ -116,6 +118,14 @@ def test_a_file_inside_a_directory_out_changes_only_when_it_does(repo: Repo) -> 
     assert only_a["versions"][0]["hash"].startswith("xxh3:")
     assert not only_a["versions"][0]["hash"].endswith(".dir")
     assert [v["subject"] for v in log(repo, "parts/b")["versions"]] == ["b only", "both"]
+    # A clone has no manifests in its cache: the directory's versions, and a note each.
+    clone = repo.clone_to(tmp_path / "clone")
+    cloned = log(clone, "parts/a")
+    assert [v["subject"] for v in cloned["versions"]] == ["b only", "both"]
+    assert [v["hash"] for v in cloned["versions"]] == [
+        v["hash"] for v in log(repo, "parts")["versions"]]
+    assert len(cloned["notes"]) == 2 and "the cache has no manifest of 'parts'" in \
+        cloned["notes"][0]
 
 
 def test_a_renamed_stage_is_a_version_of_its_own(repo: Repo) -> None:

@@ -76,6 +76,10 @@ def test_a_forged_path_or_size_in_an_old_lock_is_refused_with_a_note(repo: Repo,
     control = commit_lock(repo, forged(repo, path="out.txt\x1b]0;pwned\x07"),
                           "terminal escape")
     commit_lock(repo, lock, "good again")
+    commit_lock(repo, lock, "good once more")
+    digest = commit_lock(repo, forged(repo, hash="xxh3:../../../outside.dir"),
+                         "digest names a path")
+    commit_lock(repo, lock, "and good")
     size = commit_lock(repo, forged(repo, size="huge"), "size is text")
     document, _ = logged(repo, tmp_path)
     notes = "\n".join(document["notes"])  # type: ignore[arg-type]
@@ -83,6 +87,7 @@ def test_a_forged_path_or_size_in_an_old_lock_is_refused_with_a_note(repo: Repo,
         "is not normalised" in notes
     assert f"commit {control[:12]}: " in notes and "holds a control character" in notes
     assert f"commit {size[:12]}: " in notes and "size that is not a count: 'huge'" in notes
+    assert f"commit {digest[:12]}: " in notes and "is not an object digest" in notes
     text = repo.run("log", "out.txt")
     assert text.returncode == 0 and "\x1b" not in text.stdout + text.stderr
     assert "Traceback" not in text.stderr
