@@ -50,7 +50,8 @@ def diff_command(ctx: click.Context, rev1: str, rev2: str | None, as_json: bool)
 
 @cli.command("log")
 @click.argument("path")
-@click.option("--rev", help="Start from this commit, branch or tag [default: HEAD].")
+@click.option("--rev", metavar="REV",
+              help="Start from this commit, branch or tag [default: HEAD].")
 @click.option("-n", "--max-count", "limit", type=click.IntRange(min=1),
               help="Show at most N versions, newest first.")
 @click.pass_context

@@ -105,7 +105,8 @@ def _process(pid: int, invocation: str, runs: list[RunRecord], graph: Dag) -> li
     slots = assign_slots(spans)
     critical = set(_critical(runs, spans, graph))
     width = max(slots) + 1
-    events = [_meta("process_name", pid, 0, f"{invocation[:8]} {_clock(runs[0].started)}"),
+    started = min(run.started for run in runs)
+    events = [_meta("process_name", pid, 0, f"{invocation[:8]} {_clock(started)}"),
               _meta("process_sort_index", pid, 0, pid, key="sort_index")]
     events += [_meta("thread_name", pid, slot + 1, f"slot {slot + 1}") for slot in range(width)]
     for index, (run, (start, end), slot) in enumerate(zip(runs, spans, slots, strict=True)):
