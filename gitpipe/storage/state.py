@@ -248,22 +248,6 @@ class State:
         with self._lock:
             self._pending_runs.append(record)
 
-    def runs(self, task: str | None = None, limit: int = 50) -> list[RunRecord]:
-        """Most recent runs first."""
-        if not self.path.exists():
-            return []
-        query = f"SELECT {_RUNS_COLUMNS} FROM runs"
-        args: tuple[object, ...] = ()
-        if task:
-            query += " WHERE task = ? OR task LIKE ?"
-            args = (task, f"{task}@%")
-        query += " ORDER BY id DESC LIMIT ?"
-        with self._lock:
-            db = self._db()
-            self._add_run_columns(db)
-            rows = db.execute(query, (*args, limit)).fetchall()
-        return [RunRecord(*row) for row in rows]
-
     def invocations(self, since: float | None = None) -> list[str]:
         """The ids of the repros and backfills recorded (started at `since` or
         later, when given), newest first; rows from before invocations are left out."""
@@ -293,6 +277,22 @@ class State:
                 rows += db.execute(f"SELECT id, {_RUNS_COLUMNS} FROM runs WHERE invocation "
                                    f"IN ({','.join('?' * len(chunk))})", chunk).fetchall()
         return [RunRecord(*row[1:]) for row in sorted(rows, key=lambda row: int(row[0]))]
+
+    def runs(self, task: str | None = None, limit: int = 50) -> list[RunRecord]:
+        """Most recent runs first."""
+        if not self.path.exists():
+            return []
+        query = f"SELECT {_RUNS_COLUMNS} FROM runs"
+        args: tuple[object, ...] = ()
+        if task:
+            query += " WHERE task = ? OR task LIKE ?"
+            args = (task, f"{task}@%")
+        query += " ORDER BY id DESC LIMIT ?"
+        with self._lock:
+            db = self._db()
+            self._add_run_columns(db)
+            rows = db.execute(query, (*args, limit)).fetchall()
+        return [RunRecord(*row) for row in rows]
 
     @staticmethod
     def _add_run_columns(db: sqlite3.Connection) -> None:

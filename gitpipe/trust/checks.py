@@ -51,16 +51,6 @@ def path_problem(path: object) -> str | None:
     return None
 
 
-def shown_path_problem(path: object) -> str | None:
-    """Why `path`, from a record, may not be shown or compared as a path: not
-    relative and normal (path_problem), or holding a control character, which
-    a terminal would obey."""
-    problem = path_problem(path)
-    if problem is None and any(ord(c) < 32 or ord(c) == 127 for c in str(path)):
-        return "holds a control character"
-    return problem
-
-
 def digest_problem(digest: object, directory: bool | None = None) -> str | None:
     """Why `digest` is not an object name (`xxh3:<32 hex>[.dir]`), or None.
     `directory` asks for a manifest (True) or a file (False) in particular."""
@@ -84,6 +74,16 @@ def fingerprint_problem(fingerprint: object) -> str | None:
             or fingerprint.endswith(".dir"):
         return f"fingerprint {fingerprint!r} is not an xxh3 digest"
     return None
+
+
+def shown_path_problem(path: object) -> str | None:
+    """Why `path`, from a record, may not be shown or compared as a path: not
+    relative and normal (path_problem), or holding a control character, which
+    a terminal would obey."""
+    problem = path_problem(path)
+    if problem is None and any(ord(c) < 32 or ord(c) == 127 for c in str(path)):
+        return "holds a control character"
+    return problem
 
 
 def resolves_inside(root: Path, path: Path) -> bool:

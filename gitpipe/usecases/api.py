@@ -16,11 +16,13 @@ from gitpipe.project.status import status as run_status
 from gitpipe.storage.state import RunRecord
 
 if TYPE_CHECKING:
+    import gitpipe.usecases.artifactlog
+    import gitpipe.usecases.runtrace
     from gitpipe.engine.backfill import BackfillOptions
     from gitpipe.engine.reports import Listener, Report, ReproOptions
     from gitpipe.executors.base import OutputSink
     from gitpipe.storage.remote import Progress, Transfer
-    from gitpipe.usecases import artifactlog, garbage, runtrace, transfer
+    from gitpipe.usecases import garbage, transfer
     from gitpipe.usecases.metricfiles import MetricsFile
     from gitpipe.usecases.values import Change, MetricsDiff
 
@@ -174,7 +176,7 @@ class Project(project_module.Project):
             graph_module.select(self.graph, [task])
         return records
 
-    def run_trace(self, pick: runtrace.TracePick | None = None) -> dict[str, Any]:
+    def run_trace(self, pick: gitpipe.usecases.runtrace.TracePick | None = None) -> dict[str, Any]:
         """The runs of the invocations `pick` names (default: the newest) as a
         Chrome/Perfetto trace document, critical path marked."""
         from gitpipe.usecases import runtrace
@@ -183,7 +185,7 @@ class Project(project_module.Project):
         return runtrace.trace_document(self.state.runs_of(chosen), self.graph)
 
     def log(self, path: str, rev: str | None = None,
-            limit: int | None = None) -> artifactlog.ArtifactLog:
+            limit: int | None = None) -> gitpipe.usecases.artifactlog.ArtifactLog:
         """The history of the out `path` (or a file inside a directory out) from
         `rev` (default HEAD) back, from git alone: each commit whose gitpipe.lock
         changed it, newest first, with what produced that version."""
