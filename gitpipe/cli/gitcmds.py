@@ -1,20 +1,27 @@
-"""CLI commands for git and clusters: diff, commit, hooks, watch, exec and k8s.
+"""CLI commands for git and clusters: diff, log, commit, hooks, watch, exec and k8s.
 
 Registered on the `cli` group when `gitpipe.cli.main` imports this module.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
+from typing import TYPE_CHECKING
 
 import click
 
 from gitpipe.cli import complete
 from gitpipe.cli.console import ui_of
-from gitpipe.cli.group import cli, project_of
+from gitpipe.cli.group import cli, project_of, size_text
+from gitpipe.cli.jsonout import json_option, json_out
 from gitpipe.cli.output import LivePrinter, print_report
 from gitpipe.core.errors import EXIT_INTERRUPTED
+from gitpipe.core.jsondoc import plain
+
+if TYPE_CHECKING:
+    from gitpipe.usecases.artifactlog import ArtifactVersion, Upstream
 
 
 @cli.command("diff")
@@ -39,6 +46,92 @@ def diff_command(ctx: click.Context, rev1: str, rev2: str | None, as_json: bool)
         click.echo(f"{change.task}:")
         for line in change.changes:
             click.echo(f"    {line}")
+
+
+@cli.command("log")
+@click.argument("path")
+@click.option("--rev", metavar="REV",
+              help="Start from this commit, branch or tag [default: HEAD].")
+@click.option("-n", "--max-count", "limit", type=click.IntRange(min=1),
+              help="Show at most N versions, newest first.")
+@click.pass_context
+@json_option("log")
+def log_command(ctx: click.Context, path: str, rev: str | None, limit: int | None) -> None:
+    """The history of an out (or a file inside a directory out), from git alone:
+    every commit whose gitpipe.lock changed it, newest first, with the stage,
+    command, params and deps that made each version and the stages upstream.
+    PATH is relative to the project's root."""
+    log = project_of(ctx).log(path, rev, limit)
+    ui = ui_of(ctx)
+    for note in log.notes:
+        ui.result(f"note: {_printable(note)}", err=True)
+    if out := json_out(ctx):
+        out.emit(log.to_json())
+        return
+    for index, version in enumerate(log.versions):
+        if index:
+            click.echo("")
+        for line in _version_lines(version, log.path):
+            click.echo(_printable(line))
+
+
+def _version_lines(version: ArtifactVersion, path: str) -> list[str]:
+    commit = version.commit
+    lines = [f"commit {commit.id[:12]}  {commit.date}  {commit.author} <{commit.email}>",
+             f"    {commit.subject}"]
+    if version.entry is None or version.task is None:
+        return [*lines, "  no longer recorded in gitpipe.lock"]
+    size = f"  {size_text(version.size)}" if version.size is not None else ""
+    where = f"  (in the directory out {version.out})" if version.out != path else ""
+    lines += [f"  {_short(version.digest)}{size}{where}",
+              f"  stage   {version.stage}" + (f"  ({version.key})" if version.key else ""),
+              f"  cmd     {version.entry.cmd}"]
+    params = [f"{name}={json.dumps(plain(value), ensure_ascii=False)}"
+              for name, value in _flat(version.entry.params)]
+    if params:
+        lines.append(f"  params  {', '.join(params)}")
+    for index, dep in enumerate(version.entry.deps):
+        lines.append(f"  {'deps' if index == 0 else '':<7} {dep.path}  {_short(dep.digest)}")
+    if version.upstream:
+        lines.append("  upstream")
+        lines += _upstream_lines(version.upstream, 2)
+    return lines
+
+
+def _upstream_lines(chain: tuple[Upstream, ...], depth: int) -> list[str]:
+    lines = []
+    for link in chain:
+        lines.append(f"{'  ' * depth}{link.dep} <- {link.task}  {_short(link.digest)}"
+                     + (f"  (out {link.out})" if link.out != link.dep else ""))
+        lines += _upstream_lines(link.upstream, depth + 1)
+    return lines
+
+
+def _flat(params: dict[str, object], prefix: str = "") -> list[tuple[str, object]]:
+    """Nested param values as (dotted name, value)."""
+    flat: list[tuple[str, object]] = []
+    for name, value in params.items():
+        if isinstance(value, dict) and value:
+            flat += _flat(value, f"{prefix}{name}.")
+        else:
+            flat.append((f"{prefix}{name}", value))
+    return flat
+
+
+def _short(digest: str | None) -> str:
+    """`xxh3:0123456789ab`: enough of a digest to tell versions apart."""
+    if digest is None:
+        return "-"
+    algo, _, value = digest.partition(":")
+    return f"{algo}:{value[:12]}{'.dir' if value.endswith('.dir') else ''}"
+
+
+def _printable(text: str) -> str:
+    """`text` with control characters escaped: what git holds is shown, never
+    obeyed by the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 @cli.command("commit")

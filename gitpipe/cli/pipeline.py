@@ -184,9 +184,22 @@ def dag(ctx: click.Context, targets: tuple[str, ...], fmt: str, status: bool,
 @click.option("-n", "--limit", default=20, show_default=True, type=click.IntRange(min=1),
               help="Show at most this many runs, newest first.")
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--trace", "trace", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Write the runs of a repro or backfill as a Chrome/Perfetto trace to "
+              "FILE ('-': stdout) [default: the newest one].")
+@click.option("--invocation", metavar="ID", help="--trace: the invocation whose id starts "
+              "with ID (the runs table's first column).")
+@click.option("--last", type=click.IntRange(min=1), default=1,
+              help="--trace: the newest N invocations.")
+@click.option("--since", metavar="WHEN", help="--trace: only invocations started since WHEN "
+              "(a date or time, YYYY-MM-DD[THH:MM], or a duration ago: 2h, 3d).")
 @click.pass_context
-def runs(ctx: click.Context, stage: str | None, limit: int, as_json: bool) -> None:
+def runs(ctx: click.Context, stage: str | None, limit: int, as_json: bool, trace: str | None,
+         invocation: str | None, last: int, since: str | None) -> None:
     """History of runs from .gitpipe/state.db."""
+    if trace is not None:
+        _write_trace(ctx, trace, stage, (invocation, last, since))
+        return
     records = project_of(ctx).runs(stage, limit)
     if as_json:
         import json
@@ -197,12 +210,34 @@ def runs(ctx: click.Context, stage: str | None, limit: int, as_json: bool) -> No
         click.echo("no runs recorded yet")
         return
     width = max(24, *(len(r.task) for r in records))
-    click.echo(f"{'started':<19}  {'stage':<{width}} {'result':<7} {'time':>9}  "
-               f"{'in':>9}  {'out':>9}")
+    click.echo(f"{'invocation':<10}  {'started':<19}  {'stage':<{width}} {'result':<8} "
+               f"{'time':>9}  {'in':>9}  {'out':>9}")
     for r in records:
         started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.started))
-        click.echo(f"{started}  {r.task:<{width}} {r.result:<7} {r.duration:8.2f}s  "
-                   f"{size_text(r.bytes_in):>9}  {size_text(r.bytes_out):>9}")
+        click.echo(f"{(r.invocation or '-')[:8]:<10}  {started}  {r.task:<{width}} "
+                   f"{r.result:<8} {r.duration:8.2f}s  {size_text(r.bytes_in):>9}  "
+                   f"{size_text(r.bytes_out):>9}")
+
+
+def _write_trace(ctx: click.Context, target: str, stage: str | None,
+                 pick: tuple[str | None, int, str | None]) -> None:
+    import json
+
+    from gitpipe.usecases.runtrace import TracePick, since_time
+
+    if stage is not None:
+        raise click.UsageError("--trace exports whole invocations: give no STAGE")
+    invocation, last, since = pick
+    document = project_of(ctx).run_trace(
+        TracePick(invocation, last, None if since is None else since_time(since)))
+    text = json.dumps(document, ensure_ascii=False)
+    with click.open_file(target, "w", encoding="utf-8") as handle:
+        handle.write(text + "\n")
+    if target != "-":
+        other = document["otherData"]
+        ui_of(ctx).info(f"wrote {plural(other['runs'], 'run')} of "
+                        f"{plural(len(other['invocations']), 'invocation')} "
+                        f"to {target}", err=True)
 
 
 @cli.command()

@@ -248,6 +248,36 @@ class State:
         with self._lock:
             self._pending_runs.append(record)
 
+    def invocations(self, since: float | None = None) -> list[str]:
+        """The ids of the repros and backfills recorded (started at `since` or
+        later, when given), newest first; rows from before invocations are left out."""
+        if not self.path.exists():
+            return []
+        query = "SELECT invocation FROM runs WHERE invocation IS NOT NULL"
+        query += " GROUP BY invocation"
+        query += " HAVING MIN(started) >= ?" if since is not None else ""
+        query += " ORDER BY MAX(id) DESC"
+        with self._lock:
+            db = self._db()
+            self._add_run_columns(db)
+            rows = db.execute(query, () if since is None else (since,)).fetchall()
+        return [row[0] for row in rows]
+
+    def runs_of(self, invocations: list[str]) -> list[RunRecord]:
+        """Every run of these invocations, in the order they were recorded."""
+        if not invocations or not self.path.exists():
+            return []
+        rows: list[tuple[Any, ...]] = []
+        with self._lock:
+            db = self._db()
+            self._add_run_columns(db)
+            # In chunks: SQLite caps the parameters of one statement.
+            for at in range(0, len(invocations), 500):
+                chunk = invocations[at:at + 500]
+                rows += db.execute(f"SELECT id, {_RUNS_COLUMNS} FROM runs WHERE invocation "
+                                   f"IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+        return [RunRecord(*row[1:]) for row in sorted(rows, key=lambda row: int(row[0]))]
+
     def runs(self, task: str | None = None, limit: int = 50) -> list[RunRecord]:
         """Most recent runs first."""
         if not self.path.exists():

@@ -89,6 +89,16 @@ def fingerprint_problem(fingerprint: object) -> str | None:
     return None
 
 
+def shown_path_problem(path: object) -> str | None:
+    """Why `path`, from a record, may not be shown or compared as a path: not
+    relative and normal (path_problem), or holding a control character, which
+    a terminal would obey."""
+    problem = path_problem(path)
+    if problem is None and any(ord(c) < 32 or ord(c) == 127 for c in str(path)):
+        return "holds a control character"
+    return problem
+
+
 def resolves_inside(root: Path, path: Path) -> bool:
     """Whether `path`, every symlink on it followed, is `root` or lies below it."""
     real_root, real = os.path.realpath(root), os.path.realpath(path)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gitpipe.project import root as project_module
 from gitpipe.project.root import ProjectLock
@@ -16,6 +16,8 @@ from gitpipe.project.status import status as run_status
 from gitpipe.storage.state import RunRecord
 
 if TYPE_CHECKING:
+    import gitpipe.usecases.artifactlog
+    import gitpipe.usecases.runtrace
     from gitpipe.engine.backfill import BackfillOptions
     from gitpipe.engine.reports import Listener, Report, ReproOptions
     from gitpipe.executors.base import OutputSink
@@ -192,6 +194,23 @@ class Project(project_module.Project):
 
             graph_module.select(self.graph, [task])
         return records
+
+    def run_trace(self, pick: gitpipe.usecases.runtrace.TracePick | None = None) -> dict[str, Any]:
+        """The runs of the invocations `pick` names (default: the newest) as a
+        Chrome/Perfetto trace document, critical path marked."""
+        from gitpipe.usecases import runtrace
+
+        chosen = runtrace.pick_invocations(self.state, pick or runtrace.TracePick())
+        return runtrace.trace_document(self.state.runs_of(chosen), self.graph)
+
+    def log(self, path: str, rev: str | None = None,
+            limit: int | None = None) -> gitpipe.usecases.artifactlog.ArtifactLog:
+        """The history of the out `path` (or a file inside a directory out) from
+        `rev` (default HEAD) back, from git alone: each commit whose gitpipe.lock
+        changed it, newest first, with what produced that version."""
+        from gitpipe.usecases import artifactlog
+
+        return artifactlog.artifact_log(self, path, rev, limit)
 
     def params_diff(self, old: str | None = "HEAD", new: str | None = None,
                     everything: bool = False) -> list[Change]:

@@ -110,8 +110,8 @@ def test_runs_has_a_header_row(repo: Repo) -> None:
     repo.spec({"make": {"cmd": "echo made > made.txt", "outs": ["made.txt"]}})
     repo.run("repro", check=True)
     lines = repo.run("runs", check=True).stdout.splitlines()
-    assert lines[0].split() == ["started", "stage", "result", "time", "in", "out"]
-    assert lines[1].split()[2:4] == ["make", "ran"]
+    assert lines[0].split() == ["invocation", "started", "stage", "result", "time", "in", "out"]
+    assert lines[1].split()[3:5] == ["make", "ran"]
 
 
 def test_validate_counts_stages_and_partitions(repo: Repo) -> None:
