@@ -299,13 +299,6 @@ class State:
         return dict(self._select("SELECT task, result FROM runs WHERE id IN "
                                  "(SELECT MAX(id) FROM runs GROUP BY task)"))
 
-    def latest_invocation(self) -> list[RunRecord]:
-        """The runs of the most recent repro or backfill, in the order they were recorded."""
-        rows = self._select(f"SELECT {_RUNS_COLUMNS} FROM runs WHERE invocation = "
-                            "(SELECT invocation FROM runs WHERE invocation IS NOT NULL "
-                            "ORDER BY id DESC LIMIT 1) ORDER BY id")
-        return [RunRecord(*row) for row in rows]
-
     def _select(self, query: str) -> list[tuple[Any, ...]]:
         if not self.path.exists():
             return []

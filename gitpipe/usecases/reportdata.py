@@ -12,6 +12,7 @@ from typing import Any
 
 from gitpipe.core.errors import BadInputError
 from gitpipe.core.ranges import split_task
+from gitpipe.core.timeline import assign_slots
 from gitpipe.pipeline import graph as graph_module
 from gitpipe.pipeline.daglayout import layout, waypoint, with_waypoints
 from gitpipe.pipeline.dagview import STATE_ORDER, DagView, TaskState, counts, view_of
@@ -20,6 +21,7 @@ from gitpipe.project.root import Project
 from gitpipe.project.taskstates import task_states
 from gitpipe.storage.state import RunRecord
 from gitpipe.usecases.metricfiles import MetricsFile
+from gitpipe.usecases.runtrace import run_span
 from gitpipe.usecases.values import metrics_at
 
 NO_HISTORY = ("no run history yet: run 'gitpipe repro' (or 'gitpipe backfill'), "
@@ -32,7 +34,7 @@ def report_data(project: Project, commits: int = 10) -> dict[str, Any]:
     order = graph_module.plan(project.graph)
     states = task_states(project, order)
     view = view_of(project.graph)
-    runs = project.state.latest_invocation()
+    runs = project.state.runs_of(project.state.invocations()[:1])
     metrics = metrics_table(project, commits)
     return {"generated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "root": project.root.name,
@@ -106,19 +108,15 @@ def timeline_data(runs: list[RunRecord]) -> dict[str, Any]:
     """The runs of one invocation as bars: start relative to the first, on the
     first lane (concurrent slot) free when it started."""
     begin = min(run.started for run in runs)
-    lanes: list[float] = []
-    bars = []
-    for run in sorted(runs, key=lambda r: r.started):
-        lane = next((i for i, end in enumerate(lanes) if end <= run.started), len(lanes))
-        if lane == len(lanes):
-            lanes.append(0.0)
-        lanes[lane] = run.started + run.duration
-        bars.append({"task": run.task, "start": round(run.started - begin, 3),
-                     "duration": round(run.duration, 3), "result": run.result, "lane": lane})
+    runs = sorted(runs, key=lambda r: r.started)
+    lanes = assign_slots([run_span(run) for run in runs])
+    bars = [{"task": run.task, "start": round(run.started - begin, 3),
+             "duration": round(run.duration, 3), "result": run.result, "lane": lane}
+            for run, lane in zip(runs, lanes, strict=True)]
     return {"invocation": runs[0].invocation,
             "started": dt.datetime.fromtimestamp(begin, dt.timezone.utc)
             .isoformat(timespec="seconds"),
-            "lanes": len(lanes), "bars": bars,
+            "lanes": max(lanes) + 1, "bars": bars,
             "span": round(max(run.started + run.duration for run in runs) - begin, 3)}
 
 

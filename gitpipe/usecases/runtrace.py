@@ -101,7 +101,7 @@ def trace_document(records: Sequence[RunRecord], graph: Dag) -> dict[str, Any]:
 
 
 def _process(pid: int, invocation: str, runs: list[RunRecord], graph: Dag) -> list[dict[str, Any]]:
-    spans = [_span(run) for run in runs]
+    spans = [run_span(run) for run in runs]
     slots = assign_slots(spans)
     critical = set(_critical(runs, spans, graph))
     width = max(slots) + 1
@@ -117,7 +117,7 @@ def _process(pid: int, invocation: str, runs: list[RunRecord], graph: Dag) -> li
     return events
 
 
-def _span(run: RunRecord) -> tuple[int, int]:
+def run_span(run: RunRecord) -> tuple[int, int]:
     """Start and end in whole microseconds: events are compared as written."""
     start = round(run.started * 1e6)
     return start, start + max(0, round(run.duration * 1e6))
