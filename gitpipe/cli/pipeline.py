@@ -13,7 +13,7 @@ import click
 
 from gitpipe.cli import complete
 from gitpipe.cli.console import ui_of
-from gitpipe.cli.group import cli, project_of, settle_exit_code, size_text
+from gitpipe.cli.group import cli, project_of, scope_names, settle_exit_code, size_text
 from gitpipe.cli.jsonout import json_option, json_out
 from gitpipe.cli.output import LivePrinter, print_report, print_status
 from gitpipe.cli.progress import RunProgress
@@ -120,9 +120,9 @@ def _known_executor(ctx: click.Context, param: click.Parameter, value: str | Non
 @click.option("--push", is_flag=True, help="Push each stage's outs after it runs.")
 @click.option("-r", "--remote", help="Remote for --pull/--push/--allow-missing "
               "[default: the default].", shell_complete=complete.remotes)
-@click.option("--scope", "scopes", multiple=True, metavar="NAME", help="With --pull: also "
-              "restore from the run-cache scope NAME (repeatable); with --push: write "
-              "under it (one) instead of the main scope.")
+@click.option("--scope", "scopes", multiple=True, metavar="NAME", callback=scope_names,
+              help="With --pull: also restore from the run-cache scope NAME "
+              "(repeatable); with --push: write under it (one) instead of the main scope.")
 @click.option("--no-run-cache", is_flag=True, help="Run stale stages even if a run with the "
               "same fingerprint is cached.")
 @click.option("--executor", callback=_known_executor, metavar="NAME",

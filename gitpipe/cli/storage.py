@@ -13,7 +13,7 @@ import click
 
 from gitpipe.cli import complete
 from gitpipe.cli.console import ui_of
-from gitpipe.cli.group import cli, project_of, size_text
+from gitpipe.cli.group import cli, project_of, scope_names, size_text
 from gitpipe.cli.jsonout import json_option, json_out
 from gitpipe.cli.progress import CountProgress, TransferProgress
 
@@ -34,8 +34,8 @@ def _run_cache_option(func: Any) -> Any:
 
 def _read_scopes_option(func: Any) -> Any:
     return click.option("--scope", "scopes", multiple=True, metavar="NAME",
-                        help="With --run-cache: also read the run-cache scope NAME "
-                        "(repeatable), besides the main one.")(func)
+                        callback=scope_names, help="With --run-cache: also read the "
+                        "run-cache scope NAME (repeatable), besides the main one.")(func)
 
 
 def _every_run(direction: str, ctx: click.Context, targets: tuple[str, ...],
@@ -110,8 +110,9 @@ def _remote_options(func: Any) -> Any:
 @cli.command()
 @click.argument("targets", nargs=-1, shell_complete=complete.tasks)
 @_remote_options
-@click.option("--scope", metavar="NAME", help="Write run-cache entries under the scope NAME "
-              "(e.g. pr-123) instead of the main one; objects are shared.")
+@click.option("--scope", metavar="NAME", callback=scope_names,
+              help="Write run-cache entries under the scope NAME (e.g. pr-123) instead of "
+              "the main one; objects are shared.")
 @_run_cache_option
 @json_option("push")
 def push(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs: int,

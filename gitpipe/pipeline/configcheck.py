@@ -205,14 +205,14 @@ def _ssh_key_problem(text: Any) -> str | None:
 
 
 def _secret_variable_problem(text: Any) -> str | None:
-    from gitpipe.trust.signedruns import secret_name
+    from gitpipe.core.secretnames import secret_name
 
     if not isinstance(text, str) or not text.replace("_", "a").isalnum() or \
             not text.isascii() or text[0].isdigit():
         return f"hmac_env: {text!r} is not the name of an environment variable"
     if not secret_name(text):
-        return (f"hmac_env: {text!r} must end in _KEY, _SECRET or _TOKEN, so that gitpipe "
-                "knows it holds a secret and never records it")
+        return (f"hmac_env: {text!r} must end in _KEY, _SECRET, _TOKEN or _PASSWORD, so that "
+                "gitpipe knows it holds a secret and never records it")
     return None
 
 

@@ -22,9 +22,6 @@ NAMESPACE = "gitpipe-run-cache"  # ssh-keygen's namespace: no other use of the k
 SIGNING_KEY_ENV = "GITPIPE_SIGNING_KEY"  # the pusher's SSH private key (a path)
 MAIN = "main"  # the trusted scope: runs/ at the remote's top
 _SCOPE_MAX = 64
-# Environment variables that may hold an HMAC secret: the name says it is one,
-# so everything that records the environment (the no-op seal) leaves it out.
-SECRET_SUFFIXES = ("_KEY", "_SECRET", "_TOKEN")
 
 
 class TrustedKey(NamedTuple):
@@ -95,11 +92,6 @@ def remote_key(rel: str, scope: str | None) -> str:
 
 def shown_scope(scope: str | None) -> str:
     return "the main scope" if scope is None else f"scope {scope!r}"
-
-
-def secret_name(variable: str) -> bool:
-    """Whether an environment variable's name says it holds a secret."""
-    return variable.upper().endswith(SECRET_SUFFIXES)
 
 
 def _message(key: str, entry: bytes) -> bytes:
