@@ -125,7 +125,19 @@ def push(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs:
     ui_of(ctx).info(_moved("pushed", summary))
     if runs:
         ui_of(ctx).info(runs)
+    _note_unsigned(ctx, remote, scope)
     _emit_transfer(ctx, "push", remote, summary)
+
+
+def _note_unsigned(ctx: click.Context, remote: str | None, scope: str | None) -> None:
+    """Entries pushed without a key that the remote's trust needs are never
+    restored by anyone: say so, and how to sign."""
+    sharing = project_of(ctx).run_sharing(remote, write_scope=scope)
+    policy = sharing.policy(scope)
+    if policy.configured and not policy.any and not sharing.signer.signs():
+        ui_of(ctx).info("note: run-cache entries are pushed unsigned, so readers that trust "
+                        "keys will not restore them; sign with GITPIPE_SIGNING_KEY (an SSH "
+                        "private key) or the HMAC secret the remote's trust: names", err=True)
 
 
 def _emit_transfer(ctx: click.Context, kind: str, remote: str | None, summary: Any,
