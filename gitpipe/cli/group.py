@@ -124,3 +124,17 @@ def size_text(count: int) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return str(count)
+
+
+def scope_names(ctx: click.Context, param: Any, value: Any) -> Any:
+    """A `--scope` option's names, each checked before anything is read or
+    written (a scope becomes part of a remote key)."""
+    from gitpipe.core.errors import BadInputError
+    from gitpipe.trust.signedruns import scope_problem
+
+    for name in (value if isinstance(value, tuple) else (value,) if value else ()):
+        problem = scope_problem(name)
+        if problem:
+            raise BadInputError(f"scope {name!r} {problem}",
+                                hint="name scopes like pr-123 or nightly")
+    return value

@@ -13,7 +13,7 @@ import click
 
 from gitpipe.cli import complete
 from gitpipe.cli.console import ui_of
-from gitpipe.cli.group import cli, project_of, settle_exit_code, size_text
+from gitpipe.cli.group import cli, project_of, scope_names, settle_exit_code, size_text
 from gitpipe.cli.jsonout import json_option, json_out
 from gitpipe.cli.output import LivePrinter, print_report, print_status
 from gitpipe.cli.progress import RunProgress
@@ -120,6 +120,9 @@ def _known_executor(ctx: click.Context, param: click.Parameter, value: str | Non
 @click.option("--push", is_flag=True, help="Push each stage's outs after it runs.")
 @click.option("-r", "--remote", help="Remote for --pull/--push/--allow-missing "
               "[default: the default].", shell_complete=complete.remotes)
+@click.option("--scope", "scopes", multiple=True, metavar="NAME", callback=scope_names,
+              help="With --pull: also restore from the run-cache scope NAME "
+              "(repeatable); with --push: write under it (one) instead of the main scope.")
 @click.option("--no-run-cache", is_flag=True, help="Run stale stages even if a run with the "
               "same fingerprint is cached.")
 @click.option("--executor", callback=_known_executor, metavar="NAME",
@@ -135,7 +138,7 @@ def _known_executor(ctx: click.Context, param: click.Parameter, value: str | Non
 @json_option("repro")
 def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force: bool,
           dry_run: bool, keep_going: bool, pull: bool, push: bool, remote: str | None,
-          no_run_cache: bool, executor: str | None, downstream: bool,
+          scopes: tuple[str, ...], no_run_cache: bool, executor: str | None, downstream: bool,
           allow_missing: bool, everything: bool) -> None:
     """Run the stale stages (and what depends on them)."""
     from gitpipe.engine.reports import ReproOptions
@@ -144,7 +147,8 @@ def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force:
     backoff = float(os.environ.get("GITPIPE_RETRY_BACKOFF", "1"))
     options = ReproOptions(targets, jobs, force, dry_run, keep_going, backoff, pull, push,
                            remote, not no_run_cache, executor=executor,
-                           downstream=downstream, allow_missing=allow_missing)
+                           downstream=downstream, allow_missing=allow_missing,
+                           scopes=scopes)
     project = project_of(ctx)
     with RunProgress(ui_of(ctx), "repro") as progress:  # its total: the engine's plan
         printer = LivePrinter(ui_of(ctx), progress)

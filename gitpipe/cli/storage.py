@@ -13,7 +13,7 @@ import click
 
 from gitpipe.cli import complete
 from gitpipe.cli.console import ui_of
-from gitpipe.cli.group import cli, project_of, size_text
+from gitpipe.cli.group import cli, project_of, scope_names, size_text
 from gitpipe.cli.jsonout import json_option, json_out
 from gitpipe.cli.progress import CountProgress, TransferProgress
 
@@ -32,14 +32,25 @@ def _run_cache_option(func: Any) -> Any:
                         "the lock.")(click.pass_context(func))
 
 
+def _read_scopes_option(func: Any) -> Any:
+    return click.option("--scope", "scopes", multiple=True, metavar="NAME",
+                        callback=scope_names, help="With --run-cache: also read the "
+                        "run-cache scope NAME (repeatable), besides the main one.")(func)
+
+
 def _every_run(direction: str, ctx: click.Context, targets: tuple[str, ...],
-               remote: str | None, jobs: int, progress: Any) -> str:
+               remote: str | None, jobs: int, progress: Any,
+               scopes: tuple[str, ...] = ()) -> str:
     """The run-cache half of `--run-cache`: its warnings now, its summary line
-    returned (printed after the outs' own line)."""
+    returned (printed after the outs' own line). `scopes`: the scope a push
+    writes (one), or those a fetch reads besides main."""
     project = project_of(ctx)
     warnings: list[str] = []
-    move = project.push_run_cache if direction == "push" else project.fetch_run_cache
-    summary = move(targets, remote, jobs, progress, warnings)
+    if direction == "push":
+        summary = project.push_run_cache(targets, remote, jobs, progress, warnings,
+                                         scopes[0] if scopes else None)
+    else:
+        summary = project.fetch_run_cache(targets, remote, jobs, progress, warnings, scopes)
     for warning in warnings:
         ui_of(ctx).result(f"warning: {warning}", err=True)
     verb = "pushed" if direction == "push" else "fetched"
@@ -99,18 +110,34 @@ def _remote_options(func: Any) -> Any:
 @cli.command()
 @click.argument("targets", nargs=-1, shell_complete=complete.tasks)
 @_remote_options
+@click.option("--scope", metavar="NAME", callback=scope_names,
+              help="Write run-cache entries under the scope NAME (e.g. pr-123) instead of "
+              "the main one; objects are shared.")
 @_run_cache_option
 @json_option("push")
 def push(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs: int,
-         run_cache: bool) -> None:
+         scope: str | None, run_cache: bool) -> None:
     """Upload the lock's outs and run-cache entries missing on the remote."""
     with TransferProgress(ui_of(ctx), "push") as progress:
-        summary = project_of(ctx).push(targets, remote, jobs, progress)
-        runs = _every_run("push", ctx, targets, remote, jobs, progress) if run_cache else ""
+        summary = project_of(ctx).push(targets, remote, jobs, progress, scope)
+        runs = _every_run("push", ctx, targets, remote, jobs, progress,
+                          (scope,) if scope else ()) if run_cache else ""
     ui_of(ctx).info(_moved("pushed", summary))
     if runs:
         ui_of(ctx).info(runs)
+    _note_unsigned(ctx, remote, scope)
     _emit_transfer(ctx, "push", remote, summary)
+
+
+def _note_unsigned(ctx: click.Context, remote: str | None, scope: str | None) -> None:
+    """Entries pushed without a key that the remote's trust needs are never
+    restored by anyone: say so, and how to sign."""
+    sharing = project_of(ctx).run_sharing(remote, write_scope=scope)
+    policy = sharing.policy(scope)
+    if policy.configured and not policy.any and not sharing.signer.signs():
+        ui_of(ctx).info("note: run-cache entries are pushed unsigned, so readers that trust "
+                        "keys will not restore them; sign with GITPIPE_SIGNING_KEY (an SSH "
+                        "private key) or the HMAC secret the remote's trust: names", err=True)
 
 
 def _emit_transfer(ctx: click.Context, kind: str, remote: str | None, summary: Any,
@@ -125,14 +152,16 @@ def _emit_transfer(ctx: click.Context, kind: str, remote: str | None, summary: A
 @cli.command()
 @click.argument("targets", nargs=-1, shell_complete=complete.tasks)
 @_remote_options
+@_read_scopes_option
 @_run_cache_option
 @json_option("fetch")
 def fetch(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs: int,
-          run_cache: bool) -> None:
+          scopes: tuple[str, ...], run_cache: bool) -> None:
     """Download the lock's outs into the cache (no checkout)."""
     with TransferProgress(ui_of(ctx), "fetch") as progress:
         summary = project_of(ctx).fetch(targets, remote, jobs, progress)
-        runs = _every_run("fetch", ctx, targets, remote, jobs, progress) if run_cache else ""
+        runs = _every_run("fetch", ctx, targets, remote, jobs, progress,
+                          scopes) if run_cache else ""
     ui_of(ctx).info(f"fetched {summary.files} file(s), {size_text(summary.bytes)}")
     if runs:
         ui_of(ctx).info(runs)
@@ -143,14 +172,16 @@ def fetch(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs
 @click.argument("targets", nargs=-1, shell_complete=complete.tasks)
 @_remote_options
 @click.option("-f", "--force", is_flag=True, help=_FORCE_HELP)
+@_read_scopes_option
 @_run_cache_option
 @json_option("pull")
 def pull(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs: int,
-         force: bool, run_cache: bool) -> None:
+         force: bool, scopes: tuple[str, ...], run_cache: bool) -> None:
     """Fetch, then check out."""
     with TransferProgress(ui_of(ctx), "pull") as progress:
         summary, report = project_of(ctx).pull(targets, remote, jobs, progress, force)
-        runs = _every_run("fetch", ctx, targets, remote, jobs, progress) if run_cache else ""
+        runs = _every_run("fetch", ctx, targets, remote, jobs, progress,
+                          scopes) if run_cache else ""
     ui_of(ctx).info(f"fetched {summary.files} file(s), {size_text(summary.bytes)}; checked "
                     f"out {len(report.restored)} out(s), {len(report.unchanged)} unchanged")
     if runs:

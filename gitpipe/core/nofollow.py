@@ -3,6 +3,7 @@ regular file inside the folder they clean, whatever symlinks were planted there.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from collections.abc import Iterator
@@ -100,3 +101,25 @@ def _descend(fd: int, part: str, base: Path, rel: str) -> int:
     except OSError as exc:
         raise SymlinkRefusedError(f"{str(base / rel)!r}: {part!r} on its way is not a "
                                   f"directory (a symlink?): {exc.strerror}") from None
+
+
+def make_dirs_beneath(base: Path, directory: Path) -> None:
+    """Make `directory` (inside `base`) and its missing parents one level at a
+    time, each checked with lstat: a symlink (or a file) planted anywhere below
+    `base`, say `files/xx` pointing elsewhere, stops the write instead of
+    leading it out. SymlinkRefusedError names the part and where it leads."""
+    if not real_dir(base):
+        os.makedirs(base, exist_ok=True)
+        real_dir(base)
+    current = base
+    for part in directory.relative_to(base).parts:
+        current = current / part
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(current)
+        info = os.lstat(current)
+        if stat.S_ISDIR(info.st_mode):
+            continue
+        where = f" (to {os.readlink(current)!r})" if stat.S_ISLNK(info.st_mode) else ""
+        raise SymlinkRefusedError(f"{str(current)!r} is not a directory{where}: gitpipe "
+                                  "never writes its cache through a symbolic link",
+                                  hint="remove it; gitpipe makes the folders it needs itself")

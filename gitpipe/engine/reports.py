@@ -42,6 +42,8 @@ class ReproOptions(NamedTuple):
     downstream: bool = False
     # Leave stages whose only change is data missing here that the remote has.
     allow_missing: bool = False
+    # Named run-cache scopes read besides main; with `push`, the one written.
+    scopes: tuple[str, ...] = ()
 
 
 class TaskResult(NamedTuple):

@@ -1,6 +1,8 @@
 """The run-cache in use: fingerprint → outs, local first, then (with --pull) the remote.
 
-A result computed once, anywhere, is restored instead of recomputed.
+A result computed once, anywhere, is restored instead of recomputed; from a
+remote, only when a key the remote's `trust:` names signed it
+(storage/runshare.py, trust/signedruns.py).
 """
 
 from __future__ import annotations
@@ -10,21 +12,29 @@ from pathlib import Path
 from gitpipe.core.errors import RecordError
 from gitpipe.hashing.digests import DIR_SUFFIX
 from gitpipe.pipeline.model import Task
-from gitpipe.storage.cache import LOCAL, Cache, CachedOut, run_relpath
-from gitpipe.storage.remote import Remote, fetch_exactly, fetch_objects, fetch_run, push
+from gitpipe.storage.cache import LOCAL, Cache, CachedOut, parse_run, run_relpath
+from gitpipe.storage.remote import Remote, fetch_exactly, fetch_objects, push
+from gitpipe.storage.runshare import publish, receive
 from gitpipe.storage.workspace import PathInfo
 from gitpipe.trust import checks as trust
+from gitpipe.trust.signedruns import Sharing
+
+NO_TRUST_HINT = ("remote {name!r} lists no 'trust:' keys, so no run-cache entry on it is "
+                 "restored: name the keys that sign them, or 'trust: any', under "
+                 "remotes.{name}.trust in .gitpipe/config.yaml (docs/explanation/security.md)")
 
 
 class RunCache:
     """Looks up, restores and records runs; pulls and pushes when asked to."""
 
     def __init__(self, cache: Cache, remote: Remote | None = None, pull: bool = False,
-                 push_after: bool = False) -> None:
+                 push_after: bool = False, sharing: Sharing | None = None) -> None:
         self.cache = cache
         self.remote = remote
         self.pull = pull and remote is not None
         self.push_after = push_after and remote is not None
+        self.sharing = sharing or Sharing()
+        self._hinted = False
 
     def lookup(self, task: Task, fingerprint: str) -> list[CachedOut] | None:
         """The outs a run with this fingerprint produced, if all their objects are at hand.
@@ -37,8 +47,7 @@ class RunCache:
         if outs is None and self.pull:
             assert self.remote is not None
             source = f"remote {self.remote.name!r}"
-            if fetch_run(self.remote, self.cache, run_relpath(task.name, fingerprint)):
-                outs = self.cache.load_run(task.name, fingerprint, declared, source)
+            outs = self._from_remote(task, fingerprint)
         if outs is None:
             return None
         directories = {o.path for o in task.outs if o.is_dir}
@@ -55,6 +64,30 @@ class RunCache:
         if any(self.cache.missing(o.digest) for o in outs):
             return None
         return outs
+
+    def _from_remote(self, task: Task, fingerprint: str) -> list[CachedOut] | None:
+        """The outs of the remote's entry for this fingerprint, if one is trusted.
+
+        The one place a remote entry is admitted: RecordError, naming each
+        entry found and why it is not trusted, when none is (the stage runs)."""
+        assert self.remote is not None
+        rel = run_relpath(task.name, fingerprint)
+        notes: list[str] = []
+        found = receive(self.remote, self.cache, rel, self.sharing, notes)
+        if found is None:
+            if notes:
+                raise RecordError("; ".join(notes) + self._hint_once())
+            return None
+        return parse_run(found.key, found.data, [o.path for o in task.outs],
+                         f"remote {self.remote.name!r}")
+
+    def _hint_once(self) -> str:
+        """The way out of an unconfigured trust list, said once per repro."""
+        if self.sharing.trust.configured or self._hinted:
+            return ""
+        self._hinted = True
+        assert self.remote is not None
+        return f" ({NO_TRUST_HINT.format(name=self.remote.name)})"
 
     def _fetch_manifests(self, outs: list[CachedOut]) -> None:
         """Download the manifests the cache lacks and check each, so that a forged
@@ -91,5 +124,6 @@ class RunCache:
         self.cache.save_run(task.name, fingerprint, cached)
         if self.push_after:
             assert self.remote is not None
-            push(self.remote, self.cache, [o.digest for o in cached],
-                 [run_relpath(task.name, fingerprint)])
+            push(self.remote, self.cache, [o.digest for o in cached], [])
+            publish(self.remote, self.cache, [run_relpath(task.name, fingerprint)],
+                    self.sharing)

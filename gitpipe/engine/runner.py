@@ -39,6 +39,7 @@ from gitpipe.storage.state import RunRecord
 from gitpipe.storage.workspace import PathInfo
 from gitpipe.trust import checks as trust
 from gitpipe.trust import dotdir
+from gitpipe.trust.signedruns import Sharing
 
 
 def execute(project: Project, nodes: list[Hashable], options: ReproOptions,
@@ -129,6 +130,17 @@ def _gate(project: Project) -> Callable[[Hashable], Gate | None]:
     return gate
 
 
+def _sharing(project: Project, options: ReproOptions) -> Sharing:
+    """The run-cache's trust and scopes: `--scope` names scopes read besides
+    main, and with `--push` the one scope written (main without one)."""
+    if options.push and len(options.scopes) > 1:
+        raise BadInputError("repro --push writes one run-cache scope: name only one --scope",
+                            hint="push to one scope; read more with 'gitpipe fetch --run-cache "
+                            "--scope NAME'")
+    write = options.scopes[0] if options.push and options.scopes else None
+    return project.run_sharing(options.remote, options.scopes, write)
+
+
 class _Runner:
     """The scheduler's `step`: judge a ready Task, run it if stale, record the result."""
 
@@ -140,7 +152,8 @@ class _Runner:
         self.writer = lockfile.LockWriter(project.root, project.lock_entries, write_behind=True)
         self.params = project.params_reader()
         remote = project.remote(options.remote) if options.pull or options.push else None
-        self.run_cache = RunCache(project.cache, remote, options.pull, options.push)
+        sharing = _sharing(project, options) if remote is not None else None
+        self.run_cache = RunCache(project.cache, remote, options.pull, options.push, sharing)
         self.results: dict[str, TaskResult] = {}
         self.executors = Executors(Context(project, options.remote, sink), options.executor)
         self.aborted = threading.Event()

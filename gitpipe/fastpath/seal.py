@@ -29,6 +29,7 @@ import time
 import xxhash
 
 from gitpipe import __version__
+from gitpipe.core.secretnames import secret_name
 from gitpipe.hashing.ignore import forget_outer_rules
 from gitpipe.hashing.statsig import (
     RACY_NS,
@@ -126,8 +127,10 @@ def _seal_name(command: str) -> str:
 
 def context(root: str) -> list[str]:
     """What an answer depends on besides files: the code, the day, the environment."""
+    # A secret (GITPIPE_CACHE_KEY, say) never reaches the seal: no answer depends on it.
     env = sorted(f"{k}={v}" for k, v in os.environ.items()
-                 if k.startswith(("GIT_", "GITPIPE_")) and k != "GITPIPE_NO_SEAL")
+                 if k.startswith(("GIT_", "GITPIPE_")) and k != "GITPIPE_NO_SEAL"
+                 and not secret_name(k))
     return [_code_signature(), root, os.environ.get("GITPIPE_TODAY") or time.strftime("%Y-%m-%d"),
             _git_state(root), *env]
 

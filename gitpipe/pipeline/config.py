@@ -5,12 +5,20 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gitpipe.core.errors import BadInputError
 from gitpipe.core.yamlio import cached_parse, dump_yaml, parse_yaml, plain
 from gitpipe.hashing.statsig import ReadLog, read_noted
-from gitpipe.pipeline.configcheck import check_file, check_merged, jobs_from_environment
+from gitpipe.pipeline.configcheck import (
+    RUN_CACHE_KEYS,
+    check_file,
+    check_merged,
+    jobs_from_environment,
+)
+
+if TYPE_CHECKING:
+    from gitpipe.trust.signedruns import Sharing, TrustPolicy
 
 CONFIG_FILE = "config.yaml"
 LOCAL_CONFIG_FILE = "config.local.yaml"
@@ -78,12 +86,24 @@ def _config(committed: dict[str, Any], local: dict[str, Any]) -> Config:
     check_merged(raw, lambda name: f".gitpipe/{LOCAL_CONFIG_FILE}"
                  if name in local_urls or name not in (committed.get("remotes") or {})
                  else f".gitpipe/{CONFIG_FILE}")
+    _refuse_committed_signing_key(committed)
     core = raw.get("core") or {}
     from_env = os.environ.get("GITPIPE_JOBS")
     jobs = jobs_from_environment(from_env) if from_env else core.get("jobs")
     return Config(jobs=jobs, lock_wait=float(core.get("lock_wait", 3.0)), raw=raw,
                   log_retention=core.get("log_retention", DEFAULT_LOG_RETENTION),
                   local_remotes=local_urls)
+
+
+def _refuse_committed_signing_key(committed: dict[str, Any]) -> None:
+    """The key a pusher signs with is this machine's choice: a committed one
+    would make every clone sign with whatever private key it names."""
+    for name, body in (committed.get("remotes") or {}).items():
+        if isinstance(body, dict) and "signing_key" in body:
+            raise BadInputError(f".gitpipe/{CONFIG_FILE}: remotes.{name}.signing_key is "
+                                "this machine's choice, never part of the committed config",
+                                hint=f"move it to .gitpipe/{LOCAL_CONFIG_FILE}, or set "
+                                "GITPIPE_SIGNING_KEY")
 
 
 def raw_with_committed(committed_text: str, source: str, gitpipe_dir: Path) -> dict[str, Any]:
@@ -108,13 +128,14 @@ def default_config_text() -> str:
 
 
 class RemoteSettings(NamedTuple):
-    """A configured remote: its name, fsspec URL and storage options, and the
-    file its URL comes from."""
+    """A configured remote: its name, fsspec URL and storage options, the file
+    its URL comes from, and its run-cache keys (trust, scopes: configcheck.py)."""
 
     name: str
     url: str
     options: dict[str, Any] = {}  # noqa: RUF012 - read, never changed in place
     source: str = f".gitpipe/{CONFIG_FILE}"
+    run_cache: dict[str, Any] = {}  # noqa: RUF012 - read, never changed in place
 
 
 def remote_settings(config: Config, name: str | None = None) -> RemoteSettings:
@@ -131,9 +152,11 @@ def remote_settings(config: Config, name: str | None = None) -> RemoteSettings:
     if not isinstance(body, dict) or "url" not in body:
         raise BadInputError(f"unknown remote {chosen!r}",
                             hint=f"known remotes: {', '.join(sorted(remotes)) or 'none'}")
-    options = {k: v for k, v in body.items() if k != "url"}
+    options = {k: v for k, v in body.items() if k != "url" and k not in RUN_CACHE_KEYS}
+    run_cache = {k: v for k, v in body.items() if k in RUN_CACHE_KEYS}
     source = LOCAL_CONFIG_FILE if chosen in config.local_remotes else CONFIG_FILE
-    return RemoteSettings(str(chosen), str(body["url"]), options, f".gitpipe/{source}")
+    return RemoteSettings(str(chosen), str(body["url"]), options, f".gitpipe/{source}",
+                          run_cache)
 
 
 def edit_config(gitpipe_dir: Path, edit: Callable[[dict[str, Any]], None],
@@ -189,3 +212,39 @@ def _has_comment(text: str) -> bool:
     follows a space; one inside a quoted string counts too, to be safe)."""
     return any(line.lstrip().startswith("#") or " #" in line or "\t#" in line
                for line in text.splitlines())
+
+
+def run_sharing(settings: RemoteSettings, read_scopes: tuple[str, ...] = (),
+                write_scope: str | None = None) -> Sharing:
+    """How run-cache entries travel through this remote: its `trust:` and
+    `scope_trust:` (default: the same), the scopes read besides main (the
+    remote's `scopes:` and `read_scopes`), the scope written, and the pusher's
+    keys (`GITPIPE_SIGNING_KEY` or config.local.yaml's `signing_key`, and each
+    trusted HMAC secret set in the environment)."""
+    from gitpipe.trust.signedruns import SIGNING_KEY_ENV, Sharing, Signer, scope_problem
+
+    body = settings.run_cache
+    for scope in (*read_scopes, *([write_scope] if write_scope else [])):
+        problem = scope_problem(scope)
+        if problem:
+            raise BadInputError(f"scope {scope!r} {problem}", hint="name scopes like pr-123")
+    trust = _policy(body.get("trust"))
+    scope_trust = _policy(body["scope_trust"]) if "scope_trust" in body else trust
+    hmac_envs = tuple(dict.fromkeys(k.value for k in (*trust.keys, *scope_trust.keys)
+                                    if k.kind == "hmac" and os.environ.get(k.value)))
+    ssh_key = os.environ.get(SIGNING_KEY_ENV) or body.get("signing_key")
+    scopes = tuple(dict.fromkeys((*body.get("scopes", ()), *read_scopes)))
+    return Sharing(trust, scope_trust, scopes, write_scope,
+                   Signer(hmac_envs, os.path.expanduser(ssh_key) if ssh_key else None))
+
+
+def _policy(value: Any) -> TrustPolicy:
+    from gitpipe.trust.signedruns import TrustedKey, TrustPolicy
+
+    if value is None:
+        return TrustPolicy()
+    if value == "any":
+        return TrustPolicy(any=True, configured=True)
+    keys = tuple(TrustedKey("ssh" if "ssh" in item else "hmac", str(next(iter(item.values()))))
+                 for item in value)
+    return TrustPolicy(keys, configured=True)

@@ -141,6 +141,79 @@ def _check_remotes(remotes: dict[str, Any], source: str) -> None:
             if problem:
                 _refuse(source, f"remotes.{name}.url", problem, "give an fsspec URL "
                         "(s3://bucket/prefix, …) or a folder's path")
+        _check_run_cache_keys(str(name), body, source)
+
+
+# A remote's keys that gitpipe reads itself (the run-cache's trust and scopes);
+# every other key is an fsspec storage option.
+RUN_CACHE_KEYS = ("trust", "scope_trust", "scopes", "signing_key")
+_TRUST_HINT = ("list the keys whose run-cache entries are restored, e.g. 'trust: "
+               "[{ssh: \"ssh-ed25519 AAAA… ci@main\"}, {hmac_env: GITPIPE_CACHE_KEY}]', or "
+               "'trust: any' to restore every entry (docs/explanation/security.md)")
+
+
+def _check_run_cache_keys(name: str, body: dict[str, Any], source: str) -> None:
+    if not any(key in body for key in RUN_CACHE_KEYS):
+        return
+    from gitpipe.trust.signedruns import scope_problem
+
+    for key in ("trust", "scope_trust"):
+        if key in body:
+            problem = trust_problem(body[key])
+            if problem:
+                _refuse(source, f"remotes.{name}.{key}", problem, _TRUST_HINT)
+    scopes = body.get("scopes")
+    if scopes is not None:
+        if not isinstance(scopes, list):
+            _refuse(source, f"remotes.{name}.scopes", "must be a list of scope names",
+                    "e.g. 'scopes: [nightly]': the named scopes read besides main")
+        for scope in scopes:
+            problem = scope_problem(scope)
+            if problem:
+                _refuse(source, f"remotes.{name}.scopes", f"{scope!r} {problem}",
+                        "name scopes like pr-123 or nightly")
+    if "signing_key" in body and _text(body["signing_key"]):
+        _refuse(source, f"remotes.{name}.signing_key", "must be the path of an SSH private key",
+                "e.g. 'signing_key: ~/.ssh/gitpipe_ci' in config.local.yaml")
+
+
+def trust_problem(value: Any) -> str | None:
+    """What is wrong with a remote's `trust:` (or `scope_trust:`): `any`, or a
+    list of `{ssh: PUBLIC KEY}` and `{hmac_env: VARIABLE}` mappings."""
+    if value == "any":
+        return None
+    if not isinstance(value, list) or not value:
+        return f"must be 'any' or a non-empty list of keys, not {value!r}"
+    for item in value:
+        if not isinstance(item, dict) or len(item) != 1 or \
+                next(iter(item)) not in ("ssh", "hmac_env"):
+            return f"has {item!r}: each key is one mapping, {{ssh: PUBLIC KEY}} or " \
+                   "{hmac_env: VARIABLE}"
+        (kind, text), = item.items()
+        problem = _ssh_key_problem(text) if kind == "ssh" else _secret_variable_problem(text)
+        if problem:
+            return problem
+    return None
+
+
+def _ssh_key_problem(text: Any) -> str | None:
+    parts = text.split() if isinstance(text, str) else []
+    if len(parts) < 2 or not parts[0].startswith(("ssh-", "ecdsa-", "sk-")) or \
+            any(ord(char) < 32 for char in text):
+        return f"ssh: {text!r} is not a public key line ('ssh-ed25519 AAAA… comment')"
+    return None
+
+
+def _secret_variable_problem(text: Any) -> str | None:
+    from gitpipe.core.secretnames import secret_name
+
+    if not isinstance(text, str) or not text.replace("_", "a").isalnum() or \
+            not text.isascii() or text[0].isdigit():
+        return f"hmac_env: {text!r} is not the name of an environment variable"
+    if not secret_name(text):
+        return (f"hmac_env: {text!r} must end in _KEY, _SECRET, _TOKEN or _PASSWORD, so that "
+                "gitpipe knows it holds a secret and never records it")
+    return None
 
 
 def _url_problem(url: Any) -> str | None:

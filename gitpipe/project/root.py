@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from gitpipe.hashing.coldscan import HashProgress
     from gitpipe.storage.cache import Cache
     from gitpipe.storage.remote import Remote
+    from gitpipe.trust.signedruns import Sharing
 
 GITPIPE_DIR = dotdir.GITPIPE_DIR
 
@@ -209,6 +210,14 @@ class Project:
         if common.is_file():
             places.append((gitdir / common.read_text().strip()).resolve())
         return places
+
+    def run_sharing(self, name: str | None = None, read_scopes: tuple[str, ...] = (),
+                    write_scope: str | None = None) -> Sharing:
+        """How run-cache entries travel through the remote `name`: its trust
+        lists, the scopes read besides main, the scope written, the pusher's keys."""
+        from gitpipe.pipeline.config import run_sharing
+
+        return run_sharing(remote_settings(self.config, name), read_scopes, write_scope)
 
     def remote_settings(self, name: str | None = None) -> dict[str, Any]:
         """The storage options of a remote (what a pod needs besides the URL)."""

@@ -210,7 +210,11 @@ class Cache(ObjectStore):
     def save_run(self, task: str, fingerprint: str, outs: Iterable[CachedOut]) -> None:
         data = json.dumps([[o.path, o.digest, o.size, *([EXEC] if o.executable else [])]
                            for o in outs]).encode()
-        final = self.root / run_relpath(task, fingerprint)
+        self.put_run(run_relpath(task, fingerprint), data)
+
+    def put_run(self, rel: str, data: bytes) -> None:
+        """Store a run entry's bytes under `rel` (a run_relpath), atomically."""
+        final = self.root / rel
         tmp = self._tmp_in(final.parent)
         try:
             tmp.write_bytes(data)
@@ -224,15 +228,10 @@ class Cache(ObjectStore):
         is malformed or does not name exactly the `declared` outs."""
         rel = run_relpath(task, fingerprint)
         try:
-            rows = json.loads((self.root / rel).read_bytes())
+            data = (self.root / rel).read_bytes()
         except FileNotFoundError:
             return None
-        except ValueError:
-            raise RecordError(f"{source}: run-cache entry {rel} is not JSON; "
-                              "it is ignored") from None
-        checked = trust.check_run_entry(rows, set(declared), record=f"run-cache entry {rel}",
-                                        source=source)
-        return [CachedOut(*row) for row in checked]
+        return parse_run(rel, data, declared, source)
 
     def malformed_records(self) -> list[str]:
         """Run entries and manifests here that break the rules for records, each
@@ -256,6 +255,20 @@ class Cache(ObjectStore):
         for rel, _ in self._files_in("runs"):
             if not rel.rsplit("/", 1)[-1].startswith(TMP_PREFIX):
                 yield rel
+
+
+def parse_run(rel: str, data: bytes, declared: Iterable[str],
+              source: str = LOCAL) -> list[CachedOut]:
+    """The outs a run entry's bytes name; RecordError when they are malformed or
+    do not name exactly the `declared` outs."""
+    try:
+        rows = json.loads(data)
+    except ValueError:
+        raise RecordError(f"{source}: run-cache entry {rel} is not JSON; "
+                          "it is ignored") from None
+    checked = trust.check_run_entry(rows, set(declared), record=f"run-cache entry {rel}",
+                                    source=source)
+    return [CachedOut(*row) for row in checked]
 
 
 def _shares_object(info: os.stat_result) -> bool:

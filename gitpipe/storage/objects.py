@@ -19,7 +19,7 @@ from pathlib import Path
 import xxhash
 
 from gitpipe.core.errors import GitpipeError, RecordError
-from gitpipe.core.nofollow import real_dir, regular_files, unlink_beneath
+from gitpipe.core.nofollow import make_dirs_beneath, real_dir, regular_files, unlink_beneath
 from gitpipe.hashing.digests import (
     DIR_SUFFIX,
     ManifestEntry,
@@ -84,9 +84,11 @@ class ObjectStore:
         return self.path(digest).exists()
 
     def _dir(self, directory: Path) -> Path:
-        """`directory`, made if need be, once per store (not a mkdir per object)."""
+        """`directory`, made if need be and checked to be a real folder at every
+        level below the cache root (never a planted symlink), once per store:
+        not a mkdir per object. Every write into the cache goes through here."""
         if directory not in self._made_dirs:
-            directory.mkdir(parents=True, exist_ok=True)
+            make_dirs_beneath(self.root, directory)
             self._made_dirs.add(directory)
         return directory
 

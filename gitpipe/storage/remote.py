@@ -250,7 +250,8 @@ def url_exists(url: str, root: Path) -> bool:
 def push(remote: Remote, cache: Cache, digests: Iterable[str], runs: Iterable[str],
          jobs: int = 8, progress: Progress | None = None) -> Transfer:
     """Upload the objects (with their manifests' files) and run entries missing there."""
-    present = remote.listing("files") | remote.listing("runs")
+    runs = list(runs)  # signed run entries go through storage/runshare.py, which lists runs/
+    present = remote.listing("files") | (remote.listing("runs") if runs else set())
     wanted = _expand(cache, digests)
     summary = Transfer()
     files = [d for d in wanted if not d.endswith(DIR_SUFFIX)]

@@ -101,12 +101,13 @@ class Project(project_module.Project):
             return transfer.checkout(self, targets, force)
 
     def push(self, targets: Iterable[str] = (), remote: str | None = None, jobs: int = 8,
-             progress: Progress | None = None) -> Transfer:
+             progress: Progress | None = None, scope: str | None = None) -> Transfer:
         """Upload the lock's outs (of `targets`) and their run-cache entries that
-        `remote` (default: the config's) lacks, `jobs` at a time."""
+        `remote` (default: the config's) lacks, `jobs` at a time; the entries
+        signed and written under `scope` (default: the main scope)."""
         from gitpipe.usecases import transfer
 
-        return transfer.push_outs(self, self.remote(remote), targets, jobs, progress)
+        return transfer.push_outs(self, self.remote(remote), targets, jobs, progress, scope)
 
     def fetch(self, targets: Iterable[str] = (), remote: str | None = None, jobs: int = 8,
               progress: Progress | None = None) -> Transfer:
@@ -127,23 +128,27 @@ class Project(project_module.Project):
 
     def push_run_cache(self, targets: Iterable[str] = (), remote: str | None = None,
                        jobs: int = 8, progress: Progress | None = None,
-                       warnings: list[str] | None = None) -> Transfer:
+                       warnings: list[str] | None = None,
+                       scope: str | None = None) -> Transfer:
         """Upload every local run-cache entry of `targets` (all stages by default)
-        with the objects it names, where the remote lacks them."""
+        with the objects it names, where the remote lacks them, signed, under
+        `scope` (default: the main scope)."""
         from gitpipe.usecases import runtransfer
 
         return runtransfer.push_run_cache(self, self.remote(remote), targets, jobs, progress,
-                                          warnings)
+                                          warnings, scope)
 
     def fetch_run_cache(self, targets: Iterable[str] = (), remote: str | None = None,
                         jobs: int = 8, progress: Progress | None = None,
-                        warnings: list[str] | None = None) -> Transfer:
-        """Download every remote run-cache entry of `targets` that the cache lacks,
-        checked, with the objects it names, verified."""
+                        warnings: list[str] | None = None,
+                        scopes: tuple[str, ...] = ()) -> Transfer:
+        """Download every remote run-cache entry of `targets` that the cache lacks
+        and a key the remote trusts signed (main scope, then `scopes`), with the
+        objects it names, verified."""
         from gitpipe.usecases import runtransfer
 
         return runtransfer.fetch_run_cache(self, self.remote(remote), targets, jobs, progress,
-                                           warnings)
+                                           warnings, scopes)
 
     def gc(self, scope: garbage.GcScope | None = None, remote: str | None = None,
            dry_run: bool = False, confirm: garbage.Confirm | None = None,

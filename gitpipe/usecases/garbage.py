@@ -254,9 +254,12 @@ def _lost_manifests(lost: list[NamedOut], source: str | None) -> CacheError:
 
 
 def run_entry_digests(data: bytes) -> list[str] | None:
-    """The objects a run-cache entry names; None for one of the wrong shape."""
+    """The objects a run-cache entry (local, or a remote's signed envelope)
+    names; None for one of the wrong shape."""
+    from gitpipe.trust.signedruns import inner
+
     try:
-        rows = json.loads(data)
+        rows = json.loads(inner(data))
     except ValueError:
         return None
     if not isinstance(rows, list) or not all(
@@ -325,7 +328,9 @@ def _plan_remote(remote: Remote, kept: set[str], keeping: str) -> GcPlan:
             plan.kept += 1
         else:
             plan.objects.append((rel, size))
-    runs = sorted(remote.sizes("runs"))
+    # The main scope's entries and every named scope's (scopes/<name>/runs/…).
+    runs = sorted([*remote.sizes("runs"),
+                   *(rel for rel in remote.sizes("scopes") if rel.count("/") == 4)])
     with ThreadPoolExecutor(max_workers=8) as pool:
         bodies = list(pool.map(remote.get_bytes, runs))
     plan.runs = [rel for rel, data in zip(runs, bodies, strict=True)

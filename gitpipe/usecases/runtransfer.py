@@ -6,9 +6,11 @@ A plain `push` already uploads the entries of the lock's fingerprints, and
 `repro --pull` reads the remote's entries on demand. `--run-cache` is for
 seeding a machine: afterwards a stage set back to a fingerprint anyone pushed
 is restored without running and without `--pull`. An entry from a remote is
-untrusted: its name must be one of this pipeline's tasks and a well-formed
-fingerprint, its body must name exactly the task's declared outs, and every
-object it names is verified by its digest when downloaded (docs/explanation/security.md).
+untrusted: it must be signed by a key the remote's `trust:` names (and is
+pushed signed, under the scope asked for: storage/runshare.py), its name must
+be one of this pipeline's tasks and a well-formed fingerprint, its body must
+name exactly the task's declared outs, and every object it names is verified
+by its digest when downloaded (docs/explanation/security.md).
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from gitpipe.engine.runcache import NO_TRUST_HINT
 from gitpipe.hashing.digests import DIR_SUFFIX
 from gitpipe.pipeline import graph as graph_module
 from gitpipe.storage.cache import run_relpath
-from gitpipe.storage.remote import Transfer, fetch_objects, fetch_run, push
+from gitpipe.storage.remote import Transfer, fetch_objects, push
+from gitpipe.storage.runshare import listing, publish, receive
 from gitpipe.trust import checks as trust
 
 if TYPE_CHECKING:
@@ -49,14 +53,14 @@ def _entry_name(rel: str, declared: dict[str, dict[str, bool]]) -> str | None:
     return parts[1] if run_relpath(parts[1], f"xxh3:{parts[2]}") == rel else None
 
 
-def _outs_of(project: Project, rel: str, declared: dict[str, bool], source: str,
+def _outs_of(data: bytes, rel: str, declared: dict[str, bool], source: str,
              warnings: list[str]) -> list[str] | None:
-    """The digests a stored entry names; None when it breaks the rules (with a
+    """The digests an entry's bytes name; None when it breaks the rules (with a
     warning) or names other outs than the task declares now (an entry of an
     older version of the stage: it can never be restored, and is left quietly)."""
     try:
-        rows = json.loads((project.cache.root / rel).read_bytes())
-    except (OSError, ValueError):
+        rows = json.loads(data)
+    except ValueError:
         warnings.append(f"{source}: run-cache entry {rel} is not JSON; it is ignored")
         return None
     problem = trust.record_problem("run", rows)
@@ -75,9 +79,10 @@ def _outs_of(project: Project, rel: str, declared: dict[str, bool], source: str,
 
 def push_run_cache(project: Project, remote: Remote, targets: Iterable[str] = (),
                    jobs: int = 8, progress: Progress | None = None,
-                   warnings: list[str] | None = None) -> Transfer:
+                   warnings: list[str] | None = None, scope: str | None = None) -> Transfer:
     """Upload every local run entry of the targets whose objects are all here,
-    with those objects, where the remote lacks them."""
+    with those objects, where the remote lacks them: signed, under `scope`
+    (None: the main scope)."""
     warnings = warnings if warnings is not None else []
     declared = _declared(project, targets)
     cache = project.cache
@@ -86,34 +91,49 @@ def push_run_cache(project: Project, remote: Remote, targets: Iterable[str] = ()
         task = _entry_name(rel, declared)
         if task is None:
             continue
-        outs = _outs_of(project, rel, declared[task], "local cache", warnings)
+        try:
+            data = (cache.root / rel).read_bytes()
+        except OSError:
+            continue
+        outs = _outs_of(data, rel, declared[task], "local cache", warnings)
         if outs is None or any(cache.missing(digest) for digest in outs):
             continue  # gc took an object: the entry restores nothing, so it stays here
         rels.append(rel)
         digests.extend(outs)
-    return push(remote, cache, digests, rels, jobs, progress)
+    summary = push(remote, cache, digests, [], jobs, progress)
+    sharing = project.run_sharing(remote.name, write_scope=scope)
+    summary.runs = publish(remote, cache, rels, sharing, jobs, progress)
+    return summary
 
 
 def fetch_run_cache(project: Project, remote: Remote, targets: Iterable[str] = (),
                     jobs: int = 8, progress: Progress | None = None,
-                    warnings: list[str] | None = None) -> Transfer:
-    """Download every remote run entry of the targets that the cache lacks, and
-    the objects they name; an entry that breaks the rules is deleted again."""
+                    warnings: list[str] | None = None, scopes: tuple[str, ...] = ()) -> Transfer:
+    """Download every remote run entry of the targets that the cache lacks, from
+    the main scope and the named `scopes`, and the objects they name. Only an
+    entry the main scope's trust accepts joins the cache; one that is not
+    trusted, or breaks the rules, is left out with a warning."""
     warnings = warnings if warnings is not None else []
     declared = _declared(project, targets)
     cache = project.cache
+    sharing = project.run_sharing(remote.name, scopes)
+    if not sharing.trust.configured:
+        warnings.append(f"no run-cache entry was fetched: "
+                        f"{NO_TRUST_HINT.format(name=remote.name)}")
+        return fetch_objects(remote, cache, [], jobs, progress)
     source = f"remote {remote.name!r}"
     digests: list[str] = []
     fetched = 0
-    for rel in sorted(remote.listing("runs")):
+    for rel in sorted(listing(remote, sharing)):
         task = _entry_name(rel, declared)
         if task is None or (cache.root / rel).exists():
             continue
-        if not fetch_run(remote, cache, rel):
+        found = receive(remote, cache, rel, sharing, warnings)
+        if found is None or not found.kept:
             continue
-        outs = _outs_of(project, rel, declared[task], source, warnings)
+        outs = _outs_of(found.data, found.key, declared[task], source, warnings)
         if outs is None:
-            (cache.root / rel).unlink(missing_ok=True)
+            cache.discard(rel)
             continue
         fetched += 1
         digests.extend(outs)

@@ -28,7 +28,9 @@ from gitpipe.storage.remote import (
     object_key,
     push,
 )
+from gitpipe.storage.runshare import publish
 from gitpipe.trust import checks as trust
+from gitpipe.trust.signedruns import inner
 from gitpipe.usecases.dirsync import entries_within, lay_out_changed
 
 
@@ -138,8 +140,9 @@ def missing_error(missing: list[LockedOut], where: str,
 
 
 def push_outs(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: int = 8,
-              progress: Progress | None = None) -> Transfer:
-    """Upload the lock's out objects and their run-cache entries that the remote lacks."""
+              progress: Progress | None = None, scope: str | None = None) -> Transfer:
+    """Upload the lock's out objects and their run-cache entries that the remote
+    lacks, the entries signed and under `scope` (None: main; storage/runshare.py)."""
     entries = project.lock_entries
     outs = locked_outs(entries, targets)
     absent = [o for o in outs if project.cache.missing(o.digest)]
@@ -148,7 +151,10 @@ def push_outs(project: Project, remote: Remote, targets: Iterable[str] = (), job
     tasks = {o.task for o in outs}
     runs = [rel for rel in (run_relpath(t, entries[t].fingerprint) for t in sorted(tasks))
             if (project.cache.root / rel).exists()]
-    return push(remote, project.cache, [o.digest for o in outs], runs, jobs, progress)
+    summary = push(remote, project.cache, [o.digest for o in outs], [], jobs, progress)
+    sharing = project.run_sharing(remote.name, write_scope=scope)
+    summary.runs = publish(remote, project.cache, runs, sharing, jobs, progress)
+    return summary
 
 
 def fetch_outs(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: int = 8,
@@ -282,7 +288,8 @@ def malformed_on(remote: Remote, keys: Iterable[str]) -> list[str]:
                        ("manifest", [k for k in keys if k.endswith(DIR_SUFFIX)])):
         for rel in rels:
             try:
-                problem = trust.record_problem(kind, json.loads(remote.get_bytes(rel) or b"[]"))
+                body = inner(remote.get_bytes(rel) or b"[]")  # a run entry's envelope opened
+                problem = trust.record_problem(kind, json.loads(body))
             except ValueError:
                 problem = "is not JSON"
             if problem is not None:

@@ -7,6 +7,7 @@ tables below, so that the recipes stay exactly what users copy."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -43,12 +44,23 @@ GITHUB_SHELLS = {"bash": ["bash", "--noprofile", "--norc", "-eo", "pipefail"],
 GITLAB_SHELL = ["bash", "-e"]
 
 
-def github_expression(expression: str, event: str) -> str | bool:
+@dataclass(frozen=True)
+class Event:
+    """A GitHub event: its name, the pull request's number, the secrets it gets."""
+
+    name: str
+    pr: str = "7"
+    signing_key: str = ""  # the secret's value: main's private key (a push event only)
+
+
+def github_expression(expression: str, event: Event) -> str | bool:
     """The value of a `${{ … }}` or `if:` expression of the GitHub recipe here."""
     values: dict[str, str | bool] = {
         "secrets.AWS_ACCESS_KEY_ID": "local-key", "secrets.AWS_SECRET_ACCESS_KEY": "local",
-        "github.token": "", "github.event.pull_request.number": "7",
-        "github.event_name == 'pull_request'": event == "pull_request",
+        "secrets.GITPIPE_SIGNING_KEY": event.signing_key,
+        "github.token": "", "github.event.pull_request.number": event.pr,
+        "github.event_name == 'pull_request'": event.name == "pull_request",
+        "github.event_name == 'push'": event.name == "push",
     }
     assert expression in values, f"the test does not know the expression {expression!r}"
     return values[expression]
@@ -63,6 +75,7 @@ class Place:
     store: Path
     ran: Path  # each stage command appends its name here
     env: dict[str, str] = field(default_factory=dict)
+    signing_key: str = ""  # main's SSH private key (the CI secret); its public key is trusted
 
     def clone(self, name: str, branch: str = "main") -> Path:
         """A fresh clone of `branch`, as each CI run (and each GitLab job) makes."""
@@ -83,6 +96,16 @@ class Place:
 
     def objects_on_remote(self) -> int:
         return sum(1 for p in self.store.rglob("*") if p.is_file())
+
+    def entries(self, where: str = "runs") -> dict[str, list[dict[str, str]]]:
+        """The run-cache entries below `where` on the remote, with their signatures."""
+        return {p.relative_to(self.store).as_posix(): json.loads(p.read_text())["signatures"]
+                for p in (self.store / where).rglob("*") if p.is_file()}
+
+    def event(self, name: str, pr: str = "7") -> Event:
+        if name == "push":  # no pull request; main's secrets
+            return Event(name, "", self.signing_key)
+        return Event(name, pr)
 
 
 def _stages(ran: Path, lr_cmd_suffix: str = "") -> dict[str, Any]:
@@ -106,15 +129,27 @@ def place(tmp_path: Path) -> Place:
     (tools / "gitpipe").chmod(0o755)
     path = f"{tools}:{Path(sys.executable).parent}:{os.environ['PATH']}"
     env = {**os.environ, **GIT_ENV, "PATH": path, "NO_COLOR": "1", "HOME": str(tmp_path)}
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "ci@main", "-f",
+                    str(keys / "main")], check=True, capture_output=True)
     found = Place(tmp_path, tmp_path / "origin.git", tmp_path / "store", tmp_path / "ran.log",
-                  env)
+                  env, (keys / "main").read_text())
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(found.origin)], check=True)
     (tmp_path / "dev").mkdir()
     dev = Repo(tmp_path / "dev")
     dev.gen({"params.yaml": {"train": {"lr": 0.1}}})
     dev.spec(_stages(found.ran))
-    for args in (["init"], ["remote", "add", "-d", "store", str(found.store)], ["repro"],
-                 ["push"]):
+    for args in (["init"], ["remote", "add", "-d", "store", str(found.store)]):
+        dev.run(*args, check=True)
+    # As docs/ci.md sets it up: main's public key trusted in the main scope, and
+    # a pull request's own scope trusted for what its runs wrote there.
+    config = dev.path / ".gitpipe/config.yaml"
+    settings = yaml.safe_load(config.read_text())
+    settings["remotes"]["store"].update(
+        trust=[{"ssh": (keys / "main.pub").read_text().strip()}], scope_trust="any")
+    config.write_text(yaml.safe_dump(settings))
+    for args in (["repro"], ["push"]):
         done = dev.run(*args, env={"PATH": path})
         assert done.returncode == 0, done.stderr
     dev.commit("pipeline")
@@ -124,7 +159,8 @@ def place(tmp_path: Path) -> Place:
 
 
 def _develop(place: Place, branch: str, edit: dict[str, Any]) -> None:
-    """A branch on the origin that edits files and is committed without a repro."""
+    """A branch on the origin, from the first main, that edits files and is
+    committed without a repro."""
     dev = Repo(place.tmp / "dev", init=False)
     dev.git("checkout", "-q", "-B", branch, "main")
     dev.gen(edit, commit=f"{branch}: edit")
@@ -151,19 +187,24 @@ class Step:
     env: dict[str, str]
 
 
-def _expand(text: str, event: str) -> str:
+def _expand(text: str, event: Event) -> str:
     return re.sub(r"\$\{\{\s*(.*?)\s*\}\}", lambda m: str(github_expression(m.group(1), event)),
                   text)
 
 
-def run_github(place: Place, event: str, branch: str = "main") -> list[Step]:
-    """The GitHub recipe's steps in order, until one fails: what each did."""
+def run_github(place: Place, event: Event, branch: str = "main") -> list[Step]:
+    """The GitHub recipe's steps in order, until one fails: what each did. The
+    runner's temp folder and `$GITHUB_ENV` (variables a step sets for the
+    later ones) are files here too."""
     recipe = _load("github-actions.yml")
     job = recipe["jobs"]["repro"]
     shell = GITHUB_SHELLS[recipe.get("defaults", {}).get("run", {}).get("shell")]
-    env = {**place.env, "GITHUB_EVENT_NAME": event,
+    runner_temp = Path(tempfile.mkdtemp(prefix="runner-temp-", dir=place.tmp))
+    github_env = runner_temp / "github-env"
+    env = {**place.env, "GITHUB_EVENT_NAME": event.name, "RUNNER_TEMP": str(runner_temp),
+           "GITHUB_ENV": str(github_env),
            **{k: _expand(str(v), event) for k, v in job["env"].items()}}
-    work, steps = place.tmp / f"gh-{event}-{branch}", []
+    work, steps = place.tmp / f"gh-{event.name}-{branch}", []
     for step in job["steps"]:
         if step.get("uses") == CHECKOUT:
             work = place.clone(work.name, branch)
@@ -181,6 +222,9 @@ def run_github(place: Place, event: str, branch: str = "main") -> list[Step]:
         steps.append(Step(step["name"], done, script, work, step_env))
         if done.returncode:
             break
+        for line in github_env.read_text().splitlines() if github_env.exists() else ():
+            name, _, value = line.partition("=")
+            env[name] = value
     return steps
 
 
@@ -236,7 +280,7 @@ def test_the_recipes_parse_and_ask_only_for_what_they_use() -> None:
 
 def test_github_on_a_fresh_clone_pulls_before_planning_and_reruns_nothing(
         place: Place) -> None:
-    steps = _ok(run_github(place, "pull_request"))
+    steps = _ok(run_github(place, place.event("pull_request")))
     assert "Comment the plan" not in steps  # never run here: it talks to GitHub
     work = steps["Write the comment from the plan"].cwd
     plan = yaml.safe_load((work / "plan.json").read_text())
@@ -249,27 +293,37 @@ def test_github_on_a_fresh_clone_pulls_before_planning_and_reruns_nothing(
 def test_github_on_a_pull_request_reruns_what_changed_and_shares_only_from_main(
         place: Place) -> None:
     _develop(place, "faster", {"params.yaml": {"train": {"lr": 0.2}}})
-    before = place.objects_on_remote()
-    steps = _ok(run_github(place, "pull_request", "faster"))
+    main_entries = place.entries()
+    steps = _ok(run_github(place, place.event("pull_request"), "faster"))
     comment = (steps["Write the comment from the plan"].cwd / "comment.md").read_text()
     assert comment == ("gitpipe plan: 1 stale stage(s)\n"
                        "- **train**: params: train.lr 0.1 -> 0.2\n"), comment
     assert place.stages_ran() == ["train"]
-    assert place.objects_on_remote() == before  # a pull request never pushes
-    # The same commit on main (a push event): computed once more, and shared.
-    Repo(place.tmp / "dev", init=False).git("push", "-q", str(place.origin), "faster:main")
-    _ok(run_github(place, "push"))
-    assert place.stages_ran() == ["train"]
-    assert place.objects_on_remote() > before
-    # A later run anywhere restores train from the remote instead of running it.
-    _ok(run_github(place, "pull_request"))
+    # The pull request wrote its own scope, unsigned (it holds no key), never main's.
+    assert place.entries() == main_entries
+    assert list(place.entries("scopes/pr-7").values()) == [[]]
+    # Its next run (a new push to the pull request) restores from its scope.
+    _ok(run_github(place, place.event("pull_request"), "faster"))
     assert place.stages_ran() == []
+    # Merged to main (a push event): main does not read pr-7, so it computes
+    # train once more and shares it in the main scope, signed with main's key.
+    Repo(place.tmp / "dev", init=False).git("push", "-q", str(place.origin), "faster:main")
+    _ok(run_github(place, place.event("push")))
+    assert place.stages_ran() == ["train"]
+    signed = {key: sigs for key, sigs in place.entries().items() if key not in main_entries}
+    assert [[next(iter(sig)) for sig in sigs] for sigs in signed.values()] == [["ssh"]], signed
+    # Another pull request with the same change: restored from main's signed
+    # entry, checked with the public key alone.
+    _develop(place, "same-change", {"params.yaml": {"train": {"lr": 0.2}}})
+    steps = _ok(run_github(place, place.event("pull_request", pr="8"), "same-change"))
+    assert place.stages_ran() == [], steps["Reproduce what is stale (restore what main or this "
+                                           "pull request computed, run the rest)"].done.stderr
 
 
 def test_a_failing_repro_fails_its_step_despite_the_pipe(place: Place) -> None:
     stages = _stages(place.ran, lr_cmd_suffix=" && exit 3")
     _develop(place, "broken", {"gitpipe.yaml": {"stages": stages}})
-    steps = run_github(place, "pull_request", "broken")
+    steps = run_github(place, place.event("pull_request"), "broken")
     failed = steps[-1]
     assert failed.name.startswith("Reproduce") and failed.done.returncode != 0, failed.done
     assert "train" in (failed.cwd / "repro.log").read_text()
@@ -308,7 +362,7 @@ def gitlab_api() -> Iterator[tuple[str, list[dict[str, Any]]]]:
 def test_gitlab_plans_on_a_merge_request_and_shares_from_the_default_branch(
         place: Place, gitlab_api: tuple[str, list[dict[str, Any]]]) -> None:
     _develop(place, "faster", {"params.yaml": {"train": {"lr": 0.2}}})
-    before = place.objects_on_remote()
+    main_entries = place.entries()
     api, notes = gitlab_api
     merge_request = {"CI_PIPELINE_SOURCE": "merge_request_event", "CI_DEFAULT_BRANCH": "main",
                      "CI_MERGE_REQUEST_IID": "7", "CI_PROJECT_ID": "42", "CI_API_V4_URL": api,
@@ -320,9 +374,12 @@ def test_gitlab_plans_on_a_merge_request_and_shares_from_the_default_branch(
     # The plan went to the merge request as a note, with the token.
     assert notes == [{"path": "/api/v4/projects/42/merge_requests/7/notes",
                       "token": "note-token", "form": {"body": [plan]}}]
-    assert place.stages_ran() == ["train"] and place.objects_on_remote() == before
+    assert place.stages_ran() == ["train"] and place.entries() == main_entries
+    assert list(place.entries("scopes/mr-7").values()) == [[]]  # its own scope, unsigned
+    # The default branch's pipelines get the protected File variable: the key's path.
     main = {"CI_PIPELINE_SOURCE": "push", "CI_DEFAULT_BRANCH": "main", "CI_COMMIT_BRANCH": "main",
-            "CI_PROJECT_ID": "42", "CI_API_V4_URL": api, "GITPIPE_NOTE_TOKEN": "note-token"}
+            "CI_PROJECT_ID": "42", "CI_API_V4_URL": api, "GITPIPE_NOTE_TOKEN": "note-token",
+            "GITPIPE_SIGNING_KEY": str(place.tmp / "keys/main")}
     results = run_gitlab(place, main)
     assert len(notes) == 1  # no merge request, no note
     assert "gitpipe plan: nothing is stale" in results["plan"].stdout, results["plan"]
@@ -330,4 +387,9 @@ def test_gitlab_plans_on_a_merge_request_and_shares_from_the_default_branch(
     Repo(place.tmp / "dev", init=False).git("push", "-q", str(place.origin), "faster:main")
     results = run_gitlab(place, main)
     assert results["repro"].returncode == 0 and place.stages_ran() == ["train"]
-    assert place.objects_on_remote() > before
+    signed = {key: sigs for key, sigs in place.entries().items() if key not in main_entries}
+    assert [[next(iter(sig)) for sig in sigs] for sigs in signed.values()] == [["ssh"]], signed
+    # A merge request with the same change restores main's signed entry.
+    _develop(place, "same-change", {"params.yaml": {"train": {"lr": 0.2}}})
+    results = run_gitlab(place, {**merge_request, "CI_MERGE_REQUEST_IID": "8"}, "same-change")
+    assert results["repro"].returncode == 0 and place.stages_ran() == [], results["repro"]

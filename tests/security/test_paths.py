@@ -37,7 +37,7 @@ def file_pipeline(repo: Repo, remote: str | None = None) -> Repo:
     repo.spec({"make": {"cmd": ran_cmd("make", "echo made > out.txt"), "outs": ["out.txt"]}})
     repo.run("init", check=True)
     if remote is not None:
-        repo.run("remote", "add", "-d", "store", remote, check=True)
+        add_trusting_remote(repo, remote)
     repo.run("repro", check=True)
     repo.commit("pipeline and lock")
     repo.ran()
@@ -48,11 +48,19 @@ def dir_pipeline(repo: Repo, remote: str) -> Repo:
     repo.spec({"build": {"cmd": ran_cmd("build", "mkdir -p data && echo f > data/f"),
                          "outs": ["data/"]}})
     repo.run("init", check=True)
-    repo.run("remote", "add", "-d", "store", remote, check=True)
+    add_trusting_remote(repo, remote)
     repo.run("repro", "--push", check=True)
     repo.commit("pipeline and lock")
     repo.ran()
     return repo
+
+
+def add_trusting_remote(repo: Repo, remote: str) -> None:
+    """The default remote, trusting every well-formed run-cache entry: these
+    attacks forge the entries' content, which the record rules must catch
+    whoever signed them (unsigned ones: tests/security/test_signed.py)."""
+    repo.run("remote", "add", "-d", "store", remote, check=True)
+    repo.run("remote", "modify", "store", "trust", "any", check=True)
 
 
 def forge_lock(repo: Repo, task: str, **out: Any) -> None:
