@@ -69,6 +69,19 @@ def test_a_repeated_noop_status_answers_without_loading_the_engine(repo: Repo) -
         assert (done.returncode, done.stdout, loaded) == (0, "everything is up to date\n", [])
 
 
+def test_a_sealed_answer_imports_no_more_than_it_needs(repo: Repo) -> None:
+    """`array` and `collections` (which array imports) cost the sealed answer
+    more than all of gitpipe's own modules on it: the floor is the interpreter."""
+    sealed(built(repo))
+    code = ("import sys\nfrom gitpipe.cli.launch import main\nmain()\n"
+            "sys.stderr.write(repr(sorted(m for m in ('array', 'collections', 're', 'typing')"
+            " if m in sys.modules)))")
+    full_env = {**os.environ, **GIT_ENV, "NO_COLOR": "1"}
+    done = subprocess.run([sys.executable, "-c", code, "status"], cwd=repo.path, env=full_env,
+                          capture_output=True, text=True)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "everything is up to date\n", "[]")
+
+
 def test_a_repeated_noop_repro_prints_the_same_table(repo: Repo) -> None:
     built(repo)
     first, loaded_first = launch(repo, "repro")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+from array import array
 import stat
 import subprocess
 import time
@@ -25,7 +26,7 @@ from gitpipe.hashing.digests import (
     hash_manifest,
     hash_many,
 )
-from gitpipe.hashing.statsig import walk_files
+from gitpipe.hashing.statsig import listing_signature, pack_numbers, signature_of, walk_files
 from gitpipe.storage.state import RACY_NS, State, StatKey
 from gitpipe.storage.workspace import Workspace
 
@@ -311,3 +312,27 @@ def test_forked_children_hash_with_buffers_of_their_own(tmp_path: Path) -> None:
 def _digests_hold(item: tuple[str, str]) -> bool:
     path, expected = item
     return all(file_digest(path) == expected for _ in range(10))
+
+
+# signatures ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("numbers", [[], [0], [1, -1, 2**63 - 1, -(2**63), 1_733_000_000_123_456_789],
+                                     list(range(-50, 50_000, 7))])
+def test_numbers_pack_as_an_int64_array_lays_them_out(numbers: list[int]) -> None:
+    assert pack_numbers(numbers) == array("q", numbers).tobytes()
+
+
+def test_an_inode_past_2_63_packs_as_its_unsigned_array() -> None:
+    numbers = [2**63 + 5, 1, -1, 2**64 - 1]
+    assert pack_numbers(numbers) == array("Q", [n & (2**64 - 1) for n in numbers]).tobytes()
+
+
+def test_a_listing_signature_holds_every_number_and_the_regular_files_total() -> None:
+    regular, link = stat.S_IFREG | 0o644, stat.S_IFLNK | 0o777
+    listing = [("a", 11, 5_000, 3, regular, 7_000), ("b/c", 12, 9_000, 4, link, 6_000),
+               ("d", 13, 8_000, 10, regular, 8_500)]
+    numbers = [value for item in listing for value in item[1:]]
+    expected = signature_of("a\0b/c\0d", [array("q", numbers).tobytes()], 9_000, 13)
+    assert listing_signature(listing) == expected
+    changed = [listing[0], ("b/c", 12, 9_000, 4, link, 6_001), listing[2]]
+    assert listing_signature(changed)[0] != expected[0]
