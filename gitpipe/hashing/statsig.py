@@ -117,7 +117,8 @@ def listing_signature(listing: list[ListedFile]) -> FileSignature:
         "\0".join([item[0] for item in listing]),
         [pack_numbers(numbers)],
         max(max(numbers[1::5], default=0), max(numbers[4::5], default=0)),
-        sum([size for size, mode in zip(sizes, modes) if mode & _TYPE_BITS == _REGULAR]))
+        sum([size for size, mode in zip(sizes, modes, strict=True)
+             if mode & _TYPE_BITS == _REGULAR]))
 
 
 def signature_of(names: str, packed: list[bytes], newest: int, total: int) -> FileSignature:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import random
-from array import array
 import stat
 import subprocess
 import time
+from array import array
 from pathlib import Path
 
 import pytest
@@ -316,7 +316,7 @@ def _digests_hold(item: tuple[str, str]) -> bool:
 
 # signatures ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("numbers", [[], [0], [1, -1, 2**63 - 1, -(2**63), 1_733_000_000_123_456_789],
+@pytest.mark.parametrize("numbers", [[], [0], [1, -1, 2**63 - 1, -(2**63), 1_733_000_000_123_456],
                                      list(range(-50, 50_000, 7))])
 def test_numbers_pack_as_an_int64_array_lays_them_out(numbers: list[int]) -> None:
     assert pack_numbers(numbers) == array("q", numbers).tobytes()
