@@ -231,6 +231,27 @@ def test_flush_persists_across_state_instances(tmp_path: Path) -> None:
     second.close()
 
 
+@pytest.mark.parametrize("asked", [["p1", "nowhere"], [f"p{i}" for i in range(60)] + ["nowhere"]],
+                         ids=["a few paths: by the index", "about every row: one scan"])
+def test_a_prefetch_knows_what_point_lookups_know(tmp_path: Path, asked: list[str]) -> None:
+    db = tmp_path / ".gitpipe" / "state.db"
+    old = time.time_ns() - 5 * RACY_NS
+    first = State(db)
+    for i in range(50):
+        first.record_digest(f"p{i}", StatKey(i, old, 7, old), f"xxh3:{i:02x}")
+    first.flush()
+    first.close()
+    prefetched, looked_up = State(db), State(db)
+    prefetched.prefetch(asked)
+    for path in [*asked, "p3", "p49", "p50"]:
+        number = int(path[1:]) if path[1:].isdigit() else 0
+        key = StatKey(number, old, 7, old)
+        assert prefetched.cached_digest(path, key) == looked_up.cached_digest(path, key), path
+    assert prefetched.cached_digest("p1", StatKey(1, old, 7, old)) == "xxh3:01"
+    prefetched.close()
+    looked_up.close()
+
+
 def test_unflushed_entries_are_not_persisted(tmp_path: Path) -> None:
     db = tmp_path / "state.db"
     key = StatKey(1, time.time_ns() - 5 * RACY_NS, 1, time.time_ns() - 5 * RACY_NS)
