@@ -94,6 +94,10 @@ class Plan:
     backfill_days: int
     backfill_repeat: int
     noparams_min_stages: int = 0          # DVC's no-params variant from this size up
+    # gitpipe's no-op paths, validate and dag over growing S (bench_status.py's
+    # figures: wall and CPU, next to make and python)
+    scale_sizes: tuple[tuple[int, int], ...] = ()
+    scale_repeat: int = 3
 
 
 PLANS = {
@@ -101,19 +105,21 @@ PLANS = {
                     repeat=5, warmup=1, cli_repeat=10, build_repeat=3, dvc_build_repeat=1,
                     sleep_stages=8, sleep_seconds=1, sleep_repeat=3,
                     hash_big_mib=1024, hash_small_files=20000, hash_small_bytes=4096,
-                    hash_repeat=5, backfill_days=365, backfill_repeat=3),
+                    hash_repeat=5, backfill_days=365, backfill_repeat=3,
+                    scale_sizes=((10, 200), (200, 2000), (1000, 20000), (10000, 200000))),
     "quick": Plan("quick", ((10, 100), (50, 500)), (50, 500), None,
                   repeat=3, warmup=1, cli_repeat=3, build_repeat=1, dvc_build_repeat=1,
                   sleep_stages=8, sleep_seconds=1, sleep_repeat=1,
                   hash_big_mib=0, hash_small_files=2000, hash_small_bytes=4096,
                   hash_repeat=3, backfill_days=365, backfill_repeat=1,
-                  noparams_min_stages=50),
+                  noparams_min_stages=50, scale_sizes=((10, 200), (200, 2000)), scale_repeat=1),
     # CI: every code path of this script, on sizes that cannot take long.
     "smoke": Plan("smoke", ((10, 100),), (10, 100), None,
                   repeat=1, warmup=0, cli_repeat=1, build_repeat=1, dvc_build_repeat=1,
                   sleep_stages=4, sleep_seconds=0.2, sleep_repeat=1,
                   hash_big_mib=16, hash_small_files=300, hash_small_bytes=4096,
-                  hash_repeat=1, backfill_days=31, backfill_repeat=1),
+                  hash_repeat=1, backfill_days=31, backfill_repeat=1,
+                  scale_sizes=((5, 20),), scale_repeat=1),
 }
 
 
@@ -795,6 +801,21 @@ def bench_hashing(tools: Tools, plan: Plan) -> list[dict[str, Any]]:
     return out
 
 
+def bench_scale(tools: Tools, plan: Plan, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """bench_status.py's sizes of the curve (issue 22): each repository built once
+    (kept with --reuse), then status sealed and not, validate, dag --format json,
+    make and python timed round-robin, wall and CPU."""
+    log("\n== scale: " + ", ".join(f"S={s:,} F={f:,}" for s, f in plan.scale_sizes))
+    options = argparse.Namespace(jobs=args.jobs, reuse=args.reuse, repeat=plan.scale_repeat,
+                                 warmup=min(1, plan.warmup), profile=False,
+                                 gnu_time=bs.has_gnu_time(),
+                                 stamp=dt.datetime.now().strftime("%Y%m%dT%H%M%S"))
+    points = [bs.bench_one(bs.Shape(stages, files), options, Path(tools.gitpipe), tools.python,
+                           tools.env) for stages, files in plan.scale_sizes]
+    return [{"id": "scale", "title": "gitpipe at scale", "kind": "scale", "points": points,
+             "fit": bs.scaling_fit(points), "targets": bs.scale_targets(points)}]
+
+
 def bench_backfill(tools: Tools, plan: Plan) -> list[dict[str, Any]]:
     days = plan.backfill_days
     log(f"\n== backfill: {days} daily partitions of `true`, concurrency 8")
@@ -1051,6 +1072,11 @@ def markdown(meta: dict[str, Any], results: list[dict[str, Any]]) -> str:
                 line += (f"; `make -j8` on {res['days']} phony `true` targets: "
                          f"{1000 * mk['median_s'] / res['days']:.2f} ms per target")
             out += ["", line + "."]
+    for res in results:
+        if res["kind"] == "scale":
+            out += ["", "### gitpipe at scale (issue 22), S = "
+                    + ", ".join(f"{p['shape']['stages']:,}" for p in res["points"]),
+                    bs.scaling_markdown(res["fit"]), bs.targets_markdown(res["targets"])]
     rows = targets(results)
     if rows:
         out += ["", "## Issue 7 targets", "", "| target | measured | met |", "|---|---|---|"]
@@ -1081,7 +1107,7 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-ALL_GROUPS = {"cli", "noop", "sleep", "hash", "backfill"}
+ALL_GROUPS = {"cli", "noop", "sleep", "hash", "backfill", "scale"}
 PERFORMANCE_DOC = REPO_ROOT / "docs" / "explanation" / "performance.md"
 LATEST_BEGIN = "<!-- latest `make bench` run: written by benchmarks/bench_peers.py -->"
 LATEST_END = "<!-- end of the latest run -->"
@@ -1113,7 +1139,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="peers to run (default: dvc,snakemake,make)")
     parser.add_argument("--only", default=",".join(sorted(ALL_GROUPS)),
                         help="scenario groups to run (default: all of "
-                        "cli,noop,sleep,hash,backfill)")
+                        "cli,noop,sleep,hash,backfill,scale)")
     parser.add_argument("--repeat", "-n", type=int, help="override the repetitions")
     parser.add_argument("--jobs", "-j", type=int, default=2,
                         help="-j of the full builds (default 2)")
@@ -1190,6 +1216,8 @@ def main(argv: list[str] | None = None) -> int:
         results += bench_hashing(tools, plan)
     if "backfill" in groups:
         results += bench_backfill(tools, plan)
+    if "scale" in groups and plan.scale_sizes:
+        results += bench_scale(tools, plan, args)
 
     noop_failures = []
     for res in results:
@@ -1198,6 +1226,9 @@ def main(argv: list[str] | None = None) -> int:
         for key, check in list(checks.items()) + [("dvc (no params)", c) for c in extra.values()]:
             if not check["ok"]:
                 noop_failures.append(f"{key} in {res['id']}")
+        for point in res.get("points", []):
+            if point["noop_check"]["gitpipe_stale_stages"]:
+                noop_failures.append(f"gitpipe in scale S={point['shape']['stages']}")
     meta = {
         "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "timestamp": stamp, "mode": plan.name + (" + --full" if args.full else ""),

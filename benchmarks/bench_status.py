@@ -54,7 +54,8 @@ WORK = HERE / ".work"
 NO_SEAL = "GITPIPE_NO_SEAL=1"  # a command prefix: gitpipe without the no-op seal
 RESULTS = HERE / "results"
 MATRIX = ((10, 100), (200, 2000), (1000, 20000))
-SCALING = ((10, 200), (200, 4000), (1000, 20000), (5000, 100000))  # F = 20 S throughout
+SCALING = ((10, 200), (100, 2000), (1000, 20000), (3000, 60000),
+           (10000, 200000))  # F = 20 S throughout
 GIT_ID = ["-c", "user.name=gitpipe-bench", "-c", "user.email=bench@gitpipe.invalid",
           "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main"]
 MARKER = ".bench-config.json"
@@ -217,6 +218,7 @@ class Sample:
     seconds: float
     maxrss_kib: int
     returncode: int
+    cpu_seconds: float = 0.0  # user + system time of the child (wait4): steadier under load
 
 
 def run_capturing(cmd: list[str], cwd: Path,
@@ -240,7 +242,7 @@ def run_capturing(cmd: list[str], cwd: Path,
     if code != 0:
         raise RuntimeError(f"{' '.join(cmd)} exited {code} in {cwd}:\n{text[-3000:]}")
     rss = usage.ru_maxrss // 1024 if sys.platform == "darwin" else usage.ru_maxrss
-    return Sample(seconds, int(rss), code), text
+    return Sample(seconds, int(rss), code, usage.ru_utime + usage.ru_stime), text
 
 
 def run_measured(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> Sample:
@@ -273,10 +275,16 @@ class Figure:
     wait4_maxrss_kib: list[int]
     baseline: bool = False
     ratios: dict[str, float] = field(default_factory=dict)
+    cpu_samples: list[float] = field(default_factory=list)
+    cpu_ratios: dict[str, float] = field(default_factory=dict)
 
     @property
     def median(self) -> float:
         return statistics.median(self.samples)
+
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu_samples) if self.cpu_samples else 0.0
 
     @property
     def minimum(self) -> float:
@@ -290,6 +298,8 @@ class Figure:
             "samples_s": self.samples, "peak_rss_kib": self.peak_rss_kib,
             "wait4_maxrss_kib": self.wait4_maxrss_kib,
             "ratios": self.ratios,
+            "cpu_samples_s": self.cpu_samples, "cpu_median_s": self.cpu_median,
+            "cpu_ratios": self.cpu_ratios,
         }
 
 
@@ -320,10 +330,12 @@ def time_commands(specs: list[CommandSpec], cwd: Path, repeat: int,
         rss = peak_rss_kib(argv, cwd, cmd_env, gnu_time)
         runs = samples[label]
         print(f"    {label:<31} median {statistics.median(s.seconds for s in runs):8.4f}s"
-              f"  min {min(s.seconds for s in runs):8.4f}s  peak RSS {rss / 1024:6.1f} MiB",
-              file=sys.stderr, flush=True)
+              f"  min {min(s.seconds for s in runs):8.4f}s"
+              f"  CPU {statistics.median(s.cpu_seconds for s in runs):8.4f}s"
+              f"  peak RSS {rss / 1024:6.1f} MiB", file=sys.stderr, flush=True)
         figures[label] = Figure(" ".join(_short(c) for c in cmd), [s.seconds for s in runs],
-                                rss, [s.maxrss_kib for s in runs], baseline)
+                                rss, [s.maxrss_kib for s in runs], baseline,
+                                cpu_samples=[s.cpu_seconds for s in runs])
     return figures
 
 
@@ -543,14 +555,19 @@ def bench_one(shape: Shape, args: argparse.Namespace, gitpipe: Path, python: str
         ("gitpipe status (after a commit)", [gp, "status"], False,
          lambda rep: commit_unrelated(repo, env, rep)),
         ("gitpipe --version", [gp, "--version"], False),
+        ("gitpipe validate", [gp, "validate"], False),
+        ("gitpipe dag --format json", [gp, "dag", "--format", "json"], False),
         ("make -r (no-op)", ["make", "-r", "-s"], True),
         ("git status", ["git", "status"], True),
         ("python -c pass", [python, "-c", "pass"], True),
     ]
     figures = time_commands(specs, repo, args.repeat, args.warmup, env, args.gnu_time)
     baselines = {label: fig.median for label, fig in figures.items() if fig.baseline}
+    cpu_baselines = {label: fig.cpu_median for label, fig in figures.items() if fig.baseline}
     for fig in figures.values():
         fig.ratios = {label: fig.median / base for label, base in baselines.items() if base > 0}
+        fig.cpu_ratios = {label: fig.cpu_median / base
+                          for label, base in cpu_baselines.items() if base > 0}
     status = figures["gitpipe status"]
     derived = {
         "status_minus_python_s": status.median - figures["python -c pass"].median,
@@ -593,7 +610,7 @@ def scaling_fit(results: list[dict[str, Any]]) -> dict[str, Any]:
     xs = [float(r["shape"]["stages"]) for r in results]
     ys = [r["figures"]["gitpipe status"]["median_s"] for r in results]
     mean_x, mean_y = statistics.fmean(xs), statistics.fmean(ys)
-    sxx = sum((x - mean_x) ** 2 for x in xs)
+    sxx = sum((x - mean_x) ** 2 for x in xs) or 1.0  # one size: a flat line
     slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / sxx
     intercept = mean_y - slope * mean_x
     fitted = [intercept + slope * x for x in xs]
@@ -604,19 +621,96 @@ def scaling_fit(results: list[dict[str, Any]]) -> dict[str, Any]:
             "points": [{"stages": int(x), "files": r["shape"]["files"], "status_s": y,
                         "fitted_s": f, "plan_s": r["derived"]["plan_s"],
                         "full_build_s": r["build"]["gitpipe_repro_full_s"],
-                        "make_full_s": r["build"]["make_full_s"]}
+                        "make_full_s": r["build"]["make_full_s"], **curve_point(r)}
                        for x, y, f, r in zip(xs, ys, fitted, results, strict=True)]}
+
+
+CURVE = {"sealed": "gitpipe status", "unsealed": "gitpipe status (no seal)",
+         "validate": "gitpipe validate", "dag_json": "gitpipe dag --format json",
+         "make": "make -r (no-op)", "python": "python -c pass"}
+
+
+def curve_point(result: dict[str, Any]) -> dict[str, Any]:
+    """One size of the curve: wall and CPU medians of each command the issue
+    names, and the largest peak RSS among gitpipe's commands."""
+    figs = result["figures"]
+    point: dict[str, Any] = {}
+    for key, label in CURVE.items():
+        if label in figs:
+            point[f"{key}_s"] = figs[label]["median_s"]
+            point[f"{key}_cpu_s"] = figs[label].get("cpu_median_s", 0.0)
+    point["peak_rss_kib"] = max((fig["peak_rss_kib"] for label, fig in figs.items()
+                                 if label.startswith("gitpipe")), default=0)
+    return point
 
 
 def scaling_markdown(fit: dict[str, Any]) -> str:
     out = ["", f"Linear fit of no-op `gitpipe status`: {fit['intercept_s']:.3f} s + "
-           f"{fit['slope_ms_per_stage']:.3f} ms × S (F = 20 S), R² = {fit['r_squared']:.4f}",
+           f"{fit['slope_ms_per_stage']:.3f} ms × S, R² = {fit['r_squared']:.4f}",
            "", "| S | F | status s | fitted s | residual | plan s | full build s | make -j s |",
            "|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for p in fit["points"]:
         out.append(f"| {p['stages']} | {p['files']} | {p['status_s']:.3f} | {p['fitted_s']:.3f} "
                    f"| {(p['status_s'] - p['fitted_s']) / p['fitted_s']:+.0%} | "
                    f"{p['plan_s']:.3f} | {p['full_build_s']:.2f} | {p['make_full_s']:.2f} |")
+    out += ["", "Wall (CPU) medians in seconds; ratios of CPU time to `make -r`'s, same run:", "",
+            "| S | F | status, sealed | status, no seal | validate | dag --format json "
+            "| make -r no-op | python -c pass | sealed ÷ make | no seal ÷ make "
+            "| peak RSS MiB |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for p in fit["points"]:
+        cells = [f"{p.get(f'{key}_s', 0):.3f} ({p.get(f'{key}_cpu_s', 0):.3f})" for key in CURVE]
+        make_cpu = p.get("make_cpu_s") or 0.0
+        ratios = [f"{p.get(f'{key}_cpu_s', 0) / make_cpu:.1f}" if make_cpu else "—"
+                  for key in ("sealed", "unsealed")]
+        out.append(f"| {p['stages']:,} | {p['files']:,} | " + " | ".join(cells + ratios)
+                   + f" | {p.get('peak_rss_kib', 0) / 1024:.0f} |")
+    return "\n".join(out)
+
+
+def scale_targets(results: list[dict[str, Any]]) -> list[tuple[str, str, bool, bool]]:
+    """Issue 22's targets for the no-op paths at scale, from the sizes measured:
+    (target, measured, met in wall time?, met in CPU time?). The targets name
+    wall time; CPU time (user + system, same run) is what a loaded machine
+    disturbs least, so both verdicts are given."""
+    by = {r["shape"]["stages"]: r["figures"] for r in results}
+    rows: list[tuple[str, str, bool, bool]] = []
+
+    def versus(figs: dict[str, Any], label: str, base: str, limit: float, name: str) -> None:
+        wall = figs[label]["ratios"].get(base, 0.0)
+        cpu = figs[label].get("cpu_ratios", {}).get(base, 0.0)
+        rows.append((name, f"{wall:.2f}× (CPU {cpu:.2f}×)", wall <= limit, cpu <= limit))
+
+    if 200 in by:
+        versus(by[200], "gitpipe status", "python -c pass", 1.5,
+               "no-op status, sealed, S=200: ≤ 1.5× `python -c pass`")
+    if 1000 in by:
+        versus(by[1000], "gitpipe status", "make -r (no-op)", 1.5,
+               "no-op status, sealed, S=1,000: ≤ 1.5× make")
+        versus(by[1000], "gitpipe status (no seal)", "make -r (no-op)", 3,
+               "first no-op after a change (no seal), S=1,000: ≤ 3× make")
+    if 10000 in by:
+        figs = by[10000]
+        for label, limit in (("gitpipe status (no seal)", 1.0), ("gitpipe status", 0.3),
+                             ("gitpipe validate", 1.5), ("gitpipe dag --format json", 1.5)):
+            fig = figs[label]
+            cpu = fig.get("cpu_median_s", 0.0)
+            rows.append((f"S=10,000: `{label}` ≤ {limit} s",
+                         f"{fig['median_s']:.3f} s (CPU {cpu:.3f} s)",
+                         fig["median_s"] <= limit, cpu <= limit))
+        peak = max(fig["peak_rss_kib"] for label, fig in figs.items()
+                   if label.startswith("gitpipe"))
+        met = peak * 1024 <= 300e6
+        rows.append(("S=10,000: peak RSS ≤ 300 MB", f"{peak * 1024 / 1e6:.0f} MB", met, met))
+    return rows
+
+
+def targets_markdown(rows: list[tuple[str, str, bool, bool]]) -> str:
+    if not rows:
+        return ""
+    out = ["", "| target | measured, wall (CPU) | met in wall time | met in CPU time |",
+           "|---|---|---|---|"]
+    out += [f"| {name} | {value} | {'yes' if wall else '**no**'} | "
+            f"{'yes' if cpu else '**no**'} |" for name, value, wall, cpu in rows]
     return "\n".join(out)
 
 
@@ -677,24 +771,28 @@ def _importtime(line: str) -> tuple[int, int, int, str]:
 
 
 ROW_ORDER = ("gitpipe status", "gitpipe repro (no-op)", "gitpipe status (no seal)",
-             "gitpipe repro (no seal)", "gitpipe --version",
+             "gitpipe repro (no seal)", "gitpipe status (after a commit)", "gitpipe --version",
+             "gitpipe validate", "gitpipe dag --format json",
              "make -r (no-op)", "git status", "python -c pass")
 
 
 def markdown(results: list[dict[str, Any]]) -> str:
     out = ["| S | F | command | median s | min s | × make no-op | × git status | "
-           "× python | peak RSS MiB |",
-           "|---:|---:|---|---:|---:|---:|---:|---:|---:|"]
+           "× python | CPU s | CPU × make | CPU × python | peak RSS MiB |",
+           "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for res in results:
         shape, figs = res["shape"], res["figures"]
         for label in ROW_ORDER:
-            fig = figs[label]
-            ratios = fig["ratios"]
+            fig = figs.get(label)
+            if fig is None:
+                continue
+            ratios, cpu = fig["ratios"], fig.get("cpu_ratios", {})
             out.append(
                 f"| {shape['stages']} | {shape['files']} | `{label}` | {fig['median_s']:.4f} | "
                 f"{fig['min_s']:.4f} | {ratios.get('make -r (no-op)', 0):.1f} | "
                 f"{ratios.get('git status', 0):.1f} | {ratios.get('python -c pass', 0):.1f} | "
-                f"{fig['peak_rss_kib'] / 1024:.1f} |")
+                f"{fig.get('cpu_median_s', 0):.4f} | {cpu.get('make -r (no-op)', 0):.1f} | "
+                f"{cpu.get('python -c pass', 0):.1f} | {fig['peak_rss_kib'] / 1024:.1f} |")
     out += ["", "| S | F | jobs | gitpipe repro (full) s | make -r (full) s | × make | "
             "first status after build s | stale after build | status ms/stage |",
             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -817,6 +915,7 @@ def main(argv: list[str] | None = None) -> int:
     print(markdown(results))
     if args.scaling:
         print(scaling_markdown(meta["scaling"]))
+    print(targets_markdown(scale_targets(results)))
     if not args.no_save:
         RESULTS.mkdir(parents=True, exist_ok=True)
         path = RESULTS / f"{args.stamp}.json"

@@ -49,6 +49,10 @@ if TYPE_CHECKING:
 # character no path, variable or output line here can hold.
 MAGIC = "gitpipe-noop-seal/2"
 MISSING = "-"
+# A seal of many paths (a large pipeline: each directory dep is a walk of its
+# files) is checked in one process per CPU, each a share of the paths, when
+# every share holds at least this many: fewer cost more to fork than to check.
+PATHS_PER_WORKER = 1024
 
 
 def answer(command: str, root: str | None = None) -> str | None:
@@ -190,6 +194,28 @@ def _encode(sig: tuple[object, ...] | None) -> str:
 
 
 def _unchanged(root: str, signatures: list[str]) -> bool:
+    """Whether every (path, encoded signature) pair of `signatures` still holds.
+
+    Checking is a stat per file and a walk per directory, nothing the parent
+    needs back but a yes: a large seal is shared out among forked processes
+    (hashing/forkmap.py: a share whose process fails is checked here), as
+    git's preloaded index shares out its lstat calls among threads."""
+    pairs = len(signatures) // 2
+    workers = 1
+    if pairs >= 2 * PATHS_PER_WORKER:
+        from gitpipe.hashing.forkmap import fork_map, usable_workers
+
+        workers = usable_workers(pairs, PATHS_PER_WORKER)
+    if workers == 1:
+        return _all_hold(root, signatures)
+    # Interleaved shares: directories and files come in clusters, and a walk
+    # costs many times a stat.
+    shares = [[field for pair in range(worker, pairs, workers)
+               for field in signatures[2 * pair:2 * pair + 2]] for worker in range(workers)]
+    return all(fork_map(lambda share: _all_hold(root, share), shares))
+
+
+def _all_hold(root: str, signatures: list[str]) -> bool:
     for index in range(0, len(signatures), 2):
         if _encode(signature(root, signatures[index])) != signatures[index + 1]:
             return False

@@ -14,14 +14,18 @@ serial code raises them.
 
 from __future__ import annotations
 
-import contextlib
 import marshal
 import os
-import threading
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
 
-Part = TypeVar("Part")
+# typing, collections.abc, threading and contextlib are left out at run time:
+# the seal's fast path (fastpath/seal.py) imports this module to check a large
+# seal in two processes, and they would cost it more than the fork.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Any, TypeVar
+
+    Part = TypeVar("Part")
 
 ENV_WORKERS = "GITPIPE_HASH_WORKERS"
 # Forking, and reading a part's results back, costs as much as the parent's
@@ -31,14 +35,15 @@ MIN_ITEMS_PER_WORKER = 1024
 MAX_WORKERS = 8
 
 
-def usable_workers(items: int) -> int:
-    """How many processes (the caller's included) `items` files are worth.
+def usable_workers(items: int, per_worker: int = MIN_ITEMS_PER_WORKER) -> int:
+    """How many processes (the caller's included) `items` files are worth, at
+    least `per_worker` of them each.
 
     1 where forking is unsafe: in a process running other threads (a child
     inherits their locks held, never released), or without fork at all.
     `GITPIPE_HASH_WORKERS=1` turns it off; a larger value caps it.
     """
-    if items < 2 * MIN_ITEMS_PER_WORKER or not hasattr(os, "fork") or _threads() != 1:
+    if items < 2 * per_worker or not hasattr(os, "fork") or _threads() != 1:
         return 1
     try:
         cpus = len(os.sched_getaffinity(0))
@@ -46,7 +51,7 @@ def usable_workers(items: int) -> int:
         cpus = os.cpu_count() or 1
     wanted = os.environ.get(ENV_WORKERS, "")
     limit = int(wanted) if wanted.isdigit() and int(wanted) > 0 else MAX_WORKERS
-    return max(1, min(cpus, limit, items // MIN_ITEMS_PER_WORKER))
+    return max(1, min(cpus, limit, items // per_worker))
 
 
 def _threads() -> int:
@@ -55,6 +60,8 @@ def _threads() -> int:
     try:
         return len(os.listdir("/proc/self/task"))
     except OSError:  # not Linux
+        import threading
+
         return threading.active_count()
 
 
@@ -81,7 +88,9 @@ def fork_map(work: Callable[[Part], Any], parts: Sequence[Part]) -> list[Any]:
 def _fork(work: Callable[[Part], Any], part: Part) -> tuple[int, int] | None:
     """(pid, the pipe's reading end) of a child doing `part`; None if no
     process could be made (EAGAIN, ENOMEM): the parent does it."""
-    import signal  # here: the no-op paths that import this module never fork
+    # NOTE: `_signal` is the C module `signal` wraps: the wrapper imports enum
+    # (and functools, collections), which costs the seal's check more than a fork.
+    import _signal
 
     reader, writer = os.pipe()
     try:
@@ -94,8 +103,8 @@ def _fork(work: Callable[[Part], Any], part: Part) -> tuple[int, int] | None:
         code = 1
         try:
             os.close(reader)
-            if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
-                signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: the parent decides
+            if _signal.getsignal(_signal.SIGINT) != _signal.SIG_IGN:
+                _signal.signal(_signal.SIGINT, _signal.SIG_DFL)  # Ctrl-C: the parent decides
             data = marshal.dumps(work(part))
             with open(writer, "wb") as pipe:
                 pipe.write(data)
@@ -125,11 +134,13 @@ def _collect(pid: int, reader: int, work: Callable[[Part], Any], part: Part) -> 
 
 
 def _reap(pid: int, kill: bool) -> int:
-    import signal
+    import _signal
 
     if kill:
+        import contextlib  # only on the way out of a failure
+
         with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+            os.kill(pid, _signal.SIGKILL)
     try:
         _, status = os.waitpid(pid, 0)
     except ChildProcessError:  # reaped already (a SIGCHLD handler, or here)

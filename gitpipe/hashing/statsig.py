@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import stat as stat_module
-from array import array
 from operator import itemgetter
+from struct import error as StructError
+from struct import pack
 
 import xxhash
 
@@ -103,16 +104,21 @@ def listing_signature(listing: list[ListedFile]) -> FileSignature:
     mtime, size, mode and ctime in place of an inode, the newest mtime or ctime
     (so the racy rule applies), the total size of its regular files, and 0 in
     place of a ctime (the hash holds every file's)."""
-    # Names joined once and the numbers as one array: a formatted line per
-    # file costs twice as much. The newest moment from the numbers' own
+    # Names joined once and the numbers packed in one piece: a formatted line
+    # per file costs twice as much. The newest moment from the numbers' own
     # slices (every fifth value from the mtime's and the ctime's place): no
-    # Python-level loop per file.
-    numbers = [value for item in listing for value in item[1:]]
+    # Python-level loop per file but the one that lays the numbers out.
+    numbers: list[int] = []
+    extend = numbers.extend
+    for item in listing:
+        extend(item[1:])
+    sizes, modes = numbers[2::5], numbers[3::5]
     return signature_of(
         "\0".join([item[0] for item in listing]),
         [pack_numbers(numbers)],
         max(max(numbers[1::5], default=0), max(numbers[4::5], default=0)),
-        sum(item[3] for item in listing if item[4] & _TYPE_BITS == _REGULAR))
+        sum([size for size, mode in zip(sizes, modes, strict=True)
+             if mode & _TYPE_BITS == _REGULAR]))
 
 
 def signature_of(names: str, packed: list[bytes], newest: int, total: int) -> FileSignature:
@@ -129,10 +135,13 @@ def signature_of(names: str, packed: list[bytes], newest: int, total: int) -> Fi
 
 
 def pack_numbers(numbers: list[int]) -> bytes:
+    """The numbers as native 64-bit integers, as `array("q", numbers).tobytes()`
+    lays them out (struct, not array: importing array imports collections,
+    a large part of the seal's fast path)."""
     try:
-        return array("q", numbers).tobytes()
-    except OverflowError:  # an inode number past 2**63 (overlayfs xino)
-        return array("Q", [value & _U64 for value in numbers]).tobytes()
+        return pack(f"={len(numbers)}q", *numbers)
+    except StructError:  # an inode number past 2**63 (overlayfs xino)
+        return pack(f"={len(numbers)}Q", *[value & _U64 for value in numbers])
 
 
 _U64 = 2**64 - 1

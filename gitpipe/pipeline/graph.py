@@ -56,9 +56,13 @@ class OutIndex:
         if dep in self.owner:
             found[self.owner[dep]] = None
         found.update((self.owner[p], None) for p in _parents(dep) if p in self.owner)
+        # Outs below `dep` sort together right after `prefix`: walk them by
+        # index (a slice would copy the rest of the list for every dep, which
+        # makes building the graph quadratic in the number of outs).
         prefix = dep + "/"
-        start = bisect.bisect_left(self.sorted_paths, prefix)
-        for path in self.sorted_paths[start:]:
+        paths = self.sorted_paths
+        for index in range(bisect.bisect_left(paths, prefix), len(paths)):
+            path = paths[index]
             if not path.startswith(prefix):
                 break
             found[self.owner[path]] = None

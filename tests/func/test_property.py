@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from gitpipe.engine.scheduler import Outcome
 from tests.conftest import Repo, ran_cmd
+from tests.func.test_seal import shared_answer
 
 RAW = ["r0.txt", "r1.txt", "r2.txt"]
 
@@ -198,6 +199,8 @@ def three_answers(repo: Repo) -> tuple[str, str, str, bool]:
 
     root = str(repo.path)
     sealed = seal.answer("status", root)
+    # The same seal checked in shares among forked processes, as a large one is.
+    assert shared_answer(repo.path) == sealed
     from_seal = sealed is not None
     if sealed is None:
         sealed = quick._status(repo.project(), check=False, started_ns=time.time_ns())[0]

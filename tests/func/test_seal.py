@@ -3,6 +3,7 @@ and any change to what the answer depended on goes back to the full path."""
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
@@ -69,6 +70,19 @@ def test_a_repeated_noop_status_answers_without_loading_the_engine(repo: Repo) -
         assert (done.returncode, done.stdout, loaded) == (0, "everything is up to date\n", [])
 
 
+def test_a_sealed_answer_imports_no_more_than_it_needs(repo: Repo) -> None:
+    """`array` and `collections` (which array imports) cost the sealed answer
+    more than all of gitpipe's own modules on it: the floor is the interpreter."""
+    sealed(built(repo))
+    code = ("import sys\nfrom gitpipe.cli.launch import main\nmain()\n"
+            "sys.stderr.write(repr(sorted(m for m in ('array', 'collections', 're', 'typing')"
+            " if m in sys.modules)))")
+    full_env = {**os.environ, **GIT_ENV, "NO_COLOR": "1"}
+    done = subprocess.run([sys.executable, "-c", code, "status"], cwd=repo.path, env=full_env,
+                          capture_output=True, text=True)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "everything is up to date\n", "[]")
+
+
 def test_a_repeated_noop_repro_prints_the_same_table(repo: Repo) -> None:
     built(repo)
     first, loaded_first = launch(repo, "repro")
@@ -114,6 +128,37 @@ def test_any_change_to_what_the_answer_read_takes_the_full_path(repo: Repo, chan
     done, loaded = launch(repo, "repro")  # nor does the repro seal hide the change
     assert done.returncode == 0 and "gitpipe.project.root" in loaded, done.stdout + done.stderr
     assert not os.path.exists(seal_path(str(repo.path), "repro"))
+
+
+def shared_answer(root: Path) -> str | None:
+    """seal.answer for `root` with every path a share of its own among forked
+    processes (as a seal of thousands of paths is checked; in one process
+    where this machine has one CPU). A fresh interpreter: it must run no
+    other thread, or nothing is forked."""
+    return _shared(root)[1]
+
+
+def _shared(root: Path) -> tuple[int, str | None]:
+    code = ("import sys\nfrom gitpipe.fastpath import seal\n"
+            "from gitpipe.hashing.forkmap import usable_workers\n"
+            "seal.PATHS_PER_WORKER = 1\n"
+            "print(usable_workers(64, 1))\nprint(repr(seal.answer('status', sys.argv[1])))")
+    env = {**os.environ, **GIT_ENV}
+    done = subprocess.run([sys.executable, "-c", code, str(root)], env=env,
+                          capture_output=True, text=True, check=True)
+    workers, answer = done.stdout.splitlines()
+    return int(workers), ast.literal_eval(answer)
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_a_seal_checked_in_shares_sees_a_change_in_any_of_them(repo: Repo, change: str) -> None:
+    sealed(built(repo))
+    workers, answer = _shared(repo.path)
+    if workers < 2:
+        pytest.skip("one CPU: a seal is checked in one process")
+    assert answer == "everything is up to date\n"
+    CHANGES[change][0](repo)
+    assert shared_answer(repo.path) is None
 
 
 @pytest.mark.parametrize("env", [{"GITPIPE_TODAY": "2031-01-01"}, {"GIT_DIR": ".git"},

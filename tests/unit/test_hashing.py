@@ -7,6 +7,7 @@ import random
 import stat
 import subprocess
 import time
+from array import array
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ from gitpipe.hashing.digests import (
     hash_manifest,
     hash_many,
 )
-from gitpipe.hashing.statsig import walk_files
+from gitpipe.hashing.statsig import listing_signature, pack_numbers, signature_of, walk_files
 from gitpipe.storage.state import RACY_NS, State, StatKey
 from gitpipe.storage.workspace import Workspace
 
@@ -230,6 +231,27 @@ def test_flush_persists_across_state_instances(tmp_path: Path) -> None:
     second.close()
 
 
+@pytest.mark.parametrize("asked", [["p1", "nowhere"], [f"p{i}" for i in range(60)] + ["nowhere"]],
+                         ids=["a few paths: by the index", "about every row: one scan"])
+def test_a_prefetch_knows_what_point_lookups_know(tmp_path: Path, asked: list[str]) -> None:
+    db = tmp_path / ".gitpipe" / "state.db"
+    old = time.time_ns() - 5 * RACY_NS
+    first = State(db)
+    for i in range(50):
+        first.record_digest(f"p{i}", StatKey(i, old, 7, old), f"xxh3:{i:02x}")
+    first.flush()
+    first.close()
+    prefetched, looked_up = State(db), State(db)
+    prefetched.prefetch(asked)
+    for path in [*asked, "p3", "p49", "p50"]:
+        number = int(path[1:]) if path[1:].isdigit() else 0
+        key = StatKey(number, old, 7, old)
+        assert prefetched.cached_digest(path, key) == looked_up.cached_digest(path, key), path
+    assert prefetched.cached_digest("p1", StatKey(1, old, 7, old)) == "xxh3:01"
+    prefetched.close()
+    looked_up.close()
+
+
 def test_unflushed_entries_are_not_persisted(tmp_path: Path) -> None:
     db = tmp_path / "state.db"
     key = StatKey(1, time.time_ns() - 5 * RACY_NS, 1, time.time_ns() - 5 * RACY_NS)
@@ -311,3 +333,27 @@ def test_forked_children_hash_with_buffers_of_their_own(tmp_path: Path) -> None:
 def _digests_hold(item: tuple[str, str]) -> bool:
     path, expected = item
     return all(file_digest(path) == expected for _ in range(10))
+
+
+# signatures ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("numbers", [[], [0], [1, -1, 2**63 - 1, -(2**63), 1_733_000_000_123_456],
+                                     list(range(-50, 50_000, 7))])
+def test_numbers_pack_as_an_int64_array_lays_them_out(numbers: list[int]) -> None:
+    assert pack_numbers(numbers) == array("q", numbers).tobytes()
+
+
+def test_an_inode_past_2_63_packs_as_its_unsigned_array() -> None:
+    numbers = [2**63 + 5, 1, -1, 2**64 - 1]
+    assert pack_numbers(numbers) == array("Q", [n & (2**64 - 1) for n in numbers]).tobytes()
+
+
+def test_a_listing_signature_holds_every_number_and_the_regular_files_total() -> None:
+    regular, link = stat.S_IFREG | 0o644, stat.S_IFLNK | 0o777
+    listing = [("a", 11, 5_000, 3, regular, 7_000), ("b/c", 12, 9_000, 4, link, 6_000),
+               ("d", 13, 8_000, 10, regular, 8_500)]
+    numbers = [value for item in listing for value in item[1:]]
+    expected = signature_of("a\0b/c\0d", [array("q", numbers).tobytes()], 9_000, 13)
+    assert listing_signature(listing) == expected
+    changed = [listing[0], ("b/c", 12, 9_000, 4, link, 6_001), listing[2]]
+    assert listing_signature(changed)[0] != expected[0]
