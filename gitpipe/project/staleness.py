@@ -302,6 +302,8 @@ def deps_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable[Re
 def modules_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable[Reason]:
     """The module files `python:` deps stand for: each changed one, each newly
     imported or no longer imported, each root that names none."""
+    for root in seen.unresolved:
+        yield Reason(Kind.PYTHON_MISSING, root)
     locked = {module.path: module for module in entry.python}
     for path, module in seen.modules.items():
         before = locked.get(path)
@@ -314,8 +316,6 @@ def modules_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable
     for path in locked:
         if path not in seen.modules:
             yield Reason(Kind.PYTHON_DROPPED, path)
-    for root in seen.unresolved:
-        yield Reason(Kind.PYTHON_MISSING, root)
 
 
 def params_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable[Reason]:
