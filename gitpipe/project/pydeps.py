@@ -68,6 +68,10 @@ class SourceTree(Protocol):
 
     def read(self, path: str) -> bytes: ...
 
+    def noted(self, path: str) -> Signature | str:
+        """The signature the path was last hashed or looked up with, this command."""
+        ...
+
 
 class WorkTree:
     """The work tree, through the workspace's stat cache; lookups noted for the seal."""
@@ -96,6 +100,9 @@ class WorkTree:
     def info(self, path: str) -> PathInfo:
         return self.workspace.info(path, XXH3)
 
+    def noted(self, path: str) -> Signature | str:
+        return self.workspace.observed.get(path, MISSING)
+
     def read(self, path: str) -> bytes:
         with open(os.path.join(self.workspace.root, path), "rb") as handle:
             return handle.read(MAX_MODULE_BYTES + 1)
@@ -121,6 +128,9 @@ class CommitTree:
     def info(self, path: str) -> PathInfo:
         return self.space.info(path, XXH3)
 
+    def noted(self, path: str) -> Signature | str:
+        return MISSING  # a commit does not change
+
     def read(self, path: str) -> bytes:
         if self.revision.kind(path) is None:
             return self.worktree.read(path)
@@ -129,31 +139,84 @@ class CommitTree:
 
 
 class ModuleFinder:
-    """Closures of `python:` roots over one SourceTree, each found once per
-    command (stages share their modules) and found again when a module file
-    changed since (a stage of the same repro wrote it)."""
+    """Closures of `python:` roots over one SourceTree, for one command.
+
+    What a closure is made of is remembered for the command and shared by
+    every stage: each lookup's answer, each module's digest, its import
+    requests (by digest) and the files they resolve to (by digest and search
+    path). A module's digest is taken again once the workspace has hashed its
+    file anew (a stage of the same repro wrote it), and with it everything
+    found from it. A file that appears during the command is seen by the
+    next one, which then finds the stage stale.
+    """
 
     def __init__(self, tree: SourceTree) -> None:
         self.tree = tree
-        self._found: dict[tuple[str, str], tuple[Closure, dict[str, Signature]]] = {}
+        self._kinds: dict[str, str] = {}
+        self._infos: dict[str, tuple[PathInfo, Signature | str]] = {}
+        self._requests: dict[str, tuple[ImportRequest, ...]] = {}
+        self._targets: dict[tuple[str, str, tuple[str, ...]], tuple[str, ...]] = {}
+        self._closures: dict[tuple[str, str], Closure] = {}
 
     def closure(self, root: str, wdir: str, stage: str) -> Closure:
-        key = (root, wdir)
-        known = self._found.get(key)
-        if known is not None and all(_signature(self.tree.root, path) == sig
-                                     for path, sig in known[1].items()):
-            return known[0]
-        found = _Walk(self.tree, root, wdir, stage).run()
-        self._found[key] = (found, {path: _signature(self.tree.root, path)
-                                    for path in found.modules})
+        known = self._closures.get((root, wdir))
+        if known is not None and all(self._fresh(path) for path in known.modules):
+            return known
+        found = _Walk(self, root, wdir, stage).run()
+        self._closures[(root, wdir)] = found
         return found
 
+    def kind(self, path: str) -> str:
+        kind = self._kinds.get(path)
+        if kind is None:
+            kind = self._kinds[path] = self.tree.kind(path)
+        return kind
 
-def _signature(root: Path, path: str) -> Signature:
-    try:
-        return file_signature(os.stat(os.path.join(root, path)))
-    except OSError:
-        return None
+    def _fresh(self, path: str) -> bool:
+        known = self._infos.get(path)
+        return known is not None and self.tree.noted(path) == known[1]
+
+    def info(self, path: str) -> PathInfo | str:
+        """The module file's digest, once it is known to lie inside the
+        repository and to be of a size a source file has; else why not."""
+        known = self._infos.get(path)
+        if known is not None and self.tree.noted(path) == known[1]:
+            return known[0]
+        refused = module_file_problem(self.tree.root, path)
+        if refused is not None:
+            return refused
+        info = self.tree.info(path)
+        refused = module_file_problem(self.tree.root, path, info.size)
+        if refused is not None:
+            return refused
+        self._infos[path] = (info, self.tree.noted(path))
+        return info
+
+    def requests(self, path: str, digest: str) -> tuple[ImportRequest, ...]:
+        """The module's import statements: from state.db by its digest where known."""
+        known = self._requests.get(digest)
+        if known is not None:
+            return known
+        text = self.tree.state.module_imports(digest)
+        decoded = decode(text) if text is not None else None
+        if decoded is not None:
+            found = decoded[0]
+        else:
+            scanned = scan(self.tree.read(path))
+            self.tree.state.record_module_imports(digest, encode(scanned.imports, scanned.error))
+            found = scanned.imports
+        self._requests[digest] = found
+        return found
+
+    def targets(self, walk: _Walk, path: str, digest: str) -> tuple[str, ...]:
+        """Every file the module's imports run, looked up on `walk`'s search path."""
+        key = (path, digest, walk.search_key)
+        known = self._targets.get(key)
+        if known is None:
+            found = [target for request in self.requests(path, digest)
+                     for target in walk.resolve(request, path)]
+            known = self._targets[key] = tuple(dict.fromkeys(found))
+        return known
 
 
 def finder_for(hasher: PathHasher) -> ModuleFinder:
@@ -193,24 +256,25 @@ class _Walk:
     """One root's closure, breadth first (no recursion: import chains from git
     may be as deep as they like; cycles meet the `found` set)."""
 
-    def __init__(self, tree: SourceTree, root: str, wdir: str, stage: str) -> None:
-        self.tree = tree
+    def __init__(self, finder: ModuleFinder, root: str, wdir: str, stage: str) -> None:
+        self.finder = finder
         self.root = root
         self.stage = stage
         self.found: dict[str, ModuleSeen] = {}
         self.queue: list[str] = []
         self.search = self._search_path(root, wdir)
+        self.search_key = tuple(self.search)
 
     def _search_path(self, root: str, wdir: str) -> list[str]:
         first = [os.path.dirname(root)] if root.endswith(".py") else []
         places = [*first, "" if wdir == "." else wdir, ""]
-        if self.tree.kind("src") == DIR:
+        if self.finder.kind("src") == DIR:
             places.append("src")
         return list(dict.fromkeys(places))
 
     def run(self) -> Closure:
         if self.root.endswith(".py"):
-            start = [self.root] if self.tree.kind(self.root) == FILE else []
+            start = [self.root] if self.finder.kind(self.root) == FILE else []
             is_module = bool(start)
         else:
             start, _, is_module = self._walk(self.search, self.root.split("."))
@@ -220,8 +284,9 @@ class _Walk:
         while index < len(self.queue):
             importer = self.queue[index]
             index += 1
-            for request in self._imports(importer):
-                for path in self._resolve(request, importer):
+            digest = self.found[importer].info.digest
+            if digest is not None:
+                for path in self.finder.targets(self, importer, digest):
                     self._add(path, importer)
         return Closure(self.found, not is_module)
 
@@ -233,37 +298,17 @@ class _Walk:
                 f"{SPEC_FILE}: stage {self.stage!r}: python: {self.root} imports more than "
                 f"{MAX_MODULES:,} modules of the project; nothing was run",
                 hint="name the modules it needs as plain deps instead")
-        self.found[path] = ModuleSeen(self._info(path, importer), importer)
+        info = self.finder.info(path)
+        if isinstance(info, str):
+            by = f" (imported by {importer})" if importer else ""
+            raise BadInputError(f"{SPEC_FILE}: stage {self.stage!r}: python: {path}{by} "
+                                f"{info}; nothing was run",
+                                hint="a module followed by python: must be a file of the "
+                                "repository; add what it needs as a plain dep")
+        self.found[path] = ModuleSeen(info, importer)
         self.queue.append(path)
 
-    def _info(self, path: str, importer: str | None) -> PathInfo:
-        """The module's digest, once it is known to lie inside the repository."""
-        problem = module_file_problem(self.tree.root, path)
-        info = self.tree.info(path) if problem is None else None
-        if info is not None:
-            problem = module_file_problem(self.tree.root, path, info.size)
-        if problem is None and info is not None:
-            return info
-        by = f" (imported by {importer})" if importer else ""
-        raise BadInputError(f"{SPEC_FILE}: stage {self.stage!r}: python: {path}{by} "
-                            f"{problem}; nothing was run",
-                            hint="a module followed by python: must be a file of the "
-                            "repository; add what it needs as a plain dep")
-
-    def _imports(self, path: str) -> tuple[ImportRequest, ...]:
-        """The module's import statements, from state.db by its digest where known."""
-        digest = self.found[path].info.digest
-        if digest is None:
-            return ()
-        known = self.tree.state.module_imports(digest)
-        decoded = decode(known) if known is not None else None
-        if decoded is not None:
-            return decoded[0]
-        scanned = scan(self.tree.read(path))
-        self.tree.state.record_module_imports(digest, encode(scanned.imports, scanned.error))
-        return scanned.imports
-
-    def _resolve(self, request: ImportRequest, importer: str) -> list[str]:
+    def resolve(self, request: ImportRequest, importer: str) -> list[str]:
         """The files an import statement runs: each package's `__init__.py` on the
         way, the module, and each name of a from-import that is a submodule."""
         parts = request.module.split(".") if request.module else []
@@ -273,7 +318,7 @@ class _Walk:
             if base is None:
                 return []  # above the repository: nothing of the project
             init = _join(base, "__init__.py")
-            if base and self.tree.kind(init) == FILE:
+            if base and self.finder.kind(init) == FILE:
                 files.append(init)
             walked, portions, _ = self._walk([base], parts)
         else:
@@ -300,16 +345,17 @@ class _Walk:
     def _step(self, portions: list[str], part: str) -> tuple[list[str], list[str]]:
         """One part, as the path finder looks it up in each portion in turn:
         the file found, and where its submodules are."""
+        kind = self.finder.kind
         namespace = []
         for folder in portions:
             candidate = _join(folder, part)
-            if self.tree.kind(candidate) == DIR:
+            if kind(candidate) == DIR:
                 init = _join(candidate, "__init__.py")
-                if self.tree.kind(init) == FILE:
+                if kind(init) == FILE:
                     return [init], [candidate]
                 namespace.append(candidate)
             module = candidate + ".py"
-            if self.tree.kind(module) == FILE:
+            if kind(module) == FILE:
                 return [module], []
         return [], namespace
 

@@ -84,19 +84,26 @@ _MODULE_DIGEST = re.compile(r"^(xxh3:[0-9a-f]{32}|git:[0-9a-f]{40})$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
+# A module path every rule below accepts (each component starts with a letter,
+# digit or underscore: never '.', '..' or '.git'): most rows, checked at once.
+_PLAIN_MODULE = re.compile(r"^(?:[A-Za-z0-9_][A-Za-z0-9_.-]*/)*[A-Za-z0-9_][A-Za-z0-9_.-]*\.py$")
+_ROW_KEYS = ({"path", "hash"}, {"path", "hash", "imported_by"})
+
+
 def module_row_problem(row: object) -> str | None:
     """Why `row` is not a lock's `python:` row ({path, hash, imported_by?}:
     relative `.py` paths without control characters, a file digest), or None."""
-    if not isinstance(row, dict) or not {"path", "hash"} <= set(row) \
-            or set(row) - {"path", "hash", "imported_by"}:
+    if not isinstance(row, dict) or set(row) not in _ROW_KEYS:
         return f"row {row!r} is not {{path, hash, imported_by}}"
     for key in ("path", "imported_by"):
         value = row.get(key, "x.py")
+        if isinstance(value, str) and _PLAIN_MODULE.fullmatch(value):
+            continue
         problem = path_problem(value) or (None if isinstance(value, str) and value.endswith(
             ".py") and not _CONTROL.search(value) else "is not a module file's path")
         if problem is not None:
             return f"{key} {value!r} {problem}"
-    if not isinstance(row["hash"], str) or not _MODULE_DIGEST.match(row["hash"]):
+    if not isinstance(row["hash"], str) or not _MODULE_DIGEST.fullmatch(row["hash"]):
         return f"module {row['path']!r}: {row['hash']!r} is not a file digest"
     return None
 
