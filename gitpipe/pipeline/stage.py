@@ -77,20 +77,6 @@ def normalize_path(path: str, wdir: str) -> str:
     return joined
 
 
-def _python_root(root: str, wdir: str, dotted: bool) -> str:
-    """A `python:` root as kept in the Stage: a normalized path, or the name."""
-    if "${" in root:
-        raise ValueError("a python: dep cannot use ${...}")
-    if root.endswith(".py") or "/" in root:  # `pkg.py` names a file, not a submodule
-        if not root.endswith(".py"):
-            raise ValueError("a module file's name ends in '.py'")
-        return normalize_path(root, wdir)
-    if not dotted:
-        raise ValueError("neither a module file ('src/train.py') nor a dotted module "
-                         "name ('pkg.module')")
-    return root
-
-
 class Collector:
     """Accumulates problems as 'file:line: stage 'x': message'."""
 
@@ -208,26 +194,10 @@ class StageParser:
         return paths
 
     def _python(self, wdir: str) -> tuple[str, ...]:
-        """The `python: ROOT` entries of `deps`: a module file ending in `.py`
-        (joined onto wdir, inside the repository) or a dotted module name."""
-        from gitpipe.pipeline.pyimports import is_module_name
+        from gitpipe.pipeline.pyroots import python_roots
 
-        values = self._list("deps")
-        roots: list[str] = []
-        for index, raw in enumerate(values):
-            if not isinstance(raw, dict):
-                continue
-            where: Any = (index, values) if isinstance(values, LineList) else ("deps", None)
-            root = raw.get("python") if len(raw) == 1 else None
-            if not isinstance(root, str) or not root.strip():
-                self.problem(where[0], f"dependency {plain(raw)!r}: a mapping in 'deps' must "
-                             "be {python: src/module.py} or {python: pkg.module}", where[1])
-                continue
-            try:
-                roots.append(_python_root(root, wdir, is_module_name(root)))
-            except ValueError as exc:
-                self.problem(where[0], f"python: {root!r}: {exc}", where[1])
-        return tuple(dict.fromkeys(roots))
+        return python_roots(self._list("deps"), lambda path: normalize_path(path, wdir),
+                            self.problem)
 
     def _outs(self, wdir: str) -> list[Out]:
         outs = [Out(path, is_dir) for path, is_dir in self._paths("outs", wdir)]

@@ -252,6 +252,17 @@ def modules_of(task: Task, hasher: PathHasher) -> tuple[dict[str, ModuleSeen], t
     return modules, tuple(missing)
 
 
+def module_identities(modules: dict[str, ModuleSeen],
+                      unresolved: tuple[str, ...]) -> dict[str, str | None]:
+    """What `python:` deps add to a task's fingerprint, beside its deps: each
+    module file's digest and each root that names none, under a key no dep
+    path can be (a dep is never absolute), so a stage without them keeps its
+    fingerprint."""
+    found: dict[str, str | None] = {f"/python/{p}": m.info.digest for p, m in modules.items()}
+    found.update((f"/python/{root}", None) for root in unresolved)
+    return found
+
+
 class _Walk:
     """One root's closure, breadth first (no recursion: import chains from git
     may be as deep as they like; cycles meet the `found` set)."""

@@ -18,7 +18,7 @@ from gitpipe.hashing.fingerprint import fingerprint, legacy_fingerprint, part_di
 from gitpipe.pipeline.lockfile import LockedModule, LockedPath, LockEntry
 from gitpipe.pipeline.model import Out, Task
 from gitpipe.pipeline.params import ABSENT, ParamsReader, changes_between
-from gitpipe.project.pydeps import ModuleSeen, modules_of
+from gitpipe.project.pydeps import ModuleSeen, module_identities, modules_of
 from gitpipe.storage.workspace import PathHasher, PathInfo
 
 
@@ -229,17 +229,6 @@ def task_fingerprint(task: Task, deps: dict[str, PathInfo], values: dict[str, An
         task.cmd, task.env, identities, values,
         [o.path for o in task.outs], task.stage.wdir, task.runtime,
     )
-
-
-def module_identities(modules: dict[str, ModuleSeen],
-                      unresolved: tuple[str, ...]) -> dict[str, str | None]:
-    """What `python:` deps contribute to the fingerprint, beside the deps: each
-    module file's digest and each root that names none, under a key no dep
-    path can be (a dep is never absolute), so a stage without them keeps its
-    fingerprint."""
-    found: dict[str, str | None] = {f"/python/{p}": m.info.digest for p, m in modules.items()}
-    found.update((f"/python/{root}", None) for root in unresolved)
-    return found
 
 
 def dep_identity(info: PathInfo) -> str | None:
