@@ -90,6 +90,9 @@ class WorkTree:
         except (FileNotFoundError, NotADirectoryError):
             self.workspace.observed[path] = None
             return MISSING
+        except OSError:  # a symlink loop, a folder this user may not read
+            self.workspace.observed[path] = None  # the seal cannot stat it either: no replay
+            return OTHER
         if stat_module.S_ISREG(info.st_mode):
             return FILE  # noted when it is hashed
         if stat_module.S_ISDIR(info.st_mode):

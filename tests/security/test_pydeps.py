@@ -55,6 +55,15 @@ def test_a_module_symlinked_out_of_the_repository_is_never_read(
     assert_only_changed(before, snapshot(tmp_path), OWN)
 
 
+def test_a_module_that_is_a_symlink_loop_is_not_followed(repo: Repo, tmp_path: Path) -> None:
+    python_repo(repo, {"src/train.py": "import loop\n"})
+    (repo.path / "src/loop.py").symlink_to("loop.py")
+    before = snapshot(tmp_path)
+    done = repo.run("status")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert_only_changed(before, snapshot(tmp_path), OWN)
+
+
 def test_an_import_cycle_and_a_chain_deeper_than_recursion_are_followed(
         repo: Repo, tmp_path: Path) -> None:
     depth = 1500  # past Python's default recursion limit of 1,000
