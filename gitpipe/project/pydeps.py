@@ -33,7 +33,7 @@ from gitpipe.hashing.statsig import Signature, file_signature
 from gitpipe.pipeline.model import SPEC_FILE, Task
 from gitpipe.pipeline.pyimports import ImportRequest, decode, encode, scan
 from gitpipe.storage.state import State
-from gitpipe.storage.workspace import PathHasher, PathInfo
+from gitpipe.storage.workspace import PathHasher, PathInfo, Workspace
 from gitpipe.trust.checks import MAX_MODULE_BYTES, MAX_MODULES, module_file_problem
 
 FILE, DIR, MISSING, OTHER = "file", "dir", "missing", "other"
@@ -76,10 +76,7 @@ class SourceTree(Protocol):
 class WorkTree:
     """The work tree, through the workspace's stat cache; lookups noted for the seal."""
 
-    def __init__(self, workspace: PathHasher) -> None:
-        from gitpipe.storage.workspace import Workspace
-
-        assert isinstance(workspace, Workspace)
+    def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
         self.root = workspace.root
         self.state = workspace.state
@@ -182,9 +179,8 @@ class ModuleFinder:
     def info(self, path: str) -> PathInfo | str:
         """The module file's digest, once it is known to lie inside the
         repository and to be of a size a source file has; else why not."""
-        known = self._infos.get(path)
-        if known is not None and self.tree.noted(path) == known[1]:
-            return known[0]
+        if self._fresh(path):
+            return self._infos[path][0]
         refused = module_file_problem(self.tree.root, path)
         if refused is not None:
             return refused
@@ -227,15 +223,15 @@ def finder_for(hasher: PathHasher) -> ModuleFinder:
     finder = getattr(hasher, "module_finder", None)
     if isinstance(finder, ModuleFinder):
         return finder
-    fallback = getattr(hasher, "fallback", None)
-    if fallback is not None:  # a commit's view (usecases/revision.py) over the work tree
-        return ModuleFinder(CommitTree(hasher, WorkTree(fallback)))
-    made = ModuleFinder(WorkTree(hasher))
-    from gitpipe.storage.workspace import Workspace
-
     if isinstance(hasher, Workspace):
-        hasher.module_finder = made
-    return made
+        made = hasher.module_finder = ModuleFinder(WorkTree(hasher))
+        return made
+    # A commit's view over the work tree (usecases/revision.py, a layer above):
+    # found anew for each task, which `status --rev` can afford.
+    fallback = getattr(hasher, "fallback", None)
+    if not isinstance(fallback, Workspace):
+        raise TypeError(f"python: deps cannot be followed in {type(hasher).__name__}")
+    return ModuleFinder(CommitTree(hasher, WorkTree(fallback)))
 
 
 def modules_of(task: Task, hasher: PathHasher) -> tuple[dict[str, ModuleSeen], tuple[str, ...]]:

@@ -186,3 +186,15 @@ def test_a_bad_python_dep_in_the_spec_names_file_line_and_stage(repo: Repo) -> N
                  "python: 'src/notes.txt': a module file's name ends in '.py'"):
         assert text in done.stderr, done.stderr
     assert "gitpipe.yaml:6: stage 'train': python: '../outside.py'" in done.stderr
+
+
+def test_a_project_kept_between_calls_sees_a_module_edited_in_between(repo: Repo) -> None:
+    built(repo, TRAIN)
+    project = repo.project()
+    try:
+        assert not project.status().stale
+        repo.gen({"src/utils.py": "def clean(x):\n    return None\n"})
+        reasons = [str(r) for r in project.status().tasks[0].reasons]
+        assert reasons == ["python: src/utils.py modified (imported by src/train.py)"]
+    finally:
+        project.close()
