@@ -194,10 +194,12 @@ class StageParser:
         return paths
 
     def _python(self, wdir: str) -> tuple[str, ...]:
+        deps = self._list("deps")
+        if not any(isinstance(dep, dict) for dep in deps):
+            return ()
         from gitpipe.pipeline.pyroots import python_roots
 
-        return python_roots(self._list("deps"), lambda path: normalize_path(path, wdir),
-                            self.problem)
+        return python_roots(deps, lambda path: normalize_path(path, wdir), self.problem)
 
     def _outs(self, wdir: str) -> list[Out]:
         outs = [Out(path, is_dir) for path, is_dir in self._paths("outs", wdir)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gitpipe.core.jsondoc import plain
 from gitpipe.hashing.canonical import is_plain, untyped
@@ -18,8 +18,10 @@ from gitpipe.hashing.fingerprint import fingerprint, legacy_fingerprint, part_di
 from gitpipe.pipeline.lockfile import LockedModule, LockedPath, LockEntry
 from gitpipe.pipeline.model import Out, Task
 from gitpipe.pipeline.params import ABSENT, ParamsReader, changes_between
-from gitpipe.project.pydeps import ModuleSeen, module_identities, modules_of
 from gitpipe.storage.workspace import PathHasher, PathInfo
+
+if TYPE_CHECKING:
+    from gitpipe.project.pydeps import ModuleSeen
 
 
 class Kind(enum.Enum):
@@ -207,6 +209,8 @@ def observe(task: Task, workspace: PathHasher, params: ParamsReader,
     values = params.values(task.stage)
     if not task.stage.python:
         return Observation(deps, values, outs, task_fingerprint(task, deps, values))
+    from gitpipe.project.pydeps import modules_of  # only where a stage has python: deps
+
     modules, unresolved = modules_of(task, workspace)
     return Observation(deps, values, outs,
                        task_fingerprint(task, deps, values, (modules, unresolved)),
@@ -223,7 +227,9 @@ def _locked_algo(entry: LockEntry | None, path: str) -> str | None:
 def task_fingerprint(task: Task, deps: dict[str, PathInfo], values: dict[str, Any],
                      python: tuple[dict[str, ModuleSeen], tuple[str, ...]] | None = None) -> str:
     identities = {p: dep_identity(i) for p, i in deps.items()}
-    if python is not None:
+    if python is not None and task.stage.python:
+        from gitpipe.project.pydeps import module_identities
+
         identities.update(module_identities(*python))
     return fingerprint(
         task.cmd, task.env, identities, values,
