@@ -171,6 +171,9 @@ def test_validate_lists_dynamic_imports_and_modules_that_do_not_parse(repo: Repo
     assert "src/train.py:4: __import__(...) cannot be followed" in done.stderr
     assert "add what it imports as a plain dep" in done.stderr
     assert "src/broken.py: does not parse (line 1)" in done.stderr
+    doc = json.loads(repo.run("validate", "--json").stdout)
+    jsonschema.validate(doc, SCHEMA)
+    assert any(w.startswith("src/train.py:4: __import__(...)") for w in doc["warnings"])
     # A module that does not parse is still a dep, by its bytes.
     repo.gen({"src/broken.py": "def (:\n  # still broken\n"})
     assert reasons(repo) == ["python: src/broken.py modified (imported by src/train.py)"]
