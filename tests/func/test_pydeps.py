@@ -204,3 +204,15 @@ def test_a_project_kept_between_calls_sees_a_module_edited_in_between(repo: Repo
         assert reasons == ["python: src/utils.py modified (imported by src/train.py)"]
     finally:
         project.close()
+
+
+def test_status_at_a_revision_follows_the_commits_modules(repo: Repo) -> None:
+    built(repo, TRAIN)
+    repo.commit("built")
+    repo.gen({"src/utils.py": "import helpers\n", "src/helpers.py": "H = 1\n"}, commit="edit")
+    repo.gen({"src/utils.py": "def clean(x):\n    return x\n"})  # the work tree as built
+    assert reasons(repo) == []
+    done = repo.run("status", "--rev", "HEAD")
+    assert "python: src/utils.py modified (imported by src/train.py)" in done.stdout
+    assert "python: src/helpers.py newly imported (by src/utils.py)" in done.stdout
+    assert "up to date" in repo.run("status", "--rev", "HEAD~1").stdout
