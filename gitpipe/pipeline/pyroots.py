@@ -13,11 +13,11 @@ from gitpipe.pipeline.pyimports import is_module_name
 Problem = Callable[[Any, str, Any], None]  # (key or index, message, container)
 
 
-def python_roots(values: list[Any], normalize: Callable[[str], str],
+def python_roots(values: list[Any], normalize: Callable[[str, str], str], wdir: str,
                  problem: Problem) -> tuple[str, ...]:
     """The roots of the `{python: ROOT}` mappings among `values` (the stage's
-    `deps` list), each problem reported at its item's line; `normalize` joins a
-    path onto the wdir, ValueError when it leaves the repository."""
+    `deps` list), each problem reported at its item's line; `normalize(path,
+    wdir)` joins a path onto the wdir, ValueError when it leaves the repository."""
     roots: list[str] = []
     for index, raw in enumerate(values):
         if not isinstance(raw, dict):
@@ -29,7 +29,7 @@ def python_roots(values: list[Any], normalize: Callable[[str], str],
                     "{python: src/module.py} or {python: pkg.module}", where[1])
             continue
         try:
-            roots.append(python_root(root, normalize))
+            roots.append(python_root(root, lambda path: normalize(path, wdir)))
         except ValueError as exc:
             problem(where[0], f"python: {root!r}: {exc}", where[1])
     return tuple(dict.fromkeys(roots))

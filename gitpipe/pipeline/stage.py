@@ -22,6 +22,7 @@ from gitpipe.pipeline.partitions import (
     template_names,
     variables,
 )
+from gitpipe.pipeline.pyroots import python_roots
 
 RESERVED_DIRS = (".git", ".gitpipe")
 
@@ -131,7 +132,7 @@ class StageParser:
             executor=self._executor(),
             k8s=self._kube(),
             line=self.line,
-            python=self._python(wdir),
+            python=python_roots(self._list("deps"), normalize_path, wdir, self.problem),
         )
         return stage if len(self.errors.problems) == before else None
 
@@ -184,22 +185,13 @@ class StageParser:
         noun = {"deps": "dependency", "outs": "out", "metrics": "metric"}[key]
         paths = []
         for index, raw in enumerate(values):
-            if key == "deps" and isinstance(raw, dict):
-                continue  # a `python:` dep: see _python
             where: Any = (index, values) if isinstance(values, LineList) else (key, None)
             try:
-                paths.append((normalize_path(raw, wdir), str(raw).endswith("/")))
+                if not isinstance(raw, dict):  # else a `python:` dep (pipeline/pyroots.py)
+                    paths.append((normalize_path(raw, wdir), str(raw).endswith("/")))
             except (ValueError, TypeError) as exc:
                 self.problem(where[0], f"{noun} {raw!r}: {exc}", where[1])
         return paths
-
-    def _python(self, wdir: str) -> tuple[str, ...]:
-        deps = self._list("deps")
-        if not any(isinstance(dep, dict) for dep in deps):
-            return ()
-        from gitpipe.pipeline.pyroots import python_roots
-
-        return python_roots(deps, lambda path: normalize_path(path, wdir), self.problem)
 
     def _outs(self, wdir: str) -> list[Out]:
         outs = [Out(path, is_dir) for path, is_dir in self._paths("outs", wdir)]

@@ -68,9 +68,7 @@ class SourceTree(Protocol):
 
     def read(self, path: str) -> bytes: ...
 
-    def noted(self, path: str) -> Signature | str:
-        """The signature the path was last hashed or looked up with, this command."""
-        ...
+    def noted(self, path: str) -> Signature | str: ...  # as last hashed or looked up
 
 
 class WorkTree:

@@ -123,23 +123,20 @@ class Reason(NamedTuple):
         return data
 
 
-# The kinds whose subject is a dep or an out (a directory's ends in "/").
-_PATH_KINDS = frozenset({Kind.DEP_MODIFIED, Kind.DEP_MISSING, Kind.DEP_ADDED, Kind.DEP_REMOVED,
-                         Kind.DEP_MODE, Kind.OUT_MISSING, Kind.OUT_MODIFIED, Kind.OUT_DECLARED,
-                         Kind.OUT_KIND, Kind.OUT_MODE, Kind.PYTHON_MODIFIED,
-                         Kind.PYTHON_IMPORTED, Kind.PYTHON_DROPPED})
 _PYTHON_KINDS = frozenset({Kind.PYTHON_MODIFIED, Kind.PYTHON_IMPORTED, Kind.PYTHON_DROPPED,
                            Kind.PYTHON_MISSING})
+# The kinds whose subject is a dep, an out or a module (a directory's ends in "/").
+_PATH_KINDS = frozenset({Kind.DEP_MODIFIED, Kind.DEP_MISSING, Kind.DEP_ADDED, Kind.DEP_REMOVED,
+                         Kind.DEP_MODE, Kind.OUT_MISSING, Kind.OUT_MODIFIED, Kind.OUT_DECLARED,
+                         Kind.OUT_KIND, Kind.OUT_MODE}) | _PYTHON_KINDS - {Kind.PYTHON_MISSING}
+
+
+_IMPORTER = {Kind.PYTHON_MODIFIED: " (imported by {})", Kind.PYTHON_IMPORTED: " (by {})"}
 
 
 def _python_sentence(reason: Reason) -> str:
-    """`python: src/utils.py modified (imported by src/train.py)`: the module,
-    what happened to it, and the module importing it now (none for a root)."""
-    by = ""
-    if reason.by and reason.kind is Kind.PYTHON_MODIFIED:
-        by = f" (imported by {reason.by})"
-    elif reason.by and reason.kind is Kind.PYTHON_IMPORTED:
-        by = f" (by {reason.by})"
+    """`python: src/utils.py modified (imported by src/train.py)`; a root has no importer."""
+    by = _IMPORTER.get(reason.kind, "").format(reason.by) if reason.by else ""
     return f"python: {reason.subject} {reason.kind.value.removeprefix('python: ')}{by}"
 
 
@@ -160,9 +157,7 @@ def _show(value: Any) -> str:
 
 
 class Observation(NamedTuple):
-    """What a Task sees now: dep and out hashes, param values and its
-    fingerprint; the module files its `python:` deps stand for, and the roots
-    that name none."""
+    """What a Task sees now: dep, out and `python:` module hashes, params, fingerprint."""
 
     deps: dict[str, PathInfo]
     params: dict[str, Any]
@@ -211,10 +206,8 @@ def observe(task: Task, workspace: PathHasher, params: ParamsReader,
         return Observation(deps, values, outs, task_fingerprint(task, deps, values))
     from gitpipe.project.pydeps import modules_of  # only where a stage has python: deps
 
-    modules, unresolved = modules_of(task, workspace)
-    return Observation(deps, values, outs,
-                       task_fingerprint(task, deps, values, (modules, unresolved)),
-                       modules, unresolved)
+    python = modules_of(task, workspace)
+    return Observation(deps, values, outs, task_fingerprint(task, deps, values, python), *python)
 
 
 def _locked_algo(entry: LockEntry | None, path: str) -> str | None:
@@ -247,10 +240,9 @@ def dep_identity(info: PathInfo) -> str | None:
 
 
 def _legacy_match(task: Task, entry: LockEntry, seen: Observation) -> bool:
-    """Was `entry` written before fingerprint version 2 for the task as it is now?"""
-    if task.stage.python:
-        return False  # no such entry had them
-    return entry.fingerprint == legacy_fingerprint(
+    """Was `entry` written before fingerprint version 2 for the task as it is now?
+    (Never with python: deps, which no such entry had.)"""
+    return not task.stage.python and entry.fingerprint == legacy_fingerprint(
         task.cmd, task.env, {p: dep_identity(i) for p, i in seen.deps.items()},
         untyped(seen.params), [(o.path, o.is_dir, o.cache) for o in task.outs],
         task.stage.wdir)
@@ -295,22 +287,16 @@ def deps_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable[Re
 
 
 def modules_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable[Reason]:
-    """The module files `python:` deps stand for: each changed one, each newly
-    imported or no longer imported, each root that names none."""
-    for root in seen.unresolved:
-        yield Reason(Kind.PYTHON_MISSING, root)
-    locked = {module.path: module for module in entry.python}
+    """Each root that names no module; each module newly imported, changed, or
+    no longer imported."""
+    yield from (Reason(Kind.PYTHON_MISSING, root) for root in seen.unresolved)
+    locked = {module.path: module.digest for module in entry.python}
     for path, module in seen.modules.items():
         before = locked.get(path)
-        if before is None:
-            yield Reason(Kind.PYTHON_IMPORTED, path, None, module.info.digest,
-                         module.imported_by)
-        elif before.digest != module.info.digest:
-            yield Reason(Kind.PYTHON_MODIFIED, path, before.digest, module.info.digest,
-                         module.imported_by)
-    for path in locked:
-        if path not in seen.modules:
-            yield Reason(Kind.PYTHON_DROPPED, path)
+        if before != module.info.digest:
+            kind = Kind.PYTHON_IMPORTED if before is None else Kind.PYTHON_MODIFIED
+            yield Reason(kind, path, before, module.info.digest, module.imported_by)
+    yield from (Reason(Kind.PYTHON_DROPPED, path) for path in locked if path not in seen.modules)
 
 
 def params_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable[Reason]:
