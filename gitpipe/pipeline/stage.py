@@ -22,7 +22,6 @@ from gitpipe.pipeline.partitions import (
     template_names,
     variables,
 )
-from gitpipe.pipeline.pyroots import python_roots
 
 RESERVED_DIRS = (".git", ".gitpipe")
 
@@ -108,6 +107,8 @@ class StageParser:
         self.errors.add(line, message, self.name)
 
     def parse(self) -> Stage | None:
+        from gitpipe.pipeline.pyroots import python_roots
+
         before = len(self.errors.problems)
         self._check_fields()
         cmd = self._cmd()
