@@ -48,7 +48,7 @@ def validate(ctx: click.Context) -> None:
         if partitioned else ""
     ui_of(ctx).info(f"gitpipe.yaml is valid: {plural(stages, 'stage')}{shown}, "
                     f"{plural(project.graph.number_of_edges(), 'dependency edge')}")
-    warnings = project.missing_inputs()
+    warnings = project.missing_inputs() + project.python_notes()
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
     if out := json_out(ctx):

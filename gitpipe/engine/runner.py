@@ -187,7 +187,8 @@ class _Runner:
             return self._finish(task.name, Outcome.SKIPPED)
         if not verdict.needs_run:
             return self._re_record(task, verdict, seen)
-        missing = [p for p, i in seen.deps.items() if not i.exists]
+        missing = [p for p, i in seen.deps.items() if not i.exists] + [
+            f"python: {root}" for root in seen.unresolved]
         if missing:
             message = (f"stage {task.stage.name!r}: dependency {missing[0]!r} does not exist\n"
                        f"hint: create it, or add the stage that writes it")

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from gitpipe.core.errors import BadInputError, GitpipeError, RecordError
 from gitpipe.core.yamlio import cached_parse, parse_plain
 from gitpipe.hashing.statsig import ReadLog, read_noted
-from gitpipe.trust.checks import fingerprint_problem, task_problem
+from gitpipe.trust.checks import fingerprint_problem, module_row_problem, task_problem
 
 LOCK_FILE = "gitpipe.lock"
 _RESTORE = "restore it from git, or delete it to rerun everything"
@@ -46,6 +46,21 @@ class LockedPath(NamedTuple):
         return row
 
 
+class LockedModule(NamedTuple):
+    """A module file a `python:` dep stood for at the last run: its path and
+    digest, and the module that imported it (None for a `python:` root)."""
+
+    path: str
+    digest: str
+    imported_by: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        row: dict[str, Any] = {"path": self.path, "hash": self.digest}
+        if self.imported_by is not None:
+            row["imported_by"] = self.imported_by
+        return row
+
+
 class LockEntry(NamedTuple):
     """What the last successful run of a Task saw and produced."""
 
@@ -60,6 +75,9 @@ class LockEntry(NamedTuple):
     wdir: str = "."
     env: str | None = None
     runtime: str | None = None
+    # The module files `python:` deps stood for (project/pydeps.py), apart from
+    # `deps` so that status can say which module changed and who imports it.
+    python: tuple[LockedModule, ...] = ()
 
     def dep(self, path: str) -> LockedPath | None:
         return next((d for d in self.deps if d.path == path), None)
@@ -77,6 +95,8 @@ class LockEntry(NamedTuple):
             data["runtime"] = self.runtime
         if self.deps:
             data["deps"] = [_Flow(d.to_dict()) for d in sorted(self.deps, key=_by_path)]
+        if self.python:
+            data["python"] = [_Flow(m.to_dict()) for m in sorted(self.python, key=_by_path)]
         if self.params:
             data["params"] = _sorted_params(self.params)
         if self.outs:
@@ -84,7 +104,7 @@ class LockEntry(NamedTuple):
         return data
 
 
-def _by_path(item: LockedPath) -> str:
+def _by_path(item: LockedPath | LockedModule) -> str:
     return item.path
 
 
@@ -181,7 +201,23 @@ def _entry(name: str, body: Any) -> LockEntry:
         wdir=str(body.get("wdir", ".")),
         env=_optional_text(body.get("env")),
         runtime=_optional_text(body.get("runtime")),
+        python=_locked_modules(body.get("python", []), name),
     )
+
+
+def _locked_modules(rows: Any, name: str) -> tuple[LockedModule, ...]:
+    """The `python:` rows of a task, each checked: they come from git and are
+    printed in reasons, so a path must be a plain relative path."""
+    where = f"{LOCK_FILE}: stage {name!r} python"
+    if not isinstance(rows, list):
+        raise BadInputError(f"{where} must be a list", hint=_RESTORE)
+    modules = []
+    for row in rows:
+        problem = module_row_problem(row)
+        if problem is not None:
+            raise RecordError(f"{where}: {problem}", hint=_RESTORE)
+        modules.append(LockedModule(row["path"], row["hash"], row.get("imported_by")))
+    return tuple(modules)
 
 
 def _optional_text(value: Any) -> str | None:

@@ -72,6 +72,9 @@ class Stage(NamedTuple):
     pool: str | None = None
     executor: str = DEFAULT_EXECUTOR
     k8s: KubeSpec | None = None
+    # `python:` deps: module files (`src/train.py`) or names (`pkg.mod`), each
+    # standing for what it imports (project/pydeps.py).
+    python: tuple[str, ...] = ()
 
 
 class Pipeline(NamedTuple):

@@ -106,6 +106,8 @@ class StageParser:
         self.errors.add(line, message, self.name)
 
     def parse(self) -> Stage | None:
+        from gitpipe.pipeline.pyroots import python_roots
+
         before = len(self.errors.problems)
         self._check_fields()
         cmd = self._cmd()
@@ -130,6 +132,7 @@ class StageParser:
             executor=self._executor(),
             k8s=self._kube(),
             line=self.line,
+            python=python_roots(self._list("deps"), normalize_path, wdir, self.problem),
         )
         return stage if len(self.errors.problems) == before else None
 
@@ -184,7 +187,8 @@ class StageParser:
         for index, raw in enumerate(values):
             where: Any = (index, values) if isinstance(values, LineList) else (key, None)
             try:
-                paths.append((normalize_path(raw, wdir), str(raw).endswith("/")))
+                if not isinstance(raw, dict):  # else a `python:` dep (pipeline/pyroots.py)
+                    paths.append((normalize_path(raw, wdir), str(raw).endswith("/")))
             except (ValueError, TypeError) as exc:
                 self.problem(where[0], f"{noun} {raw!r}: {exc}", where[1])
         return paths

@@ -9,16 +9,19 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gitpipe.core.jsondoc import plain
 from gitpipe.hashing.canonical import is_plain, untyped
 from gitpipe.hashing.digests import DIR_SUFFIX, GIT, XXH3
 from gitpipe.hashing.fingerprint import fingerprint, legacy_fingerprint, part_digest
-from gitpipe.pipeline.lockfile import LockedPath, LockEntry
+from gitpipe.pipeline.lockfile import LockedModule, LockedPath, LockEntry
 from gitpipe.pipeline.model import Out, Task
 from gitpipe.pipeline.params import ABSENT, ParamsReader, changes_between
 from gitpipe.storage.workspace import PathHasher, PathInfo
+
+if TYPE_CHECKING:
+    from gitpipe.project.pydeps import ModuleSeen
 
 
 class Kind(enum.Enum):
@@ -31,6 +34,10 @@ class Kind(enum.Enum):
     DEP_ADDED = "added"
     DEP_REMOVED = "removed"
     DEP_MODE = "mode changed"
+    PYTHON_MODIFIED = "python: modified"
+    PYTHON_IMPORTED = "python: newly imported"
+    PYTHON_DROPPED = "python: no longer imported"
+    PYTHON_MISSING = "python: names no module file of the project"
     PARAM = "params"
     OUT_MISSING = "out missing"
     OUT_MODIFIED = "out modified"
@@ -56,6 +63,7 @@ class Reason(NamedTuple):
     subject: str = ""
     old: Any = None
     new: Any = None
+    by: str | None = None  # the module importing a `python:` dep's module
 
     def __str__(self) -> str:
         kind = self.kind
@@ -64,6 +72,8 @@ class Reason(NamedTuple):
         if kind is Kind.DEP_MODE:
             return (f"deps: {self.subject} mode changed "
                     f"({_exec_bit(self.old)} -> {_exec_bit(self.new)})")
+        if kind in _PYTHON_KINDS:
+            return _python_sentence(self)
         if kind is Kind.PARAM:
             if self.old is ABSENT:
                 return f"params: {self.subject} added ({_show(self.new)})"
@@ -105,15 +115,29 @@ class Reason(NamedTuple):
             old, new = (None if v is ABSENT else v for v in (old, new))
         elif kind is Kind.OUT_KIND:
             old = None  # a flag for the sentence, not a value the out had
-        return {"kind": kind.name.lower(), "subject": subject,
+        data = {"kind": kind.name.lower(), "subject": subject,
                 "path": subject if kind in _PATH_KINDS else None,
                 "old": plain(old), "new": plain(new), "text": str(self)}
+        if kind in _PYTHON_KINDS:
+            data["imported_by"] = self.by
+        return data
 
 
-# The kinds whose subject is a dep or an out (a directory's ends in "/").
+_PYTHON_KINDS = frozenset({Kind.PYTHON_MODIFIED, Kind.PYTHON_IMPORTED, Kind.PYTHON_DROPPED,
+                           Kind.PYTHON_MISSING})
+# The kinds whose subject is a dep, an out or a module (a directory's ends in "/").
 _PATH_KINDS = frozenset({Kind.DEP_MODIFIED, Kind.DEP_MISSING, Kind.DEP_ADDED, Kind.DEP_REMOVED,
                          Kind.DEP_MODE, Kind.OUT_MISSING, Kind.OUT_MODIFIED, Kind.OUT_DECLARED,
-                         Kind.OUT_KIND, Kind.OUT_MODE})
+                         Kind.OUT_KIND, Kind.OUT_MODE}) | _PYTHON_KINDS - {Kind.PYTHON_MISSING}
+
+
+_IMPORTER = {Kind.PYTHON_MODIFIED: " (imported by {})", Kind.PYTHON_IMPORTED: " (by {})"}
+
+
+def _python_sentence(reason: Reason) -> str:
+    """`python: src/utils.py modified (imported by src/train.py)`; a root has no importer."""
+    by = _IMPORTER.get(reason.kind, "").format(reason.by) if reason.by else ""
+    return f"python: {reason.subject} {reason.kind.value.removeprefix('python: ')}{by}"
 
 
 def _exec_bit(executable: bool) -> str:
@@ -133,12 +157,14 @@ def _show(value: Any) -> str:
 
 
 class Observation(NamedTuple):
-    """What a Task sees now: dep and out hashes, param values and its fingerprint."""
+    """What a Task sees now: dep, out and `python:` module hashes, params, fingerprint."""
 
     deps: dict[str, PathInfo]
     params: dict[str, Any]
     outs: dict[str, PathInfo]
     fingerprint: str
+    modules: dict[str, ModuleSeen] = {}  # noqa: RUF012 - read, never changed in place
+    unresolved: tuple[str, ...] = ()
 
 
 class Staleness(NamedTuple):
@@ -176,7 +202,12 @@ def observe(task: Task, workspace: PathHasher, params: ParamsReader,
     deps = {path: workspace.info(path, _locked_algo(entry, path)) for path in task.deps}
     outs = {out.path: workspace.info(out.path, XXH3) for out in task.outs}
     values = params.values(task.stage)
-    return Observation(deps, values, outs, task_fingerprint(task, deps, values))
+    if not task.stage.python:
+        return Observation(deps, values, outs, task_fingerprint(task, deps, values))
+    from gitpipe.project.pydeps import modules_of  # only where a stage has python: deps
+
+    python = modules_of(task, workspace)
+    return Observation(deps, values, outs, task_fingerprint(task, deps, values, python), *python)
 
 
 def _locked_algo(entry: LockEntry | None, path: str) -> str | None:
@@ -186,9 +217,15 @@ def _locked_algo(entry: LockEntry | None, path: str) -> str | None:
     return GIT if locked.digest.startswith(f"{GIT}:") else XXH3
 
 
-def task_fingerprint(task: Task, deps: dict[str, PathInfo], values: dict[str, Any]) -> str:
+def task_fingerprint(task: Task, deps: dict[str, PathInfo], values: dict[str, Any],
+                     python: tuple[dict[str, ModuleSeen], tuple[str, ...]] | None = None) -> str:
+    identities = {p: dep_identity(i) for p, i in deps.items()}
+    if python is not None and task.stage.python:
+        from gitpipe.project.pydeps import module_identities
+
+        identities.update(module_identities(*python))
     return fingerprint(
-        task.cmd, task.env, {p: dep_identity(i) for p, i in deps.items()}, values,
+        task.cmd, task.env, identities, values,
         [o.path for o in task.outs], task.stage.wdir, task.runtime,
     )
 
@@ -203,8 +240,9 @@ def dep_identity(info: PathInfo) -> str | None:
 
 
 def _legacy_match(task: Task, entry: LockEntry, seen: Observation) -> bool:
-    """Was `entry` written before fingerprint version 2 for the task as it is now?"""
-    return entry.fingerprint == legacy_fingerprint(
+    """Was `entry` written before fingerprint version 2 for the task as it is now?
+    (Never with python: deps, which no such entry had.)"""
+    return not task.stage.python and entry.fingerprint == legacy_fingerprint(
         task.cmd, task.env, {p: dep_identity(i) for p, i in seen.deps.items()},
         untyped(seen.params), [(o.path, o.is_dir, o.cache) for o in task.outs],
         task.stage.wdir)
@@ -214,8 +252,8 @@ def _untyped_match(task: Task, entry: LockEntry, seen: Observation) -> bool:
     """Was `entry` written while params were hashed with their keys and
     timestamps as text, for the task as it is now? The predicates still
     compare the lock's typed values with the params file's."""
-    return not is_plain(seen.params) and \
-        entry.fingerprint == task_fingerprint(task, seen.deps, untyped(seen.params))
+    return not is_plain(seen.params) and entry.fingerprint == task_fingerprint(
+        task, seen.deps, untyped(seen.params), (seen.modules, seen.unresolved))
 
 
 def _kind_of(out: Out) -> str:
@@ -246,6 +284,19 @@ def deps_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable[Re
     for locked_dep in entry.deps:
         if locked_dep.path not in seen.deps:
             yield Reason(Kind.DEP_REMOVED, locked_dep.path)
+
+
+def modules_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable[Reason]:
+    """Each root that names no module; each module newly imported, changed, or
+    no longer imported."""
+    yield from (Reason(Kind.PYTHON_MISSING, root) for root in seen.unresolved)
+    locked = {module.path: module.digest for module in entry.python}
+    for path, module in seen.modules.items():
+        before = locked.get(path)
+        if before != module.info.digest:
+            kind = Kind.PYTHON_IMPORTED if before is None else Kind.PYTHON_MODIFIED
+            yield Reason(kind, path, before, module.info.digest, module.imported_by)
+    yield from (Reason(Kind.PYTHON_DROPPED, path) for path in locked if path not in seen.modules)
 
 
 def params_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable[Reason]:
@@ -294,7 +345,7 @@ def recipe_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable[
 
 
 PREDICATES: tuple[Callable[[Task, LockEntry, Observation], Iterable[Reason]], ...] = (
-    cmd_changed, deps_changed, params_changed, outs_changed,
+    cmd_changed, deps_changed, modules_changed, params_changed, outs_changed,
 )
 
 
@@ -343,5 +394,7 @@ def lock_entry_for(task: Task, seen: Observation, outs: dict[str, PathInfo]) -> 
     locked_outs = tuple(LockedPath(p, i.digest, i.size, metric=p in metrics,
                                    executable=i.executable)
                         for p, i in outs.items() if i.digest is not None)
+    modules = tuple(LockedModule(p, m.info.digest, m.imported_by)
+                    for p, m in seen.modules.items() if m.info.digest is not None)
     return LockEntry(task.cmd, seen.fingerprint, deps, seen.params, locked_outs,
-                     task.stage.wdir, part_digest(task.env), part_digest(task.runtime))
+                     task.stage.wdir, part_digest(task.env), part_digest(task.runtime), modules)

@@ -93,6 +93,9 @@ def _verdicts(project: Project, order: list[Hashable],
     params = project.params_reader()
     entries = project.lock_entries
     stale: set[str] = set()
+    # Each judgement finds python: deps' modules anew (project/pydeps.py): a
+    # Project kept between calls (the API) sees the edits made in between.
+    project.workspace.module_finder = None
     project.workspace.prefetch([path for node in order for path in
                                 _paths_of(graph.nodes[node]["task"])])
     for node in order:

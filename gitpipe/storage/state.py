@@ -28,6 +28,9 @@ CREATE TABLE IF NOT EXISTS stat_cache_ctime (
 CREATE TABLE IF NOT EXISTS dir_entries_ctime (
     path TEXT PRIMARY KEY, names TEXT, stats BLOB, digests TEXT, hashed_ns INTEGER
 );
+CREATE TABLE IF NOT EXISTS py_imports (
+    digest TEXT PRIMARY KEY, imports TEXT
+);
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT, task TEXT, started REAL, duration REAL,
     result TEXT, bytes_in INTEGER, bytes_out INTEGER, fingerprint TEXT, log TEXT,
@@ -85,6 +88,8 @@ class State:
         self._pending: dict[str, tuple[StatKey, str, int]] = {}
         self._pending_runs: list[RunRecord] = []
         self._pending_dirs: dict[str, tuple[str, bytes, str, int]] = {}
+        self._imports: dict[str, str | None] = {}
+        self._pending_imports: dict[str, str] = {}
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -219,6 +224,22 @@ class State:
         with self._lock:
             return (self._pending.get(path) or self._lookup(path)) is not None
 
+    def module_imports(self, digest: str) -> str | None:
+        """What the module with this content digest imports, as recorded by
+        `record_module_imports` (project/pydeps.py): a module seen before is
+        never parsed again. Keyed by content, so never out of date."""
+        with self._lock:
+            if digest not in self._imports:
+                self._known()
+                row = self._db().execute("SELECT imports FROM py_imports WHERE digest = ?",
+                                         (digest,)).fetchone() if self._exists else None
+                self._imports[digest] = row[0] if row else None
+            return self._pending_imports.get(digest) or self._imports[digest]
+
+    def record_module_imports(self, digest: str, imports: str) -> None:
+        with self._lock:
+            self._pending_imports[digest] = imports
+
     def record_digest(self, path: str, key: StatKey, digest: str) -> None:
         with self._lock:
             self._pending[path] = (key, digest, time.time_ns())
@@ -226,12 +247,11 @@ class State:
     def flush(self) -> None:
         """Write buffered stat entries and run records in one transaction."""
         with self._lock:
-            if not self._pending and not self._pending_runs and not self._pending_dirs:
+            if not (self._pending or self._pending_runs or self._pending_dirs
+                    or self._pending_imports):
                 return
             if self._conn is None and not self.path.exists() and not self.may_create():
-                self._pending.clear()
-                self._pending_runs.clear()
-                self._pending_dirs.clear()
+                self._clear_pending()
                 return
             # Sorted: B-tree inserts in key order are the cheap ones (20,000 new
             # rows for a freshly hashed directory).
@@ -247,13 +267,20 @@ class State:
                                rows)
                 db.executemany("INSERT OR REPLACE INTO dir_entries_ctime VALUES (?,?,?,?,?)",
                                [(path, *row) for path, row in self._pending_dirs.items()])
+                db.executemany("INSERT OR REPLACE INTO py_imports VALUES (?,?)",
+                               sorted(self._pending_imports.items()))
                 db.executemany(f"INSERT INTO runs ({_RUNS_COLUMNS}) VALUES "
                                f"({','.join('?' * len(RunRecord._fields))})", runs)
             if self._stat is not None:
                 self._stat.update(self._pending)
-            self._pending.clear()
-            self._pending_runs.clear()
-            self._pending_dirs.clear()
+            self._imports.update(self._pending_imports)
+            self._clear_pending()
+
+    def _clear_pending(self) -> None:
+        self._pending.clear()
+        self._pending_runs.clear()
+        self._pending_dirs.clear()
+        self._pending_imports.clear()
 
     def add_run(self, record: RunRecord) -> None:
         """Buffered until `flush` (a repro flushes when it ends, Ctrl-C included):

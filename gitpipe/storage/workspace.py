@@ -87,6 +87,8 @@ class Workspace:
         # valid for as long as these stay the same.
         self.observed: dict[str, Signature] = (reads or ReadLog()).seen
         self.progress: HashProgress | None = None  # hears of large directories hashed
+        # The closures of `python:` deps found this command (project/pydeps.py).
+        self.module_finder: object | None = None
 
     @cached_property
     def git(self) -> GitRepo | None:

@@ -280,3 +280,48 @@ def refuse_tracked(outs: Iterable[tuple[str, str]], tracked: Sequence[str]) -> N
                             + "\n  ".join(problems[:20]) + "\nnothing was run or written",
                             hint="'git rm --cached' them (gitpipe ignores its outs), or "
                             "declare an out kept in git under 'metrics:'")
+
+
+# A `python:` dep's module files come from git: a closure may hold this many
+# modules, each of this many bytes, before following it stops with an error.
+MAX_MODULES = 10_000
+MAX_MODULE_BYTES = 8 * 1024 * 1024
+_MODULE_DIGEST = re.compile(r"^(xxh3:[0-9a-f]{32}|git:[0-9a-f]{40})$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+# A module path every rule below accepts (each component starts with a letter,
+# digit or underscore: never '.', '..' or '.git'): most rows, checked at once.
+_PLAIN_MODULE = re.compile(r"^(?:[A-Za-z0-9_][A-Za-z0-9_.-]*/)*[A-Za-z0-9_][A-Za-z0-9_.-]*\.py$")
+_ROW_KEYS = ({"path", "hash"}, {"path", "hash", "imported_by"})
+
+
+def module_row_problem(row: object) -> str | None:
+    """Why `row` is not a lock's `python:` row ({path, hash, imported_by?}:
+    relative `.py` paths without control characters, a file digest), or None."""
+    if not isinstance(row, dict) or set(row) not in _ROW_KEYS:
+        return f"row {row!r} is not {{path, hash, imported_by}}"
+    for key in ("path", "imported_by"):
+        value = row.get(key, "x.py")
+        if isinstance(value, str) and _PLAIN_MODULE.fullmatch(value):
+            continue
+        problem = path_problem(value) or (None if isinstance(value, str) and value.endswith(
+            ".py") and not _CONTROL.search(value) else "is not a module file's path")
+        if problem is not None:
+            return f"{key} {value!r} {problem}"
+    if not isinstance(row["hash"], str) or not _MODULE_DIGEST.fullmatch(row["hash"]):
+        return f"module {row['path']!r}: {row['hash']!r} is not a file digest"
+    return None
+
+
+def module_file_problem(root: Path, path: str, size: int | None = None) -> str | None:
+    """Why the module file at `root/path` (found by following imports) may not be
+    read, or None: it must stay in the repository through every symlink (checked
+    without `size`, before it is hashed) and be of a size a source file has."""
+    if size is None:
+        inside = resolves_inside(root, root / path)
+        return None if inside else "resolves outside the repository (through a symlink)"
+    if size > MAX_MODULE_BYTES:
+        return (f"is {size:,} bytes, more than the {MAX_MODULE_BYTES:,} a module "
+                "followed by python: may have")
+    return None

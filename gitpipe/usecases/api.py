@@ -60,6 +60,19 @@ class Project(project_module.Project):
                                 "and no stage writes it")
         return warnings
 
+    def python_notes(self) -> list[str]:
+        """What `python:` deps cannot follow: dynamic imports, modules that do
+        not parse, roots that name no module (docs/reference/gitpipe-yaml.md)."""
+        from gitpipe.pipeline.model import Task
+        from gitpipe.project.pydeps import dynamic_imports
+
+        notes: list[str] = []
+        for stage in self.pipeline.stages:
+            if stage.python:
+                notes.extend(dynamic_imports(Task.of(stage), self.workspace))
+        self.state.flush()
+        return list(dict.fromkeys(notes))
+
     def status(self, targets: Iterable[str] = ()) -> StatusReport:
         """Judge every task the `targets` (stage or task names) need, all tasks
         without targets: which are stale, and why. Runs nothing."""

@@ -222,3 +222,17 @@ def test_write_behind_failure_is_reported_at_close(tmp_path: Path) -> None:
     writer.update("a", LockEntry("true", FP))
     with pytest.raises(GitpipeError, match=r"cannot write gitpipe\.lock"):
         writer.close()
+
+
+def test_python_rows_render_sorted_one_line_each_and_read_back() -> None:
+    module = "xxh3:" + "a" * 32
+    entry = PREPARE._replace(python=(
+        lockfile.LockedModule("src/utils.py", module, "src/train.py"),
+        lockfile.LockedModule("src/train.py", module)))
+    text = render({"prepare": entry})
+    assert ("    python:\n"
+            f"    - {{path: src/train.py, hash: '{module}'}}\n"
+            f"    - {{path: src/utils.py, hash: '{module}', imported_by: src/train.py}}\n"
+            ) in text
+    assert parse(text)["prepare"].python == tuple(sorted(entry.python))
+    assert parse(render({"prepare": PREPARE}))["prepare"].python == ()
