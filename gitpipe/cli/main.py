@@ -1,8 +1,8 @@
 """The command line: parse, call one API function, render, choose the exit code.
 
 The one place that prints and turns GitpipeErrors into messages (`group.py`);
-the commands live in `pipeline.py`, `gitcmds.py`, `storage.py`, `values.py` and
-`imports.py`, each
+the commands live in `pipeline.py`, `gitcmds.py`, `storage.py`, `values.py`,
+`imports.py` and `verify.py`, each
 registering itself on the one `cli` group when imported here.
 """
 
@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import sys
 
-from gitpipe.cli import exits, gitcmds, imports, pipeline, storage, values
+from gitpipe.cli import exits, gitcmds, imports, pipeline, storage, values, verify
 from gitpipe.cli.group import cli
 
-COMMAND_MODULES = (pipeline, gitcmds, storage, values, imports)  # imported for their commands
+# imported for their commands
+COMMAND_MODULES = (pipeline, gitcmds, storage, values, imports, verify)
 __all__ = ["cli", "main"]
 
 

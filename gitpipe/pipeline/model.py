@@ -72,6 +72,9 @@ class Stage(NamedTuple):
     pool: str | None = None
     executor: str = DEFAULT_EXECUTOR
     k8s: KubeSpec | None = None
+    # False: its outs may differ between runs on the same inputs (docs/howto/verify.md):
+    # never restored from the run-cache, never an early cutoff for its dependents.
+    deterministic: bool = True
 
 
 class Pipeline(NamedTuple):
