@@ -155,9 +155,6 @@ def _why_skipped(project: Project, task: Task, verdict: Staleness, entry: LockEn
     if not stage.deterministic:
         return ("not re-verified: declared 'deterministic: false'" if options.after_repro
                 else "declared 'deterministic: false': its outs may differ by design")
-    if (verdict.stale and not _only_always(verdict)) or entry is None:
-        first = next((str(r) for r in verdict.reasons), "not in gitpipe.lock")
-        return f"stale ({first}); run 'gitpipe repro {task.name}' first"
     if stage.persist:
         return ("'persist: true': its outs are inputs of its own run, which a scratch copy "
                 "cannot repeat")
@@ -165,6 +162,9 @@ def _why_skipped(project: Project, task: Task, verdict: Staleness, entry: LockEn
     if executor != DEFAULT_EXECUTOR and not options.local:
         return (f"runs on the {executor!r} executor; 'gitpipe verify --local {task.name}' "
                 "reruns it on this machine instead")
+    if (verdict.stale and not _only_always(verdict)) or entry is None:
+        first = next((str(r) for r in verdict.reasons), "not in gitpipe.lock")
+        return f"stale ({first}); run 'gitpipe repro {task.name}' first"
     return None
 
 
