@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from gitpipe.core.errors import BadInputError, GitpipeError
+from gitpipe.core.errors import BadInputError, GitpipeError, RecordError
 from gitpipe.executors.base import Context, RunResult
 from gitpipe.executors.local import LocalExecutor
 from gitpipe.hashing.digests import XXH3
@@ -27,6 +27,7 @@ from gitpipe.project.root import Project
 from gitpipe.storage.cache import Cache, remove_path
 from gitpipe.storage.state import State
 from gitpipe.storage.workspace import PathInfo, Workspace
+from gitpipe.trust import checks as trust
 
 COPY_DIR = "project"  # the copy of the project, inside the scratch folder
 LOG_FILE = "verify.log"  # the rerun's output, beside it
@@ -52,6 +53,7 @@ def lay_out(project: Project, task: Task, entry: LockEntry, folder: Path) -> Pat
     root = folder / COPY_DIR
     root.mkdir()
     _copy_tracked(project, root)
+    _check_inside(task, root)
     _copy_deps(project, task, entry, root)
     for ref in task.stage.params:
         _copy_path(project.root / ref.file, root / ref.file)
@@ -60,6 +62,18 @@ def lay_out(project: Project, task: Task, entry: LockEntry, folder: Path) -> Pat
         (root / out.path).parent.mkdir(parents=True, exist_ok=True)
     (root / task.stage.wdir).mkdir(parents=True, exist_ok=True)
     return root
+
+
+def _check_inside(task: Task, root: Path) -> None:
+    """Refuse a dep, out or wdir that a tracked symlink leads out of the copy:
+    an absolute link that stays inside the work tree points into the real
+    project from the copy, where the rerun would delete and write its outs."""
+    paths = [*task.deps, *(out.path for out in task.outs), task.stage.wdir]
+    for path in paths:
+        if not trust.resolves_inside(root, root / path):
+            raise RecordError(f"stage {task.stage.name!r}: {path!r} leads out of the scratch "
+                              "copy through a symlink git tracks; it is not rerun",
+                              hint="make the symlink relative")
 
 
 def _copy_tracked(project: Project, root: Path) -> None:

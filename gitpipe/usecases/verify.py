@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
+from gitpipe.core.errors import GitpipeError
 from gitpipe.core.jsondoc import header
 from gitpipe.core.outcome import Outcome
 from gitpipe.pipeline import graph as graph_module
@@ -133,7 +134,11 @@ def _check(project: Project, task: Task, verdict: Staleness, entry: LockEntry | 
     assert entry is not None
     note = _note(project, task)
     with scratch.scratch_folder(project) as folder:
-        root = scratch.lay_out(project, task, entry, folder)
+        try:
+            root = scratch.lay_out(project, task, entry, folder)
+        except GitpipeError as exc:
+            hint = f"\nhint: {exc.hint}" if exc.hint else ""
+            return TaskCheck(task.name, FAILED, note=note, message=exc.message + hint)
         log = folder / scratch.LOG_FILE
         result = scratch.rerun(project, task, root, log)
         if not result.ok:
