@@ -166,7 +166,13 @@ class LocalExecutor:
         job = Job(task.name, task.cmd, root / task.stage.wdir, self.env(task, root), log_path,
                   task.stage.timeout)
         with self.in_flight.tracking(self.submit(job)) as handle:
-            return self.wait(handle)
+            try:
+                return self.wait(handle)
+            except KeyboardInterrupt:
+                # Ctrl-C reaches a caller that waits on its own thread (verify),
+                # not the runner's workers: the command's group stops with it.
+                self.cancel(handle)
+                raise
 
     def bring_back(self, task: Task, fingerprint: str) -> None:
         pass  # the outs are where the command wrote them
