@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 from gitpipe.core.errors import GitpipeError
 from gitpipe.core.jsondoc import header
 from gitpipe.core.outcome import Outcome
+from gitpipe.engine.reports import TaskResult
 from gitpipe.pipeline import graph as graph_module
 from gitpipe.pipeline.lockfile import LockEntry
 from gitpipe.pipeline.model import DEFAULT_EXECUTOR, Task
@@ -88,7 +89,6 @@ def verify(project: Project, options: VerifyOptions,
     """Check the targets (every task by default) one after another; a BadInputError
     for an unknown target. Stale tasks are skipped: the lock says nothing yet
     of what their inputs produce."""
-    project.run_on(None)
     graph = project.graph
     chosen = graph_module.select(graph, options.targets) if options.targets \
         else list(graph.nodes)
@@ -109,7 +109,7 @@ def verify(project: Project, options: VerifyOptions,
     return VerifyReport(tuple(checks))
 
 
-def verify_ran(project: Project, results: Iterable[Any],
+def verify_ran(project: Project, results: Iterable[TaskResult],
                listener: Listener | None = None) -> VerifyReport:
     """`repro --verify`: each task that ran in the repro (its TaskResults) once more."""
     ran = tuple(r.task for r in results if r.outcome is Outcome.RAN)
@@ -178,8 +178,9 @@ def _note(project: Project, task: Task) -> str:
     notes = []
     if task.stage.always_changed:
         notes.append("always_changed: it reruns on every repro anyway")
-    if (project.executor or task.stage.executor) != DEFAULT_EXECUTOR:
-        notes.append(f"rerun here (--local), not on the {task.stage.executor!r} executor")
+    executor = project.executor or task.stage.executor
+    if executor != DEFAULT_EXECUTOR:
+        notes.append(f"rerun here (--local), not on the {executor!r} executor")
     return "; ".join(notes)
 
 
