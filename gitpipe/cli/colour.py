@@ -13,6 +13,7 @@ STYLES = {
     "stale": "33", "would run": "33", "running": "36", "retrying": "33",
     "ran": "32", "restored": "32", "re-recorded": "32", "up to date": "32",
     "failed": "1;31", "blocked": "31", "warning": "33", "error": "1;31",
+    "differs": "1;31",
 }
 # A whole word, not part of a name or a path (`stale_check`, `data/ran/`).
 _WORDS = re.compile(r"(?<![\w/.@-])("

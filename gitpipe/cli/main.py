@@ -2,7 +2,7 @@
 
 The one place that prints and turns GitpipeErrors into messages (`group.py`);
 the commands live in `pipeline.py`, `gitcmds.py`, `storage.py`, `values.py`,
-`imports.py` and `report.py`, each
+`imports.py`, `report.py` and `verify.py`, each
 registering itself on the one `cli` group when imported here.
 """
 
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import sys
 
-from gitpipe.cli import exits, gitcmds, imports, pipeline, report, storage, values
+from gitpipe.cli import exits, gitcmds, imports, pipeline, report, storage, values, verify
 from gitpipe.cli.group import cli
 
 # imported for their commands
-COMMAND_MODULES = (pipeline, gitcmds, storage, values, imports, report)
+COMMAND_MODULES = (pipeline, gitcmds, storage, values, imports, report, verify)
 __all__ = ["cli", "main"]
 
 

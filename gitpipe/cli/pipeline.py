@@ -12,15 +12,18 @@ from typing import TYPE_CHECKING
 import click
 
 from gitpipe.cli import complete
-from gitpipe.cli.console import ui_of
+from gitpipe.cli.console import Ui, ui_of
 from gitpipe.cli.group import cli, project_of, scope_names, settle_exit_code, size_text
 from gitpipe.cli.jsonout import json_option, json_out
 from gitpipe.cli.output import LivePrinter, print_report, print_status
 from gitpipe.cli.progress import RunProgress
+from gitpipe.cli.verify import print_check, print_totals
 from gitpipe.core.ranges import plural
 
 if TYPE_CHECKING:
+    from gitpipe.engine.reports import Report
     from gitpipe.usecases.api import Project
+    from gitpipe.usecases.verify import VerifyReport
 
 
 @cli.command()
@@ -134,12 +137,14 @@ def _known_executor(ctx: click.Context, param: click.Parameter, value: str | Non
               "missing here that the remote has (CI planning before a pull).")
 @click.option("--all", "everything", is_flag=True,
               help="List every stage, partition and reason (--dry-run and the table); no cut.")
+@click.option("--verify", "verify_after", is_flag=True, help="Rerun each stage that ran once "
+              "more in a scratch copy; exit 1 if its outs differ (gitpipe verify).")
 @click.pass_context
 @json_option("repro")
 def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force: bool,
           dry_run: bool, keep_going: bool, pull: bool, push: bool, remote: str | None,
           scopes: tuple[str, ...], no_run_cache: bool, executor: str | None, downstream: bool,
-          allow_missing: bool, everything: bool) -> None:
+          allow_missing: bool, everything: bool, verify_after: bool) -> None:
     """Run the stale stages (and what depends on them)."""
     from gitpipe.engine.reports import ReproOptions
 
@@ -160,10 +165,25 @@ def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force:
         seal.settle(project, noop.REPRO, noop.repro_answer(report), started_ns)
     settle_exit_code(ctx, 0 if report.ok else 1)
     print_report(report, ui_of(ctx), everything, every_task(project))  # with --json, on stderr
+    verified = _verify_ran(project, report, ui_of(ctx)) if verify_after and not dry_run else None
+    ok = report.ok and (verified is None or verified.ok)
+    if verified is not None:
+        settle_exit_code(ctx, 0 if ok else 1)
+        print_totals(verified, ui_of(ctx))
     if out := json_out(ctx):
-        out.emit(report.to_json("repro"))
-    if not report.ok:
+        document = report.to_json("repro")
+        if verified is not None:
+            document.update(ok=ok, verify=verified.part_json())
+        out.emit(document)
+    if not ok:
         ctx.exit(1)
+
+
+def _verify_ran(project: Project, report: Report, ui: Ui) -> VerifyReport:
+    """repro --verify: what ran, rerun in scratch copies (docs/howto/verify.md)."""
+    from gitpipe.usecases.verify import verify_ran
+
+    return verify_ran(project, report.results, lambda check: print_check(check, ui))
 
 
 @cli.command()

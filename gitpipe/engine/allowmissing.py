@@ -14,7 +14,7 @@ import os
 from collections.abc import Hashable
 from typing import TYPE_CHECKING
 
-from gitpipe.project.staleness import Kind, Staleness
+from gitpipe.project.staleness import NOTES, Kind, Staleness
 from gitpipe.project.status import status_of
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ def allowed_missing(project: Project, order: list[Hashable],
         return entry is not None and all(
             reason.kind in MISSING_KINDS
             and _pulled_digest(entry, reason.subject, produced) in on_remote
-            for reason in verdict.reasons)
+            for reason in verdict.reasons if reason.kind not in NOTES)
 
     report = status_of(project, order, forgive=forgive)
     return {verdict.task for verdict in report.tasks if verdict.stale and forgive(verdict)}

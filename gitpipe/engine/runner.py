@@ -29,7 +29,14 @@ from gitpipe.pipeline.model import Task
 from gitpipe.project.gitignore import cached_out_paths, ensure_ignored
 from gitpipe.project.lockguard import would_lose
 from gitpipe.project.root import Project, ProjectLock
-from gitpipe.project.staleness import Observation, Staleness, judge, lock_entry_for, observe
+from gitpipe.project.staleness import (
+    Kind,
+    Observation,
+    Staleness,
+    judge,
+    lock_entry_for,
+    observe,
+)
 from gitpipe.project.status import Prejudged, check_params
 from gitpipe.project.workdirs import wdir_problem
 from gitpipe.storage.cache import CacheError, remove_path
@@ -178,7 +185,7 @@ class _Runner:
         try:
             entry = self.writer.entries.get(task.name)
             seen = observe(task, self.project.workspace, self.params, entry)
-            verdict = judge(task, entry, seen,
+            verdict = judge(task, entry, seen, self._reran_nondeterministic(node),
                             force=self.options.force or task.name in self.options.forced)
         except GitpipeError as exc:
             return self._finish(task.name, Outcome.FAILED, message=str(exc))
@@ -200,6 +207,15 @@ class _Runner:
             return self._finish(task.name, Outcome.FAILED, verdict, str(exc))
         return self._run(task, verdict, seen)
 
+    def _reran_nondeterministic(self, node: Hashable) -> list[str]:
+        """The upstream tasks declared `deterministic: false` that ran in this repro:
+        whatever their outs hold now, the task reruns after them (no early cutoff)."""
+        graph = self.project.graph
+        return [str(up) for up in graph.predecessors(node)
+                if not graph.nodes[up]["task"].stage.deterministic
+                and (done := self.results.get(str(up))) is not None
+                and done.outcome is Outcome.RAN]
+
     def _re_record(self, task: Task, verdict: Staleness, seen: Observation) -> Outcome:
         """Only the declaration changed (an out became a metric): the outs are
         what the command produced, so the lock records them anew, no run."""
@@ -212,6 +228,9 @@ class _Runner:
         """Restore the outs of a run with the same fingerprint instead of running."""
         forced = self.options.force or task.name in self.options.forced
         if forced or task.stage.always_changed or not self.options.run_cache:
+            return False
+        if not task.stage.deterministic or _after_nondeterministic(verdict):
+            # A restore would stand in for a run the flag asks for (docs/howto/verify.md).
             return False
         started, clock = time.time(), time.monotonic()
         try:
@@ -377,6 +396,12 @@ class _Runner:
         self.project.state.add_run(RunRecord(
             name, wall, duration, result, sum(i.size for i in seen.deps.values()),
             sum(i.size for i in outs.values()), seen.fingerprint, str(log_path), self.invocation))
+
+
+def _after_nondeterministic(verdict: Staleness) -> bool:
+    """Stale because a `deterministic: false` upstream ran: in the runner, the one
+    source of `upstream:` reasons (see _Runner._reran_nondeterministic)."""
+    return any(reason.kind is Kind.UPSTREAM for reason in verdict.reasons)
 
 
 def remove_outs(root: Path, paths: Iterable[str]) -> None:

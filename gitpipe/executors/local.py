@@ -157,10 +157,22 @@ class LocalExecutor:
         pass  # nothing to reach
 
     def attempt(self, task: Task, fingerprint: str, attempt: int, log_path: Path) -> RunResult:
-        job = Job(task.name, task.cmd, self.root / task.stage.wdir, self.env(task), log_path,
+        return self.run_in(self.root, task, log_path)
+
+    def run_in(self, root: Path, task: Task, log_path: Path) -> RunResult:
+        """One run of the task's command with `root` as the project's folder: the
+        work tree, or a copy of it (`gitpipe verify`'s scratch copy), which is
+        then its working directory's base and its GITPIPE_ROOT."""
+        job = Job(task.name, task.cmd, root / task.stage.wdir, self.env(task, root), log_path,
                   task.stage.timeout)
         with self.in_flight.tracking(self.submit(job)) as handle:
-            return self.wait(handle)
+            try:
+                return self.wait(handle)
+            except KeyboardInterrupt:
+                # Ctrl-C reaches a caller that waits on its own thread (verify),
+                # not the runner's workers: the command's group stops with it.
+                self.cancel(handle)
+                raise
 
     def bring_back(self, task: Task, fingerprint: str) -> None:
         pass  # the outs are where the command wrote them
@@ -168,12 +180,12 @@ class LocalExecutor:
     def cancel_all(self) -> None:
         self.cancel_many(self.in_flight.snapshot())
 
-    def env(self, task: Task) -> dict[str, str]:
+    def env(self, task: Task, root: Path | None = None) -> dict[str, str]:
         """The command's environment; a Python in it writes unbuffered (its output
         reaches the log and the terminal as it is written, not when it ends)
         unless the stage or the caller's environment says otherwise. Added
         here, at run time: the fingerprint reads the stage's own `env:` only."""
-        made = command_env(self.root, task.stage.name, task.partition, task.env)
+        made = command_env(root or self.root, task.stage.name, task.partition, task.env)
         made.setdefault("PYTHONUNBUFFERED", "1")
         return made
 

@@ -75,6 +75,9 @@ class Stage(NamedTuple):
     # `python:` deps: module files (`src/train.py`) or names (`pkg.mod`), each
     # standing for what it imports (project/pydeps.py).
     python: tuple[str, ...] = ()
+    # False: its outs may differ between runs on the same inputs (docs/howto/verify.md):
+    # never restored from the run-cache, never an early cutoff for its dependents.
+    deterministic: bool = True
 
 
 class Pipeline(NamedTuple):

@@ -31,7 +31,7 @@ STAGE_FIELDS = {
     "cmd", "deps", "params", "outs", "metrics", "wdir", "env", "retries", "timeout",
     "always_changed", "frozen", "persist", "desc", "partition", "concurrency", "wait_for",
     "pool", "executor", "resources", "image", "node_selector", "tolerations",
-    "service_account", "env_from_secret",
+    "service_account", "env_from_secret", "deterministic",
 }
 # Fields the spec reserves that this version does not implement yet: refused
 # with a clear message rather than silently ignored.
@@ -133,6 +133,7 @@ class StageParser:
             k8s=self._kube(),
             line=self.line,
             python=python_roots(self._list("deps"), normalize_path, wdir, self.problem),
+            deterministic=self._flag("deterministic", default=True),
         )
         return stage if len(self.errors.problems) == before else None
 
@@ -389,8 +390,8 @@ class StageParser:
             return None
         return value
 
-    def _flag(self, key: str) -> bool:
-        value = self.body.get(key, False)
+    def _flag(self, key: str, default: bool = False) -> bool:
+        value = self.body.get(key, default)
         if not isinstance(value, bool):
             self.problem(key, f"{key!r} must be true or false, not {value!r}")
             return False

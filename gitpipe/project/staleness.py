@@ -49,11 +49,16 @@ class Kind(enum.Enum):
     ENV = "env changed"
     RUNTIME = "executor settings changed"
     FINGERPRINT = "fingerprint changed"
+    # Not a cause: a note on a stage stale for other reasons, that its
+    # dependents rerun after it whatever its outs hold (`deterministic: false`).
+    NONDETERMINISTIC = "non-deterministic: downstream reruns whenever it runs"
 
 
 # Reasons that change how gitpipe records a stage, not what its command
 # produces: the stage is re-recorded in the lock without running.
 RECORD_ONLY = frozenset({Kind.OUT_KIND})
+# Reasons that only explain, given beside a cause and never alone.
+NOTES = frozenset({Kind.NONDETERMINISTIC})
 
 
 class Reason(NamedTuple):
@@ -382,6 +387,8 @@ def judge(task: Task, entry: LockEntry | None, seen: Observation,
     if reasons and any(reason.kind not in RECORD_ONLY for reason in reasons):
         reasons = [reason._replace(old=True) if reason.kind is Kind.OUT_KIND else reason
                    for reason in reasons]
+        if not task.stage.deterministic:
+            reasons.append(Reason(Kind.NONDETERMINISTIC))
     return Staleness(task.name, tuple(reasons), seen)
 
 

@@ -129,3 +129,31 @@ def test_cancelling_several_stages_gives_them_one_grace_period(monkeypatch) -> N
     kinds = [sig for _, sig in signals]
     assert kinds == [signal.SIGTERM] * 3 + [signal.SIGKILL] * 3, signals
     assert all(process.returncode == -signal.SIGKILL for process in groups)
+
+
+def test_ctrl_c_during_verify_stops_the_rerun_and_removes_the_copy(repo: Repo,
+                                                                   tmp_path: Path) -> None:
+    # The first run (in the work tree, where .git is) is quick; the rerun in the
+    # copy starts a tree and notes its pid at an absolute path.
+    note = tmp_path / "grandchild.pid"
+    cmd = (f'[ -d "$GITPIPE_ROOT/.git" ] || {{ sleep 300 & echo $! > {note}; sleep 300; }}; '
+           "echo x > o")
+    repo.spec({"slow": {"cmd": cmd, "outs": ["o"]}}, commit="spec")
+    assert repo.project().repro().ok
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, **GIT_ENV, "NO_COLOR": "1", "TMPDIR": str(scratch)}
+    proc = subprocess.Popen([sys.executable, "-m", "gitpipe", "verify"], cwd=repo.path,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(note)
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130
+    assert "interrupted" in err and "Traceback" not in err
+    pid = int(note.read_text())
+    deadline = time.monotonic() + 5
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(pid)
+    assert list(scratch.iterdir()) == []

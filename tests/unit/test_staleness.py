@@ -157,6 +157,13 @@ def test_always_changed() -> None:
     assert reasons(task, make_entry(), make_seen()) == ["always_changed"]
 
 
+def test_a_nondeterministic_stage_is_noted_only_beside_a_cause() -> None:
+    task = make_task(deterministic=False)
+    assert reasons(task, make_entry(), make_seen()) == []  # the flag alone: up to date
+    assert reasons(task, make_entry(), make_seen(), upstream=["prepare"]) == [
+        "upstream: prepare", "non-deterministic: downstream reruns whenever it runs"]
+
+
 def test_an_unexplained_fingerprint_change_still_reruns() -> None:
     verdict = judge(make_task(), make_entry(), make_seen(fingerprint="xxh3:other"))
     assert verdict.reasons == (Reason(Kind.FINGERPRINT),)
