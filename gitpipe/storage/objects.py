@@ -48,6 +48,12 @@ def object_relpath(digest: str) -> str:
     return f"files/{algo}/{value[:2]}/{value[2:]}"
 
 
+def object_key(digest: str) -> str:
+    """An object's path in a cache or on a remote, a manifest's with its `.dir`."""
+    suffix = DIR_SUFFIX if digest.endswith(DIR_SUFFIX) else ""
+    return object_relpath(digest.removesuffix(DIR_SUFFIX)) + suffix
+
+
 def digest_of_relpath(relpath: str) -> str:
     """`files/xxh3/ab/cdef…[.dir]` → `xxh3:abcdef…[.dir]`: the inverse of object_relpath."""
     parts = relpath.split("/")

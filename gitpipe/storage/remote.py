@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import threading
 import time
 import uuid
@@ -20,11 +21,32 @@ from typing import Any
 
 from gitpipe.core.errors import BadInputError, GitpipeError, MissingExtraError
 from gitpipe.core.install import pip_install
-from gitpipe.core.nofollow import regular_files, unlink_beneath
+from gitpipe.core.nofollow import (
+    SymlinkRefusedError,
+    open_beneath,
+    regular_files,
+    unlink_beneath,
+)
 from gitpipe.core.progress import expect
 from gitpipe.hashing.digests import CHUNK, DIR_SUFFIX, copy_hashing_stream
 from gitpipe.storage.cache import Cache, Fetcher
-from gitpipe.storage.objects import CacheError, object_relpath
+from gitpipe.storage.objects import CacheError, object_key
+from gitpipe.storage.packs import (
+    PACK_MIN_OBJECTS,
+    PACK_THRESHOLD,
+    PackedObject,
+    build_pack,
+    plan_packs,
+)
+from gitpipe.storage.packstore import (
+    Inventory,
+    fetch_packed,
+    locate,
+    mark_format,
+    present_keys,
+    refusal,
+    upload_pack,
+)
 from gitpipe.storage.urls import (
     check_outside,
     local_folder,
@@ -60,11 +82,6 @@ class Transfer:
         with self._lock:
             self.files += 1
             self.bytes += size
-
-
-def object_key(digest: str) -> str:
-    suffix = DIR_SUFFIX if digest.endswith(DIR_SUFFIX) else ""
-    return object_relpath(digest.removesuffix(DIR_SUFFIX)) + suffix
 
 
 def _open_fs(url: str, options: dict[str, Any]) -> tuple[Any, str]:
@@ -171,6 +188,53 @@ class Remote:
                 rels[rel] = int(info.get("size") or 0) if info else 0
         return rels
 
+    def probe(self, rels: list[str], jobs: int = 8) -> dict[str, int]:
+        """Which of these files exist, with sizes: one request each, in parallel
+        (cheaper than a listing for a few); in a folder remote, regular files only."""
+        def one(rel: str) -> int | None:
+            if self.is_local:
+                try:
+                    info = os.lstat(self.full(rel))
+                except (FileNotFoundError, NotADirectoryError):
+                    return None
+                return info.st_size if stat.S_ISREG(info.st_mode) else None
+            try:
+                info = _retrying(f"look up {rel} on {self.name!r}",
+                                 lambda: self.fs.info(self.full(rel)))
+            except FileNotFoundError:
+                return None
+            return int(info.get("size") or 0) if info.get("type") == "file" else None
+
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            sizes = list(pool.map(one, rels))
+        return {rel: size for rel, size in zip(rels, sizes, strict=True) if size is not None}
+
+    def read_range(self, rel: str, start: int, end: int) -> bytes:
+        """Bytes [start, end) of `rel` (fewer when it is shorter): one ranged read."""
+        def get() -> bytes:
+            if not self.is_local:
+                return bytes(self.fs.cat_file(self.full(rel), start=start, end=end))
+            fd = self._open_local(rel)
+            try:
+                return os.pread(fd, end - start, start)
+            finally:
+                os.close(fd)
+
+        return bytes(_retrying(f"read {rel} from {self.name!r}", get))
+
+    def _open_local(self, rel: str) -> int:
+        """A folder remote's file, never through a symlink: a shared folder is
+        written by others, and a link there could make a fetch read any file."""
+        self.full(rel)  # the same rule for the key as anywhere
+        try:
+            return open_beneath(self._real_base(), rel)
+        except SymlinkRefusedError as exc:
+            raise CacheError(f"remote {self.name!r}: {rel} is not a regular file inside the "
+                             f"remote ({exc.message}); it was not used",
+                             hint="a folder remote holds regular files only: remove the "
+                             "link there, and push again from a clone that has the object"
+                             ) from None
+
     def upload(self, local: Path, rel: str) -> int:
         """Upload atomically: a local folder gets temp name + rename; object stores
         publish a single PUT (or a completed multipart upload) at once."""
@@ -219,7 +283,8 @@ class Remote:
         def get() -> int:
             # A folder remote is read with plain unbuffered reads into one
             # reused buffer; fsspec's file objects cost far more kernel time there.
-            source = (open(self.full(rel), "rb", buffering=0) if self.is_local  # noqa: SIM115
+            source = (open(self._open_local(rel), "rb", buffering=0)  # noqa: SIM115
+                      if self.is_local
                       else self.fs.open(self.full(rel), "rb", block_size=8 * CHUNK))
             targets = [dest] if also is None else [dest, also]
             with source as reader, contextlib.ExitStack() as files:
@@ -249,26 +314,57 @@ def url_exists(url: str, root: Path) -> bool:
 
 def push(remote: Remote, cache: Cache, digests: Iterable[str], runs: Iterable[str],
          jobs: int = 8, progress: Progress | None = None) -> Transfer:
-    """Upload the objects (with their manifests' files) and run entries missing there."""
-    present = remote.listing("files") | remote.listing("runs")
+    """Upload the objects (with their manifests' files) and run entries missing
+    there: small files in packs, the rest loose."""
     wanted = _expand(cache, digests)
+    inventory = locate(remote, wanted)
+    runs = list(runs)
+    runs_there = present_keys(remote, runs, "runs")
     summary = Transfer()
-    files = [d for d in wanted if not d.endswith(DIR_SUFFIX)]
-    manifests = [d for d in wanted if d.endswith(DIR_SUFFIX)]
+    files = [d for d in wanted if not d.endswith(DIR_SUFFIX) and not inventory.has(d)]
+    manifests = [d for d in wanted if d.endswith(DIR_SUFFIX) and not inventory.has(d)]
+    summary.skipped = len(wanted) - len(files) - len(manifests)
+    sizes = {d: _size(cache.path(d)) for d in files}
+    small = {d: size for d, size in sizes.items() if size < PACK_THRESHOLD}
+    if len(small) < PACK_MIN_OBJECTS:
+        small = {}
+    loose = [(cache.path(d), object_key(d)) for d in files if d not in small]
+    run_todo = [(cache.root / rel, rel) for rel in runs if rel not in runs_there]
+    later = [(cache.path(d), object_key(d)) for d in manifests] + run_todo
+    expect(progress, len(files) + len(later), sum(sizes.values()) +
+           sum(_size(path) for path, _ in later))
     # Files first, manifests after, run entries last: whatever a manifest or a
     # run entry names is on the remote before it is.
-    batches = [[(cache.path(d), object_key(d)) for d in batch if object_key(d) not in present]
-               for batch in (files, manifests)]
-    run_todo = [(cache.root / rel, rel) for rel in runs if rel not in present]
-    everything = [*batches[0], *batches[1], *run_todo]
-    expect(progress, len(everything), sum(_size(path) for path, _ in everything))
-    for batch, todo in zip((files, manifests), batches, strict=True):
-        summary.skipped += len(batch) - len(todo)
-        _parallel(remote.upload, todo, jobs, summary, progress)
+    if small:
+        mark_format(remote, inventory.packs.format)
+    groups = [[(d, cache.path(d)) for d in group] for group in plan_packs(small)]
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        done = [pool.submit(_push_pack, remote, cache, group, summary, progress)
+                for group in groups]
+        _parallel(remote.upload, loose, jobs, summary, progress)
+        for future in done:
+            future.result()
+    _parallel(remote.upload, later[:len(manifests)], jobs, summary, progress)
     run_summary = Transfer()
     _parallel(remote.upload, run_todo, jobs, run_summary, progress)
     summary.runs = run_summary.files
     return summary
+
+
+def _push_pack(remote: Remote, cache: Cache, objects: list[tuple[str, Path]],
+               summary: Transfer, progress: Progress | None) -> None:
+    """Build one pack from cache objects in a temp file, and upload it."""
+    scratch = cache._tmp()
+    try:
+        built = build_pack(objects, scratch)
+        upload_pack(remote, built)
+    finally:
+        scratch.unlink(missing_ok=True)
+    for digest, path in objects:
+        size = _size(path)
+        summary.add(size)
+        if progress is not None:
+            progress(object_key(digest), size)
 
 
 def _size(path: Path) -> int:
@@ -322,45 +418,68 @@ def fetch_objects(remote: Remote, cache: Cache, digests: Iterable[str], jobs: in
 
 
 def fetch_exactly(remote: Remote, cache: Cache, digests: list[str], jobs: int = 8,
-                  progress: Progress | None = None, present: dict[str, int] | None = None,
+                  progress: Progress | None = None, present: Inventory | None = None,
                   summary: Transfer | None = None) -> Transfer:
     """Download these objects if the cache lacks them (a manifest's files are not
-    followed). `present`: the remote's listing of `files/` with sizes
-    (`Remote.listed`), if already made."""
+    followed). `present`: where the remote holds them (`locate`), if known."""
     summary = summary if summary is not None else Transfer()
     todo = [d for d in digests if not cache.has(d)]
     if not todo:
         return summary
     if present is None:
-        present = remote.listed("files")
+        present = locate(remote, todo)
     absent = absent_objects(remote, todo, present)
     if absent:
         summary.failed.extend(sorted(absent))
         todo = [d for d in todo if d not in absent]
     expect_objects(progress, todo, present)
+    refused = fetch_packed_into(remote, cache, present.packed(todo), summary, progress, jobs)
     fetch = fetcher(remote, cache, summary, progress)
+    loose = [d for d in todo if d not in refused and not cache.has(d)]
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        list(pool.map(lambda digest: fetch(digest, None), todo))
+        list(pool.map(lambda digest: fetch(digest, None), loose))
+    if refused:
+        raise refusal(refused)
     return summary
 
 
+def fetch_packed_into(remote: Remote, cache: Cache, wanted: Mapping[str, PackedObject],
+                      summary: Transfer, progress: Progress | None,
+                      jobs: int = 8) -> dict[str, CacheError]:
+    """Read packed objects into the cache, each verified; the ones refused, why."""
+    def publish(digest: str, data: bytes) -> None:
+        tmp = cache.tmp_beside(digest)
+        try:
+            tmp.write_bytes(data)
+            cache._publish(tmp, cache.path(digest))
+        finally:
+            tmp.unlink(missing_ok=True)
+        summary.add(len(data))
+        if progress is not None:
+            progress(object_key(digest), len(data))
+
+    return fetch_packed(remote, wanted, publish, jobs) if wanted else {}
+
+
 def expect_objects(progress: Progress | None, digests: Collection[str],
-                   present: Mapping[str, int]) -> None:
-    """Tell `progress` what downloading `digests` moves, from the remote's listing."""
-    expect(progress, len(digests), sum(present.get(object_key(d), 0) for d in digests))
+                   present: Inventory) -> None:
+    """Tell `progress` what downloading `digests` moves, from the inventory."""
+    expect(progress, len(digests), sum(present.size(d) for d in digests))
 
 
 def absent_objects(remote: Remote, digests: Iterable[str],
-                   present: Collection[str] | None = None) -> set[str]:
-    """Which of `digests` the remote lacks: one listing, however many there are."""
+                   present: Inventory | None = None) -> set[str]:
+    """Which of `digests` the remote lacks: the pack indexes and a few lookups
+    (or one listing), however many there are."""
+    digests = list(digests)
     if present is None:
-        present = remote.listing("files")
-    return {d for d in digests if object_key(d) not in present}
+        present = locate(remote, digests)
+    return {d for d in digests if not present.has(d)}
 
 
 def fetcher(remote: Remote, cache: Cache, summary: Transfer,
             progress: Progress | None) -> Fetcher:
-    """Download one object into the cache, verified, optionally writing a
+    """Download one loose object into the cache, verified, optionally writing a
     workspace copy from the same read (see Cache.write_files)."""
 
     def fetch(digest: str, also: Path | None) -> None:
@@ -394,7 +513,8 @@ def fetch_run(remote: Remote, cache: Cache, rel: str) -> bool:
 
 
 # The URL helpers are urls.py's; the CLI imports them from here too.
-__all__ = ["Remote", "RemoteError", "Transfer", "absent_objects", "check_outside",
-           "fetch_exactly", "fetch_objects", "fetch_run", "fetcher", "local_folder",
-           "masked_options", "masked_url", "push", "resolve_url"]
+__all__ = ["Inventory", "Remote", "RemoteError", "Transfer", "absent_objects",
+           "check_outside", "fetch_exactly", "fetch_objects", "fetch_run", "fetcher",
+           "local_folder", "locate", "masked_options", "masked_url", "object_key", "push",
+           "resolve_url"]
 

@@ -16,6 +16,7 @@ from gitpipe.project.lockguard import LockedOut, check_manifests, locked_outs, t
 from gitpipe.project.root import Project, ProjectLock
 from gitpipe.storage.cache import Cache, run_relpath
 from gitpipe.storage.objects import CacheError, digest_of_relpath, verify_object
+from gitpipe.storage.packstore import refusal
 from gitpipe.storage.remote import (
     Progress,
     Remote,
@@ -24,7 +25,9 @@ from gitpipe.storage.remote import (
     expect_objects,
     fetch_exactly,
     fetch_objects,
+    fetch_packed_into,
     fetcher,
+    locate,
     object_key,
     push,
 )
@@ -171,15 +174,15 @@ def pull(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: in
         cache = project.cache
         report, todo = _compare(project, targets, force)
         summary = Transfer()
+        refused: dict[str, CacheError] = {}
         if any(cache.missing(o.digest) for o in todo):
-            # One listing serves both: which manifests, then which files, exist.
-            present = remote.listed("files")
             absent = [o for o in todo if o.digest.endswith(DIR_SUFFIX) and not cache.has(o.digest)]
-            fetch_exactly(remote, cache, [o.digest for o in absent], jobs, progress, present,
-                          summary)
+            fetch_exactly(remote, cache, [o.digest for o in absent], jobs, progress,
+                          summary=summary)
             check_manifests(cache, [o for o in absent if cache.has(o.digest)],
                             f"remote {remote.name!r}")
             wanted = {d for o in todo for d in cache.missing(o.digest)}
+            present = locate(remote, wanted)
             if summary.failed or absent_objects(remote, wanted, present):
                 # Fetch what can be fetched, check out every out that is whole,
                 # then fail naming what is absent (as DVC's pull does).
@@ -192,14 +195,21 @@ def pull(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: in
                     raise CacheError(exc.message + restored, hint=exc.hint) from None
             else:  # the files write_files below downloads, for the progress's total
                 expect_objects(progress, wanted, present)
+                # Packed objects come in a few ranged reads, into the cache;
+                # write_files then downloads the loose ones straight to both.
+                refused = fetch_packed_into(remote, cache, present.packed(wanted), summary,
+                                            progress, jobs)
         pairs = []
         for out in todo:
             pairs += lay_out(project, out)
             report.restored.append(out.target)
         try:
-            cache.write_files(pairs, fetcher(remote, cache, summary, progress), jobs)
+            cache.write_files([pair for pair in pairs if pair[0] not in refused],
+                              fetcher(remote, cache, summary, progress), jobs)
             for out in todo:
                 cache.apply_modes(project.root / out.path, out.digest, out.executable)
+            if refused:
+                raise refusal(refused)
         except CacheError as exc:  # a corrupt object: every other file was written
             whole = sum(1 for out in todo if not cache.missing(out.digest))
             done = f"; checked out the other {whole} out(s)" if whole else ""
