@@ -16,7 +16,8 @@ from gitpipe.project.lockguard import LockedOut, check_manifests, locked_outs, t
 from gitpipe.project.root import Project, ProjectLock
 from gitpipe.storage.cache import Cache, run_relpath
 from gitpipe.storage.objects import CacheError, digest_of_relpath, verify_object
-from gitpipe.storage.packstore import refusal
+from gitpipe.storage.packs import pack_key
+from gitpipe.storage.packstore import PackSet, fetch_packed, read_packs, refusal
 from gitpipe.storage.remote import (
     Progress,
     Remote,
@@ -302,14 +303,16 @@ def malformed_on(remote: Remote, keys: Iterable[str]) -> list[str]:
 
 def fsck_remote(project: Project, remote: Remote, repair: bool = False,
                 jobs: int = 8, progress: Tick | None = None) -> FsckReport:
-    """Download every object of `remote` and hash it against its name (push
-    checks names only, so a damaged object would stay there for good); with
-    `repair`, delete the bad ones, for a push from a good copy to replace."""
+    """Download every object of `remote`, loose or packed, and hash it against
+    its name (push checks names only, so a damaged object would stay there for
+    good); with `repair`, delete the bad ones (a pack with a bad object or a
+    malformed index goes whole), for a push from a good copy to replace."""
     from concurrent.futures import ThreadPoolExecutor
 
     report = FsckReport()
     # Listed without following symlinks (a folder remote): --repair deletes from it.
     keys = sorted(rel for rel in remote.sizes("files") if rel.count("/") == 3)
+    packs = read_packs(remote, jobs)
     scratch = project.cache.root / "tmp"
     scratch.mkdir(parents=True, exist_ok=True)
 
@@ -326,7 +329,7 @@ def fsck_remote(project: Project, remote: Remote, repair: bool = False,
                 progress(1)
         return None
 
-    expect(progress, len(keys))
+    expect(progress, len(keys) + len(packs.objects))
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         verdicts = list(pool.map(check, keys))
@@ -338,8 +341,36 @@ def fsck_remote(project: Project, remote: Remote, repair: bool = False,
         if repair:
             remote.delete([rel])
             report.removed.append(bad)
+    gone = _fsck_packs(remote, packs, report, repair, jobs, progress)
     report.malformed = malformed_on(remote, keys)
-    present = set(keys) - {object_key(digest) for digest in report.removed}
+    report.malformed += [f"{index}: {problem}" for index, problem in sorted(packs.problems.items())]
+    present = (set(keys) - {object_key(digest) for digest in report.removed}) | {
+        object_key(digest) for digest in set(packs.objects) - gone}
     report.missing = [o for o in locked_outs(project.lock_entries)
                       if object_key(o.digest) not in present]
     return report
+
+
+def _fsck_packs(remote: Remote, packs: PackSet, report: FsckReport, repair: bool, jobs: int,
+                progress: Tick | None) -> set[str]:
+    """Read every packed object, verified, into `report`; with `repair`, delete
+    each pack holding a bad one, and each malformed index with its pack. The
+    digests no longer packed on the remote."""
+    def count(_digest: str, _data: bytes) -> None:
+        if progress is not None:
+            progress(1)
+
+    refused = fetch_packed(remote, packs.objects, count, jobs)
+    report.checked += len(packs.objects)
+    report.bad += sorted(refused)
+    if not repair:
+        return set()
+    damaged = {packs.objects[digest].pack for digest in refused}
+    doomed = [index for index in packs.indexes if pack_key(index) in damaged]
+    doomed += [index for index in packs.problems if trust.PACK_INDEX_NAME.match(index)]
+    gone = {digest for index in doomed for digest in packs.indexes.get(index, [])}
+    if doomed:  # each index before its pack: no index ever names a missing pack
+        remote.delete(sorted(doomed))
+        remote.delete(sorted(pack_key(index) for index in doomed))
+    report.removed += sorted(gone)
+    return gone

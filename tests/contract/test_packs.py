@@ -90,3 +90,85 @@ def test_fetch_verifies_packed_objects(make_repo, remote_url: str) -> None:
     assert not (laptop.path / "data").exists() or laptop.project().cache.missing(
         laptop.project().lock_entries["make"].outs[0].digest)
     assert object_key(digest)  # the object is named by its digest, nothing else
+
+
+def test_gc_removes_a_dead_pack_and_keeps_a_live_one(make_repo, remote_url: str) -> None:
+    origin = many_files(make_repo, remote_url)
+    origin.run("push", check=True)
+    origin.commit("v1 pushed")
+    first = {k for k in remote_keys(origin) if k.startswith("packs/")}
+    origin.gen({"gen.py": origin.read("gen.py").replace("' * (i + 1)", "' * (i + 2)")})
+    origin.run("repro", check=True)
+    origin.run("push", check=True)
+    origin.commit("v2 pushed")
+    second = {k for k in remote_keys(origin) if k.startswith("packs/")} - first
+    assert len(second) == 2  # v2's objects, in their own pack
+
+    kept = origin.run("gc", "--remote", "store", "--all-commits", "--yes", check=True)
+    assert "removed 0 object(s)" in kept.stdout
+    dropped = origin.run("gc", "--remote", "store", "--workspace", "--yes", check=True)
+    # v1's 40 packed files and its manifest; v1's pack with its index
+    assert f"removed {SMALL + 1} object(s)" in dropped.stdout
+    assert {k for k in remote_keys(origin) if k.startswith("packs/")} == second
+
+    laptop = origin.clone_to(origin.path.parent / "laptop")
+    laptop.run("pull", check=True)
+    assert laptop.read("data/f0001.txt") == "1 " * 3
+
+
+def test_gc_keeps_a_pack_while_one_object_in_it_lives(make_repo, remote_url: str) -> None:
+    origin = many_files(make_repo, remote_url)
+    origin.run("push", check=True)
+    origin.commit("v1 pushed")
+    packs = {k for k in remote_keys(origin) if k.startswith("packs/")}
+    # v2 changes every file but f0000 (its content stays): v1's pack keeps it alive.
+    origin.gen({"gen.py": origin.read("gen.py").replace("' * (i + 1)", "' * (i + 1 + (i > 0))")})
+    origin.run("repro", check=True)
+    origin.run("push", check=True)
+    origin.commit("v2 pushed")
+    origin.run("gc", "--remote", "store", "--workspace", "--yes", check=True)
+    assert packs <= remote_keys(origin)
+    laptop = origin.clone_to(origin.path.parent / "laptop")
+    laptop.run("pull", check=True)
+    assert laptop.read("data/f0000.txt") == "0 "
+
+
+def test_fsck_remote_checks_packed_objects_and_repair_lets_push_replace(
+        make_repo, remote_url: str) -> None:
+    origin = many_files(make_repo, remote_url)
+    origin.run("push", check=True)
+    origin.commit("pushed")
+    clean = origin.run("fsck", "--remote", "store", check=True)
+    assert f"checked {SMALL + 1} object(s): 0 bad" in clean.stdout
+    remote = origin.project().remote()
+    packs = read_packs(remote)
+    digest, where = sorted(packs.objects.items())[5]
+    data = bytearray(remote.read_range(where.pack, 0, packs.sizes[where.pack]))
+    data[where.offset] ^= 0xFF
+    with remote.fs.open(remote.full(where.pack), "wb") as handle:
+        handle.write(bytes(data))
+
+    found = origin.run("fsck", "--remote", "store")
+    assert found.returncode == 1 and f"bad: {digest}" in found.stdout
+    origin.run("fsck", "--remote", "store", "--repair", check=True)
+    assert not any(k.startswith("packs/pack-") for k in remote_keys(origin))
+    again = origin.run("push", check=True)
+    assert f"pushed {SMALL} object(s)" in again.stdout
+    laptop = origin.clone_to(origin.path.parent / "laptop")
+    laptop.run("pull", check=True)
+    assert laptop.read("data/f0005.txt") == "5 " * 6
+
+
+def test_noop_push_of_packed_objects_lists_only_packs(make_repo, remote_url: str) -> None:
+    origin = many_files(make_repo, remote_url, count=300)
+    origin.run("push", check=True)
+    remote = origin.project().remote()
+    listed: list[str] = []
+    original = remote.fs.find
+    remote.fs.find = lambda path, *a, **k: listed.append(str(path)) or original(path, *a, **k)
+    from gitpipe.usecases.transfer import push_outs
+
+    summary = push_outs(origin.project(), remote)
+    assert summary.files == 0 and summary.skipped == 301
+    # The packs' own folder, never files/ or runs/ (300 objects: a listing before).
+    assert {path.rsplit("/", 1)[-1] for path in listed} <= {"packs"}  # a folder: walked
