@@ -15,6 +15,7 @@ uploads them again loose), and its gc and fsck never touch them.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ class Remote(Protocol):
 
     name: str
     url: str
+    warned: set[str]
 
     def get_bytes(self, rel: str) -> bytes | None: ...
     def put_bytes(self, rel: str, data: bytes) -> None: ...
@@ -51,6 +53,7 @@ class Remote(Protocol):
     def probe(self, rels: list[str], jobs: int = 8) -> dict[str, int]: ...
     def read_range(self, rel: str, start: int, end: int) -> bytes: ...
 
+log = logging.getLogger(__name__)
 MARKER = "gitpipe-remote.json"
 FORMAT = 2  # the newest remote format this gitpipe reads and writes
 # Up to this many objects are looked up one request each (in parallel); more,
@@ -123,6 +126,13 @@ def read_packs(remote: Remote, jobs: int = 8) -> PackSet:
             continue
         found.indexes[key] = list(entries)
         found.objects.update(entries)
+    for key, problem in found.problems.items():
+        if key in remote.warned:
+            continue
+        remote.warned.add(key)
+        log.warning("warning: remote %r: %s %s; the objects it names count as missing "
+                    "(hint: 'gitpipe fsck --remote %s' checks the remote)",
+                    remote.name, key, problem, remote.name)
     return found
 
 

@@ -8,6 +8,7 @@ cache, and no upload is visible under its final name until complete.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import stat
 import threading
@@ -55,6 +56,7 @@ from gitpipe.storage.urls import (
     resolve_url,
 )
 
+log = logging.getLogger(__name__)
 RETRIES = 4
 # (relative path done, bytes); with an `expect(files, bytes)` method, told each
 # batch's totals before it starts (core/progress.py)
@@ -127,6 +129,7 @@ class Remote:
         self.base = base.rstrip("/")
         self.is_local = "file" in (self.fs.protocol if isinstance(self.fs.protocol, tuple)
                                    else (self.fs.protocol,))
+        self.warned: set[str] = set()  # pack index problems already said (packstore.py)
 
     def full(self, rel: str) -> str:
         """The remote's name for `rel`, which stays below the base: every key is
@@ -197,7 +200,12 @@ class Remote:
                     info = os.lstat(self.full(rel))
                 except (FileNotFoundError, NotADirectoryError):
                     return None
-                return info.st_size if stat.S_ISREG(info.st_mode) else None
+                if stat.S_ISREG(info.st_mode):
+                    return info.st_size
+                log.warning("warning: remote %r: %s is not a regular file (a symlink?); a "
+                            "folder remote holds regular files only, so it counts as missing",
+                            self.name, rel)
+                return None
             try:
                 info = _retrying(f"look up {rel} on {self.name!r}",
                                  lambda: self.fs.info(self.full(rel)))

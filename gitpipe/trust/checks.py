@@ -265,7 +265,7 @@ def refuse_tracked(outs: Iterable[tuple[str, str]], tracked: Sequence[str]) -> N
 # its own pack (whose name is the index's own, never one the index gives).
 PACK_INDEX_NAME = re.compile(r"^packs/pack-[0-9a-f]{32}\.idx$")
 MAX_PACK_INDEX_BYTES = 64 * 1024 * 1024  # refused unread beyond this
-MAX_PACK_ENTRIES = 1_000_000
+MAX_PACK_ENTRIES = 100_000  # ten times what gitpipe writes into one pack
 MAX_PACKED_OBJECT = 64 * 1024 * 1024  # one object is read whole into memory
 
 
