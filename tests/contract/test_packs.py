@@ -57,6 +57,9 @@ def test_small_files_go_up_in_a_pack_and_come_back(make_repo, remote_url: str) -
     assert "checked out 1 out(s)" in done.stdout
     assert laptop.read("data/f0007.txt") == "7 " * 8
     assert laptop.run("status", "--check").returncode == 0
+    # Another clone (another branch) holding the same objects sends none of them.
+    laptop.git("checkout", "-q", "-b", "other")
+    assert "pushed 0 object(s)" in laptop.run("push", check=True).stdout
 
 
 def test_an_object_in_a_pack_is_never_sent_again(make_repo, remote_url: str) -> None:
@@ -172,3 +175,24 @@ def test_noop_push_of_packed_objects_lists_only_packs(make_repo, remote_url: str
     assert summary.files == 0 and summary.skipped == 301
     # The packs' own folder, never files/ or runs/ (300 objects: a listing before).
     assert {path.rsplit("/", 1)[-1] for path in listed} <= {"packs"}  # a folder: walked
+
+
+def test_gc_never_removes_a_pack_pushed_after_it_planned(make_repo, remote_url: str) -> None:
+    from gitpipe.usecases.garbage import _plan_remote, _remove_remote
+
+    origin = many_files(make_repo, remote_url)
+    origin.run("push", check=True)
+    remote = origin.project().remote()
+    plan = _plan_remote(remote, set(), "nothing")  # as a gc whose scope keeps nothing
+    assert len(plan.packs) == 2
+    # Meanwhile another clone pushes other objects: a pack gc never read.
+    other = many_files(make_repo, remote_url, count=30, name="other")
+    other.gen({"gen.py": other.read("gen.py").replace("' * (i + 1)", "' * (i + 50)")})
+    other.run("repro", check=True)
+    other.run("push", check=True)
+    other.commit("pushed")
+    _remove_remote(remote, plan, None)
+    assert len(read_packs(remote).indexes) == 1
+    laptop = other.clone_to(other.path.parent / "laptop")
+    laptop.run("pull", check=True)
+    assert laptop.read("data/f0001.txt") == "1 " * 51
