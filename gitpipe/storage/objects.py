@@ -79,6 +79,7 @@ class ObjectStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._root_text = str(root)
         self._made_dirs: set[Path] = set()
         self._manifests: dict[str, tuple[ManifestEntry, ...]] = {}
 
@@ -87,7 +88,13 @@ class ObjectStore:
         return self.root / (object_relpath(digest.removesuffix(DIR_SUFFIX)) + suffix)
 
     def has(self, digest: str) -> bool:
-        return self.path(digest).exists()
+        # A string path and os.stat: a push or pull asks this of every file of
+        # a directory out, and building a Path each time cost more than the stat.
+        algo, _, value = digest.removesuffix(DIR_SUFFIX).partition(":")
+        if algo != "xxh3" or not _HEX.match(value):
+            raise CacheError(f"not a cacheable digest: {digest!r}")
+        suffix = DIR_SUFFIX if digest.endswith(DIR_SUFFIX) else ""
+        return os.path.exists(f"{self._root_text}/files/xxh3/{value[:2]}/{value[2:]}{suffix}")
 
     def _dir(self, directory: Path) -> Path:
         """`directory`, made if need be, once per store (not a mkdir per object)."""
