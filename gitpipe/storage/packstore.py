@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Protocol
 
 from gitpipe.core.errors import GitpipeError, RecordError
+from gitpipe.core.install import pip_install
 from gitpipe.storage.objects import CacheError, object_key
 from gitpipe.storage.packs import (
     INDEX_SUFFIX,
@@ -59,7 +60,8 @@ FORMAT = 2  # the newest remote format this gitpipe reads and writes
 # Up to this many objects are looked up one request each (in parallel); more,
 # and one listing of files/ (1,000 keys a request on S3) is cheaper.
 PROBE_LIMIT = 100
-UPGRADE_HINT = "upgrade gitpipe (pip install -U gitpipe-ml) to use this remote"
+UPGRADE_HINT = f"upgrade gitpipe ({pip_install().replace('install', 'install -U')}) to use " \
+    "this remote"
 
 
 class RemoteFormatError(GitpipeError):
