@@ -107,8 +107,8 @@ def read_packs(remote: Remote, jobs: int = 8) -> PackSet:
     the rules is left out (its objects count as absent) and named in
     `problems`; a pack without an index is not there yet (or any more)."""
     found = PackSet(remote_format(remote))
-    if found.format < 2:
-        return found
+    # Listed whatever the marker says: a marker lost or never written (a push
+    # cut off) hides no pack.
     found.sizes = remote.sizes(PACKS)
     keys = sorted(key for key in found.sizes if key.endswith(INDEX_SUFFIX))
     readable = []

@@ -196,3 +196,15 @@ def test_gc_never_removes_a_pack_pushed_after_it_planned(make_repo, remote_url: 
     laptop = other.clone_to(other.path.parent / "laptop")
     laptop.run("pull", check=True)
     assert laptop.read("data/f0001.txt") == "1 " * 51
+
+
+def test_packs_are_read_without_the_marker(make_repo, remote_url: str) -> None:
+    # A marker lost (or a push cut off before it) hides no pack.
+    origin = many_files(make_repo, remote_url)
+    origin.run("push", check=True)
+    remote = origin.project().remote()
+    remote.delete([MARKER])
+    assert "pushed 0 object(s)" in origin.run("push", check=True).stdout
+    laptop = origin.clone_to(origin.path.parent / "laptop")
+    laptop.run("pull", check=True)
+    assert laptop.read("data/f0009.txt") == "9 " * 10
