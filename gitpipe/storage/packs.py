@@ -131,14 +131,16 @@ def spans(wanted: Mapping[str, PackedObject]) -> list[list[tuple[str, PackedObje
     for items in by_pack.values():
         items.sort(key=lambda item: item[1].offset)
         current: list[tuple[str, PackedObject]] = []
+        start = end = 0
         for item in items:
-            if current:
-                start, end = current[0][1].offset, _end(current)
-                gap = item[1].offset - end
-                if gap > GAP_BYTES or item[1].offset + item[1].length - start > SPAN_BYTES:
-                    reads.append(current)
-                    current = []
+            offset, stop = item[1].offset, item[1].offset + item[1].length
+            if current and (offset - end > GAP_BYTES or stop - start > SPAN_BYTES):
+                reads.append(current)
+                current = []
+            if not current:
+                start = end = offset
             current.append(item)
+            end = max(end, stop)
         if current:
             reads.append(current)
     return reads

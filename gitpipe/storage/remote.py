@@ -9,6 +9,7 @@ no upload is visible under its final name until complete.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -175,9 +176,10 @@ def fetch_exactly(remote: Remote, cache: Cache, digests: list[str], jobs: int = 
 
 
 def fetch_packed_into(remote: Remote, cache: Cache, wanted: Mapping[str, PackedObject],
-                      summary: Transfer, progress: Progress | None,
-                      jobs: int = 8) -> dict[str, CacheError]:
-    """Read packed objects into the cache, each verified; the ones refused, why."""
+                      summary: Transfer, progress: Progress | None, jobs: int = 8,
+                      also: Mapping[str, list[Path]] | None = None) -> dict[str, CacheError]:
+    """Read packed objects into the cache, each verified, and into the files
+    `also` names for it (a pull's work tree); the ones refused, why."""
     def publish(digest: str, data: bytes) -> None:
         tmp = cache.tmp_beside(digest)
         try:
@@ -185,6 +187,10 @@ def fetch_packed_into(remote: Remote, cache: Cache, wanted: Mapping[str, PackedO
             cache._publish(tmp, cache.path(digest))
         finally:
             tmp.unlink(missing_ok=True)
+        for dest in (also or {}).get(digest, ()):
+            with open(dest, "wb") as handle:
+                handle.write(data)
+            os.chmod(dest, 0o644)
         summary.add(len(data))
         if progress is not None:
             progress(object_key(digest), len(data))

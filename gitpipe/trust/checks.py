@@ -266,7 +266,7 @@ def refuse_tracked(outs: Iterable[tuple[str, str]], tracked: Sequence[str]) -> N
 PACK_INDEX_NAME = re.compile(r"^packs/pack-[0-9a-f]{32}\.idx$")
 MAX_PACK_INDEX_BYTES = 64 * 1024 * 1024  # refused unread beyond this
 MAX_PACK_ENTRIES = 100_000  # ten times what gitpipe writes into one pack
-MAX_PACKED_OBJECT = 64 * 1024 * 1024  # one object is read whole into memory
+MAX_PACKED_OBJECT = 16 * 1024 * 1024  # read whole into memory; gitpipe packs < 1 MiB
 
 
 def pack_index_name_problem(rel: str, size: int) -> str | None:

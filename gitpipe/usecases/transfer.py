@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from gitpipe.project.lockguard import LockedOut, check_manifests, locked_outs, t
 from gitpipe.project.root import Project, ProjectLock
 from gitpipe.storage.cache import Cache, run_relpath
 from gitpipe.storage.objects import CacheError, digest_of_relpath, verify_object
-from gitpipe.storage.packs import pack_key
+from gitpipe.storage.packs import PackedObject, pack_key
 from gitpipe.storage.packstore import PackSet, fetch_packed, read_packs, refusal
 from gitpipe.storage.remote import (
     Progress,
@@ -175,7 +175,7 @@ def pull(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: in
         cache = project.cache
         report, todo = _compare(project, targets, force)
         summary = Transfer()
-        refused: dict[str, CacheError] = {}
+        packed: dict[str, PackedObject] = {}
         if any(cache.missing(o.digest) for o in todo):
             absent = [o for o in todo if o.digest.endswith(DIR_SUFFIX) and not cache.has(o.digest)]
             fetch_exactly(remote, cache, [o.digest for o in absent], jobs, progress,
@@ -194,19 +194,17 @@ def pull(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: in
                     restored = f"; checked out the other {len(report.restored)} out(s)" \
                         if report.restored else ""
                     raise CacheError(exc.message + restored, hint=exc.hint) from None
-            else:  # the files write_files below downloads, for the progress's total
+            else:  # the files downloaded below, for the progress's total
                 expect_objects(progress, wanted, present)
-                # Packed objects come in a few ranged reads, into the cache;
-                # write_files then downloads the loose ones straight to both.
-                refused = fetch_packed_into(remote, cache, present.packed(wanted), summary,
-                                            progress, jobs)
+                packed = present.packed(wanted)
         pairs = []
         for out in todo:
             pairs += lay_out(project, out)
             report.restored.append(out.target)
         try:
-            cache.write_files([pair for pair in pairs if pair[0] not in refused],
-                              fetcher(remote, cache, summary, progress), jobs)
+            pairs, refused = _write_packed(remote, cache, packed, pairs, (summary, progress),
+                                           jobs)
+            cache.write_files(pairs, fetcher(remote, cache, summary, progress), jobs)
             for out in todo:
                 cache.apply_modes(project.root / out.path, out.digest, out.executable)
             if refused:
@@ -218,6 +216,24 @@ def pull(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: in
         finally:
             project.state.flush()
         return summary, report
+
+
+def _write_packed(remote: Remote, cache: Cache, packed: Mapping[str, PackedObject],
+                  pairs: list[tuple[str, Path]], told: tuple[Transfer, Progress | None],
+                  jobs: int) -> tuple[list[tuple[str, Path]], dict[str, CacheError]]:
+    """Read the packed objects in a few ranged reads, each verified, into the
+    cache and (in copy mode) straight into the work-tree files that hold them,
+    as write_files does for a loose one. The pairs left to write, and the
+    objects refused (their files are not written)."""
+    if not packed:
+        return pairs, {}
+    files: dict[str, list[Path]] = {}
+    if cache.link_type in ("copy", "reflink"):
+        for digest, dest in pairs:
+            if digest in packed:
+                files.setdefault(digest, []).append(dest)
+    refused = fetch_packed_into(remote, cache, packed, *told, jobs, files)
+    return [(d, dest) for d, dest in pairs if d not in refused and d not in files], refused
 
 
 def _checkout_whole(project: Project, todo: list[LockedOut], report: CheckoutReport) -> None:

@@ -208,3 +208,23 @@ def test_packs_are_read_without_the_marker(make_repo, remote_url: str) -> None:
     laptop = origin.clone_to(origin.path.parent / "laptop")
     laptop.run("pull", check=True)
     assert laptop.read("data/f0009.txt") == "9 " * 10
+
+
+def test_pull_writes_packed_files_from_the_read_itself(make_repo, tmp_path, monkeypatch) -> None:
+    # As for loose objects: no file is copied out of the cache a second time.
+    from gitpipe.storage.cache import Cache
+    from gitpipe.usecases import transfer
+
+    origin = many_files(make_repo, str(tmp_path / "store"))
+    origin.run("push", check=True)
+    laptop = origin.clone_to(tmp_path / "laptop")
+    copied: list[object] = []
+    real = Cache._copy_verified
+    monkeypatch.setattr(Cache, "_copy_verified",
+                        lambda self, obj, dest: copied.append(dest) or real(self, obj, dest))
+    project = laptop.project()
+    summary, report = transfer.pull(project, project.remote())
+    assert report.restored == ["data"] and summary.files == SMALL + 1
+    assert copied == []
+    assert laptop.read("data/f0003.txt") == "3 " * 4
+    assert laptop.run("status", "--check").returncode == 0
