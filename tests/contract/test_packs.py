@@ -228,3 +228,12 @@ def test_pull_writes_packed_files_from_the_read_itself(make_repo, tmp_path, monk
     assert copied == []
     assert laptop.read("data/f0003.txt") == "3 " * 4
     assert laptop.run("status", "--check").returncode == 0
+
+
+def test_repro_pull_restores_packed_outs_from_the_run_cache(make_repo, remote_url: str) -> None:
+    origin = many_files(make_repo, remote_url)
+    origin.run("push", check=True)
+    laptop = origin.clone_to(origin.path.parent / "laptop")
+    done = laptop.run("repro", "--pull", check=True)
+    assert "restored make" in done.stdout, done.stdout
+    assert laptop.read("data/f0011.txt") == "11 " * 12
