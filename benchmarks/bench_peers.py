@@ -18,6 +18,10 @@ in the same run:
                             20,000 x 4 KiB files (files/s), next to DVC's md5 code
     backfill                365 daily partitions of `true`, concurrency 8: scheduling
                             overhead = (wall - sum of command time / 8) / 365
+    transfer                10,000 x 4 KiB files through moto's S3 server on 127.0.0.1:
+                            gitpipe push / pull / push with nothing new next to DVC's
+                            (dvc-s3; once each) and the s3fs floor (import, one request);
+                            1 GiB in 1,000 files to a folder remote next to `cp -r`
 
 The peers live in their own venv, benchmarks/.work/peers-venv, installed from
 benchmarks/requirements-peers.txt (reused while that file is unchanged).
