@@ -187,6 +187,8 @@ class Remote:
                 return None
             return int(info.get("size") or 0) if info.get("type") == "file" else None
 
+        if not self.is_local:
+            self.fs.invalidate_cache()  # a listing made earlier must not answer for now
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             sizes = list(pool.map(one, rels))
         return {rel: size for rel, size in zip(rels, sizes, strict=True) if size is not None}
