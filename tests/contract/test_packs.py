@@ -237,3 +237,22 @@ def test_repro_pull_restores_packed_outs_from_the_run_cache(make_repo, remote_ur
     done = laptop.run("repro", "--pull", check=True)
     assert "restored make" in done.stdout, done.stdout
     assert laptop.read("data/f0011.txt") == "11 " * 12
+
+
+def test_push_after_objects_vanish_sends_exactly_them(make_repo, remote_url: str) -> None:
+    # What a push finds on the remote is asked anew each time (pack indexes,
+    # lookups): objects deleted behind its back are sent again, nothing else.
+    origin = many_files(make_repo, remote_url)
+    origin.run("push", check=True)
+    remote = origin.project().remote()
+    [index] = read_packs(remote).indexes
+    remote.delete([index, index.removesuffix(".idx") + ".pack"])
+    assert f"pushed {SMALL} object(s)" in origin.run("push", check=True).stdout
+    manifest = origin.project().lock_entries["make"].outs[0].digest
+    remote.delete([object_key(manifest)])
+    assert "pushed 1 object(s)" in origin.run("push", check=True).stdout
+    assert "pushed 0 object(s)" in origin.run("push", check=True).stdout
+    origin.commit("pushed")
+    laptop = origin.clone_to(origin.path.parent / "laptop")
+    laptop.run("pull", check=True)
+    assert laptop.read("data/f0039.txt") == "39 " * 40
