@@ -935,6 +935,7 @@ def bench_s3_transfer(tools: Tools, plan: Plan, bt: Any) -> dict[str, Any]:
     n, size = plan.s3_files, plan.s3_bytes
     log(f"\n== S3 (moto on 127.0.0.1): push and pull {n:,} x {size} B files")
     base = PEERS_WORK / f"s3-{n}x{size}"
+    bt.remove_tree(base)  # what an interrupted run left
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -1028,6 +1029,7 @@ def bench_folder_transfer(tools: Tools, plan: Plan, bt: Any) -> dict[str, Any]:
     n, mib = plan.folder_files, plan.folder_mib
     log(f"\n== folder remote: push and pull {mib} MiB in {n:,} files, next to cp -r")
     base = PEERS_WORK / f"folder-{n}-{mib}"
+    bt.remove_tree(base)  # what an interrupted run left
     env = tools.env
     repo = transfer_repo(base / "repo", n, mib * MIB, str(base / "remote-build"), tools, bt,
                          env)
