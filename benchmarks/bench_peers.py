@@ -1261,10 +1261,11 @@ def markdown(meta: dict[str, Any], results: list[dict[str, Any]]) -> str:
            f"builds {meta['plan']['build_repeat']}, DVC build "
            f"{meta['plan']['dvc_build_repeat']}); median (min–max) in seconds",
            f"- gitpipe source sha256 {meta['gitpipe_source_sha256'][:12]}"
-           + (" (a frozen snapshot of gitpipe/)" if meta.get("snapshot") else ""), "",
-           "| work | gitpipe | " + " | ".join(heads) + " | "
-           + " | ".join(f"gitpipe vs {PEER_TITLES[p]}" for p in peers) + " |",
-           "|---|---|" + "---|" * len(peers) + "---|" * len(peers)]
+           + (" (a frozen snapshot of gitpipe/)" if meta.get("snapshot") else "")]
+    if any(res["kind"] == "time" for res in results):
+        out += ["", "| work | gitpipe | " + " | ".join(heads) + " | "
+                + " | ".join(f"gitpipe vs {PEER_TITLES[p]}" for p in peers) + " |",
+                "|---|---|" + "---|" * len(peers) + "---|" * len(peers)]
     for res in results:
         if res["kind"] != "time":
             continue
@@ -1305,7 +1306,8 @@ def markdown(meta: dict[str, Any], results: list[dict[str, Any]]) -> str:
     out += transfer_lines(results)
     rows = targets(results)
     if rows:
-        out += ["", "## Issue 7 targets", "", "| target | measured | met |", "|---|---|---|"]
+        out += ["", "## Targets (issues 7 and 22)", "", "| target | measured | met |",
+                "|---|---|---|"]
         for name, value, ok in rows:
             out.append(f"| {name} | {value} | "
                        f"{'yes' if ok else 'n/a' if ok is None else '**no**'} |")
