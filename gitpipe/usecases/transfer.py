@@ -388,5 +388,5 @@ def _fsck_packs(remote: Remote, packs: PackSet, report: FsckReport, repair: bool
     if doomed:  # each index before its pack: no index ever names a missing pack
         remote.delete(sorted(doomed))
         remote.delete(sorted(pack_key(index) for index in doomed))
-    report.removed += sorted(gone)
+    report.removed += sorted(refused)  # the bad ones; the good ones beside them went too
     return gone
