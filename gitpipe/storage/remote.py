@@ -54,33 +54,40 @@ def push(remote: Remote, cache: Cache, digests: Iterable[str], runs: Iterable[st
     runs_there = present_keys(remote, runs, "runs")
     summary = Transfer()
     files = [d for d in wanted if not d.endswith(DIR_SUFFIX) and not inventory.has(d)]
-    manifests = [d for d in wanted if d.endswith(DIR_SUFFIX) and not inventory.has(d)]
+    manifests = [(cache.path(d), object_key(d)) for d in wanted
+                 if d.endswith(DIR_SUFFIX) and not inventory.has(d)]
     summary.skipped = len(wanted) - len(files) - len(manifests)
     sizes = {d: _size(cache.path(d)) for d in files}
-    small = {d: size for d, size in sizes.items() if size < PACK_THRESHOLD}
-    if len(small) < PACK_MIN_OBJECTS:
-        small = {}
-    loose = [(cache.path(d), object_key(d)) for d in files if d not in small]
     run_todo = [(cache.root / rel, rel) for rel in runs if rel not in runs_there]
-    later = [(cache.path(d), object_key(d)) for d in manifests] + run_todo
+    later = manifests + run_todo
     expect(progress, len(files) + len(later), sum(sizes.values()) +
            sum(_size(path) for path, _ in later))
     # Files first, manifests after, run entries last: whatever a manifest or a
     # run entry names is on the remote before it is.
-    if small:
-        mark_format(remote, inventory.packs.format)
-    groups = [[(d, cache.path(d)) for d in group] for group in plan_packs(small)]
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        done = [pool.submit(_push_pack, remote, cache, group, summary, progress)
-                for group in groups]
-        _parallel(remote.upload, loose, jobs, summary, progress)
-        for future in done:
-            future.result()
-    _parallel(remote.upload, later[:len(manifests)], jobs, summary, progress)
+    _push_files(remote, cache, sizes, inventory.packs.format, jobs, (summary, progress))
+    _parallel(remote.upload, manifests, jobs, summary, progress)
     run_summary = Transfer()
     _parallel(remote.upload, run_todo, jobs, run_summary, progress)
     summary.runs = run_summary.files
     return summary
+
+
+def _push_files(remote: Remote, cache: Cache, sizes: dict[str, int], known_format: int,
+                jobs: int, told: tuple[Transfer, Progress | None]) -> None:
+    """Upload these files: those under PACK_THRESHOLD in packs (when there are
+    PACK_MIN_OBJECTS of them), the others loose, all in one pool."""
+    small = {d: size for d, size in sizes.items() if size < PACK_THRESHOLD}
+    if len(small) < PACK_MIN_OBJECTS:
+        small = {}
+    loose = [(cache.path(d), object_key(d)) for d in sizes if d not in small]
+    if small:
+        mark_format(remote, known_format)
+    groups = [[(d, cache.path(d)) for d in group] for group in plan_packs(small)]
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        done = [pool.submit(_push_pack, remote, cache, group, *told) for group in groups]
+        _parallel(remote.upload, loose, jobs, *told)
+        for future in done:
+            future.result()
 
 
 def _push_pack(remote: Remote, cache: Cache, objects: list[tuple[str, Path]],
