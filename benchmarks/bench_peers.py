@@ -18,6 +18,10 @@ in the same run:
                             20,000 x 4 KiB files (files/s), next to DVC's md5 code
     backfill                365 daily partitions of `true`, concurrency 8: scheduling
                             overhead = (wall - sum of command time / 8) / 365
+    transfer                10,000 x 4 KiB files through moto's S3 server on 127.0.0.1:
+                            gitpipe push / pull / push with nothing new next to DVC's
+                            (dvc-s3; once each) and the s3fs floor (import, one request);
+                            1 GiB in 1,000 files to a folder remote next to `cp -r`
 
 The peers live in their own venv, benchmarks/.work/peers-venv, installed from
 benchmarks/requirements-peers.txt (reused while that file is unchanged).
@@ -98,6 +102,11 @@ class Plan:
     # figures: wall and CPU, next to make and python)
     scale_sizes: tuple[tuple[int, int], ...] = ()
     scale_repeat: int = 3
+    s3_files: int = 10000                 # small files pushed and pulled through moto's S3
+    s3_bytes: int = 4096
+    folder_mib: int = 1024                # the big out pushed and pulled to a folder remote
+    folder_files: int = 1000
+    transfer_repeat: int = 3
 
 
 PLANS = {
@@ -112,14 +121,16 @@ PLANS = {
                   sleep_stages=8, sleep_seconds=1, sleep_repeat=1,
                   hash_big_mib=0, hash_small_files=2000, hash_small_bytes=4096,
                   hash_repeat=3, backfill_days=365, backfill_repeat=1,
-                  noparams_min_stages=50, scale_sizes=((10, 200), (200, 2000)), scale_repeat=1),
+                  noparams_min_stages=50, scale_sizes=((10, 200), (200, 2000)), scale_repeat=1,
+                  s3_files=2000, folder_mib=128, folder_files=128, transfer_repeat=1),
     # CI: every code path of this script, on sizes that cannot take long.
     "smoke": Plan("smoke", ((10, 100),), (10, 100), None,
                   repeat=1, warmup=0, cli_repeat=1, build_repeat=1, dvc_build_repeat=1,
                   sleep_stages=4, sleep_seconds=0.2, sleep_repeat=1,
                   hash_big_mib=16, hash_small_files=300, hash_small_bytes=4096,
                   hash_repeat=1, backfill_days=31, backfill_repeat=1,
-                  scale_sizes=((5, 20),), scale_repeat=1),
+                  scale_sizes=((5, 20),), scale_repeat=1,
+                  s3_files=200, folder_mib=8, folder_files=20, transfer_repeat=1),
 }
 
 
@@ -887,6 +898,245 @@ def backfill_overhead_ms(wall: float, sum_command: float, days: int) -> float:
 
 
 # --------------------------------------------------------------------------------------
+# Transfers (issue 22): S3 through moto on 127.0.0.1, and a folder remote
+
+MIB = 1024 * 1024
+S3_BUCKET = "bench"
+PUSH_JOBS = "8"  # gitpipe's default -j, and DVC's on 2 CPUs (4 x cores)
+
+
+def bench_transfer(tools: Tools, plan: Plan) -> list[dict[str, Any]]:
+    import bench_transfer as bt
+
+    return [bench_s3_transfer(tools, plan, bt), bench_folder_transfer(tools, plan, bt)]
+
+
+def transfer_repo(path: Path, files: int, total: int, remote: str, tools: Tools,
+                  bt: Any, env: dict[str, str]) -> Path:
+    """A git repository whose one stage writes `files` random files into data/,
+    built and committed with its lock; default remote `store` = `remote`."""
+    bt.remove_tree(path)
+    path.mkdir(parents=True)
+    (path / "gen.py").write_text(bt.GEN_SCRIPT)
+    (path / "gitpipe.yaml").write_text(
+        f"stages:\n  make:\n    cmd: python3 gen.py data {files} {total}\n"
+        "    deps: [gen.py]\n    outs: [data/]\n")
+    bs.output_of([*GIT, "init", "-q"], path, env)
+    bs.output_of([tools.gitpipe, "init"], path, env)
+    bs.output_of([tools.gitpipe, "remote", "add", "--default", "store", remote], path, env)
+    bs.output_of([tools.gitpipe, "repro"], path, env)
+    bs.output_of([*GIT, "add", "-A"], path, env)
+    bs.output_of([*GIT, "commit", "-q", "-m", "built"], path, env)
+    return path
+
+
+def dvc_repo(path: Path, data: Path, remote: str, endpoint: str, tools: Tools,
+             env: dict[str, str]) -> Path:
+    """The same files tracked by `dvc add`, with an S3 remote at `endpoint`."""
+    dvc = str(tools.dvc)
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    bs.output_of([*GIT, "init", "-q"], path, env)
+    bs.output_of([dvc, "init", "-q"], path, env)
+    shutil.copytree(data, path / "data")
+    bs.output_of([dvc, "add", "-q", "data"], path, env)
+    bs.output_of([dvc, "remote", "add", "-d", "store", remote], path, env)
+    bs.output_of([dvc, "remote", "modify", "store", "endpointurl", endpoint], path, env)
+    bs.output_of([*GIT, "add", "-A"], path, env)
+    bs.output_of([*GIT, "commit", "-q", "-m", "data"], path, env)
+    return path
+
+
+def bench_s3_transfer(tools: Tools, plan: Plan, bt: Any) -> dict[str, Any]:
+    import logging
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    n, size = plan.s3_files, plan.s3_bytes
+    log(f"\n== S3 (moto on 127.0.0.1): push and pull {n:,} x {size} B files")
+    base = PEERS_WORK / f"s3-{n}x{size}"
+    bt.remove_tree(base)  # what an interrupted run left
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        if host != "127.0.0.1":
+            raise RuntimeError(f"moto listens on {host}, not 127.0.0.1")
+        endpoint = f"http://127.0.0.1:{port}"
+        env = bt.s3_env(tools.env, endpoint)
+        client = boto3.session.Session().client(
+            "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
+            aws_secret_access_key="testing", aws_session_token="testing")
+        client.create_bucket(Bucket=S3_BUCKET)
+        gp = transfer_repo(base / "gitpipe", n, n * size, f"s3://{S3_BUCKET}/gitpipe", tools,
+                           bt, env)
+        dv = dvc_repo(base / "dvc", gp / "data", f"s3://{S3_BUCKET}/dvc", endpoint, tools,
+                      env) if tools.dvc else None
+        return _s3_figures(tools, plan, env, client, gp, dv, base)
+    finally:
+        server.stop()
+        bt.remove_tree(base)
+
+
+def _s3_figures(tools: Tools, plan: Plan, env: dict[str, str], client: Any, gp: Path,
+                dv: Path | None, base: Path) -> dict[str, Any]:
+    n = plan.s3_files
+    clones = iter(range(10**6))
+
+    def empty(prefix: str) -> None:
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=S3_BUCKET,
+                                                                     Prefix=prefix):
+            keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+            for i in range(0, len(keys), 1000):
+                client.delete_objects(Bucket=S3_BUCKET, Delete={"Objects": keys[i:i + 1000]})
+
+    def fresh_push(tool: str, repo: Path, prefix: str) -> Callable[[int], Measurement]:
+        def run(_rep: int) -> Measurement:
+            empty(prefix)
+            took, text = run_child([tool, "push", "-j", PUSH_JOBS], repo, env)
+            if tool == tools.gitpipe and f"pushed {n + 1} object(s)" not in text:
+                raise RuntimeError(f"gitpipe push did not push {n + 1} objects: {text}")
+            return took
+        return run
+
+    def fresh_pull(tool: str, repo: Path) -> Callable[[int], Measurement]:
+        def run(_rep: int) -> Measurement:
+            clone = base / f"clone-{next(clones)}"
+            bs.output_of(["git", "clone", "-q", str(repo), str(clone)], base, env)
+            took, _ = run_child([tool, "pull", "-j", PUSH_JOBS], clone, env)
+            got = sum(1 for _ in (clone / "data").iterdir())
+            if got != n:
+                raise RuntimeError(f"{tool} pull left {got} files, not {n}")
+            return took
+        return run
+
+    def again(tool: str, repo: Path) -> Callable[[int], Measurement]:
+        return lambda _rep: run_child([tool, "push", "-j", PUSH_JOBS], repo, env)[0]
+
+    specs = [Spec("gitpipe push", f"gitpipe push -j {PUSH_JOBS} (empty bucket)",
+                  fresh_push(tools.gitpipe, gp, "gitpipe/")),
+             Spec("gitpipe push (no-op)", "gitpipe push (nothing new)", again(tools.gitpipe, gp)),
+             Spec("gitpipe pull", f"gitpipe pull -j {PUSH_JOBS} (fresh clone)",
+                  fresh_pull(tools.gitpipe, gp))]
+    # The floor of any tool on s3fs: start Python, import s3fs, make one request.
+    floor = [tools.python, "-c",
+             f"import s3fs; s3fs.S3FileSystem().ls('{S3_BUCKET}/gitpipe/packs')"]
+    specs.append(Spec("s3fs floor", "python: import s3fs, one listing (the floor)",
+                      lambda _rep: run_child(floor, base, env)[0]))
+    if dv is not None and tools.dvc:  # once: one DVC push of 10,000 files takes minutes
+        specs += [Spec("dvc push", f"dvc push -j {PUSH_JOBS}", fresh_push(tools.dvc, dv, "dvc/"),
+                       repeat=1),
+                  Spec("dvc push (no-op)", "dvc push (nothing new)", again(tools.dvc, dv),
+                       repeat=1),
+                  Spec("dvc pull", f"dvc pull -j {PUSH_JOBS}", fresh_pull(tools.dvc, dv),
+                       repeat=1)]
+    figs = round_robin(specs, plan.transfer_repeat, 0)
+    result = scenario("s3-small", f"{n:,} x {plan.s3_bytes // 1024} KiB files, S3 (moto)",
+                      {k: v for k, v in figs.items() if k.startswith("gitpipe")}, {},
+                      files=n, bytes_each=plan.s3_bytes)
+    result["kind"] = "transfer"
+    result["pairs"] = [(g, p) for g, p in (("gitpipe push", "dvc push"),
+                                           ("gitpipe pull", "dvc pull"),
+                                           ("gitpipe push (no-op)", "dvc push (no-op)"))
+                       if p in figs]
+    result["baselines"] = {k: v.to_json() for k, v in figs.items()
+                           if not k.startswith("gitpipe")}
+    return result
+
+
+def bench_folder_transfer(tools: Tools, plan: Plan, bt: Any) -> dict[str, Any]:
+    n, mib = plan.folder_files, plan.folder_mib
+    log(f"\n== folder remote: push and pull {mib} MiB in {n:,} files, next to cp -r")
+    base = PEERS_WORK / f"folder-{n}-{mib}"
+    bt.remove_tree(base)  # what an interrupted run left
+    env = tools.env
+    repo = transfer_repo(base / "repo", n, mib * MIB, str(base / "remote-build"), tools, bt,
+                         env)
+    rounds = iter(range(10**6))
+    trees: list[Path] = []
+
+    def push(_rep: int) -> Measurement:
+        remote = base / f"remote-{next(rounds)}"
+        trees.append(remote)
+        bt.set_remote(repo, str(remote))
+        return run_child([tools.gitpipe, "push", "-j", PUSH_JOBS], repo, env)[0]
+
+    def pull(_rep: int) -> Measurement:
+        clone = base / f"clone-{len(trees)}"
+        trees.append(clone)
+        bs.output_of(["git", "clone", "-q", str(repo), str(clone)], base, env)
+        bt.set_remote(clone, str(trees[-2]))  # the remote the push just filled
+        return run_child([tools.gitpipe, "pull", "-j", PUSH_JOBS], clone, env)[0]
+
+    def copy(_rep: int) -> Measurement:
+        target = base / f"copy-{len(trees)}"
+        trees.append(target)
+        return run_child(["cp", "-r", str(repo / "data"), str(target)], base, env)[0]
+
+    bs.output_of(["sync"], base, env)
+    figs = round_robin([Spec("gitpipe push", f"gitpipe push -j {PUSH_JOBS} (fresh folder)",
+                             push),
+                        Spec("gitpipe pull", f"gitpipe pull -j {PUSH_JOBS} (fresh clone)", pull),
+                        Spec("cp -r", "cp -r data DEST", copy)], plan.transfer_repeat, 0)
+    bt.remove_tree(base)
+    result = scenario("folder-big", f"{mib:,} MiB in {n:,} files, folder remote",
+                      {k: v for k, v in figs.items() if k.startswith("gitpipe")}, {},
+                      files=n, mib=mib)
+    result["kind"] = "transfer"
+    result["pairs"] = [("gitpipe push", "cp -r"), ("gitpipe pull", "cp -r")]
+    result["baselines"] = {"cp -r": figs["cp -r"].to_json()}
+    return result
+
+
+def transfer_targets(by: dict[str, dict[str, Any]]) -> list[tuple[str, str, bool | None]]:
+    """Issue 22's transfer targets, from the same run's figures."""
+    rows: list[tuple[str, str, bool | None]] = []
+
+    def med(res: dict[str, Any], key: str) -> float:
+        fig = res["gitpipe"].get(key) or res["baselines"][key]
+        return float(fig["median_s"])
+
+    s3 = by.get("s3-small")
+    if s3 is not None:
+        noop = med(s3, "gitpipe push (no-op)")
+        floor = med(s3, "s3fs floor")
+        rows.append((f"push with nothing new ≤ 1 s ({s3['files']:,} objects, S3)",
+                     f"{noop:.2f} s (the s3fs floor: {floor:.2f} s, {noop / floor:.1f}×)",
+                     noop <= 1.0))
+        for what in ("push", "pull"):
+            if f"dvc {what}" in s3["baselines"]:
+                times = med(s3, f"dvc {what}") / med(s3, f"gitpipe {what}")
+                rows.append((f"{what} {s3['files']:,} small files to S3 ≥ 5× DVC",
+                             f"{times:.1f}× DVC", times >= 5))
+    folder = by.get("folder-big")
+    if folder is not None:
+        for what, limit in (("push", 1.0), ("pull", 1.2)):
+            ratio = med(folder, f"gitpipe {what}") / med(folder, "cp -r")
+            rows.append((f"{what} {folder['mib']:,} MiB to a folder remote ≤ {limit}× `cp -r`",
+                         f"{ratio:.2f}× cp -r", ratio <= limit))
+    return rows
+
+
+def transfer_lines(results: list[dict[str, Any]]) -> list[str]:
+    """The transfer table: each gitpipe figure next to its baseline, same run."""
+    rows = [r for r in results if r["kind"] == "transfer"]
+    if not rows:
+        return []
+    out = ["", "| transfer | gitpipe | baseline | gitpipe vs baseline |", "|---|---|---|---|"]
+    for res in rows:
+        for gkey, gfig in res["gitpipe"].items():
+            peer = dict(res["pairs"]).get(gkey)
+            pfig = res["baselines"].get(peer) if peer else None
+            ratio = fmt_ratio(gfig["median_s"] / pfig["median_s"]) if pfig else "—"
+            base = f"`{pfig['label']}` {fmt_fig(pfig)}" if pfig else "—"
+            out.append(f"| {res['title']} | `{gfig['label']}` {fmt_fig(gfig)} | {base} | "
+                       f"{ratio} |")
+    return out
+
+
+# --------------------------------------------------------------------------------------
 # Report
 
 
@@ -1008,6 +1258,7 @@ def targets(results: list[dict[str, Any]]) -> list[tuple[str, str, bool | None]]
         files, kib = max(rss)
         rows.append((f"status over 20,000 files < 200 MB RSS (measured at F={files:,})",
                      f"{kib / 1024:.0f} MiB (wait4 max)", kib / 1024 < 200))
+    rows += transfer_targets(by)
     if "backfill" in by and by["backfill"]["days"] >= 365:
         o = by["backfill"]["overhead_ms_per_partition"]["median"]
         rows.append(("backfill overhead < 20 ms per partition", f"{o:.1f} ms", o < 20))
@@ -1031,10 +1282,11 @@ def markdown(meta: dict[str, Any], results: list[dict[str, Any]]) -> str:
            f"builds {meta['plan']['build_repeat']}, DVC build "
            f"{meta['plan']['dvc_build_repeat']}); median (min–max) in seconds",
            f"- gitpipe source sha256 {meta['gitpipe_source_sha256'][:12]}"
-           + (" (a frozen snapshot of gitpipe/)" if meta.get("snapshot") else ""), "",
-           "| work | gitpipe | " + " | ".join(heads) + " | "
-           + " | ".join(f"gitpipe vs {PEER_TITLES[p]}" for p in peers) + " |",
-           "|---|---|" + "---|" * len(peers) + "---|" * len(peers)]
+           + (" (a frozen snapshot of gitpipe/)" if meta.get("snapshot") else "")]
+    if any(res["kind"] == "time" for res in results):
+        out += ["", "| work | gitpipe | " + " | ".join(heads) + " | "
+                + " | ".join(f"gitpipe vs {PEER_TITLES[p]}" for p in peers) + " |",
+                "|---|---|" + "---|" * len(peers) + "---|" * len(peers)]
     for res in results:
         if res["kind"] != "time":
             continue
@@ -1077,9 +1329,11 @@ def markdown(meta: dict[str, Any], results: list[dict[str, Any]]) -> str:
             out += ["", "### gitpipe at scale (issue 22), S = "
                     + ", ".join(f"{p['shape']['stages']:,}" for p in res["points"]),
                     bs.scaling_markdown(res["fit"]), bs.targets_markdown(res["targets"])]
+    out += transfer_lines(results)
     rows = targets(results)
     if rows:
-        out += ["", "## Issue 7 targets", "", "| target | measured | met |", "|---|---|---|"]
+        out += ["", "## Targets (issues 7 and 22)", "", "| target | measured | met |",
+                "|---|---|---|"]
         for name, value, ok in rows:
             out.append(f"| {name} | {value} | "
                        f"{'yes' if ok else 'n/a' if ok is None else '**no**'} |")
@@ -1107,7 +1361,7 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-ALL_GROUPS = {"cli", "noop", "sleep", "hash", "backfill", "scale"}
+ALL_GROUPS = {"cli", "noop", "sleep", "hash", "backfill", "scale", "transfer"}
 PERFORMANCE_DOC = REPO_ROOT / "docs" / "explanation" / "performance.md"
 LATEST_BEGIN = "<!-- latest `make bench` run: written by benchmarks/bench_peers.py -->"
 LATEST_END = "<!-- end of the latest run -->"
@@ -1139,7 +1393,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="peers to run (default: dvc,snakemake,make)")
     parser.add_argument("--only", default=",".join(sorted(ALL_GROUPS)),
                         help="scenario groups to run (default: all of "
-                        "cli,noop,sleep,hash,backfill,scale)")
+                        "cli,noop,sleep,hash,backfill,scale,transfer)")
     parser.add_argument("--repeat", "-n", type=int, help="override the repetitions")
     parser.add_argument("--jobs", "-j", type=int, default=2,
                         help="-j of the full builds (default 2)")
@@ -1218,6 +1472,8 @@ def main(argv: list[str] | None = None) -> int:
         results += bench_backfill(tools, plan)
     if "scale" in groups and plan.scale_sizes:
         results += bench_scale(tools, plan, args)
+    if "transfer" in groups:
+        results += bench_transfer(tools, plan)
 
     noop_failures = []
     for res in results:

@@ -241,7 +241,7 @@ def _confirm_remote_gc(plan: Any) -> bool:
     """Ask on a terminal; without one, refuse: a remote's deletions are for good."""
     from gitpipe.core.errors import BadInputError
 
-    what = (f"{len(plan.objects)} object(s) ({size_text(plan.bytes_freed)}) and "
+    what = (f"{len(plan.removed)} object(s) ({size_text(plan.bytes_freed)}) and "
             f"{len(plan.runs)} run-cache entries from {plan.where}, keeping what these "
             f"locks name: {plan.keeping}")
     if not sys.stdin.isatty():

@@ -123,3 +123,34 @@ def make_dirs_beneath(base: Path, directory: Path) -> None:
         raise SymlinkRefusedError(f"{str(current)!r} is not a directory{where}: gitpipe "
                                   "never writes its cache through a symbolic link",
                                   hint="remove it; gitpipe makes the folders it needs itself")
+
+
+def open_beneath(base: Path, rel: str) -> int:
+    """A read-only descriptor of the regular file `base/rel`, each folder on the
+    way and the file itself opened without following a symlink (a shared folder
+    is written by others: a link there could lead a read anywhere).
+    FileNotFoundError when it is absent; SymlinkRefusedError for a link or a
+    file of another kind."""
+    parts = rel.split("/")
+    if not rel or any(part in ("", ".", "..") for part in parts):
+        raise SymlinkRefusedError(f"{rel!r} is not a plain path below {str(base)!r}")
+    fd = os.open(base, _DIR_FLAGS)
+    try:
+        for part in parts[:-1]:
+            inner = _descend(fd, part, base, rel)
+            os.close(fd)
+            fd = inner
+        try:
+            found = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+                            | os.O_NONBLOCK, dir_fd=fd)
+        except OSError as exc:
+            if isinstance(exc, FileNotFoundError):
+                raise
+            raise SymlinkRefusedError(f"{str(base / rel)!r} is a symlink or cannot be "
+                                      f"opened: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    if not stat.S_ISREG(os.fstat(found).st_mode):
+        os.close(found)
+        raise SymlinkRefusedError(f"{str(base / rel)!r} is not a regular file")
+    return found

@@ -48,6 +48,12 @@ def object_relpath(digest: str) -> str:
     return f"files/{algo}/{value[:2]}/{value[2:]}"
 
 
+def object_key(digest: str) -> str:
+    """An object's path in a cache or on a remote, a manifest's with its `.dir`."""
+    suffix = DIR_SUFFIX if digest.endswith(DIR_SUFFIX) else ""
+    return object_relpath(digest.removesuffix(DIR_SUFFIX)) + suffix
+
+
 def digest_of_relpath(relpath: str) -> str:
     """`files/xxh3/ab/cdef…[.dir]` → `xxh3:abcdef…[.dir]`: the inverse of object_relpath."""
     parts = relpath.split("/")
@@ -73,6 +79,7 @@ class ObjectStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._root_text = str(root)
         self._made_dirs: set[Path] = set()
         self._manifests: dict[str, tuple[ManifestEntry, ...]] = {}
 
@@ -81,7 +88,13 @@ class ObjectStore:
         return self.root / (object_relpath(digest.removesuffix(DIR_SUFFIX)) + suffix)
 
     def has(self, digest: str) -> bool:
-        return self.path(digest).exists()
+        # A string path and os.stat: a push or pull asks this of every file of
+        # a directory out, and building a Path each time cost more than the stat.
+        algo, _, value = digest.removesuffix(DIR_SUFFIX).partition(":")
+        if algo != "xxh3" or not _HEX.match(value):
+            raise CacheError(f"not a cacheable digest: {digest!r}")
+        suffix = DIR_SUFFIX if digest.endswith(DIR_SUFFIX) else ""
+        return os.path.exists(f"{self._root_text}/files/xxh3/{value[:2]}/{value[2:]}{suffix}")
 
     def _dir(self, directory: Path) -> Path:
         """`directory`, made if need be and checked to be a real folder at every

@@ -1,30 +1,40 @@
-"""A remote: the cache layout on any fsspec URL; push, fetch, and what is missing.
+"""A remote: push, fetch, and what is missing, between the cache and the
+storage of remotefs.py.
 
-Existence is checked with one listing per prefix, transfers run in a thread
-pool, every download is verified against its name before it enters the
-cache, and no upload is visible under its final name until complete.
+Existence is checked in a few requests (the pack indexes, then lookups or one
+listing), transfers run in a thread pool, small files travel in packs,
+every download is verified against its name before it enters the cache, and
+no upload is visible under its final name until complete.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import threading
-import time
-import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from gitpipe.core.errors import BadInputError, GitpipeError, MissingExtraError
-from gitpipe.core.install import pip_install
-from gitpipe.core.nofollow import regular_files, unlink_beneath
 from gitpipe.core.progress import expect
-from gitpipe.hashing.digests import CHUNK, DIR_SUFFIX, copy_hashing_stream
+from gitpipe.hashing.digests import DIR_SUFFIX
 from gitpipe.storage.cache import Cache, Fetcher
-from gitpipe.storage.objects import CacheError, object_relpath
+from gitpipe.storage.objects import CacheError, object_key
+from gitpipe.storage.packs import (
+    PACK_MIN_OBJECTS,
+    PACK_THRESHOLD,
+    PackedObject,
+    build_pack,
+    plan_packs,
+)
+from gitpipe.storage.packstore import (
+    Inventory,
+    fetch_packed,
+    locate,
+    mark_format,
+    present_keys,
+    refusal,
+    upload_pack,
+)
+from gitpipe.storage.remotefs import Progress, Remote, RemoteError, Transfer, url_exists
 from gitpipe.storage.urls import (
     check_outside,
     local_folder,
@@ -33,243 +43,67 @@ from gitpipe.storage.urls import (
     resolve_url,
 )
 
-RETRIES = 4
-# (relative path done, bytes); with an `expect(files, bytes)` method, told each
-# batch's totals before it starts (core/progress.py)
-Progress = Callable[[str, int], None]
-_EXTRAS = {"s3": pip_install("s3"), "s3a": pip_install("s3")}
-
-
-class RemoteError(GitpipeError):
-    """A remote cannot be reached, or refuses a transfer after retries."""
-
-
-@dataclass
-class Transfer:
-    """What moved, for the summary line."""
-
-    files: int = 0
-    bytes: int = 0
-    skipped: int = 0
-    runs: int = 0
-    failed: list[str] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def add(self, size: int) -> None:
-        """Count one transferred file; called from worker threads."""
-        with self._lock:
-            self.files += 1
-            self.bytes += size
-
-
-def object_key(digest: str) -> str:
-    suffix = DIR_SUFFIX if digest.endswith(DIR_SUFFIX) else ""
-    return object_relpath(digest.removesuffix(DIR_SUFFIX)) + suffix
-
-
-def _open_fs(url: str, options: dict[str, Any]) -> tuple[Any, str]:
-    import fsspec
-
-    protocol = url.split("://", 1)[0] if "://" in url else "file"
-    try:
-        # No instance cache: fsspec keys it on the arguments, not on the
-        # AWS_* environment the client reads, so a cached S3 filesystem could
-        # keep talking to an endpoint the environment no longer names.
-        return fsspec.core.url_to_fs(  # type: ignore[no-any-return,unused-ignore]
-            url, skip_instance_cache=True, **options)
-    except ImportError as exc:
-        # fsspec's own message names the package that implements the protocol.
-        hint = _EXTRAS.get(protocol) or str(exc).splitlines()[0]
-        raise MissingExtraError(f"remote {url!r} needs the {protocol!r} filesystem",
-                                hint=hint) from None
-    except (ValueError, TypeError) as exc:
-        raise BadInputError(f"remote {url!r}: {exc}") from None
-
-
-def _retrying(what: str, action: Callable[[], Any]) -> Any:
-    """Run a transfer with exponential backoff on network-ish failures."""
-    for attempt in range(RETRIES):
-        try:
-            return action()
-        except (FileNotFoundError, CacheError):
-            raise
-        except (OSError, ConnectionError, TimeoutError) as exc:
-            if attempt == RETRIES - 1:
-                raise RemoteError(f"{what}: {exc}") from None
-            time.sleep(0.2 * 2 ** attempt)
-    return None
-
-
-class Remote:
-    """One named remote: an fsspec filesystem and a base path."""
-
-    def __init__(self, name: str, url: str, options: dict[str, Any] | None = None) -> None:
-        self.name = name
-        self.url = url
-        self.fs, base = _open_fs(url, dict(options or {}))
-        self.base = base.rstrip("/")
-        self.is_local = "file" in (self.fs.protocol if isinstance(self.fs.protocol, tuple)
-                                   else (self.fs.protocol,))
-
-    def full(self, rel: str) -> str:
-        """The remote's name for `rel`, which stays below the base: every key is
-        built from an object name or a run-cache key, never `..` or absolute."""
-        if rel.startswith("/") or any(part in ("", ".", "..") for part in rel.split("/")):
-            raise BadInputError(f"remote {self.name!r}: refusing the key {rel!r}, which is not "
-                                "a plain relative path below the remote")
-        return f"{self.base}/{rel}"
-
-    def listing(self, prefix: str) -> set[str]:
-        """Every file below `prefix`, relative to the base: one recursive listing."""
-        return set(self._find(prefix, detail=False))
-
-    def listed(self, prefix: str) -> dict[str, int]:
-        """The same listing with each file's size (the same one call to fsspec,
-        which walks with details either way): a transfer's total before it starts."""
-        return self._find(prefix, detail=True)
-
-    def sizes(self, prefix: str) -> dict[str, int]:
-        """The same listing with each file's size, for gc and fsck, which delete
-        from it: a folder remote is walked without following symlinks, so only
-        regular files inside it are ever listed."""
-        if not self.is_local:
-            return self._find(prefix, detail=True)
-        return {f"{prefix}/{rel}": info.st_size
-                for rel, info in regular_files(self._real_base() / prefix) if ".tmp-" not in rel}
-
-    def delete(self, rels: list[str]) -> None:
-        """Remove these files; in a folder remote, never through a symlink."""
-        if self.is_local:
-            base = self._real_base()
-            for rel in rels:
-                unlink_beneath(base, rel)
-        elif rels:
-            paths = [self.full(rel) for rel in rels]
-            _retrying(f"delete {len(rels)} file(s) from {self.name!r}", lambda: self.fs.rm(paths))
-
-    def _real_base(self) -> Path:
-        """A folder remote's base as the user configured it, links resolved: the
-        user's own path may pass through a symlink; nothing inside it may."""
-        return Path(os.path.realpath(self.base))
-
-    def _find(self, prefix: str, detail: bool) -> dict[str, int]:
-        root = self.full(prefix)
-        try:
-            self.fs.invalidate_cache(root)  # others push and gc too: never a stale listing
-            found = self.fs.find(root, detail=detail)
-        except FileNotFoundError:
-            return {}
-        except Exception as exc:  # network and credential errors come in many types
-            raise RemoteError(f"remote {self.name!r} ({self.url}): cannot list: {exc}") from None
-        cut = len(self.base) + 1
-        bare = self.base.split("://", 1)[-1]
-        rels = {}
-        for path, info in (found.items() if detail else ((p, None) for p in found)):
-            path = str(path)
-            rel = path[cut:] if path.startswith(self.base) else path[len(bare) + 1:]
-            if ".tmp-" not in rel:
-                rels[rel] = int(info.get("size") or 0) if info else 0
-        return rels
-
-    def upload(self, local: Path, rel: str) -> int:
-        """Upload atomically: a local folder gets temp name + rename; object stores
-        publish a single PUT (or a completed multipart upload) at once."""
-        target = self.full(rel)
-
-        def put() -> int:
-            if self.is_local:
-                tmp = f"{target}.tmp-{uuid.uuid4().hex}"
-                self.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
-                self.fs.put_file(str(local), tmp)
-                self.fs.mv(tmp, target)
-            else:
-                self.fs.put_file(str(local), target)
-            return local.stat().st_size
-
-        return int(_retrying(f"upload {rel} to {self.name!r}", put))
-
-    def put_bytes(self, rel: str, data: bytes) -> None:
-        """A small record (job, result, heartbeat), written atomically like an object."""
-        import tempfile
-
-        with tempfile.NamedTemporaryFile(delete=False) as handle:
-            handle.write(data)
-        try:
-            self.upload(Path(handle.name), rel)
-        finally:
-            Path(handle.name).unlink(missing_ok=True)
-
-    def get_bytes(self, rel: str) -> bytes | None:
-        """A small record, or None when it is not there (yet)."""
-        def get() -> bytes:
-            self.fs.invalidate_cache()
-            with self.fs.open(self.full(rel), "rb") as handle:
-                return bytes(handle.read())
-
-        try:
-            return bytes(_retrying(f"read {rel} from {self.name!r}", get))
-        except FileNotFoundError:
-            return None
-
-    def download_verified(self, rel: str, dest: Path, digest: str | None,
-                          also: Path | None = None) -> int:
-        """Stream `rel` into `dest` (and `also`, when given), checking it hashes to
-        `digest` when given; on a mismatch neither file is left behind."""
-
-        def get() -> int:
-            # A folder remote is read with plain unbuffered reads into one
-            # reused buffer; fsspec's file objects cost far more kernel time there.
-            source = (open(self.full(rel), "rb", buffering=0) if self.is_local  # noqa: SIM115
-                      else self.fs.open(self.full(rel), "rb", block_size=8 * CHUNK))
-            targets = [dest] if also is None else [dest, also]
-            with source as reader, contextlib.ExitStack() as files:
-                writers = [files.enter_context(open(t, "wb", buffering=0)) for t in targets]
-                hexdigest, size = copy_hashing_stream(reader, writers)
-            if digest is not None:
-                got = f"xxh3:{hexdigest}"
-                if got != digest.removesuffix(DIR_SUFFIX):
-                    dest.unlink(missing_ok=True)
-                    if also is not None:
-                        also.unlink(missing_ok=True)
-                    raise CacheError(f"remote {self.name!r}: object {rel} is corrupt "
-                                     f"(its content hashes to {got}); it was not used")
-            return size
-
-        return int(_retrying(f"download {rel} from {self.name!r}", get))
-
-
-def url_exists(url: str, root: Path) -> bool:
-    """Does a path (relative to the project root) or any fsspec URL exist now?"""
-    if "://" not in url:
-        return (root / url).exists()
-    fs, path = _open_fs(url, {})
-    fs.invalidate_cache()
-    return bool(fs.exists(path))
-
 
 def push(remote: Remote, cache: Cache, digests: Iterable[str], runs: Iterable[str],
          jobs: int = 8, progress: Progress | None = None) -> Transfer:
-    """Upload the objects (with their manifests' files) and run entries missing there."""
-    runs = list(runs)  # signed run entries go through storage/runshare.py, which lists runs/
-    present = remote.listing("files") | (remote.listing("runs") if runs else set())
+    """Upload the objects (with their manifests' files) and run entries missing
+    there: small files in packs, the rest loose."""
     wanted = _expand(cache, digests)
+    inventory = locate(remote, wanted)
+    runs = list(runs)
+    runs_there = present_keys(remote, runs, "runs")
     summary = Transfer()
-    files = [d for d in wanted if not d.endswith(DIR_SUFFIX)]
-    manifests = [d for d in wanted if d.endswith(DIR_SUFFIX)]
+    files = [d for d in wanted if not d.endswith(DIR_SUFFIX) and not inventory.has(d)]
+    manifests = [(cache.path(d), object_key(d)) for d in wanted
+                 if d.endswith(DIR_SUFFIX) and not inventory.has(d)]
+    summary.skipped = len(wanted) - len(files) - len(manifests)
+    sizes = {d: _size(cache.path(d)) for d in files}
+    run_todo = [(cache.root / rel, rel) for rel in runs if rel not in runs_there]
+    later = manifests + run_todo
+    expect(progress, len(files) + len(later), sum(sizes.values()) +
+           sum(_size(path) for path, _ in later))
     # Files first, manifests after, run entries last: whatever a manifest or a
     # run entry names is on the remote before it is.
-    batches = [[(cache.path(d), object_key(d)) for d in batch if object_key(d) not in present]
-               for batch in (files, manifests)]
-    run_todo = [(cache.root / rel, rel) for rel in runs if rel not in present]
-    everything = [*batches[0], *batches[1], *run_todo]
-    expect(progress, len(everything), sum(_size(path) for path, _ in everything))
-    for batch, todo in zip((files, manifests), batches, strict=True):
-        summary.skipped += len(batch) - len(todo)
-        _parallel(remote.upload, todo, jobs, summary, progress)
+    _push_files(remote, cache, sizes, inventory.packs.format, jobs, (summary, progress))
+    _parallel(remote.upload, manifests, jobs, summary, progress)
     run_summary = Transfer()
     _parallel(remote.upload, run_todo, jobs, run_summary, progress)
     summary.runs = run_summary.files
     return summary
+
+
+def _push_files(remote: Remote, cache: Cache, sizes: dict[str, int], known_format: int,
+                jobs: int, told: tuple[Transfer, Progress | None]) -> None:
+    """Upload these files: those under PACK_THRESHOLD in packs (when there are
+    PACK_MIN_OBJECTS of them), the others loose, all in one pool."""
+    small = {d: size for d, size in sizes.items() if size < PACK_THRESHOLD}
+    if len(small) < PACK_MIN_OBJECTS:
+        small = {}
+    loose = [(cache.path(d), object_key(d)) for d in sizes if d not in small]
+    if small:
+        mark_format(remote, known_format)
+    groups = [[(d, cache.path(d)) for d in group] for group in plan_packs(small)]
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        done = [pool.submit(_push_pack, remote, cache, group, *told) for group in groups]
+        _parallel(remote.upload, loose, jobs, *told)
+        for future in done:
+            future.result()
+
+
+def _push_pack(remote: Remote, cache: Cache, objects: list[tuple[str, Path]],
+               summary: Transfer, progress: Progress | None) -> None:
+    """Build one pack from cache objects in a temp file, and upload it."""
+    scratch = cache._tmp()
+    try:
+        built = build_pack(objects, scratch)
+        upload_pack(remote, built)
+    finally:
+        scratch.unlink(missing_ok=True)
+    for digest, path in objects:
+        size = _size(path)
+        summary.add(size)
+        if progress is not None:
+            progress(object_key(digest), size)
 
 
 def _size(path: Path) -> int:
@@ -323,45 +157,73 @@ def fetch_objects(remote: Remote, cache: Cache, digests: Iterable[str], jobs: in
 
 
 def fetch_exactly(remote: Remote, cache: Cache, digests: list[str], jobs: int = 8,
-                  progress: Progress | None = None, present: dict[str, int] | None = None,
+                  progress: Progress | None = None, present: Inventory | None = None,
                   summary: Transfer | None = None) -> Transfer:
     """Download these objects if the cache lacks them (a manifest's files are not
-    followed). `present`: the remote's listing of `files/` with sizes
-    (`Remote.listed`), if already made."""
+    followed). `present`: where the remote holds them (`locate`), if known."""
     summary = summary if summary is not None else Transfer()
     todo = [d for d in digests if not cache.has(d)]
     if not todo:
         return summary
     if present is None:
-        present = remote.listed("files")
+        present = locate(remote, todo)
     absent = absent_objects(remote, todo, present)
     if absent:
         summary.failed.extend(sorted(absent))
         todo = [d for d in todo if d not in absent]
     expect_objects(progress, todo, present)
+    refused = fetch_packed_into(remote, cache, present.packed(todo), summary, progress, jobs)
     fetch = fetcher(remote, cache, summary, progress)
+    loose = [d for d in todo if d not in refused and not cache.has(d)]
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        list(pool.map(lambda digest: fetch(digest, None), todo))
+        list(pool.map(lambda digest: fetch(digest, None), loose))
+    if refused:
+        raise refusal(refused)
     return summary
 
 
+def fetch_packed_into(remote: Remote, cache: Cache, wanted: Mapping[str, PackedObject],
+                      summary: Transfer, progress: Progress | None, jobs: int = 8,
+                      also: Mapping[str, list[Path]] | None = None) -> dict[str, CacheError]:
+    """Read packed objects into the cache, each verified, and into the files
+    `also` names for it (a pull's work tree); the ones refused, why."""
+    def publish(digest: str, data: bytes) -> None:
+        tmp = cache.tmp_beside(digest)
+        try:
+            tmp.write_bytes(data)
+            cache._publish(tmp, cache.path(digest))
+        finally:
+            tmp.unlink(missing_ok=True)
+        for dest in (also or {}).get(digest, ()):
+            with open(dest, "wb") as handle:
+                handle.write(data)
+            os.chmod(dest, 0o644)
+        summary.add(len(data))
+        if progress is not None:
+            progress(object_key(digest), len(data))
+
+    return fetch_packed(remote, wanted, publish, jobs) if wanted else {}
+
+
 def expect_objects(progress: Progress | None, digests: Collection[str],
-                   present: Mapping[str, int]) -> None:
-    """Tell `progress` what downloading `digests` moves, from the remote's listing."""
-    expect(progress, len(digests), sum(present.get(object_key(d), 0) for d in digests))
+                   present: Inventory) -> None:
+    """Tell `progress` what downloading `digests` moves, from the inventory."""
+    expect(progress, len(digests), sum(present.size(d) for d in digests))
 
 
 def absent_objects(remote: Remote, digests: Iterable[str],
-                   present: Collection[str] | None = None) -> set[str]:
-    """Which of `digests` the remote lacks: one listing, however many there are."""
+                   present: Inventory | None = None) -> set[str]:
+    """Which of `digests` the remote lacks: the pack indexes and a few lookups
+    (or one listing), however many there are."""
+    digests = list(digests)
     if present is None:
-        present = remote.listing("files")
-    return {d for d in digests if object_key(d) not in present}
+        present = locate(remote, digests)
+    return {d for d in digests if not present.has(d)}
 
 
 def fetcher(remote: Remote, cache: Cache, summary: Transfer,
             progress: Progress | None) -> Fetcher:
-    """Download one object into the cache, verified, optionally writing a
+    """Download one loose object into the cache, verified, optionally writing a
     workspace copy from the same read (see Cache.write_files)."""
 
     def fetch(digest: str, also: Path | None) -> None:
@@ -395,7 +257,8 @@ def fetch_run(remote: Remote, cache: Cache, rel: str) -> bool:
 
 
 # The URL helpers are urls.py's; the CLI imports them from here too.
-__all__ = ["Remote", "RemoteError", "Transfer", "absent_objects", "check_outside",
-           "fetch_exactly", "fetch_objects", "fetch_run", "fetcher", "local_folder",
-           "masked_options", "masked_url", "push", "resolve_url"]
+__all__ = ["Inventory", "Progress", "Remote", "RemoteError", "Transfer", "absent_objects",
+           "check_outside", "fetch_exactly", "fetch_objects", "fetch_run", "fetcher",
+           "local_folder", "locate", "masked_options", "masked_url", "object_key", "push",
+           "resolve_url", "url_exists"]
 

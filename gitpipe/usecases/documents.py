@@ -61,6 +61,7 @@ def gc_document(plan: GcPlan, dry_run: bool, remote: dict[str, Any] | None) -> d
     from gitpipe.storage.objects import digest_of_relpath
 
     objects = [{"digest": digest_of_relpath(rel), "size": size} for rel, size in plan.objects]
+    objects += [{"digest": digest, "size": size} for digest, size in plan.packed]
     return {**header("gc"), "ok": True, "dry_run": dry_run, "where": plan.where,
             "remote": remote, "keeping": plan.keeping,
             "removed": {"objects": objects, "bytes": plan.bytes_freed, "runs": list(plan.runs),

@@ -21,6 +21,8 @@ from gitpipe.pipeline.lockfile import LockEntry
 from gitpipe.project.root import Project, ProjectLock
 from gitpipe.storage.cache import Cache
 from gitpipe.storage.objects import CacheError, digest_of_relpath, verify_object
+from gitpipe.storage.packs import pack_key
+from gitpipe.storage.packstore import PackSet, read_packs
 from gitpipe.storage.remote import Remote, fetch_exactly, object_key
 from gitpipe.storage.runlogs import LOGS_DIR, old_logs
 
@@ -71,15 +73,17 @@ class GcPlan:
     runs: list[str] = field(default_factory=list)
     logs: list[str] = field(default_factory=list)
     kept: int = 0
+    packs: list[tuple[str, int]] = field(default_factory=list)  # a remote's index and pack files
+    packed: list[tuple[str, int]] = field(default_factory=list)  # (digest, size) in those packs
 
     @property
     def removed(self) -> list[str]:
         """The digests of the objects that go."""
-        return [digest_of_relpath(rel) for rel, _ in self.objects]
+        return [digest_of_relpath(rel) for rel, _ in self.objects] + [d for d, _ in self.packed]
 
     @property
     def bytes_freed(self) -> int:
-        return sum(size for _, size in self.objects)
+        return sum(size for _, size in [*self.objects, *self.packs])
 
 
 Confirm = Callable[[GcPlan], bool]  # asked before anything is removed from a remote
@@ -328,6 +332,7 @@ def _plan_remote(remote: Remote, kept: set[str], keeping: str) -> GcPlan:
             plan.kept += 1
         else:
             plan.objects.append((rel, size))
+    _plan_packs(plan, read_packs(remote), kept)
     # The main scope's entries and every named scope's (scopes/<name>/runs/…).
     runs = sorted([*remote.sizes("runs"),
                    *(rel for rel in remote.sizes("scopes") if rel.count("/") == 4)])
@@ -338,9 +343,29 @@ def _plan_remote(remote: Remote, kept: set[str], keeping: str) -> GcPlan:
     return plan
 
 
+def _plan_packs(plan: GcPlan, packs: PackSet, kept: set[str]) -> None:
+    """A pack goes when none of its objects is kept; one with any kept object
+    stays whole (its dead objects with it: no repacking). Only the packs listed
+    now are planned: a pack pushed meanwhile has an index gc never read, and
+    names only objects in its own pack, so nothing it needs is removed. A pack
+    without an index (a push between its two uploads) is left alone."""
+    for index, digests in sorted(packs.indexes.items()):
+        live = sum(1 for digest in digests if digest in kept)
+        if live:
+            plan.kept += live
+            continue
+        plan.packs += [(index, packs.sizes[index]), (pack_key(index), packs.sizes[pack_key(index)])]
+        plan.packed += [(digest, packs.objects[digest].length) for digest in digests
+                        if packs.objects[digest].pack == pack_key(index)]
+
+
 def _remove_remote(remote: Remote, plan: GcPlan, progress: Tick | None) -> None:
-    """In batches, in the same order as locally, so progress can be shown."""
-    rels = [*plan.runs, *_manifests_first(plan.objects)]
+    """In batches, in the same order as locally, so progress can be shown; a
+    pack's index goes before the pack, so no index names a missing pack."""
+    manifests_then_files = _manifests_first(plan.objects)
+    manifests = [rel for rel in manifests_then_files if rel.endswith(DIR_SUFFIX)]
+    packs = sorted((rel for rel, _ in plan.packs), key=lambda rel: not rel.endswith(".idx"))
+    rels = [*plan.runs, *manifests, *packs, *manifests_then_files[len(manifests):]]
     expect(progress, len(rels))
     for start in range(0, len(rels), DELETE_BATCH):
         batch = rels[start:start + DELETE_BATCH]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +16,8 @@ from gitpipe.project.lockguard import LockedOut, check_manifests, locked_outs, t
 from gitpipe.project.root import Project, ProjectLock
 from gitpipe.storage.cache import Cache, run_relpath
 from gitpipe.storage.objects import CacheError, digest_of_relpath, verify_object
+from gitpipe.storage.packs import PackedObject, pack_key
+from gitpipe.storage.packstore import PackSet, fetch_packed, read_packs, refusal
 from gitpipe.storage.remote import (
     Progress,
     Remote,
@@ -24,7 +26,9 @@ from gitpipe.storage.remote import (
     expect_objects,
     fetch_exactly,
     fetch_objects,
+    fetch_packed_into,
     fetcher,
+    locate,
     object_key,
     push,
 )
@@ -177,15 +181,15 @@ def pull(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: in
         cache = project.cache
         report, todo = _compare(project, targets, force)
         summary = Transfer()
+        packed: dict[str, PackedObject] = {}
         if any(cache.missing(o.digest) for o in todo):
-            # One listing serves both: which manifests, then which files, exist.
-            present = remote.listed("files")
             absent = [o for o in todo if o.digest.endswith(DIR_SUFFIX) and not cache.has(o.digest)]
-            fetch_exactly(remote, cache, [o.digest for o in absent], jobs, progress, present,
-                          summary)
+            fetch_exactly(remote, cache, [o.digest for o in absent], jobs, progress,
+                          summary=summary)
             check_manifests(cache, [o for o in absent if cache.has(o.digest)],
                             f"remote {remote.name!r}")
             wanted = {d for o in todo for d in cache.missing(o.digest)}
+            present = locate(remote, wanted)
             if summary.failed or absent_objects(remote, wanted, present):
                 # Fetch what can be fetched, check out every out that is whole,
                 # then fail naming what is absent (as DVC's pull does).
@@ -196,16 +200,21 @@ def pull(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: in
                     restored = f"; checked out the other {len(report.restored)} out(s)" \
                         if report.restored else ""
                     raise CacheError(exc.message + restored, hint=exc.hint) from None
-            else:  # the files write_files below downloads, for the progress's total
+            else:  # the files downloaded below, for the progress's total
                 expect_objects(progress, wanted, present)
+                packed = present.packed(wanted)
         pairs = []
         for out in todo:
             pairs += lay_out(project, out)
             report.restored.append(out.target)
         try:
+            pairs, refused = _write_packed(remote, cache, packed, pairs, (summary, progress),
+                                           jobs)
             cache.write_files(pairs, fetcher(remote, cache, summary, progress), jobs)
             for out in todo:
                 cache.apply_modes(project.root / out.path, out.digest, out.executable)
+            if refused:
+                raise refusal(refused)
         except CacheError as exc:  # a corrupt object: every other file was written
             whole = sum(1 for out in todo if not cache.missing(out.digest))
             done = f"; checked out the other {whole} out(s)" if whole else ""
@@ -213,6 +222,24 @@ def pull(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: in
         finally:
             project.state.flush()
         return summary, report
+
+
+def _write_packed(remote: Remote, cache: Cache, packed: Mapping[str, PackedObject],
+                  pairs: list[tuple[str, Path]], told: tuple[Transfer, Progress | None],
+                  jobs: int) -> tuple[list[tuple[str, Path]], dict[str, CacheError]]:
+    """Read the packed objects in a few ranged reads, each verified, into the
+    cache and (in copy mode) straight into the work-tree files that hold them,
+    as write_files does for a loose one. The pairs left to write, and the
+    objects refused (their files are not written)."""
+    if not packed:
+        return pairs, {}
+    files: dict[str, list[Path]] = {}
+    if cache.link_type in ("copy", "reflink"):
+        for digest, dest in pairs:
+            if digest in packed:
+                files.setdefault(digest, []).append(dest)
+    refused = fetch_packed_into(remote, cache, packed, *told, jobs, files)
+    return [(d, dest) for d, dest in pairs if d not in refused and d not in files], refused
 
 
 def _checkout_whole(project: Project, todo: list[LockedOut], report: CheckoutReport) -> None:
@@ -299,14 +326,16 @@ def malformed_on(remote: Remote, keys: Iterable[str]) -> list[str]:
 
 def fsck_remote(project: Project, remote: Remote, repair: bool = False,
                 jobs: int = 8, progress: Tick | None = None) -> FsckReport:
-    """Download every object of `remote` and hash it against its name (push
-    checks names only, so a damaged object would stay there for good); with
-    `repair`, delete the bad ones, for a push from a good copy to replace."""
+    """Download every object of `remote`, loose or packed, and hash it against
+    its name (push checks names only, so a damaged object would stay there for
+    good); with `repair`, delete the bad ones (a pack with a bad object or a
+    malformed index goes whole), for a push from a good copy to replace."""
     from concurrent.futures import ThreadPoolExecutor
 
     report = FsckReport()
     # Listed without following symlinks (a folder remote): --repair deletes from it.
     keys = sorted(rel for rel in remote.sizes("files") if rel.count("/") == 3)
+    packs = read_packs(remote, jobs)
     scratch = project.cache.root / "tmp"
     scratch.mkdir(parents=True, exist_ok=True)
 
@@ -323,7 +352,7 @@ def fsck_remote(project: Project, remote: Remote, repair: bool = False,
                 progress(1)
         return None
 
-    expect(progress, len(keys))
+    expect(progress, len(keys) + len(packs.objects))
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         verdicts = list(pool.map(check, keys))
@@ -335,8 +364,36 @@ def fsck_remote(project: Project, remote: Remote, repair: bool = False,
         if repair:
             remote.delete([rel])
             report.removed.append(bad)
+    gone = _fsck_packs(remote, packs, report, repair, jobs, progress)
     report.malformed = malformed_on(remote, keys)
-    present = set(keys) - {object_key(digest) for digest in report.removed}
+    report.malformed += [f"{index}: {problem}" for index, problem in sorted(packs.problems.items())]
+    present = (set(keys) - {object_key(digest) for digest in report.removed}) | {
+        object_key(digest) for digest in set(packs.objects) - gone}
     report.missing = [o for o in locked_outs(project.lock_entries)
                       if object_key(o.digest) not in present]
     return report
+
+
+def _fsck_packs(remote: Remote, packs: PackSet, report: FsckReport, repair: bool, jobs: int,
+                progress: Tick | None) -> set[str]:
+    """Read every packed object, verified, into `report`; with `repair`, delete
+    each pack holding a bad one, and each malformed index with its pack. The
+    digests no longer packed on the remote."""
+    def count(_digest: str, _data: bytes) -> None:
+        if progress is not None:
+            progress(1)
+
+    refused = fetch_packed(remote, packs.objects, count, jobs)
+    report.checked += len(packs.objects)
+    report.bad += sorted(refused)
+    if not repair:
+        return set()
+    damaged = {packs.objects[digest].pack for digest in refused}
+    doomed = [index for index in packs.indexes if pack_key(index) in damaged]
+    doomed += [index for index in packs.problems if trust.PACK_INDEX_NAME.match(index)]
+    gone = {digest for index in doomed for digest in packs.indexes.get(index, [])}
+    if doomed:  # each index before its pack: no index ever names a missing pack
+        remote.delete(sorted(doomed))
+        remote.delete(sorted(pack_key(index) for index in doomed))
+    report.removed += sorted(refused)  # the bad ones; the good ones beside them went too
+    return gone
