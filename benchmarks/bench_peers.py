@@ -94,6 +94,9 @@ class Plan:
     backfill_days: int
     backfill_repeat: int
     noparams_min_stages: int = 0          # DVC's no-params variant from this size up
+    # gitpipe next to make alone ("build" group): full builds of these sizes
+    make_build_sizes: tuple[tuple[int, int], ...] = ()
+    make_build_repeat: int = 1
 
 
 PLANS = {
@@ -101,19 +104,22 @@ PLANS = {
                     repeat=5, warmup=1, cli_repeat=10, build_repeat=3, dvc_build_repeat=1,
                     sleep_stages=8, sleep_seconds=1, sleep_repeat=3,
                     hash_big_mib=1024, hash_small_files=20000, hash_small_bytes=4096,
-                    hash_repeat=5, backfill_days=365, backfill_repeat=3),
+                    hash_repeat=5, backfill_days=365, backfill_repeat=3,
+                    make_build_sizes=((200, 2000), (2000, 20000)), make_build_repeat=3),
     "quick": Plan("quick", ((10, 100), (50, 500)), (50, 500), None,
                   repeat=3, warmup=1, cli_repeat=3, build_repeat=1, dvc_build_repeat=1,
                   sleep_stages=8, sleep_seconds=1, sleep_repeat=1,
                   hash_big_mib=0, hash_small_files=2000, hash_small_bytes=4096,
                   hash_repeat=3, backfill_days=365, backfill_repeat=1,
-                  noparams_min_stages=50),
+                  noparams_min_stages=50,
+                  make_build_sizes=((200, 2000), (2000, 20000)), make_build_repeat=1),
     # CI: every code path of this script, on sizes that cannot take long.
     "smoke": Plan("smoke", ((10, 100),), (10, 100), None,
                   repeat=1, warmup=0, cli_repeat=1, build_repeat=1, dvc_build_repeat=1,
                   sleep_stages=4, sleep_seconds=0.2, sleep_repeat=1,
                   hash_big_mib=16, hash_small_files=300, hash_small_bytes=4096,
-                  hash_repeat=1, backfill_days=31, backfill_repeat=1),
+                  hash_repeat=1, backfill_days=31, backfill_repeat=1,
+                  make_build_sizes=((10, 100),), make_build_repeat=1),
 }
 
 
@@ -209,9 +215,11 @@ class Measurement:
 
 
 def run_child(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[Measurement, str]:
-    """Run one child to completion: wall time, its peak RSS (wait4) and its output."""
+    """Run one child to completion: wall time, its peak RSS (wait4), the CPU time of
+    it and its descendants, and its output."""
     sample, text = bs.run_capturing(cmd, cwd, env)
-    return Measurement(sample.seconds, sample.maxrss_kib), text
+    return Measurement(sample.seconds, sample.maxrss_kib,
+                       {"cpu_s": sample.cpu_seconds}), text
 
 
 @dataclass
@@ -607,6 +615,62 @@ def bench_full_build(tools: Tools, plan: Plan, shape: bs.Shape, template: Path,
                     samples_from_earlier_run=sorted(first["seconds"]) if reused else [])
 
 
+def fresh_build(template: Path, scratch: Path, cmd: list[str], env: dict[str, str],
+                outs_dir: str) -> Callable[[int], Measurement]:
+    """A build of a fresh copy of `template`, with the number of outs it wrote."""
+    def run(_rep: int) -> Measurement:
+        repo = fresh_copy(template, scratch, env)
+        try:
+            measured = run_child(cmd, repo, env)[0]
+            measured.extra["outs"] = len(list((repo / outs_dir).iterdir()))
+            return measured
+        finally:
+            shutil.rmtree(repo, ignore_errors=True)
+    return run
+
+
+def bench_make_builds(tools: Tools, plan: Plan, jobs: int) -> list[dict[str, Any]]:
+    """Full builds next to make alone (issue 22's rows): each size's never-built
+    template, copied afresh for every build, gitpipe and make in turn."""
+    if not tools.make:
+        return []
+    alone = Tools(tools.gitpipe, tools.python, None, None, tools.make, None, tools.env,
+                  tools.versions)
+    out = []
+    for stages, files in plan.make_build_sizes:
+        shape = shape_of(stages, files)
+        log(f"\n== full build next to make, S={stages} F={files} (-j{jobs})")
+        base = PEERS_WORK / f"make-build-s{stages}-f{files}"
+        template = base / "template"
+        marker = base / MARKER
+        config = json.dumps(asdict(shape), sort_keys=True)
+        if not (marker.exists() and marker.read_text() == config and template.exists()):
+            shutil.rmtree(base, ignore_errors=True)
+            base.mkdir(parents=True)
+            write_dag_template(template, shape, alone, dvc_params=False)
+            marker.write_text(config)
+        cmds = build_cmds(alone, jobs)
+
+        specs = [Spec(key, " ".join(Path(c).name if c.startswith("/") else c for c in cmds[key]),
+                      fresh_build(template, base / f"run-{key}", cmds[key], tools.env,
+                                  "out" if key == "gitpipe" else "mk"),
+                      warmup=1 if stages <= 200 else 0) for key in cmds]
+        figs = round_robin(specs, plan.make_build_repeat, 1 if stages <= 200 else 0)
+        short = [k for k, f in figs.items() if any(e["outs"] != stages for e in f.extras)]
+        if short:
+            log(f"  WARNING: {', '.join(short)} did not write all {stages} outs")
+        cpu = {k: [e["cpu_s"] for e in f.extras] for k, f in figs.items()}
+        res = scenario(f"make-build-s{stages}",
+                       f"full build next to make, S={stages:,} F={files:,} (`-j{jobs}`)",
+                       {"gitpipe repro": figs["gitpipe"]}, {"make": figs["make"]},
+                       shape=asdict(shape), jobs=jobs, incomplete=short,
+                       cpu_s={k: {"median": statistics.median(v), "samples": v}
+                              for k, v in cpu.items()},
+                       load_avg=os.getloadavg())
+        out.append(res)
+    return out
+
+
 def bench_sleep(tools: Tools, plan: Plan) -> list[dict[str, Any]]:
     n, secs = plan.sleep_stages, plan.sleep_seconds
     log(f"\n== {n} independent `sleep {secs:g}` stages")
@@ -993,6 +1057,27 @@ def targets(results: list[dict[str, Any]]) -> list[tuple[str, str, bool | None]]
     return rows
 
 
+def targets_22(results: list[dict[str, Any]]) -> list[tuple[str, str, bool | None]]:
+    """Issue 22's build and backfill targets: (target, measured, met?)."""
+    by = {r["id"]: r for r in results}
+    rows: list[tuple[str, str, bool | None]] = []
+    for stages, limit in ((200, 1.3), (2000, 1.5)):
+        res = by.get(f"make-build-s{stages}")
+        if res is None:
+            continue
+        ratio = res["ratios_gitpipe_over_peer"]["gitpipe repro"]["make"]
+        cpu = res["cpu_s"]
+        cpu_ratio = cpu["gitpipe"]["median"] / cpu["make"]["median"]
+        rows.append((f"full build, S={stages:,}: ≤ {limit}× `make -j{res['jobs']}`",
+                     f"{ratio:.2f}× make (CPU {cpu_ratio:.2f}×)",
+                     ratio <= limit))
+    if "backfill" in by and by["backfill"]["days"] >= 365:
+        o = by["backfill"]["overhead_ms_per_partition"]["median"]
+        rows.append(("backfill scheduling overhead ≤ 0.5 ms per partition", f"{o:.2f} ms",
+                     o <= 0.5))
+    return rows
+
+
 def markdown(meta: dict[str, Any], results: list[dict[str, Any]]) -> str:
     m, versions = meta["machine"], meta["tools"]
     peers = [p for p in PEERS if p in versions]
@@ -1051,6 +1136,19 @@ def markdown(meta: dict[str, Any], results: list[dict[str, Any]]) -> str:
                 line += (f"; `make -j8` on {res['days']} phony `true` targets: "
                          f"{1000 * mk['median_s'] / res['days']:.2f} ms per target")
             out += ["", line + "."]
+    for res in results:
+        if res["id"].startswith("make-build-"):
+            cpu = res["cpu_s"]
+            out += ["", f"{res['title']}: CPU time (user + system, the whole process tree) "
+                    f"gitpipe {cpu['gitpipe']['median']:.2f} s, make {cpu['make']['median']:.2f} s "
+                    f"({cpu['gitpipe']['median'] / cpu['make']['median']:.2f}×); load average "
+                    f"at its end {res['load_avg'][0]:.1f}."]
+    rows = targets_22(results)
+    if rows:
+        out += ["", "## Issue 22 targets (builds and backfill)", "",
+                "| target | measured | met |", "|---|---|---|"]
+        for name, value, ok in rows:
+            out.append(f"| {name} | {value} | {'yes' if ok else '**no**'} |")
     rows = targets(results)
     if rows:
         out += ["", "## Issue 7 targets", "", "| target | measured | met |", "|---|---|---|"]
@@ -1081,7 +1179,7 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-ALL_GROUPS = {"cli", "noop", "sleep", "hash", "backfill"}
+ALL_GROUPS = {"cli", "noop", "build", "sleep", "hash", "backfill"}
 PERFORMANCE_DOC = REPO_ROOT / "docs" / "explanation" / "performance.md"
 LATEST_BEGIN = "<!-- latest `make bench` run: written by benchmarks/bench_peers.py -->"
 LATEST_END = "<!-- end of the latest run -->"
@@ -1113,7 +1211,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="peers to run (default: dvc,snakemake,make)")
     parser.add_argument("--only", default=",".join(sorted(ALL_GROUPS)),
                         help="scenario groups to run (default: all of "
-                        "cli,noop,sleep,hash,backfill)")
+                        "cli,noop,build,sleep,hash,backfill)")
     parser.add_argument("--repeat", "-n", type=int, help="override the repetitions")
     parser.add_argument("--jobs", "-j", type=int, default=2,
                         help="-j of the full builds (default 2)")
@@ -1184,6 +1282,8 @@ def main(argv: list[str] | None = None) -> int:
             results += bench_size(tools, plan, stages, files, args, big=False)
         if plan.big_size:
             results += bench_size(tools, plan, *plan.big_size, args, big=True)
+    if "build" in groups:
+        results += bench_make_builds(tools, plan, args.jobs)
     if "sleep" in groups:
         results += bench_sleep(tools, plan)
     if "hash" in groups:

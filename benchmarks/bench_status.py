@@ -217,6 +217,7 @@ class Sample:
     seconds: float
     maxrss_kib: int
     returncode: int
+    cpu_seconds: float = 0.0  # user + system of the child and every descendant it waited for
 
 
 def run_capturing(cmd: list[str], cwd: Path,
@@ -240,7 +241,7 @@ def run_capturing(cmd: list[str], cwd: Path,
     if code != 0:
         raise RuntimeError(f"{' '.join(cmd)} exited {code} in {cwd}:\n{text[-3000:]}")
     rss = usage.ru_maxrss // 1024 if sys.platform == "darwin" else usage.ru_maxrss
-    return Sample(seconds, int(rss), code), text
+    return Sample(seconds, int(rss), code, usage.ru_utime + usage.ru_stime), text
 
 
 def run_measured(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> Sample:
