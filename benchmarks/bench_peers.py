@@ -1068,9 +1068,13 @@ def targets_22(results: list[dict[str, Any]]) -> list[tuple[str, str, bool | Non
         ratio = res["ratios_gitpipe_over_peer"]["gitpipe repro"]["make"]
         cpu = res["cpu_s"]
         cpu_ratio = cpu["gitpipe"]["median"] / cpu["make"]["median"]
+        load = res["load_avg"][0]
+        # More runnable processes than CPUs: every tool waits for a core, and the
+        # wall ratio says more about the others' load than about the tools.
+        judged = load <= (os.cpu_count() or 1)
         rows.append((f"full build, S={stages:,}: ≤ {limit}× `make -j{res['jobs']}`",
-                     f"{ratio:.2f}× make (CPU {cpu_ratio:.2f}×)",
-                     ratio <= limit))
+                     f"{ratio:.2f}× make (CPU {cpu_ratio:.2f}×; load {load:.1f})",
+                     (ratio <= limit) if judged else None))
     if "backfill" in by and by["backfill"]["days"] >= 365:
         o = by["backfill"]["overhead_ms_per_partition"]["median"]
         rows.append(("backfill scheduling overhead ≤ 0.5 ms per partition", f"{o:.2f} ms",
@@ -1148,7 +1152,8 @@ def markdown(meta: dict[str, Any], results: list[dict[str, Any]]) -> str:
         out += ["", "## Issue 22 targets (builds and backfill)", "",
                 "| target | measured | met |", "|---|---|---|"]
         for name, value, ok in rows:
-            out.append(f"| {name} | {value} | {'yes' if ok else '**no**'} |")
+            verdict = "n/a (loaded machine)" if ok is None else "yes" if ok else "**no**"
+            out.append(f"| {name} | {value} | {verdict} |")
     rows = targets(results)
     if rows:
         out += ["", "## Issue 7 targets", "", "| target | measured | met |", "|---|---|---|"]
