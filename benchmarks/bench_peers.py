@@ -650,10 +650,18 @@ def bench_make_builds(tools: Tools, plan: Plan, jobs: int) -> list[dict[str, Any
             write_dag_template(template, shape, alone, dvc_params=False)
             marker.write_text(config)
         cmds = build_cmds(alone, jobs)
-
+        # The floor of a Python runner: gitpipe's commands, started as gitpipe starts
+        # them, with none of its bookkeeping (benchmarks/floor_runner.py).
+        dag = base / "floor-dag.json"
+        dag.write_text(json.dumps([
+            {"name": st.name, "needs": st.upstream,
+             "cmd": f"sh {bs._code_path(shape, st)} {st.out} {bs._inputs(st, 'out')}"}
+            for st in bs.design(shape)]))
+        cmds["floor"] = [tools.python, str(HERE / "floor_runner.py"), str(dag), str(jobs)]
+        outs_dir = {"gitpipe": "out", "make": "mk", "floor": "out"}
         specs = [Spec(key, " ".join(Path(c).name if c.startswith("/") else c for c in cmds[key]),
                       fresh_build(template, base / f"run-{key}", cmds[key], tools.env,
-                                  "out" if key == "gitpipe" else "mk"),
+                                  outs_dir[key]),
                       warmup=1 if stages <= 200 else 0) for key in cmds]
         figs = round_robin(specs, plan.make_build_repeat, 1 if stages <= 200 else 0)
         short = [k for k, f in figs.items() if any(e["outs"] != stages for e in f.extras)]
@@ -662,7 +670,9 @@ def bench_make_builds(tools: Tools, plan: Plan, jobs: int) -> list[dict[str, Any
         cpu = {k: [e["cpu_s"] for e in f.extras] for k, f in figs.items()}
         res = scenario(f"make-build-s{stages}",
                        f"full build next to make, S={stages:,} F={files:,} (`-j{jobs}`)",
-                       {"gitpipe repro": figs["gitpipe"]}, {"make": figs["make"]},
+                       {"gitpipe repro": figs["gitpipe"],
+                        "a bare Python runner (floor_runner.py)": figs["floor"]},
+                       {"make": figs["make"]},
                        shape=asdict(shape), jobs=jobs, incomplete=short,
                        cpu_s={k: {"median": statistics.median(v), "samples": v}
                               for k, v in cpu.items()},
@@ -1143,10 +1153,13 @@ def markdown(meta: dict[str, Any], results: list[dict[str, Any]]) -> str:
     for res in results:
         if res["id"].startswith("make-build-"):
             cpu = res["cpu_s"]
+            floor = (f", a bare Python runner {cpu['floor']['median']:.2f} s "
+                     f"({cpu['floor']['median'] / cpu['make']['median']:.2f}×)"
+                     if "floor" in cpu else "")
             out += ["", f"{res['title']}: CPU time (user + system, the whole process tree) "
                     f"gitpipe {cpu['gitpipe']['median']:.2f} s, make {cpu['make']['median']:.2f} s "
-                    f"({cpu['gitpipe']['median'] / cpu['make']['median']:.2f}×); load average "
-                    f"at its end {res['load_avg'][0]:.1f}."]
+                    f"({cpu['gitpipe']['median'] / cpu['make']['median']:.2f}×){floor}; "
+                    f"load average at its end {res['load_avg'][0]:.1f}."]
     rows = targets_22(results)
     if rows:
         out += ["", "## Issue 22 targets (builds and backfill)", "",
