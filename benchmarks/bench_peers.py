@@ -13,6 +13,8 @@ in the same run:
                             S=1000/F=20000 (gitpipe, Snakemake, Make; DVC with --full)
     full build              S=200: gitpipe repro -j2, dvc repro (serial), snakemake
                             --cores 2, make -j2, each in a fresh copy of the repository
+    builds next to make     S=200/F=2000 and S=2000/F=20000: gitpipe repro -j2, make -j2
+                            and a bare Python runner (floor_runner.py), CPU beside wall
     8 x `sleep 1`           gitpipe -j 8, snakemake --cores 8, make -j8, dvc repro
     hashing                 1 GiB file (page cache warm, no stat cache) vs `cat`;
                             20,000 x 4 KiB files (files/s), next to DVC's md5 code
@@ -23,7 +25,7 @@ The peers live in their own venv, benchmarks/.work/peers-venv, installed from
 benchmarks/requirements-peers.txt (reused while that file is unchanged).
 
     python benchmarks/bench_peers.py            # the full table (~20-30 min on 2 CPUs)
-    python benchmarks/bench_peers.py --quick    # ~2 minutes: smaller sizes, fewer runs
+    python benchmarks/bench_peers.py --quick    # ~5 minutes: smaller sizes, fewer runs
     python benchmarks/bench_peers.py --full     # + DVC at S=1000 (takes many minutes)
     python benchmarks/bench_peers.py --smoke    # CI: gitpipe and make only, < 60 s
 
