@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import select
 import signal
 import subprocess
 import threading
@@ -40,9 +39,7 @@ class LocalHandle:
     job: Job
     process: subprocess.Popen[bytes]
     started: float
-    pump: _Pump
-    reader: threading.Thread | None  # None: the waiting thread pumps, through `pidfd`
-    pidfd: int | None = None
+    reader: threading.Thread
     cancelled: threading.Event = field(default_factory=threading.Event)
     timed_out: bool = False
 
@@ -83,96 +80,28 @@ def _group_exists(pid: int) -> bool:
     return True
 
 
-class _Pump:
-    """Copies a command's output to its log as it comes (all of it) and, line by
+def _pump(stream: IO[bytes], log: IO[bytes], task: str, sink: OutputSink | None) -> None:
+    """Copy the command's output to its log as it comes (all of it) and, line by
     line, to `sink`, in chunks: memory stays bounded however long a line is (a
     command printing gigabytes without a newline). A line the command redraws
     with carriage returns (its own progress bar) reaches the sink frame by
     frame, each ending in `\\r`, then once finished as the last frame."""
-
-    def __init__(self, log: IO[bytes], task: str, sink: OutputSink | None) -> None:
-        self.log, self.task, self.sink = log, task, sink
-        self.pending, self.shown = b"", b""
-
-    def feed(self, chunk: bytes) -> None:
-        self.log.write(chunk)
-        self.log.flush()
-        if self.sink is None:
-            return
-        lines, self.pending = split_lines(self.pending + chunk)
-        for line in lines:
-            self.sink(self.task, line.decode(errors="replace"))
-        self.pending, frame = split_frame(self.pending)
-        if frame is not None and frame != self.shown:
-            self.sink(self.task, frame.decode(errors="replace") + "\r")
-        self.shown = frame if frame is not None else b""
-
-    def close(self) -> None:
-        self.log.close()
-        if self.sink is not None and self.pending:
-            self.sink(self.task, self.pending.decode(errors="replace").rsplit("\r", 1)[-1])
-
-
-def _pump(stream: IO[bytes], pump: _Pump) -> None:
-    """A reader thread's loop: the output until its end (where no pidfd exists)."""
-    with stream:
-        try:
-            while chunk := os.read(stream.fileno(), READ_CHUNK):
-                pump.feed(chunk)
-        finally:
-            pump.close()
-
-
-def _pidfd(pid: int) -> int | None:
-    """A descriptor that becomes readable when `pid` exits (Linux 5.3+), or None."""
-    try:
-        return os.pidfd_open(pid)  # type: ignore[attr-defined,unused-ignore]
-    except (AttributeError, OSError):  # macOS, an older kernel, a seccomp filter
-        return None
-
-
-def _pump_until_exit(stream: IO[bytes], pidfd: int, pump: _Pump) -> None:
-    """Copy output as it comes until the command's shell exits, in the waiting
-    thread: no reader thread per stage. A background child may hold the pipe
-    after that; `_drain` reads what is left once its group is killed."""
-    poller = select.poll()
-    poller.register(stream.fileno(), select.POLLIN)
-    poller.register(pidfd, select.POLLIN)
-    while True:
-        ready = {fd for fd, _ in poller.poll()}
-        if stream.fileno() in ready:
-            chunk = os.read(stream.fileno(), READ_CHUNK)
-            if not chunk:  # every writer closed its end: only the exit is left
-                return
-            pump.feed(chunk)
-        elif pidfd in ready:
-            return
-
-
-def _read_ready(stream: IO[bytes], pump: _Pump, timeout: float) -> bool:
-    """Copy what the pipe holds, waiting at most `timeout` for more each time;
-    False once it has ended."""
-    deadline = time.monotonic() + timeout
-    while True:
-        left = deadline - time.monotonic()
-        if not select.select([stream], [], [], max(0.0, left))[0]:
-            return True
-        chunk = os.read(stream.fileno(), READ_CHUNK)
-        if not chunk:
-            return False
-        pump.feed(chunk)
-        if left <= 0:  # a command that never stops writing does not hold us here
-            return True
-
-
-def _drain(stream: IO[bytes], pump: _Pump, timeout: float) -> None:
-    """What is left in the pipe, until its end or `timeout` (a process outside the
-    stage's group may keep it open: the stage does not wait for it)."""
-    with stream:
-        try:
-            _read_ready(stream, pump, timeout)
-        finally:
-            pump.close()
+    pending, shown = b"", b""
+    with stream, log:
+        while chunk := os.read(stream.fileno(), READ_CHUNK):
+            log.write(chunk)
+            log.flush()
+            if sink is None:
+                continue
+            lines, pending = split_lines(pending + chunk)
+            for line in lines:
+                sink(task, line.decode(errors="replace"))
+            pending, frame = split_frame(pending)
+            if frame is not None and frame != shown:
+                sink(task, frame.decode(errors="replace") + "\r")
+            shown = frame if frame is not None else b""
+        if sink is not None and pending:
+            sink(task, pending.decode(errors="replace").rsplit("\r", 1)[-1])
 
 
 def split_lines(data: bytes, limit: int = LINE_LIMIT) -> tuple[list[bytes], bytes]:
@@ -270,21 +199,15 @@ class LocalExecutor:
 
     def submit(self, job: Job) -> LocalHandle:
         job.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(job.log_path, "ab")  # noqa: SIM115 - closed by the pump
+        log = open(job.log_path, "ab")  # noqa: SIM115 - closed by the pump thread
         process = _start(job)
         assert process.stdout is not None
-        pump = _Pump(log, job.task, self.sink)
-        pidfd = _pidfd(process.pid)
-        reader = None
-        if pidfd is None:
-            reader = threading.Thread(target=_pump, args=(process.stdout, pump), daemon=True)
-            reader.start()
-        return LocalHandle(job, process, time.monotonic(), pump, reader, pidfd)
+        reader = threading.Thread(target=_pump, args=(process.stdout, log, job.task, self.sink),
+                                  daemon=True)
+        reader.start()
+        return LocalHandle(job, process, time.monotonic(), reader)
 
     def poll(self, handle: LocalHandle) -> RunResult | None:
-        if handle.pidfd is not None:  # no reader thread: what came so far, without waiting
-            assert handle.process.stdout is not None
-            _read_ready(handle.process.stdout, handle.pump, 0.0)
         if handle.process.poll() is None:
             return None
         return self._finish(handle)
@@ -301,9 +224,6 @@ class LocalExecutor:
             timer.daemon = True
             timer.start()
         try:
-            if handle.pidfd is not None:
-                assert handle.process.stdout is not None
-                _pump_until_exit(handle.process.stdout, handle.pidfd, handle.pump)
             handle.process.wait()
         finally:
             if timer is not None:
@@ -328,12 +248,7 @@ class LocalExecutor:
         # The shell may be gone while children it backgrounded still hold the
         # group; they are killed so nothing outlives its stage.
         _kill_group(handle.process.pid, grace=0.5)
-        if handle.reader is not None:
-            handle.reader.join(timeout=5)
-        else:
-            assert handle.process.stdout is not None and handle.pidfd is not None
-            os.close(handle.pidfd)
-            _drain(handle.process.stdout, handle.pump, timeout=5)
+        handle.reader.join(timeout=5)
         duration = time.monotonic() - handle.started
         message = ""
         if handle.timed_out:
