@@ -55,7 +55,7 @@ cli-reference: $(DEMO_STAMP)
 	$(PY) scripts/cli_reference.py
 
 # gitpipe next to DVC, Snakemake and Make (peers in their own venv under
-# benchmarks/.work/); QUICK=1 for a two-minute version. Results land in
+# benchmarks/.work/); QUICK=1 for a five-minute version. Results land in
 # benchmarks/results/ (peers-latest.md).
 bench: $(TEST_STAMP)
 	$(PY) benchmarks/bench_peers.py $(if $(QUICK),--quick,)

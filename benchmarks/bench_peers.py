@@ -13,6 +13,8 @@ in the same run:
                             S=1000/F=20000 (gitpipe, Snakemake, Make; DVC with --full)
     full build              S=200: gitpipe repro -j2, dvc repro (serial), snakemake
                             --cores 2, make -j2, each in a fresh copy of the repository
+    builds next to make     S=200/F=2000 and S=2000/F=20000: gitpipe repro -j2, make -j2
+                            and a bare Python runner (floor_runner.py), CPU beside wall
     8 x `sleep 1`           gitpipe -j 8, snakemake --cores 8, make -j8, dvc repro
     hashing                 1 GiB file (page cache warm, no stat cache) vs `cat`;
                             20,000 x 4 KiB files (files/s), next to DVC's md5 code
@@ -27,7 +29,7 @@ The peers live in their own venv, benchmarks/.work/peers-venv, installed from
 benchmarks/requirements-peers.txt (reused while that file is unchanged).
 
     python benchmarks/bench_peers.py            # the full table (~20-30 min on 2 CPUs)
-    python benchmarks/bench_peers.py --quick    # ~2 minutes: smaller sizes, fewer runs
+    python benchmarks/bench_peers.py --quick    # ~5 minutes: smaller sizes, fewer runs
     python benchmarks/bench_peers.py --full     # + DVC at S=1000 (takes many minutes)
     python benchmarks/bench_peers.py --smoke    # CI: gitpipe and make only, < 60 s
 
@@ -107,6 +109,9 @@ class Plan:
     folder_mib: int = 1024                # the big out pushed and pulled to a folder remote
     folder_files: int = 1000
     transfer_repeat: int = 3
+    # gitpipe next to make alone ("build" group): full builds of these sizes
+    make_build_sizes: tuple[tuple[int, int], ...] = ()
+    make_build_repeat: int = 1
 
 
 PLANS = {
@@ -115,14 +120,16 @@ PLANS = {
                     sleep_stages=8, sleep_seconds=1, sleep_repeat=3,
                     hash_big_mib=1024, hash_small_files=20000, hash_small_bytes=4096,
                     hash_repeat=5, backfill_days=365, backfill_repeat=3,
-                    scale_sizes=((10, 200), (200, 2000), (1000, 20000), (10000, 200000))),
+                    scale_sizes=((10, 200), (200, 2000), (1000, 20000), (10000, 200000)),
+                    make_build_sizes=((200, 2000), (2000, 20000)), make_build_repeat=3),
     "quick": Plan("quick", ((10, 100), (50, 500)), (50, 500), None,
                   repeat=3, warmup=1, cli_repeat=3, build_repeat=1, dvc_build_repeat=1,
                   sleep_stages=8, sleep_seconds=1, sleep_repeat=1,
                   hash_big_mib=0, hash_small_files=2000, hash_small_bytes=4096,
                   hash_repeat=3, backfill_days=365, backfill_repeat=1,
                   noparams_min_stages=50, scale_sizes=((10, 200), (200, 2000)), scale_repeat=1,
-                  s3_files=2000, folder_mib=128, folder_files=128, transfer_repeat=1),
+                  s3_files=2000, folder_mib=128, folder_files=128, transfer_repeat=1,
+                  make_build_sizes=((200, 2000), (2000, 20000)), make_build_repeat=1),
     # CI: every code path of this script, on sizes that cannot take long.
     "smoke": Plan("smoke", ((10, 100),), (10, 100), None,
                   repeat=1, warmup=0, cli_repeat=1, build_repeat=1, dvc_build_repeat=1,
@@ -130,7 +137,8 @@ PLANS = {
                   hash_big_mib=16, hash_small_files=300, hash_small_bytes=4096,
                   hash_repeat=1, backfill_days=31, backfill_repeat=1,
                   scale_sizes=((5, 20),), scale_repeat=1,
-                  s3_files=200, folder_mib=8, folder_files=20, transfer_repeat=1),
+                  s3_files=200, folder_mib=8, folder_files=20, transfer_repeat=1,
+                  make_build_sizes=((10, 100),), make_build_repeat=1),
 }
 
 
@@ -226,9 +234,11 @@ class Measurement:
 
 
 def run_child(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[Measurement, str]:
-    """Run one child to completion: wall time, its peak RSS (wait4) and its output."""
+    """Run one child to completion: wall time, its peak RSS (wait4), the CPU time of
+    it and its descendants, and its output."""
     sample, text = bs.run_capturing(cmd, cwd, env)
-    return Measurement(sample.seconds, sample.maxrss_kib), text
+    return Measurement(sample.seconds, sample.maxrss_kib,
+                       {"cpu_s": sample.cpu_seconds}), text
 
 
 @dataclass
@@ -622,6 +632,72 @@ def bench_full_build(tools: Tools, plan: Plan, shape: bs.Shape, template: Path,
                     f"full build, S={shape.stages:,} F={shape.files:,} (`-j{jobs}`; DVC serial)",
                     {"gitpipe repro": all_figs["gitpipe"]}, peers, shape=asdict(shape),
                     samples_from_earlier_run=sorted(first["seconds"]) if reused else [])
+
+
+def fresh_build(template: Path, scratch: Path, cmd: list[str], env: dict[str, str],
+                outs_dir: str) -> Callable[[int], Measurement]:
+    """A build of a fresh copy of `template`, with the number of outs it wrote."""
+    def run(_rep: int) -> Measurement:
+        repo = fresh_copy(template, scratch, env)
+        try:
+            measured = run_child(cmd, repo, env)[0]
+            measured.extra["outs"] = len(list((repo / outs_dir).iterdir()))
+            return measured
+        finally:
+            shutil.rmtree(repo, ignore_errors=True)
+    return run
+
+
+def bench_make_builds(tools: Tools, plan: Plan, jobs: int) -> list[dict[str, Any]]:
+    """Full builds next to make alone (issue 22's rows): each size's never-built
+    template, copied afresh for every build, gitpipe and make in turn."""
+    if not tools.make:
+        return []
+    alone = Tools(tools.gitpipe, tools.python, None, None, tools.make, None, tools.env,
+                  tools.versions)
+    out = []
+    for stages, files in plan.make_build_sizes:
+        shape = shape_of(stages, files)
+        log(f"\n== full build next to make, S={stages} F={files} (-j{jobs})")
+        base = PEERS_WORK / f"make-build-s{stages}-f{files}"
+        template = base / "template"
+        marker = base / MARKER
+        config = json.dumps(asdict(shape), sort_keys=True)
+        if not (marker.exists() and marker.read_text() == config and template.exists()):
+            shutil.rmtree(base, ignore_errors=True)
+            base.mkdir(parents=True)
+            write_dag_template(template, shape, alone, dvc_params=False)
+            marker.write_text(config)
+        cmds = build_cmds(alone, jobs)
+        # The floor of a Python runner: gitpipe's commands, started as gitpipe starts
+        # them, with none of its bookkeeping (benchmarks/floor_runner.py).
+        dag = base / "floor-dag.json"
+        dag.write_text(json.dumps([
+            {"name": st.name, "needs": st.upstream,
+             "cmd": f"sh {bs._code_path(shape, st)} {st.out} {bs._inputs(st, 'out')}"}
+            for st in bs.design(shape)]))
+        cmds["floor"] = [tools.python, str(HERE / "floor_runner.py"), str(dag), str(jobs)]
+        outs_dir = {"gitpipe": "out", "make": "mk", "floor": "out"}
+        specs = [Spec(key, " ".join(Path(c).name if c.startswith("/") else c for c in cmds[key]),
+                      fresh_build(template, base / f"run-{key}", cmds[key], tools.env,
+                                  outs_dir[key]),
+                      warmup=1 if stages <= 200 else 0) for key in cmds]
+        figs = round_robin(specs, plan.make_build_repeat, 1 if stages <= 200 else 0)
+        short = [k for k, f in figs.items() if any(e["outs"] != stages for e in f.extras)]
+        if short:
+            log(f"  WARNING: {', '.join(short)} did not write all {stages} outs")
+        cpu = {k: [e["cpu_s"] for e in f.extras] for k, f in figs.items()}
+        res = scenario(f"make-build-s{stages}",
+                       f"full build next to make, S={stages:,} F={files:,} (`-j{jobs}`)",
+                       {"gitpipe repro": figs["gitpipe"],
+                        "a bare Python runner (floor_runner.py)": figs["floor"]},
+                       {"make": figs["make"]},
+                       shape=asdict(shape), jobs=jobs, incomplete=short,
+                       cpu_s={k: {"median": statistics.median(v), "samples": v}
+                              for k, v in cpu.items()},
+                       load_avg=os.getloadavg())
+        out.append(res)
+    return out
 
 
 def bench_sleep(tools: Tools, plan: Plan) -> list[dict[str, Any]]:
@@ -1265,6 +1341,31 @@ def targets(results: list[dict[str, Any]]) -> list[tuple[str, str, bool | None]]
     return rows
 
 
+def targets_22(results: list[dict[str, Any]]) -> list[tuple[str, str, bool | None]]:
+    """Issue 22's build and backfill targets: (target, measured, met?)."""
+    by = {r["id"]: r for r in results}
+    rows: list[tuple[str, str, bool | None]] = []
+    for stages, limit in ((200, 1.3), (2000, 1.5)):
+        res = by.get(f"make-build-s{stages}")
+        if res is None:
+            continue
+        ratio = res["ratios_gitpipe_over_peer"]["gitpipe repro"]["make"]
+        cpu = res["cpu_s"]
+        cpu_ratio = cpu["gitpipe"]["median"] / cpu["make"]["median"]
+        load = res["load_avg"][0]
+        # More runnable processes than CPUs: every tool waits for a core, and the
+        # wall ratio says more about the others' load than about the tools.
+        judged = load <= (os.cpu_count() or 1)
+        rows.append((f"full build, S={stages:,}: ≤ {limit}× `make -j{res['jobs']}`",
+                     f"{ratio:.2f}× make (CPU {cpu_ratio:.2f}×; load {load:.1f})",
+                     (ratio <= limit) if judged else None))
+    if "backfill" in by and by["backfill"]["days"] >= 365:
+        o = by["backfill"]["overhead_ms_per_partition"]["median"]
+        rows.append(("backfill scheduling overhead ≤ 0.5 ms per partition", f"{o:.2f} ms",
+                     o <= 0.5))
+    return rows
+
+
 def markdown(meta: dict[str, Any], results: list[dict[str, Any]]) -> str:
     m, versions = meta["machine"], meta["tools"]
     peers = [p for p in PEERS if p in versions]
@@ -1329,7 +1430,23 @@ def markdown(meta: dict[str, Any], results: list[dict[str, Any]]) -> str:
             out += ["", "### gitpipe at scale (issue 22), S = "
                     + ", ".join(f"{p['shape']['stages']:,}" for p in res["points"]),
                     bs.scaling_markdown(res["fit"]), bs.targets_markdown(res["targets"])]
+        if str(res.get("id", "")).startswith("make-build-"):
+            cpu = res["cpu_s"]
+            floor = (f", a bare Python runner {cpu['floor']['median']:.2f} s "
+                     f"({cpu['floor']['median'] / cpu['make']['median']:.2f}×)"
+                     if "floor" in cpu else "")
+            out += ["", f"{res['title']}: CPU time (user + system, the whole process tree) "
+                    f"gitpipe {cpu['gitpipe']['median']:.2f} s, make {cpu['make']['median']:.2f} s "
+                    f"({cpu['gitpipe']['median'] / cpu['make']['median']:.2f}×){floor}; "
+                    f"load average at its end {res['load_avg'][0]:.1f}."]
     out += transfer_lines(results)
+    rows = targets_22(results)
+    if rows:
+        out += ["", "## Issue 22 targets (builds and backfill)", "",
+                "| target | measured | met |", "|---|---|---|"]
+        for name, value, ok in rows:
+            verdict = "n/a (loaded machine)" if ok is None else "yes" if ok else "**no**"
+            out.append(f"| {name} | {value} | {verdict} |")
     rows = targets(results)
     if rows:
         out += ["", "## Targets (issues 7 and 22)", "", "| target | measured | met |",
@@ -1361,7 +1478,7 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-ALL_GROUPS = {"cli", "noop", "sleep", "hash", "backfill", "scale", "transfer"}
+ALL_GROUPS = {"cli", "noop", "build", "sleep", "hash", "backfill", "scale", "transfer"}
 PERFORMANCE_DOC = REPO_ROOT / "docs" / "explanation" / "performance.md"
 LATEST_BEGIN = "<!-- latest `make bench` run: written by benchmarks/bench_peers.py -->"
 LATEST_END = "<!-- end of the latest run -->"
@@ -1393,7 +1510,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="peers to run (default: dvc,snakemake,make)")
     parser.add_argument("--only", default=",".join(sorted(ALL_GROUPS)),
                         help="scenario groups to run (default: all of "
-                        "cli,noop,sleep,hash,backfill,scale,transfer)")
+                        "cli,noop,build,sleep,hash,backfill,scale,transfer)")
     parser.add_argument("--repeat", "-n", type=int, help="override the repetitions")
     parser.add_argument("--jobs", "-j", type=int, default=2,
                         help="-j of the full builds (default 2)")
@@ -1464,6 +1581,8 @@ def main(argv: list[str] | None = None) -> int:
             results += bench_size(tools, plan, stages, files, args, big=False)
         if plan.big_size:
             results += bench_size(tools, plan, *plan.big_size, args, big=True)
+    if "build" in groups:
+        results += bench_make_builds(tools, plan, args.jobs)
     if "sleep" in groups:
         results += bench_sleep(tools, plan)
     if "hash" in groups:

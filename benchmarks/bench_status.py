@@ -218,7 +218,7 @@ class Sample:
     seconds: float
     maxrss_kib: int
     returncode: int
-    cpu_seconds: float = 0.0  # user + system time of the child (wait4): steadier under load
+    cpu_seconds: float = 0.0  # user + system of the child and every descendant it waited for
 
 
 def run_capturing(cmd: list[str], cwd: Path,

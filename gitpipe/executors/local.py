@@ -26,6 +26,7 @@ from gitpipe.executors.base import (
     RunResult,
     command_env,
 )
+from gitpipe.executors.plainargv import plain_argv, shell_pwd
 from gitpipe.pipeline.model import Stage, Task
 
 KILL_GRACE = 3.0
@@ -138,6 +139,25 @@ def split_frame(rest: bytes) -> tuple[bytes, bytes | None]:
     return rest[start:], rest[start:cut] or None
 
 
+def _start(job: Job) -> subprocess.Popen[bytes]:
+    """The command in its own session: its plain argv where the shell would add
+    nothing (see plainargv.py), else, or where that cannot start, `/bin/sh -c`."""
+    argv = plain_argv(job.cmd)
+    if argv is not None:
+        env = {**job.env, "PWD": shell_pwd(str(job.cwd), job.env)}
+        try:
+            return _popen(argv, job, env)
+        except OSError:  # the shell says why (not found, not executable) or runs it
+            pass
+    return _popen(["/bin/sh", "-c", job.cmd], job, job.env)
+
+
+def _popen(argv: list[str], job: Job, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(argv, cwd=job.cwd, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
 class LocalExecutor:
     """The executor named `local`: each attempt is a subprocess in the work tree;
     output goes to the attempt's log and, line by line, to the context's sink."""
@@ -192,11 +212,7 @@ class LocalExecutor:
     def submit(self, job: Job) -> LocalHandle:
         job.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(job.log_path, "ab")  # noqa: SIM115 - closed by the pump thread
-        process = subprocess.Popen(
-            ["/bin/sh", "-c", job.cmd], cwd=job.cwd, env=job.env,
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        process = _start(job)
         assert process.stdout is not None
         reader = threading.Thread(target=_pump, args=(process.stdout, log, job.task, self.sink),
                                   daemon=True)
