@@ -1,7 +1,7 @@
 """The command line: parse, call one API function, render, choose the exit code.
 
 The one place that prints and turns GitpipeErrors into messages (`group.py`);
-the commands live in `pipeline.py`, `gitcmds.py`, `storage.py`, `values.py`,
+the commands live in `pipeline.py`, `gitcmds.py`, `storage.py`, `remotes.py`, `values.py`,
 `imports.py`, `report.py` and `verify.py`, each
 registering itself on the one `cli` group when imported here.
 """
@@ -10,11 +10,21 @@ from __future__ import annotations
 
 import sys
 
-from gitpipe.cli import exits, gitcmds, imports, pipeline, report, storage, values, verify
+from gitpipe.cli import (
+    exits,
+    gitcmds,
+    imports,
+    pipeline,
+    remotes,
+    report,
+    storage,
+    values,
+    verify,
+)
 from gitpipe.cli.group import cli
 
 # imported for their commands
-COMMAND_MODULES = (pipeline, gitcmds, storage, values, imports, report, verify)
+COMMAND_MODULES = (pipeline, gitcmds, storage, remotes, values, imports, report, verify)
 __all__ = ["cli", "main"]
 
 

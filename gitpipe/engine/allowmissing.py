@@ -14,7 +14,8 @@ import os
 from collections.abc import Hashable
 from typing import TYPE_CHECKING
 
-from gitpipe.project.staleness import NOTES, Kind, Staleness
+from gitpipe.project.reasons import NOTES, Kind
+from gitpipe.project.staleness import Staleness
 from gitpipe.project.status import status_of
 
 if TYPE_CHECKING:

@@ -15,13 +15,14 @@ import contextlib
 import threading
 import time
 import uuid
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Hashable, Iterable
 from pathlib import Path
 
 from gitpipe.core.errors import BadInputError, GitpipeError, RecordError
-from gitpipe.engine.reports import Event, Listener, Report, ReproOptions, TaskResult, default_jobs
+from gitpipe.engine.limits import scheduling_limits, sensor_gates
+from gitpipe.engine.reports import Event, Listener, Report, ReproOptions, TaskResult
 from gitpipe.engine.runcache import RunCache
-from gitpipe.engine.scheduler import Gate, Limits, Outcome, Scheduler
+from gitpipe.engine.scheduler import Outcome, Scheduler
 from gitpipe.executors.base import Context, Executor, Executors, OutputSink, RunResult
 from gitpipe.hashing.digests import XXH3
 from gitpipe.pipeline import lockfile
@@ -40,7 +41,6 @@ from gitpipe.project.staleness import (
 from gitpipe.project.status import Prejudged, check_params
 from gitpipe.project.workdirs import wdir_problem
 from gitpipe.storage.cache import CacheError, remove_path
-from gitpipe.storage.remote import url_exists
 from gitpipe.storage.runlogs import LOGS_DIR, log_path, prune_logs
 from gitpipe.storage.state import RunRecord
 from gitpipe.storage.workspace import PathInfo
@@ -71,7 +71,7 @@ def execute(project: Project, nodes: list[Hashable], options: ReproOptions,
     if project.gitpipe_dir.is_dir():
         # Stages added after `gitpipe init` get their outs ignored too.
         ensure_ignored(project.root, cached_out_paths(project.pipeline))
-    limits = _limits(project, options, stage_limits or {})
+    limits = scheduling_limits(project, options, stage_limits or {})
     with ProjectLock(project.gitpipe_dir, project.config.lock_wait):
         project.__dict__.pop("lock_entries", None)  # re-read under the ProjectLock
         runner = _Runner(project, options, listener or (lambda e: None), sink)
@@ -82,7 +82,7 @@ def execute(project: Project, nodes: list[Hashable], options: ReproOptions,
             if options.forced:
                 runner.writer.remove(sorted(options.forced))
             scheduler = Scheduler(project.graph.subgraph(nodes), runner.step, limits,
-                                  on_abort=runner.cancel_all, gate=_gate(project))
+                                  on_abort=runner.cancel_all, gate=sensor_gates(project))
             outcomes = scheduler.run()
         finally:
             project.state.flush()
@@ -98,43 +98,6 @@ def _still_settled(project: Project, prejudged: Prejudged | None) -> frozenset[s
     if prejudged is None or prejudged.entries != project.lock_entries:
         return frozenset()
     return prejudged.up_to_date
-
-
-def _limits(project: Project, options: ReproOptions, stage_limits: dict[str, int]) -> Limits:
-    """--jobs, each stage's `concurrency`, backfill's --concurrency and named pools."""
-    pools = project.config.raw.get("pools") or {}
-    group_limits = {f"pool:{name}": int(size) for name, size in pools.items()}
-    for stage in project.pipeline.stages:
-        caps = [c for c in (stage.concurrency, stage_limits.get(stage.name)) if c]
-        if caps:
-            group_limits[f"stage:{stage.name}"] = min(caps)
-        if stage.pool is not None and f"pool:{stage.pool}" not in group_limits:
-            raise BadInputError(f"stage {stage.name!r}: unknown pool {stage.pool!r}",
-                                hint="declare it in .gitpipe/config.yaml: pools: {NAME: SIZE}")
-    graph = project.graph
-
-    def groups(node: Hashable) -> tuple[str, ...]:
-        stage = graph.nodes[node]["task"].stage
-        return (f"stage:{stage.name}",) + ((f"pool:{stage.pool}",) if stage.pool else ())
-
-    return Limits(options.jobs or project.config.jobs or default_jobs(), options.keep_going,
-                  groups, group_limits)
-
-
-def _gate(project: Project) -> Callable[[Hashable], Gate | None]:
-    """Sensors from `wait_for`: poll the (substituted) path until it exists."""
-    graph = project.graph
-
-    def gate(node: Hashable) -> Gate | None:
-        task = graph.nodes[node]["task"]
-        wait = task.stage.wait_for
-        path = task.wait_path
-        if wait is None or path is None:
-            return None
-        return Gate(lambda: url_exists(path, project.root), wait.poke, wait.timeout,
-                    repr(path))
-
-    return gate
 
 
 def _sharing(project: Project, options: ReproOptions) -> Sharing:

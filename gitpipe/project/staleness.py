@@ -6,159 +6,20 @@ sentences users see ("params: train.lr 0.1 -> 0.5").
 
 from __future__ import annotations
 
-import enum
-import json
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from gitpipe.core.jsondoc import plain
 from gitpipe.hashing.canonical import is_plain, untyped
 from gitpipe.hashing.digests import DIR_SUFFIX, GIT, XXH3
 from gitpipe.hashing.fingerprint import fingerprint, legacy_fingerprint, part_digest
 from gitpipe.pipeline.lockfile import LockedModule, LockedPath, LockEntry
 from gitpipe.pipeline.model import Out, Task
-from gitpipe.pipeline.params import ABSENT, ParamsReader, changes_between
+from gitpipe.pipeline.params import ParamsReader, changes_between
+from gitpipe.project.reasons import RECORD_ONLY, Kind, Reason
 from gitpipe.storage.workspace import PathHasher, PathInfo
 
 if TYPE_CHECKING:
     from gitpipe.project.pydeps import ModuleSeen
-
-
-class Kind(enum.Enum):
-    NEW = "new stage"
-    FORCED = "forced"
-    ALWAYS = "always_changed"
-    CMD = "cmd changed"
-    DEP_MODIFIED = "modified"
-    DEP_MISSING = "missing"
-    DEP_ADDED = "added"
-    DEP_REMOVED = "removed"
-    DEP_MODE = "mode changed"
-    PYTHON_MODIFIED = "python: modified"
-    PYTHON_IMPORTED = "python: newly imported"
-    PYTHON_DROPPED = "python: no longer imported"
-    PYTHON_MISSING = "python: names no module file of the project"
-    PARAM = "params"
-    OUT_MISSING = "out missing"
-    OUT_MODIFIED = "out modified"
-    OUT_DECLARED = "outs changed"
-    OUT_KIND = "out kind changed"
-    OUT_MODE = "out mode changed"
-    UPSTREAM = "upstream"
-    WDIR = "wdir changed"
-    ENV = "env changed"
-    RUNTIME = "executor settings changed"
-    FINGERPRINT = "fingerprint changed"
-    # Not a cause: a note on a stage stale for other reasons, that its
-    # dependents rerun after it whatever its outs hold (`deterministic: false`).
-    NONDETERMINISTIC = "non-deterministic: downstream reruns whenever it runs"
-
-
-# Reasons that change how gitpipe records a stage, not what its command
-# produces: the stage is re-recorded in the lock without running.
-RECORD_ONLY = frozenset({Kind.OUT_KIND})
-# Reasons that only explain, given beside a cause and never alone.
-NOTES = frozenset({Kind.NONDETERMINISTIC})
-
-
-class Reason(NamedTuple):
-    """One cause of staleness; `str()` is what the user reads."""
-
-    kind: Kind
-    subject: str = ""
-    old: Any = None
-    new: Any = None
-    by: str | None = None  # the module importing a `python:` dep's module
-
-    def __str__(self) -> str:
-        kind = self.kind
-        if kind in (Kind.DEP_MODIFIED, Kind.DEP_MISSING, Kind.DEP_ADDED, Kind.DEP_REMOVED):
-            return f"deps: {self.subject} {kind.value}"
-        if kind is Kind.DEP_MODE:
-            return (f"deps: {self.subject} mode changed "
-                    f"({_exec_bit(self.old)} -> {_exec_bit(self.new)})")
-        if kind in _PYTHON_KINDS:
-            return _python_sentence(self)
-        if kind is Kind.PARAM:
-            if self.old is ABSENT:
-                return f"params: {self.subject} added ({_show(self.new)})"
-            if self.new is ABSENT:
-                return f"params: {self.subject} removed"
-            old, new = _show(self.old), _show(self.new)
-            if old == new:  # one text, two types (a date and a string): say which is text
-                old, new = _show_typed(self.old), _show_typed(self.new)
-            return f"params: {self.subject} {old} -> {new}"
-        if kind in (Kind.OUT_MISSING, Kind.OUT_MODIFIED):
-            return f"outs: {self.subject} {kind.value.split()[1]}"
-        if kind is Kind.OUT_DECLARED:
-            return f"outs: {self.subject} {self.new}"
-        if kind is Kind.OUT_KIND:
-            # `old` is set when other reasons make the stage run anyway.
-            alone = "" if self.old else " (re-recorded, no run)"
-            return f"outs: {self.subject} declared as {self.new}{alone}"
-        if kind is Kind.OUT_MODE:
-            return (f"outs: {self.subject} mode changed "
-                    f"({_exec_bit(self.old)} -> {_exec_bit(self.new)})")
-        if kind is Kind.WDIR:
-            return f"wdir changed ({self.old} -> {self.new})"
-        if kind in (Kind.ENV, Kind.RUNTIME):
-            return kind.value
-        if kind is Kind.UPSTREAM:
-            return f"upstream: {self.subject}"
-        if kind is Kind.FINGERPRINT:
-            return "env, wdir or executor settings changed"
-        if kind is Kind.NEW and self.subject:
-            return f"new {self.subject}"  # a partition is not called a stage
-        return kind.value
-
-    def to_json(self) -> dict[str, Any]:
-        """The reason as data (docs/reference/json.md, "Reasons"), beside its sentence."""
-        kind = self.kind
-        subject = self.subject or None
-        old, new = self.old, self.new
-        if kind is Kind.PARAM:
-            old, new = (None if v is ABSENT else v for v in (old, new))
-        elif kind is Kind.OUT_KIND:
-            old = None  # a flag for the sentence, not a value the out had
-        data = {"kind": kind.name.lower(), "subject": subject,
-                "path": subject if kind in _PATH_KINDS else None,
-                "old": plain(old), "new": plain(new), "text": str(self)}
-        if kind in _PYTHON_KINDS:
-            data["imported_by"] = self.by
-        return data
-
-
-_PYTHON_KINDS = frozenset({Kind.PYTHON_MODIFIED, Kind.PYTHON_IMPORTED, Kind.PYTHON_DROPPED,
-                           Kind.PYTHON_MISSING})
-# The kinds whose subject is a dep, an out or a module (a directory's ends in "/").
-_PATH_KINDS = frozenset({Kind.DEP_MODIFIED, Kind.DEP_MISSING, Kind.DEP_ADDED, Kind.DEP_REMOVED,
-                         Kind.DEP_MODE, Kind.OUT_MISSING, Kind.OUT_MODIFIED, Kind.OUT_DECLARED,
-                         Kind.OUT_KIND, Kind.OUT_MODE}) | _PYTHON_KINDS - {Kind.PYTHON_MISSING}
-
-
-_IMPORTER = {Kind.PYTHON_MODIFIED: " (imported by {})", Kind.PYTHON_IMPORTED: " (by {})"}
-
-
-def _python_sentence(reason: Reason) -> str:
-    """`python: src/utils.py modified (imported by src/train.py)`; a root has no importer."""
-    by = _IMPORTER.get(reason.kind, "").format(reason.by) if reason.by else ""
-    return f"python: {reason.subject} {reason.kind.value.removeprefix('python: ')}{by}"
-
-
-def _exec_bit(executable: bool) -> str:
-    return "+x" if executable else "-x"
-
-
-def _show_typed(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else _show(value)
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    return str(value)
 
 
 class Observation(NamedTuple):

@@ -15,8 +15,9 @@ from gitpipe.engine.reports import TaskResult
 from gitpipe.pipeline import graph as graph_module
 from gitpipe.pipeline.lockfile import LockEntry
 from gitpipe.pipeline.model import DEFAULT_EXECUTOR, Task
+from gitpipe.project.reasons import NOTES, Kind
 from gitpipe.project.root import Project
-from gitpipe.project.staleness import NOTES, Kind, Staleness
+from gitpipe.project.staleness import Staleness
 from gitpipe.project.status import status_of
 from gitpipe.usecases import scratch
 from gitpipe.usecases.outdiff import OutCheck, compare

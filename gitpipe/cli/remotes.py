@@ -1,0 +1,150 @@
+"""CLI commands for remotes: `gitpipe remote add`, `list`, `remove` and `modify`.
+
+Registered on the `cli` group when `gitpipe.cli.main` imports this module.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import click
+
+from gitpipe.cli import complete
+from gitpipe.cli.group import cli, project_of
+
+
+@cli.group()
+def remote() -> None:
+    """Manage remotes (.gitpipe/config.yaml)."""
+
+
+def _gitpipe_dir(ctx: click.Context) -> Any:
+    return project_of(ctx.find_root()).gitpipe_dir
+
+
+def _placed_url(ctx: click.Context, name: str, url: str, local: bool) -> str:
+    """A URL as the config keeps it: a relative folder typed in a subfolder is
+    rewritten relative to the project root, where every command resolves it. A
+    folder inside the repository is refused for the committed file, which a
+    clone obeys."""
+    from pathlib import Path
+
+    from gitpipe.pipeline.config import CONFIG_FILE, RemoteSettings
+    from gitpipe.storage.remote import check_outside, local_folder, resolve_url
+
+    project = project_of(ctx.find_root())
+    folder = local_folder(url)
+    if folder is not None and not os.path.isabs(os.path.expanduser(folder)):
+        typed_in = Path(ctx.find_root().obj["dir"]).resolve()
+        relative = os.path.relpath(typed_in / folder, project.root)
+        url = url[:len(url) - len(folder)] + relative
+    if not local:
+        settings = RemoteSettings(name, url, {}, f".gitpipe/{CONFIG_FILE}")
+        check_outside(settings, resolve_url(url, project.root), project.repository_places())
+    return url
+
+
+def _warn(warning: str | None) -> None:
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
+
+
+@remote.command("add")
+@click.argument("name")
+@click.argument("url")
+@click.option("-d", "--default", "make_default", is_flag=True, help="Make it the default.")
+@click.option("--local", is_flag=True, help="Write config.local.yaml (not committed).")
+@click.pass_context
+def remote_add(ctx: click.Context, name: str, url: str, make_default: bool,
+               local: bool) -> None:
+    """Add a remote: any fsspec URL, or a plain path for a local folder (relative
+    to the project root)."""
+    from gitpipe.core.errors import BadInputError
+    from gitpipe.pipeline.config import edit_config
+    from gitpipe.storage.remote import masked_url
+
+    def edit(raw: dict[str, Any]) -> None:
+        remotes = raw.setdefault("remotes", {}) or {}
+        if name in remotes:
+            raise BadInputError(f"remote {name!r} exists", hint="use 'gitpipe remote modify'")
+        remotes[name] = {"url": url}
+        raw["remotes"] = remotes
+        if make_default:
+            raw["core"] = {**(raw.get("core") or {}), "remote": name}
+    if name not in (project_of(ctx.find_root()).config.raw.get("remotes") or {}):
+        url = _placed_url(ctx, name, url, local)
+    _warn(edit_config(_gitpipe_dir(ctx), edit, local))
+    click.echo(f"added remote {name!r} -> {masked_url(url)}"
+               + (" (default)" if make_default else ""))
+
+
+@remote.command("list")
+@click.pass_context
+def remote_list(ctx: click.Context) -> None:
+    """List remotes; credentials (in options or inside URLs) are shown as ****."""
+    from gitpipe.storage.remote import masked_options, masked_url
+
+    config = project_of(ctx.find_root()).config
+    default = (config.raw.get("core") or {}).get("remote")
+    for name, body in sorted((config.raw.get("remotes") or {}).items()):
+        options = masked_options({k: v for k, v in body.items() if k != "url"})
+        extra = " ".join(f"{k}={v}" for k, v in sorted(options.items()))
+        mark = " (default)" if name == default else ""
+        click.echo(f"{name}\t{masked_url(str(body.get('url')))}{mark}"
+                   + (f"\t{extra}" if extra else ""))
+
+
+@remote.command("remove")
+@click.argument("name", shell_complete=complete.remotes)
+@click.option("--local", is_flag=True, help="Remove it from config.local.yaml.")
+@click.pass_context
+def remote_remove(ctx: click.Context, name: str, local: bool) -> None:
+    """Remove a remote."""
+    from gitpipe.core.errors import BadInputError
+    from gitpipe.pipeline.config import edit_config
+
+    def edit(raw: dict[str, Any]) -> None:
+        if name not in (raw.get("remotes") or {}):
+            raise BadInputError(f"unknown remote {name!r}", hint="'gitpipe remote list' shows "
+                                "the remotes; --local removes one of config.local.yaml")
+        del raw["remotes"][name]
+        if (raw.get("core") or {}).get("remote") == name:
+            del raw["core"]["remote"]
+    _warn(edit_config(_gitpipe_dir(ctx), edit, local))
+    click.echo(f"removed remote {name!r}")
+
+
+@remote.command("modify")
+@click.argument("name", shell_complete=complete.remotes)
+@click.argument("key")
+@click.argument("value", required=False)
+@click.option("--unset", is_flag=True, help="Remove the option.")
+@click.option("--local", is_flag=True, help="Write config.local.yaml (for secrets).")
+@click.pass_context
+def remote_modify(ctx: click.Context, name: str, key: str, value: str | None, unset: bool,
+                  local: bool) -> None:
+    """Set an fsspec storage option (endpoint_url, profile, region, …) of a remote."""
+    from gitpipe.core.errors import BadInputError
+    from gitpipe.core.yamlio import parse_yaml
+    from gitpipe.pipeline.config import edit_config
+    from gitpipe.storage.remote import masked_options
+
+    if value is None and not unset:
+        raise BadInputError("give a VALUE, or --unset")
+
+    parsed = None if unset else parse_yaml(str(value), "value")
+    if key == "url" and isinstance(parsed, str):
+        parsed = _placed_url(ctx, name, parsed, local)
+
+    def edit(raw: dict[str, Any]) -> None:
+        remotes = raw.setdefault("remotes", {}) or {}
+        raw["remotes"] = remotes
+        body = remotes.setdefault(name, {})
+        if unset:
+            body.pop(key, None)
+        else:
+            body[key] = parsed
+    _warn(edit_config(_gitpipe_dir(ctx), edit, local))
+    shown = masked_options({key: parsed}).get(key) if not unset else None
+    click.echo(f"remote {name!r}: {key} " + ("unset" if unset else f"= {shown}"))
