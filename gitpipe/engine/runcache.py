@@ -124,6 +124,6 @@ class RunCache:
         self.cache.save_run(task.name, fingerprint, cached)
         if self.push_after:
             assert self.remote is not None
-            push(self.remote, self.cache, [o.digest for o in cached], [])
+            push(self.remote, self.cache, [o.digest for o in cached])
             publish(self.remote, self.cache, [run_relpath(task.name, fingerprint)],
                     self.sharing)

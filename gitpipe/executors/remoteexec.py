@@ -159,7 +159,7 @@ def _collect_outs(record: JobRecord, remote: Remote, cache: Cache,
         else:
             cache.add_file(workdir / path, info.digest)
         outs.append(with_mode([path, info.digest, info.size], info.executable))
-    push(remote, cache, [row[1] for row in outs], [])
+    push(remote, cache, [row[1] for row in outs])
     return ResultRecord(0, outs)
 
 

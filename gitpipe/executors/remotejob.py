@@ -273,7 +273,7 @@ def stage_job(task: Task, fingerprint: str, workspace: Workspace, cache: Cache,
             cache.add_tree(workspace.root / path, digest)
         else:
             cache.add_file(workspace.root / path, digest)
-    push(remote, cache, [row[1] for row in record.deps], [])
+    push(remote, cache, [row[1] for row in record.deps])
     data = record.to_bytes()
     remote.put_bytes(job_rel(task.name, fingerprint), data)
     return record_digest(data)

@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from gitpipe.core.progress import expect
 from gitpipe.hashing.digests import DIR_SUFFIX
@@ -30,7 +31,6 @@ from gitpipe.storage.packstore import (
     fetch_packed,
     locate,
     mark_format,
-    present_keys,
     refusal,
     upload_pack,
 )
@@ -44,32 +44,38 @@ from gitpipe.storage.urls import (
 )
 
 
-def push(remote: Remote, cache: Cache, digests: Iterable[str], runs: Iterable[str],
-         jobs: int = 8, progress: Progress | None = None) -> Transfer:
-    """Upload the objects (with their manifests' files) and run entries missing
-    there: small files in packs, the rest loose."""
+def push(remote: Remote, cache: Cache, digests: Iterable[str],
+         entries: Mapping[str, bytes] | None = None, jobs: int = 8,
+         progress: Progress | None = None) -> Transfer:
+    """Upload the objects (with their manifests' files) missing there, small
+    files in packs, the rest loose; then `entries`, run-cache envelopes by
+    remote key (storage/runshare.py decides which and signs them)."""
     wanted = _expand(cache, digests)
     inventory = locate(remote, wanted)
-    runs = list(runs)
-    runs_there = present_keys(remote, runs, "runs")
+    entries = dict(entries or {})
     summary = Transfer()
     files = [d for d in wanted if not d.endswith(DIR_SUFFIX) and not inventory.has(d)]
     manifests = [(cache.path(d), object_key(d)) for d in wanted
                  if d.endswith(DIR_SUFFIX) and not inventory.has(d)]
     summary.skipped = len(wanted) - len(files) - len(manifests)
     sizes = {d: _size(cache.path(d)) for d in files}
-    run_todo = [(cache.root / rel, rel) for rel in runs if rel not in runs_there]
-    later = manifests + run_todo
-    expect(progress, len(files) + len(later), sum(sizes.values()) +
-           sum(_size(path) for path, _ in later))
+    expect(progress, len(files) + len(manifests) + len(entries),
+           sum(sizes.values()) + sum(_size(path) for path, _ in manifests)
+           + sum(len(data) for data in entries.values()))
     # Files first, manifests after, run entries last: whatever a manifest or a
     # run entry names is on the remote before it is.
     _push_files(remote, cache, sizes, inventory.packs.format, jobs, (summary, progress))
     _parallel(remote.upload, manifests, jobs, summary, progress)
     run_summary = Transfer()
-    _parallel(remote.upload, run_todo, jobs, run_summary, progress)
+    _parallel(lambda key, _: _put(remote, key, entries[key]),
+              [(key, key) for key in entries], jobs, run_summary, progress)
     summary.runs = run_summary.files
     return summary
+
+
+def _put(remote: Remote, key: str, data: bytes) -> int:
+    remote.put_bytes(key, data)
+    return len(data)
 
 
 def _push_files(remote: Remote, cache: Cache, sizes: dict[str, int], known_format: int,
@@ -125,12 +131,12 @@ def _expand(cache: Cache, digests: Iterable[str]) -> list[str]:
     return list(found)
 
 
-def _parallel(action: Callable[[Path, str], int], todo: list[tuple[Path, str]], jobs: int,
+def _parallel(action: Callable[[Any, str], int], todo: list[tuple[Any, str]], jobs: int,
               summary: Transfer, progress: Progress | None) -> None:
     if not todo:
         return
 
-    def one(item: tuple[Path, str]) -> None:
+    def one(item: tuple[Any, str]) -> None:
         size = action(*item)
         summary.add(size)
         if progress is not None:

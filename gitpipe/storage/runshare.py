@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 from gitpipe.core.progress import expect
 from gitpipe.storage.cache import Cache
+from gitpipe.storage.packstore import present_keys
 from gitpipe.storage.remote import Progress, Remote, RemoteError
 from gitpipe.trust.signedruns import Sharing, envelope, opened, remote_key
 
@@ -31,20 +32,30 @@ class Received(NamedTuple):
 def publish(remote: Remote, cache: Cache, rels: Iterable[str], sharing: Sharing,
             jobs: int = 8, progress: Progress | None = None) -> int:
     """Upload the local entries `rels` (run_relpaths) to the scope written,
-    signed; an entry already there is left, unless this pusher signs and the
-    one there is not trusted (unsigned, planted, signed by another key): then
-    it is replaced. Returns how many were uploaded."""
-    scope = sharing.write_scope
-    present = remote.listing(remote_key("runs", scope))
-    todo: dict[str, bytes] = {}
-    for rel in dict.fromkeys(rels):
-        key = remote_key(rel, scope)
-        if key in present and not (sharing.signer.signs() and
-                                   _untrusted_there(remote, key, sharing)):
-            continue
-        todo[key] = envelope(key, (cache.root / rel).read_bytes(), sharing.signer)
+    signed (`to_publish`, then `upload`). Returns how many were uploaded."""
+    todo = to_publish(remote, cache, rels, sharing)
     expect(progress, len(todo), sum(len(data) for data in todo.values()))
+    return upload(remote, todo, jobs, progress)
 
+
+def to_publish(remote: Remote, cache: Cache, rels: Iterable[str],
+               sharing: Sharing) -> dict[str, bytes]:
+    """The envelopes of the entries `rels` to upload, by remote key: an entry
+    already there is left, unless this pusher signs and the one there is not
+    trusted (unsigned, planted, signed by another key): then it is replaced."""
+    scope = sharing.write_scope
+    keys = {remote_key(rel, scope): rel for rel in dict.fromkeys(rels)}
+    # A few entries are looked up one by one: no listing of every entry ever pushed.
+    present = present_keys(remote, list(keys), remote_key("runs", scope))
+    return {key: envelope(key, (cache.root / rel).read_bytes(), sharing.signer)
+            for key, rel in keys.items()
+            if key not in present or (sharing.signer.signs() and
+                                      _untrusted_there(remote, key, sharing))}
+
+
+def upload(remote: Remote, todo: dict[str, bytes], jobs: int = 8,
+           progress: Progress | None = None) -> int:
+    """Put these envelopes on the remote; how many."""
     def one(item: tuple[str, bytes]) -> None:
         remote.put_bytes(*item)
         if progress is not None:

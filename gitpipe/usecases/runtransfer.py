@@ -24,7 +24,7 @@ from gitpipe.hashing.digests import DIR_SUFFIX
 from gitpipe.pipeline import graph as graph_module
 from gitpipe.storage.cache import run_relpath
 from gitpipe.storage.remote import Transfer, fetch_objects, push
-from gitpipe.storage.runshare import listing, publish, receive
+from gitpipe.storage.runshare import listing, receive, to_publish
 from gitpipe.trust import checks as trust
 
 if TYPE_CHECKING:
@@ -100,10 +100,8 @@ def push_run_cache(project: Project, remote: Remote, targets: Iterable[str] = ()
             continue  # gc took an object: the entry restores nothing, so it stays here
         rels.append(rel)
         digests.extend(outs)
-    summary = push(remote, cache, digests, [], jobs, progress)
     sharing = project.run_sharing(remote.name, write_scope=scope)
-    summary.runs = publish(remote, cache, rels, sharing, jobs, progress)
-    return summary
+    return push(remote, cache, digests, to_publish(remote, cache, rels, sharing), jobs, progress)
 
 
 def fetch_run_cache(project: Project, remote: Remote, targets: Iterable[str] = (),

@@ -32,7 +32,7 @@ from gitpipe.storage.remote import (
     object_key,
     push,
 )
-from gitpipe.storage.runshare import publish
+from gitpipe.storage.runshare import to_publish
 from gitpipe.trust import checks as trust
 from gitpipe.trust.signedruns import inner
 from gitpipe.usecases.dirsync import entries_within, lay_out_changed
@@ -155,10 +155,11 @@ def push_outs(project: Project, remote: Remote, targets: Iterable[str] = (), job
     tasks = {o.task for o in outs}
     runs = [rel for rel in (run_relpath(t, entries[t].fingerprint) for t in sorted(tasks))
             if (project.cache.root / rel).exists()]
-    summary = push(remote, project.cache, [o.digest for o in outs], [], jobs, progress)
     sharing = project.run_sharing(remote.name, write_scope=scope)
-    summary.runs = publish(remote, project.cache, runs, sharing, jobs, progress)
-    return summary
+    # Decided before the objects move, so the progress total counts them from
+    # the start; push uploads them last, after every object they name.
+    entries_todo = to_publish(remote, project.cache, runs, sharing)
+    return push(remote, project.cache, [o.digest for o in outs], entries_todo, jobs, progress)
 
 
 def fetch_outs(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: int = 8,

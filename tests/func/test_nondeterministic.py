@@ -83,6 +83,9 @@ def test_never_restored_from_a_remote_run_cache(make_repo, tmp_path: Path) -> No
     origin.spec({"uniq": {**UNIQ, "deterministic": False}, "pure": pure})
     origin.run("init", check=True)
     origin.run("remote", "add", "-d", "store", str(tmp_path / "store"), check=True)
+    # Restoring from a remote needs a trusted entry: this remote trusts any
+    # well-formed one, so only the flag decides what is restored.
+    origin.run("remote", "modify", "store", "trust", "any", check=True)
     origin.commit("pipeline")
     origin.run("repro", "--push", check=True)
     origin.commit("built")

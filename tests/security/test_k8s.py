@@ -160,7 +160,7 @@ def test_a_dep_laid_out_under_a_symlink_another_dep_made_is_refused(
     tree = f"xxh3:{xxhash.xxh3_128_hexdigest(manifest)}{DIR_SUFFIX}"
     project.cache.add_file(forged / "f", file.digest)
     remote = project.remote()
-    push(remote, project.cache, [file.digest], [])
+    push(remote, project.cache, [file.digest])
     remote.fs.makedirs(remote.full(object_key(tree)).rsplit("/", 1)[0], exist_ok=True)
     remote.fs.pipe_file(remote.full(object_key(tree)), manifest)
     body = job_body(tmp_path, fingerprint)

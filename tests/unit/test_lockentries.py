@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from gitpipe.pipeline import lockfile
 from gitpipe.pipeline.lockentries import EntryParser, entry_texts
-from gitpipe.pipeline.lockfile import LockedPath, LockEntry
+from gitpipe.pipeline.lockfile import LockedModule, LockedPath, LockEntry
 
 NAMES = st.from_regex(r"\A[A-Za-z_][A-Za-z0-9_.-]{0,6}(@[A-Za-z0-9_.:+-]{1,8})?\Z")
 TRICKY = st.text(alphabet=st.sampled_from(list("ab :#&*|>-'\"{}[],\n\t!%@`~é")), max_size=24)
@@ -30,7 +30,10 @@ ENTRIES = st.builds(
     params=st.dictionaries(TRICKY, VALUES, max_size=3),
     outs=st.lists(st.builds(LockedPath, PATHS, DIGESTS, st.integers(0, 9), st.booleans(),
                             st.booleans()), max_size=2).map(tuple),
-    wdir=st.sampled_from([".", "sub", "a: b"]), env=st.none() | TRICKY)
+    wdir=st.sampled_from([".", "sub", "a: b"]), env=st.none() | TRICKY,
+    python=st.lists(st.builds(LockedModule, st.sampled_from(["src/a.py", "b.py"]),
+                              DIGESTS.filter(lambda d: not d.endswith(".dir")),
+                              st.none() | st.just("src/a.py")), max_size=2).map(tuple))
 LOCKS = st.dictionaries(NAMES, ENTRIES, max_size=4)
 NASTY = ["  &x a:", "  b: *x", "    cmd: *x", "---", "...", "  # comment", "\tcmd: x",
          "  a: {cmd: x,", "  fingerprint: y}", "extra: 1", "    cmd: |+", "", "   ",
