@@ -361,10 +361,14 @@ def pack_index_problem(doc: Any, pack_size: int | None) -> str | None:
         return "has no list of objects"
     if len(rows) > MAX_PACK_ENTRIES:
         return f"names {len(rows)} objects, more than a pack may hold ({MAX_PACK_ENTRIES})"
+    seen: set[str] = set()
     for row in rows:
         problem = _pack_row_problem(row, pack_size)
         if problem is not None:
             return problem
+        if row[0] in seen:  # gitpipe writes each object once into a pack
+            return f"names {row[0]} twice"
+        seen.add(row[0])
     return None
 
 
