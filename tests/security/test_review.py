@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from gitpipe.storage.packs import pack_key
+from tests.conftest import Repo
 from tests.security.conftest import assert_only_changed, snapshot
 from tests.security.test_packs import pull_refused, pushed, rewrite_index
 
@@ -57,3 +58,39 @@ def test_fsck_repair_removes_the_forged_copy_and_keeps_the_good_pack(
                                             f"store/packs/pack-{'f' * 32}.pack"])
     assert index.exists() and Path(pack_key(str(index))).exists() and not forged.exists()
     assert laptop.run("pull").returncode == 0
+
+
+def verify_world(repo: Repo, link: Path) -> None:
+    """A stage whose dep folder `d` (tracked) holds a symlink `d/back` to
+    `link`, and whose command appends to a file through it."""
+    (repo.path / "d").mkdir()
+    (repo.path / "keep.txt").write_text("keep\n")
+    os.symlink(link, repo.path / "d" / "back")
+    repo.spec({"a": {"cmd": "ls d > o.txt; echo x >> d/back", "deps": ["d"],
+                     "outs": ["o.txt"]}})
+    repo.run("init", check=True)
+    repo.run("repro", check=True)
+    (repo.path / "keep.txt").write_text("keep\n")
+    repo.commit("a dep folder with a symlink in it")
+    repo.age().run("status", check=True)
+
+
+def test_verify_copies_a_dep_folder_holding_a_tracked_symlink(repo: Repo, tmp_path: Path) -> None:
+    """git already put the symlink into the copy: copying the dep folder over
+    it must keep it, not stop on 'File exists'."""
+    verify_world(repo, Path("../keep.txt"))
+    done = repo.run("verify")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stdout + done.stderr
+    assert "1 ok" in done.stdout and (repo.path / "keep.txt").read_text() == "keep\n"
+
+
+def test_verify_refuses_a_symlink_back_into_the_project(repo: Repo, tmp_path: Path) -> None:
+    """An absolute link inside a dep folder, in the copy, still names the real
+    project: the rerun would append to the project's own keep.txt."""
+    verify_world(repo, repo.path / "keep.txt")
+    before = snapshot(tmp_path)
+    done = repo.run("verify")
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stdout + done.stderr
+    assert ("stage 'a': 'd/back' is a symlink that leads from the scratch copy back into "
+            "the project; it is not rerun") in done.stdout
+    assert_only_changed(before, snapshot(tmp_path))
