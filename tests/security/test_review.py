@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,25 @@ def test_verify_refuses_a_symlink_back_into_the_project(repo: Repo, tmp_path: Pa
     assert ("stage 'a': 'd/back' is a symlink that leads from the scratch copy back into "
             "the project; it is not rerun") in done.stdout
     assert_only_changed(before, snapshot(tmp_path))
+
+
+@pytest.mark.parametrize("started, duration", [(1e9, float("inf")), (float("-inf"), 1.0),
+                                               ("soon", 1.0), (1e9, b"\x00")])
+def test_a_run_row_without_finite_times_is_left_out_of_the_history(
+        repo: Repo, tmp_path: Path, started: object, duration: object) -> None:
+    """SQLite stores infinities and any type in any column: such a row (a
+    damaged state.db) is left out of the trace, the report and the runs."""
+    repo.spec({"a": {"cmd": "echo hi > a.txt", "outs": ["a.txt"]}})
+    repo.run("repro", check=True)
+    with sqlite3.connect(repo.path / ".gitpipe" / "state.db") as db:
+        invocation = db.execute("SELECT invocation FROM runs").fetchone()[0]
+        db.execute("INSERT INTO runs (task, started, duration, result, bytes_in, bytes_out, "
+                   "invocation) VALUES ('a', ?, ?, 'ran', 0, 0, ?)",
+                   (started, duration, invocation))
+    for args in (("runs", "--trace", "t.json"), ("report", "-o", "r.html"), ("runs", "--json")):
+        done = repo.run(*args)
+        assert done.returncode == 0 and "Traceback" not in done.stderr, (args, done.stderr)
+    trace = json.loads((repo.path / "t.json").read_text())
+    assert [e["name"] for e in trace["traceEvents"] if e["ph"] == "X"][:1] == ["a"]
+    assert trace["otherData"]["runs"] == 1
+    assert "Infinity" not in (repo.path / "r.html").read_text()
