@@ -15,6 +15,7 @@ from gitpipe.storage.packs import pack_key
 from tests.conftest import Repo
 from tests.security.conftest import assert_only_changed, snapshot
 from tests.security.test_packs import pull_refused, pushed, rewrite_index
+from tests.security.test_signed import READER_OWN, Keys, plant, read, reader, shared
 
 
 @pytest.mark.parametrize("name", ["0" * 32, "f" * 32])
@@ -117,3 +118,23 @@ def test_a_run_row_without_finite_times_is_left_out_of_the_history(
     assert [e["name"] for e in trace["traceEvents"] if e["ph"] == "X"][:1] == ["a"]
     assert trace["otherData"]["runs"] == 1
     assert "Infinity" not in (repo.path / "r.html").read_text()
+
+
+def test_an_entry_with_a_flood_of_signatures_is_refused_unchecked(
+        make_repo, tmp_path: Path) -> None:
+    """Each SSH signature checked is an ssh-keygen process: an entry planted
+    with thousands of them (a good one last) is refused before any is checked."""
+    keys = Keys("ssh", tmp_path)
+    origin, entries = shared(make_repo, str(tmp_path / "store"), keys)
+    body = json.loads(read(origin, entries["good"]))
+    body["signatures"] = [{"ssh": "-----BEGIN SSH SIGNATURE-----\nAAAA\n"}] * 5000 \
+        + body["signatures"]
+    plant(origin, entries["good"], json.dumps(body).encode())
+    laptop = reader(origin)
+    before = snapshot(tmp_path)
+    done = laptop.run("repro", "--pull", env=keys.reader)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert (f"run-cache entry {entries['good']} carries 5001 signatures, more than a pusher "
+            "makes (8)") in done.stderr
+    assert laptop.ran() == ["make"] and laptop.read("out.txt") == "good\n"
+    assert_only_changed(before, snapshot(tmp_path), READER_OWN)
