@@ -138,3 +138,22 @@ def test_an_entry_with_a_flood_of_signatures_is_refused_unchecked(
             "makes (8)") in done.stderr
     assert laptop.ran() == ["make"] and laptop.read("out.txt") == "good\n"
     assert_only_changed(before, snapshot(tmp_path), READER_OWN)
+
+
+def test_a_huge_run_cache_entry_is_not_read_whole(make_repo, tmp_path: Path) -> None:
+    """A run-cache entry is read into memory: one planted far larger than any
+    record is refused after MAX_RECORD_BYTES, with a note, and the stage runs."""
+    from gitpipe.storage.remotefs import MAX_RECORD_BYTES
+
+    keys = Keys("hmac", tmp_path)
+    origin, entries = shared(make_repo, str(tmp_path / "store"), keys)
+    with open(tmp_path / "store" / entries["good"], "r+b") as handle:
+        handle.truncate(MAX_RECORD_BYTES + 4096)  # sparse: no disk, the same size
+    laptop = reader(origin)
+    before = snapshot(tmp_path, skip=(".git", "store"))
+    done = laptop.run("repro", "--pull", env=keys.reader)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert (f"remote 'store': {entries['good']} holds more than {MAX_RECORD_BYTES:,} bytes, "
+            "more than a record may; it is ignored") in done.stderr
+    assert laptop.ran() == ["make"] and laptop.read("out.txt") == "good\n"
+    assert_only_changed(before, snapshot(tmp_path, skip=(".git", "store")), READER_OWN)
