@@ -157,3 +157,17 @@ def test_a_huge_run_cache_entry_is_not_read_whole(make_repo, tmp_path: Path) -> 
             "more than a record may; it is ignored") in done.stderr
     assert laptop.ran() == ["make"] and laptop.read("out.txt") == "good\n"
     assert_only_changed(before, snapshot(tmp_path, skip=(".git", "store")), READER_OWN)
+
+
+def test_log_of_a_path_below_a_file_out_names_the_file_out(repo: Repo, tmp_path: Path) -> None:
+    """`a.txt/x` is not inside the file out `a.txt`: no 'is an out' note
+    advising a repro that would never record it."""
+    repo.spec({"a": {"cmd": "echo hi > a.txt", "outs": ["a.txt"]}})
+    repo.run("repro", check=True)
+    repo.commit("built")
+    before = snapshot(tmp_path)
+    done = repo.run("log", "a.txt/x")
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stdout + done.stderr
+    assert "'a.txt/x' is not an out: 'a.txt' is a file out (of 'a'), not a directory" \
+        in done.stderr
+    assert_only_changed(before, snapshot(tmp_path))
