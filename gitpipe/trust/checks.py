@@ -354,7 +354,7 @@ def pack_index_problem(doc: Any, pack_size: int | None) -> str | None:
         return "is not a pack index of format 1"
     if pack_size is None:
         return "has no pack beside it"
-    if doc.get("size") != pack_size:
+    if type(doc.get("size")) is not int or doc["size"] != pack_size:
         return f"describes a pack of {doc.get('size')!r} bytes, but its pack holds {pack_size}"
     rows = doc.get("objects")
     if not isinstance(rows, list):

@@ -171,3 +171,16 @@ def test_log_of_a_path_below_a_file_out_names_the_file_out(repo: Repo, tmp_path:
     assert "'a.txt/x' is not an out: 'a.txt' is a file out (of 'a'), not a directory" \
         in done.stderr
     assert_only_changed(before, snapshot(tmp_path))
+
+
+def test_an_index_whose_size_is_not_a_count_is_refused(make_repo, tmp_path: Path) -> None:
+    """JSON's `true` equals 1 in Python: an index of a one-byte pack saying
+    "size": true is not one gitpipe wrote."""
+    laptop, index, _ = pushed(make_repo, tmp_path)
+    pack = Path(pack_key(str(index)))
+    pack.chmod(0o644)
+    pack.write_bytes(b"x")
+    rewrite_index(index, lambda d: d.update(size=True, objects=[]))
+    done = laptop.run("fsck", "--remote", "store")
+    assert "Traceback" not in done.stderr
+    assert "describes a pack of True bytes, but its pack holds 1" in done.stdout + done.stderr
