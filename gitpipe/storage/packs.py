@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import xxhash
@@ -46,11 +46,23 @@ GAP_BYTES = 256 * 1024
 
 @dataclass(frozen=True)
 class PackedObject:
-    """Where one object's bytes lie: `pack` is the pack's key on the remote."""
+    """Where one object's bytes lie: `pack` is the pack's key on the remote.
+    `elsewhere`: the same digest in other packs, tried in turn when these
+    bytes are refused (another index may name it, forged or not)."""
 
     pack: str
     offset: int
     length: int
+    elsewhere: tuple[PackedObject, ...] = ()
+
+    def also_at(self, other: PackedObject) -> PackedObject:
+        return replace(self, elsewhere=(*self.elsewhere, other))
+
+    def next_copy(self) -> PackedObject | None:
+        """The next place to read the object from, or None when none is left."""
+        if not self.elsewhere:
+            return None
+        return replace(self.elsewhere[0], elsewhere=self.elsewhere[1:])
 
 
 @dataclass(frozen=True)

@@ -127,7 +127,9 @@ def read_packs(remote: Remote, jobs: int = 8) -> PackSet:
             found.problems[key] = exc.message.removeprefix(f"pack index {key} ")
             continue
         found.indexes[key] = list(entries)
-        found.objects.update(entries)
+        for digest, where in entries.items():
+            first = found.objects.get(digest)
+            found.objects[digest] = where if first is None else first.also_at(where)
     for key, problem in found.problems.items():
         if key in remote.warned:
             continue
@@ -218,8 +220,15 @@ def fetch_packed(remote: Remote, wanted: Mapping[str, PackedObject], publish: Pu
             else:
                 publish(digest, got)
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        list(pool.map(one, spans(wanted)))
+    while wanted:
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            list(pool.map(one, spans(wanted)))
+        # An object refused in one pack is read from its next copy, if any: a
+        # forged index naming it cannot hide a good copy in another pack.
+        wanted = {digest: copy for digest in list(refused) if digest in wanted
+                  and (copy := wanted[digest].next_copy()) is not None}
+        for digest in wanted:
+            del refused[digest]
     return refused
 
 

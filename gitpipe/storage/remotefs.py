@@ -32,6 +32,9 @@ from gitpipe.storage.objects import CacheError
 
 log = logging.getLogger(__name__)
 RETRIES = 4
+# A record read whole into memory (a run-cache entry, a pack index, the format
+# marker) holds at most this: anything larger on a remote was planted there.
+MAX_RECORD_BYTES = 64 * 1024 * 1024
 # (relative path done, bytes); with an `expect(files, bytes)` method, told each
 # batch's totals before it starts (core/progress.py)
 Progress = Callable[[str, int], None]
@@ -248,11 +251,16 @@ class Remote:
             Path(handle.name).unlink(missing_ok=True)
 
     def get_bytes(self, rel: str) -> bytes | None:
-        """A small record, or None when it is not there (yet)."""
+        """A small record, or None when it is not there (yet); RemoteError when
+        it holds more than MAX_RECORD_BYTES (never read whole)."""
         def get() -> bytes:
             self.fs.invalidate_cache()
             with self.fs.open(self.full(rel), "rb") as handle:
-                return bytes(handle.read())
+                data = bytes(handle.read(MAX_RECORD_BYTES + 1))
+            if len(data) > MAX_RECORD_BYTES:
+                raise RemoteError(f"remote {self.name!r}: {rel} holds more than "
+                                  f"{MAX_RECORD_BYTES:,} bytes, more than a record may")
+            return data
 
         try:
             return bytes(_retrying(f"read {rel} from {self.name!r}", get))

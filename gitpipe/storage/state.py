@@ -6,6 +6,7 @@ command, so a no-op status costs no per-file SQL round trips.
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import threading
 import time
@@ -316,7 +317,8 @@ class State:
                 chunk = invocations[at:at + 500]
                 rows += db.execute(f"SELECT id, {_RUNS_COLUMNS} FROM runs WHERE invocation "
                                    f"IN ({','.join('?' * len(chunk))})", chunk).fetchall()
-        return [RunRecord(*row[1:]) for row in sorted(rows, key=lambda row: int(row[0]))]
+        return [RunRecord(*row[1:]) for row in sorted(rows, key=lambda row: int(row[0]))
+                if _timed(row[1:])]
 
     def runs(self, task: str | None = None, limit: int = 50) -> list[RunRecord]:
         """Most recent runs first."""
@@ -332,7 +334,7 @@ class State:
             db = self._db()
             self._add_run_columns(db)
             rows = db.execute(query, (*args, limit)).fetchall()
-        return [RunRecord(*row) for row in rows]
+        return [RunRecord(*row) for row in rows if _timed(row)]
 
     def last_results(self) -> dict[str, str]:
         """{task: the result of its most recent run}."""
@@ -375,3 +377,11 @@ def _storable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def _timed(row: tuple[Any, ...]) -> bool:
+    """Whether a runs row's start and duration are finite numbers: a row that
+    a damaged or hand-edited state.db holds otherwise is left out of the
+    history, not turned into a crash of every command that draws it."""
+    return all(type(value) in (int, float) and math.isfinite(value) for value in row[1:3])
+

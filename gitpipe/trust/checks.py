@@ -354,17 +354,21 @@ def pack_index_problem(doc: Any, pack_size: int | None) -> str | None:
         return "is not a pack index of format 1"
     if pack_size is None:
         return "has no pack beside it"
-    if doc.get("size") != pack_size:
+    if type(doc.get("size")) is not int or doc["size"] != pack_size:
         return f"describes a pack of {doc.get('size')!r} bytes, but its pack holds {pack_size}"
     rows = doc.get("objects")
     if not isinstance(rows, list):
         return "has no list of objects"
     if len(rows) > MAX_PACK_ENTRIES:
         return f"names {len(rows)} objects, more than a pack may hold ({MAX_PACK_ENTRIES})"
+    seen: set[str] = set()
     for row in rows:
         problem = _pack_row_problem(row, pack_size)
         if problem is not None:
             return problem
+        if row[0] in seen:  # gitpipe writes each object once into a pack
+            return f"names {row[0]} twice"
+        seen.add(row[0])
     return None
 
 

@@ -22,6 +22,9 @@ NAMESPACE = "gitpipe-run-cache"  # ssh-keygen's namespace: no other use of the k
 SIGNING_KEY_ENV = "GITPIPE_SIGNING_KEY"  # the pusher's SSH private key (a path)
 MAIN = "main"  # the trusted scope: runs/ at the remote's top
 _SCOPE_MAX = 64
+# A pusher signs with each of its keys once; an entry with more signatures is
+# planted, and each SSH signature checked costs a process.
+MAX_SIGNATURES = 8
 
 
 class TrustedKey(NamedTuple):
@@ -160,6 +163,9 @@ def opened(key: str, data: bytes, policy: TrustPolicy) -> tuple[bytes | None, st
         return entry, None
     if not signatures:
         return None, "is not signed"
+    if len(signatures) > MAX_SIGNATURES:
+        return None, (f"carries {len(signatures)} signatures, more than a pusher makes "
+                      f"({MAX_SIGNATURES})")
     message = _message(key, entry)
     if any(_verifies(signature, message, policy.keys) for signature in signatures):
         return entry, None

@@ -26,6 +26,7 @@ from gitpipe.core.jsondoc import header, plain
 from gitpipe.core.yamlio import parse_plain
 from gitpipe.git import history
 from gitpipe.git.history import CommitInfo
+from gitpipe.hashing.digests import DIR_SUFFIX
 from gitpipe.pipeline.lockentries import EntryParser
 from gitpipe.pipeline.lockfile import LOCK_FILE, LockedPath, LockEntry
 from gitpipe.pipeline.model import SPEC_FILE
@@ -360,6 +361,11 @@ def _never_recorded(project: Project, target: str, lock: _Lock | None, rev: str 
     """BadInputError unless `target` is (inside) an out the spec declares or the
     start commit's lock records: it was simply never committed."""
     outs = set(lock.outs) if lock is not None else set()
+    hit = lock.producer(target) if lock is not None else None
+    if hit is not None and hit[1].path != target and not hit[1].digest.endswith(DIR_SUFFIX):
+        raise BadInputError(f"{target!r} is not an out: {hit[1].path!r} is a file out "
+                            f"(of {hit[0]!r}), not a directory",
+                            hint=f"gitpipe log {hit[1].path}")
     if rev is None:
         with contextlib.suppress(GitpipeError):  # a broken spec: the lock's outs answer
             outs |= {out.path for node in project.graph

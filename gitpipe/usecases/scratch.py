@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -61,7 +61,24 @@ def lay_out(project: Project, task: Task, entry: LockEntry, folder: Path) -> Pat
         remove_path(root / out.path)
         (root / out.path).parent.mkdir(parents=True, exist_ok=True)
     (root / task.stage.wdir).mkdir(parents=True, exist_ok=True)
+    _refuse_links_home(project, task, root)
     return root
+
+
+def _refuse_links_home(project: Project, task: Task, root: Path) -> None:
+    """Refuse a symlink anywhere in the copy that leads back into the real
+    project (an absolute one, from git or a dep folder): the rerun would read
+    and write the project's files through it, as if they were the copy's."""
+    home = project.root.resolve()
+    for folder, dirs, files in os.walk(root):
+        for name in (*dirs, *files):
+            path = Path(folder, name)
+            if path.is_symlink() and not trust.resolves_inside(root, path) \
+                    and trust.resolves_inside(home, path):
+                rel = path.relative_to(root).as_posix()
+                raise RecordError(f"stage {task.stage.name!r}: {rel!r} is a symlink that "
+                                  "leads from the scratch copy back into the project; it "
+                                  "is not rerun", hint="make the symlink relative")
 
 
 def _check_inside(task: Task, root: Path) -> None:
@@ -111,9 +128,20 @@ def _copy_path(source: Path, target: Path) -> None:
         return
     target.parent.mkdir(parents=True, exist_ok=True)
     if source.is_dir():
-        shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True)
+        shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True,
+                        ignore=_already_copied(source, target))
     elif not os.path.lexists(target):
         shutil.copy2(source, target)
+
+
+def _already_copied(source: Path, target: Path) -> Callable[[str, list[str]], set[str]]:
+    """copytree's `ignore`: the entries git already put into the copy (a file or
+    a symlink; a folder is entered), which copytree cannot write over."""
+    def ignored(folder: str, names: list[str]) -> set[str]:
+        there = target / os.path.relpath(folder, source)
+        return {name for name in names if os.path.lexists(there / name)
+                and ((there / name).is_symlink() or not (there / name).is_dir())}
+    return ignored
 
 
 def rerun(project: Project, task: Task, root: Path, log: Path) -> RunResult:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from gitpipe.core.errors import BadInputError
@@ -384,17 +384,38 @@ def _fsck_packs(remote: Remote, packs: PackSet, report: FsckReport, repair: bool
         if progress is not None:
             progress(1)
 
-    refused = fetch_packed(remote, packs.objects, count, jobs)
-    report.checked += len(packs.objects)
-    report.bad += sorted(refused)
+    damaged: set[str] = set()
+    bad: set[str] = set()
+    for copies in _each_copy(packs):
+        refused = fetch_packed(remote, copies, count, jobs)
+        report.checked += len(copies)
+        bad |= set(refused)
+        damaged |= {copies[digest].pack for digest in refused}
+    report.bad += sorted(bad)
     if not repair:
         return set()
-    damaged = {packs.objects[digest].pack for digest in refused}
     doomed = [index for index in packs.indexes if pack_key(index) in damaged]
     doomed += [index for index in packs.problems if trust.PACK_INDEX_NAME.match(index)]
-    gone = {digest for index in doomed for digest in packs.indexes.get(index, [])}
+    left = {digest for index in packs.indexes if index not in doomed
+            for digest in packs.indexes[index]}
+    gone = {digest for index in doomed for digest in packs.indexes.get(index, [])} - left
     if doomed:  # each index before its pack: no index ever names a missing pack
         remote.delete(sorted(doomed))
         remote.delete(sorted(pack_key(index) for index in doomed))
-    report.removed += sorted(refused)  # the bad ones; the good ones beside them went too
+    report.removed += sorted(bad)  # the bad ones; the good ones beside them went too
     return gone
+
+
+def _each_copy(packs: PackSet) -> list[dict[str, PackedObject]]:
+    """Every packed object's copies as rounds to check: the first copy of each,
+    then the second of those named twice, and so on; each copy alone (a bad
+    one is reported, not replaced by a good one elsewhere)."""
+    rounds: list[dict[str, PackedObject]] = []
+    pending: dict[str, PackedObject | None] = dict(packs.objects)
+    while pending:
+        current = {digest: where for digest, where in pending.items() if where is not None}
+        if not current:
+            break
+        rounds.append({digest: replace(where, elsewhere=()) for digest, where in current.items()})
+        pending = {digest: where.next_copy() for digest, where in current.items()}
+    return rounds

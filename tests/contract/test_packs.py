@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+import yaml
+
 from gitpipe.storage.packstore import MARKER, read_packs
 from gitpipe.storage.remote import object_key
 from tests.conftest import Repo
@@ -173,8 +175,9 @@ def test_noop_push_of_packed_objects_lists_only_packs(make_repo, remote_url: str
 
     summary = push_outs(origin.project(), remote)
     assert summary.files == 0 and summary.skipped == 301
-    # The packs' own folder, never files/ or runs/ (300 objects: a listing before).
-    assert {path.rsplit("/", 1)[-1] for path in listed} <= {"packs"}  # a folder: walked
+    # The packs' own folder and the run-cache entries' (one listing each, to
+    # skip the entries there), never files/ (300 objects: a listing before).
+    assert {path.rsplit("/", 1)[-1] for path in listed} <= {"packs", "runs"}  # walked
 
 
 def test_gc_never_removes_a_pack_pushed_after_it_planned(make_repo, remote_url: str) -> None:
@@ -232,6 +235,11 @@ def test_pull_writes_packed_files_from_the_read_itself(make_repo, tmp_path, monk
 
 def test_repro_pull_restores_packed_outs_from_the_run_cache(make_repo, remote_url: str) -> None:
     origin = many_files(make_repo, remote_url)
+    config = origin.path / ".gitpipe/config.yaml"
+    data = yaml.safe_load(config.read_text())
+    data["remotes"]["store"]["trust"] = "any"  # unsigned entries: docs/explanation/security.md
+    config.write_text(yaml.safe_dump(data))
+    origin.commit("trust any run-cache entry of the remote")
     origin.run("push", check=True)
     laptop = origin.clone_to(origin.path.parent / "laptop")
     done = laptop.run("repro", "--pull", check=True)
