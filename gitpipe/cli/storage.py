@@ -260,8 +260,8 @@ def _confirm_remote_gc(plan: Any) -> bool:
 @json_option("fsck")
 def fsck(ctx: click.Context, repair: bool, remote_name: str | None, jobs: int) -> None:
     """Check that every cache object's content agrees with its name."""
-    from gitpipe.usecases.transfer import fsck as run_fsck
-    from gitpipe.usecases.transfer import fsck_remote
+    from gitpipe.usecases.fsck import fsck as run_fsck
+    from gitpipe.usecases.fsck import fsck_remote
 
     project = project_of(ctx)
     with CountProgress(ui_of(ctx), "fsck", "checked") as progress:

@@ -16,8 +16,9 @@ from gitpipe.project.lockguard import LockedOut, locked_outs
 if TYPE_CHECKING:
     from gitpipe.storage.remote import Transfer
     from gitpipe.usecases.api import Project
+    from gitpipe.usecases.fsck import FsckReport
     from gitpipe.usecases.garbage import GcPlan
-    from gitpipe.usecases.transfer import CheckoutReport, FsckReport
+    from gitpipe.usecases.transfer import CheckoutReport
 
 
 def validate_document(project: Project, tasks: list[str], warnings: list[str]) -> dict[str, Any]:
