@@ -157,12 +157,10 @@ class _Runner:
             return self._finish(task.name, Outcome.SKIPPED)
         if not verdict.needs_run:
             return self._re_record(task, verdict, seen)
-        missing = [p for p, i in seen.deps.items() if not i.exists] + [
-            f"python: {root}" for root in seen.unresolved]
-        if missing:
-            message = (f"stage {task.stage.name!r}: dependency {missing[0]!r} does not exist\n"
-                       f"hint: create it, or add the stage that writes it")
-            return self._finish(task.name, Outcome.FAILED, verdict, message)
+        missing = [p for p, i in seen.deps.items() if not i.exists]
+        if missing or seen.unresolved:
+            return self._finish(task.name, Outcome.FAILED, verdict,
+                                _missing_message(task, missing, seen.unresolved))
         try:
             if self._restore(task, verdict, seen):
                 return Outcome.RESTORED
@@ -359,6 +357,19 @@ class _Runner:
         self.project.state.add_run(RunRecord(
             name, wall, duration, result, sum(i.size for i in seen.deps.values()),
             sum(i.size for i in outs.values()), seen.fingerprint, str(log_path), self.invocation))
+
+
+def _missing_message(task: Task, missing: list[str], unresolved: tuple[str, ...]) -> str:
+    """Why a stale stage cannot run: a dep that does not exist, or a `python:`
+    root that names no module file of the project (a standard-library or
+    installed module is no `python:` dep: it is not followed)."""
+    if missing:
+        return (f"stage {task.stage.name!r}: dependency {missing[0]!r} does not exist\n"
+                "hint: create it, or add the stage that writes it")
+    return (f"stage {task.stage.name!r}: python: {unresolved[0]} names no module file of "
+            "the project (looked for beside it, in the stage's wdir, the root and src/)\n"
+            "hint: a python: dep follows the project's own modules; an installed or "
+            "standard-library module is not one, so drop it or name the project's file")
 
 
 def _after_nondeterministic(verdict: Staleness) -> bool:
