@@ -73,11 +73,8 @@ def unlink_beneath(base: Path, rel: str) -> bool:
         return False
     except OSError as exc:
         raise SymlinkRefusedError(f"{str(base)!r} is not a directory (a symlink?): {exc}") from None
+    fd = _down_to_parent(fd, parts, base, rel)  # closes fd itself on an error
     try:
-        for part in parts[:-1]:
-            inner = _descend(fd, part, base, rel)
-            os.close(fd)
-            fd = inner
         try:
             info = os.stat(parts[-1], dir_fd=fd, follow_symlinks=False)
         except FileNotFoundError:
@@ -125,6 +122,21 @@ def make_dirs_beneath(base: Path, directory: Path) -> None:
                                   hint="remove it; gitpipe makes the folders it needs itself")
 
 
+def _down_to_parent(fd: int, parts: list[str], base: Path, rel: str) -> int:
+    """From the folder `fd`, the descriptor of the folder holding `parts[-1]`,
+    each step taken without following a symlink. `fd` is consumed: closed on
+    the way, or on an error."""
+    try:
+        for part in parts[:-1]:
+            inner = _descend(fd, part, base, rel)
+            os.close(fd)
+            fd = inner
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 def open_beneath(base: Path, rel: str) -> int:
     """A read-only descriptor of the regular file `base/rel`, each folder on the
     way and the file itself opened without following a symlink (a shared folder
@@ -135,11 +147,8 @@ def open_beneath(base: Path, rel: str) -> int:
     if not rel or any(part in ("", ".", "..") for part in parts):
         raise SymlinkRefusedError(f"{rel!r} is not a plain path below {str(base)!r}")
     fd = os.open(base, _DIR_FLAGS)
+    fd = _down_to_parent(fd, parts, base, rel)  # closes fd itself on an error
     try:
-        for part in parts[:-1]:
-            inner = _descend(fd, part, base, rel)
-            os.close(fd)
-            fd = inner
         try:
             found = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
                             | os.O_NONBLOCK, dir_fd=fd)

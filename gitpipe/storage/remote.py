@@ -194,12 +194,7 @@ def fetch_packed_into(remote: Remote, cache: Cache, wanted: Mapping[str, PackedO
     """Read packed objects into the cache, each verified, and into the files
     `also` names for it (a pull's work tree); the ones refused, why."""
     def publish(digest: str, data: bytes) -> None:
-        tmp = cache.tmp_beside(digest)
-        try:
-            tmp.write_bytes(data)
-            cache._publish(tmp, cache.path(digest))
-        finally:
-            tmp.unlink(missing_ok=True)
+        cache.add_bytes(data, digest)
         for dest in (also or {}).get(digest, ()):
             with open(dest, "wb") as handle:
                 handle.write(data)
