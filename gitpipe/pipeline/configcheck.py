@@ -210,9 +210,12 @@ def _secret_variable_problem(text: Any) -> str | None:
     if not isinstance(text, str) or not text.replace("_", "a").isalnum() or \
             not text.isascii() or text[0].isdigit():
         return f"hmac_env: {text!r} is not the name of an environment variable"
-    if not secret_name(text):
-        return (f"hmac_env: {text!r} must end in _KEY, _SECRET, _TOKEN or _PASSWORD, so that "
-                "gitpipe knows it holds a secret and never records it")
+    if not text.startswith("GITPIPE_") or not secret_name(text):
+        # The prefix keeps a committed config from choosing another tool's secret
+        # (a cloud key, a CI token) as the one gitpipe signs with.
+        return (f"hmac_env: {text!r} must start with GITPIPE_ and end in _KEY, _SECRET, "
+                "_TOKEN or _PASSWORD, so that it is a secret made for gitpipe and never "
+                "recorded")
     return None
 
 

@@ -275,7 +275,8 @@ def test_the_hmac_secret_is_never_written_or_printed(make_repo: Any, tmp_path: P
 
 
 @pytest.mark.parametrize(("config", "problem"), [
-    ({"trust": [{"hmac_env": "CACHE"}]}, "must end in _KEY, _SECRET, _TOKEN or _PASSWORD"),
+    ({"trust": [{"hmac_env": "GITPIPE_CACHE"}]}, "end in _KEY, _SECRET, _TOKEN or _PASSWORD"),
+    ({"trust": [{"hmac_env": "AWS_SECRET_ACCESS_KEY"}]}, "must start with GITPIPE_"),
     ({"trust": [{"ssh": "not a key\nother"}]}, "is not a public key line"),
     ({"trust": "everyone"}, "must be 'any' or a non-empty list of keys"),
     ({"scopes": ["../x"]}, "'../x' may hold only letters"),
