@@ -83,7 +83,9 @@ def malformed_on(remote: Remote, keys: Iterable[str]) -> list[str]:
     import json
 
     found = []
-    for kind, rels in (("run", sorted(remote.listing("runs"))),
+    runs = [*remote.listing("runs"),
+            *(key for key in remote.listing("scopes") if _scoped_run_key(key))]
+    for kind, rels in (("run", sorted(runs)),
                        ("manifest", [k for k in keys if k.endswith(DIR_SUFFIX)])):
         for rel in rels:
             try:
@@ -94,6 +96,12 @@ def malformed_on(remote: Remote, keys: Iterable[str]) -> list[str]:
             if problem is not None:
                 found.append(f"{rel}: {problem}")
     return found
+
+
+def _scoped_run_key(key: str) -> bool:
+    """`scopes/<scope>/runs/...`: a run entry pushed with `push --scope`."""
+    parts = key.split("/")
+    return len(parts) > 3 and parts[2] == "runs"
 
 
 def fsck_remote(project: Project, remote: Remote, repair: bool = False,

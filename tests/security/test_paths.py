@@ -258,6 +258,10 @@ def test_a_malformed_run_entry_warns_runs_the_stage_and_fsck_reports_it(
     checked = repo.run("fsck", "--remote", "store")
     assert checked.returncode == 1 and "Traceback" not in checked.stderr
     assert f"malformed: {key}: " in checked.stdout
+    # One pushed under a scope (push --scope) is checked the same way.
+    plant(repo, f"scopes/pr-1/{key}", body)
+    checked = repo.run("fsck", "--remote", "store")
+    assert checked.returncode == 1 and f"malformed: scopes/pr-1/{key}: " in checked.stdout
     # A local one too: fsck of the cache names it.
     (repo.path / ".gitpipe/cache/runs/make/0badc0de").write_bytes(body)
     checked = repo.run("fsck")
