@@ -39,18 +39,27 @@ def publish(remote: Remote, cache: Cache, rels: Iterable[str], sharing: Sharing,
 
 
 def to_publish(remote: Remote, cache: Cache, rels: Iterable[str],
-               sharing: Sharing) -> dict[str, bytes]:
+               sharing: Sharing, jobs: int = 8) -> dict[str, bytes]:
     """The envelopes of the entries `rels` to upload, by remote key: an entry
     already there is left, unless this pusher signs and the one there is not
-    trusted (unsigned, planted, signed by another key): then it is replaced."""
+    trusted (unsigned, planted, signed by another key): then it is replaced.
+    The entries there are read and checked, and the new ones signed, on `jobs`
+    threads: an SSH signature or its check is one `ssh-keygen` process each."""
     scope = sharing.write_scope
     keys = {remote_key(rel, scope): rel for rel in dict.fromkeys(rels)}
     # A few entries are looked up one by one: no listing of every entry ever pushed.
     present = present_keys(remote, list(keys), remote_key("runs", scope))
-    return {key: envelope(key, (cache.root / rel).read_bytes(), sharing.signer)
-            for key, rel in keys.items()
-            if key not in present or (sharing.signer.signs() and
-                                      _untrusted_there(remote, key, sharing))}
+
+    def wanted(key: str) -> bool:
+        return key not in present or (sharing.signer.signs() and
+                                      _untrusted_there(remote, key, sharing))
+
+    def sealed(key: str) -> bytes:
+        return envelope(key, (cache.root / keys[key]).read_bytes(), sharing.signer)
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        todo = [key for key, keep in zip(keys, pool.map(wanted, keys), strict=True) if keep]
+        return dict(zip(todo, pool.map(sealed, todo), strict=True))
 
 
 def upload(remote: Remote, todo: dict[str, bytes], jobs: int = 8,
