@@ -15,11 +15,15 @@ from gitpipe.core.errors import EXIT_INTERRUPTED
 INTERRUPTED = "error: interrupted"
 
 
+_stopped_by = signal.SIGINT
+
+
 def interrupted() -> int:
-    """Say that the command was interrupted; the exit code to leave with."""
+    """Say that the command was interrupted; the exit code to leave with:
+    128 + the signal's number, as shells report it (130 for a Ctrl-C)."""
     sys.stderr.write(INTERRUPTED + "\n")
     sys.stderr.flush()
-    return EXIT_INTERRUPTED
+    return EXIT_INTERRUPTED - signal.SIGINT + _stopped_by
 
 
 def reader_left() -> None:
@@ -30,18 +34,24 @@ def reader_left() -> None:
 
 def second_interrupt_exits() -> None:
     """Ctrl-C once: gitpipe stops its stages and exits cleanly. Twice: at once,
-    after SIGKILLing the process groups of the stages it started."""
+    after SIGKILLing the process groups of the stages it started. SIGTERM (what
+    `timeout`, `docker stop`, Kubernetes and CI runners send) and SIGHUP (the
+    terminal closed) stop it the same way: a stage left running after gitpipe
+    exits would go on writing outs that a later run then records."""
     count = 0
 
     def handler(signum: int, frame: Any) -> None:
+        global _stopped_by
         nonlocal count
         count += 1
         if count == 1:
+            _stopped_by = signal.Signals(signum)
             raise KeyboardInterrupt
         _kill_child_groups()
-        os._exit(EXIT_INTERRUPTED)
+        os._exit(EXIT_INTERRUPTED - signal.SIGINT + _stopped_by)
 
-    signal.signal(signal.SIGINT, handler)
+    for stop in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop, handler)
 
 
 def _kill_child_groups() -> None:

@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from gitpipe.engine.scheduler import Outcome
 from tests.conftest import GIT_ENV, Repo
 
@@ -50,7 +52,10 @@ def test_timeout_kills_the_process_tree(repo: Repo) -> None:
     assert repo.project().lock_entries == {}
 
 
-def test_ctrl_c_kills_stage_tree_and_keeps_finished_work(repo: Repo) -> None:
+@pytest.mark.parametrize(("stop", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143),
+                                          (signal.SIGHUP, 129)])
+def test_ctrl_c_kills_stage_tree_and_keeps_finished_work(repo: Repo, stop: int,
+                                                         code: int) -> None:
     repo.spec({
         "done": {"cmd": "echo ok > done.txt", "outs": ["done.txt"]},
         "slow": {"cmd": TREE, "deps": ["done.txt"], "outs": ["o"]},
@@ -60,9 +65,9 @@ def test_ctrl_c_kills_stage_tree_and_keeps_finished_work(repo: Repo) -> None:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for(repo.path / "grandchild.pid")
     time.sleep(0.2)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(stop)
     _, err = proc.communicate(timeout=20)
-    assert proc.returncode == 130
+    assert proc.returncode == code
     assert "interrupted" in err and "Traceback" not in err
     pid = int(repo.read("grandchild.pid"))
     deadline = time.monotonic() + 5
