@@ -24,7 +24,7 @@ def print_status(report: StatusReport, ui: Ui | None = None, everything: bool = 
 
 
 LABELS = {"start": "running", "retry": "retrying", "fail": "failed", "restored": "restored",
-          "recorded": "re-recorded", "warn": "warning"}
+          "recorded": "re-recorded", "warn": "warning", "pruned": "dropped the lock entry of"}
 VERBOSE_LABELS = {"done": "ran", "skip": "up to date"}
 
 

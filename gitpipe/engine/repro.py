@@ -12,6 +12,7 @@ from gitpipe.core.outcome import Outcome
 from gitpipe.engine.allowmissing import NOTE
 from gitpipe.engine.reports import Listener, Report, ReproOptions, TaskResult
 from gitpipe.pipeline import graph as graph_module
+from gitpipe.project.lockguard import orphaned_entries
 from gitpipe.project.root import Project
 from gitpipe.project.staleness import Kind, Reason, Staleness
 from gitpipe.project.status import prejudge, status_of
@@ -34,7 +35,7 @@ def repro(project: Project, options: ReproOptions, listener: Listener | None = N
     prejudged = None
     if not (options.force or options.forced):
         prejudged = prejudge(project, nodes)
-        if not prejudged.stale:
+        if not prejudged.stale and not orphaned_entries(project):
             return _with_left_alone(_skipped(nodes), left)
     from gitpipe.engine.runner import execute
 
@@ -69,10 +70,13 @@ def _with_left_alone(report: Report, left: set[str]) -> Report:
 def noop_report(project: Project, nodes: list[Hashable] | None = None) -> Report | None:
     """What `gitpipe repro` reports when every planned node (all by default) is
     up to date; None when something is stale (and would run). Reads only:
-    nothing runs or is locked."""
+    nothing runs or is locked. The lock's entries of tasks gitpipe.yaml no
+    longer has are dropped by a repro, so they too make it None."""
     if nodes is None:
         nodes = graph_module.plan(project.graph, None)
-    return None if prejudge(project, nodes).stale else _skipped(nodes)
+    if prejudge(project, nodes).stale or orphaned_entries(project):
+        return None  # a run, or lock entries to drop
+    return _skipped(nodes)
 
 
 def _skipped(nodes: list[Hashable]) -> Report:

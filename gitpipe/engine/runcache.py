@@ -11,6 +11,7 @@ from pathlib import Path
 
 from gitpipe.core.errors import RecordError
 from gitpipe.hashing.digests import DIR_SUFFIX
+from gitpipe.pipeline.lockfile import LOCK_FILE, LockEntry
 from gitpipe.pipeline.model import Task
 from gitpipe.storage.cache import LOCAL, Cache, CachedOut, parse_run, run_relpath
 from gitpipe.storage.remote import Remote, fetch_exactly, fetch_objects, push
@@ -36,20 +37,36 @@ class RunCache:
         self.sharing = sharing or Sharing()
         self._hinted = False
 
-    def lookup(self, task: Task, fingerprint: str) -> list[CachedOut] | None:
-        """The outs a run with this fingerprint produced, if all their objects are at hand.
+    def lookup(self, task: Task, fingerprint: str,
+               locked: list[CachedOut] | None = None) -> list[CachedOut] | None:
+        """The outs a run with this fingerprint produced, if all their objects are at hand:
+        from the local run-cache, else from `locked` (the outs of the task's lock
+        entry, when it has this fingerprint: the lock is as trusted as the code
+        beside it, and objects are verified by their names), else (with --pull)
+        from the remote's run-cache.
 
         RecordError when the entry (or a manifest it names) is malformed or names
         other paths than the task's declared outs: the caller warns and runs."""
         declared = [o.path for o in task.outs]
         outs = self.cache.load_run(task.name, fingerprint, declared)
-        source = LOCAL
-        if outs is None and self.pull:
-            assert self.remote is not None
-            source = f"remote {self.remote.name!r}"
-            outs = self._from_remote(task, fingerprint)
+        if outs is not None:
+            return self._at_hand(task, fingerprint, outs, LOCAL)
+        if locked is not None and _fits(locked, task):
+            found = self._at_hand(task, fingerprint, locked, LOCK_FILE)
+            if found is not None:
+                return found
+        if not self.pull:
+            return None
+        assert self.remote is not None
+        outs = self._from_remote(task, fingerprint)
         if outs is None:
             return None
+        return self._at_hand(task, fingerprint, outs, f"remote {self.remote.name!r}")
+
+    def _at_hand(self, task: Task, fingerprint: str, outs: list[CachedOut],
+                 source: str) -> list[CachedOut] | None:
+        """`outs`, once their objects are in the cache (with --pull, fetched and
+        verified first); None when some are on hand nowhere."""
         directories = {o.path for o in task.outs if o.is_dir}
         for out in outs:
             if out.path in directories and not out.digest.endswith(DIR_SUFFIX):
@@ -127,3 +144,18 @@ class RunCache:
             push(self.remote, self.cache, [o.digest for o in cached])
             publish(self.remote, self.cache, [run_relpath(task.name, fingerprint)],
                     self.sharing)
+
+
+def _fits(outs: list[CachedOut], task: Task) -> bool:
+    """Whether a lock entry's outs are exactly the task's declared outs, each
+    with an object name of its kind (a file or a directory)."""
+    kinds = {o.path: o.is_dir for o in task.outs}
+    return sorted(o.path for o in outs) == sorted(kinds) and \
+        all(trust.digest_problem(o.digest, kinds[o.path]) is None for o in outs)
+
+
+def locked_outs(entry: LockEntry | None, fingerprint: str) -> list[CachedOut] | None:
+    """The outs a lock entry records, when it was made with `fingerprint`."""
+    if entry is None or entry.fingerprint != fingerprint:
+        return None
+    return [CachedOut(o.path, o.digest, o.size or 0, o.executable) for o in entry.outs]

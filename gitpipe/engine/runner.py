@@ -21,14 +21,14 @@ from pathlib import Path
 from gitpipe.core.errors import BadInputError, GitpipeError, RecordError
 from gitpipe.engine.limits import scheduling_limits, sensor_gates
 from gitpipe.engine.reports import Event, Listener, Report, ReproOptions, TaskResult
-from gitpipe.engine.runcache import RunCache
+from gitpipe.engine.runcache import RunCache, locked_outs
 from gitpipe.engine.scheduler import Outcome, Scheduler
 from gitpipe.executors.base import Context, Executor, Executors, OutputSink, RunResult
 from gitpipe.hashing.digests import XXH3
 from gitpipe.pipeline import lockfile
 from gitpipe.pipeline.model import Task
 from gitpipe.project.gitignore import cached_out_paths, ensure_ignored
-from gitpipe.project.lockguard import would_lose
+from gitpipe.project.lockguard import orphaned_entries, would_lose
 from gitpipe.project.root import Project, ProjectLock
 from gitpipe.project.staleness import (
     Kind,
@@ -81,6 +81,11 @@ def execute(project: Project, nodes: list[Hashable], options: ReproOptions,
             runner.executors.prepare(tasks)
             if options.forced:
                 runner.writer.remove(sorted(options.forced))
+            orphans = orphaned_entries(project)
+            if orphans:
+                runner.writer.remove(orphans)
+            for task in orphans:
+                runner.listener(Event(task, "pruned", "gitpipe.yaml no longer declares it"))
             scheduler = Scheduler(project.graph.subgraph(nodes), runner.step, limits,
                                   on_abort=runner.cancel_all, gate=sensor_gates(project))
             outcomes = scheduler.run()
@@ -195,7 +200,8 @@ class _Runner:
             return False
         started, clock = time.time(), time.monotonic()
         try:
-            cached = self.run_cache.lookup(task, seen.fingerprint)
+            locked = locked_outs(self.writer.entries.get(task.name), seen.fingerprint)
+            cached = self.run_cache.lookup(task, seen.fingerprint, locked)
             if cached is not None:
                 self.run_cache.restore(self.project.root, task, cached)
         except (CacheError, RecordError) as exc:
@@ -213,8 +219,10 @@ class _Runner:
             task.name, started, time.monotonic() - clock, "restored",
             sum(i.size for i in seen.deps.values()), sum(i.size for i in outs.values()),
             seen.fingerprint, None, self.invocation))
-        self.listener(Event(task.name, "restored", "restored from run-cache"))
-        self._finish(task.name, Outcome.RESTORED, verdict, "restored from run-cache")
+        said = "restored from the cache, as gitpipe.lock records" if cached is locked \
+            else "restored from run-cache"
+        self.listener(Event(task.name, "restored", said))
+        self._finish(task.name, Outcome.RESTORED, verdict, said)
         return True
 
     def _finish(self, name: str, outcome: Outcome, verdict: Staleness | None = None,

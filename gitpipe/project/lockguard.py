@@ -13,6 +13,7 @@ from gitpipe.core.errors import BadInputError, GitpipeError, RecordError, did_yo
 from gitpipe.hashing.digests import DIR_SUFFIX, XXH3
 from gitpipe.hashing.statsig import walk_files
 from gitpipe.pipeline import lockfile
+from gitpipe.pipeline.items import ItemSpec
 from gitpipe.pipeline.lockfile import LockEntry
 from gitpipe.pipeline.model import Out, Task, partition_task
 from gitpipe.project.root import Project
@@ -126,14 +127,13 @@ def _is_tracked(tracked: list[str], path: str) -> bool:
 
 def declared_outs(project: Project, task: str) -> dict[str, Out] | None:
     """The outs gitpipe.yaml declares for a task (`stage` or `stage@partition`):
-    None for a stage it does not have, none for a partition it cannot have."""
-    name, _, key = task.partition("@")
-    if name not in project.pipeline.names():
+    None for a task it no longer has (a removed stage, foreach or matrix item,
+    or partitioning), none for a partition it cannot have."""
+    if not declares(project, task):
         return None
+    name, _, key = task.partition("@")
     try:
         stage = project.pipeline.stage(name)
-        if bool(key) != (stage.partition is not None):
-            return {}
         spec_task = partition_task(stage, key) if key else Task.of(stage)
     except (KeyError, ValueError, GitpipeError):
         return {}
@@ -151,3 +151,22 @@ def check_manifests(cache: Cache, outs: list[LockedOut],
         except RecordError as exc:
             raise RecordError(f"{exc.message} (out {out.path!r} of lock entry {out.task!r})",
                               hint=trust.RECORD_HINT) from None
+
+
+def declares(project: Project, task: str) -> bool:
+    """Whether gitpipe.yaml still has the task a lock entry names. A date
+    partition outside the declared range still belongs to its stage (a
+    backfill may run one); a removed foreach or matrix item does not."""
+    name, at, key = task.partition("@")
+    if name not in project.pipeline.names():
+        return False
+    stage = project.pipeline.stage(name)
+    if bool(at) != (stage.partition is not None):
+        return False
+    return not isinstance(stage.partition, ItemSpec) or key in stage.partition.item_keys
+
+
+def orphaned_entries(project: Project) -> list[str]:
+    """The lock entries of tasks gitpipe.yaml no longer has: a repro drops them,
+    as nothing can bring them up to date and checkout cannot vouch for them."""
+    return sorted(task for task in project.lock_entries if not declares(project, task))

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from gitpipe.hashing.canonical import is_plain, untyped
 from gitpipe.hashing.digests import DIR_SUFFIX, GIT, XXH3
 from gitpipe.hashing.fingerprint import fingerprint, legacy_fingerprint, part_digest
+from gitpipe.pipeline.items import ItemSpec
 from gitpipe.pipeline.lockfile import LockedModule, LockedPath, LockEntry
 from gitpipe.pipeline.model import Out, Task
 from gitpipe.pipeline.params import ParamsReader, changes_between
@@ -239,7 +240,7 @@ def judge(task: Task, entry: LockEntry | None, seen: Observation,
     if force:
         reasons.append(Reason(Kind.FORCED))
     if entry is None:
-        reasons.append(Reason(Kind.NEW, "partition" if task.partition else ""))
+        reasons.append(Reason(Kind.NEW, _node_word(task)))
     else:
         reasons.extend(_reasons_against(task, entry, seen))
     if task.stage.always_changed:
@@ -266,3 +267,10 @@ def lock_entry_for(task: Task, seen: Observation, outs: dict[str, PathInfo]) -> 
                     for p, m in seen.modules.items() if m.info.digest is not None)
     return LockEntry(task.cmd, seen.fingerprint, deps, seen.params, locked_outs,
                      task.stage.wdir, part_digest(task.env), part_digest(task.runtime), modules)
+
+
+def _node_word(task: Task) -> str:
+    """What a new task is called: a stage's one task is a stage ("new stage")."""
+    if not task.partition:
+        return ""
+    return "item" if isinstance(task.stage.partition, ItemSpec) else "partition"

@@ -181,3 +181,30 @@ def test_a_vars_file_linked_outside_the_repository_is_refused(repo: Repo, tmp_pa
         done = repo.run(command)
         assert done.returncode == 2 and "leads outside the repository" in done.stderr
     assert not (repo.path / "gitpipe.lock").exists()
+
+
+def test_a_removed_item_or_stage_is_dropped_from_the_lock_and_checkout_keeps_working(
+        repo: Repo) -> None:
+    repo.spec({"build": build_stage(), "other": {"cmd": "echo o > other.txt",
+                                                "outs": ["other.txt"]}}, commit="spec")
+    assert repo.run("repro").returncode == 0
+    repo.git("add", "gitpipe.lock")
+    repo.git("commit", "-qm", "lock")
+    repo.spec({"build": build_stage({"uk": MODELS["uk"]})}, commit="us and other removed")
+    # The committed lock still names them: checkout leaves them alone, with a warning.
+    checked = repo.run("checkout")
+    assert checked.returncode == 0, checked.stderr
+    assert "gitpipe.lock has an entry for 'build@us'" in checked.stderr
+    assert "gitpipe.lock has an entry for 'other'" in checked.stderr
+    repo.ran()
+    # Nothing is stale, yet the repro drops the two entries, saying so.
+    done = repo.run("repro")
+    assert done.returncode == 0, done.stderr
+    assert "dropped the lock entry of build@us" in done.stdout + done.stderr
+    assert "dropped the lock entry of other" in done.stdout + done.stderr
+    assert repo.ran() == []
+    assert set(repo.project().lock_entries) == {"build@uk"}
+    assert repo.read("model-us.txt") == "us 10 15\n"  # its out is left as it was
+    checked = repo.run("checkout")
+    assert checked.returncode == 0 and "warning" not in checked.stderr, checked.stderr
+    assert "dropped" not in repo.run("repro").stdout

@@ -4,6 +4,7 @@ changed (or whose outs were damaged), and every out equals a from-scratch build.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -87,7 +88,8 @@ def pipelines(draw: st.DrawFn) -> Model:
 
 
 EDITS = st.tuples(
-    st.sampled_from(["raw", "param", "cmd", "touch", "delete_out", "edit_out", "same_raw"]),
+    st.sampled_from(["raw", "param", "cmd", "touch", "delete_out", "edit_out", "same_raw",
+                     "fresh_clone_out"]),
     st.integers(0, 100), st.integers(0, 3),
 )
 
@@ -142,6 +144,12 @@ def apply_edit(repo: Repo, model: Model, kind: str, pick: int, value: int) -> se
         return {stage.out}
     elif kind == "edit_out":
         (repo.path / stage.out).write_text("vandalized\n")
+        return {stage.out}
+    elif kind == "fresh_clone_out":
+        # As in a clone that fetched the objects only: no run-cache entry, so
+        # the out comes back as the lock records it (when its inputs match).
+        shutil.rmtree(repo.path / ".gitpipe/cache/runs", ignore_errors=True)
+        (repo.path / stage.out).unlink()
         return {stage.out}
     return set()
 

@@ -84,3 +84,30 @@ def test_a_planted_remote_entry_is_refused_and_writes_nothing(repo: Repo,
     assert not any("escaped" in path for path in after)
     kept = {p.name for p in (clone.path / cache_runs).iterdir()}
     assert kept == {p.name for p in (repo.path / cache_runs).iterdir()}
+
+
+def test_repro_pull_in_a_fresh_clone_restores_what_the_lock_records_without_trust(
+        repo: Repo, tmp_path: Path) -> None:
+    """The lock is as trusted as the code beside it: its outs come from the remote
+    (verified by their names) with no run-cache entry and no `trust:` list."""
+    store = tmp_path / "store"
+    repo.gen({"lr": "1\n"}).spec({**STAGE, "report": {
+        "cmd": ran_cmd("report", "mkdir -p rep && cp model.txt rep/m.txt"),
+        "deps": ["model.txt"], "outs": ["rep/"]}})
+    repo.run("remote", "add", "-d", "store", str(store), check=True)
+    repo.run("repro", check=True)
+    repo.run("push", check=True)
+    repo.commit("lock")
+    repo.ran()
+    clone = repo.clone_to(tmp_path / "clone")
+    done = clone.run("repro", "--pull")
+    assert done.returncode == 0, done.stderr
+    assert clone.ran() == [], done.stdout + done.stderr
+    assert "restored from the cache, as gitpipe.lock records" in done.stdout
+    assert "not trusted" not in done.stderr
+    assert clone.read("model.txt") == "lr=1\n" and clone.read("rep/m.txt") == "lr=1\n"
+    # An input that differs from the lock's is computed, never taken from the lock.
+    clone.gen({"lr": "3\n"})
+    clone.run("repro", "--pull", check=True)
+    assert clone.ran() == ["train", "report"]
+    assert clone.read("rep/m.txt") == "lr=3\n"

@@ -91,6 +91,12 @@ def forget_cache(repo: Repo) -> None:
     shutil.rmtree(repo.path / ".gitpipe" / "cache")
 
 
+def forget_lock(repo: Repo) -> None:
+    """A run the lock does not record (a stage whose inputs match its lock entry
+    is restored from the outs the lock records): only the run-cache restores it."""
+    (repo.path / "gitpipe.lock").unlink()
+
+
 def refused(done: Any, *words: str) -> None:
     assert done.returncode != 0, done.stdout + done.stderr
     assert "Traceback" not in done.stderr, done.stderr
@@ -227,6 +233,7 @@ def test_repro_pull_ignores_a_forged_run_entry(make_repo, tmp_path: Path, store_
     plant(repo, run_relpath("make", entry.fingerprint),
           json.dumps([[path, digest, 5] for path in paths]).encode())
     forget_cache(repo)
+    forget_lock(repo)
     (repo.path / "out.txt").unlink()
     before = snapshot(tmp_path)
     done = repo.run("repro", "--pull")
@@ -236,7 +243,8 @@ def test_repro_pull_ignores_a_forged_run_entry(make_repo, tmp_path: Path, store_
     assert problem in done.stderr and "the stage runs instead" in done.stderr
     assert repo.ran() == ["make"]
     assert not (tmp_path / "escape.txt").exists()
-    assert_only_changed(before, snapshot(tmp_path), (*OWN, "repo/out.txt", "repo/runs.log"))
+    assert_only_changed(before, snapshot(tmp_path),
+                        (*OWN, "repo/out.txt", "repo/runs.log", "repo/gitpipe.lock"))
 
 
 @pytest.mark.parametrize("body", [b'{"out.txt": "x"}', b'[["out.txt"]]', b"not json",
@@ -249,6 +257,7 @@ def test_a_malformed_run_entry_warns_runs_the_stage_and_fsck_reports_it(
     key = run_relpath("make", fingerprint)
     plant(repo, key, body)
     forget_cache(repo)
+    forget_lock(repo)
     (repo.path / "out.txt").unlink()
     done = repo.run("repro", "--pull")
     assert done.returncode == 0, done.stderr

@@ -110,8 +110,23 @@ def shared(make_repo: Any, url: str, keys: Keys) -> tuple[Repo, dict[str, str]]:
 
 
 def reader(origin: Repo) -> Repo:
-    """A fresh clone: no outs, no cache; `repro --pull` is how it gets them."""
-    return origin.clone_to(origin.path.parent / "laptop")
+    """A fresh clone: no outs, no cache; `repro --pull` is how it gets them.
+    Its lock names outs no one has: a stage whose inputs match its lock entry
+    is restored from the outs the lock records when they are on hand, so only
+    the run-cache can restore these."""
+    laptop = origin.clone_to(origin.path.parent / "laptop")
+    outs_nowhere(laptop)
+    return laptop
+
+
+def outs_nowhere(repo: Repo) -> None:
+    """Make the lock name out objects that exist nowhere."""
+    lock = repo.path / "gitpipe.lock"
+    data = yaml.safe_load(lock.read_text())
+    for entry in data["stages"].values():
+        for out in entry["outs"]:
+            out["hash"] = f"xxh3:{'0' * 32}"
+    lock.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
 @pytest.mark.parametrize("kind", ["hmac", "ssh"])
@@ -123,7 +138,8 @@ def test_a_signed_entry_restores(make_repo: Any, tmp_path: Path, store_url: str,
     assert len(body["signatures"]) == 1 and body["key"] == entries["good"]
     laptop = reader(origin)
     done = laptop.run("repro", "--pull", check=True, env=keys.reader)
-    assert laptop.ran() == [] and "restored" in done.stdout, done.stdout + done.stderr
+    assert laptop.ran() == [] and "restored from run-cache" in done.stdout, \
+        done.stdout + done.stderr
     assert laptop.read("out.txt") == "good\n"
 
 
@@ -202,7 +218,7 @@ def test_fetch_run_cache_keeps_only_trusted_entries(make_repo: Any, tmp_path: Pa
     origin, entries = shared(make_repo, store_url, keys)
     plant(origin, entries["good"], _poisoned(origin, entries, "untrusted key", keys,
                                              tmp_path, monkeypatch))
-    laptop = reader(origin)
+    laptop = origin.clone_to(origin.path.parent / "laptop")
     done = laptop.run("fetch", "--run-cache", check=True)
     assert "fetched 1 run-cache entry" in done.stdout, done.stdout + done.stderr
     assert f"run-cache entry {entries['good']} carries no signature" in done.stderr
@@ -230,8 +246,9 @@ def test_a_pull_request_scope_is_read_only_when_asked(make_repo: Any, tmp_path: 
     assert laptop.ran() == ["make"], "the main scope has no entry for it"
     (laptop.path / "out.txt").unlink()
     (laptop.path / ".gitpipe/cache" / pr_entry).unlink()  # this machine's own run
+    outs_nowhere(laptop)  # and its record
     done = laptop.run("repro", "--pull", "--scope", "pr-7", check=True)
-    assert laptop.ran() == [] and "restored" in done.stdout, done.stderr
+    assert laptop.ran() == [] and "restored from run-cache" in done.stdout, done.stderr
     assert laptop.read("out.txt") == "from the pull request\n"
     # Trusted in its scope only: it does not join this machine's run-cache.
     assert not (laptop.path / ".gitpipe/cache" / pr_entry).exists()
