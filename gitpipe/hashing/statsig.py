@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import stat as stat_module
-from operator import itemgetter
 from struct import error as StructError
 from struct import pack
 
@@ -72,7 +71,11 @@ def walk_files(directory: str) -> list[ListedFile]:
         rules = outer.entering(folder, rel, names)
         screen = (rules.ignored if rules.custom else
                   _by_default if defaults_may_ignore(names) else None)
-        for entry, name in zip(entries, names, strict=True):
+        if screen is None and not prefix:
+            _list_plain(entries, found, stack, rules)
+            continue
+        for entry in entries:
+            name = entry.name
             info = entry.stat(follow_symlinks=False)
             mode = info.st_mode
             kind = mode & _TYPE_BITS
@@ -83,11 +86,25 @@ def walk_files(directory: str) -> list[ListedFile]:
                               mode, info.st_ctime_ns))
             elif kind == _DIRECTORY:
                 stack.append((prefix + name, rules))
-    found.sort(key=_path_of)
+    found.sort()  # by path: paths are unique, so no tuple is compared past it
     return found
 
 
-_path_of = itemgetter(0)  # a listing sorts by path (unique), compared as plain strings
+def _list_plain(entries: list[os.DirEntry[str]], found: list[ListedFile],
+                stack: list[tuple[str, Ignore]], rules: Ignore) -> None:
+    """walk_files' loop for the top folder where no rule can leave a name out:
+    the loop of nearly every directory dep, so nothing per file but the stat
+    and the row."""
+    append = found.append
+    for entry in entries:
+        info = entry.stat(follow_symlinks=False)
+        mode = info.st_mode
+        kind = mode & _TYPE_BITS
+        if kind == _REGULAR or kind == _SYMLINK:
+            append((entry.name, info.st_ino, info.st_mtime_ns, info.st_size, mode,
+                    info.st_ctime_ns))
+        elif kind == _DIRECTORY:
+            stack.append((entry.name, rules))
 
 
 def _by_default(rel: str, name: str, is_dir: bool) -> bool:
@@ -95,8 +112,8 @@ def _by_default(rel: str, name: str, is_dir: bool) -> bool:
 
 
 _TYPE_BITS = 0o170000  # stat.S_IFMT's mask
-_DIRECTORY, _REGULAR = stat_module.S_IFDIR, stat_module.S_IFREG
-_LISTED = frozenset({_REGULAR, stat_module.S_IFLNK})  # regular files and symlinks
+_DIRECTORY, _REGULAR, _SYMLINK = stat_module.S_IFDIR, stat_module.S_IFREG, stat_module.S_IFLNK
+_LISTED = frozenset({_REGULAR, _SYMLINK})  # regular files and symlinks
 
 
 def listing_signature(listing: list[ListedFile]) -> FileSignature:
