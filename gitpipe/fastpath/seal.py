@@ -35,6 +35,7 @@ from gitpipe.hashing.statsig import (
     RACY_NS,
     Signature,
     StructError,
+    directory_signature,
     file_signature,
     index_signature,
     listing_signature,
@@ -118,7 +119,10 @@ def compose(known: list[str], text: str, found: dict[str, Signature]) -> bytes |
     paths = list(found)
     numbers: list[int] = []
     for sig in found.values():
-        numbers += _flat(sig)
+        flat = _flat(sig)
+        if len(flat) != 5:
+            return None
+        numbers += flat
     try:
         packed = pack_numbers(numbers)
     except StructError:
@@ -129,13 +133,12 @@ def compose(known: list[str], text: str, found: dict[str, Signature]) -> bytes |
     return "\0".join(fields).encode("utf-8", "surrogateescape") + packed
 
 
-def _flat(sig: Signature) -> tuple[int, ...]:
+def _flat(sig: Signature) -> list[int]:
     """A signature as the five numbers a check packs: its kind, then its own four."""
     if sig is None:
-        return (_GONE, 0, 0, 0, 0)
-    if sig[0] == "dir":
-        return (_LISTING, *sig[1:])  # type: ignore[return-value]
-    return (_FILE, *sig)  # type: ignore[return-value]
+        return [_GONE, 0, 0, 0, 0]
+    flat = [_LISTING, *sig[1:]] if sig[0] == "dir" else [_FILE, *sig]
+    return flat  # type: ignore[return-value]  # not numbers: pack_numbers refuses them
 
 
 def settle(project: Project, command: str, text: str | None, started_ns: int) -> None:
@@ -276,7 +279,7 @@ def _all_hold(root: str, paths: list[str], numbers: bytes) -> bool:
             add((_GONE, 0, 0, 0, 0))
             continue
         if info.st_mode & _TYPE_BITS == _DIRECTORY:
-            add((_LISTING, *listing_signature(walk_files(full))))
+            add((_LISTING, *directory_signature(full)))
         else:
             add((_FILE, info.st_ino, info.st_mtime_ns, info.st_size, info.st_ctime_ns))
     return pack_numbers(found) == numbers

@@ -14,7 +14,7 @@ from struct import pack
 
 import xxhash
 
-from gitpipe.hashing.ignore import Ignore, default_ignored, defaults_may_ignore
+from gitpipe.hashing.ignore import IGNORE_FILE, Ignore, default_ignored, defaults_may_ignore
 
 # git's "racy" rule: a file modified within this window of being hashed
 # could change again without its mtime changing, so such an entry is re-hashed
@@ -100,7 +100,7 @@ def _list_plain(entries: list[os.DirEntry[str]], found: list[ListedFile],
         info = entry.stat(follow_symlinks=False)
         mode = info.st_mode
         kind = mode & _TYPE_BITS
-        if kind == _REGULAR or kind == _SYMLINK:
+        if kind in _LISTED:
             append((entry.name, info.st_ino, info.st_mtime_ns, info.st_size, mode,
                     info.st_ctime_ns))
         elif kind == _DIRECTORY:
@@ -121,17 +121,51 @@ def listing_signature(listing: list[ListedFile]) -> FileSignature:
     mtime, size, mode and ctime in place of an inode, the newest mtime or ctime
     (so the racy rule applies), the total size of its regular files, and 0 in
     place of a ctime (the hash holds every file's)."""
-    # Names joined once and the numbers packed in one piece: a formatted line
-    # per file costs twice as much. The newest moment from the numbers' own
-    # slices (every fifth value from the mtime's and the ctime's place): no
-    # Python-level loop per file but the one that lays the numbers out.
+    # The numbers laid out with one `extend` per file and packed in one piece:
+    # a formatted line per file costs twice as much.
     numbers: list[int] = []
     extend = numbers.extend
     for item in listing:
         extend(item[1:])
+    return _signature_of_numbers([item[0] for item in listing], numbers)
+
+
+def directory_signature(directory: str) -> FileSignature:
+    """`listing_signature(walk_files(directory))`, for the seal's check (fastpath/seal.py).
+
+    Nearly every directory dep is one folder of files that no rule can leave
+    out; its signature is made here in one pass over the names, sorted first,
+    with no row per file. Anything else (a subfolder, a `.gitpipeignore` in
+    or above it, a name the defaults may ignore) takes walk_files."""
+    rules = Ignore.above(directory)
+    with os.scandir(directory) as listed:
+        by_name = {entry.name: entry for entry in listed}
+    names = sorted(by_name)
+    if rules.custom or IGNORE_FILE in by_name or defaults_may_ignore(names):
+        return listing_signature(walk_files(directory))
+    kept: list[str] = []
+    numbers: list[int] = []
+    keep, extend = kept.append, numbers.extend
+    for name in names:
+        info = by_name[name].stat(follow_symlinks=False)
+        mode = info.st_mode
+        kind = mode & _TYPE_BITS
+        if kind in _LISTED:
+            keep(name)
+            extend((info.st_ino, info.st_mtime_ns, info.st_size, mode, info.st_ctime_ns))
+        elif kind == _DIRECTORY:
+            return listing_signature(walk_files(directory))
+    return _signature_of_numbers(kept, numbers)
+
+
+def _signature_of_numbers(paths: list[str], numbers: list[int]) -> FileSignature:
+    """listing_signature from the listing's paths and its numbers (inode, mtime,
+    size, mode, ctime of each file in turn). The newest moment from the numbers'
+    own slices (every fifth value from the mtime's and the ctime's place): no
+    Python-level loop per file."""
     sizes, modes = numbers[2::5], numbers[3::5]
     return signature_of(
-        "\0".join([item[0] for item in listing]),
+        "\0".join(paths),
         [pack_numbers(numbers)],
         max(max(numbers[1::5], default=0), max(numbers[4::5], default=0)),
         sum([size for size, mode in zip(sizes, modes, strict=True)
