@@ -84,6 +84,23 @@ def test_a_sealed_answer_imports_no_more_than_it_needs(repo: Repo) -> None:
     assert (done.returncode, done.stdout, done.stderr) == (0, "everything is up to date\n", "[]")
 
 
+@pytest.mark.parametrize("at_once", [True, False])
+def test_a_sealed_answer_leaves_without_tearing_the_interpreter_down(repo: Repo,
+                                                                      at_once: bool) -> None:
+    """As the console script runs it, a sealed answer ends the process once its
+    output is out (no atexit handler, no teardown); a caller asking to go on
+    gets main()'s return."""
+    sealed(built(repo))
+    code = ("import atexit, sys\natexit.register(lambda: sys.stderr.write('teardown'))\n"
+            f"from gitpipe.cli.launch import main\nmain(leave_at_once={at_once})\n"
+            "sys.stderr.write('returned')")
+    full_env = {**os.environ, **GIT_ENV, "NO_COLOR": "1"}
+    done = subprocess.run([sys.executable, "-c", code, "status"], cwd=repo.path, env=full_env,
+                          capture_output=True, text=True)
+    assert (done.returncode, done.stdout) == (0, "everything is up to date\n"), done.stderr
+    assert done.stderr == ("" if at_once else "returnedteardown")
+
+
 def test_a_repeated_noop_repro_prints_the_same_table(repo: Repo) -> None:
     built(repo)
     first, loaded_first = launch(repo, "repro")
