@@ -512,6 +512,30 @@ def prepare(shape: Shape, gitpipe: Path, jobs: int, reuse: bool,
     return repo, result
 
 
+SEAL_FLOOR = "python: the seal's stat calls"
+SEAL_PATHS = """
+import os
+from gitpipe.fastpath.seal import parse, seal_path
+with open(seal_path(os.getcwd(), "status"), "rb") as handle:
+    sealed = parse(handle.read())
+print("\\n".join(os.path.join(os.getcwd(), path) for path in sealed[3]))
+"""
+
+
+def seal_paths_file(repo: Path, gitpipe: Path, python: str, env: dict[str, str]) -> Path | None:
+    """The absolute paths the status seal of `repo` lists, one a line, in a file
+    for seal_floor.py (made untimed, after a status that seals); None without
+    a seal."""
+    output_of([str(gitpipe), "status"], repo, env)
+    try:
+        paths = output_of([python, "-c", SEAL_PATHS], repo, env)
+    except RuntimeError:
+        return None
+    target = WORK / f"{repo.name}.seal-paths"
+    target.write_text(paths)
+    return target
+
+
 def check_noop(repo: Path, gitpipe: Path, env: dict[str, str]) -> dict[str, Any]:
     """Is the build really complete? A benchmark of a stale repository means nothing."""
     status = output_of([str(gitpipe), "status", "--json"], repo, env)
@@ -561,6 +585,11 @@ def bench_one(shape: Shape, args: argparse.Namespace, gitpipe: Path, python: str
         ("git status", ["git", "status"], True),
         ("python -c pass", [python, "-c", "pass"], True),
     ]
+    floor = seal_paths_file(repo, gitpipe, python, env)
+    if floor is not None:
+        # Python making the seal's stat calls and nothing else (seal_floor.py)
+        specs.append((SEAL_FLOOR, [python, str(Path(__file__).with_name("seal_floor.py")),
+                                   str(floor)], True))
     figures = time_commands(specs, repo, args.repeat, args.warmup, env, args.gnu_time)
     baselines = {label: fig.median for label, fig in figures.items() if fig.baseline}
     cpu_baselines = {label: fig.cpu_median for label, fig in figures.items() if fig.baseline}

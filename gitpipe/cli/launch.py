@@ -14,7 +14,10 @@ import os
 import sys
 
 
-def main() -> None:
+def main(leave_at_once: bool = True) -> None:
+    """The console script. `leave_at_once`: after a sealed answer, end the
+    process without tearing the interpreter down (os._exit once the output is
+    flushed); a caller that goes on after main() returns (a test) passes False."""
     import gc
 
     problem = unsupported_platform(os.name, sys.platform)
@@ -31,7 +34,7 @@ def main() -> None:
         # command's time); tests/test_imports.py checks the two agree.
         from gitpipe import __version__
 
-        found = (f"gitpipe, version {__version__}\n", 0)
+        found = (f"gitpipe, version {__version__}\n", 0, False)
     else:
         from gitpipe.fastpath.noop import command_of
 
@@ -42,7 +45,7 @@ def main() -> None:
 
         run_cli()
         return
-    text, code = found
+    text, code, sealed = found
     if sys.stdout.isatty() and not os.environ.get("NO_COLOR"):
         from gitpipe.cli.colour import colour
 
@@ -54,6 +57,12 @@ def main() -> None:
         from gitpipe.cli.exits import reader_left
 
         reader_left()
+    if leave_at_once and sealed:
+        # Nothing was opened or started that teardown would close: unloading the
+        # modules and the last garbage collection would cost the sealed answer
+        # about a fifth of its instructions, for a process that ends anyway.
+        sys.stderr.flush()
+        os._exit(0)
     if code:
         sys.exit(code)
 
@@ -83,18 +92,20 @@ def refuse(problem: str) -> None:
     sys.exit(1)
 
 
-def _without_cli(command: str, argv: list[str]) -> tuple[str, int] | None:
+def _without_cli(command: str, argv: list[str]) -> tuple[str, int, bool] | None:
+    """(output, exit code, whether the seal answered), or None: the CLI answers."""
     from gitpipe.fastpath import seal
 
     text = seal.answer(command)
     if text is not None:
-        return text, 0
+        return text, 0, True
     if os.environ.get("GITPIPE_NO_QUICK"):
         return None
     from gitpipe.fastpath import quick
 
     try:
-        return quick.answer(command, argv, _hash_progress if sys.stderr.isatty() else None)
+        found = quick.answer(command, argv, _hash_progress if sys.stderr.isatty() else None)
+        return None if found is None else (*found, False)
     except KeyboardInterrupt:
         from gitpipe.cli.exits import interrupted
 

@@ -33,9 +33,13 @@ from gitpipe.core.secretnames import secret_name
 from gitpipe.hashing.ignore import forget_outer_rules
 from gitpipe.hashing.statsig import (
     RACY_NS,
+    Signature,
+    StructError,
+    directory_signature,
     file_signature,
     index_signature,
     listing_signature,
+    pack_numbers,
     walk_files,
 )
 from gitpipe.trust.dotdir import link_problems, user_cache_dir, user_cache_location
@@ -46,9 +50,18 @@ if TYPE_CHECKING:
 
 # The file is NUL-separated strings, not JSON: importing json (re, enum) or
 # typing would each be a large part of the whole fast path. NUL is the one
-# character no path, variable or output line here can hold.
-MAGIC = "gitpipe-noop-seal/2"
+# character no path, variable or output line here can hold. The magic, the
+# count of context fields, the context, the answer and the paths are text;
+# after them come the signatures of every path in the same order, packed as
+# five 64-bit numbers a path (see _flat): a check packs what it finds and
+# compares one bytes object, with no number formatted or parsed per path.
+MAGIC = "gitpipe-noop-seal/3"
 MISSING = "-"
+# What a path is, the first of its five numbers; a file's and a listing's
+# signatures are four numbers each.
+_GONE, _FILE, _LISTING = 0, 1, 2
+_BYTES_PER_PATH = 5 * 8
+_MAGIC = MAGIC.encode()
 # A seal of many paths (a large pipeline: each directory dep is a walk of its
 # files) is checked in one process per CPU, each a share of the paths, when
 # every share holds at least this many: fewer cost more to fork than to check.
@@ -65,21 +78,67 @@ def answer(command: str, root: str | None = None) -> str | None:
     if folder is None or link_problems(root):
         return None
     try:
-        with open(os.path.join(folder, _seal_name(command)), encoding="utf-8") as handle:
-            fields = handle.read().split("\0")
-        if fields[0] != MAGIC:
+        with open(os.path.join(folder, _seal_name(command)), "rb") as handle:
+            sealed = parse(handle.read())
+        if sealed is None:
             return None
-        count = int(fields[1])
-        known = context(root)
-        if known[3] == MISSING or fields[2:2 + count] != known:
+        known, text, numbers, paths = sealed
+        here = context(root)
+        if here[3] == MISSING or known != here:
             return None
-        text, signatures = fields[2 + count], fields[3 + count:]
         forget_outer_rules(root)  # directory listings take their rules from this root
-        if not signatures or len(signatures) % 2 or not _unchanged(root, signatures):
+        if not paths or not _unchanged(root, paths, numbers):
             return None
-    except (OSError, ValueError, IndexError):
+    except (OSError, ValueError, IndexError, StructError):
         return None
     return text
+
+
+def parse(data: bytes) -> tuple[list[str], str, bytes, list[str]] | None:
+    """A seal file's (context, answer, packed signatures, paths); None if it is
+    not a seal of this format."""
+    first = data.find(b"\0")
+    second = data.find(b"\0", first + 1)
+    if data[:first] != _MAGIC or second < 0:
+        return None
+    paths_count = int(data[first + 1:second])
+    numbers_at = len(data) - paths_count * _BYTES_PER_PATH
+    if numbers_at <= second:
+        return None
+    fields = data[second + 1:numbers_at].decode("utf-8", "surrogateescape").split("\0")
+    count = int(fields[0])
+    if len(fields) != 3 + count + paths_count or fields[-1]:
+        return None
+    return fields[1:1 + count], fields[1 + count], data[numbers_at:], fields[2 + count:-1]
+
+
+def compose(known: list[str], text: str, found: dict[str, Signature]) -> bytes | None:
+    """A seal: `text` answers while the context is `known` and every path of
+    `found` has its signature (as seal.signature gives it). None where a field
+    would hold a NUL, a path is not relative, or a number does not pack."""
+    paths = list(found)
+    numbers: list[int] = []
+    for sig in found.values():
+        flat = _flat(sig)
+        if len(flat) != 5:
+            return None
+        numbers += flat
+    try:
+        packed = pack_numbers(numbers)
+    except StructError:
+        return None
+    fields = [MAGIC, str(len(paths)), str(len(known)), *known, text, *paths, ""]
+    if any("\0" in field for field in fields) or any(os.path.isabs(p) for p in paths):
+        return None
+    return "\0".join(fields).encode("utf-8", "surrogateescape") + packed
+
+
+def _flat(sig: Signature) -> list[int]:
+    """A signature as the five numbers a check packs: its kind, then its own four."""
+    if sig is None:
+        return [_GONE, 0, 0, 0, 0]
+    flat = [_LISTING, *sig[1:]] if sig[0] == "dir" else [_FILE, *sig]
+    return flat  # type: ignore[return-value]  # not numbers: pack_numbers refuses them
 
 
 def settle(project: Project, command: str, text: str | None, started_ns: int) -> None:
@@ -105,11 +164,11 @@ def settle(project: Project, command: str, text: str | None, started_ns: int) ->
         pass
 
 
-def _write(path: str, sealed: str) -> None:
+def _write(path: str, sealed: bytes) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     temporary = f"{path}.{os.getpid()}.tmp"
     try:
-        with open(temporary, "w", encoding="utf-8") as handle:
+        with open(temporary, "wb") as handle:
             handle.write(sealed)
         os.replace(temporary, path)  # no fsync: a torn seal is malformed, so merely unused
     except OSError:
@@ -151,7 +210,7 @@ def _git_state(root: str) -> str:
     return "git" if index_signature(root) is not None else MISSING
 
 
-def _seal(project: Project, text: str, started_ns: int) -> str | None:
+def _seal(project: Project, text: str, started_ns: int) -> bytes | None:
     root = str(project.root)
     known = context(root)
     if project.today.isoformat() != known[2]:
@@ -167,15 +226,10 @@ def _seal(project: Project, text: str, started_ns: int) -> str | None:
         return None
     if any(_too_recent(sig, started_ns) for sig in found.values()):
         return None
-    fields = [MAGIC, str(len(known)), *known, text]
-    for path, sig in found.items():
-        fields += [path, _encode(sig)]
-    if any("\0" in field for field in fields):
-        return None
-    return "\0".join(fields)
+    return compose(known, text, found)
 
 
-def signature(root: str, path: str) -> tuple[object, ...] | None:
+def signature(root: str, path: str) -> Signature:
     """A project path's signature as Workspace.info and statsig.read_noted take
     it (symlinks followed): (inode, mtime_ns, size, ctime_ns) of a file, ("dir",
     *listing signature), None if missing."""
@@ -189,40 +243,52 @@ def signature(root: str, path: str) -> tuple[object, ...] | None:
     return file_signature(info)
 
 
-def _encode(sig: tuple[object, ...] | None) -> str:
-    return MISSING if sig is None else ":".join(map(str, sig))
-
-
-def _unchanged(root: str, signatures: list[str]) -> bool:
-    """Whether every (path, encoded signature) pair of `signatures` still holds.
+def _unchanged(root: str, paths: list[str], numbers: bytes) -> bool:
+    """Whether every path of `paths` still has the signature `numbers` holds for it.
 
     Checking is a stat per file and a walk per directory, nothing the parent
     needs back but a yes: a large seal is shared out among forked processes
     (hashing/forkmap.py: a share whose process fails is checked here), as
     git's preloaded index shares out its lstat calls among threads."""
-    pairs = len(signatures) // 2
     workers = 1
-    if pairs >= 2 * PATHS_PER_WORKER:
+    if len(paths) >= 2 * PATHS_PER_WORKER:
         from gitpipe.hashing.forkmap import fork_map, usable_workers
 
-        workers = usable_workers(pairs, PATHS_PER_WORKER)
+        workers = usable_workers(len(paths), PATHS_PER_WORKER)
     if workers == 1:
-        return _all_hold(root, signatures)
+        return _all_hold(root, paths, numbers)
     # Interleaved shares: directories and files come in clusters, and a walk
     # costs many times a stat.
-    shares = [[field for pair in range(worker, pairs, workers)
-               for field in signatures[2 * pair:2 * pair + 2]] for worker in range(workers)]
-    return all(fork_map(lambda share: _all_hold(root, share), shares))
+    step = _BYTES_PER_PATH
+    shares = [(paths[worker::workers],
+               b"".join([numbers[i * step:(i + 1) * step]
+                         for i in range(worker, len(paths), workers)]))
+              for worker in range(workers)]
+    return all(fork_map(lambda share: _all_hold(root, *share), shares))
 
 
-def _all_hold(root: str, signatures: list[str]) -> bool:
-    for index in range(0, len(signatures), 2):
-        if _encode(signature(root, signatures[index])) != signatures[index + 1]:
-            return False
-    return True
+def _all_hold(root: str, paths: list[str], numbers: bytes) -> bool:
+    found: list[int] = []
+    add = found.extend
+    stat = os.stat
+    for path in paths:
+        full = f"{root}/{path}"  # relative, as compose made sure
+        try:
+            info = stat(full)
+        except (FileNotFoundError, NotADirectoryError):
+            add((_GONE, 0, 0, 0, 0))
+            continue
+        if info.st_mode & _TYPE_BITS == _DIRECTORY:
+            add((_LISTING, *directory_signature(full)))
+        else:
+            add((_FILE, info.st_ino, info.st_mtime_ns, info.st_size, info.st_ctime_ns))
+    return pack_numbers(found) == numbers
 
 
-def _too_recent(sig: tuple[object, ...] | None, started_ns: int) -> bool:
+_TYPE_BITS, _DIRECTORY = 0o170000, stat_module.S_IFDIR
+
+
+def _too_recent(sig: Signature, started_ns: int) -> bool:
     if sig is None:
         return False
     # a file's mtime and ctime; a directory's newest of either, where its mtime is
@@ -234,14 +300,24 @@ def _too_recent(sig: tuple[object, ...] | None, started_ns: int) -> bool:
 def _code_signature() -> str:
     """gitpipe's version and the stat data of its modules: a seal written by
     other code (an upgrade, an edited checkout) is never replayed."""
-    modules: list[str] = []
+    hasher = xxhash.xxh3_64()
     folders = [os.path.dirname(os.path.dirname(__file__))]  # the whole package
     for folder in folders:
+        modules = []
         with os.scandir(folder) as entries:
             for entry in entries:
-                if entry.name.endswith(".py"):
-                    modules.append(f"{entry.path}:{_encode(file_signature(entry.stat()))}")
-                elif entry.is_dir() and entry.name != "__pycache__":
+                name = entry.name
+                if name.endswith(".py"):
+                    info = entry.stat()
+                    modules.append((name, info.st_ino, info.st_mtime_ns, info.st_size,
+                                    info.st_ctime_ns))
+                elif name != "__pycache__" and entry.is_dir():
                     folders.append(entry.path)
-    text = " ".join(sorted(modules))
-    return f"{__version__} {xxhash.xxh3_64_hexdigest(text.encode())}"
+        modules.sort()  # by name: names are unique
+        numbers: list[int] = []
+        for module in modules:
+            numbers += module[1:]
+        hasher.update("\0".join([folder, *[m[0] for m in modules]]).encode(
+            "utf-8", "surrogateescape"))
+        hasher.update(pack_numbers(numbers))
+    return f"{__version__} {hasher.hexdigest()}"

@@ -85,6 +85,10 @@ class Ignore:
         known = _outer_ignores.get(directory)
         if known is not None:
             return known
+        parent = _parent_in_project(directory)
+        known = _plain_below.get(parent) if parent is not None else None
+        if known is not None:
+            return known
         folders = ancestors_in_project(directory)
         outer = _outer_of.get(folders)
         if outer is None:
@@ -96,6 +100,8 @@ class Ignore:
             sets = tuple((rules, os.path.relpath(directory, folder).replace(os.sep, "/") + "/", 0)
                          for folder, rules in rules_above)
         made = _outer_ignores[directory] = cls(sets, sources)
+        if parent is not None and not sets:
+            _plain_below[parent] = made
         return made
 
     def entering(self, directory: str, rel: str, names: list[str]) -> Ignore:
@@ -142,7 +148,7 @@ def ancestors_in_project(directory: str) -> tuple[str, ...]:
     else the nearest directory above holding gitpipe.yaml."""
     known = _ancestors.get(directory)
     if known is None:
-        current = os.path.abspath(directory)
+        current = directory if _normal_absolute(directory) else os.path.abspath(directory)
         root = (_project_root if _project_root is not None and _within(current, _project_root)
                 else None)
         at_root = current == root or (
@@ -150,6 +156,25 @@ def ancestors_in_project(directory: str) -> tuple[str, ...]:
         known = _ancestors[directory] = () if at_root else (
             _chain(os.path.dirname(current), root) or ())
     return known
+
+
+def _parent_in_project(directory: str) -> str | None:
+    """`directory`'s parent where the rules above `directory` are those of its
+    parent's chain alone (a directory below the root the command named, written
+    as abspath writes it): its siblings share them. None where that is not known."""
+    root = _project_root
+    if (root is None or directory == root or not _normal_absolute(directory)
+            or not _within(directory, root)):
+        return None
+    return directory[:directory.rfind("/")]
+
+
+def _normal_absolute(path: str) -> bool:
+    """Whether `path` is what os.path.abspath makes of it already (a few string
+    searches; abspath's normpath is a Python loop over the parts, once for every
+    directory the seal's fast path walks)."""
+    return (path.startswith("/") and "//" not in path and "/./" not in path
+            and "/../" not in path and not path.endswith(("/", "/.", "/..")))
 
 
 def _within(path: str, root: str) -> bool:
@@ -232,6 +257,11 @@ def _read_rules_of(directory: str) -> tuple[tuple[Rule, ...], Signature]:
 # was read, so the seal does not hold); those inside a directory are read as it is walked.
 _outer_rules: dict[str, tuple[tuple[Rule, ...], Signature]] = {}
 _outer_ignores: dict[str, Ignore] = {}
+# By parent (see _parent_in_project): the rules above every directory in it,
+# where none of the files above holds a rule (sets empty: nothing depends on
+# the directory itself). The seal's fast path walks many directory deps in one
+# folder.
+_plain_below: dict[str, Ignore] = {}
 # By the chain of folders above a directory (ancestors_in_project): the many
 # directory deps under one folder share one.
 _outer_of: dict[tuple[str, ...], tuple[tuple[tuple[str, tuple[Rule, ...]], ...],
@@ -245,6 +275,7 @@ def forget_outer_rules(root: str | None = None) -> None:
     _project_root = os.path.abspath(root) if root is not None else None
     _outer_rules.clear()
     _outer_ignores.clear()
+    _plain_below.clear()
     _outer_of.clear()
     _ancestors.clear()
     _chains.clear()

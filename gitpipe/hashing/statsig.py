@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import os
 import stat as stat_module
-from operator import itemgetter
 from struct import error as StructError
 from struct import pack
 
 import xxhash
 
-from gitpipe.hashing.ignore import Ignore, default_ignored, defaults_may_ignore
+from gitpipe.hashing.ignore import IGNORE_FILE, Ignore, default_ignored, defaults_may_ignore
 
 # git's "racy" rule: a file modified within this window of being hashed
 # could change again without its mtime changing, so such an entry is re-hashed
@@ -72,7 +71,11 @@ def walk_files(directory: str) -> list[ListedFile]:
         rules = outer.entering(folder, rel, names)
         screen = (rules.ignored if rules.custom else
                   _by_default if defaults_may_ignore(names) else None)
-        for entry, name in zip(entries, names, strict=True):
+        if screen is None and not prefix:
+            _list_plain(entries, found, stack, rules)
+            continue
+        for entry in entries:
+            name = entry.name
             info = entry.stat(follow_symlinks=False)
             mode = info.st_mode
             kind = mode & _TYPE_BITS
@@ -83,11 +86,25 @@ def walk_files(directory: str) -> list[ListedFile]:
                               mode, info.st_ctime_ns))
             elif kind == _DIRECTORY:
                 stack.append((prefix + name, rules))
-    found.sort(key=_path_of)
+    found.sort()  # by path: paths are unique, so no tuple is compared past it
     return found
 
 
-_path_of = itemgetter(0)  # a listing sorts by path (unique), compared as plain strings
+def _list_plain(entries: list[os.DirEntry[str]], found: list[ListedFile],
+                stack: list[tuple[str, Ignore]], rules: Ignore) -> None:
+    """walk_files' loop for the top folder where no rule can leave a name out:
+    the loop of nearly every directory dep, so nothing per file but the stat
+    and the row."""
+    append = found.append
+    for entry in entries:
+        info = entry.stat(follow_symlinks=False)
+        mode = info.st_mode
+        kind = mode & _TYPE_BITS
+        if kind in _LISTED:
+            append((entry.name, info.st_ino, info.st_mtime_ns, info.st_size, mode,
+                    info.st_ctime_ns))
+        elif kind == _DIRECTORY:
+            stack.append((entry.name, rules))
 
 
 def _by_default(rel: str, name: str, is_dir: bool) -> bool:
@@ -95,8 +112,8 @@ def _by_default(rel: str, name: str, is_dir: bool) -> bool:
 
 
 _TYPE_BITS = 0o170000  # stat.S_IFMT's mask
-_DIRECTORY, _REGULAR = stat_module.S_IFDIR, stat_module.S_IFREG
-_LISTED = frozenset({_REGULAR, stat_module.S_IFLNK})  # regular files and symlinks
+_DIRECTORY, _REGULAR, _SYMLINK = stat_module.S_IFDIR, stat_module.S_IFREG, stat_module.S_IFLNK
+_LISTED = frozenset({_REGULAR, _SYMLINK})  # regular files and symlinks
 
 
 def listing_signature(listing: list[ListedFile]) -> FileSignature:
@@ -104,17 +121,51 @@ def listing_signature(listing: list[ListedFile]) -> FileSignature:
     mtime, size, mode and ctime in place of an inode, the newest mtime or ctime
     (so the racy rule applies), the total size of its regular files, and 0 in
     place of a ctime (the hash holds every file's)."""
-    # Names joined once and the numbers packed in one piece: a formatted line
-    # per file costs twice as much. The newest moment from the numbers' own
-    # slices (every fifth value from the mtime's and the ctime's place): no
-    # Python-level loop per file but the one that lays the numbers out.
+    # The numbers laid out with one `extend` per file and packed in one piece:
+    # a formatted line per file costs twice as much.
     numbers: list[int] = []
     extend = numbers.extend
     for item in listing:
         extend(item[1:])
+    return _signature_of_numbers([item[0] for item in listing], numbers)
+
+
+def directory_signature(directory: str) -> FileSignature:
+    """`listing_signature(walk_files(directory))`, for the seal's check (fastpath/seal.py).
+
+    Nearly every directory dep is one folder of files that no rule can leave
+    out; its signature is made here in one pass over the names, sorted first,
+    with no row per file. Anything else (a subfolder, a `.gitpipeignore` in
+    or above it, a name the defaults may ignore) takes walk_files."""
+    rules = Ignore.above(directory)
+    with os.scandir(directory) as listed:
+        by_name = {entry.name: entry for entry in listed}
+    names = sorted(by_name)
+    if rules.custom or IGNORE_FILE in by_name or defaults_may_ignore(names):
+        return listing_signature(walk_files(directory))
+    kept: list[str] = []
+    numbers: list[int] = []
+    keep, extend = kept.append, numbers.extend
+    for name in names:
+        info = by_name[name].stat(follow_symlinks=False)
+        mode = info.st_mode
+        kind = mode & _TYPE_BITS
+        if kind in _LISTED:
+            keep(name)
+            extend((info.st_ino, info.st_mtime_ns, info.st_size, mode, info.st_ctime_ns))
+        elif kind == _DIRECTORY:
+            return listing_signature(walk_files(directory))
+    return _signature_of_numbers(kept, numbers)
+
+
+def _signature_of_numbers(paths: list[str], numbers: list[int]) -> FileSignature:
+    """listing_signature from the listing's paths and its numbers (inode, mtime,
+    size, mode, ctime of each file in turn). The newest moment from the numbers'
+    own slices (every fifth value from the mtime's and the ctime's place): no
+    Python-level loop per file."""
     sizes, modes = numbers[2::5], numbers[3::5]
     return signature_of(
-        "\0".join([item[0] for item in listing]),
+        "\0".join(paths),
         [pack_numbers(numbers)],
         max(max(numbers[1::5], default=0), max(numbers[4::5], default=0)),
         sum([size for size, mode in zip(sizes, modes, strict=True)

@@ -26,7 +26,8 @@ def launch(repo: Repo, *args: str, env: dict[str, str] | None = None,
            cwd: Path | None = None) -> tuple[subprocess.CompletedProcess[str], list[str]]:
     """Run the real entry point (console script's `main`) in a fresh interpreter;
     returns the process and which ENGINE modules it imported."""
-    code = ("import json, sys\nfrom gitpipe.cli.launch import main\ntry:\n    main()\n"
+    code = ("import json, sys\nfrom gitpipe.cli.launch import main\n"
+            "try:\n    main(leave_at_once=False)\n"
             "except SystemExit as exit:\n    code = exit.code\nelse:\n    code = 0\n"
             f"sys.stderr.write('LOADED ' + json.dumps([m for m in {ENGINE!r} if m in sys.modules])"
             " + '\\n')\nsys.exit(code)")
@@ -74,13 +75,30 @@ def test_a_sealed_answer_imports_no_more_than_it_needs(repo: Repo) -> None:
     """`array` and `collections` (which array imports) cost the sealed answer
     more than all of gitpipe's own modules on it: the floor is the interpreter."""
     sealed(built(repo))
-    code = ("import sys\nfrom gitpipe.cli.launch import main\nmain()\n"
+    code = ("import sys\nfrom gitpipe.cli.launch import main\nmain(leave_at_once=False)\n"
             "sys.stderr.write(repr(sorted(m for m in ('array', 'collections', 're', 'typing')"
             " if m in sys.modules)))")
     full_env = {**os.environ, **GIT_ENV, "NO_COLOR": "1"}
     done = subprocess.run([sys.executable, "-c", code, "status"], cwd=repo.path, env=full_env,
                           capture_output=True, text=True)
     assert (done.returncode, done.stdout, done.stderr) == (0, "everything is up to date\n", "[]")
+
+
+@pytest.mark.parametrize("at_once", [True, False])
+def test_a_sealed_answer_leaves_without_tearing_the_interpreter_down(repo: Repo,
+                                                                      at_once: bool) -> None:
+    """As the console script runs it, a sealed answer ends the process once its
+    output is out (no atexit handler, no teardown); a caller asking to go on
+    gets main()'s return."""
+    sealed(built(repo))
+    code = ("import atexit, sys\natexit.register(lambda: sys.stderr.write('teardown'))\n"
+            f"from gitpipe.cli.launch import main\nmain(leave_at_once={at_once})\n"
+            "sys.stderr.write('returned')")
+    full_env = {**os.environ, **GIT_ENV, "NO_COLOR": "1"}
+    done = subprocess.run([sys.executable, "-c", code, "status"], cwd=repo.path, env=full_env,
+                          capture_output=True, text=True)
+    assert (done.returncode, done.stdout) == (0, "everything is up to date\n"), done.stderr
+    assert done.stderr == ("" if at_once else "returnedteardown")
 
 
 def test_a_repeated_noop_repro_prints_the_same_table(repo: Repo) -> None:
@@ -236,8 +254,11 @@ def test_a_copy_of_the_project_does_not_trust_the_original_seal(repo: Repo,
 def test_a_malformed_seal_is_ignored(repo: Repo) -> None:
     sealed(built(repo))
     path = Path(seal_path(str(repo.path), "status"))
-    for garbage in ("", "not a seal", "gitpipe-noop-seal/1\0x", path.read_text()[:-7]):
-        path.write_text(garbage)
+    whole = path.read_bytes()
+    flipped = whole[:-3] + bytes([whole[-3] ^ 1]) + whole[-2:]  # one signature's bit
+    for garbage in (b"", b"not a seal", b"gitpipe-noop-seal/1\0x", b"gitpipe-noop-seal/3\0",
+                    whole[:-7], whole[:-40], whole + b"\0" * 40, flipped):
+        path.write_bytes(garbage)
         done, loaded = launch(repo, "status")
         assert done.stdout == "everything is up to date\n" and "gitpipe.project.root" in loaded
 

@@ -229,7 +229,7 @@ def hook(event, args):
 sys.addaudithook(hook)
 from gitpipe.cli.launch import main
 try:
-    main()
+    main(leave_at_once=False)
 finally:
     with open(os.environ["AUDIT_LOG"], "w") as log:
         json.dump(opened, log)
@@ -257,10 +257,9 @@ def opened_by(repo: Repo, tmp_path: Path, *args: str) -> list[str]:
 def sealed_paths(repo: Repo, command: str) -> set[str]:
     from gitpipe.fastpath import seal
 
-    fields = Path(seal.seal_path(str(repo.path), command)).read_text().split("\0")
-    count = int(fields[1])
-    signatures = fields[3 + count:]
-    return set(signatures[0::2])
+    parsed = seal.parse(Path(seal.seal_path(str(repo.path), command)).read_bytes())
+    assert parsed is not None
+    return set(parsed[3])
 
 
 def uncovered(repo: Repo, opened: list[str], sealed: set[str]) -> list[str]:

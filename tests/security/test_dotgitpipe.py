@@ -227,10 +227,11 @@ def forged_seal(repo: Repo, place: Path) -> None:
 
     root = str(repo.path)
     known = seal.context(root)
-    fields = [seal.MAGIC, str(len(known)), *known, "FORGED: everything is up to date\n",
-              "gitpipe.yaml", seal._encode(seal.signature(root, "gitpipe.yaml"))]
+    text = seal.compose(known, "FORGED: everything is up to date\n",
+                        {"gitpipe.yaml": seal.signature(root, "gitpipe.yaml")})
+    assert text is not None
     place.parent.mkdir(parents=True, exist_ok=True)
-    place.write_text("\0".join(fields))
+    place.write_bytes(text)
 
 
 def test_a_planted_seal_is_never_replayed(make_repo, tmp_path: Path) -> None:

@@ -26,7 +26,14 @@ from gitpipe.hashing.digests import (
     hash_manifest,
     hash_many,
 )
-from gitpipe.hashing.statsig import listing_signature, pack_numbers, signature_of, walk_files
+from gitpipe.hashing.ignore import forget_outer_rules
+from gitpipe.hashing.statsig import (
+    directory_signature,
+    listing_signature,
+    pack_numbers,
+    signature_of,
+    walk_files,
+)
 from gitpipe.storage.state import RACY_NS, State, StatKey
 from gitpipe.storage.workspace import Workspace
 
@@ -162,6 +169,49 @@ def test_walk_files_reports_symlinks_without_following(tmp_path: Path) -> None:
         assert found[name] == (info.st_ino, info.st_mtime_ns, info.st_size, info.st_mode,
                                info.st_ctime_ns)
     assert stat.S_ISREG(found["sub/f.txt"][3])
+
+
+# Each folder as directory_signature meets it: its one pass (plain files, a
+# link, a fifo, a name that is not UTF-8, nothing) or walk_files (a subfolder,
+# rules in or above it, a name the defaults may leave out).
+FOLDERS = {
+    "plain": {"b.csv": "2", "a.csv": "1", "c.csv": "33"},
+    "empty": {},
+    "linked": {"a.txt": "1", "link": None, "fifo": "fifo"},
+    "undecodable": {"caf\udce9.txt": "1", "z.txt": "2"},
+    "nested": {"a.txt": "1", "sub/b.txt": "2", "a-b.txt": "3"},
+    "ruled": {"a.txt": "1", "b.tmp": "2", ".gitpipeignore": "*.tmp\n"},
+    "defaults": {"a.txt": "1", "m.pyc": "2"},
+    "ruled_above": {"a.keep": "1", "b.skip": "2"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(FOLDERS))
+def test_directory_signature_is_the_listing_signature_of_the_walk(tmp_path: Path,
+                                                                  name: str) -> None:
+    (tmp_path / "gitpipe.yaml").write_text("stages: {}\n")
+    (tmp_path / ".gitpipeignore").write_text("/data/ruled_above/*.skip\n")
+    folder = tmp_path / "data" / name
+    folder.mkdir(parents=True)
+    for rel, content in FOLDERS[name].items():
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if content is None:
+            os.symlink("a.txt", path)
+        elif content == "fifo":
+            os.mkfifo(path)
+        else:
+            path.write_text(content)
+    try:
+        forget_outer_rules(str(tmp_path))
+        walked = listing_signature(walk_files(str(folder)))
+        forget_outer_rules(str(tmp_path))
+        assert directory_signature(str(folder)) == walked
+        (folder / "new.txt").write_text("n")  # and it sees a change as the walk does
+        forget_outer_rules(str(tmp_path))
+        assert directory_signature(str(folder)) != walked
+    finally:
+        forget_outer_rules()
 
 
 def test_directory_digest_records_link_target_not_content(tmp_path: Path) -> None:

@@ -101,6 +101,25 @@ def test_the_named_root_rules_below_another_gitpipe_yaml(tmp_path: Path) -> None
         forget_outer_rules()
 
 
+def test_siblings_share_the_rules_above_only_where_no_file_above_holds_one(
+        tmp_path: Path) -> None:
+    (tmp_path / PROJECT_MARKER).write_text("stages: {}\n")
+    for name in ("a", "b"):
+        (tmp_path / "data" / name).mkdir(parents=True)
+    a, b = str(tmp_path / "data" / "a"), str(tmp_path / "data" / "b")
+    try:
+        forget_outer_rules(str(tmp_path))
+        assert Ignore.above(a) is Ignore.above(b) and not Ignore.above(a).custom
+        # an anchored rule above rules over one sibling only: no sharing
+        (tmp_path / ".gitpipeignore").write_text("/data/a/skip\n")
+        forget_outer_rules(str(tmp_path))
+        assert Ignore.above(a).ignored("skip", "skip", False)
+        assert not Ignore.above(b).ignored("skip", "skip", False)
+        assert Ignore.above(f"{b}/../a").ignored("skip", "skip", False)  # as abspath has it
+    finally:
+        forget_outer_rules()
+
+
 def test_bad_rules_name_their_file_and_line() -> None:
     with pytest.raises(IgnoreRulesError, match=r"^x/.gitpipeignore:2: more than 4 '\*\*'"):
         parse_rules("ok\n" + "**/" * 5 + "x\n", "x/.gitpipeignore")
