@@ -378,8 +378,8 @@ def cached_parse(text: str, source: str, cache_dir: Path | None,
     """
     if cache_dir is None:
         return parse(text)
-    key = xxhash.xxh3_128_hexdigest(f"{PARSE_RULES}\0{text}".encode())
-    path = cache_dir / (source.replace("/", "%") + ".json")
+    key = _parse_key(text)
+    path = _parse_path(cache_dir, source)
     try:
         with open(path, encoding="utf-8") as handle:
             stored = json.load(handle, object_hook=_decode)
@@ -388,12 +388,35 @@ def cached_parse(text: str, source: str, cache_dir: Path | None,
     except (OSError, ValueError, AttributeError):
         pass
     data = parse(text)
+    _store_parsed(path, key, data)
+    return data
+
+
+def seed_parse(text: str, source: str, cache_dir: Path | None, data: Any) -> None:
+    """Remember `data` as what `text` parses to, for the next `cached_parse` of
+    `source`: the writer of a file it has just rendered from `data` (the lock)
+    spares the next reader its parse. Keyed by the text like any entry, so a
+    file edited since (by hand, by a checkout) misses and is parsed. `data`
+    must be what the parser gives back for `text` (the property test of the
+    lock holds the two together)."""
+    if cache_dir is not None:
+        _store_parsed(_parse_path(cache_dir, source), _parse_key(text), data)
+
+
+def _parse_key(text: str) -> str:
+    return xxhash.xxh3_128_hexdigest(f"{PARSE_RULES}\0{text}".encode())
+
+
+def _parse_path(cache_dir: Path, source: str) -> Path:
+    return cache_dir / (source.replace("/", "%") + ".json")
+
+
+def _store_parsed(path: Path, key: str, data: Any) -> None:
     try:
         payload = json.dumps({"key": key, "data": _keyed(data)}, default=_encode)
-        cache_dir.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(payload, encoding="utf-8")
         os.replace(tmp, path)
     except (TypeError, ValueError, OSError):
         pass  # not JSON-shaped, or a read-only checkout: parse every time
-    return data

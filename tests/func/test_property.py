@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -169,7 +170,7 @@ RACY_MODULES = ("gitpipe.hashing.statsig", "gitpipe.storage.state", "gitpipe.fas
 
 HOLE_EDITS = st.sampled_from([
     "edit", "same_size_old_mtime", "eol", "skip_worktree_edit", "chmod", "branch", "rename",
-    "symlink_swap", "repro", "outer_rules", "param",
+    "symlink_swap", "repro", "outer_rules", "param", "lock_edit",
 ])
 # Rules for the root's `.gitpipeignore` (above the directory dep; "" removes it)
 # and values of B's param: equal texts of other types, -0.0, NaN, containers.
@@ -196,8 +197,9 @@ def hole_pipeline(repo: Repo) -> None:
     repo.commit("built")
 
 
-def three_answers(repo: Repo) -> tuple[str, str, str, bool]:
-    """(as the CLI answers, full path, from scratch, whether the seal answered)."""
+def three_answers(repo: Repo, ahead: bool = False) -> tuple[str, str, str, bool]:
+    """(as the CLI answers, full path, from scratch, whether the seal answered);
+    `ahead`: also as a status answers that walks its directories ahead."""
     from gitpipe.fastpath import quick, seal
     from gitpipe.fastpath.render import status_lines
 
@@ -208,12 +210,17 @@ def three_answers(repo: Repo) -> tuple[str, str, str, bool]:
     from_seal = sealed is not None
     if sealed is None:
         sealed = quick._status(repo.project(), check=False, started_ns=time.time_ns())[0]
-    # The full path again with its directories walked ahead in forked
-    # processes (a large status's way), sealing its answer for the next step.
-    walked, ahead = walked_ahead_answer(repo.path)
-    assert ahead == sealed and walked == (2 if len(os.sched_getaffinity(0)) > 1 else 0)
+    if ahead:
+        # The full path again with its directories walked ahead in forked
+        # processes (a large status's way), sealing its answer for the next call.
+        walked, answer = walked_ahead_answer(repo.path)
+        assert answer == sealed and walked == (2 if len(os.sched_getaffinity(0)) > 1 else 0)
     unsealed = render(repo, status_lines)
     (repo.path / ".gitpipe/state.db").unlink(missing_ok=True)
+    project = repo.project()
+    if project.parse_cache is not None:  # what a repro's lock writer seeded, too
+        shutil.rmtree(project.parse_cache, ignore_errors=True)
+    project.close()
     scratch = render(repo, status_lines)
     return sealed, unsealed, scratch, from_seal
 
@@ -306,6 +313,14 @@ def apply_hole_edit(repo: Repo, kind: str, value: int) -> None:
             (path / ".gitpipeignore").unlink(missing_ok=True)
     elif kind == "param":
         (path / "params.yaml").write_text(f"p: {PARAM_VALUES[value % len(PARAM_VALUES)]}\n")
+    elif kind == "lock_edit":  # after a repro's seed of the parse cache: never its answer
+        if value % 2:
+            lock = path / "gitpipe.lock"
+            text = lock.read_text()
+            at = text.index("xxh3:") + len("xxh3:")
+            lock.write_text(text[:at] + ("0" if text[at] != "0" else "1") + text[at + 1:])
+        else:
+            repo.git("checkout", "HEAD", "--", "gitpipe.lock")
     elif kind == "repro":
         project = repo.project()
         try:
@@ -333,8 +348,8 @@ def test_sealed_unsealed_and_scratch_answers_agree(edits: list[tuple[str, int]])
             for kind, value in edits:
                 apply_hole_edit(repo, kind, value)
                 time.sleep(2 * TEST_RACY_NS / 1e9)
-                for _ in range(2):  # the second may come from the seal the first wrote
-                    sealed, unsealed, scratch, _ = three_answers(repo)
+                for ahead in (True, False):  # the second may come from the first's seal
+                    sealed, unsealed, scratch, _ = three_answers(repo, ahead)
                     assert sealed == unsealed == scratch, (kind, value, sealed, unsealed, scratch)
     finally:
         for module, value in zip(modules, saved, strict=True):
