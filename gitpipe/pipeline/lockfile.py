@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from gitpipe.core.errors import BadInputError, GitpipeError, RecordError
-from gitpipe.core.yamlio import cached_parse, parse_plain, seed_parse
+from gitpipe.core.parsecache import cached_parse, seed_parse
+from gitpipe.core.yamlio import parse_plain
 from gitpipe.hashing.statsig import ReadLog, read_noted
 from gitpipe.trust.checks import fingerprint_problem, module_row_problem, task_problem
 
@@ -283,7 +284,7 @@ class LockWriter:
     its outs on the next repro instead of running again. `close` writes what
     is left, and with a `parse_cache` remembers what the last text written
     parses to, from the entries it was rendered from: the next command reads
-    the lock it wrote without parsing its YAML (yamlio.seed_parse).
+    the lock it wrote without parsing its YAML (parsecache.seed_parse).
     """
 
     def __init__(self, root: Path, entries: dict[str, LockEntry],

@@ -40,13 +40,13 @@ def stale(repo: Repo) -> list[str]:
 
 
 def test_a_repro_seeds_the_parse_cache_with_the_lock_it_wrote(repo: Repo) -> None:
-    from gitpipe.core import yamlio
+    from gitpipe.core import parsecache
 
     built(repo)
     (repo.path / "a.txt").write_text("a2\n")
     repo.run("repro", check=True)
     text = repo.read("gitpipe.lock")
-    assert seeded_key(repo) == yamlio._parse_key(text)
+    assert seeded_key(repo) == parsecache._parse_key(text)
     assert stale(repo) == []
 
 

@@ -320,7 +320,7 @@ def apply_hole_edit(repo: Repo, kind: str, value: int) -> None:
             at = text.index("xxh3:") + len("xxh3:")
             lock.write_text(text[:at] + ("0" if text[at] != "0" else "1") + text[at + 1:])
         else:
-            repo.git("checkout", "HEAD", "--", "gitpipe.lock")
+            repo.git("checkout", "main", "--", "gitpipe.lock")  # the lock as built
     elif kind == "repro":
         project = repo.project()
         try:

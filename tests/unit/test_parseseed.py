@@ -1,5 +1,5 @@
 """Differential property: what the lock writer seeds into the parse cache
-(LockWriter's `parse_cache`, yamlio.seed_parse) is exactly what parsing the
+(LockWriter's `parse_cache`, parsecache.seed_parse) is exactly what parsing the
 text it wrote gives, read through the cache as a status reads it; and a lock
 changed after the seed (a hand edit, a checkout) is parsed, never answered
 from the seed."""
@@ -14,7 +14,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gitpipe.core import yamlio
+from gitpipe.core import parsecache
 from gitpipe.pipeline import lockfile
 from gitpipe.pipeline.lockfile import LOCK_FILE, LockEntry, LockWriter
 from tests.unit.test_lockentries import ENTRIES, NAMES, TRICKY, outcome
@@ -73,7 +73,7 @@ def test_the_seed_is_what_parsing_the_written_lock_gives(versions: list[dict[str
         root = Path(tmp)
         text = _written(root, versions, write_behind)
         if all(_keys_apart(entry.params) for entry in versions[-1].values()):
-            yamlio.cached_parse(text, LOCK_FILE, root / "seeded", _never)  # the seed answers
+            parsecache.cached_parse(text, LOCK_FILE, root / "seeded", _never)  # the seed answers
         parsed = root / "parsed"
         _as_read(text, parsed)  # parses, and caches as a status does
         assert (_as_read(text, root / "seeded") == _as_read(text, parsed)
