@@ -7,16 +7,10 @@ are parsed on every `status`, and it is several times faster.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
-import json
-import os
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
-
-import xxhash
 
 from gitpipe.core.errors import BadInputError
 
@@ -330,70 +324,3 @@ def line_of(container: Any, key: Any) -> int | None:
     if isinstance(lines, list) and isinstance(key, int) and 0 <= key < len(lines):
         return lines[key]
     return getattr(container, "line", None)
-
-
-_MARKS = frozenset({"__date__", "__datetime__", "__map__"})
-
-
-def _encode(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return {"__datetime__": value.isoformat()}
-    if isinstance(value, dt.date):
-        return {"__date__": value.isoformat()}
-    raise TypeError(type(value).__name__)
-
-
-def _keyed(value: Any) -> Any:
-    """`value` with each mapping JSON would change written as its pairs: one with
-    a key that is not a string (JSON makes `1` the text "1", and params tell
-    them apart), or one that reads as a mark of _decode."""
-    if isinstance(value, list):
-        return [_keyed(item) for item in value]
-    if not isinstance(value, dict):
-        return value
-    if all(isinstance(key, str) for key in value) and not (len(value) == 1
-                                                          and _MARKS.issuperset(value)):
-        return {key: _keyed(item) for key, item in value.items()}
-    return {"__map__": [[key, _keyed(item)] for key, item in value.items()]}
-
-
-def _decode(obj: dict[str, Any]) -> Any:
-    if len(obj) == 1:
-        if "__date__" in obj:
-            return dt.date.fromisoformat(obj["__date__"])
-        if "__datetime__" in obj:
-            return dt.datetime.fromisoformat(obj["__datetime__"])
-        if "__map__" in obj:
-            return {key: item for key, item in obj["__map__"]}
-    return obj
-
-
-def cached_parse(text: str, source: str, cache_dir: Path | None,
-                 parse: Callable[[str], Any]) -> Any:
-    """`parse(text)`, remembered as JSON under `cache_dir` keyed by the text's xxh3.
-
-    The C YAML loader still builds every object in Python; JSON of the same
-    data loads many times faster. The cache is
-    only a shortcut: a changed text, or any problem reading the cache, parses.
-    """
-    if cache_dir is None:
-        return parse(text)
-    key = xxhash.xxh3_128_hexdigest(f"{PARSE_RULES}\0{text}".encode())
-    path = cache_dir / (source.replace("/", "%") + ".json")
-    try:
-        with open(path, encoding="utf-8") as handle:
-            stored = json.load(handle, object_hook=_decode)
-        if stored.get("key") == key:
-            return stored["data"]
-    except (OSError, ValueError, AttributeError):
-        pass
-    data = parse(text)
-    try:
-        payload = json.dumps({"key": key, "data": _keyed(data)}, default=_encode)
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(payload, encoding="utf-8")
-        os.replace(tmp, path)
-    except (TypeError, ValueError, OSError):
-        pass  # not JSON-shaped, or a read-only checkout: parse every time
-    return data

@@ -124,7 +124,8 @@ class _Runner:
         self.project = project
         self.options = options
         self.listener = listener
-        self.writer = lockfile.LockWriter(project.root, project.lock_entries, write_behind=True)
+        self.writer = lockfile.LockWriter(project.root, project.lock_entries, write_behind=True,
+                                          parse_cache=project.parse_cache)
         self.params = project.params_reader()
         remote = project.remote(options.remote) if options.pull or options.push else None
         sharing = _sharing(project, options) if remote is not None else None

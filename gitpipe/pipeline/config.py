@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gitpipe.core.errors import BadInputError
-from gitpipe.core.yamlio import cached_parse, dump_yaml, parse_yaml, plain
+from gitpipe.core.parsecache import cached_parse
+from gitpipe.core.yamlio import dump_yaml, parse_yaml, plain
 from gitpipe.hashing.statsig import ReadLog, read_noted
 from gitpipe.pipeline.configcheck import (
     RUN_CACHE_KEYS,

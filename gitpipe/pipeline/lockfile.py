@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from gitpipe.core.errors import BadInputError, GitpipeError, RecordError
-from gitpipe.core.yamlio import cached_parse, parse_plain
+from gitpipe.core.parsecache import cached_parse, seed_parse
+from gitpipe.core.yamlio import parse_plain
 from gitpipe.hashing.statsig import ReadLog, read_noted
 from gitpipe.trust.checks import fingerprint_problem, module_row_problem, task_problem
 
@@ -149,8 +150,7 @@ def render_entry(name: str, entry: LockEntry) -> str:
 
 def render(entries: dict[str, LockEntry]) -> str:
     """The lockfile's text for `entries`: schema first, tasks sorted by name."""
-    data = {"schema": SCHEMA, "stages": {n: entries[n].to_dict() for n in sorted(entries)}}
-    return _dump(data)
+    return _dump(lock_data(entries))
 
 
 def _locked_paths(rows: Any, where: str) -> tuple[LockedPath, ...]:
@@ -282,13 +282,18 @@ class LockWriter:
     A crash can then lose the last few entries, never corrupt the file, and
     each lost entry's run-cache record (written before the update) restores
     its outs on the next repro instead of running again. `close` writes what
-    is left.
+    is left, and with a `parse_cache` remembers what the last text written
+    parses to, from the entries it was rendered from: the next command reads
+    the lock it wrote without parsing its YAML (parsecache.seed_parse).
     """
 
     def __init__(self, root: Path, entries: dict[str, LockEntry],
-                 write_behind: bool = False) -> None:
+                 write_behind: bool = False, parse_cache: Path | None = None) -> None:
         self.path = root / LOCK_FILE
         self.entries = dict(entries)
+        self._parse_cache = parse_cache
+        # The text last written and the entries it was rendered from.
+        self._last: tuple[str, dict[str, LockEntry]] | None = None
         self._texts: dict[str, str] = {}
         self._mutex = threading.Lock()
         self._changed = threading.Condition(self._mutex)
@@ -312,10 +317,16 @@ class LockWriter:
         body = "".join(self._text(name) for name in sorted(self.entries))
         return f"schema: {SCHEMA}\nstages:\n" + body if body else render({})
 
+    def _snapshot(self) -> dict[str, LockEntry]:
+        """The entries as rendered now, kept only to seed the parse cache."""
+        return dict(self.entries) if self._parse_cache is not None else {}
+
     def _changed_locked(self) -> None:
         self._version += 1
         if self._thread is None:
-            atomic_write(self.path, self._render())
+            text = self._render()
+            atomic_write(self.path, text)
+            self._last = (text, self._snapshot())
             self._written = self._version
         else:
             self._changed.notify_all()
@@ -327,9 +338,10 @@ class LockWriter:
                     self._changed.wait()
                 if self._written == self._version:
                     return
-                version, text = self._version, self._render()
+                version, text, entries = self._version, self._render(), self._snapshot()
             try:
                 atomic_write(self.path, text)
+                self._last = (text, entries)
                 self._error = None  # a later write that succeeds supersedes a failed one
             except OSError as exc:
                 self._error = exc
@@ -360,3 +372,24 @@ class LockWriter:
             self._thread.join()
         if self._error is not None:
             raise GitpipeError(f"cannot write {LOCK_FILE}: {self._error}")
+        if self._parse_cache is not None and self._last is not None:
+            text, entries = self._last
+            if all(_keys_apart(entry.params) for entry in entries.values()):
+                seed_parse(text, LOCK_FILE, self._parse_cache, lock_data(entries))
+
+
+def _keys_apart(value: Any) -> bool:
+    """Whether every mapping in `value` has keys whose texts differ: the parser
+    refuses two keys written alike (`1` and `'1'`, yamlio), so such params
+    have no seed; the next reader parses and says what is wrong."""
+    if isinstance(value, dict):
+        return (len({str(key) for key in value}) == len(value)
+                and all(_keys_apart(item) for item in value.values()))
+    if isinstance(value, list):
+        return all(_keys_apart(item) for item in value)
+    return True
+
+
+def lock_data(entries: dict[str, LockEntry]) -> dict[str, Any]:
+    """What `render(entries)` parses back to (the parse cache's data)."""
+    return {"schema": SCHEMA, "stages": {name: entries[name].to_dict() for name in sorted(entries)}}

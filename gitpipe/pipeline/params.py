@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from gitpipe.core.errors import BadInputError, SpecError, did_you_mean
-from gitpipe.core.yamlio import cached_parse
+from gitpipe.core.parsecache import cached_parse
 from gitpipe.hashing.canonical import canonical, key_text, label, same
 from gitpipe.hashing.statsig import ReadLog, read_noted
 from gitpipe.pipeline.model import DEFAULT_PARAMS_FILE, ParamRef, Stage

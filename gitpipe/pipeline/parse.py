@@ -14,7 +14,8 @@ from typing import Any
 import xxhash
 
 from gitpipe.core.errors import SpecError
-from gitpipe.core.yamlio import cached_parse, line_of, parse_plain, parse_yaml
+from gitpipe.core.parsecache import cached_parse
+from gitpipe.core.yamlio import line_of, parse_plain, parse_yaml
 from gitpipe.hashing.statsig import ReadLog, read_noted
 from gitpipe.pipeline import model
 from gitpipe.pipeline.model import SPEC_FILE, Pipeline, Stage

@@ -66,7 +66,10 @@ def observe(task: Task, workspace: PathHasher, params: ParamsReader,
     whether nothing is stale never depends on the git index (fastpath/seal.py relies
     on it); a dep no entry names yet takes git's blob id if git tracks it.
     """
-    deps = {path: workspace.info(path, _locked_algo(entry, path)) for path in task.deps}
+    # reversed: the first of two rows of one path wins, as LockEntry.dep finds it
+    locked = ({dep.path: dep.digest for dep in reversed(entry.deps)} if entry is not None
+              else {})
+    deps = {path: workspace.info(path, _algo_of(locked.get(path))) for path in task.deps}
     outs = {out.path: workspace.info(out.path, XXH3) for out in task.outs}
     values = params.values(task.stage)
     if not task.stage.python:
@@ -77,11 +80,11 @@ def observe(task: Task, workspace: PathHasher, params: ParamsReader,
     return Observation(deps, values, outs, task_fingerprint(task, deps, values, python), *python)
 
 
-def _locked_algo(entry: LockEntry | None, path: str) -> str | None:
-    locked = entry.dep(path) if entry is not None else None
-    if locked is None:
+def _algo_of(locked_digest: str | None) -> str | None:
+    """The algorithm of a dep's locked digest (None: no entry names the dep)."""
+    if locked_digest is None:
         return None
-    return GIT if locked.digest.startswith(f"{GIT}:") else XXH3
+    return GIT if locked_digest.startswith(f"{GIT}:") else XXH3
 
 
 def task_fingerprint(task: Task, deps: dict[str, PathInfo], values: dict[str, Any],
@@ -135,8 +138,9 @@ def cmd_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable[Rea
 
 
 def deps_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable[Reason]:
+    by_path = {dep.path: dep for dep in reversed(entry.deps)}  # as LockEntry.dep: the first
     for path, info in seen.deps.items():
-        locked = entry.dep(path)
+        locked = by_path.get(path)
         # A directory that is gone is still shown as one (its lock entry says so).
         was_dir = locked is not None and locked.digest.endswith(DIR_SUFFIX)
         label = path + "/" if info.is_dir or was_dir else path

@@ -42,17 +42,20 @@ def status(project: Project, targets: Iterable[str] = ()) -> StatusReport:
     """Judge every Task the targets need (all Tasks without targets)."""
     graph = project.graph
     chosen = graph_module.select(graph, targets) if targets else None
-    return status_of(project, graph_module.plan(graph, chosen))
+    return status_of(project, graph_module.plan(graph, chosen), walk_ahead=True)
 
 
 def status_of(project: Project, order: list[Hashable],
-              forgive: Callable[[Staleness], bool] | None = None) -> StatusReport:
+              forgive: Callable[[Staleness], bool] | None = None,
+              walk_ahead: bool = False) -> StatusReport:
     """Judge the given nodes, in the given (topological) order. A stale verdict
     that `forgive` accepts is reported as it is but does not make the nodes
-    after it stale (repro --allow-missing)."""
+    after it stale (repro --allow-missing). With `walk_ahead` (a status, which
+    runs nothing), the directories are walked first, in forked shares."""
     try:
-        return StatusReport(tuple(_verdicts(project, order, forgive)))
+        return StatusReport(tuple(_verdicts(project, order, forgive, walk_ahead)))
     finally:
+        project.workspace.signed_ahead.clear()
         project.state.flush()
 
 
@@ -88,7 +91,8 @@ def prejudge(project: Project, order: list[Hashable]) -> Prejudged:
 
 
 def _verdicts(project: Project, order: list[Hashable],
-              forgive: Callable[[Staleness], bool] | None = None) -> Iterator[Staleness]:
+              forgive: Callable[[Staleness], bool] | None = None,
+              walk_ahead: bool = False) -> Iterator[Staleness]:
     graph = project.graph
     params = project.params_reader()
     entries = project.lock_entries
@@ -96,8 +100,10 @@ def _verdicts(project: Project, order: list[Hashable],
     # Each judgement finds python: deps' modules anew (project/pydeps.py): a
     # Project kept between calls (the API) sees the edits made in between.
     project.workspace.module_finder = None
-    project.workspace.prefetch([path for node in order for path in
-                                _paths_of(graph.nodes[node]["task"])])
+    paths = [path for node in order for path in _paths_of(graph.nodes[node]["task"])]
+    project.workspace.prefetch(paths)
+    if walk_ahead:
+        project.workspace.walk_ahead(paths)
     for node in order:
         task = graph.nodes[node]["task"]
         upstream = [str(p) for p in graph.predecessors(node) if p in stale]

@@ -29,6 +29,7 @@ from gitpipe.hashing.digests import (
 )
 from gitpipe.hashing.ignore import Ignore, forget_outer_rules
 from gitpipe.hashing.statsig import (
+    FileSignature,
     ListedFile,
     ReadLog,
     Signature,
@@ -89,6 +90,9 @@ class Workspace:
         self.progress: HashProgress | None = None  # hears of large directories hashed
         # The closures of `python:` deps found this command (project/pydeps.py).
         self.module_finder: object | None = None
+        # Listing signatures of directories taken ahead by a reading pass
+        # (walk_ahead), each used once by _directory in place of its walk.
+        self.signed_ahead: dict[str, tuple[FileSignature, int]] = {}
 
     @cached_property
     def git(self) -> GitRepo | None:
@@ -102,6 +106,17 @@ class Workspace:
         """Read what the stat cache knows of `paths` (files or directories) at once."""
         self.state.prefetch([key for path in paths
                              for key in (f"{DIR_KEY}{path}", f"git:{path}", f"git?:{path}", path)])
+
+    def walk_ahead(self, paths: list[str]) -> None:
+        """Sign the listings of the known directories among `paths` now, in
+        forked shares (hashing/walkahead.py), for a pass that only reads: nothing
+        may write to them before `signed_ahead` is cleared."""
+        from gitpipe.hashing.walkahead import sign_listings
+
+        known = {os.path.join(self._root, path): path for path in dict.fromkeys(paths)
+                 if self.state.recorded(f"{DIR_KEY}{path}")}
+        signed = sign_listings(list(known))
+        self.signed_ahead = {known[full]: found for full, found in signed.items()}
 
     def info(self, path: str, algo: str | None = None) -> PathInfo:
         """Hash `path` (file or directory); never raises for a missing path.
@@ -206,6 +221,13 @@ class Workspace:
                 cold = scan_directory(full, self.progress)
             if cold is not None:
                 return self._record_cold(path, cold)
+        ahead = self.signed_ahead.pop(path, None)
+        if ahead is not None:
+            key = StatKey(*ahead[0])
+            cached = self.state.cached_digest(f"{DIR_KEY}{path}", key)
+            if cached is not None:
+                self.observed[path] = ("dir", *key)
+                return PathInfo(path, cached, key.size, True, ahead[1])
         with gc_paused():
             listing = walk_files(full)
             key = StatKey(*listing_signature(listing))

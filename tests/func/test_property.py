@@ -3,8 +3,11 @@ changed (or whose outs were damaged), and every out equals a from-scratch build.
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -15,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gitpipe.engine.scheduler import Outcome
-from tests.conftest import Repo, ran_cmd
+from tests.conftest import GIT_ENV, Repo, ran_cmd
 from tests.func.test_seal import shared_answer
 
 RAW = ["r0.txt", "r1.txt", "r2.txt"]
@@ -174,7 +177,7 @@ RACY_MODULES = ("gitpipe.hashing.statsig", "gitpipe.storage.state", "gitpipe.fas
 
 HOLE_EDITS = st.sampled_from([
     "edit", "same_size_old_mtime", "eol", "skip_worktree_edit", "chmod", "branch", "rename",
-    "symlink_swap", "repro", "outer_rules", "param",
+    "symlink_swap", "repro", "outer_rules", "param", "lock_edit",
 ])
 # Rules for the root's `.gitpipeignore` (above the directory dep; "" removes it)
 # and values of B's param: equal texts of other types, -0.0, NaN, containers.
@@ -184,14 +187,15 @@ PARAM_VALUES = ("1", "1.0", "'1'", "true", "0.0", "-0.0", ".nan", "[1, 2]", "{a:
 
 def hole_pipeline(repo: Repo) -> None:
     repo.gen({"a.txt": "alpha\nbeta\n", "b.txt": "gamma\n", "tool.sh": "#!/bin/sh\ncat \"$@\"\n",
-              "dir/x.txt": "x\n", "dir/sub/y.txt": "y\n", "params.yaml": "p: 1\n"})
+              "dir/x.txt": "x\n", "dir/sub/y.txt": "y\n", "more/z.txt": "z\n",
+              "params.yaml": "p: 1\n"})
     os.chmod(repo.path / "tool.sh", 0o755)
     os.symlink("a.txt", repo.path / "link.txt")
     repo.spec({
         "A": {"cmd": "sh tool.sh a.txt link.txt > A.out", "deps": ["a.txt", "tool.sh", "link.txt"],
               "outs": ["A.out"]},
-        "B": {"cmd": "cat b.txt A.out > B.out && ls -R dir >> B.out",
-              "deps": ["b.txt", "dir", "A.out"], "params": ["p"], "outs": ["B.out"]},
+        "B": {"cmd": "cat b.txt A.out > B.out && ls -R dir more >> B.out",
+              "deps": ["b.txt", "dir", "more", "A.out"], "params": ["p"], "outs": ["B.out"]},
     })
     repo.run("init", check=True)
     repo.commit("sources")
@@ -200,8 +204,9 @@ def hole_pipeline(repo: Repo) -> None:
     repo.commit("built")
 
 
-def three_answers(repo: Repo) -> tuple[str, str, str, bool]:
-    """(as the CLI answers, full path, from scratch, whether the seal answered)."""
+def three_answers(repo: Repo, ahead: bool = False) -> tuple[str, str, str, bool]:
+    """(as the CLI answers, full path, from scratch, whether the seal answered);
+    `ahead`: also as a status answers that walks its directories ahead."""
     from gitpipe.fastpath import quick, seal
     from gitpipe.fastpath.render import status_lines
 
@@ -212,10 +217,52 @@ def three_answers(repo: Repo) -> tuple[str, str, str, bool]:
     from_seal = sealed is not None
     if sealed is None:
         sealed = quick._status(repo.project(), check=False, started_ns=time.time_ns())[0]
+    if ahead:
+        # The full path again with its directories walked ahead in forked
+        # processes (a large status's way), sealing its answer for the next call.
+        walked, answer = walked_ahead_answer(repo.path)
+        assert answer == sealed and walked == (2 if len(os.sched_getaffinity(0)) > 1 else 0)
     unsealed = render(repo, status_lines)
     (repo.path / ".gitpipe/state.db").unlink(missing_ok=True)
+    project = repo.project()
+    if project.parse_cache is not None:  # what a repro's lock writer seeded, too
+        shutil.rmtree(project.parse_cache, ignore_errors=True)
+    project.close()
     scratch = render(repo, status_lines)
     return sealed, unsealed, scratch, from_seal
+
+
+WALK_AHEAD = """
+import importlib, sys, time
+for name in sys.argv[2].split(","):
+    importlib.import_module(name).RACY_NS = int(sys.argv[3])
+from gitpipe.fastpath import quick
+from gitpipe.hashing import walkahead
+from gitpipe.usecases.api import Project
+
+walkahead.DIRECTORIES_PER_WORKER = 1
+fork_map, sign_listings, signed = walkahead.fork_map, walkahead.sign_listings, []
+# Every share in a child: the parent keeps an empty one.
+walkahead.fork_map = lambda work, parts: fork_map(work, [[], *parts])[1:]
+walkahead.sign_listings = lambda dirs: signed.append(sign_listings(dirs)) or signed[-1]
+project = Project(sys.argv[1])
+text = quick._status(project, check=False, started_ns=time.time_ns())[0]
+project.close()
+print(sum(map(len, signed)))
+print(repr(text))
+"""
+
+
+def walked_ahead_answer(root: Path) -> tuple[int, str]:
+    """(directories signed in forked children, the status answer) of quick._status
+    in a fresh interpreter (one running no other thread forks), which also
+    writes the seal; 0 signed where this machine has one CPU."""
+    env = {**os.environ, **GIT_ENV}
+    done = subprocess.run([sys.executable, "-c", WALK_AHEAD, str(root), ",".join(RACY_MODULES),
+                           str(TEST_RACY_NS)], env=env, capture_output=True, text=True,
+                          check=True)
+    signed, answer = done.stdout.splitlines()
+    return int(signed), ast.literal_eval(answer)
 
 
 def render(repo: Repo, lines: Any) -> str:
@@ -273,6 +320,14 @@ def apply_hole_edit(repo: Repo, kind: str, value: int) -> None:
             (path / ".gitpipeignore").unlink(missing_ok=True)
     elif kind == "param":
         (path / "params.yaml").write_text(f"p: {PARAM_VALUES[value % len(PARAM_VALUES)]}\n")
+    elif kind == "lock_edit":  # after a repro's seed of the parse cache: never its answer
+        if value % 2:
+            lock = path / "gitpipe.lock"
+            text = lock.read_text()
+            at = text.index("xxh3:") + len("xxh3:")
+            lock.write_text(text[:at] + ("0" if text[at] != "0" else "1") + text[at + 1:])
+        else:
+            repo.git("checkout", "main", "--", "gitpipe.lock")  # the lock as built
     elif kind == "repro":
         project = repo.project()
         try:
@@ -300,8 +355,8 @@ def test_sealed_unsealed_and_scratch_answers_agree(edits: list[tuple[str, int]])
             for kind, value in edits:
                 apply_hole_edit(repo, kind, value)
                 time.sleep(2 * TEST_RACY_NS / 1e9)
-                for _ in range(2):  # the second may come from the seal the first wrote
-                    sealed, unsealed, scratch, _ = three_answers(repo)
+                for ahead in (True, False):  # the second may come from the first's seal
+                    sealed, unsealed, scratch, _ = three_answers(repo, ahead)
                     assert sealed == unsealed == scratch, (kind, value, sealed, unsealed, scratch)
     finally:
         for module, value in zip(modules, saved, strict=True):

@@ -332,7 +332,8 @@ def test_string_keyed_params_hash_as_the_previous_gitpipe_did() -> None:
 
 
 def test_the_parse_cache_keeps_key_types(tmp_path: Path) -> None:
-    from gitpipe.core.yamlio import cached_parse, parse_plain
+    from gitpipe.core.parsecache import cached_parse
+    from gitpipe.core.yamlio import parse_plain
 
     text = "a:\n  1: x\n  '2': y\n  2024-03-01: z\n  __date__: w\nb: {__map__: v}\n"
     for _ in range(2):  # parsed, then read back from the cache

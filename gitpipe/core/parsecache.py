@@ -1,0 +1,109 @@
+"""The parse cache: parsed YAML remembered as JSON, keyed by the text it came from.
+
+A no-op `status` reads every YAML file (spec, params, config, lock) from here:
+the C YAML loader still builds every object in Python, and JSON of the same
+data loads many times faster. It lives in this user's folder for the
+repository (project/root.py), never in the work tree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import xxhash
+
+from gitpipe.core.yamlio import PARSE_RULES
+
+_MARKS = frozenset({"__date__", "__datetime__", "__map__"})
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return {"__datetime__": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"__date__": value.isoformat()}
+    raise TypeError(type(value).__name__)
+
+
+def _keyed(value: Any) -> Any:
+    """`value` with each mapping JSON would change written as its pairs: one with
+    a key that is not a string (JSON makes `1` the text "1", and params tell
+    them apart), or one that reads as a mark of _decode."""
+    if isinstance(value, list):
+        return [_keyed(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if all(isinstance(key, str) for key in value) and not (len(value) == 1
+                                                          and _MARKS.issuperset(value)):
+        return {key: _keyed(item) for key, item in value.items()}
+    return {"__map__": [[key, _keyed(item)] for key, item in value.items()]}
+
+
+def _decode(obj: dict[str, Any]) -> Any:
+    if len(obj) == 1:
+        if "__date__" in obj:
+            return dt.date.fromisoformat(obj["__date__"])
+        if "__datetime__" in obj:
+            return dt.datetime.fromisoformat(obj["__datetime__"])
+        if "__map__" in obj:
+            return {key: item for key, item in obj["__map__"]}
+    return obj
+
+
+def cached_parse(text: str, source: str, cache_dir: Path | None,
+                 parse: Callable[[str], Any]) -> Any:
+    """`parse(text)`, remembered as JSON under `cache_dir` keyed by the text's xxh3.
+
+    The C YAML loader still builds every object in Python; JSON of the same
+    data loads many times faster. The cache is
+    only a shortcut: a changed text, or any problem reading the cache, parses.
+    """
+    if cache_dir is None:
+        return parse(text)
+    key = _parse_key(text)
+    path = _parse_path(cache_dir, source)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            stored = json.load(handle, object_hook=_decode)
+        if stored.get("key") == key:
+            return stored["data"]
+    except (OSError, ValueError, AttributeError):
+        pass
+    data = parse(text)
+    _store_parsed(path, key, data)
+    return data
+
+
+def seed_parse(text: str, source: str, cache_dir: Path | None, data: Any) -> None:
+    """Remember `data` as what `text` parses to, for the next `cached_parse` of
+    `source`: the writer of a file it has just rendered from `data` (the lock)
+    spares the next reader its parse. Keyed by the text like any entry, so a
+    file edited since (by hand, by a checkout) misses and is parsed. `data`
+    must be what the parser gives back for `text` (the property test of the
+    lock holds the two together)."""
+    if cache_dir is not None:
+        _store_parsed(_parse_path(cache_dir, source), _parse_key(text), data)
+
+
+def _parse_key(text: str) -> str:
+    return xxhash.xxh3_128_hexdigest(f"{PARSE_RULES}\0{text}".encode())
+
+
+def _parse_path(cache_dir: Path, source: str) -> Path:
+    return cache_dir / (source.replace("/", "%") + ".json")
+
+
+def _store_parsed(path: Path, key: str, data: Any) -> None:
+    try:
+        payload = json.dumps({"key": key, "data": _keyed(data)}, default=_encode)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(payload, encoding="utf-8")
+        os.replace(tmp, path)
+    except (TypeError, ValueError, OSError):
+        pass  # not JSON-shaped, or a read-only checkout: parse every time

@@ -1,0 +1,68 @@
+"""The listings of many known directories signed at once, shared out among forked processes.
+
+A status recognizes an unchanged directory dep or out by its listing's
+signature (one lstat per file: storage/workspace.py). Across a large pipeline
+those walks are most of its system calls, and each gives back only a
+signature and a count: as the seal's check does (fastpath/seal.py), the
+directories are shared out among one process per CPU (hashing/forkmap.py)
+before the judgement starts, and the workspace takes each signature in place
+of its own walk (walking again itself where the signature is not one it knows).
+
+Only for a pass that reads: in a repro a stage rewrites a directory between
+two judgements, and a signature taken before it ran would name the old files.
+"""
+
+from __future__ import annotations
+
+from gitpipe.hashing.digests import gc_paused
+from gitpipe.hashing.forkmap import fork_map, usable_workers
+from gitpipe.hashing.ignore import Ignore
+from gitpipe.hashing.statsig import FileSignature, listing_signature, walk_files
+
+# A walk of a typical directory dep (tens of files) costs a few dozen
+# microseconds: a forked process pays for itself past a few hundred of them.
+DIRECTORIES_PER_WORKER = 256
+
+# A directory's listing signature and how many files it lists.
+Signed = tuple[FileSignature, int]
+
+
+def sign_listings(directories: list[str]) -> dict[str, Signed]:
+    """{directory: (listing_signature(walk_files(directory)), files)} for the
+    `directories` (absolute paths) that are directories now, taken in forked
+    shares; empty where one process would do them all (the caller walks as it
+    goes). One left out (not a directory now, unreadable) is walked by the
+    caller, which meets and reports the error itself."""
+    workers = usable_workers(len(directories), DIRECTORIES_PER_WORKER)
+    if workers == 1:
+        return {}
+    # The rules of the `.gitpipeignore` files above each directory are read
+    # here, before the fork: the children walk by the very rules the parent
+    # read, and the workspace notes those files' signatures from them.
+    ruled = [directory for directory in directories if _rules_read(directory)]
+    # Interleaved shares: a pipeline's large directories come in clusters.
+    shares = [ruled[worker::workers] for worker in range(workers)]
+    signed: dict[str, Signed] = {}
+    with gc_paused():
+        for share in fork_map(_sign_share, shares):
+            signed.update(share)
+    return signed
+
+
+def _rules_read(directory: str) -> bool:
+    try:
+        Ignore.above(directory)
+    except ValueError:  # IgnoreRulesError: the workspace reports it, in its turn
+        return False
+    return True
+
+
+def _sign_share(directories: list[str]) -> dict[str, Signed]:
+    signed: dict[str, Signed] = {}
+    for directory in directories:
+        try:
+            listing = walk_files(directory)
+        except (OSError, ValueError):  # ValueError: a `.gitpipeignore` inside it
+            continue
+        signed[directory] = (listing_signature(listing), len(listing))
+    return signed
