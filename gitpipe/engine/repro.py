@@ -70,6 +70,10 @@ def noop_report(project: Project, nodes: list[Hashable] | None = None) -> Report
     """What `gitpipe repro` reports when every planned node (all by default) is
     up to date; None when something is stale (and would run). Reads only:
     nothing runs or is locked."""
+    if not project.lock_entries:
+        # Nothing has run yet (a first build): any planned stage is stale, so
+        # the pipeline is not loaded and planned just to say so.
+        return None
     if nodes is None:
         nodes = graph_module.plan(project.graph, None)
     return None if prejudge(project, nodes).stale else _skipped(nodes)
