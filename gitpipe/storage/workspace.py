@@ -197,7 +197,7 @@ class Workspace:
         """The project paths git's index tracks, read from the index file
         (no `import pygit2`); None where only git can say (git/indexnames.py)."""
         found = index_file(self._root)
-        if found is None or found[0] is None:
+        if found is None or found[0] is None or "GIT_WORK_TREE" in os.environ:
             return None
         return project_tracked(found[0], found[1])
 
