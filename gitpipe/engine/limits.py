@@ -10,7 +10,6 @@ from gitpipe.core.errors import BadInputError
 from gitpipe.engine.reports import ReproOptions, default_jobs
 from gitpipe.engine.scheduler import Gate, Limits
 from gitpipe.project.root import Project
-from gitpipe.storage.remote import url_exists
 
 
 def scheduling_limits(project: Project, options: ReproOptions,
@@ -45,6 +44,8 @@ def sensor_gates(project: Project) -> Callable[[Hashable], Gate | None]:
         path = task.wait_path
         if wait is None or path is None:
             return None
+        from gitpipe.storage.remote import url_exists  # a sensor's path may be a URL
+
         return Gate(lambda: url_exists(path, project.root), wait.poke, wait.timeout,
                     repr(path))
 

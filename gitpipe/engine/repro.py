@@ -72,6 +72,10 @@ def noop_report(project: Project, nodes: list[Hashable] | None = None) -> Report
     up to date; None when something is stale (and would run). Reads only:
     nothing runs or is locked. The lock's entries of tasks gitpipe.yaml no
     longer has are dropped by a repro, so they too make it None."""
+    if not project.lock_entries:
+        # Nothing has run yet (a first build): any planned stage is stale, so
+        # the pipeline is not loaded and planned just to say so.
+        return None
     if nodes is None:
         nodes = graph_module.plan(project.graph, None)
     if prejudge(project, nodes).stale or orphaned_entries(project):

@@ -8,17 +8,19 @@ remote, only when a key the remote's `trust:` names signed it
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gitpipe.core.errors import RecordError
 from gitpipe.hashing.digests import DIR_SUFFIX
 from gitpipe.pipeline.lockfile import LOCK_FILE, LockEntry
 from gitpipe.pipeline.model import Task
 from gitpipe.storage.cache import LOCAL, Cache, CachedOut, parse_run, run_relpath
-from gitpipe.storage.remote import Remote, fetch_exactly, fetch_objects, push
-from gitpipe.storage.runshare import publish, receive
 from gitpipe.storage.workspace import PathInfo
 from gitpipe.trust import checks as trust
 from gitpipe.trust.signedruns import Sharing
+
+if TYPE_CHECKING:  # the remote code loads only with --pull or --push (its fsspec is heavy)
+    from gitpipe.storage.remote import Remote
 
 NO_TRUST_HINT = ("remote {name!r} lists no 'trust:' keys, so no run-cache entry on it is "
                  "restored: name the keys that sign them, or 'trust: any', under "
@@ -76,6 +78,8 @@ class RunCache:
         if self.pull:
             self._fetch_manifests(outs)
         if self.pull and any(self.cache.missing(o.digest) for o in outs):
+            from gitpipe.storage.remote import fetch_objects
+
             assert self.remote is not None
             fetch_objects(self.remote, self.cache, [o.digest for o in outs])
         if any(self.cache.missing(o.digest) for o in outs):
@@ -87,6 +91,8 @@ class RunCache:
 
         The one place a remote entry is admitted: RecordError, naming each
         entry found and why it is not trusted, when none is (the stage runs)."""
+        from gitpipe.storage.runshare import receive
+
         assert self.remote is not None
         rel = run_relpath(task.name, fingerprint)
         notes: list[str] = []
@@ -109,6 +115,8 @@ class RunCache:
     def _fetch_manifests(self, outs: list[CachedOut]) -> None:
         """Download the manifests the cache lacks and check each, so that a forged
         one is refused naming the remote it came from."""
+        from gitpipe.storage.remote import fetch_exactly
+
         assert self.remote is not None
         absent = [o.digest for o in outs
                   if o.digest.endswith(DIR_SUFFIX) and not self.cache.has(o.digest)]
@@ -140,6 +148,9 @@ class RunCache:
                   for p, i in outs.items() if i.digest]
         self.cache.save_run(task.name, fingerprint, cached)
         if self.push_after:
+            from gitpipe.storage.remote import push
+            from gitpipe.storage.runshare import publish
+
             assert self.remote is not None
             push(self.remote, self.cache, [o.digest for o in cached])
             publish(self.remote, self.cache, [run_relpath(task.name, fingerprint)],

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -268,6 +269,10 @@ os.umask(_UMASK)
 
 
 WRITE_BEHIND_INTERVAL = 0.2  # seconds: at most ~5 lock rewrites a second in a repro
+# ... and at least this many times as long as the last rewrite took: a large
+# lock (1 MB at 2,000 stages) is rewritten whole, so rewriting it every 0.2 s
+# would cost a build more the more stages it has.
+WRITE_BEHIND_SPACING = 10
 
 
 class LockWriter:
@@ -275,7 +280,8 @@ class LockWriter:
 
     Each entry's YAML is rendered once and kept, so a rewrite joins text
     instead of re-rendering a 1,000-entry lock. With `write_behind`, a thread
-    does the writing, at most every WRITE_BEHIND_INTERVAL: a finished stage does
+    does the writing, at most every WRITE_BEHIND_INTERVAL (and never more than a
+    tenth of the time, however large the lock): a finished stage does
     not wait for two fsyncs before the next one starts, and the stages that
     finish meanwhile share one write (a large build rewrites the lock a few
     times a second, not once per stage).
@@ -338,6 +344,7 @@ class LockWriter:
                     self._changed.wait()
                 if self._written == self._version:
                     return
+                started = time.monotonic()
                 version, text, entries = self._version, self._render(), self._snapshot()
             try:
                 atomic_write(self.path, text)
@@ -347,7 +354,9 @@ class LockWriter:
                 self._error = exc
             with self._mutex:
                 self._written = version
-            self._closing.wait(WRITE_BEHIND_INTERVAL)  # let changes gather; close() cuts it
+            took = time.monotonic() - started
+            # Let changes gather; close() cuts the wait short.
+            self._closing.wait(max(WRITE_BEHIND_INTERVAL, WRITE_BEHIND_SPACING * took))
 
     def update(self, name: str, entry: LockEntry) -> None:
         with self._mutex:

@@ -29,6 +29,7 @@ from gitpipe.trust import checks as trust
 
 FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
 LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
+RUN_MODE = 0o600  # a run entry as a temp file is made: this user's
 Fetcher = Callable[[str, "Path | None"], None]  # (digest, also write here) → in the cache
 
 
@@ -214,13 +215,7 @@ class Cache(ObjectStore):
 
     def put_run(self, rel: str, data: bytes) -> None:
         """Store a run entry's bytes under `rel` (a run_relpath), atomically."""
-        final = self.root / rel
-        tmp = self._tmp_in(final.parent)
-        try:
-            tmp.write_bytes(data)
-            os.replace(tmp, final)
-        finally:
-            tmp.unlink(missing_ok=True)
+        self.write_beside(self.root / rel, lambda writer: writer.write(data), RUN_MODE)
 
     def load_run(self, task: str, fingerprint: str, declared: Iterable[str],
                  source: str = LOCAL) -> list[CachedOut] | None:

@@ -7,14 +7,17 @@ a directory's manifest is an object too, named `….dir`.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import os
 import re
 import stat as stat_module
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import xxhash
 
@@ -32,6 +35,8 @@ from gitpipe.hashing.statsig import walk_files
 from gitpipe.trust import checks as trust
 
 TMP_PREFIX = ".tmp-"  # a write in progress, beside its final name; never an object
+OBJECT_MODE = 0o444  # objects are never written in place
+_TMP_COUNT = itertools.count()
 LOCAL = "the local cache"  # where a record came from, when nothing more is known
 _HEX = re.compile(r"^[0-9a-f]{3,}$")
 
@@ -58,6 +63,20 @@ def digest_of_relpath(relpath: str) -> str:
     """`files/xxh3/ab/cdef…[.dir]` → `xxh3:abcdef…[.dir]`: the inverse of object_relpath."""
     parts = relpath.split("/")
     return f"{parts[-3]}:{parts[-2]}{parts[-1]}"
+
+
+def _create_tmp(folder: str) -> tuple[int, str]:
+    """A new, empty temp file in `folder`, open for writing. The name is this
+    process's (a count, no random draw); O_EXCL skips one a crashed process
+    left, and a planted symlink is refused, never followed."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    for _ in range(100):
+        name = f"{folder}/{TMP_PREFIX}{os.getpid()}.{next(_TMP_COUNT)}"
+        try:
+            return os.open(name, flags, 0o600), name
+        except FileExistsError:
+            continue
+    raise CacheError(f"{folder}: cannot create a temp file (100 names taken)")
 
 
 def copy_hashing(src: Path | str, dst: Path | str) -> str:
@@ -125,15 +144,34 @@ class ObjectStore:
         """Store `source` as object `digest`; CacheError if its bytes disagree."""
         if self.has(digest):
             return
-        tmp = self.tmp_beside(digest)
-        try:
-            got = copy_hashing(source, tmp)
+
+        def copy(writer: BinaryIO) -> None:
+            with open(source, "rb", buffering=0) as reader:
+                got = f"xxh3:{copy_hashing_stream(reader, [writer])[0]}"
             if got != digest:
                 raise CacheError(f"{source}: changed while it was being cached "
                                  f"(expected {digest}, read {got})")
-            self._publish(tmp, self.path(digest))
-        finally:
-            tmp.unlink(missing_ok=True)
+
+        self.write_beside(self.path(digest), copy, OBJECT_MODE)
+
+    def write_beside(self, final: Path, write: Callable[[BinaryIO], object], mode: int) -> None:
+        """Make `final` through a temp file beside it: created (never through a
+        planted file or symlink), written by `write`, given `mode` and renamed
+        over `final` in one pass, with no second open; gone if `write` raises.
+
+        A stage's outs and run entry are small files, so the syscalls around
+        the bytes are most of the cost of caching them."""
+        folder = str(self._dir(final.parent))
+        fd, tmp = _create_tmp(folder)
+        try:
+            with open(fd, "wb") as writer:
+                write(writer)
+                os.fchmod(fd, mode)
+            os.replace(tmp, final)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
 
     def add_bytes(self, data: bytes, digest: str) -> None:
         if self.has(digest):
@@ -146,7 +184,7 @@ class ObjectStore:
             tmp.unlink(missing_ok=True)
 
     def _publish(self, tmp: Path, final: Path) -> None:
-        os.chmod(tmp, 0o444)
+        os.chmod(tmp, OBJECT_MODE)
         self._dir(final.parent)
         os.replace(tmp, final)
 

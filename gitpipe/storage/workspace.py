@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import NamedTuple, Protocol
 
 from gitpipe.core.errors import BadInputError
+from gitpipe.git.indexnames import project_tracked
 from gitpipe.git.repo import GitRepo, raw_blob_id
 from gitpipe.hashing.coldscan import ColdScan, HashProgress, scan_directory
 from gitpipe.hashing.digests import (
@@ -39,6 +40,7 @@ from gitpipe.hashing.statsig import (
     walk_files,
 )
 from gitpipe.storage.state import State, StatKey
+from gitpipe.trust.dotdir import index_file
 
 # The stat-cache key of a directory's digest names the manifest rules it
 # was made by (executable files flagged): a digest remembered under older rules
@@ -189,15 +191,30 @@ class Workspace:
                 seen, _, digest = remembered.partition(" ")
                 if seen == signature:
                     return digest
-        git = self.git
-        assert git is not None
-        if git.is_tracked(path):
+        if self._is_tracked(path):
             digest = self._blob_id(path, full, info)
         else:
             digest = self._cached(path, full, info, hash_file)
         if signature is not None:
             self.state.record_digest(f"git?:{path}", key, f"{signature} {digest}")
         return digest
+
+    def _is_tracked(self, path: str) -> bool:
+        tracked = self._tracked
+        if tracked is not None:
+            return path in tracked
+        git = self.git
+        assert git is not None
+        return git.is_tracked(path)
+
+    @cached_property
+    def _tracked(self) -> frozenset[str] | None:
+        """The project paths git's index tracks, read from the index file
+        (no `import pygit2`); None where only git can say (git/indexnames.py)."""
+        found = index_file(self._root)
+        if found is None or found[0] is None or "GIT_WORK_TREE" in os.environ:
+            return None
+        return project_tracked(found[0], found[1])
 
     def _cached(self, key: str, full: str, info: os.stat_result, hasher: object) -> str:
         stat_key = _stat_key(info)

@@ -99,7 +99,7 @@ def tracked_parts(root: str) -> dict[str, str]:
     process. An index git may have split or compressed (version 4) and any
     possible hit are asked of git itself.
     """
-    found = _index_file(root)
+    found = index_file(root)
     if found is None:
         return {}
     index, prefix = found
@@ -134,7 +134,7 @@ def may_track(root: str, paths: Iterable[str]) -> bool:
     """Whether git's index may hold any of the project `paths`, or a file under
     one: False only where the plain index (read as bytes, as tracked_parts
     reads it) names none of them, so a caller asks git only on a possible hit."""
-    found = _index_file(root)
+    found = index_file(root)
     if found is None:
         return False
     index, prefix = found
@@ -180,7 +180,7 @@ def _tracked_by_git(root: str) -> dict[str, str]:
     return parts
 
 
-def _index_file(root: str) -> tuple[str | None, str] | None:
+def index_file(root: str) -> tuple[str | None, str] | None:
     """(git's index file, or None where only git can say; the project's path in
     the work tree), or None outside any work tree."""
     candidate = root

@@ -342,3 +342,19 @@ def test_a_lock_written_after_the_prepass_is_judged_afresh(
     report = execute(project, nodes, ReproOptions(), prejudged=prejudged)
     assert [r.outcome for r in report.results] == [Outcome.RESTORED, Outcome.RAN]
     assert judged == ["prepare", "train"] and repo.read("model.txt") == "3\n2\n1\n"
+
+
+def test_a_first_build_skips_the_read_only_look_for_a_noop(repo: Repo) -> None:
+    """With no lock entry at all, every planned stage is stale: the quick path's
+    look for a no-op answers "something to run" without loading the pipeline,
+    and the CLI builds it."""
+    from gitpipe.engine.repro import noop_report
+
+    repo.gen({"a.txt": "a\n"})
+    repo.spec({"s": {"cmd": "cat a.txt > s.out", "deps": ["a.txt"], "outs": ["s.out"]}})
+    project = repo.project()
+    assert noop_report(project) is None
+    assert "pipeline" not in project.__dict__ and "graph" not in project.__dict__
+    done = repo.run("repro")
+    assert done.returncode == 0 and repo.read("s.out") == "a\n", done.stderr
+    assert noop_report(repo.project()) is not None  # built: the look answers again

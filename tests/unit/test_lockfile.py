@@ -236,3 +236,29 @@ def test_python_rows_render_sorted_one_line_each_and_read_back() -> None:
             ) in text
     assert parse(text)["prepare"].python == tuple(sorted(entry.python))
     assert parse(render({"prepare": PREPARE}))["prepare"].python == ()
+
+
+def test_write_behind_spaces_slow_rewrites_out(tmp_path: Path, monkeypatch) -> None:
+    """A lock that takes long to rewrite (a large one, a slow disk) is rewritten
+    at most a tenth of the time, and close still writes the last state."""
+    import time
+
+    writes: list[str] = []
+    real = lockfile.atomic_write
+
+    def slow(path: Path, text: str) -> None:
+        time.sleep(0.05)
+        writes.append(text)
+        real(path, text)
+
+    monkeypatch.setattr(lockfile, "atomic_write", slow)
+    writer = LockWriter(tmp_path, {}, write_behind=True)
+    entries = {f"s{i:03}": LockEntry(f"cmd {i}", f"xxh3:{i:032x}") for i in range(60)}
+    started = time.monotonic()
+    for name, entry in entries.items():
+        writer.update(name, entry)
+        time.sleep(0.03)  # 1.8 s of updates: every 0.2 s would be 7 writes or more
+    writer.close()
+    elapsed = time.monotonic() - started
+    assert lockfile.read(tmp_path) == entries
+    assert len(writes) <= 2 + elapsed / (lockfile.WRITE_BEHIND_SPACING * 0.05)
