@@ -31,7 +31,7 @@ def _moment(value: object, today: dt.date) -> tuple[dt.datetime, bool]:
         day = today - dt.timedelta(days=1 if value == "yesterday" else 0)
         return dt.datetime(day.year, day.month, day.day), False
     text = str(value)
-    return _parse_text(text), "T" in text or " " in text
+    return _key_moment(text), "T" in text or " " in text
 
 
 def parse_when(value: object, today: dt.date, freq: str) -> dt.datetime:
@@ -130,10 +130,10 @@ _KEY = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:T([0-9]{2}))?")
 
 
 def _key_moment(key: str) -> dt.datetime:
-    """The moment a partition key names. A key as key_of writes it is read by
-    its fixed shape (every partition's task is made from its key; strptime
-    would cost more than the rest of the task); anything else, or a shape
-    naming no real date, is read by _parse_text, which judges it."""
+    """The moment a partition key (or a range's bound) names. Text in key_of's
+    shape is read by that fixed shape (every partition's task is made from its
+    key, and strptime costs more than the rest of making it); anything else,
+    or a shape naming no real date, is read by _parse_text, which judges it."""
     shape = _KEY.fullmatch(key)
     if shape is not None:
         year, month, day, hour = shape.groups()
