@@ -291,10 +291,8 @@ def backfill(ctx: click.Context, stage: str, start: str | None, end: str | None,
     options = BackfillOptions(stage, start, end, concurrency, force, not no_downstream, dry_run)
     backoff = float(os.environ.get("GITPIPE_RETRY_BACKOFF", "1"))
     project = project_of(ctx)
-    from gitpipe.engine.backfill import plan_backfill
-
-    total = len(plan_backfill(project, options))
-    with RunProgress(ui_of(ctx), "backfill", total) as progress:
+    # The engine's 'plan' event gives the bar its total: the range is planned once.
+    with RunProgress(ui_of(ctx), "backfill") as progress:
         printer = LivePrinter(ui_of(ctx), progress)
         report = project.backfill(options, ReproOptions(jobs=jobs, retry_backoff=backoff),
                                   progress.wrap(printer.event), printer.line)

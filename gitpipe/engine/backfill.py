@@ -7,7 +7,6 @@ limits, partitions failing independently.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from dataclasses import dataclass
 
 from gitpipe.core.errors import BadInputError, did_you_mean
@@ -65,12 +64,6 @@ def _range_hint(project: Project, name: str, spec: PartitionSpec) -> str:
         declared = f"are declared as {spec.start}..{spec.end}"
     return (f"the partitions of {name!r} {declared}; --start and --end take {form}, "
             "'today' or 'yesterday' inside that range, --end inclusive")
-
-
-def plan_backfill(project: Project, options: BackfillOptions) -> list[Hashable]:
-    """The tasks a backfill considers: the range, what it needs, and (by default) after."""
-    targets = partition_names(project, options)
-    return graph_module.plan(project.graph, targets, downstream=options.downstream)
 
 
 def backfill(project: Project, options: BackfillOptions, repro_options: ReproOptions,

@@ -109,14 +109,16 @@ class Executor(Protocol):
 
 
 def command_env(root: Path, stage: str, partition: str | None,
-                env: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> dict[str, str]:
+                env: Mapping[str, str] | Iterable[tuple[str, str]] = (),
+                environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment a stage's command runs in, whatever runs it: the process's
-    own, the stage's `env:`, and what docs/reference/gitpipe-yaml.md promises every
+    own (`environ`, a copy of os.environ the caller made once, or os.environ),
+    the stage's `env:`, and what docs/reference/gitpipe-yaml.md promises every
     command: GITPIPE_ROOT (`root`: the folder the command sees the project's
     files in, the work tree or an executor's copy), GITPIPE_STAGE and
     GITPIPE_PARTITION (empty for a stage without partitions). ENV and BASH_ENV
     are dropped: the shell starts without rc files."""
-    made = {**os.environ, **dict(env)}
+    made = {**(os.environ if environ is None else environ), **dict(env)}
     made.update(GITPIPE_ROOT=str(root), GITPIPE_STAGE=stage, GITPIPE_PARTITION=partition or "")
     for var in ("ENV", "BASH_ENV"):
         made.pop(var, None)

@@ -168,6 +168,10 @@ class LocalExecutor:
         self.root = context.project.root
         self.sink = context.sink
         self.in_flight: InFlight[LocalHandle] = InFlight()
+        # NOTE: os.environ is copied once per run, not per command: each copy
+        # decodes every variable in Python, which a backfill would pay for every
+        # partition. Nothing in gitpipe changes os.environ during a run.
+        self.environ = dict(os.environ)
 
     @classmethod
     def runtime_inputs(cls, stage: Stage, config: Mapping[str, Any]) -> Pairs:
@@ -205,7 +209,8 @@ class LocalExecutor:
         reaches the log and the terminal as it is written, not when it ends)
         unless the stage or the caller's environment says otherwise. Added
         here, at run time: the fingerprint reads the stage's own `env:` only."""
-        made = command_env(root or self.root, task.stage.name, task.partition, task.env)
+        made = command_env(root or self.root, task.stage.name, task.partition, task.env,
+                           self.environ)
         made.setdefault("PYTHONUNBUFFERED", "1")
         return made
 

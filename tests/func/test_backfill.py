@@ -276,3 +276,16 @@ def test_progress_line_counts_and_estimates() -> None:
     line = progress.line()
     assert line.startswith("2/4  ran 1  running 0  waiting 2  failed 1  elapsed ")
     assert " eta " in line and len(seen) == 4
+
+
+def test_each_partition_sees_its_own_values_and_the_callers_environment(repo: Repo) -> None:
+    # The executor copies the caller's environment once per run; every command
+    # still gets its own GITPIPE_* values on top of it.
+    repo.spec({"p": {"partition": {"by": "date", "start": "2024-01-01", "end": "2024-01-06"},
+                     "cmd": 'mkdir -p out && echo "$GITPIPE_PARTITION $FROM_CALLER" > '
+                            "out/${date}.txt",
+                     "outs": ["out/${date}.txt"]}}, commit="spec")
+    done = repo.run("backfill", "p", "-c", "3", env={"FROM_CALLER": "hello"})
+    assert done.returncode == 0, done.stderr
+    for day in range(1, 7):
+        assert repo.read(f"out/2024-01-0{day}.txt") == f"2024-01-0{day} hello\n"

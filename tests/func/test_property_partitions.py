@@ -1,0 +1,112 @@
+"""Property: backfills of random sub-ranges after random edits of partition inputs
+run exactly the stale partitions of the range, write what a from-scratch build
+writes, and leave `status` answering alike sealed, unsealed and from scratch.
+
+It covers the partition names and `${…}` values the planner makes (key_of and
+variables' fast forms; tests/unit/test_partitions.py compares them with
+strftime and strptime): hourly ranges across midnight, daily ones across a
+month's end and a leap day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import Repo, ran_cmd
+
+RANGES = {
+    "daily": ("2024-02-27", "2024-03-02", dt.timedelta(days=1), "%Y-%m-%d"),
+    "hourly": ("2024-02-29T22", "2024-03-01T02", dt.timedelta(hours=1), "%Y-%m-%dT%H"),
+}
+
+
+@dataclass
+class Partitioned:
+    """The raw input of each partition, and what each partition last ran with."""
+
+    freq: str
+    raw: dict[str, str] = field(default_factory=dict)
+    built: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def keys(self) -> list[str]:
+        start, end, step, form = RANGES[self.freq]
+        moment, stop = dt.datetime.strptime(start, form), dt.datetime.strptime(end, form)
+        keys = []
+        while moment <= stop:
+            keys.append(moment.strftime(form))
+            moment += step
+        return keys
+
+
+def _write(repo: Repo, model: Partitioned) -> None:
+    start, end, _, _ = RANGES[model.freq]
+    body = ("mkdir -p out && cat raw/${date}.txt > out/${date}.txt && "
+            "echo ${year}/${month}/${day} >> out/${date}.txt")
+    repo.spec({"p": {"partition": {"by": "date", "start": start, "end": end,
+                                   "freq": model.freq},
+                     "cmd": ran_cmd("p@${date}", body),
+                     "deps": ["raw/${date}.txt"], "outs": ["out/${date}.txt"]}})
+    repo.gen({f"raw/{key}.txt": text for key, text in model.raw.items()})
+
+
+def _answers(repo: Repo, scratch: Path) -> list[dict[str, list[str]]]:
+    """Each task's reasons from status --json: twice as the seal may answer, in
+    full, and from scratch (a copy without the stat cache or seals)."""
+    def ask(where: Repo, **env: str) -> dict[str, list[str]]:
+        done = where.run("status", "--json", env=env)
+        assert done.returncode == 0, done.stderr
+        return {row["task"]: row["reasons"] for row in json.loads(done.stdout)["stages"]}
+
+    sealed = [ask(repo), ask(repo)]
+    full = ask(repo, GITPIPE_NO_SEAL="1")
+    shutil.rmtree(scratch, ignore_errors=True)
+    shutil.copytree(repo.path, scratch, symlinks=True,
+                    ignore=shutil.ignore_patterns("state.db*", "tmp"))
+    fresh = ask(Repo(scratch, init=False), GITPIPE_NO_SEAL="1")
+    return [*sealed, full, fresh]
+
+
+def _expected_out(model: Partitioned, key: str) -> str:
+    return model.raw[key] + f"{key[:4]}/{key[5:7]}/{key[8:10]}\n"
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(freq=st.sampled_from(sorted(RANGES)),
+       steps=st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4), st.integers(0, 4),
+                                st.integers(0, 9)), min_size=1, max_size=3))
+def test_backfills_run_exactly_the_stale_partitions(freq: str, steps: list) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "repo").mkdir()
+        repo = Repo(Path(tmp) / "repo")
+        model = Partitioned(freq)
+        model.raw = {key: f"raw {key}\n" for key in model.keys}
+        _write(repo, model)
+        repo.commit("start")
+        for edited, first, last, value in steps:
+            keys = model.keys
+            model.raw[keys[edited]] = f"raw {keys[edited]} v{value}\n"
+            _write(repo, model)
+            lo, hi = sorted((first, last))
+            chosen = keys[lo:hi + 1]
+            done = repo.run("backfill", "p", "--start", chosen[0], "--end", chosen[-1])
+            assert done.returncode == 0, done.stderr
+            stale = [k for k in chosen if model.built.get(k) != model.raw[k]]
+            assert sorted(repo.ran()) == sorted(f"p@{k}" for k in stale), (chosen, done.stdout)
+            for key in chosen:
+                model.built[key] = model.raw[key]
+                assert repo.read(f"out/{key}.txt") == _expected_out(model, key)
+            repo.age()
+            answers = _answers(repo, Path(tmp) / "scratch")
+            assert all(answer == answers[0] for answer in answers), answers
+            assert sorted(answers[0]) == sorted(f"p@{k}" for k in keys)
+            assert [k for k in keys if answers[0][f"p@{k}"]] == \
+                [k for k in keys if model.built.get(k) != model.raw[k]]
