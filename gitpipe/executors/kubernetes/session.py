@@ -17,9 +17,11 @@ from gitpipe.executors.kubernetes.manifest import (
     PodRemote,
     job_manifest,
     pod_remote,
+    runs_direct,
 )
 from gitpipe.executors.remotejob import (
     RecordError,
+    ResultRecord,
     clear_result,
     is_flagged,
     read_result,
@@ -91,6 +93,8 @@ class KubeRunner:
         self.executor = JobClient(self.settings, self.remote, sink)
         self.in_flight: InFlight[KubeHandle] = InFlight()
         self._staged: dict[tuple[str, str], str] = {}   # (task, fingerprint) -> digest
+        # (task, fingerprint) -> the result record the Job's verdict read and checked
+        self._results: dict[tuple[str, str], ResultRecord] = {}
 
     def _pod_remote(self) -> PodRemote:
         options = self.project.remote_settings(self.remote.name)
@@ -118,30 +122,42 @@ class KubeRunner:
         return job_manifest(task, fingerprint, attempt, self.settings, self.pod_remote, digest)
 
     def attempt(self, task: Task, fingerprint: str, attempt: int, log_path: Path) -> RunResult:
-        if (task.name, fingerprint) not in self._staged:
+        """One Job; a task that `runs_direct` has nothing on the remote to stage,
+        clear or read back."""
+        direct = runs_direct(task)
+        if not direct and (task.name, fingerprint) not in self._staged:
             self._staged[task.name, fingerprint] = stage_job(
                 task, fingerprint, self.project.workspace, self.project.cache, self.remote)
         job = KubeJob(task.name, fingerprint, self.manifest(task, fingerprint, attempt),
-                      log_path)
+                      log_path, direct)
         submitted = self.executor.submit(
-            job, lambda: clear_result(self.remote, task.name, fingerprint))
+            job, None if direct else lambda: clear_result(self.remote, task.name, fingerprint))
         with self.in_flight.tracking(submitted) as handle:
-            return self.executor.wait(handle)
+            outcome = self.executor.wait(handle)
+        if handle.result is not None:
+            self._results[task.name, fingerprint] = handle.result
+        return outcome
 
     def bring_back(self, task: Task, fingerprint: str) -> None:
-        bring_back(self.project, self.remote, task, fingerprint)
+        if runs_direct(task):
+            return   # no outs: the Job's success is the whole result
+        read = self._results.pop((task.name, fingerprint), None)
+        bring_back(self.project, self.remote, task, fingerprint, read)
 
     def cancel_all(self) -> None:
         for handle in self.in_flight.snapshot():
             self.executor.cancel(handle)
 
 
-def bring_back(project: Project, remote: Remote, task: Task, fingerprint: str) -> None:
+def bring_back(project: Project, remote: Remote, task: Task, fingerprint: str,
+               result: ResultRecord | None = None) -> None:
     """Fetch the outs the pod pushed and check them out into the workspace: only
     the task's declared outs, each of its declared kind, each checked before a
-    byte is written, each file with the executable bit the pod saw."""
+    byte is written, each file with the executable bit the pod saw. `result`
+    is the record as `read_result` gave it to the Job's verdict, if it did."""
     where = f"result record {result_rel(task.name, fingerprint)!r} on remote {remote.name!r}"
-    result = read_result(remote, task.name, fingerprint)
+    if result is None:
+        result = read_result(remote, task.name, fingerprint)
     if result is None or result.exit_code != 0:
         raise GitpipeError(f"{where}: gone, or not a success, after the Job succeeded")
     result.check_outs({o.path: o.is_dir for o in task.outs}, where)
