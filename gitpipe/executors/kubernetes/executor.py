@@ -79,9 +79,10 @@ def load_clients(settings: KubeSettings) -> tuple[Any, Any]:
 
 
 class JobClient:
-    """submit / wait / cancel for Jobs; `remote` carries results and heartbeats."""
+    """submit / wait / cancel for Jobs; the remote (`remote()` opens it) carries the
+    results and heartbeats of pods that run `gitpipe exec`."""
 
-    def __init__(self, settings: KubeSettings, remote: Remote,
+    def __init__(self, settings: KubeSettings, remote: Callable[[], Remote],
                  sink: OutputSink | None = None) -> None:
         self.settings = settings
         self.remote = remote
@@ -307,7 +308,7 @@ class JobClient:
             return None
         if handle.job.direct:
             return self._node_liveness(handle)
-        age = heartbeat_age(self.remote, handle.job.task, handle.job.fingerprint)
+        age = heartbeat_age(self.remote(), handle.job.task, handle.job.fingerprint)
         silent = age if age is not None else now - handle.running_since
         if silent > self.settings.heartbeat_timeout:
             return RunResult(1, self._took(handle), message=f"no heartbeat from the pod of "
@@ -327,7 +328,7 @@ class JobClient:
         """The pod's result record as a RunResult; a malformed or foreign one fails
         this task, saying so (never a traceback, never another task's result)."""
         try:
-            result = read_result(self.remote, handle.job.task, handle.job.fingerprint)
+            result = read_result(self.remote(), handle.job.task, handle.job.fingerprint)
         except RecordError as exc:
             return RunResult(1, self._took(handle), message=exc.message)
         if result is None:

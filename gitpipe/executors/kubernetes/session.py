@@ -4,6 +4,7 @@ per attempt, and bring the outs back into the workspace for the lock."""
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +31,11 @@ from gitpipe.executors.remotejob import (
     stage_job,
     symlinked_parent,
 )
-from gitpipe.pipeline.config import CONFIG_FILE, LOCAL_CONFIG_FILE
+from gitpipe.pipeline.config import CONFIG_FILE, LOCAL_CONFIG_FILE, remote_settings
 from gitpipe.pipeline.model import Task
 from gitpipe.project.root import Project
 from gitpipe.storage.remote import Remote, fetch_objects
+from gitpipe.storage.urls import resolve_url
 
 log = logging.getLogger(__name__)
 
@@ -85,24 +87,40 @@ class KubeRunner:
         if not project.has_remote():
             raise BadInputError("kubernetes stages need a remote: pods cannot see the "
                                 "workspace", hint="gitpipe remote add --default NAME URL")
-        self.remote: Remote = project.remote(remote_name)
-        if self.remote.is_local and not self.settings.extra.get("allow_local_remote", True):
-            raise BadInputError("a local-folder remote is not visible from pods")
+        self.remote_settings = remote_settings(project.config, remote_name)
+        self._remote: Remote | None = None
+        self._opening = threading.Lock()
         self.pod_remote = self._pod_remote()
         refuse_cluster_access_from_git(project)
-        self.executor = JobClient(self.settings, self.remote, sink)
+        self.executor = JobClient(self.settings, lambda: self.remote, sink)
         self.in_flight: InFlight[KubeHandle] = InFlight()
         self._staged: dict[tuple[str, str], str] = {}   # (task, fingerprint) -> digest
         # (task, fingerprint) -> the result record the Job's verdict read and checked
         self._results: dict[tuple[str, str], ResultRecord] = {}
 
+    @property
+    def remote(self) -> Remote:
+        return self.open_remote()
+
+    def open_remote(self) -> Remote:
+        """The remote, opened by the first task that goes through it: a run whose
+        tasks all `runs_direct` never loads its client (the S3 one is heavy)."""
+        with self._opening:
+            if self._remote is None:
+                remote = self.project.remote(self.remote_settings.name)
+                if remote.is_local and not self.settings.extra.get("allow_local_remote", True):
+                    raise BadInputError("a local-folder remote is not visible from pods")
+                self._remote = remote
+            return self._remote
+
     def _pod_remote(self) -> PodRemote:
-        options = self.project.remote_settings(self.remote.name)
-        remote = pod_remote(self.remote.name, self.remote.url, options)
+        chosen = self.remote_settings
+        url = resolve_url(chosen.url, self.project.root)
+        remote = pod_remote(chosen.name, url, dict(chosen.options))
         if remote.withheld:
             log.warning("warning: remote %r: options %s are not passed to pods (they look "
                         "like credentials); give pods credentials through "
-                        "kubernetes.env_from_secret or a service account", self.remote.name,
+                        "kubernetes.env_from_secret or a service account", chosen.name,
                         ", ".join(remote.withheld))
         plain_secrets = [name for name, _ in self.settings.env if SECRET_OPTION.search(name)]
         if plain_secrets:
@@ -112,9 +130,12 @@ class KubeRunner:
         return remote
 
     def preflight(self, tasks: list[Task]) -> None:
-        """Before anything is created: every manifest builds (image set), the API answers."""
+        """Before anything is created: every manifest builds (image set), the remote
+        opens if a task goes through it, the API answers."""
         for task in tasks:
             self.manifest(task, "xxh3:0", 0)
+        if not all(runs_direct(task) for task in tasks):
+            self.open_remote()
         self.executor.check_reachable()
 
     def manifest(self, task: Task, fingerprint: str, attempt: int) -> dict[str, Any]:
