@@ -217,14 +217,21 @@ class NodeAgent:
                     time.sleep(0.5)
 
     def _resync(self) -> str:
-        """List all pods and act on each (the watch's safety net); returns the list's RV."""
+        """List all pods and act on each (the watch's safety net); returns the list's RV.
+
+        Only a run known before the list was asked for can have vanished from
+        it: one the watch started meanwhile is of a pod newer than the list.
+        """
+        with self._lock:
+            known_before = set(self.runs)
         listing = self.api.get("/api/v1/pods")
         uids = set()
         for pod in listing.get("items", []):
             uids.add(pod["metadata"]["uid"])
             self._on_pod("SYNC", pod)
         with self._lock:
-            vanished = [r for uid, r in self.runs.items() if uid not in uids]
+            vanished = [r for uid, r in self.runs.items()
+                        if uid in known_before and uid not in uids]
         for run in vanished:
             run.cancelled.set()
             run.kill()

@@ -10,12 +10,14 @@ import pytest
 from gitpipe.core.errors import BadInputError
 from gitpipe.core.yamlio import parse_yaml
 from gitpipe.executors.kubernetes.manifest import (
+    DIRECT_PRELUDE,
     KubeSettings,
     PodRemote,
     dns_name,
     job_manifest,
     job_name,
     pod_remote,
+    runs_direct,
 )
 from gitpipe.executors.remotejob import job_rel, result_rel, task_key
 from gitpipe.pipeline.model import partition_task, tasks_of
@@ -154,3 +156,43 @@ def test_env_from_secret_in_the_config_takes_a_name_or_names() -> None:
     assert KubeSettings.from_config({"env_from_secret": "s3"}).env_from_secret == ("s3",)
     assert KubeSettings.from_config({"env_from_secret": ["a", "b"]}).env_from_secret == (
         "a", "b")
+
+
+DIRECT_SPEC = """\
+stages:
+  notify:
+    foreach: [a]
+    do: {cmd: 'curl -X POST "$HOOK/$(date +%s)"', executor: kubernetes, image: i,
+         env: {HOOK: "http://h/$(SECRET)"}}
+  reads:
+    cmd: 'true'
+    deps: [data.txt]
+    executor: kubernetes
+    image: i
+  in_wdir:
+    cmd: 'true'
+    wdir: sub
+    executor: kubernetes
+    image: i
+"""
+
+
+def test_a_stage_with_nothing_to_stage_runs_its_command_as_the_pod() -> None:
+    notify, reads, in_wdir = (tasks_of(stage, None)[0] for stage in
+                              parse_pipeline(parse_yaml(DIRECT_SPEC, "gitpipe.yaml")).stages)
+    assert runs_direct(notify)
+    assert not runs_direct(reads) and not runs_direct(in_wdir)
+    (train,), _ = tasks()
+    assert not runs_direct(train)   # outs to send back
+    job = job_manifest(notify, FP, 0, KubeSettings(), PodRemote("s3://b"), DIGEST)
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    # `$$` is the kubelet's escape for `$`: nothing in the command is expanded by it
+    assert container["command"] == [
+        "/bin/sh", "-c", DIRECT_PRELUDE.replace("$", "$$"), "gitpipe-direct",
+        'curl -X POST "$$HOOK/$$(date +%s)"']
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env == {"HOOK": "http://h/$$(SECRET)", "GITPIPE_STAGE": "notify",
+                   "GITPIPE_PARTITION": "a"}
+    job = job_manifest(reads, FP, 0, KubeSettings(), PodRemote("s3://b"), DIGEST)
+    command = job["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert command[:2] == ["gitpipe", "exec"]

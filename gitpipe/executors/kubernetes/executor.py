@@ -23,8 +23,9 @@ from gitpipe.executors.kubernetes.manifest import (
     LABEL_TASK,
     KubeSettings,
 )
+from gitpipe.executors.kubernetes.nodes import NodeBeats
 from gitpipe.executors.local import split_lines
-from gitpipe.executors.remotejob import RecordError, heartbeat_age, read_result
+from gitpipe.executors.remotejob import RecordError, ResultRecord, heartbeat_age, read_result
 from gitpipe.storage.remote import Remote
 
 IMAGE_TROUBLE = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName",
@@ -37,6 +38,7 @@ class KubeJob:
     fingerprint: str
     manifest: dict[str, Any]
     log_path: Path
+    direct: bool = False   # the pod runs the command itself: no result record, no heartbeats
 
 
 @dataclass(eq=False)
@@ -50,6 +52,8 @@ class KubeHandle:
     trouble_since: dict[str, float] = field(default_factory=dict)
     logs: threading.Thread | None = None
     adopted: bool = False
+    node: str | None = None
+    result: ResultRecord | None = None   # the pod's result record, once read and checked
 
 
 def load_clients(settings: KubeSettings) -> tuple[Any, Any]:
@@ -75,14 +79,20 @@ def load_clients(settings: KubeSettings) -> tuple[Any, Any]:
 
 
 class JobClient:
-    """submit / wait / cancel for Jobs; `remote` carries results and heartbeats."""
+    """submit / wait / cancel for Jobs; the remote (`remote()` opens it) carries the
+    results and heartbeats of pods that run `gitpipe exec`."""
 
-    def __init__(self, settings: KubeSettings, remote: Remote,
+    def __init__(self, settings: KubeSettings, remote: Callable[[], Remote],
                  sink: OutputSink | None = None) -> None:
         self.settings = settings
         self.remote = remote
         self.sink = sink
         self.batch, self.core = load_clients(settings)
+        self.nodes = NodeBeats(self.core)
+        # (task label, fingerprint label) -> name: the unfinished Jobs found by
+        # the run's one adoption list (made at its first submit)
+        self._unfinished: dict[tuple[str, str], str] | None = None
+        self._adoption = threading.Lock()
 
     def check_reachable(self) -> None:
         try:
@@ -108,17 +118,26 @@ class JobClient:
         return KubeHandle(job, name, namespace)
 
     def _adoptable(self, job: KubeJob, namespace: str) -> str | None:
+        """The unfinished Job an earlier, interrupted run left for this task and
+        fingerprint; each is adopted once (a retry creates its own Job)."""
         labels = job.manifest["metadata"]["labels"]
-        found = self.batch.list_namespaced_job(
-            namespace, label_selector=f"{LABEL_FINGERPRINT}={labels[LABEL_FINGERPRINT]},"
-                                      f"{LABEL_TASK}={labels[LABEL_TASK]}")
-        for item in found.items:
-            status = item.status
+        with self._adoption:
+            if self._unfinished is None:
+                self._unfinished = self._list_unfinished(namespace)
+            return self._unfinished.pop((labels[LABEL_TASK], labels[LABEL_FINGERPRINT]), None)
+
+    def _list_unfinished(self, namespace: str) -> dict[tuple[str, str], str]:
+        """Every unfinished gitpipe Job of the namespace, in one list for the run:
+        the Jobs worth adopting exist before it starts."""
+        unfinished: dict[tuple[str, str], str] = {}
+        for item in self.batch.list_namespaced_job(namespace, label_selector=LABEL_TASK).items:
             finished = any(c.type in ("Complete", "Failed") and c.status == "True"
-                           for c in (status.conditions or []))
+                           for c in (item.status.conditions or []))
+            labels = item.metadata.labels or {}
+            key = (labels.get(LABEL_TASK, ""), labels.get(LABEL_FINGERPRINT, ""))
             if not finished and item.metadata.deletion_timestamp is None:
-                return str(item.metadata.name)
-        return None
+                unfinished.setdefault(key, str(item.metadata.name))
+        return unfinished
 
     def _create(self, job: KubeJob, namespace: str, name: str) -> None:
         from kubernetes.client.exceptions import ApiException
@@ -187,9 +206,9 @@ class JobClient:
             self._stream_logs(handle, name)
         if phase == "Running" and handle.running_since is None:
             handle.running_since = time.monotonic()
+            handle.node = pod.spec.node_name
         if phase == "Succeeded":
-            return self._result_verdict(handle) or RunResult(
-                1, self._took(handle), message=f"pod {name} ended without a result record")
+            return self._success(handle, f"pod {name} ended without a result record")
         if phase == "Failed":
             return self._pod_failure(handle, pod)
         return self._image_trouble(handle, pod)
@@ -200,7 +219,7 @@ class JobClient:
         The Job controller deletes the pods of a Job past its deadline before
         the Failed condition is visible, so the Job is asked for a few seconds.
         """
-        done = self._result_verdict(handle)
+        done = None if handle.job.direct else self._result_verdict(handle)
         if done is not None and done.ok:
             return done
         deadline = time.monotonic() + 5
@@ -213,14 +232,17 @@ class JobClient:
                          message=f"pod {pod_name} was deleted while the stage ran")
 
     def _pod_failure(self, handle: KubeHandle, pod: Any) -> RunResult:
-        recorded = self._result_verdict(handle)
         reason, code = pod.status.reason or "", 1
         for status in pod.status.container_statuses or []:
             terminated = status.state.terminated if status.state else None
             if terminated is not None:
                 reason, code = terminated.reason or reason, terminated.exit_code or 1
-        if recorded is not None and reason in ("", "Error", "Completed"):
-            return recorded
+        if reason in ("", "Error", "Completed"):
+            recorded = (RunResult(code, self._took(handle),
+                                  message=f"command exited with code {code}")
+                        if handle.job.direct else self._result_verdict(handle))
+            if recorded is not None:
+                return recorded
         timed_out = reason == "DeadlineExceeded"
         return RunResult(code, self._took(handle), timed_out=timed_out,
                          message=f"pod {pod.metadata.name} failed: {reason or 'Error'} "
@@ -247,8 +269,9 @@ class JobClient:
             job = self.batch.read_namespaced_job(handle.name, handle.namespace)
         except ApiException as exc:
             if exc.status == 404:
-                return self._result_verdict(handle) or RunResult(
-                    1, self._took(handle), message=f"Job {handle.name} was deleted")
+                done = None if handle.job.direct else self._result_verdict(handle)
+                return done or RunResult(1, self._took(handle),
+                                         message=f"Job {handle.name} was deleted")
             return None  # a passing API error: try again next round
         for condition in job.status.conditions or []:
             if condition.status != "True":
@@ -264,9 +287,16 @@ class JobClient:
                                  message=f"Job {handle.name}: {reason}: "
                                          f"{condition.message or ''}".strip())
             if condition.type == "Complete":
-                return self._result_verdict(handle) or RunResult(
-                    1, self._took(handle), message="the Job completed without a result record")
+                return self._success(handle, "the Job completed without a result record")
         return None
+
+    def _success(self, handle: KubeHandle, unrecorded: str) -> RunResult:
+        """A pod that succeeded: a direct command's exit 0, else what its result
+        record says (`unrecorded` when there is none)."""
+        if handle.job.direct:
+            return RunResult(0, self._took(handle))
+        return self._result_verdict(handle) or RunResult(1, self._took(handle),
+                                                         message=unrecorded)
 
     def _liveness(self, handle: KubeHandle) -> RunResult | None:
         """A pod that stopped beating (its node lost) or was never scheduled fails."""
@@ -276,22 +306,34 @@ class JobClient:
                 return RunResult(1, self._took(handle), message=f"no pod of Job {handle.name} "
                                  f"ran within {self.settings.pending_timeout:g}s")
             return None
-        age = heartbeat_age(self.remote, handle.job.task, handle.job.fingerprint)
+        if handle.job.direct:
+            return self._node_liveness(handle)
+        age = heartbeat_age(self.remote(), handle.job.task, handle.job.fingerprint)
         silent = age if age is not None else now - handle.running_since
         if silent > self.settings.heartbeat_timeout:
             return RunResult(1, self._took(handle), message=f"no heartbeat from the pod of "
                              f"Job {handle.name} for {silent:.0f}s (node lost?)")
         return None
 
+    def _node_liveness(self, handle: KubeHandle) -> RunResult | None:
+        """A direct command's pod writes no heartbeats: its node's stand in."""
+        silent = self.nodes.silent_for(handle.node) if handle.node else None
+        if silent is not None and silent > self.settings.heartbeat_timeout:
+            return RunResult(1, self._took(handle), message=f"no heartbeat from node "
+                             f"{handle.node} of Job {handle.name} for {silent:.0f}s "
+                             "(node lost?)")
+        return None
+
     def _result_verdict(self, handle: KubeHandle) -> RunResult | None:
         """The pod's result record as a RunResult; a malformed or foreign one fails
         this task, saying so (never a traceback, never another task's result)."""
         try:
-            result = read_result(self.remote, handle.job.task, handle.job.fingerprint)
+            result = read_result(self.remote(), handle.job.task, handle.job.fingerprint)
         except RecordError as exc:
             return RunResult(1, self._took(handle), message=exc.message)
         if result is None:
             return None
+        handle.result = result
         return RunResult(result.exit_code, self._took(handle), message=result.message)
 
     def _stream_logs(self, handle: KubeHandle, pod_name: str) -> None:

@@ -156,13 +156,52 @@ def _resources(spec: KubeSpec) -> dict[str, Any]:
     return {"limits": limits, "requests": requests}
 
 
+# What the pod's shell does before a direct command: what `command_env` does for
+# a command `gitpipe exec` runs (GITPIPE_ROOT is the folder the pod starts in,
+# ENV and BASH_ENV are dropped), then the command through `/bin/sh -c`, as
+# `gitpipe exec` would start it.
+DIRECT_PRELUDE = ('unset ENV BASH_ENV; GITPIPE_ROOT=$(pwd -P) && export GITPIPE_ROOT && '
+                  'exec /bin/sh -c "$1"')
+
+
+def runs_direct(task: Task) -> bool:
+    """Whether the pod can run the task's command itself, without `gitpipe exec`:
+    nothing to bring in (no deps, no params files), nothing to send back (no
+    outs), in the folder the pod starts in. The Job's own status then carries
+    the exit code: no Python and no S3 client start in the pod."""
+    return (not task.deps and not task.outs and not task.stage.params
+            and task.stage.wdir == ".")
+
+
+def _literal(word: str) -> str:
+    """`word` as a container command word: the kubelet expands `$(VAR)` there,
+    and `$$` is its escape for a plain `$`."""
+    return word.replace("$", "$$")
+
+
+def _command(task: Task, fingerprint: str, settings: KubeSettings, remote: PodRemote,
+             record_digest: str) -> list[str]:
+    if runs_direct(task):
+        return [_literal(word) for word in
+                ("/bin/sh", "-c", DIRECT_PRELUDE, "gitpipe-direct", task.cmd)]
+    return [*settings.command, "exec", task.name, "--fingerprint", fingerprint,
+            "--remote", remote.url, "--record-digest", record_digest]
+
+
 def _env(task: Task, spec: KubeSpec, settings: KubeSettings,
          remote: PodRemote) -> list[dict[str, Any]]:
     env: dict[str, dict[str, Any]] = {}
-    for name, value in (*settings.env, *task.env):
+    # The stage's own values reach its command as written (the kubelet would
+    # expand `$(VAR)` in them); the cluster-wide ones are the cluster's.
+    stage_env = [(name, _literal(value)) for name, value in task.env]
+    if runs_direct(task):
+        stage_env += [("GITPIPE_STAGE", _literal(task.stage.name)),
+                      ("GITPIPE_PARTITION", _literal(task.partition or ""))]
+    for name, value in (*settings.env, *stage_env):
         env[name] = {"name": name, "value": value}
-    env["GITPIPE_REMOTE_OPTIONS"] = {"name": "GITPIPE_REMOTE_OPTIONS",
-                                     "value": json.dumps(remote.options, sort_keys=True)}
+    if not runs_direct(task):
+        env["GITPIPE_REMOTE_OPTIONS"] = {"name": "GITPIPE_REMOTE_OPTIONS",
+                                         "value": json.dumps(remote.options, sort_keys=True)}
     for var, secret, key in spec.env_from_secret:
         env[var] = {"name": var, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
     return [env[name] for name in sorted(env)]
@@ -172,7 +211,8 @@ def job_manifest(task: Task, fingerprint: str, attempt: int, settings: KubeSetti
                  remote: PodRemote, record_digest: str) -> dict[str, Any]:
     """The batch/v1 Job: gitpipe owns retries (backoffLimit 0), timeout is the deadline.
 
-    The pod is given the job record's digest and refuses any other record.
+    The pod runs `gitpipe exec`, given the job record's digest (it refuses any
+    other record), or the command itself where the task `runs_direct`.
     """
     spec = task.stage.k8s or KubeSpec()
     image = spec.image or settings.image
@@ -182,8 +222,7 @@ def job_manifest(task: Task, fingerprint: str, attempt: int, settings: KubeSetti
                             ".gitpipe/config.yaml")
     container: dict[str, Any] = {
         "name": CONTAINER, "image": image,
-        "command": [*settings.command, "exec", task.name, "--fingerprint", fingerprint,
-                    "--remote", remote.url, "--record-digest", record_digest],
+        "command": _command(task, fingerprint, settings, remote, record_digest),
         "env": _env(task, spec, settings, remote),
     }
     if settings.env_from_secret:

@@ -4,6 +4,7 @@ per attempt, and bring the outs back into the workspace for the lock."""
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,11 @@ from gitpipe.executors.kubernetes.manifest import (
     PodRemote,
     job_manifest,
     pod_remote,
+    runs_direct,
 )
 from gitpipe.executors.remotejob import (
     RecordError,
+    ResultRecord,
     clear_result,
     is_flagged,
     read_result,
@@ -28,10 +31,11 @@ from gitpipe.executors.remotejob import (
     stage_job,
     symlinked_parent,
 )
-from gitpipe.pipeline.config import CONFIG_FILE, LOCAL_CONFIG_FILE
+from gitpipe.pipeline.config import CONFIG_FILE, LOCAL_CONFIG_FILE, remote_settings
 from gitpipe.pipeline.model import Task
 from gitpipe.project.root import Project
 from gitpipe.storage.remote import Remote, fetch_objects
+from gitpipe.storage.urls import resolve_url
 
 log = logging.getLogger(__name__)
 
@@ -83,22 +87,40 @@ class KubeRunner:
         if not project.has_remote():
             raise BadInputError("kubernetes stages need a remote: pods cannot see the "
                                 "workspace", hint="gitpipe remote add --default NAME URL")
-        self.remote: Remote = project.remote(remote_name)
-        if self.remote.is_local and not self.settings.extra.get("allow_local_remote", True):
-            raise BadInputError("a local-folder remote is not visible from pods")
+        self.remote_settings = remote_settings(project.config, remote_name)
+        self._remote: Remote | None = None
+        self._opening = threading.Lock()
         self.pod_remote = self._pod_remote()
         refuse_cluster_access_from_git(project)
-        self.executor = JobClient(self.settings, self.remote, sink)
+        self.executor = JobClient(self.settings, lambda: self.remote, sink)
         self.in_flight: InFlight[KubeHandle] = InFlight()
         self._staged: dict[tuple[str, str], str] = {}   # (task, fingerprint) -> digest
+        # (task, fingerprint) -> the result record the Job's verdict read and checked
+        self._results: dict[tuple[str, str], ResultRecord] = {}
+
+    @property
+    def remote(self) -> Remote:
+        return self.open_remote()
+
+    def open_remote(self) -> Remote:
+        """The remote, opened by the first task that goes through it: a run whose
+        tasks all `runs_direct` never loads its client (the S3 one is heavy)."""
+        with self._opening:
+            if self._remote is None:
+                remote = self.project.remote(self.remote_settings.name)
+                if remote.is_local and not self.settings.extra.get("allow_local_remote", True):
+                    raise BadInputError("a local-folder remote is not visible from pods")
+                self._remote = remote
+            return self._remote
 
     def _pod_remote(self) -> PodRemote:
-        options = self.project.remote_settings(self.remote.name)
-        remote = pod_remote(self.remote.name, self.remote.url, options)
+        chosen = self.remote_settings
+        url = resolve_url(chosen.url, self.project.root)
+        remote = pod_remote(chosen.name, url, dict(chosen.options))
         if remote.withheld:
             log.warning("warning: remote %r: options %s are not passed to pods (they look "
                         "like credentials); give pods credentials through "
-                        "kubernetes.env_from_secret or a service account", self.remote.name,
+                        "kubernetes.env_from_secret or a service account", chosen.name,
                         ", ".join(remote.withheld))
         plain_secrets = [name for name, _ in self.settings.env if SECRET_OPTION.search(name)]
         if plain_secrets:
@@ -108,9 +130,12 @@ class KubeRunner:
         return remote
 
     def preflight(self, tasks: list[Task]) -> None:
-        """Before anything is created: every manifest builds (image set), the API answers."""
+        """Before anything is created: every manifest builds (image set), the remote
+        opens if a task goes through it, the API answers."""
         for task in tasks:
             self.manifest(task, "xxh3:0", 0)
+        if not all(runs_direct(task) for task in tasks):
+            self.open_remote()
         self.executor.check_reachable()
 
     def manifest(self, task: Task, fingerprint: str, attempt: int) -> dict[str, Any]:
@@ -118,30 +143,42 @@ class KubeRunner:
         return job_manifest(task, fingerprint, attempt, self.settings, self.pod_remote, digest)
 
     def attempt(self, task: Task, fingerprint: str, attempt: int, log_path: Path) -> RunResult:
-        if (task.name, fingerprint) not in self._staged:
+        """One Job; a task that `runs_direct` has nothing on the remote to stage,
+        clear or read back."""
+        direct = runs_direct(task)
+        if not direct and (task.name, fingerprint) not in self._staged:
             self._staged[task.name, fingerprint] = stage_job(
                 task, fingerprint, self.project.workspace, self.project.cache, self.remote)
         job = KubeJob(task.name, fingerprint, self.manifest(task, fingerprint, attempt),
-                      log_path)
+                      log_path, direct)
         submitted = self.executor.submit(
-            job, lambda: clear_result(self.remote, task.name, fingerprint))
+            job, None if direct else lambda: clear_result(self.remote, task.name, fingerprint))
         with self.in_flight.tracking(submitted) as handle:
-            return self.executor.wait(handle)
+            outcome = self.executor.wait(handle)
+        if handle.result is not None:
+            self._results[task.name, fingerprint] = handle.result
+        return outcome
 
     def bring_back(self, task: Task, fingerprint: str) -> None:
-        bring_back(self.project, self.remote, task, fingerprint)
+        if runs_direct(task):
+            return   # no outs: the Job's success is the whole result
+        read = self._results.pop((task.name, fingerprint), None)
+        bring_back(self.project, self.remote, task, fingerprint, read)
 
     def cancel_all(self) -> None:
         for handle in self.in_flight.snapshot():
             self.executor.cancel(handle)
 
 
-def bring_back(project: Project, remote: Remote, task: Task, fingerprint: str) -> None:
+def bring_back(project: Project, remote: Remote, task: Task, fingerprint: str,
+               result: ResultRecord | None = None) -> None:
     """Fetch the outs the pod pushed and check them out into the workspace: only
     the task's declared outs, each of its declared kind, each checked before a
-    byte is written, each file with the executable bit the pod saw."""
+    byte is written, each file with the executable bit the pod saw. `result`
+    is the record as `read_result` gave it to the Job's verdict, if it did."""
     where = f"result record {result_rel(task.name, fingerprint)!r} on remote {remote.name!r}"
-    result = read_result(remote, task.name, fingerprint)
+    if result is None:
+        result = read_result(remote, task.name, fingerprint)
     if result is None or result.exit_code != 0:
         raise GitpipeError(f"{where}: gone, or not a success, after the Job succeeded")
     result.check_outs({o.path: o.is_dir for o in task.outs}, where)
