@@ -16,7 +16,7 @@ from pathlib import Path
 
 from gitpipe.core.errors import BadInputError, RecordError
 from gitpipe.core.trees import make_dirs, remove_tree
-from gitpipe.hashing.digests import DIR_SUFFIX, EXEC
+from gitpipe.hashing.digests import DIR_SUFFIX, EXEC, hash_file
 from gitpipe.storage.objects import (
     LOCAL,
     TMP_PREFIX,
@@ -160,7 +160,9 @@ class Cache(ObjectStore):
                     fetch(digest, dest if copying else None)
                     if copying:
                         os.chmod(dest, 0o644)
-                        return
+                    else:
+                        self._link(self.path(digest), dest)  # verified as it was fetched
+                    return
                 self._materialize(self.path(digest), dest)
             except CacheError as exc:
                 failures.append(exc)
@@ -178,16 +180,35 @@ class Cache(ObjectStore):
             raise CacheError(failures[0].message + more, hint=failures[0].hint)
 
     def _materialize(self, obj: Path, dest: Path) -> None:
+        if self.link_type in ("symlink", "hardlink"):
+            self._check_object(obj)
+            self._link(obj, dest)
+        else:
+            self._copy_out(obj, dest)
+
+    def _check_object(self, obj: Path) -> None:
+        """Refuse an object whose bytes no longer match its name before a link
+        hands it out: with hardlink or symlink checkouts the work-tree file *is*
+        the object, and a write through it in place (root ignores the read-only
+        mode) changes the object; a copy checkout checks this while it copies."""
+        got = str(hash_file(obj))
+        if got != digest_of_relpath(obj.relative_to(self.root).as_posix()):
+            raise self._corrupt(obj, got)
+
+    def _link(self, obj: Path, dest: Path) -> None:
+        """`dest` made the object itself (a symlink or a hard link to it), or a
+        copy where the file system cannot hard-link it."""
         if self.link_type == "symlink":
             os.symlink(obj, dest)
             return
-        if self.link_type == "hardlink":
-            try:
-                os.link(obj, dest)
-                return
-            except OSError as exc:
-                if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
-                    raise
+        try:
+            os.link(obj, dest)
+        except OSError as exc:
+            if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
+                raise
+            self._copy_verified(obj, dest)
+
+    def _copy_out(self, obj: Path, dest: Path) -> None:
         if self.link_type == "reflink" and self._reflink_works:
             if _reflink(obj, dest):
                 os.chmod(dest, 0o644)
@@ -202,10 +223,14 @@ class Cache(ObjectStore):
         digest = digest_of_relpath(obj.relative_to(self.root).as_posix())
         if got != digest:
             dest.unlink(missing_ok=True)
-            raise CacheError(f"cache object {obj} is corrupt (its content hashes to {got}); "
-                             "it was not checked out",
-                             hint="run 'gitpipe fsck --repair', then 'gitpipe pull' or "
-                             "'gitpipe repro'")
+            raise self._corrupt(obj, got)
+
+    @staticmethod
+    def _corrupt(obj: Path, got: str) -> CacheError:
+        return CacheError(f"cache object {obj} is corrupt (its content hashes to {got}); "
+                          "it was not checked out",
+                          hint="run 'gitpipe fsck --repair', then 'gitpipe pull' or "
+                          "'gitpipe repro'")
 
     # -- run-cache -----------------------------------------------------------------
     def save_run(self, task: str, fingerprint: str, outs: Iterable[CachedOut]) -> None:

@@ -7,6 +7,7 @@ through a symlink.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import stat
@@ -273,15 +274,10 @@ class Remote:
         `digest` when given; on a mismatch neither file is left behind."""
 
         def get() -> int:
-            # A folder remote is read with plain unbuffered reads into one
-            # reused buffer; fsspec's file objects cost far more kernel time there.
-            source = (open(self._open_local(rel), "rb", buffering=0)  # noqa: SIM115
-                      if self.is_local
-                      else self.fs.open(self.full(rel), "rb", block_size=8 * CHUNK))
-            targets = [dest] if also is None else [dest, also]
-            with source as reader, contextlib.ExitStack() as files:
-                writers = [files.enter_context(open(t, "wb", buffering=0)) for t in targets]
-                hexdigest, size = copy_hashing_stream(reader, writers)
+            copied = self._copy_local(rel, dest, also) if self.is_local else None
+            if copied is None:
+                copied = self._copy_streaming(rel, dest, also)
+            hexdigest, size = copied
             if digest is not None:
                 got = f"xxh3:{hexdigest}"
                 if got != digest.removesuffix(DIR_SUFFIX):
@@ -293,6 +289,64 @@ class Remote:
             return size
 
         return int(_retrying(f"download {rel} from {self.name!r}", get))
+
+    def _copy_local(self, rel: str, dest: Path, also: Path | None) -> tuple[str, int] | None:
+        """A folder remote's file copied by the kernel (copy_file_range) into
+        `dest`, then hashed as it landed there, then `dest` copied by the kernel
+        into `also`: no byte passes through Python but the hash's read of
+        `dest`, and a file system that can share extents (btrfs, XFS) shares
+        them. None where the kernel cannot copy between these files."""
+        if not hasattr(os, "copy_file_range"):
+            return None
+        source = self._open_local(rel)
+        try:
+            with open(dest, "w+b", buffering=0) as landed:
+                if _kernel_copy(source, landed.fileno()) is None:
+                    return None
+                hexdigest, size = copy_hashing_stream(landed, [])
+                if also is not None:
+                    with open(also, "wb", buffering=0) as copy:
+                        if _kernel_copy(landed.fileno(), copy.fileno()) is None:
+                            landed.seek(0)
+                            copy_hashing_stream(landed, [copy])
+        finally:
+            os.close(source)
+        return hexdigest, size
+
+    def _copy_streaming(self, rel: str, dest: Path, also: Path | None) -> tuple[str, int]:
+        """`rel` read once into one reused buffer, hashed and written to `dest`
+        (and `also`)."""
+        # A folder remote is read with plain unbuffered reads; fsspec's file
+        # objects cost far more kernel time there.
+        source = (open(self._open_local(rel), "rb", buffering=0)  # noqa: SIM115
+                  if self.is_local
+                  else self.fs.open(self.full(rel), "rb", block_size=8 * CHUNK))
+        targets = [dest] if also is None else [dest, also]
+        with source as reader, contextlib.ExitStack() as files:
+            writers = [files.enter_context(open(t, "wb", buffering=0)) for t in targets]
+            return copy_hashing_stream(reader, writers)
+
+
+# What copy_file_range says when the kernel or file system cannot copy
+# between two files: the caller copies through a buffer instead.
+_NO_KERNEL_COPY = (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP)
+
+
+def _kernel_copy(source: int, target: int) -> int | None:
+    """Copy all of `source` (from its start) to `target` (from its start) in the
+    kernel; the bytes copied, or None when the kernel refuses before copying
+    anything. The copy ends where the source ends, when it was cut meanwhile."""
+    done = 0
+    while True:
+        try:
+            count = os.copy_file_range(source, target, 1 << 30, done, done)
+        except OSError as exc:
+            if done == 0 and exc.errno in _NO_KERNEL_COPY:
+                return None
+            raise
+        if count == 0:
+            return done
+        done += count
 
 
 def url_exists(url: str, root: Path) -> bool:

@@ -183,6 +183,40 @@ def test_link_types(repo: Repo, link_type: str) -> None:
     assert (os.stat(target).st_ino == obj.stat().st_ino) == (link_type != "copy")
 
 
+@pytest.mark.parametrize("link_type", ["hardlink", "symlink"])
+def test_an_edit_in_place_through_a_link_never_comes_back_as_the_out(repo: Repo,
+                                                                     link_type: str) -> None:
+    # With hardlink or symlink checkouts the work-tree file is the cache object:
+    # a write in place (root, or after chmod u+w) changes the object too.
+    # status must say so, and no checkout may hand the changed bytes out again
+    # under the object's name.
+    pipeline(repo)
+    repo.gen({".gitpipe/config.yaml": {"cache": {"type": link_type}}})
+    repo.project().repro()
+    target = repo.path / "out/sorted.txt"
+    target.unlink()
+    repo.run("checkout", check=True)
+    assert os.stat(target).st_nlink == 2 or target.is_symlink()
+    os.chmod(target, 0o644)
+    with open(target, "r+") as handle:  # in place: the same inode
+        handle.write("z")
+    assert "outs: out/ modified" in repo.run("status", check=True).stdout
+    kept = repo.run("checkout")
+    assert kept.returncode == 1 and "Traceback" not in kept.stderr
+    if link_type == "hardlink":  # what the user wrote is not in the cache: kept
+        assert "was modified and its content is not in the cache" in kept.stderr
+        assert target.read_text() == "z\nb\n"
+    else:  # the out holds a link into the cache: the object it names is refused
+        assert "is corrupt" in kept.stderr
+    forced = repo.run("checkout", "--force")
+    assert forced.returncode == 1 and "Traceback" not in forced.stderr
+    assert "is corrupt" in forced.stderr and "fsck --repair" in forced.stderr
+    assert not target.exists()
+    repo.run("fsck", "--repair", check=True)
+    repo.run("repro", check=True)
+    assert target.read_text() == "a\nb\n"
+
+
 def test_unknown_link_type_is_bad_input(repo: Repo) -> None:
     pipeline(repo)
     repo.gen({".gitpipe/config.yaml": {"cache": {"type": "teleport"}}})
