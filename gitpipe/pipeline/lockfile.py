@@ -8,12 +8,12 @@ crash leaves either the old or the new lock, never half of one.
 from __future__ import annotations
 
 import functools
-import os
 import threading
 import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from gitpipe.core.atomicfile import atomic_write
 from gitpipe.core.errors import BadInputError, GitpipeError, RecordError
 from gitpipe.core.parsecache import cached_parse, seed_parse
 from gitpipe.core.yamlio import parse_plain
@@ -232,40 +232,6 @@ def read(root: Path, cache_dir: Path | None = None,
     except FileNotFoundError:
         return {}
     return parse(text, cache_dir)
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write via temp file + fsync + rename, then fsync the directory."""
-    import tempfile  # only when writing: not on the status path
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.fchmod(fd, _file_mode(path))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def _file_mode(path: Path) -> int:
-    """Keep an existing file's mode; a new one gets 0666 less the umask (mkstemp: 0600)."""
-    try:
-        return path.stat().st_mode & 0o777
-    except FileNotFoundError:
-        return 0o666 & ~_UMASK
-
-
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
 
 
 WRITE_BEHIND_INTERVAL = 0.2  # seconds: at most ~5 lock rewrites a second in a repro
