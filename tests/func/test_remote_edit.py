@@ -83,3 +83,20 @@ def test_the_local_file_is_edited_the_same_way(repo: Repo, tmp_path: Path) -> No
     assert repo.read(".gitpipe/config.local.yaml") == (
         "# my machine\nremotes:\n  store:\n    profile: mine   # not the team's\n"
         "    region: eu\n")
+
+
+def test_a_relative_folder_remote_that_a_clone_cannot_reach_is_named_as_missing(
+        repo: Repo, tmp_path: Path) -> None:
+    initialised(repo)
+    repo.run("remote", "add", "-d", "store", "../store", check=True)
+    repo.run("repro", check=True)
+    repo.run("push", check=True)
+    repo.commit("results")
+    deep = repo.clone_to(tmp_path / "deep" / "er" / "copy")
+    done = deep.run("pull")
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert f"remote 'store': the folder {tmp_path / 'deep' / 'er' / 'store'} does not exist" \
+        in done.stderr, done.stderr
+    assert "gitpipe remote modify store url PATH" in done.stderr
+    near = repo.clone_to(tmp_path / "near")
+    assert near.run("pull").returncode == 0 and near.read("a.txt") == "a\n"
