@@ -22,6 +22,9 @@ from gitpipe.trust.checks import fingerprint_problem, module_row_problem, task_p
 
 LOCK_FILE = "gitpipe.lock"
 _RESTORE = "restore it from git, or delete it to rerun everything"
+_CONFLICT = ("take either side ('git checkout --ours gitpipe.lock' or '--theirs'), then run "
+             "'gitpipe repro': it reruns only the stages the other side changed (and restores "
+             "those the run-cache knows), and writes the merged lock")
 SCHEMA = 1
 
 
@@ -172,6 +175,9 @@ def parse(text: str, cache_dir: Path | None = None) -> dict[str, LockEntry]:
         data = cached_parse(text, LOCK_FILE, cache_dir,
                             lambda t: parse_plain(t, LOCK_FILE)) if text.strip() else {}
     except BadInputError as exc:
+        if "\n<<<<<<< " in f"\n{text}":
+            raise BadInputError(f"{LOCK_FILE}: holds git's merge conflict markers",
+                                hint=_CONFLICT) from None
         raise BadInputError(exc.message, hint=_RESTORE) from None
     data = data or {}
     if not isinstance(data, dict) or data.get("schema", SCHEMA) != SCHEMA:

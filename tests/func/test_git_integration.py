@@ -449,3 +449,28 @@ def test_submodule_dep_is_hashed_by_content(make_repo) -> None:
     assert "deps: lib/util.sh modified" in app.run("status").stdout
     app.run("repro", check=True)
     assert app.read("out.txt") == "v2\n"
+
+
+def test_a_lock_with_merge_conflict_markers_says_how_to_settle_it(repo: Repo) -> None:
+    built(repo)
+    repo.git("checkout", "-q", "-b", "other")
+    repo.gen({"data.csv": "3\n"})
+    repo.run("repro", check=True)
+    repo.commit("other data")
+    repo.git("checkout", "-q", "main")
+    repo.gen({"params.yaml": {"train": {"lr": 0.2}}})
+    repo.run("repro", check=True)
+    repo.commit("lr 0.2")
+    merged = subprocess.run(["git", "merge", "-q", "other"], cwd=repo.path, capture_output=True,
+                            text=True, env={**os.environ, **GIT_ENV})
+    assert merged.returncode != 0 and "<<<<<<< " in repo.read("gitpipe.lock")
+    done = repo.run("status")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "gitpipe.lock: holds git's merge conflict markers" in done.stderr, done.stderr
+    assert "git checkout --ours gitpipe.lock" in done.stderr
+    repo.git("checkout", "--ours", "gitpipe.lock")
+    repo.ran()
+    done = repo.run("repro", check=True)
+    # The other side's data: prep ran with it there (restored), train runs anew.
+    assert repo.ran() == ["train"] and "restored prep" in done.stdout, done.stdout
+    assert repo.run("status").stdout.strip().endswith("up to date")
