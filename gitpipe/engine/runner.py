@@ -44,8 +44,6 @@ from gitpipe.storage.cache import CacheError, remove_path
 from gitpipe.storage.runlogs import LOGS_DIR, log_path, prune_logs
 from gitpipe.storage.state import RunRecord
 from gitpipe.storage.workspace import PathInfo
-from gitpipe.trust import checks as trust
-from gitpipe.trust import dotdir
 from gitpipe.trust.signedruns import Sharing
 
 
@@ -65,9 +63,7 @@ def execute(project: Project, nodes: list[Hashable], options: ReproOptions,
     project.check_paths_inside()
     check_params(project, nodes)
     tasks = [project.graph.nodes[n]["task"] for n in nodes]
-    cached_outs = [(t.name, o.path) for t in tasks for o in t.outs if o.cache]
-    if dotdir.may_track(str(project.root), [path for _, path in cached_outs]):
-        trust.refuse_tracked(cached_outs, project.git.tracked_paths())
+    project.refuse_tracked_outs(tasks)
     if project.gitpipe_dir.is_dir():
         # Stages added after `gitpipe init` get their outs ignored too.
         ensure_ignored(project.root, cached_out_paths(project.pipeline))

@@ -23,7 +23,7 @@ from gitpipe.pipeline import graph as graph_module
 from gitpipe.pipeline import lockfile
 from gitpipe.pipeline.config import Config, load_config, remote_settings
 from gitpipe.pipeline.lockfile import LockEntry
-from gitpipe.pipeline.model import DEFAULT_EXECUTOR, SPEC_FILE, Pipeline, Stage
+from gitpipe.pipeline.model import DEFAULT_EXECUTOR, SPEC_FILE, Pipeline, Stage, Task
 from gitpipe.pipeline.params import ParamsReader
 from gitpipe.pipeline.parse import FIRST_STAGE_HINT, load_pipeline
 from gitpipe.project.gitignore import cached_out_paths, ensure_ignored
@@ -262,6 +262,15 @@ class Project:
         if problems or wdirs:
             raise BadInputError("\n".join(problems + wdirs),
                                 hint=WDIR_HINT if wdirs else None)
+
+    def refuse_tracked_outs(self, tasks: list[Task]) -> None:
+        """Refuse cached outs that git tracks (gitpipe deletes and rewrites them),
+        before anything runs; asks git only when one could be tracked."""
+        from gitpipe.trust.checks import refuse_tracked
+
+        cached_outs = [(t.name, o.path) for t in tasks for o in t.outs if o.cache]
+        if dotdir.may_track(str(self.root), [path for _, path in cached_outs]):
+            refuse_tracked(cached_outs, self.git.tracked_paths())
 
     def close(self) -> None:
         """Close the state database and the repository, where they were opened."""

@@ -41,6 +41,7 @@ class Project(project_module.Project):
         graph = self.graph
         self.check_paths_inside()
         check_params(self, list(graph.nodes), wait_for_writers=False)
+        self.refuse_tracked_outs([graph.nodes[node]["task"] for node in graph.nodes])
         return [str(n) for n in graph.nodes]
 
     def missing_inputs(self) -> list[str]:

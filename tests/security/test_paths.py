@@ -285,9 +285,11 @@ def test_repro_refuses_an_out_git_tracks(repo: Repo, tmp_path: Path, out: str) -
                                                "echo new > out.txt"), "outs": [out]}})
     repo.gen({"out.txt": PRECIOUS, "data/f": PRECIOUS}, commit="outs committed by mistake")
     before = snapshot(tmp_path)
-    done = repo.run("repro")
     tracked = "out.txt' is tracked by git" if out == "out.txt" else \
         "out 'data' holds 'data/f', which git tracks"
+    # validate says it too, rather than "valid" for a repro that is refused.
+    refused(repo.run("validate"), "stage 'make'", tracked)
+    done = repo.run("repro")
     refused(done, "stage 'make'", tracked, "nothing was run or written")
     assert repo.ran() == []
     assert_only_changed(before, snapshot(tmp_path), OWN)
