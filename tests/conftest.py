@@ -150,7 +150,8 @@ class Repo:
         """The CLI as a real subprocess (`python -m gitpipe`)."""
         env = {**os.environ, **GIT_ENV, "NO_COLOR": "1", "GITPIPE_RETRY_BACKOFF": "0.05"}
         env.update(kwargs.pop("env", {}))
-        return subprocess.run([sys.executable, "-m", "gitpipe", *args], cwd=self.path,
+        cwd = kwargs.pop("cwd", self.path)
+        return subprocess.run([sys.executable, "-m", "gitpipe", *args], cwd=cwd,
                               env=env, capture_output=True, text=True, check=check, **kwargs)
 
 

@@ -351,6 +351,7 @@ def init_project(path: Path) -> Project:
     root = path.resolve()
     GitRepo.discover(root)
     dotdir.check(str(root))
+    _refuse_nested(root)
     gitpipe_dir = root / GITPIPE_DIR
     gitpipe_dir.mkdir(exist_ok=True)
     if not (gitpipe_dir / CONFIG_FILE).exists():
@@ -360,6 +361,21 @@ def init_project(path: Path) -> Project:
     if (root / SPEC_FILE).exists():
         ensure_ignored(root, cached_out_paths(project.pipeline))
     return project
+
+
+def _refuse_nested(root: Path) -> None:
+    """`gitpipe init` in a folder of a project: a `.gitpipe/` there would make
+    every command run from it look for a gitpipe.yaml it does not have. A
+    folder with its own gitpipe.yaml is a project of its own, and may be."""
+    if (root / SPEC_FILE).exists() or (root / GITPIPE_DIR).is_dir():
+        return
+    for parent in root.parents:
+        if (parent / SPEC_FILE).is_file() or (parent / GITPIPE_DIR).is_dir():
+            raise BadInputError(f"{str(root)!r} is inside the gitpipe project at {str(parent)!r}",
+                                hint=f"run 'gitpipe init' in {str(parent)!r}; or, for a "
+                                f"project of its own here, write {SPEC_FILE} here first")
+        if (parent / ".git").exists():
+            return
 
 
 def ensure_initialised(root: Path) -> None:

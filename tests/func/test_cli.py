@@ -335,3 +335,14 @@ def test_the_package_exports_init_and_project(tmp_path: Path) -> None:
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     project = gitpipe.init(tmp_path)
     assert isinstance(project, gitpipe.Project) and (tmp_path / ".gitpipe").is_dir()
+
+
+def test_init_in_a_folder_of_a_project_is_refused_and_writes_nothing(repo: Repo) -> None:
+    repo.spec({"a": {"cmd": "echo a > a.txt", "outs": ["a.txt"]}})
+    repo.run("init", check=True)
+    (repo.path / "src").mkdir()
+    done = repo.run("init", cwd=repo.path / "src")
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert f"is inside the gitpipe project at '{repo.path}'" in done.stderr
+    assert not (repo.path / "src/.gitpipe").exists()
+    assert repo.run("status", cwd=repo.path / "src").returncode in (0, 1)
