@@ -92,6 +92,10 @@ def _version_lines(version: ArtifactVersion, path: str) -> list[str]:
         lines.append(f"  params  {', '.join(params)}")
     for index, dep in enumerate(version.entry.deps):
         lines.append(f"  {'deps' if index == 0 else '':<7} {dep.path}  {_short(dep.digest)}")
+    for index, module in enumerate(version.entry.python):
+        by = f"  (imported by {module.imported_by})" if module.imported_by else ""
+        lines.append(f"  {'python' if index == 0 else '':<7} {module.path}  "
+                     f"{_short(module.digest)}{by}")
     if version.upstream:
         lines.append("  upstream")
         lines += _upstream_lines(version.upstream, 2)

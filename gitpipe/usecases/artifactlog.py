@@ -86,6 +86,7 @@ class ArtifactVersion:
                 "out": self.out, "cmd": entry.cmd if entry else None,
                 "params": plain(entry.params) if entry else {},
                 "deps": [d.to_dict() for d in entry.deps] if entry else [],
+                "python": [m.to_dict() for m in entry.python] if entry else [],
                 "upstream": [u.to_json() for u in self.upstream]}
 
 

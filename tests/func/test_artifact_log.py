@@ -184,3 +184,19 @@ def test_an_out_never_committed_says_so(repo: Repo) -> None:
     done = repo.run("log", "a.txt", check=True)
     assert done.stdout == ""
     assert "no commit's gitpipe.lock records it yet" in done.stderr
+
+
+def test_the_modules_a_python_dep_stood_for_are_shown(repo: Repo) -> None:
+    repo.gen({"src/train.py": "from utils import f\nopen('model.txt', 'w').write(f())\n",
+              "src/utils.py": "def f():\n    return 'm'\n"})
+    repo.spec({"train": {"cmd": "python3 src/train.py", "deps": [{"python": "src/train.py"}],
+                         "outs": ["model.txt"]}})
+    ok(repo, "repro")
+    repo.commit("model")
+    text = ok(repo, "log", "model.txt")
+    assert "  python  src/train.py  " in text, text
+    assert "src/utils.py" in text and "(imported by src/train.py)" in text
+    modules = log(repo, "model.txt")["versions"][0]["python"]
+    assert {m["path"] for m in modules} == {"src/train.py", "src/utils.py"}
+    assert [m.get("imported_by") for m in modules if m["path"] == "src/utils.py"] == \
+        ["src/train.py"]
