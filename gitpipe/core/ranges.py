@@ -90,9 +90,17 @@ def group_upstream(reasons: Iterable[str], positions: dict[str, dict[str, int]],
 
 
 def template(reason: str, key: str | None) -> str:
-    """A partition's reason with its own key written as `${date}`, so that the
-    same cause in many partitions reads as one line."""
-    return reason.replace(key, "${date}") if key else reason
+    """A partition's reason with its own key written as `${date}` (a foreach or
+    matrix item's as `${key}`), so that the same cause in many partitions
+    reads as one line."""
+    return reason.replace(key, placeholder(key)) if key else reason
+
+
+def placeholder(key: str) -> str:
+    """How a partition key is written in a line shared by many: a date
+    partition's (`2024-01-02`, `2024-01`, `2024-01-02T05`) as `${date}`,
+    anything else, an item's name, as `${key}`."""
+    return "${date}" if len(key) >= 7 and key[:4].isdigit() and key[4] == "-" else "${key}"
 
 
 def cut(lines: list[str], limit: int, what: str = "", everything: bool = False) -> list[str]:

@@ -61,7 +61,7 @@ def entries(items: Iterable[tuple[str, list[str]]], positions: dict[str, dict[st
     groups: dict[tuple[str, tuple[str, ...]], list[tuple[str, str, list[str]]]] = {}
     for task, reasons in items:
         stage, at, key = task.partition("@")
-        group = (stage, tuple([r.replace(key, "${date}") for r in reasons])) if at \
+        group = (stage, tuple([template(r, key) for r in reasons])) if at \
             else (task, ("",))
         groups.setdefault(group, []).append((task, key, reasons))
     found = []

@@ -208,3 +208,13 @@ def test_a_removed_item_or_stage_is_dropped_from_the_lock_and_checkout_keeps_wor
     checked = repo.run("checkout")
     assert checked.returncode == 0 and "warning" not in checked.stderr, checked.stderr
     assert "dropped" not in repo.run("repro").stdout
+
+
+def test_items_stale_alike_read_as_one_line_with_their_key_as_key(repo: Repo) -> None:
+    repo.spec({"build": build_stage()}, commit="spec")
+    assert repo.run("repro").returncode == 0
+    (repo.path / "model-uk.txt").unlink()
+    (repo.path / "model-us.txt").unlink()
+    done = repo.run("status")
+    assert "outs: model-${key}.txt missing" in done.stdout, done.stdout
+    assert "${date}" not in done.stdout
