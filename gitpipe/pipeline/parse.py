@@ -13,7 +13,7 @@ from typing import Any
 
 import xxhash
 
-from gitpipe.core.errors import SpecError
+from gitpipe.core.errors import SpecError, did_you_mean
 from gitpipe.core.parsecache import cached_parse
 from gitpipe.core.yamlio import line_of, parse_plain, parse_yaml
 from gitpipe.hashing.statsig import ReadLog, read_noted
@@ -49,7 +49,11 @@ def parse_pipeline(data: Any, source: str = SPEC_FILE,
 
     errors = Collector(source)
     if not isinstance(data, dict) or "stages" not in data:
-        errors.add(None, "the file must be a mapping with a 'stages:' key")
+        near = [(key, hint) for key in (data if isinstance(data, dict) else ())
+                if isinstance(key, str) and (hint := did_you_mean(key, ["stages"]))]
+        errors.add(line_of(data, near[0][0]) if near else None,
+                   "the file must be a mapping with a 'stages:' key"
+                   + (f" ({near[0][0]!r}: {near[0][1]})" if near else ""))
         raise SpecError(errors.problems)
     for key in data:
         if key not in ("stages", "vars"):

@@ -227,6 +227,9 @@ def test_bad_stage_name_and_non_mapping_body() -> None:
 def test_not_a_pipeline() -> None:
     with pytest.raises(SpecError, match=r"must be a mapping with a 'stages:' key"):
         parse("- a\n- b\n")
+    with pytest.raises(SpecError, match=r"gitpipe\.yaml:2: .*'stages:' key \('Stage': "
+                                        r"did you mean 'stages'\?\)"):
+        parse("vars: {}\nStage:\n  a:\n    cmd: x\n")
     with pytest.raises(SpecError, match=r"gitpipe\.yaml:1: 'stages' must be a non-empty"):
         parse("stages: {}\n")
 
