@@ -32,7 +32,15 @@ def _placed_url(ctx: click.Context, name: str, url: str, local: bool) -> str:
 
     from gitpipe.pipeline.config import CONFIG_FILE, RemoteSettings
     from gitpipe.storage.remote import check_outside, local_folder, resolve_url
+    from gitpipe.storage.urls import protocol_problem
 
+    problem = protocol_problem(url)
+    if problem is not None:
+        from gitpipe.core.errors import BadInputError
+
+        raise BadInputError(f"remote {name!r}: {problem}",
+                            hint="a remote is a folder's path or an fsspec URL such as "
+                            "s3://bucket/path")
     project = project_of(ctx.find_root())
     folder = local_folder(url)
     if folder is not None and not os.path.isabs(os.path.expanduser(folder)):

@@ -101,3 +101,25 @@ def masked_options(options: dict[str, Any]) -> dict[str, Any]:
         else:
             shown[name] = value
     return shown
+
+
+def protocol_problem(url: str) -> str | None:
+    """Why fsspec could never open `url`, said when a remote is added rather
+    than at the first push: an unknown protocol (`htp://`), or a known one
+    short of its `//` (`s3:/bucket`, which would be a folder of that name)."""
+    from fsspec.registry import known_implementations, registry
+
+    known = set(known_implementations) | set(registry)
+    for part in url.split("::"):
+        protocol, sep, _ = part.partition("://")
+        if sep and protocol not in known:
+            from gitpipe.core.errors import did_you_mean
+
+            near = did_you_mean(protocol, sorted(known))
+            return f"unknown protocol {protocol!r}" + (f" ({near})" if near else "")
+        short = re.match(r"^([a-z][a-z0-9+.-]*):/?(?!/)", part)
+        if not sep and short and short.group(1) in known and short.group(1) not in ("file",):
+            fixed = f"{short.group(1)}://{part[len(short.group(0)):]}"
+            return (f"{part!r} lacks the // of a {short.group(1)}:// URL "
+                    f"(did you mean {fixed!r}?)")
+    return None

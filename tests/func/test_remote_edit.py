@@ -100,3 +100,15 @@ def test_a_relative_folder_remote_that_a_clone_cannot_reach_is_named_as_missing(
     assert "gitpipe remote modify store url PATH" in done.stderr
     near = repo.clone_to(tmp_path / "near")
     assert near.run("pull").returncode == 0 and near.read("a.txt") == "a\n"
+
+
+def test_a_url_no_filesystem_could_open_is_refused_when_added(repo: Repo) -> None:
+    initialised(repo)
+    before = repo.read(CONFIG)
+    for url, problem in (("htp://host/x", "unknown protocol 'htp' (did you mean 'http'?)"),
+                         ("s3:/bucket/p", "did you mean 's3://bucket/p'?")):
+        done = repo.run("remote", "add", "store", url)
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        assert "remote 'store': " in done.stderr and problem in done.stderr, done.stderr
+    assert repo.read(CONFIG) == before
+    assert repo.run("remote", "add", "store", "simplecache::s3://bucket/p").returncode == 0
