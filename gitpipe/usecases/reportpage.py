@@ -32,6 +32,9 @@ PAGE = """<!DOCTYPE html>
 <body>
 <header><h1>gitpipe report: {title}</h1><p>generated {generated}</p></header>
 <main>
+<noscript><p class="note">This report draws its graph, grid, timeline and metrics with
+JavaScript, which this viewer has turned off (many mail readers do): open the file in a
+browser.</p></noscript>
 <section id="summary" aria-labelledby="summary-h"><h2 id="summary-h">Summary</h2></section>
 <section id="dag" aria-labelledby="dag-h"><h2 id="dag-h">Pipeline</h2>
 <p class="note">Click a stage (or press Enter on it) for its reasons; a stage with partitions or
