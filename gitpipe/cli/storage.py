@@ -18,8 +18,12 @@ from gitpipe.cli.progress import CountProgress, TransferProgress
 
 
 def _moved(verb: str, summary: Any) -> str:
-    return (f"{verb} {summary.files} object(s) and {summary.runs} run-cache entries, "
+    return (f"{verb} {summary.files} object(s) and {_entries(summary.runs)}, "
             f"{size_text(summary.bytes)}; {summary.skipped} already there")
+
+
+def _entries(count: int) -> str:
+    return f"{count} run-cache {'entry' if count == 1 else 'entries'}"
 
 
 _FORCE_HELP = "Overwrite outs modified by hand even when the cache cannot give them back."
@@ -227,7 +231,7 @@ def gc(ctx: click.Context, workspace: bool, all_branches: bool, all_tags: bool,
     verb = "would remove" if dry_run else "removed"
     logs = f", {len(plan.logs)} old log(s)" if plan.logs else ""
     ui_of(ctx).info(f"{verb} {len(plan.removed)} object(s) ({size_text(plan.bytes_freed)}) "
-                    f"and {len(plan.runs)} run-cache entries{logs} from {plan.where}; "
+                    f"and {_entries(len(plan.runs))}{logs} from {plan.where}; "
                     f"kept {plan.kept}")
     if out := json_out(ctx):
         from gitpipe.usecases.documents import gc_document, remote_of
@@ -241,11 +245,11 @@ def _confirm_remote_gc(plan: Any) -> bool:
     from gitpipe.core.errors import BadInputError
 
     what = (f"{len(plan.removed)} object(s) ({size_text(plan.bytes_freed)}) and "
-            f"{len(plan.runs)} run-cache entries from {plan.where}, keeping what these "
+            f"{_entries(len(plan.runs))} from {plan.where}, keeping what these "
             f"locks name: {plan.keeping}")
     if not sys.stdin.isatty():
-        raise BadInputError(f"gc would delete {what}, and asks first; no terminal to ask on, "
-                            "so nothing was deleted",
+        raise BadInputError(f"gc would delete {what}.\nIt asks before deleting from a "
+                            "remote, and there is no terminal to ask on: nothing was deleted",
                             hint="see what would go with --dry-run, then add --yes (as CI does)")
     return click.confirm(f"delete {what}? This cannot be undone", default=False, err=True)
 

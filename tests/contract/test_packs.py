@@ -40,7 +40,7 @@ def remote_keys(repo: Repo) -> set[str]:
 def test_small_files_go_up_in_a_pack_and_come_back(make_repo, remote_url: str) -> None:
     origin = many_files(make_repo, remote_url)
     pushed = origin.run("push", check=True)
-    assert f"pushed {SMALL + 1} object(s) and 1 run-cache entries" in pushed.stdout
+    assert f"pushed {SMALL + 1} object(s) and 1 run-cache entry" in pushed.stdout
     keys = remote_keys(origin)
     packs = sorted(k for k in keys if k.startswith("packs/"))
     assert [k.rsplit(".", 1)[1] for k in packs] == ["idx", "pack"]

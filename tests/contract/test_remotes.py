@@ -163,7 +163,7 @@ def test_interrupted_push_resumes(make_repo, remote_url: str) -> None:
     # Push only train's objects, as if the push of prep's directory was cut off.
     ci.run("push", "train", check=True)
     done = ci.run("push", check=True)
-    assert "pushed 3 object(s) and 1 run-cache entries" in done.stdout
+    assert "pushed 3 object(s) and 1 run-cache entry" in done.stdout
     assert "1 already there" in done.stdout
     ci.commit("results")
     laptop = clone(ci)
