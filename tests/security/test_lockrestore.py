@@ -82,3 +82,42 @@ def test_a_stage_whose_inputs_changed_is_not_restored_from_its_lock(repo: Repo) 
     assert done.returncode == 0, done.stderr
     assert repo.ran() == ["make"]
     assert repo.read("out.txt") == "made\n"
+
+
+# -- lock entries of partitions the stage cannot have -----------------------------
+
+def daily_pipeline(repo: Repo) -> str:
+    """A daily stage of two days, run and committed; the digest of one of its outs."""
+    repo.spec({"day": {"partition": {"by": "date", "start": "2024-01-01", "end": "2024-01-02"},
+                       "cmd": "mkdir -p out && echo ${date} > out/${date}.txt",
+                       "outs": ["out/${date}.txt"]}})
+    repo.run("init", check=True)
+    repo.run("repro", check=True)
+    repo.commit("pipeline and lock")
+    return str(repo.project().lock_entries["day@2024-01-01"].outs[0].digest)
+
+
+@pytest.mark.parametrize("key", ["garbage", "2024-1-1", "2024-01", "2024-01-01T05"])
+def test_a_lock_entry_for_a_partition_key_the_stage_never_names_is_left_and_dropped(
+        repo: Repo, tmp_path: Path, key: str) -> None:
+    """A key no daily stage makes (not a date, another spelling of one, an hour):
+    checkout and pull leave the entry alone as they leave a removed stage's
+    (nothing written at the path it names, which the out's ignore rule does
+    not cover, so `git add -A` would commit it), and repro drops it. Before,
+    an unreadable key failed every checkout and pull for good (exit 2, and
+    repro kept the entry), and a readable one was written."""
+    digest = daily_pipeline(repo)
+    data = yaml.safe_load(repo.read("gitpipe.lock"))
+    planted = dict(data["stages"]["day@2024-01-01"])
+    planted["outs"] = [{"path": f"out/{key}.txt", "hash": digest, "size": 11}]
+    data["stages"][f"day@{key}"] = planted
+    repo.gen({"gitpipe.lock": yaml.safe_dump(data, sort_keys=False)}, commit="planted entry")
+    before = snapshot(tmp_path)
+    done = repo.run("checkout")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert f"'day@{key}', which gitpipe.yaml does not declare" in done.stderr
+    assert_only_changed(before, snapshot(tmp_path), ("repo/.gitpipe",))
+    done = repo.run("repro")
+    assert done.returncode == 0, done.stderr
+    assert set(repo.project().lock_entries) == {"day@2024-01-01", "day@2024-01-02"}
+    assert not (repo.path / f"out/{key}.txt").exists()
