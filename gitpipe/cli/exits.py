@@ -37,7 +37,9 @@ def second_interrupt_exits() -> None:
     after SIGKILLing the process groups of the stages it started. SIGTERM (what
     `timeout`, `docker stop`, Kubernetes and CI runners send) and SIGHUP (the
     terminal closed) stop it the same way: a stage left running after gitpipe
-    exits would go on writing outs that a later run then records."""
+    exits would go on writing outs that a later run then records. A signal the
+    caller ignores stays ignored (`nohup gitpipe repro`, a job a script put in
+    the background), as Python leaves an ignored SIGINT."""
     count = 0
 
     def handler(signum: int, frame: Any) -> None:
@@ -51,7 +53,8 @@ def second_interrupt_exits() -> None:
         os._exit(EXIT_INTERRUPTED - signal.SIGINT + _stopped_by)
 
     for stop in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(stop, handler)
+        if signal.getsignal(stop) is not signal.SIG_IGN:
+            signal.signal(stop, handler)
 
 
 def _kill_child_groups() -> None:

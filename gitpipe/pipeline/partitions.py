@@ -144,6 +144,16 @@ def _key_moment(key: str) -> dt.datetime:
     return _parse_text(key)
 
 
+def is_key(key: str, freq: str) -> bool:
+    """Whether `key` is a partition name a stage of this frequency makes
+    (key_of's shape): not another spelling of a date (`2024-1-1`, an hour of a
+    daily stage), nor anything else a record may say."""
+    try:
+        return key_of(_key_moment(key), freq) == key
+    except ValueError:  # PartitionError: not a date at all
+        return False
+
+
 def variables(key: str, freq: str) -> dict[str, str]:
     """What `${…}` may name in a partitioned stage."""
     moment = _key_moment(key)

@@ -16,6 +16,7 @@ from gitpipe.pipeline import lockfile
 from gitpipe.pipeline.items import ItemSpec
 from gitpipe.pipeline.lockfile import LockEntry
 from gitpipe.pipeline.model import Out, Task, partition_task
+from gitpipe.pipeline.partitions import is_key
 from gitpipe.project.root import Project
 from gitpipe.storage.cache import LOCAL, Cache
 from gitpipe.trust import checks as trust
@@ -156,14 +157,18 @@ def check_manifests(cache: Cache, outs: list[LockedOut],
 def declares(project: Project, task: str) -> bool:
     """Whether gitpipe.yaml still has the task a lock entry names. A date
     partition outside the declared range still belongs to its stage (a
-    backfill may run one); a removed foreach or matrix item does not."""
+    backfill may run one), if its key is one the stage's frequency makes (a
+    key it never names, `2024-1-1` or an hour of a daily stage, stands for no
+    out the stage can write); a removed foreach or matrix item does not."""
     name, at, key = task.partition("@")
     if name not in project.pipeline.names():
         return False
     stage = project.pipeline.stage(name)
     if bool(at) != (stage.partition is not None):
         return False
-    return not isinstance(stage.partition, ItemSpec) or key in stage.partition.item_keys
+    if isinstance(stage.partition, ItemSpec):
+        return key in stage.partition.item_keys
+    return stage.partition is None or is_key(key, stage.partition.freq)
 
 
 def orphaned_entries(project: Project) -> list[str]:

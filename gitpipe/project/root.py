@@ -366,8 +366,11 @@ def init_project(path: Path) -> Project:
 def _refuse_nested(root: Path) -> None:
     """`gitpipe init` in a folder of a project: a `.gitpipe/` there would make
     every command run from it look for a gitpipe.yaml it does not have. A
-    folder with its own gitpipe.yaml is a project of its own, and may be."""
-    if (root / SPEC_FILE).exists() or (root / GITPIPE_DIR).is_dir():
+    folder with its own gitpipe.yaml is a project of its own, and may be; so is
+    the top of a repository (a submodule, a clone inside a project's folder),
+    where find_root stops."""
+    if (root / SPEC_FILE).exists() or (root / GITPIPE_DIR).is_dir() or \
+            (root / ".git").exists():
         return
     for parent in root.parents:
         if (parent / SPEC_FILE).is_file() or (parent / GITPIPE_DIR).is_dir():

@@ -346,3 +346,16 @@ def test_init_in_a_folder_of_a_project_is_refused_and_writes_nothing(repo: Repo)
     assert f"is inside the gitpipe project at '{repo.path}'" in done.stderr
     assert not (repo.path / "src/.gitpipe").exists()
     assert repo.run("status", cwd=repo.path / "src").returncode in (0, 1)
+
+
+def test_init_at_the_top_of_a_repository_nested_in_a_project_is_allowed(repo: Repo) -> None:
+    # A submodule or a clone inside a project's folder is a repository of its own:
+    # commands run there stop at its .git (find_root), so init belongs to it.
+    repo.spec({"a": {"cmd": "echo a > a.txt", "outs": ["a.txt"]}})
+    repo.run("init", check=True)
+    inner = repo.path / "vendor/lib"
+    inner.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(inner)], check=True)
+    done = repo.run("init", cwd=inner)
+    assert done.returncode == 0, done.stderr
+    assert (inner / ".gitpipe").is_dir()

@@ -162,3 +162,23 @@ def test_ctrl_c_during_verify_stops_the_rerun_and_removes_the_copy(repo: Repo,
         time.sleep(0.05)
     assert not alive(pid)
     assert list(scratch.iterdir()) == []
+
+
+@pytest.mark.parametrize("stop", [signal.SIGHUP, signal.SIGTERM])
+def test_a_stop_signal_the_caller_ignores_stays_ignored(repo: Repo, stop: int) -> None:
+    # `nohup gitpipe repro` (SIGHUP ignored) from an ssh session that then drops:
+    # the stage goes on to the end, as nohup promises, and its lock entry is written.
+    repo.spec({"slow": {"cmd": "touch started; while [ ! -e go ]; do sleep 0.05; done; "
+                                "echo ok > o", "outs": ["o"]}}, commit="spec")
+    env = {**os.environ, **GIT_ENV, "NO_COLOR": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "gitpipe", "repro"], cwd=repo.path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(stop, signal.SIG_IGN))
+    wait_for(repo.path / "started")
+    proc.send_signal(stop)
+    time.sleep(0.3)
+    (repo.path / "go").touch()
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert "interrupted" not in err
+    assert set(repo.project().lock_entries) == {"slow"}
