@@ -163,3 +163,19 @@ def open_beneath(base: Path, rel: str) -> int:
         os.close(found)
         raise SymlinkRefusedError(f"{str(base / rel)!r} is not a regular file")
     return found
+
+
+def regular_file_bytes(path: str) -> bytes | None:
+    """The bytes of `path` when it is a regular file itself; None when it is a
+    symlink, a device, a fifo or anything else (`/dev/zero` would be read for
+    ever). FileNotFoundError when there is nothing there."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return handle.read()

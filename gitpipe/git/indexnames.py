@@ -30,14 +30,15 @@ def tracked_names(index_path: str) -> frozenset[str] | None:
     """Every path the index at `index_path` holds (relative to the top of the
     work tree, any stage), or None where only git can say. No index file is
     an empty index, as git reads it."""
+    from gitpipe.core.nofollow import regular_file_bytes
+
     try:
-        with open(index_path, "rb") as handle:
-            data = handle.read()
+        data = regular_file_bytes(index_path)
     except FileNotFoundError:
         return frozenset()
     except OSError:
         return None
-    return parse_names(data)
+    return None if data is None else parse_names(data)
 
 
 def parse_names(data: bytes) -> frozenset[str] | None:

@@ -114,9 +114,12 @@ def _plain_index(index: str) -> bytes | None:
     """The bytes of git's index where every path stands in them whole (versions
     2 and 3, not split); b"" where there is no index (nothing is tracked); None
     where only git can say (compressed, split, unreadable)."""
+    from gitpipe.core.nofollow import regular_file_bytes
+
     try:
-        with open(index, "rb") as handle:
-            data = handle.read()
+        data = regular_file_bytes(index)
+        if data is None:
+            return None  # a symlink or a device: git's to read
         split = any(name.startswith("sharedindex.")
                     for name in os.listdir(os.path.dirname(index)))
     except FileNotFoundError:

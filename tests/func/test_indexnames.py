@@ -113,6 +113,21 @@ def test_damaged_or_foreign_bytes_are_left_to_git(repo: Repo) -> None:
     assert tracked_names(str(repo.path / "no-index")) == frozenset()
 
 
+def test_an_index_that_is_a_device_or_a_link_is_left_to_git(repo: Repo,
+                                                            tmp_path: Path) -> None:
+    """A .git from a tarball or a CI cache may hold anything: `/dev/zero` would
+    be read for ever, a symlink may name any file."""
+    repo.gen({"a.txt": "a\n"}, commit="files")
+    real = tmp_path / "real-index"
+    (repo.path / ".git/index").rename(real)
+    (repo.path / ".git/index").symlink_to("/dev/zero")
+    assert tracked_names(str(repo.path / ".git/index")) is None
+    (repo.path / ".git/index").unlink()
+    (repo.path / ".git/index").symlink_to(real)
+    assert tracked_names(str(repo.path / ".git/index")) is None
+    assert parse_names(real.read_bytes()) == {"a.txt"}
+
+
 def test_a_project_below_the_top_sees_its_own_paths(repo: Repo) -> None:
     repo.gen({"proj/a.txt": "a\n", "proj/gitpipe.yaml": SPEC["gitpipe.yaml"],
               "top.txt": "t\n"}, commit="files")
