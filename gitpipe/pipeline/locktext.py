@@ -29,7 +29,7 @@ _PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]*\Z")
 # forbid a plain scalar anywhere, and characters that forbid it in a flow
 # mapping (`{path: …}`) wherever they stand.
 _FIRST_INDICATORS = frozenset("#,[]{}&*!|>'\"%@`")
-_FLOW_INDICATORS = frozenset(",?[]{}:")
+_FLOW_INDICATOR = re.compile(r"[,?\[\]{}:]")
 _STR_TAG = "tag:yaml.org,2002:str"
 
 
@@ -54,7 +54,7 @@ def _plain_allowed(text: str, flow: bool) -> bool:
     if " #" in text:
         return False
     if flow:
-        return not any(ch in _FLOW_INDICATORS for ch in text)
+        return _FLOW_INDICATOR.search(text) is None
     return ": " not in text and not text.endswith(":")
 
 
