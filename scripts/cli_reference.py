@@ -112,9 +112,9 @@ def _walk(command: click.Command, ctx: click.Context,
           depth: int) -> list[tuple[click.Command, click.Context, int]]:
     found = [(command, ctx, depth)]
     if isinstance(command, click.Group):
-        for name in sorted(command.commands):
-            sub = command.commands[name]
-            if not sub.hidden:
+        for name in sorted(command.list_commands(ctx)):
+            sub = command.get_command(ctx, name)
+            if sub is not None and not sub.hidden:
                 child = click.Context(sub, info_name=name, parent=ctx, **sub.context_settings)
                 found += _walk(sub, child, depth + 1)
     return found

@@ -225,3 +225,14 @@ def test_version_without_click_says_what_click_says(tmp_path: Path) -> None:
                           capture_output=True, text=True, check=True)
     assert done.stdout == expected == f"gitpipe, version {__version__}\n"
     assert done.stderr.strip() == "[]"
+
+
+def test_repro_imports_only_its_own_command_module(repo: Repo) -> None:
+    # The group loads a command's module when the command is looked up; a repro
+    # of stages without `python:` deps needs neither the other commands nor
+    # the module that reads a python module's imports.
+    repo.spec({"a": {"cmd": "echo > o", "outs": ["o"]}}, commit="spec")
+    others = {f"gitpipe.cli.{m}" for m in ("gitcmds", "storage", "remotes", "values",
+                                            "imports", "report")}
+    lines, loaded = _status_loading(repo, "repro", others | {"gitpipe.pipeline.pyimports"})
+    assert loaded == [] and (repo.path / "o").exists(), lines

@@ -3,6 +3,7 @@ codes, and the helpers every command module shares."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from typing import TYPE_CHECKING, Any
@@ -47,11 +48,47 @@ def hoist_global_flags(args: list[str], commands: Any) -> list[str]:
     return [*args[:index], *moved, args[index], *kept, *args[end:]]
 
 
+# The module under gitpipe/cli/ that registers each command, imported when the
+# command is looked up: a command line loads its own command's module, not the
+# other commands' and what they need (tests/unit/test_cli_homes.py checks the
+# table against what the modules register).
+COMMAND_HOMES = {
+    "backfill": "pipeline", "dag": "pipeline", "init": "pipeline", "repro": "pipeline",
+    "runs": "pipeline", "status": "pipeline", "validate": "pipeline",
+    "checkout": "storage", "fetch": "storage", "fsck": "storage", "gc": "storage",
+    "pull": "storage", "push": "storage",
+    "commit": "gitcmds", "diff": "gitcmds", "exec": "gitcmds", "hooks": "gitcmds",
+    "k8s": "gitcmds", "log": "gitcmds", "watch": "gitcmds",
+    "import": "imports", "metrics": "values", "params": "values", "remote": "remotes",
+    "report": "report", "verify": "verify",
+}
+
+
+def load_commands(names: Any = None) -> None:
+    """Register the commands `names` (every command when None) on the group."""
+    homes = set(COMMAND_HOMES.values()) if names is None else \
+        {COMMAND_HOMES[name] for name in names}
+    for home in sorted(homes):
+        importlib.import_module(f"gitpipe.cli.{home}")
+
+
 class _Group(click.Group):
-    """Turns GitpipeError into a one- or two-line message and its exit code."""
+    """Loads a command's module when the command is looked up; turns
+    GitpipeError into a one- or two-line message and its exit code."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            # An unknown name loads every command: click's "did you mean"
+            # chooses among the registered ones.
+            load_commands([cmd_name] if cmd_name in COMMAND_HOMES else None)
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        load_commands()
+        return super().list_commands(ctx)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        return super().parse_args(ctx, hoist_global_flags(args, self.commands))
+        return super().parse_args(ctx, hoist_global_flags(args, COMMAND_HOMES))
 
     def invoke(self, ctx: click.Context) -> Any:
         debug = "--debug" in sys.argv[1:] or bool(os.environ.get("GITPIPE_DEBUG"))

@@ -2,29 +2,18 @@
 
 The one place that prints and turns GitpipeErrors into messages (`group.py`);
 the commands live in `pipeline.py`, `gitcmds.py`, `storage.py`, `remotes.py`, `values.py`,
-`imports.py`, `report.py` and `verify.py`, each
-registering itself on the one `cli` group when imported here.
+`imports.py`, `report.py` and `verify.py`, each registering itself on the one
+`cli` group when the group first looks one of its commands up
+(`group.COMMAND_HOMES`).
 """
 
 from __future__ import annotations
 
 import sys
 
-from gitpipe.cli import (
-    exits,
-    gitcmds,
-    imports,
-    pipeline,
-    remotes,
-    report,
-    storage,
-    values,
-    verify,
-)
+from gitpipe.cli import exits
 from gitpipe.cli.group import cli
 
-# imported for their commands
-COMMAND_MODULES = (pipeline, gitcmds, storage, remotes, values, imports, report, verify)
 __all__ = ["cli", "main"]
 
 

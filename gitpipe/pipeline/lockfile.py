@@ -18,6 +18,7 @@ from gitpipe.core.errors import BadInputError, GitpipeError, RecordError
 from gitpipe.core.parsecache import cached_parse, seed_parse
 from gitpipe.core.yamlio import parse_plain
 from gitpipe.hashing.statsig import ReadLog, read_noted
+from gitpipe.pipeline.locktext import entry_text
 from gitpipe.trust.checks import fingerprint_problem, module_row_problem, task_problem
 
 LOCK_FILE = "gitpipe.lock"
@@ -148,7 +149,11 @@ def _dump(data: Any) -> str:
 
 def render_entry(name: str, entry: LockEntry) -> str:
     """One task's block under `stages:`, exactly as `render` writes it."""
-    text = _dump({name: entry.to_dict()})
+    data = entry.to_dict()
+    direct = entry_text(name, data)
+    if direct is not None:
+        return direct
+    text = _dump({name: data})
     return "".join(f"  {line}\n" if line else "\n" for line in text.split("\n")[:-1])
 
 

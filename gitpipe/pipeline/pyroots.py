@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import Any
 
 from gitpipe.core.yamlio import LineList, plain
-from gitpipe.pipeline.pyimports import is_module_name
 
 Problem = Callable[[Any, str, Any], None]  # (key or index, message, container)
 
@@ -44,6 +43,9 @@ def python_root(root: str, normalize: Callable[[str], str]) -> str:
         if not root.endswith(".py"):
             raise ValueError("a module file's name ends in '.py'")
         return normalize(root)
+    # Only here: every stage's parse loads this module, few name modules.
+    from gitpipe.pipeline.pyimports import is_module_name
+
     if not is_module_name(root):
         raise ValueError("neither a module file ('src/train.py') nor a dotted module "
                          "name ('pkg.module')")
