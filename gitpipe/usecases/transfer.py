@@ -168,9 +168,10 @@ def fetch_outs(project: Project, remote: Remote, targets: Iterable[str] = (), jo
         if remote.is_local and not os.path.isdir(remote.base):
             # A relative folder remote resolves against each clone's root: a clone
             # elsewhere names a folder that is not there, not one missing the outs.
-            raise CacheError(f"remote {remote.name!r}: the folder {remote.base} does not exist",
-                             hint=f"point it at the folder: gitpipe remote modify {remote.name} "
-                                  "url PATH (an absolute path works from every clone)")
+            raise missing_error(absent, f"remote {remote.name!r}, whose folder {remote.base} "
+                                "does not exist", f"point the remote at its folder: gitpipe "
+                                f"remote modify {remote.name} url PATH (an absolute path "
+                                "works from every clone)")
         raise missing_error(absent, f"remote {remote.name!r} ({remote.url})")
     return summary
 

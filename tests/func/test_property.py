@@ -321,8 +321,8 @@ def apply_hole_edit(repo: Repo, kind: str, value: int) -> None:
     elif kind == "param":
         (path / "params.yaml").write_text(f"p: {PARAM_VALUES[value % len(PARAM_VALUES)]}\n")
     elif kind == "lock_edit":  # after a repro's seed of the parse cache: never its answer
-        if value % 2:
-            lock = path / "gitpipe.lock"
+        lock = path / "gitpipe.lock"
+        if value % 2 and lock.exists():  # the branch `alt` starts with no lock
             text = lock.read_text()
             at = text.index("xxh3:") + len("xxh3:")
             lock.write_text(text[:at] + ("0" if text[at] != "0" else "1") + text[at + 1:])

@@ -95,8 +95,9 @@ def test_a_relative_folder_remote_that_a_clone_cannot_reach_is_named_as_missing(
     deep = repo.clone_to(tmp_path / "deep" / "er" / "copy")
     done = deep.run("pull")
     assert done.returncode != 0 and "Traceback" not in done.stderr
-    assert f"remote 'store': the folder {tmp_path / 'deep' / 'er' / 'store'} does not exist" \
-        in done.stderr, done.stderr
+    assert f"not in remote 'store', whose folder {tmp_path / 'deep' / 'er' / 'store'} does " \
+        "not exist" in done.stderr, done.stderr
+    assert "a.txt (stage 'a'" in done.stderr
     assert "gitpipe remote modify store url PATH" in done.stderr
     near = repo.clone_to(tmp_path / "near")
     assert near.run("pull").returncode == 0 and near.read("a.txt") == "a\n"

@@ -34,6 +34,11 @@ def wait_for(path: Path, timeout: float = 10) -> None:
         time.sleep(0.02)
 
 
+def _default_stop_signals() -> None:
+    for stop in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, signal.SIG_DFL)
+
+
 # The stage starts a grandchild (backgrounded sleep) and records its pid.
 TREE = "sleep 300 & echo $! > grandchild.pid; sleep 300"
 
@@ -61,8 +66,11 @@ def test_ctrl_c_kills_stage_tree_and_keeps_finished_work(repo: Repo, stop: int,
         "slow": {"cmd": TREE, "deps": ["done.txt"], "outs": ["o"]},
     }, commit="spec")
     env = {**os.environ, **GIT_ENV, "NO_COLOR": "1"}
+    # As from a terminal: the stop signals at their defaults, even where the test
+    # runner inherited them ignored (nohup), which gitpipe keeps.
     proc = subprocess.Popen([sys.executable, "-m", "gitpipe", "repro"], cwd=repo.path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_stop_signals)
     wait_for(repo.path / "grandchild.pid")
     time.sleep(0.2)
     proc.send_signal(stop)
