@@ -334,15 +334,9 @@ def _commits_in_scope(git: GitRepo, scope: HistoryScope) -> dict[str, str]:
 
 
 def _commit_id(git: GitRepo, rev: str) -> str:
-    import pygit2
+    from gitpipe.git.history import start_commit
 
-    from gitpipe.core.errors import BadInputError
-
-    try:
-        return str(git.repo.revparse_single(rev).peel(pygit2.Commit).id)
-    except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
-        raise BadInputError(f"unknown revision {rev!r}",
-                            hint="a commit, branch or tag, as git understands it") from None
+    return str(start_commit(git, rev).id)
 
 
 def _blob_at(git: GitRepo, commit_id: str, path: str) -> str | None:

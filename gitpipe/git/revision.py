@@ -34,16 +34,9 @@ class Revision:
 
     @classmethod
     def resolve(cls, git: GitRepo, rev: str) -> Revision:
-        import pygit2
+        from gitpipe.git.history import start_commit
 
-        from gitpipe.core.errors import BadInputError
-
-        try:
-            commit = git.repo.revparse_single(rev).peel(pygit2.Commit)
-        except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
-            raise BadInputError(f"unknown revision {rev!r}",
-                                hint="a commit, branch or tag, as git understands it") from None
-        return cls(git, rev, commit.tree)
+        return cls(git, rev, start_commit(git, rev).tree)
 
     def _entry(self, path: str) -> pygit2.Object | None:
         try:

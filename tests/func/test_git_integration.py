@@ -474,3 +474,13 @@ def test_a_lock_with_merge_conflict_markers_says_how_to_settle_it(repo: Repo) ->
     # The other side's data: prep ran with it there (restored), train runs anew.
     assert repo.ran() == ["train"] and "restored prep" in done.stdout, done.stdout
     assert repo.run("status").stdout.strip().endswith("up to date")
+
+
+@pytest.mark.parametrize("args", [("params", "diff"), ("status", "--rev", "HEAD"), ("diff",)])
+def test_commands_comparing_with_head_say_there_is_no_commit_yet(repo: Repo,
+                                                                 args: tuple[str, ...]) -> None:
+    repo.spec({"a": {"cmd": "echo a > a.txt", "outs": ["a.txt"], "params": ["x"]}})
+    repo.gen({"params.yaml": {"x": 1}})
+    done = repo.run(*args)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "the repository has no commits yet" in done.stderr, done.stderr
