@@ -165,6 +165,12 @@ def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force:
         seal.settle(project, noop.REPRO, noop.repro_answer(report), started_ns)
     settle_exit_code(ctx, 0 if report.ok else 1)
     print_report(report, ui_of(ctx), everything, every_task(project))  # with --json, on stderr
+    if dry_run:
+        from gitpipe.project.lockguard import orphaned_entries
+
+        for task in orphaned_entries(project):
+            ui_of(ctx).info(f"would drop the lock entry of {task}: gitpipe.yaml no longer "
+                            "declares it")
     verified = _verify_ran(project, report, ui_of(ctx)) if verify_after and not dry_run else None
     ok = report.ok and (verified is None or verified.ok)
     if verified is not None:

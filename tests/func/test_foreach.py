@@ -197,6 +197,9 @@ def test_a_removed_item_or_stage_is_dropped_from_the_lock_and_checkout_keeps_wor
     assert "gitpipe.lock has an entry for 'build@us'" in checked.stderr
     assert "gitpipe.lock has an entry for 'other'" in checked.stderr
     repo.ran()
+    dry = repo.run("repro", "--dry-run")
+    assert "would drop the lock entry of build@us" in dry.stdout + dry.stderr, dry.stdout
+    assert "build@us" in repo.read("gitpipe.lock"), "a dry run writes nothing"
     # Nothing is stale, yet the repro drops the two entries, saying so.
     done = repo.run("repro")
     assert done.returncode == 0, done.stderr
