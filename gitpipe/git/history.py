@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
-from gitpipe.core.errors import BadInputError
+from gitpipe.git.repo import start_commit
 
 if TYPE_CHECKING:
     import pygit2
@@ -34,21 +34,6 @@ class FileChange(NamedTuple):
     commit: CommitInfo
     blobs: tuple[str | None, ...]
     parents: tuple[tuple[str | None, ...], ...]
-
-
-def start_commit(git: GitRepo, rev: str) -> pygit2.Commit:
-    """The commit `rev` names; BadInputError for a name git does not know, or
-    for a repository without commits."""
-    import pygit2
-
-    try:
-        return git.repo.revparse_single(rev).peel(pygit2.Commit)
-    except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
-        if rev == "HEAD" and git.repo.head_is_unborn:
-            raise BadInputError("the repository has no commits yet",
-                                hint="commit gitpipe.lock after a repro") from None
-        raise BadInputError(f"unknown revision {rev!r}",
-                            hint="a commit, branch or tag, as git understands it") from None
 
 
 def changes(git: GitRepo, path: str, start: pygit2.Commit,

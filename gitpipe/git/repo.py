@@ -334,9 +334,25 @@ def _commits_in_scope(git: GitRepo, scope: HistoryScope) -> dict[str, str]:
 
 
 def _commit_id(git: GitRepo, rev: str) -> str:
-    from gitpipe.git.history import start_commit
-
     return str(start_commit(git, rev).id)
+
+
+def start_commit(git: GitRepo, rev: str) -> pygit2.Commit:
+    """The commit `rev` names; BadInputError for a name git does not know, or
+    for a repository without commits."""
+    import pygit2
+
+    from gitpipe.core.errors import BadInputError
+
+    try:
+        return git.repo.revparse_single(rev).peel(pygit2.Commit)
+    except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+        if rev == "HEAD" and git.repo.head_is_unborn:
+            raise BadInputError("the repository has no commits yet",
+                                hint="commit gitpipe.lock after a repro") from None
+        raise BadInputError(f"unknown revision {rev!r}",
+                            hint="a commit, branch or tag, as git understands it") from None
+
 
 
 def _blob_at(git: GitRepo, commit_id: str, path: str) -> str | None:

@@ -34,7 +34,7 @@ class Revision:
 
     @classmethod
     def resolve(cls, git: GitRepo, rev: str) -> Revision:
-        from gitpipe.git.history import start_commit
+        from gitpipe.git.repo import start_commit
 
         return cls(git, rev, start_commit(git, rev).tree)
 
