@@ -1076,36 +1076,32 @@ def dvc_repo(path: Path, data: Path, remote: str, endpoint: str, tools: Tools,
 
 
 def bench_s3_transfer(tools: Tools, plan: Plan, bt: Any) -> dict[str, Any]:
-    import logging
-
     import boto3
-    from moto.server import ThreadedMotoServer
 
     n, size = plan.s3_files, plan.s3_bytes
     log(f"\n== S3 (moto on 127.0.0.1): push and pull {n:,} x {size} B files")
     base = PEERS_WORK / f"s3-{n}x{size}"
     bt.remove_tree(base)  # what an interrupted run left
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
     try:
-        host, port = server.get_host_and_port()
-        if host != "127.0.0.1":
-            raise RuntimeError(f"moto listens on {host}, not 127.0.0.1")
-        endpoint = f"http://127.0.0.1:{port}"
-        env = bt.s3_env(tools.env, endpoint)
-        client = boto3.session.Session().client(
-            "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
-            aws_secret_access_key="testing", aws_session_token="testing")
-        client.create_bucket(Bucket=S3_BUCKET)
-        gp = transfer_repo(base / "gitpipe", n, n * size, f"s3://{S3_BUCKET}/gitpipe", tools,
-                           bt, env)
-        dv = dvc_repo(base / "dvc", gp / "data", f"s3://{S3_BUCKET}/dvc", endpoint, tools,
-                      env) if tools.dvc else None
-        return _s3_figures(tools, plan, env, client, gp, dv, base)
+        with bt.moto_endpoint() as endpoint:
+            return _s3_transfer_at(tools, plan, bt, boto3, base, endpoint)
     finally:
-        server.stop()
         bt.remove_tree(base)
+
+
+def _s3_transfer_at(tools: Tools, plan: Plan, bt: Any, boto3: Any, base: Path,
+                    endpoint: str) -> dict[str, Any]:
+    n, size = plan.s3_files, plan.s3_bytes
+    env = bt.s3_env(tools.env, endpoint)
+    client = boto3.session.Session().client(
+        "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
+        aws_secret_access_key="testing", aws_session_token="testing")
+    client.create_bucket(Bucket=S3_BUCKET)
+    gp = transfer_repo(base / "gitpipe", n, n * size, f"s3://{S3_BUCKET}/gitpipe", tools, bt,
+                       env)
+    dv = dvc_repo(base / "dvc", gp / "data", f"s3://{S3_BUCKET}/dvc", endpoint, tools,
+                  env) if tools.dvc else None
+    return _s3_figures(tools, plan, env, client, gp, dv, base)
 
 
 def _s3_figures(tools: Tools, plan: Plan, env: dict[str, str], client: Any, gp: Path,

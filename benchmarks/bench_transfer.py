@@ -34,6 +34,7 @@ config files, no proxy), so nothing but 127.0.0.1 is ever contacted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -47,6 +48,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -519,18 +521,13 @@ def s3_env(base: dict[str, str], endpoint: str) -> dict[str, str]:
     return env
 
 
-def bench_s3(args: argparse.Namespace, gitpipe: str, env: dict[str, str]) -> dict[str, Any]:
+@contextlib.contextmanager
+def moto_endpoint() -> Iterator[str]:
+    """moto's S3 server on 127.0.0.1 (never another address) for the block: its URL."""
     import logging
 
-    import boto3
     from moto.server import ThreadedMotoServer
 
-    n, size = args.s3_files, args.small_bytes
-    name = f"s3-f{n}-b{size}"
-    url = f"s3://{S3_BUCKET}/cache"
-    print(f"\n== S3 push: {n} x {size} B objects, moto on 127.0.0.1", file=sys.stderr)
-    repo, build = build_repo(name, n, n * size, url, gitpipe, env, args.reuse)
-    objects = n + 1
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -538,7 +535,21 @@ def bench_s3(args: argparse.Namespace, gitpipe: str, env: dict[str, str]) -> dic
         host, port = server.get_host_and_port()
         if host != "127.0.0.1":
             raise RuntimeError(f"moto listens on {host}, not 127.0.0.1")
-        endpoint = f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+def bench_s3(args: argparse.Namespace, gitpipe: str, env: dict[str, str]) -> dict[str, Any]:
+    import boto3
+
+    n, size = args.s3_files, args.small_bytes
+    name = f"s3-f{n}-b{size}"
+    url = f"s3://{S3_BUCKET}/cache"
+    print(f"\n== S3 push: {n} x {size} B objects, moto on 127.0.0.1", file=sys.stderr)
+    repo, build = build_repo(name, n, n * size, url, gitpipe, env, args.reuse)
+    objects = n + 1
+    with moto_endpoint() as endpoint:
         child = s3_env(env, endpoint)
         saved = dict(os.environ)
         os.environ.clear()
@@ -549,8 +560,6 @@ def bench_s3(args: argparse.Namespace, gitpipe: str, env: dict[str, str]) -> dic
         finally:
             os.environ.clear()
             os.environ.update(saved)
-    finally:
-        server.stop()
 
 
 def _bench_s3_with(args: argparse.Namespace, gitpipe: str, env: dict[str, str], repo: Path,
