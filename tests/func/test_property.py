@@ -414,16 +414,16 @@ def _decl_edit(model: DeclModel, kind: str, value: int) -> None:
         model.metric = not model.metric
 
 
-def _answers(repo: Repo, scratch: Path) -> list[dict[str, list[str]]]:
+def status_answers(repo: Repo, scratch: Path,
+                   key: str = "name") -> list[dict[str, list[str]]]:
     """status --json as the seal may answer it, in full, and from scratch (a copy
-    without the stat cache or seals)."""
+    without the stat cache or seals): each row's reasons by its `key`."""
     import json
-    import shutil
 
     def ask(where: Repo, **env: str) -> dict[str, list[str]]:
         done = where.run("status", "--json", env=env)
         assert done.returncode == 0, done.stderr
-        return {row["name"]: row["reasons"] for row in json.loads(done.stdout)["stages"]}
+        return {row[key]: row["reasons"] for row in json.loads(done.stdout)["stages"]}
 
     sealed = [ask(repo), ask(repo)]
     full = ask(repo, GITPIPE_NO_SEAL="1")
@@ -451,7 +451,7 @@ def test_declarations_sealed_unsealed_and_scratch_agree(edits: list) -> None:
             _decl_edit(model, kind, value)
             _decl_write(repo, model)
             repo.age()
-            answers = _answers(repo, Path(tmp) / "scratch")
+            answers = status_answers(repo, Path(tmp) / "scratch")
             assert all(answer == answers[0] for answer in answers), (kind, answers)
             reasons = answers[0]["use"]
             needs_run = model.inputs() != last
@@ -463,7 +463,7 @@ def test_declarations_sealed_unsealed_and_scratch_agree(edits: list) -> None:
                 assert ran == ["use"] or "restored use" in done.stdout, done.stdout
             else:
                 assert ran == []
-            assert _answers(repo, Path(tmp) / "scratch")[0] == {"use": []}
+            assert status_answers(repo, Path(tmp) / "scratch")[0] == {"use": []}
             last, recorded_metric = model.inputs(), model.metric
 
 

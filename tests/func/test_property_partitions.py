@@ -11,8 +11,6 @@ month's end and a leap day.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import Repo, ran_cmd
+from tests.func.test_property import status_answers
 
 RANGES = {
     "daily": ("2024-02-27", "2024-03-02", dt.timedelta(days=1), "%Y-%m-%d"),
@@ -58,23 +57,6 @@ def _write(repo: Repo, model: Partitioned) -> None:
     repo.gen({f"raw/{key}.txt": text for key, text in model.raw.items()})
 
 
-def _answers(repo: Repo, scratch: Path) -> list[dict[str, list[str]]]:
-    """Each task's reasons from status --json: twice as the seal may answer, in
-    full, and from scratch (a copy without the stat cache or seals)."""
-    def ask(where: Repo, **env: str) -> dict[str, list[str]]:
-        done = where.run("status", "--json", env=env)
-        assert done.returncode == 0, done.stderr
-        return {row["task"]: row["reasons"] for row in json.loads(done.stdout)["stages"]}
-
-    sealed = [ask(repo), ask(repo)]
-    full = ask(repo, GITPIPE_NO_SEAL="1")
-    shutil.rmtree(scratch, ignore_errors=True)
-    shutil.copytree(repo.path, scratch, symlinks=True,
-                    ignore=shutil.ignore_patterns("state.db*", "tmp"))
-    fresh = ask(Repo(scratch, init=False), GITPIPE_NO_SEAL="1")
-    return [*sealed, full, fresh]
-
-
 def _expected_out(model: Partitioned, key: str) -> str:
     return model.raw[key] + f"{key[:4]}/{key[5:7]}/{key[8:10]}\n"
 
@@ -105,7 +87,7 @@ def test_backfills_run_exactly_the_stale_partitions(freq: str, steps: list) -> N
                 model.built[key] = model.raw[key]
                 assert repo.read(f"out/{key}.txt") == _expected_out(model, key)
             repo.age()
-            answers = _answers(repo, Path(tmp) / "scratch")
+            answers = status_answers(repo, Path(tmp) / "scratch", key="task")
             assert all(answer == answers[0] for answer in answers), answers
             assert sorted(answers[0]) == sorted(f"p@{k}" for k in keys)
             assert [k for k in keys if answers[0][f"p@{k}"]] == \
