@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import Repo, ran_cmd
-from tests.func.test_property import _answers
+from tests.func.test_property import status_answers
 
 EDITS = st.tuples(st.sampled_from(["dup", "new", "reorder", "flag", "touch"]),
                   st.integers(0, 9))
@@ -77,7 +77,7 @@ def test_nondeterministic_cutoff_sealed_unsealed_and_scratch_agree(edits: list) 
         for kind, value in edits:
             _edit(repo, model, kind, value)
             repo.age()
-            answers = _answers(repo, Path(tmp) / "scratch")
+            answers = status_answers(repo, Path(tmp) / "scratch")
             assert all(answer == answers[0] for answer in answers), (kind, answers)
             # Only the inputs decide staleness; the flag adds a note, never a run.
             assert bool(answers[0]["uniq"]) == (model.data != ran_with), answers
@@ -89,5 +89,5 @@ def test_nondeterministic_cutoff_sealed_unsealed_and_scratch_agree(edits: list) 
                 want.append("after")
             assert repo.ran() == want, (kind, value, model, done.stdout)
             assert repo.read("after.txt") == model.out
-            assert _answers(repo, Path(tmp) / "scratch")[0] == {"uniq": [], "after": []}
+            assert status_answers(repo, Path(tmp) / "scratch")[0] == {"uniq": [], "after": []}
             ran_with, made = model.data, model.out
