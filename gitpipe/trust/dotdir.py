@@ -110,10 +110,17 @@ def tracked_parts(root: str) -> dict[str, str]:
     return _tracked_by_git(root)
 
 
+# A sparse index marks itself with this empty extension; its folders outside
+# the sparse cone are single entries that name none of the files they hold.
+_SPARSE_EXTENSION = b"sdir\0\0\0\0"
+
+
 def _plain_index(index: str) -> bytes | None:
     """The bytes of git's index where every path stands in them whole (versions
-    2 and 3, not split); b"" where there is no index (nothing is tracked); None
-    where only git can say (compressed, split, unreadable)."""
+    2 and 3, neither split nor sparse); b"" where there is no index (nothing is
+    tracked); None where only git can say (compressed, split, sparse,
+    unreadable). A file name that happens to hold the sparse marker's bytes
+    only sends the question to git."""
     from gitpipe.core.nofollow import regular_file_bytes
 
     try:
@@ -127,7 +134,7 @@ def _plain_index(index: str) -> bytes | None:
     except OSError:
         return None
     plain = data[:4] == b"DIRC" and data[4:8] in (b"\0\0\0\2", b"\0\0\0\3")
-    return data if plain and not split else None
+    return data if plain and not split and _SPARSE_EXTENSION not in data else None
 
 
 _PRIVATE_PREFIXES = tuple(part.encode() for part in PRIVATE_PARTS)

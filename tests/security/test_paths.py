@@ -459,3 +459,20 @@ def test_the_index_is_read_as_bytes_to_rule_out_tracked_outs(repo: Repo) -> None
     repo.git("update-index", "--split-index")
     assert list(repo.path.joinpath(".git").glob("sharedindex.*")), "the index is not split"
     assert may_track(root, ["out.txt"])
+
+
+def test_a_sparse_index_goes_to_git(repo: Repo) -> None:
+    """A sparse index holds a folder outside the sparse cone as one entry, so
+    the bytes name none of the files in it: git must say what it tracks."""
+    from gitpipe.trust.dotdir import may_track, tracked_parts
+
+    repo.gen({"src/a.py": "a\n", "models/m.bin": "m\n", ".gitpipe/cache/ab/cd": "c\n"},
+             commit="tracked files")
+    repo.git("sparse-checkout", "init", "--cone")
+    repo.git("config", "index.sparse", "true")
+    repo.git("sparse-checkout", "set", "src")
+    assert b"models/\0" in (repo.path / ".git/index").read_bytes(), "the index is not sparse"
+    root = str(repo.path)
+    assert may_track(root, ["models/m.bin"])
+    assert may_track(root, ["models"])
+    assert ".gitpipe/cache" in "".join(tracked_parts(root).values())
