@@ -43,23 +43,14 @@ sys.path.insert(0, str(REPO_ROOT))
 from tests.k8s.controlplane import ControlPlane  # noqa: E402  (the test bed is the cluster)
 from tests.k8s.node_agent import NodeAgent  # noqa: E402
 
+sys.path.insert(0, str(HERE))
+from bench_transfer import moto_endpoint  # noqa: E402  (one home: 127.0.0.1, checked)
+
 GIT_ENV = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.invalid",
            "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.invalid",
            "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
 S3_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
           "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
-
-
-def start_s3() -> tuple[Any, str]:
-    import logging
-
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    return server, f"http://{host}:{port}"
 
 
 def new_namespace(api: Any) -> str:
@@ -180,18 +171,11 @@ def make_secret(api: Any, namespace: str) -> None:
                      "secret": S3_ENV["AWS_SECRET_ACCESS_KEY"]}))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--jobs", type=int, default=100)
-    parser.add_argument("--concurrency", type=int, default=20)
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
-
+def run_rounds(args: argparse.Namespace, endpoint: str) -> dict[str, list[float]]:
+    """The bare loop and gitpipe's repro, in turn, `args.rounds` times."""
     import boto3
     import kubernetes
 
-    os.environ.update(S3_ENV)
-    s3, endpoint = start_s3()
     results: dict[str, list[float]] = {"bare": [], "gitpipe": [], "repro_cpu": [],
                                        "pods_cpu": []}
     with tempfile.TemporaryDirectory(prefix="gitpipe-bench-k8s-") as tmp:
@@ -215,7 +199,18 @@ def main() -> None:
                     results["pods_cpu"].append(pods_cpu)
                     print(f"round {round_ + 1}: bare {results['bare'][-1]:.1f} s, "
                           f"gitpipe {results['gitpipe'][-1]:.1f} s", file=sys.stderr)
-    s3.stop()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--jobs", type=int, default=100)
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    os.environ.update(S3_ENV)
+    with moto_endpoint() as endpoint:
+        results = run_rounds(args, endpoint)
     bare = statistics.median(results["bare"])
     ours = statistics.median(results["gitpipe"])
     load = os.getloadavg()[0]
