@@ -21,7 +21,9 @@ in the same run:
     backfill                365 daily partitions of `true`, concurrency 8: scheduling
                             overhead = (wall - sum of command time / 8) / 365; and
                             per partition next to make -j8 and a bare Python runner
-                            running the same `true`s, wall and CPU, start-up apart
+                            running the same `true`s, wall and CPU, start-up apart;
+                            all three again on a RAM file system (/dev/shm), and what
+                            a new folder and file cost the kernel on each
     transfer                10,000 x 4 KiB files through moto's S3 server on 127.0.0.1:
                             gitpipe push / pull / push with nothing new next to DVC's
                             (dvc-s3; once each) and the s3fs floor (import, one request);
@@ -49,6 +51,7 @@ import hashlib
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -909,7 +912,13 @@ def bench_backfill(tools: Tools, plan: Plan) -> list[dict[str, Any]]:
     """365 partitions of `true` at concurrency 8, next to make and a bare Python
     runner doing the same work (one `true` per partition, 8 at once); each also
     with a single partition or target, so start-up and the per-partition cost
-    come apart: (whole run - one partition's run) / (partitions - 1)."""
+    come apart: (whole run - one partition's run) / (partitions - 1).
+
+    Each runs once more in a copy on a RAM file system (/dev/shm, where there is
+    one), in the same rounds: a partition makes files (gitpipe: its log, its
+    run-cache folder and entry; the bare runner: its log), and what a new file
+    costs depends on the disk and on what else deletes files there. The
+    `file_costs` probe measures that, on both, in the same rounds."""
     days = plan.backfill_days
     log(f"\n== backfill: {days} daily partitions of `true`, concurrency 8")
     start = dt.date(2024, 1, 1)
@@ -934,57 +943,23 @@ def bench_backfill(tools: Tools, plan: Plan) -> list[dict[str, Any]]:
         [{"name": f"d{d}", "cmd": "true", "needs": []} for d in dates]))
     (base / "floor-one.json").write_text(json.dumps(
         [{"name": f"d{dates[0]}", "cmd": "true", "needs": []}]))
-
-    def gitpipe_run(extra: list[str], count: int) -> Callable[[int], Measurement]:
-        def run(_rep: int) -> Measurement:
-            repo = fresh_copy(template, base / "run-gitpipe", tools.env)
-            try:
-                whole, _ = run_child([tools.gitpipe, "backfill", "day", "--concurrency", "8",
-                                      "-j", "8", *extra], repo, tools.env)
-                import sqlite3
-                with sqlite3.connect(repo / ".gitpipe" / "state.db") as db:
-                    ran, total = db.execute(
-                        "SELECT count(*), coalesce(sum(duration), 0) FROM runs "
-                        "WHERE result = 'ran'").fetchone()
-                whole.extra.update({"ran": ran, "sum_command_s": total,
-                                    "overhead_ms_per_partition":
-                                        backfill_overhead_ms(whole.seconds, total, count),
-                                    "wall_ms_per_partition": 1000 * whole.seconds / count})
-                return whole
-            finally:
-                shutil.rmtree(repo, ignore_errors=True)
-        return run
-
-    def fresh(cmd: list[str]) -> Callable[[int], Measurement]:
-        def run(_rep: int) -> Measurement:
-            repo = fresh_copy(template, base / "run-other", tools.env)
-            try:
-                return run_child(cmd, repo, tools.env)[0]
-            finally:
-                shutil.rmtree(repo, ignore_errors=True)
-        return run
-
-    floor = [tools.python, str(HERE / "floor_runner.py")]
-    specs = [Spec("gitpipe", "gitpipe backfill day --concurrency 8", gitpipe_run([], days),
-                  warmup=0),
-             Spec("gitpipe-1", "the same, one partition (--start = --end)",
-                  gitpipe_run(["--start", str(start), "--end", str(start)], 1), warmup=0),
-             Spec("floor", "a bare Python runner (floor_runner.py), -j 8",
-                  fresh([*floor, str(base / "floor-dag.json"), "8"]), warmup=0),
-             Spec("floor-1", "the same, one command",
-                  fresh([*floor, str(base / "floor-one.json"), "8"]), warmup=0)]
-    if tools.make:
-        specs += [Spec("make", f"make -r -j8 ({days} phony `true`)",
-                       fresh([tools.make, "-r", "-s", "-j8"]), warmup=0),
-                  Spec("make-1", "the same, one target",
-                       fresh([tools.make, "-r", "-s", "-j8", f"d{dates[0]}"]), warmup=0)]
-    figs = round_robin(specs, plan.backfill_repeat, 0)
+    ram = ram_folder(f"gitpipe-bench-backfill-{os.getpid()}")
+    try:
+        places = {"": base}
+        if ram is not None:
+            shutil.copytree(template, ram / "template", symlinks=True)
+            places["-ram"] = ram
+        figs = round_robin(backfill_specs(tools, places, base, dates), plan.backfill_repeat, 0)
+    finally:
+        if ram is not None:
+            shutil.rmtree(ram, ignore_errors=True)
     gfig = figs["gitpipe"]
     bad = [e["ran"] for e in gfig.extras if e["ran"] != days]
     if bad:
         log(f"  WARNING: backfill ran {bad} partitions, not {days}")
     overhead = [e["overhead_ms_per_partition"] for e in gfig.extras]
-    peers = {k: figs[k] for k in figs if not k.startswith("gitpipe")}
+    peers: dict[str, Figure] = {k: figs[k] for k in ("floor", "floor-1", "make", "make-1")
+                                if k in figs}
     result = scenario("backfill", f"backfill {days} partitions of `true`, concurrency 8",
                       {"gitpipe backfill": gfig}, peers, days=days,
                       load_avg=os.getloadavg())
@@ -992,7 +967,116 @@ def bench_backfill(tools: Tools, plan: Plan) -> list[dict[str, Any]]:
                                            "min": min(overhead), "max": max(overhead)}
     result["sum_command_s"] = [e["sum_command_s"] for e in gfig.extras]
     result["per_partition_ms"] = per_partition_ms(figs, days)
+    result["file_costs_us"] = {key.removeprefix("files"): {
+        part: statistics.median(e[part] for e in figs[key].extras)
+        for part in ("folder_us", "file_in_new_folder_us", "file_in_one_folder_us")}
+        for key in figs if key.startswith("files")}
     return [result]
+
+
+def backfill_specs(tools: Tools, places: dict[str, Path], dags: Path,
+                   dates: list[str]) -> list[Spec]:
+    """gitpipe, the bare runner and make, each over every partition and over one,
+    and the file probe, in each place (`places`: key suffix -> folder holding
+    `template`); the bare runner's DAGs are `dags`/floor-{dag,one}.json."""
+    days, first = len(dates), dates[0]
+    floor = [tools.python, str(HERE / "floor_runner.py")]
+    specs = []
+    for suffix, base in places.items():
+        where = " (on a RAM file system)" if suffix else ""
+        specs += [
+            Spec(f"gitpipe{suffix}", f"gitpipe backfill day --concurrency 8{where}",
+                 backfill_run(tools, base, [], days), warmup=0),
+            Spec(f"gitpipe{suffix}-1", f"the same, one partition (--start = --end){where}",
+                 backfill_run(tools, base, ["--start", first, "--end", first], 1), warmup=0),
+            Spec(f"floor{suffix}", f"a bare Python runner (floor_runner.py), -j 8{where}",
+                 fresh_run(tools, base, [*floor, str(dags / "floor-dag.json"), "8"]),
+                 warmup=0),
+            Spec(f"floor{suffix}-1", f"the same, one command{where}",
+                 fresh_run(tools, base, [*floor, str(dags / "floor-one.json"), "8"]),
+                 warmup=0),
+            Spec(f"files{suffix}", f"{days} new folders and files{where}",
+                 file_probe(base / "file-probe", days), warmup=0)]
+        if tools.make:
+            specs += [Spec(f"make{suffix}", f"make -r -j8 ({days} phony `true`){where}",
+                           fresh_run(tools, base, [tools.make, "-r", "-s", "-j8"]), warmup=0),
+                      Spec(f"make{suffix}-1", f"the same, one target{where}",
+                           fresh_run(tools, base, [tools.make, "-r", "-s", "-j8", f"d{first}"]),
+                           warmup=0)]
+    return specs
+
+
+def backfill_run(tools: Tools, base: Path, extra: list[str],
+                 count: int) -> Callable[[int], Measurement]:
+    """One `gitpipe backfill` in a fresh copy of base/template, with the run
+    history's count and sum of command time beside the process figures."""
+    def run(_rep: int) -> Measurement:
+        repo = fresh_copy(base / "template", base / "run-gitpipe", tools.env)
+        try:
+            whole, _ = run_child([tools.gitpipe, "backfill", "day", "--concurrency", "8",
+                                  "-j", "8", *extra], repo, tools.env)
+            import sqlite3
+            with sqlite3.connect(repo / ".gitpipe" / "state.db") as db:
+                ran, total = db.execute(
+                    "SELECT count(*), coalesce(sum(duration), 0) FROM runs "
+                    "WHERE result = 'ran'").fetchone()
+            whole.extra.update({"ran": ran, "sum_command_s": total,
+                                "overhead_ms_per_partition":
+                                    backfill_overhead_ms(whole.seconds, total, count),
+                                "wall_ms_per_partition": 1000 * whole.seconds / count})
+            return whole
+        finally:
+            shutil.rmtree(repo, ignore_errors=True)
+    return run
+
+
+def fresh_run(tools: Tools, base: Path, cmd: list[str]) -> Callable[[int], Measurement]:
+    def run(_rep: int) -> Measurement:
+        repo = fresh_copy(base / "template", base / "run-other", tools.env)
+        try:
+            return run_child(cmd, repo, tools.env)[0]
+        finally:
+            shutil.rmtree(repo, ignore_errors=True)
+    return run
+
+
+def ram_folder(name: str) -> Path | None:
+    """A new folder on /dev/shm (a RAM file system), or None where there is none."""
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or not os.access(shm, os.W_OK):
+        return None
+    folder = shm / name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    return folder
+
+
+def file_probe(folder: Path, count: int) -> Callable[[int], Measurement]:
+    return lambda _rep: file_costs(folder, count)
+
+
+def file_costs(folder: Path, count: int) -> Measurement:
+    """CPU (this process's, user + sys) of making `count` new folders, a file in
+    each and `count` files in one folder, in µs each: what a partition's run-cache
+    folder and entry, and its log, cost the kernel here."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    (folder / "one").mkdir(parents=True)
+    started = time.perf_counter()
+
+    def each(make: Callable[[int], object]) -> float:
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        for i in range(count):
+            make(i)
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        return 1e6 * (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) / count
+
+    costs = {"folder_us": each(lambda i: os.mkdir(folder / f"d{i}")),
+             "file_in_new_folder_us": each(lambda i: (folder / f"d{i}" / "entry").touch()),
+             "file_in_one_folder_us": each(lambda i: (folder / "one" / f"f{i}").touch())}
+    seconds = time.perf_counter() - started
+    shutil.rmtree(folder)
+    return Measurement(seconds, 0, {**costs, "cpu_s": 0.0})
 
 
 BACKFILL_CONCURRENCY = 8
@@ -1011,8 +1095,8 @@ def per_partition_ms(figs: dict[str, Figure], days: int) -> dict[str, dict[str, 
     """Each runner's cost per partition, wall and CPU (the process tree, wait4):
     `whole` is the run over the count, `marginal` leaves start-up out,
     (whole run - run of one) / (count - 1). Medians of the rounds."""
-    out = {}
-    for key in ("gitpipe", "floor", "make"):
+    out: dict[str, dict[str, float]] = {}
+    for key in ("gitpipe", "floor", "make", "gitpipe-ram", "floor-ram", "make-ram"):
         if key not in figs or f"{key}-1" not in figs:
             continue
         many, one = figs[key], figs[f"{key}-1"]
@@ -1452,6 +1536,12 @@ def targets_22(results: list[dict[str, Any]]) -> list[tuple[str, str, bool | Non
             rows.append(("… the same work as make: marginal CPU per partition beyond make's",
                          f"{beyond:.2f} ms (gitpipe {per['gitpipe']['cpu_marginal']:.2f}, "
                          f"make {per['make']['cpu_marginal']:.2f})", beyond <= 0.5))
+        if "gitpipe-ram" in per and "make-ram" in per:
+            beyond = per["gitpipe-ram"]["cpu_marginal"] - per["make-ram"]["cpu_marginal"]
+            rows.append(("… the same, both on a RAM file system (not judged: the disk's "
+                         "file costs apart)",
+                         f"{beyond:.2f} ms (gitpipe {per['gitpipe-ram']['cpu_marginal']:.2f}, "
+                         f"make {per['make-ram']['cpu_marginal']:.2f})", None))
     return rows
 
 
@@ -1463,6 +1553,8 @@ def per_partition_markdown(res: dict[str, Any]) -> list[str]:
         return []
     titles = {"gitpipe": "gitpipe backfill", "floor": "a bare Python runner",
               "make": "make -j8"}
+    titles.update({f"{key}-ram": f"{title}, on a RAM file system"
+                   for key, title in titles.items()})
     load = res.get("load_avg", [float("nan")])[0]
     lines = ["", f"Per partition, the same work ({res['days']} × `true`, 8 at once; "
              f"load {load:.1f}); marginal = (whole run − run of one) / "
@@ -1472,6 +1564,13 @@ def per_partition_markdown(res: dict[str, Any]) -> list[str]:
     for key, fig in per.items():
         lines.append(f"| {titles[key]} | {fig['wall_whole']:.2f} ms | {fig['cpu_whole']:.2f} ms"
                      f" | {fig['wall_marginal']:.2f} ms | {fig['cpu_marginal']:.2f} ms |")
+    for place, cost in res.get("file_costs_us", {}).items():
+        where = "on a RAM file system" if place else "on the benchmark's disk"
+        lines += ["", f"What new files cost the kernel {where}, same rounds (CPU, median): "
+                  f"a folder {cost['folder_us']:.0f} µs, a file in a new folder "
+                  f"{cost['file_in_new_folder_us']:.0f} µs, a file in an existing one "
+                  f"{cost['file_in_one_folder_us']:.0f} µs (a partition of gitpipe makes a "
+                  "run-cache folder, its entry and a log; the bare runner a log)."]
     return lines
 
 

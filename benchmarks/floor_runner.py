@@ -3,8 +3,10 @@
 
 It runs a DAG's commands (a JSON list of {"name", "cmd", "needs"} in a valid
 order) the way gitpipe's local executor starts them, and does nothing else:
-at most `jobs` at once from a thread pool, each through `/bin/sh -c` in its
-own session, its output through a pipe into a log file read by a thread. No
+at most `jobs` at once from a thread pool, each in its own session (a command
+of plain words exec'd as it is, by gitpipe's own rule, `plainargv.py`; any
+other through `/bin/sh -c`), its output through a pipe into a log file read by
+a thread. No
 hashing, cache, lock, run history or checks: what is left between it and
 make is the cost of Python and of starting processes from it.
 
@@ -21,14 +23,29 @@ import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
+from gitpipe.executors.plainargv import plain_argv
+
 LOGS = Path(".floor-logs")
+
+
+def start(cmd: str) -> subprocess.Popen[bytes]:
+    argv = plain_argv(cmd)
+    if argv is not None:
+        try:
+            return popen(argv)
+        except OSError:  # as gitpipe does: the shell says why, or runs it
+            pass
+    return popen(["/bin/sh", "-c", cmd])
+
+
+def popen(argv: list[str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def run(name: str, cmd: str) -> None:
     with open(LOGS / f"{name}.log", "ab") as log:
-        process = subprocess.Popen(["/bin/sh", "-c", cmd], stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = start(cmd)
         assert process.stdout is not None
         stream = process.stdout
 
