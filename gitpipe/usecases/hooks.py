@@ -188,8 +188,10 @@ def _write_executable(path: Path, text: str) -> None:
 def lock_problems(graph: Dag, params: ParamsReader,
                   entries: dict[str, LockEntry]) -> list[str]:
     """Where gitpipe.lock disagrees with gitpipe.yaml and params: a stage without an
-    entry, or whose cmd, params or declared deps/outs differ. Nothing is hashed or run."""
+    entry, or whose cmd, params, env, wdir, executor settings or declared deps/outs
+    differ. Nothing is hashed or run."""
     from gitpipe.hashing.canonical import same
+    from gitpipe.hashing.fingerprint import part_digest
 
     problems = []
     for node in graph:
@@ -200,6 +202,14 @@ def lock_problems(graph: Dag, params: ParamsReader,
             continue
         if entry.cmd != task.cmd:
             problems.append(f"{task.name}: cmd changed")
+        if entry.wdir != task.stage.wdir:
+            problems.append(f"{task.name}: wdir changed")
+        # The lock records digests of these parts (None: empty), as status
+        # compares them (staleness.recipe_changed).
+        if entry.env != part_digest(task.env):
+            problems.append(f"{task.name}: env changed")
+        if entry.runtime != part_digest(task.runtime):
+            problems.append(f"{task.name}: executor settings changed")
         now = params.values(task.stage)
         if not same(entry.params, now):  # NaN equals NaN there
             problems += _params_problems(task, entry.params, now)
@@ -258,11 +268,18 @@ def _pre_commit(project: Project) -> tuple[int, str]:
     if commit.text(SPEC_FILE) is None:
         return 0, ""
     try:
-        graph, params, entries = load_snapshot(project, _committed_text(project, commit),
-                                               "in the commit", " (staged)")
+        read = _committed_text(project, commit)
+        loaded: set[str] = set()  # every file the pipeline was made from: vars files too
+
+        def read_noting(path: str) -> str | None:
+            loaded.add(path)
+            return read(path)
+
+        graph, params, entries = load_snapshot(project, read_noting, "in the commit",
+                                               " (staged)")
         staged = commit.paths()
-        watched = {SPEC_FILE, LOCK_FILE} | {ref.file for node in graph
-                                            for ref in graph.nodes[node]["task"].stage.params}
+        watched = {SPEC_FILE, LOCK_FILE} | loaded | {
+            ref.file for node in graph for ref in graph.nodes[node]["task"].stage.params}
         if staged is not None and not staged & watched:
             return 0, ""
         return _verdict(lock_problems(graph, params, entries))

@@ -1,0 +1,67 @@
+"""Wrong skips: gitpipe must never call something up to date (status, its seal,
+repro, the pre-commit hook) when what it depends on changed. Each case is built
+for real on a git repository and judged through the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from tests.conftest import GIT_ENV, Repo
+
+
+def git_commit(repo: Repo, message: str) -> subprocess.CompletedProcess[str]:
+    """`git add -A && git commit`, with the installed hooks running."""
+    env = {**os.environ, **GIT_ENV, "HOME": str(repo.path)}
+    repo.git("add", "-A")
+    return subprocess.run(["git", "commit", "-q", "-m", message], cwd=repo.path, env=env,
+                          capture_output=True, text=True)
+
+
+def hooked(repo: Repo, spec: str, files: dict[str, str]) -> Repo:
+    """A built, committed pipeline of `spec` (gitpipe.yaml's text) with the hooks installed."""
+    repo.gen({**files, "gitpipe.yaml": spec})
+    repo.run("init", check=True)
+    repo.run("repro", check=True)
+    repo.run("hooks", "install", check=True)
+    assert git_commit(repo, "built").returncode == 0
+    return repo
+
+
+ECHO_X = "stages:\n  s:\n    cmd: echo $X > o.txt\n    outs: [o.txt]\n"
+PWD = "stages:\n  s:\n    cmd: pwd > {out}\n{wdir}    outs: [{out}]\n"
+
+
+@pytest.mark.parametrize(("before", "after", "problem"), [
+    (ECHO_X.replace("    outs", "    env: {X: 1}\n    outs"),
+     ECHO_X.replace("    outs", "    env: {X: 2}\n    outs"), "s: env changed"),
+    (ECHO_X, ECHO_X.replace("    outs", "    env: {X: 1}\n    outs"), "s: env changed"),
+    (PWD.format(out="o.txt", wdir=""), PWD.format(out="../o.txt", wdir="    wdir: sub\n"),
+     "s: wdir changed"),
+], ids=["env value", "env added", "wdir"])
+def test_pre_commit_refuses_a_spec_change_the_lock_does_not_record(
+        repo: Repo, before: str, after: str, problem: str) -> None:
+    # The lock records the env and wdir a stage ran with; status calls the
+    # stage stale when they change, and so must the hook.
+    hooked(repo, before, {"sub/keep": "k\n"})
+    repo.gen({"gitpipe.yaml": after})
+    assert "1 of 1 stage stale" in repo.run("status").stdout
+    refused = git_commit(repo, "spec without repro")
+    assert refused.returncode != 0 and problem in refused.stderr, refused.stderr
+    repo.run("repro", check=True)
+    accepted = git_commit(repo, "spec with repro")
+    assert accepted.returncode == 0, accepted.stderr
+
+
+def test_pre_commit_checks_a_commit_of_a_vars_file_alone(repo: Repo) -> None:
+    # A vars file changes the command; the commit stages that file alone, so
+    # the hook must count it among the pipeline's files.
+    spec = "vars:\n  - conf.yaml\nstages:\n  s:\n    cmd: echo ${n} > o.txt\n    outs: [o.txt]\n"
+    hooked(repo, spec, {"conf.yaml": "n: 1\n"})
+    repo.gen({"conf.yaml": "n: 2\n"})
+    refused = git_commit(repo, "vars without repro")
+    assert refused.returncode != 0 and "s: cmd changed" in refused.stderr, refused.stderr
+    repo.run("repro", check=True)
+    assert git_commit(repo, "vars with repro").returncode == 0
