@@ -20,11 +20,13 @@ from pathlib import Path
 
 from gitpipe.core.errors import BadInputError, GitpipeError, RecordError
 from gitpipe.engine.limits import scheduling_limits, sensor_gates
+from gitpipe.engine.midrun import inputs_read, moved_input
 from gitpipe.engine.reports import Event, Listener, Report, ReproOptions, TaskResult
 from gitpipe.engine.runcache import RunCache, locked_outs
 from gitpipe.engine.scheduler import Outcome, Scheduler
 from gitpipe.executors.base import Context, Executor, Executors, OutputSink, RunResult
 from gitpipe.hashing.digests import XXH3
+from gitpipe.hashing.statsig import Signature
 from gitpipe.pipeline import lockfile
 from gitpipe.pipeline.model import Task
 from gitpipe.project.gitignore import cached_out_paths, ensure_ignored
@@ -130,6 +132,7 @@ class _Runner:
         self.executors = Executors(Context(project, options.remote, sink), options.executor)
         self.aborted = threading.Event()
         self.settled: frozenset[str] = frozenset()
+        self.inputs_read: dict[str, dict[str, Signature]] = {}  # of running tasks: midrun.py
         # Groups this repro's or backfill's rows in the run history (timeline, trace).
         self.invocation = uuid.uuid4().hex[:16]
 
@@ -150,6 +153,7 @@ class _Runner:
         try:
             entry = self.writer.entries.get(task.name)
             seen = observe(task, self.project.workspace, self.params, entry)
+            inputs = inputs_read(self.project, task, seen)
             verdict = judge(task, entry, seen, self._reran_nondeterministic(node),
                             force=self.options.force or task.name in self.options.forced)
         except GitpipeError as exc:
@@ -168,6 +172,7 @@ class _Runner:
                 return Outcome.RESTORED
         except GitpipeError as exc:
             return self._finish(task.name, Outcome.FAILED, verdict, str(exc))
+        self.inputs_read[task.name] = inputs
         return self._run(task, verdict, seen)
 
     def _reran_nondeterministic(self, node: Hashable) -> list[str]:
@@ -330,6 +335,12 @@ class _Runner:
             return self._finish(task.name, Outcome.FAILED, verdict, f"stage {task.name!r}: {exc}",
                                 duration, attempts, str(log_path))
         missing = [p for p, info in outs.items() if not info.exists]
+        moved = moved_input(self.project, task, seen, self.inputs_read.pop(task.name, {}))
+        if moved and self.executors.of(task).runs_in_work_tree:
+            self._record(task.name, wall, duration, "failed", seen, outs, log_path)
+            why = f"stage {task.name!r}: {moved!r} changed while the command ran; run it again"
+            return self._finish(task.name, Outcome.FAILED, verdict, why, duration, attempts,
+                                str(log_path))
         if missing:
             self._record(task.name, wall, duration, "failed", seen, outs, log_path)
             return self._finish(task.name, Outcome.FAILED, verdict,

@@ -36,11 +36,9 @@ from gitpipe.hashing.statsig import (
     Signature,
     StructError,
     directory_signature,
-    file_signature,
     index_signature,
-    listing_signature,
     pack_numbers,
-    walk_files,
+    path_signature,
 )
 from gitpipe.trust.dotdir import link_problems, user_cache_dir, user_cache_location
 
@@ -231,16 +229,8 @@ def _seal(project: Project, text: str, started_ns: int) -> bytes | None:
 
 def signature(root: str, path: str) -> Signature:
     """A project path's signature as Workspace.info and statsig.read_noted take
-    it (symlinks followed): (inode, mtime_ns, size, ctime_ns) of a file, ("dir",
-    *listing signature), None if missing."""
-    full = os.path.join(root, path)
-    try:
-        info = os.stat(full)
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    if stat_module.S_ISDIR(info.st_mode):
-        return ("dir", *listing_signature(walk_files(full)))
-    return file_signature(info)
+    it: statsig.path_signature."""
+    return path_signature(os.path.join(root, path))
 
 
 def _unchanged(root: str, paths: list[str], numbers: bytes) -> bool:

@@ -214,6 +214,25 @@ class ReadLog:
         self.seen: dict[str, Signature] = {}
 
 
+def path_signature(full: str) -> Signature:
+    """A path's signature as the readers note it (symlinks followed): (inode,
+    mtime_ns, size, ctime_ns) of a file, ("dir", *listing signature) of a
+    directory, None if missing."""
+    try:
+        info = os.stat(full)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    if stat_module.S_ISDIR(info.st_mode):
+        return ("dir", *listing_signature(walk_files(full)))
+    return file_signature(info)
+
+
+def changed_since(root: str, signatures: dict[str, Signature]) -> list[str]:
+    """The project paths whose signature is no longer the one `signatures` holds."""
+    return [path for path, before in signatures.items()
+            if path_signature(os.path.join(root, path)) != before]
+
+
 def read_noted(full: str | os.PathLike[str], name: str, reads: ReadLog | None) -> str:
     """The UTF-8 text of the file at `full`, noted in `reads` as the project path
     `name` with the signature of the very file read (fstat of the open file,

@@ -65,3 +65,53 @@ def test_pre_commit_checks_a_commit_of_a_vars_file_alone(repo: Repo) -> None:
     assert refused.returncode != 0 and "s: cmd changed" in refused.stderr, refused.stderr
     repo.run("repro", check=True)
     assert git_commit(repo, "vars with repro").returncode == 0
+
+
+# -- an input changed while its stage runs ----------------------------------------
+
+# Each command changes an input before it reads it, as an editor's save or a
+# checkout in another terminal can while the stage runs: its outs are made from
+# bytes other than those the stage was judged by.
+INPUT_CHANGED_BY_THE_RUN = {
+    "file dep": ({"cmd": "echo 2 > a.txt && cat a.txt > o.txt", "deps": ["a.txt"],
+                  "outs": ["o.txt"]}, "a.txt"),
+    "directory dep": ({"cmd": "echo 2 > d/a.txt && cat d/a.txt > o.txt", "deps": ["d"],
+                       "outs": ["o.txt"]}, "d"),
+    "params file": ({"cmd": "echo 'p: 2' > params.yaml && cat params.yaml > o.txt",
+                     "params": ["p"], "outs": ["o.txt"]}, "params.yaml"),
+    "python module": ({"cmd": "echo 'X = 2' > m.py && python3 -c 'import m; print(m.X)' > o.txt",
+                       "deps": [{"python": "m.py"}], "outs": ["o.txt"]}, "m.py"),
+}
+
+
+@pytest.mark.parametrize("case", INPUT_CHANGED_BY_THE_RUN)
+def test_an_input_changed_while_its_stage_runs_is_not_recorded(repo: Repo, case: str) -> None:
+    stage, changed = INPUT_CHANGED_BY_THE_RUN[case]
+    repo.gen({"a.txt": "1\n", "d/a.txt": "1\n", "params.yaml": "p: 1\n", "m.py": "X = 1\n"})
+    repo.spec({"s": stage})
+    repo.run("init", check=True)
+    repo.commit("sources")
+    done = repo.run("repro")
+    assert done.returncode != 0
+    assert f"{changed!r} changed while the command ran" in done.stdout + done.stderr
+    # The input back as the stage was judged by: the outs were made from the
+    # other version, so the stage is still stale, and a repro runs it (the
+    # run-cache holds nothing under the first version's fingerprint).
+    repo.git("checkout", "--", ".")
+    status = repo.run("status", "--check")
+    assert status.returncode == 1 and "1 of 1 stage stale" in status.stdout
+    (repo.path / "o.txt").unlink()
+    repo.spec({"s": {**stage, "cmd": stage["cmd"].split(" && ", 1)[1]}})
+    ran = repo.run("repro")
+    assert ran.returncode == 0 and "restored" not in ran.stdout, ran.stdout
+    assert repo.read("o.txt").strip() in ("1", "p: 1")
+
+
+def test_an_input_rewritten_with_the_same_bytes_while_its_stage_runs_is_recorded(
+        repo: Repo) -> None:
+    repo.gen({"a.txt": "1\n", "params.yaml": "p: 1\n"})
+    repo.spec({"s": {"cmd": "echo 1 > a.txt && echo 'p: 1' > params.yaml && cat a.txt > o.txt",
+                     "deps": ["a.txt"], "params": ["p"], "outs": ["o.txt"]}})
+    repo.run("init", check=True)
+    repo.run("repro", check=True)
+    assert repo.run("status").stdout.strip() == "everything is up to date"
