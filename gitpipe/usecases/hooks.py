@@ -213,11 +213,24 @@ def lock_problems(graph: Dag, params: ParamsReader,
         now = params.values(task.stage)
         if not same(entry.params, now):  # NaN equals NaN there
             problems += _params_problems(task, entry.params, now)
-        if {d.path for d in entry.deps} != set(task.deps):
+        if {d.path for d in entry.deps} != set(task.deps) or _python_roots_changed(task, entry):
             problems.append(f"{task.name}: deps changed")
         if {o.path for o in entry.outs} != {o.path for o in task.outs}:
             problems.append(f"{task.name}: outs changed")
     return problems
+
+
+def _python_roots_changed(task: Task, entry: LockEntry) -> bool:
+    """A module file a `python:` dep names that the lock's modules lack, or (where
+    every root is a file) a module the lock recorded as a root that is one no
+    longer. A dotted root (`pkg.mod`) names its file through a lookup, which
+    this check, reading no work-tree file, does not make."""
+    files = {root for root in task.stage.python if root.endswith(".py")}
+    if files - {module.path for module in entry.python}:
+        return True
+    if len(files) < len(task.stage.python):
+        return False
+    return bool({module.path for module in entry.python if module.imported_by is None} - files)
 
 
 def _params_problems(task: Task, before: dict[str, Any], after: dict[str, Any]) -> list[str]:

@@ -115,3 +115,15 @@ def test_an_input_rewritten_with_the_same_bytes_while_its_stage_runs_is_recorded
     repo.run("init", check=True)
     repo.run("repro", check=True)
     assert repo.run("status").stdout.strip() == "everything is up to date"
+
+
+def test_pre_commit_refuses_a_python_dep_the_lock_does_not_record(repo: Repo) -> None:
+    spec = "stages:\n  s:\n    cmd: python3 {0} > o.txt\n    deps: [{{python: {0}}}]\n" \
+           "    outs: [o.txt]\n"
+    hooked(repo, spec.format("a.py"), {"a.py": "print(1)\n", "b.py": "print(2)\n"})
+    repo.gen({"gitpipe.yaml": spec.format("b.py")})
+    refused = git_commit(repo, "python dep without repro")
+    assert refused.returncode != 0 and "s: deps changed" in refused.stderr, refused.stderr
+    repo.run("repro", check=True)
+    accepted = git_commit(repo, "python dep with repro")
+    assert accepted.returncode == 0, accepted.stderr
