@@ -95,8 +95,9 @@ def test_an_input_changed_while_its_stage_runs_is_not_recorded(repo: Repo, case:
     assert done.returncode != 0
     assert f"{changed!r} changed while the command ran" in done.stdout + done.stderr
     # The input back as the stage was judged by: the outs were made from the
-    # other version, so the stage is still stale, and a repro runs it (the
-    # run-cache holds nothing under the first version's fingerprint).
+    # other version, so the stage is still stale (it was up to date, and the
+    # run-cache held those outs under this version's fingerprint). Once the
+    # command leaves its input alone, a repro runs it.
     repo.git("checkout", "--", ".")
     status = repo.run("status", "--check")
     assert status.returncode == 1 and "1 of 1 stage stale" in status.stdout
