@@ -46,3 +46,9 @@ def moved_input(project: Project, task: Task, seen: Observation,
     except GitpipeError:
         return changed[0]
     return None if now.fingerprint == seen.fingerprint else changed[0]
+
+
+def moved_problem(task: Task, path: str) -> str:
+    """Why the task failed when its input `path` changed while its command ran."""
+    return (f"stage {task.name!r}: {path!r} changed while the command ran; run it again "
+            "(a command that writes its own input must declare it an out instead)")

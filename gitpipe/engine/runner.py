@@ -20,7 +20,7 @@ from pathlib import Path
 
 from gitpipe.core.errors import BadInputError, GitpipeError, RecordError
 from gitpipe.engine.limits import scheduling_limits, sensor_gates
-from gitpipe.engine.midrun import inputs_read, moved_input
+from gitpipe.engine.midrun import inputs_read, moved_input, moved_problem
 from gitpipe.engine.reports import Event, Listener, Report, ReproOptions, TaskResult
 from gitpipe.engine.runcache import RunCache, locked_outs
 from gitpipe.engine.scheduler import Outcome, Scheduler
@@ -338,9 +338,8 @@ class _Runner:
         moved = moved_input(self.project, task, seen, self.inputs_read.pop(task.name, {}))
         if moved and self.executors.of(task).runs_in_work_tree:
             self._record(task.name, wall, duration, "failed", seen, outs, log_path)
-            why = f"stage {task.name!r}: {moved!r} changed while the command ran; run it again"
-            return self._finish(task.name, Outcome.FAILED, verdict, why, duration, attempts,
-                                str(log_path))
+            return self._finish(task.name, Outcome.FAILED, verdict, moved_problem(task, moved),
+                                duration, attempts, str(log_path))
         if missing:
             self._record(task.name, wall, duration, "failed", seen, outs, log_path)
             return self._finish(task.name, Outcome.FAILED, verdict,
