@@ -249,7 +249,10 @@ def test_an_error_in_the_parent_stops_and_reaps_the_children(tmp_path: Path) -> 
 def _interrupted_or_waiting(part: tuple[str, str]) -> None:
     role, marker = part
     if role == "child":
-        Path(marker).write_text(str(os.getpid()))
+        # Renamed into place: the parent waits for the name, and must never
+        # see it before the pid is in it.
+        Path(marker + ".part").write_text(str(os.getpid()))
+        os.rename(marker + ".part", marker)
         time.sleep(60)
         return
     deadline = time.monotonic() + 10
