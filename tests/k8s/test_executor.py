@@ -158,6 +158,31 @@ def test_restarted_gitpipe_adopts_the_running_job(repo: Repo, k8s: K8sCluster,
     assert repo.read("model/m.txt") == "A\nB\n"
 
 
+def test_gitpipe_restarted_after_the_job_finished_runs_it_again(
+        repo: Repo, k8s: K8sCluster, k8s_namespace: str, s3_bucket: str, s3_env: dict) -> None:
+    """The Job an interrupted run left has finished by the next repro: that repro
+    makes it again under the same name and must judge the new Job's pod, never
+    the finished one's (whose result record it cleared for the new attempt)."""
+    project(repo, k8s, k8s_namespace, s3_bucket, s3_env, train_cmd="sleep 2; " + TRAIN)
+    env = {**os.environ, **GIT_ENV, **k8s.env}
+    first = subprocess.Popen([sys.executable, "-m", "gitpipe", "repro"], cwd=repo.path, env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    running_pod(k8s, k8s_namespace)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    deadline = time.monotonic() + 120
+    while not any(c.type == "Complete" and c.status == "True"
+                  for job in k8s.batch().list_namespaced_job(k8s_namespace).items
+                  for c in job.status.conditions or []):
+        assert time.monotonic() < deadline, "the first Job never completed"
+        time.sleep(0.2)
+    done = run(repo, k8s, "repro")
+    assert done.returncode == 0, done.stderr
+    assert repo.read("model/m.txt") == "A\nB\n"
+    status = repo.run("status", env=k8s.env).stdout
+    assert "everything is up to date" in status, status
+
+
 def test_ctrl_c_leaves_no_job_or_pod(repo: Repo, k8s: K8sCluster, k8s_namespace: str,
                                      s3_bucket: str, s3_env: dict) -> None:
     project(repo, k8s, k8s_namespace, s3_bucket, s3_env, train_cmd="sleep 120")

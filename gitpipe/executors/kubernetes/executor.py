@@ -54,6 +54,7 @@ class KubeHandle:
     adopted: bool = False
     node: str | None = None
     result: ResultRecord | None = None   # the pod's result record, once read and checked
+    uid: str = ""   # the Job's own: a finished Job of the same name may still show its pods
 
 
 def load_clients(settings: KubeSettings) -> tuple[Any, Any]:
@@ -91,7 +92,7 @@ class JobClient:
         self.nodes = NodeBeats(self.core)
         # (task label, fingerprint label) -> name: the unfinished Jobs found by
         # the run's one adoption list (made at its first submit)
-        self._unfinished: dict[tuple[str, str], str] | None = None
+        self._unfinished: dict[tuple[str, str], tuple[str, str]] | None = None
         self._adoption = threading.Lock()
 
     def check_reachable(self) -> None:
@@ -110,45 +111,46 @@ class JobClient:
         namespace = job.manifest["metadata"]["namespace"]
         adopted = self._adoptable(job, namespace)
         if adopted is not None:
-            return KubeHandle(job, adopted, namespace, adopted=True)
+            return KubeHandle(job, adopted[0], namespace, adopted=True, uid=adopted[1])
         if before_create is not None:
             before_create()
         name = job.manifest["metadata"]["name"]
-        self._create(job, namespace, name)
-        return KubeHandle(job, name, namespace)
+        return KubeHandle(job, name, namespace, uid=self._create(job, namespace, name))
 
-    def _adoptable(self, job: KubeJob, namespace: str) -> str | None:
+    def _adoptable(self, job: KubeJob, namespace: str) -> tuple[str, str] | None:
         """The unfinished Job an earlier, interrupted run left for this task and
-        fingerprint; each is adopted once (a retry creates its own Job)."""
+        fingerprint, as (name, uid); each is adopted once (a retry creates its own Job)."""
         labels = job.manifest["metadata"]["labels"]
         with self._adoption:
             if self._unfinished is None:
                 self._unfinished = self._list_unfinished(namespace)
             return self._unfinished.pop((labels[LABEL_TASK], labels[LABEL_FINGERPRINT]), None)
 
-    def _list_unfinished(self, namespace: str) -> dict[tuple[str, str], str]:
+    def _list_unfinished(self, namespace: str) -> dict[tuple[str, str], tuple[str, str]]:
         """Every unfinished gitpipe Job of the namespace, in one list for the run:
         the Jobs worth adopting exist before it starts."""
-        unfinished: dict[tuple[str, str], str] = {}
+        unfinished: dict[tuple[str, str], tuple[str, str]] = {}
         for item in self.batch.list_namespaced_job(namespace, label_selector=LABEL_TASK).items:
             finished = any(c.type in ("Complete", "Failed") and c.status == "True"
                            for c in (item.status.conditions or []))
             labels = item.metadata.labels or {}
             key = (labels.get(LABEL_TASK, ""), labels.get(LABEL_FINGERPRINT, ""))
             if not finished and item.metadata.deletion_timestamp is None:
-                unfinished.setdefault(key, str(item.metadata.name))
+                unfinished.setdefault(key, (str(item.metadata.name), str(item.metadata.uid)))
         return unfinished
 
-    def _create(self, job: KubeJob, namespace: str, name: str) -> None:
+    def _create(self, job: KubeJob, namespace: str, name: str) -> str:
+        """The Job made from the manifest: its uid."""
         from kubernetes.client.exceptions import ApiException
 
         try:
-            self.batch.create_namespaced_job(namespace, job.manifest)
+            created = self.batch.create_namespaced_job(namespace, job.manifest)
         except ApiException as exc:
             if exc.status != 409:
                 raise GitpipeError(f"cannot create Job {name!r}: {exc.reason}") from None
             self._delete(name, namespace, wait=True)  # a finished Job from an earlier run
-            self.batch.create_namespaced_job(namespace, job.manifest)
+            created = self.batch.create_namespaced_job(namespace, job.manifest)
+        return str(created.metadata.uid)
 
     # -- wait: watch the Job's pods, with heartbeats and timeouts --------------------
     def wait(self, handle: KubeHandle) -> RunResult:
@@ -159,7 +161,7 @@ class JobClient:
                 return self._cancelled(handle)
             stream = watch.Watch()
             for event in stream.stream(self.core.list_namespaced_pod, handle.namespace,
-                                       label_selector=f"job-name={handle.name}",
+                                       label_selector=self._pods_of(handle),
                                        timeout_seconds=self.settings.watch_timeout):
                 verdict = self._judge_pod(handle, event["type"], event["object"])
                 if verdict is not None or handle.cancelled.is_set():
@@ -170,6 +172,12 @@ class JobClient:
             verdict = self._judge_job(handle)
             if verdict is not None:
                 return self._finish(handle, verdict)
+
+    @staticmethod
+    def _pods_of(handle: KubeHandle) -> str:
+        """The label selector of the handle's own pods: the Job controller labels
+        each with its Job's uid, which a Job made again under the name does not share."""
+        return f"controller-uid={handle.uid}" if handle.uid else f"job-name={handle.name}"
 
     def poll(self, handle: KubeHandle) -> RunResult | None:
         return self._judge_job(handle)
