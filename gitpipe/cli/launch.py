@@ -15,9 +15,10 @@ import sys
 
 
 def main(leave_at_once: bool = True) -> None:
-    """The console script. `leave_at_once`: after a sealed answer, end the
-    process without tearing the interpreter down (os._exit once the output is
-    flushed); a caller that goes on after main() returns (a test) passes False."""
+    """The console script. `leave_at_once`: after an answer without the CLI
+    (sealed or quick), end the process without tearing the interpreter down
+    (os._exit once the output is flushed); a caller that goes on after main()
+    returns (a test) passes False."""
     import gc
 
     problem = unsupported_platform(os.name, sys.platform)
@@ -34,7 +35,7 @@ def main(leave_at_once: bool = True) -> None:
         # command's time); tests/test_imports.py checks the two agree.
         from gitpipe import __version__
 
-        found = (f"gitpipe, version {__version__}\n", 0, False)
+        found = (f"gitpipe, version {__version__}\n", 0)
     else:
         from gitpipe.fastpath.noop import command_of
 
@@ -45,7 +46,7 @@ def main(leave_at_once: bool = True) -> None:
 
         run_cli()
         return
-    text, code, sealed = found
+    text, code = found
     if sys.stdout.isatty() and not os.environ.get("NO_COLOR"):
         from gitpipe.cli.colour import colour
 
@@ -57,12 +58,14 @@ def main(leave_at_once: bool = True) -> None:
         from gitpipe.cli.exits import reader_left
 
         reader_left()
-    if leave_at_once and sealed:
-        # Nothing was opened or started that teardown would close: unloading the
-        # modules and the last garbage collection would cost the sealed answer
-        # about a fifth of its instructions, for a process that ends anyway.
+    if leave_at_once:
+        # Nothing was left that teardown must close: no thread, no atexit
+        # handler, the stat cache's writes committed. Unloading the modules and
+        # the last garbage collection would cost the sealed answer about a fifth
+        # of its instructions, and the first status after a change what it
+        # spends on a thousand stages' judgement, for a process that ends anyway.
         sys.stderr.flush()
-        os._exit(0)
+        os._exit(code)
     if code:
         sys.exit(code)
 
@@ -92,20 +95,20 @@ def refuse(problem: str) -> None:
     sys.exit(1)
 
 
-def _without_cli(command: str, argv: list[str]) -> tuple[str, int, bool] | None:
-    """(output, exit code, whether the seal answered), or None: the CLI answers."""
+def _without_cli(command: str, argv: list[str]) -> tuple[str, int] | None:
+    """(output, exit code), or None: the CLI answers."""
     from gitpipe.fastpath import seal
 
     text = seal.answer(command)
     if text is not None:
-        return text, 0, True
+        return text, 0
     if os.environ.get("GITPIPE_NO_QUICK"):
         return None
     from gitpipe.fastpath import quick
 
     try:
         found = quick.answer(command, argv, _hash_progress if sys.stderr.isatty() else None)
-        return None if found is None else (*found, False)
+        return found
     except KeyboardInterrupt:
         from gitpipe.cli.exits import interrupted
 

@@ -160,14 +160,13 @@ def plan(graph: Any, targets: Iterable[Hashable] | None = None,
     is set. Without: every node.
     """
     if targets is None:
-        chosen = set(graph.nodes)
-    else:
-        chosen = set()
-        for node in targets:
-            chosen.add(node)
-            if upstream:
-                chosen |= ancestors(graph, node)
-            if downstream:
-                chosen |= descendants(graph, node)
+        return topological_order(graph)  # ties broken by the graph's node order, as below
+    chosen: set[Hashable] = set()
+    for node in targets:
+        chosen.add(node)
+        if upstream:
+            chosen |= ancestors(graph, node)
+        if downstream:
+            chosen |= descendants(graph, node)
     order = {node: i for i, node in enumerate(graph.nodes)}
     return topological_order(graph.subgraph(chosen), key=order.__getitem__)

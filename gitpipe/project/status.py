@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 from gitpipe.core.errors import SpecError
 from gitpipe.core.jsondoc import header
+from gitpipe.hashing.digests import gc_paused
 from gitpipe.pipeline import graph as graph_module
 from gitpipe.pipeline.lockfile import LockEntry
 from gitpipe.pipeline.model import Task
@@ -40,9 +41,13 @@ class StatusReport(NamedTuple):
 
 def status(project: Project, targets: Iterable[str] = ()) -> StatusReport:
     """Judge every Task the targets need (all Tasks without targets)."""
-    graph = project.graph
-    chosen = graph_module.select(graph, targets) if targets else None
-    return status_of(project, graph_module.plan(graph, chosen), walk_ahead=True)
+    # The spec, the lock and every task's observation are many small objects
+    # that live until the answer and form no cycles: a collection over them
+    # finds nothing to free.
+    with gc_paused():
+        graph = project.graph
+        chosen = graph_module.select(graph, targets) if targets else None
+        return status_of(project, graph_module.plan(graph, chosen), walk_ahead=True)
 
 
 def status_of(project: Project, order: list[Hashable],
