@@ -56,11 +56,12 @@ def status_of(project: Project, order: list[Hashable],
     """Judge the given nodes, in the given (topological) order. A stale verdict
     that `forgive` accepts is reported as it is but does not make the nodes
     after it stale (repro --allow-missing). With `walk_ahead` (a status, which
-    runs nothing), the directories are walked first, in forked shares."""
+    runs nothing), the directories are walked first, in forked shares, and a
+    path asked for by several tasks is hashed once."""
     try:
         return StatusReport(tuple(_verdicts(project, order, forgive, walk_ahead)))
     finally:
-        project.workspace.signed_ahead.clear()
+        project.workspace.end_pass()
         project.state.flush()
 
 
