@@ -15,10 +15,10 @@ import sys
 
 
 def main(leave_at_once: bool = True) -> None:
-    """The console script. `leave_at_once`: after an answer without the CLI
-    (sealed or quick), end the process without tearing the interpreter down
-    (os._exit once the output is flushed); a caller that goes on after main()
-    returns (a test) passes False."""
+    """The console script. `leave_at_once`: after a status or repro answered
+    without the CLI (sealed or quick), end the process without tearing the
+    interpreter down (os._exit once the output is flushed); a caller that goes
+    on after main() returns (a test) passes False."""
     import gc
 
     problem = unsupported_platform(os.name, sys.platform)
@@ -29,7 +29,8 @@ def main(leave_at_once: bool = True) -> None:
     # them again and again.
     gc.set_threshold(50_000, 50, 100)
     argv = sys.argv[1:]
-    found = None
+    command = None
+    found: tuple[str, int] | None = None
     if argv == ["--version"]:
         # click.version_option's message, without importing click (most of the
         # command's time); tests/test_imports.py checks the two agree.
@@ -40,8 +41,13 @@ def main(leave_at_once: bool = True) -> None:
         from gitpipe.fastpath.noop import command_of
 
         command = command_of(argv)
+        if command is not None and leave_at_once:
+            # An answer given here ends the process: what the judgement built
+            # is freed with it, never worth a collection on the way.
+            gc.disable()
         found = None if command is None else _without_cli(command, argv)
     if found is None:
+        gc.enable()
         from gitpipe.cli.main import main as run_cli
 
         run_cli()
@@ -58,7 +64,7 @@ def main(leave_at_once: bool = True) -> None:
         from gitpipe.cli.exits import reader_left
 
         reader_left()
-    if leave_at_once:
+    if leave_at_once and command is not None:
         # Nothing was left that teardown must close: no thread, no atexit
         # handler, the stat cache's writes committed. Unloading the modules and
         # the last garbage collection would cost the sealed answer about a fifth
