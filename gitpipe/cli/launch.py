@@ -15,9 +15,10 @@ import sys
 
 
 def main(leave_at_once: bool = True) -> None:
-    """The console script. `leave_at_once`: after a sealed answer, end the
-    process without tearing the interpreter down (os._exit once the output is
-    flushed); a caller that goes on after main() returns (a test) passes False."""
+    """The console script. `leave_at_once`: after a status or repro answered
+    without the CLI (sealed or quick), end the process without tearing the
+    interpreter down (os._exit once the output is flushed); a caller that goes
+    on after main() returns (a test) passes False."""
     import gc
 
     problem = unsupported_platform(os.name, sys.platform)
@@ -28,24 +29,30 @@ def main(leave_at_once: bool = True) -> None:
     # them again and again.
     gc.set_threshold(50_000, 50, 100)
     argv = sys.argv[1:]
-    found = None
+    command = None
+    found: tuple[str, int] | None = None
     if argv == ["--version"]:
         # click.version_option's message, without importing click (most of the
         # command's time); tests/test_imports.py checks the two agree.
         from gitpipe import __version__
 
-        found = (f"gitpipe, version {__version__}\n", 0, False)
+        found = (f"gitpipe, version {__version__}\n", 0)
     else:
         from gitpipe.fastpath.noop import command_of
 
         command = command_of(argv)
+        if command is not None and leave_at_once:
+            # An answer given here ends the process: what the judgement built
+            # is freed with it, never worth a collection on the way.
+            gc.disable()
         found = None if command is None else _without_cli(command, argv)
     if found is None:
+        gc.enable()
         from gitpipe.cli.main import main as run_cli
 
         run_cli()
         return
-    text, code, sealed = found
+    text, code = found
     if sys.stdout.isatty() and not os.environ.get("NO_COLOR"):
         from gitpipe.cli.colour import colour
 
@@ -57,12 +64,14 @@ def main(leave_at_once: bool = True) -> None:
         from gitpipe.cli.exits import reader_left
 
         reader_left()
-    if leave_at_once and sealed:
-        # Nothing was opened or started that teardown would close: unloading the
-        # modules and the last garbage collection would cost the sealed answer
-        # about a fifth of its instructions, for a process that ends anyway.
+    if leave_at_once and command is not None:
+        # Nothing was left that teardown must close: no thread, no atexit
+        # handler, the stat cache's writes committed. Unloading the modules and
+        # the last garbage collection would cost the sealed answer about a fifth
+        # of its instructions, and the first status after a change what it
+        # spends on a thousand stages' judgement, for a process that ends anyway.
         sys.stderr.flush()
-        os._exit(0)
+        os._exit(code)
     if code:
         sys.exit(code)
 
@@ -92,20 +101,20 @@ def refuse(problem: str) -> None:
     sys.exit(1)
 
 
-def _without_cli(command: str, argv: list[str]) -> tuple[str, int, bool] | None:
-    """(output, exit code, whether the seal answered), or None: the CLI answers."""
+def _without_cli(command: str, argv: list[str]) -> tuple[str, int] | None:
+    """(output, exit code), or None: the CLI answers."""
     from gitpipe.fastpath import seal
 
     text = seal.answer(command)
     if text is not None:
-        return text, 0, True
+        return text, 0
     if os.environ.get("GITPIPE_NO_QUICK"):
         return None
     from gitpipe.fastpath import quick
 
     try:
         found = quick.answer(command, argv, _hash_progress if sys.stderr.isatty() else None)
-        return None if found is None else (*found, False)
+        return found
     except KeyboardInterrupt:
         from gitpipe.cli.exits import interrupted
 

@@ -91,6 +91,13 @@ def part_digest(pairs: Pairs) -> str | None:
     return _hash(sorted([list(pair) for pair in pairs]))[:21]
 
 
+# The text json.dumps(material, sort_keys=True, separators=(",", ":"),
+# default=str) writes, from one encoder made once: every task of every status
+# is fingerprinted, and dumps makes an encoder per call. The material is never
+# circular, so nothing is checked for it.
+_ENCODER = json.JSONEncoder(check_circular=False, sort_keys=True, separators=(",", ":"),
+                            default=str)
+
+
 def _hash(material: Any) -> str:
-    text = json.dumps(material, sort_keys=True, separators=(",", ":"), default=str)
-    return str(hash_bytes(text.encode()))
+    return str(hash_bytes(_ENCODER.encode(material).encode()))

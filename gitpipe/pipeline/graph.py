@@ -39,6 +39,8 @@ class OutIndex:
                                  f"{other.name!r} and stage {task.name!r}")
                 self.owner[out.path] = task
         self.sorted_paths = sorted(self.owner)
+        # The directories that hold an out: only a dep among them has outs below it.
+        self.holding = {parent for path in self.owner for parent in _parents(path)}
 
     def problem(self, task: Task, message: str) -> None:
         """Record a problem at the line of the stage it concerns."""
@@ -52,10 +54,15 @@ class OutIndex:
         string hashes, which differ per process, and so would the edges, the
         plan and the order of `upstream:` reasons from one run to the next.
         """
+        owner = self.owner
         found: dict[Task, None] = {}
-        if dep in self.owner:
-            found[self.owner[dep]] = None
-        found.update((self.owner[p], None) for p in _parents(dep) if p in self.owner)
+        if dep in owner:
+            found[owner[dep]] = None
+        for parent in _parents(dep):
+            if parent in owner:
+                found[owner[parent]] = None
+        if dep not in self.holding:
+            return list(found)
         # Outs below `dep` sort together right after `prefix`: walk them by
         # index (a slice would copy the rest of the list for every dep, which
         # makes building the graph quadratic in the number of outs).
@@ -65,7 +72,7 @@ class OutIndex:
             path = paths[index]
             if not path.startswith(prefix):
                 break
-            found[self.owner[path]] = None
+            found[owner[path]] = None
         return list(found)
 
     def check_nesting(self) -> None:
@@ -160,14 +167,13 @@ def plan(graph: Any, targets: Iterable[Hashable] | None = None,
     is set. Without: every node.
     """
     if targets is None:
-        chosen = set(graph.nodes)
-    else:
-        chosen = set()
-        for node in targets:
-            chosen.add(node)
-            if upstream:
-                chosen |= ancestors(graph, node)
-            if downstream:
-                chosen |= descendants(graph, node)
+        return topological_order(graph)  # ties broken by the graph's node order, as below
+    chosen: set[Hashable] = set()
+    for node in targets:
+        chosen.add(node)
+        if upstream:
+            chosen |= ancestors(graph, node)
+        if downstream:
+            chosen |= descendants(graph, node)
     order = {node: i for i, node in enumerate(graph.nodes)}
     return topological_order(graph.subgraph(chosen), key=order.__getitem__)

@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 from gitpipe.core.errors import SpecError
 from gitpipe.core.jsondoc import header
+from gitpipe.hashing.digests import gc_paused
 from gitpipe.pipeline import graph as graph_module
 from gitpipe.pipeline.lockfile import LockEntry
 from gitpipe.pipeline.model import Task
@@ -40,9 +41,13 @@ class StatusReport(NamedTuple):
 
 def status(project: Project, targets: Iterable[str] = ()) -> StatusReport:
     """Judge every Task the targets need (all Tasks without targets)."""
-    graph = project.graph
-    chosen = graph_module.select(graph, targets) if targets else None
-    return status_of(project, graph_module.plan(graph, chosen), walk_ahead=True)
+    # The spec, the lock and every task's observation are many small objects
+    # that live until the answer and form no cycles: a collection over them
+    # finds nothing to free.
+    with gc_paused():
+        graph = project.graph
+        chosen = graph_module.select(graph, targets) if targets else None
+        return status_of(project, graph_module.plan(graph, chosen), walk_ahead=True)
 
 
 def status_of(project: Project, order: list[Hashable],
@@ -51,11 +56,12 @@ def status_of(project: Project, order: list[Hashable],
     """Judge the given nodes, in the given (topological) order. A stale verdict
     that `forgive` accepts is reported as it is but does not make the nodes
     after it stale (repro --allow-missing). With `walk_ahead` (a status, which
-    runs nothing), the directories are walked first, in forked shares."""
+    runs nothing), the directories are walked first, in forked shares, and a
+    path asked for by several tasks is hashed once."""
     try:
         return StatusReport(tuple(_verdicts(project, order, forgive, walk_ahead)))
     finally:
-        project.workspace.signed_ahead.clear()
+        project.workspace.end_pass()
         project.state.flush()
 
 

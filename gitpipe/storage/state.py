@@ -84,8 +84,9 @@ class State:
         self.may_create = may_create
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
-        self._stat: dict[str, tuple[StatKey, str, int] | None] | None = None
+        self._stat: dict[str, tuple[FileSignature, str, int] | None] | None = None
         self._exists = False
+        self._complete = False  # every row read (prefetch_all): a path not among them misses
         self._pending: dict[str, tuple[StatKey, str, int]] = {}
         self._pending_runs: list[RunRecord] = []
         self._pending_dirs: dict[str, tuple[str, bytes, str, int]] = {}
@@ -104,7 +105,7 @@ class State:
             self._conn = conn
         return self._conn
 
-    def _known(self) -> dict[str, tuple[StatKey, str, int] | None]:
+    def _known(self) -> dict[str, tuple[FileSignature, str, int] | None]:
         """What has been read from state.db so far (None: read, and not there)."""
         if self._stat is None:
             self._stat = {}
@@ -118,18 +119,20 @@ class State:
             return
         rows = self._db().execute("SELECT path, inode, mtime_ns, size, ctime_ns, digest, "
                                   f"hashed_ns FROM stat_cache_ctime WHERE {where}", params)
-        for path, inode, mtime_ns, size, ctime_ns, digest, hashed_ns in rows:
-            known[path] = (StatKey(inode, mtime_ns, size, ctime_ns), digest, hashed_ns)
+        # The signature as a plain tuple: it is compared, never read by name.
+        known.update({row[0]: (row[1:5], row[5], row[6]) for row in rows})
 
-    def _lookup(self, path: str) -> tuple[StatKey, str, int] | None:
+    def _lookup(self, path: str) -> tuple[FileSignature, str, int] | None:
         # A point query per path: once directories are known by one
         # signature, most of a large table is never needed, and loading it
         # whole costs more than the lookups it saves.
         known = self._known()
-        if path not in known:
-            self._load("path = ?", (path,))
-            known.setdefault(path, None)
-        return known[path]
+        if path in known:
+            return known[path]
+        if self._complete:
+            return None
+        self._load("path = ?", (path,))
+        return known.setdefault(path, None)
 
     def directory_entries(self, directory: str) -> dict[str, tuple[FileSignature, str]]:
         """{relative path: (stat signature, digest)} of the files `directory` held
@@ -187,19 +190,28 @@ class State:
         """Load the entries of many paths in a few queries (misses remembered too):
         a no-op status asks about every dep and out, and one query per 500 paths
         beats one per path."""
+        if self.prefetch_all(len(paths)):
+            return
         with self._lock:
             known = self._known()
             todo = [p for p in dict.fromkeys(paths) if p not in known]
-            if todo and len(todo) >= self._rows_at_most():
-                # Asked for about every row (a status of a large pipeline asks
-                # four keys per path): one pass over the table beats the index.
-                self._load("1", ())
-            else:
-                for start in range(0, len(todo), 500):
-                    chunk = todo[start:start + 500]
-                    self._load(f"path IN ({','.join('?' * len(chunk))})", chunk)
+            for start in range(0, len(todo), 500):
+                chunk = todo[start:start + 500]
+                self._load(f"path IN ({','.join('?' * len(chunk))})", chunk)
             for path in todo:
                 known.setdefault(path, None)
+
+    def prefetch_all(self, lookups: int) -> bool:
+        """Read the whole stat cache now if about `lookups` paths are to be asked
+        for, at least as many as it has rows (a status of a large pipeline asks
+        four keys per path): one pass over the table beats the index, and a path
+        it does not hold is then known to have no row. Whether it is read."""
+        with self._lock:
+            self._known()  # learns whether state.db exists: never create it to read
+            if not self._complete and lookups and lookups >= self._rows_at_most():
+                self._load("1", ())
+                self._complete = True
+            return self._complete
 
     def _rows_at_most(self) -> int:
         """An upper bound on the stat cache's rows (its largest rowid: one step
@@ -209,7 +221,7 @@ class State:
         found = self._db().execute("SELECT max(rowid) FROM stat_cache_ctime").fetchone()
         return int(found[0] or 0)
 
-    def cached_digest(self, path: str, key: StatKey) -> str | None:
+    def cached_digest(self, path: str, key: FileSignature) -> str | None:
         """The digest recorded for `path` if its stat still matches and was not racy."""
         with self._lock:
             entry = self._pending.get(path) or self._lookup(path)

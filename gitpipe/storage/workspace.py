@@ -71,10 +71,6 @@ class PathHasher(Protocol):
     def info(self, path: str, algo: str | None = None) -> PathInfo: ...
 
 
-def _stat_key(info: os.stat_result) -> StatKey:
-    return StatKey(*file_signature(info))
-
-
 class Workspace:
     """Hashes project paths under `root`, sharing one State and one git view."""
 
@@ -95,6 +91,9 @@ class Workspace:
         # Listing signatures of directories taken ahead by a reading pass
         # (walk_ahead), each used once by _directory in place of its walk.
         self.signed_ahead: dict[str, tuple[FileSignature, int]] = {}
+        # What a reading pass found of each (path, algorithm), until end_pass:
+        # an out of one task is a dep of the next, and is hashed once.
+        self._found_in_pass: dict[tuple[str, str | None], PathInfo] | None = None
 
     @cached_property
     def git(self) -> GitRepo | None:
@@ -106,19 +105,29 @@ class Workspace:
 
     def prefetch(self, paths: list[str]) -> None:
         """Read what the stat cache knows of `paths` (files or directories) at once."""
-        self.state.prefetch([key for path in paths
-                             for key in (f"{DIR_KEY}{path}", f"git:{path}", f"git?:{path}", path)])
+        # Four keys a path (a directory's digest, a file's blob id, its
+        # tracked-or-not verdict, its xxh3), made only where rows are looked up.
+        if not self.state.prefetch_all(4 * len(paths)):
+            self.state.prefetch([key for path in paths for key in
+                                 (f"{DIR_KEY}{path}", f"git:{path}", f"git?:{path}", path)])
 
     def walk_ahead(self, paths: list[str]) -> None:
-        """Sign the listings of the known directories among `paths` now, in
-        forked shares (hashing/walkahead.py), for a pass that only reads: nothing
-        may write to them before `signed_ahead` is cleared."""
+        """Begin a pass that only reads, until end_pass: nothing may write to
+        the work tree meanwhile. The listings of the known directories among
+        `paths` are signed now, in forked shares (hashing/walkahead.py), and
+        each path is hashed once in the pass, however many tasks ask for it."""
         from gitpipe.hashing.walkahead import sign_listings
 
         known = {os.path.join(self._root, path): path for path in dict.fromkeys(paths)
                  if self.state.recorded(f"{DIR_KEY}{path}")}
         signed = sign_listings(list(known))
         self.signed_ahead = {known[full]: found for full, found in signed.items()}
+        self._found_in_pass = {}
+
+    def end_pass(self) -> None:
+        """End the reading pass walk_ahead began: paths are hashed as they are now."""
+        self.signed_ahead = {}
+        self._found_in_pass = None
 
     def info(self, path: str, algo: str | None = None) -> PathInfo:
         """Hash `path` (file or directory); never raises for a missing path.
@@ -128,6 +137,15 @@ class Workspace:
         Directories are always XXH3 manifests; so are symlinks to files: git
         stores a link's text, the stage reads its target.
         """
+        found_in_pass = self._found_in_pass
+        if found_in_pass is None:
+            return self._info(path, algo)
+        found = found_in_pass.get((path, algo))
+        if found is None:
+            found = found_in_pass[path, algo] = self._info(path, algo)
+        return found
+
+    def _info(self, path: str, algo: str | None) -> PathInfo:
         full = os.path.join(self._root, path)
         try:
             info = os.lstat(full)
@@ -142,17 +160,16 @@ class Workspace:
         if not stat_module.S_ISREG(info.st_mode):  # reading a fifo would wait forever
             raise BadInputError(f"{path}: a fifo, socket or device; gitpipe hashes files, "
                                 "symlinks and directories only")
-        self.observed[path] = file_signature(info)
-        executable = is_executable(info.st_mode)
+        signature = self.observed[path] = file_signature(info)
         if algo == XXH3 or link or self._open_git is None:
-            digest = self._cached(path, full, info, hash_file)
+            digest = self._cached(path, full, signature, hash_file)
         elif algo == GIT:
-            digest = self._blob_id(path, full, info)
+            digest = self._blob_id(path, full, signature)
         else:
-            digest = self._git_aware(path, full, info)
-        return PathInfo(path, digest, info.st_size, executable=executable)
+            digest = self._git_aware(path, full, signature)
+        return PathInfo(path, digest, info.st_size, False, 0, is_executable(info.st_mode))
 
-    def _blob_id(self, path: str, full: str, info: os.stat_result) -> str:
+    def _blob_id(self, path: str, full: str, signature: FileSignature) -> str:
         """The git blob id of the file's bytes as they are (no filter, no eol
         conversion), whatever the index says of it: the bytes the command
         reads, so that any change to them changes it.
@@ -168,35 +185,33 @@ class Workspace:
         # filters), nor where the entry was written under a conversion that no
         # longer applies (a branch whose attributes checked out CRLF): its id
         # is then LF's, the file CRLF, and stat data says nothing changed.
-        key = _stat_key(info)
-        known = self.state.cached_digest(f"git:{path}", key)
+        known = self.state.cached_digest(f"git:{path}", signature)
         if known is not None:
             return known
         digest = f"{GIT}:{raw_blob_id(full)}"
-        self.state.record_digest(f"git:{path}", key, digest)
+        self.state.record_digest(f"git:{path}", StatKey(*signature), digest)
         return digest
 
-    def _git_aware(self, path: str, full: str, info: os.stat_result) -> str:
+    def _git_aware(self, path: str, full: str, signature: FileSignature) -> str:
         """A tracked file's git blob id, else xxh3 (a dep no lock entry names yet).
 
         Whether git tracks the file decides, so this verdict is remembered with
         the index's signature: while neither the file nor the index changed, it
         is one stat-cache lookup, without opening the repository at all.
         """
-        key = _stat_key(info)
-        signature = self._index_signature
-        if signature is not None:
-            remembered = self.state.cached_digest(f"git?:{path}", key)
+        index = self._index_signature
+        if index is not None:
+            remembered = self.state.cached_digest(f"git?:{path}", signature)
             if remembered is not None:
                 seen, _, digest = remembered.partition(" ")
-                if seen == signature:
+                if seen == index:
                     return digest
         if self._is_tracked(path):
-            digest = self._blob_id(path, full, info)
+            digest = self._blob_id(path, full, signature)
         else:
-            digest = self._cached(path, full, info, hash_file)
-        if signature is not None:
-            self.state.record_digest(f"git?:{path}", key, f"{signature} {digest}")
+            digest = self._cached(path, full, signature, hash_file)
+        if index is not None:
+            self.state.record_digest(f"git?:{path}", StatKey(*signature), f"{index} {digest}")
         return digest
 
     def _is_tracked(self, path: str) -> bool:
@@ -216,12 +231,11 @@ class Workspace:
             return None
         return project_tracked(found[0], found[1])
 
-    def _cached(self, key: str, full: str, info: os.stat_result, hasher: object) -> str:
-        stat_key = _stat_key(info)
-        digest = self.state.cached_digest(key, stat_key)
+    def _cached(self, key: str, full: str, signature: FileSignature, hasher: object) -> str:
+        digest = self.state.cached_digest(key, signature)
         if digest is None:
             digest = str(hasher(full))  # type: ignore[operator]
-            self.state.record_digest(key, stat_key, digest)
+            self.state.record_digest(key, StatKey(*signature), digest)
         return digest
 
     def _directory(self, path: str) -> PathInfo:
@@ -240,11 +254,11 @@ class Workspace:
                 return self._record_cold(path, cold)
         ahead = self.signed_ahead.pop(path, None)
         if ahead is not None:
-            key = StatKey(*ahead[0])
-            cached = self.state.cached_digest(f"{DIR_KEY}{path}", key)
+            signature, files = ahead
+            cached = self.state.cached_digest(f"{DIR_KEY}{path}", signature)
             if cached is not None:
-                self.observed[path] = ("dir", *key)
-                return PathInfo(path, cached, key.size, True, ahead[1])
+                self.observed[path] = ("dir", *signature)
+                return PathInfo(path, cached, signature[2], True, files)
         with gc_paused():
             listing = walk_files(full)
             key = StatKey(*listing_signature(listing))

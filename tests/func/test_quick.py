@@ -4,11 +4,14 @@ say exactly what the CLI says; everything else is left to the CLI."""
 from __future__ import annotations
 
 import os
+import sqlite3
+import subprocess
+import sys
 
 import pytest
 
 from gitpipe.fastpath.seal import seal_path
-from tests.conftest import Repo
+from tests.conftest import GIT_ENV, Repo
 from tests.func.test_backfill import daily
 from tests.func.test_seal import built, launch
 
@@ -112,3 +115,25 @@ def test_the_order_of_reasons_does_not_depend_on_string_hashing(repo: Repo) -> N
                for seed in range(6)}
     assert len(outputs) == 1, outputs
     assert "report:\n    upstream: agg@2024-01-03, 2024-01-08 (2)\n" in outputs.pop()
+
+
+@pytest.mark.parametrize("at_once", [True, False])
+def test_a_quick_answer_leaves_without_teardown_with_its_exit_code(repo: Repo,
+                                                                  at_once: bool) -> None:
+    """As the console script runs it, a quick answer ends the process once its
+    output is out (no atexit handler, no teardown), with the answer's exit
+    code; what it learnt is in the stat cache for the next command."""
+    built(repo)
+    (repo.path / "src.py").write_text("print(2)\n")
+    code = ("import atexit, sys\natexit.register(lambda: sys.stderr.write('teardown'))\n"
+            f"from gitpipe.cli.launch import main\nmain(leave_at_once={at_once})\n")
+    env = {**os.environ, **GIT_ENV, **UNSEALED, "NO_COLOR": "1"}
+    done = subprocess.run([sys.executable, "-c", code, "status", "--check"], cwd=repo.path,
+                          env=env, capture_output=True, text=True)
+    assert done.returncode == 1 and "deps: src.py modified" in done.stdout, done.stderr
+    assert done.stderr == ("" if at_once else "teardown")
+    mtime_ns = (repo.path / "src.py").stat().st_mtime_ns
+    with sqlite3.connect(repo.path / ".gitpipe" / "state.db") as db:
+        rows = db.execute("SELECT path FROM stat_cache_ctime WHERE mtime_ns = ?",
+                          (mtime_ns,)).fetchall()
+    assert any(path.endswith("src.py") for (path,) in rows), rows

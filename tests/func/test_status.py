@@ -304,3 +304,39 @@ def test_a_tracked_symlink_is_named_by_its_targets_bytes(repo: Repo) -> None:
     assert repo.project().lock_entries["S"].dep("link.txt").digest.startswith("xxh3:")
     repo.gen({"target.txt": "two, longer\n"})
     assert reasons(repo)["S"] == ["deps: link.txt modified"]
+
+
+def test_a_project_kept_between_statuses_sees_each_edit(repo: Repo) -> None:
+    """A status hashes each path once however many tasks ask for it (clean.csv:
+    prep's out, train's dep), for that status only: the next status or repro of
+    the same Project (the API) hashes it again."""
+    built(repo)
+    project = repo.project()
+    try:
+        assert not project.status().stale
+        (repo.path / "clean.csv").write_text("vandalized\n")
+        verdicts = {v.task: [str(r) for r in v.reasons] for v in project.status().tasks}
+        (repo.path / "data.csv").write_text("a,b\n5,6\n")
+        report = project.repro()
+    finally:
+        project.close()
+    assert verdicts == {"prep": ["outs: clean.csv modified"],
+                        "train": ["deps: clean.csv modified", "upstream: prep"]}
+    assert report.ok and repo.read("model/m.txt") == "a,b\n5,6\n"
+
+
+def test_a_file_two_stages_locked_by_different_algorithms(repo: Repo) -> None:
+    """One path asked for by two tasks, each by its own entry's algorithm (xxh3
+    while untracked, the blob id once git tracks it): each is answered by its own."""
+    repo.gen({"f.txt": "f\n", ".gitignore": "f.txt\n"})
+    repo.spec({"x": {"cmd": "cat f.txt > x.out", "deps": ["f.txt"], "outs": ["x.out"]}},
+              commit="x")
+    assert repo.project().repro().ok
+    (repo.path / ".gitignore").write_text("")
+    repo.spec({"x": {"cmd": "cat f.txt > x.out", "deps": ["f.txt"], "outs": ["x.out"]},
+               "y": {"cmd": "cat f.txt > y.out", "deps": ["f.txt"], "outs": ["y.out"]}},
+              commit="y, and f.txt tracked")
+    assert repo.project().repro("y").ok
+    lock = repo.read("gitpipe.lock")
+    assert "hash: 'xxh3:" in lock.split("  y:")[0] and "hash: 'git:" in lock.split("  y:")[1]
+    assert reasons(repo) == {"x": [], "y": []}

@@ -302,6 +302,29 @@ def test_a_prefetch_knows_what_point_lookups_know(tmp_path: Path, asked: list[st
     looked_up.close()
 
 
+def test_after_the_whole_stat_cache_is_read_a_row_written_since_is_found(tmp_path: Path) -> None:
+    db = tmp_path / ".gitpipe" / "state.db"
+    old = time.time_ns() - 5 * RACY_NS
+    nothing_yet = State(db)
+    assert nothing_yet.prefetch_all(10) and not db.exists()  # read: no rows; never made
+    nothing_yet.close()
+    first = State(db)
+    for i in range(5):
+        first.record_digest(f"p{i}", StatKey(i, old, 7, old), f"xxh3:{i:02x}")
+    first.flush()
+    first.close()
+    state = State(db)
+    assert not state.prefetch_all(2)  # a few lookups: by the index
+    assert state.prefetch_all(20)
+    state.record_digest("new", StatKey(9, old, 7, old), "xxh3:09")
+    state.flush()
+    assert state.cached_digest("new", StatKey(9, old, 7, old)) == "xxh3:09"
+    assert state.cached_digest("p3", (3, old, 7, old)) == "xxh3:03"
+    assert state.cached_digest("absent", StatKey(3, old, 7, old)) is None
+    assert not state.recorded("absent")
+    state.close()
+
+
 def test_unflushed_entries_are_not_persisted(tmp_path: Path) -> None:
     db = tmp_path / "state.db"
     key = StatKey(1, time.time_ns() - 5 * RACY_NS, 1, time.time_ns() - 5 * RACY_NS)
