@@ -500,8 +500,8 @@ def track_pipeline(repo: Repo) -> None:
 def apply_track_edit(repo: Repo, kind: str, value: int) -> None:
     name = TRACKED_FILES[value % len(TRACKED_FILES)]
     tracked = name in repo.git("ls-files", "--", name)
-    if kind == "add":
-        repo.git("add", "--", name)
+    if kind == "add":  # --sparse: git refuses to add a skip-worktree entry without it
+        repo.git("add", "--sparse", "--", name)
     elif kind == "rm_cached":
         repo.git("rm", "-q", "--cached", "--ignore-unmatch", "--", name)
     elif kind == "skip_worktree" and tracked:
