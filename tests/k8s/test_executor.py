@@ -162,7 +162,9 @@ def test_gitpipe_restarted_after_the_job_finished_runs_it_again(
         repo: Repo, k8s: K8sCluster, k8s_namespace: str, s3_bucket: str, s3_env: dict) -> None:
     """The Job an interrupted run left has finished by the next repro: that repro
     makes it again under the same name and must judge the new Job's pod, never
-    the finished one's (whose result record it cleared for the new attempt)."""
+    the finished one's (whose result record it cleared for the new attempt).
+    The finished pod outlives its Job until the garbage collector comes, which
+    under load is late; here it is orphaned, so it stays."""
     project(repo, k8s, k8s_namespace, s3_bucket, s3_env, train_cmd="sleep 2; " + TRAIN)
     env = {**os.environ, **GIT_ENV, **k8s.env}
     first = subprocess.Popen([sys.executable, "-m", "gitpipe", "repro"], cwd=repo.path, env=env,
@@ -176,6 +178,13 @@ def test_gitpipe_restarted_after_the_job_finished_runs_it_again(
                   for c in job.status.conditions or []):
         assert time.monotonic() < deadline, "the first Job never completed"
         time.sleep(0.2)
+    for job in k8s.batch().list_namespaced_job(k8s_namespace).items:
+        k8s.batch().delete_namespaced_job(job.metadata.name, k8s_namespace,
+                                          propagation_policy="Orphan")
+    while k8s.batch().list_namespaced_job(k8s_namespace).items:
+        assert time.monotonic() < deadline, "the first Job was never deleted"
+        time.sleep(0.2)
+    assert k8s.core().list_namespaced_pod(k8s_namespace).items, "the orphaned pod is gone"
     done = run(repo, k8s, "repro")
     assert done.returncode == 0, done.stderr
     assert repo.read("model/m.txt") == "A\nB\n"
