@@ -42,10 +42,13 @@ def _once_each_key(path: str) -> Any:
     return build
 
 
+NEWLINE = "\n"
+
+
 def _long_number(text: str, path: str, kind: str) -> BadInputError:
     """The error for a number longer than yamlio allows, at its line."""
-    found = re.search("[0-9_]{%d,}" % (MAX_NUMBER_CHARS + 1), text)
-    line = f":{text.count(chr(10), 0, found.start()) + 1}" if found else ""
+    found = re.search(f"[0-9_]{{{MAX_NUMBER_CHARS + 1},}}", text)
+    line = f":{text.count(NEWLINE, 0, found.start()) + 1}" if found else ""
     return BadInputError(f"{path}{line}: invalid {kind}: a number of more than "
                          f"{MAX_NUMBER_CHARS:,} characters")
 
