@@ -256,6 +256,10 @@ def parse_yaml(text: str, source: str) -> Any:
     except lib.module.MarkedYAMLError as exc:
         message, hint = _yaml_problem(exc, text, source)
         raise BadInputError(message, hint=hint) from None
+    except lib.module.reader.ReaderError as exc:  # a NUL or other control character
+        line = text.count("\n", 0, exc.position) + 1
+        raise BadInputError(f"{source}:{line}: invalid YAML: character {exc.character:#06x} "
+                            f"({exc.reason})") from None
     except (lib.module.YAMLError, RecursionError) as exc:
         raise BadInputError(f"{source}: invalid YAML: {exc}") from None
 

@@ -126,3 +126,12 @@ def test_a_monthly_range_to_the_last_month_a_date_can_name_ends_there(
     (done,) = _attack(repo, tmp_path, {"gitpipe.yaml": spec}, ("backfill", "p", "--dry-run"))
     assert done.returncode == 0, done.stderr
     assert "9999-12-01" in done.stdout and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("name", ["gitpipe.lock", "params.yaml", "gitpipe.yaml"])
+def test_a_nul_byte_is_refused_naming_its_line(repo: Repo, tmp_path: Path, name: str) -> None:
+    _ran_with_params(repo, "params.yaml", "lr: 1\n")
+    crafted = repo.read(name).rstrip("\n") + "\n# a\0b\n"
+    line = crafted.count("\n")
+    for done in _attack(repo, tmp_path, {name: crafted}, ("status",), ("diff", "HEAD~1")):
+        _refused(done, f"{name}:{line}: invalid YAML: character 0x0000")
