@@ -99,7 +99,7 @@ class PartitionSpec(NamedTuple):
                                  "end a day earlier") from None
         if first >= stop:
             raise PartitionError(f"start {self.start} is after end {self.end}")
-        if _at_least(first, stop, self.freq) > MAX_PARTITIONS:
+        if at_least(first, stop, self.freq) > MAX_PARTITIONS:
             raise PartitionError(f"{self.start}..{self.end} makes more than {MAX_PARTITIONS:,} "
                                  f"{self.freq} partitions: is the range right?")
         return first, stop
@@ -125,7 +125,7 @@ class PartitionSpec(NamedTuple):
 _FREQ_HOURS = {"hourly": 1, "daily": 24, "weekly": 24 * 7, "monthly": 24 * 31}
 
 
-def _at_least(lo: dt.datetime, hi: dt.datetime, freq: str) -> int:
+def at_least(lo: dt.datetime, hi: dt.datetime, freq: str) -> int:
     """A lower bound of how many partitions [lo, hi) holds, without making them."""
     return int((hi - lo) / dt.timedelta(hours=_FREQ_HOURS[freq]))
 

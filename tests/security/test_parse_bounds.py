@@ -135,3 +135,24 @@ def test_a_nul_byte_is_refused_naming_its_line(repo: Repo, tmp_path: Path, name:
     line = crafted.count("\n")
     for done in _attack(repo, tmp_path, {name: crafted}, ("status",), ("diff", "HEAD~1")):
         _refused(done, f"{name}:{line}: invalid YAML: character 0x0000")
+
+
+@pytest.mark.parametrize("kind", ["foreach", "partition"])
+def test_a_long_command_times_many_nodes_is_refused_before_they_are_made(
+        repo: Repo, tmp_path: Path, kind: str) -> None:
+    # A 1 MB value from params.yaml rendered into each of 20,000 items' commands
+    # (20 GB of Tasks), or a 2 MB command over 300 years of daily partitions.
+    if kind == "foreach":
+        items = ", ".join(f"i{i}" for i in range(20_000))
+        files = {"params.yaml": f"big: {'x' * 1_000_000}\n",
+                 "gitpipe.yaml": "stages:\n  p:\n    foreach: [" + items + "]\n    do:\n"
+                                 "      cmd: echo ${big} ${item}\n      outs: ['o-${item}']\n"}
+    else:
+        files = {"gitpipe.yaml": "stages:\n  p:\n    partition: {by: date, start: 2000-01-01, "
+                                 "end: 2300-01-01, freq: daily}\n    cmd: echo ${date} "
+                                 + "y" * 2_000_000 + "\n    outs: ['o-${date}']\n"}
+    started = time.monotonic()
+    for done in _attack(repo, tmp_path, files, ("status",), ("validate",)):
+        _refused(done, "gitpipe.yaml:", "stage 'p': ", "nodes of",
+                 "each make more than 268,435,456 characters")
+    assert time.monotonic() - started < 120
