@@ -156,3 +156,14 @@ def test_a_long_command_times_many_nodes_is_refused_before_they_are_made(
         _refused(done, "gitpipe.yaml:", "stage 'p': ", "nodes of",
                  "each make more than 268,435,456 characters")
     assert time.monotonic() - started < 120
+
+
+def test_a_long_value_named_many_times_in_one_command_is_refused(
+        repo: Repo, tmp_path: Path) -> None:
+    # 300 × an 8 MB params value: 2.4 GB built in memory for one command.
+    files = {"params.yaml": f"big: {'x' * 8_000_000}\n",
+             "gitpipe.yaml": "stages:\n  p:\n    cmd: echo " + "${big}" * 300 + "\n"
+                             "    outs: [o]\n"}
+    for done in _attack(repo, tmp_path, files, ("status",), ("validate",)):
+        _refused(done, "gitpipe.yaml:3: stage 'p': ${big}: the text renders to more than "
+                 "1,048,576 characters")
