@@ -13,21 +13,11 @@ from typing import Any
 from gitpipe.core.errors import did_you_mean
 from gitpipe.core.yamlio import LineDict, LineList, line_of, plain
 from gitpipe.pipeline import registry
+from gitpipe.pipeline.itemcheck import range_problem
 from gitpipe.pipeline.items import ItemSpec
 from gitpipe.pipeline.model import DEFAULT_PARAMS_FILE, KubeSpec, Out, ParamRef, Stage, WaitFor
-from gitpipe.pipeline.partitions import (
-    FREQS,
-    PartitionError,
-    PartitionSpec,
-    at_least,
-    template_names,
-    variables,
-)
+from gitpipe.pipeline.partitions import FREQS, PartitionSpec, template_names, variables
 from gitpipe.trust.checks import reserved_name
-
-# What a stage's nodes (partitions, foreach or matrix items) may hold in all:
-# a spec of a few bytes must not make gigabytes of Tasks.
-MAX_EXPANDED_CHARS = 256 * 1024 * 1024
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
@@ -268,8 +258,6 @@ class StageParser:
         if self.items is not None:
             from gitpipe.pipeline.itemcheck import check_items
 
-            if not self._expands_within(len(self.items.item_keys), "cmd"):
-                return None
             wdir = self.wdir
             return check_items(self.name, self.body, self.items,
                                lambda path: normalize_path(path, wdir), self.problem)
@@ -289,27 +277,12 @@ class StageParser:
         if spec.freq not in FREQS:
             self.problem("partition", f"unknown freq {spec.freq!r} (one of {', '.join(FREQS)})")
             return None
-        try:
-            first, stop = spec.bounds(dt.date.today())
-        except PartitionError as exc:
-            self.problem("partition", f"partition: {exc}")
-            return None
-        if not self._expands_within(at_least(first, stop, spec.freq), "partition"):
+        problem = range_problem(spec, self.body, dt.date.today())
+        if problem:
+            self.problem("partition", problem)
             return None
         self._check_templates(set(variables("2000-01-01T00", spec.freq)))
         return spec
-
-    def _expands_within(self, nodes: int, key: str) -> bool:
-        """Whether `nodes` copies of the stage's commands and paths stay within
-        MAX_EXPANDED_CHARS; a problem at `key` otherwise. Each node is a Task
-        holding its own rendered copy, so a long command times many nodes is a
-        bomb however few bytes the spec takes."""
-        chars = sum(len(text) for _, text in self._template_texts())
-        if nodes * chars <= MAX_EXPANDED_CHARS:
-            return True
-        self.problem(key, f"{nodes:,} nodes of {chars:,} characters of cmd, deps, outs and "
-                     f"env each make more than {MAX_EXPANDED_CHARS:,} characters")
-        return False
 
     def _template_texts(self) -> list[tuple[str, str]]:
         texts = [("cmd", str(self.body.get("cmd", "")))]
