@@ -19,12 +19,14 @@ MAX_ALIASES = 100
 # text cached under other rules is parsed, and judged, again.
 PARSE_RULES = 5
 MAX_BYTES = 16 * 1024 * 1024
-# Numbers in specs, params and locks are counts, rates and seeds. Python refuses
-# to print an int of more than 4,300 digits, and builds a YAML base-60 number
-# (`1:59:59:…`) in quadratic time, so a number written in more characters is
-# refused before it is built, and a built one (TOML's hex) above this size.
-MAX_NUMBER_CHARS = 1000
-MAX_INT_BITS = 4 * MAX_NUMBER_CHARS
+# Numbers in specs, params and locks are counts, rates, durations and seeds.
+# Python cannot turn an int above 2**1024 into a float (a timeout, a param
+# compared as a number) nor print one of more than 4,300 digits, and builds a
+# YAML base-60 number (`1:59:59:…`) in quadratic time: a number written in
+# more characters is refused before it is built, a built one (TOML's hex)
+# above MAX_INT_BITS after.
+MAX_NUMBER_CHARS = 300
+MAX_INT_BITS = 1000
 
 
 class LineDict(dict[Any, Any]):

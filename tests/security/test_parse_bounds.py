@@ -167,3 +167,13 @@ def test_a_long_value_named_many_times_in_one_command_is_refused(
     for done in _attack(repo, tmp_path, files, ("status",), ("validate",)):
         _refused(done, "gitpipe.yaml:3: stage 'p': ${big}: the text renders to more than "
                  "1,048,576 characters")
+
+
+def test_a_number_too_large_for_a_float_is_refused(repo: Repo, tmp_path: Path) -> None:
+    # 400 digits print, but a timeout or a compared param becomes a float:
+    # "OverflowError: int too large to convert to float".
+    _ran_with_params(repo, "params.yaml", "lr: 1\n")
+    spec = repo.read("gitpipe.yaml") + f"    timeout: {'9' * 400}\n"
+    for done in _attack(repo, tmp_path, {"gitpipe.yaml": spec, "params.yaml": f"lr: {'9' * 400}\n"},
+                        ("validate",), ("repro", "--dry-run"), ("params", "diff", "HEAD~1")):
+        _refused(done, ":", "invalid YAML: a number of 400 characters (at most 300)")
