@@ -17,8 +17,16 @@ from gitpipe.core.errors import BadInputError
 MAX_ALIASES = 100
 # Part of every parse-cache key: it changes with what parsing refuses, so a
 # text cached under other rules is parsed, and judged, again.
-PARSE_RULES = 4
+PARSE_RULES = 5
 MAX_BYTES = 16 * 1024 * 1024
+# Numbers in specs, params and locks are counts, rates, durations and seeds.
+# Python cannot turn an int above 2**1024 into a float (a timeout, a param
+# compared as a number) nor print one of more than 4,300 digits, and builds a
+# YAML base-60 number (`1:59:59:…`) in quadratic time: a number written in
+# more characters is refused before it is built, a built one (TOML's hex)
+# above MAX_INT_BITS after.
+MAX_NUMBER_CHARS = 300
+MAX_INT_BITS = 1000
 
 
 class LineDict(dict[Any, Any]):
@@ -63,6 +71,15 @@ def _yaml() -> _Yaml:
         def construct_document(self, node: Any) -> Any:
             _refuse_duplicate_keys(self, yaml, node)
             return super().construct_document(node)
+
+    def construct_bounded_int(loader: Any, node: Any) -> Any:
+        if len(node.value) > MAX_NUMBER_CHARS:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a number of {len(node.value):,} characters (at most "
+                f"{MAX_NUMBER_CHARS:,})", node.start_mark)
+        return yaml.constructor.SafeConstructor.construct_yaml_int(loader, node)
+
+    OnceEachKey.add_constructor("tag:yaml.org,2002:int", construct_bounded_int)
 
     class LineLoader(OnceEachKey):
         """Safe loader building LineDict/LineList; refuses alias-heavy (bomb) documents."""
@@ -193,6 +210,8 @@ def _expanded_size(data: Any, limit: int) -> int:
 
     def size(node: Any) -> int:
         if not isinstance(node, (dict, list)):
+            if isinstance(node, int) and node.bit_length() > MAX_INT_BITS:
+                raise _HugeNumber
             return 1
         key = id(node)
         if key not in sizes:
@@ -208,11 +227,20 @@ def _expanded_size(data: Any, limit: int) -> int:
     return size(data)
 
 
-def _check_bomb(data: Any, source: str) -> Any:
+class _HugeNumber(Exception):
+    """An int above MAX_INT_BITS, met while sizing the parsed data."""
+
+
+def check_bounds(data: Any, source: str) -> Any:
+    """`data` parsed from `source`, if bounded: not nested too deeply, not
+    exploding through aliases, no int too large to print (BadInputError)."""
     try:
         size = _expanded_size(data, MAX_NODES)
     except RecursionError:
         raise BadInputError(f"{source}: nested too deeply") from None
+    except _HugeNumber:
+        raise BadInputError(f"{source}: holds an integer of more than {MAX_INT_BITS:,} bits "
+                            "(is it really a number?)") from None
     if size > MAX_NODES:
         raise BadInputError(f"{source}: expands to more than {MAX_NODES:,} values through "
                             "aliases (a YAML bomb?)")
@@ -226,10 +254,14 @@ def parse_yaml(text: str, source: str) -> Any:
     lib = _yaml()
     try:
         _reject_aliases_fast(text)
-        return _check_bomb(lib.module.load(text, Loader=lib.line_loader), source)
+        return check_bounds(lib.module.load(text, Loader=lib.line_loader), source)
     except lib.module.MarkedYAMLError as exc:
         message, hint = _yaml_problem(exc, text, source)
         raise BadInputError(message, hint=hint) from None
+    except lib.module.reader.ReaderError as exc:  # a NUL or other control character
+        line = text.count("\n", 0, exc.position) + 1
+        raise BadInputError(f"{source}:{line}: invalid YAML: character {exc.character:#06x} "
+                            f"({exc.reason})") from None
     except (lib.module.YAMLError, RecursionError) as exc:
         raise BadInputError(f"{source}: invalid YAML: {exc}") from None
 
@@ -280,7 +312,7 @@ def parse_plain(text: str, source: str, yaml12_numbers: bool = False) -> Any:
                                else lib.base_loader)
     except (_yaml().module.YAMLError, RecursionError):
         return parse_yaml(text, source)
-    return _check_bomb(data, source)
+    return check_bounds(data, source)
 
 
 def dump_yaml(data: Any) -> str:

@@ -237,7 +237,8 @@ def read_noted(full: str | os.PathLike[str], name: str, reads: ReadLog | None) -
     """The UTF-8 text of the file at `full`, noted in `reads` as the project path
     `name` with the signature of the very file read (fstat of the open file,
     symlinks followed, as the seal compares it). Raises as `open` does; a
-    missing file is noted as missing first."""
+    missing file is noted as missing first; text that is not UTF-8 is a
+    BadInputError naming the file, line and byte."""
     try:
         with open(full, encoding="utf-8") as handle:
             info = os.fstat(handle.fileno())
@@ -246,9 +247,27 @@ def read_noted(full: str | os.PathLike[str], name: str, reads: ReadLog | None) -
         if reads is not None:
             reads.seen[name] = None
         raise
+    except UnicodeDecodeError:
+        raise _not_utf8(full, name) from None
     if reads is not None:
         reads.seen[name] = file_signature(info)
     return text
+
+
+def _not_utf8(full: str | os.PathLike[str], name: str) -> Exception:
+    """The error for a file that is not UTF-8, at its first bad byte (read
+    again as bytes: the text reader's offsets are per chunk)."""
+    from gitpipe.core.errors import BadInputError  # only on this error: kept off the no-op
+
+    with open(full, "rb") as handle:
+        data = handle.read()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return BadInputError(f"{name}:{line}: not UTF-8 text (byte {data[exc.start]:#04x}: "
+                             f"{exc.reason})", hint="gitpipe reads its files as UTF-8")
+    return BadInputError(f"{name}: not UTF-8 text")
 
 
 def index_signature(root: str | os.PathLike[str]) -> str | None:

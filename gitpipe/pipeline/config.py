@@ -56,7 +56,7 @@ def _read(path: Path, source: str, reads: ReadLog | None,
         text = read_noted(path, source, reads)
     except FileNotFoundError:
         return {}
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise BadInputError(f"{source}: cannot read: {exc}") from None
     return _parse(text, source, parsed)
 
@@ -201,10 +201,10 @@ def edit_config(gitpipe_dir: Path, edit: Callable[[dict[str, Any]], None],
 
 def _read_text(path: Path, source: str) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        return read_noted(path, source, None)
     except FileNotFoundError:
         return ""
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise BadInputError(f"{source}: cannot read: {exc}") from None
 
 

@@ -2,21 +2,28 @@
 exists for every item and renders (a mapping only into `cmd`), and each
 rendered path is a path inside the repository. Items come from git like the
 rest of gitpipe.yaml, so a value such as `../../etc` is refused here, before
-any node is made of it.
+any node is made of it; so is a stage whose nodes (items or partitions) would
+hold more rendered text than MAX_EXPANDED_CHARS.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from gitpipe.pipeline.items import ItemSpec
+from gitpipe.pipeline.partitions import PartitionError, PartitionSpec, at_least
 from gitpipe.pipeline.templates import TemplateError, names_in, render_text, root_of
 
 Problem = Callable[[str, str], None]  # (field, message), reported at the field's line
 
 ITEM_FIELDS = ("cmd", "deps", "outs", "metrics", "env", "wait_for")
 PATH_FIELDS = ("deps", "outs", "metrics")
+# What a stage's nodes may hold in all: each node is a Task with its own
+# rendered command and paths, so a long command times many nodes is gigabytes
+# however few bytes the spec takes.
+MAX_EXPANDED_CHARS = 256 * 1024 * 1024
 
 
 def _texts(body: Any) -> list[tuple[str, str]]:
@@ -35,6 +42,25 @@ def _texts(body: Any) -> list[tuple[str, str]]:
     if wait_path is not None:
         texts.append(("wait_for", str(wait_path)))
     return [(field, text) for field, text in texts if "${" in text]
+
+
+def expansion_problem(nodes: int, body: Mapping[str, Any]) -> str | None:
+    """Why `nodes` nodes of `body` are too much to make, or None. Only texts
+    holding `${` count: the others are shared by every node, never copied."""
+    chars = sum(len(text) for _, text in _texts(body))
+    if nodes * chars <= MAX_EXPANDED_CHARS:
+        return None
+    return (f"{nodes:,} nodes of {chars:,} characters of cmd, deps, outs and env each make "
+            f"more than {MAX_EXPANDED_CHARS:,} characters")
+
+
+def range_problem(spec: PartitionSpec, body: Mapping[str, Any], today: dt.date) -> str | None:
+    """Why a partitioned stage's range cannot be made, or None."""
+    try:
+        first, stop = spec.bounds(today)
+    except PartitionError as exc:
+        return f"partition: {exc}"
+    return expansion_problem(at_least(first, stop, spec.freq), body)
 
 
 def _fixed_fields(body: Mapping[str, Any], problem: Problem) -> None:
@@ -57,6 +83,10 @@ def check_items(stage: str, body: Mapping[str, Any], spec: ItemSpec,
     if body.get("partition") is not None:
         problem("partition", f"a stage has 'partition' or '{spec.kind}', not both (both "
                 "make the stage's nodes)")
+        return None
+    too_big = expansion_problem(len(spec.item_keys), body)
+    if too_big:
+        problem("cmd", too_big)
         return None
     _fixed_fields(body, problem)
     failed: set[str] = set()

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 from typing import Any
 
 from gitpipe.core.errors import BadInputError
-from gitpipe.core.yamlio import MAX_BYTES, parse_plain
+from gitpipe.core.yamlio import MAX_BYTES, MAX_NUMBER_CHARS, check_bounds, parse_plain
 
 
 def parse_params(text: str, path: str, source: str | None = None) -> Any:
@@ -41,9 +42,32 @@ def _once_each_key(path: str) -> Any:
     return build
 
 
+NEWLINE = "\n"
+
+
+def _long_number(text: str, path: str, kind: str) -> BadInputError:
+    """The error for a number longer than yamlio allows, at its line."""
+    found = re.search(f"[0-9_]{{{MAX_NUMBER_CHARS + 1},}}", text)
+    line = f":{text.count(NEWLINE, 0, found.start()) + 1}" if found else ""
+    return BadInputError(f"{path}{line}: invalid {kind}: a number of more than "
+                         f"{MAX_NUMBER_CHARS:,} characters")
+
+
+def _bounded_int(text: str, path: str) -> Any:
+    """json's `parse_int`: refuses a number longer than yamlio allows, which
+    Python could not turn into an int (over 4,300 digits) or print."""
+
+    def parse(digits: str) -> int:
+        if len(digits) > MAX_NUMBER_CHARS:
+            raise _long_number(text, path, "JSON")
+        return int(digits)
+    return parse
+
+
 def _parse_json(text: str, path: str) -> Any:
     try:
-        return json.loads(text, object_pairs_hook=_once_each_key(path))
+        return json.loads(text, object_pairs_hook=_once_each_key(path),
+                          parse_int=_bounded_int(text, path))
     except json.JSONDecodeError as exc:
         raise BadInputError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
     except RecursionError:
@@ -66,6 +90,10 @@ def _parse_toml(text: str, path: str) -> Any:
         raise BadInputError(f"{path}: reading TOML needs Python 3.11 or the tomli package",
                             hint="pip install tomli, or write the file as YAML or JSON")
     try:
-        return toml.loads(text)
+        return check_bounds(toml.loads(text), path)
     except toml.TOMLDecodeError as exc:
         raise BadInputError(f"{path}: invalid TOML: {exc}") from None
+    except ValueError:  # int() refused a number of more than 4,300 digits
+        raise _long_number(text, path, "TOML") from None
+    except RecursionError:
+        raise BadInputError(f"{path}: invalid TOML: nested too deeply") from None

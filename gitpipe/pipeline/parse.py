@@ -123,7 +123,7 @@ def load_pipeline(root: Path, source: str = SPEC_FILE, cache_dir: Path | None = 
     except FileNotFoundError:
         raise SpecError([f"{source}: file does not exist"],
                         hint=FIRST_STAGE_HINT if source == SPEC_FILE else None) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise SpecError([f"{source}: cannot read: {exc}"]) from None
     read_file = _project_reader(root, reads)
     if with_lines:
@@ -152,7 +152,7 @@ def _project_reader(root: Path, reads: ReadLog | None) -> ReadFile:
             return read_noted(root / path, path, reads)
         except (FileNotFoundError, NotADirectoryError):
             return None
-        except (OSError, UnicodeDecodeError) as exc:
+        except OSError as exc:
             raise SpecError([f"{path}: cannot read: {exc}"]) from None
 
     return read

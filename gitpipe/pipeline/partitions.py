@@ -91,10 +91,17 @@ class PartitionSpec(NamedTuple):
 
     def bounds(self, today: dt.date) -> tuple[dt.datetime, dt.datetime]:
         """The half-open [start, stop) this spec covers."""
-        first = parse_when(self.start, today, self.freq)
-        stop = stop_after(self.end, today)
+        try:
+            first = parse_when(self.start, today, self.freq)
+            stop = stop_after(self.end, today)
+        except OverflowError:  # the day after 9999-12-31
+            raise PartitionError(f"end {self.end} is the last day a date can name: "
+                                 "end a day earlier") from None
         if first >= stop:
             raise PartitionError(f"start {self.start} is after end {self.end}")
+        if at_least(first, stop, self.freq) > MAX_PARTITIONS:
+            raise PartitionError(f"{self.start}..{self.end} makes more than {MAX_PARTITIONS:,} "
+                                 f"{self.freq} partitions: is the range right?")
         return first, stop
 
     def keys(self, today: dt.date, start: str | None = None,
@@ -115,6 +122,14 @@ class PartitionSpec(NamedTuple):
         return [key_of(m, self.freq) for m in iterate(lo, hi, self.freq)]
 
 
+_FREQ_HOURS = {"hourly": 1, "daily": 24, "weekly": 24 * 7, "monthly": 24 * 31}
+
+
+def at_least(lo: dt.datetime, hi: dt.datetime, freq: str) -> int:
+    """A lower bound of how many partitions [lo, hi) holds, without making them."""
+    return int((hi - lo) / dt.timedelta(hours=_FREQ_HOURS[freq]))
+
+
 def iterate(lo: dt.datetime, hi: dt.datetime, freq: str) -> Iterator[dt.datetime]:
     count = 0
     moment = lo
@@ -123,7 +138,10 @@ def iterate(lo: dt.datetime, hi: dt.datetime, freq: str) -> Iterator[dt.datetime
         if count > MAX_PARTITIONS:
             raise PartitionError(f"more than {MAX_PARTITIONS} partitions: is the range right?")
         yield moment
-        moment = step(lo, freq, count)
+        try:
+            moment = step(lo, freq, count)
+        except (OverflowError, ValueError):  # past year 9999: the range ends before
+            return
 
 
 _KEY = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:T([0-9]{2}))?")

@@ -13,15 +13,10 @@ from typing import Any
 from gitpipe.core.errors import did_you_mean
 from gitpipe.core.yamlio import LineDict, LineList, line_of, plain
 from gitpipe.pipeline import registry
+from gitpipe.pipeline.itemcheck import range_problem
 from gitpipe.pipeline.items import ItemSpec
 from gitpipe.pipeline.model import DEFAULT_PARAMS_FILE, KubeSpec, Out, ParamRef, Stage, WaitFor
-from gitpipe.pipeline.partitions import (
-    FREQS,
-    PartitionError,
-    PartitionSpec,
-    template_names,
-    variables,
-)
+from gitpipe.pipeline.partitions import FREQS, PartitionSpec, template_names, variables
 from gitpipe.trust.checks import reserved_name
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -282,10 +277,9 @@ class StageParser:
         if spec.freq not in FREQS:
             self.problem("partition", f"unknown freq {spec.freq!r} (one of {', '.join(FREQS)})")
             return None
-        try:
-            spec.bounds(dt.date.today())
-        except PartitionError as exc:
-            self.problem("partition", f"partition: {exc}")
+        problem = range_problem(spec, self.body, dt.date.today())
+        if problem:
+            self.problem("partition", problem)
             return None
         self._check_templates(set(variables("2000-01-01T00", spec.freq)))
         return spec

@@ -15,6 +15,10 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+# One rendered command or path: the kernel takes no single argument over
+# 128 KiB and no path over 4 KiB, so more is a long value named many times
+# (`${big}${big}…`), which would otherwise be built whole in memory.
+MAX_RENDERED = 1024 * 1024
 TEMPLATE = re.compile(r"(?<!\\)\$\{([^}]*)\}")
 _INDEX = re.compile(r"\[([^\]]*)\]")
 
@@ -109,11 +113,19 @@ def render(text: str, resolve: Resolver, in_cmd: bool = False,
     if not in_cmd and len(matches) == 1 and matches[0].group(0) == text:
         return resolve(matches[0].group(1).strip())
 
+    rendered = len(text)
+
     def one(match: re.Match[str]) -> str:
+        nonlocal rendered
         name = match.group(1).strip()
         if keep is not None and keep(name):
             return match.group(0)
-        return to_text(resolve(name), in_cmd)
+        piece = to_text(resolve(name), in_cmd)
+        rendered += len(piece)
+        if rendered > MAX_RENDERED:
+            raise TemplateError(f"${{{name}}}: the text renders to more than "
+                                f"{MAX_RENDERED:,} characters")
+        return piece
 
     done = TEMPLATE.sub(one, text)
     return done.replace("\\${", "${") if keep is None else done
