@@ -29,6 +29,10 @@ MAX_ITEMS = 100_000
 MAX_KEY = 120
 ITEM_NAMES = ("item", "key")
 
+# Item keys -> {key: position}, by the identity of the (immutable) tuple of keys;
+# the tuple is held with its positions, so its id is never reused while noted.
+_POSITIONS: dict[int, tuple[tuple[str, ...], dict[str, int]]] = {}
+
 
 class ItemSpec(NamedTuple):
     """A stage's items: their keys and each one's `${item}`/`${key}` values as JSON
@@ -46,8 +50,21 @@ class ItemSpec(NamedTuple):
         return list(self.item_keys)
 
     def variables(self, key: str) -> dict[str, Any]:
-        found: dict[str, Any] = json.loads(self.contexts[self.item_keys.index(key)])
+        at = self.position(key)
+        if at is None:
+            raise ValueError(f"no item {key!r}")
+        found: dict[str, Any] = json.loads(self.contexts[at])
         return found
+
+    def position(self, key: str) -> int | None:
+        """Where `key` stands among the item keys (the first place, as
+        tuple.index says), or None: a stage of many items asks once per node
+        and once per lock entry, which tuple.index makes quadratic."""
+        known = _POSITIONS.get(id(self.item_keys))
+        if known is None or known[0] is not self.item_keys:
+            places = {k: i for i, k in reversed(list(enumerate(self.item_keys)))}
+            known = _POSITIONS[id(self.item_keys)] = (self.item_keys, places)
+        return known[1].get(key)
 
     def items(self) -> list[tuple[str, dict[str, Any]]]:
         return [(key, json.loads(text)) for key, text in zip(self.item_keys, self.contexts,

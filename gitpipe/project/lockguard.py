@@ -167,7 +167,7 @@ def declares(project: Project, task: str) -> bool:
     if bool(at) != (stage.partition is not None):
         return False
     if isinstance(stage.partition, ItemSpec):
-        return key in stage.partition.item_keys
+        return stage.partition.position(key) is not None
     return stage.partition is None or is_key(key, stage.partition.freq)
 
 
