@@ -9,6 +9,7 @@ import datetime as dt
 import errno
 import fcntl
 import os
+import stat
 import time
 from functools import cached_property
 from pathlib import Path
@@ -237,7 +238,7 @@ class Project:
         `paths` ({task: [paths]}) narrows the check to one task just before it
         runs, so a symlink swapped in after validation is caught too.
         """
-        root = os.path.realpath(self.root)
+        root = self.real_root
         problems = []
         real_dirs: dict[str, str] = {}
 
@@ -245,7 +246,7 @@ class Project:
             # realpath of each parent directory once, not of every path.
             parent, _, name = path.rpartition("/")
             if parent not in real_dirs:
-                real_dirs[parent] = os.path.realpath(self.root / parent)
+                real_dirs[parent] = _real_below(root, parent)
             full = os.path.join(real_dirs[parent], name)
             return os.path.realpath(full) if os.path.islink(full) else full
 
@@ -263,6 +264,13 @@ class Project:
             raise BadInputError("\n".join(problems + wdirs),
                                 hint=WDIR_HINT if wdirs else None)
 
+    @cached_property
+    def real_root(self) -> str:
+        """The root with every symlink resolved: what each dep and out must stay
+        beneath. Resolved once: the runner checks a task's paths again just
+        before it runs, and only the paths below the root can be swapped."""
+        return os.path.realpath(self.root)
+
     def refuse_tracked_outs(self, tasks: list[Task]) -> None:
         """Refuse cached outs that git tracks (gitpipe deletes and rewrites them),
         before anything runs; asks git only when one could be tracked."""
@@ -278,6 +286,28 @@ class Project:
             self.state.close()
         if "git" in self.__dict__:
             self.git.close()
+
+
+def _real_below(real_root: str, rel: str) -> str:
+    """`os.path.realpath(real_root/rel)` for a `real_root` already resolved: each
+    part of `rel` is lstat'ed from the root down, and only a path that meets a
+    symlink (or holds `.` or `..`) is resolved whole by realpath."""
+    if not rel:
+        return real_root
+    parts = rel.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        return os.path.realpath(os.path.join(real_root, rel))
+    current = real_root
+    for part in parts:
+        current = f"{current}/{part}" if current != "/" else f"/{part}"
+        try:
+            mode = os.lstat(current).st_mode
+        except OSError:
+            # realpath keeps a missing part (and what follows it) as written.
+            return os.path.realpath(os.path.join(real_root, rel))
+        if stat.S_ISLNK(mode):
+            return os.path.realpath(os.path.join(real_root, rel))
+    return current
 
 
 class ProjectLock:
