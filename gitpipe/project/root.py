@@ -9,7 +9,6 @@ import datetime as dt
 import errno
 import fcntl
 import os
-import stat
 import time
 from functools import cached_property
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from gitpipe.core.digraph import Dag
 from gitpipe.core.errors import BadInputError, NotAProjectError, ProjectLockedError, SpecError
+from gitpipe.core.nofollow import realpath_below
 from gitpipe.git.repo import GitRepo
 from gitpipe.hashing.statsig import ReadLog
 from gitpipe.pipeline import graph as graph_module
@@ -246,7 +246,7 @@ class Project:
             # realpath of each parent directory once, not of every path.
             parent, _, name = path.rpartition("/")
             if parent not in real_dirs:
-                real_dirs[parent] = _real_below(root, parent)
+                real_dirs[parent] = realpath_below(root, parent)
             full = os.path.join(real_dirs[parent], name)
             return os.path.realpath(full) if os.path.islink(full) else full
 
@@ -266,9 +266,8 @@ class Project:
 
     @cached_property
     def real_root(self) -> str:
-        """The root with every symlink resolved: what each dep and out must stay
-        beneath. Resolved once: the runner checks a task's paths again just
-        before it runs, and only the paths below the root can be swapped."""
+        """The root, symlinks resolved once: a task's paths are checked again
+        before it runs, and only what lies below the root can be swapped."""
         return os.path.realpath(self.root)
 
     def refuse_tracked_outs(self, tasks: list[Task]) -> None:
@@ -286,28 +285,6 @@ class Project:
             self.state.close()
         if "git" in self.__dict__:
             self.git.close()
-
-
-def _real_below(real_root: str, rel: str) -> str:
-    """`os.path.realpath(real_root/rel)` for a `real_root` already resolved: each
-    part of `rel` is lstat'ed from the root down, and only a path that meets a
-    symlink (or holds `.` or `..`) is resolved whole by realpath."""
-    if not rel:
-        return real_root
-    parts = rel.split("/")
-    if any(part in ("", ".", "..") for part in parts):
-        return os.path.realpath(os.path.join(real_root, rel))
-    current = real_root
-    for part in parts:
-        current = f"{current}/{part}" if current != "/" else f"/{part}"
-        try:
-            mode = os.lstat(current).st_mode
-        except OSError:
-            # realpath keeps a missing part (and what follows it) as written.
-            return os.path.realpath(os.path.join(real_root, rel))
-        if stat.S_ISLNK(mode):
-            return os.path.realpath(os.path.join(real_root, rel))
-    return current
 
 
 class ProjectLock:

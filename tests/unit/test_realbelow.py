@@ -1,4 +1,4 @@
-"""project/root.py `_real_below`: the runner's check of a task's paths just
+"""core/nofollow.py `realpath_below`: the runner's check of a task's paths just
 before it runs resolves them as `os.path.realpath` does, whatever the tree
 holds (symlinks inside and outside, dangling ones, files on the way, `.`,
 `..`, missing parts)."""
@@ -12,7 +12,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gitpipe.project.root import _real_below
+from gitpipe.core.nofollow import realpath_below
 
 NAMES = ["a", "b", "c", ".", "..", ""]
 KINDS = ["dir", "file", "link-in", "link-out", "link-dangling", "link-up", "absent"]
@@ -55,7 +55,7 @@ def build(root: Path, outside: Path, entries: list[tuple[str, str]]) -> None:
 
 @settings(max_examples=400, deadline=None)
 @given(trees())
-def test_real_below_resolves_as_realpath_does(tmp_path_factory, case) -> None:  # type: ignore[no-untyped-def]
+def testrealpath_below_resolves_as_realpath_does(tmp_path_factory, case) -> None:  # type: ignore[no-untyped-def]
     entries, paths = case
     base = tmp_path_factory.mktemp("real")
     root, outside = base / "root", base / "outside"
@@ -65,7 +65,7 @@ def test_real_below_resolves_as_realpath_does(tmp_path_factory, case) -> None:  
         build(root, outside, entries)
         real_root = os.path.realpath(root)
         for rel in paths:
-            assert _real_below(real_root, rel) == os.path.realpath(os.path.join(real_root, rel))
+            assert realpath_below(real_root, rel) == os.path.realpath(os.path.join(real_root, rel))
     finally:
         shutil.rmtree(base)
 
@@ -75,7 +75,7 @@ def test_a_link_swapped_in_is_resolved(tmp_path: Path) -> None:
     (root / "out").mkdir(parents=True)
     outside.mkdir()
     real_root = os.path.realpath(root)
-    assert _real_below(real_root, "out") == f"{real_root}/out"
+    assert realpath_below(real_root, "out") == f"{real_root}/out"
     (root / "out").rmdir()
     (root / "out").symlink_to(outside)
-    assert _real_below(real_root, "out") == os.path.realpath(outside)
+    assert realpath_below(real_root, "out") == os.path.realpath(outside)
