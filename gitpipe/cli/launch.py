@@ -3,15 +3,20 @@
 `gitpipe status` (and a repro with nothing to do) is what users and
 pre-commit hooks run most. Three doors, cheapest first: a sealed no-op
 (fastpath/seal.py: stat calls only), the engine without click
-(fastpath/quick.py: the first status after a change), the CLI (main.py:
-everything else, and every error). fastpath/noop.py says which command lines
-the first two may answer.
+(fastpath/quick.py: the first status after a change; a plain repro, run
+through cli/reprorun.py), the CLI (main.py: everything else, and every error
+found before a repro starts). fastpath/noop.py says which command lines the
+first two may answer.
 `--version` needs no click either. On a platform gitpipe cannot run on
 (not POSIX), every door is closed with a sentence before anything is imported.
 """
 
 import os
 import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from gitpipe.fastpath.quick import Stale
 
 
 def main(leave_at_once: bool = True) -> None:
@@ -105,11 +110,44 @@ def _without_cli(command: str, argv: list[str]) -> tuple[str, int, bool] | None:
 
     try:
         found = quick.answer(command, argv, _hash_progress if sys.stderr.isatty() else None)
-        return None if found is None else (*found, False)
     except KeyboardInterrupt:
         from gitpipe.cli.exits import interrupted
 
         sys.exit(interrupted())
+    if isinstance(found, quick.Stale):
+        return _repro_without_cli(found, argv)
+    return None if found is None else (*found, False)
+
+
+def _repro_without_cli(stale: "Stale", argv: list[str]) -> tuple[str, int, bool] | None:
+    """A plain repro with work to do, run and reported as the click command runs
+    it (cli/reprorun.py), ended as the CLI ends a command: an error's message,
+    a Ctrl-C, a reader that left. Everything it printed is printed already.
+    Under GITPIPE_DEBUG (tracebacks) the CLI runs it."""
+    from gitpipe.cli import exits
+
+    if exits.debugging():
+        return None
+    from gitpipe.cli.console import Ui
+    from gitpipe.cli.progress import HashingProgress
+    from gitpipe.cli.reprorun import plain_options, run_repro
+    from gitpipe.fastpath.noop import jobs_of
+
+    exits.second_interrupt_exits()
+    ui = Ui()
+    stale.project.hash_progress = HashingProgress(ui)
+    settled = [0]
+    try:
+        report = run_repro(stale.project, plain_options(jobs_of(argv)), ui, False,
+                           stale.started_ns, settled.append)
+    except BrokenPipeError:
+        exits.reader_left()
+        return "", settled[-1], False
+    except KeyboardInterrupt:
+        return "", exits.interrupted(), False
+    except Exception as exc:  # as the click group reports it
+        return "", exits.failed(exc, ui), False
+    return "", 0 if report.ok else 1, False
 
 
 _bar: list = []
