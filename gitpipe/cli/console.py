@@ -3,20 +3,22 @@ diagnostics, the -q/-v levels, colour, and the live display (a progress bar)
 that every line printed while it runs goes above, so lines never garble.
 
 Every command prints through the `Ui` of its click context (`ui_of`); code
-without a context (a thread of `watch`) is handed the Ui."""
+without a context (a thread of `watch`, the console script's quick door) is
+handed the Ui. No click import here: the quick door runs a repro with it."""
 
 from __future__ import annotations
 
+import codecs
 import os
+import re
 import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
-import click
-
 from gitpipe.cli import colour
 
 if TYPE_CHECKING:
+    import click
     from rich.console import Console
 
 CLEAR_LINE = "\r\x1b[K"  # back to the line's start and erase it (not a colour)
@@ -68,7 +70,7 @@ class Ui:
 
                 self.live.console.print(Text.from_ansi(text), soft_wrap=True)
                 return
-            click.echo(text, err=err)
+            echo(text, err)
 
     def info(self, text: str, err: bool = False, styled: bool = False) -> None:
         """A line for the person watching (what runs, what moved): not under -q."""
@@ -102,6 +104,37 @@ class Ui:
             self._partial = False
 
 
+# click's `strip_ansi`: the escape sequences taken out of a line bound for a
+# file or a pipe.
+_ANSI = re.compile(r"\033\[[0-?]*[ -/]*[@-~]")
+
+
+def echo(text: str, err: bool = False) -> None:
+    """One line to stdout (stderr with `err`), written as `click.echo` writes it:
+    colour and other escape sequences stripped unless the stream is a terminal,
+    flushed. A stream whose encoding is plain ASCII goes through click itself,
+    which rewraps it as UTF-8."""
+    stream = sys.stderr if err else sys.stdout
+    if stream is None:
+        return
+    if _is_ascii(stream):
+        import click
+
+        click.echo(text, err=err)
+        return
+    if not _isatty(stream):
+        text = _ANSI.sub("", text)
+    stream.write(text + "\n")
+    stream.flush()
+
+
+def _is_ascii(stream: Any) -> bool:
+    try:
+        return codecs.lookup(stream.encoding or "ascii").name == "ascii"
+    except (AttributeError, LookupError):
+        return True
+
+
 def _isatty(stream: Any) -> bool:
     try:
         return bool(stream.isatty())
@@ -115,6 +148,8 @@ _KEY = "gitpipe.ui"
 def ui_of(ctx: click.Context | None = None) -> Ui:
     """The Ui of the running command (-q/-v from the group); a default one
     outside a command."""
+    import click
+
     ctx = ctx or click.get_current_context(silent=True)
     if ctx is None:
         return Ui()

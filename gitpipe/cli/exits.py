@@ -12,6 +12,10 @@ from typing import Any
 
 from gitpipe.core.errors import EXIT_INTERRUPTED
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from gitpipe.cli.console import Ui
+
 INTERRUPTED = "error: interrupted"
 
 
@@ -24,6 +28,26 @@ def interrupted() -> int:
     sys.stderr.write(INTERRUPTED + "\n")
     sys.stderr.flush()
     return EXIT_INTERRUPTED - signal.SIGINT + _stopped_by
+
+
+def debugging() -> bool:
+    """--debug anywhere on the line, or GITPIPE_DEBUG: errors show their traceback."""
+    return "--debug" in sys.argv[1:] or bool(os.environ.get("GITPIPE_DEBUG"))
+
+
+def failed(exc: Exception, ui: Ui) -> int:
+    """Say why the command failed, as every door says it; the exit code. A
+    GitpipeError is its message (its hint line as is); anything else is named
+    as unexpected. Under --debug the caller raises it instead."""
+    from gitpipe.core.errors import GitpipeError
+
+    if not isinstance(exc, GitpipeError):
+        ui.result(f"error: unexpected {type(exc).__name__}: {exc}", err=True)
+        ui.result("hint: rerun with --debug for a traceback", err=True)
+        return 1
+    for line in str(exc).splitlines():
+        ui.result(line if line.startswith("hint:") else f"error: {line}", err=True)
+    return exc.exit_code
 
 
 def reader_left() -> None:

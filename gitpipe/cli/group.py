@@ -4,8 +4,6 @@ codes, and the helpers every command module shares."""
 from __future__ import annotations
 
 import importlib
-import os
-import sys
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -91,7 +89,7 @@ class _Group(click.Group):
         return super().parse_args(ctx, hoist_global_flags(args, COMMAND_HOMES))
 
     def invoke(self, ctx: click.Context) -> Any:
-        debug = "--debug" in sys.argv[1:] or bool(os.environ.get("GITPIPE_DEBUG"))
+        debug = exits.debugging()
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
@@ -105,22 +103,11 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             ctx.exit(exits.interrupted())
         except Exception as exc:
-            from gitpipe.core.errors import GitpipeError
-
-            if debug or not isinstance(exc, GitpipeError):
-                if not isinstance(exc, GitpipeError):
-                    if debug:
-                        raise
-                    click.echo(f"error: unexpected {type(exc).__name__}: {exc}", err=True)
-                    click.echo("hint: rerun with --debug for a traceback", err=True)
-                    ctx.exit(1)
+            if debug:
                 raise
             from gitpipe.cli.console import ui_of
 
-            ui = ui_of(ctx)
-            for line in str(exc).splitlines():
-                ui.result(line if line.startswith("hint:") else f"error: {line}", err=True)
-            ctx.exit(exc.exit_code)
+            ctx.exit(exits.failed(exc, ui_of(ctx)))
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -3,15 +3,20 @@
 `gitpipe status` (and a repro with nothing to do) is what users and
 pre-commit hooks run most. Three doors, cheapest first: a sealed no-op
 (fastpath/seal.py: stat calls only), the engine without click
-(fastpath/quick.py: the first status after a change), the CLI (main.py:
-everything else, and every error). fastpath/noop.py says which command lines
-the first two may answer.
+(fastpath/quick.py: the first status after a change; a plain repro, run
+through cli/reprorun.py), the CLI (main.py: everything else, and every error
+found before a repro starts). fastpath/noop.py says which command lines the
+first two may answer.
 `--version` needs no click either. On a platform gitpipe cannot run on
 (not POSIX), every door is closed with a sentence before anything is imported.
 """
 
 import os
 import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from gitpipe.fastpath.quick import Stale
 
 
 def main(leave_at_once: bool = True) -> None:
@@ -30,13 +35,15 @@ def main(leave_at_once: bool = True) -> None:
     gc.set_threshold(50_000, 50, 100)
     argv = sys.argv[1:]
     command = None
-    found: tuple[str, int] | None = None
+    # (output, exit code, whether the process may end at once: an answer
+    # given without the CLI, not a repro it ran)
+    found: tuple[str, int, bool] | None = None
     if argv == ["--version"]:
         # click.version_option's message, without importing click (most of the
         # command's time); tests/test_imports.py checks the two agree.
         from gitpipe import __version__
 
-        found = (f"gitpipe, version {__version__}\n", 0)
+        found = (f"gitpipe, version {__version__}\n", 0, False)
     else:
         from gitpipe.fastpath.noop import command_of
 
@@ -52,7 +59,7 @@ def main(leave_at_once: bool = True) -> None:
 
         run_cli()
         return
-    text, code = found
+    text, code, answered = found
     if sys.stdout.isatty() and not os.environ.get("NO_COLOR"):
         from gitpipe.cli.colour import colour
 
@@ -64,7 +71,7 @@ def main(leave_at_once: bool = True) -> None:
         from gitpipe.cli.exits import reader_left
 
         reader_left()
-    if leave_at_once and command is not None:
+    if leave_at_once and answered:
         # Nothing was left that teardown must close: no thread, no atexit
         # handler, the stat cache's writes committed. Unloading the modules and
         # the last garbage collection would cost the sealed answer about a fifth
@@ -101,24 +108,60 @@ def refuse(problem: str) -> None:
     sys.exit(1)
 
 
-def _without_cli(command: str, argv: list[str]) -> tuple[str, int] | None:
+def _without_cli(command: str, argv: list[str]) -> tuple[str, int, bool] | None:
     """(output, exit code), or None: the CLI answers."""
     from gitpipe.fastpath import seal
 
     text = seal.answer(command)
     if text is not None:
-        return text, 0
+        return text, 0, True
     if os.environ.get("GITPIPE_NO_QUICK"):
         return None
     from gitpipe.fastpath import quick
 
     try:
         found = quick.answer(command, argv, _hash_progress if sys.stderr.isatty() else None)
-        return found
     except KeyboardInterrupt:
         from gitpipe.cli.exits import interrupted
 
         sys.exit(interrupted())
+    if isinstance(found, quick.Stale):
+        return _repro_without_cli(found, argv)
+    return None if found is None else (*found, True)
+
+
+def _repro_without_cli(stale: "Stale", argv: list[str]) -> tuple[str, int, bool] | None:
+    """A plain repro with work to do, run and reported as the click command runs
+    it (cli/reprorun.py), ended as the CLI ends a command: an error's message,
+    a Ctrl-C, a reader that left. Everything it printed is printed already.
+    Under GITPIPE_DEBUG (tracebacks) the CLI runs it."""
+    import gc
+
+    from gitpipe.cli import exits
+
+    if exits.debugging():
+        return None
+    gc.enable()  # a run frees much as it goes: collections run as in the CLI
+    from gitpipe.cli.console import Ui
+    from gitpipe.cli.progress import HashingProgress
+    from gitpipe.cli.reprorun import plain_options, run_repro
+    from gitpipe.fastpath.noop import jobs_of
+
+    exits.second_interrupt_exits()
+    ui = Ui()
+    stale.project.hash_progress = HashingProgress(ui)
+    settled = [0]
+    try:
+        report = run_repro(stale.project, plain_options(jobs_of(argv)), ui, False,
+                           stale.started_ns, settled.append)
+    except BrokenPipeError:
+        exits.reader_left()
+        return "", settled[-1], False
+    except KeyboardInterrupt:
+        return "", exits.interrupted(), False
+    except Exception as exc:  # as the click group reports it
+        return "", exits.failed(exc, ui), False
+    return "", 0 if report.ok else 1, False
 
 
 _bar: list = []

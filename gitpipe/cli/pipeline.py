@@ -17,6 +17,7 @@ from gitpipe.cli.group import cli, project_of, scope_names, settle_exit_code, si
 from gitpipe.cli.jsonout import json_option, json_out
 from gitpipe.cli.output import LivePrinter, print_report, print_status
 from gitpipe.cli.progress import RunProgress
+from gitpipe.cli.reprorun import every_task, retry_backoff, run_repro
 from gitpipe.cli.verify import print_check, print_totals
 from gitpipe.core.ranges import plural
 
@@ -96,12 +97,6 @@ def status(ctx: click.Context, targets: tuple[str, ...], check: bool,
         ctx.exit(code)
 
 
-def every_task(project: Project) -> list[str]:
-    """Every task of the pipeline in graph order: where partitions are judged
-    consecutive when a list of some of them is drawn as runs."""
-    return [str(node) for node in project.graph.nodes]
-
-
 def _known_executor(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """An unknown name is a usage error naming the known ones, before any work."""
     from gitpipe.pipeline import registry
@@ -149,22 +144,13 @@ def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force:
     from gitpipe.engine.reports import ReproOptions
 
     started_ns = time.time_ns()
-    backoff = float(os.environ.get("GITPIPE_RETRY_BACKOFF", "1"))
-    options = ReproOptions(targets, jobs, force, dry_run, keep_going, backoff, pull, push,
-                           remote, not no_run_cache, executor=executor,
+    options = ReproOptions(targets, jobs, force, dry_run, keep_going, retry_backoff(), pull,
+                           push, remote, not no_run_cache, executor=executor,
                            downstream=downstream, allow_missing=allow_missing,
                            scopes=scopes)
     project = project_of(ctx)
-    with RunProgress(ui_of(ctx), "repro") as progress:  # its total: the engine's plan
-        printer = LivePrinter(ui_of(ctx), progress)
-        report = project.repro(options=options, listener=progress.wrap(printer.event),
-                               sink=printer.line)
-    from gitpipe.fastpath import noop, seal
-
-    if noop.seals_repro(options):
-        seal.settle(project, noop.REPRO, noop.repro_answer(report), started_ns)
-    settle_exit_code(ctx, 0 if report.ok else 1)
-    print_report(report, ui_of(ctx), everything, every_task(project))  # with --json, on stderr
+    report = run_repro(project, options, ui_of(ctx), everything, started_ns,
+                       lambda code: settle_exit_code(ctx, code))
     if dry_run:
         from gitpipe.project.lockguard import orphaned_entries
 

@@ -179,3 +179,25 @@ def regular_file_bytes(path: str) -> bytes | None:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return None
         return handle.read()
+
+
+def realpath_below(real_root: str, rel: str) -> str:
+    """`os.path.realpath(real_root/rel)` for a `real_root` already resolved: each
+    part of `rel` is lstat'ed from the root down, and only a path that meets a
+    symlink (or holds `.` or `..`) is resolved whole by realpath."""
+    if not rel:
+        return real_root
+    parts = rel.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        return os.path.realpath(os.path.join(real_root, rel))
+    current = real_root
+    for part in parts:
+        current = f"{current}/{part}" if current != "/" else f"/{part}"
+        try:
+            mode = os.lstat(current).st_mode
+        except OSError:
+            # realpath keeps a missing part (and what follows it) as written.
+            return os.path.realpath(os.path.join(real_root, rel))
+        if stat.S_ISLNK(mode):
+            return os.path.realpath(os.path.join(real_root, rel))
+    return current

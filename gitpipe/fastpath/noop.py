@@ -33,11 +33,12 @@ def status_exit_code(stale: bool, check: bool) -> int:
     return 1 if check and stale else 0
 
 
-def _without_jobs(argv: list[str]) -> tuple[str, ...]:
-    """`repro -j 4` (`--jobs 4`, `-j4`, `--jobs=4`) as `repro`; anything else as is."""
+def jobs_of(argv: list[str]) -> int | None:
+    """The N of `repro -j N` (`--jobs N`, `-jN`, `--jobs=N`), a whole number of
+    at least 1; None for any other command line."""
     rest = argv[1:]
     if argv[:1] != [REPRO] or not rest:
-        return tuple(argv)
+        return None
     if len(rest) == 2 and rest[0] in ("-j", "--jobs"):
         value = rest[1]
     elif len(rest) == 1 and rest[0].startswith("--jobs="):
@@ -45,8 +46,13 @@ def _without_jobs(argv: list[str]) -> tuple[str, ...]:
     elif len(rest) == 1 and rest[0].startswith("-j"):
         value = rest[0].removeprefix("-j")
     else:
-        return tuple(argv)
-    return (REPRO,) if value.isdecimal() and int(value) >= 1 else tuple(argv)
+        return None
+    return int(value) if value.isdecimal() and int(value) >= 1 else None
+
+
+def _without_jobs(argv: list[str]) -> tuple[str, ...]:
+    """`repro -j 4` (`--jobs 4`, `-j4`, `--jobs=4`) as `repro`; anything else as is."""
+    return (REPRO,) if jobs_of(argv) is not None else tuple(argv)
 
 
 def seals_status(targets: tuple[str, ...], rev: str | None) -> bool:

@@ -3,16 +3,19 @@ answered by the engine directly when the seal does not hold: no click.
 
 Importing click and the CLI modules is a large part of the first status
 after a change (a commit, an edit, a run), and that status is what users and
-hooks mostly see. Only two answers are given here: a status, and a
-repro with nothing to do. A repro with work to do, and any error, returns
-None: the CLI then starts over, so live output, messages and exit codes keep
-one home (the CLI). Both paths render through render.py and settle the seal
-the same way; tests/func/test_quick.py compares their output.
+hooks mostly see. Two answers are given here: a status, and a repro with
+nothing to do. A repro with work to do returns `Stale`, the project it was
+judged on: the console script runs it through the repro command's own
+run-and-report (cli/reprorun.py), still without click. Any error returns
+None: the CLI then starts over, so messages and exit codes keep one home.
+Both paths render through render.py and settle the seal the same way;
+tests/func/test_quick.py compares their output.
 """
 
 from __future__ import annotations
 
 import time
+from typing import NamedTuple
 
 from gitpipe.fastpath import noop, seal
 from gitpipe.fastpath.render import status_lines
@@ -25,11 +28,19 @@ if TYPE_CHECKING:
 Answer = tuple[str, int]  # (stdout text, exit code)
 
 
+class Stale(NamedTuple):
+    """A plain repro with work to do: the project judged, and when the command
+    started (what the seal a run settles is timed from)."""
+
+    project: Project
+    started_ns: int
+
+
 def answer(command: str, argv: list[str],
-           hash_progress: HashProgress | None = None) -> Answer | None:
+           hash_progress: HashProgress | None = None) -> Answer | Stale | None:
     """The output and exit code of `argv` (which `noop.command_of` names
-    `command`), or None: let the CLI answer it. `hash_progress` hears of each
-    large directory hashed for the first time."""
+    `command`); Stale: a repro to run; or None: let the CLI answer it.
+    `hash_progress` hears of each large directory hashed for the first time."""
     started_ns = time.time_ns()
     try:
         from gitpipe.usecases.api import Project
@@ -51,12 +62,12 @@ def _status(project: Project, check: bool, started_ns: int) -> Answer:
     return text, noop.status_exit_code(report.stale, check)
 
 
-def _repro(project: Project, started_ns: int) -> Answer | None:
+def _repro(project: Project, started_ns: int) -> Answer | Stale:
     from gitpipe.engine.repro import noop_report
 
     report = noop_report(project)
     text = None if report is None else noop.repro_answer(report)
     if text is None:
-        return None  # something to run: the CLI runs it, with live output
+        return Stale(project, started_ns)  # something to run, with live output
     seal.settle(project, noop.REPRO, text, started_ns)
     return text, 0

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from gitpipe.core.digraph import Dag
 from gitpipe.core.errors import BadInputError, NotAProjectError, ProjectLockedError, SpecError
+from gitpipe.core.nofollow import realpath_below
 from gitpipe.git.repo import GitRepo
 from gitpipe.hashing.statsig import ReadLog
 from gitpipe.pipeline import graph as graph_module
@@ -237,7 +238,7 @@ class Project:
         `paths` ({task: [paths]}) narrows the check to one task just before it
         runs, so a symlink swapped in after validation is caught too.
         """
-        root = os.path.realpath(self.root)
+        root = self.real_root
         problems = []
         real_dirs: dict[str, str] = {}
 
@@ -245,7 +246,7 @@ class Project:
             # realpath of each parent directory once, not of every path.
             parent, _, name = path.rpartition("/")
             if parent not in real_dirs:
-                real_dirs[parent] = os.path.realpath(self.root / parent)
+                real_dirs[parent] = realpath_below(root, parent)
             full = os.path.join(real_dirs[parent], name)
             return os.path.realpath(full) if os.path.islink(full) else full
 
@@ -262,6 +263,12 @@ class Project:
         if problems or wdirs:
             raise BadInputError("\n".join(problems + wdirs),
                                 hint=WDIR_HINT if wdirs else None)
+
+    @cached_property
+    def real_root(self) -> str:
+        """The root, symlinks resolved once: a task's paths are checked again
+        before it runs, and only what lies below the root can be swapped."""
+        return os.path.realpath(self.root)
 
     def refuse_tracked_outs(self, tasks: list[Task]) -> None:
         """Refuse cached outs that git tracks (gitpipe deletes and rewrites them),

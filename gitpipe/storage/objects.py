@@ -118,10 +118,19 @@ class ObjectStore:
     def _dir(self, directory: Path) -> Path:
         """`directory`, made if need be and checked to be a real folder at every
         level below the cache root (never a planted symlink), once per store:
-        not a mkdir per object. Every write into the cache goes through here."""
+        not a mkdir per object. Every write into the cache goes through here.
+        The walk starts at the deepest folder already made and checked: a new
+        `files/xxh3/ab` costs one mkdir and lstat, not one per level."""
         if directory not in self._made_dirs:
-            make_dirs_beneath(self.root, directory)
-            self._made_dirs.add(directory)
+            made = [directory]
+            for parent in directory.parents:
+                if parent in self._made_dirs or parent == self.root:
+                    break
+                made.append(parent)
+            else:
+                parent = self.root  # not below the root: make_dirs_beneath refuses it
+            make_dirs_beneath(parent, directory)
+            self._made_dirs.update(made)
         return directory
 
     def _tmp_in(self, directory: Path) -> Path:

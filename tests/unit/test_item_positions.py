@@ -11,7 +11,8 @@ from gitpipe.pipeline.items import ItemSpec
 
 
 def spec_of(keys: list[str]) -> ItemSpec:
-    return ItemSpec("foreach", tuple(keys), tuple(json.dumps({"item": i}) for i in range(len(keys))))
+    contexts = tuple(json.dumps({"item": i}) for i in range(len(keys)))
+    return ItemSpec("foreach", tuple(keys), contexts)
 
 
 @given(keys=st.lists(st.text(max_size=3), max_size=12), asked=st.text(max_size=3))

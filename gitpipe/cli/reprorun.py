@@ -1,0 +1,55 @@
+"""A repro run and its report, as `gitpipe repro` prints them: the live lines
+(and the progress bar on a terminal), the seal, the table. No click: the
+click command (cli/pipeline.py) and the console script's quick door
+(cli/launch.py, for plain `repro [-j N]`) both run a repro through here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from gitpipe.cli.console import Ui
+from gitpipe.cli.output import LivePrinter, print_report
+from gitpipe.cli.progress import RunProgress
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from gitpipe.engine.reports import Report, ReproOptions
+    from gitpipe.usecases.api import Project
+
+
+def retry_backoff() -> float:
+    """The first wait before a stage's retry, in seconds (GITPIPE_RETRY_BACKOFF)."""
+    return float(os.environ.get("GITPIPE_RETRY_BACKOFF", "1"))
+
+
+def plain_options(jobs: int | None) -> ReproOptions:
+    """The options of `gitpipe repro [-j N]`: every flag at its default."""
+    from gitpipe.engine.reports import ReproOptions
+
+    return ReproOptions((), jobs, retry_backoff=retry_backoff())
+
+
+def run_repro(project: Project, options: ReproOptions, ui: Ui, everything: bool,
+              started_ns: int, settle_exit_code: Callable[[int], None]) -> Report:
+    """Run the repro with live output, settle plain `repro`'s seal when it may,
+    say the exit code (before printing: a reader that leaves does not change
+    it) and print the table."""
+    from gitpipe.fastpath import noop, seal
+
+    with RunProgress(ui, "repro") as progress:  # its total: the engine's plan
+        printer = LivePrinter(ui, progress)
+        report = project.repro(options=options, listener=progress.wrap(printer.event),
+                               sink=printer.line)
+    if noop.seals_repro(options):
+        seal.settle(project, noop.REPRO, noop.repro_answer(report), started_ns)
+    settle_exit_code(0 if report.ok else 1)
+    print_report(report, ui, everything, every_task(project))  # with --json, on stderr
+    return report
+
+
+def every_task(project: Project) -> list[str]:
+    """Every task of the pipeline in graph order: where partitions are judged
+    consecutive when a list of some of them is drawn as runs."""
+    return [str(node) for node in project.graph.nodes]
