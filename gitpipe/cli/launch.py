@@ -35,9 +35,7 @@ def main(leave_at_once: bool = True) -> None:
     gc.set_threshold(50_000, 50, 100)
     argv = sys.argv[1:]
     command = None
-    # (output, exit code, whether the process may end at once: an answer
-    # given without the CLI, not a repro it ran)
-    found: tuple[str, int, bool] | None = None
+    found: tuple[str, int, bool] | None = None   # see _without_cli
     if argv == ["--version"]:
         # click.version_option's message, without importing click (most of the
         # command's time); tests/test_imports.py checks the two agree.
@@ -109,7 +107,8 @@ def refuse(problem: str) -> None:
 
 
 def _without_cli(command: str, argv: list[str]) -> tuple[str, int, bool] | None:
-    """(output, exit code), or None: the CLI answers."""
+    """(output, exit code, whether the process may end at once: an answer given
+    without the CLI, not a repro it ran), or None: the CLI answers."""
     from gitpipe.fastpath import seal
 
     text = seal.answer(command)
