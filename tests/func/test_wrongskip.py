@@ -132,6 +132,18 @@ def test_an_input_changed_while_its_stage_runs_is_not_recorded(repo: Repo, case:
     assert repo.read("o.txt").strip() in ("1", "p: 1")
 
 
+def test_an_input_that_cannot_be_read_after_its_stage_ran_fails_it_cleanly(repo: Repo) -> None:
+    # The command leaves its dep a symlink to itself: stat fails with ELOOP,
+    # which is no "missing" (was a traceback, "step for s crashed").
+    repo.gen({"a.txt": "1\n"})
+    repo.spec({"s": {"cmd": "rm a.txt && ln -s a.txt a.txt && echo 2 > o.txt",
+                     "deps": ["a.txt"], "outs": ["o.txt"]}})
+    repo.run("init", check=True)
+    done = repo.run("repro")
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "stage 's': 'a.txt' changed while the command ran" in done.stderr, done.stderr
+
+
 def test_an_input_rewritten_with_the_same_bytes_while_its_stage_runs_is_recorded(
         repo: Repo) -> None:
     repo.gen({"a.txt": "1\n", "params.yaml": "p: 1\n"})
