@@ -43,7 +43,7 @@ def moved_input(project: Project, task: Task, seen: Observation,
     project.workspace.module_finder = None
     try:
         now = observe(task, project.workspace, fresh, project.lock_entries.get(task.name))
-    except GitpipeError:
+    except (GitpipeError, OSError):  # a path it cannot hash now (a symlink loop)
         return changed[0]
     return None if now.fingerprint == seen.fingerprint else changed[0]
 

@@ -217,11 +217,14 @@ class ReadLog:
 def path_signature(full: str) -> Signature:
     """A path's signature as the readers note it (symlinks followed): (inode,
     mtime_ns, size, ctime_ns) of a file, ("dir", *listing signature) of a
-    directory, None if missing."""
+    directory, None if missing, ("unreadable", errno) where stat fails otherwise
+    (a symlink loop): unlike every signature a readable path has."""
     try:
         info = os.stat(full)
     except (FileNotFoundError, NotADirectoryError):
         return None
+    except OSError as exc:
+        return ("unreadable", exc.errno)
     if stat_module.S_ISDIR(info.st_mode):
         return ("dir", *listing_signature(walk_files(full)))
     return file_signature(info)

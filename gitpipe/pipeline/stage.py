@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import posixpath
 import re
 from typing import Any
@@ -13,14 +12,12 @@ from typing import Any
 from gitpipe.core.errors import did_you_mean
 from gitpipe.core.yamlio import LineDict, LineList, line_of, plain
 from gitpipe.pipeline import registry
+from gitpipe.pipeline.durations import LONG_DURATION, LongDuration, parse_duration
 from gitpipe.pipeline.itemcheck import range_problem
 from gitpipe.pipeline.items import ItemSpec
 from gitpipe.pipeline.model import DEFAULT_PARAMS_FILE, KubeSpec, Out, ParamRef, Stage, WaitFor
 from gitpipe.pipeline.partitions import FREQS, PartitionSpec, template_names, variables
 from gitpipe.trust.checks import reserved_name
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 
 STAGE_FIELDS = {
     "cmd", "deps", "params", "outs", "metrics", "wdir", "env", "retries", "timeout",
@@ -31,20 +28,6 @@ STAGE_FIELDS = {
 # Fields the spec reserves that this version does not implement yet: refused
 # with a clear message rather than silently ignored.
 PLANNED_FIELDS: set[str] = set()
-
-
-def parse_duration(value: Any) -> float:
-    """'30s', '2h', '1.5m', 90 → seconds; ValueError on anything else."""
-    if isinstance(value, bool):
-        raise ValueError(value)
-    if isinstance(value, (int, float)):
-        if not math.isfinite(value) or value <= 0:
-            raise ValueError(value)
-        return float(value)
-    match = _DURATION.match(str(value))
-    if not match or float(match.group(1)) <= 0:
-        raise ValueError(value)
-    return float(match.group(1)) * _UNITS[match.group(2)]
 
 
 _PLAIN_PATH = re.compile(
@@ -249,6 +232,9 @@ class StageParser:
             return None
         try:
             return parse_duration(value)
+        except LongDuration:
+            self.problem("timeout", f"'timeout' {value!r} is {LONG_DURATION}")
+            return None
         except ValueError:
             self.problem("timeout", f"'timeout' {value!r} is not a duration like 30s, 5m or 2h")
             return None
@@ -333,6 +319,9 @@ class StageParser:
         try:
             return WaitFor(str(value["path"]), parse_duration(value.get("timeout", "6h")),
                            parse_duration(value.get("poke", "1m")))
+        except LongDuration as exc:
+            self.problem("wait_for", f"wait_for: {exc!s} is {LONG_DURATION}")
+            return None
         except ValueError as exc:
             self.problem("wait_for", f"wait_for: {exc!s} is not a duration like 30s or 6h")
             return None

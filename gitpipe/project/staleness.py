@@ -110,11 +110,18 @@ def dep_identity(info: PathInfo) -> str | None:
 
 
 def _legacy_match(task: Task, entry: LockEntry, seen: Observation) -> bool:
-    """Was `entry` written before fingerprint version 2 for the task as it is now?
-    (Never with python: deps, which no such entry had.)"""
+    return holds_as_v1(task, entry, seen.deps, seen.params)
+
+
+def holds_as_v1(task: Task, entry: LockEntry, deps: dict[str, PathInfo],
+                values: dict[str, Any]) -> bool:
+    """Was `entry` written before fingerprint version 2 for the task as it is now,
+    with these deps and params values? Such an entry records no env, wdir or
+    executor settings of its own. (Never with python: deps, which no such
+    entry had.)"""
     return not task.stage.python and entry.fingerprint == legacy_fingerprint(
-        task.cmd, task.env, {p: dep_identity(i) for p, i in seen.deps.items()},
-        untyped(seen.params), [(o.path, o.is_dir, o.cache) for o in task.outs],
+        task.cmd, task.env, {p: dep_identity(i) for p, i in deps.items()},
+        untyped(values), [(o.path, o.is_dir, o.cache) for o in task.outs],
         task.stage.wdir)
 
 

@@ -155,6 +155,10 @@ class Workspace:
         except (FileNotFoundError, NotADirectoryError):
             self.observed[path] = None
             return PathInfo(path, None)
+        except OSError as exc:  # a symlink loop, a folder it may not enter
+            raise BadInputError(f"{path}: cannot be read ({(exc.strerror or str(exc)).lower()})",
+                                hint="gitpipe hashes files, symlinks to them and "
+                                "directories") from None
         if stat_module.S_ISDIR(info.st_mode):
             return self._directory(path)
         if not stat_module.S_ISREG(info.st_mode):  # reading a fifo would wait forever

@@ -191,7 +191,6 @@ def lock_problems(graph: Dag, params: ParamsReader,
     entry, or whose cmd, params, env, wdir, executor settings or declared deps/outs
     differ. Nothing is hashed or run."""
     from gitpipe.hashing.canonical import same
-    from gitpipe.hashing.fingerprint import part_digest
 
     problems = []
     for node in graph:
@@ -202,21 +201,42 @@ def lock_problems(graph: Dag, params: ParamsReader,
             continue
         if entry.cmd != task.cmd:
             problems.append(f"{task.name}: cmd changed")
-        if entry.wdir != task.stage.wdir:
-            problems.append(f"{task.name}: wdir changed")
-        # The lock records digests of these parts (None: empty), as status
-        # compares them (staleness.recipe_changed).
-        if entry.env != part_digest(task.env):
-            problems.append(f"{task.name}: env changed")
-        if entry.runtime != part_digest(task.runtime):
-            problems.append(f"{task.name}: executor settings changed")
         now = params.values(task.stage)
+        if not _holds_as_v1(task, entry, now):
+            problems += _recipe_problems(task, entry)
         if not same(entry.params, now):  # NaN equals NaN there
             problems += _params_problems(task, entry.params, now)
         if {d.path for d in entry.deps} != set(task.deps) or _python_roots_changed(task, entry):
             problems.append(f"{task.name}: deps changed")
         if {o.path for o in entry.outs} != {o.path for o in task.outs}:
             problems.append(f"{task.name}: outs changed")
+    return problems
+
+
+def _holds_as_v1(task: Task, entry: LockEntry, values: dict[str, Any]) -> bool:
+    """A version-1 entry that matches the task by the lock's own dep digests: it
+    records no env, wdir or executor settings, and status holds it up to date
+    without them (staleness.holds_as_v1)."""
+    from gitpipe.project.staleness import holds_as_v1
+    from gitpipe.storage.workspace import PathInfo
+
+    deps = {d.path: PathInfo(d.path, d.digest, executable=d.executable) for d in entry.deps}
+    return holds_as_v1(task, entry, deps, values)
+
+
+def _recipe_problems(task: Task, entry: LockEntry) -> list[str]:
+    """The wdir, env and executor settings the lock records (digests of the
+    last two; None: empty) against the spec's, as status compares them
+    (staleness.recipe_changed)."""
+    from gitpipe.hashing.fingerprint import part_digest
+
+    problems = []
+    if entry.wdir != task.stage.wdir:
+        problems.append(f"{task.name}: wdir changed")
+    if entry.env != part_digest(task.env):
+        problems.append(f"{task.name}: env changed")
+    if entry.runtime != part_digest(task.runtime):
+        problems.append(f"{task.name}: executor settings changed")
     return problems
 
 

@@ -67,6 +67,30 @@ def test_pre_commit_checks_a_commit_of_a_vars_file_alone(repo: Repo) -> None:
     assert git_commit(repo, "vars with repro").returncode == 0
 
 
+def test_pre_commit_accepts_a_lock_written_before_fingerprint_v2(repo: Repo) -> None:
+    # A version-1 entry records no env, wdir or executor settings digest, and
+    # status still holds it up to date (its legacy fingerprint matches): the
+    # hook must not call those parts changed.
+    import yaml
+
+    from gitpipe.hashing.fingerprint import legacy_fingerprint
+
+    spec = ("stages:\n  s:\n    cmd: echo $X > ../o.txt\n    wdir: sub\n"
+            "    env: {X: 1}\n    outs: [../o.txt]\n")
+    hooked(repo, spec, {"sub/keep": "k\n"})
+    lock = yaml.safe_load(repo.read("gitpipe.lock"))
+    entry = lock["stages"]["s"]
+    task = repo.project().graph.nodes["s"]["task"]
+    entry["fingerprint"] = legacy_fingerprint(
+        task.cmd, task.env, {}, {}, [(o.path, o.is_dir, o.cache) for o in task.outs], "sub")
+    entry.pop("env")
+    entry.pop("wdir")
+    repo.gen({"gitpipe.lock": yaml.safe_dump(lock)})
+    assert "everything is up to date" in repo.run("status").stdout
+    accepted = git_commit(repo, "a lock from before fingerprint v2")
+    assert accepted.returncode == 0, accepted.stderr
+
+
 # -- an input changed while its stage runs ----------------------------------------
 
 # Each command changes an input before it reads it, as an editor's save or a
@@ -106,6 +130,18 @@ def test_an_input_changed_while_its_stage_runs_is_not_recorded(repo: Repo, case:
     ran = repo.run("repro")
     assert ran.returncode == 0 and "restored" not in ran.stdout, ran.stdout
     assert repo.read("o.txt").strip() in ("1", "p: 1")
+
+
+def test_an_input_that_cannot_be_read_after_its_stage_ran_fails_it_cleanly(repo: Repo) -> None:
+    # The command leaves its dep a symlink to itself: stat fails with ELOOP,
+    # which is no "missing" (was a traceback, "step for s crashed").
+    repo.gen({"a.txt": "1\n"})
+    repo.spec({"s": {"cmd": "rm a.txt && ln -s a.txt a.txt && echo 2 > o.txt",
+                     "deps": ["a.txt"], "outs": ["o.txt"]}})
+    repo.run("init", check=True)
+    done = repo.run("repro")
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "stage 's': 'a.txt' changed while the command ran" in done.stderr, done.stderr
 
 
 def test_an_input_rewritten_with_the_same_bytes_while_its_stage_runs_is_recorded(

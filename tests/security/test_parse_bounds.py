@@ -177,3 +177,16 @@ def test_a_number_too_large_for_a_float_is_refused(repo: Repo, tmp_path: Path) -
     for done in _attack(repo, tmp_path, {"gitpipe.yaml": spec, "params.yaml": f"lr: {'9' * 400}\n"},
                         ("validate",), ("repro", "--dry-run"), ("params", "diff", "HEAD~1")):
         _refused(done, ":", "invalid YAML: a number of 400 characters (at most 300)")
+
+
+@pytest.mark.parametrize("timeout", ["1.0e+300", "9" * 320 + "s", "400000d"])
+def test_a_timeout_longer_than_a_timer_can_wait_is_refused(
+        repo: Repo, tmp_path: Path, timeout: str) -> None:
+    # A finite float may still be past what a timed wait takes (or turn
+    # infinite with its unit): the stage's timer thread died with
+    # "OverflowError: timestamp out of range for platform time_t", printing
+    # a traceback, and the stage ran with no timeout at all.
+    _ran_with_params(repo, "params.yaml", "lr: 1\n")
+    spec = repo.read("gitpipe.yaml") + f"    timeout: {timeout}\n"
+    for done in _attack(repo, tmp_path, {"gitpipe.yaml": spec}, ("validate",), ("repro",)):
+        _refused(done, "gitpipe.yaml:", "stage 'make': 'timeout'", "at most 100 years")

@@ -476,3 +476,20 @@ def test_a_sparse_index_goes_to_git(repo: Repo) -> None:
     assert may_track(root, ["models/m.bin"])
     assert may_track(root, ["models"])
     assert ".gitpipe/cache" in "".join(tracked_parts(root).values())
+
+
+def test_a_committed_symlink_loop_as_a_dep_is_refused_naming_it(
+        repo: Repo, tmp_path: Path) -> None:
+    # git keeps a symlink to itself; following it fails with ELOOP, which is
+    # no "missing" ("unexpected OSError" before).
+    repo.spec({"s": {"cmd": "cat a.txt > o.txt", "deps": ["a.txt"], "outs": ["o.txt"]}})
+    (repo.path / "a.txt").symlink_to("a.txt")
+    repo.run("init", check=True)
+    repo.commit("a loop")
+    before = snapshot(tmp_path)
+    for command in (("status",), ("repro",)):
+        done = repo.run(*command)
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert "unexpected" not in done.stderr and "Traceback" not in done.stderr
+        assert "a.txt: cannot be read (too many levels of symbolic links)" in done.stderr
+    assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe"])
