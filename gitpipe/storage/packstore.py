@@ -27,6 +27,7 @@ from gitpipe.core.install import pip_install
 from gitpipe.storage.objects import CacheError, object_key
 from gitpipe.storage.packs import (
     INDEX_SUFFIX,
+    PACK_SUFFIX,
     PACKS,
     BuiltPack,
     PackedObject,
@@ -37,6 +38,7 @@ from gitpipe.storage.packs import (
     split_verified,
 )
 from gitpipe.trust import checks as trust
+from gitpipe.trust.sizes import packed_size_problem
 
 
 class Remote(Protocol):
@@ -195,12 +197,14 @@ Publish = Callable[[str, bytes], None]  # a verified object's digest and bytes
 
 
 def fetch_packed(remote: Remote, wanted: Mapping[str, PackedObject], publish: Publish,
-                 jobs: int = 8) -> dict[str, CacheError]:
+                 jobs: int = 8, recorded: Callable[[str], object] | None = None,
+                 ) -> dict[str, CacheError]:
     """Read `wanted` out of their packs, one ranged read per run of nearby
     objects, and hand each verified object to `publish`. The objects that
-    cannot be had (corrupt bytes, a pack gone) are returned with the reason."""
-    refused: dict[str, CacheError] = {}
+    cannot be had (corrupt bytes, a pack gone, no copy of the size the
+    object's record gives: `recorded`) are returned with the reason."""
     source = f"remote {remote.name!r}"
+    refused: dict[str, CacheError] = {}
 
     def one(items: list[tuple[str, PackedObject]]) -> None:
         start, end = span_range(items)
@@ -221,6 +225,8 @@ def fetch_packed(remote: Remote, wanted: Mapping[str, PackedObject], publish: Pu
                 publish(digest, got)
 
     while wanted:
+        wanted, unsized = sized_copies(wanted, recorded or (lambda _: None), source)
+        refused.update(unsized)
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             list(pool.map(one, spans(wanted)))
         # An object refused in one pack is read from its next copy, if any: a
@@ -230,6 +236,30 @@ def fetch_packed(remote: Remote, wanted: Mapping[str, PackedObject], publish: Pu
         for digest in wanted:
             del refused[digest]
     return refused
+
+
+def sized_copies(wanted: Mapping[str, PackedObject], recorded: Callable[[str], object],
+                 source: str) -> tuple[dict[str, PackedObject], dict[str, CacheError]]:
+    """Each wanted object's first copy whose length is the size its record gives
+    (trust/sizes.py), before a byte is read: an index lying about a length
+    costs no read. The objects left without such a copy, with the reason."""
+    kept: dict[str, PackedObject] = {}
+    refused: dict[str, CacheError] = {}
+    for digest, where in wanted.items():
+        copy: PackedObject | None = where
+        size = recorded(digest)
+        while copy is not None and packed_size_problem(copy.length, size) is not None:
+            copy = copy.next_copy()
+        if copy is not None:
+            kept[digest] = copy
+            continue
+        index = where.pack.removesuffix(PACK_SUFFIX) + INDEX_SUFFIX
+        refused[digest] = CacheError(
+            f"{source}: object {digest}: pack index {index} "
+            f"{packed_size_problem(where.length, size)} (and no other pack holds it at that "
+            "size); it was not read", hint="run 'gitpipe fsck --remote NAME' to find the "
+            "damage, and push again from a clone that has it")
+    return kept, refused
 
 
 def refusal(refused: Mapping[str, CacheError]) -> CacheError:

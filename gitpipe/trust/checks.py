@@ -38,6 +38,11 @@ _DIGEST = re.compile(r"^xxh3:[0-9a-f]{32}(\.dir)?$")
 # are built from it).
 STAGE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _TASK_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*(@[A-Za-z0-9_.:+-]+)?$")
+# The longest path and name Linux can open (PATH_MAX with its NUL, NAME_MAX),
+# in bytes: a record naming a longer one names nothing a run could make, and
+# the checks below stay linear in what they read.
+MAX_PATH_BYTES = 4095
+MAX_NAME_BYTES = 255
 RECORD_HINT = ("the record was made by hand or forged: restore it from a trusted commit, "
                "or run 'gitpipe repro' to compute it here")
 
@@ -50,12 +55,28 @@ def path_problem(path: object) -> str | None:
         return "holds a NUL or a backslash"
     if path.startswith("/"):
         return "is absolute"
+    if _byte_length(path) > MAX_PATH_BYTES:
+        return f"is longer than a path may be ({MAX_PATH_BYTES:,} bytes)"
     for part in path.split("/"):
         if part in ("", ".", ".."):
             return "is not normalised (an empty, '.' or '..' component)"
+        if _byte_length(part) > MAX_NAME_BYTES:
+            return f"has a component longer than a name may be ({MAX_NAME_BYTES} bytes)"
         if reserved_name(part):
             return f"names '{part}', which belongs to git or gitpipe"
     return None
+
+
+def _byte_length(text: str) -> int:
+    """How many bytes a name takes on disk (UTF-8; a lone surrogate counted too)."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+def shown(text: object, most: int = 80) -> str:
+    """`text` quoted for a message, cut at `most` characters: a record may hold
+    a name of any length, and a message never repeats more of it than this."""
+    quoted = repr(text)
+    return quoted if len(quoted) <= most else f"{quoted[:most]}… ({len(quoted):,} characters)"
 
 
 def reserved_name(part: str) -> bool:
@@ -169,18 +190,28 @@ def _manifest_problem(rows: Any) -> str | None:
         problem = _entry_problem(row)
         if problem is not None:
             return problem
-    names = [row[0] for row in rows]
-    unique: set[str] = set()
+    return _nesting_problem([row[0] for row in rows])
+
+
+def _nesting_problem(names: list[str]) -> str | None:
+    """A name given twice, or one under another's: the names as a tree of
+    components, so the work is linear in their length (joining each parent
+    again would be quadratic in a deep path's)."""
+    children: dict[tuple[int, str], int] = {}
+    entry_at: dict[int, str] = {}  # tree node: the entry that ends there
     for name in names:
-        if name in unique:
-            return f"entry {name!r} appears twice"
-        unique.add(name)
+        node = 0
+        for part in name.split("/"):
+            node = children.setdefault((node, part), len(children) + 1)
+        if node in entry_at:
+            return f"entry {shown(name)} appears twice"
+        entry_at[node] = name
     for name in names:
-        parts = name.split("/")
-        for depth in range(1, len(parts)):
-            parent = "/".join(parts[:depth])
-            if parent in unique:
-                return f"entry {name!r} lies under entry {parent!r}"
+        node = 0
+        for part in name.split("/")[:-1]:
+            node = children[node, part]
+            if node in entry_at:
+                return f"entry {shown(name)} lies under entry {shown(entry_at[node])}"
     return None
 
 
@@ -194,11 +225,11 @@ def _row_problem(row: Any) -> bool:
 
 def _entry_problem(row: Any) -> str | None:
     if _row_problem(row):
-        return f"entry {row!r} is not [path, digest, size] (and \"{EXEC}\")"
+        return f"entry {shown(row)} is not [path, digest, size] (and \"{EXEC}\")"
     relpath, digest = row[0], row[1]
     problem = path_problem(relpath)
     if problem is not None:
-        return f"entry {relpath!r} {problem}"
+        return f"entry {shown(relpath)} {problem}"
     if digest.startswith(LINK_PREFIX):
         return link_problem(relpath, digest.removeprefix(LINK_PREFIX))
     problem = digest_problem(digest, directory=False)
