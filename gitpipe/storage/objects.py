@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 import os
 import re
 import stat as stat_module
@@ -33,6 +32,7 @@ from gitpipe.hashing.digests import (
 )
 from gitpipe.hashing.statsig import walk_files
 from gitpipe.trust import checks as trust
+from gitpipe.trust.sizes import loads_record
 
 TMP_PREFIX = ".tmp-"  # a write in progress, beside its final name; never an object
 OBJECT_MODE = 0o444  # objects are never written in place
@@ -228,7 +228,7 @@ class ObjectStore:
             return known
         record = f"directory manifest {digest}"
         try:
-            rows = json.loads(self.path(digest).read_bytes())
+            rows = loads_record(self.path(digest).read_bytes())
         except FileNotFoundError:
             raise CacheError(f"object {digest} is not in the cache",
                              hint="run 'gitpipe pull' or 'gitpipe repro'") from None

@@ -26,6 +26,7 @@ from gitpipe.core.errors import RecordError
 from gitpipe.hashing.digests import copy_hashing_stream
 from gitpipe.storage.objects import CacheError
 from gitpipe.trust import checks as trust
+from gitpipe.trust.sizes import loads_record
 
 PACKS = "packs"
 INDEX_SUFFIX = ".idx"
@@ -88,7 +89,7 @@ def parse_index(index_key: str, data: bytes, pack_size: int | None) -> dict[str,
     """The objects an index names, once it passes trust.pack_index_problem;
     RecordError naming the index otherwise."""
     try:
-        doc = json.loads(data)
+        doc = loads_record(data)
     except ValueError:
         doc = None
     problem = trust.pack_index_problem(doc, pack_size) if doc is not None else "is not JSON"

@@ -38,7 +38,7 @@ from gitpipe.storage.packs import (
     split_verified,
 )
 from gitpipe.trust import checks as trust
-from gitpipe.trust.sizes import packed_size_problem
+from gitpipe.trust.sizes import loads_record, packed_size_problem
 
 
 class Remote(Protocol):
@@ -48,7 +48,7 @@ class Remote(Protocol):
     url: str
     warned: set[str]
 
-    def get_bytes(self, rel: str) -> bytes | None: ...
+    def get_bytes(self, rel: str, most: int = ...) -> bytes | None: ...
     def put_bytes(self, rel: str, data: bytes) -> None: ...
     def upload(self, local: Path, rel: str) -> int: ...
     def sizes(self, prefix: str) -> dict[str, int]: ...
@@ -77,7 +77,7 @@ def remote_format(remote: Remote) -> int:
     if data is None:
         return 1
     try:
-        doc = json.loads(data)
+        doc = loads_record(data)
     except ValueError:
         doc = None
     where = f"remote {remote.name!r} ({remote.url})"
@@ -121,7 +121,8 @@ def read_packs(remote: Remote, jobs: int = 8) -> PackSet:
         else:
             found.problems[key] = problem
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        bodies = list(pool.map(remote.get_bytes, readable))
+        bodies = list(pool.map(lambda key: remote.get_bytes(key, trust.MAX_PACK_INDEX_BYTES),
+                               readable))
     for key, data in zip(readable, bodies, strict=True):
         try:
             entries = parse_index(key, data or b"", found.sizes.get(pack_key(key)))
@@ -138,7 +139,7 @@ def read_packs(remote: Remote, jobs: int = 8) -> PackSet:
         remote.warned.add(key)
         log.warning("warning: remote %r: %s %s; the objects it names count as missing "
                     "(hint: 'gitpipe fsck --remote %s' checks the remote)",
-                    remote.name, key, problem, remote.name)
+                    remote.name, trust.printable(key), problem, remote.name)
     return found
 
 

@@ -249,16 +249,16 @@ class Remote:
         finally:
             Path(handle.name).unlink(missing_ok=True)
 
-    def get_bytes(self, rel: str) -> bytes | None:
+    def get_bytes(self, rel: str, most: int = MAX_RECORD_BYTES) -> bytes | None:
         """A small record, or None when it is not there (yet); RemoteError when
-        it holds more than MAX_RECORD_BYTES (never read whole)."""
+        it holds more than `most` bytes (never read whole)."""
         def get() -> bytes:
             self.fs.invalidate_cache()
             with self.fs.open(self.full(rel), "rb") as handle:
-                data = bytes(handle.read(MAX_RECORD_BYTES + 1))
-            if len(data) > MAX_RECORD_BYTES:
+                data = bytes(handle.read(most + 1))
+            if len(data) > most:
                 raise RemoteError(f"remote {self.name!r}: {rel} holds more than "
-                                  f"{MAX_RECORD_BYTES:,} bytes, more than a record may")
+                                  f"{most:,} bytes, more than a record may")
             return data
 
         try:

@@ -79,6 +79,12 @@ def shown(text: object, most: int = 80) -> str:
     return quoted if len(quoted) <= most else f"{quoted[:most]}… ({len(quoted):,} characters)"
 
 
+def printable(text: str) -> str:
+    """`text` as is when a terminal shows it as plain text, else as `shown`
+    quotes and cuts it: a name a remote lists may hold escape sequences."""
+    return text if text.isprintable() and len(text) <= 200 else shown(text)
+
+
 def reserved_name(part: str) -> bool:
     """Whether a path component names `.git` or `.gitpipe` on some file system."""
     folded = part.translate(_IGNORED_BY_HFS).lower()
@@ -363,8 +369,11 @@ def module_file_problem(root: Path, path: str, size: int | None = None) -> str |
 # read only after these rules, and then names nothing but byte ranges inside
 # its own pack (whose name is the index's own, never one the index gives).
 PACK_INDEX_NAME = re.compile(r"^packs/pack-[0-9a-f]{32}\.idx$")
-MAX_PACK_INDEX_BYTES = 64 * 1024 * 1024  # refused unread beyond this
 MAX_PACK_ENTRIES = 100_000  # ten times what gitpipe writes into one pack
+# Refused unread beyond this: what that many rows (`["xxh3:<32 hex>",offset,
+# length],`, under 80 bytes each) take. Parsed whole, in parallel; 64 MiB of
+# tiny rows cost some 200 MiB of memory each.
+MAX_PACK_INDEX_BYTES = MAX_PACK_ENTRIES * 80 + 4096
 MAX_PACKED_OBJECT = 16 * 1024 * 1024  # read whole into memory; gitpipe packs < 1 MiB
 
 
@@ -373,7 +382,8 @@ def pack_index_name_problem(rel: str, size: int) -> str | None:
     if not PACK_INDEX_NAME.match(rel):
         return "is not named like a pack index (packs/pack-<32 hex>.idx)"
     if size > MAX_PACK_INDEX_BYTES:
-        return f"holds {size} bytes, more than a pack index may ({MAX_PACK_INDEX_BYTES})"
+        return (f"holds {size:,} bytes, more than a pack index may "
+                f"({MAX_PACK_INDEX_BYTES:,})")
     return None
 
 

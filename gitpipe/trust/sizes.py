@@ -11,7 +11,8 @@ the disk or the memory.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import json
+from typing import Any, NamedTuple
 
 from gitpipe.hashing.digests import DIR_SUFFIX
 
@@ -58,3 +59,13 @@ def packed_size_problem(length: int, recorded: object) -> str | None:
     if type(recorded) is not int or recorded < 0 or length == recorded:
         return None
     return f"gives it {length:,} bytes, but its record gives {recorded:,}"
+
+
+def loads_record(data: bytes | str) -> Any:
+    """A record's JSON, as json.loads reads it; ValueError for one that is not
+    JSON, including one nested deeper than Python's parser recurses (a few
+    kilobytes of '[' raise RecursionError there)."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError("a record nested deeper than any gitpipe writes") from None

@@ -22,6 +22,7 @@ from gitpipe.storage.remote import (
 )
 from gitpipe.trust import checks as trust
 from gitpipe.trust.signedruns import inner
+from gitpipe.trust.sizes import loads_record
 
 
 def _drop_runs_naming(cache: Cache, removed: set[str]) -> None:
@@ -80,7 +81,6 @@ def fsck(project: Project, repair: bool = False, progress: Tick | None = None) -
 def malformed_on(remote: Remote, keys: Iterable[str]) -> list[str]:
     """The remote's run entries and manifests (among `keys`, its `files/`) that
     break the rules for records, as 'key: problem'."""
-    import json
 
     found = []
     runs = [*remote.listing("runs"),
@@ -90,7 +90,7 @@ def malformed_on(remote: Remote, keys: Iterable[str]) -> list[str]:
         for rel in rels:
             try:
                 body = inner(remote.get_bytes(rel) or b"[]")  # a run entry's envelope opened
-                problem = trust.record_problem(kind, json.loads(body))
+                problem = trust.record_problem(kind, loads_record(body))
             except ValueError:
                 problem = "is not JSON"
             if problem is not None:
@@ -146,7 +146,8 @@ def fsck_remote(project: Project, remote: Remote, repair: bool = False,
             report.removed.append(bad)
     gone = _fsck_packs(remote, packs, report, repair, jobs, progress)
     report.malformed = malformed_on(remote, keys)
-    report.malformed += [f"{index}: {problem}" for index, problem in sorted(packs.problems.items())]
+    report.malformed += [f"{trust.printable(index)}: {problem}"
+                         for index, problem in sorted(packs.problems.items())]
     present = (set(keys) - {object_key(digest) for digest in report.removed}) | {
         object_key(digest) for digest in set(packs.objects) - gone}
     report.missing = [o for o in locked_outs(project.lock_entries)
