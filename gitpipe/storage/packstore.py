@@ -38,6 +38,7 @@ from gitpipe.storage.packs import (
     split_verified,
 )
 from gitpipe.trust import checks as trust
+from gitpipe.trust import packindex
 from gitpipe.trust.sizes import loads_record, packed_size_problem
 
 
@@ -81,7 +82,7 @@ def remote_format(remote: Remote) -> int:
     except ValueError:
         doc = None
     where = f"remote {remote.name!r} ({remote.url})"
-    problem = trust.remote_format_problem(doc)
+    problem = packindex.remote_format_problem(doc)
     if problem is not None:
         raise RemoteFormatError(f"{where}: {MARKER} {problem}",
                                 hint=f"restore it as {{\"format\": {FORMAT}}} if this gitpipe "
@@ -115,13 +116,13 @@ def read_packs(remote: Remote, jobs: int = 8) -> PackSet:
     keys = sorted(key for key in found.sizes if key.endswith(INDEX_SUFFIX))
     readable = []
     for key in keys:
-        problem = trust.pack_index_name_problem(key, found.sizes[key])
+        problem = packindex.pack_index_name_problem(key, found.sizes[key])
         if problem is None:
             readable.append(key)
         else:
             found.problems[key] = problem
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        bodies = list(pool.map(lambda key: remote.get_bytes(key, trust.MAX_PACK_INDEX_BYTES),
+        bodies = list(pool.map(lambda key: remote.get_bytes(key, packindex.MAX_PACK_INDEX_BYTES),
                                readable))
     for key, data in zip(readable, bodies, strict=True):
         try:

@@ -21,6 +21,7 @@ from gitpipe.storage.remote import (
     object_key,
 )
 from gitpipe.trust import checks as trust
+from gitpipe.trust import packindex
 from gitpipe.trust.signedruns import inner
 from gitpipe.trust.sizes import loads_record
 
@@ -175,7 +176,7 @@ def _fsck_packs(remote: Remote, packs: PackSet, report: FsckReport, repair: bool
     if not repair:
         return set()
     doomed = [index for index in packs.indexes if pack_key(index) in damaged]
-    doomed += [index for index in packs.problems if trust.PACK_INDEX_NAME.match(index)]
+    doomed += [index for index in packs.problems if packindex.PACK_INDEX_NAME.match(index)]
     left = {digest for index in packs.indexes if index not in doomed
             for digest in packs.indexes[index]}
     gone = {digest for index in doomed for digest in packs.indexes.get(index, [])} - left
