@@ -81,6 +81,7 @@ class RunCache:
             from gitpipe.storage.remote import fetch_objects
 
             assert self.remote is not None
+            self.cache.note_sizes((o.digest, o.size) for o in outs)
             fetch_objects(self.remote, self.cache, [o.digest for o in outs])
         if any(self.cache.missing(o.digest) for o in outs):
             return None

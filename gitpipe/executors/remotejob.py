@@ -28,6 +28,7 @@ from gitpipe.storage.cache import Cache
 from gitpipe.storage.remote import Remote, push
 from gitpipe.storage.workspace import Workspace
 from gitpipe.trust import checks as trust
+from gitpipe.trust.sizes import loads_record
 
 FINGERPRINT = re.compile(r"xxh3:[0-9a-f]{1,64}")
 OBJECT_DIGEST = re.compile(r"xxh3:[0-9a-f]{32}(\.dir)?")
@@ -103,7 +104,7 @@ def symlinked_parent(root: Path, path: str) -> str | None:
 
 def _load_object(data: bytes, where: str) -> dict[str, Any]:
     try:
-        loaded = json.loads(data)
+        loaded = loads_record(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise RecordError(f"{where}: not JSON: {exc}") from None
     if not isinstance(loaded, dict):

@@ -26,6 +26,7 @@ from gitpipe.storage.objects import (
     digest_of_relpath,
 )
 from gitpipe.trust import checks as trust
+from gitpipe.trust.sizes import loads_record
 
 FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
 LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
@@ -262,7 +263,8 @@ class Cache(ObjectStore):
         for kind, rels in (("run", self.run_entries()), ("manifest", manifests)):
             for rel in rels:
                 try:
-                    problem = trust.record_problem(kind, json.loads((self.root / rel).read_bytes()))
+                    rows = loads_record((self.root / rel).read_bytes())
+                    problem = trust.record_problem(kind, rows)
                 except ValueError:
                     problem = "is not JSON"
                 if problem is not None:
@@ -282,7 +284,7 @@ def parse_run(rel: str, data: bytes, declared: Iterable[str],
     """The outs a run entry's bytes name; RecordError when they are malformed or
     do not name exactly the `declared` outs."""
     try:
-        rows = json.loads(data)
+        rows = loads_record(data)
     except ValueError:
         raise RecordError(f"{source}: run-cache entry {rel} is not JSON; "
                           "it is ignored") from None

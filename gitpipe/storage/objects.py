@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 import os
 import re
 import stat as stat_module
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -33,6 +32,7 @@ from gitpipe.hashing.digests import (
 )
 from gitpipe.hashing.statsig import walk_files
 from gitpipe.trust import checks as trust
+from gitpipe.trust.sizes import loads_record
 
 TMP_PREFIX = ".tmp-"  # a write in progress, beside its final name; never an object
 OBJECT_MODE = 0o444  # objects are never written in place
@@ -101,6 +101,8 @@ class ObjectStore:
         self._root_text = str(root)
         self._made_dirs: set[Path] = set()
         self._manifests: dict[str, tuple[ManifestEntry, ...]] = {}
+        self._sizes: dict[str, int] = {}  # file object: the size records give it
+        self._sized: set[str] = set()  # manifests whose rows are in _sizes
 
     def path(self, digest: str) -> Path:
         suffix = DIR_SUFFIX if digest.endswith(DIR_SUFFIX) else ""
@@ -235,7 +237,7 @@ class ObjectStore:
             return known
         record = f"directory manifest {digest}"
         try:
-            rows = json.loads(self.path(digest).read_bytes())
+            rows = loads_record(self.path(digest).read_bytes())
         except FileNotFoundError:
             raise CacheError(f"object {digest} is not in the cache",
                              hint="run 'gitpipe pull' or 'gitpipe repro'") from None
@@ -244,6 +246,22 @@ class ObjectStore:
         entries = trust.check_manifest(rows, record=record, source=source)
         self._manifests[digest] = entries
         return entries
+
+    def note_sizes(self, sized: Iterable[tuple[str, object]]) -> None:
+        """Remember the sizes records (a lock, a run entry) give file objects;
+        where two records differ, the larger counts."""
+        for digest, size in sized:
+            if type(size) is int and size >= 0 and not digest.endswith(DIR_SUFFIX):
+                self._sizes[digest] = max(size, self._sizes.get(digest, size))
+
+    def recorded_size(self, digest: str) -> int | None:
+        """The size a record gives the file object `digest`: a noted one, or a
+        row's of a manifest read so far; None when none does. A download from
+        a remote reads no more than that (trust/sizes.py)."""
+        for manifest in [d for d in list(self._manifests) if d not in self._sized]:
+            self._sized.add(manifest)
+            self.note_sizes((e.digest, e.size) for e in self._manifests[manifest])
+        return self._sizes.get(digest)
 
     def missing(self, digest: str) -> list[str]:
         """Digests needed to check out `digest` that are not here (manifest first)."""

@@ -9,7 +9,7 @@ On a remote (format 2, see packstore.py):
 
 `<name>` is the xxh3 of the index's bytes. A pack is uploaded before its
 index, so an index is only ever seen beside a whole pack; an index is
-untrusted (trust/checks.py) and every object read out of a pack is hashed
+untrusted (trust/packindex.py) and every object read out of a pack is hashed
 against its digest before it enters the cache.
 """
 
@@ -26,6 +26,8 @@ from gitpipe.core.errors import RecordError
 from gitpipe.hashing.digests import copy_hashing_stream
 from gitpipe.storage.objects import CacheError
 from gitpipe.trust import checks as trust
+from gitpipe.trust import packindex
+from gitpipe.trust.sizes import loads_record
 
 PACKS = "packs"
 INDEX_SUFFIX = ".idx"
@@ -85,13 +87,13 @@ def pack_key(index_key: str) -> str:
 
 
 def parse_index(index_key: str, data: bytes, pack_size: int | None) -> dict[str, PackedObject]:
-    """The objects an index names, once it passes trust.pack_index_problem;
+    """The objects an index names, once it passes trust/packindex.py;
     RecordError naming the index otherwise."""
     try:
-        doc = json.loads(data)
+        doc = loads_record(data)
     except ValueError:
         doc = None
-    problem = trust.pack_index_problem(doc, pack_size) if doc is not None else "is not JSON"
+    problem = packindex.pack_index_problem(doc, pack_size) if doc is not None else "is not JSON"
     if problem is not None:
         raise RecordError(f"pack index {index_key} {problem}", hint=trust.RECORD_HINT)
     pack = pack_key(index_key)

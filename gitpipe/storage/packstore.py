@@ -27,6 +27,7 @@ from gitpipe.core.install import pip_install
 from gitpipe.storage.objects import CacheError, object_key
 from gitpipe.storage.packs import (
     INDEX_SUFFIX,
+    PACK_SUFFIX,
     PACKS,
     BuiltPack,
     PackedObject,
@@ -37,6 +38,8 @@ from gitpipe.storage.packs import (
     split_verified,
 )
 from gitpipe.trust import checks as trust
+from gitpipe.trust import packindex
+from gitpipe.trust.sizes import loads_record, packed_size_problem
 
 
 class Remote(Protocol):
@@ -46,7 +49,7 @@ class Remote(Protocol):
     url: str
     warned: set[str]
 
-    def get_bytes(self, rel: str) -> bytes | None: ...
+    def get_bytes(self, rel: str, most: int = ...) -> bytes | None: ...
     def put_bytes(self, rel: str, data: bytes) -> None: ...
     def upload(self, local: Path, rel: str) -> int: ...
     def sizes(self, prefix: str) -> dict[str, int]: ...
@@ -75,11 +78,11 @@ def remote_format(remote: Remote) -> int:
     if data is None:
         return 1
     try:
-        doc = json.loads(data)
+        doc = loads_record(data)
     except ValueError:
         doc = None
     where = f"remote {remote.name!r} ({remote.url})"
-    problem = trust.remote_format_problem(doc)
+    problem = packindex.remote_format_problem(doc)
     if problem is not None:
         raise RemoteFormatError(f"{where}: {MARKER} {problem}",
                                 hint=f"restore it as {{\"format\": {FORMAT}}} if this gitpipe "
@@ -113,13 +116,14 @@ def read_packs(remote: Remote, jobs: int = 8) -> PackSet:
     keys = sorted(key for key in found.sizes if key.endswith(INDEX_SUFFIX))
     readable = []
     for key in keys:
-        problem = trust.pack_index_name_problem(key, found.sizes[key])
+        problem = packindex.pack_index_name_problem(key, found.sizes[key])
         if problem is None:
             readable.append(key)
         else:
             found.problems[key] = problem
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        bodies = list(pool.map(remote.get_bytes, readable))
+        bodies = list(pool.map(lambda key: remote.get_bytes(key, packindex.MAX_PACK_INDEX_BYTES),
+                               readable))
     for key, data in zip(readable, bodies, strict=True):
         try:
             entries = parse_index(key, data or b"", found.sizes.get(pack_key(key)))
@@ -136,7 +140,7 @@ def read_packs(remote: Remote, jobs: int = 8) -> PackSet:
         remote.warned.add(key)
         log.warning("warning: remote %r: %s %s; the objects it names count as missing "
                     "(hint: 'gitpipe fsck --remote %s' checks the remote)",
-                    remote.name, key, problem, remote.name)
+                    remote.name, trust.printable(key), problem, remote.name)
     return found
 
 
@@ -195,12 +199,14 @@ Publish = Callable[[str, bytes], None]  # a verified object's digest and bytes
 
 
 def fetch_packed(remote: Remote, wanted: Mapping[str, PackedObject], publish: Publish,
-                 jobs: int = 8) -> dict[str, CacheError]:
+                 jobs: int = 8, recorded: Callable[[str], object] | None = None,
+                 ) -> dict[str, CacheError]:
     """Read `wanted` out of their packs, one ranged read per run of nearby
     objects, and hand each verified object to `publish`. The objects that
-    cannot be had (corrupt bytes, a pack gone) are returned with the reason."""
-    refused: dict[str, CacheError] = {}
+    cannot be had (corrupt bytes, a pack gone, no copy of the size the
+    object's record gives: `recorded`) are returned with the reason."""
     source = f"remote {remote.name!r}"
+    refused: dict[str, CacheError] = {}
 
     def one(items: list[tuple[str, PackedObject]]) -> None:
         start, end = span_range(items)
@@ -221,6 +227,8 @@ def fetch_packed(remote: Remote, wanted: Mapping[str, PackedObject], publish: Pu
                 publish(digest, got)
 
     while wanted:
+        wanted, unsized = sized_copies(wanted, recorded or (lambda _: None), source)
+        refused.update(unsized)
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             list(pool.map(one, spans(wanted)))
         # An object refused in one pack is read from its next copy, if any: a
@@ -230,6 +238,30 @@ def fetch_packed(remote: Remote, wanted: Mapping[str, PackedObject], publish: Pu
         for digest in wanted:
             del refused[digest]
     return refused
+
+
+def sized_copies(wanted: Mapping[str, PackedObject], recorded: Callable[[str], object],
+                 source: str) -> tuple[dict[str, PackedObject], dict[str, CacheError]]:
+    """Each wanted object's first copy whose length is the size its record gives
+    (trust/sizes.py), before a byte is read: an index lying about a length
+    costs no read. The objects left without such a copy, with the reason."""
+    kept: dict[str, PackedObject] = {}
+    refused: dict[str, CacheError] = {}
+    for digest, where in wanted.items():
+        copy: PackedObject | None = where
+        size = recorded(digest)
+        while copy is not None and packed_size_problem(copy.length, size) is not None:
+            copy = copy.next_copy()
+        if copy is not None:
+            kept[digest] = copy
+            continue
+        index = where.pack.removesuffix(PACK_SUFFIX) + INDEX_SUFFIX
+        refused[digest] = CacheError(
+            f"{source}: object {digest}: pack index {index} "
+            f"{packed_size_problem(where.length, size)} (and no other pack holds it at that "
+            "size); it was not read", hint="run 'gitpipe fsck --remote NAME' to find the "
+            "damage, and push again from a clone that has it")
+    return kept, refused
 
 
 def refusal(refused: Mapping[str, CacheError]) -> CacheError:

@@ -203,7 +203,7 @@ def fetch_packed_into(remote: Remote, cache: Cache, wanted: Mapping[str, PackedO
         if progress is not None:
             progress(object_key(digest), len(data))
 
-    return fetch_packed(remote, wanted, publish, jobs) if wanted else {}
+    return fetch_packed(remote, wanted, publish, jobs, cache.recorded_size) if wanted else {}
 
 
 def expect_objects(progress: Progress | None, digests: Collection[str],
@@ -230,7 +230,8 @@ def fetcher(remote: Remote, cache: Cache, summary: Transfer,
     def fetch(digest: str, also: Path | None) -> None:
         tmp = cache.tmp_beside(digest)
         try:
-            size = remote.download_verified(object_key(digest), tmp, digest, also)
+            size = remote.download_verified(object_key(digest), tmp, digest, also,
+                                            cache.recorded_size(digest))
             cache._publish(tmp, cache.path(digest))
         finally:
             tmp.unlink(missing_ok=True)
@@ -241,25 +242,9 @@ def fetcher(remote: Remote, cache: Cache, summary: Transfer,
     return fetch
 
 
-def fetch_run(remote: Remote, cache: Cache, rel: str) -> bool:
-    """Download one run-cache entry if the remote has it."""
-    local = cache.root / rel
-    if local.exists():
-        return True
-    tmp = cache._tmp()
-    try:
-        remote.download_verified(rel, tmp, None)
-    except (FileNotFoundError, RemoteError):
-        tmp.unlink(missing_ok=True)
-        return False
-    local.parent.mkdir(parents=True, exist_ok=True)
-    tmp.replace(local)
-    return True
-
-
 # The URL helpers are urls.py's; the CLI imports them from here too.
 __all__ = ["Inventory", "Progress", "Remote", "RemoteError", "Transfer", "absent_objects",
-           "check_outside", "fetch_exactly", "fetch_objects", "fetch_run", "fetcher",
+           "check_outside", "fetch_exactly", "fetch_objects", "fetcher",
            "local_folder", "locate", "masked_options", "masked_url", "object_key", "push",
            "resolve_url", "url_exists"]
 

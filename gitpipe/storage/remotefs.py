@@ -30,12 +30,10 @@ from gitpipe.core.nofollow import (
 )
 from gitpipe.hashing.digests import CHUNK, DIR_SUFFIX, copy_hashing_stream
 from gitpipe.storage.objects import CacheError
+from gitpipe.trust.sizes import MAX_RECORD_BYTES, ReadLimit, read_limit, size_problem
 
 log = logging.getLogger(__name__)
 RETRIES = 4
-# A record read whole into memory (a run-cache entry, a pack index, the format
-# marker) holds at most this: anything larger on a remote was planted there.
-MAX_RECORD_BYTES = 64 * 1024 * 1024
 # (relative path done, bytes); with an `expect(files, bytes)` method, told each
 # batch's totals before it starts (core/progress.py)
 Progress = Callable[[str, int], None]
@@ -251,16 +249,16 @@ class Remote:
         finally:
             Path(handle.name).unlink(missing_ok=True)
 
-    def get_bytes(self, rel: str) -> bytes | None:
+    def get_bytes(self, rel: str, most: int = MAX_RECORD_BYTES) -> bytes | None:
         """A small record, or None when it is not there (yet); RemoteError when
-        it holds more than MAX_RECORD_BYTES (never read whole)."""
+        it holds more than `most` bytes (never read whole)."""
         def get() -> bytes:
             self.fs.invalidate_cache()
             with self.fs.open(self.full(rel), "rb") as handle:
-                data = bytes(handle.read(MAX_RECORD_BYTES + 1))
-            if len(data) > MAX_RECORD_BYTES:
+                data = bytes(handle.read(most + 1))
+            if len(data) > most:
                 raise RemoteError(f"remote {self.name!r}: {rel} holds more than "
-                                  f"{MAX_RECORD_BYTES:,} bytes, more than a record may")
+                                  f"{most:,} bytes, more than a record may")
             return data
 
         try:
@@ -269,39 +267,47 @@ class Remote:
             return None
 
     def download_verified(self, rel: str, dest: Path, digest: str | None,
-                          also: Path | None = None) -> int:
+                          also: Path | None = None, recorded: object = None) -> int:
         """Stream `rel` into `dest` (and `also`, when given), checking it hashes to
-        `digest` when given; on a mismatch neither file is left behind."""
+        `digest` when given; on a mismatch neither file is left behind. No more
+        is read than trust/sizes.py allows (`recorded`: the size the record
+        naming the object gives), plus one byte to tell a larger file."""
+        limit = read_limit(digest, recorded)
 
         def get() -> int:
-            copied = self._copy_local(rel, dest, also) if self.is_local else None
+            cap = None if limit is None else limit.most + 1
+            copied = self._copy_local(rel, dest, also, cap) if self.is_local else None
             if copied is None:
-                copied = self._copy_streaming(rel, dest, also)
+                copied = self._copy_streaming(rel, dest, also, cap)
             hexdigest, size = copied
-            if digest is not None:
-                got = f"xxh3:{hexdigest}"
-                if got != digest.removesuffix(DIR_SUFFIX):
-                    dest.unlink(missing_ok=True)
-                    if also is not None:
-                        also.unlink(missing_ok=True)
-                    raise CacheError(f"remote {self.name!r}: object {rel} is corrupt "
-                                     f"(its content hashes to {got}); it was not used")
+            problem = size_problem(limit, size)
+            got = f"xxh3:{hexdigest}"
+            if problem is None and digest is not None and got != digest.removesuffix(DIR_SUFFIX):
+                problem = f"is corrupt (its content hashes to {got})"
+            if problem is not None:
+                dest.unlink(missing_ok=True)
+                if also is not None:
+                    also.unlink(missing_ok=True)
+                raise CacheError(f"remote {self.name!r}: {_what(digest)} {rel} {problem}; "
+                                 f"{_stopped(limit, size)}it was not used")
             return size
 
         return int(_retrying(f"download {rel} from {self.name!r}", get))
 
-    def _copy_local(self, rel: str, dest: Path, also: Path | None) -> tuple[str, int] | None:
-        """A folder remote's file copied by the kernel (copy_file_range) into
-        `dest`, then hashed as it landed there, then `dest` copied by the kernel
-        into `also`: no byte passes through Python but the hash's read of
-        `dest`, and a file system that can share extents (btrfs, XFS) shares
-        them. None where the kernel cannot copy between these files."""
+    def _copy_local(self, rel: str, dest: Path, also: Path | None,
+                    cap: int | None) -> tuple[str, int] | None:
+        """A folder remote's file (its first `cap` bytes) copied by the kernel
+        (copy_file_range) into `dest`, then hashed as it landed there, then
+        `dest` copied by the kernel into `also`: no byte passes through Python
+        but the hash's read of `dest`, and a file system that can share extents
+        (btrfs, XFS) shares them. None where the kernel cannot copy between
+        these files."""
         if not hasattr(os, "copy_file_range"):
             return None
         source = self._open_local(rel)
         try:
             with open(dest, "w+b", buffering=0) as landed:
-                if _kernel_copy(source, landed.fileno()) is None:
+                if _kernel_copy(source, landed.fileno(), cap) is None:
                     return None
                 hexdigest, size = copy_hashing_stream(landed, [])
                 if also is not None:
@@ -313,9 +319,10 @@ class Remote:
             os.close(source)
         return hexdigest, size
 
-    def _copy_streaming(self, rel: str, dest: Path, also: Path | None) -> tuple[str, int]:
-        """`rel` read once into one reused buffer, hashed and written to `dest`
-        (and `also`)."""
+    def _copy_streaming(self, rel: str, dest: Path, also: Path | None,
+                        cap: int | None) -> tuple[str, int]:
+        """`rel` (its first `cap` bytes) read once into one reused buffer, hashed
+        and written to `dest` (and `also`)."""
         # A folder remote is read with plain unbuffered reads; fsspec's file
         # objects cost far more kernel time there.
         source = (open(self._open_local(rel), "rb", buffering=0)  # noqa: SIM115
@@ -324,7 +331,36 @@ class Remote:
         targets = [dest] if also is None else [dest, also]
         with source as reader, contextlib.ExitStack() as files:
             writers = [files.enter_context(open(t, "wb", buffering=0)) for t in targets]
-            return copy_hashing_stream(reader, writers)
+            return copy_hashing_stream(reader if cap is None else _Capped(reader, cap), writers)
+
+
+def _what(digest: str | None) -> str:
+    if digest is None:
+        return "record"
+    return "directory manifest" if digest.endswith(DIR_SUFFIX) else "object"
+
+
+def _stopped(limit: ReadLimit | None, size: int) -> str:
+    """Where a download stopped reading an oversized file, for the message."""
+    if limit is None or size <= limit.most:
+        return ""
+    return f"gitpipe stopped reading at {size:,} bytes and kept none of them; "
+
+
+class _Capped:
+    """A reader that ends after `left` bytes, whatever the file holds beyond:
+    copy_hashing_stream reads until a read returns nothing."""
+
+    def __init__(self, reader: Any, left: int) -> None:
+        self.reader = reader
+        self.left = left
+
+    def readinto(self, view: Any) -> int:
+        if self.left <= 0:
+            return 0
+        count = int(self.reader.readinto(memoryview(view)[:self.left]) or 0)
+        self.left -= count
+        return count
 
 
 # What copy_file_range says when the kernel or file system cannot copy
@@ -332,14 +368,16 @@ class Remote:
 _NO_KERNEL_COPY = (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP)
 
 
-def _kernel_copy(source: int, target: int) -> int | None:
-    """Copy all of `source` (from its start) to `target` (from its start) in the
-    kernel; the bytes copied, or None when the kernel refuses before copying
-    anything. The copy ends where the source ends, when it was cut meanwhile."""
+def _kernel_copy(source: int, target: int, cap: int | None = None) -> int | None:
+    """Copy all of `source` (from its start; its first `cap` bytes at most) to
+    `target` (from its start) in the kernel; the bytes copied, or None when the
+    kernel refuses before copying anything. The copy ends where the source
+    ends, when it was cut meanwhile."""
     done = 0
-    while True:
+    while cap is None or done < cap:
+        step = 1 << 30 if cap is None else min(1 << 30, cap - done)
         try:
-            count = os.copy_file_range(source, target, 1 << 30, done, done)
+            count = os.copy_file_range(source, target, step, done, done)
         except OSError as exc:
             if done == 0 and exc.errno in _NO_KERNEL_COPY:
                 return None
@@ -347,6 +385,7 @@ def _kernel_copy(source: int, target: int) -> int | None:
         if count == 0:
             return done
         done += count
+    return done
 
 
 def url_exists(url: str, root: Path) -> bool:

@@ -38,6 +38,11 @@ _DIGEST = re.compile(r"^xxh3:[0-9a-f]{32}(\.dir)?$")
 # are built from it).
 STAGE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _TASK_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*(@[A-Za-z0-9_.:+-]+)?$")
+# The longest path and name Linux can open (PATH_MAX with its NUL, NAME_MAX),
+# in bytes: a record naming a longer one names nothing a run could make, and
+# the checks below stay linear in what they read.
+MAX_PATH_BYTES = 4095
+MAX_NAME_BYTES = 255
 RECORD_HINT = ("the record was made by hand or forged: restore it from a trusted commit, "
                "or run 'gitpipe repro' to compute it here")
 
@@ -50,12 +55,34 @@ def path_problem(path: object) -> str | None:
         return "holds a NUL or a backslash"
     if path.startswith("/"):
         return "is absolute"
+    if _byte_length(path) > MAX_PATH_BYTES:
+        return f"is longer than a path may be ({MAX_PATH_BYTES:,} bytes)"
     for part in path.split("/"):
         if part in ("", ".", ".."):
             return "is not normalised (an empty, '.' or '..' component)"
+        if _byte_length(part) > MAX_NAME_BYTES:
+            return f"has a component longer than a name may be ({MAX_NAME_BYTES} bytes)"
         if reserved_name(part):
             return f"names '{part}', which belongs to git or gitpipe"
     return None
+
+
+def _byte_length(text: str) -> int:
+    """How many bytes a name takes on disk (UTF-8; a lone surrogate counted too)."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+def shown(text: object, most: int = 80) -> str:
+    """`text` quoted for a message, cut at `most` characters: a record may hold
+    a name of any length, and a message never repeats more of it than this."""
+    quoted = repr(text)
+    return quoted if len(quoted) <= most else f"{quoted[:most]}… ({len(quoted):,} characters)"
+
+
+def printable(text: str) -> str:
+    """`text` as is when a terminal shows it as plain text, else as `shown`
+    quotes and cuts it: a name a remote lists may hold escape sequences."""
+    return text if text.isprintable() and len(text) <= 200 else shown(text)
 
 
 def reserved_name(part: str) -> bool:
@@ -169,18 +196,28 @@ def _manifest_problem(rows: Any) -> str | None:
         problem = _entry_problem(row)
         if problem is not None:
             return problem
-    names = [row[0] for row in rows]
-    unique: set[str] = set()
+    return _nesting_problem([row[0] for row in rows])
+
+
+def _nesting_problem(names: list[str]) -> str | None:
+    """A name given twice, or one under another's: the names as a tree of
+    components, so the work is linear in their length (joining each parent
+    again would be quadratic in a deep path's)."""
+    children: dict[tuple[int, str], int] = {}
+    entry_at: dict[int, str] = {}  # tree node: the entry that ends there
     for name in names:
-        if name in unique:
-            return f"entry {name!r} appears twice"
-        unique.add(name)
+        node = 0
+        for part in name.split("/"):
+            node = children.setdefault((node, part), len(children) + 1)
+        if node in entry_at:
+            return f"entry {shown(name)} appears twice"
+        entry_at[node] = name
     for name in names:
-        parts = name.split("/")
-        for depth in range(1, len(parts)):
-            parent = "/".join(parts[:depth])
-            if parent in unique:
-                return f"entry {name!r} lies under entry {parent!r}"
+        node = 0
+        for part in name.split("/")[:-1]:
+            node = children[node, part]
+            if node in entry_at:
+                return f"entry {shown(name)} lies under entry {shown(entry_at[node])}"
     return None
 
 
@@ -194,11 +231,11 @@ def _row_problem(row: Any) -> bool:
 
 def _entry_problem(row: Any) -> str | None:
     if _row_problem(row):
-        return f"entry {row!r} is not [path, digest, size] (and \"{EXEC}\")"
+        return f"entry {shown(row)} is not [path, digest, size] (and \"{EXEC}\")"
     relpath, digest = row[0], row[1]
     problem = path_problem(relpath)
     if problem is not None:
-        return f"entry {relpath!r} {problem}"
+        return f"entry {shown(relpath)} {problem}"
     if digest.startswith(LINK_PREFIX):
         return link_problem(relpath, digest.removeprefix(LINK_PREFIX))
     problem = digest_problem(digest, directory=False)
@@ -326,69 +363,3 @@ def module_file_problem(root: Path, path: str, size: int | None = None) -> str |
                 "followed by python: may have")
     return None
 
-
-# -- a remote's packs and format marker ------------------------------------------------
-# A pack index comes from a remote, so from anyone who can write there: it is
-# read only after these rules, and then names nothing but byte ranges inside
-# its own pack (whose name is the index's own, never one the index gives).
-PACK_INDEX_NAME = re.compile(r"^packs/pack-[0-9a-f]{32}\.idx$")
-MAX_PACK_INDEX_BYTES = 64 * 1024 * 1024  # refused unread beyond this
-MAX_PACK_ENTRIES = 100_000  # ten times what gitpipe writes into one pack
-MAX_PACKED_OBJECT = 16 * 1024 * 1024  # read whole into memory; gitpipe packs < 1 MiB
-
-
-def pack_index_name_problem(rel: str, size: int) -> str | None:
-    """Why the listed file `rel` (of `size` bytes) is not a pack index to read."""
-    if not PACK_INDEX_NAME.match(rel):
-        return "is not named like a pack index (packs/pack-<32 hex>.idx)"
-    if size > MAX_PACK_INDEX_BYTES:
-        return f"holds {size} bytes, more than a pack index may ({MAX_PACK_INDEX_BYTES})"
-    return None
-
-
-def pack_index_problem(doc: Any, pack_size: int | None) -> str | None:
-    """Why `doc` (a parsed pack index) is not one for a pack of `pack_size`
-    bytes (None: the pack is absent), or None when every entry is a well-formed
-    object digest whose bytes lie inside the pack."""
-    if not isinstance(doc, dict) or doc.get("format") != 1:
-        return "is not a pack index of format 1"
-    if pack_size is None:
-        return "has no pack beside it"
-    if type(doc.get("size")) is not int or doc["size"] != pack_size:
-        return f"describes a pack of {doc.get('size')!r} bytes, but its pack holds {pack_size}"
-    rows = doc.get("objects")
-    if not isinstance(rows, list):
-        return "has no list of objects"
-    if len(rows) > MAX_PACK_ENTRIES:
-        return f"names {len(rows)} objects, more than a pack may hold ({MAX_PACK_ENTRIES})"
-    seen: set[str] = set()
-    for row in rows:
-        problem = _pack_row_problem(row, pack_size)
-        if problem is not None:
-            return problem
-        if row[0] in seen:  # gitpipe writes each object once into a pack
-            return f"names {row[0]} twice"
-        seen.add(row[0])
-    return None
-
-
-def _pack_row_problem(row: Any, pack_size: int) -> str | None:
-    if not isinstance(row, list) or len(row) != 3:
-        return f"has an entry {str(row)[:80]!r} that is not [digest, offset, length]"
-    digest, offset, length = row
-    problem = digest_problem(digest, directory=False)
-    if problem is not None:
-        return f"has an entry where {problem}"
-    if not all(type(n) is int for n in (offset, length)) or offset < 0 or length < 0:
-        return f"has an entry for {digest} whose offset or length is not a count"
-    if length > MAX_PACKED_OBJECT or offset + length > pack_size:
-        return (f"has an entry for {digest} at bytes {offset}+{length}, outside its pack "
-                f"of {pack_size} bytes")
-    return None
-
-
-def remote_format_problem(doc: Any) -> str | None:
-    """Why `doc` (a remote's parsed format marker) is not {"format": N}, N ≥ 1."""
-    if not isinstance(doc, dict) or type(doc.get("format")) is not int or doc["format"] < 1:
-        return 'is not {"format": N} with N a positive whole number'
-    return None

@@ -16,6 +16,8 @@ import json
 import os
 from typing import NamedTuple
 
+from gitpipe.trust.sizes import loads_record
+
 ENVELOPE = "gitpipe_run_entry"
 VERSION = 1
 NAMESPACE = "gitpipe-run-cache"  # ssh-keygen's namespace: no other use of the key verifies
@@ -186,7 +188,7 @@ def inner(data: bytes) -> bytes:
 
 def _parsed(data: bytes) -> tuple[bytes, list[dict[str, str]]] | None:
     try:
-        body = json.loads(data)
+        body = loads_record(data)
     except ValueError:
         return None
     if not isinstance(body, dict) or body.get(ENVELOPE) != VERSION:

@@ -21,7 +21,9 @@ from gitpipe.storage.remote import (
     object_key,
 )
 from gitpipe.trust import checks as trust
+from gitpipe.trust import packindex
 from gitpipe.trust.signedruns import inner
+from gitpipe.trust.sizes import loads_record
 
 
 def _drop_runs_naming(cache: Cache, removed: set[str]) -> None:
@@ -80,7 +82,6 @@ def fsck(project: Project, repair: bool = False, progress: Tick | None = None) -
 def malformed_on(remote: Remote, keys: Iterable[str]) -> list[str]:
     """The remote's run entries and manifests (among `keys`, its `files/`) that
     break the rules for records, as 'key: problem'."""
-    import json
 
     found = []
     runs = [*remote.listing("runs"),
@@ -90,7 +91,7 @@ def malformed_on(remote: Remote, keys: Iterable[str]) -> list[str]:
         for rel in rels:
             try:
                 body = inner(remote.get_bytes(rel) or b"[]")  # a run entry's envelope opened
-                problem = trust.record_problem(kind, json.loads(body))
+                problem = trust.record_problem(kind, loads_record(body))
             except ValueError:
                 problem = "is not JSON"
             if problem is not None:
@@ -146,7 +147,8 @@ def fsck_remote(project: Project, remote: Remote, repair: bool = False,
             report.removed.append(bad)
     gone = _fsck_packs(remote, packs, report, repair, jobs, progress)
     report.malformed = malformed_on(remote, keys)
-    report.malformed += [f"{index}: {problem}" for index, problem in sorted(packs.problems.items())]
+    report.malformed += [f"{trust.printable(index)}: {problem}"
+                         for index, problem in sorted(packs.problems.items())]
     present = (set(keys) - {object_key(digest) for digest in report.removed}) | {
         object_key(digest) for digest in set(packs.objects) - gone}
     report.missing = [o for o in locked_outs(project.lock_entries)
@@ -174,7 +176,7 @@ def _fsck_packs(remote: Remote, packs: PackSet, report: FsckReport, repair: bool
     if not repair:
         return set()
     doomed = [index for index in packs.indexes if pack_key(index) in damaged]
-    doomed += [index for index in packs.problems if trust.PACK_INDEX_NAME.match(index)]
+    doomed += [index for index in packs.problems if packindex.PACK_INDEX_NAME.match(index)]
     left = {digest for index in packs.indexes if index not in doomed
             for digest in packs.indexes[index]}
     gone = {digest for index in doomed for digest in packs.indexes.get(index, [])} - left

@@ -5,7 +5,6 @@ regular files inside the cache or the remote are ever removed (core/nofollow.py)
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from gitpipe.storage.packs import pack_key
 from gitpipe.storage.packstore import PackSet, read_packs
 from gitpipe.storage.remote import Remote, fetch_exactly, object_key
 from gitpipe.storage.runlogs import LOGS_DIR, old_logs
+from gitpipe.trust.sizes import loads_record
 
 SCOPE_FLAGS = "--workspace, --all-branches, --all-tags, --all-commits or --rev REV"
 
@@ -263,7 +263,7 @@ def run_entry_digests(data: bytes) -> list[str] | None:
     from gitpipe.trust.signedruns import inner
 
     try:
-        rows = json.loads(inner(data))
+        rows = loads_record(inner(data))
     except ValueError:
         return None
     if not isinstance(rows, list) or not all(

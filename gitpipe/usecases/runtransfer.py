@@ -15,7 +15,6 @@ by its digest when downloaded (docs/explanation/security.md).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -26,6 +25,7 @@ from gitpipe.storage.cache import run_relpath
 from gitpipe.storage.remote import Transfer, fetch_objects, push
 from gitpipe.storage.runshare import listing, receive, to_publish
 from gitpipe.trust import checks as trust
+from gitpipe.trust.sizes import loads_record
 
 if TYPE_CHECKING:
     from gitpipe.project.root import Project
@@ -54,12 +54,13 @@ def _entry_name(rel: str, declared: dict[str, dict[str, bool]]) -> str | None:
 
 
 def _outs_of(data: bytes, rel: str, declared: dict[str, bool], source: str,
-             warnings: list[str]) -> list[str] | None:
-    """The digests an entry's bytes name; None when it breaks the rules (with a
-    warning) or names other outs than the task declares now (an entry of an
-    older version of the stage: it can never be restored, and is left quietly)."""
+             warnings: list[str]) -> dict[str, int] | None:
+    """The digests an entry's bytes name, with the sizes it gives; None when it
+    breaks the rules (with a warning) or names other outs than the task
+    declares now (an entry of an older version of the stage: it can never be
+    restored, and is left quietly)."""
     try:
-        rows = json.loads(data)
+        rows = loads_record(data)
     except ValueError:
         warnings.append(f"{source}: run-cache entry {rel} is not JSON; it is ignored")
         return None
@@ -74,7 +75,7 @@ def _outs_of(data: bytes, rel: str, declared: dict[str, bool], source: str,
             warnings.append(f"{source}: run-cache entry {rel}: directory out {row[0]!r} has "
                             f"the file digest {row[1]}; it is ignored")
             return None
-    return [row[1] for row in rows]
+    return {row[1]: row[2] for row in rows}
 
 
 def push_run_cache(project: Project, remote: Remote, targets: Iterable[str] = (),
@@ -86,7 +87,8 @@ def push_run_cache(project: Project, remote: Remote, targets: Iterable[str] = ()
     warnings = warnings if warnings is not None else []
     declared = _declared(project, targets)
     cache = project.cache
-    rels, digests = [], []
+    rels: list[str] = []
+    digests: list[str] = []
     for rel in sorted(cache.run_entries()):
         task = _entry_name(rel, declared)
         if task is None:
@@ -134,6 +136,7 @@ def fetch_run_cache(project: Project, remote: Remote, targets: Iterable[str] = (
             cache.discard(rel)
             continue
         fetched += 1
+        cache.note_sizes(outs.items())  # a download reads no more (trust/sizes.py)
         digests.extend(outs)
     summary = fetch_objects(remote, cache, digests, jobs, progress)
     summary.runs = fetched

@@ -162,6 +162,7 @@ def fetch_outs(project: Project, remote: Remote, targets: Iterable[str] = (), jo
                progress: Progress | None = None) -> Transfer:
     """Download the lock's out objects missing from the cache, verifying each."""
     outs = locked_outs(project.lock_entries, targets)
+    note_lock_sizes(project)
     summary = fetch_objects(remote, project.cache, [o.digest for o in outs], jobs, progress)
     absent = [o for o in outs if project.cache.missing(o.digest)]
     if absent:
@@ -176,6 +177,13 @@ def fetch_outs(project: Project, remote: Remote, targets: Iterable[str] = (), jo
     return summary
 
 
+def note_lock_sizes(project: Project) -> None:
+    """The sizes the lock gives its file outs, so a download reads no more
+    (a directory's files are sized by its manifest)."""
+    project.cache.note_sizes((out.digest, out.size) for entry in project.lock_entries.values()
+                             for out in entry.outs)
+
+
 def pull(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: int = 8,
          progress: Progress | None = None, force: bool = False,
          ) -> tuple[Transfer, CheckoutReport]:
@@ -184,6 +192,7 @@ def pull(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: in
     with ProjectLock(project.gitpipe_dir, project.config.lock_wait):
         cache = project.cache
         report, todo = _compare(project, targets, force)
+        note_lock_sizes(project)
         summary = Transfer()
         packed: dict[str, PackedObject] = {}
         if any(cache.missing(o.digest) for o in todo):

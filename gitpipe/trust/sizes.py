@@ -1,0 +1,71 @@
+"""How many bytes gitpipe reads from a remote for one object or record.
+
+A remote is written by anyone who can push there, so a file planted under an
+object's name may be of any size. Its name is checked against its bytes only
+once they are read; what it may hold is known before: the size the record
+naming it gives (a directory manifest's row, a lock's or run entry's out), or
+a ceiling for what no record sizes (a manifest, a run-cache entry). A
+download stops one byte past that and keeps nothing, so a remote cannot fill
+the disk or the memory.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, NamedTuple
+
+from gitpipe.hashing.digests import DIR_SUFFIX
+
+# A record read whole into memory (a run-cache entry, a pack index, the format
+# marker) holds at most this: anything larger on a remote was planted there.
+MAX_RECORD_BYTES = 64 * 1024 * 1024
+# A directory manifest is parsed whole too; at about 80 bytes a row this is
+# some three million files of ordinary names.
+MAX_MANIFEST_BYTES = 256 * 1024 * 1024
+
+
+class ReadLimit(NamedTuple):
+    """The most bytes to read, and what sets that, for the message."""
+
+    most: int
+    why: str
+
+
+def read_limit(digest: str | None, recorded: object = None) -> ReadLimit | None:
+    """What a download of `digest` (None: a record, named by no digest) may
+    read: the size a record gives the file (`recorded`, when it is a count),
+    a ceiling for a manifest or a record; None when nothing bounds it (a file
+    no record at hand sizes: a lock written without sizes)."""
+    if digest is None:
+        return ReadLimit(MAX_RECORD_BYTES, "a record may hold")
+    if digest.endswith(DIR_SUFFIX):
+        return ReadLimit(MAX_MANIFEST_BYTES, "a directory manifest may hold")
+    if type(recorded) is int and recorded >= 0:
+        return ReadLimit(recorded, "its record gives")
+    return None
+
+
+def size_problem(limit: ReadLimit | None, got: int) -> str | None:
+    """Why `got` bytes (read at most one past the limit) are refused, or None."""
+    if limit is None or got <= limit.most:
+        return None
+    return f"holds more than the {limit.most:,} bytes {limit.why}"
+
+
+def packed_size_problem(length: int, recorded: object) -> str | None:
+    """Why a pack index's `length` for an object is refused unread: it is not
+    the size the record naming the object gives. None when it is, or when no
+    record at hand gives one (its bytes are still checked by their hash)."""
+    if type(recorded) is not int or recorded < 0 or length == recorded:
+        return None
+    return f"gives it {length:,} bytes, but its record gives {recorded:,}"
+
+
+def loads_record(data: bytes | str) -> Any:
+    """A record's JSON, as json.loads reads it; ValueError for one that is not
+    JSON, including one nested deeper than Python's parser recurses (a few
+    kilobytes of '[' raise RecursionError there)."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError("a record nested deeper than any gitpipe writes") from None
