@@ -184,6 +184,7 @@ def bring_back(project: Project, remote: Remote, task: Task, fingerprint: str,
     result.check_outs({o.path: o.is_dir for o in task.outs}, where)
     for row in result.outs:
         _refuse_unsafe_out(project, row[0], where)
+    project.cache.note_sizes((row[1], row[2]) for row in result.outs)  # a download's cap
     fetch_objects(remote, project.cache, [row[1] for row in result.outs])
     for row in result.outs:
         project.cache.checkout(project.root / row[0], row[1], is_flagged(row))
