@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from gitpipe.core.errors import GitpipeError
 from gitpipe.hashing.statsig import Signature, changed_since
+from gitpipe.pipeline.lockfile import LockEntry
 from gitpipe.pipeline.model import Task
 from gitpipe.pipeline.params import ParamsReader
 from gitpipe.project.root import Project
@@ -26,11 +27,12 @@ def inputs_read(project: Project, task: Task, seen: Observation) -> dict[str, Si
 
 
 def moved_input(project: Project, task: Task, seen: Observation,
-                signatures: dict[str, Signature]) -> str | None:
+                signatures: dict[str, Signature], entry: LockEntry | None) -> str | None:
     """An input whose content changed since `seen` (with `signatures`) was taken,
     or None. A changed signature with the same content (a file rewritten as it
-    was) is no change: the task is observed anew and its fingerprint compared.
-    Its outs are then not recorded: the stage fails, and runs again next time."""
+    was) is no change: the task is observed anew, against the lock `entry` it
+    was judged by, and its fingerprint compared. Its outs are then not
+    recorded: the stage fails, and runs again next time."""
     changed = changed_since(str(project.root), signatures)
     if not changed:
         return None
@@ -42,7 +44,7 @@ def moved_input(project: Project, task: Task, seen: Observation,
     # signatures noted when their modules were first hashed.
     project.workspace.module_finder = None
     try:
-        now = observe(task, project.workspace, fresh, project.lock_entries.get(task.name))
+        now = observe(task, project.workspace, fresh, entry)
     except (GitpipeError, OSError):  # a path it cannot hash now (a symlink loop)
         return changed[0]
     return None if now.fingerprint == seen.fingerprint else changed[0]

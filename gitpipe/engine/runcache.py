@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gitpipe.core.errors import RecordError
+from gitpipe.core.errors import BadInputError, RecordError
 from gitpipe.hashing.digests import DIR_SUFFIX
 from gitpipe.pipeline.lockfile import LOCK_FILE, LockEntry
 from gitpipe.pipeline.model import Task
@@ -20,6 +20,8 @@ from gitpipe.trust import checks as trust
 from gitpipe.trust.signedruns import Sharing
 
 if TYPE_CHECKING:  # the remote code loads only with --pull or --push (its fsspec is heavy)
+    from gitpipe.engine.reports import ReproOptions
+    from gitpipe.project.root import Project
     from gitpipe.storage.remote import Remote
 
 NO_TRUST_HINT = ("remote {name!r} lists no 'trust:' keys, so no run-cache entry on it is "
@@ -171,3 +173,14 @@ def locked_outs(entry: LockEntry | None, fingerprint: str) -> list[CachedOut] | 
     if entry is None or entry.fingerprint != fingerprint:
         return None
     return [CachedOut(o.path, o.digest, o.size or 0, o.executable) for o in entry.outs]
+
+
+def repro_sharing(project: Project, options: ReproOptions) -> Sharing:
+    """The run-cache's trust and scopes: `--scope` names scopes read besides
+    main, and with `--push` the one scope written (main without one)."""
+    if options.push and len(options.scopes) > 1:
+        raise BadInputError("repro --push writes one run-cache scope: name only one --scope",
+                            hint="push to one scope; read more with 'gitpipe fetch --run-cache "
+                            "--scope NAME'")
+    write = options.scopes[0] if options.push and options.scopes else None
+    return project.run_sharing(options.remote, options.scopes, write)

@@ -18,11 +18,11 @@ import time
 from collections.abc import Hashable, Iterable
 from pathlib import Path
 
-from gitpipe.core.errors import BadInputError, GitpipeError, RecordError
+from gitpipe.core.errors import GitpipeError, RecordError
 from gitpipe.engine.limits import scheduling_limits, sensor_gates
 from gitpipe.engine.midrun import inputs_read, moved_input, moved_problem
 from gitpipe.engine.reports import Event, Listener, Report, ReproOptions, TaskResult
-from gitpipe.engine.runcache import RunCache, locked_outs
+from gitpipe.engine.runcache import RunCache, locked_outs, repro_sharing
 from gitpipe.engine.scheduler import Outcome, Scheduler
 from gitpipe.executors.base import Context, Executor, Executors, OutputSink, RunResult
 from gitpipe.hashing.digests import XXH3
@@ -46,7 +46,6 @@ from gitpipe.storage.cache import CacheError, remove_path
 from gitpipe.storage.runlogs import LOGS_DIR, log_path, prune_logs
 from gitpipe.storage.state import RunRecord
 from gitpipe.storage.workspace import PathInfo
-from gitpipe.trust.signedruns import Sharing
 
 
 def execute(project: Project, nodes: list[Hashable], options: ReproOptions,
@@ -103,17 +102,6 @@ def _still_settled(project: Project, prejudged: Prejudged | None) -> frozenset[s
     return prejudged.up_to_date
 
 
-def _sharing(project: Project, options: ReproOptions) -> Sharing:
-    """The run-cache's trust and scopes: `--scope` names scopes read besides
-    main, and with `--push` the one scope written (main without one)."""
-    if options.push and len(options.scopes) > 1:
-        raise BadInputError("repro --push writes one run-cache scope: name only one --scope",
-                            hint="push to one scope; read more with 'gitpipe fetch --run-cache "
-                            "--scope NAME'")
-    write = options.scopes[0] if options.push and options.scopes else None
-    return project.run_sharing(options.remote, options.scopes, write)
-
-
 class _Runner:
     """The scheduler's `step`: judge a ready Task, run it if stale, record the result."""
 
@@ -126,7 +114,7 @@ class _Runner:
                                           parse_cache=project.parse_cache)
         self.params = project.params_reader()
         remote = project.remote(options.remote) if options.pull or options.push else None
-        sharing = _sharing(project, options) if remote is not None else None
+        sharing = repro_sharing(project, options) if remote is not None else None
         self.run_cache = RunCache(project.cache, remote, options.pull, options.push, sharing)
         self.results: dict[str, TaskResult] = {}
         self.executors = Executors(Context(project, options.remote, sink), options.executor)
@@ -173,7 +161,8 @@ class _Runner:
                 return Outcome.RESTORED
         except GitpipeError as exc:
             return self._finish(task.name, Outcome.FAILED, verdict, str(exc))
-        self.inputs_read[task.name] = inputs
+        if self.executors.of(task).runs_in_work_tree:  # a pod reads copies of its own
+            self.inputs_read[task.name] = inputs
         return self._run(task, verdict, seen)
 
     def _reran_nondeterministic(self, node: Hashable) -> list[str]:
@@ -336,8 +325,10 @@ class _Runner:
             return self._finish(task.name, Outcome.FAILED, verdict, f"stage {task.name!r}: {exc}",
                                 duration, attempts, str(log_path))
         missing = [p for p, info in outs.items() if not info.exists]
-        moved = moved_input(self.project, task, seen, self.inputs_read.pop(task.name, {}))
-        if moved and self.executors.of(task).runs_in_work_tree:
+        read = self.inputs_read.pop(task.name, {})
+        entry = self.writer.entries.get(task.name)  # as `step` judged it (None if forced)
+        moved = read and moved_input(self.project, task, seen, read, entry)
+        if moved:
             self._record(task.name, wall, duration, "failed", seen, outs, log_path)
             return self._finish(task.name, Outcome.FAILED, verdict, moved_problem(task, moved),
                                 duration, attempts, str(log_path))
