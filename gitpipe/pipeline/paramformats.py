@@ -23,6 +23,9 @@ def parse_params(text: str, path: str, source: str | None = None) -> Any:
     if len(text) > MAX_BYTES:
         raise BadInputError(f"{source}: file is larger than {MAX_BYTES // (1024 * 1024)} MiB")
     extension = path.rpartition("/")[2].rpartition(".")[2].lower()
+    # A byte order mark (some Windows editors write one) is no part of the data;
+    # YAML drops it by itself.
+    text = text.removeprefix("\ufeff")
     if extension == "json":
         return _parse_json(text, source)
     if extension == "toml":

@@ -94,3 +94,15 @@ def test_a_wdir_that_an_upstream_stage_makes_waits_for_it(repo: Repo) -> None:
     assert repo.run("validate").returncode == 0
     repo.run("repro", check=True)
     assert repo.read("used.txt") == "x\n"
+
+
+def test_json_and_toml_params_saved_with_a_byte_order_mark_are_read(repo: Repo) -> None:
+    """Some Windows editors and PowerShell save UTF-8 with a byte order mark;
+    YAML ignores it, and so do the JSON and TOML readers."""
+    (repo.path / "p.json").write_bytes(b"\xef\xbb\xbf" + json.dumps({"seed": 7}).encode())
+    (repo.path / "p.toml").write_bytes(b"\xef\xbb\xbf[train]\nlr = 0.1\n")
+    repo.spec(_stage([{"p.json": ["seed"]}, {"p.toml": ["train.lr"]}]))
+    done = repo.run("repro")
+    assert done.returncode == 0, done.stderr
+    lock = repo.read("gitpipe.lock")
+    assert "p.json:seed: 7" in lock and "p.toml:train.lr: 0.1" in lock
