@@ -104,8 +104,8 @@ class Ui:
             self._partial = False
 
 
-# click's `strip_ansi`: the escape sequences taken out of a line bound for a
-# file or a pipe.
+# The control sequences (ECMA-48's CSI form: colours, cursor moves) taken out
+# of a line bound for a file or a pipe, as click.echo takes them out.
 _ANSI = re.compile(r"\033\[[0-?]*[ -/]*[@-~]")
 
 
