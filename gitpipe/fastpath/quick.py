@@ -47,9 +47,16 @@ def answer(command: str, argv: list[str],
 
         project = Project(".")
         project.hash_progress = hash_progress
+        found: Answer | Stale
         if command == noop.STATUS:
-            return _status(project, check=noop.CHECK in argv, started_ns=started_ns)
-        return _repro(project, started_ns)
+            found = _status(project, check=noop.CHECK in argv, started_ns=started_ns)
+        else:
+            found = _repro(project, started_ns)
+        if not isinstance(found, Stale):
+            # The process may end without teardown: the state database is
+            # closed here (its write-ahead log folded in), as an exit would.
+            project.close()
+        return found
     except Exception:  # the CLI reports it, as it reports every error
         return None
 

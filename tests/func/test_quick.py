@@ -200,6 +200,10 @@ def test_a_quick_answer_leaves_without_teardown_with_its_exit_code(repo: Repo,
                           env=env, capture_output=True, text=True)
     assert done.returncode == 1 and "deps: src.py modified" in done.stdout, done.stderr
     assert done.stderr == ("" if at_once else "teardown")
+    # The state database is closed as an exit closes it: no write-ahead log is
+    # left for the next command to fold in (which would change the project's
+    # files under a command that promises to change none, as verify does).
+    assert not (repo.path / ".gitpipe" / "state.db-wal").exists()
     mtime_ns = (repo.path / "src.py").stat().st_mtime_ns
     with sqlite3.connect(repo.path / ".gitpipe" / "state.db") as db:
         rows = db.execute("SELECT path FROM stat_cache_ctime WHERE mtime_ns = ?",
