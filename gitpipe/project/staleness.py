@@ -212,8 +212,9 @@ def out_kinds_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterab
             yield Reason(Kind.OUT_KIND, out_label(out), new=_kind_of(out))
 
 
-def recipe_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable[Reason]:
-    """The parts of the fingerprint no other predicate looks at, each named."""
+def recipe_changed(task: Task, entry: LockEntry) -> Iterable[Reason]:
+    """The parts of the fingerprint no other predicate looks at, each named
+    (the pre-commit hook asks it too: nothing is hashed)."""
     if task.stage.wdir != entry.wdir:
         yield Reason(Kind.WDIR, old=entry.wdir, new=task.stage.wdir)
     if part_digest(task.env) != entry.env:
@@ -232,7 +233,7 @@ def _reasons_against(task: Task, entry: LockEntry, seen: Observation) -> list[Re
         return []  # a version-1 entry that still holds; it is rewritten on its next run
     reasons = [reason for predicate in PREDICATES for reason in predicate(task, entry, seen)]
     if entry.fingerprint != seen.fingerprint and not _untyped_match(task, entry, seen):
-        reasons.extend(recipe_changed(task, entry, seen))
+        reasons.extend(recipe_changed(task, entry))
         if not reasons:
             # The safety net: a fingerprint that differs always runs the
             # stage, even where the lock lacks the parts to name why (an entry

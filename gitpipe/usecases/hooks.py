@@ -191,6 +191,7 @@ def lock_problems(graph: Dag, params: ParamsReader,
     entry, or whose cmd, params, env, wdir, executor settings or declared deps/outs
     differ. Nothing is hashed or run."""
     from gitpipe.hashing.canonical import same
+    from gitpipe.project.staleness import recipe_changed
 
     problems = []
     for node in graph:
@@ -203,7 +204,8 @@ def lock_problems(graph: Dag, params: ParamsReader,
             problems.append(f"{task.name}: cmd changed")
         now = params.values(task.stage)
         if not _holds_as_v1(task, entry, now):
-            problems += _recipe_problems(task, entry)
+            problems += [f"{task.name}: {reason.kind.value}"
+                         for reason in recipe_changed(task, entry)]
         if not same(entry.params, now):  # NaN equals NaN there
             problems += _params_problems(task, entry.params, now)
         if {d.path for d in entry.deps} != set(task.deps) or _python_roots_changed(task, entry):
@@ -222,22 +224,6 @@ def _holds_as_v1(task: Task, entry: LockEntry, values: dict[str, Any]) -> bool:
 
     deps = {d.path: PathInfo(d.path, d.digest, executable=d.executable) for d in entry.deps}
     return holds_as_v1(task, entry, deps, values)
-
-
-def _recipe_problems(task: Task, entry: LockEntry) -> list[str]:
-    """The wdir, env and executor settings the lock records (digests of the
-    last two; None: empty) against the spec's, as status compares them
-    (staleness.recipe_changed)."""
-    from gitpipe.hashing.fingerprint import part_digest
-
-    problems = []
-    if entry.wdir != task.stage.wdir:
-        problems.append(f"{task.name}: wdir changed")
-    if entry.env != part_digest(task.env):
-        problems.append(f"{task.name}: env changed")
-    if entry.runtime != part_digest(task.runtime):
-        problems.append(f"{task.name}: executor settings changed")
-    return problems
 
 
 def _python_roots_changed(task: Task, entry: LockEntry) -> bool:
