@@ -71,7 +71,7 @@ def main(leave_at_once: bool = True) -> None:
         reader_left()
     if leave_at_once and answered:
         # Nothing was left that teardown must close: no thread, no atexit
-        # handler, the stat cache's writes committed. Unloading the modules and
+        # handler, the state database closed (fastpath/quick.py). Unloading the modules and
         # the last garbage collection would cost the sealed answer about a fifth
         # of its instructions, and the first status after a change what it
         # spends on a thousand stages' judgement, for a process that ends anyway.

@@ -142,7 +142,6 @@ class _Runner:
         try:
             entry = self.writer.entries.get(task.name)
             seen = observe(task, self.project.workspace, self.params, entry)
-            inputs = inputs_read(self.project, task, seen)
             verdict = judge(task, entry, seen, self._reran_nondeterministic(node),
                             force=self.options.force or task.name in self.options.forced)
         except GitpipeError as exc:
@@ -152,6 +151,7 @@ class _Runner:
             return self._finish(task.name, Outcome.SKIPPED)
         if not verdict.needs_run:
             return self._re_record(task, verdict, seen)
+        inputs = inputs_read(self.project, task, seen)  # as observe read them, before a run
         missing = [p for p, i in seen.deps.items() if not i.exists]
         if missing or seen.unresolved:
             return self._finish(task.name, Outcome.FAILED, verdict,
@@ -325,9 +325,8 @@ class _Runner:
             return self._finish(task.name, Outcome.FAILED, verdict, f"stage {task.name!r}: {exc}",
                                 duration, attempts, str(log_path))
         missing = [p for p, info in outs.items() if not info.exists]
-        read = self.inputs_read.pop(task.name, {})
         entry = self.writer.entries.get(task.name)  # as `step` judged it (None if forced)
-        moved = read and moved_input(self.project, task, seen, read, entry)
+        moved = moved_input(self.project, task, seen, self.inputs_read.pop(task.name, {}), entry)
         if moved:
             self._record(task.name, wall, duration, "failed", seen, outs, log_path)
             return self._finish(task.name, Outcome.FAILED, verdict, moved_problem(task, moved),
