@@ -4,18 +4,14 @@ the Job's status is its result. On the real control plane and moto's S3 server."
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 
 import pytest
 
-from tests.conftest import GIT_ENV, Repo
+from tests.conftest import Repo
 from tests.k8s.cluster import STAGE_SECRETS, K8sCluster, use_cluster
-from tests.k8s.test_executor import run, running_pod
+from tests.k8s.test_executor import killed_while_running, run, running_pod
 
 pytestmark = [pytest.mark.k8s, pytest.mark.s3, pytest.mark.slow]
 
@@ -97,12 +93,7 @@ def test_a_restarted_run_adopts_the_running_job(repo: Repo, k8s: K8sCluster,
                                                k8s_namespace: str, s3_bucket: str,
                                                s3_env: dict) -> None:
     direct_project(repo, k8s, k8s_namespace, s3_bucket, s3_env, "sleep 5; echo finished")
-    env = {**os.environ, **GIT_ENV, **k8s.env}
-    first = subprocess.Popen([sys.executable, "-m", "gitpipe", "repro"], cwd=repo.path, env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    running_pod(k8s, k8s_namespace, stage="show")
-    first.send_signal(signal.SIGKILL)
-    first.wait()
+    killed_while_running(repo, k8s, k8s_namespace, stage="show")
     done = run(repo, k8s, "repro")
     assert done.returncode == 0, done.stderr
     names = {j.metadata.name for j in k8s.batch().list_namespaced_job(k8s_namespace).items}

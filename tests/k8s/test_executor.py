@@ -51,6 +51,18 @@ def running_pod(k8s: K8sCluster, namespace: str, stage: str = "train",
     raise AssertionError(f"no running {stage} pod in {namespace}")
 
 
+def killed_while_running(repo: Repo, k8s: K8sCluster, namespace: str,
+                         stage: str = "train") -> None:
+    """A `gitpipe repro` SIGKILLed once the stage's pod runs: what it started is
+    left behind for the next repro, with nothing of gitpipe's to stop it."""
+    env = {**os.environ, **GIT_ENV, **k8s.env}
+    first = subprocess.Popen([sys.executable, "-m", "gitpipe", "repro"], cwd=repo.path, env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    running_pod(k8s, namespace, stage=stage)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+
+
 def run(repo: Repo, k8s: K8sCluster, *args: str, **kwargs: object) -> subprocess.CompletedProcess:
     return repo.run(*args, env=k8s.env, timeout=240, **kwargs)
 
@@ -145,12 +157,7 @@ def test_restarted_gitpipe_adopts_the_running_job(repo: Repo, k8s: K8sCluster,
                                                  k8s_namespace: str, s3_bucket: str,
                                                  s3_env: dict) -> None:
     project(repo, k8s, k8s_namespace, s3_bucket, s3_env, train_cmd="sleep 6; " + TRAIN)
-    env = {**os.environ, **GIT_ENV, **k8s.env}
-    first = subprocess.Popen([sys.executable, "-m", "gitpipe", "repro"], cwd=repo.path, env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    running_pod(k8s, k8s_namespace)
-    first.send_signal(signal.SIGKILL)
-    first.wait()
+    killed_while_running(repo, k8s, k8s_namespace)
     done = run(repo, k8s, "repro")
     assert done.returncode == 0, done.stderr
     names = {j.metadata.name for j in k8s.batch().list_namespaced_job(k8s_namespace).items}
@@ -166,12 +173,7 @@ def test_gitpipe_restarted_after_the_job_finished_runs_it_again(
     The finished pod outlives its Job until the garbage collector comes, which
     under load is late; here it is orphaned, so it stays."""
     project(repo, k8s, k8s_namespace, s3_bucket, s3_env, train_cmd="sleep 2; " + TRAIN)
-    env = {**os.environ, **GIT_ENV, **k8s.env}
-    first = subprocess.Popen([sys.executable, "-m", "gitpipe", "repro"], cwd=repo.path, env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    running_pod(k8s, k8s_namespace)
-    first.send_signal(signal.SIGKILL)
-    first.wait()
+    killed_while_running(repo, k8s, k8s_namespace)
     deadline = time.monotonic() + 120
     while not any(c.type == "Complete" and c.status == "True"
                   for job in k8s.batch().list_namespaced_job(k8s_namespace).items
