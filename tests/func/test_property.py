@@ -503,7 +503,9 @@ def apply_track_edit(repo: Repo, kind: str, value: int) -> None:
     if kind == "add":  # --sparse: git refuses to add a skip-worktree entry without it
         repo.git("add", "--sparse", "--", name)
     elif kind == "rm_cached":
-        repo.git("rm", "-q", "--cached", "--ignore-unmatch", "--", name)
+        # -f: git refuses to untrack a file whose staged bytes are neither the
+        # file's nor HEAD's (added, then edited) without it
+        repo.git("rm", "-q", "-f", "--cached", "--ignore-unmatch", "--", name)
     elif kind == "skip_worktree" and tracked:
         repo.git("update-index", "--skip-worktree", "--", name)
     elif kind == "intent" and not tracked:
