@@ -52,5 +52,6 @@ def moved_input(project: Project, task: Task, seen: Observation,
 
 def moved_problem(task: Task, path: str) -> str:
     """Why the task failed when its input `path` changed while its command ran."""
-    return (f"stage {task.name!r}: {path!r} changed while the command ran; run it again "
-            "(a command that writes its own input must declare it an out instead)")
+    return (f"stage {task.name!r}: {path!r} changed while the command ran, so its outs were "
+            "not recorded\nhint: if something else changed it, run the stage again; if its "
+            "own command writes it, take it out of the stage's deps (declare it an out)")
