@@ -118,6 +118,7 @@ def test_an_input_changed_while_its_stage_runs_is_not_recorded(repo: Repo, case:
     done = repo.run("repro")
     assert done.returncode != 0
     assert f"{changed!r} changed while the command ran" in done.stdout + done.stderr
+    assert "if its own command writes it, take it out of the stage's deps" in done.stderr
     # The input back as the stage was judged by: the outs were made from the
     # other version, so the stage is still stale (it was up to date, and the
     # run-cache held those outs under this version's fingerprint). Once the
