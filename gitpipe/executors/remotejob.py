@@ -24,6 +24,7 @@ from typing import Any
 from gitpipe.core.errors import BadInputError, RecordError
 from gitpipe.hashing.digests import EXEC, XXH3
 from gitpipe.pipeline.model import Task
+from gitpipe.project.pydeps import modules_of
 from gitpipe.storage.cache import Cache
 from gitpipe.storage.remote import Remote, push
 from gitpipe.storage.workspace import Workspace
@@ -251,17 +252,29 @@ def job_record(task: Task, fingerprint: str, workspace: Workspace) -> JobRecord:
 
     Code deps are named by git blob ids in the lock; a pod needs their bytes,
     so every dep is hashed with xxh3 here. The stage's params files go with
-    its deps: the command reads them too.
+    its deps: the command reads them too; so do the module files its
+    `python:` deps stand for, which the fingerprint holds: a pod that imported
+    the image's copy instead would record a result of code it never ran.
     """
     deps = []
     params_files = sorted({ref.file for ref in task.stage.params} - set(task.deps))
-    for path in [*task.deps, *params_files]:
+    for path in [*task.deps, *params_files, *_module_files(task, workspace, params_files)]:
         info = workspace.info(path, XXH3)
         assert info.digest is not None, f"dependency {path!r} does not exist"
         deps.append(with_mode([path, info.digest], info.executable))
     return JobRecord(task.name, fingerprint, task.cmd, task.stage.wdir, dict(task.env),
                      deps, [[o.path, o.is_dir] for o in task.outs], task.stage.name,
                      task.partition)
+
+
+def _module_files(task: Task, workspace: Workspace, params_files: list[str]) -> list[str]:
+    """The module files of the task's `python:` deps that no dep (a file, or a
+    folder above it) or params file already brings to the pod."""
+    modules, _ = modules_of(task, workspace)
+    brought = (*task.deps, *params_files)
+    return sorted(path for path in modules
+                  if not any(path == dep or path.startswith(dep.rstrip("/") + "/")
+                             for dep in brought))
 
 
 def stage_job(task: Task, fingerprint: str, workspace: Workspace, cache: Cache,

@@ -96,6 +96,28 @@ def test_an_executable_out_comes_back_executable(repo: Repo, k8s: K8sCluster,
     assert run(repo, k8s, "status", "--check").returncode == 0
 
 
+def test_python_modules_go_to_the_pod(repo: Repo, k8s: K8sCluster, k8s_namespace: str,
+                                      s3_bucket: str, s3_env: dict) -> None:
+    """The module files a `python:` dep stands for are in the fingerprint, so the
+    pod runs exactly those: an edit to an imported module reaches the next Job."""
+    project(repo, k8s, k8s_namespace, s3_bucket, s3_env,
+            deps=["clean.txt", {"python": "train.py"}],
+            train_cmd="mkdir -p model && python3 train.py")
+    repo.gen({"train.py": "import shout\ntext = shout.loud(open('clean.txt').read())\n"
+                          "open('model/m.txt', 'w').write(text)\n",
+              "shout.py": "def loud(text):\n    return text.upper()\n"})
+    repo.commit("code")
+    done = run(repo, k8s, "repro")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert repo.read("model/m.txt") == "A\nB\n"
+    repo.gen({"shout.py": "def loud(text):\n    return text.upper() + '!'\n"})
+    assert "shout.py modified" in run(repo, k8s, "status").stdout
+    again = run(repo, k8s, "repro")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert repo.read("model/m.txt") == "A\nB\n!"
+    assert run(repo, k8s, "status", "--check").returncode == 0
+
+
 def test_oom_killed_is_reported_and_retried(repo: Repo, k8s: K8sCluster, k8s_namespace: str,
                                            s3_bucket: str, s3_env: dict) -> None:
     project(repo, k8s, k8s_namespace, s3_bucket, s3_env, retries=1,

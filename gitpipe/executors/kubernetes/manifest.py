@@ -166,11 +166,12 @@ DIRECT_PRELUDE = ('unset ENV BASH_ENV; GITPIPE_ROOT=$(pwd -P) && export GITPIPE_
 
 def runs_direct(task: Task) -> bool:
     """Whether the pod can run the task's command itself, without `gitpipe exec`:
-    nothing to bring in (no deps, no params files), nothing to send back (no
-    outs), in the folder the pod starts in. The Job's own status then carries
-    the exit code: no Python and no S3 client start in the pod."""
+    nothing to bring in (no deps, no params files, no `python:` modules),
+    nothing to send back (no outs), in the folder the pod starts in. The Job's
+    own status then carries the exit code: no Python and no S3 client start in
+    the pod."""
     return (not task.deps and not task.outs and not task.stage.params
-            and task.stage.wdir == ".")
+            and not task.stage.python and task.stage.wdir == ".")
 
 
 def _literal(word: str) -> str:
