@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import posixpath
 import stat as stat_module
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -36,7 +36,7 @@ from gitpipe.hashing.statsig import ListedFile, walk_files
 from gitpipe.pipeline import graph as graph_module
 from gitpipe.pipeline import lockfile, registry
 from gitpipe.pipeline.config import CONFIG_FILE, raw_with_committed
-from gitpipe.pipeline.lockfile import LockEntry
+from gitpipe.pipeline.lockfile import LockedModule, LockedPath, LockEntry
 from gitpipe.pipeline.model import SPEC_FILE, Stage
 from gitpipe.pipeline.params import ParamsReader
 from gitpipe.pipeline.parse import parse_pipeline
@@ -378,10 +378,21 @@ def _entry_changes(old: LockEntry | None, new: LockEntry | None,
     for key, was, now in changes_between(old.params, new.params):
         changes.append(f"params: {key} {None if was is ABSENT else was} -> "
                        f"{None if now is ABSENT else now}")
-    for path in sorted({o.path for o in old.outs} | {o.path for o in new.outs}):
-        a, b = old.out(path), new.out(path)
-        if (a.digest if a else None) != (b.digest if b else None):
-            changes.append(f"outs: {path} {a.digest if a else 'none'} -> "
-                           f"{b.digest if b else 'none'}")
-            changes.extend((metrics or {}).get(path, []))
+    for kind, was, now in (("deps", old.deps, new.deps), ("python", old.python, new.python),
+                           ("outs", old.outs, new.outs)):
+        for path, line in _digest_changes(kind, was, now):
+            changes.append(line)
+            if kind == "outs":
+                changes.extend((metrics or {}).get(path, []))
     return changes
+
+
+def _digest_changes(kind: str, old: Sequence[LockedPath | LockedModule],
+                    new: Sequence[LockedPath | LockedModule]) -> list[tuple[str, str]]:
+    """(path, `KIND: PATH OLD -> NEW`) for each path whose digest differs (`none`
+    where one side has no such path): what moved a fingerprint, beside cmd and
+    params."""
+    was = {row.path: row.digest for row in old}
+    now = {row.path: row.digest for row in new}
+    return [(path, f"{kind}: {path} {was.get(path) or 'none'} -> {now.get(path) or 'none'}")
+            for path in sorted(was.keys() | now.keys()) if was.get(path) != now.get(path)]

@@ -84,3 +84,20 @@ def test_diff_names_a_changed_metric_by_its_value(repo: Repo) -> None:
     repo.commit("0.95")
     done = repo.run("diff", "HEAD~1", "HEAD", check=True)
     assert "metrics: m.json:acc 0.9 -> 0.95 (+0.05)" in done.stdout
+
+
+def test_diff_names_the_deps_and_modules_that_moved_a_fingerprint(repo: Repo) -> None:
+    repo.gen({"t.py": "import util\nprint(util.X, open('data.txt').read())\n",
+              "util.py": "X = 1\n", "data.txt": "one\n"})
+    repo.spec({"t": {"cmd": "python3 t.py > o.txt", "deps": ["data.txt", {"python": "t.py"}],
+                     "outs": ["o.txt"]}})
+    repo.run("repro", check=True)
+    repo.commit("v1")
+    repo.gen({"util.py": "X = 2\n", "data.txt": "two\n"})
+    repo.run("repro", check=True)
+    lines = changed(repo, "HEAD")["t"]
+    kinds = [line.split(" ")[0] for line in lines]
+    assert kinds == ["fingerprint", "deps:", "python:", "outs:"], lines
+    assert lines[1].startswith("deps: data.txt ") and lines[2].startswith("python: util.py xxh3:")
+    repo.commit("v2")
+    assert changed(repo, "HEAD~1", "HEAD") == {"t": lines}
