@@ -128,14 +128,30 @@ def _missing_outs_hint(report: StatusReport,
                        has_remote: Callable[[], bool] | None) -> str | None:
     from gitpipe.project.staleness import Kind  # loaded already: it made the report
 
-    missing = any(r.kind is Kind.OUT_MISSING for v in report.tasks for r in v.reasons)
+    missing = [v for v in report.tasks if any(r.kind is Kind.OUT_MISSING for r in v.reasons)]
     if not missing or has_remote is None:
         return None
+    # A pull restores the outs the lock records: it settles a task stale for
+    # nothing else (a fresh clone), never one whose lock entry no longer
+    # matches it (a failed or interrupted run, an edit since).
+    settles = {Kind.OUT_MISSING, Kind.DEP_MISSING, Kind.UPSTREAM, Kind.NONDETERMINISTIC}
+    unsettled = [v.task for v in missing if any(r.kind not in settles for r in v.reasons)]
+    if unsettled:
+        its = "its" if len(unsettled) == 1 else "their"
+        return (f"hint: {_names(unsettled)} no longer {'matches' if its == 'its' else 'match'}"
+                f" gitpipe.lock (changed since, or {its} last run failed): 'gitpipe repro' "
+                f"rebuilds {its} outs; 'gitpipe pull' would restore stale ones")
     if has_remote():
         return ("hint: outs that gitpipe.lock records are missing (a fresh clone?): "
                 "'gitpipe pull' fetches them from the remote")
     return ("hint: outs that gitpipe.lock records are missing: 'gitpipe repro' rebuilds "
             "them ('gitpipe remote add' names a remote to pull them from)")
+
+
+def _names(tasks: list[str], shown: int = 3) -> str:
+    """`'train'`, `'a', 'b' and 2 more`: the first few task names, quoted."""
+    quoted = ", ".join(repr(task) for task in tasks[:shown])
+    return quoted if len(tasks) <= shown else f"{quoted} and {len(tasks) - shown} more"
 
 
 def dry_run_lines(report: Report, everything: bool = False,

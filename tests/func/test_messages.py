@@ -1,0 +1,32 @@
+"""Messages that say what is true: the hint after a failed run, a stage that
+never completed, the hook's reasons, numbers that overflow, counts, backfill
+ranges."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import Repo
+
+PULL_HINT = ("hint: outs that gitpipe.lock records are missing (a fresh clone?): "
+             "'gitpipe pull' fetches them from the remote")
+
+
+def test_a_failed_run_that_lost_an_out_points_at_repro_not_pull(repo: Repo,
+                                                                 tmp_path: Path) -> None:
+    repo.spec({"make": {"cmd": "echo made > made.txt", "outs": ["made.txt"]}})
+    repo.run("init", check=True)
+    repo.run("remote", "add", "-d", "store", str(tmp_path / "store"), check=True)
+    repo.run("repro", check=True)
+    repo.run("push", check=True)
+    repo.spec({"make": {"cmd": "rm made.txt && exit 3", "outs": ["made.txt"]}})
+    assert repo.run("repro").returncode != 0
+    out = repo.run("status").stdout.splitlines()
+    assert "    outs: made.txt missing" in out
+    assert PULL_HINT not in out
+    assert out[-1] == ("hint: 'make' no longer matches gitpipe.lock (changed since, or its "
+                       "last run failed): 'gitpipe repro' rebuilds its outs; 'gitpipe pull' "
+                       "would restore stale ones")
+    # What the pull hint would have led to: the old out back, the stage still stale.
+    repo.run("pull", check=True)
+    assert "make:\n    cmd changed\n" in repo.run("status").stdout
