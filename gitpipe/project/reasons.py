@@ -88,6 +88,8 @@ class Reason(NamedTuple):
                     f"({_exec_bit(self.old)} -> {_exec_bit(self.new)})")
         if kind is Kind.WDIR:
             return f"wdir changed ({self.old} -> {self.new})"
+        if kind is Kind.ENV and self.new is not None:
+            return f"env changed ({_env_text(self.new)})"
         if kind in (Kind.ENV, Kind.RUNTIME):
             return kind.value
         if kind is Kind.UPSTREAM:
@@ -130,6 +132,12 @@ def _python_sentence(reason: Reason) -> str:
     """`python: src/utils.py modified (imported by src/train.py)`; a root has no importer."""
     by = _IMPORTER.get(reason.kind, "").format(reason.by) if reason.by else ""
     return f"python: {reason.subject} {reason.kind.value.removeprefix('python: ')}{by}"
+
+
+def _env_text(env: dict[str, str | None]) -> str:
+    """`now X=2, API_TOKEN=<secret>`; `now empty` for an env taken away."""
+    pairs = [f"{name}={'<secret>' if value is None else value}" for name, value in env.items()]
+    return f"now {', '.join(pairs) or 'empty'}"
 
 
 def _exec_bit(executable: bool) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from gitpipe.core.secretnames import secret_name
 from gitpipe.hashing.canonical import is_plain, untyped
 from gitpipe.hashing.digests import DIR_SUFFIX, GIT, XXH3
 from gitpipe.hashing.fingerprint import fingerprint, legacy_fingerprint, part_digest
@@ -218,9 +219,16 @@ def recipe_changed(task: Task, entry: LockEntry) -> Iterable[Reason]:
     if task.stage.wdir != entry.wdir:
         yield Reason(Kind.WDIR, old=entry.wdir, new=task.stage.wdir)
     if part_digest(task.env) != entry.env:
-        yield Reason(Kind.ENV)
+        yield Reason(Kind.ENV, new=shown_env(task.env))
     if part_digest(task.runtime) != entry.runtime:
         yield Reason(Kind.RUNTIME)
+
+
+def shown_env(env: tuple[tuple[str, str], ...]) -> dict[str, str | None]:
+    """The stage's env as a reason shows it: each variable, its value None where
+    the name says it holds a secret (the lock records only a digest of the
+    env, so the variables are named as they are now)."""
+    return {name: None if secret_name(name) else value for name, value in env}
 
 
 PREDICATES: tuple[Callable[[Task, LockEntry, Observation], Iterable[Reason]], ...] = (

@@ -30,3 +30,21 @@ def test_a_failed_run_that_lost_an_out_points_at_repro_not_pull(repo: Repo,
     # What the pull hint would have led to: the old out back, the stage still stale.
     repo.run("pull", check=True)
     assert "make:\n    cmd changed\n" in repo.run("status").stdout
+
+
+def test_env_changed_names_the_variables_and_hides_a_secret(repo: Repo) -> None:
+    stage = {"cmd": "echo $MODE > o.txt", "outs": ["o.txt"],
+             "env": {"MODE": "fast", "API_TOKEN": "t0"}}
+    repo.spec({"s": stage})
+    repo.run("init", check=True)
+    repo.run("repro", check=True)
+    repo.run("hooks", "install", check=True)
+    repo.commit("built")
+    repo.spec({"s": {**stage, "env": {"MODE": "slow", "API_TOKEN": "hunter2-secret"}}})
+    status = repo.run("status").stdout
+    assert "    env changed (now API_TOKEN=<secret>, MODE=slow)\n" in status, status
+    repo.git("add", "-A")  # the hook judges what a commit would hold
+    refused = repo.run("hooks", "run", "pre-commit")
+    assert refused.returncode != 0
+    assert "s: env changed (now API_TOKEN=<secret>, MODE=slow)" in refused.stderr
+    assert "hunter2" not in status + refused.stdout + refused.stderr
