@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Repo
 
 PULL_HINT = ("hint: outs that gitpipe.lock records are missing (a fresh clone?): "
@@ -48,3 +50,32 @@ def test_env_changed_names_the_variables_and_hides_a_secret(repo: Repo) -> None:
     assert refused.returncode != 0
     assert "s: env changed (now API_TOKEN=<secret>, MODE=slow)" in refused.stderr
     assert "hunter2" not in status + refused.stdout + refused.stderr
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("params.yaml", "train:\n  lr: 1e400\n"),
+    ("params.json", '{"train": {"lr": 1e400}}'),
+    ("params.toml", "[train]\nlr = 1e400\n"),
+])
+def test_a_number_that_overflows_is_refused_with_file_and_key(repo: Repo, name: str,
+                                                              text: str) -> None:
+    repo.gen({name: text})
+    repo.spec({"train": {"cmd": "echo x > o.txt", "params": [{name: ["train.lr"]}],
+                         "outs": ["o.txt"]}})
+    repo.run("init", check=True)
+    for command in ("status", "validate", "repro"):
+        done = repo.run(command)
+        assert done.returncode != 0, (command, done.stdout)
+        assert f"error: {name}: key 'train.lr': 1e400 is beyond a number's range" \
+            in done.stderr, (command, done.stderr)
+        assert "Traceback" not in done.stderr
+    assert not (repo.path / "o.txt").exists()
+
+
+def test_infinity_written_as_such_is_still_a_number(repo: Repo) -> None:
+    repo.gen({"params.yaml": "lr: .inf\n"})
+    repo.spec({"train": {"cmd": "echo x > o.txt", "params": ["lr"], "outs": ["o.txt"]}})
+    repo.run("init", check=True)
+    repo.run("repro", check=True)
+    repo.gen({"params.yaml": "lr: 1.0e+2\n"})
+    assert "    params: lr inf -> 100.0\n" in repo.run("status").stdout
