@@ -253,16 +253,18 @@ def _reasons_against(task: Task, entry: LockEntry, seen: Observation) -> list[Re
 
 def judge(task: Task, entry: LockEntry | None, seen: Observation,
           upstream: Iterable[str] = (), force: bool = False) -> Staleness:
-    """The Staleness of `task`; `upstream` names stale tasks it depends on."""
+    """The Staleness of `task`; `upstream` names stale tasks it depends on.
+    A forced task is `forced`, never also `new`: `backfill --force` clears its
+    partitions' entries before judging them."""
     if task.stage.frozen:
         return Staleness(task.name, (), seen)
     reasons: list[Reason] = []
     if force:
         reasons.append(Reason(Kind.FORCED))
-    if entry is None:
-        reasons.append(Reason(Kind.NEW, _node_word(task)))
-    else:
+    if entry is not None:
         reasons.extend(_reasons_against(task, entry, seen))
+    elif not force:
+        reasons.append(Reason(Kind.NEW, _node_word(task)))
     if task.stage.always_changed:
         reasons.append(Reason(Kind.ALWAYS))
     reasons.extend(Reason(Kind.UPSTREAM, name) for name in upstream)

@@ -79,3 +79,47 @@ def test_infinity_written_as_such_is_still_a_number(repo: Repo) -> None:
     repo.run("repro", check=True)
     repo.gen({"params.yaml": "lr: 1.0e+2\n"})
     assert "    params: lr inf -> 100.0\n" in repo.run("status").stdout
+
+
+def days(repo: Repo) -> Repo:
+    repo.spec({"day": {"partition": {"by": "date", "start": "2024-01-01", "end": "2024-01-10"},
+                       "cmd": "mkdir -p d && echo ${date} > d/${date}.txt",
+                       "outs": ["d/${date}.txt"]}})
+    repo.run("init", check=True)
+    return repo
+
+
+@pytest.mark.parametrize(("start", "end", "outside"), [
+    ("2023-12-30", "2024-01-03", "2023-12-30..2023-12-31 is before it"),
+    ("2024-01-08", "2024-01-11", "2024-01-11 is after it"),
+    ("2023-12-31", "2024-01-12", "2023-12-31 is before it and 2024-01-11..2024-01-12 is after it"),
+])
+def test_a_backfill_range_partly_outside_says_which_part(repo: Repo, start: str, end: str,
+                                                         outside: str) -> None:
+    days(repo)
+    done = repo.run("backfill", "day", "--start", start, "--end", end)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.startswith(
+        f"error: backfill 'day': range {start}..{end} reaches outside the stage's declared "
+        f"range 2024-01-01..2024-01-10: {outside}\n"), done.stderr
+    assert not (repo.path / "d").exists()
+
+
+def test_a_backfill_range_wholly_outside_is_called_outside(repo: Repo) -> None:
+    days(repo)
+    done = repo.run("backfill", "day", "--start", "2024-02-01", "--end", "2024-02-03")
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: backfill 'day': range 2024-02-01..2024-02-03 is "
+                                  "outside the stage's declared range 2024-01-01..2024-01-10\n")
+
+
+def test_backfill_force_says_forced_not_new(repo: Repo) -> None:
+    days(repo)
+    repo.run("backfill", "day", "--start", "2024-01-01", "--end", "2024-01-02", check=True)
+    args = ("backfill", "day", "--start", "2024-01-01", "--end", "2024-01-02", "--force")
+    planned = repo.run(*args, "--dry-run", check=True).stdout
+    assert "would run day@2024-01-01 … 2024-01-02 (2 of 10): forced\n" in planned, planned
+    done = repo.run(*args, check=True)
+    assert "new partition" not in done.stdout + done.stderr
+    assert "forced" in done.stdout.splitlines()[-2], done.stdout
+    assert "2 ran" in done.stdout

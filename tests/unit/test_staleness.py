@@ -224,7 +224,7 @@ def test_frozen_is_never_stale() -> None:
 
 def test_force_adds_forced_first() -> None:
     assert reasons(make_task(), make_entry(), make_seen(), force=True) == ["forced"]
-    assert reasons(make_task(), None, make_seen(), force=True) == ["forced", "new stage"]
+    assert reasons(make_task(), None, make_seen(), force=True) == ["forced"]
 
 
 def test_several_reasons_in_a_stable_order() -> None:
