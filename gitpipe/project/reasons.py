@@ -96,6 +96,8 @@ class Reason(NamedTuple):
             return f"upstream: {self.subject}"
         if kind is Kind.FINGERPRINT:
             return "env, wdir or executor settings changed"
+        if kind is Kind.NEW and self.new is not None:
+            return f"never completed: its last run {self.new}"
         if kind is Kind.NEW and self.subject:
             return f"new {self.subject}"  # a partition is not called a stage
         return kind.value
@@ -115,6 +117,18 @@ class Reason(NamedTuple):
         if kind in _PYTHON_KINDS:
             data["imported_by"] = self.by
         return data
+
+
+# The results a run leaves in the history when it did not complete.
+UNFINISHED = frozenset({"failed", "cancelled", "interrupted"})
+
+
+def unfinished(reason: Reason, last_result: str | None) -> Reason:
+    """A `new` reason for a task whose last run did not complete, saying so
+    (its `new` is that run's result); any other reason as it is."""
+    if reason.kind is Kind.NEW and last_result in UNFINISHED:
+        return reason._replace(new=last_result)
+    return reason
 
 
 _PYTHON_KINDS = frozenset({Kind.PYTHON_MODIFIED, Kind.PYTHON_IMPORTED, Kind.PYTHON_DROPPED,

@@ -4,6 +4,7 @@ ranges."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,16 @@ def test_backfill_force_says_forced_not_new(repo: Repo) -> None:
     assert "new partition" not in done.stdout + done.stderr
     assert "forced" in done.stdout.splitlines()[-2], done.stdout
     assert "2 ran" in done.stdout
+
+
+def test_a_stage_whose_only_run_failed_is_not_called_new(repo: Repo) -> None:
+    repo.spec({"fit": {"cmd": "exit 4", "outs": ["model.bin"]},
+               "other": {"cmd": "echo o > o.txt", "outs": ["o.txt"]}})
+    repo.run("init", check=True)
+    assert "    new stage\n" in repo.run("status").stdout  # never run: it is new
+    assert repo.run("repro", "fit").returncode != 0
+    out = repo.run("status").stdout
+    assert "fit:\n    never completed: its last run failed\n" in out, out
+    assert "other:\n    new stage\n" in out, out
+    detail = json.loads(repo.run("status", "--json").stdout)["stages"][0]["reasons_detail"][0]
+    assert (detail["kind"], detail["new"]) == ("new", "failed")
