@@ -14,8 +14,8 @@ from gitpipe.hashing.digests import gc_paused
 from gitpipe.pipeline import graph as graph_module
 from gitpipe.pipeline.lockfile import LockEntry
 from gitpipe.pipeline.model import Task
-from gitpipe.project.root import Project
 from gitpipe.project.reasons import Kind, unfinished
+from gitpipe.project.root import Project
 from gitpipe.project.staleness import Reason, Staleness, judge, observe
 
 
