@@ -84,16 +84,28 @@ _DATE_KEY = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2})?$")
 
 
 def counts_text(names: list[str], chosen: set[str], verb: str) -> str:
-    """`2 of 3 stages and 366 of 366 partitions stale`: stages, date partitions
-    and foreach items apart."""
+    """`2 of 3 stages stale (366 of 366 partitions)`: the stages of gitpipe.yaml
+    (a partitioned or foreach stage is one, `chosen` when any of its tasks is),
+    then its date partitions and foreach items, as `validate` counts them."""
+    kinds = tasks_by_kind(names)
+    stages = {name.partition("@")[0] for name in names}
+    picked = {name.partition("@")[0] for name in chosen}
+    parts = [f"{sum(n in chosen for n in group)} of {plural(len(group), kind)}"
+             for kind, group in kinds.items() if group and kind != "stage"]
+    within = f" ({', '.join(parts)})" if parts else ""
+    return f"{len(stages & picked)} of {plural(len(stages), 'stage')} {verb}{within}"
+
+
+def tasks_by_kind(names: Iterable[str]) -> dict[str, list[str]]:
+    """Task names as `stage` (a stage's one task), `partition` (of a date-
+    partitioned stage) and `item` (of a foreach or matrix stage): the one
+    definition `status`, `repro --dry-run` and `validate` count by."""
     kinds: dict[str, list[str]] = {"stage": [], "partition": [], "item": []}
     for name in names:
         _, at, key = name.partition("@")
         kinds["partition" if at and _DATE_KEY.match(key) else "item" if at else "stage"] \
             .append(name)
-    parts = [f"{sum(n in chosen for n in group)} of {plural(len(group), kind)}"
-             for kind, group in kinds.items() if group]
-    return f"{' and '.join(parts)} {verb}"
+    return kinds
 
 
 def status_lines(report: StatusReport, everything: bool = False,

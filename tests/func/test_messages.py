@@ -137,3 +137,23 @@ def test_a_stage_whose_only_run_failed_is_not_called_new(repo: Repo) -> None:
     assert "other:\n    new stage\n" in out, out
     detail = json.loads(repo.run("status", "--json").stdout)["stages"][0]["reasons_detail"][0]
     assert (detail["kind"], detail["new"]) == ("new", "failed")
+
+
+def test_status_and_validate_count_stages_alike(repo: Repo) -> None:
+    repo.spec({"one": {"cmd": "echo 1 > one.txt", "outs": ["one.txt"]},
+               "day": {"partition": {"by": "date", "start": "2024-01-01", "end": "2024-01-03"},
+                       "cmd": "mkdir -p d && echo ${date} > d/${date}.txt",
+                       "outs": ["d/${date}.txt"]},
+               "each": {"foreach": ["a", "b"],
+                        "do": {"cmd": "echo ${item} > e-${item}.txt", "outs": ["e-${item}.txt"]}}})
+    repo.run("init", check=True)
+    valid = repo.run("validate", check=True).stdout
+    assert valid == ("gitpipe.yaml is valid: 3 stages (3 partitions, 2 items), "
+                     "0 dependency edges\n")
+    assert repo.run("status").stdout.endswith("3 of 3 stages stale (3 of 3 partitions, "
+                                              "2 of 2 items)\n")
+    repo.run("repro", "day@2024-01-01", "each@a", check=True)
+    assert repo.run("status").stdout.endswith("3 of 3 stages stale (2 of 3 partitions, "
+                                              "1 of 2 items)\n")
+    planned = repo.run("repro", "--dry-run").stdout
+    assert planned.endswith("3 of 3 stages would run (2 of 3 partitions, 1 of 2 items)\n")
