@@ -157,3 +157,19 @@ def test_status_and_validate_count_stages_alike(repo: Repo) -> None:
                                               "1 of 2 items)\n")
     planned = repo.run("repro", "--dry-run").stdout
     assert planned.endswith("3 of 3 stages would run (2 of 3 partitions, 1 of 2 items)\n")
+
+
+def test_validate_says_where_a_dep_nothing_provides_is_and_what_repro_does(repo: Repo) -> None:
+    repo.gen({"data/raw.csv": "x\n"})
+    repo.spec({"clean": {"cmd": "cat data/rwa.csv > c.csv", "deps": ["data/rwa.csv"],
+                         "outs": ["c.csv"]}})
+    repo.run("init", check=True)
+    done = repo.run("validate")
+    assert done.returncode == 0  # data may arrive before a run: a warning, not an error
+    assert done.stderr == (
+        "warning: gitpipe.yaml:2: stage 'clean': dependency 'data/rwa.csv' does not exist and "
+        "no stage declares it as an out: 'gitpipe repro' refuses to run the stage until it "
+        "exists (did you mean 'data/raw.csv'?)\n")
+    refused = repo.run("repro")
+    assert refused.returncode != 0
+    assert "stage 'clean': dependency 'data/rwa.csv' does not exist" in refused.stderr
