@@ -45,11 +45,12 @@ def validate(ctx: click.Context) -> None:
     project = project_of(ctx)
     tasks = project.validate()
     _ = project.config  # .gitpipe/config.yaml (and config.local.yaml) too
+    from gitpipe.fastpath.render import tasks_by_kind
+
     stages = len(project.pipeline.stages)
-    partitioned = sum(1 for stage in project.pipeline.stages if stage.partition)
-    partitions = sum(1 for task in tasks if "@" in str(task))
-    shown = f" ({partitioned} partitioned, {plural(partitions, 'partition')})" \
-        if partitioned else ""
+    kinds = tasks_by_kind(str(task) for task in tasks)
+    parts = [plural(len(kinds[kind]), kind) for kind in ("partition", "item") if kinds[kind]]
+    shown = f" ({', '.join(parts)})" if parts else ""
     ui_of(ctx).info(f"gitpipe.yaml is valid: {plural(stages, 'stage')}{shown}, "
                     f"{plural(project.graph.number_of_edges(), 'dependency edge')}")
     warnings = project.missing_inputs() + project.python_notes()

@@ -8,6 +8,7 @@ are parsed on every `status`, and it is several times faster.
 from __future__ import annotations
 
 import functools
+import math
 import re
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -17,7 +18,7 @@ from gitpipe.core.errors import BadInputError
 MAX_ALIASES = 100
 # Part of every parse-cache key: it changes with what parsing refuses, so a
 # text cached under other rules is parsed, and judged, again.
-PARSE_RULES = 5
+PARSE_RULES = 6
 MAX_BYTES = 16 * 1024 * 1024
 # Numbers in specs, params and locks are counts, rates, durations and seeds.
 # Python cannot turn an int above 2**1024 into a float (a timeout, a param
@@ -27,6 +28,24 @@ MAX_BYTES = 16 * 1024 * 1024
 # above MAX_INT_BITS after.
 MAX_NUMBER_CHARS = 300
 MAX_INT_BITS = 1000
+
+
+class Overflowed(float):
+    """A number written finite that a float cannot hold (`1e400`): it reads as
+    infinity, which is never what was written. Readers that must refuse it
+    (params files, by key) find it by its type; `text` is as written."""
+
+    text: str
+
+
+def overflowed(text: str, value: float) -> float:
+    """`value` read from `text`, marked Overflowed when a finite number became
+    infinite (`.inf` and `inf` are written as infinity, and stay plain)."""
+    if math.isinf(value) and any(ch.isdigit() for ch in text):
+        marked = Overflowed(value)
+        marked.text = text
+        return marked
+    return value
 
 
 class LineDict(dict[Any, Any]):
@@ -103,6 +122,10 @@ def _yaml() -> _Yaml:
         """Also reads `1e-3` and `1E5` as numbers, as YAML 1.2 (and DVC) do:
         YAML 1.1 wants a dot and a signed exponent, and calls them strings."""
 
+    def construct_marked_float(loader: Any, node: Any) -> Any:
+        return overflowed(node.value, loader.construct_yaml_float(node))
+
+    Yaml12Numbers.add_constructor("tag:yaml.org,2002:float", construct_marked_float)
     Yaml12Numbers.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT, list("-+.0123456789"))
     LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
     LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)

@@ -86,8 +86,10 @@ def _dry_run(project: Project, nodes: list, forced: set[str]) -> Report:
     results = []
     for verdict in status_of(project, nodes).tasks:
         would = verdict.stale or verdict.task in forced
-        details = verdict.reasons or (
-            (Reason(Kind.FORCED),) if verdict.task in forced else ())
+        details = verdict.reasons
+        if verdict.task in forced:  # as the run says it: forced, whatever the lock holds
+            details = (Reason(Kind.FORCED),
+                       *(r for r in details if r.kind in (Kind.ALWAYS, Kind.UPSTREAM)))
         results.append(TaskResult(verdict.task, Outcome.RAN if would else Outcome.SKIPPED,
                                   reasons=tuple(map(str, details)), details=details))
     return Report(results, dry_run=True)

@@ -84,16 +84,28 @@ _DATE_KEY = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2})?$")
 
 
 def counts_text(names: list[str], chosen: set[str], verb: str) -> str:
-    """`2 of 3 stages and 366 of 366 partitions stale`: stages, date partitions
-    and foreach items apart."""
+    """`2 of 3 stages stale (366 of 366 partitions)`: the stages of gitpipe.yaml
+    (a partitioned or foreach stage is one, `chosen` when any of its tasks is),
+    then its date partitions and foreach items, as `validate` counts them."""
+    kinds = tasks_by_kind(names)
+    stages = {name.partition("@")[0] for name in names}
+    picked = {name.partition("@")[0] for name in chosen}
+    parts = [f"{sum(n in chosen for n in group)} of {plural(len(group), kind)}"
+             for kind, group in kinds.items() if group and kind != "stage"]
+    within = f" ({', '.join(parts)})" if parts else ""
+    return f"{len(stages & picked)} of {plural(len(stages), 'stage')} {verb}{within}"
+
+
+def tasks_by_kind(names: Iterable[str]) -> dict[str, list[str]]:
+    """Task names as `stage` (a stage's one task), `partition` (of a date-
+    partitioned stage) and `item` (of a foreach or matrix stage): the one
+    definition `status`, `repro --dry-run` and `validate` count by."""
     kinds: dict[str, list[str]] = {"stage": [], "partition": [], "item": []}
     for name in names:
         _, at, key = name.partition("@")
         kinds["partition" if at and _DATE_KEY.match(key) else "item" if at else "stage"] \
             .append(name)
-    parts = [f"{sum(n in chosen for n in group)} of {plural(len(group), kind)}"
-             for kind, group in kinds.items() if group]
-    return f"{' and '.join(parts)} {verb}"
+    return kinds
 
 
 def status_lines(report: StatusReport, everything: bool = False,
@@ -128,14 +140,30 @@ def _missing_outs_hint(report: StatusReport,
                        has_remote: Callable[[], bool] | None) -> str | None:
     from gitpipe.project.staleness import Kind  # loaded already: it made the report
 
-    missing = any(r.kind is Kind.OUT_MISSING for v in report.tasks for r in v.reasons)
+    missing = [v for v in report.tasks if any(r.kind is Kind.OUT_MISSING for r in v.reasons)]
     if not missing or has_remote is None:
         return None
+    # A pull restores the outs the lock records: it settles a task stale for
+    # nothing else (a fresh clone), never one whose lock entry no longer
+    # matches it (a failed or interrupted run, an edit since).
+    settles = {Kind.OUT_MISSING, Kind.DEP_MISSING, Kind.UPSTREAM, Kind.NONDETERMINISTIC}
+    unsettled = [v.task for v in missing if any(r.kind not in settles for r in v.reasons)]
+    if unsettled:
+        its = "its" if len(unsettled) == 1 else "their"
+        return (f"hint: {_names(unsettled)} no longer {'matches' if its == 'its' else 'match'}"
+                f" gitpipe.lock (changed since, or {its} last run failed): 'gitpipe repro' "
+                f"rebuilds {its} outs; 'gitpipe pull' would restore stale ones")
     if has_remote():
         return ("hint: outs that gitpipe.lock records are missing (a fresh clone?): "
                 "'gitpipe pull' fetches them from the remote")
     return ("hint: outs that gitpipe.lock records are missing: 'gitpipe repro' rebuilds "
             "them ('gitpipe remote add' names a remote to pull them from)")
+
+
+def _names(tasks: list[str], shown: int = 3) -> str:
+    """`'train'`, `'a', 'b' and 2 more`: the first few task names, quoted."""
+    quoted = ", ".join(repr(task) for task in tasks[:shown])
+    return quoted if len(tasks) <= shown else f"{quoted} and {len(tasks) - shown} more"
 
 
 def dry_run_lines(report: Report, everything: bool = False,

@@ -12,7 +12,14 @@ import re
 from typing import Any
 
 from gitpipe.core.errors import BadInputError
-from gitpipe.core.yamlio import MAX_BYTES, MAX_NUMBER_CHARS, check_bounds, parse_plain
+from gitpipe.core.yamlio import (
+    MAX_BYTES,
+    MAX_NUMBER_CHARS,
+    Overflowed,
+    check_bounds,
+    overflowed,
+    parse_plain,
+)
 
 
 def parse_params(text: str, path: str, source: str | None = None) -> Any:
@@ -27,10 +34,30 @@ def parse_params(text: str, path: str, source: str | None = None) -> Any:
     # YAML drops it by itself.
     text = text.removeprefix("\ufeff")
     if extension == "json":
-        return _parse_json(text, source)
-    if extension == "toml":
-        return _parse_toml(text, source)
-    return parse_plain(text, source, yaml12_numbers=True)
+        data = _parse_json(text, source)
+    elif extension == "toml":
+        data = _parse_toml(text, source)
+    else:
+        data = parse_plain(text, source, yaml12_numbers=True)
+    _refuse_overflowed(data, source)
+    return data
+
+
+def _refuse_overflowed(data: Any, source: str, key: str = "") -> None:
+    """BadInputError naming the key of the first number too large for a float
+    (`1e400`), which would otherwise be read, hashed and compared as infinity."""
+    if isinstance(data, Overflowed):
+        raise BadInputError(
+            f"{source}: key {key!r}: {data.text} is beyond a number's range "
+            "(it would read as infinity)",
+            hint="write a number within ±1.8e308, or infinity as such ('.inf' in YAML, "
+                 "'inf' in TOML)")
+    if isinstance(data, dict):
+        for name, value in data.items():
+            _refuse_overflowed(value, source, f"{key}.{name}" if key else str(name))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            _refuse_overflowed(value, source, f"{key}[{index}]")
 
 
 def _once_each_key(path: str) -> Any:
@@ -70,11 +97,16 @@ def _bounded_int(text: str, path: str) -> Any:
 def _parse_json(text: str, path: str) -> Any:
     try:
         return json.loads(text, object_pairs_hook=_once_each_key(path),
-                          parse_int=_bounded_int(text, path))
+                          parse_int=_bounded_int(text, path), parse_float=_marked_float)
     except json.JSONDecodeError as exc:
         raise BadInputError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
     except RecursionError:
         raise BadInputError(f"{path}: invalid JSON: nested too deeply") from None
+
+
+def _marked_float(text: str) -> float:
+    """A float as json and tomllib read it, marked when it overflowed."""
+    return overflowed(text, float(text))
 
 
 def _toml_module() -> Any:
@@ -93,7 +125,7 @@ def _parse_toml(text: str, path: str) -> Any:
         raise BadInputError(f"{path}: reading TOML needs Python 3.11 or the tomli package",
                             hint="pip install tomli, or write the file as YAML or JSON")
     try:
-        return check_bounds(toml.loads(text), path)
+        return check_bounds(toml.loads(text, parse_float=_marked_float), path)
     except toml.TOMLDecodeError as exc:
         raise BadInputError(f"{path}: invalid TOML: {exc}") from None
     except ValueError:  # int() refused a number of more than 4,300 digits

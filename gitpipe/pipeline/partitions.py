@@ -112,14 +112,36 @@ class PartitionSpec(NamedTuple):
             sub_lo = parse_when(start, today, self.freq) if start else lo
             sub_hi = stop_after(end, today) if end else hi
             asked = f"{start or self.start}..{end or self.end}"
-            if sub_lo < lo or sub_hi > hi or sub_lo >= hi or sub_hi <= lo:
+            if sub_lo >= hi or sub_hi <= lo:
                 raise PartitionError(f"range {asked} is outside the stage's declared "
                                      f"range {self.start}..{self.end}")
+            if sub_lo < lo or sub_hi > hi:
+                raise PartitionError(f"range {asked} reaches outside the stage's declared "
+                                     f"range {self.start}..{self.end}: "
+                                     f"{self._outside((sub_lo, sub_hi), (lo, hi))}")
             if sub_lo >= sub_hi:
                 raise PartitionError(f"start {start or self.start} is after end "
                                      f"{end or self.end}")
             lo, hi = sub_lo, sub_hi
         return [key_of(m, self.freq) for m in iterate(lo, hi, self.freq)]
+
+
+    def _outside(self, asked: tuple[dt.datetime, dt.datetime],
+                 declared: tuple[dt.datetime, dt.datetime]) -> str:
+        """`2023-12-30..2023-12-31 is before it`: the parts of `asked` (half-open)
+        outside `declared`, inclusive as the user writes ranges."""
+        (sub_lo, sub_hi), (lo, hi) = asked, declared
+        parts = []
+        if sub_lo < lo:
+            parts.append(f"{self._span(sub_lo, lo)} is before it")
+        if sub_hi > hi:
+            parts.append(f"{self._span(hi, sub_hi)} is after it")
+        return " and ".join(parts)
+
+    def _span(self, lo: dt.datetime, hi: dt.datetime) -> str:
+        """[lo, hi) as `first..last` partition keys (one key when they are one)."""
+        first, last = key_of(lo, self.freq), key_of(step(hi, self.freq, -1), self.freq)
+        return first if first == last else f"{first}..{last}"
 
 
 _FREQ_HOURS = {"hourly": 1, "daily": 24, "weekly": 24 * 7, "monthly": 24 * 31}

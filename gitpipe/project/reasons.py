@@ -88,12 +88,16 @@ class Reason(NamedTuple):
                     f"({_exec_bit(self.old)} -> {_exec_bit(self.new)})")
         if kind is Kind.WDIR:
             return f"wdir changed ({self.old} -> {self.new})"
+        if kind is Kind.ENV and self.new is not None:
+            return f"env changed ({_env_text(self.new)})"
         if kind in (Kind.ENV, Kind.RUNTIME):
             return kind.value
         if kind is Kind.UPSTREAM:
             return f"upstream: {self.subject}"
         if kind is Kind.FINGERPRINT:
             return "env, wdir or executor settings changed"
+        if kind is Kind.NEW and self.new is not None:
+            return f"never completed: its last run {self.new}"
         if kind is Kind.NEW and self.subject:
             return f"new {self.subject}"  # a partition is not called a stage
         return kind.value
@@ -115,6 +119,18 @@ class Reason(NamedTuple):
         return data
 
 
+# The results a run leaves in the history when it did not complete.
+UNFINISHED = frozenset({"failed", "cancelled", "interrupted"})
+
+
+def unfinished(reason: Reason, last_result: str | None) -> Reason:
+    """A `new` reason for a task whose last run did not complete, saying so
+    (its `new` is that run's result); any other reason as it is."""
+    if reason.kind is Kind.NEW and last_result in UNFINISHED:
+        return reason._replace(new=last_result)
+    return reason
+
+
 _PYTHON_KINDS = frozenset({Kind.PYTHON_MODIFIED, Kind.PYTHON_IMPORTED, Kind.PYTHON_DROPPED,
                            Kind.PYTHON_MISSING})
 # The kinds whose subject is a dep, an out or a module (a directory's ends in "/").
@@ -130,6 +146,12 @@ def _python_sentence(reason: Reason) -> str:
     """`python: src/utils.py modified (imported by src/train.py)`; a root has no importer."""
     by = _IMPORTER.get(reason.kind, "").format(reason.by) if reason.by else ""
     return f"python: {reason.subject} {reason.kind.value.removeprefix('python: ')}{by}"
+
+
+def _env_text(env: dict[str, str | None]) -> str:
+    """`now X=2, API_TOKEN=<secret>`; `now empty` for an env taken away."""
+    pairs = [f"{name}={'<secret>' if value is None else value}" for name, value in env.items()]
+    return f"now {', '.join(pairs) or 'empty'}"
 
 
 def _exec_bit(executable: bool) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from gitpipe.core.secretnames import secret_name
 from gitpipe.hashing.canonical import is_plain, untyped
 from gitpipe.hashing.digests import DIR_SUFFIX, GIT, XXH3
 from gitpipe.hashing.fingerprint import fingerprint, legacy_fingerprint, part_digest
@@ -218,9 +219,16 @@ def recipe_changed(task: Task, entry: LockEntry) -> Iterable[Reason]:
     if task.stage.wdir != entry.wdir:
         yield Reason(Kind.WDIR, old=entry.wdir, new=task.stage.wdir)
     if part_digest(task.env) != entry.env:
-        yield Reason(Kind.ENV)
+        yield Reason(Kind.ENV, new=shown_env(task.env))
     if part_digest(task.runtime) != entry.runtime:
         yield Reason(Kind.RUNTIME)
+
+
+def shown_env(env: tuple[tuple[str, str], ...]) -> dict[str, str | None]:
+    """The stage's env as a reason shows it: each variable, its value None where
+    the name says it holds a secret (the lock records only a digest of the
+    env, so the variables are named as they are now)."""
+    return {name: None if secret_name(name) else value for name, value in env}
 
 
 PREDICATES: tuple[Callable[[Task, LockEntry, Observation], Iterable[Reason]], ...] = (
@@ -245,16 +253,18 @@ def _reasons_against(task: Task, entry: LockEntry, seen: Observation) -> list[Re
 
 def judge(task: Task, entry: LockEntry | None, seen: Observation,
           upstream: Iterable[str] = (), force: bool = False) -> Staleness:
-    """The Staleness of `task`; `upstream` names stale tasks it depends on."""
+    """The Staleness of `task`; `upstream` names stale tasks it depends on.
+    A forced task is `forced`, never also `new`: `backfill --force` clears its
+    partitions' entries before judging them."""
     if task.stage.frozen:
         return Staleness(task.name, (), seen)
     reasons: list[Reason] = []
     if force:
         reasons.append(Reason(Kind.FORCED))
-    if entry is None:
-        reasons.append(Reason(Kind.NEW, _node_word(task)))
-    else:
+    if entry is not None:
         reasons.extend(_reasons_against(task, entry, seen))
+    elif not force:
+        reasons.append(Reason(Kind.NEW, _node_word(task)))
     if task.stage.always_changed:
         reasons.append(Reason(Kind.ALWAYS))
     reasons.extend(Reason(Kind.UPSTREAM, name) for name in upstream)

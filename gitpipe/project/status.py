@@ -14,6 +14,7 @@ from gitpipe.hashing.digests import gc_paused
 from gitpipe.pipeline import graph as graph_module
 from gitpipe.pipeline.lockfile import LockEntry
 from gitpipe.pipeline.model import Task
+from gitpipe.project.reasons import Kind, unfinished
 from gitpipe.project.root import Project
 from gitpipe.project.staleness import Reason, Staleness, judge, observe
 
@@ -47,7 +48,21 @@ def status(project: Project, targets: Iterable[str] = ()) -> StatusReport:
     with gc_paused():
         graph = project.graph
         chosen = graph_module.select(graph, targets) if targets else None
-        return status_of(project, graph_module.plan(graph, chosen), walk_ahead=True)
+        report = status_of(project, graph_module.plan(graph, chosen), walk_ahead=True)
+    return with_last_runs(project, report)
+
+
+def with_last_runs(project: Project, report: StatusReport) -> StatusReport:
+    """`report`, each `new` task that has run here before and never completed
+    saying so (`never completed: its last run failed`): the run history is
+    read only when a task has no lock entry."""
+    if not any(r.kind is Kind.NEW for verdict in report.tasks for r in verdict.reasons):
+        return report
+    last = project.state.last_results()
+    return StatusReport(tuple(
+        verdict._replace(reasons=tuple(unfinished(r, last.get(verdict.task))
+                                       for r in verdict.reasons))
+        for verdict in report.tasks))
 
 
 def status_of(project: Project, order: list[Hashable],

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from gitpipe.core.errors import did_you_mean
 from gitpipe.project import root as project_module
 from gitpipe.project.root import ProjectLock
 from gitpipe.project.status import StatusReport
@@ -21,10 +23,13 @@ if TYPE_CHECKING:
     from gitpipe.engine.backfill import BackfillOptions
     from gitpipe.engine.reports import Listener, Report, ReproOptions
     from gitpipe.executors.base import OutputSink
+    from gitpipe.pipeline.model import Task
     from gitpipe.storage.remote import Progress, Transfer
     from gitpipe.usecases import garbage, reportpage, transfer
     from gitpipe.usecases.metricfiles import MetricsFile
     from gitpipe.usecases.values import Change, MetricsDiff
+
+NEAR_MISSES_AMONG = 1000  # files beside a missing dep, at most, to look for a near miss in
 
 # The use cases beyond status are imported inside their methods: repro alone
 # (scheduler, executors, Kubernetes runner) would cost every no-op more than
@@ -57,9 +62,33 @@ class Project(project_module.Project):
                         dep == o or dep.startswith(o + "/") or o.startswith(dep + "/")
                         for o in outs):
                     continue
-                warnings.append(f"stage {task.name!r}: dependency {dep!r} does not exist "
-                                "and no stage writes it")
+                warnings.append(self._missing_dep_warning(task, dep, outs))
         return warnings
+
+    def _missing_dep_warning(self, task: Task, dep: str, outs: list[str]) -> str:
+        """Where the dep is declared, what is wrong, what a repro does about it
+        (refuses the stage, as DVC's does), and a near miss among the files
+        beside it and the outs."""
+        found = self._stage_lines.get(task.stage.name)
+        line = f":{found}" if found else ""
+        parent = (self.root / dep).parent
+        names = os.listdir(parent) if parent.is_dir() else []
+        if len(names) > NEAR_MISSES_AMONG:  # a data folder: a typo's neighbours are not there
+            names = []
+        beside = [str((parent / name).relative_to(self.root)) for name in names]
+        near = did_you_mean(dep, [*beside, *outs])
+        return (f"{self.pipeline.source}{line}: stage {task.name!r}: dependency {dep!r} does "
+                "not exist and no stage declares it as an out: 'gitpipe repro' refuses to run "
+                f"the stage until it exists{f' ({near})' if near else ''}")
+
+    @cached_property
+    def _stage_lines(self) -> dict[str, int]:
+        """Each stage's line in gitpipe.yaml (the pipeline as usually loaded,
+        from the parse cache, has none): parsed again, once, for messages."""
+        from gitpipe.pipeline.parse import load_pipeline
+
+        lines = load_pipeline(self.root, self.pipeline.source, with_lines=True).stage_lines
+        return lines or {}
 
     def python_notes(self) -> list[str]:
         """What `python:` deps cannot follow: dynamic imports, modules that do

@@ -204,7 +204,7 @@ def lock_problems(graph: Dag, params: ParamsReader,
             problems.append(f"{task.name}: cmd changed")
         now = params.values(task.stage)
         if not _holds_as_v1(task, entry, now):
-            problems += [f"{task.name}: {reason.kind.value}"
+            problems += [f"{task.name}: {reason}"
                          for reason in recipe_changed(task, entry)]
         if not same(entry.params, now):  # NaN equals NaN there
             problems += _params_problems(task, entry.params, now)

@@ -47,7 +47,8 @@ def test_changing_one_item_reruns_only_that_node(repo: Repo) -> None:
     repo.ran()
     repo.spec({"build": build_stage({**MODELS, "us": {"epochs": 11, "thresh": 15}})})
     done = repo.run("status")
-    assert "build@us:" in done.stdout and "1 of 2 items stale" in done.stdout, done.stdout
+    assert "build@us:" in done.stdout, done.stdout
+    assert "1 of 1 stage stale (1 of 2 items)" in done.stdout, done.stdout
     assert repo.project().repro().ok
     assert repo.ran() == ["build@us"]
     assert repo.read("model-us.txt") == "us 11 15\n"
@@ -87,7 +88,8 @@ def test_vars_from_params_yaml_are_read_again_when_it_changes(repo: Repo) -> Non
     # the remembered pipeline holds only while the files its values came from do
     repo.gen({"params.yaml": {"models": ["a", "b", "c"], "seed": 1}})
     done = repo.run("status")
-    assert "fit@c:" in done.stdout and "1 of 3 items stale" in done.stdout, done.stdout
+    assert "fit@c:" in done.stdout, done.stdout
+    assert "1 of 1 stage stale (1 of 3 items)" in done.stdout, done.stdout
     repo.gen({"params.yaml": {"models": ["a", "b", "c"], "seed": 2}})
     assert repo.run("repro").returncode == 0
     assert sorted(repo.ran()) == ["fit@a", "fit@b", "fit@c"]
@@ -154,7 +156,8 @@ def test_status_at_a_revision_reads_vars_from_that_revision(repo: Repo) -> None:
     repo.commit("ran")
     repo.gen({"params.yaml": {"models": ["a", "b", "c"]}})
     done = repo.run("status")
-    assert "fit@c:" in done.stdout and "1 of 3 items stale" in done.stdout, done.stdout
+    assert "fit@c:" in done.stdout, done.stdout
+    assert "1 of 1 stage stale (1 of 3 items)" in done.stdout, done.stdout
     done = repo.run("status", "--rev", "HEAD")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "everything is up to date"

@@ -141,7 +141,9 @@ def test_validate_counts_and_warns(repo: Repo) -> None:
     done = repo.run("validate", "--json", check=True)
     doc = document(done, "validate")
     assert (doc["valid"], doc["stages"], doc["tasks"], doc["edges"]) == (True, 2, 2, 1)
-    assert doc["warnings"] == ["stage 'a': dependency 'in' does not exist and no stage writes it"]
+    assert doc["warnings"] == [
+        "gitpipe.yaml:2: stage 'a': dependency 'in' does not exist and no stage declares it as "
+        "an out: 'gitpipe repro' refuses to run the stage until it exists"]
     assert "is valid" in done.stderr
 
 

@@ -117,5 +117,5 @@ def test_runs_has_a_header_row(repo: Repo) -> None:
 def test_validate_counts_stages_and_partitions(repo: Repo) -> None:
     partitioned(repo)
     done = repo.run("validate", check=True)
-    assert done.stdout == ("gitpipe.yaml is valid: 1 stage (1 partitioned, 3 partitions), "
+    assert done.stdout == ("gitpipe.yaml is valid: 1 stage (3 partitions), "
                            "0 dependency edges\n")

@@ -39,7 +39,7 @@ def test_status_groups_a_year_of_partitions_and_their_upstream_reasons(repo: Rep
         "train:\n"
         "    new stage\n"
         "    upstream: features\n"
-        "2 of 2 stages and 366 of 366 partitions stale\n")
+        "3 of 3 stages stale (366 of 366 partitions)\n")
     # JSON gives every partition and every reason.
     data = json.loads(repo.run("status", "--json", check=True).stdout)
     features = next(s for s in data["stages"] if s["name"] == "features")
@@ -70,7 +70,7 @@ def test_dry_run_lines_stay_short(repo: Repo) -> None:
         "would run raw@2024-01-01 … 2024-12-31 (366 of 366): new partition",
         "would run features: new stage; upstream: raw@2024-01-01 … 2024-12-31 (366)",
         "would run train: new stage; upstream: features",
-        "2 of 2 stages and 366 of 366 partitions would run"]
+        "3 of 3 stages would run (366 of 366 partitions)"]
 
 
 def test_dag_draws_a_partitioned_stage_as_one_line_until_all(repo: Repo) -> None:

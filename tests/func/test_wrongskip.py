@@ -36,10 +36,10 @@ PWD = "stages:\n  s:\n    cmd: pwd > {out}\n{wdir}    outs: [{out}]\n"
 
 @pytest.mark.parametrize(("before", "after", "problem"), [
     (ECHO_X.replace("    outs", "    env: {X: 1}\n    outs"),
-     ECHO_X.replace("    outs", "    env: {X: 2}\n    outs"), "s: env changed"),
-    (ECHO_X, ECHO_X.replace("    outs", "    env: {X: 1}\n    outs"), "s: env changed"),
+     ECHO_X.replace("    outs", "    env: {X: 2}\n    outs"), "s: env changed (now X=2)"),
+    (ECHO_X, ECHO_X.replace("    outs", "    env: {X: 1}\n    outs"), "s: env changed (now X=1)"),
     (PWD.format(out="o.txt", wdir=""), PWD.format(out="../o.txt", wdir="    wdir: sub\n"),
-     "s: wdir changed"),
+     "s: wdir changed (. -> sub)"),
 ], ids=["env value", "env added", "wdir"])
 def test_pre_commit_refuses_a_spec_change_the_lock_does_not_record(
         repo: Repo, before: str, after: str, problem: str) -> None:

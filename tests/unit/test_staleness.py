@@ -180,7 +180,7 @@ def test_env_wdir_and_executor_changes_are_each_named() -> None:
     task = make_task(env=(("SEED", "1"),), wdir="sub")
     task = task._replace(runtime=(("image", "python:3.12"),))
     assert reasons(task, make_entry(), make_seen(fingerprint="xxh3:other")) == [
-        "wdir changed (. -> sub)", "env changed", "executor settings changed"]
+        "wdir changed (. -> sub)", "env changed (now SEED=1)", "executor settings changed"]
 
 
 def test_an_out_becoming_a_metric_is_re_recorded_without_a_run() -> None:
@@ -224,7 +224,7 @@ def test_frozen_is_never_stale() -> None:
 
 def test_force_adds_forced_first() -> None:
     assert reasons(make_task(), make_entry(), make_seen(), force=True) == ["forced"]
-    assert reasons(make_task(), None, make_seen(), force=True) == ["forced", "new stage"]
+    assert reasons(make_task(), None, make_seen(), force=True) == ["forced"]
 
 
 def test_several_reasons_in_a_stable_order() -> None:
