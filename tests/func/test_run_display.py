@@ -43,4 +43,19 @@ def test_json_on_a_pipe_keeps_the_bar_on_the_terminal(repo: Repo) -> None:
     assert document["totals"]["ran"] == 2
 
 
+def test_a_failure_is_said_once_with_or_without_quiet(repo: Repo) -> None:
+    repo.spec({"bad": {"cmd": "echo oops; exit 3", "outs": ["x"]}}, commit="spec")
+    repo.run("init", check=True)
+    why = "stage 'bad': command exited with code 3"
+    quiet = repo.run("-q", "repro")
+    assert quiet.returncode == 1 and quiet.stdout == ""
+    assert quiet.stderr.count(why) == 1, quiet.stderr
+    assert quiet.stderr.startswith(f"error: {why}\nhint: the log is ")
+    plain = repo.run("repro")
+    assert plain.returncode == 1
+    assert (plain.stdout + plain.stderr).count(why) == 1, plain.stdout + plain.stderr
+    # As it happens, the live line says only that it failed; why comes last.
+    assert "failed bad\n" in plain.stdout and f"error: {why}" in plain.stderr
+
+
 __all__ = ["wait_for_file"]
