@@ -191,3 +191,19 @@ def test_the_bar_is_red_only_once_something_failed(repo: Repo) -> None:
     assert failing.finish() == 1
     assert "\x1b[31m━" in failing.output.decode(), failing.output[-1500:]
 
+
+def test_ctrl_c_during_a_backfill_prints_its_table_too(repo: Repo) -> None:
+    cmd = ('mkdir -p out; if [ "${date}" = 2024-01-02 ]; then touch started; '
+           "echo started; sleep 300; fi; echo ${date} > out/${date}")
+    repo.spec({"p": {"partition": {"by": "date", "start": "2024-01-01", "end": "2024-01-03"},
+                     "cmd": cmd, "outs": ["out/${date}"]}}, commit="spec")
+    repo.run("init", check=True)
+    term = Terminal(repo.path, "backfill", "p", "-j", "1")
+    term.wait_for(b"started")
+    assert (repo.path / "started").exists()
+    time.sleep(0.5)
+    term.ctrl_c()
+    assert term.finish() == 130
+    plain = term.plain()
+    assert "1 ran, 1 interrupted, 1 cancelled" in plain and "error: interrupted" in plain
+    assert "p@2024-01-02  interrupted" in plain, plain
