@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import os
 import re
+import stat
 import sys
 import threading
 from typing import TYPE_CHECKING, Any
@@ -51,8 +52,13 @@ class Ui:
 
     def shows_progress(self) -> bool:
         """Progress is for a person at a terminal: on when stderr is a TTY and the
-        command is not quiet. NO_COLOR takes colour away, never the progress."""
-        return not self.quiet and _isatty(sys.stderr)
+        command is not quiet. NO_COLOR takes colour away, never the progress.
+
+        Off when stdout goes to a pipe (`gitpipe repro | cat`, `| tee`, `| less`):
+        its reader prints the lines onto the same terminal when it likes, under
+        the bar's cursor, and the bar's frames stay on screen. A file or a
+        terminal on stdout keeps the bar."""
+        return not self.quiet and _isatty(sys.stderr) and not _feeds_a_reader(sys.stdout)
 
     # -- printing ---------------------------------------------------------------
 
@@ -133,6 +139,15 @@ def _is_ascii(stream: Any) -> bool:
         return codecs.lookup(stream.encoding or "ascii").name == "ascii"
     except (AttributeError, LookupError):
         return True
+
+
+def _feeds_a_reader(stream: Any) -> bool:
+    """Is `stream` a pipe or a socket, read by another process?"""
+    try:
+        mode = os.fstat(stream.fileno()).st_mode
+    except (AttributeError, OSError, ValueError):
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
 
 def _isatty(stream: Any) -> bool:

@@ -58,8 +58,13 @@ class LivePrinter:
             return
         lines = event.message.splitlines() if event.message else []
         first = lines[0] if lines else ""
-        if event.kind in ("fail", "warn"):  # a diagnostic: said whole
+        if event.kind == "warn":  # a diagnostic: said whole
             self.ui.result(self._said(event, first), err=True, styled=True)
+            return
+        if event.kind == "fail":
+            # Only that it failed, as it happens: why is the run's closing
+            # error (print_report), said once, and under -q too.
+            self.ui.info(self._said(event, ""), styled=True)
             return
         detail = "; ".join(lines) if self.ui.verbose else _cut(first)
         self.ui.info(self._said(event, detail), styled=True)

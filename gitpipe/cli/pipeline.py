@@ -5,8 +5,10 @@ Imports of the engine happen inside commands so `gitpipe --version` stays fast.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import click
@@ -17,7 +19,7 @@ from gitpipe.cli.group import cli, project_of, scope_names, settle_exit_code, si
 from gitpipe.cli.jsonout import json_option, json_out
 from gitpipe.cli.output import LivePrinter, print_report, print_status
 from gitpipe.cli.progress import RunProgress
-from gitpipe.cli.reprorun import every_task, retry_backoff, run_repro
+from gitpipe.cli.reprorun import every_task, retry_backoff, run_repro, table_when_stopped
 from gitpipe.cli.verify import print_check, print_totals
 from gitpipe.core.ranges import plural
 
@@ -150,8 +152,9 @@ def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force:
                            downstream=downstream, allow_missing=allow_missing,
                            scopes=scopes)
     project = project_of(ctx)
-    report = run_repro(project, options, ui_of(ctx), everything, started_ns,
-                       lambda code: settle_exit_code(ctx, code))
+    with document_when_stopped(ctx, "repro"):
+        report = run_repro(project, options, ui_of(ctx), everything, started_ns,
+                           lambda code: settle_exit_code(ctx, code))
     if dry_run:
         from gitpipe.project.lockguard import orphaned_entries
 
@@ -170,6 +173,21 @@ def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force:
         out.emit(document)
     if not ok:
         ctx.exit(1)
+
+
+@contextlib.contextmanager
+def document_when_stopped(ctx: click.Context, kind: str,
+                          stage: str | None = None) -> Iterator[None]:
+    """Ctrl-C during a run with --json: the document of how each task ended
+    (`ok` false), then the interrupt ends the command as without --json."""
+    from gitpipe.engine.reports import ReproInterrupted
+
+    try:
+        yield
+    except ReproInterrupted as stopped:
+        if out := json_out(ctx):
+            out.emit({**stopped.report.to_json(kind), **({"stage": stage} if stage else {})})
+        raise
 
 
 def _verify_ran(project: Project, report: Report, ui: Ui) -> VerifyReport:
@@ -227,12 +245,12 @@ def runs(ctx: click.Context, stage: str | None, limit: int, as_json: bool, trace
         click.echo("no runs recorded yet")
         return
     width = max(24, *(len(r.task) for r in records))
-    click.echo(f"{'invocation':<10}  {'started':<19}  {'stage':<{width}} {'result':<8} "
+    click.echo(f"{'invocation':<10}  {'started':<19}  {'stage':<{width}} {'result':<11} "
                f"{'time':>9}  {'in':>9}  {'out':>9}")
     for r in records:
         started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.started))
         click.echo(f"{(r.invocation or '-')[:8]:<10}  {started}  {r.task:<{width}} "
-                   f"{r.result:<8} {r.duration:8.2f}s  {size_text(r.bytes_in):>9}  "
+                   f"{r.result:<11} {r.duration:8.2f}s  {size_text(r.bytes_in):>9}  "
                    f"{size_text(r.bytes_out):>9}")
 
 
@@ -285,7 +303,9 @@ def backfill(ctx: click.Context, stage: str, start: str | None, end: str | None,
     backoff = float(os.environ.get("GITPIPE_RETRY_BACKOFF", "1"))
     project = project_of(ctx)
     # The engine's 'plan' event gives the bar its total: the range is planned once.
-    with RunProgress(ui_of(ctx), "backfill") as progress:
+    with document_when_stopped(ctx, "backfill", stage), \
+            table_when_stopped(ui_of(ctx), everything, project), \
+            RunProgress(ui_of(ctx), "backfill") as progress:
         printer = LivePrinter(ui_of(ctx), progress)
         report = project.backfill(options, ReproOptions(jobs=jobs, retry_backoff=backoff),
                                   progress.wrap(printer.event), printer.line)

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 
 SETTLED = ("done", "restored", "recorded")  # a task's events that end it well
 RUNNING_SHOWN = 4  # running tasks listed under the bar; more are counted
+# The bar's colours: cyan while it fills, green once full, red from the first
+# failure on (rich's default fill is a red that says "failed" to a reader).
+FILLING, FULL, FAILING = "cyan", "green", "red"
 
 
 class _Bar:
@@ -76,8 +79,10 @@ class _Bar:
 
 
 class RunProgress:
-    """A repro's or backfill's tasks: done/total, the states (ran, failed, running,
-    waiting), time left, and which tasks run now with their own `\\r` progress.
+    """A repro's or backfill's tasks: done/total, the states (ran, running,
+    waiting, skipped, failed), time left, and which tasks run now with their
+    own `\\r` progress. A task runs from its turn ('check': judged, then
+    restored or run) to its end. The words are the repro table's.
 
     The total comes from the caller (backfill) or from the engine's 'plan' event."""
 
@@ -88,8 +93,11 @@ class RunProgress:
         self.started = time.monotonic()
         self.counts = {"ran": 0, "skipped": 0, "failed": 0}
         self.running: dict[str, str] = {}  # task -> its latest `\r` frame
+        self.worked = 0  # tasks ended that did work (not skipped): the time left's base
+        self.last_end = self.started  # when the last of them ended
         self._mutex = threading.Lock()
         self._bar: _Bar | None = None
+        self._fill: Any = None  # the bar's column, coloured red by a failure
 
     def __enter__(self) -> RunProgress:
         if self.total is not None:
@@ -103,18 +111,16 @@ class RunProgress:
     def _open(self) -> None:
         if self._bar is not None or not self.ui.shows_progress() or not self.total:
             return
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
-        self._bar = _Bar(self.ui, (TextColumn("{task.description}"), BarColumn(),
+        failing = self.counts["failed"] > 0
+        self._fill = BarColumn(complete_style=FAILING if failing else FILLING,
+                               finished_style=FAILING if failing else FULL)
+        self._bar = _Bar(self.ui, (TextColumn("{task.description}"), self._fill,
                                    MofNCompleteColumn(), TextColumn("{task.fields[states]}"),
                                    TimeElapsedColumn(), TextColumn("eta"),
-                                   TimeRemainingColumn()), self.running_lines)
+                                   _called_column(self.eta_text, "progress.remaining")),
+                         self.running_lines)
         self._bar.start(self.label, self.total, states=self.states())
 
     def wrap(self, inner: Listener) -> Listener:
@@ -133,14 +139,22 @@ class RunProgress:
                 self._bar.update(total=self.total)
             return
         with self._mutex:
-            if event.kind in ("start", "retry"):
+            if event.kind in ("check", "start", "retry"):
                 self.running.setdefault(event.task, "")
             elif event.kind in (*SETTLED, "fail", "skip"):
-                self.running.pop(event.task, None)
-                key = {"fail": "failed", "skip": "skipped"}.get(event.kind, "ran")
-                self.counts[key] += 1
+                self._ended(event)
         if self._bar is not None:
             self._bar.update(completed=self.finished(), states=self.states())
+
+    def _ended(self, event: Event) -> None:
+        self.running.pop(event.task, None)
+        key = {"fail": "failed", "skip": "skipped"}.get(event.kind, "ran")
+        self.counts[key] += 1
+        if key != "skipped":
+            self.worked += 1
+            self.last_end = time.monotonic()
+        if key == "failed" and self._fill is not None:
+            self._fill.complete_style = self._fill.finished_style = FAILING
 
     def frame(self, task: str, text: str) -> bool:
         """Show a running task's `\\r` frame under the bar; False with no bar."""
@@ -158,7 +172,7 @@ class RunProgress:
         waiting = max(0, (self.total or 0) - self.finished() - len(self.running))
         parts = [f"ran {self.counts['ran']}", f"running {len(self.running)}",
                  f"waiting {waiting}"]
-        parts += [f"up to date {self.counts['skipped']}"] if self.counts["skipped"] else []
+        parts += [f"skipped {self.counts['skipped']}"] if self.counts["skipped"] else []
         parts += [f"failed {self.counts['failed']}"] if self.counts["failed"] else []
         return "  ".join(parts)
 
@@ -170,13 +184,31 @@ class RunProgress:
             lines.append(f"  … and {len(items) - RUNNING_SHOWN} more running")
         return lines
 
+    def eta(self) -> float | None:
+        """Seconds left, or None before a task that did work has ended: the
+        time each such task took so far (wall time: tasks run side by side),
+        for each task left, counted down from when the last one ended."""
+        left = (self.total or 0) - self.finished()
+        if left <= 0:
+            return 0.0
+        if not self.worked:
+            return None
+        each = (self.last_end - self.started) / self.worked
+        return max(0.0, each * left - (time.monotonic() - self.last_end))
+
+    def eta_text(self) -> str:
+        eta = self.eta()
+        if eta is None:
+            return "-:--:--"
+        minutes, seconds = divmod(int(eta + 0.999), 60)
+        return f"{minutes // 60}:{minutes % 60:02d}:{seconds:02d}"
+
     def line(self) -> str:
         """The counts in one line, for a log or a test."""
         elapsed = time.monotonic() - self.started
-        done = self.finished()
-        eta = elapsed / done * ((self.total or 0) - done) if done else None
-        return (f"{done}/{self.total or '?'}  {self.states()}  elapsed {elapsed:.0f}s"
-                + (f"  eta {eta:.0f}s" if eta is not None else ""))
+        eta = self.eta()
+        return (f"{self.finished()}/{self.total or '?'}  {self.states()}  "
+                f"elapsed {elapsed:.0f}s" + (f"  eta {eta:.0f}s" if eta is not None else ""))
 
 
 class TransferProgress:
@@ -282,6 +314,19 @@ class CountProgress:
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
             self._bar.stop()
+
+
+def _called_column(text: Callable[[], str], style: str) -> Any:
+    """A column whose text is asked for at each redraw (a time left that
+    counts down between events)."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class _Called(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            return Text(text(), style=style)
+
+    return _Called()
 
 
 def _rate_column(unit: str) -> Any:

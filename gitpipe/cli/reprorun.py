@@ -6,11 +6,12 @@ click command (cli/pipeline.py) and the console script's quick door
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from gitpipe.cli.console import Ui
-from gitpipe.cli.output import LivePrinter, print_report
+from gitpipe.cli.output import LivePrinter, print_report, print_table
 from gitpipe.cli.progress import RunProgress
 
 TYPE_CHECKING = False
@@ -38,7 +39,8 @@ def run_repro(project: Project, options: ReproOptions, ui: Ui, everything: bool,
     it) and print the table."""
     from gitpipe.fastpath import noop, seal
 
-    with RunProgress(ui, "repro") as progress:  # its total: the engine's plan
+    with table_when_stopped(ui, everything, project), \
+            RunProgress(ui, "repro") as progress:  # its total: the engine's plan
         printer = LivePrinter(ui, progress)
         report = project.repro(options=options, listener=progress.wrap(printer.event),
                                sink=printer.line)
@@ -47,6 +49,20 @@ def run_repro(project: Project, options: ReproOptions, ui: Ui, everything: bool,
     settle_exit_code(0 if report.ok else 1)
     print_report(report, ui, everything, every_task(project))  # with --json, on stderr
     return report
+
+
+@contextlib.contextmanager
+def table_when_stopped(ui: Ui, everything: bool, project: Project) -> Iterator[None]:
+    """Ctrl-C during a run: the table of how each task ended (what ran and is
+    recorded, what was interrupted, what never started), once the bar is
+    gone, then the interrupt goes on to end the command."""
+    from gitpipe.engine.reports import ReproInterrupted
+
+    try:
+        yield
+    except ReproInterrupted as stopped:
+        print_table(stopped.report, ui, everything, every_task(project))
+        raise
 
 
 def every_task(project: Project) -> list[str]:

@@ -15,6 +15,7 @@ class Outcome(enum.Enum):
     RESTORED = "restored"      # outs restored instead of running
     RECORDED = "recorded"      # only the declaration changed: the lock re-recorded, no run
     FAILED = "failed"
+    INTERRUPTED = "interrupted"  # its command was stopped by Ctrl-C: nothing recorded
     BLOCKED = "blocked"        # an upstream failed
     CANCELLED = "cancelled"    # never started: a failure without keep-going, or Ctrl-C
 

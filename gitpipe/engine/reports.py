@@ -106,11 +106,22 @@ class Report(NamedTuple):
                 "totals": {"tasks": len(tasks), **totals}}
 
 
+class ReproInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM, SIGHUP) stopped a run: `report` says how each task
+    ended (ran and recorded, interrupted, cancelled, skipped). A
+    KeyboardInterrupt still, for a caller that does not look at it."""
+
+    def __init__(self, report: Report) -> None:
+        super().__init__()
+        self.report = report
+
+
 class Event(NamedTuple):
     """A progress event for whoever renders: 'plan' (first, once; no task, the
-    message is how many tasks the run considers), then per task 'start', 'skip',
-    'retry', 'done', 'fail', 'restored', 'recorded', 'warn' (something went
-    wrong and was worked around)."""
+    message is how many tasks the run considers), then per task 'check' (its
+    turn came: it is judged, then restored or run), 'start' (its command
+    starts), 'skip', 'retry', 'done', 'fail', 'restored', 'recorded', 'warn'
+    (something went wrong and was worked around)."""
 
     task: str
     kind: str

@@ -23,7 +23,8 @@ from gitpipe.engine.limits import scheduling_limits, sensor_gates
 from gitpipe.engine.midrun import inputs_read, moved_input, moved_problem
 from gitpipe.engine.reports import Event, Listener, Report, ReproOptions, TaskResult
 from gitpipe.engine.runcache import RunCache, locked_outs, repro_sharing
-from gitpipe.engine.scheduler import Outcome, Scheduler
+from gitpipe.engine.scheduler import Outcome, Scheduler, run_until_stopped
+from gitpipe.engine.unreached import closing_report
 from gitpipe.executors.base import Context, Executor, Executors, OutputSink, RunResult
 from gitpipe.hashing.digests import XXH3
 from gitpipe.hashing.statsig import Signature
@@ -85,13 +86,12 @@ def execute(project: Project, nodes: list[Hashable], options: ReproOptions,
                 runner.listener(Event(task, "pruned", "gitpipe.yaml no longer declares it"))
             scheduler = Scheduler(project.graph.subgraph(nodes), runner.step, limits,
                                   on_abort=runner.cancel_all, gate=sensor_gates(project))
-            outcomes = scheduler.run()
+            outcomes, stopped = run_until_stopped(scheduler)
         finally:
             project.state.flush()
             runner.writer.close()  # under the ProjectLock: the lock is whole before release
             runner.prune_logs()
-    return Report([runner.result(node, outcomes[node], scheduler.messages.get(node, ""))
-                   for node in nodes])
+    return closing_report(project, nodes, (outcomes, scheduler.messages), runner, stopped)
 
 
 def _still_settled(project: Project, prejudged: Prejudged | None) -> frozenset[str]:
@@ -139,6 +139,7 @@ class _Runner:
         if task.name in self.settled:
             self.listener(Event(task.name, "skip", "up to date"))
             return self._finish(task.name, Outcome.SKIPPED)
+        self.listener(Event(task.name, "check"))
         try:
             entry = self.writer.entries.get(task.name)
             seen = observe(task, self.project.workspace, self.params, entry)
@@ -233,7 +234,7 @@ class _Runner:
         self.listener(Event(task.name, "start", "; ".join(str(r) for r in verdict.reasons)))
         started, wall = time.monotonic(), time.time()
         attempts = task.stage.retries + 1
-        result = RunResult(1, 0.0)
+        result = RunResult(1, 0.0, cancelled=True, message="cancelled")  # if none starts
         executor = self.executors.of(task)
         log_path = self._log_path(task.name)
         for attempt in range(attempts):
@@ -252,8 +253,9 @@ class _Runner:
         duration = time.monotonic() - started
         if not result.ok:
             message = result.message or f"command exited with code {result.returncode}"
-            self._record(task.name, wall, duration, "failed", seen, {}, log_path)
-            return self._finish(task.name, Outcome.FAILED, verdict,
+            ended = Outcome.INTERRUPTED if result.cancelled else Outcome.FAILED
+            self._record(task.name, wall, duration, ended.value, seen, {}, log_path)
+            return self._finish(task.name, ended, verdict,
                                 f"stage {task.name!r}: {message}", duration, attempt + 1,
                                 str(log_path))
         try:

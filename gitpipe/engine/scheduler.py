@@ -191,5 +191,15 @@ def _safe_check(gate: Gate) -> bool:
         return False
 
 
+def run_until_stopped(scheduler: Scheduler) -> tuple[dict[Hashable, Outcome], bool]:
+    """Run the scheduler; its outcomes, and whether Ctrl-C (a KeyboardInterrupt)
+    stopped it. Stopped, every running step has returned (its command killed)
+    and the outcomes hold only the nodes collected before the stop."""
+    try:
+        return scheduler.run(), False
+    except KeyboardInterrupt:
+        return dict(scheduler.outcomes), True
+
+
 def schedule(graph: Any, step: Step, limits: Limits) -> dict[Hashable, Outcome]:
     return Scheduler(graph, step, limits).run()

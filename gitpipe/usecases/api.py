@@ -114,7 +114,8 @@ class Project(project_module.Project):
         stale, restore what the run-cache holds, record each in the lock.
         `options` are `gitpipe repro`'s flags; `listener` hears each task start
         and end, `sink` takes the commands' output. A stage that fails is in the
-        report, never raised."""
+        report, never raised. Ctrl-C during the run raises ReproInterrupted (a
+        KeyboardInterrupt) whose `report` says how each task ended."""
         from gitpipe.engine.reports import ReproOptions
         from gitpipe.engine.repro import repro
 

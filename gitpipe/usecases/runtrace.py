@@ -20,7 +20,7 @@ from gitpipe.core.timeline import assign_slots, critical_path, kept_edges
 from gitpipe.storage.state import RunRecord, State
 
 # Colour names the viewers know (catapult's reserved `cname`s), one per result.
-COLOURS = {"ran": "good", "failed": "terrible", "restored": "grey"}
+COLOURS = {"ran": "good", "failed": "terrible", "interrupted": "bad", "restored": "grey"}
 CRITICAL_COLOUR = "yellow"
 CRITICAL_TRACK = "critical path"
 

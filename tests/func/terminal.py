@@ -8,6 +8,7 @@ import os
 import pty
 import re
 import select
+import signal
 import struct
 import subprocess
 import sys
@@ -24,22 +25,35 @@ ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
 
 class Terminal:
     """One command whose stdin, stdout and stderr are the same pty (120 columns),
-    or its stdout a file (`gitpipe repro > out.txt` at a terminal)."""
+    or its stdout a file (`gitpipe repro > out.txt` at a terminal), or a pipe
+    to `cat`, which prints it onto the same pty (`gitpipe repro | cat`).
+    The pty is the command's controlling terminal, the command its foreground
+    process group: `ctrl_c()` is a person pressing Ctrl-C."""
 
     def __init__(self, cwd: Path, *args: str, env: dict[str, str] | None = None,
-                 stdout: Any = None) -> None:
+                 stdout: Any = None, through_cat: bool = False) -> None:
         master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
         made = {**os.environ, **GIT_ENV, "TERM": "xterm-256color",
                 "GITPIPE_RETRY_BACKOFF": "0.05"}
         made.pop("NO_COLOR", None)
         made.update(env or {})
+        if through_cat:
+            stdout = subprocess.PIPE
         self.process = subprocess.Popen([sys.executable, "-m", "gitpipe", *args], cwd=cwd,
                                         env=made, stdin=slave, stdout=stdout or slave,
-                                        stderr=slave)
+                                        stderr=slave, preexec_fn=_own_terminal)
+        if through_cat:
+            subprocess.Popen(["cat"], stdin=self.process.stdout, stdout=slave, stderr=slave)
+            assert self.process.stdout is not None
+            self.process.stdout.close()
         os.close(slave)
         self.master = master
         self.output = b""
+
+    def ctrl_c(self) -> None:
+        """The terminal's interrupt character: SIGINT to the foreground group."""
+        os.write(self.master, b"\x03")
 
     def _read(self, timeout: float) -> bool:
         """Read what is there within `timeout`; False once the command is gone."""
@@ -74,6 +88,14 @@ class Terminal:
     def plain(self) -> str:
         """The output without escape sequences."""
         return ANSI.sub(b"", self.output).decode(errors="replace")
+
+
+def _own_terminal() -> None:
+    """In the child: a new session whose controlling terminal is the pty (its
+    stdin), as a shell starts a command, and SIGINT at its default."""
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def wait_for_file(name: str) -> str:
