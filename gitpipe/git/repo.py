@@ -251,7 +251,9 @@ class StagedCommit:
         blob_id = self._blob_id(self.git.git_path(path))
         if blob_id is None:
             return None
-        return self.git.repo[blob_id].read_raw().decode("utf-8", errors="replace")
+        from gitpipe.core.utf8 import decode_utf8  # the commit hook's path only
+
+        return decode_utf8(self.git.repo[blob_id].read_raw(), f"{path} (staged)")
 
     def _blob_id(self, git_path: str) -> str | None:
         if self.index is not None:

@@ -6,6 +6,7 @@ import os
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from gitpipe.core.utf8 import decode_utf8
 from gitpipe.git import plumbing as gitcli
 from gitpipe.git.repo import GitRepo, bytes_blob_id
 
@@ -48,7 +49,7 @@ class Revision:
         entry = self._entry(path)
         if entry is None or entry.type_str != "blob":
             return None
-        return self.git.repo[entry.id].read_raw().decode("utf-8", errors="replace")
+        return decode_utf8(self.git.repo[entry.id].read_raw(), f"{path}@{self.rev}")
 
     def blob_id(self, path: str) -> str | None:
         entry = self._entry(path)

@@ -260,17 +260,10 @@ def read_noted(full: str | os.PathLike[str], name: str, reads: ReadLog | None) -
 def _not_utf8(full: str | os.PathLike[str], name: str) -> Exception:
     """The error for a file that is not UTF-8, at its first bad byte (read
     again as bytes: the text reader's offsets are per chunk)."""
-    from gitpipe.core.errors import BadInputError  # only on this error: kept off the no-op
+    from gitpipe.core.utf8 import not_utf8  # only on this error: kept off the no-op
 
     with open(full, "rb") as handle:
-        data = handle.read()
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        return BadInputError(f"{name}:{line}: not UTF-8 text (byte {data[exc.start]:#04x}: "
-                             f"{exc.reason})", hint="gitpipe reads its files as UTF-8")
-    return BadInputError(f"{name}: not UTF-8 text")
+        return not_utf8(handle.read(), name)
 
 
 def index_signature(root: str | os.PathLike[str]) -> str | None:

@@ -165,7 +165,16 @@ def _expand_items(name: str, body: Mapping[str, Any], context: Vars,
     if template is None:
         return None
     raw = body[kind]
-    values = render_data(raw, context.resolve) if has_template(raw) else raw
+    # Counted as written, then as rendered (`foreach: ${list}`): a list too
+    # long is refused before any item of it is looked at.
+    problem = items_module.count_problem(kind, raw)
+    values = raw
+    if problem is None and has_template(raw):
+        values = render_data(raw, context.resolve)
+        problem = items_module.count_problem(kind, values)
+    if problem is not None:
+        errors.add(line_of(body, kind), problem, name)
+        return None
     try:
         pairs = (items_module.foreach_items(plain(values)) if kind == "foreach"
                  else items_module.matrix_items(plain(values)))

@@ -71,6 +71,23 @@ class ItemSpec(NamedTuple):
                                                              strict=True)]
 
 
+def count_problem(kind: str, value: Any) -> str | None:
+    """Why `value` (a `foreach:` or `matrix:` as written) makes too many nodes,
+    counted before a single item is made: each costs a key, a rendered
+    context and a check, seconds for a few hundred thousand. None when it
+    makes few enough, or is not a list or mapping (foreach_items says why)."""
+    if kind == "foreach":
+        count = len(value) if isinstance(value, (list, Mapping)) else 0
+    else:
+        count = 1
+        for values in value.values() if isinstance(value, Mapping) else ():
+            count *= len(values) if isinstance(values, list) else 1
+    if count <= MAX_ITEMS:
+        return None
+    made = "items" if kind == "foreach" else "combinations"
+    return f"'{kind}' makes {count:,} {made} (at most {MAX_ITEMS:,})"
+
+
 def _is_composite(value: Any) -> bool:
     return isinstance(value, (Mapping, list))
 
@@ -98,11 +115,9 @@ def matrix_items(value: Any) -> list[tuple[str, dict[str, Any]]]:
         if not isinstance(values, list) or not values:
             raise ValueError(f"matrix {name!r} must be a non-empty list")
     names = list(value)
-    count = 1
-    for values in value.values():
-        count *= len(values)
-    if count > MAX_ITEMS:
-        raise ValueError(f"the matrix makes {count} combinations (at most {MAX_ITEMS})")
+    problem = count_problem("matrix", value)
+    if problem is not None:
+        raise ValueError(problem)
     pairs = []
     for combination in itertools.product(*(enumerate(value[n]) for n in names)):
         fragments = [f"{n}{i}" if _is_composite(v) else to_text(v)
@@ -118,7 +133,7 @@ def build(kind: str, pairs: list[tuple[str, dict[str, Any]]]) -> ItemSpec:
     if not pairs:
         raise ValueError(f"'{kind}' has no items")
     if len(pairs) > MAX_ITEMS:
-        raise ValueError(f"'{kind}' has {len(pairs)} items (at most {MAX_ITEMS})")
+        raise ValueError(f"'{kind}' makes {len(pairs):,} items (at most {MAX_ITEMS:,})")
     seen: set[str] = set()
     for key, _ in pairs:
         if key in seen:
