@@ -85,6 +85,17 @@ def printable(text: str) -> str:
     return text if text.isprintable() and len(text) <= 200 else shown(text)
 
 
+def terminal_text(text: str) -> str:
+    """`text` with every character a terminal would obey or hide (ESC, newline,
+    DEL, C1, bidi controls) written as Python escapes it (`\\x1b`, `\\n`,
+    `\\u202e`): a name or value from git or a remote is shown, never obeyed. An
+    escape sequence clears the screen, sets the title or rewrites the lines
+    above; a newline forges a line; a bidi control shows a name reversed."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def reserved_name(part: str) -> bool:
     """Whether a path component names `.git` or `.gitpipe` on some file system."""
     folded = part.translate(_IGNORED_BY_HFS).lower()
