@@ -73,3 +73,15 @@ def test_a_terminal_gets_no_escape_sequence_from_the_repository(repo: Repo,
     assert "\x1b[K" not in shown and "\u202e" not in shown
     assert SHOWN in terminal.plain(), shown  # gitpipe's own colours taken out
     assert_only_changed(before, snapshot(tmp_path), STATE)
+
+
+def test_import_dvc_notes_show_a_dvc_yaml_path_escaped(repo: Repo, tmp_path: Path) -> None:
+    dvc = {"stages": {"a": {"cmd": "true", "outs": [{"out/" + EVIL: {"persist": True}},
+                                                    "plain.txt"]}}}
+    repo.gen({"dvc.yaml": dvc}, commit="a dvc project from someone")
+    before = snapshot(tmp_path)
+    done = repo.run("import", "dvc")
+    assert done.returncode == 0 and "every out of the stage now persists" in done.stderr
+    assert_escaped(done.stdout + done.stderr)
+    assert SHOWN in done.stderr, done.stderr
+    assert_only_changed(before, snapshot(tmp_path), ["repo/gitpipe.yaml"])
