@@ -143,6 +143,21 @@ def resolves_inside(root: Path, path: Path) -> bool:
     return real == real_root or real.startswith(real_root + os.sep)
 
 
+def written_file_problem(root: Path, target: Path) -> str | None:
+    """Why gitpipe may not write a file the user named by `target` (relative to
+    the current directory, which may be in a clone's work tree), or None: it is
+    a symlink (a clone commits `gitpipe-report.html -> ~/.bashrc`), or it lies
+    in the work tree as written but outside it through a symlinked folder."""
+    if target.is_symlink():
+        return "is a symlink"
+    real_root = os.path.realpath(root)
+    written = os.path.abspath(target.parent)  # the current directory comes resolved
+    inside = written == real_root or written.startswith(real_root + os.sep)
+    if inside and not resolves_inside(root, target.parent):
+        return "lies outside the repository through a symlinked folder"
+    return None
+
+
 def blocking_parent(root: Path, path: str) -> tuple[str, bool] | None:
     """The first parent of `path` under `root` that is not a real directory, as
     (its relative path, whether it is a symlink); None when every parent is one

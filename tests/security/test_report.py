@@ -7,6 +7,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Repo
 from tests.func.test_report import page_data
 from tests.security.conftest import assert_only_changed, snapshot
@@ -42,3 +44,21 @@ def test_no_project_no_writes_but_the_page(repo: Repo, tmp_path: Path) -> None:
     assert done.returncode == 0 and "no run history yet" in done.stderr, done.stderr
     assert_only_changed(before, snapshot(tmp_path), ["repo/page.html"])
     assert not (repo.path / ".gitpipe").exists()
+
+
+@pytest.mark.parametrize("output", [None, "pages/page.html"])
+def test_the_page_is_never_written_through_a_committed_symlink(repo: Repo, tmp_path: Path,
+                                                               output: str | None) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("the user's ~/.bashrc\n")
+    (tmp_path / "outside").mkdir()
+    (repo.path / "gitpipe-report.html").symlink_to("../victim")
+    (repo.path / "pages").symlink_to("../outside")
+    repo.spec({"a": {"cmd": "echo > a.txt", "outs": ["a.txt"]}}, commit="links to the outside")
+    before = snapshot(tmp_path)
+    done = repo.run("report", *(("-o", output) if output else ()))
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    shown = output or "gitpipe-report.html"
+    why = "lies outside the repository through a symlinked folder" if output else "is a symlink"
+    assert f"error: '{shown}' {why}: gitpipe report writes a plain file" in done.stderr
+    assert_only_changed(before, snapshot(tmp_path))
