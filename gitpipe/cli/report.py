@@ -29,7 +29,7 @@ def report(ctx: click.Context, output: str, commits: int) -> None:
     if output == "-":
         click.echo(page.html, nl=False)
         return
-    from gitpipe.usecases.reportpage import save
+    from gitpipe.usecases.userfile import write_user_file
 
-    save(project.root, Path(output), page.html)
+    write_user_file(project.root, Path(output), page.html, "the report")
     ui_of(ctx).result(output)

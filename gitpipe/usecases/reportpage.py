@@ -14,13 +14,9 @@ import hashlib
 import html
 import json
 from importlib import resources
-from pathlib import Path
 from typing import Any, NamedTuple
 
-from gitpipe.core.atomicfile import atomic_write
-from gitpipe.core.errors import BadInputError
 from gitpipe.project.root import Project
-from gitpipe.trust.checks import written_file_problem
 from gitpipe.usecases.reportdata import report_data
 
 PAGE = """<!DOCTYPE html>
@@ -70,22 +66,6 @@ def build(project: Project, commits: int = 10) -> Page:
     """The report of `project`, with the metrics of `commits` commits back from HEAD."""
     data = report_data(project, commits)
     return Page(render(data), list(data["messages"]))
-
-
-def save(root: Path, target: Path, text: str) -> None:
-    """Write the page to `target` whole, replacing what is there, never through
-    a symlink: the default name lies in the work tree a clone brings."""
-    problem = written_file_problem(root, target)
-    if problem is not None:
-        raise BadInputError(f"{str(target)!r} {problem}: gitpipe report writes a plain "
-                            "file, never through a symlink", hint="remove the link, or pass "
-                            "-o FILE (- for stdout)")
-    try:
-        atomic_write(target, text)
-    except OSError as exc:
-        raise BadInputError(f"cannot write the report to {str(target)!r}: {exc.strerror}",
-                            hint="-o names a file in a folder that exists, or - for stdout"
-                            ) from None
 
 
 def render(data: dict[str, Any]) -> str:
