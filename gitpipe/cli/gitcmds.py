@@ -133,9 +133,9 @@ def _short(digest: str | None) -> str:
 def _printable(text: str) -> str:
     """`text` with control characters escaped: what git holds is shown, never
     obeyed by the terminal."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    from gitpipe.trust.checks import terminal_text
+
+    return terminal_text(text)
 
 
 @cli.command("commit")

@@ -263,12 +263,18 @@ def _write_trace(ctx: click.Context, target: str, stage: str | None,
     if stage is not None:
         raise click.UsageError("--trace exports whole invocations: give no STAGE")
     invocation, last, since = pick
-    document = project_of(ctx).run_trace(
+    project = project_of(ctx)
+    document = project.run_trace(
         TracePick(invocation, last, None if since is None else since_time(since)))
-    text = json.dumps(document, ensure_ascii=False)
-    with click.open_file(target, "w", encoding="utf-8") as handle:
-        handle.write(text + "\n")
-    if target != "-":
+    text = json.dumps(document, ensure_ascii=False) + "\n"
+    if target == "-":
+        click.echo(text, nl=False)
+    else:
+        from pathlib import Path
+
+        from gitpipe.usecases.userfile import write_user_file
+
+        write_user_file(project.root, Path(target), text, "the trace")
         other = document["otherData"]
         ui_of(ctx).info(f"wrote {plural(other['runs'], 'run')} of "
                         f"{plural(len(other['invocations']), 'invocation')} "

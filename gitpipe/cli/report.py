@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from gitpipe.cli.console import ui_of
 from gitpipe.cli.group import cli, project_of
-from gitpipe.core.errors import BadInputError
 
 DEFAULT_FILE = "gitpipe-report.html"
 
@@ -21,17 +22,14 @@ def report(ctx: click.Context, output: str, commits: int) -> None:
     """Write the pipeline's report: the graph coloured by state, the partitions
     grid, the last run's timeline and the metrics of recent commits, in one
     self-contained HTML file."""
-    page = project_of(ctx).report(commits)
+    project = project_of(ctx)
+    page = project.report(commits)
     for message in page.messages:
         ui_of(ctx).result(f"warning: {message}", err=True)
     if output == "-":
         click.echo(page.html, nl=False)
         return
-    try:
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(page.html)
-    except OSError as exc:
-        raise BadInputError(f"cannot write the report to {output!r}: {exc.strerror}",
-                            hint="-o names a file in a folder that exists, or - for stdout"
-                            ) from None
+    from gitpipe.usecases.userfile import write_user_file
+
+    write_user_file(project.root, Path(output), page.html, "the report")
     ui_of(ctx).result(output)

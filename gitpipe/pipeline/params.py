@@ -9,7 +9,7 @@ from typing import Any
 from gitpipe.core.errors import BadInputError, SpecError, did_you_mean
 from gitpipe.core.parsecache import cached_parse
 from gitpipe.hashing.canonical import canonical, key_text, label, same
-from gitpipe.hashing.statsig import ReadLog, read_noted
+from gitpipe.hashing.statsig import ReadLog
 from gitpipe.pipeline.model import DEFAULT_PARAMS_FILE, ParamRef, Stage
 from gitpipe.pipeline.paramformats import parse_params
 
@@ -55,12 +55,12 @@ class ParamsReader:
     @classmethod
     def from_workspace(cls, root: Path, cache_dir: Path | None = None,
                        reads: ReadLog | None = None) -> ParamsReader:
-        def read(path: str) -> str | None:
-            try:
-                return read_noted(root / path, path, reads)
-            except FileNotFoundError:
-                return None
-        return cls(read, cache_dir)
+        # As the spec's vars files are read: never through a symlink that
+        # leads outside the repository (a clone's params.yaml -> ~/.config/…
+        # would show a secret in status and record it in the committed lock).
+        from gitpipe.pipeline.parse import project_reader
+
+        return cls(project_reader(root, reads), cache_dir)
 
     def file(self, path: str) -> Any:
         if path not in self._files:

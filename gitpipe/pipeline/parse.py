@@ -125,7 +125,7 @@ def load_pipeline(root: Path, source: str = SPEC_FILE, cache_dir: Path | None = 
                         hint=FIRST_STAGE_HINT if source == SPEC_FILE else None) from None
     except OSError as exc:
         raise SpecError([f"{source}: cannot read: {exc}"]) from None
-    read_file = _project_reader(root, reads)
+    read_file = project_reader(root, reads)
     if with_lines:
         return parse_pipeline(parse_yaml(text, source), source, read_file)
     remembered = _remembered_pipeline(text, source, root, cache_dir)
@@ -140,7 +140,7 @@ def load_pipeline(root: Path, source: str = SPEC_FILE, cache_dir: Path | None = 
     return pipeline
 
 
-def _project_reader(root: Path, reads: ReadLog | None) -> ReadFile:
+def project_reader(root: Path, reads: ReadLog | None) -> ReadFile:
     """The text of a file of the project (noted in `reads`), None when it is missing."""
 
     def read(path: str) -> str | None:

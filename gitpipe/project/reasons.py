@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 
 from gitpipe.core.jsondoc import plain
 from gitpipe.pipeline.params import ABSENT
+from gitpipe.trust.checks import terminal_text
 
 
 class Kind(enum.Enum):
@@ -58,6 +59,10 @@ class Reason(NamedTuple):
     by: str | None = None  # the module importing a `python:` dep's module
 
     def __str__(self) -> str:
+        # Subjects and values come from the spec, params and the work tree's names.
+        return terminal_text(self._sentence())
+
+    def _sentence(self) -> str:
         kind = self.kind
         if kind in (Kind.DEP_MODIFIED, Kind.DEP_MISSING, Kind.DEP_ADDED, Kind.DEP_REMOVED):
             return f"deps: {self.subject} {kind.value}"

@@ -30,6 +30,7 @@ from gitpipe.core.nofollow import (
 )
 from gitpipe.hashing.digests import CHUNK, DIR_SUFFIX, copy_hashing_stream
 from gitpipe.storage.objects import CacheError
+from gitpipe.storage.urls import masked_url
 from gitpipe.trust.sizes import MAX_RECORD_BYTES, ReadLimit, read_limit, size_problem
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ class Remote:
 
     def __init__(self, name: str, url: str, options: dict[str, Any] | None = None) -> None:
         self.name = name
-        self.url = url
+        self.url = masked_url(url)  # what messages name; only fsspec gets the credentials
         self.fs, base = _open_fs(url, dict(options or {}))
         self.base = base.rstrip("/")
         self.is_local = "file" in (self.fs.protocol if isinstance(self.fs.protocol, tuple)

@@ -85,6 +85,17 @@ def printable(text: str) -> str:
     return text if text.isprintable() and len(text) <= 200 else shown(text)
 
 
+def terminal_text(text: str) -> str:
+    """`text` with every character a terminal would obey or hide (ESC, newline,
+    DEL, C1, bidi controls) written as Python escapes it (`\\x1b`, `\\n`,
+    `\\u202e`): a name or value from git or a remote is shown, never obeyed. An
+    escape sequence clears the screen, sets the title or rewrites the lines
+    above; a newline forges a line; a bidi control shows a name reversed."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def reserved_name(part: str) -> bool:
     """Whether a path component names `.git` or `.gitpipe` on some file system."""
     folded = part.translate(_IGNORED_BY_HFS).lower()
@@ -130,6 +141,21 @@ def resolves_inside(root: Path, path: Path) -> bool:
     """Whether `path`, every symlink on it followed, is `root` or lies below it."""
     real_root, real = os.path.realpath(root), os.path.realpath(path)
     return real == real_root or real.startswith(real_root + os.sep)
+
+
+def written_file_problem(root: Path, target: Path) -> str | None:
+    """Why gitpipe may not write a file the user named by `target` (relative to
+    the current directory, which may be in a clone's work tree), or None: it is
+    a symlink (a clone commits `gitpipe-report.html -> ~/.bashrc`), or it lies
+    in the work tree as written but outside it through a symlinked folder."""
+    if target.is_symlink():
+        return "is a symlink"
+    real_root = os.path.realpath(root)
+    written = os.path.abspath(target.parent)  # the current directory comes resolved
+    inside = written == real_root or written.startswith(real_root + os.sep)
+    if inside and not resolves_inside(root, target.parent):
+        return "lies outside the repository through a symlinked folder"
+    return None
 
 
 def blocking_parent(root: Path, path: str) -> tuple[str, bool] | None:

@@ -1,5 +1,6 @@
 """`gitpipe commit`: record the workspace's current outs in the lock without running,
-for outs produced by hand (as `dvc commit`)."""
+for outs produced by hand (as `dvc commit`). The outs pass the checks repro's
+pass before a run: inside the repository through every symlink, not tracked by git."""
 
 from __future__ import annotations
 
@@ -17,6 +18,11 @@ def commit(project: Project, targets: Iterable[str] = ()) -> list[str]:
     graph = project.graph
     names = graph_module.select(graph, targets) if targets else list(graph.nodes)
     params = project.params_reader()
+    # As repro checks before it runs: commit reads each out into the cache,
+    # and an out git tracks, or one reached through a symlink from the
+    # repository, is a file the clone's author chose, up to one outside it.
+    project.check_paths_inside()
+    project.refuse_tracked_outs([graph.nodes[node]["task"] for node in names])
     committed = []
     with ProjectLock(project.gitpipe_dir, project.config.lock_wait):
         project.__dict__.pop("lock_entries", None)

@@ -90,7 +90,8 @@ def _stage(body: dict[str, Any], where: str, base: str, notes: list[str]) -> dic
         stage["persist"] = True
         every = len(persist) == len(outs) + len(metrics)
         if not every:
-            notes.append(f"{where}: `persist` is per out in DVC ({', '.join(persist)}) and "
+            named = ", ".join(map(repr, persist))
+            notes.append(f"{where}: `persist` is per out in DVC ({named}) and "
                          "per stage in gitpipe; every out of the stage now persists")
     if "plots" in body:
         notes.append(f"{where}: plots are translated as outs; their plot settings are left out")

@@ -44,6 +44,7 @@ from gitpipe.project.root import Project
 from gitpipe.project.staleness import judge, lock_entry_for, observe
 from gitpipe.project.status import StatusReport
 from gitpipe.storage.workspace import PathInfo, Workspace
+from gitpipe.trust.checks import terminal_text
 
 if TYPE_CHECKING:
     from gitpipe.hashing.ignore import Rule, RuleSet
@@ -384,7 +385,7 @@ def _entry_changes(old: LockEntry | None, new: LockEntry | None,
             changes.append(line)
             if kind == "outs":
                 changes.extend((metrics or {}).get(path, []))
-    return changes
+    return [terminal_text(change) for change in changes]  # params and metrics are git's text
 
 
 def _digest_changes(kind: str, old: Sequence[LockedPath | LockedModule],

@@ -409,3 +409,24 @@ def test_branch_and_rev_scopes_keep_what_they_name(make_repo, tmp_path: Path,
     refused(alice.run("gc", "-r", "store", "--rev", "no-such-branch", "--yes"),
             "unknown revision 'no-such-branch'")
     assert_only_changed(before, snapshot(tmp_path), allowed(alice))
+
+
+def test_remote_gc_deletes_only_what_names_an_object(make_repo, tmp_path: Path) -> None:
+    """A committed folder remote may be a folder of the user's that holds other
+    files in `files/`: gc deletes only names gitpipe gives objects."""
+    origin = project_with_remote(make_repo, str(tmp_path / "store"))
+    files = tmp_path / "store/files"
+    foreign = [files / "photos/2024/cat.jpg", files / "xxh3/ab/notes.txt",
+               files / "xxh3/AB/" / ("C" * 30), files / "xxh3/0f/e996.tmp"]
+    for path in foreign:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("the user's own file\n")
+    unused = files / "xxh3/0f" / ("e" * 30)
+    unused.write_text("an object no lock names\n")
+    before = snapshot(tmp_path)
+    done = origin.run("gc", "-r", "store", "-A", "--yes")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert all(path.read_text() == "the user's own file\n" for path in foreign)
+    assert not unused.exists()
+    assert_only_changed(before, snapshot(tmp_path),
+                        [*allowed(origin, fetched=True), "store/files/xxh3/0f/" + "e" * 30])

@@ -7,6 +7,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Repo
 from tests.func.test_report import page_data
 from tests.security.conftest import assert_only_changed, snapshot
@@ -42,3 +44,40 @@ def test_no_project_no_writes_but_the_page(repo: Repo, tmp_path: Path) -> None:
     assert done.returncode == 0 and "no run history yet" in done.stderr, done.stderr
     assert_only_changed(before, snapshot(tmp_path), ["repo/page.html"])
     assert not (repo.path / ".gitpipe").exists()
+
+
+@pytest.mark.parametrize("output", [None, "pages/page.html"])
+def test_the_page_is_never_written_through_a_committed_symlink(repo: Repo, tmp_path: Path,
+                                                               output: str | None) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("the user's ~/.bashrc\n")
+    (tmp_path / "outside").mkdir()
+    (repo.path / "gitpipe-report.html").symlink_to("../victim")
+    (repo.path / "pages").symlink_to("../outside")
+    repo.spec({"a": {"cmd": "echo > a.txt", "outs": ["a.txt"]}}, commit="links to the outside")
+    before = snapshot(tmp_path)
+    done = repo.run("report", *(("-o", output) if output else ()))
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    shown = output or "gitpipe-report.html"
+    why = "lies outside the repository through a symlinked folder" if output else "is a symlink"
+    assert f"error: '{shown}' {why}: gitpipe writes the report as a plain file" in done.stderr
+    assert_only_changed(before, snapshot(tmp_path))
+
+
+def test_a_run_trace_is_never_written_through_a_committed_symlink(repo: Repo,
+                                                                  tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("the user's ~/.bashrc\n")
+    repo.spec({"a": {"cmd": "echo > a.txt", "outs": ["a.txt"]}})
+    (repo.path / "trace.json").symlink_to("../victim")
+    repo.commit("a trace.json that leads out")
+    repo.run("repro", check=True)
+    before = snapshot(tmp_path)
+    done = repo.run("runs", "--trace", "trace.json")
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert ("error: 'trace.json' is a symlink: gitpipe writes the trace as a plain file"
+            in done.stderr), done.stderr
+    assert_only_changed(before, snapshot(tmp_path))
+    written = repo.run("runs", "--trace", "plain.json", check=True)
+    assert "wrote 1 run of 1 invocation" in written.stderr
+    assert (repo.path / "plain.json").read_text().startswith("{")

@@ -1,0 +1,71 @@
+"""A remote's URL may carry credentials (`https://user:token@host/…`), from the
+user's own config.local.yaml. A remote that answers with errors (here a real
+HTTP server on 127.0.0.1: 404 for everything, or 500 for everything) must not
+make gitpipe print the token, on the terminal or in a --json document."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Repo
+from tests.security.conftest import assert_only_changed, snapshot
+
+TOKEN = "s3cr3tTOKEN"
+
+
+class _Answer(http.server.BaseHTTPRequestHandler):
+    status = 404
+
+    def _answer(self) -> None:
+        self.send_response(self.status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = _answer
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(params=[404, 500])
+def failing_server(request: pytest.FixtureRequest) -> Iterator[str]:
+    """http://127.0.0.1:PORT of a server answering every request with one status."""
+    handler = type("Answer", (_Answer,), {"status": request.param})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("args", [("fetch",), ("pull",), ("fetch", "--json"),
+                                  ("fsck", "--remote", "web"),
+                                  ("gc", "--remote", "web", "--workspace", "--dry-run")])
+def test_a_failing_remote_never_shows_the_token_in_its_url(
+        repo: Repo, tmp_path: Path, failing_server: str, args: tuple[str, ...]) -> None:
+    repo.spec({"a": {"cmd": "echo a > a.txt", "outs": ["a.txt"]}})
+    repo.run("init", check=True)
+    repo.run("repro", check=True)
+    repo.commit("ran")
+    repo.gen({".gitpipe/config.local.yaml": {
+        "core": {"remote": "web"},
+        "remotes": {"web": {"url": f"http://alice:{TOKEN}@{failing_server}/store"}}}})
+    clone = repo.clone_to(tmp_path / "clone")
+    (clone.path / ".gitpipe/config.local.yaml").write_text(
+        (repo.path / ".gitpipe/config.local.yaml").read_text())
+    before = snapshot(tmp_path)
+    done = clone.run(*args, env={"GITPIPE_RETRY_BACKOFF": "0"}, timeout=120)
+    shown = done.stdout + done.stderr
+    assert "Traceback" not in shown, shown
+    assert TOKEN not in shown, shown
+    assert "alice:****@" in shown or done.returncode == 0, shown
+    state = [f"clone/.gitpipe/{name}" for name in ("state.db", "state.db-wal", "state.db-shm",
+                                                     "state.db-journal", "project.lock",
+                                                     "cache/tmp", "cache")]
+    assert_only_changed(before, snapshot(tmp_path), state)
