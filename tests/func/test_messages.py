@@ -159,6 +159,8 @@ def test_a_stage_whose_only_run_failed_is_not_called_new(repo: Repo) -> None:
     assert "other:\n    new stage\n" in out, out
     detail = json.loads(repo.run("status", "--json").stdout)["stages"][0]["reasons_detail"][0]
     assert (detail["kind"], detail["new"]) == ("new", "failed")
+    drawn = json.loads(repo.run("dag", "--format", "json", "--status", check=True).stdout)
+    assert drawn["states"]["fit"] == {"state": "failed", "reasons": ["its last run failed"]}
 
 
 def test_status_and_validate_count_stages_alike(repo: Repo) -> None:
