@@ -125,7 +125,6 @@ class PartitionSpec(NamedTuple):
             lo, hi = sub_lo, sub_hi
         return [key_of(m, self.freq) for m in iterate(lo, hi, self.freq)]
 
-
     def _outside(self, asked: tuple[dt.datetime, dt.datetime],
                  declared: tuple[dt.datetime, dt.datetime]) -> str:
         """`2023-12-30..2023-12-31 is before it`: the parts of `asked` (half-open)

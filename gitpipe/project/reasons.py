@@ -93,6 +93,8 @@ class Reason(NamedTuple):
                     f"({_exec_bit(self.old)} -> {_exec_bit(self.new)})")
         if kind is Kind.WDIR:
             return f"wdir changed ({self.old} -> {self.new})"
+        if kind is Kind.ENV and self.subject:
+            return f"env changed: {_env_changes(self)}"
         if kind is Kind.ENV and self.new is not None:
             return f"env changed ({_env_text(self.new)})"
         if kind in (Kind.ENV, Kind.RUNTIME):
@@ -102,7 +104,8 @@ class Reason(NamedTuple):
         if kind is Kind.FINGERPRINT:
             return "env, wdir or executor settings changed"
         if kind is Kind.NEW and self.new is not None:
-            return f"never completed: its last run {self.new}"
+            verb = self.new if self.new == "failed" else f"was {self.new}"  # cancelled, interrupted
+            return f"never completed: its last run {verb}"
         if kind is Kind.NEW and self.subject:
             return f"new {self.subject}"  # a partition is not called a stage
         return kind.value
@@ -157,6 +160,24 @@ def _env_text(env: dict[str, str | None]) -> str:
     """`now X=2, API_TOKEN=<secret>`; `now empty` for an env taken away."""
     pairs = [f"{name}={'<secret>' if value is None else value}" for name, value in env.items()]
     return f"now {', '.join(pairs) or 'empty'}"
+
+
+def _env_changes(reason: Reason) -> str:
+    """`MODE fast -> slow; SEED added (1); API_TOKEN changed (a secret)`: each
+    variable the subject names, between the envs `old` and `new` (a secret's
+    value is None in both)."""
+    old, new = reason.old, reason.new
+    parts = []
+    for name in reason.subject.split(", "):
+        if name not in old:
+            parts.append(f"{name} added" + ("" if new[name] is None else f" ({new[name]})"))
+        elif name not in new:
+            parts.append(f"{name} removed")
+        elif old[name] is None or new[name] is None:
+            parts.append(f"{name} changed (a secret)")
+        else:
+            parts.append(f"{name} {old[name]} -> {new[name]}")
+    return "; ".join(parts)
 
 
 def _exec_bit(executable: bool) -> str:

@@ -219,15 +219,26 @@ def recipe_changed(task: Task, entry: LockEntry) -> Iterable[Reason]:
     if task.stage.wdir != entry.wdir:
         yield Reason(Kind.WDIR, old=entry.wdir, new=task.stage.wdir)
     if part_digest(task.env) != entry.env:
-        yield Reason(Kind.ENV, new=shown_env(task.env))
+        yield env_change(None, task.env)
     if part_digest(task.runtime) != entry.runtime:
         yield Reason(Kind.RUNTIME)
 
 
+def env_change(before: tuple[tuple[str, str], ...] | None,
+               now: tuple[tuple[str, str], ...]) -> Reason:
+    """`env changed`. The lock records only a digest of the env: where the env
+    `before` is known (usecases/envbefore.py), the subject names the variables
+    that changed; the values, before and now, never a secret's."""
+    if before is None:
+        return Reason(Kind.ENV, new=shown_env(now))
+    old, new = dict(before), dict(now)
+    changed = [name for name in sorted(old.keys() | new.keys()) if old.get(name) != new.get(name)]
+    return Reason(Kind.ENV, ", ".join(changed), shown_env(before), shown_env(now))
+
+
 def shown_env(env: tuple[tuple[str, str], ...]) -> dict[str, str | None]:
-    """The stage's env as a reason shows it: each variable, its value None where
-    the name says it holds a secret (the lock records only a digest of the
-    env, so the variables are named as they are now)."""
+    """An env as a reason shows it: each variable, its value None where the
+    name says it holds a secret."""
     return {name: None if secret_name(name) else value for name, value in env}
 
 

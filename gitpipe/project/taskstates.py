@@ -28,8 +28,9 @@ def _state(verdict: Staleness, last_result: str | None) -> TaskState:
     reasons = tuple(str(reason) for reason in verdict.reasons)
     if not verdict.stale:
         return TaskState(State.UP_TO_DATE)
-    if last_result == FAILED:
-        return TaskState(State.FAILED, ("its last run failed", *reasons))
+    if last_result == FAILED:  # never also `new stage`: it has run, and failed
+        return TaskState(State.FAILED, ("its last run failed", *(
+            str(r) for r in verdict.reasons if r.kind is not Kind.NEW)))
     if last_result is None and any(r.kind is Kind.NEW for r in verdict.reasons):
         return TaskState(State.NEVER_RUN, reasons)
     return TaskState(State.STALE, reasons)

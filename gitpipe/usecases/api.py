@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from gitpipe.core.errors import did_you_mean
 from gitpipe.project import root as project_module
+from gitpipe.project.reasons import Kind
 from gitpipe.project.root import ProjectLock
-from gitpipe.project.status import StatusReport
+from gitpipe.project.status import StatusReport, has_reason
 from gitpipe.project.status import status as run_status
 from gitpipe.storage.state import RunRecord
 
@@ -106,7 +107,12 @@ class Project(project_module.Project):
     def status(self, targets: Iterable[str] = ()) -> StatusReport:
         """Judge every task the `targets` (stage or task names) need, all tasks
         without targets: which are stale, and why. Runs nothing."""
-        return run_status(self, list(targets))
+        report = run_status(self, list(targets))
+        if not has_reason(report, Kind.ENV):
+            return report
+        from gitpipe.usecases.envbefore import with_env_before  # only to name env changes
+
+        return with_env_before(self, report)
 
     def repro(self, targets: Iterable[str] = (), *, options: ReproOptions | None = None,
               listener: Listener | None = None, sink: OutputSink | None = None) -> Report:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from gitpipe.pipeline.model import Task
     from gitpipe.pipeline.params import ParamsReader
     from gitpipe.project.root import Project
+    from gitpipe.usecases.envbefore import Env
 
 HOOKS = ("pre-commit", "pre-merge-commit", "post-checkout", "pre-push")
 # git runs pre-merge-commit, not pre-commit, for a merge that needs no hand:
@@ -185,13 +186,14 @@ def _write_executable(path: Path, text: str) -> None:
 
 # -- what the hooks do -------------------------------------------------------------
 
-def lock_problems(graph: Dag, params: ParamsReader,
-                  entries: dict[str, LockEntry]) -> list[str]:
+def lock_problems(graph: Dag, params: ParamsReader, entries: dict[str, LockEntry],
+                  env_before: Callable[[str], Env | None] = lambda task: None) -> list[str]:
     """Where gitpipe.lock disagrees with gitpipe.yaml and params: a stage without an
     entry, or whose cmd, params, env, wdir, executor settings or declared deps/outs
-    differ. Nothing is hashed or run."""
+    differ; `env_before` gives the env an entry recorded, where it is known
+    (usecases/envbefore.py). Nothing is hashed or run."""
     from gitpipe.hashing.canonical import same
-    from gitpipe.project.staleness import recipe_changed
+    from gitpipe.project.staleness import Kind, env_change, recipe_changed
 
     problems = []
     for node in graph:
@@ -204,7 +206,8 @@ def lock_problems(graph: Dag, params: ParamsReader,
             problems.append(f"{task.name}: cmd changed")
         now = params.values(task.stage)
         if not _holds_as_v1(task, entry, now):
-            problems += [f"{task.name}: {reason}"
+            problems += [f"{task.name}: {env_change(env_before(task.name), task.env)}"
+                         if reason.kind is Kind.ENV else f"{task.name}: {reason}"
                          for reason in recipe_changed(task, entry)]
         if not same(entry.params, now):  # NaN equals NaN there
             problems += _params_problems(task, entry.params, now)
@@ -301,7 +304,9 @@ def _pre_commit(project: Project) -> tuple[int, str]:
             ref.file for node in graph for ref in graph.nodes[node]["task"].stage.params}
         if staged is not None and not staged & watched:
             return 0, ""
-        return _verdict(lock_problems(graph, params, entries))
+        from gitpipe.usecases.envbefore import env_lookup
+
+        return _verdict(lock_problems(graph, params, entries, env_lookup(project, entries)))
     except GitpipeError as exc:
         return exc.exit_code, f"gitpipe: {exc}"
 
@@ -325,8 +330,11 @@ def _lock_check(project: Project) -> tuple[int, str]:
     framework stashes unstaged edits from itself (and `pre-commit run
     --all-files` means as it is)."""
     try:
-        return _verdict(lock_problems(project.graph, project.params_reader(),
-                                      project.lock_entries))
+        from gitpipe.usecases.envbefore import env_lookup
+
+        entries = project.lock_entries
+        return _verdict(lock_problems(project.graph, project.params_reader(), entries,
+                                      env_lookup(project, entries)))
     except GitpipeError as exc:
         return exc.exit_code, f"gitpipe: {exc}"
 

@@ -105,7 +105,7 @@ def test_env_and_wdir_changes_name_themselves(repo: Repo) -> None:
               commit="pipeline")
     assert repo.run("repro").returncode == 0
     repo.spec({"a": {"cmd": "echo $X > out.txt", "env": {"X": "2"}, "outs": ["out.txt"]}})
-    assert status_json(repo) == {"a": ["env changed (now X=2)"]}
+    assert status_json(repo) == {"a": ["env changed: X 1 -> 2"]}
     repo.spec({"a": {"cmd": "echo $X > out.txt", "env": {"X": "1"}, "wdir": "sub",
                      "outs": ["../out.txt"]}})
     assert status_json(repo) == {"a": ["wdir changed (. -> sub)"]}

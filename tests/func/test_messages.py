@@ -37,20 +37,42 @@ def test_a_failed_run_that_lost_an_out_points_at_repro_not_pull(repo: Repo,
 
 def test_env_changed_names_the_variables_and_hides_a_secret(repo: Repo) -> None:
     stage = {"cmd": "echo $MODE > o.txt", "outs": ["o.txt"],
-             "env": {"MODE": "fast", "API_TOKEN": "t0"}}
+             "env": {"MODE": "fast", "API_TOKEN": "tok-zero-1"}}
     repo.spec({"s": stage})
     repo.run("init", check=True)
     repo.run("repro", check=True)
     repo.run("hooks", "install", check=True)
     repo.commit("built")
-    repo.spec({"s": {**stage, "env": {"MODE": "slow", "API_TOKEN": "hunter2-secret"}}})
+    repo.spec({"s": {**stage, "env": {"MODE": "slow", "API_TOKEN": "hunter2-secret",
+                                      "SEED": "7"}}})
+    said = "env changed: API_TOKEN changed (a secret); MODE fast -> slow; SEED added (7)"
     status = repo.run("status").stdout
-    assert "    env changed (now API_TOKEN=<secret>, MODE=slow)\n" in status, status
+    assert f"    {said}\n" in status, status
     repo.git("add", "-A")  # the hook judges what a commit would hold
     refused = repo.run("hooks", "run", "pre-commit")
     assert refused.returncode != 0
-    assert "s: env changed (now API_TOKEN=<secret>, MODE=slow)" in refused.stderr
-    assert "hunter2" not in status + refused.stdout + refused.stderr
+    assert f"s: {said}" in refused.stderr, refused.stderr
+    detail = json.loads(repo.run("status", "--json").stdout)["stages"][0]["reasons_detail"][0]
+    assert (detail["subject"], detail["old"], detail["new"]) == (
+        "API_TOKEN, MODE, SEED", {"API_TOKEN": None, "MODE": "fast"},
+        {"API_TOKEN": None, "MODE": "slow", "SEED": "7"})
+    everything = status + refused.stdout + refused.stderr + json.dumps(detail)
+    assert "hunter2" not in everything and "tok-zero-1" not in everything
+
+
+def test_env_changed_without_the_env_before_names_the_env_now(repo: Repo) -> None:
+    # The lock entry records a run of a spec no commit holds: the env it ran
+    # with is known by its digest alone.
+    repo.spec({"s": {"cmd": "echo $MODE > o.txt", "outs": ["o.txt"], "env": {"MODE": "a"}}},
+              commit="spec")
+    repo.spec({"s": {"cmd": "echo $MODE > o.txt", "outs": ["o.txt"], "env": {"MODE": "b"}}})
+    repo.run("init", check=True)
+    repo.run("repro", check=True)
+    repo.spec({"s": {"cmd": "echo $MODE > o.txt", "outs": ["o.txt"],
+                     "env": {"MODE": "c", "DB_PASSWORD": "pw-9"}}})
+    status = repo.run("status").stdout
+    assert "    env changed (now DB_PASSWORD=<secret>, MODE=c)\n" in status, status
+    assert "pw-9" not in status
 
 
 @pytest.mark.parametrize(("name", "text"), [
@@ -137,6 +159,8 @@ def test_a_stage_whose_only_run_failed_is_not_called_new(repo: Repo) -> None:
     assert "other:\n    new stage\n" in out, out
     detail = json.loads(repo.run("status", "--json").stdout)["stages"][0]["reasons_detail"][0]
     assert (detail["kind"], detail["new"]) == ("new", "failed")
+    drawn = json.loads(repo.run("dag", "--format", "json", "--status", check=True).stdout)
+    assert drawn["states"]["fit"] == {"state": "failed", "reasons": ["its last run failed"]}
 
 
 def test_status_and_validate_count_stages_alike(repo: Repo) -> None:

@@ -92,7 +92,7 @@ def test_env_change_is_explained(repo: Repo) -> None:
         "train": {"cmd": "sh src/train.sh", "deps": ["src/train.sh", "clean.csv"],
                   "params": ["train"], "outs": ["model/"]},
     })
-    assert reasons(repo)["prep"] == ["env changed (now MODE=fast)"]
+    assert reasons(repo)["prep"] == ["env changed: MODE added (fast)"]
 
 
 def test_dep_added_and_removed(repo: Repo) -> None:

@@ -36,8 +36,9 @@ PWD = "stages:\n  s:\n    cmd: pwd > {out}\n{wdir}    outs: [{out}]\n"
 
 @pytest.mark.parametrize(("before", "after", "problem"), [
     (ECHO_X.replace("    outs", "    env: {X: 1}\n    outs"),
-     ECHO_X.replace("    outs", "    env: {X: 2}\n    outs"), "s: env changed (now X=2)"),
-    (ECHO_X, ECHO_X.replace("    outs", "    env: {X: 1}\n    outs"), "s: env changed (now X=1)"),
+     ECHO_X.replace("    outs", "    env: {X: 2}\n    outs"), "s: env changed: X 1 -> 2"),
+    (ECHO_X, ECHO_X.replace("    outs", "    env: {X: 1}\n    outs"),
+     "s: env changed: X added (1)"),
     (PWD.format(out="o.txt", wdir=""), PWD.format(out="../o.txt", wdir="    wdir: sub\n"),
      "s: wdir changed (. -> sub)"),
 ], ids=["env value", "env added", "wdir"])
