@@ -63,6 +63,7 @@ def run_in_pod(task: str, fingerprint: str, remote_url: str, workdir: Path,
     remote = Remote("remote", remote_url, options)
     record = _vouched_record(remote, task, fingerprint, expected_digest)
     cache = Cache(workdir / SCRATCH / "cache", "copy")
+    cache.note_sizes(record.sizes.items())  # the record is vouched for: a download's cap
     fetch_objects(remote, cache, [row[1] for row in record.deps])
     missing = [row[0] for row in record.deps if cache.missing(row[1])]
     if missing:

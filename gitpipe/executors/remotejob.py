@@ -164,6 +164,14 @@ def _checked_paths(paths: list[str], name: str, where: str) -> None:
         raise RecordError(f"{where}: {name} names a path twice")
 
 
+def _sizes(value: Any, where: str) -> dict[str, int]:
+    if not isinstance(value, dict) or not all(
+            OBJECT_DIGEST.fullmatch(str(k)) and type(n) is int and n >= 0
+            for k, n in value.items()):
+        raise RecordError(f"{where}: 'sizes' must map object digests to byte counts")
+    return value
+
+
 @dataclass(frozen=True)
 class JobRecord:
     """Everything `gitpipe exec` needs to run one task away from the workspace."""
@@ -177,6 +185,8 @@ class JobRecord:
     outs: list[list[Any]] = field(default_factory=list)   # [path, is_dir]
     stage: str = ""
     partition: str | None = None
+    # A file dep's size by its digest: the pod downloads no more (trust/sizes.py).
+    sizes: dict[str, int] = field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
         return json.dumps(asdict(self), sort_keys=True).encode()
@@ -194,7 +204,8 @@ class JobRecord:
                      env, _rows(body.get("deps"), ((str,), (str,)), "deps", where, True),
                      _rows(body.get("outs"), ((str,), (bool,)), "outs", where),
                      _field(body, "stage", (str,), where),
-                     body.get("partition") if isinstance(body.get("partition"), str) else None)
+                     body.get("partition") if isinstance(body.get("partition"), str) else None,
+                     _sizes(body.get("sizes", {}), where))
         problem = wdir_problem(record.wdir)
         if problem:
             raise RecordError(f"{where}: wdir {record.wdir!r:.80} {problem}")
@@ -257,14 +268,17 @@ def job_record(task: Task, fingerprint: str, workspace: Workspace) -> JobRecord:
     the image's copy instead would record a result of code it never ran.
     """
     deps = []
+    sizes = {}
     params_files = sorted({ref.file for ref in task.stage.params} - set(task.deps))
     for path in [*task.deps, *params_files, *_module_files(task, workspace, params_files)]:
         info = workspace.info(path, XXH3)
         assert info.digest is not None, f"dependency {path!r} does not exist"
         deps.append(with_mode([path, info.digest], info.executable))
+        if not info.is_dir:
+            sizes[info.digest] = info.size
     return JobRecord(task.name, fingerprint, task.cmd, task.stage.wdir, dict(task.env),
                      deps, [[o.path, o.is_dir] for o in task.outs], task.stage.name,
-                     task.partition)
+                     task.partition, sizes)
 
 
 def _module_files(task: Task, workspace: Workspace, params_files: list[str]) -> list[str]:

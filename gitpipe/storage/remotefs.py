@@ -28,10 +28,17 @@ from gitpipe.core.nofollow import (
     regular_files,
     unlink_beneath,
 )
-from gitpipe.hashing.digests import CHUNK, DIR_SUFFIX, copy_hashing_stream
+from gitpipe.hashing.digests import DIR_SUFFIX, copy_hashing_stream
+from gitpipe.storage.boundedread import Capped, open_range, read_range
 from gitpipe.storage.objects import CacheError
 from gitpipe.storage.urls import masked_url
-from gitpipe.trust.sizes import MAX_RECORD_BYTES, ReadLimit, read_limit, size_problem
+from gitpipe.trust.sizes import (
+    MAX_RECORD_BYTES,
+    UNSIZED_HINT,
+    ReadLimit,
+    read_limit,
+    size_problem,
+)
 
 log = logging.getLogger(__name__)
 RETRIES = 4
@@ -200,7 +207,7 @@ class Remote:
         """Bytes [start, end) of `rel` (fewer when it is shorter): one ranged read."""
         def get() -> bytes:
             if not self.is_local:
-                return bytes(self.fs.cat_file(self.full(rel), start=start, end=end))
+                return read_range(self.fs, self.full(rel), start, end)
             fd = self._open_local(rel)
             try:
                 return os.pread(fd, end - start, start)
@@ -255,8 +262,7 @@ class Remote:
         it holds more than `most` bytes (never read whole)."""
         def get() -> bytes:
             self.fs.invalidate_cache()
-            with self.fs.open(self.full(rel), "rb") as handle:
-                data = bytes(handle.read(most + 1))
+            data = read_range(self.fs, self.full(rel), 0, most + 1)
             if len(data) > most:
                 raise RemoteError(f"remote {self.name!r}: {rel} holds more than "
                                   f"{most:,} bytes, more than a record may")
@@ -274,26 +280,35 @@ class Remote:
         is read than trust/sizes.py allows (`recorded`: the size the record
         naming the object gives), plus one byte to tell a larger file."""
         limit = read_limit(digest, recorded)
+        if limit is None:
+            raise CacheError(f"remote {self.name!r}: object {rel}: no record at hand gives "
+                             "its size, so its download could not be bounded; it was not "
+                             "downloaded", hint=UNSIZED_HINT)
 
         def get() -> int:
-            cap = None if limit is None else limit.most + 1
-            copied = self._copy_local(rel, dest, also, cap) if self.is_local else None
+            copied = self._copy_local(rel, dest, also, limit.most + 1) if self.is_local \
+                else None
             if copied is None:
-                copied = self._copy_streaming(rel, dest, also, cap)
-            hexdigest, size = copied
-            problem = size_problem(limit, size)
-            got = f"xxh3:{hexdigest}"
-            if problem is None and digest is not None and got != digest.removesuffix(DIR_SUFFIX):
-                problem = f"is corrupt (its content hashes to {got})"
+                copied = self._copy_streaming(rel, [dest] if also is None else [dest, also],
+                                              limit.most + 1)
+            problem = _problem(digest, limit, *copied)
             if problem is not None:
                 dest.unlink(missing_ok=True)
                 if also is not None:
                     also.unlink(missing_ok=True)
-                raise CacheError(f"remote {self.name!r}: {_what(digest)} {rel} {problem}; "
-                                 f"{_stopped(limit, size)}it was not used")
-            return size
+                raise CacheError(f"remote {self.name!r}: {_what(digest)} {rel} {problem}")
+            return copied[1]
 
         return int(_retrying(f"download {rel} from {self.name!r}", get))
+
+    def check_object(self, rel: str, digest: str, limit: ReadLimit) -> str | None:
+        """Why `rel` is not the object `digest` (hashed as it is read, no more
+        than `limit` allows plus one byte, nothing of it kept), or None."""
+        def get() -> str | None:
+            return _problem(digest, limit, *self._copy_streaming(rel, [], limit.most + 1))
+
+        problem: str | None = _retrying(f"read {rel} from {self.name!r}", get)
+        return problem
 
     def _copy_local(self, rel: str, dest: Path, also: Path | None,
                     cap: int | None) -> tuple[str, int] | None:
@@ -320,19 +335,16 @@ class Remote:
             os.close(source)
         return hexdigest, size
 
-    def _copy_streaming(self, rel: str, dest: Path, also: Path | None,
-                        cap: int | None) -> tuple[str, int]:
+    def _copy_streaming(self, rel: str, targets: list[Path], cap: int) -> tuple[str, int]:
         """`rel` (its first `cap` bytes) read once into one reused buffer, hashed
-        and written to `dest` (and `also`)."""
+        and written to `targets` (none: only hashed)."""
         # A folder remote is read with plain unbuffered reads; fsspec's file
         # objects cost far more kernel time there.
-        source = (open(self._open_local(rel), "rb", buffering=0)  # noqa: SIM115
-                  if self.is_local
-                  else self.fs.open(self.full(rel), "rb", block_size=8 * CHUNK))
-        targets = [dest] if also is None else [dest, also]
+        source = (Capped(open(self._open_local(rel), "rb", buffering=0), cap)  # noqa: SIM115
+                  if self.is_local else open_range(self.fs, self.full(rel), 0, cap))
         with source as reader, contextlib.ExitStack() as files:
             writers = [files.enter_context(open(t, "wb", buffering=0)) for t in targets]
-            return copy_hashing_stream(reader if cap is None else _Capped(reader, cap), writers)
+            return copy_hashing_stream(reader, writers)
 
 
 def _what(digest: str | None) -> str:
@@ -341,27 +353,17 @@ def _what(digest: str | None) -> str:
     return "directory manifest" if digest.endswith(DIR_SUFFIX) else "object"
 
 
-def _stopped(limit: ReadLimit | None, size: int) -> str:
-    """Where a download stopped reading an oversized file, for the message."""
-    if limit is None or size <= limit.most:
-        return ""
-    return f"gitpipe stopped reading at {size:,} bytes and kept none of them; "
-
-
-class _Capped:
-    """A reader that ends after `left` bytes, whatever the file holds beyond:
-    copy_hashing_stream reads until a read returns nothing."""
-
-    def __init__(self, reader: Any, left: int) -> None:
-        self.reader = reader
-        self.left = left
-
-    def readinto(self, view: Any) -> int:
-        if self.left <= 0:
-            return 0
-        count = int(self.reader.readinto(memoryview(view)[:self.left]) or 0)
-        self.left -= count
-        return count
+def _problem(digest: str | None, limit: ReadLimit, hexdigest: str, size: int) -> str | None:
+    """Why bytes read (at most one past `limit`) that hash to `hexdigest` are
+    not the object `digest`, ending in what became of them; None when they are."""
+    problem = size_problem(limit, size)
+    if problem is not None:
+        return (f"{problem}; gitpipe stopped reading at {size:,} bytes and kept none of "
+                "them; it was not used")
+    got = f"xxh3:{hexdigest}"
+    if digest is not None and got != digest.removesuffix(DIR_SUFFIX):
+        return f"is corrupt (its content hashes to {got}); it was not used"
+    return None
 
 
 # What copy_file_range says when the kernel or file system cannot copy

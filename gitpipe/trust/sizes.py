@@ -6,7 +6,7 @@ once they are read; what it may hold is known before: the size the record
 naming it gives (a directory manifest's row, a lock's or run entry's out), or
 a ceiling for what no record sizes (a manifest, a run-cache entry). A
 download stops one byte past that and keeps nothing, so a remote cannot fill
-the disk or the memory.
+the disk or the memory; a file object no record sizes is not downloaded.
 """
 
 from __future__ import annotations
@@ -24,6 +24,13 @@ MAX_RECORD_BYTES = 64 * 1024 * 1024
 MAX_MANIFEST_BYTES = 256 * 1024 * 1024
 
 
+# A file object no record sizes is not downloaded: its size would be the
+# remote's word only. A lock gitpipe writes gives every file out its size.
+UNSIZED_HINT = ("gitpipe.lock gives every file out its size; an entry without one was "
+                "written by hand or another tool: run 'gitpipe repro' (or 'gitpipe "
+                "commit') where the file is to record it again")
+
+
 class ReadLimit(NamedTuple):
     """The most bytes to read, and what sets that, for the message."""
 
@@ -35,7 +42,8 @@ def read_limit(digest: str | None, recorded: object = None) -> ReadLimit | None:
     """What a download of `digest` (None: a record, named by no digest) may
     read: the size a record gives the file (`recorded`, when it is a count),
     a ceiling for a manifest or a record; None when nothing bounds it (a file
-    no record at hand sizes: a lock written without sizes)."""
+    no record at hand sizes: a lock entry written without sizes), which is
+    then not downloaded."""
     if digest is None:
         return ReadLimit(MAX_RECORD_BYTES, "a record may hold")
     if digest.endswith(DIR_SUFFIX):

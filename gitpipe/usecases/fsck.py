@@ -3,11 +3,11 @@ against its name; --repair removes what is bad."""
 
 from __future__ import annotations
 
-import os
-import threading
+import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
+from gitpipe.core.errors import GitpipeError
 from gitpipe.core.progress import expect
 from gitpipe.hashing.digests import DIR_SUFFIX
 from gitpipe.project.lockguard import LockedOut, locked_outs
@@ -23,7 +23,8 @@ from gitpipe.storage.remote import (
 from gitpipe.trust import checks as trust
 from gitpipe.trust import packindex
 from gitpipe.trust.signedruns import inner
-from gitpipe.trust.sizes import loads_record
+from gitpipe.trust.sizes import ReadLimit, loads_record, read_limit
+from gitpipe.usecases.transfer import note_lock_sizes
 
 
 def _drop_runs_naming(cache: Cache, removed: set[str]) -> None:
@@ -115,23 +116,20 @@ def fsck_remote(project: Project, remote: Remote, repair: bool = False,
 
     report = FsckReport()
     # Listed without following symlinks (a folder remote): --repair deletes from it.
-    keys = sorted(rel for rel in remote.sizes("files") if rel.count("/") == 3)
+    listed = {rel: size for rel, size in remote.sizes("files").items() if rel.count("/") == 3}
+    keys = sorted(listed)
     packs = read_packs(remote, jobs)
-    scratch = project.cache.root / "tmp"
-    scratch.mkdir(parents=True, exist_ok=True)
+    limits = _read_limits(project, listed)
 
     def check(rel: str) -> str | None:
         digest = digest_of_relpath(rel)
-        tmp = scratch / f".fsck-{os.getpid()}-{threading.get_ident()}"
         try:
-            remote.download_verified(rel, tmp, digest)
+            return digest if remote.check_object(rel, digest, limits[rel]) else None
         except CacheError:
             return digest
         finally:
-            tmp.unlink(missing_ok=True)
             if progress is not None:
                 progress(1)
-        return None
 
     expect(progress, len(keys) + len(packs.objects))
 
@@ -154,6 +152,25 @@ def fsck_remote(project: Project, remote: Remote, repair: bool = False,
     report.missing = [o for o in locked_outs(project.lock_entries)
                       if object_key(o.digest) not in present]
     return report
+
+
+def _read_limits(project: Project, listed: dict[str, int]) -> dict[str, ReadLimit]:
+    """How much of each listed object fsck reads: the size the lock or a
+    cached manifest gives it, else what the remote lists (its own word, so a
+    file longer than listed is bad too); a manifest, no more than one may
+    hold. Nothing read is kept."""
+    note_lock_sizes(project)
+    cache = project.cache
+    for digest in {o.digest for o in locked_outs(project.lock_entries)}:
+        if digest.endswith(DIR_SUFFIX) and cache.has(digest):
+            with contextlib.suppress(GitpipeError):
+                cache.manifest(digest)  # its rows size its files
+    limits = {}
+    for rel, size in listed.items():
+        digest = digest_of_relpath(rel)
+        limits[rel] = read_limit(digest, cache.recorded_size(digest)) or \
+            ReadLimit(size, "the remote lists")
+    return limits
 
 
 def _fsck_packs(remote: Remote, packs: PackSet, report: FsckReport, repair: bool, jobs: int,

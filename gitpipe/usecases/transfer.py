@@ -11,6 +11,7 @@ from pathlib import Path
 from gitpipe.core.errors import BadInputError
 from gitpipe.core.trees import make_dirs
 from gitpipe.hashing.digests import DIR_SUFFIX, XXH3
+from gitpipe.pipeline.lockfile import LOCK_FILE
 from gitpipe.project.lockguard import LockedOut, check_manifests, locked_outs, trusted, would_lose
 from gitpipe.project.root import Project, ProjectLock
 from gitpipe.storage.cache import Cache, run_relpath
@@ -31,6 +32,7 @@ from gitpipe.storage.remote import (
     push,
 )
 from gitpipe.storage.runshare import to_publish
+from gitpipe.trust.sizes import UNSIZED_HINT
 from gitpipe.usecases.dirsync import entries_within, lay_out_changed
 
 
@@ -163,6 +165,7 @@ def fetch_outs(project: Project, remote: Remote, targets: Iterable[str] = (), jo
     """Download the lock's out objects missing from the cache, verifying each."""
     outs = locked_outs(project.lock_entries, targets)
     note_lock_sizes(project)
+    refuse_unsized(project, outs)
     summary = fetch_objects(remote, project.cache, [o.digest for o in outs], jobs, progress)
     absent = [o for o in outs if project.cache.missing(o.digest)]
     if absent:
@@ -184,6 +187,20 @@ def note_lock_sizes(project: Project) -> None:
                              for out in entry.outs)
 
 
+def refuse_unsized(project: Project, outs: Iterable[LockedOut]) -> None:
+    """Refuse, before a byte moves, to download a file out its lock entry gives
+    no size: nothing would bound what the remote sends (trust/sizes.py)."""
+    sizes = {(task, out.path): out.size for task, entry in project.lock_entries.items()
+             for out in entry.outs}
+    unsized = [o for o in outs if not o.digest.endswith(DIR_SUFFIX)
+               and sizes.get((o.task, o.path), 0) is None and project.cache.missing(o.digest)]
+    if unsized:
+        more = f" (and {len(unsized) - 1} more out(s))" if len(unsized) > 1 else ""
+        raise CacheError(f"{LOCK_FILE}: stage {unsized[0].task!r}: out {unsized[0].path!r} "
+                         "has no size, so its download could not be bounded; nothing was "
+                         f"downloaded{more}", hint=UNSIZED_HINT)
+
+
 def pull(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: int = 8,
          progress: Progress | None = None, force: bool = False,
          ) -> tuple[Transfer, CheckoutReport]:
@@ -193,6 +210,7 @@ def pull(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: in
         cache = project.cache
         report, todo = _compare(project, targets, force)
         note_lock_sizes(project)
+        refuse_unsized(project, todo)
         summary = Transfer()
         packed: dict[str, PackedObject] = {}
         if any(cache.missing(o.digest) for o in todo):
