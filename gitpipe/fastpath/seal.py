@@ -25,7 +25,6 @@ from __future__ import annotations
 import os
 import stat as stat_module
 import time
-from struct import unpack
 
 import xxhash
 
@@ -34,7 +33,6 @@ from gitpipe.core.secretnames import secret_name
 from gitpipe.hashing.ignore import forget_outer_rules, outer_rules_read
 from gitpipe.hashing.statsig import (
     RACY_NS,
-    FileSignature,
     Signature,
     StructError,
     directory_signature,
@@ -46,7 +44,8 @@ from gitpipe.trust.dotdir import link_problems, user_cache_dir, user_cache_locat
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from gitpipe.hashing.walkahead import Signed, WalkedBefore
+    from gitpipe.fastpath.brokenseal import Checked
+    from gitpipe.hashing.walkahead import WalkedBefore
     from gitpipe.project.root import Project
 
 # The file is NUL-separated strings, not JSON: importing json (re, enum) or
@@ -272,19 +271,14 @@ def _changes(root: str, paths: list[str], numbers: bytes) -> WalkedBefore | None
         checked = fork_map(lambda share: _check_share(root, *share), shares)
     if all(found is None for found, _, _ in checked):
         return None
-    walked = []
-    for (share_paths, share_numbers), (found, files, rules) in zip(shares, checked, strict=True):
-        # A share that held found the very numbers the seal holds for it.
-        numbers_found = _unpacked(share_numbers) if found is None else found
-        walked.append((_listings(share_paths, numbers_found, files), rules))
-    return walked
+    from gitpipe.fastpath.brokenseal import walked_before
+
+    return walked_before(shares, checked, _LISTING)
 
 
-def _check_share(root: str, paths: list[str], numbers: bytes
-                 ) -> tuple[list[int] | None, list[int], dict[str, FileSignature | None]]:
+def _check_share(root: str, paths: list[str], numbers: bytes) -> Checked:
     """(None if every path holds, else the numbers found for them; how many
-    files each directory met lists, in order; the rules they were walked by,
-    ignore.outer_rules_read)."""
+    files each directory met lists, in order; the rules they were walked by)."""
     found: list[int] = []
     files: list[int] = []
     add, count = found.extend, files.append
@@ -304,20 +298,6 @@ def _check_share(root: str, paths: list[str], numbers: bytes
             add((_FILE, info.st_ino, info.st_mtime_ns, info.st_size, info.st_ctime_ns))
     held = pack_numbers(found) == numbers
     return None if held else found, files, outer_rules_read()
-
-
-def _unpacked(numbers: bytes) -> list[int]:
-    """The numbers pack_numbers packed (as signed: an inode past 2**63 reads
-    back negative, so its listing is never taken, only walked again)."""
-    return list(unpack(f"={len(numbers) // 8}q", numbers))
-
-
-def _listings(paths: list[str], found: list[int], files: list[int]) -> dict[str, Signed]:
-    """{directory: (its listing signature, files)} of the directories among `paths`."""
-    counts = iter(files)
-    return {path: (tuple(found[at + 1:at + 5]), next(counts))  # type: ignore[misc]
-            for path, at in zip(paths, range(0, len(found), 5), strict=True)
-            if found[at] == _LISTING}
 
 
 _TYPE_BITS, _DIRECTORY = 0o170000, stat_module.S_IFDIR

@@ -239,3 +239,18 @@ def test_a_status_after_a_broken_seal_walks_no_directory_twice(repo: Repo) -> No
     assert done.stdout == "everything is up to date\n", done.stderr
     walked = [ln for ln in done.stderr.splitlines() if ln.startswith("WALKED ")]
     assert walked == ["WALKED []"], done.stderr
+
+
+def test_a_quick_status_runs_no_git_command_and_imports_no_subprocess(repo: Repo) -> None:
+    """The first status after a change reads the git index itself
+    (git/indexnames.py): `subprocess` (with `signal`, `selectors`) is
+    imported only where git's command line is run (git/plumbing.py)."""
+    built(repo)
+    code = ("import sys\nfrom gitpipe.cli.launch import main\nsys.argv = ['gitpipe', 'status']\n"
+            "main(leave_at_once=False)\n"
+            "sys.stderr.write(f'SUBPROCESS {\"subprocess\" in sys.modules}')")
+    env = {**os.environ, **GIT_ENV, **UNSEALED, "NO_COLOR": "1"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=repo.path, env=env,
+                          capture_output=True, text=True, check=True)
+    assert done.stdout == "everything is up to date\n"
+    assert done.stderr.endswith("SUBPROCESS False"), done.stderr
