@@ -111,7 +111,7 @@ def _without_cli(command: str, argv: list[str]) -> tuple[str, int, bool] | None:
     without the CLI, not a repro it ran), or None: the CLI answers."""
     from gitpipe.fastpath import seal
 
-    text = seal.answer(command)
+    text, walked = seal.check(command)
     if text is not None:
         return text, 0, True
     if os.environ.get("GITPIPE_NO_QUICK"):
@@ -119,7 +119,8 @@ def _without_cli(command: str, argv: list[str]) -> tuple[str, int, bool] | None:
     from gitpipe.fastpath import quick
 
     try:
-        found = quick.answer(command, argv, _hash_progress if sys.stderr.isatty() else None)
+        found = quick.answer(command, argv, _hash_progress if sys.stderr.isatty() else None,
+                             walked)
     except KeyboardInterrupt:
         from gitpipe.cli.exits import interrupted
 

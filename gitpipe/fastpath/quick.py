@@ -23,6 +23,7 @@ from gitpipe.fastpath.render import status_lines
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from gitpipe.hashing.coldscan import HashProgress
+    from gitpipe.hashing.walkahead import WalkedBefore
     from gitpipe.usecases.api import Project
 
 Answer = tuple[str, int]  # (stdout text, exit code)
@@ -36,11 +37,13 @@ class Stale(NamedTuple):
     started_ns: int
 
 
-def answer(command: str, argv: list[str],
-           hash_progress: HashProgress | None = None) -> Answer | Stale | None:
+def answer(command: str, argv: list[str], hash_progress: HashProgress | None = None,
+           walked: WalkedBefore | None = None) -> Answer | Stale | None:
     """The output and exit code of `argv` (which `noop.command_of` names
     `command`); Stale: a repro to run; or None: let the CLI answer it.
-    `hash_progress` hears of each large directory hashed for the first time."""
+    `hash_progress` hears of each large directory hashed for the first time;
+    `walked`: the directories the seal check of this command walked
+    (seal.check), which a status does not walk again."""
     started_ns = time.time_ns()
     try:
         from gitpipe.usecases.api import Project
@@ -49,6 +52,7 @@ def answer(command: str, argv: list[str],
         project.hash_progress = hash_progress
         found: Answer | Stale
         if command == noop.STATUS:
+            project.workspace.walked_before = walked
             found = _status(project, check=noop.CHECK in argv, started_ns=started_ns)
         else:
             found = _repro(project, started_ns)

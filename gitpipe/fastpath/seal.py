@@ -30,7 +30,7 @@ import xxhash
 
 from gitpipe import __version__
 from gitpipe.core.secretnames import secret_name
-from gitpipe.hashing.ignore import forget_outer_rules
+from gitpipe.hashing.ignore import forget_outer_rules, outer_rules_read
 from gitpipe.hashing.statsig import (
     RACY_NS,
     Signature,
@@ -44,6 +44,8 @@ from gitpipe.trust.dotdir import link_problems, user_cache_dir, user_cache_locat
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from gitpipe.fastpath.brokenseal import Checked
+    from gitpipe.hashing.walkahead import WalkedBefore
     from gitpipe.project.root import Project
 
 # The file is NUL-separated strings, not JSON: importing json (re, enum) or
@@ -69,27 +71,35 @@ PATHS_PER_WORKER = 1024
 def answer(command: str, root: str | None = None) -> str | None:
     """The sealed output of `command` (`noop.command_of`'s name for the command
     line) if its seal still holds; None: take the full path."""
+    return check(command, root)[0]
+
+
+def check(command: str, root: str | None = None) -> tuple[str | None, WalkedBefore | None]:
+    """(answer(command, root); and where the seal did not hold after its
+    directories were walked, those walks: the status that follows takes their
+    listings in place of walking them again, hashing/walkahead.py)."""
     if os.environ.get("GITPIPE_NO_SEAL"):
-        return None
+        return None, None
     root = root or os.getcwd()
     folder = user_cache_dir(root)
     if folder is None or link_problems(root):
-        return None
+        return None, None
     try:
         with open(os.path.join(folder, _seal_name(command)), "rb") as handle:
             sealed = parse(handle.read())
         if sealed is None:
-            return None
+            return None, None
         known, text, numbers, paths = sealed
         here = context(root)
         if here[3] == MISSING or known != here:
-            return None
+            return None, None
         forget_outer_rules(root)  # directory listings take their rules from this root
-        if not paths or not _unchanged(root, paths, numbers):
-            return None
+        if not paths:
+            return None, None
+        walked = _changes(root, paths, numbers)
     except (OSError, ValueError, IndexError, StructError):
-        return None
-    return text
+        return None, None
+    return (text, None) if walked is None else (None, walked)
 
 
 def parse(data: bytes) -> tuple[list[str], str, bytes, list[str]] | None:
@@ -233,33 +243,45 @@ def signature(root: str, path: str) -> Signature:
     return path_signature(os.path.join(root, path))
 
 
-def _unchanged(root: str, paths: list[str], numbers: bytes) -> bool:
-    """Whether every path of `paths` still has the signature `numbers` holds for it.
+def _changes(root: str, paths: list[str], numbers: bytes) -> WalkedBefore | None:
+    """None if every path of `paths` still has the signature `numbers` holds
+    for it; else the directories walked to find out.
 
     Checking is a stat per file and a walk per directory, nothing the parent
-    needs back but a yes: a large seal is shared out among forked processes
-    (hashing/forkmap.py: a share whose process fails is checked here), as
-    git's preloaded index shares out its lstat calls among threads."""
+    needs back but a yes and each directory's count of files: a large seal is
+    shared out among forked processes (hashing/forkmap.py: a share whose
+    process fails is checked here), as git's preloaded index shares out its
+    lstat calls among threads."""
     workers = 1
     if len(paths) >= 2 * PATHS_PER_WORKER:
         from gitpipe.hashing.forkmap import fork_map, usable_workers
 
         workers = usable_workers(len(paths), PATHS_PER_WORKER)
     if workers == 1:
-        return _all_hold(root, paths, numbers)
-    # Interleaved shares: directories and files come in clusters, and a walk
-    # costs many times a stat.
-    step = _BYTES_PER_PATH
-    shares = [(paths[worker::workers],
-               b"".join([numbers[i * step:(i + 1) * step]
-                         for i in range(worker, len(paths), workers)]))
-              for worker in range(workers)]
-    return all(fork_map(lambda share: _all_hold(root, *share), shares))
+        shares = [(paths, numbers)]
+        checked = [_check_share(root, paths, numbers)]
+    else:
+        # Interleaved shares: directories and files come in clusters, and a walk
+        # costs many times a stat.
+        step = _BYTES_PER_PATH
+        shares = [(paths[worker::workers],
+                   b"".join([numbers[i * step:(i + 1) * step]
+                             for i in range(worker, len(paths), workers)]))
+                  for worker in range(workers)]
+        checked = fork_map(lambda share: _check_share(root, *share), shares)
+    if all(found is None for found, _, _ in checked):
+        return None
+    from gitpipe.fastpath.brokenseal import walked_before
+
+    return walked_before(shares, checked, _LISTING)
 
 
-def _all_hold(root: str, paths: list[str], numbers: bytes) -> bool:
+def _check_share(root: str, paths: list[str], numbers: bytes) -> Checked:
+    """(None if every path holds, else the numbers found for them; how many
+    files each directory met lists, in order; the rules they were walked by)."""
     found: list[int] = []
-    add = found.extend
+    files: list[int] = []
+    add, count = found.extend, files.append
     stat = os.stat
     for path in paths:
         full = f"{root}/{path}"  # relative, as compose made sure
@@ -269,10 +291,13 @@ def _all_hold(root: str, paths: list[str], numbers: bytes) -> bool:
             add((_GONE, 0, 0, 0, 0))
             continue
         if info.st_mode & _TYPE_BITS == _DIRECTORY:
-            add((_LISTING, *directory_signature(full)))
+            signature, listed = directory_signature(full)
+            add((_LISTING, *signature))
+            count(listed)
         else:
             add((_FILE, info.st_ino, info.st_mtime_ns, info.st_size, info.st_ctime_ns))
-    return pack_numbers(found) == numbers
+    held = pack_numbers(found) == numbers
+    return None if held else found, files, outer_rules_read()
 
 
 _TYPE_BITS, _DIRECTORY = 0o170000, stat_module.S_IFDIR

@@ -11,7 +11,6 @@ and work trees gc keeps.
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 from gitpipe.core.errors import GitpipeError
@@ -73,6 +72,8 @@ def _git(workdir: Path, args: list[str], index_file: str | None = None,
     env = {**os.environ, **(place or {})}
     if index_file is not None:
         env["GIT_INDEX_FILE"] = index_file
+    import subprocess  # not at import: the status path (git/repo.py) seldom runs git
+
     try:
         done = subprocess.run(["git", *args], cwd=workdir, env=env, capture_output=True,
                               check=False)

@@ -268,6 +268,14 @@ _outer_of: dict[tuple[str, ...], tuple[tuple[tuple[str, tuple[Rule, ...]], ...],
                                       tuple[tuple[str, Signature], ...]]] = {}
 
 
+def outer_rules_read() -> dict[str, Signature]:
+    """The signature of each `.gitpipeignore` whose rules this command read for
+    the directories above a walk (None: there was none), by path: the rules a
+    walk went by, for a process that did not read them (hashing/walkahead.py)."""
+    return {os.path.join(folder, IGNORE_FILE): signature
+            for folder, (_, signature) in _outer_rules.items()}
+
+
 def forget_outer_rules(root: str | None = None) -> None:
     """Read the rules above directories afresh from now on (a new command, in
     the project at `root`: the rules above a directory in it start there)."""

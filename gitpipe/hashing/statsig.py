@@ -130,8 +130,9 @@ def listing_signature(listing: list[ListedFile]) -> FileSignature:
     return _signature_of_numbers([item[0] for item in listing], numbers)
 
 
-def directory_signature(directory: str) -> FileSignature:
-    """`listing_signature(walk_files(directory))`, for the seal's check (fastpath/seal.py).
+def directory_signature(directory: str) -> tuple[FileSignature, int]:
+    """(`listing_signature(walk_files(directory))`, how many files it lists),
+    for the seal's check (fastpath/seal.py).
 
     Nearly every directory dep is one folder of files that no rule can leave
     out; its signature is made here in one pass over the names, sorted first,
@@ -142,7 +143,7 @@ def directory_signature(directory: str) -> FileSignature:
         by_name = {entry.name: entry for entry in listed}
     names = sorted(by_name)
     if rules.custom or IGNORE_FILE in by_name or defaults_may_ignore(names):
-        return listing_signature(walk_files(directory))
+        return _walked_signature(directory)
     kept: list[str] = []
     numbers: list[int] = []
     keep, extend = kept.append, numbers.extend
@@ -154,8 +155,13 @@ def directory_signature(directory: str) -> FileSignature:
             keep(name)
             extend((info.st_ino, info.st_mtime_ns, info.st_size, mode, info.st_ctime_ns))
         elif kind == _DIRECTORY:
-            return listing_signature(walk_files(directory))
-    return _signature_of_numbers(kept, numbers)
+            return _walked_signature(directory)
+    return _signature_of_numbers(kept, numbers), len(kept)
+
+
+def _walked_signature(directory: str) -> tuple[FileSignature, int]:
+    listing = walk_files(directory)
+    return listing_signature(listing), len(listing)
 
 
 def _signature_of_numbers(paths: list[str], numbers: list[int]) -> FileSignature:

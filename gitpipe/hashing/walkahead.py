@@ -25,6 +25,11 @@ DIRECTORIES_PER_WORKER = 256
 
 # A directory's listing signature and how many files it lists.
 Signed = tuple[FileSignature, int]
+# The directories a seal check walked before it found the seal broken
+# (fastpath/seal.py), in shares: for each, {project path: Signed} and the
+# signature of each `.gitpipeignore` above them as that share read its rules
+# (ignore.outer_rules_read).
+WalkedBefore = list[tuple[dict[str, Signed], dict[str, FileSignature | None]]]
 
 
 def sign_listings(directories: list[str]) -> dict[str, Signed]:
@@ -47,6 +52,31 @@ def sign_listings(directories: list[str]) -> dict[str, Signed]:
         for share in fork_map(_sign_share, shares):
             signed.update(share)
     return signed
+
+
+def taken_over(walked: WalkedBefore, known: dict[str, str]) -> dict[str, Signed]:
+    """{project path: Signed} of the directories of `known` ({absolute path:
+    project path}) that a broken seal's check walked by the rules in force now:
+    each `.gitpipeignore` above the directory, read here (the workspace notes
+    these very signatures), has the signature it had when that check read it.
+    The status takes these in place of walking each directory a second time."""
+    taken: dict[str, Signed] = {}
+    for listings, rules in walked:
+        for full, path in known.items():
+            found = listings.get(path)
+            if found is not None and _walked_by(full, rules):
+                taken[path] = found
+    return taken
+
+
+def _walked_by(directory: str, rules: dict[str, FileSignature | None]) -> bool:
+    """Whether the rules above `directory` are read from the files `rules` names,
+    each with the signature it holds for it."""
+    try:
+        sources = Ignore.above(directory).sources
+    except ValueError:  # IgnoreRulesError: the workspace reports it, in its turn
+        return False
+    return all(path in rules and rules[path] == signature for path, signature in sources)
 
 
 def _rules_read(directory: str) -> bool:

@@ -13,7 +13,7 @@ import stat as stat_module
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from gitpipe.core.errors import BadInputError
 from gitpipe.git.indexnames import project_tracked
@@ -41,6 +41,9 @@ from gitpipe.hashing.statsig import (
 )
 from gitpipe.storage.state import State, StatKey
 from gitpipe.trust.dotdir import index_file
+
+if TYPE_CHECKING:
+    from gitpipe.hashing.walkahead import WalkedBefore
 
 # The stat-cache key of a directory's digest names the manifest rules it
 # was made by (executable files flagged): a digest remembered under older rules
@@ -91,6 +94,9 @@ class Workspace:
         # Listing signatures of directories taken ahead by a reading pass
         # (walk_ahead), each used once by _directory in place of its walk.
         self.signed_ahead: dict[str, tuple[FileSignature, int]] = {}
+        # What the command's seal check walked before it found the seal broken
+        # (fastpath/seal.py), for the next walk_ahead to take instead of its own.
+        self.walked_before: WalkedBefore | None = None
         # What a reading pass found of each (path, algorithm), until end_pass:
         # an out of one task is a dep of the next, and is hashed once.
         self._found_in_pass: dict[tuple[str, str | None], PathInfo] | None = None
@@ -114,14 +120,17 @@ class Workspace:
     def walk_ahead(self, paths: list[str]) -> None:
         """Begin a pass that only reads, until end_pass: nothing may write to
         the work tree meanwhile. The listings of the known directories among
-        `paths` are signed now, in forked shares (hashing/walkahead.py), and
+        `paths` are signed now, in forked shares (hashing/walkahead.py), but
+        those the command's broken seal walked already (`walked_before`), and
         each path is hashed once in the pass, however many tasks ask for it."""
-        from gitpipe.hashing.walkahead import sign_listings
+        from gitpipe.hashing.walkahead import sign_listings, taken_over
 
         known = {os.path.join(self._root, path): path for path in dict.fromkeys(paths)
                  if self.state.recorded(f"{DIR_KEY}{path}")}
-        signed = sign_listings(list(known))
-        self.signed_ahead = {known[full]: found for full, found in signed.items()}
+        walked, self.walked_before = self.walked_before, None
+        taken = taken_over(walked, known) if walked else {}
+        signed = sign_listings([full for full, path in known.items() if path not in taken])
+        self.signed_ahead = {**taken, **{known[full]: found for full, found in signed.items()}}
         self._found_in_pass = {}
 
     def end_pass(self) -> None:

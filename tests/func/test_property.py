@@ -212,12 +212,17 @@ def three_answers(repo: Repo, ahead: bool = False) -> tuple[str, str, str, bool]
     from gitpipe.fastpath.render import status_lines
 
     root = str(repo.path)
-    sealed = seal.answer("status", root)
+    sealed, walked = seal.check("status", root)
     # The same seal checked in shares among forked processes, as a large one is.
     assert shared_answer(repo.path) == sealed
     from_seal = sealed is not None
     if sealed is None:
-        sealed = quick._status(repo.project(), check=False, started_ns=time.time_ns())[0]
+        # The full path, taking the listings of the directories the broken
+        # seal's check walked (as the console script does) in place of its own.
+        project = repo.project()
+        project.workspace.walked_before = walked
+        sealed = quick._status(project, check=False, started_ns=time.time_ns())[0]
+        assert project.workspace.walked_before is None, "the seal's walks were not offered"
     if ahead:
         # The full path again with its directories walked ahead in forked
         # processes (a large status's way), sealing its answer for the next call.

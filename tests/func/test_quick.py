@@ -16,7 +16,7 @@ import pytest
 from gitpipe.fastpath.seal import seal_path
 from tests.conftest import GIT_ENV, Repo
 from tests.func.test_backfill import daily
-from tests.func.test_seal import built, launch
+from tests.func.test_seal import built, launch, sealed
 
 UNSEALED = {"GITPIPE_NO_SEAL": "1"}
 CLI_ONLY = {"GITPIPE_NO_SEAL": "1", "GITPIPE_NO_QUICK": "1"}
@@ -209,3 +209,48 @@ def test_a_quick_answer_leaves_without_teardown_with_its_exit_code(repo: Repo,
         rows = db.execute("SELECT path FROM stat_cache_ctime WHERE mtime_ns = ?",
                           (mtime_ns,)).fetchall()
     assert any(path.endswith("src.py") for (path,) in rows), rows
+
+
+COUNT_WALKS = """
+import sys
+from gitpipe.cli.launch import main
+from gitpipe.hashing import walkahead
+from gitpipe.storage import workspace
+
+walked = []
+walk_files, sign_listings = workspace.walk_files, walkahead.sign_listings
+workspace.walk_files = lambda directory: walked.append(directory) or walk_files(directory)
+walkahead.sign_listings = lambda found: walked.extend(found) or sign_listings(found)
+sys.argv = ["gitpipe", "status"]
+main(leave_at_once=False)
+sys.stderr.write("WALKED " + repr(walked) + "\\n")
+"""
+
+
+def test_a_status_after_a_broken_seal_walks_no_directory_twice(repo: Repo) -> None:
+    """The seal's check walked every directory dep before it found the seal
+    broken (here by an out touched, nothing stale): the status that follows
+    takes those listings, and walks none of them again."""
+    sealed(built(repo))
+    os.utime(repo.path / "use.txt")
+    env = {**os.environ, **GIT_ENV, "NO_COLOR": "1"}
+    done = subprocess.run([sys.executable, "-c", COUNT_WALKS], cwd=repo.path, env=env,
+                          capture_output=True, text=True, check=True)
+    assert done.stdout == "everything is up to date\n", done.stderr
+    walked = [ln for ln in done.stderr.splitlines() if ln.startswith("WALKED ")]
+    assert walked == ["WALKED []"], done.stderr
+
+
+def test_a_quick_status_runs_no_git_command_and_imports_no_subprocess(repo: Repo) -> None:
+    """The first status after a change reads the git index itself
+    (git/indexnames.py): `subprocess` (with `signal`, `selectors`) is
+    imported only where git's command line is run (git/plumbing.py)."""
+    built(repo)
+    code = ("import sys\nfrom gitpipe.cli.launch import main\nsys.argv = ['gitpipe', 'status']\n"
+            "main(leave_at_once=False)\n"
+            "sys.stderr.write(f'SUBPROCESS {\"subprocess\" in sys.modules}')")
+    env = {**os.environ, **GIT_ENV, **UNSEALED, "NO_COLOR": "1"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=repo.path, env=env,
+                          capture_output=True, text=True, check=True)
+    assert done.stdout == "everything is up to date\n"
+    assert done.stderr.endswith("SUBPROCESS False"), done.stderr

@@ -204,12 +204,15 @@ def test_directory_signature_is_the_listing_signature_of_the_walk(tmp_path: Path
             path.write_text(content)
     try:
         forget_outer_rules(str(tmp_path))
-        walked = listing_signature(walk_files(str(folder)))
+        listing = walk_files(str(folder))
+        walked = listing_signature(listing)
         forget_outer_rules(str(tmp_path))
-        assert directory_signature(str(folder)) == walked
+        assert directory_signature(str(folder)) == (walked, len(listing))
         (folder / "new.txt").write_text("n")  # and it sees a change as the walk does
         forget_outer_rules(str(tmp_path))
-        assert directory_signature(str(folder)) != walked
+        assert directory_signature(str(folder)) == (listing_signature(walk_files(str(folder))),
+                                                    len(listing) + 1)
+        assert directory_signature(str(folder))[0] != walked
     finally:
         forget_outer_rules()
 
@@ -430,3 +433,36 @@ def test_a_listing_signature_holds_every_number_and_the_regular_files_total() ->
     assert listing_signature(listing) == expected
     changed = [listing[0], ("b/c", 12, 9_000, 4, link, 6_001), listing[2]]
     assert listing_signature(changed)[0] != expected[0]
+
+
+def test_a_broken_seals_walk_is_taken_only_by_the_rules_it_was_walked_by(tmp_path: Path) -> None:
+    """walkahead.taken_over: a listing the seal's check made is taken while every
+    `.gitpipeignore` above the directory has the signature the check read it
+    with; a file that appeared, changed or went since, or one the check did not
+    read, sends the directory to be walked again."""
+    from gitpipe.hashing.ignore import outer_rules_read
+    from gitpipe.hashing.walkahead import taken_over
+
+    (tmp_path / "gitpipe.yaml").write_text("stages: {}\n")
+    folder = tmp_path / "data" / "d"
+    folder.mkdir(parents=True)
+    (folder / "a.txt").write_text("a")
+    full = str(folder)
+    known = {full: "data/d"}
+    try:
+        forget_outer_rules(str(tmp_path))
+        signed = directory_signature(full)
+        walked = [({"data/d": signed}, outer_rules_read())]
+        forget_outer_rules(str(tmp_path))
+        assert taken_over(walked, known) == {"data/d": signed}
+        assert taken_over([({"data/e": signed}, walked[0][1])], known) == {}
+        assert taken_over([({"data/d": signed}, {})], known) == {}  # rules it did not read
+        (tmp_path / "data" / ".gitpipeignore").write_text("*.tmp\n")
+        forget_outer_rules(str(tmp_path))
+        assert taken_over(walked, known) == {}
+        walked = [({"data/d": directory_signature(full)}, outer_rules_read())]
+        (tmp_path / "data" / ".gitpipeignore").write_text("*.txt\n")
+        forget_outer_rules(str(tmp_path))
+        assert taken_over(walked, known) == {}
+    finally:
+        forget_outer_rules()
