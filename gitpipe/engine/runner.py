@@ -15,15 +15,17 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable
 from pathlib import Path
 
 from gitpipe.core.errors import GitpipeError, RecordError
+from gitpipe.engine.beforerun import prepare_work_tree
 from gitpipe.engine.limits import scheduling_limits, sensor_gates
 from gitpipe.engine.midrun import inputs_read, moved_input, moved_problem
 from gitpipe.engine.reports import Event, Listener, Report, ReproOptions, TaskResult
 from gitpipe.engine.runcache import RunCache, locked_outs, repro_sharing
 from gitpipe.engine.scheduler import Outcome, Scheduler, run_until_stopped
+from gitpipe.engine.slots import CommandSlots
 from gitpipe.engine.unreached import closing_report
 from gitpipe.executors.base import Context, Executor, Executors, OutputSink, RunResult
 from gitpipe.hashing.digests import XXH3
@@ -31,7 +33,7 @@ from gitpipe.hashing.statsig import Signature
 from gitpipe.pipeline import lockfile
 from gitpipe.pipeline.model import Task
 from gitpipe.project.gitignore import cached_out_paths, ensure_ignored
-from gitpipe.project.lockguard import orphaned_entries, would_lose
+from gitpipe.project.lockguard import orphaned_entries
 from gitpipe.project.root import Project, ProjectLock
 from gitpipe.project.staleness import (
     Kind,
@@ -42,8 +44,7 @@ from gitpipe.project.staleness import (
     observe,
 )
 from gitpipe.project.status import Prejudged, check_params
-from gitpipe.project.workdirs import wdir_problem
-from gitpipe.storage.cache import CacheError, remove_path
+from gitpipe.storage.cache import CacheError
 from gitpipe.storage.runlogs import LOGS_DIR, log_path, prune_logs
 from gitpipe.storage.state import RunRecord
 from gitpipe.storage.workspace import PathInfo
@@ -72,7 +73,8 @@ def execute(project: Project, nodes: list[Hashable], options: ReproOptions,
     limits = scheduling_limits(project, options, stage_limits or {})
     with ProjectLock(project.gitpipe_dir, project.config.lock_wait):
         project.__dict__.pop("lock_entries", None)  # re-read under the ProjectLock
-        runner = _Runner(project, options, listener or (lambda e: None), sink)
+        runner = _Runner(project, options, listener or (lambda e: None), sink,
+                         CommandSlots(limits.jobs))
         runner.settled = _still_settled(project, prejudged)
         runner.listener(Event("", "plan", str(len(nodes))))  # the total, for a progress bar
         try:
@@ -84,8 +86,10 @@ def execute(project: Project, nodes: list[Hashable], options: ReproOptions,
                 runner.writer.remove(orphans)
             for task in orphans:
                 runner.listener(Event(task, "pruned", "gitpipe.yaml no longer declares it"))
-            scheduler = Scheduler(project.graph.subgraph(nodes), runner.step, limits,
+            scheduler = Scheduler(project.graph.subgraph(nodes), runner.step,
+                                  runner.slots.step_limits(limits),
                                   on_abort=runner.cancel_all, gate=sensor_gates(project))
+            runner.slots.stopped = scheduler.stop  # one stop: a failure starts no more
             outcomes, stopped = run_until_stopped(scheduler)
         finally:
             project.state.flush()
@@ -106,7 +110,7 @@ class _Runner:
     """The scheduler's `step`: judge a ready Task, run it if stale, record the result."""
 
     def __init__(self, project: Project, options: ReproOptions, listener: Listener,
-                 sink: OutputSink | None) -> None:
+                 sink: OutputSink | None, slots: CommandSlots) -> None:
         self.project = project
         self.options = options
         self.listener = listener
@@ -124,6 +128,7 @@ class _Runner:
         # Groups this run's rows in the run history (timeline, trace); not from
         # `uuid`, whose import costs a build more than the id.
         self.invocation = os.urandom(8).hex()
+        self.slots = slots
 
     def result(self, node: Hashable, outcome: Outcome, message: str = "") -> TaskResult:
         if message and str(node) not in self.results:
@@ -132,6 +137,7 @@ class _Runner:
 
     def cancel_all(self) -> None:
         self.aborted.set()
+        self.slots.stopped.set()
         self.executors.cancel_all()
 
     def step(self, node: Hashable) -> Outcome:
@@ -225,12 +231,26 @@ class _Runner:
         self.results[name] = TaskResult(name, outcome, duration, tuple(map(str, details)),
                                         message, attempts, log, details)
         if outcome is Outcome.FAILED:
+            if not self.options.keep_going:
+                self.slots.stopped.set()  # no command waiting for a slot starts now
             self.listener(Event(name, "fail", message))
         elif outcome is Outcome.RAN:
             self.listener(Event(name, "done", f"{duration:.2f}s"))
         return outcome
 
     def _run(self, task: Task, verdict: Staleness, seen: Observation) -> Outcome:
+        """The command in one of the `--jobs` slots; its outs recorded after the
+        slot is passed on (engine/slots.py)."""
+        with self.slots.held() as held:
+            ran = self._command(task, verdict, seen) if held else Outcome.CANCELLED
+        if isinstance(ran, Outcome):
+            return ran
+        return self._commit(task, verdict, seen, *ran)
+
+    def _command(self, task: Task, verdict: Staleness,
+                 seen: Observation) -> Outcome | tuple[tuple[float, float, int], Path]:
+        """Run the task's command (its retries too) and bring its outs back: the
+        timing and log to record, or the Outcome of a failure."""
         self.listener(Event(task.name, "start", "; ".join(str(r) for r in verdict.reasons)))
         started, wall = time.monotonic(), time.time()
         attempts = task.stage.retries + 1
@@ -264,58 +284,16 @@ class _Runner:
             return self._finish(task.name, Outcome.FAILED, verdict,
                                 f"stage {task.name!r}: {exc}", duration, attempt + 1,
                                 str(log_path))
-        return self._commit(task, verdict, seen, (wall, duration, attempt + 1), log_path)
+        return (wall, duration, attempt + 1), log_path
 
     def _attempt(self, executor: Executor, task: Task, fingerprint: str, attempt: int,
                  log_path: Path) -> RunResult:
         if executor.runs_in_work_tree:
-            problem = self._prepare_work_tree(task)
+            problem = prepare_work_tree(self.project, task, self.writer.entries.get(task.name),
+                                        self.options.force)
             if problem is not None:
                 return RunResult(2, 0.0, message=problem)
         return executor.attempt(task, fingerprint, attempt, log_path)
-
-    def _prepare_work_tree(self, task: Task) -> str | None:
-        """Before a command runs in the work tree: the old outs are deleted (a stale
-        out is never taken for a fresh one) and their folders made. Why the
-        attempt cannot start, or None."""
-        # Checked again right before running: a symlink swapped in after
-        # validation must not turn "delete the outs" into deleting outside files.
-        try:
-            self.project.check_paths_inside(
-                {task.name: [*task.deps, *(o.path for o in task.outs)]})
-        except GitpipeError as exc:
-            return str(exc).split(": ", 1)[-1]
-        wdir = wdir_problem(self.project.root, task.stage)
-        if wdir is not None:
-            return wdir.split(": ", 1)[-1]
-        if not task.stage.persist:
-            foreign = self._foreign_outs(task)
-            if foreign:
-                return foreign
-            remove_outs(self.project.root, [o.path for o in task.outs])
-        for out in task.outs:
-            parent = (self.project.root / out.path).parent
-            parent.mkdir(parents=True, exist_ok=True)
-        return None
-
-    def _foreign_outs(self, task: Task) -> str | None:
-        """Why the outs cannot be cleared before the run, or None: a directory out
-        gitpipe never recorded (a first run) that already holds files it cannot
-        restore is the user's, and is only deleted with --force."""
-        if self.options.force:
-            return None
-        entry = self.writer.entries.get(task.name)
-        for out in task.outs:
-            full = self.project.root / out.path
-            if (entry is not None and entry.out(out.path) is not None) or full.is_symlink() \
-                    or not full.is_dir():
-                continue
-            info = self.project.workspace.info(out.path, XXH3)
-            if info.digest is not None and would_lose(self.project, out.path, info.digest):
-                return (f"out {out.path!r} already holds files gitpipe did not write "
-                        "(its first run would delete them); nothing was deleted\n"
-                        "hint: move them away, or run 'gitpipe repro --force' to delete them")
-        return None
 
     def _commit(self, task: Task, verdict: Staleness, seen: Observation,
                 timing: tuple[float, float, int], log_path: Path) -> Outcome:
@@ -384,9 +362,3 @@ def _after_nondeterministic(verdict: Staleness) -> bool:
     """Stale because a `deterministic: false` upstream ran: in the runner, the one
     source of `upstream:` reasons (see _Runner._reran_nondeterministic)."""
     return any(reason.kind is Kind.UPSTREAM for reason in verdict.reasons)
-
-
-def remove_outs(root: Path, paths: Iterable[str]) -> None:
-    """Delete declared outs so a stale out is never mistaken for a fresh one."""
-    for path in paths:
-        remove_path(root / path)

@@ -8,18 +8,15 @@ concurrency groups (a stage's `concurrency`, pools), sensors, failures and
 from __future__ import annotations
 
 import heapq
-import logging
 import threading
 import time
 from collections.abc import Callable, Hashable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
 from gitpipe.core.digraph import descendants, topological_order
 from gitpipe.core.outcome import Outcome
-
-log = logging.getLogger(__name__)
+from gitpipe.engine.stepthreads import StepThreads
 
 
 @dataclass(frozen=True)
@@ -73,7 +70,7 @@ class Scheduler:
         self.outcomes: dict[Hashable, Outcome] = {}
         self.messages: dict[Hashable, str] = {}
         self.sensing: list[_Sensing] = []
-        self.running: dict[Future[Outcome], Hashable] = {}
+        self.running: set[Hashable] = set()
         self.stop = threading.Event()
         self._order = {n: i for i, n in enumerate(topological_order(graph))}
         self._in_group: dict[str, int] = {}
@@ -85,13 +82,13 @@ class Scheduler:
         for node, count in waiting.items():
             if count == 0:
                 self._make_ready(node, ready)
-        with ThreadPoolExecutor(max_workers=max(1, self.limits.jobs)) as pool:
+        with StepThreads(self.step, self.limits.jobs) as pool:
             try:
                 while (ready and not self.stop.is_set()) or self.running or (
                         self.sensing and not self.stop.is_set()):
                     self._poke(ready)
                     self._submit(pool, ready)
-                    self._collect(ready, waiting)
+                    self._collect(pool, ready, waiting)
             except BaseException:
                 # Before the pool's exit waits for running steps: they
                 # only return once their commands are killed.
@@ -131,7 +128,7 @@ class Scheduler:
             return ()
         return tuple(g for g in self.limits.groups(node) if g in self.limits.group_limits)
 
-    def _submit(self, pool: ThreadPoolExecutor, ready: list[tuple[int, Hashable]]) -> None:
+    def _submit(self, pool: StepThreads, ready: list[tuple[int, Hashable]]) -> None:
         deferred = []
         while ready and len(self.running) < max(1, self.limits.jobs) and not self.stop.is_set():
             item = heapq.heappop(ready)
@@ -141,11 +138,13 @@ class Scheduler:
                 continue
             for group in groups:
                 self._in_group[group] = self._in_group.get(group, 0) + 1
-            self.running[pool.submit(self.step, item[1])] = item[1]
+            pool.submit(item[1])
+            self.running.add(item[1])
         for item in deferred:
             heapq.heappush(ready, item)
 
-    def _collect(self, ready: list[tuple[int, Hashable]], waiting: dict[Hashable, int]) -> None:
+    def _collect(self, pool: StepThreads, ready: list[tuple[int, Hashable]],
+                 waiting: dict[Hashable, int]) -> None:
         timeout = None
         if self.sensing:
             timeout = max(0.0, self.sensing[0].next_poke - time.monotonic())
@@ -153,12 +152,13 @@ class Scheduler:
             if timeout is not None:
                 time.sleep(timeout)
             return
-        done, _ = wait(list(self.running), timeout=timeout, return_when=FIRST_COMPLETED)
-        for future in done:
-            node = self.running.pop(future)
+        for node, result in pool.finished(timeout):
+            self.running.discard(node)
             for group in self._groups(node):
                 self._in_group[group] -= 1
-            outcome = self.outcomes[node] = self._result(node, future)
+            outcome = self.outcomes[node] = self._result(node, result)
+            if outcome is Outcome.CANCELLED:
+                continue  # the step never started (the run stopped): nor do its descendants
             if not outcome.ok:
                 self._fail(node, outcome)
                 continue
@@ -175,19 +175,21 @@ class Scheduler:
             self.stop.set()
 
     @staticmethod
-    def _result(node: Hashable, future: Future[Outcome]) -> Outcome:
-        try:
-            return future.result()
-        except Exception:  # a step reports failures itself; a crash is one too
-            log.exception("step for %s crashed", node)
-            return Outcome.FAILED
+    def _result(node: Hashable, result: Outcome | BaseException) -> Outcome:
+        if isinstance(result, Outcome):
+            return result
+        if not isinstance(result, Exception):
+            raise result  # SystemExit and the like end the run, as from the step itself
+        # A step reports failures itself; a crash is one too.
+        _log().error("step for %s crashed", node, exc_info=result)
+        return Outcome.FAILED
 
 
 def _safe_check(gate: Gate) -> bool:
     try:
         return gate.check()
     except Exception as exc:  # a flaky remote is "not yet", not a crash
-        log.debug("sensor for %s: %s", gate.what, exc)
+        _log().debug("sensor for %s: %s", gate.what, exc)
         return False
 
 
@@ -199,6 +201,14 @@ def run_until_stopped(scheduler: Scheduler) -> tuple[dict[Hashable, Outcome], bo
         return scheduler.run(), False
     except KeyboardInterrupt:
         return dict(scheduler.outcomes), True
+
+
+def _log() -> Any:
+    """This module's logger, imported when something is to be said: a build
+    that goes well never loads `logging`."""
+    import logging
+
+    return logging.getLogger(__name__)
 
 
 def schedule(graph: Any, step: Step, limits: Limits) -> dict[Hashable, Outcome]:

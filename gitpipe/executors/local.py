@@ -215,7 +215,8 @@ class LocalExecutor:
         return made
 
     def submit(self, job: Job) -> LocalHandle:
-        job.log_path.parent.mkdir(parents=True, exist_ok=True)
+        if not os.path.isdir(job.log_path.parent):  # a stat, not a failed mkdir a run
+            job.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(job.log_path, "ab")  # noqa: SIM115 - closed by the pump thread
         process = _start(job)
         assert process.stdout is not None

@@ -12,7 +12,6 @@ import itertools
 import os
 import re
 import stat as stat_module
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,7 +135,7 @@ class ObjectStore:
         return directory
 
     def _tmp_in(self, directory: Path) -> Path:
-        fd, name = tempfile.mkstemp(dir=self._dir(directory), prefix=TMP_PREFIX)
+        fd, name = _create_tmp(str(self._dir(directory)))
         os.close(fd)
         return Path(name)
 

@@ -70,3 +70,26 @@ def test_diamond_branches_overlap_and_join_waits(repo: Repo) -> None:
     assert overlaps(got["left"], got["right"])
     assert got["join"][0] >= max(got["left"][1], got["right"][1])
     assert got["root"][1] <= min(got["left"][0], got["right"][0])
+
+
+def test_a_failure_starts_no_command_that_waits_for_a_slot(repo: Repo) -> None:
+    """With -j 2, stages are judged beside the two running commands and wait for
+    a slot (engine/slots.py); without --keep-going, one that is still waiting
+    when a stage fails never starts its command: it is cancelled, as a stage
+    the scheduler never reached is."""
+    waiting = [f"w{i}" for i in range(4)]
+    stages = {"bad": {"cmd": "sleep 0.5 && exit 1", "outs": ["bad.out"]},
+              "gate": {"cmd": "echo go > gate.out", "outs": ["gate.out"]}}
+    for name in waiting:
+        stages[name] = {"cmd": f"echo {name} > {name}.out && sleep 1.5", "deps": ["gate.out"],
+                        "outs": [f"{name}.out"]}
+    repo.spec(stages, commit="spec")
+    done = repo.run("repro", "-j", "2", timeout=60)
+    assert done.returncode == 1, done.stderr
+    started = [name for name in waiting if (repo.path / f"{name}.out").exists()]
+    # gate's slot went to one waiting stage while bad ran; bad's slot to none.
+    assert len(started) <= 1, started
+    assert "Traceback" not in done.stderr
+    table = done.stdout + done.stderr
+    for name in set(waiting) - set(started):
+        assert any(name in line and "cancelled" in line for line in table.splitlines()), table

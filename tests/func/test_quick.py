@@ -254,3 +254,25 @@ def test_a_quick_status_runs_no_git_command_and_imports_no_subprocess(repo: Repo
                           capture_output=True, text=True, check=True)
     assert done.stdout == "everything is up to date\n"
     assert done.stderr.endswith("SUBPROCESS False"), done.stderr
+
+
+def test_a_repro_run_through_the_quick_door_leaves_without_teardown(repo: Repo) -> None:
+    """A repro with work to do, run by the console script's quick door, ends the
+    process once its table is out (no atexit handler runs, no teardown), with
+    the run's exit code; the lock, the run history and the state database are
+    whole and closed (no write-ahead log left) for the next command."""
+    built(repo)
+    (repo.path / "src.py").write_text("print(2)\n")
+    code = ("import atexit, sys\natexit.register(lambda: sys.stderr.write('teardown'))\n"
+            "from gitpipe.cli.launch import main\nmain()\n")
+    env = {**os.environ, **GIT_ENV, **UNSEALED, "NO_COLOR": "1"}
+    done = subprocess.run([sys.executable, "-c", code, "repro"], cwd=repo.path, env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "teardown" not in done.stderr and "prep" in done.stdout, done.stderr
+    assert not (repo.path / ".gitpipe" / "state.db-wal").exists()
+    with sqlite3.connect(repo.path / ".gitpipe" / "state.db") as db:
+        ran = db.execute("SELECT task FROM runs WHERE result = 'ran'").fetchall()
+    assert sorted(task for (task,) in ran) == ["prep", "prep", "use", "use"]  # built(): once
+    again = repo.run("status", "--check", env=UNSEALED)
+    assert again.returncode == 0, again.stdout + again.stderr

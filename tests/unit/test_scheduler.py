@@ -150,6 +150,18 @@ def test_without_keep_going_descendants_are_blocked_and_others_cancelled() -> No
     assert outcomes == expected
 
 
+def test_a_step_that_never_started_leaves_its_descendants_cancelled() -> None:
+    # A step answers CANCELLED when the run stopped while it waited for a
+    # command slot (engine/slots.py): nothing of it ran, so its descendants are
+    # cancelled as it is, never blocked as by a failure, and the rest goes on.
+    g = dag(range(4), [(0, 1), (1, 2)])
+    cancel_0 = Recorder(lambda node: Outcome.CANCELLED if node == 0 else Outcome.RAN)
+    outcomes = run(g, cancel_0, jobs=1, keep_going=True)
+    assert outcomes == {0: Outcome.CANCELLED, 1: Outcome.CANCELLED, 2: Outcome.CANCELLED,
+                        3: Outcome.RAN}
+    assert sorted(cancel_0.started()) == [0, 3]
+
+
 def test_failure_in_chain_blocks_the_rest_without_keep_going() -> None:
     g = dag(range(5), [(i, i + 1) for i in range(4)])
     outcomes = run(g, Recorder(fail_on(1)), keep_going=False)

@@ -1,0 +1,68 @@
+"""The work tree made ready for a command: its paths checked again, its old
+outs deleted (a stale out is never taken for a fresh one), their folders made.
+
+The runner's, split from runner.py; a remote executor's pod prepares its own.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from gitpipe.core.errors import GitpipeError
+from gitpipe.hashing.digests import XXH3
+from gitpipe.pipeline.lockfile import LockEntry
+from gitpipe.pipeline.model import Task
+from gitpipe.project.lockguard import would_lose
+from gitpipe.project.root import Project
+from gitpipe.project.workdirs import wdir_problem
+from gitpipe.storage.cache import remove_path
+
+
+def prepare_work_tree(project: Project, task: Task, entry: LockEntry | None,
+                      force: bool) -> str | None:
+    """Before `task`'s command runs in the work tree (`entry`: its lock entry
+    as judged): why the attempt cannot start, or None once it may."""
+    # Checked again right before running: a symlink swapped in after
+    # validation must not turn "delete the outs" into deleting outside files.
+    try:
+        project.check_paths_inside({task.name: [*task.deps, *(o.path for o in task.outs)]})
+    except GitpipeError as exc:
+        return str(exc).split(": ", 1)[-1]
+    wdir = wdir_problem(project.root, task.stage)
+    if wdir is not None:
+        return wdir.split(": ", 1)[-1]
+    if not task.stage.persist:
+        foreign = None if force else _foreign_outs(project, task, entry)
+        if foreign:
+            return foreign
+        remove_outs(project.root, [o.path for o in task.outs])
+    for out in task.outs:
+        parent = os.path.dirname(os.path.join(project.root, out.path))
+        if not os.path.isdir(parent):  # one stat where the folder is there already
+            os.makedirs(parent, exist_ok=True)
+    return None
+
+
+def _foreign_outs(project: Project, task: Task, entry: LockEntry | None) -> str | None:
+    """Why the outs cannot be cleared before the run, or None: a directory out
+    gitpipe never recorded (a first run) that already holds files it cannot
+    restore is the user's, and is only deleted with --force."""
+    for out in task.outs:
+        full = project.root / out.path
+        if (entry is not None and entry.out(out.path) is not None) or full.is_symlink() \
+                or not full.is_dir():
+            continue
+        info = project.workspace.info(out.path, XXH3)
+        if info.digest is not None and would_lose(project, out.path, info.digest):
+            return (f"out {out.path!r} already holds files gitpipe did not write "
+                    "(its first run would delete them); nothing was deleted\n"
+                    "hint: move them away, or run 'gitpipe repro --force' to delete them")
+    return None
+
+
+def remove_outs(root: Path, paths: Iterable[str]) -> None:
+    """Delete declared outs so a stale out is never mistaken for a fresh one."""
+    for path in paths:
+        remove_path(root / path)
