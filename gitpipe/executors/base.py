@@ -127,25 +127,37 @@ def command_env(root: Path, stage: str, partition: str | None,
 
 class InFlight(Generic[H]):
     """The handles of the commands running now (thread-safe), so that a Ctrl-C or
-    a failure with keep-going off can cancel every one of them, local or pod."""
+    a failure with keep-going off can cancel every one of them, local or pod.
 
-    def __init__(self) -> None:
+    Once stopped, a handle tracked later is cancelled as it is tracked: a
+    command that another thread started while the others were being cancelled
+    would otherwise run to its end, and the run would wait for it."""
+
+    def __init__(self, cancel: Callable[[list[H]], None]) -> None:
+        self._cancel = cancel
         self._mutex = threading.Lock()
         self._handles: set[H] = set()
+        self._stopped = False
 
     @contextmanager
     def tracking(self, handle: H) -> Iterator[H]:
         with self._mutex:
             self._handles.add(handle)
+            late = self._stopped
         try:
+            if late:
+                self._cancel([handle])
             yield handle
         finally:
             with self._mutex:
                 self._handles.discard(handle)
 
-    def snapshot(self) -> list[H]:
+    def stop(self) -> None:
+        """Cancel every command running now, and each one tracked from now on."""
         with self._mutex:
-            return list(self._handles)
+            self._stopped = True
+            running = list(self._handles)
+        self._cancel(running)
 
 
 class Executors:

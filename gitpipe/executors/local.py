@@ -167,7 +167,7 @@ class LocalExecutor:
     def __init__(self, context: Context) -> None:
         self.root = context.project.root
         self.sink = context.sink
-        self.in_flight: InFlight[LocalHandle] = InFlight()
+        self.in_flight: InFlight[LocalHandle] = InFlight(self.cancel_many)
         # NOTE: os.environ is copied once per run, not per command: each copy
         # decodes every variable in Python, which a backfill would pay for every
         # partition. Nothing in gitpipe changes os.environ during a run.
@@ -202,7 +202,7 @@ class LocalExecutor:
         pass  # the outs are where the command wrote them
 
     def cancel_all(self) -> None:
-        self.cancel_many(self.in_flight.snapshot())
+        self.in_flight.stop()
 
     def env(self, task: Task, root: Path | None = None) -> dict[str, str]:
         """The command's environment; a Python in it writes unbuffered (its output

@@ -93,3 +93,20 @@ def test_a_failure_starts_no_command_that_waits_for_a_slot(repo: Repo) -> None:
     table = done.stdout + done.stderr
     for name in set(waiting) - set(started):
         assert any(name in line and "cancelled" in line for line in table.splitlines()), table
+
+
+def test_a_command_that_starts_after_the_stop_is_cancelled_as_it_starts(repo: Repo) -> None:
+    """Ctrl-C cancels the commands running now; a worker thread that was just
+    starting one (its process made, not yet tracked) must not leave it to run
+    to its end while the run waits for it."""
+    from gitpipe.executors.base import Context
+    from gitpipe.executors.local import LocalExecutor
+
+    repo.spec({"slow": {"cmd": "sleep 30; echo done > late.txt"}})
+    project = repo.project()
+    [task] = [project.graph.nodes[node]["task"] for node in project.graph]
+    executor = LocalExecutor(Context(project))
+    executor.cancel_all()
+    result = executor.run_in(project.root, task, repo.path / "slow.log")
+    assert result.cancelled and result.returncode != 0, result
+    assert not (repo.path / "late.txt").exists()

@@ -93,7 +93,7 @@ class KubeRunner:
         self.pod_remote = self._pod_remote()
         refuse_cluster_access_from_git(project)
         self.executor = JobClient(self.settings, lambda: self.remote, sink)
-        self.in_flight: InFlight[KubeHandle] = InFlight()
+        self.in_flight: InFlight[KubeHandle] = InFlight(self._cancel_handles)
         self._staged: dict[tuple[str, str], str] = {}   # (task, fingerprint) -> digest
         # (task, fingerprint) -> the result record the Job's verdict read and checked
         self._results: dict[tuple[str, str], ResultRecord] = {}
@@ -166,7 +166,10 @@ class KubeRunner:
         bring_back(self.project, self.remote, task, fingerprint, read)
 
     def cancel_all(self) -> None:
-        for handle in self.in_flight.snapshot():
+        self.in_flight.stop()
+
+    def _cancel_handles(self, handles: list[KubeHandle]) -> None:
+        for handle in handles:
             self.executor.cancel(handle)
 
 
