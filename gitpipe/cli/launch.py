@@ -109,8 +109,13 @@ def refuse(problem: str) -> None:
 def _without_cli(command: str, argv: list[str]) -> tuple[str, int, bool] | None:
     """(output, exit code, whether the process may end at once: an answer given
     without the CLI, not a repro it ran), or None: the CLI answers."""
+    import time
+
     from gitpipe.fastpath import seal
 
+    # The status may take the listings the seal's check walks (seal.check):
+    # what it reads is as old as the check, and so is the racy window of its seal.
+    started_ns = time.time_ns()
     text, walked = seal.check(command)
     if text is not None:
         return text, 0, True
@@ -120,7 +125,7 @@ def _without_cli(command: str, argv: list[str]) -> tuple[str, int, bool] | None:
 
     try:
         found = quick.answer(command, argv, _hash_progress if sys.stderr.isatty() else None,
-                             walked)
+                             walked, started_ns)
     except KeyboardInterrupt:
         from gitpipe.cli.exits import interrupted
 

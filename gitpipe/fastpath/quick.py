@@ -38,13 +38,16 @@ class Stale(NamedTuple):
 
 
 def answer(command: str, argv: list[str], hash_progress: HashProgress | None = None,
-           walked: WalkedBefore | None = None) -> Answer | Stale | None:
+           walked: WalkedBefore | None = None,
+           started_ns: int | None = None) -> Answer | Stale | None:
     """The output and exit code of `argv` (which `noop.command_of` names
     `command`); Stale: a repro to run; or None: let the CLI answer it.
     `hash_progress` hears of each large directory hashed for the first time;
     `walked`: the directories the seal check of this command walked
-    (seal.check), which a status does not walk again."""
-    started_ns = time.time_ns()
+    (seal.check), which a status does not walk again; `started_ns`: when the
+    command started (before that check), now if not given: a seal settled
+    here never holds a path changed within RACY_NS of it."""
+    started_ns = time.time_ns() if started_ns is None else started_ns
     try:
         from gitpipe.usecases.api import Project
 

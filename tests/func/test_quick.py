@@ -276,3 +276,37 @@ def test_a_repro_run_through_the_quick_door_leaves_without_teardown(repo: Repo) 
     assert sorted(task for (task,) in ran) == ["prep", "prep", "use", "use"]  # built(): once
     again = repo.run("status", "--check", env=UNSEALED)
     assert again.returncode == 0, again.stdout + again.stderr
+
+
+SLOW_CHECK = """
+import sys, time
+from gitpipe.cli.launch import main
+from gitpipe.fastpath import seal
+
+check = seal.check
+
+
+def slow_check(command, root=None):
+    found = check(command, root)
+    time.sleep(1.2)  # a large seal's check, on a loaded machine
+    return found
+
+
+seal.check = slow_check
+sys.argv = ["gitpipe", "status"]
+main(leave_at_once=False)
+"""
+
+
+def test_a_status_on_a_broken_seals_walks_is_timed_from_the_check(repo: Repo) -> None:
+    """The status may answer on listings the seal's check took: its own seal's
+    racy window starts when the check did, not when the engine loaded. A
+    directory changed just before a check that took longer than that window
+    is not sealed (its listing may predate a change in the same clock tick)."""
+    sealed(built(repo))
+    os.utime(repo.path / "data" / "a.txt")  # the bytes as they were: nothing stale
+    env = {**os.environ, **GIT_ENV, "NO_COLOR": "1"}
+    done = subprocess.run([sys.executable, "-c", SLOW_CHECK], cwd=repo.path, env=env,
+                          capture_output=True, text=True, check=True)
+    assert done.stdout == "everything is up to date\n", done.stderr
+    assert not os.path.exists(seal_path(str(repo.path), "status")), "sealed within the window"
