@@ -88,9 +88,9 @@ class Reason(NamedTuple):
                     f"({_exec_bit(self.old)} -> {_exec_bit(self.new)})")
         if kind is Kind.WDIR:
             return f"wdir changed ({self.old} -> {self.new})"
-        if kind is Kind.ENV and self.subject:
+        if kind is Kind.ENV and self.subject and isinstance(self.old, dict):
             return f"env changed: {_env_changes(self)}"
-        if kind is Kind.ENV and self.new is not None:
+        if kind is Kind.ENV and isinstance(self.new, dict):
             return f"env changed ({_env_text(self.new)})"
         if kind in (Kind.ENV, Kind.RUNTIME):
             return kind.value
@@ -161,11 +161,11 @@ def _env_changes(reason: Reason) -> str:
     """`MODE fast -> slow; SEED added (1); API_TOKEN changed (a secret)`: each
     variable the subject names, between the envs `old` and `new` (a secret's
     value is None in both)."""
-    old, new = reason.old, reason.new
+    old, new = reason.old, reason.new or {}
     parts = []
     for name in reason.subject.split(", "):
         if name not in old:
-            parts.append(f"{name} added" + ("" if new[name] is None else f" ({new[name]})"))
+            parts.append(f"{name} added" + ("" if new.get(name) is None else f" ({new[name]})"))
         elif name not in new:
             parts.append(f"{name} removed")
         elif old[name] is None or new[name] is None:
