@@ -153,7 +153,8 @@ def _python_sentence(reason: Reason) -> str:
 
 def _env_text(env: dict[str, str | None]) -> str:
     """`now X=2, API_TOKEN=<secret>`; `now empty` for an env taken away."""
-    pairs = [f"{name}={'<secret>' if value is None else value}" for name, value in env.items()]
+    pairs = [f"{_plain(name)}={'<secret>' if value is None else _plain(value)}"
+             for name, value in env.items()]
     return f"now {', '.join(pairs) or 'empty'}"
 
 
@@ -164,15 +165,23 @@ def _env_changes(reason: Reason) -> str:
     old, new = reason.old, reason.new or {}
     parts = []
     for name in reason.subject.split(", "):
+        shown = _plain(name)
         if name not in old:
-            parts.append(f"{name} added" + ("" if new.get(name) is None else f" ({new[name]})"))
+            value = new.get(name)
+            parts.append(f"{shown} added" + ("" if value is None else f" ({_plain(value)})"))
         elif name not in new:
-            parts.append(f"{name} removed")
+            parts.append(f"{shown} removed")
         elif old[name] is None or new[name] is None:
-            parts.append(f"{name} changed (a secret)")
+            parts.append(f"{shown} changed (a secret)")
         else:
-            parts.append(f"{name} {old[name]} -> {new[name]}")
+            parts.append(f"{shown} {_plain(old[name])} -> {_plain(new[name])}")
     return "; ".join(parts)
+
+
+def _plain(text: str) -> str:
+    """`text` as is, or quoted with its escapes where it holds a control
+    character (an escape sequence from a cloned spec never reaches a terminal)."""
+    return text if text.isprintable() else json.dumps(text)
 
 
 def _exec_bit(executable: bool) -> str:
