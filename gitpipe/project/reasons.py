@@ -93,9 +93,9 @@ class Reason(NamedTuple):
                     f"({_exec_bit(self.old)} -> {_exec_bit(self.new)})")
         if kind is Kind.WDIR:
             return f"wdir changed ({self.old} -> {self.new})"
-        if kind is Kind.ENV and self.subject:
+        if kind is Kind.ENV and self.subject and isinstance(self.old, dict):
             return f"env changed: {_env_changes(self)}"
-        if kind is Kind.ENV and self.new is not None:
+        if kind is Kind.ENV and isinstance(self.new, dict):
             return f"env changed ({_env_text(self.new)})"
         if kind in (Kind.ENV, Kind.RUNTIME):
             return kind.value
@@ -158,7 +158,8 @@ def _python_sentence(reason: Reason) -> str:
 
 def _env_text(env: dict[str, str | None]) -> str:
     """`now X=2, API_TOKEN=<secret>`; `now empty` for an env taken away."""
-    pairs = [f"{name}={'<secret>' if value is None else value}" for name, value in env.items()]
+    pairs = [f"{_plain(name)}={'<secret>' if value is None else _plain(value)}"
+             for name, value in env.items()]
     return f"now {', '.join(pairs) or 'empty'}"
 
 
@@ -166,18 +167,26 @@ def _env_changes(reason: Reason) -> str:
     """`MODE fast -> slow; SEED added (1); API_TOKEN changed (a secret)`: each
     variable the subject names, between the envs `old` and `new` (a secret's
     value is None in both)."""
-    old, new = reason.old, reason.new
+    old, new = reason.old, reason.new or {}
     parts = []
     for name in reason.subject.split(", "):
+        shown = _plain(name)
         if name not in old:
-            parts.append(f"{name} added" + ("" if new[name] is None else f" ({new[name]})"))
+            value = new.get(name)
+            parts.append(f"{shown} added" + ("" if value is None else f" ({_plain(value)})"))
         elif name not in new:
-            parts.append(f"{name} removed")
+            parts.append(f"{shown} removed")
         elif old[name] is None or new[name] is None:
-            parts.append(f"{name} changed (a secret)")
+            parts.append(f"{shown} changed (a secret)")
         else:
-            parts.append(f"{name} {old[name]} -> {new[name]}")
+            parts.append(f"{shown} {_plain(old[name])} -> {_plain(new[name])}")
     return "; ".join(parts)
+
+
+def _plain(text: str) -> str:
+    """`text` as is, or quoted with its escapes where it holds a control
+    character (an escape sequence from a cloned spec never reaches a terminal)."""
+    return text if text.isprintable() else json.dumps(text)
 
 
 def _exec_bit(executable: bool) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from gitpipe.core.secretnames import secret_name
 from gitpipe.hashing.canonical import is_plain, untyped
 from gitpipe.hashing.digests import DIR_SUFFIX, GIT, XXH3
 from gitpipe.hashing.fingerprint import fingerprint, legacy_fingerprint, part_digest
@@ -239,6 +238,8 @@ def env_change(before: tuple[tuple[str, str], ...] | None,
 def shown_env(env: tuple[tuple[str, str], ...]) -> dict[str, str | None]:
     """An env as a reason shows it: each variable, its value None where the
     name says it holds a secret."""
+    from gitpipe.core.secretnames import secret_name  # only where an env changed
+
     return {name: None if secret_name(name) else value for name, value in env}
 
 

@@ -303,7 +303,8 @@ def test_every_kind_of_reason_is_plain_json_and_valid() -> None:
                Kind.DEP_MODE: ("run.sh", False, True),
                Kind.PARAM: ("when", ABSENT, datetime.date(2024, 3, 1)),
                Kind.OUT_KIND: ("m.json", True, "a metric"), Kind.WDIR: ("", ".", "sub"),
-               Kind.UPSTREAM: ("raw@2024-01-01", None, None)}
+               Kind.UPSTREAM: ("raw@2024-01-01", None, None),
+               Kind.ENV: ("A, T_TOKEN", {"A": "1", "T_TOKEN": None}, {"T_TOKEN": None})}
     one = {"$ref": "#/$defs/reason", "$defs": SCHEMA["$defs"]}
     for kind in Kind:
         subject, old, new = samples.get(kind, ("x", None, None))
