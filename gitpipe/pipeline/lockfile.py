@@ -17,8 +17,9 @@ from gitpipe.core.atomicfile import atomic_write
 from gitpipe.core.errors import BadInputError, GitpipeError, RecordError
 from gitpipe.core.parsecache import cached_parse, seed_parse
 from gitpipe.core.yamlio import parse_plain
-from gitpipe.hashing.statsig import ReadLog, read_noted
+from gitpipe.hashing.statsig import ReadLog
 from gitpipe.pipeline.locktext import entry_text
+from gitpipe.pipeline.parse import read_inside
 from gitpipe.trust.checks import fingerprint_problem, module_row_problem, task_problem
 
 LOCK_FILE = "gitpipe.lock"
@@ -239,7 +240,7 @@ def _optional_text(value: Any) -> str | None:
 def read(root: Path, cache_dir: Path | None = None,
          reads: ReadLog | None = None) -> dict[str, LockEntry]:
     try:
-        text = read_noted(root / LOCK_FILE, LOCK_FILE, reads)
+        text = read_inside(root, LOCK_FILE, reads)
     except FileNotFoundError:
         return {}
     return parse(text, cache_dir)

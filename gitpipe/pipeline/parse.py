@@ -119,7 +119,7 @@ def load_pipeline(root: Path, source: str = SPEC_FILE, cache_dir: Path | None = 
     validation finds a problem is the file parsed again to say which line.
     """
     try:
-        text = read_noted(root / source, source, reads)
+        text = read_inside(root, source, reads)
     except FileNotFoundError:
         raise SpecError([f"{source}: file does not exist"],
                         hint=FIRST_STAGE_HINT if source == SPEC_FILE else None) from None
@@ -140,16 +140,23 @@ def load_pipeline(root: Path, source: str = SPEC_FILE, cache_dir: Path | None = 
     return pipeline
 
 
+def read_inside(root: Path, path: str, reads: ReadLog | None) -> str:
+    """The text of the project's file `path` (noted in `reads`), read only where
+    it lies inside the repository: a clone's symlink must not render an outside
+    file into commands (and so into the committed lock), nor show its text in a
+    message (a CI log of a stranger's pull request). A SpecError names the file
+    otherwise; raises as `open` does."""
+    if not resolves_inside(root, root / path):
+        raise SpecError([f"{path}: leads outside the repository (through a symlink)"])
+    return read_noted(root / path, path, reads)
+
+
 def project_reader(root: Path, reads: ReadLog | None) -> ReadFile:
     """The text of a file of the project (noted in `reads`), None when it is missing."""
 
     def read(path: str) -> str | None:
-        if not resolves_inside(root, root / path):
-            # A symlink from the repository must not render outside files into
-            # commands (and so into the committed lock).
-            raise SpecError([f"{path}: leads outside the repository (through a symlink)"])
         try:
-            return read_noted(root / path, path, reads)
+            return read_inside(root, path, reads)
         except (FileNotFoundError, NotADirectoryError):
             return None
         except OSError as exc:
