@@ -157,3 +157,24 @@ def test_a_pod_reads_no_more_of_a_dep_than_its_job_record_gives(
     assert not (workdir / "out.txt").exists()
     assert_only_changed(before, snapshot(tmp_path, skip=(".git", "store")),
                         ["pod/.gitpipe-exec", "repo/.gitpipe"])
+
+
+@pytest.mark.s3
+def test_ranges_and_packs_come_right_from_a_server_ignoring_range(
+        make_repo, tmp_path: Path, range_dropper: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A pack is read by ranges past its first byte: an answer from byte 0 is
+    # read up to the range and the bytes before it thrown away.
+    from tests.security.test_packs import FILES, GEN
+
+    store = _new_bucket(_use_s3(monkeypatch, range_dropper.url, "testing"))
+    origin = make_repo("origin")
+    origin.gen({"gen.py": GEN})
+    origin.spec({"make": {"cmd": "python gen.py", "deps": ["gen.py"], "outs": ["data/"]}})
+    laptop = origin.pushed_clone(tmp_path / "laptop", store)  # type: ignore[arg-type]
+    remote = laptop.project().remote()
+    remote.put_bytes("packs/probe", bytes(range(256)))
+    assert remote.read_range("packs/probe", 100, 110) == bytes(range(100, 110))
+    done = laptop.run("pull", timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    for i in range(FILES):
+        assert (laptop.path / f"data/f{i:04d}.txt").read_text() == f"{i} " * (i + 1)
