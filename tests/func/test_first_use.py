@@ -1,0 +1,42 @@
+"""What a newcomer's own pipeline shows them: one sentence for a stage whose
+last run failed, wherever it is said, and why a stage failed even when a
+Ctrl-C ends the run after it."""
+
+from __future__ import annotations
+
+from tests.conftest import Repo
+from tests.func.terminal import Terminal
+from tests.func.test_json import document
+
+NEVER_COMPLETED = "never completed: its last run failed"
+
+
+def test_repro_says_a_failed_stage_never_completed_as_status_does(repo: Repo) -> None:
+    repo.spec({"fit": {"cmd": "exit 4", "outs": ["model.bin"]}}, commit="spec")
+    repo.run("init", check=True)
+    assert repo.run("repro").returncode == 1
+    assert f"fit:\n    {NEVER_COMPLETED}\n" in repo.run("status").stdout
+    planned = repo.run("repro", "--dry-run").stdout
+    assert f"would run fit: {NEVER_COMPLETED}\n" in planned, planned
+    again = repo.run("repro")
+    assert f"running fit: {NEVER_COMPLETED}\n" in again.stdout, again.stdout
+    assert "new stage" not in again.stdout, again.stdout
+    tasks = document(repo.run("repro", "--json"), "repro")["tasks"]
+    assert tasks[0]["reasons"] == [NEVER_COMPLETED], tasks
+
+
+def test_ctrl_c_after_a_failure_still_says_why_it_failed(repo: Repo) -> None:
+    repo.spec({"bad": {"cmd": "echo oops; exit 3", "outs": ["b.txt"]},
+               "slow": {"cmd": "echo started; sleep 300", "outs": ["s.txt"]}},
+              commit="spec")
+    repo.run("init", check=True)
+    term = Terminal(repo.path, "repro", "-j", "2")
+    term.wait_for(b"[slow] started")
+    term.wait_for(b"failed")
+    term.ctrl_c()
+    assert term.finish() == 130
+    plain = term.plain()
+    why = "error: stage 'bad': command exited with code 3\nhint: the log is "
+    assert why in plain.replace("\r\n", "\n"), plain
+    assert plain.index("1 failed, 1 interrupted") < plain.index(why.split("\n")[0])
+    assert plain.index(why.split("\n")[0]) < plain.index("error: interrupted")
