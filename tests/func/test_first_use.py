@@ -40,3 +40,4 @@ def test_ctrl_c_after_a_failure_still_says_why_it_failed(repo: Repo) -> None:
     assert why in plain.replace("\r\n", "\n"), plain
     assert plain.index("1 failed, 1 interrupted") < plain.index(why.split("\n")[0])
     assert plain.index(why.split("\n")[0]) < plain.index("error: interrupted")
+
