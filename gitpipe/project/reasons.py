@@ -173,7 +173,8 @@ def _env_changes(reason: Reason) -> str:
         shown = _plain(name)
         if name not in old:
             value = new.get(name)
-            parts.append(f"{shown} added" + ("" if value is None else f" ({_plain(value)})"))
+            shown_value = "a secret" if value is None else _plain(value)
+            parts.append(f"{shown} added ({shown_value})")
         elif name not in new:
             parts.append(f"{shown} removed")
         elif old[name] is None or new[name] is None:

@@ -41,3 +41,25 @@ def test_ctrl_c_after_a_failure_still_says_why_it_failed(repo: Repo) -> None:
     assert plain.index("1 failed, 1 interrupted") < plain.index(why.split("\n")[0])
     assert plain.index(why.split("\n")[0]) < plain.index("error: interrupted")
 
+
+
+def test_without_a_remote_the_hint_after_a_failed_run_does_not_mention_pull(repo: Repo) -> None:
+    repo.spec({"make": {"cmd": "echo made > made.txt", "outs": ["made.txt"]}})
+    repo.run("init", check=True)
+    repo.run("repro", check=True)
+    repo.spec({"make": {"cmd": "rm made.txt && exit 3", "outs": ["made.txt"]}})
+    assert repo.run("repro").returncode != 0
+    hint = repo.run("status").stdout.splitlines()[-1]
+    assert hint == ("hint: 'make' no longer matches gitpipe.lock (changed since, or its "
+                    "last run failed): 'gitpipe repro' rebuilds its outs"), hint
+
+
+def test_a_secret_added_to_env_is_said_to_be_one(repo: Repo) -> None:
+    stage = {"cmd": "echo $MODE > o.txt", "outs": ["o.txt"], "env": {"MODE": "fast"}}
+    repo.spec({"s": stage}, commit="spec")  # the env before: the last commit's
+    repo.run("init", check=True)
+    repo.run("repro", check=True)
+    repo.spec({"s": {**stage, "env": {"MODE": "fast", "API_TOKEN": "tok-one-2"}}})
+    status = repo.run("status").stdout
+    assert "    env changed: API_TOKEN added (a secret)\n" in status, status
+    assert "tok-one-2" not in status
