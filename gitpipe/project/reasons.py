@@ -8,6 +8,7 @@ import json
 from typing import Any, NamedTuple
 
 from gitpipe.core.jsondoc import plain
+from gitpipe.hashing.canonical import same
 from gitpipe.pipeline.params import ABSENT
 from gitpipe.trust.checks import terminal_text
 
@@ -76,6 +77,9 @@ class Reason(NamedTuple):
                 return f"params: {self.subject} added ({_show(self.new)})"
             if self.new is ABSENT:
                 return f"params: {self.subject} removed"
+            if same(self.old, self.new):  # changes_between: declared under another name
+                return (f"params: {self.subject} declared differently, "
+                        f"same value ({_show(self.new)})")
             old, new = _show(self.old), _show(self.new)
             if old == new:  # one text, two types (a date and a string): say which is text
                 old, new = _show_typed(self.old), _show_typed(self.new)

@@ -41,7 +41,7 @@ from gitpipe.pipeline.model import SPEC_FILE, Stage
 from gitpipe.pipeline.params import ParamsReader
 from gitpipe.pipeline.parse import parse_pipeline
 from gitpipe.project.root import Project
-from gitpipe.project.staleness import judge, lock_entry_for, observe
+from gitpipe.project.staleness import Kind, Reason, judge, lock_entry_for, observe
 from gitpipe.project.status import StatusReport
 from gitpipe.storage.workspace import PathInfo, Workspace
 from gitpipe.trust.checks import terminal_text
@@ -374,11 +374,11 @@ def _entry_changes(old: LockEntry | None, new: LockEntry | None,
         changes.append(f"fingerprint {old.fingerprint} -> {new.fingerprint}")
     if old.cmd != new.cmd:
         changes.append("cmd changed")
-    from gitpipe.pipeline.params import ABSENT, changes_between
+    from gitpipe.pipeline.params import changes_between
 
-    for key, was, now in changes_between(old.params, new.params):
-        changes.append(f"params: {key} {None if was is ABSENT else was} -> "
-                       f"{None if now is ABSENT else now}")
+    # Worded as status words them (escaped already: terminal_text below keeps it).
+    changes += [str(Reason(Kind.PARAM, key, was, now))
+                for key, was, now in changes_between(old.params, new.params)]
     for kind, was, now in (("deps", old.deps, new.deps), ("python", old.python, new.python),
                            ("outs", old.outs, new.outs)):
         for path, line in _digest_changes(kind, was, now):

@@ -63,3 +63,21 @@ def test_a_secret_added_to_env_is_said_to_be_one(repo: Repo) -> None:
     status = repo.run("status").stdout
     assert "    env changed: API_TOKEN added (a secret)\n" in status, status
     assert "tok-one-2" not in status
+
+
+def test_a_param_declared_under_its_parent_is_not_added_and_removed(repo: Repo) -> None:
+    repo.gen({"params.yaml": "feat:\n  factor: 2\n"})
+    stage = {"cmd": "cp params.yaml o.txt", "params": ["feat.factor"], "outs": ["o.txt"]}
+    repo.spec({"s": stage}, commit="spec")
+    repo.run("init", check=True)
+    repo.run("repro", check=True)
+    repo.commit("built")
+    repo.spec({"s": {**stage, "params": ["feat"]}})  # every param of feat, factor still 2
+    said = "params: feat.factor declared differently, same value (2)"
+    status = repo.run("status").stdout
+    assert status == f"s:\n    {said}\n1 of 1 stage stale\n", status
+    repo.run("repro", check=True)
+    assert f"    {said}\n" in repo.run("diff", "HEAD").stdout
+    repo.gen({"params.yaml": "feat:\n  factor: 3\n  seed: 1\n"})
+    changed = repo.run("diff", "HEAD").stdout
+    assert ("    params: feat.factor 2 -> 3\n    params: feat.seed added (1)\n" in changed), changed
