@@ -81,3 +81,16 @@ def test_a_param_declared_under_its_parent_is_not_added_and_removed(repo: Repo) 
     repo.gen({"params.yaml": "feat:\n  factor: 3\n  seed: 1\n"})
     changed = repo.run("diff", "HEAD").stdout
     assert ("    params: feat.factor 2 -> 3\n    params: feat.seed added (1)\n" in changed), changed
+
+
+def test_diff_names_a_directory_dep_as_status_does(repo: Repo) -> None:
+    repo.gen({"data/a.txt": "a"})
+    repo.spec({"s": {"cmd": "ls data > o.txt", "deps": ["data/"], "outs": ["o.txt"]}},
+              commit="spec")
+    repo.run("init", check=True)
+    repo.run("repro", check=True)
+    repo.commit("built")
+    repo.gen({"data/b.txt": "b"})
+    assert "    deps: data/ modified\n" in repo.run("status").stdout
+    changed = repo.run("diff").stdout
+    assert "    deps: data/ xxh3:" in changed, changed
