@@ -94,3 +94,14 @@ def test_diff_names_a_directory_dep_as_status_does(repo: Repo) -> None:
     assert "    deps: data/ modified\n" in repo.run("status").stdout
     changed = repo.run("diff").stdout
     assert "    deps: data/ xxh3:" in changed, changed
+
+
+def test_an_unknown_partition_is_called_one_and_the_range_is_given(repo: Repo) -> None:
+    repo.spec({"day": {"partition": {"by": "date", "start": "2024-01-01", "end": "2024-01-05"},
+                       "cmd": "echo ${date} > ${date}.txt", "outs": ["${date}.txt"]}},
+              commit="spec")
+    repo.run("init", check=True)
+    done = repo.run("repro", "day@2024-01-09")
+    assert done.returncode == 2
+    assert done.stderr == ("error: stage 'day' has no partition '2024-01-09'\n"
+                           "hint: its partitions run from 2024-01-01 to 2024-01-05\n"), done.stderr
