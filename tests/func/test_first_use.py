@@ -1,10 +1,14 @@
 """What a newcomer's own pipeline shows them: one sentence for a stage whose
-last run failed, wherever it is said, and why a stage failed even when a
-Ctrl-C ends the run after it."""
+last run failed, wherever it is said; why a stage failed even when a Ctrl-C
+ends the run after it; hints that fit the project; names as status gives
+them; a branch switch that removes many outs said in one line."""
 
 from __future__ import annotations
 
-from tests.conftest import Repo
+import os
+import subprocess
+
+from tests.conftest import GIT_ENV, Repo
 from tests.func.terminal import Terminal
 from tests.func.test_json import document
 
@@ -105,3 +109,24 @@ def test_an_unknown_partition_is_called_one_and_the_range_is_given(repo: Repo) -
     assert done.returncode == 2
     assert done.stderr == ("error: stage 'day' has no partition '2024-01-09'\n"
                            "hint: its partitions run from 2024-01-01 to 2024-01-05\n"), done.stderr
+
+
+def test_a_branch_switch_counts_many_removed_outs_on_one_line(repo: Repo) -> None:
+    repo.spec({"one": {"cmd": "echo 1 > one.txt", "outs": ["one.txt"]}}, commit="main")
+    repo.run("init", check=True)
+    repo.run("repro", check=True)
+    repo.commit("main built")
+    repo.run("hooks", "install", check=True)
+    repo.git("checkout", "-q", "-b", "daily")
+    repo.spec({"one": {"cmd": "echo 1 > one.txt", "outs": ["one.txt"]},
+               "day": {"partition": {"by": "date", "start": "2024-01-01", "end": "2024-01-08"},
+                       "cmd": "echo ${date} > ${date}.txt", "outs": ["${date}.txt"]}})
+    repo.run("repro", check=True)
+    repo.commit("daily built")
+    switched = subprocess.run(["git", "checkout", "-q", "main"], cwd=repo.path, text=True,
+                              capture_output=True, check=True,
+                              env={**os.environ, **GIT_ENV, "HOME": str(repo.path)})
+    assert switched.stderr == (
+        "gitpipe: removed 8 outs this branch's lock does not have: 2024-01-01.txt, "
+        "2024-01-02.txt, 2024-01-03.txt and 5 more\n"), switched.stderr
+    assert not (repo.path / "2024-01-05.txt").exists()
