@@ -365,23 +365,13 @@ def _post_checkout(project: object, args: list[str]) -> tuple[int, str]:
     kept = "".join(f"gitpipe: {out.path} (stage {out.task!r}) was modified and its content "
                    "is not in the cache; it was left as it is\n" for out in report.kept)
     if leftovers is not None:
-        kept += _removed_text(leftovers.removed)
+        kept += leftovers.removed_text()
         kept += "".join(f"gitpipe: left {line.replace(': ', ' (', 1)}), an out this branch's "
                         "lock does not have\n" for line in leftovers.kept)
     if report.missing:
         return 0, (f"{kept}gitpipe: {len(report.missing)} out(s) are not in the cache; "
                    "run 'gitpipe pull'")
     return 0, kept.rstrip("\n")
-
-
-def _removed_text(paths: list[str], shown: int = 5) -> str:
-    """A line per out a branch switch removed, up to `shown`; more are counted
-    on one line (a year of daily partitions is not 365 lines on each switch)."""
-    if len(paths) <= shown:
-        return "".join(f"gitpipe: removed {path}, an out this branch's lock does not have\n"
-                       for path in paths)
-    return (f"gitpipe: removed {len(paths)} outs this branch's lock does not have: "
-            f"{', '.join(paths[:3])} and {len(paths) - 3} more\n")
 
 
 def _pre_push(project: object) -> tuple[int, str]:

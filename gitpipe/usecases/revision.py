@@ -30,14 +30,7 @@ from typing import TYPE_CHECKING, Any
 from gitpipe.core.errors import BadInputError, GitpipeError
 from gitpipe.core.yamlio import parse_yaml
 from gitpipe.git.revision import EXECUTABLE_MODE, Revision
-from gitpipe.hashing.digests import (
-    DIR_SUFFIX,
-    GIT,
-    XXH3,
-    file_digest,
-    hash_bytes,
-    listing_digest,
-)
+from gitpipe.hashing.digests import DIR_SUFFIX, GIT, XXH3, file_digest, hash_bytes, listing_digest
 from gitpipe.hashing.ignore import IGNORE_FILE, Ignore, parse_rules
 from gitpipe.hashing.statsig import ListedFile, walk_files
 from gitpipe.pipeline import graph as graph_module
@@ -383,7 +376,6 @@ def _entry_changes(old: LockEntry | None, new: LockEntry | None,
         changes.append("cmd changed")
     from gitpipe.pipeline.params import changes_between
 
-    # Worded as status words them (escaped already: terminal_text below keeps it).
     changes += [str(Reason(Kind.PARAM, key, was, now))
                 for key, was, now in changes_between(old.params, new.params)]
     for kind, was, now in (("deps", old.deps, new.deps), ("python", old.python, new.python),
@@ -402,12 +394,7 @@ def _digest_changes(kind: str, old: Sequence[LockedPath | LockedModule],
     params."""
     was = {row.path: row.digest for row in old}
     now = {row.path: row.digest for row in new}
-    return [(path, f"{kind}: {_shown_path(path, was, now)} {was.get(path) or 'none'} -> "
-                   f"{now.get(path) or 'none'}")
+    # A directory as status and gitpipe.yaml name it, with its `/`.
+    shown = {p: p + "/" * d.endswith(DIR_SUFFIX) for p, d in (*was.items(), *now.items())}
+    return [(path, f"{kind}: {shown[path]} {was.get(path) or 'none'} -> {now.get(path) or 'none'}")
             for path in sorted(was.keys() | now.keys()) if was.get(path) != now.get(path)]
-
-
-def _shown_path(path: str, *digests: dict[str, str]) -> str:
-    """A directory as status and gitpipe.yaml name it, with its `/`."""
-    is_dir = any(side.get(path, "").endswith(DIR_SUFFIX) for side in digests)
-    return f"{path}/" if is_dir else path
