@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 @cli.command("diff")
 @click.argument("rev1", default="HEAD", required=False)
 @click.argument("rev2", required=False)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON list: each differing task and its changes.")
 @click.pass_context
 def diff_command(ctx: click.Context, rev1: str, rev2: str | None, as_json: bool) -> None:
     """Which stages' fingerprints, params and outs differ between REV1 (default

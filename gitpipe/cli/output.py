@@ -89,6 +89,11 @@ def print_report(report: Report, ui: Ui | None = None, everything: bool = False,
             ui.result(line)
         return
     print_table(report, ui, everything, order)
+    print_failures(report, ui)
+
+
+def print_failures(report: Report, ui: Ui) -> None:
+    """Why each failed task failed, and where its log is: under -q too."""
     for failed in report.failed:
         if failed.message:
             ui.error(f"error: {failed.message}")

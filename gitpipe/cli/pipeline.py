@@ -218,7 +218,7 @@ def dag(ctx: click.Context, targets: tuple[str, ...], fmt: str, status: bool,
 @click.argument("stage", required=False, shell_complete=complete.tasks)
 @click.option("-n", "--limit", default=20, show_default=True, type=click.IntRange(min=1),
               help="Show at most this many runs, newest first.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the run records as one JSON list.")
 @click.option("--trace", "trace", type=click.Path(dir_okay=False, allow_dash=True),
               help="Write the runs of a repro or backfill as a Chrome/Perfetto trace to "
               "FILE ('-': stdout) [default: the newest one].")

@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable, Iterator
 
 from gitpipe.cli.console import Ui
-from gitpipe.cli.output import LivePrinter, print_report, print_table
+from gitpipe.cli.output import LivePrinter, print_failures, print_report, print_table
 from gitpipe.cli.progress import RunProgress
 
 TYPE_CHECKING = False
@@ -55,13 +55,15 @@ def run_repro(project: Project, options: ReproOptions, ui: Ui, everything: bool,
 def table_when_stopped(ui: Ui, everything: bool, project: Project) -> Iterator[None]:
     """Ctrl-C during a run: the table of how each task ended (what ran and is
     recorded, what was interrupted, what never started), once the bar is
-    gone, then the interrupt goes on to end the command."""
+    gone, and why any task failed before it, then the interrupt goes on to
+    end the command."""
     from gitpipe.engine.reports import ReproInterrupted
 
     try:
         yield
     except ReproInterrupted as stopped:
         print_table(stopped.report, ui, everything, every_task(project))
+        print_failures(stopped.report, ui)
         raise
 
 

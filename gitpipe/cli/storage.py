@@ -259,7 +259,8 @@ def _confirm_remote_gc(plan: Any) -> bool:
               "restores them).")
 @click.option("--remote", "remote_name", help="Check this remote's objects instead (each is "
               "downloaded).", shell_complete=complete.remotes)
-@click.option("-j", "--jobs", default=8, show_default=True, type=click.IntRange(min=1))
+@click.option("-j", "--jobs", default=8, show_default=True, type=click.IntRange(min=1),
+              help="Objects checked at once.")
 @click.pass_context
 @json_option("fsck")
 def fsck(ctx: click.Context, repair: bool, remote_name: str | None, jobs: int) -> None:

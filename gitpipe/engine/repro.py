@@ -15,7 +15,7 @@ from gitpipe.pipeline import graph as graph_module
 from gitpipe.project.lockguard import orphaned_entries
 from gitpipe.project.root import Project
 from gitpipe.project.staleness import Kind, Reason, Staleness
-from gitpipe.project.status import prejudge, status_of
+from gitpipe.project.status import prejudge, status_of, with_last_runs
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -89,7 +89,8 @@ def _skipped(nodes: list[Hashable]) -> Report:
 
 def _dry_run(project: Project, nodes: list[Hashable], options: ReproOptions,
              left: set[str]) -> Report:
-    verdicts = status_of(project, nodes, forgive=lambda v: v.task in left).tasks
+    verdicts = with_last_runs(project, status_of(project, nodes,
+                                                  forgive=lambda v: v.task in left)).tasks
     results = []
     for verdict in verdicts:
         if verdict.task in left:

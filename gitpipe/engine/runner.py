@@ -12,6 +12,7 @@ Kubernetes runner or the remote code.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import threading
 import time
@@ -43,7 +44,7 @@ from gitpipe.project.staleness import (
     lock_entry_for,
     observe,
 )
-from gitpipe.project.status import Prejudged, check_params
+from gitpipe.project.status import Prejudged, check_params, said_unfinished
 from gitpipe.storage.cache import CacheError
 from gitpipe.storage.runlogs import LOGS_DIR, log_path, prune_logs
 from gitpipe.storage.state import RunRecord
@@ -130,6 +131,12 @@ class _Runner:
         self.invocation = os.urandom(8).hex()
         self.slots = slots
 
+    @functools.cached_property
+    def last_results(self) -> dict[str, str]:
+        """The run history's last result of each task, read once: a new task
+        whose last run did not complete is said to be so, as status says it."""
+        return self.project.state.last_results()
+
     def result(self, node: Hashable, outcome: Outcome, message: str = "") -> TaskResult:
         if message and str(node) not in self.results:
             message = f"stage {str(node)!r}: {message}"
@@ -151,6 +158,8 @@ class _Runner:
             seen = observe(task, self.project.workspace, self.params, entry)
             verdict = judge(task, entry, seen, self._reran_nondeterministic(node),
                             force=self.options.force or task.name in self.options.forced)
+            if any(reason.kind is Kind.NEW for reason in verdict.reasons):
+                verdict = said_unfinished(verdict, self.last_results)
         except GitpipeError as exc:
             return self._finish(task.name, Outcome.FAILED, message=str(exc))
         if not verdict.stale:

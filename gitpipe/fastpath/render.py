@@ -150,9 +150,11 @@ def _missing_outs_hint(report: StatusReport,
     unsettled = [v.task for v in missing if any(r.kind not in settles for r in v.reasons)]
     if unsettled:
         its = "its" if len(unsettled) == 1 else "their"
+        # Without a remote there is no pull to warn against.
+        pull = "; 'gitpipe pull' would restore stale ones" if has_remote() else ""
         return (f"hint: {_names(unsettled)} no longer {'matches' if its == 'its' else 'match'}"
                 f" gitpipe.lock (changed since, or {its} last run failed): 'gitpipe repro' "
-                f"rebuilds {its} outs; 'gitpipe pull' would restore stale ones")
+                f"rebuilds {its} outs{pull}")
     if has_remote():
         return ("hint: outs that gitpipe.lock records are missing (a fresh clone?): "
                 "'gitpipe pull' fetches them from the remote")

@@ -143,15 +143,34 @@ def select(graph: Dag, targets: Iterable[str]) -> list[Hashable]:
     return nodes
 
 
+def _task_word(task: Task) -> str:
+    """What one task of a stage is called: a foreach `item`, or a date `partition`."""
+    from gitpipe.pipeline.items import ItemSpec
+
+    return "item" if isinstance(task.stage.partition, ItemSpec) else "partition"
+
+
+def _which_keys(key: str, keys: list[str], word: str) -> str:
+    """The hint for a key a stage lacks: the range of its date partitions (the
+    nearest date by spelling is no better than any other), else the nearest
+    key or the first few."""
+    if not keys:
+        return "it has no partitions or items"
+    if word == "partition":
+        return f"its partitions run from {min(keys)} to {max(keys)}"
+    shown = ", ".join(keys[:8]) + (", …" if len(keys) > 8 else "")
+    return did_you_mean(key, keys) or f"its items: {shown}"
+
+
 def _unknown(graph: Dag, target: str) -> BadInputError:
     stage, at, key = target.partition("@")
     stages = {str(n).split("@", 1)[0] for n in graph}
     if at and stage in stages:
-        keys = [str(n).split("@", 1)[1] for n in graph if str(n).startswith(stage + "@")]
-        shown = ", ".join(keys[:8]) + (", …" if len(keys) > 8 else "")
-        return BadInputError(f"stage {stage!r} has no node {key!r}",
-                             hint=did_you_mean(key, keys) or (f"its nodes: {shown}" if keys
-                                                              else "it has no partitions or items"))
+        nodes = [n for n in graph if str(n).startswith(stage + "@")]
+        keys = [str(n).split("@", 1)[1] for n in nodes]
+        word = _task_word(graph.nodes[nodes[0]]["task"]) if nodes else "partition or item"
+        return BadInputError(f"stage {stage!r} has no {word} {key!r}",
+                             hint=_which_keys(key, keys, word))
     if any(c in target for c in "*?["):
         return BadInputError(f"no stage or node matches {target!r}",
                              hint="'gitpipe status' lists them")

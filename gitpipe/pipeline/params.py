@@ -160,4 +160,16 @@ def changes_between(before: dict[str, Any], after: dict[str, Any]) -> list[tuple
         was, now = old.get(path, ABSENT), new.get(path, ABSENT)
         if was is ABSENT or now is ABSENT or not same(was, now):
             found.append((dotted(path), was, now))
-    return found
+    return _redeclared(found)
+
+
+def _redeclared(found: list[tuple[str, Any, Any]]) -> list[tuple[str, Any, Any]]:
+    """`found`, a leaf declared under another name (`feat.factor`, then the
+    whole of `feat`) one change from its old value to its new one, which may
+    be the same: not an `added` and a `removed` of one dotted name."""
+    removed = {name: was for name, was, now in found if now is ABSENT}
+    moved = {name for name, was, now in found if was is ABSENT} & removed.keys()
+    if not moved:
+        return found
+    return [(name, removed[name], now) if name in moved else (name, was, now)
+            for name, was, now in found if not (name in moved and now is ABSENT)]

@@ -8,6 +8,7 @@ import json
 from typing import Any, NamedTuple
 
 from gitpipe.core.jsondoc import plain
+from gitpipe.hashing.canonical import same
 from gitpipe.pipeline.params import ABSENT
 from gitpipe.trust.checks import terminal_text
 
@@ -76,6 +77,9 @@ class Reason(NamedTuple):
                 return f"params: {self.subject} added ({_show(self.new)})"
             if self.new is ABSENT:
                 return f"params: {self.subject} removed"
+            if same(self.old, self.new):  # changes_between: declared under another name
+                return (f"params: {self.subject} declared differently, "
+                        f"same value ({_show(self.new)})")
             old, new = _show(self.old), _show(self.new)
             if old == new:  # one text, two types (a date and a string): say which is text
                 old, new = _show_typed(self.old), _show_typed(self.new)
@@ -173,7 +177,8 @@ def _env_changes(reason: Reason) -> str:
         shown = _plain(name)
         if name not in old:
             value = new.get(name)
-            parts.append(f"{shown} added" + ("" if value is None else f" ({_plain(value)})"))
+            shown_value = "a secret" if value is None else _plain(value)
+            parts.append(f"{shown} added ({shown_value})")
         elif name not in new:
             parts.append(f"{shown} removed")
         elif old[name] is None or new[name] is None:

@@ -6,7 +6,7 @@ Reading only: nothing here runs a command or writes the lock.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from typing import NamedTuple
 
 from gitpipe.core.errors import SpecError
@@ -70,10 +70,15 @@ def with_last_runs(project: Project, report: StatusReport) -> StatusReport:
     if not has_reason(report, Kind.NEW):
         return report
     last = project.state.last_results()
-    return StatusReport(tuple(
-        verdict._replace(reasons=tuple(unfinished(r, last.get(verdict.task))
-                                       for r in verdict.reasons))
-        for verdict in report.tasks))
+    return StatusReport(tuple(said_unfinished(verdict, last) for verdict in report.tasks))
+
+
+def said_unfinished(verdict: Staleness, last_results: Mapping[str, str]) -> Staleness:
+    """`verdict`, its `new` reason saying so when the task's last run (in
+    `last_results`, the run history's) did not complete: one sentence for
+    status, a dry run and the run itself."""
+    last = last_results.get(verdict.task)
+    return verdict._replace(reasons=tuple(unfinished(r, last) for r in verdict.reasons))
 
 
 def status_of(project: Project, order: list[Hashable],

@@ -365,8 +365,7 @@ def _post_checkout(project: object, args: list[str]) -> tuple[int, str]:
     kept = "".join(f"gitpipe: {out.path} (stage {out.task!r}) was modified and its content "
                    "is not in the cache; it was left as it is\n" for out in report.kept)
     if leftovers is not None:
-        kept += "".join(f"gitpipe: removed {path}, an out this branch's lock does not have\n"
-                        for path in leftovers.removed)
+        kept += leftovers.removed_text()
         kept += "".join(f"gitpipe: left {line.replace(': ', ' (', 1)}), an out this branch's "
                         "lock does not have\n" for line in leftovers.kept)
     if report.missing:

@@ -31,6 +31,16 @@ class Leftovers(NamedTuple):
     removed: list[str]
     kept: list[str]  # each "path: why it stays"
 
+    def removed_text(self, shown: int = 5) -> str:
+        """A line per removed out, up to `shown`; more are counted on one line
+        (a year of daily partitions is not 365 lines on each branch switch)."""
+        paths = self.removed
+        if len(paths) <= shown:
+            return "".join(f"gitpipe: removed {path}, an out this branch's lock does not have\n"
+                           for path in paths)
+        return (f"gitpipe: removed {len(paths)} outs this branch's lock does not have: "
+                f"{', '.join(paths[:3])} and {len(paths) - 3} more\n")
+
 
 def _outs(entries: dict[str, lockfile.LockEntry]) -> dict[str, str]:
     return {out.path: out.digest for entry in entries.values() for out in entry.outs}

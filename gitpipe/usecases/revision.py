@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from gitpipe.core.errors import BadInputError, GitpipeError
 from gitpipe.core.yamlio import parse_yaml
 from gitpipe.git.revision import EXECUTABLE_MODE, Revision
-from gitpipe.hashing.digests import GIT, XXH3, file_digest, hash_bytes, listing_digest
+from gitpipe.hashing.digests import DIR_SUFFIX, GIT, XXH3, file_digest, hash_bytes, listing_digest
 from gitpipe.hashing.ignore import IGNORE_FILE, Ignore, parse_rules
 from gitpipe.hashing.statsig import ListedFile, walk_files
 from gitpipe.pipeline import graph as graph_module
@@ -41,7 +41,7 @@ from gitpipe.pipeline.model import SPEC_FILE, Stage
 from gitpipe.pipeline.params import ParamsReader
 from gitpipe.pipeline.parse import parse_pipeline
 from gitpipe.project.root import Project
-from gitpipe.project.staleness import judge, lock_entry_for, observe
+from gitpipe.project.staleness import Kind, Reason, judge, lock_entry_for, observe
 from gitpipe.project.status import StatusReport
 from gitpipe.storage.workspace import PathInfo, Workspace
 from gitpipe.trust.checks import terminal_text
@@ -374,11 +374,10 @@ def _entry_changes(old: LockEntry | None, new: LockEntry | None,
         changes.append(f"fingerprint {old.fingerprint} -> {new.fingerprint}")
     if old.cmd != new.cmd:
         changes.append("cmd changed")
-    from gitpipe.pipeline.params import ABSENT, changes_between
+    from gitpipe.pipeline.params import changes_between
 
-    for key, was, now in changes_between(old.params, new.params):
-        changes.append(f"params: {key} {None if was is ABSENT else was} -> "
-                       f"{None if now is ABSENT else now}")
+    changes += [str(Reason(Kind.PARAM, key, was, now))
+                for key, was, now in changes_between(old.params, new.params)]
     for kind, was, now in (("deps", old.deps, new.deps), ("python", old.python, new.python),
                            ("outs", old.outs, new.outs)):
         for path, line in _digest_changes(kind, was, now):
@@ -395,5 +394,7 @@ def _digest_changes(kind: str, old: Sequence[LockedPath | LockedModule],
     params."""
     was = {row.path: row.digest for row in old}
     now = {row.path: row.digest for row in new}
-    return [(path, f"{kind}: {path} {was.get(path) or 'none'} -> {now.get(path) or 'none'}")
+    # A directory as status and gitpipe.yaml name it, with its `/`.
+    shown = {p: p + "/" * d.endswith(DIR_SUFFIX) for p, d in (*was.items(), *now.items())}
+    return [(path, f"{kind}: {shown[path]} {was.get(path) or 'none'} -> {now.get(path) or 'none'}")
             for path in sorted(was.keys() | now.keys()) if was.get(path) != now.get(path)]

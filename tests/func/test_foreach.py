@@ -70,7 +70,7 @@ def test_an_unknown_node_names_the_stage_s_nodes(repo: Repo) -> None:
     repo.spec({"build": build_stage()}, commit="spec")
     done = repo.run("repro", "build@uj")
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert "stage 'build' has no node 'uj'" in done.stderr
+    assert "stage 'build' has no item 'uj'" in done.stderr
     assert "hint:" in done.stderr
 
 

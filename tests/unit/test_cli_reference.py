@@ -61,3 +61,16 @@ def test_check_mode_names_the_command_that_fixes_it(tmp_path: Path,
     assert cli_reference.main(["--check"]) == 1
     assert "make cli-reference" in capsys.readouterr().err
     assert cli_reference.main([]) == 0 and cli_reference.main(["--check"]) == 0
+
+
+def test_every_option_says_what_it_does() -> None:
+    # An option with no help is a bare name on the page and in --help.
+    bare = []
+    for path in command_paths(cli):
+        command = cli
+        for name in path.split()[1:]:
+            assert isinstance(command, click.Group)
+            command = command.commands[name]
+        bare += [f"{path} {option.opts[0]}" for option in command.params
+                 if isinstance(option, click.Option) and not option.hidden and not option.help]
+    assert bare == []
