@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping
 from typing import Any, Protocol
 
+from gitpipe.core.digraph import ancestors
 from gitpipe.core.outcome import Outcome
 from gitpipe.engine.reports import Report, ReproInterrupted, ReproOptions, TaskResult
 from gitpipe.project.root import Project
@@ -32,7 +33,8 @@ def closing_report(project: Project, nodes: list[Hashable],
     `stopped` the run (the lock already holds what finished)."""
     outcomes, messages = ended
     settled = settle_unreached(project, nodes, outcomes, run)
-    report = Report([run.result(node, settled[node], messages.get(node, "")) for node in nodes])
+    report = Report([_said_why(run.result(node, settled[node], messages.get(node, "")),
+                               project.graph, node, settled, stopped) for node in nodes])
     if stopped:
         raise ReproInterrupted(report)
     return report
@@ -83,3 +85,24 @@ def _up_to_date(project: Project, order: list[Hashable]) -> list[Hashable]:
         return []
     verdicts = status_of(project, order).tasks
     return [node for node, verdict in zip(order, verdicts, strict=True) if not verdict.stale]
+
+
+def _said_why(result: TaskResult, graph: Any, node: Hashable,
+              settled: dict[Hashable, Outcome], stopped: bool) -> TaskResult:
+    """A task that never started says why, in the table's `why` column and the
+    JSON's reasons: which upstream failure blocked it, or that the run stopped
+    before its turn (and how to run what a failure does not block)."""
+    if result.reasons or result.outcome not in (Outcome.BLOCKED, Outcome.CANCELLED):
+        return result
+    if result.outcome is Outcome.BLOCKED:
+        failed = sorted(str(up) for up in ancestors(graph, node)
+                        if settled.get(up) in (Outcome.FAILED, Outcome.INTERRUPTED))
+        shown = ", ".join(repr(name) for name in failed[:3])
+        more = f" and {len(failed) - 3} more" if len(failed) > 3 else ""
+        why = f"upstream {shown}{more} did not complete" if failed else "an upstream stage failed"
+    elif stopped:
+        why = "not started: the run was interrupted"
+    else:
+        why = "not started: the run stopped at a failure (--keep-going runs what it does not block)"
+    return result._replace(reasons=(why,))
+

@@ -130,3 +130,25 @@ def test_a_branch_switch_counts_many_removed_outs_on_one_line(repo: Repo) -> Non
         "gitpipe: removed 8 outs this branch's lock does not have: 2024-01-01.txt, "
         "2024-01-02.txt, 2024-01-03.txt and 5 more\n"), switched.stderr
     assert not (repo.path / "2024-01-05.txt").exists()
+
+
+def test_a_stage_that_never_started_says_why(repo: Repo) -> None:
+    """`blocked` names the upstream failure; `cancelled` says the run stopped,
+    and how to run what the failure does not block: in the table and in the
+    JSON's reasons, never as a second error."""
+    repo.spec({"a": {"cmd": "exit 1", "outs": ["a.txt"]},
+               "b": {"cmd": "cat a.txt > b.txt", "deps": ["a.txt"], "outs": ["b.txt"]},
+               "b2": {"cmd": "cat b.txt > b2.txt", "deps": ["b.txt"], "outs": ["b2.txt"]},
+               "c": {"cmd": "echo c > c.txt", "outs": ["c.txt"]}}, commit="spec")
+    repo.run("init", check=True)
+    done = repo.run("repro", "-j", "1")
+    rows = {line.split()[0]: line for line in done.stdout.splitlines()[1:] if line.strip()}
+    assert rows["b"].endswith("blocked           upstream 'a' did not complete"), done.stdout
+    assert rows["b2"].endswith("upstream 'a' did not complete"), done.stdout
+    assert "not started: the run stopped at a failure (--keep-going runs what it does not " \
+        "block)" in rows["c"], done.stdout
+    assert done.stderr.count("error:") == 1, done.stderr
+    again = document(repo.run("repro", "-j", "1", "--json"), "repro")
+    tasks = {task["task"]: task for task in again["tasks"]}
+    assert tasks["b2"]["reasons"] == ["upstream 'a' did not complete"], tasks
+    assert tasks["b2"]["message"] is None and tasks["c"]["outcome"] == "cancelled"
