@@ -69,6 +69,8 @@ def main(leave_at_once: bool = True) -> None:
         from gitpipe.cli.exits import reader_left
 
         reader_left()
+    except OSError as exc:  # a full disk, a closed terminal: said as the CLI says it
+        _output_failed(exc)
     if leave_at_once and answered:
         # Nothing was left that teardown must close: no thread, no atexit
         # handler, the state database closed (fastpath/quick.py). Unloading the modules and
@@ -79,6 +81,16 @@ def main(leave_at_once: bool = True) -> None:
         os._exit(code)
     if code:
         sys.exit(code)
+
+
+def _output_failed(exc: OSError) -> None:
+    """The answer could not be written to stdout: say so as the click door says
+    an unexpected error, and exit 1 (never a traceback, never a silent 0)."""
+    from gitpipe.cli.console import Ui
+    from gitpipe.cli.exits import failed, reader_left
+
+    reader_left()  # what stdout still buffers must not fail Python's own exit again
+    sys.exit(failed(exc, Ui()))
 
 
 def unsupported_platform(os_name: str, platform: str) -> str | None:
