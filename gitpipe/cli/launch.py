@@ -62,13 +62,7 @@ def main(leave_at_once: bool = True) -> None:
         from gitpipe.cli.colour import colour
 
         text = colour(text)  # as the CLI's door colours the same answer
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        from gitpipe.cli.exits import reader_left
-
-        reader_left()
+    _write_answer(text)
     if leave_at_once and answered:
         # Nothing was left that teardown must close: no thread, no atexit
         # handler, the state database closed (fastpath/quick.py). Unloading the modules and
@@ -79,6 +73,25 @@ def main(leave_at_once: bool = True) -> None:
         os._exit(code)
     if code:
         sys.exit(code)
+
+
+def _write_answer(text: str) -> None:
+    """Print an answer given without the CLI. A reader that left is let go;
+    any other failure to write it (a full disk) is said as the click door
+    says an unexpected error, exit 1: never a traceback, never a silent 0."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        from gitpipe.cli.exits import reader_left
+
+        reader_left()
+    except OSError as exc:
+        from gitpipe.cli.console import Ui
+        from gitpipe.cli.exits import failed, reader_left
+
+        reader_left()  # what stdout still buffers must not fail Python's own exit again
+        sys.exit(failed(exc, Ui()))
 
 
 def unsupported_platform(os_name: str, platform: str) -> str | None:

@@ -310,3 +310,18 @@ def test_a_status_on_a_broken_seals_walks_is_timed_from_the_check(repo: Repo) ->
                           capture_output=True, text=True, check=True)
     assert done.stdout == "everything is up to date\n", done.stderr
     assert not os.path.exists(seal_path(str(repo.path), "status")), "sealed within the window"
+
+
+@pytest.mark.parametrize("door", ["sealed", "quick", "cli"])
+def test_an_answer_stdout_cannot_take_is_an_error_not_a_traceback(repo: Repo, door: str) -> None:
+    # Every door answers `status` with the same error when its output cannot
+    # be written (a full disk): exit 1, the CLI's message, no traceback.
+    sealed(built(repo))
+    env = {**os.environ, **GIT_ENV, "NO_COLOR": "1",
+           **({} if door == "sealed" else UNSEALED if door == "quick" else CLI_ONLY)}
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "gitpipe", "status"], cwd=repo.path,
+                              env=env, stdout=full, stderr=subprocess.PIPE, text=True)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == ("error: unexpected OSError: [Errno 28] No space left on device\n"
+                           "hint: rerun with --debug for a traceback\n")

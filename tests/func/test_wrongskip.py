@@ -5,7 +5,10 @@ for real on a git repository and judged through the CLI."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
+import sys
+import time
 
 import pytest
 
@@ -166,3 +169,36 @@ def test_pre_commit_refuses_a_python_dep_the_lock_does_not_record(repo: Repo) ->
     repo.run("repro", check=True)
     accepted = git_commit(repo, "python dep with repro")
     assert accepted.returncode == 0, accepted.stderr
+
+
+# A command that catches the stop, writes a partial out and exits 0.
+CATCHES_STOP = ("trap 'echo partial > o.txt; exit 0' INT TERM HUP; cat in.txt > o.txt; "
+                "touch started; sleep 30 & wait")
+
+
+@pytest.mark.parametrize("jobs", ["1", "2", "8"])
+def test_a_command_stopped_by_ctrl_c_that_exits_0_is_not_recorded(repo: Repo, jobs: str) -> None:
+    # Ctrl-C while the command runs: it traps the stop and exits 0 with a
+    # partial out. The run is interrupted, not recorded: neither it nor the
+    # stage after it may be called up to date (the repro's own door, with
+    # judging and recording beside the commands for -j > 1).
+    repo.gen({"in.txt": "one\n", "gitpipe.yaml": (
+        f"stages:\n  s:\n    cmd: {CATCHES_STOP}\n    deps: [in.txt]\n    outs: [o.txt]\n"
+        "  t:\n    cmd: cat o.txt > t.txt\n    deps: [o.txt]\n    outs: [t.txt]\n")})
+    repo.run("init", check=True)
+    env = {**os.environ, **GIT_ENV, "NO_COLOR": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "gitpipe", "repro", "-j", jobs],
+                            cwd=repo.path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while not (repo.path / "started").exists():
+        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, (out, err)
+    assert repo.read("o.txt") == "partial\n"
+    assert "s      interrupted" in out and "t      cancelled" in out, out
+    status = repo.run("status").stdout
+    assert "2 of 2 stages stale" in status and "s:\n" in status, status
+    assert not (repo.path / "gitpipe.lock").exists() or "o.txt" not in repo.read("gitpipe.lock")
