@@ -178,7 +178,10 @@ def _repro_without_cli(stale: "Stale", argv: list[str]) -> tuple[str, int, bool]
     except KeyboardInterrupt:
         return "", exits.interrupted(), False
     except Exception as exc:  # as the click group reports it
-        return "", exits.failed(exc, ui), False
+        code = exits.failed(exc, ui)
+        if isinstance(exc, OSError):
+            exits.reader_left()  # a stdout that failed (a full disk) must not fail again
+        return "", code, False
     # Everything is written (lock, run history, table): the process may end
     # without teardown once the state database is closed and no thread of
     # the run is left, as after a status (about 30 ms of CPU for a build of

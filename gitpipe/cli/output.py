@@ -5,6 +5,7 @@ cli/pipeline.py, cli/gitcmds.py and cli/storage.py."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from gitpipe.cli.console import Ui, ui_of
@@ -37,8 +38,32 @@ class LivePrinter:
     def __init__(self, ui: Ui | None = None, progress: RunProgress | None = None) -> None:
         self.ui = ui or ui_of()
         self.progress = progress
+        self.lost: OSError | None = None
 
     def line(self, task: str, text: str) -> None:
+        self._guarded(self._line, task, text)
+
+    def event(self, event: Event) -> None:
+        self._guarded(self._event, event)
+
+    def raise_lost(self) -> None:
+        """End the command as a failed write ends it (the reader left, the disk
+        is full), once the run is recorded: the CLI's handlers say it."""
+        if self.lost is not None:
+            raise self.lost
+
+    def _guarded(self, say: Callable[..., None], *args: Any) -> None:
+        """Say it, in the worker thread that asks: a write that fails must not
+        stop that task's step (it would end unrecorded). The first failure is
+        kept for raise_lost, and nothing more is said."""
+        if self.lost is not None:
+            return
+        try:
+            say(*args)
+        except OSError as exc:
+            self.lost = exc
+
+    def _line(self, task: str, text: str) -> None:
         if text.endswith("\r"):
             shown = self.progress is not None and self.progress.frame(task, text[:-1])
             if not shown:
@@ -48,7 +73,7 @@ class LivePrinter:
             self.progress.frame(task, "")
         self.ui.info(f"[{task}] {text}")
 
-    def event(self, event: Event) -> None:
+    def _event(self, event: Event) -> None:
         if event.kind in VERBOSE_LABELS:
             if self.ui.verbose:
                 detail = f" ({event.message})" if event.kind == "done" and event.message else ""

@@ -316,6 +316,7 @@ def backfill(ctx: click.Context, stage: str, start: str | None, end: str | None,
         report = project.backfill(options, ReproOptions(jobs=jobs, retry_backoff=backoff),
                                   progress.wrap(printer.event), printer.line)
     settle_exit_code(ctx, 0 if report.ok else 1)
+    printer.raise_lost()
     print_report(report, ui_of(ctx), everything, every_task(project))  # with --json, on stderr
     if out := json_out(ctx):
         out.emit({**report.to_json("backfill"), "stage": stage})

@@ -47,6 +47,7 @@ def run_repro(project: Project, options: ReproOptions, ui: Ui, everything: bool,
     if noop.seals_repro(options):
         seal.settle(project, noop.REPRO, noop.repro_answer(report), started_ns)
     settle_exit_code(0 if report.ok else 1)
+    printer.raise_lost()
     print_report(report, ui, everything, every_task(project))  # with --json, on stderr
     return report
 

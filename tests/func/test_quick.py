@@ -325,3 +325,34 @@ def test_an_answer_stdout_cannot_take_is_an_error_not_a_traceback(repo: Repo, do
     assert done.returncode == 1, done.stderr
     assert done.stderr == ("error: unexpected OSError: [Errno 28] No space left on device\n"
                            "hint: rerun with --debug for a traceback\n")
+
+
+@pytest.mark.parametrize("door", ["quick", "cli"])
+@pytest.mark.parametrize("stdout", ["full", "closed"])
+def test_a_repro_whose_stdout_fails_still_records_its_run(repo: Repo, door: str,
+                                                          stdout: str) -> None:
+    """A line stdout cannot take (a full disk, a reader that left), written from
+    a worker thread, ends no task's step: the run goes on and is recorded, then
+    the command ends as a failed write ends it: a full disk with the CLI's
+    error, exit 1; a reader that left with the run's own exit code."""
+    built(repo)
+    (repo.path / "src.py").write_text("print(2)\n")
+    env = {**os.environ, **GIT_ENV, "NO_COLOR": "1", **(UNSEALED if door == "quick" else CLI_ONLY)}
+    if stdout == "full":
+        target = os.open("/dev/full", os.O_WRONLY)
+    else:
+        reader, target = os.pipe()
+        os.close(reader)
+    try:
+        done = subprocess.run([sys.executable, "-m", "gitpipe", "repro"], cwd=repo.path, env=env,
+                              stdout=target, stderr=subprocess.PIPE, text=True)
+    finally:
+        os.close(target)
+    assert "Traceback" not in done.stderr and "crashed" not in done.stderr, done.stderr
+    if stdout == "full":
+        assert done.returncode == 1, done.stderr
+        assert done.stderr.count("error: unexpected OSError: [Errno 28]") == 1, done.stderr
+    else:
+        assert done.returncode == 0, done.stderr
+    recorded = repo.run("status", "--check", env=UNSEALED)
+    assert recorded.returncode == 0, recorded.stdout + recorded.stderr
