@@ -131,10 +131,12 @@ class InFlight(Generic[H]):
 
     Once stopped, a handle tracked later is cancelled as it is tracked: a
     command that another thread started while the others were being cancelled
-    would otherwise run to its end, and the run would wait for it."""
+    would otherwise run to its end, and the run would wait for it. An
+    executor made without `cancel` (written before `stop`) cancels what
+    `snapshot` gives it, and keeps that race."""
 
-    def __init__(self, cancel: Callable[[list[H]], None]) -> None:
-        self._cancel = cancel
+    def __init__(self, cancel: Callable[[list[H]], None] | None = None) -> None:
+        self._cancel = cancel or (lambda handles: None)
         self._mutex = threading.Lock()
         self._handles: set[H] = set()
         self._stopped = False
@@ -151,6 +153,11 @@ class InFlight(Generic[H]):
         finally:
             with self._mutex:
                 self._handles.discard(handle)
+
+    def snapshot(self) -> list[H]:
+        """The handles running now."""
+        with self._mutex:
+            return list(self._handles)
 
     def stop(self) -> None:
         """Cancel every command running now, and each one tracked from now on."""

@@ -110,3 +110,17 @@ def test_a_command_that_starts_after_the_stop_is_cancelled_as_it_starts(repo: Re
     result = executor.run_in(project.root, task, repo.path / "slow.log")
     assert result.cancelled and result.returncode != 0, result
     assert not (repo.path / "late.txt").exists()
+
+
+def test_an_in_flight_set_made_without_cancel_works_as_before() -> None:
+    """A third-party executor written before `stop` makes `InFlight()` and
+    cancels what `snapshot` gives it: that still works."""
+    from gitpipe.executors.base import InFlight
+
+    running: InFlight[str] = InFlight()
+    with running.tracking("a"):
+        assert running.snapshot() == ["a"]
+        running.stop()
+        with running.tracking("b"):
+            assert sorted(running.snapshot()) == ["a", "b"]
+    assert running.snapshot() == []
