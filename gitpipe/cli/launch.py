@@ -184,8 +184,8 @@ def _repro_without_cli(stale: "Stale", argv: list[str]) -> tuple[str, int, bool]
         return "", code, False
     # Everything is written (lock, run history, table): the process may end
     # without teardown once the state database is closed and no thread of
-    # the run is left, as after a status (about 30 ms of CPU for a build of
-    # 200 stages, most of it freeing what the build held).
+    # the run is left, as after a status: teardown would spend its time
+    # freeing what the build held (docs/explanation/performance.md).
     stale.project.close()
     return "", 0 if report.ok else 1, _threads_done()
 
