@@ -5,10 +5,9 @@ date end `skipped`, as they would have, and only the others `cancelled`
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from typing import Any, Protocol
 
-from gitpipe.core.digraph import ancestors
 from gitpipe.core.outcome import Outcome
 from gitpipe.engine.reports import Report, ReproInterrupted, ReproOptions, TaskResult
 from gitpipe.project.root import Project
@@ -33,8 +32,9 @@ def closing_report(project: Project, nodes: list[Hashable],
     `stopped` the run (the lock already holds what finished)."""
     outcomes, messages = ended
     settled = settle_unreached(project, nodes, outcomes, run)
+    blockers = _blockers(project.graph, nodes, settled)
     report = Report([_said_why(run.result(node, settled[node], messages.get(node, "")),
-                               project.graph, node, settled, stopped) for node in nodes])
+                               blockers.get(node, ()), stopped) for node in nodes])
     if stopped:
         raise ReproInterrupted(report)
     return report
@@ -87,16 +87,32 @@ def _up_to_date(project: Project, order: list[Hashable]) -> list[Hashable]:
     return [node for node, verdict in zip(order, verdicts, strict=True) if not verdict.stale]
 
 
-def _said_why(result: TaskResult, graph: Any, node: Hashable,
-              settled: dict[Hashable, Outcome], stopped: bool) -> TaskResult:
+def _blockers(graph: Any, nodes: list[Hashable],
+              settled: dict[Hashable, Outcome]) -> dict[Hashable, frozenset[str]]:
+    """Each blocked node's failed (or interrupted) upstream tasks: one pass in
+    plan order (topological), each node taking its predecessors' sets. A
+    blocked task is blocked only through planned ones (the scheduler's graph)."""
+    found: dict[Hashable, frozenset[str]] = {}
+    for node in nodes:
+        if settled[node] is not Outcome.BLOCKED:
+            continue
+        mine: set[str] = set()
+        for up in graph.predecessors(node):
+            if settled.get(up) in (Outcome.FAILED, Outcome.INTERRUPTED):
+                mine.add(str(up))
+            mine.update(found.get(up, ()))
+        found[node] = frozenset(mine)
+    return found
+
+
+def _said_why(result: TaskResult, blockers: Iterable[str], stopped: bool) -> TaskResult:
     """A task that never started says why, in the table's `why` column and the
     JSON's reasons: which upstream failure blocked it, or that the run stopped
     before its turn (and how to run what a failure does not block)."""
     if result.reasons or result.outcome not in (Outcome.BLOCKED, Outcome.CANCELLED):
         return result
     if result.outcome is Outcome.BLOCKED:
-        failed = sorted(str(up) for up in ancestors(graph, node)
-                        if settled.get(up) in (Outcome.FAILED, Outcome.INTERRUPTED))
+        failed = sorted(blockers)
         shown = ", ".join(repr(name) for name in failed[:3])
         more = f" and {len(failed) - 3} more" if len(failed) > 3 else ""
         why = f"upstream {shown}{more} did not complete" if failed else "an upstream stage failed"
@@ -105,4 +121,3 @@ def _said_why(result: TaskResult, graph: Any, node: Hashable,
     else:
         why = "not started: the run stopped at a failure (--keep-going runs what it does not block)"
     return result._replace(reasons=(why,))
-
