@@ -6,7 +6,6 @@ Imports of the engine happen inside commands so `gitpipe --version` stays fast.
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -306,14 +305,13 @@ def backfill(ctx: click.Context, stage: str, start: str | None, end: str | None,
     from gitpipe.engine.reports import ReproOptions
 
     options = BackfillOptions(stage, start, end, concurrency, force, not no_downstream, dry_run)
-    backoff = float(os.environ.get("GITPIPE_RETRY_BACKOFF", "1"))
     project = project_of(ctx)
     # The engine's 'plan' event gives the bar its total: the range is planned once.
     with document_when_stopped(ctx, "backfill", stage), \
             table_when_stopped(ui_of(ctx), everything, project), \
             RunProgress(ui_of(ctx), "backfill") as progress:
         printer = LivePrinter(ui_of(ctx), progress)
-        report = project.backfill(options, ReproOptions(jobs=jobs, retry_backoff=backoff),
+        report = project.backfill(options, ReproOptions(jobs=jobs, retry_backoff=retry_backoff()),
                                   progress.wrap(printer.event), printer.line)
     settle_exit_code(ctx, 0 if report.ok else 1)
     printer.raise_lost()
