@@ -65,10 +65,11 @@ def main(leave_at_once: bool = True) -> None:
     _write_answer(text)
     if leave_at_once and answered:
         # Nothing was left that teardown must close: no thread, no atexit
-        # handler, the state database closed (fastpath/quick.py). Unloading the modules and
-        # the last garbage collection would cost the sealed answer about a fifth
-        # of its instructions, and the first status after a change what it
-        # spends on a thousand stages' judgement, for a process that ends anyway.
+        # handler, the state database closed (fastpath/quick.py). Unloading the
+        # modules and the last garbage collection would cost the sealed answer a
+        # large share of its work, and the first status after a change as much
+        # as its judgement, for a process that ends anyway
+        # (docs/dev/performance-log.md).
         sys.stderr.flush()
         os._exit(code)
     if code:

@@ -1,8 +1,9 @@
 """The threads that run the scheduler's steps: a queue in, a queue out.
 
 Not `concurrent.futures`: it imports `logging` (and `traceback`, `string`,
-`textwrap` with it), about 20 M instructions on top of what a build loads
-anyway, before its first command can start; a step's result needs no Future.
+`textwrap` with it) on top of what a build loads anyway, before its first
+command can start (docs/dev/performance-log.md); a step's result needs no
+Future.
 """
 
 from __future__ import annotations
