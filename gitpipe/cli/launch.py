@@ -135,6 +135,7 @@ def _without_cli(command: str, argv: list[str]) -> tuple[str, int, bool] | None:
         return text, 0, True
     if os.environ.get("GITPIPE_NO_QUICK"):
         return None
+    from gitpipe.core.errors import SpecError
     from gitpipe.fastpath import quick
 
     try:
@@ -144,9 +145,20 @@ def _without_cli(command: str, argv: list[str]) -> tuple[str, int, bool] | None:
         from gitpipe.cli.exits import interrupted
 
         sys.exit(interrupted())
+    except SpecError as exc:  # reported as the CLI would, without parsing the spec again
+        return _refused(exc)
     if isinstance(found, quick.Stale):
         return _repro_without_cli(found, argv)
     return None if found is None else (*found, True)
+
+
+def _refused(exc: Exception) -> tuple[str, int, bool] | None:
+    """An error of the quick door, reported as the click group reports it (or
+    None under GITPIPE_DEBUG: the CLI runs the command and shows the traceback)."""
+    from gitpipe.cli import exits
+    from gitpipe.cli.console import Ui
+
+    return None if exits.debugging() else ("", exits.failed(exc, Ui()), False)
 
 
 def _repro_without_cli(stale: "Stale", argv: list[str]) -> tuple[str, int, bool] | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -62,6 +63,12 @@ class LineList(list[Any]):
     line: int
 
 
+# Looks at the composed document (PyYAML's nodes, each with its start_mark)
+# before any object is made of it, and raises to refuse it: building the
+# objects of a large document costs many times what composing it does.
+NodeCheck = Callable[[Any], None]
+
+
 class _Yaml(NamedTuple):
     module: Any
     base_loader: Any
@@ -87,8 +94,12 @@ def _yaml() -> _Yaml:
         """Refuses what PyYAML lets the last one win: a key written twice (two
         stages of one name, a param set twice); see _refuse_duplicate_keys."""
 
+        inspect_node: NodeCheck | None = None
+
         def construct_document(self, node: Any) -> Any:
             _refuse_duplicate_keys(self, yaml, node)
+            if self.inspect_node is not None:
+                self.inspect_node(node)
             return super().construct_document(node)
 
     def construct_bounded_int(loader: Any, node: Any) -> Any:
@@ -205,11 +216,6 @@ def _refuse_duplicate_keys(loader: Any, yaml: Any, root: Any) -> None:
             first[key] = first[_as_text(key)] = key_node.start_mark.line + 1
 
 
-def yaml_error() -> type[Exception]:
-    """PyYAML's base error class (imports yaml)."""
-    return _yaml().module.YAMLError
-
-
 def _reject_aliases_fast(text: str) -> None:
     # The C composer does not call compose_node per node, so aliases are
     # also bounded by a cheap textual count before parsing.
@@ -270,14 +276,25 @@ def check_bounds(data: Any, source: str) -> Any:
     return data
 
 
-def parse_yaml(text: str, source: str) -> Any:
-    """Parse YAML text with line info; errors name `source` and the line."""
+def _load(text: str, loader_class: Any, inspect: NodeCheck | None) -> Any:
+    """yaml.load, with `inspect` shown the composed document first."""
+    loader = loader_class(text)
+    loader.inspect_node = inspect
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
+def parse_yaml(text: str, source: str, inspect: NodeCheck | None = None) -> Any:
+    """Parse YAML text with line info; errors name `source` and the line.
+    `inspect` sees the composed document before it is built (NodeCheck)."""
     if len(text) > MAX_BYTES:
         raise BadInputError(f"{source}: file is larger than {MAX_BYTES // (1024 * 1024)} MiB")
     lib = _yaml()
     try:
         _reject_aliases_fast(text)
-        return check_bounds(lib.module.load(text, Loader=lib.line_loader), source)
+        return check_bounds(_load(text, lib.line_loader, inspect), source)
     except lib.module.MarkedYAMLError as exc:
         message, hint = _yaml_problem(exc, text, source)
         raise BadInputError(message, hint=hint) from None
@@ -317,24 +334,19 @@ def load_yaml_file(path: Path, source: str) -> Any:
     return parse_yaml(text, source)
 
 
-def load_plain(text: str) -> Any:
-    """Fast plain-dict parse, no line numbers (the lockfile; a first pass elsewhere)."""
-    lib = _yaml()
-    return lib.module.load(text, Loader=lib.base_loader)
-
-
-def parse_plain(text: str, source: str, yaml12_numbers: bool = False) -> Any:
+def parse_plain(text: str, source: str, yaml12_numbers: bool = False,
+                inspect: NodeCheck | None = None) -> Any:
     """Plain parse; on a YAML error, parse again with lines for the message.
-    `yaml12_numbers` reads `1e-3` as a number (params files, as DVC reads them)."""
+    `yaml12_numbers` reads `1e-3` as a number (params files, as DVC reads them);
+    `inspect` sees the composed document before it is built (NodeCheck)."""
     if len(text) > MAX_BYTES:
         raise BadInputError(f"{source}: file is larger than {MAX_BYTES // (1024 * 1024)} MiB")
     try:
         _reject_aliases_fast(text)
         lib = _yaml()
-        data = lib.module.load(text, Loader=lib.numbers_loader if yaml12_numbers
-                               else lib.base_loader)
+        data = _load(text, lib.numbers_loader if yaml12_numbers else lib.base_loader, inspect)
     except (_yaml().module.YAMLError, RecursionError):
-        return parse_yaml(text, source)
+        return parse_yaml(text, source, inspect)
     return check_bounds(data, source)
 
 

@@ -7,7 +7,9 @@ hooks mostly see. Two answers are given here: a status, and a repro with
 nothing to do. A repro with work to do returns `Stale`, the project it was
 judged on: the console script runs it through the repro command's own
 run-and-report (cli/reprorun.py), still without click. Any error returns
-None: the CLI then starts over, so messages and exit codes keep one home.
+None: the CLI then starts over, so messages and exit codes keep one home;
+but an invalid spec (SpecError) is raised, for the console script to report
+as the CLI does (cli/exits.py): starting over would parse it again.
 Both paths render through render.py and settle the seal the same way;
 tests/func/test_quick.py compares their output.
 """
@@ -64,7 +66,11 @@ def answer(command: str, argv: list[str], hash_progress: HashProgress | None = N
             # closed here (its write-ahead log folded in), as an exit would.
             project.close()
         return found
-    except Exception:  # the CLI reports it, as it reports every error
+    except Exception as exc:  # the CLI reports it, as it reports every error
+        from gitpipe.core.errors import SpecError
+
+        if isinstance(exc, SpecError):
+            raise
         return None
 
 

@@ -82,6 +82,12 @@ def count_problem(kind: str, value: Any) -> str | None:
         count = 1
         for values in value.values() if isinstance(value, Mapping) else ():
             count *= len(values) if isinstance(values, list) else 1
+    return too_many(kind, count)
+
+
+def too_many(kind: str, count: int) -> str | None:
+    """Why a `foreach` of `count` items (a `matrix` of `count` combinations)
+    is refused, or None."""
     if count <= MAX_ITEMS:
         return None
     made = "items" if kind == "foreach" else "combinations"

@@ -15,7 +15,7 @@ import xxhash
 
 from gitpipe.core.errors import SpecError, did_you_mean
 from gitpipe.core.parsecache import cached_parse
-from gitpipe.core.yamlio import line_of, parse_plain, parse_yaml
+from gitpipe.core.yamlio import NodeCheck, line_of, parse_plain, parse_yaml
 from gitpipe.hashing.statsig import ReadLog, read_noted
 from gitpipe.pipeline import model
 from gitpipe.pipeline.model import SPEC_FILE, Pipeline, Stage
@@ -70,13 +70,34 @@ def parse_pipeline(data: Any, source: str = SPEC_FILE,
     return Pipeline(tuple(stages), source, lines, tuple(context.inputs))
 
 
+ITEMS_HINT = ("foreach, matrix, vars and ${...} are described in docs/reference/gitpipe-yaml.md "
+              "('foreach and matrix stages')")
+
+
 def _hint(data: dict[Any, Any], stages_data: dict[Any, Any]) -> str | None:
     """Where `foreach`, `matrix` and `vars` are explained, for a pipeline that uses them."""
     if "vars" in data or any(isinstance(body, dict) and ("foreach" in body or "matrix" in body)
                              for body in stages_data.values()):
-        return ("foreach, matrix, vars and ${...} are described in docs/reference/gitpipe-yaml.md "
-                "('foreach and matrix stages')")
+        return ITEMS_HINT
     return None
+
+
+def _items_counted(source: str) -> NodeCheck:
+    """Refuses, on the composed document, the stages whose items are too many
+    (pipeline/itemnodes.py), before PyYAML builds them."""
+
+    def check(root: Any) -> None:
+        from gitpipe.pipeline.itemnodes import too_many_items
+        from gitpipe.pipeline.stage import Collector
+
+        found = too_many_items(root)
+        if found:
+            errors = Collector(source)
+            for line, stage, problem in found:
+                errors.add(line, problem, stage)
+            raise SpecError(errors.problems, ITEMS_HINT)
+
+    return check
 
 
 def _parse_stages(stages_data: dict[Any, Any], errors: Collector, context: Vars) -> list[Stage]:
@@ -126,16 +147,17 @@ def load_pipeline(root: Path, source: str = SPEC_FILE, cache_dir: Path | None = 
     except OSError as exc:
         raise SpecError([f"{source}: cannot read: {exc}"]) from None
     read_file = project_reader(root, reads)
+    counted = _items_counted(source)
     if with_lines:
-        return parse_pipeline(parse_yaml(text, source), source, read_file)
+        return parse_pipeline(parse_yaml(text, source, counted), source, read_file)
     remembered = _remembered_pipeline(text, source, root, cache_dir)
     if remembered is not None and _inputs_hold(remembered, read_file):
         return remembered
-    plain = cached_parse(text, source, cache_dir, lambda t: parse_plain(t, source))
+    plain = cached_parse(text, source, cache_dir, lambda t: parse_plain(t, source, inspect=counted))
     try:
         pipeline = parse_pipeline(plain, source, read_file)
     except SpecError:
-        return parse_pipeline(parse_yaml(text, source), source, read_file)
+        return parse_pipeline(parse_yaml(text, source, counted), source, read_file)
     _remember_pipeline(text, source, root, cache_dir, pipeline)
     return pipeline
 

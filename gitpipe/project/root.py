@@ -130,10 +130,10 @@ class Project:
     def graph(self) -> Dag:
         """The pipeline's tasks (partitions expanded for `today`) and the edges
         between them; SpecError, naming lines, when it cannot be built."""
+        pipeline = self.pipeline  # a SpecError of its own names lines already
         try:
-            return graph_module.build(self.pipeline, self.today, self.runtime_of)
-        except SpecError:
-            # The fast parse has no line numbers: build again from a parse with them.
+            return graph_module.build(pipeline, self.today, self.runtime_of)
+        except SpecError:  # the fast parse has no line numbers: build from one with them
             graph_module.build(load_pipeline(self.root, with_lines=True), self.today)
             raise
 
