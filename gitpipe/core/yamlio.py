@@ -94,12 +94,8 @@ def _yaml() -> _Yaml:
         """Refuses what PyYAML lets the last one win: a key written twice (two
         stages of one name, a param set twice); see _refuse_duplicate_keys."""
 
-        inspect_node: NodeCheck | None = None
-
         def construct_document(self, node: Any) -> Any:
-            _refuse_duplicate_keys(self, yaml, node)
-            if self.inspect_node is not None:
-                self.inspect_node(node)
+            _check_composed(self, yaml, node)
             return super().construct_document(node)
 
     def construct_bounded_int(loader: Any, node: Any) -> Any:
@@ -177,6 +173,15 @@ _STR_TAG = "tag:yaml.org,2002:str"
 
 def _as_text(key: Any) -> tuple[str, str]:
     return ("text", str(key))  # a tuple: never equal to a key itself
+
+
+def _check_composed(loader: Any, yaml: Any, root: Any) -> None:
+    """The composed document's checks, before anything is built of it: gitpipe's
+    own, then the parse's NodeCheck if it was given one (_load)."""
+    _refuse_duplicate_keys(loader, yaml, root)
+    inspect: NodeCheck | None = getattr(loader, "inspect_node", None)
+    if inspect is not None:
+        inspect(root)
 
 
 def _refuse_duplicate_keys(loader: Any, yaml: Any, root: Any) -> None:

@@ -60,8 +60,8 @@ def too_many_items(root: Any) -> list[tuple[int, str, str]]:
 def _kind(fields: dict[str, Any]) -> str | None:
     """`foreach` or `matrix` where expand.py counts that field first."""
     if "foreach" in fields and "matrix" not in fields:
-        do = fields.get("do")
-        return "foreach" if set(fields) == {"foreach", "do"} and _is(do[1], "map") else None
+        only = set(fields) == {"foreach", "do"}
+        return "foreach" if only and _is(fields["do"][1], "map") else None
     if "matrix" in fields and "foreach" not in fields and "do" not in fields:
         return "matrix"
     return None
