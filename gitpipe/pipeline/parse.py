@@ -82,7 +82,7 @@ def _hint(data: dict[Any, Any], stages_data: dict[Any, Any]) -> str | None:
     return None
 
 
-def _items_counted(source: str) -> NodeCheck:
+def items_counted(source: str) -> NodeCheck:
     """Refuses, on the composed document, the stages whose items are too many
     (pipeline/itemnodes.py), before PyYAML builds them."""
 
@@ -147,7 +147,7 @@ def load_pipeline(root: Path, source: str = SPEC_FILE, cache_dir: Path | None = 
     except OSError as exc:
         raise SpecError([f"{source}: cannot read: {exc}"]) from None
     read_file = project_reader(root, reads)
-    counted = _items_counted(source)
+    counted = items_counted(source)
     if with_lines:
         return parse_pipeline(parse_yaml(text, source, counted), source, read_file)
     remembered = _remembered_pipeline(text, source, root, cache_dir)

@@ -39,7 +39,7 @@ from gitpipe.pipeline.config import CONFIG_FILE, raw_with_committed
 from gitpipe.pipeline.lockfile import LockedModule, LockedPath, LockEntry
 from gitpipe.pipeline.model import SPEC_FILE, Stage
 from gitpipe.pipeline.params import ParamsReader
-from gitpipe.pipeline.parse import parse_pipeline
+from gitpipe.pipeline.parse import items_counted, parse_pipeline
 from gitpipe.project.root import Project
 from gitpipe.project.staleness import Kind, Reason, judge, lock_entry_for, observe
 from gitpipe.project.status import StatusReport
@@ -254,8 +254,8 @@ def load_snapshot(project: Project, read_text: Callable[[str], str | None], wher
     spec_text = read_text(SPEC_FILE)
     if spec_text is None:
         raise BadInputError(f"{SPEC_FILE} does not exist {where}")
-    source = f"{SPEC_FILE}{suffix}"
-    pipeline = parse_pipeline(parse_yaml(spec_text, source), source, read_text)
+    src = f"{SPEC_FILE}{suffix}"
+    pipeline = parse_pipeline(parse_yaml(spec_text, src, items_counted(src)), src, read_text)
     graph = graph_module.build(pipeline, project.today, _runtime_reader(project, read_text, suffix))
     lock_text = read_text(lockfile.LOCK_FILE) or ""
     return graph, ParamsReader(read_text), lockfile.parse(lock_text)

@@ -77,6 +77,20 @@ def test_too_many_items_are_refused_from_one_parse_building_none(
     assert objects < COUNT, done.stderr  # not one object per item
 
 
+def test_a_revision_with_too_many_items_is_refused_building_none(repo: Repo) -> None:
+    """`status --rev` (as `diff` and the pre-commit hook) reads the spec from
+    git: counted there too, on the composed document."""
+    repo.gen({"gitpipe.yaml": SPEC}, commit="many")
+    repo.gen({"gitpipe.yaml": "stages:\n  ok:\n    cmd: echo > ok.txt\n    outs: [ok.txt]\n"})
+    env = {**os.environ, **GIT_ENV, "NO_COLOR": "1"}
+    done = subprocess.run([sys.executable, "-c", COUNTING, "status", "--rev", "HEAD"],
+                          cwd=repo.path, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert MESSAGE.replace("gitpipe.yaml:", "gitpipe.yaml@HEAD:") in done.stderr, done.stderr
+    objects = [ln.split()[2] for ln in done.stderr.splitlines() if ln.startswith("COUNTS ")]
+    assert int(objects[-1]) < COUNT, done.stderr
+
+
 def test_the_quick_door_reports_a_bad_spec_as_the_cli_does(repo: Repo) -> None:
     """Any invalid spec, not only a count: the same lines and exit code."""
     repo.gen({"gitpipe.yaml": "stages:\n  a:\n    cmd: 3\n    outz: [x]\n"}, commit="bad")
