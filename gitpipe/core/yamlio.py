@@ -92,7 +92,7 @@ def _yaml() -> _Yaml:
 
     class OnceEachKey(base_loader):
         """Refuses what PyYAML lets the last one win: a key written twice (two
-        stages of one name, a param set twice); see _refuse_duplicate_keys."""
+        stages of one name, a param set twice); see core/yamlkeys.py."""
 
         def construct_document(self, node: Any) -> Any:
             _check_composed(self, yaml, node)
@@ -168,57 +168,15 @@ def _construct_seq(loader: Any, node: Any) -> Any:
     data.extend(loader.construct_object(item, deep=True) for item in node.value)
 
 
-_STR_TAG = "tag:yaml.org,2002:str"
-
-
-def _as_text(key: Any) -> tuple[str, str]:
-    return ("text", str(key))  # a tuple: never equal to a key itself
-
-
 def _check_composed(loader: Any, yaml: Any, root: Any) -> None:
     """The composed document's checks, before anything is built of it: gitpipe's
     own, then the parse's NodeCheck if it was given one (_load)."""
-    _refuse_duplicate_keys(loader, yaml, root)
+    from gitpipe.core.yamlkeys import refuse_duplicate_keys  # only where YAML is parsed
+
+    refuse_duplicate_keys(loader, yaml, root)
     inspect: NodeCheck | None = getattr(loader, "inspect_node", None)
     if inspect is not None:
         inspect(root)
-
-
-def _refuse_duplicate_keys(loader: Any, yaml: Any, root: Any) -> None:
-    """Every mapping of the document holds each key once, as written.
-
-    Checked on the composed document before anything is constructed: merge
-    keys (`<<`) rewrite the mappings they pull in while constructing, and a
-    key merged in and then set again is legal. Keys are compared as the dict
-    would (`1`, `0x1` and `1.0` are one key), so nothing is silently lost."""
-    done: set[int] = set()
-    todo = [root]
-    while todo:
-        node = todo.pop()
-        if id(node) in done:
-            continue
-        done.add(id(node))
-        if isinstance(node, yaml.SequenceNode):
-            todo.extend(node.value)
-        if not isinstance(node, yaml.MappingNode):
-            continue
-        first: dict[Any, int] = {}
-        for key_node, value_node in node.value:
-            todo.append(value_node)
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
-                todo.append(key_node)
-                continue
-            # A plain string key is its text; others (1, 0x1, true) as constructed.
-            key = (key_node.value if key_node.tag == _STR_TAG
-                   else loader.construct_object(key_node))
-            # ...and as text too: the spec and the config keep keys as strings
-            # (plain()), where '1' and 1 would become one.
-            seen = first.get(key) or first.get(_as_text(key))
-            if seen is not None:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"{key_node.value!r} is written twice (first on line "
-                    f"{seen})", key_node.start_mark)
-            first[key] = first[_as_text(key)] = key_node.start_mark.line + 1
 
 
 def _reject_aliases_fast(text: str) -> None:
