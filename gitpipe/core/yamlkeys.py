@@ -36,7 +36,8 @@ def refuse_duplicate_keys(loader: Any, yaml: Any, root: Any) -> None:
         if not isinstance(node, mapping):
             continue
         # Nearly every mapping has string keys only, each once: a set tells.
-        texts = [key.value for key, _ in node.value if key.tag == _STR_TAG]
+        texts = [key.value for key, _ in node.value
+                 if key.tag == _STR_TAG and isinstance(key, scalar)]
         if len(texts) == len(node.value) and len(set(texts)) == len(texts):
             todo.extend(value for _, value in node.value if not isinstance(value, scalar))
             continue

@@ -15,14 +15,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
 from gitpipe.pipeline.items import too_many
 from gitpipe.trust.checks import STAGE_NAME
 
 _TAG = "tag:yaml.org,2002:"
+# A tag names a kind of node only on a node of that kind: `!!map x` is a
+# scalar whose constructor will refuse it, never a mapping to look into.
+_NODES = {"map": MappingNode, "seq": SequenceNode, "str": ScalarNode}
 
 
 def _is(node: Any, kind: str) -> bool:
-    return getattr(node, "tag", None) == _TAG + kind
+    return isinstance(node, _NODES[kind]) and node.tag == _TAG + kind
 
 
 def _fields(node: Any) -> dict[str, Any] | None:

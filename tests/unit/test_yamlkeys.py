@@ -14,8 +14,8 @@ from gitpipe.core import yamlkeys
 from gitpipe.core.yamlio import _yaml
 
 KEYS = ["a", "'a'", '"a"', "b", "1", "'1'", "0x1", "1.0", "true", "'true'", "null", "~",
-        "'~'", "!!str 1", "[x]", "{k: v}"]
-SCALARS = st.sampled_from(["1", "x", "'y'", "null", "*anchor"])
+        "'~'", "!!str 1", "[x]", "{k: v}", "!!str [x]", "!!str {k: v}", "!!map z"]
+SCALARS = st.sampled_from(["1", "x", "'y'", "null", "*anchor", "!!map x", "!!seq y"])
 
 
 def _mapping(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
@@ -35,8 +35,8 @@ def _verdict(text: str) -> str | None:
     try:
         node = loader.get_single_node()
         yamlkeys.refuse_duplicate_keys(loader, yaml, node)
-    except yaml.YAMLError as exc:
-        return str(exc)
+    except Exception as exc:  # a tag on the wrong kind of node fails in PyYAML's own ways
+        return f"{type(exc).__name__}: {exc}"
     finally:
         loader.dispose()
     return None
