@@ -23,7 +23,7 @@ from gitpipe.trust.checks import STAGE_NAME
 _TAG = "tag:yaml.org,2002:"
 # A tag names a kind of node only on a node of that kind: `!!map x` is a
 # scalar whose constructor will refuse it, never a mapping to look into.
-_NODES = {"map": MappingNode, "seq": SequenceNode, "str": ScalarNode}
+_NODES: dict[str, Any] = {"map": MappingNode, "seq": SequenceNode, "str": ScalarNode}
 
 
 def _is(node: Any, kind: str) -> bool:
