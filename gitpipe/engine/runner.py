@@ -43,6 +43,7 @@ from gitpipe.project.staleness import (
     judge,
     lock_entry_for,
     observe,
+    unmade_deps,
 )
 from gitpipe.project.status import Prejudged, check_params, said_unfinished
 from gitpipe.storage.cache import CacheError
@@ -168,7 +169,7 @@ class _Runner:
         if not verdict.needs_run:
             return self._re_record(task, verdict, seen)
         inputs = inputs_read(self.project, task, seen)  # as observe read them, before a run
-        missing = [p for p, i in seen.deps.items() if not i.exists]
+        missing = unmade_deps(seen)  # its upstream tasks have had their turn
         if missing or seen.unresolved:
             return self._finish(task.name, Outcome.FAILED, verdict,
                                 _missing_message(task, missing, seen.unresolved))
