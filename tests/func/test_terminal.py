@@ -195,3 +195,20 @@ def test_backfill_lines_start_on_their_own_line_above_the_bar(repo: Repo) -> Non
         before = ANSI.sub(b"", term.output[:match.start()])
         # At the start of a line: never run into the bar's line.
         assert before.endswith((b"\n", b"\r")), before[-200:]
+
+
+def test_only_the_verdict_is_coloured_never_a_word_of_a_reason(repo: Repo) -> None:
+    # `its last run failed` is a reason: its `failed` is text, not a verdict.
+    repo.spec({"bad": {"cmd": "exit 3", "outs": ["never.txt"]}}, commit="spec")
+    repo.run("init", check=True)
+    repo.run("repro")
+    reason = b"never completed: its last run failed"
+    for env in ({}, {"GITPIPE_NO_QUICK": "1"}):  # the quick door and the CLI's
+        term = Terminal(repo.path, "status", env={"GITPIPE_NO_SEAL": "1", **env})
+        assert term.finish() == 0
+        assert b"    " + reason in term.output, term.output
+        assert b"1 stage \x1b[33mstale\x1b[0m" in term.output, term.output
+    term = Terminal(repo.path, "repro")
+    assert term.finish() == 1
+    row = re.search(rb"bad +\x1b\[1;31mfailed\x1b\[0m +[0-9.]+s +" + reason, term.output)
+    assert row, term.output
