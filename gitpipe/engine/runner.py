@@ -228,10 +228,11 @@ class _Runner:
             task.name, started, time.monotonic() - clock, "restored",
             sum(i.size for i in seen.deps.values()), sum(i.size for i in outs.values()),
             seen.fingerprint, None, self.invocation))
-        said = "restored from the cache, as gitpipe.lock records" if cached is locked \
-            else "restored from run-cache"
-        self.listener(Event(task.name, "restored", said))
-        self._finish(task.name, Outcome.RESTORED, verdict, said)
+        source = "the cache, as gitpipe.lock records" if cached is locked else "run-cache"
+        # The live line is `restored TASK: from …` (the event is the verb);
+        # the task's message, read alone in --json, is the whole sentence.
+        self.listener(Event(task.name, "restored", f"from {source}"))
+        self._finish(task.name, Outcome.RESTORED, verdict, f"restored from {source}")
         return True
 
     def _finish(self, name: str, outcome: Outcome, verdict: Staleness | None = None,
