@@ -212,3 +212,22 @@ def test_only_the_verdict_is_coloured_never_a_word_of_a_reason(repo: Repo) -> No
     assert term.finish() == 1
     row = re.search(rb"bad +\x1b\[1;31mfailed\x1b\[0m +[0-9.]+s +" + reason, term.output)
     assert row, term.output
+
+
+def test_a_line_printed_above_the_bar_leaves_the_bar_as_it_is_now(repo: Repo) -> None:
+    # A task fails: its count goes up, then `failed bad` is printed above the
+    # bar. The bar drawn under that line is the one with the failure counted,
+    # not the frame drawn before it, left on screen until the next tick.
+    repo.gen({"slow.py": "import os, time\n" + wait_for_file("go") +
+              "open('slow.txt', 'w').write('x')\n"})
+    repo.spec({"bad": {"cmd": "exit 3", "outs": ["bad.txt"]},
+               "slow": {"cmd": "python3 slow.py", "deps": ["slow.py"], "outs": ["slow.txt"]}},
+              commit="spec")
+    repo.run("init", check=True)
+    term = Terminal(repo.path, "repro", "-k", "-j", "2")
+    term.wait_for(b"failed\x1b[0m bad")
+    (repo.path / "go").touch()
+    assert term.finish() == 1
+    after = term.plain().split("failed bad", 1)[1]
+    frame = after.split("\r")[1]  # the bar under the line, up to its next redraw
+    assert "1/2" in frame and "failed 1" in frame, after[:400]
