@@ -64,10 +64,12 @@ def log_command(ctx: click.Context, path: str, rev: str | None, limit: int | Non
     every commit whose gitpipe.lock changed it, newest first, with the stage,
     command, params and deps that made each version and the stages upstream.
     PATH is relative to the project's root."""
+    from gitpipe.trust.checks import terminal_text  # what git holds is shown, never obeyed
+
     log = project_of(ctx).log(path, rev, limit)
     ui = ui_of(ctx)
     for note in log.notes:
-        ui.result(f"note: {_printable(note)}", err=True)
+        ui.result(f"note: {terminal_text(note)}", err=True)
     if out := json_out(ctx):
         out.emit(log.to_json())
         return
@@ -75,7 +77,7 @@ def log_command(ctx: click.Context, path: str, rev: str | None, limit: int | Non
         if index:
             click.echo("")
         for line in _version_lines(version, log.path):
-            click.echo(_printable(line))
+            click.echo(terminal_text(line))
 
 
 def _version_lines(version: ArtifactVersion, path: str) -> list[str]:
@@ -131,14 +133,6 @@ def _short(digest: str | None) -> str:
         return "-"
     algo, _, value = digest.partition(":")
     return f"{algo}:{value[:12]}{'.dir' if value.endswith('.dir') else ''}"
-
-
-def _printable(text: str) -> str:
-    """`text` with control characters escaped: what git holds is shown, never
-    obeyed by the terminal."""
-    from gitpipe.trust.checks import terminal_text
-
-    return terminal_text(text)
 
 
 @cli.command("commit")
