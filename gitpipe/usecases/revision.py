@@ -1,5 +1,5 @@
-"""Staleness at any commit, from git objects alone; and what differs between two
-commits, or between a commit and the work tree.
+"""Staleness at any commit, from git objects alone (what differs between two
+commits' locks is usecases/lockdiff.py's).
 
 At a revision, the spec, params, lock and `.gitpipe/config.yaml` (for
 executor settings) are read from the commit's tree. Every dep the commit
