@@ -157,9 +157,15 @@ def written_by(graph: Dag, names: list[str]) -> Callable[[str], bool]:
     """Whether one of the tasks `names` (stale upstream tasks, which run
     first) writes a path, as the graph's edges are drawn (the out itself, a
     directory out holding it, or an out inside it)."""
+    index: graph_module.OutIndex | None = None
+
     def writes(path: str) -> bool:
-        tasks = [graph.nodes[name]["task"] for name in names]
-        return bool(tasks) and bool(graph_module.OutIndex(tasks).producers(path))
+        nonlocal index
+        if not names:
+            return False
+        if index is None:  # only for a new task that misses a dep
+            index = graph_module.OutIndex(graph.nodes[name]["task"] for name in names)
+        return bool(index.producers(path))
     return writes
 
 
