@@ -19,8 +19,9 @@ STYLES = {
 _VERDICT = "|".join(re.escape(word) for word in sorted(STYLES, key=len, reverse=True))
 # The places a verdict stands in gitpipe's lines, and only those: a word inside
 # free text (a reason, a message, a name: `its last run failed`) stays plain.
-# A line's first word (`failed train`, `error: …`, `would run x: …`):
-_LEADING = re.compile(rf"^()({_VERDICT})(?=[ :]|$)")
+# A line's first word, before a name or a message (`failed train`, `error: …`,
+# `would run x: …`); not a status title (`failed:`) nor a table row's task:
+_LEADING = re.compile(rf"^()({_VERDICT})(?=: | \S)")
 # The repro table's result column, after the task (whose title holds single
 # spaces at most: `x@2024-01-01 … 2024-01-05 (5)`):
 _COLUMN = re.compile(rf"^(\S+(?: \S+)*  +)({_VERDICT})(?=  |$)")

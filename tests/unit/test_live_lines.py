@@ -51,3 +51,6 @@ def test_a_verdict_word_inside_free_text_stays_plain() -> None:
         "hint: 'a' no longer matches (or its last run failed)"
     assert colour("01_prep  cancelled    params: x 3 failed") == \
         "01_prep  cancelled    params: x 3 failed"
+    # A task named as a verdict is a name: its status title, its table row.
+    assert colour("failed:") == "failed:"
+    assert colour("ran  failed  1.0s  new stage") == "ran  \x1b[1;31mfailed\x1b[0m  1.0s  new stage"
