@@ -16,10 +16,20 @@ STYLES = {
     "failed": "1;31", "blocked": "31", "warning": "33", "error": "1;31",
     "differs": "1;31",
 }
-# A whole word, not part of a name or a path (`stale_check`, `data/ran/`).
-_WORDS = re.compile(r"(?<![\w/.@-])("
-                    + "|".join(re.escape(word) for word in sorted(STYLES, key=len, reverse=True))
-                    + r")(?![\w/.@-])")
+_VERDICT = "|".join(re.escape(word) for word in sorted(STYLES, key=len, reverse=True))
+# The places a verdict stands in gitpipe's lines, and only those: a word inside
+# free text (a reason, a message, a name: `its last run failed`) stays plain.
+# A line's first word, before a name or a message (`failed train`, `error: …`,
+# `would run x: …`); not a status title (`failed:`) nor a table row's task:
+_LEADING = re.compile(rf"^()({_VERDICT})(?=: | \S)")
+# The repro table's result column, after the task (whose title holds single
+# spaces at most: `x@2024-01-01 … 2024-01-05 (5)`):
+_COLUMN = re.compile(rf"^(\S+(?: \S+)*  +)({_VERDICT})(?=  |$)")
+# A line of counts (`1 failed, 2 ran`, `2 of 3 stages stale (…)`,
+# `everything is up to date: 3 skipped`, `verify: 1 differs`), which has no
+# column gap: each verdict after its count, or after `everything is`.
+_COUNTS_LINE = re.compile(r"^(?:\d|everything is |verify: \d)(?!.*  )")
+_COUNTED = re.compile(rf"(\d |\bstages? |^everything is )({_VERDICT})(?=[ ,:(]|$)")
 
 
 def wanted(stream: Any) -> bool:
@@ -33,4 +43,21 @@ def wanted(stream: Any) -> bool:
 
 
 def colour(text: str) -> str:
-    return _WORDS.sub(lambda found: f"\x1b[{STYLES[found[1]]}m{found[1]}\x1b[0m", text)
+    """`text` with the verdict of each line coloured where it stands (see above);
+    an indented line (a reason, a log's tail) is never coloured."""
+    return "\n".join(_coloured_line(line) for line in text.split("\n"))
+
+
+def _paint(found: re.Match[str]) -> str:
+    """What stands before the verdict (group 1), then the verdict coloured."""
+    return f"{found[1]}\x1b[{STYLES[found[2]]}m{found[2]}\x1b[0m"
+
+
+def _coloured_line(line: str) -> str:
+    if _LEADING.match(line):
+        return _LEADING.sub(_paint, line, count=1)
+    if _COLUMN.match(line):
+        return _COLUMN.sub(_paint, line, count=1)
+    if _COUNTS_LINE.match(line):
+        return _COUNTED.sub(_paint, line)
+    return line

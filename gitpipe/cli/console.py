@@ -71,12 +71,22 @@ class Ui:
         with self.lock:
             self._end_partial()
             if self.live is not None and _isatty(stream):
-                # Above the live display, through the console that draws it.
-                from rich.text import Text
-
-                self.live.console.print(Text.from_ansi(text), soft_wrap=True)
+                self._above_live(text)
                 return
             echo(text, err)
+
+    def _above_live(self, text: str) -> None:
+        """A line above the live display, through the console that draws it,
+        in one write with the display redrawn under it. Rich redraws the frame
+        it drew last: where the display changed since, it is drawn afresh
+        first, so the frame under the line is the one as it is now."""
+        from rich.text import Text
+
+        live = self.live
+        with live.console:
+            if getattr(live, "changed", False):
+                live.refresh()
+            live.console.print(Text.from_ansi(text), soft_wrap=True)
 
     def info(self, text: str, err: bool = False, styled: bool = False) -> None:
         """A line for the person watching (what runs, what moved): not under -q."""

@@ -16,7 +16,7 @@ from gitpipe.cli import complete
 from gitpipe.cli.console import ui_of
 from gitpipe.cli.group import cli, project_of, size_text
 from gitpipe.cli.jsonout import json_option, json_out
-from gitpipe.cli.output import LivePrinter, print_report
+from gitpipe.cli.output import LivePrinter, diff_lines, print_report
 from gitpipe.core.errors import EXIT_INTERRUPTED
 from gitpipe.core.jsondoc import plain
 
@@ -27,26 +27,28 @@ if TYPE_CHECKING:
 @cli.command("diff")
 @click.argument("rev1", default="HEAD", required=False)
 @click.argument("rev2", required=False)
+@click.option("--all", "everything", is_flag=True,
+              help="List every task, partition and change; no cut.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print one JSON list: each differing task and its changes.")
 @click.pass_context
-def diff_command(ctx: click.Context, rev1: str, rev2: str | None, as_json: bool) -> None:
+def diff_command(ctx: click.Context, rev1: str, rev2: str | None, everything: bool,
+                 as_json: bool) -> None:
     """Which stages' fingerprints, params and outs differ between REV1 (default
     HEAD) and REV2, or the work tree when REV2 is not given (as `git diff REV`)."""
-    from gitpipe.usecases.revision import diff
+    from gitpipe.usecases.lockdiff import diff
 
-    changes = diff(project_of(ctx), rev1, rev2)
+    found = diff(project_of(ctx), rev1, rev2)
     if as_json:
         import json
 
-        click.echo(json.dumps([{"task": c.task, "changes": list(c.changes)} for c in changes]))
+        click.echo(json.dumps([{"task": c.task, "changes": list(c.changes)}
+                               for c in found.tasks]))
         return
-    if not changes:
+    if not found.tasks:
         click.echo(f"no stage differs between {rev1} and {rev2 or 'the work tree'}")
-    for change in changes:
-        click.echo(f"{change.task}:")
-        for line in change.changes:
-            click.echo(f"    {line}")
+    for line in diff_lines(found, everything):
+        click.echo(line)
 
 
 @cli.command("log")
@@ -62,10 +64,12 @@ def log_command(ctx: click.Context, path: str, rev: str | None, limit: int | Non
     every commit whose gitpipe.lock changed it, newest first, with the stage,
     command, params and deps that made each version and the stages upstream.
     PATH is relative to the project's root."""
+    from gitpipe.trust.checks import terminal_text  # what git holds is shown, never obeyed
+
     log = project_of(ctx).log(path, rev, limit)
     ui = ui_of(ctx)
     for note in log.notes:
-        ui.result(f"note: {_printable(note)}", err=True)
+        ui.result(f"note: {terminal_text(note)}", err=True)
     if out := json_out(ctx):
         out.emit(log.to_json())
         return
@@ -73,7 +77,7 @@ def log_command(ctx: click.Context, path: str, rev: str | None, limit: int | Non
         if index:
             click.echo("")
         for line in _version_lines(version, log.path):
-            click.echo(_printable(line))
+            click.echo(terminal_text(line))
 
 
 def _version_lines(version: ArtifactVersion, path: str) -> list[str]:
@@ -129,14 +133,6 @@ def _short(digest: str | None) -> str:
         return "-"
     algo, _, value = digest.partition(":")
     return f"{algo}:{value[:12]}{'.dir' if value.endswith('.dir') else ''}"
-
-
-def _printable(text: str) -> str:
-    """`text` with control characters escaped: what git holds is shown, never
-    obeyed by the terminal."""
-    from gitpipe.trust.checks import terminal_text
-
-    return terminal_text(text)
 
 
 @cli.command("commit")

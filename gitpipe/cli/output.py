@@ -10,11 +10,21 @@ from typing import TYPE_CHECKING, Any
 
 from gitpipe.cli.console import Ui, ui_of
 from gitpipe.cli.progress import RunProgress
-from gitpipe.fastpath.render import dry_run_lines, status_lines, table_lines
+from gitpipe.core.ranges import cut
+from gitpipe.fastpath.render import (
+    REASONS_SHOWN,
+    cut_blocks,
+    dry_run_lines,
+    entries,
+    positions,
+    status_lines,
+    table_lines,
+)
 
 if TYPE_CHECKING:
     from gitpipe.engine.reports import Event, Report
     from gitpipe.project.status import StatusReport
+    from gitpipe.usecases.lockdiff import LockDiff
 
 
 def print_status(report: StatusReport, ui: Ui | None = None, everything: bool = False,
@@ -22,6 +32,20 @@ def print_status(report: StatusReport, ui: Ui | None = None, everything: bool = 
     ui = ui or ui_of()
     for line in status_lines(report, everything, has_remote, order):
         ui.result(line, styled=True)
+
+
+def diff_lines(found: LockDiff, everything: bool = False) -> list[str]:
+    """`gitpipe diff` as text: each task in plan order with its changes, the
+    partitions of a stage that changed alike as one entry (as status groups
+    them), whose changes are said without the digests that differ from one
+    partition to the next; the cuts of status, lifted by `everything`."""
+    full = {task.task: task.changes for task in found.tasks}
+    grouped = entries(((task.task, list(task.brief)) for task in found.tasks),
+                      positions([task.task for task in found.tasks], found.order), everything)
+    blocks = [[f"{entry.title}:", *(f"    {line}" for line in (
+        cut(list(full[entry.title]), REASONS_SHOWN, "changes", everything)
+        if entry.title in full else entry.reasons))] for entry in grouped]
+    return [line for block in cut_blocks(blocks, everything) for line in block]
 
 
 LABELS = {"start": "running", "retry": "retrying", "fail": "failed", "restored": "restored",

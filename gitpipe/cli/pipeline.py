@@ -16,9 +16,8 @@ from gitpipe.cli import complete
 from gitpipe.cli.console import Ui, ui_of
 from gitpipe.cli.group import cli, project_of, scope_names, settle_exit_code, size_text
 from gitpipe.cli.jsonout import json_option, json_out
-from gitpipe.cli.output import LivePrinter, print_report, print_status
-from gitpipe.cli.progress import RunProgress
-from gitpipe.cli.reprorun import every_task, retry_backoff, run_repro, table_when_stopped
+from gitpipe.cli.output import print_status
+from gitpipe.cli.reprorun import every_task, retry_backoff, run_repro, shown_run
 from gitpipe.cli.verify import print_check, print_totals
 from gitpipe.core.ranges import plural
 
@@ -305,17 +304,13 @@ def backfill(ctx: click.Context, stage: str, start: str | None, end: str | None,
     from gitpipe.engine.reports import ReproOptions
 
     options = BackfillOptions(stage, start, end, concurrency, force, not no_downstream, dry_run)
+    repro_options = ReproOptions(jobs=jobs, retry_backoff=retry_backoff())
     project = project_of(ctx)
-    # The engine's 'plan' event gives the bar its total: the range is planned once.
-    with document_when_stopped(ctx, "backfill", stage), \
-            table_when_stopped(ui_of(ctx), everything, project), \
-            RunProgress(ui_of(ctx), "backfill") as progress:
-        printer = LivePrinter(ui_of(ctx), progress)
-        report = project.backfill(options, ReproOptions(jobs=jobs, retry_backoff=retry_backoff()),
-                                  progress.wrap(printer.event), printer.line)
-    settle_exit_code(ctx, 0 if report.ok else 1)
-    printer.raise_lost()
-    print_report(report, ui_of(ctx), everything, every_task(project))  # with --json, on stderr
+    with document_when_stopped(ctx, "backfill", stage):
+        report = shown_run(project, ui_of(ctx), everything, "backfill",
+                           lambda listener, sink: project.backfill(options, repro_options,
+                                                                   listener, sink),
+                           lambda code: settle_exit_code(ctx, code))
     if out := json_out(ctx):
         out.emit({**report.to_json("backfill"), "stage": stage})
     if not report.ok:

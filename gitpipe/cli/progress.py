@@ -43,7 +43,13 @@ class _Bar:
         extra = self.extra
 
         class _WithLines(Progress):
+            # Changed since it was last drawn: a line printed above the bar
+            # redraws the frame drawn last, so the Ui draws it afresh then
+            # (cli/console.py) instead of leaving it until the next tick.
+            changed = False
+
             def get_renderables(self) -> Iterator[Any]:
+                self.changed = False  # before reading: a change while drawing stays marked
                 yield self.make_tasks_table(self.tasks)
                 for line in extra():
                     yield Text(line, no_wrap=True, overflow="ellipsis")
@@ -69,6 +75,12 @@ class _Bar:
     def update(self, draw: bool = False, **changes: Any) -> None:
         if self.progress is not None:
             self.progress.update(self.task, refresh=draw, **changes)
+            self.mark_changed()
+
+    def mark_changed(self) -> None:
+        """What the bar shows changed (a field, a running task's frame)."""
+        if self.progress is not None:
+            self.progress.changed = True
 
     def stop(self) -> None:
         if self.progress is not None:
@@ -163,6 +175,7 @@ class RunProgress:
         with self._mutex:
             if task in self.running:  # (a late line of an ended task adds nothing)
                 self.running[task] = text
+        self._bar.mark_changed()
         return True
 
     def finished(self) -> int:

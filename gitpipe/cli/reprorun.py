@@ -16,7 +16,8 @@ from gitpipe.cli.progress import RunProgress
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from gitpipe.engine.reports import Report, ReproOptions
+    from gitpipe.engine.reports import Listener, Report, ReproOptions
+    from gitpipe.executors.base import OutputSink
     from gitpipe.usecases.api import Project
 
 
@@ -34,18 +35,33 @@ def plain_options(jobs: int | None) -> ReproOptions:
 
 def run_repro(project: Project, options: ReproOptions, ui: Ui, everything: bool,
               started_ns: int, settle_exit_code: Callable[[int], None]) -> Report:
-    """Run the repro with live output, settle plain `repro`'s seal when it may,
-    say the exit code (before printing: a reader that leaves does not change
-    it) and print the table."""
+    """Run the repro as `shown_run` shows it, and settle plain `repro`'s seal
+    when it may, before the exit code is said."""
     from gitpipe.fastpath import noop, seal
 
-    with table_when_stopped(ui, everything, project), \
-            RunProgress(ui, "repro") as progress:  # its total: the engine's plan
+    def settle_seal(report: Report) -> None:
+        if noop.seals_repro(options):
+            seal.settle(project, noop.REPRO, noop.repro_answer(report), started_ns)
+
+    return shown_run(project, ui, everything, "repro",
+                     lambda listener, sink: project.repro(options=options, listener=listener,
+                                                          sink=sink),
+                     settle_exit_code, settle_seal)
+
+
+def shown_run(project: Project, ui: Ui, everything: bool, label: str,
+              run: Callable[[Listener, OutputSink], Report],
+              settle_exit_code: Callable[[int], None],
+              ran: Callable[[Report], None] | None = None) -> Report:
+    """A run (a repro, a backfill) as it is shown: its lines and bar (`label`,
+    its total the engine's plan) while it runs, the table after Ctrl-C; then
+    `ran(report)`, the exit code said (before printing: a reader that leaves
+    does not change it) and the table printed."""
+    with table_when_stopped(ui, everything, project), RunProgress(ui, label) as progress:
         printer = LivePrinter(ui, progress)
-        report = project.repro(options=options, listener=progress.wrap(printer.event),
-                               sink=printer.line)
-    if noop.seals_repro(options):
-        seal.settle(project, noop.REPRO, noop.repro_answer(report), started_ns)
+        report = run(progress.wrap(printer.event), printer.line)
+    if ran is not None:
+        ran(report)
     settle_exit_code(0 if report.ok else 1)
     printer.raise_lost()
     print_report(report, ui, everything, every_task(project))  # with --json, on stderr

@@ -43,6 +43,7 @@ from gitpipe.project.staleness import (
     judge,
     lock_entry_for,
     observe,
+    unmade_deps,
 )
 from gitpipe.project.status import Prejudged, check_params, said_unfinished
 from gitpipe.storage.cache import CacheError
@@ -168,7 +169,7 @@ class _Runner:
         if not verdict.needs_run:
             return self._re_record(task, verdict, seen)
         inputs = inputs_read(self.project, task, seen)  # as observe read them, before a run
-        missing = [p for p, i in seen.deps.items() if not i.exists]
+        missing = unmade_deps(seen)  # its upstream tasks have had their turn
         if missing or seen.unresolved:
             return self._finish(task.name, Outcome.FAILED, verdict,
                                 _missing_message(task, missing, seen.unresolved))
@@ -227,10 +228,11 @@ class _Runner:
             task.name, started, time.monotonic() - clock, "restored",
             sum(i.size for i in seen.deps.values()), sum(i.size for i in outs.values()),
             seen.fingerprint, None, self.invocation))
-        said = "restored from the cache, as gitpipe.lock records" if cached is locked \
-            else "restored from run-cache"
-        self.listener(Event(task.name, "restored", said))
-        self._finish(task.name, Outcome.RESTORED, verdict, said)
+        source = "the cache, as gitpipe.lock records" if cached is locked else "run-cache"
+        # The live line is `restored TASK: from …` (the event is the verb);
+        # the task's message, read alone in --json, is the whole sentence.
+        self.listener(Event(task.name, "restored", f"from {source}"))
+        self._finish(task.name, Outcome.RESTORED, verdict, f"restored from {source}")
         return True
 
     def _finish(self, name: str, outcome: Outcome, verdict: Staleness | None = None,

@@ -6,6 +6,7 @@ import os
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from gitpipe.core.errors import BadInputError
 from gitpipe.core.utf8 import decode_utf8
 from gitpipe.git import plumbing as gitcli
 from gitpipe.git.repo import GitRepo, bytes_blob_id
@@ -46,10 +47,22 @@ class Revision:
             return None
 
     def read_text(self, path: str) -> str | None:
+        """One of gitpipe's own files (the spec, params, the lock, a vars or
+        config file) as the commit holds it; None where it holds none. A
+        symlink is refused, naming it: its blob is where it leads, not the
+        file's text, and a work tree reads such a file through the link."""
         entry = self._entry(path)
         if entry is None or entry.type_str != "blob":
             return None
-        return decode_utf8(self.git.repo[entry.id].read_raw(), f"{path}@{self.rev}")
+        name = f"{path}@{self.rev}"
+        data = self.git.repo[entry.id].read_raw()
+        if entry.filemode == LINK_MODE:
+            target = os.fsdecode(data)
+            shown = repr(target if len(target) <= 200 else target[:200] + "…")
+            raise BadInputError(f"{name}: a symlink (to {shown}), not a file: gitpipe reads "
+                                "its files at a revision only as regular files",
+                                hint="commit the file itself in place of the link")
+        return decode_utf8(data, name)
 
     def blob_id(self, path: str) -> str | None:
         entry = self._entry(path)

@@ -162,36 +162,28 @@ def _python_sentence(reason: Reason) -> str:
 
 def _env_text(env: dict[str, str | None]) -> str:
     """`now X=2, API_TOKEN=<secret>`; `now empty` for an env taken away."""
-    pairs = [f"{_plain(name)}={'<secret>' if value is None else _plain(value)}"
-             for name, value in env.items()]
+    pairs = [f"{name}={'<secret>' if value is None else value}" for name, value in env.items()]
     return f"now {', '.join(pairs) or 'empty'}"
 
 
 def _env_changes(reason: Reason) -> str:
     """`MODE fast -> slow; SEED added (1); API_TOKEN changed (a secret)`: each
     variable the subject names, between the envs `old` and `new` (a secret's
-    value is None in both)."""
+    value is None in both). Names and values come from the spec: the
+    sentence is escaped whole (Reason.__str__)."""
     old, new = reason.old, reason.new or {}
     parts = []
     for name in reason.subject.split(", "):
-        shown = _plain(name)
         if name not in old:
             value = new.get(name)
-            shown_value = "a secret" if value is None else _plain(value)
-            parts.append(f"{shown} added ({shown_value})")
+            parts.append(f"{name} added ({'a secret' if value is None else value})")
         elif name not in new:
-            parts.append(f"{shown} removed")
+            parts.append(f"{name} removed")
         elif old[name] is None or new[name] is None:
-            parts.append(f"{shown} changed (a secret)")
+            parts.append(f"{name} changed (a secret)")
         else:
-            parts.append(f"{shown} {_plain(old[name])} -> {_plain(new[name])}")
+            parts.append(f"{name} {old[name]} -> {new[name]}")
     return "; ".join(parts)
-
-
-def _plain(text: str) -> str:
-    """`text` as is, or quoted with its escapes where it holds a control
-    character (an escape sequence from a cloned spec never reaches a terminal)."""
-    return text if text.isprintable() else json.dumps(text)
 
 
 def _exec_bit(executable: bool) -> str:

@@ -264,10 +264,13 @@ def _reasons_against(task: Task, entry: LockEntry, seen: Observation) -> list[Re
 
 
 def judge(task: Task, entry: LockEntry | None, seen: Observation,
-          upstream: Iterable[str] = (), force: bool = False) -> Staleness:
+          upstream: Iterable[str] = (), force: bool = False,
+          awaited: Callable[[str], bool] | None = None) -> Staleness:
     """The Staleness of `task`; `upstream` names stale tasks it depends on.
     A forced task is `forced`, never also `new`: `backfill --force` clears its
-    partitions' entries before judging them."""
+    partitions' entries before judging them. `awaited(path)` says whether a
+    stale upstream task, which runs first, writes a missing dep (None: none
+    does)."""
     if task.stage.frozen:
         return Staleness(task.name, (), seen)
     reasons: list[Reason] = []
@@ -275,8 +278,10 @@ def judge(task: Task, entry: LockEntry | None, seen: Observation,
         reasons.append(Reason(Kind.FORCED))
     if entry is not None:
         reasons.extend(_reasons_against(task, entry, seen))
-    elif not force:
-        reasons.append(Reason(Kind.NEW, _node_word(task)))
+    else:
+        if not force:
+            reasons.append(Reason(Kind.NEW, _node_word(task)))
+        reasons.extend(Reason(Kind.DEP_MISSING, path) for path in unmade_deps(seen, awaited))
     if task.stage.always_changed:
         reasons.append(Reason(Kind.ALWAYS))
     reasons.extend(Reason(Kind.UPSTREAM, name) for name in upstream)
@@ -286,6 +291,13 @@ def judge(task: Task, entry: LockEntry | None, seen: Observation,
         if not task.stage.deterministic:
             reasons.append(Reason(Kind.NONDETERMINISTIC))
     return Staleness(task.name, tuple(reasons), seen)
+
+
+def unmade_deps(seen: Observation, awaited: Callable[[str], bool] | None = None) -> list[str]:
+    """The deps that do not exist and that no stale upstream task will make
+    (`awaited`): a repro refuses to run the task while one is missing."""
+    return [path for path, info in seen.deps.items()
+            if not info.exists and not (awaited is not None and awaited(path))]
 
 
 def lock_entry_for(task: Task, seen: Observation, outs: dict[str, PathInfo]) -> LockEntry:

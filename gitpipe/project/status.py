@@ -9,6 +9,7 @@ import operator
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from typing import NamedTuple
 
+from gitpipe.core.digraph import Dag
 from gitpipe.core.errors import SpecError
 from gitpipe.core.jsondoc import header
 from gitpipe.hashing.digests import gc_paused
@@ -146,10 +147,26 @@ def _verdicts(project: Project, order: list[Hashable],
         upstream = [str(p) for p in graph.predecessors(node) if p in stale]
         entry = entries.get(task.name)
         seen = observe(task, project.workspace, params, entry)
-        verdict = judge(task, entry, seen, upstream)
+        verdict = judge(task, entry, seen, upstream, awaited=written_by(graph, upstream))
         if verdict.needs_run and not (forgive is not None and forgive(verdict)):
             stale.add(task.name)  # a re-recorded task's outs stay as they are
         yield verdict
+
+
+def written_by(graph: Dag, names: list[str]) -> Callable[[str], bool]:
+    """Whether one of the tasks `names` (stale upstream tasks, which run
+    first) writes a path, as the graph's edges are drawn (the out itself, a
+    directory out holding it, or an out inside it)."""
+    index: graph_module.OutIndex | None = None
+
+    def writes(path: str) -> bool:
+        nonlocal index
+        if not names:
+            return False
+        if index is None:  # only for a new task that misses a dep
+            index = graph_module.OutIndex(graph.nodes[name]["task"] for name in names)
+        return bool(index.producers(path))
+    return writes
 
 
 def _paths_of(task: Task) -> list[str]:

@@ -79,21 +79,29 @@ def shown(text: object, most: int = 80) -> str:
     return quoted if len(quoted) <= most else f"{quoted[:most]}… ({len(quoted):,} characters)"
 
 
+def shows_as_is(text: str) -> bool:
+    """Whether a terminal shows `text` as the plain text it is: no character
+    it would obey or hide (ESC, newline, DEL, C1, bidi controls). An escape
+    sequence clears the screen, sets the title or rewrites the lines above; a
+    newline forges a line; a bidi control shows a name reversed. The one test
+    of the helpers that show text from git or a remote (below)."""
+    return text.isprintable()
+
+
 def printable(text: str) -> str:
     """`text` as is when a terminal shows it as plain text, else as `shown`
-    quotes and cuts it: a name a remote lists may hold escape sequences."""
-    return text if text.isprintable() and len(text) <= 200 else shown(text)
+    quotes and cuts it: a name a remote lists may hold escape sequences, and
+    be of any length."""
+    return text if shows_as_is(text) and len(text) <= 200 else shown(text)
 
 
 def terminal_text(text: str) -> str:
-    """`text` with every character a terminal would obey or hide (ESC, newline,
-    DEL, C1, bidi controls) written as Python escapes it (`\\x1b`, `\\n`,
-    `\\u202e`): a name or value from git or a remote is shown, never obeyed. An
-    escape sequence clears the screen, sets the title or rewrites the lines
-    above; a newline forges a line; a bidi control shows a name reversed."""
-    if text.isprintable():
+    """`text` with every character a terminal would obey or hide written as
+    Python escapes it (`\\x1b`, `\\n`, `\\u202e`): a name or value from git
+    or a remote is shown, never obeyed (see `shows_as_is`)."""
+    if shows_as_is(text):
         return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return "".join(c if shows_as_is(c) else repr(c)[1:-1] for c in text)
 
 
 def reserved_name(part: str) -> bool:

@@ -1,5 +1,5 @@
-"""Staleness at any commit, from git objects alone; and what differs between two
-commits, or between a commit and the work tree.
+"""Staleness at any commit, from git objects alone (what differs between two
+commits' locks is usecases/lockdiff.py's).
 
 At a revision, the spec, params, lock and `.gitpipe/config.yaml` (for
 executor settings) are read from the commit's tree. Every dep the commit
@@ -22,29 +22,28 @@ from __future__ import annotations
 import os
 import posixpath
 import stat as stat_module
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from gitpipe.core.errors import BadInputError, GitpipeError
+from gitpipe.core.errors import BadInputError
 from gitpipe.core.yamlio import parse_yaml
 from gitpipe.git.revision import EXECUTABLE_MODE, Revision
-from gitpipe.hashing.digests import DIR_SUFFIX, GIT, XXH3, file_digest, hash_bytes, listing_digest
+from gitpipe.hashing.digests import GIT, XXH3, file_digest, hash_bytes, listing_digest
 from gitpipe.hashing.ignore import IGNORE_FILE, Ignore, parse_rules
 from gitpipe.hashing.statsig import ListedFile, walk_files
 from gitpipe.pipeline import graph as graph_module
 from gitpipe.pipeline import lockfile, registry
 from gitpipe.pipeline.config import CONFIG_FILE, raw_with_committed
-from gitpipe.pipeline.lockfile import LockedModule, LockedPath, LockEntry
+from gitpipe.pipeline.lockfile import LockEntry
 from gitpipe.pipeline.model import SPEC_FILE, Stage
 from gitpipe.pipeline.params import ParamsReader
 from gitpipe.pipeline.parse import items_counted, parse_pipeline
 from gitpipe.project.root import Project
-from gitpipe.project.staleness import Kind, Reason, judge, lock_entry_for, observe
-from gitpipe.project.status import StatusReport
+from gitpipe.project.staleness import judge, observe
+from gitpipe.project.status import StatusReport, written_by
 from gitpipe.storage.workspace import PathInfo, Workspace
-from gitpipe.trust.checks import terminal_text
 
 if TYPE_CHECKING:
     from gitpipe.hashing.ignore import Rule, RuleSet
@@ -302,99 +301,9 @@ def status_at(project: Project, rev: str, targets: Iterable[str] = ()) -> Status
         entry = at.entries.get(task.name)
         seen = observe(task, space, at.params, entry)
         upstream = [str(p) for p in graph.predecessors(node) if p in stale]
-        verdict = judge(task, entry, seen, upstream)
+        verdict = judge(task, entry, seen, upstream, awaited=written_by(graph, upstream))
         if verdict.needs_run:
             stale.add(task.name)
         verdicts.append(verdict._replace(observation=None))
     project.state.flush()
     return StatusReport(tuple(verdicts))
-
-
-@dataclass(frozen=True)
-class TaskDiff:
-    """How one task's lock entry differs between two commits, or a commit and
-    the work tree."""
-
-    task: str
-    changes: tuple[str, ...]
-
-
-def diff(project: Project, rev1: str, rev2: str | None = None) -> list[TaskDiff]:
-    """Which tasks' fingerprints, params and outs differ between two commits'
-    locks; `rev2` None: between `rev1`'s lock and the work tree (worktree_entries)."""
-    old = load_at(project, rev1).entries
-    new = load_at(project, rev2).entries if rev2 is not None else worktree_entries(project)
-    metrics = _metric_lines(project, rev1, rev2)
-    found = []
-    for name in sorted(set(old) | set(new)):
-        changes = _entry_changes(old.get(name), new.get(name), metrics)
-        if changes:
-            found.append(TaskDiff(name, tuple(changes)))
-    return found
-
-
-def worktree_entries(project: Project) -> dict[str, LockEntry]:
-    """The lock entry each task of the work tree's spec would get if it were
-    recorded now (as `gitpipe commit` records it): its cmd, params and
-    fingerprint as the work tree has them, and the digests of the outs the
-    work tree holds (hashed stat first, as `status` hashes them). A task the
-    work tree's gitpipe.lock records but its spec no longer declares keeps
-    its lock entry."""
-    entries = dict(project.lock_entries)
-    params = project.params_reader()
-    graph = project.graph
-    for node in graph_module.plan(graph):
-        task = graph.nodes[node]["task"]
-        seen = observe(task, project.workspace, params, entries.get(task.name))
-        entries[task.name] = lock_entry_for(task, seen, seen.outs)
-    project.state.flush()
-    return entries
-
-
-def _metric_lines(project: Project, rev1: str, rev2: str | None) -> dict[str, list[str]]:
-    """{metrics file: its changed values as lines}: a changed metric is named by
-    value beside its digest. Values that cannot be read leave the digest alone."""
-    from gitpipe.usecases.values import metric_changes
-
-    lines: dict[str, list[str]] = {}
-    try:
-        for change in metric_changes(project, rev1, rev2):
-            lines.setdefault(change.file, []).append(f"metrics: {change}")
-    except GitpipeError:
-        return {}
-    return lines
-
-
-def _entry_changes(old: LockEntry | None, new: LockEntry | None,
-                   metrics: dict[str, list[str]] | None = None) -> list[str]:
-    if old is None or new is None:
-        return ["added"] if old is None else ["removed"]
-    changes = []
-    if old.fingerprint != new.fingerprint:
-        changes.append(f"fingerprint {old.fingerprint} -> {new.fingerprint}")
-    if old.cmd != new.cmd:
-        changes.append("cmd changed")
-    from gitpipe.pipeline.params import changes_between
-
-    changes += [str(Reason(Kind.PARAM, key, was, now))
-                for key, was, now in changes_between(old.params, new.params)]
-    for kind, was, now in (("deps", old.deps, new.deps), ("python", old.python, new.python),
-                           ("outs", old.outs, new.outs)):
-        for path, line in _digest_changes(kind, was, now):
-            changes.append(line)
-            if kind == "outs":
-                changes.extend((metrics or {}).get(path, []))
-    return [terminal_text(change) for change in changes]  # params and metrics are git's text
-
-
-def _digest_changes(kind: str, old: Sequence[LockedPath | LockedModule],
-                    new: Sequence[LockedPath | LockedModule]) -> list[tuple[str, str]]:
-    """(path, `KIND: PATH OLD -> NEW`) for each path whose digest differs (`none`
-    where one side has no such path): what moved a fingerprint, beside cmd and
-    params."""
-    was = {row.path: row.digest for row in old}
-    now = {row.path: row.digest for row in new}
-    # A directory as status and gitpipe.yaml name it, with its `/`.
-    shown = {p: p + "/" * d.endswith(DIR_SUFFIX) for p, d in (*was.items(), *now.items())}
-    return [(path, f"{kind}: {shown[path]} {was.get(path) or 'none'} -> {now.get(path) or 'none'}")
-            for path in sorted(was.keys() | now.keys()) if was.get(path) != now.get(path)]

@@ -154,6 +154,8 @@ def _param_values(pipeline: Pipeline, reader: ParamsReader, where: str) -> dict[
             except SpecError:
                 continue  # the file or the key is not there on this side
             except BadInputError as exc:
+                if exc.message.startswith(f"{ref.file}@"):  # names its side already
+                    raise
                 raise BadInputError(f"{exc.message} ({where})", exc.hint) from None
             for item in value.values():  # the one param asked for, if there
                 by_file.setdefault(ref.file, {})[ref.key] = item

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from pathlib import Path
@@ -48,10 +49,13 @@ def test_param_revert_restores_from_run_cache(repo: Repo) -> None:
     assert repo.ran() == ["build", "build"]
     repo.gen({"params.yaml": {"n": 1}})
     done = repo.run("repro", check=True)
-    assert "restored build: restored from run-cache" in done.stdout
+    assert "restored build: from run-cache\n" in done.stdout  # "restored" said once
     assert repo.ran() == []
     assert repo.read("out/n.txt") == "n: 1\n"
     assert repo.run("status", "--check").returncode == 0
+    repo.gen({"params.yaml": {"n": 2}})
+    [task] = json.loads(repo.run("repro", "--json", check=True).stdout)["tasks"]
+    assert task["message"] == "restored from run-cache"  # read alone: the whole sentence
 
 
 def test_checkout_after_branch_switch(repo: Repo) -> None:

@@ -101,3 +101,30 @@ def test_diff_names_the_deps_and_modules_that_moved_a_fingerprint(repo: Repo) ->
     assert lines[1].startswith("deps: data.txt ") and lines[2].startswith("python: util.py xxh3:")
     repo.commit("v2")
     assert changed(repo, "HEAD~1", "HEAD") == {"t": lines}
+
+
+def test_diff_is_in_pipeline_order_with_partitions_grouped(repo: Repo) -> None:
+    # `zeta` runs first and `alpha` after it: diff lists them as status does,
+    # not by name, and a stage's partitions that changed alike are one entry
+    # (their digests differ, so the entry says what changed without them).
+    repo.gen({f"raw/2024-01-0{day}.csv": f"{day}\n" for day in range(1, 6)})
+    repo.spec({
+        "zeta": {"partition": {"by": "date", "start": "2024-01-01", "end": "2024-01-05"},
+                 "cmd": "mkdir -p feat && cp raw/${date}.csv feat/${date}.csv",
+                 "deps": ["raw/${date}.csv"], "outs": ["feat/${date}.csv"]},
+        "alpha": {"cmd": "cat feat/* > report.txt", "deps": ["feat/"], "outs": ["report.txt"]},
+    })
+    today = {"GITPIPE_TODAY": "2024-01-10"}
+    repo.run("repro", check=True, env=today)
+    repo.commit("v1")
+    for day in (1, 2, 3, 5):
+        repo.gen({f"raw/2024-01-0{day}.csv": f"{day} again\n"})
+    repo.run("repro", check=True, env=today)
+    text = repo.run("diff", check=True, env=today).stdout.splitlines()
+    assert text[:5] == ["zeta@2024-01-01 … 2024-01-03, 2024-01-05 (4 of 5):",
+                        "    fingerprint changed",
+                        "    deps: raw/${date}.csv modified",
+                        "    outs: feat/${date}.csv modified",
+                        "alpha:"], text
+    assert text[5].startswith("    fingerprint xxh3:") and " -> xxh3:" in text[5]
+    assert list(changed(repo)) == [f"zeta@2024-01-0{day}" for day in (1, 2, 3, 5)] + ["alpha"]

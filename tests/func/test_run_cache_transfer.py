@@ -103,7 +103,7 @@ def test_repro_pull_in_a_fresh_clone_restores_what_the_lock_records_without_trus
     done = clone.run("repro", "--pull")
     assert done.returncode == 0, done.stderr
     assert clone.ran() == [], done.stdout + done.stderr
-    assert "restored from the cache, as gitpipe.lock records" in done.stdout
+    assert "restored train: from the cache, as gitpipe.lock records\n" in done.stdout
     assert "not trusted" not in done.stderr
     assert clone.read("model.txt") == "lr=1\n" and clone.read("rep/m.txt") == "lr=1\n"
     # An input that differs from the lock's is computed, never taken from the lock.

@@ -6,11 +6,14 @@ what was up to date when another stage failed."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 
 import jsonschema
 
-from tests.conftest import Repo
+from tests.conftest import GIT_ENV, Repo
 from tests.func.terminal import Terminal
 from tests.func.test_json import SCHEMA, document
 
@@ -207,3 +210,16 @@ def test_ctrl_c_during_a_backfill_prints_its_table_too(repo: Repo) -> None:
     plain = term.plain()
     assert "1 ran, 1 interrupted, 1 cancelled" in plain and "error: interrupted" in plain
     assert "p@2024-01-02  interrupted" in plain, plain
+
+
+def test_both_streams_into_one_pipe_keep_the_order_a_terminal_shows(repo: Repo) -> None:
+    # `gitpipe repro 2>&1 | tee run.log`: every line is flushed as printed,
+    # so the stage's output, the table and the closing error arrive in order.
+    repo.spec({"a": {"cmd": "echo hello; echo oops >&2; exit 3", "outs": ["a.txt"]}},
+              commit="spec")
+    env = {**os.environ, **GIT_ENV, "NO_COLOR": "1"}
+    done = subprocess.run([sys.executable, "-m", "gitpipe", "repro"], cwd=repo.path, env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = done.stdout.splitlines()
+    assert lines[:4] == ["running a: new stage", "[a] hello", "[a] oops", "failed a"], lines
+    assert lines.index("1 failed") < lines.index("error: stage 'a': command exited with code 3")

@@ -36,6 +36,31 @@ def test_new_stages(repo: Repo) -> None:
     assert reasons(repo) == {"a": ["new stage"]}
 
 
+def test_a_new_stage_names_a_dep_nothing_makes(repo: Repo) -> None:
+    # What a repro refuses the stage for, status says before: the dep that
+    # does not exist and that no stage upstream writes (a dep an upstream
+    # stage writes is awaited, not missing).
+    repo.spec({
+        "prep": {"cmd": "cp input.txt mid.txt", "deps": ["input.txt"], "outs": ["mid.txt"]},
+        "train": {"cmd": "cp mid.txt model.txt", "deps": ["mid.txt", "data"],
+                  "outs": ["model.txt"]},
+    }, commit="spec")
+    text = repo.run("status")
+    assert text.stdout.startswith("prep:\n    new stage\n    deps: input.txt missing\n"
+                                  "train:\n    new stage\n    deps: data missing\n"
+                                  "    upstream: prep\n"), text.stdout
+    rows = {row["task"]: row for row in json.loads(repo.run("status", "--json").stdout)["stages"]}
+    assert rows["prep"]["reasons"] == ["new stage", "deps: input.txt missing"]
+    assert rows["prep"]["reasons_detail"][1] == {
+        "kind": "dep_missing", "subject": "input.txt", "path": "input.txt", "old": None,
+        "new": None, "text": "deps: input.txt missing"}
+    at_head = json.loads(repo.run("status", "--rev", "HEAD", "--json").stdout)["stages"]
+    assert [row["reasons"] for row in at_head] == [row["reasons"] for row in rows.values()]
+    refused = repo.run("repro")
+    assert "dependency 'input.txt' does not exist" in refused.stderr
+    assert "new stage; deps: input.txt missing" in refused.stdout
+
+
 def test_up_to_date_has_no_reasons(repo: Repo) -> None:
     built(repo)
     assert reasons(repo) == {"prep": [], "train": []}

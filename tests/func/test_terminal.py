@@ -195,3 +195,39 @@ def test_backfill_lines_start_on_their_own_line_above_the_bar(repo: Repo) -> Non
         before = ANSI.sub(b"", term.output[:match.start()])
         # At the start of a line: never run into the bar's line.
         assert before.endswith((b"\n", b"\r")), before[-200:]
+
+
+def test_only_the_verdict_is_coloured_never_a_word_of_a_reason(repo: Repo) -> None:
+    # `its last run failed` is a reason: its `failed` is text, not a verdict.
+    repo.spec({"bad": {"cmd": "exit 3", "outs": ["never.txt"]}}, commit="spec")
+    repo.run("init", check=True)
+    repo.run("repro")
+    reason = b"never completed: its last run failed"
+    for env in ({}, {"GITPIPE_NO_QUICK": "1"}):  # the quick door and the CLI's
+        term = Terminal(repo.path, "status", env={"GITPIPE_NO_SEAL": "1", **env})
+        assert term.finish() == 0
+        assert b"    " + reason in term.output, term.output
+        assert b"1 stage \x1b[33mstale\x1b[0m" in term.output, term.output
+    term = Terminal(repo.path, "repro")
+    assert term.finish() == 1
+    row = re.search(rb"bad +\x1b\[1;31mfailed\x1b\[0m +[0-9.]+s +" + reason, term.output)
+    assert row, term.output
+
+
+def test_a_line_printed_above_the_bar_leaves_the_bar_as_it_is_now(repo: Repo) -> None:
+    # A task fails: its count goes up, then `failed bad` is printed above the
+    # bar. The bar drawn under that line is the one with the failure counted,
+    # not the frame drawn before it, left on screen until the next tick.
+    repo.gen({"slow.py": "import os, time\n" + wait_for_file("go") +
+              "open('slow.txt', 'w').write('x')\n"})
+    repo.spec({"bad": {"cmd": "exit 3", "outs": ["bad.txt"]},
+               "slow": {"cmd": "python3 slow.py", "deps": ["slow.py"], "outs": ["slow.txt"]}},
+              commit="spec")
+    repo.run("init", check=True)
+    term = Terminal(repo.path, "repro", "-k", "-j", "2")
+    term.wait_for(b"failed\x1b[0m bad")
+    (repo.path / "go").touch()
+    assert term.finish() == 1
+    after = term.plain().split("failed bad", 1)[1]
+    frame = after.split("\r")[1]  # the bar under the line, up to its next redraw
+    assert "1/2" in frame and "failed 1" in frame, after[:400]

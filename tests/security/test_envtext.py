@@ -32,6 +32,7 @@ def test_env_values_with_escapes_or_secrets_never_reach_the_output(repo: Repo,
         assert "old-token-1" not in seen and "new-token-2" not in seen, (args, seen)
         assert "Traceback" not in seen
     text = repo.run("status").stdout
-    assert 'env changed: API_TOKEN changed (a secret); MODE a -> "\\u001b]0;owned\\u0007' \
+    # Escaped as every name and value from git is (trust.checks.terminal_text).
+    assert "env changed: API_TOKEN changed (a secret); MODE a -> \\x1b]0;owned\\x07\\x1b[31mred" \
         in text, text
     assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe"])

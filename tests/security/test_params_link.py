@@ -33,9 +33,9 @@ def test_a_params_file_linked_outside_is_never_read(repo: Repo, tmp_path: Path,
     shown = done.stdout + done.stderr
     assert TOKEN not in shown, shown
     assert done.returncode != 0 and "Traceback" not in shown, shown
-    # `params diff` reads HEAD's side first: there git holds the link's text.
-    why = ("must be a mapping of parameter names (at HEAD)" if args[0] == "params"
-           else "leads outside the repository (through a symlink)")
-    assert f"cfg.yaml: {why}" in shown, shown
+    # `params diff` reads HEAD's side first: there git holds a link, refused.
+    why = ("@HEAD: a symlink (to '../hosts.yml'), not a file" if args[0] == "params"
+           else ": leads outside the repository (through a symlink)")
+    assert f"cfg.yaml{why}" in shown, shown
     assert_only_changed(before, snapshot(tmp_path), [".gitpipe"])
     assert not (repo.path / "gitpipe.lock").exists()

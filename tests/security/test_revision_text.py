@@ -42,3 +42,37 @@ def test_a_revision_file_that_is_not_utf8_is_refused_naming_file_and_revision(
         assert f"{name}@HEAD~1:{line}: not UTF-8 text (byte 0xe9" in done.stderr, \
             (command, done.stderr)
     assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe"])
+
+
+@pytest.mark.parametrize(("name", "commands"), [
+    ("params.yaml", (*REV_READERS, ("params", "diff", "HEAD~1", "HEAD~1"))),
+    ("gitpipe.yaml", (("diff", "HEAD~1"), *REV_READERS)),
+    ("gitpipe.lock", (("diff", "HEAD~1"), REV_READERS[0])),
+])
+def test_a_revision_file_that_is_a_symlink_is_refused_naming_file_and_revision(
+        repo: Repo, tmp_path: Path, name: str, commands: tuple[tuple[str, ...], ...]) -> None:
+    # At a commit a symlink's blob is where it leads, not the file: read as
+    # the file it said `must be a mapping`, or parsed the link's target as the
+    # spec. Its target is git's text: an escape sequence in it never reaches
+    # the terminal.
+    repo.gen({"params.yaml": "lr: 1\n", "in.txt": "x\n"})
+    repo.spec({"make": {"cmd": "cat in.txt > o.txt", "deps": ["in.txt"], "params": ["lr"],
+                        "outs": ["o.txt"]}})
+    assert repo.run("repro", timeout=60).returncode == 0
+    repo.commit("pipeline")
+    good = (repo.path / name).read_bytes()
+    (repo.path / f"real-{name}").write_bytes(good)
+    (repo.path / name).unlink()
+    (repo.path / name).symlink_to(f"real-{name}\x1b[2J")
+    repo.commit("linked")
+    (repo.path / name).unlink()
+    (repo.path / name).write_bytes(good)
+    repo.commit("mended")  # the work tree is good: only the past is not
+    before = snapshot(tmp_path)
+    for command in commands:
+        done = repo.run(*command, timeout=60)
+        assert done.returncode == 2, (command, done.stdout + done.stderr)
+        assert "Traceback" not in done.stderr and "\x1b" not in done.stderr, done.stderr
+        assert f"error: {name}@HEAD~1: a symlink (to 'real-{name}\\x1b[2J'), not a file" \
+            in done.stderr, (command, done.stderr)
+    assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe"])

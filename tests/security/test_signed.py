@@ -138,7 +138,7 @@ def test_a_signed_entry_restores(make_repo: Any, tmp_path: Path, store_url: str,
     assert len(body["signatures"]) == 1 and body["key"] == entries["good"]
     laptop = reader(origin)
     done = laptop.run("repro", "--pull", check=True, env=keys.reader)
-    assert laptop.ran() == [] and "restored from run-cache" in done.stdout, \
+    assert laptop.ran() == [] and ": from run-cache" in done.stdout, \
         done.stdout + done.stderr
     assert laptop.read("out.txt") == "good\n"
 
@@ -248,7 +248,7 @@ def test_a_pull_request_scope_is_read_only_when_asked(make_repo: Any, tmp_path: 
     (laptop.path / ".gitpipe/cache" / pr_entry).unlink()  # this machine's own run
     outs_nowhere(laptop)  # and its record
     done = laptop.run("repro", "--pull", "--scope", "pr-7", check=True)
-    assert laptop.ran() == [] and "restored from run-cache" in done.stdout, done.stderr
+    assert laptop.ran() == [] and ": from run-cache" in done.stdout, done.stderr
     assert laptop.read("out.txt") == "from the pull request\n"
     # Trusted in its scope only: it does not join this machine's run-cache.
     assert not (laptop.path / ".gitpipe/cache" / pr_entry).exists()

@@ -1,0 +1,146 @@
+"""`gitpipe diff`: which tasks' lock entries differ between two commits, or
+between a commit and the work tree, in the pipeline's order.
+
+Each change is a line with its digests (`deps: data.csv xxh3:… -> xxh3:…`)
+and the same line without them (`deps: data.csv modified`), the words
+`status` uses: the partitions of one stage that changed alike are shown as
+one entry, and their digests differ from one partition to the next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from typing import Any, NamedTuple
+
+from gitpipe.core.errors import GitpipeError
+from gitpipe.hashing.digests import DIR_SUFFIX
+from gitpipe.pipeline import graph as graph_module
+from gitpipe.pipeline.lockfile import LockedModule, LockedPath, LockEntry
+from gitpipe.project.root import Project
+from gitpipe.project.staleness import Kind, Reason, lock_entry_for, observe
+from gitpipe.trust.checks import terminal_text
+from gitpipe.usecases.revision import load_at
+
+
+class TaskDiff(NamedTuple):
+    """How one task's lock entry differs between two commits, or a commit and
+    the work tree."""
+
+    task: str
+    changes: tuple[str, ...]  # each change with its digests
+    brief: tuple[str, ...]  # the same changes without digests, as a group of partitions shows them
+
+
+class LockDiff(NamedTuple):
+    """The tasks that differ, in plan order, and every task of the pipeline in
+    that order (a stage's partitions are runs by their places in it)."""
+
+    tasks: list[TaskDiff]
+    order: list[str]
+
+
+def diff(project: Project, rev1: str, rev2: str | None = None) -> LockDiff:
+    """Which tasks' fingerprints, params and outs differ between two commits'
+    locks; `rev2` None: between `rev1`'s lock and the work tree (worktree_entries).
+    The order is the newer side's plan, then the tasks only the older side's
+    spec declares, then those only a lock names."""
+    before = load_at(project, rev1)
+    after = load_at(project, rev2) if rev2 is not None else None
+    old = before.entries
+    new = after.entries if after is not None else worktree_entries(project)
+    order = _names(after.graph if after is not None else project.graph)
+    order += [name for name in _names(before.graph) if name not in set(order)]
+    order += sorted(set(old).union(new).difference(order))
+    metrics = _metric_lines(project, rev1, rev2)
+    found = []
+    for name in order:
+        changes = _entry_changes(old.get(name), new.get(name), metrics)
+        if changes:
+            found.append(TaskDiff(name, tuple(full for full, _ in changes),
+                                  tuple(brief for _, brief in changes)))
+    return LockDiff(found, order)
+
+
+def _names(graph: Any) -> list[str]:
+    nodes: list[Hashable] = graph_module.plan(graph)
+    return [str(node) for node in nodes]
+
+
+def worktree_entries(project: Project) -> dict[str, LockEntry]:
+    """The lock entry each task of the work tree's spec would get if it were
+    recorded now (as `gitpipe commit` records it): its cmd, params and
+    fingerprint as the work tree has them, and the digests of the outs the
+    work tree holds (hashed stat first, as `status` hashes them). A task the
+    work tree's gitpipe.lock records but its spec no longer declares keeps
+    its lock entry."""
+    entries = dict(project.lock_entries)
+    params = project.params_reader()
+    graph = project.graph
+    for node in graph_module.plan(graph):
+        task = graph.nodes[node]["task"]
+        seen = observe(task, project.workspace, params, entries.get(task.name))
+        entries[task.name] = lock_entry_for(task, seen, seen.outs)
+    project.state.flush()
+    return entries
+
+
+def _metric_lines(project: Project, rev1: str, rev2: str | None) -> dict[str, list[str]]:
+    """{metrics file: its changed values as lines}: a changed metric is named by
+    value beside its digest. Values that cannot be read leave the digest alone."""
+    from gitpipe.usecases.values import metric_changes
+
+    lines: dict[str, list[str]] = {}
+    try:
+        for change in metric_changes(project, rev1, rev2):
+            lines.setdefault(change.file, []).append(f"metrics: {change}")
+    except GitpipeError:
+        return {}
+    return lines
+
+
+def _entry_changes(old: LockEntry | None, new: LockEntry | None,
+                   metrics: dict[str, list[str]] | None = None) -> list[tuple[str, str]]:
+    """(the change with its digests, without them) for each change."""
+    if old is None or new is None:
+        return [("added", "added")] if old is None else [("removed", "removed")]
+    changes = []
+    if old.fingerprint != new.fingerprint:
+        changes.append((f"fingerprint {old.fingerprint} -> {new.fingerprint}",
+                        "fingerprint changed"))
+    if old.cmd != new.cmd:
+        changes.append(("cmd changed", "cmd changed"))
+    from gitpipe.pipeline.params import changes_between
+
+    for key, was, now in changes_between(old.params, new.params):
+        line = str(Reason(Kind.PARAM, key, was, now))
+        changes.append((line, line))
+    for kind, was_rows, now_rows in (("deps", old.deps, new.deps),
+                                     ("python", old.python, new.python),
+                                     ("outs", old.outs, new.outs)):
+        for path, full, brief in _digest_changes(kind, was_rows, now_rows):
+            changes.append((full, brief))
+            if kind == "outs":
+                changes.extend((line, line) for line in (metrics or {}).get(path, []))
+    # params and metrics are git's text
+    return [(terminal_text(full), terminal_text(brief)) for full, brief in changes]
+
+
+def _digest_changes(kind: str, old: Sequence[LockedPath | LockedModule],
+                    new: Sequence[LockedPath | LockedModule]) -> list[tuple[str, str, str]]:
+    """(path, `KIND: PATH OLD -> NEW`, `KIND: PATH modified`) for each path
+    whose digest differs (`none` where one side has no such path, said
+    `added` or `removed` without digests): what moved a fingerprint, beside
+    cmd and params."""
+    was = {row.path: row.digest for row in old}
+    now = {row.path: row.digest for row in new}
+    # A directory as status and gitpipe.yaml name it, with its `/`.
+    shown = {p: p + "/" * d.endswith(DIR_SUFFIX) for p, d in (*was.items(), *now.items())}
+    found = []
+    for path in sorted(was.keys() | now.keys()):
+        before, after = was.get(path), now.get(path)
+        if before == after:
+            continue
+        word = "added" if before is None else "removed" if after is None else "modified"
+        found.append((path, f"{kind}: {shown[path]} {before or 'none'} -> {after or 'none'}",
+                      f"{kind}: {shown[path]} {word}"))
+    return found
