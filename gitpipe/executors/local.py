@@ -263,7 +263,10 @@ class LocalExecutor:
         try:
             Watch(handle).until_exit()
         except BaseException:
+            # Ctrl-C, or the log that cannot be written: nothing reads the pipe
+            # now, so the command must not outlive its wait.
             _close(handle)
+            _kill_group(handle.process.pid, grace=0.5)
             raise
         return self._finish(handle)
 
