@@ -74,6 +74,14 @@ class Scheduler:
         self.stop = threading.Event()
         self._order = {n: i for i, n in enumerate(topological_order(graph))}
         self._in_group: dict[str, int] = {}
+        # Ready nodes that found one of their groups full, in order, by the groups
+        # they are in (nodes in the same groups fit or not alike): a class's first
+        # node is looked at again when one of its groups frees a slot, not at
+        # every hand-out (the partitions of a stage over its concurrency would
+        # each be looked at each time: quadratic in a backfill).
+        self._parked: dict[tuple[str, ...], list[tuple[int, Hashable]]] = {}
+        self._classes: dict[str, set[tuple[str, ...]]] = {}
+        self._group_memo: dict[Hashable, tuple[str, ...]] = {}
 
     def run(self) -> dict[Hashable, Outcome]:
         """Run everything runnable; returns every node's Outcome."""
@@ -124,24 +132,40 @@ class Scheduler:
                 heapq.heappush(self.sensing, item)
 
     def _groups(self, node: Hashable) -> tuple[str, ...]:
-        if self.limits.groups is None:
-            return ()
-        return tuple(g for g in self.limits.groups(node) if g in self.limits.group_limits)
+        groups = self._group_memo.get(node)
+        if groups is None:
+            named = self.limits.groups(node) if self.limits.groups is not None else ()
+            groups = self._group_memo[node] = tuple(
+                g for g in named if g in self.limits.group_limits)
+        return groups
+
+    def _fits(self, node: Hashable) -> bool:
+        return all(self._in_group.get(g, 0) < self.limits.group_limits[g]
+                   for g in self._groups(node))
 
     def _submit(self, pool: StepThreads, ready: list[tuple[int, Hashable]]) -> None:
-        deferred = []
         while ready and len(self.running) < max(1, self.limits.jobs) and not self.stop.is_set():
             item = heapq.heappop(ready)
             groups = self._groups(item[1])
-            if any(self._in_group.get(g, 0) >= self.limits.group_limits[g] for g in groups):
-                deferred.append(item)
+            if not self._fits(item[1]):
+                heapq.heappush(self._parked.setdefault(groups, []), item)
+                for group in groups:
+                    self._classes.setdefault(group, set()).add(groups)
                 continue
             for group in groups:
                 self._in_group[group] = self._in_group.get(group, 0) + 1
             pool.submit(item[1])
             self.running.add(item[1])
-        for item in deferred:
-            heapq.heappush(ready, item)
+
+    def _release(self, node: Hashable, ready: list[tuple[int, Hashable]]) -> None:
+        """A finished node's groups each free a slot: the first parked node of each
+        class in such a group is ready again (it fits now, or none of its class do)."""
+        for group in self._groups(node):
+            self._in_group[group] -= 1
+            for groups in self._classes.get(group, ()):
+                parked = self._parked[groups]
+                if parked:
+                    heapq.heappush(ready, heapq.heappop(parked))
 
     def _collect(self, pool: StepThreads, ready: list[tuple[int, Hashable]],
                  waiting: dict[Hashable, int]) -> None:
@@ -154,8 +178,7 @@ class Scheduler:
             return
         for node, result in pool.finished(timeout):
             self.running.discard(node)
-            for group in self._groups(node):
-                self._in_group[group] -= 1
+            self._release(node, ready)
             outcome = self.outcomes[node] = self._result(node, result)
             if outcome is Outcome.CANCELLED:
                 continue  # the step never started (the run stopped): nor do its descendants

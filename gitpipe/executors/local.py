@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
 import subprocess
 import threading
@@ -30,6 +31,8 @@ from gitpipe.executors.plainargv import plain_argv, shell_pwd
 from gitpipe.pipeline.model import Stage, Task
 
 KILL_GRACE = 3.0
+DRAIN_WAIT = 5.0  # how long the output of a command that ended is still read
+POLL_STEP = 0.05  # how often a command is looked at where there is no pidfd
 READ_CHUNK = 64 * 1024
 LINE_LIMIT = 64 * 1024  # a longer line reaches the sink in pieces of this size
 
@@ -39,7 +42,8 @@ class LocalHandle:
     job: Job
     process: subprocess.Popen[bytes]
     started: float
-    reader: threading.Thread
+    output: Output
+    exited: int | None  # a pidfd: readable once the command has ended (None: polled)
     cancelled: threading.Event = field(default_factory=threading.Event)
     timed_out: bool = False
 
@@ -80,28 +84,52 @@ def _group_exists(pid: int) -> bool:
     return True
 
 
-def _pump(stream: IO[bytes], log: IO[bytes], task: str, sink: OutputSink | None) -> None:
-    """Copy the command's output to its log as it comes (all of it) and, line by
+class Output:
+    """The command's output copied to its log as it comes (all of it) and, line by
     line, to `sink`, in chunks: memory stays bounded however long a line is (a
     command printing gigabytes without a newline). A line the command redraws
     with carriage returns (its own progress bar) reaches the sink frame by
-    frame, each ending in `\\r`, then once finished as the last frame."""
-    pending, shown = b"", b""
-    with stream, log:
-        while chunk := os.read(stream.fileno(), READ_CHUNK):
-            log.write(chunk)
-            log.flush()
-            if sink is None:
-                continue
-            lines, pending = split_lines(pending + chunk)
-            for line in lines:
-                sink(task, line.decode(errors="replace"))
-            pending, frame = split_frame(pending)
-            if frame is not None and frame != shown:
-                sink(task, frame.decode(errors="replace") + "\r")
-            shown = frame if frame is not None else b""
-        if sink is not None and pending:
-            sink(task, pending.decode(errors="replace").rsplit("\r", 1)[-1])
+    frame, each ending in `\\r`, then once finished as the last frame.
+
+    The thread that waits for the command reads its pipe too (`Watch`): no
+    thread per command."""
+
+    def __init__(self, stream: IO[bytes], log: int, task: str, sink: OutputSink | None) -> None:
+        self.stream, self.log, self.task, self.sink = stream, log, task, sink
+        self.pending, self.shown = b"", b""
+        self.open = True
+
+    def read(self) -> None:
+        """One read of what the pipe holds; at its end, the output is closed."""
+        chunk = os.read(self.stream.fileno(), READ_CHUNK)
+        if not chunk:
+            self.close()
+            return
+        _write_all(self.log, chunk)
+        if self.sink is None:
+            return
+        lines, pending = split_lines(self.pending + chunk)
+        for line in lines:
+            self.sink(self.task, line.decode(errors="replace"))
+        self.pending, frame = split_frame(pending)
+        if frame is not None and frame != self.shown:
+            self.sink(self.task, frame.decode(errors="replace") + "\r")
+        self.shown = frame if frame is not None else b""
+
+    def close(self) -> None:
+        if not self.open:
+            return
+        self.open = False
+        self.stream.close()
+        os.close(self.log)
+        if self.sink is not None and self.pending:
+            self.sink(self.task, self.pending.decode(errors="replace").rsplit("\r", 1)[-1])
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def split_lines(data: bytes, limit: int = LINE_LIMIT) -> tuple[list[bytes], bytes]:
@@ -217,41 +245,30 @@ class LocalExecutor:
     def submit(self, job: Job) -> LocalHandle:
         if not os.path.isdir(job.log_path.parent):  # a stat, not a failed mkdir a run
             job.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(job.log_path, "ab")  # noqa: SIM115 - closed by the pump thread
-        process = _start(job)
+        log = os.open(job.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o666)
+        try:
+            process = _start(job)
+        except BaseException:
+            os.close(log)
+            raise
         assert process.stdout is not None
-        reader = threading.Thread(target=_pump, args=(process.stdout, log, job.task, self.sink),
-                                  daemon=True)
-        reader.start()
-        return LocalHandle(job, process, time.monotonic(), reader)
-
-    def poll(self, handle: LocalHandle) -> RunResult | None:
-        if handle.process.poll() is None:
-            return None
-        return self._finish(handle)
+        return LocalHandle(job, process, time.monotonic(),
+                           Output(process.stdout, log, job.task, self.sink), _exit_fd(process.pid))
 
     def wait(self, handle: LocalHandle) -> RunResult:
-        """Block in waitpid until the command ends: no polling loop, so a short
-        stage is seen done as soon as it ends (Popen.wait with a timeout sleeps
-        in growing steps, which a short stage would wait out). A timeout is a
-        timer that kills the group; cancel() kills it from another thread."""
-        timer = None
-        if handle.job.timeout is not None:
-            remaining = handle.job.timeout - (time.monotonic() - handle.started)
-            timer = threading.Timer(max(0.0, remaining), self._time_out, args=(handle,))
-            timer.daemon = True
-            timer.start()
+        """Block until the command ends, copying its output meanwhile, in one
+        poll(2) over its pipe and its pidfd: no thread per command, and no
+        polling loop, so a short stage is seen done as soon as it ends. A timeout
+        stops the command's group there; cancel() stops it from another thread."""
         try:
-            handle.process.wait()
-        finally:
-            if timer is not None:
-                timer.cancel()
+            Watch(handle).until_exit()
+        except BaseException:
+            # Ctrl-C, or the log that cannot be written: nothing reads the pipe
+            # now, so the command must not outlive its wait.
+            _close(handle)
+            _kill_group(handle.process.pid, grace=0.5)
+            raise
         return self._finish(handle)
-
-    def _time_out(self, handle: LocalHandle) -> None:
-        if handle.process.poll() is None:
-            handle.timed_out = True
-            _kill_group(handle.process.pid)
 
     def cancel(self, handle: LocalHandle) -> None:
         self.cancel_many([handle])
@@ -264,9 +281,13 @@ class LocalExecutor:
 
     def _finish(self, handle: LocalHandle) -> RunResult:
         # The shell may be gone while children it backgrounded still hold the
-        # group; they are killed so nothing outlives its stage.
+        # group; they are killed so nothing outlives its stage, and what they
+        # left in the pipe is read.
         _kill_group(handle.process.pid, grace=0.5)
-        handle.reader.join(timeout=5)
+        try:
+            Watch(handle).drain(DRAIN_WAIT)
+        finally:
+            _close(handle)
         duration = time.monotonic() - handle.started
         message = ""
         if handle.timed_out:
@@ -275,3 +296,78 @@ class LocalExecutor:
             message = "cancelled"
         return RunResult(handle.process.returncode, duration, handle.timed_out,
                          handle.cancelled.is_set(), message)
+
+
+def _exit_fd(pid: int) -> int | None:
+    """A pidfd of the command (readable once it has ended), or None where the
+    system has none: the watch then looks at the command every POLL_STEP."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
+
+
+def _close(handle: LocalHandle) -> None:
+    handle.output.close()
+    if handle.exited is not None:
+        os.close(handle.exited)
+        handle.exited = None
+
+
+class Watch:
+    """One command's pipe and end, watched by the thread that waits for it: its
+    output copied as it comes, its timeout kept (SIGTERM to the group, SIGKILL
+    after the grace period, the output still read meanwhile)."""
+
+    def __init__(self, handle: LocalHandle) -> None:
+        self.handle = handle
+        self.pipe = handle.output.stream.fileno() if handle.output.open else -1
+        self.poller = select.poll()
+        if self.pipe >= 0:
+            self.poller.register(self.pipe, select.POLLIN)
+        if handle.exited is not None:
+            self.poller.register(handle.exited, select.POLLIN)
+        timeout = handle.job.timeout
+        self.deadline = None if timeout is None else handle.started + timeout
+        self.kill_at: float | None = None
+
+    def until_exit(self) -> None:
+        process = self.handle.process
+        while process.poll() is None:
+            self._step(self._wait_ms())
+            self._keep_time()
+
+    def drain(self, seconds: float) -> None:
+        """Read the pipe to its end, for at most `seconds`: a process that left the
+        group and still holds it does not hold the run."""
+        if self.handle.exited is not None:
+            self.poller.unregister(self.handle.exited)
+        until = time.monotonic() + seconds
+        while self.handle.output.open and (left := until - time.monotonic()) > 0:
+            self._step(int(left * 1000) + 1)
+
+    def _step(self, wait_ms: int | None) -> None:
+        for fd, _ in self.poller.poll(wait_ms):
+            if fd == self.pipe:
+                self.handle.output.read()
+                if not self.handle.output.open:
+                    self.poller.unregister(fd)
+                    self.pipe = -1
+
+    def _wait_ms(self) -> int | None:
+        waits = [at - time.monotonic() for at in (self.deadline, self.kill_at) if at is not None]
+        if self.handle.exited is None:
+            waits.append(POLL_STEP)
+        return None if not waits else max(0, int(min(waits) * 1000) + 1)
+
+    def _keep_time(self) -> None:
+        now, pid = time.monotonic(), self.handle.process.pid
+        if self.deadline is not None and now >= self.deadline:
+            self.deadline, self.kill_at = None, now + KILL_GRACE
+            self.handle.timed_out = True
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGTERM)
+        elif self.kill_at is not None and now >= self.kill_at:
+            self.kill_at = None
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
