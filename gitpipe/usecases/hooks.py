@@ -44,7 +44,7 @@ RUNNING = "GITPIPE_HOOK_RUNNING"
 # path before anything is imported; `python -m gitpipe` would import a
 # branch's `click.py` or `gitpipe/` instead of the installed ones.
 HOOK_ENTRY = ("import sys; sys.path[:1] = [p for p in sys.path[:1] if p]; "
-              "sys.argv[0] = 'gitpipe'; from gitpipe.cli.launch import main; main()")
+              'sys.argv[0] = "gitpipe"; from gitpipe.cli.launch import main; main()')
 
 
 def hook_script(name: str, python: str = sys.executable, project: str = "",
