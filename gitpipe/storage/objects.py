@@ -58,6 +58,17 @@ def object_key(digest: str) -> str:
     return object_relpath(digest.removesuffix(DIR_SUFFIX)) + suffix
 
 
+def names_an_object(rel: str) -> bool:
+    """Whether `rel`, listed below a remote's `files/`, is where gitpipe puts
+    an object (`files/xxh3/ab/` and 30 hex digits, `.dir` for a manifest): a
+    folder remote may be a folder of the user's holding other files, which
+    gc and fsck never read as objects nor delete."""
+    if rel.count("/") != 3:
+        return False
+    digest = digest_of_relpath(rel)
+    return trust.digest_problem(digest) is None and object_key(digest) == rel
+
+
 def digest_of_relpath(relpath: str) -> str:
     """`files/xxh3/ab/cdef…[.dir]` → `xxh3:abcdef…[.dir]`: the inverse of object_relpath."""
     parts = relpath.split("/")

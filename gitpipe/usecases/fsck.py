@@ -13,7 +13,12 @@ from gitpipe.hashing.digests import DIR_SUFFIX
 from gitpipe.project.lockguard import LockedOut, locked_outs
 from gitpipe.project.root import Project, ProjectLock
 from gitpipe.storage.cache import Cache
-from gitpipe.storage.objects import CacheError, digest_of_relpath, verify_object
+from gitpipe.storage.objects import (
+    CacheError,
+    digest_of_relpath,
+    names_an_object,
+    verify_object,
+)
 from gitpipe.storage.packs import PackedObject, pack_key
 from gitpipe.storage.packstore import PackSet, fetch_packed, read_packs
 from gitpipe.storage.remote import (
@@ -115,8 +120,9 @@ def fsck_remote(project: Project, remote: Remote, repair: bool = False,
     from concurrent.futures import ThreadPoolExecutor
 
     report = FsckReport()
-    # Listed without following symlinks (a folder remote): --repair deletes from it.
-    listed = {rel: size for rel, size in remote.sizes("files").items() if rel.count("/") == 3}
+    # Listed without following symlinks (a folder remote): --repair deletes from it,
+    # so only what names an object is read, or ever deleted.
+    listed = {rel: size for rel, size in remote.sizes("files").items() if names_an_object(rel)}
     keys = sorted(listed)
     packs = read_packs(remote, jobs)
     limits = _read_limits(project, listed)

@@ -19,7 +19,12 @@ from gitpipe.pipeline import lockfile
 from gitpipe.pipeline.lockfile import LockEntry
 from gitpipe.project.root import Project, ProjectLock
 from gitpipe.storage.cache import Cache
-from gitpipe.storage.objects import CacheError, digest_of_relpath, verify_object
+from gitpipe.storage.objects import (
+    CacheError,
+    digest_of_relpath,
+    names_an_object,
+    verify_object,
+)
 from gitpipe.storage.packs import pack_key
 from gitpipe.storage.packstore import PackSet, read_packs
 from gitpipe.storage.remote import Remote, fetch_exactly, object_key
@@ -232,14 +237,6 @@ def _is_object_name(digest: str) -> bool:
     return True
 
 
-def _names_an_object(rel: str) -> bool:
-    """Whether a remote's `rel` is where gitpipe puts an object (`files/xxh3/ab/cd…`)."""
-    if rel.count("/") != 3:
-        return False
-    digest = digest_of_relpath(rel)
-    return _is_object_name(digest) and object_key(digest) == rel
-
-
 def _manifest_files(cache: Cache, digest: str) -> list[str] | None:
     """The objects a directory manifest names; None when it is absent, damaged or
     does not hash to its name (a manifest read wrong would keep the wrong files)."""
@@ -334,7 +331,7 @@ def _manifests_first(objects: Iterable[tuple[str, int]]) -> list[str]:
 def _plan_remote(remote: Remote, kept: set[str], keeping: str) -> GcPlan:
     plan = GcPlan(f"remote {remote.name!r} ({remote.url})", keeping)
     for rel, size in sorted(remote.sizes("files").items()):
-        if not _names_an_object(rel):
+        if not names_an_object(rel):
             continue  # not an object gitpipe wrote (the folder may be anyone's): left alone
         if digest_of_relpath(rel) in kept:
             plan.kept += 1

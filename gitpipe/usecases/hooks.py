@@ -39,6 +39,12 @@ MARKER = "# installed by gitpipe hooks install"
 CHAINED = ".pre-gitpipe"
 CHAINS = "# chains: "  # the line naming the hook this one runs first
 RUNNING = "GITPIPE_HOOK_RUNNING"
+# What a hook runs: gitpipe, with the folder git starts it in (the top of the
+# work tree, whatever the branch checked out holds) taken off Python's import
+# path before anything is imported; `python -m gitpipe` would import a
+# branch's `click.py` or `gitpipe/` instead of the installed ones.
+HOOK_ENTRY = ("import sys; sys.path[:1] = [p for p in sys.path[:1] if p]; "
+              'sys.argv[0] = "gitpipe"; from gitpipe.cli.launch import main; main()')
 
 
 def hook_script(name: str, python: str = sys.executable, project: str = "",
@@ -63,7 +69,8 @@ def hook_script(name: str, python: str = sys.executable, project: str = "",
         path = f'"$(dirname "$0")"/{shlex.quote(chained)}'
         lines.append(f'if [ -x {path} ]; then {path} "$@" || exit $?; fi')
     lines.append(f'[ "$nested" = "{name}:$PWD" ] && exit 0')
-    lines.append(f"exec {shlex.quote(python)} -m gitpipe {where}hooks run {name} \"$@\"")
+    lines.append(f"exec {shlex.quote(python)} -c {shlex.quote(HOOK_ENTRY)} "
+                 f"{where}hooks run {name} \"$@\"")
     return "\n".join(lines) + "\n"
 
 

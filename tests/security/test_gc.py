@@ -375,6 +375,31 @@ def test_a_symlink_in_a_folder_remote_never_leads_gc_or_fsck_outside(
     assert_only_changed(before, snapshot(tmp_path), allowed(origin))
 
 
+
+def test_remote_fsck_repair_deletes_only_what_names_an_object(
+        make_repo, tmp_path: Path) -> None:
+    """fsck --repair on a committed folder remote that holds the user's own
+    files: they are neither read as objects nor deleted; a corrupt object is."""
+    origin = project_with_remote(make_repo, str(tmp_path / "store"))
+    files = tmp_path / "store/files"
+    foreign = [files / "photos/2024/cat.jpg", files / "xxh3/ab/notes.txt",
+               files / "xxh3/AB/" / ("C" * 30), files / "xxh3/0f/e996",
+               files / "xxh3/0f/" / ("e" * 31)]
+    for path in foreign:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("the user's own file\n")
+    corrupt = files / "xxh3/0f" / ("e" * 30)
+    corrupt.write_text("not the bytes this name hashes\n")
+    before = snapshot(tmp_path)
+    done = origin.run("fsck", "--remote", "store", "--repair")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stdout + done.stderr
+    assert "error" not in done.stderr, done.stderr
+    assert "removed: xxh3:0f" + "e" * 30 in done.stdout, done.stdout
+    assert "photos" not in done.stdout + done.stderr
+    assert all(path.read_text() == "the user's own file\n" for path in foreign)
+    assert_only_changed(before, snapshot(tmp_path),
+                        [*allowed(origin), "store/files/xxh3/0f/" + "e" * 30])
+
 # -- logs --------------------------------------------------------------------------------
 
 def test_gc_keeps_the_newest_logs_of_each_task(make_repo, tmp_path: Path) -> None:
