@@ -8,7 +8,9 @@ expand.py gives it after building. Only what is certain from the nodes is
 refused: a stage that another check reports first (both `foreach` and
 `matrix`, a `foreach` without a `do:` mapping, `do` beside `matrix`, an
 invalid name), or whose mapping merges keys in (`<<`) or has keys that are
-not strings, is left for the full parse to judge.
+not strings, is left for the full parse to judge. A document that the
+full parse would refuse for another reason (a tag on the wrong kind of node
+in another stage) may be refused for its count instead: refused either way.
 """
 
 from __future__ import annotations

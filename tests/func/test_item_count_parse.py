@@ -199,6 +199,8 @@ def test_the_early_count_judges_as_the_full_validation(stages: list[str], extra:
         if isinstance(full, BadInputError):
             full = _outcome(lambda: parse_pipeline(parse_yaml(text, "gitpipe.yaml"),
                                                    "gitpipe.yaml"))
+    if _by_count(early) and isinstance(full, Exception) and not isinstance(full, SpecError):
+        return  # refused either way: the count before YAML another stage makes unreadable
     if isinstance(full, BadInputError) and isinstance(early, BadInputError):
         assert set(getattr(early, "problems", [early.message])) <= set(
             getattr(full, "problems", [full.message])), (str(early), str(full))
@@ -207,6 +209,10 @@ def test_the_early_count_judges_as_the_full_validation(stages: list[str], extra:
         assert (type(early), str(early)) == (type(full), str(full))
     else:
         assert early == full
+
+
+def _by_count(found: object) -> bool:
+    return isinstance(found, SpecError) and all(" makes " in p for p in found.problems)
 
 
 def _outcome(parse: Callable[[], Pipeline]) -> Pipeline | Exception:
