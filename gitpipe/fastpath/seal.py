@@ -33,7 +33,7 @@ import xxhash
 
 from gitpipe import __version__
 from gitpipe.core.secretnames import secret_name
-from gitpipe.fastpath.sealwatch import NOT_VOUCHABLE, field_for, held_before, rearm, token_now
+from gitpipe.fastpath.sealwatch import NOT_VOUCHABLE, field_for, held_before, rearmed, token_now
 from gitpipe.hashing.ignore import forget_outer_rules, outer_rules_read
 from gitpipe.hashing.statsig import (
     RACY_NS,
@@ -117,7 +117,12 @@ def check(command: str, root: str | None = None) -> tuple[str | None, WalkedBefo
     if walked is not None:
         return None, walked
     if token is not None and field != NOT_VOUCHABLE:
-        rearm(path, data, token_at, token, root, paths)
+        again = rearmed(data, token_at, token, root, paths)
+        if again is not None:
+            try:  # noqa: SIM105 (contextlib: an import the sealed answer does without)
+                write_seal(path, again)
+            except OSError:
+                pass  # only the next status's time is lost
     return text, None
 
 

@@ -51,21 +51,15 @@ def field_for(root: str, folder: str, paths: list[str]) -> str:
     return NO_TOKEN
 
 
-def rearm(path: str, data: bytes, token_at: tuple[int, int], token: str, root: str,
-          paths: list[str]) -> None:
-    """Write the seal at `path` (its bytes `data`, its token field at
-    `token_at`) again with `token`, after a stat check begun after that token
-    found it holds; left alone if its paths are no longer all vouchable (a
-    folder became a link) or the write fails."""
+def rearmed(data: bytes, token_at: tuple[int, int], token: str, root: str,
+            paths: list[str]) -> bytes | None:
+    """The seal `data` (its token field at `token_at`) with `token` in place,
+    for a seal that a stat check begun after that token found to hold; None
+    if its paths are no longer all vouchable (a folder became a link)."""
     if not vouchable(root, paths):
-        return
+        return None
     start, end = token_at
-    from gitpipe.fastpath.seal import write_seal
-
-    try:
-        write_seal(path, data[:start] + token.encode() + data[end:])
-    except OSError:
-        pass
+    return data[:start] + token.encode() + data[end:]
 
 
 def held_before(field: str, token: str | None) -> bool:

@@ -36,6 +36,18 @@ def socket_path(folder: str) -> str:
     return os.path.join(folder, SOCKET_NAME)
 
 
+def address(folder: str) -> tuple[str, int | None]:
+    """(The address to bind or connect to for the socket in `folder`, a
+    descriptor of `folder` to close after that or None). A Unix socket's
+    address holds at most 107 bytes; a longer path is reached through the
+    folder's descriptor (/proc/self/fd: the monitor is Linux's alone)."""
+    path = socket_path(folder)
+    if len(os.fsencode(path)) < 100:
+        return path, None
+    held = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    return f"/proc/self/fd/{held}/{SOCKET_NAME}", held
+
+
 def sync(folder: str) -> str | None:
     """The monitor's token ("instance:generation") as of this call: every
     change made in the work tree before it has been counted. None where no
@@ -62,14 +74,16 @@ def ask(folder: str, request: bytes) -> str | None:
     import _socket
 
     connection = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    held = None
     try:
         connection.settimeout(ANSWER_TIMEOUT)
-        connection.connect(path)
+        where, held = address(folder)
+        connection.connect(where)
         if not peer_is_this_user(connection):
             return None
         connection.sendall(request)
         reply = b""
-        while not reply.endswith(b"\n") and len(reply) < 4096:
+        while not reply.endswith(b"\n") and len(reply) < 65536:
             chunk = connection.recv(4096)
             if not chunk:
                 break
@@ -78,6 +92,8 @@ def ask(folder: str, request: bytes) -> str | None:
         return None
     finally:
         connection.close()
+        if held is not None:
+            os.close(held)
     if not reply.endswith(b"\n"):
         return None
     return reply.decode("utf-8", "replace").strip()

@@ -22,6 +22,7 @@ after the start: its contents are new to the monitor.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import signal
@@ -40,7 +41,6 @@ from gitpipe.usecases.inotify import (
     IN_Q_OVERFLOW,
     Event,
     Inotify,
-    WatchError,
 )
 
 # How long a cookie may take to come back before its client is told no.
@@ -83,7 +83,8 @@ class Monitor:
             except (FileNotFoundError, NotADirectoryError):
                 continue  # gone meanwhile: its removal is an event of its parent
             except OSError as exc:  # WatchError (the watch limit), a folder not readable
-                self.blind = f"cannot watch {rel or '.'!r}: {exc.strerror or exc}"
+                shown = rel if len(rel) < 200 else rel[:200] + "..."
+                self.blind = f"cannot watch {shown or '.'!r}: {exc.strerror or exc}"
 
     def take(self, events: list[Event]) -> None:
         """Count what `events` changed, in order; answer a client whose cookie came back."""
@@ -140,10 +141,8 @@ class Monitor:
 
     def cookie_back(self, name: str) -> None:
         waiting = self.waiting.pop(name, None)
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(name, dir_fd=self.cookie_folder)
-        except OSError:
-            pass
         if waiting is not None:
             _reply(waiting[0], self.token_line())
 
@@ -180,12 +179,12 @@ class Monitor:
             deadlines = [deadline for _, deadline in self.waiting.values()]
             timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
             try:
-                ready, _, _ = select.select([self.inotify.fd, listener], [], [], timeout)
+                ready, _, _ = select.select([self.inotify.fd, listener.fileno()], [], [], timeout)
             except InterruptedError:
                 continue
             if self.inotify.fd in ready:
                 self.take(self.inotify.read())
-            if listener in ready:
+            if listener.fileno() in ready:
                 try:
                     client, _ = listener.accept()
                 except OSError:
@@ -213,10 +212,8 @@ def _cookie_folder(root: str) -> int:
     finally:
         os.close(top)
     try:
-        try:
+        with contextlib.suppress(FileExistsError):
             os.mkdir("tmp", 0o700, dir_fd=dotdir)
-        except FileExistsError:
-            pass
         return os.open("tmp", flags, dir_fd=dotdir)
     finally:
         os.close(dotdir)
@@ -250,7 +247,12 @@ def run(root: str) -> int:
     if os.path.lexists(path):
         os.unlink(path)  # a monitor that died left it: the lock says none is running
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path)
+    where, held = link.address(folder)
+    try:
+        listener.bind(where)
+    finally:
+        if held is not None:
+            os.close(held)
     os.chmod(path, 0o600)
     listener.listen(64)
     signal.signal(signal.SIGTERM, _leave)

@@ -68,7 +68,7 @@ class Inotify:
         code = ctypes.get_errno()
         if code in (errno.ENOENT, errno.ENOTDIR):
             return None
-        raise WatchError(code, f"cannot watch {folder!r}: {os.strerror(code)}")
+        raise WatchError(code, os.strerror(code), folder)
 
     def read(self) -> list[Event]:
         """The events queued so far, in order (none: an empty list)."""
