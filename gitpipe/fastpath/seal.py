@@ -33,7 +33,14 @@ import xxhash
 
 from gitpipe import __version__
 from gitpipe.core.secretnames import secret_name
-from gitpipe.fastpath.sealwatch import NOT_VOUCHABLE, field_for, held_before, rearmed, token_now
+from gitpipe.fastpath.sealwatch import (
+    NO_MONITOR,
+    NOT_VOUCHABLE,
+    field_for,
+    held_before,
+    rearmed,
+    token_now,
+)
 from gitpipe.hashing.ignore import forget_outer_rules, outer_rules_read
 from gitpipe.hashing.statsig import (
     RACY_NS,
@@ -248,7 +255,7 @@ def context(root: str) -> list[str]:
     """What an answer depends on besides files: the code, the day, the environment."""
     # A secret (GITPIPE_CACHE_KEY, say) never reaches the seal: no answer depends on it.
     env = sorted(f"{k}={v}" for k, v in os.environ.items()
-                 if k.startswith(("GIT_", "GITPIPE_")) and k != "GITPIPE_NO_SEAL"
+                 if k.startswith(("GIT_", "GITPIPE_")) and k not in ("GITPIPE_NO_SEAL", NO_MONITOR)
                  and not secret_name(k))
     return [_code_signature(), root, os.environ.get("GITPIPE_TODAY") or time.strftime("%Y-%m-%d"),
             _git_state(root), *env]

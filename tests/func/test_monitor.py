@@ -5,6 +5,7 @@ answer to today's stat check. Real daemons, real inotify."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -67,10 +68,20 @@ def monitored(repo: Repo) -> Iterator[Repo]:
     yield repo
     gitpipe(repo.path, "monitor", "stop")
     for started in {pid, *_pids_started(repo)}:
-        try:
-            os.kill(started, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        end_monitor(started, repo.path)
+
+
+def end_monitor(pid: int, root: Path) -> None:
+    """Kill the monitor `pid` of `root` if it still runs (a stopped one may
+    have left its pid to another process: its command line says)."""
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return
+    if b"gitpipe.usecases.fsmonitor" in command and os.fsencode(root) in command:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
+            os.kill(pid, signal.SIGKILL)
 
 
 _started: dict[Path, set[int]] = {}

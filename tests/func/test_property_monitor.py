@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -23,7 +22,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import RACY_SECONDS, Repo
-from tests.func.test_monitor import gitpipe, monitor_pid, monitor_token, token_field, unsealed
+from tests.func.test_monitor import (
+    end_monitor,
+    gitpipe,
+    monitor_pid,
+    monitor_token,
+    token_field,
+    unsealed,
+)
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify")
 
@@ -149,7 +155,4 @@ def test_a_monitored_status_is_the_unsealed_and_the_from_scratch_status(steps: l
                 assert gitpipe(root, "status") == answered, (kind, pick)
         finally:
             gitpipe(root, "monitor", "stop")
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            end_monitor(pid, root)

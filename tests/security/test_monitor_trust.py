@@ -16,8 +16,8 @@ import pytest
 from gitpipe.trust.dotdir import user_cache_dir
 from gitpipe.trust.monitorlink import socket_path
 from tests.conftest import Repo
-from tests.func.test_monitor import gitpipe, token_field, vouched
 from tests.func.test_monitor import built as built_monitored
+from tests.func.test_monitor import gitpipe, token_field, vouched
 from tests.security.conftest import assert_only_changed, snapshot
 from tests.security.test_dotgitpipe import built, commit_link, refused
 
