@@ -59,8 +59,11 @@ def start(root: str) -> tuple[MonitorState, bool]:
         return running, False
     log_path = os.path.join(folder, link.LOG_NAME)
     with open(log_path, "ab") as log:
+        # Started in this user's folder, never in the work tree: `python -m`
+        # puts its working folder first on the import path, and a clone's
+        # own `gitpipe/` there would run in place of this one.
         process = subprocess.Popen(
-            [sys.executable, "-m", "gitpipe.usecases.fsmonitor", root], cwd=root,
+            [sys.executable, "-m", "gitpipe.usecases.fsmonitor", root], cwd=folder,
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
     deadline = time.monotonic() + START_WAIT
     while time.monotonic() < deadline:

@@ -98,3 +98,30 @@ def test_a_monitor_of_another_user_is_never_believed(repo: Repo,
         server.wait()
         if impostor != "socket of another user":
             open_folder.rmdir()
+
+
+def test_a_cloned_gitpipe_package_is_not_what_the_monitor_runs(make_repo,
+                                                               tmp_path: Path) -> None:
+    """`python -m` imports from its working folder first: a clone holding a
+    `gitpipe/` package of its own must not be what `monitor start` runs."""
+    attacker = built(make_repo("attacker"))
+    marker = tmp_path / "pwned"
+    (attacker.path / "gitpipe" / "usecases").mkdir(parents=True)
+    (attacker.path / "gitpipe" / "__init__.py").write_text(
+        f"open({str(marker)!r}, 'w').write('ran')\n")
+    (attacker.path / "gitpipe" / "usecases" / "__init__.py").write_text("")
+    (attacker.path / "gitpipe" / "usecases" / "fsmonitor.py").write_text(
+        f"open({str(marker)!r}, 'w').write('ran')\n")
+    attacker.git("add", "gitpipe")
+    attacker.git("commit", "-q", "-m", "a package of its own")
+    clone = attacker.clone_to(tmp_path / "clone")
+    # the console script, as a user runs it (`python -m` here would itself
+    # import the clone's package)
+    script = [str(Path(sys.executable).with_name("gitpipe")), "monitor"]
+    try:
+        done = subprocess.run([*script, "start"], cwd=clone.path, text=True,
+                              capture_output=True, check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert not marker.exists()
+    finally:
+        subprocess.run([*script, "stop"], cwd=clone.path, capture_output=True, check=False)
