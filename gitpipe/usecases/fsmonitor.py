@@ -14,8 +14,8 @@ seal records the token read before its answer's judgement began, and holds
 while the monitor still answers that token.
 
 It stops vouching (every answer "blind", so clients stat everything) where
-a folder could not be watched (the user's inotify watch limit), or the
-project folder itself was moved or removed. A queue overflow counts as a
+a folder could not be watched (the user's inotify watch limit); it ends
+where the project folder itself was moved or removed. A queue overflow counts as a
 change and every folder is watched again, as is a folder made, or moved in,
 after the start: its contents are new to the monitor.
 """
@@ -109,6 +109,7 @@ class Monitor:
                 self.watch_tree(path)  # new to the monitor: watched, and counted below
             if not path and mask & (IN_DELETE_SELF | IN_MOVE_SELF):
                 self.blind = "the project folder was moved or removed"
+                self.stopping = True  # nothing left to watch: its clients find no socket
             if link.under(path, link.QUIET_FOLDERS) or path in link.QUIET_FILES:
                 continue
             self.generation += 1

@@ -244,3 +244,17 @@ def test_start_twice_and_stop(monitored: Repo) -> None:
     assert gitpipe(root, "monitor", "stop") == "monitor stopped\n"
     assert gitpipe(root, "monitor", "status") == "no monitor is running\n"
     assert gitpipe(root, "monitor", "stop") == "no monitor was running\n"
+
+
+def test_a_removed_project_ends_its_monitor(monitored: Repo, tmp_path: Path) -> None:
+    root = monitored.path
+    pid = monitor_pid(root)
+    root.rename(tmp_path / "moved")
+    try:
+        deadline = time.monotonic() + 30
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not Path(f"/proc/{pid}").exists() or b"fsmonitor" not in Path(
+            f"/proc/{pid}/cmdline").read_bytes()
+    finally:
+        (tmp_path / "moved").rename(root)
