@@ -77,14 +77,17 @@ def test_a_monitor_of_another_user_is_never_believed(repo: Repo,
     folder = user_cache_dir(str(root))
     assert folder is not None
     nobody = 65534
+    # bound in a short folder (a socket's address holds 107 bytes at most),
+    # then moved into place
+    open_folder = Path(tempfile.mkdtemp())  # where another user can reach
+    open_folder.chmod(0o777)
     if impostor == "socket of another user":
-        server = _fake_monitor(socket_path(folder), token, -1)
+        server = _fake_monitor(str(open_folder / "s"), token, -1)
+        os.rename(open_folder / "s", socket_path(folder))
         os.chown(socket_path(folder), nobody, nobody)
     else:
-        # bound by a process of another user in a folder it may write, then
-        # moved into place and made this user's file: only SO_PEERCRED tells
-        open_folder = Path(tempfile.mkdtemp())  # where another user can reach
-        open_folder.chmod(0o777)
+        # bound by a process of another user, made this user's file: only
+        # SO_PEERCRED tells
         server = _fake_monitor(str(open_folder / "s"), token, nobody)
         os.rename(open_folder / "s", socket_path(folder))
         os.chown(socket_path(folder), os.getuid(), os.getgid())
@@ -96,8 +99,7 @@ def test_a_monitor_of_another_user_is_never_believed(repo: Repo,
     finally:
         server.kill()
         server.wait()
-        if impostor != "socket of another user":
-            open_folder.rmdir()
+        open_folder.rmdir()
 
 
 def test_a_cloned_gitpipe_package_is_not_what_the_monitor_runs(make_repo,
