@@ -52,6 +52,9 @@ HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent
 WORK = HERE / ".work"
 NO_SEAL = "GITPIPE_NO_SEAL=1"  # a command prefix: gitpipe without the no-op seal
+# With the monitor running, every row but the monitored one asks it nothing.
+NO_MONITOR = "GITPIPE_NO_MONITOR=1"
+MONITORED = "gitpipe status (monitor)"
 RESULTS = HERE / "results"
 MATRIX = ((10, 100), (200, 2000), (1000, 20000))
 SCALING = ((10, 200), (100, 2000), (1000, 20000), (3000, 60000),
@@ -584,30 +587,43 @@ def bench_one(shape: Shape, args: argparse.Namespace, gitpipe: Path, python: str
     if noop["gitpipe_stale_stages"]:
         print(f"  WARNING: {noop['gitpipe_stale_stages']} stage(s) still stale after the build: "
               f"{noop['gitpipe_stale_sample']}", file=sys.stderr)
-    gp = str(gitpipe)
+    monitor_pid = start_monitor(repo, gitpipe, env) if args.monitor else None
+    # Every gitpipe row but the monitored one runs as without a monitor.
+    gp = [NO_MONITOR, str(gitpipe)] if monitor_pid else [str(gitpipe)]
     specs: list[CommandSpec] = [
-        ("gitpipe status", [gp, "status"], False),
-        ("gitpipe repro (no-op)", [gp, "repro", "-j", str(args.jobs)], False),
+        ("gitpipe status", [*gp, "status"], False),
+        ("gitpipe repro (no-op)", [*gp, "repro", "-j", str(args.jobs)], False),
         # The first no-op after a change (or any no-op without the seal) takes this path.
-        ("gitpipe status (no seal)", [NO_SEAL, gp, "status"], False),
-        ("gitpipe repro (no seal)", [NO_SEAL, gp, "repro", "-j", str(args.jobs)], False),
-        ("gitpipe status (after a commit)", [gp, "status"], False,
+        ("gitpipe status (no seal)", [NO_SEAL, *gp, "status"], False),
+        ("gitpipe repro (no seal)", [NO_SEAL, *gp, "repro", "-j", str(args.jobs)], False),
+        ("gitpipe status (after a commit)", [*gp, "status"], False,
          lambda rep: commit_unrelated(repo, env, rep)),
-        ("gitpipe status (seal broken)", [gp, "status"], False,
-         lambda rep: touch_an_out(repo, rep, [gp, "repro", "-j", str(args.jobs)], env)),
-        ("gitpipe --version", [gp, "--version"], False),
-        ("gitpipe validate", [gp, "validate"], False),
-        ("gitpipe dag --format json", [gp, "dag", "--format", "json"], False),
+        ("gitpipe status (seal broken)", [*gp, "status"], False,
+         lambda rep: touch_an_out(repo, rep, [str(gitpipe), "repro", "-j", str(args.jobs)],
+                                  {**env, "GITPIPE_NO_MONITOR": "1"} if monitor_pid else env)),
+        ("gitpipe --version", [*gp, "--version"], False),
+        ("gitpipe validate", [*gp, "validate"], False),
+        ("gitpipe dag --format json", [*gp, "dag", "--format", "json"], False),
         ("make -r (no-op)", ["make", "-r", "-s"], True),
         ("git status", ["git", "status"], True),
         ("python -c pass", [python, "-c", "pass"], True),
     ]
+    if monitor_pid:
+        # The seal as the other rows left it, re-armed by one untimed status
+        # with the monitor: what the timed one answers from.
+        specs.insert(1, (MONITORED, [str(gitpipe), "status"], False,
+                         lambda rep: output_of([str(gitpipe), "status"], repo, env) and None))
     floor = seal_paths_file(repo, gitpipe, python, env)
     if floor is not None:
         # Python making the seal's stat calls and nothing else (seal_floor.py)
         specs.append((SEAL_FLOOR, [python, str(Path(__file__).with_name("seal_floor.py")),
                                    str(floor)], True))
-    figures = time_commands(specs, repo, args.repeat, args.warmup, env, args.gnu_time)
+    try:
+        figures = time_commands(specs, repo, args.repeat, args.warmup, env, args.gnu_time)
+        monitor_cpu = monitor_cpu_per_sync(repo, python, env, monitor_pid) if monitor_pid else None
+    finally:
+        if monitor_pid:
+            output_of([str(gitpipe), "monitor", "stop"], repo, env)
     baselines = {label: fig.median for label, fig in figures.items() if fig.baseline}
     cpu_baselines = {label: fig.cpu_median for label, fig in figures.items() if fig.baseline}
     for fig in figures.values():
@@ -622,12 +638,52 @@ def bench_one(shape: Shape, args: argparse.Namespace, gitpipe: Path, python: str
         "status_per_file_us": 1e6 * status.median / max(1, shape.files),
     }
     derived["plan_s"] = plan_seconds(repo, python, env, args.repeat)
+    if monitor_cpu is not None:
+        derived["monitor_cpu_per_sync_ms"] = monitor_cpu
     result = {"shape": asdict(shape), "slug": shape.slug, "repo": str(repo), "build": build,
               "noop_check": noop, "figures": {k: v.to_json() for k, v in figures.items()},
               "derived": derived}
     if args.profile:
         result["profile"] = profile_status(repo, gitpipe, python, shape, env, args.stamp)
     return result
+
+
+def start_monitor(repo: Path, gitpipe: Path, env: dict[str, str]) -> int | None:
+    """`gitpipe monitor start` in `repo`: its pid, None where it cannot run."""
+    said = output_of([str(gitpipe), "monitor", "start"], repo, env)
+    words = said.replace(",", " ").split()
+    if "pid" not in words:
+        print(f"  no monitor: {said.strip()}", file=sys.stderr)
+        return None
+    return int(words[words.index("pid") + 1])
+
+
+SYNC_SCRIPT = """
+import sys
+from gitpipe.trust.dotdir import user_cache_dir
+from gitpipe.trust.monitorlink import sync
+folder = user_cache_dir(sys.argv[1])
+for _ in range(int(sys.argv[2])):
+    assert sync(folder) is not None
+"""
+
+
+def monitor_cpu_per_sync(repo: Path, python: str, env: dict[str, str], pid: int,
+                         count: int = 500) -> float | None:
+    """The monitor's own CPU time (ms) per sync (a cookie made, seen, removed):
+    not in the CPU time of the monitored row, which counts the status's
+    process tree only."""
+    def cpu_ticks() -> int:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime, stime
+
+    try:
+        before = cpu_ticks()
+        output_of([python, "-c", SYNC_SCRIPT, str(repo), str(count)], repo, env)
+        spent = cpu_ticks() - before
+    except OSError:
+        return None
+    return 1000 * spent / os.sysconf("SC_CLK_TCK") / count
 
 
 PLAN_SCRIPT = """
@@ -729,9 +785,15 @@ def scale_targets(results: list[dict[str, Any]]) -> list[tuple[str, str, bool, b
     if 200 in by:
         versus(by[200], "gitpipe status", "python -c pass", 1.5,
                "no-op status, sealed, S=200: ≤ 1.5× `python -c pass`")
+        if MONITORED in by[200]:
+            versus(by[200], MONITORED, "python -c pass", 1.5,
+                   "the same with `gitpipe monitor` running (opt-in)")
     if 1000 in by:
         versus(by[1000], "gitpipe status", "make -r (no-op)", 1.5,
                "no-op status, sealed, S=1,000: ≤ 1.5× make")
+        if MONITORED in by[1000]:
+            versus(by[1000], MONITORED, "make -r (no-op)", 1.5,
+                   "the same with `gitpipe monitor` running (opt-in)")
         versus(by[1000], "gitpipe status (no seal)", "make -r (no-op)", 3,
                "first no-op after a change (no seal), S=1,000: ≤ 3× make")
         versus(by[1000], "gitpipe status (seal broken)", "make -r (no-op)", 3,
@@ -739,7 +801,10 @@ def scale_targets(results: list[dict[str, Any]]) -> list[tuple[str, str, bool, b
     if 10000 in by:
         figs = by[10000]
         for label, limit in (("gitpipe status (no seal)", 1.0), ("gitpipe status", 0.3),
+                             (MONITORED, 0.3),
                              ("gitpipe validate", 1.5), ("gitpipe dag --format json", 1.5)):
+            if label not in figs:
+                continue
             fig = figs[label]
             cpu = fig.get("cpu_median_s", 0.0)
             rows.append((f"S=10,000: `{label}` ≤ {limit} s",
@@ -818,7 +883,7 @@ def _importtime(line: str) -> tuple[int, int, int, str]:
 # Report
 
 
-ROW_ORDER = ("gitpipe status", "gitpipe repro (no-op)", "gitpipe status (no seal)",
+ROW_ORDER = ("gitpipe status", MONITORED, "gitpipe repro (no-op)", "gitpipe status (no seal)",
              "gitpipe repro (no seal)", "gitpipe status (after a commit)",
              "gitpipe status (seal broken)", "gitpipe --version",
              "gitpipe validate", "gitpipe dag --format json",
@@ -906,6 +971,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="run a frozen copy of gitpipe/ (PYTHONPATH) so concurrent edits "
                         "cannot change the code under test mid-run")
     parser.add_argument("--no-save", action="store_true", help="do not write results JSON")
+    parser.add_argument("--no-monitor", dest="monitor", action="store_false",
+                        help="leave out the row of a status with `gitpipe monitor` running "
+                        "(Linux; the other rows never ask it)")
     args = parser.parse_args(argv)
     if args.repeat < 1 or args.stages < 1 or args.files < 0:
         parser.error("--repeat and --stages must be >= 1, --files >= 0")

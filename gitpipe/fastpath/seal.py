@@ -9,6 +9,9 @@ again and seals its answer anew: other arguments, a changed dep, out, spec,
 params or lock file, another gitpipe, another day (dated
 partitions), other GIT_*/GITPIPE_* variables, a malformed seal.
 
+With the file-system monitor running (`gitpipe monitor start`), a seal the
+monitor vouches for is replayed without those stat calls: fastpath/sealwatch.py.
+
 A seal is written only when every input's mtime is older than the run by
 RACY_NS (git's racy rule): an input changed during the run, or within the
 mtime granularity before it, cannot be recognized by its stat data.
@@ -30,6 +33,14 @@ import xxhash
 
 from gitpipe import __version__
 from gitpipe.core.secretnames import secret_name
+from gitpipe.fastpath.sealwatch import (
+    NO_MONITOR,
+    NOT_VOUCHABLE,
+    field_for,
+    held_before,
+    rearmed,
+    token_now,
+)
 from gitpipe.hashing.ignore import forget_outer_rules, outer_rules_read
 from gitpipe.hashing.statsig import (
     RACY_NS,
@@ -51,11 +62,12 @@ if TYPE_CHECKING:
 # The file is NUL-separated strings, not JSON: importing json (re, enum) or
 # typing would each be a large part of the whole fast path. NUL is the one
 # character no path, variable or output line here can hold. The magic, the
-# count of context fields, the context, the answer and the paths are text;
+# count of paths, the monitor's token (fastpath/sealwatch.py), the count of
+# context fields, the context, the answer and the paths are text;
 # after them come the signatures of every path in the same order, packed as
 # five 64-bit numbers a path (see _flat): a check packs what it finds and
 # compares one bytes object, with no number formatted or parsed per path.
-MAGIC = "gitpipe-noop-seal/3"
+MAGIC = "gitpipe-noop-seal/4"
 MISSING = "-"
 # What a path is, the first of its five numbers; a file's and a listing's
 # signatures are four numbers each.
@@ -84,22 +96,63 @@ def check(command: str, root: str | None = None) -> tuple[str | None, WalkedBefo
     folder = user_cache_dir(root)
     if folder is None or link_problems(root):
         return None, None
+    # Read before anything else: the token a seal this command writes records.
+    token = token_now(folder)
     try:
-        with open(os.path.join(folder, _seal_name(command)), "rb") as handle:
-            sealed = parse(handle.read())
-        if sealed is None:
+        path = os.path.join(folder, _seal_name(command))
+        with open(path, "rb") as handle:
+            data = handle.read()
+        head = _head(data)
+        if head is None:
             return None, None
-        known, text, numbers, paths = sealed
+        field, token_at, known, text = head
         here = context(root)
         if here[3] == MISSING or known != here:
             return None, None
+        if held_before(field, token):
+            return text, None
+        sealed = parse(data)
+        if sealed is None:
+            return None, None
+        _, _, numbers, paths = sealed
         forget_outer_rules(root)  # directory listings take their rules from this root
         if not paths:
             return None, None
         walked = _changes(root, paths, numbers)
     except (OSError, ValueError, IndexError, StructError):
         return None, None
-    return (text, None) if walked is None else (None, walked)
+    if walked is not None:
+        return None, walked
+    if token is not None and field != NOT_VOUCHABLE:
+        again = rearmed(data, token_at, token, root, paths)
+        if again is not None:
+            try:  # noqa: SIM105 (contextlib: an import the sealed answer does without)
+                write_seal(path, again)
+            except OSError:
+                pass  # only the next status's time is lost
+    return text, None
+
+
+def _head(data: bytes) -> tuple[str, tuple[int, int], list[str], str] | None:
+    """A seal's token field, where it lies in `data`, its context and its
+    answer, without reading its paths; None if it is not a seal of this format."""
+    fields: list[str] = []
+    at = 0
+    count = None
+    token_at = (0, 0)
+    while count is None or len(fields) < 5 + count:
+        end = data.find(b"\0", at)
+        if end < 0:
+            return None
+        fields.append(data[at:end].decode("utf-8", "surrogateescape"))
+        if len(fields) == 3:
+            token_at = (at, end)
+        if len(fields) == 4:
+            count = int(fields[3])
+        at = end + 1
+    if fields[0] != MAGIC:
+        return None
+    return fields[2], token_at, fields[4:-1], fields[-1]
 
 
 def parse(data: bytes) -> tuple[list[str], str, bytes, list[str]] | None:
@@ -114,16 +167,18 @@ def parse(data: bytes) -> tuple[list[str], str, bytes, list[str]] | None:
     if numbers_at <= second:
         return None
     fields = data[second + 1:numbers_at].decode("utf-8", "surrogateescape").split("\0")
-    count = int(fields[0])
-    if len(fields) != 3 + count + paths_count or fields[-1]:
+    count = int(fields[1])
+    if len(fields) != 4 + count + paths_count or fields[-1]:
         return None
-    return fields[1:1 + count], fields[1 + count], data[numbers_at:], fields[2 + count:-1]
+    return fields[2:2 + count], fields[2 + count], data[numbers_at:], fields[3 + count:-1]
 
 
-def compose(known: list[str], text: str, found: dict[str, Signature]) -> bytes | None:
+def compose(known: list[str], text: str, found: dict[str, Signature],
+            token: str = NOT_VOUCHABLE) -> bytes | None:
     """A seal: `text` answers while the context is `known` and every path of
-    `found` has its signature (as seal.signature gives it). None where a field
-    would hold a NUL, a path is not relative, or a number does not pack."""
+    `found` has its signature (as seal.signature gives it); `token`: the
+    monitor's token it is valid from (fastpath/sealwatch.py). None where a
+    field would hold a NUL, a path is not relative, or a number does not pack."""
     paths = list(found)
     numbers: list[int] = []
     for sig in found.values():
@@ -135,7 +190,7 @@ def compose(known: list[str], text: str, found: dict[str, Signature]) -> bytes |
         packed = pack_numbers(numbers)
     except StructError:
         return None
-    fields = [MAGIC, str(len(paths)), str(len(known)), *known, text, *paths, ""]
+    fields = [MAGIC, str(len(paths)), token, str(len(known)), *known, text, *paths, ""]
     if any("\0" in field for field in fields) or any(os.path.isabs(p) for p in paths):
         return None
     return "\0".join(fields).encode("utf-8", "surrogateescape") + packed
@@ -158,13 +213,13 @@ def settle(project: Project, command: str, text: str | None, started_ns: int) ->
     if folder is None:
         return
     path = os.path.join(folder, _seal_name(command))
-    sealed = None if text is None else _seal(project, text, started_ns)
+    sealed = None if text is None else _seal(project, text, started_ns, folder)
     try:
         if sealed is None:
             if os.path.exists(path):
                 os.remove(path)
             return
-        _write(path, sealed)
+        write_seal(path, sealed)
     except OSError:
         # A seal only saves time: a read-only or full disk must not fail the
         # command that already printed its answer. A stale seal left behind
@@ -172,7 +227,7 @@ def settle(project: Project, command: str, text: str | None, started_ns: int) ->
         pass
 
 
-def _write(path: str, sealed: bytes) -> None:
+def write_seal(path: str, sealed: bytes) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     temporary = f"{path}.{os.getpid()}.tmp"
     try:
@@ -200,7 +255,7 @@ def context(root: str) -> list[str]:
     """What an answer depends on besides files: the code, the day, the environment."""
     # A secret (GITPIPE_CACHE_KEY, say) never reaches the seal: no answer depends on it.
     env = sorted(f"{k}={v}" for k, v in os.environ.items()
-                 if k.startswith(("GIT_", "GITPIPE_")) and k != "GITPIPE_NO_SEAL"
+                 if k.startswith(("GIT_", "GITPIPE_")) and k not in ("GITPIPE_NO_SEAL", NO_MONITOR)
                  and not secret_name(k))
     return [_code_signature(), root, os.environ.get("GITPIPE_TODAY") or time.strftime("%Y-%m-%d"),
             _git_state(root), *env]
@@ -218,7 +273,7 @@ def _git_state(root: str) -> str:
     return "git" if index_signature(root) is not None else MISSING
 
 
-def _seal(project: Project, text: str, started_ns: int) -> bytes | None:
+def _seal(project: Project, text: str, started_ns: int, folder: str) -> bytes | None:
     root = str(project.root)
     known = context(root)
     if project.today.isoformat() != known[2]:
@@ -234,7 +289,7 @@ def _seal(project: Project, text: str, started_ns: int) -> bytes | None:
         return None
     if any(_too_recent(sig, started_ns) for sig in found.values()):
         return None
-    return compose(known, text, found)
+    return compose(known, text, found, field_for(root, folder, list(found)))
 
 
 def signature(root: str, path: str) -> Signature:

@@ -1,0 +1,71 @@
+"""The no-op seal with the file-system monitor running (`gitpipe monitor`,
+usecases/fsmonitor.py): an answer without a stat call per input.
+
+A seal records the monitor's token ("instance:generation") read before the
+judgement that wrote it began; every change made after that moment makes
+the monitor's generation grow. So while the monitor still answers the very
+same token, nothing the seal's answer read has changed since it was read:
+the seal's check replays the answer without statting its inputs. The token
+is read with a sync (trust/monitorlink.py: the monitor answers once it has
+seen every change made before the question). Any other answer, none, or a
+seal whose answer read a path the monitor cannot vouch for (through a
+symbolic link, in a folder it leaves out) takes today's stat check.
+
+A seal that still holds by that stat check, checked against the token read
+before it, is written again with that token ("re-armed"): the next status
+needs no stat calls again.
+"""
+
+from __future__ import annotations
+
+import os
+
+from gitpipe.trust.monitorlink import sync, vouchable
+
+# The seal's token field where it holds no token: its paths are not all
+# ones the monitor sees (never vouched for, never re-armed), or they are but
+# no monitor answered when the judgement began.
+NOT_VOUCHABLE = "x"
+NO_TOKEN = "-"
+# Set (to anything), the monitor is not asked: every seal is checked with stat calls.
+NO_MONITOR = "GITPIPE_NO_MONITOR"
+
+# (this user's folder for the repository, the token read there) by the
+# latest check in this process: the token a seal written after it records.
+_at_start: list[tuple[str, str | None]] = []
+
+
+def token_now(folder: str) -> str | None:
+    """The monitor's token for the repository whose cache folder is `folder`
+    (None: no monitor to trust), remembered for the seal that this
+    command's judgement may write."""
+    token = None if os.environ.get(NO_MONITOR) else sync(folder)
+    _at_start[:] = [(folder, token)]
+    return token
+
+
+def field_for(root: str, folder: str, paths: list[str]) -> str:
+    """The token field of a seal of `paths` written now in `folder`: the token
+    read before this command judged anything, if its monitor vouches for every one."""
+    if not vouchable(root, paths):
+        return NOT_VOUCHABLE
+    for known_folder, token in _at_start:
+        if known_folder == folder and token is not None:
+            return token
+    return NO_TOKEN
+
+
+def rearmed(data: bytes, token_at: tuple[int, int], token: str, root: str,
+            paths: list[str]) -> bytes | None:
+    """The seal `data` (its token field at `token_at`) with `token` in place,
+    for a seal that a stat check begun after that token found to hold; None
+    if its paths are no longer all vouchable (a folder became a link)."""
+    if not vouchable(root, paths):
+        return None
+    start, end = token_at
+    return data[:start] + token.encode() + data[end:]
+
+
+def held_before(field: str, token: str | None) -> bool:
+    """Whether a seal whose token field is `field` holds by the monitor's word alone."""
+    return token is not None and field == token and field not in (NOT_VOUCHABLE, NO_TOKEN)

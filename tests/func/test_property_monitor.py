@@ -1,0 +1,158 @@
+"""Differential property of the file-system monitor: after any sequence of
+edits made with the monitor running, the status the console script prints
+(its seal vouched for by the monitor, re-armed, or checked with stat calls)
+is the status without any seal and the status of a from-scratch copy.
+
+Real processes and real inotify: the monitor is the daemon `gitpipe monitor
+start` starts, the statuses are separate processes, and each edit is made
+immediately before the status that must see it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import RACY_SECONDS, Repo
+from tests.func.test_monitor import (
+    end_monitor,
+    gitpipe,
+    monitor_pid,
+    monitor_token,
+    token_field,
+    unsealed,
+)
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify")
+
+KINDS = ["content", "same_size_same_mtime", "delete", "new_file", "rename", "new_dir",
+         "edit_deep", "ignore", "symlink", "param", "unrelated", "script"]
+STEPS = st.lists(st.tuples(st.booleans(), st.sampled_from(KINDS), st.integers(0, 1000)),
+                 min_size=1, max_size=5)
+
+
+def start(root: Path) -> None:
+    (root / "data" / "d0").mkdir(parents=True)
+    (root / "data" / "d1").mkdir(parents=True)
+    for i in range(3):
+        (root / "data" / "d0" / f"f{i}.txt").write_text(f"zero {i}\n")
+        (root / "data" / "d1" / f"f{i}.txt").write_text(f"one {i}\n")
+    (root / "data" / "d1" / "link").symlink_to("f0.txt")
+    (root / "script.txt").write_text("v1\n")
+    (root / "params.yaml").write_text("n: 1\n")
+    (root / "README.md").write_text("notes\n")
+
+
+SPEC = {
+    "a": {"cmd": "cat script.txt > a.out && ls -R data/d0 >> a.out",
+          "deps": ["script.txt", "data/d0"], "params": ["n"], "outs": ["a.out"]},
+    "b": {"cmd": "cat a.out > b.out && ls -R data/d1 >> b.out",
+          "deps": ["a.out", "data/d1"], "outs": ["b.out"]},
+}
+
+
+def files_in(root: Path) -> list[Path]:
+    return sorted(p for p in (root / "data").rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def edit(root: Path, kind: str, pick: int) -> None:
+    """One edit of the work tree, of `kind`; `pick` chooses what it touches."""
+    files = files_in(root)
+    target = files[pick % len(files)] if files else None
+    if kind == "content" and target:
+        with open(target, "a") as handle:
+            handle.write(f"more {pick}\n")
+    elif kind == "same_size_same_mtime" and target:
+        before = target.stat()
+        text = target.read_text()
+        target.write_text(text[::-1] if text[::-1] != text else text.upper())
+        os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
+    elif kind == "delete" and target:
+        target.unlink()
+    elif kind == "new_file":
+        (root / "data" / f"d{pick % 2}" / f"new{pick}.txt").write_text(f"{pick}\n")
+    elif kind == "rename" and target:
+        target.rename(target.with_name(f"renamed{pick}.txt"))
+    elif kind == "new_dir":
+        folder = root / "data" / f"d{pick % 2}" / f"sub{pick}"
+        folder.mkdir(exist_ok=True)
+        (folder / "g.txt").write_text("g\n")
+    elif kind == "edit_deep":
+        deep = [p for p in files if p.parent.name.startswith("sub")]
+        if deep:
+            chosen = deep[pick % len(deep)]
+            chosen.write_text(chosen.read_text()[:-1] + "!")  # same size
+    elif kind == "ignore":
+        rules = root / "data" / "d0" / ".gitpipeignore"
+        (root / "data" / "d0" / "x.tmp").write_text("scratch\n")
+        if rules.exists():
+            rules.unlink()
+        else:
+            rules.write_text("*.tmp\n")
+    elif kind == "symlink":
+        link = root / "data" / "d1" / "link"
+        fresh = link.with_name("link.new")
+        fresh.symlink_to(f"f{1 + pick % 2}.txt" if os.readlink(link) == "f0.txt" else "f0.txt")
+        fresh.replace(link)
+    elif kind == "param":
+        (root / "params.yaml").write_text(f"n: {pick}\n")
+    elif kind == "unrelated":
+        (root / "README.md").write_text(f"notes {pick}\n")
+    elif kind == "script":
+        (root / "script.txt").write_text(f"v{pick}\n")
+
+
+def from_scratch(root: Path, scratch: Path) -> str:
+    """The status of a copy of the tree with no seal, parse cache or stat cache."""
+    if scratch.exists():
+        shutil.rmtree(scratch)
+    shutil.copytree(root, scratch, symlinks=True)
+    for state in (scratch / ".gitpipe").glob("state.db*"):
+        state.unlink()
+    return unsealed(scratch)
+
+
+def seal_vouched(root: Path) -> None:
+    gitpipe(root, "repro")
+    time.sleep(RACY_SECONDS)
+    gitpipe(root, "status")
+    gitpipe(root, "status")
+    if gitpipe(root, "status") == "everything is up to date\n":
+        # the seal holds by the monitor's word: the path under test
+        assert token_field(root) == monitor_token(root)
+
+
+@settings(max_examples=6, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(steps=STEPS)
+def test_a_monitored_status_is_the_unsealed_and_the_from_scratch_status(steps: list) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "repo"
+        root.mkdir()
+        repo = Repo(root)
+        start(root)
+        repo.spec(SPEC)
+        repo.commit("start")
+        gitpipe(root, "repro")
+        assert "monitor started" in gitpipe(root, "monitor", "start")
+        pid = monitor_pid(root)
+        try:
+            for number, (seal_first, kind, pick) in enumerate(steps):
+                if seal_first or number == 0:
+                    seal_vouched(root)
+                edit(root, kind, pick)
+                answered = gitpipe(root, "status")
+                assert answered == unsealed(root), (kind, pick)
+                assert answered == from_scratch(root, Path(tmp) / "scratch"), (kind, pick)
+                assert gitpipe(root, "status") == answered, (kind, pick)
+        finally:
+            gitpipe(root, "monitor", "stop")
+            end_monitor(pid, root)
