@@ -218,7 +218,8 @@ def job_manifest(task: Task, fingerprint: str, attempt: int, settings: KubeSetti
     """The batch/v1 Job: gitpipe owns retries (backoffLimit 0), timeout is the deadline.
 
     The pod runs `gitpipe exec`, given the job record's digest (it refuses any
-    other record), or the command itself where the task `runs_direct`.
+    other record) and the termination log where it vouches for its result
+    record, or the command itself where the task `runs_direct`.
     """
     spec = task.stage.k8s or KubeSpec()
     image = spec.image or settings.image
