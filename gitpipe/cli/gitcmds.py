@@ -250,14 +250,18 @@ def watch_command(ctx: click.Context, targets: tuple[str, ...], jobs: int | None
               help="The sha256 of the job record; a record that differs is refused.")
 @click.option("--workdir", type=click.Path(file_okay=False), default=".",
               help="Where to materialize deps and run [default: the current directory].")
+@click.option("--termination-log", type=click.Path(dir_okay=False), default=None,
+              help="Write the result record's sha256 here (the container's "
+                   "terminationMessagePath): the controller believes no other record.")
 def exec_command(task: str, fingerprint: str, remote_url: str, record_digest: str,
-                 workdir: str) -> None:
+                 workdir: str, termination_log: str | None) -> None:
     """What a Kubernetes pod runs: pull deps, run, push outs and a result record."""
     from pathlib import Path
 
     from gitpipe.executors.remoteexec import run_in_pod
 
-    code = run_in_pod(task, fingerprint, remote_url, Path(workdir).resolve(), record_digest)
+    code = run_in_pod(task, fingerprint, remote_url, Path(workdir).resolve(), record_digest,
+                      Path(termination_log) if termination_log else None)
     sys.exit(code)
 
 

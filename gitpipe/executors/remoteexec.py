@@ -51,12 +51,15 @@ def _beat(remote: Remote, record: JobRecord, stop: threading.Event, every: float
 
 
 def run_in_pod(task: str, fingerprint: str, remote_url: str, workdir: Path,
-               expected_digest: str) -> int:
+               expected_digest: str, termination_log: Path | None = None) -> int:
     """Run one task's attempt in `workdir`; the exit code is the command's.
 
     The job record is only obeyed if its digest is the one the Job was created
     with: a record planted on the shared remote is refused before anything is
-    fetched, run or uploaded.
+    fetched, run or uploaded. The other way round, the result record's digest
+    goes to `termination_log` (the container's terminationMessagePath), which
+    the kubelet hands the controller through the pod's status, out of reach
+    of whoever else writes the remote.
     """
     check_fingerprint(fingerprint)
     options = json.loads(os.environ.get("GITPIPE_REMOTE_OPTIONS") or "{}")
@@ -68,13 +71,14 @@ def run_in_pod(task: str, fingerprint: str, remote_url: str, workdir: Path,
     missing = [row[0] for row in record.deps if cache.missing(row[1])]
     if missing:
         message = f"deps missing on the remote: {', '.join(missing)}"
-        _report(remote, record, ResultRecord(EXIT_DEPS_MISSING, message=message))
+        _report(remote, record, ResultRecord(EXIT_DEPS_MISSING, message=message),
+                termination_log)
         raise GitpipeError(message, hint="run 'gitpipe push' from the workspace")
     for row in record.deps:
         path, digest = row[0], row[1]
         _refuse_symlinked_parent(workdir, path, "dep")
         cache.checkout(workdir / path, digest, is_flagged(row))
-    return _run_and_report(record, remote, cache, workdir)
+    return _run_and_report(record, remote, cache, workdir, termination_log)
 
 
 def _vouched_record(remote: Remote, task: str, fingerprint: str,
@@ -105,14 +109,21 @@ def _refuse_symlinked_parent(workdir: Path, path: str, kind: str) -> None:
                           "gitpipe writes and reads only inside the work folder")
 
 
-def _report(remote: Remote, record: JobRecord, result: ResultRecord) -> None:
-    """Write the result record, naming the task and fingerprint it is for."""
+def _report(remote: Remote, record: JobRecord, result: ResultRecord,
+            termination_log: Path | None) -> None:
+    """Write the result record, naming the task and fingerprint it is for, then
+    vouch for exactly those bytes in the termination log: the controller
+    believes no other record."""
     named = ResultRecord(result.exit_code, result.outs, result.message, record.task,
                          record.fingerprint)
-    remote.put_bytes(result_rel(record.task, record.fingerprint), named.to_bytes())
+    data = named.to_bytes()
+    remote.put_bytes(result_rel(record.task, record.fingerprint), data)
+    if termination_log is not None:
+        termination_log.write_text(record_digest(data), encoding="ascii")
 
 
-def _run_and_report(record: JobRecord, remote: Remote, cache: Cache, workdir: Path) -> int:
+def _run_and_report(record: JobRecord, remote: Remote, cache: Cache, workdir: Path,
+                    termination_log: Path | None) -> int:
     stop = threading.Event()
     every = float(os.environ.get("GITPIPE_HEARTBEAT", "10"))
     beat = threading.Thread(target=_beat, args=(remote, record, stop, every), daemon=True)
@@ -123,7 +134,7 @@ def _run_and_report(record: JobRecord, remote: Remote, cache: Cache, workdir: Pa
             result = ResultRecord(code, message=f"command exited with code {code}")
         else:
             result = _collect_outs(record, remote, cache, workdir)
-        _report(remote, record, result)
+        _report(remote, record, result, termination_log)
         return result.exit_code
     finally:
         stop.set()

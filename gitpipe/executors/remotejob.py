@@ -5,9 +5,11 @@ writes `jobs/<task key>/<fingerprint>.json` (what to run, with which deps and
 outs) and puts the record's sha256 in the Job it creates; `gitpipe exec` in the
 pod checks that digest before it trusts the record, writes
 `heartbeats/<task key>/<fingerprint>` while it runs and
-`results/<task key>/<fingerprint>.json` (exit code, out digests) when it ends.
-Both sides parse every record strictly: the remote is shared, so what is on it
-is untrusted input.
+`results/<task key>/<fingerprint>.json` (exit code, out digests) when it ends,
+and vouches for that record with its sha256 in the container's termination
+message, which the controller reads from the pod's status. Both sides check
+the other's digest and parse every record strictly: the remote is shared, so
+what is on it is untrusted input.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import hashlib
 import json
 import re
 import time
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -307,14 +310,26 @@ def stage_job(task: Task, fingerprint: str, workspace: Workspace, cache: Cache,
     return record_digest(data)
 
 
-def read_result(remote: Remote, task: str, fingerprint: str) -> ResultRecord | None:
+def read_result(remote: Remote, task: str, fingerprint: str, vouched: Collection[str],
+                pod: str) -> ResultRecord | None:
     """The pod's result record for this task and fingerprint, or None while there is
-    none; a record that is malformed or names another task is a RecordError."""
+    none. Only the exact bytes `pod` vouched for (a digest in `vouched`, from its
+    termination message) are believed: anyone else who writes the remote may have
+    replaced the record. A record not vouched for, malformed, or naming another
+    task is a RecordError."""
     rel = result_rel(task, fingerprint)
     data = remote.get_bytes(rel)
     if data is None:
         return None
     where = f"result record {rel!r} on remote {remote.name!r}"
+    if not vouched:
+        raise RecordError(f"{where}: {pod} vouched for no result record (no sha256 in its "
+                          "termination message; is the image's gitpipe older than this "
+                          "one?); refusing it")
+    if record_digest(data) not in vouched:
+        raise RecordError(f"{where}: is not the record {pod} wrote (its sha256 is not the "
+                          "one in the termination message); refusing it: something else "
+                          "that writes the remote replaced it")
     result = ResultRecord.from_bytes(data, where)
     if (result.task, result.fingerprint) != (task, fingerprint):
         raise RecordError(f"{where}: is for {result.task!r} at {result.fingerprint!r:.40}, "

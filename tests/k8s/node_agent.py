@@ -27,7 +27,7 @@ from kubernetes.client.exceptions import ApiException
 from tests.k8s.kubeapi import JSON, MERGE, KubeApi, gone
 from tests.k8s.logserver import LogServer
 from tests.k8s.podenv import ConfigError, resolve_env
-from tests.k8s.podrun import PodRun, expand, now_rfc3339, parse_quantity
+from tests.k8s.podrun import PodRun, expand, mount_message_file, now_rfc3339, parse_quantity
 
 log = logging.getLogger("gitpipe.k8s.node_agent")
 HEARTBEAT = 5.0
@@ -314,6 +314,7 @@ class NodeAgent:
                 if run.cancelled.wait(1.0) or self._stopping.is_set():
                     return
         argv = [expand(a, env) for a in (c.get("command") or []) + (c.get("args") or [])]
+        argv, env = mount_message_file(c, run, argv, env)
         if run.cancelled.is_set():
             return
         try:

@@ -30,6 +30,9 @@ _SUFFIX = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei"
            "E": 10**18, "m": 10**-3}
 
 
+MESSAGE_LIMIT = 4096  # a container's termination message, at most (one container per pod here)
+
+
 def parse_quantity(text: str | int | float | None) -> int | None:
     """Bytes from a Kubernetes quantity ('50Mi', '1G', '1e9', '134217728'); None if unset."""
     if text is None or text == "":
@@ -107,6 +110,17 @@ def read_log(path: Path, offset: int = 0) -> tuple[list[LogRecord], int]:
     return records, offset + end
 
 
+def read_message(path: Path) -> str:
+    """The termination message as the kubelet takes it (policy `File`): the file's
+    last MESSAGE_LIMIT bytes, nothing if the file is gone."""
+    try:
+        with open(path, "rb") as file:
+            file.seek(max(0, file.seek(0, os.SEEK_END) - MESSAGE_LIMIT))
+            return file.read().decode(errors="replace")
+    except OSError:
+        return ""
+
+
 class PodRun:
     """The first container of one pod, run as `argv` in an empty directory `root`."""
 
@@ -115,6 +129,8 @@ class PodRun:
         self.namespace, self.name, self.uid = namespace, name, uid
         self.container, self.image = container, image
         self.root, self.log_path = root / "rootfs", root / f"{container}.log"
+        # The file a kubelet would bind-mount at the container's terminationMessagePath.
+        self.message_path, self.message = root / "termination-log", ""
         self.mem_limit, self.deadline = mem_limit, deadline
         self.state = "waiting"  # waiting | running | terminated
         self.pid = 0
@@ -131,6 +147,7 @@ class PodRun:
         self._proc: subprocess.Popen[bytes] | None = None
         self.root.mkdir(parents=True, exist_ok=True)
         self.log_path.touch()
+        self.message_path.touch()
 
     # -- running ---------------------------------------------------------------------------
     def start(self, argv: list[str], env: dict[str, str]) -> None:
@@ -204,6 +221,7 @@ class PodRun:
                 code = 137
             self.reason = reason or ("Completed" if code == 0 else "Error")
             self.exit_code = code
+            self.message = read_message(self.message_path)
             self.finished_at = now_rfc3339()
             self.state = "terminated"
         self.done.set()
@@ -254,6 +272,8 @@ class PodRun:
                 "exitCode": self.exit_code, "reason": self.reason,
                 "startedAt": self.started_at or self.finished_at, "finishedAt": self.finished_at,
                 "containerID": self.container_id}}
+            if self.message:
+                status["state"]["terminated"]["message"] = self.message
         else:
             reason, message = waiting or ("ContainerCreating", "")
             status["state"] = {"waiting": {"reason": reason, "message": message}}
@@ -280,3 +300,15 @@ class PodRun:
             for cond in status["conditions"][1:]:
                 cond["reason"] = "PodCompleted"
         return status
+
+
+def mount_message_file(container: dict[str, Any], run: PodRun, argv: list[str], env: dict[str, str]
+                       ) -> tuple[list[str], dict[str, str]]:
+    """Where a kubelet bind-mounts the pod's own file at the container's
+    terminationMessagePath (the apiserver defaults it), this agent, with no mount
+    namespace, puts the pod's file in place of that path wherever the command
+    line or the environment names it exactly."""
+    path = container.get("terminationMessagePath") or "/dev/termination-log"
+    local = str(run.message_path)
+    return ([local if word == path else word for word in argv],
+            {name: local if value == path else value for name, value in env.items()})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -188,3 +189,29 @@ def test_injected_eviction_and_image_pull_error(k8s: K8sCluster, k8s_namespace: 
     assert wait_until(waiting_reason, what="ErrImagePull") == "ErrImagePull"
     assert core.read_namespaced_pod(job_pods(k8s, k8s_namespace, "pull")[0].metadata.name,
                                     k8s_namespace).status.phase == "Pending"
+
+
+def test_the_termination_message_is_the_tail_of_the_file_at_its_path(
+        k8s: K8sCluster, k8s_namespace: str) -> None:
+    """As a kubelet: after the container exits, the last 4096 bytes of the file at
+    its terminationMessagePath (the apiserver's default /dev/termination-log, or
+    the one set) are its terminated state's message, whatever the exit code."""
+    # The agent stands in for the kubelet's mount where a command word names the path.
+    write = "printf 'x%.0s' $(seq 5000) > \"$1\"; printf END >> \"$1\""
+    k8s.batch().create_namespaced_job(k8s_namespace, make_job(
+        "msg", ["sh", "-c", write, "sh", "/dev/termination-log"]))
+    chosen = make_job("msgset", ["sh", "-c", 'echo "failed here" > "$1"; exit 3', "sh",
+                                 "/tmp/gitpipe-msg"])
+    chosen.spec.template.spec.containers[0].termination_message_path = "/tmp/gitpipe-msg"
+    k8s.batch().create_namespaced_job(k8s_namespace, chosen)
+    silent = make_job("msgnone", ["sh", "-c", "exit 0"])
+    k8s.batch().create_namespaced_job(k8s_namespace, silent)
+    messages = {}
+    for name in ("msg", "msgset", "msgnone"):
+        wait_job(k8s, k8s_namespace, name, finished)
+        [pod] = job_pods(k8s, k8s_namespace, name)
+        messages[name] = pod.status.container_statuses[0].state.terminated.message
+    assert messages["msg"] == "x" * 4093 + "END"
+    assert messages["msgset"] == "failed here\n"
+    assert messages["msgnone"] is None
+    assert not os.path.exists("/tmp/gitpipe-msg")   # the pod's own file took its place

@@ -76,7 +76,11 @@ def test_train_manifest() -> None:
     (container,) = pod["containers"]
     assert container["image"] == "registry.example/train:1.4"
     assert container["command"] == ["gitpipe", "exec", "train", "--fingerprint", FP,
-                                    "--remote", "s3://bucket/cache", "--record-digest", DIGEST]
+                                    "--remote", "s3://bucket/cache", "--record-digest", DIGEST,
+                                    "--termination-log", "/dev/termination-log"]
+    # the pod vouches for its result record where the kubelet reads, never the log's tail
+    assert container["terminationMessagePath"] == "/dev/termination-log"
+    assert container["terminationMessagePolicy"] == "File"
     assert container["resources"]["limits"] == {"cpu": "4", "memory": "16Gi",
                                                 "nvidia.com/gpu": "1"}
     assert "nvidia.com/gpu" not in container["resources"]["requests"]

@@ -24,6 +24,7 @@ from gitpipe.executors.kubernetes.manifest import (
     KubeSettings,
 )
 from gitpipe.executors.kubernetes.nodes import NodeBeats
+from gitpipe.executors.kubernetes.vouch import job_pods, pods_named, vouched_digests
 from gitpipe.executors.local import split_lines
 from gitpipe.executors.remotejob import RecordError, ResultRecord, heartbeat_age, read_result
 from gitpipe.storage.remote import Remote
@@ -208,7 +209,7 @@ class JobClient:
     def _judge_pod(self, handle: KubeHandle, kind: str, pod: Any) -> RunResult | None:
         name = pod.metadata.name
         if kind == "DELETED" or pod.metadata.deletion_timestamp is not None:
-            return self._deleted(handle, name)
+            return self._deleted(handle, pod)
         phase = pod.status.phase
         if phase in ("Running", "Succeeded", "Failed"):
             self._stream_logs(handle, name)
@@ -216,18 +217,18 @@ class JobClient:
             handle.running_since = time.monotonic()
             handle.node = pod.spec.node_name
         if phase == "Succeeded":
-            return self._success(handle, f"pod {name} ended without a result record")
+            return self._success(handle, f"pod {name} ended without a result record", pod)
         if phase == "Failed":
             return self._pod_failure(handle, pod)
         return self._image_trouble(handle, pod)
 
-    def _deleted(self, handle: KubeHandle, pod_name: str) -> RunResult:
+    def _deleted(self, handle: KubeHandle, pod: Any) -> RunResult:
         """A pod going away: finished work, the Job's own deadline, or a real loss.
 
         The Job controller deletes the pods of a Job past its deadline before
         the Failed condition is visible, so the Job is asked for a few seconds.
         """
-        done = None if handle.job.direct else self._result_verdict(handle)
+        done = None if handle.job.direct else self._result_verdict(handle, pod)
         if done is not None and done.ok:
             return done
         deadline = time.monotonic() + 5
@@ -237,7 +238,7 @@ class JobClient:
                 return verdict
             time.sleep(0.5)
         return RunResult(1, self._took(handle),
-                         message=f"pod {pod_name} was deleted while the stage ran")
+                         message=f"pod {pod.metadata.name} was deleted while the stage ran")
 
     def _pod_failure(self, handle: KubeHandle, pod: Any) -> RunResult:
         reason, code = pod.status.reason or "", 1
@@ -248,7 +249,7 @@ class JobClient:
         if reason in ("", "Error", "Completed"):
             recorded = (RunResult(code, self._took(handle),
                                   message=f"command exited with code {code}")
-                        if handle.job.direct else self._result_verdict(handle))
+                        if handle.job.direct else self._result_verdict(handle, pod))
             if recorded is not None:
                 return recorded
         timed_out = reason == "DeadlineExceeded"
@@ -298,13 +299,13 @@ class JobClient:
                 return self._success(handle, "the Job completed without a result record")
         return None
 
-    def _success(self, handle: KubeHandle, unrecorded: str) -> RunResult:
+    def _success(self, handle: KubeHandle, unrecorded: str, pod: Any = None) -> RunResult:
         """A pod that succeeded: a direct command's exit 0, else what its result
         record says (`unrecorded` when there is none)."""
         if handle.job.direct:
             return RunResult(0, self._took(handle))
-        return self._result_verdict(handle) or RunResult(1, self._took(handle),
-                                                         message=unrecorded)
+        return self._result_verdict(handle, pod) or RunResult(1, self._took(handle),
+                                                              message=unrecorded)
 
     def _liveness(self, handle: KubeHandle) -> RunResult | None:
         """A pod that stopped beating (its node lost) or was never scheduled fails."""
@@ -332,11 +333,13 @@ class JobClient:
                              "(node lost?)")
         return None
 
-    def _result_verdict(self, handle: KubeHandle) -> RunResult | None:
-        """The pod's result record as a RunResult; a malformed or foreign one fails
-        this task, saying so (never a traceback, never another task's result)."""
+    def _result_verdict(self, handle: KubeHandle, pod: Any = None) -> RunResult | None:
+        """The pod's result record as a RunResult, if the pod vouched for its bytes;
+        any other fails this task, saying so (never a traceback, never believed)."""
+        pods = job_pods(self.core, handle.namespace, self._pods_of(handle), pod)
         try:
-            result = read_result(self.remote(), handle.job.task, handle.job.fingerprint)
+            result = read_result(self.remote(), handle.job.task, handle.job.fingerprint,
+                                 vouched_digests(pods), pods_named(pods, handle.name))
         except RecordError as exc:
             return RunResult(1, self._took(handle), message=exc.message)
         if result is None:

@@ -20,6 +20,10 @@ LABEL_PARTITION = "gitpipe.dev/partition"
 LABEL_FINGERPRINT = "gitpipe.dev/fingerprint"
 LABEL_TASK = "gitpipe.dev/task"   # task_key: distinct for every exact task name
 CONTAINER = "stage"
+# Where `gitpipe exec` vouches for its result record: the kubelet copies this
+# file into the container's terminated state, which only the node and the
+# control plane write (the remote's other writers cannot).
+TERMINATION_LOG = "/dev/termination-log"
 # Option names that hold or carry credentials (fsspec/s3fs/gcsfs/adlfs spellings).
 SECRET_OPTION = re.compile(r"key|secret|token|passw|credential|auth|session|signature|"
                            r"private|sas|connection_string", re.IGNORECASE)
@@ -186,7 +190,8 @@ def _command(task: Task, fingerprint: str, settings: KubeSettings, remote: PodRe
         return [_literal(word) for word in
                 ("/bin/sh", "-c", DIRECT_PRELUDE, "gitpipe-direct", task.cmd)]
     return [*settings.command, "exec", task.name, "--fingerprint", fingerprint,
-            "--remote", remote.url, "--record-digest", record_digest]
+            "--remote", remote.url, "--record-digest", record_digest,
+            "--termination-log", TERMINATION_LOG]
 
 
 def _env(task: Task, spec: KubeSpec, settings: KubeSettings,
@@ -213,7 +218,8 @@ def job_manifest(task: Task, fingerprint: str, attempt: int, settings: KubeSetti
     """The batch/v1 Job: gitpipe owns retries (backoffLimit 0), timeout is the deadline.
 
     The pod runs `gitpipe exec`, given the job record's digest (it refuses any
-    other record), or the command itself where the task `runs_direct`.
+    other record) and the termination log where it vouches for its result
+    record, or the command itself where the task `runs_direct`.
     """
     spec = task.stage.k8s or KubeSpec()
     image = spec.image or settings.image
@@ -225,6 +231,9 @@ def job_manifest(task: Task, fingerprint: str, attempt: int, settings: KubeSetti
         "name": CONTAINER, "image": image,
         "command": _command(task, fingerprint, settings, remote, record_digest),
         "env": _env(task, spec, settings, remote),
+        # Set, not left to the defaults, so the path the pod is told is the one
+        # the kubelet reads, and never the log's tail in its place.
+        "terminationMessagePath": TERMINATION_LOG, "terminationMessagePolicy": "File",
     }
     if settings.env_from_secret:
         container["envFrom"] = [{"secretRef": {"name": n}} for n in settings.env_from_secret]

@@ -25,7 +25,6 @@ from gitpipe.executors.remotejob import (
     ResultRecord,
     clear_result,
     is_flagged,
-    read_result,
     record_path_problem,
     result_rel,
     stage_job,
@@ -174,16 +173,16 @@ class KubeRunner:
 
 
 def bring_back(project: Project, remote: Remote, task: Task, fingerprint: str,
-               result: ResultRecord | None = None) -> None:
+               result: ResultRecord | None) -> None:
     """Fetch the outs the pod pushed and check them out into the workspace: only
     the task's declared outs, each of its declared kind, each checked before a
     byte is written, each file with the executable bit the pod saw. `result`
-    is the record as `read_result` gave it to the Job's verdict, if it did."""
+    is the record as `read_result` gave it to the Job's verdict (the pod vouched
+    for it); the remote's copy is never read again here: it may have changed."""
     where = f"result record {result_rel(task.name, fingerprint)!r} on remote {remote.name!r}"
-    if result is None:
-        result = read_result(remote, task.name, fingerprint)
     if result is None or result.exit_code != 0:
-        raise GitpipeError(f"{where}: gone, or not a success, after the Job succeeded")
+        raise GitpipeError(f"{where}: none the pod vouched for, or not a success, after "
+                           "the Job succeeded")
     result.check_outs({o.path: o.is_dir for o in task.outs}, where)
     for row in result.outs:
         _refuse_unsafe_out(project, row[0], where)
