@@ -17,12 +17,11 @@ import pytest
 
 from gitpipe.fastpath.sealwatch import NOT_VOUCHABLE
 from tests.conftest import RACY_SECONDS, Repo
-from tests.func.test_monitor import (  # noqa: F401 (monitored: a fixture)
+from tests.func.test_monitor import (
     built,
     end_monitor,
     gitpipe,
     monitor_pid,
-    monitored,
     token_field,
     unsealed,
     vouched,
@@ -59,11 +58,11 @@ def test_a_tree_put_where_the_moved_project_was_is_not_vouched_for(placed: Repo,
 
 @pytest.mark.parametrize("where", ["params.yaml", "data/f1.txt"])
 def test_a_file_with_a_name_outside_the_tree_is_never_vouched_for(
-        monitored: Repo, tmp_path: Path, where: str) -> None:
+        placed: Repo, tmp_path: Path, where: str) -> None:
     """A file dep (the params file) or a file in a directory dep with a hard
     link outside the tree when the seal is written: written through that
     link (same size), its change reaches no watched folder."""
-    root = monitored.path
+    root = placed.path
     outside = tmp_path / "outside"
     os.link(root / where, outside)
     gitpipe(root, "repro")
