@@ -134,9 +134,10 @@ def vouchable(root: str, paths: list[str]) -> bool:
     """Whether a monitor of the tree at `root` sees every change to `paths`
     (project paths, as a seal holds them): each a plain path inside the tree,
     in no folder the monitor leaves out, reached through no symbolic link
-    (a link's target may lie outside the tree, where no event is seen).
+    (a link's target may lie outside the tree, where no event is seen),
+    no file among them or below them with a second name (a hard link).
     A missing path is seen when made: its nearest folder is watched."""
-    checked: set[str] = set()
+    folders_seen: set[str] = set()
     for path in paths:
         parts = path.split("/")
         if any(part in ("", ".", "..") for part in parts) or under(path, QUIET_FOLDERS) \
@@ -144,9 +145,9 @@ def vouchable(root: str, paths: list[str]) -> bool:
             return False
         for end in range(1, len(parts) + 1):
             prefix = "/".join(parts[:end])
-            if prefix in checked:
-                continue
-            checked.add(prefix)
+            last = end == len(parts)
+            if prefix in folders_seen and not last:
+                continue  # a folder above another path, seen to be no link already
             try:
                 info = os.lstat(f"{root}/{prefix}")
             except (FileNotFoundError, NotADirectoryError):
@@ -155,7 +156,31 @@ def vouchable(root: str, paths: list[str]) -> bool:
                 return False
             if info.st_mode & _TYPE_BITS == _LINK_TYPE:
                 return False
+            if last and _has_other_names(f"{root}/{prefix}", info):
+                return False
+            folders_seen.add(prefix)
     return True
 
 
-_LINK_TYPE = 0o120000
+def _has_other_names(full: str, info: os.stat_result) -> bool:
+    """Whether the file `full`, or a file below the folder `full`, has more
+    than one name (a hard link): a write through a name outside the watched
+    folders (another tree, a shared cache's object) reaches no watch here,
+    and making such a link is no event either. Symbolic links are not followed."""
+    if info.st_mode & _TYPE_BITS != _FOLDER_TYPE:
+        return info.st_nlink > 1
+    stack = [full]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+                    elif entry.stat(follow_symlinks=False).st_nlink > 1:
+                        return True
+        except OSError:
+            return True  # not all seen (a folder gone or unreadable meanwhile): not vouched for
+    return False
+
+
+_LINK_TYPE, _FOLDER_TYPE = 0o120000, 0o040000
