@@ -901,6 +901,7 @@ def bench_scale(tools: Tools, plan: Plan, args: argparse.Namespace) -> list[dict
     options = argparse.Namespace(jobs=args.jobs, reuse=args.reuse, repeat=plan.scale_repeat,
                                  warmup=min(1, plan.warmup), profile=False,
                                  gnu_time=bs.has_gnu_time(),
+                                 monitor=sys.platform.startswith("linux"),
                                  stamp=dt.datetime.now().strftime("%Y%m%dT%H%M%S"))
     points = [bs.bench_one(bs.Shape(stages, files), options, Path(tools.gitpipe), tools.python,
                            tools.env) for stages, files in plan.scale_sizes]
