@@ -46,12 +46,13 @@ def token_now(folder: str) -> str | None:
 
 def field_for(root: str, folder: str, paths: list[str]) -> str:
     """The token field of a seal of `paths` written now in `folder`: the token
-    read before this command judged anything, if its monitor vouches for every one."""
-    if not vouchable(root, paths):
-        return NOT_VOUCHABLE
+    read before this command judged anything, if its monitor vouches for every one.
+    Without a token the paths are not looked at (the hard-link check walks
+    every dep folder): a seal with no token is never vouched for, and one
+    re-armed later is checked then (rearmed)."""
     for known_folder, token in _at_start:
         if known_folder == folder and token is not None:
-            return token
+            return token if vouchable(root, paths) else NOT_VOUCHABLE
     return NO_TOKEN
 
 
