@@ -456,6 +456,12 @@ def test_the_index_is_read_as_bytes_to_rule_out_tracked_outs(repo: Repo) -> None
     assert may_track(root, ["out.txt"])
     repo.git("update-index", "--index-version", "2")
     assert not may_track(root, ["out.txt"])
+    repo.gen({"zz/last.txt": "z\n"}, commit="an entry after the extended one")
+    (repo.path / "new.txt").write_text("n\n")
+    repo.git("add", "--intent-to-add", "new.txt")
+    assert (repo.path / ".git/index").read_bytes()[:8] == b"DIRC\0\0\0\3"   # extended flags
+    assert may_track(root, ["new.txt"]) and may_track(root, ["zz/last.txt"])
+    assert may_track(root, ["zz"]) and not may_track(root, ["zz/l", "out.txt", "z"])
     repo.git("update-index", "--split-index")
     assert list(repo.path.joinpath(".git").glob("sharedindex.*")), "the index is not split"
     assert may_track(root, ["out.txt"])
