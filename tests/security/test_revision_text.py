@@ -16,6 +16,16 @@ from tests.security.conftest import assert_only_changed, snapshot
 REV_READERS = (("status", "--rev", "HEAD~1"), ("params", "diff", "HEAD~1"))
 
 
+def _committed_pipeline(repo: Repo, name: str) -> bytes:
+    """A one-stage pipeline run and committed; the bytes of its file `name`."""
+    repo.gen({"params.yaml": "lr: 1\n", "in.txt": "x\n"})
+    repo.spec({"make": {"cmd": "cat in.txt > o.txt", "deps": ["in.txt"], "params": ["lr"],
+                        "outs": ["o.txt"]}})
+    assert repo.run("repro", timeout=60).returncode == 0
+    repo.commit("pipeline")
+    return (repo.path / name).read_bytes()
+
+
 # `diff` compares locks: it reads a revision's spec and lock, not its params.
 @pytest.mark.parametrize(("name", "commands"), [
     ("params.yaml", REV_READERS),
@@ -24,12 +34,7 @@ REV_READERS = (("status", "--rev", "HEAD~1"), ("params", "diff", "HEAD~1"))
 ])
 def test_a_revision_file_that_is_not_utf8_is_refused_naming_file_and_revision(
         repo: Repo, tmp_path: Path, name: str, commands: tuple[tuple[str, ...], ...]) -> None:
-    repo.gen({"params.yaml": "lr: 1\n", "in.txt": "x\n"})
-    repo.spec({"make": {"cmd": "cat in.txt > o.txt", "deps": ["in.txt"], "params": ["lr"],
-                        "outs": ["o.txt"]}})
-    assert repo.run("repro", timeout=60).returncode == 0
-    repo.commit("pipeline")
-    good = (repo.path / name).read_bytes()
+    good = _committed_pipeline(repo, name)
     crafted = good.rstrip(b"\n") + b"\n# caf\xe9\n"
     line = crafted.count(b"\n")
     repo.gen({name: crafted}, commit="crafted")
@@ -55,12 +60,7 @@ def test_a_revision_file_that_is_a_symlink_is_refused_naming_file_and_revision(
     # the file it said `must be a mapping`, or parsed the link's target as the
     # spec. Its target is git's text: an escape sequence in it never reaches
     # the terminal.
-    repo.gen({"params.yaml": "lr: 1\n", "in.txt": "x\n"})
-    repo.spec({"make": {"cmd": "cat in.txt > o.txt", "deps": ["in.txt"], "params": ["lr"],
-                        "outs": ["o.txt"]}})
-    assert repo.run("repro", timeout=60).returncode == 0
-    repo.commit("pipeline")
-    good = (repo.path / name).read_bytes()
+    good = _committed_pipeline(repo, name)
     (repo.path / f"real-{name}").write_bytes(good)
     (repo.path / name).unlink()
     (repo.path / name).symlink_to(f"real-{name}\x1b[2J")
