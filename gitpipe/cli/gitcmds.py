@@ -195,6 +195,8 @@ def hooks_run(ctx: click.Context, name: str, args: tuple[str, ...]) -> None:
 
     from gitpipe.usecases import hooks as hooks_module
 
+    if hooks_module.started_the_old_way():
+        click.echo(hooks_module.OLD_HOOK_WARNING, err=True)
     code, message = hooks_module.run(name, list(args), Path(ctx.find_root().obj["dir"]))
     if message:
         click.echo(message, err=True)

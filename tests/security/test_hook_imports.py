@@ -82,3 +82,20 @@ def test_python_m_gitpipe_never_imports_the_work_trees_modules(
     assert marks(tmp_path) == []
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
     assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe"])
+
+
+def test_a_hook_of_an_older_gitpipe_says_to_install_it_again(repo: Repo) -> None:
+    """A hook an older gitpipe installed still starts it with `python -m`: it
+    works, and says to install the hooks again; a hook installed now does not."""
+    from gitpipe.usecases.hooks import HOOK_ENTRY, OLD_HOOK_WARNING
+
+    built(repo)
+    assert gitpipe(repo.path, "hooks", "install").returncode == 0
+    hook = repo.path / ".git/hooks/post-checkout"
+    assert git(repo, "checkout", "-q", "-b", "now").stderr.count(OLD_HOOK_WARNING) == 0
+    old_line = hook.read_text().replace(f"-c '{HOOK_ENTRY}'", "-m gitpipe")
+    assert "-m gitpipe hooks run post-checkout" in old_line, old_line
+    hook.write_text(old_line)
+    switched = git(repo, "checkout", "-q", "main")
+    assert switched.returncode == 0 and "Traceback" not in switched.stderr, switched.stderr
+    assert OLD_HOOK_WARNING in switched.stderr.replace("\n", " ")
