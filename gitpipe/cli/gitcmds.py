@@ -6,6 +6,7 @@ Registered on the `cli` group when `gitpipe.cli.main` imports this module.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 from typing import TYPE_CHECKING
@@ -185,6 +186,20 @@ def hooks_install(ctx: click.Context, uninstall: bool) -> None:
         ui_of(ctx).info(f"  chained the existing {name} hook (kept as {kept})")
 
 
+OLD_HOOK_WARNING = ("warning: this git hook was installed by an older gitpipe and starts it "
+                    "with `python -m gitpipe`, which imports a branch's own modules first: "
+                    "run `gitpipe hooks install` again")
+
+
+def _started_the_old_way() -> bool:
+    """Whether an installed hook started this process with `python -m gitpipe`
+    (what hooks of an older gitpipe run), not with hooks.HOOK_ENTRY: such a
+    hook keeps the work tree first on the import path until it is installed again."""
+    from gitpipe.usecases.hooks import RUNNING
+
+    return bool(os.environ.get(RUNNING)) and sys.argv[0].endswith("__main__.py")
+
+
 @hooks.command("run", hidden=True, context_settings={"ignore_unknown_options": True})
 @click.argument("name")
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
@@ -195,8 +210,8 @@ def hooks_run(ctx: click.Context, name: str, args: tuple[str, ...]) -> None:
 
     from gitpipe.usecases import hooks as hooks_module
 
-    if hooks_module.started_the_old_way():
-        click.echo(hooks_module.OLD_HOOK_WARNING, err=True)
+    if _started_the_old_way():
+        click.echo(OLD_HOOK_WARNING, err=True)
     code, message = hooks_module.run(name, list(args), Path(ctx.find_root().obj["dir"]))
     if message:
         click.echo(message, err=True)

@@ -47,18 +47,6 @@ HOOK_ENTRY = ("import sys; sys.path[:1] = [p for p in sys.path[:1] if p]; "
               'sys.argv[0] = "gitpipe"; from gitpipe.cli.launch import main; main()')
 
 
-OLD_HOOK_WARNING = ("warning: this git hook was installed by an older gitpipe and starts it "
-                    "with `python -m gitpipe`, which imports a branch's own modules first: "
-                    "run `gitpipe hooks install` again")
-
-
-def started_the_old_way() -> bool:
-    """Whether an installed hook started this process with `python -m gitpipe`
-    (what hooks of an older gitpipe run), not with HOOK_ENTRY: such a hook
-    keeps the work tree first on the import path until it is installed again."""
-    return bool(os.environ.get(RUNNING)) and sys.argv[0].endswith("__main__.py")
-
-
 def hook_script(name: str, python: str = sys.executable, project: str = "",
                 chained: str | None = None) -> str:
     """The hook: run the chained hook first (the one it replaced, kept beside it),

@@ -87,7 +87,8 @@ def test_python_m_gitpipe_never_imports_the_work_trees_modules(
 def test_a_hook_of_an_older_gitpipe_says_to_install_it_again(repo: Repo) -> None:
     """A hook an older gitpipe installed still starts it with `python -m`: it
     works, and says to install the hooks again; a hook installed now does not."""
-    from gitpipe.usecases.hooks import HOOK_ENTRY, OLD_HOOK_WARNING
+    from gitpipe.cli.gitcmds import OLD_HOOK_WARNING
+    from gitpipe.usecases.hooks import HOOK_ENTRY
 
     built(repo)
     assert gitpipe(repo.path, "hooks", "install").returncode == 0
