@@ -385,9 +385,7 @@ def test_remote_fsck_repair_deletes_only_what_names_an_object(
     foreign = [files / "photos/2024/cat.jpg", files / "xxh3/ab/notes.txt",
                files / "xxh3/AB/" / ("C" * 30), files / "xxh3/0f/e996",
                files / "xxh3/0f/" / ("e" * 31)]
-    for path in foreign:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("the user's own file\n")
+    plant_own_files(foreign)
     corrupt = files / "xxh3/0f" / ("e" * 30)
     corrupt.write_text("not the bytes this name hashes\n")
     before = snapshot(tmp_path)
@@ -443,9 +441,7 @@ def test_remote_gc_deletes_only_what_names_an_object(make_repo, tmp_path: Path) 
     files = tmp_path / "store/files"
     foreign = [files / "photos/2024/cat.jpg", files / "xxh3/ab/notes.txt",
                files / "xxh3/AB/" / ("C" * 30), files / "xxh3/0f/e996.tmp"]
-    for path in foreign:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("the user's own file\n")
+    plant_own_files(foreign)
     unused = files / "xxh3/0f" / ("e" * 30)
     unused.write_text("an object no lock names\n")
     before = snapshot(tmp_path)
@@ -455,3 +451,10 @@ def test_remote_gc_deletes_only_what_names_an_object(make_repo, tmp_path: Path) 
     assert not unused.exists()
     assert_only_changed(before, snapshot(tmp_path),
                         [*allowed(origin, fetched=True), "store/files/xxh3/0f/" + "e" * 30])
+
+
+def plant_own_files(paths: list[Path]) -> None:
+    """The user's own files in a folder remote's `files/`, none an object."""
+    for path in paths:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("the user's own file\n")
