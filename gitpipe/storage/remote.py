@@ -18,7 +18,7 @@ from typing import Any
 from gitpipe.core.progress import expect
 from gitpipe.hashing.digests import DIR_SUFFIX
 from gitpipe.storage.cache import Cache, Fetcher
-from gitpipe.storage.objects import CacheError, object_key
+from gitpipe.storage.objects import CacheError, digest_of_relpath, object_key
 from gitpipe.storage.packs import (
     PACK_MIN_OBJECTS,
     PACK_THRESHOLD,
@@ -34,7 +34,9 @@ from gitpipe.storage.packstore import (
     refusal,
     upload_pack,
 )
+from gitpipe.storage.pushcheck import held
 from gitpipe.storage.remotefs import Progress, Remote, RemoteError, Transfer, url_exists
+from gitpipe.storage.seen import SeenOn
 from gitpipe.storage.urls import (
     check_outside,
     local_folder,
@@ -52,11 +54,13 @@ def push(remote: Remote, cache: Cache, digests: Iterable[str],
     remote key (storage/runshare.py decides which and signs them)."""
     wanted = _expand(cache, digests)
     inventory = locate(remote, wanted)
+    seen = SeenOn(cache.root, remote.url)
+    there = held(remote, inventory, {d: _size(cache.path(d)) for d in wanted}, seen, jobs)
     entries = dict(entries or {})
     summary = Transfer()
-    files = [d for d in wanted if not d.endswith(DIR_SUFFIX) and not inventory.has(d)]
+    files = [d for d in wanted if not d.endswith(DIR_SUFFIX) and d not in there]
     manifests = [(cache.path(d), object_key(d)) for d in wanted
-                 if d.endswith(DIR_SUFFIX) and not inventory.has(d)]
+                 if d.endswith(DIR_SUFFIX) and d not in there]
     summary.skipped = len(wanted) - len(files) - len(manifests)
     sizes = {d: _size(cache.path(d)) for d in files}
     expect(progress, len(files) + len(manifests) + len(entries),
@@ -65,7 +69,9 @@ def push(remote: Remote, cache: Cache, digests: Iterable[str],
     # Files first, manifests after, run entries last: whatever a manifest or a
     # run entry names is on the remote before it is.
     _push_files(remote, cache, sizes, inventory.packs.format, jobs, (summary, progress))
+    seen.add(files)
     _parallel(remote.upload, manifests, jobs, summary, progress)
+    seen.add(digest_of_relpath(key) for _, key in manifests)
     run_summary = Transfer()
     _parallel(lambda key, _: _put(remote, key, entries[key]),
               [(key, key) for key in entries], jobs, run_summary, progress)
