@@ -294,9 +294,9 @@ def _pre_commit(project: Project) -> tuple[int, str]:
     from gitpipe.usecases.revision import load_snapshot
 
     commit = project.git.staged()
-    if commit.text(SPEC_FILE) is None:
-        return 0, ""
     try:
+        if commit.text(SPEC_FILE) is None:
+            return 0, ""
         read = _committed_text(project, commit)
         loaded: set[str] = set()  # every file the pipeline was made from: vars files too
 
