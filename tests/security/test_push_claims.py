@@ -104,3 +104,19 @@ def test_a_push_after_a_push_reads_nothing_back(make_repo, tmp_path: Path) -> No
     finally:
         pack.chmod(0o444)
     assert again.returncode == 0 and "claims to hold" not in again.stderr, again.stderr
+
+
+def test_forged_index_hides_no_loose_copy_from_a_pull(make_repo, tmp_path: Path) -> None:
+    # An object pushed loose, then named by a planted index: a pull read it
+    # from the planted pack only, refused it, and never looked for it loose.
+    origin, sizes = ran(make_repo, tmp_path, "open('out.txt', 'w').write('model ' * 50)\n",
+                        ["out.txt"])
+    assert origin.run("push").returncode == 0
+    forge_pack(tmp_path / "store", sizes)
+    laptop = origin.clone_to(tmp_path / "laptop")
+    before = snapshot(tmp_path)
+    pulled = laptop.run("pull")
+    assert pulled.returncode == 0 and "Traceback" not in pulled.stderr, pulled.stderr
+    assert "is corrupt" not in pulled.stderr
+    assert_only_changed(before, snapshot(tmp_path), ["laptop/.gitpipe", "laptop/out.txt"])
+    assert (laptop.path / "out.txt").read_bytes() == (origin.path / "out.txt").read_bytes()
