@@ -56,7 +56,8 @@ def push(remote: Remote, cache: Cache, digests: Iterable[str],
     wanted = _expand(cache, digests)
     inventory = locate(remote, wanted)
     seen = SeenOn(cache.root, remote.url)
-    there = held(remote, inventory, {d: _size(cache.path(d)) for d in wanted}, seen, jobs)
+    there = held(remote, inventory, {d: _size(cache.path(d)) for d in wanted if inventory.has(d)},
+                 seen, jobs)
     entries = dict(entries or {})
     summary = Transfer()
     files = [d for d in wanted if not d.endswith(DIR_SUFFIX) and d not in there]
