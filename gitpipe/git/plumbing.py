@@ -26,12 +26,18 @@ def cannot_read_index(error: Exception) -> bool:
 def index_entries(workdir: Path, index_file: str | None = None) -> dict[str, str]:
     """{path relative to the work tree: blob id} of the index (stage 0 entries;
     a conflicted path has none)."""
+    return {path: blob for path, (blob, _) in staged_entries(workdir, index_file).items()}
+
+
+def staged_entries(workdir: Path, index_file: str | None = None) -> dict[str, tuple[str, int]]:
+    """{path relative to the work tree: (blob id, mode)} of the index's stage 0
+    entries: the mode tells a symlink (0o120000), whose blob is where it leads."""
     entries = {}
     for record in _git(workdir, ["ls-files", "--stage", "-z"], index_file).split(b"\0"):
         meta, _, path = record.partition(b"\t")
         fields = meta.split(b" ")
         if len(fields) == 3 and fields[2] == b"0":
-            entries[os.fsdecode(path)] = fields[1].decode()
+            entries[os.fsdecode(path)] = (fields[1].decode(), int(fields[0], 8))
     return entries
 
 

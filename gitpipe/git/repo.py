@@ -228,7 +228,7 @@ class StagedCommit:
         self.git = git
         self.index = index
         self.index_file = index_file
-        self._cli_entries: dict[str, str] | None = None
+        self._cli_entries: dict[str, tuple[str, int]] | None = None
 
     def paths(self) -> set[str] | None:
         """Project paths the commit changes against HEAD (None: no HEAD yet,
@@ -247,22 +247,29 @@ class StagedCommit:
                 if not strip or path.startswith(git.prefix + "/")}
 
     def text(self, path: str) -> str | None:
-        """A project file as the commit records it (None: not in it)."""
-        blob_id = self._blob_id(self.git.git_path(path))
-        if blob_id is None:
+        """A project file as the commit records it (None: not in it). A staged
+        symlink is refused, naming it: its blob is where it leads, not the
+        file's text."""
+        entry = self._entry(self.git.git_path(path))
+        if entry is None:
             return None
-        from gitpipe.core.utf8 import decode_utf8  # the commit hook's path only
+        from gitpipe.git.blobtext import blob_text  # the commit hook's path only
 
-        return decode_utf8(self.git.repo[blob_id].read_raw(), f"{path} (staged)")
+        blob_id, mode = entry
+        return blob_text(self.git.repo[blob_id].read_raw(), mode, f"{path} (staged)",
+                         "in the commit being made")
 
-    def _blob_id(self, git_path: str) -> str | None:
+    def _entry(self, git_path: str) -> tuple[str, int] | None:
+        """The blob id and mode the index records at `git_path`, or None. A
+        split index is read by git, which gives the mode too."""
         if self.index is not None:
             try:
-                return str(self.index[git_path].id)
+                found = self.index[git_path]
             except KeyError:
                 return None
+            return str(found.id), int(found.mode)
         if self._cli_entries is None:
-            self._cli_entries = gitcli.index_entries(self.git.workdir, self.index_file)
+            self._cli_entries = gitcli.staged_entries(self.git.workdir, self.index_file)
         return self._cli_entries.get(git_path)
 
 

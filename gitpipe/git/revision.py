@@ -6,9 +6,8 @@ import os
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from gitpipe.core.errors import BadInputError
-from gitpipe.core.utf8 import decode_utf8
 from gitpipe.git import plumbing as gitcli
+from gitpipe.git.blobtext import LINK_MODE, blob_text
 from gitpipe.git.repo import GitRepo, bytes_blob_id
 
 if TYPE_CHECKING:
@@ -16,7 +15,6 @@ if TYPE_CHECKING:
 
     from gitpipe.git.attributes import CheckoutAttributes
 
-LINK_MODE = 0o120000
 EXECUTABLE_MODE = 0o100755
 
 
@@ -54,15 +52,8 @@ class Revision:
         entry = self._entry(path)
         if entry is None or entry.type_str != "blob":
             return None
-        name = f"{path}@{self.rev}"
-        data = self.git.repo[entry.id].read_raw()
-        if entry.filemode == LINK_MODE:
-            target = os.fsdecode(data)
-            shown = repr(target if len(target) <= 200 else target[:200] + "…")
-            raise BadInputError(f"{name}: a symlink (to {shown}), not a file: gitpipe reads "
-                                "its files at a revision only as regular files",
-                                hint="commit the file itself in place of the link")
-        return decode_utf8(data, name)
+        return blob_text(self.git.repo[entry.id].read_raw(), entry.filemode,
+                         f"{path}@{self.rev}", "at a revision")
 
     def blob_id(self, path: str) -> str | None:
         entry = self._entry(path)

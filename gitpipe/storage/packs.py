@@ -137,10 +137,16 @@ def build_pack(objects: Sequence[tuple[str, Path]], dest: Path) -> BuiltPack:
 
 def spans(wanted: Mapping[str, PackedObject]) -> list[list[tuple[str, PackedObject]]]:
     """The wanted objects as reads: each a run of objects of one pack, close
-    together, that one ranged read of at most about SPAN_BYTES covers."""
+    together, that one ranged read of at most about SPAN_BYTES covers.
+
+    The index is the remote writer's word: objects it spreads out (a byte
+    every GAP_BYTES) would make every read mostly gaps. The gaps read across,
+    all reads together, are at most the wanted objects' bytes plus GAP_BYTES,
+    so a pull reads at most twice what it wants and GAP_BYTES more."""
     by_pack: dict[str, list[tuple[str, PackedObject]]] = {}
     for digest, where in wanted.items():
         by_pack.setdefault(where.pack, []).append((digest, where))
+    gaps_left = sum(where.length for where in wanted.values()) + GAP_BYTES
     reads: list[list[tuple[str, PackedObject]]] = []
     for items in by_pack.values():
         items.sort(key=lambda item: item[1].offset)
@@ -148,9 +154,12 @@ def spans(wanted: Mapping[str, PackedObject]) -> list[list[tuple[str, PackedObje
         start = end = 0
         for item in items:
             offset, stop = item[1].offset, item[1].offset + item[1].length
-            if current and (offset - end > GAP_BYTES or stop - start > SPAN_BYTES):
+            gap = max(0, offset - end)
+            if current and (gap > min(GAP_BYTES, gaps_left) or stop - start > SPAN_BYTES):
                 reads.append(current)
                 current = []
+            elif current:
+                gaps_left -= gap
             if not current:
                 start = end = offset
             current.append(item)

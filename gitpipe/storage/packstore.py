@@ -71,6 +71,16 @@ class RemoteFormatError(GitpipeError):
     """A remote's format marker is newer than this gitpipe, or malformed."""
 
 
+class TooManyPacksError(GitpipeError):
+    """A remote lists more pack indexes than a command reads."""
+
+
+PACKS_HINT = ("each push of 16 or more small files adds one index to packs/; remove the "
+              "packs/pack-*.idx files that no gitpipe wrote there (with the .pack of the same "
+              "name), or move what the remote holds to a new remote with 'gitpipe push -r NEW' "
+              "from a clone that has it")
+
+
 def remote_format(remote: Remote) -> int:
     """The remote's format (1 when it has no marker); RemoteFormatError for a
     marker this gitpipe must not act on."""
@@ -114,6 +124,10 @@ def read_packs(remote: Remote, jobs: int = 8) -> PackSet:
     # cut off) hides no pack.
     found.sizes = remote.sizes(PACKS)
     keys = sorted(key for key in found.sizes if key.endswith(INDEX_SUFFIX))
+    problem = packindex.pack_listing_problem([found.sizes[key] for key in keys])
+    if problem is not None:
+        raise TooManyPacksError(f"remote {remote.name!r} ({remote.url}) {problem}; nothing was "
+                                "read or written there", hint=PACKS_HINT)
     readable = []
     for key in keys:
         problem = packindex.pack_index_name_problem(key, found.sizes[key])

@@ -18,7 +18,7 @@ from typing import Any
 from gitpipe.core.progress import expect
 from gitpipe.hashing.digests import DIR_SUFFIX
 from gitpipe.storage.cache import Cache, Fetcher
-from gitpipe.storage.objects import CacheError, object_key
+from gitpipe.storage.objects import CacheError, digest_of_relpath, object_key
 from gitpipe.storage.packs import (
     PACK_MIN_OBJECTS,
     PACK_THRESHOLD,
@@ -31,10 +31,13 @@ from gitpipe.storage.packstore import (
     fetch_packed,
     locate,
     mark_format,
+    present_keys,
     refusal,
     upload_pack,
 )
+from gitpipe.storage.pushcheck import held
 from gitpipe.storage.remotefs import Progress, Remote, RemoteError, Transfer, url_exists
+from gitpipe.storage.seen import SeenOn
 from gitpipe.storage.urls import (
     check_outside,
     local_folder,
@@ -52,11 +55,14 @@ def push(remote: Remote, cache: Cache, digests: Iterable[str],
     remote key (storage/runshare.py decides which and signs them)."""
     wanted = _expand(cache, digests)
     inventory = locate(remote, wanted)
+    seen = SeenOn(cache.root, remote.url)
+    there = held(remote, inventory, {d: _size(cache.path(d)) for d in wanted if inventory.has(d)},
+                 seen, jobs)
     entries = dict(entries or {})
     summary = Transfer()
-    files = [d for d in wanted if not d.endswith(DIR_SUFFIX) and not inventory.has(d)]
+    files = [d for d in wanted if not d.endswith(DIR_SUFFIX) and d not in there]
     manifests = [(cache.path(d), object_key(d)) for d in wanted
-                 if d.endswith(DIR_SUFFIX) and not inventory.has(d)]
+                 if d.endswith(DIR_SUFFIX) and d not in there]
     summary.skipped = len(wanted) - len(files) - len(manifests)
     sizes = {d: _size(cache.path(d)) for d in files}
     expect(progress, len(files) + len(manifests) + len(entries),
@@ -64,8 +70,13 @@ def push(remote: Remote, cache: Cache, digests: Iterable[str],
            + sum(len(data) for data in entries.values()))
     # Files first, manifests after, run entries last: whatever a manifest or a
     # run entry names is on the remote before it is.
-    _push_files(remote, cache, sizes, inventory.packs.format, jobs, (summary, progress))
+    # A pull reads an object some pack index names from packs only: one sent
+    # again after such a claim did not hold goes into a pack too.
+    claimed = {d for d in sizes if d in inventory.packs.objects}
+    _push_files(remote, cache, sizes, claimed, inventory.packs.format, jobs, (summary, progress))
+    seen.add(files)
     _parallel(remote.upload, manifests, jobs, summary, progress)
+    seen.add(digest_of_relpath(key) for _, key in manifests)
     run_summary = Transfer()
     _parallel(lambda key, _: _put(remote, key, entries[key]),
               [(key, key) for key in entries], jobs, run_summary, progress)
@@ -78,13 +89,15 @@ def _put(remote: Remote, key: str, data: bytes) -> int:
     return len(data)
 
 
-def _push_files(remote: Remote, cache: Cache, sizes: dict[str, int], known_format: int,
-                jobs: int, told: tuple[Transfer, Progress | None]) -> None:
+def _push_files(remote: Remote, cache: Cache, sizes: dict[str, int], claimed: set[str],
+                known_format: int, jobs: int, told: tuple[Transfer, Progress | None]) -> None:
     """Upload these files: those under PACK_THRESHOLD in packs (when there are
-    PACK_MIN_OBJECTS of them), the others loose, all in one pool."""
+    PACK_MIN_OBJECTS of them), and the `claimed` ones whatever their count and
+    size; the others loose, all in one pool."""
     small = {d: size for d, size in sizes.items() if size < PACK_THRESHOLD}
     if len(small) < PACK_MIN_OBJECTS:
         small = {}
+    small.update((d, sizes[d]) for d in claimed)
     loose = [(cache.path(d), object_key(d)) for d in sizes if d not in small]
     if small:
         mark_format(remote, known_format)
@@ -192,7 +205,8 @@ def fetch_packed_into(remote: Remote, cache: Cache, wanted: Mapping[str, PackedO
                       summary: Transfer, progress: Progress | None, jobs: int = 8,
                       also: Mapping[str, list[Path]] | None = None) -> dict[str, CacheError]:
     """Read packed objects into the cache, each verified, and into the files
-    `also` names for it (a pull's work tree); the ones refused, why."""
+    `also` names for it (a pull's work tree); the ones refused, why, but for
+    those the remote also holds loose (not read here)."""
     def publish(digest: str, data: bytes) -> None:
         cache.add_bytes(data, digest)
         for dest in (also or {}).get(digest, ()):
@@ -203,7 +217,13 @@ def fetch_packed_into(remote: Remote, cache: Cache, wanted: Mapping[str, PackedO
         if progress is not None:
             progress(object_key(digest), len(data))
 
-    return fetch_packed(remote, wanted, publish, jobs, cache.recorded_size) if wanted else {}
+    if not wanted:
+        return {}
+    refused = fetch_packed(remote, wanted, publish, jobs, cache.recorded_size)
+    # An index naming an object (planted, or its pack damaged) hides no loose
+    # copy of it: those are left to the loose download.
+    there = present_keys(remote, [object_key(d) for d in refused], "files")
+    return {d: why for d, why in refused.items() if object_key(d) not in there}
 
 
 def expect_objects(progress: Progress | None, digests: Collection[str],

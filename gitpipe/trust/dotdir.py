@@ -151,46 +151,19 @@ def may_track(root: str, paths: Iterable[str]) -> bool:
     data = None if index is None else _plain_index(index)
     if not data:
         return data is None
-    names = _index_names(data)
+    from gitpipe.git.indexnames import parse_names
+
+    # git's own reading, the checksum and every entry's layout checked: an
+    # index read otherwise than git reads it could hide a name git tracks.
+    names = parse_names(data)
     if names is None:
         return True
-    folders = {name[:at] for name in names for at in _slashes(name)}
+    folders = {name[:at] for name in names for at, char in enumerate(name) if char == "/"}
     for path in paths:
-        name = (f"{prefix}/{path}" if prefix else path).rstrip("/").encode(
-            "utf-8", "surrogateescape")
+        name = (f"{prefix}/{path}" if prefix else path).rstrip("/")
         if name in names or name in folders:
             return True
     return False
-
-
-def _index_names(data: bytes) -> set[bytes] | None:
-    """The paths a plain index (versions 2 and 3) names, read entry by entry
-    (one pass: a substring search per path was quadratic on a big pipeline);
-    None where the entries do not read as git writes them (git must say)."""
-    version, count = int.from_bytes(data[4:8], "big"), int.from_bytes(data[8:12], "big")
-    names: set[bytes] = set()
-    at = 12
-    for _ in range(count):
-        if at + 62 > len(data):
-            return None
-        flags = int.from_bytes(data[at + 60:at + 62], "big")
-        start = at + (64 if version == 3 and flags & _EXTENDED else 62)
-        end = data.find(b"\0", start)
-        length = flags & _NAME_LENGTH
-        if end < 0 or (length != _NAME_LENGTH and end - start != length):
-            return None
-        names.add(data[start:end])
-        at += ((end - at) // 8 + 1) * 8   # the name's NULs pad the entry to 8 bytes
-    return names
-
-
-def _slashes(name: bytes) -> list[int]:
-    return [at for at, byte in enumerate(name) if byte == 0x2F]
-
-
-_EXTENDED, _NAME_LENGTH = 0x4000, 0x0FFF
-
-
 
 
 def _mentions_private_part(data: bytes, top: bytes) -> bool:

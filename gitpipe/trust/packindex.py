@@ -19,6 +19,12 @@ MAX_PACK_ENTRIES = 100_000  # ten times what gitpipe writes into one pack
 # tiny rows cost some 200 MiB of memory each.
 MAX_PACK_INDEX_BYTES = MAX_PACK_ENTRIES * 80 + 4096
 MAX_PACKED_OBJECT = 16 * 1024 * 1024  # read whole into memory; gitpipe packs < 1 MiB
+# Every command on a remote reads all its indexes (one request each, parsed
+# into memory): a remote gets one more with each push of 16 or more small
+# files. Past either limit, the listing is planted (or no longer a remote one
+# command should read whole), and nothing there is read.
+MAX_PACK_INDEXES = 10_000
+MAX_PACK_INDEXES_BYTES = 256 * 1024 * 1024  # some three million packed objects
 
 
 def pack_index_name_problem(rel: str, size: int) -> str | None:
@@ -28,6 +34,17 @@ def pack_index_name_problem(rel: str, size: int) -> str | None:
     if size > MAX_PACK_INDEX_BYTES:
         return (f"holds {size:,} bytes, more than a pack index may "
                 f"({MAX_PACK_INDEX_BYTES:,})")
+    return None
+
+
+def pack_listing_problem(sizes: list[int]) -> str | None:
+    """Why the pack indexes a remote lists (their sizes) are too many to read."""
+    if len(sizes) > MAX_PACK_INDEXES:
+        return (f"lists {len(sizes):,} pack indexes, more than gitpipe reads "
+                f"({MAX_PACK_INDEXES:,})")
+    if sum(sizes) > MAX_PACK_INDEXES_BYTES:
+        return (f"lists pack indexes of {sum(sizes):,} bytes in all, more than gitpipe reads "
+                f"({MAX_PACK_INDEXES_BYTES:,})")
     return None
 
 

@@ -124,7 +124,8 @@ def uninstall(git: GitRepo) -> list[str]:
     if not directory.is_dir():
         return []
     removed = []
-    pending = [p for p in sorted(directory.iterdir()) if _is_hook_file(p.name)]
+    pending = [p for p in sorted(directory.iterdir())
+               if any(p.name == name or p.name.startswith(f"{name}.") for name in HOOKS)]
     for _ in range(len(pending) + 1):
         ours = [p for p in pending if _is_ours(p)]
         if not ours:
@@ -138,10 +139,6 @@ def uninstall(git: GitRepo) -> list[str]:
                 pending.remove(path)
             removed.append(path.name)
     return sorted(set(removed))
-
-
-def _is_hook_file(filename: str) -> bool:
-    return any(filename == name or filename.startswith(f"{name}.") for name in HOOKS)
 
 
 def _is_ours(path: Path) -> bool:
@@ -161,10 +158,12 @@ def _chained_by(path: Path) -> str | None:
     """The hook a gitpipe hook runs first; hooks written before the chain was
     named in them chained `<name>.pre-gitpipe`."""
     text = path.read_text(errors="replace")
-    for line in text.splitlines():
-        if line.startswith(CHAINS):
-            return line[len(CHAINS):].strip()
     old = f"{path.name}{CHAINED}"
+    for line in text.splitlines():
+        if line.startswith(CHAINS):  # a hooks folder in the work tree holds a branch's files
+            named = line[len(CHAINS):].strip()
+            kept = "/" not in named and named.startswith(tuple(f"{h}{CHAINED}" for h in HOOKS))
+            return named if kept else None  # a name _free_name gives, beside: uninstall moves it
     return old if old in text else None
 
 
@@ -294,9 +293,9 @@ def _pre_commit(project: Project) -> tuple[int, str]:
     from gitpipe.usecases.revision import load_snapshot
 
     commit = project.git.staged()
-    if commit.text(SPEC_FILE) is None:
-        return 0, ""
     try:
+        if commit.text(SPEC_FILE) is None:
+            return 0, ""
         read = _committed_text(project, commit)
         loaded: set[str] = set()  # every file the pipeline was made from: vars files too
 

@@ -270,7 +270,8 @@ def _write_packed(remote: Remote, cache: Cache, packed: Mapping[str, PackedObjec
             if digest in packed:
                 files.setdefault(digest, []).append(dest)
     refused = fetch_packed_into(remote, cache, packed, *told, jobs, files)
-    return [(d, dest) for d, dest in pairs if d not in refused and d not in files], refused
+    return [(d, dest) for d, dest in pairs
+            if d not in refused and not (d in files and cache.has(d))], refused
 
 
 def _checkout_whole(project: Project, todo: list[LockedOut], report: CheckoutReport) -> None:

@@ -1,0 +1,27 @@
+"""One of gitpipe's own files (the spec, params, the lock, a vars or config
+file) as git records it, in a commit or in the index being committed: its
+text, or an error naming it. git records a symlink as a blob holding where it
+leads; read as the file's text, that name would pass for the file, so a link
+is refused, as the work tree's reader reads only what a link leads to."""
+
+from __future__ import annotations
+
+import os
+
+from gitpipe.core.errors import BadInputError
+from gitpipe.core.utf8 import decode_utf8
+
+LINK_MODE = 0o120000  # a symlink's mode in a tree or the index
+
+
+def blob_text(data: bytes, mode: int, name: str, where: str) -> str:
+    """The text of the blob `data` git records with `mode`, named `name` in
+    messages; BadInputError for a symlink (`where`: in what gitpipe read it)
+    or bytes that are not UTF-8."""
+    if mode == LINK_MODE:
+        target = os.fsdecode(data)
+        shown = repr(target if len(target) <= 200 else target[:200] + "…")
+        raise BadInputError(f"{name}: a symlink (to {shown}), not a file: gitpipe reads its "
+                            f"files {where} only as regular files",
+                            hint="commit the file itself in place of the link")
+    return decode_utf8(data, name)
