@@ -1,0 +1,61 @@
+"""The mistakes a new user makes, through the real CLI: each is refused with
+an error that names the file, the line (or stage) and the problem, the exit
+code of bad input, and no traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Repo
+
+PARAMS = "train:\n  lr: 0.1\n"
+STAGE = "stages:\n  train:\n    cmd: echo train\n    params: [train.lr]\n"
+
+
+def refused(repo: Repo, *command: str) -> str:
+    """The one-line error of a bad-input refusal (exit 2, no traceback)."""
+    done = repo.run(*command)
+    assert done.returncode == 2, (done.returncode, done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr and "unexpected" not in done.stderr, done.stderr
+    return done.stderr.splitlines()[0]
+
+
+@pytest.mark.parametrize(("spec", "said"), [
+    ("stages: !!map x\n", "gitpipe.yaml:1: invalid YAML: !!map is a mapping's tag, on a scalar"),
+    ("stages:\n  each:\n    foreach: !!seq abc\n    do:\n      cmd: echo ${item}\n",
+     "gitpipe.yaml:3: invalid YAML: !!seq is a sequence's tag, on a scalar"),
+    ("stages:\n  a:\n    cmd: !!int x\n",
+     "gitpipe.yaml:3: invalid YAML: 'x' is not a valid integer"),
+    ("stages:\n  a:\n    cmd: echo\n    frozen: !!bool maybe\n",
+     "gitpipe.yaml:4: invalid YAML: 'maybe' is not a valid boolean"),
+    ("stages:\n  a:\n    cmd: echo\n    timeout: !!float ten\n",
+     "gitpipe.yaml:4: invalid YAML: 'ten' is not a valid number"),
+    # YAML reads an unquoted YYYY-MM-DD as a date: a day that does not exist.
+    ("stages:\n  a:\n    cmd: echo ${date}\n    partition: {by: date, start: 2024-02-30, "
+     "end: 2024-03-02}\n",
+     "gitpipe.yaml:4: invalid YAML: '2024-02-30' is not a valid date "
+     "(day is out of range for month)"),
+])
+@pytest.mark.parametrize("command", [("validate",), ("status",), ("repro",)])
+def test_a_yaml_tag_or_date_that_cannot_be_built_names_the_file_and_line(
+        repo: Repo, spec: str, said: str, command: tuple[str, ...]) -> None:
+    repo.gen({"gitpipe.yaml": spec, "params.yaml": PARAMS})
+    assert refused(repo, *command) == f"error: {said}"
+
+
+@pytest.mark.parametrize(("params", "said"), [
+    ("train: !!map x\n", "params.yaml:1: invalid YAML: !!map is a mapping's tag, on a scalar"),
+    ("train:\n  lr: !!float fast\n", "params.yaml:2: invalid YAML: 'fast' is not a valid number"),
+])
+def test_a_params_file_with_a_tag_on_the_wrong_value_names_its_line(
+        repo: Repo, params: str, said: str) -> None:
+    repo.gen({"gitpipe.yaml": STAGE, "params.yaml": params})
+    assert refused(repo, "status") == f"error: {said}"
+
+
+def test_a_config_with_a_tag_on_the_wrong_value_names_its_line(repo: Repo) -> None:
+    repo.gen({"gitpipe.yaml": STAGE, "params.yaml": PARAMS})
+    repo.run("init", check=True)
+    repo.gen({".gitpipe/config.local.yaml": "remotes: !!map x\n"})
+    assert refused(repo, "status") == (
+        "error: .gitpipe/config.local.yaml:1: invalid YAML: !!map is a mapping's tag, on a scalar")
