@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from gitpipe.core.errors import BadInputError
+from gitpipe.core.yamltags import expect_kind, refuse_unbuilt, refusing
 
 MAX_ALIASES = 100
 # Part of every parse-cache key: it changes with what parsing refuses, so a
@@ -105,10 +106,8 @@ def _yaml() -> _Yaml:
                 f"{MAX_NUMBER_CHARS:,})", node.start_mark)
         return yaml.constructor.SafeConstructor.construct_yaml_int(loader, node)
 
-    OnceEachKey.add_constructor("tag:yaml.org,2002:int", _refusing(construct_bounded_int, yaml))
-    for kind in ("float", "bool", "timestamp"):
-        tag = f"tag:yaml.org,2002:{kind}"
-        OnceEachKey.add_constructor(tag, _refusing(OnceEachKey.yaml_constructors[tag], yaml))
+    OnceEachKey.add_constructor("tag:yaml.org,2002:int", refusing(construct_bounded_int, yaml))
+    refuse_unbuilt(OnceEachKey, yaml, ("float", "bool", "timestamp"))
 
     class LineLoader(OnceEachKey):
         """Safe loader building LineDict/LineList; refuses alias-heavy (bomb) documents."""
@@ -135,42 +134,11 @@ def _yaml() -> _Yaml:
     def construct_marked_float(loader: Any, node: Any) -> Any:
         return overflowed(node.value, loader.construct_yaml_float(node))
 
-    Yaml12Numbers.add_constructor("tag:yaml.org,2002:float",
-                                  _refusing(construct_marked_float, yaml))
+    Yaml12Numbers.add_constructor("tag:yaml.org,2002:float", refusing(construct_marked_float, yaml))
     Yaml12Numbers.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT, list("-+.0123456789"))
     LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
     LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
     return _Yaml(yaml, OnceEachKey, base_dumper, LineLoader, Yaml12Numbers)
-
-
-def _refusing(construct: Callable[[Any, Any], Any], yaml: Any) -> Callable[[Any, Any], Any]:
-    """`construct`, with a value it cannot build refused at its line: an
-    explicit tag on text that is not of its kind (`!!int x`, `!!bool maybe`)
-    or a date that does not exist (`2024-02-30`, which YAML reads as a date)
-    makes PyYAML's constructors raise plain Python errors."""
-    def construct_or_refuse(loader: Any, node: Any) -> Any:
-        try:
-            return construct(loader, node)
-        except (ValueError, KeyError, AttributeError, TypeError, OverflowError) as exc:
-            kind = node.tag.rpartition(":")[2]
-            why = f" ({exc})" if isinstance(exc, ValueError) and kind == "timestamp" else ""
-            raise yaml.constructor.ConstructorError(
-                None, None, f"{node.value!r} is not a valid {_KIND_WORDS.get(kind, kind)}{why}",
-                node.start_mark) from None
-    return construct_or_refuse
-
-
-_KIND_WORDS = {"int": "integer", "float": "number", "bool": "boolean", "timestamp": "date"}
-
-
-def _expect(node: Any, kind: Any, word: str) -> None:
-    """Refuse a `!!map` or `!!seq` tag on a node of another kind, at its line."""
-    if not isinstance(node, kind):
-        from yaml.constructor import ConstructorError
-
-        tag = "!!" + node.tag.rpartition(":")[2]
-        raise ConstructorError(None, None, f"{tag} is a {word}'s tag, on a {node.id}",
-                               node.start_mark)
 
 
 _EXPONENT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$")
@@ -178,9 +146,7 @@ _EXPONENT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$"
 
 def _construct_map(loader: Any, node: Any) -> Any:
     """A mapping node as a LineDict (the line loader's constructor)."""
-    from yaml.nodes import MappingNode
-
-    _expect(node, MappingNode, "mapping")
+    expect_kind(node, "mapping")
     data = LineDict()
     data.line = node.start_mark.line + 1
     data.lines = {}
@@ -198,9 +164,7 @@ def _construct_map(loader: Any, node: Any) -> Any:
 
 def _construct_seq(loader: Any, node: Any) -> Any:
     """A sequence node as a LineList (the line loader's constructor)."""
-    from yaml.nodes import SequenceNode
-
-    _expect(node, SequenceNode, "sequence")
+    expect_kind(node, "sequence")
     data = LineList()
     data.line = node.start_mark.line + 1
     data.lines = [item.start_mark.line + 1 for item in node.value]
