@@ -59,3 +59,41 @@ def test_a_config_with_a_tag_on_the_wrong_value_names_its_line(repo: Repo) -> No
     repo.gen({".gitpipe/config.local.yaml": "remotes: !!map x\n"})
     assert refused(repo, "status") == (
         "error: .gitpipe/config.local.yaml:1: invalid YAML: !!map is a mapping's tag, on a scalar")
+
+
+CHAIN = ("stages:\n"
+         "  ingest:\n    cmd: mkdir -p raw && echo 1 > raw/points.csv\n    outs: [raw/]\n"
+         "  clean:\n    cmd: cp {dep} clean.csv\n    deps: [{dep}]\n    outs: [clean.csv]\n"
+         "  train:\n    cmd: cp clean.csv model.txt\n    deps: [clean.csv]\n"
+         "    outs: [model.txt]\n"
+         "  other:\n    cmd: echo o > other.txt\n    outs: [other.txt]\n")
+
+
+@pytest.mark.parametrize("dep", [
+    "raw/point.csv",  # a typo inside an up-to-date stage's directory out
+    "rw.csv",  # a dep nothing provides
+])
+def test_a_dry_run_says_what_repro_will_say_of_a_missing_dep(repo: Repo, dep: str) -> None:
+    repo.gen({"gitpipe.yaml": CHAIN.format(dep="raw/points.csv")})
+    repo.run("repro", "ingest", check=True)
+    repo.gen({"gitpipe.yaml": CHAIN.format(dep=dep)})
+    dry = repo.run("repro", "--dry-run")
+    assert dry.stdout.splitlines() == [
+        "would run other: new stage",
+        f"would fail clean: new stage; deps: {dep} missing",
+        "would not run train: upstream 'clean' would fail",
+        "1 of 4 stages would run, 1 task would fail, 1 task would not run"], dry.stdout
+    done = repo.run("repro", "-k")
+    assert dry.returncode == done.returncode == 1
+    said = [f"error: stage 'clean': dependency '{dep}' does not exist",
+            "hint: create it, or add the stage that writes it"]
+    assert dry.stderr.splitlines() == said, dry.stderr
+    assert done.stderr.splitlines() == said, done.stderr
+    assert "Traceback" not in dry.stderr + done.stderr
+
+
+def test_a_dry_run_awaits_a_dep_that_a_stage_running_first_makes(repo: Repo) -> None:
+    repo.gen({"gitpipe.yaml": CHAIN.format(dep="raw/points.csv")})
+    dry = repo.run("repro", "--dry-run", check=True)
+    assert "would run clean: new stage" in dry.stdout and "would fail" not in dry.stdout
+    repo.run("repro", check=True)
