@@ -173,7 +173,8 @@ class _Runner:
         missing = unmade_deps(seen)  # its upstream tasks have had their turn
         if missing or seen.unresolved:
             return self._finish(task.name, Outcome.FAILED, verdict,
-                                missing_message(task, missing, seen.unresolved))
+                                missing_message(self.project.root, task, missing,
+                                                seen.unresolved))
         try:
             if self._restore(task, verdict, seen):
                 return Outcome.RESTORED

@@ -69,11 +69,13 @@ CHAIN = ("stages:\n"
          "  other:\n    cmd: echo o > other.txt\n    outs: [other.txt]\n")
 
 
-@pytest.mark.parametrize("dep", [
-    "raw/point.csv",  # a typo inside an up-to-date stage's directory out
-    "rw.csv",  # a dep nothing provides
+@pytest.mark.parametrize(("dep", "near"), [
+    # a typo inside an up-to-date stage's directory out: the file beside it is named
+    ("raw/point.csv", " (did you mean 'raw/points.csv'?)"),
+    ("rw.csv", ""),  # a dep nothing provides
 ])
-def test_a_dry_run_says_what_repro_will_say_of_a_missing_dep(repo: Repo, dep: str) -> None:
+def test_a_dry_run_says_what_repro_will_say_of_a_missing_dep(repo: Repo, dep: str,
+                                                              near: str) -> None:
     repo.gen({"gitpipe.yaml": CHAIN.format(dep="raw/points.csv")})
     repo.run("repro", "ingest", check=True)
     repo.gen({"gitpipe.yaml": CHAIN.format(dep=dep)})
@@ -85,8 +87,8 @@ def test_a_dry_run_says_what_repro_will_say_of_a_missing_dep(repo: Repo, dep: st
         "1 of 4 stages would run, 1 task would fail, 1 task would not run"], dry.stdout
     done = repo.run("repro", "-k")
     assert dry.returncode == done.returncode == 1
-    said = [f"error: stage 'clean': dependency '{dep}' does not exist",
-            "hint: create it, or add the stage that writes it"]
+    said = [f"error: stage 'clean': dependency '{dep}' does not exist{near}",
+            "hint: fix the path in gitpipe.yaml, create the file, or add the stage that writes it"]
     assert dry.stderr.splitlines() == said, dry.stderr
     assert done.stderr.splitlines() == said, done.stderr
     assert "Traceback" not in dry.stderr + done.stderr
