@@ -99,3 +99,22 @@ def test_a_dry_run_awaits_a_dep_that_a_stage_running_first_makes(repo: Repo) -> 
     dry = repo.run("repro", "--dry-run", check=True)
     assert "would run clean: new stage" in dry.stdout and "would fail" not in dry.stdout
     repo.run("repro", check=True)
+
+
+@pytest.mark.parametrize(("typed", "said"), [
+    (("exp", "run"), "hint: gitpipe has no experiments: run each on a branch, then compare "
+                     "with 'gitpipe params diff A B' and 'gitpipe metrics show A B' "
+                     "(docs/howto/dvc.md)"),
+    (("install",), "hint: the git hooks are 'gitpipe hooks install' (docs/howto/dvc.md)"),
+])
+def test_a_dvc_command_gitpipe_lacks_says_what_to_do_instead(
+        repo: Repo, typed: tuple[str, ...], said: str) -> None:
+    done = repo.run(*typed)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.splitlines()[-2:] == [f"Error: No such command {typed[0]!r}.", said]
+
+
+def test_a_mistyped_command_still_gets_click_s_near_miss(repo: Repo) -> None:
+    done = repo.run("statu")
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == "Error: No such command 'statu'. Did you mean 'status'?"
