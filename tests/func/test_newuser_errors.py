@@ -4,6 +4,8 @@ code of bad input, and no traceback."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import Repo
@@ -118,3 +120,16 @@ def test_a_mistyped_command_still_gets_click_s_near_miss(repo: Repo) -> None:
     done = repo.run("statu")
     assert done.returncode == 2
     assert done.stderr.splitlines()[-1] == "Error: No such command 'statu'. Did you mean 'status'?"
+
+
+def test_adding_a_folder_remote_that_is_not_there_says_so_and_to_commit_the_config(
+        repo: Repo, tmp_path: Path) -> None:
+    repo.gen({"gitpipe.yaml": STAGE, "params.yaml": PARAMS})
+    repo.run("init", check=True)
+    typo = repo.run("remote", "add", "-d", "store", "../stroe", check=True)
+    assert typo.stderr.splitlines() == [
+        "note: folder '../stroe' does not exist yet: 'gitpipe push' creates it",
+        "hint: commit .gitpipe/config.yaml so that clones use the remote too"], typo.stderr
+    (tmp_path / "there").mkdir()
+    there = repo.run("remote", "add", "--local", "mine", str(tmp_path / "there"), check=True)
+    assert there.stderr == "", "an existing folder, in the uncommitted config: nothing to say"
