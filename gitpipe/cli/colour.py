@@ -11,6 +11,7 @@ from typing import Any
 
 STYLES = {
     "stale": "33", "would run": "33", "running": "36", "retrying": "33",
+    "would fail": "1;31", "would not run": "31",
     "ran": "32", "restored": "32", "re-recorded": "32", "up to date": "32",
     "interrupted": "33",
     "failed": "1;31", "blocked": "31", "warning": "33", "error": "1;31",

@@ -81,6 +81,19 @@ class _Group(click.Group):
             load_commands([cmd_name] if cmd_name in COMMAND_HOMES else None)
         return super().get_command(ctx, cmd_name)
 
+    def resolve_command(self, ctx: click.Context,
+                        args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as exc:
+            from gitpipe.cli.dvcnames import instead
+
+            hint = instead(args[0]) if args else None
+            if hint is None:
+                raise
+            # A DVC command: what gitpipe does instead.
+            raise click.UsageError(f"{exc.message}\n{hint}", exc.ctx) from None
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         load_commands()
         return super().list_commands(ctx)

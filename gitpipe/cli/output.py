@@ -136,9 +136,9 @@ def print_report(report: Report, ui: Ui | None = None, everything: bool = False,
     if report.dry_run:
         for line in dry_run_lines(report, everything, order):
             ui.result(line)
-        return
-    print_table(report, ui, everything, order)
-    print_failures(report, ui)
+    else:
+        print_table(report, ui, everything, order)
+    print_failures(report, ui)  # a dry run's: what the run would refuse, as it says it
 
 
 def print_failures(report: Report, ui: Ui) -> None:

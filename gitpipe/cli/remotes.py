@@ -85,6 +85,23 @@ def remote_add(ctx: click.Context, name: str, url: str, make_default: bool,
     _warn(edit_config(_gitpipe_dir(ctx), edit, local))
     click.echo(f"added remote {name!r} -> {masked_url(url)}"
                + (" (default)" if make_default else ""))
+    _after_adding(ctx, url, local)
+
+
+def _after_adding(ctx: click.Context, url: str, local: bool) -> None:
+    """What a new remote's user should know: a folder that does not exist yet
+    (a typo here would only show as a new folder after a push), and that a
+    clone uses the remote once config.yaml is committed."""
+    from gitpipe.storage.remote import local_folder
+
+    folder = local_folder(url)
+    root = project_of(ctx.find_root()).root
+    if folder is not None and not (root / os.path.expanduser(folder)).is_dir():
+        click.echo(f"note: folder {folder!r} does not exist yet: 'gitpipe push' creates it",
+                   err=True)
+    if not local:
+        click.echo("hint: commit .gitpipe/config.yaml so that clones use the remote too",
+                   err=True)
 
 
 @remote.command("list")

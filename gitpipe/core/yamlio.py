@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from gitpipe.core.errors import BadInputError
+from gitpipe.core.yamltags import expect_kind, refuse_unbuilt, refusing
 
 MAX_ALIASES = 100
 # Part of every parse-cache key: it changes with what parsing refuses, so a
@@ -105,7 +106,8 @@ def _yaml() -> _Yaml:
                 f"{MAX_NUMBER_CHARS:,})", node.start_mark)
         return yaml.constructor.SafeConstructor.construct_yaml_int(loader, node)
 
-    OnceEachKey.add_constructor("tag:yaml.org,2002:int", construct_bounded_int)
+    OnceEachKey.add_constructor("tag:yaml.org,2002:int", refusing(construct_bounded_int, yaml))
+    refuse_unbuilt(OnceEachKey, yaml, ("float", "bool", "timestamp"))
 
     class LineLoader(OnceEachKey):
         """Safe loader building LineDict/LineList; refuses alias-heavy (bomb) documents."""
@@ -132,7 +134,7 @@ def _yaml() -> _Yaml:
     def construct_marked_float(loader: Any, node: Any) -> Any:
         return overflowed(node.value, loader.construct_yaml_float(node))
 
-    Yaml12Numbers.add_constructor("tag:yaml.org,2002:float", construct_marked_float)
+    Yaml12Numbers.add_constructor("tag:yaml.org,2002:float", refusing(construct_marked_float, yaml))
     Yaml12Numbers.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT, list("-+.0123456789"))
     LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
     LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
@@ -144,6 +146,7 @@ _EXPONENT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$"
 
 def _construct_map(loader: Any, node: Any) -> Any:
     """A mapping node as a LineDict (the line loader's constructor)."""
+    expect_kind(node, "mapping")
     data = LineDict()
     data.line = node.start_mark.line + 1
     data.lines = {}
@@ -161,6 +164,7 @@ def _construct_map(loader: Any, node: Any) -> Any:
 
 def _construct_seq(loader: Any, node: Any) -> Any:
     """A sequence node as a LineList (the line loader's constructor)."""
+    expect_kind(node, "sequence")
     data = LineList()
     data.line = node.start_mark.line + 1
     data.lines = [item.start_mark.line + 1 for item in node.value]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from gitpipe.core.errors import BadInputError, did_you_mean
 from gitpipe.core.outcome import Outcome
+from gitpipe.engine.refusals import as_repro_will
 from gitpipe.engine.reports import Listener, Report, ReproOptions, TaskResult
 from gitpipe.engine.runner import execute
 from gitpipe.executors.base import OutputSink
@@ -84,7 +85,8 @@ def backfill(project: Project, options: BackfillOptions, repro_options: ReproOpt
 
 def _dry_run(project: Project, nodes: list, forced: set[str]) -> Report:
     results = []
-    for verdict in status_of(project, nodes).tasks:
+    verdicts = status_of(project, nodes).tasks
+    for verdict in verdicts:
         would = verdict.stale or verdict.task in forced
         details = verdict.reasons
         if verdict.task in forced:  # as the run says it: forced, whatever the lock holds
@@ -92,4 +94,4 @@ def _dry_run(project: Project, nodes: list, forced: set[str]) -> Report:
                        *(r for r in details if r.kind in (Kind.ALWAYS, Kind.UPSTREAM)))
         results.append(TaskResult(verdict.task, Outcome.RAN if would else Outcome.SKIPPED,
                                   reasons=tuple(map(str, details)), details=details))
-    return Report(results, dry_run=True)
+    return Report(as_repro_will(project, nodes, verdicts, results), dry_run=True)

@@ -73,8 +73,11 @@ class TaskResult(NamedTuple):
 
 
 # What a dry run's outcomes mean: what would happen.
-_WOULD = {Outcome.RAN.value: "would_run", Outcome.RECORDED.value: "would_record"}
-_DRY_OUTCOMES = (Outcome.RAN, Outcome.RECORDED, Outcome.SKIPPED)
+# A task `repro` will refuse would fail; what depends on it would be blocked
+# (engine/refusals.py).
+_WOULD = {Outcome.RAN.value: "would_run", Outcome.RECORDED.value: "would_record",
+          Outcome.FAILED.value: "would_fail", Outcome.BLOCKED.value: "would_block"}
+_DRY_OUTCOMES = (Outcome.RAN, Outcome.RECORDED, Outcome.FAILED, Outcome.BLOCKED, Outcome.SKIPPED)
 
 
 class Report(NamedTuple):

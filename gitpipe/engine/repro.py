@@ -89,6 +89,8 @@ def _skipped(nodes: list[Hashable]) -> Report:
 
 def _dry_run(project: Project, nodes: list[Hashable], options: ReproOptions,
              left: set[str]) -> Report:
+    from gitpipe.engine.refusals import as_repro_will
+
     verdicts = with_last_runs(project, status_of(project, nodes,
                                                   forgive=lambda v: v.task in left)).tasks
     results = []
@@ -99,7 +101,7 @@ def _dry_run(project: Project, nodes: list[Hashable], options: ReproOptions,
         details = verdict.reasons or ((Reason(Kind.FORCED),) if options.force else ())
         results.append(TaskResult(verdict.task, _dry_outcome(verdict, options.force),
                                   reasons=tuple(map(str, details)), details=details))
-    return Report(results, dry_run=True)
+    return Report(as_repro_will(project, nodes, verdicts, results), dry_run=True)
 
 
 def _dry_outcome(verdict: Staleness, force: bool) -> Outcome:

@@ -23,6 +23,7 @@ from gitpipe.core.errors import GitpipeError, RecordError
 from gitpipe.engine.beforerun import prepare_work_tree
 from gitpipe.engine.limits import scheduling_limits, sensor_gates
 from gitpipe.engine.midrun import inputs_read, moved_input, moved_problem
+from gitpipe.engine.refusals import missing_message
 from gitpipe.engine.reports import Event, Listener, Report, ReproOptions, TaskResult
 from gitpipe.engine.runcache import RunCache, locked_outs, repro_sharing
 from gitpipe.engine.scheduler import Outcome, Scheduler, run_until_stopped
@@ -172,7 +173,8 @@ class _Runner:
         missing = unmade_deps(seen)  # its upstream tasks have had their turn
         if missing or seen.unresolved:
             return self._finish(task.name, Outcome.FAILED, verdict,
-                                _missing_message(task, missing, seen.unresolved))
+                                missing_message(self.project.root, task, missing,
+                                                seen.unresolved))
         try:
             if self._restore(task, verdict, seen):
                 return Outcome.RESTORED
@@ -354,19 +356,6 @@ class _Runner:
         self.project.state.add_run(RunRecord(
             name, wall, duration, result, sum(i.size for i in seen.deps.values()),
             sum(i.size for i in outs.values()), seen.fingerprint, str(log_path), self.invocation))
-
-
-def _missing_message(task: Task, missing: list[str], unresolved: tuple[str, ...]) -> str:
-    """Why a stale stage cannot run: a dep that does not exist, or a `python:`
-    root that names no module file of the project (a standard-library or
-    installed module is no `python:` dep: it is not followed)."""
-    if missing:
-        return (f"stage {task.stage.name!r}: dependency {missing[0]!r} does not exist\n"
-                "hint: create it, or add the stage that writes it")
-    return (f"stage {task.stage.name!r}: python: {unresolved[0]} names no module file of "
-            "the project (looked for beside it, in the stage's wdir, the root and src/)\n"
-            "hint: a python: dep follows the project's own modules; an installed or "
-            "standard-library module is not one, so drop it or name the project's file")
 
 
 def _after_nondeterministic(verdict: Staleness) -> bool:

@@ -170,18 +170,28 @@ def _names(tasks: list[str], shown: int = 3) -> str:
 
 def dry_run_lines(report: Report, everything: bool = False,
                   order: Iterable[str] | None = None) -> list[str]:
-    """What a dry run would run and why, grouped as status groups, then a count."""
+    """What a dry run would run and why, grouped as status groups, then a
+    count; then what `repro` would refuse (`would fail`, its error said after
+    the lines as a run says it) and what that blocks (`would not run`)."""
     from gitpipe.core.outcome import Outcome
 
-    would = [r for r in report.results if r.outcome is Outcome.RAN]
-    if not would:
+    verbs = {Outcome.RAN: "would run", Outcome.FAILED: "would fail",
+             Outcome.BLOCKED: "would not run"}
+    acting = [r for r in report.results if r.outcome in verbs]
+    if not acting:
         return [NOTHING_WOULD_RUN]
     names = [r.task for r in report.results]
-    found = entries(((r.task, list(r.reasons)) for r in would), positions(names, order),
-                    everything)
-    lines = [f"would run {entry.title}: {'; '.join(entry.reasons)}" for entry in found]
+    where = positions(names, order)
+    lines = [f"{verbs[outcome]} {entry.title}: {'; '.join(entry.reasons)}"
+             for outcome in verbs
+             for entry in entries(((r.task, list(r.reasons)) for r in acting
+                                   if r.outcome is outcome), where, everything)]
     lines = cut(lines, ENTRIES_SHOWN, "", everything)
-    return [*lines, counts_text(names, {r.task for r in would}, "would run")]
+    count = counts_text(names, {r.task for r in acting if r.outcome is Outcome.RAN}, "would run")
+    refused = [f"{plural(len(tasks), 'task')} {verbs[outcome]}" for outcome in verbs
+               if outcome is not Outcome.RAN
+               and (tasks := [r for r in acting if r.outcome is outcome])]
+    return [*lines, ", ".join([count, *refused])]
 
 
 def table_lines(report: Report, everything: bool = False,

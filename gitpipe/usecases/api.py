@@ -10,7 +10,6 @@ from collections.abc import Iterable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from gitpipe.core.errors import did_you_mean
 from gitpipe.project import root as project_module
 from gitpipe.project.reasons import Kind
 from gitpipe.project.root import ProjectLock
@@ -30,7 +29,6 @@ if TYPE_CHECKING:
     from gitpipe.usecases.metricfiles import MetricsFile
     from gitpipe.usecases.values import Change, MetricsDiff
 
-NEAR_MISSES_AMONG = 1000  # files beside a missing dep, at most, to look for a near miss in
 
 # The use cases beyond status are imported inside their methods: repro alone
 # (scheduler, executors, Kubernetes runner) would cost every no-op more than
@@ -70,14 +68,11 @@ class Project(project_module.Project):
         """Where the dep is declared, what is wrong, what a repro does about it
         (refuses the stage, as DVC's does), and a near miss among the files
         beside it and the outs."""
+        from gitpipe.engine.refusals import near_miss
+
         found = self._stage_lines.get(task.stage.name)
         line = f":{found}" if found else ""
-        parent = (self.root / dep).parent
-        names = os.listdir(parent) if parent.is_dir() else []
-        if len(names) > NEAR_MISSES_AMONG:  # a data folder: a typo's neighbours are not there
-            names = []
-        beside = [str((parent / name).relative_to(self.root)) for name in names]
-        near = did_you_mean(dep, [*beside, *outs])
+        near = near_miss(self.root, dep, outs)
         return (f"{self.pipeline.source}{line}: stage {task.name!r}: dependency {dep!r} does "
                 "not exist and no stage declares it as an out: 'gitpipe repro' refuses to run "
                 f"the stage until it exists{f' ({near})' if near else ''}")

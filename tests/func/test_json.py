@@ -92,7 +92,8 @@ def test_dry_run_says_what_would_happen_and_which_digests_differ(repo: Repo) -> 
     upstream = doc["tasks"][1]["reasons_detail"]
     assert [(r["kind"], r["subject"]) for r in upstream] == [("dep_modified", "o"),
                                                              ("upstream", "a")]
-    assert doc["totals"] == {"tasks": 2, "would_run": 2, "would_record": 0, "skipped": 0}
+    assert doc["totals"] == {"tasks": 2, "would_run": 2, "would_record": 0, "would_fail": 0,
+                             "would_block": 0, "skipped": 0}
     assert repo.ran() == []
 
 

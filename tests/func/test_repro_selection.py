@@ -48,9 +48,16 @@ def test_allow_missing_leaves_unpulled_stages_alone(repo: Repo, tmp_path: Path) 
     assert clone.run("status", "--check").returncode == 1, "plain status still says stale"
 
     clone.gen({"c.in": "changed\n"})
-    dry = clone.run("repro", "--dry-run", "--allow-missing", check=True)
-    assert "would run c" in dry.stdout and "c.in modified" in dry.stdout
+    # c's input changed, but b.txt, which it reads, is left unpulled: the run
+    # refuses c, and the dry run says so beforehand.
+    dry = clone.run("repro", "--dry-run", "--allow-missing")
+    assert "would fail c: deps: b.txt missing; deps: c.in modified" in dry.stdout, dry.stdout
     assert "would run a" not in dry.stdout and "would run b" not in dry.stdout
+    done = clone.run("repro", "--allow-missing")
+    assert dry.returncode == done.returncode == 1
+    said = dry.stderr.splitlines()[-2:]
+    assert said == done.stderr.splitlines()[-2:], (dry.stderr, done.stderr)
+    assert said[0] == "error: stage 'c': dependency 'b.txt' does not exist", said
 
 
 def test_allow_missing_runs_what_the_remote_does_not_have(repo: Repo, tmp_path: Path) -> None:
@@ -89,6 +96,10 @@ def test_allow_missing_runs_a_stage_whose_input_changed(repo: Repo, tmp_path: Pa
     repo.run("push", check=True)
     repo.commit("a at v2, b not rerun")
     clone = repo.clone_to(tmp_path / "clone")
-    dry = clone.run("repro", "--dry-run", "--allow-missing", check=True)
-    assert "would run b:" in dry.stdout, dry.stdout
+    # b is stale, but a is left unpulled and a.txt is not here: the run refuses b.
+    dry = clone.run("repro", "--dry-run", "--allow-missing")
+    assert "would fail b: deps: a.txt missing" in dry.stdout, dry.stdout
+    assert "would not run c: upstream 'b' would fail" in dry.stdout, dry.stdout
     assert "would run a:" not in dry.stdout
+    done = clone.run("repro", "--allow-missing")
+    assert dry.returncode == done.returncode == 1 and "failed b" in done.stdout, done.stdout

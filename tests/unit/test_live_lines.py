@@ -32,6 +32,10 @@ def test_verdicts_are_coloured_and_names_are_not() -> None:
         ("2 of 3 stages \x1b[33mstale\x1b[0m (1 of 2 items)\n"
          "everything is \x1b[32mup to date\x1b[0m: 3 \x1b[32mran\x1b[0m")
     assert colour("data/ran/x.csv is up to date") == "data/ran/x.csv is up to date"
+    # A dry run's stage that the run would refuse, and what it blocks.
+    assert colour("would fail clean: deps: x missing\nwould not run train: upstream") == \
+        ("\x1b[1;31mwould fail\x1b[0m clean: deps: x missing\n"
+         "\x1b[31mwould not run\x1b[0m train: upstream")
 
 
 def test_a_verdict_word_inside_free_text_stays_plain() -> None:

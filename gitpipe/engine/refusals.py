@@ -1,0 +1,96 @@
+"""A stale task that `repro` refuses to run: a dep that does not exist when
+its turn comes (nothing that runs before it makes it), or a `python:` root
+that names no module of the project. The runner refuses it with
+`missing_message`; a dry run says the same of it beforehand (`as_repro_will`),
+and what depends on it would not run."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Hashable, Iterable, Sequence
+from pathlib import Path
+
+from gitpipe.core.errors import did_you_mean
+from gitpipe.core.outcome import Outcome
+from gitpipe.engine.reports import TaskResult
+from gitpipe.pipeline.model import Task
+from gitpipe.project.root import Project
+from gitpipe.project.staleness import Staleness, unmade_deps
+from gitpipe.project.status import written_by
+
+NEAR_MISSES_AMONG = 1000  # files beside a missing dep, at most, to look for a near miss in
+
+
+def missing_message(root: Path, task: Task, missing: Sequence[str],
+                    unresolved: tuple[str, ...]) -> str:
+    """Why a stale stage cannot run: a dep that does not exist (and a near
+    miss beside it, for a typo), or a `python:` root that names no module file
+    of the project (a standard-library or installed module is no `python:`
+    dep: it is not followed)."""
+    if missing:
+        near = near_miss(root, missing[0])
+        return (f"stage {task.stage.name!r}: dependency {missing[0]!r} does not exist"
+                f"{f' ({near})' if near else ''}\n"
+                "hint: fix the path in gitpipe.yaml, create the file, or add the stage that "
+                "writes it")
+    return (f"stage {task.stage.name!r}: python: {unresolved[0]} names no module file of "
+            "the project (looked for beside it, in the stage's wdir, the root and src/)\n"
+            "hint: a python: dep follows the project's own modules; an installed or "
+            "standard-library module is not one, so drop it or name the project's file")
+
+
+def near_miss(root: Path, dep: str, outs: Iterable[str] = ()) -> str | None:
+    """`did you mean '…'?` for a missing dep: a close name among the files
+    beside it (unless a data folder's many) and the `outs` named."""
+    parent = (root / dep).parent
+    try:
+        names = os.listdir(parent) if parent.is_dir() else []
+    except OSError:
+        names = []
+    if len(names) > NEAR_MISSES_AMONG:  # a data folder: a typo's neighbours are not there
+        names = []
+    beside = [str((parent / name).relative_to(root)) for name in names]
+    return did_you_mean(dep, [*beside, *outs])
+
+
+def as_repro_will(project: Project, nodes: Iterable[Hashable], verdicts: Iterable[Staleness],
+                  results: Iterable[TaskResult]) -> list[TaskResult]:
+    """A dry run's `results` (one per node, in plan order, as judged in
+    `verdicts`), with each task that would run but that `repro` will refuse
+    FAILED with the runner's message, and each task after it BLOCKED. A
+    missing dep is awaited only from a task that would run before it: an up
+    to date one leaves its outs as they are."""
+    graph = project.graph
+    would: set[str] = set()
+    blockers: dict[str, frozenset[str]] = {}
+    said = []
+    for node, verdict, result in zip(nodes, verdicts, results, strict=True):
+        ups = [str(up) for up in graph.predecessors(node)]
+        if result.outcome is not Outcome.RAN:
+            said.append(result)
+            continue
+        failed = frozenset().union(*(blockers.get(up, ()) for up in ups))
+        if failed:
+            blockers[result.task] = failed
+            said.append(result._replace(outcome=Outcome.BLOCKED,
+                                        reasons=(_blocked_why(failed),), details=()))
+            continue
+        seen = verdict.observation
+        missing = unmade_deps(seen, written_by(graph, [up for up in ups if up in would])) \
+            if seen is not None else []
+        if missing or (seen is not None and seen.unresolved):
+            assert seen is not None
+            task = graph.nodes[node]["task"]
+            blockers[result.task] = frozenset((result.task,))
+            said.append(result._replace(outcome=Outcome.FAILED, message=missing_message(
+                project.root, task, missing, seen.unresolved)))
+            continue
+        would.add(result.task)
+        said.append(result)
+    return said
+
+
+def _blocked_why(failed: frozenset[str]) -> str:
+    names = sorted(failed)
+    more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+    return f"upstream {', '.join(repr(name) for name in names[:3])}{more} would fail"

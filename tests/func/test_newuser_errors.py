@@ -1,0 +1,135 @@
+"""The mistakes a new user makes, through the real CLI: each is refused with
+an error that names the file, the line (or stage) and the problem, the exit
+code of bad input, and no traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Repo
+
+PARAMS = "train:\n  lr: 0.1\n"
+STAGE = "stages:\n  train:\n    cmd: echo train\n    params: [train.lr]\n"
+
+
+def refused(repo: Repo, *command: str) -> str:
+    """The one-line error of a bad-input refusal (exit 2, no traceback)."""
+    done = repo.run(*command)
+    assert done.returncode == 2, (done.returncode, done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr and "unexpected" not in done.stderr, done.stderr
+    return done.stderr.splitlines()[0]
+
+
+@pytest.mark.parametrize(("spec", "said"), [
+    ("stages: !!map x\n", "gitpipe.yaml:1: invalid YAML: !!map is a mapping's tag, on a scalar"),
+    ("stages:\n  each:\n    foreach: !!seq abc\n    do:\n      cmd: echo ${item}\n",
+     "gitpipe.yaml:3: invalid YAML: !!seq is a sequence's tag, on a scalar"),
+    ("stages:\n  a:\n    cmd: !!int x\n",
+     "gitpipe.yaml:3: invalid YAML: 'x' is not a valid integer"),
+    ("stages:\n  a:\n    cmd: echo\n    frozen: !!bool maybe\n",
+     "gitpipe.yaml:4: invalid YAML: 'maybe' is not a valid boolean"),
+    ("stages:\n  a:\n    cmd: echo\n    timeout: !!float ten\n",
+     "gitpipe.yaml:4: invalid YAML: 'ten' is not a valid number"),
+    # YAML reads an unquoted YYYY-MM-DD as a date: a day that does not exist.
+    ("stages:\n  a:\n    cmd: echo ${date}\n    partition: {by: date, start: 2024-02-30, "
+     "end: 2024-03-02}\n",
+     "gitpipe.yaml:4: invalid YAML: '2024-02-30' is not a valid date "
+     "(day is out of range for month)"),
+])
+@pytest.mark.parametrize("command", [("validate",), ("status",), ("repro",)])
+def test_a_yaml_tag_or_date_that_cannot_be_built_names_the_file_and_line(
+        repo: Repo, spec: str, said: str, command: tuple[str, ...]) -> None:
+    repo.gen({"gitpipe.yaml": spec, "params.yaml": PARAMS})
+    assert refused(repo, *command) == f"error: {said}"
+
+
+@pytest.mark.parametrize(("params", "said"), [
+    ("train: !!map x\n", "params.yaml:1: invalid YAML: !!map is a mapping's tag, on a scalar"),
+    ("train:\n  lr: !!float fast\n", "params.yaml:2: invalid YAML: 'fast' is not a valid number"),
+])
+def test_a_params_file_with_a_tag_on_the_wrong_value_names_its_line(
+        repo: Repo, params: str, said: str) -> None:
+    repo.gen({"gitpipe.yaml": STAGE, "params.yaml": params})
+    assert refused(repo, "status") == f"error: {said}"
+
+
+def test_a_config_with_a_tag_on_the_wrong_value_names_its_line(repo: Repo) -> None:
+    repo.gen({"gitpipe.yaml": STAGE, "params.yaml": PARAMS})
+    repo.run("init", check=True)
+    repo.gen({".gitpipe/config.local.yaml": "remotes: !!map x\n"})
+    assert refused(repo, "status") == (
+        "error: .gitpipe/config.local.yaml:1: invalid YAML: !!map is a mapping's tag, on a scalar")
+
+
+CHAIN = ("stages:\n"
+         "  ingest:\n    cmd: mkdir -p raw && echo 1 > raw/points.csv\n    outs: [raw/]\n"
+         "  clean:\n    cmd: cp {dep} clean.csv\n    deps: [{dep}]\n    outs: [clean.csv]\n"
+         "  train:\n    cmd: cp clean.csv model.txt\n    deps: [clean.csv]\n"
+         "    outs: [model.txt]\n"
+         "  other:\n    cmd: echo o > other.txt\n    outs: [other.txt]\n")
+
+
+@pytest.mark.parametrize(("dep", "near"), [
+    # a typo inside an up-to-date stage's directory out: the file beside it is named
+    ("raw/point.csv", " (did you mean 'raw/points.csv'?)"),
+    ("rw.csv", ""),  # a dep nothing provides
+])
+def test_a_dry_run_says_what_repro_will_say_of_a_missing_dep(repo: Repo, dep: str,
+                                                              near: str) -> None:
+    repo.gen({"gitpipe.yaml": CHAIN.format(dep="raw/points.csv")})
+    repo.run("repro", "ingest", check=True)
+    repo.gen({"gitpipe.yaml": CHAIN.format(dep=dep)})
+    dry = repo.run("repro", "--dry-run")
+    assert dry.stdout.splitlines() == [
+        "would run other: new stage",
+        f"would fail clean: new stage; deps: {dep} missing",
+        "would not run train: upstream 'clean' would fail",
+        "1 of 4 stages would run, 1 task would fail, 1 task would not run"], dry.stdout
+    done = repo.run("repro", "-k")
+    assert dry.returncode == done.returncode == 1
+    said = [f"error: stage 'clean': dependency '{dep}' does not exist{near}",
+            "hint: fix the path in gitpipe.yaml, create the file, or add the stage that writes it"]
+    assert dry.stderr.splitlines() == said, dry.stderr
+    assert done.stderr.splitlines() == said, done.stderr
+    assert "Traceback" not in dry.stderr + done.stderr
+
+
+def test_a_dry_run_awaits_a_dep_that_a_stage_running_first_makes(repo: Repo) -> None:
+    repo.gen({"gitpipe.yaml": CHAIN.format(dep="raw/points.csv")})
+    dry = repo.run("repro", "--dry-run", check=True)
+    assert "would run clean: new stage" in dry.stdout and "would fail" not in dry.stdout
+    repo.run("repro", check=True)
+
+
+@pytest.mark.parametrize(("typed", "said"), [
+    (("exp", "run"), "hint: gitpipe has no experiments: run each on a branch, then compare "
+                     "with 'gitpipe params diff A B' and 'gitpipe metrics show A B' "
+                     "(docs/howto/dvc.md)"),
+    (("install",), "hint: the git hooks are 'gitpipe hooks install' (docs/howto/dvc.md)"),
+])
+def test_a_dvc_command_gitpipe_lacks_says_what_to_do_instead(
+        repo: Repo, typed: tuple[str, ...], said: str) -> None:
+    done = repo.run(*typed)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.splitlines()[-2:] == [f"Error: No such command {typed[0]!r}.", said]
+
+
+def test_a_mistyped_command_still_gets_click_s_near_miss(repo: Repo) -> None:
+    done = repo.run("statu")
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == "Error: No such command 'statu'. Did you mean 'status'?"
+
+
+def test_adding_a_folder_remote_that_is_not_there_says_so_and_to_commit_the_config(
+        repo: Repo, tmp_path: Path) -> None:
+    repo.gen({"gitpipe.yaml": STAGE, "params.yaml": PARAMS})
+    repo.run("init", check=True)
+    typo = repo.run("remote", "add", "-d", "store", "../stroe", check=True)
+    assert typo.stderr.splitlines() == [
+        "note: folder '../stroe' does not exist yet: 'gitpipe push' creates it",
+        "hint: commit .gitpipe/config.yaml so that clones use the remote too"], typo.stderr
+    (tmp_path / "there").mkdir()
+    there = repo.run("remote", "add", "--local", "mine", str(tmp_path / "there"), check=True)
+    assert there.stderr == "", "an existing folder, in the uncommitted config: nothing to say"
