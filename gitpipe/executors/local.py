@@ -260,15 +260,16 @@ class LocalExecutor:
         poll(2) over its pipe and its pidfd: no thread per command, and no
         polling loop, so a short stage is seen done as soon as it ends. A timeout
         stops the command's group there; cancel() stops it from another thread."""
+        watch = Watch(handle)
         try:
-            Watch(handle).until_exit()
+            watch.until_exit()
         except BaseException:
             # Ctrl-C, or the log that cannot be written: nothing reads the pipe
             # now, so the command must not outlive its wait.
             _close(handle)
             _kill_group(handle.process.pid, grace=0.5)
             raise
-        return self._finish(handle)
+        return self._finish(handle, watch)
 
     def cancel(self, handle: LocalHandle) -> None:
         self.cancel_many([handle])
@@ -279,13 +280,13 @@ class LocalExecutor:
             handle.cancelled.set()
         _kill_groups([h.process.pid for h in handles if h.process.poll() is None])
 
-    def _finish(self, handle: LocalHandle) -> RunResult:
+    def _finish(self, handle: LocalHandle, watch: Watch) -> RunResult:
         # The shell may be gone while children it backgrounded still hold the
         # group; they are killed so nothing outlives its stage, and what they
         # left in the pipe is read.
         _kill_group(handle.process.pid, grace=0.5)
         try:
-            Watch(handle).drain(DRAIN_WAIT)
+            watch.drain(DRAIN_WAIT)
         finally:
             _close(handle)
         duration = time.monotonic() - handle.started
