@@ -8,6 +8,7 @@ a directory's manifest is an object too, named `….dir`.
 from __future__ import annotations
 
 import contextlib
+import io
 import itertools
 import os
 import re
@@ -196,7 +197,8 @@ class ObjectStore:
         folder = str(self._dir(final.parent))
         fd, tmp = _create_tmp(folder)
         try:
-            with open(fd, "wb") as writer:
+            # A buffer size given: io.open then asks no isatty (an ioctl) of a file.
+            with open(fd, "wb", buffering=io.DEFAULT_BUFFER_SIZE) as writer:
                 write(writer)
                 os.fchmod(fd, mode)
             os.replace(tmp, final)
