@@ -3,7 +3,6 @@ regular file inside the folder they clean, whatever symlinks were planted there.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
 from collections.abc import Iterator
@@ -111,15 +110,26 @@ def make_dirs_beneath(base: Path, directory: Path) -> None:
     current = base
     for part in directory.relative_to(base).parts:
         current = current / part
-        with contextlib.suppress(FileExistsError):
-            os.mkdir(current)
-        info = os.lstat(current)
-        if stat.S_ISDIR(info.st_mode):
-            continue
-        where = f" (to {os.readlink(current)!r})" if stat.S_ISLNK(info.st_mode) else ""
-        raise SymlinkRefusedError(f"{str(current)!r} is not a directory{where}: gitpipe "
-                                  "never writes its cache through a symbolic link",
-                                  hint="remove it; gitpipe makes the folders it needs itself")
+        make_dir_in_real(current)
+
+
+def make_dir_in_real(folder: Path | str) -> None:
+    """Make `folder`, whose parent is a real folder already checked; one that
+    is there is checked with lstat (a symlink or file planted there is
+    refused). A folder mkdir made is real: mkdir never follows a symlink at
+    the name it makes, it fails on one."""
+    try:
+        os.mkdir(folder)
+        return
+    except FileExistsError:
+        pass
+    info = os.lstat(folder)
+    if stat.S_ISDIR(info.st_mode):
+        return
+    where = f" (to {os.readlink(folder)!r})" if stat.S_ISLNK(info.st_mode) else ""
+    raise SymlinkRefusedError(f"{str(folder)!r} is not a directory{where}: gitpipe "
+                              "never writes its cache through a symbolic link",
+                              hint="remove it; gitpipe makes the folders it needs itself")
 
 
 def _down_to_parent(fd: int, parts: list[str], base: Path, rel: str) -> int:

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import threading
 import time
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -167,21 +168,26 @@ def split_frame(rest: bytes) -> tuple[bytes, bytes | None]:
     return rest[start:], rest[start:cut] or None
 
 
-def _start(job: Job) -> subprocess.Popen[bytes]:
+def _start(job: Job, stdin: int | None = None) -> subprocess.Popen[bytes]:
     """The command in its own session: its plain argv where the shell would add
-    nothing (see plainargv.py), else, or where that cannot start, `/bin/sh -c`."""
+    nothing (see plainargv.py), else, or where that cannot start, `/bin/sh -c`.
+    `stdin`: a descriptor of /dev/null to give it (else one is opened for it)."""
     argv = plain_argv(job.cmd)
     if argv is not None:
         env = {**job.env, "PWD": shell_pwd(str(job.cwd), job.env)}
         try:
-            return _popen(argv, job, env)
+            return _popen(argv, job, env, stdin)
         except OSError:  # the shell says why (not found, not executable) or runs it
             pass
-    return _popen(["/bin/sh", "-c", job.cmd], job, job.env)
+    return _popen(["/bin/sh", "-c", job.cmd], job, job.env, stdin)
 
 
-def _popen(argv: list[str], job: Job, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(argv, cwd=job.cwd, env=env, stdin=subprocess.DEVNULL,
+def _popen(argv: list[str], job: Job, env: dict[str, str],
+           stdin: int | None) -> subprocess.Popen[bytes]:
+    # Unbuffered: the watch reads the pipe's descriptor itself, and io.open then
+    # asks it no isatty and no position.
+    return subprocess.Popen(argv, cwd=job.cwd, env=env, bufsize=0,
+                            stdin=subprocess.DEVNULL if stdin is None else stdin,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             start_new_session=True)
 
@@ -200,6 +206,9 @@ class LocalExecutor:
         # decodes every variable in Python, which a backfill would pay for every
         # partition. Nothing in gitpipe changes os.environ during a run.
         self.environ = dict(os.environ)
+        # One /dev/null for every command's stdin, not an open and close each.
+        self.devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+        weakref.finalize(self, os.close, self.devnull)
 
     @classmethod
     def runtime_inputs(cls, stage: Stage, config: Mapping[str, Any]) -> Pairs:
@@ -247,7 +256,7 @@ class LocalExecutor:
             job.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = os.open(job.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o666)
         try:
-            process = _start(job)
+            process = _start(job, self.devnull)
         except BaseException:
             os.close(log)
             raise
@@ -260,15 +269,16 @@ class LocalExecutor:
         poll(2) over its pipe and its pidfd: no thread per command, and no
         polling loop, so a short stage is seen done as soon as it ends. A timeout
         stops the command's group there; cancel() stops it from another thread."""
+        watch = Watch(handle)
         try:
-            Watch(handle).until_exit()
+            watch.until_exit()
         except BaseException:
             # Ctrl-C, or the log that cannot be written: nothing reads the pipe
             # now, so the command must not outlive its wait.
             _close(handle)
             _kill_group(handle.process.pid, grace=0.5)
             raise
-        return self._finish(handle)
+        return self._finish(handle, watch)
 
     def cancel(self, handle: LocalHandle) -> None:
         self.cancel_many([handle])
@@ -279,13 +289,13 @@ class LocalExecutor:
             handle.cancelled.set()
         _kill_groups([h.process.pid for h in handles if h.process.poll() is None])
 
-    def _finish(self, handle: LocalHandle) -> RunResult:
+    def _finish(self, handle: LocalHandle, watch: Watch) -> RunResult:
         # The shell may be gone while children it backgrounded still hold the
         # group; they are killed so nothing outlives its stage, and what they
         # left in the pipe is read.
         _kill_group(handle.process.pid, grace=0.5)
         try:
-            Watch(handle).drain(DRAIN_WAIT)
+            watch.drain(DRAIN_WAIT)
         finally:
             _close(handle)
         duration = time.monotonic() - handle.started

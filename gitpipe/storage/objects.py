@@ -8,6 +8,7 @@ a directory's manifest is an object too, named `….dir`.
 from __future__ import annotations
 
 import contextlib
+import io
 import itertools
 import os
 import re
@@ -20,7 +21,13 @@ from typing import BinaryIO
 import xxhash
 
 from gitpipe.core.errors import GitpipeError, RecordError
-from gitpipe.core.nofollow import make_dirs_beneath, real_dir, regular_files, unlink_beneath
+from gitpipe.core.nofollow import (
+    make_dir_in_real,
+    make_dirs_beneath,
+    real_dir,
+    regular_files,
+    unlink_beneath,
+)
 from gitpipe.hashing.digests import (
     DIR_SUFFIX,
     ManifestEntry,
@@ -132,8 +139,13 @@ class ObjectStore:
         level below the cache root (never a planted symlink), once per store:
         not a mkdir per object. Every write into the cache goes through here.
         The walk starts at the deepest folder already made and checked: a new
-        `files/xxh3/ab` costs one mkdir and lstat, not one per level."""
-        if directory not in self._made_dirs:
+        `files/xxh3/ab` or `runs/<task>` costs one mkdir, not one per level."""
+        if directory in self._made_dirs:
+            return directory
+        if directory.parent in self._made_dirs:  # one level: `runs/<task>`, `files/xxh3/ab`
+            make_dir_in_real(directory)
+            self._made_dirs.add(directory)
+        else:
             made = [directory]
             for parent in directory.parents:
                 if parent in self._made_dirs or parent == self.root:
@@ -185,7 +197,8 @@ class ObjectStore:
         folder = str(self._dir(final.parent))
         fd, tmp = _create_tmp(folder)
         try:
-            with open(fd, "wb") as writer:
+            # A buffer size given: io.open then asks no isatty (an ioctl) of a file.
+            with open(fd, "wb", buffering=io.DEFAULT_BUFFER_SIZE) as writer:
                 write(writer)
                 os.fchmod(fd, mode)
             os.replace(tmp, final)
