@@ -139,21 +139,20 @@ def directory_signature(directory: str) -> tuple[FileSignature, int]:
     with no row per file. Anything else (a subfolder, a `.gitpipeignore` in
     or above it, a name the defaults may ignore) takes walk_files."""
     rules = Ignore.above(directory)
-    # Listed through a descriptor of the folder: each file's lstat then names
-    # the file alone, and the kernel does not walk the folder's path again for
-    # every one of them.
+    # Listed through a descriptor of the folder, each file's lstat naming the
+    # file alone from it: the kernel walks no path again for every file, and
+    # no DirEntry is made per name.
     held = os.open(directory, _LIST_FLAGS)
     try:
-        with os.scandir(held) as listed:
-            by_name = {entry.name: entry for entry in listed}
-        names = sorted(by_name)
-        if rules.custom or IGNORE_FILE in by_name or defaults_may_ignore(names):
+        names = os.listdir(held)
+        names.sort()
+        if rules.custom or IGNORE_FILE in names or defaults_may_ignore(names):
             return _walked_signature(directory)
         kept: list[str] = []
         numbers: list[int] = []
-        keep, extend = kept.append, numbers.extend
+        keep, extend, stat = kept.append, numbers.extend, os.stat
         for name in names:
-            info = by_name[name].stat(follow_symlinks=False)
+            info = stat(name, dir_fd=held, follow_symlinks=False)
             mode = info.st_mode
             kind = mode & _TYPE_BITS
             if kind in _LISTED:
