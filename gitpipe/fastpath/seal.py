@@ -338,9 +338,7 @@ def _check_share(root: str, paths: list[str], numbers: bytes) -> Checked:
     files: list[int] = []
     add, count = found.extend, files.append
     stat = os.stat
-    # Each path stat'ed from a descriptor of the root: the kernel does not walk
-    # the root's own path again for every one of them.
-    top = os.open(root, _ROOT_FLAGS)
+    top = os.open(root, _ROOT_FLAGS)  # stats from it: no path walked again per input
     try:
         for path in paths:  # relative, as compose made sure
             try:
@@ -379,21 +377,14 @@ def _code_signature() -> str:
     hasher = xxhash.xxh3_64()
     folders = [os.path.dirname(os.path.dirname(__file__))]  # the whole package
     for folder in folders:
-        modules = []
         with os.scandir(folder) as entries:
-            for entry in entries:
-                name = entry.name
-                if name.endswith(".py"):
-                    info = entry.stat()
-                    modules.append((name, info.st_ino, info.st_mtime_ns, info.st_size,
-                                    info.st_ctime_ns))
-                elif name != "__pycache__" and entry.is_dir():
-                    folders.append(entry.path)
-        modules.sort()  # by name: names are unique
+            listed = {entry.name: entry for entry in entries}
+        names = sorted(name for name in listed if name.endswith(".py"))
+        folders += [entry.path for name, entry in listed.items()
+                    if not name.endswith(".py") and name != "__pycache__" and entry.is_dir()]
         numbers: list[int] = []
-        for module in modules:
-            numbers += module[1:]
-        hasher.update("\0".join([folder, *[m[0] for m in modules]]).encode(
-            "utf-8", "surrogateescape"))
+        for info in [listed[name].stat() for name in names]:
+            numbers += (info.st_ino, info.st_mtime_ns, info.st_size, info.st_ctime_ns)
+        hasher.update("\0".join([folder, *names]).encode("utf-8", "surrogateescape"))
         hasher.update(pack_numbers(numbers))
     return f"{__version__} {hasher.hexdigest()}"
