@@ -5,7 +5,10 @@ A seal holds while every path it lists has the stat data it had: a file is one
 `stat`, a directory one listing and one `lstat` per file in it (git and make
 make the same calls). This script makes exactly those calls for the paths of
 a seal, in the leanest Python loop, and nothing else: no gitpipe import, no
-comparison, no output. What is left between it and `gitpipe status` is
+comparison, no output. Each path is stat'ed from a descriptor of the
+repository and each file of a directory by its name from a descriptor of the
+directory, as the seal's check does (the kernel then resolves one name per
+call, not the whole path). What is left between it and `gitpipe status` is
 gitpipe's own cost; what is left between it and `python -c pass` is the cost
 of the stat calls themselves, which no change to gitpipe can remove.
 
@@ -15,30 +18,35 @@ of the stat calls themselves, which no change to gitpipe can remove.
 import os
 import sys
 
+DIRECTORY, TYPE_BITS = 0o040000, 0o170000
+FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+
 
 def stat_all(paths: list[str]) -> None:
     stat = os.stat
+    top = os.open(".", FOLDER)
     for path in paths:
         try:
-            info = stat(path)
+            info = stat(path, dir_fd=top)
         except OSError:
             continue
-        if info.st_mode & 0o170000 == 0o040000:
+        if info.st_mode & TYPE_BITS == DIRECTORY:
             list_all(path)
 
 
 def list_all(directory: str) -> None:
-    folders = [directory]
-    for folder in folders:
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                if entry.stat(follow_symlinks=False).st_mode & 0o170000 == 0o040000:
-                    folders.append(entry.path)
+    stat = os.stat
+    held = os.open(directory, FOLDER)
+    for name in os.listdir(held):
+        if stat(name, dir_fd=held, follow_symlinks=False).st_mode & TYPE_BITS == DIRECTORY:
+            list_all(f"{directory}/{name}")
+    os.close(held)
 
 
 def main() -> None:
+    root = os.getcwd() + "/"
     with open(sys.argv[1], "rb") as handle:
-        paths = handle.read().decode().splitlines()
+        paths = [path.removeprefix(root) for path in handle.read().decode().splitlines()]
     stat_all(paths)
     sys.stdout.flush()
     os._exit(0)  # as the sealed answer leaves: no interpreter teardown

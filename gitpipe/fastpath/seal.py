@@ -338,24 +338,28 @@ def _check_share(root: str, paths: list[str], numbers: bytes) -> Checked:
     files: list[int] = []
     add, count = found.extend, files.append
     stat = os.stat
-    for path in paths:
-        full = f"{root}/{path}"  # relative, as compose made sure
-        try:
-            info = stat(full)
-        except (FileNotFoundError, NotADirectoryError):
-            add((_GONE, 0, 0, 0, 0))
-            continue
-        if info.st_mode & _TYPE_BITS == _DIRECTORY:
-            signature, listed = directory_signature(full)
-            add((_LISTING, *signature))
-            count(listed)
-        else:
-            add((_FILE, info.st_ino, info.st_mtime_ns, info.st_size, info.st_ctime_ns))
+    top = os.open(root, _ROOT_FLAGS)  # stats from it: no path walked again per input
+    try:
+        for path in paths:  # relative, as compose made sure
+            try:
+                info = stat(path, dir_fd=top)
+            except (FileNotFoundError, NotADirectoryError):
+                add((_GONE, 0, 0, 0, 0))
+                continue
+            if info.st_mode & _TYPE_BITS == _DIRECTORY:
+                signature, listed = directory_signature(f"{root}/{path}")
+                add((_LISTING, *signature))
+                count(listed)
+            else:
+                add((_FILE, info.st_ino, info.st_mtime_ns, info.st_size, info.st_ctime_ns))
+    finally:
+        os.close(top)
     held = pack_numbers(found) == numbers
     return None if held else found, files, outer_rules_read()
 
 
 _TYPE_BITS, _DIRECTORY = 0o170000, stat_module.S_IFDIR
+_ROOT_FLAGS = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
 
 
 def _too_recent(sig: Signature, started_ns: int) -> bool:
@@ -373,21 +377,14 @@ def _code_signature() -> str:
     hasher = xxhash.xxh3_64()
     folders = [os.path.dirname(os.path.dirname(__file__))]  # the whole package
     for folder in folders:
-        modules = []
         with os.scandir(folder) as entries:
-            for entry in entries:
-                name = entry.name
-                if name.endswith(".py"):
-                    info = entry.stat()
-                    modules.append((name, info.st_ino, info.st_mtime_ns, info.st_size,
-                                    info.st_ctime_ns))
-                elif name != "__pycache__" and entry.is_dir():
-                    folders.append(entry.path)
-        modules.sort()  # by name: names are unique
+            listed = {entry.name: entry for entry in entries}
+        names = sorted(name for name in listed if name.endswith(".py"))
+        folders += [entry.path for name, entry in listed.items()
+                    if not name.endswith(".py") and name != "__pycache__" and entry.is_dir()]
         numbers: list[int] = []
-        for module in modules:
-            numbers += module[1:]
-        hasher.update("\0".join([folder, *[m[0] for m in modules]]).encode(
-            "utf-8", "surrogateescape"))
+        for info in [listed[name].stat() for name in names]:
+            numbers += (info.st_ino, info.st_mtime_ns, info.st_size, info.st_ctime_ns)
+        hasher.update("\0".join([folder, *names]).encode("utf-8", "surrogateescape"))
         hasher.update(pack_numbers(numbers))
     return f"{__version__} {hasher.hexdigest()}"

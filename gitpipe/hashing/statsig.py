@@ -139,24 +139,33 @@ def directory_signature(directory: str) -> tuple[FileSignature, int]:
     with no row per file. Anything else (a subfolder, a `.gitpipeignore` in
     or above it, a name the defaults may ignore) takes walk_files."""
     rules = Ignore.above(directory)
-    with os.scandir(directory) as listed:
-        by_name = {entry.name: entry for entry in listed}
-    names = sorted(by_name)
-    if rules.custom or IGNORE_FILE in by_name or defaults_may_ignore(names):
-        return _walked_signature(directory)
-    kept: list[str] = []
-    numbers: list[int] = []
-    keep, extend = kept.append, numbers.extend
-    for name in names:
-        info = by_name[name].stat(follow_symlinks=False)
-        mode = info.st_mode
-        kind = mode & _TYPE_BITS
-        if kind in _LISTED:
-            keep(name)
-            extend((info.st_ino, info.st_mtime_ns, info.st_size, mode, info.st_ctime_ns))
-        elif kind == _DIRECTORY:
+    # Listed through a descriptor of the folder, each file's lstat naming the
+    # file alone from it: the kernel walks no path again for every file, and
+    # no DirEntry is made per name.
+    held = os.open(directory, _LIST_FLAGS)
+    try:
+        names = os.listdir(held)
+        names.sort()
+        if rules.custom or IGNORE_FILE in names or defaults_may_ignore(names):
             return _walked_signature(directory)
+        kept: list[str] = []
+        numbers: list[int] = []
+        keep, extend, stat = kept.append, numbers.extend, os.stat
+        for name in names:
+            info = stat(name, dir_fd=held, follow_symlinks=False)
+            mode = info.st_mode
+            kind = mode & _TYPE_BITS
+            if kind in _LISTED:
+                keep(name)
+                extend((info.st_ino, info.st_mtime_ns, info.st_size, mode, info.st_ctime_ns))
+            elif kind == _DIRECTORY:
+                return _walked_signature(directory)
+    finally:
+        os.close(held)
     return _signature_of_numbers(kept, numbers), len(kept)
+
+
+_LIST_FLAGS = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
 
 
 def _walked_signature(directory: str) -> tuple[FileSignature, int]:
