@@ -132,16 +132,16 @@ def _verdicts(project: Project, order: list[Hashable],
               forgive: Callable[[Staleness], bool] | None = None,
               walk_ahead: bool = False) -> Iterator[Staleness]:
     graph = project.graph
-    params = project.params_reader()
-    entries = project.lock_entries
-    stale: set[str] = set()
     # Each judgement finds python: deps' modules anew (project/pydeps.py): a
     # Project kept between calls (the API) sees the edits made in between.
     project.workspace.module_finder = None
     paths = [path for node in order for path in _paths_of(graph.nodes[node]["task"])]
     project.workspace.prefetch(paths)
-    if walk_ahead:
+    if walk_ahead:  # the walks go on in forked processes while the lock is read
         project.workspace.walk_ahead(paths)
+    params = project.params_reader()
+    entries = project.lock_entries
+    stale: set[str] = set()
     for node in order:
         task = graph.nodes[node]["task"]
         upstream = [str(p) for p in graph.predecessors(node) if p in stale]

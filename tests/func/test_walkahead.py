@@ -1,0 +1,130 @@
+"""A status's directory walks (hashing/walkahead.py, hashing/statsig.py): started
+in forked processes before the lock is read, each folder listed through a
+descriptor of it. The answers themselves are held to the sealed and
+from-scratch ones by tests/func/test_property.py."""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import GIT_ENV, Repo
+
+SEVERAL_CPUS = pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2,
+                                  reason="the walks fork only with more than one CPU")
+
+SCANDIR_ARGS = """
+import sys
+from gitpipe.hashing.statsig import directory_signature, walk_files
+
+listed = []
+sys.addaudithook(lambda event, args: event == "os.scandir" and listed.append(args[0]))
+walk_files(sys.argv[1])
+directory_signature(sys.argv[2])
+print(repr(listed))
+"""
+
+
+def test_each_folder_is_listed_through_a_descriptor(tmp_path: Path) -> None:
+    """walk_files and directory_signature list a folder through a descriptor
+    of it, so that each file's stat resolves one name, not its full path."""
+    (tmp_path / "deep" / "sub").mkdir(parents=True)
+    (tmp_path / "deep" / "a.txt").write_text("a\n")
+    (tmp_path / "deep" / "sub" / "b.txt").write_text("b\n")
+    (tmp_path / "flat").mkdir()
+    (tmp_path / "flat" / "c.txt").write_text("c\n")
+    done = subprocess.run([sys.executable, "-c", SCANDIR_ARGS, str(tmp_path / "deep"),
+                           str(tmp_path / "flat")], capture_output=True, text=True, check=True)
+    listed = ast.literal_eval(done.stdout)
+    assert len(listed) == 3 and all(isinstance(arg, int) for arg in listed), listed
+
+
+def two_folders(repo: Repo) -> Repo:
+    """A built pipeline with two directory deps."""
+    repo.gen({"one/a.txt": "a\n", "one/b.txt": "b\n", "two/c.txt": "c\n"})
+    repo.spec({
+        "first": {"cmd": "cat one/* > first.txt", "deps": ["one"], "outs": ["first.txt"]},
+        "second": {"cmd": "cat two/* > second.txt", "deps": ["two"], "outs": ["second.txt"]},
+    })
+    repo.run("init", check=True)
+    repo.run("repro", check=True)
+    repo.commit("built")
+    repo.age()
+    return repo
+
+
+ORDER = """
+import os, sys
+from gitpipe.hashing import forkmap, walkahead
+from gitpipe.pipeline import lockfile
+
+walkahead.DIRECTORIES_PER_WORKER = 1
+events, parent = [], os.getpid()
+fork, read, walk = forkmap._fork, lockfile.read, walkahead.walk_files
+forkmap._fork = lambda *args: events.append("fork") or fork(*args)
+lockfile.read = lambda *args: events.append("lock") or read(*args)
+walkahead.walk_files = lambda folder: (
+    os.getpid() == parent and events.append("walked here")) or walk(folder)
+sys.argv = ["gitpipe", "status"]
+from gitpipe.cli.launch import main
+main(leave_at_once=False)
+sys.stderr.write("EVENTS " + repr(events) + "\\n")
+"""
+
+
+@SEVERAL_CPUS
+def test_the_walks_are_started_before_the_lock_is_read(repo: Repo) -> None:
+    """A status without a seal forks its directory walks, every share in a
+    child, and reads the lock while they run: the process that answers walks
+    none of them itself."""
+    two_folders(repo)
+    env = {**os.environ, **GIT_ENV, "GITPIPE_NO_SEAL": "1", "NO_COLOR": "1"}
+    done = subprocess.run([sys.executable, "-c", ORDER], cwd=repo.path, env=env,
+                          capture_output=True, text=True, check=True)
+    assert done.stdout == "everything is up to date\n", done.stderr
+    events = [ln for ln in done.stderr.splitlines() if ln.startswith("EVENTS ")]
+    assert events == ["EVENTS ['fork', 'fork', 'lock']"], done.stderr
+
+
+BAD_LOCK = """
+import os, sys
+from gitpipe.hashing import walkahead
+
+walkahead.DIRECTORIES_PER_WORKER = 1
+sys.argv = ["gitpipe", "status"]
+from gitpipe.cli.launch import main
+try:
+    main(leave_at_once=False)
+except SystemExit as exit:
+    code = exit.code
+try:
+    left = os.waitpid(-1, os.WNOHANG)
+except ChildProcessError:
+    left = None
+sys.stderr.write(f"CODE {code} LEFT {left}\\n")
+"""
+
+
+@SEVERAL_CPUS
+def test_a_bad_lock_read_while_the_walks_run_leaves_no_child(repo: Repo) -> None:
+    """The lock is read while the forked walks run: where it is invalid, the
+    walks are stopped and reaped, and the error is the one a status that
+    walks in one process reports (GITPIPE_HASH_WORKERS=1)."""
+    two_folders(repo)
+    (repo.path / "gitpipe.lock").write_text("schema: [\n")
+    said = []
+    for workers in ("", "1"):
+        env = {**os.environ, **GIT_ENV, "GITPIPE_NO_SEAL": "1", "NO_COLOR": "1",
+               "GITPIPE_HASH_WORKERS": workers}
+        done = subprocess.run([sys.executable, "-c", BAD_LOCK], cwd=repo.path, env=env,
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        said.append(done.stderr)
+    assert said[0] == said[1]
+    assert "gitpipe.lock" in said[0] and "Traceback" not in said[0], said[0]
+    assert said[0].rstrip().endswith("LEFT None") and "CODE 0" not in said[0], said[0]
