@@ -18,7 +18,7 @@ from gitpipe.pipeline.lockfile import LockEntry
 from gitpipe.pipeline.model import Task
 from gitpipe.project.reasons import Kind, unfinished
 from gitpipe.project.root import Project
-from gitpipe.project.staleness import Reason, Staleness, judge, observe
+from gitpipe.project.staleness import Reason, Staleness, judge, observe, paths_hashed
 
 
 class StatusReport(NamedTuple):
@@ -141,6 +141,10 @@ def _verdicts(project: Project, order: list[Hashable],
         project.workspace.walk_ahead(paths)
     params = project.params_reader()
     entries = project.lock_entries
+    if walk_ahead:  # and while the paths that need no walk are hashed
+        tasks = [graph.nodes[node]["task"] for node in order]
+        project.workspace.hash_ahead([found for task in tasks
+                                      for found in paths_hashed(task, entries.get(task.name))])
     stale: set[str] = set()
     for node in order:
         task = graph.nodes[node]["task"]

@@ -140,6 +140,18 @@ class Workspace:
         self.signed_ahead = taken
         self._found_in_pass = {}
 
+    def hash_ahead(self, requests: list[tuple[str, str | None]]) -> None:
+        """In the pass walk_ahead began, hash each (path, algorithm) of
+        `requests` but the directories walked ahead, as `info` would when
+        asked: while the forked walks run, the paths that need none of them
+        (files, directories never hashed before) are hashed meanwhile."""
+        walked = set(self._signing_known.values()) if self._signing is not None else set()
+        if not walked:
+            return  # nothing runs meanwhile: each path is hashed when asked for
+        for path, algo in dict.fromkeys(requests):
+            if path not in walked:
+                self.info(path, algo)
+
     def _ahead(self) -> dict[str, tuple[FileSignature, int]]:
         """signed_ahead, with the listings the forked walks signed once they are done."""
         signing, self._signing = self._signing, None

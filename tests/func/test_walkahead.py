@@ -9,6 +9,7 @@ import ast
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,7 @@ ORDER = """
 import os, sys
 from gitpipe.hashing import forkmap, walkahead
 from gitpipe.pipeline import lockfile
+from gitpipe.storage import workspace
 
 walkahead.DIRECTORIES_PER_WORKER = 1
 events, parent = [], os.getpid()
@@ -70,6 +72,10 @@ forkmap._fork = lambda *args: events.append("fork") or fork(*args)
 lockfile.read = lambda *args: events.append("lock") or read(*args)
 walkahead.walk_files = lambda folder: (
     os.getpid() == parent and events.append("walked here")) or walk(folder)
+signed, hashed = walkahead.Signing.signed, workspace.Workspace._info
+walkahead.Signing.signed = lambda self: events.append("joined") or signed(self)
+workspace.Workspace._info = lambda self, path, algo: events.append(path) or hashed(
+    self, path, algo)
 sys.argv = ["gitpipe", "status"]
 from gitpipe.cli.launch import main
 main(leave_at_once=False)
@@ -80,18 +86,20 @@ sys.stderr.write("EVENTS " + repr(events) + "\\n")
 @SEVERAL_CPUS
 def test_the_walks_are_started_before_the_lock_is_read(repo: Repo) -> None:
     """A status without a seal forks its directory walks, every share in a
-    child, and reads the lock while they run: the process that answers walks
-    none of them itself."""
+    child, and reads the lock and hashes the paths that need no walk (the
+    outs here) while they run: the process that answers walks none of the
+    directories itself, and hashes them once the walks are done."""
     two_folders(repo)
     env = {**os.environ, **GIT_ENV, "GITPIPE_NO_SEAL": "1", "NO_COLOR": "1"}
     done = subprocess.run([sys.executable, "-c", ORDER], cwd=repo.path, env=env,
                           capture_output=True, text=True, check=True)
     assert done.stdout == "everything is up to date\n", done.stderr
     events = [ln for ln in done.stderr.splitlines() if ln.startswith("EVENTS ")]
-    assert events == ["EVENTS ['fork', 'fork', 'lock']"], done.stderr
+    assert events == ["EVENTS ['fork', 'fork', 'lock', 'first.txt', 'second.txt', 'one', "
+                      "'joined', 'two']"], done.stderr
 
 
-BAD_LOCK = """
+BAD_INPUT = """
 import os, sys
 from gitpipe.hashing import walkahead
 
@@ -110,21 +118,32 @@ sys.stderr.write(f"CODE {code} LEFT {left}\\n")
 """
 
 
-@SEVERAL_CPUS
-def test_a_bad_lock_read_while_the_walks_run_leaves_no_child(repo: Repo) -> None:
-    """The lock is read while the forked walks run: where it is invalid, the
-    walks are stopped and reaped, and the error is the one a status that
-    walks in one process reports (GITPIPE_HASH_WORKERS=1)."""
-    two_folders(repo)
+def _bad_lock(repo: Repo) -> None:
     (repo.path / "gitpipe.lock").write_text("schema: [\n")
-    said = []
+
+
+def _fifo_out(repo: Repo) -> None:
+    (repo.path / "first.txt").unlink()
+    os.mkfifo(repo.path / "first.txt")
+
+
+@SEVERAL_CPUS
+@pytest.mark.parametrize("spoil, said", [(_bad_lock, "gitpipe.lock"), (_fifo_out, "first.txt")])
+def test_an_error_met_while_the_walks_run_leaves_no_child(
+        repo: Repo, spoil: Callable[[Repo], None], said: str) -> None:
+    """The lock is read, and the paths that need no walk hashed, while the
+    forked walks run: where one is bad (a lock that does not parse, an out
+    that is a fifo), the walks are stopped and reaped, and the error is the
+    one a status that walks in one process reports (GITPIPE_HASH_WORKERS=1)."""
+    spoil(two_folders(repo))
+    told = []
     for workers in ("", "1"):
         env = {**os.environ, **GIT_ENV, "GITPIPE_NO_SEAL": "1", "NO_COLOR": "1",
                "GITPIPE_HASH_WORKERS": workers}
-        done = subprocess.run([sys.executable, "-c", BAD_LOCK], cwd=repo.path, env=env,
+        done = subprocess.run([sys.executable, "-c", BAD_INPUT], cwd=repo.path, env=env,
                               capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
-        said.append(done.stderr)
-    assert said[0] == said[1]
-    assert "gitpipe.lock" in said[0] and "Traceback" not in said[0], said[0]
-    assert said[0].rstrip().endswith("LEFT None") and "CODE 0" not in said[0], said[0]
+        told.append(done.stderr)
+    assert told[0] == told[1], told
+    assert said in told[0] and "Traceback" not in told[0], told[0]
+    assert told[0].rstrip().endswith("LEFT None") and "CODE 0" not in told[0], told[0]
