@@ -43,6 +43,7 @@ from gitpipe.fastpath.sealwatch import (
 )
 from gitpipe.hashing.ignore import forget_outer_rules, outer_rules_read
 from gitpipe.hashing.statsig import (
+    FOLDER_FLAGS,
     RACY_NS,
     Signature,
     StructError,
@@ -338,7 +339,7 @@ def _check_share(root: str, paths: list[str], numbers: bytes) -> Checked:
     files: list[int] = []
     add, count = found.extend, files.append
     stat = os.stat
-    top = os.open(root, _ROOT_FLAGS)  # stats from it: no path walked again per input
+    top = os.open(root, FOLDER_FLAGS)  # stats from it: no path walked again per input
     try:
         for path in paths:  # relative, as compose made sure
             try:
@@ -359,7 +360,6 @@ def _check_share(root: str, paths: list[str], numbers: bytes) -> Checked:
 
 
 _TYPE_BITS, _DIRECTORY = 0o170000, stat_module.S_IFDIR
-_ROOT_FLAGS = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
 
 
 def _too_recent(sig: Signature, started_ns: int) -> bool:

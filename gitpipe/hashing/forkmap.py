@@ -85,6 +85,44 @@ def fork_map(work: Callable[[Part], Any], parts: Sequence[Part]) -> list[Any]:
                 _reap(child[0], kill=True)
 
 
+class Forked:
+    """Every part of `parts` started in a forked child of its own at once,
+    while this process goes on with other work: `results()` waits for them
+    (a part whose child could not be made or failed is done here then, so
+    errors surface as in one process); `stop()` ends those not waited for.
+    One of the two must be called."""
+
+    def __init__(self, work: Callable[[Part], Any], parts: Sequence[Part]) -> None:
+        self._work, self._parts = work, list(parts)
+        self._children: list[tuple[int, int] | None] = []
+        try:
+            for part in self._parts:
+                self._children.append(_fork(work, part))
+        except BaseException:
+            self.stop()
+            raise
+
+    def results(self) -> list[Any]:
+        """`[work(part) for part in parts]`, once every child is done."""
+        results = []
+        try:
+            for part in self._parts:
+                child = self._children.pop(0)
+                results.append(self._work(part) if child is None
+                               else _collect(*child, self._work, part))
+        finally:
+            self.stop()
+        return results
+
+    def stop(self) -> None:
+        """Stop and reap the children not waited for yet."""
+        children, self._children = self._children, []
+        for child in children:
+            if child is not None:
+                os.close(child[1])
+                _reap(child[0], kill=True)
+
+
 def _fork(work: Callable[[Part], Any], part: Part) -> tuple[int, int] | None:
     """(pid, the pipe's reading end) of a child doing `part`; None if no
     process could be made (EAGAIN, ENOMEM): the parent does it."""

@@ -64,30 +64,58 @@ def walk_files(directory: str) -> list[ListedFile]:
     while stack:
         rel, outer = stack.pop()
         folder = f"{directory}/{rel}" if rel else directory
-        prefix = f"{rel}/" if rel else ""
-        with os.scandir(folder) as listed:
-            entries = list(listed)
-        names = [entry.name for entry in entries]
-        rules = outer.entering(folder, rel, names)
-        screen = (rules.ignored if rules.custom else
-                  _by_default if defaults_may_ignore(names) else None)
-        if screen is None and not prefix:
-            _list_plain(entries, found, stack, rules)
-            continue
-        for entry in entries:
-            name = entry.name
-            info = entry.stat(follow_symlinks=False)
-            mode = info.st_mode
-            kind = mode & _TYPE_BITS
-            if screen is not None and screen(prefix + name, name, kind == _DIRECTORY):
-                continue
-            if kind in _LISTED:
-                found.append((prefix + name, info.st_ino, info.st_mtime_ns, info.st_size,
-                              mode, info.st_ctime_ns))
-            elif kind == _DIRECTORY:
-                stack.append((prefix + name, rules))
+        descriptor = os.open(folder, FOLDER_FLAGS)
+        try:
+            _walk_folder(folder, descriptor, rel, outer, found, stack)
+        except OSError as exc:
+            raise _named(exc, folder) from None
+        finally:
+            os.close(descriptor)
     found.sort()  # by path: paths are unique, so no tuple is compared past it
     return found
+
+
+# A folder is listed through a descriptor of it (os.scandir of a descriptor):
+# each entry's stat is then an fstatat of one name in that folder, instead of
+# a stat that resolves every folder of the entry's full path again; the walks
+# are mostly these stat calls. The descriptor stays open until the last stat.
+FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC | os.O_NONBLOCK  # as opendir
+
+
+def _named(exc: OSError, folder: str) -> OSError:
+    """`exc`, naming the full path: an entry listed through a descriptor is
+    known by its name alone."""
+    if isinstance(exc.filename, str) and "/" not in exc.filename:
+        exc.filename = f"{folder}/{exc.filename}"
+    return exc
+
+
+def _walk_folder(folder: str, descriptor: int, rel: str, outer: Ignore,
+                 found: list[ListedFile], stack: list[tuple[str, Ignore]]) -> None:
+    """walk_files' step: the files of one folder (`descriptor`, at `rel` in the
+    walk) into `found`, its subfolders onto `stack`."""
+    prefix = f"{rel}/" if rel else ""
+    with os.scandir(descriptor) as listed:
+        entries = list(listed)
+    names = [entry.name for entry in entries]
+    rules = outer.entering(folder, rel, names)
+    screen = (rules.ignored if rules.custom else
+              _by_default if defaults_may_ignore(names) else None)
+    if screen is None and not prefix:
+        _list_plain(entries, found, stack, rules)
+        return
+    for entry in entries:
+        name = entry.name
+        info = entry.stat(follow_symlinks=False)
+        mode = info.st_mode
+        kind = mode & _TYPE_BITS
+        if screen is not None and screen(prefix + name, name, kind == _DIRECTORY):
+            continue
+        if kind in _LISTED:
+            found.append((prefix + name, info.st_ino, info.st_mtime_ns, info.st_size,
+                          mode, info.st_ctime_ns))
+        elif kind == _DIRECTORY:
+            stack.append((prefix + name, rules))
 
 
 def _list_plain(entries: list[os.DirEntry[str]], found: list[ListedFile],
@@ -139,33 +167,38 @@ def directory_signature(directory: str) -> tuple[FileSignature, int]:
     with no row per file. Anything else (a subfolder, a `.gitpipeignore` in
     or above it, a name the defaults may ignore) takes walk_files."""
     rules = Ignore.above(directory)
-    # Listed through a descriptor of the folder, each file's lstat naming the
-    # file alone from it: the kernel walks no path again for every file, and
-    # no DirEntry is made per name.
-    held = os.open(directory, _LIST_FLAGS)
+    descriptor = os.open(directory, FOLDER_FLAGS)
     try:
-        names = os.listdir(held)
-        names.sort()
-        if rules.custom or IGNORE_FILE in names or defaults_may_ignore(names):
-            return _walked_signature(directory)
-        kept: list[str] = []
-        numbers: list[int] = []
-        keep, extend, stat = kept.append, numbers.extend, os.stat
-        for name in names:
-            info = stat(name, dir_fd=held, follow_symlinks=False)
-            mode = info.st_mode
-            kind = mode & _TYPE_BITS
-            if kind in _LISTED:
-                keep(name)
-                extend((info.st_ino, info.st_mtime_ns, info.st_size, mode, info.st_ctime_ns))
-            elif kind == _DIRECTORY:
-                return _walked_signature(directory)
+        found = _plain_signature(descriptor, rules)
+    except OSError as exc:
+        raise _named(exc, directory) from None
     finally:
-        os.close(held)
+        os.close(descriptor)
+    return _walked_signature(directory) if found is None else found
+
+
+def _plain_signature(descriptor: int, rules: Ignore) -> tuple[FileSignature, int] | None:
+    """directory_signature of the folder open as `descriptor`, or None where
+    only walk_files can say (a subfolder, a rule that may leave a name out)."""
+    # Each file's lstat names the file alone from the folder's descriptor, and
+    # no DirEntry is made per name.
+    names = os.listdir(descriptor)
+    names.sort()
+    if rules.custom or IGNORE_FILE in names or defaults_may_ignore(names):
+        return None
+    kept: list[str] = []
+    numbers: list[int] = []
+    keep, extend, stat = kept.append, numbers.extend, os.stat
+    for name in names:
+        info = stat(name, dir_fd=descriptor, follow_symlinks=False)
+        mode = info.st_mode
+        kind = mode & _TYPE_BITS
+        if kind in _LISTED:
+            keep(name)
+            extend((info.st_ino, info.st_mtime_ns, info.st_size, mode, info.st_ctime_ns))
+        elif kind == _DIRECTORY:
+            return None
     return _signature_of_numbers(kept, numbers), len(kept)
-
-
-_LIST_FLAGS = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
 
 
 def _walked_signature(directory: str) -> tuple[FileSignature, int]:

@@ -4,9 +4,10 @@ A status recognizes an unchanged directory dep or out by its listing's
 signature (one lstat per file: storage/workspace.py). Across a large pipeline
 those walks are most of its system calls, and each gives back only a
 signature and a count: as the seal's check does (fastpath/seal.py), the
-directories are shared out among one process per CPU (hashing/forkmap.py)
-before the judgement starts, and the workspace takes each signature in place
-of its own walk (walking again itself where the signature is not one it knows).
+directories are shared out among forked processes, one per CPU
+(hashing/forkmap.py), started before the lock and params are read: those are
+read meanwhile, and the workspace takes each signature in place of its own
+walk (walking again itself where the signature is not one it knows).
 
 Only for a pass that reads: in a repro a stage rewrites a directory between
 two judgements, and a signature taken before it ran would name the old files.
@@ -15,7 +16,7 @@ two judgements, and a signature taken before it ran would name the old files.
 from __future__ import annotations
 
 from gitpipe.hashing.digests import gc_paused
-from gitpipe.hashing.forkmap import fork_map, usable_workers
+from gitpipe.hashing.forkmap import Forked, usable_workers
 from gitpipe.hashing.ignore import Ignore
 from gitpipe.hashing.statsig import FileSignature, listing_signature, walk_files
 
@@ -32,26 +33,42 @@ Signed = tuple[FileSignature, int]
 WalkedBefore = list[tuple[dict[str, Signed], dict[str, FileSignature | None]]]
 
 
-def sign_listings(directories: list[str]) -> dict[str, Signed]:
-    """{directory: (listing_signature(walk_files(directory)), files)} for the
-    `directories` (absolute paths) that are directories now, taken in forked
-    shares; empty where one process would do them all (the caller walks as it
-    goes). One left out (not a directory now, unreadable) is walked by the
+class Signing:
+    """Listings being signed in forked children (start_signing), while the
+    process that started them goes on reading what needs no walk (the lock,
+    the params). `signed()` waits for them; `stop()` abandons them."""
+
+    def __init__(self, directories: list[str], workers: int) -> None:
+        # Interleaved shares: a pipeline's large directories come in clusters.
+        self._forked = Forked(_sign_share, [directories[worker::workers]
+                                            for worker in range(workers)])
+
+    def signed(self) -> dict[str, Signed]:
+        """{directory: (listing_signature(walk_files(directory)), files)}."""
+        signed: dict[str, Signed] = {}
+        with gc_paused():
+            for share in self._forked.results():
+                signed.update(share)
+        return signed
+
+    def stop(self) -> None:
+        self._forked.stop()
+
+
+def start_signing(directories: list[str]) -> Signing | None:
+    """Start signing the listings of `directories` (absolute paths) in forked
+    children, one share each, and return at once; None where one process
+    would do them all (the caller walks as it goes). A directory left out of
+    what `signed()` gives (not a directory now, unreadable) is walked by the
     caller, which meets and reports the error itself."""
     workers = usable_workers(len(directories), DIRECTORIES_PER_WORKER)
     if workers == 1:
-        return {}
+        return None
     # The rules of the `.gitpipeignore` files above each directory are read
     # here, before the fork: the children walk by the very rules the parent
     # read, and the workspace notes those files' signatures from them.
-    ruled = [directory for directory in directories if _rules_read(directory)]
-    # Interleaved shares: a pipeline's large directories come in clusters.
-    shares = [ruled[worker::workers] for worker in range(workers)]
-    signed: dict[str, Signed] = {}
-    with gc_paused():
-        for share in fork_map(_sign_share, shares):
-            signed.update(share)
-    return signed
+    return Signing([directory for directory in directories if _rules_read(directory)],
+                   workers)
 
 
 def taken_over(walked: WalkedBefore, known: dict[str, str]) -> dict[str, Signed]:

@@ -66,10 +66,7 @@ def observe(task: Task, workspace: PathHasher, params: ParamsReader,
     whether nothing is stale never depends on the git index (fastpath/seal.py relies
     on it); a dep no entry names yet takes git's blob id if git tracks it.
     """
-    # reversed: the first of two rows of one path wins, as LockEntry.dep finds it
-    locked = ({dep.path: dep.digest for dep in reversed(entry.deps)} if entry is not None
-              else {})
-    deps = {path: workspace.info(path, _algo_of(locked.get(path))) for path in task.deps}
+    deps = {path: workspace.info(path, algo) for path, algo in dep_algorithms(task, entry)}
     outs = {out.path: workspace.info(out.path, XXH3) for out in task.outs}
     values = params.values(task.stage)
     if not task.stage.python:
@@ -78,6 +75,21 @@ def observe(task: Task, workspace: PathHasher, params: ParamsReader,
 
     python = modules_of(task, workspace)
     return Observation(deps, values, outs, task_fingerprint(task, deps, values, python), *python)
+
+
+def dep_algorithms(task: Task, entry: LockEntry | None) -> list[tuple[str, str | None]]:
+    """(path, algorithm) of each dep of `task`, as observe hashes it: the
+    algorithm of the dep's digest in `entry`, None where no entry names it."""
+    # reversed: the first of two rows of one path wins, as LockEntry.dep finds it
+    locked = ({dep.path: dep.digest for dep in reversed(entry.deps)} if entry is not None
+              else {})
+    return [(path, _algo_of(locked.get(path))) for path in task.deps]
+
+
+def paths_hashed(task: Task, entry: LockEntry | None) -> list[tuple[str, str | None]]:
+    """(path, algorithm) of every dep and out that observe hashes for `task`
+    (its `python:` modules aside)."""
+    return [*dep_algorithms(task, entry), *((out.path, XXH3) for out in task.outs)]
 
 
 def _algo_of(locked_digest: str | None) -> str | None:

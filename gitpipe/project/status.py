@@ -18,7 +18,7 @@ from gitpipe.pipeline.lockfile import LockEntry
 from gitpipe.pipeline.model import Task
 from gitpipe.project.reasons import Kind, unfinished
 from gitpipe.project.root import Project
-from gitpipe.project.staleness import Reason, Staleness, judge, observe
+from gitpipe.project.staleness import Reason, Staleness, judge, observe, paths_hashed
 
 
 class StatusReport(NamedTuple):
@@ -132,16 +132,20 @@ def _verdicts(project: Project, order: list[Hashable],
               forgive: Callable[[Staleness], bool] | None = None,
               walk_ahead: bool = False) -> Iterator[Staleness]:
     graph = project.graph
-    params = project.params_reader()
-    entries = project.lock_entries
-    stale: set[str] = set()
     # Each judgement finds python: deps' modules anew (project/pydeps.py): a
     # Project kept between calls (the API) sees the edits made in between.
     project.workspace.module_finder = None
     paths = [path for node in order for path in _paths_of(graph.nodes[node]["task"])]
     project.workspace.prefetch(paths)
-    if walk_ahead:
+    if walk_ahead:  # the walks go on in forked processes while the lock is read
         project.workspace.walk_ahead(paths)
+    params = project.params_reader()
+    entries = project.lock_entries
+    if walk_ahead:  # and while the paths that need no walk are hashed
+        tasks = [graph.nodes[node]["task"] for node in order]
+        project.workspace.hash_ahead([found for task in tasks
+                                      for found in paths_hashed(task, entries.get(task.name))])
+    stale: set[str] = set()
     for node in order:
         task = graph.nodes[node]["task"]
         upstream = [str(p) for p in graph.predecessors(node) if p in stale]

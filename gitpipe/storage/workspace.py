@@ -43,7 +43,7 @@ from gitpipe.storage.state import State, StatKey
 from gitpipe.trust.dotdir import index_file
 
 if TYPE_CHECKING:
-    from gitpipe.hashing.walkahead import WalkedBefore
+    from gitpipe.hashing.walkahead import Signing, WalkedBefore
 
 # The stat-cache key of a directory's digest names the manifest rules it
 # was made by (executable files flagged): a digest remembered under older rules
@@ -97,6 +97,9 @@ class Workspace:
         # What the command's seal check walked before it found the seal broken
         # (fastpath/seal.py), for the next walk_ahead to take instead of its own.
         self.walked_before: WalkedBefore | None = None
+        # The walks walk_ahead started, until the first directory takes them.
+        self._signing: Signing | None = None
+        self._signing_known: dict[str, str] = {}
         # What a reading pass found of each (path, algorithm), until end_pass:
         # an out of one task is a dep of the next, and is hashed once.
         self._found_in_pass: dict[tuple[str, str | None], PathInfo] | None = None
@@ -123,18 +126,46 @@ class Workspace:
         `paths` are signed now, in forked shares (hashing/walkahead.py), but
         those the command's broken seal walked already (`walked_before`), and
         each path is hashed once in the pass, however many tasks ask for it."""
-        from gitpipe.hashing.walkahead import sign_listings, taken_over
+        from gitpipe.hashing.walkahead import start_signing, taken_over
 
         known = {os.path.join(self._root, path): path for path in dict.fromkeys(paths)
                  if self.state.recorded(f"{DIR_KEY}{path}")}
         walked, self.walked_before = self.walked_before, None
         taken = taken_over(walked, known) if walked else {}
-        signed = sign_listings([full for full, path in known.items() if path not in taken])
-        self.signed_ahead = {**taken, **{known[full]: found for full, found in signed.items()}}
+        # The forked walks go on while the caller reads what needs none (the
+        # lock, the params); the first directory hashed waits for them.
+        self._signing = start_signing([full for full, path in known.items()
+                                       if path not in taken])
+        self._signing_known = known
+        self.signed_ahead = taken
         self._found_in_pass = {}
+
+    def hash_ahead(self, requests: list[tuple[str, str | None]]) -> None:
+        """In the pass walk_ahead began, hash each (path, algorithm) of
+        `requests` but the directories walked ahead, as `info` would when
+        asked: while the forked walks run, the paths that need none of them
+        (files, directories never hashed before) are hashed meanwhile."""
+        walked = set(self._signing_known.values()) if self._signing is not None else set()
+        if not walked:
+            return  # nothing runs meanwhile: each path is hashed when asked for
+        for path, algo in dict.fromkeys(requests):
+            if path not in walked:
+                self.info(path, algo)
+
+    def _ahead(self) -> dict[str, tuple[FileSignature, int]]:
+        """signed_ahead, with the listings the forked walks signed once they are done."""
+        signing, self._signing = self._signing, None
+        if signing is not None:
+            known = self._signing_known
+            self.signed_ahead.update({known[full]: found
+                                      for full, found in signing.signed().items()})
+        return self.signed_ahead
 
     def end_pass(self) -> None:
         """End the reading pass walk_ahead began: paths are hashed as they are now."""
+        signing, self._signing = self._signing, None
+        if signing is not None:  # a pass that ended before any directory (an error)
+            signing.stop()
         self.signed_ahead = {}
         self._found_in_pass = None
 
@@ -265,7 +296,7 @@ class Workspace:
                 cold = scan_directory(full, self.progress)
             if cold is not None:
                 return self._record_cold(path, cold)
-        ahead = self.signed_ahead.pop(path, None)
+        ahead = self._ahead().pop(path, None)
         if ahead is not None:
             signature, files = ahead
             cached = self.state.cached_digest(f"{DIR_KEY}{path}", signature)

@@ -247,10 +247,9 @@ from gitpipe.hashing import walkahead
 from gitpipe.usecases.api import Project
 
 walkahead.DIRECTORIES_PER_WORKER = 1
-fork_map, sign_listings, signed = walkahead.fork_map, walkahead.sign_listings, []
-# Every share in a child: the parent keeps an empty one.
-walkahead.fork_map = lambda work, parts: fork_map(work, [[], *parts])[1:]
-walkahead.sign_listings = lambda dirs: signed.append(sign_listings(dirs)) or signed[-1]
+# Every share is signed in a forked child, while the lock and params are read.
+signed_of, signed = walkahead.Signing.signed, []
+walkahead.Signing.signed = lambda self: signed.append(signed_of(self)) or signed[-1]
 project = Project(sys.argv[1])
 text = quick._status(project, check=False, started_ns=time.time_ns())[0]
 project.close()

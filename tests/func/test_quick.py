@@ -220,9 +220,9 @@ from gitpipe.hashing import walkahead
 from gitpipe.storage import workspace
 
 walked = []
-walk_files, sign_listings = workspace.walk_files, walkahead.sign_listings
+walk_files, start_signing = workspace.walk_files, walkahead.start_signing
 workspace.walk_files = lambda directory: walked.append(directory) or walk_files(directory)
-walkahead.sign_listings = lambda found: walked.extend(found) or sign_listings(found)
+walkahead.start_signing = lambda found: walked.extend(found) or start_signing(found)
 sys.argv = ["gitpipe", "status"]
 main(leave_at_once=False)
 sys.stderr.write("WALKED " + repr(walked) + "\\n")
