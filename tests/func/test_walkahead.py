@@ -24,7 +24,8 @@ import sys
 from gitpipe.hashing.statsig import directory_signature, walk_files
 
 listed = []
-sys.addaudithook(lambda event, args: event == "os.scandir" and listed.append(args[0]))
+sys.addaudithook(lambda event, args: event in ("os.scandir", "os.listdir")
+                 and listed.append(args[0]))
 walk_files(sys.argv[1])
 directory_signature(sys.argv[2])
 print(repr(listed))
