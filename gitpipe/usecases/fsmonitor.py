@@ -110,6 +110,7 @@ class Monitor:
             if mask & IN_Q_OVERFLOW:
                 self.count(None)      # changes were lost: any token before this is void
                 self.watch_tree("")   # and folders made meanwhile were never watched
+                self.cookies_again()  # and the cookies of waiting clients, maybe
                 continue
             if mask & IN_IGNORED:
                 self.folders.pop(wd, None)
@@ -192,6 +193,15 @@ class Monitor:
             _reply(client, f"error cannot make a cookie: {exc.strerror}\n".encode())
             return
         self.waiting[name] = (client, time.monotonic() + COOKIE_WAIT, since)
+
+    def cookies_again(self) -> None:
+        """A new cookie for each client still waiting: the event of its cookie
+        may have been among those an overflow dropped, and would never come."""
+        for name, (client, _, since) in list(self.waiting.items()):
+            del self.waiting[name]
+            with contextlib.suppress(OSError):
+                os.unlink(name, dir_fd=self.cookie_folder)
+            self.sync(client, since)
 
     def cookie_back(self, name: str) -> None:
         waiting = self.waiting.pop(name, None)
