@@ -129,7 +129,7 @@ def edit_folders(root: Path, kind: str, pick: int) -> None:
     data = root / "data"
     if kind == "rename_dir":
         folder = data / f"d{pick % 2}"
-        if folder.exists():
+        if folder.exists() and not (data / "moved").exists():
             folder.rename(data / "moved")
             if pick % 3:  # and back: the same files under the same name again
                 (data / "moved").rename(folder)
@@ -151,7 +151,7 @@ def edit_folders(root: Path, kind: str, pick: int) -> None:
         fresh = root.parent / f"conf{pick}"
         fresh.mkdir(exist_ok=True)
         (fresh / "p.txt").write_text("q\n" if pick % 2 else "p\n")
-        (root / "conf").rename(root.parent / f"old{pick}")
+        (root / "conf").rename(Path(tempfile.mkdtemp(dir=root.parent)) / "conf")
         fresh.rename(root / "conf")
     elif kind == "chmod":
         mode = (root / "script.txt").stat().st_mode
