@@ -55,6 +55,9 @@ NO_SEAL = "GITPIPE_NO_SEAL=1"  # a command prefix: gitpipe without the no-op sea
 # With the monitor running, every row but the monitored one asks it nothing.
 NO_MONITOR = "GITPIPE_NO_MONITOR=1"
 MONITORED = "gitpipe status (monitor)"
+# The first status after a change with the monitor running: it stats only
+# the seal's paths the monitor saw change, and judges anew.
+MONITORED_CHANGE = "gitpipe status (monitor, seal broken)"
 RESULTS = HERE / "results"
 MATRIX = ((10, 100), (200, 2000), (1000, 20000))
 SCALING = ((10, 200), (100, 2000), (1000, 20000), (3000, 60000),
@@ -613,6 +616,10 @@ def bench_one(shape: Shape, args: argparse.Namespace, gitpipe: Path, python: str
         # with the monitor: what the timed one answers from.
         specs.insert(1, (MONITORED, [str(gitpipe), "status"], False,
                          lambda rep: output_of([str(gitpipe), "status"], repo, env) and None))
+        # The seal armed with the monitor's token, then an out touched as in
+        # "seal broken": the monitor names the one path that changed.
+        specs.insert(2, (MONITORED_CHANGE, [str(gitpipe), "status"], False,
+                         lambda rep: monitored_change(repo, rep, gitpipe, args.jobs, env)))
     floor = seal_paths_file(repo, gitpipe, python, env)
     if floor is not None:
         # Python making the seal's stat calls and nothing else (seal_floor.py)
@@ -646,6 +653,13 @@ def bench_one(shape: Shape, args: argparse.Namespace, gitpipe: Path, python: str
     if args.profile:
         result["profile"] = profile_status(repo, gitpipe, python, shape, env, args.stamp)
     return result
+
+
+def monitored_change(repo: Path, rep: int, gitpipe: Path, jobs: int,
+                     env: dict[str, str]) -> None:
+    output_of([str(gitpipe), "status"], repo, env)
+    touch_an_out(repo, rep, [str(gitpipe), "repro", "-j", str(jobs)],
+                 {**env, "GITPIPE_NO_MONITOR": "1"})
 
 
 def start_monitor(repo: Path, gitpipe: Path, env: dict[str, str]) -> int | None:
@@ -798,6 +812,9 @@ def scale_targets(results: list[dict[str, Any]]) -> list[tuple[str, str, bool, b
                "first no-op after a change (no seal), S=1,000: ≤ 3× make")
         versus(by[1000], "gitpipe status (seal broken)", "make -r (no-op)", 3,
                "first no-op after a change (seal broken), S=1,000: ≤ 3× make")
+        if MONITORED_CHANGE in by[1000]:
+            versus(by[1000], MONITORED_CHANGE, "make -r (no-op)", 3,
+                   "the same with `gitpipe monitor` running (opt-in)")
     if 10000 in by:
         figs = by[10000]
         for label, limit in (("gitpipe status (no seal)", 1.0), ("gitpipe status", 0.3),
@@ -885,7 +902,7 @@ def _importtime(line: str) -> tuple[int, int, int, str]:
 
 ROW_ORDER = ("gitpipe status", MONITORED, "gitpipe repro (no-op)", "gitpipe status (no seal)",
              "gitpipe repro (no seal)", "gitpipe status (after a commit)",
-             "gitpipe status (seal broken)", "gitpipe --version",
+             "gitpipe status (seal broken)", MONITORED_CHANGE, "gitpipe --version",
              "gitpipe validate", "gitpipe dag --format json",
              "make -r (no-op)", "git status", "python -c pass")
 

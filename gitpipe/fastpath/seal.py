@@ -36,9 +36,10 @@ from gitpipe.core.secretnames import secret_name
 from gitpipe.fastpath.sealwatch import (
     NO_MONITOR,
     NOT_VOUCHABLE,
+    TRACE,
     field_for,
     held_before,
-    rearmed,
+    rearm,
     token_now,
 )
 from gitpipe.hashing.ignore import forget_outer_rules, outer_rules_read
@@ -97,15 +98,19 @@ def check(command: str, root: str | None = None) -> tuple[str | None, WalkedBefo
     folder = user_cache_dir(root)
     if folder is None or link_problems(root):
         return None, None
-    # Read before anything else: the token a seal this command writes records.
-    token = token_now(folder)
+    path = os.path.join(folder, _seal_name(command))
     try:
-        path = os.path.join(folder, _seal_name(command))
         with open(path, "rb") as handle:
             data = handle.read()
         head = _head(data)
-        if head is None:
-            return None, None
+    except (OSError, ValueError, IndexError):
+        data, head = b"", None
+    # Asked before anything is judged: the token a seal this command writes
+    # records (and the paths changed since the seal's own token, if it has one).
+    token, changed = token_now(folder, None if head is None else head[0])
+    if head is None:
+        return None, None
+    try:
         field, token_at, known, text = head
         here = context(root)
         if here[3] == MISSING or known != here:
@@ -119,18 +124,19 @@ def check(command: str, root: str | None = None) -> tuple[str | None, WalkedBefo
         forget_outer_rules(root)  # directory listings take their rules from this root
         if not paths:
             return None, None
+        if changed is not None and token is not None:
+            from gitpipe.fastpath.sealpaths import replay
+
+            held, walked = replay(root, path, data, token_at, token, (paths, numbers), changed,
+                                  _check_share, write_seal)
+            return (text if held else None), walked
         walked = _changes(root, paths, numbers)
     except (OSError, ValueError, IndexError, StructError):
         return None, None
     if walked is not None:
         return None, walked
     if token is not None and field != NOT_VOUCHABLE:
-        again = rearmed(data, token_at, token, root, paths)
-        if again is not None:
-            try:  # noqa: SIM105 (contextlib: an import the sealed answer does without)
-                write_seal(path, again)
-            except OSError:
-                pass  # only the next status's time is lost
+        rearm(path, data, token_at, token, root, paths, write_seal)
     return text, None
 
 
@@ -256,7 +262,8 @@ def context(root: str) -> list[str]:
     """What an answer depends on besides files: the code, the day, the environment."""
     # A secret (GITPIPE_CACHE_KEY, say) never reaches the seal: no answer depends on it.
     env = sorted(f"{k}={v}" for k, v in os.environ.items()
-                 if k.startswith(("GIT_", "GITPIPE_")) and k not in ("GITPIPE_NO_SEAL", NO_MONITOR)
+                 if k.startswith(("GIT_", "GITPIPE_"))
+                 and k not in ("GITPIPE_NO_SEAL", NO_MONITOR, TRACE)
                  and not secret_name(k))
     return [_code_signature(), root, os.environ.get("GITPIPE_TODAY") or time.strftime("%Y-%m-%d"),
             _git_state(root), *env]

@@ -14,13 +14,21 @@ symbolic link, in a folder it leaves out) takes today's stat check.
 A seal that still holds by that stat check, checked against the token read
 before it, is written again with that token ("re-armed"): the next status
 needs no stat calls again.
+
+Where the token moved, the monitor says which paths changed since the
+seal's token (monitorlink.changes): only the seal's paths at, above or below
+them are stat-ed (fastpath/sealpaths.py), the rest held by the monitor's word.
 """
 
 from __future__ import annotations
 
 import os
 
-from gitpipe.trust.monitorlink import sync, vouchable
+from gitpipe.trust.monitorlink import changes, sync, vouchable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 # The seal's token field where it holds no token: its paths are not all
 # ones the monitor sees (never vouched for, never re-armed), or they are but
@@ -29,19 +37,39 @@ NOT_VOUCHABLE = "x"
 NO_TOKEN = "-"
 # Set (to anything), the monitor is not asked: every seal is checked with stat calls.
 NO_MONITOR = "GITPIPE_NO_MONITOR"
+# Where this names a file, each seal check the monitor answered appends one
+# line to it: which way it went (as git's trace of its fsmonitor: for a user
+# asking why a status was slow; the tests ask it too).
+TRACE = "GITPIPE_TRACE_MONITOR"
 
-# (this user's folder for the repository, the token read there) by the
-# latest check in this process: the token a seal written after it records.
-_at_start: list[tuple[str, str | None]] = []
+# (this user's folder for the repository, the token read there, the paths
+# known vouchable as of that token) by the latest check in this process: the
+# token a seal written after it records.
+_at_start: list[tuple[str, str | None, frozenset[str]]] = []
 
 
-def token_now(folder: str) -> str | None:
-    """The monitor's token for the repository whose cache folder is `folder`
-    (None: no monitor to trust), remembered for the seal that this
-    command's judgement may write."""
-    token = None if os.environ.get(NO_MONITOR) else sync(folder)
-    _at_start[:] = [(folder, token)]
-    return token
+def token_now(folder: str, field: str | None = None) -> tuple[str | None, list[str] | None]:
+    """(The monitor's token for the repository whose cache folder is `folder`,
+    None: no monitor to trust; where `field`, a seal's token field, is an
+    older token of that monitor, the paths changed since it, else None).
+    The token is remembered for the seal that this command's judgement may write."""
+    changed = None
+    if os.environ.get(NO_MONITOR):
+        token = None
+    elif field is not None and field not in (NOT_VOUCHABLE, NO_TOKEN):
+        token, changed = changes(folder, field) or (None, None)
+    else:
+        token = sync(folder)
+    _at_start[:] = [(folder, token, frozenset())]
+    return token, changed
+
+
+def still_vouched(paths: frozenset[str]) -> None:
+    """`paths` were vouchable when a seal was written and no change to them
+    has been seen since: a seal this command writes need not look at them again."""
+    if _at_start:
+        folder, token, _ = _at_start[0]
+        _at_start[:] = [(folder, token, paths)]
 
 
 def field_for(root: str, folder: str, paths: list[str]) -> str:
@@ -50,10 +78,22 @@ def field_for(root: str, folder: str, paths: list[str]) -> str:
     Without a token the paths are not looked at (the hard-link check walks
     every dep folder): a seal with no token is never vouched for, and one
     re-armed later is checked then (rearmed)."""
-    for known_folder, token in _at_start:
+    for known_folder, token, vouched in _at_start:
         if known_folder == folder and token is not None:
-            return token if vouchable(root, paths) else NOT_VOUCHABLE
+            unknown = [path for path in paths if path not in vouched]
+            return token if vouchable(root, unknown) else NOT_VOUCHABLE
     return NO_TOKEN
+
+
+def rearm(seal_file: str, data: bytes, token_at: tuple[int, int], token: str, root: str,
+          paths: list[str], write: Callable[[str, bytes], None]) -> None:
+    """Write the seal `data` again with `token` (see rearmed), through `write`."""
+    again = rearmed(data, token_at, token, root, paths)
+    if again is not None:
+        try:  # noqa: SIM105 (contextlib: an import the sealed answer does without)
+            write(seal_file, again)
+        except OSError:
+            pass  # only the next status's time is lost
 
 
 def rearmed(data: bytes, token_at: tuple[int, int], token: str, root: str,
@@ -69,4 +109,18 @@ def rearmed(data: bytes, token_at: tuple[int, int], token: str, root: str,
 
 def held_before(field: str, token: str | None) -> bool:
     """Whether a seal whose token field is `field` holds by the monitor's word alone."""
-    return token is not None and field == token and field not in (NOT_VOUCHABLE, NO_TOKEN)
+    held = token is not None and field == token and field not in (NOT_VOUCHABLE, NO_TOKEN)
+    if token is not None:
+        trace("held by the token" if held else "token moved")
+    return held
+
+
+def trace(line: str) -> None:
+    """Append `line` to the file TRACE names, if it names one."""
+    where = os.environ.get(TRACE)
+    if where:
+        try:
+            with open(where, "a", encoding="utf-8") as handle:
+                handle.write(line + "\n")
+        except OSError:
+            pass

@@ -1,7 +1,9 @@
 """The file-system monitor's socket (`gitpipe monitor`), as its clients reach
-it: where it lives, who may answer on it, and the one question the no-op
+it: where it lives, who may answer on it, and the two questions the no-op
 seal's check asks (sync: "what is your token, once you have seen every
-change made before this question?").
+change made before this question?"; changes: "...and which paths changed
+since this older token?", `changes/1`: a versioned question and answer, so
+a monitor or client of another version never reads one as the other's).
 
 Trust: the socket lives in this user's cache folder for the repository
 (dotdir.user_cache_dir: mode 0700, owned by this user), never in the work
@@ -28,6 +30,16 @@ LOG_NAME = "monitor.log"
 # event loop.
 ANSWER_TIMEOUT = 3.0
 SYNC, STATUS, STOP = b"sync\n", b"status\n", b"stop\n"
+# The question for the paths changed since a token, and its answer's first
+# word: `changes/1 INSTANCE GENERATION`, answered `changes/1 INSTANCE
+# GENERATION N` and N bytes of paths, each ended by a NUL (or `... unknown`:
+# the monitor cannot name them). A monitor that does not know it answers
+# `error unknown request`: the client asks a plain sync then.
+CHANGES_REPLY = "changes/1"
+UNKNOWN = "unknown"
+UNKNOWN_REQUEST = "error unknown request"
+# The most bytes of paths an answer holds (the monitor's journal keeps no more).
+CHANGES_BYTES = 1 << 20
 _SOCKET_TYPE, _TYPE_BITS = 0o140000, 0o170000
 _UCRED = "=iII"  # struct ucred: pid, uid, gid
 
@@ -61,9 +73,56 @@ def sync(folder: str) -> str | None:
     return f"{words[1]}:{words[2]}"
 
 
+def changes(folder: str, token: str) -> tuple[str, list[str] | None] | None:
+    """(The monitor's token as sync gives it; the project paths changed since
+    the older `token`, or None where the monitor cannot name them). None
+    where sync would say None."""
+    instance, _, generation = token.partition(":")
+    if not (instance.isalnum() and generation.isdecimal()):
+        now = sync(folder)
+        return None if now is None else (now, None)
+    found = _exchange(folder, f"{CHANGES_REPLY} {instance} {generation}\n".encode())
+    if found is None:
+        return None
+    head, body = found
+    if head == UNKNOWN_REQUEST:  # a monitor of an older gitpipe
+        now = sync(folder)
+        return None if now is None else (now, None)
+    words = head.split(" ")
+    if len(words) != 4 or words[0] != CHANGES_REPLY or not words[2].isdecimal():
+        return None
+    now = f"{words[1]}:{words[2]}"
+    if words[3] == UNKNOWN:
+        return now, None
+    if not body.endswith(b"\0") and body:
+        return None
+    return now, [os.fsdecode(path) for path in body.split(b"\0")[:-1]]
+
+
+def parse_changes_request(request: bytes) -> tuple[str, int] | None:
+    """The token (instance, generation) a `changes/1` question names; None
+    for any other request."""
+    words = request.decode("ascii", "replace").split(" ")
+    if len(words) != 3 or words[0] != CHANGES_REPLY or not words[2].endswith("\n"):
+        return None
+    generation = words[2][:-1]
+    if not (words[1].isalnum() and generation.isdecimal()):
+        return None
+    return words[1], int(generation)
+
+
 def ask(folder: str, request: bytes) -> str | None:
     """The monitor's one-line answer to `request`, or None (no socket, not
     this user's, no answer in time)."""
+    found = _exchange(folder, request)
+    return None if found is None else found[0]
+
+
+def _exchange(folder: str, request: bytes) -> tuple[str, bytes] | None:
+    """The monitor's answer to `request`: its first line (without the line
+    end) and, where that line ends with a count of bytes (a `changes/1`
+    answer), those bytes; None (no socket, not this user's, no whole answer
+    in time)."""
     path = socket_path(folder)
     try:
         info = os.lstat(path)
@@ -82,21 +141,42 @@ def ask(folder: str, request: bytes) -> str | None:
         if not peer_is_this_user(connection):
             return None
         connection.sendall(request)
-        reply = b""
-        while not reply.endswith(b"\n") and len(reply) < 65536:
-            chunk = connection.recv(4096)
-            if not chunk:
-                break
-            reply += chunk
+        return _read_answer(connection)
     except OSError:
         return None
     finally:
         connection.close()
         if held is not None:
             os.close(held)
-    if not reply.endswith(b"\n"):
+
+
+def _read_answer(connection: object) -> tuple[str, bytes] | None:
+    reply = b""
+    end = -1
+    while end < 0 and len(reply) < 65536:
+        chunk = connection.recv(65536)  # type: ignore[attr-defined]
+        if not chunk:
+            return None
+        reply += chunk
+        end = reply.find(b"\n")
+    if end < 0:
         return None
-    return reply.decode("utf-8", "replace").strip()
+    head = reply[:end].decode("utf-8", "replace").strip()
+    words = head.split(" ")
+    wanted = 0
+    if words[0] == CHANGES_REPLY and words[-1].isdecimal():
+        wanted = int(words[-1])
+        if wanted > CHANGES_BYTES + 4096:
+            return None
+    body = reply[end + 1:]
+    while len(body) < wanted:
+        chunk = connection.recv(max(65536, wanted - len(body)))  # type: ignore[attr-defined]
+        if not chunk:
+            return None
+        body += chunk
+    if len(body) != wanted:
+        return None
+    return head, body
 
 
 def peer_is_this_user(connection: object) -> bool:

@@ -13,6 +13,14 @@ A token is the monitor's instance (new on every start) and generation: a
 seal records the token read before its answer's judgement began, and holds
 while the monitor still answers that token.
 
+It also keeps which path each of its latest changes was to (the journal,
+bounded: JOURNAL_PATHS paths, JOURNAL_BYTES of names), so a client whose seal
+is older than the current token can ask which paths changed since the
+seal's (`changes/1`, trust/monitorlink.py) and stat only the seal's inputs
+at or below them. A change it cannot name (a queue overflow, an event of a
+folder it no longer knows) or one that falls off the journal's end makes it
+answer "too many" for every token before it: the client then stats everything.
+
 It stops vouching (every answer "blind", so clients stat everything) where
 a folder could not be watched (the user's inotify watch limit); it ends
 where the project folder itself was moved or removed. A queue overflow counts as a
@@ -45,6 +53,9 @@ from gitpipe.usecases.inotify import (
 
 # How long a cookie may take to come back before its client is told no.
 COOKIE_WAIT = 2.0
+# The journal of changed paths: past either bound (this and the bytes of
+# its names, monitorlink.CHANGES_BYTES) its oldest half is dropped.
+JOURNAL_PATHS = 8192
 
 
 class Monitor:
@@ -57,7 +68,14 @@ class Monitor:
         self.blind: str | None = None
         self.inotify = Inotify()
         self.folders: dict[int, str] = {}   # watch descriptor: project path of its folder
-        self.waiting: dict[str, tuple[socket.socket, float]] = {}
+        # The path of each change counted since generation `journal_base`, in
+        # order: journal[i] made the generation journal_base + i + 1.
+        self.journal: list[str] = []
+        self.journal_base = 0
+        self.journal_bytes = 0
+        # A client waiting for its cookie: its socket, its deadline, and the
+        # token it asks the changes since (None: a plain sync).
+        self.waiting: dict[str, tuple[socket.socket, float, tuple[str, int] | None]] = {}
         self.cookies_made = 0
         self.cookie_folder = _cookie_folder(root)
         self.stopping = False
@@ -90,15 +108,16 @@ class Monitor:
         """Count what `events` changed, in order; answer a client whose cookie came back."""
         for wd, mask, name in events:
             if mask & IN_Q_OVERFLOW:
-                self.generation += 1  # changes were lost: any token before this is void
+                self.count(None)      # changes were lost: any token before this is void
                 self.watch_tree("")   # and folders made meanwhile were never watched
+                self.cookies_again()  # and the cookies of waiting clients, maybe
                 continue
             if mask & IN_IGNORED:
                 self.folders.pop(wd, None)
                 continue
             folder = self.folders.get(wd)
             if folder is None:
-                self.generation += 1
+                self.count(None)
                 continue
             path = f"{folder}/{name}" if folder and name else folder or name
             if folder == link.COOKIE_FOLDER and name.startswith(link.COOKIE_PREFIX):
@@ -112,20 +131,55 @@ class Monitor:
                 self.stopping = True  # nothing left to watch: its clients find no socket
             if link.under(path, link.QUIET_FOLDERS) or path in link.QUIET_FILES:
                 continue
-            self.generation += 1
+            self.count(path)
 
-    def token_line(self) -> bytes:
+    def count(self, path: str | None) -> None:
+        """One change more, to `path` (a project path; "" the root folder
+        itself), or to paths it cannot name (None): no token before it can
+        be answered with paths."""
+        self.generation += 1
+        if path is None:
+            self.journal, self.journal_bytes = [], 0
+            self.journal_base = self.generation
+            return
+        self.journal.append(path)
+        self.journal_bytes += len(path) + 1
+        while len(self.journal) > JOURNAL_PATHS or self.journal_bytes > link.CHANGES_BYTES:
+            dropped = max(1, len(self.journal) // 2)
+            self.journal_bytes -= sum(len(p) + 1 for p in self.journal[:dropped])
+            del self.journal[:dropped]
+            self.journal_base += dropped
+
+    def changes_since(self, instance: str, generation: int) -> list[str] | None:
+        """The paths changed since the token (`instance`, `generation`), each
+        once; None where the journal cannot say (another instance, a token
+        this one never gave, changes dropped or never named)."""
+        if instance != self.instance or not self.journal_base <= generation <= self.generation:
+            return None
+        return list(dict.fromkeys(self.journal[generation - self.journal_base:]))
+
+    def token_line(self, since: tuple[str, int] | None = None) -> bytes:
+        """The answer to a sync (`since` None), or to a question for the
+        changes since the token `since` (trust/monitorlink.py reads both)."""
         if self.blind is not None:
             return f"blind {self.blind}\n".encode()
-        return f"ok {self.instance} {self.generation}\n".encode()
+        if since is None:
+            return f"ok {self.instance} {self.generation}\n".encode()
+        head = f"{link.CHANGES_REPLY} {self.instance} {self.generation}"
+        paths = self.changes_since(*since)
+        if paths is None:
+            return f"{head} {link.UNKNOWN}\n".encode()
+        body = b"".join(os.fsencode(path) + b"\0" for path in paths)
+        return f"{head} {len(body)}\n".encode() + body
 
     def status_line(self) -> bytes:
         state = "watching" if self.blind is None else f"blind: {self.blind}"
         return (f"status {os.getpid()} {len(self.folders)} {self.generation} {self.instance} "
                 f"{state}\n").encode()
 
-    def sync(self, client: socket.socket) -> None:
-        """Answer `client` once a cookie made now comes back (see the module's doc)."""
+    def sync(self, client: socket.socket, since: tuple[str, int] | None = None) -> None:
+        """Answer `client` once a cookie made now comes back (see the module's
+        doc): its token, and with `since` the paths changed after that token."""
         if self.blind is not None:
             _reply(client, self.token_line())
             return
@@ -138,18 +192,27 @@ class Monitor:
         except OSError as exc:
             _reply(client, f"error cannot make a cookie: {exc.strerror}\n".encode())
             return
-        self.waiting[name] = (client, time.monotonic() + COOKIE_WAIT)
+        self.waiting[name] = (client, time.monotonic() + COOKIE_WAIT, since)
+
+    def cookies_again(self) -> None:
+        """A new cookie for each client still waiting: the event of its cookie
+        may have been among those an overflow dropped, and would never come."""
+        for name, (client, _, since) in list(self.waiting.items()):
+            del self.waiting[name]
+            with contextlib.suppress(OSError):
+                os.unlink(name, dir_fd=self.cookie_folder)
+            self.sync(client, since)
 
     def cookie_back(self, name: str) -> None:
         waiting = self.waiting.pop(name, None)
         with contextlib.suppress(OSError):
             os.unlink(name, dir_fd=self.cookie_folder)
         if waiting is not None:
-            _reply(waiting[0], self.token_line())
+            _reply(waiting[0], self.token_line(waiting[2]))
 
     def expire(self) -> None:
         now = time.monotonic()
-        for name, (client, deadline) in list(self.waiting.items()):
+        for name, (client, deadline, _) in list(self.waiting.items()):
             if deadline <= now:
                 del self.waiting[name]
                 _reply(client, b"error the cookie did not come back in time\n")
@@ -165,7 +228,10 @@ class Monitor:
         except OSError:
             client.close()
             return
-        if request == link.SYNC:
+        since = link.parse_changes_request(request)
+        if since is not None:
+            self.sync(client, since)
+        elif request == link.SYNC:
             self.sync(client)
         elif request == link.STATUS:
             _reply(client, self.status_line())
@@ -177,7 +243,7 @@ class Monitor:
 
     def serve(self, listener: socket.socket) -> None:
         while not self.stopping:
-            deadlines = [deadline for _, deadline in self.waiting.values()]
+            deadlines = [deadline for _, deadline, _ in self.waiting.values()]
             timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
             try:
                 ready, _, _ = select.select([self.inotify.fd, listener.fileno()], [], [], timeout)
