@@ -206,9 +206,13 @@ def fetch_packed_into(remote: Remote, cache: Cache, wanted: Mapping[str, PackedO
                       also: Mapping[str, list[Path]] | None = None) -> dict[str, CacheError]:
     """Read packed objects into the cache, each verified, and into the files
     `also` names for it (a pull's work tree); the ones refused, why, but for
-    those the remote also holds loose (not read here)."""
+    those the remote also holds loose (not read here). Those read are recorded
+    as held there (storage/seen.py): a push from here need not read them back."""
+    read: list[str] = []
+
     def publish(digest: str, data: bytes) -> None:
         cache.add_bytes(data, digest)
+        read.append(digest)
         for dest in (also or {}).get(digest, ()):
             with open(dest, "wb") as handle:
                 handle.write(data)
@@ -220,6 +224,7 @@ def fetch_packed_into(remote: Remote, cache: Cache, wanted: Mapping[str, PackedO
     if not wanted:
         return {}
     refused = fetch_packed(remote, wanted, publish, jobs, cache.recorded_size)
+    SeenOn(cache.root, remote.url).add(read)
     # An index naming an object (planted, or its pack damaged) hides no loose
     # copy of it: those are left to the loose download.
     there = present_keys(remote, [object_key(d) for d in refused], "files")
@@ -245,7 +250,9 @@ def absent_objects(remote: Remote, digests: Iterable[str],
 def fetcher(remote: Remote, cache: Cache, summary: Transfer,
             progress: Progress | None) -> Fetcher:
     """Download one loose object into the cache, verified, optionally writing a
-    workspace copy from the same read (see Cache.write_files)."""
+    workspace copy from the same read (see Cache.write_files). Each one read
+    is recorded as held there (storage/seen.py)."""
+    seen = SeenOn(cache.root, remote.url)
 
     def fetch(digest: str, also: Path | None) -> None:
         tmp = cache.tmp_beside(digest)
@@ -255,6 +262,7 @@ def fetcher(remote: Remote, cache: Cache, summary: Transfer,
             cache._publish(tmp, cache.path(digest))
         finally:
             tmp.unlink(missing_ok=True)
+        seen.add((digest,))
         summary.add(size)
         if progress is not None:
             progress(object_key(digest), size)

@@ -108,6 +108,23 @@ def test_a_push_after_a_push_reads_nothing_back(make_repo, tmp_path: Path) -> No
     assert_only_changed(before, snapshot(tmp_path), ["origin/.gitpipe"])
 
 
+def test_a_push_after_a_pull_reads_nothing_back(make_repo, tmp_path: Path) -> None:
+    # The objects a clone pulled were hashed as they arrived: its push after
+    # the pull reads none of them back (were they read, the bytes put there
+    # since would be doubted and sent again).
+    origin, _ = ran(make_repo, tmp_path, GEN, ["data/"])
+    assert origin.run("push").returncode == 0
+    laptop = origin.clone_to(tmp_path / "laptop")
+    assert laptop.run("pull").returncode == 0
+    [pack] = (tmp_path / "store" / "packs").glob("*.pack")
+    pack.chmod(0o644)
+    pack.write_bytes(os.urandom(pack.stat().st_size))
+    before = snapshot(tmp_path)
+    pushed = laptop.run("push")
+    assert pushed.returncode == 0 and "claims to hold" not in pushed.stderr, pushed.stderr
+    assert_only_changed(before, snapshot(tmp_path), ["laptop/.gitpipe"])
+
+
 def test_forged_index_hides_no_loose_copy_from_a_pull(make_repo, tmp_path: Path) -> None:
     # An object pushed loose, then named by a planted index: a pull read it
     # from the planted pack only, refused it, and never looked for it loose.
