@@ -207,7 +207,8 @@ def pull(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs:
 @click.option("-r", "--remote", help="Collect garbage on this remote instead of locally "
               "(needs one of the scope options above).", shell_complete=complete.remotes)
 @click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
-@click.option("-y", "--yes", is_flag=True, help="Delete from the remote without asking (CI).")
+@click.option("-y", "--yes", is_flag=True, help="Delete without asking (CI): from a remote, "
+              "or locally with no scope option.")
 @click.pass_context
 @json_option("gc")
 def gc(ctx: click.Context, workspace: bool, all_branches: bool, all_tags: bool,
@@ -218,7 +219,8 @@ def gc(ctx: click.Context, workspace: bool, all_branches: bool, all_tags: bool,
     from gitpipe.usecases.garbage import GcScope
 
     scope = GcScope(HistoryScope(all_branches, all_tags, all_commits, revs), workspace)
-    confirm = _confirm_remote_gc if remote is not None and not yes else None
+    confirm = None if yes or dry_run else _confirm_remote_gc if remote is not None \
+        else None if scope.explicit() else _confirm_local_gc
     with CountProgress(ui_of(ctx), "gc", "removed") as progress:
         plan = project_of(ctx).gc(scope, remote, dry_run, confirm, progress)
     if dry_run:
@@ -252,6 +254,23 @@ def _confirm_remote_gc(plan: Any) -> bool:
                             "remote, and there is no terminal to ask on: nothing was deleted",
                             hint="see what would go with --dry-run, then add --yes (as CI does)")
     return click.confirm(f"delete {what}? This cannot be undone", default=False, err=True)
+
+
+def _confirm_local_gc(plan: Any) -> bool:
+    """Ask on a terminal before a gc no scope option was given for; without
+    one, refuse: an out only another branch's lock names (an experiment not
+    pushed) is gone for good, and `dvc gc` asks too."""
+    from gitpipe.core.errors import BadInputError
+
+    what = (f"{len(plan.removed)} object(s) ({size_text(plan.bytes_freed)}) and "
+            f"{_entries(len(plan.runs))} from {plan.where}, keeping only what the work "
+            "tree's gitpipe.lock names (outs only other branches' locks name go too)")
+    if not sys.stdin.isatty():
+        raise BadInputError(f"gc would delete {what}.\nWithout a scope option it asks "
+                            "first, and there is no terminal to ask on: nothing was deleted",
+                            hint="keep every branch's outs with -a (or -T, -A, --rev); "
+                            "-w (or --yes) deletes all but the work tree's")
+    return click.confirm(f"delete {what}?", default=False, err=True)
 
 
 @cli.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -140,7 +141,13 @@ def test_gc_keeps_current_and_with_all_commits_history(repo: Repo) -> None:
     repo.commit("v2")
     dry = repo.run("gc", "--all-commits", "--dry-run", check=True)
     assert "would remove 0 object(s)" in dry.stdout
-    done = repo.run("gc", check=True)
+    asked = repo.run("gc", stdin=subprocess.DEVNULL)  # no scope and no terminal: refused
+    assert asked.returncode == 2 and "Traceback" not in asked.stderr, asked.stderr
+    assert "gc would delete 2 object(s)" in asked.stderr and "nothing was deleted" in asked.stderr
+    assert "-a" in asked.stderr and "removed" not in asked.stdout
+    assert repo.run("gc", "--all-commits", "--dry-run", check=True).stdout.count(
+        "would remove 0 object(s)") == 1  # nothing went
+    done = repo.run("gc", "-w", check=True)
     assert "removed 2 object(s)" in done.stdout  # v1's sorted.txt and its manifest
     repo.git("checkout", "-q", "HEAD~1")
     failed = repo.run("checkout")

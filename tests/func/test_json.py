@@ -233,7 +233,7 @@ def test_gc_lists_what_it_removes_locally_and_on_a_remote(pushed: Repo, tmp_path
     gone = {o["digest"] for o in dry["removed"]["objects"]}
     assert len(gone) == 4 and dry["removed"]["bytes"] == sum(
         o["size"] for o in dry["removed"]["objects"])
-    done = document(pushed.run("gc", "--json", check=True), "gc")
+    done = document(pushed.run("gc", "-w", "--json", check=True), "gc")
     assert {o["digest"] for o in done["removed"]["objects"]} == gone
     assert all(not (pushed.path / ".gitpipe/cache/files/xxh3" / d[5:7] / d[7:]).exists()
                for d in gone if not d.endswith(".dir"))

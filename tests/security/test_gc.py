@@ -410,7 +410,7 @@ def test_gc_keeps_the_newest_logs_of_each_task(make_repo, tmp_path: Path) -> Non
     (logs / "notes.txt").write_text("not a log gitpipe wrote")
     dry = origin.run("gc", "--dry-run", check=True)
     assert "would remove log prep-20240101T000000-1.log" in dry.stdout
-    origin.run("gc", check=True)
+    origin.run("gc", "-w", check=True)
     left = sorted(p.name for p in logs.iterdir())
     assert "prep-20240101T000000-1.log" not in left
     assert "train@2024-01-01-20240101T000000-1.log" not in left
