@@ -285,7 +285,7 @@ class _Runner:
                 break
         duration = time.monotonic() - started
         if not result.ok:
-            message = result.message or f"command exited with code {result.returncode}"
+            message = result.why
             ended = Outcome.INTERRUPTED if result.cancelled else Outcome.FAILED
             self._record(task.name, wall, duration, ended.value, seen, {}, log_path)
             return self._finish(task.name, ended, verdict,

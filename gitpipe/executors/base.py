@@ -48,6 +48,31 @@ class RunResult:
     def ok(self) -> bool:
         return self.returncode == 0 and not self.timed_out and not self.cancelled
 
+    @property
+    def why(self) -> str:
+        """What went wrong, as a failed stage's line says it: the executor's
+        message, or the exit code in words (`/bin/sh -c` exits 127 for a
+        command it cannot find, 126 for one it cannot run)."""
+        if self.message:
+            return self.message
+        code = self.returncode
+        if code < 0:
+            return f"command was killed by signal {-code} ({_signal_name(-code)})"
+        return f"command exited with code {code}{_SHELL_CODES.get(code, '')}"
+
+
+_SHELL_CODES = {127: " (the shell found no such command: see the log)",
+                126: " (the shell could not run it: not executable?)"}
+
+
+def _signal_name(number: int) -> str:
+    import signal
+
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return "unknown"
+
 
 OutputSink = Callable[[str, str], None]  # (task name, line) for live output
 Pairs = tuple[tuple[str, str], ...]

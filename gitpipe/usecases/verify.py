@@ -143,7 +143,7 @@ def _check(project: Project, task: Task, verdict: Staleness, entry: LockEntry | 
         log = folder / scratch.LOG_FILE
         result = scratch.rerun(project, task, root, log)
         if not result.ok:
-            why = result.message or f"exited with code {result.returncode}"
+            why = result.why.removeprefix("command ")
             tail = "\n".join(f"    {line}" for line in scratch.log_tail(log))
             message = (f"the command {why} in the scratch copy (an input it reads that is not "
                        f"declared, or not in git, is not there)" + (f"\n{tail}" if tail else ""))

@@ -363,3 +363,13 @@ def test_init_at_the_top_of_a_repository_nested_in_a_project_is_allowed(repo: Re
     done = repo.run("init", cwd=inner)
     assert done.returncode == 0, done.stderr
     assert (inner / ".gitpipe").is_dir()
+
+
+def test_a_command_not_found_or_killed_is_said_in_words(repo: Repo) -> None:
+    repo.spec({"typo": {"cmd": "pyhton train.py", "outs": ["o"]},
+               "killed": {"cmd": "echo start; kill -9 $$", "outs": ["k"]}}, commit="spec")
+    done = repo.run("repro", "--keep-going")
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert ("stage 'typo': command exited with code 127 (the shell found no such command"
+            in done.stderr), done.stderr
+    assert "stage 'killed': command was killed by signal 9 (SIGKILL)" in done.stderr
