@@ -175,12 +175,7 @@ def test_a_queue_overflow_watches_every_folder_again(monitored: Repo) -> None:
     try:
         (root / "data" / "late").mkdir()
         (root / "data" / "late" / "g.txt").write_text("g\n")
-        limit = int(Path("/proc/sys/fs/inotify/max_queued_events").read_text())
-        flip = [root / "flip0", root / "flip1"]
-        for path in flip:
-            path.write_text("")
-        for i in range(limit + 10):  # two files in turn: the kernel merges repeats
-            os.utime(flip[i % 2], ns=(i, i))
+        overflow(root)
     finally:
         os.kill(pid, signal.SIGCONT)
     assert "a:" in gitpipe(root, "status")
@@ -258,3 +253,14 @@ def test_a_removed_project_ends_its_monitor(monitored: Repo, tmp_path: Path) -> 
             f"/proc/{pid}/cmdline").read_bytes()
     finally:
         (tmp_path / "moved").rename(root)
+
+
+def overflow(root: Path) -> None:
+    """More events under `root` than the kernel queues for a monitor: the
+    last ones are dropped and an overflow event is queued in their place."""
+    limit = int(Path("/proc/sys/fs/inotify/max_queued_events").read_text())
+    flip = [root / "flip0", root / "flip1"]
+    for path in flip:
+        path.write_text("")
+    for i in range(limit + 10):  # two files in turn: the kernel merges repeats
+        os.utime(flip[i % 2], ns=(i, i))

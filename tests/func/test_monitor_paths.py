@@ -25,6 +25,7 @@ from tests.func.test_monitor import (  # noqa: F401 (monitored: a fixture)
     gitpipe,
     monitor_token,
     monitored,
+    overflow,
     token_field,
     unsealed,
     vouched,
@@ -102,12 +103,7 @@ def test_a_cookie_an_overflow_dropped_is_made_again(watched: Monitor) -> None:
     """A client whose cookie's event the kernel dropped in an overflow is
     answered once the queue is drained, not left to its deadline."""
     root = Path(watched.root)
-    limit = int(Path("/proc/sys/fs/inotify/max_queued_events").read_text())
-    flip = [root / "flip0", root / "flip1"]
-    for path in flip:
-        path.write_text("")
-    for i in range(limit + 10):  # two files in turn: the kernel merges repeats
-        os.utime(flip[i % 2], ns=(i, i))
+    overflow(root)
     client, server = socket.socketpair()
     try:
         watched.sync(server)  # its cookie's event: past the full queue, dropped
