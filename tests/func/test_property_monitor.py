@@ -104,9 +104,12 @@ def edit(root: Path, kind: str, pick: int) -> None:
         else:
             rules.write_text("*.tmp\n")
     elif kind == "symlink":
-        link = root / "data" / "d1" / "link"
+        # data/d1's link, wherever a folder edit before took it (or a new one)
+        link = next((p for p in sorted((root / "data").rglob("link")) if p.is_symlink()),
+                    root / "data" / "link")
+        was = os.readlink(link) if link.is_symlink() else None
         fresh = link.with_name("link.new")
-        fresh.symlink_to(f"f{1 + pick % 2}.txt" if os.readlink(link) == "f0.txt" else "f0.txt")
+        fresh.symlink_to(f"f{1 + pick % 2}.txt" if was == "f0.txt" else "f0.txt")
         fresh.replace(link)
     elif kind == "param":
         (root / "params.yaml").write_text(f"n: {pick}\n")
@@ -208,6 +211,7 @@ def route_taken(route: list[str], kind: str) -> bool:
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(steps=STEPS, linked=st.booleans())
 @example(steps=[(True, "outside_name", 0)], linked=True)
+@example(steps=[(False, "swap_dirs", 0), (False, "symlink", 0)], linked=False)
 @example(steps=[(True, "swap_dirs", 0), (True, "rename_dir", 1), (False, "move_in", 2)],
          linked=False)
 @example(steps=[(True, "touch_out", 0), (False, "chmod", 0), (True, "rename_dir", 3)],
