@@ -15,7 +15,7 @@ from gitpipe.hashing.statsig import walk_files
 from gitpipe.pipeline import lockfile
 from gitpipe.pipeline.items import ItemSpec
 from gitpipe.pipeline.lockfile import LockEntry
-from gitpipe.pipeline.model import Out, Task, partition_task
+from gitpipe.pipeline.model import Out, Stage, Task, partition_task
 from gitpipe.pipeline.partitions import is_key
 from gitpipe.project.root import Project
 from gitpipe.storage.cache import LOCAL, Cache
@@ -97,7 +97,8 @@ def trusted(project: Project,
 
     Second: the outs of entries for stages gitpipe.yaml no longer has, which
     nothing vouches for; they are left alone (a removed stage keeps its entry)."""
-    declared = {task: declared_outs(project, task) for task in {o.task for o in outs}}
+    stages = stages_by_name(project)
+    declared = {task: declared_outs(project, task, stages) for task in {o.task for o in outs}}
     orphaned = [o for o in outs if declared[o.task] is None]
     known = [o for o in outs if declared[o.task] is not None]
     problems = [p for o in known for p in [_problem(project, o, declared[o.task] or {})] if p]
@@ -126,15 +127,18 @@ def _is_tracked(tracked: list[str], path: str) -> bool:
     return bool(trust.tracked_outs([("", path)], tracked))
 
 
-def declared_outs(project: Project, task: str) -> dict[str, Out] | None:
+def declared_outs(project: Project, task: str,
+                  stages: dict[str, Stage] | None = None) -> dict[str, Out] | None:
     """The outs gitpipe.yaml declares for a task (`stage` or `stage@partition`):
     None for a task it no longer has (a removed stage, foreach or matrix item,
-    or partitioning), none for a partition it cannot have."""
-    if not declares(project, task):
+    or partitioning), none for a partition it cannot have. `stages`:
+    stages_by_name, for a caller asking of many tasks."""
+    stages = stages_by_name(project) if stages is None else stages
+    if not declares(project, task, stages):
         return None
     name, _, key = task.partition("@")
     try:
-        stage = project.pipeline.stage(name)
+        stage = stages[name]
         spec_task = partition_task(stage, key) if key else Task.of(stage)
     except (KeyError, ValueError, GitpipeError):
         return {}
@@ -154,16 +158,23 @@ def check_manifests(cache: Cache, outs: list[LockedOut],
                               hint=trust.RECORD_HINT) from None
 
 
-def declares(project: Project, task: str) -> bool:
+def stages_by_name(project: Project) -> dict[str, Stage]:
+    """gitpipe.yaml's stages by name: each task's question answered without a
+    search through every stage."""
+    return {stage.name: stage for stage in project.pipeline.stages}
+
+
+def declares(project: Project, task: str, stages: dict[str, Stage] | None = None) -> bool:
     """Whether gitpipe.yaml still has the task a lock entry names. A date
     partition outside the declared range still belongs to its stage (a
     backfill may run one), if its key is one the stage's frequency makes (a
     key it never names, `2024-1-1` or an hour of a daily stage, stands for no
-    out the stage can write); a removed foreach or matrix item does not."""
+    out the stage can write); a removed foreach or matrix item does not.
+    `stages`: stages_by_name, for a caller asking of many tasks."""
     name, at, key = task.partition("@")
-    if name not in project.pipeline.names():
+    stage = (stages_by_name(project) if stages is None else stages).get(name)
+    if stage is None:
         return False
-    stage = project.pipeline.stage(name)
     if bool(at) != (stage.partition is not None):
         return False
     if isinstance(stage.partition, ItemSpec):
@@ -174,4 +185,5 @@ def declares(project: Project, task: str) -> bool:
 def orphaned_entries(project: Project) -> list[str]:
     """The lock entries of tasks gitpipe.yaml no longer has: a repro drops them,
     as nothing can bring them up to date and checkout cannot vouch for them."""
-    return sorted(task for task in project.lock_entries if not declares(project, task))
+    stages = stages_by_name(project)
+    return sorted(task for task in project.lock_entries if not declares(project, task, stages))
