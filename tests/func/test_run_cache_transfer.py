@@ -80,6 +80,7 @@ def test_a_planted_remote_entry_is_refused_and_writes_nothing(repo: Repo,
     cache_runs = ".gitpipe/cache/runs/train"
     assert_only_changed(before, after, allowed=["clone/.gitpipe/cache/runs",
                                                 "clone/.gitpipe/cache/files",
+                                                "clone/.gitpipe/cache/remotes",
                                                 "clone/.gitpipe/tmp", "clone/.gitpipe/cache/tmp"])
     assert not any("escaped" in path for path in after)
     kept = {p.name for p in (clone.path / cache_runs).iterdir()}
