@@ -244,33 +244,33 @@ def gc(ctx: click.Context, workspace: bool, all_branches: bool, all_tags: bool,
 
 def _confirm_remote_gc(plan: Any) -> bool:
     """Ask on a terminal; without one, refuse: a remote's deletions are for good."""
-    from gitpipe.core.errors import BadInputError
-
-    what = (f"{len(plan.removed)} object(s) ({size_text(plan.bytes_freed)}) and "
-            f"{_entries(len(plan.runs))} from {plan.where}, keeping what these "
-            f"locks name: {plan.keeping}")
-    if not sys.stdin.isatty():
-        raise BadInputError(f"gc would delete {what}.\nIt asks before deleting from a "
-                            "remote, and there is no terminal to ask on: nothing was deleted",
-                            hint="see what would go with --dry-run, then add --yes (as CI does)")
-    return click.confirm(f"delete {what}? This cannot be undone", default=False, err=True)
+    return _asked(plan, f"keeping what these locks name: {plan.keeping}",
+                  "It asks before deleting from a remote",
+                  "see what would go with --dry-run, then add --yes (as CI does)",
+                  " This cannot be undone")
 
 
 def _confirm_local_gc(plan: Any) -> bool:
     """Ask on a terminal before a gc no scope option was given for; without
     one, refuse: an out only another branch's lock names (an experiment not
     pushed) is gone for good, and `dvc gc` asks too."""
+    return _asked(plan, "keeping only what the work tree's gitpipe.lock names (outs only "
+                  "other branches' locks name go too)", "Without a scope option it asks first",
+                  "keep every branch's outs with -a (or -T, -A, --rev); "
+                  "-w (or --yes) deletes all but the work tree's")
+
+
+def _asked(plan: Any, keeping: str, asks: str, hint: str, warning: str = "") -> bool:
+    """Whether the user, asked on a terminal, lets gc delete what `plan` names;
+    without a terminal, a refusal that says why (`asks`) and what to do (`hint`)."""
     from gitpipe.core.errors import BadInputError
 
     what = (f"{len(plan.removed)} object(s) ({size_text(plan.bytes_freed)}) and "
-            f"{_entries(len(plan.runs))} from {plan.where}, keeping only what the work "
-            "tree's gitpipe.lock names (outs only other branches' locks name go too)")
+            f"{_entries(len(plan.runs))} from {plan.where}, {keeping}")
     if not sys.stdin.isatty():
-        raise BadInputError(f"gc would delete {what}.\nWithout a scope option it asks "
-                            "first, and there is no terminal to ask on: nothing was deleted",
-                            hint="keep every branch's outs with -a (or -T, -A, --rev); "
-                            "-w (or --yes) deletes all but the work tree's")
-    return click.confirm(f"delete {what}?", default=False, err=True)
+        raise BadInputError(f"gc would delete {what}.\n{asks}, and there is no terminal "
+                            "to ask on: nothing was deleted", hint=hint)
+    return click.confirm(f"delete {what}?{warning}", default=False, err=True)
 
 
 @cli.command()
