@@ -55,7 +55,7 @@ def push(remote: Remote, cache: Cache, digests: Iterable[str],
     remote key (storage/runshare.py decides which and signs them)."""
     wanted = _expand(cache, digests)
     inventory = locate(remote, wanted)
-    seen = SeenOn(cache.root, remote.url)
+    seen = SeenOn(cache.root, remote.identity)
     there = held(remote, inventory, {d: _size(cache.path(d)) for d in wanted if inventory.has(d)},
                  seen, jobs)
     entries = dict(entries or {})
@@ -224,7 +224,7 @@ def fetch_packed_into(remote: Remote, cache: Cache, wanted: Mapping[str, PackedO
     if not wanted:
         return {}
     refused = fetch_packed(remote, wanted, publish, jobs, cache.recorded_size)
-    SeenOn(cache.root, remote.url).add(read)
+    SeenOn(cache.root, remote.identity).add(read)
     # An index naming an object (planted, or its pack damaged) hides no loose
     # copy of it: those are left to the loose download.
     there = present_keys(remote, [object_key(d) for d in refused], "files")
@@ -252,7 +252,7 @@ def fetcher(remote: Remote, cache: Cache, summary: Transfer,
     """Download one loose object into the cache, verified, optionally writing a
     workspace copy from the same read (see Cache.write_files). Each one read
     is recorded as held there (storage/seen.py)."""
-    seen = SeenOn(cache.root, remote.url)
+    seen = SeenOn(cache.root, remote.identity)
 
     def fetch(digest: str, also: Path | None) -> None:
         tmp = cache.tmp_beside(digest)

@@ -22,16 +22,11 @@ from typing import Any
 
 from gitpipe.core.errors import BadInputError, GitpipeError, MissingExtraError
 from gitpipe.core.install import pip_install
-from gitpipe.core.nofollow import (
-    SymlinkRefusedError,
-    open_beneath,
-    regular_files,
-    unlink_beneath,
-)
+from gitpipe.core.nofollow import SymlinkRefusedError, open_beneath, regular_files, unlink_beneath
 from gitpipe.hashing.digests import DIR_SUFFIX, copy_hashing_stream
 from gitpipe.storage.boundedread import Capped, open_range, read_range
 from gitpipe.storage.objects import CacheError
-from gitpipe.storage.urls import masked_url
+from gitpipe.storage.urls import masked_url, storage_identity
 from gitpipe.trust.sizes import (
     MAX_RECORD_BYTES,
     UNSIZED_HINT,
@@ -109,6 +104,7 @@ class Remote:
     def __init__(self, name: str, url: str, options: dict[str, Any] | None = None) -> None:
         self.name = name
         self.url = masked_url(url)  # what messages name; only fsspec gets the credentials
+        self.identity = storage_identity(url, dict(options or {}))  # storage/seen.py's key
         self.fs, base = _open_fs(url, dict(options or {}))
         self.base = base.rstrip("/")
         self.is_local = "file" in (self.fs.protocol if isinstance(self.fs.protocol, tuple)

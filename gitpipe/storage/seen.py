@@ -2,20 +2,22 @@
 there or read them back from there, hashed: a push believes a pack index or
 a listing only for these (storage/pushcheck.py reads the others back).
 
-One file per remote under the cache, `remotes/<xxh3 of the URL>`, a digest a
-line, only ever appended to. It is this machine's own state, as the cache
-is: a line planted there makes a push skip an object, as a planted cache
-object would make it send one (docs/explanation/security.md).
+One file per storage under the cache, `remotes/<sha256 of the remote's
+storage identity>` (its URL, storage options and endpoint variables:
+storage/urls.py), a digest a line, only ever appended to: two remotes that
+share a URL but reach other storage (another endpoint) share no record. It
+is this machine's own state, as the cache is: a line planted there makes a
+push skip an object, as a planted cache object would make it send one
+(docs/explanation/security.md).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 from collections.abc import Iterable
 from pathlib import Path
-
-import xxhash
 
 from gitpipe.core.nofollow import make_dirs_beneath
 from gitpipe.trust.checks import digest_problem
@@ -26,9 +28,11 @@ FOLDER = "remotes"
 class SeenOn:
     """What one remote is known to hold, as far as this clone saw it."""
 
-    def __init__(self, cache_root: Path, url: str) -> None:
+    def __init__(self, cache_root: Path, identity: str) -> None:
         self.root = cache_root
-        self.path = cache_root / FOLDER / xxhash.xxh3_128_hexdigest(url.encode())
+        # A cryptographic digest: a committed config chooses URLs, and must not
+        # be able to pick one whose name is another storage's.
+        self.path = cache_root / FOLDER / hashlib.sha256(identity.encode()).hexdigest()
         self._known: set[str] | None = None
 
     def known(self) -> set[str]:

@@ -4,6 +4,7 @@ wherever a URL or the storage options are shown."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -85,6 +86,25 @@ def masked_url(url: str) -> str:
     user, colon, _ = match["userinfo"].partition(":")
     shown = f"{user}:{MASK}" if colon else MASK
     return f"{match['scheme']}{shown}@{url[match.end():]}"
+
+
+# Variables that point a URL at other storage without changing it or its
+# options: an S3 endpoint or profile, a Google Cloud Storage emulator.
+_ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE",
+                       "STORAGE_EMULATOR_HOST")
+
+
+def storage_identity(url: str, options: dict[str, Any]) -> str:
+    """The storage a remote's URL and options reach, as text a record kept per
+    storage is keyed by (storage/seen.py): the URL without a password (the
+    user before `@` stays: an Azure URL names its container there), the
+    options with their credentials masked, and the variables above. Two
+    remotes that differ in any of them are two storages."""
+    match = _URL_USERINFO.match(url)
+    if match is not None:
+        url = f"{match['scheme']}{match['userinfo'].partition(':')[0]}@{url[match.end():]}"
+    variables = {name: os.environ[name] for name in _ENDPOINT_VARIABLES if name in os.environ}
+    return json.dumps([url, masked_options(options), variables], sort_keys=True, default=str)
 
 
 def masked_options(options: dict[str, Any]) -> dict[str, Any]:

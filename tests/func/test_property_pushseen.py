@@ -79,7 +79,7 @@ def test_push_leaves_a_readable_remote_with_or_without_its_record(
     shutil.copytree(store, root / "store-unrecorded")
     push(Remote("store", str(store)), cache, digests, jobs=2)
     # The same push with no record of what this clone sent before.
-    seen = SeenOn(cache.root, Remote("store", str(store)).url)
+    seen = SeenOn(cache.root, Remote("store", str(store)).identity)
     assert seen.known() >= set(digests)
     scratch_cache = Cache(root / "cache2", "copy")
     for digest, body in objects.items():
