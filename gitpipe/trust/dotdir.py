@@ -40,6 +40,12 @@ def link_problems(root: str) -> list[str]:
     problem = _kind_problem(top, GITPIPE_DIR, _DIR)
     if problem is not None or not os.path.isdir(top):
         return [problem] if problem else []
+    if os.path.lexists(os.path.join(top, ".git")):
+        # A submodule's or a clone's work tree: the index above holds one entry
+        # for it, never the files below, so none of them looks tracked.
+        return [f"{GITPIPE_DIR!r} is the work tree of another git repository "
+                f"('{GITPIPE_DIR}/.git' exists: a submodule?): what is there comes from "
+                f"that repository's commits, and {GITPIPE_DIR}/ holds this machine's own state"]
     found = []
     for name, kind in (PRIVATE_PARTS | SHARED_PARTS).items():
         problem = _kind_problem(os.path.join(top, name), f"{GITPIPE_DIR}/{name}", kind)
@@ -76,19 +82,25 @@ def check(root: str) -> None:
     """Once per command, before anything is written: `.gitpipe/` holds no link
     and no part of this machine's state that git tracks. Raises BadInputError."""
     problems = link_problems(root)
-    if not problems and os.path.isdir(os.path.join(root, GITPIPE_DIR)):
-        problems = [f"{path!r} is tracked by git: {GITPIPE_DIR}/{part} is this machine's own "
-                    "state, never part of a commit" for part, path in tracked_parts(root).items()]
     if problems:
         _raise(problems)
+    tracked = tracked_parts(root) if os.path.isdir(os.path.join(root, GITPIPE_DIR)) else {}
+    if tracked:
+        # Untracked only (`git rm --cached`), a commit's copies would stay
+        # where gitpipe reads them, believed as this machine's own.
+        _raise([f"{path!r} is tracked by git: {GITPIPE_DIR}/{part} is this machine's own "
+                "state, never part of a commit" for part, path in tracked.items()],
+               hint="remove the committed copies from the index and the work tree, and "
+                    f"commit: git rm -r -- {' '.join(f'{GITPIPE_DIR}/{part}' for part in tracked)}"
+                    " (git's history keeps them); gitpipe makes what it needs there itself")
 
 
-def _raise(problems: list[str]) -> None:
+def _raise(problems: list[str], hint: str = "") -> None:
     from gitpipe.core.errors import BadInputError
 
     raise BadInputError("\n".join(problems),
-                        hint=f"remove it (git rm -r --cached for a tracked one, and commit); "
-                             f"gitpipe makes what it needs in {GITPIPE_DIR}/ itself")
+                        hint=hint or "remove it (a submodule: git rm, and commit); gitpipe "
+                                     f"makes what it needs in {GITPIPE_DIR}/ itself")
 
 
 def tracked_parts(root: str) -> dict[str, str]:

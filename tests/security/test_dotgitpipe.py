@@ -144,7 +144,7 @@ def test_machine_state_tracked_by_git_is_refused(make_repo, tmp_path: Path, trac
     before = snapshot(tmp_path)
     for command in (("repro",), ("status",), ("gc",)):
         done = clone.run(*command)
-        refused(done, f"{tracked!r} is tracked by git", "git rm -r --cached")
+        refused(done, f"{tracked!r} is tracked by git", "git rm -r -- .gitpipe/")
         assert_only_changed(before, snapshot(tmp_path))
     assert not clone.ran()
 

@@ -9,12 +9,14 @@ under a name and size from the committed lock made the push skip it."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from gitpipe.storage.remote import object_key
+from tests.conftest import Repo
 from tests.security.conftest import assert_only_changed, snapshot
 
 OUT = "open('out.txt', 'w').write('model ' * 50)\n"
@@ -100,3 +102,98 @@ def test_a_record_of_the_endpoint_the_environment_named_vouches_for_no_other(
     assert origin.run("push", "-r", "store", env={"AWS_ENDPOINT_URL": s3_server}).returncode == 0
     _plant_push_pull(origin, tmp_path, second_s3_server, bucket, "store",
                      {"AWS_ENDPOINT_URL": second_s3_server})
+
+
+def _records(store: Path, digest: str) -> dict[str, str]:
+    """The names a record of the folder remote `store` may have, whichever
+    gitpipe reads it, each naming `digest` as held there."""
+    import hashlib
+
+    import xxhash
+
+    from gitpipe.storage.remotefs import Remote
+
+    remote = Remote("store", str(store))
+    names = {xxhash.xxh3_128_hexdigest(str(store).encode()),
+             hashlib.sha256(getattr(remote, "identity", "").encode()).hexdigest()}
+    return {f"cache/remotes/{name}": f"{digest}\n" for name in names}
+
+
+def _git(where: Path, *args: str) -> None:
+    import subprocess
+
+    from tests.conftest import GIT_ENV
+
+    subprocess.run(["git", "-c", "protocol.file.allow=always", *args], cwd=where, check=True,
+                   capture_output=True, env={**os.environ, **GIT_ENV})
+
+
+@pytest.mark.parametrize("commands", [[("repro",), ("push",)], [("pull",)], [("status",)]])
+def test_a_gitpipe_folder_from_a_submodule_is_refused(
+        make_repo, tmp_path: Path, commands: list[tuple[str, ...]]) -> None:
+    # `.gitpipe/` as a submodule: git's index holds one entry for it, never the
+    # files below, so nothing looked tracked; its commits brought this
+    # machine's own state (a record naming the out as held by the shared
+    # remote, where a writer planted other bytes under its name and size).
+    origin = make_repo("origin")
+    origin.gen({"gen.py": OUT})
+    origin.spec({"make": {"cmd": "python gen.py", "deps": ["gen.py"], "outs": ["out.txt"]}})
+    store = tmp_path / "store"
+    origin.run("remote", "add", "-d", "store", str(store), check=True)
+    origin.run("repro", check=True)
+    digest = origin.project().lock_entries["make"].outs[0].digest
+    size = (origin.path / "out.txt").stat().st_size
+    (store / object_key(digest)).parent.mkdir(parents=True)
+    (store / object_key(digest)).write_bytes(os.urandom(size))
+    state = make_repo("state")
+    state.gen({"config.yaml": (origin.path / ".gitpipe/config.yaml").read_text(),
+               **_records(store, digest)}, commit="state")
+    (origin.path / ".gitpipe").rename(tmp_path / "origin-state")
+    _git(origin.path, "submodule", "add", "-q", str(state.path), ".gitpipe")
+    origin.commit("the project's folder as a submodule")
+    victim = tmp_path / "victim"
+    _git(tmp_path, "clone", "-q", "--recurse-submodules", str(origin.path), str(victim))
+    before = snapshot(tmp_path)
+    for done in [Repo(victim, init=False).run(*command) for command in commands][::-1]:
+        assert done.returncode != 0, done.stdout + done.stderr
+        assert "Traceback" not in done.stderr
+        assert "'.gitpipe' is the work tree of another git repository" in done.stderr, \
+            done.stderr
+    assert_only_changed(before, snapshot(tmp_path))
+
+
+def test_following_the_hint_leaves_no_committed_record(make_repo, tmp_path: Path) -> None:
+    # A committed record is refused; the hint once said `git rm -r --cached`,
+    # which leaves the commit's copy in the work tree, believed from then on.
+    origin = make_repo("origin")
+    origin.gen({"gen.py": OUT})
+    origin.spec({"make": {"cmd": "python gen.py", "deps": ["gen.py"], "outs": ["out.txt"]}})
+    store = tmp_path / "store"
+    origin.run("remote", "add", "-d", "store", str(store), check=True)
+    origin.run("repro", check=True)
+    digest = origin.project().lock_entries["make"].outs[0].digest
+    size = (origin.path / "out.txt").stat().st_size
+    (store / object_key(digest)).parent.mkdir(parents=True)
+    (store / object_key(digest)).write_bytes(os.urandom(size))
+    planted = {f".gitpipe/{path}": text for path, text in _records(store, digest).items()}
+    origin.gen(planted)
+    origin.git("add", "-f", *planted)
+    origin.commit("ran")
+    victim = origin.clone_to(tmp_path / "victim")
+    before = snapshot(tmp_path)
+    refusal = victim.run("push")
+    assert refusal.returncode != 0 and "is tracked by git" in refusal.stderr, refusal.stderr
+    hinted = re.search(r"git rm -r(?: --cached)?", refusal.stderr)
+    assert hinted is not None, refusal.stderr
+    victim.git(*hinted[0].split()[1:], "--", ".gitpipe/cache")
+    victim.git("commit", "-q", "-m", "untrack the cache")
+    assert victim.run("repro").returncode == 0
+    pushed = victim.run("push")
+    assert pushed.returncode == 0 and "Traceback" not in pushed.stderr, pushed.stderr
+    assert "remote 'store' claims to hold 1 object(s)" in pushed.stderr, pushed.stdout
+    laptop = victim.clone_to(tmp_path / "laptop")
+    pulled = laptop.run("pull")
+    assert pulled.returncode == 0, pulled.stdout + pulled.stderr
+    assert (laptop.path / "out.txt").read_bytes() == (origin.path / "out.txt").read_bytes()
+    assert_only_changed(before, snapshot(tmp_path), ["victim", "laptop", "store/files",
+                                                     "store/runs"])
