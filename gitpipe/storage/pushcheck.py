@@ -32,10 +32,13 @@ log = logging.getLogger(__name__)
 def held(remote: Remote, inventory: Inventory, sizes: Mapping[str, int], seen: SeenOn,
          jobs: int = 8) -> set[str]:
     """Those of the objects `sizes` names (digest: its local size) that the
-    remote holds as far as a push may believe: known from before, or claimed
-    by the inventory and read back whole. Those proven now are recorded."""
+    remote holds as far as a push may believe: known from before and listed
+    at their size, or claimed by the inventory and read back whole. Those
+    proven now are recorded."""
     listed = [d for d in sizes if inventory.has(d)]
-    known = {d for d in listed if d in seen.known()}
+    # Known only where the remote lists it at its local size: bytes of another
+    # length under its name (damaged, or written since) are not the object.
+    known = {d for d in listed if d in seen.known() and inventory.size(d) == sizes[d]}
     claimed = [d for d in listed if d not in known]
     packed = inventory.packed(claimed)
     proven: list[str] = []

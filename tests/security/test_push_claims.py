@@ -139,3 +139,19 @@ def test_forged_index_hides_no_loose_copy_from_a_pull(make_repo, tmp_path: Path)
     assert "is corrupt" not in pulled.stderr
     assert_only_changed(before, snapshot(tmp_path), ["laptop/.gitpipe", "laptop/out.txt"])
     assert (laptop.path / "out.txt").read_bytes() == (origin.path / "out.txt").read_bytes()
+
+
+def test_a_record_vouches_for_no_object_the_remote_lists_at_another_size(
+        make_repo, tmp_path: Path) -> None:
+    # This clone sent the object, so its record says the remote holds it; a
+    # writer then put other bytes of another length under its name. The
+    # listing gives the length for nothing: the record is not believed for it.
+    origin, sizes = ran(make_repo, tmp_path, "open('out.txt', 'w').write('model ' * 50)\n",
+                        ["out.txt"])
+    assert origin.run("push").returncode == 0
+    [(digest, size)] = sizes.items()
+    planted = tmp_path / "store" / object_key(digest)
+    planted.chmod(0o644)
+    planted.write_bytes(os.urandom(size + 7))
+    push_then_pull(origin, tmp_path)
+    assert (origin.path / "out.txt").read_bytes() == (tmp_path / "laptop" / "out.txt").read_bytes()
