@@ -357,8 +357,8 @@ def _check_share(root: str, paths: list[str], numbers: bytes,
                 add((_GONE, 0, 0, 0, 0))
                 continue
             if info.st_mode & _TYPE_BITS == _DIRECTORY:
-                at *= _BYTES_PER_PATH
-                signature, listed = listing(known, root, path, numbers[at:at + _BYTES_PER_PATH])
+                sealed = numbers[at * _BYTES_PER_PATH:(at + 1) * _BYTES_PER_PATH]
+                signature, listed = listing(known, root, path, sealed)
                 add(signature)
                 count(listed)
             else:
