@@ -33,6 +33,9 @@ import xxhash
 
 from gitpipe import __version__
 from gitpipe.core.secretnames import secret_name
+from gitpipe.fastpath.sealdirs import Records, listing
+from gitpipe.fastpath.sealdirs import read as read_records
+from gitpipe.fastpath.sealdirs import write as write_records
 from gitpipe.fastpath.sealwatch import (
     NO_MONITOR,
     NOT_VOUCHABLE,
@@ -48,7 +51,6 @@ from gitpipe.hashing.statsig import (
     RACY_NS,
     Signature,
     StructError,
-    directory_signature,
     index_signature,
     pack_numbers,
     path_signature,
@@ -71,8 +73,7 @@ if TYPE_CHECKING:
 # compares one bytes object, with no number formatted or parsed per path.
 MAGIC = "gitpipe-noop-seal/4"
 MISSING = "-"
-# What a path is, the first of its five numbers; a file's and a listing's
-# signatures are four numbers each.
+# What a path is, the first of its five numbers (a file's and a listing's own are four)
 _GONE, _FILE, _LISTING = 0, 1, 2
 _BYTES_PER_PATH = 5 * 8
 _MAGIC = MAGIC.encode()
@@ -130,7 +131,7 @@ def check(command: str, root: str | None = None) -> tuple[str | None, WalkedBefo
             held, walked = replay(root, path, data, token_at, token, (paths, numbers), changed,
                                   _check_share, write_seal)
             return (text if held else None), walked
-        walked = _changes(root, paths, numbers)
+        walked = _changes(root, paths, numbers, path)
     except (OSError, ValueError, IndexError, StructError):
         return None, None
     if walked is not None:
@@ -306,57 +307,59 @@ def signature(root: str, path: str) -> Signature:
     return path_signature(os.path.join(root, path))
 
 
-def _changes(root: str, paths: list[str], numbers: bytes) -> WalkedBefore | None:
+def _changes(root: str, paths: list[str], numbers: bytes, seal_file: str) -> WalkedBefore | None:
     """None if every path of `paths` still has the signature `numbers` holds
     for it; else the directories walked to find out.
 
-    Checking is a stat per file and a walk per directory, nothing the parent
-    needs back but a yes and each directory's count of files: a large seal is
-    shared out among forked processes (hashing/forkmap.py: a share whose
-    process fails is checked here), as git's preloaded index shares out its
-    lstat calls among threads."""
-    workers = 1
+    A stat per file, and per directory its record's stats (fastpath/sealdirs.py;
+    records taken are kept where the seal held) or a walk: a large seal is
+    shared out among forked processes (hashing/forkmap.py: a share whose process
+    fails is checked here), as git's preloaded index shares out its lstats."""
+    records, workers = read_records(seal_file, root), 1
     if len(paths) >= 2 * PATHS_PER_WORKER:
         from gitpipe.hashing.forkmap import fork_map, usable_workers
 
         workers = usable_workers(len(paths), PATHS_PER_WORKER)
     if workers == 1:
         shares = [(paths, numbers)]
-        checked = [_check_share(root, paths, numbers)]
+        checked = [(_check_share(root, paths, numbers, records), records.taken)]
     else:
-        # Interleaved shares: directories and files come in clusters, and a walk
-        # costs many times a stat.
-        step = _BYTES_PER_PATH
+        step = _BYTES_PER_PATH  # interleaved: directories, each many stats, come in clusters
         shares = [(paths[worker::workers],
                    b"".join([numbers[i * step:(i + 1) * step]
                              for i in range(worker, len(paths), workers)]))
                   for worker in range(workers)]
-        checked = fork_map(lambda share: _check_share(root, *share), shares)
-    if all(found is None for found, _, _ in checked):
+        checked = fork_map(lambda share: (_check_share(root, *share, records), records.taken),
+                           shares)
+    if all(found is None for (found, _, _), _ in checked):
+        if any(taken for _, taken in checked):
+            write_records(seal_file, records, paths, [taken for _, taken in checked], write_seal)
         return None
     from gitpipe.fastpath.brokenseal import walked_before
 
-    return walked_before(shares, checked, _LISTING)
+    return walked_before(shares, [share for share, _ in checked], _LISTING)
 
 
-def _check_share(root: str, paths: list[str], numbers: bytes) -> Checked:
+def _check_share(root: str, paths: list[str], numbers: bytes,
+                 records: Records | None = None) -> Checked:
     """(None if every path holds, else the numbers found for them; how many
     files each directory met lists, in order; the rules they were walked by)."""
     found: list[int] = []
     files: list[int] = []
     add, count = found.extend, files.append
-    stat = os.stat
+    stat, known = os.stat, Records() if records is None else records
     top = os.open(root, FOLDER_FLAGS)  # stats from it: no path walked again per input
     try:
-        for path in paths:  # relative, as compose made sure
+        for at, path in enumerate(paths):  # relative, as compose made sure
             try:
                 info = stat(path, dir_fd=top)
             except (FileNotFoundError, NotADirectoryError):
                 add((_GONE, 0, 0, 0, 0))
                 continue
             if info.st_mode & _TYPE_BITS == _DIRECTORY:
-                signature, listed = directory_signature(f"{root}/{path}")
-                add((_LISTING, *signature))
+                sealed = numbers[at * _BYTES_PER_PATH:(at + 1) * _BYTES_PER_PATH]
+                signature, listed = listing(known, root, path, sealed)
+                add(signature)
                 count(listed)
             else:
                 add((_FILE, info.st_ino, info.st_mtime_ns, info.st_size, info.st_ctime_ns))

@@ -155,7 +155,7 @@ def listing_signature(listing: list[ListedFile]) -> FileSignature:
     extend = numbers.extend
     for item in listing:
         extend(item[1:])
-    return _signature_of_numbers([item[0] for item in listing], numbers)
+    return signature_of_numbers([item[0] for item in listing], numbers)
 
 
 def directory_signature(directory: str) -> tuple[FileSignature, int]:
@@ -166,25 +166,47 @@ def directory_signature(directory: str) -> tuple[FileSignature, int]:
     out; its signature is made here in one pass over the names, sorted first,
     with no row per file. Anything else (a subfolder, a `.gitpipeignore` in
     or above it, a name the defaults may ignore) takes walk_files."""
+    plain = plain_listing(directory)
+    if plain is None:
+        return _walked_signature(directory)
+    _, names, numbers = plain
+    return signature_of_numbers(names, numbers), len(names)
+
+
+# A folder's own (device, inode, mtime_ns, ctime_ns): what changes with any
+# name added to it, removed from it or renamed in it.
+FolderKey = tuple[int, int, int, int]
+
+
+def plain_listing(directory: str) -> tuple[FolderKey, list[str], list[int]] | None:
+    """(the folder's key as fstat gives it before it is listed, the sorted names
+    of its files, their (inode, mtime, size, mode, ctime) in turn) where
+    directory_signature makes the signature in one pass; None where only
+    walk_files can say (a subfolder, a rule that may leave a name out)."""
     rules = Ignore.above(directory)
     descriptor = os.open(directory, FOLDER_FLAGS)
     try:
-        found = _plain_signature(descriptor, rules)
+        if rules.custom:
+            return None
+        own = os.fstat(descriptor)
+        found = _plain_rows(descriptor)
     except OSError as exc:
         raise _named(exc, directory) from None
     finally:
         os.close(descriptor)
-    return _walked_signature(directory) if found is None else found
+    if found is None:
+        return None
+    key = (own.st_dev, own.st_ino, own.st_mtime_ns, own.st_ctime_ns)
+    return (key, *found)
 
 
-def _plain_signature(descriptor: int, rules: Ignore) -> tuple[FileSignature, int] | None:
-    """directory_signature of the folder open as `descriptor`, or None where
-    only walk_files can say (a subfolder, a rule that may leave a name out)."""
+def _plain_rows(descriptor: int) -> tuple[list[str], list[int]] | None:
+    """plain_listing's names and numbers of the folder open as `descriptor`."""
     # Each file's lstat names the file alone from the folder's descriptor, and
     # no DirEntry is made per name.
     names = os.listdir(descriptor)
     names.sort()
-    if rules.custom or IGNORE_FILE in names or defaults_may_ignore(names):
+    if IGNORE_FILE in names or defaults_may_ignore(names):
         return None
     kept: list[str] = []
     numbers: list[int] = []
@@ -198,7 +220,7 @@ def _plain_signature(descriptor: int, rules: Ignore) -> tuple[FileSignature, int
             extend((info.st_ino, info.st_mtime_ns, info.st_size, mode, info.st_ctime_ns))
         elif kind == _DIRECTORY:
             return None
-    return _signature_of_numbers(kept, numbers), len(kept)
+    return kept, numbers
 
 
 def _walked_signature(directory: str) -> tuple[FileSignature, int]:
@@ -206,7 +228,7 @@ def _walked_signature(directory: str) -> tuple[FileSignature, int]:
     return listing_signature(listing), len(listing)
 
 
-def _signature_of_numbers(paths: list[str], numbers: list[int]) -> FileSignature:
+def signature_of_numbers(paths: list[str], numbers: list[int]) -> FileSignature:
     """listing_signature from the listing's paths and its numbers (inode, mtime,
     size, mode, ctime of each file in turn). The newest moment from the numbers'
     own slices (every fifth value from the mtime's and the ctime's place): no

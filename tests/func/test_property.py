@@ -162,8 +162,10 @@ def apply_edit(repo: Repo, model: Model, kind: str, pick: int, value: int) -> se
 # One pipeline reading every kind of dep (tracked text under an eol attribute
 # that comes and goes, a script whose executable bit flips, a symlink whose
 # target is swapped, a directory whose files are renamed, a file flagged
-# skip-worktree, a directory under `.gitpipeignore` rules from the root, a param
-# whose value changes type), edited at random; after each edit `status` is answered three
+# skip-worktree, a directory under `.gitpipeignore` rules from the root, a folder
+# of files the seal keeps a record of (fastpath/sealdirs.py: a file rewritten in
+# place, a name added behind the folder's mtime), a param whose value changes
+# type), edited at random; after each edit `status` is answered three
 # ways: as the CLI answers it (the seal if it holds, else the full path, which
 # seals), by the full path with the stat cache, and with no stat cache, parse
 # cache or reading pass at all.
@@ -178,7 +180,7 @@ RACY_MODULES = ("gitpipe.hashing.statsig", "gitpipe.storage.state", "gitpipe.fas
 
 HOLE_EDITS = st.sampled_from([
     "edit", "same_size_old_mtime", "eol", "skip_worktree_edit", "chmod", "branch", "rename",
-    "symlink_swap", "repro", "outer_rules", "param", "lock_edit",
+    "symlink_swap", "repro", "outer_rules", "param", "lock_edit", "plain_in_place", "plain_added",
 ])
 # Rules for the root's `.gitpipeignore` (above the directory dep; "" removes it)
 # and values of B's param: equal texts of other types, -0.0, NaN, containers.
@@ -316,6 +318,16 @@ def apply_hole_edit(repo: Repo, kind: str, value: int) -> None:
         repo.git("add", "-A")
         repo.git("commit", "-q", "--allow-empty", "-m", f"on {current}")
         repo.git("checkout", "-q", "main" if current == "alt" else "alt")
+    elif kind == "plain_in_place":  # `more`, a folder the seal keeps a record of: its times stay
+        target = path / "more" / "z.txt"
+        old = os.stat(target)
+        data = target.read_bytes()
+        target.write_bytes(bytes([data[0] ^ 1]) + data[1:])
+        os.utime(target, ns=(old.st_atime_ns, old.st_mtime_ns))
+    elif kind == "plain_added":  # a name added to `more`, its mtime set back (not its ctime)
+        old = os.stat(path / "more")
+        (path / "more" / f"n{value}.txt").write_text(f"{value}\n")
+        os.utime(path / "more", ns=(old.st_atime_ns, old.st_mtime_ns))
     elif kind == "rename":
         names = sorted(p.name for p in (path / "dir").iterdir() if p.is_file())
         os.rename(path / "dir" / names[0], path / "dir" / f"r{value}.txt")
@@ -353,6 +365,8 @@ def apply_hole_edit(repo: Repo, kind: str, value: int) -> None:
 def test_sealed_unsealed_and_scratch_answers_agree(edits: list[tuple[str, int]]) -> None:
     import importlib
 
+    from gitpipe.fastpath import seal, sealdirs
+
     modules = [importlib.import_module(name) for name in RACY_MODULES]
     saved = [module.RACY_NS for module in modules]
     for module in modules:
@@ -364,6 +378,9 @@ def test_sealed_unsealed_and_scratch_answers_agree(edits: list[tuple[str, int]])
             time.sleep(2 * TEST_RACY_NS / 1e9)
             three_answers(repo)
             assert three_answers(repo)[3], "a built pipeline's no-op was not sealed"
+            recorded = sealdirs.Records(Path(sealdirs.file_for(str(seal.seal_path(
+                str(repo.path), "status")))).read_bytes())
+            assert recorded.get("more") is not None, "the seal keeps no record of `more`"
             for kind, value in edits:
                 apply_hole_edit(repo, kind, value)
                 time.sleep(2 * TEST_RACY_NS / 1e9)

@@ -1,0 +1,244 @@
+"""The seal's check of a directory dep without listing it: the names its last
+listing found, and the folder's own stat data then, kept beside the seal.
+
+A folder's mtime and ctime change whenever a name is added to it, removed
+from it or renamed in it, and its ctime cannot be set back. So while the
+folder's (device, inode, mtime, ctime) are those fstat gave just before its
+names were listed, it still holds those names and no others, and its listing
+signature (hashing/statsig.py) is a function of those names and each file's
+lstat numbers alone: the check stats the folder and each named file, and
+compares the numbers, with no listing, sort or hash. A file modified in place
+leaves its folder's times alone: its own numbers are what tell.
+
+Each record says "with this key and these numbers, the listing signature is
+S", and is taken only where it is true: the names and numbers listed through
+one descriptor after its fstat, S the signature they make, and the folder
+last changed more than RACY_NS before (a name added within the timestamp's
+granularity of the fstat could leave its times as they were). A record is
+used only where S is what the seal holds for the path, so a record older or
+newer than the seal is never wrong, merely unused. Where anything differs
+the directory is listed and signed as without records.
+
+Records are taken only for a folder listed in one pass (no subfolder, no
+`.gitpipeignore` rule in or above it, no name the defaults may leave out: as
+statsig.plain_listing has it; the rules above are asked each time, as the
+listing asks them), and only on a file system seen keeping a folder's mtime
+(a probe in `.gitpipe/`, on its device alone): some network and FUSE file
+systems do not. They are written when a seal's check that held listed a
+folder it had no record for; never on the way to a judgement.
+
+The file lives beside the seal, in this user's cache folder (dotdir): the
+same trust as the seal. Format: NUL-separated text (magic, count, the paths,
+each one's count of files, every file name) then packed numbers (each
+record's sealed five numbers and folder key, then every file's five).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from itertools import accumulate
+from struct import unpack
+
+from gitpipe.hashing import statsig
+from gitpipe.hashing.ignore import Ignore
+from gitpipe.hashing.statsig import (
+    FOLDER_FLAGS,
+    pack_numbers,
+    plain_listing,
+    signature_of_numbers,
+)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from gitpipe.hashing.statsig import FolderKey
+
+MAGIC = "gitpipe-seal-dirs/1"
+_MAGIC = MAGIC.encode()
+_HEAD_BYTES = 9 * 8  # the sealed kind and signature (five numbers), the folder key (four)
+_FILE_BYTES = 5 * 8
+_LISTING = 2
+
+# A record: (the seal's five numbers it answers for, packed; the folder key;
+# its files' names; their numbers, packed).
+Record = tuple[bytes, "FolderKey", list[str], bytes]
+
+
+class Records:
+    """The records read for a check (looked up by path as the check asks), and
+    those it took."""
+
+    def __init__(self, data: bytes = b"", probe_root: str | None = None) -> None:
+        self.probe_root = probe_root  # where a record may be taken (its `.gitpipe/`)
+        self.started = time.time_ns()
+        self.taken: dict[str, Record] = {}
+        self._index: dict[str, int] = {}
+        try:
+            self._parse(data)
+        except (ValueError, IndexError):
+            self._index = {}
+
+    def _parse(self, data: bytes) -> None:
+        first = data.find(b"\0")
+        second = data.find(b"\0", first + 1)
+        if data[:first] != _MAGIC or second < 0:
+            return
+        count = int(data[first + 1:second])
+        end = data.find(b"\0\0", second)  # the text ends with an empty field
+        fields = data[second + 1:end].decode("utf-8", "surrogateescape").split("\0")
+        self._counts = list(map(int, fields[count:2 * count]))
+        self._starts = [0, *accumulate(self._counts)]
+        self._names = fields[2 * count:]
+        self._packed = data[end + 2:]
+        self._files_at = count * _HEAD_BYTES
+        if (len(self._names) != self._starts[-1]
+                or len(self._packed) != self._files_at + len(self._names) * _FILE_BYTES):
+            return
+        self._index = dict(zip(fields[:count], range(count), strict=True))
+
+    def get(self, path: str) -> Record | None:
+        at = self._index.get(path)
+        if at is None:
+            return None
+        head = self._packed[at * _HEAD_BYTES:(at + 1) * _HEAD_BYTES]
+        first, files = self._starts[at], self._counts[at]
+        begin = self._files_at + first * _FILE_BYTES
+        return (head[:40], unpack("=4q", head[40:]), self._names[first:first + files],
+                self._packed[begin:begin + files * _FILE_BYTES])
+
+    def of(self, paths: list[str]) -> dict[str, Record]:
+        """The records read for any of `paths`."""
+        return {path: record for path in paths if (record := self.get(path)) is not None}
+
+
+def file_for(seal_file: str) -> str:
+    return f"{seal_file}.dirs"
+
+
+def read(seal_file: str, root: str) -> Records:
+    try:
+        with open(file_for(seal_file), "rb") as handle:
+            return Records(handle.read(), root)
+    except OSError:
+        return Records(b"", root)
+
+
+def compose(records: dict[str, Record]) -> bytes | None:
+    """The file of `records`; None where a name holds a NUL or "/"."""
+    paths = list(records)
+    names = [name for record in records.values() for name in record[2]]
+    if any("\0" in text for text in paths) or any("\0" in n or "/" in n for n in names):
+        return None
+    text = "\0".join([MAGIC, str(len(paths)), *paths,
+                      *(str(len(record[2])) for record in records.values()), *names, "", ""])
+    heads = b"".join(record[0] + pack_numbers(list(record[1])) for record in records.values())
+    return text.encode("utf-8", "surrogateescape") + heads + b"".join(
+        record[3] for record in records.values())
+
+
+def listing(records: Records, root: str, path: str,
+            sealed: bytes) -> tuple[tuple[int, ...], int]:
+    """(The five numbers of the directory dep `path`, how many files it
+    lists), where `sealed` is what the seal holds for it: by its record where
+    one answers for `sealed` and still holds, else listed (and recorded)."""
+    full = f"{root}/{path}"
+    known = records.get(path)
+    if known is not None and known[0] == sealed and _held(full, known):
+        return unpack("=5q", sealed), len(known[2])
+    plain = plain_listing(full)
+    if plain is None:
+        signature, files = statsig.directory_signature(full)
+        return (_LISTING, *signature), files
+    key, names, numbers = plain
+    found = (_LISTING, *signature_of_numbers(names, numbers))
+    if _recordable(records, key) and pack_numbers(list(found)) == sealed:
+        records.taken[path] = (sealed, key, names, pack_numbers(numbers))
+    return found, len(names)
+
+
+def _held(full: str, record: Record) -> bool:
+    """Whether the folder at `full` still has the record's key and each of its
+    files the record's numbers; the rules above it still none."""
+    if Ignore.above(full).custom:
+        return False
+    _, key, names, packed = record
+    try:
+        descriptor = os.open(full, FOLDER_FLAGS)
+    except OSError:
+        return False
+    try:
+        own = os.fstat(descriptor)
+        if (own.st_dev, own.st_ino, own.st_mtime_ns, own.st_ctime_ns) != key:
+            return False
+        numbers: list[int] = []
+        extend, stat = numbers.extend, os.stat
+        for name in names:
+            info = stat(name, dir_fd=descriptor, follow_symlinks=False)
+            extend((info.st_ino, info.st_mtime_ns, info.st_size, info.st_mode, info.st_ctime_ns))
+    except OSError:
+        return False
+    finally:
+        os.close(descriptor)
+    return pack_numbers(numbers) == packed
+
+
+def _recordable(records: Records, key: FolderKey) -> bool:
+    """Whether a folder of `key`, listed now, may be recorded: it last changed
+    before the racy window, on a file system seen keeping folder times."""
+    if max(key[2], key[3]) + statsig.RACY_NS >= records.started:
+        return False
+    return records.probe_root is not None and keeps_folder_times(records.probe_root, key[0])
+
+
+_probed: dict[str, int | None] = {}
+
+
+def keeps_folder_times(root: str, device: int) -> bool:
+    """Whether the file system of `root`'s `.gitpipe/` sets a folder's mtime
+    when a name is made in it (seen once per process), and `device` is its own."""
+    if root not in _probed:
+        _probed[root] = _probe(os.path.join(root, ".gitpipe"))
+    return _probed[root] == device
+
+
+def _probe(dotdir: str) -> int | None:
+    """The device of `dotdir` if a folder made there, its mtime set to 0, has
+    another mtime once a file is made in it; else None."""
+    folder, made = f"folder-times-{os.getpid()}.tmp", f"folder-times-{os.getpid()}.tmp/x"
+    try:
+        top = os.open(dotdir, FOLDER_FLAGS)
+    except OSError:
+        return None
+    try:
+        os.mkdir(folder, 0o700, dir_fd=top)
+        os.utime(folder, ns=(0, 0), dir_fd=top)
+        os.close(os.open(made, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600, dir_fd=top))
+        info = os.stat(folder, dir_fd=top)
+        return info.st_dev if info.st_mtime_ns != 0 else None
+    except OSError:
+        return None
+    finally:
+        for gone, is_folder in ((made, False), (folder, True)):
+            try:  # noqa: SIM105 (contextlib: an import the sealed answer does without)
+                os.rmdir(gone, dir_fd=top) if is_folder else os.unlink(gone, dir_fd=top)
+            except OSError:
+                pass
+        os.close(top)
+
+
+def write(seal_file: str, records: Records, paths: list[str], taken: list[dict[str, Record]],
+          write_file: Callable[[str, bytes], None]) -> None:
+    """Keep the records of `paths` (a seal's that held): those read, and those
+    the check's shares took in place of theirs."""
+    merged = records.of(paths)
+    for share in taken:
+        merged.update(share)
+    data = compose(merged)
+    if data is None:
+        return
+    try:  # noqa: SIM105 (contextlib: an import the sealed answer does without)
+        write_file(file_for(seal_file), data)
+    except OSError:
+        pass  # only the next status's time is lost
