@@ -89,11 +89,24 @@ def test_a_dry_run_says_what_repro_will_say_of_a_missing_dep(repo: Repo, dep: st
         "1 of 4 stages would run, 1 task would fail, 1 task would not run"], dry.stdout
     done = repo.run("repro", "-k")
     assert dry.returncode == done.returncode == 1
-    said = [f"error: stage 'clean': dependency '{dep}' does not exist{near}",
+    # gitpipe.yaml:5 is where `clean` is declared, as validate's warning says
+    said = [f"error: gitpipe.yaml:5: stage 'clean': dependency '{dep}' does not exist{near}",
             "hint: fix the path in gitpipe.yaml, create the file, or add the stage that writes it"]
     assert dry.stderr.splitlines() == said, dry.stderr
     assert done.stderr.splitlines() == said, done.stderr
     assert "Traceback" not in dry.stderr + done.stderr
+
+
+def test_a_foreach_item_s_missing_dep_names_the_line_of_its_stage(repo: Repo) -> None:
+    repo.gen({"gitpipe.yaml": "stages:\n  other:\n    cmd: echo\n"
+                              "  train:\n    foreach: [a, b]\n    do:\n"
+                              "      cmd: cat in-${item}.txt\n      deps: ['in-${item}.txt']\n",
+              "in-a.txt": "a\n"})
+    done = repo.run("repro", "train@b")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.splitlines()[0] == (
+        "error: gitpipe.yaml:4: stage 'train@b': dependency 'in-b.txt' does not exist "
+        "(did you mean 'in-a.txt'?)"), done.stderr
 
 
 def test_a_dry_run_awaits_a_dep_that_a_stage_running_first_makes(repo: Repo) -> None:
