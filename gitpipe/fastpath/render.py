@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, NamedTuple
 
+from gitpipe.core.columns import aligned
 from gitpipe.core.ranges import (
     cut,
     group_upstream,
@@ -212,10 +213,7 @@ def table_lines(report: Report, everything: bool = False,
     if not cells:
         return [f"{UP_TO_DATE}: {counts}" if counts else UP_TO_DATE]
     shown = cells if everything else cells[:ROWS_SHOWN]
-    table = [("stage", "result", "time", "why"), *shown]
-    widths = [max(len(row[i]) for row in table) for i in range(3)]
-    lines = [("  ".join(row[i].ljust(widths[i]) for i in range(3)) + "  " + row[3]).rstrip()
-             for row in table]
+    lines = aligned([("stage", "result", "time", "why"), *shown])
     if len(shown) < len(cells):
         lines.append(more_line(len(cells) - len(shown), "rows"))
     return [*lines, counts]

@@ -114,6 +114,22 @@ def test_runs_has_a_header_row(repo: Repo) -> None:
     assert lines[1].split()[3:5] == ["make", "ran"]
 
 
+def test_runs_columns_are_two_spaces_apart_and_numbers_right_aligned(repo: Repo) -> None:
+    repo.spec({"a": {"cmd": "echo a > a.txt", "outs": ["a.txt"]},
+               "a-longer-name": {"cmd": "echo b > b.txt", "outs": ["b.txt"]}})
+    repo.run("repro", check=True)
+    lines = repo.run("runs", check=True).stdout.splitlines()
+    header, rows = lines[0], lines[1:]
+    stage_at = header.index("stage")
+    # the widest stage name and two spaces, as every other column
+    assert header.index("result") == stage_at + len("a-longer-name") + 2, lines
+    for row in rows:  # text on the left, numbers (and their headings) on the right
+        assert row[stage_at - 3].isdigit() and row[stage_at - 2:stage_at] == "  ", lines
+        assert row[stage_at:].split()[0] in ("a", "a-longer-name"), lines
+        assert row[header.index("result"):].startswith("ran"), lines
+        assert len(row) == len(header), lines
+
+
 def test_validate_counts_stages_and_partitions(repo: Repo) -> None:
     partitioned(repo)
     done = repo.run("validate", check=True)
