@@ -19,6 +19,7 @@ from gitpipe.storage.state import RunRecord
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
 
     import gitpipe.usecases.artifactlog
     import gitpipe.usecases.runtrace
@@ -231,6 +232,13 @@ class Project(project_module.Project):
         from gitpipe.usecases import reportpage
 
         return reportpage.build(self, commits)
+
+    def ignore_generated(self, target: Path) -> str | None:
+        """Add `target`, a page gitpipe generated, to the root .gitignore (unless
+        git ignores it already, or it lies outside); returns the line added."""
+        from gitpipe.project.gitignore import ignore_generated
+
+        return ignore_generated(self.root, self.git, target)
 
     def runs(self, task: str | None = None, limit: int = 50) -> list[RunRecord]:
         """The `limit` most recent runs (of `task`, or of every task), newest first."""
