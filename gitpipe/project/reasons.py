@@ -114,6 +114,22 @@ class Reason(NamedTuple):
             return f"new {self.subject}"  # a partition is not called a stage
         return kind.value
 
+    def shared(self, key: str) -> str:
+        """The sentence with a partition's or item's own `key` written as its
+        placeholder (`${date}`, `${key}`) in the names it holds (a path, a
+        task, a param's name, a wdir), never in a param's or env's values: so
+        the tasks of one stage stale alike read as one line."""
+        from gitpipe.core.ranges import template
+
+        named = self._replace(subject=template(self.subject, key)) \
+            if self.kind in _NAMED_SUBJECTS else self
+        if self.by:
+            named = named._replace(by=template(self.by, key))
+        if self.kind is Kind.WDIR:
+            named = named._replace(old=template(str(self.old), key),
+                                   new=template(str(self.new), key))
+        return str(named)
+
     def to_json(self) -> dict[str, Any]:
         """The reason as data (docs/reference/json.md, "Reasons"), beside its sentence."""
         kind = self.kind
@@ -149,6 +165,10 @@ _PYTHON_KINDS = frozenset({Kind.PYTHON_MODIFIED, Kind.PYTHON_IMPORTED, Kind.PYTH
 _PATH_KINDS = frozenset({Kind.DEP_MODIFIED, Kind.DEP_MISSING, Kind.DEP_ADDED, Kind.DEP_REMOVED,
                          Kind.DEP_MODE, Kind.OUT_MISSING, Kind.OUT_MODIFIED, Kind.OUT_DECLARED,
                          Kind.OUT_KIND, Kind.OUT_MODE}) | _PYTHON_KINDS - {Kind.PYTHON_MISSING}
+
+# The kinds whose subject names something a partition's or item's key may be
+# part of (a path, a task, a module, a param); the others' is a word or a list.
+_NAMED_SUBJECTS = _PATH_KINDS | {Kind.PYTHON_MISSING, Kind.UPSTREAM, Kind.PARAM}
 
 
 _IMPORTER = {Kind.PYTHON_MODIFIED: " (imported by {})", Kind.PYTHON_IMPORTED: " (by {})"}
