@@ -63,6 +63,18 @@ def test_a_config_with_a_tag_on_the_wrong_value_names_its_line(repo: Repo) -> No
         "error: .gitpipe/config.local.yaml:1: invalid YAML: !!map is a mapping's tag, on a scalar")
 
 
+def test_a_cmd_holding_a_colon_and_a_space_says_to_quote_it(repo: Repo) -> None:
+    repo.gen({"gitpipe.yaml": "stages:\n  b:\n    cmd: echo {\"x\": 1} > m.json\n"
+                              "    metrics: [m.json]\n"})
+    done = repo.run("repro")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.splitlines() == [
+        "error: gitpipe.yaml:3: invalid YAML: mapping values are not allowed in this context",
+        "hint: a value holding ': ' (a colon and a space) is read as a key: quote the whole "
+        "value (cmd: 'echo \"x: 1\"') or write it as a block (cmd: >-, then the command "
+        "indented on the next line)"], done.stderr
+
+
 CHAIN = ("stages:\n"
          "  ingest:\n    cmd: mkdir -p raw && echo 1 > raw/points.csv\n    outs: [raw/]\n"
          "  clean:\n    cmd: cp {dep} clean.csv\n    deps: [{dep}]\n    outs: [clean.csv]\n"
