@@ -144,8 +144,33 @@ def status_lines(report: StatusReport, everything: bool = False,
               for entry in found]
     lines = [line for block in cut_blocks(blocks, everything) for line in block]
     lines.append(counts_text(names, {v.task for v in stale}, "stale"))
-    hint = _missing_outs_hint(report, has_remote)
+    hint = _missing_outs_hint(report, has_remote) or _checkout_hint(report, has_remote)
     return [*lines, hint] if hint else lines
+
+
+def _checkout_hint(report: StatusReport,
+                   has_remote: Callable[[], bool] | None) -> str | None:
+    """After `git checkout` of another commit (without the hooks) the outs
+    are the other commit's: every stale task is stale only because its outs,
+    or the outs it reads, differ from the lock, which `checkout` settles."""
+    from gitpipe.project.staleness import Kind  # loaded already: it made the report
+
+    if has_remote is None:
+        return None
+    reasons = [r for v in report.tasks if v.stale for r in v.reasons]
+    outs = {r.subject for r in reasons if r.kind is Kind.OUT_MODIFIED}
+
+    def settled(reason: Reason) -> bool:  # a dep is settled when it is such an out
+        if reason.kind is Kind.DEP_MODIFIED:
+            return any(reason.subject == out or (out.endswith("/")
+                       and reason.subject.startswith(out)) for out in outs)
+        return reason.kind in (Kind.OUT_MODIFIED, Kind.UPSTREAM, Kind.NONDETERMINISTIC)
+
+    if not outs or not all(settled(r) for r in reasons):
+        return None
+    return ("hint: outs differ from what gitpipe.lock records (after a git checkout?): "
+            "'gitpipe checkout' puts the recorded ones back from the cache, "
+            "'gitpipe repro' recomputes them")
 
 
 def cut_blocks(blocks: list[list[str]], everything: bool) -> list[list[str]]:
