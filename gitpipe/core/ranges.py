@@ -105,7 +105,7 @@ def template(reason: str, key: str | None) -> str:
             start, at = end, reason.find(key, end)
         else:
             at = reason.find(key, at + 1)
-    return "".join([*parts, reason[start:]])
+    return "".join([*parts, reason[start:]]) if parts else reason
 
 
 def _stands_alone(text: str, start: int, end: int) -> bool:

@@ -8,6 +8,7 @@ import json
 from typing import Any, NamedTuple
 
 from gitpipe.core.jsondoc import plain
+from gitpipe.core.ranges import template
 from gitpipe.hashing.canonical import same
 from gitpipe.pipeline.params import ABSENT
 from gitpipe.trust.checks import terminal_text
@@ -119,16 +120,14 @@ class Reason(NamedTuple):
         placeholder (`${date}`, `${key}`) in the names it holds (a path, a
         task, a param's name, a wdir), never in a param's or env's values: so
         the tasks of one stage stale alike read as one line."""
-        from gitpipe.core.ranges import template
-
-        named = self._replace(subject=template(self.subject, key)) \
-            if self.kind in _NAMED_SUBJECTS else self
-        if self.by:
-            named = named._replace(by=template(self.by, key))
+        subject = template(self.subject, key) if self.kind in _NAMED_SUBJECTS else self.subject
+        by = template(self.by, key) if self.by else self.by
+        old, new = self.old, self.new
         if self.kind is Kind.WDIR:
-            named = named._replace(old=template(str(self.old), key),
-                                   new=template(str(self.new), key))
-        return str(named)
+            old, new = template(str(old), key), template(str(new), key)
+        if subject is self.subject and by is self.by and old is self.old and new is self.new:
+            return str(self)
+        return str(Reason(self.kind, subject, old, new, by))  # not _replace: many of these
 
     def to_json(self) -> dict[str, Any]:
         """The reason as data (docs/reference/json.md, "Reasons"), beside its sentence."""
