@@ -6,9 +6,6 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO_STAMP := $(VENV)/.installed-demo
 TEST_STAMP := $(VENV)/.installed-test
-# compat: a plain path in a .pth; the default editable finder costs every
-# gitpipe command ~20 ms of start-up (see docs/dev/performance-log.md)
-EDITABLE := --config-settings editable_mode=compat
 
 .PHONY: install demo test s3rver browser lint cli-reference bench bench-status bench-transfer bench-k8s bench-smoke clean
 
@@ -17,11 +14,11 @@ $(PY):
 	$(PY) -m pip install -q --upgrade pip
 
 $(DEMO_STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install -q -e . $(EDITABLE)
+	$(PY) -m pip install -q -e .
 	touch $(DEMO_STAMP)
 
 $(TEST_STAMP): pyproject.toml $(DEMO_STAMP)
-	$(PY) -m pip install -q -e '.[all,test]' $(EDITABLE)
+	$(PY) -m pip install -q -e '.[all,test]'
 	touch $(TEST_STAMP)
 
 install: $(TEST_STAMP)

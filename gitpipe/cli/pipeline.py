@@ -242,14 +242,15 @@ def runs(ctx: click.Context, stage: str | None, limit: int, as_json: bool, trace
     if not records:
         click.echo("no runs recorded yet")
         return
-    width = max(24, *(len(r.task) for r in records))
-    click.echo(f"{'invocation':<10}  {'started':<19}  {'stage':<{width}} {'result':<11} "
-               f"{'time':>9}  {'in':>9}  {'out':>9}")
-    for r in records:
-        started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.started))
-        click.echo(f"{(r.invocation or '-')[:8]:<10}  {started}  {r.task:<{width}} "
-                   f"{r.result:<11} {r.duration:8.2f}s  {size_text(r.bytes_in):>9}  "
-                   f"{size_text(r.bytes_out):>9}")
+    from gitpipe.core.columns import aligned
+
+    rows = [["invocation", "started", "stage", "result", "time", "in", "out"]]
+    rows += [[(r.invocation or "-")[:8],
+              time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.started)), r.task, r.result,
+              f"{r.duration:.2f}s", size_text(r.bytes_in), size_text(r.bytes_out)]
+             for r in records]
+    for line in aligned(rows, right=(4, 5, 6)):
+        click.echo(line)
 
 
 def _write_trace(ctx: click.Context, target: str, stage: str | None,

@@ -51,12 +51,10 @@ def _echo_json(data: Any) -> None:
 
 def _aligned(rows: list[list[str]]) -> list[str]:
     """The rows' cells in columns; names and values come from files in git."""
+    from gitpipe.core.columns import aligned
     from gitpipe.trust.checks import terminal_text
 
-    rows = [[terminal_text(cell) for cell in row] for row in rows]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-            .rstrip() for row in rows]
+    return aligned([[terminal_text(cell) for cell in row] for row in rows])
 
 
 def print_changes(changes: list[Change], what: str, old: str, new: str,

@@ -92,8 +92,26 @@ def group_upstream(reasons: Iterable[str], positions: dict[str, dict[str, int]],
 def template(reason: str, key: str | None) -> str:
     """A partition's reason with its own key written as `${date}` (a foreach or
     matrix item's as `${key}`), so that the same cause in many partitions
-    reads as one line."""
-    return reason.replace(key, placeholder(key)) if key else reason
+    reads as one line. The key is replaced where it stands alone, never as a
+    part of a longer word or number: item `a` leaves `data/ab.csv` as it is."""
+    if not key:
+        return reason
+    parts = []
+    start, at = 0, reason.find(key)
+    while at != -1:
+        end = at + len(key)
+        if _stands_alone(reason, at, end):
+            parts += [reason[start:at], placeholder(key)]
+            start, at = end, reason.find(key, end)
+        else:
+            at = reason.find(key, at + 1)
+    return "".join([*parts, reason[start:]]) if parts else reason
+
+
+def _stands_alone(text: str, start: int, end: int) -> bool:
+    """Whether `text[start:end]` has no letter or digit right before or after it."""
+    return not ((start > 0 and text[start - 1].isalnum())
+                or (end < len(text) and text[end].isalnum()))
 
 
 def placeholder(key: str) -> str:

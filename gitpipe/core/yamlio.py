@@ -287,6 +287,10 @@ def _yaml_problem(exc: Any, text: str, source: str) -> tuple[str, str | None]:
     if any("${" in row and ("[" in row or "{" in row.replace("${", "")) for row in near):
         hint = ("inside [...] or {...} a '{' ends a value: quote values that hold ${...}, "
                 "as in ['data/${date}.csv'], or write the list one '- item' per line")
+    elif "mapping values are not allowed" in str(exc.problem):
+        hint = ("a value holding ': ' (a colon and a space) is read as a key: quote the whole "
+                "value (cmd: 'echo \"x: 1\"') or write it as a block (cmd: >-, then the "
+                "command indented on the next line)")
     return message, hint
 
 

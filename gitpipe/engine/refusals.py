@@ -7,13 +7,14 @@ and what depends on it would not run."""
 from __future__ import annotations
 
 import os
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from pathlib import Path
 
 from gitpipe.core.errors import did_you_mean
 from gitpipe.core.outcome import Outcome
 from gitpipe.engine.reports import TaskResult
 from gitpipe.pipeline.model import Task
+from gitpipe.pipeline.parse import spec_places
 from gitpipe.project.root import Project
 from gitpipe.project.staleness import Staleness, unmade_deps
 from gitpipe.project.status import written_by
@@ -22,18 +23,20 @@ NEAR_MISSES_AMONG = 1000  # files beside a missing dep, at most, to look for a n
 
 
 def missing_message(root: Path, task: Task, missing: Sequence[str],
-                    unresolved: tuple[str, ...]) -> str:
-    """Why a stale stage cannot run: a dep that does not exist (and a near
-    miss beside it, for a typo), or a `python:` root that names no module file
-    of the project (a standard-library or installed module is no `python:`
-    dep: it is not followed)."""
+                    unresolved: tuple[str, ...], place: Callable[[str], str]) -> str:
+    """Why a stale stage cannot run, after where it is declared (`place`, as
+    `spec_places` says it): a dep that does not exist (and a near miss beside
+    it, for a typo), or a `python:` root that names no module file of the
+    project (a standard-library or installed module is no `python:` dep: it
+    is not followed)."""
+    where = place(task.stage.name)
     if missing:
         near = near_miss(root, missing[0])
-        return (f"stage {task.stage.name!r}: dependency {missing[0]!r} does not exist"
+        return (f"{where}: stage {task.name!r}: dependency {missing[0]!r} does not exist"
                 f"{f' ({near})' if near else ''}\n"
                 "hint: fix the path in gitpipe.yaml, create the file, or add the stage that "
                 "writes it")
-    return (f"stage {task.stage.name!r}: python: {unresolved[0]} names no module file of "
+    return (f"{where}: stage {task.name!r}: python: {unresolved[0]} names no module file of "
             "the project (looked for beside it, in the stage's wdir, the root and src/)\n"
             "hint: a python: dep follows the project's own modules; an installed or "
             "standard-library module is not one, so drop it or name the project's file")
@@ -62,6 +65,7 @@ def as_repro_will(project: Project, nodes: Iterable[Hashable], verdicts: Iterabl
     to date one leaves its outs as they are."""
     graph = project.graph
     would: set[str] = set()
+    place = spec_places(project.root, project.pipeline.source)
     blockers: dict[str, frozenset[str]] = {}
     said = []
     for node, verdict, result in zip(nodes, verdicts, results, strict=True):
@@ -83,7 +87,7 @@ def as_repro_will(project: Project, nodes: Iterable[Hashable], verdicts: Iterabl
             task = graph.nodes[node]["task"]
             blockers[result.task] = frozenset((result.task,))
             said.append(result._replace(outcome=Outcome.FAILED, message=missing_message(
-                project.root, task, missing, seen.unresolved)))
+                project.root, task, missing, seen.unresolved, place)))
             continue
         would.add(result.task)
         said.append(result)

@@ -16,7 +16,7 @@ import functools
 import os
 import threading
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from pathlib import Path
 
 from gitpipe.core.errors import GitpipeError, RecordError
@@ -34,6 +34,7 @@ from gitpipe.hashing.digests import XXH3
 from gitpipe.hashing.statsig import Signature
 from gitpipe.pipeline import lockfile
 from gitpipe.pipeline.model import Task
+from gitpipe.pipeline.parse import spec_places
 from gitpipe.project.gitignore import cached_out_paths, ensure_ignored
 from gitpipe.project.lockguard import orphaned_entries
 from gitpipe.project.root import Project, ProjectLock
@@ -134,6 +135,11 @@ class _Runner:
         self.slots = slots
 
     @functools.cached_property
+    def spec_place(self) -> Callable[[str], str]:
+        """Where a stage is declared, for a refusal's message (parsed once, if asked)."""
+        return spec_places(self.project.root, self.project.pipeline.source)
+
+    @functools.cached_property
     def last_results(self) -> dict[str, str]:
         """The run history's last result of each task, read once: a new task
         whose last run did not complete is said to be so, as status says it."""
@@ -174,7 +180,7 @@ class _Runner:
         if missing or seen.unresolved:
             return self._finish(task.name, Outcome.FAILED, verdict,
                                 missing_message(self.project.root, task, missing,
-                                                seen.unresolved))
+                                                seen.unresolved, self.spec_place))
         try:
             if self._restore(task, verdict, seen):
                 return Outcome.RESTORED

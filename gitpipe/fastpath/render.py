@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, NamedTuple
 
+from gitpipe.core.columns import aligned
 from gitpipe.core.ranges import (
     cut,
     group_upstream,
@@ -25,9 +26,10 @@ from gitpipe.core.ranges import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Sequence
 
     from gitpipe.engine.reports import Report, TaskResult
+    from gitpipe.project.reasons import Reason
     from gitpipe.project.status import StatusReport
 
 UP_TO_DATE = "everything is up to date"
@@ -53,21 +55,21 @@ class Entry(NamedTuple):
     reasons: list[str]
 
 
-def entries(items: Iterable[tuple[str, list[str]]], positions: dict[str, dict[str, int]],
-            everything: bool = False) -> list[Entry]:
+def entries(items: Iterable[tuple[str, Sequence[Reason | str]]],
+            positions: dict[str, dict[str, int]], everything: bool = False) -> list[Entry]:
     """(task, reasons) pairs in plan order as entries: partitions of one stage
     whose reasons read alike once their key is `${date}` are one entry, where
     the first of them stood."""
-    groups: dict[tuple[str, tuple[str, ...]], list[tuple[str, str, list[str]]]] = {}
-    for task, reasons in items:
+    groups: dict[tuple[str, tuple[str, ...]], list[tuple[str, str, Sequence[Reason | str]]]] = {}
+    for task, given in items:
         stage, at, key = task.partition("@")
-        group = (stage, tuple([template(r, key) for r in reasons])) if at \
-            else (task, ("",))
-        groups.setdefault(group, []).append((task, key, reasons))
+        group = (stage, shared_reasons(given, key)) if at else (task, ("",))
+        groups.setdefault(group, []).append((task, key, given))
     found = []
     for (stage, alike), members in groups.items():
         if len(members) == 1:
-            title, _, reasons = members[0]
+            title, _, said = members[0]
+            reasons = [str(reason) for reason in said]
         else:
             stage_keys = positions.get(stage, {})
             title = f"{stage}@" + keys_text([key for _, key, _ in members], stage_keys,
@@ -76,6 +78,23 @@ def entries(items: Iterable[tuple[str, list[str]]], positions: dict[str, dict[st
         lines = group_upstream(reasons, positions, everything)
         found.append(Entry(title, cut(lines, REASONS_SHOWN, "reasons", everything)))
     return found
+
+
+def shared_reasons(reasons: Sequence[Reason | str], key: str) -> tuple[str, ...]:
+    """The reasons of a partition or item with its key as `${date}` or `${key}`:
+    in the names a Reason holds (never in its values), or where it stands
+    alone in a sentence given without one."""
+    return tuple(template(r, key) if isinstance(r, str) else r.shared(key) for r in reasons)
+
+
+def reasons_of(result: TaskResult) -> Sequence[Reason | str]:
+    """A result's reasons as Reasons where the judge gave them (its details
+    say the same sentences), else as the sentences."""
+    details = result.details
+    if len(details) == len(result.reasons) and all(
+            str(detail) == said for detail, said in zip(details, result.reasons, strict=True)):
+        return details
+    return result.reasons
 
 
 # A date partition's key (`2024-01-01`, hourly `2024-01-01T05`); any other key
@@ -119,14 +138,39 @@ def status_lines(report: StatusReport, everything: bool = False,
     if not stale:
         return [UP_TO_DATE]
     names = [v.task for v in report.tasks]
-    found = entries(((v.task, [str(r) for r in v.reasons]) for v in stale),
+    found = entries(((v.task, v.reasons) for v in stale),
                     positions(names, order), everything)
     blocks = [[f"{entry.title}:", *(f"    {reason}" for reason in entry.reasons)]
               for entry in found]
     lines = [line for block in cut_blocks(blocks, everything) for line in block]
     lines.append(counts_text(names, {v.task for v in stale}, "stale"))
-    hint = _missing_outs_hint(report, has_remote)
+    hint = _missing_outs_hint(report, has_remote) or _checkout_hint(report, has_remote)
     return [*lines, hint] if hint else lines
+
+
+def _checkout_hint(report: StatusReport,
+                   has_remote: Callable[[], bool] | None) -> str | None:
+    """After `git checkout` of another commit (without the hooks) the outs
+    are the other commit's: every stale task is stale only because its outs,
+    or the outs it reads, differ from the lock, which `checkout` settles."""
+    from gitpipe.project.staleness import Kind  # loaded already: it made the report
+
+    if has_remote is None:
+        return None
+    reasons = [r for v in report.tasks if v.stale for r in v.reasons]
+    outs = {r.subject for r in reasons if r.kind is Kind.OUT_MODIFIED}
+
+    def settled(reason: Reason) -> bool:  # a dep is settled when it is such an out
+        if reason.kind is Kind.DEP_MODIFIED:
+            return any(reason.subject == out or (out.endswith("/")
+                       and reason.subject.startswith(out)) for out in outs)
+        return reason.kind in (Kind.OUT_MODIFIED, Kind.UPSTREAM, Kind.NONDETERMINISTIC)
+
+    if not outs or not all(settled(r) for r in reasons):
+        return None
+    return ("hint: outs differ from what gitpipe.lock records (after a git checkout?): "
+            "'gitpipe checkout' puts the recorded ones back from the cache, "
+            "'gitpipe repro' recomputes them")
 
 
 def cut_blocks(blocks: list[list[str]], everything: bool) -> list[list[str]]:
@@ -184,7 +228,7 @@ def dry_run_lines(report: Report, everything: bool = False,
     where = positions(names, order)
     lines = [f"{verbs[outcome]} {entry.title}: {'; '.join(entry.reasons)}"
              for outcome in verbs
-             for entry in entries(((r.task, list(r.reasons)) for r in acting
+             for entry in entries(((r.task, reasons_of(r)) for r in acting
                                    if r.outcome is outcome), where, everything)]
     lines = cut(lines, ENTRIES_SHOWN, "", everything)
     count = counts_text(names, {r.task for r in acting if r.outcome is Outcome.RAN}, "would run")
@@ -212,10 +256,7 @@ def table_lines(report: Report, everything: bool = False,
     if not cells:
         return [f"{UP_TO_DATE}: {counts}" if counts else UP_TO_DATE]
     shown = cells if everything else cells[:ROWS_SHOWN]
-    table = [("stage", "result", "time", "why"), *shown]
-    widths = [max(len(row[i]) for row in table) for i in range(3)]
-    lines = [("  ".join(row[i].ljust(widths[i]) for i in range(3)) + "  " + row[3]).rstrip()
-             for row in table]
+    lines = aligned([("stage", "result", "time", "why"), *shown])
     if len(shown) < len(cells):
         lines.append(more_line(len(cells) - len(shown), "rows"))
     return [*lines, counts]
@@ -244,6 +285,7 @@ def _alike(members: list[TaskResult], positions: dict[str, dict[str, int]],
     by_reasons: dict[tuple[str, ...], list[TaskResult]] = {}
     for result in members:
         key = split_task(result.task)[1]
-        by_reasons.setdefault(tuple(template(r, key) for r in result.reasons), []).append(result)
-    found = entries(((r.task, list(r.reasons)) for r in members), positions, everything)
+        alike = shared_reasons(reasons_of(result), key) if key else result.reasons
+        by_reasons.setdefault(alike, []).append(result)
+    found = entries(((r.task, reasons_of(r)) for r in members), positions, everything)
     return list(zip(found, by_reasons.values(), strict=True))

@@ -7,6 +7,7 @@ as a signed pickle, so a no-op command does not validate again.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -160,6 +161,26 @@ def load_pipeline(root: Path, source: str = SPEC_FILE, cache_dir: Path | None = 
         return parse_pipeline(parse_yaml(text, source, counted), source, read_file)
     _remember_pipeline(text, source, root, cache_dir, pipeline)
     return pipeline
+
+
+def spec_places(root: Path, source: str = SPEC_FILE) -> Callable[[str], str]:
+    """Where each stage is declared, for messages: `gitpipe.yaml:12` (the file
+    alone where the line cannot be said). The pipeline as usually loaded, from
+    the parse cache, has no lines: the file is parsed again, once, at the first
+    question."""
+    lines: dict[str, int] = {}
+    parsed = False
+
+    def place(stage: str) -> str:
+        nonlocal parsed
+        if not parsed:
+            parsed = True
+            with contextlib.suppress(SpecError):  # changed since loaded: the file alone
+                lines.update(load_pipeline(root, source, with_lines=True).stage_lines or {})
+        line = lines.get(stage)
+        return f"{source}:{line}" if line else source
+
+    return place
 
 
 def read_inside(root: Path, path: str, reads: ReadLog | None) -> str:

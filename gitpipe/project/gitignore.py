@@ -7,10 +7,15 @@ beside them (a hand-made `data/raw/lookup.csv`).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from gitpipe.pipeline import lockfile
 from gitpipe.pipeline.model import Pipeline
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from gitpipe.git.repo import GitRepo
 
 
 def ensure_ignored(root: Path, paths: list[str]) -> list[str]:
@@ -28,6 +33,22 @@ def ensure_ignored(root: Path, paths: list[str]) -> list[str]:
         text = "\n".join(list(dict.fromkeys(updated)) + wanted) + "\n"
         lockfile.atomic_write(ignore, text)
     return wanted
+
+
+def ignore_generated(root: Path, git: GitRepo, target: Path) -> str | None:
+    """Add `target` (a page gitpipe generates in the work tree, not a source)
+    to the root .gitignore, unless it lies outside the project or git ignores
+    it already; returns the line added."""
+    from gitpipe.pipeline.partitions import ignore_pattern
+
+    try:
+        rel = Path(os.path.realpath(target)).relative_to(os.path.realpath(root)).as_posix()
+    except ValueError:
+        return None
+    if git.repo.path_is_ignored(git.git_path(rel)):
+        return None
+    added = ensure_ignored(root, [ignore_pattern(rel, None)])
+    return added[0] if added else None
 
 
 def _loose_pattern(pattern: str) -> str:

@@ -8,6 +8,7 @@ import json
 from typing import Any, NamedTuple
 
 from gitpipe.core.jsondoc import plain
+from gitpipe.core.ranges import template
 from gitpipe.hashing.canonical import same
 from gitpipe.pipeline.params import ABSENT
 from gitpipe.trust.checks import terminal_text
@@ -114,6 +115,20 @@ class Reason(NamedTuple):
             return f"new {self.subject}"  # a partition is not called a stage
         return kind.value
 
+    def shared(self, key: str) -> str:
+        """The sentence with a partition's or item's own `key` written as its
+        placeholder (`${date}`, `${key}`) in the names it holds (a path, a
+        task, a param's name, a wdir), never in a param's or env's values: so
+        the tasks of one stage stale alike read as one line."""
+        subject = template(self.subject, key) if self.kind in _NAMED_SUBJECTS else self.subject
+        by = template(self.by, key) if self.by else self.by
+        old, new = self.old, self.new
+        if self.kind is Kind.WDIR:
+            old, new = template(str(old), key), template(str(new), key)
+        if subject is self.subject and by is self.by and old is self.old and new is self.new:
+            return str(self)
+        return str(Reason(self.kind, subject, old, new, by))  # not _replace: many of these
+
     def to_json(self) -> dict[str, Any]:
         """The reason as data (docs/reference/json.md, "Reasons"), beside its sentence."""
         kind = self.kind
@@ -149,6 +164,10 @@ _PYTHON_KINDS = frozenset({Kind.PYTHON_MODIFIED, Kind.PYTHON_IMPORTED, Kind.PYTH
 _PATH_KINDS = frozenset({Kind.DEP_MODIFIED, Kind.DEP_MISSING, Kind.DEP_ADDED, Kind.DEP_REMOVED,
                          Kind.DEP_MODE, Kind.OUT_MISSING, Kind.OUT_MODIFIED, Kind.OUT_DECLARED,
                          Kind.OUT_KIND, Kind.OUT_MODE}) | _PYTHON_KINDS - {Kind.PYTHON_MISSING}
+
+# The kinds whose subject names something a partition's or item's key may be
+# part of (a path, a task, a module, a param); the others' is a word or a list.
+_NAMED_SUBJECTS = _PATH_KINDS | {Kind.PYTHON_MISSING, Kind.UPSTREAM, Kind.PARAM}
 
 
 _IMPORTER = {Kind.PYTHON_MODIFIED: " (imported by {})", Kind.PYTHON_IMPORTED: " (by {})"}

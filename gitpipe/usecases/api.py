@@ -18,6 +18,9 @@ from gitpipe.project.status import status as run_status
 from gitpipe.storage.state import RunRecord
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
     import gitpipe.usecases.artifactlog
     import gitpipe.usecases.runtrace
     from gitpipe.engine.backfill import BackfillOptions
@@ -70,21 +73,17 @@ class Project(project_module.Project):
         beside it and the outs."""
         from gitpipe.engine.refusals import near_miss
 
-        found = self._stage_lines.get(task.stage.name)
-        line = f":{found}" if found else ""
         near = near_miss(self.root, dep, outs)
-        return (f"{self.pipeline.source}{line}: stage {task.name!r}: dependency {dep!r} does "
-                "not exist and no stage declares it as an out: 'gitpipe repro' refuses to run "
-                f"the stage until it exists{f' ({near})' if near else ''}")
+        return (f"{self._spec_place(task.stage.name)}: stage {task.name!r}: dependency "
+                f"{dep!r} does not exist and no stage declares it as an out: 'gitpipe repro' "
+                f"refuses to run the stage until it exists{f' ({near})' if near else ''}")
 
     @cached_property
-    def _stage_lines(self) -> dict[str, int]:
-        """Each stage's line in gitpipe.yaml (the pipeline as usually loaded,
-        from the parse cache, has none): parsed again, once, for messages."""
-        from gitpipe.pipeline.parse import load_pipeline
+    def _spec_place(self) -> Callable[[str], str]:
+        """Where a stage is declared, for messages (gitpipe.yaml parsed again, once)."""
+        from gitpipe.pipeline.parse import spec_places
 
-        lines = load_pipeline(self.root, self.pipeline.source, with_lines=True).stage_lines
-        return lines or {}
+        return spec_places(self.root, self.pipeline.source)
 
     def python_notes(self) -> list[str]:
         """What `python:` deps cannot follow: dynamic imports, modules that do
@@ -233,6 +232,13 @@ class Project(project_module.Project):
         from gitpipe.usecases import reportpage
 
         return reportpage.build(self, commits)
+
+    def ignore_generated(self, target: Path) -> str | None:
+        """Add `target`, a page gitpipe generated, to the root .gitignore (unless
+        git ignores it already, or it lies outside); returns the line added."""
+        from gitpipe.project.gitignore import ignore_generated
+
+        return ignore_generated(self.root, self.git, target)
 
     def runs(self, task: str | None = None, limit: int = 50) -> list[RunRecord]:
         """The `limit` most recent runs (of `task`, or of every task), newest first."""

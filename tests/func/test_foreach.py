@@ -224,3 +224,28 @@ def test_items_stale_alike_read_as_one_line_with_their_key_as_key(repo: Repo) ->
     done = repo.run("status")
     assert "outs: model-${key}.txt missing" in done.stdout, done.stdout
     assert "${date}" not in done.stdout
+
+
+SWEEP = {"foreach": ["a", "ab", "1", "5"],
+         "do": {"cmd": "cat data/${item}.csv > out-${item}.txt",
+                "deps": ["data/${item}.csv"], "params": ["train.lr"],
+                "outs": ["out-${item}.txt"]}}
+
+
+@pytest.mark.parametrize("command", [("status",), ("repro", "--dry-run"), ("repro",)])
+def test_items_group_by_their_whole_key_never_a_part_of_a_word_or_value(
+        repo: Repo, command: tuple[str, ...]) -> None:
+    # `a` is inside `data`, in `ab` and in `lr`; `1` and `5` are inside 0.1 and 0.5.
+    repo.spec({"sweep": SWEEP})
+    repo.gen({"params.yaml": {"train": {"lr": 0.1}},
+              **{f"data/{key}.csv": f"{key}\n" for key in SWEEP["foreach"]}})
+    repo.run("repro", check=True)
+    repo.gen({"params.yaml": {"train": {"lr": 0.5}},
+              **{f"data/{key}.csv": f"{key} again\n" for key in SWEEP["foreach"]}})
+    done = repo.run(*command)
+    assert done.returncode == 0, done.stderr
+    said = done.stdout.replace(":\n    ", ": ").replace("\n    ", "; ")
+    lines = [line for line in said.splitlines()
+             if "sweep@" in line and not line.startswith("running ")]
+    assert len(lines) == 1 and "sweep@a … 5 (4 of 4)" in lines[0], done.stdout  # the four
+    assert lines[0].endswith("deps: data/${key}.csv modified; params: train.lr 0.1 -> 0.5")

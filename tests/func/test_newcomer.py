@@ -106,12 +106,57 @@ def test_without_a_remote_missing_outs_point_at_repro(repo: Repo) -> None:
                         "from)\n")
 
 
+def test_after_a_git_checkout_status_points_at_gitpipe_checkout(repo: Repo) -> None:
+    repo.spec({"make": {"cmd": "cp params.yaml made.txt", "params": ["n"],
+                        "outs": ["made.txt"]},
+               "use": {"cmd": "cp made.txt used.txt", "deps": ["made.txt"],
+                       "outs": ["used.txt"]}})
+    repo.gen({"params.yaml": "n: 1\n"})
+    repo.run("repro", check=True)
+    repo.commit("n=1")
+    repo.gen({"params.yaml": "n: 2\n"})
+    repo.run("repro", check=True)
+    repo.commit("n=2")
+    repo.git("checkout", "-q", "HEAD~1")  # no hooks: the outs are still n=2's
+    lines = repo.run("status").stdout.splitlines()
+    assert lines[-1] == ("hint: outs differ from what gitpipe.lock records (after a git "
+                         "checkout?): 'gitpipe checkout' puts the recorded ones back from "
+                         "the cache, 'gitpipe repro' recomputes them"), lines
+    repo.run("checkout", check=True)
+    assert repo.run("status").stdout == "everything is up to date\n"
+    repo.gen({"made.txt": "by hand\n", "raw.txt": "edited\n"})
+    repo.spec({"make": {"cmd": "cp params.yaml made.txt", "params": ["n"],
+                        "outs": ["made.txt"]},
+               "use": {"cmd": "cp made.txt used.txt", "deps": ["made.txt", "raw.txt"],
+                       "outs": ["used.txt"]}})
+    repo.run("commit", "use", check=True)
+    repo.gen({"raw.txt": "edited again\n"})  # data, not an out: checkout cannot settle it
+    said = repo.run("status").stdout
+    assert "outs: made.txt modified" in said and "hint:" not in said, said
+
+
 def test_runs_has_a_header_row(repo: Repo) -> None:
     repo.spec({"make": {"cmd": "echo made > made.txt", "outs": ["made.txt"]}})
     repo.run("repro", check=True)
     lines = repo.run("runs", check=True).stdout.splitlines()
     assert lines[0].split() == ["invocation", "started", "stage", "result", "time", "in", "out"]
     assert lines[1].split()[3:5] == ["make", "ran"]
+
+
+def test_runs_columns_are_two_spaces_apart_and_numbers_right_aligned(repo: Repo) -> None:
+    repo.spec({"a": {"cmd": "echo a > a.txt", "outs": ["a.txt"]},
+               "a-longer-name": {"cmd": "echo b > b.txt", "outs": ["b.txt"]}})
+    repo.run("repro", check=True)
+    lines = repo.run("runs", check=True).stdout.splitlines()
+    header, rows = lines[0], lines[1:]
+    stage_at = header.index("stage")
+    # the widest stage name and two spaces, as every other column
+    assert header.index("result") == stage_at + len("a-longer-name") + 2, lines
+    for row in rows:  # text on the left, numbers (and their headings) on the right
+        assert row[stage_at - 3].isdigit() and row[stage_at - 2:stage_at] == "  ", lines
+        assert row[stage_at:].split()[0] in ("a", "a-longer-name"), lines
+        assert row[header.index("result"):].startswith("ran"), lines
+        assert len(row) == len(header), lines
 
 
 def test_validate_counts_stages_and_partitions(repo: Repo) -> None:

@@ -63,6 +63,18 @@ def test_a_config_with_a_tag_on_the_wrong_value_names_its_line(repo: Repo) -> No
         "error: .gitpipe/config.local.yaml:1: invalid YAML: !!map is a mapping's tag, on a scalar")
 
 
+def test_a_cmd_holding_a_colon_and_a_space_says_to_quote_it(repo: Repo) -> None:
+    repo.gen({"gitpipe.yaml": "stages:\n  b:\n    cmd: echo {\"x\": 1} > m.json\n"
+                              "    metrics: [m.json]\n"})
+    done = repo.run("repro")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.splitlines() == [
+        "error: gitpipe.yaml:3: invalid YAML: mapping values are not allowed in this context",
+        "hint: a value holding ': ' (a colon and a space) is read as a key: quote the whole "
+        "value (cmd: 'echo \"x: 1\"') or write it as a block (cmd: >-, then the command "
+        "indented on the next line)"], done.stderr
+
+
 CHAIN = ("stages:\n"
          "  ingest:\n    cmd: mkdir -p raw && echo 1 > raw/points.csv\n    outs: [raw/]\n"
          "  clean:\n    cmd: cp {dep} clean.csv\n    deps: [{dep}]\n    outs: [clean.csv]\n"
@@ -89,11 +101,24 @@ def test_a_dry_run_says_what_repro_will_say_of_a_missing_dep(repo: Repo, dep: st
         "1 of 4 stages would run, 1 task would fail, 1 task would not run"], dry.stdout
     done = repo.run("repro", "-k")
     assert dry.returncode == done.returncode == 1
-    said = [f"error: stage 'clean': dependency '{dep}' does not exist{near}",
+    # gitpipe.yaml:5 is where `clean` is declared, as validate's warning says
+    said = [f"error: gitpipe.yaml:5: stage 'clean': dependency '{dep}' does not exist{near}",
             "hint: fix the path in gitpipe.yaml, create the file, or add the stage that writes it"]
     assert dry.stderr.splitlines() == said, dry.stderr
     assert done.stderr.splitlines() == said, done.stderr
     assert "Traceback" not in dry.stderr + done.stderr
+
+
+def test_a_foreach_item_s_missing_dep_names_the_line_of_its_stage(repo: Repo) -> None:
+    repo.gen({"gitpipe.yaml": "stages:\n  other:\n    cmd: echo\n"
+                              "  train:\n    foreach: [a, b]\n    do:\n"
+                              "      cmd: cat in-${item}.txt\n      deps: ['in-${item}.txt']\n",
+              "in-a.txt": "a\n"})
+    done = repo.run("repro", "train@b")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.splitlines()[0] == (
+        "error: gitpipe.yaml:4: stage 'train@b': dependency 'in-b.txt' does not exist "
+        "(did you mean 'in-a.txt'?)"), done.stderr
 
 
 def test_a_dry_run_awaits_a_dep_that_a_stage_running_first_makes(repo: Repo) -> None:

@@ -127,3 +127,30 @@ def test_text_from_git_cannot_close_the_data_block(repo: Repo) -> None:
     data = page_data(html)
     assert any(hostile in reason for reason in data["tasks"]["a"][1])
     assert hostile in [row["subject"] for row in data["metrics"]["rows"]]
+
+
+def test_the_default_page_is_git_ignored_so_git_status_stays_clean(repo: Repo) -> None:
+    repo.spec({"a": {"cmd": "echo > a.txt", "outs": ["a.txt"]}})
+    repo.run("repro", check=True)
+    repo.commit("ran")
+    done = repo.run("report", check=True)
+    assert done.stderr.splitlines()[-1] == (
+        "note: .gitignore now ignores /gitpipe-report.html (a generated page): commit it")
+    assert (repo.path / "gitpipe-report.html").is_file()
+    assert repo.git("status", "--porcelain").splitlines() == [" M .gitignore"]
+    repo.commit("ignore the report")
+    again = repo.run("report", check=True)  # already ignored: no second line, no note
+    assert "note:" not in again.stderr
+    assert repo.git("status", "--porcelain") == ""
+    assert (repo.path / ".gitignore").read_text().count("gitpipe-report.html") == 1
+
+
+def test_a_page_git_already_ignores_or_written_where_asked_adds_no_line(repo: Repo) -> None:
+    repo.spec({"a": {"cmd": "echo > a.txt", "outs": ["a.txt"]}})
+    repo.run("repro", check=True)
+    (repo.path / ".git" / "info" / "exclude").write_text("*.html\n")
+    repo.run("report", check=True)
+    repo.run("report", "-o", "state.html", check=True)  # a file the user named is theirs
+    (repo.path / ".git" / "info" / "exclude").write_text("")
+    repo.run("report", "-o", "mine.html", check=True)
+    assert "report" not in (repo.path / ".gitignore").read_text()

@@ -57,7 +57,7 @@ def test_allow_missing_leaves_unpulled_stages_alone(repo: Repo, tmp_path: Path) 
     assert dry.returncode == done.returncode == 1
     said = dry.stderr.splitlines()[-2:]
     assert said == done.stderr.splitlines()[-2:], (dry.stderr, done.stderr)
-    assert said[0] == "error: stage 'c': dependency 'b.txt' does not exist", said
+    assert said[0] == "error: gitpipe.yaml:12: stage 'c': dependency 'b.txt' does not exist", said
 
 
 def test_allow_missing_runs_what_the_remote_does_not_have(repo: Repo, tmp_path: Path) -> None:

@@ -86,3 +86,17 @@ def test_ignore_patterns_match_the_partitions_only(path: str, freq: str, names: 
     as_fnmatch = pattern.replace("\\[", "[[]").replace("\\*", "[*]").replace("\\?", "[?]")
     assert all(fnmatch.fnmatchcase(name, as_fnmatch) for name in names)
     assert not any(fnmatch.fnmatchcase(name, as_fnmatch) for name in others)
+
+
+@pytest.mark.parametrize(("reason", "key", "shared"), [
+    ("deps: data/a.csv modified", "a", "deps: data/${key}.csv modified"),
+    ("deps: data/ab.csv modified", "a", "deps: data/ab.csv modified"),
+    ("upstream: prep@ab", "ab", "upstream: prep@${key}"),
+    ("outs: model_1.json missing", "1", "outs: model_${key}.json missing"),
+    ("deps: v1/x.csv modified", "1", "deps: v1/x.csv modified"),
+    ("deps: in/2024-01-03.csv, in/2024-01-03T05.csv", "2024-01-03",
+     "deps: in/${date}.csv, in/2024-01-03T05.csv"),
+])
+def test_a_key_is_replaced_where_it_stands_alone_never_inside_a_word(
+        reason: str, key: str, shared: str) -> None:
+    assert template(reason, key) == shared

@@ -342,3 +342,12 @@ def test_the_parse_cache_keeps_key_types(tmp_path: Path) -> None:
                         "b": {"__map__": "v"}}
         assert [type(key) for key in data["a"]] == [int, str, dt.date, str]
         assert (tmp_path / "p.yaml.json").is_file()
+
+
+def test_a_reason_shared_by_items_keys_its_names_never_its_values() -> None:
+    assert Reason(Kind.PARAM, "train.lr", 0.1, 0.5).shared("1") == "params: train.lr 0.1 -> 0.5"
+    assert Reason(Kind.PARAM, "m1.lr", 1, 2).shared("m1") == "params: ${key}.lr 1 -> 2"
+    assert Reason(Kind.UPSTREAM, "train@a").shared("a") == "upstream: train@${key}"
+    assert Reason(Kind.NEW, "item").shared("item") == "new item"
+    assert Reason(Kind.WDIR, old="runs/a", new="jobs/a").shared("a") == \
+        "wdir changed (runs/${key} -> jobs/${key})"
