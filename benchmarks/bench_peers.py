@@ -14,7 +14,8 @@ in the same run:
     full build              S=200: gitpipe repro -j2, dvc repro (serial), snakemake
                             --cores 2, make -j2, each in a fresh copy of the repository
     builds next to make     S=200/F=2000 and S=2000/F=20000: gitpipe repro -j2, make -j2
-                            and a bare Python runner (floor_runner.py), CPU beside wall
+                            and a bare Python runner (floor_runner.py; with --books, also
+                            the least bookkeeping of a content-addressed cache), CPU beside wall
     8 x `sleep 1`           gitpipe -j 8, snakemake --cores 8, make -j8, dvc repro
     hashing                 1 GiB file (page cache warm, no stat cache) vs `cat`;
                             20,000 x 4 KiB files (files/s), next to DVC's md5 code
@@ -679,10 +680,16 @@ def bench_make_builds(tools: Tools, plan: Plan, jobs: int) -> list[dict[str, Any
         dag = base / "floor-dag.json"
         dag.write_text(json.dumps([
             {"name": st.name, "needs": st.upstream,
-             "cmd": f"sh {bs._code_path(shape, st)} {st.out} {bs._inputs(st, 'out')}"}
+             "cmd": f"sh {bs._code_path(shape, st)} {st.out} {bs._inputs(st, 'out')}",
+             "reads": [bs._code_path(shape, st), *([f"data/raw/{st.name}"] if st.raw else []),
+                       *(f"out/{up}.txt" for up in st.upstream)],
+             "writes": [st.out]}
             for st in bs.design(shape)]))
         cmds["floor"] = [tools.python, str(HERE / "floor_runner.py"), str(dag), str(jobs)]
-        outs_dir = {"gitpipe": "out", "make": "mk", "floor": "out"}
+        # ... and with the least bookkeeping gitpipe's model needs (--books: the
+        # deps hashed, the out cached, a run entry, a lock).
+        cmds["floor-books"] = [*cmds["floor"], "--books"]
+        outs_dir = {"gitpipe": "out", "make": "mk", "floor": "out", "floor-books": "out"}
         specs = [Spec(key, " ".join(Path(c).name if c.startswith("/") else c for c in cmds[key]),
                       fresh_build(template, base / f"run-{key}", cmds[key], tools.env,
                                   outs_dir[key]),
@@ -695,7 +702,9 @@ def bench_make_builds(tools: Tools, plan: Plan, jobs: int) -> list[dict[str, Any
         res = scenario(f"make-build-s{stages}",
                        f"full build next to make, S={stages:,} F={files:,} (`-j{jobs}`)",
                        {"gitpipe repro": figs["gitpipe"],
-                        "a bare Python runner (floor_runner.py)": figs["floor"]},
+                        "a bare Python runner (floor_runner.py)": figs["floor"],
+                        "the bare runner with a cache's bookkeeping (floor_runner.py --books)":
+                            figs["floor-books"]},
                        {"make": figs["make"]},
                        shape=asdict(shape), jobs=jobs, incomplete=short,
                        cpu_s={k: {"median": statistics.median(v), "samples": v}
@@ -1645,6 +1654,10 @@ def markdown(meta: dict[str, Any], results: list[dict[str, Any]]) -> str:
             floor = (f", a bare Python runner {cpu['floor']['median']:.2f} s "
                      f"({cpu['floor']['median'] / cpu['make']['median']:.2f}×)"
                      if "floor" in cpu else "")
+            if "floor-books" in cpu:
+                floor += (f", the bare runner with a cache's bookkeeping "
+                          f"{cpu['floor-books']['median']:.2f} s "
+                          f"({cpu['floor-books']['median'] / cpu['make']['median']:.2f}×)")
             out += ["", f"{res['title']}: CPU time (user + system, the whole process tree) "
                     f"gitpipe {cpu['gitpipe']['median']:.2f} s, make {cpu['make']['median']:.2f} s "
                     f"({cpu['gitpipe']['median'] / cpu['make']['median']:.2f}×){floor}; "

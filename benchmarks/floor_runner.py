@@ -10,7 +10,16 @@ a thread. No
 hashing, cache, lock, run history or checks: what is left between it and
 make is the cost of Python and of starting processes from it.
 
-    python benchmarks/floor_runner.py DAG.json JOBS     # in the repository
+With `--books`, it also does the least a content-addressed runner with a
+run-cache does for each stage, and nothing else: every file a stage reads
+(its "reads": files and folders) hashed with xxh3 before the command, every
+file it writes ("writes") copied into a cache while hashed (a temp file
+renamed under `files/<ab>/`), a run entry in a folder of the stage's own
+(`runs/<name>/<fingerprint>`, a temp file renamed), and one lock file of
+every stage's digests at the end. No validation, no checks, no stat cache,
+no events: the floor of gitpipe's model of a build, not of gitpipe.
+
+    python benchmarks/floor_runner.py DAG.json JOBS [--books]   # in the repository
 """
 
 from __future__ import annotations
@@ -23,9 +32,12 @@ import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
+import xxhash
+
 from gitpipe.executors.plainargv import plain_argv
 
 LOGS = Path(".floor-logs")
+CACHE = Path(".floor-cache")
 
 
 def start(cmd: str) -> subprocess.Popen[bytes]:
@@ -61,13 +73,57 @@ def run(name: str, cmd: str) -> None:
         raise RuntimeError(f"{name}: exit {code}")
 
 
+def files_of(path: str) -> list[str]:
+    if os.path.isdir(path):
+        return sorted(os.path.join(path, name) for name in os.listdir(path))
+    return [path]
+
+
+def digest_of(path: str) -> str:
+    with open(path, "rb", buffering=0) as reader:
+        return xxhash.xxh3_128_hexdigest(reader.read())
+
+
+def write_beside(final: str, data: bytes) -> None:
+    tmp = f"{final}.tmp{threading.get_ident()}"
+    with open(tmp, "wb") as writer:
+        writer.write(data)
+    os.replace(tmp, final)
+
+
+def run_with_books(name: str, cmd: str, reads: list[str], writes: list[str],
+                   lock: dict[str, object]) -> None:
+    deps = {f: digest_of(f) for path in reads for f in files_of(path)}
+    fingerprint = xxhash.xxh3_128_hexdigest(json.dumps([cmd, deps], sort_keys=True).encode())
+    run(name, cmd)
+    outs = {}
+    for path in writes:
+        data = Path(path).read_bytes()
+        digest = outs[path] = xxhash.xxh3_128_hexdigest(data)
+        folder = CACHE / "files" / digest[:2]
+        folder.mkdir(exist_ok=True)
+        final = folder / digest[2:]
+        if not final.exists():
+            write_beside(str(final), data)
+    (CACHE / "runs" / name).mkdir()
+    write_beside(str(CACHE / "runs" / name / fingerprint), json.dumps(outs).encode())
+    lock[name] = {"fingerprint": fingerprint, "deps": deps, "outs": outs}
+
+
 def main(argv: list[str]) -> int:
+    books = "--books" in argv
+    argv = [a for a in argv if a != "--books"]
     stages = json.loads(Path(argv[1]).read_text())
     jobs = int(argv[2])
     LOGS.mkdir(exist_ok=True)
     Path("out").mkdir(exist_ok=True)
+    lock: dict[str, object] = {}
+    if books:
+        for folder in (CACHE / "files", CACHE / "runs"):
+            folder.mkdir(parents=True, exist_ok=True)
     needs = {s["name"]: set(s["needs"]) for s in stages}
     commands = {s["name"]: s["cmd"] for s in stages}
+    books_of = {s["name"]: (s.get("reads", []), s.get("writes", [])) for s in stages}
     children: dict[str, list[str]] = {name: [] for name in needs}
     for name, ups in needs.items():
         for up in ups:
@@ -78,7 +134,11 @@ def main(argv: list[str]) -> int:
         while ready or running:
             while ready and len(running) < jobs:
                 name = ready.pop(0)
-                running[pool.submit(run, name, commands[name])] = name
+                if books:
+                    running[pool.submit(run_with_books, name, commands[name],
+                                        *books_of[name], lock)] = name
+                else:
+                    running[pool.submit(run, name, commands[name])] = name
             done, _ = wait(list(running), return_when=FIRST_COMPLETED)
             for future in done:
                 finished = running.pop(future)
@@ -87,6 +147,8 @@ def main(argv: list[str]) -> int:
                     needs[child].discard(finished)
                     if not needs[child]:
                         ready.append(child)
+    if books:
+        write_beside(".floor-lock.json", json.dumps(lock, sort_keys=True).encode())
     return 0
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
 
 STYLES = {
     "stale": "33", "would run": "33", "running": "36", "retrying": "33",
@@ -33,14 +32,9 @@ _COUNTS_LINE = re.compile(r"^(?:\d|everything is |verify: \d)(?!.*  )")
 _COUNTED = re.compile(rf"(\d |\bstages? |^everything is )({_VERDICT})(?=[ ,:(]|$)")
 
 
-def wanted(stream: Any) -> bool:
-    """Colour for this stream: a terminal, and NO_COLOR not set (to anything)."""
-    if os.environ.get("NO_COLOR"):
-        return False
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False
+def wanted_on_a_terminal() -> bool:
+    """Colour for a stream known to be a terminal: NO_COLOR not set (to anything)."""
+    return not os.environ.get("NO_COLOR")
 
 
 def colour(text: str) -> str:

@@ -36,6 +36,7 @@ class Ui:
         self.live: Any = None  # the rich Progress running now, if any
         self._partial = False  # a stage's `\r` frame is on stdout, unfinished
         self._consoles: dict[bool, Console] = {}
+        self._streams: dict[bool, _Stream] = {}
 
     # -- where things go --------------------------------------------------------
 
@@ -49,6 +50,17 @@ class Ui:
                 stderr=err, highlight=False, soft_wrap=True, force_terminal=tty,
                 no_color=bool(os.environ.get("NO_COLOR")) or not tty)
         return self._consoles[err]
+
+    def stream(self, err: bool = False) -> _Stream:
+        """Where a line goes now (stdout, or stderr with `err`), asked whether it
+        is a terminal and how it encodes once, not for every line: a stream's
+        answers do not change while it is the one in sys.stdout (a test that
+        swaps sys.stdout for another stream gets that one asked afresh)."""
+        current = sys.stderr if err else sys.stdout
+        known = self._streams.get(err)
+        if known is None or known.stream is not current:
+            known = self._streams[err] = _Stream(current)
+        return known
 
     def shows_progress(self) -> bool:
         """Progress is for a person at a terminal: on when stderr is a TTY and the
@@ -65,15 +77,15 @@ class Ui:
     def result(self, text: str, err: bool = False, styled: bool = False) -> None:
         """A line a script may read (or a diagnostic, with `err`): always printed.
         `styled` colours the verdict words in it on a terminal (cli/colour.py)."""
-        stream = sys.stderr if err else sys.stdout
-        if styled and colour.wanted(stream):
+        out = self.stream(err)
+        if styled and out.tty and colour.wanted_on_a_terminal():
             text = colour.colour(text)
         with self.lock:
             self._end_partial()
-            if self.live is not None and _isatty(stream):
+            if self.live is not None and out.tty:
                 self._above_live(text)
                 return
-            echo(text, err)
+            out.echo(text, err)
 
     def _above_live(self, text: str) -> None:
         """A line above the live display, through the console that draws it,
@@ -104,10 +116,11 @@ class Ui:
     def frame(self, text: str) -> None:
         """A `\\r` frame of a stage's own progress bar, redrawn in place on a
         terminal; nowhere else (a log gets the finished line)."""
-        if self.quiet or not _isatty(sys.stdout):
+        out = self.stream()
+        if self.quiet or not out.tty:
             return
         with self.lock:
-            stream = sys.stdout
+            stream = out.stream
             stream.write(CLEAR_LINE + text)
             stream.flush()
             self._partial = True
@@ -125,23 +138,31 @@ class Ui:
 _ANSI = re.compile(r"\033\[[0-?]*[ -/]*[@-~]")
 
 
-def echo(text: str, err: bool = False) -> None:
-    """One line to stdout (stderr with `err`), written as `click.echo` writes it:
-    colour and other escape sequences stripped unless the stream is a terminal,
-    flushed. A stream whose encoding is plain ASCII goes through click itself,
-    which rewraps it as UTF-8."""
-    stream = sys.stderr if err else sys.stdout
-    if stream is None:
-        return
-    if _is_ascii(stream):
-        import click
+class _Stream:
+    """stdout or stderr, with what a line printed on it needs to know of it."""
 
-        click.echo(text, err=err)
-        return
-    if not _isatty(stream):
-        text = _ANSI.sub("", text)
-    stream.write(text + "\n")
-    stream.flush()
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.tty = _isatty(stream)
+        self.ascii = stream is not None and _is_ascii(stream)
+
+    def echo(self, text: str, err: bool) -> None:
+        """One line, written as `click.echo` writes it: colour and other escape
+        sequences stripped unless the stream is a terminal, flushed. A stream
+        whose encoding is plain ASCII goes through click itself, which rewraps
+        it as UTF-8."""
+        stream = self.stream
+        if stream is None:
+            return
+        if self.ascii:
+            import click
+
+            click.echo(text, err=err)
+            return
+        if not self.tty:
+            text = _ANSI.sub("", text)
+        stream.write(text + "\n")
+        stream.flush()
 
 
 def _is_ascii(stream: Any) -> bool:

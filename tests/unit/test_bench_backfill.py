@@ -50,14 +50,15 @@ def test_the_file_probe_measures_and_leaves_nothing(tmp_path: Path) -> None:
     assert not probe.exists()
 
 
-def _floor(tmp_path: Path, stages: list[dict[str, object]]) -> subprocess.CompletedProcess[str]:
+def _floor(tmp_path: Path, stages: list[dict[str, object]],
+           *extra: str) -> subprocess.CompletedProcess[str]:
     dag = tmp_path / "dag.json"
     dag.write_text(json.dumps(stages))
     # No PWD: /bin/sh exports one to its command, an exec'd program gets none.
     env = {k: v for k, v in os.environ.items() if k != "PWD"}
     env["PYTHONPATH"] = str(ROOT)
     return subprocess.run([sys.executable, str(ROOT / "benchmarks" / "floor_runner.py"),
-                           str(dag), "2"], cwd=tmp_path, env=env, capture_output=True,
+                           str(dag), "2", *extra], cwd=tmp_path, env=env, capture_output=True,
                           text=True, check=False)
 
 
@@ -77,3 +78,24 @@ def test_a_program_the_exec_cannot_start_goes_to_the_shell(tmp_path: Path) -> No
     done = _floor(tmp_path, [{"name": "missing", "cmd": "no-such-program-here", "needs": []}])
     assert done.returncode != 0 and "missing: exit 127" in done.stderr
     assert "not found" in (tmp_path / ".floor-logs" / "missing.log").read_text()
+
+
+def test_the_runner_with_books_caches_each_out_and_records_each_run(tmp_path: Path) -> None:
+    import xxhash
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "a.csv").write_text("1,2\n")
+    done = _floor(tmp_path, [
+        {"name": "one", "cmd": "cat data/a.csv > out/one", "needs": [],
+         "reads": ["data"], "writes": ["out/one"]},
+        {"name": "two", "cmd": "cat out/one out/one > out/two", "needs": ["one"],
+         "reads": ["out/one"], "writes": ["out/two"]}], "--books")
+    assert done.returncode == 0, done.stderr
+    lock = json.loads((tmp_path / ".floor-lock.json").read_text())
+    for name, body in (("one", b"1,2\n"), ("two", b"1,2\n1,2\n")):
+        digest = xxhash.xxh3_128_hexdigest(body)
+        assert lock[name]["outs"] == {f"out/{name}": digest}
+        assert (tmp_path / ".floor-cache" / "files" / digest[:2] / digest[2:]).read_bytes() == body
+        entry = tmp_path / ".floor-cache" / "runs" / name / lock[name]["fingerprint"]
+        assert json.loads(entry.read_text()) == {f"out/{name}": digest}
+    assert lock["one"]["deps"] == {"data/a.csv": xxhash.xxh3_128_hexdigest(b"1,2\n")}
