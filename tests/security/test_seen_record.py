@@ -128,13 +128,9 @@ def _git(where: Path, *args: str) -> None:
                    capture_output=True, env={**os.environ, **GIT_ENV})
 
 
-@pytest.mark.parametrize("commands", [[("repro",), ("push",)], [("pull",)], [("status",)]])
-def test_a_gitpipe_folder_from_a_submodule_is_refused(
-        make_repo, tmp_path: Path, commands: list[tuple[str, ...]]) -> None:
-    # `.gitpipe/` as a submodule: git's index holds one entry for it, never the
-    # files below, so nothing looked tracked; its commits brought this
-    # machine's own state (a record naming the out as held by the shared
-    # remote, where a writer planted other bytes under its name and size).
+def _planted(make_repo, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A repository that ran its stage, with a folder remote `store` where a
+    writer planted other bytes under the out's name and size."""
     origin = make_repo("origin")
     origin.gen({"gen.py": OUT})
     origin.spec({"make": {"cmd": "python gen.py", "deps": ["gen.py"], "outs": ["out.txt"]}})
@@ -145,6 +141,17 @@ def test_a_gitpipe_folder_from_a_submodule_is_refused(
     size = (origin.path / "out.txt").stat().st_size
     (store / object_key(digest)).parent.mkdir(parents=True)
     (store / object_key(digest)).write_bytes(os.urandom(size))
+    return origin, store, digest
+
+
+@pytest.mark.parametrize("commands", [[("repro",), ("push",)], [("pull",)], [("status",)]])
+def test_a_gitpipe_folder_from_a_submodule_is_refused(
+        make_repo, tmp_path: Path, commands: list[tuple[str, ...]]) -> None:
+    # `.gitpipe/` as a submodule: git's index holds one entry for it, never the
+    # files below, so nothing looked tracked; its commits brought this
+    # machine's own state (a record naming the out as held by the shared
+    # remote, where a writer planted other bytes under its name and size).
+    origin, store, digest = _planted(make_repo, tmp_path)
     state = make_repo("state")
     state.gen({"config.yaml": (origin.path / ".gitpipe/config.yaml").read_text(),
                **_records(store, digest)}, commit="state")
@@ -165,16 +172,7 @@ def test_a_gitpipe_folder_from_a_submodule_is_refused(
 def test_following_the_hint_leaves_no_committed_record(make_repo, tmp_path: Path) -> None:
     # A committed record is refused; the hint once said `git rm -r --cached`,
     # which leaves the commit's copy in the work tree, believed from then on.
-    origin = make_repo("origin")
-    origin.gen({"gen.py": OUT})
-    origin.spec({"make": {"cmd": "python gen.py", "deps": ["gen.py"], "outs": ["out.txt"]}})
-    store = tmp_path / "store"
-    origin.run("remote", "add", "-d", "store", str(store), check=True)
-    origin.run("repro", check=True)
-    digest = origin.project().lock_entries["make"].outs[0].digest
-    size = (origin.path / "out.txt").stat().st_size
-    (store / object_key(digest)).parent.mkdir(parents=True)
-    (store / object_key(digest)).write_bytes(os.urandom(size))
+    origin, store, digest = _planted(make_repo, tmp_path)
     planted = {f".gitpipe/{path}": text for path, text in _records(store, digest).items()}
     origin.gen(planted)
     origin.git("add", "-f", *planted)
