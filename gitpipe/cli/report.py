@@ -31,8 +31,6 @@ def report(ctx: click.Context, output: str, commits: int) -> None:
         return
     from gitpipe.usecases.userfile import write_user_file
 
-    write_user_file(project.root, Path(output), page.html, "the report")
-    ui_of(ctx).result(output)
     if ctx.get_parameter_source("output") is click.core.ParameterSource.DEFAULT:
         # The default page is regenerated, never a source: git status stays
         # clean (a file named with -o is the user's, to keep or not).
@@ -40,3 +38,5 @@ def report(ctx: click.Context, output: str, commits: int) -> None:
         if added:
             ui_of(ctx).result(f"note: .gitignore now ignores {added} (a generated page): "
                               "commit it", err=True)
+    write_user_file(project.root, Path(output), page.html, "the report")
+    ui_of(ctx).result(output)

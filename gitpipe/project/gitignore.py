@@ -25,6 +25,14 @@ def ensure_ignored(root: Path, paths: list[str]) -> list[str]:
     which hides every other file there too) is replaced by its exact pattern
     where it stands."""
     ignore = root / ".gitignore"
+    if ignore.is_symlink():
+        # Read through, the file it names (outside, perhaps a key) would be
+        # copied into the work tree; git does not follow such a link either.
+        from gitpipe.core.errors import BadInputError
+
+        raise BadInputError("'.gitignore' is a symbolic link: gitpipe neither reads nor "
+                            "replaces it (git does not follow it either)",
+                            hint="make .gitignore a plain file, and commit it")
     existing = ignore.read_text(encoding="utf-8").splitlines() if ignore.exists() else []
     loose = {_loose_pattern(path): f"/{path}" for path in paths if "[0-9]" in path}
     updated = [loose.get(line, line) for line in existing]
