@@ -35,6 +35,15 @@ def init(ctx: click.Context) -> None:
 
     project = api_init(ctx.obj["dir"])
     ui_of(ctx).info(f"initialized gitpipe in {project.root}")
+    from gitpipe.core.errors import BadInputError
+    from gitpipe.pipeline.model import SPEC_FILE
+
+    try:
+        if (project.root / SPEC_FILE).exists():
+            project.pipeline  # noqa: B018 (parsed for its errors alone)
+    except BadInputError as error:
+        ui_of(ctx).info(f"note: {str(error).splitlines()[0]}: the outs are added to .gitignore "
+                        "at the first repro ('gitpipe validate' says more)", err=True)
 
 
 @cli.command()

@@ -366,7 +366,11 @@ def init_project(path: Path) -> Project:
     lockfile.atomic_write(gitpipe_dir / ".gitignore", GITPIPE_GITIGNORE)
     project = Project(root, find=False)
     if (root / SPEC_FILE).exists():
-        ensure_ignored(root, cached_out_paths(project.pipeline))
+        try:
+            pipeline = project.pipeline
+        except BadInputError:
+            return project  # as `dvc init` reads no dvc.yaml: repro ignores the outs later
+        ensure_ignored(root, cached_out_paths(pipeline))
     return project
 
 

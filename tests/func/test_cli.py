@@ -373,3 +373,14 @@ def test_a_command_not_found_or_killed_is_said_in_words(repo: Repo) -> None:
     assert ("stage 'typo': command exited with code 127 (the shell found no such command"
             in done.stderr), done.stderr
     assert "stage 'killed': command was killed by signal 9 (SIGKILL)" in done.stderr
+
+
+def test_init_while_gitpipe_yaml_does_not_parse_initialises_and_says_so(repo: Repo) -> None:
+    # `dvc init` never reads dvc.yaml: a spec being written is no reason to refuse.
+    (repo.path / "gitpipe.yaml").write_text("stages:\n  s:\n    cmd: [unclosed\n")
+    done = repo.run("init")
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert (repo.path / ".gitpipe/config.yaml").exists()
+    assert "note: gitpipe.yaml" in done.stderr and "at the first repro" in done.stderr, done.stderr
+    assert repo.run("validate").returncode == 2
