@@ -15,6 +15,8 @@ from gitpipe.pipeline.model import Pipeline
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from gitpipe.git.repo import GitRepo
 
 
@@ -41,6 +43,19 @@ def ensure_ignored(root: Path, paths: list[str]) -> list[str]:
         text = "\n".join(list(dict.fromkeys(updated)) + wanted) + "\n"
         lockfile.atomic_write(ignore, text)
     return wanted
+
+
+def ignore_outs_if_parsed(root: Path, parse: Callable[[], Pipeline]) -> None:
+    """`init`'s lines for the cached outs, if gitpipe.yaml parses yet: as `dvc
+    init` reads no dvc.yaml, a spec being written is no reason to refuse (the
+    first repro adds them)."""
+    from gitpipe.core.errors import BadInputError
+
+    try:
+        pipeline = parse()
+    except BadInputError:
+        return
+    ensure_ignored(root, cached_out_paths(pipeline))
 
 
 def ignore_generated(root: Path, git: GitRepo, target: Path) -> str | None:

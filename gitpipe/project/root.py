@@ -27,7 +27,7 @@ from gitpipe.pipeline.lockfile import LockEntry
 from gitpipe.pipeline.model import DEFAULT_EXECUTOR, SPEC_FILE, Pipeline, Stage, Task
 from gitpipe.pipeline.params import ParamsReader
 from gitpipe.pipeline.parse import FIRST_STAGE_HINT, load_pipeline
-from gitpipe.project.gitignore import cached_out_paths, ensure_ignored
+from gitpipe.project.gitignore import ignore_outs_if_parsed
 from gitpipe.project.workdirs import WDIR_HINT, wdir_problems
 from gitpipe.storage.state import State
 from gitpipe.storage.workspace import Workspace
@@ -366,11 +366,7 @@ def init_project(path: Path) -> Project:
     lockfile.atomic_write(gitpipe_dir / ".gitignore", GITPIPE_GITIGNORE)
     project = Project(root, find=False)
     if (root / SPEC_FILE).exists():
-        try:
-            pipeline = project.pipeline
-        except BadInputError:
-            return project  # as `dvc init` reads no dvc.yaml: repro ignores the outs later
-        ensure_ignored(root, cached_out_paths(pipeline))
+        ignore_outs_if_parsed(root, lambda: project.pipeline)
     return project
 
 
