@@ -9,11 +9,23 @@ control plane, so the API's reply is canned here; the executor's code is real.
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
+import pytest
+from kubernetes.client.exceptions import ApiException
+
+from gitpipe.executors.kubernetes import executor as executor_module
+from gitpipe.executors.kubernetes.deadline import DEADLINE_GRACE
 from gitpipe.executors.kubernetes.executor import JobClient, KubeHandle, KubeJob
+from gitpipe.executors.kubernetes.manifest import CONTAINER, KubeSettings
+from gitpipe.executors.remotejob import ResultRecord, record_digest, result_rel
+from gitpipe.storage.remotefs import Remote
+
+FP = "xxh3:0123abcd"
 
 
 def failed_job(reason: str) -> SimpleNamespace:
@@ -42,3 +54,101 @@ def test_a_job_that_failed_before_its_deadline_did_not_time_out() -> None:
         result = verdict("BackoffLimitExceeded", deadline=deadline, ran_for=1.0)
         assert not result.timed_out and "DeadlineExceeded" not in result.message
     assert verdict("DeadlineExceeded", deadline=3, ran_for=3.5).timed_out
+
+
+# -- a pod's success past the stage's timeout ------------------------------------------
+# The 1.20 Job controller may miss a Job's deadline (kubernetes/deadline.py); its pod
+# then runs to its end and succeeds, its result record vouched for. The sequence is
+# produced for real in tests/k8s/test_deadline.py; here each step's reading, quickly.
+
+def job_with(*conditions: tuple[str, str]) -> SimpleNamespace:
+    return SimpleNamespace(status=SimpleNamespace(conditions=[
+        SimpleNamespace(type=kind, status="True", reason=reason, message="")
+        for kind, reason in conditions]))
+
+
+def succeeded_pod(remote: Remote, outs: list) -> SimpleNamespace:
+    """A pod that ended Succeeded, having written and vouched for a success record."""
+    data = ResultRecord(0, outs, "", "train", FP).to_bytes()
+    remote.put_bytes(result_rel("train", FP), data)
+    ended = SimpleNamespace(terminated=SimpleNamespace(message=record_digest(data)))
+    return SimpleNamespace(
+        metadata=SimpleNamespace(name="gp-train-x", deletion_timestamp=None),
+        status=SimpleNamespace(phase="Succeeded", reason=None, container_statuses=[
+            SimpleNamespace(name=CONTAINER, state=ended)]),
+        spec=SimpleNamespace(node_name="node"))
+
+
+def client_reading(job: Any, remote: Remote) -> JobClient:
+    def read(name: str, namespace: str) -> Any:
+        if job is None:
+            raise ApiException(status=404)
+        return job
+
+    executor = object.__new__(JobClient)  # no cluster: canned API replies
+    executor.batch = SimpleNamespace(read_namespaced_job=read)
+    executor.core = SimpleNamespace()  # the ended pod the watch saw is the one asked
+    executor.remote = lambda: remote
+    executor.settings = KubeSettings()
+    return executor
+
+
+def handle(deadline: int | None, ran_for: float) -> KubeHandle:
+    spec = {"activeDeadlineSeconds": deadline} if deadline is not None else {}
+    made = KubeHandle(KubeJob("train", FP, {"spec": spec}, Path("log")), "gp-train", "ns",
+                      started=time.monotonic() - ran_for)
+    made.logs = threading.Thread()  # no log stream in these tests
+    made.running_since = time.monotonic()  # beating: its heartbeat is not in question
+    return made
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> Remote:
+    return Remote("r", str(tmp_path / "remote"))
+
+
+def test_a_pod_that_succeeded_inside_the_timeout_is_believed(remote: Remote) -> None:
+    for deadline in (3, None):
+        pod = succeeded_pod(remote, [])
+        result = client_reading(job_with(), remote)._judge_pod(
+            handle(deadline, ran_for=1.0), "MODIFIED", pod)
+        assert result is not None and result.ok
+
+
+def test_a_pod_that_succeeded_past_the_timeout_is_judged_by_the_job(remote: Remote) -> None:
+    pod = succeeded_pod(remote, [])
+    result = client_reading(job_with(("Failed", "DeadlineExceeded")), remote)._judge_pod(
+        handle(3, ran_for=60.0), "MODIFIED", pod)
+    assert result is not None and not result.ok and result.timed_out
+    assert "DeadlineExceeded" in result.message
+    done = client_reading(job_with(("Complete", "")), remote)._judge_pod(
+        handle(3, ran_for=60.0), "MODIFIED", pod)
+    assert done is not None and done.ok  # the controller saw it end inside its deadline
+
+
+def test_a_success_the_job_does_not_confirm_is_no_verdict(remote: Remote,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    monkeypatch.setattr(executor_module, "SETTLE", 0.0)
+    pod = succeeded_pod(remote, [])
+    assert client_reading(job_with(), remote)._judge_pod(
+        handle(3, ran_for=60.0), "MODIFIED", pod) is None
+
+
+def test_a_success_whose_job_is_gone_is_believed_inside_the_timeout_only(remote: Remote
+                                                                       ) -> None:
+    """The pod's deletion seen, and the Job deleted (its TTL, or someone): nobody
+    is left to say DeadlineExceeded."""
+    pod = succeeded_pod(remote, [])
+    late = client_reading(None, remote)._judge_pod(handle(3, ran_for=60.0), "DELETED", pod)
+    assert late is not None and not late.ok and "not believed" in late.message
+    early = client_reading(None, remote)._judge_pod(handle(3, ran_for=1.0), "DELETED", pod)
+    assert early is not None and early.ok
+
+
+def test_gitpipe_stops_a_job_the_controller_lets_run_past_its_timeout(remote: Remote) -> None:
+    executor = client_reading(job_with(), remote)
+    assert executor._judge_job(handle(3, ran_for=3 + DEADLINE_GRACE - 1)) is None
+    result = executor._judge_job(handle(3, ran_for=3 + DEADLINE_GRACE + 1))
+    assert result is not None and result.timed_out and "DeadlineExceeded" in result.message
+    assert executor._judge_job(handle(None, ran_for=3600.0)) is None

@@ -6,7 +6,6 @@ The official client is imported lazily: `gitpipe status` never pays for it.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -14,23 +13,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitpipe.core.errors import EXIT_INTERRUPTED, BadInputError, GitpipeError, MissingExtraError
-from gitpipe.core.install import pip_install
+from gitpipe.core.errors import EXIT_INTERRUPTED, BadInputError, GitpipeError
 from gitpipe.executors.base import OutputSink, RunResult
+from gitpipe.executors.kubernetes.clients import load_clients
+from gitpipe.executors.kubernetes.deadline import overdue, past_deadline, within_deadline
 from gitpipe.executors.kubernetes.manifest import (
-    CONTAINER,
     LABEL_FINGERPRINT,
     LABEL_TASK,
     KubeSettings,
 )
 from gitpipe.executors.kubernetes.nodes import NodeBeats
+from gitpipe.executors.kubernetes.podlogs import follow_log
 from gitpipe.executors.kubernetes.vouch import job_pods, pods_named, vouched_digests
-from gitpipe.executors.local import split_lines
 from gitpipe.executors.remotejob import RecordError, ResultRecord, heartbeat_age, read_result
 from gitpipe.storage.remote import Remote
 
 IMAGE_TROUBLE = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName",
                  "CreateContainerConfigError", "CreateContainerError"}
+# How long the Job's condition is asked for once its pod has ended: the
+# controller writes it just after it sees the pod's end.
+SETTLE = 5.0
 
 
 @dataclass(frozen=True)
@@ -56,28 +58,6 @@ class KubeHandle:
     node: str | None = None
     result: ResultRecord | None = None   # the pod's result record, once read and checked
     uid: str = ""   # the Job's own: a finished Job of the same name may still show its pods
-
-
-def load_clients(settings: KubeSettings) -> tuple[Any, Any]:
-    """(BatchV1Api, CoreV1Api) from the kubeconfig (or the in-cluster account)."""
-    try:
-        from kubernetes import client, config
-    except ImportError:
-        raise MissingExtraError("the kubernetes executor needs the kubernetes client",
-                                hint=pip_install("k8s")) from None
-    configuration = client.Configuration()
-    path = settings.kubeconfig or os.environ.get("KUBECONFIG")
-    try:
-        if path is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
-            config.load_incluster_config(client_configuration=configuration)
-        else:
-            config.load_kube_config(config_file=path, context=settings.context,
-                                    client_configuration=configuration)
-    except Exception as exc:  # the loader raises several unrelated types
-        raise BadInputError(f"cannot load the Kubernetes configuration: {exc}",
-                            hint="set KUBECONFIG or kubernetes.kubeconfig/context") from None
-    api = client.ApiClient(configuration)
-    return client.BatchV1Api(api), client.CoreV1Api(api)
 
 
 class JobClient:
@@ -194,10 +174,8 @@ class JobClient:
     def _took(self, handle: KubeHandle) -> float:
         return time.monotonic() - handle.started
 
-    def _past_deadline(self, handle: KubeHandle) -> bool:
-        """Whether the Job has run past its activeDeadlineSeconds (the stage's timeout)."""
-        deadline = (handle.job.manifest.get("spec") or {}).get("activeDeadlineSeconds")
-        return deadline is not None and not handle.adopted and self._took(handle) >= deadline
+    def _within_deadline(self, handle: KubeHandle) -> bool:
+        return within_deadline(handle.job.manifest, self._took(handle), handle.adopted)
 
     def _finish(self, handle: KubeHandle, result: RunResult) -> RunResult:
         if handle.logs is not None:
@@ -217,10 +195,31 @@ class JobClient:
             handle.running_since = time.monotonic()
             handle.node = pod.spec.node_name
         if phase == "Succeeded":
-            return self._success(handle, f"pod {name} ended without a result record", pod)
+            return self._succeeded(handle, pod)
         if phase == "Failed":
             return self._pod_failure(handle, pod)
         return self._image_trouble(handle, pod)
+
+    def _succeeded(self, handle: KubeHandle, pod: Any) -> RunResult | None:
+        """A pod that ended Succeeded. Inside the stage's timeout its result record
+        (a direct command's exit 0) says how the run ended. Past it only the Job
+        does: its controller fails a Job past its deadline even when the pod
+        succeeded, and a pod whose deadline it missed runs to its end
+        (kubernetes/deadline.py). None while the Job says nothing: the next
+        rounds ask again."""
+        if self._within_deadline(handle):
+            return self._success(handle, f"pod {pod.metadata.name} ended without a result "
+                                         "record", pod)
+        return self._settled(handle, pod)
+
+    def _settled(self, handle: KubeHandle, pod: Any) -> RunResult | None:
+        """The Job's condition once `pod` has ended, asked for a few seconds."""
+        until = time.monotonic() + SETTLE
+        while True:
+            verdict = self._job_condition(handle, pod)
+            if verdict is not None or time.monotonic() >= until:
+                return verdict
+            time.sleep(0.5)
 
     def _deleted(self, handle: KubeHandle, pod: Any) -> RunResult:
         """A pod going away: finished work, the Job's own deadline, or a real loss.
@@ -229,16 +228,11 @@ class JobClient:
         the Failed condition is visible, so the Job is asked for a few seconds.
         """
         done = None if handle.job.direct else self._result_verdict(handle, pod)
-        if done is not None and done.ok:
+        if done is not None and done.ok and self._within_deadline(handle):
             return done
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            verdict = self._job_condition(handle)
-            if verdict is not None:
-                return verdict
-            time.sleep(0.5)
-        return RunResult(1, self._took(handle),
-                         message=f"pod {pod.metadata.name} was deleted while the stage ran")
+        return self._settled(handle, pod) or RunResult(
+            1, self._took(handle), message=f"pod {pod.metadata.name} was deleted while the "
+                                           "stage ran")
 
     def _pod_failure(self, handle: KubeHandle, pod: Any) -> RunResult:
         reason, code = pod.status.reason or "", 1
@@ -250,7 +244,7 @@ class JobClient:
             recorded = (RunResult(code, self._took(handle),
                                   message=f"command exited with code {code}")
                         if handle.job.direct else self._result_verdict(handle, pod))
-            if recorded is not None:
+            if recorded is not None and (not recorded.ok or self._within_deadline(handle)):
                 return recorded
         timed_out = reason == "DeadlineExceeded"
         return RunResult(code, self._took(handle), timed_out=timed_out,
@@ -269,25 +263,30 @@ class JobClient:
         return None
 
     def _judge_job(self, handle: KubeHandle) -> RunResult | None:
-        return self._job_condition(handle) or self._liveness(handle)
+        """The Job's own verdict; else the stage's timeout as gitpipe's clock keeps
+        it (kubernetes/deadline.py: the controller may miss it); else liveness."""
+        return (self._job_condition(handle)
+                or overdue(handle.name, handle.job.manifest, self._took(handle))
+                or self._liveness(handle))
 
-    def _job_condition(self, handle: KubeHandle) -> RunResult | None:
+    def _job_condition(self, handle: KubeHandle, pod: Any = None) -> RunResult | None:
+        """The Job's own verdict (Complete, Failed, or deleted), or None while it
+        has none; `pod`, the ended pod the watch saw, vouches for its record."""
         from kubernetes.client.exceptions import ApiException
 
         try:
             job = self.batch.read_namespaced_job(handle.name, handle.namespace)
         except ApiException as exc:
             if exc.status == 404:
-                done = None if handle.job.direct else self._result_verdict(handle)
-                return done or RunResult(1, self._took(handle),
-                                         message=f"Job {handle.name} was deleted")
+                return self._job_gone(handle, pod)
             return None  # a passing API error: try again next round
         for condition in job.status.conditions or []:
             if condition.status != "True":
                 continue
             if condition.type == "Failed":
                 reason = condition.reason
-                if reason != "DeadlineExceeded" and self._past_deadline(handle):
+                if reason != "DeadlineExceeded" and past_deadline(
+                        handle.job.manifest, self._took(handle), handle.adopted):
                     # The pod was stopped at the deadline and the Job controller
                     # counted a failed pod first (a race in the controller).
                     reason = f"DeadlineExceeded (the Job says {condition.reason})"
@@ -296,8 +295,19 @@ class JobClient:
                                  message=f"Job {handle.name}: {reason}: "
                                          f"{condition.message or ''}".strip())
             if condition.type == "Complete":
-                return self._success(handle, "the Job completed without a result record")
+                return self._success(handle, "the Job completed without a result record", pod)
         return None
+
+    def _job_gone(self, handle: KubeHandle, pod: Any) -> RunResult:
+        """The Job deleted (its TTL, or someone): only its pod's record is left to
+        say how the run ended, believed as a success inside the stage's timeout
+        alone (nobody is left to say DeadlineExceeded)."""
+        done = None if handle.job.direct else self._result_verdict(handle, pod)
+        if done is not None and (not done.ok or self._within_deadline(handle)):
+            return done
+        late = ("" if done is None else "; its pod's success, seen past the stage's timeout, "
+                "is not believed")
+        return RunResult(1, self._took(handle), message=f"Job {handle.name} was deleted{late}")
 
     def _success(self, handle: KubeHandle, unrecorded: str, pod: Any = None) -> RunResult:
         """A pod that succeeded: a direct command's exit 0, else what its result
@@ -348,36 +358,9 @@ class JobClient:
         return RunResult(result.exit_code, self._took(handle), message=result.message)
 
     def _stream_logs(self, handle: KubeHandle, pod_name: str) -> None:
-        if handle.logs is not None:
-            return
-        handle.logs = threading.Thread(target=self._pump_logs, args=(handle, pod_name),
-                                       daemon=True)
-        handle.logs.start()
-
-    def _pump_logs(self, handle: KubeHandle, pod_name: str) -> None:
-        handle.job.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(handle.job.log_path, "ab") as log:
-            try:
-                response = self.core.read_namespaced_pod_log(
-                    pod_name, handle.namespace, container=CONTAINER, follow=True,
-                    _preload_content=False)
-                pending = b""
-                for chunk in response.stream(4096):
-                    log.write(chunk)
-                    log.flush()
-                    # Bounded whatever the pod prints: a line without end
-                    # reaches the sink in pieces.
-                    lines, pending = split_lines(pending + chunk)
-                    for line in lines:
-                        self._emit(handle, line)
-                if pending:
-                    self._emit(handle, pending)
-            except Exception as exc:  # logs are best effort; the verdict does not need them
-                log.write(f"[gitpipe: log stream ended: {exc}]\n".encode())
-
-    def _emit(self, handle: KubeHandle, line: bytes) -> None:
-        if self.sink is not None:
-            self.sink(handle.job.task, line.decode(errors="replace"))
+        if handle.logs is None:
+            handle.logs = follow_log(self.core, handle.namespace, pod_name, handle.job.task,
+                                     handle.job.log_path, self.sink)
 
     def _delete(self, name: str, namespace: str, wait: bool) -> None:
         """Delete with Background propagation: the default would orphan the pods."""
