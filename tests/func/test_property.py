@@ -379,7 +379,7 @@ def test_sealed_unsealed_and_scratch_answers_agree(edits: list[tuple[str, int]])
             three_answers(repo)
             assert three_answers(repo)[3], "a built pipeline's no-op was not sealed"
             recorded = sealdirs.Records(Path(sealdirs.file_for(str(seal.seal_path(
-                str(repo.path), "status")))).read_bytes())
+                str(repo.path), "status")))).read_bytes(), code=seal.code_signature())
             assert recorded.get("more") is not None, "the seal keeps no record of `more`"
             for kind, value in edits:
                 apply_hole_edit(repo, kind, value)
