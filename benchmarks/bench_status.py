@@ -550,12 +550,23 @@ def prepare(shape: Shape, gitpipe: Path, jobs: int, reuse: bool,
 
 
 SEAL_FLOOR = "python: the seal's stat calls"
+# Each path of the status seal, absolute, one a line; a folder of files alone
+# (what the seal's check takes by its record) with its files' names after it,
+# tab-separated: seal_floor.py stats those by name instead of listing the folder.
 SEAL_PATHS = """
 import os
 from gitpipe.fastpath.seal import parse, seal_path
 with open(seal_path(os.getcwd(), "status"), "rb") as handle:
     sealed = parse(handle.read())
-print("\\n".join(os.path.join(os.getcwd(), path) for path in sealed[3]))
+def line(path):
+    full = os.path.join(os.getcwd(), path)
+    if not os.path.isdir(full):
+        return full
+    names = sorted(os.listdir(full))
+    if any(os.path.isdir(os.path.join(full, name)) or "\\t" in name for name in names):
+        return full
+    return "\\t".join([full, *names])
+print("\\n".join(line(path) for path in sealed[3]))
 """
 
 
