@@ -164,8 +164,10 @@ def apply_edit(repo: Repo, model: Model, kind: str, pick: int, value: int) -> se
 # target is swapped, a directory whose files are renamed, a file flagged
 # skip-worktree, a directory under `.gitpipeignore` rules from the root, a folder
 # of files the seal keeps a record of (fastpath/sealdirs.py: a file rewritten in
-# place, a name added behind the folder's mtime), a param whose value changes
-# type), edited at random; after each edit `status` is answered three
+# place, a name added behind the folder's mtime; a status after a stale answer,
+# which removed the seal, takes the record too: fastpath/heldlistings.py), a
+# param whose value changes type), edited at random; after each edit `status`
+# is answered three
 # ways: as the CLI answers it (the seal if it holds, else the full path, which
 # seals), by the full path with the stat cache, and with no stat cache, parse
 # cache or reading pass at all.
