@@ -58,6 +58,9 @@ MONITORED = "gitpipe status (monitor)"
 # The first status after a change with the monitor running: it stats only
 # the seal's paths the monitor saw change, and judges anew.
 MONITORED_CHANGE = "gitpipe status (monitor, seal broken)"
+# The first status after a stale answer or a run: no status seal (they remove
+# it), the seal's records of its directory deps kept (fastpath/heldlistings.py).
+SEAL_REMOVED = "gitpipe status (seal removed)"
 RESULTS = HERE / "results"
 MATRIX = ((10, 100), (200, 2000), (1000, 20000))
 SCALING = ((10, 200), (100, 2000), (1000, 20000), (3000, 60000),
@@ -276,6 +279,19 @@ def touch_an_out(repo: Path, rep: int, repro: list[str], env: dict[str, str]) ->
     # rows after this one expect their seals to hold.
     time.sleep(1.2)
     output_of(repro, repo, env)
+
+
+SEAL_FILE = """
+import os
+from gitpipe.fastpath.seal import seal_path
+print(seal_path(os.getcwd(), "status"))
+"""
+
+
+def remove_status_seal(repo: Path, python: str, env: dict[str, str]) -> None:
+    """Remove the status seal of `repo` (kept where this gitpipe keeps it), not
+    the records beside it: as a stale status or a run leaves them."""
+    Path(output_of([python, "-c", SEAL_FILE], repo, env).strip()).unlink(missing_ok=True)
 
 
 def output_of(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
@@ -534,12 +550,23 @@ def prepare(shape: Shape, gitpipe: Path, jobs: int, reuse: bool,
 
 
 SEAL_FLOOR = "python: the seal's stat calls"
+# Each path of the status seal, absolute, one a line; a folder of files alone
+# (what the seal's check takes by its record) with its files' names after it,
+# tab-separated: seal_floor.py stats those by name instead of listing the folder.
 SEAL_PATHS = """
 import os
 from gitpipe.fastpath.seal import parse, seal_path
 with open(seal_path(os.getcwd(), "status"), "rb") as handle:
     sealed = parse(handle.read())
-print("\\n".join(os.path.join(os.getcwd(), path) for path in sealed[3]))
+def line(path):
+    full = os.path.join(os.getcwd(), path)
+    if not os.path.isdir(full):
+        return full
+    names = sorted(os.listdir(full))
+    if any(os.path.isdir(os.path.join(full, name)) or "\\t" in name for name in names):
+        return full
+    return "\\t".join([full, *names])
+print("\\n".join(line(path) for path in sealed[3]))
 """
 
 
@@ -604,6 +631,7 @@ def bench_one(shape: Shape, args: argparse.Namespace, gitpipe: Path, python: str
         ("gitpipe status (seal broken)", [*gp, "status"], False,
          lambda rep: touch_an_out(repo, rep, [str(gitpipe), "repro", "-j", str(args.jobs)],
                                   {**env, "GITPIPE_NO_MONITOR": "1"} if monitor_pid else env)),
+        (SEAL_REMOVED, [*gp, "status"], False, lambda rep: remove_status_seal(repo, python, env)),
         ("gitpipe --version", [*gp, "--version"], False),
         ("gitpipe validate", [*gp, "validate"], False),
         ("gitpipe dag --format json", [*gp, "dag", "--format", "json"], False),
@@ -812,12 +840,16 @@ def scale_targets(results: list[dict[str, Any]]) -> list[tuple[str, str, bool, b
                "first no-op after a change (no seal), S=1,000: ≤ 3× make")
         versus(by[1000], "gitpipe status (seal broken)", "make -r (no-op)", 3,
                "first no-op after a change (seal broken), S=1,000: ≤ 3× make")
+        if SEAL_REMOVED in by[1000]:
+            versus(by[1000], SEAL_REMOVED, "make -r (no-op)", 3,
+                   "first no-op after a change (seal removed), S=1,000: ≤ 3× make")
         if MONITORED_CHANGE in by[1000]:
             versus(by[1000], MONITORED_CHANGE, "make -r (no-op)", 3,
                    "the same with `gitpipe monitor` running (opt-in)")
     if 10000 in by:
         figs = by[10000]
-        for label, limit in (("gitpipe status (no seal)", 1.0), ("gitpipe status", 0.3),
+        for label, limit in (("gitpipe status (no seal)", 1.0), (SEAL_REMOVED, 1.0),
+                             ("gitpipe status", 0.3),
                              (MONITORED, 0.3),
                              ("gitpipe validate", 1.5), ("gitpipe dag --format json", 1.5)):
             if label not in figs:
@@ -902,7 +934,8 @@ def _importtime(line: str) -> tuple[int, int, int, str]:
 
 ROW_ORDER = ("gitpipe status", MONITORED, "gitpipe repro (no-op)", "gitpipe status (no seal)",
              "gitpipe repro (no seal)", "gitpipe status (after a commit)",
-             "gitpipe status (seal broken)", MONITORED_CHANGE, "gitpipe --version",
+             "gitpipe status (seal broken)", MONITORED_CHANGE, SEAL_REMOVED,
+             "gitpipe --version",
              "gitpipe validate", "gitpipe dag --format json",
              "make -r (no-op)", "git status", "python -c pass")
 

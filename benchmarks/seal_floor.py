@@ -2,10 +2,13 @@
 """The floor of a sealed no-op `gitpipe status` in Python, for `bench_status.py`.
 
 A seal holds while every path it lists has the stat data it had: a file is one
-`stat`, a directory one listing and one `lstat` per file in it (git and make
-make the same calls). This script makes exactly those calls for the paths of
-a seal, in the leanest Python loop, and nothing else: no gitpipe import, no
-comparison, no output. Each path is stat'ed from a descriptor of the
+`stat`, a directory one `lstat` per file in it, and its folder's own `fstat`
+where the check takes the folder's names from its record
+(fastpath/sealdirs.py) instead of listing it: a line of PATHS that names the
+folder's files after it (tab-separated); any other directory is listed (git
+and make make the same calls). This script makes exactly those calls for the
+paths of a seal, in the leanest Python loop, and nothing else: no gitpipe
+import, no comparison, no output. Each path is stat'ed from a descriptor of the
 repository and each file of a directory by its name from a descriptor of the
 directory, as the seal's check does (the kernel then resolves one name per
 call, not the whole path). What is left between it and `gitpipe status` is
@@ -25,13 +28,27 @@ FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 def stat_all(paths: list[str]) -> None:
     stat = os.stat
     top = os.open(".", FOLDER)
-    for path in paths:
+    for line in paths:
+        path, *names = line.split("\t")
         try:
             info = stat(path, dir_fd=top)
         except OSError:
             continue
         if info.st_mode & TYPE_BITS == DIRECTORY:
-            list_all(path)
+            if names:
+                stat_named(path, names)
+            else:
+                list_all(path)
+
+
+def stat_named(directory: str, names: list[str]) -> None:
+    """The calls of a folder's check by its record: its fstat, each file's lstat."""
+    stat = os.stat
+    held = os.open(directory, FOLDER)
+    os.fstat(held)
+    for name in names:
+        stat(name, dir_fd=held, follow_symlinks=False)
+    os.close(held)
 
 
 def list_all(directory: str) -> None:

@@ -75,6 +75,11 @@ def answer(command: str, argv: list[str], hash_progress: HashProgress | None = N
 
 
 def _status(project: Project, check: bool, started_ns: int) -> Answer:
+    if project.workspace.walked_before is None:
+        # No seal's check walked the directories: their records may spare the walks.
+        from gitpipe.fastpath.heldlistings import for_status
+
+        project.workspace.held_listing = for_status(str(project.root))
     report = project.status()
     order = [str(node) for node in project.graph.nodes]
     text = "\n".join(status_lines(report, has_remote=project.has_remote, order=order)) + "\n"

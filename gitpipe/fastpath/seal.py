@@ -84,8 +84,7 @@ PATHS_PER_WORKER = 1024
 
 
 def answer(command: str, root: str | None = None) -> str | None:
-    """The sealed output of `command` (`noop.command_of`'s name for the command
-    line) if its seal still holds; None: take the full path."""
+    """The sealed output of `command` (noop.command_of) if its seal holds; None: not."""
     return check(command, root)[0]
 
 
@@ -131,7 +130,7 @@ def check(command: str, root: str | None = None) -> tuple[str | None, WalkedBefo
             held, walked = replay(root, path, data, token_at, token, (paths, numbers), changed,
                                   _check_share, write_seal)
             return (text if held else None), walked
-        walked = _changes(root, paths, numbers, path)
+        walked = _changes(root, paths, numbers, path, here[0])
     except (OSError, ValueError, IndexError, StructError):
         return None, None
     if walked is not None:
@@ -266,7 +265,7 @@ def context(root: str) -> list[str]:
                  if k.startswith(("GIT_", "GITPIPE_"))
                  and k not in ("GITPIPE_NO_SEAL", NO_MONITOR, TRACE)
                  and not secret_name(k))
-    return [_code_signature(), root, os.environ.get("GITPIPE_TODAY") or time.strftime("%Y-%m-%d"),
+    return [code_signature(), root, os.environ.get("GITPIPE_TODAY") or time.strftime("%Y-%m-%d"),
             _git_state(root), *env]
 
 
@@ -307,15 +306,16 @@ def signature(root: str, path: str) -> Signature:
     return path_signature(os.path.join(root, path))
 
 
-def _changes(root: str, paths: list[str], numbers: bytes, seal_file: str) -> WalkedBefore | None:
+def _changes(root: str, paths: list[str], numbers: bytes, seal_file: str,
+             code: str) -> WalkedBefore | None:
     """None if every path of `paths` still has the signature `numbers` holds
-    for it; else the directories walked to find out.
+    for it; else the directories walked to find out. `code`: code_signature().
 
     A stat per file, and per directory its record's stats (fastpath/sealdirs.py;
     records taken are kept where the seal held) or a walk: a large seal is
     shared out among forked processes (hashing/forkmap.py: a share whose process
     fails is checked here), as git's preloaded index shares out its lstats."""
-    records, workers = read_records(seal_file, root), 1
+    records, workers = read_records(seal_file, root, code), 1
     if len(paths) >= 2 * PATHS_PER_WORKER:
         from gitpipe.hashing.forkmap import fork_map, usable_workers
 
@@ -381,7 +381,7 @@ def _too_recent(sig: Signature, started_ns: int) -> bool:
                for moment in moments)
 
 
-def _code_signature() -> str:
+def code_signature() -> str:
     """gitpipe's version and the stat data of its modules: a seal written by
     other code (an upgrade, an edited checkout) is never replayed."""
     hasher = xxhash.xxh3_64()

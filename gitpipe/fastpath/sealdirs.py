@@ -25,11 +25,16 @@ statsig.plain_listing has it; the rules above are asked each time, as the
 listing asks them), and only on a file system seen keeping a folder's mtime
 (a probe in `.gitpipe/`, on its device alone): some network and FUSE file
 systems do not. They are written when a seal's check that held listed a
-folder it had no record for; never on the way to a judgement.
+folder it had no record for; never on the way to a judgement. A status
+with no seal that holds takes a listing from a record that holds as well
+(`held_listing`, through fastpath/heldlistings.py): a record's claim is about
+the folder alone, not the seal.
 
 The file lives beside the seal, in this user's cache folder (dotdir): the
-same trust as the seal. Format: NUL-separated text (magic, count, the paths,
-each one's count of files, every file name) then packed numbers (each
+same trust as the seal, and holds the signature of the code that made it
+(seal.code_signature): a listing signature made by other code is never
+taken. Format: NUL-separated text (magic, the code signature, count, the
+paths, each one's count of files, every file name) then packed numbers (each
 record's sealed five numbers and folder key, then every file's five).
 """
 
@@ -53,13 +58,14 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from gitpipe.hashing.statsig import FolderKey
+    from gitpipe.hashing.statsig import FileSignature, FolderKey
 
-MAGIC = "gitpipe-seal-dirs/1"
+MAGIC = "gitpipe-seal-dirs/2"
 _MAGIC = MAGIC.encode()
 _HEAD_BYTES = 9 * 8  # the sealed kind and signature (five numbers), the folder key (four)
 _FILE_BYTES = 5 * 8
 _LISTING = 2
+_LISTING_KIND = pack_numbers([_LISTING])  # the first of a record's sealed numbers
 
 # A record: (the seal's five numbers it answers for, packed; the folder key;
 # its files' names; their numbers, packed).
@@ -70,8 +76,10 @@ class Records:
     """The records read for a check (looked up by path as the check asks), and
     those it took."""
 
-    def __init__(self, data: bytes = b"", probe_root: str | None = None) -> None:
+    def __init__(self, data: bytes = b"", probe_root: str | None = None,
+                 code: str = "") -> None:
         self.probe_root = probe_root  # where a record may be taken (its `.gitpipe/`)
+        self.code = code  # the signature of the code reading them, and of their file
         self.started = time.time_ns()
         self.taken: dict[str, Record] = {}
         self._index: dict[str, int] = {}
@@ -82,10 +90,12 @@ class Records:
 
     def _parse(self, data: bytes) -> None:
         first = data.find(b"\0")
-        second = data.find(b"\0", first + 1)
-        if data[:first] != _MAGIC or second < 0:
+        code_end = data.find(b"\0", first + 1)
+        second = data.find(b"\0", code_end + 1)
+        if (data[:first] != _MAGIC or code_end < 0 or second < 0
+                or data[first + 1:code_end].decode("utf-8", "surrogateescape") != self.code):
             return
-        count = int(data[first + 1:second])
+        count = int(data[code_end + 1:second])
         end = data.find(b"\0\0", second)  # the text ends with an empty field
         fields = data[second + 1:end].decode("utf-8", "surrogateescape").split("\0")
         self._counts = list(map(int, fields[count:2 * count]))
@@ -117,21 +127,24 @@ def file_for(seal_file: str) -> str:
     return f"{seal_file}.dirs"
 
 
-def read(seal_file: str, root: str) -> Records:
+def read(seal_file: str, root: str, code: str) -> Records:
+    """The records kept beside `seal_file` by the code of signature `code`."""
     try:
         with open(file_for(seal_file), "rb") as handle:
-            return Records(handle.read(), root)
+            return Records(handle.read(), root, code)
     except OSError:
-        return Records(b"", root)
+        return Records(b"", root, code)
 
 
-def compose(records: dict[str, Record]) -> bytes | None:
-    """The file of `records`; None where a name holds a NUL or "/"."""
+def compose(records: dict[str, Record], code: str) -> bytes | None:
+    """The file of `records` made by the code of signature `code`; None where a
+    name holds a NUL or "/"."""
     paths = list(records)
     names = [name for record in records.values() for name in record[2]]
-    if any("\0" in text for text in paths) or any("\0" in n or "/" in n for n in names):
+    if any("\0" in text for text in [*paths, code]) or any("\0" in n or "/" in n
+                                                          for n in names):
         return None
-    text = "\0".join([MAGIC, str(len(paths)), *paths,
+    text = "\0".join([MAGIC, code, str(len(paths)), *paths,
                       *(str(len(record[2])) for record in records.values()), *names, "", ""])
     heads = b"".join(record[0] + pack_numbers(list(record[1])) for record in records.values())
     return text.encode("utf-8", "surrogateescape") + heads + b"".join(
@@ -156,6 +169,15 @@ def listing(records: Records, root: str, path: str,
     if _recordable(records, key) and pack_numbers(list(found)) == sealed:
         records.taken[path] = (sealed, key, names, pack_numbers(numbers))
     return found, len(names)
+
+
+def held_listing(records: Records, full: str, path: str) -> tuple[FileSignature, int] | None:
+    """(The listing signature of the directory dep `path` at `full`, how many
+    files it lists) by its record, where one holds; else None (walk it)."""
+    known = records.get(path)
+    if known is None or known[0][:8] != _LISTING_KIND or not _held(full, known):
+        return None
+    return unpack("=4q", known[0][8:]), len(known[2])
 
 
 def _held(full: str, record: Record) -> bool:
@@ -235,7 +257,7 @@ def write(seal_file: str, records: Records, paths: list[str], taken: list[dict[s
     merged = records.of(paths)
     for share in taken:
         merged.update(share)
-    data = compose(merged)
+    data = compose(merged, records.code)
     if data is None:
         return
     try:  # noqa: SIM105 (contextlib: an import the sealed answer does without)

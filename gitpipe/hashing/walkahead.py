@@ -9,11 +9,16 @@ directories are shared out among forked processes, one per CPU
 read meanwhile, and the workspace takes each signature in place of its own
 walk (walking again itself where the signature is not one it knows).
 
+Where a directory's listing can be had from a record that holds (a
+`HeldListing`: fastpath/heldlistings.py), a share takes it in place of the walk.
+
 Only for a pass that reads: in a repro a stage rewrites a directory between
 two judgements, and a signature taken before it ran would name the old files.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from gitpipe.hashing.digests import gc_paused
 from gitpipe.hashing.forkmap import Forked, usable_workers
@@ -31,6 +36,9 @@ Signed = tuple[FileSignature, int]
 # signature of each `.gitpipeignore` above them as that share read its rules
 # (ignore.outer_rules_read).
 WalkedBefore = list[tuple[dict[str, Signed], dict[str, FileSignature | None]]]
+# A directory's (absolute path's) Signed as a record of it that still holds
+# says it, without listing it; None: walk it.
+HeldListing = Callable[[str], Signed | None]
 
 
 class Signing:
@@ -38,10 +46,11 @@ class Signing:
     process that started them goes on reading what needs no walk (the lock,
     the params). `signed()` waits for them; `stop()` abandons them."""
 
-    def __init__(self, directories: list[str], workers: int) -> None:
+    def __init__(self, directories: list[str], workers: int,
+                 held: HeldListing | None = None) -> None:
         # Interleaved shares: a pipeline's large directories come in clusters.
-        self._forked = Forked(_sign_share, [directories[worker::workers]
-                                            for worker in range(workers)])
+        self._forked = Forked(lambda share: _sign_share(share, held),
+                              [directories[worker::workers] for worker in range(workers)])
 
     def signed(self) -> dict[str, Signed]:
         """{directory: (listing_signature(walk_files(directory)), files)}."""
@@ -55,10 +64,11 @@ class Signing:
         self._forked.stop()
 
 
-def start_signing(directories: list[str]) -> Signing | None:
+def start_signing(directories: list[str], held: HeldListing | None = None) -> Signing | None:
     """Start signing the listings of `directories` (absolute paths) in forked
     children, one share each, and return at once; None where one process
-    would do them all (the caller walks as it goes). A directory left out of
+    would do them all (the caller walks as it goes). `held`: listings that a
+    record gives without a walk, asked first. A directory left out of
     what `signed()` gives (not a directory now, unreadable) is walked by the
     caller, which meets and reports the error itself."""
     workers = usable_workers(len(directories), DIRECTORIES_PER_WORKER)
@@ -68,7 +78,7 @@ def start_signing(directories: list[str]) -> Signing | None:
     # here, before the fork: the children walk by the very rules the parent
     # read, and the workspace notes those files' signatures from them.
     return Signing([directory for directory in directories if _rules_read(directory)],
-                   workers)
+                   workers, held)
 
 
 def taken_over(walked: WalkedBefore, known: dict[str, str]) -> dict[str, Signed]:
@@ -104,9 +114,13 @@ def _rules_read(directory: str) -> bool:
     return True
 
 
-def _sign_share(directories: list[str]) -> dict[str, Signed]:
+def _sign_share(directories: list[str], held: HeldListing | None = None) -> dict[str, Signed]:
     signed: dict[str, Signed] = {}
     for directory in directories:
+        found = None if held is None else held(directory)
+        if found is not None:
+            signed[directory] = found
+            continue
         try:
             listing = walk_files(directory)
         except (OSError, ValueError):  # ValueError: a `.gitpipeignore` inside it

@@ -43,7 +43,7 @@ from gitpipe.storage.state import State, StatKey
 from gitpipe.trust.dotdir import index_file
 
 if TYPE_CHECKING:
-    from gitpipe.hashing.walkahead import Signing, WalkedBefore
+    from gitpipe.hashing.walkahead import HeldListing, Signing, WalkedBefore
 
 # The stat-cache key of a directory's digest names the manifest rules it
 # was made by (executable files flagged): a digest remembered under older rules
@@ -97,6 +97,9 @@ class Workspace:
         # What the command's seal check walked before it found the seal broken
         # (fastpath/seal.py), for the next walk_ahead to take instead of its own.
         self.walked_before: WalkedBefore | None = None
+        # A directory's listing as a record that holds gives it, asked before
+        # each walk (fastpath/heldlistings.py); None: every directory is walked.
+        self.held_listing: HeldListing | None = None
         # The walks walk_ahead started, until the first directory takes them.
         self._signing: Signing | None = None
         self._signing_known: dict[str, str] = {}
@@ -135,7 +138,7 @@ class Workspace:
         # The forked walks go on while the caller reads what needs none (the
         # lock, the params); the first directory hashed waits for them.
         self._signing = start_signing([full for full, path in known.items()
-                                       if path not in taken])
+                                       if path not in taken], self.held_listing)
         self._signing_known = known
         self.signed_ahead = taken
         self._found_in_pass = {}
@@ -297,6 +300,8 @@ class Workspace:
             if cold is not None:
                 return self._record_cold(path, cold)
         ahead = self._ahead().pop(path, None)
+        if ahead is None and self.held_listing is not None:
+            ahead = self.held_listing(full)
         if ahead is not None:
             signature, files = ahead
             cached = self.state.cached_digest(f"{DIR_KEY}{path}", signature)

@@ -164,8 +164,10 @@ def apply_edit(repo: Repo, model: Model, kind: str, pick: int, value: int) -> se
 # target is swapped, a directory whose files are renamed, a file flagged
 # skip-worktree, a directory under `.gitpipeignore` rules from the root, a folder
 # of files the seal keeps a record of (fastpath/sealdirs.py: a file rewritten in
-# place, a name added behind the folder's mtime), a param whose value changes
-# type), edited at random; after each edit `status` is answered three
+# place, a name added behind the folder's mtime; a status after a stale answer,
+# which removed the seal, takes the record too: fastpath/heldlistings.py), a
+# param whose value changes type), edited at random; after each edit `status`
+# is answered three
 # ways: as the CLI answers it (the seal if it holds, else the full path, which
 # seals), by the full path with the stat cache, and with no stat cache, parse
 # cache or reading pass at all.
@@ -379,7 +381,7 @@ def test_sealed_unsealed_and_scratch_answers_agree(edits: list[tuple[str, int]])
             three_answers(repo)
             assert three_answers(repo)[3], "a built pipeline's no-op was not sealed"
             recorded = sealdirs.Records(Path(sealdirs.file_for(str(seal.seal_path(
-                str(repo.path), "status")))).read_bytes())
+                str(repo.path), "status")))).read_bytes(), code=seal.code_signature())
             assert recorded.get("more") is not None, "the seal keeps no record of `more`"
             for kind, value in edits:
                 apply_hole_edit(repo, kind, value)

@@ -309,6 +309,7 @@ def test_a_seals_check_names_each_input_from_a_descriptor(repo: Repo,
     assert "raw" in paths and "src.py" in paths
     seal_file = seal_path(root, "status")
     assert seal_file is not None
+    code = seal.code_signature()  # gitpipe's own modules, by path: not the check's calls
     named: list[tuple[str, bool]] = []
     real_stat, real_scandir = os.stat, os.scandir
 
@@ -324,11 +325,11 @@ def test_a_seals_check_names_each_input_from_a_descriptor(repo: Repo,
     monkeypatch.setattr(os, "scandir", scandir)
     monkeypatch.setattr(seal, "PATHS_PER_WORKER", len(paths) + 1)  # checked here, not forked
     seal.forget_outer_rules(root)
-    assert seal._changes(root, paths, numbers, seal_file) is None
+    assert seal._changes(root, paths, numbers, seal_file, code) is None
     assert {"src.py", "a.txt", "b.txt"} <= {name for name, _ in named}
     # (the records it keeps for the next check are written by path, in this user's cache)
     cache = user_cache_home()
     assert [name for name, relative in named if (not relative or os.path.isabs(name))
             and not name.startswith(cache)] == []
     (repo.path / "raw" / "b.txt").write_text("c\n")
-    assert seal._changes(root, paths, numbers, seal_file) is not None
+    assert seal._changes(root, paths, numbers, seal_file, code) is not None

@@ -1,8 +1,9 @@
 """The seal's records of its directory deps (fastpath/sealdirs.py): a seal
 that holds is checked with a stat of each folder and of each file it named,
 no folder listed; any change to a folder or to a file in it is still seen.
-The answers are held to the unsealed and from-scratch ones by
-tests/func/test_property.py."""
+A status with no seal takes each folder's listing from its record too
+(fastpath/heldlistings.py). The answers are held to the unsealed and
+from-scratch ones by tests/func/test_property.py."""
 
 from __future__ import annotations
 
@@ -35,9 +36,10 @@ finally:
 """
 
 
-def status(repo: Repo, *args: str) -> tuple[subprocess.CompletedProcess[str], int]:
+def status(repo: Repo, *args: str,
+           **extra: str) -> tuple[subprocess.CompletedProcess[str], int]:
     """(`gitpipe status ARGS` in a fresh interpreter, how many folders it listed)."""
-    env = {**os.environ, **GIT_ENV, "NO_COLOR": "1", "GITPIPE_NO_MONITOR": "1"}
+    env = {**os.environ, **GIT_ENV, "NO_COLOR": "1", "GITPIPE_NO_MONITOR": "1", **extra}
     done = subprocess.run([sys.executable, "-c", LISTINGS, "status", *args], cwd=repo.path,
                           env=env, capture_output=True, text=True)
     marker = [line for line in done.stderr.splitlines() if line.startswith("LISTED ")]
@@ -114,11 +116,41 @@ CHANGES: dict[str, Callable[[Repo], None]] = {
 }
 
 
+def unsealed(repo: Repo) -> Repo:
+    """The status seal removed, its records kept: what the first status after
+    a stale answer or a run meets."""
+    sealed = seal_path(str(repo.path), "status")
+    assert sealed is not None
+    os.unlink(sealed)
+    return repo
+
+
+@pytest.mark.parametrize("seal", ["held", "removed"])
 @pytest.mark.parametrize("change", sorted(CHANGES))
-def test_a_folder_checked_by_its_record_still_sees_a_change(repo: Repo, change: str) -> None:
-    CHANGES[change](recorded(repo))
+def test_a_folder_checked_by_its_record_still_sees_a_change(repo: Repo, change: str,
+                                                            seal: str) -> None:
+    CHANGES[change](recorded(repo) if seal == "held" else unsealed(recorded(repo)))
     done, _ = status(repo, "--check")
     assert done.returncode == 1 and "deps: data/ modified" in done.stdout, done.stdout + done.stderr
+
+
+def test_a_status_without_its_seal_lists_no_folder_it_has_a_record_of(repo: Repo) -> None:
+    done, listed = status(unsealed(recorded(repo)))
+    assert (done.returncode, done.stdout, listed) == (0, "everything is up to date\n", 0)
+
+
+def test_records_are_not_read_without_seals_or_when_other_code_wrote_them(repo: Repo) -> None:
+    from gitpipe.fastpath.seal import code_signature
+
+    unsealed(recorded(repo))
+    done, listed = status(repo, GITPIPE_NO_SEAL="1")
+    assert (done.stdout, listed) == ("everything is up to date\n", 1)
+    records = Path(file_for(str(seal_path(str(repo.path), "status"))))
+    code = code_signature().encode()
+    assert code in records.read_bytes()
+    records.write_bytes(records.read_bytes().replace(code, b"other code", 1))
+    done, listed = status(repo)  # the seal is still gone: none was written
+    assert (done.stdout, listed) == ("everything is up to date\n", 1)
 
 
 def test_a_record_is_kept_only_where_the_folder_keeps_its_times(repo: Repo,
