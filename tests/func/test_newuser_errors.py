@@ -158,3 +158,22 @@ def test_adding_a_folder_remote_that_is_not_there_says_so_and_to_commit_the_conf
     (tmp_path / "there").mkdir()
     there = repo.run("remote", "add", "--local", "mine", str(tmp_path / "there"), check=True)
     assert there.stderr == "", "an existing folder, in the uncommitted config: nothing to say"
+
+
+@pytest.mark.s3
+def test_a_push_to_a_bucket_that_does_not_exist_says_so(repo: Repo, s3_env: dict[str, str]) -> None:
+    # The first push to a new S3 remote, before the bucket was made: a missing
+    # bucket is the user's to create, said with the remote's name and URL.
+    repo.spec({"a": {"cmd": "echo 1 > a.txt", "outs": ["a.txt"]}})
+    repo.run("init", check=True)
+    repo.run("repro", check=True)
+    repo.run("remote", "add", "-d", "store", "s3://gitpipe-no-such-bucket/cache", check=True)
+    for command in (("push",), ("push", "--run-cache")):
+        done = repo.run(*command)
+        assert done.returncode == 1, (done.stdout, done.stderr)
+        assert "unexpected" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+        first, *_, hint = done.stderr.splitlines()
+        assert first.startswith(
+            "error: remote 'store' (s3://gitpipe-no-such-bucket/cache): cannot upload "), first
+        assert first.endswith("bucket does not exist"), first
+        assert hint.startswith("hint: create the bucket"), hint
