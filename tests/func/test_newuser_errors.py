@@ -4,6 +4,7 @@ code of bad input, and no traceback."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -177,3 +178,27 @@ def test_a_push_to_a_bucket_that_does_not_exist_says_so(repo: Repo, s3_env: dict
             "error: remote 'store' (s3://gitpipe-no-such-bucket/cache): cannot upload "), first
         assert first.endswith("bucket does not exist"), first
         assert hint.startswith("hint: create the bucket"), hint
+
+
+def test_an_error_that_lists_what_it_names_says_error_once(repo: Repo, tmp_path: Path) -> None:
+    # git's way: one `error:` line, then the paths it names, indented as they are.
+    repo.spec({"a": {"cmd": "echo 1 > a.txt", "outs": ["a.txt"]},
+               "b": {"cmd": "echo 2 > b.txt", "outs": ["b.txt"]}})
+    repo.run("init", check=True)
+    repo.run("repro", check=True)
+    repo.spec({"a": {"cmd": "echo 3 > a.txt", "outs": ["a.txt"]},
+               "b": {"cmd": "echo 2 > b.txt", "outs": ["b.txt"]}})
+    repo.run("repro", check=True)
+    # A refusal in two sentences (the first a.txt is garbage) is one line.
+    refused = repo.run("gc")
+    assert refused.returncode == 2 and refused.stderr.count("error:") == 1, refused.stderr
+    (tmp_path / "store").mkdir()
+    repo.run("remote", "add", "-d", "store", str(tmp_path / "store"), check=True)
+    shutil.rmtree(repo.path / ".gitpipe" / "cache")  # never pushed, and gone here
+    done = repo.run("fetch")
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    first, *listed, hint = done.stderr.splitlines()
+    assert first.startswith("error: 2 out(s) are not in remote 'store'"), first
+    assert [line.split()[0] for line in listed] == ["a.txt", "b.txt"], listed
+    assert all(line.startswith("  ") for line in listed), listed
+    assert hint.startswith("hint: "), hint
