@@ -45,9 +45,16 @@ def failed(exc: Exception, ui: Ui) -> int:
         ui.result(f"error: unexpected {type(exc).__name__}: {exc}", err=True)
         ui.result("hint: rerun with --debug for a traceback", err=True)
         return 1
-    for line in str(exc).splitlines():
-        ui.result(line if line.startswith("hint:") else f"error: {line}", err=True)
+    for line in error_lines(str(exc)):
+        ui.result(line, err=True)
     return exc.exit_code
+
+
+def error_lines(message: str) -> list[str]:
+    """A message as printed: each sentence after `error: `; its hint line, and
+    the indented lines that list what it names (paths, stages), as they are."""
+    return [line if line.startswith(("hint:", " ", "\t")) else f"error: {line}"
+            for line in message.splitlines()]
 
 
 def reader_left() -> None:

@@ -115,8 +115,9 @@ def unsupported_platform(os_name: str, platform: str) -> str | None:
 
 def refuse(problem: str) -> None:
     """Print `problem` as the CLI prints an error (its hint line as is) and exit 1."""
-    for line in problem.splitlines():
-        sys.stderr.write(line + "\n" if line.startswith("hint:") else f"error: {line}\n")
+    from gitpipe.cli.exits import error_lines
+
+    sys.stderr.writelines(f"{line}\n" for line in error_lines(problem))
     sys.exit(1)
 
 

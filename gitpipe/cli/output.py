@@ -10,12 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from gitpipe.cli.console import Ui, ui_of
 from gitpipe.cli.progress import RunProgress
-from gitpipe.core.ranges import cut
+from gitpipe.core.ranges import REASONS_SHOWN, cut, cut_blocks, entries
 from gitpipe.fastpath.render import (
-    REASONS_SHOWN,
-    cut_blocks,
     dry_run_lines,
-    entries,
     positions,
     status_lines,
     table_lines,

@@ -31,19 +31,15 @@ if TYPE_CHECKING:
 @click.pass_context
 def init(ctx: click.Context) -> None:
     """Create .gitpipe/ (config and ignore rules) in a git repository."""
-    from gitpipe.usecases.api import init as api_init
+    from pathlib import Path
 
-    project = api_init(ctx.obj["dir"])
+    from gitpipe.project.root import init_project
+
+    project, unparsed = init_project(Path(ctx.obj["dir"]))
     ui_of(ctx).info(f"initialized gitpipe in {project.root}")
-    from gitpipe.core.errors import BadInputError
-    from gitpipe.pipeline.model import SPEC_FILE
-
-    try:
-        if (project.root / SPEC_FILE).exists():
-            project.pipeline  # noqa: B018 (parsed for its errors alone)
-    except BadInputError as error:
-        ui_of(ctx).info(f"note: {str(error).splitlines()[0]}: the outs are added to .gitignore "
-                        "at the first repro ('gitpipe validate' says more)", err=True)
+    if unparsed is not None:
+        ui_of(ctx).info(f"note: {str(unparsed).splitlines()[0]}: the outs are added to "
+                        ".gitignore at the first repro ('gitpipe validate' says more)", err=True)
 
 
 @cli.command()

@@ -245,7 +245,7 @@ def gc(ctx: click.Context, workspace: bool, all_branches: bool, all_tags: bool,
 def _confirm_remote_gc(plan: Any) -> bool:
     """Ask on a terminal; without one, refuse: a remote's deletions are for good."""
     return _asked(plan, f"keeping what these locks name: {plan.keeping}",
-                  "It asks before deleting from a remote",
+                  "it asks before deleting from a remote",
                   "see what would go with --dry-run, then add --yes (as CI does)",
                   " This cannot be undone")
 
@@ -255,7 +255,7 @@ def _confirm_local_gc(plan: Any) -> bool:
     one, refuse: an out only another branch's lock names (an experiment not
     pushed) is gone for good, and `dvc gc` asks too."""
     return _asked(plan, "keeping only what the work tree's gitpipe.lock names (outs only "
-                  "other branches' locks name go too)", "Without a scope option it asks first",
+                  "other branches' locks name go too)", "without a scope option it asks first",
                   "keep every branch's outs with -a (or -T, -A, --rev); "
                   "-w (or --yes) deletes all but the work tree's")
 
@@ -268,7 +268,7 @@ def _asked(plan: Any, keeping: str, asks: str, hint: str, warning: str = "") -> 
     what = (f"{len(plan.removed)} object(s) ({size_text(plan.bytes_freed)}) and "
             f"{_entries(len(plan.runs))} from {plan.where}, {keeping}")
     if not sys.stdin.isatty():
-        raise BadInputError(f"gc would delete {what}.\n{asks}, and there is no terminal "
+        raise BadInputError(f"gc would delete {what}; {asks}, and there is no terminal "
                             "to ask on: nothing was deleted", hint=hint)
     return click.confirm(f"delete {what}?{warning}", default=False, err=True)
 

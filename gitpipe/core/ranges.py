@@ -1,19 +1,32 @@
 """Long lists made short: a stage's partitions as runs (`2024-01-01 … 2024-03-31`),
 repeated `upstream:` reasons as one line, and a cut with a count.
 
-Pure string work shared by the status and repro text (fastpath/render.py) and
-the `dag` drawing (pipeline/dagviz.py); no imports, since status's fast path
-loads it.
+Pure string work shared by the status and repro text (fastpath/render.py),
+`gitpipe diff`, the pre-commit hook's refusal (usecases/hooks.py) and the
+`dag` drawing (pipeline/dagviz.py); nothing heavy imported, since status's
+fast path loads it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class SaysShared(Protocol):
+        """A reason that says its own shared form (project/reasons.py's Reason)."""
+
+        def shared(self, key: str) -> str: ...
 
 ELLIPSIS = " … "
 MORE_HINT = "--all shows every one"
 UPSTREAM = "upstream: "
 RUNS_SHOWN = 8  # runs of partitions named before "and N more runs"
+ENTRIES_SHOWN = 30  # stale stages (or groups of partitions) before the cut
+REASONS_SHOWN = 10  # reasons of one entry before the cut
 
 
 def split_task(name: str) -> tuple[str, str | None]:
@@ -161,3 +174,60 @@ def tasks_text(names: Iterable[str], positions: dict[str, dict[str, int]],
             f"{stage}@{found[0]}" if len(found) == 1 else
             f"{stage}@{keys_text(found, positions.get(stage, {}), everything)}"
             for stage, found in keys.items()]
+
+
+class Entry(NamedTuple):
+    """One stage, or the partitions or items of one stage, with the reasons
+    they share."""
+
+    title: str
+    reasons: list[str]
+
+
+def entries(items: Iterable[tuple[str, Sequence[SaysShared | str]]],
+            positions: dict[str, dict[str, int]], everything: bool = False) -> list[Entry]:
+    """(task, reasons) pairs in plan order as entries: partitions of one stage
+    whose reasons read alike once their key is `${date}` are one entry, where
+    the first of them stood. The one grouping of status, the dry run, `diff`
+    and the pre-commit hook."""
+    groups: dict[tuple[str, tuple[str, ...]],
+                 list[tuple[str, str, Sequence[SaysShared | str]]]] = {}
+    for task, given in items:
+        stage, at, key = task.partition("@")
+        group = (stage, shared_reasons(given, key)) if at else (task, ("",))
+        groups.setdefault(group, []).append((task, key, given))
+    found = []
+    for (stage, alike), members in groups.items():
+        if len(members) == 1:
+            title, _, said = members[0]
+            reasons = [str(reason) for reason in said]
+        else:
+            stage_keys = positions.get(stage, {})
+            title = f"{stage}@" + keys_text([key for _, key, _ in members], stage_keys,
+                                            everything, len(stage_keys))
+            reasons = list(alike)
+        lines = group_upstream(reasons, positions, everything)
+        found.append(Entry(title, cut(lines, REASONS_SHOWN, "reasons", everything)))
+    return found
+
+
+def shared_reasons(reasons: Sequence[SaysShared | str], key: str) -> tuple[str, ...]:
+    """The reasons of a partition or item with its key as `${date}` or `${key}`:
+    in the names a Reason holds (never in its values), or where it stands
+    alone in a sentence given without one."""
+    return tuple(template(r, key) if isinstance(r, str) else r.shared(key) for r in reasons)
+
+
+def entry_lines(found: list[Entry], everything: bool = False, indent: str = "") -> list[str]:
+    """Each entry as its title and its reasons below it, as `status` prints
+    them, the first ENTRIES_SHOWN entries and a line counting the rest."""
+    blocks = [[f"{indent}{entry.title}:", *(f"{indent}    {reason}" for reason in entry.reasons)]
+              for entry in found]
+    return [line for block in cut_blocks(blocks, everything) for line in block]
+
+
+def cut_blocks(blocks: list[list[str]], everything: bool) -> list[list[str]]:
+    """The first ENTRIES_SHOWN blocks and a line counting the rest."""
+    if everything or len(blocks) <= ENTRIES_SHOWN:
+        return blocks
+    return [*blocks[:ENTRIES_SHOWN], [more_line(len(blocks) - ENTRIES_SHOWN)]]

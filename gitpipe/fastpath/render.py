@@ -11,18 +11,20 @@ that `--all` (or `--json`) lifts.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from gitpipe.core.columns import aligned
 from gitpipe.core.ranges import (
+    ENTRIES_SHOWN,
+    Entry,
     cut,
-    group_upstream,
-    keys_text,
+    entries,
+    entry_lines,
     more_line,
     plural,
     positions_of,
+    shared_reasons,
     split_task,
-    template,
 )
 
 if TYPE_CHECKING:
@@ -34,8 +36,6 @@ if TYPE_CHECKING:
 
 UP_TO_DATE = "everything is up to date"
 NOTHING_WOULD_RUN = "everything is up to date: nothing would run"
-ENTRIES_SHOWN = 30  # stale stages (or groups of partitions) before the cut
-REASONS_SHOWN = 10  # reasons of one entry before the cut
 ROWS_SHOWN = 40  # rows of the repro table before the cut
 SKIPPED_ROWS_UP_TO = 30  # a larger pipeline's table leaves out its skipped rows
 
@@ -46,45 +46,6 @@ def positions(names: list[str], order: Iterable[str] | None) -> dict[str, dict[s
     come from the whole range: of a few partitions picked by name, the 1st,
     2nd, 3rd and 7th of May are not one run."""
     return positions_of(order if order is not None else names)
-
-
-class Entry(NamedTuple):
-    """One stale stage, or the partitions of one stage stale for the same reasons."""
-
-    title: str
-    reasons: list[str]
-
-
-def entries(items: Iterable[tuple[str, Sequence[Reason | str]]],
-            positions: dict[str, dict[str, int]], everything: bool = False) -> list[Entry]:
-    """(task, reasons) pairs in plan order as entries: partitions of one stage
-    whose reasons read alike once their key is `${date}` are one entry, where
-    the first of them stood."""
-    groups: dict[tuple[str, tuple[str, ...]], list[tuple[str, str, Sequence[Reason | str]]]] = {}
-    for task, given in items:
-        stage, at, key = task.partition("@")
-        group = (stage, shared_reasons(given, key)) if at else (task, ("",))
-        groups.setdefault(group, []).append((task, key, given))
-    found = []
-    for (stage, alike), members in groups.items():
-        if len(members) == 1:
-            title, _, said = members[0]
-            reasons = [str(reason) for reason in said]
-        else:
-            stage_keys = positions.get(stage, {})
-            title = f"{stage}@" + keys_text([key for _, key, _ in members], stage_keys,
-                                            everything, len(stage_keys))
-            reasons = list(alike)
-        lines = group_upstream(reasons, positions, everything)
-        found.append(Entry(title, cut(lines, REASONS_SHOWN, "reasons", everything)))
-    return found
-
-
-def shared_reasons(reasons: Sequence[Reason | str], key: str) -> tuple[str, ...]:
-    """The reasons of a partition or item with its key as `${date}` or `${key}`:
-    in the names a Reason holds (never in its values), or where it stands
-    alone in a sentence given without one."""
-    return tuple(template(r, key) if isinstance(r, str) else r.shared(key) for r in reasons)
 
 
 def reasons_of(result: TaskResult) -> Sequence[Reason | str]:
@@ -140,9 +101,7 @@ def status_lines(report: StatusReport, everything: bool = False,
     names = [v.task for v in report.tasks]
     found = entries(((v.task, v.reasons) for v in stale),
                     positions(names, order), everything)
-    blocks = [[f"{entry.title}:", *(f"    {reason}" for reason in entry.reasons)]
-              for entry in found]
-    lines = [line for block in cut_blocks(blocks, everything) for line in block]
+    lines = entry_lines(found, everything)
     lines.append(counts_text(names, {v.task for v in stale}, "stale"))
     hint = _missing_outs_hint(report, has_remote) or _checkout_hint(report, has_remote)
     return [*lines, hint] if hint else lines
@@ -171,13 +130,6 @@ def _checkout_hint(report: StatusReport,
     return ("hint: outs differ from what gitpipe.lock records (after a git checkout?): "
             "'gitpipe checkout' puts the recorded ones back from the cache, "
             "'gitpipe repro' recomputes them")
-
-
-def cut_blocks(blocks: list[list[str]], everything: bool) -> list[list[str]]:
-    """The first ENTRIES_SHOWN blocks and a line counting the rest."""
-    if everything or len(blocks) <= ENTRIES_SHOWN:
-        return blocks
-    return [*blocks[:ENTRIES_SHOWN], [more_line(len(blocks) - ENTRIES_SHOWN)]]
 
 
 def _missing_outs_hint(report: StatusReport,

@@ -17,6 +17,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from gitpipe.core.errors import BadInputError
     from gitpipe.git.repo import GitRepo
 
 
@@ -45,17 +46,18 @@ def ensure_ignored(root: Path, paths: list[str]) -> list[str]:
     return wanted
 
 
-def ignore_outs_if_parsed(root: Path, parse: Callable[[], Pipeline]) -> None:
+def ignore_outs_if_parsed(root: Path, parse: Callable[[], Pipeline]) -> BadInputError | None:
     """`init`'s lines for the cached outs, if gitpipe.yaml parses yet: as `dvc
     init` reads no dvc.yaml, a spec being written is no reason to refuse (the
-    first repro adds them)."""
+    first repro adds them); else why it does not parse."""
     from gitpipe.core.errors import BadInputError
 
     try:
         pipeline = parse()
-    except BadInputError:
-        return
+    except BadInputError as problem:
+        return problem
     ensure_ignored(root, cached_out_paths(pipeline))
+    return None
 
 
 def ignore_generated(root: Path, git: GitRepo, target: Path) -> str | None:

@@ -351,8 +351,9 @@ GITPIPE_GITIGNORE = """# written by gitpipe init: per-machine state, never commi
 """
 
 
-def init_project(path: Path) -> Project:
-    """Create `.gitpipe/` (config, ignore rules) in a git work tree; idempotent."""
+def init_project(path: Path) -> tuple[Project, BadInputError | None]:
+    """Create `.gitpipe/` (config, ignore rules) in a git work tree; idempotent.
+    The project, and why its outs are not ignored yet (gitpipe.yaml does not parse)."""
     from gitpipe.pipeline.config import CONFIG_FILE, default_config_text
 
     root = path.resolve()
@@ -365,9 +366,8 @@ def init_project(path: Path) -> Project:
         lockfile.atomic_write(gitpipe_dir / CONFIG_FILE, default_config_text())
     lockfile.atomic_write(gitpipe_dir / ".gitignore", GITPIPE_GITIGNORE)
     project = Project(root, find=False)
-    if (root / SPEC_FILE).exists():
-        ignore_outs_if_parsed(root, lambda: project.pipeline)
-    return project
+    spec = (root / SPEC_FILE).exists()
+    return project, ignore_outs_if_parsed(root, lambda: project.pipeline) if spec else None
 
 
 def _refuse_nested(root: Path) -> None:

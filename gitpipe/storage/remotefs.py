@@ -7,7 +7,6 @@ through a symlink.
 from __future__ import annotations
 
 import contextlib
-import errno
 import logging
 import os
 import stat
@@ -25,6 +24,7 @@ from gitpipe.core.install import pip_install
 from gitpipe.core.nofollow import SymlinkRefusedError, open_beneath, regular_files, unlink_beneath
 from gitpipe.hashing.digests import DIR_SUFFIX, copy_hashing_stream
 from gitpipe.storage.boundedread import Capped, open_range, read_range
+from gitpipe.storage.kernelcopy import kernel_copy
 from gitpipe.storage.objects import CacheError
 from gitpipe.storage.urls import masked_url, storage_identity
 from gitpipe.trust.sizes import (
@@ -240,7 +240,16 @@ class Remote:
                 self.fs.put_file(str(local), target)
             return local.stat().st_size
 
-        return int(_retrying(f"upload {rel} to {self.name!r}", put))
+        try:
+            return int(_retrying(f"upload {rel} to {self.name!r}", put))
+        except FileNotFoundError as exc:
+            if self.is_local:
+                raise
+            # An object store writes any key of a bucket that exists: not
+            # found is the bucket (or container) itself.
+            raise RemoteError(f"remote {self.name!r} ({self.url}): cannot upload {rel}: {exc}",
+                              hint="create the bucket first, or correct the remote's URL "
+                                   "('gitpipe remote list' shows it)") from None
 
     def put_bytes(self, rel: str, data: bytes) -> None:
         """A small record (job, result, heartbeat), written atomically like an object."""
@@ -319,12 +328,12 @@ class Remote:
         source = self._open_local(rel)
         try:
             with open(dest, "w+b", buffering=0) as landed:
-                if _kernel_copy(source, landed.fileno(), cap) is None:
+                if kernel_copy(source, landed.fileno(), cap) is None:
                     return None
                 hexdigest, size = copy_hashing_stream(landed, [])
                 if also is not None:
                     with open(also, "wb", buffering=0) as copy:
-                        if _kernel_copy(landed.fileno(), copy.fileno()) is None:
+                        if kernel_copy(landed.fileno(), copy.fileno()) is None:
                             landed.seek(0)
                             copy_hashing_stream(landed, [copy])
         finally:
@@ -360,31 +369,6 @@ def _problem(digest: str | None, limit: ReadLimit, hexdigest: str, size: int) ->
     if digest is not None and got != digest.removesuffix(DIR_SUFFIX):
         return f"is corrupt (its content hashes to {got}); it was not used"
     return None
-
-
-# What copy_file_range says when the kernel or file system cannot copy
-# between two files: the caller copies through a buffer instead.
-_NO_KERNEL_COPY = (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP)
-
-
-def _kernel_copy(source: int, target: int, cap: int | None = None) -> int | None:
-    """Copy all of `source` (from its start; its first `cap` bytes at most) to
-    `target` (from its start) in the kernel; the bytes copied, or None when the
-    kernel refuses before copying anything. The copy ends where the source
-    ends, when it was cut meanwhile."""
-    done = 0
-    while cap is None or done < cap:
-        step = 1 << 30 if cap is None else min(1 << 30, cap - done)
-        try:
-            count = os.copy_file_range(source, target, step, done, done)
-        except OSError as exc:
-            if done == 0 and exc.errno in _NO_KERNEL_COPY:
-                return None
-            raise
-        if count == 0:
-            return done
-        done += count
-    return done
 
 
 def url_exists(url: str, root: Path) -> bool:

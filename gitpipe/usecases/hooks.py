@@ -17,19 +17,14 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from gitpipe.core.errors import GitpipeError, NotAProjectError
 from gitpipe.git.repo import GitRepo
 
 if TYPE_CHECKING:
-    from gitpipe.core.digraph import Dag
     from gitpipe.git.repo import StagedCommit
-    from gitpipe.pipeline.lockfile import LockEntry
-    from gitpipe.pipeline.model import Task
-    from gitpipe.pipeline.params import ParamsReader
     from gitpipe.project.root import Project
-    from gitpipe.usecases.envbefore import Env
 
 HOOKS = ("pre-commit", "pre-merge-commit", "post-checkout", "pre-push")
 # git runs pre-merge-commit, not pre-commit, for a merge that needs no hand:
@@ -192,77 +187,6 @@ def _write_executable(path: Path, text: str) -> None:
 
 # -- what the hooks do -------------------------------------------------------------
 
-def lock_problems(graph: Dag, params: ParamsReader, entries: dict[str, LockEntry],
-                  env_before: Callable[[str], Env | None] = lambda task: None) -> list[str]:
-    """Where gitpipe.lock disagrees with gitpipe.yaml and params: a stage without an
-    entry, or whose cmd, params, env, wdir, executor settings or declared deps/outs
-    differ; `env_before` gives the env an entry recorded, where it is known
-    (usecases/envbefore.py). Nothing is hashed or run."""
-    from gitpipe.hashing.canonical import same
-    from gitpipe.project.staleness import Kind, env_change, recipe_changed
-
-    problems = []
-    for node in graph:
-        task = graph.nodes[node]["task"]
-        entry = entries.get(task.name)
-        if entry is None:
-            problems.append(f"{task.name}: not in gitpipe.lock")
-            continue
-        if entry.cmd != task.cmd:
-            problems.append(f"{task.name}: cmd changed")
-        now = params.values(task.stage)
-        if not _holds_as_v1(task, entry, now):
-            problems += [f"{task.name}: {env_change(env_before(task.name), task.env)}"
-                         if reason.kind is Kind.ENV else f"{task.name}: {reason}"
-                         for reason in recipe_changed(task, entry)]
-        if not same(entry.params, now):  # NaN equals NaN there
-            problems += _params_problems(task, entry.params, now)
-        if {d.path for d in entry.deps} != set(task.deps) or _python_roots_changed(task, entry):
-            problems.append(f"{task.name}: deps changed")
-        if {o.path for o in entry.outs} != {o.path for o in task.outs}:
-            problems.append(f"{task.name}: outs changed")
-    return problems
-
-
-def _holds_as_v1(task: Task, entry: LockEntry, values: dict[str, Any]) -> bool:
-    """A version-1 entry that matches the task by the lock's own dep digests: it
-    records no env, wdir or executor settings, and status holds it up to date
-    without them (staleness.holds_as_v1)."""
-    from gitpipe.project.staleness import holds_as_v1
-    from gitpipe.storage.workspace import PathInfo
-
-    deps = {d.path: PathInfo(d.path, d.digest, executable=d.executable) for d in entry.deps}
-    return holds_as_v1(task, entry, deps, values)
-
-
-def _python_roots_changed(task: Task, entry: LockEntry) -> bool:
-    """A module file a `python:` dep names that the lock's modules lack, or (where
-    every root is a file) a module the lock recorded as a root that is one no
-    longer. A dotted root (`pkg.mod`) names its file through a lookup, which
-    this check, reading no work-tree file, does not make."""
-    files = {root for root in task.stage.python if root.endswith(".py")}
-    if files - {module.path for module in entry.python}:
-        return True
-    if len(files) < len(task.stage.python):
-        return False
-    return bool({module.path for module in entry.python if module.imported_by is None} - files)
-
-
-def _params_problems(task: Task, before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    """`train: params changed: params.yaml: train.lr 0.1 -> 0.5`, one per changed
-    param, worded as status words it."""
-    from gitpipe.pipeline.params import changes_between
-    from gitpipe.project.staleness import Kind, Reason
-
-    found = []
-    for name, old, new in changes_between(before, after):
-        files = [ref.file for ref in task.stage.params
-                 if name == ref.key or name.startswith(f"{ref.key}.") or not ref.key]
-        text = str(Reason(Kind.PARAM, name, old, new)).removeprefix("params: ")
-        found.append(f"{task.name}: params changed: {files[0] if files else 'params'}: {text}")
-    return found or [f"{task.name}: params changed"]
-
-
 def run(name: str, args: list[str], start: Path) -> tuple[int, str]:
     """Run hook `name`; (exit code, message). Outside a gitpipe project: (0, '')."""
     from gitpipe.project.root import Project
@@ -311,8 +235,9 @@ def _pre_commit(project: Project) -> tuple[int, str]:
         if staged is not None and not staged & watched:
             return 0, ""
         from gitpipe.usecases.envbefore import env_lookup
+        from gitpipe.usecases.lockcheck import lock_problems, verdict
 
-        return _verdict(lock_problems(graph, params, entries, env_lookup(project, entries)))
+        return verdict(lock_problems(graph, params, entries, env_lookup(project, entries)))
     except GitpipeError as exc:
         return exc.exit_code, f"gitpipe: {exc}"
 
@@ -337,21 +262,13 @@ def _lock_check(project: Project) -> tuple[int, str]:
     --all-files` means as it is)."""
     try:
         from gitpipe.usecases.envbefore import env_lookup
+        from gitpipe.usecases.lockcheck import lock_problems, verdict
 
         entries = project.lock_entries
-        return _verdict(lock_problems(project.graph, project.params_reader(), entries,
-                                      env_lookup(project, entries)))
+        return verdict(lock_problems(project.graph, project.params_reader(), entries,
+                                     env_lookup(project, entries)))
     except GitpipeError as exc:
         return exc.exit_code, f"gitpipe: {exc}"
-
-
-def _verdict(problems: list[str]) -> tuple[int, str]:
-    if not problems:
-        return 0, ""
-    lines = "\n".join(f"  {p}" for p in problems[:20])
-    return 1, (f"gitpipe: gitpipe.lock does not match gitpipe.yaml and params:\n{lines}\n"
-               "hint: run 'gitpipe repro' (or 'gitpipe commit' for outs made by hand), "
-               "then stage gitpipe.lock")
 
 
 def _post_checkout(project: object, args: list[str]) -> tuple[int, str]:

@@ -101,13 +101,12 @@ def _metric_lines(project: Project, rev1: str, rev2: str | None) -> dict[str, li
 
 def _entry_changes(old: LockEntry | None, new: LockEntry | None,
                    metrics: dict[str, list[str]] | None = None) -> list[tuple[str, str]]:
-    """(the change with its digests, without them) for each change."""
+    """(the change with its digests, without them) for each change. A changed
+    fingerprint is a line of its own only where no other line explains it
+    (its env, wdir or executor settings moved)."""
     if old is None or new is None:
         return [("added", "added")] if old is None else [("removed", "removed")]
     changes = []
-    if old.fingerprint != new.fingerprint:
-        changes.append((f"fingerprint {old.fingerprint} -> {new.fingerprint}",
-                        "fingerprint changed"))
     if old.cmd != new.cmd:
         changes.append(("cmd changed", "cmd changed"))
     from gitpipe.pipeline.params import changes_between
@@ -115,13 +114,19 @@ def _entry_changes(old: LockEntry | None, new: LockEntry | None,
     for key, was, now in changes_between(old.params, new.params):
         line = str(Reason(Kind.PARAM, key, was, now))
         changes.append((line, line))
+    explained = bool(changes)
     for kind, was_rows, now_rows in (("deps", old.deps, new.deps),
                                      ("python", old.python, new.python),
                                      ("outs", old.outs, new.outs)):
         for path, full, brief in _digest_changes(kind, was_rows, now_rows):
             changes.append((full, brief))
+            # An out's digest is not an input of the fingerprint; its path is.
+            explained = explained or kind != "outs" or not brief.endswith(" modified")
             if kind == "outs":
                 changes.extend((line, line) for line in (metrics or {}).get(path, []))
+    if old.fingerprint != new.fingerprint and not explained:
+        changes.insert(0, (f"fingerprint {old.fingerprint} -> {new.fingerprint}",
+                           "fingerprint changed"))
     # params and metrics are git's text
     return [(terminal_text(full), terminal_text(brief)) for full, brief in changes]
 

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -373,6 +374,29 @@ def test_a_command_not_found_or_killed_is_said_in_words(repo: Repo) -> None:
     assert ("stage 'typo': command exited with code 127 (the shell found no such command"
             in done.stderr), done.stderr
     assert "stage 'killed': command was killed by signal 9 (SIGKILL)" in done.stderr
+
+
+@pytest.mark.parametrize("spec", ["stages:\n  s:\n    cmd: echo 1 > o\n    outs: [o]\n",
+                                  "stages:\n  s:\n    cmd: [unclosed\n"], ids=["parses", "not"])
+def test_init_reads_gitpipe_yaml_once(repo: Repo, spec: str,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # The outs' ignore lines and the note on a spec that does not parse come
+    # from one reading of it.
+    from gitpipe.project import root
+
+    loads = []
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        loads.append(args)
+        return load(*args, **kwargs)
+
+    load = root.load_pipeline
+    monkeypatch.setattr(root, "load_pipeline", counted)
+    (repo.path / "gitpipe.yaml").write_text(spec)
+    done = repo.cli("init")
+    assert done.exit_code == 0, done.output
+    assert len(loads) == 1, loads
+    assert ("note: gitpipe.yaml" in done.output) == ("unclosed" in spec), done.output
 
 
 def test_init_while_gitpipe_yaml_does_not_parse_initialises_and_says_so(repo: Repo) -> None:

@@ -29,8 +29,8 @@ def test_params_edited_but_not_run_show_against_head(repo: Repo) -> None:
     before = repo.git("status", "--porcelain")
     found = changed(repo, "HEAD")
     assert list(found) == ["train"]
-    assert "params: train.lr 0.1 -> 0.7" in found["train"]
-    assert any(line.startswith("fingerprint ") for line in found["train"])
+    # The param explains the fingerprint it moved: no line of its own.
+    assert found["train"] == ["params: train.lr 0.1 -> 0.7"]
     assert changed(repo) == found  # no revision: HEAD
     assert changed(repo, "HEAD", "HEAD") == {}  # two revisions: the commits alone
     assert repo.ran() == [] and repo.git("status", "--porcelain") == before
@@ -97,8 +97,8 @@ def test_diff_names_the_deps_and_modules_that_moved_a_fingerprint(repo: Repo) ->
     repo.run("repro", check=True)
     lines = changed(repo, "HEAD")["t"]
     kinds = [line.split(" ")[0] for line in lines]
-    assert kinds == ["fingerprint", "deps:", "python:", "outs:"], lines
-    assert lines[1].startswith("deps: data.txt ") and lines[2].startswith("python: util.py xxh3:")
+    assert kinds == ["deps:", "python:", "outs:"], lines
+    assert lines[0].startswith("deps: data.txt ") and lines[1].startswith("python: util.py xxh3:")
     repo.commit("v2")
     assert changed(repo, "HEAD~1", "HEAD") == {"t": lines}
 
@@ -121,10 +121,30 @@ def test_diff_is_in_pipeline_order_with_partitions_grouped(repo: Repo) -> None:
         repo.gen({f"raw/2024-01-0{day}.csv": f"{day} again\n"})
     repo.run("repro", check=True, env=today)
     text = repo.run("diff", check=True, env=today).stdout.splitlines()
-    assert text[:5] == ["zeta@2024-01-01 … 2024-01-03, 2024-01-05 (4 of 5):",
-                        "    fingerprint changed",
+    assert text[:4] == ["zeta@2024-01-01 … 2024-01-03, 2024-01-05 (4 of 5):",
                         "    deps: raw/${date}.csv modified",
                         "    outs: feat/${date}.csv modified",
                         "alpha:"], text
-    assert text[5].startswith("    fingerprint xxh3:") and " -> xxh3:" in text[5]
+    assert text[4].startswith("    deps: feat/ xxh3:") and " -> xxh3:" in text[4]
     assert list(changed(repo)) == [f"zeta@2024-01-0{day}" for day in (1, 2, 3, 5)] + ["alpha"]
+
+
+def test_a_fingerprint_change_is_a_line_only_where_nothing_else_explains_it(
+        repo: Repo) -> None:
+    # An env change moves the fingerprint and no other line says so; the
+    # items of a foreach stage changed alike say it once.
+    repo.spec({"t": {"foreach": ["a", "b"], "do": {
+        "cmd": "echo ${item} $MODE > o-${item}.txt", "env": {"MODE": "fast"},
+        "outs": ["o-${item}.txt"]}}})
+    repo.run("repro", check=True)
+    repo.commit("fast")
+    repo.spec({"t": {"foreach": ["a", "b"], "do": {
+        "cmd": "echo ${item} $MODE > o-${item}.txt", "env": {"MODE": "slow"},
+        "outs": ["o-${item}.txt"]}}})
+    found = changed(repo)
+    assert [line.split(" ")[0] for line in found["t@a"]] == ["fingerprint"], found
+    assert repo.run("diff", check=True).stdout == \
+        "t@a … b (2 of 2):\n    fingerprint changed\n"
+    repo.run("repro", check=True)
+    text = repo.run("diff", check=True).stdout
+    assert text == "t@a … b (2 of 2):\n    fingerprint changed\n    outs: o-${key}.txt modified\n"

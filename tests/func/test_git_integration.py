@@ -131,13 +131,31 @@ def test_pre_commit_refuses_a_lock_that_disagrees(repo: Repo) -> None:
     repo.gen({"params.yaml": {"train": {"lr": 0.9}}})
     refused = git_commit(repo, "params without repro")
     assert refused.returncode != 0
-    assert "train: params changed" in refused.stderr and "gitpipe repro" in refused.stderr
-    # It names the param, its file and both values, as status does.
-    assert "train: params changed: params.yaml: train.lr " in refused.stderr
-    assert " -> 0.9" in refused.stderr
+    # It names the param and both values in the words and layout of status.
+    said = "  train:\n      params: train.lr 0.1 -> 0.9\n"
+    assert said in refused.stderr and "gitpipe repro" in refused.stderr
+    assert said.replace("  ", "") in repo.run("status").stdout.replace("  ", "")
     repo.run("repro", check=True)
     accepted = git_commit(repo, "params with repro")
     assert accepted.returncode == 0, accepted.stderr
+
+
+def test_pre_commit_groups_foreach_items_changed_alike_as_status_does(repo: Repo) -> None:
+    repo.gen({"params.yaml": {"train": {"lr": 0.1}}})
+    repo.spec({"train": {"foreach": ["a", "b", "c"], "do": {
+        "cmd": "echo ${item} > model-${item}.txt", "params": ["train.lr"],
+        "outs": ["model-${item}.txt"]}}})
+    for args in (["init"], ["repro"], ["hooks", "install"]):
+        repo.run(*args, check=True)
+    assert git_commit(repo, "built").returncode == 0
+    repo.gen({"params.yaml": {"train": {"lr": 0.2}}})
+    refused = git_commit(repo, "params without repro")
+    assert refused.returncode == 1
+    assert refused.stderr.splitlines()[1:3] == [
+        "  train@a … c (3 of 3):", "      params: train.lr 0.1 -> 0.2"], refused.stderr
+    assert "train@b" not in refused.stderr
+    status = repo.run("status").stdout
+    assert "train@a … c (3 of 3):\n    params: train.lr 0.1 -> 0.2\n" in status, status
 
 
 @pytest.mark.parametrize("how", [["-a"], ["--", "params.yaml"]], ids=["commit -a", "commit path"])
@@ -151,7 +169,7 @@ def test_pre_commit_sees_what_commit_a_or_a_path_commit_stages(repo: Repo, how: 
     refused = subprocess.run(["git", "commit", "-q", "-m", "params", *how], cwd=repo.path,
                              env=env, capture_output=True, text=True)
     assert refused.returncode != 0
-    assert "train: params changed" in refused.stderr
+    assert "  train:\n      params: train.lr" in refused.stderr
 
 
 def test_pre_commit_judges_what_is_committed_not_the_work_tree(repo: Repo) -> None:
@@ -168,7 +186,7 @@ def test_pre_commit_judges_what_is_committed_not_the_work_tree(repo: Repo) -> No
     repo.gen({"params.yaml": {"train": {"lr": 0.9}}})
     repo.run("repro", check=True)
     refused = commit("--", "params.yaml")
-    assert refused.returncode != 0 and "train: params changed" in refused.stderr
+    assert refused.returncode != 0 and "  train:\n      params: train.lr" in refused.stderr
     # Both staged, then params edited again without staging: what is committed
     # agrees, so the commit goes through.
     repo.git("add", "params.yaml", "gitpipe.lock")
@@ -225,7 +243,7 @@ def test_a_merge_without_conflicts_is_checked_too(repo: Repo) -> None:
     merged = subprocess.run(["git", "merge", "--no-ff", "-m", "merge", "side"], cwd=repo.path,
                             env=env, capture_output=True, text=True)
     assert merged.returncode != 0
-    assert "train: params changed" in merged.stdout + merged.stderr
+    assert "  train:\n      params: train.lr" in merged.stdout + merged.stderr
 
 
 def test_pre_commit_ignores_commits_without_pipeline_changes(repo: Repo) -> None:
@@ -259,7 +277,7 @@ def test_hooks_of_a_project_in_a_subdirectory_check_that_project(repo: Repo) -> 
     assert git_commit(repo, "built").returncode == 0
     repo.gen({"sub/proj/params.yaml": {"lr": 0.9}})
     refused = git_commit(repo, "params without repro")
-    assert refused.returncode != 0 and "train: params changed" in refused.stderr
+    assert refused.returncode != 0 and "  train:\n      params: lr 0.1 -> 0.9" in refused.stderr
 
 
 def test_hooks_path_is_respected(repo: Repo) -> None:
@@ -356,7 +374,7 @@ def test_a_split_index_is_read_through_git(repo: Repo, how: str) -> None:
     repo.gen({"params.yaml": {"train": {"lr": 0.9}}})
     refused = git_commit(repo, "params without repro")
     assert refused.returncode != 0, refused.stderr
-    assert "train: params changed" in refused.stderr
+    assert "  train:\n      params: train.lr" in refused.stderr
     assert "Traceback" not in refused.stderr and "Exception ignored" not in refused.stderr
     repo.run("repro", check=True)
     accepted = git_commit(repo, "with repro")
@@ -432,7 +450,7 @@ def test_pre_commit_framework_try_repo(repo: Repo, tmp_path) -> None:
     assert stale.returncode != 0
     assert "params: train.lr 0.1 -> 0.5" in stale.stdout
     mismatch = try_repo("gitpipe-lock")
-    assert mismatch.returncode != 0 and "train: params changed" in mismatch.stdout
+    assert mismatch.returncode != 0 and "  train:\n      params: train.lr" in mismatch.stdout
 
 
 def test_submodule_dep_is_hashed_by_content(make_repo) -> None:

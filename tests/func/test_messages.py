@@ -51,7 +51,7 @@ def test_env_changed_names_the_variables_and_hides_a_secret(repo: Repo) -> None:
     repo.git("add", "-A")  # the hook judges what a commit would hold
     refused = repo.run("hooks", "run", "pre-commit")
     assert refused.returncode != 0
-    assert f"s: {said}" in refused.stderr, refused.stderr
+    assert f"  s:\n      {said}" in refused.stderr, refused.stderr
     detail = json.loads(repo.run("status", "--json").stdout)["stages"][0]["reasons_detail"][0]
     assert (detail["subject"], detail["old"], detail["new"]) == (
         "API_TOKEN, MODE, SEED", {"API_TOKEN": None, "MODE": "fast"},

@@ -4,6 +4,7 @@ code of bad input, and no traceback."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -158,3 +159,46 @@ def test_adding_a_folder_remote_that_is_not_there_says_so_and_to_commit_the_conf
     (tmp_path / "there").mkdir()
     there = repo.run("remote", "add", "--local", "mine", str(tmp_path / "there"), check=True)
     assert there.stderr == "", "an existing folder, in the uncommitted config: nothing to say"
+
+
+@pytest.mark.s3
+def test_a_push_to_a_bucket_that_does_not_exist_says_so(repo: Repo, s3_env: dict[str, str]) -> None:
+    # The first push to a new S3 remote, before the bucket was made: a missing
+    # bucket is the user's to create, said with the remote's name and URL.
+    repo.spec({"a": {"cmd": "echo 1 > a.txt", "outs": ["a.txt"]}})
+    repo.run("init", check=True)
+    repo.run("repro", check=True)
+    repo.run("remote", "add", "-d", "store", "s3://gitpipe-no-such-bucket/cache", check=True)
+    for command in (("push",), ("push", "--run-cache")):
+        done = repo.run(*command)
+        assert done.returncode == 1, (done.stdout, done.stderr)
+        assert "unexpected" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+        first, *_, hint = done.stderr.splitlines()
+        assert first.startswith(
+            "error: remote 'store' (s3://gitpipe-no-such-bucket/cache): cannot upload "), first
+        assert first.endswith("bucket does not exist"), first
+        assert hint.startswith("hint: create the bucket"), hint
+
+
+def test_an_error_that_lists_what_it_names_says_error_once(repo: Repo, tmp_path: Path) -> None:
+    # git's way: one `error:` line, then the paths it names, indented as they are.
+    repo.spec({"a": {"cmd": "echo 1 > a.txt", "outs": ["a.txt"]},
+               "b": {"cmd": "echo 2 > b.txt", "outs": ["b.txt"]}})
+    repo.run("init", check=True)
+    repo.run("repro", check=True)
+    repo.spec({"a": {"cmd": "echo 3 > a.txt", "outs": ["a.txt"]},
+               "b": {"cmd": "echo 2 > b.txt", "outs": ["b.txt"]}})
+    repo.run("repro", check=True)
+    # A refusal in two sentences (the first a.txt is garbage) is one line.
+    refused = repo.run("gc")
+    assert refused.returncode == 2 and refused.stderr.count("error:") == 1, refused.stderr
+    (tmp_path / "store").mkdir()
+    repo.run("remote", "add", "-d", "store", str(tmp_path / "store"), check=True)
+    shutil.rmtree(repo.path / ".gitpipe" / "cache")  # never pushed, and gone here
+    done = repo.run("fetch")
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    first, *listed, hint = done.stderr.splitlines()
+    assert first.startswith("error: 2 out(s) are not in remote 'store'"), first
+    assert [line.split()[0] for line in listed] == ["a.txt", "b.txt"], listed
+    assert all(line.startswith("  ") for line in listed), listed
+    assert hint.startswith("hint: "), hint
