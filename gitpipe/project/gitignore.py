@@ -122,9 +122,14 @@ def ignore_outs_if_parsed(root: Path, parse: Callable[[], Pipeline]) -> None:
 def ignore_generated(root: Path, git: GitRepo, target: Path) -> str | None:
     """Add `target` (a page gitpipe generates in the work tree, not a source)
     to the root .gitignore, unless it lies outside the project or git ignores
-    it already; returns the line added."""
+    it already; returns the line added. Nothing where the page may not be
+    written (a link a clone committed under its name: its target is no page,
+    and would be hidden from git)."""
     from gitpipe.pipeline.partitions import ignore_pattern
+    from gitpipe.trust.checks import written_file_problem
 
+    if written_file_problem(root, target) is not None:
+        return None
     try:
         rel = Path(os.path.realpath(target)).relative_to(os.path.realpath(root)).as_posix()
     except ValueError:
