@@ -260,7 +260,8 @@ class Remote:
         it holds more than `most` bytes (never read whole)."""
         def get() -> bytes:
             self.fs.invalidate_cache()
-            data = read_range(self.fs, self.full(rel), 0, most + 1)
+            data = (self.read_range(rel, 0, most + 1) if self.is_local  # never through a link
+                    else read_range(self.fs, self.full(rel), 0, most + 1))
             if len(data) > most:
                 raise RemoteError(f"remote {self.name!r}: {rel} holds more than "
                                   f"{most:,} bytes, more than a record may")
