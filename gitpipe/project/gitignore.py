@@ -33,14 +33,18 @@ def ensure_ignored(root: Path, paths: list[str]) -> list[str]:
     so dropping a repeated line can take a file back out of it) and only split
     at newlines, as git splits it. A partitioned out's line as gitpipe wrote
     it before (`/data/raw/*.csv`, which hides every other file there too) is
-    replaced by its exact pattern where it stands."""
+    replaced by its exact pattern where it stands, unless that would take a
+    file there now back out of .gitignore."""
     from gitpipe.core.atomicfile import atomic_write
 
     for path in paths:
         _refuse_line_break(path, f"{path!r}")
     ignore = root / ".gitignore"
     lines = read_ignore_file(ignore).decode("utf-8", "surrogateescape").split("\n")
-    loose = {_loose_pattern(path): f"/{path}" for path in paths if "[0-9]" in path}
+    rules = {line.removesuffix("\r") for line in lines}
+    loose = {line: exact for line, exact in
+             ((_loose_pattern(path), f"/{path}") for path in paths if "[0-9]" in path)
+             if line in rules and not _unhides(root, line, exact)}
     kept: list[str] = []
     present: set[str] = set()
     for line in lines:
@@ -140,6 +144,30 @@ def ignore_generated(root: Path, git: GitRepo, target: Path) -> str | None:
         return None
     added = ensure_ignored(root, [ignore_pattern(rel, None)])
     return added[0] if added else None
+
+
+def _unhides(root: Path, loose: str, exact: str) -> bool:
+    """Whether replacing the line `loose` by `exact` would take a file or
+    folder that is there now back out of .gitignore. An older gitpipe's line
+    for `${date}.env` reads `/*.env`, as a clone's own rule does: replaced, the
+    user's `prod.env` beside it was taken by the next `git add -A`."""
+    import re
+
+    from gitpipe.hashing.wildmatch import translate
+
+    found = [""]
+    for segment in loose[1:].split("/"):
+        pattern = re.compile(translate(segment))
+        below = []
+        for folder in found:
+            try:
+                names = os.listdir(root / folder if folder else root)
+            except OSError:
+                continue
+            below += [f"{folder}{name}" for name in names if pattern.fullmatch(name)]
+        found = [f"{path}/" for path in below]
+    narrow = re.compile(translate(exact[1:]))
+    return any(not narrow.fullmatch(path.removesuffix("/")) for path in found)
 
 
 def _loose_pattern(pattern: str) -> str:

@@ -126,3 +126,22 @@ def test_rules_not_in_utf8_are_kept_byte_for_byte(make_repo, tmp_path: Path) -> 
     assert done.returncode == 0, done.stdout + done.stderr
     assert (victim.path / ".gitignore").read_bytes() == rules
     assert ignored(victim, ".env") and ignored(victim, "out.txt")
+
+
+def test_an_older_gitpipes_line_is_narrowed_only_where_it_hides_nothing_else(
+        make_repo, tmp_path: Path) -> None:
+    """`/*.env` is the line an older gitpipe wrote for the out `${date}.env`, and
+    a clone's own rule: replaced by the exact pattern, the user's `prod.env`
+    was taken back out of .gitignore."""
+    daily = {"make": {"partition": {"by": "date", "start": "2024-01-01", "end": "2024-01-02"},
+                      "cmd": "echo made > ${date}.env", "outs": ["${date}.env"]}}
+    victim = cloned_with_ignore(make_repo, tmp_path, b"# environment files\n/*.env\n", daily)
+    (victim.path / ".env").unlink()
+    (victim.path / "prod.env").write_text("TOKEN=secret\n")
+    before = snapshot(tmp_path)
+    done = victim.run("repro")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert ignored(victim, "prod.env") and ignored(victim, "2024-01-01.env")
+    assert victim.read(".gitignore").startswith("# environment files\n/*.env\n")
+    assert_only_changed(before, snapshot(tmp_path), [
+        *RAN, "victim/2024-01-01.env", "victim/2024-01-02.env"])
