@@ -1,5 +1,6 @@
-"""Walks and removals that never follow a symlink: what gc and fsck delete is a
-regular file inside the folder they clean, whatever symlinks were planted there."""
+"""Walks, removals, reads and writes that never follow a symlink: what gc and
+fsck delete, and what a folder remote is read or written at, is a regular file
+inside the folder, whatever symlinks were planted there."""
 
 from __future__ import annotations
 
