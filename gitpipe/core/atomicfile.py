@@ -6,15 +6,16 @@ import os
 from pathlib import Path
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write via temp file + fsync + rename, then fsync the directory."""
+def atomic_write(path: Path, text: str | bytes) -> None:
+    """Write via temp file + fsync + rename, then fsync the directory (bytes
+    as they are, text as UTF-8)."""
     import tempfile  # only when writing: not on the status path
 
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.fchmod(fd, _file_mode(path))
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text if isinstance(text, bytes) else text.encode("utf-8"))
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)

@@ -1,8 +1,10 @@
-"""Walks and removals that never follow a symlink: what gc and fsck delete is a
-regular file inside the folder they clean, whatever symlinks were planted there."""
+"""Walks, removals, reads and writes that never follow a symlink: what gc and
+fsck delete, and what a folder remote is read or written at, is a regular file
+inside the folder, whatever symlinks were planted there."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from collections.abc import Iterator
@@ -211,3 +213,36 @@ def realpath_below(real_root: str, rel: str) -> str:
         if stat.S_ISLNK(mode):
             return os.path.realpath(os.path.join(real_root, rel))
     return current
+
+
+def write_beneath(base: Path, rel: str, source: Path) -> None:
+    """Copy the file `source` to `base/rel` whole: its folders made beneath
+    `base` and each entered without following a symlink, the bytes written to a
+    new temp file beside (its name holds `.tmp-`, which listings skip) and
+    renamed over `rel`, which replaces a link there, never follows it. A
+    folder remote is written by others: a link planted in it (`files/xx ->
+    ~/.ssh`) would lead a push's object out of it. SymlinkRefusedError names
+    the link."""
+    import shutil
+
+    parts = rel.split("/")
+    if not rel or any(part in ("", ".", "..") for part in parts):
+        raise SymlinkRefusedError(f"{rel!r} is not a plain path below {str(base)!r}")
+    make_dirs_beneath(base, base.joinpath(*parts[:-1]))
+    folder = _down_to_parent(os.open(base, _DIR_FLAGS), parts, base, rel)
+    temporary = f"{parts[-1]}.tmp-{os.urandom(8).hex()}"
+    try:
+        made = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                       | os.O_CLOEXEC, 0o644, dir_fd=folder)
+        try:
+            with open(source, "rb") as reader, open(made, "wb", closefd=False) as writer:
+                shutil.copyfileobj(reader, writer)
+            os.replace(temporary, parts[-1], src_dir_fd=folder, dst_dir_fd=folder)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary, dir_fd=folder)
+            raise
+        finally:
+            os.close(made)
+    finally:
+        os.close(folder)

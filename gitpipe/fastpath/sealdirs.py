@@ -227,27 +227,48 @@ def keeps_folder_times(root: str, device: int) -> bool:
 
 def _probe(dotdir: str) -> int | None:
     """The device of `dotdir` if a folder made there, its mtime set to 0, has
-    another mtime once a file is made in it; else None."""
-    folder, made = f"folder-times-{os.getpid()}.tmp", f"folder-times-{os.getpid()}.tmp/x"
+    another mtime once a file is made in it; else None.
+
+    A clone's commit may hold any name under `.gitpipe/`, a link under the
+    probe's too: only a folder this call made is used and removed, each step
+    through a descriptor and never through a link."""
+    name = f"folder-times-{os.getpid()}.tmp"
     try:
-        top = os.open(dotdir, FOLDER_FLAGS)
+        top = os.open(dotdir, FOLDER_FLAGS | os.O_NOFOLLOW)
     except OSError:
         return None
     try:
-        os.mkdir(folder, 0o700, dir_fd=top)
-        os.utime(folder, ns=(0, 0), dir_fd=top)
-        os.close(os.open(made, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600, dir_fd=top))
-        info = os.stat(folder, dir_fd=top)
+        os.mkdir(name, 0o700, dir_fd=top)
+    except OSError:
+        os.close(top)
+        return None  # the name is taken: no probe, no records
+    try:
+        return _probe_in(top, name)
+    finally:
+        try:  # noqa: SIM105 (contextlib: an import the sealed answer does without)
+            os.rmdir(name, dir_fd=top)
+        except OSError:
+            pass
+        os.close(top)
+
+
+def _probe_in(top: int, name: str) -> int | None:
+    """_probe's test in the folder `name` it made in `top`."""
+    try:
+        folder = os.open(name, FOLDER_FLAGS | os.O_NOFOLLOW, dir_fd=top)
+    except OSError:
+        return None
+    try:
+        os.utime(folder, ns=(0, 0))
+        os.close(os.open("x", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600,
+                         dir_fd=folder))
+        info = os.fstat(folder)
+        os.unlink("x", dir_fd=folder)
         return info.st_dev if info.st_mtime_ns != 0 else None
     except OSError:
         return None
     finally:
-        for gone, is_folder in ((made, False), (folder, True)):
-            try:  # noqa: SIM105 (contextlib: an import the sealed answer does without)
-                os.rmdir(gone, dir_fd=top) if is_folder else os.unlink(gone, dir_fd=top)
-            except OSError:
-                pass
-        os.close(top)
+        os.close(folder)
 
 
 def write(seal_file: str, records: Records, paths: list[str], taken: list[dict[str, Record]],

@@ -324,9 +324,12 @@ def _unreadable(path: str, why: str | None) -> IgnoreRulesError:
 
 
 def parse_rules(text: str, source: str) -> tuple[Rule, ...]:
-    """The rules of a `.gitpipeignore` text; IgnoreRulesError naming `source` and the line."""
+    """The rules of a `.gitpipeignore` text; IgnoreRulesError naming `source` and the line.
+    Lines end at a newline alone, as git's do (a carriage return before it is
+    the line's end, `_rule`): `str.splitlines` also breaks at `\\x1c` or
+    U+2028, where git, an editor and a reviewer see one comment."""
     rules = []
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(text.split("\n"), 1):
         rule = _rule(line, f"{source}:{number}")
         if rule is not None:
             rules.append(rule)

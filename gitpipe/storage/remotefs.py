@@ -1,7 +1,7 @@
 """A remote's storage: the cache layout on any fsspec URL, opened once, with
 the few operations transfers need (list, look up, read, ranged read, upload,
-delete), retried on network errors; a folder remote is never read or cleaned
-through a symlink.
+delete), retried on network errors; a folder remote is never read, written or
+cleaned through a symlink.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import os
 import stat
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -228,14 +227,17 @@ class Remote:
     def upload(self, local: Path, rel: str) -> int:
         """Upload atomically: a local folder gets temp name + rename; object stores
         publish a single PUT (or a completed multipart upload) at once."""
+        from gitpipe.core.nofollow import write_beneath
+
         target = self.full(rel)
 
         def put() -> int:
-            if self.is_local:
-                tmp = f"{target}.tmp-{uuid.uuid4().hex}"
-                self.fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
-                self.fs.put_file(str(local), tmp)
-                self.fs.mv(tmp, target)
+            if self.is_local:  # never through a symlink a writer of the folder planted
+                try:
+                    write_beneath(self._real_base(), rel, local)
+                except SymlinkRefusedError as exc:
+                    raise CacheError(f"remote {self.name!r}: cannot write {rel}: "
+                                     f"{exc.message}", hint=exc.hint) from None
             else:
                 self.fs.put_file(str(local), target)
             return local.stat().st_size
@@ -267,7 +269,8 @@ class Remote:
         it holds more than `most` bytes (never read whole)."""
         def get() -> bytes:
             self.fs.invalidate_cache()
-            data = read_range(self.fs, self.full(rel), 0, most + 1)
+            data = (self.read_range(rel, 0, most + 1) if self.is_local  # never through a link
+                    else read_range(self.fs, self.full(rel), 0, most + 1))
             if len(data) > most:
                 raise RemoteError(f"remote {self.name!r}: {rel} holds more than "
                                   f"{most:,} bytes, more than a record may")

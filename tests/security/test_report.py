@@ -81,3 +81,19 @@ def test_a_run_trace_is_never_written_through_a_committed_symlink(repo: Repo,
     written = repo.run("runs", "--trace", "plain.json", check=True)
     assert "wrote 1 run of 1 invocation" in written.stderr
     assert (repo.path / "plain.json").read_text().startswith("{")
+
+
+def test_a_committed_link_under_the_pages_name_hides_nothing_from_git(
+        repo: Repo, tmp_path: Path) -> None:
+    """The default page is added to .gitignore before it is written: the line
+    named where a committed link led (`notes/todo.md`, the file the user writes
+    next), and git then left that file out of every commit."""
+    (repo.path / "gitpipe-report.html").symlink_to("notes/todo.md")
+    repo.spec({"a": {"cmd": "echo > a.txt", "outs": ["a.txt"]}}, commit="a link")
+    repo.run("init", check=True)
+    before = snapshot(tmp_path)
+    done = repo.run("report")
+    assert done.returncode == 2 and "is a symlink" in done.stderr, done.stderr
+    assert "notes" not in done.stderr
+    assert "notes" not in repo.read(".gitignore")
+    assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe"])
