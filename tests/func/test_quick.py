@@ -222,7 +222,7 @@ from gitpipe.storage import workspace
 walked = []
 walk_files, start_signing = workspace.walk_files, walkahead.start_signing
 workspace.walk_files = lambda directory: walked.append(directory) or walk_files(directory)
-walkahead.start_signing = lambda found: walked.extend(found) or start_signing(found)
+walkahead.start_signing = lambda found, *held: walked.extend(found) or start_signing(found, *held)
 sys.argv = ["gitpipe", "status"]
 main(leave_at_once=False)
 sys.stderr.write("WALKED " + repr(walked) + "\\n")
