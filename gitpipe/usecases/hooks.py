@@ -146,7 +146,9 @@ def _is_ours(path: Path) -> bool:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return False
         head = handle.read(4096).decode(errors="replace")
-    return MARKER in head.splitlines()[:3]
+    # Lines end at a newline alone, as sh and git read them: `str.splitlines`
+    # also breaks at `\x1c` or U+2028, inside what is one comment to them.
+    return MARKER in head.split("\n")[:3]
 
 
 def _chained_by(path: Path) -> str | None:
@@ -154,7 +156,7 @@ def _chained_by(path: Path) -> str | None:
     named in them chained `<name>.pre-gitpipe`."""
     text = path.read_text(errors="replace")
     old = f"{path.name}{CHAINED}"
-    for line in text.splitlines():
+    for line in text.split("\n"):  # as sh reads it (_is_ours)
         if line.startswith(CHAINS):  # a hooks folder in the work tree holds a branch's files
             named = line[len(CHAINS):].strip()
             kept = "/" not in named and named.startswith(tuple(f"{h}{CHAINED}" for h in HOOKS))

@@ -34,3 +34,27 @@ def test_a_branchs_chain_line_moves_nothing(repo: Repo, tmp_path: Path) -> None:
     assert (repo.path / "data.csv").read_text() == "1\n2\n"
     assert (tmp_path / "outside.txt").exists()
     assert not any(os.path.lexists(hooks / name) for name in ("pre-commit", "pre-push"))
+
+
+def test_a_marker_past_a_separator_git_does_not_split_at_is_not_gitpipes(
+        repo: Repo, tmp_path: Path) -> None:
+    """A branch's hook whose comment holds the marker after `\\x1c` (one line to
+    sh, git and a reviewer; two to `str.splitlines`) read as gitpipe's: install
+    wrote over it instead of chaining it, and the branch's hook no longer ran."""
+    built(repo)
+    hooks = repo.path / ".githooks"
+    hooks.mkdir()
+    theirs = f'#!/bin/sh\necho "the branch\'s check" # notes\x1c{MARKER}\nexit 0\n'.encode()
+    (hooks / "pre-commit").write_bytes(theirs)
+    (hooks / "pre-commit").chmod(0o755)
+    repo.commit("a branch's hook")
+    repo.git("config", "core.hooksPath", ".githooks")
+    before = snapshot(tmp_path)
+    done = repo.run("hooks", "install")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert (hooks / "pre-commit.pre-gitpipe").read_bytes() == theirs
+    assert MARKER in (hooks / "pre-commit").read_text()
+    done = repo.run("hooks", "install", "--uninstall")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert (hooks / "pre-commit").read_bytes() == theirs
+    assert_only_changed(before, snapshot(tmp_path), ["repo/.githooks", "repo/.gitpipe"])
