@@ -58,7 +58,7 @@ def _every_run(direction: str, ctx: click.Context, targets: tuple[str, ...],
         ui_of(ctx).result(f"warning: {warning}", err=True)
     verb = "pushed" if direction == "push" else "fetched"
     return (f"{verb} {summary.runs} run-cache entr{'y' if summary.runs == 1 else 'ies'} "
-            f"with {summary.files} file(s), {size_text(summary.bytes)}")
+            f"with {summary.files} object(s), {size_text(summary.bytes)}")
 
 
 @cli.command()
@@ -165,7 +165,7 @@ def fetch(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs
         summary = project_of(ctx).fetch(targets, remote, jobs, progress)
         runs = _every_run("fetch", ctx, targets, remote, jobs, progress,
                           scopes) if run_cache else ""
-    ui_of(ctx).info(f"fetched {summary.files} file(s), {size_text(summary.bytes)}")
+    ui_of(ctx).info(f"fetched {summary.files} object(s), {size_text(summary.bytes)}")
     if runs:
         ui_of(ctx).info(runs)
     _emit_transfer(ctx, "fetch", remote, summary)
@@ -185,7 +185,7 @@ def pull(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs:
         summary, report = project_of(ctx).pull(targets, remote, jobs, progress, force)
         runs = _every_run("fetch", ctx, targets, remote, jobs, progress,
                           scopes) if run_cache else ""
-    ui_of(ctx).info(f"fetched {summary.files} file(s), {size_text(summary.bytes)}; checked "
+    ui_of(ctx).info(f"fetched {summary.files} object(s), {size_text(summary.bytes)}; checked "
                     f"out {len(report.restored)} out(s), {len(report.unchanged)} unchanged")
     if runs:
         ui_of(ctx).info(runs)
