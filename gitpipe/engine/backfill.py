@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gitpipe.core.errors import BadInputError, did_you_mean
+from gitpipe.core.errors import BadInputError
 from gitpipe.core.outcome import Outcome
 from gitpipe.engine.refusals import as_repro_will
 from gitpipe.engine.reports import Listener, Report, ReproOptions, TaskResult
@@ -41,7 +41,8 @@ def partition_names(project: Project, options: BackfillOptions) -> list[str]:
         stage = project.pipeline.stage(options.stage)
     except KeyError:
         raise BadInputError(f"unknown stage {options.stage!r}",
-                            hint=did_you_mean(options.stage, project.pipeline.names())) from None
+                            hint=graph_module.stage_hint(options.stage,
+                                                         project.pipeline.names())) from None
     if stage.partition is None:
         raise BadInputError(f"stage {stage.name!r} is not partitioned",
                             hint="add partition: {by: date, start: …, end: …} to it, or use "

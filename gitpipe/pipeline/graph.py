@@ -174,7 +174,25 @@ def _unknown(graph: Dag, target: str) -> BadInputError:
     if any(c in target for c in "*?["):
         return BadInputError(f"no stage or node matches {target!r}",
                              hint="'gitpipe status' lists them")
-    return BadInputError(f"unknown stage {target!r}", hint=did_you_mean(target, stages))
+    return BadInputError(f"unknown stage {target!r}", hint=stage_hint(target, stages))
+
+
+# As many stage names as a hint lists in full; beyond, it points at status.
+HINT_STAGES = 8
+
+
+def stage_hint(target: str, stages: Iterable[str]) -> str:
+    """A near miss's "did you mean", else the stages there are (as a missing
+    item lists the items), or where to see them when there are many."""
+    names = sorted(set(stages))
+    near = did_you_mean(target, names)
+    if near is not None:
+        return near
+    if not names:
+        return "gitpipe.yaml declares no stage yet"
+    if len(names) <= HINT_STAGES:
+        return "the stages are " + ", ".join(names)
+    return f"{len(names)} stages: 'gitpipe status' lists them"
 
 
 def plan(graph: Any, targets: Iterable[Hashable] | None = None,

@@ -155,6 +155,18 @@ def test_unknown_target(repo: Repo) -> None:
     assert "unknown stage 'trian'" in done.stderr and "did you mean 'train'?" in done.stderr
 
 
+def test_an_unknown_stage_with_nothing_near_lists_the_stages(repo: Repo) -> None:
+    repo.spec({"prepare": {"cmd": "x", "outs": ["p"]}, "train": {"cmd": "y", "outs": ["t"]}})
+    for args in (["repro", "nosuch"], ["status", "nosuch"], ["backfill", "nosuch"]):
+        done = repo.run(*args)
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        assert "unknown stage 'nosuch'" in done.stderr, done.stderr
+        assert "the stages are prepare, train" in done.stderr, done.stderr
+    repo.spec({f"s{i}": {"cmd": "x", "outs": [f"o{i}"]} for i in range(9)})
+    done = repo.run("repro", "nosuch")
+    assert "9 stages: 'gitpipe status' lists them" in done.stderr, done.stderr
+
+
 def test_repro_failure_exit_1_with_log_hint(repo: Repo) -> None:
     repo.spec({"bad": {"cmd": "echo boom; exit 4", "outs": ["o"]}}, commit="spec")
     done = repo.run("repro")

@@ -224,11 +224,11 @@ def test_select_unknown_stage_suggests_near_miss() -> None:
     assert info.value.hint == "did you mean 'train'?"
 
 
-def test_select_unknown_stage_without_near_miss_has_no_hint() -> None:
-    g = graph.build(pipeline({"train": {"cmd": "t"}}))
+def test_select_unknown_stage_without_near_miss_lists_the_stages() -> None:
+    g = graph.build(pipeline({"train": {"cmd": "t"}, "eval": {"cmd": "e"}}))
     with pytest.raises(BadInputError) as info:
         graph.select(g, ["zzz"])
-    assert info.value.hint is None
+    assert info.value.hint == "the stages are eval, train"
 
 
 def test_select_stage_name_expands_to_its_partitions() -> None:
