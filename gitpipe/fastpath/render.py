@@ -183,11 +183,22 @@ def dry_run_lines(report: Report, everything: bool = False,
              for entry in entries(((r.task, reasons_of(r)) for r in acting
                                    if r.outcome is outcome), where, everything)]
     lines = cut(lines, ENTRIES_SHOWN, "", everything)
-    count = counts_text(names, {r.task for r in acting if r.outcome is Outcome.RAN}, "would run")
+    count = counts_text(_of_stages(names, order),
+                        {r.task for r in acting if r.outcome is Outcome.RAN}, "would run")
     refused = [f"{plural(len(tasks), 'task')} {verbs[outcome]}" for outcome in verbs
                if outcome is not Outcome.RAN
                and (tasks := [r for r in acting if r.outcome is outcome])]
     return [*lines, ", ".join([count, *refused])]
+
+
+def _of_stages(names: list[str], order: Iterable[str] | None) -> list[str]:
+    """Every task of the stages `names` touch (`order`: all the pipeline's), so
+    a count says `2 of 5 partitions` as the entry's title does, not 2 of the
+    2 selected; `names` where the pipeline's tasks are not known."""
+    if order is None:
+        return names
+    stages = {name.partition("@")[0] for name in names}
+    return [task for task in order if task.partition("@")[0] in stages] or names
 
 
 def table_lines(report: Report, everything: bool = False,

@@ -137,6 +137,11 @@ def test_partitions_picked_by_name_are_runs_of_the_whole_range(repo: Repo) -> No
     assert out.startswith("raw@2024-05-01 … 2024-05-02, 2024-05-07 (3 of 366):\n")
     dry = repo.run("repro", "--dry-run", *picked).stdout
     assert dry.startswith("would run raw@2024-05-01 … 2024-05-02, 2024-05-07 (3 of 366): ")
+    # the count says what the entry's title says: of the stage's partitions
+    backfill_dry = repo.run("backfill", "raw", "--start", "2024-05-01", "--end", "2024-05-02",
+                            "--dry-run").stdout
+    assert "1 of 1 stage would run (3 of 366 partitions)" in dry, dry
+    assert "3 of 3 stages would run (2 of 366 partitions)" in backfill_dry, backfill_dry
     repo.run("repro", *picked, check=True)
     # The other days' outs made by hand: commit records 363 partitions.
     repo.gen({f"data/raw/{day}.csv": "by hand\n" for day in YEAR
