@@ -160,6 +160,8 @@ def _unhides(root: Path, loose: str, exact: str) -> bool:
 
     from gitpipe.hashing.wildmatch import translate
 
+    if "**" in loose:
+        return True  # `**` spans any depth of folders: not looked for level by level
     found: list[str] = [""]
     matched: list[str] = []
     for segment in loose[1:].split("/"):
