@@ -160,8 +160,10 @@ def _unhides(root: Path, loose: str, exact: str) -> bool:
 
     from gitpipe.hashing.wildmatch import translate
 
-    if "**" in loose:
-        return True  # `**` spans any depth of folders: not looked for level by level
+    if "**" in loose or loose.endswith(" "):
+        # `**` spans any depth of folders, and git drops a line's trailing
+        # spaces (`/*.env ` hides `prod.env`): neither is what is looked for here
+        return True
     found: list[str] = [""]
     matched: list[str] = []
     for segment in loose[1:].split("/"):

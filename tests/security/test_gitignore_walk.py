@@ -52,3 +52,22 @@ def test_a_line_that_spans_folders_is_not_narrowed(make_repo, tmp_path: Path) ->
     assert ignored(victim, "deep/er/prod.env"), victim.read(".gitignore")
     assert victim.read(".gitignore").startswith("/**/*.env\n")
     assert_only_changed(before, snapshot(tmp_path), ["victim/.gitpipe", "victim/.gitignore"])
+
+
+def test_a_line_with_a_trailing_space_is_not_narrowed(make_repo, tmp_path: Path) -> None:
+    """git drops a line's trailing spaces: `/*.env ` hides the user's
+    `prod.env`, which a look for names ending in `.env ` did not find; the
+    line, narrowed to the out `${date}.env ` of the clone's, took it out of
+    .gitignore."""
+    daily = {"make": {"partition": {"by": "date", "start": "2024-01-01", "end": "2024-01-01"},
+                      "cmd": "echo", "outs": ["${date}.env "]}}
+    victim = cloned_with_ignore(make_repo, tmp_path, b"/*.env \n", daily)
+    (victim.path / ".env").unlink()
+    (victim.path / "prod.env").write_text("TOKEN=secret\n")
+    assert ignored(victim, "prod.env")
+    before = snapshot(tmp_path)
+    done = victim.run("init")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert ignored(victim, "prod.env"), victim.read(".gitignore")
+    assert victim.read(".gitignore").startswith("/*.env \n")
+    assert_only_changed(before, snapshot(tmp_path), ["victim/.gitpipe", "victim/.gitignore"])
