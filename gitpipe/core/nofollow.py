@@ -237,7 +237,7 @@ def write_beneath(base: Path, rel: str, source: Path) -> None:
         try:
             with open(source, "rb") as reader, open(made, "wb", closefd=False) as writer:
                 shutil.copyfileobj(reader, writer)
-            os.replace(temporary, parts[-1], src_dir_fd=folder, dst_dir_fd=folder)
+            _replace(folder, temporary, parts[-1], f"{str(base / rel)!r}")
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(temporary, dir_fd=folder)
@@ -246,3 +246,22 @@ def write_beneath(base: Path, rel: str, source: Path) -> None:
             os.close(made)
     finally:
         os.close(folder)
+
+
+def _replace(folder: int, temporary: str, name: str, where: str) -> None:
+    """Rename `temporary` over `name` in `folder`: the name is swapped, whatever
+    file held it (a hard link's other names keep their bytes). A folder
+    planted at the name is named, not retried as a network error would be."""
+    try:
+        os.replace(temporary, name, src_dir_fd=folder, dst_dir_fd=folder)
+    except OSError as exc:
+        try:
+            planted = stat.S_ISDIR(os.stat(name, dir_fd=folder, follow_symlinks=False).st_mode)
+        except OSError:
+            planted = False
+        if not planted:
+            raise
+        raise SymlinkRefusedError(f"{where} is a directory: a folder remote holds regular "
+                                  f"files only ({exc.strerror})",
+                                  hint="remove that folder; the next push writes the file"
+                                  ) from None

@@ -152,24 +152,34 @@ def _unhides(root: Path, loose: str, exact: str) -> bool:
     """Whether replacing the line `loose` by `exact` would take a file or
     folder that is there now back out of .gitignore. An older gitpipe's line
     for `${date}.env` reads `/*.env`, as a clone's own rule does: replaced, the
-    user's `prod.env` beside it was taken by the next `git add -A`."""
+    user's `prod.env` beside it was taken by the next `git add -A`. The walk
+    enters real folders only, as git does: a link is a file of its own to git,
+    and followed (`l -> .`, `l -> /`) a clone's links made each `*` of the line
+    list the tree again, for ever in effect."""
     import re
 
     from gitpipe.hashing.wildmatch import translate
 
-    found = [""]
+    if "**" in loose or loose.endswith(" "):
+        # `**` spans any depth of folders, and git drops a line's trailing
+        # spaces (`/*.env ` hides `prod.env`): neither is what is looked for here
+        return True
+    found: list[str] = [""]
+    matched: list[str] = []
     for segment in loose[1:].split("/"):
         pattern = re.compile(translate(segment))
-        below = []
+        below: list[tuple[str, bool]] = []
         for folder in found:
             try:
-                names = os.listdir(root / folder if folder else root)
+                with os.scandir(root / folder if folder else root) as entries:
+                    below += [(f"{folder}{entry.name}", entry.is_dir(follow_symlinks=False))
+                              for entry in entries if pattern.fullmatch(entry.name)]
             except OSError:
                 continue
-            below += [f"{folder}{name}" for name in names if pattern.fullmatch(name)]
-        found = [f"{path}/" for path in below]
+        found = [f"{path}/" for path, real_folder in below if real_folder]
+        matched = [path for path, _ in below]
     narrow = re.compile(translate(exact[1:]))
-    return any(not narrow.fullmatch(path.removesuffix("/")) for path in found)
+    return any(not narrow.fullmatch(path) for path in matched)
 
 
 def _loose_pattern(pattern: str) -> str:

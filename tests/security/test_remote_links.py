@@ -38,6 +38,39 @@ def test_a_push_never_writes_through_a_link_in_the_remote(repo, tmp_path: Path,
                                                      "store/runs", "store/packs"])
 
 
+@pytest.mark.parametrize("planted", ["folder", "fifo", "hard-link"])
+def test_a_push_over_a_planted_file_swaps_the_name_alone(repo, tmp_path: Path,
+                                                         planted: str) -> None:
+    """What a writer of the folder left at an object's name: a fifo or a hard
+    link to a file of the user's is replaced by name (the user's file keeps its
+    bytes); a folder is named, with no temp file left and no retry."""
+    store, users = tmp_path / "store", tmp_path / "home" / "notes.txt"
+    users.parent.mkdir()
+    users.write_text("the user's\n")
+    made(repo, store)
+    digest = repo.read("gitpipe.lock").split("hash: 'xxh3:")[-1][:32]
+    target = store / "files" / "xxh3" / digest[:2] / digest[2:]
+    target.parent.mkdir(parents=True)
+    {"folder": target.mkdir, "fifo": lambda: os.mkfifo(target),
+     "hard-link": lambda: os.link(users, target)}[planted]()
+    before = snapshot(tmp_path)
+    done = repo.run("push", timeout=120)
+    assert "Traceback" not in done.stderr
+    assert users.read_text() == "the user's\n"
+    assert os.listdir(target.parent) == [target.name]
+    if planted == "folder":
+        assert done.returncode != 0, done.stdout + done.stderr
+        assert f"{str(target)!r} is a directory: a folder remote holds regular files only" \
+            in done.stderr
+        assert "Errno" not in done.stderr
+        assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe", "store/runs"])
+    else:
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert target.read_text() == "model"
+        assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe", "store/runs",
+                                                         str(target.relative_to(tmp_path))])
+
+
 def test_a_record_is_never_read_through_a_link_in_the_remote(repo, tmp_path: Path) -> None:
     store, fifo = tmp_path / "store", tmp_path / "home" / "fifo"
     fifo.parent.mkdir()
