@@ -349,7 +349,9 @@ def heartbeat_age(remote: Remote, task: str, fingerprint: str) -> float | None:
 
 
 def clear_result(remote: Remote, task: str, fingerprint: str) -> None:
-    """Before a new attempt: an old result or heartbeat must not be mistaken for it."""
+    """Before a new attempt: an old result or heartbeat must not be mistaken for it.
+    Removed as every remote file is (`Remote.delete`: in a folder remote, never
+    through a link planted on the way, which stops the attempt instead)."""
     for rel in (result_rel(task, fingerprint), heartbeat_rel(task, fingerprint)):
         with contextlib.suppress(FileNotFoundError, OSError):
-            remote.fs.rm_file(remote.full(rel))
+            remote.delete([rel])
