@@ -37,6 +37,7 @@ def test_a_planted_link_leads_the_clean_up_nowhere(tmp_path: Path) -> None:
 
 def test_old_records_are_cleared(tmp_path: Path) -> None:
     remote = Remote("shared", str(tmp_path / "store"))
+    clear_result(remote, "train", FINGERPRINT)  # a remote not made yet: nothing to do
     rels = [result_rel("train", FINGERPRINT), heartbeat_rel("train", FINGERPRINT)]
     for rel in rels:
         (tmp_path / "store" / rel).parent.mkdir(parents=True, exist_ok=True)
