@@ -56,16 +56,22 @@ def repro_while_start_is_written_again(repo: Repo, k8s: K8sCluster, namespace: s
     return done.returncode, done.stderr
 
 
+def timed_out_unrecorded(repo: Repo, k8s: K8sCluster, namespace: str, later_by: float) -> None:
+    """The repro, its Job's start written again `later_by` seconds later, ends
+    in DeadlineExceeded, exit 1, with nothing recorded in the lock."""
+    code, err = repro_while_start_is_written_again(repo, k8s, namespace, later_by)
+    assert code == 1, err
+    assert "DeadlineExceeded" in err, err
+    assert "train" not in repo.project().lock_entries
+
+
 def test_a_job_whose_deadline_the_controller_misses_is_stopped_at_the_timeout(
         repo: Repo, k8s: K8sCluster, k8s_namespace: str, s3_bucket: str, s3_env: dict) -> None:
     """The command would run on to its end and succeed, out and all: gitpipe keeps
     the timeout itself, deletes the Job, and the command is stopped."""
     project(repo, k8s, k8s_namespace, s3_bucket, s3_env, train_cmd="sleep 60; " + TRAIN,
             timeout="3s")
-    code, err = repro_while_start_is_written_again(repo, k8s, k8s_namespace, later_by=2)
-    assert code == 1, err
-    assert "DeadlineExceeded" in err, err
-    assert "train" not in repo.project().lock_entries
+    timed_out_unrecorded(repo, k8s, k8s_namespace, later_by=2)
     runs = k8s.agent.find("gp-train", namespace=k8s_namespace)
     assert runs and all(r.wait(30) for r in runs)
     assert all(r.exit_code != 0 for r in runs), [(r.name, r.exit_code) for r in runs]
@@ -78,8 +84,5 @@ def test_a_pod_that_succeeds_past_the_deadline_is_not_believed(
     controller marks it DeadlineExceeded once it sees the pod end)."""
     project(repo, k8s, k8s_namespace, s3_bucket, s3_env, train_cmd="sleep 8; " + TRAIN,
             timeout="4s")
-    code, err = repro_while_start_is_written_again(repo, k8s, k8s_namespace, later_by=3)
-    assert code == 1, err
-    assert "DeadlineExceeded" in err, err
-    assert "train" not in repo.project().lock_entries
+    timed_out_unrecorded(repo, k8s, k8s_namespace, later_by=3)
     assert not (repo.path / "model").exists()
