@@ -237,11 +237,14 @@ def ignore_pattern(path: str, freq: str | None) -> str:
     """A gitignore pattern (without the leading `/`) matching exactly the
     names `path` takes in every partition: each `${…}` becomes a digit glob of
     its value's shape, and glob characters of the path itself match only
-    themselves."""
+    themselves. Trailing spaces are escaped: git drops them from a line, so
+    `/out ` would ignore `out` and leave the out `out ` for `git add -A`."""
     shapes = {**_SHAPES, "date": _HOUR if freq == "hourly" else _DATE}
     parts = _VAR.split(path)
-    return "".join(shapes.get(part, "*") if odd else _escape_glob(part)
-                   for odd, part in ((i % 2 == 1, p) for i, p in enumerate(parts)))
+    pattern = "".join(shapes.get(part, "*") if odd else _escape_glob(part)
+                      for odd, part in ((i % 2 == 1, p) for i, p in enumerate(parts)))
+    kept = pattern.rstrip(" ")
+    return kept + "\\ " * (len(pattern) - len(kept))
 
 
 def _escape_glob(text: str) -> str:

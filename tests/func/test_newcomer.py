@@ -164,3 +164,14 @@ def test_validate_counts_stages_and_partitions(repo: Repo) -> None:
     done = repo.run("validate", check=True)
     assert done.stdout == ("gitpipe.yaml is valid: 1 stage (3 partitions), "
                            "0 dependency edges\n")
+
+
+def test_an_out_whose_name_ends_in_a_space_is_ignored_and_the_name_without_it_is_not(
+        repo: Repo) -> None:
+    # git drops a line's trailing spaces: `/out ` hid the user's `out` and
+    # left the out itself for the next `git add -A`.
+    repo.spec({"make": {"cmd": "echo made > 'out '", "outs": ["out "]}})
+    repo.gen({"out": "mine\n"})
+    repo.run("repro", check=True)
+    status = repo.git("status", "--porcelain", "--untracked-files=all")
+    assert "?? out\n" in status and '"out "' not in status
