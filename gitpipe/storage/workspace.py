@@ -159,7 +159,7 @@ class Workspace:
         """signed_ahead, with the listings the forked walks signed once they are done."""
         signing, self._signing = self._signing, None
         if signing is not None:
-            known = self._signing_known
+            known, self._signing_known = self._signing_known, {}
             self.signed_ahead.update({known[full]: found
                                       for full, found in signing.signed().items()})
         return self.signed_ahead
@@ -170,6 +170,7 @@ class Workspace:
         if signing is not None:  # a pass that ended before any directory (an error)
             signing.stop()
         self.signed_ahead = {}
+        self._signing_known = {}
         self._found_in_pass = None
 
     def info(self, path: str, algo: str | None = None) -> PathInfo:
