@@ -25,9 +25,9 @@ if TYPE_CHECKING:
 
 
 def print_status(report: StatusReport, ui: Ui | None = None, everything: bool = False,
-                 has_remote: Any = None, order: Any = None) -> None:
+                 has_remote: Any = None, order: Any = None, key_names: Any = None) -> None:
     ui = ui or ui_of()
-    for line in status_lines(report, everything, has_remote, order):
+    for line in status_lines(report, everything, has_remote, order, key_names):
         ui.result(line, styled=True)
 
 
@@ -38,7 +38,8 @@ def diff_lines(found: LockDiff, everything: bool = False) -> list[str]:
     partition to the next; the cuts of status, lifted by `everything`."""
     full = {task.task: task.changes for task in found.tasks}
     grouped = entries(((task.task, list(task.brief)) for task in found.tasks),
-                      positions([task.task for task in found.tasks], found.order), everything)
+                      positions([task.task for task in found.tasks], found.order), everything,
+                      found.key_names)
     blocks = [[f"{entry.title}:", *(f"    {line}" for line in (
         cut(list(full[entry.title]), REASONS_SHOWN, "changes", everything)
         if entry.title in full else entry.reasons))] for entry in grouped]
@@ -128,13 +129,13 @@ def _cut(text: str) -> str:
 
 
 def print_report(report: Report, ui: Ui | None = None, everything: bool = False,
-                 order: Any = None) -> None:
+                 order: Any = None, key_names: Any = None) -> None:
     ui = ui or ui_of()
     if report.dry_run:
-        for line in dry_run_lines(report, everything, order):
+        for line in dry_run_lines(report, everything, order, key_names):
             ui.result(line)
     else:
-        print_table(report, ui, everything, order)
+        print_table(report, ui, everything, order, key_names)
     print_failures(report, ui)  # a dry run's: what the run would refuse, as it says it
 
 
@@ -161,8 +162,8 @@ def _tail(path: str, count: int) -> list[str]:
 
 
 def print_table(report: Report, ui: Ui | None = None, everything: bool = False,
-                order: Any = None) -> None:
+                order: Any = None, key_names: Any = None) -> None:
     """The table of what ran: for the person watching, not under -q."""
     ui = ui or ui_of()
-    for line in table_lines(report, everything, order):
+    for line in table_lines(report, everything, order, key_names):
         ui.info(line, styled=True)

@@ -59,7 +59,9 @@ def _aligned(rows: list[list[str]]) -> list[str]:
 
 def print_changes(changes: list[Change], what: str, old: str, new: str,
                   partial: bool = False) -> None:
-    """`partial`: some files could not be read, so "nothing differs" says so."""
+    """The changes under a header that names the two sides, as `metrics show`
+    names its columns. `partial`: some files could not be read, so "nothing
+    differs" says so."""
     if not changes:
         click.echo(f"no {what} differ between {old} and {new}"
                    + (" in the files that could be read" if partial else ""))
@@ -67,7 +69,9 @@ def print_changes(changes: list[Change], what: str, old: str, new: str,
     from gitpipe.usecases.values import show
 
     rows = [[c.name, f"{show(c.old)} -> {show(c.new)}", c.how] for c in changes]
-    for line in _aligned(rows):
+    changed = "change" if any(how for _, _, how in rows) else ""
+    header = [what.removesuffix("s"), f"{old} -> {new}", changed]
+    for line in _aligned([header, *rows]):
         click.echo(line)
 
 

@@ -9,7 +9,7 @@ fast path loads it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 TYPE_CHECKING = False
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     class SaysShared(Protocol):
         """A reason that says its own shared form (project/reasons.py's Reason)."""
 
-        def shared(self, key: str) -> str: ...
+        def shared(self, key: str, name: str | None = None) -> str: ...
 
 ELLIPSIS = " … "
 MORE_HINT = "--all shows every one"
@@ -38,7 +38,9 @@ def split_task(name: str) -> tuple[str, str | None]:
 def runs(keys: Iterable[str], position: dict[str, int]) -> list[tuple[str, str]]:
     """`keys` as runs (first, last): keys whose positions in their stage's
     partition order follow each other make one run, a gap starts the next.
-    Keys without a position (not in the plan) stand alone, after the others."""
+    Two keys that follow each other are two runs of one: `a, b` reads as the
+    two names, where `a … b` would read as a range between them. Keys
+    without a position (not in the plan) stand alone, after the others."""
     unique = set(keys)
     known = [k for k in unique if k in position]
     known.sort(key=position.__getitem__)
@@ -51,25 +53,30 @@ def runs(keys: Iterable[str], position: dict[str, int]) -> list[tuple[str, str]]
         else:
             found.append([key, key])
         last = at
-    return [(first, end) for first, end in found] + \
-        [(k, k) for k in sorted(unique.difference(position))]
+    pairs = [run for first, end in found for run in (
+        ((first, first), (end, end)) if position[end] == position[first] + 1 else ((first, end),))]
+    return pairs + [(k, k) for k in sorted(unique.difference(position))]
 
 
-def runs_text(found: list[tuple[str, str]], everything: bool = False) -> str:
-    """`2024-01-01 … 2024-03-31, 2024-05-01`; past RUNS_SHOWN runs, a count of the rest."""
+def runs_text(stage: str, found: list[tuple[str, str]], everything: bool = False) -> str:
+    """`features@2024-01-01 … 2024-03-31, 2024-05-01`; past RUNS_SHOWN runs, a
+    count of the rest. An item's run after the first is named with its stage
+    too (`train@a, train@c`): a name alone after a comma reads as a stage's."""
     shown = found if everything else found[:RUNS_SHOWN]
-    text = ", ".join(first if first == last else f"{first}{ELLIPSIS}{last}"
-                     for first, last in shown)
+    text = ", ".join(
+        ("" if at and is_date(first) else f"{stage}@")
+        + (first if first == last else f"{first}{ELLIPSIS}{last}")
+        for at, (first, last) in enumerate(shown))
     rest = len(found) - len(shown)
     return text + (f", and {rest} more runs" if rest else "")
 
 
-def keys_text(keys: list[str], position: dict[str, int], everything: bool = False,
+def keys_text(stage: str, keys: list[str], position: dict[str, int], everything: bool = False,
               total: int | None = None) -> str:
-    """The keys as runs with their count: `2024-01-01 … 2024-12-31 (366)`,
-    or `(3 of 10)` when `total` says how many partitions the stage has."""
+    """The stage's keys as runs with their count: `daily@2024-01-01 … 2024-12-31
+    (366)`, or `(3 of 10)` when `total` says how many partitions the stage has."""
     count = f"{len(keys)} of {total}" if total is not None else f"{len(keys)}"
-    return f"{runs_text(runs(keys, position), everything)} ({count})"
+    return f"{runs_text(stage, runs(keys, position), everything)} ({count})"
 
 
 def group_upstream(reasons: Iterable[str], positions: dict[str, dict[str, int]],
@@ -97,16 +104,17 @@ def group_upstream(reasons: Iterable[str], positions: dict[str, dict[str, int]],
         if len(stage_keys) == 1:
             lines.append(f"{UPSTREAM}{item[0]}@{stage_keys[0]}")
         else:
-            text = keys_text(stage_keys, positions.get(item[0], {}), everything)
-            lines.append(f"{UPSTREAM}{item[0]}@{text}")
+            text = keys_text(item[0], stage_keys, positions.get(item[0], {}), everything)
+            lines.append(f"{UPSTREAM}{text}")
     return lines
 
 
-def template(reason: str, key: str | None) -> str:
+def template(reason: str, key: str | None, name: str | None = None) -> str:
     """A partition's reason with its own key written as `${date}` (a foreach or
-    matrix item's as `${key}`), so that the same cause in many partitions
-    reads as one line. The key is replaced where it stands alone, never as a
-    part of a longer word or number: item `a` leaves `data/ab.csv` as it is."""
+    matrix item's as `${key}`, or as `${name}` where the spec names it so), so
+    that the same cause in many partitions reads as one line. The key is
+    replaced where it stands alone, never as a part of a longer word or
+    number: item `a` leaves `data/ab.csv` as it is."""
     if not key:
         return reason
     parts = []
@@ -114,7 +122,7 @@ def template(reason: str, key: str | None) -> str:
     while at != -1:
         end = at + len(key)
         if _stands_alone(reason, at, end):
-            parts += [reason[start:at], placeholder(key)]
+            parts += [reason[start:at], placeholder(key, name)]
             start, at = end, reason.find(key, end)
         else:
             at = reason.find(key, at + 1)
@@ -127,11 +135,20 @@ def _stands_alone(text: str, start: int, end: int) -> bool:
                 or (end < len(text) and text[end].isalnum()))
 
 
-def placeholder(key: str) -> str:
+def placeholder(key: str, name: str | None = None) -> str:
     """How a partition key is written in a line shared by many: a date
     partition's (`2024-01-02`, `2024-01`, `2024-01-02T05`) as `${date}`,
-    anything else, an item's name, as `${key}`."""
-    return "${date}" if len(key) >= 7 and key[:4].isdigit() and key[4] == "-" else "${key}"
+    anything else, an item's name, as `${key}`, or as `${name}` where the
+    spec writes it so (`${item}`: a foreach over plain values)."""
+    if name:
+        return f"${{{name}}}"
+    return "${date}" if is_date(key) else "${key}"
+
+
+def is_date(key: str) -> bool:
+    """Whether a partition key is a date's (`2024-01-02`, `2024-01`,
+    `2024-01-02T05`) rather than a foreach or matrix item's name."""
+    return len(key) >= 7 and key[:4].isdigit() and key[4] == "-"
 
 
 def cut(lines: list[str], limit: int, what: str = "", everything: bool = False) -> list[str]:
@@ -172,7 +189,7 @@ def tasks_text(names: Iterable[str], positions: dict[str, dict[str, int]],
         keys.setdefault(stage if key is not None else name, []).append(key or "")
     return [stage if found == [""] else
             f"{stage}@{found[0]}" if len(found) == 1 else
-            f"{stage}@{keys_text(found, positions.get(stage, {}), everything)}"
+            keys_text(stage, found, positions.get(stage, {}), everything)
             for stage, found in keys.items()]
 
 
@@ -185,16 +202,19 @@ class Entry(NamedTuple):
 
 
 def entries(items: Iterable[tuple[str, Sequence[SaysShared | str]]],
-            positions: dict[str, dict[str, int]], everything: bool = False) -> list[Entry]:
+            positions: dict[str, dict[str, int]], everything: bool = False,
+            key_names: Mapping[str, str] | None = None) -> list[Entry]:
     """(task, reasons) pairs in plan order as entries: partitions of one stage
     whose reasons read alike once their key is `${date}` are one entry, where
-    the first of them stood. The one grouping of status, the dry run, `diff`
-    and the pre-commit hook."""
+    the first of them stood. `key_names`: the variable a stage's spec writes for
+    its key, where it is not `${date}` or `${key}` (pipeline/items.key_names).
+    The one grouping of status, the dry run, `diff` and the pre-commit hook."""
+    named = key_names or {}
     groups: dict[tuple[str, tuple[str, ...]],
                  list[tuple[str, str, Sequence[SaysShared | str]]]] = {}
     for task, given in items:
         stage, at, key = task.partition("@")
-        group = (stage, shared_reasons(given, key)) if at else (task, ("",))
+        group = (stage, shared_reasons(given, key, named.get(stage))) if at else (task, ("",))
         groups.setdefault(group, []).append((task, key, given))
     found = []
     for (stage, alike), members in groups.items():
@@ -203,7 +223,7 @@ def entries(items: Iterable[tuple[str, Sequence[SaysShared | str]]],
             reasons = [str(reason) for reason in said]
         else:
             stage_keys = positions.get(stage, {})
-            title = f"{stage}@" + keys_text([key for _, key, _ in members], stage_keys,
+            title = keys_text(stage, [key for _, key, _ in members], stage_keys,
                                             everything, len(stage_keys))
             reasons = list(alike)
         lines = group_upstream(reasons, positions, everything)
@@ -211,11 +231,13 @@ def entries(items: Iterable[tuple[str, Sequence[SaysShared | str]]],
     return found
 
 
-def shared_reasons(reasons: Sequence[SaysShared | str], key: str) -> tuple[str, ...]:
-    """The reasons of a partition or item with its key as `${date}` or `${key}`:
-    in the names a Reason holds (never in its values), or where it stands
-    alone in a sentence given without one."""
-    return tuple(template(r, key) if isinstance(r, str) else r.shared(key) for r in reasons)
+def shared_reasons(reasons: Sequence[SaysShared | str], key: str,
+                   name: str | None = None) -> tuple[str, ...]:
+    """The reasons of a partition or item with its key as `${date}` or `${key}`
+    (`${name}`, given one): in the names a Reason holds (never in its values),
+    or where it stands alone in a sentence given without one."""
+    return tuple(template(r, key, name) if isinstance(r, str) else r.shared(key, name)
+                 for r in reasons)
 
 
 def entry_lines(found: list[Entry], everything: bool = False, indent: str = "") -> list[str]:

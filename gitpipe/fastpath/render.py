@@ -28,7 +28,7 @@ from gitpipe.core.ranges import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
     from gitpipe.engine.reports import Report, TaskResult
     from gitpipe.project.reasons import Reason
@@ -90,19 +90,21 @@ def tasks_by_kind(names: Iterable[str]) -> dict[str, list[str]]:
 
 def status_lines(report: StatusReport, everything: bool = False,
                  has_remote: Callable[[], bool] | None = None,
-                 order: Iterable[str] | None = None) -> list[str]:
+                 order: Iterable[str] | None = None,
+                 key_names: Mapping[str, str] | None = None) -> list[str]:
     """Each stale entry and its reasons, a count, and a hint when outs the lock
     records are missing (a fresh clone): `pull` with a remote, else `repro`.
     `has_remote` is asked only then; without it there is no hint. `order` is
-    every task of the pipeline in plan order (see `positions`)."""
+    every task of the pipeline in plan order (see `positions`), `key_names` what
+    the spec calls a stage's keys (core/ranges.entries)."""
     stale = [v for v in report.tasks if v.stale]
     if not stale:
         return [UP_TO_DATE]
-    names = [v.task for v in report.tasks]
+    tasks = [v.task for v in report.tasks]
     found = entries(((v.task, v.reasons) for v in stale),
-                    positions(names, order), everything)
+                    positions(tasks, order), everything, key_names)
     lines = entry_lines(found, everything)
-    lines.append(counts_text(names, {v.task for v in stale}, "stale"))
+    lines.append(counts_text(tasks, {v.task for v in stale}, "stale"))
     hint = _missing_outs_hint(report, has_remote) or _checkout_hint(report, has_remote)
     return [*lines, hint] if hint else lines
 
@@ -165,7 +167,8 @@ def _names(tasks: list[str], shown: int = 3) -> str:
 
 
 def dry_run_lines(report: Report, everything: bool = False,
-                  order: Iterable[str] | None = None) -> list[str]:
+                  order: Iterable[str] | None = None,
+                  key_names: Mapping[str, str] | None = None) -> list[str]:
     """What a dry run would run and why, grouped as status groups, then a
     count; then what `repro` would refuse (`would fail`, its error said after
     the lines as a run says it) and what that blocks (`would not run`)."""
@@ -181,7 +184,7 @@ def dry_run_lines(report: Report, everything: bool = False,
     lines = [f"{verbs[outcome]} {entry.title}: {'; '.join(entry.reasons)}"
              for outcome in verbs
              for entry in entries(((r.task, reasons_of(r)) for r in acting
-                                   if r.outcome is outcome), where, everything)]
+                                   if r.outcome is outcome), where, everything, key_names)]
     lines = cut(lines, ENTRIES_SHOWN, "", everything)
     count = counts_text(_of_stages(names, order),
                         {r.task for r in acting if r.outcome is Outcome.RAN}, "would run")
@@ -202,7 +205,8 @@ def _of_stages(names: list[str], order: Iterable[str] | None) -> list[str]:
 
 
 def table_lines(report: Report, everything: bool = False,
-                order: Iterable[str] | None = None) -> list[str]:
+                order: Iterable[str] | None = None,
+                key_names: Mapping[str, str] | None = None) -> list[str]:
     """The repro table: a row per task that did something (partitions of one
     stage with one result and alike reasons share a row), then the counts.
     No rows, no header."""
@@ -214,7 +218,7 @@ def table_lines(report: Report, everything: bool = False,
     results = report.results
     rows = results if len(results) <= SKIPPED_ROWS_UP_TO or everything else [
         r for r in results if r.outcome is not Outcome.SKIPPED]
-    cells = _rows(rows, positions([r.task for r in results], order), everything)
+    cells = _rows(rows, positions([r.task for r in results], order), everything, key_names)
     counts = ", ".join(f"{report.count(o)} {o.value}" for o in Outcome if report.count(o))
     if not cells:
         return [f"{UP_TO_DATE}: {counts}" if counts else UP_TO_DATE]
@@ -226,14 +230,14 @@ def table_lines(report: Report, everything: bool = False,
 
 
 def _rows(results: list[TaskResult], positions: dict[str, dict[str, int]],
-          everything: bool) -> list[tuple[str, str, str, str]]:
+          everything: bool, key_names: Mapping[str, str] | None) -> list[tuple[str, str, str, str]]:
     """(task, result, time, why) cells; a group's time is the sum of its members'."""
     groups: dict[tuple[str, str], list[TaskResult]] = {}
     for result in results:
         groups.setdefault((split_task(result.task)[0], result.outcome.value), []).append(result)
     cells = []
     for (_, outcome), members in groups.items():
-        for entry, chosen in _alike(members, positions, everything):
+        for entry, chosen in _alike(members, positions, everything, key_names):
             duration = sum(r.duration for r in chosen)
             cells.append((entry.title, outcome, f"{duration:.2f}s" if duration else "",
                           "; ".join(entry.reasons)))
@@ -241,14 +245,16 @@ def _rows(results: list[TaskResult], positions: dict[str, dict[str, int]],
 
 
 def _alike(members: list[TaskResult], positions: dict[str, dict[str, int]],
-           everything: bool) -> list[tuple[Entry, list[TaskResult]]]:
+           everything: bool, key_names: Mapping[str, str] | None
+           ) -> list[tuple[Entry, list[TaskResult]]]:
     """The members (one stage, one result) as entries, each with its results:
     `entries` groups partitions by their reasons with `${date}` for the key,
     in the order the groups first appear, and so does this."""
     by_reasons: dict[tuple[str, ...], list[TaskResult]] = {}
     for result in members:
-        key = split_task(result.task)[1]
-        alike = shared_reasons(reasons_of(result), key) if key else result.reasons
+        stage, key = split_task(result.task)
+        alike = shared_reasons(reasons_of(result), key, (key_names or {}).get(stage)) if key \
+            else result.reasons
         by_reasons.setdefault(alike, []).append(result)
-    found = entries(((r.task, reasons_of(r)) for r in members), positions, everything)
+    found = entries(((r.task, reasons_of(r)) for r in members), positions, everything, key_names)
     return list(zip(found, by_reasons.values(), strict=True))

@@ -50,7 +50,7 @@ class ViewNode(NamedTuple):
         if not self.grouped:
             return self.id
         keys = [split_task(task)[1] or "" for task in self.tasks]
-        return f"{self.stage}@{keys_text(keys, positions.get(self.stage, {}))}"
+        return keys_text(self.stage, keys, positions.get(self.stage, {}))
 
 
 class DagView(NamedTuple):

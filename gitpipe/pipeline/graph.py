@@ -214,3 +214,12 @@ def plan(graph: Any, targets: Iterable[Hashable] | None = None,
             chosen |= descendants(graph, node)
     order = {node: i for i, node in enumerate(graph.nodes)}
     return topological_order(graph.subgraph(chosen), key=order.__getitem__)
+
+
+def key_names(graph: Dag) -> dict[str, str]:
+    """What the spec calls the keys of the graph's foreach stages, where it is
+    not `${key}` (pipeline/items.key_names): for lines their nodes share."""
+    from gitpipe.pipeline.items import key_names as of_stages
+
+    return of_stages({graph.nodes[node]["task"].stage.name: graph.nodes[node]["task"].stage
+                      for node in graph}.values())

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from gitpipe.pipeline.partitions import PartitionError
@@ -66,9 +66,25 @@ class ItemSpec(NamedTuple):
             known = _POSITIONS[id(self.item_keys)] = (self.item_keys, places)
         return known[1].get(key)
 
+    @property
+    def key_name(self) -> str:
+        """The variable the spec writes for what follows a node's `@`: `item`
+        for a `foreach` over plain values (the value is the name, and no
+        `${key}` is defined), else `key`."""
+        context = json.loads(self.contexts[0]) if self.contexts else {}
+        return "item" if "key" not in context and not _is_composite(context.get("item")) \
+            else "key"
+
     def items(self) -> list[tuple[str, dict[str, Any]]]:
         return [(key, json.loads(text)) for key, text in zip(self.item_keys, self.contexts,
                                                              strict=True)]
+
+
+def key_names(stages: Iterable[Any]) -> dict[str, str]:
+    """Each stage whose node names the spec writes as `${item}` (not `${key}`),
+    by name: what a line shared by its nodes calls them."""
+    return {stage.name: stage.partition.key_name for stage in stages
+            if isinstance(stage.partition, ItemSpec) and stage.partition.key_name != "key"}
 
 
 def count_problem(kind: str, value: Any) -> str | None:

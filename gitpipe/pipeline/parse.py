@@ -66,7 +66,7 @@ def parse_pipeline(data: Any, source: str = SPEC_FILE,
     context = Vars(data.get("vars"), read_file, line_of(data, "vars"))
     stages = _parse_stages(stages_data, errors, context)
     if errors.problems:
-        raise SpecError(errors.problems, _hint(data, stages_data))
+        raise SpecError(errors.problems, _hint(data, stages_data, errors.problems))
     lines = {s.name: s.line for s in stages if s.line is not None}
     return Pipeline(tuple(stages), source, lines, tuple(context.inputs))
 
@@ -75,12 +75,17 @@ ITEMS_HINT = ("foreach, matrix, vars and ${...} are described in docs/reference/
               "('foreach and matrix stages')")
 
 
-def _hint(data: dict[Any, Any], stages_data: dict[Any, Any]) -> str | None:
-    """Where `foreach`, `matrix` and `vars` are explained, for a pipeline that uses them."""
-    if "vars" in data or any(isinstance(body, dict) and ("foreach" in body or "matrix" in body)
-                             for body in stages_data.values()):
-        return ITEMS_HINT
-    return None
+def _hint(data: dict[Any, Any], stages_data: dict[Any, Any], problems: list[str]) -> str | None:
+    """Where `foreach`, `matrix` and `vars` are explained, for problems that
+    may come from them: in a stage that uses foreach or matrix, a `${...}`
+    not defined, or `vars` itself; not for a typo in a plain stage beside."""
+    item_stages = [name for name, body in stages_data.items()
+                   if isinstance(body, dict) and ("foreach" in body or "matrix" in body)]
+    if "vars" not in data and not item_stages:
+        return None
+    about = ("is not defined", "'vars'", *(f"stage {name!r}:" for name in item_stages))
+    return ITEMS_HINT if any(part in problem for problem in problems for part in about) \
+        else None
 
 
 def items_counted(source: str) -> NodeCheck:

@@ -67,6 +67,16 @@ class Collector:
         self.problems.append(f"{where}: {prefix}{message}")
 
 
+def _options_problem(noun: str, entry: dict[Any, Any]) -> str:
+    """Why an out written as DVC writes one with options (`- model.pkl:
+    {persist: true}`) is refused rather than left out of the stage."""
+    path, options = next(iter(entry.items()), ("", None))
+    named = ", ".join(map(str, options)) if isinstance(options, dict) else ""
+    return (f"{noun} {path!r} is written with options{f' ({named})' if named else ''}: "
+            f"{noun}s here are plain paths (every out is cached; 'persist: true' goes on "
+            "the stage; docs/howto/dvc.md)")
+
+
 class StageParser:
     """Turns one stage's mapping into a Stage, reporting into a Collector."""
 
@@ -165,6 +175,9 @@ class StageParser:
         paths = []
         for index, raw in enumerate(values):
             where: Any = (index, values) if isinstance(values, LineList) else (key, None)
+            if isinstance(raw, dict) and key != "deps":
+                self.problem(where[0], _options_problem(noun, raw), where[1])
+                continue
             try:
                 if not isinstance(raw, dict):  # else a `python:` dep (pipeline/pyroots.py)
                     paths.append((normalize_path(raw, wdir), str(raw).endswith("/")))

@@ -47,6 +47,8 @@ def lookup(context: Mapping[str, Any], name: str) -> Any:
             value = value[int(part)]
         else:
             where = f" in ${{{'.'.join(walked)}}}" if walked else ""
+            if not walked and part == "key" and "item" in context:
+                where = " (a foreach over a list defines only ${item}; ${key} is a mapping's key)"
             raise TemplateError(f"${{{name}}}: {part!r} is not defined{where}")
         walked.append(part)
     return value

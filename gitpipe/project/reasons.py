@@ -115,16 +115,17 @@ class Reason(NamedTuple):
             return f"new {self.subject}"  # a partition is not called a stage
         return kind.value
 
-    def shared(self, key: str) -> str:
+    def shared(self, key: str, name: str | None = None) -> str:
         """The sentence with a partition's or item's own `key` written as its
-        placeholder (`${date}`, `${key}`) in the names it holds (a path, a
+        placeholder (`${date}`, `${key}`, `${name}` given one) in the names it holds (a path, a
         task, a param's name, a wdir), never in a param's or env's values: so
         the tasks of one stage stale alike read as one line."""
-        subject = template(self.subject, key) if self.kind in _NAMED_SUBJECTS else self.subject
-        by = template(self.by, key) if self.by else self.by
+        subject = template(self.subject, key, name) if self.kind in _NAMED_SUBJECTS \
+            else self.subject
+        by = template(self.by, key, name) if self.by else self.by
         old, new = self.old, self.new
         if self.kind is Kind.WDIR:
-            old, new = template(str(old), key), template(str(new), key)
+            old, new = template(str(old), key, name), template(str(new), key, name)
         if subject is self.subject and by is self.by and old is self.old and new is self.new:
             return str(self)
         return str(Reason(self.kind, subject, old, new, by))  # not _replace: many of these

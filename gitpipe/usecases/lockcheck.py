@@ -24,6 +24,7 @@ class Problems(NamedTuple):
 
     tasks: list[tuple[str, list[Reason | str]]]
     order: list[str]
+    key_names: dict[str, str]  # what the spec calls a stage's keys (pipeline/graph.key_names)
 
 
 def lock_problems(graph: Dag, params: ParamsReader, entries: dict[str, LockEntry],
@@ -34,9 +35,10 @@ def lock_problems(graph: Dag, params: ParamsReader, entries: dict[str, LockEntry
     an entry recorded, where it is known (usecases/envbefore.py). Nothing is
     hashed or run."""
     from gitpipe.hashing.canonical import same
+    from gitpipe.pipeline import graph as graph_module
     from gitpipe.project.staleness import Kind, Reason, env_change, recipe_changed
 
-    problems = Problems([], [])
+    problems = Problems([], [], graph_module.key_names(graph))
     for node in graph:
         task = graph.nodes[node]["task"]
         problems.order.append(task.name)
@@ -104,8 +106,9 @@ def verdict(problems: Problems) -> tuple[int, str]:
 
     if not problems.tasks:
         return 0, ""
-    lines = "\n".join(entry_lines(entries(problems.tasks, positions_of(problems.order)),
-                                   indent="  "))
+    grouped = entries(problems.tasks, positions_of(problems.order),
+                      key_names=problems.key_names)
+    lines = "\n".join(entry_lines(grouped, indent="  "))
     return 1, (f"gitpipe: gitpipe.lock does not match gitpipe.yaml and params:\n{lines}\n"
                "hint: run 'gitpipe repro' (or 'gitpipe commit' for outs made by hand), "
                "then stage gitpipe.lock")

@@ -37,6 +37,7 @@ class LockDiff(NamedTuple):
 
     tasks: list[TaskDiff]
     order: list[str]
+    key_names: dict[str, str]  # what the spec calls a stage's keys (pipeline/graph.key_names)
 
 
 def diff(project: Project, rev1: str, rev2: str | None = None) -> LockDiff:
@@ -59,7 +60,9 @@ def diff(project: Project, rev1: str, rev2: str | None = None) -> LockDiff:
         if changes:
             found.append(TaskDiff(name, tuple(full for full, _ in changes),
                                   tuple(brief for _, brief in changes)))
-    return LockDiff(found, order)
+    names = graph_module.key_names(before.graph)
+    names.update(graph_module.key_names(after.graph if after is not None else project.graph))
+    return LockDiff(found, order, names)
 
 
 def _names(graph: Any) -> list[str]:

@@ -67,9 +67,9 @@ def test_status_lists_stale_partitions_compactly(repo: Repo) -> None:
     for day in ("2024-01-03", "2024-01-04", "2024-01-08"):
         repo.gen({f"raw/{day}.txt": "changed\n"})
     out = repo.run("status").stdout
-    assert "features@2024-01-03 … 2024-01-04, 2024-01-08 (3 of 10):" in out
+    assert "features@2024-01-03, 2024-01-04, 2024-01-08 (3 of 10):" in out
     assert "deps: raw/${date}.txt modified" in out
-    assert "agg@2024-01-03 … 2024-01-04, 2024-01-08 (3 of 10):" in out
+    assert "agg@2024-01-03, 2024-01-04, 2024-01-08 (3 of 10):" in out
     data = json.loads(repo.run("status", "--json").stdout)
     stale = [(s["name"], s["partition"]) for s in data["stages"] if s["stale"]]
     assert ("features", "2024-01-08") in stale and ("report", None) in stale

@@ -144,7 +144,8 @@ def test_a_fingerprint_change_is_a_line_only_where_nothing_else_explains_it(
     found = changed(repo)
     assert [line.split(" ")[0] for line in found["t@a"]] == ["fingerprint"], found
     assert repo.run("diff", check=True).stdout == \
-        "t@a … b (2 of 2):\n    fingerprint changed\n"
+        "t@a, t@b (2 of 2):\n    fingerprint changed\n"
     repo.run("repro", check=True)
     text = repo.run("diff", check=True).stdout
-    assert text == "t@a … b (2 of 2):\n    fingerprint changed\n    outs: o-${key}.txt modified\n"
+    assert text == \
+        "t@a, t@b (2 of 2):\n    fingerprint changed\n    outs: o-${item}.txt modified\n"

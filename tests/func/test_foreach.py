@@ -248,4 +248,4 @@ def test_items_group_by_their_whole_key_never_a_part_of_a_word_or_value(
     lines = [line for line in said.splitlines()
              if "sweep@" in line and not line.startswith("running ")]
     assert len(lines) == 1 and "sweep@a … 5 (4 of 4)" in lines[0], done.stdout  # the four
-    assert lines[0].endswith("deps: data/${key}.csv modified; params: train.lr 0.1 -> 0.5")
+    assert lines[0].endswith("deps: data/${item}.csv modified; params: train.lr 0.1 -> 0.5")

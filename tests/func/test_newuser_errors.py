@@ -202,3 +202,39 @@ def test_an_error_that_lists_what_it_names_says_error_once(repo: Repo, tmp_path:
     assert [line.split()[0] for line in listed] == ["a.txt", "b.txt"], listed
     assert all(line.startswith("  ") for line in listed), listed
     assert hint.startswith("hint: "), hint
+
+
+@pytest.mark.parametrize(("field", "entry", "said"), [
+    ("outs", "- model.pkl:\n          persist: true",
+     "gitpipe.yaml:5: stage 'train': out 'model.pkl' is written with options (persist)"),
+    ("metrics", "- metrics.json:\n          cache: false",
+     "gitpipe.yaml:5: stage 'train': metric 'metrics.json' is written with options (cache)"),
+], ids=["out", "metric"])
+def test_an_out_written_with_dvc_s_options_is_refused_not_left_out(
+        repo: Repo, field: str, entry: str, said: str) -> None:
+    # Left out, the stage had no such out: `validate` said valid, the file went uncached.
+    (repo.path / "gitpipe.yaml").write_text(
+        f"stages:\n  train:\n    cmd: echo 1 > model.pkl\n    {field}:\n      {entry}\n")
+    for command in (("validate",), ("status",)):
+        error = refused(repo, *command)
+        assert error.startswith(f"error: {said}: "), error
+        assert "plain paths" in error and "docs/howto/dvc.md" in error, error
+
+
+def test_a_typo_in_a_plain_stage_beside_a_foreach_gets_no_foreach_hint(repo: Repo) -> None:
+    (repo.path / "gitpipe.yaml").write_text(
+        "stages:\n  train:\n    foreach: [a, b]\n    do:\n      cmd: echo ${item}\n"
+        "  plot:\n    cmd: echo 1\n    plots: [p.csv]\n")
+    done = repo.run("validate")
+    assert done.returncode == 2 and "unknown field 'plots'" in done.stderr, done.stderr
+    assert "foreach" not in done.stderr, done.stderr
+
+
+def test_key_in_a_foreach_over_a_list_says_only_item_is_defined(repo: Repo) -> None:
+    (repo.path / "gitpipe.yaml").write_text(
+        "stages:\n  train:\n    foreach: [a, b]\n    do:\n      cmd: echo ${key} > o-${key}\n"
+        "      outs: ['o-${key}']\n")
+    done = repo.run("validate")
+    assert done.returncode == 2, done.stderr
+    assert "'key' is not defined (a foreach over a list defines only ${item}" in done.stderr
+    assert "hint: foreach, matrix, vars" in done.stderr  # this one is about foreach

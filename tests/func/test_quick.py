@@ -65,7 +65,7 @@ def test_stale_partitions_are_listed_as_the_cli_lists_them(repo: Repo) -> None:
         repo.gen({f"raw/{day}.txt": "changed\n"})
     quick, cli = both(repo, "status")
     assert quick == cli
-    assert "features@2024-01-03 … 2024-01-04, 2024-01-08 (3 of 10):" in quick[1]
+    assert "features@2024-01-03, 2024-01-04, 2024-01-08 (3 of 10):" in quick[1]
 
 
 def test_a_repro_with_work_to_do_runs_without_click(repo: Repo) -> None:

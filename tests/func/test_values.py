@@ -30,21 +30,42 @@ def lines(output: str) -> list[str]:
     return [" ".join(line.split()) for line in output.splitlines()]
 
 
+def rows(output: str) -> list[str]:
+    """A diff's rows, below the header that names its sides."""
+    header, *found = lines(output)
+    assert header.split()[0] in ("param", "metric") and " -> " in header, output
+    return found
+
+
+@pytest.mark.parametrize(("command", "header"), [
+    (("params", "diff"), "param HEAD -> workspace change"),
+    (("params", "diff", "HEAD~1", "HEAD"), "param HEAD~1 -> HEAD change"),
+    (("metrics", "diff", "HEAD~1"), "metric HEAD~1 -> workspace change"),
+])
+def test_a_diff_has_a_header_naming_its_two_sides(repo: Repo, command: tuple[str, ...],
+                                                  header: str) -> None:
+    # As DVC's: which revision is the old side is said, not left to the reader.
+    found = (params_repo if command[0] == "params" else metrics_repo)(repo)
+    done = found.cli(*command)
+    assert done.exit_code == 0, done.output
+    assert lines(done.stdout)[0] == header, done.stdout
+
+
 def test_params_diff_without_a_revision_is_head_against_the_work_tree(repo: Repo) -> None:
     result = params_repo(repo).cli("params", "diff")
     assert result.exit_code == 0, result.output
-    assert lines(result.stdout) == ["train.epochs 10 -> 12 (+2)"]
+    assert rows(result.stdout) == ["train.epochs 10 -> 12 (+2)"]
 
 
 def test_params_diff_with_one_revision_is_that_revision_against_the_work_tree(
         repo: Repo) -> None:
     result = params_repo(repo).cli("params", "diff", "HEAD~1")
-    assert lines(result.stdout) == ["train.epochs 10 -> 12 (+2)", "train.lr 0.01 -> 0.02 (+0.01)"]
+    assert rows(result.stdout) == ["train.epochs 10 -> 12 (+2)", "train.lr 0.01 -> 0.02 (+0.01)"]
 
 
 def test_params_diff_between_two_revisions(repo: Repo) -> None:
     params_repo(repo)
-    assert lines(repo.cli("params", "diff", "HEAD~1", "HEAD").stdout) == \
+    assert rows(repo.cli("params", "diff", "HEAD~1", "HEAD").stdout) == \
         ["train.lr 0.01 -> 0.02 (+0.01)"]
     assert repo.cli("params", "diff", "HEAD", "HEAD").stdout.strip() == \
         "no params differ between HEAD and HEAD"
@@ -52,7 +73,7 @@ def test_params_diff_between_two_revisions(repo: Repo) -> None:
 
 def test_params_diff_all_shows_the_unchanged_params_the_stages_use(repo: Repo) -> None:
     result = params_repo(repo).cli("params", "diff", "--all")
-    assert lines(result.stdout) == ["seed 1 -> 1", "train.epochs 10 -> 12 (+2)",
+    assert rows(result.stdout) == ["seed 1 -> 1", "train.epochs 10 -> 12 (+2)",
                                     "train.lr 0.02 -> 0.02"]  # `unused`: no stage reads it
 
 
@@ -69,7 +90,7 @@ def test_params_a_stage_starts_or_stops_using_are_added_or_removed(repo: Repo) -
     repo.spec({"fit": {"cmd": "true", "params": ["train",
                                                  {"conf/model.yaml": ["depth", "act", "flags"]}]}})
     result = repo.cli("params", "diff")
-    assert lines(result.stdout) == ["conf/model.yaml:act - -> relu (added)",
+    assert rows(result.stdout) == ["conf/model.yaml:act - -> relu (added)",
                                     "conf/model.yaml:depth - -> 3 (added)",
                                     "conf/model.yaml:flags - -> [1, 2] (added)",
                                     "seed 1 -> - (removed)"]
@@ -83,7 +104,7 @@ def test_params_diff_names_values_of_every_type_as_the_file_writes_them(repo: Re
     repo.spec({"s": {"cmd": "true", "params": ["a"]}})
     repo.commit("first")
     repo.gen({"params.yaml": {"a": {"on": False, "name": "y", "none": 1, "r": 0.1}}})
-    assert lines(repo.cli("params", "diff").stdout) == [
+    assert rows(repo.cli("params", "diff").stdout) == [
         "a.name x -> y", "a.none null -> 1", "a.on true -> false", "a.r 0.3 -> 0.1 (-0.2)"]
 
 
@@ -160,8 +181,8 @@ def test_metrics_diff_with_zero_one_and_two_revisions(repo: Repo) -> None:
     assert repo.cli("metrics", "diff").stdout.strip() == \
         "no metrics differ between HEAD and workspace"
     repo.gen({"scores.yaml": "auc: 0.8\nsteps: 100\n"})
-    assert lines(repo.cli("metrics", "diff").stdout) == ["scores.yaml:auc 0.7 -> 0.8 (+0.1)"]
-    assert lines(repo.cli("metrics", "diff", "HEAD~1").stdout) == [
+    assert rows(repo.cli("metrics", "diff").stdout) == ["scores.yaml:auc 0.7 -> 0.8 (+0.1)"]
+    assert rows(repo.cli("metrics", "diff", "HEAD~1").stdout) == [
         "extra.toml:eval.f1 0.5 -> 0.75 (+0.25)", "metrics.json:acc 0.9 -> 0.95 (+0.05)",
         "metrics.json:loss.train 0.3 -> 0.25 (-0.05)", "metrics.json:model a -> b",
         "scores.yaml:auc 0.7 -> 0.8 (+0.1)"]
@@ -171,7 +192,7 @@ def test_metrics_diff_with_zero_one_and_two_revisions(repo: Repo) -> None:
         "metrics.json": {"acc": {"old": 0.9, "new": 0.95, "diff": 0.05},
                          "loss.train": {"old": 0.3, "new": 0.25, "diff": -0.05},
                          "model": {"old": "a", "new": "b", "diff": None}}}
-    everything = lines(repo.cli("metrics", "diff", "HEAD~1", "HEAD", "--all").stdout)
+    everything = rows(repo.cli("metrics", "diff", "HEAD~1", "HEAD", "--all").stdout)
     assert "metrics.json:loss.val 0.4 -> 0.4" in everything and len(everything) == 7
 
 
@@ -183,7 +204,7 @@ def test_a_metrics_file_missing_in_the_work_tree_shows_as_missing(repo: Repo) ->
     assert "extra.toml (missing)" in lines(result.stdout)
     assert json.loads(repo.cli("metrics", "show", "--json").stdout)["workspace"][
         "extra.toml"] == {"missing": True}
-    assert lines(repo.cli("metrics", "diff").stdout) == ["extra.toml:eval.f1 0.75 -> - (removed)"]
+    assert rows(repo.cli("metrics", "diff").stdout) == ["extra.toml:eval.f1 0.75 -> - (removed)"]
 
 
 def test_a_metrics_file_missing_at_a_revision_shows_as_missing(repo: Repo) -> None:
@@ -196,7 +217,7 @@ def test_a_metrics_file_missing_at_a_revision_shows_as_missing(repo: Repo) -> No
     result = repo.cli("metrics", "show", "HEAD")
     assert result.exit_code == 0 and lines(result.stdout) == ["metric HEAD",
                                                               "metrics.json (missing)"]
-    assert lines(repo.cli("metrics", "diff").stdout)[0] == "metrics.json:acc - -> 0.9 (added)"
+    assert rows(repo.cli("metrics", "diff").stdout)[0] == "metrics.json:acc - -> 0.9 (added)"
 
 
 @pytest.mark.parametrize(("name", "text", "problem"), [

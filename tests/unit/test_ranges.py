@@ -27,20 +27,36 @@ def test_consecutive_partitions_are_one_run_and_a_gap_starts_the_next() -> None:
     keys = ["2024-01-05", "2024-01-01", "2024-01-02", "2024-01-03", "2024-01-07"]
     assert runs(keys, ORDER) == [("2024-01-01", "2024-01-03"), ("2024-01-05", "2024-01-05"),
                                  ("2024-01-07", "2024-01-07")]
-    assert keys_text(keys, ORDER, total=31) == \
-        "2024-01-01 … 2024-01-03, 2024-01-05, 2024-01-07 (5 of 31)"
+    assert keys_text("raw", keys, ORDER, total=31) == \
+        "raw@2024-01-01 … 2024-01-03, 2024-01-05, 2024-01-07 (5 of 31)"
+
+
+def test_two_keys_that_follow_each_other_are_named_both_not_as_a_range() -> None:
+    assert runs(["2024-01-02", "2024-01-03"], ORDER) == [
+        ("2024-01-02", "2024-01-02"), ("2024-01-03", "2024-01-03")]
+    assert keys_text("raw", ["2024-01-02", "2024-01-03"], ORDER) == \
+        "raw@2024-01-02, 2024-01-03 (2)"
+
+
+def test_each_run_of_items_is_named_with_its_stage() -> None:
+    # `train@a … c, e` would read `e` as a stage beside train.
+    order = {key: at for at, key in enumerate(["a", "b", "c", "d", "e"])}
+    assert keys_text("train", ["a", "b", "c", "e"], order, total=5) == \
+        "train@a … c, train@e (4 of 5)"
+    assert keys_text("train", ["a", "b"], order) == "train@a, train@b (2)"
 
 
 def test_keys_outside_the_plan_stand_alone_after_the_others() -> None:
-    assert runs(["2024-01-02", "2023-12-31", "2024-01-01"], ORDER) == [
-        ("2024-01-01", "2024-01-02"), ("2023-12-31", "2023-12-31")]
+    assert runs(["2024-01-03", "2023-12-31", "2024-01-01", "2024-01-02"], ORDER) == [
+        ("2024-01-01", "2024-01-03"), ("2023-12-31", "2023-12-31")]
 
 
 def test_many_runs_are_cut_unless_everything() -> None:
     found = runs(DAYS[::2], ORDER)
     assert len(found) == 16
-    assert runs_text(found).endswith("2024-01-15, and 8 more runs")
-    assert runs_text(found, everything=True).endswith("2024-01-29, 2024-01-31")
+    assert runs_text("raw", found).endswith("2024-01-15, and 8 more runs")
+    assert runs_text("raw", found, everything=True).endswith("2024-01-29, 2024-01-31")
+    assert runs_text("raw", found).startswith("raw@2024-01-01, 2024-01-03, ")
 
 
 def test_upstream_reasons_of_one_stage_become_one_line_where_the_first_stood() -> None:
@@ -66,7 +82,7 @@ def test_cut_counts_what_it_leaves_out() -> None:
 
 def test_task_names_group_by_stage() -> None:
     names = ["a@2024-01-01", "a@2024-01-02", "b", "c@2024-01-05"]
-    assert tasks_text(names, positions_of(names)) == ["a@2024-01-01 … 2024-01-02 (2)", "b",
+    assert tasks_text(names, positions_of(names)) == ["a@2024-01-01, 2024-01-02 (2)", "b",
                                                       "c@2024-01-05"]
 
 
