@@ -16,7 +16,12 @@ from typing import Any
 from gitpipe.core.errors import EXIT_INTERRUPTED, BadInputError, GitpipeError
 from gitpipe.executors.base import OutputSink, RunResult
 from gitpipe.executors.kubernetes.clients import load_clients
-from gitpipe.executors.kubernetes.deadline import overdue, past_deadline, within_deadline
+from gitpipe.executors.kubernetes.deadline import (
+    overdue,
+    overran,
+    past_deadline,
+    within_deadline,
+)
 from gitpipe.executors.kubernetes.manifest import (
     LABEL_FINGERPRINT,
     LABEL_TASK,
@@ -295,7 +300,10 @@ class JobClient:
                                  message=f"Job {handle.name}: {reason}: "
                                          f"{condition.message or ''}".strip())
             if condition.type == "Complete":
-                return self._success(handle, "the Job completed without a result record", pod)
+                pods = job_pods(self.core, handle.namespace, self._pods_of(handle), pod)
+                return (overran(handle.name, handle.job.manifest, pods, self._took(handle))
+                        or self._success(handle, "the Job completed without a result record",
+                                         pod))
         return None
 
     def _job_gone(self, handle: KubeHandle, pod: Any) -> RunResult:
