@@ -32,6 +32,7 @@ from gitpipe.executors.kubernetes.podlogs import follow_log
 from gitpipe.executors.kubernetes.vouch import job_pods, pods_named, vouched_digests
 from gitpipe.executors.remotejob import RecordError, ResultRecord, heartbeat_age, read_result
 from gitpipe.storage.remote import Remote
+from gitpipe.trust.checks import terminal_text
 
 IMAGE_TROUBLE = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName",
                  "CreateContainerConfigError", "CreateContainerError"}
@@ -245,6 +246,7 @@ class JobClient:
             terminated = status.state.terminated if status.state else None
             if terminated is not None:
                 reason, code = terminated.reason or reason, terminated.exit_code or 1
+        reason = terminal_text(reason)  # the kubelet's word, or a container's
         if reason in ("", "Error", "Completed"):
             recorded = (RunResult(code, self._took(handle),
                                   message=f"command exited with code {code}")
@@ -262,9 +264,9 @@ class JobClient:
             if waiting is not None and waiting.reason in IMAGE_TROUBLE:
                 since = handle.trouble_since.setdefault(waiting.reason, time.monotonic())
                 if time.monotonic() - since >= self.settings.image_pull_grace:
-                    return RunResult(1, self._took(handle),
-                                     message=f"pod {pod.metadata.name}: {waiting.reason}: "
-                                             f"{waiting.message or ''}".strip())
+                    return RunResult(1, self._took(handle), message=terminal_text(
+                        f"pod {pod.metadata.name}: {waiting.reason}: "
+                        f"{waiting.message or ''}".strip()))  # it quotes the clone's image
         return None
 
     def _judge_job(self, handle: KubeHandle) -> RunResult | None:
@@ -297,8 +299,8 @@ class JobClient:
                     reason = f"DeadlineExceeded (the Job says {condition.reason})"
                 return RunResult(1, self._took(handle),
                                  timed_out=reason.startswith("DeadlineExceeded"),
-                                 message=f"Job {handle.name}: {reason}: "
-                                         f"{condition.message or ''}".strip())
+                                 message=terminal_text(f"Job {handle.name}: {reason}: "
+                                                       f"{condition.message or ''}".strip()))
             if condition.type == "Complete":
                 pods = job_pods(self.core, handle.namespace, self._pods_of(handle), pod)
                 return (overran(handle.name, handle.job.manifest, pods, self._took(handle))
@@ -363,7 +365,9 @@ class JobClient:
         if result is None:
             return None
         handle.result = result
-        return RunResult(result.exit_code, self._took(handle), message=result.message)
+        # The record's message is the pod's, whose image the clone's spec names.
+        return RunResult(result.exit_code, self._took(handle),
+                         message=terminal_text(result.message))
 
     def _stream_logs(self, handle: KubeHandle, pod_name: str) -> None:
         if handle.logs is None:
