@@ -176,3 +176,38 @@ def test_gitpipe_stops_a_job_the_controller_lets_run_past_its_timeout(remote: Re
     result = executor._judge_job(handle(3, ran_for=3 + DEADLINE_GRACE + 1))
     assert result is not None and result.timed_out and "DeadlineExceeded" in result.message
     assert executor._judge_job(handle(None, ran_for=3600.0)) is None
+
+
+# -- a heartbeat another writer of the remote planted ------------------------------------
+
+def test_a_heartbeat_from_the_future_keeps_no_lost_pod_alive(
+        remote: Remote, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pod whose node is lost beats no more; another writer of the shared remote
+    puts a beat dated far ahead (or the pod's clock runs ahead): the beat never
+    changes, so the pod is silent from when it was first read."""
+    from gitpipe.executors.remotejob import heartbeat_rel
+
+    clock = [time.monotonic()]  # the executor's clock, moved on by hand
+    monkeypatch.setattr(executor_module, "time", SimpleNamespace(
+        monotonic=lambda: clock[0], time=time.time, sleep=time.sleep))
+    remote.put_bytes(heartbeat_rel("train", FP), b"99999999999.0")
+    executor = client_reading(job_with(), remote)
+    running = handle(None, ran_for=600.0)
+    running.running_since = clock[0] - 600.0
+    assert executor._liveness(running) is None  # just read: silent for no time yet
+    clock[0] += executor.settings.heartbeat_timeout + 1  # the beat unchanged since
+    lost = executor._liveness(running)
+    assert lost is not None and not lost.ok and "no heartbeat" in lost.message
+    remote.put_bytes(heartbeat_rel("train", FP), b"99999999999.5")  # a beat again
+    assert executor._liveness(running) is None
+
+
+def test_a_pod_beating_with_its_clock_behind_is_alive(remote: Remote) -> None:
+    from gitpipe.executors.remotejob import heartbeat_rel
+
+    executor = client_reading(job_with(), remote)
+    running = handle(None, ran_for=600.0)
+    running.running_since = time.monotonic() - 600.0
+    for beat in (b"1000.0", b"1005.0"):  # the pod's clock in 1970, beating
+        remote.put_bytes(heartbeat_rel("train", FP), beat)
+        assert executor._liveness(running) is None

@@ -30,7 +30,7 @@ from gitpipe.executors.kubernetes.manifest import (
 from gitpipe.executors.kubernetes.nodes import NodeBeats
 from gitpipe.executors.kubernetes.podlogs import follow_log
 from gitpipe.executors.kubernetes.vouch import job_pods, pods_named, vouched_digests
-from gitpipe.executors.remotejob import RecordError, ResultRecord, heartbeat_age, read_result
+from gitpipe.executors.remotejob import RecordError, ResultRecord, heartbeat, read_result
 from gitpipe.storage.remote import Remote
 from gitpipe.trust.checks import terminal_text
 
@@ -64,6 +64,8 @@ class KubeHandle:
     node: str | None = None
     result: ResultRecord | None = None   # the pod's result record, once read and checked
     uid: str = ""   # the Job's own: a finished Job of the same name may still show its pods
+    beat: bytes | None = None   # the pod's heartbeat as last read, and since when (monotonic)
+    beat_seen: float = 0.0
 
 
 class JobClient:
@@ -337,8 +339,11 @@ class JobClient:
             return None
         if handle.job.direct:
             return self._node_liveness(handle)
-        age = heartbeat_age(self.remote(), handle.job.task, handle.job.fingerprint)
-        silent = age if age is not None else now - handle.running_since
+        # Since its beat last changed, by this clock (what a beat says is not believed).
+        beat = heartbeat(self.remote(), handle.job.task, handle.job.fingerprint)
+        if beat is not None and beat != handle.beat:
+            handle.beat, handle.beat_seen = beat, now
+        silent = now - (handle.running_since if handle.beat is None else handle.beat_seen)
         if silent > self.settings.heartbeat_timeout:
             return RunResult(1, self._took(handle), message=f"no heartbeat from the pod of "
                              f"Job {handle.name} for {silent:.0f}s (node lost?)")
