@@ -45,16 +45,28 @@ def failed(exc: Exception, ui: Ui) -> int:
         ui.result(f"error: unexpected {type(exc).__name__}: {exc}", err=True)
         ui.result("hint: rerun with --debug for a traceback", err=True)
         return 1
-    for line in error_lines(str(exc)):
+    for line in error_lines(exc.message, exc.hint):
         ui.result(line, err=True)
     return exc.exit_code
 
 
-def error_lines(message: str) -> list[str]:
-    """A message as printed: each sentence after `error: `; its hint line, and
-    the indented lines that list what it names (paths, stages), as they are."""
-    return [line if line.startswith(("hint:", " ", "\t")) else f"error: {line}"
-            for line in message.splitlines()]
+def error_lines(message: str, hint: str | None = None) -> list[str]:
+    """A message as printed: its first line, and each sentence after it, after
+    `error: `; the lines indented with spaces that list what it names (paths,
+    stages) as they are; then `hint: ` and the hint. A message may begin with,
+    or hold, a name from git or a remote (a params file's path): it never
+    prints as gitpipe's hint, as a line of its own without `error: `, or as an
+    escape sequence a terminal obeys (split at newlines alone, each line
+    through `terminal_text`)."""
+    from gitpipe.trust.checks import terminal_text
+
+    lines = [terminal_text(line) for line in message.split("\n")]
+    shown = [f"error: {lines[0]}"]
+    shown += [line if line.startswith(" ") else f"error: {line}" for line in lines[1:]]
+    if hint:
+        shown += [line if at and line.startswith(" ") else f"hint: {line}"
+                  for at, line in enumerate(map(terminal_text, hint.split("\n")))]
+    return shown
 
 
 def reader_left() -> None:

@@ -117,7 +117,8 @@ def refuse(problem: str) -> None:
     """Print `problem` as the CLI prints an error (its hint line as is) and exit 1."""
     from gitpipe.cli.exits import error_lines
 
-    sys.stderr.writelines(f"{line}\n" for line in error_lines(problem))
+    message, _, hint = problem.partition("\nhint: ")
+    sys.stderr.writelines(f"{line}\n" for line in error_lines(message, hint or None))
     sys.exit(1)
 
 

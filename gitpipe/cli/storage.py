@@ -216,6 +216,7 @@ def gc(ctx: click.Context, workspace: bool, all_branches: bool, all_tags: bool,
        yes: bool) -> None:
     """Remove cached objects no lockfile in the scope refers to."""
     from gitpipe.git.repo import HistoryScope
+    from gitpipe.trust.checks import printable
     from gitpipe.usecases.garbage import GcScope
 
     scope = GcScope(HistoryScope(all_branches, all_tags, all_commits, revs), workspace)
@@ -230,8 +231,11 @@ def gc(ctx: click.Context, workspace: bool, all_branches: bool, all_tags: bool,
             click.echo(f"would remove run-cache entry {rel}")
         for name in plan.logs:
             click.echo(f"would remove log {name}")
+        for rel, _ in plan.leftovers:
+            click.echo(f"would remove {printable(rel)} (an upload a push left half-way)")
     verb = "would remove" if dry_run else "removed"
     logs = f", {len(plan.logs)} old log(s)" if plan.logs else ""
+    logs += f", {len(plan.leftovers)} half-done upload(s)" if plan.leftovers else ""
     ui_of(ctx).info(f"{verb} {len(plan.removed)} object(s) ({size_text(plan.bytes_freed)}) "
                     f"and {_entries(len(plan.runs))}{logs} from {plan.where}; "
                     f"kept {plan.kept}")
@@ -265,8 +269,9 @@ def _asked(plan: Any, keeping: str, asks: str, hint: str, warning: str = "") -> 
     without a terminal, a refusal that says why (`asks`) and what to do (`hint`)."""
     from gitpipe.core.errors import BadInputError
 
+    uploads = f", {len(plan.leftovers)} half-done upload(s)" if plan.leftovers else ""
     what = (f"{len(plan.removed)} object(s) ({size_text(plan.bytes_freed)}) and "
-            f"{_entries(len(plan.runs))} from {plan.where}, {keeping}")
+            f"{_entries(len(plan.runs))}{uploads} from {plan.where}, {keeping}")
     if not sys.stdin.isatty():
         raise BadInputError(f"gc would delete {what}; {asks}, and there is no terminal "
                             "to ask on: nothing was deleted", hint=hint)

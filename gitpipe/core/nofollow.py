@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -215,6 +216,14 @@ def realpath_below(real_root: str, rel: str) -> str:
     return current
 
 
+# write_beneath's temp file beside `name`: `<name>.tmp-<16 hex>`.
+TEMPORARY = re.compile(r"\.tmp-[0-9a-f]{16}$")
+
+
+def temporary_name(name: str) -> str:
+    return f"{name}.tmp-{os.urandom(8).hex()}"
+
+
 def write_beneath(base: Path, rel: str, source: Path) -> None:
     """Copy the file `source` to `base/rel` whole: its folders made beneath
     `base` and each entered without following a symlink, the bytes written to a
@@ -230,7 +239,7 @@ def write_beneath(base: Path, rel: str, source: Path) -> None:
         raise SymlinkRefusedError(f"{rel!r} is not a plain path below {str(base)!r}")
     make_dirs_beneath(base, base.joinpath(*parts[:-1]))
     folder = _down_to_parent(os.open(base, _DIR_FLAGS), parts, base, rel)
-    temporary = f"{parts[-1]}.tmp-{os.urandom(8).hex()}"
+    temporary = temporary_name(parts[-1])
     try:
         made = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
                        | os.O_CLOEXEC, 0o644, dir_fd=folder)

@@ -70,7 +70,7 @@ def run_in_pod(task: str, fingerprint: str, remote_url: str, workdir: Path,
     fetch_objects(remote, cache, [row[1] for row in record.deps])
     missing = [row[0] for row in record.deps if cache.missing(row[1])]
     if missing:
-        message = f"deps missing on the remote: {', '.join(missing)}"
+        message = f"deps missing on the remote: {', '.join(map(repr, missing))}"
         _report(remote, record, ResultRecord(EXIT_DEPS_MISSING, message=message),
                 termination_log)
         raise GitpipeError(message, hint="run 'gitpipe push' from the workspace")

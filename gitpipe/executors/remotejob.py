@@ -18,7 +18,6 @@ import contextlib
 import hashlib
 import json
 import re
-import time
 from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -337,15 +336,11 @@ def read_result(remote: Remote, task: str, fingerprint: str, vouched: Collection
     return result
 
 
-def heartbeat_age(remote: Remote, task: str, fingerprint: str) -> float | None:
-    """Seconds since the pod last said it is alive, or None before its first beat."""
-    data = remote.get_bytes(heartbeat_rel(task, fingerprint))
-    if data is None:
-        return None
-    try:
-        return max(0.0, time.time() - float(data.decode()))
-    except (ValueError, UnicodeDecodeError):
-        return None
+def heartbeat(remote: Remote, task: str, fingerprint: str) -> bytes | None:
+    """The pod's last heartbeat as the remote holds it, or None before its first.
+    Only its changes tell: the time it holds is the pod's clock (or another
+    writer's word), so a beat from "the future" keeps nothing alive."""
+    return remote.get_bytes(heartbeat_rel(task, fingerprint))
 
 
 def clear_result(remote: Remote, task: str, fingerprint: str) -> None:

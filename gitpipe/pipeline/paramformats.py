@@ -25,8 +25,10 @@ from gitpipe.core.yamlio import (
 def parse_params(text: str, path: str, source: str | None = None) -> Any:
     """The data of params (or metrics) file `path` from its text, by its
     extension; BadInputError naming `source` (default: the path) and the line
-    on a syntax error."""
-    source = source or path
+    on a syntax error; the path, from the spec, as a terminal shows it plainly."""
+    from gitpipe.trust.checks import printable
+
+    source = source or printable(path)
     if len(text) > MAX_BYTES:
         raise BadInputError(f"{source}: file is larger than {MAX_BYTES // (1024 * 1024)} MiB")
     extension = path.rpartition("/")[2].rpartition(".")[2].lower()

@@ -12,6 +12,7 @@ from gitpipe.hashing.canonical import canonical, key_text, label, same
 from gitpipe.hashing.statsig import ReadLog
 from gitpipe.pipeline.model import DEFAULT_PARAMS_FILE, ParamRef, Stage
 from gitpipe.pipeline.paramformats import parse_params
+from gitpipe.trust.checks import printable
 
 _MISSING = object()
 
@@ -79,7 +80,8 @@ class ParamsReader:
         for ref in stage.params:
             value = self._value(ref, stage, problems)
             if value is not _MISSING:
-                values[_display_key(ref)] = canonical(value, f"{ref.file}: param {ref.key!r}")
+                values[_display_key(ref)] = canonical(
+                    value, f"{printable(ref.file)}: param {ref.key!r}")
         if problems:
             raise SpecError(problems)
         return dict(sorted(values.items()))
@@ -87,15 +89,16 @@ class ParamsReader:
     def _value(self, ref: ParamRef, stage: Stage, problems: list[str]) -> Any:
         data = self.file(ref.file)
         if data is _MISSING:
-            problems.append(f"{ref.file}: stage {stage.name!r}: params file does not exist")
+            problems.append(f"{printable(ref.file)}: stage {stage.name!r}: "
+                            "params file does not exist")
             return _MISSING
         if not isinstance(data, dict):
-            raise BadInputError(f"{ref.file}: must be a mapping of parameter names")
+            raise BadInputError(f"{printable(ref.file)}: must be a mapping of parameter names")
         value = lookup(data, ref.key)
         if value is _MISSING:
             hint = did_you_mean(ref.key, _all_keys(data))
-            problems.append(f"{ref.file}: stage {stage.name!r}: param {ref.key!r} not found"
-                            + (f" ({hint})" if hint else ""))
+            problems.append(f"{printable(ref.file)}: stage {stage.name!r}: param "
+                            f"{ref.key!r} not found" + (f" ({hint})" if hint else ""))
         return value
 
 

@@ -57,7 +57,7 @@ def push(remote: Remote, cache: Cache, digests: Iterable[str],
     inventory = locate(remote, wanted)
     seen = SeenOn(cache.root, remote.identity)
     there = held(remote, inventory, {d: _size(cache.path(d)) for d in wanted if inventory.has(d)},
-                 seen, jobs)
+                 seen, cache.path, jobs)
     entries = dict(entries or {})
     summary = Transfer()
     files = [d for d in wanted if not d.endswith(DIR_SUFFIX) and d not in there]

@@ -20,7 +20,13 @@ from typing import Any
 
 from gitpipe.core.errors import BadInputError, GitpipeError, MissingExtraError
 from gitpipe.core.install import pip_install
-from gitpipe.core.nofollow import SymlinkRefusedError, open_beneath, regular_files, unlink_beneath
+from gitpipe.core.nofollow import (
+    TEMPORARY,
+    SymlinkRefusedError,
+    open_beneath,
+    regular_files,
+    unlink_beneath,
+)
 from gitpipe.hashing.digests import DIR_SUFFIX, copy_hashing_stream
 from gitpipe.storage.boundedread import Capped, open_range, read_range
 from gitpipe.storage.kernelcopy import kernel_copy
@@ -135,6 +141,17 @@ class Remote:
             return self._find(prefix, detail=True)
         return {f"{prefix}/{rel}": info.st_size
                 for rel, info in regular_files(self._real_base() / prefix) if ".tmp-" not in rel}
+
+    def stale_uploads(self, folders: tuple[str, ...], idle: float) -> dict[str, int]:
+        """A folder remote's temp files (write_beneath's names) below `folders`
+        untouched for `idle` seconds, by size: uploads a killed push left
+        half-way. None elsewhere: other remotes' uploads make no temp file."""
+        if not self.is_local:
+            return {}
+        before = time.time() - idle
+        return {f"{folder}/{rel}": info.st_size for folder in folders
+                for rel, info in regular_files(self._real_base() / folder)
+                if TEMPORARY.search(rel) and info.st_mtime < before}
 
     def delete(self, rels: list[str]) -> None:
         """Remove these files; in a folder remote, never through a symlink."""

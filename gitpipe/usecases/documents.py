@@ -66,7 +66,8 @@ def gc_document(plan: GcPlan, dry_run: bool, remote: dict[str, Any] | None) -> d
     return {**header("gc"), "ok": True, "dry_run": dry_run, "where": plan.where,
             "remote": remote, "keeping": plan.keeping,
             "removed": {"objects": objects, "bytes": plan.bytes_freed, "runs": list(plan.runs),
-                        "logs": list(plan.logs)},
+                        "logs": list(plan.logs),
+                        "uploads": [rel for rel, _ in plan.leftovers]},
             "kept": plan.kept}
 
 

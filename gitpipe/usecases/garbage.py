@@ -80,6 +80,8 @@ class GcPlan:
     kept: int = 0
     packs: list[tuple[str, int]] = field(default_factory=list)  # a remote's index and pack files
     packed: list[tuple[str, int]] = field(default_factory=list)  # (digest, size) in those packs
+    # a folder remote's temp files of uploads a killed push left: (path, size)
+    leftovers: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def removed(self) -> list[str]:
@@ -88,12 +90,16 @@ class GcPlan:
 
     @property
     def bytes_freed(self) -> int:
-        return sum(size for _, size in [*self.objects, *self.packs])
+        return sum(size for _, size in [*self.objects, *self.packs, *self.leftovers])
 
 
 Confirm = Callable[[GcPlan], bool]  # asked before anything is removed from a remote
 Tick = Callable[[int], None]  # how many more items are gone (core/progress.py)
 DELETE_BATCH = 500  # keys per delete call on a remote
+# A push's temp file is written to as its bytes arrive: one untouched this long
+# is an upload that ended half-way, never one under way.
+STALE_UPLOAD_SECONDS = 24 * 3600
+PUSHED_FOLDERS = ("files", "packs", "runs", "scopes")
 
 
 def gc(project: Project, scope: GcScope, remote: Remote | None = None, dry_run: bool = False,
@@ -345,6 +351,7 @@ def _plan_remote(remote: Remote, kept: set[str], keeping: str) -> GcPlan:
         bodies = list(pool.map(remote.get_bytes, runs))
     plan.runs = [rel for rel, data in zip(runs, bodies, strict=True)
                  if not _run_kept(data, kept)]
+    plan.leftovers = sorted(remote.stale_uploads(PUSHED_FOLDERS, STALE_UPLOAD_SECONDS).items())
     return plan
 
 
@@ -370,7 +377,8 @@ def _remove_remote(remote: Remote, plan: GcPlan, progress: Tick | None) -> None:
     manifests_then_files = _manifests_first(plan.objects)
     manifests = [rel for rel in manifests_then_files if rel.endswith(DIR_SUFFIX)]
     packs = sorted((rel for rel, _ in plan.packs), key=lambda rel: not rel.endswith(".idx"))
-    rels = [*plan.runs, *manifests, *packs, *manifests_then_files[len(manifests):]]
+    rels = [*plan.runs, *manifests, *packs, *manifests_then_files[len(manifests):],
+            *(rel for rel, _ in plan.leftovers)]
     expect(progress, len(rels))
     for start in range(0, len(rels), DELETE_BATCH):
         batch = rels[start:start + DELETE_BATCH]

@@ -20,7 +20,7 @@ from gitpipe.hashing.digests import DIR_SUFFIX, hash_bytes
 from gitpipe.pipeline.lockfile import LockedPath
 from gitpipe.pipeline.paramformats import parse_params
 from gitpipe.storage.objects import CacheError, ObjectStore
-from gitpipe.trust.checks import resolves_inside
+from gitpipe.trust.checks import printable, resolves_inside
 
 # Metrics are a few numbers; a larger file is not one, whatever it claims.
 MAX_METRICS_BYTES = 4 * 1024 * 1024
@@ -41,7 +41,7 @@ class MetricsFile(NamedTuple):
 def parse_metrics(data: bytes, path: str, where: str) -> dict[str, Any]:
     """{dotted.key: value} of a metrics file's bytes; BadInputError naming
     `path` and `where` (a revision, or the work tree) when it does not parse."""
-    source = f"{path} ({where})"
+    source = f"{printable(path)} ({where})"
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -75,7 +75,7 @@ def from_bytes(path: str, data: bytes, where: str) -> MetricsFile:
 
 
 def too_large(path: str, where: str) -> MetricsFile:
-    return MetricsFile(path, {}, problem=f"{path} ({where}): larger than "
+    return MetricsFile(path, {}, problem=f"{printable(path)} ({where}): larger than "
                        f"{MAX_METRICS_BYTES // (1024 * 1024)} MiB, not a metrics file")
 
 
@@ -84,16 +84,16 @@ def in_work_tree(root: Path, path: str) -> MetricsFile:
     full = root / path
     if not resolves_inside(root, full):
         # A symlink a checkout may have brought: nothing outside the project is read.
-        return MetricsFile(path, {}, problem=f"{path}: leads outside the project")
+        return MetricsFile(path, {}, problem=f"{printable(path)}: leads outside the project")
     try:
         if not stat_module.S_ISREG(os.stat(full).st_mode):
-            return MetricsFile(path, {}, problem=f"{path}: not a regular file")
+            return MetricsFile(path, {}, problem=f"{printable(path)}: not a regular file")
         with open(full, "rb") as handle:
             data = handle.read(MAX_METRICS_BYTES + 1)
     except FileNotFoundError:
         return MetricsFile(path, {}, missing=True)
     except OSError as exc:
-        return MetricsFile(path, {}, problem=f"{path}: cannot read: {exc.strerror}")
+        return MetricsFile(path, {}, problem=f"{printable(path)}: cannot read: {exc.strerror}")
     if len(data) > MAX_METRICS_BYTES:
         return too_large(path, WORKSPACE)
     return from_bytes(path, data, WORKSPACE)
@@ -128,7 +128,7 @@ def _blob_size(revision: Revision, blob_id: str) -> int:
 
 
 def _from_cache(path: str, digest: str, cache: ObjectStore, where: str) -> MetricsFile:
-    source = f"{path} ({where})"
+    source = f"{printable(path)} ({where})"
     try:
         if digest.endswith(DIR_SUFFIX):
             raise CacheError("a directory")

@@ -69,7 +69,7 @@ def test_exec_with_deps_missing_on_the_remote(repo: Repo, tmp_path: Path) -> Non
             obj.unlink()
     done = pod(tmp_path, "make", "--fingerprint", fp, "--remote", url, "--record-digest", digest)
     assert done.returncode == 1
-    assert "deps missing on the remote: src/make.sh, data/in.txt" in done.stderr
+    assert "deps missing on the remote: 'src/make.sh', 'data/in.txt'" in done.stderr
     data = (tmp_path / "store" / result_rel("make", fp)).read_bytes()
     assert json.loads(data)["exit_code"] == 3
     assert (tmp_path / "termination-log").read_text() == record_digest(data)

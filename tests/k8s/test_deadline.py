@@ -86,3 +86,14 @@ def test_a_pod_that_succeeds_past_the_deadline_is_not_believed(
             timeout="4s")
     timed_out_unrecorded(repo, k8s, k8s_namespace, later_by=3)
     assert not (repo.path / "model").exists()
+
+
+def test_a_pod_that_overran_a_deadline_the_controller_missed_by_more_timed_out(
+        repo: Repo, k8s: K8sCluster, k8s_namespace: str, s3_bucket: str, s3_env: dict) -> None:
+    """The startTime written again later by more than the pod overruns the
+    timeout: the controller sees the pod end inside its (later) deadline and
+    marks the Job Complete; the container ran longer than the timeout all the same."""
+    project(repo, k8s, k8s_namespace, s3_bucket, s3_env, train_cmd="sleep 6; " + TRAIN,
+            timeout="3s")
+    timed_out_unrecorded(repo, k8s, k8s_namespace, later_by=8)
+    assert not (repo.path / "model").exists()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import xxhash
 
+from gitpipe.storage.packs import PACK_THRESHOLD
 from gitpipe.storage.remote import object_key
 from tests.conftest import Repo
 from tests.security.conftest import assert_only_changed, snapshot
@@ -91,6 +92,23 @@ def test_planted_loose_object_does_not_make_push_skip(make_repo, tmp_path: Path)
     planted.chmod(0o444)
     push_then_pull(origin, tmp_path)
     assert (origin.path / "out.txt").read_bytes() == (tmp_path / "laptop" / "out.txt").read_bytes()
+
+
+def test_planted_large_loose_object_does_not_make_push_skip(make_repo, tmp_path: Path) -> None:
+    """An object over the pack threshold, which the push does not read back
+    whole: planted at its exact size, its first and last bytes the true ones
+    (a writer may know a file's header), it is still doubted and sent again."""
+    origin, sizes = ran(make_repo, tmp_path, "import random\nrandom.seed(7)\n"
+                        "open('out.bin', 'wb').write(random.randbytes(3 * 2**20 + 5))\n",
+                        ["out.bin"])
+    [(digest, size)] = sizes.items()
+    assert size >= PACK_THRESHOLD
+    true = (origin.path / "out.bin").read_bytes()
+    planted = tmp_path / "store" / object_key(digest)
+    planted.parent.mkdir(parents=True)
+    planted.write_bytes(true[:4096] + os.urandom(size - 2 * 4096) + true[-4096:])
+    push_then_pull(origin, tmp_path)
+    assert (tmp_path / "laptop" / "out.bin").read_bytes() == true
 
 
 def test_a_push_after_a_push_reads_nothing_back(make_repo, tmp_path: Path) -> None:

@@ -9,6 +9,8 @@ control plane, so the API's reply is canned here; the executor's code is real.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import threading
 import time
 from pathlib import Path
@@ -67,11 +69,15 @@ def job_with(*conditions: tuple[str, str]) -> SimpleNamespace:
         for kind, reason in conditions]))
 
 
-def succeeded_pod(remote: Remote, outs: list) -> SimpleNamespace:
-    """A pod that ended Succeeded, having written and vouched for a success record."""
+def succeeded_pod(remote: Remote, outs: list, ran_for: int = 2) -> SimpleNamespace:
+    """A pod that ended Succeeded, having written and vouched for a success record,
+    its container having run `ran_for` seconds by the kubelet's stamps."""
     data = ResultRecord(0, outs, "", "train", FP).to_bytes()
     remote.put_bytes(result_rel("train", FP), data)
-    ended = SimpleNamespace(terminated=SimpleNamespace(message=record_digest(data)))
+    started = dt.datetime(2026, 12, 6, 8, 0, 0, tzinfo=dt.timezone.utc)
+    ended = SimpleNamespace(terminated=SimpleNamespace(
+        message=record_digest(data), started_at=started,
+        finished_at=started + dt.timedelta(seconds=ran_for)))
     return SimpleNamespace(
         metadata=SimpleNamespace(name="gp-train-x", deletion_timestamp=None),
         status=SimpleNamespace(phase="Succeeded", reason=None, container_statuses=[
@@ -126,6 +132,24 @@ def test_a_pod_that_succeeded_past_the_timeout_is_judged_by_the_job(remote: Remo
     assert done is not None and done.ok  # the controller saw it end inside its deadline
 
 
+def test_a_complete_job_whose_pod_ran_past_the_timeout_timed_out(remote: Remote) -> None:
+    """The controller missed the deadline by less than the pod overran it (its
+    startTime written again later, kubernetes/deadline.py) and marks the Job
+    Complete: the container's own run, longer than the timeout, says it timed out."""
+    for direct in (False, True):
+        late = handle(3, ran_for=60.0)
+        if direct:
+            late = KubeHandle(dataclasses.replace(late.job, direct=True), late.name,
+                              late.namespace, started=late.started, logs=late.logs,
+                              running_since=late.running_since)
+        pod = succeeded_pod(remote, [], ran_for=5)
+        result = client_reading(job_with(("Complete", "")), remote)._judge_pod(
+            late, "MODIFIED", pod)
+        assert result is not None and not result.ok and result.timed_out, result
+        assert "ran 5s, past the stage's timeout of 3s" in result.message
+        assert late.result is None  # the record was never read as the run's
+
+
 def test_a_success_the_job_does_not_confirm_is_no_verdict(remote: Remote,
                                                           monkeypatch: pytest.MonkeyPatch
                                                           ) -> None:
@@ -152,3 +176,38 @@ def test_gitpipe_stops_a_job_the_controller_lets_run_past_its_timeout(remote: Re
     result = executor._judge_job(handle(3, ran_for=3 + DEADLINE_GRACE + 1))
     assert result is not None and result.timed_out and "DeadlineExceeded" in result.message
     assert executor._judge_job(handle(None, ran_for=3600.0)) is None
+
+
+# -- a heartbeat another writer of the remote planted ------------------------------------
+
+def test_a_heartbeat_from_the_future_keeps_no_lost_pod_alive(
+        remote: Remote, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pod whose node is lost beats no more; another writer of the shared remote
+    puts a beat dated far ahead (or the pod's clock runs ahead): the beat never
+    changes, so the pod is silent from when it was first read."""
+    from gitpipe.executors.remotejob import heartbeat_rel
+
+    clock = [time.monotonic()]  # the executor's clock, moved on by hand
+    monkeypatch.setattr(executor_module, "time", SimpleNamespace(
+        monotonic=lambda: clock[0], time=time.time, sleep=time.sleep))
+    remote.put_bytes(heartbeat_rel("train", FP), b"99999999999.0")
+    executor = client_reading(job_with(), remote)
+    running = handle(None, ran_for=600.0)
+    running.running_since = clock[0] - 600.0
+    assert executor._liveness(running) is None  # just read: silent for no time yet
+    clock[0] += executor.settings.heartbeat_timeout + 1  # the beat unchanged since
+    lost = executor._liveness(running)
+    assert lost is not None and not lost.ok and "no heartbeat" in lost.message
+    remote.put_bytes(heartbeat_rel("train", FP), b"99999999999.5")  # a beat again
+    assert executor._liveness(running) is None
+
+
+def test_a_pod_beating_with_its_clock_behind_is_alive(remote: Remote) -> None:
+    from gitpipe.executors.remotejob import heartbeat_rel
+
+    executor = client_reading(job_with(), remote)
+    running = handle(None, ran_for=600.0)
+    running.running_since = time.monotonic() - 600.0
+    for beat in (b"1000.0", b"1005.0"):  # the pod's clock in 1970, beating
+        remote.put_bytes(heartbeat_rel("train", FP), beat)
+        assert executor._liveness(running) is None

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from gitpipe.executors.base import RunResult
+from gitpipe.executors.kubernetes.manifest import CONTAINER
 
 # How long past the stage's timeout gitpipe lets the Job controller act on
 # the deadline before it stops the Job itself: the controller's own
@@ -56,3 +57,36 @@ def overdue(name: str, manifest: dict[str, Any], took: float) -> RunResult | Non
                      message=f"Job {name}: DeadlineExceeded: still running {took:.0f}s into "
                              f"the run, past the stage's timeout of {deadline}s, and the Job "
                              "controller has not stopped it: gitpipe deletes it")
+
+
+def container_ran_for(pod: Any) -> int | None:
+    """How long the pod's ended stage container ran, by the kubelet's own
+    whole-second stamps; None while it has not ended or lacks them."""
+    for status in (pod.status.container_statuses if pod.status else None) or []:
+        terminated = status.state.terminated if status.state else None
+        if status.name != CONTAINER or terminated is None:
+            continue
+        if terminated.started_at is not None and terminated.finished_at is not None:
+            return int((terminated.finished_at - terminated.started_at).total_seconds())
+    return None
+
+
+def overran(name: str, manifest: dict[str, Any], pods: list[Any],
+            took: float) -> RunResult | None:
+    """A Job the controller marked Complete whose pod's command ran longer than
+    the stage's timeout: the controller missed the deadline (it starts its
+    count at the Job's startTime, before the container starts, so a container
+    that ran longer ran past it). Whole seconds both: a difference above the
+    timeout is a longer run, never a rounding."""
+    deadline = job_deadline(manifest)
+    if deadline is None:
+        return None
+    for pod in pods:
+        ran_for = container_ran_for(pod)
+        if ran_for is not None and ran_for > deadline:
+            return RunResult(1, took, timed_out=True,
+                             message=f"Job {name}: DeadlineExceeded: pod "
+                                     f"{pod.metadata.name} ran {ran_for}s, past the stage's "
+                                     f"timeout of {deadline}s (the Job controller missed "
+                                     "the deadline and says Complete)")
+    return None

