@@ -87,21 +87,21 @@ def seed_parse(text: str, source: str, cache_dir: Path | None, data: Any) -> Any
     must be what the parser gives back for `text` (the property test of the
     lock holds the two together). Returns what a reader of the cache now
     takes for `text`, or None where nothing was remembered."""
-    if cache_dir is None or not _keys_apart(data):
+    if cache_dir is None:
         return None
     payload = _store_parsed(_parse_path(cache_dir, source), _parse_key(text), data)
     return None if payload is None else json.loads(payload, object_hook=_decode)["data"]
 
 
-def _keys_apart(value: Any) -> bool:
+def keys_apart(value: Any) -> bool:
     """Whether every mapping in `value` has keys whose texts differ: the parser
-    refuses two keys written alike (`1` and `'1'`, yamlio), so such data is
-    never what it gives; the next reader parses and says what is wrong."""
+    refuses two keys written alike (`1` and `'1'`, yamlio), so data that has
+    such keys is never what it gives, and is not seeded."""
     if isinstance(value, dict):
         return (len({str(key) for key in value}) == len(value)
-                and all(_keys_apart(item) for item in value.values()))
+                and all(keys_apart(item) for item in value.values()))
     if isinstance(value, list):
-        return all(_keys_apart(item) for item in value)
+        return all(keys_apart(item) for item in value)
     return True
 
 

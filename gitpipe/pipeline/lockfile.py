@@ -30,8 +30,7 @@ _CONFLICT = ("take either side ('git checkout --ours gitpipe.lock' or '--theirs'
              "'gitpipe repro': it reruns only the stages the other side changed (and restores "
              "those the run-cache knows), and writes the merged lock")
 SCHEMA = 1
-# The code that decides what a lock's text reads as: the entries remembered
-# for a text (lockpickle.py) are keyed by it too.
+# The code that decides what a text reads as, part of lockpickle.py's keys.
 _READERS = (__file__, checks.__file__, yamlio.__file__, parsecache.__file__)
 
 
@@ -183,9 +182,8 @@ def _locked_paths(rows: Any, where: str) -> tuple[LockedPath, ...]:
 def parse(text: str, cache_dir: Path | None = None,
           root: Path | None = None) -> dict[str, LockEntry]:
     """Lockfile text → {task name: LockEntry}; a clear error for a damaged file.
-    With `cache_dir` (and the project's `root`, whose user signs what is
-    remembered) the entries come from what an earlier read of the same text
-    remembered, else they are parsed and remembered."""
+    With `cache_dir` and the project's `root` (whose user signs them), the
+    entries an earlier read of the same text remembered, else remembered now."""
     remembered = lockpickle.remembered(text, cache_dir, root, _READERS)
     if remembered is not None:
         return remembered
@@ -385,6 +383,8 @@ class LockWriter:
         """Spare the next reader of `text` its parse: the parse cache holds the
         data the entries were rendered from, and the entries remembered are
         those a reader builds from that data as the cache gives it back."""
+        if not all(parsecache.keys_apart(entry.params) for entry in entries.values()):
+            return  # the parser refuses such params: the next reader says so
         as_read = parsecache.seed_parse(text, LOCK_FILE, self._parse_cache, lock_data(entries))
         if as_read is None:
             return
