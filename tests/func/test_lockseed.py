@@ -50,6 +50,24 @@ def test_a_repro_seeds_the_parse_cache_with_the_lock_it_wrote(repo: Repo) -> Non
     assert stale(repo) == []
 
 
+def test_a_repro_remembers_the_entries_of_the_lock_it_wrote(repo: Repo) -> None:
+    from gitpipe.pipeline import lockfile, lockpickle
+
+    built(repo)
+    (repo.path / "a.txt").write_text("a2\n")
+    repo.run("repro", check=True)
+    text = repo.read("gitpipe.lock")
+    project = repo.project()
+    try:
+        folder = project.parse_cache
+    finally:
+        project.close()
+    remembered = lockpickle.remembered(text, folder, repo.path, lockfile._READERS)
+    assert remembered is not None
+    assert remembered == lockfile.parse(text)
+    assert stale(repo) == []
+
+
 def test_a_lock_edited_by_hand_after_the_seed_is_read_as_it_is(repo: Repo) -> None:
     built(repo)
     (repo.path / "a.txt").write_text("a2\n")
