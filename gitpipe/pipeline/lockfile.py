@@ -189,7 +189,7 @@ def parse(text: str, cache_dir: Path | None = None,
         return remembered
     try:
         data = parsecache.cached_parse(text, LOCK_FILE, cache_dir,
-                            lambda t: parse_plain(t, LOCK_FILE)) if text.strip() else {}
+                                       lambda t: parse_plain(t, LOCK_FILE)) if text.strip() else {}
     except BadInputError as exc:
         if "\n<<<<<<< " in f"\n{text}":
             raise BadInputError(f"{LOCK_FILE}: holds git's merge conflict markers",
