@@ -79,15 +79,30 @@ def cached_parse(text: str, source: str, cache_dir: Path | None,
     return data
 
 
-def seed_parse(text: str, source: str, cache_dir: Path | None, data: Any) -> None:
+def seed_parse(text: str, source: str, cache_dir: Path | None, data: Any) -> Any:
     """Remember `data` as what `text` parses to, for the next `cached_parse` of
     `source`: the writer of a file it has just rendered from `data` (the lock)
     spares the next reader its parse. Keyed by the text like any entry, so a
     file edited since (by hand, by a checkout) misses and is parsed. `data`
     must be what the parser gives back for `text` (the property test of the
-    lock holds the two together)."""
-    if cache_dir is not None:
-        _store_parsed(_parse_path(cache_dir, source), _parse_key(text), data)
+    lock holds the two together). Returns what a reader of the cache now
+    takes for `text`, or None where nothing was remembered."""
+    if cache_dir is None:
+        return None
+    payload = _store_parsed(_parse_path(cache_dir, source), _parse_key(text), data)
+    return None if payload is None else json.loads(payload, object_hook=_decode)["data"]
+
+
+def keys_apart(value: Any) -> bool:
+    """Whether every mapping in `value` has keys whose texts differ: the parser
+    refuses two keys written alike (`1` and `'1'`, yamlio), so data that has
+    such keys is never what it gives, and is not seeded."""
+    if isinstance(value, dict):
+        return (len({str(key) for key in value}) == len(value)
+                and all(keys_apart(item) for item in value.values()))
+    if isinstance(value, list):
+        return all(keys_apart(item) for item in value)
+    return True
 
 
 def _parse_key(text: str) -> str:
@@ -98,7 +113,8 @@ def _parse_path(cache_dir: Path, source: str) -> Path:
     return cache_dir / (source.replace("/", "%") + ".json")
 
 
-def _store_parsed(path: Path, key: str, data: Any) -> None:
+def _store_parsed(path: Path, key: str, data: Any) -> str | None:
+    """Write the entry; its JSON text, or None where it cannot be written."""
     try:
         payload = json.dumps({"key": key, "data": _keyed(data)}, default=_encode)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -106,4 +122,5 @@ def _store_parsed(path: Path, key: str, data: Any) -> None:
         tmp.write_text(payload, encoding="utf-8")
         os.replace(tmp, path)
     except (TypeError, ValueError, OSError):
-        pass  # not JSON-shaped, or a read-only checkout: parse every time
+        return None  # not JSON-shaped, or a read-only checkout: parse every time
+    return payload

@@ -13,13 +13,15 @@ import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from gitpipe.core import parsecache, yamlio
 from gitpipe.core.atomicfile import atomic_write
 from gitpipe.core.errors import BadInputError, GitpipeError, RecordError
-from gitpipe.core.parsecache import cached_parse, seed_parse
 from gitpipe.core.yamlio import parse_plain
 from gitpipe.hashing.statsig import ReadLog
+from gitpipe.pipeline import lockpickle
 from gitpipe.pipeline.locktext import entry_text
 from gitpipe.pipeline.parse import read_inside
+from gitpipe.trust import checks
 from gitpipe.trust.checks import fingerprint_problem, module_row_problem, task_problem
 
 LOCK_FILE = "gitpipe.lock"
@@ -28,6 +30,8 @@ _CONFLICT = ("take either side ('git checkout --ours gitpipe.lock' or '--theirs'
              "'gitpipe repro': it reruns only the stages the other side changed (and restores "
              "those the run-cache knows), and writes the merged lock")
 SCHEMA = 1
+# The code that decides what a text reads as, part of lockpickle.py's keys.
+_READERS = (__file__, checks.__file__, yamlio.__file__, parsecache.__file__)
 
 
 class LockedPath(NamedTuple):
@@ -175,16 +179,29 @@ def _locked_paths(rows: Any, where: str) -> tuple[LockedPath, ...]:
     return tuple(paths)
 
 
-def parse(text: str, cache_dir: Path | None = None) -> dict[str, LockEntry]:
-    """Lockfile text → {task name: LockEntry}; a clear error for a damaged file."""
+def parse(text: str, cache_dir: Path | None = None,
+          root: Path | None = None) -> dict[str, LockEntry]:
+    """Lockfile text → {task name: LockEntry}; a clear error for a damaged file.
+    With `cache_dir` and the project's `root` (whose user signs them), the
+    entries an earlier read of the same text remembered, else remembered now."""
+    remembered = lockpickle.remembered(text, cache_dir, root, _READERS)
+    if remembered is not None:
+        return remembered
     try:
-        data = cached_parse(text, LOCK_FILE, cache_dir,
-                            lambda t: parse_plain(t, LOCK_FILE)) if text.strip() else {}
+        data = parsecache.cached_parse(text, LOCK_FILE, cache_dir,
+                                       lambda t: parse_plain(t, LOCK_FILE)) if text.strip() else {}
     except BadInputError as exc:
         if "\n<<<<<<< " in f"\n{text}":
             raise BadInputError(f"{LOCK_FILE}: holds git's merge conflict markers",
                                 hint=_CONFLICT) from None
         raise BadInputError(exc.message, hint=_RESTORE) from None
+    entries = _entries_of(data)
+    lockpickle.remember(text, cache_dir, root, _READERS, entries)
+    return entries
+
+
+def _entries_of(data: Any) -> dict[str, LockEntry]:
+    """The entries of a parsed lock, each checked."""
     data = data or {}
     if not isinstance(data, dict) or data.get("schema", SCHEMA) != SCHEMA:
         raise BadInputError(f"{LOCK_FILE}: unknown schema {data.get('schema')!r}"
@@ -243,7 +260,7 @@ def read(root: Path, cache_dir: Path | None = None,
         text = read_inside(root, LOCK_FILE, reads)
     except FileNotFoundError:
         return {}
-    return parse(text, cache_dir)
+    return parse(text, cache_dir, root)
 
 
 WRITE_BEHIND_INTERVAL = 0.2  # seconds: at most ~5 lock rewrites a second in a repro
@@ -360,21 +377,22 @@ class LockWriter:
         if self._error is not None:
             raise GitpipeError(f"cannot write {LOCK_FILE}: {self._error}")
         if self._parse_cache is not None and self._last is not None:
-            text, entries = self._last
-            if all(_keys_apart(entry.params) for entry in entries.values()):
-                seed_parse(text, LOCK_FILE, self._parse_cache, lock_data(entries))
+            self._seed(*self._last)
 
-
-def _keys_apart(value: Any) -> bool:
-    """Whether every mapping in `value` has keys whose texts differ: the parser
-    refuses two keys written alike (`1` and `'1'`, yamlio), so such params
-    have no seed; the next reader parses and says what is wrong."""
-    if isinstance(value, dict):
-        return (len({str(key) for key in value}) == len(value)
-                and all(_keys_apart(item) for item in value.values()))
-    if isinstance(value, list):
-        return all(_keys_apart(item) for item in value)
-    return True
+    def _seed(self, text: str, entries: dict[str, LockEntry]) -> None:
+        """Spare the next reader of `text` its parse: the parse cache holds the
+        data the entries were rendered from, and the entries remembered are
+        those a reader builds from that data as the cache gives it back."""
+        if not all(parsecache.keys_apart(entry.params) for entry in entries.values()):
+            return  # the parser refuses such params: the next reader says so
+        as_read = parsecache.seed_parse(text, LOCK_FILE, self._parse_cache, lock_data(entries))
+        if as_read is None:
+            return
+        try:
+            read = _entries_of(as_read)
+        except GitpipeError:
+            return  # the next reader parses, and says what is wrong
+        lockpickle.remember(text, self._parse_cache, self.path.parent, _READERS, read)
 
 
 def lock_data(entries: dict[str, LockEntry]) -> dict[str, Any]:

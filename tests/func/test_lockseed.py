@@ -50,6 +50,24 @@ def test_a_repro_seeds_the_parse_cache_with_the_lock_it_wrote(repo: Repo) -> Non
     assert stale(repo) == []
 
 
+def test_a_repro_remembers_the_entries_of_the_lock_it_wrote(repo: Repo) -> None:
+    from gitpipe.pipeline import lockfile, lockpickle
+
+    built(repo)
+    (repo.path / "a.txt").write_text("a2\n")
+    repo.run("repro", check=True)
+    text = repo.read("gitpipe.lock")
+    project = repo.project()
+    try:
+        folder = project.parse_cache
+    finally:
+        project.close()
+    remembered = lockpickle.remembered(text, folder, repo.path, lockfile._READERS)
+    assert remembered is not None
+    assert remembered == lockfile.parse(text)
+    assert stale(repo) == []
+
+
 def test_a_lock_edited_by_hand_after_the_seed_is_read_as_it_is(repo: Repo) -> None:
     built(repo)
     (repo.path / "a.txt").write_text("a2\n")
@@ -68,3 +86,34 @@ def test_a_lock_checked_out_after_the_seed_is_read_as_it_is(repo: Repo) -> None:
     assert stale(repo) == []
     repo.git("checkout", "HEAD", "--", "gitpipe.lock")  # the lock from before that run
     assert stale(repo) == ["B"]
+
+
+def test_remembered_entries_no_one_or_another_user_signed_are_never_loaded(
+        repo: Repo, tmp_path: Path, monkeypatch) -> None:
+    # A pickle runs code when loaded: entries remembered in a file this user's
+    # key did not sign are ignored, the lock parsed, and the file signed anew.
+    import pickle
+
+    from gitpipe.pipeline import lockfile, lockpickle
+
+    built(repo)
+    text = repo.read("gitpipe.lock")
+    folder = tmp_path / "parsed"
+    expected = lockfile.parse(text)
+    assert lockfile.parse(text, folder, repo.path) == expected  # parsed, remembered
+    stored = folder / lockpickle.PICKLE
+    blob = stored.read_bytes()
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self) -> tuple[object, tuple[str, str]]:
+            return (open, (str(marker), "w"))
+
+    key = blob[32:48]  # after the signature: the key the reader compares
+    stored.write_bytes(b"\0" * 32 + key + pickle.dumps(Exploit()))
+    assert lockfile.parse(text, folder, repo.path) == expected
+    assert not marker.exists()
+    assert lockpickle.remembered(text, folder, repo.path, lockfile._READERS) == expected
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "other-home"))
+    assert lockpickle.remembered(text, folder, repo.path, lockfile._READERS) is None
+    assert lockfile.parse(text, folder, repo.path) == expected

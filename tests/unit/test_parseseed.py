@@ -1,8 +1,9 @@
 """Differential property: what the lock writer seeds into the parse cache
-(LockWriter's `parse_cache`, parsecache.seed_parse) is exactly what parsing the
-text it wrote gives, read through the cache as a status reads it; and a lock
-changed after the seed (a hand edit, a checkout) is parsed, never answered
-from the seed."""
+(LockWriter's `parse_cache`, parsecache.seed_parse) and the checked entries it
+remembers beside it (pipeline/lockpickle.py) are exactly what parsing the text
+it wrote gives, read through the cache as a status reads it, the first time
+(parsed, then remembered) and the next (remembered); and a lock changed after
+the seed (a hand edit, a checkout) is parsed, never answered from the seed."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gitpipe.core import parsecache
-from gitpipe.pipeline import lockfile
+from gitpipe.pipeline import lockfile, lockpickle
 from gitpipe.pipeline.lockfile import LOCK_FILE, LockEntry, LockWriter
 from tests.unit.test_lockentries import ENTRIES, NAMES, TRICKY, outcome
 
@@ -60,9 +61,17 @@ def _written(root: Path, versions: list[dict[str, LockEntry]], write_behind: boo
     return (root / LOCK_FILE).read_text(encoding="utf-8")
 
 
-def _as_read(text: str, cache: Path | None) -> Any:
-    """What a reader takes from `text`, as comparable text (NaN equals itself)."""
-    return repr(outcome(lambda t: sorted(lockfile.parse(t, cache).items()), text))
+def _as_read(text: str, cache: Path | None, root: Path | None = None) -> Any:
+    """What a reader takes from `text`, as comparable text (NaN equals itself);
+    with `root`, through the entries remembered too."""
+    return repr(outcome(lambda t: sorted(lockfile.parse(t, cache, root).items()), text))
+
+
+def _remembered(text: str, cache: Path, root: Path) -> Any:
+    """The entries remembered for `text`, as comparable text."""
+    found = lockpickle.remembered(text, cache, root, lockfile._READERS)
+    assert found is not None, "nothing remembered"
+    return repr(("entries", sorted(found.items())))
 
 
 @settings(max_examples=60, deadline=None)
@@ -72,12 +81,16 @@ def test_the_seed_is_what_parsing_the_written_lock_gives(versions: list[dict[str
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         text = _written(root, versions, write_behind)
+        seeded, parsed = root / "seeded", root / "parsed"
+        expected = _as_read(text, None)
         if all(_keys_apart(entry.params) for entry in versions[-1].values()):
-            parsecache.cached_parse(text, LOCK_FILE, root / "seeded", _never)  # the seed answers
-        parsed = root / "parsed"
-        _as_read(text, parsed)  # parses, and caches as a status does
-        assert (_as_read(text, root / "seeded") == _as_read(text, parsed)
-                == _as_read(text, None))
+            parsecache.cached_parse(text, LOCK_FILE, seeded, _never)  # the seed answers
+            assert _remembered(text, seeded, root) == expected
+        first = _as_read(text, parsed, root)  # parses, caches and remembers as a status does
+        if expected.startswith("('entries'"):
+            assert _remembered(text, parsed, root) == expected
+        assert (_as_read(text, seeded) == _as_read(text, seeded, root) == _as_read(text, parsed)
+                == first == _as_read(text, parsed, root) == expected)
 
 
 @settings(max_examples=60, deadline=None)
@@ -94,4 +107,5 @@ def test_a_lock_changed_after_the_seed_is_parsed(entries: dict[str, LockEntry], 
                    }[how]
         if changed == text:
             return
-        assert _as_read(changed, root / "seeded") == _as_read(changed, None)
+        assert (_as_read(changed, root / "seeded") == _as_read(changed, root / "seeded", root)
+                == _as_read(changed, None))
