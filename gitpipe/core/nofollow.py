@@ -216,8 +216,9 @@ def realpath_below(real_root: str, rel: str) -> str:
     return current
 
 
-# write_beneath's temp file beside `name`: `<name>.tmp-<16 hex>`.
-TEMPORARY = re.compile(r"\.tmp-[0-9a-f]{16}$")
+# write_beneath's temp file beside `name`: `<name>.tmp-<16 hex>`, at the very
+# end (`\Z`: `$` also matches before a final newline, no name of gitpipe's).
+TEMPORARY = re.compile(r"\.tmp-[0-9a-f]{16}\Z")
 
 
 def temporary_name(name: str) -> str:

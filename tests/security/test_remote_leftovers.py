@@ -63,3 +63,21 @@ def test_gc_remote_removes_what_a_killed_push_left_and_nothing_else(
     assert victim.read_text() == "precious\n"
     assert_only_changed(before, snapshot(tmp_path),
                         [*allowed(origin, fetched=True), str(stale.relative_to(tmp_path))])
+
+
+def test_gc_remote_leaves_a_file_named_like_a_temp_file_and_a_newline(
+        make_repo, tmp_path: Path) -> None:
+    """`$` in a pattern also matches before a final newline: a shared remote's
+    file `<object>.tmp-<16 hex>\\n` is no name a push gives its temp files."""
+    origin = project_with_remote(make_repo, str(tmp_path / "store"))
+    pushed = tmp_path / "store" / object_key(sorted(objects_of(origin))[0])
+    planted = aged(pushed.with_name(pushed.name + ".tmp-0123456789abcdef\n"))
+    before = snapshot(tmp_path)
+    dry = origin.run("gc", "-r", "store", "-A", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "half-done upload" not in dry.stdout, dry.stdout
+    done = origin.run("gc", "-r", "store", "-A", "--yes")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert os.path.lexists(planted)
+    assert "half-done upload" not in done.stdout + done.stderr
+    assert_only_changed(before, snapshot(tmp_path), allowed(origin, fetched=True))
