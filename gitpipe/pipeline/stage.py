@@ -17,7 +17,7 @@ from gitpipe.pipeline.itemcheck import range_problem
 from gitpipe.pipeline.items import ItemSpec
 from gitpipe.pipeline.model import DEFAULT_PARAMS_FILE, KubeSpec, Out, ParamRef, Stage, WaitFor
 from gitpipe.pipeline.partitions import FREQS, PartitionSpec, template_names, variables
-from gitpipe.trust.checks import reserved_name
+from gitpipe.trust.checks import printable, reserved_name
 
 STAGE_FIELDS = {
     "cmd", "deps", "params", "outs", "metrics", "wdir", "env", "retries", "timeout",
@@ -71,7 +71,10 @@ def _options_problem(noun: str, entry: dict[Any, Any]) -> str:
     """Why an out written as DVC writes one with options (`- model.pkl:
     {persist: true}`) is refused rather than left out of the stage."""
     path, options = next(iter(entry.items()), ("", None))
-    named = ", ".join(map(str, options)) if isinstance(options, dict) else ""
+    # The option names come from the spec (a clone's): shown as a terminal
+    # shows them plainly, never a line break that forges a line of gitpipe's.
+    named = ", ".join(printable(str(name)) for name in options) \
+        if isinstance(options, dict) else ""
     return (f"{noun} {path!r} is written with options{f' ({named})' if named else ''}: "
             f"{noun}s here are plain paths (every out is cached; 'persist: true' goes on "
             "the stage; docs/howto/dvc.md)")
