@@ -10,6 +10,8 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
 from gitpipe.storage.remote import object_key
 from tests.conftest import Repo
 from tests.security.conftest import assert_only_changed, snapshot
@@ -65,13 +67,18 @@ def test_gc_remote_removes_what_a_killed_push_left_and_nothing_else(
                         [*allowed(origin, fetched=True), str(stale.relative_to(tmp_path))])
 
 
-def test_gc_remote_leaves_a_file_named_like_a_temp_file_and_a_newline(
-        make_repo, tmp_path: Path) -> None:
-    """`$` in a pattern also matches before a final newline: a shared remote's
-    file `<object>.tmp-<16 hex>\\n` is no name a push gives its temp files."""
+@pytest.mark.parametrize("name", [
+    "{object}.tmp-0123456789abcdef\n",  # `$` also matches before a final newline
+    "\udcff\x1b[2J\u202eNotes.tmp-0123456789abcdef",  # no object's name, odd bytes
+    "report final.tmp-0123456789abcdef",
+])
+def test_gc_remote_leaves_a_file_named_like_a_temp_file_of_another_name(
+        make_repo, tmp_path: Path, name: str) -> None:
+    """A shared remote's file `<anything>.tmp-<16 hex>` is not a push's temp
+    file: a push names its temp file after the object it writes."""
     origin = project_with_remote(make_repo, str(tmp_path / "store"))
     pushed = tmp_path / "store" / object_key(sorted(objects_of(origin))[0])
-    planted = aged(pushed.with_name(pushed.name + ".tmp-0123456789abcdef\n"))
+    planted = aged(pushed.with_name(name.format(object=pushed.name)))
     before = snapshot(tmp_path)
     dry = origin.run("gc", "-r", "store", "-A", "--dry-run")
     assert dry.returncode == 0, dry.stderr
