@@ -139,6 +139,16 @@ class Repo:
 
         return Project(self.path)
 
+    def parse_cache(self) -> Path:
+        """This user's parse-cache folder for the repository (project/root.py)."""
+        project = self.project()
+        try:
+            folder = project.parse_cache
+        finally:
+            project.close()
+        assert folder is not None
+        return Path(folder)
+
     def cli(self, *args: str) -> Any:
         """The CLI in-process (click's runner), from the repository root."""
         from gitpipe.cli.main import cli

@@ -24,13 +24,7 @@ def built(repo: Repo) -> Repo:
 
 def seeded_key(repo: Repo) -> str | None:
     """The key of the lock's entry in the parse cache (None: there is none)."""
-    project = repo.project()
-    try:
-        folder = project.parse_cache
-    finally:
-        project.close()
-    assert folder is not None
-    path = Path(folder) / "gitpipe.lock.json"
+    path = repo.parse_cache() / "gitpipe.lock.json"
     return json.loads(path.read_text())["key"] if path.exists() else None
 
 

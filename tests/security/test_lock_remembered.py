@@ -17,16 +17,6 @@ from tests.security.conftest import assert_only_changed, snapshot
 STATE = [f"repo/.gitpipe/state.db{suffix}" for suffix in ("", "-wal", "-shm", "-journal")]
 
 
-def cache_folder(repo: Repo) -> Path:
-    project = repo.project()
-    try:
-        folder = project.parse_cache
-    finally:
-        project.close()
-    assert folder is not None
-    return Path(folder).parent
-
-
 def test_a_lock_too_large_to_read_is_refused_with_or_without_what_was_remembered(
         repo: Repo, tmp_path: Path) -> None:
     count = MAX_BYTES // 9  # `      - 0` and its newline per number: more than MAX_BYTES
@@ -41,7 +31,7 @@ def test_a_lock_too_large_to_read_is_refused_with_or_without_what_was_remembered
     remembered = repo.run("status")
     unsealed = repo.run("status", env={"GITPIPE_NO_SEAL": "1"})
     assert_only_changed(before, snapshot(tmp_path), STATE)
-    shutil.rmtree(cache_folder(repo))
+    shutil.rmtree(repo.parse_cache().parent)
     scratch = repo.run("status")
     assert scratch.returncode == 2 and "larger than 16 MiB" in scratch.stderr, scratch.stderr
     for done in (remembered, unsealed):
