@@ -13,12 +13,12 @@ from typing import Any
 
 from gitpipe.core.errors import BadInputError
 from gitpipe.core.yamlio import (
-    MAX_BYTES,
     MAX_NUMBER_CHARS,
     Overflowed,
     check_bounds,
     overflowed,
     parse_plain,
+    refuse_oversized,
 )
 
 
@@ -29,8 +29,7 @@ def parse_params(text: str, path: str, source: str | None = None) -> Any:
     from gitpipe.trust.checks import printable
 
     source = source or printable(path)
-    if len(text) > MAX_BYTES:
-        raise BadInputError(f"{source}: file is larger than {MAX_BYTES // (1024 * 1024)} MiB")
+    refuse_oversized(text, source)
     extension = path.rpartition("/")[2].rpartition(".")[2].lower()
     # A byte order mark (some Windows editors write one) is no part of the data;
     # YAML drops it by itself.
