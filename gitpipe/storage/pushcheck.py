@@ -95,11 +95,8 @@ def _samples_match(remote: Remote, rel: str, copy: Path, size: int) -> bool:
     ranges: its last bytes, and others at offsets drawn now. A writer who
     planted other bytes of that size under the name cannot foresee them."""
     last = max(0, size - SAMPLE_BYTES)
-    draws = int.from_bytes(os.urandom(8 * (SAMPLES - 1)), "big")
-    offsets = {last}
-    for _ in range(SAMPLES - 1):
-        draws, offset = divmod(draws, 1 << 64)
-        offsets.add(offset % (last + 1))
+    offsets = {last, *(int.from_bytes(os.urandom(8), "big") % (last + 1)
+                       for _ in range(SAMPLES - 1))}
     try:
         with open(copy, "rb") as handle:
             for offset in sorted(offsets):
