@@ -9,6 +9,7 @@ fast path loads it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
@@ -145,10 +146,15 @@ def placeholder(key: str, name: str | None = None) -> str:
     return "${date}" if is_date(key) else "${key}"
 
 
+# A date partition's key as pipeline/partitions.key_of names it: the day
+# (`2024-01-02`, for daily, weekly and monthly alike) or the day and hour.
+_DATE_KEY = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2})?\Z")
+
+
 def is_date(key: str) -> bool:
-    """Whether a partition key is a date's (`2024-01-02`, `2024-01`,
-    `2024-01-02T05`) rather than a foreach or matrix item's name."""
-    return len(key) >= 7 and key[:4].isdigit() and key[4] == "-"
+    """Whether a partition key is a date's (`2024-01-02`, `2024-01-02T05`)
+    rather than a foreach or matrix item's name."""
+    return _DATE_KEY.match(key) is not None
 
 
 def cut(lines: list[str], limit: int, what: str = "", everything: bool = False) -> list[str]:

@@ -10,7 +10,6 @@ that `--all` (or `--json`) lifts.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from gitpipe.core.columns import aligned
@@ -20,6 +19,7 @@ from gitpipe.core.ranges import (
     cut,
     entries,
     entry_lines,
+    is_date,
     more_line,
     plural,
     positions_of,
@@ -58,11 +58,6 @@ def reasons_of(result: TaskResult) -> Sequence[Reason | str]:
     return result.reasons
 
 
-# A date partition's key (`2024-01-01`, hourly `2024-01-01T05`); any other key
-# after the `@` is a foreach item's.
-_DATE_KEY = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2})?$")
-
-
 def counts_text(names: list[str], chosen: set[str], verb: str) -> str:
     """`2 of 3 stages stale (366 of 366 partitions)`: the stages of gitpipe.yaml
     (a partitioned or foreach stage is one, `chosen` when any of its tasks is),
@@ -83,7 +78,7 @@ def tasks_by_kind(names: Iterable[str]) -> dict[str, list[str]]:
     kinds: dict[str, list[str]] = {"stage": [], "partition": [], "item": []}
     for name in names:
         _, at, key = name.partition("@")
-        kinds["partition" if at and _DATE_KEY.match(key) else "item" if at else "stage"] \
+        kinds["partition" if at and is_date(key) else "item" if at else "stage"] \
             .append(name)
     return kinds
 

@@ -3,6 +3,7 @@ exact ignore patterns of partitioned outs (pipeline/partitions.py)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import fnmatch
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from gitpipe.core.ranges import (
     cut,
     group_upstream,
+    is_date,
     keys_text,
     positions_of,
     runs,
@@ -17,7 +19,8 @@ from gitpipe.core.ranges import (
     tasks_text,
     template,
 )
-from gitpipe.pipeline.partitions import ignore_pattern
+from gitpipe.fastpath.render import tasks_by_kind
+from gitpipe.pipeline.partitions import PartitionSpec, ignore_pattern
 
 DAYS = [f"2024-01-{d:02d}" for d in range(1, 32)]
 ORDER = {day: i for i, day in enumerate(DAYS)}
@@ -116,3 +119,17 @@ def test_ignore_patterns_match_the_partitions_only(path: str, freq: str, names: 
 def test_a_key_is_replaced_where_it_stands_alone_never_inside_a_word(
         reason: str, key: str, shared: str) -> None:
     assert template(reason, key) == shared
+
+
+@pytest.mark.parametrize("freq", ["hourly", "daily", "weekly", "monthly"])
+def test_every_partition_key_gitpipe_names_reads_as_a_date(freq: str) -> None:
+    keys = PartitionSpec("2024-01-01", "2024-03-01", freq).keys(dt.date(2024, 6, 1))
+    assert keys and all(is_date(key) for key in keys)
+
+
+def test_an_item_name_that_only_starts_like_a_date_is_counted_as_an_item() -> None:
+    items = ["2024-x", "2024-01", "2024-01-01-eu", "v2024-01-01", "2024-01-01T5"]
+    assert not any(is_date(name) for name in items)
+    kinds = tasks_by_kind([f"train@{name}" for name in items] + ["raw@2024-01-01T05", "clean"])
+    assert (len(kinds["item"]), kinds["partition"], kinds["stage"]) == \
+        (len(items), ["raw@2024-01-01T05"], ["clean"])
