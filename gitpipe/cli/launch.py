@@ -28,7 +28,7 @@ def main(leave_at_once: bool = True) -> None:
 
     problem = unsupported_platform(os.name, sys.platform)
     if problem is not None:
-        refuse(problem)
+        refuse(*problem)
     # gitpipe builds many small long-lived objects (specs, lock entries, stat
     # rows) and few cycles; the default thresholds run full collections over
     # them again and again.
@@ -95,8 +95,8 @@ def _write_answer(text: str) -> None:
         sys.exit(failed(exc, Ui()))
 
 
-def unsupported_platform(os_name: str, platform: str) -> str | None:
-    """Why gitpipe cannot run here (an error and a hint line), or None.
+def unsupported_platform(os_name: str, platform: str) -> tuple[str, str] | None:
+    """Why gitpipe cannot run here and what to do instead, or None.
 
     gitpipe needs POSIX: file locks (`fcntl`), process groups (`os.killpg`),
     `fork` for hashing and `O_NOFOLLOW` for every guarded open. Native Windows
@@ -108,17 +108,16 @@ def unsupported_platform(os_name: str, platform: str) -> str | None:
     from gitpipe.core.install import pip_install
 
     return (f"gitpipe runs on Linux and macOS (POSIX); this is {platform!r}, "
-            "which it does not support\n"
-            "hint: on Windows, run gitpipe inside WSL 2 (a Linux distribution), "
+            "which it does not support",
+            "on Windows, run gitpipe inside WSL 2 (a Linux distribution), "
             f"where `{pip_install()}` installs it")
 
 
-def refuse(problem: str) -> None:
-    """Print `problem` as the CLI prints an error (its hint line as is) and exit 1."""
+def refuse(message: str, hint: str) -> None:
+    """Print `message` and `hint` as the CLI prints an error and exit 1."""
     from gitpipe.cli.exits import error_lines
 
-    message, _, hint = problem.partition("\nhint: ")
-    sys.stderr.writelines(f"{line}\n" for line in error_lines(message, hint or None))
+    sys.stderr.writelines(f"{line}\n" for line in error_lines(message, hint))
     sys.exit(1)
 
 

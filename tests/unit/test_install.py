@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gitpipe.cli.launch import unsupported_platform
+from gitpipe.cli.launch import refuse, unsupported_platform
 from gitpipe.core.install import DISTRIBUTION, EXTRAS, pip_install
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,11 +84,23 @@ def test_the_package_ships_its_licence_and_type_marker() -> None:
 def test_only_posix_is_supported() -> None:
     assert unsupported_platform("posix", "linux") is None
     assert unsupported_platform("posix", "darwin") is None
-    message = unsupported_platform("nt", "win32")
-    assert message is not None
-    first, hint = message.splitlines()
-    assert "Linux and macOS" in first and "'win32'" in first
-    assert hint.startswith("hint: ") and "WSL" in hint and DISTRIBUTION in hint
+    problem = unsupported_platform("nt", "win32")
+    assert problem is not None
+    first, hint = problem
+    assert "Linux and macOS" in first and "'win32'" in first and "\n" not in first
+    assert "WSL" in hint and DISTRIBUTION in hint
+
+
+def test_an_unsupported_platform_is_refused_as_an_error_and_its_hint(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    problem = unsupported_platform("nt", "win32")
+    assert problem is not None
+    with pytest.raises(SystemExit) as exited:
+        refuse(*problem)
+    assert exited.value.code == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["error", "hint"]
+    assert lines[0] == f"error: {problem[0]}" and lines[1] == f"hint: {problem[1]}"
 
 
 def _make_plan(target: str, venv: Path) -> list[str]:
