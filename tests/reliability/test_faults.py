@@ -137,17 +137,23 @@ def test_yaml_bombs_and_deep_nesting_are_clear_errors(repo: Repo, text: str) -> 
 
 
 def test_second_ctrl_c_exits_at_once(repo: Repo) -> None:
-    repo.spec({"stubborn": {"cmd": "trap '' TERM; echo $$ > shell.pid; sleep 300",
+    # The stage survives SIGTERM and says it got one: the first Ctrl-C has been
+    # handled (and its grace begun) once `term.seen` exists.
+    repo.spec({"stubborn": {"cmd": "trap 'touch term.seen' TERM; echo $$ > shell.pid; "
+                                   "while :; do sleep 0.1; done",
                             "outs": ["o"]}}, commit="spec")
     env = {**os.environ, **GIT_ENV, "NO_COLOR": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "gitpipe", "repro"], cwd=repo.path, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for(repo.path / "shell.pid")
     proc.send_signal(signal.SIGINT)
-    time.sleep(0.3)
+    wait_for(repo.path / "term.seen")
     proc.send_signal(signal.SIGINT)
-    proc.wait(timeout=2)  # the first Ctrl-C alone would wait out the 3 s grace
+    out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 130
+    # The first Ctrl-C alone waits out the grace and then prints how each task
+    # ended; the second leaves at once, before any table.
+    assert "interrupted" not in out
     shell = int(repo.read("shell.pid"))
     deadline = time.monotonic() + 3
     while alive(shell) and time.monotonic() < deadline:
