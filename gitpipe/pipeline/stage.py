@@ -13,6 +13,7 @@ from gitpipe.core.errors import did_you_mean
 from gitpipe.core.yamlio import LineDict, LineList, line_of, plain
 from gitpipe.pipeline import registry
 from gitpipe.pipeline.durations import LONG_DURATION, LongDuration, parse_duration
+from gitpipe.pipeline.dvcfields import stage_field_hint
 from gitpipe.pipeline.itemcheck import range_problem
 from gitpipe.pipeline.items import ItemSpec
 from gitpipe.pipeline.model import DEFAULT_PARAMS_FILE, KubeSpec, Out, ParamRef, Stage, WaitFor
@@ -136,8 +137,7 @@ class StageParser:
             if key in PLANNED_FIELDS:
                 self.problem(key, f"field {key!r} is not supported by this version of gitpipe")
                 continue
-            hint = did_you_mean(str(key), STAGE_FIELDS)
-            self.problem(key, f"unknown field {key!r}" + (f" ({hint})" if hint else ""))
+            self.problem(key, f"unknown field {key!r}{stage_field_hint(str(key), STAGE_FIELDS)}")
 
     def _cmd(self) -> str:
         cmd = self.body.get("cmd")
