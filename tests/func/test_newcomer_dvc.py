@@ -31,3 +31,53 @@ def test_dvc_s_plots_and_top_level_keys_say_what_gitpipe_does_instead(
     assert done.returncode == 2, done.stderr
     assert done.stderr.splitlines()[0] == said
     assert "did you mean" not in done.stderr
+
+
+MODELS = ("scale: 1\nmodels:\n  - {id: 0, name: a}\n  - {id: 1, name: b}\n"
+          "  - {id: 2, name: c}\n")
+TRAIN = ("stages:\n  train:\n    foreach: ${models}\n    do:\n"
+         "      cmd: mkdir -p m && echo ${item.name} > m/${item.id}.txt\n"
+         "      params: [scale]\n      outs: ['m/${item.id}.txt']\n")
+
+
+def _trained(repo: Repo) -> None:
+    repo.gen({"params.yaml": MODELS, "gitpipe.yaml": TRAIN})
+    repo.run("repro", check=True)
+    repo.git("add", "-A")
+    repo.commit("trained")
+
+
+def test_a_foreach_over_mappings_never_says_key_which_its_spec_cannot_write(
+        repo: Repo) -> None:
+    """Its items are named by index (train@0), which no variable holds: an
+    index standing alone in a path the spec wrote as `${item.id}` is not
+    `${key}`, and an index equal to a param's value leaves the value alone."""
+    _trained(repo)
+    repo.gen({"params.yaml": MODELS.replace("scale: 1", "scale: 2")})
+    # one entry for the three items: the 1 and 2 in the param's values stay
+    assert repo.run("diff").stdout == "train@0 … 2 (3 of 3):\n    params: scale 1 -> 2\n"
+    (repo.path / "m" / "0.txt").unlink()
+    (repo.path / "m" / "2.txt").unlink()
+    status = repo.run("status").stdout
+    assert "${key}" not in status and "${item}" not in status, status
+    assert "train@0:\n    params: scale 1 -> 2\n    outs: m/0.txt missing\n" in status, status
+    diff = repo.run("diff").stdout
+    assert "${key}" not in diff and "    outs: m/2.txt removed\n" in diff, diff
+
+
+def test_diff_says_modified_as_status_does_and_digests_with_show_hash(repo: Repo) -> None:
+    _trained(repo)
+    repo.gen({"gitpipe.yaml": TRAIN + "  report:\n    cmd: cat m/*.txt > report.txt\n"
+                              "    deps: [m/]\n    outs: [report.txt]\n"})
+    repo.run("repro", check=True)
+    repo.git("add", "-A")
+    repo.commit("report")
+    (repo.path / "m" / "1.txt").write_text("changed by hand\n")
+    status = repo.run("status").stdout
+    assert "report:\n    deps: m/ modified\n" in status, status
+    diff = repo.run("diff")
+    assert diff.returncode == 0, diff.stderr
+    assert diff.stdout == "train@1:\n    outs: m/1.txt modified\nreport:\n    deps: m/ modified\n"
+    hashed = repo.run("diff", "--show-hash").stdout
+    assert "train@1:\n    outs: m/1.txt xxh3:" in hashed, hashed
+    assert "    deps: m/ xxh3:" in hashed and ".dir -> xxh3:" in hashed, hashed
