@@ -4,6 +4,8 @@ folder remote): through the real CLI, in real git repositories."""
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from tests.conftest import Repo
@@ -81,3 +83,42 @@ def test_diff_says_modified_as_status_does_and_digests_with_show_hash(repo: Repo
     hashed = repo.run("diff", "--show-hash").stdout
     assert "train@1:\n    outs: m/1.txt xxh3:" in hashed, hashed
     assert "    deps: m/ xxh3:" in hashed and ".dir -> xxh3:" in hashed, hashed
+
+
+CHAIN = ("stages:\n  prepare:\n    cmd: cat raw.txt > prepared.txt\n    deps: [raw.txt]\n"
+         "    outs: [prepared.txt]\n  train:\n    cmd: cat prepared.txt > model.txt\n"
+         "    deps: [prepared.txt]\n    outs: [model.txt]\n")
+
+
+def _ran(done: subprocess.CompletedProcess) -> list[str]:
+    """The tasks a repro said it was running, in order."""
+    lines = (done.stdout + done.stderr).splitlines()
+    return [line.split(": ")[0].removeprefix("running ") for line in lines
+            if line.startswith("running ")]
+
+
+def test_repro_force_forces_upstream_as_dvc_does_and_single_item_only_the_target(
+        repo: Repo) -> None:
+    repo.gen({"raw.txt": "one\n", "gitpipe.yaml": CHAIN})
+    repo.run("repro", check=True)
+    assert _ran(repo.run("repro", "-f", "train", check=True)) == ["prepare", "train"]
+    assert _ran(repo.run("repro", "-f", "-s", "train", check=True)) == ["train"]
+    assert _ran(repo.run("repro", "--force", "--single-item", "prepare",
+                         check=True)) == ["prepare"]
+    # -s leaves what is stale upstream alone, as `dvc repro -s` does
+    repo.gen({"raw.txt": "two\n"})
+    assert _ran(repo.run("repro", "-s", "train", check=True)) == []
+    assert repo.read("model.txt") == "one\n"
+    help_text = " ".join(repo.run("repro", "--help", check=True).stdout.split())
+    assert "the targets and every stage upstream of them, as `dvc repro -f`" in help_text
+    assert "-s, --single-item Run the targets alone" in help_text
+
+
+@pytest.mark.parametrize("args", [("-s",), ("-s", "--downstream", "train")])
+def test_single_item_without_targets_or_with_downstream_is_a_usage_error(
+        repo: Repo, args: tuple[str, ...]) -> None:
+    repo.gen({"raw.txt": "one\n", "gitpipe.yaml": CHAIN})
+    done = repo.run("repro", *args)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "Error: --single-item runs the targets alone: name them" in done.stderr
+    assert not (repo.path / "model.txt").exists()
