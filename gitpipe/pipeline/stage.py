@@ -270,10 +270,10 @@ class StageParser:
         if not isinstance(value, dict):
             self.problem("partition", "'partition' must be {by: date, start, end, freq}")
             return None
-        unknown = set(value) - {"by", "start", "end", "freq"}
-        if unknown or value.get("by", "date") != "date" or "start" not in value:
-            self.problem("partition", "'partition' must be {by: date, start: DATE, end: DATE "
-                         "| today | yesterday, freq: hourly | daily | weekly | monthly}")
+        from gitpipe.pipeline.partitions import shape_problem
+
+        if problem := shape_problem(value):
+            self.problem("partition", problem)
             return None
         spec = PartitionSpec(str(value["start"]), str(value.get("end", "yesterday")),
                              str(value.get("freq", "daily")))

@@ -122,3 +122,23 @@ def test_single_item_without_targets_or_with_downstream_is_a_usage_error(
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert "Error: --single-item runs the targets alone: name them" in done.stderr
     assert not (repo.path / "model.txt").exists()
+
+
+SHAPE = ("{by: date, start: DATE, end: DATE | today | yesterday, "
+         "freq: hourly | daily | weekly | monthly}")
+
+
+@pytest.mark.parametrize(("partition", "said"), [
+    ("{by: day, start: 2024-01-01}",
+     f"'partition: by' is 'date', not 'day' (the step is 'freq: daily'): {SHAPE}"),
+    ("{by: date, start_date: 2024-01-01}",
+     f"'partition' has no key 'start_date' (did you mean 'start'?): it is {SHAPE}"),
+    ("{by: date, end: today}", f"'partition' needs 'start: DATE' (its first date): {SHAPE}"),
+])
+def test_a_partition_written_as_airflow_words_it_names_the_key_at_fault(
+        repo: Repo, partition: str, said: str) -> None:
+    repo.gen({"gitpipe.yaml": "stages:\n  ingest:\n    cmd: echo ${date}\n"
+                              f"    partition: {partition}\n"})
+    done = repo.run("validate")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines()[0] == f"error: gitpipe.yaml:4: stage 'ingest': {said}"
