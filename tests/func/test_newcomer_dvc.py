@@ -4,6 +4,7 @@ folder remote): through the real CLI, in real git repositories."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 import pytest
@@ -142,3 +143,23 @@ def test_a_partition_written_as_airflow_words_it_names_the_key_at_fault(
     done = repo.run("validate")
     assert done.returncode == 2, done.stderr
     assert done.stderr.splitlines()[0] == f"error: gitpipe.yaml:4: stage 'ingest': {said}"
+
+
+def test_gc_says_it_keeps_the_index_s_lock_beside_the_work_tree_s(repo: Repo) -> None:
+    """`gc -w` keeps what the staged lock names too (a commit is about to name
+    it), and says so: a DVC user reads "-w" as the work tree alone."""
+    repo.gen({"raw.txt": "one\n", "gitpipe.yaml": CHAIN})
+    repo.run("repro", check=True)
+    repo.git("add", "-A")
+    repo.commit("one")
+    repo.gen({"raw.txt": "two\n"})
+    repo.run("repro", check=True)
+    kept = repo.run("gc", "-w", check=True)
+    # one object a version: prepared.txt and model.txt hold the same bytes
+    assert kept.stdout.strip().endswith(
+        "kept 2: what the work tree's and the index's gitpipe.lock name"), kept.stdout
+    repo.git("add", "gitpipe.lock")
+    done = repo.run("gc", "-w", "--json", check=True)
+    document = json.loads(done.stdout)
+    assert document["keeping"] == "the work tree's and the index's", document
+    assert len(document["removed"]["objects"]) == 1 and document["kept"] == 1, document
