@@ -163,3 +163,32 @@ def test_gc_says_it_keeps_the_index_s_lock_beside_the_work_tree_s(repo: Repo) ->
     document = json.loads(done.stdout)
     assert document["keeping"] == "the work tree's and the index's", document
     assert len(document["removed"]["objects"]) == 1 and document["kept"] == 1, document
+
+
+@pytest.mark.parametrize(("args", "option", "said"), [
+    (("status", "-c"), "-c", "hint: status compares with gitpipe.lock only; 'gitpipe push' "
+     "uploads what the remote lacks"),
+    (("gc", "--cloud", "-w"), "--cloud", "hint: 'gitpipe gc --remote NAME' collects on a remote"),
+    (("metrics", "show", "-A"), "-A", "hint: 'gitpipe metrics show' takes revisions instead"),
+    (("params", "diff", "--md"), "--md", "hint: there is no markdown table; --json gives the "
+     "values"),
+    (("push", "--all-branches"), "--all-branches", "hint: gitpipe moves what the checked-out "
+     "gitpipe.lock names"),
+    (("repro", "-R", "train"), "-R", "hint: targets are stages (STAGE or STAGE@KEY)"),
+])
+def test_a_dvc_option_gitpipe_lacks_says_what_to_do_instead(
+        repo: Repo, args: tuple[str, ...], option: str, said: str) -> None:
+    repo.gen({"raw.txt": "one\n", "gitpipe.yaml": CHAIN})
+    done = repo.run(*args)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.splitlines()
+    assert lines[-2] == f"Error: No such option '{option}'.", lines
+    assert lines[-1].startswith(said) and lines[-1].endswith(" (docs/howto/dvc.md)"), lines
+    assert not (repo.path / "model.txt").exists()
+
+
+def test_an_option_dvc_lacks_too_gets_click_s_words_alone(repo: Repo) -> None:
+    repo.gen({"raw.txt": "one\n", "gitpipe.yaml": CHAIN})
+    done = repo.run("status", "-x")
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == "Error: No such option '-x'.", done.stderr
