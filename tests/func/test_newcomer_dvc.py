@@ -192,3 +192,13 @@ def test_an_option_dvc_lacks_too_gets_click_s_words_alone(repo: Repo) -> None:
     done = repo.run("status", "-x")
     assert done.returncode == 2
     assert done.stderr.splitlines()[-1] == "Error: No such option '-x'.", done.stderr
+
+
+def test_an_item_named_by_a_value_of_a_mapping_is_told_items_go_by_index(repo: Repo) -> None:
+    repo.gen({"params.yaml": MODELS, "gitpipe.yaml": TRAIN})
+    done = repo.run("repro", "train@b")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == [
+        "error: stage 'train' has no item 'b'",
+        "hint: its items: 0, 1, 2 (a foreach over a list of mappings names its items by "
+        "index, as DVC does)"]
