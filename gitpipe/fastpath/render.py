@@ -36,6 +36,10 @@ if TYPE_CHECKING:
 
 UP_TO_DATE = "everything is up to date"
 NOTHING_WOULD_RUN = "everything is up to date: nothing would run"
+# A dry run that considered some of the pipeline (targets, -s, --downstream):
+# what it left out may be stale.
+NOTHING_CONSIDERED_WOULD_RUN = ("nothing would run: the stages considered are up to date "
+                                "('gitpipe status' judges them all)")
 ROWS_SHOWN = 40  # rows of the repro table before the cut
 SKIPPED_ROWS_UP_TO = 30  # a larger pipeline's table leaves out its skipped rows
 
@@ -177,9 +181,10 @@ def dry_run_lines(report: Report, everything: bool = False,
     verbs = {Outcome.RAN: "would run", Outcome.FAILED: "would fail",
              Outcome.BLOCKED: "would not run"}
     acting = [r for r in report.results if r.outcome in verbs]
-    if not acting:
-        return [NOTHING_WOULD_RUN]
     names = [r.task for r in report.results]
+    if not acting:
+        whole = order is None or set(names) >= set(order)
+        return [NOTHING_WOULD_RUN if whole else NOTHING_CONSIDERED_WOULD_RUN]
     where = positions(names, order)
     lines = [f"{verbs[outcome]} {entry.title}: {'; '.join(entry.reasons)}"
              for outcome in verbs

@@ -106,8 +106,12 @@ def test_repro_force_forces_upstream_as_dvc_does_and_single_item_only_the_target
     assert _ran(repo.run("repro", "-f", "-s", "train", check=True)) == ["train"]
     assert _ran(repo.run("repro", "--force", "--single-item", "prepare",
                          check=True)) == ["prepare"]
-    # -s leaves what is stale upstream alone, as `dvc repro -s` does
+    # -s leaves what is stale upstream alone, as `dvc repro -s` does, and its
+    # dry run does not call that "everything is up to date"
     repo.gen({"raw.txt": "two\n"})
+    assert repo.run("repro", "-s", "train", "--dry-run", check=True).stdout == (
+        "nothing would run: the stages considered are up to date "
+        "('gitpipe status' judges them all)\n")
     assert _ran(repo.run("repro", "-s", "train", check=True)) == []
     assert repo.read("model.txt") == "one\n"
     help_text = " ".join(repo.run("repro", "--help", check=True).stdout.split())
@@ -202,3 +206,16 @@ def test_an_item_named_by_a_value_of_a_mapping_is_told_items_go_by_index(repo: R
         "error: stage 'train' has no item 'b'",
         "hint: its items: 0, 1, 2 (a foreach over a list of mappings names its items by "
         "index, as DVC does)"]
+
+
+def test_a_dry_run_of_part_of_the_pipeline_never_says_everything_is_up_to_date(
+        repo: Repo) -> None:
+    repo.gen({"raw.txt": "one\n", "gitpipe.yaml": CHAIN})
+    repo.run("repro", check=True)
+    assert repo.run("repro", "--dry-run", check=True).stdout == (
+        "everything is up to date: nothing would run\n")
+    repo.gen({"raw.txt": "two\n"})
+    dry = repo.run("repro", "--downstream", "train", "--dry-run", check=True)
+    assert dry.stdout == ("nothing would run: the stages considered are up to date "
+                          "('gitpipe status' judges them all)\n")
+    assert "prepare:\n    deps: raw.txt modified\n" in repo.run("status").stdout
