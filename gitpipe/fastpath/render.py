@@ -70,12 +70,15 @@ _DATE_KEY = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2})?$")
 def counts_text(names: list[str], chosen: set[str], verb: str) -> str:
     """`2 of 3 stages stale (366 of 366 partitions)`: the stages of gitpipe.yaml
     (a partitioned or foreach stage is one, `chosen` when any of its tasks is),
-    then its date partitions and foreach items, as `validate` counts them."""
+    then its date partitions and foreach items, as `validate` counts them; a
+    kind none of whose tasks is chosen is left out (`0 of 4 partitions` says
+    nothing the stage count does not)."""
     kinds = tasks_by_kind(names)
     stages = {name.partition("@")[0] for name in names}
     picked = {name.partition("@")[0] for name in chosen}
-    parts = [f"{sum(n in chosen for n in group)} of {plural(len(group), kind)}"
-             for kind, group in kinds.items() if group and kind != "stage"]
+    parts = [f"{count} of {plural(len(group), kind)}"
+             for kind, group in kinds.items() if group and kind != "stage"
+             and (count := sum(n in chosen for n in group))]
     within = f" ({', '.join(parts)})" if parts else ""
     return f"{len(stages & picked)} of {plural(len(stages), 'stage')} {verb}{within}"
 

@@ -219,3 +219,19 @@ def test_a_dry_run_of_part_of_the_pipeline_never_says_everything_is_up_to_date(
     assert dry.stdout == ("nothing would run: the stages considered are up to date "
                           "('gitpipe status' judges them all)\n")
     assert "prepare:\n    deps: raw.txt modified\n" in repo.run("status").stdout
+
+
+def test_the_count_leaves_out_the_partitions_and_items_none_of_which_is_stale(
+        repo: Repo) -> None:
+    spec = ("stages:\n  ingest:\n    partition: {by: date, start: 2024-01-01, end: 2024-01-03}"
+            "\n    cmd: mkdir -p parts && echo ${date} > parts/${date}.txt\n"
+            "    outs: ['parts/${date}.txt']\n" + TRAIN.removeprefix("stages:\n")
+            + "  report:\n    cmd: cat m/*.txt > report.txt\n    deps: [m/, report.sh]\n"
+            "    outs: [report.txt]\n")
+    repo.gen({"params.yaml": MODELS, "gitpipe.yaml": spec, "report.sh": "v1\n"})
+    repo.run("repro", check=True)
+    repo.gen({"report.sh": "v2\n"})
+    assert repo.run("status").stdout.splitlines()[-1] == "1 of 3 stages stale"
+    assert repo.run("repro", "--dry-run").stdout.splitlines()[-1] == "1 of 3 stages would run"
+    (repo.path / "parts" / "2024-01-02.txt").unlink()
+    assert "\n2 of 3 stages stale (1 of 3 partitions)\n" in repo.run("status").stdout
