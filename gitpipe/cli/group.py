@@ -125,15 +125,15 @@ class _Group(click.Group):
             ctx.exit(exits.failed(exc, ui_of(ctx)))
 
 
-def _with_dvc_hint(exc: click.NoSuchOption) -> click.NoSuchOption:
+def _with_dvc_hint(exc: click.NoSuchOption) -> click.UsageError:
     """`exc`, with what gitpipe does instead where its option is DVC's."""
     from gitpipe.cli.dvcnames import option_instead
 
     command = exc.ctx.command_path.partition(" ")[2] if exc.ctx is not None else ""
     hint = option_instead(command, exc.option_name)
-    if hint is not None:
-        exc.message = f"{exc.message}\n{hint}"
-    return exc
+    if hint is None:
+        return exc
+    return click.UsageError(f"{exc.format_message()}\n{hint}", exc.ctx)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
