@@ -1,6 +1,6 @@
-"""DVC's commands that gitpipe names otherwise or has no equivalent of: what a
-DVC user who types one is told instead of click's bare "No such command"
-(docs/howto/dvc.md holds the whole table)."""
+"""DVC's commands and options that gitpipe names otherwise or has no equivalent
+of: what a DVC user who types one is told instead of click's bare "No such
+command" or "No such option" (docs/howto/dvc.md holds the whole table)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,37 @@ INSTEAD = {
 }
 
 
+_REVISIONS = "'gitpipe metrics show' takes revisions instead: 'gitpipe metrics show main exp1'"
+_PUSH_SCOPE = ("gitpipe moves what the checked-out gitpipe.lock names: check out each "
+               "branch or commit and run it there")
+
+# (command, option) -> what to do instead.
+OPTION_INSTEAD = {
+    **{("status", flag): "status compares with gitpipe.lock only; 'gitpipe push' uploads "
+       "what the remote lacks, and 'gitpipe repro --dry-run --allow-missing' says what "
+       "would run after a pull"
+       for flag in ("-c", "--cloud")},
+    **{("gc", flag): "'gitpipe gc --remote NAME' collects on a remote (with a scope: "
+       "-w, -a, -T, -A or --rev)" for flag in ("-c", "--cloud")},
+    **{("metrics show", flag): _REVISIONS
+       for flag in ("-a", "--all-branches", "-T", "--all-tags", "-A", "--all-commits")},
+    **{(command, flag): _PUSH_SCOPE for command in ("push", "pull", "fetch")
+       for flag in ("-a", "--all-branches", "-T", "--all-tags", "-A", "--all-commits")},
+    **{(command, "--md"): "there is no markdown table; --json gives the values"
+       for command in ("params diff", "metrics diff", "metrics show")},
+    **{("repro", flag): "targets are stages (STAGE or STAGE@KEY); with none, "
+       "'gitpipe repro' considers every stage"
+       for flag in ("-R", "--recursive", "-p", "--pipeline", "-P", "--all-pipelines")},
+}
+
+
 def instead(name: str) -> str | None:
     """The hint for DVC's command `name`, or None when it is not one of them."""
     said = INSTEAD.get(name)
+    return f"hint: {said} ({GUIDE})" if said else None
+
+
+def option_instead(command: str, option: str) -> str | None:
+    """The hint for DVC's option `option` of `command` (`metrics show`), or None."""
+    said = OPTION_INSTEAD.get((command, option))
     return f"hint: {said} ({GUIDE})" if said else None

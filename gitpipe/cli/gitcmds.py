@@ -30,13 +30,16 @@ if TYPE_CHECKING:
 @click.argument("rev2", required=False)
 @click.option("--all", "everything", is_flag=True,
               help="List every task, partition and change; no cut.")
+@click.option("--show-hash", is_flag=True,
+              help="Give each changed dep and out's digests, old -> new (as `dvc diff`).")
 @click.option("--json", "as_json", is_flag=True,
-              help="Print one JSON list: each differing task and its changes.")
+              help="Print one JSON list: each differing task and its changes, with digests.")
 @click.pass_context
 def diff_command(ctx: click.Context, rev1: str, rev2: str | None, everything: bool,
-                 as_json: bool) -> None:
-    """Which stages' fingerprints, params and outs differ between REV1 (default
-    HEAD) and REV2, or the work tree when REV2 is not given (as `git diff REV`)."""
+                 show_hash: bool, as_json: bool) -> None:
+    """Which stages' cmd, params, deps and outs differ between REV1 (default
+    HEAD) and REV2, or the work tree when REV2 is not given (as `git diff REV`),
+    in the words `gitpipe status` uses (`deps: data.csv modified`)."""
     from gitpipe.usecases.lockdiff import diff
 
     found = diff(project_of(ctx), rev1, rev2)
@@ -48,7 +51,7 @@ def diff_command(ctx: click.Context, rev1: str, rev2: str | None, everything: bo
         return
     if not found.tasks:
         click.echo(f"no stage differs between {rev1} and {rev2 or 'the work tree'}")
-    for line in diff_lines(found, everything):
+    for line in diff_lines(found, everything, show_hash):
         click.echo(line)
 
 

@@ -105,6 +105,8 @@ class _Group(click.Group):
         debug = exits.debugging()
         try:
             return super().invoke(ctx)
+        except click.NoSuchOption as exc:
+            raise _with_dvc_hint(exc) from None
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except BrokenPipeError:
@@ -121,6 +123,17 @@ class _Group(click.Group):
             from gitpipe.cli.console import ui_of
 
             ctx.exit(exits.failed(exc, ui_of(ctx)))
+
+
+def _with_dvc_hint(exc: click.NoSuchOption) -> click.UsageError:
+    """`exc`, with what gitpipe does instead where its option is DVC's."""
+    from gitpipe.cli.dvcnames import option_instead
+
+    command = exc.ctx.command_path.partition(" ")[2] if exc.ctx is not None else ""
+    hint = option_instead(command, exc.option_name)
+    if hint is None:
+        return exc
+    return click.UsageError(f"{exc.format_message()}\n{hint}", exc.ctx)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

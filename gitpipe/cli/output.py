@@ -31,16 +31,20 @@ def print_status(report: StatusReport, ui: Ui | None = None, everything: bool = 
         ui.result(line, styled=True)
 
 
-def diff_lines(found: LockDiff, everything: bool = False) -> list[str]:
-    """`gitpipe diff` as text: each task in plan order with its changes, the
-    partitions of a stage that changed alike as one entry (as status groups
-    them), whose changes are said without the digests that differ from one
-    partition to the next; the cuts of status, lifted by `everything`."""
-    full = {task.task: task.changes for task in found.tasks}
+def diff_lines(found: LockDiff, everything: bool = False, show_hash: bool = False) -> list[str]:
+    """`gitpipe diff` as text: each task in plan order with its changes in
+    status's words (`deps: data.csv modified`), the partitions of a stage
+    that changed alike as one entry (as status groups them); with
+    `show_hash`, a task alone says each change with its digests (the
+    digests of a group differ from one partition to the next); the cuts of
+    status, lifted by `everything`."""
+    from gitpipe.trust.checks import terminal_text  # a param's words are git's text
+
+    full = {task.task: task.changes for task in found.tasks} if show_hash else {}
     grouped = entries(((task.task, list(task.brief)) for task in found.tasks),
                       positions([task.task for task in found.tasks], found.order), everything,
                       found.key_names)
-    blocks = [[f"{entry.title}:", *(f"    {line}" for line in (
+    blocks = [[f"{entry.title}:", *(f"    {terminal_text(line)}" for line in (
         cut(list(full[entry.title]), REASONS_SHOWN, "changes", everything)
         if entry.title in full else entry.reasons))] for entry in grouped]
     return [line for block in cut_blocks(blocks, everything) for line in block]

@@ -117,8 +117,9 @@ def _known_executor(ctx: click.Context, param: click.Parameter, value: str | Non
 @cli.command()
 @click.argument("targets", nargs=-1, shell_complete=complete.tasks)
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Stages at once [default: CPUs].")
-@click.option("-f", "--force", is_flag=True, help="Run even up-to-date stages (and delete "
-              "files a first run finds in its directory outs).")
+@click.option("-f", "--force", is_flag=True, help="Run even up-to-date stages: every stage, "
+              "or the targets and every stage upstream of them, as `dvc repro -f` (with -s: "
+              "the targets alone). Also deletes files a first run finds in its directory outs.")
 @click.option("--dry-run", is_flag=True, help="Print what would run and why; run nothing.")
 @click.option("-k", "--keep-going", is_flag=True, help="Go on with independent stages after a "
               "failure.")
@@ -136,6 +137,9 @@ def _known_executor(ctx: click.Context, param: click.Parameter, value: str | Non
               "installed package registers) instead of the one its `executor:` names.")
 @click.option("--downstream", is_flag=True, help="Run the targets and what depends on them, "
               "not what they need.")
+@click.option("-s", "--single-item", is_flag=True, help="Run the targets alone, not what they "
+              "need: a target whose deps are as its lock says stays, whatever is stale "
+              "upstream (as `dvc repro -s`).")
 @click.option("--allow-missing", is_flag=True, help="Leave stages whose only change is data "
               "missing here that the remote has (CI planning before a pull).")
 @click.option("--all", "everything", is_flag=True,
@@ -147,15 +151,21 @@ def _known_executor(ctx: click.Context, param: click.Parameter, value: str | Non
 def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force: bool,
           dry_run: bool, keep_going: bool, pull: bool, push: bool, remote: str | None,
           scopes: tuple[str, ...], no_run_cache: bool, executor: str | None, downstream: bool,
-          allow_missing: bool, everything: bool, verify_after: bool) -> None:
-    """Run the stale stages (and what depends on them)."""
+          single_item: bool, allow_missing: bool, everything: bool, verify_after: bool) -> None:
+    """Run the stale stages (and what depends on them). With TARGETS (stages, or
+    STAGE@KEY for one partition or item): only those and the stages upstream
+    of them; --downstream and --single-item choose otherwise."""
     from gitpipe.engine.reports import ReproOptions
+
+    if single_item and (downstream or not targets):
+        raise click.UsageError("--single-item runs the targets alone: name them, and leave "
+                               "out --downstream")
 
     started_ns = time.time_ns()
     options = ReproOptions(targets, jobs, force, dry_run, keep_going, retry_backoff(), pull,
                            push, remote, not no_run_cache, executor=executor,
                            downstream=downstream, allow_missing=allow_missing,
-                           scopes=scopes)
+                           scopes=scopes, single_item=single_item)
     project = project_of(ctx)
     with document_when_stopped(ctx, "repro"):
         report = run_repro(project, options, ui_of(ctx), everything, started_ns,

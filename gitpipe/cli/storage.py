@@ -196,7 +196,8 @@ def pull(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs:
 
 @cli.command()
 @click.option("-w", "--workspace", is_flag=True, help="Keep what the work tree's gitpipe.lock "
-              "names (always kept; enough of a scope for --remote).")
+              "names, and the one git's index stages (always kept; enough of a scope for "
+              "--remote).")
 @click.option("-a", "--all-branches", is_flag=True, help="Also keep what the lock of every "
               "branch tip names, remote-tracking branches included.")
 @click.option("-T", "--all-tags", is_flag=True, help="Also keep what every tag's lock names.")
@@ -238,7 +239,7 @@ def gc(ctx: click.Context, workspace: bool, all_branches: bool, all_tags: bool,
     logs += f", {len(plan.leftovers)} half-done upload(s)" if plan.leftovers else ""
     ui_of(ctx).info(f"{verb} {len(plan.removed)} object(s) ({size_text(plan.bytes_freed)}) "
                     f"and {_entries(len(plan.runs))}{logs} from {plan.where}; "
-                    f"kept {plan.kept}")
+                    f"kept {plan.kept}: what {plan.keeping} gitpipe.lock name")
     if out := json_out(ctx):
         from gitpipe.usecases.documents import gc_document, remote_of
 
@@ -248,7 +249,7 @@ def gc(ctx: click.Context, workspace: bool, all_branches: bool, all_tags: bool,
 
 def _confirm_remote_gc(plan: Any) -> bool:
     """Ask on a terminal; without one, refuse: a remote's deletions are for good."""
-    return _asked(plan, f"keeping what these locks name: {plan.keeping}",
+    return _asked(plan, f"keeping what {plan.keeping} gitpipe.lock name",
                   "it asks before deleting from a remote",
                   "see what would go with --dry-run, then add --yes (as CI does)",
                   " This cannot be undone")
@@ -258,10 +259,11 @@ def _confirm_local_gc(plan: Any) -> bool:
     """Ask on a terminal before a gc no scope option was given for; without
     one, refuse: an out only another branch's lock names (an experiment not
     pushed) is gone for good, and `dvc gc` asks too."""
-    return _asked(plan, "keeping only what the work tree's gitpipe.lock names (outs only "
+    return _asked(plan, f"keeping only what {plan.keeping} gitpipe.lock name (outs only "
                   "other branches' locks name go too)", "without a scope option it asks first",
                   "keep every branch's outs with -a (or -T, -A, --rev); "
-                  "-w (or --yes) deletes all but the work tree's")
+                  "-w (or --yes) deletes all but what the work tree's and the index's "
+                  "locks name")
 
 
 def _asked(plan: Any, keeping: str, asks: str, hint: str, warning: str = "") -> bool:

@@ -115,8 +115,10 @@ def template(reason: str, key: str | None, name: str | None = None) -> str:
     matrix item's as `${key}`, or as `${name}` where the spec names it so), so
     that the same cause in many partitions reads as one line. The key is
     replaced where it stands alone, never as a part of a longer word or
-    number: item `a` leaves `data/ab.csv` as it is."""
-    if not key:
+    number: item `a` leaves `data/ab.csv` as it is. An empty `name` says no
+    variable holds the key (a foreach over a list of mappings is named by
+    index): the reason is left as it is."""
+    if not key or name == "":
         return reason
     parts = []
     start, at = 0, reason.find(key)

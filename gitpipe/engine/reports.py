@@ -44,6 +44,8 @@ class ReproOptions(NamedTuple):
     allow_missing: bool = False
     # Named run-cache scopes read besides main; with `push`, the one written.
     scopes: tuple[str, ...] = ()
+    # The targets alone, not what they need (DVC's --single-item).
+    single_item: bool = False
 
 
 class TaskResult(NamedTuple):

@@ -45,11 +45,12 @@ def repro(project: Project, options: ReproOptions, listener: Listener | None = N
 
 def planned(project: Project, options: ReproOptions) -> list[Hashable]:
     """The nodes a repro considers: every one; or the targets with what they
-    need; or, with `downstream`, the targets with what depends on them."""
+    need; or, with `downstream`, the targets with what depends on them; or,
+    with `single_item`, the targets alone."""
     graph = project.graph
     chosen = graph_module.select(graph, options.targets) if options.targets else None
     return graph_module.plan(graph, chosen, downstream=options.downstream,
-                             upstream=not options.downstream)
+                             upstream=not (options.downstream or options.single_item))
 
 
 def _left_alone(project: Project, nodes: list[Hashable], options: ReproOptions) -> set[str]:

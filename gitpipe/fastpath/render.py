@@ -36,6 +36,10 @@ if TYPE_CHECKING:
 
 UP_TO_DATE = "everything is up to date"
 NOTHING_WOULD_RUN = "everything is up to date: nothing would run"
+# A dry run that considered some of the pipeline (targets, -s, --downstream):
+# what it left out may be stale.
+NOTHING_CONSIDERED_WOULD_RUN = ("nothing would run: the stages considered are up to date "
+                                "('gitpipe status' judges them all)")
 ROWS_SHOWN = 40  # rows of the repro table before the cut
 SKIPPED_ROWS_UP_TO = 30  # a larger pipeline's table leaves out its skipped rows
 
@@ -61,12 +65,15 @@ def reasons_of(result: TaskResult) -> Sequence[Reason | str]:
 def counts_text(names: list[str], chosen: set[str], verb: str) -> str:
     """`2 of 3 stages stale (366 of 366 partitions)`: the stages of gitpipe.yaml
     (a partitioned or foreach stage is one, `chosen` when any of its tasks is),
-    then its date partitions and foreach items, as `validate` counts them."""
+    then its date partitions and foreach items, as `validate` counts them; a
+    kind none of whose tasks is chosen is left out (`0 of 4 partitions` says
+    nothing the stage count does not)."""
     kinds = tasks_by_kind(names)
     stages = {name.partition("@")[0] for name in names}
     picked = {name.partition("@")[0] for name in chosen}
-    parts = [f"{sum(n in chosen for n in group)} of {plural(len(group), kind)}"
-             for kind, group in kinds.items() if group and kind != "stage"]
+    parts = [f"{count} of {plural(len(group), kind)}"
+             for kind, group in kinds.items() if group and kind != "stage"
+             and (count := sum(n in chosen for n in group))]
     within = f" ({', '.join(parts)})" if parts else ""
     return f"{len(stages & picked)} of {plural(len(stages), 'stage')} {verb}{within}"
 
@@ -172,9 +179,10 @@ def dry_run_lines(report: Report, everything: bool = False,
     verbs = {Outcome.RAN: "would run", Outcome.FAILED: "would fail",
              Outcome.BLOCKED: "would not run"}
     acting = [r for r in report.results if r.outcome in verbs]
-    if not acting:
-        return [NOTHING_WOULD_RUN]
     names = [r.task for r in report.results]
+    if not acting:
+        whole = order is None or set(names) >= set(order)
+        return [NOTHING_WOULD_RUN if whole else NOTHING_CONSIDERED_WOULD_RUN]
     where = positions(names, order)
     lines = [f"{verbs[outcome]} {entry.title}: {'; '.join(entry.reasons)}"
              for outcome in verbs

@@ -150,15 +150,19 @@ def _task_word(task: Task) -> str:
     return "item" if isinstance(task.stage.partition, ItemSpec) else "partition"
 
 
-def _which_keys(key: str, keys: list[str], word: str) -> str:
+def _which_keys(key: str, keys: list[str], word: str, by_index: bool = False) -> str:
     """The hint for a key a stage lacks: the range of its date partitions (the
     nearest date by spelling is no better than any other), else the nearest
-    key or the first few."""
+    key or the first few; `by_index`: the items are a list's mappings, named
+    by their places (a name inside them names none)."""
     if not keys:
         return "it has no partitions or items"
     if word == "partition":
         return f"its partitions run from {min(keys)} to {max(keys)}"
     shown = ", ".join(keys[:8]) + (", …" if len(keys) > 8 else "")
+    if by_index:
+        return (f"its items: {shown} (a foreach over a list of mappings names its items by "
+                "index, as DVC does)")
     return did_you_mean(key, keys) or f"its items: {shown}"
 
 
@@ -169,8 +173,9 @@ def _unknown(graph: Dag, target: str) -> BadInputError:
         nodes = [n for n in graph if str(n).startswith(stage + "@")]
         keys = [str(n).split("@", 1)[1] for n in nodes]
         word = _task_word(graph.nodes[nodes[0]]["task"]) if nodes else "partition or item"
+        by_index = word == "item" and key_names(graph).get(stage) == ""
         return BadInputError(f"stage {stage!r} has no {word} {key!r}",
-                             hint=_which_keys(key, keys, word))
+                             hint=_which_keys(key, keys, word, by_index))
     if any(c in target for c in "*?["):
         return BadInputError(f"no stage or node matches {target!r}",
                              hint="'gitpipe status' lists them")

@@ -68,12 +68,15 @@ class ItemSpec(NamedTuple):
 
     @property
     def key_name(self) -> str:
-        """The variable the spec writes for what follows a node's `@`: `item`
-        for a `foreach` over plain values (the value is the name, and no
-        `${key}` is defined), else `key`."""
+        """The variable the spec writes for what follows a node's `@`: `key`
+        for a mapping or a matrix; `item` for a `foreach` over plain values
+        (the value is the name, and no `${key}` is defined); empty for a list
+        of mappings or lists, whose nodes are named by an index no variable
+        holds."""
         context = json.loads(self.contexts[0]) if self.contexts else {}
-        return "item" if "key" not in context and not _is_composite(context.get("item")) \
-            else "key"
+        if "key" in context:
+            return "key"
+        return "" if _is_composite(context.get("item")) else "item"
 
     def items(self) -> list[tuple[str, dict[str, Any]]]:
         return [(key, json.loads(text)) for key, text in zip(self.item_keys, self.contexts,
@@ -82,7 +85,8 @@ class ItemSpec(NamedTuple):
 
 def key_names(stages: Iterable[Any]) -> dict[str, str]:
     """Each stage whose node names the spec writes as `${item}` (not `${key}`),
-    by name: what a line shared by its nodes calls them."""
+    or not at all (empty: an index), by name: what a line shared by its nodes
+    calls them."""
     return {stage.name: stage.partition.key_name for stage in stages
             if isinstance(stage.partition, ItemSpec) and stage.partition.key_name != "key"}
 

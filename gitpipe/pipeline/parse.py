@@ -45,6 +45,7 @@ def parse_pipeline(data: Any, source: str = SPEC_FILE,
     `read_file(path)` gives the text of a project file (None when missing) for
     `${…}` values from `vars:` and params.yaml; without it there are none.
     """
+    from gitpipe.pipeline.dvcfields import top_key_hint
     from gitpipe.pipeline.expand import Vars
     from gitpipe.pipeline.stage import Collector
 
@@ -58,7 +59,9 @@ def parse_pipeline(data: Any, source: str = SPEC_FILE,
         raise SpecError(errors.problems)
     for key in data:
         if key not in ("stages", "vars"):
-            errors.add(line_of(data, key), f"unknown top-level key {key!r}")
+            hint = top_key_hint(str(key))
+            errors.add(line_of(data, key), f"unknown top-level key {key!r}"
+                       + (f" ({hint})" if hint else ""))
     stages_data = data["stages"]
     if not isinstance(stages_data, dict) or not stages_data:
         errors.add(line_of(data, "stages"), "'stages' must be a non-empty mapping")

@@ -249,3 +249,31 @@ def ignore_pattern(path: str, freq: str | None) -> str:
 
 def _escape_glob(text: str) -> str:
     return re.sub(r"([\\*?\[])", r"\\\1", text)
+
+
+PARTITION_KEYS = ("by", "start", "end", "freq")
+PARTITION_SHAPE = ("{by: date, start: DATE, end: DATE | today | yesterday, "
+                   "freq: hourly | daily | weekly | monthly}")
+# What a step is called where `by:` names it (Airflow's and pandas' words).
+_STEPS = {"day": "daily", "days": "daily", "hour": "hourly", "hours": "hourly",
+          "week": "weekly", "weeks": "weekly", "month": "monthly", "months": "monthly",
+          "daily": "daily", "hourly": "hourly", "weekly": "weekly", "monthly": "monthly"}
+
+
+def shape_problem(value: dict) -> str | None:
+    """What is wrong with the keys of a `partition:` mapping, named, or None."""
+    from gitpipe.core.errors import did_you_mean
+
+    unknown = sorted(str(key) for key in value if key not in PARTITION_KEYS)
+    if unknown:
+        near = did_you_mean(unknown[0], PARTITION_KEYS)
+        return (f"'partition' has no key {unknown[0]!r}" + (f" ({near})" if near else "")
+                + f": it is {PARTITION_SHAPE}")
+    by = value.get("by", "date")
+    if by != "date":
+        step = _STEPS.get(str(by).lower())
+        return (f"'partition: by' is 'date', not {by!r}"
+                + (f" (the step is 'freq: {step}')" if step else "") + f": {PARTITION_SHAPE}")
+    if "start" not in value:
+        return f"'partition' needs 'start: DATE' (its first date): {PARTITION_SHAPE}"
+    return None

@@ -13,6 +13,7 @@ from gitpipe.core.errors import did_you_mean
 from gitpipe.core.yamlio import LineDict, LineList, line_of, plain
 from gitpipe.pipeline import registry
 from gitpipe.pipeline.durations import LONG_DURATION, LongDuration, parse_duration
+from gitpipe.pipeline.dvcfields import stage_field_hint
 from gitpipe.pipeline.itemcheck import range_problem
 from gitpipe.pipeline.items import ItemSpec
 from gitpipe.pipeline.model import DEFAULT_PARAMS_FILE, KubeSpec, Out, ParamRef, Stage, WaitFor
@@ -136,8 +137,7 @@ class StageParser:
             if key in PLANNED_FIELDS:
                 self.problem(key, f"field {key!r} is not supported by this version of gitpipe")
                 continue
-            hint = did_you_mean(str(key), STAGE_FIELDS)
-            self.problem(key, f"unknown field {key!r}" + (f" ({hint})" if hint else ""))
+            self.problem(key, f"unknown field {key!r}{stage_field_hint(str(key), STAGE_FIELDS)}")
 
     def _cmd(self) -> str:
         cmd = self.body.get("cmd")
@@ -270,10 +270,10 @@ class StageParser:
         if not isinstance(value, dict):
             self.problem("partition", "'partition' must be {by: date, start, end, freq}")
             return None
-        unknown = set(value) - {"by", "start", "end", "freq"}
-        if unknown or value.get("by", "date") != "date" or "start" not in value:
-            self.problem("partition", "'partition' must be {by: date, start: DATE, end: DATE "
-                         "| today | yesterday, freq: hourly | daily | weekly | monthly}")
+        from gitpipe.pipeline.partitions import shape_problem
+
+        if problem := shape_problem(value):
+            self.problem("partition", problem)
             return None
         spec = PartitionSpec(str(value["start"]), str(value.get("end", "yesterday")),
                              str(value.get("freq", "daily")))

@@ -46,15 +46,17 @@ class GcScope:
         return self.workspace or self.history.explicit()
 
     def describe(self) -> str:
-        """Whose locks are kept, in words: "the work tree's; every tag's"."""
+        """Whose locks are kept, in words: "the work tree's, the index's and
+        every tag's". The index's is always kept beside the work tree's: a
+        lock staged and not yet committed names outs a commit is about to."""
         history = self.history
-        parts = ["the work tree's"]
+        parts = ["the work tree's", "the index's"]
         parts += ["every branch tip's"] if history.branches else []
         parts += ["every tag's"] if history.tags else []
         parts += ["every commit's, stash entry's, reflog's and worktree's"] \
             if history.all_commits else []
         parts += [f"{rev}'s" for rev in history.revs]
-        return "; ".join(parts)
+        return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
 """`gitpipe diff`: which tasks' lock entries differ between two commits, or
 between a commit and the work tree, in the pipeline's order.
 
-Each change is a line with its digests (`deps: data.csv xxh3:… -> xxh3:…`)
-and the same line without them (`deps: data.csv modified`), the words
-`status` uses: the partitions of one stage that changed alike are shown as
-one entry, and their digests differ from one partition to the next.
+Each change is said in the words `status` uses (`deps: data.csv modified`,
+as `dvc diff` says `Modified:`), and beside them with its digests (`deps:
+data.csv xxh3:… -> xxh3:…`) for `--show-hash` and `--json`. A param's change
+is kept as its Reason, so that grouping items names a key in its name and
+never in its values.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class TaskDiff(NamedTuple):
 
     task: str
     changes: tuple[str, ...]  # each change with its digests
-    brief: tuple[str, ...]  # the same changes without digests, as a group of partitions shows them
+    brief: tuple[Reason | str, ...]  # the same changes in status's words, without digests
 
 
 class LockDiff(NamedTuple):
@@ -103,20 +104,21 @@ def _metric_lines(project: Project, rev1: str, rev2: str | None) -> dict[str, li
 
 
 def _entry_changes(old: LockEntry | None, new: LockEntry | None,
-                   metrics: dict[str, list[str]] | None = None) -> list[tuple[str, str]]:
+                   metrics: dict[str, list[str]] | None = None,
+                   ) -> list[tuple[str, Reason | str]]:
     """(the change with its digests, without them) for each change. A changed
     fingerprint is a line of its own only where no other line explains it
     (its env, wdir or executor settings moved)."""
     if old is None or new is None:
         return [("added", "added")] if old is None else [("removed", "removed")]
-    changes = []
+    changes: list[tuple[str, Reason | str]] = []
     if old.cmd != new.cmd:
         changes.append(("cmd changed", "cmd changed"))
     from gitpipe.pipeline.params import changes_between
 
     for key, was, now in changes_between(old.params, new.params):
-        line = str(Reason(Kind.PARAM, key, was, now))
-        changes.append((line, line))
+        reason = Reason(Kind.PARAM, key, was, now)
+        changes.append((str(reason), reason))
     explained = bool(changes)
     for kind, was_rows, now_rows in (("deps", old.deps, new.deps),
                                      ("python", old.python, new.python),
@@ -130,8 +132,10 @@ def _entry_changes(old: LockEntry | None, new: LockEntry | None,
     if old.fingerprint != new.fingerprint and not explained:
         changes.insert(0, (f"fingerprint {old.fingerprint} -> {new.fingerprint}",
                            "fingerprint changed"))
-    # params and metrics are git's text
-    return [(terminal_text(full), terminal_text(brief)) for full, brief in changes]
+    # params and metrics are git's text (a Reason's words are made printable
+    # where they are printed, cli/output.diff_lines)
+    return [(terminal_text(full), brief if isinstance(brief, Reason) else terminal_text(brief))
+            for full, brief in changes]
 
 
 def _digest_changes(kind: str, old: Sequence[LockedPath | LockedModule],
