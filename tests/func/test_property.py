@@ -162,7 +162,8 @@ def apply_edit(repo: Repo, model: Model, kind: str, pick: int, value: int) -> se
 # One pipeline reading every kind of dep (tracked text under an eol attribute
 # that comes and goes, a script whose executable bit flips, a symlink whose
 # target is swapped, a directory whose files are renamed, a file flagged
-# skip-worktree, a directory under `.gitpipeignore` rules from the root, a folder
+# skip-worktree, a file that git stops or starts tracking (its lock entry's
+# algorithm stays), a directory under `.gitpipeignore` rules from the root, a folder
 # of files the seal keeps a record of (fastpath/sealdirs.py: a file rewritten in
 # place, a name added behind the folder's mtime; a status after a stale answer,
 # which removed the seal, takes the record too: fastpath/heldlistings.py), a
@@ -183,6 +184,7 @@ RACY_MODULES = ("gitpipe.hashing.statsig", "gitpipe.storage.state", "gitpipe.fas
 HOLE_EDITS = st.sampled_from([
     "edit", "same_size_old_mtime", "eol", "skip_worktree_edit", "chmod", "branch", "rename",
     "symlink_swap", "repro", "outer_rules", "param", "lock_edit", "plain_in_place", "plain_added",
+    "track",
 ])
 # Rules for the root's `.gitpipeignore` (above the directory dep; "" removes it)
 # and values of B's param: equal texts of other types, -0.0, NaN, containers.
@@ -191,14 +193,15 @@ PARAM_VALUES = ("1", "1.0", "'1'", "true", "0.0", "-0.0", ".nan", "[1, 2]", "{a:
 
 
 def hole_pipeline(repo: Repo) -> None:
-    repo.gen({"a.txt": "alpha\nbeta\n", "b.txt": "gamma\n", "tool.sh": "#!/bin/sh\ncat \"$@\"\n",
+    repo.gen({"a.txt": "alpha\nbeta\n", "b.txt": "gamma\n", "c.txt": "delta\n",
+              "tool.sh": "#!/bin/sh\ncat \"$@\"\n",
               "dir/x.txt": "x\n", "dir/sub/y.txt": "y\n", "more/z.txt": "z\n",
               "params.yaml": "p: 1\n"})
     os.chmod(repo.path / "tool.sh", 0o755)
     os.symlink("a.txt", repo.path / "link.txt")
     repo.spec({
-        "A": {"cmd": "sh tool.sh a.txt link.txt > A.out", "deps": ["a.txt", "tool.sh", "link.txt"],
-              "outs": ["A.out"]},
+        "A": {"cmd": "sh tool.sh a.txt link.txt c.txt > A.out",
+              "deps": ["a.txt", "tool.sh", "link.txt", "c.txt"], "outs": ["A.out"]},
         "B": {"cmd": "cat b.txt A.out > B.out && ls -R dir more >> B.out",
               "deps": ["b.txt", "dir", "more", "A.out"], "params": ["p"], "outs": ["B.out"]},
     })
@@ -330,6 +333,11 @@ def apply_hole_edit(repo: Repo, kind: str, value: int) -> None:
         old = os.stat(path / "more")
         (path / "more" / f"n{value}.txt").write_text(f"{value}\n")
         os.utime(path / "more", ns=(old.st_atime_ns, old.st_mtime_ns))
+    elif kind == "track":  # the lock keeps the algorithm c.txt was hashed by
+        if repo.git("ls-files", "c.txt").strip():
+            repo.git("rm", "-q", "--cached", "c.txt")
+        else:
+            repo.git("add", "c.txt")
     elif kind == "rename":
         names = sorted(p.name for p in (path / "dir").iterdir() if p.is_file())
         os.rename(path / "dir" / names[0], path / "dir" / f"r{value}.txt")
