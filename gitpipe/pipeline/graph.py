@@ -54,26 +54,31 @@ class OutIndex:
         string hashes, which differ per process, and so would the edges, the
         plan and the order of `upstream:` reasons from one run to the next.
         """
+        # Every dep of every task is asked for when the graph is built: the
+        # parents are cut by index, not by a generator, and the rare result of
+        # more than one task is made unique (a task hashes all its fields).
         owner = self.owner
-        found: dict[Task, None] = {}
+        found: list[Task] = []
         if dep in owner:
-            found[owner[dep]] = None
-        for parent in _parents(dep):
-            if parent in owner:
-                found[owner[parent]] = None
-        if dep not in self.holding:
-            return list(found)
-        # Outs below `dep` sort together right after `prefix`: walk them by
-        # index (a slice would copy the rest of the list for every dep, which
-        # makes building the graph quadratic in the number of outs).
-        prefix = dep + "/"
-        paths = self.sorted_paths
-        for index in range(bisect.bisect_left(paths, prefix), len(paths)):
-            path = paths[index]
-            if not path.startswith(prefix):
-                break
-            found[owner[path]] = None
-        return list(found)
+            found.append(owner[dep])
+        cut = dep.rfind("/")
+        while cut >= 0:  # each parent, the nearest first (as _parents)
+            parent = owner.get(dep[:cut])
+            if parent is not None:
+                found.append(parent)
+            cut = dep.rfind("/", 0, cut)
+        if dep in self.holding:
+            # Outs below `dep` sort together right after `prefix`: walk them by
+            # index (a slice would copy the rest of the list for every dep, which
+            # makes building the graph quadratic in the number of outs).
+            prefix = dep + "/"
+            paths = self.sorted_paths
+            for index in range(bisect.bisect_left(paths, prefix), len(paths)):
+                path = paths[index]
+                if not path.startswith(prefix):
+                    break
+                found.append(owner[path])
+        return list(dict.fromkeys(found)) if len(found) > 1 else found
 
     def check_nesting(self) -> None:
         """An out inside another task's out makes ownership ambiguous."""
@@ -101,15 +106,17 @@ def build(pipeline: Pipeline, today: dt.date | None = None,
     index = OutIndex(tasks)
     index.check_nesting()
     graph = Dag()
-    for task in tasks:
-        graph.add_node(task.name, task=task)
-    for task in tasks:
+    named = [(task.name, task) for task in tasks]  # a name is made anew at each ask
+    for name, task in named:
+        graph.add_node(name, task=task)
+    name_of = {id(task): name for name, task in named}
+    for name, task in named:
         for dep in task.deps:
             for producer in index.producers(dep):
                 if producer is task:
-                    index.problem(task, f"stage {task.name!r} depends on its own out {dep!r}")
+                    index.problem(task, f"stage {name!r} depends on its own out {dep!r}")
                     continue
-                graph.add_edge(producer.name, task.name)
+                graph.add_edge(name_of[id(producer)], name)
     if index.problems:
         raise SpecError(index.problems)
     _check_acyclic(graph)

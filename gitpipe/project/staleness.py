@@ -58,15 +58,19 @@ def out_label(out: Out) -> str:
 
 
 def observe(task: Task, workspace: PathHasher, params: ParamsReader,
-            entry: LockEntry | None = None) -> Observation:
+            entry: LockEntry | None = None,
+            algorithms: list[tuple[str, str | None]] | None = None) -> Observation:
     """Hash deps and outs (stat first) and read params: the inputs of every predicate.
 
     A dep is hashed with the algorithm its lock entry used, so a file that
     becomes git-tracked (or stops being) is not "modified" by that alone, and
     whether nothing is stale never depends on the git index (fastpath/seal.py relies
     on it); a dep no entry names yet takes git's blob id if git tracks it.
+    `algorithms`: `dep_algorithms(task, entry)`, where the caller made it already.
     """
-    deps = {path: workspace.info(path, algo) for path, algo in dep_algorithms(task, entry)}
+    if algorithms is None:
+        algorithms = dep_algorithms(task, entry)
+    deps = {path: workspace.info(path, algo) for path, algo in algorithms}
     outs = {out.path: workspace.info(out.path, XXH3) for out in task.outs}
     values = params.values(task.stage)
     if not task.stage.python:
@@ -86,10 +90,10 @@ def dep_algorithms(task: Task, entry: LockEntry | None) -> list[tuple[str, str |
     return [(path, _algo_of(locked.get(path))) for path in task.deps]
 
 
-def paths_hashed(task: Task, entry: LockEntry | None) -> list[tuple[str, str | None]]:
-    """(path, algorithm) of every dep and out that observe hashes for `task`
-    (its `python:` modules aside)."""
-    return [*dep_algorithms(task, entry), *((out.path, XXH3) for out in task.outs)]
+def outs_hashed(task: Task) -> list[tuple[str, str | None]]:
+    """(path, algorithm) of every out that observe hashes for `task`: with
+    `dep_algorithms`, every path it hashes (its `python:` modules aside)."""
+    return [(out.path, XXH3) for out in task.outs]
 
 
 def _algo_of(locked_digest: str | None) -> str | None:

@@ -18,7 +18,14 @@ from gitpipe.pipeline.lockfile import LockEntry
 from gitpipe.pipeline.model import Task
 from gitpipe.project.reasons import Kind, unfinished
 from gitpipe.project.root import Project
-from gitpipe.project.staleness import Reason, Staleness, judge, observe, paths_hashed
+from gitpipe.project.staleness import (
+    Reason,
+    Staleness,
+    dep_algorithms,
+    judge,
+    observe,
+    outs_hashed,
+)
 
 
 class StatusReport(NamedTuple):
@@ -141,16 +148,22 @@ def _verdicts(project: Project, order: list[Hashable],
         project.workspace.walk_ahead(paths)
     params = project.params_reader()
     entries = project.lock_entries
+    algorithms: list[list[tuple[str, str | None]]] = []
     if walk_ahead:  # and while the paths that need no walk are hashed
         tasks = [graph.nodes[node]["task"] for node in order]
-        project.workspace.hash_ahead([found for task in tasks
-                                      for found in paths_hashed(task, entries.get(task.name))])
+        # Each task's deps by the algorithm of its entry, for hash_ahead and
+        # for observe alike (a pass that hashes nothing ahead leaves each task's
+        # to observe: a repro's judgement may stop at its first stale task).
+        algorithms = [dep_algorithms(task, entries.get(task.name)) for task in tasks]
+        project.workspace.hash_ahead([found for task, deps in zip(tasks, algorithms, strict=True)
+                                      for found in (*deps, *outs_hashed(task))])
     stale: set[str] = set()
-    for node in order:
+    for index, node in enumerate(order):
         task = graph.nodes[node]["task"]
         upstream = [str(p) for p in graph.predecessors(node) if p in stale]
         entry = entries.get(task.name)
-        seen = observe(task, project.workspace, params, entry)
+        seen = observe(task, project.workspace, params, entry,
+                       algorithms[index] if algorithms else None)
         verdict = judge(task, entry, seen, upstream, awaited=written_by(graph, upstream))
         if verdict.needs_run and not (forgive is not None and forgive(verdict)):
             stale.add(task.name)  # a re-recorded task's outs stay as they are

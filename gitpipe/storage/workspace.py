@@ -103,6 +103,10 @@ class Workspace:
         # The walks walk_ahead started, until the first directory takes them.
         self._signing: Signing | None = None
         self._signing_known: dict[str, str] = {}
+        # In a reading pass: the directories walked ahead (whether or not a walk
+        # signed them), and a descriptor of the root that files are stat-ed by.
+        self._listed_ahead: frozenset[str] = frozenset()
+        self._root_fd: int | None = None
         # What a reading pass found of each (path, algorithm), until end_pass:
         # an out of one task is a dep of the next, and is hashed once.
         self._found_in_pass: dict[tuple[str, str | None], PathInfo] | None = None
@@ -142,6 +146,13 @@ class Workspace:
         self._signing_known = known
         self.signed_ahead = taken
         self._found_in_pass = {}
+        self._listed_ahead = frozenset(known.values())
+        # A path's lstat by its name from the root's descriptor: the kernel
+        # resolves the root's own folders once, not at each of many files.
+        try:
+            self._root_fd = os.open(self._root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError:  # each path is then stat-ed by its full path, as outside a pass
+            self._root_fd = None
 
     def hash_ahead(self, requests: list[tuple[str, str | None]]) -> None:
         """In the pass walk_ahead began, hash each (path, algorithm) of
@@ -172,6 +183,10 @@ class Workspace:
         self.signed_ahead = {}
         self._signing_known = {}
         self._found_in_pass = None
+        self._listed_ahead = frozenset()
+        root_fd, self._root_fd = self._root_fd, None
+        if root_fd is not None:
+            os.close(root_fd)
 
     def info(self, path: str, algo: str | None = None) -> PathInfo:
         """Hash `path` (file or directory); never raises for a missing path.
@@ -190,12 +205,15 @@ class Workspace:
         return found
 
     def _info(self, path: str, algo: str | None) -> PathInfo:
-        full = os.path.join(self._root, path)
+        if path in self._listed_ahead and path in self._ahead():
+            # A walk of the pass opened it as a folder: what an lstat (or the
+            # stat of a link to it) would find, at the moment of that walk.
+            return self._directory(path)
         try:
-            info = os.lstat(full)
+            info = self._lstat(path)
             link = stat_module.S_ISLNK(info.st_mode)
             if link:
-                info = os.stat(full)
+                info = os.stat(os.path.join(self._root, path))
         except (FileNotFoundError, NotADirectoryError):
             self.observed[path] = None
             return PathInfo(path, None)
@@ -210,14 +228,20 @@ class Workspace:
                                 "symlinks and directories only")
         signature = self.observed[path] = file_signature(info)
         if algo == XXH3 or link or self._open_git is None:
-            digest = self._cached(path, full, signature, hash_file)
+            digest = self._cached(path, path, signature, hash_file)
         elif algo == GIT:
-            digest = self._blob_id(path, full, signature)
+            digest = self._blob_id(path, signature)
         else:
-            digest = self._git_aware(path, full, signature)
+            digest = self._git_aware(path, signature)
         return PathInfo(path, digest, info.st_size, False, 0, is_executable(info.st_mode))
 
-    def _blob_id(self, path: str, full: str, signature: FileSignature) -> str:
+    def _lstat(self, path: str) -> os.stat_result:
+        root_fd = self._root_fd
+        if root_fd is None or not path:  # "" names the root itself only when joined
+            return os.lstat(os.path.join(self._root, path))
+        return os.lstat(path, dir_fd=root_fd)
+
+    def _blob_id(self, path: str, signature: FileSignature) -> str:
         """The git blob id of the file's bytes as they are (no filter, no eol
         conversion), whatever the index says of it: the bytes the command
         reads, so that any change to them changes it.
@@ -236,11 +260,11 @@ class Workspace:
         known = self.state.cached_digest(f"git:{path}", signature)
         if known is not None:
             return known
-        digest = f"{GIT}:{raw_blob_id(full)}"
+        digest = f"{GIT}:{raw_blob_id(os.path.join(self._root, path))}"
         self.state.record_digest(f"git:{path}", StatKey(*signature), digest)
         return digest
 
-    def _git_aware(self, path: str, full: str, signature: FileSignature) -> str:
+    def _git_aware(self, path: str, signature: FileSignature) -> str:
         """A tracked file's git blob id, else xxh3 (a dep no lock entry names yet).
 
         Whether git tracks the file decides, so this verdict is remembered with
@@ -255,9 +279,9 @@ class Workspace:
                 if seen == index:
                     return digest
         if self._is_tracked(path):
-            digest = self._blob_id(path, full, signature)
+            digest = self._blob_id(path, signature)
         else:
-            digest = self._cached(path, full, signature, hash_file)
+            digest = self._cached(path, path, signature, hash_file)
         if index is not None:
             self.state.record_digest(f"git?:{path}", StatKey(*signature), f"{index} {digest}")
         return digest
@@ -279,10 +303,10 @@ class Workspace:
             return None
         return project_tracked(found[0], found[1])
 
-    def _cached(self, key: str, full: str, signature: FileSignature, hasher: object) -> str:
+    def _cached(self, key: str, path: str, signature: FileSignature, hasher: object) -> str:
         digest = self.state.cached_digest(key, signature)
         if digest is None:
-            digest = str(hasher(full))  # type: ignore[operator]
+            digest = str(hasher(os.path.join(self._root, path)))  # type: ignore[operator]
             self.state.record_digest(key, StatKey(*signature), digest)
         return digest
 

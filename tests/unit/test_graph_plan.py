@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import networkx as nx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gitpipe.core.errors import BadInputError, SpecError
 from gitpipe.core.yamlio import parse_yaml
 from gitpipe.pipeline import graph
-from gitpipe.pipeline.model import Pipeline
+from gitpipe.pipeline.model import Out, Pipeline, Stage, Task
 from gitpipe.pipeline.parse import parse_pipeline
 
 
@@ -213,6 +215,28 @@ def test_build_reports_several_problems_at_once() -> None:
             "b": {"cmd": "b", "outs": ["o", "d/e"]},
         }))
     assert len(info.value.problems) == 2
+
+
+# Short paths over few names, so that outs and deps nest in one another often.
+PATHS = st.lists(st.sampled_from(["a", "b", "ab"]), min_size=1, max_size=3).map("/".join)
+
+
+def producers_as_said(owner: dict[str, Task], dep: str) -> list[Task]:
+    """What OutIndex.producers says it finds, from its owner map: the owner of
+    `dep`, then of each parent nearest first, then of each out below `dep` in
+    path order, each task once."""
+    parents = ["/".join(dep.split("/")[:end]) for end in range(dep.count("/"), 0, -1)]
+    below = sorted(path for path in owner if path.startswith(dep + "/"))
+    return list(dict.fromkeys(owner[path] for path in [dep, *parents, *below] if path in owner))
+
+
+@given(outs=st.lists(st.lists(PATHS, max_size=3), min_size=1, max_size=4), dep=PATHS)
+def test_producers_find_every_overlapping_out_in_path_order(outs: list[list[str]],
+                                                            dep: str) -> None:
+    tasks = [Task(Stage(f"s{n}", "true"), None, "true", (), tuple(Out(p) for p in paths), ())
+             for n, paths in enumerate(outs)]
+    index = graph.OutIndex(tasks)
+    assert index.producers(dep) == producers_as_said(index.owner, dep)
 
 
 # select ----------------------------------------------------------------------------
