@@ -38,6 +38,9 @@ _DIGEST = re.compile(r"^xxh3:[0-9a-f]{32}(\.dir)?$")
 # are built from it).
 STAGE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _TASK_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*(@[A-Za-z0-9_.:+-]+)?$")
+# An environment variable's name, as a stage's `env` and `kubernetes.env` give
+# one (`\Z`: `$` also matches before a final newline).
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # The longest path and name Linux can open (PATH_MAX with its NUL, NAME_MAX),
 # in bytes: a record naming a longer one names nothing a run could make, and
 # the checks below stay linear in what they read.
