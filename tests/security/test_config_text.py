@@ -70,3 +70,17 @@ def test_a_stage_env_name_ends_at_its_last_letter(repo: Repo) -> None:
     done = repo.run("validate")
     assert done.returncode == 2, done.stdout + done.stderr
     assert "env 'X\\n': must be NAME: scalar" in done.stderr, done.stderr
+
+
+def test_an_options_value_from_a_committed_config_is_listed_as_text(
+        make_repo: Any, tmp_path: Path) -> None:
+    """`remote list` shows each option's value (credentials masked): a value
+    from git holding a newline and escapes printed its own `hint:` line."""
+    clone = cloned_with(make_repo, tmp_path, store(endpoint_url=f"http://127.0.0.1:9{FORGED}"))
+    before = snapshot(tmp_path)
+    done = clone.run("remote", "list")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("\n") == 1, done.stdout
+    assert "\x1b" not in done.stdout and "\x07" not in done.stdout, done.stdout
+    assert "endpoint_url=http://127.0.0.1:9\\nhint: the cache" in done.stdout, done.stdout
+    assert_only_changed(before, snapshot(tmp_path), STATE)
