@@ -66,7 +66,7 @@ def path_problem(path: object) -> str | None:
         if _byte_length(part) > MAX_NAME_BYTES:
             return f"has a component longer than a name may be ({MAX_NAME_BYTES} bytes)"
         if reserved_name(part):
-            return f"names '{part}', which belongs to git or gitpipe"
+            return f"names {part!r}, which belongs to git or gitpipe"
     return None
 
 
@@ -193,8 +193,8 @@ def symlink_problem(root: Path, path: str) -> str | None:
     if blocked is None:
         return None
     parent, is_link = blocked
-    return (f"passes through the symlink '{parent}'" if is_link
-            else f"passes through '{parent}', which is not a directory")
+    return (f"passes through the symlink {parent!r}" if is_link
+            else f"passes through {parent!r}, which is not a directory")
 
 
 def out_path(root: Path, path: object, declared: Collection[str], *, record: str,
