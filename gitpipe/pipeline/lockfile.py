@@ -7,7 +7,6 @@ crash leaves either the old or the new lock, never half of one.
 
 from __future__ import annotations
 
-import functools
 import threading
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ from gitpipe.core.errors import BadInputError, GitpipeError, RecordError
 from gitpipe.core.yamlio import parse_plain
 from gitpipe.hashing.statsig import ReadLog
 from gitpipe.pipeline import lockpickle
-from gitpipe.pipeline.locktext import entry_text
+from gitpipe.pipeline.locktext import Flow, dump, entry_text
 from gitpipe.pipeline.parse import read_inside
 from gitpipe.trust import checks
 from gitpipe.trust.checks import fingerprint_problem, module_row_problem, task_problem
@@ -105,13 +104,13 @@ class LockEntry(NamedTuple):
         if self.runtime is not None:
             data["runtime"] = self.runtime
         if self.deps:
-            data["deps"] = [_Flow(d.to_dict()) for d in sorted(self.deps, key=_by_path)]
+            data["deps"] = [Flow(d.to_dict()) for d in sorted(self.deps, key=_by_path)]
         if self.python:
-            data["python"] = [_Flow(m.to_dict()) for m in sorted(self.python, key=_by_path)]
+            data["python"] = [Flow(m.to_dict()) for m in sorted(self.python, key=_by_path)]
         if self.params:
             data["params"] = _sorted_params(self.params)
         if self.outs:
-            data["outs"] = [_Flow(o.to_dict()) for o in sorted(self.outs, key=_by_path)]
+            data["outs"] = [Flow(o.to_dict()) for o in sorted(self.outs, key=_by_path)]
         return data
 
 
@@ -125,45 +124,19 @@ def _sorted_params(value: Any) -> Any:
     return value
 
 
-class _Flow(dict[str, Any]):
-    """A mapping written on one line: `- {path: a, hash: xxh3:…}`."""
-
-
-@functools.cache
-def _dumper() -> Any:
-    """The lock's YAML dumper (made on first write: see yamlio._yaml)."""
-    import yaml
-
-    class LockDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
-        pass
-
-    LockDumper.add_representer(
-        _Flow, lambda dumper, data: dumper.represent_mapping(
-            "tag:yaml.org,2002:map", data.items(), flow_style=True)
-    )
-    return LockDumper
-
-
-def _dump(data: Any) -> str:
-    import yaml
-
-    return str(yaml.dump(data, Dumper=_dumper(), sort_keys=False,
-                         default_flow_style=False, allow_unicode=True, width=10_000))
-
-
 def render_entry(name: str, entry: LockEntry) -> str:
     """One task's block under `stages:`, exactly as `render` writes it."""
     data = entry.to_dict()
     direct = entry_text(name, data)
     if direct is not None:
         return direct
-    text = _dump({name: data})
+    text = dump({name: data})
     return "".join(f"  {line}\n" if line else "\n" for line in text.split("\n")[:-1])
 
 
 def render(entries: dict[str, LockEntry]) -> str:
     """The lockfile's text for `entries`: schema first, tasks sorted by name."""
-    return _dump(lock_data(entries))
+    return dump(lock_data(entries))
 
 
 def _locked_paths(rows: Any, where: str) -> tuple[LockedPath, ...]:
