@@ -96,6 +96,8 @@ class LivePrinter:
         self.ui.info(f"[{task}] {text}")
 
     def _event(self, event: Event) -> None:
+        from gitpipe.trust.checks import terminal_text
+
         if event.kind in VERBOSE_LABELS:
             if self.ui.verbose:
                 detail = f" ({event.message})" if event.kind == "done" and event.message else ""
@@ -103,7 +105,10 @@ class LivePrinter:
             return
         if event.kind not in LABELS:
             return
-        lines = event.message.splitlines() if event.message else []
+        # Each line as a terminal shows it plainly: what went wrong may name
+        # what a clone or a remote holds (a warning's record, a retry's cause).
+        lines = [terminal_text(line) for line in event.message.split("\n")] \
+            if event.message else []
         first = lines[0] if lines else ""
         if event.kind == "warn":  # a diagnostic: said whole
             self.ui.result(self._said(event, first), err=True, styled=True)

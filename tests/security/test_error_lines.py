@@ -162,3 +162,21 @@ def test_a_failures_lines_reach_the_terminal_as_text(capsys: pytest.CaptureFixtu
     assert capsys.readouterr().err.splitlines() == [
         "error: stage 'a': p.json", "  all 1 stage up to date\\x1b]0;owned\\x07\\x1b[2J\\u2028 "
         "forged.json", "hint: fix it"]
+
+
+@pytest.mark.parametrize(("kind", "verbose"), [("warn", False), ("start", False),
+                                               ("retry", True)])
+def test_a_live_line_reaches_the_terminal_as_text(capsys: pytest.CaptureFixture[str],
+                                                  kind: str, verbose: bool) -> None:
+    """The one place a run's live lines are printed shows what they say as a
+    terminal shows it plainly, whatever entered the message."""
+    from gitpipe.cli.console import Ui
+    from gitpipe.cli.output import LivePrinter
+    from gitpipe.engine.reports import Event
+
+    message = f"run entry \x1b]0;owned\x07 {FORGED}"
+    LivePrinter(Ui(verbose=verbose)).event(Event("a", kind, message))
+    said = capsys.readouterr()
+    shown = said.out + said.err
+    assert "\x1b" not in shown and "\x07" not in shown and "\u2028" not in shown, shown
+    assert r"run entry \x1b]0;owned\x07 p.json" in shown, shown
