@@ -180,3 +180,19 @@ def test_a_live_line_reaches_the_terminal_as_text(capsys: pytest.CaptureFixture[
     shown = said.out + said.err
     assert "\x1b" not in shown and "\x07" not in shown and "\u2028" not in shown, shown
     assert r"run entry \x1b]0;owned\x07 p.json" in shown, shown
+
+
+def test_a_python_modules_notes_never_print_as_gitpipes_lines(repo: Repo, tmp_path: Path) -> None:
+    """`validate` notes a `python:` module that does not parse, by its path: a
+    clone's module named with escapes and a newline forged a hint line."""
+    repo.spec({"a": {"cmd": "echo > out.txt", "deps": [{"python": PYTHON_DEP}],
+                     "outs": ["out.txt"]}})
+    repo.gen({PYTHON_DEP: "def (\n"}, commit="spec")
+    before = snapshot(tmp_path)
+    done = repo.run("validate")
+    assert done.returncode == 0, done.stderr
+    assert "\x1b" not in done.stderr and "\x07" not in done.stderr, done.stderr
+    lines = done.stderr.splitlines()
+    assert not any(line.startswith(("hint: the cache", "  x.py")) for line in lines), lines
+    assert "warning: a\\x1b]0;owned\\x07\\nhint: the cache" in done.stderr, done.stderr
+    assert_only_changed(before, snapshot(tmp_path), STATE)
