@@ -32,14 +32,13 @@ RESERVED = (".git", ".gitpipe")
 _IGNORED_BY_HFS = dict.fromkeys([0x200C, 0x200D, 0x200E, 0x200F, *range(0x202A, 0x202F),
                                  *range(0x206A, 0x2070), 0xFEFF])
 _SHORT_NAMES = ("git~1", "gitpip~1")
-_DIGEST = re.compile(r"^xxh3:[0-9a-f]{32}(\.dir)?$")
+_DIGEST = re.compile(r"^xxh3:[0-9a-f]{32}(\.dir)?\Z")
 # A stage's name (gitpipe.yaml's rule) and a task's: the stage, then `@` and a
-# partition key, which is one path component (run-cache keys and log names
-# are built from it).
-STAGE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
-_TASK_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*(@[A-Za-z0-9_.:+-]+)?$")
-# An environment variable's name, as a stage's `env` and `kubernetes.env` give
-# one (`\Z`: `$` also matches before a final newline).
+# partition key, which is one path component (run-cache keys and log names are
+# built from it); an environment variable's name (a stage's `env`,
+# `kubernetes.env`). `\Z` ends each: `$` also matches before a final newline.
+STAGE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*\Z")
+_TASK_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*(@[A-Za-z0-9_.:+-]+)?\Z")
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # The longest path and name Linux can open (PATH_MAX with its NUL, NAME_MAX),
 # in bytes: a record naming a longer one names nothing a run could make, and
@@ -362,7 +361,6 @@ MAX_MODULES = 10_000
 MAX_MODULE_BYTES = 8 * 1024 * 1024
 _MODULE_DIGEST = re.compile(r"^(xxh3:[0-9a-f]{32}|git:[0-9a-f]{40})$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
 
 # A module path every rule below accepts (each component starts with a letter,
 # digit or underscore: never '.', '..' or '.git'): most rows, checked at once.

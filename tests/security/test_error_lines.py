@@ -196,3 +196,28 @@ def test_a_python_modules_notes_never_print_as_gitpipes_lines(repo: Repo, tmp_pa
     assert not any(line.startswith(("hint: the cache", "  x.py")) for line in lines), lines
     assert "warning: a\\x1b]0;owned\\x07\\nhint: the cache" in done.stderr, done.stderr
     assert_only_changed(before, snapshot(tmp_path), STATE)
+
+
+@pytest.mark.parametrize("where", ["gitpipe.yaml", "gitpipe.lock"])
+def test_a_name_ends_at_its_last_character(repo: Repo, tmp_path: Path, where: str) -> None:
+    """`$` also matches before a final newline: a clone's stage named `a\\n`
+    passed the spec's rule (its log and run-cache entry were named with the
+    newline, its lines broken), and a lock entry so named, or with a digest
+    so ended, passed the lock's."""
+    fingerprint = "xxh3:" + "0" * 32
+    if where == "gitpipe.yaml":
+        repo.spec({"a\n": {"cmd": "echo hi > out.txt", "outs": ["out.txt"]}}, commit="spec")
+    else:
+        repo.spec({"a": {"cmd": "echo hi > out.txt", "outs": ["out.txt"]}})
+        lock = {"schema": 1, "stages": {"a": {"cmd": "echo hi > out.txt",
+                                              "fingerprint": f"{fingerprint}\n"}}}
+        repo.gen({"gitpipe.lock": lock}, commit="lock")
+    repo.run("init")
+    before = snapshot(tmp_path)
+    done = repo.run("repro")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    said = "invalid stage name 'a\\n'" if where == "gitpipe.yaml" else \
+        f"fingerprint '{fingerprint}\\n' is not an xxh3 digest"
+    assert said in done.stderr, done.stderr
+    assert_only_changed(before, snapshot(tmp_path), [*STATE, "repo/.gitpipe/project.lock"])
