@@ -42,7 +42,11 @@ def failed(exc: Exception, ui: Ui) -> int:
     from gitpipe.core.errors import GitpipeError
 
     if not isinstance(exc, GitpipeError):
-        ui.result(f"error: unexpected {type(exc).__name__}: {exc}", err=True)
+        from gitpipe.trust.checks import terminal_text
+
+        # Its text may quote what it was reading (a name from git or a remote):
+        # one line, as a terminal shows it plainly.
+        ui.result(f"error: unexpected {type(exc).__name__}: {terminal_text(str(exc))}", err=True)
         ui.result("hint: rerun with --debug for a traceback", err=True)
         return 1
     for line in error_lines(exc.message, exc.hint):

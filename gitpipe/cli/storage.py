@@ -291,6 +291,7 @@ def _asked(plan: Any, keeping: str, asks: str, hint: str, warning: str = "") -> 
 @json_option("fsck")
 def fsck(ctx: click.Context, repair: bool, remote_name: str | None, jobs: int) -> None:
     """Check that every cache object's content agrees with its name."""
+    from gitpipe.trust.checks import printable, terminal_text
     from gitpipe.usecases.fsck import fsck as run_fsck
     from gitpipe.usecases.fsck import fsck_remote
 
@@ -306,10 +307,10 @@ def fsck(ctx: click.Context, repair: bool, remote_name: str | None, jobs: int) -
     for digest in report.bad:
         state = "removed" if digest in report.removed else "bad"
         click.echo(f"{state}: {digest}")
-    for out in report.missing:
-        click.echo(f"missing: {out.path} (stage {out.task!r}, {out.digest})")
+    for out in report.missing:  # a path from gitpipe.lock, as git brought it
+        click.echo(f"missing: {printable(out.path)} (stage {out.task!r}, {out.digest})")
     for problem in report.malformed:
-        click.echo(f"malformed: {problem}")
+        click.echo(f"malformed: {terminal_text(problem)}")
     click.echo(f"checked {report.checked} object(s): {len(report.bad)} bad, "
                f"{len(report.missing)} lock out(s) missing from {where}")
     if report.removed and remote_name is not None:

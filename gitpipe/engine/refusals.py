@@ -18,6 +18,7 @@ from gitpipe.pipeline.parse import spec_places
 from gitpipe.project.root import Project
 from gitpipe.project.staleness import Staleness, unmade_deps
 from gitpipe.project.status import written_by
+from gitpipe.trust.checks import printable
 
 NEAR_MISSES_AMONG = 1000  # files beside a missing dep, at most, to look for a near miss in
 
@@ -36,8 +37,9 @@ def missing_message(root: Path, task: Task, missing: Sequence[str],
                 f"{f' ({near})' if near else ''}\n"
                 "hint: fix the path in gitpipe.yaml, create the file, or add the stage that "
                 "writes it")
-    return (f"{where}: stage {task.name!r}: python: {unresolved[0]} names no module file of "
-            "the project (looked for beside it, in the stage's wdir, the root and src/)\n"
+    return (f"{where}: stage {task.name!r}: python: {printable(unresolved[0])} names no "
+            "module file of the project (looked for beside it, in the stage's wdir, the root "
+            "and src/)\n"
             "hint: a python: dep follows the project's own modules; an installed or "
             "standard-library module is not one, so drop it or name the project's file")
 

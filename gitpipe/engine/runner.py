@@ -202,7 +202,10 @@ class _Runner:
     def _re_record(self, task: Task, verdict: Staleness, seen: Observation) -> Outcome:
         """Only the declaration changed (an out became a metric): the outs are
         what the command produced, so the lock records them anew, no run."""
-        self.writer.update(task.name, lock_entry_for(task, seen, seen.outs))
+        try:
+            self.writer.update(task.name, lock_entry_for(task, seen, seen.outs))
+        except lockfile.LockTooLarge as exc:
+            return self._finish(task.name, Outcome.FAILED, verdict, str(exc))
         why = "; ".join(str(r) for r in verdict.reasons)
         self.listener(Event(task.name, "recorded", why))
         return self._finish(task.name, Outcome.RECORDED, verdict, why)
@@ -342,7 +345,12 @@ class _Runner:
             return self._finish(task.name, Outcome.FAILED, verdict,
                                 f"stage {task.name!r}: cannot store its outs in the cache: "
                                 f"{exc}", duration, attempts, str(log_path))
-        self.writer.update(task.name, lock_entry_for(task, seen, outs))
+        try:
+            self.writer.update(task.name, lock_entry_for(task, seen, outs))
+        except lockfile.LockTooLarge as exc:  # its outs stay, in the cache and the run-cache too
+            self._record(task.name, wall, duration, "failed", seen, outs, log_path)
+            return self._finish(task.name, Outcome.FAILED, verdict, str(exc), duration,
+                                attempts, str(log_path))
         self._record(task.name, wall, duration, "ran", seen, outs, log_path)
         return self._finish(task.name, Outcome.RAN, verdict, duration=duration,
                             attempts=attempts, log=str(log_path))

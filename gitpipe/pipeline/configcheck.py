@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from gitpipe.core.errors import BadInputError
+from gitpipe.trust.checks import ENV_NAME, shows_as_is
 
 CACHE_TYPES = ("reflink", "copy", "hardlink", "symlink")
 
@@ -51,6 +52,14 @@ def _mapping(value: Any) -> str | None:
     return None if isinstance(value, dict) else "must be a mapping"
 
 
+def _environment(value: Any) -> str | None:
+    """A mapping of environment variable names (they are named in warnings)."""
+    if not isinstance(value, dict):
+        return "must be a mapping"
+    bad = next((name for name in value if not ENV_NAME.match(str(name))), None)
+    return None if bad is None else f"names {str(bad)!r}, which is not a variable's name"
+
+
 def _one_of(choices: tuple[str, ...]) -> Check:
     def check(value: Any) -> str | None:
         return None if value in choices else f"must be one of {', '.join(choices)}"
@@ -83,7 +92,7 @@ SECTIONS: dict[str, dict[str, Check]] = {
     "kubernetes": {
         "namespace": _text, "image": _or_null(_text), "context": _or_null(_text),
         "kubeconfig": _or_null(_text), "image_pull_secrets": _or_null(_texts),
-        "ttl": _whole(0), "command": _or_null(_texts), "env": _or_null(_mapping),
+        "ttl": _whole(0), "command": _or_null(_texts), "env": _or_null(_environment),
         "env_from_secret": _or_null(_texts), "heartbeat_timeout": _seconds,
         "pending_timeout": _seconds, "image_pull_grace": _seconds,
         "watch_timeout": _whole(1),
@@ -130,7 +139,7 @@ def _check_section(section: str, body: dict[str, Any], source: str) -> None:
 
 def _check_remotes(remotes: dict[str, Any], source: str) -> None:
     for name, body in remotes.items():
-        if not str(name).strip() or any(ord(char) < 32 or ord(char) == 127 for char in str(name)):
+        if not str(name).strip() or not shows_as_is(str(name)):
             _refuse(source, f"remotes.{name!r}", "is not a name: it is empty or holds a "
                     "control character", "name remotes with letters, digits, '-' and '_'")
         if not isinstance(body, dict):
@@ -141,7 +150,25 @@ def _check_remotes(remotes: dict[str, Any], source: str) -> None:
             if problem:
                 _refuse(source, f"remotes.{name}.url", problem, "give an fsspec URL "
                         "(s3://bucket/prefix, …) or a folder's path")
+        option = _odd_option_name(body)
+        if option is not None:
+            _refuse(source, f"remotes.{name}", f"has an option named {option!r}, which is "
+                    "no storage option's name (it holds a control character)",
+                    "remove it; storage options are named like endpoint_url or client_kwargs")
         _check_run_cache_keys(str(name), body, source)
+
+
+def _odd_option_name(options: dict[Any, Any]) -> str | None:
+    """The first name, at any depth, a terminal would not show as the text it
+    is (a newline, an escape, a bidi control): option names are said in
+    warnings, and no storage option is named so."""
+    for name, value in options.items():
+        if not shows_as_is(str(name)):
+            return str(name)
+        deeper = _odd_option_name(value) if isinstance(value, dict) else None
+        if deeper is not None:
+            return deeper
+    return None
 
 
 # A remote's keys that gitpipe reads itself (the run-cache's trust and scopes);
@@ -222,7 +249,7 @@ def _secret_variable_problem(text: Any) -> str | None:
 def _url_problem(url: Any) -> str | None:
     if not isinstance(url, str) or not url.strip():
         return f"must be a URL or a folder's path, not {url!r}"
-    if any(ord(char) < 32 for char in url):
+    if not shows_as_is(url):
         return f"holds a control character: {url!r}"
     from urllib.parse import urlsplit  # only when a remote is configured
 

@@ -7,7 +7,6 @@ crash leaves either the old or the new lock, never half of one.
 
 from __future__ import annotations
 
-import functools
 import threading
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ from gitpipe.core.errors import BadInputError, GitpipeError, RecordError
 from gitpipe.core.yamlio import parse_plain
 from gitpipe.hashing.statsig import ReadLog
 from gitpipe.pipeline import lockpickle
-from gitpipe.pipeline.locktext import entry_text
+from gitpipe.pipeline.locktext import Flow, dump, entry_text
 from gitpipe.pipeline.parse import read_inside
 from gitpipe.trust import checks
 from gitpipe.trust.checks import fingerprint_problem, module_row_problem, task_problem
@@ -30,8 +29,19 @@ _CONFLICT = ("take either side ('git checkout --ours gitpipe.lock' or '--theirs'
              "'gitpipe repro': it reruns only the stages the other side changed (and restores "
              "those the run-cache knows), and writes the merged lock")
 SCHEMA = 1
+_HEADER = f"schema: {SCHEMA}\nstages:\n"
 # The code that decides what a text reads as, part of lockpickle.py's keys.
 _READERS = (__file__, checks.__file__, yamlio.__file__, parsecache.__file__)
+
+
+class LockTooLarge(BadInputError):
+    """An entry that would make the lock larger than any command reads."""
+    def __init__(self, name: str, size: int) -> None:
+        super().__init__(
+            f"stage {name!r}: its {LOCK_FILE} entry ({size:,} characters) would make the "
+            f"lock larger than {yamlio.MAX_BYTES // (1024 * 1024)} MiB, which no command "
+            "reads; it is not recorded", hint="params are written into the lock whole: keep "
+            "a large value in a file the stage names as a dep, not in params")
 
 
 class LockedPath(NamedTuple):
@@ -105,13 +115,13 @@ class LockEntry(NamedTuple):
         if self.runtime is not None:
             data["runtime"] = self.runtime
         if self.deps:
-            data["deps"] = [_Flow(d.to_dict()) for d in sorted(self.deps, key=_by_path)]
+            data["deps"] = [Flow(d.to_dict()) for d in sorted(self.deps, key=_by_path)]
         if self.python:
-            data["python"] = [_Flow(m.to_dict()) for m in sorted(self.python, key=_by_path)]
+            data["python"] = [Flow(m.to_dict()) for m in sorted(self.python, key=_by_path)]
         if self.params:
             data["params"] = _sorted_params(self.params)
         if self.outs:
-            data["outs"] = [_Flow(o.to_dict()) for o in sorted(self.outs, key=_by_path)]
+            data["outs"] = [Flow(o.to_dict()) for o in sorted(self.outs, key=_by_path)]
         return data
 
 
@@ -125,45 +135,19 @@ def _sorted_params(value: Any) -> Any:
     return value
 
 
-class _Flow(dict[str, Any]):
-    """A mapping written on one line: `- {path: a, hash: xxh3:…}`."""
-
-
-@functools.cache
-def _dumper() -> Any:
-    """The lock's YAML dumper (made on first write: see yamlio._yaml)."""
-    import yaml
-
-    class LockDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
-        pass
-
-    LockDumper.add_representer(
-        _Flow, lambda dumper, data: dumper.represent_mapping(
-            "tag:yaml.org,2002:map", data.items(), flow_style=True)
-    )
-    return LockDumper
-
-
-def _dump(data: Any) -> str:
-    import yaml
-
-    return str(yaml.dump(data, Dumper=_dumper(), sort_keys=False,
-                         default_flow_style=False, allow_unicode=True, width=10_000))
-
-
 def render_entry(name: str, entry: LockEntry) -> str:
     """One task's block under `stages:`, exactly as `render` writes it."""
     data = entry.to_dict()
     direct = entry_text(name, data)
     if direct is not None:
         return direct
-    text = _dump({name: data})
+    text = dump({name: data})
     return "".join(f"  {line}\n" if line else "\n" for line in text.split("\n")[:-1])
 
 
 def render(entries: dict[str, LockEntry]) -> str:
     """The lockfile's text for `entries`: schema first, tasks sorted by name."""
-    return _dump(lock_data(entries))
+    return dump(lock_data(entries))
 
 
 def _locked_paths(rows: Any, where: str) -> tuple[LockedPath, ...]:
@@ -296,6 +280,7 @@ class LockWriter:
         # The text last written and the entries it was rendered from.
         self._last: tuple[str, dict[str, LockEntry]] | None = None
         self._texts: dict[str, str] = {}
+        self._size: int | None = None  # characters of every entry's text, once counted
         self._mutex = threading.Lock()
         self._changed = threading.Condition(self._mutex)
         self._version = 0  # bumped by every change
@@ -316,7 +301,7 @@ class LockWriter:
 
     def _render(self) -> str:
         body = "".join(self._text(name) for name in sorted(self.entries))
-        return f"schema: {SCHEMA}\nstages:\n" + body if body else render({})
+        return _HEADER + body if body else render({})
 
     def _snapshot(self) -> dict[str, LockEntry]:
         """The entries as rendered now, kept only to seed the parse cache."""
@@ -354,14 +339,29 @@ class LockWriter:
             self._closing.wait(max(WRITE_BEHIND_INTERVAL, WRITE_BEHIND_SPACING * took))
 
     def update(self, name: str, entry: LockEntry) -> None:
+        """Record `entry` for `name` (LockTooLarge, the lock as it was: see _resize)."""
+        text = render_entry(name, entry)
         with self._mutex:
+            self._resize(name, text)
             self.entries[name] = entry
-            self._texts.pop(name, None)
+            self._texts[name] = text
             self._changed_locked()
+
+    def _resize(self, name: str, text: str) -> None:
+        """Count `text` as the entry of `name`, refusing a lock no command reads
+        (yamlio.MAX_BYTES): params are written in whole, a pull request's too."""
+        if self._size is None:
+            self._size = sum(len(self._text(other)) for other in self.entries)
+        size = self._size + len(text) - (len(self._text(name)) if name in self.entries else 0)
+        if size + len(_HEADER) > yamlio.MAX_BYTES:
+            raise LockTooLarge(name, len(text))
+        self._size = size
 
     def remove(self, names: list[str]) -> None:
         with self._mutex:
             for name in names:
+                if self._size is not None and name in self.entries:
+                    self._size -= len(self._text(name))
                 self.entries.pop(name, None)
                 self._texts.pop(name, None)
             self._changed_locked()

@@ -168,3 +168,30 @@ def entry_text(name: str, data: dict[str, Any]) -> str | None:
                 return None
             out.append(f"    {field}: {text}\n")
     return "".join(out)
+
+
+class Flow(dict[str, Any]):
+    """A mapping written on one line: `- {path: a, hash: xxh3:…}`."""
+
+
+@functools.cache
+def _dumper() -> Any:
+    """The lock's YAML dumper (made on first write: see yamlio._yaml)."""
+    import yaml
+
+    class LockDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+        pass
+
+    LockDumper.add_representer(
+        Flow, lambda dumper, data: dumper.represent_mapping(
+            "tag:yaml.org,2002:map", data.items(), flow_style=True)
+    )
+    return LockDumper
+
+
+def dump(data: Any) -> str:
+    """`data` as PyYAML writes a lock: block style, a Flow on one line."""
+    import yaml
+
+    return str(yaml.dump(data, Dumper=_dumper(), sort_keys=False,
+                         default_flow_style=False, allow_unicode=True, width=10_000))

@@ -238,9 +238,13 @@ def ignore_pattern(path: str, freq: str | None) -> str:
     names `path` takes in every partition: each `${…}` becomes a digit glob of
     its value's shape, and glob characters of the path itself match only
     themselves. Trailing spaces are escaped: git drops them from a line, so
-    `/out ` would ignore `out` and leave the out `out ` for `git add -A`."""
+    `/out ` would ignore `out` and leave the out `out ` for `git add -A`.
+    `freq` None: `path` is no template but the name itself (an out of a stage
+    without partitions or of an item, rendered; a page), whose `${…}` is text
+    (`\\${` in a foreach value): a digit glob there would hide the user's own
+    files from git and leave the out to `git add -A`."""
     shapes = {**_SHAPES, "date": _HOUR if freq == "hourly" else _DATE}
-    parts = _VAR.split(path)
+    parts = _VAR.split(path) if freq is not None else [path]
     pattern = "".join(shapes.get(part, "*") if odd else _escape_glob(part)
                       for odd, part in ((i % 2 == 1, p) for i, p in enumerate(parts)))
     kept = pattern.rstrip(" ")

@@ -18,7 +18,7 @@ from gitpipe.pipeline.itemcheck import range_problem
 from gitpipe.pipeline.items import ItemSpec
 from gitpipe.pipeline.model import DEFAULT_PARAMS_FILE, KubeSpec, Out, ParamRef, Stage, WaitFor
 from gitpipe.pipeline.partitions import FREQS, PartitionSpec, template_names, variables
-from gitpipe.trust.checks import printable, reserved_name, terminal_text
+from gitpipe.trust.checks import ENV_NAME, printable, reserved_name, terminal_text
 
 STAGE_FIELDS = {
     "cmd", "deps", "params", "outs", "metrics", "wdir", "env", "retries", "timeout",
@@ -227,7 +227,7 @@ class StageParser:
             return ()
         pairs = []
         for key, value in env.items():
-            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", str(key)) or isinstance(
+            if not ENV_NAME.match(str(key)) or isinstance(
                 value, (dict, list)
             ):
                 self.problem(key, f"env {key!r}: must be NAME: scalar", env)

@@ -34,7 +34,7 @@ from gitpipe.pipeline.model import SPEC_FILE, Task
 from gitpipe.pipeline.pyimports import ImportRequest, decode, encode, scan
 from gitpipe.storage.state import State
 from gitpipe.storage.workspace import PathHasher, PathInfo, Workspace
-from gitpipe.trust.checks import MAX_MODULE_BYTES, MAX_MODULES, module_file_problem
+from gitpipe.trust.checks import MAX_MODULE_BYTES, MAX_MODULES, module_file_problem, terminal_text
 
 FILE, DIR, MISSING, OTHER = "file", "dir", "missing", "other"
 
@@ -381,8 +381,8 @@ def _up(folder: str, levels: int) -> str | None:
 
 
 def dynamic_imports(task: Task, hasher: PathHasher) -> list[str]:
-    """For `gitpipe validate`: the imports of the task's modules that cannot be
-    followed, and the modules that do not parse, each naming file and line."""
+    """For `gitpipe validate`: imports of the task's modules that cannot be followed and
+    modules that do not parse, by file and line, shown plainly (their text is git's)."""
     notes = []
     modules, missing = modules_of(task, hasher)
     read = finder_for(hasher).tree.read
@@ -397,4 +397,4 @@ def dynamic_imports(task: Task, hasher: PathHasher) -> list[str]:
         for line, text in found.dynamic:
             notes.append(f"{path}:{line}: {text} cannot be followed by python: (stage "
                          f"{task.name!r}); add what it imports as a plain dep")
-    return notes
+    return [terminal_text(note) for note in notes]

@@ -32,12 +32,14 @@ RESERVED = (".git", ".gitpipe")
 _IGNORED_BY_HFS = dict.fromkeys([0x200C, 0x200D, 0x200E, 0x200F, *range(0x202A, 0x202F),
                                  *range(0x206A, 0x2070), 0xFEFF])
 _SHORT_NAMES = ("git~1", "gitpip~1")
-_DIGEST = re.compile(r"^xxh3:[0-9a-f]{32}(\.dir)?$")
+_DIGEST = re.compile(r"^xxh3:[0-9a-f]{32}(\.dir)?\Z")
 # A stage's name (gitpipe.yaml's rule) and a task's: the stage, then `@` and a
-# partition key, which is one path component (run-cache keys and log names
-# are built from it).
-STAGE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
-_TASK_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*(@[A-Za-z0-9_.:+-]+)?$")
+# partition key, which is one path component (run-cache keys and log names are
+# built from it); an environment variable's name (a stage's `env`,
+# `kubernetes.env`). `\Z` ends each: `$` also matches before a final newline.
+STAGE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*\Z")
+_TASK_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*(@[A-Za-z0-9_.:+-]+)?\Z")
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # The longest path and name Linux can open (PATH_MAX with its NUL, NAME_MAX),
 # in bytes: a record naming a longer one names nothing a run could make, and
 # the checks below stay linear in what they read.
@@ -63,7 +65,7 @@ def path_problem(path: object) -> str | None:
         if _byte_length(part) > MAX_NAME_BYTES:
             return f"has a component longer than a name may be ({MAX_NAME_BYTES} bytes)"
         if reserved_name(part):
-            return f"names '{part}', which belongs to git or gitpipe"
+            return f"names {part!r}, which belongs to git or gitpipe"
     return None
 
 
@@ -190,8 +192,8 @@ def symlink_problem(root: Path, path: str) -> str | None:
     if blocked is None:
         return None
     parent, is_link = blocked
-    return (f"passes through the symlink '{parent}'" if is_link
-            else f"passes through '{parent}', which is not a directory")
+    return (f"passes through the symlink {parent!r}" if is_link
+            else f"passes through {parent!r}, which is not a directory")
 
 
 def out_path(root: Path, path: object, declared: Collection[str], *, record: str,
@@ -359,7 +361,6 @@ MAX_MODULES = 10_000
 MAX_MODULE_BYTES = 8 * 1024 * 1024
 _MODULE_DIGEST = re.compile(r"^(xxh3:[0-9a-f]{32}|git:[0-9a-f]{40})$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
 
 # A module path every rule below accepts (each component starts with a letter,
 # digit or underscore: never '.', '..' or '.git'): most rows, checked at once.

@@ -15,23 +15,26 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import stat
 from pathlib import Path
 
 from gitpipe.trust.dotdir import user_cache_home
 
 KEY_FILE = "pickle-signing-key"
 _SIGNATURE = 32  # bytes of HMAC-SHA256
+_KEY_BYTES = 64  # read of the key file at most (it holds 32 bytes, as a signature does)
 
 
 def signing_key(root: Path) -> bytes | None:
     """This user's key, made on first use; None where it would live inside the
-    project (HOME in a repository: it must never be committed or shared)."""
+    project (HOME in a repository: it must never be committed or shared), or
+    where another user could have chosen it (see _own_key)."""
     home = Path(user_cache_home())
     path = home / KEY_FILE
     try:
         if home.resolve().is_relative_to(root.resolve()):
             return None
-        return path.read_bytes()
+        return _own_key(path)
     except FileNotFoundError:
         pass
     except (OSError, RuntimeError):
@@ -40,7 +43,7 @@ def signing_key(root: Path) -> bytes | None:
         import secrets  # once per user: it imports random, base64 and more
 
         home.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(secrets.token_bytes(32))
     except FileExistsError:
@@ -48,9 +51,27 @@ def signing_key(root: Path) -> bytes | None:
     except OSError:
         return None
     try:
-        return path.read_bytes()
+        return _own_key(path)
     except OSError:
         return None
+
+
+def _own_key(path: Path) -> bytes | None:
+    """The key at `path` if it is a regular file this user owns that group and
+    others cannot write, opened without following a link (raises as open does;
+    None otherwise). XDG_CACHE_HOME may be a folder others write too (a CI
+    runner's /tmp): a key file another user made there first, or linked to a
+    file of theirs, is a key they know."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid() \
+                or info.st_mode & 0o022:
+            return None
+        key = os.read(fd, _KEY_BYTES)
+        return key if len(key) >= _SIGNATURE else None  # being written by another process
+    finally:
+        os.close(fd)
 
 
 def load(path: Path, key: bytes, root: Path) -> object | None:

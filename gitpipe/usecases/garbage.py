@@ -29,6 +29,7 @@ from gitpipe.storage.packs import pack_key
 from gitpipe.storage.packstore import PackSet, read_packs
 from gitpipe.storage.remote import Remote, fetch_exactly, object_key
 from gitpipe.storage.runlogs import LOGS_DIR, old_logs
+from gitpipe.trust.checks import printable
 from gitpipe.trust.sizes import loads_record
 
 SCOPE_FLAGS = "--workspace, --all-branches, --all-tags, --all-commits or --rev REV"
@@ -259,8 +260,8 @@ def _manifest_files(cache: Cache, digest: str) -> list[str] | None:
 
 
 def _lost_manifests(lost: list[NamedOut], source: str | None) -> CacheError:
-    lines = [f"{out.path} (stage {out.task!r}, {out.digest}) in {lockfile.LOCK_FILE} of "
-             f"{out.where}" for out in lost[:10]]
+    lines = [f"{printable(out.path)} (stage {out.task!r}, {out.digest}) in "
+             f"{lockfile.LOCK_FILE} of {out.where}" for out in lost[:10]]
     more = f"\n  ... and {len(lost) - 10} more" if len(lost) > 10 else ""
     looked = "the local cache" + (f" or {source}" if source else "")
     return CacheError(f"gc removes nothing: {len(lost)} directory manifest(s) that kept locks "

@@ -32,6 +32,7 @@ from gitpipe.storage.remote import (
     push,
 )
 from gitpipe.storage.runshare import to_publish
+from gitpipe.trust.checks import printable
 from gitpipe.trust.sizes import UNSIZED_HINT
 from gitpipe.usecases.dirsync import entries_within, lay_out_changed
 
@@ -135,7 +136,8 @@ PULL_OR_REPRO = ("run 'gitpipe pull' to fetch them from the remote, or 'gitpipe 
 
 def missing_error(missing: list[LockedOut], where: str,
                   hint: str = PRODUCE_THEN_PUSH) -> CacheError:
-    lines = [f"{m.path} (stage {m.task!r}, {m.digest})" for m in missing[:10]]
+    # A lock's out path comes from git: one listing line each, whatever it holds.
+    lines = [f"{printable(m.path)} (stage {m.task!r}, {m.digest})" for m in missing[:10]]
     more = f"\n... and {len(missing) - 10} more" if len(missing) > 10 else ""
     return CacheError(f"{len(missing)} out(s) are not in {where}:\n  " + "\n  ".join(lines)
                       + more, hint=hint)

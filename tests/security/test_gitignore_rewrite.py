@@ -77,6 +77,31 @@ def test_an_out_with_a_newline_writes_no_rule(make_repo, tmp_path: Path, stages:
     assert_only_changed(before, snapshot(tmp_path), ["victim/.gitpipe"])
 
 
+@pytest.mark.parametrize("stages", [
+    {"make": {"foreach": {"a": "\\${month}"},
+              "do": {"cmd": "python gen.py && mv out.txt 'm-${item}.txt'", "deps": ["gen.py"],
+                     "outs": ["m-${item}.txt"]}}},
+    {"make": {"foreach": {"a": {"n": "\\${year}"}},
+              "do": {"cmd": "python gen.py && mv out.txt 'm-${item.n}.txt'", "deps": ["gen.py"],
+                     "outs": ["m-${item.n}.txt"]}}},
+], ids=["foreach-value", "foreach-field"])
+def test_an_outs_dollar_brace_is_its_own_text_in_gitignore(make_repo, tmp_path: Path,
+                                                           stages: dict) -> None:
+    """A foreach value's `\\${month}` is a literal `${month}` in the out's
+    name; written as `[0-9][0-9]`, the line hid the user's own `m-12.txt` from
+    git and left the out itself to the next `git add -A`."""
+    victim = cloned_with_ignore(make_repo, tmp_path, b".env\n", stages)
+    for name in ("m-12.txt", "m-2024.txt"):
+        (victim.path / name).write_text("the user's own\n")
+    before = snapshot(tmp_path)
+    done = victim.run("repro")
+    assert done.returncode == 0, done.stdout + done.stderr
+    made = [p.name for p in victim.path.glob("m-$*.txt")]
+    assert len(made) == 1 and ignored(victim, made[0]), made
+    assert not ignored(victim, "m-12.txt") and not ignored(victim, "m-2024.txt")
+    assert_only_changed(before, snapshot(tmp_path), [*RAN, f"victim/{made[0]}"])
+
+
 def test_a_gitignore_that_is_a_directory_is_named(make_repo, tmp_path: Path) -> None:
     origin = make_repo("origin")
     origin.gen({**GEN, ".gitignore/rules": "x\n"})

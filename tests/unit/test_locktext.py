@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gitpipe.pipeline import lockfile
+from gitpipe.pipeline import lockfile, locktext
 from gitpipe.pipeline.lockfile import LockedModule, LockedPath, LockEntry
 from gitpipe.pipeline.locktext import entry_text, scalar
 from tests.unit.test_lockentries import DIGESTS, NAMES
@@ -48,7 +48,7 @@ ENTRIES = st.builds(
 
 
 def pyyaml_entry(name: str, entry: LockEntry) -> str:
-    text = lockfile._dump({name: entry.to_dict()})
+    text = locktext.dump({name: entry.to_dict()})
     return "".join(f"  {line}\n" if line else "\n" for line in text.split("\n")[:-1])
 
 
@@ -57,9 +57,9 @@ def pyyaml_entry(name: str, entry: LockEntry) -> str:
 def test_a_value_is_written_as_pyyaml_writes_it(value: Any) -> None:
     block, flow = scalar(value), scalar(value, flow=True)
     if block is not None:
-        assert f"k: {block}\n" == lockfile._dump({"k": value})
+        assert f"k: {block}\n" == locktext.dump({"k": value})
     if flow is not None:
-        assert f"k:\n- {{p: {flow}}}\n" == lockfile._dump({"k": [lockfile._Flow({"p": value})]})
+        assert f"k:\n- {{p: {flow}}}\n" == locktext.dump({"k": [locktext.Flow({"p": value})]})
 
 
 @settings(max_examples=1500, deadline=None)
