@@ -227,8 +227,10 @@ def hooks_run(ctx: click.Context, name: str, args: tuple[str, ...]) -> None:
 @click.pass_context
 def watch_command(ctx: click.Context, targets: tuple[str, ...], jobs: int | None) -> None:
     """Rerun stale stages as their deps change; Ctrl-C stops."""
+    from gitpipe.cli.exits import error_lines
     from gitpipe.core.errors import GitpipeError
     from gitpipe.engine.reports import ReproOptions
+    from gitpipe.trust.checks import printable
     from gitpipe.usecases.watch import watch
 
     project_dir = ctx.find_root().obj["dir"]
@@ -238,7 +240,8 @@ def watch_command(ctx: click.Context, targets: tuple[str, ...], jobs: int | None
     def run(changed: set[str]) -> None:
         from gitpipe.usecases.api import Project
 
-        shown = ", ".join(sorted(changed)[:5]) + (" …" if len(changed) > 5 else "")
+        # The names are a clone's (a file a pull brings under a dep folder).
+        shown = ", ".join(map(printable, sorted(changed)[:5])) + (" …" if len(changed) > 5 else "")
         click.echo(f"changed: {shown}")
         printer = LivePrinter(ui)
         project = Project(project_dir)
@@ -248,7 +251,8 @@ def watch_command(ctx: click.Context, targets: tuple[str, ...], jobs: int | None
                 sink=printer.line)
             print_report(report, ui)
         except GitpipeError as exc:
-            click.echo(f"error: {exc}", err=True)
+            for line in error_lines(exc.message, exc.hint):
+                click.echo(line, err=True)
         finally:
             project.close()  # a watch runs for hours: nothing of a run outlives it
         click.echo("watching for changes (Ctrl-C to stop)")
