@@ -44,7 +44,7 @@ TMP_PREFIX = ".tmp-"  # a write in progress, beside its final name; never an obj
 OBJECT_MODE = 0o444  # objects are never written in place
 _TMP_COUNT = itertools.count()
 LOCAL = "the local cache"  # where a record came from, when nothing more is known
-_HEX = re.compile(r"^[0-9a-f]{3,}$")
+_HEX = re.compile(r"[0-9a-f]{3,}\Z")  # \Z: `$` also matches before a final newline
 
 
 class CacheError(GitpipeError):

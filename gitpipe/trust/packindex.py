@@ -12,7 +12,7 @@ from typing import Any
 
 from gitpipe.trust.checks import digest_problem
 
-PACK_INDEX_NAME = re.compile(r"^packs/pack-[0-9a-f]{32}\.idx$")
+PACK_INDEX_NAME = re.compile(r"packs/pack-[0-9a-f]{32}\.idx\Z")
 MAX_PACK_ENTRIES = 100_000  # ten times what gitpipe writes into one pack
 # Refused unread beyond this: what that many rows (`["xxh3:<32 hex>",offset,
 # length],`, under 80 bytes each) take. Parsed whole, in parallel; 64 MiB of

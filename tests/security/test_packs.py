@@ -169,3 +169,18 @@ def test_pack_index_objects_need_a_whole_pack(make_repo, tmp_path: Path) -> None
     Path(pack_key(str(index))).unlink()
     assert read_packs(laptop.project().remote()).objects == {}
     pull_refused(laptop, tmp_path, "has no pack beside it", "not in remote 'store'")
+
+
+def test_a_name_ending_in_a_newline_is_no_pack_index(make_repo, tmp_path: Path) -> None:
+    """A shared remote's `packs/pack-<hex>.idx\\n` (and the pack its name would
+    give) is not gitpipe's: never read as an index, never deleted by --repair."""
+    laptop, index, _ = pushed(make_repo, tmp_path)
+    odd = index.with_name(index.name + "\n")
+    odd.write_bytes(b"the user's own notes, not an index\n")
+    odd_pack = Path(pack_key(str(odd)))
+    odd_pack.write_bytes(b"and not a pack\n")
+    before = snapshot(tmp_path)
+    repaired = laptop.run("fsck", "--remote", "store", "--repair")
+    assert repaired.returncode == 0 and repaired.stderr == "", repaired.stderr
+    assert odd.exists() and odd_pack.exists()
+    assert_only_changed(before, snapshot(tmp_path), ["laptop/.gitpipe"])
