@@ -56,17 +56,20 @@ def _decode(obj: dict[str, Any]) -> Any:
 
 
 def cached_parse(text: str, source: str, cache_dir: Path | None,
-                 parse: Callable[[str], Any]) -> Any:
+                 parse: Callable[[str], Any], reader: str = "") -> Any:
     """`parse(text)`, remembered as JSON under `cache_dir` keyed by the text's xxh3.
 
     The C YAML loader still builds every object in Python; JSON of the same
     data loads many times faster. The cache is
     only a shortcut: a changed text, or any problem reading the cache, parses.
+    A `reader` other than the file's own (a params file that is the spec or
+    the lock: the params reader takes `1e-3` for a number, the spec's for
+    text) has entries of its own: one reader never takes another's data.
     """
     if cache_dir is None:
         return parse(text)
-    key = _parse_key(text)
-    path = _parse_path(cache_dir, source)
+    key = _parse_key(text, reader)
+    path = _parse_path(cache_dir, source, reader)
     try:
         with open(path, encoding="utf-8") as handle:
             stored = json.load(handle, object_hook=_decode)
@@ -105,12 +108,13 @@ def keys_apart(value: Any) -> bool:
     return True
 
 
-def _parse_key(text: str) -> str:
-    return xxhash.xxh3_128_hexdigest(f"{PARSE_RULES}\0{text}".encode())
+def _parse_key(text: str, reader: str = "") -> str:
+    rules = f"{PARSE_RULES}\0{reader}" if reader else f"{PARSE_RULES}"
+    return xxhash.xxh3_128_hexdigest(f"{rules}\0{text}".encode())
 
 
-def _parse_path(cache_dir: Path, source: str) -> Path:
-    return cache_dir / (source.replace("/", "%") + ".json")
+def _parse_path(cache_dir: Path, source: str, reader: str = "") -> Path:
+    return cache_dir / (source.replace("/", "%") + (f".{reader}" if reader else "") + ".json")
 
 
 def _store_parsed(path: Path, key: str, data: Any) -> str | None:

@@ -70,7 +70,8 @@ class ParamsReader:
                 self._files[path] = _MISSING
             else:
                 self._files[path] = cached_parse(
-                    text, path, self._cache_dir, lambda t: parse_params(t, path)) or {}
+                    text, path, self._cache_dir, lambda t: parse_params(t, path),
+                    reader="params") or {}
         return self._files[path]
 
     def values(self, stage: Stage) -> dict[str, Any]:
