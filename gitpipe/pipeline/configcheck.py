@@ -119,6 +119,9 @@ def check_file(data: dict[str, Any], source: str) -> None:
             _check_section(section, body, source)
     _check_remotes(data.get("remotes") or {}, source)
     for name, size in (data.get("pools") or {}).items():
+        if not str(name).strip() or not shows_as_is(str(name)):
+            _refuse(source, f"pools.{name!r}", "is not a name: it is empty or holds a "
+                    "control character", "name pools with letters, digits, '-' and '_'")
         problem = _whole(1)(size)
         if problem:
             _refuse(source, f"pools.{name}", f"{problem}, not {size!r}",

@@ -84,3 +84,19 @@ def test_an_options_value_from_a_committed_config_is_listed_as_text(
     assert "\x1b" not in done.stdout and "\x07" not in done.stdout, done.stdout
     assert "endpoint_url=http://127.0.0.1:9\\nhint: the cache" in done.stdout, done.stdout
     assert_only_changed(before, snapshot(tmp_path), STATE)
+
+
+@pytest.mark.parametrize("size", [0, 2])
+def test_a_pools_name_is_refused_when_a_terminal_would_not_show_it(
+        make_repo: Any, tmp_path: Path, size: int) -> None:
+    """A pool's name in a refusal printed raw: its newline and indent made a
+    line of gitpipe's own listing, not one of the error's."""
+    clone = cloned_with(make_repo, tmp_path,
+                        {"pools": {f"db\n  all 3 stages up to date{FORGED}": size}})
+    before = snapshot(tmp_path)
+    done = clone.run("status")
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.splitlines()
+    assert all(line.startswith(("error: ", "hint: ")) for line in lines), done.stderr
+    assert "\x1b" not in done.stderr and "pools.'db\\n  all 3 stages" in done.stderr, done.stderr
+    assert_only_changed(before, snapshot(tmp_path), STATE)
