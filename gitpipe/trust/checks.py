@@ -19,6 +19,7 @@ from typing import Any
 
 from gitpipe.core.errors import BadInputError, RecordError
 from gitpipe.hashing.digests import EXEC, ManifestEntry
+from gitpipe.trust.plaintext import shows_as_is
 
 LINK_PREFIX = "link:"
 # Git refuses these as a tree entry at any depth (case-insensitively,
@@ -79,15 +80,6 @@ def shown(text: object, most: int = 80) -> str:
     a name of any length, and a message never repeats more of it than this."""
     quoted = repr(text)
     return quoted if len(quoted) <= most else f"{quoted[:most]}… ({len(quoted):,} characters)"
-
-
-def shows_as_is(text: str) -> bool:
-    """Whether a terminal shows `text` as the plain text it is: no character
-    it would obey or hide (ESC, newline, DEL, C1, bidi controls). An escape
-    sequence clears the screen, sets the title or rewrites the lines above; a
-    newline forges a line; a bidi control shows a name reversed. The one test
-    of the helpers that show text from git or a remote (below)."""
-    return text.isprintable()
 
 
 def printable(text: str) -> str:
