@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from gitpipe.core.errors import BadInputError
-from gitpipe.trust.plaintext import NO_BREAK_SPACE, odd_character
+from gitpipe.trust.plaintext import odd_character
 
 CACHE_TYPES = ("reflink", "copy", "hardlink", "symlink")
 
@@ -274,17 +274,9 @@ def _url_problem(url: Any) -> str | None:
 
 
 def _odd_text(text: str) -> str | None:
-    """Why a remote's name or URL is not the plain text it reads as, or None:
-    a character a terminal obeys or hides, or a no-break space, which a web
-    page or word processor puts where a space shows and which names another
-    folder than the one typed."""
+    """Why a remote's name or URL is not the plain text it reads as, or None."""
     odd = odd_character(text)
-    if odd:
-        return f"holds {odd}"
-    if NO_BREAK_SPACE in text:
-        return (f"holds a no-break space (U+00A0) at character {text.index(NO_BREAK_SPACE) + 1}"
-                ", where a plain space was meant (retype it)")
-    return None
+    return f"holds {odd}" if odd else None
 
 
 def check_merged(raw: dict[str, Any], source_of: Callable[[str], str]) -> None:

@@ -5,10 +5,12 @@ message can give.
 Control characters (ESC, newline, DEL, C1), line and paragraph separators
 and bidi controls are never plain: an escape sequence clears the screen or
 rewrites the lines above, a newline forges a line, a bidi control shows a
-name reversed. Spaces of every width (`/data/プロジェクト　データ`, the narrow
-no-break space macOS writes in file names) and the zero-width joiners that
-Persian, Indic scripts and emoji are written with are shown as the text they
-are, so a folder's own name passes.
+name reversed. A no-break space shows as a plain space and is not one: a web
+page or a word processor puts it where a space was typed, and a path holding
+it names another folder. Spaces of other widths (`/data/プロジェクト　データ`,
+the narrow no-break space macOS writes in file names) and the zero-width
+joiners that Persian, Indic scripts and emoji are written with are shown as
+the text they are, so a folder's own name passes.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import unicodedata
 _JOINERS = frozenset("\u200c\u200d")
 _BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
                   "\u2066\u2067\u2068\u2069")
-NO_BREAK_SPACE = "\u00a0"
+_NO_BREAK_SPACE = "\u00a0"
 
 
 def shows_as_is(text: str) -> bool:
@@ -31,7 +33,8 @@ def shows_as_is(text: str) -> bool:
 
 
 def _plain(char: str) -> bool:
-    return char.isprintable() or char in _JOINERS or unicodedata.category(char) == "Zs"
+    return char.isprintable() or char in _JOINERS or (
+        unicodedata.category(char) == "Zs" and char != _NO_BREAK_SPACE)
 
 
 def odd_character(text: str) -> str | None:
@@ -46,6 +49,8 @@ def odd_character(text: str) -> str | None:
 def _kind(char: str) -> str:
     if char in _BIDI:
         return "a bidi control"
+    if char == _NO_BREAK_SPACE:
+        return "a no-break space"
     category = unicodedata.category(char)
     if category == "Cc":
         return "a control character"
