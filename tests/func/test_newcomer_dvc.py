@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -235,3 +236,21 @@ def test_the_count_leaves_out_the_partitions_and_items_none_of_which_is_stale(
     assert repo.run("repro", "--dry-run").stdout.splitlines()[-1] == "1 of 3 stages would run"
     (repo.path / "parts" / "2024-01-02.txt").unlink()
     assert "\n2 of 3 stages stale (1 of 3 partitions)\n" in repo.run("status").stdout
+
+
+def test_dvc_s_gc_force_and_fsck_r_say_or_do_what_a_dvc_user_means(
+        repo: Repo, tmp_path: Path) -> None:
+    """`dvc gc -f` deletes without asking (gitpipe's `-y`); `-r` names the
+    remote for push, pull, fetch and gc, and now for fsck too."""
+    repo.spec({"a": {"cmd": "echo a > a.txt", "outs": ["a.txt"]}})
+    repo.run("init", check=True)
+    repo.run("remote", "add", "-d", "store", str(tmp_path / "store"), check=True)
+    repo.run("repro", check=True)
+    repo.run("push", check=True)
+    done = repo.run("gc", "-w", "-f")
+    assert done.returncode == 2
+    assert "hint: 'gitpipe gc -y' (--yes) deletes without asking (docs/howto/dvc.md)" \
+        in done.stderr.splitlines(), done.stderr
+    done = repo.run("fsck", "-r", "store")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("checked 1 object(s): 0 bad"), done.stdout
