@@ -39,6 +39,7 @@ _DIGEST = re.compile(r"^xxh3:[0-9a-f]{32}(\.dir)?\Z")
 # built from it); an environment variable's name (a stage's `env`,
 # `kubernetes.env`). `\Z` ends each: `$` also matches before a final newline.
 STAGE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*\Z")
+STAGE_NAME_RULE = "ASCII letters, digits, _ . -, starting with a letter or _"
 _TASK_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*(@[A-Za-z0-9_.:+-]+)?\Z")
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # The longest path and name Linux can open (PATH_MAX with its NUL, NAME_MAX),

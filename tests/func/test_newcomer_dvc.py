@@ -254,3 +254,31 @@ def test_dvc_s_gc_force_and_fsck_r_say_or_do_what_a_dvc_user_means(
     done = repo.run("fsck", "-r", "store")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("checked 1 object(s): 0 bad"), done.stdout
+
+
+@pytest.mark.parametrize(("spec", "said"), [
+    ("stages:\n  trainé:\n    cmd: echo x\n",
+     "error: gitpipe.yaml:2: invalid stage name 'trainé' (ASCII letters, digits, _ . -, "
+     "starting with a letter or _)"),
+    ("stages:\n  city:\n    foreach: [São Paulo, Zürich]\n    do:\n"
+     "      cmd: echo ${item} > out-${item}.txt\n      outs: ['out-${item}.txt']\n",
+     "error: gitpipe.yaml:3: stage 'city': item name 'São Paulo' cannot name a node: only "
+     "ASCII letters, digits and . _ : + - (no spaces, '/' or '@'); name the items with a "
+     "mapping, e.g. foreach: {sao-paulo: 'São Paulo'}, and outs with ${key} (and 1 more)"),
+])
+def test_a_name_with_letters_beyond_ascii_is_refused_saying_which_letters_and_how(
+        repo: Repo, spec: str, said: str) -> None:
+    """`ü` is a letter: 'letters, digits' alone read as a bug when it was refused."""
+    repo.gen({"gitpipe.yaml": spec})
+    done = repo.run("validate")
+    assert done.returncode == 2, done.stdout
+    assert done.stderr.splitlines()[0] == said, done.stderr
+
+
+def test_the_mapping_a_refused_item_name_suggests_runs(repo: Repo) -> None:
+    repo.gen({"gitpipe.yaml": "stages:\n  city:\n    foreach: {sao-paulo: 'São Paulo'}\n"
+                              "    do:\n      cmd: echo \"${item}\" > out-${key}.txt\n"
+                              "      outs: ['out-${key}.txt']\n"})
+    done = repo.run("repro")
+    assert done.returncode == 0, done.stderr
+    assert repo.read("out-sao-paulo.txt") == "São Paulo\n"
