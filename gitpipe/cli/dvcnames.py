@@ -33,6 +33,8 @@ OPTION_INSTEAD = {
        for flag in ("-c", "--cloud")},
     **{("gc", flag): "'gitpipe gc --remote NAME' collects on a remote (with a scope: "
        "-w, -a, -T, -A or --rev)" for flag in ("-c", "--cloud")},
+    **{("gc", flag): "'gitpipe gc -y' (--yes) deletes without asking"
+       for flag in ("-f", "--force")},
     **{("metrics show", flag): _REVISIONS
        for flag in ("-a", "--all-branches", "-T", "--all-tags", "-A", "--all-commits")},
     **{(command, flag): _PUSH_SCOPE for command in ("push", "pull", "fetch")

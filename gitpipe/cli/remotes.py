@@ -143,6 +143,22 @@ def remote_remove(ctx: click.Context, name: str, local: bool) -> None:
     click.echo(f"removed remote {name!r}")
 
 
+def _refuse_unknown(ctx: click.Context, name: str) -> None:
+    """`modify` changes a remote either file declares: a mistyped name would
+    add a second remote and leave the meant one as it was."""
+    from gitpipe.core.errors import BadInputError, did_you_mean
+
+    try:
+        remotes = sorted(project_of(ctx.find_root()).config.raw.get("remotes") or {})
+    except BadInputError:
+        return  # a config refused as it is (a remote without url): the edit may mend it
+    if name not in remotes:
+        near = did_you_mean(name, remotes)
+        raise BadInputError(f"unknown remote {name!r}" + (f" ({near})" if near else ""),
+                            hint=f"'gitpipe remote add {name} URL' adds it; 'gitpipe remote "
+                            "list' shows the remotes")
+
+
 @remote.command("modify")
 @click.argument("name", shell_complete=complete.remotes)
 @click.argument("key")
@@ -160,6 +176,7 @@ def remote_modify(ctx: click.Context, name: str, key: str, value: str | None, un
 
     if value is None and not unset:
         raise BadInputError("give a VALUE, or --unset")
+    _refuse_unknown(ctx, name)
 
     parsed = None if unset else parse_yaml(str(value), "value")
     if key == "url" and isinstance(parsed, str):

@@ -283,8 +283,8 @@ def _asked(plan: Any, keeping: str, asks: str, hint: str, warning: str = "") -> 
 @cli.command()
 @click.option("--repair", is_flag=True, help="Remove bad objects (a pull, repro or push "
               "restores them).")
-@click.option("--remote", "remote_name", help="Check this remote's objects instead (each is "
-              "downloaded).", shell_complete=complete.remotes)
+@click.option("-r", "--remote", "remote_name", help="Check this remote's objects instead "
+              "(each is downloaded).", shell_complete=complete.remotes)
 @click.option("-j", "--jobs", default=8, show_default=True, type=click.IntRange(min=1),
               help="Objects checked at once.")
 @click.pass_context

@@ -10,11 +10,12 @@ say (a remote's URL may come from either).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from typing import Any, NoReturn
 
 from gitpipe.core.errors import BadInputError
-from gitpipe.trust.checks import ENV_NAME, shows_as_is
+from gitpipe.trust.plaintext import odd_character
 
 CACHE_TYPES = ("reflink", "copy", "hardlink", "symlink")
 
@@ -52,12 +53,9 @@ def _mapping(value: Any) -> str | None:
     return None if isinstance(value, dict) else "must be a mapping"
 
 
-def _environment(value: Any) -> str | None:
-    """A mapping of environment variable names (they are named in warnings)."""
-    if not isinstance(value, dict):
-        return "must be a mapping"
-    bad = next((name for name in value if not ENV_NAME.match(str(name))), None)
-    return None if bad is None else f"names {str(bad)!r}, which is not a variable's name"
+# A container's environment variable name, as Kubernetes takes one (it allows
+# `spring.profiles.active` and `JAVA-OPTS`); `\Z`: `$` matches before a newline.
+_POD_ENV_NAME = re.compile(r"[-._A-Za-z][-._A-Za-z0-9]*\Z")
 
 
 def _one_of(choices: tuple[str, ...]) -> Check:
@@ -92,7 +90,7 @@ SECTIONS: dict[str, dict[str, Check]] = {
     "kubernetes": {
         "namespace": _text, "image": _or_null(_text), "context": _or_null(_text),
         "kubeconfig": _or_null(_text), "image_pull_secrets": _or_null(_texts),
-        "ttl": _whole(0), "command": _or_null(_texts), "env": _or_null(_environment),
+        "ttl": _whole(0), "command": _or_null(_texts), "env": _or_null(_mapping),
         "env_from_secret": _or_null(_texts), "heartbeat_timeout": _seconds,
         "pending_timeout": _seconds, "image_pull_grace": _seconds,
         "watch_timeout": _whole(1),
@@ -117,6 +115,7 @@ def check_file(data: dict[str, Any], source: str) -> None:
                     f"write '{section}:' alone on its line, its keys indented below it")
         if section in SECTIONS:
             _check_section(section, body, source)
+    _check_pod_env((data.get("kubernetes") or {}).get("env") or {}, source)
     _check_remotes(data.get("remotes") or {}, source)
     for name, size in (data.get("pools") or {}).items():
         if not str(name).strip() or not shows_as_is(str(name)):
@@ -140,25 +139,38 @@ def _check_section(section: str, body: dict[str, Any], source: str) -> None:
                     _hint(f"{section}.{key}"))
 
 
+def _check_pod_env(env: dict[Any, Any], source: str) -> None:
+    """Each `kubernetes.env` name is one a pod takes (they are named in warnings)."""
+    for name in env:
+        if not _POD_ENV_NAME.match(str(name)):
+            _refuse(source, f"kubernetes.env.{name!r}", "is not an environment variable's "
+                    "name", "Kubernetes names them with letters, digits, '_', '-' and '.', "
+                    "not starting with a digit")
+
+
 def _check_remotes(remotes: dict[str, Any], source: str) -> None:
     for name, body in remotes.items():
-        if not str(name).strip() or not shows_as_is(str(name)):
-            _refuse(source, f"remotes.{name!r}", "is not a name: it is empty or holds a "
-                    "control character", "name remotes with letters, digits, '-' and '_'")
+        problem = "is empty" if not str(name).strip() else _odd_text(str(name))
+        if problem:
+            _refuse(source, f"remotes.{name!r}", f"is not a name: it {problem}",
+                    "name remotes with letters, digits, '-' and '_'")
         if not isinstance(body, dict):
             _refuse(source, f"remotes.{name}", "must be a mapping of url and options",
                     f"write '{name}:' alone on its line and 'url: URL' indented below it")
         if "url" in body:
             problem = _url_problem(body["url"])
             if problem:
-                _refuse(source, f"remotes.{name}.url", problem, "give an fsspec URL "
-                        "(s3://bucket/prefix, …) or a folder's path")
+                _refuse(source, f"remotes.{name}.url", problem, _URL_HINT)
         option = _odd_option_name(body)
         if option is not None:
             _refuse(source, f"remotes.{name}", f"has an option named {option!r}, which is "
-                    "no storage option's name (it holds a control character)",
+                    f"no storage option's name (it holds {odd_character(option)})",
                     "remove it; storage options are named like endpoint_url or client_kwargs")
         _check_run_cache_keys(str(name), body, source)
+
+
+_URL_HINT = ("give an fsspec URL (s3://bucket/prefix, …) or a folder's path as plain text: "
+             "retype what was copied from a page or a document")
 
 
 def _odd_option_name(options: dict[Any, Any]) -> str | None:
@@ -166,7 +178,7 @@ def _odd_option_name(options: dict[Any, Any]) -> str | None:
     is (a newline, an escape, a bidi control): option names are said in
     warnings, and no storage option is named so."""
     for name, value in options.items():
-        if not shows_as_is(str(name)):
+        if odd_character(str(name)):
             return str(name)
         deeper = _odd_option_name(value) if isinstance(value, dict) else None
         if deeper is not None:
@@ -252,8 +264,9 @@ def _secret_variable_problem(text: Any) -> str | None:
 def _url_problem(url: Any) -> str | None:
     if not isinstance(url, str) or not url.strip():
         return f"must be a URL or a folder's path, not {url!r}"
-    if not shows_as_is(url):
-        return f"holds a control character: {url!r}"
+    problem = _odd_text(url)
+    if problem:
+        return f"{problem}: {url!r}"
     from urllib.parse import urlsplit  # only when a remote is configured
 
     try:
@@ -261,6 +274,12 @@ def _url_problem(url: Any) -> str | None:
     except ValueError as exc:
         return f"does not parse ({exc}): {url!r}"
     return None
+
+
+def _odd_text(text: str) -> str | None:
+    """Why a remote's name or URL is not the plain text it reads as, or None."""
+    odd = odd_character(text)
+    return f"holds {odd}" if odd else None
 
 
 def check_merged(raw: dict[str, Any], source_of: Callable[[str], str]) -> None:

@@ -177,6 +177,17 @@ def key_problem(stage: str, key: str) -> str | None:
     if len(key) > MAX_KEY:
         return f"item name {key[:40]!r}… is longer than {MAX_KEY} characters"
     if key in (".", "..") or task_problem(f"{stage}@{key}") is not None:
-        return (f"item name {key!r} cannot name a node: only letters, digits and . _ : + - "
-                "(no spaces, '/' or '@')")
+        return (f"item name {key!r} cannot name a node: only ASCII letters, digits and "
+                f". _ : + - (no spaces, '/' or '@'); name the items with a mapping, e.g. "
+                f"foreach: {{{_plain_key(key)}: {key!r}}}, and outs with ${{key}}")
     return None
+
+
+def _plain_key(key: str) -> str:
+    """A name of ASCII letters for an item `key` that holds others ('São Paulo':
+    'sao-paulo'), for the example a refusal gives."""
+    import re
+    import unicodedata
+
+    folded = unicodedata.normalize("NFKD", key).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9_.+-]+", "-", folded.lower()).strip("-") or "item1"

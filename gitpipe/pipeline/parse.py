@@ -112,13 +112,13 @@ def items_counted(source: str) -> NodeCheck:
 def _parse_stages(stages_data: dict[Any, Any], errors: Collector, context: Vars) -> list[Stage]:
     from gitpipe.pipeline.expand import expand_stage
     from gitpipe.pipeline.stage import StageParser
-    from gitpipe.trust.checks import STAGE_NAME
+    from gitpipe.trust.checks import STAGE_NAME, STAGE_NAME_RULE
 
     stages = []
     for name, body in stages_data.items():
         line = line_of(stages_data, name)
         if not isinstance(name, str) or not STAGE_NAME.match(name):
-            errors.add(line, f"invalid stage name {name!r} (letters, digits, _ . -)")
+            errors.add(line, f"invalid stage name {name!r} ({STAGE_NAME_RULE})")
             continue
         if not isinstance(body, dict):
             errors.add(line, "must be a mapping with at least 'cmd'", name)

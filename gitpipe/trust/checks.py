@@ -19,6 +19,7 @@ from typing import Any
 
 from gitpipe.core.errors import BadInputError, RecordError
 from gitpipe.hashing.digests import EXEC, ManifestEntry
+from gitpipe.trust.plaintext import shows_as_is
 
 LINK_PREFIX = "link:"
 # Git refuses these as a tree entry at any depth (case-insensitively,
@@ -38,6 +39,7 @@ _DIGEST = re.compile(r"^xxh3:[0-9a-f]{32}(\.dir)?\Z")
 # built from it); an environment variable's name (a stage's `env`,
 # `kubernetes.env`). `\Z` ends each: `$` also matches before a final newline.
 STAGE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*\Z")
+STAGE_NAME_RULE = "ASCII letters, digits, _ . -, starting with a letter or _"
 _TASK_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*(@[A-Za-z0-9_.:+-]+)?\Z")
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # The longest path and name Linux can open (PATH_MAX with its NUL, NAME_MAX),
@@ -79,15 +81,6 @@ def shown(text: object, most: int = 80) -> str:
     a name of any length, and a message never repeats more of it than this."""
     quoted = repr(text)
     return quoted if len(quoted) <= most else f"{quoted[:most]}… ({len(quoted):,} characters)"
-
-
-def shows_as_is(text: str) -> bool:
-    """Whether a terminal shows `text` as the plain text it is: no character
-    it would obey or hide (ESC, newline, DEL, C1, bidi controls). An escape
-    sequence clears the screen, sets the title or rewrites the lines above; a
-    newline forges a line; a bidi control shows a name reversed. The one test
-    of the helpers that show text from git or a remote (below)."""
-    return text.isprintable()
 
 
 def printable(text: str) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -235,3 +236,49 @@ def test_the_count_leaves_out_the_partitions_and_items_none_of_which_is_stale(
     assert repo.run("repro", "--dry-run").stdout.splitlines()[-1] == "1 of 3 stages would run"
     (repo.path / "parts" / "2024-01-02.txt").unlink()
     assert "\n2 of 3 stages stale (1 of 3 partitions)\n" in repo.run("status").stdout
+
+
+def test_dvc_s_gc_force_and_fsck_r_say_or_do_what_a_dvc_user_means(
+        repo: Repo, tmp_path: Path) -> None:
+    """`dvc gc -f` deletes without asking (gitpipe's `-y`); `-r` names the
+    remote for push, pull, fetch and gc, and now for fsck too."""
+    repo.spec({"a": {"cmd": "echo a > a.txt", "outs": ["a.txt"]}})
+    repo.run("init", check=True)
+    repo.run("remote", "add", "-d", "store", str(tmp_path / "store"), check=True)
+    repo.run("repro", check=True)
+    repo.run("push", check=True)
+    done = repo.run("gc", "-w", "-f")
+    assert done.returncode == 2
+    assert "hint: 'gitpipe gc -y' (--yes) deletes without asking (docs/howto/dvc.md)" \
+        in done.stderr.splitlines(), done.stderr
+    done = repo.run("fsck", "-r", "store")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("checked 1 object(s): 0 bad"), done.stdout
+
+
+@pytest.mark.parametrize(("spec", "said"), [
+    ("stages:\n  trainé:\n    cmd: echo x\n",
+     "error: gitpipe.yaml:2: invalid stage name 'trainé' (ASCII letters, digits, _ . -, "
+     "starting with a letter or _)"),
+    ("stages:\n  city:\n    foreach: [São Paulo, Zürich]\n    do:\n"
+     "      cmd: echo ${item} > out-${item}.txt\n      outs: ['out-${item}.txt']\n",
+     "error: gitpipe.yaml:3: stage 'city': item name 'São Paulo' cannot name a node: only "
+     "ASCII letters, digits and . _ : + - (no spaces, '/' or '@'); name the items with a "
+     "mapping, e.g. foreach: {sao-paulo: 'São Paulo'}, and outs with ${key} (and 1 more)"),
+])
+def test_a_name_with_letters_beyond_ascii_is_refused_saying_which_letters_and_how(
+        repo: Repo, spec: str, said: str) -> None:
+    """`ü` is a letter: 'letters, digits' alone read as a bug when it was refused."""
+    repo.gen({"gitpipe.yaml": spec})
+    done = repo.run("validate")
+    assert done.returncode == 2, done.stdout
+    assert done.stderr.splitlines()[0] == said, done.stderr
+
+
+def test_the_mapping_a_refused_item_name_suggests_runs(repo: Repo) -> None:
+    repo.gen({"gitpipe.yaml": "stages:\n  city:\n    foreach: {sao-paulo: 'São Paulo'}\n"
+                              "    do:\n      cmd: echo \"${item}\" > out-${key}.txt\n"
+                              "      outs: ['out-${key}.txt']\n"})
+    done = repo.run("repro")
+    assert done.returncode == 0, done.stderr
+    assert repo.read("out-sao-paulo.txt") == "São Paulo\n"

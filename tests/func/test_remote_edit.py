@@ -67,8 +67,8 @@ def test_an_edit_the_config_would_refuse_is_not_written(repo: Repo, tmp_path: Pa
     done = repo.run("remote", "modify", "store", "url", "http://[fe80/x")
     assert done.returncode == 2 and "remotes.store.url does not parse" in done.stderr
     done = repo.run("remote", "modify", "elsewhere", "profile", "dev")
-    assert done.returncode == 2 and "remotes.elsewhere has no url" in done.stderr
-    assert "hint: gitpipe remote modify elsewhere url URL" in done.stderr
+    assert done.returncode == 2 and "unknown remote 'elsewhere'" in done.stderr
+    assert "hint: 'gitpipe remote add elsewhere URL' adds it" in done.stderr
     done = repo.run("remote", "remove", "nope")
     assert done.returncode == 2 and "hint: 'gitpipe remote list' shows the remotes" in done.stderr
     assert repo.read(CONFIG) == before
@@ -113,3 +113,23 @@ def test_a_url_no_filesystem_could_open_is_refused_when_added(repo: Repo) -> Non
         assert "remote 'store': " in done.stderr and problem in done.stderr, done.stderr
     assert repo.read(CONFIG) == before
     assert repo.run("remote", "add", "store", "simplecache::s3://bucket/p").returncode == 0
+
+
+def test_modify_of_a_mistyped_name_adds_no_second_remote(repo: Repo, tmp_path: Path) -> None:
+    """DVC refuses `remote modify` of a remote it does not know: here a typo
+    added `stroe` beside `store`, said `url = …`, and push kept going to the
+    old folder."""
+    initialised(repo)
+    repo.run("remote", "add", "-d", "store", str(tmp_path / "s"), check=True)
+    before = repo.read(CONFIG)
+    done = repo.run("remote", "modify", "stroe", "url", str(tmp_path / "new"))
+    assert done.returncode == 2, done.stdout
+    assert done.stderr.splitlines() == [
+        "error: unknown remote 'stroe' (did you mean 'store'?)",
+        "hint: 'gitpipe remote add stroe URL' adds it; 'gitpipe remote list' shows the remotes"]
+    assert repo.read(CONFIG) == before
+    done = repo.run("remote", "modify", "--local", "store", "profile", "mine")
+    assert done.returncode == 0, done.stderr  # the committed remote, set for this machine
+    repo.gen({CONFIG: before + "  bare:\n    profile: dev\n"})
+    done = repo.run("remote", "modify", "bare", "url", str(tmp_path / "b"))
+    assert done.returncode == 0, done.stderr  # the hint of 'has no url' mends it

@@ -219,7 +219,8 @@ def test_several_problems_reported_at_once() -> None:
 def test_bad_stage_name_and_non_mapping_body() -> None:
     found = problems("stages:\n  ok:\n    cmd: x\n  'bad name':\n    cmd: y\n  c: 3\n")
     assert found == [
-        "gitpipe.yaml:4: invalid stage name 'bad name' (letters, digits, _ . -)",
+        "gitpipe.yaml:4: invalid stage name 'bad name' (ASCII letters, digits, _ . -, "
+        "starting with a letter or _)",
         "gitpipe.yaml:6: stage 'c': must be a mapping with at least 'cmd'",
     ]
 
