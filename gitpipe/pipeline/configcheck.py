@@ -118,9 +118,10 @@ def check_file(data: dict[str, Any], source: str) -> None:
     _check_pod_env((data.get("kubernetes") or {}).get("env") or {}, source)
     _check_remotes(data.get("remotes") or {}, source)
     for name, size in (data.get("pools") or {}).items():
-        if not str(name).strip() or not shows_as_is(str(name)):
-            _refuse(source, f"pools.{name!r}", "is not a name: it is empty or holds a "
-                    "control character", "name pools with letters, digits, '-' and '_'")
+        problem = "is empty" if not str(name).strip() else _odd_text(str(name))
+        if problem:
+            _refuse(source, f"pools.{name!r}", f"is not a name: it {problem}",
+                    "name pools with letters, digits, '-' and '_'")
         problem = _whole(1)(size)
         if problem:
             _refuse(source, f"pools.{name}", f"{problem}, not {size!r}",
