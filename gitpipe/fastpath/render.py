@@ -232,6 +232,10 @@ def table_lines(report: Report, everything: bool = False,
     return [*lines, counts]
 
 
+# A skipped task's why, as `dvc repro` says "didn't change, skipping".
+UP_TO_DATE_WHY = "up to date"
+
+
 def _rows(results: list[TaskResult], positions: dict[str, dict[str, int]],
           everything: bool, key_names: Mapping[str, str] | None) -> list[tuple[str, str, str, str]]:
     """(task, result, time, why) cells; a group's time is the sum of its members'."""
@@ -242,8 +246,8 @@ def _rows(results: list[TaskResult], positions: dict[str, dict[str, int]],
     for (_, outcome), members in groups.items():
         for entry, chosen in _alike(members, positions, everything, key_names):
             duration = sum(r.duration for r in chosen)
-            cells.append((entry.title, outcome, f"{duration:.2f}s" if duration else "",
-                          "; ".join(entry.reasons)))
+            why = "; ".join(entry.reasons) or (UP_TO_DATE_WHY if outcome == "skipped" else "")
+            cells.append((entry.title, outcome, f"{duration:.2f}s" if duration else "", why))
     return cells
 
 

@@ -282,3 +282,16 @@ def test_the_mapping_a_refused_item_name_suggests_runs(repo: Repo) -> None:
     done = repo.run("repro")
     assert done.returncode == 0, done.stderr
     assert repo.read("out-sao-paulo.txt") == "São Paulo\n"
+
+
+def test_the_repro_table_says_why_an_up_to_date_stage_was_skipped(repo: Repo) -> None:
+    """`dvc repro` says a stage "didn't change, skipping"; the table's why
+    column was empty for a skipped stage."""
+    repo.spec({"a": {"cmd": "echo a > a.txt", "outs": ["a.txt"]}}, commit="spec")
+    repo.run("repro", check=True)
+    repo.spec({"a": {"cmd": "echo a > a.txt", "outs": ["a.txt"]},
+               "c": {"cmd": "echo c > c.txt", "outs": ["c.txt"]}})
+    rows = {line.split()[0]: line.split(None, 2)[1:] for line in
+            repo.run("repro", check=True).stdout.splitlines() if line.startswith(("a ", "c "))}
+    assert rows["a"] == ["skipped", "up to date"]
+    assert rows["c"][0] == "ran" and rows["c"][1].endswith("new stage")
