@@ -62,14 +62,14 @@ def error_lines(message: str, hint: str | None = None) -> list[str]:
     prints as gitpipe's hint, as a line of its own without `error: `, or as an
     escape sequence a terminal obeys (split at newlines alone, each line
     through `terminal_text`)."""
-    from gitpipe.trust.checks import terminal_text
+    from gitpipe.trust.checks import terminal_lines
 
-    lines = [terminal_text(line) for line in message.split("\n")]
+    lines = terminal_lines(message)
     shown = [f"error: {lines[0]}"]
     shown += [line if line.startswith(" ") else f"error: {line}" for line in lines[1:]]
     if hint:
         shown += [line if at and line.startswith(" ") else f"hint: {line}"
-                  for at, line in enumerate(map(terminal_text, hint.split("\n")))]
+                  for at, line in enumerate(terminal_lines(hint))]
     return shown
 
 

@@ -100,7 +100,7 @@ class LivePrinter:
         self.ui.info(f"[{task}] {text}")
 
     def _event(self, event: Event) -> None:
-        from gitpipe.trust.checks import terminal_text
+        from gitpipe.trust.checks import terminal_lines
 
         if event.kind in VERBOSE_LABELS:
             if self.ui.verbose:
@@ -111,8 +111,7 @@ class LivePrinter:
             return
         # Each line as a terminal shows it plainly: what went wrong may name
         # what a clone or a remote holds (a warning's record, a retry's cause).
-        lines = [terminal_text(line) for line in event.message.split("\n")] \
-            if event.message else []
+        lines = terminal_lines(event.message) if event.message else []
         first = lines[0] if lines else ""
         if event.kind == "warn":  # a diagnostic: said whole
             self.ui.result(self._said(event, first), err=True, styled=True)
@@ -150,13 +149,13 @@ def print_report(report: Report, ui: Ui | None = None, everything: bool = False,
 
 def print_failures(report: Report, ui: Ui) -> None:
     """Why each failed task failed, and where its log is: under -q too."""
-    from gitpipe.trust.checks import terminal_text
+    from gitpipe.trust.checks import terminal_lines
 
     for failed in report.failed:
         if failed.message:
             # Its own lines (the hint a GitpipeError carries among them), each as
             # a terminal shows it plainly: a name in it may come from git.
-            lines = [terminal_text(line) for line in failed.message.split("\n")]
+            lines = terminal_lines(failed.message)
             ui.error("\n".join([f"error: {lines[0]}", *lines[1:]]))
         if failed.log:
             ui.result(f"hint: the log is {failed.log}", err=True)

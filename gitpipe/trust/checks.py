@@ -99,6 +99,12 @@ def terminal_text(text: str) -> str:
     return "".join(c if shows_as_is(c) else repr(c)[1:-1] for c in text)
 
 
+def terminal_lines(text: str) -> list[str]:
+    """`text`'s lines, split at newlines alone, each through `terminal_text`
+    (a carriage return or a line separator stays in its line, escaped)."""
+    return [terminal_text(line) for line in text.split("\n")]
+
+
 def reserved_name(part: str) -> bool:
     """Whether a path component names `.git` or `.gitpipe` on some file system."""
     folded = part.translate(_IGNORED_BY_HFS).lower()
