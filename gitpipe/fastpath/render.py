@@ -239,6 +239,8 @@ UP_TO_DATE_WHY = "up to date"
 def _rows(results: list[TaskResult], positions: dict[str, dict[str, int]],
           everything: bool, key_names: Mapping[str, str] | None) -> list[tuple[str, str, str, str]]:
     """(task, result, time, why) cells; a group's time is the sum of its members'."""
+    from gitpipe.core.outcome import Outcome
+
     groups: dict[tuple[str, str], list[TaskResult]] = {}
     for result in results:
         groups.setdefault((split_task(result.task)[0], result.outcome.value), []).append(result)
@@ -246,7 +248,8 @@ def _rows(results: list[TaskResult], positions: dict[str, dict[str, int]],
     for (_, outcome), members in groups.items():
         for entry, chosen in _alike(members, positions, everything, key_names):
             duration = sum(r.duration for r in chosen)
-            why = "; ".join(entry.reasons) or (UP_TO_DATE_WHY if outcome == "skipped" else "")
+            skipped = outcome == Outcome.SKIPPED.value
+            why = "; ".join(entry.reasons) or (UP_TO_DATE_WHY if skipped else "")
             cells.append((entry.title, outcome, f"{duration:.2f}s" if duration else "", why))
     return cells
 
