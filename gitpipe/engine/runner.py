@@ -37,7 +37,8 @@ from gitpipe.pipeline.model import Task
 from gitpipe.pipeline.parse import spec_places
 from gitpipe.project.gitignore import cached_out_paths, ensure_ignored
 from gitpipe.project.lockguard import orphaned_entries
-from gitpipe.project.root import Project, ProjectLock
+from gitpipe.project.projectlock import ProjectLock
+from gitpipe.project.root import Project
 from gitpipe.project.staleness import (
     Kind,
     Observation,

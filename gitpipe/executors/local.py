@@ -30,6 +30,7 @@ from gitpipe.executors.base import (
 )
 from gitpipe.executors.plainargv import plain_argv, shell_pwd
 from gitpipe.pipeline.model import Stage, Task
+from gitpipe.project.projectlock import StageGroups
 
 KILL_GRACE = 3.0
 DRAIN_WAIT = 5.0  # how long the output of a command that ended is still read
@@ -209,6 +210,8 @@ class LocalExecutor:
         # One /dev/null for every command's stdin, not an open and close each.
         self.devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
         weakref.finalize(self, os.close, self.devnull)
+        self.groups = StageGroups(context.project.gitpipe_dir)
+        weakref.finalize(self, self.groups.close)
 
     @classmethod
     def runtime_inputs(cls, stage: Stage, config: Mapping[str, Any]) -> Pairs:
@@ -227,6 +230,10 @@ class LocalExecutor:
         job = Job(task.name, task.cmd, root / task.stage.wdir, self.env(task, root), log_path,
                   task.stage.timeout)
         with self.in_flight.tracking(self.submit(job)) as handle:
+            # Only a command in the work tree could clobber what a later run writes.
+            recorded = root == self.root
+            if recorded:
+                self.groups.started(handle.process.pid, task.name)
             try:
                 return self.wait(handle)
             except KeyboardInterrupt:
@@ -234,6 +241,9 @@ class LocalExecutor:
                 # not the runner's workers: the command's group stops with it.
                 self.cancel(handle)
                 raise
+            finally:
+                if recorded:
+                    self.groups.ended(handle.process.pid)
 
     def bring_back(self, task: Task, fingerprint: str) -> None:
         pass  # the outs are where the command wrote them

@@ -1,4 +1,4 @@
-"""Project: where the repository, its spec, lock, state and config are; ProjectLock.
+"""Project: where the repository, its spec, lock, state and config are.
 
 Everything is loaded lazily, so a command only pays for what it reads.
 """
@@ -6,17 +6,13 @@ Everything is loaded lazily, so a command only pays for what it reads.
 from __future__ import annotations
 
 import datetime as dt
-import errno
-import fcntl
 import os
-import time
 from functools import cached_property
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from gitpipe.core.digraph import Dag
-from gitpipe.core.errors import BadInputError, NotAProjectError, ProjectLockedError, SpecError
+from gitpipe.core.errors import BadInputError, NotAProjectError, SpecError
 from gitpipe.core.nofollow import realpath_below
 from gitpipe.git.repo import GitRepo
 from gitpipe.hashing.statsig import ReadLog
@@ -285,60 +281,6 @@ class Project:
             self.state.close()
         if "git" in self.__dict__:
             self.git.close()
-
-
-class ProjectLock:
-    """The one-writer mutex of a repository: flock on `.gitpipe/project.lock`.
-
-    The kernel drops an flock when its process dies, so a lock left by a
-    crashed gitpipe is reclaimed without any pid guessing; the pid written
-    inside only names the holder in the error message.
-    """
-
-    def __init__(self, gitpipe_dir: Path, wait: float = 3.0) -> None:
-        self.path = gitpipe_dir / "project.lock"
-        self.wait = wait
-        self._fd: int | None = None
-
-    def acquire(self) -> None:
-        ensure_initialised(self.path.parent.parent)
-        dotdir.refuse_links(str(self.path.parent), (self.path.name,))
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-        except OSError as exc:  # a link planted since the check: never followed
-            raise BadInputError(f"'{GITPIPE_DIR}/{self.path.name}': cannot open: "
-                                f"{exc.strerror}") from None
-        deadline = time.monotonic() + self.wait
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() > deadline:
-                    holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-                    os.close(fd)
-                    raise ProjectLockedError(
-                        f"another gitpipe process (pid {holder}) is working in this "
-                        "repository", hint="wait for it to finish, then try again") from None
-                time.sleep(0.05)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        self._fd = fd
-
-    def release(self) -> None:
-        if self._fd is not None:
-            os.ftruncate(self._fd, 0)
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
-
-    def __enter__(self) -> ProjectLock:
-        self.acquire()
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.release()
 
 
 GITPIPE_GITIGNORE = """# written by gitpipe init: per-machine state, never committed

@@ -11,8 +11,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from gitpipe.project import root as project_module
+from gitpipe.project.projectlock import ProjectLock
 from gitpipe.project.reasons import Kind
-from gitpipe.project.root import ProjectLock
 from gitpipe.project.status import StatusReport, has_reason
 from gitpipe.project.status import status as run_status
 from gitpipe.storage.state import RunRecord

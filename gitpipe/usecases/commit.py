@@ -9,7 +9,8 @@ from collections.abc import Iterable
 from gitpipe.core.errors import BadInputError
 from gitpipe.pipeline import graph as graph_module
 from gitpipe.pipeline.lockfile import LockWriter
-from gitpipe.project.root import Project, ProjectLock
+from gitpipe.project.projectlock import ProjectLock
+from gitpipe.project.root import Project
 from gitpipe.project.staleness import judge, lock_entry_for, observe
 
 

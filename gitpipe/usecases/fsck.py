@@ -11,7 +11,8 @@ from gitpipe.core.errors import GitpipeError
 from gitpipe.core.progress import expect
 from gitpipe.hashing.digests import DIR_SUFFIX
 from gitpipe.project.lockguard import LockedOut, locked_outs
-from gitpipe.project.root import Project, ProjectLock
+from gitpipe.project.projectlock import ProjectLock
+from gitpipe.project.root import Project
 from gitpipe.storage.cache import Cache
 from gitpipe.storage.objects import (
     CacheError,

@@ -17,7 +17,8 @@ from gitpipe.git.repo import HistoryScope, versions_in_scope
 from gitpipe.hashing.digests import DIR_SUFFIX
 from gitpipe.pipeline import lockfile
 from gitpipe.pipeline.lockfile import LockEntry
-from gitpipe.project.root import Project, ProjectLock
+from gitpipe.project.projectlock import ProjectLock
+from gitpipe.project.root import Project
 from gitpipe.storage.cache import Cache
 from gitpipe.storage.objects import (
     CacheError,

@@ -13,7 +13,8 @@ from gitpipe.core.trees import make_dirs
 from gitpipe.hashing.digests import DIR_SUFFIX, XXH3
 from gitpipe.pipeline.lockfile import LOCK_FILE
 from gitpipe.project.lockguard import LockedOut, check_manifests, locked_outs, trusted, would_lose
-from gitpipe.project.root import Project, ProjectLock
+from gitpipe.project.projectlock import ProjectLock
+from gitpipe.project.root import Project
 from gitpipe.storage.cache import Cache, run_relpath
 from gitpipe.storage.objects import CacheError
 from gitpipe.storage.packs import PackedObject

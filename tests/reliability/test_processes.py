@@ -103,7 +103,7 @@ def test_lock_of_a_dead_process_is_reclaimed(repo: Repo) -> None:
     repo.spec({"a": {"cmd": "echo > o", "outs": ["o"]}}, commit="spec")
     holder = subprocess.Popen([sys.executable, "-c", (
         "import sys, time; from pathlib import Path; sys.path.insert(0, '.');"
-        "from gitpipe.project.root import ProjectLock;"
+        "from gitpipe.project.projectlock import ProjectLock;"
         f"ProjectLock(Path({str(repo.path / '.gitpipe')!r})).acquire(); print('held', flush=True);"
         "time.sleep(60)")], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2])
     assert holder.stdout is not None and holder.stdout.readline() == "held\n"

@@ -120,7 +120,7 @@ def test_a_link_swapped_in_after_the_check_is_not_followed(repo: Repo, tmp_path:
     # The up-front check is the message; opening without following links is
     # the guard that holds even when the check did not see the link.
     from gitpipe.core.errors import BadInputError
-    from gitpipe.project.root import ProjectLock
+    from gitpipe.project.projectlock import ProjectLock
 
     built(repo)
     _, file = victims(tmp_path)

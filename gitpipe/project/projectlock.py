@@ -1,0 +1,208 @@
+"""ProjectLock, the one-writer mutex of a repository, and the record of the
+stages its holder is running.
+
+A gitpipe killed outright (SIGKILL, the OOM killer) cannot stop its stages:
+they run on in their own process groups and may still write their outs. The
+kernel drops the dead gitpipe's flock, so without a record the next `repro`
+would run the same stage again beside the one still writing. The holder
+therefore appends each local stage's process group to the lock file as it
+starts and ends; the next holder reads what is left, and refuses while a
+group named there still lives, naming the stage and the group to stop.
+
+The lock file is this machine's own state (never committed, checked for
+links), yet a line in it is believed only where it names this boot and the
+start time of the group's leader: a planted or stale line can never name a
+stranger's process for the user to kill. Linux only (/proc); elsewhere
+nothing is recorded and a killed gitpipe's stages are the user's to find.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import time
+from pathlib import Path
+from types import TracebackType
+
+from gitpipe.core.errors import BadInputError, ProjectLockedError
+from gitpipe.project.root import ensure_initialised
+from gitpipe.trust import dotdir
+from gitpipe.trust.checks import terminal_text
+
+LOCK_NAME = "project.lock"
+RECORD_LIMIT = 1 << 24  # a run of a million partitions stays far below it
+_BOOT_ID = "/proc/sys/kernel/random/boot_id"
+
+
+class ProjectLock:
+    """flock on `.gitpipe/project.lock`.
+
+    The kernel drops an flock when its process dies, so a lock left by a
+    crashed gitpipe is reclaimed without any pid guessing; the pid written on
+    the file's first line only names the holder in the error message.
+    """
+
+    def __init__(self, gitpipe_dir: Path, wait: float = 3.0) -> None:
+        self.path = gitpipe_dir / LOCK_NAME
+        self.wait = wait
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        ensure_initialised(self.path.parent.parent)
+        dotdir.refuse_links(str(self.path.parent), (self.path.name,))
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        except OSError as exc:  # a link planted since the check: never followed
+            raise BadInputError(f"'{dotdir.GITPIPE_DIR}/{self.path.name}': cannot open: "
+                                f"{exc.strerror}") from None
+        try:
+            self._wait_for(fd)
+            refuse_left_running(_read_record(fd))
+        except BaseException:
+            os.close(fd)
+            raise
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+
+    def _wait_for(self, fd: int) -> None:
+        deadline = time.monotonic() + self.wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() > deadline:
+                    first = os.pread(fd, 32, 0).decode(errors="replace").split("\n", 1)[0]
+                    raise ProjectLockedError(
+                        f"another gitpipe process (pid {first.strip() or '?'}) is working in "
+                        "this repository", hint="wait for it to finish, then try again") from None
+                time.sleep(0.05)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.ftruncate(self._fd, 0)
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> ProjectLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.release()
+
+
+class StageGroups:
+    """Appends to the lock file which process group each stage runs in, for
+    the next holder to find if this gitpipe is killed. One write per line
+    with O_APPEND: the lines of stages started from several threads never mix."""
+
+    def __init__(self, gitpipe_dir: Path) -> None:
+        self.path = gitpipe_dir / LOCK_NAME
+        self._fd: int | None = None
+        self._boot = _boot_id()
+
+    def started(self, pgid: int, task: str) -> None:
+        since = _start_time(pgid)
+        if self._boot is None or since is None:
+            return  # nothing to check it by later: not recorded
+        self._append(f"start {pgid} {since} {self._boot} {task}\n")
+
+    def ended(self, pgid: int) -> None:
+        if self._fd is not None:
+            self._append(f"end {pgid}\n")
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def _append(self, line: str) -> None:
+        if self._fd is None:
+            try:
+                self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW
+                                   | os.O_CLOEXEC)
+            except OSError:
+                return  # no lock file (a library caller holding none): nothing to tell
+        with contextlib.suppress(OSError):
+            os.write(self._fd, line.encode(errors="replace"))
+
+
+def refuse_left_running(record: str) -> None:
+    """ProjectLockedError naming each stage of a killed gitpipe whose process
+    group still lives, as the lock file's `record` names them."""
+    running = left_running(record)
+    if not running:
+        return
+    named = ", ".join(f"'{terminal_text(task)}' (process group {pgid})" for task, pgid in running)
+    groups = " ".join(f"-{pgid}" for _, pgid in running)
+    subject = "a stage" if len(running) == 1 else f"{len(running)} stages"
+    raise ProjectLockedError(
+        f"{subject} started by a gitpipe that was killed still running: {named}; "
+        "running it again beside it would mix two runs' outs",
+        hint=f"wait for it to end, or stop it: kill -- {groups}")
+
+
+def left_running(record: str) -> list[tuple[str, int]]:
+    """(task, process group) of each stage the record says started and did not
+    end, whose group still lives and is the one recorded (this boot, its
+    leader's start time)."""
+    boot = _boot_id()
+    started: dict[int, tuple[str, str, str]] = {}
+    for line in record.split("\n")[1:]:
+        kind, _, rest = line.partition(" ")
+        if kind == "start":
+            fields = rest.split(" ", 3)
+            if len(fields) == 4 and _is_number(fields[0]) and _is_number(fields[1]):
+                started[int(fields[0])] = (fields[1], fields[2], fields[3])
+        elif kind == "end" and _is_number(rest):
+            started.pop(int(rest), None)
+    return [(task, pgid) for pgid, (since, line_boot, task) in sorted(started.items())
+            if boot is not None and line_boot == boot and _still_ours(pgid, since)]
+
+
+def _still_ours(pgid: int, since: str) -> bool:
+    """The group lives and is the recorded one: its leader has the recorded
+    start time, or is gone while the group lives on (the kernel gives no new
+    process an id still in use as a group's)."""
+    if pgid <= 1:
+        return False
+    try:
+        os.killpg(pgid, 0)
+    except OSError:  # gone, or another user's: not a group this user's gitpipe started
+        return False
+    leader = _start_time(pgid)
+    return leader is None or str(leader) == since
+
+
+def _is_number(text: str) -> bool:
+    return text.isascii() and text.isdecimal()
+
+
+def _read_record(fd: int) -> str:
+    return os.pread(fd, RECORD_LIMIT, 0).decode(errors="replace")
+
+
+def _start_time(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (/proc/PID/stat's
+    22nd field), or None where it is gone or there is no /proc."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+        return int(fields[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _boot_id() -> str | None:
+    try:
+        with open(_BOOT_ID) as handle:
+            boot = handle.read().strip()
+    except OSError:
+        return None
+    return boot if boot and " " not in boot else None

@@ -1,0 +1,94 @@
+"""A gitpipe killed outright leaves its stages running: the next command that
+takes the project lock refuses while they live, rather than running the same
+stage again beside the one still writing its outs."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import GIT_ENV, Repo
+from tests.reliability.test_processes import alive, wait_for
+
+# Slow unless the test has made `fast`: the first run is the one left behind.
+SLOW = "test -e fast || { echo $$ > started; sleep 60; }; echo run > o"
+
+
+def _group_gone(pgid: int, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"process group {pgid} still lives")
+
+
+def _kill_group(pgid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def test_a_stage_left_by_a_killed_gitpipe_stops_the_next_repro(repo: Repo) -> None:
+    repo.spec({"slow": {"cmd": SLOW, "outs": ["o"]}}, commit="spec")
+    env = {**os.environ, **GIT_ENV, "NO_COLOR": "1"}
+    first = subprocess.Popen([sys.executable, "-m", "gitpipe", "repro"], cwd=repo.path, env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(repo.path / "started")
+    pgid = int(repo.read("started"))
+    try:
+        first.kill()
+        first.wait(timeout=10)
+        assert alive(pgid)
+        blocked = repo.run("repro", timeout=30)
+        assert blocked.returncode == 1, blocked.stderr
+        assert f"'slow' (process group {pgid})" in blocked.stderr
+        assert f"kill -- -{pgid}" in blocked.stderr
+        assert "Traceback" not in blocked.stderr
+        assert not (repo.path / "o").exists()  # nothing ran beside it
+        assert alive(pgid)  # and nothing stopped it behind the user's back
+    finally:
+        _kill_group(pgid)
+    _group_gone(pgid)
+    (repo.path / "fast").write_text("")
+    done = repo.run("repro", timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert repo.read("o") == "run\n"
+    assert repo.read(".gitpipe/project.lock") == ""
+
+
+def test_a_planted_record_names_no_process_of_the_user(repo: Repo) -> None:
+    """Lines naming a live process group of the user's with a wrong start time
+    or another boot's id are not believed: gitpipe runs, and tells the user to
+    kill nothing."""
+    repo.spec({"a": {"cmd": "echo run > o", "outs": ["o"]}}, commit="spec")
+    bystander = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        since = Path(f"/proc/{bystander.pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[19]
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        repo.run("repro", check=True)  # .gitpipe/ made
+        os.remove(repo.path / "o")
+        (repo.path / ".gitpipe/project.lock").write_text(
+            "1\n"
+            f"start {bystander.pid} {int(since) + 1} {boot} a\n"
+            f"start {bystander.pid} {int(since)} 00000000-0000-0000-0000-000000000000 a\n"
+            f"start {os.getpgid(0)} 0 {boot} a\n")
+        result = repo.run("repro", "-f", timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert "kill" not in result.stderr
+        assert repo.read("o") == "run\n"
+        assert alive(bystander.pid)
+        # The same line with the true start time and boot is believed.
+        (repo.path / ".gitpipe/project.lock").write_text(
+            f"1\nstart {bystander.pid} {int(since)} {boot} a\n")
+        believed = repo.run("repro", "-f", timeout=60)
+        assert believed.returncode == 1 and f"kill -- -{bystander.pid}" in believed.stderr
+    finally:
+        bystander.kill()
+        bystander.wait()
