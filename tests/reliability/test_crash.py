@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from gitpipe.engine.scheduler import Outcome
+from gitpipe.project.projectlock import left_running
 from tests.conftest import GIT_ENV, Repo, ran_cmd
 
 STAGES = {
@@ -50,9 +51,19 @@ def test_kill_9_loop_keeps_lock_truthful(repo: Repo) -> None:
         time.sleep(rng.uniform(0.05, 0.9))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        time.sleep(0.4)  # stage commands orphaned by the kill finish on their own
+        _wait_for_orphans(repo)  # stage commands orphaned by the kill finish on their own
         repo.ran()
         _check_truthful(repo, salt)
+
+
+def _wait_for_orphans(repo: Repo) -> None:
+    """Until no stage the killed gitpipe recorded runs (the next repro would
+    refuse while one does: test_killed_gitpipe.py)."""
+    deadline = time.monotonic() + 30
+    record = repo.path / ".gitpipe/project.lock"
+    while record.exists() and left_running(record.read_text(errors="replace")):
+        assert time.monotonic() < deadline, "orphaned stages never finished"
+        time.sleep(0.05)
 
 
 def _check_truthful(repo: Repo, salt: str) -> None:
