@@ -22,6 +22,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import threading
 import time
 from pathlib import Path
 from types import TracebackType
@@ -105,6 +106,7 @@ class StageGroups:
     def __init__(self, gitpipe_dir: Path) -> None:
         self.path = gitpipe_dir / LOCK_NAME
         self._fd: int | None = None
+        self._opening = threading.Lock()
         self._boot = _boot_id()
 
     def started(self, pgid: int, task: str) -> None:
@@ -123,12 +125,13 @@ class StageGroups:
             self._fd = None
 
     def _append(self, line: str) -> None:
-        if self._fd is None:
-            try:
-                self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW
-                                   | os.O_CLOEXEC)
-            except OSError:
-                return  # no lock file (a library caller holding none): nothing to tell
+        with self._opening:
+            if self._fd is None:
+                try:
+                    self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW
+                                       | os.O_CLOEXEC)
+                except OSError:
+                    return  # no lock file (a library caller holding none): nothing to tell
         with contextlib.suppress(OSError):
             os.write(self._fd, line.encode(errors="replace"))
 
