@@ -84,12 +84,15 @@ def edit(root: Path, kind: str, pick: int) -> None:
     elif kind == "delete" and target:
         target.unlink()
     elif kind == "new_file":
-        (root / "data" / f"d{pick % 2}" / f"new{pick}.txt").write_text(f"{pick}\n")
+        # its folder made again where a rename_dir before moved it away
+        folder = root / "data" / f"d{pick % 2}"
+        folder.mkdir(exist_ok=True)
+        (folder / f"new{pick}.txt").write_text(f"{pick}\n")
     elif kind == "rename" and target:
         target.rename(target.with_name(f"renamed{pick}.txt"))
     elif kind == "new_dir":
         folder = root / "data" / f"d{pick % 2}" / f"sub{pick}"
-        folder.mkdir(exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
         (folder / "g.txt").write_text("g\n")
     elif kind == "edit_deep":
         deep = [p for p in files if p.parent.name.startswith("sub")]
@@ -217,6 +220,8 @@ def route_taken(route: list[str], kind: str) -> bool:
 @example(steps=[(True, "touch_out", 0), (False, "chmod", 0), (True, "rename_dir", 3)],
          linked=False)
 @example(steps=[(True, "replace_conf", 1), (True, "replace_conf", 2)], linked=False)
+@example(steps=[(True, "rename_dir", 0), (False, "new_file", 0), (False, "new_dir", 2)],
+         linked=False)
 def test_a_monitored_status_is_the_unsealed_and_the_from_scratch_status(steps: list,
                                                                         linked: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
