@@ -54,21 +54,24 @@ def failed(exc: Exception, ui: Ui) -> int:
     return exc.exit_code
 
 
-def error_lines(message: str, hint: str | None = None) -> list[str]:
+def error_lines(message: str, hint: str | None = None, listed: bool = True) -> list[str]:
     """A message as printed: its first line, and each sentence after it, after
     `error: `; the lines indented with spaces that list what it names (paths,
-    stages) as they are; then `hint: ` and the hint. A message may begin with,
-    or hold, a name from git or a remote (a params file's path): it never
-    prints as gitpipe's hint, as a line of its own without `error: `, or as an
+    stages) as they are, if it is `listed`; then `hint: ` and the hint. A
+    message may begin with, or hold, a name from git or a remote (a params
+    file's path): it never prints as gitpipe's hint, as a line of its own
+    without `error: ` (but a listing's, where the name is quoted), or as an
     escape sequence a terminal obeys (split at newlines alone, each line
-    through `terminal_text`)."""
+    through `terminal_text`). Not `listed` (a stage's failure, which lists
+    nothing), every line is framed: no text in it makes a line of its own."""
     from gitpipe.trust.checks import terminal_lines
 
     lines = terminal_lines(message)
     shown = [f"error: {lines[0]}"]
-    shown += [line if line.startswith(" ") else f"error: {line}" for line in lines[1:]]
+    shown += [line if listed and line.startswith(" ") else f"error: {line}"
+              for line in lines[1:]]
     if hint:
-        shown += [line if at and line.startswith(" ") else f"hint: {line}"
+        shown += [line if listed and at and line.startswith(" ") else f"hint: {line}"
                   for at, line in enumerate(terminal_lines(hint))]
     return shown
 

@@ -148,15 +148,15 @@ def print_report(report: Report, ui: Ui | None = None, everything: bool = False,
 
 
 def print_failures(report: Report, ui: Ui) -> None:
-    """Why each failed task failed, and where its log is: under -q too."""
-    from gitpipe.trust.checks import terminal_lines
+    """Why each failed task failed, and where its log is: under -q too. Every
+    line of the message and the hint is framed (`error: `, `hint: `) and shown
+    as a terminal shows it plainly: either may hold a name from git or a
+    remote, and a stage's failure lists nothing on lines of their own."""
+    from gitpipe.cli.exits import error_lines
 
     for failed in report.failed:
         if failed.message:
-            # Its own lines (the hint a GitpipeError carries among them), each as
-            # a terminal shows it plainly: a name in it may come from git.
-            lines = terminal_lines(failed.message)
-            ui.error("\n".join([f"error: {lines[0]}", *lines[1:]]))
+            ui.error("\n".join(error_lines(failed.message, failed.hint, listed=False)))
         if failed.log:
             ui.result(f"hint: the log is {failed.log}", err=True)
             if "@" in failed.task:

@@ -42,14 +42,18 @@ def verify(ctx: click.Context, targets: tuple[str, ...], local: bool) -> None:
 
 
 def print_check(check: TaskCheck, ui: Ui) -> None:
-    """A task's verdict, then how each differing out differs."""
+    """A task's verdict, then how each differing out differs: each line as a
+    terminal shows it plainly, a name or a diff line one line (the names and
+    bytes a rerun makes are the clone's command's)."""
+    from gitpipe.trust.checks import terminal_lines, terminal_text
+
     note = f" ({check.note})" if check.note else ""
     ui.result(f"{check.result} {check.task}{note}", styled=True)
     for out in check.outs:
         if not out.same:
             for line in out.lines():
-                ui.result(f"    {line}")
-    for line in check.message.splitlines():
+                ui.result(f"    {terminal_text(line)}")
+    for line in terminal_lines(check.message) if check.message else []:
         ui.result(f"    {line}")
 
 

@@ -64,8 +64,9 @@ def cached_parse(text: str, source: str, cache_dir: Path | None,
     only a shortcut: a changed text, or any problem reading the cache, parses.
     A `reader` other than the file's own (a params file that is the spec or
     the lock: the params reader takes `1e-3` for a number, the spec's for
-    text) has entries of its own: one reader never takes another's data.
-    """
+    text) has entries of its own: one reader never takes another's data. A
+    reader that parses by a file's name names its parser (`params-json`):
+    two names may share one cache file (`x/json` and `x%json`)."""
     if cache_dir is None:
         return parse(text)
     key = _parse_key(text, reader)

@@ -20,7 +20,7 @@ from gitpipe.core.yamltags import expect_kind, refuse_unbuilt, refusing
 MAX_ALIASES = 100
 # Part of every parse-cache key: it changes with what parsing refuses, so a
 # text cached under other rules is parsed, and judged, again.
-PARSE_RULES = 6
+PARSE_RULES = 7
 MAX_BYTES = 16 * 1024 * 1024
 # Numbers in specs, params and locks are counts, rates, durations and seeds.
 # Python cannot turn an int above 2**1024 into a float (a timeout, a param

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from gitpipe.core.errors import GitpipeError
+from gitpipe.engine.reports import Said
 from gitpipe.hashing.digests import XXH3
 from gitpipe.pipeline.lockfile import LockEntry
 from gitpipe.pipeline.model import Task
@@ -21,7 +22,7 @@ from gitpipe.storage.cache import remove_path
 
 
 def prepare_work_tree(project: Project, task: Task, entry: LockEntry | None,
-                      force: bool) -> str | None:
+                      force: bool) -> Said | None:
     """Before `task`'s command runs in the work tree (`entry`: its lock entry
     as judged): why the attempt cannot start, or None once it may."""
     # Checked again right before running: a symlink swapped in after
@@ -29,10 +30,10 @@ def prepare_work_tree(project: Project, task: Task, entry: LockEntry | None,
     try:
         project.check_paths_inside({task.name: [*task.deps, *(o.path for o in task.outs)]})
     except GitpipeError as exc:
-        return str(exc).split(": ", 1)[-1]
+        return Said(exc.message.split(": ", 1)[-1], exc.hint or "")
     wdir = wdir_problem(project.root, task.stage)
     if wdir is not None:
-        return wdir.split(": ", 1)[-1]
+        return Said(wdir.split(": ", 1)[-1])
     if not task.stage.persist:
         foreign = None if force else _foreign_outs(project, task, entry)
         if foreign:
@@ -45,7 +46,7 @@ def prepare_work_tree(project: Project, task: Task, entry: LockEntry | None,
     return None
 
 
-def _foreign_outs(project: Project, task: Task, entry: LockEntry | None) -> str | None:
+def _foreign_outs(project: Project, task: Task, entry: LockEntry | None) -> Said | None:
     """Why the outs cannot be cleared before the run, or None: a directory out
     gitpipe never recorded (a first run) that already holds files it cannot
     restore is the user's, and is only deleted with --force."""
@@ -56,9 +57,9 @@ def _foreign_outs(project: Project, task: Task, entry: LockEntry | None) -> str 
             continue
         info = project.workspace.info(out.path, XXH3)
         if info.digest is not None and would_lose(project, out.path, info.digest):
-            return (f"out {out.path!r} already holds files gitpipe did not write "
-                    "(its first run would delete them); nothing was deleted\n"
-                    "hint: move them away, or run 'gitpipe repro --force' to delete them")
+            return Said(f"out {out.path!r} already holds files gitpipe did not write "
+                        "(its first run would delete them); nothing was deleted",
+                        "move them away, or run 'gitpipe repro --force' to delete them")
     return None
 
 

@@ -10,6 +10,7 @@ them again. The runner asks here before it records a run.
 from __future__ import annotations
 
 from gitpipe.core.errors import GitpipeError
+from gitpipe.engine.reports import Said
 from gitpipe.hashing.statsig import Signature, changed_since
 from gitpipe.pipeline.lockfile import LockEntry
 from gitpipe.pipeline.model import Task
@@ -50,8 +51,9 @@ def moved_input(project: Project, task: Task, seen: Observation,
     return None if now.fingerprint == seen.fingerprint else changed[0]
 
 
-def moved_problem(task: Task, path: str) -> str:
+def moved_problem(task: Task, path: str) -> Said:
     """Why the task failed when its input `path` changed while its command ran."""
-    return (f"stage {task.name!r}: {path!r} changed while the command ran, so its outs were "
-            "not recorded\nhint: if something else changed it, run the stage again; if its "
-            "own command writes it, take it out of the stage's deps (declare it an out)")
+    return Said(f"stage {task.name!r}: {path!r} changed while the command ran, so its outs "
+                "were not recorded",
+                "if something else changed it, run the stage again; if its own command "
+                "writes it, take it out of the stage's deps (declare it an out)")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from gitpipe.core.errors import did_you_mean
 from gitpipe.core.outcome import Outcome
-from gitpipe.engine.reports import TaskResult
+from gitpipe.engine.reports import Said, TaskResult
 from gitpipe.pipeline.model import Task
 from gitpipe.pipeline.parse import spec_places
 from gitpipe.project.root import Project
@@ -24,7 +24,7 @@ NEAR_MISSES_AMONG = 1000  # files beside a missing dep, at most, to look for a n
 
 
 def missing_message(root: Path, task: Task, missing: Sequence[str],
-                    unresolved: tuple[str, ...], place: Callable[[str], str]) -> str:
+                    unresolved: tuple[str, ...], place: Callable[[str], str]) -> Said:
     """Why a stale stage cannot run, after where it is declared (`place`, as
     `spec_places` says it): a dep that does not exist (and a near miss beside
     it, for a typo), or a `python:` root that names no module file of the
@@ -33,15 +33,15 @@ def missing_message(root: Path, task: Task, missing: Sequence[str],
     where = place(task.stage.name)
     if missing:
         near = near_miss(root, missing[0])
-        return (f"{where}: stage {task.name!r}: dependency {missing[0]!r} does not exist"
-                f"{f' ({near})' if near else ''}\n"
-                "hint: fix the path in gitpipe.yaml, create the file, or add the stage that "
-                "writes it")
-    return (f"{where}: stage {task.name!r}: python: {printable(unresolved[0])} names no "
-            "module file of the project (looked for beside it, in the stage's wdir, the root "
-            "and src/)\n"
-            "hint: a python: dep follows the project's own modules; an installed or "
-            "standard-library module is not one, so drop it or name the project's file")
+        return Said(f"{where}: stage {task.name!r}: dependency {missing[0]!r} does not exist"
+                    f"{f' ({near})' if near else ''}",
+                    "fix the path in gitpipe.yaml, create the file, or add the stage that "
+                    "writes it")
+    return Said(f"{where}: stage {task.name!r}: python: {printable(unresolved[0])} names no "
+                "module file of the project (looked for beside it, in the stage's wdir, the "
+                "root and src/)",
+                "a python: dep follows the project's own modules; an installed or "
+                "standard-library module is not one, so drop it or name the project's file")
 
 
 def near_miss(root: Path, dep: str, outs: Iterable[str] = ()) -> str | None:
@@ -88,8 +88,9 @@ def as_repro_will(project: Project, nodes: Iterable[Hashable], verdicts: Iterabl
             assert seen is not None
             task = graph.nodes[node]["task"]
             blockers[result.task] = frozenset((result.task,))
-            said.append(result._replace(outcome=Outcome.FAILED, message=missing_message(
-                project.root, task, missing, seen.unresolved, place)))
+            refused = missing_message(project.root, task, missing, seen.unresolved, place)
+            said.append(result._replace(outcome=Outcome.FAILED, message=refused.message,
+                                        hint=refused.hint))
             continue
         would.add(result.task)
         said.append(result)

@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from gitpipe.core.errors import GitpipeError
 from gitpipe.core.jsondoc import header
 from gitpipe.core.outcome import Outcome
 
@@ -48,6 +49,23 @@ class ReproOptions(NamedTuple):
     single_item: bool = False
 
 
+class Said(NamedTuple):
+    """Why a task failed, and what to do about it, kept apart until the one
+    place they are printed frames each line (`cli/output.print_failures`):
+    joined, a line of a name from git (`x\nhint: …`) would read as the hint."""
+
+    message: str
+    hint: str = ""
+
+    @classmethod
+    def of(cls, exc: BaseException, before: str = "") -> Said:
+        """`exc` as said after `before` (`stage 'a': `): a GitpipeError's message
+        and hint, anything else's text."""
+        if isinstance(exc, GitpipeError):
+            return cls(before + exc.message, exc.hint or "")
+        return cls(before + str(exc))
+
+
 class TaskResult(NamedTuple):
     """How one Task ended in this repro."""
 
@@ -59,6 +77,7 @@ class TaskResult(NamedTuple):
     attempts: int = 0
     log: str | None = None
     details: tuple[Reason, ...] = ()  # `reasons` as Reasons, where the judge gave them
+    hint: str = ""  # what to do about a failure (`message` says what went wrong)
 
     def to_json(self, dry_run: bool = False) -> dict[str, Any]:
         """One entry of a repro or backfill document's `tasks` (docs/reference/json.md)."""
@@ -71,7 +90,7 @@ class TaskResult(NamedTuple):
                 "duration": round(self.duration, 3), "attempts": self.attempts,
                 "reasons": list(self.reasons),
                 "reasons_detail": [reason.to_json() for reason in self.details],
-                "message": self.message or None, "log": self.log}
+                "message": self.message or None, "hint": self.hint or None, "log": self.log}
 
 
 # What a dry run's outcomes mean: what would happen.

@@ -24,7 +24,7 @@ from gitpipe.engine.beforerun import prepare_work_tree
 from gitpipe.engine.limits import scheduling_limits, sensor_gates
 from gitpipe.engine.midrun import inputs_read, moved_input, moved_problem
 from gitpipe.engine.refusals import missing_message
-from gitpipe.engine.reports import Event, Listener, Report, ReproOptions, TaskResult
+from gitpipe.engine.reports import Event, Listener, Report, ReproOptions, Said, TaskResult
 from gitpipe.engine.runcache import RunCache, locked_outs, repro_sharing
 from gitpipe.engine.scheduler import Outcome, Scheduler, run_until_stopped
 from gitpipe.engine.slots import CommandSlots
@@ -170,7 +170,7 @@ class _Runner:
             if any(reason.kind is Kind.NEW for reason in verdict.reasons):
                 verdict = said_unfinished(verdict, self.last_results)
         except GitpipeError as exc:
-            return self._finish(task.name, Outcome.FAILED, message=str(exc))
+            return self._finish(task.name, Outcome.FAILED, message=Said.of(exc))
         if not verdict.stale:
             self.listener(Event(task.name, "skip", "up to date"))
             return self._finish(task.name, Outcome.SKIPPED)
@@ -186,7 +186,7 @@ class _Runner:
             if self._restore(task, verdict, seen):
                 return Outcome.RESTORED
         except GitpipeError as exc:
-            return self._finish(task.name, Outcome.FAILED, verdict, str(exc))
+            return self._finish(task.name, Outcome.FAILED, verdict, Said.of(exc))
         if self.executors.of(task).runs_in_work_tree:  # a pod reads copies of its own
             self.inputs_read[task.name] = inputs
         return self._run(task, verdict, seen)
@@ -206,7 +206,7 @@ class _Runner:
         try:
             self.writer.update(task.name, lock_entry_for(task, seen, seen.outs))
         except lockfile.LockTooLarge as exc:
-            return self._finish(task.name, Outcome.FAILED, verdict, str(exc))
+            return self._finish(task.name, Outcome.FAILED, verdict, Said.of(exc))
         why = "; ".join(str(r) for r in verdict.reasons)
         self.listener(Event(task.name, "recorded", why))
         return self._finish(task.name, Outcome.RECORDED, verdict, why)
@@ -248,15 +248,16 @@ class _Runner:
         return True
 
     def _finish(self, name: str, outcome: Outcome, verdict: Staleness | None = None,
-                message: str = "", duration: float = 0.0, attempts: int = 0,
+                message: str | Said = "", duration: float = 0.0, attempts: int = 0,
                 log: str | None = None) -> Outcome:
         details = verdict.reasons if verdict else ()
+        said = message if isinstance(message, Said) else Said(message)
         self.results[name] = TaskResult(name, outcome, duration, tuple(map(str, details)),
-                                        message, attempts, log, details)
+                                        said.message, attempts, log, details, said.hint)
         if outcome is Outcome.FAILED:
             if not self.options.keep_going:
                 self.slots.stopped.set()  # no command waiting for a slot starts now
-            self.listener(Event(name, "fail", message))
+            self.listener(Event(name, "fail", said.message))
         elif outcome is Outcome.RAN:
             self.listener(Event(name, "done", f"{duration:.2f}s"))
         return outcome
@@ -295,17 +296,16 @@ class _Runner:
                 break
         duration = time.monotonic() - started
         if not result.ok:
-            message = result.why
             ended = Outcome.INTERRUPTED if result.cancelled else Outcome.FAILED
             self._record(task.name, wall, duration, ended.value, seen, {}, log_path)
             return self._finish(task.name, ended, verdict,
-                                f"stage {task.name!r}: {message}", duration, attempt + 1,
-                                str(log_path))
+                                Said(f"stage {task.name!r}: {result.why}", result.hint),
+                                duration, attempt + 1, str(log_path))
         try:
             executor.bring_back(task, seen.fingerprint)
         except GitpipeError as exc:
             return self._finish(task.name, Outcome.FAILED, verdict,
-                                f"stage {task.name!r}: {exc}", duration, attempt + 1,
+                                Said.of(exc, f"stage {task.name!r}: "), duration, attempt + 1,
                                 str(log_path))
         return (wall, duration, attempt + 1), log_path
 
@@ -315,7 +315,7 @@ class _Runner:
             problem = prepare_work_tree(self.project, task, self.writer.entries.get(task.name),
                                         self.options.force)
             if problem is not None:
-                return RunResult(2, 0.0, message=problem)
+                return RunResult(2, 0.0, message=problem.message, hint=problem.hint)
         return executor.attempt(task, fingerprint, attempt, log_path)
 
     def _commit(self, task: Task, verdict: Staleness, seen: Observation,
@@ -325,8 +325,9 @@ class _Runner:
             outs = {o.path: self.project.workspace.info(o.path, XXH3) for o in task.outs}
         except GitpipeError as exc:  # an out gitpipe cannot hash (a fifo)
             self._record(task.name, wall, duration, "failed", seen, {}, log_path)
-            return self._finish(task.name, Outcome.FAILED, verdict, f"stage {task.name!r}: {exc}",
-                                duration, attempts, str(log_path))
+            return self._finish(task.name, Outcome.FAILED, verdict,
+                                Said.of(exc, f"stage {task.name!r}: "), duration, attempts,
+                                str(log_path))
         missing = [p for p, info in outs.items() if not info.exists]
         entry = self.writer.entries.get(task.name)  # as `step` judged it (None if forced)
         moved = moved_input(self.project, task, seen, self.inputs_read.pop(task.name, {}), entry)
@@ -344,13 +345,13 @@ class _Runner:
         except (GitpipeError, OSError) as exc:
             self._record(task.name, wall, duration, "failed", seen, outs, log_path)
             return self._finish(task.name, Outcome.FAILED, verdict,
-                                f"stage {task.name!r}: cannot store its outs in the cache: "
-                                f"{exc}", duration, attempts, str(log_path))
+                                Said.of(exc, f"stage {task.name!r}: cannot store its outs in "
+                                        "the cache: "), duration, attempts, str(log_path))
         try:
             self.writer.update(task.name, lock_entry_for(task, seen, outs))
         except lockfile.LockTooLarge as exc:  # its outs stay, in the cache and the run-cache too
             self._record(task.name, wall, duration, "failed", seen, outs, log_path)
-            return self._finish(task.name, Outcome.FAILED, verdict, str(exc), duration,
+            return self._finish(task.name, Outcome.FAILED, verdict, Said.of(exc), duration,
                                 attempts, str(log_path))
         self._record(task.name, wall, duration, "ran", seen, outs, log_path)
         return self._finish(task.name, Outcome.RAN, verdict, duration=duration,

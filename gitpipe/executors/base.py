@@ -43,6 +43,7 @@ class RunResult:
     timed_out: bool = False
     cancelled: bool = False
     message: str = ""
+    hint: str = ""  # what to do about it, apart from `message` until it is printed
 
     @property
     def ok(self) -> bool:

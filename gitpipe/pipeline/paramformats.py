@@ -30,18 +30,27 @@ def parse_params(text: str, path: str, source: str | None = None) -> Any:
 
     source = source or printable(path)
     refuse_oversized(text, source)
-    extension = path.rpartition("/")[2].rpartition(".")[2].lower()
+    kind = params_format(path)
     # A byte order mark (some Windows editors write one) is no part of the data;
     # YAML drops it by itself.
     text = text.removeprefix("\ufeff")
-    if extension == "json":
+    if kind == "json":
         data = _parse_json(text, source)
-    elif extension == "toml":
+    elif kind == "toml":
         data = _parse_toml(text, source)
     else:
         data = parse_plain(text, source, yaml12_numbers=True)
     _refuse_overflowed(data, source)
     return data
+
+
+def params_format(path: str) -> str:
+    """How params file `path` is read, by what follows the last `.` of its
+    name (all of it without one): `json`, `toml`, or else `yaml`. The same
+    text reads as other data in another (`Infinity` is a number in JSON,
+    text in YAML), so what remembers a parse names the format too."""
+    extension = path.rpartition("/")[2].rpartition(".")[2].lower()
+    return extension if extension in ("json", "toml") else "yaml"
 
 
 def _refuse_overflowed(data: Any, source: str, key: str = "") -> None:
@@ -97,12 +106,46 @@ def _bounded_int(text: str, path: str) -> Any:
 
 def _parse_json(text: str, path: str) -> Any:
     try:
-        return json.loads(text, object_pairs_hook=_once_each_key(path),
+        data = json.loads(text, object_pairs_hook=_once_each_key(path),
                           parse_int=_bounded_int(text, path), parse_float=_marked_float)
     except json.JSONDecodeError as exc:
         raise BadInputError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
     except RecursionError:
         raise BadInputError(f"{path}: invalid JSON: nested too deeply") from None
+    if _SURROGATE_ESCAPE.search(text):
+        _refuse_surrogates(data, path)
+    return data
+
+
+# JSON alone writes half a character: `\ud800` unpaired is read as a lone
+# surrogate, which no file can hold (YAML and TOML refuse it as they read).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _refuse_surrogates(data: Any, source: str, key: str = "") -> None:
+    """BadInputError naming the key of the first text (or key) holding a lone
+    surrogate: the lock cannot record it, nor a terminal show it (a stage
+    whose command had run crashed as its outs were recorded)."""
+    if isinstance(data, str) and _SURROGATE.search(data):
+        raise _half_character(source, key, data)
+    if isinstance(data, dict):
+        for name, value in data.items():
+            where = f"{key}.{name}" if key else str(name)
+            if isinstance(name, str) and _SURROGATE.search(name):
+                raise _half_character(source, where, name)
+            _refuse_surrogates(value, source, where)
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            _refuse_surrogates(value, source, f"{key}[{index}]")
+
+
+def _half_character(source: str, key: str, text: str) -> BadInputError:
+    from gitpipe.trust.checks import shown
+
+    return BadInputError(f"{source}: key {shown(key)}: {shown(text)} holds a \\u escape of "
+                         "half a character, which is no text",
+                         hint="write the character itself, or both halves of its \\u pair")
 
 
 def _marked_float(text: str) -> float:

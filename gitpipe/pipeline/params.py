@@ -11,7 +11,7 @@ from gitpipe.core.parsecache import cached_parse
 from gitpipe.hashing.canonical import canonical, key_text, label, same
 from gitpipe.hashing.statsig import ReadLog
 from gitpipe.pipeline.model import DEFAULT_PARAMS_FILE, ParamRef, Stage
-from gitpipe.pipeline.paramformats import parse_params
+from gitpipe.pipeline.paramformats import params_format, parse_params
 from gitpipe.trust.checks import printable
 
 _MISSING = object()
@@ -71,7 +71,7 @@ class ParamsReader:
             else:
                 self._files[path] = cached_parse(
                     text, path, self._cache_dir, lambda t: parse_params(t, path),
-                    reader="params") or {}
+                    reader=f"params-{params_format(path)}") or {}
         return self._files[path]
 
     def values(self, stage: Stage) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from gitpipe.pipeline.model import SPEC_FILE, Task
 from gitpipe.pipeline.pyimports import ImportRequest, decode, encode, scan
 from gitpipe.storage.state import State
 from gitpipe.storage.workspace import PathHasher, PathInfo, Workspace
-from gitpipe.trust.checks import MAX_MODULE_BYTES, MAX_MODULES, module_file_problem, terminal_text
+from gitpipe.trust import checks
 
 FILE, DIR, MISSING, OTHER = "file", "dir", "missing", "other"
 
@@ -103,7 +103,7 @@ class WorkTree:
 
     def read(self, path: str) -> bytes:
         with open(os.path.join(self.workspace.root, path), "rb") as handle:
-            return handle.read(MAX_MODULE_BYTES + 1)
+            return handle.read(checks.MAX_MODULE_BYTES + 1)
 
 
 class CommitTree:
@@ -179,11 +179,11 @@ class ModuleFinder:
         repository and to be of a size a source file has; else why not."""
         if self._fresh(path):
             return self._infos[path][0]
-        refused = module_file_problem(self.tree.root, path)
+        refused = checks.module_file_problem(self.tree.root, path)
         if refused is not None:
             return refused
         info = self.tree.info(path)
-        refused = module_file_problem(self.tree.root, path, info.size)
+        refused = checks.module_file_problem(self.tree.root, path, info.size)
         if refused is not None:
             return refused
         self._infos[path] = (info, self.tree.noted(path))
@@ -301,16 +301,16 @@ class _Walk:
     def _add(self, path: str, importer: str | None) -> None:
         if path in self.found:
             return
-        if len(self.found) >= MAX_MODULES:
+        if len(self.found) >= checks.MAX_MODULES:
             raise BadInputError(
-                f"{SPEC_FILE}: stage {self.stage!r}: python: {self.root} imports more than "
-                f"{MAX_MODULES:,} modules of the project; nothing was run",
+                f"{SPEC_FILE}: stage {self.stage!r}: python: {checks.printable(self.root)} "
+                f"imports more than {checks.MAX_MODULES:,} modules of the project; nothing was run",
                 hint="name the modules it needs as plain deps instead")
         info = self.finder.info(path)
         if isinstance(info, str):
-            by = f" (imported by {importer})" if importer else ""
-            raise BadInputError(f"{SPEC_FILE}: stage {self.stage!r}: python: {path}{by} "
-                                f"{info}; nothing was run",
+            by = f" (imported by {checks.printable(importer)})" if importer else ""
+            raise BadInputError(f"{SPEC_FILE}: stage {self.stage!r}: python: "
+                                f"{checks.printable(path)}{by} {info}; nothing was run",
                                 hint="a module followed by python: must be a file of the "
                                 "repository; add what it needs as a plain dep")
         self.found[path] = ModuleSeen(info, importer)
@@ -397,4 +397,4 @@ def dynamic_imports(task: Task, hasher: PathHasher) -> list[str]:
         for line, text in found.dynamic:
             notes.append(f"{path}:{line}: {text} cannot be followed by python: (stage "
                          f"{task.name!r}); add what it imports as a plain dep")
-    return [terminal_text(note) for note in notes]
+    return [checks.terminal_text(note) for note in notes]

@@ -40,6 +40,7 @@ from gitpipe.hashing.statsig import (
     walk_files,
 )
 from gitpipe.storage.state import State, StatKey
+from gitpipe.trust.checks import printable
 from gitpipe.trust.dotdir import index_file
 
 if TYPE_CHECKING:
@@ -218,14 +219,15 @@ class Workspace:
             self.observed[path] = None
             return PathInfo(path, None)
         except OSError as exc:  # a symlink loop, a folder it may not enter
-            raise BadInputError(f"{path}: cannot be read ({(exc.strerror or str(exc)).lower()})",
+            raise BadInputError(f"{printable(path)}: cannot be read "
+                                f"({(exc.strerror or str(exc)).lower()})",
                                 hint="gitpipe hashes files, symlinks to them and "
                                 "directories") from None
         if stat_module.S_ISDIR(info.st_mode):
             return self._directory(path)
         if not stat_module.S_ISREG(info.st_mode):  # reading a fifo would wait forever
-            raise BadInputError(f"{path}: a fifo, socket or device; gitpipe hashes files, "
-                                "symlinks and directories only")
+            raise BadInputError(f"{printable(path)}: a fifo, socket or device; gitpipe hashes "
+                                "files, symlinks and directories only")
         signature = self.observed[path] = file_signature(info)
         if algo == XXH3 or link or self._open_git is None:
             digest = self._cached(path, path, signature, hash_file)

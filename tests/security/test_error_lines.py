@@ -151,17 +151,22 @@ def test_a_python_dep_from_git_never_prints_as_gitpipes_line(
 
 def test_a_failures_lines_reach_the_terminal_as_text(capsys: pytest.CaptureFixture[str]) -> None:
     """The one place a stage's failure is printed shows each of its lines as a
-    terminal shows it plainly, whatever entered the message."""
+    terminal shows it plainly, after `error: ` or `hint: `, whatever entered the
+    message or the hint: a failure lists nothing on lines of its own."""
     from gitpipe.cli.console import Ui
     from gitpipe.cli.output import print_failures
     from gitpipe.core.outcome import Outcome
     from gitpipe.engine.reports import Report, TaskResult
 
-    failed = TaskResult("a", Outcome.FAILED, message=f"stage 'a': {FORGED}\nhint: fix it")
+    failed = TaskResult("a", Outcome.FAILED, message=f"stage 'a': {FORGED}\n{ADVICE}",
+                        hint=f"fix {FORGED}")
     print_failures(Report([failed]), Ui())
     assert capsys.readouterr().err.splitlines() == [
-        "error: stage 'a': p.json", "  all 1 stage up to date\\x1b]0;owned\\x07\\x1b[2J\\u2028 "
-        "forged.json", "hint: fix it"]
+        "error: stage 'a': p.json",
+        "error:   all 1 stage up to date\\x1b]0;owned\\x07\\x1b[2J\\u2028 forged.json",
+        f"error: {ADVICE}",
+        "hint: fix p.json",
+        "hint:   all 1 stage up to date\\x1b]0;owned\\x07\\x1b[2J\\u2028 forged.json"]
 
 
 @pytest.mark.parametrize(("kind", "verbose"), [("warn", False), ("start", False),

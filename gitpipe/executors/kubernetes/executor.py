@@ -366,7 +366,7 @@ class JobClient:
             result = read_result(self.remote(), handle.job.task, handle.job.fingerprint,
                                  vouched_digests(pods), pods_named(pods, handle.name))
         except RecordError as exc:
-            return RunResult(1, self._took(handle), message=exc.message)
+            return RunResult(1, self._took(handle), message=exc.message, hint=exc.hint or "")
         if result is None:
             return None
         handle.result = result
