@@ -132,3 +132,20 @@ def worktree_paths(workdir: Path) -> list[Path]:
         if record.startswith(b"worktree "):
             found.append(Path(os.fsdecode(record.removeprefix(b"worktree "))))
     return found
+
+
+# -- what a run leaves for git: the paths to `git add` ---------------------------------
+
+def changed_paths(workdir: Path, git_paths: list[str]) -> set[str]:
+    """Of `git_paths` (relative to the work tree; a folder stands for what is
+    under it), the files git would show as changed or untracked: its status,
+    which leaves out what .gitignore hides."""
+    specs = [f":(top,literal){path}" for path in git_paths]
+    records = iter(_git(workdir, ["status", "--porcelain=v1", "-z", "--untracked-files=all",
+                                  "--no-renames", "--", *specs]).split(b"\0"))
+    return {os.fsdecode(record[3:]) for record in records if len(record) > 3}
+
+
+def stage_paths(workdir: Path, git_paths: list[str]) -> None:
+    """`git add` the paths (relative to the work tree)."""
+    _git(workdir, ["add", "--", *(f":(top,literal){path}" for path in git_paths)])
