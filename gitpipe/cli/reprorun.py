@@ -68,10 +68,8 @@ def shown_run(project: Project, ui: Ui, everything: bool, label: str,
         ran(report)
     settle_exit_code(0 if report.ok else 1)
     printer.raise_lost()
-    from gitpipe.pipeline.items import key_names
-
     # with --json, on stderr
-    print_report(report, ui, everything, every_task(project), key_names(project.pipeline.stages))
+    print_report(report, ui, everything, every_task(project), project.key_names)
     if report.ok:
         print_git_advice(project, report, before, ui)
     return report
@@ -111,13 +109,11 @@ def table_when_stopped(ui: Ui, everything: bool, project: Project) -> Iterator[N
     gone, and why any task failed before it, then the interrupt goes on to
     end the command."""
     from gitpipe.engine.reports import ReproInterrupted
-    from gitpipe.pipeline.items import key_names
 
     try:
         yield
     except ReproInterrupted as stopped:
-        print_table(stopped.report, ui, everything, every_task(project),
-                    key_names(project.pipeline.stages))
+        print_table(stopped.report, ui, everything, every_task(project), project.key_names)
         print_failures(stopped.report, ui)
         raise
 
