@@ -97,7 +97,7 @@ def _after_adding(ctx: click.Context, url: str, local: bool) -> None:
     folder = local_folder(url)
     root = project_of(ctx.find_root()).root
     if folder is not None and not (root / os.path.expanduser(folder)).is_dir():
-        from gitpipe.trust.checks import quoted
+        from gitpipe.trust.plaintext import quoted
 
         click.echo(f"note: folder {quoted(folder)} does not exist yet: 'gitpipe push' "
                    "creates it", err=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitpipe.core.errors import BadInputError
-from gitpipe.trust.checks import quoted
+from gitpipe.trust.plaintext import quoted
 
 if TYPE_CHECKING:
     from gitpipe.pipeline.config import RemoteSettings

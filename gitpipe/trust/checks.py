@@ -19,7 +19,7 @@ from typing import Any
 
 from gitpipe.core.errors import BadInputError, RecordError
 from gitpipe.hashing.digests import EXEC, ManifestEntry
-from gitpipe.trust.plaintext import shows_as_is
+from gitpipe.trust.plaintext import quoted, shows_as_is
 
 LINK_PREFIX = "link:"
 # Git refuses these as a tree entry at any depth (case-insensitively,
@@ -81,17 +81,6 @@ def shown(text: object, most: int = 80) -> str:
     a name of any length, and a message never repeats more of it than this."""
     said = quoted(text) if isinstance(text, str) else repr(text)
     return said if len(said) <= most else f"{said[:most]}… ({len(said):,} characters)"
-
-
-def quoted(text: str) -> str:
-    """`text` in quotes as repr writes it, except that what a terminal shows
-    as the plain text it is stays as it is (`shows_as_is`): repr escapes a
-    full-width space or the joiner in a folder's name (`データ\\u3000保存`),
-    which then reads as a character the name does not hold."""
-    if text.isprintable() or not shows_as_is(text):
-        return repr(text)
-    quote = '"' if "'" in text and '"' not in text else "'"
-    return quote + text.replace("\\", "\\\\").replace(quote, "\\" + quote) + quote
 
 
 def printable(text: str) -> str:

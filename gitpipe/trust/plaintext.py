@@ -83,3 +83,14 @@ def _kind(char: str) -> str:
     if category == "Cf":
         return "an invisible format character"
     return "a character no terminal shows"
+
+
+def quoted(text: str) -> str:
+    """`text` in quotes as repr writes it, except that what a terminal shows
+    as the plain text it is stays as it is (`shows_as_is`): repr escapes a
+    full-width space or the joiner in a folder's name (`データ\\u3000保存`),
+    which then reads as a character the name does not hold."""
+    if text.isprintable() or not shows_as_is(text):
+        return repr(text)
+    quote = '"' if "'" in text and '"' not in text else "'"
+    return quote + text.replace("\\", "\\\\").replace(quote, "\\" + quote) + quote
