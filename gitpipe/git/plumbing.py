@@ -141,9 +141,11 @@ def changed_paths(workdir: Path, git_paths: list[str]) -> set[str]:
     under it), the files git would show as changed or untracked: its status,
     which leaves out what .gitignore hides."""
     specs = [f":(top,literal){path}" for path in git_paths]
-    records = iter(_git(workdir, ["status", "--porcelain=v1", "-z", "--untracked-files=all",
-                                  "--no-renames", "--", *specs]).split(b"\0"))
-    return {os.fsdecode(record[3:]) for record in records if len(record) > 3}
+    # Without optional locks a status only reads: the index is left as it is
+    # (no refresh written, no index.lock a git of the user's would meet).
+    records = _git(workdir, ["status", "--porcelain=v1", "-z", "--untracked-files=all",
+                             "--no-renames", "--", *specs], place={"GIT_OPTIONAL_LOCKS": "0"})
+    return {os.fsdecode(record[3:]) for record in records.split(b"\0") if len(record) > 3}
 
 
 def stage_paths(workdir: Path, git_paths: list[str]) -> None:
