@@ -86,4 +86,3 @@ def test_core_autostage_that_is_not_a_flag_is_refused_naming_file_and_key(repo: 
     assert done.returncode != 0
     assert "core.autostage" in done.stderr and ".gitpipe/config.yaml" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
-
