@@ -136,18 +136,17 @@ def worktree_paths(workdir: Path) -> list[Path]:
 
 # -- what a run leaves for git: the paths to `git add` ---------------------------------
 
-def changed_paths(workdir: Path, git_paths: list[str]) -> set[str]:
-    """Of `git_paths` (relative to the work tree; a folder stands for what is
-    under it), the files git would show as changed or untracked: its status,
-    which leaves out what .gitignore hides."""
-    specs = [f":(top,literal){path}" for path in git_paths]
-    # Without optional locks a status only reads: the index is left as it is
-    # (no refresh written, no index.lock a git of the user's would meet).
-    records = _git(workdir, ["status", "--porcelain=v1", "-z", "--untracked-files=all",
-                             "--no-renames", "--", *specs], place={"GIT_OPTIONAL_LOCKS": "0"})
-    return {os.fsdecode(record[3:]) for record in records.split(b"\0") if len(record) > 3}
+def changed_paths(workdir: Path, paths: list[str]) -> set[str]:
+    """Of `paths` (relative to `workdir`; a folder stands for what is under
+    it), the files that differ from git's index or that it does not track
+    and does not ignore, relative to `workdir`. ls-files only reads: the
+    index is left as it is, and no libgit2 is loaded."""
+    specs = [f":(literal){path}" for path in paths]
+    found = _git(workdir, ["ls-files", "--modified", "--others", "--exclude-standard", "-z",
+                           "--", *specs])
+    return _paths(found)
 
 
-def stage_paths(workdir: Path, git_paths: list[str]) -> None:
-    """`git add` the paths (relative to the work tree)."""
-    _git(workdir, ["add", "--", *(f":(top,literal){path}" for path in git_paths)])
+def stage_paths(workdir: Path, paths: list[str]) -> None:
+    """`git add` the paths (relative to `workdir`)."""
+    _git(workdir, ["add", "--", *(f":(literal){path}" for path in paths)])

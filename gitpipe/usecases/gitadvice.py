@@ -5,8 +5,8 @@ gives, or to stage them where `core.autostage` asks for it.
 
 A file counts when this command changed it: the lock and .gitignore by their
 stat before and after the run, an out when its task ran or was restored; and
-git's status still shows it as changed or untracked (an ignored out, a file
-that came back to what is committed, are left out).
+git still sees it as differing from its index or as untracked (an ignored
+out, a file that came back to what is staged, are left out).
 """
 
 from __future__ import annotations
@@ -66,13 +66,12 @@ def git_advice(project: Project, report: Report, before: Marks) -> GitAdvice:
         return GitAdvice([])
     from gitpipe.git import plumbing
 
-    git = project.git
-    named = {path: git.git_path(path) for path in dict.fromkeys(touched)}
-    changed = plumbing.changed_paths(git.workdir, list(named.values()))
-    wanted = [path for path, in_git in sorted(named.items())
-              if any(found == in_git or found.startswith(in_git + "/") for found in changed)]
+    candidates = list(dict.fromkeys(touched))
+    changed = plumbing.changed_paths(project.root, candidates)
+    wanted = sorted(path for path in candidates
+                    if any(found == path or found.startswith(path + "/") for found in changed))
     if wanted and project.config.autostage:
-        plumbing.stage_paths(git.workdir, [named[path] for path in wanted])
+        plumbing.stage_paths(project.root, wanted)
     here = Path.cwd()
     return GitAdvice([os.path.relpath(project.root / path, here) for path in wanted],
                      staged=bool(wanted) and project.config.autostage)
