@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from gitpipe.cli.console import Ui, ui_of
 from gitpipe.cli.progress import RunProgress
-from gitpipe.core.ranges import REASONS_SHOWN, cut, cut_blocks, entries
+from gitpipe.core.ranges import cut_blocks, entries
 from gitpipe.fastpath.render import (
     dry_run_lines,
     positions,
@@ -35,18 +35,17 @@ def diff_lines(found: LockDiff, everything: bool = False, show_hash: bool = Fals
     """`gitpipe diff` as text: each task in plan order with its changes in
     status's words (`deps: data.csv modified`), the partitions of a stage
     that changed alike as one entry (as status groups them); with
-    `show_hash`, a task alone says each change with its digests (the
-    digests of a group differ from one partition to the next); the cuts of
-    status, lifted by `everything`."""
+    `show_hash`, each change with its digests, as `dvc diff --show-hash`
+    gives each file's: partitions are then one entry only where their
+    digests are the same too; the cuts of status, lifted by `everything`."""
     from gitpipe.trust.checks import terminal_text  # a param's words are git's text
 
-    full = {task.task: task.changes for task in found.tasks} if show_hash else {}
-    grouped = entries(((task.task, list(task.brief)) for task in found.tasks),
+    grouped = entries(((task.task, list(task.changes if show_hash else task.brief))
+                       for task in found.tasks),
                       positions([task.task for task in found.tasks], found.order), everything,
                       found.key_names)
-    blocks = [[f"{entry.title}:", *(f"    {terminal_text(line)}" for line in (
-        cut(list(full[entry.title]), REASONS_SHOWN, "changes", everything)
-        if entry.title in full else entry.reasons))] for entry in grouped]
+    blocks = [[f"{entry.title}:", *(f"    {terminal_text(line)}" for line in entry.reasons)]
+              for entry in grouped]
     return [line for block in cut_blocks(blocks, everything) for line in block]
 
 

@@ -87,7 +87,6 @@ def status(ctx: click.Context, targets: tuple[str, ...], check: bool,
     else:
         report = project.status(targets)
     from gitpipe.fastpath import noop, seal
-    from gitpipe.pipeline.items import key_names
 
     if noop.seals_status(targets, rev):
         seal.settle(project, noop.STATUS, noop.status_answer(report), started_ns)
@@ -98,7 +97,7 @@ def status(ctx: click.Context, targets: tuple[str, ...], check: bool,
     else:
         if rev is None:
             print_status(report, ui_of(ctx), everything, project.has_remote, every_task(project),
-                         key_names(project.pipeline.stages))
+                         project.key_names)
         else:
             print_status(report, ui_of(ctx), everything)
     if code:

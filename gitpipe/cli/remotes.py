@@ -97,8 +97,10 @@ def _after_adding(ctx: click.Context, url: str, local: bool) -> None:
     folder = local_folder(url)
     root = project_of(ctx.find_root()).root
     if folder is not None and not (root / os.path.expanduser(folder)).is_dir():
-        click.echo(f"note: folder {folder!r} does not exist yet: 'gitpipe push' creates it",
-                   err=True)
+        from gitpipe.trust.plaintext import quoted
+
+        click.echo(f"note: folder {quoted(folder)} does not exist yet: 'gitpipe push' "
+                   "creates it", err=True)
     if not local:
         click.echo("hint: commit .gitpipe/config.yaml so that clones use the remote too",
                    err=True)

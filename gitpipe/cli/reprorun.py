@@ -18,6 +18,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from gitpipe.engine.reports import Listener, Report, ReproOptions
     from gitpipe.executors.base import OutputSink
+    from gitpipe.usecases import gitadvice
     from gitpipe.usecases.api import Project
 
 
@@ -57,6 +58,9 @@ def shown_run(project: Project, ui: Ui, everything: bool, label: str,
     its total the engine's plan) while it runs, the table after Ctrl-C; then
     `ran(report)`, the exit code said (before printing: a reader that leaves
     does not change it) and the table printed."""
+    from gitpipe.usecases import gitadvice
+
+    before = gitadvice.marks(project)
     with table_when_stopped(ui, everything, project), RunProgress(ui, label) as progress:
         printer = LivePrinter(ui, progress)
         report = run(progress.wrap(printer.event), printer.line)
@@ -64,11 +68,38 @@ def shown_run(project: Project, ui: Ui, everything: bool, label: str,
         ran(report)
     settle_exit_code(0 if report.ok else 1)
     printer.raise_lost()
-    from gitpipe.pipeline.items import key_names
-
     # with --json, on stderr
-    print_report(report, ui, everything, every_task(project), key_names(project.pipeline.stages))
+    print_report(report, ui, everything, every_task(project), project.key_names)
+    if report.ok:
+        print_git_advice(project, report, before, ui)
     return report
+
+
+def print_git_advice(project: Project, report: Report, before: gitadvice.Marks,
+                     ui: Ui) -> None:
+    """What the run changed that git should track: `git add` advice (as
+    `dvc repro` gives it), or what core.autostage staged; not under -q. A
+    git that cannot answer leaves a warning: the run is recorded already."""
+    import shlex
+
+    from gitpipe.core.errors import GitpipeError
+    from gitpipe.usecases.gitadvice import git_advice
+
+    try:
+        advice = git_advice(project, report, before)
+    except GitpipeError as exc:
+        ui.result(f"warning: {exc}", err=True)
+        return
+    if not advice.paths:
+        return
+    paths = " ".join(shlex.quote(path) for path in advice.paths)
+    if advice.staged:
+        ui.info(f"staged with git (core.autostage): {paths}")
+        return
+    ui.info("to track the changes with git, run:")
+    ui.info(f"    git add {paths}")
+    ui.info("(with 'autostage: true' under 'core:' in .gitpipe/config.yaml, each run "
+            "stages them)")
 
 
 @contextlib.contextmanager
@@ -78,13 +109,11 @@ def table_when_stopped(ui: Ui, everything: bool, project: Project) -> Iterator[N
     gone, and why any task failed before it, then the interrupt goes on to
     end the command."""
     from gitpipe.engine.reports import ReproInterrupted
-    from gitpipe.pipeline.items import key_names
 
     try:
         yield
     except ReproInterrupted as stopped:
-        print_table(stopped.report, ui, everything, every_task(project),
-                    key_names(project.pipeline.stages))
+        print_table(stopped.report, ui, everything, every_task(project), project.key_names)
         print_failures(stopped.report, ui)
         raise
 

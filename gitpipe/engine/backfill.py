@@ -85,11 +85,22 @@ def backfill(project: Project, options: BackfillOptions, repro_options: ReproOpt
 
 
 def _dry_run(project: Project, nodes: list, forced: set[str]) -> Report:
+    """What the backfill would run: the stale tasks and the forced ones, and
+    downstream of a forced one each task its run may change, as downstream
+    of a stale one (the run judges them once it has run)."""
     results = []
     verdicts = status_of(project, nodes).tasks
+    running: set[str] = set()
     for verdict in verdicts:
-        would = verdict.stale or verdict.task in forced
         details = verdict.reasons
+        named = {r.subject for r in details if r.kind is Kind.UPSTREAM}
+        after_forced = tuple(Reason(Kind.UPSTREAM, str(node))
+                             for node in project.graph.predecessors(verdict.task)
+                             if node in running and node not in named)
+        would = verdict.stale or verdict.task in forced or bool(after_forced)
+        if would:
+            running.add(verdict.task)
+        details = (*details, *after_forced)
         if verdict.task in forced:  # as the run says it: forced, whatever the lock holds
             details = (Reason(Kind.FORCED),
                        *(r for r in details if r.kind in (Kind.ALWAYS, Kind.UPSTREAM)))

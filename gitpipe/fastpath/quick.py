@@ -81,11 +81,9 @@ def _status(project: Project, check: bool, started_ns: int) -> Answer:
 
         project.workspace.held_listing = for_status(str(project.root))
     report = project.status()
-    from gitpipe.pipeline.items import key_names
-
     order = [str(node) for node in project.graph.nodes]
     text = "\n".join(status_lines(report, has_remote=project.has_remote, order=order,
-                                  key_names=key_names(project.pipeline.stages))) + "\n"
+                                  key_names=project.key_names)) + "\n"
     seal.settle(project, noop.STATUS, noop.status_answer(report), started_ns)
     return text, noop.status_exit_code(report.stale, check)
 

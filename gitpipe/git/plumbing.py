@@ -132,3 +132,21 @@ def worktree_paths(workdir: Path) -> list[Path]:
         if record.startswith(b"worktree "):
             found.append(Path(os.fsdecode(record.removeprefix(b"worktree "))))
     return found
+
+
+# -- what a run leaves for git: the paths to `git add` ---------------------------------
+
+def changed_paths(workdir: Path, paths: list[str]) -> set[str]:
+    """Of `paths` (relative to `workdir`; a folder stands for what is under
+    it), the files that differ from git's index or that it does not track
+    and does not ignore, relative to `workdir`. ls-files only reads: the
+    index is left as it is, and no libgit2 is loaded."""
+    specs = [f":(literal){path}" for path in paths]
+    found = _git(workdir, ["ls-files", "--modified", "--others", "--exclude-standard", "-z",
+                           "--", *specs])
+    return _paths(found)
+
+
+def stage_paths(workdir: Path, paths: list[str]) -> None:
+    """`git add` the paths (relative to `workdir`)."""
+    _git(workdir, ["add", "--", *(f":(literal){path}" for path in paths)])

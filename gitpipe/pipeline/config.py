@@ -38,6 +38,7 @@ class Config(NamedTuple):
     raw: dict[str, Any] = {}  # noqa: RUF012 - read, never changed in place
     log_retention: int = DEFAULT_LOG_RETENTION
     local_remotes: frozenset[str] = frozenset()
+    autostage: bool = False  # `git add` what a run changed, as DVC's core.autostage
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -93,7 +94,7 @@ def _config(committed: dict[str, Any], local: dict[str, Any]) -> Config:
     jobs = jobs_from_environment(from_env) if from_env else core.get("jobs")
     return Config(jobs=jobs, lock_wait=float(core.get("lock_wait", 3.0)), raw=raw,
                   log_retention=core.get("log_retention", DEFAULT_LOG_RETENTION),
-                  local_remotes=local_urls)
+                  local_remotes=local_urls, autostage=core.get("autostage", False))
 
 
 def _refuse_committed_signing_key(committed: dict[str, Any]) -> None:

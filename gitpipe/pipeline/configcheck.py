@@ -58,6 +58,10 @@ def _mapping(value: Any) -> str | None:
 _POD_ENV_NAME = re.compile(r"[-._A-Za-z][-._A-Za-z0-9]*\Z")
 
 
+def _flag(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "must be true or false"
+
+
 def _one_of(choices: tuple[str, ...]) -> Check:
     def check(value: Any) -> str | None:
         return None if value in choices else f"must be one of {', '.join(choices)}"
@@ -85,7 +89,7 @@ def _hint(key: str) -> str:
 
 SECTIONS: dict[str, dict[str, Check]] = {
     "core": {"jobs": _or_null(_whole(1)), "lock_wait": _seconds,
-             "remote": _or_null(_text), "log_retention": _whole(1)},
+             "remote": _or_null(_text), "log_retention": _whole(1), "autostage": _flag},
     "cache": {"type": _one_of(CACHE_TYPES)},
     "kubernetes": {
         "namespace": _text, "image": _or_null(_text), "context": _or_null(_text),

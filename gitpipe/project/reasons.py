@@ -98,6 +98,8 @@ class Reason(NamedTuple):
                     f"({_exec_bit(self.old)} -> {_exec_bit(self.new)})")
         if kind is Kind.WDIR:
             return f"wdir changed ({self.old} -> {self.new})"
+        if kind is Kind.CMD:
+            return _cmd_change(self.old, self.new)
         if kind is Kind.ENV and self.subject and isinstance(self.old, dict):
             return f"env changed: {_env_changes(self)}"
         if kind is Kind.ENV and isinstance(self.new, dict):
@@ -124,7 +126,7 @@ class Reason(NamedTuple):
             else self.subject
         by = template(self.by, key, name) if self.by else self.by
         old, new = self.old, self.new
-        if self.kind is Kind.WDIR:
+        if self.kind in (Kind.WDIR, Kind.CMD) and old is not None and new is not None:
             old, new = template(str(old), key, name), template(str(new), key, name)
         if subject is self.subject and by is self.by and old is self.old and new is self.new:
             return str(self)
@@ -178,6 +180,38 @@ def _python_sentence(reason: Reason) -> str:
     """`python: src/utils.py modified (imported by src/train.py)`; a root has no importer."""
     by = _IMPORTER.get(reason.kind, "").format(reason.by) if reason.by else ""
     return f"python: {reason.subject} {reason.kind.value.removeprefix('python: ')}{by}"
+
+
+# The most of a command a reason shows, before or after its change.
+CMD_SHOWN = 60
+
+
+def _cmd_change(old: Any, new: Any) -> str:
+    """`cmd changed: python train.py 5 -> python train.py 6`: a `${item…}`
+    value or an edit of the spec is seen in the command it changed. A long
+    command shows the words that changed between the ones both share
+    (`… --depth 5 -> … --depth 6`); a change wider than CMD_SHOWN, or of a
+    command of several lines, is only said."""
+    if not (isinstance(old, str) and isinstance(new, str)) or "\n" in old + new:
+        return Kind.CMD.value
+    if len(old) <= CMD_SHOWN and len(new) <= CMD_SHOWN:
+        return f"{Kind.CMD.value}: {old} -> {new}"
+    was, now = old.split(" "), new.split(" ")
+    shortest = min(len(was), len(now))
+    lead = next((i for i in range(shortest) if was[i] != now[i]), shortest)
+    tail = next((i for i in range(shortest - lead) if was[-1 - i] != now[-1 - i]),
+                shortest - lead)
+
+    def changed_words(words: list[str]) -> str:
+        return " ".join(words[lead:len(words) - tail])
+
+    before, after = changed_words(was), changed_words(now)
+    if max(len(before), len(after)) > CMD_SHOWN:
+        return Kind.CMD.value
+    if not before or not after:  # words added or taken away, the rest kept
+        return f"{Kind.CMD.value}: {before or after!r} {'removed' if before else 'added'}"
+    return (f"{Kind.CMD.value}: {'… ' if lead else ''}{before}{' …' if tail else ''} -> "
+            f"{'… ' if lead else ''}{after}{' …' if tail else ''}")
 
 
 def _env_text(env: dict[str, str | None]) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitpipe.core.errors import BadInputError
+from gitpipe.trust.plaintext import quoted
 
 if TYPE_CHECKING:
     from gitpipe.pipeline.config import RemoteSettings
@@ -65,8 +66,9 @@ def check_outside(settings: RemoteSettings, url: str, places: list[Path]) -> Non
     for place in places:
         if _is_within(written, place) or _is_within(real, place):
             raise BadInputError(
-                f"{settings.source}: remote {settings.name!r} ({settings.url!r}) is "
-                f"{folder!r}, inside the repository ({str(place)!r}): a push there writes "
+                f"{settings.source}: remote {quoted(settings.name)} ({quoted(settings.url)}) "
+                f"is {quoted(folder)}, inside the repository ({quoted(str(place))}): a push "
+                "there writes "
                 "into the work tree",
                 hint=f"point it at a folder outside the repository: 'gitpipe remote modify "
                 f"{settings.name} url PATH' (a folder of your own inside it belongs in "

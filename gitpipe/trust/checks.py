@@ -19,7 +19,7 @@ from typing import Any
 
 from gitpipe.core.errors import BadInputError, RecordError
 from gitpipe.hashing.digests import EXEC, ManifestEntry
-from gitpipe.trust.plaintext import shows_as_is
+from gitpipe.trust.plaintext import quoted, shows_as_is
 
 LINK_PREFIX = "link:"
 # Git refuses these as a tree entry at any depth (case-insensitively,
@@ -79,8 +79,8 @@ def _byte_length(text: str) -> int:
 def shown(text: object, most: int = 80) -> str:
     """`text` quoted for a message, cut at `most` characters: a record may hold
     a name of any length, and a message never repeats more of it than this."""
-    quoted = repr(text)
-    return quoted if len(quoted) <= most else f"{quoted[:most]}… ({len(quoted):,} characters)"
+    said = quoted(text) if isinstance(text, str) else repr(text)
+    return said if len(said) <= most else f"{said[:most]}… ({len(said):,} characters)"
 
 
 def printable(text: str) -> str:

@@ -10,7 +10,9 @@ page or a word processor puts it where a space was typed, and a path holding
 it names another folder. Spaces of other widths (`/data/プロジェクト　データ`,
 the narrow no-break space macOS writes in file names) and the zero-width
 joiners that Persian, Indic scripts and emoji are written with are shown as
-the text they are, so a folder's own name passes.
+the text they are, so a folder's own name passes, and so do the flags of
+England, Scotland and Wales, the only emoji written with tag characters;
+tag characters anywhere else are text no terminal shows.
 """
 
 from __future__ import annotations
@@ -23,13 +25,17 @@ _JOINERS = frozenset("\u200c\u200d")
 _BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
                   "\u2066\u2067\u2068\u2069")
 _NO_BREAK_SPACE = "\u00a0"
+_BLACK_FLAG = "\U0001f3f4"
+# A black flag, a region's code in tag characters, a cancel tag: 🏴󠁧󠁢󠁳󠁣󠁴󠁿.
+_TAG_FLAGS = tuple(_BLACK_FLAG + "".join(chr(0xE0000 + ord(c)) for c in region) + "\U000e007f"
+                   for region in ("gbeng", "gbsct", "gbwls"))
 
 
 def shows_as_is(text: str) -> bool:
     """Whether a terminal shows `text` as the plain text it is: no character
     it would obey or hide. The one test of the helpers that show text from
     git or a remote (`trust/checks.py`)."""
-    return text.isprintable() or all(_plain(char) for char in text)
+    return text.isprintable() or _first_odd(text) is None
 
 
 def _plain(char: str) -> bool:
@@ -40,9 +46,27 @@ def _plain(char: str) -> bool:
 def odd_character(text: str) -> str | None:
     """The first character of `text` a terminal would obey or hide, said as
     a message gives it (`a bidi control (U+202E) at character 14`), or None."""
-    for index, char in enumerate(text, 1):
+    found = _first_odd(text)
+    if found is None:
+        return None
+    index, char = found
+    return f"{_kind(char)} (U+{ord(char):04X}) at character {index + 1}"
+
+
+def _first_odd(text: str) -> tuple[int, str] | None:
+    """The place and character of the first character of `text` that is not
+    plain, past the tag characters of a flag; None if there is none."""
+    flagged = _BLACK_FLAG in text
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if flagged and char == _BLACK_FLAG:
+            flag = next((f for f in _TAG_FLAGS if text.startswith(f, index)), char)
+            index += len(flag)
+            continue
         if not _plain(char):
-            return f"{_kind(char)} (U+{ord(char):04X}) at character {index}"
+            return index, char
+        index += 1
     return None
 
 
@@ -59,3 +83,14 @@ def _kind(char: str) -> str:
     if category == "Cf":
         return "an invisible format character"
     return "a character no terminal shows"
+
+
+def quoted(text: str) -> str:
+    """`text` in quotes as repr writes it, except that what a terminal shows
+    as the plain text it is stays as it is (`shows_as_is`): repr escapes a
+    full-width space or the joiner in a folder's name (`データ\\u3000保存`),
+    which then reads as a character the name does not hold."""
+    if text.isprintable() or not shows_as_is(text):
+        return repr(text)
+    quote = '"' if "'" in text and '"' not in text else "'"
+    return quote + text.replace("\\", "\\\\").replace(quote, "\\" + quote) + quote

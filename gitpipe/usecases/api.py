@@ -41,6 +41,14 @@ if TYPE_CHECKING:
 class Project(project_module.Project):
     """A gitpipe project with its use cases as methods."""
 
+    @property
+    def key_names(self) -> dict[str, str]:
+        """What the spec calls each foreach stage's keys where not `${key}`
+        (pipeline/items.key_names): how a line its nodes share names them."""
+        from gitpipe.pipeline.items import key_names
+
+        return key_names(self.pipeline.stages)
+
     def validate(self) -> list[str]:
         """Parse spec and params and build the DAG; raises SpecError listing every problem."""
         from gitpipe.project.status import check_params

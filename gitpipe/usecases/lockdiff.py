@@ -113,7 +113,8 @@ def _entry_changes(old: LockEntry | None, new: LockEntry | None,
         return [("added", "added")] if old is None else [("removed", "removed")]
     changes: list[tuple[str, Reason | str]] = []
     if old.cmd != new.cmd:
-        changes.append(("cmd changed", "cmd changed"))
+        cmd = Reason(Kind.CMD, old=old.cmd, new=new.cmd)
+        changes.append((str(cmd), cmd))
     from gitpipe.pipeline.params import changes_between
 
     for key, was, now in changes_between(old.params, new.params):

@@ -74,8 +74,8 @@ def test_a_typo_gets_a_did_you_mean(repo: Repo) -> None:
     up_to_date(repo)
     (repo.path / ".gitpipe/config.yaml").write_text("core:\n  lock_wiat: 3\n")
     [said] = refusals(repo, "validate", "repro")
-    assert "hint: did you mean 'lock_wait'? (known: jobs, lock_wait, log_retention, remote)" \
-        in said
+    assert ("hint: did you mean 'lock_wait'? (known: autostage, jobs, lock_wait, "
+            "log_retention, remote)") in said
 
 
 def test_gitpipe_jobs_from_the_environment_is_checked_too(repo: Repo) -> None:

@@ -392,4 +392,5 @@ def test_an_out_kind_change_beside_a_real_change_does_not_say_no_run(repo: Repo)
     repo.gen({"gitpipe.yaml": spec})
     repo.age()
     reasons = status_json(repo)["train"]
-    assert reasons == ["cmd changed", "outs: m.json declared as a metric"], reasons
+    assert reasons == ["cmd changed: '&& true' added", "outs: m.json declared as a metric"], \
+        reasons

@@ -249,3 +249,26 @@ def test_items_group_by_their_whole_key_never_a_part_of_a_word_or_value(
              if "sweep@" in line and not line.startswith("running ")]
     assert len(lines) == 1 and "sweep@a … 5 (4 of 4)" in lines[0], done.stdout  # the four
     assert lines[0].endswith("deps: data/${item}.csv modified; params: train.lr 0.1 -> 0.5")
+
+
+def test_an_item_value_changed_in_the_spec_is_seen_in_the_cmd_status_names(
+        repo: Repo) -> None:
+    """`${item.depth}` is not a param: its change is the command's, and status
+    shows the command before and after, not a bare `cmd changed`; partitions
+    whose command changed alike stay one entry, their dates as `${date}`."""
+    repo.spec({"train": {"foreach": {"shallow": {"depth": 2}, "deep": {"depth": 5}},
+                         "do": {"cmd": "echo ${item.depth} > tree-${key}.txt",
+                                "outs": ["tree-${key}.txt"]}},
+               "day": {"partition": {"by": "date", "start": "2024-01-01",
+                                     "end": "2024-01-03"},
+                       "cmd": "echo ${date} > day-${date}.txt", "outs": ["day-${date}.txt"]}})
+    repo.run("repro", check=True)
+    spec = (repo.read("gitpipe.yaml").replace("depth: 5", "depth: 6")
+            .replace("echo ${date} >", "echo ${date} day >"))
+    repo.gen({"gitpipe.yaml": spec})
+    status = repo.run("status").stdout
+    assert "train@deep:\n    cmd changed: echo 5 > tree-deep.txt -> echo 6 > tree-deep.txt\n" \
+        in status, status
+    assert ("day@2024-01-01 … 2024-01-03 (3 of 3):\n"
+            "    cmd changed: echo ${date} > day-${date}.txt -> echo ${date} day > "
+            "day-${date}.txt\n") in status, status

@@ -106,7 +106,7 @@ def test_cmd_changed(repo: Repo) -> None:
     built(repo)
     spec = repo.read("gitpipe.yaml").replace("sh src/prep.sh", "sh  src/prep.sh")
     repo.gen({"gitpipe.yaml": spec})
-    assert reasons(repo)["prep"] == ["cmd changed"]
+    assert reasons(repo)["prep"] == ["cmd changed: sh src/prep.sh -> sh  src/prep.sh"]
 
 
 def test_env_change_is_explained(repo: Repo) -> None:

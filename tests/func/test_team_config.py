@@ -16,9 +16,12 @@ from tests.conftest import Repo
 
 # Spaces of other widths and the joiner Persian is written with are part of
 # a folder's own name: a Japanese full-width space, the narrow no-break space
-# macOS writes in file names, the zero-width non-joiner.
+# macOS writes in file names, the zero-width non-joiner; and emoji: a family
+# (joined by zero-width joiners), Scotland's flag (in tag characters).
+SCOTLAND = "\U0001f3f4" + "".join(chr(0xE0000 + ord(c)) for c in "gbsct") + "\U000e007f"
 FOLDERS = ("プロジェクト\u3000データ", "Shot at 10.00\u202fAM",
-           "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", "Müller data")
+           "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", "Müller data",
+           "\U0001f468\u200d\U0001f469\u200d\U0001f467 family", f"{SCOTLAND} data")
 CONFIG = """\
 core:
   remote: store
@@ -91,6 +94,10 @@ REFUSED = [
     ("remotes:\n  store:\n    url: /srv/x\n    \"end\u200bpoint_url\": http://h:9000\n",
      "remotes.store has an option named 'end\\u200bpoint_url', which is no storage option's "
      "name (it holds an invisible format character (U+200B) at character 4)"),
+    # a tag character outside a flag is text no terminal shows
+    ("remotes:\n  store:\n    url: \"/srv/a\U000e0067b\"\n",
+     "remotes.store.url holds an invisible format character (U+E0067) at character 7: "
+     "'/srv/a\\U000e0067b'"),
     ("kubernetes:\n  env:\n    \"1X\": secret-value\n",
      "kubernetes.env.'1X' is not an environment variable's name"),
 ]
@@ -108,3 +115,15 @@ def test_what_a_config_must_not_hold_is_named_with_its_key_and_what_to_do(
     assert rest and rest[0].startswith("hint: "), done.stderr
     assert "secret-value" not in done.stderr
     assert "control character" not in done.stderr
+
+
+@pytest.mark.parametrize("folder", FOLDERS)
+def test_remote_add_names_a_new_folder_as_it_was_typed(repo: Repo, tmp_path: Path,
+                                                        folder: str) -> None:
+    """The note on a folder that does not exist yet quotes it as typed: repr
+    wrote a full-width space or a joiner as an escape the name does not hold."""
+    repo.spec({"a": {"cmd": "echo a > a.txt", "outs": ["a.txt"]}})
+    repo.run("init", check=True)
+    store = str(tmp_path / folder)
+    done = repo.run("remote", "add", "store", store, check=True)
+    assert f"note: folder '{store}' does not exist yet" in done.stderr, done.stderr

@@ -75,9 +75,26 @@ def test_new_stage() -> None:
     assert [str(r) for r in verdict.reasons] == ["new stage"]
 
 
-def test_cmd_changed() -> None:
+def test_cmd_changed_shows_the_command_before_and_after() -> None:
+    """A `${item.depth}` value the spec changed is seen in the command it
+    made: the reason shows both (DVC says only "changed command")."""
     assert reasons(make_task(cmd="python src/train.py --fast"), make_entry(),
-                   make_seen(fingerprint="xxh3:other")) == ["cmd changed"]
+                   make_seen(fingerprint="xxh3:other")) == [
+        "cmd changed: python src/train.py -> python src/train.py --fast"]
+
+
+LONG = "python src/train.py --data data/clean/all.csv --model models/tree.json --depth"
+
+
+@pytest.mark.parametrize(("old", "new", "said"), [
+    (f"{LONG} 5 --seed 1", f"{LONG} 6 --seed 1", "cmd changed: … 5 … -> … 6 …"),
+    (LONG, f"{LONG} 5 --fast", "cmd changed: '5 --fast' added"),
+    (f"{LONG} 5 --fast", f"{LONG} 5", "cmd changed: '--fast' removed"),
+    (f"{LONG} 5", "make all", "cmd changed"),  # wider than a reason shows
+    ("echo a\necho b", "echo a", "cmd changed"),
+])
+def test_a_long_cmd_shows_the_words_that_changed(old: str, new: str, said: str) -> None:
+    assert str(Reason(Kind.CMD, old=old, new=new)) == said
 
 
 def test_dep_modified() -> None:
@@ -232,7 +249,8 @@ def test_several_reasons_in_a_stable_order() -> None:
                      outs={"model": None}, fingerprint="xxh3:other")
     task = make_task(cmd="new", always_changed=True)
     assert reasons(task, make_entry(), seen, upstream=["prepare"]) == [
-        "cmd changed", "deps: data/clean.csv modified", "params: train.lr 0.1 -> 1",
+        "cmd changed: python src/train.py -> new", "deps: data/clean.csv modified",
+        "params: train.lr 0.1 -> 1",
         "outs: model/ missing", "always_changed", "upstream: prepare"]
 
 

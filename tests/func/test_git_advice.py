@@ -1,0 +1,88 @@
+"""After a run, what it changed that git should track is said, as `dvc repro`
+says it: the lock, the root .gitignore and outs git does not ignore (a
+`metrics:` file), only when this run changed them; `core.autostage` stages
+them instead. Through the real CLI, in real git repositories."""
+
+from __future__ import annotations
+
+from tests.conftest import Repo
+
+SPEC = ("stages:\n"
+        "  train:\n    cmd: echo model-$(cat lr.txt) > model.bin\n    deps: [lr.txt]\n"
+        "    outs: [model.bin]\n"
+        "  evaluate:\n    cmd: cat model.bin score.json > metrics.json\n"
+        "    deps: [model.bin, score.json]\n"
+        "    metrics: [metrics.json]\n")
+ADVICE = "to track the changes with git, run:\n"
+
+
+def _project(repo: Repo) -> Repo:
+    repo.gen({"gitpipe.yaml": SPEC, "lr.txt": "0.1\n", "score.json": "{}\n"})
+    repo.run("init", check=True)
+    repo.git("add", "-A")
+    repo.commit("spec")
+    return repo
+
+
+def _advised(done: object) -> str:
+    stdout = done.stdout  # type: ignore[attr-defined]
+    assert ADVICE in stdout, stdout
+    return str(stdout.split(ADVICE)[1].splitlines()[0])
+
+
+def test_the_first_repro_says_to_git_add_the_lock_and_metrics(repo: Repo) -> None:
+    done = _project(repo).run("repro", check=True)
+    # model.bin is a cached out: .gitignore hides it, and git is not told of it;
+    # init wrote .gitignore's line for it, committed with the spec
+    assert _advised(done) == "    git add gitpipe.lock metrics.json"
+    assert "model.bin" not in done.stdout.split(ADVICE)[1]
+
+
+def test_a_stage_added_after_init_names_the_gitignore_its_out_joined(repo: Repo) -> None:
+    _project(repo).run("repro", check=True)
+    repo.git("add", "-A")
+    repo.commit("ran")
+    repo.gen({"gitpipe.yaml": SPEC + "  report:\n    cmd: cp metrics.json report.bin\n"
+                                     "    deps: [metrics.json]\n    outs: [report.bin]\n"})
+    done = repo.run("repro", check=True)
+    assert _advised(done) == "    git add .gitignore gitpipe.lock"
+
+
+def test_nothing_is_said_when_the_run_changed_nothing_git_tracks(repo: Repo) -> None:
+    _project(repo).run("repro", check=True)
+    repo.git("add", "-A")
+    repo.commit("ran")
+    assert ADVICE not in repo.run("repro", "--force", check=True).stdout  # same outs again
+    assert ADVICE not in repo.run("repro", check=True).stdout  # nothing ran
+    assert ADVICE not in repo.run("repro", "--dry-run", check=True).stdout
+    assert repo.run("-q", "repro", "-f", check=True).stdout == ""
+
+
+def test_only_what_this_run_changed_is_named(repo: Repo) -> None:
+    """metrics.json, left untracked by an earlier run, is not this run's."""
+    _project(repo).run("repro", check=True)
+    repo.git("add", "gitpipe.lock", ".gitignore")
+    repo.commit("the lock")
+    repo.gen({"lr.txt": "0.2\n"})
+    assert _advised(repo.run("repro", "train", check=True)) == "    git add gitpipe.lock"
+
+
+def test_core_autostage_stages_what_the_run_changed(repo: Repo) -> None:
+    _project(repo)
+    (repo.path / ".gitpipe" / "config.yaml").write_text("core:\n  autostage: true\n")
+    done = repo.run("repro", check=True)
+    assert ADVICE not in done.stdout
+    assert ("staged with git (core.autostage): gitpipe.lock metrics.json\n"
+            in done.stdout), done.stdout
+    # what the run changed is staged; the config changed by hand is not
+    assert repo.git("diff", "--cached", "--name-only").split() == ["gitpipe.lock",
+                                                                    "metrics.json"]
+
+
+def test_core_autostage_that_is_not_a_flag_is_refused_naming_file_and_key(repo: Repo) -> None:
+    _project(repo)
+    (repo.path / ".gitpipe" / "config.yaml").write_text("core:\n  autostage: yes please\n")
+    done = repo.run("repro")
+    assert done.returncode != 0
+    assert "core.autostage" in done.stderr and ".gitpipe/config.yaml" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
