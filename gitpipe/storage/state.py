@@ -130,7 +130,7 @@ class State:
         known = self._known()
         if path in known:
             return known[path]
-        if self._complete or any(path.startswith(prefix) for prefix in self._ranges):
+        if self._complete or path.startswith(tuple(self._ranges)):
             return None
         self._load("path = ?", (path,))
         return known.setdefault(path, None)
