@@ -87,7 +87,7 @@ class State:
         self._stat: dict[str, tuple[FileSignature, str, int] | None] | None = None
         self._exists = False
         self._complete = False  # every row read (prefetch_all): a path not among them misses
-        self._ranges: dict[str, tuple[str, str]] = {}  # prefixes read whole: prefetch_prefix
+        self._prefixes: tuple[str, ...] = ()  # those read whole (prefetch_prefix)
         self._pending: dict[str, tuple[StatKey, str, int]] = {}
         self._pending_runs: list[RunRecord] = []
         self._pending_dirs: dict[str, tuple[str, bytes, str, int]] = {}
@@ -130,7 +130,7 @@ class State:
         known = self._known()
         if path in known:
             return known[path]
-        if self._complete or path.startswith(tuple(self._ranges)):
+        if self._complete or path.startswith(self._prefixes):
             return None
         self._load("path = ?", (path,))
         return known.setdefault(path, None)
@@ -211,8 +211,8 @@ class State:
             self._known()  # learns whether state.db exists: never create it to read
             if not self._complete and lookups and lookups >= self._rows_at_most():
                 # The rows of the prefixes read already are not read again.
-                self._load(" AND ".join(["NOT (path >= ? AND path < ?)"] * len(self._ranges))
-                           or "1", [bound for span in self._ranges.values() for bound in span])
+                self._load(" AND ".join(["NOT (path >= ? AND path < ?)"] * len(self._prefixes))
+                           or "1", [bound for prefix in self._prefixes for bound in _span(prefix)])
                 self._complete = True
             return self._complete
 
@@ -222,10 +222,9 @@ class State:
         rows a pass needs first, before prefetch_all reads the rest."""
         with self._lock:
             self._known()
-            if prefix and not self._complete and prefix not in self._ranges:
-                # Paths compare as UTF-8 bytes: up to the prefix's successor.
-                span = self._ranges[prefix] = (prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1))
-                self._load("path >= ? AND path < ?", span)
+            if prefix and not self._complete and prefix not in self._prefixes:
+                self._prefixes += (prefix,)
+                self._load("path >= ? AND path < ?", _span(prefix))
 
     def _rows_at_most(self) -> int:
         """An upper bound on the stat cache's rows (its largest rowid: one step
@@ -377,18 +376,20 @@ class State:
                 self._conn = None
 
 
+def _span(prefix: str) -> tuple[str, str]:
+    """The paths beginning with `prefix`, as SQLite orders text (UTF-8): up to its successor."""
+    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
 def _changed(item: ListedFile) -> int:
     return max(item[2], item[5])
 
 
 def _storable(text: str) -> bool:
-    if text.isascii():
-        return True
-    try:
-        text.encode("utf-8")
+    try:  # nearly every name is ASCII: not encoded to tell
+        return text.isascii() or text.encode("utf-8") is not None
     except UnicodeEncodeError:
         return False
-    return True
 
 
 def _timed(row: tuple[Any, ...]) -> bool:
