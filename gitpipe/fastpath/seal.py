@@ -33,7 +33,7 @@ import xxhash
 
 from gitpipe import __version__
 from gitpipe.core.secretnames import secret_name
-from gitpipe.fastpath.sealdirs import Records, listing
+from gitpipe.fastpath.sealdirs import Records, held_at, listing
 from gitpipe.fastpath.sealdirs import read as read_records
 from gitpipe.fastpath.sealdirs import write as write_records
 from gitpipe.fastpath.sealwatch import (
@@ -311,10 +311,9 @@ def _changes(root: str, paths: list[str], numbers: bytes, seal_file: str,
     """None if every path of `paths` still has the signature `numbers` holds
     for it; else the directories walked to find out. `code`: code_signature().
 
-    A stat per file, and per directory its record's stats (fastpath/sealdirs.py;
-    records taken are kept where the seal held) or a walk: a large seal is
-    shared out among forked processes (hashing/forkmap.py: a share whose process
-    fails is checked here), as git's preloaded index shares out its lstats."""
+    A stat per file; per directory its record's stats (fastpath/sealdirs.py), or a stat
+    and a walk. A large seal is shared out among forked processes (hashing/forkmap.py: a
+    share whose process fails is checked here), as git's preloaded index shares its lstats."""
     records, workers = read_records(seal_file, root, code), 1
     if len(paths) >= 2 * PATHS_PER_WORKER:
         from gitpipe.hashing.forkmap import fork_map, usable_workers
@@ -344,25 +343,26 @@ def _check_share(root: str, paths: list[str], numbers: bytes,
                  records: Records | None = None) -> Checked:
     """(None if every path holds, else the numbers found for them; how many
     files each directory met lists, in order; the rules they were walked by)."""
-    found: list[int] = []
-    files: list[int] = []
-    add, count = found.extend, files.append
-    stat, known = os.stat, Records() if records is None else records
+    found, files = list[int](), list[int]()
+    add, count, stat = found.extend, files.append, os.stat
+    known = Records() if records is None else records
     top = os.open(root, FOLDER_FLAGS)  # stats from it: no path walked again per input
     try:
         for at, path in enumerate(paths):  # relative, as compose made sure
-            try:
-                info = stat(path, dir_fd=top)
-            except (FileNotFoundError, NotADirectoryError):
-                add((_GONE, 0, 0, 0, 0))
-                continue
-            if info.st_mode & _TYPE_BITS == _DIRECTORY:
-                sealed = numbers[at * _BYTES_PER_PATH:(at + 1) * _BYTES_PER_PATH]
-                signature, listed = listing(known, root, path, sealed)
-                add(signature)
-                count(listed)
-            else:
-                add((_FILE, info.st_ino, info.st_mtime_ns, info.st_size, info.st_ctime_ns))
+            sealed = numbers[at * _BYTES_PER_PATH:(at + 1) * _BYTES_PER_PATH]
+            found_dir = held_at(known, root, top, path, sealed)  # opened, not stat-ed first
+            if found_dir is None:
+                try:
+                    info = stat(path, dir_fd=top)
+                except (FileNotFoundError, NotADirectoryError):
+                    add((_GONE, 0, 0, 0, 0))
+                    continue
+                if info.st_mode & _TYPE_BITS != _DIRECTORY:
+                    add((_FILE, info.st_ino, info.st_mtime_ns, info.st_size, info.st_ctime_ns))
+                    continue
+                found_dir = listing(known, root, path, sealed)
+            add(found_dir[0])
+            count(found_dir[1])
     finally:
         os.close(top)
     held = pack_numbers(found) == numbers

@@ -171,6 +171,21 @@ def listing(records: Records, root: str, path: str,
     return found, len(names)
 
 
+def held_at(records: Records, root: str, top: int, path: str,
+            sealed: bytes) -> tuple[tuple[int, ...], int] | None:
+    """`listing`'s answer for the directory dep `path` by its record alone,
+    opened from the root's descriptor `top`, where a record answers for
+    `sealed` and still holds: it opens as a folder (as a stat of it, which
+    follows links, would say), so the check makes no stat of its own. Else
+    None: stat it and check it as `listing` does."""
+    if sealed[:8] != _LISTING_KIND:
+        return None
+    known = records.get(path)
+    if known is None or known[0] != sealed or not _held(f"{root}/{path}", known, (top, path)):
+        return None
+    return unpack("=5q", sealed), len(known[2])
+
+
 def held_listing(records: Records, full: str, path: str) -> tuple[FileSignature, int] | None:
     """(The listing signature of the directory dep `path` at `full`, how many
     files it lists) by its record, where one holds; else None (walk it)."""
@@ -180,14 +195,16 @@ def held_listing(records: Records, full: str, path: str) -> tuple[FileSignature,
     return unpack("=4q", known[0][8:]), len(known[2])
 
 
-def _held(full: str, record: Record) -> bool:
-    """Whether the folder at `full` still has the record's key and each of its
+def _held(full: str, record: Record, at: tuple[int, str] | None = None) -> bool:
+    """Whether the folder at `full` (opened as `at`'s name from its folder's
+    descriptor, where given) still has the record's key and each of its
     files the record's numbers; the rules above it still none."""
     if Ignore.above(full).custom:
         return False
     _, key, names, packed = record
     try:
-        descriptor = os.open(full, FOLDER_FLAGS)
+        descriptor = (os.open(full, FOLDER_FLAGS) if at is None
+                      else os.open(at[1], FOLDER_FLAGS, dir_fd=at[0]))
     except OSError:
         return False
     try:

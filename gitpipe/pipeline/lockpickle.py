@@ -51,8 +51,15 @@ def _key(text: str, readers: tuple[str, ...]) -> bytes | None:
     source cannot be read (nothing is remembered then)."""
     # A changed check is applied again, and a changed entry class never
     # unpickles into objects of the old shape.
+    # Hashed in parts, the same digest as of their concatenation: a large
+    # lock's text is not copied again to be hashed.
+    key = xxhash.xxh3_128()
     try:
-        sources = b"\0".join(Path(path).read_bytes() for path in (*readers, __file__))
+        for index, path in enumerate((*readers, __file__)):
+            key.update(b"\0" if index else b"")
+            key.update(Path(path).read_bytes())
     except OSError:
         return None
-    return xxhash.xxh3_128_digest(sources + b"\0" + text.encode())
+    key.update(b"\0")
+    key.update(text.encode())
+    return key.digest()

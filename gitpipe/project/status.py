@@ -143,9 +143,9 @@ def _verdicts(project: Project, order: list[Hashable],
     # Project kept between calls (the API) sees the edits made in between.
     project.workspace.module_finder = None
     paths = [path for node in order for path in _paths_of(graph.nodes[node]["task"])]
-    project.workspace.prefetch(paths)
-    if walk_ahead:  # the walks go on in forked processes while the lock is read
+    if walk_ahead:  # the walks go on in forked processes while the rest is read
         project.workspace.walk_ahead(paths)
+    project.workspace.prefetch(paths)
     params = project.params_reader()
     entries = project.lock_entries
     algorithms: list[list[tuple[str, str | None]]] = []

@@ -11,7 +11,7 @@ import sqlite3
 import threading
 import time
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -87,6 +87,7 @@ class State:
         self._stat: dict[str, tuple[FileSignature, str, int] | None] | None = None
         self._exists = False
         self._complete = False  # every row read (prefetch_all): a path not among them misses
+        self._prefixes: tuple[str, ...] = ()  # those read whole (prefetch_prefix)
         self._pending: dict[str, tuple[StatKey, str, int]] = {}
         self._pending_runs: list[RunRecord] = []
         self._pending_dirs: dict[str, tuple[str, bytes, str, int]] = {}
@@ -129,7 +130,7 @@ class State:
         known = self._known()
         if path in known:
             return known[path]
-        if self._complete:
+        if self._complete or path.startswith(self._prefixes):
             return None
         self._load("path = ?", (path,))
         return known.setdefault(path, None)
@@ -209,9 +210,21 @@ class State:
         with self._lock:
             self._known()  # learns whether state.db exists: never create it to read
             if not self._complete and lookups and lookups >= self._rows_at_most():
-                self._load("1", ())
+                # The rows of the prefixes read already are not read again.
+                self._load(" AND ".join(["NOT (path >= ? AND path < ?)"] * len(self._prefixes))
+                           or "1", [bound for prefix in self._prefixes for bound in _span(prefix)])
                 self._complete = True
             return self._complete
+
+    def prefetch_prefix(self, prefix: str) -> None:
+        """Read every row whose path begins with `prefix` now (a range of the
+        primary key's index; one of the prefix not among them has none): the
+        rows a pass needs first, before prefetch_all reads the rest."""
+        with self._lock:
+            self._known()
+            if prefix and not self._complete and prefix not in self._prefixes:
+                self._prefixes += (prefix,)
+                self._load("path >= ? AND path < ?", _span(prefix))
 
     def _rows_at_most(self) -> int:
         """An upper bound on the stat cache's rows (its largest rowid: one step
@@ -310,25 +323,17 @@ class State:
         query += " GROUP BY invocation"
         query += " HAVING MIN(started) >= ?" if since is not None else ""
         query += " ORDER BY MAX(id) DESC"
-        with self._lock:
-            db = self._db()
-            self._add_run_columns(db)
-            rows = db.execute(query, () if since is None else (since,)).fetchall()
-        return [row[0] for row in rows]
+        return [row[0] for row in self._select(query, () if since is None else (since,))]
 
     def runs_of(self, invocations: list[str]) -> list[RunRecord]:
         """Every run of these invocations, in the order they were recorded."""
         if not invocations or not self.path.exists():
             return []
         rows: list[tuple[Any, ...]] = []
-        with self._lock:
-            db = self._db()
-            self._add_run_columns(db)
-            # In chunks: SQLite caps the parameters of one statement.
-            for at in range(0, len(invocations), 500):
-                chunk = invocations[at:at + 500]
-                rows += db.execute(f"SELECT id, {_RUNS_COLUMNS} FROM runs WHERE invocation "
-                                   f"IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+        for at in range(0, len(invocations), 500):  # SQLite caps a statement's parameters
+            chunk = invocations[at:at + 500]
+            rows += self._select(f"SELECT id, {_RUNS_COLUMNS} FROM runs WHERE invocation "
+                                 f"IN ({','.join('?' * len(chunk))})", chunk)
         return [RunRecord(*row[1:]) for row in sorted(rows, key=lambda row: int(row[0]))
                 if _timed(row[1:])]
 
@@ -337,29 +342,23 @@ class State:
         if not self.path.exists():
             return []
         query = f"SELECT {_RUNS_COLUMNS} FROM runs"
-        args: tuple[object, ...] = ()
-        if task:
-            query += " WHERE task = ? OR task LIKE ?"
-            args = (task, f"{task}@%")
+        query += " WHERE task = ? OR task LIKE ?" if task else ""
+        args: tuple[object, ...] = (task, f"{task}@%") if task else ()
         query += " ORDER BY id DESC LIMIT ?"
-        with self._lock:
-            db = self._db()
-            self._add_run_columns(db)
-            rows = db.execute(query, (*args, limit)).fetchall()
-        return [RunRecord(*row) for row in rows if _timed(row)]
+        return [RunRecord(*row) for row in self._select(query, (*args, limit)) if _timed(row)]
 
     def last_results(self) -> dict[str, str]:
         """{task: the result of its most recent run}."""
         return dict(self._select("SELECT task, result FROM runs WHERE id IN "
                                  "(SELECT MAX(id) FROM runs GROUP BY task)"))
 
-    def _select(self, query: str) -> list[tuple[Any, ...]]:
+    def _select(self, query: str, args: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         if not self.path.exists():
             return []
         with self._lock:
             db = self._db()
             self._add_run_columns(db)
-            return db.execute(query).fetchall()
+            return db.execute(query, args).fetchall()
 
     @staticmethod
     def _add_run_columns(db: sqlite3.Connection) -> None:
@@ -377,18 +376,20 @@ class State:
                 self._conn = None
 
 
+def _span(prefix: str) -> tuple[str, str]:
+    """The paths beginning with `prefix`, as SQLite orders text (UTF-8): up to its successor."""
+    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
 def _changed(item: ListedFile) -> int:
     return max(item[2], item[5])
 
 
 def _storable(text: str) -> bool:
-    if text.isascii():
-        return True
-    try:
-        text.encode("utf-8")
+    try:  # nearly every name is ASCII: not encoded to tell
+        return text.isascii() or text.encode("utf-8") is not None
     except UnicodeEncodeError:
         return False
-    return True
 
 
 def _timed(row: tuple[Any, ...]) -> bool:

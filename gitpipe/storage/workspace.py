@@ -136,6 +136,9 @@ class Workspace:
         each path is hashed once in the pass, however many tasks ask for it."""
         from gitpipe.hashing.walkahead import start_signing, taken_over
 
+        # Only the directories' rows are read before the fork: the rest of the
+        # stat cache is read while the walks run, into memory they do not share.
+        self.state.prefetch_prefix(DIR_KEY)
         known = {os.path.join(self._root, path): path for path in dict.fromkeys(paths)
                  if self.state.recorded(f"{DIR_KEY}{path}")}
         walked, self.walked_before = self.walked_before, None

@@ -81,9 +81,10 @@ def load(path: Path, key: bytes, root: Path) -> object | None:
     except OSError:
         return None
     secret = signing_key(root)
-    signature, payload = blob[:_SIGNATURE], blob[_SIGNATURE:]
-    if secret is None or not payload.startswith(key) or not hmac.compare_digest(
-            signature, hmac.new(secret, payload, hashlib.sha256).digest()):
+    # Views, not slices: a large pickle is not copied twice on its way in.
+    payload = memoryview(blob)[_SIGNATURE:]
+    if secret is None or payload[:len(key)] != key or not hmac.compare_digest(
+            blob[:_SIGNATURE], hmac.new(secret, payload, hashlib.sha256).digest()):
         return None
     import pickle
 
