@@ -35,6 +35,7 @@ from gitpipe.trust.checks import terminal_text
 LOCK_NAME = "project.lock"
 RECORD_LIMIT = 1 << 24  # a run of a million partitions stays far below it
 _BOOT_ID = "/proc/sys/kernel/random/boot_id"
+_PID_MAX = (1 << 31) - 1  # pid_t: a record's group beyond it names no process
 
 
 class ProjectLock:
@@ -161,10 +162,11 @@ def left_running(record: str) -> list[tuple[str, int]]:
         kind, _, rest = line.partition(" ")
         if kind == "start":
             fields = rest.split(" ", 3)
-            if len(fields) == 4 and _is_number(fields[0]) and _is_number(fields[1]):
-                started[int(fields[0])] = (fields[1], fields[2], fields[3])
-        elif kind == "end" and _is_number(rest):
-            started.pop(int(rest), None)
+            pgid = _pid(fields[0])
+            if len(fields) == 4 and pgid is not None and _is_number(fields[1]):
+                started[pgid] = (fields[1], fields[2], fields[3])
+        elif kind == "end" and (pgid := _pid(rest)) is not None:
+            started.pop(pgid, None)
     return [(task, pgid) for pgid, (since, line_boot, task) in sorted(started.items())
             if boot is not None and line_boot == boot and _still_ours(pgid, since)]
 
@@ -185,6 +187,16 @@ def _still_ours(pgid: int, since: str) -> bool:
 
 def _is_number(text: str) -> bool:
     return text.isascii() and text.isdecimal()
+
+
+def _pid(text: str) -> int | None:
+    """The process id `text` names, or None where it can name none: not
+    digits, or beyond what a pid can be (the kernel's pid_t), which neither
+    Python's int() of any length nor killpg would take."""
+    if not _is_number(text) or len(text) > len(str(_PID_MAX)):
+        return None
+    number = int(text)
+    return number if number <= _PID_MAX else None
 
 
 def _read_record(fd: int) -> str:
