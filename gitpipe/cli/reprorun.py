@@ -80,9 +80,8 @@ def print_git_advice(project: Project, report: Report, before: gitadvice.Marks,
     """What the run changed that git should track: `git add` advice (as
     `dvc repro` gives it), or what core.autostage staged; not under -q. A
     git that cannot answer leaves a warning: the run is recorded already."""
-    import shlex
-
     from gitpipe.core.errors import GitpipeError
+    from gitpipe.trust.plaintext import shell_word
     from gitpipe.usecases.gitadvice import git_advice
 
     try:
@@ -92,7 +91,7 @@ def print_git_advice(project: Project, report: Report, before: gitadvice.Marks,
         return
     if not advice.paths:
         return
-    paths = " ".join(shlex.quote(path) for path in advice.paths)
+    paths = " ".join(shell_word(path) for path in advice.paths)
     if advice.staged:
         ui.info(f"staged with git (core.autostage): {paths}")
         return

@@ -94,3 +94,25 @@ def quoted(text: str) -> str:
         return repr(text)
     quote = '"' if "'" in text and '"' not in text else "'"
     return quote + text.replace("\\", "\\\\").replace(quote, "\\" + quote) + quote
+
+
+def shell_word(text: str) -> str:
+    """`text` as one word for a POSIX shell that a terminal shows as it is:
+    shlex's quoting where every character is plain, else bash's `$'…'` with
+    each character a terminal would obey or hide escaped (`$'m\\nhint: x'`),
+    so a pasted command still names the file and no line of it is forged."""
+    import shlex
+
+    if shows_as_is(text):
+        return shlex.quote(text)
+    return "$'" + "".join(_ansi_c(char) for char in text) + "'"
+
+
+def _ansi_c(char: str) -> str:
+    if char in "\\'":
+        return "\\" + char
+    if shows_as_is(char):
+        return char
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x80 else f"\\u{code:04x}" if code < 0x10000 \
+        else f"\\U{code:08x}"

