@@ -97,7 +97,7 @@ def print_git_advice(project: Project, report: Report, before: gitadvice.Marks,
         return
     ui.info("to track the changes with git, run:")
     ui.info(f"    git add {paths}")
-    ui.info("(with 'autostage: true' under 'core:' in .gitpipe/config.yaml, each run "
+    ui.info("(with 'autostage: true' under 'core:' in .gitpipe/config.local.yaml, each run "
             "stages them)")
 
 

@@ -89,12 +89,24 @@ def _config(committed: dict[str, Any], local: dict[str, Any]) -> Config:
                  if name in local_urls or name not in (committed.get("remotes") or {})
                  else f".gitpipe/{CONFIG_FILE}")
     _refuse_committed_signing_key(committed)
+    _refuse_committed_autostage(committed)
     core = raw.get("core") or {}
     from_env = os.environ.get("GITPIPE_JOBS")
     jobs = jobs_from_environment(from_env) if from_env else core.get("jobs")
     return Config(jobs=jobs, lock_wait=float(core.get("lock_wait", 3.0)), raw=raw,
                   log_retention=core.get("log_retention", DEFAULT_LOG_RETENTION),
                   local_remotes=local_urls, autostage=core.get("autostage", False))
+
+
+def _refuse_committed_autostage(committed: dict[str, Any]) -> None:
+    """Whether a run stages what it wrote in the user's index is the user's
+    choice, as git takes none of its own config from a repository: a
+    committed one would have every clone's runs `git add` what the clone's
+    stages write, for the next `git commit` to take along unseen."""
+    if isinstance(committed.get("core"), dict) and "autostage" in committed["core"]:
+        raise BadInputError(f".gitpipe/{CONFIG_FILE}: core.autostage is this user's choice, "
+                            "never part of the committed config",
+                            hint=f"move it to .gitpipe/{LOCAL_CONFIG_FILE} (not committed)")
 
 
 def _refuse_committed_signing_key(committed: dict[str, Any]) -> None:

@@ -69,7 +69,7 @@ def test_only_what_this_run_changed_is_named(repo: Repo) -> None:
 
 def test_core_autostage_stages_what_the_run_changed(repo: Repo) -> None:
     _project(repo)
-    (repo.path / ".gitpipe" / "config.yaml").write_text("core:\n  autostage: true\n")
+    (repo.path / ".gitpipe" / "config.local.yaml").write_text("core:\n  autostage: true\n")
     done = repo.run("repro", check=True)
     assert ADVICE not in done.stdout
     assert ("staged with git (core.autostage): gitpipe.lock metrics.json\n"
