@@ -85,6 +85,8 @@ def _git(workdir: Path, args: list[str], index_file: str | None = None,
                               check=False)
     except FileNotFoundError as exc:
         raise GitpipeError(_NO_GIT) from exc
+    except OSError as exc:  # E2BIG, ENOMEM: git never started
+        raise GitpipeError(f"git {args[0]} could not start: {exc.strerror}") from None
     if done.returncode != 0:
         message = done.stderr.decode(errors="replace").strip()
         raise GitpipeError(f"git {args[0]} failed: {message}")
@@ -136,17 +138,41 @@ def worktree_paths(workdir: Path) -> list[Path]:
 
 # -- what a run leaves for git: the paths to `git add` ---------------------------------
 
+# The most bytes of pathspecs one git command is given: the kernel refuses
+# an argument list past ARG_MAX (often 2 MiB, with the environment in it),
+# and a stage may declare tens of thousands of `metrics:` files.
+_PATHSPEC_BYTES = 1 << 17
+
+
 def changed_paths(workdir: Path, paths: list[str]) -> set[str]:
     """Of `paths` (relative to `workdir`; a folder stands for what is under
     it), the files that differ from git's index or that it does not track
     and does not ignore, relative to `workdir`. ls-files only reads: the
     index is left as it is, and no libgit2 is loaded."""
-    specs = [f":(literal){path}" for path in paths]
-    found = _git(workdir, ["ls-files", "--modified", "--others", "--exclude-standard", "-z",
-                           "--", *specs])
-    return _paths(found)
+    found: set[str] = set()
+    for specs in _pathspec_batches(paths):
+        found |= _paths(_git(workdir, ["ls-files", "--modified", "--others",
+                                       "--exclude-standard", "-z", "--", *specs]))
+    return found
 
 
 def stage_paths(workdir: Path, paths: list[str]) -> None:
     """`git add` the paths (relative to `workdir`)."""
-    _git(workdir, ["add", "--", *(f":(literal){path}" for path in paths)])
+    for specs in _pathspec_batches(paths):
+        _git(workdir, ["add", "--", *specs])
+
+
+def _pathspec_batches(paths: list[str]) -> list[list[str]]:
+    """`paths` as literal pathspecs (no `*` or `:(…)` magic), in batches each
+    within _PATHSPEC_BYTES."""
+    batches: list[list[str]] = [[]]
+    size = 0
+    for path in paths:
+        spec = f":(literal){path}"
+        length = len(os.fsencode(spec)) + 1
+        if batches[-1] and size + length > _PATHSPEC_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(spec)
+        size += length
+    return [batch for batch in batches if batch]

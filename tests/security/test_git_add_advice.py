@@ -45,3 +45,32 @@ def test_the_git_add_line_names_a_clones_metrics_without_forging_lines(
     assert_only_changed(before, snapshot(tmp_path),
                         ["ci/.gitpipe", "ci/gitpipe.lock", "ci/.gitignore", "ci/.git",
                          *(f"ci/{name}" for name in NAMES)])
+
+
+MANY = 20_000  # 120-character names: past the kernel's ARG_MAX for one git command
+MANY_WRITER = ("import os\nos.makedirs('m', exist_ok=True)\n"
+               f"for i in range({MANY}):\n"
+               "    open(f'm/{\"x\" * 120}{i}.json', 'w').write('{}')\n")
+
+
+def test_a_clones_many_metrics_are_staged_in_batches_not_an_internal_error(
+        make_repo: Callable[[str], Repo], tmp_path: Path) -> None:
+    """git was given every path on one command line: past ARG_MAX the
+    kernel refused to start it, and a run that had succeeded ended on an
+    internal error (OSError) instead of its advice, or staging nothing."""
+    evil = make_repo("evil")
+    evil.gen({"w.py": MANY_WRITER})
+    names = [f"m/{'x' * 120}{i}.json" for i in range(MANY)]
+    evil.spec({"a": {"cmd": "python3 w.py", "metrics": names}}, commit="many metrics")
+    ci = evil.clone_to(tmp_path / "ci")
+    (ci.path / ".gitpipe").mkdir()
+    (ci.path / ".gitpipe/config.local.yaml").write_text("core:\n  autostage: true\n")
+    before = snapshot(tmp_path)
+    result = ci.run("repro", timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "unexpected" not in result.stderr and "warning" not in result.stderr, result.stderr
+    assert "staged with git (core.autostage): gitpipe.lock m/" in result.stdout
+    staged = ci.git("diff", "--cached", "--name-only", "-z").split("\0")
+    assert sorted(name for name in staged if name) == sorted(["gitpipe.lock", *names])
+    assert_only_changed(before, snapshot(tmp_path),
+                        ["ci/.gitpipe", "ci/gitpipe.lock", "ci/.gitignore", "ci/m"])
