@@ -77,16 +77,22 @@ def shown_run(project: Project, ui: Ui, everything: bool, label: str,
 
 def print_git_advice(project: Project, report: Report, before: gitadvice.Marks,
                      ui: Ui) -> None:
-    """What the run changed that git should track: `git add` advice (as
-    `dvc repro` gives it), or what core.autostage staged; not under -q. A
-    git that cannot answer leaves a warning: the run is recorded already."""
+    """What the run changed that git should track (see say_git_advice)."""
+    from gitpipe.usecases.gitadvice import git_advice
+
+    say_git_advice(ui, lambda: git_advice(project, report, before))
+
+
+def say_git_advice(ui: Ui, advise: Callable[[], gitadvice.GitAdvice]) -> None:
+    """`git add` advice for what a command changed (as `dvc repro` gives it),
+    or what core.autostage staged; not under -q. A git that cannot answer
+    leaves a warning: what the command did is recorded already."""
     import shlex
 
     from gitpipe.core.errors import GitpipeError
-    from gitpipe.usecases.gitadvice import git_advice
 
     try:
-        advice = git_advice(project, report, before)
+        advice = advise()
     except GitpipeError as exc:
         ui.result(f"warning: {exc}", err=True)
         return
