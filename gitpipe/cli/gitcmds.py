@@ -144,10 +144,13 @@ def _short(digest: str | None) -> str:
 @click.pass_context
 def commit_command(ctx: click.Context, targets: tuple[str, ...]) -> None:
     """Record the workspace's outs in gitpipe.lock without running (outs made by hand)."""
+    from gitpipe.cli.reprorun import say_git_advice
     from gitpipe.core.ranges import plural, positions_of, tasks_text
+    from gitpipe.usecases import gitadvice
     from gitpipe.usecases.commit import commit
 
     project = project_of(ctx)
+    before = gitadvice.marks(project)
     names = commit(project, targets)
     partitions = sum("@" in name for name in names)
     counted = [plural(len(names) - partitions, "stage")] if len(names) > partitions else []
@@ -155,6 +158,9 @@ def commit_command(ctx: click.Context, targets: tuple[str, ...]) -> None:
     shown = ", ".join(tasks_text(names, positions_of(str(n) for n in project.graph.nodes)))
     ui_of(ctx).info(f"committed {' and '.join(counted) or '0 stages'}"
                     + (f": {shown}" if names else ""))
+    tasks = [project.graph.nodes[name]["task"] for name in names]
+    say_git_advice(ui_of(ctx), lambda: gitadvice.advice_for(
+        project, before, [out.path for task in tasks for out in task.outs]))
 
 
 @cli.group()

@@ -77,15 +77,21 @@ def shown_run(project: Project, ui: Ui, everything: bool, label: str,
 
 def print_git_advice(project: Project, report: Report, before: gitadvice.Marks,
                      ui: Ui) -> None:
-    """What the run changed that git should track: `git add` advice (as
-    `dvc repro` gives it), or what core.autostage staged; not under -q. A
-    git that cannot answer leaves a warning: the run is recorded already."""
-    from gitpipe.core.errors import GitpipeError
-    from gitpipe.trust.plaintext import shell_word
+    """What the run changed that git should track (see say_git_advice)."""
     from gitpipe.usecases.gitadvice import git_advice
 
+    say_git_advice(ui, lambda: git_advice(project, report, before))
+
+
+def say_git_advice(ui: Ui, advise: Callable[[], gitadvice.GitAdvice]) -> None:
+    """`git add` advice for what a command changed (as `dvc repro` gives it),
+    or what core.autostage staged; not under -q. A git that cannot answer
+    leaves a warning: what the command did is recorded already."""
+    from gitpipe.core.errors import GitpipeError
+    from gitpipe.trust.plaintext import shell_word
+
     try:
-        advice = git_advice(project, report, before)
+        advice = advise()
     except GitpipeError as exc:
         ui.result(f"warning: {exc}", err=True)
         return
@@ -97,7 +103,7 @@ def print_git_advice(project: Project, report: Report, before: gitadvice.Marks,
         return
     ui.info("to track the changes with git, run:")
     ui.info(f"    git add {paths}")
-    ui.info("(with 'autostage: true' under 'core:' in .gitpipe/config.local.yaml, each run "
+    ui.info("(with 'autostage: true' under 'core:' in .gitpipe/config.local.yaml, gitpipe "
             "stages them)")
 
 

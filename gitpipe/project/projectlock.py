@@ -145,10 +145,12 @@ def refuse_left_running(record: str) -> None:
         return
     named = ", ".join(f"'{terminal_text(task)}' (process group {pgid})" for task, pgid in running)
     groups = " ".join(f"-{pgid}" for _, pgid in running)
-    subject = "a stage" if len(running) == 1 else f"{len(running)} stages"
+    one = len(running) == 1
+    subject = "a stage" if one else f"{len(running)} stages"
     raise ProjectLockedError(
-        f"{subject} started by a gitpipe that was killed still running: {named}; "
-        "running it again beside it would mix two runs' outs",
+        f"{subject} started by a gitpipe that was killed {'is' if one else 'are'} still "
+        f"running: {named}; running {'it' if one else 'them'} again beside "
+        f"{'it' if one else 'them'} would mix two runs' outs",
         hint=f"wait for it to end, or stop it: kill -- {groups}")
 
 

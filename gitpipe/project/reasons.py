@@ -189,9 +189,10 @@ CMD_SHOWN = 60
 def _cmd_change(old: Any, new: Any) -> str:
     """`cmd changed: python train.py 5 -> python train.py 6`: a `${item…}`
     value or an edit of the spec is seen in the command it changed. A long
-    command shows the words that changed between the ones both share
-    (`… --depth 5 -> … --depth 6`); a change wider than CMD_SHOWN, or of a
-    command of several lines, is only said."""
+    command shows the words that changed between the ones both share, a
+    value after the word before it, which names it (`… --depth 5 … -> …
+    --depth 6 …`, not `… 5 … -> … 6 …`); a change wider than CMD_SHOWN, or of
+    a command of several lines, is only said."""
     if not (isinstance(old, str) and isinstance(new, str)) or "\n" in old + new:
         return Kind.CMD.value
     if len(old) <= CMD_SHOWN and len(new) <= CMD_SHOWN:
@@ -206,6 +207,9 @@ def _cmd_change(old: Any, new: Any) -> str:
         return " ".join(words[lead:len(words) - tail])
 
     before, after = changed_words(was), changed_words(now)
+    if before and after and lead and not (was[lead] + now[lead]).startswith("-"):
+        lead -= 1  # the word before a value: `--depth` for its 5
+        before, after = changed_words(was), changed_words(now)
     if max(len(before), len(after)) > CMD_SHOWN:
         return Kind.CMD.value
     if not before or not after:  # words added or taken away, the rest kept

@@ -1,4 +1,4 @@
-"""What a run leaves for git: the files `repro` or `backfill` changed that git
+"""What a run leaves for git: the files `repro`, `backfill` or `commit` changed that git
 tracks or would (the lock, the root .gitignore, outs git does not ignore such
 as a `metrics:` file), for the advice to `git add` them that `dvc repro`
 gives, or to stage them where `core.autostage` asks for it.
@@ -56,12 +56,20 @@ def _mark(path: Path) -> tuple[int, int, int] | None:
 def git_advice(project: Project, report: Report, before: Marks) -> GitAdvice:
     """The files this run changed for git to track (none after a dry run or a
     run that changed nothing), staged with `git add` where core.autostage is on."""
+    nodes = project.graph.nodes
+    wrote = [] if report.dry_run else [
+        out.path for result in report.results
+        if result.outcome in _WROTE_OUTS and result.task in nodes
+        for out in nodes[result.task]["task"].outs]
+    return advice_for(project, before, wrote)
+
+
+def advice_for(project: Project, before: Marks, outs: list[str]) -> GitAdvice:
+    """Of the lock, the root .gitignore (when their stat moved since `before`)
+    and `outs` (what this command wrote or recorded), those git sees as
+    differing from its index or untracked; staged where core.autostage is on."""
     touched = [name for name in _PROJECT_FILES if _mark(project.root / name) != before.get(name)]
-    if not report.dry_run:
-        nodes = project.graph.nodes
-        touched += [out.path for result in report.results
-                    if result.outcome in _WROTE_OUTS and result.task in nodes
-                    for out in nodes[result.task]["task"].outs]
+    touched += outs
     if not touched:
         return GitAdvice([])
     from gitpipe.git import plumbing

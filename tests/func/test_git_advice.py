@@ -86,3 +86,17 @@ def test_core_autostage_that_is_not_a_flag_is_refused_naming_file_and_key(repo: 
     assert done.returncode != 0
     assert "core.autostage" in done.stderr and ".gitpipe/config.yaml" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_commit_says_to_git_add_the_lock_and_the_metrics_it_recorded(repo: Repo) -> None:
+    # `gitpipe commit` rewrites the lock as a repro does; a DVC user is told
+    # to add dvc.lock after `dvc commit` too
+    _project(repo).run("repro", check=True)
+    repo.git("add", "-A")
+    repo.commit("ran")
+    repo.gen({"metrics.json": '{"acc": 1}\n'})  # edited by hand
+    done = repo.run("commit", check=True)
+    assert _advised(done) == "    git add gitpipe.lock metrics.json"
+    repo.git("add", "-A")
+    repo.commit("committed")
+    assert ADVICE not in repo.run("commit", check=True).stdout  # nothing to record

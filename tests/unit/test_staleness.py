@@ -87,7 +87,10 @@ LONG = "python src/train.py --data data/clean/all.csv --model models/tree.json -
 
 
 @pytest.mark.parametrize(("old", "new", "said"), [
-    (f"{LONG} 5 --seed 1", f"{LONG} 6 --seed 1", "cmd changed: … 5 … -> … 6 …"),
+    (f"{LONG} 5 --seed 1", f"{LONG} 6 --seed 1", "cmd changed: … --depth 5 … -> … --depth 6 …"),
+    (f"--fast {LONG} 5", f"--slow {LONG} 5", "cmd changed: --fast … -> --slow …"),
+    (f"{LONG} 5 --fast --seed 1", f"{LONG} 5 --slow --seed 1",
+     "cmd changed: … --fast … -> … --slow …"),  # an option names itself
     (LONG, f"{LONG} 5 --fast", "cmd changed: '5 --fast' added"),
     (f"{LONG} 5 --fast", f"{LONG} 5", "cmd changed: '--fast' removed"),
     (f"{LONG} 5", "make all", "cmd changed"),  # wider than a reason shows
