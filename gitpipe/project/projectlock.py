@@ -151,7 +151,8 @@ def refuse_left_running(record: str) -> None:
         f"{subject} started by a gitpipe that was killed {'is' if one else 'are'} still "
         f"running: {named}; running {'it' if one else 'them'} again beside "
         f"{'it' if one else 'them'} would mix two runs' outs",
-        hint=f"wait for it to end, or stop it: kill -- {groups}")
+        hint=f"wait for {'it' if one else 'them'} to end, or stop {'it' if one else 'them'}: "
+             f"kill -- {groups}")
 
 
 def left_running(record: str) -> list[tuple[str, int]]:

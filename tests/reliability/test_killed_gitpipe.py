@@ -12,6 +12,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from gitpipe.core.errors import ProjectLockedError
+from gitpipe.project.projectlock import refuse_left_running
 from tests.conftest import GIT_ENV, Repo
 from tests.reliability.test_processes import alive, wait_for
 
@@ -95,3 +99,27 @@ def test_a_planted_record_names_no_process_of_the_user(repo: Repo) -> None:
     finally:
         bystander.kill()
         bystander.wait()
+
+
+def test_several_stages_left_running_are_named_together() -> None:
+    sleepers = [subprocess.Popen(["sleep", "60"], start_new_session=True) for _ in range(2)]
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        lines = [f"start {p.pid} {_start_time(p.pid)} {boot} stage{n}"
+                 for n, p in enumerate(sleepers)]
+        with pytest.raises(ProjectLockedError) as raised:
+            refuse_left_running("\n".join(["1", *lines, ""]))
+        first, second = (p.pid for p in sleepers)
+        assert str(raised.value).startswith(
+            "2 stages started by a gitpipe that was killed are still running: "
+            f"'stage0' (process group {first}), 'stage1' (process group {second})")
+        assert raised.value.hint == \
+            f"wait for them to end, or stop them: kill -- -{first} -{second}"
+    finally:
+        for sleeper in sleepers:
+            sleeper.kill()
+            sleeper.wait()
+
+
+def _start_time(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[19])
