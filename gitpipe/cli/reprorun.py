@@ -92,8 +92,11 @@ def say_git_advice(ui: Ui, advise: Callable[[], gitadvice.GitAdvice]) -> None:
 
     try:
         advice = advise()
-    except GitpipeError as exc:
-        ui.result(f"warning: {exc}", err=True)
+    except GitpipeError as exc:  # git's own words may name files: each line framed
+        from gitpipe.trust.checks import terminal_lines
+
+        for line in terminal_lines(str(exc)):
+            ui.result(f"warning: {line}", err=True)
         return
     if not advice.paths:
         return

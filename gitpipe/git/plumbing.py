@@ -16,6 +16,19 @@ from pathlib import Path
 from gitpipe.core.errors import GitpipeError
 
 _NO_GIT = "this repository's index (split: core.splitIndex) needs the git command, not installed"
+# The user's environment may set how git reads a pathspec; gitpipe says so in
+# each of its own (`:(literal)…`), which GIT_LITERAL_PATHSPECS would turn into
+# part of the name.
+_PATHSPEC_MODES = frozenset(("GIT_LITERAL_PATHSPECS", "GIT_GLOB_PATHSPECS",
+                             "GIT_NOGLOB_PATHSPECS", "GIT_ICASE_PATHSPECS"))
+
+
+def has_git() -> bool:
+    """Whether the git command is installed (gitpipe itself reads git's data
+    through libgit2 and needs it only for what that cannot do)."""
+    import shutil
+
+    return shutil.which("git") is not None
 
 
 def cannot_read_index(error: Exception) -> bool:
@@ -75,7 +88,9 @@ def _git(workdir: Path, args: list[str], index_file: str | None = None,
          place: dict[str, str] | None = None) -> bytes:
     """git's output for `args`; `place` (GIT_DIR, GIT_WORK_TREE) as variables,
     so that an error names the command (`args[0]`), not an option."""
-    env = {**os.environ, **(place or {})}
+    env = {name: value for name, value in os.environ.items()
+           if name not in _PATHSPEC_MODES}
+    env.update(place or {})
     if index_file is not None:
         env["GIT_INDEX_FILE"] = index_file
     import subprocess  # not at import: the status path (git/repo.py) seldom runs git

@@ -33,7 +33,6 @@ from gitpipe.trust import dotdir
 from gitpipe.trust.checks import terminal_text
 
 LOCK_NAME = "project.lock"
-RECORD_LIMIT = 1 << 24  # a run of a million partitions stays far below it
 _BOOT_ID = "/proc/sys/kernel/random/boot_id"
 _PID_MAX = (1 << 31) - 1  # pid_t: a record's group beyond it names no process
 
@@ -177,7 +176,10 @@ def left_running(record: str) -> list[tuple[str, int]]:
 def _still_ours(pgid: int, since: str) -> bool:
     """The group lives and is the recorded one: its leader has the recorded
     start time, or is gone while the group lives on (the kernel gives no new
-    process an id still in use as a group's)."""
+    process an id still in use as a group's); and a process of it is more
+    than a zombie (where nothing reaps orphans, a container's first process
+    that is no init, the stages of a killed gitpipe stay zombies for good,
+    which neither write nor can be killed)."""
     if pgid <= 1:
         return False
     try:
@@ -185,7 +187,23 @@ def _still_ours(pgid: int, since: str) -> bool:
     except OSError:  # gone, or another user's: not a group this user's gitpipe started
         return False
     leader = _start_time(pgid)
-    return leader is None or str(leader) == since
+    return (leader is None or str(leader) == since) and _group_runs(pgid)
+
+
+def _group_runs(pgid: int) -> bool:
+    """Whether a process of the group is not a zombie (/proc read only here,
+    after a gitpipe was killed)."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdecimal():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 2 and fields[2] == str(pgid).encode() and fields[0] != b"Z":
+            return True
+    return False
 
 
 def _is_number(text: str) -> bool:
@@ -203,7 +221,9 @@ def _pid(text: str) -> int | None:
 
 
 def _read_record(fd: int) -> str:
-    return os.pread(fd, RECORD_LIMIT, 0).decode(errors="replace")
+    """The whole record: a stage started late in a long backfill is named
+    after every line before it."""
+    return os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
 
 
 def _start_time(pid: int) -> int | None:

@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from gitpipe.core.errors import GitpipeError
 from gitpipe.core.outcome import Outcome
 from gitpipe.pipeline.lockfile import LOCK_FILE
 
@@ -64,6 +65,19 @@ def git_advice(project: Project, report: Report, before: Marks) -> GitAdvice:
     return advice_for(project, before, wrote)
 
 
+def _with_folders(paths: set[str]) -> set[str]:
+    """`paths` and every folder above each: a directory out counts when git
+    sees any file under it changed."""
+    found = set(paths)
+    for path in paths:
+        while "/" in path:
+            path = path.rsplit("/", 1)[0]
+            if path in found:
+                break
+            found.add(path)
+    return found
+
+
 def advice_for(project: Project, before: Marks, outs: list[str]) -> GitAdvice:
     """Of the lock, the root .gitignore (when their stat moved since `before`)
     and `outs` (what this command wrote or recorded), those git sees as
@@ -74,10 +88,14 @@ def advice_for(project: Project, before: Marks, outs: list[str]) -> GitAdvice:
         return GitAdvice([])
     from gitpipe.git import plumbing
 
+    if not plumbing.has_git():
+        if project.config.autostage:
+            raise GitpipeError("core.autostage: nothing was staged: the git command is "
+                               "not installed")
+        return GitAdvice([])  # nothing to advise running
     candidates = list(dict.fromkeys(touched))
-    changed = plumbing.changed_paths(project.root, candidates)
-    wanted = sorted(path for path in candidates
-                    if any(found == path or found.startswith(path + "/") for found in changed))
+    changed = _with_folders(plumbing.changed_paths(project.root, candidates))
+    wanted = sorted(path for path in candidates if path in changed)
     if wanted and project.config.autostage:
         plumbing.stage_paths(project.root, wanted)
     here = Path.cwd()

@@ -123,3 +123,37 @@ def test_several_stages_left_running_are_named_together() -> None:
 
 def _start_time(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[19])
+
+
+def test_a_stage_left_a_zombie_blocks_nothing() -> None:
+    """Where nothing reaps a killed gitpipe's stages (a container whose first
+    process is no init), they stay zombies: no longer running, never killable."""
+    zombie = subprocess.Popen(["true"], start_new_session=True)
+    try:
+        since = _start_time(zombie.pid)
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{zombie.pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0] \
+                != b"Z":
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        refuse_left_running(f"1\nstart {zombie.pid} {since} {boot} train\n")
+    finally:
+        zombie.wait()
+
+
+def test_a_stage_started_late_in_a_long_record_is_found(repo: Repo) -> None:
+    repo.spec({"a": {"cmd": "echo run > o", "outs": ["o"]}}, commit="spec")
+    repo.run("repro", check=True)
+    sleeper = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        ended = "".join(f"start {n} 1 {boot} p@{n:07d}\nend {n}\n" for n in range(2, 250_002))
+        (repo.path / ".gitpipe/project.lock").write_text(
+            f"1\n{ended}start {sleeper.pid} {_start_time(sleeper.pid)} {boot} late\n")
+        blocked = repo.run("repro", "-f", timeout=60)
+        assert blocked.returncode == 1 and f"'late' (process group {sleeper.pid})" \
+            in blocked.stderr, blocked.stderr
+    finally:
+        sleeper.kill()
+        sleeper.wait()
