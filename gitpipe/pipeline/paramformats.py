@@ -125,8 +125,8 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 def _refuse_surrogates(data: Any, source: str, key: str = "") -> None:
     """BadInputError naming the key of the first text (or key) holding a lone
-    surrogate: the lock cannot record it, nor a terminal show it (a stage
-    whose command had run crashed as its outs were recorded)."""
+    surrogate: the lock cannot record it, nor a terminal show it, so it is
+    refused where read, before any command runs rather than after."""
     if isinstance(data, str) and _SURROGATE.search(data):
         raise _half_character(source, key, data)
     if isinstance(data, dict):
