@@ -193,15 +193,10 @@ def _still_ours(pgid: int, since: str) -> bool:
 def _group_runs(pgid: int) -> bool:
     """Whether a process of the group is not a zombie (/proc read only here,
     after a gitpipe was killed)."""
+    group = str(pgid).encode()
     for entry in os.listdir("/proc"):
-        if not entry.isdecimal():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                fields = handle.read().rsplit(b")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if len(fields) > 2 and fields[2] == str(pgid).encode() and fields[0] != b"Z":
+        fields = _stat_fields(entry) if entry.isdecimal() else []
+        if len(fields) > 2 and fields[2] == group and fields[0] != b"Z":
             return True
     return False
 
@@ -229,12 +224,18 @@ def _read_record(fd: int) -> str:
 def _start_time(pid: int) -> int | None:
     """The process's start time in clock ticks since boot (/proc/PID/stat's
     22nd field), or None where it is gone or there is no /proc."""
+    fields = _stat_fields(str(pid))
+    return int(fields[19]) if len(fields) > 19 and fields[19].isdigit() else None
+
+
+def _stat_fields(pid: str) -> list[bytes]:
+    """/proc/PID/stat's fields after the command's name (the state first),
+    or none where the process is gone or there is no /proc."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as handle:
-            fields = handle.read().rsplit(b")", 1)[1].split()
-        return int(fields[19])
-    except (OSError, IndexError, ValueError):
-        return None
+            return handle.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
 
 
 def _boot_id() -> str | None:
