@@ -268,8 +268,8 @@ def record(fig: Figure, sample: Sample) -> None:
           file=sys.stderr, flush=True)
 
 
-PUSHED = re.compile(r"pushed (\d+) object\(s\) and (\d+) run-cache entries")
-FETCHED = re.compile(r"fetched (\d+) file\(s\).*checked out (\d+) out\(s\)")
+PUSHED = re.compile(r"pushed (\d+) object\(s\) and (\d+) run-cache entr(?:y|ies)")
+FETCHED = re.compile(r"fetched (\d+) object\(s\).*checked out (\d+) out\(s\)")
 
 
 PROBLEMS: list[str] = []  # checks that failed: in the JSON and under the table
