@@ -208,8 +208,8 @@ def pull(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs:
 @click.option("-r", "--remote", help="Collect garbage on this remote instead of locally "
               "(needs one of the scope options above).", shell_complete=complete.remotes)
 @click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
-@click.option("-y", "--yes", is_flag=True, help="Delete without asking (CI): from a remote, "
-              "or locally with no scope option.")
+@click.option("-y", "--yes", is_flag=True, help="Delete without asking (CI): from a remote "
+              "whose URL config.local.yaml sets, or locally with no scope option.")
 @click.pass_context
 @json_option("gc")
 def gc(ctx: click.Context, workspace: bool, all_branches: bool, all_tags: bool,
