@@ -79,6 +79,13 @@ class Repo:
         self.commit("ran and pushed")
         return self.clone_to(path)
 
+    def own_remote(self, name: str = "store") -> Repo:
+        """Set the remote's committed URL again in config.local.yaml: the
+        user's own, which `gc --remote --yes` deletes from without asking."""
+        url = self.project().config.raw["remotes"][name]["url"]
+        self.run("remote", "modify", "--local", name, "url", url, check=True)
+        return self
+
     def git(self, *args: str) -> str:
         env = {**os.environ, **GIT_ENV, "HOME": str(self.path)}
         done = subprocess.run(["git", *args], cwd=self.path, env=env, check=True,

@@ -32,7 +32,9 @@ def interrupted() -> int:
 
 def debugging() -> bool:
     """--debug anywhere on the line, or GITPIPE_DEBUG: errors show their traceback."""
-    return "--debug" in sys.argv[1:] or bool(os.environ.get("GITPIPE_DEBUG"))
+    from gitpipe.core.errors import debugging as asked
+
+    return asked()
 
 
 def failed(exc: Exception, ui: Ui) -> int:

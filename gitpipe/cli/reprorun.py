@@ -100,7 +100,10 @@ def say_git_advice(ui: Ui, advise: Callable[[], gitadvice.GitAdvice]) -> None:
         return
     if not advice.paths:
         return
-    paths = " ".join(shell_word(path) for path in advice.paths)
+    # A name that begins with `-` would be read by git as an option
+    # (`-A`, `--pathspec-from-file=list`): `./` keeps it a path.
+    paths = " ".join(shell_word(f"./{path}" if path.startswith("-") else path)
+                     for path in advice.paths)
     if advice.staged:
         ui.info(f"staged with git (core.autostage): {paths}")
         return

@@ -208,8 +208,8 @@ def pull(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs:
 @click.option("-r", "--remote", help="Collect garbage on this remote instead of locally "
               "(needs one of the scope options above).", shell_complete=complete.remotes)
 @click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
-@click.option("-y", "--yes", is_flag=True, help="Delete without asking (CI): from a remote, "
-              "or locally with no scope option.")
+@click.option("-y", "--yes", is_flag=True, help="Delete without asking (CI): from a remote "
+              "whose URL config.local.yaml sets, or locally with no scope option.")
 @click.pass_context
 @json_option("gc")
 def gc(ctx: click.Context, workspace: bool, all_branches: bool, all_tags: bool,
@@ -221,8 +221,7 @@ def gc(ctx: click.Context, workspace: bool, all_branches: bool, all_tags: bool,
     from gitpipe.usecases.garbage import GcScope
 
     scope = GcScope(HistoryScope(all_branches, all_tags, all_commits, revs), workspace)
-    confirm = None if yes or dry_run else _confirm_remote_gc if remote is not None \
-        else None if scope.explicit() else _confirm_local_gc
+    confirm = _confirmation(ctx, scope, remote, dry_run, yes)
     with CountProgress(ui_of(ctx), "gc", "removed") as progress:
         plan = project_of(ctx).gc(scope, remote, dry_run, confirm, progress)
     if dry_run:
@@ -247,12 +246,33 @@ def gc(ctx: click.Context, workspace: bool, all_branches: bool, all_tags: bool,
         out.emit(gc_document(plan, dry_run, where))
 
 
-def _confirm_remote_gc(plan: Any) -> bool:
+def _confirmation(ctx: click.Context, scope: Any, remote: str | None, dry_run: bool,
+                  yes: bool) -> Any:
+    """Who answers gc's question: nobody for a dry run or a scoped local gc;
+    --yes (on a remote only where the user's own config sets its URL: see
+    usecases/gcyes.py); else the terminal."""
+    from gitpipe.usecases.gcyes import committed_url, without_asking
+
+    if dry_run or (remote is None and (yes or scope.explicit())):
+        return None
+    if remote is None:
+        return _confirm_local_gc
+    if yes:
+        return without_asking(project_of(ctx), remote)
+    committed = committed_url(project_of(ctx), remote) is not None
+    return lambda plan: _confirm_remote_gc(plan, committed)
+
+
+def _confirm_remote_gc(plan: Any, committed: bool) -> bool:
     """Ask on a terminal; without one, refuse: a remote's deletions are for good."""
+    origin = (" Its URL comes from the committed .gitpipe/config.yaml, not your "
+              "config.local.yaml." if committed else "")
+    hint = "see what would go with --dry-run, then add --yes (as CI does)"
+    if committed:
+        hint += ", with the URL set in config.local.yaml (gitpipe remote modify --local)"
     return _asked(plan, f"keeping what {plan.keeping} gitpipe.lock name",
-                  "it asks before deleting from a remote",
-                  "see what would go with --dry-run, then add --yes (as CI does)",
-                  " This cannot be undone")
+                  "it asks before deleting from a remote", hint,
+                  f" This cannot be undone.{origin}")
 
 
 def _confirm_local_gc(plan: Any) -> bool:

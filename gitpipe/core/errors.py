@@ -70,6 +70,15 @@ class MissingExtraError(BadInputError):
     """An optional dependency is not installed; the message names the extra."""
 
 
+def debugging() -> bool:
+    """--debug anywhere on the command line, or GITPIPE_DEBUG: errors show
+    their traceback (asked by the CLI, and by the engine for a stage's crash)."""
+    import os
+    import sys
+
+    return "--debug" in sys.argv[1:] or bool(os.environ.get("GITPIPE_DEBUG"))
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     """A "did you mean 'x'?" hint for a near miss, or None."""
     import difflib  # only for a message: not a cost of every start

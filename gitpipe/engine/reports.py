@@ -65,6 +65,15 @@ class Said(NamedTuple):
             return cls(before + exc.message, exc.hint or "")
         return cls(before + str(exc))
 
+    @classmethod
+    def crash(cls, exc: Exception, task: str) -> Said:
+        """A step that raised what gitpipe did not foresee: named as the CLI
+        names an unexpected error, one line (its text may quote a name)."""
+        from gitpipe.trust.checks import terminal_text
+
+        return cls(f"internal error in stage {task!r}: {type(exc).__name__}: "
+                   f"{terminal_text(str(exc))}", "rerun with --debug for a traceback")
+
 
 class TaskResult(NamedTuple):
     """How one Task ended in this repro."""

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Hashable
 from pathlib import Path
 
-from gitpipe.core.errors import GitpipeError, RecordError
+from gitpipe.core.errors import GitpipeError, RecordError, debugging
 from gitpipe.engine.beforerun import prepare_work_tree
 from gitpipe.engine.limits import scheduling_limits, sensor_gates
 from gitpipe.engine.midrun import inputs_read, moved_input, moved_problem
@@ -157,6 +157,16 @@ class _Runner:
         self.executors.cancel_all()
 
     def step(self, node: Hashable) -> Outcome:
+        """`_step`; a crash in it fails the task with a message, as any failure
+        (the traceback under --debug only), and the run goes on as after one."""
+        try:
+            return self._step(node)
+        except Exception as exc:
+            if debugging():
+                raise  # the scheduler logs it with its traceback
+            return self._finish(str(node), Outcome.FAILED, message=Said.crash(exc, str(node)))
+
+    def _step(self, node: Hashable) -> Outcome:
         task = self.project.graph.nodes[node]["task"]
         if task.name in self.settled:
             self.listener(Event(task.name, "skip", "up to date"))

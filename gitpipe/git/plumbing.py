@@ -22,6 +22,12 @@ _NO_GIT = "this repository's index (split: core.splitIndex) needs the git comman
 _PATHSPEC_MODES = frozenset(("GIT_LITERAL_PATHSPECS", "GIT_GLOB_PATHSPECS",
                              "GIT_NOGLOB_PATHSPECS", "GIT_ICASE_PATHSPECS"))
 
+# git's discovery takes a repository's own folder found in the work tree (a
+# bare repository a clone committed, core.worktree and all) unless told not
+# to; its config could name a filter or fsmonitor command. GIT_DIR, as
+# gitpipe's own calls give it, is still taken.
+_ONLY_OWN_REPOSITORY = ("-c", "safe.bareRepository=explicit")
+
 
 def has_git() -> bool:
     """Whether the git command is installed (gitpipe itself reads git's data
@@ -96,7 +102,8 @@ def _git(workdir: Path, args: list[str], index_file: str | None = None,
     import subprocess  # not at import: the status path (git/repo.py) seldom runs git
 
     try:
-        done = subprocess.run(["git", *args], cwd=workdir, env=env, capture_output=True,
+        done = subprocess.run(["git", *_ONLY_OWN_REPOSITORY, *args], cwd=workdir, env=env,
+                              capture_output=True,
                               check=False)
     except FileNotFoundError as exc:
         raise GitpipeError(_NO_GIT) from exc

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from gitpipe.core.errors import NotAProjectError
 from gitpipe.git import plumbing as gitcli
+from gitpipe.git.owndir import refuse_foreign_git_dir
 
 if TYPE_CHECKING:
     import pygit2
@@ -51,6 +52,7 @@ class GitRepo:
         if repo.is_bare or repo.workdir is None:
             raise NotAProjectError(f"{found!r} is a bare git repository; gitpipe needs a work tree")
         workdir = Path(repo.workdir).resolve()
+        refuse_foreign_git_dir(found, workdir)
         prefix = os.path.relpath(start.resolve(), workdir).replace(os.sep, "/")
         return cls(repo, workdir, "" if prefix == "." else prefix)
 
@@ -394,3 +396,4 @@ def _other_worktree_files(git: GitRepo, path: str) -> list[FileVersion]:
                 text = handle.read().decode("utf-8", errors="replace")
                 versions.append(FileVersion(f"the work tree {str(tree)!r}", text))
     return versions
+

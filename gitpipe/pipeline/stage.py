@@ -145,9 +145,9 @@ class StageParser:
             self.errors.add(self.line, "missing 'cmd'", self.name)
             return ""
         if isinstance(cmd, list) and all(isinstance(part, str) for part in cmd):
-            return " && ".join(cmd)
-        if not isinstance(cmd, str) or not cmd.strip():
-            self.problem("cmd", "'cmd' must be a non-empty string")
+            cmd = " && ".join(cmd)
+        if not isinstance(cmd, str) or not cmd.strip() or "\0" in cmd:
+            self.problem("cmd", "'cmd' must be a non-empty string (a NUL ends it for the OS)")
             return ""
         return cmd
 
@@ -227,10 +227,9 @@ class StageParser:
             return ()
         pairs = []
         for key, value in env.items():
-            if not ENV_NAME.match(str(key)) or isinstance(
-                value, (dict, list)
-            ):
-                self.problem(key, f"env {key!r}: must be NAME: scalar", env)
+            if not ENV_NAME.match(str(key)) or isinstance(value, (dict, list)) \
+                    or "\0" in str(value):
+                self.problem(key, f"env {key!r}: must be NAME: scalar (no NUL)", env)
                 continue
             pairs.append((str(key), "" if value is None else str(value)))
         return tuple(sorted(pairs))

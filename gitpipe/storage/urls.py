@@ -21,7 +21,11 @@ MASK = "****"
 # Option names that hold a credential: s3fs's `key`/`secret`/`token`, Azure's
 # `account_key`/`sas_token`, `password`, a `private_key`… An id (`key_id`,
 # `kms_key_id`) names a key and stays readable.
-_SECRET_NAME = re.compile(r"secret|passw|token|credential|private|auth|(^|_)key$", re.I)
+# Option names that hold or carry credentials (fsspec, s3fs, gcsfs, adlfs,
+# sshfs spellings: an Azure `connection_string` holds the account key, an
+# ssh `passphrase` unlocks one): masked where shown, kept out of a Job.
+SECRET_OPTION = re.compile(r"key|secret|token|passw|passphrase|credential|auth|session|signature|"
+                           r"private|sas|connection_string", re.IGNORECASE)
 _URL_USERINFO = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<userinfo>[^/@]*)@",
                            re.I)
 
@@ -100,13 +104,38 @@ def storage_identity(url: str, options: dict[str, Any]) -> str:
     """The storage a remote's URL and options reach, as text a record kept per
     storage is keyed by (storage/seen.py): the URL without a password (the
     user before `@` stays: an Azure URL names its container there), the
-    options with their credentials masked, and the variables above. Two
-    remotes that differ in any of them are two storages."""
+    options, the variables above, and for S3
+    the AWS config file's digest. Two remotes that differ in any of them are
+    two storages."""
     match = _URL_USERINFO.match(url)
     if match is not None:
         url = f"{match['scheme']}{match['userinfo'].partition(':')[0]}@{url[match.end():]}"
     variables = {name: os.environ[name] for name in _ENDPOINT_VARIABLES if name in os.environ}
-    return json.dumps([url, masked_options(options), variables], sort_keys=True, default=str)
+    if "s3://" in url or "s3a://" in url:
+        variables["aws config"] = _aws_config_digest()
+    # Options as they are: an Azure connection string names the account, so
+    # masking it would make two accounts one storage. The text is only ever
+    # hashed (storage/seen.py), beside the config file that holds them.
+    return json.dumps([url, options, variables], sort_keys=True, default=str)
+
+
+# The most of the AWS config file read: a profile's settings, never data.
+_AWS_CONFIG_BYTES = 1 << 20
+
+
+def _aws_config_digest() -> str:
+    """The AWS config file's digest (`AWS_CONFIG_FILE`, else ~/.aws/config):
+    a profile there may set `endpoint_url` (for S3 alone too, or through a
+    `services` section), which points the same URL at other storage. Any
+    change to the file starts a new record: a push then reads back once."""
+    import hashlib
+
+    path = os.environ.get("AWS_CONFIG_FILE") or os.path.join("~", ".aws", "config")
+    try:
+        with open(os.path.expanduser(path), "rb") as handle:
+            return hashlib.sha256(handle.read(_AWS_CONFIG_BYTES)).hexdigest()
+    except OSError:
+        return "none"
 
 
 def masked_options(options: dict[str, Any]) -> dict[str, Any]:
@@ -116,7 +145,7 @@ def masked_options(options: dict[str, Any]) -> dict[str, Any]:
     for name, value in options.items():
         if isinstance(value, dict):
             shown[name] = masked_options(value)
-        elif _SECRET_NAME.search(str(name)) and value not in (None, ""):
+        elif SECRET_OPTION.search(str(name)) and value not in (None, ""):
             shown[name] = MASK
         elif isinstance(value, str):
             shown[name] = masked_url(value)

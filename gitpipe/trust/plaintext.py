@@ -17,6 +17,7 @@ tag characters anywhere else are text no terminal shows.
 
 from __future__ import annotations
 
+import os
 import unicodedata
 
 # The format characters scripts are written with: the zero-width non-joiner
@@ -99,8 +100,10 @@ def quoted(text: str) -> str:
 def shell_word(text: str) -> str:
     """`text` as one word for a POSIX shell that a terminal shows as it is:
     shlex's quoting where every character is plain, else bash's `$'…'` with
-    each character a terminal would obey or hide escaped (`$'m\\nhint: x'`),
-    so a pasted command still names the file and no line of it is forged."""
+    each character a terminal would obey or hide written as the bytes the
+    file system holds for it (`$'m\\nhint: x'`, `$'\\xe2\\x80\\xae'`, a name's
+    undecodable byte as itself: `$'\\xff'`), so a pasted command still names
+    the file whatever the shell's locale, and no line of it is forged."""
     import shlex
 
     if shows_as_is(text):
@@ -113,6 +116,12 @@ def _ansi_c(char: str) -> str:
         return "\\" + char
     if shows_as_is(char):
         return char
-    code = ord(char)
-    return f"\\x{code:02x}" if code < 0x80 else f"\\u{code:04x}" if code < 0x10000 \
-        else f"\\U{code:08x}"
+    if char == "\n":
+        return "\\n"
+    # bash's `\u…` is the character in the shell's locale (a C locale keeps
+    # it as typed) and a lone surrogate is no character: bytes name the file.
+    try:
+        encoded = os.fsencode(char)
+    except UnicodeEncodeError:  # a surrogate no file name decodes to
+        encoded = char.encode("utf-8", "surrogatepass")
+    return "".join(f"\\x{byte:02x}" for byte in encoded)

@@ -26,6 +26,7 @@ def many_files(make_repo, remote_url: str, count: int = SMALL, name: str = "orig
                         "outs": ["data/"]}})
     repo.run("init", check=True)
     repo.run("remote", "add", "--default", "store", remote_url, check=True)
+    repo.own_remote()
     repo.run("repro", check=True)
     repo.commit("built")
     return repo

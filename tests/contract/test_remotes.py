@@ -179,6 +179,7 @@ def test_remote_gc_keeps_what_history_needs(make_repo, remote_url: str) -> None:
     ci.gen({"raw.txt": "c\nd\n"})
     ci.run("repro", "--push", check=True)
     ci.commit("v2")
+    ci.own_remote()
     remote = ci.project().remote()
     before = remote.listing("files")
     kept = ci.run("gc", "--remote", "store", "--all-commits", "--yes", check=True)

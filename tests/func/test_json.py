@@ -240,6 +240,7 @@ def test_gc_lists_what_it_removes_locally_and_on_a_remote(pushed: Repo, tmp_path
     asks = pushed.run("gc", "--remote", "store", "-w", "--json", stdin=subprocess.DEVNULL)
     refused = document(asks, "gc")  # no terminal to ask on: nothing deleted, an error document
     assert asks.returncode == 2 and "--yes" in refused["error"]["hint"]
+    pushed.own_remote()
     remote = document(pushed.run("gc", "--remote", "store", "-w", "--yes", "--json",
                                  check=True), "gc")
     assert remote["remote"]["name"] == "store" and remote["dry_run"] is False

@@ -77,6 +77,7 @@ def project_with_remote(make_repo, url: str) -> Repo:
     origin.spec(STAGES)
     origin.run("init", check=True)
     origin.run("remote", "add", "--default", "store", url, check=True)
+    origin.own_remote()  # gc --yes deletes from a URL of the user's own config
     origin.commit("pipeline")
     origin.run("repro", "--push", check=True)
     origin.commit("results")
@@ -145,6 +146,7 @@ def two_clones(make_repo, store: Store) -> tuple[Repo, Repo, set[str]]:
     bob = origin.clone_to(origin.path.parent / "bob")
     for clone in (alice, bob):
         clone.run("pull", check=True)
+    alice.own_remote()
     bob.git("checkout", "-q", "-b", "feature")
     bobs = new_outs(bob, "z\ny\n")
     bob.commit("feature results")

@@ -74,3 +74,34 @@ def test_a_clones_many_metrics_are_staged_in_batches_not_an_internal_error(
     assert sorted(name for name in staged if name) == sorted(["gitpipe.lock", *names])
     assert_only_changed(before, snapshot(tmp_path),
                         ["ci/.gitpipe", "ci/gitpipe.lock", "ci/.gitignore", "ci/m"])
+
+
+ODD_NAMES = ["-A", "n\u0085.json", "r\u202etxt.json"]
+
+
+def test_the_git_add_line_names_the_files_in_any_locale_and_never_an_option(
+        make_repo: Callable[[str], Repo], tmp_path: Path) -> None:
+    """A name beginning with `-` was printed bare (`git add -A gitpipe.lock`:
+    git took it for an option and staged gitpipe.lock alone, or every file
+    under the pathspec), and an odd character was bash's `\\u0085`, which a
+    shell in the C locale keeps as those six characters: the pasted line
+    named other files. Names begin `./` where they would be an option, and
+    odd characters are written as the bytes the file system holds."""
+    evil = make_repo("evil")
+    evil.gen({"names.json": json.dumps(ODD_NAMES), "w.py": WRITER})
+    evil.spec({f"s{i}": {"cmd": f"python3 w.py {i}", "metrics": [name]}
+               for i, name in enumerate(ODD_NAMES)}, commit="metrics named as options")
+    ci = evil.clone_to(tmp_path / "ci")
+    (ci.path / "private.txt").write_text("the user's own, not to be staged\n")
+    before = snapshot(tmp_path)
+    result = ci.run("repro", timeout=120)
+    assert result.returncode == 0, result.stderr
+    line = next(line for line in result.stdout.splitlines() if "git add " in line)
+    assert "\\u" not in line, line
+    subprocess.run(["bash", "-c", line.strip()], cwd=ci.path, check=True,
+                   env={"PATH": "/usr/bin:/bin", "LC_ALL": "C", "HOME": str(tmp_path)})
+    staged = ci.git("diff", "--cached", "--name-only", "-z").split("\0")
+    assert sorted(name for name in staged if name) == sorted(["gitpipe.lock", *ODD_NAMES])
+    assert_only_changed(before, snapshot(tmp_path),
+                        ["ci/.gitpipe", "ci/gitpipe.lock", "ci/.gitignore", "ci/.git",
+                         *(f"ci/{name}" for name in ODD_NAMES)])

@@ -104,6 +104,26 @@ def test_a_record_of_the_endpoint_the_environment_named_vouches_for_no_other(
                      {"AWS_ENDPOINT_URL": second_s3_server})
 
 
+@pytest.mark.s3
+def test_a_record_of_the_endpoint_a_profile_named_vouches_for_no_other(
+        make_repo, tmp_path: Path, s3_env: dict[str, str], s3_server: str,
+        second_s3_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The endpoint comes from the AWS config file's profile (`endpoint_url`
+    under `[default]`), which the user re-points: the URL, options and
+    variables are the same, so the record of the first storage vouched for
+    the second."""
+    bucket = _bucket_on(s3_server, second_s3_server)
+    config = tmp_path / "aws-config"
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    config.write_text(f"[default]\nendpoint_url = {s3_server}\n")
+    origin = _ran(make_repo, f"s3://{bucket}/cache", {"store": ""})
+    assert origin.run("push", "-r", "store").returncode == 0
+    assert _client(s3_server).list_objects_v2(Bucket=bucket)["KeyCount"] > 0
+    config.write_text(f"[default]\nendpoint_url = {second_s3_server}\n")
+    _plant_push_pull(origin, tmp_path, second_s3_server, bucket, "store", {})
+
+
 def _records(store: Path, digest: str) -> dict[str, str]:
     """The names a record of the folder remote `store` may have, whichever
     gitpipe reads it, each naming `digest` as held there."""

@@ -69,3 +69,24 @@ def test_a_failing_remote_never_shows_the_token_in_its_url(
                                                      "state.db-journal", "project.lock",
                                                      "cache/tmp", "cache")]
     assert_only_changed(before, snapshot(tmp_path), state)
+
+
+def test_remote_list_masks_an_azure_connection_string_and_an_ssh_passphrase(
+        repo: Repo, tmp_path: Path) -> None:
+    """`remote list` (and `remote modify`'s echo) masked options by a name
+    rule that missed `connection_string` (an Azure account key inside) and
+    `passphrase`: a CI log of `gitpipe remote list` held the account key.
+    One rule now masks them where shown and keeps them out of a Job."""
+    secret = "AccountKey=" + TOKEN
+    repo.gen({"gitpipe.yaml": "stages: {}\n"})
+    repo.run("remote", "add", "--local", "store", "abfs://container/cache", check=True)
+    modified = repo.run("remote", "modify", "--local", "store", "connection_string",
+                        f"DefaultEndpointsProtocol=https;{secret}", check=True)
+    repo.run("remote", "modify", "--local", "store", "passphrase", TOKEN, check=True)
+    before = snapshot(tmp_path)
+    listed = repo.run("remote", "list", check=True)
+    assert "connection_string=****" in listed.stdout and "passphrase=****" in listed.stdout, \
+        listed.stdout
+    for done in (modified, listed):
+        assert TOKEN not in done.stdout + done.stderr, done.stdout + done.stderr
+    assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe/tmp"])

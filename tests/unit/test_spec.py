@@ -237,7 +237,7 @@ def test_not_a_pipeline() -> None:
 
 def test_bad_env_name_reports_its_line() -> None:
     found = problems("stages:\n  a:\n    cmd: x\n    env:\n      OK: 1\n      1BAD: 2\n")
-    assert found == ["gitpipe.yaml:6: stage 'a': env '1BAD': must be NAME: scalar"]
+    assert found == ["gitpipe.yaml:6: stage 'a': env '1BAD': must be NAME: scalar (no NUL)"]
 
 
 def test_invalid_yaml_reports_the_line() -> None:

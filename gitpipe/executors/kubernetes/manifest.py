@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from gitpipe.core.errors import BadInputError
 from gitpipe.executors.remotejob import task_key
 from gitpipe.pipeline.model import KubeSpec, Task
+from gitpipe.storage.urls import SECRET_OPTION
 
 LABEL_STAGE = "gitpipe.dev/stage"
 LABEL_PARTITION = "gitpipe.dev/partition"
@@ -24,9 +25,6 @@ CONTAINER = "stage"
 # file into the container's terminated state, which only the node and the
 # control plane write (the remote's other writers cannot).
 TERMINATION_LOG = "/dev/termination-log"
-# Option names that hold or carry credentials (fsspec/s3fs/gcsfs/adlfs spellings).
-SECRET_OPTION = re.compile(r"key|secret|token|passw|credential|auth|session|signature|"
-                           r"private|sas|connection_string", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
