@@ -144,7 +144,7 @@ def _short(digest: str | None) -> str:
 @click.pass_context
 def commit_command(ctx: click.Context, targets: tuple[str, ...]) -> None:
     """Record the workspace's outs in gitpipe.lock without running (outs made by hand)."""
-    from gitpipe.cli.reprorun import say_git_advice
+    from gitpipe.cli.output import say_git_advice
     from gitpipe.core.ranges import plural, positions_of, tasks_text
     from gitpipe.usecases import gitadvice
     from gitpipe.usecases.commit import commit
