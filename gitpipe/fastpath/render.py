@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from gitpipe.project.status import StatusReport
 
 UP_TO_DATE = "everything is up to date"
+# Nothing stale while stages run: the lock matches the work tree as it is now.
+NOTHING_STALE = "nothing is stale in the work tree as it is now"
 MAY_RUN = "may run"  # a dry run's task downstream of forced ones alone
 NOTHING_WOULD_RUN = "everything is up to date: nothing would run"
 # A dry run that considered some of the pipeline (targets, -s, --downstream):
@@ -101,15 +103,35 @@ def status_lines(report: StatusReport, everything: bool = False,
     every task of the pipeline in plan order (see `positions`), `key_names` what
     the spec calls a stage's keys (core/ranges.entries)."""
     stale = [v for v in report.tasks if v.stale]
+    running, stop = running_lines(report)
     if not stale:
-        return [UP_TO_DATE]
+        return [*running, NOTHING_STALE, *stop] if running else [UP_TO_DATE]
     tasks = [v.task for v in report.tasks]
     found = entries(((v.task, v.reasons) for v in stale),
                     positions(tasks, order), everything, key_names)
-    lines = entry_lines(found, everything)
+    lines = [*running, *entry_lines(found, everything)]
     lines.append(counts_text(tasks, {v.task for v in stale}, "stale"))
     hint = _missing_outs_hint(report, has_remote) or _checkout_hint(report, has_remote)
-    return [*lines, hint] if hint else lines
+    return [*lines, *([hint] if hint else []), *stop]
+
+
+def running_lines(report: StatusReport) -> tuple[list[str], list[str]]:
+    """A line for each stage running as the work tree is judged (as Airflow
+    shows a task instance running), and for those a killed gitpipe left
+    running, the hint that `repro` waits for them."""
+    from gitpipe.trust.checks import terminal_text  # the record's task names: this machine's
+
+    lines = [f"{terminal_text(stage.task)}: running ("
+             + ("started by a gitpipe that was killed; " if stage.killed else "")
+             + f"process group {stage.process_group})" for stage in report.running]
+    left = [stage.process_group for stage in report.running if stage.killed]
+    if not left:
+        return lines, []
+    groups = " ".join(f"-{pgid}" for pgid in left)
+    them = "it" if len(left) == 1 else "them"
+    return lines, [f"hint: 'gitpipe repro' refuses to run beside {plural(len(left), 'stage')} "
+                   f"a killed gitpipe left running: wait for {them} to end, or stop {them}: "
+                   f"kill -- {groups}"]
 
 
 def _checkout_hint(report: StatusReport,
