@@ -161,3 +161,18 @@ def test_backfill_json_gives_the_git_add_advice(repo: Repo) -> None:
         "said": ["day-2024-01-01.json", "day-2024-01-02.json", "gitpipe.lock"],
         "staged": False}
     assert "git add day-2024-01-01.json day-2024-01-02.json gitpipe.lock" in done.stderr
+
+
+def test_commit_json_gives_what_it_recorded_and_the_git_add_advice(repo: Repo) -> None:
+    from tests.func.test_json import document
+
+    _project(repo).run("repro", check=True)
+    repo.git("add", "-A")
+    repo.commit("ran")
+    repo.gen({"metrics.json": '{"acc": 1}\n'})  # edited by hand
+    done = repo.run("commit", "--json", check=True)
+    found = document(done, "commit")  # checked against the schema
+    assert found["committed"] == ["evaluate"]
+    assert found["git_add"] == {"paths": ["gitpipe.lock", "metrics.json"],
+                                "said": ["gitpipe.lock", "metrics.json"], "staged": False}
+    assert "git add gitpipe.lock metrics.json" in done.stderr
