@@ -191,7 +191,9 @@ def running_stages(gitpipe_dir: Path) -> list[RunningStage]:
     if not rest:
         return []
     pid = _pid(holder.strip())
-    holder_since = None if pid is None else _start_time(pid)
+    fields = [] if pid is None else _stat_fields(str(pid))
+    # a killed gitpipe nothing has reaped yet is a zombie, its start time still there
+    holder_since = int(fields[19]) if len(fields) > 19 and fields[0] != b"Z" else None
     return [RunningStage(task, pgid, holder_since is None or holder_since > since)
             for task, pgid, since in _left(record)]
 

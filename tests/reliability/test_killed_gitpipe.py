@@ -180,8 +180,7 @@ def test_status_says_a_stage_a_killed_gitpipe_left_running(repo: Repo) -> None:
     wait_for(repo.path / "started")
     pgid = int(repo.read("started"))
     try:
-        first.kill()
-        first.wait(timeout=10)
+        first.kill()  # not reaped until the end: a killed gitpipe left a zombie is as dead
         said = repo.run("status", check=True, timeout=30).stdout
         assert said == (
             f"slow: running (started by a gitpipe that was killed; process group {pgid})\n"
@@ -193,6 +192,7 @@ def test_status_says_a_stage_a_killed_gitpipe_left_running(repo: Repo) -> None:
             {"task": "slow", "process_group": pgid, "gitpipe_killed": True}]
         assert alive(pgid)  # status only looked
     finally:
+        first.wait(timeout=10)
         _kill_group(pgid)
     _group_gone(pgid)
     said = repo.run("status", check=True).stdout
