@@ -262,12 +262,14 @@ def pull(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: in
 
 def _fill_cache(project: Project, remote: Remote, outs: list[LockedOut], jobs: int,
                 told: tuple[Transfer, Progress | None]) -> None:
-    """Download what the cache lacks of `outs`, which the work tree holds as
-    the lock says already: a pull is a fetch and a checkout (as `dvc pull`),
-    and leaves the cache holding the lock's outs for a checkout, a push
-    elsewhere, a run-cache entry. What the remote lacks of them fails
-    nothing: the work tree has them."""
-    lacking = [out.digest for out in outs if project.cache.missing(out.digest)]
+    """Download the outs of `outs`, which the work tree holds as the lock says
+    already, that the cache lacks: a pull is a fetch and a checkout (as `dvc
+    pull`), and leaves the cache holding the lock's outs for a checkout, a
+    push elsewhere, a gc. An out counts as held by its object alone (a
+    directory's manifest): one stat each, where reading the manifest would
+    double a no-op pull of a large directory; `gitpipe fetch` checks every
+    file. What the remote lacks of them fails nothing: the work tree has them."""
+    lacking = [out.digest for out in outs if not project.cache.has(out.digest)]
     if lacking:
         failed_before = len(told[0].failed)
         fetch_objects(remote, project.cache, lacking, jobs, told[1], summary=told[0])
