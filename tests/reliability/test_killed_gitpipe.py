@@ -197,3 +197,24 @@ def test_status_says_a_stage_a_killed_gitpipe_left_running(repo: Repo) -> None:
     _group_gone(pgid)
     said = repo.run("status", check=True).stdout
     assert said == "everything is up to date\n", said  # ended: nothing running is said
+
+
+def test_status_says_a_stage_a_live_gitpipe_is_running(repo: Repo) -> None:
+    """While another gitpipe runs a stage, `status` says it runs (no kill
+    hint: that gitpipe ends it), above why it is stale."""
+    repo.spec({"slow": {"cmd": SLOW, "outs": ["o"]}}, commit="spec")
+    env = {**os.environ, **GIT_ENV, "NO_COLOR": "1"}
+    live = subprocess.Popen([sys.executable, "-m", "gitpipe", "repro"], cwd=repo.path, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(repo.path / "started")
+    pgid = int(repo.read("started"))
+    try:
+        said = repo.run("status", check=True, timeout=30).stdout
+        assert said == (f"slow: running (process group {pgid})\n"
+                        "slow:\n    new stage\n1 of 1 stage stale\n"), said
+        document = json.loads(repo.run("status", "--json", check=True).stdout)
+        assert document["running"] == [
+            {"task": "slow", "process_group": pgid, "gitpipe_killed": False}]
+    finally:
+        _kill_group(pgid)
+        live.wait(timeout=30)
