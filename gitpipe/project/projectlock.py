@@ -176,9 +176,11 @@ def running_stages(gitpipe_dir: Path) -> list[RunningStage]:
     file holds more than its holder's pid line (a gitpipe running stages, or
     one killed while it did). A live holder is one whose process started no
     later than the stage did: a pid used again after a kill started after."""
+    path = gitpipe_dir / LOCK_NAME
     try:
-        fd = os.open(gitpipe_dir / LOCK_NAME, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
-                     | os.O_NONBLOCK)
+        if not os.lstat(path).st_size:  # no gitpipe works here: the common case, not opened
+            return []
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
     except OSError:
         return []
     try:
