@@ -9,7 +9,7 @@ import os
 import re
 
 STYLES = {
-    "stale": "33", "would run": "33", "running": "36", "retrying": "33",
+    "stale": "33", "would run": "33", "may run": "33", "running": "36", "retrying": "33",
     "would fail": "1;31", "would not run": "31",
     "ran": "32", "restored": "32", "re-recorded": "32", "up to date": "32",
     "interrupted": "33",

@@ -142,9 +142,12 @@ def _short(digest: str | None) -> str:
 @cli.command("commit")
 @click.argument("targets", nargs=-1, shell_complete=complete.tasks)
 @click.pass_context
+@json_option("commit")
 def commit_command(ctx: click.Context, targets: tuple[str, ...]) -> None:
     """Record the workspace's outs in gitpipe.lock without running (outs made by hand)."""
-    from gitpipe.cli.reprorun import say_git_advice
+    from gitpipe.cli.jsonout import git_add_json
+    from gitpipe.cli.output import say_git_advice
+    from gitpipe.core.jsondoc import header
     from gitpipe.core.ranges import plural, positions_of, tasks_text
     from gitpipe.usecases import gitadvice
     from gitpipe.usecases.commit import commit
@@ -159,8 +162,10 @@ def commit_command(ctx: click.Context, targets: tuple[str, ...]) -> None:
     ui_of(ctx).info(f"committed {' and '.join(counted) or '0 stages'}"
                     + (f": {shown}" if names else ""))
     tasks = [project.graph.nodes[name]["task"] for name in names]
-    say_git_advice(ui_of(ctx), lambda: gitadvice.advice_for(
+    advice = say_git_advice(ui_of(ctx), lambda: gitadvice.advice_for(
         project, before, [out.path for task in tasks for out in task.outs]))
+    if out := json_out(ctx):
+        out.emit({**header("commit"), "committed": list(names), **git_add_json(advice)})
 
 
 @cli.group()

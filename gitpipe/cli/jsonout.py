@@ -17,6 +17,10 @@ from typing import IO, Any
 
 import click
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from gitpipe.usecases.gitadvice import GitAdvice
+
 _KEY = "gitpipe.json"
 JSON_HELP = "Print one JSON document on stdout (docs/reference/json.md)."
 
@@ -33,6 +37,12 @@ def json_option(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]
                 return func(*args, **kwargs)
         return click.option("--json", "as_json", is_flag=True, help=JSON_HELP)(command)
     return decorate
+
+
+def git_add_json(advice: GitAdvice | None) -> dict[str, Any]:
+    """The `git_add` field of a document: what the command changed for git
+    to track, or null where it said nothing of it (a failed run)."""
+    return {"git_add": None if advice is None else advice.to_json()}
 
 
 def json_out(ctx: click.Context) -> JsonOutput | None:

@@ -185,7 +185,7 @@ def _repro_without_cli(stale: "Stale", argv: list[str]) -> tuple[str, int, bool]
     settled = [0]
     try:
         report = run_repro(stale.project, plain_options(jobs_of(argv)), ui, False,
-                           stale.started_ns, settled.append)
+                           stale.started_ns, settled.append).report
     except BrokenPipeError:
         exits.reader_left()
         return "", settled[-1], False

@@ -21,6 +21,7 @@ from gitpipe.fastpath.render import (
 if TYPE_CHECKING:
     from gitpipe.engine.reports import Event, Report
     from gitpipe.project.status import StatusReport
+    from gitpipe.usecases.gitadvice import GitAdvice
     from gitpipe.usecases.lockdiff import LockDiff
 
 
@@ -179,3 +180,42 @@ def print_table(report: Report, ui: Ui | None = None, everything: bool = False,
     ui = ui or ui_of()
     for line in table_lines(report, everything, order, key_names):
         ui.info(line, styled=True)
+
+
+def say_git_advice(ui: Ui, advise: Callable[[], GitAdvice]) -> GitAdvice | None:
+    """`git add` advice for what a command changed (as `dvc repro` gives it),
+    or what core.autostage staged; not under -q. Past ADVICE_PATHS paths it
+    names folders (usecases/gitadvice.py), and where even those are too many,
+    the first of them and how many more. A git that cannot answer leaves a
+    warning (and None): what the command did is recorded already."""
+    from gitpipe.core.errors import GitpipeError
+    from gitpipe.trust.plaintext import shell_word
+    from gitpipe.usecases.gitadvice import ADVICE_PATHS
+
+    try:
+        advice = advise()
+    except GitpipeError as exc:  # git's own words may name files: each line framed
+        from gitpipe.trust.checks import terminal_lines
+
+        for line in terminal_lines(str(exc)):
+            ui.result(f"warning: {line}", err=True)
+        return None
+    said = advice.said or advice.paths
+    if not said:
+        return advice
+    # A name that begins with `-` would be read by git as an option
+    # (`-A`, `--pathspec-from-file=list`): `./` keeps it a path.
+    paths = " ".join(shell_word(f"./{path}" if path.startswith("-") else path)
+                     for path in said[:ADVICE_PATHS])
+    more = (f"… and {len(said) - ADVICE_PATHS} more: 'git status' lists them, --json gives "
+            "every path") if len(said) > ADVICE_PATHS else ""
+    if advice.staged:
+        ui.info(f"staged with git (core.autostage): {paths}" + (f" {more}" if more else ""))
+        return advice
+    ui.info("to track the changes with git, run:")
+    ui.info(f"    git add {paths}")
+    if more:
+        ui.info(f"    {more}")
+    ui.info("(with 'autostage: true' under 'core:' in .gitpipe/config.local.yaml, gitpipe "
+            "stages them)")
+    return advice

@@ -15,7 +15,7 @@ import click
 from gitpipe.cli import complete
 from gitpipe.cli.console import Ui, ui_of
 from gitpipe.cli.group import cli, project_of, scope_names, settle_exit_code, size_text
-from gitpipe.cli.jsonout import json_option, json_out
+from gitpipe.cli.jsonout import git_add_json, json_option, json_out
 from gitpipe.cli.output import print_status
 from gitpipe.cli.reprorun import every_task, retry_backoff, run_repro, shown_run
 from gitpipe.cli.verify import print_check, print_totals
@@ -167,8 +167,8 @@ def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force:
                            scopes=scopes, single_item=single_item)
     project = project_of(ctx)
     with document_when_stopped(ctx, "repro"):
-        report = run_repro(project, options, ui_of(ctx), everything, started_ns,
-                           lambda code: settle_exit_code(ctx, code))
+        report, advice = run_repro(project, options, ui_of(ctx), everything, started_ns,
+                                   lambda code: settle_exit_code(ctx, code))
     if dry_run:
         from gitpipe.project.lockguard import orphaned_entries
 
@@ -181,7 +181,7 @@ def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force:
         settle_exit_code(ctx, 0 if ok else 1)
         print_totals(verified, ui_of(ctx))
     if out := json_out(ctx):
-        document = report.to_json("repro")
+        document = {**report.to_json("repro"), **git_add_json(advice)}
         if verified is not None:
             document.update(ok=ok, verify=verified.part_json())
         out.emit(document)
@@ -324,11 +324,11 @@ def backfill(ctx: click.Context, stage: str, start: str | None, end: str | None,
     repro_options = ReproOptions(jobs=jobs, retry_backoff=retry_backoff())
     project = project_of(ctx)
     with document_when_stopped(ctx, "backfill", stage):
-        report = shown_run(project, ui_of(ctx), everything, "backfill",
-                           lambda listener, sink: project.backfill(options, repro_options,
-                                                                   listener, sink),
-                           lambda code: settle_exit_code(ctx, code))
+        report, advice = shown_run(project, ui_of(ctx), everything, "backfill",
+                                   lambda listener, sink: project.backfill(
+                                       options, repro_options, listener, sink),
+                                   lambda code: settle_exit_code(ctx, code))
     if out := json_out(ctx):
-        out.emit({**report.to_json("backfill"), "stage": stage})
+        out.emit({**report.to_json("backfill"), "stage": stage, **git_add_json(advice)})
     if not report.ok:
         ctx.exit(1)

@@ -9,9 +9,16 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterator
+from typing import NamedTuple
 
 from gitpipe.cli.console import Ui
-from gitpipe.cli.output import LivePrinter, print_failures, print_report, print_table
+from gitpipe.cli.output import (
+    LivePrinter,
+    print_failures,
+    print_report,
+    print_table,
+    say_git_advice,
+)
 from gitpipe.cli.progress import RunProgress
 
 TYPE_CHECKING = False
@@ -34,8 +41,16 @@ def plain_options(jobs: int | None) -> ReproOptions:
     return ReproOptions((), jobs, retry_backoff=retry_backoff())
 
 
+class Shown(NamedTuple):
+    """A run as shown: its report, and the `git add` advice said after it
+    (None where none was given: a failed run, or git could not answer)."""
+
+    report: Report
+    git_add: gitadvice.GitAdvice | None
+
+
 def run_repro(project: Project, options: ReproOptions, ui: Ui, everything: bool,
-              started_ns: int, settle_exit_code: Callable[[int], None]) -> Report:
+              started_ns: int, settle_exit_code: Callable[[int], None]) -> Shown:
     """Run the repro as `shown_run` shows it, and settle plain `repro`'s seal
     when it may, before the exit code is said."""
     from gitpipe.fastpath import noop, seal
@@ -53,7 +68,7 @@ def run_repro(project: Project, options: ReproOptions, ui: Ui, everything: bool,
 def shown_run(project: Project, ui: Ui, everything: bool, label: str,
               run: Callable[[Listener, OutputSink], Report],
               settle_exit_code: Callable[[int], None],
-              ran: Callable[[Report], None] | None = None) -> Report:
+              ran: Callable[[Report], None] | None = None) -> Shown:
     """A run (a repro, a backfill) as it is shown: its lines and bar (`label`,
     its total the engine's plan) while it runs, the table after Ctrl-C; then
     `ran(report)`, the exit code said (before printing: a reader that leaves
@@ -70,47 +85,10 @@ def shown_run(project: Project, ui: Ui, everything: bool, label: str,
     printer.raise_lost()
     # with --json, on stderr
     print_report(report, ui, everything, every_task(project), project.key_names)
+    advice = None
     if report.ok:
-        print_git_advice(project, report, before, ui)
-    return report
-
-
-def print_git_advice(project: Project, report: Report, before: gitadvice.Marks,
-                     ui: Ui) -> None:
-    """What the run changed that git should track (see say_git_advice)."""
-    from gitpipe.usecases.gitadvice import git_advice
-
-    say_git_advice(ui, lambda: git_advice(project, report, before))
-
-
-def say_git_advice(ui: Ui, advise: Callable[[], gitadvice.GitAdvice]) -> None:
-    """`git add` advice for what a command changed (as `dvc repro` gives it),
-    or what core.autostage staged; not under -q. A git that cannot answer
-    leaves a warning: what the command did is recorded already."""
-    from gitpipe.core.errors import GitpipeError
-    from gitpipe.trust.plaintext import shell_word
-
-    try:
-        advice = advise()
-    except GitpipeError as exc:  # git's own words may name files: each line framed
-        from gitpipe.trust.checks import terminal_lines
-
-        for line in terminal_lines(str(exc)):
-            ui.result(f"warning: {line}", err=True)
-        return
-    if not advice.paths:
-        return
-    # A name that begins with `-` would be read by git as an option
-    # (`-A`, `--pathspec-from-file=list`): `./` keeps it a path.
-    paths = " ".join(shell_word(f"./{path}" if path.startswith("-") else path)
-                     for path in advice.paths)
-    if advice.staged:
-        ui.info(f"staged with git (core.autostage): {paths}")
-        return
-    ui.info("to track the changes with git, run:")
-    ui.info(f"    git add {paths}")
-    ui.info("(with 'autostage: true' under 'core:' in .gitpipe/config.local.yaml, gitpipe "
-            "stages them)")
+        advice = say_git_advice(ui, lambda: gitadvice.git_advice(project, report, before))
+    return Shown(report, advice)
 
 
 @contextlib.contextmanager

@@ -71,10 +71,11 @@ def seals_repro(options: ReproOptions) -> bool:
 
 
 def status_answer(report: StatusReport) -> str | None:
-    """What a status with nothing stale prints, to be sealed; None when something is stale."""
+    """What a status with nothing stale prints, to be sealed; None when
+    something is stale or a stage runs (which no seal's stat data sees end)."""
     from gitpipe.fastpath.render import UP_TO_DATE
 
-    return None if report.stale else UP_TO_DATE + "\n"
+    return None if report.stale or report.running else UP_TO_DATE + "\n"
 
 
 def repro_answer(report: Report) -> str | None:
@@ -86,3 +87,19 @@ def repro_answer(report: Report) -> str | None:
     if not report.ok or any(r.outcome is not Outcome.SKIPPED for r in report.results):
         return None
     return "\n".join(table_lines(report)) + "\n"
+
+
+def stages_running(root: str, sizes: dict[str, int]) -> bool:
+    """Whether the project lock's record names a stage still running: a
+    status then says so and a repro refuses, which no seal answers. `sizes`:
+    of `.gitpipe/`'s parts (dotdir.link_problems): the record is read only
+    where it is not empty (a gitpipe works here, or was killed)."""
+    from gitpipe.trust.dotdir import GITPIPE_DIR, PROJECT_LOCK
+
+    if not sizes.get(PROJECT_LOCK):
+        return False
+    from pathlib import Path
+
+    from gitpipe.project.projectlock import running_stages
+
+    return bool(running_stages(Path(root, GITPIPE_DIR)))

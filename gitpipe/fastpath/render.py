@@ -35,6 +35,9 @@ if TYPE_CHECKING:
     from gitpipe.project.status import StatusReport
 
 UP_TO_DATE = "everything is up to date"
+# Nothing stale while stages run: the lock matches the work tree as it is now.
+NOTHING_STALE = "nothing is stale in the work tree as it is now"
+MAY_RUN = "may run"  # a dry run's task downstream of forced ones alone
 NOTHING_WOULD_RUN = "everything is up to date: nothing would run"
 # A dry run that considered some of the pipeline (targets, -s, --downstream):
 # what it left out may be stale.
@@ -100,15 +103,35 @@ def status_lines(report: StatusReport, everything: bool = False,
     every task of the pipeline in plan order (see `positions`), `key_names` what
     the spec calls a stage's keys (core/ranges.entries)."""
     stale = [v for v in report.tasks if v.stale]
+    running, stop = running_lines(report)
     if not stale:
-        return [UP_TO_DATE]
+        return [*running, NOTHING_STALE, *stop] if running else [UP_TO_DATE]
     tasks = [v.task for v in report.tasks]
     found = entries(((v.task, v.reasons) for v in stale),
                     positions(tasks, order), everything, key_names)
-    lines = entry_lines(found, everything)
+    lines = [*running, *entry_lines(found, everything)]
     lines.append(counts_text(tasks, {v.task for v in stale}, "stale"))
     hint = _missing_outs_hint(report, has_remote) or _checkout_hint(report, has_remote)
-    return [*lines, hint] if hint else lines
+    return [*lines, *([hint] if hint else []), *stop]
+
+
+def running_lines(report: StatusReport) -> tuple[list[str], list[str]]:
+    """A line for each stage running as the work tree is judged (as Airflow
+    shows a task instance running), and for those a killed gitpipe left
+    running, the hint that `repro` waits for them."""
+    from gitpipe.trust.checks import terminal_text  # the record's task names: this machine's
+
+    lines = [f"{terminal_text(stage.task)}: running ("
+             + ("started by a gitpipe that was killed; " if stage.killed else "")
+             + f"process group {stage.process_group})" for stage in report.running]
+    left = [stage.process_group for stage in report.running if stage.killed]
+    if not left:
+        return lines, []
+    groups = " ".join(f"-{pgid}" for pgid in left)
+    them = "it" if len(left) == 1 else "them"
+    return lines, [f"hint: 'gitpipe repro' refuses to run beside {plural(len(left), 'stage')} "
+                   f"a killed gitpipe left running: wait for {them} to end, or stop {them}: "
+                   f"kill -- {groups}"]
 
 
 def _checkout_hint(report: StatusReport,
@@ -172,8 +195,10 @@ def dry_run_lines(report: Report, everything: bool = False,
                   order: Iterable[str] | None = None,
                   key_names: Mapping[str, str] | None = None) -> list[str]:
     """What a dry run would run and why, grouped as status groups, then a
-    count; then what `repro` would refuse (`would fail`, its error said after
-    the lines as a run says it) and what that blocks (`would not run`)."""
+    count; what may run (downstream of forced tasks alone: it runs only if
+    their outs change); then what `repro` would refuse (`would fail`, its
+    error said after the lines as a run says it) and what that blocks (`would
+    not run`)."""
     from gitpipe.core.outcome import Outcome
 
     verbs = {Outcome.RAN: "would run", Outcome.FAILED: "would fail",
@@ -183,18 +208,42 @@ def dry_run_lines(report: Report, everything: bool = False,
     if not acting:
         whole = order is None or set(names) >= set(order)
         return [NOTHING_WOULD_RUN if whole else NOTHING_CONSIDERED_WOULD_RUN]
+    maybe = _after_forced_alone(acting)
+    said = {r.task: MAY_RUN if r.task in maybe else verbs[r.outcome] for r in acting}
     where = positions(names, order)
-    lines = [f"{verbs[outcome]} {entry.title}: {'; '.join(entry.reasons)}"
-             for outcome in verbs
+    lines = [f"{verb} {entry.title}: {'; '.join(entry.reasons)}"
+             for verb in (verbs[Outcome.RAN], MAY_RUN, *list(verbs.values())[1:])
              for entry in entries(((r.task, reasons_of(r)) for r in acting
-                                   if r.outcome is outcome), where, everything, key_names)]
+                                   if said[r.task] == verb), where, everything, key_names)]
     lines = cut(lines, ENTRIES_SHOWN, "", everything)
     count = counts_text(_of_stages(names, order),
-                        {r.task for r in acting if r.outcome is Outcome.RAN}, "would run")
+                        {task for task, verb in said.items() if verb == verbs[Outcome.RAN]},
+                        "would run")
     refused = [f"{plural(len(tasks), 'task')} {verbs[outcome]}" for outcome in verbs
                if outcome is not Outcome.RAN
                and (tasks := [r for r in acting if r.outcome is outcome])]
-    return [*lines, ", ".join([count, *refused])]
+    may = [f"{plural(len(maybe), 'task')} {MAY_RUN} (if the forced tasks' outs change)"] \
+        if maybe else []
+    return [*lines, ", ".join([count, *may, *refused])]
+
+
+def _after_forced_alone(acting: list[TaskResult]) -> set[str]:
+    """The tasks a dry run would run only because a forced task, or such a
+    task, is upstream of them (their own reasons are all `upstream:`): they
+    run only if the forced outs change. `acting` is in plan order."""
+    from gitpipe.core.outcome import Outcome
+    from gitpipe.project.reasons import Kind
+
+    forced: set[str] = set()
+    maybe: set[str] = set()
+    for result in acting:
+        kinds = {reason.kind for reason in result.details}
+        if Kind.FORCED in kinds:
+            forced.add(result.task)
+        elif (result.outcome is Outcome.RAN and kinds == {Kind.UPSTREAM}
+              and all(r.subject in forced | maybe for r in result.details)):
+            maybe.add(result.task)
+    return maybe
 
 
 def _of_stages(names: list[str], order: Iterable[str] | None) -> list[str]:

@@ -4,10 +4,11 @@ remembered with the stat signature of everything the answer depended on.
 Run again with every signature unchanged, the same command prints the same
 answer from stat calls alone, before click or the engine is imported: what
 make does with mtimes, and the only way for a Python tool to answer faster
-than its own imports. Anything else falls through to the full path, which judges
-again and seals its answer anew: other arguments, a changed dep, out, spec,
-params or lock file, another gitpipe, another day (dated
-partitions), other GIT_*/GITPIPE_* variables, a malformed seal.
+than its own imports. Anything else falls through to the full path, which
+judges again and seals its answer anew: other arguments, a changed dep, out,
+spec, params or lock file, another gitpipe, another day (dated partitions),
+other GIT_*/GITPIPE_* variables, a malformed seal, a stage running (the
+project lock's record names it: noop.stages_running).
 
 With the file-system monitor running (`gitpipe monitor start`), a seal the
 monitor vouches for is replayed without those stat calls: fastpath/sealwatch.py.
@@ -19,9 +20,8 @@ mtime granularity before it, cannot be recognized by its stat data.
 Trust: a seal decides what status prints, so it lives where only this user
 writes, never in the work tree: this user's cache folder for the repository
 (dotdir.user_cache_dir, mode 0700). A seal that came with a commit or an
-archive is never read. A `.gitpipe/` holding a link is not answered here: the
-full path refuses it, naming the link.
-"""
+archive is never read. A `.gitpipe/` holding a link is not answered here:
+the full path refuses it, naming the link."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ import xxhash
 
 from gitpipe import __version__
 from gitpipe.core.secretnames import secret_name
+from gitpipe.fastpath.noop import stages_running
 from gitpipe.fastpath.sealdirs import Records, held_at, listing
 from gitpipe.fastpath.sealdirs import read as read_records
 from gitpipe.fastpath.sealdirs import write as write_records
@@ -96,7 +97,8 @@ def check(command: str, root: str | None = None) -> tuple[str | None, WalkedBefo
         return None, None
     root = root or os.getcwd()
     folder = user_cache_dir(root)
-    if folder is None or link_problems(root):
+    sizes: dict[str, int] = {}
+    if folder is None or link_problems(root, sizes) or stages_running(root, sizes):
         return None, None
     path = os.path.join(folder, _seal_name(command))
     try:
@@ -301,8 +303,7 @@ def _seal(project: Project, text: str, started_ns: int, folder: str) -> bytes | 
 
 
 def signature(root: str, path: str) -> Signature:
-    """A project path's signature as Workspace.info and statsig.read_noted take
-    it: statsig.path_signature."""
+    """A project path's signature as Workspace.info and statsig.read_noted take it."""
     return path_signature(os.path.join(root, path))
 
 
@@ -377,8 +378,7 @@ def _too_recent(sig: Signature, started_ns: int) -> bool:
         return False
     # a file's mtime and ctime; a directory's newest of either, where its mtime is
     moments = sig[2:3] if sig[0] == "dir" else (sig[1], sig[3])
-    return any(isinstance(moment, int) and moment + RACY_NS >= started_ns
-               for moment in moments)
+    return any(isinstance(moment, int) and moment + RACY_NS >= started_ns for moment in moments)
 
 
 def code_signature() -> str:

@@ -26,13 +26,14 @@ import threading
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import NamedTuple
 
 from gitpipe.core.errors import BadInputError, ProjectLockedError
 from gitpipe.project.root import ensure_initialised
 from gitpipe.trust import dotdir
 from gitpipe.trust.checks import terminal_text
 
-LOCK_NAME = "project.lock"
+LOCK_NAME = dotdir.PROJECT_LOCK
 _BOOT_ID = "/proc/sys/kernel/random/boot_id"
 _PID_MAX = (1 << 31) - 1  # pid_t: a record's group beyond it names no process
 
@@ -154,10 +155,60 @@ def refuse_left_running(record: str) -> None:
              f"kill -- {groups}")
 
 
+class RunningStage(NamedTuple):
+    """A stage the lock's record says is running: its task, its process
+    group, and whether the gitpipe that started it was killed (else it still
+    runs it)."""
+
+    task: str
+    process_group: int
+    killed: bool
+
+    def to_json(self) -> dict[str, object]:
+        """One entry of `status --json`'s `running` (docs/reference/json.md)."""
+        return {"task": self.task, "process_group": self.process_group,
+                "gitpipe_killed": self.killed}
+
+
+def running_stages(gitpipe_dir: Path) -> list[RunningStage]:
+    """The stages the lock file's record names as running, for `status`:
+    read only, taking no lock and never waiting for one; read only where the
+    file holds more than its holder's pid line (a gitpipe running stages, or
+    one killed while it did). A live holder is one whose process started no
+    later than the stage did: a pid used again after a kill started after."""
+    path = gitpipe_dir / LOCK_NAME
+    try:
+        if not os.lstat(path).st_size:  # no gitpipe works here: the common case, not opened
+            return []
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError:
+        return []
+    try:
+        record = _read_record(fd)
+    except OSError:
+        return []
+    finally:
+        os.close(fd)
+    holder, _, rest = record.partition("\n")
+    if not rest:
+        return []
+    pid = _pid(holder.strip())
+    fields = [] if pid is None else _stat_fields(str(pid))
+    # a killed gitpipe nothing has reaped yet is a zombie, its start time still there
+    holder_since = int(fields[19]) if len(fields) > 19 and fields[0] != b"Z" else None
+    return [RunningStage(task, pgid, holder_since is None or holder_since > since)
+            for task, pgid, since in _left(record)]
+
+
 def left_running(record: str) -> list[tuple[str, int]]:
     """(task, process group) of each stage the record says started and did not
     end, whose group still lives and is the one recorded (this boot, its
     leader's start time)."""
+    return [(task, pgid) for task, pgid, _ in _left(record)]
+
+
+def _left(record: str) -> list[tuple[str, int, int]]:
+    """left_running's stages, each with its recorded start time."""
     boot = _boot_id()
     started: dict[int, tuple[str, str, str]] = {}
     for line in record.split("\n")[1:]:
@@ -169,7 +220,7 @@ def left_running(record: str) -> list[tuple[str, int]]:
                 started[pgid] = (fields[1], fields[2], fields[3])
         elif kind == "end" and (pgid := _pid(rest)) is not None:
             started.pop(pgid, None)
-    return [(task, pgid) for pgid, (since, line_boot, task) in sorted(started.items())
+    return [(task, pgid, int(since)) for pgid, (since, line_boot, task) in sorted(started.items())
             if boot is not None and line_boot == boot and _still_ours(pgid, since)]
 
 

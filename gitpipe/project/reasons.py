@@ -12,6 +12,7 @@ from gitpipe.core.ranges import template
 from gitpipe.hashing.canonical import same
 from gitpipe.pipeline.params import ABSENT
 from gitpipe.trust.checks import terminal_text
+from gitpipe.trust.plaintext import quoted
 
 
 class Kind(enum.Enum):
@@ -192,12 +193,17 @@ def _cmd_change(old: Any, new: Any) -> str:
     command shows the words that changed between the ones both share, a
     value after the word before it, which names it (`… --depth 5 … -> …
     --depth 6 …`, not `… 5 … -> … 6 …`); a change wider than CMD_SHOWN, or of
-    a command of several lines, is only said."""
+    a command of several lines, is only said. A change of spacing alone is
+    called that: the words are the same, though inside quotes the shell
+    still passes a different argument."""
     if not (isinstance(old, str) and isinstance(new, str)) or "\n" in old + new:
         return Kind.CMD.value
+    was, now = _words(old), _words(new)
+    spacing = was == now
     if len(old) <= CMD_SHOWN and len(new) <= CMD_SHOWN:
-        return f"{Kind.CMD.value}: {old} -> {new}"
-    was, now = old.split(" "), new.split(" ")
+        return f"{Kind.CMD.value}: {'spacing only: ' if spacing else ''}{old} -> {new}"
+    if spacing:
+        return f"{Kind.CMD.value}: spacing only"
     shortest = min(len(was), len(now))
     lead = next((i for i in range(shortest) if was[i] != now[i]), shortest)
     tail = next((i for i in range(shortest - lead) if was[-1 - i] != now[-1 - i]),
@@ -207,15 +213,26 @@ def _cmd_change(old: Any, new: Any) -> str:
         return " ".join(words[lead:len(words) - tail])
 
     before, after = changed_words(was), changed_words(now)
-    if before and after and lead and not (was[lead] + now[lead]).startswith("-"):
+    if before and after and lead and not _is_option(was[lead]) and not _is_option(now[lead]):
         lead -= 1  # the word before a value: `--depth` for its 5
         before, after = changed_words(was), changed_words(now)
     if max(len(before), len(after)) > CMD_SHOWN:
         return Kind.CMD.value
     if not before or not after:  # words added or taken away, the rest kept
-        return f"{Kind.CMD.value}: {before or after!r} {'removed' if before else 'added'}"
+        return f"{Kind.CMD.value}: {quoted(before or after)} {'removed' if before else 'added'}"
     return (f"{Kind.CMD.value}: {'… ' if lead else ''}{before}{' …' if tail else ''} -> "
             f"{'… ' if lead else ''}{after}{' …' if tail else ''}")
+
+
+def _words(command: str) -> list[str]:
+    """The words of a command as the shell splits them (at spaces and tabs,
+    not at the other spaces Unicode knows)."""
+    return [word for word in command.replace("\t", " ").split(" ") if word]
+
+
+def _is_option(word: str) -> bool:
+    """An option names itself (`--fast`): no word before it is shown for it."""
+    return word.startswith("-")
 
 
 def _env_text(env: dict[str, str | None]) -> str:

@@ -16,6 +16,7 @@ from gitpipe.hashing.digests import gc_paused
 from gitpipe.pipeline import graph as graph_module
 from gitpipe.pipeline.lockfile import LockEntry
 from gitpipe.pipeline.model import Task
+from gitpipe.project.projectlock import RunningStage, running_stages
 from gitpipe.project.reasons import Kind, unfinished
 from gitpipe.project.root import Project
 from gitpipe.project.staleness import (
@@ -29,9 +30,11 @@ from gitpipe.project.staleness import (
 
 
 class StatusReport(NamedTuple):
-    """Staleness of every planned Task, in topological order."""
+    """Staleness of every planned Task, in topological order; and the stages
+    running in the work tree as it is judged (the project lock's record)."""
 
     tasks: tuple[Staleness, ...]
+    running: tuple[RunningStage, ...] = ()
 
     @property
     def stale(self) -> bool:
@@ -46,7 +49,8 @@ class StatusReport(NamedTuple):
             rows.append({"name": stage, "partition": partition or None, "task": verdict.task,
                          "stale": verdict.stale, "reasons": [str(r) for r in verdict.reasons],
                          "reasons_detail": [r.to_json() for r in verdict.reasons]})
-        return {**header("status"), "stale": self.stale, "stages": rows}
+        return {**header("status"), "stale": self.stale, "stages": rows,
+                "running": [stage.to_json() for stage in self.running]}
 
 
 def status(project: Project, targets: Iterable[str] = ()) -> StatusReport:
@@ -58,7 +62,10 @@ def status(project: Project, targets: Iterable[str] = ()) -> StatusReport:
         graph = project.graph
         chosen = graph_module.select(graph, targets) if targets else None
         report = status_of(project, graph_module.plan(graph, chosen), walk_ahead=True)
-    return with_last_runs(project, report)
+    judged = {verdict.task for verdict in report.tasks}
+    running = tuple(stage for stage in running_stages(project.gitpipe_dir)
+                    if chosen is None or stage.task in judged)
+    return with_last_runs(project, report._replace(running=running))
 
 
 _REASONS = operator.itemgetter(1)  # Staleness.reasons
@@ -78,7 +85,7 @@ def with_last_runs(project: Project, report: StatusReport) -> StatusReport:
     if not has_reason(report, Kind.NEW):
         return report
     last = project.state.last_results()
-    return StatusReport(tuple(said_unfinished(verdict, last) for verdict in report.tasks))
+    return report._replace(tasks=tuple(said_unfinished(verdict, last) for verdict in report.tasks))
 
 
 def said_unfinished(verdict: Staleness, last_results: Mapping[str, str]) -> Staleness:

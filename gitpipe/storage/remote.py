@@ -160,9 +160,10 @@ def _parallel(action: Callable[[Any, str], int], todo: list[tuple[Any, str]], jo
 
 
 def fetch_objects(remote: Remote, cache: Cache, digests: Iterable[str], jobs: int = 8,
-                  progress: Progress | None = None) -> Transfer:
-    """Download objects missing from the cache (manifests first, then their files)."""
-    summary = Transfer()
+                  progress: Progress | None = None, summary: Transfer | None = None) -> Transfer:
+    """Download objects missing from the cache (manifests first, then their
+    files), counted in `summary` (a new one if None)."""
+    summary = summary if summary is not None else Transfer()
     digests = list(dict.fromkeys(digests))
     manifests = [d for d in digests if d.endswith(DIR_SUFFIX)]
     fetch_exactly(remote, cache, manifests, jobs, progress, summary=summary)

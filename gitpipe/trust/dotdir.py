@@ -21,10 +21,11 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
 GITPIPE_DIR = ".gitpipe"
+PROJECT_LOCK = "project.lock"  # the one-writer lock and its record (project/projectlock.py)
 _DIR, _FILE = "directory", "regular file"
 # This machine's own state (what .gitpipe/.gitignore ignores): never committed.
 PRIVATE_PARTS = {
-    "cache": _DIR, "tmp": _DIR, "logs": _DIR, "project.lock": _FILE,
+    "cache": _DIR, "tmp": _DIR, "logs": _DIR, PROJECT_LOCK: _FILE,
     "state.db": _FILE, "state.db-wal": _FILE, "state.db-shm": _FILE, "state.db-journal": _FILE,
     "config.local.yaml": _FILE,
 }
@@ -33,9 +34,11 @@ SHARED_PARTS = {"config.yaml": _FILE, ".gitignore": _FILE}
 STATE_FILES = ("state.db", "state.db-wal", "state.db-shm", "state.db-journal")
 
 
-def link_problems(root: str) -> list[str]:
+def link_problems(root: str, sizes: dict[str, int] | None = None) -> list[str]:
     """What is wrong with `.gitpipe/` and its parts as lstat sees them: a
-    symbolic link, or not the kind of file gitpipe keeps there."""
+    symbolic link, or not the kind of file gitpipe keeps there. `sizes`, if
+    given, gets the size of each part found (by its name), from the same
+    lstat: the seal's fast path asks whether the project lock's record is empty."""
     top = os.path.join(root, GITPIPE_DIR)
     problem = _kind_problem(top, GITPIPE_DIR, _DIR)
     if problem is not None or not os.path.isdir(top):
@@ -48,7 +51,8 @@ def link_problems(root: str) -> list[str]:
                 f"that repository's commits, and {GITPIPE_DIR}/ holds this machine's own state"]
     found = []
     for name, kind in (PRIVATE_PARTS | SHARED_PARTS).items():
-        problem = _kind_problem(os.path.join(top, name), f"{GITPIPE_DIR}/{name}", kind)
+        problem = _kind_problem(os.path.join(top, name), f"{GITPIPE_DIR}/{name}", kind,
+                                sizes, name)
         if problem is not None:
             found.append(problem)
     return found
@@ -64,11 +68,14 @@ def refuse_links(directory: str, names: tuple[str, ...]) -> None:
             _raise([problem])
 
 
-def _kind_problem(path: str, shown: str, kind: str) -> str | None:
+def _kind_problem(path: str, shown: str, kind: str, sizes: dict[str, int] | None = None,
+                  name: str = "") -> str | None:
     try:
         info = os.lstat(path)
     except (FileNotFoundError, NotADirectoryError):
         return None
+    if sizes is not None:
+        sizes[name] = info.st_size
     if stat_module.S_ISLNK(info.st_mode):
         return (f"{shown!r} is a symbolic link (to {os.readlink(path)!r}): gitpipe never "
                 f"follows {GITPIPE_DIR}/ out of the repository")

@@ -53,7 +53,7 @@ def checkout(project: Project, targets: Iterable[str] = (), force: bool = False)
 
     Outs the user modified whose content is not in the cache are left as they
     are (`kept`) unless `force`: the cache could not give them back."""
-    report, todo = _compare(project, targets, force)
+    report, todo, _ = _compare(project, targets, force)
     cache = project.cache
     for out in todo:
         if _missing_objects(cache, out):
@@ -109,8 +109,9 @@ def _restore_exec_bits(project: Project, outs: Iterable[LockedOut]) -> None:
 
 
 def _compare(project: Project, targets: Iterable[str],
-             force: bool) -> tuple[CheckoutReport, list[LockedOut]]:
-    """The report with the unchanged and kept outs filled in, and the outs to write.
+             force: bool) -> tuple[CheckoutReport, list[LockedOut], list[LockedOut]]:
+    """The report with the unchanged and kept outs filled in, the outs to
+    write, and the (whole) outs the work tree already holds as the lock says.
     Every out is checked against the rules for records first (nothing is
     written if one fails), and so is each manifest already in the cache."""
     report = CheckoutReport()
@@ -127,7 +128,7 @@ def _compare(project: Project, targets: Iterable[str],
             todo.append(out)
     check_manifests(project.cache, [o for o in todo if project.cache.has(o.digest)])
     _restore_exec_bits(project, unchanged)
-    return report, todo
+    return report, todo, unchanged
 
 
 PRODUCE_THEN_PUSH = "run 'gitpipe repro' where they were produced, then 'gitpipe push'"
@@ -211,7 +212,7 @@ def pull(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: in
     cache and (in copy mode) to the workspace from the same verified read."""
     with ProjectLock(project.gitpipe_dir, project.config.lock_wait):
         cache = project.cache
-        report, todo = _compare(project, targets, force)
+        report, todo, unchanged = _compare(project, targets, force)
         note_lock_sizes(project)
         refuse_unsized(project, todo)
         summary = Transfer()
@@ -255,7 +256,24 @@ def pull(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: in
             raise CacheError(exc.message + done, hint=exc.hint) from None
         finally:
             project.state.flush()
+        _fill_cache(project, remote, unchanged, jobs, (summary, progress))
         return summary, report
+
+
+def _fill_cache(project: Project, remote: Remote, outs: list[LockedOut], jobs: int,
+                told: tuple[Transfer, Progress | None]) -> None:
+    """Download the outs of `outs`, which the work tree holds as the lock says
+    already, that the cache lacks: a pull is a fetch and a checkout (as `dvc
+    pull`), and leaves the cache holding the lock's outs for a checkout, a
+    push elsewhere, a gc. An out counts as held by its object alone (a
+    directory's manifest): one stat each, where reading the manifest would
+    double a no-op pull of a large directory; `gitpipe fetch` checks every
+    file. What the remote lacks of them fails nothing: the work tree has them."""
+    lacking = [out.digest for out in outs if not project.cache.has(out.digest)]
+    if lacking:
+        failed_before = len(told[0].failed)
+        fetch_objects(remote, project.cache, lacking, jobs, told[1], summary=told[0])
+        del told[0].failed[failed_before:]
 
 
 def _write_packed(remote: Remote, cache: Cache, packed: Mapping[str, PackedObject],

@@ -294,16 +294,17 @@ def test_each_partition_sees_its_own_values_and_the_callers_environment(repo: Re
 def test_force_dry_run_names_what_the_forced_partitions_may_rerun_downstream(
         repo: Repo) -> None:
     """backfill --force --dry-run says the downstream tasks, as the run judges
-    them after the forced partitions (and as `repro --dry-run` lists what is
-    downstream of a stale stage); --no-downstream leaves them out."""
+    them after the forced partitions: they `may run`, only if the forced
+    outs change; --no-downstream leaves them out."""
     daily(repo)
     repo.project().repro()
     said = repo.run("backfill", "features", "--start", "2024-01-03", "--end", "2024-01-03",
                     "--force", "--dry-run", check=True).stdout
     assert said == ("would run features@2024-01-03: forced\n"
-                    "would run agg@2024-01-03: upstream: features@2024-01-03\n"
-                    "would run report: upstream: agg@2024-01-03\n"
-                    "3 of 3 stages would run (2 of 20 partitions)\n"), said
+                    "may run agg@2024-01-03: upstream: features@2024-01-03\n"
+                    "may run report: upstream: agg@2024-01-03\n"
+                    "1 of 3 stages would run (1 of 20 partitions), 2 tasks may run "
+                    "(if the forced tasks' outs change)\n"), said
     alone = repo.run("backfill", "features", "--start", "2024-01-03", "--end", "2024-01-03",
                      "--force", "--dry-run", "--no-downstream", check=True).stdout
     assert alone == ("would run features@2024-01-03: forced\n"

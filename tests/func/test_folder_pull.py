@@ -88,3 +88,21 @@ def test_a_pull_refuses_a_corrupt_object_on_the_folder_remote(make_repo, store: 
     assert "is corrupt" in done.stderr and "it was not used" in done.stderr
     assert not (laptop.path / "model.bin").exists()
     assert list(laptop.project().cache.all_objects()) == []
+
+
+def test_a_pull_fills_an_empty_cache_where_the_work_tree_matches_already(
+        make_repo, tmp_path: Path) -> None:
+    """`pull` is `fetch` then `checkout` (as `dvc pull`): with the outs in the
+    work tree as the lock says but the cache emptied (a new cache folder, a
+    gc), it still downloads them, so a push elsewhere, a checkout or a gc
+    finds them; then a second pull moves nothing."""
+    _, laptop = pulled(make_repo, tmp_path / "store", tmp_path)
+    shutil.rmtree(laptop.path / ".gitpipe" / "cache")
+    done = laptop.run("pull", check=True)
+    assert "fetched 4 object(s)" in done.stdout and "0 out(s), 2 unchanged" in done.stdout, \
+        done.stdout
+    laptop.run("remote", "add", "elsewhere", str(tmp_path / "elsewhere"), check=True)
+    pushed = laptop.run("push", "-r", "elsewhere")
+    assert pushed.returncode == 0, pushed.stderr
+    again = laptop.run("pull", check=True)
+    assert "fetched 0 object(s)" in again.stdout, again.stdout

@@ -5,6 +5,8 @@ them instead. Through the real CLI, in real git repositories."""
 
 from __future__ import annotations
 
+import json
+
 from tests.conftest import Repo
 
 SPEC = ("stages:\n"
@@ -100,3 +102,77 @@ def test_commit_says_to_git_add_the_lock_and_the_metrics_it_recorded(repo: Repo)
     repo.git("add", "-A")
     repo.commit("committed")
     assert ADVICE not in repo.run("commit", check=True).stdout  # nothing to record
+
+
+MANY = 22  # more items than the advice names one by one (gitadvice.ADVICE_PATHS)
+ITEMS = ", ".join(f"i{n:02d}" for n in range(MANY))
+MANY_SPEC = ("stages:\n  score:\n"
+             f"    foreach: [{ITEMS}]\n"
+             "    do:\n"
+             "      cmd: mkdir -p metrics/${item} && echo 1 > metrics/${item}/m.json\n"
+             "      metrics: [\"metrics/${item}/m.json\"]\n")
+
+
+def _many(repo: Repo) -> Repo:
+    repo.gen({"gitpipe.yaml": MANY_SPEC})
+    repo.run("init", check=True)
+    repo.git("add", "-A")
+    repo.commit("spec")
+    return repo
+
+
+def test_a_run_changing_many_files_names_their_folder_not_each(repo: Repo) -> None:
+    """22 metrics files, one in each folder under metrics/: one `git add`
+    line a user can read, naming the folder that holds only what the run
+    wrote, and the lock by name; --json gives every path."""
+    done = _many(repo).run("repro", "--json", check=True)
+    assert _advised(done.__class__(done.args, 0, done.stderr, "")) \
+        == "    git add gitpipe.lock metrics/"
+    advice = json.loads(done.stdout)["git_add"]
+    assert advice["said"] == ["gitpipe.lock", "metrics/"]
+    assert advice["paths"] == ["gitpipe.lock", *(f"metrics/i{n:02d}/m.json" for n in range(MANY))]
+    assert advice["staged"] is False
+
+
+def test_a_folder_holding_a_change_the_run_did_not_make_is_never_advised(repo: Repo) -> None:
+    """A scratch file of the user's under metrics/ is not the run's: the
+    advice never adds it, folding only the folders that hold the run's
+    files alone, and then cut with a count where they are still too many."""
+    _many(repo)
+    repo.gen({"metrics/scratch/notes.txt": "mine\n"})
+    done = repo.run("repro", check=True)
+    advised = _advised(done)
+    assert "metrics/ " not in advised + " " and "scratch" not in advised, advised
+    assert advised.startswith("    git add gitpipe.lock metrics/i00/m.json "), advised
+    assert f"… and {MANY + 1 - 20} more: 'git status' lists them" in done.stdout, done.stdout
+
+
+def test_backfill_json_gives_the_git_add_advice(repo: Repo) -> None:
+    repo.gen({"gitpipe.yaml": "stages:\n  day:\n"
+                              "    partition: {by: date, start: 2024-01-01, end: 2024-01-02}\n"
+                              "    cmd: echo ${date} > day-${date}.json\n"
+                              "    metrics: [\"day-${date}.json\"]\n"})
+    repo.run("init", check=True)
+    repo.git("add", "-A")
+    repo.commit("spec")
+    done = repo.run("backfill", "day", "--json", check=True)
+    assert json.loads(done.stdout)["git_add"] == {
+        "paths": ["day-2024-01-01.json", "day-2024-01-02.json", "gitpipe.lock"],
+        "said": ["day-2024-01-01.json", "day-2024-01-02.json", "gitpipe.lock"],
+        "staged": False}
+    assert "git add day-2024-01-01.json day-2024-01-02.json gitpipe.lock" in done.stderr
+
+
+def test_commit_json_gives_what_it_recorded_and_the_git_add_advice(repo: Repo) -> None:
+    from tests.func.test_json import document
+
+    _project(repo).run("repro", check=True)
+    repo.git("add", "-A")
+    repo.commit("ran")
+    repo.gen({"metrics.json": '{"acc": 1}\n'})  # edited by hand
+    done = repo.run("commit", "--json", check=True)
+    found = document(done, "commit")  # checked against the schema
+    assert found["committed"] == ["evaluate"]
+    assert found["git_add"] == {"paths": ["gitpipe.lock", "metrics.json"],
+                                "said": ["gitpipe.lock", "metrics.json"], "staged": False}
+    assert "git add gitpipe.lock metrics.json" in done.stderr

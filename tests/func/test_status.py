@@ -106,7 +106,20 @@ def test_cmd_changed(repo: Repo) -> None:
     built(repo)
     spec = repo.read("gitpipe.yaml").replace("sh src/prep.sh", "sh  src/prep.sh")
     repo.gen({"gitpipe.yaml": spec})
-    assert reasons(repo)["prep"] == ["cmd changed: sh src/prep.sh -> sh  src/prep.sh"]
+    assert reasons(repo)["prep"] == ["cmd changed: spacing only: sh src/prep.sh -> sh  src/prep.sh"]
+
+
+def test_a_long_cmd_changed_in_its_spacing_alone_says_so(repo: Repo) -> None:
+    """Two spaces where there was one, in a command too long to show whole:
+    `spacing only`, not an empty word `'' added`."""
+    built(repo)
+    long = "sh src/prep.sh --input data.csv --output clean.csv --and-a-long-option yes"
+    spec = repo.read("gitpipe.yaml").replace("sh src/prep.sh", long)
+    repo.gen({"gitpipe.yaml": spec})
+    repo.run("repro", check=True)
+    repo.gen({"gitpipe.yaml": spec.replace(long, long.replace(" --and", "  --and"))})
+    said = repo.run("status", check=True).stdout
+    assert "prep:\n    cmd changed: spacing only\n" in said, said
 
 
 def test_env_change_is_explained(repo: Repo) -> None:

@@ -5,6 +5,7 @@ stage again beside the one still writing its outs."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from gitpipe.core.errors import ProjectLockedError
+from gitpipe.fastpath.seal import seal_path
 from gitpipe.project.projectlock import refuse_left_running
 from tests.conftest import GIT_ENV, Repo
 from tests.reliability.test_processes import alive, wait_for
@@ -157,3 +159,62 @@ def test_a_stage_started_late_in_a_long_record_is_found(repo: Repo) -> None:
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+def test_status_says_a_stage_a_killed_gitpipe_left_running(repo: Repo) -> None:
+    """`status` takes no lock, yet says what the lock's record knows: the
+    stage a killed gitpipe left running, and its process group to stop; in
+    --json too. A sealed `everything is up to date` (the stage is forced, its
+    persisted out untouched so far) is not replayed while it runs."""
+    repo.spec({"slow": {"cmd": SLOW, "outs": ["o"], "persist": True}}, commit="spec")
+    (repo.path / "fast").write_text("")
+    assert repo.run("repro", timeout=60).returncode == 0
+    (repo.path / "fast").unlink()
+    repo.age()
+    assert repo.run("status", check=True).stdout == "everything is up to date\n"
+    assert os.path.exists(seal_path(str(repo.path), "status")), "the no-op was not sealed"
+    env = {**os.environ, **GIT_ENV, "NO_COLOR": "1"}
+    first = subprocess.Popen([sys.executable, "-m", "gitpipe", "repro", "--force"],
+                             cwd=repo.path, env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(repo.path / "started")
+    pgid = int(repo.read("started"))
+    try:
+        first.kill()  # not reaped until the end: a killed gitpipe left a zombie is as dead
+        said = repo.run("status", check=True, timeout=30).stdout
+        assert said == (
+            f"slow: running (started by a gitpipe that was killed; process group {pgid})\n"
+            "nothing is stale in the work tree as it is now\n"
+            "hint: 'gitpipe repro' refuses to run beside 1 stage a killed gitpipe left "
+            f"running: wait for it to end, or stop it: kill -- -{pgid}\n"), said
+        document = json.loads(repo.run("status", "--json", check=True).stdout)
+        assert document["running"] == [
+            {"task": "slow", "process_group": pgid, "gitpipe_killed": True}]
+        assert alive(pgid)  # status only looked
+    finally:
+        first.wait(timeout=10)
+        _kill_group(pgid)
+    _group_gone(pgid)
+    said = repo.run("status", check=True).stdout
+    assert said == "everything is up to date\n", said  # ended: nothing running is said
+
+
+def test_status_says_a_stage_a_live_gitpipe_is_running(repo: Repo) -> None:
+    """While another gitpipe runs a stage, `status` says it runs (no kill
+    hint: that gitpipe ends it), above why it is stale."""
+    repo.spec({"slow": {"cmd": SLOW, "outs": ["o"]}}, commit="spec")
+    env = {**os.environ, **GIT_ENV, "NO_COLOR": "1"}
+    live = subprocess.Popen([sys.executable, "-m", "gitpipe", "repro"], cwd=repo.path, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(repo.path / "started")
+    pgid = int(repo.read("started"))
+    try:
+        said = repo.run("status", check=True, timeout=30).stdout
+        assert said == (f"slow: running (process group {pgid})\n"
+                        "slow:\n    new stage\n1 of 1 stage stale\n"), said
+        document = json.loads(repo.run("status", "--json", check=True).stdout)
+        assert document["running"] == [
+            {"task": "slow", "process_group": pgid, "gitpipe_killed": False}]
+    finally:
+        _kill_group(pgid)
+        live.wait(timeout=30)

@@ -95,6 +95,14 @@ LONG = "python src/train.py --data data/clean/all.csv --model models/tree.json -
     (f"{LONG} 5 --fast", f"{LONG} 5", "cmd changed: '--fast' removed"),
     (f"{LONG} 5", "make all", "cmd changed"),  # wider than a reason shows
     ("echo a\necho b", "echo a", "cmd changed"),
+    # spacing alone: no empty word `'' added`
+    (f"{LONG} 5 --fast", f"{LONG}  5 --fast", "cmd changed: spacing only"),
+    (f"{LONG} 5 --fast", f"{LONG} 5 --fast ", "cmd changed: spacing only"),
+    (f"{LONG} 5", f"{LONG}  5 --fast", "cmd changed: '--fast' added"),
+    # the new word is an option: it names itself, whatever the old one was
+    (f"{LONG} 5 --seed 1", f"{LONG} --fast --seed 1", "cmd changed: … 5 … -> … --fast …"),
+    # quoted as the terminal shows it, a full-width space not escaped
+    (LONG, f"{LONG} データ\u3000保存", "cmd changed: 'データ\u3000保存' added"),
 ])
 def test_a_long_cmd_shows_the_words_that_changed(old: str, new: str, said: str) -> None:
     assert str(Reason(Kind.CMD, old=old, new=new)) == said
