@@ -6,7 +6,7 @@ sentences users see ("params: train.lr 0.1 -> 0.5").
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gitpipe.hashing.canonical import is_plain, untyped
@@ -183,6 +183,12 @@ def deps_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable[Re
 def modules_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable[Reason]:
     """Each root that names no module; each module newly imported, changed, or
     no longer imported."""
+    if not (seen.unresolved or seen.modules or entry.python):
+        return ()  # no `python:` deps, now or then: most tasks, asked at every status
+    return _module_changes(entry, seen)
+
+
+def _module_changes(entry: LockEntry, seen: Observation) -> Iterator[Reason]:
     yield from (Reason(Kind.PYTHON_MISSING, root) for root in seen.unresolved)
     locked = {module.path: module.digest for module in entry.python}
     for path, module in seen.modules.items():

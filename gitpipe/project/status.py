@@ -142,7 +142,9 @@ def _verdicts(project: Project, order: list[Hashable],
     # Each judgement finds python: deps' modules anew (project/pydeps.py): a
     # Project kept between calls (the API) sees the edits made in between.
     project.workspace.module_finder = None
-    paths = [path for node in order for path in _paths_of(graph.nodes[node]["task"])]
+    nodes = graph.nodes
+    tasks: list[Task] = [nodes[node]["task"] for node in order]
+    paths = [path for task in tasks for path in _paths_of(task)]
     if walk_ahead:  # the walks go on in forked processes while the rest is read
         project.workspace.walk_ahead(paths)
     project.workspace.prefetch(paths)
@@ -150,7 +152,6 @@ def _verdicts(project: Project, order: list[Hashable],
     entries = project.lock_entries
     algorithms: list[list[tuple[str, str | None]]] = []
     if walk_ahead:  # and while the paths that need no walk are hashed
-        tasks = [graph.nodes[node]["task"] for node in order]
         # Each task's deps by the algorithm of its entry, for hash_ahead and
         # for observe alike (a pass that hashes nothing ahead leaves each task's
         # to observe: a repro's judgement may stop at its first stale task).
@@ -158,13 +159,14 @@ def _verdicts(project: Project, order: list[Hashable],
         project.workspace.hash_ahead([found for task, deps in zip(tasks, algorithms, strict=True)
                                       for found in (*deps, *outs_hashed(task))])
     stale: set[str] = set()
-    for index, node in enumerate(order):
-        task = graph.nodes[node]["task"]
-        upstream = [str(p) for p in graph.predecessors(node) if p in stale]
+    for index, (node, task) in enumerate(zip(order, tasks, strict=True)):
+        # Nothing stale yet (a no-op's every task): no predecessor to look at.
+        upstream = [str(p) for p in graph.predecessors(node) if p in stale] if stale else []
         entry = entries.get(task.name)
         seen = observe(task, project.workspace, params, entry,
                        algorithms[index] if algorithms else None)
-        verdict = judge(task, entry, seen, upstream, awaited=written_by(graph, upstream))
+        verdict = judge(task, entry, seen, upstream,
+                        awaited=written_by(graph, upstream) if upstream else None)
         if verdict.needs_run and not (forgive is not None and forgive(verdict)):
             stale.add(task.name)  # a re-recorded task's outs stay as they are
         yield verdict
