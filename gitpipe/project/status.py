@@ -15,7 +15,7 @@ from gitpipe.core.jsondoc import header
 from gitpipe.hashing.digests import gc_paused
 from gitpipe.pipeline import graph as graph_module
 from gitpipe.pipeline.lockfile import LockEntry
-from gitpipe.pipeline.model import Task
+from gitpipe.pipeline.model import Task, tasks_of
 from gitpipe.project.reasons import Kind, unfinished
 from gitpipe.project.root import Project
 from gitpipe.project.staleness import (
@@ -55,10 +55,31 @@ def status(project: Project, targets: Iterable[str] = ()) -> StatusReport:
     # that live until the answer and form no cycles: a collection over them
     # finds nothing to free.
     with gc_paused():
-        graph = project.graph
-        chosen = graph_module.select(graph, targets) if targets else None
-        report = status_of(project, graph_module.plan(graph, chosen), walk_ahead=True)
+        begun = not targets and _walks_begun(project)
+        try:
+            graph = project.graph
+            chosen = graph_module.select(graph, targets) if targets else None
+            order = graph_module.plan(graph, chosen)
+        except BaseException:
+            project.workspace.end_pass()  # the walks begun are stopped
+            raise
+        report = status_of(project, order, walk_ahead=True, begun=begun)
     return with_last_runs(project, report)
+
+
+def _walks_begun(project: Project) -> bool:
+    """Begin the reading pass of a status of every task (Workspace.walk_ahead)
+    from the stages' tasks, before the graph is built: the graph is then built
+    while the forked walks run. False where a stage's tasks cannot be made: the
+    graph names the problem, with its lines."""
+    today = project.today
+    try:
+        paths = [path for stage in project.pipeline.stages
+                 for task in tasks_of(stage, today) for path in _paths_of(task)]
+    except SpecError:
+        return False
+    project.workspace.walk_ahead(paths)
+    return True
 
 
 _REASONS = operator.itemgetter(1)  # Staleness.reasons
@@ -91,14 +112,15 @@ def said_unfinished(verdict: Staleness, last_results: Mapping[str, str]) -> Stal
 
 def status_of(project: Project, order: list[Hashable],
               forgive: Callable[[Staleness], bool] | None = None,
-              walk_ahead: bool = False) -> StatusReport:
+              walk_ahead: bool = False, begun: bool = False) -> StatusReport:
     """Judge the given nodes, in the given (topological) order. A stale verdict
     that `forgive` accepts is reported as it is but does not make the nodes
     after it stale (repro --allow-missing). With `walk_ahead` (a status, which
     runs nothing), the directories are walked first, in forked shares, and a
-    path asked for by several tasks is hashed once."""
+    path asked for by several tasks is hashed once; `begun`: the caller began
+    that pass (walk_ahead) already, for every node of `order` at least."""
     try:
-        return StatusReport(tuple(_verdicts(project, order, forgive, walk_ahead)))
+        return StatusReport(tuple(_verdicts(project, order, forgive, walk_ahead, begun)))
     finally:
         project.workspace.end_pass()
         project.state.flush()
@@ -137,7 +159,7 @@ def prejudge(project: Project, order: list[Hashable]) -> Prejudged:
 
 def _verdicts(project: Project, order: list[Hashable],
               forgive: Callable[[Staleness], bool] | None = None,
-              walk_ahead: bool = False) -> Iterator[Staleness]:
+              walk_ahead: bool = False, begun: bool = False) -> Iterator[Staleness]:
     graph = project.graph
     # Each judgement finds python: deps' modules anew (project/pydeps.py): a
     # Project kept between calls (the API) sees the edits made in between.
@@ -145,7 +167,7 @@ def _verdicts(project: Project, order: list[Hashable],
     nodes = graph.nodes
     tasks: list[Task] = [nodes[node]["task"] for node in order]
     paths = [path for task in tasks for path in _paths_of(task)]
-    if walk_ahead:  # the walks go on in forked processes while the rest is read
+    if walk_ahead and not begun:  # the walks go on in forked processes while the rest is read
         project.workspace.walk_ahead(paths)
     project.workspace.prefetch(paths)
     params = project.params_reader()
