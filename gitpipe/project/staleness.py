@@ -6,7 +6,7 @@ sentences users see ("params: train.lr 0.1 -> 0.5").
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gitpipe.hashing.canonical import is_plain, untyped
@@ -164,6 +164,9 @@ def deps_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable[Re
     by_path = {dep.path: dep for dep in reversed(entry.deps)}  # as LockEntry.dep: the first
     for path, info in seen.deps.items():
         locked = by_path.get(path)
+        if (locked is not None and info.digest is not None and locked.digest == info.digest
+                and locked.executable == info.executable):
+            continue  # as recorded: most deps at every status, with no label to make
         # A directory that is gone is still shown as one (its lock entry says so).
         was_dir = locked is not None and locked.digest.endswith(DIR_SUFFIX)
         label = path + "/" if info.is_dir or was_dir else path
@@ -183,6 +186,12 @@ def deps_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable[Re
 def modules_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable[Reason]:
     """Each root that names no module; each module newly imported, changed, or
     no longer imported."""
+    if not (seen.unresolved or seen.modules or entry.python):
+        return ()  # no `python:` deps, now or then: most tasks, asked at every status
+    return _module_changes(entry, seen)
+
+
+def _module_changes(entry: LockEntry, seen: Observation) -> Iterator[Reason]:
     yield from (Reason(Kind.PYTHON_MISSING, root) for root in seen.unresolved)
     locked = {module.path: module.digest for module in entry.python}
     for path, module in seen.modules.items():
@@ -203,6 +212,9 @@ def outs_changed(task: Task, entry: LockEntry, seen: Observation) -> Iterable[Re
     for out in task.outs:
         locked = entry.out(out.path)
         info = seen.outs[out.path]
+        if (locked is not None and info.digest is not None and locked.digest == info.digest
+                and (info.is_dir or locked.executable == info.executable)):
+            continue  # as recorded (a directory's digest holds its files' bits)
         if locked is None:
             yield Reason(Kind.OUT_DECLARED, out_label(out), new="added")
         elif not info.exists:

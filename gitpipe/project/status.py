@@ -15,7 +15,7 @@ from gitpipe.core.jsondoc import header
 from gitpipe.hashing.digests import gc_paused
 from gitpipe.pipeline import graph as graph_module
 from gitpipe.pipeline.lockfile import LockEntry
-from gitpipe.pipeline.model import Task
+from gitpipe.pipeline.model import Task, tasks_of
 from gitpipe.project.projectlock import RunningStage, running_stages
 from gitpipe.project.reasons import Kind, unfinished
 from gitpipe.project.root import Project
@@ -59,13 +59,34 @@ def status(project: Project, targets: Iterable[str] = ()) -> StatusReport:
     # that live until the answer and form no cycles: a collection over them
     # finds nothing to free.
     with gc_paused():
-        graph = project.graph
-        chosen = graph_module.select(graph, targets) if targets else None
-        report = status_of(project, graph_module.plan(graph, chosen), walk_ahead=True)
+        begun = not targets and _walks_begun(project)
+        try:
+            graph = project.graph
+            chosen = graph_module.select(graph, targets) if targets else None
+            order = graph_module.plan(graph, chosen)
+        except BaseException:
+            project.workspace.end_pass()  # the walks begun are stopped
+            raise
+        report = status_of(project, order, walk_ahead=True, begun=begun)
     judged = {verdict.task for verdict in report.tasks}
     running = tuple(stage for stage in running_stages(project.gitpipe_dir)
                     if chosen is None or stage.task in judged)
     return with_last_runs(project, report._replace(running=running))
+
+
+def _walks_begun(project: Project) -> bool:
+    """Begin the reading pass of a status of every task (Workspace.walk_ahead)
+    from the stages' tasks, before the graph is built: the graph is then built
+    while the forked walks run. False where a stage's tasks cannot be made: the
+    graph names the problem, with its lines."""
+    today = project.today
+    try:
+        paths = [path for stage in project.pipeline.stages
+                 for task in tasks_of(stage, today) for path in _paths_of(task)]
+    except SpecError:
+        return False
+    project.workspace.walk_ahead(paths)
+    return True
 
 
 _REASONS = operator.itemgetter(1)  # Staleness.reasons
@@ -98,14 +119,15 @@ def said_unfinished(verdict: Staleness, last_results: Mapping[str, str]) -> Stal
 
 def status_of(project: Project, order: list[Hashable],
               forgive: Callable[[Staleness], bool] | None = None,
-              walk_ahead: bool = False) -> StatusReport:
+              walk_ahead: bool = False, begun: bool = False) -> StatusReport:
     """Judge the given nodes, in the given (topological) order. A stale verdict
     that `forgive` accepts is reported as it is but does not make the nodes
     after it stale (repro --allow-missing). With `walk_ahead` (a status, which
     runs nothing), the directories are walked first, in forked shares, and a
-    path asked for by several tasks is hashed once."""
+    path asked for by several tasks is hashed once; `begun`: the caller began
+    that pass (walk_ahead) already, for every node of `order` at least."""
     try:
-        return StatusReport(tuple(_verdicts(project, order, forgive, walk_ahead)))
+        return StatusReport(tuple(_verdicts(project, order, forgive, walk_ahead, begun)))
     finally:
         project.workspace.end_pass()
         project.state.flush()
@@ -144,20 +166,21 @@ def prejudge(project: Project, order: list[Hashable]) -> Prejudged:
 
 def _verdicts(project: Project, order: list[Hashable],
               forgive: Callable[[Staleness], bool] | None = None,
-              walk_ahead: bool = False) -> Iterator[Staleness]:
+              walk_ahead: bool = False, begun: bool = False) -> Iterator[Staleness]:
     graph = project.graph
     # Each judgement finds python: deps' modules anew (project/pydeps.py): a
     # Project kept between calls (the API) sees the edits made in between.
     project.workspace.module_finder = None
-    paths = [path for node in order for path in _paths_of(graph.nodes[node]["task"])]
-    if walk_ahead:  # the walks go on in forked processes while the rest is read
+    nodes = graph.nodes
+    tasks: list[Task] = [nodes[node]["task"] for node in order]
+    paths = [path for task in tasks for path in _paths_of(task)]
+    if walk_ahead and not begun:  # the walks go on in forked processes while the rest is read
         project.workspace.walk_ahead(paths)
     project.workspace.prefetch(paths)
     params = project.params_reader()
     entries = project.lock_entries
     algorithms: list[list[tuple[str, str | None]]] = []
     if walk_ahead:  # and while the paths that need no walk are hashed
-        tasks = [graph.nodes[node]["task"] for node in order]
         # Each task's deps by the algorithm of its entry, for hash_ahead and
         # for observe alike (a pass that hashes nothing ahead leaves each task's
         # to observe: a repro's judgement may stop at its first stale task).
@@ -165,13 +188,14 @@ def _verdicts(project: Project, order: list[Hashable],
         project.workspace.hash_ahead([found for task, deps in zip(tasks, algorithms, strict=True)
                                       for found in (*deps, *outs_hashed(task))])
     stale: set[str] = set()
-    for index, node in enumerate(order):
-        task = graph.nodes[node]["task"]
-        upstream = [str(p) for p in graph.predecessors(node) if p in stale]
+    for index, (node, task) in enumerate(zip(order, tasks, strict=True)):
+        # Nothing stale yet (a no-op's every task): no predecessor to look at.
+        upstream = [str(p) for p in graph.predecessors(node) if p in stale] if stale else []
         entry = entries.get(task.name)
         seen = observe(task, project.workspace, params, entry,
                        algorithms[index] if algorithms else None)
-        verdict = judge(task, entry, seen, upstream, awaited=written_by(graph, upstream))
+        verdict = judge(task, entry, seen, upstream,
+                        awaited=written_by(graph, upstream) if upstream else None)
         if verdict.needs_run and not (forgive is not None and forgive(verdict)):
             stale.add(task.name)  # a re-recorded task's outs stay as they are
         yield verdict

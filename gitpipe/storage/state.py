@@ -11,7 +11,7 @@ import sqlite3
 import threading
 import time
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -67,10 +67,6 @@ class RunRecord(NamedTuple):
     invocation: str | None = None    # the repro or backfill this run was part of
 
 
-def _always() -> bool:
-    return True
-
-
 class State:
     """Thread-safe access to state.db; stat entries buffered until `flush`.
 
@@ -79,7 +75,7 @@ class State:
     learnt is simply not kept.
     """
 
-    def __init__(self, path: Path, may_create: Callable[[], bool] = _always) -> None:
+    def __init__(self, path: Path, may_create: Callable[[], bool] = lambda: True) -> None:
         self.path = path
         self.may_create = may_create
         self._lock = threading.Lock()
@@ -247,8 +243,13 @@ class State:
 
     def recorded(self, path: str) -> bool:
         """Whether anything is known of `path`, up to date or not."""
+        return bool(self.recorded_among([path]))
+
+    def recorded_among(self, paths: Iterable[str], prefix: str = "") -> list[str]:
+        """Those of `paths` whose key (`prefix` + path) is `recorded`, in order, at once."""
         with self._lock:
-            return (self._pending.get(path) or self._lookup(path)) is not None
+            pending, lookup = self._pending, self._lookup
+            return [p for p in paths if (k := prefix + p) in pending or lookup(k) is not None]
 
     def module_imports(self, digest: str) -> str | None:
         """What the module with this content digest imports, as recorded by
@@ -303,10 +304,9 @@ class State:
             self._clear_pending()
 
     def _clear_pending(self) -> None:
-        self._pending.clear()
-        self._pending_runs.clear()
-        self._pending_dirs.clear()
-        self._pending_imports.clear()
+        for pending in (self._pending, self._pending_runs, self._pending_dirs,
+                        self._pending_imports):
+            pending.clear()
 
     def add_run(self, record: RunRecord) -> None:
         """Buffered until `flush` (a repro flushes when it ends, Ctrl-C included):

@@ -104,8 +104,8 @@ class Workspace:
         # The walks walk_ahead started, until the first directory takes them.
         self._signing: Signing | None = None
         self._signing_known: dict[str, str] = {}
-        # In a reading pass: the directories walked ahead (whether or not a walk
-        # signed them), and a descriptor of the root that files are stat-ed by.
+        # In a reading pass: the directories walked ahead (signed or not; each one
+        # recorded at its start, so to its end), a descriptor of the root for lstat.
         self._listed_ahead: frozenset[str] = frozenset()
         self._root_fd: int | None = None
         # What a reading pass found of each (path, algorithm), until end_pass:
@@ -139,8 +139,8 @@ class Workspace:
         # Only the directories' rows are read before the fork: the rest of the
         # stat cache is read while the walks run, into memory they do not share.
         self.state.prefetch_prefix(DIR_KEY)
-        known = {os.path.join(self._root, path): path for path in dict.fromkeys(paths)
-                 if self.state.recorded(f"{DIR_KEY}{path}")}
+        known = {os.path.join(self._root, path): path
+                 for path in self.state.recorded_among(dict.fromkeys(paths), DIR_KEY)}
         walked, self.walked_before = self.walked_before, None
         taken = taken_over(walked, known) if walked else {}
         # The forked walks go on while the caller reads what needs none (the
@@ -324,7 +324,7 @@ class Workspace:
         """
         full = os.path.join(self._root, path)
         self._note_outer_rules(full)
-        if not self.state.recorded(f"{DIR_KEY}{path}"):
+        if path not in self._listed_ahead and not self.state.recorded(f"{DIR_KEY}{path}"):
             with gc_paused():
                 cold = scan_directory(full, self.progress)
             if cold is not None:

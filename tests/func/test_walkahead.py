@@ -63,7 +63,7 @@ def two_folders(repo: Repo) -> Repo:
 ORDER = """
 import os, sys
 from gitpipe.hashing import forkmap, walkahead
-from gitpipe.pipeline import lockfile
+from gitpipe.pipeline import graph, lockfile
 from gitpipe.storage import workspace
 
 walkahead.DIRECTORIES_PER_WORKER = 1
@@ -71,33 +71,42 @@ events, parent = [], os.getpid()
 fork, read, walk = forkmap._fork, lockfile.read, walkahead.walk_files
 forkmap._fork = lambda *args: events.append("fork") or fork(*args)
 lockfile.read = lambda *args: events.append("lock") or read(*args)
+build = graph.build
+graph.build = lambda *args: events.append("graph") or build(*args)
 walkahead.walk_files = lambda folder: (
     os.getpid() == parent and events.append("walked here")) or walk(folder)
 signed, hashed = walkahead.Signing.signed, workspace.Workspace._info
 walkahead.Signing.signed = lambda self: events.append("joined") or signed(self)
 workspace.Workspace._info = lambda self, path, algo: events.append(path) or hashed(
     self, path, algo)
-sys.argv = ["gitpipe", "status"]
+sys.argv = ["gitpipe", "status", *sys.argv[1:]]
 from gitpipe.cli.launch import main
-main(leave_at_once=False)
-sys.stderr.write("EVENTS " + repr(events) + "\\n")
+try:
+    main(leave_at_once=False)
+finally:  # a status of targets is the CLI's: it leaves by SystemExit
+    sys.stderr.write("EVENTS " + repr(events) + "\\n")
 """
 
 
 @SEVERAL_CPUS
-def test_the_walks_are_started_before_the_lock_is_read(repo: Repo) -> None:
+@pytest.mark.parametrize("targets, first", [((), ["fork", "fork", "graph"]),
+                                            (("first", "second"), ["graph", "fork", "fork"])])
+def test_the_walks_are_started_before_the_lock_is_read(
+        repo: Repo, targets: tuple[str, ...], first: list[str]) -> None:
     """A status without a seal forks its directory walks, every share in a
     child, and reads the lock and hashes the paths that need no walk (the
     outs here) while they run: the process that answers walks none of the
-    directories itself, and hashes them once the walks are done."""
+    directories itself, and hashes them once the walks are done. A status of
+    every task starts them from the stages' tasks before it builds the graph
+    (built while they run); one of targets needs the graph to know what to walk."""
     two_folders(repo)
     env = {**os.environ, **GIT_ENV, "GITPIPE_NO_SEAL": "1", "NO_COLOR": "1"}
-    done = subprocess.run([sys.executable, "-c", ORDER], cwd=repo.path, env=env,
+    done = subprocess.run([sys.executable, "-c", ORDER, *targets], cwd=repo.path, env=env,
                           capture_output=True, text=True, check=True)
     assert done.stdout == "everything is up to date\n", done.stderr
     events = [ln for ln in done.stderr.splitlines() if ln.startswith("EVENTS ")]
-    assert events == ["EVENTS ['fork', 'fork', 'lock', 'first.txt', 'second.txt', 'one', "
-                      "'joined', 'two']"], done.stderr
+    then = ["lock", "first.txt", "second.txt", "one", "joined", "two"]
+    assert events == [f"EVENTS {[*first, *then]!r}"], done.stderr
 
 
 BAD_INPUT = """

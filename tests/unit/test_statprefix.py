@@ -19,9 +19,10 @@ NAMES = st.sampled_from(["tree:", "tree:a", "tree:a/b", "tree:é", "tree;", "tre
 
 
 @settings(max_examples=40, deadline=None)
-@given(rows=st.sets(NAMES), asked=st.lists(NAMES, max_size=8), whole=st.booleans())
+@given(rows=st.sets(NAMES), asked=st.lists(NAMES, max_size=8), whole=st.booleans(),
+       pending=st.sets(NAMES, max_size=3))
 def test_reading_a_prefix_first_answers_as_lookups_do(rows: set[str], asked: list[str],
-                                                       whole: bool) -> None:
+                                                       whole: bool, pending: set[str]) -> None:
     old = time.time_ns() - 5 * RACY_NS
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / ".gitpipe" / "state.db"
@@ -34,8 +35,19 @@ def test_reading_a_prefix_first_answers_as_lookups_do(rows: set[str], asked: lis
         first.prefetch_prefix("tree:")
         if whole:  # the rest of the table, as a large status reads it
             assert first.prefetch_all(1000)
+        # Rows recorded in this command, not written yet: known as well.
+        for state in (first, looked_up):
+            for path in pending:
+                state.record_digest(path, StatKey(99, old, 7, old), "xxh3:99")
+        # Asked at once (as walk_ahead asks for its directories), with the
+        # prefix apart or within each path: what was written or recorded since.
+        known = rows | pending
+        assert first.recorded_among(asked) == [path for path in asked if path in known]
+        below = [path.removeprefix("tree:") for path in asked if path.startswith("tree:")]
+        assert first.recorded_among(below, "tree:") == [
+            path for path in below if f"tree:{path}" in known]
         for path in [*asked, *sorted(rows)]:
-            assert first.recorded(path) == looked_up.recorded(path), path
+            assert first.recorded(path) == looked_up.recorded(path) == (path in known), path
             for number in range(len(rows)):
                 key = StatKey(number, old, 7, old)
                 assert first.cached_digest(path, key) == looked_up.cached_digest(path, key), path
