@@ -23,9 +23,10 @@ MASK = "****"
 # `kms_key_id`) names a key and stays readable.
 # Option names that hold or carry credentials (fsspec, s3fs, gcsfs, adlfs,
 # sshfs spellings: an Azure `connection_string` holds the account key, an
-# ssh `passphrase` unlocks one): masked where shown, kept out of a Job.
-SECRET_OPTION = re.compile(r"key|secret|token|passw|passphrase|credential|auth|session|signature|"
-                           r"private|sas|connection_string", re.IGNORECASE)
+# ssh `passphrase` unlocks one): masked where shown, kept out of a Job
+# (which also withholds every name holding `key`: executors/kubernetes/manifest.py).
+SECRET_OPTION = re.compile(r"secret|token|passw|passphrase|credential|auth|session|signature|"
+                           r"private|sas|connection_string|(^|_)key$", re.IGNORECASE)
 _URL_USERINFO = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<userinfo>[^/@]*)@",
                            re.I)
 

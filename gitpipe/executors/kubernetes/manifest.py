@@ -14,8 +14,11 @@ from urllib.parse import urlsplit
 from gitpipe.core.errors import BadInputError
 from gitpipe.executors.remotejob import task_key
 from gitpipe.pipeline.model import KubeSpec, Task
-from gitpipe.storage.urls import SECRET_OPTION
+from gitpipe.storage.urls import SECRET_OPTION as SHOWN_MASKED
 
+# Options a Job never carries: those shown masked, and any name holding `key`
+# (`aws_access_key_id`, `kms_key_id`): a manifest is read by whoever can list Jobs.
+SECRET_OPTION = re.compile(f"{SHOWN_MASKED.pattern}|key", re.IGNORECASE)
 LABEL_STAGE = "gitpipe.dev/stage"
 LABEL_PARTITION = "gitpipe.dev/partition"
 LABEL_FINGERPRINT = "gitpipe.dev/fingerprint"
