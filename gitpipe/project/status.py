@@ -78,11 +78,12 @@ def _walks_begun(project: Project) -> bool:
     """Begin the reading pass of a status of every task (Workspace.walk_ahead)
     from the stages' tasks, before the graph is built: the graph is then built
     while the forked walks run. False where a stage's tasks cannot be made: the
-    graph names the problem, with its lines."""
-    today = project.today
+    graph names the problem, with its lines. (A problem of the pipeline itself
+    is raised here, as the graph would raise it first.)"""
+    stages, today = project.pipeline.stages, project.today
     try:
-        paths = [path for stage in project.pipeline.stages
-                 for task in tasks_of(stage, today) for path in _paths_of(task)]
+        paths = [path for stage in stages for task in tasks_of(stage, today)
+                 for path in _paths_of(task)]
     except SpecError:
         return False
     project.workspace.walk_ahead(paths)
