@@ -41,13 +41,20 @@ def _kill_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
 
 
+def _slow_repro(repo: Repo, *args: str) -> tuple[subprocess.Popen[bytes], int]:
+    """A `gitpipe repro` started apart, and the process group of its slow
+    stage once the stage has begun."""
+    env = {**os.environ, **GIT_ENV, "NO_COLOR": "1"}
+    process = subprocess.Popen([sys.executable, "-m", "gitpipe", "repro", *args],
+                               cwd=repo.path, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(repo.path / "started")
+    return process, int(repo.read("started"))
+
+
 def test_a_stage_left_by_a_killed_gitpipe_stops_the_next_repro(repo: Repo) -> None:
     repo.spec({"slow": {"cmd": SLOW, "outs": ["o"]}}, commit="spec")
-    env = {**os.environ, **GIT_ENV, "NO_COLOR": "1"}
-    first = subprocess.Popen([sys.executable, "-m", "gitpipe", "repro"], cwd=repo.path, env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for(repo.path / "started")
-    pgid = int(repo.read("started"))
+    first, pgid = _slow_repro(repo)
     try:
         first.kill()
         first.wait(timeout=10)
@@ -173,12 +180,7 @@ def test_status_says_a_stage_a_killed_gitpipe_left_running(repo: Repo) -> None:
     repo.age()
     assert repo.run("status", check=True).stdout == "everything is up to date\n"
     assert os.path.exists(seal_path(str(repo.path), "status")), "the no-op was not sealed"
-    env = {**os.environ, **GIT_ENV, "NO_COLOR": "1"}
-    first = subprocess.Popen([sys.executable, "-m", "gitpipe", "repro", "--force"],
-                             cwd=repo.path, env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for(repo.path / "started")
-    pgid = int(repo.read("started"))
+    first, pgid = _slow_repro(repo, "--force")
     try:
         first.kill()  # not reaped until the end: a killed gitpipe left a zombie is as dead
         said = repo.run("status", check=True, timeout=30).stdout
@@ -203,11 +205,7 @@ def test_status_says_a_stage_a_live_gitpipe_is_running(repo: Repo) -> None:
     """While another gitpipe runs a stage, `status` says it runs (no kill
     hint: that gitpipe ends it), above why it is stale."""
     repo.spec({"slow": {"cmd": SLOW, "outs": ["o"]}}, commit="spec")
-    env = {**os.environ, **GIT_ENV, "NO_COLOR": "1"}
-    live = subprocess.Popen([sys.executable, "-m", "gitpipe", "repro"], cwd=repo.path, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for(repo.path / "started")
-    pgid = int(repo.read("started"))
+    live, pgid = _slow_repro(repo)
     try:
         said = repo.run("status", check=True, timeout=30).stdout
         assert said == (f"slow: running (process group {pgid})\n"
