@@ -18,9 +18,6 @@ if TYPE_CHECKING:
 
 LOCAL_PROTOCOLS = ("file", "local")
 MASK = "****"
-# Option names that hold a credential: s3fs's `key`/`secret`/`token`, Azure's
-# `account_key`/`sas_token`, `password`, a `private_key`… An id (`key_id`,
-# `kms_key_id`) names a key and stays readable.
 # Option names that hold or carry credentials (fsspec, s3fs, gcsfs, adlfs,
 # sshfs spellings: an Azure `connection_string` holds the account key, an
 # ssh `passphrase` unlocks one): masked where shown, kept out of a Job
@@ -96,28 +93,44 @@ def masked_url(url: str) -> str:
 
 
 # Variables that point a URL at other storage without changing it or its
-# options: an S3 endpoint or profile, a Google Cloud Storage emulator.
+# options: an S3 endpoint or profile (botocore reads either profile name),
+# whether a profile's endpoint counts, a Google Cloud Storage emulator.
 _ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE",
+                       "AWS_DEFAULT_PROFILE", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
                        "STORAGE_EMULATOR_HOST")
+# fsspec's own defaults for every filesystem's options: FSSPEC_<PROTOCOL>…
+# variables and its config folder (fsspec.config) add options the URL's
+# settings do not show.
+_FSSPEC_VARIABLES = "FSSPEC_"
 
 
 def storage_identity(url: str, options: dict[str, Any]) -> str:
     """The storage a remote's URL and options reach, as text a record kept per
     storage is keyed by (storage/seen.py): the URL without a password (the
     user before `@` stays: an Azure URL names its container there), the
-    options, the variables above, and for S3
-    the AWS config file's digest. Two remotes that differ in any of them are
+    options, the variables above, fsspec's defaults, and for S3 the AWS
+    config file's digest. Two remotes that differ in any of them are
     two storages."""
     match = _URL_USERINFO.match(url)
     if match is not None:
         url = f"{match['scheme']}{match['userinfo'].partition(':')[0]}@{url[match.end():]}"
-    variables = {name: os.environ[name] for name in _ENDPOINT_VARIABLES if name in os.environ}
+    variables = {name: value for name, value in os.environ.items()
+                 if name in _ENDPOINT_VARIABLES or name.startswith(_FSSPEC_VARIABLES)}
     if "s3://" in url or "s3a://" in url:
         variables["aws config"] = _aws_config_digest()
+    variables["fsspec config"] = _fsspec_defaults()
     # Options as they are: an Azure connection string names the account, so
     # masking it would make two accounts one storage. The text is only ever
     # hashed (storage/seen.py), beside the config file that holds them.
     return json.dumps([url, options, variables], sort_keys=True, default=str)
+
+
+def _fsspec_defaults() -> Any:
+    """The options fsspec adds to every filesystem of a protocol, as it read
+    them from its variables and config folder when imported."""
+    from fsspec.config import conf
+
+    return conf
 
 
 # The most of the AWS config file read: a profile's settings, never data.

@@ -124,6 +124,27 @@ def test_a_record_of_the_endpoint_a_profile_named_vouches_for_no_other(
     _plant_push_pull(origin, tmp_path, second_s3_server, bucket, "store", {})
 
 
+@pytest.mark.s3
+@pytest.mark.parametrize("variable", ["AWS_DEFAULT_PROFILE", "AWS_PROFILE"])
+def test_a_record_of_the_profile_the_environment_chose_vouches_for_no_other(
+        make_repo, tmp_path: Path, s3_env: dict[str, str], s3_server: str,
+        second_s3_server: str, monkeypatch: pytest.MonkeyPatch, variable: str) -> None:
+    """One AWS config file, two profiles with their own `endpoint_url`; the
+    environment chooses the profile (botocore reads AWS_DEFAULT_PROFILE as
+    it reads AWS_PROFILE): the record of the first storage vouched for the
+    second."""
+    bucket = _bucket_on(s3_server, second_s3_server)
+    config = tmp_path / "aws-config"
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    config.write_text(f"[profile staging]\nendpoint_url = {s3_server}\n"
+                      f"[profile prod]\nendpoint_url = {second_s3_server}\n")
+    origin = _ran(make_repo, f"s3://{bucket}/cache", {"store": ""})
+    assert origin.run("push", "-r", "store", env={variable: "staging"}).returncode == 0
+    assert _client(s3_server).list_objects_v2(Bucket=bucket)["KeyCount"] > 0
+    _plant_push_pull(origin, tmp_path, second_s3_server, bucket, "store", {variable: "prod"})
+
+
 def _records(store: Path, digest: str) -> dict[str, str]:
     """The names a record of the folder remote `store` may have, whichever
     gitpipe reads it, each naming `digest` as held there."""
