@@ -161,6 +161,8 @@ class _Runner:
         (the traceback under --debug only), and the run goes on as after one."""
         try:
             return self._step(node)
+        except GitpipeError as exc:  # foreseen: its own message and hint
+            return self._finish(str(node), Outcome.FAILED, message=Said.of(exc))
         except Exception as exc:
             if debugging():
                 raise  # the scheduler logs it with its traceback
