@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitpipe.core.errors import BadInputError
+from gitpipe.core.errors import BadInputError, GitpipeError
 from gitpipe.core.trees import make_dirs
 from gitpipe.hashing.digests import DIR_SUFFIX, XXH3
 from gitpipe.pipeline.lockfile import LOCK_FILE
@@ -36,6 +37,8 @@ from gitpipe.storage.runshare import to_publish
 from gitpipe.trust.checks import printable
 from gitpipe.trust.sizes import UNSIZED_HINT
 from gitpipe.usecases.dirsync import entries_within, lay_out_changed
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -268,11 +271,16 @@ def _fill_cache(project: Project, remote: Remote, outs: list[LockedOut], jobs: i
     push elsewhere, a gc. An out counts as held by its object alone (a
     directory's manifest): one stat each, where reading the manifest would
     double a no-op pull of a large directory; `gitpipe fetch` checks every
-    file. What the remote lacks of them fails nothing: the work tree has them."""
+    file. What the remote lacks of them, or holds corrupt, fails nothing: the
+    work tree has them, and the checkout is done."""
     lacking = [out.digest for out in outs if not project.cache.has(out.digest)]
     if lacking:
         failed_before = len(told[0].failed)
-        fetch_objects(remote, project.cache, lacking, jobs, told[1], summary=told[0])
+        try:
+            fetch_objects(remote, project.cache, lacking, jobs, told[1], summary=told[0])
+        except GitpipeError as exc:
+            log.warning("warning: %s; the cache was not filled with it (the work tree holds "
+                        "the outs already)", exc.message)
         del told[0].failed[failed_before:]
 
 

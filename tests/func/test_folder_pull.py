@@ -106,3 +106,28 @@ def test_a_pull_fills_an_empty_cache_where_the_work_tree_matches_already(
     assert pushed.returncode == 0, pushed.stderr
     again = laptop.run("pull", check=True)
     assert "fetched 0 object(s)" in again.stdout, again.stdout
+
+
+def test_a_corrupt_object_the_work_tree_holds_already_fails_no_pull(make_repo, store: Path,
+                                                                   tmp_path: Path) -> None:
+    """The work tree holds the out as the lock says; the cache does not, and the
+    remote's copy is corrupt: filling the cache refuses it with a warning, and
+    the pull, whose checkout had nothing to do, succeeds."""
+    origin = make_repo("origin")
+    origin.gen({"gen.py": f"import os\nopen('model.bin', 'wb').write(os.urandom({BIG}))\n"})
+    origin.spec({"make": {"cmd": "python3 gen.py", "deps": ["gen.py"], "outs": ["model.bin"]}})
+    origin.run("init", check=True)
+    origin.commit("pipeline")
+    laptop = origin.pushed_clone(tmp_path / "laptop", store)
+    laptop.run("pull", check=True)
+    model = (laptop.path / "model.bin").read_bytes()
+    shutil.rmtree(laptop.path / ".gitpipe" / "cache")
+    digest = origin.project().lock_entries["make"].outs[0].digest
+    obj = store / origin.project().cache.path(digest).relative_to(origin.project().cache.root)
+    os.chmod(obj, 0o644)
+    obj.write_bytes(b"x" * BIG)  # the same size, other bytes
+    done = laptop.run("pull")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert "warning: " in done.stderr and "is corrupt" in done.stderr, done.stderr
+    assert (laptop.path / "model.bin").read_bytes() == model
+    assert list(laptop.project().cache.all_objects()) == []
