@@ -30,13 +30,6 @@ def interrupted() -> int:
     return EXIT_INTERRUPTED - signal.SIGINT + _stopped_by
 
 
-def debugging() -> bool:
-    """--debug anywhere on the line, or GITPIPE_DEBUG: errors show their traceback."""
-    from gitpipe.core.errors import debugging as asked
-
-    return asked()
-
-
 def failed(exc: Exception, ui: Ui) -> int:
     """Say why the command failed, as every door says it; the exit code. A
     GitpipeError is its message (its hint line as is); anything else is named

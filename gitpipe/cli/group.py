@@ -10,6 +10,7 @@ import click
 
 from gitpipe import __version__
 from gitpipe.cli import exits
+from gitpipe.core.errors import debugging
 
 if TYPE_CHECKING:
     from gitpipe.usecases.api import Project
@@ -102,7 +103,7 @@ class _Group(click.Group):
         return super().parse_args(ctx, hoist_global_flags(args, COMMAND_HOMES))
 
     def invoke(self, ctx: click.Context) -> Any:
-        debug = exits.debugging()
+        debug = debugging()
         try:
             return super().invoke(ctx)
         except click.NoSuchOption as exc:

@@ -158,8 +158,9 @@ def _refused(exc: Exception) -> tuple[str, int, bool] | None:
     None under GITPIPE_DEBUG: the CLI runs the command and shows the traceback)."""
     from gitpipe.cli import exits
     from gitpipe.cli.console import Ui
+    from gitpipe.core.errors import debugging
 
-    return None if exits.debugging() else ("", exits.failed(exc, Ui()), False)
+    return None if debugging() else ("", exits.failed(exc, Ui()), False)
 
 
 def _repro_without_cli(stale: "Stale", argv: list[str]) -> tuple[str, int, bool] | None:
@@ -170,8 +171,9 @@ def _repro_without_cli(stale: "Stale", argv: list[str]) -> tuple[str, int, bool]
     import gc
 
     from gitpipe.cli import exits
+    from gitpipe.core.errors import debugging
 
-    if exits.debugging():
+    if debugging():
         return None
     gc.enable()  # a run frees much as it goes: collections run as in the CLI
     from gitpipe.cli.console import Ui
