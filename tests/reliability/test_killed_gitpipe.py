@@ -199,7 +199,8 @@ def test_status_says_a_stage_a_killed_gitpipe_left_running(repo: Repo) -> None:
     assert said == "everything is up to date\n", said  # ended: nothing running is said
 
 
-WAIT_HINT = "hint: another gitpipe is running 1 stage now: ask 'gitpipe status' again once it ends\n"
+WAIT_HINT = ("hint: another gitpipe is running 1 stage now: ask 'gitpipe status' again "
+             "once it ends\n")
 
 
 def test_status_says_a_stage_a_live_gitpipe_is_running(repo: Repo) -> None:
