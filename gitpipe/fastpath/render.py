@@ -163,7 +163,8 @@ def _checkout_hint(report: StatusReport,
         return None
     return ("hint: outs differ from what gitpipe.lock records (after a git checkout?): "
             "'gitpipe checkout' puts the recorded ones back from the cache, "
-            "'gitpipe repro' recomputes them")
+            "'gitpipe repro' recomputes them, 'gitpipe commit' records them as they are "
+            "(made by hand)")
 
 
 def _missing_outs_hint(report: StatusReport,
