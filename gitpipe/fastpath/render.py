@@ -111,27 +111,34 @@ def status_lines(report: StatusReport, everything: bool = False,
                     positions(tasks, order), everything, key_names)
     lines = [*running, *entry_lines(found, everything)]
     lines.append(counts_text(tasks, {v.task for v in stale}, "stale"))
-    hint = _missing_outs_hint(report, has_remote) or _checkout_hint(report, has_remote)
+    # While a stage runs, its outs are half written and the commands the
+    # hints name would refuse beside it: the running hint alone is said.
+    hint = None if running else (_missing_outs_hint(report, has_remote)
+                                 or _checkout_hint(report, has_remote))
     return [*lines, *([hint] if hint else []), *stop]
 
 
 def running_lines(report: StatusReport) -> tuple[list[str], list[str]]:
     """A line for each stage running as the work tree is judged (as Airflow
-    shows a task instance running), and for those a killed gitpipe left
-    running, the hint that `repro` waits for them."""
+    shows a task instance running); for those a killed gitpipe left running,
+    the hint that `repro` waits for them, and for a live gitpipe's, that
+    what is stale is judged again once it ends."""
     from gitpipe.trust.checks import terminal_text  # the record's task names: this machine's
 
     lines = [f"{terminal_text(stage.task)}: running ("
              + ("started by a gitpipe that was killed; " if stage.killed else "")
              + f"process group {stage.process_group})" for stage in report.running]
     left = [stage.process_group for stage in report.running if stage.killed]
+    live = len(report.running) - len(left)
+    hints = [f"hint: another gitpipe is running {plural(live, 'stage')} now: ask "
+             "'gitpipe status' again once it ends"] if live else []
     if not left:
-        return lines, []
+        return lines, hints
     groups = " ".join(f"-{pgid}" for pgid in left)
     them = "it" if len(left) == 1 else "them"
     return lines, [f"hint: 'gitpipe repro' refuses to run beside {plural(len(left), 'stage')} "
                    f"a killed gitpipe left running: wait for {them} to end, or stop {them}: "
-                   f"kill -- {groups}"]
+                   f"kill -- {groups}", *hints]
 
 
 def _checkout_hint(report: StatusReport,
@@ -156,7 +163,8 @@ def _checkout_hint(report: StatusReport,
         return None
     return ("hint: outs differ from what gitpipe.lock records (after a git checkout?): "
             "'gitpipe checkout' puts the recorded ones back from the cache, "
-            "'gitpipe repro' recomputes them")
+            "'gitpipe repro' recomputes them, 'gitpipe commit' records them as they are "
+            "(made by hand)")
 
 
 def _missing_outs_hint(report: StatusReport,

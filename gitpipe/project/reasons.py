@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import enum
 import json
+import shlex
 from typing import Any, NamedTuple
 
 from gitpipe.core.jsondoc import plain
@@ -194,16 +195,15 @@ def _cmd_change(old: Any, new: Any) -> str:
     value after the word before it, which names it (`… --depth 5 … -> …
     --depth 6 …`, not `… 5 … -> … 6 …`); a change wider than CMD_SHOWN, or of
     a command of several lines, is only said. A change of spacing alone is
-    called that: the words are the same, though inside quotes the shell
-    still passes a different argument."""
+    called that (see `_spacing`)."""
     if not (isinstance(old, str) and isinstance(new, str)) or "\n" in old + new:
         return Kind.CMD.value
     was, now = _words(old), _words(new)
-    spacing = was == now
+    spacing = _spacing(old, new) if was == now else ""
     if len(old) <= CMD_SHOWN and len(new) <= CMD_SHOWN:
-        return f"{Kind.CMD.value}: {'spacing only: ' if spacing else ''}{old} -> {new}"
+        return f"{Kind.CMD.value}: {spacing + ': ' if spacing else ''}{old} -> {new}"
     if spacing:
-        return f"{Kind.CMD.value}: spacing only"
+        return f"{Kind.CMD.value}: {spacing}"
     shortest = min(len(was), len(now))
     lead = next((i for i in range(shortest) if was[i] != now[i]), shortest)
     tail = next((i for i in range(shortest - lead) if was[-1 - i] != now[-1 - i]),
@@ -222,6 +222,17 @@ def _cmd_change(old: Any, new: Any) -> str:
         return f"{Kind.CMD.value}: {quoted(before or after)} {'removed' if before else 'added'}"
     return (f"{Kind.CMD.value}: {'… ' if lead else ''}{before}{' …' if tail else ''} -> "
             f"{'… ' if lead else ''}{after}{' …' if tail else ''}")
+
+
+def _spacing(old: str, new: str) -> str:
+    """Of two commands with the same words: `spacing only` where the shell
+    passes the same arguments, `spacing inside quotes` where a quoted one
+    differs (`echo "a  b"`: the command run does change)."""
+    try:
+        same_arguments = shlex.split(old) == shlex.split(new)
+    except ValueError:  # an unclosed quote: the shell itself would refuse both
+        same_arguments = True
+    return "spacing only" if same_arguments else "spacing inside quotes"
 
 
 def _words(command: str) -> list[str]:

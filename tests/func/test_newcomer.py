@@ -121,7 +121,8 @@ def test_after_a_git_checkout_status_points_at_gitpipe_checkout(repo: Repo) -> N
     lines = repo.run("status").stdout.splitlines()
     assert lines[-1] == ("hint: outs differ from what gitpipe.lock records (after a git "
                          "checkout?): 'gitpipe checkout' puts the recorded ones back from "
-                         "the cache, 'gitpipe repro' recomputes them"), lines
+                         "the cache, 'gitpipe repro' recomputes them, 'gitpipe commit' "
+                         "records them as they are (made by hand)"), lines
     repo.run("checkout", check=True)
     assert repo.run("status").stdout == "everything is up to date\n"
     repo.gen({"made.txt": "by hand\n", "raw.txt": "edited\n"})
@@ -133,6 +134,18 @@ def test_after_a_git_checkout_status_points_at_gitpipe_checkout(repo: Repo) -> N
     repo.gen({"raw.txt": "edited again\n"})  # data, not an out: checkout cannot settle it
     said = repo.run("status").stdout
     assert "outs: made.txt modified" in said and "hint:" not in said, said
+
+
+def test_an_out_edited_by_hand_is_pointed_at_gitpipe_commit(repo: Repo) -> None:
+    """A DVC user fixes an out by hand and runs `dvc commit`: the hint names
+    `gitpipe commit`, which then leaves nothing stale."""
+    repo.spec({"make": {"cmd": "echo made > made.txt", "outs": ["made.txt"]}})
+    repo.run("repro", check=True)
+    repo.gen({"made.txt": "fixed by hand\n"})
+    said = repo.run("status").stdout
+    assert "'gitpipe commit' records them as they are (made by hand)" in said, said
+    repo.run("commit", check=True)
+    assert repo.run("status").stdout == "everything is up to date\n"
 
 
 def test_runs_has_a_header_row(repo: Repo) -> None:

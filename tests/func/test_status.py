@@ -122,6 +122,23 @@ def test_a_long_cmd_changed_in_its_spacing_alone_says_so(repo: Repo) -> None:
     assert "prep:\n    cmd changed: spacing only\n" in said, said
 
 
+def test_spacing_inside_quotes_is_not_called_spacing_only(repo: Repo) -> None:
+    """One space fewer inside quotes passes another argument: the command's
+    output changes, which `spacing only` would hide; outside quotes it is
+    spacing only."""
+    built(repo)
+    long = 'sh src/prep.sh --label "a  b" --input data.csv --output clean.csv --and-a-long-option'
+    spec = repo.read("gitpipe.yaml").replace("sh src/prep.sh", long)
+    repo.gen({"gitpipe.yaml": spec})
+    repo.run("repro", check=True)
+    repo.gen({"gitpipe.yaml": spec.replace('"a  b"', '"a b"')})
+    said = repo.run("status", check=True).stdout
+    assert "prep:\n    cmd changed: spacing inside quotes\n" in said, said
+    repo.gen({"gitpipe.yaml": spec.replace('--input', ' --input')})
+    said = repo.run("status", check=True).stdout
+    assert "prep:\n    cmd changed: spacing only\n" in said, said
+
+
 def test_env_change_is_explained(repo: Repo) -> None:
     built(repo)
     repo.spec({

@@ -201,6 +201,10 @@ def test_status_says_a_stage_a_killed_gitpipe_left_running(repo: Repo) -> None:
     assert said == "everything is up to date\n", said  # ended: nothing running is said
 
 
+WAIT_HINT = ("hint: another gitpipe is running 1 stage now: ask 'gitpipe status' again "
+             "once it ends\n")
+
+
 def test_status_says_a_stage_a_live_gitpipe_is_running(repo: Repo) -> None:
     """While another gitpipe runs a stage, `status` says it runs (no kill
     hint: that gitpipe ends it), above why it is stale."""
@@ -209,10 +213,33 @@ def test_status_says_a_stage_a_live_gitpipe_is_running(repo: Repo) -> None:
     try:
         said = repo.run("status", check=True, timeout=30).stdout
         assert said == (f"slow: running (process group {pgid})\n"
-                        "slow:\n    new stage\n1 of 1 stage stale\n"), said
+                        "slow:\n    new stage\n1 of 1 stage stale\n" + WAIT_HINT), said
         document = json.loads(repo.run("status", "--json", check=True).stdout)
         assert document["running"] == [
             {"task": "slow", "process_group": pgid, "gitpipe_killed": False}]
+    finally:
+        _kill_group(pgid)
+        live.wait(timeout=30)
+
+
+def test_status_beside_a_live_run_names_no_command_that_would_refuse(repo: Repo) -> None:
+    """A stage a live gitpipe reruns has its out missing for a while: the
+    hint is to wait, not `repro` (which refuses beside that gitpipe) nor
+    `pull`."""
+    repo.spec({"slow": {"cmd": SLOW, "outs": ["o"]}}, commit="spec")
+    (repo.path / "fast").write_text("")
+    assert repo.run("repro", timeout=60).returncode == 0
+    (repo.path / "fast").unlink()
+    env = {**os.environ, **GIT_ENV, "NO_COLOR": "1"}
+    live = subprocess.Popen([sys.executable, "-m", "gitpipe", "repro", "--force"],
+                            cwd=repo.path, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(repo.path / "started")
+    pgid = int(repo.read("started"))
+    try:
+        said = repo.run("status", check=True, timeout=30).stdout
+        assert said == (f"slow: running (process group {pgid})\n"
+                        "slow:\n    outs: o missing\n1 of 1 stage stale\n" + WAIT_HINT), said
     finally:
         _kill_group(pgid)
         live.wait(timeout=30)

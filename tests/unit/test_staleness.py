@@ -98,6 +98,12 @@ LONG = "python src/train.py --data data/clean/all.csv --model models/tree.json -
     # spacing alone: no empty word `'' added`
     (f"{LONG} 5 --fast", f"{LONG}  5 --fast", "cmd changed: spacing only"),
     (f"{LONG} 5 --fast", f"{LONG} 5 --fast ", "cmd changed: spacing only"),
+    # inside quotes the shell passes another argument: not spacing only
+    (f'{LONG} "a  b"', f'{LONG} "a b"', "cmd changed: spacing inside quotes"),
+    ('echo "x  y" > o', 'echo "x y" > o', 'cmd changed: spacing inside quotes: echo "x  y" > o'
+     ' -> echo "x y" > o'),
+    ('echo "x y"  > o', 'echo "x y" > o', 'cmd changed: spacing only: echo "x y"  > o'
+     ' -> echo "x y" > o'),
     (f"{LONG} 5", f"{LONG}  5 --fast", "cmd changed: '--fast' added"),
     # the new word is an option: it names itself, whatever the old one was
     (f"{LONG} 5 --seed 1", f"{LONG} --fast --seed 1", "cmd changed: … 5 … -> … --fast …"),
