@@ -143,7 +143,8 @@ def _options_only_in(committed: dict[str, Any],
                      local: dict[str, Any]) -> frozenset[tuple[str, str]]:
     """(remote, option) of each storage option (an endpoint, a profile: where
     the URL leads) the committed file sets and config.local.yaml does not."""
-    local_remotes = local.get("remotes") if isinstance(local.get("remotes"), dict) else {}
+    local_remotes = local.get("remotes")
+    local_remotes = local_remotes if isinstance(local_remotes, dict) else {}
     found = set()
     for name, body in (committed.get("remotes") or {}).items():
         mine = local_remotes.get(name)
