@@ -31,13 +31,15 @@ DEFAULT_LOG_RETENTION = 20
 class Config(NamedTuple):
     """The merged configuration; `raw` keeps sections later issues read.
     `local_remotes`: remotes whose URL config.local.yaml sets (the user's own
-    hands), as against the committed file a clone brings."""
+    hands), as against the committed file a clone brings; `committed_options`:
+    (remote, option) of each storage option only the committed file sets."""
 
     jobs: int | None = None
     lock_wait: float = 3.0
     raw: dict[str, Any] = {}  # noqa: RUF012 - read, never changed in place
     log_retention: int = DEFAULT_LOG_RETENTION
     local_remotes: frozenset[str] = frozenset()
+    committed_options: frozenset[tuple[str, str]] = frozenset()
     autostage: bool = False  # `git add` what a run changed, as DVC's core.autostage
 
 
@@ -95,7 +97,8 @@ def _config(committed: dict[str, Any], local: dict[str, Any]) -> Config:
     jobs = jobs_from_environment(from_env) if from_env else core.get("jobs")
     return Config(jobs=jobs, lock_wait=float(core.get("lock_wait", 3.0)), raw=raw,
                   log_retention=core.get("log_retention", DEFAULT_LOG_RETENTION),
-                  local_remotes=local_urls, autostage=core.get("autostage", False))
+                  local_remotes=local_urls, committed_options=_options_only_in(committed, local),
+                  autostage=core.get("autostage", False))
 
 
 def _refuse_committed_autostage(committed: dict[str, Any]) -> None:
@@ -134,6 +137,22 @@ def _url_set_in(raw: dict[str, Any]) -> frozenset[str]:
         return frozenset()
     return frozenset(str(name) for name, body in remotes.items()
                      if isinstance(body, dict) and "url" in body)
+
+
+def _options_only_in(committed: dict[str, Any],
+                     local: dict[str, Any]) -> frozenset[tuple[str, str]]:
+    """(remote, option) of each storage option (an endpoint, a profile: where
+    the URL leads) the committed file sets and config.local.yaml does not."""
+    local_remotes = local.get("remotes")
+    local_remotes = local_remotes if isinstance(local_remotes, dict) else {}
+    found = set()
+    for name, body in (committed.get("remotes") or {}).items():
+        mine = local_remotes.get(name)
+        mine = mine if isinstance(mine, dict) else {}
+        if isinstance(body, dict):
+            found |= {(str(name), str(key)) for key in body
+                      if key != "url" and key not in RUN_CACHE_KEYS and key not in mine}
+    return frozenset(found)
 
 
 def default_config_text() -> str:

@@ -6,7 +6,9 @@ and the answer is about the remote's URL. A URL that only the committed
 it at another project's folder or bucket prefix, where everything no lock of
 this clone names is garbage to gc. So `--yes` deletes only from a remote
 whose URL the user's own `config.local.yaml` sets; a committed one is
-confirmed on a terminal, where the question names its URL.
+confirmed on a terminal, where the question names its URL. A storage option
+the committed file sets beside the user's URL (`endpoint_url`, `profile`)
+chooses where that URL leads as much as the URL does: `--yes` refuses it too.
 """
 
 from __future__ import annotations
@@ -32,9 +34,9 @@ def without_asking(project: Project, name: str | None) -> Confirm | None:
     """What `--yes` answers for the remote `name`: None (go ahead) where the
     user's config.local.yaml sets its URL, else a refusal naming the URL."""
     url = committed_url(project, name)
-    if url is None:
-        return None
     settings = remote_settings(project.config, name)
+    if url is None:
+        return _refuse_committed_options(project, settings.name)
 
     def refuse(plan: GcPlan) -> bool:
         raise BadInputError(
@@ -44,5 +46,25 @@ def without_asking(project: Project, name: str | None) -> Confirm | None:
             "project's storage); nothing was deleted",
             hint=f"check the URL, then confirm on a terminal (without --yes), or set it as "
                  f"yours: gitpipe remote modify --local {settings.name} url URL")
+
+    return refuse
+
+
+def _refuse_committed_options(project: Project, name: str) -> Confirm | None:
+    """None where config.local.yaml sets every storage option of the remote
+    `name` too, else a refusal naming the options the committed file sets."""
+    options = sorted(option for remote, option in project.config.committed_options
+                     if remote == name)
+    if not options:
+        return None
+
+    def refuse(plan: GcPlan) -> bool:
+        raise BadInputError(
+            f"gc would delete from {plan.where}, whose URL your own .gitpipe/"
+            f"{LOCAL_CONFIG_FILE} sets but whose {', '.join(options)} comes from the "
+            "committed .gitpipe/config.yaml (it chooses where that URL leads): --yes "
+            "deletes only where your own config says; nothing was deleted",
+            hint=f"check it, then confirm on a terminal (without --yes), or set it as yours: "
+                 f"gitpipe remote modify --local {name} {options[0]} VALUE")
 
     return refuse

@@ -10,9 +10,14 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Repo
 from tests.security.conftest import assert_only_changed, snapshot
 from tests.security.test_gc import allowed, project_with_remote, refused
+from tests.security.test_seen_record import _bucket_on, _client, _ran, second_s3_server
+
+__all__ = ["second_s3_server"]  # the fixture, used by name
 
 
 def _evil_clone(make_repo: Callable[[str], Repo], tmp_path: Path, other_store: Path) -> Repo:
@@ -45,3 +50,42 @@ def test_gc_yes_never_deletes_from_a_committed_url(make_repo: Callable[[str], Re
     gone = ci.run("gc", "--remote", "store", "-A", "--yes", check=True)
     assert "removed" in gone.stdout and not any(Path(p).exists() for p in pushed[:1]), \
         gone.stdout
+
+
+@pytest.mark.s3
+def test_gc_yes_never_deletes_where_a_committed_option_points_a_local_url(
+        make_repo: Callable[[str], Repo], tmp_path: Path, s3_env: dict[str, str],
+        s3_server: str, second_s3_server: str) -> None:
+    """CI sets the URL in config.local.yaml (its own bucket, on the endpoint its
+    environment names); the clone's committed `endpoint_url` for that remote
+    moves it to another server where another project pushed to the same bucket
+    and prefix: `--yes` deleted that project's objects there."""
+    bucket = _bucket_on(s3_server, second_s3_server)
+    url = f"s3://{bucket}/cache"
+    other = _ran(make_repo, url, {"store": second_s3_server})
+    assert other.run("push", "-r", "store").returncode == 0
+    theirs = _keys(second_s3_server, bucket)
+    assert theirs
+    evil = make_repo("evil")
+    evil.spec({"a": {"cmd": "echo a > a.txt", "outs": ["a.txt"]}})
+    evil.run("remote", "add", "--default", "store", url, check=True)
+    evil.run("remote", "modify", "store", "endpoint_url", second_s3_server, check=True)
+    evil.run("repro", check=True)
+    evil.commit("the URL CI sets, on another server")
+    ci = evil.clone_to(tmp_path / "ci").own_remote()
+    before = snapshot(tmp_path)
+    done = ci.run("gc", "--remote", "store", "-A", "--yes")
+    refused(done, "remote 'store'", "endpoint_url", "committed .gitpipe/config.yaml",
+            "nothing was deleted", "gitpipe remote modify --local store endpoint_url")
+    assert done.returncode == 2
+    assert _keys(second_s3_server, bucket) == theirs
+    assert_only_changed(before, snapshot(tmp_path), allowed(ci, fetched=True))
+    # Set locally too, the option is the user's choice: --yes goes ahead.
+    ci.run("remote", "modify", "--local", "store", "endpoint_url", second_s3_server, check=True)
+    gone = ci.run("gc", "--remote", "store", "-A", "--yes", check=True)
+    assert "removed" in gone.stdout and _keys(second_s3_server, bucket) != theirs, gone.stdout
+
+
+def _keys(endpoint: str, bucket: str) -> list[str]:
+    listed = _client(endpoint).list_objects_v2(Bucket=bucket).get("Contents", [])
+    return sorted(item["Key"] for item in listed)
