@@ -20,8 +20,11 @@ from gitpipe.core.errors import NotAProjectError
 
 def refuse_foreign_git_dir(found: str, workdir: Path) -> None:
     """NotAProjectError unless `found` (the git folder discovered) is
-    `workdir`'s own, or GIT_DIR names the repository."""
-    if "GIT_DIR" in os.environ or _own_git_dir(found, workdir):
+    `workdir`'s own, or the one GIT_DIR names (a hook's environment holds
+    GIT_DIR whichever folder the hook then runs gitpipe in)."""
+    named = os.environ.get("GIT_DIR")
+    if _own_git_dir(found, workdir) or (
+            named and Path(named).resolve() == Path(found).resolve()):
         return
     raise NotAProjectError(
         f"{found!r} was found as a git repository's own folder, not through a '.git' in "

@@ -25,8 +25,9 @@ _PATHSPEC_MODES = frozenset(("GIT_LITERAL_PATHSPECS", "GIT_GLOB_PATHSPECS",
 # git's discovery takes a repository's own folder found in the work tree (a
 # bare repository a clone committed, core.worktree and all) unless told not
 # to; its config could name a filter or fsmonitor command. GIT_DIR, as
-# gitpipe's own calls give it, is still taken.
-_ONLY_OWN_REPOSITORY = ("-c", "safe.bareRepository=explicit")
+# gitpipe's own calls give it, is still taken. Every git command gitpipe
+# runs says it (trust/dotdir.py and usecases/hooks.py too).
+ONLY_OWN_REPOSITORY = ("-c", "safe.bareRepository=explicit")
 
 
 def has_git() -> bool:
@@ -102,7 +103,7 @@ def _git(workdir: Path, args: list[str], index_file: str | None = None,
     import subprocess  # not at import: the status path (git/repo.py) seldom runs git
 
     try:
-        done = subprocess.run(["git", *_ONLY_OWN_REPOSITORY, *args], cwd=workdir, env=env,
+        done = subprocess.run(["git", *ONLY_OWN_REPOSITORY, *args], cwd=workdir, env=env,
                               capture_output=True,
                               check=False)
     except FileNotFoundError as exc:

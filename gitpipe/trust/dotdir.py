@@ -201,11 +201,24 @@ def _mentions_private_part(data: bytes, top: bytes) -> bool:
 def _tracked_by_git(root: str) -> dict[str, str]:
     import subprocess  # rarely: kept off the no-op path (it imports selectors, signal)
 
+    from gitpipe.git.plumbing import ONLY_OWN_REPOSITORY
+
     try:
-        done = subprocess.run(["git", "ls-files", "-z", "--cached", "--", GITPIPE_DIR],
+        done = subprocess.run(["git", *ONLY_OWN_REPOSITORY, "ls-files", "-z", "--cached", "--",
+                               GITPIPE_DIR],
                               cwd=root, capture_output=True, check=False)
     except OSError:
         return {}
+    if done.returncode != 0:
+        # The index names this machine's state and git cannot say whose it is
+        # (a repository's own folder a clone committed, which git refuses):
+        # nothing of .gitpipe/ is believed.
+        from gitpipe.trust.checks import terminal_text
+
+        said = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        _raise([f"cannot tell whether git tracks this machine's state in {GITPIPE_DIR}/: "
+                f"git ls-files failed: {terminal_text(said[0] if said else '')}"],
+               hint="run gitpipe in the repository's own work tree")
     parts: dict[str, str] = {}
     for path in done.stdout.decode("utf-8", "surrogateescape").split("\0"):
         part = path.removeprefix(f"{GITPIPE_DIR}/").split("/", 1)[0]

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitpipe.core.errors import GitpipeError, NotAProjectError
+from gitpipe.git.plumbing import ONLY_OWN_REPOSITORY
 from gitpipe.git.repo import GitRepo
 
 if TYPE_CHECKING:
@@ -74,8 +75,8 @@ def hooks_dir(git: GitRepo) -> Path:
     of the work tree, so core.hooksPath (the last one set, `~` expanded, relative
     to the top) and a linked worktree's common hooks are git's own answer."""
     try:
-        done = subprocess.run(["git", "rev-parse", "--git-path", "hooks"], cwd=git.workdir,
-                              capture_output=True, text=True, check=True)
+        done = subprocess.run(["git", *ONLY_OWN_REPOSITORY, "rev-parse", "--git-path", "hooks"],
+                              cwd=git.workdir, capture_output=True, text=True, check=True)
     except (OSError, subprocess.CalledProcessError) as exc:
         detail = getattr(exc, "stderr", "") or exc
         raise GitpipeError(f"cannot ask git where its hooks are: {detail}".strip()) from None

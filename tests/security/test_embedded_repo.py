@@ -49,4 +49,40 @@ def test_a_committed_repository_folder_is_never_taken_for_the_repository(
     done = ci.run("status", "--rev", "HEAD~1", cwd=ci.path / "sub")
     assert done.returncode == 2, done.stdout + done.stderr
     assert "found as a git repository's own folder" in done.stderr, done.stderr
+    # A git hook's environment names the outer repository in GIT_DIR, and the
+    # hook runs gitpipe in `sub/`: GIT_DIR is not the folder found there.
+    done = ci.run("status", "--rev", "HEAD~1", cwd=ci.path / "sub",
+                  env={"GIT_DIR": str(ci.path / ".git")})
+    assert not mark.exists(), (done.stdout, done.stderr)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "found as a git repository's own folder" in done.stderr, done.stderr
+    assert_only_changed(before, snapshot(tmp_path), ["ci/sub/.gitpipe"])
+
+
+def test_the_tracked_state_check_runs_no_command_of_a_committed_repository(
+        make_repo: Callable[[str], Repo], tmp_path: Path) -> None:
+    """The check that no private state of `.gitpipe/` is tracked asks git
+    before the repository is discovered; in `sub/` (a repository's own folder
+    a clone committed, with a `core.fsmonitor` command in its config, and a
+    `sub/.gitpipe/state.db` committed so that git's index names one) that
+    git took `sub/` for the repository and ran the clone's command."""
+    mark = tmp_path / "ran-the-clones-fsmonitor"
+    evil = make_repo("evil")
+    sub = evil.path / "sub"
+    subprocess.run(["git", "init", "-q", "--bare", str(sub)], check=True)
+    _inner_git(sub, "config", "core.bare", "false")
+    _inner_git(sub, "config", "core.worktree", ".")
+    evil.gen({"sub/gitpipe.yaml": {"stages": {"s": {"cmd": "echo > o.txt",
+                                                    "outs": ["o.txt"]}}}})
+    _inner_git(sub, "add", "gitpipe.yaml")
+    _inner_git(sub, "commit", "-q", "-m", "one")
+    _inner_git(sub, "config", "core.fsmonitor", f"touch {mark}; true")
+    evil.gen({"sub/.gitpipe/state.db": "planted"})
+    evil.commit("a repository's own folder and a state file, committed")
+    ci = evil.clone_to(tmp_path / "ci")
+    before = snapshot(tmp_path)
+    done = ci.run("status", cwd=ci.path / "sub")
+    assert not mark.exists(), (done.stdout, done.stderr)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.startswith("error: ") and "unexpected" not in done.stderr, done.stderr
     assert_only_changed(before, snapshot(tmp_path), ["ci/sub/.gitpipe"])
