@@ -193,9 +193,8 @@ def running_stages(gitpipe_dir: Path) -> list[RunningStage]:
     if not rest:
         return []
     pid = _pid(holder.strip())
-    fields = [] if pid is None else _stat_fields(str(pid))
     # a killed gitpipe nothing has reaped yet is a zombie, its start time still there
-    holder_since = int(fields[19]) if len(fields) > 19 and fields[0] != b"Z" else None
+    holder_since = None if pid is None else _start_time(pid, zombie=False)
     return [RunningStage(task, pgid, holder_since is None or holder_since > since)
             for task, pgid, since in _left(record)]
 
@@ -272,11 +271,14 @@ def _read_record(fd: int) -> str:
     return os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
 
 
-def _start_time(pid: int) -> int | None:
+def _start_time(pid: int, zombie: bool = True) -> int | None:
     """The process's start time in clock ticks since boot (/proc/PID/stat's
-    22nd field), or None where it is gone or there is no /proc."""
+    22nd field), or None where it is gone, there is no /proc, or (unless
+    `zombie`) it is a zombie."""
     fields = _stat_fields(str(pid))
-    return int(fields[19]) if len(fields) > 19 and fields[19].isdigit() else None
+    if len(fields) <= 19 or not fields[19].isdigit() or (not zombie and fields[0] == b"Z"):
+        return None
+    return int(fields[19])
 
 
 def _stat_fields(pid: str) -> list[bytes]:
