@@ -134,11 +134,10 @@ def running_lines(report: StatusReport) -> tuple[list[str], list[str]]:
              "'gitpipe status' again once it ends"] if live else []
     if not left:
         return lines, hints
-    groups = " ".join(f"-{pgid}" for pgid in left)
-    them = "it" if len(left) == 1 else "them"
+    from gitpipe.project.projectlock import stop_advice
+
     return lines, [f"hint: 'gitpipe repro' refuses to run beside {plural(len(left), 'stage')} "
-                   f"a killed gitpipe left running: wait for {them} to end, or stop {them}: "
-                   f"kill -- {groups}", *hints]
+                   f"a killed gitpipe left running: {stop_advice(left)}", *hints]
 
 
 def _checkout_hint(report: StatusReport,

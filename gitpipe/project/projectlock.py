@@ -144,15 +144,20 @@ def refuse_left_running(record: str) -> None:
     if not running:
         return
     named = ", ".join(f"'{terminal_text(task)}' (process group {pgid})" for task, pgid in running)
-    groups = " ".join(f"-{pgid}" for _, pgid in running)
     one = len(running) == 1
     subject = "a stage" if one else f"{len(running)} stages"
     raise ProjectLockedError(
         f"{subject} started by a gitpipe that was killed {'is' if one else 'are'} still "
         f"running: {named}; running {'it' if one else 'them'} again beside "
         f"{'it' if one else 'them'} would mix two runs' outs",
-        hint=f"wait for {'it' if one else 'them'} to end, or stop {'it' if one else 'them'}: "
-             f"kill -- {groups}")
+        hint=stop_advice([pgid for _, pgid in running]))
+
+
+def stop_advice(groups: list[int]) -> str:
+    """What to do about the process groups of stages a killed gitpipe left
+    running (repro's refusal and status say it alike)."""
+    them = "it" if len(groups) == 1 else "them"
+    return f"wait for {them} to end, or stop {them}: kill -- " + " ".join(f"-{g}" for g in groups)
 
 
 class RunningStage(NamedTuple):
