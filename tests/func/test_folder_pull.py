@@ -71,18 +71,29 @@ def test_a_pull_writes_the_cache_and_the_work_tree_apart(make_repo, store: Path,
     assert (laptop.path / "data/big.bin").read_bytes() == before
 
 
-def test_a_pull_refuses_a_corrupt_object_on_the_folder_remote(make_repo, store: Path,
-                                                             tmp_path: Path) -> None:
+def _big_model_pushed(make_repo, store: Path, tmp_path: Path) -> tuple[Repo, Repo]:
+    """A project whose one out is a large loose object, pushed to `store`,
+    and a clone of it."""
     origin = make_repo("origin")
     origin.gen({"gen.py": f"import os\nopen('model.bin', 'wb').write(os.urandom({BIG}))\n"})
     origin.spec({"make": {"cmd": "python3 gen.py", "deps": ["gen.py"], "outs": ["model.bin"]}})
     origin.run("init", check=True)
     origin.commit("pipeline")
-    laptop = origin.pushed_clone(tmp_path / "laptop", store)
+    return origin, origin.pushed_clone(tmp_path / "laptop", store)
+
+
+def _corrupt_on(store: Path, origin: Repo) -> None:
+    """The remote's copy of the out: the same size, other bytes."""
     digest = origin.project().lock_entries["make"].outs[0].digest
     obj = store / origin.project().cache.path(digest).relative_to(origin.project().cache.root)
     os.chmod(obj, 0o644)
-    obj.write_bytes(b"x" * BIG)  # the same size, other bytes
+    obj.write_bytes(b"x" * BIG)
+
+
+def test_a_pull_refuses_a_corrupt_object_on_the_folder_remote(make_repo, store: Path,
+                                                             tmp_path: Path) -> None:
+    origin, laptop = _big_model_pushed(make_repo, store, tmp_path)
+    _corrupt_on(store, origin)
     done = laptop.run("pull")
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "is corrupt" in done.stderr and "it was not used" in done.stderr
@@ -113,19 +124,11 @@ def test_a_corrupt_object_the_work_tree_holds_already_fails_no_pull(make_repo, s
     """The work tree holds the out as the lock says; the cache does not, and the
     remote's copy is corrupt: filling the cache refuses it with a warning, and
     the pull, whose checkout had nothing to do, succeeds."""
-    origin = make_repo("origin")
-    origin.gen({"gen.py": f"import os\nopen('model.bin', 'wb').write(os.urandom({BIG}))\n"})
-    origin.spec({"make": {"cmd": "python3 gen.py", "deps": ["gen.py"], "outs": ["model.bin"]}})
-    origin.run("init", check=True)
-    origin.commit("pipeline")
-    laptop = origin.pushed_clone(tmp_path / "laptop", store)
+    origin, laptop = _big_model_pushed(make_repo, store, tmp_path)
     laptop.run("pull", check=True)
     model = (laptop.path / "model.bin").read_bytes()
     shutil.rmtree(laptop.path / ".gitpipe" / "cache")
-    digest = origin.project().lock_entries["make"].outs[0].digest
-    obj = store / origin.project().cache.path(digest).relative_to(origin.project().cache.root)
-    os.chmod(obj, 0o644)
-    obj.write_bytes(b"x" * BIG)  # the same size, other bytes
+    _corrupt_on(store, origin)
     done = laptop.run("pull")
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
     assert "warning: " in done.stderr and "is corrupt" in done.stderr, done.stderr

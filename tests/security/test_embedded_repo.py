@@ -22,14 +22,20 @@ def _inner_git(sub: Path, *args: str) -> None:
                    check=True, capture_output=True, env={"PATH": "/usr/bin:/bin", **GIT_ENV})
 
 
+def _repository_folder(sub: Path) -> Path:
+    """`sub/` made a git repository's own folder whose work tree is itself
+    (`core.worktree = .`), as a clone can commit it."""
+    subprocess.run(["git", "init", "-q", "--bare", str(sub)], check=True)
+    _inner_git(sub, "config", "core.bare", "false")
+    _inner_git(sub, "config", "core.worktree", ".")
+    return sub
+
+
 def test_a_committed_repository_folder_is_never_taken_for_the_repository(
         make_repo: Callable[[str], Repo], tmp_path: Path) -> None:
     mark = tmp_path / "ran-the-clones-filter"
     evil = make_repo("evil")
-    sub = evil.path / "sub"
-    subprocess.run(["git", "init", "-q", "--bare", str(sub)], check=True)
-    _inner_git(sub, "config", "core.bare", "false")
-    _inner_git(sub, "config", "core.worktree", ".")
+    sub = _repository_folder(evil.path / "sub")
     evil.gen({"sub/gitpipe.yaml": {"stages": {"s": {"cmd": "cat p.txt > o.txt",
                                                     "deps": ["p.txt"], "outs": ["o.txt"]}}},
               "sub/.gitattributes": "p.txt filter=evil\n", "sub/p.txt": "v1\n"})
@@ -68,10 +74,7 @@ def test_the_tracked_state_check_runs_no_command_of_a_committed_repository(
     git took `sub/` for the repository and ran the clone's command."""
     mark = tmp_path / "ran-the-clones-fsmonitor"
     evil = make_repo("evil")
-    sub = evil.path / "sub"
-    subprocess.run(["git", "init", "-q", "--bare", str(sub)], check=True)
-    _inner_git(sub, "config", "core.bare", "false")
-    _inner_git(sub, "config", "core.worktree", ".")
+    sub = _repository_folder(evil.path / "sub")
     evil.gen({"sub/gitpipe.yaml": {"stages": {"s": {"cmd": "echo > o.txt",
                                                     "outs": ["o.txt"]}}}})
     _inner_git(sub, "add", "gitpipe.yaml")
