@@ -30,8 +30,11 @@ def test_repro_says_a_failed_stage_never_completed_as_status_does(repo: Repo) ->
 
 
 def test_ctrl_c_after_a_failure_still_says_why_it_failed(repo: Repo) -> None:
-    repo.spec({"bad": {"cmd": "echo oops; exit 3", "outs": ["b.txt"]},
-               "slow": {"cmd": "echo started; sleep 300", "outs": ["s.txt"]}},
+    # `bad` fails only once `slow` runs: a failure before `slow` started
+    # would stop the run with `slow` never begun (cancelled, not interrupted).
+    repo.spec({"bad": {"cmd": "until [ -e begun ]; do sleep 0.05; done; echo oops; exit 3",
+                       "outs": ["b.txt"]},
+               "slow": {"cmd": "touch begun; echo started; sleep 300", "outs": ["s.txt"]}},
               commit="spec")
     repo.run("init", check=True)
     term = Terminal(repo.path, "repro", "-j", "2")
