@@ -109,7 +109,7 @@ def storage_identity(url: str, options: dict[str, Any]) -> str:
     storage is keyed by (storage/seen.py): the URL without a password (the
     user before `@` stays: an Azure URL names its container there), the
     options, the variables above, fsspec's defaults, and for S3 the AWS
-    config file's digest. Two remotes that differ in any of them are
+    config and credentials files' digest. Two remotes that differ in any of them are
     two storages."""
     match = _URL_USERINFO.match(url)
     if match is not None:
@@ -133,23 +133,31 @@ def _fsspec_defaults() -> Any:
     return conf
 
 
-# The most of the AWS config file read: a profile's settings, never data.
-_AWS_CONFIG_BYTES = 1 << 20
+# AWS's two files, each by its variable, else its place in ~/.aws: botocore
+# merges the credentials file's profiles into the config file's, so an
+# `endpoint_url` in either points the same URL at other storage.
+_AWS_FILES = (("AWS_CONFIG_FILE", "config"), ("AWS_SHARED_CREDENTIALS_FILE", "credentials"))
 
 
 def _aws_config_digest() -> str:
-    """The AWS config file's digest (`AWS_CONFIG_FILE`, else ~/.aws/config):
-    a profile there may set `endpoint_url` (for S3 alone too, or through a
-    `services` section), which points the same URL at other storage. Any
-    change to the file starts a new record: a push then reads back once."""
+    """The digest of AWS's config and credentials files: a profile in either
+    may set `endpoint_url` (for S3 alone too, or through a `services`
+    section), which points the same URL at other storage. Any change to
+    either starts a new record: a push then reads back once."""
     import hashlib
 
-    path = os.environ.get("AWS_CONFIG_FILE") or os.path.join("~", ".aws", "config")
-    try:
-        with open(os.path.expanduser(path), "rb") as handle:
-            return hashlib.sha256(handle.read(_AWS_CONFIG_BYTES)).hexdigest()
-    except OSError:
-        return "none"
+    digest = hashlib.sha256()
+    for variable, name in _AWS_FILES:
+        path = os.environ.get(variable) or os.path.join("~", ".aws", name)
+        digest.update(f"{variable}\0".encode())
+        try:
+            with open(os.path.expanduser(path), "rb") as handle:
+                # The whole file, as botocore reads it, a block at a time.
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+        except OSError:
+            digest.update(b"none")
+    return digest.hexdigest()
 
 
 def masked_options(options: dict[str, Any]) -> dict[str, Any]:

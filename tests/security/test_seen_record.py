@@ -145,6 +145,26 @@ def test_a_record_of_the_profile_the_environment_chose_vouches_for_no_other(
     _plant_push_pull(origin, tmp_path, second_s3_server, bucket, "store", {variable: "prod"})
 
 
+@pytest.mark.s3
+def test_a_record_of_the_endpoint_the_credentials_file_named_vouches_for_no_other(
+        make_repo, tmp_path: Path, s3_env: dict[str, str], s3_server: str,
+        second_s3_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore merges the shared credentials file's profiles into the
+    config file's: an `endpoint_url` there points the same URL at other
+    storage as one in the config file does."""
+    bucket = _bucket_on(s3_server, second_s3_server)
+    credentials = tmp_path / "aws-credentials"
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    credentials.write_text(f"[default]\nendpoint_url = {s3_server}\n")
+    origin = _ran(make_repo, f"s3://{bucket}/cache", {"store": ""})
+    assert origin.run("push", "-r", "store").returncode == 0
+    assert _client(s3_server).list_objects_v2(Bucket=bucket)["KeyCount"] > 0
+    credentials.write_text(f"[default]\nendpoint_url = {second_s3_server}\n")
+    _plant_push_pull(origin, tmp_path, second_s3_server, bucket, "store", {})
+
+
 def _records(store: Path, digest: str) -> dict[str, str]:
     """The names a record of the folder remote `store` may have, whichever
     gitpipe reads it, each naming `digest` as held there."""
