@@ -249,16 +249,14 @@ def gc(ctx: click.Context, workspace: bool, all_branches: bool, all_tags: bool,
 def _confirmation(ctx: click.Context, scope: Any, remote: str | None, dry_run: bool,
                   yes: bool) -> Any:
     """Who answers gc's question: nobody for a dry run or a scoped local gc;
-    --yes (on a remote only where the user's own config sets its URL: see
-    usecases/gcyes.py); else the terminal."""
-    from gitpipe.usecases.gcyes import committed_url, without_asking
+    --yes (None: on a remote, the use case lets it delete only where the
+    user's own config sets its URL, usecases/gcyes.py); else the terminal."""
+    from gitpipe.usecases.gcyes import committed_url
 
-    if dry_run or (remote is None and (yes or scope.explicit())):
+    if dry_run or yes or (remote is None and scope.explicit()):
         return None
     if remote is None:
         return _confirm_local_gc
-    if yes:
-        return without_asking(project_of(ctx), remote)
     committed = committed_url(project_of(ctx), remote) is not None
     return lambda plan: _confirm_remote_gc(plan, committed)
 

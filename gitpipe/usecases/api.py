@@ -206,8 +206,10 @@ class Project(project_module.Project):
            dry_run: bool = False, confirm: garbage.Confirm | None = None,
            progress: garbage.Tick | None = None) -> garbage.GcPlan:
         """Remove what no lock in `scope` names (default: the work tree's lock)
-        from the cache or a remote; `confirm` is asked before anything goes;
-        `progress` hears how many items go, then each one gone."""
+        from the cache or a remote; `confirm` is asked before anything goes
+        (without it, a remote's deletions go ahead only where config.local.yaml
+        sets its URL and options, as `--yes`'s do); `progress` hears how many
+        items go, then each one gone."""
         from gitpipe.usecases import garbage
 
         store = self.remote(remote) if remote is not None else None

@@ -52,6 +52,32 @@ def test_gc_yes_never_deletes_from_a_committed_url(make_repo: Callable[[str], Re
         gone.stdout
 
 
+def test_the_api_never_deletes_from_a_committed_url_unasked(
+        make_repo: Callable[[str], Repo], tmp_path: Path) -> None:
+    """`Project.gc(remote=…)` without `confirm` is the API's `--yes`: a
+    script or notebook on a clone deleted the other project's objects at the
+    URL the clone committed. The rule is the use case's, so the API and the
+    CLI agree: a committed URL is refused unless the caller answers."""
+    from gitpipe.core.errors import BadInputError
+    from gitpipe.git.repo import HistoryScope
+    from gitpipe.usecases.garbage import GcScope
+
+    other_store = tmp_path / "store"
+    project_with_remote(make_repo, str(other_store))
+    ci = _evil_clone(make_repo, tmp_path, other_store)
+    scope = GcScope(history=HistoryScope(all_commits=True))
+    before = snapshot(tmp_path)
+    with pytest.raises(BadInputError, match="comes from the committed"):
+        ci.project().gc(scope, remote="store")
+    assert_only_changed(before, snapshot(tmp_path), allowed(ci, fetched=True))
+    # The caller's own answer, or the URL set as the user's own: it goes ahead.
+    asked: list[str] = []
+    plan = ci.project().gc(scope, remote="store",
+                           confirm=lambda plan: asked.append(plan.where) or True)
+    assert asked and plan.removed
+    assert not any(other_store.rglob(f"*{plan.removed[0][2:]}"))
+
+
 @pytest.mark.s3
 def test_gc_yes_never_deletes_where_a_committed_option_points_a_local_url(
         make_repo: Callable[[str], Repo], tmp_path: Path, s3_env: dict[str, str],
