@@ -249,7 +249,7 @@ def gc(ctx: click.Context, workspace: bool, all_branches: bool, all_tags: bool,
 def _confirmation(ctx: click.Context, scope: Any, remote: str | None, dry_run: bool,
                   yes: bool) -> Any:
     """Who answers gc's question: nobody for a dry run or a scoped local gc;
-    --yes (None: on a remote, the use case lets it delete only where the
+    --yes (None: on a remote, Project.gc lets it delete only where the
     user's own config sets its URL, usecases/gcyes.py); else the terminal."""
     from gitpipe.usecases.gcyes import committed_url
 

@@ -29,13 +29,13 @@ from types import TracebackType
 from typing import NamedTuple
 
 from gitpipe.core.errors import BadInputError, ProjectLockedError
+from gitpipe.project.lockrecord import RecordTooLarge, pid, read_record, start_fields
 from gitpipe.project.root import ensure_initialised
 from gitpipe.trust import dotdir
 from gitpipe.trust.checks import terminal_text
 
 LOCK_NAME = dotdir.PROJECT_LOCK
 _BOOT_ID = "/proc/sys/kernel/random/boot_id"
-_PID_MAX = (1 << 31) - 1  # pid_t: a record's group beyond it names no process
 
 
 class ProjectLock:
@@ -190,16 +190,16 @@ def running_stages(gitpipe_dir: Path) -> list[RunningStage]:
         return []
     try:
         record = _read_record(fd)
-    except OSError:
+    except (OSError, RecordTooLarge):  # the next command to take the lock says so
         return []
     finally:
         os.close(fd)
     holder, _, rest = record.partition("\n")
     if not rest:
         return []
-    pid = _pid(holder.strip())
+    holder_pid = pid(holder.strip())
     # a killed gitpipe nothing has reaped yet is a zombie, its start time still there
-    holder_since = None if pid is None else _start_time(pid, zombie=False)
+    holder_since = None if holder_pid is None else _start_time(holder_pid, zombie=False)
     return [RunningStage(task, pgid, holder_since is None or holder_since > since)
             for task, pgid, since in _left(record)]
 
@@ -217,12 +217,9 @@ def _left(record: str) -> list[tuple[str, int, int]]:
     started: dict[int, tuple[str, str, str]] = {}
     for line in record.split("\n")[1:]:
         kind, _, rest = line.partition(" ")
-        if kind == "start":
-            fields = rest.split(" ", 3)
-            pgid = _pid(fields[0])
-            if len(fields) == 4 and pgid is not None and _is_number(fields[1]):
-                started[pgid] = (fields[1], fields[2], fields[3])
-        elif kind == "end" and (pgid := _pid(rest)) is not None:
+        if kind == "start" and (fields := start_fields(rest)) is not None:
+            started[fields[0]] = fields[1:]
+        elif kind == "end" and (pgid := pid(rest)) is not None:
             started.pop(pgid, None)
     return [(task, pgid, int(since)) for pgid, (since, line_boot, task) in sorted(started.items())
             if boot is not None and line_boot == boot and _still_ours(pgid, since)]
@@ -256,24 +253,17 @@ def _group_runs(pgid: int) -> bool:
     return False
 
 
-def _is_number(text: str) -> bool:
-    return text.isascii() and text.isdecimal()
-
-
-def _pid(text: str) -> int | None:
-    """The process id `text` names, or None where it can name none: not
-    digits, or beyond what a pid can be (the kernel's pid_t), which neither
-    Python's int() of any length nor killpg would take."""
-    if not _is_number(text) or len(text) > len(str(_PID_MAX)):
-        return None
-    number = int(text)
-    return number if number <= _PID_MAX else None
-
-
 def _read_record(fd: int) -> str:
-    """The whole record: a stage started late in a long backfill is named
-    after every line before it."""
-    return os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
+    """The whole record's meaning, read in bounded memory (lockrecord.py)."""
+    return read_record(fd, _group_gone)
+
+
+def _group_gone(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except OSError as exc:
+        return exc.errno == errno.ESRCH
+    return False
 
 
 def _start_time(pid: int, zombie: bool = True) -> int | None:

@@ -211,8 +211,11 @@ class Project(project_module.Project):
         sets its URL and options, as `--yes`'s do); `progress` hears how many
         items go, then each one gone."""
         from gitpipe.usecases import garbage
+        from gitpipe.usecases.gcyes import without_asking
 
         store = self.remote(remote) if remote is not None else None
+        if store is not None and confirm is None:  # the CLI's --yes comes this way too
+            confirm = without_asking(self, store.name)
         return garbage.gc(self, scope or garbage.GcScope(), store, dry_run, confirm, progress)
 
     def dag(self, fmt: str = "ascii", everything: bool = False, targets: Iterable[str] = (),

@@ -110,16 +110,9 @@ def gc(project: Project, scope: GcScope, remote: Remote | None = None, dry_run: 
        confirm: Confirm | None = None, progress: Tick | None = None) -> GcPlan:
     """Remove what no lock in `scope` names from the cache or, with `remote`,
     from that remote (which needs an explicit scope: others' pushes live there).
-    No `confirm` for a remote is `--yes`'s answer, which holds only where the
-    user's own config sets its URL and options (usecases/gcyes.py), for the
-    CLI and the Python API alike. `progress` is told how many items go, then
-    each one gone (core/progress.py)."""
+    `progress` is told how many items go, then each one gone (core/progress.py)."""
     if remote is None:
         return _gc_local(project, scope, dry_run, confirm, progress)
-    if confirm is None:
-        from gitpipe.usecases.gcyes import without_asking
-
-        confirm = without_asking(project, remote.name)
     if not scope.explicit():
         raise BadInputError(f"gc --remote needs a scope: {SCOPE_FLAGS}",
                             hint="the remote holds what every clone and branch pushed; say "

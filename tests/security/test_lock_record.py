@@ -43,3 +43,39 @@ def test_a_record_naming_no_pid_is_not_believed(repo: Repo, tmp_path: Path,
     assert repo.read(".gitpipe/project.lock") == ""
     assert_only_changed(before, snapshot(tmp_path),
                         ["repo/o", "repo/.gitpipe", "repo/gitpipe.lock", "repo/.gitignore"])
+
+
+def test_a_record_larger_than_memory_is_never_read_whole(repo: Repo, tmp_path: Path) -> None:
+    """A sparse record of a tebibyte (the file may hold anything: it is this
+    machine's, yet may be planted or grow by accident) was read whole:
+    `status` died of MemoryError with a traceback, as did every command that
+    takes the lock. Now status reads on, and the lock refuses with a clear
+    error naming the file, nothing run."""
+    repo.spec({"a": {"cmd": "echo run > o", "outs": ["o"]}}, commit="spec")
+    repo.run("repro", check=True)
+    (repo.path / "o").unlink()
+    record = repo.path / ".gitpipe/project.lock"
+    with open(record, "wb") as handle:
+        handle.write(f"1\nstart 5 1 {_boot()} a\n".encode())
+        handle.truncate(1 << 40)  # sparse: no disk, no memory
+    gitpipe_dir = repo.path / ".gitpipe"
+
+    def state() -> tuple[object, ...]:
+        # the whole tree but .gitpipe/ by content; there, each entry by size and time
+        return (snapshot(tmp_path, skip=(".git", ".gitpipe")),
+                sorted((p.name, p.lstat().st_size, p.lstat().st_mtime_ns)
+                       for p in gitpipe_dir.iterdir()))
+
+    before = state()
+    status = repo.run("status", timeout=120)
+    assert status.returncode == 0 and "Traceback" not in status.stderr, status.stderr
+    assert "a" in status.stdout and "o" in status.stdout, status.stdout
+    refused = repo.run("repro", timeout=120)
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr.startswith(
+        "error: '.gitpipe/project.lock' is 1099511627776 bytes, more than any gitpipe "
+        "writes there"), refused.stderr
+    assert "hint: if no gitpipe and no stage one started still runs here, remove it" \
+        in refused.stderr and "Traceback" not in refused.stderr
+    assert not (repo.path / "o").exists()
+    assert state() == before
