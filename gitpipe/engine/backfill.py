@@ -102,8 +102,12 @@ def _dry_run(project: Project, nodes: list, forced: set[str]) -> Report:
             running.add(verdict.task)
         details = (*details, *after_forced)
         if verdict.task in forced:  # as the run says it: forced, whatever the lock holds
+            # its downstream reruns after it whatever its outs hold: said, so
+            # the dry run says they will run, not that they may
+            note = () if project.graph.nodes[verdict.task]["task"].stage.deterministic \
+                else (Reason(Kind.NONDETERMINISTIC),)
             details = (Reason(Kind.FORCED),
-                       *(r for r in details if r.kind in (Kind.ALWAYS, Kind.UPSTREAM)))
+                       *(r for r in details if r.kind in (Kind.ALWAYS, Kind.UPSTREAM)), *note)
         results.append(TaskResult(verdict.task, Outcome.RAN if would else Outcome.SKIPPED,
                                   reasons=tuple(map(str, details)), details=details))
     return Report(as_repro_will(project, nodes, verdicts, results), dry_run=True)

@@ -237,18 +237,23 @@ def dry_run_lines(report: Report, everything: bool = False,
 def _after_forced_alone(acting: list[TaskResult]) -> set[str]:
     """The tasks a dry run would run only because a forced task, or such a
     task, is upstream of them (their own reasons are all `upstream:`): they
-    run only if the forced outs change. `acting` is in plan order."""
+    run only if the forced outs change. Right below a forced `deterministic:
+    false` task (its note says so) they run whatever its outs hold, and what
+    is below them again runs only if their outs change. `acting` is in plan
+    order."""
     from gitpipe.core.outcome import Outcome
     from gitpipe.project.reasons import Kind
 
-    forced: set[str] = set()
+    forced: set[str] = set()  # run for sure: below, only if their outs change
+    always: set[str] = set()  # run for sure, `deterministic: false`: below, for sure
     maybe: set[str] = set()
     for result in acting:
         kinds = {reason.kind for reason in result.details}
-        if Kind.FORCED in kinds:
-            forced.add(result.task)
+        above = {r.subject for r in result.details if r.kind is Kind.UPSTREAM}
+        if Kind.FORCED in kinds or (result.outcome is Outcome.RAN and above & always):
+            (always if Kind.NONDETERMINISTIC in kinds else forced).add(result.task)
         elif (result.outcome is Outcome.RAN and kinds == {Kind.UPSTREAM}
-              and all(r.subject in forced | maybe for r in result.details)):
+              and above <= forced | maybe):
             maybe.add(result.task)
     return maybe
 

@@ -309,3 +309,22 @@ def test_force_dry_run_names_what_the_forced_partitions_may_rerun_downstream(
                      "--force", "--dry-run", "--no-downstream", check=True).stdout
     assert alone == ("would run features@2024-01-03: forced\n"
                      "1 of 1 stage would run (1 of 10 partitions)\n"), alone
+
+
+def test_force_dry_run_says_what_runs_below_a_non_deterministic_stage(repo: Repo) -> None:
+    """Right below a forced `deterministic: false` partition a task reruns
+    whatever its outs hold: the dry run says it will run (it said `may
+    run`), as the run then does; below that one, only if its outs change."""
+    daily(repo, deterministic=False)
+    repo.project().repro()
+    repo.ran()  # read: what ran from here on is the backfill's
+    range_ = ("features", "--start", "2024-01-03", "--end", "2024-01-03", "--force")
+    said = repo.run("backfill", *range_, "--dry-run", check=True).stdout
+    assert said == ("would run features@2024-01-03: forced; non-deterministic: downstream "
+                    "reruns whenever it runs\n"
+                    "would run agg@2024-01-03: upstream: features@2024-01-03\n"
+                    "may run report: upstream: agg@2024-01-03\n"
+                    "2 of 3 stages would run (2 of 20 partitions), 1 task may run (if the "
+                    "forced tasks' outs change)\n"), said
+    repo.run("backfill", *range_, check=True)
+    assert sorted(repo.ran()) == ["agg@2024-01-03", "features@2024-01-03"]
