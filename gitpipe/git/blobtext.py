@@ -7,11 +7,29 @@ is refused, as the work tree's reader reads only what a link leads to."""
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from gitpipe.core.errors import BadInputError
 from gitpipe.core.utf8 import decode_utf8
+from gitpipe.core.yamlio import MAX_BYTES
+
+if TYPE_CHECKING:
+    import pygit2
 
 LINK_MODE = 0o120000  # a symlink's mode in a tree or the index
+
+
+def bounded_blob(repo: pygit2.Repository, blob_id: str, name: str) -> bytes:
+    """The bytes of the blob of one of gitpipe's own files, `name` in
+    messages; BadInputError where git records it larger than any of them is
+    read (16 MiB), asked of the object's header before a byte is inflated:
+    a clone's history may hold a blob of gigabytes that compresses to
+    megabytes, which read whole took thousands of times its packed size."""
+    size = repo.odb.read_header(str(blob_id))[1]
+    if size > MAX_BYTES:
+        raise BadInputError(f"{name}: file is larger than {MAX_BYTES // (1024 * 1024)} MiB "
+                            f"({size} bytes in git): not read")
+    return bytes(repo[blob_id].read_raw())
 
 
 def blob_text(data: bytes, mode: int, name: str, where: str) -> str:

@@ -255,11 +255,11 @@ class StagedCommit:
         entry = self._entry(self.git.git_path(path))
         if entry is None:
             return None
-        from gitpipe.git.blobtext import blob_text  # the commit hook's path only
+        from gitpipe.git.blobtext import blob_text, bounded_blob  # the commit hook's only
 
         blob_id, mode = entry
-        return blob_text(self.git.repo[blob_id].read_raw(), mode, f"{path} (staged)",
-                         "in the commit being made")
+        return blob_text(bounded_blob(self.git.repo, blob_id, f"{path} (staged)"), mode,
+                         f"{path} (staged)", "in the commit being made")
 
     def _entry(self, git_path: str) -> tuple[str, int] | None:
         """The blob id and mode the index records at `git_path`, or None. A
@@ -304,7 +304,7 @@ def versions_in_scope(git: GitRepo, name: str, scope: HistoryScope) -> list[File
     for commit_id, where in _commits_in_scope(git, scope).items():
         blob_id = _blob_at(git, commit_id, path)
         if blob_id is not None and blob_id not in found:
-            found[blob_id] = FileVersion(where, _blob_text(git, blob_id))
+            found[blob_id] = FileVersion(where, _blob_text(git, blob_id, f"{name}@{where}"))
     indexes = (gitcli.index_files(git.workdir) if scope.all_commits
                else [Path(git.repo.path) / "index"])
     for index in indexes:
@@ -313,7 +313,7 @@ def versions_in_scope(git: GitRepo, name: str, scope: HistoryScope) -> list[File
         for blob_id in gitcli.staged_blob_ids(git.workdir, path, str(index)):
             if blob_id not in found and blob_id in git.repo:
                 found[blob_id] = FileVersion(f"the index {str(index)!r}",
-                                             _blob_text(git, blob_id))
+                                             _blob_text(git, blob_id, f"{name} (staged)"))
     versions = list(found.values())
     if scope.all_commits:
         versions += _other_worktree_files(git, path)
@@ -374,8 +374,9 @@ def _blob_at(git: GitRepo, commit_id: str, path: str) -> str | None:
     return str(entry.id) if entry.type_str == "blob" else None
 
 
-def _blob_text(git: GitRepo, blob_id: str) -> str:
-    return bytes(git.repo[blob_id].read_raw()).decode("utf-8", errors="replace")
+def _blob_text(git: GitRepo, blob_id: str, name: str) -> str:
+    from gitpipe.git.blobtext import bounded_blob
+    return bounded_blob(git.repo, blob_id, name).decode("utf-8", errors="replace")
 
 
 def _other_worktree_files(git: GitRepo, path: str) -> list[FileVersion]:

@@ -7,7 +7,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from gitpipe.git import plumbing as gitcli
-from gitpipe.git.blobtext import LINK_MODE, blob_text
+from gitpipe.git.blobtext import LINK_MODE, blob_text, bounded_blob
 from gitpipe.git.repo import GitRepo, bytes_blob_id
 
 if TYPE_CHECKING:
@@ -52,8 +52,9 @@ class Revision:
         entry = self._entry(path)
         if entry is None or entry.type_str != "blob":
             return None
-        return blob_text(self.git.repo[entry.id].read_raw(), entry.filemode,
-                         f"{path}@{self.rev}", "at a revision")
+        name = f"{path}@{self.rev}"
+        return blob_text(bounded_blob(self.git.repo, str(entry.id), name), entry.filemode,
+                         name, "at a revision")
 
     def blob_id(self, path: str) -> str | None:
         entry = self._entry(path)

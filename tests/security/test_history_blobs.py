@@ -1,0 +1,71 @@
+"""A clone's history holds a spec of gigabytes that compresses to megabytes
+(one repeated byte: zlib packs it a thousand to one). Reading a past commit's
+spec (`diff`, `status --rev`, `params diff`) inflated it whole, then refused
+it as larger than 16 MiB: a 1.5 GB blob of 7 MB in `.git` took 4.6 GB of
+memory, so a clone of a few tens of megabytes could exhaust any machine's.
+git records a blob's size in its header: gitpipe asks that first."""
+
+from __future__ import annotations
+
+import hashlib
+import resource
+import subprocess
+import zlib
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Repo
+from tests.security.conftest import assert_only_changed, snapshot
+
+BLOB = 768 << 20
+MEMORY = 1 << 30  # the address space each command gets: less than the blob read twice
+
+
+def _loose_blob(repo: Repo, size: int) -> str:
+    """A loose object of `size` bytes (a spec, then spaces), written as git
+    would, without the bytes ever being whole in memory or on disk."""
+    header = f"blob {size}\0".encode()
+    first = b"stages: {}\n"
+    digest, packer = hashlib.sha1(header + first), zlib.compressobj(1)
+    packed = [packer.compress(header + first)]
+    block, left = b" " * (1 << 20), size - len(first)
+    while left:
+        part = block[:min(left, len(block))]
+        digest.update(part)
+        packed.append(packer.compress(part))
+        left -= len(part)
+    packed.append(packer.flush())
+    oid = digest.hexdigest()
+    folder = repo.path / ".git" / "objects" / oid[:2]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / oid[2:]).write_bytes(b"".join(packed))
+    return oid
+
+
+def _limited() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
+
+
+@pytest.mark.parametrize("command", [["diff", "HEAD~1"], ["status", "--rev", "HEAD~1"],
+                                     ["params", "diff", "HEAD~1"]])
+def test_a_huge_spec_in_history_is_refused_by_its_size(repo: Repo, tmp_path: Path,
+                                                       command: list[str]) -> None:
+    repo.spec({"a": {"cmd": "echo a > a.txt", "outs": ["a.txt"]}}, commit="spec")
+    spec = (repo.path / "gitpipe.yaml").read_text()
+    oid = _loose_blob(repo, BLOB)
+    tree = subprocess.run(["git", "mktree"], cwd=repo.path, check=True, capture_output=True,
+                          text=True, input=f"100644 blob {oid}\tgitpipe.yaml\n").stdout.strip()
+    big = repo.git("commit-tree", tree, "-p", "HEAD", "-m", "big").strip()
+    repo.git("reset", "-q", "--soft", big)
+    (repo.path / "gitpipe.yaml").write_text(spec)
+    repo.git("add", "gitpipe.yaml")
+    repo.git("commit", "-q", "-m", "the spec again")
+    before = snapshot(tmp_path)
+    done = repo.run(*command, preexec_fn=_limited, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(
+        f"error: gitpipe.yaml@HEAD~1: file is larger than 16 MiB ({BLOB} bytes in git): "
+        "not read"), done.stderr
+    assert "Traceback" not in done.stderr
+    assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe"])
