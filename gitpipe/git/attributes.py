@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from gitpipe.git import plumbing as gitcli
+from gitpipe.git.blobtext import ATTRIBUTES_MAX, bounded_blob
 
 if TYPE_CHECKING:
     from gitpipe.git.repo import GitRepo
@@ -77,7 +78,7 @@ class CheckoutAttributes:
             # Libgit2 reads the index's rules as well as the file's, so
             # both must be the checkout's.
             self._unchanged[folder] = _same_rules(self._after_checkout(name), on_disk) and (
-                staged is None or _same_rules(self.git.blob_bytes(staged), on_disk))
+                staged is None or _same_rules(self._blob(staged, f"{name} (staged)"), on_disk))
         return self._unchanged[folder]
 
     def _after_checkout(self, name: str) -> bytes | None:
@@ -85,8 +86,11 @@ class CheckoutAttributes:
         untracked one the work tree has (a checkout keeps it)."""
         committed = self.revision.regular_blob_at(name)
         if committed is not None:
-            return self.git.blob_bytes(committed)
+            return self._blob(committed, name)
         return None if self.git.staged_blob_id(name) is not None else self._on_disk(name)
+
+    def _blob(self, blob_id: str, name: str) -> bytes:
+        return bounded_blob(self.git.repo, blob_id, name, ATTRIBUTES_MAX)
 
     def _on_disk(self, name: str) -> bytes | None:
         """The work tree's file `name`; git reads a regular file only."""

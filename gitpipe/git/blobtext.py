@@ -19,15 +19,21 @@ if TYPE_CHECKING:
 LINK_MODE = 0o120000  # a symlink's mode in a tree or the index
 
 
-def bounded_blob(repo: pygit2.Repository, blob_id: str, name: str) -> bytes:
-    """The bytes of the blob of one of gitpipe's own files, `name` in
-    messages; BadInputError where git records it larger than any of them is
-    read (16 MiB), asked of the object's header before a byte is inflated:
-    a clone's history may hold a blob of gigabytes that compresses to
-    megabytes, which read whole took thousands of times its packed size."""
+# git reads no `.gitattributes` larger than this (it warns and ignores it).
+ATTRIBUTES_MAX = 100 * 1024 * 1024
+
+
+def bounded_blob(repo: pygit2.Repository, blob_id: str, name: str,
+                 limit: int = MAX_BYTES) -> bytes:
+    """The bytes of the blob of one of gitpipe's own files (or of a
+    `.gitattributes`, with ATTRIBUTES_MAX), `name` in messages; BadInputError
+    where git records it larger than any of them is read (16 MiB), asked of
+    the object's header before a byte is inflated: a clone's history may
+    hold a blob of gigabytes that compresses to megabytes, which read whole
+    took thousands of times its packed size."""
     size = repo.odb.read_header(str(blob_id))[1]
-    if size > MAX_BYTES:
-        raise BadInputError(f"{name}: file is larger than {MAX_BYTES // (1024 * 1024)} MiB "
+    if size > limit:
+        raise BadInputError(f"{name}: file is larger than {limit // (1024 * 1024)} MiB "
                             f"({size} bytes in git): not read")
     return bytes(repo[blob_id].read_raw())
 

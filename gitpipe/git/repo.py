@@ -152,9 +152,6 @@ class GitRepo:
         except KeyError:
             return None
 
-    def blob_bytes(self, blob_id: str) -> bytes:
-        return bytes(self.repo[blob_id].read_raw())
-
     def tracks_under(self, directory: str) -> bool:
         """Whether the index tracks any file below the project directory."""
         prefix = self.git_path(directory) + "/"

@@ -25,6 +25,7 @@ from gitpipe.core.errors import BadInputError, GitpipeError, RecordError, did_yo
 from gitpipe.core.jsondoc import header, plain
 from gitpipe.core.yamlio import parse_plain
 from gitpipe.git import history
+from gitpipe.git.blobtext import bounded_blob
 from gitpipe.git.history import CommitInfo
 from gitpipe.hashing.digests import DIR_SUFFIX
 from gitpipe.pipeline.lockentries import EntryParser
@@ -258,7 +259,7 @@ class _Walk:
         """A lock blob's entries once read and checked, or why they cannot be."""
         if blob not in self.entries:
             try:
-                self.entries[blob] = _checked(self.parser.parse(self._text(blob)),
+                self.entries[blob] = _checked(self.parser.parse(self._text(blob, LOCK_FILE)),
                                               self.passed) if blob else {}
             except GitpipeError as exc:
                 self.entries[blob] = exc.message
@@ -269,7 +270,7 @@ class _Walk:
         cannot be read: only a choice between lock entries hangs on it."""
         if blob not in self.specs:
             try:
-                data = parse_plain(self._text(blob), SPEC_FILE) if blob else None
+                data = parse_plain(self._text(blob, SPEC_FILE), SPEC_FILE) if blob else None
             except GitpipeError:
                 data = None
             stages = data.get("stages") if isinstance(data, dict) else None
@@ -277,8 +278,10 @@ class _Walk:
                 else None
         return self.specs[blob]
 
-    def _text(self, blob: str) -> str:
-        return self.project.git.blob_bytes(blob).decode("utf-8", errors="replace")
+    def _text(self, blob: str, name: str) -> str:
+        # read no further than its size allows: a blob is the history's (git/blobtext.py)
+        data = bounded_blob(self.project.git.repo, blob, f"{name} (blob {blob[:12]})")
+        return data.decode("utf-8", errors="replace")
 
     def find(self, lock: _Lock, commit: CommitInfo) -> _Found | None:
         hit = lock.producer(self.target)

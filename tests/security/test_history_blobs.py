@@ -47,20 +47,30 @@ def _limited() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
 
 
+def _huge_in_history(repo: Repo, name: str) -> None:
+    """HEAD~1 holds `name` as a blob of BLOB bytes; HEAD is as before it."""
+    repo.gen({"d.txt": "data\n"})
+    repo.spec({"a": {"cmd": "cat d.txt > a.txt", "deps": ["d.txt"], "outs": ["a.txt"]}},
+              commit="spec")
+    repo.run("repro", check=True)
+    repo.commit("ran")
+    oid = _loose_blob(repo, BLOB)
+    listing = repo.git("ls-tree", "HEAD")
+    rows = [row for row in listing.splitlines() if not row.endswith(f"\t{name}")]
+    tree = subprocess.run(["git", "mktree"], cwd=repo.path, check=True, capture_output=True,
+                          text=True, input="\n".join([*rows, f"100644 blob {oid}\t{name}"])
+                          + "\n").stdout.strip()
+    big = repo.git("commit-tree", tree, "-p", "HEAD", "-m", "big").strip()
+    head = repo.git("rev-parse", "HEAD").strip()
+    restored = repo.git("commit-tree", f"{head}^{{tree}}", "-p", big, "-m", "as before").strip()
+    repo.git("reset", "-q", "--soft", restored)
+
+
 @pytest.mark.parametrize("command", [["diff", "HEAD~1"], ["status", "--rev", "HEAD~1"],
                                      ["params", "diff", "HEAD~1"]])
 def test_a_huge_spec_in_history_is_refused_by_its_size(repo: Repo, tmp_path: Path,
                                                        command: list[str]) -> None:
-    repo.spec({"a": {"cmd": "echo a > a.txt", "outs": ["a.txt"]}}, commit="spec")
-    spec = (repo.path / "gitpipe.yaml").read_text()
-    oid = _loose_blob(repo, BLOB)
-    tree = subprocess.run(["git", "mktree"], cwd=repo.path, check=True, capture_output=True,
-                          text=True, input=f"100644 blob {oid}\tgitpipe.yaml\n").stdout.strip()
-    big = repo.git("commit-tree", tree, "-p", "HEAD", "-m", "big").strip()
-    repo.git("reset", "-q", "--soft", big)
-    (repo.path / "gitpipe.yaml").write_text(spec)
-    repo.git("add", "gitpipe.yaml")
-    repo.git("commit", "-q", "-m", "the spec again")
+    _huge_in_history(repo, "gitpipe.yaml")
     before = snapshot(tmp_path)
     done = repo.run(*command, preexec_fn=_limited, timeout=120)
     assert done.returncode == 2, done.stderr
@@ -68,4 +78,26 @@ def test_a_huge_spec_in_history_is_refused_by_its_size(repo: Repo, tmp_path: Pat
         f"error: gitpipe.yaml@HEAD~1: file is larger than 16 MiB ({BLOB} bytes in git): "
         "not read"), done.stderr
     assert "Traceback" not in done.stderr
+    assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe"])
+
+
+def test_a_huge_lock_in_history_is_passed_over_by_log(repo: Repo, tmp_path: Path) -> None:
+    """`log` reads the lock of every commit that changed it."""
+    _huge_in_history(repo, "gitpipe.lock")
+    before = snapshot(tmp_path)
+    done = repo.run("log", "a.txt", preexec_fn=_limited, timeout=120)
+    assert "MemoryError" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 0, done.stderr
+    assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe"])
+
+
+def test_huge_rules_in_history_are_refused_by_their_size(repo: Repo, tmp_path: Path) -> None:
+    """A past commit's `.gitattributes` decides how its outs are checked out."""
+    _huge_in_history(repo, ".gitattributes")
+    before = snapshot(tmp_path)
+    done = repo.run("status", "--rev", "HEAD~1", preexec_fn=_limited, timeout=120)
+    assert "MemoryError" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 2 and \
+        f".gitattributes: file is larger than 100 MiB ({BLOB} bytes in git)" in done.stderr, \
+        done.stderr
     assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe"])
