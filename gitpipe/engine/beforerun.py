@@ -7,6 +7,7 @@ The runner's, split from runner.py; a remote executor's pod prepares its own.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -51,9 +52,8 @@ def _foreign_outs(project: Project, task: Task, entry: LockEntry | None) -> Said
     gitpipe never recorded (a first run) that already holds files it cannot
     restore is the user's, and is only deleted with --force."""
     for out in task.outs:
-        full = project.root / out.path
-        if (entry is not None and entry.out(out.path) is not None) or full.is_symlink() \
-                or not full.is_dir():
+        if (entry is not None and entry.out(out.path) is not None) or \
+                not _real_folder(project.root / out.path):
             continue
         info = project.workspace.info(out.path, XXH3)
         if info.digest is not None and would_lose(project, out.path, info.digest):
@@ -61,6 +61,14 @@ def _foreign_outs(project: Project, task: Task, entry: LockEntry | None) -> Said
                         "(its first run would delete them); nothing was deleted",
                         "move them away, or run 'gitpipe repro --force' to delete them")
     return None
+
+
+def _real_folder(path: Path) -> bool:
+    """A directory, not a link to one: one `lstat`."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 def remove_outs(root: Path, paths: Iterable[str]) -> None:

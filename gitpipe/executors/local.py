@@ -262,9 +262,12 @@ class LocalExecutor:
         return made
 
     def submit(self, job: Job) -> LocalHandle:
-        if not os.path.isdir(job.log_path.parent):  # a stat, not a failed mkdir a run
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
+        try:  # the folder is there but for a first run: no stat of it a run
+            log = os.open(job.log_path, flags, 0o666)
+        except FileNotFoundError:
             job.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = os.open(job.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o666)
+            log = os.open(job.log_path, flags, 0o666)
         try:
             process = _start(job, self.devnull)
         except BaseException:

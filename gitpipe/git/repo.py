@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 # import (with ssl and tarfile) costs more than a whole no-op status needs once
 # the stat cache knows every file (see Workspace).
 
-
 _HOOK_LOCK = threading.Lock()
 
 
@@ -164,13 +163,15 @@ def raw_blob_id(full_path: str) -> str:
     """The git blob id of a file's bytes as they are, through no filter: what
     `git hash-object --no-filters` prints; the index's id for a file git does
     not convert (see GitRepo.converts), as long as the file is what was added."""
-    with open(full_path, "rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
+    fd = os.open(full_path, os.O_RDONLY | os.O_CLOEXEC)  # no file object: 4 calls fewer
+    try:
+        size, read = os.fstat(fd).st_size, 0
         hasher = hashlib.sha1(f"blob {size}\0".encode(), usedforsecurity=False)
-        read = 0
-        while chunk := handle.read(1 << 20):
+        while chunk := os.read(fd, 1 << 20):
             hasher.update(chunk)
             read += len(chunk)
+    finally:
+        os.close(fd)
     if read != size:  # written while read: the header named another length
         raise OSError(f"{full_path}: changed while it was hashed")
     return hasher.hexdigest()

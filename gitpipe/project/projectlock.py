@@ -279,11 +279,21 @@ def _start_time(pid: int, zombie: bool = True) -> int | None:
 def _stat_fields(pid: str) -> list[bytes]:
     """/proc/PID/stat's fields after the command's name (the state first),
     or none where the process is gone or there is no /proc."""
+    # A descriptor read, not a file object: its making asks the kernel five
+    # more questions (stat twice, position twice, terminal), once per stage run.
     try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            return handle.read().rsplit(b")", 1)[1].split()
+        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return []
+    try:
+        parts = [os.read(fd, 4096)]
+        while len(parts[-1]) == 4096:  # the file is made whole at the first read
+            parts.append(os.read(fd, 4096))
+        return b"".join(parts).rsplit(b")", 1)[1].split()
     except (OSError, IndexError):
         return []
+    finally:
+        os.close(fd)
 
 
 def _boot_id() -> str | None:

@@ -20,7 +20,7 @@ from gitpipe.pipeline import graph as graph_module
 from gitpipe.pipeline import lockfile
 from gitpipe.pipeline.config import Config, load_config, remote_settings
 from gitpipe.pipeline.lockfile import LockEntry
-from gitpipe.pipeline.model import DEFAULT_EXECUTOR, SPEC_FILE, Pipeline, Stage, Task
+from gitpipe.pipeline.model import DEFAULT_EXECUTOR, SPEC_FILE, Pipeline, Stage, Task, tasks_of
 from gitpipe.pipeline.params import ParamsReader
 from gitpipe.pipeline.parse import FIRST_STAGE_HINT, load_pipeline
 from gitpipe.project.gitignore import ignore_outs_if_parsed
@@ -123,12 +123,19 @@ class Project:
         return load_pipeline(self.root, cache_dir=self.parse_cache, reads=self.reads)
 
     @cached_property
+    def tasks(self) -> list[Task]:
+        """Every stage's tasks (partitions expanded for `today`), in the
+        pipeline's order: made once for a status's early walks and the graph.
+        SpecError where a stage's tasks cannot be made."""
+        return [task for stage in self.pipeline.stages for task in tasks_of(stage, self.today)]
+
+    @cached_property
     def graph(self) -> Dag:
         """The pipeline's tasks (partitions expanded for `today`) and the edges
         between them; SpecError, naming lines, when it cannot be built."""
         pipeline = self.pipeline  # a SpecError of its own names lines already
         try:
-            return graph_module.build(pipeline, self.today, self.runtime_of)
+            return graph_module.build(pipeline, self.today, self.runtime_of, self.tasks)
         except SpecError:  # the fast parse has no line numbers: build from one with them
             graph_module.build(load_pipeline(self.root, with_lines=True), self.today)
             raise

@@ -15,7 +15,7 @@ from gitpipe.core.jsondoc import header
 from gitpipe.hashing.digests import gc_paused
 from gitpipe.pipeline import graph as graph_module
 from gitpipe.pipeline.lockfile import LockEntry
-from gitpipe.pipeline.model import Task, tasks_of
+from gitpipe.pipeline.model import Task
 from gitpipe.project.projectlock import RunningStage, running_stages
 from gitpipe.project.reasons import Kind, unfinished
 from gitpipe.project.root import Project
@@ -80,10 +80,9 @@ def _walks_begun(project: Project) -> bool:
     while the forked walks run. False where a stage's tasks cannot be made: the
     graph names the problem, with its lines. (A problem of the pipeline itself
     is raised here, as the graph would raise it first.)"""
-    stages, today = project.pipeline.stages, project.today
+    _ = project.pipeline  # its own problem raised here, not caught below
     try:
-        paths = [path for stage in stages for task in tasks_of(stage, today)
-                 for path in _paths_of(task)]
+        paths = [path for task in project.tasks for path in _paths_of(task)]
     except SpecError:
         return False
     project.workspace.walk_ahead(paths)

@@ -312,9 +312,21 @@ def make_executable(path: Path) -> None:
 
 
 def remove_path(path: Path) -> None:
-    """Delete a file, link or directory tree, read-only entries included."""
-    if path.is_symlink() or path.is_file():
+    """Delete a file, link or directory tree, read-only entries included;
+    anything else (nothing there, a fifo) is left. One `lstat` says which: a
+    stage's outs are removed before each of its runs."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError as exc:
+        if exc.errno in _NOTHING_THERE:
+            return
+        raise
+    if stat_module.S_ISLNK(mode) or stat_module.S_ISREG(mode):
         path.unlink()
-    elif path.is_dir():
+    elif stat_module.S_ISDIR(mode):
         remove_tree(path)
+
+
+# What pathlib's is_* take for "not there" rather than an error.
+_NOTHING_THERE = frozenset((errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP))
 

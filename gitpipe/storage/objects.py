@@ -8,7 +8,6 @@ a directory's manifest is an object too, named `….dir`.
 from __future__ import annotations
 
 import contextlib
-import io
 import itertools
 import os
 import re
@@ -16,7 +15,6 @@ import stat as stat_module
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 import xxhash
 
@@ -94,6 +92,26 @@ def _create_tmp(folder: str) -> tuple[int, str]:
         except FileExistsError:
             continue
     raise CacheError(f"{folder}: cannot create a temp file (100 names taken)")
+
+
+class FdFile:
+    """An open descriptor read and written as a file object would be (the
+    calls `copy_hashing_stream` makes), each call one system call; the
+    caller closes the descriptor."""
+
+    __slots__ = ("fd",)
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def readinto(self, buffer: memoryview | bytearray) -> int:
+        return os.readv(self.fd, [buffer])
+
+    def write(self, data: bytes | memoryview) -> int:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.fd, view):]
+        return len(data)
 
 
 def copy_hashing(src: Path | str, dst: Path | str) -> str:
@@ -178,29 +196,35 @@ class ObjectStore:
         if self.has(digest):
             return
 
-        def copy(writer: BinaryIO) -> None:
-            with open(source, "rb", buffering=0) as reader:
+        def copy(writer: FdFile) -> None:
+            reader = FdFile(os.open(source, os.O_RDONLY | os.O_CLOEXEC))
+            try:
                 got = f"xxh3:{copy_hashing_stream(reader, [writer])[0]}"
+            finally:
+                os.close(reader.fd)
             if got != digest:
                 raise CacheError(f"{source}: changed while it was being cached "
                                  f"(expected {digest}, read {got})")
 
         self.write_beside(self.path(digest), copy, OBJECT_MODE)
 
-    def write_beside(self, final: Path, write: Callable[[BinaryIO], object], mode: int) -> None:
+    def write_beside(self, final: Path, write: Callable[[FdFile], object], mode: int) -> None:
         """Make `final` through a temp file beside it: created (never through a
         planted file or symlink), written by `write`, given `mode` and renamed
         over `final` in one pass, with no second open; gone if `write` raises.
 
         A stage's outs and run entry are small files, so the syscalls around
-        the bytes are most of the cost of caching them."""
+        the bytes are most of the cost of caching them: the descriptor is
+        written as it is, with no file object (whose making asks the kernel
+        for the file's stat and position)."""
         folder = str(self._dir(final.parent))
         fd, tmp = _create_tmp(folder)
         try:
-            # A buffer size given: io.open then asks no isatty (an ioctl) of a file.
-            with open(fd, "wb", buffering=io.DEFAULT_BUFFER_SIZE) as writer:
-                write(writer)
+            try:
+                write(FdFile(fd))
                 os.fchmod(fd, mode)
+            finally:
+                os.close(fd)
             os.replace(tmp, final)
         except BaseException:
             with contextlib.suppress(OSError):
