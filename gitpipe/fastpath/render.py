@@ -135,7 +135,7 @@ def running_lines(report: StatusReport) -> tuple[list[str], list[str]]:
     what is stale is judged again once it ends."""
     from gitpipe.trust.checks import terminal_text  # the record's task names: this machine's
 
-    lines = [f"{terminal_text(stage.task)}: running ("
+    lines = [f"{terminal_text(stage.task)}: running{_for(stage.seconds)} ("
              + ("started by a gitpipe that was killed; " if stage.killed else "")
              + f"process group {stage.process_group})" for stage in report.running]
     left = [stage.process_group for stage in report.running if stage.killed]
@@ -148,6 +148,17 @@ def running_lines(report: StatusReport) -> tuple[list[str], list[str]]:
 
     return lines, [f"hint: 'gitpipe repro' refuses to run beside {plural(len(left), 'stage')} "
                    f"a killed gitpipe left running: {stop_advice(left)}", *hints]
+
+
+def _for(seconds: int | None) -> str:
+    """` for 42 s`, ` for 3 min`, ` for 2 h 05 min`: how long a stage has run."""
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f" for {seconds} s"
+    if seconds < 3600:
+        return f" for {seconds // 60} min"
+    return f" for {seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
 def _checkout_hint(report: StatusReport,
