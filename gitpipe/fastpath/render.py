@@ -72,18 +72,19 @@ def counts_text(names: list[str], chosen: set[str], verb: str) -> str:
     then, per stage, its date partitions or foreach items chosen, as `validate`
     counts them. A stage none of whose tasks is chosen is left out (`0 of 4
     partitions` says nothing the stage count does not); where several stages
-    are counted, each is named (`daily: 1 of 3 partitions, feats: 2 of 3
+    count one kind, each is named (`daily: 1 of 3 partitions, feats: 2 of 3
     partitions`): a sum over stages reads as one stage's."""
     by_stage: dict[str, list[str]] = {}
     for name in names:
         by_stage.setdefault(name.partition("@")[0], []).append(name)
     picked = {name.partition("@")[0] for name in chosen}
-    parts = {stage: f"{count} of {plural(len(group), kind)}"
+    parts = {(stage, kind): f"{count} of {plural(len(group), kind)}"
              for stage, tasks in by_stage.items()
              for kind, group in tasks_by_kind(tasks).items() if group and kind != "stage"
              and (count := sum(n in chosen for n in group))}
-    said = list(parts.values()) if len(parts) <= 1 else \
-        [f"{stage}: {part}" for stage, part in parts.items()]
+    kinds = [kind for _, kind in parts]
+    said = list(parts.values()) if len(kinds) == len(set(kinds)) else \
+        [f"{stage}: {part}" for (stage, _), part in parts.items()]
     said = said if len(said) <= STAGES_COUNTED else \
         [*said[:STAGES_COUNTED], f"{len(said) - STAGES_COUNTED} more stages"]
     within = f" ({', '.join(said)})" if said else ""
