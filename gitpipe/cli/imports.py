@@ -9,7 +9,26 @@ import click
 from gitpipe.cli.group import cli
 
 
-@cli.group("import")
+class _ImportGroup(click.Group):
+    """`gitpipe import dvc.yaml` (the file where the tool's name goes) says
+    the command that reads it, not only "No such command"."""
+
+    def resolve_command(self, ctx: click.Context,
+                        args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as exc:
+            from gitpipe.trust.checks import terminal_text
+
+            name = Path(args[0]).name if args else ""
+            if not name.startswith("dvc.") and not name.endswith((".yaml", ".yml")):
+                raise
+            said = terminal_text(args[0])
+            raise click.UsageError(f"{exc.message}\nhint: name the tool first: "
+                                   f"gitpipe import dvc {said}", exc.ctx) from None
+
+
+@cli.group("import", cls=_ImportGroup)
 def import_group() -> None:
     """Write gitpipe.yaml from another tool's pipeline file."""
 

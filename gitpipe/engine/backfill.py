@@ -65,7 +65,9 @@ def _range_hint(project: Project, name: str, spec: PartitionSpec) -> str:
     except PartitionError:
         declared = f"are declared as {spec.start}..{spec.end}"
     return (f"the partitions of {name!r} {declared}; --start and --end take {form}, "
-            "'today' or 'yesterday' inside that range, --end inclusive")
+            "'today' or 'yesterday' inside that range, --end inclusive; a date outside "
+            "it needs the range widened: 'start:'/'end:' under the stage's 'partition:' "
+            "in gitpipe.yaml (as Airflow's start_date)")
 
 
 def backfill(project: Project, options: BackfillOptions, repro_options: ReproOptions,

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 UP_TO_DATE = "everything is up to date"
 # Nothing stale while stages run: the lock matches the work tree as it is now.
 NOTHING_STALE = "nothing is stale in the work tree as it is now"
+STAGES_COUNTED = 3  # stages whose partitions or items a count line names
 MAY_RUN = "may run"  # a dry run's task downstream of forced ones alone
 NOTHING_WOULD_RUN = "everything is up to date: nothing would run"
 # A dry run that considered some of the pipeline (targets, -s, --downstream):
@@ -68,17 +69,27 @@ def reasons_of(result: TaskResult) -> Sequence[Reason | str]:
 def counts_text(names: list[str], chosen: set[str], verb: str) -> str:
     """`2 of 3 stages stale (366 of 366 partitions)`: the stages of gitpipe.yaml
     (a partitioned or foreach stage is one, `chosen` when any of its tasks is),
-    then its date partitions and foreach items, as `validate` counts them; a
-    kind none of whose tasks is chosen is left out (`0 of 4 partitions` says
-    nothing the stage count does not)."""
-    kinds = tasks_by_kind(names)
-    stages = {name.partition("@")[0] for name in names}
+    then, per stage, its date partitions or foreach items chosen, as `validate`
+    counts them. A stage none of whose tasks is chosen is left out (`0 of 4
+    partitions` says nothing the stage count does not); where several stages
+    count one kind, each is named (`daily: 1 of 3 partitions, feats: 2 of 3
+    partitions`): a sum over stages reads as one stage's."""
+    by_stage: dict[str, list[str]] = {}
+    for name in names:
+        by_stage.setdefault(name.partition("@")[0], []).append(name)
     picked = {name.partition("@")[0] for name in chosen}
-    parts = [f"{count} of {plural(len(group), kind)}"
-             for kind, group in kinds.items() if group and kind != "stage"
-             and (count := sum(n in chosen for n in group))]
-    within = f" ({', '.join(parts)})" if parts else ""
-    return f"{len(stages & picked)} of {plural(len(stages), 'stage')} {verb}{within}"
+    parts = {(stage, kind): f"{count} of {plural(len(group), kind)}"
+             for stage, tasks in by_stage.items()
+             for kind, group in tasks_by_kind(tasks).items() if group and kind != "stage"
+             and (count := sum(n in chosen for n in group))}
+    kinds = [kind for _, kind in parts]
+    said = list(parts.values()) if len(kinds) == len(set(kinds)) else \
+        [f"{stage}: {part}" for (stage, _), part in parts.items()]
+    said = said if len(said) <= STAGES_COUNTED else \
+        [*said[:STAGES_COUNTED], f"{len(said) - STAGES_COUNTED} more stages"]
+    within = f" ({', '.join(said)})" if said else ""
+    return (f"{len(set(by_stage) & picked)} of {plural(len(by_stage), 'stage')} "
+            f"{verb}{within}")
 
 
 def tasks_by_kind(names: Iterable[str]) -> dict[str, list[str]]:
@@ -125,7 +136,7 @@ def running_lines(report: StatusReport) -> tuple[list[str], list[str]]:
     what is stale is judged again once it ends."""
     from gitpipe.trust.checks import terminal_text  # the record's task names: this machine's
 
-    lines = [f"{terminal_text(stage.task)}: running ("
+    lines = [f"{terminal_text(stage.task)}: running{_for(stage.seconds)} ("
              + ("started by a gitpipe that was killed; " if stage.killed else "")
              + f"process group {stage.process_group})" for stage in report.running]
     left = [stage.process_group for stage in report.running if stage.killed]
@@ -138,6 +149,17 @@ def running_lines(report: StatusReport) -> tuple[list[str], list[str]]:
 
     return lines, [f"hint: 'gitpipe repro' refuses to run beside {plural(len(left), 'stage')} "
                    f"a killed gitpipe left running: {stop_advice(left)}", *hints]
+
+
+def _for(seconds: int | None) -> str:
+    """` for 42 s`, ` for 3 min`, ` for 2 h 05 min`: how long a stage has run."""
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f" for {seconds} s"
+    if seconds < 3600:
+        return f" for {seconds // 60} min"
+    return f" for {seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
 def _checkout_hint(report: StatusReport,

@@ -91,7 +91,7 @@ class ParamsReader:
         data = self.file(ref.file)
         if data is _MISSING:
             problems.append(f"{printable(ref.file)}: stage {stage.name!r}: "
-                            "params file does not exist")
+                            "params file does not exist" + _other_default(self._read_text, ref))
             return _MISSING
         if not isinstance(data, dict):
             raise BadInputError(f"{printable(ref.file)}: must be a mapping of parameter names")
@@ -101,6 +101,21 @@ class ParamsReader:
             problems.append(f"{printable(ref.file)}: stage {stage.name!r}: param "
                             f"{ref.key!r} not found" + (f" ({hint})" if hint else ""))
         return value
+
+
+OTHER_PARAMS_NAMES = ("params.yml", "params.json", "params.toml")  # DVC reads these too
+
+
+def _other_default(read_text: Callable[[str], str | None], ref: ParamRef) -> str:
+    """Where the default params.yaml is missing and a file of another name
+    DVC users keep params in is there: what to write instead."""
+    if ref.file != DEFAULT_PARAMS_FILE:
+        return ""
+    for name in OTHER_PARAMS_NAMES:
+        if read_text(name) is not None:
+            return (f" ({name} is there: name it in the stage's params as "
+                    f"'- {name}: [{ref.key}]', or rename it {DEFAULT_PARAMS_FILE})")
+    return ""
 
 
 def _display_key(ref: ParamRef) -> str:

@@ -168,11 +168,12 @@ class RunningStage(NamedTuple):
     task: str
     process_group: int
     killed: bool
+    seconds: int | None = None  # how long it has run; None where /proc cannot say
 
     def to_json(self) -> dict[str, object]:
         """One entry of `status --json`'s `running` (docs/reference/json.md)."""
         return {"task": self.task, "process_group": self.process_group,
-                "gitpipe_killed": self.killed}
+                "gitpipe_killed": self.killed, "seconds": self.seconds}
 
 
 def running_stages(gitpipe_dir: Path) -> list[RunningStage]:
@@ -200,8 +201,20 @@ def running_stages(gitpipe_dir: Path) -> list[RunningStage]:
     holder_pid = pid(holder.strip())
     # a killed gitpipe nothing has reaped yet is a zombie, its start time still there
     holder_since = None if holder_pid is None else _start_time(holder_pid, zombie=False)
-    return [RunningStage(task, pgid, holder_since is None or holder_since > since)
+    return [RunningStage(task, pgid, holder_since is None or holder_since > since,
+                         _seconds_since(since))
             for task, pgid, since in _left(record)]
+
+
+def _seconds_since(ticks: int) -> int | None:
+    """Seconds from a start time in clock ticks since boot (as /proc/PID/stat
+    says it) to now, or None where /proc/uptime cannot be read."""
+    try:
+        with open("/proc/uptime") as handle:
+            uptime = float(handle.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(0, int(uptime - ticks / os.sysconf("SC_CLK_TCK")))
 
 
 def left_running(record: str) -> list[tuple[str, int]]:

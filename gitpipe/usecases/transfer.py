@@ -156,7 +156,12 @@ def push_outs(project: Project, remote: Remote, targets: Iterable[str] = (), job
     outs = locked_outs(entries, targets)
     absent = [o for o in outs if project.cache.missing(o.digest)]
     if absent:
-        raise missing_error(absent, "the local cache")
+        # An out a clone has from git (a metrics file), never fetched into its
+        # cache, is no refusal where the remote holds it: nothing to upload.
+        lacking = absent_objects(remote, {o.digest for o in absent})
+        if unheld := [o for o in absent if o.digest in lacking]:
+            raise missing_error(unheld, "the local cache")
+        outs = [o for o in outs if o not in absent]
     tasks = {o.task for o in outs}
     runs = [rel for rel in (run_relpath(t, entries[t].fingerprint) for t in sorted(tasks))
             if (project.cache.root / rel).exists()]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -79,3 +80,22 @@ def test_without_the_local_url_the_recipe_refuses(tmp_path: Path) -> None:
     assert done.returncode == 2, done.stderr
     assert "whose URL comes from the committed .gitpipe/config.yaml" in done.stderr, done.stderr
     assert _objects(store) == unnamed | named
+
+
+def test_without_the_local_url_the_recipe_refuses_with_nothing_to_delete(
+        tmp_path: Path) -> None:
+    """A CI job that passes while the remote holds no garbage, then fails the
+    day some appears, is found out late: --yes on a committed URL refuses
+    every time, whatever there is to delete."""
+    ci, store, unnamed, named = _ci_clone(tmp_path)
+    for path in list((store / "files").rglob("*")):
+        if path.is_file() and path.name in unnamed:
+            path.unlink()
+    shutil.rmtree(store / "runs")  # the first run's entry is garbage too
+    script, _ = LOCAL_URL.subn("", _recipe())
+    done = _run(script, ci, tmp_path, store)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "whose URL comes from the committed .gitpipe/config.yaml" in done.stderr, done.stderr
+    assert "would remove 0 object(s) (0 B) and 0 run-cache entries" in done.stdout
+    assert "Traceback" not in done.stderr
+    assert _objects(store) == named

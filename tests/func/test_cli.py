@@ -128,6 +128,20 @@ def test_bad_specs_exit_2_before_running(repo: Repo, spec: dict, message: str) -
     assert not (repo.path / "o").exists()
 
 
+def test_a_params_yml_beside_no_params_yaml_is_named(repo: Repo) -> None:
+    """A DVC user's params.yml (DVC reads .yml, .json, .toml too): the error
+    says the file that is there and how to name it."""
+    repo.gen({"params.yml": {"train": {"lr": 0.1}}})
+    repo.spec({"a": {"cmd": "x", "params": ["train.lr"], "outs": ["o"]}})
+    done = repo.run("status")
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert ("params.yaml: stage 'a': params file does not exist (params.yml is there: name "
+            "it in the stage's params as '- params.yml: [train.lr]', or rename it "
+            "params.yaml)") in done.stderr, done.stderr
+    repo.spec({"a": {"cmd": "x", "params": [{"params.yml": ["train.lr"]}], "outs": ["o"]}})
+    assert repo.run("status").returncode == 0  # the form the hint gives is one that works
+
+
 def test_missing_param_key_did_you_mean(repo: Repo) -> None:
     repo.gen({"params.yaml": {"train": {"lr": 0.1}}})
     repo.spec({"a": {"cmd": "x", "params": ["train.rl"], "outs": ["o"]}})

@@ -190,3 +190,14 @@ def test_templates_in_a_subfolder_dvc_yaml_get_a_note(repo: Repo) -> None:
     repo.gen({"sub/dvc.yaml": "vars: [v.yaml]\nstages:\n  t:\n    cmd: echo ${name} > o.txt\n"})
     done = repo.run("import", "dvc", "sub/dvc.yaml", check=True)
     assert "gitpipe reads them from the project root" in done.stderr
+
+
+def test_the_file_named_where_the_tool_goes_says_the_command(repo: Repo) -> None:
+    """A DVC user types `gitpipe import dvc.yaml`: the hint is the command
+    that reads it; a name that is no file of a tool stays click's error."""
+    done = repo.run("import", "dvc.yaml")
+    assert done.returncode == 2, done.stderr
+    assert "hint: name the tool first: gitpipe import dvc dvc.yaml" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    other = repo.run("import", "pipeline")
+    assert other.returncode == 2 and "hint:" not in other.stderr, other.stderr

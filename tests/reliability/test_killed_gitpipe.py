@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -180,18 +181,23 @@ def test_status_says_a_stage_a_killed_gitpipe_left_running(repo: Repo) -> None:
     repo.age()
     assert repo.run("status", check=True).stdout == "everything is up to date\n"
     assert os.path.exists(seal_path(str(repo.path), "status")), "the no-op was not sealed"
+    began = time.monotonic() - 1  # /proc's start times are in whole clock ticks
     first, pgid = _slow_repro(repo, "--force")
     try:
         first.kill()  # not reaped until the end: a killed gitpipe left a zombie is as dead
         said = repo.run("status", check=True, timeout=30).stdout
+        seconds = _running_for(said)
         assert said == (
-            f"slow: running (started by a gitpipe that was killed; process group {pgid})\n"
+            f"slow: running for {seconds} s (started by a gitpipe that was killed; "
+            f"process group {pgid})\n"
             "nothing is stale in the work tree as it is now\n"
             "hint: 'gitpipe repro' refuses to run beside 1 stage a killed gitpipe left "
             f"running: wait for it to end, or stop it: kill -- -{pgid}\n"), said
         document = json.loads(repo.run("status", "--json", check=True).stdout)
         assert document["running"] == [
-            {"task": "slow", "process_group": pgid, "gitpipe_killed": True}]
+            {"task": "slow", "process_group": pgid, "gitpipe_killed": True,
+             "seconds": document["running"][0]["seconds"]}]
+        assert seconds <= document["running"][0]["seconds"] <= time.monotonic() - began
         assert alive(pgid)  # status only looked
     finally:
         first.wait(timeout=10)
@@ -199,6 +205,14 @@ def test_status_says_a_stage_a_killed_gitpipe_left_running(repo: Repo) -> None:
     _group_gone(pgid)
     said = repo.run("status", check=True).stdout
     assert said == "everything is up to date\n", said  # ended: nothing running is said
+
+
+def _running_for(said: str) -> int:
+    """The seconds `status` says the stage has run (`slow: running for N s`),
+    as the user reads how long it has gone on."""
+    found = re.match(r"slow: running for (\d+) s \(", said)
+    assert found, said
+    return int(found.group(1))
 
 
 WAIT_HINT = ("hint: another gitpipe is running 1 stage now: ask 'gitpipe status' again "
@@ -209,14 +223,18 @@ def test_status_says_a_stage_a_live_gitpipe_is_running(repo: Repo) -> None:
     """While another gitpipe runs a stage, `status` says it runs (no kill
     hint: that gitpipe ends it), above why it is stale."""
     repo.spec({"slow": {"cmd": SLOW, "outs": ["o"]}}, commit="spec")
+    began = time.monotonic() - 1  # /proc's start times are in whole clock ticks
     live, pgid = _slow_repro(repo)
     try:
         said = repo.run("status", check=True, timeout=30).stdout
-        assert said == (f"slow: running (process group {pgid})\n"
+        seconds = _running_for(said)
+        assert said == (f"slow: running for {seconds} s (process group {pgid})\n"
                         "slow:\n    new stage\n1 of 1 stage stale\n" + WAIT_HINT), said
         document = json.loads(repo.run("status", "--json", check=True).stdout)
         assert document["running"] == [
-            {"task": "slow", "process_group": pgid, "gitpipe_killed": False}]
+            {"task": "slow", "process_group": pgid, "gitpipe_killed": False,
+             "seconds": document["running"][0]["seconds"]}]
+        assert seconds <= document["running"][0]["seconds"] <= time.monotonic() - began
     finally:
         _kill_group(pgid)
         live.wait(timeout=30)
@@ -238,7 +256,7 @@ def test_status_beside_a_live_run_names_no_command_that_would_refuse(repo: Repo)
     pgid = int(repo.read("started"))
     try:
         said = repo.run("status", check=True, timeout=30).stdout
-        assert said == (f"slow: running (process group {pgid})\n"
+        assert said == (f"slow: running for {_running_for(said)} s (process group {pgid})\n"
                         "slow:\n    outs: o missing\n1 of 1 stage stale\n" + WAIT_HINT), said
     finally:
         _kill_group(pgid)
