@@ -214,9 +214,13 @@ class Project(project_module.Project):
         from gitpipe.usecases.gcyes import without_asking
 
         store = self.remote(remote) if remote is not None else None
+        refusal = None
         if store is not None and confirm is None:  # the CLI's --yes comes this way too
-            confirm = without_asking(self, store.name)
-        return garbage.gc(self, scope or garbage.GcScope(), store, dry_run, confirm, progress)
+            confirm = refusal = without_asking(self, store.name)
+        plan = garbage.gc(self, scope or garbage.GcScope(), store, dry_run, confirm, progress)
+        if refusal is not None and not dry_run:
+            refusal(plan)  # with nothing to delete too: a CI job fails from its first run
+        return plan
 
     def dag(self, fmt: str = "ascii", everything: bool = False, targets: Iterable[str] = (),
             status: bool = False) -> str:
