@@ -195,15 +195,22 @@ class ObjectStore:
         """Store `source` as object `digest`; CacheError if its bytes disagree."""
         if self.has(digest):
             return
+        fd = os.open(source, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            self.add_open(fd, digest, str(source))
+        finally:
+            os.close(fd)
+
+    def add_open(self, fd: int, digest: str, name: str) -> None:
+        """Store the file open as `fd`, from its current offset, as object
+        `digest` (`name` in messages); CacheError if its bytes disagree."""
+        if self.has(digest):
+            return
 
         def copy(writer: FdFile) -> None:
-            reader = FdFile(os.open(source, os.O_RDONLY | os.O_CLOEXEC))
-            try:
-                got = f"xxh3:{copy_hashing_stream(reader, [writer])[0]}"
-            finally:
-                os.close(reader.fd)
+            got = f"xxh3:{copy_hashing_stream(FdFile(fd), [writer])[0]}"
             if got != digest:
-                raise CacheError(f"{source}: changed while it was being cached "
+                raise CacheError(f"{name}: changed while it was being cached "
                                  f"(expected {digest}, read {got})")
 
         self.write_beside(self.path(digest), copy, OBJECT_MODE)

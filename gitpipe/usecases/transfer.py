@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitpipe.core.errors import BadInputError, GitpipeError
+from gitpipe.core.nofollow import open_beneath
 from gitpipe.core.trees import make_dirs
 from gitpipe.hashing.digests import DIR_SUFFIX, XXH3
 from gitpipe.pipeline.lockfile import LOCK_FILE
@@ -156,12 +157,9 @@ def push_outs(project: Project, remote: Remote, targets: Iterable[str] = (), job
     outs = locked_outs(entries, targets)
     absent = [o for o in outs if project.cache.missing(o.digest)]
     if absent:
-        # An out a clone has from git (a metrics file), never fetched into its
-        # cache, is no refusal where the remote holds it: nothing to upload.
-        lacking = absent_objects(remote, {o.digest for o in absent})
-        if unheld := [o for o in absent if o.digest in lacking]:
-            raise missing_error(unheld, "the local cache")
-        outs = [o for o in outs if o not in absent]
+        _cache_from_work_tree(project, absent)
+        if absent := [o for o in absent if project.cache.missing(o.digest)]:
+            raise missing_error(absent, "the local cache")
     tasks = {o.task for o in outs}
     runs = [rel for rel in (run_relpath(t, entries[t].fingerprint) for t in sorted(tasks))
             if (project.cache.root / rel).exists()]
@@ -170,6 +168,27 @@ def push_outs(project: Project, remote: Remote, targets: Iterable[str] = (), job
     # the start; push uploads them last, after every object they name.
     entries_todo = to_publish(remote, project.cache, runs, sharing)
     return push(remote, project.cache, [o.digest for o in outs], entries_todo, jobs, progress)
+
+
+def _cache_from_work_tree(project: Project, outs: list[LockedOut]) -> None:
+    """Cache each file out the work tree holds with the bytes the lock names:
+    a clone has a metrics file from git, never from its cache. The push then
+    checks the remote as for any object (storage/pushcheck.py): what the
+    remote says it holds is never taken for the bytes. A link, a file of
+    another kind or other bytes is left out, and the push refuses it."""
+    for out in outs:
+        if out.digest.endswith(DIR_SUFFIX) or out.within:
+            continue
+        try:
+            fd = open_beneath(project.root, out.path)
+        except (OSError, GitpipeError):
+            continue
+        try:
+            project.cache.add_open(fd, out.digest, out.path)
+        except CacheError:
+            continue
+        finally:
+            os.close(fd)
 
 
 def fetch_outs(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: int = 8,
