@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import click
@@ -21,9 +22,9 @@ class _ImportGroup(click.Group):
             from gitpipe.trust.checks import terminal_text
 
             name = Path(args[0]).name if args else ""
-            if not name.startswith("dvc.") and not name.endswith((".yaml", ".yml")):
-                raise
-            said = terminal_text(args[0])
+            if not (name.startswith("dvc") and name.endswith((".yaml", ".yml"))):
+                raise  # a DVC pipeline file where the tool's name goes
+            said = shlex.quote(terminal_text(args[0]))
             raise click.UsageError(f"{exc.message}\nhint: name the tool first: "
                                    f"gitpipe import dvc {said}", exc.ctx) from None
 

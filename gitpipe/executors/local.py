@@ -263,7 +263,7 @@ class LocalExecutor:
 
     def submit(self, job: Job) -> LocalHandle:
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
-        try:  # the folder is there but for a first run: no stat of it a run
+        try:  # the logs folder is there after the first run: made only when the open misses it
             log = os.open(job.log_path, flags, 0o666)
         except FileNotFoundError:
             job.log_path.parent.mkdir(parents=True, exist_ok=True)

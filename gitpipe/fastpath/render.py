@@ -86,7 +86,7 @@ def counts_text(names: list[str], chosen: set[str], verb: str) -> str:
     said = list(parts.values()) if len(kinds) == len(set(kinds)) else \
         [f"{stage}: {part}" for (stage, _), part in parts.items()]
     said = said if len(said) <= STAGES_COUNTED else \
-        [*said[:STAGES_COUNTED], f"{len(said) - STAGES_COUNTED} more stages"]
+        [*said[:STAGES_COUNTED], plural(len(said) - STAGES_COUNTED, "more stage")]
     within = f" ({', '.join(said)})" if said else ""
     return (f"{len(set(by_stage) & picked)} of {plural(len(by_stage), 'stage')} "
             f"{verb}{within}")

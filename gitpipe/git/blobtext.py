@@ -30,12 +30,22 @@ def bounded_blob(repo: pygit2.Repository, blob_id: str, name: str,
     where git records it larger than any of them is read (16 MiB), asked of
     the object's header before a byte is inflated: a clone's history may
     hold a blob of gigabytes that compresses to megabytes, which read whole
-    took thousands of times its packed size."""
+    costs thousands of times its packed size in memory."""
     size = repo.odb.read_header(str(blob_id))[1]
     if size > limit:
         raise BadInputError(f"{name}: file is larger than {limit // (1024 * 1024)} MiB "
                             f"({size} bytes in git): not read")
     return bytes(repo[blob_id].read_raw())
+
+
+def bounded_text_or_nothing(repo: pygit2.Repository, blob_id: str, name: str) -> str:
+    """The text of a past version of one of gitpipe's own files, or "" where
+    it is too large to be read: a lock that names nothing, as a damaged one
+    does (gc keeps nothing of its own for it rather than refusing for ever)."""
+    try:
+        return bounded_blob(repo, blob_id, name).decode("utf-8", errors="replace")
+    except BadInputError:
+        return ""
 
 
 def blob_text(data: bytes, mode: int, name: str, where: str) -> str:

@@ -163,7 +163,7 @@ def raw_blob_id(full_path: str) -> str:
     """The git blob id of a file's bytes as they are, through no filter: what
     `git hash-object --no-filters` prints; the index's id for a file git does
     not convert (see GitRepo.converts), as long as the file is what was added."""
-    fd = os.open(full_path, os.O_RDONLY | os.O_CLOEXEC)  # no file object: 4 calls fewer
+    fd = os.open(full_path, os.O_RDONLY | os.O_CLOEXEC)  # a file object would stat it again
     try:
         size, read = os.fstat(fd).st_size, 0
         hasher = hashlib.sha1(f"blob {size}\0".encode(), usedforsecurity=False)
@@ -373,8 +373,8 @@ def _blob_at(git: GitRepo, commit_id: str, path: str) -> str | None:
 
 
 def _blob_text(git: GitRepo, blob_id: str, name: str) -> str:
-    from gitpipe.git.blobtext import bounded_blob
-    return bounded_blob(git.repo, blob_id, name).decode("utf-8", errors="replace")
+    from gitpipe.git.blobtext import bounded_text_or_nothing
+    return bounded_text_or_nothing(git.repo, blob_id, name)
 
 
 def _other_worktree_files(git: GitRepo, path: str) -> list[FileVersion]:

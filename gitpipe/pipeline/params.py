@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from gitpipe.core.errors import BadInputError, SpecError, did_you_mean
+from gitpipe.core.errors import BadInputError, GitpipeError, SpecError, did_you_mean
 from gitpipe.core.parsecache import cached_parse
 from gitpipe.hashing.canonical import canonical, key_text, label, same
 from gitpipe.hashing.statsig import ReadLog
@@ -112,7 +112,11 @@ def _other_default(read_text: Callable[[str], str | None], ref: ParamRef) -> str
     if ref.file != DEFAULT_PARAMS_FILE:
         return ""
     for name in OTHER_PARAMS_NAMES:
-        if read_text(name) is not None:
+        try:
+            there = read_text(name) is not None
+        except GitpipeError:  # a link out, a folder: no hint, the missing file's error stands
+            continue
+        if there:
             return (f" ({name} is there: name it in the stage's params as "
                     f"'- {name}: [{ref.key}]', or rename it {DEFAULT_PARAMS_FILE})")
     return ""

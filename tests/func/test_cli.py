@@ -142,6 +142,23 @@ def test_a_params_yml_beside_no_params_yaml_is_named(repo: Repo) -> None:
     assert repo.run("status").returncode == 0  # the form the hint gives is one that works
 
 
+def test_a_params_yml_that_cannot_be_read_gives_no_hint(repo: Repo, tmp_path: Path) -> None:
+    """The hint's look at params.yml is no read the user declared: a link
+    out of the repository or a folder there leaves the missing file's own
+    error, not one about params.yml."""
+    repo.spec({"a": {"cmd": "x", "params": ["lr"], "outs": ["o"]}})
+    (tmp_path / "outside.yml").write_text("lr: 1\n")
+    (repo.path / "params.yml").symlink_to(tmp_path / "outside.yml")
+    for plant in ("link", "folder"):
+        if plant == "folder":
+            (repo.path / "params.yml").unlink()
+            (repo.path / "params.yml").mkdir()
+        done = repo.run("status")
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        assert "params.yaml: stage 'a': params file does not exist" in done.stderr, done.stderr
+        assert "params.yml" not in done.stderr.replace("params.yaml", ""), done.stderr
+
+
 def test_missing_param_key_did_you_mean(repo: Repo) -> None:
     repo.gen({"params.yaml": {"train": {"lr": 0.1}}})
     repo.spec({"a": {"cmd": "x", "params": ["train.rl"], "outs": ["o"]}})

@@ -91,6 +91,18 @@ def test_a_huge_lock_in_history_is_passed_over_by_log(repo: Repo, tmp_path: Path
     assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe"])
 
 
+def test_a_huge_lock_in_history_keeps_nothing_of_its_own_in_gc(repo: Repo,
+                                                                tmp_path: Path) -> None:
+    """gc over every commit reads each lock in history: one too large to read
+    names nothing anyone can check out, as a damaged one, and gc goes on
+    (keeping what the readable locks name) rather than refusing for ever."""
+    _huge_in_history(repo, "gitpipe.lock")
+    done = repo.run("gc", "--all-commits", "--dry-run", preexec_fn=_limited, timeout=120)
+    assert "MemoryError" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 0, done.stderr
+    assert "would remove 0 object(s)" in done.stdout, done.stdout
+
+
 def test_huge_rules_in_history_are_refused_by_their_size(repo: Repo, tmp_path: Path) -> None:
     """A past commit's `.gitattributes` decides how its outs are checked out."""
     _huge_in_history(repo, ".gitattributes")
