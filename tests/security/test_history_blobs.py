@@ -47,10 +47,11 @@ def _limited() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
 
 
-def _huge_in_history(repo: Repo, name: str) -> None:
-    """HEAD~1 holds `name` as a blob of BLOB bytes; HEAD is as before it."""
-    repo.gen({"d.txt": "data\n"})
-    repo.spec({"a": {"cmd": "cat d.txt > a.txt", "deps": ["d.txt"], "outs": ["a.txt"]}},
+def _huge_in_history(repo: Repo, name: str, dep: str = "d.txt") -> None:
+    """HEAD~1 holds `name` as a blob of BLOB bytes; HEAD is as before it.
+    The stage's dep is `dep` (a file, or a folder holding d.txt)."""
+    repo.gen({dep if dep == "d.txt" else f"{dep}/d.txt": "data\n"})
+    repo.spec({"a": {"cmd": f"ls {dep} > a.txt", "deps": [dep], "outs": ["a.txt"]}},
               commit="spec")
     repo.run("repro", check=True)
     repo.commit("ran")
@@ -100,4 +101,17 @@ def test_huge_rules_in_history_are_refused_by_their_size(repo: Repo, tmp_path: P
     assert done.returncode == 2 and \
         f".gitattributes: file is larger than 100 MiB ({BLOB} bytes in git)" in done.stderr, \
         done.stderr
+    assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe"])
+
+
+def test_huge_ignore_rules_in_history_are_refused_by_their_size(repo: Repo,
+                                                                tmp_path: Path) -> None:
+    """A past commit's `.gitpipeignore` decides which of a dep folder's files
+    its fingerprint takes: read whole, it took the blob's size in memory."""
+    _huge_in_history(repo, ".gitpipeignore", dep="data")
+    before = snapshot(tmp_path)
+    done = repo.run("status", "--rev", "HEAD~1", preexec_fn=_limited, timeout=120)
+    assert "MemoryError" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 2 and \
+        ".gitpipeignore@HEAD~1: file is larger than 1 MiB" in done.stderr, done.stderr
     assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe"])
