@@ -47,12 +47,21 @@ def _limited() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
 
 
-def _huge_in_history(repo: Repo, name: str, dep: str = "d.txt") -> None:
+def _smaller() -> None:
+    """An address space less than the blob once (the command needs far less)."""
+    resource.setrlimit(resource.RLIMIT_AS, (BLOB * 3 // 4, BLOB * 3 // 4))
+
+
+def _huge_in_history(repo: Repo, name: str, dep: str = "d.txt",
+                     metrics: tuple[str, ...] = ()) -> None:
     """HEAD~1 holds `name` as a blob of BLOB bytes; HEAD is as before it.
-    The stage's dep is `dep` (a file, or a folder holding d.txt)."""
+    The stage's dep is `dep` (a file, or a folder holding d.txt); it writes
+    the metrics files `metrics` too."""
     repo.gen({dep if dep == "d.txt" else f"{dep}/d.txt": "data\n"})
-    repo.spec({"a": {"cmd": f"ls {dep} > a.txt", "deps": [dep], "outs": ["a.txt"]}},
-              commit="spec")
+    writes = "".join(f" && echo '{{\"m\":1}}' > {path}" for path in metrics)
+    repo.spec({"a": {"cmd": f"ls {dep} > a.txt{writes}", "deps": [dep], "outs": ["a.txt"],
+                     **({"metrics": list(metrics)}
+                        if metrics else {})}}, commit="spec")
     repo.run("repro", check=True)
     repo.commit("ran")
     oid = _loose_blob(repo, BLOB)
@@ -114,4 +123,17 @@ def test_huge_ignore_rules_in_history_are_refused_by_their_size(repo: Repo,
     assert "MemoryError" not in done.stderr and "Traceback" not in done.stderr, done.stderr
     assert done.returncode == 2 and \
         ".gitpipeignore@HEAD~1: file is larger than 1 MiB" in done.stderr, done.stderr
+    assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe"])
+
+
+def test_a_huge_metrics_file_in_history_is_passed_over_by_its_size(repo: Repo,
+                                                                   tmp_path: Path) -> None:
+    """A past commit's metrics file, where the commit holds it in git, was
+    looked up as an object, which inflates it whole, to learn its size."""
+    _huge_in_history(repo, "m.json", metrics=("m.json",))
+    before = snapshot(tmp_path)
+    done = repo.run("metrics", "diff", "HEAD~1", preexec_fn=_smaller, timeout=120)
+    assert "MemoryError" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert "m.json (at HEAD~1): larger than" in done.stdout + done.stderr, \
+        done.stdout + done.stderr
     assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe"])
