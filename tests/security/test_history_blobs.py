@@ -53,7 +53,7 @@ def _smaller() -> None:
 
 
 def _huge_in_history(repo: Repo, name: str, dep: str = "d.txt",
-                     metrics: tuple[str, ...] = ()) -> None:
+                     metrics: tuple[str, ...] = (), mode: str = "100644") -> None:
     """HEAD~1 holds `name` as a blob of BLOB bytes; HEAD is as before it.
     The stage's dep is `dep` (a file, or a folder holding d.txt); it writes
     the metrics files `metrics` too."""
@@ -68,7 +68,7 @@ def _huge_in_history(repo: Repo, name: str, dep: str = "d.txt",
     listing = repo.git("ls-tree", "HEAD")
     rows = [row for row in listing.splitlines() if not row.endswith(f"\t{name}")]
     tree = subprocess.run(["git", "mktree"], cwd=repo.path, check=True, capture_output=True,
-                          text=True, input="\n".join([*rows, f"100644 blob {oid}\t{name}"])
+                          text=True, input="\n".join([*rows, f"{mode} blob {oid}\t{name}"])
                           + "\n").stdout.strip()
     big = repo.git("commit-tree", tree, "-p", "HEAD", "-m", "big").strip()
     head = repo.git("rev-parse", "HEAD").strip()
@@ -136,4 +136,17 @@ def test_a_huge_metrics_file_in_history_is_passed_over_by_its_size(repo: Repo,
     assert "MemoryError" not in done.stderr and "Traceback" not in done.stderr, done.stderr
     assert "m.json (at HEAD~1): larger than" in done.stdout + done.stderr, \
         done.stdout + done.stderr
+    assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe"])
+
+
+def test_a_huge_symlink_dep_in_history_is_refused_by_its_size(repo: Repo,
+                                                              tmp_path: Path) -> None:
+    """A past commit's dep is a symlink whose target (its blob) is hundreds of
+    MiB: no checkout could make that link, and reading it whole took its size."""
+    _huge_in_history(repo, "d.txt", mode="120000")
+    before = snapshot(tmp_path)
+    done = repo.run("status", "--rev", "HEAD~1", preexec_fn=_smaller, timeout=120)
+    assert "MemoryError" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 2 and "d.txt@HEAD~1: file is larger than" in done.stderr, \
+        done.stderr
     assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe"])
