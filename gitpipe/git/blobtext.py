@@ -31,7 +31,12 @@ def bounded_blob(repo: pygit2.Repository, blob_id: str, name: str,
     the object's header before a byte is inflated: a clone's history may
     hold a blob of gigabytes that compresses to megabytes, which read whole
     took thousands of times its packed size."""
-    size = repo.odb.read_header(str(blob_id))[1]
+    try:
+        size = repo.odb.read_header(str(blob_id))[1]
+    except KeyError:  # pygit2's NotFoundError: a partial clone's, or a tree made so
+        raise BadInputError(f"{name}: git object {blob_id} is missing from this repository",
+                            hint="fetch it ('git fetch' from where it was cloned), or "
+                                 "name a commit whose files are all here") from None
     if size > limit:
         raise BadInputError(f"{name}: file is larger than {limit // (1024 * 1024)} MiB "
                             f"({size} bytes in git): not read")

@@ -150,3 +150,32 @@ def test_a_huge_symlink_dep_in_history_is_refused_by_its_size(repo: Repo,
     assert done.returncode == 2 and "d.txt@HEAD~1: file is larger than" in done.stderr, \
         done.stderr
     assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe"])
+
+
+@pytest.mark.parametrize("command", [["diff", "HEAD~1"], ["status", "--rev", "HEAD~1"],
+                                     ["params", "diff", "HEAD~1"]])
+def test_a_spec_missing_from_the_clone_is_named(repo: Repo, tmp_path: Path,
+                                               command: list[str]) -> None:
+    """A past commit's tree names a spec blob the clone lacks (a partial
+    clone's, or a tree made with `mktree --missing`): an unexpected
+    NotFoundError (exit 1), where the spec and the missing object are named."""
+    missing = "12345678" * 5
+    repo.gen({"d.txt": "data\n"})
+    repo.spec({"a": {"cmd": "cat d.txt > a.txt", "deps": ["d.txt"], "outs": ["a.txt"]}},
+              commit="spec")
+    rows = [row for row in repo.git("ls-tree", "HEAD").splitlines()
+            if not row.endswith("\tgitpipe.yaml")]
+    tree = subprocess.run(["git", "mktree", "--missing"], cwd=repo.path, check=True,
+                          capture_output=True, text=True,
+                          input="\n".join([*rows, f"100644 blob {missing}\tgitpipe.yaml"])
+                          + "\n").stdout.strip()
+    gap = repo.git("commit-tree", tree, "-p", "HEAD", "-m", "missing").strip()
+    head = repo.git("rev-parse", "HEAD").strip()
+    restored = repo.git("commit-tree", f"{head}^{{tree}}", "-p", gap, "-m", "back").strip()
+    repo.git("reset", "-q", "--soft", restored)
+    before = snapshot(tmp_path)
+    done = repo.run(*command, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.startswith(f"error: gitpipe.yaml@HEAD~1: git object {missing} is "
+                                  "missing from this repository"), done.stderr
+    assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe"])
