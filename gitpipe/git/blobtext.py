@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 LINK_MODE = 0o120000  # a symlink's mode in a tree or the index
 
 
+class BlobTooLarge(BadInputError):
+    """A blob git records as larger than gitpipe reads."""
+
+
 # git reads no `.gitattributes` larger than this (it warns and ignores it).
 ATTRIBUTES_MAX = 100 * 1024 * 1024
 
@@ -31,10 +35,15 @@ def bounded_blob(repo: pygit2.Repository, blob_id: str, name: str,
     the object's header before a byte is inflated: a clone's history may
     hold a blob of gigabytes that compresses to megabytes, which read whole
     costs thousands of times its packed size in memory."""
-    size = repo.odb.read_header(str(blob_id))[1]
+    try:
+        size = repo.odb.read_header(str(blob_id))[1]
+    except KeyError:  # pygit2's NotFoundError: a partial clone's, or a tree made so
+        raise BadInputError(f"{name}: git object {blob_id} is missing from this repository",
+                            hint="fetch it ('git fetch' from where it was cloned), or "
+                                 "name a commit whose files are all here") from None
     if size > limit:
-        raise BadInputError(f"{name}: file is larger than {limit // (1024 * 1024)} MiB "
-                            f"({size} bytes in git): not read")
+        raise BlobTooLarge(f"{name}: file is larger than {limit // (1024 * 1024)} MiB "
+                           f"({size} bytes in git): not read")
     return bytes(repo[blob_id].read_raw())
 
 
@@ -44,7 +53,7 @@ def bounded_text_or_nothing(repo: pygit2.Repository, blob_id: str, name: str) ->
     does (gc keeps nothing of its own for it rather than refusing for ever)."""
     try:
         return bounded_blob(repo, blob_id, name).decode("utf-8", errors="replace")
-    except BadInputError:
+    except BlobTooLarge:  # a missing object is no damage: it may be fetched, so it refuses
         return ""
 
 

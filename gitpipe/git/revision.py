@@ -90,7 +90,9 @@ class Revision:
     def link_target(self, path: str) -> str:
         entry = self._entry(path)
         assert entry is not None
-        return os.fsdecode(self.git.repo[entry.id].read_raw())
+        # A link's target is its blob: a clone's may be gigabytes (no checkout
+        # could make that link), bounded as gitpipe's own files are.
+        return os.fsdecode(bounded_blob(self.git.repo, str(entry.id), f"{path}@{self.rev}"))
 
     def converts(self, path: str) -> bool:
         """Whether a checkout of the commit writes `path` through a conversion

@@ -150,9 +150,24 @@ def _options_only_in(committed: dict[str, Any],
         mine = local_remotes.get(name)
         mine = mine if isinstance(mine, dict) else {}
         if isinstance(body, dict):
-            found |= {(str(name), str(key)) for key in body
-                      if key != "url" and key not in RUN_CACHE_KEYS and key not in mine}
+            options = {k: v for k, v in body.items() if k != "url" and k not in RUN_CACHE_KEYS}
+            found |= {(str(name), key) for key in _keys_only_in(options, mine)}
     return frozenset(found)
+
+
+def _keys_only_in(committed: dict[Any, Any], local: dict[Any, Any]) -> list[str]:
+    """The keys (dotted within mappings) `committed` sets and `local` does not:
+    a mapping both set is merged key by key (_merge), so a committed
+    `client_kwargs.endpoint_url` under the user's own `client_kwargs` is
+    still the committed file's choice of where the URL leads."""
+    keys = []
+    for key, value in committed.items():
+        mine = local.get(key)
+        if key not in local:
+            keys.append(str(key))
+        elif isinstance(value, dict) and isinstance(mine, dict):
+            keys += [f"{key}.{inner}" for inner in _keys_only_in(value, mine)]
+    return keys
 
 
 def default_config_text() -> str:

@@ -29,9 +29,10 @@ from typing import TYPE_CHECKING, Any
 
 from gitpipe.core.errors import BadInputError
 from gitpipe.core.yamlio import parse_yaml
+from gitpipe.git.blobtext import bounded_blob
 from gitpipe.git.revision import EXECUTABLE_MODE, Revision
 from gitpipe.hashing.digests import GIT, XXH3, file_digest, hash_bytes, listing_digest
-from gitpipe.hashing.ignore import IGNORE_FILE, Ignore, parse_rules
+from gitpipe.hashing.ignore import IGNORE_FILE, MAX_BYTES, Ignore, parse_rules
 from gitpipe.hashing.statsig import ListedFile, walk_files
 from gitpipe.pipeline import graph as graph_module
 from gitpipe.pipeline import lockfile, registry
@@ -199,8 +200,10 @@ class RevisionIgnore:
             return None  # the work tree reads only a regular file as rules
         blob_id = self.space.revision.blob_id(name)
         assert blob_id is not None
-        text = self.space.revision.git.repo[blob_id].read_raw().decode("utf-8", "surrogateescape")
-        return parse_rules(text, f"{name}@{self.space.revision.rev}")
+        source = f"{name}@{self.space.revision.rev}"
+        # The work tree's rules are read to the same bound (hashing/ignore.py).
+        data = bounded_blob(self.space.revision.git.repo, blob_id, source, MAX_BYTES)
+        return parse_rules(data.decode("utf-8", "surrogateescape"), source)
 
     def _entering(self, outer: Ignore, rel: str) -> Ignore:
         """The rules for the entries of the dep's folder `rel`: its own file joins."""

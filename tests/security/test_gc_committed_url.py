@@ -115,3 +115,39 @@ def test_gc_yes_never_deletes_where_a_committed_option_points_a_local_url(
 def _keys(endpoint: str, bucket: str) -> list[str]:
     listed = _client(endpoint).list_objects_v2(Bucket=bucket).get("Contents", [])
     return sorted(item["Key"] for item in listed)
+
+
+@pytest.mark.s3
+def test_gc_yes_never_deletes_where_a_committed_nested_option_points_a_local_url(
+        make_repo: Callable[[str], Repo], tmp_path: Path, s3_env: dict[str, str],
+        s3_server: str, second_s3_server: str) -> None:
+    """CI's config.local.yaml sets the URL and a `client_kwargs` of its own
+    (a region); the clone's committed `client_kwargs.endpoint_url` is merged
+    into it key by key and moves the URL to another server, where `--yes`
+    deleted another project's objects: an option inside a mapping the user
+    sets is still the committed file's choice."""
+    import yaml
+
+    bucket = _bucket_on(s3_server, second_s3_server)
+    url = f"s3://{bucket}/cache"
+    other = _ran(make_repo, url, {"store": second_s3_server})
+    assert other.run("push", "-r", "store").returncode == 0
+    theirs = _keys(second_s3_server, bucket)
+    assert theirs
+    evil = make_repo("evil")
+    evil.spec({"a": {"cmd": "echo a > a.txt", "outs": ["a.txt"]}})
+    evil.run("remote", "add", "--default", "store", url, check=True)
+    evil.gen({".gitpipe/config.yaml": {"remotes": {"store": {
+        "url": url, "client_kwargs": {"endpoint_url": second_s3_server}}}}})
+    evil.run("repro", check=True)
+    evil.commit("the URL CI sets, on another server, inside client_kwargs")
+    ci = evil.clone_to(tmp_path / "ci")
+    (ci.path / ".gitpipe" / "config.local.yaml").write_text(yaml.safe_dump({"remotes": {
+        "store": {"url": url, "client_kwargs": {"region_name": "us-east-1"}}}}))
+    before = snapshot(tmp_path)
+    done = ci.run("gc", "--remote", "store", "-A", "--yes")
+    refused(done, "remote 'store'", "client_kwargs.endpoint_url",
+            "committed .gitpipe/config.yaml", "nothing was deleted")
+    assert done.returncode == 2
+    assert _keys(second_s3_server, bucket) == theirs
+    assert_only_changed(before, snapshot(tmp_path), allowed(ci, fetched=True))

@@ -47,18 +47,28 @@ def _limited() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
 
 
-def _huge_in_history(repo: Repo, name: str) -> None:
-    """HEAD~1 holds `name` as a blob of BLOB bytes; HEAD is as before it."""
-    repo.gen({"d.txt": "data\n"})
-    repo.spec({"a": {"cmd": "cat d.txt > a.txt", "deps": ["d.txt"], "outs": ["a.txt"]}},
-              commit="spec")
+def _smaller() -> None:
+    """An address space less than the blob once (the command needs far less)."""
+    resource.setrlimit(resource.RLIMIT_AS, (BLOB * 3 // 4, BLOB * 3 // 4))
+
+
+def _huge_in_history(repo: Repo, name: str, dep: str = "d.txt",
+                     metrics: tuple[str, ...] = (), mode: str = "100644") -> None:
+    """HEAD~1 holds `name` as a blob of BLOB bytes; HEAD is as before it.
+    The stage's dep is `dep` (a file, or a folder holding d.txt); it writes
+    the metrics files `metrics` too."""
+    repo.gen({dep if dep == "d.txt" else f"{dep}/d.txt": "data\n"})
+    writes = "".join(f" && echo '{{\"m\":1}}' > {path}" for path in metrics)
+    repo.spec({"a": {"cmd": f"ls {dep} > a.txt{writes}", "deps": [dep], "outs": ["a.txt"],
+                     **({"metrics": list(metrics)}
+                        if metrics else {})}}, commit="spec")
     repo.run("repro", check=True)
     repo.commit("ran")
     oid = _loose_blob(repo, BLOB)
     listing = repo.git("ls-tree", "HEAD")
     rows = [row for row in listing.splitlines() if not row.endswith(f"\t{name}")]
     tree = subprocess.run(["git", "mktree"], cwd=repo.path, check=True, capture_output=True,
-                          text=True, input="\n".join([*rows, f"100644 blob {oid}\t{name}"])
+                          text=True, input="\n".join([*rows, f"{mode} blob {oid}\t{name}"])
                           + "\n").stdout.strip()
     big = repo.git("commit-tree", tree, "-p", "HEAD", "-m", "big").strip()
     head = repo.git("rev-parse", "HEAD").strip()
@@ -112,4 +122,72 @@ def test_huge_rules_in_history_are_refused_by_their_size(repo: Repo, tmp_path: P
     assert done.returncode == 2 and \
         f".gitattributes: file is larger than 100 MiB ({BLOB} bytes in git)" in done.stderr, \
         done.stderr
+    assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe"])
+
+
+def test_huge_ignore_rules_in_history_are_refused_by_their_size(repo: Repo,
+                                                                tmp_path: Path) -> None:
+    """A past commit's `.gitpipeignore` decides which of a dep folder's files
+    its fingerprint takes: read whole, it took the blob's size in memory."""
+    _huge_in_history(repo, ".gitpipeignore", dep="data")
+    before = snapshot(tmp_path)
+    done = repo.run("status", "--rev", "HEAD~1", preexec_fn=_limited, timeout=120)
+    assert "MemoryError" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 2 and \
+        ".gitpipeignore@HEAD~1: file is larger than 1 MiB" in done.stderr, done.stderr
+    assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe"])
+
+
+def test_a_huge_metrics_file_in_history_is_passed_over_by_its_size(repo: Repo,
+                                                                   tmp_path: Path) -> None:
+    """A past commit's metrics file, where the commit holds it in git, was
+    looked up as an object, which inflates it whole, to learn its size."""
+    _huge_in_history(repo, "m.json", metrics=("m.json",))
+    before = snapshot(tmp_path)
+    done = repo.run("metrics", "diff", "HEAD~1", preexec_fn=_smaller, timeout=120)
+    assert "MemoryError" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert "m.json (at HEAD~1): larger than" in done.stdout + done.stderr, \
+        done.stdout + done.stderr
+    assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe"])
+
+
+def test_a_huge_symlink_dep_in_history_is_refused_by_its_size(repo: Repo,
+                                                              tmp_path: Path) -> None:
+    """A past commit's dep is a symlink whose target (its blob) is hundreds of
+    MiB: no checkout could make that link, and reading it whole took its size."""
+    _huge_in_history(repo, "d.txt", mode="120000")
+    before = snapshot(tmp_path)
+    done = repo.run("status", "--rev", "HEAD~1", preexec_fn=_smaller, timeout=120)
+    assert "MemoryError" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 2 and "d.txt@HEAD~1: file is larger than" in done.stderr, \
+        done.stderr
+    assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe"])
+
+
+@pytest.mark.parametrize("command", [["diff", "HEAD~1"], ["status", "--rev", "HEAD~1"],
+                                     ["params", "diff", "HEAD~1"]])
+def test_a_spec_missing_from_the_clone_is_named(repo: Repo, tmp_path: Path,
+                                               command: list[str]) -> None:
+    """A past commit's tree names a spec blob the clone lacks (a partial
+    clone's, or a tree made with `mktree --missing`): an unexpected
+    NotFoundError (exit 1), where the spec and the missing object are named."""
+    missing = "12345678" * 5
+    repo.gen({"d.txt": "data\n"})
+    repo.spec({"a": {"cmd": "cat d.txt > a.txt", "deps": ["d.txt"], "outs": ["a.txt"]}},
+              commit="spec")
+    rows = [row for row in repo.git("ls-tree", "HEAD").splitlines()
+            if not row.endswith("\tgitpipe.yaml")]
+    tree = subprocess.run(["git", "mktree", "--missing"], cwd=repo.path, check=True,
+                          capture_output=True, text=True,
+                          input="\n".join([*rows, f"100644 blob {missing}\tgitpipe.yaml"])
+                          + "\n").stdout.strip()
+    gap = repo.git("commit-tree", tree, "-p", "HEAD", "-m", "missing").strip()
+    head = repo.git("rev-parse", "HEAD").strip()
+    restored = repo.git("commit-tree", f"{head}^{{tree}}", "-p", gap, "-m", "back").strip()
+    repo.git("reset", "-q", "--soft", restored)
+    before = snapshot(tmp_path)
+    done = repo.run(*command, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.startswith(f"error: gitpipe.yaml@HEAD~1: git object {missing} is "
+                                  "missing from this repository"), done.stderr
     assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe"])
