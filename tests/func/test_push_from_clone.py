@@ -10,23 +10,18 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import Repo
+
+EVALUATE = {"cmd": "echo '{\"acc\": 0.9}' > metrics.json", "metrics": ["metrics.json"]}
 
 
 def test_push_in_a_clone_skips_an_out_the_remote_already_holds(
         make_repo: Callable[[str], Repo], tmp_path: Path) -> None:
-    origin = make_repo("origin")
-    origin.spec({"model": {"cmd": "echo w > model.txt", "outs": ["model.txt"]},
-                 "evaluate": {"cmd": "echo '{\"acc\": 0.9}' > metrics.json",
-                              "deps": ["model.txt"], "metrics": ["metrics.json"]}})
-    origin.run("init", check=True)
-    origin.run("remote", "add", "-d", "store", str(tmp_path / "store"), check=True)
-    origin.run("repro", check=True)
-    origin.run("push", check=True)
-    origin.git("add", "-A")
-    origin.git("commit", "-qm", "results, metrics.json in git")
-    clone = origin.clone_to(tmp_path / "clone")
+    clone = _clone_of_pushed(make_repo, tmp_path, {
+        "model": {"cmd": "echo w > model.txt", "outs": ["model.txt"]},
+        "evaluate": {**EVALUATE, "deps": ["model.txt"]}})
     clone.run("pull", check=True)
     assert clone.run("status", check=True).stdout == "everything is up to date\n"
     done = clone.run("push")
@@ -44,18 +39,24 @@ def _remote_bytes(store: Path) -> set[bytes]:
     return {path.read_bytes() for path in (store / "files").rglob("*") if path.is_file()}
 
 
-def _metrics_clone(make_repo: Callable[[str], Repo], tmp_path: Path) -> Repo:
-    """A clone whose metrics file comes from git, its cache emptied."""
+def _clone_of_pushed(make_repo: Callable[[str], Repo], tmp_path: Path,
+                     stages: dict[str, Any]) -> Repo:
+    """A clone of a repository that ran `stages`, pushed their outs to the
+    folder remote `store` and committed everything, metrics.json too."""
     origin = make_repo("origin")
-    origin.spec({"evaluate": {"cmd": "echo '{\"acc\": 0.9}' > metrics.json",
-                              "metrics": ["metrics.json"]}})
+    origin.spec(stages)
     origin.run("init", check=True)
     origin.run("remote", "add", "-d", "store", str(tmp_path / "store"), check=True)
     origin.run("repro", check=True)
     origin.run("push", check=True)
     origin.git("add", "-A")
-    origin.git("commit", "-qm", "metrics.json in git")
-    clone = origin.clone_to(tmp_path / "clone")
+    origin.git("commit", "-qm", "results, metrics.json in git")
+    return origin.clone_to(tmp_path / "clone")
+
+
+def _metrics_clone(make_repo: Callable[[str], Repo], tmp_path: Path) -> Repo:
+    """A clone whose metrics file comes from git, its cache emptied."""
+    clone = _clone_of_pushed(make_repo, tmp_path, {"evaluate": EVALUATE})
     shutil.rmtree(clone.path / ".gitpipe" / "cache" / "files", ignore_errors=True)
     return clone
 

@@ -86,12 +86,7 @@ def test_gc_yes_never_deletes_where_a_committed_option_points_a_local_url(
     environment names); the clone's committed `endpoint_url` for that remote
     moves it to another server where another project pushed to the same bucket
     and prefix: `--yes` deleted that project's objects there."""
-    bucket = _bucket_on(s3_server, second_s3_server)
-    url = f"s3://{bucket}/cache"
-    other = _ran(make_repo, url, {"store": second_s3_server})
-    assert other.run("push", "-r", "store").returncode == 0
-    theirs = _keys(second_s3_server, bucket)
-    assert theirs
+    bucket, url, theirs = _another_projects_objects(make_repo, s3_server, second_s3_server)
     evil = make_repo("evil")
     evil.spec({"a": {"cmd": "echo a > a.txt", "outs": ["a.txt"]}})
     evil.run("remote", "add", "--default", "store", url, check=True)
@@ -112,6 +107,19 @@ def test_gc_yes_never_deletes_where_a_committed_option_points_a_local_url(
     assert "removed" in gone.stdout and _keys(second_s3_server, bucket) != theirs, gone.stdout
 
 
+def _another_projects_objects(make_repo: Callable[[str], Repo], s3_server: str,
+                              second_s3_server: str) -> tuple[str, str, list[str]]:
+    """(bucket, URL, keys): another project pushed to the URL's bucket on the
+    second server, where a clone's committed option may lead CI's `--yes`."""
+    bucket = _bucket_on(s3_server, second_s3_server)
+    url = f"s3://{bucket}/cache"
+    other = _ran(make_repo, url, {"store": second_s3_server})
+    assert other.run("push", "-r", "store").returncode == 0
+    theirs = _keys(second_s3_server, bucket)
+    assert theirs
+    return bucket, url, theirs
+
+
 def _keys(endpoint: str, bucket: str) -> list[str]:
     listed = _client(endpoint).list_objects_v2(Bucket=bucket).get("Contents", [])
     return sorted(item["Key"] for item in listed)
@@ -128,12 +136,7 @@ def test_gc_yes_never_deletes_where_a_committed_nested_option_points_a_local_url
     sets is still the committed file's choice."""
     import yaml
 
-    bucket = _bucket_on(s3_server, second_s3_server)
-    url = f"s3://{bucket}/cache"
-    other = _ran(make_repo, url, {"store": second_s3_server})
-    assert other.run("push", "-r", "store").returncode == 0
-    theirs = _keys(second_s3_server, bucket)
-    assert theirs
+    bucket, url, theirs = _another_projects_objects(make_repo, s3_server, second_s3_server)
     evil = make_repo("evil")
     evil.spec({"a": {"cmd": "echo a > a.txt", "outs": ["a.txt"]}})
     evil.run("remote", "add", "--default", "store", url, check=True)
