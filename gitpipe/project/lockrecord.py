@@ -12,7 +12,7 @@ not read at all (the lock refuses to go on: projectlock.py).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from gitpipe.core.errors import BadInputError
 from gitpipe.trust import dotdir
@@ -48,18 +48,28 @@ def read_record(fd: int, gone: Callable[[int], bool]) -> str:
             hint="if no gitpipe and no stage one started still runs here, remove it")
     lines = _lines(fd, size)
     holder = next(lines, "")
-    started: dict[int, str] = {}
+    started = open_starts(lines, gone)
+    return "".join(f"{line}\n" for line in
+                   (holder, *(f"start {' '.join(map(str, f))}" for f in started.values())))
+
+
+def open_starts(lines: Iterable[str], gone: Callable[[int], bool] | None = None
+                ) -> dict[int, tuple[int, str, str, str]]:
+    """The `start` lines' fields (start_fields) by process group, for each
+    stage no `end` line followed; with `gone`, the groups it says no longer
+    live are dropped whenever more than _OPEN_KEPT are open (bounded memory)."""
+    started: dict[int, tuple[int, str, str, str]] = {}
     prune_at = _OPEN_KEPT
     for line in lines:
         kind, _, rest = line.partition(" ")
         if kind == "start" and (fields := start_fields(rest)) is not None:
-            started[fields[0]] = line
+            started[fields[0]] = fields
         elif kind == "end" and (group := pid(rest)) is not None:
             started.pop(group, None)
-        if len(started) > prune_at:
+        if gone is not None and len(started) > prune_at:
             started = {g: kept for g, kept in started.items() if not gone(g)}
             prune_at = max(_OPEN_KEPT, 2 * len(started))
-    return "".join(f"{line}\n" for line in (holder, *started.values()))
+    return started
 
 
 def _lines(fd: int, size: int) -> Iterator[str]:

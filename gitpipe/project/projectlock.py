@@ -29,7 +29,7 @@ from types import TracebackType
 from typing import NamedTuple
 
 from gitpipe.core.errors import BadInputError, ProjectLockedError
-from gitpipe.project.lockrecord import RecordTooLarge, pid, read_record, start_fields
+from gitpipe.project.lockrecord import RecordTooLarge, open_starts, pid, read_record
 from gitpipe.project.root import ensure_initialised
 from gitpipe.trust import dotdir
 from gitpipe.trust.checks import terminal_text
@@ -201,19 +201,25 @@ def running_stages(gitpipe_dir: Path) -> list[RunningStage]:
     holder_pid = pid(holder.strip())
     # a killed gitpipe nothing has reaped yet is a zombie, its start time still there
     holder_since = None if holder_pid is None else _start_time(holder_pid, zombie=False)
+    left = _left(record)
+    uptime = _uptime() if left else None
     return [RunningStage(task, pgid, holder_since is None or holder_since > since,
-                         _seconds_since(since))
-            for task, pgid, since in _left(record)]
+                         None if uptime is None else _seconds_since(since, uptime))
+            for task, pgid, since in left]
 
 
-def _seconds_since(ticks: int) -> int | None:
-    """Seconds from a start time in clock ticks since boot (as /proc/PID/stat
-    says it) to now, or None where /proc/uptime cannot be read."""
+def _uptime() -> float | None:
+    """Seconds since boot, or None where /proc/uptime cannot be read."""
     try:
         with open("/proc/uptime") as handle:
-            uptime = float(handle.read().split()[0])
+            return float(handle.read().split()[0])
     except (OSError, ValueError, IndexError):
         return None
+
+
+def _seconds_since(ticks: int, uptime: float) -> int:
+    """Seconds from a start time in clock ticks since boot (as /proc/PID/stat
+    says it) to `uptime`."""
     return max(0, int(uptime - ticks / os.sysconf("SC_CLK_TCK")))
 
 
@@ -227,14 +233,8 @@ def left_running(record: str) -> list[tuple[str, int]]:
 def _left(record: str) -> list[tuple[str, int, int]]:
     """left_running's stages, each with its recorded start time."""
     boot = _boot_id()
-    started: dict[int, tuple[str, str, str]] = {}
-    for line in record.split("\n")[1:]:
-        kind, _, rest = line.partition(" ")
-        if kind == "start" and (fields := start_fields(rest)) is not None:
-            started[fields[0]] = fields[1:]
-        elif kind == "end" and (pgid := pid(rest)) is not None:
-            started.pop(pgid, None)
-    return [(task, pgid, int(since)) for pgid, (since, line_boot, task) in sorted(started.items())
+    started = open_starts(record.split("\n")[1:])
+    return [(task, pgid, int(since)) for pgid, since, line_boot, task in sorted(started.values())
             if boot is not None and line_boot == boot and _still_ours(pgid, since)]
 
 
@@ -272,6 +272,9 @@ def _read_record(fd: int) -> str:
 
 
 def _group_gone(pgid: int) -> bool:
+    """Whether no process of the group lives. Another user's group (EPERM)
+    is not gone: a line is dropped early only for a group surely ended, and
+    _still_ours decides later whether the group is this user's."""
     try:
         os.killpg(pgid, 0)
     except OSError as exc:
