@@ -40,7 +40,7 @@ def without_asking(project: Project, name: str | None) -> Confirm | None:
 
     def refuse(plan: GcPlan) -> bool:
         raise BadInputError(
-            f"gc would delete from {plan.where}, whose URL comes from the committed "
+            f"{_opening(plan)}, whose URL comes from the committed "
             f"{settings.source}: --yes deletes only from a remote whose URL your "
             f"own .gitpipe/{LOCAL_CONFIG_FILE} sets (a clone's config may name another "
             "project's storage); nothing was deleted",
@@ -60,7 +60,7 @@ def _refuse_committed_options(project: Project, name: str) -> Confirm | None:
 
     def refuse(plan: GcPlan) -> bool:
         raise BadInputError(
-            f"gc would delete from {plan.where}, whose URL your own .gitpipe/"
+            f"{_opening(plan)}, whose URL your own .gitpipe/"
             f"{LOCAL_CONFIG_FILE} sets but whose {', '.join(options)} comes from the "
             "committed .gitpipe/config.yaml (it chooses where that URL leads): --yes "
             "deletes only where your own config says; nothing was deleted",
@@ -68,3 +68,12 @@ def _refuse_committed_options(project: Project, name: str) -> Confirm | None:
                  f"gitpipe remote modify --local {name} {options[0]} VALUE")
 
     return refuse
+
+
+def _opening(plan: GcPlan) -> str:
+    """How a refusal begins: what gc would have deleted, or that there is
+    nothing now (it refuses all the same, so a CI job fails from its first
+    run rather than on the day garbage appears)."""
+    if plan.bytes_freed or plan.removed or plan.runs or plan.logs:
+        return f"gc would delete from {plan.where}"
+    return f"gc has nothing to delete from {plan.where} now, but --yes refuses every time there"

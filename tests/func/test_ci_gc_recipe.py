@@ -79,6 +79,7 @@ def test_without_the_local_url_the_recipe_refuses(tmp_path: Path) -> None:
     done = _run(script, ci, tmp_path, store)
     assert done.returncode == 2, done.stderr
     assert "whose URL comes from the committed .gitpipe/config.yaml" in done.stderr, done.stderr
+    assert "gc would delete from" in done.stderr, done.stderr
     assert _objects(store) == unnamed | named
 
 
@@ -97,5 +98,6 @@ def test_without_the_local_url_the_recipe_refuses_with_nothing_to_delete(
     assert done.returncode == 2, done.stdout + done.stderr
     assert "whose URL comes from the committed .gitpipe/config.yaml" in done.stderr, done.stderr
     assert "would remove 0 object(s) (0 B) and 0 run-cache entries" in done.stdout
+    assert "gc has nothing to delete from" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
     assert _objects(store) == named
