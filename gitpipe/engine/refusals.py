@@ -49,12 +49,15 @@ def near_miss(root: Path, dep: str, outs: Iterable[str] = ()) -> str | None:
     beside it (unless a data folder's many) and the `outs` named."""
     parent = (root / dep).parent
     try:
-        names = os.listdir(parent) if parent.is_dir() else []
+        with os.scandir(parent) as entries:
+            found = list(entries)
     except OSError:
-        names = []
-    if len(names) > NEAR_MISSES_AMONG:  # a data folder: a typo's neighbours are not there
-        names = []
-    beside = [str((parent / name).relative_to(root)) for name in names]
+        found = []
+    if len(found) > NEAR_MISSES_AMONG:  # a data folder: a typo's neighbours are not there
+        found = []
+    a_file = bool(Path(dep).suffix)  # `prep.py` is a file: the folder `prep` is no near miss
+    beside = [str((parent / entry.name).relative_to(root)) for entry in found
+              if not (a_file and entry.is_dir(follow_symlinks=False))]
     return did_you_mean(dep, [*beside, *outs])
 
 

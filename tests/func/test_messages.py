@@ -184,6 +184,19 @@ def test_status_and_validate_count_stages_alike(repo: Repo) -> None:
     assert planned.endswith("3 of 3 stages would run (2 of 3 partitions, 1 of 2 items)\n")
 
 
+def test_a_missing_script_is_not_offered_the_folder_of_its_name(repo: Repo) -> None:
+    """A file's near miss is a file: `prep/` beside a missing `prep.py` is not
+    what the user meant, while `prep.sh` may be."""
+    repo.gen({"prep/x.csv": "x\n", "src/prep.sh": "true\n"})
+    repo.spec({"prep": {"cmd": "python prep.py", "deps": ["prep.py"], "outs": ["p.csv"]},
+               "src": {"cmd": "sh src/prep.py", "deps": ["src/prep.py"], "outs": ["q.csv"]}})
+    repo.run("init", check=True)
+    said = repo.run("validate").stderr
+    assert "dependency 'prep.py' does not exist" in said, said
+    assert "did you mean 'prep'" not in said, said
+    assert "(did you mean 'src/prep.sh'?)" in said, said
+
+
 def test_validate_says_where_a_dep_nothing_provides_is_and_what_repro_does(repo: Repo) -> None:
     repo.gen({"data/raw.csv": "x\n"})
     repo.spec({"clean": {"cmd": "cat data/rwa.csv > c.csv", "deps": ["data/rwa.csv"],
