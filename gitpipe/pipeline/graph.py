@@ -92,17 +92,17 @@ class OutIndex:
 
 def build(pipeline: Pipeline, today: dt.date | None = None,
           runtime: Callable[[Stage], tuple[tuple[str, str], ...]] | None = None,
-          made: list[Task] | None = None) -> Dag:
+          tasks: list[Task] | None = None) -> Dag:
     """The DAG of the pipeline's Tasks (one per partition); SpecError for overlaps, cycles.
 
     `runtime(stage)` gives what the executor that runs the stage adds to its command (the
     executor's runtime inputs, see gitpipe.pipeline.registry), once per stage.
-    `made`: the stages' tasks for `today` as `tasks_of` makes them, where the
+    `tasks`: the stages' tasks for `today` as `tasks_of` makes them, where the
     caller has them already.
     """
     day = today or dt.date.today()
-    tasks = made if made is not None else [
-        task for stage in pipeline.stages for task in tasks_of(stage, day)]
+    if tasks is None:
+        tasks = [task for stage in pipeline.stages for task in tasks_of(stage, day)]
     if runtime is not None:
         inputs = {stage.name: runtime(stage) for stage in pipeline.stages}
         tasks = [task._replace(runtime=inputs[task.stage.name]) if inputs[task.stage.name]
