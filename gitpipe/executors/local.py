@@ -33,6 +33,10 @@ from gitpipe.pipeline.model import Stage, Task
 from gitpipe.project.projectlock import StageGroups
 
 KILL_GRACE = 3.0
+# A testing seam (docs/dev/testing.md): seconds to wait between starting a
+# command and recording its process group, so that a test can kill gitpipe
+# in that window for sure. Unset in production; it changes only timing.
+RECORD_DELAY_VAR = "GITPIPE_TESTING_RECORD_DELAY"
 DRAIN_WAIT = 5.0  # how long the output of a command that ended is still read
 POLL_STEP = 0.05  # how often a command is looked at where there is no pidfd
 
@@ -127,6 +131,7 @@ class LocalExecutor:
         weakref.finalize(self, os.close, self.devnull)
         self.groups = StageGroups(context.project.gitpipe_dir)
         weakref.finalize(self, self.groups.close)
+        self.record_delay = _seconds(self.environ.get(RECORD_DELAY_VAR))
 
     @classmethod
     def runtime_inputs(cls, stage: Stage, config: Mapping[str, Any]) -> Pairs:
@@ -148,6 +153,8 @@ class LocalExecutor:
             # Only a command in the work tree could clobber what a later run writes.
             recorded = root == self.root
             if recorded:
+                if self.record_delay:
+                    time.sleep(self.record_delay)
                 self.groups.started(handle.process.pid, task.name)
             try:
                 return self.wait(handle)
@@ -234,6 +241,14 @@ class LocalExecutor:
             message = "cancelled"
         return RunResult(handle.process.returncode, duration, handle.timed_out,
                          handle.cancelled.is_set(), message)
+
+
+def _seconds(text: str | None) -> float:
+    """RECORD_DELAY_VAR's seconds: none where unset or not a number."""
+    try:
+        return max(0.0, float(text or 0))
+    except ValueError:
+        return 0.0
 
 
 def _exit_fd(pid: int) -> int | None:
