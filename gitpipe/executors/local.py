@@ -88,28 +88,30 @@ def _group_exists(pid: int) -> bool:
     return True
 
 
-def _start(job: Job, stdin: int | None = None) -> subprocess.Popen[bytes]:
+def _start(job: Job, stdin: int | None = None,
+           kept: tuple[int, ...] = ()) -> subprocess.Popen[bytes]:
     """The command in its own session: its plain argv where the shell would add
     nothing (see plainargv.py), else, or where that cannot start, `/bin/sh -c`.
-    `stdin`: a descriptor of /dev/null to give it (else one is opened for it)."""
+    `stdin`: a descriptor of /dev/null to give it (else one is opened for it);
+    `kept`: descriptors it keeps (the project lock's, StageGroups.inherited)."""
     argv = plain_argv(job.cmd)
     if argv is not None:
         env = {**job.env, "PWD": shell_pwd(str(job.cwd), job.env)}
         try:
-            return _popen(argv, job, env, stdin)
+            return _popen(argv, job, env, stdin, kept)
         except OSError:  # the shell says why (not found, not executable) or runs it
             pass
-    return _popen(["/bin/sh", "-c", job.cmd], job, job.env, stdin)
+    return _popen(["/bin/sh", "-c", job.cmd], job, job.env, stdin, kept)
 
 
 def _popen(argv: list[str], job: Job, env: dict[str, str],
-           stdin: int | None) -> subprocess.Popen[bytes]:
+           stdin: int | None, kept: tuple[int, ...]) -> subprocess.Popen[bytes]:
     # Unbuffered: the watch reads the pipe's descriptor itself, and io.open then
     # asks it no isatty and no position.
     return subprocess.Popen(argv, cwd=job.cwd, env=env, bufsize=0,
                             stdin=subprocess.DEVNULL if stdin is None else stdin,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+                            start_new_session=True, pass_fds=kept)
 
 
 class LocalExecutor:
@@ -149,9 +151,12 @@ class LocalExecutor:
         then its working directory's base and its GITPIPE_ROOT."""
         job = Job(task.name, task.cmd, root / task.stage.wdir, self.env(task, root), log_path,
                   task.stage.timeout)
-        with self.in_flight.tracking(self.submit(job)) as handle:
-            # Only a command in the work tree could clobber what a later run writes.
-            recorded = root == self.root
+        # Only a command in the work tree could clobber what a later run writes:
+        # it holds the project lock from its first instant (lockholders.py), and
+        # its process group is recorded as soon as it is known.
+        recorded = root == self.root
+        kept = self.groups.inherited() if recorded else ()
+        with self.in_flight.tracking(self.submit(job, kept)) as handle:
             if recorded:
                 if self.record_delay:
                     time.sleep(self.record_delay)
@@ -183,7 +188,7 @@ class LocalExecutor:
         made.setdefault("PYTHONUNBUFFERED", "1")
         return made
 
-    def submit(self, job: Job) -> LocalHandle:
+    def submit(self, job: Job, kept: tuple[int, ...] = ()) -> LocalHandle:
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
         try:  # the logs folder is there after the first run: made only when the open misses it
             log = os.open(job.log_path, flags, 0o666)
@@ -191,7 +196,7 @@ class LocalExecutor:
             job.log_path.parent.mkdir(parents=True, exist_ok=True)
             log = os.open(job.log_path, flags, 0o666)
         try:
-            process = _start(job, self.devnull)
+            process = _start(job, self.devnull, kept)
         except BaseException:
             os.close(log)
             raise
