@@ -29,7 +29,6 @@ from types import TracebackType
 from typing import NamedTuple
 
 from gitpipe.core.errors import BadInputError, ProjectLockedError
-from gitpipe.project.lockholders import orphan_groups
 from gitpipe.project.lockrecord import RecordTooLarge, open_starts, pid, read_record
 from gitpipe.project.procstat import start_time, stat_fields
 from gitpipe.project.root import ensure_initialised
@@ -65,6 +64,7 @@ class ProjectLock:
             raise BadInputError(f"'{dotdir.GITPIPE_DIR}/{self.path.name}': cannot open: "
                                 f"{exc.strerror}") from None
         try:
+            fd = _not_three(fd)
             self._wait_for(fd)
             refuse_left_running(_read_record(fd))
         except BaseException:
@@ -110,6 +110,19 @@ class ProjectLock:
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.release()
+
+
+def _not_three(fd: int) -> int:
+    """`fd`, moved above 3 where it is 3 (a new process's first): each stage's
+    command keeps it (StageGroups.inherited), and subprocess, keeping only the
+    first descriptor after the standard three, asks close_range for the empty
+    range before it, is refused, and closes the others one by one."""
+    if fd != 3:
+        return fd
+    try:
+        return fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 4)
+    finally:
+        os.close(fd)
 
 
 class StageGroups:
@@ -249,6 +262,9 @@ def _orphans(fd: int, record: str) -> list[tuple[str, int, int]]:
     """(task, process group, start time) of each stage holding the flock on
     `fd`'s file that a gone gitpipe took (lockholders.py); a group the
     record's `start` lines name is given their task."""
+    # imported here: read only after a gitpipe was killed, or beside another
+    from gitpipe.project.lockholders import orphan_groups
+
     tasks = {pgid: task for pgid, _, _, task in open_starts(record.split("\n")[1:]).values()}
     return orphan_groups(fd, tasks)
 
