@@ -2,12 +2,15 @@
 stages its holder is running.
 
 A gitpipe killed outright (SIGKILL, the OOM killer) cannot stop its stages:
-they run on in their own process groups and may still write their outs. The
-kernel drops the dead gitpipe's flock, so without a record the next `repro`
-would run the same stage again beside the one still writing. The holder
-therefore appends each local stage's process group to the lock file as it
-starts and ends; the next holder reads what is left, and refuses while a
-group named there still lives, naming the stage and the group to stop.
+they run on in their own process groups and may still write their outs. Each
+local stage's command is therefore given the descriptor the flock is held
+through (StageGroups.inherited): from its first instant, before gitpipe
+could write anything down, the lock stays held while it lives, and no next
+command takes it beside the stage. The holder also appends each local
+stage's process group to the lock file as it starts and ends; the next
+command names what still runs, from those lines and from the processes
+holding a dead gitpipe's lock (lockholders.py), and refuses while a group
+lives, naming the stage and the group to stop.
 
 The lock file is this machine's own state (never committed, checked for
 links), yet a line in it is believed only where it names this boot and the
@@ -63,8 +66,8 @@ class ProjectLock:
         except OSError as exc:  # a link planted since the check: never followed
             raise BadInputError(f"'{dotdir.GITPIPE_DIR}/{self.path.name}': cannot open: "
                                 f"{exc.strerror}") from None
+        fd = _not_three(fd)
         try:
-            fd = _not_three(fd)
             self._wait_for(fd)
             refuse_left_running(_read_record(fd))
         except BaseException:
@@ -217,10 +220,11 @@ class RunningStage(NamedTuple):
 
 def running_stages(gitpipe_dir: Path) -> list[RunningStage]:
     """The stages the lock file's record names as running, for `status`:
-    read only, taking no lock and never waiting for one; read only where the
-    file holds more than its holder's pid line (a gitpipe running stages, or
-    one killed while it did). A live holder is one whose process started no
-    later than the stage did: a pid used again after a kill started after."""
+    read only, never waiting for the lock; read only where the file is not
+    empty (a gitpipe works here, or one was killed). A live holder is one
+    whose process started no later than the stage did: a pid used again
+    after a kill started after. Where the holder is gone yet its lock held,
+    what holds it is named too (a stage it started and had not recorded)."""
     path = gitpipe_dir / LOCK_NAME
     try:
         if not os.lstat(path).st_size:  # no gitpipe works here: the common case, not opened

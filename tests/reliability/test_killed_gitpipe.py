@@ -58,8 +58,8 @@ def _slow_repro(repo: Repo, *args: str) -> tuple[subprocess.Popen[bytes], int]:
 
 def _recorded(record: Path, pgid: int, timeout: float = 10) -> None:
     """Wait until the project lock's record names the group: gitpipe appends
-    it just after the command has started, and a kill before that leaves a
-    stage nothing names (the window is in docs/dev/new-user-notes.md)."""
+    it just after the command has started, so these tests see the record's
+    path; a kill before that is test_a_stage_gitpipe_was_killed_before_recording_is_found's."""
     deadline = time.monotonic() + timeout
     while f"start {pgid} " not in record.read_text(errors="replace"):
         assert time.monotonic() < deadline, f"{record} never named group {pgid}"
