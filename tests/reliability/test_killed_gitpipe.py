@@ -322,3 +322,25 @@ def test_a_stage_gitpipe_was_killed_before_recording_is_found(repo: Repo) -> Non
     assert done.returncode == 0, done.stderr
     assert repo.read("o") == "run\n"
     assert repo.read(".gitpipe/project.lock") == ""
+
+
+def test_what_a_stage_leaves_behind_holds_no_lock_after_a_finished_run(repo: Repo) -> None:
+    """A stage's command keeps the project lock's descriptor, and so does a
+    process it leaves in a session of its own; once gitpipe ends as it
+    should, the lock is given back all the same: the next repro runs."""
+    repo.spec({"a": {"cmd": "setsid sh -c 'echo $$ > daemon; exec sleep 60' >/dev/null 2>&1 & "
+                            "until test -s daemon; do sleep 0.05; done; echo run > o",
+                     "outs": ["o"]}}, commit="spec")
+    assert repo.run("repro", timeout=60).returncode == 0
+    wait_for(repo.path / "daemon")
+    left = int(repo.read("daemon"))
+    try:
+        assert alive(left)
+        os.remove(repo.path / "daemon")
+        again = repo.run("repro", "-f", timeout=60)
+        assert again.returncode == 0, again.stderr
+        assert "running" not in repo.run("status", check=True).stdout
+    finally:
+        _kill_group(left)
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            _kill_group(int(repo.read("daemon")))
