@@ -17,26 +17,28 @@ import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from gitpipe.executors.base import (
     Context,
     InFlight,
     Job,
-    OutputSink,
     Pairs,
     RunResult,
     command_env,
 )
+from gitpipe.executors.output import Output
 from gitpipe.executors.plainargv import plain_argv, shell_pwd
 from gitpipe.pipeline.model import Stage, Task
 from gitpipe.project.projectlock import StageGroups
 
 KILL_GRACE = 3.0
+# A testing seam (docs/dev/testing.md): seconds to wait between starting a
+# command and recording its process group, so that a test can kill gitpipe
+# in that window for sure. Unset in production; it changes only timing.
+RECORD_DELAY_VAR = "GITPIPE_TESTING_RECORD_DELAY"
 DRAIN_WAIT = 5.0  # how long the output of a command that ended is still read
 POLL_STEP = 0.05  # how often a command is looked at where there is no pidfd
-READ_CHUNK = 64 * 1024
-LINE_LIMIT = 64 * 1024  # a longer line reaches the sink in pieces of this size
 
 
 @dataclass(eq=False)
@@ -86,111 +88,30 @@ def _group_exists(pid: int) -> bool:
     return True
 
 
-class Output:
-    """The command's output copied to its log as it comes (all of it) and, line by
-    line, to `sink`, in chunks: memory stays bounded however long a line is (a
-    command printing gigabytes without a newline). A line the command redraws
-    with carriage returns (its own progress bar) reaches the sink frame by
-    frame, each ending in `\\r`, then once finished as the last frame.
-
-    The thread that waits for the command reads its pipe too (`Watch`): no
-    thread per command."""
-
-    def __init__(self, stream: IO[bytes], log: int, task: str, sink: OutputSink | None) -> None:
-        self.stream, self.log, self.task, self.sink = stream, log, task, sink
-        self.pending, self.shown = b"", b""
-        self.open = True
-
-    def read(self) -> None:
-        """One read of what the pipe holds; at its end, the output is closed."""
-        chunk = os.read(self.stream.fileno(), READ_CHUNK)
-        if not chunk:
-            self.close()
-            return
-        _write_all(self.log, chunk)
-        if self.sink is None:
-            return
-        lines, pending = split_lines(self.pending + chunk)
-        for line in lines:
-            self.sink(self.task, line.decode(errors="replace"))
-        self.pending, frame = split_frame(pending)
-        if frame is not None and frame != self.shown:
-            self.sink(self.task, frame.decode(errors="replace") + "\r")
-        self.shown = frame if frame is not None else b""
-
-    def close(self) -> None:
-        if not self.open:
-            return
-        self.open = False
-        self.stream.close()
-        os.close(self.log)
-        if self.sink is not None and self.pending:
-            self.sink(self.task, self.pending.decode(errors="replace").rsplit("\r", 1)[-1])
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-def split_lines(data: bytes, limit: int = LINE_LIMIT) -> tuple[list[bytes], bytes]:
-    """The complete lines of `data` (without their newline) and the unfinished
-    rest; a line longer than `limit` is given in pieces of `limit` bytes. Of a
-    line redrawn with `\\r`, what a terminal would end up showing: the last
-    frame (a `\\r\\n` ending is a plain line end)."""
-    *lines, rest = data.split(b"\n")
-    lines = [_last_frame(line) for line in lines]
-    while len(rest) > limit:
-        lines.append(rest[:limit])
-        rest = rest[limit:]
-    return lines, rest
-
-
-def _last_frame(line: bytes) -> bytes:
-    line = line.removesuffix(b"\r")
-    if b"\r" not in line:
-        return line
-    return next((frame for frame in reversed(line.split(b"\r")) if frame), b"")
-
-
-def split_frame(rest: bytes) -> tuple[bytes, bytes | None]:
-    """An unfinished line holding carriage returns: the part still needed (from
-    its last `\\r` on, so memory stays bounded however many frames come) and the
-    frame a terminal would show now; (rest, None) without a `\\r`."""
-    cut = rest.rfind(b"\r")
-    if cut < 0:
-        return rest, None
-    tail = rest[cut + 1:]
-    if tail:
-        return rest[cut:], tail
-    # "frame\r": the frame is drawn, the next one will replace it.
-    start = rest.rfind(b"\r", 0, cut) + 1
-    return rest[start:], rest[start:cut] or None
-
-
-def _start(job: Job, stdin: int | None = None) -> subprocess.Popen[bytes]:
+def _start(job: Job, stdin: int | None = None,
+           kept: tuple[int, ...] = ()) -> subprocess.Popen[bytes]:
     """The command in its own session: its plain argv where the shell would add
     nothing (see plainargv.py), else, or where that cannot start, `/bin/sh -c`.
-    `stdin`: a descriptor of /dev/null to give it (else one is opened for it)."""
+    `stdin`: a descriptor of /dev/null to give it (else one is opened for it);
+    `kept`: descriptors it keeps (the project lock's, StageGroups.inherited)."""
     argv = plain_argv(job.cmd)
     if argv is not None:
         env = {**job.env, "PWD": shell_pwd(str(job.cwd), job.env)}
         try:
-            return _popen(argv, job, env, stdin)
+            return _popen(argv, job, env, stdin, kept)
         except OSError:  # the shell says why (not found, not executable) or runs it
             pass
-    return _popen(["/bin/sh", "-c", job.cmd], job, job.env, stdin)
+    return _popen(["/bin/sh", "-c", job.cmd], job, job.env, stdin, kept)
 
 
 def _popen(argv: list[str], job: Job, env: dict[str, str],
-           stdin: int | None) -> subprocess.Popen[bytes]:
+           stdin: int | None, kept: tuple[int, ...]) -> subprocess.Popen[bytes]:
     # Unbuffered: the watch reads the pipe's descriptor itself, and io.open then
     # asks it no isatty and no position.
     return subprocess.Popen(argv, cwd=job.cwd, env=env, bufsize=0,
                             stdin=subprocess.DEVNULL if stdin is None else stdin,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+                            start_new_session=True, pass_fds=kept)
 
 
 class LocalExecutor:
@@ -212,6 +133,7 @@ class LocalExecutor:
         weakref.finalize(self, os.close, self.devnull)
         self.groups = StageGroups(context.project.gitpipe_dir)
         weakref.finalize(self, self.groups.close)
+        self.record_delay = _seconds(self.environ.get(RECORD_DELAY_VAR))
 
     @classmethod
     def runtime_inputs(cls, stage: Stage, config: Mapping[str, Any]) -> Pairs:
@@ -229,10 +151,15 @@ class LocalExecutor:
         then its working directory's base and its GITPIPE_ROOT."""
         job = Job(task.name, task.cmd, root / task.stage.wdir, self.env(task, root), log_path,
                   task.stage.timeout)
-        with self.in_flight.tracking(self.submit(job)) as handle:
-            # Only a command in the work tree could clobber what a later run writes.
-            recorded = root == self.root
+        # Only a command in the work tree could clobber what a later run writes:
+        # it holds the project lock from its first instant (lockholders.py), and
+        # its process group is recorded as soon as it is known.
+        recorded = root == self.root
+        kept = self.groups.inherited() if recorded else ()
+        with self.in_flight.tracking(self.submit(job, kept)) as handle:
             if recorded:
+                if self.record_delay:
+                    time.sleep(self.record_delay)
                 self.groups.started(handle.process.pid, task.name)
             try:
                 return self.wait(handle)
@@ -261,7 +188,7 @@ class LocalExecutor:
         made.setdefault("PYTHONUNBUFFERED", "1")
         return made
 
-    def submit(self, job: Job) -> LocalHandle:
+    def submit(self, job: Job, kept: tuple[int, ...] = ()) -> LocalHandle:
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
         try:  # the logs folder is there after the first run: made only when the open misses it
             log = os.open(job.log_path, flags, 0o666)
@@ -269,7 +196,7 @@ class LocalExecutor:
             job.log_path.parent.mkdir(parents=True, exist_ok=True)
             log = os.open(job.log_path, flags, 0o666)
         try:
-            process = _start(job, self.devnull)
+            process = _start(job, self.devnull, kept)
         except BaseException:
             os.close(log)
             raise
@@ -319,6 +246,14 @@ class LocalExecutor:
             message = "cancelled"
         return RunResult(handle.process.returncode, duration, handle.timed_out,
                          handle.cancelled.is_set(), message)
+
+
+def _seconds(text: str | None) -> float:
+    """RECORD_DELAY_VAR's seconds: none where unset or not a number."""
+    try:
+        return max(0.0, float(text or 0))
+    except ValueError:
+        return 0.0
 
 
 def _exit_fd(pid: int) -> int | None:

@@ -2,12 +2,15 @@
 stages its holder is running.
 
 A gitpipe killed outright (SIGKILL, the OOM killer) cannot stop its stages:
-they run on in their own process groups and may still write their outs. The
-kernel drops the dead gitpipe's flock, so without a record the next `repro`
-would run the same stage again beside the one still writing. The holder
-therefore appends each local stage's process group to the lock file as it
-starts and ends; the next holder reads what is left, and refuses while a
-group named there still lives, naming the stage and the group to stop.
+they run on in their own process groups and may still write their outs. Each
+local stage's command is therefore given the descriptor the flock is held
+through (StageGroups.inherited): from its first instant, before gitpipe
+could write anything down, the lock stays held while it lives, and no next
+command takes it beside the stage. The holder also appends each local
+stage's process group to the lock file as it starts and ends; the next
+command names what still runs, from those lines and from the processes
+holding a dead gitpipe's lock (lockholders.py), and refuses while a group
+lives, naming the stage and the group to stop.
 
 The lock file is this machine's own state (never committed, checked for
 links), yet a line in it is believed only where it names this boot and the
@@ -30,12 +33,16 @@ from typing import NamedTuple
 
 from gitpipe.core.errors import BadInputError, ProjectLockedError
 from gitpipe.project.lockrecord import RecordTooLarge, open_starts, pid, read_record
+from gitpipe.project.procstat import start_time, stat_fields
 from gitpipe.project.root import ensure_initialised
 from gitpipe.trust import dotdir
 from gitpipe.trust.checks import terminal_text
 
 LOCK_NAME = dotdir.PROJECT_LOCK
 _BOOT_ID = "/proc/sys/kernel/random/boot_id"
+# The descriptor each held lock's flock is held through, by the lock file's
+# path: the local executor gives it to each stage's command (lockholders.py).
+_HELD: dict[str, int] = {}
 
 
 class ProjectLock:
@@ -59,6 +66,7 @@ class ProjectLock:
         except OSError as exc:  # a link planted since the check: never followed
             raise BadInputError(f"'{dotdir.GITPIPE_DIR}/{self.path.name}': cannot open: "
                                 f"{exc.strerror}") from None
+        fd = _not_three(fd)
         try:
             self._wait_for(fd)
             refuse_left_running(_read_record(fd))
@@ -68,15 +76,22 @@ class ProjectLock:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd
+        _HELD[str(self.path)] = fd
 
     def _wait_for(self, fd: int) -> None:
-        deadline = time.monotonic() + self.wait
+        """The flock taken, waiting `wait` seconds for another gitpipe; the
+        stages of a killed one that still hold it refused at once."""
+        deadline, looked = time.monotonic() + self.wait, False
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 return
             except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() > deadline:
+                late = time.monotonic() > deadline
+                if not looked or late:  # a scan of /proc: only as the wait begins and ends
+                    looked = True
+                    _refuse([(task, pgid) for task, pgid, _ in _orphans(fd, _read_record(fd))])
+                if exc.errno not in (errno.EAGAIN, errno.EACCES) or late:
                     first = os.pread(fd, 32, 0).decode(errors="replace").split("\n", 1)[0]
                     raise ProjectLockedError(
                         f"another gitpipe process (pid {first.strip() or '?'}) is working in "
@@ -85,6 +100,7 @@ class ProjectLock:
 
     def release(self) -> None:
         if self._fd is not None:
+            _HELD.pop(str(self.path), None)
             os.ftruncate(self._fd, 0)
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
@@ -99,6 +115,19 @@ class ProjectLock:
         self.release()
 
 
+def _not_three(fd: int) -> int:
+    """`fd`, moved above 3 where it is 3 (a new process's first): each stage's
+    command keeps it (StageGroups.inherited), and subprocess, keeping only the
+    first descriptor after the standard three, asks close_range for the empty
+    range before it, is refused, and closes the others one by one."""
+    if fd != 3:
+        return fd
+    try:
+        return fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 4)
+    finally:
+        os.close(fd)
+
+
 class StageGroups:
     """Appends to the lock file which process group each stage runs in, for
     the next holder to find if this gitpipe is killed. One write per line
@@ -110,8 +139,16 @@ class StageGroups:
         self._opening = threading.Lock()
         self._boot = _boot_id()
 
+    def inherited(self) -> tuple[int, ...]:
+        """The descriptor a stage's command is given: the one this process
+        holds the project lock's flock through, which the command then holds
+        too, from its first instant to its end (lockholders.py); none where
+        this process holds no lock there (a library caller)."""
+        fd = _HELD.get(str(self.path))
+        return () if fd is None else (fd,)
+
     def started(self, pgid: int, task: str) -> None:
-        since = _start_time(pgid)
+        since = start_time(pgid)
         if self._boot is None or since is None:
             return  # nothing to check it by later: not recorded
         self._append(f"start {pgid} {since} {self._boot} {task}\n")
@@ -140,7 +177,12 @@ class StageGroups:
 def refuse_left_running(record: str) -> None:
     """ProjectLockedError naming each stage of a killed gitpipe whose process
     group still lives, as the lock file's `record` names them."""
-    running = left_running(record)
+    _refuse([(task, pgid) for task, pgid, _ in _left(record)])
+
+
+def _refuse(running: list[tuple[str, int]]) -> None:
+    """ProjectLockedError naming each stage of `running` (task, process
+    group) that a killed gitpipe left running; none: nothing raised."""
     if not running:
         return
     named = ", ".join(f"'{terminal_text(task)}' (process group {pgid})" for task, pgid in running)
@@ -178,10 +220,11 @@ class RunningStage(NamedTuple):
 
 def running_stages(gitpipe_dir: Path) -> list[RunningStage]:
     """The stages the lock file's record names as running, for `status`:
-    read only, taking no lock and never waiting for one; read only where the
-    file holds more than its holder's pid line (a gitpipe running stages, or
-    one killed while it did). A live holder is one whose process started no
-    later than the stage did: a pid used again after a kill started after."""
+    read only, never waiting for the lock; read only where the file is not
+    empty (a gitpipe works here, or one was killed). A live holder is one
+    whose process started no later than the stage did: a pid used again
+    after a kill started after. Where the holder is gone yet its lock held,
+    what holds it is named too (a stage it started and had not recorded)."""
     path = gitpipe_dir / LOCK_NAME
     try:
         if not os.lstat(path).st_size:  # no gitpipe works here: the common case, not opened
@@ -191,21 +234,43 @@ def running_stages(gitpipe_dir: Path) -> list[RunningStage]:
         return []
     try:
         record = _read_record(fd)
+        holder_pid = pid(record.partition("\n")[0].strip())
+        # a killed gitpipe nothing has reaped yet is a zombie, its start time still there
+        holder_since = None if holder_pid is None else start_time(holder_pid, zombie=False)
+        left = _left(record)
+        if holder_since is None and _held(fd):  # by what the gone holder started
+            known = {pgid for _, pgid, _ in left}
+            left += [found for found in _orphans(fd, record) if found[1] not in known]
     except (OSError, RecordTooLarge):  # the next command to take the lock says so
         return []
     finally:
         os.close(fd)
-    holder, _, rest = record.partition("\n")
-    if not rest:
-        return []
-    holder_pid = pid(holder.strip())
-    # a killed gitpipe nothing has reaped yet is a zombie, its start time still there
-    holder_since = None if holder_pid is None else _start_time(holder_pid, zombie=False)
-    left = _left(record)
     uptime = _uptime() if left else None
     return [RunningStage(task, pgid, holder_since is None or holder_since > since,
                          None if uptime is None else _seconds_since(since, uptime))
             for task, pgid, since in left]
+
+
+def _held(fd: int) -> bool:
+    """Whether some process holds the flock on the file `fd` is open on (a
+    shared one taken and given back at once where none does)."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError as exc:
+        return exc.errno in (errno.EAGAIN, errno.EACCES)
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    return False
+
+
+def _orphans(fd: int, record: str) -> list[tuple[str, int, int]]:
+    """(task, process group, start time) of each stage holding the flock on
+    `fd`'s file that a gone gitpipe took (lockholders.py); a group the
+    record's `start` lines name is given their task."""
+    # imported here: read only after a gitpipe was killed, or beside another
+    from gitpipe.project.lockholders import orphan_groups
+
+    tasks = {pgid: task for pgid, _, _, task in open_starts(record.split("\n")[1:]).values()}
+    return orphan_groups(fd, tasks)
 
 
 def _uptime() -> float | None:
@@ -251,7 +316,7 @@ def _still_ours(pgid: int, since: str) -> bool:
         os.killpg(pgid, 0)
     except OSError:  # gone, or another user's: not a group this user's gitpipe started
         return False
-    leader = _start_time(pgid)
+    leader = start_time(pgid)
     return (leader is None or str(leader) == since) and _group_runs(pgid)
 
 
@@ -260,7 +325,7 @@ def _group_runs(pgid: int) -> bool:
     after a gitpipe was killed)."""
     group = str(pgid).encode()
     for entry in os.listdir("/proc"):
-        fields = _stat_fields(entry) if entry.isdecimal() else []
+        fields = stat_fields(entry) if entry.isdecimal() else []
         if len(fields) > 2 and fields[2] == group and fields[0] != b"Z":
             return True
     return False
@@ -280,36 +345,6 @@ def _group_gone(pgid: int) -> bool:
     except OSError as exc:
         return exc.errno == errno.ESRCH
     return False
-
-
-def _start_time(pid: int, zombie: bool = True) -> int | None:
-    """The process's start time in clock ticks since boot (/proc/PID/stat's
-    22nd field), or None where it is gone, there is no /proc, or (unless
-    `zombie`) it is a zombie."""
-    fields = _stat_fields(str(pid))
-    if len(fields) <= 19 or not fields[19].isdigit() or (not zombie and fields[0] == b"Z"):
-        return None
-    return int(fields[19])
-
-
-def _stat_fields(pid: str) -> list[bytes]:
-    """/proc/PID/stat's fields after the command's name (the state first),
-    or none where the process is gone or there is no /proc."""
-    # A descriptor read, not a file object: its making asks the kernel five
-    # more questions (stat twice, position twice, terminal), once per stage run.
-    try:
-        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return []
-    try:
-        parts = [os.read(fd, 4096)]
-        while len(parts[-1]) == 4096:  # the file is made whole at the first read
-            parts.append(os.read(fd, 4096))
-        return b"".join(parts).rsplit(b")", 1)[1].split()
-    except (OSError, IndexError):
-        return []
-    finally:
-        os.close(fd)
 
 
 def _boot_id() -> str | None:

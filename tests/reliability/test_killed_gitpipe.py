@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from gitpipe.core.errors import ProjectLockedError
+from gitpipe.executors.local import RECORD_DELAY_VAR
 from gitpipe.fastpath.seal import seal_path
 from gitpipe.project.projectlock import LOCK_NAME, refuse_left_running
 from tests.conftest import GIT_ENV, Repo
@@ -57,8 +58,8 @@ def _slow_repro(repo: Repo, *args: str) -> tuple[subprocess.Popen[bytes], int]:
 
 def _recorded(record: Path, pgid: int, timeout: float = 10) -> None:
     """Wait until the project lock's record names the group: gitpipe appends
-    it just after the command has started, and a kill before that leaves a
-    stage nothing names (the window is in docs/dev/new-user-notes.md)."""
+    it just after the command has started, so these tests see the record's
+    path; a kill before that is test_a_stage_gitpipe_was_killed_before_recording_is_found's."""
     deadline = time.monotonic() + timeout
     while f"start {pgid} " not in record.read_text(errors="replace"):
         assert time.monotonic() < deadline, f"{record} never named group {pgid}"
@@ -274,3 +275,72 @@ def test_status_beside_a_live_run_names_no_command_that_would_refuse(repo: Repo)
     finally:
         _kill_group(pgid)
         live.wait(timeout=30)
+
+
+def test_a_stage_gitpipe_was_killed_before_recording_is_found(repo: Repo) -> None:
+    """gitpipe killed after it started a stage's command and before it
+    appended the stage's process group to the record (the testing seam holds
+    it in that window): the command, which may write from its first
+    instruction, is found all the same. `status` names it, `repro` refuses
+    beside it rather than running the stage twice, and once it ends the
+    next `repro` runs."""
+    repo.spec({"slow": {"cmd": SLOW, "outs": ["o"]}}, commit="spec")
+    env = {**os.environ, **GIT_ENV, "NO_COLOR": "1", RECORD_DELAY_VAR: "600"}
+    first = subprocess.Popen([sys.executable, "-m", "gitpipe", "repro"], cwd=repo.path,
+                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(repo.path / "started")
+        pgid = int(repo.read("started"))
+        first.kill()  # not reaped yet: a zombie gitpipe, then a gone one
+        assert "start" not in repo.read(".gitpipe/project.lock")  # killed in the window
+        said = repo.run("status", check=True, timeout=30).stdout
+        assert said == (
+            f"slow: running for {_running_for(said)} s (started by a gitpipe that was "
+            f"killed; process group {pgid})\n"
+            "slow:\n    new stage\n1 of 1 stage stale\n"
+            "hint: 'gitpipe repro' refuses to run beside 1 stage a killed gitpipe left "
+            f"running: wait for it to end, or stop it: kill -- -{pgid}\n"), said
+        first.wait(timeout=10)
+        blocked = repo.run("repro", timeout=60)
+        assert blocked.returncode == 1, blocked.stderr
+        assert blocked.stderr == (
+            "error: a stage started by a gitpipe that was killed is still running: "
+            f"'slow' (process group {pgid}); running it again beside it would mix two runs' "
+            f"outs\nhint: wait for it to end, or stop it: kill -- -{pgid}\n"), blocked.stderr
+        assert not (repo.path / "o").exists()  # nothing ran beside it
+        assert alive(pgid)  # and nothing stopped it behind the user's back
+    finally:
+        first.kill()
+        first.wait(timeout=10)
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            _kill_group(int(repo.read("started")))
+    _group_gone(pgid)
+    said = repo.run("status", check=True).stdout
+    assert said == "slow:\n    new stage\n1 of 1 stage stale\n", said  # nothing runs
+    (repo.path / "fast").write_text("")
+    done = repo.run("repro", timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert repo.read("o") == "run\n"
+    assert repo.read(".gitpipe/project.lock") == ""
+
+
+def test_what_a_stage_leaves_behind_holds_no_lock_after_a_finished_run(repo: Repo) -> None:
+    """A stage's command keeps the project lock's descriptor, and so does a
+    process it leaves in a session of its own; once gitpipe ends as it
+    should, the lock is given back all the same: the next repro runs."""
+    repo.spec({"a": {"cmd": "setsid sh -c 'echo $$ > daemon; exec sleep 60' >/dev/null 2>&1 & "
+                            "until test -s daemon; do sleep 0.05; done; echo run > o",
+                     "outs": ["o"]}}, commit="spec")
+    assert repo.run("repro", timeout=60).returncode == 0
+    wait_for(repo.path / "daemon")
+    left = int(repo.read("daemon"))
+    try:
+        assert alive(left)
+        os.remove(repo.path / "daemon")
+        again = repo.run("repro", "-f", timeout=60)
+        assert again.returncode == 0, again.stderr
+        assert "running" not in repo.run("status", check=True).stdout
+    finally:
+        _kill_group(left)
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            _kill_group(int(repo.read("daemon")))
