@@ -17,17 +17,17 @@ import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from gitpipe.executors.base import (
     Context,
     InFlight,
     Job,
-    OutputSink,
     Pairs,
     RunResult,
     command_env,
 )
+from gitpipe.executors.output import Output
 from gitpipe.executors.plainargv import plain_argv, shell_pwd
 from gitpipe.pipeline.model import Stage, Task
 from gitpipe.project.projectlock import StageGroups
@@ -35,8 +35,6 @@ from gitpipe.project.projectlock import StageGroups
 KILL_GRACE = 3.0
 DRAIN_WAIT = 5.0  # how long the output of a command that ended is still read
 POLL_STEP = 0.05  # how often a command is looked at where there is no pidfd
-READ_CHUNK = 64 * 1024
-LINE_LIMIT = 64 * 1024  # a longer line reaches the sink in pieces of this size
 
 
 @dataclass(eq=False)
@@ -84,89 +82,6 @@ def _group_exists(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
-
-
-class Output:
-    """The command's output copied to its log as it comes (all of it) and, line by
-    line, to `sink`, in chunks: memory stays bounded however long a line is (a
-    command printing gigabytes without a newline). A line the command redraws
-    with carriage returns (its own progress bar) reaches the sink frame by
-    frame, each ending in `\\r`, then once finished as the last frame.
-
-    The thread that waits for the command reads its pipe too (`Watch`): no
-    thread per command."""
-
-    def __init__(self, stream: IO[bytes], log: int, task: str, sink: OutputSink | None) -> None:
-        self.stream, self.log, self.task, self.sink = stream, log, task, sink
-        self.pending, self.shown = b"", b""
-        self.open = True
-
-    def read(self) -> None:
-        """One read of what the pipe holds; at its end, the output is closed."""
-        chunk = os.read(self.stream.fileno(), READ_CHUNK)
-        if not chunk:
-            self.close()
-            return
-        _write_all(self.log, chunk)
-        if self.sink is None:
-            return
-        lines, pending = split_lines(self.pending + chunk)
-        for line in lines:
-            self.sink(self.task, line.decode(errors="replace"))
-        self.pending, frame = split_frame(pending)
-        if frame is not None and frame != self.shown:
-            self.sink(self.task, frame.decode(errors="replace") + "\r")
-        self.shown = frame if frame is not None else b""
-
-    def close(self) -> None:
-        if not self.open:
-            return
-        self.open = False
-        self.stream.close()
-        os.close(self.log)
-        if self.sink is not None and self.pending:
-            self.sink(self.task, self.pending.decode(errors="replace").rsplit("\r", 1)[-1])
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-def split_lines(data: bytes, limit: int = LINE_LIMIT) -> tuple[list[bytes], bytes]:
-    """The complete lines of `data` (without their newline) and the unfinished
-    rest; a line longer than `limit` is given in pieces of `limit` bytes. Of a
-    line redrawn with `\\r`, what a terminal would end up showing: the last
-    frame (a `\\r\\n` ending is a plain line end)."""
-    *lines, rest = data.split(b"\n")
-    lines = [_last_frame(line) for line in lines]
-    while len(rest) > limit:
-        lines.append(rest[:limit])
-        rest = rest[limit:]
-    return lines, rest
-
-
-def _last_frame(line: bytes) -> bytes:
-    line = line.removesuffix(b"\r")
-    if b"\r" not in line:
-        return line
-    return next((frame for frame in reversed(line.split(b"\r")) if frame), b"")
-
-
-def split_frame(rest: bytes) -> tuple[bytes, bytes | None]:
-    """An unfinished line holding carriage returns: the part still needed (from
-    its last `\\r` on, so memory stays bounded however many frames come) and the
-    frame a terminal would show now; (rest, None) without a `\\r`."""
-    cut = rest.rfind(b"\r")
-    if cut < 0:
-        return rest, None
-    tail = rest[cut + 1:]
-    if tail:
-        return rest[cut:], tail
-    # "frame\r": the frame is drawn, the next one will replace it.
-    start = rest.rfind(b"\r", 0, cut) + 1
-    return rest[start:], rest[start:cut] or None
 
 
 def _start(job: Job, stdin: int | None = None) -> subprocess.Popen[bytes]:
@@ -262,20 +177,11 @@ class LocalExecutor:
         return made
 
     def submit(self, job: Job) -> LocalHandle:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
-        try:  # the logs folder is there after the first run: made only when the open misses it
-            log = os.open(job.log_path, flags, 0o666)
-        except FileNotFoundError:
-            job.log_path.parent.mkdir(parents=True, exist_ok=True)
-            log = os.open(job.log_path, flags, 0o666)
-        try:
-            process = _start(job, self.devnull)
-        except BaseException:
-            os.close(log)
-            raise
+        process = _start(job, self.devnull)
         assert process.stdout is not None
         return LocalHandle(job, process, time.monotonic(),
-                           Output(process.stdout, log, job.task, self.sink), _exit_fd(process.pid))
+                           Output(process.stdout, job.log_path, job.task, self.sink),
+                           _exit_fd(process.pid))
 
     def wait(self, handle: LocalHandle) -> RunResult:
         """Block until the command ends, copying its output meanwhile, in one

@@ -239,7 +239,7 @@ def test_log_retention_must_be_a_whole_number(repo: Repo) -> None:
 
 
 def test_long_lines_reach_the_live_output_in_bounded_pieces() -> None:
-    from gitpipe.executors.local import split_lines
+    from gitpipe.executors.output import split_lines
 
     lines, rest = split_lines(b"one\ntwo\n" + b"x" * 10, limit=4)
     assert lines == [b"one", b"two", b"xxxx", b"xxxx"] and rest == b"xx"

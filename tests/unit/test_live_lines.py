@@ -4,7 +4,7 @@ frames, and the verdict words coloured on a terminal."""
 from __future__ import annotations
 
 from gitpipe.cli.colour import colour
-from gitpipe.executors.local import split_frame, split_lines
+from gitpipe.executors.output import split_frame, split_lines
 
 
 def test_a_redrawn_line_is_what_a_terminal_ends_up_showing() -> None:

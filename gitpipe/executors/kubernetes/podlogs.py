@@ -9,7 +9,7 @@ from typing import Any
 
 from gitpipe.executors.base import OutputSink
 from gitpipe.executors.kubernetes.manifest import CONTAINER
-from gitpipe.executors.local import split_lines
+from gitpipe.executors.output import split_lines
 
 
 def follow_log(core: Any, namespace: str, pod: str, task: str, log_path: Path,
