@@ -925,9 +925,10 @@ def bench_backfill(tools: Tools, plan: Plan) -> list[dict[str, Any]]:
     come apart: (whole run - one partition's run) / (partitions - 1).
 
     Each runs once more in a copy on a RAM file system (/dev/shm, where there is
-    one), in the same rounds: a partition makes files (gitpipe: its log, its
-    run-cache folder and entry; the bare runner: its log), and what a new file
-    costs depends on the disk and on what else deletes files there. The
+    one), in the same rounds: a command that prints makes a log, a stage with
+    outs a run-cache folder and entry (a partition of `true` makes neither, in
+    gitpipe or the bare runner), and what a new file costs depends on the disk
+    and on what else deletes files there. The
     `file_costs` probe measures that, on both, in the same rounds."""
     days = plan.backfill_days
     log(f"\n== backfill: {days} daily partitions of `true`, concurrency 8")
@@ -1579,8 +1580,9 @@ def per_partition_markdown(res: dict[str, Any]) -> list[str]:
         lines += ["", f"What new files cost the kernel {where}, same rounds (CPU, median): "
                   f"a folder {cost['folder_us']:.0f} µs, a file in a new folder "
                   f"{cost['file_in_new_folder_us']:.0f} µs, a file in an existing one "
-                  f"{cost['file_in_one_folder_us']:.0f} µs (a partition of gitpipe makes a "
-                  "run-cache folder, its entry and a log; the bare runner a log)."]
+                  f"{cost['file_in_one_folder_us']:.0f} µs (a partition of `true` makes "
+                  "none, in gitpipe or the bare runner; a stage with outs makes a run-cache "
+                  "folder and entry, a command that prints a log)."]
     return lines
 
 

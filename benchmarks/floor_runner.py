@@ -6,7 +6,8 @@ order) the way gitpipe's local executor starts them, and does nothing else:
 at most `jobs` at once from a thread pool, each in its own session (a command
 of plain words exec'd as it is, by gitpipe's own rule, `plainargv.py`; any
 other through `/bin/sh -c`), its output through a pipe into a log file read by
-a thread. No
+a thread, the file made at the first byte (as gitpipe makes its logs: a
+command that prints nothing leaves none). No
 hashing, cache, lock, run history or checks: what is left between it and
 make is the cost of Python and of starting processes from it.
 
@@ -15,7 +16,8 @@ run-cache does for each stage, and nothing else: every file a stage reads
 (its "reads": files and folders) hashed with xxh3 before the command, every
 file it writes ("writes") copied into a cache while hashed (a temp file
 renamed under `files/<ab>/`), a run entry in a folder of the stage's own
-(`runs/<name>/<fingerprint>`, a temp file renamed), and one lock file of
+(`runs/<name>/<fingerprint>`, a temp file renamed; none for a stage that
+writes nothing, as gitpipe keeps none for a stage without outs), and one lock file of
 every stage's digests at the end. No validation, no checks, no stat cache,
 no events: the floor of gitpipe's model of a build, not of gitpipe.
 
@@ -56,19 +58,23 @@ def popen(argv: list[str]) -> subprocess.Popen[bytes]:
 
 
 def run(name: str, cmd: str) -> None:
-    with open(LOGS / f"{name}.log", "ab") as log:
-        process = start(cmd)
-        assert process.stdout is not None
-        stream = process.stdout
+    process = start(cmd)
+    assert process.stdout is not None
+    stream = process.stdout
 
-        def pump() -> None:
-            while chunk := os.read(stream.fileno(), 65536):
-                log.write(chunk)
+    def pump() -> None:
+        log = -1
+        while chunk := os.read(stream.fileno(), 65536):
+            if log < 0:
+                log = os.open(LOGS / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
+            os.write(log, chunk)
+        if log >= 0:
+            os.close(log)
 
-        reader = threading.Thread(target=pump, daemon=True)
-        reader.start()
-        code = process.wait()
-        reader.join()
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    code = process.wait()
+    reader.join()
     if code != 0:
         raise RuntimeError(f"{name}: exit {code}")
 
@@ -105,6 +111,9 @@ def run_with_books(name: str, cmd: str, reads: list[str], writes: list[str],
         final = folder / digest[2:]
         if not final.exists():
             write_beside(str(final), data)
+    if not writes:
+        lock[name] = {"fingerprint": fingerprint, "deps": deps, "outs": outs}
+        return
     (CACHE / "runs" / name).mkdir()
     write_beside(str(CACHE / "runs" / name / fingerprint), json.dumps(outs).encode())
     lock[name] = {"fingerprint": fingerprint, "deps": deps, "outs": outs}

@@ -49,17 +49,21 @@ class RunCache:
         beside it, and objects are verified by their names), else (with --pull)
         from the remote's run-cache.
 
+        A task with no outs has no run-cache entry (`record`): an entry found
+        for one (an older gitpipe's) is not looked at, so it runs whenever it
+        is stale.
+
         RecordError when the entry (or a manifest it names) is malformed or names
         other paths than the task's declared outs: the caller warns and runs."""
         declared = [o.path for o in task.outs]
-        outs = self.cache.load_run(task.name, fingerprint, declared)
+        outs = self.cache.load_run(task.name, fingerprint, declared) if declared else None
         if outs is not None:
             return self._at_hand(task, fingerprint, outs, LOCAL)
         if locked is not None and _fits(locked, task):
             found = self._at_hand(task, fingerprint, locked, LOCK_FILE)
             if found is not None:
                 return found
-        if not self.pull:
+        if not self.pull or not declared:
             return None
         assert self.remote is not None
         outs = self._from_remote(task, fingerprint)
@@ -140,7 +144,13 @@ class RunCache:
 
     def record(self, root: Path, task: Task, fingerprint: str,
                outs: dict[str, PathInfo]) -> None:
-        """Store the outs as objects and the run entry; push both when asked to."""
+        """Store the outs as objects and the run entry; push both when asked to.
+
+        A task with no outs gets no entry: a restore would bring back nothing,
+        and would stand in for a run of a command whose only effect is its
+        success (a check, a side effect). Its lock entry is still recorded."""
+        if not outs:
+            return
         for path, info in outs.items():
             assert info.digest is not None
             if info.is_dir:

@@ -284,7 +284,7 @@ class _Runner:
         return self._commit(task, verdict, seen, *ran)
 
     def _command(self, task: Task, verdict: Staleness,
-                 seen: Observation) -> Outcome | tuple[tuple[float, float, int], Path]:
+                 seen: Observation) -> Outcome | tuple[tuple[float, float, int], str | None]:
         """Run the task's command (its retries too) and bring its outs back: the
         timing and log to record, or the Outcome of a failure."""
         self.listener(Event(task.name, "start", "; ".join(str(r) for r in verdict.reasons)))
@@ -307,19 +307,20 @@ class _Runner:
             if result.ok:
                 break
         duration = time.monotonic() - started
+        log = _written(log_path)
         if not result.ok:
             ended = Outcome.INTERRUPTED if result.cancelled else Outcome.FAILED
-            self._record(task.name, wall, duration, ended.value, seen, {}, log_path)
+            self._record(task.name, wall, duration, ended.value, seen, {}, log)
             return self._finish(task.name, ended, verdict,
                                 Said(f"stage {task.name!r}: {result.why}", result.hint),
-                                duration, attempt + 1, str(log_path))
+                                duration, attempt + 1, log)
         try:
             executor.bring_back(task, seen.fingerprint)
         except GitpipeError as exc:
             return self._finish(task.name, Outcome.FAILED, verdict,
                                 Said.of(exc, f"stage {task.name!r}: "), duration, attempt + 1,
-                                str(log_path))
-        return (wall, duration, attempt + 1), log_path
+                                log)
+        return (wall, duration, attempt + 1), log
 
     def _attempt(self, executor: Executor, task: Task, fingerprint: str, attempt: int,
                  log_path: Path) -> RunResult:
@@ -331,43 +332,43 @@ class _Runner:
         return executor.attempt(task, fingerprint, attempt, log_path)
 
     def _commit(self, task: Task, verdict: Staleness, seen: Observation,
-                timing: tuple[float, float, int], log_path: Path) -> Outcome:
+                timing: tuple[float, float, int], log: str | None) -> Outcome:
         wall, duration, attempts = timing
         try:
             outs = {o.path: self.project.workspace.info(o.path, XXH3) for o in task.outs}
         except GitpipeError as exc:  # an out gitpipe cannot hash (a fifo)
-            self._record(task.name, wall, duration, "failed", seen, {}, log_path)
+            self._record(task.name, wall, duration, "failed", seen, {}, log)
             return self._finish(task.name, Outcome.FAILED, verdict,
                                 Said.of(exc, f"stage {task.name!r}: "), duration, attempts,
-                                str(log_path))
+                                log)
         missing = [p for p, info in outs.items() if not info.exists]
         entry = self.writer.entries.get(task.name)  # as `step` judged it (None if forced)
         moved = moved_input(self.project, task, seen, self.inputs_read.pop(task.name, {}), entry)
         if moved:
-            self._record(task.name, wall, duration, "failed", seen, outs, log_path)
+            self._record(task.name, wall, duration, "failed", seen, outs, log)
             return self._finish(task.name, Outcome.FAILED, verdict, moved_problem(task, moved),
-                                duration, attempts, str(log_path))
+                                duration, attempts, log)
         if missing:
-            self._record(task.name, wall, duration, "failed", seen, outs, log_path)
+            self._record(task.name, wall, duration, "failed", seen, outs, log)
             return self._finish(task.name, Outcome.FAILED, verdict,
                                 f"stage {task.name!r}: the command succeeded but did not "
-                                f"create out {missing[0]!r}", duration, attempts, str(log_path))
+                                f"create out {missing[0]!r}", duration, attempts, log)
         try:
             self.run_cache.record(self.project.root, task, seen.fingerprint, outs)
         except (GitpipeError, OSError) as exc:
-            self._record(task.name, wall, duration, "failed", seen, outs, log_path)
+            self._record(task.name, wall, duration, "failed", seen, outs, log)
             return self._finish(task.name, Outcome.FAILED, verdict,
                                 Said.of(exc, f"stage {task.name!r}: cannot store its outs in "
-                                        "the cache: "), duration, attempts, str(log_path))
+                                        "the cache: "), duration, attempts, log)
         try:
             self.writer.update(task.name, lock_entry_for(task, seen, outs))
         except lockfile.LockTooLarge as exc:  # its outs stay, in the cache and the run-cache too
-            self._record(task.name, wall, duration, "failed", seen, outs, log_path)
+            self._record(task.name, wall, duration, "failed", seen, outs, log)
             return self._finish(task.name, Outcome.FAILED, verdict, Said.of(exc), duration,
-                                attempts, str(log_path))
-        self._record(task.name, wall, duration, "ran", seen, outs, log_path)
+                                attempts, log)
+        self._record(task.name, wall, duration, "ran", seen, outs, log)
         return self._finish(task.name, Outcome.RAN, verdict, duration=duration,
-                            attempts=attempts, log=str(log_path))
+                            attempts=attempts, log=log)
 
     def _log_path(self, name: str) -> Path:
         return log_path(self.project.gitpipe_dir / LOGS_DIR, name)
@@ -380,10 +381,16 @@ class _Runner:
             prune_logs(self.project.gitpipe_dir / LOGS_DIR, self.project.config.log_retention)
 
     def _record(self, name: str, wall: float, duration: float, result: str,
-                seen: Observation, outs: dict[str, PathInfo], log_path: Path) -> None:
+                seen: Observation, outs: dict[str, PathInfo], log: str | None) -> None:
         self.project.state.add_run(RunRecord(
             name, wall, duration, result, sum(i.size for i in seen.deps.values()),
-            sum(i.size for i in outs.values()), seen.fingerprint, str(log_path), self.invocation))
+            sum(i.size for i in outs.values()), seen.fingerprint, log, self.invocation))
+
+
+def _written(log_path: Path) -> str | None:
+    """The task's log, when its attempts wrote one: a command that printed
+    nothing may leave none (executors/local.py), and then has no log to name."""
+    return str(log_path) if os.path.lexists(log_path) else None
 
 
 def _after_nondeterministic(verdict: Staleness) -> bool:

@@ -119,8 +119,10 @@ class Executor(Protocol):
 
     def attempt(self, task: Task, fingerprint: str, attempt: int, log_path: Path) -> RunResult:
         """Run attempt number `attempt` (0 first) of the task: start the command, wait
-        for it, append its output to `log_path`, and stop it once
-        `task.stage.timeout` seconds have passed (a RunResult with timed_out)."""
+        for it, append its output to `log_path` (no file need be made for a
+        command that prints nothing: the run names a log only where one is),
+        and stop it once `task.stage.timeout` seconds have passed (a RunResult
+        with timed_out)."""
         ...
 
     def bring_back(self, task: Task, fingerprint: str) -> None:

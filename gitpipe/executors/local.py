@@ -189,20 +189,11 @@ class LocalExecutor:
         return made
 
     def submit(self, job: Job, kept: tuple[int, ...] = ()) -> LocalHandle:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
-        try:  # the logs folder is there after the first run: made only when the open misses it
-            log = os.open(job.log_path, flags, 0o666)
-        except FileNotFoundError:
-            job.log_path.parent.mkdir(parents=True, exist_ok=True)
-            log = os.open(job.log_path, flags, 0o666)
-        try:
-            process = _start(job, self.devnull, kept)
-        except BaseException:
-            os.close(log)
-            raise
+        process = _start(job, self.devnull, kept)
         assert process.stdout is not None
         return LocalHandle(job, process, time.monotonic(),
-                           Output(process.stdout, log, job.task, self.sink), _exit_fd(process.pid))
+                           Output(process.stdout, job.log_path, job.task, self.sink),
+                           _exit_fd(process.pid))
 
     def wait(self, handle: LocalHandle) -> RunResult:
         """Block until the command ends, copying its output meanwhile, in one

@@ -1,10 +1,10 @@
-"""A command's output as it comes: copied whole to its log and, line by line,
-to a sink, in bounded memory (the local executor's pipe; a pod's log lines
-are split the same way)."""
+"""A command's output as it comes: copied whole to its log (made at the first
+byte) and, line by line, to the sink that shows it live."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import IO
 
 from gitpipe.executors.base import OutputSink
@@ -20,11 +20,15 @@ class Output:
     with carriage returns (its own progress bar) reaches the sink frame by
     frame, each ending in `\\r`, then once finished as the last frame.
 
-    The thread that waits for the command reads its pipe too (local.Watch):
-    no thread per command."""
+    The thread that waits for the command reads its pipe too (`Watch`): no
+    thread per command. The log is made at the first byte the command prints:
+    one that prints nothing leaves no log (a new file is the dearest thing a
+    short command costs the kernel)."""
 
-    def __init__(self, stream: IO[bytes], log: int, task: str, sink: OutputSink | None) -> None:
-        self.stream, self.log, self.task, self.sink = stream, log, task, sink
+    def __init__(self, stream: IO[bytes], log_path: Path, task: str,
+                 sink: OutputSink | None) -> None:
+        self.stream, self.log_path, self.task, self.sink = stream, log_path, task, sink
+        self.log: int | None = None
         self.pending, self.shown = b"", b""
         self.open = True
 
@@ -34,6 +38,8 @@ class Output:
         if not chunk:
             self.close()
             return
+        if self.log is None:
+            self.log = _open_log(self.log_path)
         _write_all(self.log, chunk)
         if self.sink is None:
             return
@@ -50,9 +56,21 @@ class Output:
             return
         self.open = False
         self.stream.close()
-        os.close(self.log)
+        if self.log is not None:
+            os.close(self.log)
         if self.sink is not None and self.pending:
             self.sink(self.task, self.pending.decode(errors="replace").rsplit("\r", 1)[-1])
+
+
+def _open_log(path: Path) -> int:
+    """The log opened to append (made if missing; an attempt after the first
+    adds to its task's log)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
+    try:  # the logs folder is there after the first log: made only when the open misses it
+        return os.open(path, flags, 0o666)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(path, flags, 0o666)
 
 
 def _write_all(fd: int, data: bytes) -> None:

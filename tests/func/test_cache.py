@@ -59,6 +59,30 @@ def test_param_revert_restores_from_run_cache(repo: Repo) -> None:
     assert task["message"] == "restored from run-cache"  # read alone: the whole sentence
 
 
+def test_a_stage_without_outs_has_no_run_cache_entry_and_reruns_on_a_revert(
+        repo: Repo) -> None:
+    """Nothing to restore, so nothing recorded: a check stage (no outs) runs
+    whenever its inputs change, a revert to inputs seen before included, and
+    its lock entry is still recorded each time."""
+    repo.gen({"params.yaml": {"n": 1}})
+    repo.spec({"check": {"cmd": ran_cmd("check", "grep n: params.yaml"), "params": ["n"]}})
+    repo.run("init", check=True)
+    repo.commit("pipeline")
+    repo.run("repro", check=True)
+    first = repo.project().lock_entries["check"].fingerprint
+    assert not (repo.path / ".gitpipe/cache/runs/check").exists()
+    repo.gen({"params.yaml": {"n": 2}})
+    repo.run("repro", check=True)
+    assert repo.project().lock_entries["check"].fingerprint != first
+    repo.gen({"params.yaml": {"n": 1}})
+    [task] = json.loads(repo.run("repro", "--json", check=True).stdout)["tasks"]
+    assert task["outcome"] == "ran"
+    assert repo.ran() == ["check", "check", "check"]
+    assert repo.project().lock_entries["check"].fingerprint == first
+    assert not (repo.path / ".gitpipe/cache/runs").exists()
+    assert repo.run("status", "--check").returncode == 0
+
+
 def test_checkout_after_branch_switch(repo: Repo) -> None:
     pipeline(repo)
     repo.project().repro()

@@ -29,7 +29,7 @@ def document(done: subprocess.CompletedProcess, kind: str) -> dict[str, Any]:
 
 
 def two_stages(repo: Repo, fail: bool = False) -> Repo:
-    second = "cat o > p && exit 3" if fail else "cat o > p"
+    second = "cat o > p && echo broken && exit 3" if fail else "cat o > p"
     repo.gen({"params.yaml": "lr: 0.1\n"})
     repo.spec({"a": {"cmd": ran_cmd("a", "echo hello && echo x > o"), "params": ["lr"],
                      "outs": ["o"]},
@@ -50,7 +50,7 @@ def test_repro_with_a_failing_stage_prints_the_failure_then_exits_1(repo: Repo) 
     assert a["reasons_detail"] == [{"kind": "new", "subject": None, "path": None, "old": None,
                                     "new": None, "text": "new stage"}]
     assert b["outcome"] == "failed" and "exited with code 3" in b["message"]
-    assert Path(b["log"]).is_file() and a["duration"] >= 0
+    assert Path(b["log"]).read_text() == "broken\n" and a["duration"] >= 0
     assert doc["totals"]["tasks"] == 2 and doc["totals"]["ran"] == 1
     assert doc["totals"]["failed"] == 1 and doc["totals"]["skipped"] == 0
     # The stage's output, the live lines and the table went to stderr, not into the document.
@@ -336,3 +336,26 @@ def test_fsck_of_a_remote_names_the_bad_object_there(pushed: Repo, tmp_path: Pat
     assert doc["checked"] == 4
     assert doc["bad"] == [{"digest": digest, "object": key, "actual": None, "removed": False,
                            "problem": "its content does not match its name", "paths": ["o"]}]
+
+
+def test_a_command_that_prints_nothing_leaves_no_log_and_names_none(repo: Repo) -> None:
+    """The log is made at the first byte a command prints: a silent stage's
+    task names no log (null), and its failure's hint names none; a stage that
+    prints keeps all of it in its log."""
+    repo.spec({"quiet": {"cmd": "true"},
+               "loud": {"cmd": "echo one && echo two >&2"},
+               "mute_fail": {"cmd": "exit 4"}})
+    repo.run("init", check=True)
+    repo.commit("pipeline")
+    done = repo.run("repro", "--json", "-k")
+    assert done.returncode == 1
+    tasks = {t["task"]: t for t in document(done, "repro")["tasks"]}
+    assert tasks["quiet"]["outcome"] == "ran" and tasks["quiet"]["log"] is None
+    assert tasks["mute_fail"]["outcome"] == "failed" and tasks["mute_fail"]["log"] is None
+    assert Path(tasks["loud"]["log"]).read_text() == "one\ntwo\n"
+    logs = sorted(p.name for p in (repo.path / ".gitpipe/logs").iterdir())
+    assert len(logs) == 1 and logs[0].startswith("loud-"), logs
+    assert "hint: the log is" not in done.stderr
+    assert "exited with code 4" in done.stderr
+    runs = {r["task"]: r for r in json.loads(repo.run("runs", "--json", check=True).stdout)}
+    assert runs["quiet"]["log"] is None and runs["loud"]["log"] == tasks["loud"]["log"]

@@ -87,12 +87,13 @@ def test_ctrl_c_kills_stage_tree_and_keeps_finished_work(repo: Repo, stop: int,
 
 
 def test_second_repro_waits_then_names_the_holder(repo: Repo) -> None:
-    repo.spec({"slow": {"cmd": "sleep 3 && echo > o", "outs": ["o"]}}, commit="spec")
+    repo.spec({"slow": {"cmd": "touch started && sleep 3 && echo > o", "outs": ["o"]}},
+              commit="spec")
     repo.gen({".gitpipe/config.yaml": {"core": {"lock_wait": 0.3}}})
     env = {**os.environ, **GIT_ENV}
     first = subprocess.Popen([sys.executable, "-m", "gitpipe", "repro"], cwd=repo.path,
                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    wait_for(repo.path / ".gitpipe/logs")
+    wait_for(repo.path / "started")  # the first holds the lock while its stage runs
     second = repo.run("repro")
     assert second.returncode == 1
     assert f"another gitpipe process (pid {first.pid})" in second.stderr

@@ -406,6 +406,7 @@ def test_gc_keeps_the_newest_logs_of_each_task(make_repo, tmp_path: Path) -> Non
     origin = project_with_remote(make_repo, str(tmp_path / "store"))
     origin.gen({".gitpipe/config.local.yaml": {"core": {"log_retention": 2}}})
     logs = origin.path / ".gitpipe/logs"
+    logs.mkdir(exist_ok=True)  # its stages print nothing: no run made a log
     for stamp in ("20240101T000000", "20240102T000000", "20240103T000000"):
         for task in ("prep", "train@2024-01-01"):
             (logs / f"{task}-{stamp}-1.log").write_text(stamp)
