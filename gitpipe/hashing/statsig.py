@@ -311,17 +311,23 @@ def read_noted(full: str | os.PathLike[str], name: str, reads: ReadLog | None) -
     `name` with the signature of the very file read (fstat of the open file,
     symlinks followed, as the seal compares it). Raises as `open` does; a
     missing file is noted as missing first; text that is not UTF-8 is a
-    BadInputError naming the file, line and byte."""
+    BadInputError naming the file, line and byte, and so is a file past the
+    size any of them is read to (yamlio.MAX_BYTES, as at a revision): read
+    no further, a clone's file of gigabytes is refused for its size, not
+    read into memory first."""
+    from gitpipe.core.yamlio import MAX_BYTES, refuse_oversized
+
     try:
         with open(full, encoding="utf-8") as handle:
             info = os.fstat(handle.fileno())
-            text = handle.read()
+            text = handle.read(MAX_BYTES + 1)
     except (FileNotFoundError, NotADirectoryError):
         if reads is not None:
             reads.seen[name] = None
         raise
     except UnicodeDecodeError:
         raise _not_utf8(full, name) from None
+    refuse_oversized(text, name)
     if reads is not None:
         reads.seen[name] = file_signature(info)
     return text
