@@ -105,6 +105,12 @@ class CheckoutAttributes:
         root = self._scratch_holding(git_path)
         return gitcli.smudged_under(self.git.repo.path, root, blob_id, git_path)
 
+    def smudged_digest(self, git_path: str, blob_id: str) -> tuple[str, int]:
+        """`smudged`'s xxh3-128 hex and size, hashed as git writes them."""
+        root = self._scratch_holding(git_path)
+        return gitcli.checkout_digest(root, blob_id, git_path, place={
+            "GIT_DIR": self.git.repo.path, "GIT_WORK_TREE": str(root)})
+
     def _scratch_holding(self, git_path: str) -> Path:
         """A scratch work tree with the rules files the checkout leaves in the
         folders above `git_path`, and nothing else."""
