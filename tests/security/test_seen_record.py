@@ -284,3 +284,27 @@ def test_a_record_larger_than_memory_is_read_a_block_at_a_time(repo: Repo,
     assert "1 already there" in done.stdout, done.stdout
     assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe/tmp", "repo/.gitpipe/state.db",
                                                      "repo/.gitpipe/project.lock"])
+
+
+@pytest.mark.s3
+def test_a_rotated_key_in_the_credentials_file_keeps_the_record(
+        make_repo, tmp_path: Path, s3_env: dict[str, str], s3_server: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The credentials file was in the storage identity whole: each rotation
+    of a key (CI does it daily) started a new record, so the next push read
+    back every object the remote claimed. A key says who asks, not where;
+    the file's endpoint still counts (the test above)."""
+    bucket = _bucket_on(s3_server)
+    credentials = tmp_path / "aws-credentials"
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    rows = "[default]\naws_access_key_id = {0}\naws_secret_access_key = s{0}\n"
+    credentials.write_text(rows.format("one"))
+    origin = _ran(make_repo, f"s3://{bucket}/cache", {"store": ""})
+    assert origin.run("push", "-r", "store").returncode == 0
+    records = origin.path / ".gitpipe" / "cache" / "remotes"
+    first = sorted(records.iterdir())
+    credentials.write_text(rows.format("two"))
+    pushed = origin.run("push", "-r", "store")
+    assert pushed.returncode == 0 and "1 already there" in pushed.stdout, pushed.stdout
+    assert sorted(records.iterdir()) == first
