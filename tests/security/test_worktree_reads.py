@@ -137,3 +137,17 @@ def test_the_work_trees_huge_rules_are_refused_by_their_size(repo: Repo,
     assert ".gitattributes: file is larger than 100 MiB (1610612736 bytes)" in done.stderr, \
         done.stderr
     assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe"])
+
+
+def test_a_fifo_in_place_of_params_is_refused_not_waited_on(repo: Repo, tmp_path: Path) -> None:
+    """gitpipe's own files were opened as `open` does, which waits for a
+    fifo's writer for ever: `status` hung on a fifo named params.yaml."""
+    repo.spec({"a": {"cmd": "echo x > a.txt", "params": ["lr"], "outs": ["a.txt"]}})
+    os.mkfifo(repo.path / "params.yaml")
+    before = snapshot(tmp_path)
+    done = repo.run("status", timeout=60)
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 2, done.stderr
+    assert "params.yaml: cannot read" in done.stderr and "not a regular file" in done.stderr, \
+        done.stderr
+    assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe"])
