@@ -151,3 +151,20 @@ def test_a_fifo_in_place_of_params_is_refused_not_waited_on(repo: Repo, tmp_path
     assert "params.yaml: cannot read" in done.stderr and "not a regular file" in done.stderr, \
         done.stderr
     assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe"])
+
+
+def test_gc_reads_another_worktrees_lock_to_its_bound(repo: Repo, tmp_path: Path) -> None:
+    """gc over every commit reads the lock in each other worktree of the
+    repository: one of gigabytes (a checkout of a clone's branch) was read
+    whole, and `gc --all-commits` died of MemoryError. Past 16 MiB it names
+    nothing, as such a lock in history does."""
+    _ran(repo)
+    repo.git("worktree", "add", "-q", str(tmp_path / "other"))
+    (tmp_path / "other" / "gitpipe.lock").unlink()
+    _sparse(tmp_path / "other" / "gitpipe.lock")
+    before = snapshot(tmp_path)
+    done = repo.run("gc", "--all-commits", "--dry-run", preexec_fn=_limited, timeout=120)
+    assert "MemoryError" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 0, done.stderr
+    assert "would remove 0 object(s)" in done.stdout, done.stdout
+    assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe"])
