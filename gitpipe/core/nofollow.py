@@ -11,7 +11,7 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from gitpipe.core.errors import GitpipeError
+from gitpipe.core.errors import BadInputError, GitpipeError
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -178,10 +178,16 @@ def open_beneath(base: Path, rel: str) -> int:
     return found
 
 
-def regular_file_bytes(path: str) -> bytes | None:
+class FileTooLarge(BadInputError):
+    """A file larger than what reads it takes."""
+
+
+def regular_file_bytes(path: str, most: int | None = None) -> bytes | None:
     """The bytes of `path` when it is a regular file itself; None when it is a
     symlink, a device, a fifo or anything else (`/dev/zero` would be read for
-    ever). FileNotFoundError when there is nothing there."""
+    ever). FileNotFoundError when there is nothing there; with `most`,
+    FileTooLarge, naming it, for a file larger than that (asked of its size
+    first, and never read past: it may grow as it is read)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
@@ -189,9 +195,16 @@ def regular_file_bytes(path: str) -> bytes | None:
             raise
         return None
     with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
             return None
-        return handle.read()
+        if most is None:
+            return handle.read()
+        data = handle.read(most + 1) if info.st_size <= most else b""
+        if info.st_size > most or len(data) > most:
+            raise FileTooLarge(f"{path}: file is larger than {most // (1024 * 1024)} MiB "
+                               f"({max(info.st_size, len(data))} bytes): not read")
+        return data
 
 
 def realpath_below(real_root: str, rel: str) -> str:

@@ -18,11 +18,11 @@ to the work tree's and the index's, never in place of them.
 from __future__ import annotations
 
 import os
-import stat as stat_module
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from gitpipe.core.nofollow import regular_file_bytes
 from gitpipe.git import plumbing as gitcli
 from gitpipe.git.blobtext import ATTRIBUTES_MAX, bounded_blob
 
@@ -93,13 +93,10 @@ class CheckoutAttributes:
         return bounded_blob(self.git.repo, blob_id, name, ATTRIBUTES_MAX)
 
     def _on_disk(self, name: str) -> bytes | None:
-        """The work tree's file `name`; git reads a regular file only."""
-        full = os.path.join(self.git.workdir, name)
+        """The work tree's file `name`; git reads a regular file only, and
+        none past ATTRIBUTES_MAX, which is refused as a commit's is."""
         try:
-            if not stat_module.S_ISREG(os.lstat(full).st_mode):
-                return None
-            with open(full, "rb") as handle:
-                return handle.read()
+            return regular_file_bytes(os.path.join(self.git.workdir, name), ATTRIBUTES_MAX)
         except (FileNotFoundError, NotADirectoryError):
             return None
 
@@ -107,6 +104,12 @@ class CheckoutAttributes:
         """The blob's bytes as a checkout of the commit writes them at `git_path`."""
         root = self._scratch_holding(git_path)
         return gitcli.smudged_under(self.git.repo.path, root, blob_id, git_path)
+
+    def smudged_digest(self, git_path: str, blob_id: str) -> tuple[str, int]:
+        """`smudged`'s xxh3-128 hex and size, hashed as git writes them."""
+        root = self._scratch_holding(git_path)
+        return gitcli.checkout_digest(root, blob_id, git_path, place={
+            "GIT_DIR": self.git.repo.path, "GIT_WORK_TREE": str(root)})
 
     def _scratch_holding(self, git_path: str) -> Path:
         """A scratch work tree with the rules files the checkout leaves in the

@@ -35,16 +35,22 @@ def bounded_blob(repo: pygit2.Repository, blob_id: str, name: str,
     the object's header before a byte is inflated: a clone's history may
     hold a blob of gigabytes that compresses to megabytes, which read whole
     costs thousands of times its packed size in memory."""
-    try:
-        size = repo.odb.read_header(str(blob_id))[1]
-    except KeyError:  # pygit2's NotFoundError: a partial clone's, or a tree made so
-        raise BadInputError(f"{name}: git object {blob_id} is missing from this repository",
-                            hint="fetch it ('git fetch' from where it was cloned), or "
-                                 "name a commit whose files are all here") from None
+    size = recorded_size(repo, blob_id, name)
     if size > limit:
         raise BlobTooLarge(f"{name}: file is larger than {limit // (1024 * 1024)} MiB "
                            f"({size} bytes in git): not read")
     return bytes(repo[blob_id].read_raw())
+
+
+def recorded_size(repo: pygit2.Repository, blob_id: str, name: str) -> int:
+    """The size git records for the blob in its object's header, nothing of
+    it inflated; BadInputError naming `name` where the repository lacks it."""
+    try:
+        return int(repo.odb.read_header(str(blob_id))[1])
+    except KeyError:  # pygit2's NotFoundError: a partial clone's, or a tree made so
+        raise BadInputError(f"{name}: git object {blob_id} is missing from this repository",
+                            hint="fetch it ('git fetch' from where it was cloned), or "
+                                 "name a commit whose files are all here") from None
 
 
 def bounded_text_or_nothing(repo: pygit2.Repository, blob_id: str, name: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from gitpipe.core.errors import GitpipeError
 
@@ -95,11 +96,7 @@ def _git(workdir: Path, args: list[str], index_file: str | None = None,
          place: dict[str, str] | None = None) -> bytes:
     """git's output for `args`; `place` (GIT_DIR, GIT_WORK_TREE) as variables,
     so that an error names the command (`args[0]`), not an option."""
-    env = {name: value for name, value in os.environ.items()
-           if name not in _PATHSPEC_MODES}
-    env.update(place or {})
-    if index_file is not None:
-        env["GIT_INDEX_FILE"] = index_file
+    env = _env(index_file, place)
     import subprocess  # not at import: the status path (git/repo.py) seldom runs git
 
     try:
@@ -114,6 +111,50 @@ def _git(workdir: Path, args: list[str], index_file: str | None = None,
         message = done.stderr.decode(errors="replace").strip()
         raise GitpipeError(f"git {args[0]} failed: {message}")
     return done.stdout
+
+
+def _env(index_file: str | None, place: dict[str, str] | None) -> dict[str, str]:
+    env = {name: value for name, value in os.environ.items()
+           if name not in _PATHSPEC_MODES}
+    env.update(place or {})
+    if index_file is not None:
+        env["GIT_INDEX_FILE"] = index_file
+    return env
+
+
+def checkout_digest(workdir: Path, blob_id: str, path: str | None,
+                    place: dict[str, str] | None = None) -> tuple[str, int]:
+    """The xxh3-128 hex and size of a blob's bytes as a checkout writes them
+    at `path` (None: as git stores them, no conversion), hashed as git's
+    output arrives: a blob of gigabytes is never whole in this process (git
+    streams a blob it stores whole; one it converts is git's to hold)."""
+    import subprocess
+    import tempfile
+
+    import xxhash
+
+    from gitpipe.hashing.digests import chunk_buffer
+
+    args = ["cat-file", "--filters", f"--path={path}", blob_id] if path is not None \
+        else ["cat-file", "blob", blob_id]
+    hasher, view, size = xxhash.xxh3_128(), chunk_buffer(), 0
+    with tempfile.TemporaryFile() as errors:  # a filter's chatter never fills a pipe
+        try:
+            git = subprocess.Popen(["git", *ONLY_OWN_REPOSITORY, *args], cwd=workdir,
+                                   env=_env(None, place), stdout=subprocess.PIPE,
+                                   stderr=errors)
+        except OSError as exc:
+            raise GitpipeError(f"git {args[0]} could not start: {exc.strerror}") from None
+        output: Any = git.stdout  # a BufferedReader: readinto fills the reused buffer
+        with output:
+            while count := output.readinto(view):
+                hasher.update(view[:count])
+                size += count
+        if git.wait() != 0:
+            errors.seek(0)
+            message = errors.read(4096).decode(errors="replace").strip()
+            raise GitpipeError(f"git {args[0]} failed: {message}")
+    return hasher.hexdigest(), size
 
 
 # -- what git's own gc keeps: every worktree, stash and reflog -------------------------

@@ -380,19 +380,21 @@ def _blob_text(git: GitRepo, blob_id: str, name: str) -> str:
 def _other_worktree_files(git: GitRepo, path: str) -> list[FileVersion]:
     """The file as it stands in every other worktree's folder (a regular file,
     never read through a symlink)."""
-    import stat
+    from gitpipe.core.nofollow import FileTooLarge, regular_file_bytes
+    from gitpipe.core.yamlio import MAX_BYTES
 
     versions = []
     for tree in gitcli.worktree_paths(git.workdir):
         if tree.resolve() == git.workdir:
             continue
         try:
-            fd = os.open(tree / path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            data = regular_file_bytes(str(tree / path), MAX_BYTES)
+        except FileTooLarge:  # as a past commit's: a lock no command reads names nothing
+            data = b""
         except OSError:
-            continue  # absent, a symlink, or its worktree folder gone
-        with os.fdopen(fd, "rb") as handle:
-            if stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                text = handle.read().decode("utf-8", errors="replace")
-                versions.append(FileVersion(f"the work tree {str(tree)!r}", text))
+            continue  # absent, or its worktree folder gone
+        if data is not None:  # a symlink, a fifo: not the file
+            versions.append(FileVersion(f"the work tree {str(tree)!r}",
+                                        data.decode("utf-8", errors="replace")))
     return versions
 

@@ -6,8 +6,10 @@ import os
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+import xxhash
+
 from gitpipe.git import plumbing as gitcli
-from gitpipe.git.blobtext import LINK_MODE, blob_text, bounded_blob
+from gitpipe.git.blobtext import LINK_MODE, blob_text, bounded_blob, recorded_size
 from gitpipe.git.repo import GitRepo, bytes_blob_id
 
 if TYPE_CHECKING:
@@ -16,6 +18,8 @@ if TYPE_CHECKING:
     from gitpipe.git.attributes import CheckoutAttributes
 
 EXECUTABLE_MODE = 0o100755
+# A file at a revision larger than this in git is hashed as git streams it.
+IN_MEMORY = 64 << 20
 
 
 class Revision:
@@ -118,11 +122,32 @@ class Revision:
             return bytes(blob.read_raw())
         # Libgit2 reads no split index, runs no filter driver, and pygit2
         # takes a filter list's path as a str it encodes as UTF-8: git itself
-        # smudges those files (slower, the same bytes).
-        if self.git.split_index or not encodable(git_path) or self.git.beyond_libgit2(path):
+        # smudges those files (slower, the same bytes). So too a blob holding
+        # a NUL or a CR: libgit2 tells binary from text, and a CRLF already
+        # there, otherwise than git (`* text eol=crlf` on `a\nb\0`: git
+        # writes CRLF, libgit2 leaves it be).
+        if self.git.split_index or not encodable(git_path) or \
+                self.git.beyond_libgit2(path) or _git_may_differ(blob):
             return gitcli.checkout_bytes(self.git.workdir, str(entry.id), git_path)
         filters = self.git.repo.load_filter_list(git_path, FilterMode.TO_WORKTREE)
         return bytes(filters.apply_to_blob(blob)) if filters is not None else bytes(blob.read_raw())
+
+    def checkout_digest(self, path: str) -> tuple[str, int]:
+        """The xxh3-128 hex and size of a file's bytes as `git checkout` writes
+        them. A blob git records as larger than IN_MEMORY is hashed as git
+        writes it out, never read whole here: a clone's history may hold a
+        data file of gigabytes that compresses to megabytes."""
+        entry = self._entry(path)
+        assert entry is not None
+        blob_id = str(entry.id)
+        if recorded_size(self.git.repo, blob_id, f"{path}@{self.rev}") <= IN_MEMORY:
+            data = self.checkout_bytes(path)
+            return xxhash.xxh3_128_hexdigest(data), len(data)
+        git_path = self.git.git_path(path)
+        if not self.attributes.as_in_work_tree(git_path):
+            return self.attributes.smudged_digest(git_path, blob_id)
+        return gitcli.checkout_digest(self.git.workdir, blob_id,
+                                      git_path if self.git.converts(path) else None)
 
     def checkout_blob_id(self, path: str) -> str:
         """The blob id of a file's bytes as a checkout writes them (see
@@ -151,6 +176,12 @@ class Revision:
                 elif child.type_str == "blob":
                     found.append((rel, child.filemode))
         return sorted(found)
+
+
+def _git_may_differ(blob: pygit2.Blob) -> bool:
+    """Whether libgit2's eol conversion of the blob may not be git's."""
+    data = blob.data
+    return b"\0" in data or b"\r" in data
 
 
 def encodable(path: str) -> bool:

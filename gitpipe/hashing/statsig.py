@@ -311,29 +311,57 @@ def read_noted(full: str | os.PathLike[str], name: str, reads: ReadLog | None) -
     `name` with the signature of the very file read (fstat of the open file,
     symlinks followed, as the seal compares it). Raises as `open` does; a
     missing file is noted as missing first; text that is not UTF-8 is a
-    BadInputError naming the file, line and byte."""
+    BadInputError naming the file, line and byte, and so is a file past the
+    size any of them is read to (yamlio.MAX_BYTES, as at a revision): read
+    no further, a clone's file of gigabytes is refused for its size, not
+    read into memory first."""
+    from gitpipe.core.yamlio import MAX_BYTES, refuse_oversized
+
     try:
-        with open(full, encoding="utf-8") as handle:
-            info = os.fstat(handle.fileno())
-            text = handle.read()
+        # Opened without waiting: a fifo in a file's place is refused, not
+        # waited on for ever (a link is followed: its place is checked before).
+        fd = os.open(full, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        info = os.fstat(fd)
+        try:
+            _refuse_special(info, full)
+        except OSError:
+            os.close(fd)
+            raise
+        with open(fd, encoding="utf-8") as handle:
+            text = handle.read(MAX_BYTES + 1)
     except (FileNotFoundError, NotADirectoryError):
         if reads is not None:
             reads.seen[name] = None
         raise
     except UnicodeDecodeError:
         raise _not_utf8(full, name) from None
+    refuse_oversized(text, name)
     if reads is not None:
         reads.seen[name] = file_signature(info)
     return text
 
 
+def _refuse_special(info: os.stat_result, full: str | os.PathLike[str]) -> None:
+    """OSError, as `open` raises it, for a folder, a fifo or a device."""
+    import errno
+    import stat
+
+    if stat.S_ISDIR(info.st_mode):
+        raise IsADirectoryError(errno.EISDIR, "Is a directory", str(full))
+    if not stat.S_ISREG(info.st_mode):
+        raise OSError(errno.EINVAL, "not a regular file (a fifo or a device)", str(full))
+
+
 def _not_utf8(full: str | os.PathLike[str], name: str) -> Exception:
     """The error for a file that is not UTF-8, at its first bad byte (read
-    again as bytes: the text reader's offsets are per chunk)."""
+    again as bytes: the text reader's offsets are per chunk). The bad byte
+    lies within what the bounded read decoded: at most four bytes a
+    character, and the block the decoder read ahead: no more is read again."""
     from gitpipe.core.utf8 import not_utf8  # only on this error: kept off the no-op
+    from gitpipe.core.yamlio import MAX_BYTES
 
     with open(full, "rb") as handle:
-        return not_utf8(handle.read(), name)
+        return not_utf8(handle.read(4 * (MAX_BYTES + 1) + (1 << 20)), name)
 
 
 def index_signature(root: str | os.PathLike[str]) -> str | None:

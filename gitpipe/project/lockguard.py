@@ -110,6 +110,21 @@ def trusted(project: Project,
     return [o for o in known if o in cached or not _is_tracked(tracked, o.path)], orphaned
 
 
+def declared_in_spec(project: Project, outs: list[LockedOut]) -> list[LockedOut]:
+    """The lock outs gitpipe.yaml declares for their task, each passing the
+    rules `trusted` applies; the others are left out, never refused. A push
+    reads an out the cache lacks from the work tree: the lock comes from git,
+    and must not choose a file nobody declared (`.git/HEAD`, `.env`) for a
+    push to copy to the remote. A spec that cannot be read declares none."""
+    try:
+        stages = stages_by_name(project)
+        declared = {task: declared_outs(project, task, stages) for task in {o.task for o in outs}}
+    except GitpipeError:
+        return []
+    return [o for o in outs if (found := declared[o.task]) is not None
+            and _problem(project, o, found) is None]
+
+
 def _problem(project: Project, out: LockedOut, declared: dict[str, Out]) -> str | None:
     """What is wrong with one lock out of a task the spec has, or None."""
     record = f"lock entry {out.task!r}"

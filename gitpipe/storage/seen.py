@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -40,11 +41,7 @@ class SeenOn:
         if self._known is None:
             self._known = set()
             with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-                fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW)
-                with open(fd, "rb") as handle:
-                    for line in handle.read().decode("ascii", "replace").splitlines():
-                        if digest_problem(line) is None:
-                            self._known.add(line)
+                self._known = _digests_in(self.path)
         return self._known
 
     def add(self, digests: Iterable[str]) -> None:
@@ -54,7 +51,48 @@ class SeenOn:
         if not new:
             return
         make_dirs_beneath(self.root, self.path.parent)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW
+                         | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
+        except OSError:  # a link or a fifo in its place: nothing is recorded, nothing believed
+            return
         with open(fd, "ab") as handle:
-            handle.write("".join(f"{d}\n" for d in new).encode())
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                handle.write("".join(f"{d}\n" for d in new).encode())
         self.known().update(new)
+
+
+# A digest line is `xxh3:` and 32 hex digits, `.dir` for a manifest: no longer.
+_LINE_MOST = 48
+# Past this (some 25 million objects), a record is believed in none: a push
+# reads back what the record does not vouch for, which is never wrong.
+RECORD_MOST = 1 << 30
+
+
+def _digests_in(path: Path) -> set[str]:
+    """The digest lines of the record at `path`, read a block at a time and
+    kept as the digests they are: whatever else it holds (a line of any
+    length, gigabytes of anything) costs no memory. A link, a fifo or any
+    file that is not regular is believed in nothing, and never waited on."""
+    found: set[str] = set()
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except (FileNotFoundError, NotADirectoryError):
+        raise
+    except OSError:  # a symlink (ELOOP)
+        return found
+    with open(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > RECORD_MOST:
+            return found
+        rest = b""
+        while block := handle.read(1 << 20):
+            lines = (rest + block).split(b"\n")
+            rest = lines.pop()
+            if len(rest) > _LINE_MOST:
+                rest = b"-" * (_LINE_MOST + 1)  # no digest: dropped to its line's end
+            found.update(text for line in lines if len(line) <= _LINE_MOST
+                         and digest_problem(text := line.decode("ascii", "replace")) is None)
+        if digest_problem(last := rest.decode("ascii", "replace")) is None:
+            found.add(last)  # the last line, whose newline a killed push never wrote
+    return found

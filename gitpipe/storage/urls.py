@@ -137,27 +137,57 @@ def _fsspec_defaults() -> Any:
 # merges the credentials file's profiles into the config file's, so an
 # `endpoint_url` in either points the same URL at other storage.
 _AWS_FILES = (("AWS_CONFIG_FILE", "config"), ("AWS_SHARED_CREDENTIALS_FILE", "credentials"))
+# The keys that say who is asking, not where: a rotated key reaches the
+# same storage, and starts no new record (and no read-back of every object).
+_AWS_SECRETS = frozenset(("aws_access_key_id", "aws_secret_access_key", "aws_session_token",
+                          "aws_security_token"))
+# Larger than any AWS file is (botocore reads it whole): past it, or where it
+# is not a regular file, the files are this process's own storage (nothing
+# believed, never waited on).
+_AWS_FILE_MOST = 1 << 20
 
 
 def _aws_config_digest() -> str:
     """The digest of AWS's config and credentials files: a profile in either
     may set `endpoint_url` (for S3 alone too, or through a `services`
     section), which points the same URL at other storage. Any change to
-    either starts a new record: a push then reads back once."""
+    either but to a key itself starts a new record: a push then reads back
+    once."""
     import hashlib
 
     digest = hashlib.sha256()
     for variable, name in _AWS_FILES:
         path = os.environ.get(variable) or os.path.join("~", ".aws", name)
         digest.update(f"{variable}\0".encode())
-        try:
-            with open(os.path.expanduser(path), "rb") as handle:
-                # The whole file, as botocore reads it, a block at a time.
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
-        except OSError:
-            digest.update(b"none")
+        digest.update(_aws_file_text(os.path.expanduser(path)))
     return digest.hexdigest()
+
+
+def _aws_file_text(path: str) -> bytes:
+    """What of an AWS file can point a URL elsewhere: every key of every
+    section but the secrets, where it parses as botocore's INI does; else
+    its bytes. A link is followed, as botocore follows it."""
+    import stat
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return b"none"
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        data = handle.read(_AWS_FILE_MOST + 1) if stat.S_ISREG(info.st_mode) else b""
+    if not stat.S_ISREG(info.st_mode) or len(data) > _AWS_FILE_MOST:
+        return os.urandom(16)
+    import configparser
+
+    parser = configparser.RawConfigParser(strict=False, interpolation=None)
+    try:
+        parser.read_string(data.decode("utf-8", "replace"))
+    except configparser.Error:
+        return data
+    kept = {section: {key: value for key, value in parser.items(section)
+                      if key.lower() not in _AWS_SECRETS} for section in parser.sections()}
+    return json.dumps(kept, sort_keys=True).encode()
 
 
 def masked_options(options: dict[str, Any]) -> dict[str, Any]:

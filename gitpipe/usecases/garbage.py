@@ -168,7 +168,9 @@ def named_outs(project: Project, scope: GcScope) -> list[NamedOut]:
                             "what any commit names with --all-commits")
     named: list[NamedOut] = []
     if path.exists():
-        named += _outs_of(lockfile.parse(path.read_text()), "the work tree")
+        # Read as every command reads it: a committed link (to /dev/zero, or out
+        # of the repository) is refused, and so is a file past the size bound.
+        named += _outs_of(project.lock_entries, "the work tree")
     for version in versions_in_scope(project.git, lockfile.LOCK_FILE, scope.history):
         try:
             named += _outs_of(lockfile.parse(version.text), version.where)

@@ -31,7 +31,7 @@ from gitpipe.core.errors import BadInputError
 from gitpipe.core.yamlio import parse_yaml
 from gitpipe.git.blobtext import bounded_blob
 from gitpipe.git.revision import EXECUTABLE_MODE, Revision
-from gitpipe.hashing.digests import GIT, XXH3, file_digest, hash_bytes, listing_digest
+from gitpipe.hashing.digests import GIT, XXH3, file_digest, listing_digest
 from gitpipe.hashing.ignore import IGNORE_FILE, MAX_BYTES, Ignore, parse_rules
 from gitpipe.hashing.statsig import ListedFile, walk_files
 from gitpipe.pipeline import graph as graph_module
@@ -92,8 +92,8 @@ class RevisionWorkspace:
     def _file(self, path: str, algo: str | None) -> PathInfo:
         executable = self.revision.file_mode(path) == EXECUTABLE_MODE
         if algo == XXH3:
-            data = self.revision.checkout_bytes(path)
-            return PathInfo(path, str(hash_bytes(data)), len(data), executable=executable)
+            value, size = self.revision.checkout_digest(path)
+            return PathInfo(path, f"{XXH3}:{value}", size, executable=executable)
         blob_id = self.revision.checkout_blob_id(path)
         return PathInfo(path, f"{GIT}:{blob_id}", executable=executable)
 
@@ -142,8 +142,8 @@ class RevisionWorkspace:
             if stat_module.S_ISLNK(mode):
                 rows.append(((rel, 0, 0, 0, mode, 0), "link:" + self.revision.link_target(full)))
             else:
-                data = self.revision.checkout_bytes(full)
-                rows.append(((rel, 0, 0, len(data), mode, 0), str(hash_bytes(data))))
+                value, size = self.revision.checkout_digest(full)
+                rows.append(((rel, 0, 0, size, mode, 0), f"{XXH3}:{value}"))
         rows += [row for row in self._untracked_rows(path, committed)
                  if not rules.ignored(row[0][0])]
         if not rows and self.revision.kind(path) is None:

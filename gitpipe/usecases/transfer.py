@@ -14,7 +14,14 @@ from gitpipe.core.nofollow import open_beneath
 from gitpipe.core.trees import make_dirs
 from gitpipe.hashing.digests import DIR_SUFFIX, XXH3
 from gitpipe.pipeline.lockfile import LOCK_FILE
-from gitpipe.project.lockguard import LockedOut, check_manifests, locked_outs, trusted, would_lose
+from gitpipe.project.lockguard import (
+    LockedOut,
+    check_manifests,
+    declared_in_spec,
+    locked_outs,
+    trusted,
+    would_lose,
+)
 from gitpipe.project.projectlock import ProjectLock
 from gitpipe.project.root import Project
 from gitpipe.storage.cache import Cache, run_relpath
@@ -175,8 +182,9 @@ def _cache_from_work_tree(project: Project, outs: list[LockedOut]) -> None:
     a clone has a metrics file from git, never from its cache. The push then
     checks the remote as for any object (storage/pushcheck.py): what the
     remote says it holds is never taken for the bytes. A link, a file of
-    another kind or other bytes is left out, and the push refuses it."""
-    for out in outs:
+    another kind or other bytes is left out, and the push refuses it; so is
+    an out gitpipe.yaml does not declare for its stage."""
+    for out in declared_in_spec(project, outs):
         if out.digest.endswith(DIR_SUFFIX) or out.within:
             continue
         try:

@@ -33,8 +33,8 @@ def snapshot(root: Path, skip: Iterable[str] = (".git",)) -> Snapshot:
                     if entry.name not in skipped:
                         pending.append(Path(entry.path))
                 elif entry.is_file(follow_symlinks=False):
-                    with open(entry.path, "rb") as handle:
-                        digest = hashlib.sha256(handle.read()).hexdigest()
+                    with open(entry.path, "rb") as handle:  # a chunk at a time: a sparse file
+                        digest = hashlib.file_digest(handle, "sha256").hexdigest()
                     found[rel] = ("file", mode, digest)
                 else:
                     found[rel] = ("special", mode, "")

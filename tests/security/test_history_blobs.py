@@ -191,3 +191,30 @@ def test_a_spec_missing_from_the_clone_is_named(repo: Repo, tmp_path: Path,
     assert done.stderr.startswith(f"error: gitpipe.yaml@HEAD~1: git object {missing} is "
                                   "missing from this repository"), done.stderr
     assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe"])
+
+
+
+def test_a_huge_file_of_a_dep_folder_in_history_is_hashed_as_git_streams_it(
+        repo: Repo, tmp_path: Path) -> None:
+    """A dep folder's files at a revision were each read whole to be hashed:
+    a data file of 768 MiB in a past commit (a few MB in `.git`) made
+    `status --rev` die of MemoryError. A blob that large is hashed as git
+    writes it out, and the folder is found modified."""
+    _huge_in_history(repo, "data", dep="data")
+    oid = _loose_blob(repo, BLOB)
+    folder = subprocess.run(["git", "mktree"], cwd=repo.path, check=True, capture_output=True,
+                            text=True, input=f"100644 blob {oid}\td.txt\n").stdout.strip()
+    rows = [row for row in repo.git("ls-tree", "HEAD").splitlines()
+            if not row.endswith("\tdata")]
+    tree = subprocess.run(["git", "mktree"], cwd=repo.path, check=True, capture_output=True,
+                          text=True, input="\n".join([*rows, f"040000 tree {folder}\tdata"])
+                          + "\n").stdout.strip()
+    big = repo.git("commit-tree", tree, "-p", "HEAD", "-m", "big").strip()
+    restored = repo.git("commit-tree", "HEAD^{tree}", "-p", big, "-m", "as before").strip()
+    repo.git("reset", "-q", "--soft", restored)
+    before = snapshot(tmp_path)
+    done = repo.run("status", "--rev", "HEAD~1", preexec_fn=_limited, timeout=300)
+    assert "MemoryError" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 0, done.stderr
+    assert "deps: data/ modified" in done.stdout, done.stdout
+    assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe"])

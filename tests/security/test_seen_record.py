@@ -256,3 +256,55 @@ def test_following_the_hint_leaves_no_committed_record(make_repo, tmp_path: Path
     assert (laptop.path / "out.txt").read_bytes() == (origin.path / "out.txt").read_bytes()
     assert_only_changed(before, snapshot(tmp_path), ["victim", "laptop", "store/files",
                                                      "store/runs"])
+
+
+def _limited() -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+
+def test_a_record_larger_than_memory_is_read_a_block_at_a_time(repo: Repo,
+                                                               tmp_path: Path) -> None:
+    """The record was read whole and decoded: one of 768 MiB (its lines,
+    then NULs) made every push die of MemoryError under an address space of
+    1 GiB. It is read a block at a time and only its digests are kept."""
+    repo.gen({"gen.py": OUT})
+    repo.spec({"make": {"cmd": "python gen.py", "deps": ["gen.py"], "outs": ["out.txt"]}})
+    repo.run("remote", "add", "-d", "store", str(tmp_path / "store"), check=True)
+    repo.run("repro", check=True)
+    repo.run("push", check=True)
+    [record] = (repo.path / ".gitpipe" / "cache" / "remotes").iterdir()
+    with open(record, "ab") as handle:
+        handle.truncate(768 << 20)
+    before = snapshot(tmp_path)
+    done = repo.run("push", preexec_fn=_limited, timeout=120)
+    assert "MemoryError" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 0, done.stderr
+    assert "1 already there" in done.stdout, done.stdout
+    assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe/tmp", "repo/.gitpipe/state.db",
+                                                     "repo/.gitpipe/project.lock"])
+
+
+@pytest.mark.s3
+def test_a_rotated_key_in_the_credentials_file_keeps_the_record(
+        make_repo, tmp_path: Path, s3_env: dict[str, str], s3_server: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The credentials file was in the storage identity whole: each rotation
+    of a key (CI does it daily) started a new record, so the next push read
+    back every object the remote claimed. A key says who asks, not where;
+    the file's endpoint still counts (the test above)."""
+    bucket = _bucket_on(s3_server)
+    credentials = tmp_path / "aws-credentials"
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    rows = "[default]\naws_access_key_id = {0}\naws_secret_access_key = s{0}\n"
+    credentials.write_text(rows.format("one"))
+    origin = _ran(make_repo, f"s3://{bucket}/cache", {"store": ""})
+    assert origin.run("push", "-r", "store").returncode == 0
+    records = origin.path / ".gitpipe" / "cache" / "remotes"
+    first = sorted(records.iterdir())
+    credentials.write_text(rows.format("two"))
+    pushed = origin.run("push", "-r", "store")
+    assert pushed.returncode == 0 and "1 already there" in pushed.stdout, pushed.stdout
+    assert sorted(records.iterdir()) == first
