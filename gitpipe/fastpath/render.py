@@ -251,7 +251,7 @@ def dry_run_lines(report: Report, everything: bool = False,
     refused = [f"{plural(len(tasks), 'task')} {verbs[outcome]}" for outcome in verbs
                if outcome is not Outcome.RAN
                and (tasks := [r for r in acting if r.outcome is outcome])]
-    may = [f"{plural(len(maybe), 'task')} {MAY_RUN} (if the forced tasks' outs change)"] \
+    may = [f"{plural(len(maybe), 'task')} {MAY_RUN} (if the outs above them change)"] \
         if maybe else []
     return [*lines, ", ".join([count, *may, *refused])]
 

@@ -306,7 +306,7 @@ def test_force_dry_run_names_what_the_forced_partitions_may_rerun_downstream(
                     "may run agg@2024-01-03: upstream: features@2024-01-03\n"
                     "may run report: upstream: agg@2024-01-03\n"
                     "1 of 3 stages would run (1 of 10 partitions), 2 tasks may run "
-                    "(if the forced tasks' outs change)\n"), said
+                    "(if the outs above them change)\n"), said
     alone = repo.run("backfill", "features", "--start", "2024-01-03", "--end", "2024-01-03",
                      "--force", "--dry-run", "--no-downstream", check=True).stdout
     assert alone == ("would run features@2024-01-03: forced\n"
@@ -327,7 +327,7 @@ def test_force_dry_run_says_what_runs_below_a_non_deterministic_stage(repo: Repo
                     "would run agg@2024-01-03: upstream: features@2024-01-03\n"
                     "may run report: upstream: agg@2024-01-03\n"
                     "2 of 3 stages would run (features: 1 of 10 partitions, agg: 1 of 10 "
-                    "partitions), 1 task may run (if the forced tasks' outs change)\n"), said
+                    "partitions), 1 task may run (if the outs above them change)\n"), said
     repo.run("backfill", *range_, check=True)
     assert sorted(repo.ran()) == ["agg@2024-01-03", "features@2024-01-03"]
 
