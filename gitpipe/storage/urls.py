@@ -8,7 +8,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from gitpipe.core.errors import BadInputError
 from gitpipe.trust.plaintext import quoted
@@ -141,8 +141,9 @@ _AWS_FILES = (("AWS_CONFIG_FILE", "config"), ("AWS_SHARED_CREDENTIALS_FILE", "cr
 # same storage, and starts no new record (and no read-back of every object).
 _AWS_SECRETS = frozenset(("aws_access_key_id", "aws_secret_access_key", "aws_session_token",
                           "aws_security_token"))
-# Larger than any AWS file is (botocore reads it whole): past it, or where it
-# is not a regular file, the files are this process's own storage (nothing
+# Larger than any AWS file is (botocore reads it whole): past it the file's
+# bytes count whole, hashed a block at a time; where it is neither a regular
+# file nor /dev/null, the files are this process's own storage (nothing
 # believed, never waited on).
 _AWS_FILE_MOST = 1 << 20
 
@@ -175,9 +176,14 @@ def _aws_file_text(path: str) -> bytes:
         return b"none"
     with os.fdopen(fd, "rb") as handle:
         info = os.fstat(fd)
-        data = handle.read(_AWS_FILE_MOST + 1) if stat.S_ISREG(info.st_mode) else b""
-    if not stat.S_ISREG(info.st_mode) or len(data) > _AWS_FILE_MOST:
-        return os.urandom(16)
+        if stat.S_ISCHR(info.st_mode) and info.st_rdev == os.makedev(1, 3):
+            data = b""  # /dev/null (a CI's way to say "no such file"): read as empty
+        elif not stat.S_ISREG(info.st_mode):
+            return os.urandom(16)  # a fifo or device: never read, nothing believed
+        else:
+            data = handle.read(_AWS_FILE_MOST + 1)
+            if len(data) > _AWS_FILE_MOST:
+                return _bytes_digest(handle, data)
     import configparser
 
     parser = configparser.RawConfigParser(strict=False, interpolation=None)
@@ -188,6 +194,18 @@ def _aws_file_text(path: str) -> bytes:
     kept = {section: {key: value for key, value in parser.items(section)
                       if key.lower() not in _AWS_SECRETS} for section in parser.sections()}
     return json.dumps(kept, sort_keys=True).encode()
+
+
+def _bytes_digest(handle: BinaryIO, start: bytes) -> bytes:
+    """The digest of a file too large to parse as botocore would (`start`, then
+    the rest of `handle`), read a block at a time: any change to it, a key's
+    too, starts a new record."""
+    import hashlib
+
+    digest = hashlib.sha256(start)
+    for block in iter(lambda: handle.read(_AWS_FILE_MOST), b""):
+        digest.update(block)
+    return digest.digest()
 
 
 def masked_options(options: dict[str, Any]) -> dict[str, Any]:

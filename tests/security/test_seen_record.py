@@ -308,3 +308,23 @@ def test_a_rotated_key_in_the_credentials_file_keeps_the_record(
     pushed = origin.run("push", "-r", "store")
     assert pushed.returncode == 0 and "1 already there" in pushed.stdout, pushed.stdout
     assert sorted(records.iterdir()) == first
+
+
+@pytest.mark.s3
+def test_aws_files_set_to_dev_null_keep_the_record(
+        make_repo, tmp_path: Path, s3_env: dict[str, str], s3_server: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`AWS_CONFIG_FILE=/dev/null` is how a CI job says "no such file":
+    botocore reads it as empty. Taken as an unreadable file, it made every
+    push a new storage (a read-back of every object, a new record each
+    time)."""
+    bucket = _bucket_on(s3_server)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    origin = _ran(make_repo, f"s3://{bucket}/cache", {"store": ""})
+    assert origin.run("push", "-r", "store").returncode == 0
+    records = origin.path / ".gitpipe" / "cache" / "remotes"
+    first = sorted(records.iterdir())
+    pushed = origin.run("push", "-r", "store")
+    assert pushed.returncode == 0 and "1 already there" in pushed.stdout, pushed.stdout
+    assert sorted(records.iterdir()) == first
