@@ -95,11 +95,21 @@ def second_interrupt_exits() -> None:
             _stopped_by = signal.Signals(signum)
             raise KeyboardInterrupt
         _kill_child_groups()
+        _unlock_project()
         os._exit(EXIT_INTERRUPTED - signal.SIGINT + _stopped_by)
 
     for stop in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         if signal.getsignal(stop) is not signal.SIG_IGN:
             signal.signal(stop, handler)
+
+
+def _unlock_project() -> None:
+    """The project lock given back (projectlock.unlock_held) where this process
+    took one: a process that never loaded the lock's module holds none, and an
+    exit at once imports nothing."""
+    held = sys.modules.get("gitpipe.project.projectlock")
+    if held is not None:
+        held.unlock_held()
 
 
 def _kill_child_groups() -> None:

@@ -45,6 +45,16 @@ _BOOT_ID = "/proc/sys/kernel/random/boot_id"
 _HELD: dict[str, int] = {}
 
 
+def unlock_held() -> None:
+    """Each project lock this process holds given back, before an exit that
+    runs no cleanup (a second Ctrl-C): a process a stage left in a session of
+    its own (a build server) keeps the descriptor, but not the lock. The
+    record's `start` lines still name the stages' groups for the next run."""
+    for fd in list(_HELD.values()):
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+
 class ProjectLock:
     """flock on `.gitpipe/project.lock`.
 

@@ -338,6 +338,41 @@ def test_what_a_stage_leaves_behind_holds_no_lock_after_a_finished_run(repo: Rep
             _kill_group(int(repo.read("daemon")))
 
 
+def test_what_a_stage_leaves_behind_holds_no_lock_after_a_second_ctrl_c(repo: Repo) -> None:
+    """A second Ctrl-C (or SIGTERM) kills the stages' groups and exits at once,
+    with no cleanup: a process a stage left in a session of its own (a build
+    server) kept the project lock's descriptor, and with it the lock, so the
+    next repro was refused for as long as it ran."""
+    # The stage outlives the first SIGTERM (its grace begun once `term.seen`
+    # exists), so the second finds it running.
+    repo.spec({"a": {"cmd": "setsid sh -c 'echo $$ > daemon; exec sleep 60' >/dev/null 2>&1 & "
+                            "trap 'touch term.seen' TERM; test -e fast || { echo $$ > started; "
+                            "while :; do sleep 0.1; done; }; echo run > o",
+                     "outs": ["o"]}}, commit="spec")
+    env = {**os.environ, **GIT_ENV, "NO_COLOR": "1"}
+    first = subprocess.Popen([sys.executable, "-m", "gitpipe", "repro"], cwd=repo.path, env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    left = 0
+    try:
+        wait_for(repo.path / "started")
+        wait_for(repo.path / "daemon")
+        left = int(repo.read("daemon"))
+        first.send_signal(signal.SIGTERM)
+        wait_for(repo.path / "term.seen")
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=60) == 143
+        assert alive(left)
+        _group_gone(int(repo.read("started")))
+        _runs_once_free(repo)
+    finally:
+        first.kill()
+        first.wait(timeout=10)
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            _kill_group(int(repo.read("daemon")))  # the second run's
+        if left:
+            _kill_group(left)
+
+
 def _runs_once_free(repo: Repo) -> None:
     """Once the killed run's stage is gone, the stage runs through (its `fast`
     file lets it end at once) and leaves the lock's record empty."""
