@@ -19,6 +19,20 @@ if TYPE_CHECKING:
     from gitpipe.fastpath.quick import Stale
 
 
+def _standard_descriptors_opened() -> None:
+    """A standard descriptor closed when gitpipe starts (`gitpipe repro >&-`)
+    opened on /dev/null, as git does: else the first file gitpipe opens takes
+    its number (the project lock's, which a stage's stdin or output would then
+    replace in the child), and output meant for it fails with a traceback."""
+    for fd, name, mode in ((0, "stdin", "r"), (1, "stdout", "w"), (2, "stderr", "w")):
+        if getattr(sys, name) is None:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+            setattr(sys, name, open(fd, mode, closefd=False))  # noqa: SIM115 (lives as sys.std*)
+
+
 def main(leave_at_once: bool = True) -> None:
     """The console script. `leave_at_once`: after a status or repro answered
     without the CLI (sealed or quick), end the process without tearing the
@@ -33,6 +47,8 @@ def main(leave_at_once: bool = True) -> None:
     # rows) and few cycles; the default thresholds run full collections over
     # them again and again.
     gc.set_threshold(50_000, 50, 100)
+    if sys.stdin is None or sys.stdout is None or sys.stderr is None:
+        _standard_descriptors_opened()
     argv = sys.argv[1:]
     command = None
     found: tuple[str, int, bool] | None = None   # see _without_cli

@@ -76,7 +76,7 @@ class ProjectLock:
         except OSError as exc:  # a link planted since the check: never followed
             raise BadInputError(f"'{dotdir.GITPIPE_DIR}/{self.path.name}': cannot open: "
                                 f"{exc.strerror}") from None
-        fd = _not_three(fd)
+        fd = _above_three(fd)
         try:
             self._wait_for(fd)
             refuse_left_running(_read_record(fd))
@@ -125,12 +125,14 @@ class ProjectLock:
         self.release()
 
 
-def _not_three(fd: int) -> int:
-    """`fd`, moved above 3 where it is 3 (a new process's first): each stage's
-    command keeps it (StageGroups.inherited), and subprocess, keeping only the
-    first descriptor after the standard three, asks close_range for the empty
-    range before it, is refused, and closes the others one by one."""
-    if fd != 3:
+def _above_three(fd: int) -> int:
+    """`fd`, moved above 3 where it is 3 or less. Each stage's command keeps
+    it (StageGroups.inherited): where gitpipe started with a standard
+    descriptor closed, the lock's took its number, and the child's stdin or
+    output replaced it; as 3 (a new process's first), subprocess, keeping only
+    the first descriptor after the standard three, asks close_range for the
+    empty range before it, is refused, and closes the others one by one."""
+    if fd > 3:
         return fd
     try:
         return fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 4)

@@ -373,6 +373,20 @@ def test_what_a_stage_leaves_behind_holds_no_lock_after_a_second_ctrl_c(repo: Re
             _kill_group(left)
 
 
+@pytest.mark.parametrize("closed", [0, 1, 2])
+def test_a_stage_holds_the_lock_when_gitpipe_started_with_a_standard_descriptor_closed(
+        repo: Repo, closed: int) -> None:
+    """With stdin (or an output) closed, the lock's descriptor took its number
+    and the stage's stdin or output replaced it in the child: the stage held
+    no lock, and a gitpipe killed before recording it left the lock free;
+    without stdout or stderr, gitpipe failed with a traceback."""
+    repo.spec({"a": {"cmd": "ls -l /proc/$$/fd/ | grep -c 'project.lock$' > held; echo run > o",
+                     "outs": ["o"]}}, commit="spec")
+    done = repo.run("repro", preexec_fn=lambda: os.close(closed), timeout=60)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert repo.read("held") == "1\n", done.stderr
+
+
 def _runs_once_free(repo: Repo) -> None:
     """Once the killed run's stage is gone, the stage runs through (its `fast`
     file lets it end at once) and leaves the lock's record empty."""
