@@ -115,12 +115,10 @@ def declared_in_spec(project: Project, outs: list[LockedOut]) -> list[LockedOut]
     rules `trusted` applies; the others are left out, never refused. A push
     reads an out the cache lacks from the work tree: the lock comes from git,
     and must not choose a file nobody declared (`.git/HEAD`, `.env`) for a
-    push to copy to the remote. A spec that cannot be read declares none."""
-    try:
-        stages = stages_by_name(project)
-        declared = {task: declared_outs(project, task, stages) for task in {o.task for o in outs}}
-    except GitpipeError:
-        return []
+    push to copy to the remote. A spec that cannot be read is refused with
+    its own error (SpecError), not taken to declare nothing."""
+    stages = stages_by_name(project)
+    declared = {task: declared_outs(project, task, stages) for task in {o.task for o in outs}}
     return [o for o in outs if (found := declared[o.task]) is not None
             and _problem(project, o, found) is None]
 

@@ -164,9 +164,9 @@ def push_outs(project: Project, remote: Remote, targets: Iterable[str] = (), job
     outs = locked_outs(entries, targets)
     absent = [o for o in outs if project.cache.missing(o.digest)]
     if absent:
-        _cache_from_work_tree(project, absent)
+        undeclared = _cache_from_work_tree(project, absent)
         if absent := [o for o in absent if project.cache.missing(o.digest)]:
-            raise missing_error(absent, "the local cache")
+            raise missing_error(absent, "the local cache", _not_read_hint(absent, undeclared))
     tasks = {o.task for o in outs}
     runs = [rel for rel in (run_relpath(t, entries[t].fingerprint) for t in sorted(tasks))
             if (project.cache.root / rel).exists()]
@@ -177,14 +177,28 @@ def push_outs(project: Project, remote: Remote, targets: Iterable[str] = (), job
     return push(remote, project.cache, [o.digest for o in outs], entries_todo, jobs, progress)
 
 
-def _cache_from_work_tree(project: Project, outs: list[LockedOut]) -> None:
+def _not_read_hint(absent: list[LockedOut], undeclared: list[LockedOut]) -> str:
+    """The advice for outs a push lacks: produce them, and where the lock
+    names outs gitpipe.yaml does not declare, why the work tree's were not read."""
+    named = [printable(o.path) for o in absent if o in undeclared]
+    if not named:
+        return PRODUCE_THEN_PUSH
+    listed = ", ".join(named[:3]) + (f" and {len(named) - 3} more" if len(named) > 3 else "")
+    return (f"gitpipe.yaml does not declare {listed} for its stage (a stage since removed, "
+            "or a lock from elsewhere), and push reads from the work tree only the outs "
+            f"it declares; {PRODUCE_THEN_PUSH}")
+
+
+def _cache_from_work_tree(project: Project, outs: list[LockedOut]) -> list[LockedOut]:
     """Cache each file out the work tree holds with the bytes the lock names:
     a clone has a metrics file from git, never from its cache. The push then
     checks the remote as for any object (storage/pushcheck.py): what the
     remote says it holds is never taken for the bytes. A link, a file of
     another kind or other bytes is left out, and the push refuses it; so is
-    an out gitpipe.yaml does not declare for its stage."""
-    for out in declared_in_spec(project, outs):
+    an out gitpipe.yaml does not declare for its stage (returned: the
+    refusal says why)."""
+    declared = declared_in_spec(project, outs)
+    for out in declared:
         if out.digest.endswith(DIR_SUFFIX) or out.within:
             continue
         try:
@@ -197,6 +211,7 @@ def _cache_from_work_tree(project: Project, outs: list[LockedOut]) -> None:
             continue
         finally:
             os.close(fd)
+    return [out for out in outs if out not in declared]
 
 
 def fetch_outs(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: int = 8,

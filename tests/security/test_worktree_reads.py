@@ -78,6 +78,7 @@ def test_a_push_copies_no_file_the_spec_does_not_declare(make_repo: Callable[[st
     done = clone.run("push")
     assert "Traceback" not in done.stderr, done.stderr
     assert done.returncode == 1 and planted in done.stderr, done.stderr
+    assert f"gitpipe.yaml does not declare {planted} for its stage" in done.stderr, done.stderr
     assert secret not in {p.read_bytes() for p in store.rglob("*") if p.is_file()}
     assert_only_changed(before, snapshot(tmp_path), [f"clone/{p}" for p in LOCAL_STATE])
 
