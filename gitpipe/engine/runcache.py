@@ -49,21 +49,25 @@ class RunCache:
         beside it, and objects are verified by their names), else (with --pull)
         from the remote's run-cache.
 
-        A task with no outs has no run-cache entry (`record`): an entry found
-        for one (an older gitpipe's) is not looked at, so it runs whenever it
-        is stale.
+        A task with no outs has nothing to restore, so nothing stands in for
+        its run: not a run-cache entry (`record` makes none; an older
+        gitpipe's is not looked at), nor its lock entry, whose fingerprint
+        alone (a hand-merged or forged lock) would vouch for it. It runs
+        whenever it is stale.
 
         RecordError when the entry (or a manifest it names) is malformed or names
         other paths than the task's declared outs: the caller warns and runs."""
         declared = [o.path for o in task.outs]
-        outs = self.cache.load_run(task.name, fingerprint, declared) if declared else None
+        if not declared:
+            return None
+        outs = self.cache.load_run(task.name, fingerprint, declared)
         if outs is not None:
             return self._at_hand(task, fingerprint, outs, LOCAL)
         if locked is not None and _fits(locked, task):
             found = self._at_hand(task, fingerprint, locked, LOCK_FILE)
             if found is not None:
                 return found
-        if not self.pull or not declared:
+        if not self.pull:
             return None
         assert self.remote is not None
         outs = self._from_remote(task, fingerprint)

@@ -160,7 +160,8 @@ def _aws_config_digest() -> str:
     for variable, name in _AWS_FILES:
         path = os.environ.get(variable) or os.path.join("~", ".aws", name)
         digest.update(f"{variable}\0".encode())
-        digest.update(_aws_file_text(os.path.expanduser(path)))
+        # Variables expanded, then `~`, as botocore finds the file.
+        digest.update(_aws_file_text(os.path.expanduser(os.path.expandvars(path))))
     return digest.hexdigest()
 
 

@@ -5,6 +5,7 @@ nothing outside the declared outs: the stage runs."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -121,3 +122,25 @@ def test_a_lock_entry_for_a_partition_key_the_stage_never_names_is_left_and_drop
     assert done.returncode == 0, done.stderr
     assert set(repo.project().lock_entries) == {"day@2024-01-01", "day@2024-01-02"}
     assert not (repo.path / f"out/{key}.txt").exists()
+
+
+def test_a_stale_stage_without_outs_runs_whatever_its_lock_entry_says(repo: Repo) -> None:
+    """A committed lock entry of a stage with no outs, its fingerprint the real
+    one and its recorded command another (a hand-merged or forged lock):
+    gitpipe finds the stage stale (`cmd changed`), and with no outs there is
+    nothing a restore could bring back or check; the lock's word alone never
+    stands in for the run."""
+    repo.gen({"params.yaml": {"n": 1}})
+    repo.spec({"check": {"cmd": ran_cmd("check", "grep n: params.yaml"), "params": ["n"]}})
+    repo.run("init", check=True)
+    repo.run("repro", check=True)
+    assert repo.ran() == ["check"]
+    data = yaml.safe_load(repo.read("gitpipe.lock"))
+    data["stages"]["check"]["cmd"] = "true"
+    repo.gen({"gitpipe.lock": yaml.safe_dump(data, sort_keys=False)}, commit="forged lock")
+    assert "cmd changed" in repo.run("status").stdout
+    done = repo.run("repro", "--json")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    [task] = json.loads(done.stdout)["tasks"]
+    assert task["outcome"] == "ran", task
+    assert repo.ran() == ["check"]

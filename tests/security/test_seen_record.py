@@ -125,6 +125,29 @@ def test_a_record_of_the_endpoint_a_profile_named_vouches_for_no_other(
 
 
 @pytest.mark.s3
+def test_a_record_of_the_endpoint_a_config_file_named_through_a_variable_vouches_for_no_other(
+        make_repo, tmp_path: Path, s3_env: dict[str, str], s3_server: str,
+        second_s3_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """AWS_CONFIG_FILE names its file through a variable (`$AWS_DIR/config`,
+    as a CI file's `env:` writes it, unexpanded): botocore expands it and
+    reads the profile's `endpoint_url` there. Read as the literal path, the
+    file was missing to gitpipe whatever it said, and the record of the
+    first storage vouched for the second once the user re-pointed it."""
+    bucket = _bucket_on(s3_server, second_s3_server)
+    config = tmp_path / "aws" / "config"
+    config.parent.mkdir()
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    monkeypatch.setenv("GITPIPE_TEST_AWS_DIR", str(config.parent))
+    monkeypatch.setenv("AWS_CONFIG_FILE", "$GITPIPE_TEST_AWS_DIR/config")
+    config.write_text(f"[default]\nendpoint_url = {s3_server}\n")
+    origin = _ran(make_repo, f"s3://{bucket}/cache", {"store": ""})
+    assert origin.run("push", "-r", "store").returncode == 0
+    assert _client(s3_server).list_objects_v2(Bucket=bucket)["KeyCount"] > 0
+    config.write_text(f"[default]\nendpoint_url = {second_s3_server}\n")
+    _plant_push_pull(origin, tmp_path, second_s3_server, bucket, "store", {})
+
+
+@pytest.mark.s3
 @pytest.mark.parametrize("variable", ["AWS_DEFAULT_PROFILE", "AWS_PROFILE"])
 def test_a_record_of_the_profile_the_environment_chose_vouches_for_no_other(
         make_repo, tmp_path: Path, s3_env: dict[str, str], s3_server: str,
