@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import IO
 
+from gitpipe.core.errors import GitpipeError
 from gitpipe.executors.base import OutputSink
 
 READ_CHUNK = 64 * 1024
@@ -39,7 +40,7 @@ class Output:
             self.close()
             return
         if self.log is None:
-            self.log = _open_log(self.log_path)
+            self.log = _open_log(self.log_path, self.task)
         _write_all(self.log, chunk)
         if self.sink is None:
             return
@@ -62,15 +63,23 @@ class Output:
             self.sink(self.task, self.pending.decode(errors="replace").rsplit("\r", 1)[-1])
 
 
-def _open_log(path: Path) -> int:
+def _open_log(path: Path, task: str) -> int:
     """The log opened to append (made if missing; an attempt after the first
-    adds to its task's log)."""
+    adds to its task's log). One that cannot be made stops the command at its
+    first output (local.wait): the error says why, not an internal one."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
-    try:  # the logs folder is there after the first log: made only when the open misses it
-        return os.open(path, flags, 0o666)
-    except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return os.open(path, flags, 0o666)
+    try:
+        try:  # the logs folder is there after the first log: made only when the open misses it
+            return os.open(path, flags, 0o666)
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return os.open(path, flags, 0o666)
+    except OSError as exc:
+        raise GitpipeError(f"stage {task!r}: its log {str(path)!r} cannot be written "
+                           f"({exc.strerror}): the "
+                           "command was stopped at its first output",
+                           hint="make .gitpipe/logs writable (or free space there), then "
+                                "run it again") from None
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -359,3 +359,26 @@ def test_a_command_that_prints_nothing_leaves_no_log_and_names_none(repo: Repo) 
     assert "exited with code 4" in done.stderr
     runs = {r["task"]: r for r in json.loads(repo.run("runs", "--json", check=True).stdout)}
     assert runs["quiet"]["log"] is None and runs["loud"]["log"] == tasks["loud"]["log"]
+
+
+def test_a_log_that_cannot_be_made_stops_the_stage_with_its_reason(repo: Repo) -> None:
+    """The log is made at the command's first output: where it cannot be made
+    then (here a logs folder that refuses new files), the command is stopped
+    and the stage fails naming the log and why, not as an internal error; a
+    silent stage beside it runs."""
+    repo.spec({"quiet": {"cmd": "true"}, "loud": {"cmd": "echo one; sleep 30"}})
+    repo.run("init", check=True)
+    repo.commit("pipeline")
+    logs = repo.path / ".gitpipe" / "logs"
+    logs.mkdir()
+    if subprocess.run(["chattr", "+i", str(logs)], capture_output=True).returncode != 0:
+        pytest.skip("this file system has no immutable folders (chattr +i)")
+    try:
+        done = repo.run("repro", "-k", timeout=25)
+    finally:
+        subprocess.run(["chattr", "-i", str(logs)], check=True)
+    assert done.returncode == 1, done.stderr
+    assert "internal error" not in done.stderr, done.stderr
+    assert ("error: stage 'loud': its log '" in done.stderr
+            and "cannot be written (Operation not permitted)" in done.stderr), done.stderr
+    assert "1 ran" in done.stdout and "1 failed" in done.stdout, done.stdout
