@@ -218,3 +218,41 @@ def test_a_huge_file_of_a_dep_folder_in_history_is_hashed_as_git_streams_it(
     assert done.returncode == 0, done.stderr
     assert "deps: data/ modified" in done.stdout, done.stdout
     assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe"])
+
+
+def _lock_naming(repo: Repo, commit: str, dep: str, digest: str) -> str:
+    """A commit on top of `commit` whose lock records `digest` for `dep`."""
+    lock = repo.git("show", f"{commit}:gitpipe.lock")
+    recorded = next(line for line in lock.splitlines() if f"path: {dep}," in line)
+    edited = lock.replace(recorded, f"    - {{path: {dep}, hash: '{digest}'}}")
+    blob = subprocess.run(["git", "hash-object", "-w", "--stdin"], cwd=repo.path, check=True,
+                          capture_output=True, text=True, input=edited).stdout.strip()
+    rows = [row for row in repo.git("ls-tree", commit).splitlines()
+            if not row.endswith("\tgitpipe.lock")]
+    tree = subprocess.run(["git", "mktree"], cwd=repo.path, check=True, capture_output=True,
+                          text=True, input="\n".join([*rows, f"100644 blob {blob}\tgitpipe.lock"])
+                          + "\n").stdout.strip()
+    return repo.git("commit-tree", tree, "-p", commit, "-m", "locked").strip()
+
+
+@pytest.mark.parametrize("locked", [False, True])
+def test_a_huge_converted_file_dep_in_history_is_hashed_as_git_streams_it(
+        repo: Repo, tmp_path: Path, locked: bool) -> None:
+    """A file dep the lock records by its git blob id, under an eol rule
+    (`* text=auto`), was read whole at a revision to take the blob id of its
+    checkout: 768 MiB in a past commit made `status --rev` die of
+    MemoryError. Its checkout is spooled to a temporary file as git writes
+    it, then hashed: modified against the lock of the data before it, and
+    nothing to say where the lock names the checkout's own blob id."""
+    repo.gen({".gitattributes": "* text=auto\n"})
+    _huge_in_history(repo, "d.txt")
+    rev = "HEAD~1"
+    if locked:  # LF text under text=auto: the checkout is the blob's bytes
+        oid = repo.git("rev-parse", "HEAD~1:d.txt").strip()
+        rev = _lock_naming(repo, "HEAD~1", "d.txt", f"git:{oid}")
+    before = snapshot(tmp_path)
+    done = repo.run("status", "--rev", rev, preexec_fn=_limited, timeout=300)
+    assert "MemoryError" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 0, done.stderr
+    assert ("deps: d.txt modified" in done.stdout) is not locked, done.stdout
+    assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe"])
