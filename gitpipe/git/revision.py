@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING
 import xxhash
 
 from gitpipe.git import plumbing as gitcli
-from gitpipe.git.blobtext import LINK_MODE, blob_text, bounded_blob, recorded_size
+from gitpipe.git.blobtext import (
+    LINK_MODE,
+    BlobTooLarge,
+    blob_text,
+    bounded_blob,
+    recorded_size,
+)
 from gitpipe.git.repo import GitRepo, bytes_blob_id
 
 if TYPE_CHECKING:
@@ -131,6 +137,18 @@ class Revision:
             return gitcli.checkout_bytes(self.git.workdir, str(entry.id), git_path)
         filters = self.git.repo.load_filter_list(git_path, FilterMode.TO_WORKTREE)
         return bytes(filters.apply_to_blob(blob)) if filters is not None else bytes(blob.read_raw())
+
+    def bounded_checkout(self, path: str, what: str) -> bytes:
+        """checkout_bytes of a file gitpipe reads (`what` it is, in messages),
+        refused where git records it as larger than IN_MEMORY: no source file
+        is that size, and a conversion may make a blob of gigabytes a checkout
+        of a few bytes (`ident` on one `$Id: …$` line)."""
+        blob_id = self._streamed(path)
+        if blob_id is not None:
+            size = recorded_size(self.git.repo, blob_id, f"{path}@{self.rev}")
+            raise BlobTooLarge(f"{path}@{self.rev}: {what} larger than {IN_MEMORY >> 20} MiB "
+                               f"({size} bytes in git): not read")
+        return self.checkout_bytes(path)
 
     def checkout_digest(self, path: str) -> tuple[str, int]:
         """The xxh3-128 hex and size of a file's bytes as `git checkout` writes
