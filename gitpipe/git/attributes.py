@@ -108,8 +108,15 @@ class CheckoutAttributes:
     def smudged_digest(self, git_path: str, blob_id: str) -> tuple[str, int]:
         """`smudged`'s xxh3-128 hex and size, hashed as git writes them."""
         root = self._scratch_holding(git_path)
-        return gitcli.checkout_digest(root, blob_id, git_path, place={
-            "GIT_DIR": self.git.repo.path, "GIT_WORK_TREE": str(root)})
+        return gitcli.checkout_digest(root, blob_id, git_path, place=self._place(root))
+
+    def smudged_blob_id(self, git_path: str, blob_id: str) -> str:
+        """`smudged`'s git blob id, its bytes spooled as git writes them."""
+        root = self._scratch_holding(git_path)
+        return gitcli.checkout_blob_id(root, blob_id, git_path, place=self._place(root))
+
+    def _place(self, root: Path) -> dict[str, str]:
+        return {"GIT_DIR": self.git.repo.path, "GIT_WORK_TREE": str(root)}
 
     def _scratch_holding(self, git_path: str) -> Path:
         """A scratch work tree with the rules files the checkout leaves in the

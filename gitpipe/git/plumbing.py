@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitpipe.core.errors import GitpipeError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 _NO_GIT = "this repository's index (split: core.splitIndex) needs the git command, not installed"
 # The user's environment may set how git reads a pathspec; gitpipe says so in
@@ -126,18 +129,54 @@ def checkout_digest(workdir: Path, blob_id: str, path: str | None,
                     place: dict[str, str] | None = None) -> tuple[str, int]:
     """The xxh3-128 hex and size of a blob's bytes as a checkout writes them
     at `path` (None: as git stores them, no conversion), hashed as git's
-    output arrives: a blob of gigabytes is never whole in this process (git
-    streams a blob it stores whole; one it converts is git's to hold)."""
-    import subprocess
+    output arrives."""
+    import xxhash
+
+    hasher = xxhash.xxh3_128()
+    size = stream_checkout(workdir, blob_id, path, hasher.update, place)
+    return hasher.hexdigest(), size
+
+
+def checkout_blob_id(workdir: Path, blob_id: str, path: str,
+                     place: dict[str, str] | None = None) -> str:
+    """The git blob id of a blob's bytes as a checkout writes them at `path`.
+    The id's header names their size, known only once git has written them
+    all: they are spooled to an unnamed temporary file (gone however this
+    process ends), then hashed from it."""
+    import hashlib
     import tempfile
 
-    import xxhash
+    from gitpipe.hashing.digests import chunk_buffer
+
+    try:
+        with tempfile.TemporaryFile(prefix="gitpipe-checkout-") as spool:
+            size = stream_checkout(workdir, blob_id, path, spool.write, place)
+            spool.seek(0)
+            hasher = hashlib.sha1(f"blob {size}\0".encode(), usedforsecurity=False)
+            view = chunk_buffer()
+            while count := spool.readinto(view):
+                hasher.update(view[:count])
+    except OSError as exc:  # the temporary folder full, say
+        raise GitpipeError(f"{path}: its checkout could not be spooled to a temporary file "
+                           f"to be hashed: {exc.strerror or exc}") from None
+    return hasher.hexdigest()
+
+
+def stream_checkout(workdir: Path, blob_id: str, path: str | None,
+                    sink: Callable[[memoryview], object],
+                    place: dict[str, str] | None = None) -> int:
+    """Feed `sink` a blob's bytes as a checkout writes them at `path` (None:
+    as git stores them), as git's output arrives, and return their size: a
+    blob of gigabytes is never whole in this process (git streams a blob it
+    stores whole; one it converts is git's to hold)."""
+    import subprocess
+    import tempfile
 
     from gitpipe.hashing.digests import chunk_buffer
 
     args = ["cat-file", "--filters", f"--path={path}", blob_id] if path is not None \
         else ["cat-file", "blob", blob_id]
-    hasher, view, size = xxhash.xxh3_128(), chunk_buffer(), 0
+    view, size = chunk_buffer(), 0
     with tempfile.TemporaryFile() as errors:  # a filter's chatter never fills a pipe
         try:
             git = subprocess.Popen(["git", *ONLY_OWN_REPOSITORY, *args], cwd=workdir,
@@ -146,15 +185,20 @@ def checkout_digest(workdir: Path, blob_id: str, path: str | None,
         except OSError as exc:
             raise GitpipeError(f"git {args[0]} could not start: {exc.strerror}") from None
         output: Any = git.stdout  # a BufferedReader: readinto fills the reused buffer
-        with output:
-            while count := output.readinto(view):
-                hasher.update(view[:count])
-                size += count
+        try:
+            with output:
+                while count := output.readinto(view):
+                    sink(view[:count])
+                    size += count
+        except BaseException:  # the sink failed: git is not left writing to no one
+            git.kill()
+            git.wait()
+            raise
         if git.wait() != 0:
             errors.seek(0)
             message = errors.read(4096).decode(errors="replace").strip()
             raise GitpipeError(f"git {args[0]} failed: {message}")
-    return hasher.hexdigest(), size
+    return size
 
 
 # -- what git's own gc keeps: every worktree, stash and reflog -------------------------

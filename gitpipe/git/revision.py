@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING
 import xxhash
 
 from gitpipe.git import plumbing as gitcli
-from gitpipe.git.blobtext import LINK_MODE, blob_text, bounded_blob, recorded_size
+from gitpipe.git.blobtext import (
+    LINK_MODE,
+    BlobTooLarge,
+    blob_text,
+    bounded_blob,
+    recorded_size,
+)
 from gitpipe.git.repo import GitRepo, bytes_blob_id
 
 if TYPE_CHECKING:
@@ -132,15 +138,25 @@ class Revision:
         filters = self.git.repo.load_filter_list(git_path, FilterMode.TO_WORKTREE)
         return bytes(filters.apply_to_blob(blob)) if filters is not None else bytes(blob.read_raw())
 
+    def bounded_checkout(self, path: str, what: str) -> bytes:
+        """checkout_bytes of a file gitpipe reads (`what` it is, in messages),
+        refused where git records it as larger than IN_MEMORY: no source file
+        is that size, and a conversion may make a blob of gigabytes a checkout
+        of a few bytes (`ident` on one `$Id: …$` line)."""
+        blob_id = self._streamed(path)
+        if blob_id is not None:
+            size = recorded_size(self.git.repo, blob_id, f"{path}@{self.rev}")
+            raise BlobTooLarge(f"{path}@{self.rev}: {what} larger than {IN_MEMORY >> 20} MiB "
+                               f"({size} bytes in git): not read")
+        return self.checkout_bytes(path)
+
     def checkout_digest(self, path: str) -> tuple[str, int]:
         """The xxh3-128 hex and size of a file's bytes as `git checkout` writes
         them. A blob git records as larger than IN_MEMORY is hashed as git
         writes it out, never read whole here: a clone's history may hold a
         data file of gigabytes that compresses to megabytes."""
-        entry = self._entry(path)
-        assert entry is not None
-        blob_id = str(entry.id)
-        if recorded_size(self.git.repo, blob_id, f"{path}@{self.rev}") <= IN_MEMORY:
+        blob_id = self._streamed(path)
+        if blob_id is None:
             data = self.checkout_bytes(path)
             return xxhash.xxh3_128_hexdigest(data), len(data)
         git_path = self.git.git_path(path)
@@ -152,12 +168,29 @@ class Revision:
     def checkout_blob_id(self, path: str) -> str:
         """The blob id of a file's bytes as a checkout writes them (see
         workspace.Workspace._blob_id): the tree's own id where git converts
-        nothing for the path."""
+        nothing for the path. Where it converts a blob larger than IN_MEMORY,
+        the checkout's bytes are spooled as git writes them, as for
+        checkout_digest."""
         if not self.converts(path):
             blob_id = self.blob_id(path)
             assert blob_id is not None
             return blob_id
-        return bytes_blob_id(self.checkout_bytes(path))
+        blob_id = self._streamed(path)
+        if blob_id is None:
+            return bytes_blob_id(self.checkout_bytes(path))
+        git_path = self.git.git_path(path)
+        if not self.attributes.as_in_work_tree(git_path):
+            return self.attributes.smudged_blob_id(git_path, blob_id)
+        return gitcli.checkout_blob_id(self.git.workdir, blob_id, git_path)
+
+    def _streamed(self, path: str) -> str | None:
+        """The blob id of the file at `path` where git records it as larger
+        than IN_MEMORY (its checkout then taken as git streams it), else None."""
+        entry = self._entry(path)
+        assert entry is not None
+        blob_id = str(entry.id)
+        return blob_id if recorded_size(self.git.repo, blob_id,
+                                        f"{path}@{self.rev}") > IN_MEMORY else None
 
     def files_under(self, path: str) -> list[tuple[str, int]]:
         """(path relative to `path`, git file mode) of every file and symlink in

@@ -132,7 +132,7 @@ class CommitTree:
     def read(self, path: str) -> bytes:
         if self.revision.kind(path) is None:
             return self.worktree.read(path)
-        data: bytes = self.revision.checkout_bytes(path)
+        data: bytes = self.revision.bounded_checkout(path, "a python: module")
         return data
 
 

@@ -22,20 +22,21 @@ BLOB = 768 << 20
 MEMORY = 1 << 30  # the address space each command gets: less than the blob read twice
 
 
-def _loose_blob(repo: Repo, size: int) -> str:
-    """A loose object of `size` bytes (a spec, then spaces), written as git
-    would, without the bytes ever being whole in memory or on disk."""
+def _loose_blob(repo: Repo, size: int, first: bytes = b"stages: {}\n",
+                fill: bytes = b" ", last: bytes = b"") -> str:
+    """A loose object of `size` bytes (`first`, `fill` bytes, `last`), written
+    as git would, without the bytes ever being whole in memory or on disk."""
     header = f"blob {size}\0".encode()
-    first = b"stages: {}\n"
     digest, packer = hashlib.sha1(header + first), zlib.compressobj(1)
     packed = [packer.compress(header + first)]
-    block, left = b" " * (1 << 20), size - len(first)
+    block, left = fill * (1 << 20), size - len(first) - len(last)
     while left:
         part = block[:min(left, len(block))]
         digest.update(part)
         packed.append(packer.compress(part))
         left -= len(part)
-    packed.append(packer.flush())
+    digest.update(last)
+    packed += [packer.compress(last), packer.flush()]
     oid = digest.hexdigest()
     folder = repo.path / ".git" / "objects" / oid[:2]
     folder.mkdir(parents=True, exist_ok=True)
@@ -64,7 +65,11 @@ def _huge_in_history(repo: Repo, name: str, dep: str = "d.txt",
                         if metrics else {})}}, commit="spec")
     repo.run("repro", check=True)
     repo.commit("ran")
-    oid = _loose_blob(repo, BLOB)
+    _in_history(repo, name, _loose_blob(repo, BLOB), mode)
+
+
+def _in_history(repo: Repo, name: str, oid: str, mode: str = "100644") -> None:
+    """HEAD~1 holds `name` as the blob `oid`; HEAD is as before it."""
     listing = repo.git("ls-tree", "HEAD")
     rows = [row for row in listing.splitlines() if not row.endswith(f"\t{name}")]
     tree = subprocess.run(["git", "mktree"], cwd=repo.path, check=True, capture_output=True,
@@ -217,4 +222,65 @@ def test_a_huge_file_of_a_dep_folder_in_history_is_hashed_as_git_streams_it(
     assert "MemoryError" not in done.stderr and "Traceback" not in done.stderr, done.stderr
     assert done.returncode == 0, done.stderr
     assert "deps: data/ modified" in done.stdout, done.stdout
+    assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe"])
+
+
+def _lock_naming(repo: Repo, commit: str, dep: str, digest: str) -> str:
+    """A commit on top of `commit` whose lock records `digest` for `dep`."""
+    lock = repo.git("show", f"{commit}:gitpipe.lock")
+    recorded = next(line for line in lock.splitlines() if f"path: {dep}," in line)
+    edited = lock.replace(recorded, f"    - {{path: {dep}, hash: '{digest}'}}")
+    blob = subprocess.run(["git", "hash-object", "-w", "--stdin"], cwd=repo.path, check=True,
+                          capture_output=True, text=True, input=edited).stdout.strip()
+    rows = [row for row in repo.git("ls-tree", commit).splitlines()
+            if not row.endswith("\tgitpipe.lock")]
+    tree = subprocess.run(["git", "mktree"], cwd=repo.path, check=True, capture_output=True,
+                          text=True, input="\n".join([*rows, f"100644 blob {blob}\tgitpipe.lock"])
+                          + "\n").stdout.strip()
+    return repo.git("commit-tree", tree, "-p", commit, "-m", "locked").strip()
+
+
+@pytest.mark.parametrize("locked", [False, True])
+def test_a_huge_converted_file_dep_in_history_is_hashed_as_git_streams_it(
+        repo: Repo, tmp_path: Path, locked: bool) -> None:
+    """A file dep the lock records by its git blob id, under an eol rule
+    (`* text=auto`), was read whole at a revision to take the blob id of its
+    checkout: 768 MiB in a past commit made `status --rev` die of
+    MemoryError. Its checkout is spooled to a temporary file as git writes
+    it, then hashed: modified against the lock of the data before it, and
+    nothing to say where the lock names the checkout's own blob id."""
+    repo.gen({".gitattributes": "* text=auto\n"})
+    _huge_in_history(repo, "d.txt")
+    rev = "HEAD~1"
+    if locked:  # LF text under text=auto: the checkout is the blob's bytes
+        oid = repo.git("rev-parse", "HEAD~1:d.txt").strip()
+        rev = _lock_naming(repo, "HEAD~1", "d.txt", f"git:{oid}")
+    before = snapshot(tmp_path)
+    done = repo.run("status", "--rev", rev, preexec_fn=_limited, timeout=300)
+    assert "MemoryError" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 0, done.stderr
+    assert ("deps: d.txt modified" in done.stdout) is not locked, done.stdout
+    assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe"])
+
+
+def test_a_python_module_huge_in_git_at_a_revision_is_refused_by_its_size(
+        repo: Repo, tmp_path: Path) -> None:
+    """A `python:` dep's module at a revision is read to follow its imports,
+    once its checkout is found of a size a module may have. Under `ident`,
+    a blob of one `$Id: …$` line is checked out as a few dozen bytes however
+    large it is in git: it was read whole. One larger in git than any file
+    read whole is refused, naming it."""
+    repo.gen({".gitattributes": "*.py ident\n", "m.py": "X = 1\n"})
+    repo.spec({"a": {"cmd": "true", "deps": [{"python": "m.py"}]}}, commit="spec")
+    repo.run("repro", check=True)
+    repo.commit("ran")
+    size = 80 << 20  # past what is read whole; the checkout is what git writes
+    _in_history(repo, "m.py", _loose_blob(repo, size, first=b"X = 1  # $Id: ", fill=b"x",
+                                                   last=b"$\n"))
+    assert len(repo.git("cat-file", "--filters", "--path=m.py", "HEAD~1:m.py")) < 100
+    before = snapshot(tmp_path)
+    done = repo.run("status", "--rev", "HEAD~1", timeout=300)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.startswith(f"error: m.py@HEAD~1: a python: module larger than 64 MiB "
+                                  f"({size} bytes in git): not read"), done.stderr
     assert_only_changed(before, snapshot(tmp_path), ["repo/.gitpipe"])
