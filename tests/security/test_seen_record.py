@@ -116,12 +116,7 @@ def test_a_record_of_the_endpoint_a_profile_named_vouches_for_no_other(
     config = tmp_path / "aws-config"
     monkeypatch.delenv("AWS_ENDPOINT_URL")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
-    config.write_text(f"[default]\nendpoint_url = {s3_server}\n")
-    origin = _ran(make_repo, f"s3://{bucket}/cache", {"store": ""})
-    assert origin.run("push", "-r", "store").returncode == 0
-    assert _client(s3_server).list_objects_v2(Bucket=bucket)["KeyCount"] > 0
-    config.write_text(f"[default]\nendpoint_url = {second_s3_server}\n")
-    _plant_push_pull(origin, tmp_path, second_s3_server, bucket, "store", {})
+    _repointed(make_repo, tmp_path, config, bucket, s3_server, second_s3_server)
 
 
 @pytest.mark.s3
@@ -139,12 +134,20 @@ def test_a_record_of_the_endpoint_a_config_file_named_through_a_variable_vouches
     monkeypatch.delenv("AWS_ENDPOINT_URL")
     monkeypatch.setenv("GITPIPE_TEST_AWS_DIR", str(config.parent))
     monkeypatch.setenv("AWS_CONFIG_FILE", "$GITPIPE_TEST_AWS_DIR/config")
-    config.write_text(f"[default]\nendpoint_url = {s3_server}\n")
+    _repointed(make_repo, tmp_path, config, bucket, s3_server, second_s3_server)
+
+
+def _repointed(make_repo, tmp_path: Path, config: Path, bucket: str, first: str,
+               second: str) -> None:
+    """A push to the storage the AWS config file's `[default]` points at, then
+    the file re-pointed at the second: the first's record must vouch for
+    nothing there."""
+    config.write_text(f"[default]\nendpoint_url = {first}\n")
     origin = _ran(make_repo, f"s3://{bucket}/cache", {"store": ""})
     assert origin.run("push", "-r", "store").returncode == 0
-    assert _client(s3_server).list_objects_v2(Bucket=bucket)["KeyCount"] > 0
-    config.write_text(f"[default]\nendpoint_url = {second_s3_server}\n")
-    _plant_push_pull(origin, tmp_path, second_s3_server, bucket, "store", {})
+    assert _client(first).list_objects_v2(Bucket=bucket)["KeyCount"] > 0
+    config.write_text(f"[default]\nendpoint_url = {second}\n")
+    _plant_push_pull(origin, tmp_path, second, bucket, "store", {})
 
 
 @pytest.mark.s3
