@@ -66,6 +66,10 @@ def orphan_holders(fd: int) -> list[Holder]:
     """This user's processes, this one aside, whose descriptor on the file
     `fd` is open on holds a flock that a process no longer running took."""
     target = os.fstat(fd)
+    try:
+        name = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return []
     me, uid = os.getpid(), os.getuid()
     found = []
     try:
@@ -75,7 +79,7 @@ def orphan_holders(fd: int) -> list[Holder]:
     for entry in entries:
         if not entry.isdecimal() or int(entry) == me:
             continue
-        held = _held_flock(entry, uid, (target.st_dev, target.st_ino))
+        held = _held_flock(entry, uid, name, (target.st_dev, target.st_ino))
         if held is None:
             continue
         fields = stat_fields(entry)
@@ -87,10 +91,12 @@ def orphan_holders(fd: int) -> list[Holder]:
     return found
 
 
-def _held_flock(entry: str, uid: int, file: tuple[int, int]) -> int | None:
+def _held_flock(entry: str, uid: int, name: str, file: tuple[int, int]) -> int | None:
     """The pid the kernel gives as the taker of the flock a descriptor of
-    process `entry` holds on `file` (device, inode); None where it holds none
-    or is not this user's."""
+    process `entry` holds on `file` (its path `name`; device, inode); None
+    where it holds none or is not this user's. A descriptor's link is read
+    before it is followed: reading it touches no file system, where a `stat`
+    of a file on a hung network mount would wait with it."""
     try:
         if os.stat(f"/proc/{entry}").st_uid != uid:
             return None
@@ -99,6 +105,8 @@ def _held_flock(entry: str, uid: int, file: tuple[int, int]) -> int | None:
         return None
     for descriptor in descriptors:
         try:
+            if os.readlink(f"/proc/{entry}/fd/{descriptor}") != name:
+                continue
             opened = os.stat(f"/proc/{entry}/fd/{descriptor}")
             if (opened.st_dev, opened.st_ino) != file:
                 continue
