@@ -189,7 +189,7 @@ class StageGroups:
 def refuse_left_running(record: str) -> None:
     """ProjectLockedError naming each stage of a killed gitpipe whose process
     group still lives, as the lock file's `record` names them."""
-    _refuse([(task, pgid) for task, pgid, _ in _left(record)])
+    _refuse(left_running(record))
 
 
 def _refuse(running: list[tuple[str, int]]) -> None:
