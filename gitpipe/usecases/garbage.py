@@ -93,6 +93,13 @@ class GcPlan:
         return [digest_of_relpath(rel) for rel, _ in self.objects] + [d for d, _ in self.packed]
 
     @property
+    def empty(self) -> bool:
+        """Nothing goes: no object, loose or packed, pack, run entry, log or
+        leftover upload."""
+        return not (self.objects or self.packs or self.packed or self.runs or self.logs
+                    or self.leftovers)
+
+    @property
     def bytes_freed(self) -> int:
         return sum(size for _, size in [*self.objects, *self.packs, *self.leftovers])
 
@@ -146,7 +153,7 @@ def _gc_local(project: Project, scope: GcScope, dry_run: bool,
 
 def _confirmed(plan: GcPlan, confirm: Confirm | None) -> bool:
     """True to go ahead; GitpipeError when `confirm` says no."""
-    if confirm is None or not (plan.objects or plan.runs or plan.logs):
+    if confirm is None or plan.empty:
         return True
     if not confirm(plan):
         raise GitpipeError(f"gc: nothing was deleted from {plan.where}")

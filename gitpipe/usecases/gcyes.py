@@ -74,6 +74,6 @@ def _opening(plan: GcPlan) -> str:
     """How a refusal begins: what gc would have deleted, or that there is
     nothing now (it refuses all the same, so a CI job fails from its first
     run rather than on the day garbage appears)."""
-    if plan.bytes_freed or plan.removed or plan.runs or plan.logs:
+    if not plan.empty:
         return f"gc would delete from {plan.where}"
     return f"gc has nothing to delete from {plan.where} now, but --yes refuses every time there"

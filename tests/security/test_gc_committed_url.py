@@ -154,3 +154,26 @@ def test_gc_yes_never_deletes_where_a_committed_nested_option_points_a_local_url
     assert done.returncode == 2
     assert _keys(second_s3_server, bucket) == theirs
     assert_only_changed(before, snapshot(tmp_path), allowed(ci, fetched=True))
+
+
+def test_gc_yes_never_deletes_a_committed_url_s_packs(make_repo: Callable[[str], Repo],
+                                                      tmp_path: Path) -> None:
+    """gc asked its confirmation only where loose objects, run entries or
+    logs would go: on a remote whose garbage was whole packs (or a killed
+    push's leftovers) alone, `--yes` on a committed URL deleted the other
+    project's packs, then refused with "nothing was deleted"."""
+    from tests.security.test_packs import pushed
+
+    _, index, _ = pushed(make_repo, tmp_path)
+    other_store = index.parent.parent
+    for folder in ("files", "runs"):  # its packs alone: what the plan holds
+        if (other_store / folder).exists():
+            subprocess.run(["rm", "-rf", str(other_store / folder)], check=True)
+    ci = _evil_clone(make_repo, tmp_path / "evil", other_store)
+    before = snapshot(tmp_path)
+    done = ci.run("gc", "--remote", "store", "-A", "--yes")
+    refused(done, "remote 'store'", "comes from the committed .gitpipe/config.yaml",
+            "nothing was deleted")
+    assert done.returncode == 2
+    assert index.exists()
+    assert_only_changed(before, snapshot(tmp_path), allowed(ci, fetched=True))
