@@ -40,8 +40,8 @@ class Output:
             self.close()
             return
         if self.log is None:
-            self.log = _open_log(self.log_path, self.task)
-        _write_all(self.log, chunk)
+            self.log = open_log(self.log_path, self.task)
+        write_all(self.log, chunk)
         if self.sink is None:
             return
         lines, pending = split_lines(self.pending + chunk)
@@ -63,7 +63,7 @@ class Output:
             self.sink(self.task, self.pending.decode(errors="replace").rsplit("\r", 1)[-1])
 
 
-def _open_log(path: Path, task: str) -> int:
+def open_log(path: Path, task: str) -> int:
     """The log opened to append (made if missing; an attempt after the first
     adds to its task's log). One that cannot be made stops the command at its
     first output (local.wait): the error says why, not an internal one."""
@@ -82,7 +82,7 @@ def _open_log(path: Path, task: str) -> int:
                                 "run it again") from None
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]

@@ -3,13 +3,14 @@ output: best effort, in a thread of its own; the verdict never needs it."""
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from gitpipe.executors.base import OutputSink
 from gitpipe.executors.kubernetes.manifest import CONTAINER
-from gitpipe.executors.output import split_lines
+from gitpipe.executors.output import open_log, split_lines, write_all
 
 
 def follow_log(core: Any, namespace: str, pod: str, task: str, log_path: Path,
@@ -23,7 +24,7 @@ def follow_log(core: Any, namespace: str, pod: str, task: str, log_path: Path,
 
 def _pump(core: Any, namespace: str, pod: str, task: str, log_path: Path,
           sink: OutputSink | None) -> None:
-    log = _LazyLog(log_path)
+    log = _LazyLog(log_path, task)
     try:
         response = core.read_namespaced_pod_log(pod, namespace, container=CONTAINER,
                                                 follow=True, _preload_content=False)
@@ -45,23 +46,20 @@ def _pump(core: Any, namespace: str, pod: str, task: str, log_path: Path,
 
 class _LazyLog:
     """The task's log, made at the first byte written, as the local executor
-    makes it (output.py): a pod that prints nothing leaves none."""
+    makes it (output.open_log): a pod that prints nothing leaves none."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.handle: BinaryIO | None = None
+    def __init__(self, path: Path, task: str) -> None:
+        self.path, self.task = path, task
+        self.fd: int | None = None
 
     def write(self, data: bytes) -> None:
-        if self.handle is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.handle = open(self.path, "ab")  # noqa: SIM115 - closed by close()
-        handle = self.handle
-        handle.write(data)
-        handle.flush()
+        if self.fd is None:
+            self.fd = open_log(self.path, self.task)
+        write_all(self.fd, data)
 
     def close(self) -> None:
-        if self.handle is not None:
-            self.handle.close()
+        if self.fd is not None:
+            os.close(self.fd)
 
 
 def _emit(sink: OutputSink | None, task: str, line: bytes) -> None:
