@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import GIT_ENV, Repo, ran_cmd
-from tests.reliability.test_processes import alive, wait_for
+from tests.reliability.test_processes import alive, read_pid, wait_for
 
 
 def simple(repo: Repo, size: int = 4) -> Repo:
@@ -145,7 +145,7 @@ def test_second_ctrl_c_exits_at_once(repo: Repo) -> None:
     env = {**os.environ, **GIT_ENV, "NO_COLOR": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "gitpipe", "repro"], cwd=repo.path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wait_for(repo.path / "shell.pid")
+    shell = read_pid(repo.path / "shell.pid")
     proc.send_signal(signal.SIGINT)
     wait_for(repo.path / "term.seen")
     proc.send_signal(signal.SIGINT)
@@ -154,7 +154,6 @@ def test_second_ctrl_c_exits_at_once(repo: Repo) -> None:
     # The first Ctrl-C alone waits out the grace and then prints how each task
     # ended; the second leaves at once, before any table.
     assert "interrupted" not in out
-    shell = int(repo.read("shell.pid"))
     deadline = time.monotonic() + 3
     while alive(shell) and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -21,7 +21,7 @@ from gitpipe.executors.local import RECORD_DELAY_VAR
 from gitpipe.fastpath.seal import seal_path
 from gitpipe.project.projectlock import LOCK_NAME, refuse_left_running
 from tests.conftest import GIT_ENV, Repo
-from tests.reliability.test_processes import alive, wait_for
+from tests.reliability.test_processes import alive, read_pid, wait_for
 
 # Slow unless the test has made `fast`: the first run is the one left behind.
 SLOW = "test -e fast || { echo $$ > started; sleep 60; }; echo run > o"
@@ -50,8 +50,7 @@ def _slow_repro(repo: Repo, *args: str) -> tuple[subprocess.Popen[bytes], int]:
     process = subprocess.Popen([sys.executable, "-m", "gitpipe", "repro", *args],
                                cwd=repo.path, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for(repo.path / "started")
-    pgid = int(repo.read("started"))
+    pgid = read_pid(repo.path / "started")
     _recorded(repo.path / ".gitpipe" / LOCK_NAME, pgid)
     return process, pgid
 
@@ -261,8 +260,7 @@ def test_status_beside_a_live_run_names_no_command_that_would_refuse(repo: Repo)
     live = subprocess.Popen([sys.executable, "-m", "gitpipe", "repro", "--force"],
                             cwd=repo.path, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for(repo.path / "started")
-    pgid = int(repo.read("started"))
+    pgid = read_pid(repo.path / "started")
     _recorded(repo.path / ".gitpipe" / LOCK_NAME, pgid)
     try:
         said = repo.run("status", check=True, timeout=30).stdout
@@ -285,8 +283,7 @@ def test_a_stage_gitpipe_was_killed_before_recording_is_found(repo: Repo) -> Non
     first = subprocess.Popen([sys.executable, "-m", "gitpipe", "repro"], cwd=repo.path,
                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_for(repo.path / "started")
-        pgid = int(repo.read("started"))
+        pgid = read_pid(repo.path / "started")
         first.kill()  # not reaped yet: a zombie gitpipe, then a gone one
         assert "start" not in repo.read(".gitpipe/project.lock")  # killed in the window
         said = repo.run("status", check=True, timeout=30).stdout
@@ -324,8 +321,7 @@ def test_what_a_stage_leaves_behind_holds_no_lock_after_a_finished_run(repo: Rep
                             "until test -s daemon; do sleep 0.05; done; echo run > o",
                      "outs": ["o"]}}, commit="spec")
     assert repo.run("repro", timeout=60).returncode == 0
-    wait_for(repo.path / "daemon")
-    left = int(repo.read("daemon"))
+    left = read_pid(repo.path / "daemon")
     try:
         assert alive(left)
         os.remove(repo.path / "daemon")
@@ -355,8 +351,7 @@ def test_what_a_stage_leaves_behind_holds_no_lock_after_a_second_ctrl_c(repo: Re
     left = 0
     try:
         wait_for(repo.path / "started")
-        wait_for(repo.path / "daemon")
-        left = int(repo.read("daemon"))
+        left = read_pid(repo.path / "daemon")
         first.send_signal(signal.SIGTERM)
         wait_for(repo.path / "term.seen")
         first.send_signal(signal.SIGTERM)

@@ -34,6 +34,18 @@ def wait_for(path: Path, timeout: float = 10) -> None:
         time.sleep(0.02)
 
 
+def read_pid(path: Path, timeout: float = 10) -> int:
+    """The pid a command wrote with `echo`, once its whole line is there: the
+    shell makes the file before it writes to it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = path.read_text() if path.exists() else ""
+        if text.endswith("\n"):
+            return int(text)
+        assert time.monotonic() < deadline, f"{path} never held a whole line"
+        time.sleep(0.02)
+
+
 def _default_stop_signals() -> None:
     for stop in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
         signal.signal(stop, signal.SIG_DFL)
@@ -49,7 +61,7 @@ def test_timeout_kills_the_process_tree(repo: Repo) -> None:
     result = report.results[0]
     assert result.outcome is Outcome.FAILED
     assert "timed out after 1s" in result.message
-    pid = int(repo.read("grandchild.pid"))
+    pid = read_pid(repo.path / "grandchild.pid")
     deadline = time.monotonic() + 5
     while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -71,13 +83,12 @@ def test_ctrl_c_kills_stage_tree_and_keeps_finished_work(repo: Repo, stop: int,
     proc = subprocess.Popen([sys.executable, "-m", "gitpipe", "repro"], cwd=repo.path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=_default_stop_signals)
-    wait_for(repo.path / "grandchild.pid")
     time.sleep(0.2)
     proc.send_signal(stop)
     _, err = proc.communicate(timeout=20)
     assert proc.returncode == code
     assert "interrupted" in err and "Traceback" not in err
-    pid = int(repo.read("grandchild.pid"))
+    pid = read_pid(repo.path / "grandchild.pid")
     deadline = time.monotonic() + 5
     while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -159,13 +170,12 @@ def test_ctrl_c_during_verify_stops_the_rerun_and_removes_the_copy(repo: Repo,
     env = {**os.environ, **GIT_ENV, "NO_COLOR": "1", "TMPDIR": str(scratch)}
     proc = subprocess.Popen([sys.executable, "-m", "gitpipe", "verify"], cwd=repo.path,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wait_for(note)
     time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=20)
     assert proc.returncode == 130
     assert "interrupted" in err and "Traceback" not in err
-    pid = int(note.read_text())
+    pid = read_pid(note)
     deadline = time.monotonic() + 5
     while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
