@@ -83,12 +83,12 @@ def test_ctrl_c_kills_stage_tree_and_keeps_finished_work(repo: Repo, stop: int,
     proc = subprocess.Popen([sys.executable, "-m", "gitpipe", "repro"], cwd=repo.path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=_default_stop_signals)
+    pid = read_pid(repo.path / "grandchild.pid")
     time.sleep(0.2)
     proc.send_signal(stop)
     _, err = proc.communicate(timeout=20)
     assert proc.returncode == code
     assert "interrupted" in err and "Traceback" not in err
-    pid = read_pid(repo.path / "grandchild.pid")
     deadline = time.monotonic() + 5
     while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -170,12 +170,12 @@ def test_ctrl_c_during_verify_stops_the_rerun_and_removes_the_copy(repo: Repo,
     env = {**os.environ, **GIT_ENV, "NO_COLOR": "1", "TMPDIR": str(scratch)}
     proc = subprocess.Popen([sys.executable, "-m", "gitpipe", "verify"], cwd=repo.path,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    pid = read_pid(note)
     time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=20)
     assert proc.returncode == 130
     assert "interrupted" in err and "Traceback" not in err
-    pid = read_pid(note)
     deadline = time.monotonic() + 5
     while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
