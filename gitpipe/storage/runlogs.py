@@ -10,14 +10,23 @@ import time
 from pathlib import Path
 
 LOGS_DIR = "logs"
-# `<task>-<YYYYmmddTHHMMSS>-<pid>.log`, the task with "/" made "_".
-_LOG_NAME = re.compile(r"^(?P<task>.+)-\d{8}T\d{6}-\d+\.log$")
+# `<task>-<YYYYmmddTHHMMSS>-<pid>.log`, the task with "/" made "_"; a later
+# run of the task by the same process in the same second adds `.<n>`.
+_LOG_NAME = re.compile(r"^(?P<task>.+)-\d{8}T\d{6}-\d+(?:\.\d+)?\.log$")
 
 
 def log_path(logs_dir: Path, task: str) -> Path:
-    """A new log's path for one run of `task`."""
-    stamp = time.strftime("%Y%m%dT%H%M%S")
-    return logs_dir / f"{_safe(task)}-{stamp}-{os.getpid()}.log"
+    """A new log's path for one run of `task`: a name no log has yet, so a run
+    in the same second and process as the last (`watch`, the Python API)
+    neither appends to that run's log nor, printing nothing, is said to have
+    written it."""
+    stem = f"{_safe(task)}-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
+    path = logs_dir / f"{stem}.log"
+    serial = 1
+    while os.path.lexists(path):
+        serial += 1
+        path = logs_dir / f"{stem}.{serial}.log"
+    return path
 
 
 def _safe(task: str) -> str:
