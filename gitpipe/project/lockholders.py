@@ -91,6 +91,19 @@ def orphan_holders(fd: int) -> list[Holder]:
     return found
 
 
+def holds_flock(fd: int, process: int) -> bool:
+    """Whether `process` itself took and holds the flock on the file `fd` is
+    open on: a live gitpipe does; a process that was given its pid after that
+    gitpipe was killed does not."""
+    try:
+        name = os.readlink(f"/proc/self/fd/{fd}")
+        target = os.fstat(fd)
+    except OSError:
+        return False
+    file = (target.st_dev, target.st_ino)
+    return _held_flock(str(process), os.getuid(), name, file) == process
+
+
 def _held_flock(entry: str, uid: int, name: str, file: tuple[int, int]) -> int | None:
     """The pid the kernel gives as the taker of the flock a descriptor of
     process `entry` holds on `file` (its path `name`; device, inode); None

@@ -246,9 +246,7 @@ def running_stages(gitpipe_dir: Path) -> list[RunningStage]:
         return []
     try:
         record = _read_record(fd)
-        holder_pid = pid(record.partition("\n")[0].strip())
-        # a killed gitpipe nothing has reaped yet is a zombie, its start time still there
-        holder_since = None if holder_pid is None else start_time(holder_pid, zombie=False)
+        holder_since = _holder_since(fd, record)
         left = _left(record)
         if holder_since is None and _held(fd):  # by what the gone holder started
             known = {pgid for _, pgid, _ in left}
@@ -272,6 +270,20 @@ def _held(fd: int) -> bool:
         return exc.errno in (errno.EAGAIN, errno.EACCES)
     fcntl.flock(fd, fcntl.LOCK_UN)
     return False
+
+
+def _holder_since(fd: int, record: str) -> int | None:
+    """The start time of the gitpipe the record names as the lock's holder,
+    where it runs and holds the lock on `fd`'s file: None where it is gone, a
+    zombie (killed, not yet reaped) or its pid is now another process's."""
+    holder = pid(record.partition("\n")[0].strip())
+    since = None if holder is None else start_time(holder, zombie=False)
+    if holder is None or since is None:
+        return None
+    # imported here: read only beside another gitpipe, or after one was killed
+    from gitpipe.project.lockholders import holds_flock
+
+    return since if holds_flock(fd, holder) else None
 
 
 def _orphans(fd: int, record: str) -> list[tuple[str, int, int]]:
