@@ -287,12 +287,7 @@ def test_a_stage_gitpipe_was_killed_before_recording_is_found(repo: Repo) -> Non
         first.kill()  # not reaped yet: a zombie gitpipe, then a gone one
         assert "start" not in repo.read(".gitpipe/project.lock")  # killed in the window
         said = repo.run("status", check=True, timeout=30).stdout
-        assert said == (
-            f"slow: running for {_running_for(said)} s (started by a gitpipe that was "
-            f"killed; process group {pgid})\n"
-            "slow:\n    new stage\n1 of 1 stage stale\n"
-            "hint: 'gitpipe repro' refuses to run beside 1 stage a killed gitpipe left "
-            f"running: wait for it to end, or stop it: kill -- -{pgid}\n"), said
+        assert said == killed_run_status(said, pgid), said
         first.wait(timeout=10)
         blocked = repo.run("repro", timeout=60)
         assert blocked.returncode == 1, blocked.stderr
@@ -380,6 +375,16 @@ def test_a_stage_holds_the_lock_when_gitpipe_started_with_a_standard_descriptor_
     done = repo.run("repro", preexec_fn=lambda: os.close(closed), timeout=60)
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
     assert repo.read("held") == "1\n", done.stderr
+
+
+def killed_run_status(said: str, pgid: int) -> str:
+    """What `status` says of the `slow` stage a killed gitpipe left running
+    as process group `pgid` (its seconds taken from `said`)."""
+    return (f"slow: running for {_running_for(said)} s (started by a gitpipe that was "
+            f"killed; process group {pgid})\n"
+            "slow:\n    new stage\n1 of 1 stage stale\n"
+            "hint: 'gitpipe repro' refuses to run beside 1 stage a killed gitpipe left "
+            f"running: wait for it to end, or stop it: kill -- -{pgid}\n")
 
 
 def _runs_once_free(repo: Repo) -> None:

@@ -11,7 +11,7 @@ import sys
 
 from gitpipe.executors.local import RECORD_DELAY_VAR
 from tests.conftest import GIT_ENV, Repo
-from tests.reliability.test_killed_gitpipe import SLOW, _group_gone, _kill_group, _running_for
+from tests.reliability.test_killed_gitpipe import SLOW, _group_gone, _kill_group, killed_run_status
 from tests.reliability.test_processes import read_pid
 
 
@@ -34,12 +34,7 @@ def test_a_killed_gitpipe_whose_pid_runs_again_is_known_killed(repo: Repo) -> No
         assert record.read_text() == f"{first.pid}\n"  # killed before its `start` line
         record.write_text(f"{other.pid}\n")
         said = repo.run("status", check=True, timeout=30).stdout
-        assert said == (
-            f"slow: running for {_running_for(said)} s (started by a gitpipe that was "
-            f"killed; process group {pgid})\n"
-            "slow:\n    new stage\n1 of 1 stage stale\n"
-            "hint: 'gitpipe repro' refuses to run beside 1 stage a killed gitpipe left "
-            f"running: wait for it to end, or stop it: kill -- -{pgid}\n"), said
+        assert said == killed_run_status(said, pgid), said
     finally:
         other.kill()
         other.wait(timeout=10)
