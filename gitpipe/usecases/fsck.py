@@ -3,9 +3,11 @@ against its name; --repair removes what is bad."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
+from gitpipe.core.errors import GitpipeError
 from gitpipe.core.progress import expect
 from gitpipe.hashing.digests import DIR_SUFFIX
 from gitpipe.project.lockguard import LockedOut, locked_outs
@@ -27,7 +29,8 @@ from gitpipe.storage.remote import (
 from gitpipe.trust import checks as trust
 from gitpipe.trust import packindex
 from gitpipe.trust.signedruns import inner
-from gitpipe.trust.sizes import ReadLimit, loads_record, read_limit
+from gitpipe.trust.sizes import MAX_MANIFEST_BYTES, ReadLimit, loads_record
+from gitpipe.usecases.transfer import note_lock_sizes
 
 
 def _drop_runs_naming(cache: Cache, removed: set[str]) -> None:
@@ -123,7 +126,7 @@ def fsck_remote(project: Project, remote: Remote, repair: bool = False,
     listed = {rel: size for rel, size in remote.sizes("files").items() if names_an_object(rel)}
     keys = sorted(listed)
     packs = read_packs(remote, jobs)
-    limits = _read_limits(listed)
+    limits = _read_limits(project, listed)
 
     def check(rel: str) -> str | None:
         digest = digest_of_relpath(rel)
@@ -158,18 +161,30 @@ def fsck_remote(project: Project, remote: Remote, repair: bool = False,
     return report
 
 
-def _read_limits(listed: dict[str, int]) -> dict[str, ReadLimit]:
+def _read_limits(project: Project, listed: dict[str, int]) -> dict[str, ReadLimit]:
     """How much of each listed object fsck reads: what the remote lists (its
-    own word, so a file longer than listed is bad too); a manifest, no more
-    than one may hold. Never the size a lock or a manifest gives: those come
-    from git or from any writer of the remote, and a size smaller than the
-    object made a good object 'bad', for --repair to delete. Nothing read is
-    kept."""
+    own word, so a file longer than that is bad too) or, where larger, the
+    size the lock or a cached manifest gives it (a listing without sizes
+    says 0); a manifest, no more than one may hold. A record's size only
+    ever lets fsck read further: records come from git or from any writer of
+    the remote, and a size smaller than the object made a good object
+    'bad', for --repair to delete. Nothing read is kept."""
+    note_lock_sizes(project)
+    cache = project.cache
+    for digest in {o.digest for o in locked_outs(project.lock_entries)}:
+        if digest.endswith(DIR_SUFFIX) and cache.has(digest):
+            with contextlib.suppress(GitpipeError):
+                cache.manifest(digest)  # its rows size its files
     limits = {}
     for rel, size in listed.items():
         digest = digest_of_relpath(rel)
-        limit = read_limit(digest) if digest.endswith(DIR_SUFFIX) else None
-        limits[rel] = limit or ReadLimit(size, "the remote lists")
+        recorded = cache.recorded_size(digest)
+        if digest.endswith(DIR_SUFFIX):
+            limits[rel] = ReadLimit(MAX_MANIFEST_BYTES, "a directory manifest may hold")
+        elif recorded is not None and recorded > size:
+            limits[rel] = ReadLimit(recorded, "its record gives")
+        else:
+            limits[rel] = ReadLimit(size, "the remote lists")
     return limits
 
 
