@@ -167,7 +167,7 @@ def _read_limits(project: Project, listed: dict[str, int]) -> dict[str, ReadLimi
     size the lock or a cached manifest gives it (a listing without sizes
     says 0); a manifest, no more than one may hold. A record's size only
     ever lets fsck read further: records come from git or from any writer of
-    the remote, and a size smaller than the object made a good object
+    the remote, and a size smaller than the object would make a good object
     'bad', for --repair to delete. Nothing read is kept."""
     note_lock_sizes(project)
     cache = project.cache
