@@ -227,10 +227,10 @@ def gc(ctx: click.Context, workspace: bool, all_branches: bool, all_tags: bool,
     if dry_run:
         for digest in plan.removed:
             click.echo(f"would remove {digest}")
-        for rel in plan.runs:
-            click.echo(f"would remove run-cache entry {rel}")
+        for rel in plan.runs:  # a remote's key, as anyone who pushes named it
+            click.echo(f"would remove run-cache entry {printable(rel)}")
         for name in plan.logs:
-            click.echo(f"would remove log {name}")
+            click.echo(f"would remove log {printable(name)}")
         for rel, _ in plan.leftovers:
             click.echo(f"would remove {printable(rel)} (an upload a push left half-way)")
     verb = "would remove" if dry_run else "removed"

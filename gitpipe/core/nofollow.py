@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -229,12 +228,8 @@ def realpath_below(real_root: str, rel: str) -> str:
     return current
 
 
-# write_beneath's temp file beside `name`: `<name>.tmp-<16 hex>`, where a
-# remote's `name` is gitpipe's own (a digest, `pack-<hex>.idx`): a shared
-# remote's writer names files too. `\Z`: `$` also matches before a newline.
-TEMPORARY = re.compile(r"(?:\A|/)[0-9a-z.-]+\.tmp-[0-9a-f]{16}\Z")
-
-
+# write_beneath's temp file beside `name`: `<name>.tmp-<16 hex>`; which of a
+# folder remote's are a killed push's is trust/uploads.py's to say.
 def temporary_name(name: str) -> str:
     return f"{name}.tmp-{os.urandom(8).hex()}"
 

@@ -67,19 +67,24 @@ def open_log(path: Path, task: str) -> int:
     """The log opened to append (made if missing; an attempt after the first
     adds to its task's log). One that cannot be made stops the command at its
     first output (local.wait): the error says why, not an internal one."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
     try:
-        try:  # the logs folder is there after the first log: made only when the open misses it
-            return os.open(path, flags, 0o666)
-        except FileNotFoundError:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            return os.open(path, flags, 0o666)
+        return make_log(path)
     except OSError as exc:
         raise GitpipeError(f"stage {task!r}: its log {str(path)!r} cannot be written "
                            f"({exc.strerror}): the "
                            "command was stopped at its first output",
                            hint="make .gitpipe/logs writable (or free space there), then "
                                 "run it again") from None
+
+
+def make_log(path: Path) -> int:
+    """The log opened to append, made if missing; OSError where it cannot be."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
+    try:  # the logs folder is there after the first log: made only when the open misses it
+        return os.open(path, flags, 0o666)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(path, flags, 0o666)
 
 
 def write_all(fd: int, data: bytes) -> None:

@@ -21,7 +21,6 @@ from typing import Any
 from gitpipe.core.errors import BadInputError, GitpipeError, MissingExtraError
 from gitpipe.core.install import pip_install
 from gitpipe.core.nofollow import (
-    TEMPORARY,
     SymlinkRefusedError,
     open_beneath,
     regular_files,
@@ -39,6 +38,7 @@ from gitpipe.trust.sizes import (
     read_limit,
     size_problem,
 )
+from gitpipe.trust.uploads import left_by_a_push
 
 log = logging.getLogger(__name__)
 RETRIES = 4
@@ -151,7 +151,7 @@ class Remote:
         before = time.time() - idle
         return {f"{folder}/{rel}": info.st_size for folder in folders
                 for rel, info in regular_files(self._real_base() / folder)
-                if TEMPORARY.search(rel) and info.st_mtime < before}
+                if left_by_a_push(f"{folder}/{rel}") and info.st_mtime < before}
 
     def delete(self, rels: list[str]) -> None:
         """Remove these files; in a folder remote, never through a symlink."""

@@ -4,15 +4,19 @@ run and by `gc`)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import time
 from pathlib import Path
 
 LOGS_DIR = "logs"
-# `<task>-<YYYYmmddTHHMMSS>-<pid>.log`, the task with "/" made "_"; a later
+# `<task>-<YYYYmmddTHHMMSS>-<pid>.log`, the task as _safe gives it; a later
 # run of the task by the same process in the same second adds `.<n>`.
 _LOG_NAME = re.compile(r"^(?P<task>.+)-\d{8}T\d{6}-\d+(?:\.\d+)?\.log$")
+# A file name's 255 bytes less `-<YYYYmmddTHHMMSS>-<pid>.<n>.log` (pids below
+# 10**10, fewer than 10**4 runs of a task in one second by one process).
+_TASK_BYTES = 255 - len("-20240101T000000-") - 10 - len(".9999") - len(".log")
 
 
 def log_path(logs_dir: Path, task: str) -> Path:
@@ -30,7 +34,15 @@ def log_path(logs_dir: Path, task: str) -> Path:
 
 
 def _safe(task: str) -> str:
-    return task.replace("/", "_")
+    """The task as its logs' names begin. A task's name comes from
+    gitpipe.yaml and has no length bound, where a file name has 255 bytes:
+    a longer one keeps its beginning and a hash of the whole (`~` is in no
+    task's name, so it stands for no other task)."""
+    name = task.replace("/", "_")
+    if len(name.encode()) <= _TASK_BYTES:
+        return name
+    digest = hashlib.sha256(task.encode()).hexdigest()[:16]
+    return name.encode()[:_TASK_BYTES - 17].decode(errors="ignore") + "~" + digest
 
 
 def old_logs(logs_dir: Path, keep: int, task: str | None = None) -> list[Path]:

@@ -29,7 +29,7 @@ from gitpipe.storage.remote import (
 from gitpipe.trust import checks as trust
 from gitpipe.trust import packindex
 from gitpipe.trust.signedruns import inner
-from gitpipe.trust.sizes import ReadLimit, loads_record, read_limit
+from gitpipe.trust.sizes import MAX_MANIFEST_BYTES, ReadLimit, loads_record
 from gitpipe.usecases.transfer import note_lock_sizes
 
 
@@ -162,10 +162,13 @@ def fsck_remote(project: Project, remote: Remote, repair: bool = False,
 
 
 def _read_limits(project: Project, listed: dict[str, int]) -> dict[str, ReadLimit]:
-    """How much of each listed object fsck reads: the size the lock or a
-    cached manifest gives it, else what the remote lists (its own word, so a
-    file longer than listed is bad too); a manifest, no more than one may
-    hold. Nothing read is kept."""
+    """How much of each listed object fsck reads: what the remote lists (its
+    own word, so a file longer than that is bad too) or, where larger, the
+    size the lock or a cached manifest gives it (a listing without sizes
+    says 0); a manifest, no more than one may hold. A record's size only
+    ever lets fsck read further: records come from git or from any writer of
+    the remote, and a size smaller than the object would make a good object
+    'bad', for --repair to delete. Nothing read is kept."""
     note_lock_sizes(project)
     cache = project.cache
     for digest in {o.digest for o in locked_outs(project.lock_entries)}:
@@ -175,8 +178,13 @@ def _read_limits(project: Project, listed: dict[str, int]) -> dict[str, ReadLimi
     limits = {}
     for rel, size in listed.items():
         digest = digest_of_relpath(rel)
-        limits[rel] = read_limit(digest, cache.recorded_size(digest)) or \
-            ReadLimit(size, "the remote lists")
+        recorded = cache.recorded_size(digest)
+        if digest.endswith(DIR_SUFFIX):
+            limits[rel] = ReadLimit(MAX_MANIFEST_BYTES, "a directory manifest may hold")
+        elif recorded is not None and recorded > size:
+            limits[rel] = ReadLimit(recorded, "its record gives")
+        else:
+            limits[rel] = ReadLimit(size, "the remote lists")
     return limits
 
 

@@ -88,3 +88,27 @@ def test_gc_remote_leaves_a_file_named_like_a_temp_file_of_another_name(
     assert os.path.lexists(planted)
     assert "half-done upload" not in done.stdout + done.stderr
     assert_only_changed(before, snapshot(tmp_path), allowed(origin, fetched=True))
+
+
+@pytest.mark.parametrize("rel", [
+    "files/photos/2024/cat.jpg.tmp-0123456789abcdef",  # a user's file in a folder of theirs
+    "files/xxh3/ab/notes.tmp-0123456789abcdef",
+    "packs/readme.tmp-0123456789abcdef",
+    "runs/notes.tmp-0123456789abcdef",
+    "scopes/pr-1/notes.tmp-0123456789abcdef",
+])
+def test_gc_remote_leaves_a_temp_name_beside_no_name_a_push_writes(
+        make_repo, tmp_path: Path, rel: str) -> None:
+    """A push's temp file is named after what it writes there: an object
+    (`files/xxh3/ab/<30 hex>`), a pack or its index, a run entry. A folder
+    remote that is a folder of the user's holds other files under `files/`
+    (which gc never takes for objects): `cat.jpg.tmp-<16 hex>` beside them
+    was deleted as a killed push's upload."""
+    origin = project_with_remote(make_repo, str(tmp_path / "store"))
+    planted = aged(tmp_path / "store" / rel)
+    before = snapshot(tmp_path)
+    done = origin.run("gc", "-r", "store", "-A", "--yes")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert planted.read_bytes() == b"half an upload"
+    assert "half-done upload" not in done.stdout + done.stderr
+    assert_only_changed(before, snapshot(tmp_path), allowed(origin, fetched=True))

@@ -3,6 +3,7 @@ output: best effort, in a thread of its own; the verdict never needs it."""
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from pathlib import Path
@@ -10,7 +11,9 @@ from typing import Any
 
 from gitpipe.executors.base import OutputSink
 from gitpipe.executors.kubernetes.manifest import CONTAINER
-from gitpipe.executors.output import open_log, split_lines, write_all
+from gitpipe.executors.output import make_log, split_lines, write_all
+
+logger = logging.getLogger(__name__)
 
 
 def follow_log(core: Any, namespace: str, pod: str, task: str, log_path: Path,
@@ -46,16 +49,27 @@ def _pump(core: Any, namespace: str, pod: str, task: str, log_path: Path,
 
 class _LazyLog:
     """The task's log, made at the first byte written, as the local executor
-    makes it (output.open_log): a pod that prints nothing leaves none."""
+    makes it (output.open_log): a pod that prints nothing leaves none. One
+    that cannot be made is said once, and the pod's output still reaches the
+    sink: the pod runs on without gitpipe, and its verdict never needs the
+    log (an error raised in this thread would reach the user as a traceback)."""
 
     def __init__(self, path: Path, task: str) -> None:
         self.path, self.task = path, task
         self.fd: int | None = None
+        self.lost = False
 
     def write(self, data: bytes) -> None:
-        if self.fd is None:
-            self.fd = open_log(self.path, self.task)
-        write_all(self.fd, data)
+        if self.lost:
+            return
+        try:
+            if self.fd is None:
+                self.fd = make_log(self.path)
+            write_all(self.fd, data)
+        except OSError as exc:
+            self.lost = True
+            logger.warning("warning: stage %r: its log %r cannot be written (%s); the pod's "
+                           "output is not kept", self.task, str(self.path), exc.strerror)
 
     def close(self) -> None:
         if self.fd is not None:
