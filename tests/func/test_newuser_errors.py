@@ -129,6 +129,15 @@ def test_a_yaml_slip_gets_a_hint_that_names_the_line_to_mend(
     assert done.stderr.splitlines() == said, done.stderr
 
 
+
+def test_a_stage_whose_one_key_lacks_its_colon_says_what_it_reads_as(repo: Repo) -> None:
+    # Alone in its stage, `cmd python train.py` is no YAML error: the stage's
+    # value is that text.
+    repo.gen({"gitpipe.yaml": "stages:\n  train:\n    cmd python train.py\n"})
+    assert refused(repo, "validate") == (
+        "error: gitpipe.yaml:2: stage 'train': must be a mapping with at least 'cmd' (it "
+        "reads as the text 'cmd python train.py': did you mean 'cmd: python train.py'?)")
+
 def test_a_tab_in_a_params_file_is_named_as_the_spec_s_would_be(repo: Repo) -> None:
     repo.gen({"gitpipe.yaml": STAGE, "params.yaml": "train:\n\tlr: 0.1\n"})
     done = repo.run("status")
