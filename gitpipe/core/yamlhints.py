@@ -83,7 +83,8 @@ def _colon_after(lines: list[str], mark: Any) -> str:
     if above is None:
         return _QUOTE_COLON
     text = lines[above]
-    if ":" not in _unquoted(text) and not text.lstrip().startswith("- "):
+    if ":" not in _unquoted(text) and not text.lstrip().startswith("- ") \
+            and not _continues_value(lines, above):
         return _no_colon(lines, above)
     if _indent(row) > _indent(text):
         return (f"line {mark.line + 1} is indented more than line {above + 1}, so YAML reads "
@@ -100,6 +101,21 @@ def _no_colon(lines: list[str], at: int) -> str:
     fixed = f"{key}: {rest.strip()}" if rest.strip() else f"{key}:"
     return (f"line {at + 1} ({_short(text)!r}) has no ':' after its key: write "
             f"{_short(fixed)!r}")
+
+
+def _continues_value(lines: list[str], at: int) -> bool:
+    """Whether line `at`, which holds no ':', is the next line of a plain value
+    begun on a key's line above it (`cmd: python a.py` / `  --fast`), rather
+    than a key of its own."""
+    for index in range(at - 1, -1, -1):
+        text = _unquoted(lines[index]).strip()
+        if not text or text.startswith("#"):
+            continue
+        if ":" in text:
+            value = text.split(":", 1)[1].strip()
+            return bool(value) and value[0] not in "|>" \
+                and _indent(lines[at]) > _indent(lines[index])
+    return False
 
 
 def _line_above(lines: list[str], at: int) -> int | None:

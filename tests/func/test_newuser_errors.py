@@ -88,6 +88,12 @@ TRAIN = "stages:\n  train:\n    cmd: python train.py\n    deps: [train.py]\n    
      ["error: gitpipe.yaml:4: invalid YAML: mapping values are not allowed in this context",
       "hint: line 3 ('cmd python train.py') has no ':' after its key: write "
       "'cmd: python train.py'"]),
+    # The next line of a value, not a key: its ': ' is the value's.
+    ("    deps: [", "      --fast\n      --lr: 3\n    deps: [",
+     ["error: gitpipe.yaml:5: invalid YAML: mapping values are not allowed in this context",
+      "hint: a value holding ': ' (a colon and a space) is read as a key: quote the whole "
+      "value (cmd: 'echo \"x: 1\"') or write it as a block (cmd: >-, then the command "
+      "indented on the next line)"]),
     ("stages:", "stages",
      ["error: gitpipe.yaml:2: invalid YAML: mapping values are not allowed in this context",
       "hint: line 1 ('stages') has no ':' after its key: write 'stages:'"]),
