@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from gitpipe.cli.console import Ui, ui_of
 from gitpipe.cli.progress import RunProgress
+from gitpipe.core.outcome import Outcome
 from gitpipe.core.ranges import cut_blocks, entries
 from gitpipe.fastpath.render import (
     dry_run_lines,
@@ -162,6 +163,11 @@ def print_failures(report: Report, ui: Ui) -> None:
             if "@" in failed.task:
                 for line in _tail(failed.log, 5):
                     ui.result(f"    | {line}", err=True)
+        elif failed.attempts and not failed.hint and failed.outcome is Outcome.FAILED:
+            # A log is made at a command's first byte: the newest log of the
+            # stage in the folder, if any, is another run's.
+            ui.result("hint: the command printed nothing: this run kept no log (a log of "
+                      "this stage in .gitpipe/logs/ is an earlier run's)", err=True)
 
 
 def _tail(path: str, count: int) -> list[str]:

@@ -1,4 +1,5 @@
-"""CLI commands for remotes: `gitpipe remote add`, `list`, `remove` and `modify`.
+"""CLI commands for remotes: `gitpipe remote add`, `list`, `remove`, `modify`
+and `default`.
 
 Registered on the `cli` group when `gitpipe.cli.main` imports this module.
 """
@@ -75,7 +76,7 @@ def remote_add(ctx: click.Context, name: str, url: str, make_default: bool,
     def edit(raw: dict[str, Any]) -> None:
         remotes = raw.setdefault("remotes", {}) or {}
         if name in remotes:
-            raise BadInputError(f"remote {name!r} exists", hint="use 'gitpipe remote modify'")
+            raise BadInputError(f"remote {name!r} exists", hint=_exists_hint(name, make_default))
         remotes[name] = {"url": url}
         raw["remotes"] = remotes
         if make_default:
@@ -86,6 +87,15 @@ def remote_add(ctx: click.Context, name: str, url: str, make_default: bool,
     click.echo(f"added remote {name!r} -> {masked_url(url)}"
                + (" (default)" if make_default else ""))
     _after_adding(ctx, url, local)
+
+
+def _exists_hint(name: str, make_default: bool) -> str:
+    """What to run instead of adding a remote again: DVC's `remote default`
+    where the point was the default, `modify` for its URL."""
+    url = f"'gitpipe remote modify {name} url URL' changes its URL"
+    if make_default:
+        return f"'gitpipe remote default {name}' makes it the default; {url}"
+    return url
 
 
 def _after_adding(ctx: click.Context, url: str, local: bool) -> None:
@@ -179,6 +189,11 @@ def remote_modify(ctx: click.Context, name: str, key: str, value: str | None, un
     if value is None and not unset:
         raise BadInputError("give a VALUE, or --unset")
     _refuse_unknown(ctx, name)
+    if key == "default":
+        # Would be written as a storage option, handed to the filesystem, and
+        # leave the default remote as it was.
+        raise BadInputError("'default' is not an option of a remote",
+                            hint=f"'gitpipe remote default {name}' makes it the default")
 
     parsed = None if unset else parse_yaml(str(value), "value")
     if key == "url" and isinstance(parsed, str):
@@ -195,3 +210,42 @@ def remote_modify(ctx: click.Context, name: str, key: str, value: str | None, un
     _warn(edit_config(_gitpipe_dir(ctx), edit, local))
     shown = masked_options({key: parsed}).get(key) if not unset else None
     click.echo(f"remote {name!r}: {key} " + ("unset" if unset else f"= {shown}"))
+
+
+@remote.command("default")
+@click.argument("name", required=False, shell_complete=complete.remotes)
+@click.option("--unset", is_flag=True, help="Leave no remote the default.")
+@click.option("--local", is_flag=True, help="Write config.local.yaml (not committed).")
+@click.pass_context
+def remote_default(ctx: click.Context, name: str | None, unset: bool, local: bool) -> None:
+    """Make remote NAME the default (push, pull, fetch without -r); without
+    NAME, print the default."""
+    from gitpipe.core.errors import BadInputError
+    from gitpipe.pipeline.config import edit_config
+
+    if name is None and not unset:
+        raw = project_of(ctx.find_root()).config.raw
+        chosen = (raw.get("core") or {}).get("remote")
+        remotes = sorted(raw.get("remotes") or {})
+        if chosen is None and len(remotes) == 1:
+            chosen = remotes[0]
+            click.echo("note: none is set; the only remote is used", err=True)
+        if chosen is None:
+            raise BadInputError("no default remote",
+                                hint="'gitpipe remote default NAME' sets one")
+        click.echo(str(chosen))
+        return
+    if name is not None and unset:
+        raise BadInputError("give NAME or --unset, not both")
+    if name is not None:
+        _refuse_unknown(ctx, name)
+
+    def edit(raw: dict[str, Any]) -> None:
+        core = dict(raw.get("core") or {})
+        if name is None:
+            core.pop("remote", None)
+        else:
+            core["remote"] = name
+        raw["core"] = core
+    _warn(edit_config(_gitpipe_dir(ctx), edit, local))
+    click.echo("no default remote" if name is None else f"default remote: {name!r}")

@@ -282,22 +282,14 @@ def parse_yaml(text: str, source: str, inspect: NodeCheck | None = None) -> Any:
 def _yaml_problem(exc: Any, text: str, source: str) -> tuple[str, str | None]:
     """The message (and hint) for a YAML error: the line where the parser gave
     up, and the line of the construct it was in when that is another one."""
+    from gitpipe.core.yamlhints import hint_for  # an error's path only
+
     mark, context = exc.problem_mark, exc.context_mark
     line = f":{mark.line + 1}" if mark is not None else ""
     message = f"{source}{line}: invalid YAML: {exc.problem}"
     if context is not None and exc.context and (mark is None or context.line != mark.line):
         message += f" ({exc.context} that starts on line {context.line + 1})"
-    lines = text.splitlines()
-    near = [lines[m.line] for m in (mark, context) if m is not None and m.line < len(lines)]
-    hint = None
-    if any("${" in row and ("[" in row or "{" in row.replace("${", "")) for row in near):
-        hint = ("inside [...] or {...} a '{' ends a value: quote values that hold ${...}, "
-                "as in ['data/${date}.csv'], or write the list one '- item' per line")
-    elif "mapping values are not allowed" in str(exc.problem):
-        hint = ("a value holding ': ' (a colon and a space) is read as a key: quote the whole "
-                "value (cmd: 'echo \"x: 1\"') or write it as a block (cmd: >-, then the "
-                "command indented on the next line)")
-    return message, hint
+    return message, hint_for(str(exc.problem), text.splitlines(), mark, context)
 
 
 def load_yaml_file(path: Path, source: str) -> Any:

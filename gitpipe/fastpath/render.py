@@ -207,11 +207,15 @@ def _missing_outs_hint(report: StatusReport,
         return (f"hint: {_names(unsettled)} no longer {'matches' if its == 'its' else 'match'}"
                 f" gitpipe.lock (changed since, or {its} last run failed): 'gitpipe repro' "
                 f"rebuilds {its} outs{pull}")
+    # Deleted here (by hand, or by a forced run that was interrupted), the
+    # outs are in the local cache: `checkout` puts them back, as DVC's does.
     if has_remote():
-        return ("hint: outs that gitpipe.lock records are missing (a fresh clone?): "
-                "'gitpipe pull' fetches them from the remote")
-    return ("hint: outs that gitpipe.lock records are missing: 'gitpipe repro' rebuilds "
-            "them ('gitpipe remote add' names a remote to pull them from)")
+        return ("hint: outs that gitpipe.lock records are missing: 'gitpipe pull' fetches "
+                "them from the remote (a fresh clone?), 'gitpipe checkout' puts them back "
+                "from the local cache (deleted here?)")
+    return ("hint: outs that gitpipe.lock records are missing: 'gitpipe checkout' puts them "
+            "back from the local cache, 'gitpipe repro' rebuilds them ('gitpipe remote add' "
+            "names a remote to pull them from)")
 
 
 def _names(tasks: list[str], shown: int = 3) -> str:

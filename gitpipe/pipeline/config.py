@@ -195,7 +195,8 @@ def remote_settings(config: Config, name: str | None = None) -> RemoteSettings:
     if chosen is None:
         raise BadInputError("no remote is configured" if not remotes else
                             "several remotes and no default",
-                            hint="gitpipe remote add --default NAME URL")
+                            hint="gitpipe remote add --default NAME URL" if not remotes
+                            else "gitpipe remote default NAME (or -r NAME)")
     body = remotes.get(chosen)
     if not isinstance(body, dict) or "url" not in body:
         raise BadInputError(f"unknown remote {chosen!r}",

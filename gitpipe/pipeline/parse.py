@@ -109,6 +109,20 @@ def items_counted(source: str) -> NodeCheck:
     return check
 
 
+def _text_body(body: Any) -> str:
+    """What a stage written as `cmd python x.py` (its ':' left out) reads as:
+    the text of one key and value, which YAML took for the stage's value."""
+    from gitpipe.pipeline.stage import STAGE_FIELDS
+
+    key, _, rest = body.partition(" ") if isinstance(body, str) else ("", "", "")
+    rest = rest.strip()
+    if key not in STAGE_FIELDS or not rest:
+        return ""
+    if len(rest) > 40:
+        rest = rest[:39] + "…"
+    return f" (it reads as the text '{key} {rest}': did you mean '{key}: {rest}'?)"
+
+
 def _parse_stages(stages_data: dict[Any, Any], errors: Collector, context: Vars) -> list[Stage]:
     from gitpipe.pipeline.expand import expand_stage
     from gitpipe.pipeline.stage import StageParser
@@ -121,7 +135,7 @@ def _parse_stages(stages_data: dict[Any, Any], errors: Collector, context: Vars)
             errors.add(line, f"invalid stage name {name!r} ({STAGE_NAME_RULE})")
             continue
         if not isinstance(body, dict):
-            errors.add(line, "must be a mapping with at least 'cmd'", name)
+            errors.add(line, "must be a mapping with at least 'cmd'" + _text_body(body), name)
             continue
         expanded = expand_stage(name, body, context, errors)
         if expanded is None:

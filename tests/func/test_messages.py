@@ -11,8 +11,9 @@ import pytest
 
 from tests.conftest import Repo
 
-PULL_HINT = ("hint: outs that gitpipe.lock records are missing (a fresh clone?): "
-             "'gitpipe pull' fetches them from the remote")
+PULL_HINT = ("hint: outs that gitpipe.lock records are missing: 'gitpipe pull' fetches "
+             "them from the remote (a fresh clone?), 'gitpipe checkout' puts them back from "
+             "the local cache (deleted here?)")
 
 
 def test_a_failed_run_that_lost_an_out_points_at_repro_not_pull(repo: Repo,

@@ -89,21 +89,26 @@ def test_a_fresh_clone_is_told_to_pull_once(repo: Repo, tmp_path: Path) -> None:
     out = clone.run("status").stdout.splitlines()
     assert "    outs: made.txt missing" in out and "    outs: used.txt missing" in out
     hints = [line for line in out if line.startswith("hint: ")]
-    assert hints == ["hint: outs that gitpipe.lock records are missing (a fresh clone?): "
-                     "'gitpipe pull' fetches them from the remote"]
+    assert hints == ["hint: outs that gitpipe.lock records are missing: 'gitpipe pull' "
+                     "fetches them from the remote (a fresh clone?), 'gitpipe checkout' puts "
+                     "them back from the local cache (deleted here?)"]
     clone.run("pull", check=True)
     assert clone.run("status").stdout == "everything is up to date\n"
 
 
-def test_without_a_remote_missing_outs_point_at_repro(repo: Repo) -> None:
+def test_without_a_remote_missing_outs_point_at_checkout_and_repro(repo: Repo) -> None:
+    """An out deleted here is in the local cache: `checkout` puts it back (what
+    a DVC user runs), and the hint names it before `repro`."""
     repo.spec({"make": {"cmd": "echo made > made.txt", "outs": ["made.txt"]}})
     repo.run("init", check=True)
     repo.run("repro", check=True)
     (repo.path / "made.txt").unlink()
     out = repo.run("status").stdout
-    assert out.endswith("hint: outs that gitpipe.lock records are missing: 'gitpipe repro' "
-                        "rebuilds them ('gitpipe remote add' names a remote to pull them "
-                        "from)\n")
+    assert out.endswith("hint: outs that gitpipe.lock records are missing: 'gitpipe checkout' "
+                        "puts them back from the local cache, 'gitpipe repro' rebuilds them "
+                        "('gitpipe remote add' names a remote to pull them from)\n"), out
+    repo.run("checkout", check=True)
+    assert repo.run("status").stdout == "everything is up to date\n"
 
 
 def test_after_a_git_checkout_status_points_at_gitpipe_checkout(repo: Repo) -> None:

@@ -76,6 +76,81 @@ def test_a_cmd_holding_a_colon_and_a_space_says_to_quote_it(repo: Repo) -> None:
         "indented on the next line)"], done.stderr
 
 
+
+TRAIN = "stages:\n  train:\n    cmd: python train.py\n    deps: [train.py]\n    outs: [model.bin]\n"
+
+
+@pytest.mark.parametrize(("old", "new", "said"), [
+    # A key without its ':' reads, to YAML, as the start of a value that the
+    # next line's ': ' cannot continue: the hint names the line to mend,
+    # not the colon the parser stopped at (quoting it would not help).
+    ("    cmd: python", "    cmd python",
+     ["error: gitpipe.yaml:4: invalid YAML: mapping values are not allowed in this context",
+      "hint: line 3 ('cmd python train.py') has no ':' after its key: write "
+      "'cmd: python train.py'"]),
+    # The next line of a value, not a key: its ': ' is the value's.
+    ("    deps: [", "      --fast\n      --lr: 3\n    deps: [",
+     ["error: gitpipe.yaml:5: invalid YAML: mapping values are not allowed in this context",
+      "hint: a value holding ': ' (a colon and a space) is read as a key: quote the whole "
+      "value (cmd: 'echo \"x: 1\"') or write it as a block (cmd: >-, then the command "
+      "indented on the next line)"]),
+    ("stages:", "stages",
+     ["error: gitpipe.yaml:2: invalid YAML: mapping values are not allowed in this context",
+      "hint: line 1 ('stages') has no ':' after its key: write 'stages:'"]),
+    ("    outs: [", "    outs [",
+     ["error: gitpipe.yaml:6: invalid YAML: could not find expected ':' (while scanning a "
+      "simple key that starts on line 5)",
+      "hint: line 5 ('outs [model.bin]') has no ':' after its key: write "
+      "'outs: [model.bin]'"]),
+    # One space too many after a plain value makes the line part of that
+    # value; after a flow list, a key out of its mapping's column.
+    ("    deps: [", "     deps: [",
+     ["error: gitpipe.yaml:4: invalid YAML: mapping values are not allowed in this context",
+      "hint: line 4 is indented more than line 3, so YAML reads it as part of line 3's "
+      "value: the keys of one mapping, and the items of one list, start in the same column"]),
+    ("    outs: [", "     outs: [",
+     ["error: gitpipe.yaml:5: invalid YAML: did not find expected key (while parsing a block "
+      "mapping that starts on line 3)",
+      "hint: line 5 starts in column 6, the keys of the mapping from line 3 in column 5: "
+      "the keys of one mapping, and the items of one list, start in the same column"]),
+    ("    deps: [train.py]", "    deps:\n      - train.py\n      outs: [x]",
+     ["error: gitpipe.yaml:6: invalid YAML: did not find expected '-' indicator (while "
+      "parsing a block collection that starts on line 5)",
+      "hint: line 6 lines up with the items of the list from line 5 but is not one "
+      "('- value'): a key after the list starts in the column of the key that holds the list"]),
+    ("    deps: [train.py]", "    deps:\n      - train.py\n      -params.yaml",
+     ["error: gitpipe.yaml:7: invalid YAML: could not find expected ':' (while scanning a "
+      "simple key that starts on line 6)",
+      "hint: line 6: a list item is '- value', with a space after the '-'"]),
+    ("    outs: [", "\touts: [",
+     ["error: gitpipe.yaml:5: invalid YAML: found character that cannot start any token",
+      "hint: line 5 holds a tab where YAML wants spaces: indent with spaces only"]),
+])
+@pytest.mark.parametrize("command", ["status", "repro"])
+def test_a_yaml_slip_gets_a_hint_that_names_the_line_to_mend(
+        repo: Repo, old: str, new: str, said: list[str], command: str) -> None:
+    repo.gen({"gitpipe.yaml": TRAIN.replace(old, new, 1)})
+    done = repo.run(command)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.splitlines() == said, done.stderr
+
+
+
+def test_a_stage_whose_one_key_lacks_its_colon_says_what_it_reads_as(repo: Repo) -> None:
+    # Alone in its stage, `cmd python train.py` is no YAML error: the stage's
+    # value is that text.
+    repo.gen({"gitpipe.yaml": "stages:\n  train:\n    cmd python train.py\n"})
+    assert refused(repo, "validate") == (
+        "error: gitpipe.yaml:2: stage 'train': must be a mapping with at least 'cmd' (it "
+        "reads as the text 'cmd python train.py': did you mean 'cmd: python train.py'?)")
+
+def test_a_tab_in_a_params_file_is_named_as_the_spec_s_would_be(repo: Repo) -> None:
+    repo.gen({"gitpipe.yaml": STAGE, "params.yaml": "train:\n\tlr: 0.1\n"})
+    done = repo.run("status")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines()[1:] == [
+        "hint: line 2 holds a tab where YAML wants spaces: indent with spaces only"], done.stderr
+
 CHAIN = ("stages:\n"
          "  ingest:\n    cmd: mkdir -p raw && echo 1 > raw/points.csv\n    outs: [raw/]\n"
          "  clean:\n    cmd: cp {dep} clean.csv\n    deps: [{dep}]\n    outs: [clean.csv]\n"

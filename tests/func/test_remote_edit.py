@@ -133,3 +133,48 @@ def test_modify_of_a_mistyped_name_adds_no_second_remote(repo: Repo, tmp_path: P
     repo.gen({CONFIG: before + "  bare:\n    profile: dev\n"})
     done = repo.run("remote", "modify", "bare", "url", str(tmp_path / "b"))
     assert done.returncode == 0, done.stderr  # the hint of 'has no url' mends it
+
+
+def test_remote_default_switches_the_default_as_dvc_s_does(repo: Repo, tmp_path: Path) -> None:
+    """`dvc remote default NAME`: here `remote add -d` of a remote already
+    added refused with 'use gitpipe remote modify', and `remote modify NAME
+    default true` wrote `default: true` as a storage option, the default
+    unchanged: a second remote could not be made the default but by hand."""
+    initialised(repo)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    repo.run("remote", "add", "-d", "a", str(tmp_path / "a"), check=True)
+    repo.run("remote", "add", "b", str(tmp_path / "b"), check=True)
+    before = repo.read(CONFIG)
+    again = repo.run("remote", "add", "-d", "b", str(tmp_path / "b"))
+    assert again.returncode == 2 and again.stderr.splitlines() == [
+        "error: remote 'b' exists",
+        "hint: 'gitpipe remote default b' makes it the default; 'gitpipe remote modify b url "
+        "URL' changes its URL"], again.stderr
+    modify = repo.run("remote", "modify", "b", "default", "true")
+    assert modify.returncode == 2 and modify.stderr.splitlines() == [
+        "error: 'default' is not an option of a remote",
+        "hint: 'gitpipe remote default b' makes it the default"], modify.stderr
+    typo = repo.run("remote", "default", "bb")
+    assert typo.returncode == 2 and "unknown remote 'bb' (did you mean 'b'?)" in typo.stderr
+    assert repo.read(CONFIG) == before
+
+    done = repo.run("remote", "default", "b", check=True)
+    assert done.stdout == "default remote: 'b'\n"
+    assert repo.read(CONFIG) == before.replace("  remote: a\n", "  remote: b\n")
+    assert repo.run("remote", "default", check=True).stdout == "b\n"
+    assert repo.run("remote", "list", check=True).stdout == (
+        f"a\t{tmp_path / 'a'}\nb\t{tmp_path / 'b'} (default)\n")
+    repo.run("repro", check=True)
+    repo.run("push", check=True)  # to b, the default now
+    assert any((tmp_path / "b").iterdir()) and not any((tmp_path / "a").iterdir())
+
+    repo.run("remote", "default", "--unset", check=True)
+    assert "remote:" not in repo.read(CONFIG).split("remotes:")[0]
+    none = repo.run("push")
+    assert none.returncode == 2 and none.stderr.splitlines() == [
+        "error: several remotes and no default",
+        "hint: gitpipe remote default NAME (or -r NAME)"], none.stderr
+    repo.run("remote", "default", "a", "--local", check=True)
+    assert repo.read(".gitpipe/config.local.yaml") == "core:\n  remote: a\n"
+    assert repo.run("remote", "default", check=True).stdout == "a\n"

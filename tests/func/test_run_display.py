@@ -65,6 +65,28 @@ def test_a_failure_is_said_once_with_or_without_quiet(repo: Repo) -> None:
     assert "failed bad\n" in plain.stdout and f"error: {why}" in plain.stderr
 
 
+def test_a_silent_failure_says_it_kept_no_log_not_to_read_an_older_one(repo: Repo) -> None:
+    """A log is made at a command's first byte: a command that fails without
+    a word leaves none, and the newest log of the stage in .gitpipe/logs/ is
+    an earlier run's. Said so, rather than nothing under the error."""
+    repo.spec({"bad": {"cmd": "echo first; exit 1", "outs": ["x"]}}, commit="spec")
+    repo.run("init", check=True)
+    loud = repo.run("repro")
+    assert loud.returncode == 1 and "hint: the log is " in loud.stderr
+    repo.spec({"bad": {"cmd": "exit 3", "outs": ["x"]}})
+    for command in (("repro",), ("-q", "repro")):
+        silent = repo.run(*command)
+        assert silent.returncode == 1
+        assert silent.stderr.splitlines()[-2:] == [
+            "error: stage 'bad': command exited with code 3",
+            "hint: the command printed nothing: this run kept no log (a log of this stage "
+            "in .gitpipe/logs/ is an earlier run's)"], silent.stderr
+    # A refusal before the command (a missing dep) ran nothing: no word of a log.
+    repo.spec({"bad": {"cmd": "exit 3", "deps": ["absent.txt"], "outs": ["x"]}})
+    refused = repo.run("repro")
+    assert refused.returncode == 1 and "printed nothing" not in refused.stderr, refused.stderr
+
+
 def _stoppable(repo: Repo) -> Repo:
     """`quick` runs at once; `slow` starts, says so, and waits until killed;
     `later` needs it; `apart` is up to date and needs none of them."""

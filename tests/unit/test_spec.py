@@ -244,8 +244,10 @@ def test_invalid_yaml_reports_the_line() -> None:
     with pytest.raises(BadInputError, match=r"^gitpipe\.yaml:4: invalid YAML: "):
         parse("stages:\n  a:\n    cmd: x\n   deps: y\n")
     with pytest.raises(BadInputError, match=r"^gitpipe\.yaml:3: invalid YAML: found character "
-                                            r"that cannot start any token$"):
+                                            r"that cannot start any token\n") as caught:
         parse("stages:\n  a:\n\tcmd: x\n")
+    assert caught.value.hint == ("line 3 holds a tab where YAML wants spaces: indent with "
+                                 "spaces only")
 
 
 # parse_duration --------------------------------------------------------------------
