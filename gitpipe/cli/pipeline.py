@@ -33,10 +33,18 @@ def init(ctx: click.Context) -> None:
     """Create .gitpipe/ (config and ignore rules) in a git repository."""
     from pathlib import Path
 
+    from gitpipe.pipeline.config import CONFIG_FILE
     from gitpipe.project.root import init_project
+    from gitpipe.trust.dotdir import GITPIPE_DIR
 
+    # as git says "Reinitialized": a second init changes nothing the first made
+    kept = (Path(ctx.obj["dir"]).resolve() / GITPIPE_DIR / CONFIG_FILE).is_file()
     project, unparsed = init_project(Path(ctx.obj["dir"]))
-    ui_of(ctx).info(f"initialized gitpipe in {project.root}")
+    if kept:
+        ui_of(ctx).info(f"reinitialized the gitpipe project in {project.root} "
+                        f"(its {GITPIPE_DIR}/{CONFIG_FILE} kept as it is)")
+    else:
+        ui_of(ctx).info(f"initialized gitpipe in {project.root}")
     if unparsed is not None:
         ui_of(ctx).info(f"note: {str(unparsed).splitlines()[0]}: the outs are added to "
                         ".gitignore at the first repro ('gitpipe validate' says more)", err=True)

@@ -46,7 +46,9 @@ def test_init_writes_config_and_ignores(repo: Repo) -> None:
     assert (repo.path / ".gitpipe/config.yaml").exists()
     assert "/state.db*" in repo.read(".gitpipe/.gitignore")
     assert repo.read(".gitignore").splitlines() == ["/o", "/dir"]
-    repo.run("init", check=True)  # idempotent
+    again = repo.run("init", check=True)  # idempotent, and says so as git does
+    assert again.stdout == (f"reinitialized the gitpipe project in {repo.path.resolve()} "
+                            "(its .gitpipe/config.yaml kept as it is)\n"), again.stdout
     assert repo.read(".gitignore").splitlines() == ["/o", "/dir"]
     # git ignores them: a commit leaves the workspace outs and state out of git.
     repo.run("repro", check=True)
