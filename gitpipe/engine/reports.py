@@ -8,6 +8,7 @@ runs stages) both import these records and neither imports the other back.
 from __future__ import annotations
 
 import os
+import posixpath
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -73,6 +74,19 @@ class Said(NamedTuple):
 
         return cls(f"internal error in stage {task!r}: {type(exc).__name__}: "
                    f"{terminal_text(str(exc))}", "rerun with --debug for a traceback")
+
+    @classmethod
+    def missing_out(cls, task: str, wdir: str, path: str) -> Said:
+        """A command that succeeded without writing the out `path` (from the
+        project's root, as every out is named), with the name the command
+        itself would write it by: from its `wdir`."""
+        if wdir in ("", "."):
+            write = "make the command write it (it runs in the project's root)"
+        else:
+            write = (f"make the command write {posixpath.relpath(path, wdir)!r} "
+                     f"(it runs in {wdir!r})")
+        return cls(f"stage {task!r}: the command succeeded but did not create out {path!r}",
+                   f"{write}, or take it out of the stage's outs")
 
 
 class TaskResult(NamedTuple):

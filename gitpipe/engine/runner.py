@@ -350,9 +350,8 @@ class _Runner:
                                 duration, attempts, log)
         if missing:
             self._record(task.name, wall, duration, "failed", seen, outs, log)
-            return self._finish(task.name, Outcome.FAILED, verdict,
-                                f"stage {task.name!r}: the command succeeded but did not "
-                                f"create out {missing[0]!r}", duration, attempts, log)
+            return self._finish(task.name, Outcome.FAILED, verdict, Said.missing_out(
+                task.name, task.stage.wdir, missing[0]), duration, attempts, log)
         try:
             self.run_cache.record(self.project.root, task, seen.fingerprint, outs)
         except (GitpipeError, OSError) as exc:

@@ -179,6 +179,21 @@ def test_missing_out_after_success_fails_the_stage(repo: Repo) -> None:
     assert repo.project().lock_entries == {}
 
 
+def test_a_missing_out_s_hint_names_it_as_the_command_in_its_wdir_would(repo: Repo) -> None:
+    """The error names the out from the project's root; a stage with a
+    `wdir` writes it by its name from there, which the hint gives."""
+    (repo.path / "src").mkdir()
+    (repo.path / "src" / "keep").write_text("")
+    repo.spec({"lazy": {"cmd": "echo o > o.txt", "wdir": "src", "outs": ["out/o.txt"]}},
+              commit="spec")
+    done = repo.run("repro")
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[:2] == [
+        "error: stage 'lazy': the command succeeded but did not create out 'src/out/o.txt'",
+        "hint: make the command write 'out/o.txt' (it runs in 'src'), or take it out of "
+        "the stage's outs"], done.stderr
+
+
 def test_an_out_that_is_a_fifo_fails_the_stage_with_a_reason(repo: Repo) -> None:
     repo.spec({"f": {"cmd": "rm -f f.fifo && mkfifo f.fifo", "outs": ["f.fifo"]}},
               commit="spec")
