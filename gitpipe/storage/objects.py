@@ -197,7 +197,7 @@ class ObjectStore:
             return
         fd = os.open(source, os.O_RDONLY | os.O_CLOEXEC)
         try:
-            self.add_open(fd, digest, str(source))
+            self._copy_in(fd, digest, str(source))
         finally:
             os.close(fd)
 
@@ -206,6 +206,10 @@ class ObjectStore:
         `digest` (`name` in messages); CacheError if its bytes disagree."""
         if self.has(digest):
             return
+        self._copy_in(fd, digest, name)
+
+    def _copy_in(self, fd: int, digest: str, name: str) -> None:
+        """`add_open` of an object known to be missing: one stat for an out, not two."""
 
         def copy(writer: FdFile) -> None:
             got = f"xxh3:{copy_hashing_stream(FdFile(fd), [writer])[0]}"
