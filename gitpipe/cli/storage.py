@@ -85,12 +85,14 @@ def checkout(ctx: click.Context, targets: tuple[str, ...], force: bool) -> None:
 
 
 def _warn_kept(report: Any) -> None:
+    from gitpipe.trust.checks import printable
+
     for task in sorted({out.task for out in report.orphaned}):
         click.echo(f"warning: gitpipe.lock has an entry for {task!r}, which gitpipe.yaml does "
                    "not declare; its outs were left alone", err=True)
     for out in report.kept:
-        click.echo(f"warning: {out.path} (stage {out.task!r}) was modified and its content "
-                   "is not in the cache; it was left as it is", err=True)
+        click.echo(f"warning: {printable(out.path)} (stage {out.task!r}) was modified and "
+                   "its content is not in the cache; it was left as it is", err=True)
 
 
 def _fail_if_kept(report: Any) -> None:

@@ -85,3 +85,21 @@ def test_import_dvc_notes_show_a_dvc_yaml_path_escaped(repo: Repo, tmp_path: Pat
     assert_escaped(done.stdout + done.stderr)
     assert SHOWN in done.stderr, done.stderr
     assert_only_changed(before, snapshot(tmp_path), ["repo/gitpipe.yaml"])
+
+
+def test_checkout_names_an_out_it_leaves_in_place_escaped(repo: Repo, tmp_path: Path) -> None:
+    """A clone's spec declares an out whose name sets the window title; the
+    user's own file is there, changed and not in the cache: checkout's
+    warning that it leaves the file shows the name escaped, and leaves it."""
+    evil = "o" + OSC + ".txt"
+    repo.spec({"s": {"cmd": "true",
+                     "outs": [evil]}}, commit="spec")
+    (repo.path / evil).write_text("first\n")
+    repo.run("commit", check=True)
+    (repo.path / evil).write_text("the user's\n")
+    before = snapshot(tmp_path)
+    done = repo.run("checkout")
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "was modified and its content is not in the cache" in done.stderr, done.stderr
+    assert_escaped(done.stdout + done.stderr)
+    assert_only_changed(before, snapshot(tmp_path), STATE)
