@@ -23,6 +23,10 @@ from tests.k8s.cluster import k8s, k8s_cluster, k8s_namespace  # noqa: F401 - fi
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
+# A run's output is pinned by many tests; a line said only after a minute of
+# silence would depend on the machine's speed. Its own tests set it.
+os.environ["GITPIPE_STILL_RUNNING_AFTER"] = "0"
+
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.invalid",
     "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.invalid",

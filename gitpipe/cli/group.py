@@ -159,7 +159,7 @@ def cli(ctx: click.Context, debug: bool, directory: str, quiet: bool, verbose: b
 
 def project_of(ctx: click.Context) -> Project:
     from gitpipe.cli.console import ui_of
-    from gitpipe.cli.progress import HashingProgress
+    from gitpipe.cli.hashbar import HashingProgress
     from gitpipe.usecases.api import Project
 
     project = Project(ctx.find_root().obj["dir"])

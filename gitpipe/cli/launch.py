@@ -193,7 +193,7 @@ def _repro_without_cli(stale: "Stale", argv: list[str]) -> tuple[str, int, bool]
         return None
     gc.enable()  # a run frees much as it goes: collections run as in the CLI
     from gitpipe.cli.console import Ui
-    from gitpipe.cli.progress import HashingProgress
+    from gitpipe.cli.hashbar import HashingProgress
     from gitpipe.cli.reprorun import plain_options, run_repro
     from gitpipe.fastpath.noop import jobs_of
 
@@ -237,7 +237,7 @@ def _hash_progress(directory: str, done: int, total: int) -> None:
     imported only when such a directory is met (it imports click and rich)."""
     if not _bar:
         from gitpipe.cli.console import Ui
-        from gitpipe.cli.progress import HashingProgress
+        from gitpipe.cli.hashbar import HashingProgress
 
         _bar.append(HashingProgress(Ui()))
     _bar[0](directory, done, total)

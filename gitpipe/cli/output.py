@@ -5,6 +5,7 @@ cli/pipeline.py, cli/gitcmds.py and cli/storage.py."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -66,6 +67,7 @@ class LivePrinter:
         self.ui = ui or ui_of()
         self.progress = progress
         self.lost: OSError | None = None
+        self.said_at = time.monotonic()  # when a line was last said
 
     def line(self, task: str, text: str) -> None:
         self._guarded(self._line, task, text)
@@ -89,6 +91,7 @@ class LivePrinter:
             say(*args)
         except OSError as exc:
             self.lost = exc
+        self.said_at = time.monotonic()
 
     def _line(self, task: str, text: str) -> None:
         if text.endswith("\r"):

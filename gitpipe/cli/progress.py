@@ -1,6 +1,6 @@
 """Progress bars for long operations, on a terminal only (`Ui.shows_progress`):
 tasks of a repro or backfill, files and bytes of a transfer, items counted by
-gc, fsck and the hashing of a large directory. Each bar has its total, rate
+gc and fsck (the hashing of a large directory: cli/hashbar.py). Each bar has its total, rate
 and time left; while one runs, every printed line goes above it (cli/console.py)."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ RUNNING_SHOWN = 4  # running tasks listed under the bar; more are counted
 FILLING, FULL, FAILING = "cyan", "green", "red"
 
 
-class _Bar:
+class Bar:
     """One rich Progress with a single task, registered as the Ui's live display."""
 
     def __init__(self, ui: Ui, columns: tuple[Any, ...], extra: Callable[[], list[str]],
@@ -105,10 +105,11 @@ class RunProgress:
         self.started = time.monotonic()
         self.counts = {"ran": 0, "skipped": 0, "failed": 0}
         self.running: dict[str, str] = {}  # task -> its latest `\r` frame
+        self.since: dict[str, float] = {}  # task -> when its turn began (time.monotonic)
         self.worked = 0  # tasks ended that did work (not skipped): the time left's base
         self.last_end = self.started  # when the last of them ended
         self._mutex = threading.Lock()
-        self._bar: _Bar | None = None
+        self._bar: Bar | None = None
         self._fill: Any = None  # the bar's column, coloured red by a failure
 
     def __enter__(self) -> RunProgress:
@@ -128,7 +129,7 @@ class RunProgress:
         failing = self.counts["failed"] > 0
         self._fill = BarColumn(complete_style=FAILING if failing else FILLING,
                                finished_style=FAILING if failing else FULL)
-        self._bar = _Bar(self.ui, (TextColumn("{task.description}"), self._fill,
+        self._bar = Bar(self.ui, (TextColumn("{task.description}"), self._fill,
                                    MofNCompleteColumn(), TextColumn("{task.fields[states]}"),
                                    TimeElapsedColumn(), TextColumn("eta"),
                                    _called_column(self.eta_text, "progress.remaining")),
@@ -153,6 +154,7 @@ class RunProgress:
         with self._mutex:
             if event.kind in ("check", "start", "retry"):
                 self.running.setdefault(event.task, "")
+                self.since.setdefault(event.task, time.monotonic())
             elif event.kind in (*SETTLED, "fail", "skip"):
                 self._ended(event)
         if self._bar is not None:
@@ -160,6 +162,7 @@ class RunProgress:
 
     def _ended(self, event: Event) -> None:
         self.running.pop(event.task, None)
+        self.since.pop(event.task, None)
         key = {"fail": "failed", "skip": "skipped"}.get(event.kind, "ran")
         self.counts[key] += 1
         if key != "skipped":
@@ -177,6 +180,11 @@ class RunProgress:
                 self.running[task] = text
         self._bar.mark_changed()
         return True
+
+    def running_since(self) -> dict[str, float]:
+        """Each running task and when its turn began."""
+        with self._mutex:
+            return dict(self.since)
 
     def finished(self) -> int:
         return sum(self.counts.values())
@@ -234,7 +242,7 @@ class TransferProgress:
         self.files = [0, 0]  # done, expected
         self.bytes_expected = 0
         self._mutex = threading.Lock()
-        self._bar: _Bar | None = None
+        self._bar: Bar | None = None
 
     def __enter__(self) -> TransferProgress:
         return self
@@ -251,7 +259,7 @@ class TransferProgress:
             TransferSpeedColumn,
         )
 
-        self._bar = _Bar(self.ui, (TextColumn("{task.description}"), BarColumn(),
+        self._bar = Bar(self.ui, (TextColumn("{task.description}"), BarColumn(),
                                    DownloadColumn(binary_units=True), TransferSpeedColumn(),
                                    TextColumn("{task.fields[files]} files"),
                                    TextColumn("eta"), TimeRemainingColumn()), list)
@@ -293,7 +301,7 @@ class CountProgress:
         self.label = label
         self.unit = unit
         self._mutex = threading.Lock()
-        self._bar: _Bar | None = None
+        self._bar: Bar | None = None
 
     def __enter__(self) -> CountProgress:
         return self
@@ -311,9 +319,9 @@ class CountProgress:
                     TimeRemainingColumn,
                 )
 
-                self._bar = _Bar(self.ui, (TextColumn("{task.description}"), BarColumn(),
+                self._bar = Bar(self.ui, (TextColumn("{task.description}"), BarColumn(),
                                            MofNCompleteColumn(), TextColumn(self.unit),
-                                           _rate_column(self.unit), TextColumn("eta"),
+                                           rate_column(self.unit), TextColumn("eta"),
                                            TimeRemainingColumn()), list)
                 self._bar.start(self.label, total)
             else:
@@ -342,7 +350,7 @@ def _called_column(text: Callable[[], str], style: str) -> Any:
     return _Called()
 
 
-def _rate_column(unit: str) -> Any:
+def rate_column(unit: str) -> Any:
     """Items per second (rich's own rate column is for bytes)."""
     from rich.progress import ProgressColumn
     from rich.text import Text
@@ -353,46 +361,3 @@ def _rate_column(unit: str) -> Any:
             return Text(f"{speed:.0f} {unit}/s" if speed else "")
 
     return _Rate()
-
-
-class HashingProgress:
-    """The first hashing of a large directory (hashing/coldscan.py's reports):
-    files done of the directory's total. Not while another bar runs (a repro's
-    stages hash their outs under the repro's own bar)."""
-
-    DRAW_EVERY = 0.1  # seconds: drawn from the hashing thread, which has work to do
-
-    def __init__(self, ui: Ui) -> None:
-        self.ui = ui
-        self._mutex = threading.Lock()
-        self._bars: dict[str, _Bar] = {}
-        self._drawn = 0.0
-
-    def __call__(self, directory: str, done: int, total: int) -> None:
-        with self._mutex:
-            bar = self._bars.get(directory)
-            if bar is None and done < total:
-                bar = self._open(directory, total)
-            if bar is None:
-                return
-            now = time.monotonic()
-            draw = now - self._drawn >= self.DRAW_EVERY
-            bar.update(draw=draw, completed=done)
-            self._drawn = now if draw else self._drawn
-            if done >= total:
-                bar.stop()
-                del self._bars[directory]
-
-    def _open(self, directory: str, total: int) -> _Bar | None:
-        if self._bars or self.ui.live is not None or not self.ui.shows_progress():
-            return None
-        import os
-
-        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
-
-        bar = _Bar(self.ui, (TextColumn("{task.description}"), BarColumn(),
-                             MofNCompleteColumn(), TextColumn("files"), _rate_column("files"),
-                             TextColumn("eta"), TimeRemainingColumn()), list, threaded=False)
-        bar.start(f"hashing {os.path.relpath(directory)}", total)
-        self._bars[directory] = bar
-        return bar

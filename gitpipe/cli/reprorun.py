@@ -20,6 +20,7 @@ from gitpipe.cli.output import (
     say_git_advice,
 )
 from gitpipe.cli.progress import RunProgress
+from gitpipe.cli.stillrunning import still_running
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -78,7 +79,8 @@ def shown_run(project: Project, ui: Ui, everything: bool, label: str,
     before = gitadvice.marks(project)
     with table_when_stopped(ui, everything, project), RunProgress(ui, label) as progress:
         printer = LivePrinter(ui, progress)
-        report = run(progress.wrap(printer.event), printer.line)
+        with still_running(ui, progress.running_since, lambda: printer.said_at):
+            report = run(progress.wrap(printer.event), printer.line)
     if ran is not None:
         ran(report)
     settle_exit_code(0 if report.ok else 1)

@@ -1,0 +1,77 @@
+"""A line now and then while a run's output is silent and no bar shows it.
+
+On a terminal the progress bar shows what runs and for how long. In a log (a
+CI job, `repro > run.log`) a stage that prints nothing for many minutes
+leaves nothing between its `running` line and its end, and some CI services
+stop a job that writes nothing for ten minutes. So, with no bar, a run
+silent for `GITPIPE_STILL_RUNNING_AFTER` seconds (60 unless set; 0 turns the
+line off) says which tasks are running and for how long, and again after as
+long a silence.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from gitpipe.cli.console import Ui
+
+AFTER_VAR = "GITPIPE_STILL_RUNNING_AFTER"
+_SHOWN = 5  # tasks named on the line; the others counted
+
+
+def silence_allowed() -> float:
+    """Seconds of silence before the line (0: never), as the environment says."""
+    try:
+        return max(0.0, float(os.environ.get(AFTER_VAR, "60")))
+    except ValueError:
+        return 60.0
+
+
+@contextmanager
+def still_running(ui: Ui, running: Callable[[], dict[str, float]],
+                  last_said: Callable[[], float]) -> Iterator[None]:
+    """While the block runs, say what runs once no line was said for the
+    allowed silence, where no bar shows it. `running` gives each running
+    task its start (time.monotonic), `last_said` when a line was last said."""
+    after = silence_allowed()
+    if not after or ui.quiet or ui.shows_progress():
+        yield
+        return
+    done = threading.Event()
+
+    def watch() -> None:
+        mine = 0.0  # this line is said too: the next one after as long a silence
+        while not done.wait(min(after, 5.0)):
+            now = time.monotonic()
+            tasks = running()
+            if tasks and now - max(last_said(), mine) >= after:
+                ui.info(still_running_line(tasks, now))
+                mine = now
+
+    watcher = threading.Thread(target=watch, name="gitpipe-still-running", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join()
+
+
+def still_running_line(tasks: dict[str, float], now: float) -> str:
+    """`still running: train (12 min 3 s), evaluate (61 s)`, longest first."""
+    ordered = sorted(tasks.items(), key=lambda item: (item[1], item[0]))
+    named = [f"{task} ({_duration(now - since)})" for task, since in ordered[:_SHOWN]]
+    more = len(ordered) - _SHOWN
+    return "still running: " + ", ".join(named) + (f" and {more} more" if more > 0 else "")
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
