@@ -67,7 +67,7 @@ class LivePrinter:
         self.ui = ui or ui_of()
         self.progress = progress
         self.lost: OSError | None = None
-        self.said_at = time.monotonic()  # when a line was last said
+        self.said_at = time.monotonic()  # when a whole line last reached the output
 
     def line(self, task: str, text: str) -> None:
         self._guarded(self._line, task, text)
@@ -91,6 +91,13 @@ class LivePrinter:
             say(*args)
         except OSError as exc:
             self.lost = exc
+
+    def still_running(self, text: str) -> None:
+        """The watcher's line (cli/stillrunning.py), guarded as every line is."""
+        self._guarded(self._info, text)
+
+    def _info(self, text: str, styled: bool = False) -> None:
+        self.ui.info(text, styled=styled)
         self.said_at = time.monotonic()
 
     def _line(self, task: str, text: str) -> None:
@@ -101,7 +108,7 @@ class LivePrinter:
             return
         if self.progress is not None:
             self.progress.frame(task, "")
-        self.ui.info(f"[{task}] {text}")
+        self._info(f"[{task}] {text}")
 
     def _event(self, event: Event) -> None:
         from gitpipe.trust.checks import terminal_lines
@@ -123,10 +130,10 @@ class LivePrinter:
         if event.kind == "fail":
             # Only that it failed, as it happens: why is the run's closing
             # error (print_report), said once, and under -q too.
-            self.ui.info(self._said(event, ""), styled=True)
+            self._info(self._said(event, ""), styled=True)
             return
         detail = "; ".join(lines) if self.ui.verbose else _cut(first)
-        self.ui.info(self._said(event, detail), styled=True)
+        self._info(self._said(event, detail), styled=True)
 
     @staticmethod
     def _said(event: Event, detail: str) -> str:
@@ -169,8 +176,8 @@ def print_failures(report: Report, ui: Ui) -> None:
         elif failed.attempts and not failed.hint and failed.outcome is Outcome.FAILED:
             # A log is made at a command's first byte: the newest log of the
             # stage in the folder, if any, is another run's.
-            ui.result("hint: the command printed nothing: this run kept no log (a log of "
-                      "this stage in .gitpipe/logs/ is an earlier run's)", err=True)
+            ui.result("hint: the command printed nothing, so this run kept no log (any "
+                      "log of this stage in .gitpipe/logs/ is an earlier run's)", err=True)
 
 
 def _tail(path: str, count: int) -> list[str]:

@@ -38,7 +38,7 @@ def init(ctx: click.Context) -> None:
     from gitpipe.trust.dotdir import GITPIPE_DIR
 
     # as git says "Reinitialized": a second init changes nothing the first made
-    kept = (Path(ctx.obj["dir"]).resolve() / GITPIPE_DIR / CONFIG_FILE).is_file()
+    kept = (Path(ctx.obj["dir"]).resolve() / GITPIPE_DIR / CONFIG_FILE).exists()
     project, unparsed = init_project(Path(ctx.obj["dir"]))
     if kept:
         ui_of(ctx).info(f"reinitialized the gitpipe project in {project.root} "

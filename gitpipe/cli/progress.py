@@ -105,7 +105,7 @@ class RunProgress:
         self.started = time.monotonic()
         self.counts = {"ran": 0, "skipped": 0, "failed": 0}
         self.running: dict[str, str] = {}  # task -> its latest `\r` frame
-        self.since: dict[str, float] = {}  # task -> when its turn began (time.monotonic)
+        self.since: dict[str, float] = {}  # task -> when its command started (monotonic)
         self.worked = 0  # tasks ended that did work (not skipped): the time left's base
         self.last_end = self.started  # when the last of them ended
         self._mutex = threading.Lock()
@@ -154,7 +154,8 @@ class RunProgress:
         with self._mutex:
             if event.kind in ("check", "start", "retry"):
                 self.running.setdefault(event.task, "")
-                self.since.setdefault(event.task, time.monotonic())
+                if event.kind != "check":  # its command runs (not judged, waiting a slot)
+                    self.since.setdefault(event.task, time.monotonic())
             elif event.kind in (*SETTLED, "fail", "skip"):
                 self._ended(event)
         if self._bar is not None:
@@ -182,7 +183,7 @@ class RunProgress:
         return True
 
     def running_since(self) -> dict[str, float]:
-        """Each running task and when its turn began."""
+        """Each task whose command runs, and when it started."""
         with self._mutex:
             return dict(self.since)
 

@@ -79,7 +79,8 @@ def shown_run(project: Project, ui: Ui, everything: bool, label: str,
     before = gitadvice.marks(project)
     with table_when_stopped(ui, everything, project), RunProgress(ui, label) as progress:
         printer = LivePrinter(ui, progress)
-        with still_running(ui, progress.running_since, lambda: printer.said_at):
+        with still_running(ui, progress.running_since, lambda: printer.said_at,
+                           printer.still_running):
             report = run(progress.wrap(printer.event), printer.line)
     if ran is not None:
         ran(report)

@@ -1,12 +1,13 @@
 """A line now and then while a run's output is silent and no bar shows it.
 
-On a terminal the progress bar shows what runs and for how long. In a log (a
-CI job, `repro > run.log`) a stage that prints nothing for many minutes
-leaves nothing between its `running` line and its end, and some CI services
-stop a job that writes nothing for ten minutes. So, with no bar, a run
-silent for `GITPIPE_STILL_RUNNING_AFTER` seconds (60 unless set; 0 turns the
-line off) says which tasks are running and for how long, and again after as
-long a silence.
+On a terminal the progress bar shows what runs and for how long. In a CI
+job's log, where no bar is drawn, a stage that prints nothing for many
+minutes (or only redraws a `\r` progress line, which a log keeps once it is
+finished) leaves nothing between its `running` line and its end, and some
+CI services stop a job that writes nothing for ten minutes. So, with no bar,
+a run that wrote no line for `GITPIPE_STILL_RUNNING_AFTER` seconds (60
+unless set; 0 turns the line off) says which commands run and for how long,
+and again after as long a silence.
 """
 
 from __future__ import annotations
@@ -18,25 +19,35 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from gitpipe.cli.console import Ui
+from gitpipe.core.errors import BadInputError
 
 AFTER_VAR = "GITPIPE_STILL_RUNNING_AFTER"
 _SHOWN = 5  # tasks named on the line; the others counted
+_LEAST = 1.0  # seconds: a smaller silence would fill the log with these lines
 
 
 def silence_allowed() -> float:
     """Seconds of silence before the line (0: never), as the environment says."""
+    text = os.environ.get(AFTER_VAR, "60")
     try:
-        return max(0.0, float(os.environ.get(AFTER_VAR, "60")))
+        seconds = float(text)
     except ValueError:
-        return 60.0
+        seconds = -1.0
+    if not (seconds == 0 or _LEAST <= seconds < float("inf")):
+        raise BadInputError(f"{AFTER_VAR}={text!r} is not a number of seconds of at least "
+                            f"{_LEAST:g}, or 0", hint="set it to 60 (the default), or 0 to "
+                            "say no 'still running' line")
+    return seconds
 
 
 @contextmanager
 def still_running(ui: Ui, running: Callable[[], dict[str, float]],
-                  last_said: Callable[[], float]) -> Iterator[None]:
-    """While the block runs, say what runs once no line was said for the
-    allowed silence, where no bar shows it. `running` gives each running
-    task its start (time.monotonic), `last_said` when a line was last said."""
+                  last_said: Callable[[], float], say: Callable[[str], None]
+                  ) -> Iterator[None]:
+    """While the block runs, `say` what runs once no line was said for the
+    allowed silence, where no bar shows it. `running` gives each task whose
+    command runs its start (time.monotonic), `last_said` when a line last
+    reached the output."""
     after = silence_allowed()
     if not after or ui.quiet or ui.shows_progress():
         yield
@@ -44,13 +55,11 @@ def still_running(ui: Ui, running: Callable[[], dict[str, float]],
     done = threading.Event()
 
     def watch() -> None:
-        mine = 0.0  # this line is said too: the next one after as long a silence
         while not done.wait(min(after, 5.0)):
             now = time.monotonic()
             tasks = running()
-            if tasks and now - max(last_said(), mine) >= after:
-                ui.info(still_running_line(tasks, now))
-                mine = now
+            if tasks and now - last_said() >= after:
+                say(still_running_line(tasks, now))
 
     watcher = threading.Thread(target=watch, name="gitpipe-still-running", daemon=True)
     watcher.start()

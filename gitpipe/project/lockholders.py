@@ -94,8 +94,11 @@ def orphan_holders(fd: int) -> list[Holder]:
 def holds_flock(fd: int, process: int) -> bool:
     """Whether `process` itself took and holds the flock on the file `fd` is
     open on: a live gitpipe does; a process that was given its pid after that
-    gitpipe was killed does not."""
+    gitpipe was killed does not. Another user's process, whose descriptors
+    cannot be read, is taken at its word (a gitpipe run with sudo)."""
     try:
+        if os.stat(f"/proc/{process}").st_uid != os.getuid():
+            return True
         name = os.readlink(f"/proc/self/fd/{fd}")
         target = os.fstat(fd)
     except OSError:

@@ -79,8 +79,8 @@ def test_a_silent_failure_says_it_kept_no_log_not_to_read_an_older_one(repo: Rep
         assert silent.returncode == 1
         assert silent.stderr.splitlines()[-2:] == [
             "error: stage 'bad': command exited with code 3",
-            "hint: the command printed nothing: this run kept no log (a log of this stage "
-            "in .gitpipe/logs/ is an earlier run's)"], silent.stderr
+            "hint: the command printed nothing, so this run kept no log (any log of this "
+            "stage in .gitpipe/logs/ is an earlier run's)"], silent.stderr
     # A refusal before the command (a missing dep) ran nothing: no word of a log.
     repo.spec({"bad": {"cmd": "exit 3", "deps": ["absent.txt"], "outs": ["x"]}})
     refused = repo.run("repro")

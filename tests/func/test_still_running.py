@@ -4,10 +4,13 @@ that print nothing, sees it is alive."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 
 from gitpipe.cli.stillrunning import AFTER_VAR, still_running_line
-from tests.conftest import Repo
+from tests.conftest import GIT_ENV, Repo
 
 
 def test_a_silent_stage_is_said_to_be_running_in_a_log(repo: Repo) -> None:
@@ -36,3 +39,44 @@ def test_the_line_names_the_longest_running_first_and_counts_the_rest() -> None:
         "still running: train (1 h 2 min), p@07 (37 s), p@06 (36 s), p@05 (35 s), "
         "p@04 (34 s) and 3 more")
     assert still_running_line({"eval": now - 61}, now) == "still running: eval (1 min 1 s)"
+
+
+def test_a_stage_that_only_redraws_a_progress_line_is_said_to_be_running(repo: Repo) -> None:
+    """A `\r` frame (tqdm's bar) reaches a log only once its line ends: the
+    frames are silence there, and the run says it is alive all the same."""
+    frames = "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do " \
+             "printf 'step %s\\r' $i; sleep 0.2; done; echo; echo done > o"
+    repo.spec({"bar": {"cmd": frames, "outs": ["o"]}}, commit="spec")
+    done = repo.run("repro", env={AFTER_VAR: "1"}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"^still running: bar \(\d+ s\)$", done.stdout, re.M), done.stdout
+
+
+def test_a_reader_that_left_gets_no_traceback_from_the_line(repo: Repo) -> None:
+    """`gitpipe repro | head -1`: the reader is gone before the silence ends;
+    the run ends as a lost reader ends it, without a thread's traceback."""
+    repo.spec({"slow": {"cmd": "sleep 4 && echo done > o", "outs": ["o"]}}, commit="spec")
+    env = {**os.environ, **GIT_ENV, "NO_COLOR": "1", AFTER_VAR: "1"}
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run([sys.executable, "-m", "gitpipe", "repro"], cwd=repo.path,
+                              env=env, stdout=write, stderr=subprocess.PIPE, text=True,
+                              timeout=120)
+    finally:
+        os.close(write)
+    assert "Traceback" not in done.stderr and "Exception in thread" not in done.stderr, \
+        done.stderr
+    assert repo.read("o") == "done\n"  # the run itself went on and was recorded
+    assert "slow" in repo.read("gitpipe.lock")
+
+
+def test_a_setting_that_is_no_number_of_seconds_is_refused(repo: Repo) -> None:
+    repo.spec({"s": {"cmd": "echo > o", "outs": ["o"]}}, commit="spec")
+    for bad in ("soon", "0.001", "-5", "nan"):
+        done = repo.run("repro", env={AFTER_VAR: bad})
+        assert done.returncode == 2, (bad, done.stderr)
+        assert done.stderr.startswith(f"error: {AFTER_VAR}={bad!r} is not a number of seconds"), \
+            done.stderr
+        assert "Traceback" not in done.stderr
+    assert not (repo.path / "o").exists()
