@@ -242,7 +242,10 @@ def remote_default(ctx: click.Context, name: str | None, unset: bool, local: boo
 
     def edit(raw: dict[str, Any]) -> None:
         core = dict(raw.get("core") or {})
-        if name is None:
+        if name is None and local:
+            # null, not absent: the committed file's default would show through.
+            core["remote"] = None
+        elif name is None:
             core.pop("remote", None)
         else:
             core["remote"] = name
