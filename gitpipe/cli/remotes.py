@@ -195,7 +195,7 @@ def remote_modify(ctx: click.Context, name: str, key: str, value: str | None, un
         raise BadInputError("'default' is not an option of a remote",
                             hint=f"'gitpipe remote default {name}' makes it the default")
 
-    parsed = None if unset else parse_yaml(str(value), "value")
+    parsed = None if unset else parse_yaml(str(value), "value", secret=True)
     if key == "url" and isinstance(parsed, str):
         parsed = _placed_url(ctx, name, parsed, local)
 
