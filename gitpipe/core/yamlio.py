@@ -293,7 +293,9 @@ def _yaml_problem(exc: Any, text: str, source: str,
     message = f"{source}{line}: invalid YAML: {exc.problem}"
     if context is not None and exc.context and (mark is None or context.line != mark.line):
         message += f" ({exc.context} that starts on line {context.line + 1})"
-    return message, hint_for(str(exc.problem), text.splitlines(), mark, context, secret)
+    # A byte order mark is no part of the first line (YAML drops it too).
+    lines = text.removeprefix("\ufeff").splitlines()
+    return message, hint_for(str(exc.problem), lines, mark, context, secret)
 
 
 def load_yaml_file(path: Path, source: str) -> Any:
