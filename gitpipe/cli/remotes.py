@@ -195,7 +195,7 @@ def remote_modify(ctx: click.Context, name: str, key: str, value: str | None, un
         raise BadInputError("'default' is not an option of a remote",
                             hint=f"'gitpipe remote default {name}' makes it the default")
 
-    parsed = None if unset else parse_yaml(str(value), "value")
+    parsed = None if unset else parse_yaml(str(value), "value", secret=True)
     if key == "url" and isinstance(parsed, str):
         parsed = _placed_url(ctx, name, parsed, local)
 
@@ -242,7 +242,10 @@ def remote_default(ctx: click.Context, name: str | None, unset: bool, local: boo
 
     def edit(raw: dict[str, Any]) -> None:
         core = dict(raw.get("core") or {})
-        if name is None:
+        if name is None and local:
+            # null, not absent: the committed file's default would show through.
+            core["remote"] = None
+        elif name is None:
             core.pop("remote", None)
         else:
             core["remote"] = name

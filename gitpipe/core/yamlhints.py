@@ -25,9 +25,12 @@ _FLOW_DOLLAR = ("inside [...] or {...} a '{' ends a value: quote values that hol
 _LINE_UP = "the keys of one mapping, and the items of one list, start in the same column"
 
 
-def hint_for(problem: str, lines: list[str], mark: Any, context: Any) -> str | None:
+def hint_for(problem: str, lines: list[str], mark: Any, context: Any,
+             secret: bool = False) -> str | None:
     """The hint for libyaml's `problem` at `mark` (a line and column, 0-based)
-    in the text's `lines`, `context` the mark of the construct it was in."""
+    in the text's `lines`, `context` the mark of the construct it was in.
+    `secret`: the text may hold credentials (config.local.yaml's keys), which
+    an error's output (a CI job's log) must not show: no line is quoted."""
     near = [lines[m.line] for m in (mark, context) if m is not None and m.line < len(lines)]
     if any("${" in row and ("[" in row or "{" in row.replace("${", "")) for row in near):
         return _FLOW_DOLLAR
@@ -37,11 +40,11 @@ def hint_for(problem: str, lines: list[str], mark: Any, context: Any) -> str | N
                 "spaces only")
     if problem == "could not find expected ':'" and context is not None \
             and context.line < len(lines):
-        return _no_colon(lines, context.line)
+        return _no_colon(lines, context.line, secret)
     if mark is None or mark.line >= len(lines):
         return None
     if problem.startswith("mapping values are not allowed"):
-        return _colon_after(lines, mark)
+        return _colon_after(lines, mark, secret)
     if problem.startswith(("did not find expected key", "did not find expected '-'",
                            "expected <block end>")):
         return _misaligned(lines, mark, context)
@@ -72,7 +75,7 @@ def _tab_line(lines: list[str], mark: Any, context: Any) -> int | None:
     return None
 
 
-def _colon_after(lines: list[str], mark: Any) -> str:
+def _colon_after(lines: list[str], mark: Any, secret: bool) -> str:
     """A ': ' where YAML takes none: inside a value (quote it), or the first
     key after a line YAML read as part of a value, because that line lacks its
     own ':' or is indented more than the key before it."""
@@ -85,18 +88,21 @@ def _colon_after(lines: list[str], mark: Any) -> str:
     text = lines[above]
     if ":" not in _unquoted(text) and not text.lstrip().startswith("- ") \
             and not _continues_value(lines, above):
-        return _no_colon(lines, above)
+        return _no_colon(lines, above, secret)
     if _indent(row) > _indent(text):
         return (f"line {mark.line + 1} is indented more than line {above + 1}, so YAML reads "
                 f"it as part of line {above + 1}'s value: {_LINE_UP}")
     return _QUOTE_COLON
 
 
-def _no_colon(lines: list[str], at: int) -> str:
-    """The hint for line `at`, a key written without its ':'."""
+def _no_colon(lines: list[str], at: int, secret: bool) -> str:
+    """The hint for line `at`, a key written without its ':' (quoted unless
+    the text is `secret`)."""
     text = lines[at].strip()
     if text.startswith("-") and not text.startswith("- "):
         return f"line {at + 1}: a list item is '- value', with a space after the '-'"
+    if secret:
+        return f"line {at + 1} has no ':' after its key: write 'key: value'"
     key, _, rest = text.partition(" ")
     fixed = f"{key}: {rest.strip()}" if rest.strip() else f"{key}:"
     return (f"line {at + 1} ({_short(text)!r}) has no ':' after its key: write "

@@ -260,16 +260,19 @@ def refuse_oversized(text: str, source: str) -> None:
         raise BadInputError(f"{source}: file is larger than {MAX_BYTES // (1024 * 1024)} MiB")
 
 
-def parse_yaml(text: str, source: str, inspect: NodeCheck | None = None) -> Any:
+def parse_yaml(text: str, source: str, inspect: NodeCheck | None = None,
+               secret: bool = False) -> Any:
     """Parse YAML text with line info; errors name `source` and the line.
-    `inspect` sees the composed document before it is built (NodeCheck)."""
+    `inspect` sees the composed document before it is built (NodeCheck).
+    `secret`: the text may hold credentials (a config file, an option's
+    value), so a hint names its lines and quotes none of them."""
     refuse_oversized(text, source)
     lib = _yaml()
     try:
         _reject_aliases_fast(text)
         return check_bounds(_load(text, lib.line_loader, inspect), source)
     except lib.module.MarkedYAMLError as exc:
-        message, hint = _yaml_problem(exc, text, source)
+        message, hint = _yaml_problem(exc, text, source, secret)
         raise BadInputError(message, hint=hint) from None
     except lib.module.reader.ReaderError as exc:  # a NUL or other control character
         line = text.count("\n", 0, exc.position) + 1
@@ -279,7 +282,8 @@ def parse_yaml(text: str, source: str, inspect: NodeCheck | None = None) -> Any:
         raise BadInputError(f"{source}: invalid YAML: {exc}") from None
 
 
-def _yaml_problem(exc: Any, text: str, source: str) -> tuple[str, str | None]:
+def _yaml_problem(exc: Any, text: str, source: str,
+                  secret: bool) -> tuple[str, str | None]:
     """The message (and hint) for a YAML error: the line where the parser gave
     up, and the line of the construct it was in when that is another one."""
     from gitpipe.core.yamlhints import hint_for  # an error's path only
@@ -289,7 +293,9 @@ def _yaml_problem(exc: Any, text: str, source: str) -> tuple[str, str | None]:
     message = f"{source}{line}: invalid YAML: {exc.problem}"
     if context is not None and exc.context and (mark is None or context.line != mark.line):
         message += f" ({exc.context} that starts on line {context.line + 1})"
-    return message, hint_for(str(exc.problem), text.splitlines(), mark, context)
+    # A byte order mark is no part of the first line (YAML drops it too).
+    lines = text.removeprefix("\ufeff").splitlines()
+    return message, hint_for(str(exc.problem), lines, mark, context, secret)
 
 
 def load_yaml_file(path: Path, source: str) -> Any:

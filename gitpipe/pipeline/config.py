@@ -65,7 +65,9 @@ def _read(path: Path, source: str, reads: ReadLog | None,
 
 
 def _parse(text: str, source: str, parsed: Path | None = None) -> dict[str, Any]:
-    data = plain(cached_parse(text, source, parsed, lambda t: parse_yaml(t, source))) or {}
+    # A config may hold credentials: an error's hint quotes none of its lines.
+    data = plain(cached_parse(text, source, parsed,
+                              lambda t: parse_yaml(t, source, secret=True))) or {}
     if not isinstance(data, dict):
         raise BadInputError(f"{source}: must be a mapping",
                             hint="write sections such as 'core:' and 'remotes:' at the top")

@@ -41,6 +41,14 @@ def _text(value: Any) -> str | None:
     return None if isinstance(value, str) and value else "must be a non-empty string"
 
 
+def _remote_name(value: Any) -> str | None:
+    """The default remote's name: printed as it is (`remote default`), so
+    plain text as the remotes' own names are."""
+    problem = _text(value)
+    odd = None if problem else odd_character(value)
+    return problem or (f"must name a remote in plain text (it holds {odd})" if odd else None)
+
+
 def _texts(value: Any) -> str | None:
     """A string, or a list of strings."""
     if isinstance(value, str) or (isinstance(value, list) and all(
@@ -89,7 +97,7 @@ def _hint(key: str) -> str:
 
 SECTIONS: dict[str, dict[str, Check]] = {
     "core": {"jobs": _or_null(_whole(1)), "lock_wait": _seconds,
-             "remote": _or_null(_text), "log_retention": _whole(1), "autostage": _flag},
+             "remote": _or_null(_remote_name), "log_retention": _whole(1), "autostage": _flag},
     "cache": {"type": _one_of(CACHE_TYPES)},
     "kubernetes": {
         "namespace": _text, "image": _or_null(_text), "context": _or_null(_text),

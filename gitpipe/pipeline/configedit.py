@@ -55,7 +55,7 @@ def edit_text(text: str, old: dict[str, Any], new: dict[str, Any]) -> str:
     for change in changes_between(old, new):
         text = _Document(text).apply(change)
     try:
-        result = plain(parse_yaml(text, "the edited config")) or {}
+        result = plain(parse_yaml(text, "the edited config", secret=True)) or {}
     except BadInputError as exc:
         raise LineEditError(f"the edited text does not parse ({exc})") from None
     if result != new:

@@ -97,6 +97,10 @@ TRAIN = "stages:\n  train:\n    cmd: python train.py\n    deps: [train.py]\n    
     ("stages:", "stages",
      ["error: gitpipe.yaml:2: invalid YAML: mapping values are not allowed in this context",
       "hint: line 1 ('stages') has no ':' after its key: write 'stages:'"]),
+    # A byte order mark (some Windows editors write one) is no part of the line.
+    ("stages:", "\ufeffstages",
+     ["error: gitpipe.yaml:2: invalid YAML: mapping values are not allowed in this context",
+      "hint: line 1 ('stages') has no ':' after its key: write 'stages:'"]),
     ("    outs: [", "    outs [",
      ["error: gitpipe.yaml:6: invalid YAML: could not find expected ':' (while scanning a "
       "simple key that starts on line 5)",

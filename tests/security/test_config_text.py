@@ -4,7 +4,9 @@ remote's storage option whose name says credentials (`password…`) and a
 to the terminal as they were written: a newline in the name printed
 `hint: …` as gitpipe's own line, and escape sequences reached the terminal
 (on a pipe too: the warnings are not click's). A remote's URL and name with a
-bidi control showed reversed in `remote list`. Each is refused where the
+bidi control showed reversed in `remote list`, and the default remote's name
+(`core.remote`, naming no remote) went raw to the terminal from `remote
+default`, which prints it. Each is refused where the
 config is checked, naming it escaped, before anything is written."""
 
 from __future__ import annotations
@@ -45,10 +47,12 @@ CONFIGS = {
     "a remote's url": {"remotes": {"store": {"url": "s3://bucket/\u202etxt.exe"}}},
     "a remote's name": {"core": {"remote": "st\u202eore"},
                         "remotes": {"st\u202eore": {"url": "s3://bucket/p"}}},
+    "the default remote's name": {**store(), "core": {"remote": f"store{FORGED}"}},
 }
 
 
-@pytest.mark.parametrize("args", [("k8s", "manifest", "a"), ("repro",), ("remote", "list")])
+@pytest.mark.parametrize("args", [("k8s", "manifest", "a"), ("repro",), ("remote", "list"),
+                                  ("remote", "default")])
 @pytest.mark.parametrize("where", list(CONFIGS))
 def test_a_name_in_a_committed_config_never_prints_as_gitpipes_line(
         make_repo: Any, tmp_path: Path, where: str, args: tuple[str, ...]) -> None:

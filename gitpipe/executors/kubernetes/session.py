@@ -45,7 +45,8 @@ LOCAL_ONLY_KEYS = ("kubeconfig", "context")
 
 def _kubernetes_section(path: Path) -> dict[str, Any]:
     try:
-        data = plain(parse_yaml(path.read_text(encoding="utf-8"), str(path.name))) or {}
+        text = path.read_text(encoding="utf-8")
+        data = plain(parse_yaml(text, str(path.name), secret=True)) or {}
     except FileNotFoundError:
         return {}
     section = data.get("kubernetes") if isinstance(data, dict) else None

@@ -1,0 +1,40 @@
+"""Attack through the default remote a clone's committed config names:
+`remote default --unset --local` (leave no remote the default, in the
+user's own file) removed the line from config.local.yaml, said "no default
+remote", and the committed `core.remote` still chose the remote: a push
+without -r then wrote to the clone's remote, which the user had just
+declined. The user's --unset holds over the committed default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.security.conftest import assert_only_changed, snapshot
+
+STATE = [f"clone/.gitpipe/state.db{suffix}" for suffix in ("", "-wal", "-shm", "-journal")]
+
+
+def test_unsetting_the_default_locally_outweighs_the_committed_one(
+        make_repo: Any, tmp_path: Path) -> None:
+    origin = make_repo("origin")
+    origin.spec({"a": {"cmd": "echo x > out.txt", "outs": ["out.txt"]}})
+    theirs = tmp_path / "theirs"
+    origin.gen({".gitpipe/config.yaml": {"core": {"remote": "theirs"},
+                                         "remotes": {"theirs": {"url": str(theirs)}}}},
+               commit="config")
+    clone = origin.clone_to(tmp_path / "clone")
+    clone.run("remote", "add", "--local", "mine", str(tmp_path / "mine"), check=True)
+    clone.run("repro", check=True)
+    done = clone.run("remote", "default", "--unset", "--local")
+    assert done.returncode == 0, done.stderr
+    assert "no default remote" in done.stdout, done.stdout
+    before = snapshot(tmp_path)
+    shown = clone.run("remote", "default")
+    pushed = clone.run("push")
+    said = shown.stdout + shown.stderr + pushed.stdout + pushed.stderr
+    assert shown.returncode != 0 and "no default remote" in shown.stderr, said
+    assert pushed.returncode == 2 and "several remotes and no default" in pushed.stderr, said
+    assert "Traceback" not in said, said
+    assert not theirs.exists(), said
+    assert_only_changed(before, snapshot(tmp_path), STATE)
