@@ -251,4 +251,19 @@ def remote_default(ctx: click.Context, name: str | None, unset: bool, local: boo
             core["remote"] = name
         raw["core"] = core
     _warn(edit_config(_gitpipe_dir(ctx), edit, local))
+    if not local:
+        _warn(_outweighed_default(_gitpipe_dir(ctx), name))
     click.echo("no default remote" if name is None else f"default remote: {name!r}")
+
+
+def _outweighed_default(gitpipe_dir: Any, name: str | None) -> str | None:
+    """Why the committed file's new default is not the one that holds: the
+    user's config.local.yaml names another (or none), and outweighs it."""
+    from gitpipe.pipeline.config import CONFIG_FILE, LOCAL_CONFIG_FILE, load_config
+
+    effective = (load_config(gitpipe_dir).raw.get("core") or {}).get("remote")
+    if effective == name:
+        return None
+    return (f".gitpipe/{LOCAL_CONFIG_FILE} sets core.remote to {effective!r}, which outweighs "
+            f".gitpipe/{CONFIG_FILE}: 'gitpipe remote default --local "
+            f"{'--unset' if name is None else name}' sets it there too")

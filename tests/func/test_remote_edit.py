@@ -178,3 +178,12 @@ def test_remote_default_switches_the_default_as_dvc_s_does(repo: Repo, tmp_path:
     repo.run("remote", "default", "a", "--local", check=True)
     assert repo.read(".gitpipe/config.local.yaml") == "core:\n  remote: a\n"
     assert repo.run("remote", "default", check=True).stdout == "a\n"
+    # The committed default changed while this machine's file names another:
+    # the local one holds, and the command says so rather than claim otherwise.
+    outweighed = repo.run("remote", "default", "b", check=True)
+    assert outweighed.stdout == "default remote: 'b'\n"
+    assert outweighed.stderr == (
+        "warning: .gitpipe/config.local.yaml sets core.remote to 'a', which outweighs "
+        ".gitpipe/config.yaml: 'gitpipe remote default --local b' sets it there too\n"), \
+        outweighed.stderr
+    assert repo.run("remote", "default", check=True).stdout == "a\n"
