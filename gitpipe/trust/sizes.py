@@ -53,6 +53,20 @@ def read_limit(digest: str | None, recorded: object = None) -> ReadLimit | None:
     return None
 
 
+def check_read_limit(digest: str, listed: int, recorded: int | None) -> ReadLimit:
+    """What a check of a remote's object reads (fsck): as much as the remote
+    lists (its own word, so a file longer than that is bad too) or, where
+    larger, the size a record gives it (a listing without sizes says 0). A
+    record's size only ever lets the check read further: records come from
+    git or from any writer of the remote, and a size smaller than the object
+    would make a good object 'bad', for a repair to delete."""
+    if digest.endswith(DIR_SUFFIX):
+        return ReadLimit(MAX_MANIFEST_BYTES, "a directory manifest may hold")
+    if recorded is not None and recorded > listed:
+        return ReadLimit(recorded, "its record gives")
+    return ReadLimit(listed, "the remote lists")
+
+
 def size_problem(limit: ReadLimit | None, got: int) -> str | None:
     """Why `got` bytes (read at most one past the limit) are refused, or None."""
     if limit is None or got <= limit.most:

@@ -29,7 +29,7 @@ from gitpipe.storage.remote import (
 from gitpipe.trust import checks as trust
 from gitpipe.trust import packindex
 from gitpipe.trust.signedruns import inner
-from gitpipe.trust.sizes import MAX_MANIFEST_BYTES, ReadLimit, loads_record
+from gitpipe.trust.sizes import ReadLimit, check_read_limit, loads_record
 from gitpipe.usecases.transfer import note_lock_sizes
 
 
@@ -162,30 +162,17 @@ def fsck_remote(project: Project, remote: Remote, repair: bool = False,
 
 
 def _read_limits(project: Project, listed: dict[str, int]) -> dict[str, ReadLimit]:
-    """How much of each listed object fsck reads: what the remote lists (its
-    own word, so a file longer than that is bad too) or, where larger, the
-    size the lock or a cached manifest gives it (a listing without sizes
-    says 0); a manifest, no more than one may hold. A record's size only
-    ever lets fsck read further: records come from git or from any writer of
-    the remote, and a size smaller than the object would make a good object
-    'bad', for --repair to delete. Nothing read is kept."""
+    """How much of each listed object fsck reads (trust/sizes.check_read_limit),
+    with the sizes the lock and the cached manifests give. Nothing read is kept."""
     note_lock_sizes(project)
     cache = project.cache
     for digest in {o.digest for o in locked_outs(project.lock_entries)}:
         if digest.endswith(DIR_SUFFIX) and cache.has(digest):
             with contextlib.suppress(GitpipeError):
                 cache.manifest(digest)  # its rows size its files
-    limits = {}
-    for rel, size in listed.items():
-        digest = digest_of_relpath(rel)
-        recorded = cache.recorded_size(digest)
-        if digest.endswith(DIR_SUFFIX):
-            limits[rel] = ReadLimit(MAX_MANIFEST_BYTES, "a directory manifest may hold")
-        elif recorded is not None and recorded > size:
-            limits[rel] = ReadLimit(recorded, "its record gives")
-        else:
-            limits[rel] = ReadLimit(size, "the remote lists")
-    return limits
+    return {rel: check_read_limit(digest_of_relpath(rel), size,
+                                  cache.recorded_size(digest_of_relpath(rel)))
+            for rel, size in listed.items()}
 
 
 def _fsck_packs(remote: Remote, packs: PackSet, report: FsckReport, repair: bool, jobs: int,
