@@ -37,10 +37,8 @@ def init(ctx: click.Context) -> None:
     from gitpipe.project.root import init_project
     from gitpipe.trust.dotdir import GITPIPE_DIR
 
-    # as git says "Reinitialized": a second init changes nothing the first made
-    kept = (Path(ctx.obj["dir"]).resolve() / GITPIPE_DIR / CONFIG_FILE).exists()
-    project, unparsed = init_project(Path(ctx.obj["dir"]))
-    if kept:
+    project, unparsed, kept = init_project(Path(ctx.obj["dir"]))
+    if kept:  # as git says "Reinitialized": a second init changes nothing the first made
         ui_of(ctx).info(f"reinitialized the gitpipe project in {project.root} "
                         f"(its {GITPIPE_DIR}/{CONFIG_FILE} kept as it is)")
     else:

@@ -300,9 +300,10 @@ GITPIPE_GITIGNORE = """# written by gitpipe init: per-machine state, never commi
 """
 
 
-def init_project(path: Path) -> tuple[Project, BadInputError | None]:
+def init_project(path: Path) -> tuple[Project, BadInputError | None, bool]:
     """Create `.gitpipe/` (config, ignore rules) in a git work tree; idempotent.
-    The project, and why its outs are not ignored yet (gitpipe.yaml does not parse)."""
+    The project, why its outs are not ignored yet (gitpipe.yaml does not
+    parse), and whether a config was there already (kept as it is)."""
     from gitpipe.pipeline.config import CONFIG_FILE, default_config_text
 
     root = path.resolve()
@@ -311,12 +312,14 @@ def init_project(path: Path) -> tuple[Project, BadInputError | None]:
     _refuse_nested(root)
     gitpipe_dir = root / GITPIPE_DIR
     gitpipe_dir.mkdir(exist_ok=True)
-    if not (gitpipe_dir / CONFIG_FILE).exists():
+    kept = (gitpipe_dir / CONFIG_FILE).exists()
+    if not kept:
         lockfile.atomic_write(gitpipe_dir / CONFIG_FILE, default_config_text())
     lockfile.atomic_write(gitpipe_dir / ".gitignore", GITPIPE_GITIGNORE)
     project = Project(root, find=False)
     spec = (root / SPEC_FILE).exists()
-    return project, ignore_outs_if_parsed(root, lambda: project.pipeline) if spec else None
+    unparsed = ignore_outs_if_parsed(root, lambda: project.pipeline) if spec else None
+    return project, unparsed, kept
 
 
 def _refuse_nested(root: Path) -> None:
