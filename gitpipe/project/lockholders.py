@@ -65,11 +65,10 @@ def orphan_groups(fd: int, tasks: Mapping[int, str]) -> list[tuple[str, int, int
 def orphan_holders(fd: int) -> list[Holder]:
     """This user's processes, this one aside, whose descriptor on the file
     `fd` is open on holds a flock that a process no longer running took."""
-    target = os.fstat(fd)
-    try:
-        name = os.readlink(f"/proc/self/fd/{fd}")
-    except OSError:
+    opened = _opened_as(fd)
+    if opened is None:
         return []
+    name, file = opened
     me, uid = os.getpid(), os.getuid()
     found = []
     try:
@@ -79,7 +78,7 @@ def orphan_holders(fd: int) -> list[Holder]:
     for entry in entries:
         if not entry.isdecimal() or int(entry) == me:
             continue
-        held = _held_flock(entry, uid, name, (target.st_dev, target.st_ino))
+        held = _held_flock(entry, uid, name, file)
         if held is None:
             continue
         fields = stat_fields(entry)
@@ -99,12 +98,20 @@ def holds_flock(fd: int, process: int) -> bool:
     try:
         if os.stat(f"/proc/{process}").st_uid != os.getuid():
             return True
-        name = os.readlink(f"/proc/self/fd/{fd}")
-        target = os.fstat(fd)
     except OSError:
         return False
-    file = (target.st_dev, target.st_ino)
-    return _held_flock(str(process), os.getuid(), name, file) == process
+    opened = _opened_as(fd)
+    return opened is not None and _held_flock(str(process), os.getuid(), *opened) == process
+
+
+def _opened_as(fd: int) -> tuple[str, tuple[int, int]] | None:
+    """The path `fd` is open on, as /proc names it, and the file's device and
+    inode: what another process's descriptor on the same file matches."""
+    try:
+        target = os.fstat(fd)
+        return os.readlink(f"/proc/self/fd/{fd}"), (target.st_dev, target.st_ino)
+    except OSError:
+        return None
 
 
 def _held_flock(entry: str, uid: int, name: str, file: tuple[int, int]) -> int | None:
