@@ -221,14 +221,11 @@ def remote_default(ctx: click.Context, name: str | None, unset: bool, local: boo
     """Make remote NAME the default (push, pull, fetch without -r); without
     NAME, print the default."""
     from gitpipe.core.errors import BadInputError
-    from gitpipe.pipeline.config import edit_config
+    from gitpipe.pipeline.config import default_remote, edit_config
 
     if name is None and not unset:
-        raw = project_of(ctx.find_root()).config.raw
-        chosen = (raw.get("core") or {}).get("remote")
-        remotes = sorted(raw.get("remotes") or {})
-        if chosen is None and len(remotes) == 1:
-            chosen = remotes[0]
+        chosen, implied = default_remote(project_of(ctx.find_root()).config)
+        if implied:
             click.echo("note: none is set; the only remote is used", err=True)
         if chosen is None:
             raise BadInputError("no default remote",

@@ -188,12 +188,20 @@ class RemoteSettings(NamedTuple):
     run_cache: dict[str, Any] = {}  # noqa: RUF012 - read, never changed in place
 
 
+def default_remote(config: Config) -> tuple[str | None, bool]:
+    """The remote push, pull and fetch use without -r, and whether it is
+    only implied: no `core.remote`, and the one remote configured."""
+    remotes = config.raw.get("remotes") or {}
+    chosen = (config.raw.get("core") or {}).get("remote")
+    if chosen is None and len(remotes) == 1:
+        return str(next(iter(remotes))), True
+    return (None if chosen is None else str(chosen)), False
+
+
 def remote_settings(config: Config, name: str | None = None) -> RemoteSettings:
     """The named remote, or the default one; a clear error when there is none."""
     remotes = config.raw.get("remotes") or {}
-    chosen = name or (config.raw.get("core") or {}).get("remote")
-    if chosen is None and len(remotes) == 1:
-        chosen = next(iter(remotes))
+    chosen = name or default_remote(config)[0]
     if chosen is None:
         raise BadInputError("no remote is configured" if not remotes else
                             "several remotes and no default",
