@@ -187,3 +187,19 @@ def test_remote_default_switches_the_default_as_dvc_s_does(repo: Repo, tmp_path:
         ".gitpipe/config.yaml: 'gitpipe remote default --local b' sets it there too\n"), \
         outweighed.stderr
     assert repo.run("remote", "default", check=True).stdout == "a\n"
+
+
+def test_the_only_remote_is_the_default_push_uses_and_the_one_printed(
+        repo: Repo, tmp_path: Path) -> None:
+    """With one remote and no `core.remote`, push uses that remote; `remote
+    default` names the same one and says it is implied, not set."""
+    initialised(repo)
+    (tmp_path / "only").mkdir()
+    repo.run("remote", "add", "only", str(tmp_path / "only"), check=True)
+    assert "remote:" not in repo.read(CONFIG).split("remotes:")[0]
+    shown = repo.run("remote", "default", check=True)
+    assert (shown.stdout, shown.stderr) == (
+        "only\n", "note: none is set; the only remote is used\n")
+    repo.run("repro", check=True)
+    repo.run("push", check=True)
+    assert any((tmp_path / "only").iterdir())
