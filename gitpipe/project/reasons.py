@@ -38,6 +38,7 @@ class Kind(enum.Enum):
     OUT_MODE = "out mode changed"
     UPSTREAM = "upstream"
     WDIR = "wdir changed"
+    WDIR_UNUSABLE = "wdir unusable"
     ENV = "env changed"
     RUNTIME = "executor settings changed"
     FINGERPRINT = "fingerprint changed"
@@ -100,6 +101,8 @@ class Reason(NamedTuple):
                     f"({_exec_bit(self.old)} -> {_exec_bit(self.new)})")
         if kind is Kind.WDIR:
             return f"wdir changed ({self.old} -> {self.new})"
+        if kind is Kind.WDIR_UNUSABLE:
+            return f"wdir: {self.subject} {self.new}"
         if kind is Kind.CMD:
             return _cmd_change(self.old, self.new)
         if kind is Kind.ENV and self.subject and isinstance(self.old, dict):

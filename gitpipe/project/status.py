@@ -19,6 +19,7 @@ from gitpipe.pipeline.model import Task
 from gitpipe.project.projectlock import RunningStage, running_stages
 from gitpipe.project.reasons import Kind, unfinished
 from gitpipe.project.root import Project
+from gitpipe.project.workdirs import unusable_wdirs
 from gitpipe.project.staleness import (
     Reason,
     Staleness,
@@ -71,7 +72,7 @@ def status(project: Project, targets: Iterable[str] = ()) -> StatusReport:
     judged = {verdict.task for verdict in report.tasks}
     running = tuple(stage for stage in running_stages(project.gitpipe_dir)
                     if chosen is None or stage.task in judged)
-    return with_last_runs(project, report._replace(running=running))
+    return with_unusable_wdirs(project, with_last_runs(project, report._replace(running=running)))
 
 
 def _walks_begun(project: Project) -> bool:
@@ -107,6 +108,25 @@ def with_last_runs(project: Project, report: StatusReport) -> StatusReport:
         return report
     last = project.state.last_results()
     return report._replace(tasks=tuple(said_unfinished(verdict, last) for verdict in report.tasks))
+
+
+def with_unusable_wdirs(project: Project, report: StatusReport) -> StatusReport:
+    """`report`, each stale task whose stage's `wdir` is missing (and no stage
+    makes it), not a folder or outside the repository, saying so first: its
+    deps under it read as missing, and a repro refuses to start. A task up to
+    date stays so: a repro has nothing to run for it."""
+    faults = unusable_wdirs(project.root, project.pipeline.stages)
+    if not faults:
+        return report
+    stages = {task.name: task.stage for task in project.tasks if task.stage.name in faults}
+
+    def said(verdict: Staleness) -> Staleness:
+        stage = stages.get(verdict.task)
+        if stage is None or not verdict.reasons:
+            return verdict
+        first = Reason(Kind.WDIR_UNUSABLE, stage.wdir, None, faults[stage.name])
+        return verdict._replace(reasons=(first, *verdict.reasons))
+    return report._replace(tasks=tuple(said(verdict) for verdict in report.tasks))
 
 
 def said_unfinished(verdict: Staleness, last_results: Mapping[str, str]) -> Staleness:

@@ -16,39 +16,58 @@ from gitpipe.pipeline.model import SPEC_FILE, Stage
 from gitpipe.trust.checks import resolves_inside
 
 
-def wdir_problem(root: Path, stage: Stage) -> str | None:
-    """Why `stage.wdir` cannot be the command's folder now, or None."""
+def wdir_fault(root: Path, stage: Stage) -> str | None:
+    """What is wrong with `stage.wdir` as the command's folder now ("does not
+    exist", …), or None."""
     if stage.wdir == ".":
         return None
-    where = f"{SPEC_FILE}: stage {stage.name!r}: wdir {stage.wdir!r}"
     full = root / stage.wdir
     if not resolves_inside(root, full):
-        return f"{where} resolves outside the repository (through a symlink)"
+        return "resolves outside the repository (through a symlink)"
     if not os.path.lexists(full):
-        return f"{where} does not exist"
+        return MISSING
     if not full.is_dir():
-        return f"{where} is not a directory"
+        return "is not a directory"
     return None
+
+
+MISSING = "does not exist"
+
+
+def wdir_problem(root: Path, stage: Stage) -> str | None:
+    """Why `stage.wdir` cannot be the command's folder now, or None."""
+    fault = wdir_fault(root, stage)
+    return None if fault is None else _sentence(stage, fault)
+
+
+def _sentence(stage: Stage, fault: str) -> str:
+    return f"{SPEC_FILE}: stage {stage.name!r}: wdir {stage.wdir!r} {fault}"
 
 
 def _made_by_a_stage(wdir: str, outs: Iterable[str]) -> bool:
     return any(wdir == out or wdir.startswith(out + "/") for out in outs)
 
 
-def wdir_problems(root: Path, stages: Iterable[Stage]) -> list[str]:
-    """Every stage whose wdir is missing, not a folder or outside the repository;
-    a wdir inside some stage's out is left for that stage's turn."""
+def unusable_wdirs(root: Path, stages: Iterable[Stage]) -> dict[str, str]:
+    """{stage name: fault} for every stage whose wdir is missing, not a folder
+    or outside the repository; a wdir inside some stage's out is left for
+    that stage's turn."""
     stages = list(stages)
     outs = [out.path for stage in stages for out in stage.outs]
-    problems = []
+    faults = {}
     for stage in stages:
-        problem = wdir_problem(root, stage)
-        if problem is None:
+        fault = wdir_fault(root, stage)
+        if fault is None or (fault == MISSING and _made_by_a_stage(stage.wdir, outs)):
             continue
-        if problem.endswith("does not exist") and _made_by_a_stage(stage.wdir, outs):
-            continue
-        problems.append(problem)
-    return problems
+        faults[stage.name] = fault
+    return faults
+
+
+def wdir_problems(root: Path, stages: Iterable[Stage]) -> list[str]:
+    """The sentence for each of `unusable_wdirs`, naming the file and stage."""
+    by_name = {stage.name: stage for stage in stages}
+    return [_sentence(by_name[name], fault)
+            for name, fault in unusable_wdirs(root, by_name.values()).items()]
 
 
 WDIR_HINT = ("`wdir` names an existing folder, relative to the repository root, where "

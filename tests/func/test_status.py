@@ -395,3 +395,38 @@ def test_a_file_two_stages_locked_by_different_algorithms(repo: Repo) -> None:
     lock = repo.read("gitpipe.lock")
     assert "hash: 'xxh3:" in lock.split("  y:")[0] and "hash: 'git:" in lock.split("  y:")[1]
     assert reasons(repo) == {"x": [], "y": []}
+
+
+def test_a_stale_stage_whose_wdir_is_gone_says_so_first(repo: Repo) -> None:
+    # Before, status said only that the deps under the wdir were missing,
+    # while validate and repro named the wdir.
+    repo.gen({"data.txt": "d\n", "sub/keep": ""})
+    repo.spec({"a": {"wdir": "sub", "cmd": "cat ../data.txt > ../out.txt",
+                     "deps": ["../data.txt", "x.txt"], "outs": ["../out.txt"]},
+               "b": {"cmd": "echo b > b.txt", "outs": ["b.txt"]}}, commit="spec")
+    (repo.path / "sub" / "keep").unlink()
+    (repo.path / "sub").rmdir()
+    text = repo.run("status")
+    assert text.stdout.startswith("a:\n    wdir: sub does not exist\n    new stage\n"
+                                  "    deps: sub/x.txt missing\nb:\n    new stage\n"), text.stdout
+    (row, _) = json.loads(repo.run("status", "--json").stdout)["stages"]
+    assert row["reasons_detail"][0] == {
+        "kind": "wdir_unusable", "subject": "sub", "path": None, "old": None,
+        "new": "does not exist", "text": "wdir: sub does not exist"}
+    (repo.path / "sub").write_text("a file\n")
+    assert reasons(repo)["a"][0] == "wdir: sub is not a directory"
+    refused = repo.run("repro")
+    assert refused.returncode == 2 and "wdir 'sub' is not a directory" in refused.stderr
+
+
+def test_an_up_to_date_stage_whose_wdir_is_gone_stays_up_to_date(repo: Repo) -> None:
+    # A repro has nothing to run for it, so status says nothing either.
+    repo.gen({"data.txt": "d\n", "sub/keep": ""})
+    repo.spec({"a": {"wdir": "sub", "cmd": "cat ../data.txt > ../out.txt",
+                     "deps": ["../data.txt"], "outs": ["../out.txt"]}}, commit="spec")
+    assert repo.project().repro().ok
+    (repo.path / "sub" / "keep").unlink()
+    (repo.path / "sub").rmdir()
+    assert reasons(repo) == {"a": []}
+    repo.gen({"data.txt": "changed\n"})
+    assert reasons(repo) == {"a": ["wdir: sub does not exist", "deps: data.txt modified"]}
