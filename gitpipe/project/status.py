@@ -19,7 +19,6 @@ from gitpipe.pipeline.model import Task
 from gitpipe.project.projectlock import RunningStage, running_stages
 from gitpipe.project.reasons import Kind, unfinished
 from gitpipe.project.root import Project
-from gitpipe.project.workdirs import unusable_wdirs
 from gitpipe.project.staleness import (
     Reason,
     Staleness,
@@ -28,6 +27,7 @@ from gitpipe.project.staleness import (
     observe,
     outs_hashed,
 )
+from gitpipe.project.workdirs import unusable_wdirs
 
 
 class StatusReport(NamedTuple):
