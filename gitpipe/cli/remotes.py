@@ -120,17 +120,19 @@ def _after_adding(ctx: click.Context, url: str, local: bool) -> None:
 @click.pass_context
 def remote_list(ctx: click.Context) -> None:
     """List remotes; credentials (in options or inside URLs) are shown as ****."""
+    from gitpipe.pipeline.config import default_remote
     from gitpipe.storage.remote import masked_options, masked_url
     from gitpipe.trust.checks import terminal_text
 
     config = project_of(ctx.find_root()).config
-    default = (config.raw.get("core") or {}).get("remote")
+    default, implied = default_remote(config)
+    said = " (default: the only remote)" if implied else " (default)"
     for name, body in sorted((config.raw.get("remotes") or {}).items()):
         options = masked_options({k: v for k, v in body.items() if k != "url"})
         # An option's value may come from git, and hold any text (a newline,
         # escapes): shown as a terminal shows it plainly, one line a remote.
         extra = " ".join(terminal_text(f"{k}={v}") for k, v in sorted(options.items()))
-        mark = " (default)" if name == default else ""
+        mark = said if name == default else ""
         click.echo(f"{name}\t{masked_url(str(body.get('url')))}{mark}"
                    + (f"\t{extra}" if extra else ""))
 

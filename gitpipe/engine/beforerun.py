@@ -18,7 +18,7 @@ from gitpipe.pipeline.lockfile import LockEntry
 from gitpipe.pipeline.model import Task
 from gitpipe.project.lockguard import would_lose
 from gitpipe.project.root import Project
-from gitpipe.project.workdirs import wdir_problem
+from gitpipe.project.workdirs import WDIR_HINT, wdir_fault
 from gitpipe.storage.cache import remove_path
 
 
@@ -31,10 +31,11 @@ def prepare_work_tree(project: Project, task: Task, entry: LockEntry | None,
     try:
         project.check_paths_inside({task.name: [*task.deps, *(o.path for o in task.outs)]})
     except GitpipeError as exc:
-        return Said(exc.message.split(": ", 1)[-1], exc.hint or "")
-    wdir = wdir_problem(project.root, task.stage)
-    if wdir is not None:
-        return Said(wdir.split(": ", 1)[-1])
+        # Past "gitpipe.yaml: stage 'a': ": the failure is said as the stage's.
+        return Said(exc.message.split(": ", 2)[-1], exc.hint or "")
+    fault = wdir_fault(project.root, task.stage.wdir)
+    if fault is not None:
+        return Said(f"wdir {task.stage.wdir!r} {fault}", WDIR_HINT)
     if not task.stage.persist:
         foreign = None if force else _foreign_outs(project, task, entry)
         if foreign:

@@ -253,7 +253,8 @@ class Project:
             full = os.path.join(real_dirs[parent], name)
             return os.path.realpath(full) if os.path.islink(full) else full
 
-        wdirs = wdir_problems(self.root, self.pipeline.stages) if paths is None else []
+        wdirs = [] if paths is not None else wdir_problems(
+            self.root, self.pipeline.stages, (out.path for task in self.tasks for out in task.outs))
         if paths is None:
             paths = {stage.name: [*stage.deps, *(out.path for out in stage.outs)]
                      for stage in self.pipeline.stages}

@@ -111,18 +111,24 @@ def with_last_runs(project: Project, report: StatusReport) -> StatusReport:
 
 
 def with_unusable_wdirs(project: Project, report: StatusReport) -> StatusReport:
-    """`report`, each stale task whose stage's `wdir` is missing (and no stage
-    makes it), not a folder or outside the repository, saying so first: its
-    deps under it read as missing, and a repro refuses to start. A task up to
-    date stays so: a repro has nothing to run for it."""
-    faults = unusable_wdirs(project.root, project.pipeline.stages)
+    """`report`, where anything is stale, each task whose stage's `wdir` is
+    missing, not a folder or outside the repository saying so first: a
+    repro refuses to start for it, stale or not (`check_paths_inside`). A
+    missing wdir that a stale task's out makes is left for its turn; where
+    nothing is stale a repro runs nothing, and says so."""
+    if not report.stale:
+        return report
+    stale = {verdict.task for verdict in report.tasks if verdict.stale}
+    tasks = project.tasks
+    made = (out.path for task in tasks if task.name in stale for out in task.outs)
+    faults = unusable_wdirs(project.root, project.pipeline.stages, made)
     if not faults:
         return report
-    stages = {task.name: task.stage for task in project.tasks if task.stage.name in faults}
+    stages = {task.name: task.stage for task in tasks if task.stage.name in faults}
 
     def said(verdict: Staleness) -> Staleness:
         stage = stages.get(verdict.task)
-        if stage is None or not verdict.reasons:
+        if stage is None:
             return verdict
         first = Reason(Kind.WDIR_UNUSABLE, stage.wdir, None, faults[stage.name])
         return verdict._replace(reasons=(first, *verdict.reasons))

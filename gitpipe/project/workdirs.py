@@ -15,13 +15,15 @@ from pathlib import Path
 from gitpipe.pipeline.model import SPEC_FILE, Stage
 from gitpipe.trust.checks import resolves_inside
 
+MISSING = "does not exist"
 
-def wdir_fault(root: Path, stage: Stage) -> str | None:
-    """What is wrong with `stage.wdir` as the command's folder now ("does not
-    exist", …), or None."""
-    if stage.wdir == ".":
+
+def wdir_fault(root: Path, wdir: str) -> str | None:
+    """What is wrong with `wdir` as a command's folder now ("does not exist",
+    …), or None."""
+    if wdir == ".":
         return None
-    full = root / stage.wdir
+    full = root / wdir
     if not resolves_inside(root, full):
         return "resolves outside the repository (through a symlink)"
     if not os.path.lexists(full):
@@ -29,15 +31,6 @@ def wdir_fault(root: Path, stage: Stage) -> str | None:
     if not full.is_dir():
         return "is not a directory"
     return None
-
-
-MISSING = "does not exist"
-
-
-def wdir_problem(root: Path, stage: Stage) -> str | None:
-    """Why `stage.wdir` cannot be the command's folder now, or None."""
-    fault = wdir_fault(root, stage)
-    return None if fault is None else _sentence(stage, fault)
 
 
 def _sentence(stage: Stage, fault: str) -> str:
@@ -48,26 +41,29 @@ def _made_by_a_stage(wdir: str, outs: Iterable[str]) -> bool:
     return any(wdir == out or wdir.startswith(out + "/") for out in outs)
 
 
-def unusable_wdirs(root: Path, stages: Iterable[Stage]) -> dict[str, str]:
+def unusable_wdirs(root: Path, stages: Iterable[Stage], outs: Iterable[str]) -> dict[str, str]:
     """{stage name: fault} for every stage whose wdir is missing, not a folder
-    or outside the repository; a wdir inside some stage's out is left for
-    that stage's turn."""
-    stages = list(stages)
-    outs = [out.path for stage in stages for out in stage.outs]
+    or outside the repository. A missing wdir inside one of `outs` (what the
+    stages that run before it write, partitions and items expanded) is left
+    for its stage's turn."""
+    outs = list(outs)
+    found: dict[str, str | None] = {}  # stages often share a wdir: each is looked at once
     faults = {}
     for stage in stages:
-        fault = wdir_fault(root, stage)
+        if stage.wdir not in found:
+            found[stage.wdir] = wdir_fault(root, stage.wdir)
+        fault = found[stage.wdir]
         if fault is None or (fault == MISSING and _made_by_a_stage(stage.wdir, outs)):
             continue
         faults[stage.name] = fault
     return faults
 
 
-def wdir_problems(root: Path, stages: Iterable[Stage]) -> list[str]:
+def wdir_problems(root: Path, stages: Iterable[Stage], outs: Iterable[str]) -> list[str]:
     """The sentence for each of `unusable_wdirs`, naming the file and stage."""
     by_name = {stage.name: stage for stage in stages}
     return [_sentence(by_name[name], fault)
-            for name, fault in unusable_wdirs(root, by_name.values()).items()]
+            for name, fault in unusable_wdirs(root, by_name.values(), outs).items()]
 
 
 WDIR_HINT = ("`wdir` names an existing folder, relative to the repository root, where "

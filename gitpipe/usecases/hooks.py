@@ -301,13 +301,13 @@ def _post_checkout(project: object, args: list[str]) -> tuple[int, str]:
 
 
 def _pre_push(project: object) -> tuple[int, str]:
+    from gitpipe.pipeline.config import default_remote
     from gitpipe.project.root import Project
     from gitpipe.usecases.transfer import push_outs
 
     assert isinstance(project, Project)
-    core = project.config.raw.get("core") or {}
-    if not core.get("remote") and len(project.config.raw.get("remotes") or {}) != 1:
-        return 0, ""
+    if not default_remote(project.config)[0]:
+        return 0, ""  # the hook pushes only where a plain `gitpipe push` would
     try:
         summary = push_outs(project, project.remote())
     except GitpipeError as exc:

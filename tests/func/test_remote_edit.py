@@ -35,7 +35,8 @@ def test_remote_commands_keep_comments_and_layout(repo: Repo, tmp_path: Path) ->
         "# gitpipe configuration (committed). Per-machine overrides: config.local.yaml\n"
         "core:\n  jobs: 4   # the CI runner's cores\n\n"
         f"remotes:   # shared outs\n  backup:\n    url: {backup}\n")
-    assert repo.run("remote", "list", check=True).stdout == f"backup\t{backup}\n"
+    assert repo.run("remote", "list", check=True).stdout == (
+        f"backup\t{backup} (default: the only remote)\n")
 
 
 def test_a_flow_style_file_without_comments_is_rewritten_with_a_warning(
@@ -162,7 +163,8 @@ def test_remote_default_switches_the_default_as_dvc_s_does(repo: Repo, tmp_path:
     done = repo.run("remote", "default", "b", check=True)
     assert done.stdout == "default remote: 'b'\n"
     assert repo.read(CONFIG) == before.replace("  remote: a\n", "  remote: b\n")
-    assert repo.run("remote", "default", check=True).stdout == "b\n"
+    shown = repo.run("remote", "default", check=True)
+    assert (shown.stdout, shown.stderr) == ("b\n", "")
     assert repo.run("remote", "list", check=True).stdout == (
         f"a\t{tmp_path / 'a'}\nb\t{tmp_path / 'b'} (default)\n")
     repo.run("repro", check=True)
@@ -200,6 +202,8 @@ def test_the_only_remote_is_the_default_push_uses_and_the_one_printed(
     shown = repo.run("remote", "default", check=True)
     assert (shown.stdout, shown.stderr) == (
         "only\n", "note: none is set; the only remote is used\n")
+    assert repo.run("remote", "list", check=True).stdout == (
+        f"only\t{tmp_path / 'only'} (default: the only remote)\n")
     repo.run("repro", check=True)
     repo.run("push", check=True)
     assert any((tmp_path / "only").iterdir())

@@ -398,8 +398,8 @@ def test_a_file_two_stages_locked_by_different_algorithms(repo: Repo) -> None:
 
 
 def test_a_stale_stage_whose_wdir_is_gone_says_so_first(repo: Repo) -> None:
-    # Before, status said only that the deps under the wdir were missing,
-    # while validate and repro named the wdir.
+    # The deps under a missing wdir read as missing: the wdir is what to mend,
+    # as validate, repro and its dry run say.
     repo.gen({"data.txt": "d\n", "sub/keep": ""})
     repo.spec({"a": {"wdir": "sub", "cmd": "cat ../data.txt > ../out.txt",
                      "deps": ["../data.txt", "x.txt"], "outs": ["../out.txt"]},
@@ -415,18 +415,64 @@ def test_a_stale_stage_whose_wdir_is_gone_says_so_first(repo: Repo) -> None:
         "new": "does not exist", "text": "wdir: sub does not exist"}
     (repo.path / "sub").write_text("a file\n")
     assert reasons(repo)["a"][0] == "wdir: sub is not a directory"
-    refused = repo.run("repro")
-    assert refused.returncode == 2 and "wdir 'sub' is not a directory" in refused.stderr
+    for args in (["repro"], ["repro", "--dry-run"]):
+        refused = repo.run(*args)
+        assert refused.returncode == 2, (args, refused.stdout, refused.stderr)
+        assert "stage 'a': wdir 'sub' is not a directory" in refused.stderr, refused.stderr
+    assert not (repo.path / "b.txt").exists()
 
 
-def test_an_up_to_date_stage_whose_wdir_is_gone_stays_up_to_date(repo: Repo) -> None:
-    # A repro has nothing to run for it, so status says nothing either.
+def test_a_gone_wdir_of_an_up_to_date_stage_is_named_once_a_repro_would_refuse(
+        repo: Repo) -> None:
+    # A repro with something to run refuses to start for any stage's wdir; with
+    # nothing stale it runs nothing and says so: status says what it does.
     repo.gen({"data.txt": "d\n", "sub/keep": ""})
-    repo.spec({"a": {"wdir": "sub", "cmd": "cat ../data.txt > ../out.txt",
-                     "deps": ["../data.txt"], "outs": ["../out.txt"]}}, commit="spec")
+    repo.spec({
+        "fe": {"foreach": ["x", "y"], "do": {
+            "wdir": "sub", "cmd": "cat ../data.txt > ../fe-${item}.txt",
+            "deps": ["../data.txt"], "outs": ["../fe-${item}.txt"]}},
+        "part": {"wdir": "sub", "partition": {"by": "date", "start": "2024-01-01",
+                                              "end": "2024-01-02", "freq": "daily"},
+                 "cmd": "echo ${date} > ../p-${date}.txt", "outs": ["../p-${date}.txt"]},
+        "ok": {"cmd": "echo one > ok.txt", "outs": ["ok.txt"]}}, commit="spec")
     assert repo.project().repro().ok
     (repo.path / "sub" / "keep").unlink()
     (repo.path / "sub").rmdir()
-    assert reasons(repo) == {"a": []}
-    repo.gen({"data.txt": "changed\n"})
-    assert reasons(repo) == {"a": ["wdir: sub does not exist", "deps: data.txt modified"]}
+    assert repo.run("status").stdout == "everything is up to date\n"
+    assert "up to date" in repo.run("repro", check=True).stdout
+    spec = repo.read("gitpipe.yaml").replace("echo one", "echo two")
+    repo.gen({"gitpipe.yaml": spec})
+    text = repo.run("status").stdout
+    assert ("fe@x, fe@y (2 of 2):\n    wdir: sub does not exist\n" in text
+            and "part@2024-01-01, 2024-01-02 (2 of 2):\n    wdir: sub does not exist\n"
+            in text and "ok:\n    cmd changed" in text), text
+    refused = repo.run("repro", "ok")
+    assert refused.returncode == 2 and "wdir 'sub' does not exist" in refused.stderr
+    assert repo.read("ok.txt") == "one\n"
+
+
+def test_a_wdir_an_item_of_a_stale_stage_makes_is_left_for_its_turn(repo: Repo) -> None:
+    repo.spec({
+        "g": {"foreach": ["a", "b"], "do": {
+            "cmd": "mkdir -p gen-${item} && echo ${item} > gen-${item}/f",
+            "outs": ["gen-${item}/"]}},
+        "u": {"wdir": "gen-a", "cmd": "cat f > ../u.txt", "deps": ["f"],
+              "outs": ["../u.txt"]}}, commit="spec")
+    assert repo.run("validate").returncode == 0
+    assert "wdir" not in repo.run("status").stdout
+    repo.run("repro", check=True)
+    assert repo.read("u.txt") == "a\n"
+
+
+def test_a_wdir_no_stale_stage_makes_is_named_and_the_stage_refused_once(repo: Repo) -> None:
+    repo.spec({"gen": {"cmd": "mkdir -p gen && echo x > gen/f", "outs": ["gen/"]},
+               "deep": {"wdir": "gen/sub", "cmd": "echo y > ../../deep.txt",
+                        "outs": ["../../deep.txt"]}}, commit="spec")
+    repo.run("repro", "-s", "gen", check=True)
+    assert reasons(repo)["deep"] == ["wdir: gen/sub does not exist", "new stage"]
+    failed = repo.run("repro")
+    assert failed.returncode == 1, failed.stderr
+    assert failed.stderr.splitlines()[-2:] == [
+        "error: stage 'deep': wdir 'gen/sub' does not exist",
+        "hint: `wdir` names an existing folder, relative to the repository root, where the "
+        "command runs; create it (and commit a file in it) or fix the path"], failed.stderr
