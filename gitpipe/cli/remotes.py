@@ -263,6 +263,7 @@ def _outweighed_default(gitpipe_dir: Any, name: str | None) -> str | None:
     effective = (load_config(gitpipe_dir).raw.get("core") or {}).get("remote")
     if effective == name:
         return None
-    return (f".gitpipe/{LOCAL_CONFIG_FILE} sets core.remote to {effective!r}, which outweighs "
+    said = "null (no default)" if effective is None else repr(effective)
+    return (f".gitpipe/{LOCAL_CONFIG_FILE} sets core.remote to {said}, which outweighs "
             f".gitpipe/{CONFIG_FILE}: 'gitpipe remote default --local "
             f"{'--unset' if name is None else name}' sets it there too")
