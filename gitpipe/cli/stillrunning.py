@@ -20,8 +20,8 @@ from contextlib import contextmanager
 
 from gitpipe.cli.console import Ui
 from gitpipe.core.errors import BadInputError
+from gitpipe.fastpath.noop import STILL_RUNNING_VAR as AFTER_VAR
 
-AFTER_VAR = "GITPIPE_STILL_RUNNING_AFTER"
 _SHOWN = 5  # tasks named on the line; the others counted
 _LEAST = 1.0  # seconds: a smaller silence would fill the log with these lines
 
