@@ -23,7 +23,7 @@ from gitpipe.core.errors import GitpipeError, RecordError, debugging
 from gitpipe.engine.beforerun import prepare_work_tree
 from gitpipe.engine.limits import scheduling_limits, sensor_gates
 from gitpipe.engine.midrun import inputs_read, moved_input, moved_problem
-from gitpipe.engine.refusals import missing_message
+from gitpipe.engine.refusals import frozen_maker, missing_message
 from gitpipe.engine.reports import Event, Listener, Report, ReproOptions, Said, TaskResult
 from gitpipe.engine.runcache import RunCache, locked_outs, repro_sharing
 from gitpipe.engine.scheduler import Outcome, Scheduler, run_until_stopped
@@ -193,7 +193,8 @@ class _Runner:
         if missing or seen.unresolved:
             return self._finish(task.name, Outcome.FAILED, verdict,
                                 missing_message(self.project.root, task, missing,
-                                                seen.unresolved, self.spec_place))
+                                                seen.unresolved, self.spec_place,
+                                                frozen_maker(self.project.graph, node, missing)))
         try:
             if self._restore(task, verdict, seen):
                 return Outcome.RESTORED

@@ -317,3 +317,28 @@ def test_key_in_a_foreach_over_a_list_says_only_item_is_defined(repo: Repo) -> N
     assert done.returncode == 2, done.stderr
     assert "'key' is not defined (a foreach over a list defines only ${item}" in done.stderr
     assert "hint: foreach, matrix, vars" in done.stderr  # this one is about foreach
+
+
+FROZEN = ("stages:\n"
+          "  make:\n    cmd: echo made > made.txt\n    frozen: true\n    outs: [made.txt]\n"
+          "  use:\n    cmd: cat made.txt > used.txt\n    deps: [made.txt]\n    outs: [used.txt]\n")
+
+
+def test_a_dep_a_frozen_stage_never_made_names_the_frozen_stage(repo: Repo) -> None:
+    """`frozen: true` on a stage that has not made its out here: the stage
+    below it is refused, and the hint said to add the stage that writes it,
+    which is there, frozen. It now names that stage and what to do."""
+    repo.gen({"gitpipe.yaml": FROZEN}, commit="spec")
+    hint = ("hint: 'made.txt' is an out of stage 'make', which is frozen (frozen: true) and "
+            "never runs: remove 'frozen: true' to let it run, or bring back the out its lock "
+            "records ('gitpipe checkout', 'gitpipe pull')")
+    for command in (("repro",), ("repro", "--dry-run")):
+        done = repo.run(*command)
+        assert done.returncode == 1, (command, done.stderr)
+        lines = done.stderr.splitlines()
+        assert any(line.endswith("stage 'use': dependency 'made.txt' does not exist")
+                   for line in lines), (command, lines)
+        assert hint in lines, (command, lines)
+    repo.gen({"gitpipe.yaml": FROZEN.replace("cat made.txt", "cat mdae.txt")
+              .replace("deps: [made.txt]", "deps: [mdae.txt]")})
+    assert "frozen" not in repo.run("repro").stderr  # a dep no stage writes: as before
