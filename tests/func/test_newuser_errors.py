@@ -342,3 +342,16 @@ def test_a_dep_a_frozen_stage_never_made_names_the_frozen_stage(repo: Repo) -> N
     repo.gen({"gitpipe.yaml": FROZEN.replace("cat made.txt", "cat mdae.txt")
               .replace("deps: [made.txt]", "deps: [mdae.txt]")})
     assert "frozen" not in repo.run("repro").stderr  # a dep no stage writes: as before
+
+
+def test_checkout_does_not_tell_to_repro_a_frozen_stage(repo: Repo) -> None:
+    """`gitpipe checkout` named the stages never run and hinted `repro`, which
+    never runs a frozen one."""
+    repo.gen({"gitpipe.yaml": FROZEN.replace("    deps: [made.txt]\n", "")
+              .replace("cat made.txt", "echo used")}, commit="spec")
+    assert repo.run("repro").returncode == 0
+    done = repo.run("checkout")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [
+        "note: frozen (frozen: true) and never run, so nothing to check out: make",
+        "hint: remove 'frozen: true' to let 'gitpipe repro' run it"], done.stderr
