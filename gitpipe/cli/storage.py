@@ -85,6 +85,17 @@ def checkout(ctx: click.Context, targets: tuple[str, ...], force: bool) -> None:
     _fail_if_kept(report)
 
 
+def _lock_outs(project: Any) -> dict[str, str]:
+    """`model.bin, stage 'train'` for each object gitpipe.lock names as an out."""
+    from gitpipe.trust.checks import printable
+
+    named: dict[str, str] = {}
+    for task, entry in project.lock_entries.items():
+        for out in entry.outs:
+            named.setdefault(out.digest, f"{printable(out.path)}, stage {task!r}")
+    return named
+
+
 def _say_never_run(ui: Ui, never_run: list[str], pipeline: Pipeline) -> None:
     """The stages with no out to check out yet, and what makes them: `repro`,
     which never runs a frozen one."""
@@ -339,9 +350,10 @@ def fsck(ctx: click.Context, repair: bool, remote_name: str | None, jobs: int) -
         else:
             report = run_fsck(project, repair, progress)
             where = "the cache"
+    outs = _lock_outs(project) if report.bad else {}
     for digest in report.bad:
         state = "removed" if digest in report.removed else "bad"
-        click.echo(f"{state}: {digest}")
+        click.echo(f"{state}: {digest}" + (f" ({outs[digest]})" if digest in outs else ""))
     for out in report.missing:  # a path from gitpipe.lock, as git brought it
         click.echo(f"missing: {printable(out.path)} (stage {out.task!r}, {out.digest})")
     for problem in report.malformed:
@@ -350,6 +362,9 @@ def fsck(ctx: click.Context, repair: bool, remote_name: str | None, jobs: int) -
                f"{len(report.missing)} lock out(s) missing from {where}")
     if report.removed and remote_name is not None:
         click.echo("hint: 'gitpipe push' from a clone that has them puts them back")
+    elif report.missing and remote_name is None:
+        click.echo("hint: 'gitpipe fetch' brings the missing outs back from a remote that has "
+                   "them; 'gitpipe repro -f STAGE' computes them again")
     if document := json_out(ctx):
         from gitpipe.usecases.documents import fsck_document, remote_of
 
