@@ -95,6 +95,7 @@ def test_a_bad_setting_is_refused_on_a_no_op_repro_too(repo: Repo) -> None:
         assert done.stderr.startswith(f"error: {AFTER_VAR}='5m' is not a number of seconds"), \
             (command, done.stderr)
     assert repo.run("status", env={AFTER_VAR: "5m"}).returncode == 0  # runs nothing: not read
+    assert repo.run("repro", env={AFTER_VAR: ""}).returncode == 0  # empty: the default
 
 
 def test_verify_s_silent_rerun_is_said_to_be_running_too(repo: Repo) -> None:
