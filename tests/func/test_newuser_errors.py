@@ -355,3 +355,27 @@ def test_checkout_does_not_tell_to_repro_a_frozen_stage(repo: Repo) -> None:
     assert done.stderr.splitlines() == [
         "note: frozen (frozen: true) and never run, so nothing to check out: make",
         "hint: remove 'frozen: true' to let 'gitpipe repro' run it"], done.stderr
+
+
+def test_commit_says_which_stages_it_recorded_though_their_inputs_changed(repo: Repo) -> None:
+    """`gitpipe commit` after editing an out by hand also records the stage
+    below it, whose dep that out is, as up to date without running it (as
+    `dvc commit` does, which asks first): it now says so, and how to rerun."""
+    repo.gen({"raw.txt": "a\n"})
+    repo.spec({"train": {"cmd": "cp raw.txt model.txt", "deps": ["raw.txt"],
+                         "outs": ["model.txt"]},
+               "evaluate": {"cmd": "wc -c < model.txt > score.txt", "deps": ["model.txt"],
+                            "outs": ["score.txt"]}}, commit="spec")
+    assert repo.run("repro").returncode == 0
+    repo.gen({"model.txt": "tuned by hand\n"})
+    done = repo.run("commit")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == "committed 2 stages: train, evaluate", done.stdout
+    assert done.stderr.splitlines()[:2] == [
+        "note: recorded without running, though its inputs changed since its outs were "
+        "made: evaluate (deps: model.txt modified)",
+        "hint: 'gitpipe repro -f -s STAGE' reruns one"], done.stderr
+    assert repo.read("score.txt") == "2\n"  # as the note says: not recomputed
+    repo.gen({"model.txt": "tuned again\n"})
+    alone = repo.run("commit", "train")  # only the hand-made out: nothing to note
+    assert alone.returncode == 0 and "note:" not in alone.stderr, alone.stderr
