@@ -62,7 +62,8 @@ def execute(project: Project, nodes: list[Hashable], options: ReproOptions,
     """Run the planned nodes through the one scheduler (repro and backfill share it).
 
     `stage_limits` caps partitions of a stage at once, on top of its `concurrency`.
-    Lock entries of `options.forced` nodes are cleared first ("clear state").
+    The lock entry of each `options.forced` node is cleared as its turn comes
+    ("clear state"), so a run stopped before it keeps it.
     `prejudged` (repro's read-only pass) names nodes already judged up to date:
     they are skipped without a second judgement while the lock is the one that
     pass read.
@@ -84,8 +85,6 @@ def execute(project: Project, nodes: list[Hashable], options: ReproOptions,
         runner.listener(Event("", "plan", str(len(nodes))))  # the total, for a progress bar
         try:
             runner.executors.prepare(tasks)
-            if options.forced:
-                runner.writer.remove(sorted(options.forced))
             orphans = orphaned_entries(project)
             if orphans:
                 runner.writer.remove(orphans)
@@ -175,6 +174,8 @@ class _Runner:
             return self._finish(task.name, Outcome.SKIPPED)
         self.listener(Event(task.name, "check"))
         try:
+            if task.name in self.options.forced:  # as its turn comes: a stopped run keeps the rest
+                self.writer.remove([task.name])
             entry = self.writer.entries.get(task.name)
             seen = observe(task, self.project.workspace, self.params, entry)
             verdict = judge(task, entry, seen, self._reran_nondeterministic(node),
