@@ -41,6 +41,10 @@ OPTION_INSTEAD = {
        for flag in ("-a", "--all-branches", "-T", "--all-tags", "-A", "--all-commits")},
     **{(command, "--md"): "there is no markdown table; --json gives the values"
        for command in ("params diff", "metrics diff", "metrics show")},
+    ("dag", "--md"): "'gitpipe dag --format mermaid' prints the graph as mermaid (put it "
+    "in a ```mermaid block)",
+    ("dag", "--dot"): "'gitpipe dag --format dot'",
+    ("dag", "--mermaid"): "'gitpipe dag --format mermaid'",
     **{("repro", flag): "targets are stages (STAGE or STAGE@KEY); with none, "
        "'gitpipe repro' considers every stage"
        for flag in ("-R", "--recursive", "-p", "--pipeline", "-P", "--all-pipelines")},

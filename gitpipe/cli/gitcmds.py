@@ -9,12 +9,12 @@ import json
 import os
 import sys
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from gitpipe.cli import complete
-from gitpipe.cli.console import ui_of
+from gitpipe.cli.console import Ui, ui_of
 from gitpipe.cli.group import cli, project_of, size_text
 from gitpipe.cli.jsonout import json_option, json_out
 from gitpipe.cli.output import LivePrinter, diff_lines, print_report
@@ -154,6 +154,7 @@ def commit_command(ctx: click.Context, targets: tuple[str, ...]) -> None:
 
     project = project_of(ctx)
     before = gitadvice.marks(project)
+    changed = _inputs_changed(project, targets)
     names = commit(project, targets)
     partitions = sum("@" in name for name in names)
     counted = [plural(len(names) - partitions, "stage")] if len(names) > partitions else []
@@ -161,11 +162,40 @@ def commit_command(ctx: click.Context, targets: tuple[str, ...]) -> None:
     shown = ", ".join(tasks_text(names, positions_of(str(n) for n in project.graph.nodes)))
     ui_of(ctx).info(f"committed {' and '.join(counted) or '0 stages'}"
                     + (f": {shown}" if names else ""))
+    _say_kept_as_they_are(ui_of(ctx), [(name, changed[name]) for name in names
+                                        if name in changed])
     tasks = [project.graph.nodes[name]["task"] for name in names]
     advice = say_git_advice(ui_of(ctx), lambda: gitadvice.advice_for(
         project, before, [out.path for task in tasks for out in task.outs]))
     if out := json_out(ctx):
         out.emit({**header("commit"), "committed": list(names), **git_add_json(advice)})
+
+
+def _inputs_changed(project: Any, targets: tuple[str, ...]) -> dict[str, str]:
+    """Each stale task of the targets whose inputs changed since its outs were
+    made, with the first such reason, as `status` words it."""
+    from gitpipe.project.reasons import INPUTS
+
+    changed = {}
+    for verdict in project.status(targets).tasks:
+        said = [str(reason) for reason in verdict.reasons if reason.kind in INPUTS]
+        if said:
+            changed[verdict.task] = said[0]
+    return changed
+
+
+def _say_kept_as_they_are(ui: Ui, kept: list[tuple[str, str]]) -> None:
+    """`commit` records outs as they are: where a stage's inputs changed
+    since they were made (an out above it edited by hand), they are not what
+    its command would make now, and a DVC user was asked first."""
+    if not kept:
+        return
+    shown = ", ".join(f"{name} ({why})" for name, why in kept[:3])
+    more = f" and {len(kept) - 3} more" if len(kept) > 3 else ""
+    ui.info(f"note: recorded without running, though {'its' if len(kept) == 1 else 'their'} "
+            f"inputs changed since {'its' if len(kept) == 1 else 'their'} outs were made: "
+            f"{shown}{more}", err=True)
+    ui.info("hint: 'gitpipe repro -f -s STAGE' reruns one", err=True)
 
 
 @cli.group()

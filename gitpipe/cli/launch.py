@@ -142,8 +142,12 @@ def _without_cli(command: str, argv: list[str]) -> tuple[str, int, bool] | None:
     without the CLI, not a repro it ran), or None: the CLI answers."""
     import time
 
-    from gitpipe.fastpath import seal
+    from gitpipe.fastpath import noop, seal
 
+    if command == noop.REPRO and noop.STILL_RUNNING_VAR in os.environ:
+        problem = _bad_still_running_setting()
+        if problem is not None:
+            return _refused(problem)
     # The status may take the listings the seal's check walks (seal.check):
     # what it reads is as old as the check, and so is the racy window of its seal.
     started_ns = time.time_ns()
@@ -167,6 +171,20 @@ def _without_cli(command: str, argv: list[str]) -> tuple[str, int, bool] | None:
     if isinstance(found, quick.Stale):
         return _repro_without_cli(found, argv)
     return None if found is None else (*found, True)
+
+
+def _bad_still_running_setting() -> Exception | None:
+    """Why a run would refuse the still-running setting (cli/stillrunning.py),
+    asked before a sealed no-op's answer too: a CI job with a mistyped value
+    fails the same way every time, not first on the day a stage has to run."""
+    from gitpipe.cli.stillrunning import silence_allowed
+    from gitpipe.core.errors import BadInputError
+
+    try:
+        silence_allowed()
+    except BadInputError as exc:
+        return exc
+    return None
 
 
 def _refused(exc: Exception) -> tuple[str, int, bool] | None:

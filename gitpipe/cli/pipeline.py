@@ -18,7 +18,7 @@ from gitpipe.cli.group import cli, project_of, scope_names, settle_exit_code, si
 from gitpipe.cli.jsonout import git_add_json, json_option, json_out
 from gitpipe.cli.output import print_status
 from gitpipe.cli.reprorun import every_task, retry_backoff, run_repro, shown_run
-from gitpipe.cli.verify import print_check, print_totals
+from gitpipe.cli.verify import ShownChecks, print_totals
 from gitpipe.core.ranges import plural
 
 if TYPE_CHECKING:
@@ -214,7 +214,9 @@ def _verify_ran(project: Project, report: Report, ui: Ui) -> VerifyReport:
     """repro --verify: what ran, rerun in scratch copies (docs/howto/verify.md)."""
     from gitpipe.usecases.verify import verify_ran
 
-    return verify_ran(project, report.results, lambda check: print_check(check, ui))
+    shown = ShownChecks(ui)
+    with shown.watched():
+        return verify_ran(project, report.results, shown.checked, shown.starting)
 
 
 @cli.command()

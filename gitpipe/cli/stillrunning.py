@@ -20,15 +20,16 @@ from contextlib import contextmanager
 
 from gitpipe.cli.console import Ui
 from gitpipe.core.errors import BadInputError
+from gitpipe.fastpath.noop import STILL_RUNNING_VAR as AFTER_VAR
 
-AFTER_VAR = "GITPIPE_STILL_RUNNING_AFTER"
 _SHOWN = 5  # tasks named on the line; the others counted
 _LEAST = 1.0  # seconds: a smaller silence would fill the log with these lines
 
 
 def silence_allowed() -> float:
-    """Seconds of silence before the line (0: never), as the environment says."""
-    text = os.environ.get(AFTER_VAR, "60")
+    """Seconds of silence before the line (0: never), as the environment says;
+    an empty value is no value (a CI variable defined as nothing)."""
+    text = os.environ.get(AFTER_VAR) or "60"
     try:
         seconds = float(text)
     except ValueError:

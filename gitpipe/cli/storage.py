@@ -6,15 +6,18 @@ Registered on the `cli` group when `gitpipe.cli.main` imports this module.
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from gitpipe.cli import complete
-from gitpipe.cli.console import ui_of
+from gitpipe.cli.console import Ui, ui_of
 from gitpipe.cli.group import cli, project_of, scope_names, size_text
 from gitpipe.cli.jsonout import json_option, json_out
 from gitpipe.cli.progress import CountProgress, TransferProgress
+
+if TYPE_CHECKING:
+    from gitpipe.pipeline.model import Pipeline
 
 
 def _moved(verb: str, summary: Any) -> str:
@@ -68,13 +71,11 @@ def _every_run(direction: str, ctx: click.Context, targets: tuple[str, ...],
 def checkout(ctx: click.Context, targets: tuple[str, ...], force: bool) -> None:
     """Make the workspace outs match gitpipe.lock, from the cache. TARGETS are
     stages, outs, or files and folders inside a directory out."""
-    report = project_of(ctx).checkout(targets, force)
+    project = project_of(ctx)
+    report = project.checkout(targets, force)
     ui = ui_of(ctx)
     ui.info(f"checked out {len(report.restored)} out(s), {len(report.unchanged)} unchanged")
-    if report.never_run:
-        ui.info(f"note: never run, so nothing to check out: {', '.join(report.never_run)}",
-                err=True)
-        ui.info("hint: run 'gitpipe repro' to compute them", err=True)
+    _say_never_run(ui, report.never_run, project.pipeline)
     _warn_kept(report)
     if report.missing:
         from gitpipe.usecases.transfer import PULL_OR_REPRO, missing_error
@@ -82,6 +83,31 @@ def checkout(ctx: click.Context, targets: tuple[str, ...], force: bool) -> None:
         # A checkout reads the local cache only: what it lacks, a pull brings.
         raise missing_error(report.missing, "the local cache", PULL_OR_REPRO)
     _fail_if_kept(report)
+
+
+def _lock_outs(project: Any) -> dict[str, str]:
+    """`model.bin, stage 'train'` for each object gitpipe.lock names as an out."""
+    from gitpipe.trust.checks import printable
+
+    named: dict[str, str] = {}
+    for task, entry in project.lock_entries.items():
+        for out in entry.outs:
+            named.setdefault(out.digest, f"{printable(out.path)}, stage {task!r}")
+    return named
+
+
+def _say_never_run(ui: Ui, never_run: list[str], pipeline: Pipeline) -> None:
+    """The stages with no out to check out yet, and what makes them: `repro`,
+    which never runs a frozen one."""
+    frozen = [name for name in never_run if pipeline.stage(name).frozen]
+    if frozen:
+        ui.info(f"note: frozen (frozen: true) and never run, so nothing to check out: "
+                f"{', '.join(frozen)}", err=True)
+        ui.info("hint: remove 'frozen: true' to let 'gitpipe repro' run it", err=True)
+    others = [name for name in never_run if name not in frozen]
+    if others:
+        ui.info(f"note: never run, so nothing to check out: {', '.join(others)}", err=True)
+        ui.info("hint: run 'gitpipe repro' to compute them", err=True)
 
 
 def _warn_kept(report: Any) -> None:
@@ -324,9 +350,10 @@ def fsck(ctx: click.Context, repair: bool, remote_name: str | None, jobs: int) -
         else:
             report = run_fsck(project, repair, progress)
             where = "the cache"
+    outs = _lock_outs(project) if report.bad else {}
     for digest in report.bad:
         state = "removed" if digest in report.removed else "bad"
-        click.echo(f"{state}: {digest}")
+        click.echo(f"{state}: {digest}" + (f" ({outs[digest]})" if digest in outs else ""))
     for out in report.missing:  # a path from gitpipe.lock, as git brought it
         click.echo(f"missing: {printable(out.path)} (stage {out.task!r}, {out.digest})")
     for problem in report.malformed:
@@ -335,6 +362,9 @@ def fsck(ctx: click.Context, repair: bool, remote_name: str | None, jobs: int) -
                f"{len(report.missing)} lock out(s) missing from {where}")
     if report.removed and remote_name is not None:
         click.echo("hint: 'gitpipe push' from a clone that has them puts them back")
+    elif report.missing and remote_name is None:
+        click.echo("hint: 'gitpipe fetch' brings the missing outs back from a remote that has "
+                   "them; 'gitpipe repro -f STAGE' computes them again")
     if document := json_out(ctx):
         from gitpipe.usecases.documents import fsck_document, remote_of
 

@@ -123,7 +123,7 @@ def _file_json(found: MetricsFile) -> dict[str, Any]:
 
 def _show_rows(shown: dict[str, list[MetricsFile]]) -> list[list[str]]:
     """One row per metric (or per file without values), one column per side."""
-    from gitpipe.usecases.values import show
+    from gitpipe.usecases.values import brief, show
 
     cells: dict[tuple[str, str], dict[str, str]] = {}
     for label, files in shown.items():
@@ -133,7 +133,7 @@ def _show_rows(shown: dict[str, list[MetricsFile]]) -> list[list[str]]:
                     "(unreadable)" if found.problem else "(empty)"
                 cells.setdefault((found.path, ""), {})[label] = state
             for key, value in found.values.items():
-                cells.setdefault((found.path, key), {})[label] = show(value)
+                cells.setdefault((found.path, key), {})[label] = show(brief(value))
     return [[f"{path}:{key}" if key else path, *(row.get(label, "-") for label in shown)]
             for (path, key), row in sorted(cells.items())]
 
@@ -167,7 +167,7 @@ def metrics_show_command(ctx: click.Context, revs: tuple[str, ...], as_json: boo
 @click.pass_context
 def metrics_diff_command(ctx: click.Context, revs: tuple[str, ...], everything: bool,
                          as_json: bool) -> None:
-    from gitpipe.usecases.values import side_label
+    from gitpipe.usecases.values import briefly, side_label
 
     old, new = _sides(revs)
     found = project_of(ctx).metrics_diff(old, new, everything)
@@ -175,6 +175,6 @@ def metrics_diff_command(ctx: click.Context, revs: tuple[str, ...], everything: 
     if as_json:
         _echo_json(changes_json(found.changes))
     else:
-        print_changes(found.changes, "metrics", side_label(old), side_label(new),
-                      bool(found.problems))
+        print_changes([briefly(change) for change in found.changes], "metrics",
+                      side_label(old), side_label(new), bool(found.problems))
     ctx.exit(1 if found.problems else 0)

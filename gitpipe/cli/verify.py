@@ -6,6 +6,8 @@ Registered on the `cli` group when `gitpipe.cli.main` imports this module.
 
 from __future__ import annotations
 
+import time
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
 import click
@@ -31,14 +33,51 @@ def verify(ctx: click.Context, targets: tuple[str, ...], local: bool) -> None:
     from gitpipe.usecases.verify import verify as run_verify
 
     ui = ui_of(ctx)
-    report = run_verify(project_of(ctx), VerifyOptions(targets, local),
-                        lambda check: print_check(check, ui))
+    shown = ShownChecks(ui)
+    with shown.watched():
+        report = run_verify(project_of(ctx), VerifyOptions(targets, local), shown.checked,
+                            shown.starting)
     settle_exit_code(ctx, 0 if report.ok else 1)
     print_totals(report, ui)
     if out := json_out(ctx):
         out.emit(report.to_json())
     if not report.ok:
         ctx.exit(1)
+
+
+class ShownChecks:
+    """Each verdict as it comes, and, in a log, `still running: train (61 s)`
+    while a rerun prints nothing (cli/stillrunning.py): a check reruns what
+    ran, as long and as silent as the run was."""
+
+    def __init__(self, ui: Ui) -> None:
+        self.ui = ui
+        self.task: str | None = None
+        self.since = self.said_at = time.monotonic()
+
+    def starting(self, task: str) -> None:
+        self.task, self.since = task, time.monotonic()
+
+    def checked(self, check: TaskCheck) -> None:
+        self.task = None
+        print_check(check, self.ui)
+        self.said_at = time.monotonic()
+
+    def running(self) -> dict[str, float]:
+        task = self.task
+        return {} if task is None else {task: self.since}
+
+    def say(self, text: str) -> None:
+        self.ui.info(text)
+        self.said_at = time.monotonic()
+
+    def watched(self) -> AbstractContextManager[None]:
+        """While the checks run: the still-running line where no bar is drawn."""
+        from gitpipe.cli.stillrunning import still_running
+
+        # A check begun is news of its own: the silence is counted from it.
+        return still_running(self.ui, self.running, lambda: max(self.said_at, self.since),
+                             self.say)
 
 
 def print_check(check: TaskCheck, ui: Ui) -> None:

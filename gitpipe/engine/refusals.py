@@ -10,9 +10,11 @@ import os
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from pathlib import Path
 
+from gitpipe.core.digraph import Dag
 from gitpipe.core.errors import did_you_mean
 from gitpipe.core.outcome import Outcome
 from gitpipe.engine.reports import Said, TaskResult
+from gitpipe.pipeline.graph import OutIndex
 from gitpipe.pipeline.model import Task
 from gitpipe.pipeline.parse import spec_places
 from gitpipe.project.root import Project
@@ -24,24 +26,38 @@ NEAR_MISSES_AMONG = 1000  # files beside a missing dep, at most, to look for a n
 
 
 def missing_message(root: Path, task: Task, missing: Sequence[str],
-                    unresolved: tuple[str, ...], place: Callable[[str], str]) -> Said:
+                    unresolved: tuple[str, ...], place: Callable[[str], str],
+                    frozen: str | None = None) -> Said:
     """Why a stale stage cannot run, after where it is declared (`place`, as
     `spec_places` says it): a dep that does not exist (and a near miss beside
-    it, for a typo), or a `python:` root that names no module file of the
+    it, for a typo; or the `frozen` stage upstream whose out it is, which
+    never runs), or a `python:` root that names no module file of the
     project (a standard-library or installed module is no `python:` dep: it
     is not followed)."""
     where = place(task.stage.name)
     if missing:
         near = near_miss(root, missing[0])
+        hint = "fix the path in gitpipe.yaml, create the file, or add the stage that writes it"
+        if frozen is not None:
+            hint = (f"{missing[0]!r} is an out of stage {frozen!r}, which is frozen (frozen: "
+                    "true) and never runs: remove 'frozen: true' to let it run, or bring back "
+                    "the out its lock records ('gitpipe checkout', 'gitpipe pull')")
         return Said(f"{where}: stage {task.name!r}: dependency {missing[0]!r} does not exist"
-                    f"{f' ({near})' if near else ''}",
-                    "fix the path in gitpipe.yaml, create the file, or add the stage that "
-                    "writes it")
+                    f"{f' ({near})' if near else ''}", hint)
     return Said(f"{where}: stage {task.name!r}: python: {printable(unresolved[0])} names no "
                 "module file of the project (looked for beside it, in the stage's wdir, the "
                 "root and src/)",
                 "a python: dep follows the project's own modules; an installed or "
                 "standard-library module is not one, so drop it or name the project's file")
+
+
+def frozen_maker(graph: Dag, node: Hashable, missing: Sequence[str]) -> str | None:
+    """The stage upstream of `node` that is frozen and whose out the first
+    missing dep is (or is inside): a stage that never runs to make it."""
+    frozen = [graph.nodes[up]["task"] for up in graph.predecessors(node)
+              if graph.nodes[up]["task"].stage.frozen]
+    makers = OutIndex(frozen).producers(missing[0]) if frozen and missing else []
+    return makers[0].stage.name if makers else None
 
 
 def near_miss(root: Path, dep: str, outs: Iterable[str] = ()) -> str | None:
@@ -91,7 +107,8 @@ def as_repro_will(project: Project, nodes: Iterable[Hashable], verdicts: Iterabl
             assert seen is not None
             task = graph.nodes[node]["task"]
             blockers[result.task] = frozenset((result.task,))
-            refused = missing_message(project.root, task, missing, seen.unresolved, place)
+            refused = missing_message(project.root, task, missing, seen.unresolved, place,
+                                      frozen_maker(graph, node, missing))
             said.append(result._replace(outcome=Outcome.FAILED, message=refused.message,
                                         hint=refused.hint))
             continue

@@ -23,7 +23,7 @@ from gitpipe.core.errors import GitpipeError, RecordError, debugging
 from gitpipe.engine.beforerun import prepare_work_tree
 from gitpipe.engine.limits import scheduling_limits, sensor_gates
 from gitpipe.engine.midrun import inputs_read, moved_input, moved_problem
-from gitpipe.engine.refusals import missing_message
+from gitpipe.engine.refusals import frozen_maker, missing_message
 from gitpipe.engine.reports import Event, Listener, Report, ReproOptions, Said, TaskResult
 from gitpipe.engine.runcache import RunCache, locked_outs, repro_sharing
 from gitpipe.engine.scheduler import Outcome, Scheduler, run_until_stopped
@@ -62,7 +62,8 @@ def execute(project: Project, nodes: list[Hashable], options: ReproOptions,
     """Run the planned nodes through the one scheduler (repro and backfill share it).
 
     `stage_limits` caps partitions of a stage at once, on top of its `concurrency`.
-    Lock entries of `options.forced` nodes are cleared first ("clear state").
+    The lock entry of each `options.forced` node is cleared as its turn comes
+    ("clear state"), so a run stopped before it keeps it.
     `prejudged` (repro's read-only pass) names nodes already judged up to date:
     they are skipped without a second judgement while the lock is the one that
     pass read.
@@ -84,8 +85,6 @@ def execute(project: Project, nodes: list[Hashable], options: ReproOptions,
         runner.listener(Event("", "plan", str(len(nodes))))  # the total, for a progress bar
         try:
             runner.executors.prepare(tasks)
-            if options.forced:
-                runner.writer.remove(sorted(options.forced))
             orphans = orphaned_entries(project)
             if orphans:
                 runner.writer.remove(orphans)
@@ -175,6 +174,8 @@ class _Runner:
             return self._finish(task.name, Outcome.SKIPPED)
         self.listener(Event(task.name, "check"))
         try:
+            if task.name in self.options.forced:  # as its turn comes: a stopped run keeps the rest
+                self.writer.remove([task.name])
             entry = self.writer.entries.get(task.name)
             seen = observe(task, self.project.workspace, self.params, entry)
             verdict = judge(task, entry, seen, self._reran_nondeterministic(node),
@@ -193,7 +194,8 @@ class _Runner:
         if missing or seen.unresolved:
             return self._finish(task.name, Outcome.FAILED, verdict,
                                 missing_message(self.project.root, task, missing,
-                                                seen.unresolved, self.spec_place))
+                                                seen.unresolved, self.spec_place,
+                                                frozen_maker(self.project.graph, node, missing)))
         try:
             if self._restore(task, verdict, seen):
                 return Outcome.RESTORED

@@ -21,6 +21,9 @@ STATUS = "status"
 REPRO = "repro"
 CHECK = "--check"  # `status --check`: exit 1 when anything is stale
 SEALED = {(STATUS,): STATUS, (STATUS, CHECK): STATUS, (REPRO,): REPRO}
+# The still-running line's setting (cli/stillrunning.py reads and checks it):
+# where it is set, a repro the seal answers checks it first, as a run does.
+STILL_RUNNING_VAR = "GITPIPE_STILL_RUNNING_AFTER"
 
 
 def command_of(argv: list[str]) -> str | None:

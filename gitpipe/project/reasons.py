@@ -52,6 +52,12 @@ class Kind(enum.Enum):
 RECORD_ONLY = frozenset({Kind.OUT_KIND})
 # Reasons that only explain, given beside a cause and never alone.
 NOTES = frozenset({Kind.NONDETERMINISTIC})
+# Reasons that say what a stage's outs were made from has changed since:
+# recording those outs without running (`commit`) keeps them as they are.
+INPUTS = frozenset({Kind.CMD, Kind.DEP_MODIFIED, Kind.DEP_MISSING, Kind.DEP_ADDED,
+                    Kind.DEP_REMOVED, Kind.DEP_MODE, Kind.PYTHON_MODIFIED,
+                    Kind.PYTHON_IMPORTED, Kind.PYTHON_DROPPED, Kind.PARAM, Kind.WDIR,
+                    Kind.ENV, Kind.RUNTIME})
 
 
 class Reason(NamedTuple):

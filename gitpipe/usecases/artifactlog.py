@@ -32,6 +32,7 @@ from gitpipe.pipeline.lockentries import EntryParser
 from gitpipe.pipeline.lockfile import LOCK_FILE, LockedPath, LockEntry
 from gitpipe.pipeline.model import SPEC_FILE
 from gitpipe.trust.checks import digest_problem, shown_path_problem
+from gitpipe.trust.plaintext import shell_word
 
 if TYPE_CHECKING:
     from gitpipe.project.root import Project
@@ -376,10 +377,22 @@ def _never_recorded(project: Project, target: str, lock: _Lock | None, rev: str 
                      for out in project.graph.nodes[node]["task"].outs}
     if any(target == out or target.startswith(out + "/") for out in outs):
         return
+    _refuse_a_stage(target, lock)
     raise BadInputError(f"{target!r} is not an out of any stage"
                         + (f" at {rev!r}" if rev else ""),
                         hint=did_you_mean(target, outs)
                         or "'gitpipe status' lists the stages; gitpipe.yaml names their outs")
+
+
+def _refuse_a_stage(target: str, lock: _Lock | None) -> None:
+    """A stage's name (`log train`: "the stage's log" to a DVC user) is said to be one."""
+    outs = sorted({out.path for task, entry in (lock.entries if lock else {}).items()
+                   if task.partition("@")[0] == target for out in entry.outs})
+    if outs:
+        which = "its out" if len(outs) == 1 else f"one of its {len(outs)} outs"
+        raise BadInputError(f"{target!r} is a stage, not an out: 'gitpipe log' follows an "
+                            "out's versions", hint=f"gitpipe log {shell_word(outs[0])} "
+                            f"({which}); 'gitpipe runs {target}' lists its runs")
 
 
 __all__ = ["ArtifactLog", "ArtifactVersion", "Upstream", "artifact_log", "artifact_path"]

@@ -81,6 +81,27 @@ def show(value: Any) -> str:
     return str(value)
 
 
+SHOWN_DIGITS = 12  # a metric's float in a table: float arithmetic's noise lies past them
+
+
+def brief(value: Any) -> Any:
+    """A metric's float as a table shows it: to SHOWN_DIGITS significant
+    digits, so a script's 0.7259999999999999 reads 0.726 (DVC rounds metrics
+    too); anything else as it is. `--json` gives the values as written."""
+    if isinstance(value, float) and math.isfinite(value):
+        return float(f"{value:.{SHOWN_DIGITS}g}")
+    return value
+
+
+def briefly(change: Change) -> Change:
+    """A metric's change as a table shows it: each number `brief`, unless that
+    would show two differing values alike."""
+    old, new = brief(change.old), brief(change.new)
+    if change.changed and same(old, new):
+        return change
+    return change._replace(old=old, new=new, change=brief(change.change))
+
+
 class MetricsDiff(NamedTuple):
     """The metrics that differ (or all, when asked), and the files that could
     not be read on either side (their values are left out of the comparison)."""

@@ -83,13 +83,15 @@ class VerifyReport(NamedTuple):
 
 
 Listener = Callable[[TaskCheck], None]
+Starting = Callable[[str], None]  # a task's name, as its check begins
 
 
-def verify(project: Project, options: VerifyOptions,
-           listener: Listener | None = None) -> VerifyReport:
+def verify(project: Project, options: VerifyOptions, listener: Listener | None = None,
+           starting: Starting | None = None) -> VerifyReport:
     """Check the targets (every task by default) one after another; a BadInputError
     for an unknown target. Stale tasks are skipped: the lock says nothing yet
-    of what their inputs produce."""
+    of what their inputs produce. `starting` hears of each task before its
+    check, `listener` of its verdict."""
     graph = project.graph
     chosen = graph_module.select(graph, options.targets) if options.targets \
         else list(graph.nodes)
@@ -103,6 +105,8 @@ def verify(project: Project, options: VerifyOptions,
         if str(node) not in wanted:
             continue
         task = graph.nodes[node]["task"]
+        if starting is not None:
+            starting(task.name)
         check = _check(project, task, verdicts[task.name], entries.get(task.name), options)
         checks.append(check)
         if listener is not None:
@@ -111,13 +115,14 @@ def verify(project: Project, options: VerifyOptions,
 
 
 def verify_ran(project: Project, results: Iterable[TaskResult],
-               listener: Listener | None = None) -> VerifyReport:
+               listener: Listener | None = None,
+               starting: Starting | None = None) -> VerifyReport:
     """`repro --verify`: each task that ran in the repro (its TaskResults) once more."""
     ran = tuple(r.task for r in results if r.outcome is Outcome.RAN)
     if not ran:
         return VerifyReport(())
     project.__dict__.pop("lock_entries", None)  # as the repro left it
-    return verify(project, VerifyOptions(ran, after_repro=True), listener)
+    return verify(project, VerifyOptions(ran, after_repro=True), listener, starting)
 
 
 def _only_always(verdict: Staleness) -> bool:

@@ -179,6 +179,18 @@ def test_a_path_that_is_not_an_out_is_refused_with_a_hint(repo: Repo) -> None:
     assert unknown.returncode == 2 and "unknown revision 'nope'" in unknown.stderr
 
 
+def test_a_stage_s_name_names_its_outs_and_its_runs(repo: Repo) -> None:
+    """`gitpipe log train` (a stage, where a DVC user reads "the stage's log"):
+    the hint names the command that takes its out, and `runs` for its runs."""
+    chain(repo)
+    done = repo.run("log", "train")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr == ("error: 'train' is a stage, not an out: 'gitpipe log' follows an "
+                           "out's versions\nhint: gitpipe log model.txt (its out); "
+                           "'gitpipe runs train' lists its runs\n"), done.stderr
+    assert ok(repo, "log", "model.txt")
+
+
 def test_an_out_never_committed_says_so(repo: Repo) -> None:
     repo.spec({"a": {"cmd": "echo 1 > a.txt", "outs": ["a.txt"]}}, commit="spec only")
     done = repo.run("log", "a.txt", check=True)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -11,7 +15,7 @@ import pytest
 from gitpipe.engine.backfill import BackfillOptions
 from gitpipe.engine.reports import ReproOptions
 from gitpipe.engine.scheduler import Outcome
-from tests.conftest import Repo, ran_cmd
+from tests.conftest import GIT_ENV, Repo, ran_cmd
 from tests.func.test_parallel import max_concurrent
 
 RAW_DAYS = [f"2024-01-{d:02d}" for d in range(1, 11)]
@@ -346,3 +350,33 @@ def test_counts_of_partitions_are_per_stage(repo: Repo) -> None:
     said = repo.run("status").stdout
     assert "3 of 3 stages stale (features: 1 of 10 partitions, agg: 1 of 10 partitions)" \
         in said, said
+
+
+def test_a_forced_backfill_that_stops_keeps_what_it_never_started(repo: Repo) -> None:
+    """`backfill --force` clears each partition's lock entry ("clear state");
+    a run stopped by Ctrl-C cleared those it never reached too, and status
+    then called partitions computed and recorded `new partition`."""
+    days = ("2024-01-01", "2024-01-02", "2024-01-03")
+    repo.spec({"day": {"partition": {"by": "date", "start": days[0], "end": days[-1]},
+                       "cmd": "if test -f slow-${date}; then touch started; sleep 60; fi; "
+                              "mkdir -p out && echo ${date} > out/${date}.txt",
+                       "outs": ["out/${date}.txt"]}}, commit="spec")
+    assert repo.run("repro").returncode == 0
+    repo.gen({f"slow-{days[0]}": "x"})
+    env = {**os.environ, **GIT_ENV, "NO_COLOR": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "gitpipe", "backfill", "day", "--start",
+                             days[0], "--end", days[-1], "--force", "-j", "1"],
+                            cwd=repo.path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (repo.path / "started").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "cancelled" in out, out
+    status = repo.run("status", "--json")
+    stale = {task["task"]: task["reasons"] for task in json.loads(status.stdout)["stages"]
+             if task["stale"]}
+    assert set(stale) == {f"day@{days[0]}"}, stale  # the interrupted one alone
+    assert all(f"day@{day}:" in repo.read("gitpipe.lock") for day in days[1:])

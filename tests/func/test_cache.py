@@ -323,3 +323,27 @@ def test_pull_writes_workspace_files_from_the_download_itself(repo: Repo, tmp_pa
     assert copied == []
     assert laptop.read("out/sorted.txt") == "a\nb\n"
     assert laptop.run("status", "--check").returncode == 0
+
+
+def test_fsck_names_the_out_a_bad_object_is_and_how_to_get_it_back(repo: Repo) -> None:
+    """`bad: xxh3:…` alone left the user to find which out it was; and once
+    `--repair` removed it, the out the lock names was missing with no word of
+    how to have it again."""
+    repo.gen({"raw.txt": "a\n"})
+    repo.spec({"train": {"cmd": "cp raw.txt model.bin", "deps": ["raw.txt"],
+                         "outs": ["model.bin"]}}, commit="spec")
+    repo.run("repro", check=True)
+    digest = repo.project().lock_entries["train"].outs[0].digest
+    obj = repo.project().cache.path(digest)
+    os.chmod(obj, 0o644)
+    obj.write_text("flipped")
+    found = repo.run("fsck")
+    assert found.returncode == 1
+    assert found.stdout.splitlines()[0] == f"bad: {digest} (model.bin, stage 'train')", \
+        found.stdout
+    repaired = repo.run("fsck", "--repair")
+    assert repaired.returncode == 0, repaired.stderr
+    assert f"removed: {digest} (model.bin, stage 'train')" in repaired.stdout.splitlines()
+    assert repaired.stdout.splitlines()[-1] == (
+        "hint: 'gitpipe fetch' brings the missing outs back from a remote that has them; "
+        "'gitpipe repro -f STAGE' computes them again"), repaired.stdout

@@ -317,3 +317,65 @@ def test_key_in_a_foreach_over_a_list_says_only_item_is_defined(repo: Repo) -> N
     assert done.returncode == 2, done.stderr
     assert "'key' is not defined (a foreach over a list defines only ${item}" in done.stderr
     assert "hint: foreach, matrix, vars" in done.stderr  # this one is about foreach
+
+
+FROZEN = ("stages:\n"
+          "  make:\n    cmd: echo made > made.txt\n    frozen: true\n    outs: [made.txt]\n"
+          "  use:\n    cmd: cat made.txt > used.txt\n    deps: [made.txt]\n    outs: [used.txt]\n")
+
+
+def test_a_dep_a_frozen_stage_never_made_names_the_frozen_stage(repo: Repo) -> None:
+    """`frozen: true` on a stage that has not made its out here: the stage
+    below it is refused, and the hint said to add the stage that writes it,
+    which is there, frozen. It now names that stage and what to do."""
+    repo.gen({"gitpipe.yaml": FROZEN}, commit="spec")
+    hint = ("hint: 'made.txt' is an out of stage 'make', which is frozen (frozen: true) and "
+            "never runs: remove 'frozen: true' to let it run, or bring back the out its lock "
+            "records ('gitpipe checkout', 'gitpipe pull')")
+    for command in (("repro",), ("repro", "--dry-run")):
+        done = repo.run(*command)
+        assert done.returncode == 1, (command, done.stderr)
+        lines = done.stderr.splitlines()
+        assert any(line.endswith("stage 'use': dependency 'made.txt' does not exist")
+                   for line in lines), (command, lines)
+        assert hint in lines, (command, lines)
+    repo.gen({"gitpipe.yaml": FROZEN.replace("cat made.txt", "cat mdae.txt")
+              .replace("deps: [made.txt]", "deps: [mdae.txt]")})
+    assert "frozen" not in repo.run("repro").stderr  # a dep no stage writes: as before
+
+
+def test_checkout_does_not_tell_to_repro_a_frozen_stage(repo: Repo) -> None:
+    """`gitpipe checkout` named the stages never run and hinted `repro`, which
+    never runs a frozen one."""
+    repo.gen({"gitpipe.yaml": FROZEN.replace("    deps: [made.txt]\n", "")
+              .replace("cat made.txt", "echo used")}, commit="spec")
+    assert repo.run("repro").returncode == 0
+    done = repo.run("checkout")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [
+        "note: frozen (frozen: true) and never run, so nothing to check out: make",
+        "hint: remove 'frozen: true' to let 'gitpipe repro' run it"], done.stderr
+
+
+def test_commit_says_which_stages_it_recorded_though_their_inputs_changed(repo: Repo) -> None:
+    """`gitpipe commit` after editing an out by hand also records the stage
+    below it, whose dep that out is, as up to date without running it (as
+    `dvc commit` does, which asks first): it now says so, and how to rerun."""
+    repo.gen({"raw.txt": "a\n"})
+    repo.spec({"train": {"cmd": "cp raw.txt model.txt", "deps": ["raw.txt"],
+                         "outs": ["model.txt"]},
+               "evaluate": {"cmd": "wc -c < model.txt > score.txt", "deps": ["model.txt"],
+                            "outs": ["score.txt"]}}, commit="spec")
+    assert repo.run("repro").returncode == 0
+    repo.gen({"model.txt": "tuned by hand\n"})
+    done = repo.run("commit")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == "committed 2 stages: train, evaluate", done.stdout
+    assert done.stderr.splitlines()[:2] == [
+        "note: recorded without running, though its inputs changed since its outs were "
+        "made: evaluate (deps: model.txt modified)",
+        "hint: 'gitpipe repro -f -s STAGE' reruns one"], done.stderr
+    assert repo.read("score.txt") == "2\n"  # as the note says: not recomputed
+    repo.gen({"model.txt": "tuned again\n"})
+    alone = repo.run("commit", "train")  # only the hand-made out: nothing to note
+    assert alone.returncode == 0 and "note:" not in alone.stderr, alone.stderr

@@ -80,3 +80,36 @@ def test_a_setting_that_is_no_number_of_seconds_is_refused(repo: Repo) -> None:
             done.stderr
         assert "Traceback" not in done.stderr
     assert not (repo.path / "o").exists()
+
+
+def test_a_bad_setting_is_refused_on_a_no_op_repro_too(repo: Repo) -> None:
+    """A CI job whose setting is mistyped fails the same way every time, not
+    only on the first day a stage has to run: a sealed no-op repro (the
+    answer given before anything is imported) refuses it as a run does."""
+    repo.spec({"s": {"cmd": "echo > o", "outs": ["o"]}}, commit="spec")
+    for _ in range(2):  # the second no-op is the sealed answer
+        assert repo.run("repro").returncode == 0
+    for command in (["repro"], ["repro", "-j", "2"], ["repro", "--json"]):
+        done = repo.run(*command, env={AFTER_VAR: "5m"})
+        assert done.returncode == 2, (command, done.stdout, done.stderr)
+        assert done.stderr.startswith(f"error: {AFTER_VAR}='5m' is not a number of seconds"), \
+            (command, done.stderr)
+    assert repo.run("status", env={AFTER_VAR: "5m"}).returncode == 0  # runs nothing: not read
+    assert repo.run("repro", env={AFTER_VAR: ""}).returncode == 0  # empty: the default
+
+
+def test_verify_s_silent_rerun_is_said_to_be_running_too(repo: Repo) -> None:
+    """`repro --verify` in CI reruns what ran once more, as silent as the run:
+    the check says it is alive as the run does."""
+    repo.spec({"slow": {"cmd": "sleep 3 && echo done > o", "outs": ["o"]}}, commit="spec")
+    done = repo.run("repro", "--verify", env={AFTER_VAR: "1"}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    checking = lines[lines.index("1 ran") + 1:]  # after the run's table: the check
+    assert any(re.fullmatch(r"still running: slow \(\d+ s\)", line) for line in checking), lines
+    assert checking[-2:] == ["ok slow", "verify: 1 ok"], lines
+    again = repo.run("verify", env={AFTER_VAR: "1"}, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert re.match(r"still running: slow \(\d+ s\)\n", again.stdout), again.stdout
+    quiet = repo.run("verify", env={AFTER_VAR: "0"}, timeout=120)
+    assert "still running" not in quiet.stdout + quiet.stderr

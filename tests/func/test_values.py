@@ -196,6 +196,24 @@ def test_metrics_diff_with_zero_one_and_two_revisions(repo: Repo) -> None:
     assert "metrics.json:loss.val 0.4 -> 0.4" in everything and len(everything) == 7
 
 
+def test_a_metric_s_float_noise_is_not_shown_but_its_json_is_exact(repo: Repo) -> None:
+    """A training script's 0.726 is often 0.7259999999999999 in its file (DVC
+    shows metrics rounded): the table shows 12 significant digits at most,
+    `--json` the value as written. Where that would show two differing values
+    alike, both are shown whole."""
+    metrics_repo(repo)
+    repo.gen({"scores.yaml": "auc: 0.7259999999999999\nsteps: 100\n"})
+    shown = repo.run("metrics", "show")
+    assert "scores.yaml:auc 0.726" in lines(shown.stdout), shown.stdout
+    diff = repo.run("metrics", "diff")
+    assert rows(diff.stdout) == ["scores.yaml:auc 0.7 -> 0.726 (+0.026)"], diff.stdout
+    exact = json.loads(repo.run("metrics", "diff", "--json").stdout)
+    assert exact["scores.yaml"]["auc"]["new"] == 0.7259999999999999, exact
+    repo.gen({"scores.yaml": "auc: 0.70000000000001\nsteps: 100\n"})
+    tiny = repo.run("metrics", "diff")
+    assert rows(tiny.stdout) == ["scores.yaml:auc 0.7 -> 0.70000000000001 (+1e-14)"], tiny.stdout
+
+
 def test_a_metrics_file_missing_in_the_work_tree_shows_as_missing(repo: Repo) -> None:
     metrics_repo(repo)
     (repo.path / "extra.toml").unlink()
