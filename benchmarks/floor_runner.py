@@ -21,7 +21,11 @@ writes nothing, as gitpipe keeps none for a stage without outs), and one lock fi
 every stage's digests at the end. No validation, no checks, no stat cache,
 no events: the floor of gitpipe's model of a build, not of gitpipe.
 
-    python benchmarks/floor_runner.py DAG.json JOBS [--books]   # in the repository
+`--run-entries=flat` puts every run entry in the one folder `runs/` (no
+folder a stage), `--run-entries=none` keeps none: what the run entry's new
+files cost a build, beside `--books` as it is.
+
+    python benchmarks/floor_runner.py DAG.json JOBS [--books [--run-entries=flat|none]]
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from gitpipe.executors.plainargv import plain_argv
 
 LOGS = Path(".floor-logs")
 CACHE = Path(".floor-cache")
+RUN_ENTRIES = ("folder", "flat", "none")  # where --books keeps a run entry
 
 
 def start(cmd: str) -> subprocess.Popen[bytes]:
@@ -98,7 +103,7 @@ def write_beside(final: str, data: bytes) -> None:
 
 
 def run_with_books(name: str, cmd: str, reads: list[str], writes: list[str],
-                   lock: dict[str, object]) -> None:
+                   lock: dict[str, object], entries: str = "folder") -> None:
     deps = {f: digest_of(f) for path in reads for f in files_of(path)}
     fingerprint = xxhash.xxh3_128_hexdigest(json.dumps([cmd, deps], sort_keys=True).encode())
     run(name, cmd)
@@ -114,14 +119,21 @@ def run_with_books(name: str, cmd: str, reads: list[str], writes: list[str],
     if not writes:
         lock[name] = {"fingerprint": fingerprint, "deps": deps, "outs": outs}
         return
-    (CACHE / "runs" / name).mkdir()
-    write_beside(str(CACHE / "runs" / name / fingerprint), json.dumps(outs).encode())
+    if entries == "folder":
+        (CACHE / "runs" / name).mkdir()
+        write_beside(str(CACHE / "runs" / name / fingerprint), json.dumps(outs).encode())
+    elif entries == "flat":
+        write_beside(str(CACHE / "runs" / f"{name}.{fingerprint}"), json.dumps(outs).encode())
     lock[name] = {"fingerprint": fingerprint, "deps": deps, "outs": outs}
 
 
 def main(argv: list[str]) -> int:
     books = "--books" in argv
-    argv = [a for a in argv if a != "--books"]
+    entries = next((a.partition("=")[2] for a in argv if a.startswith("--run-entries=")),
+                   "folder")
+    if entries not in RUN_ENTRIES:
+        sys.exit(f"--run-entries: one of {', '.join(RUN_ENTRIES)}")
+    argv = [a for a in argv if a != "--books" and not a.startswith("--run-entries=")]
     stages = json.loads(Path(argv[1]).read_text())
     jobs = int(argv[2])
     LOGS.mkdir(exist_ok=True)
@@ -145,7 +157,7 @@ def main(argv: list[str]) -> int:
                 name = ready.pop(0)
                 if books:
                     running[pool.submit(run_with_books, name, commands[name],
-                                        *books_of[name], lock)] = name
+                                        *books_of[name], lock, entries)] = name
                 else:
                     running[pool.submit(run, name, commands[name])] = name
             done, _ = wait(list(running), return_when=FIRST_COMPLETED)

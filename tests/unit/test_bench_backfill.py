@@ -99,3 +99,22 @@ def test_the_runner_with_books_caches_each_out_and_records_each_run(tmp_path: Pa
         entry = tmp_path / ".floor-cache" / "runs" / name / lock[name]["fingerprint"]
         assert json.loads(entry.read_text()) == {f"out/{name}": digest}
     assert lock["one"]["deps"] == {"data/a.csv": xxhash.xxh3_128_hexdigest(b"1,2\n")}
+
+
+def test_the_runner_keeps_its_run_entries_where_it_is_told(tmp_path: Path) -> None:
+    stage = {"name": "one", "cmd": "echo 1 > out/one", "needs": [], "reads": [],
+             "writes": ["out/one"]}
+    kept = {}
+    for entries in ("flat", "none"):
+        repo = tmp_path / entries
+        repo.mkdir()
+        done = _floor(repo, [stage], "--books", f"--run-entries={entries}")
+        assert done.returncode == 0, done.stderr
+        lock = json.loads((repo / ".floor-lock.json").read_text())
+        runs = repo / ".floor-cache" / "runs"
+        kept[entries] = ([p.relative_to(runs).as_posix() for p in runs.rglob("*")],
+                         lock["one"]["fingerprint"])
+    assert kept["flat"] == ([f"one.{kept['flat'][1]}"], kept["flat"][1])
+    assert kept["none"][0] == []
+    done = _floor(tmp_path, [stage], "--books", "--run-entries=elsewhere")
+    assert done.returncode != 0 and "--run-entries: one of folder, flat, none" in done.stderr
