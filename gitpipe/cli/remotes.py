@@ -155,6 +155,25 @@ def remote_remove(ctx: click.Context, name: str, local: bool) -> None:
             del raw["core"]["remote"]
     _warn(edit_config(_gitpipe_dir(ctx), edit, local))
     click.echo(f"removed remote {name!r}")
+    _drop_dangling_default(_gitpipe_dir(ctx), name, not local)
+
+
+def _drop_dangling_default(gitpipe_dir: Any, name: str, local: bool) -> None:
+    """Clear the other file's `core.remote` where it names the remote just
+    removed and neither file declares it any more, as DVC clears it at every
+    level: push and pull would go on choosing a remote that is gone."""
+    from gitpipe.pipeline.config import CONFIG_FILE, LOCAL_CONFIG_FILE, edit_config, load_config
+
+    raw = load_config(gitpipe_dir).raw
+    if name in (raw.get("remotes") or {}) or (raw.get("core") or {}).get("remote") != name:
+        return
+
+    def edit(other: dict[str, Any]) -> None:
+        if (other.get("core") or {}).get("remote") == name:
+            del other["core"]["remote"]
+    _warn(edit_config(gitpipe_dir, edit, local))
+    source = f".gitpipe/{LOCAL_CONFIG_FILE if local else CONFIG_FILE}"
+    click.echo(f"note: {source} named it the default; that line is removed", err=True)
 
 
 def _refuse_unknown(ctx: click.Context, name: str) -> None:
@@ -226,12 +245,12 @@ def remote_default(ctx: click.Context, name: str | None, unset: bool, local: boo
     from gitpipe.pipeline.config import default_remote, edit_config
 
     if name is None and not unset:
-        chosen, implied = default_remote(project_of(ctx.find_root()).config)
+        config = project_of(ctx.find_root()).config
+        chosen, implied = default_remote(config)
         if implied:
             click.echo("note: none is set; the only remote is used", err=True)
         if chosen is None:
-            raise BadInputError("no default remote",
-                                hint="'gitpipe remote default NAME' sets one")
+            raise BadInputError("no default remote", hint=_how_to_set_one(config.raw))
         click.echo(str(chosen))
         return
     if name is not None and unset:
@@ -253,6 +272,18 @@ def remote_default(ctx: click.Context, name: str | None, unset: bool, local: boo
     if not local:
         _warn(_outweighed_default(_gitpipe_dir(ctx), name))
     click.echo("no default remote" if name is None else f"default remote: {name!r}")
+
+
+def _how_to_set_one(raw: dict[str, Any]) -> str:
+    """The command that gives a default where none is: one that adds a remote
+    where there is none, the local file's where it sets `core.remote: null`
+    (which outweighs the committed file's)."""
+    if not raw.get("remotes"):
+        return "'gitpipe remote add -d NAME URL' adds a remote and makes it the default"
+    if "remote" in (raw.get("core") or {}):
+        return ("'gitpipe remote default --local NAME' sets one (.gitpipe/config.local.yaml "
+                "sets none, and outweighs .gitpipe/config.yaml)")
+    return "'gitpipe remote default NAME' sets one"
 
 
 def _outweighed_default(gitpipe_dir: Any, name: str | None) -> str | None:

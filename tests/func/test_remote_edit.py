@@ -207,3 +207,38 @@ def test_the_only_remote_is_the_default_push_uses_and_the_one_printed(
     repo.run("repro", check=True)
     repo.run("push", check=True)
     assert any((tmp_path / "only").iterdir())
+
+
+def test_removing_the_remote_the_local_file_makes_default_clears_that_default(
+        repo: Repo, tmp_path: Path) -> None:
+    """As `dvc remote remove` clears the default at every level: the local
+    file's `core.remote` named a remote gone from both files, and push then
+    said only `unknown remote 'b'`."""
+    initialised(repo)
+    for name in ("a", "b"):
+        repo.run("remote", "add", name, str(tmp_path / name), check=True)
+    repo.run("remote", "default", "--local", "b", check=True)
+    done = repo.run("remote", "remove", "b", check=True)
+    assert done.stderr == ("note: .gitpipe/config.local.yaml named it the default; "
+                           "that line is removed\n"), done.stderr
+    assert "b" not in repo.read(".gitpipe/config.local.yaml")
+    shown = repo.run("remote", "default", check=True)
+    assert (shown.stdout, shown.stderr) == ("a\n", "note: none is set; the only remote is used\n")
+
+
+def test_no_default_remote_says_the_command_that_gives_one(repo: Repo, tmp_path: Path) -> None:
+    initialised(repo)
+    none = repo.run("remote", "default")
+    assert none.returncode == 2 and none.stderr.splitlines() == [
+        "error: no default remote",
+        "hint: 'gitpipe remote add -d NAME URL' adds a remote and makes it the default"]
+    for name in ("a", "b"):
+        repo.run("remote", "add", name, str(tmp_path / name), check=True)
+    assert repo.run("remote", "default").stderr.splitlines()[1] == (
+        "hint: 'gitpipe remote default NAME' sets one")
+    repo.run("remote", "default", "a", check=True)
+    repo.run("remote", "default", "--unset", "--local", check=True)
+    unset = repo.run("remote", "default")
+    assert unset.returncode == 2 and unset.stderr.splitlines()[1] == (
+        "hint: 'gitpipe remote default --local NAME' sets one (.gitpipe/config.local.yaml "
+        "sets none, and outweighs .gitpipe/config.yaml)"), unset.stderr
