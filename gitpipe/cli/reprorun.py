@@ -31,8 +31,19 @@ if TYPE_CHECKING:
 
 
 def retry_backoff() -> float:
-    """The first wait before a stage's retry, in seconds (GITPIPE_RETRY_BACKOFF)."""
-    return float(os.environ.get("GITPIPE_RETRY_BACKOFF", "1"))
+    """The first wait before a stage's retry, in seconds (GITPIPE_RETRY_BACKOFF);
+    an empty value is no value."""
+    from gitpipe.core.errors import BadInputError
+
+    text = os.environ.get("GITPIPE_RETRY_BACKOFF") or "1"
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise BadInputError(f"GITPIPE_RETRY_BACKOFF={text!r} is not a number of seconds",
+                            hint="set it to 1 (the default), or 0 to retry at once")
+    return seconds
 
 
 def plain_options(jobs: int | None) -> ReproOptions:

@@ -379,3 +379,13 @@ def test_commit_says_which_stages_it_recorded_though_their_inputs_changed(repo: 
     repo.gen({"model.txt": "tuned again\n"})
     alone = repo.run("commit", "train")  # only the hand-made out: nothing to note
     assert alone.returncode == 0 and "note:" not in alone.stderr, alone.stderr
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "inf", "nan"])
+def test_a_bad_retry_backoff_is_refused_plainly(repo: Repo, value: str) -> None:
+    repo.spec({"a": {"cmd": "echo a > a.txt", "outs": ["a.txt"]}})
+    done = repo.run("repro", env={"GITPIPE_RETRY_BACKOFF": value})
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    said = done.stderr.splitlines()[0]
+    assert said == f"error: GITPIPE_RETRY_BACKOFF={value!r} is not a number of seconds"
+    assert not (repo.path / "a.txt").exists()
