@@ -190,10 +190,13 @@ class RemoteSettings(NamedTuple):
 
 def default_remote(config: Config) -> tuple[str | None, bool]:
     """The remote push, pull and fetch use without -r, and whether it is
-    only implied: no `core.remote`, and the one remote configured."""
+    only implied: no `core.remote`, and the one remote configured. A
+    `core.remote: null` (`remote default --unset --local`) declines even the
+    only remote: the user said no remote is the default."""
     remotes = config.raw.get("remotes") or {}
-    chosen = (config.raw.get("core") or {}).get("remote")
-    if chosen is None and len(remotes) == 1:
+    core = config.raw.get("core") or {}
+    chosen = core.get("remote")
+    if "remote" not in core and len(remotes) == 1:
         return str(next(iter(remotes))), True
     return (None if chosen is None else str(chosen)), False
 
@@ -203,10 +206,7 @@ def remote_settings(config: Config, name: str | None = None) -> RemoteSettings:
     remotes = config.raw.get("remotes") or {}
     chosen = name or default_remote(config)[0]
     if chosen is None:
-        raise BadInputError("no remote is configured" if not remotes else
-                            "several remotes and no default",
-                            hint="gitpipe remote add --default NAME URL" if not remotes
-                            else "gitpipe remote default NAME (or -r NAME)")
+        raise _no_default(remotes, config.raw.get("core") or {})
     body = remotes.get(chosen)
     if not isinstance(body, dict) or "url" not in body:
         raise BadInputError(f"unknown remote {chosen!r}",
@@ -216,6 +216,17 @@ def remote_settings(config: Config, name: str | None = None) -> RemoteSettings:
     source = LOCAL_CONFIG_FILE if chosen in config.local_remotes else CONFIG_FILE
     return RemoteSettings(str(chosen), str(body["url"]), options, f".gitpipe/{source}",
                           run_cache)
+
+
+def _no_default(remotes: dict[str, Any], core: dict[str, Any]) -> BadInputError:
+    if not remotes:
+        return BadInputError("no remote is configured",
+                             hint="gitpipe remote add --default NAME URL")
+    if len(remotes) == 1 and "remote" in core:
+        return BadInputError("no default remote: core.remote is set to none",
+                             hint="gitpipe remote default --local NAME (or -r NAME)")
+    return BadInputError("several remotes and no default",
+                         hint="gitpipe remote default NAME (or -r NAME)")
 
 
 def edit_config(gitpipe_dir: Path, edit: Callable[[dict[str, Any]], None],
