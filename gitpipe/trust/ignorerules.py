@@ -45,6 +45,10 @@ def unignored_parts(root: str, parts: dict[str, str]) -> list[str]:
         text = None
     if text is not None and _holds_own_rules(text):
         return []
+    from gitpipe.trust.dotdir import index_file
+
+    if index_file(root) is None:  # outside any work tree: nothing to add to a commit
+        return []
     asked = {name: _as_git_path(top, name, kind) for name, kind in parts.items()}
     ignored = _ignored_by_git(root, list(asked.values()))
     return [name for name, path in asked.items() if path not in ignored]
