@@ -49,9 +49,9 @@ def unignored_parts(root: str, parts: dict[str, str]) -> list[str]:
 
     if index_file(root) is None:  # outside any work tree: nothing to add to a commit
         return []
-    asked = {name: _as_git_path(top, name, kind) for name, kind in parts.items()}
-    ignored = _ignored_by_git(root, list(asked.values()))
-    return [name for name, path in asked.items() if path not in ignored]
+    asked = {name: _asked(top, name, kind) for name, kind in parts.items()}
+    matched = _matched_by_git(root, [path for paths in asked.values() for path in paths])
+    return [name for name, paths in asked.items() if not _ignored(name, paths, matched)]
 
 
 def _holds_own_rules(text: bytes) -> bool:
@@ -61,24 +61,36 @@ def _holds_own_rules(text: bytes) -> bool:
     return lines >= _OWN_RULES and not any(line.startswith("!") for line in lines)
 
 
-def _as_git_path(top: str, name: str, kind: str) -> str:
-    """The part as git is asked about it: a folder that is there by its name
-    (git sees it is one, and a rule for its files alone does not ignore it),
-    a folder not yet made with a trailing '/'."""
+def _asked(top: str, name: str, kind: str) -> list[str]:
+    """The part as git is asked about it: by its name (a folder that is there
+    is seen as one, so a rule for its files alone does not ignore it); a
+    folder not yet made also with a trailing '/', where git takes the rule
+    for its files (`/logs/*`) as matching it too."""
     path = f".gitpipe/{name}"
     if kind == "directory" and not os.path.isdir(os.path.join(top, name)):
-        return path + "/"
-    return path
+        return [path, path + "/"]
+    return [path]
 
 
-def _ignored_by_git(root: str, paths: list[str]) -> set[str]:
+def _ignored(name: str, paths: list[str], matched: dict[str, str]) -> bool:
+    """Whether git ignores the part: its name matched by a rule that is not a
+    `!`; a folder not yet made by gitpipe's own rule for it (`/logs/`) alone,
+    since a rule for its files may be followed by a `!` for some of them."""
+    if not matched.get(paths[0], "!").startswith("!"):
+        return True
+    return len(paths) > 1 and matched.get(paths[1]) == f"/{name}/"
+
+
+def _matched_by_git(root: str, paths: list[str]) -> dict[str, str]:
+    """{path: the rule git matches it with (`!…` where it re-includes it)}."""
     import subprocess  # only where the rules are not gitpipe's own
 
     from gitpipe.core.errors import BadInputError
     from gitpipe.git.plumbing import ONLY_OWN_REPOSITORY
 
     try:
-        done = subprocess.run(["git", *ONLY_OWN_REPOSITORY, "check-ignore", "-z", "--stdin"],
+        done = subprocess.run(["git", *ONLY_OWN_REPOSITORY, "check-ignore", "-z", "-v", "-n",
+                               "--stdin"],
                               cwd=root, input="\0".join(paths).encode(), capture_output=True,
                               check=False)
     except OSError as exc:
@@ -91,7 +103,10 @@ def _ignored_by_git(root: str, paths: list[str]) -> set[str]:
                             f".gitpipe/: git check-ignore failed: "
                             f"{terminal_text(said[0] if said else '')}",
                             hint="run gitpipe in the repository's own work tree")
-    return set(done.stdout.decode("utf-8", "surrogateescape").split("\0"))
+    fields = done.stdout.decode("utf-8", "surrogateescape").split("\0")
+    # source, line, rule, path; each empty but the path where nothing matched
+    return {fields[at + 3]: fields[at + 2] for at in range(0, len(fields) - 3, 4)
+            if fields[at + 2]}
 
 
 def write_missing_rules(gitpipe_dir: Path) -> None:

@@ -23,6 +23,9 @@ HOSTILE_RULES = {
                    "!/config.local.yaml\n",
     "files-only": "/config.local.yaml.bak\n/cache/*\n/state.db*\n/logs/\n/project.lock\n"
                   "/tmp/\n",
+    # git takes `/logs/*` for a rule on the folder while it is not made yet
+    "logs-re-included": "/config.local.yaml\n/cache/\n/state.db*\n/logs/*\n!/logs/*.log\n"
+                        "/project.lock\n/tmp/\n",
 }
 
 
