@@ -111,6 +111,8 @@ def _refuse_unignored(root: str) -> None:
     credentials in config.local.yaml, the logs) to the next `git add -A`."""
     from gitpipe.trust.ignorerules import unignored_parts
 
+    if index_file(root) is None:  # outside any work tree: nothing to add to a commit
+        return
     loose = unignored_parts(root, PRIVATE_PARTS)
     if loose:
         _raise([f"git does not ignore {', '.join(f'{GITPIPE_DIR}/{part}' for part in loose)}: "

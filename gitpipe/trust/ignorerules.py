@@ -45,10 +45,6 @@ def unignored_parts(root: str, parts: dict[str, str]) -> list[str]:
         text = None
     if text is not None and _holds_own_rules(text):
         return []
-    from gitpipe.trust.dotdir import index_file
-
-    if index_file(root) is None:  # outside any work tree: nothing to add to a commit
-        return []
     asked = {name: _asked(top, name, kind) for name, kind in parts.items()}
     matched = _matched_by_git(root, [path for paths in asked.values() for path in paths])
     return [name for name, paths in asked.items() if not _ignored(name, paths, matched)]
