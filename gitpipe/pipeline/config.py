@@ -241,6 +241,7 @@ def edit_config(gitpipe_dir: Path, edit: Callable[[dict[str, Any]], None],
 
     from gitpipe.pipeline.configedit import LineEditError, edit_text
     from gitpipe.pipeline.lockfile import atomic_write
+    from gitpipe.trust.ignorerules import write_missing_rules
 
     name = LOCAL_CONFIG_FILE if local else CONFIG_FILE
     path, source = gitpipe_dir / name, f".gitpipe/{name}"
@@ -264,6 +265,8 @@ def edit_config(gitpipe_dir: Path, edit: Callable[[dict[str, Any]], None],
         new_text = dump_yaml(wanted)
         warning = f"{source}: rewritten in block style ({exc})"
     gitpipe_dir.mkdir(parents=True, exist_ok=True)
+    if local:  # its credentials never without the rule that keeps them out of git
+        write_missing_rules(gitpipe_dir)
     atomic_write(path, new_text)
     return warning
 

@@ -12,6 +12,13 @@ from typing import NamedTuple
 
 SWEEPS = 4  # down and up passes of the barycenter ordering; more rarely helps
 DUMMY = "\0"  # prefix of the points a long edge passes through (never a task name)
+# Points long edges pass through, in all, past which none is made. A spec
+# (a clone's) where each of n stages reads every earlier one's out has some
+# n**3/6 of them, each a node to lay out: a few hundred stages of a few
+# hundred KiB of YAML would hold a report for many minutes and gigabytes. A
+# graph of that many crossings cannot be read as a picture anyway; its long
+# edges are then drawn straight. The ascii picture's 30 boxes stay far below.
+MAX_WAYPOINTS = 50_000
 
 
 class Layout(NamedTuple):
@@ -36,13 +43,18 @@ def depths(nodes: list[str], edges: Iterable[tuple[str, str]]) -> dict[str, int]
 def with_waypoints(nodes: list[str], edges: list[tuple[str, str]]
                    ) -> tuple[dict[str, int], list[tuple[str, str]]]:
     """Depths, and the edges with every edge longer than one layer split at a
-    waypoint per layer it crosses (ids starting with DUMMY)."""
+    waypoint per layer it crosses (ids starting with DUMMY, named by the
+    edge's place in `edges`: a task's name has no length bound); past
+    MAX_WAYPOINTS in all, the edges as they are."""
     depth = depths(nodes, edges)
+    if sum(max(0, depth[target] - depth[source] - 1)
+           for source, target in edges) > MAX_WAYPOINTS:
+        return depth, list(edges)
     short: list[tuple[str, str]] = []
-    for source, target in edges:
+    for index, (source, target) in enumerate(edges):
         previous = source
         for layer in range(depth[source] + 1, depth[target]):
-            point = waypoint(source, target, layer)
+            point = waypoint(index, layer)
             depth[point] = layer
             short.append((previous, point))
             previous = point
@@ -50,9 +62,9 @@ def with_waypoints(nodes: list[str], edges: list[tuple[str, str]]
     return depth, short
 
 
-def waypoint(source: str, target: str, layer: int) -> str:
-    """The id of the point where the edge `source` -> `target` crosses `layer`."""
-    return f"{DUMMY}{source}\0{target}\0{layer}"
+def waypoint(edge: int, layer: int) -> str:
+    """The id of the point where the `edge`-th edge crosses `layer`."""
+    return f"{DUMMY}{edge}\0{layer}"
 
 
 def layout(nodes: list[str], edges: list[tuple[str, str]],

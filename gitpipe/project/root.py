@@ -28,6 +28,7 @@ from gitpipe.project.workdirs import WDIR_HINT, wdir_problems
 from gitpipe.storage.state import State
 from gitpipe.storage.workspace import Workspace
 from gitpipe.trust import dotdir
+from gitpipe.trust.ignorerules import GITPIPE_GITIGNORE, IGNORE_FILE, write_missing_rules
 
 if TYPE_CHECKING:
     from gitpipe.hashing.coldscan import HashProgress
@@ -291,16 +292,6 @@ class Project:
             self.git.close()
 
 
-GITPIPE_GITIGNORE = """# written by gitpipe init: per-machine state, never committed
-/config.local.yaml
-/cache/
-/state.db*
-/logs/
-/project.lock
-/tmp/
-"""
-
-
 def init_project(path: Path) -> tuple[Project, BadInputError | None, bool]:
     """Create `.gitpipe/` (config, ignore rules) in a git work tree; idempotent.
     The project, why its outs are not ignored yet (gitpipe.yaml does not
@@ -309,14 +300,14 @@ def init_project(path: Path) -> tuple[Project, BadInputError | None, bool]:
 
     root = path.resolve()
     GitRepo.discover(root)
-    dotdir.check(str(root))
+    dotdir.check(str(root), rules=False)  # its rules are written again below
     _refuse_nested(root)
     gitpipe_dir = root / GITPIPE_DIR
     gitpipe_dir.mkdir(exist_ok=True)
     kept = (gitpipe_dir / CONFIG_FILE).exists()
     if not kept:
         lockfile.atomic_write(gitpipe_dir / CONFIG_FILE, default_config_text())
-    lockfile.atomic_write(gitpipe_dir / ".gitignore", GITPIPE_GITIGNORE)
+    lockfile.atomic_write(gitpipe_dir / IGNORE_FILE, GITPIPE_GITIGNORE)
     project = Project(root, find=False)
     spec = (root / SPEC_FILE).exists()
     unparsed = ignore_outs_if_parsed(root, lambda: project.pipeline) if spec else None
@@ -349,5 +340,5 @@ def ensure_initialised(root: Path) -> None:
     gitpipe_dir = root / GITPIPE_DIR
     if not gitpipe_dir.is_dir():
         init_project(root)
-    elif not os.path.lexists(gitpipe_dir / ".gitignore"):
-        lockfile.atomic_write(gitpipe_dir / ".gitignore", GITPIPE_GITIGNORE)
+    else:
+        write_missing_rules(gitpipe_dir)

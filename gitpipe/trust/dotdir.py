@@ -85,13 +85,15 @@ def _kind_problem(path: str, shown: str, kind: str, sizes: dict[str, int] | None
     return None
 
 
-def check(root: str) -> None:
+def check(root: str, rules: bool = True) -> None:
     """Once per command, before anything is written: `.gitpipe/` holds no link
-    and no part of this machine's state that git tracks. Raises BadInputError."""
+    and no part of this machine's state that git tracks or (unless `rules` is
+    False: init writes them anew) would not ignore. Raises BadInputError."""
     problems = link_problems(root)
     if problems:
         _raise(problems)
-    tracked = tracked_parts(root) if os.path.isdir(os.path.join(root, GITPIPE_DIR)) else {}
+    present = os.path.isdir(os.path.join(root, GITPIPE_DIR))
+    tracked = tracked_parts(root) if present else {}
     if tracked:
         # Untracked only (`git rm --cached`), a commit's copies would stay
         # where gitpipe reads them, believed as this machine's own.
@@ -100,6 +102,25 @@ def check(root: str) -> None:
                hint="remove the committed copies from the index and the work tree, and "
                     f"commit: git rm -r -- {' '.join(f'{GITPIPE_DIR}/{part}' for part in tracked)}"
                     " (git's history keeps them); gitpipe makes what it needs there itself")
+    if rules and present:
+        _refuse_unignored(root)
+
+
+def _refuse_unignored(root: str) -> None:
+    """A clone's `.gitpipe/.gitignore` may leave this machine's state (the
+    credentials in config.local.yaml, the logs) to the next `git add -A`."""
+    from gitpipe.trust.ignorerules import unignored_parts
+
+    if index_file(root) is None:  # outside any work tree: nothing to add to a commit
+        return
+    loose = unignored_parts(root, PRIVATE_PARTS)
+    if loose:
+        _raise([f"git does not ignore {', '.join(f'{GITPIPE_DIR}/{part}' for part in loose)}: "
+                f"{GITPIPE_DIR}/.gitignore (or a rule above it) leaves this machine's own "
+                "state (config.local.yaml's credentials, the logs, the cache) to the next "
+                "'git add -A', into a commit"],
+               hint=f"restore {GITPIPE_DIR}/.gitignore: 'gitpipe init' writes gitpipe's rules "
+                    "there again (and keeps the config); then commit it")
 
 
 def _raise(problems: list[str], hint: str = "") -> None:

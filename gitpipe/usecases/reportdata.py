@@ -63,14 +63,19 @@ def dag_data(view: DagView, states: dict[str, TaskState], kinds: dict[str, str]
               "tasks": list(node.tasks) if node.grouped else [],
               "kind": kinds.get(node.id)}
              for node in view.nodes]
-    return {"nodes": nodes, "edges": [[a, b, _via(a, b, depth, places)] for a, b in view.edges],
+    return {"nodes": nodes, "edges": [[a, b, _via(index, a, b, depth, places)]
+                                      for index, (a, b) in enumerate(view.edges)],
             "rows": max((len(nodes) for nodes in layers), default=0)}
 
 
-def _via(source: str, target: str, depth: dict[str, int],
+def _via(index: int, source: str, target: str, depth: dict[str, int],
          places: dict[str, tuple[int, int]]) -> list[tuple[int, int]]:
-    return [places[waypoint(source, target, layer)]
-            for layer in range(depth[source] + 1, depth[target])]
+    """Where the `index`-th edge crosses each layer; none where the graph had
+    too many crossings to split its edges (daglayout.MAX_WAYPOINTS)."""
+    layers = range(depth[source] + 1, depth[target])
+    if not layers or waypoint(index, layers[0]) not in places:
+        return []
+    return [places[waypoint(index, layer)] for layer in layers]
 
 
 def grid_data(project: Project, view: DagView) -> list[dict[str, Any]]:

@@ -1,0 +1,114 @@
+"""Whether git ignores this machine's state in `.gitpipe/`.
+
+`.gitpipe/.gitignore` is committed, so a clone's may say anything: a pull
+request that drops its lines (or adds `!` lines) leaves the user's
+`config.local.yaml` (a remote's credentials), the logs (what stages print),
+the cache and the state database to the next `git add -A`, into a commit
+and a push. The rules gitpipe writes there keep every part out; a file that
+holds them all and re-includes nothing is believed as it is read, and any
+other is put to git itself (`git check-ignore`), which also weighs the rules
+above it. A part git would not ignore stops the command before gitpipe
+writes anything there (trust/dotdir.check).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+GITPIPE_GITIGNORE = """# written by gitpipe init: per-machine state, never committed
+/config.local.yaml
+/cache/
+/state.db*
+/logs/
+/project.lock
+/tmp/
+"""
+IGNORE_FILE = ".gitignore"
+_OWN_RULES = frozenset(line for line in GITPIPE_GITIGNORE.splitlines() if line.startswith("/"))
+_MOST_READ = 1 << 20  # a .gitignore of rules is a few KiB; past this, git reads it
+
+
+def unignored_parts(root: str, parts: dict[str, str]) -> list[str]:
+    """The parts of `root`'s `.gitpipe/` (`parts`: name -> 'directory' or
+    'regular file') that git would not ignore, present or not: gitpipe makes
+    them. Nothing where `.gitpipe/.gitignore` is missing: gitpipe writes its
+    own before it writes any part (write_missing_rules)."""
+    from gitpipe.core.nofollow import FileTooLarge, regular_file_bytes
+
+    top = os.path.join(root, ".gitpipe")
+    try:
+        text = regular_file_bytes(os.path.join(top, IGNORE_FILE), _MOST_READ)
+    except FileNotFoundError:
+        return []
+    except (OSError, FileTooLarge):
+        text = None
+    if text is not None and _holds_own_rules(text):
+        return []
+    asked = {name: _asked(top, name, kind) for name, kind in parts.items()}
+    matched = _matched_by_git(root, [path for paths in asked.values() for path in paths])
+    return [name for name, paths in asked.items() if not _ignored(name, paths, matched)]
+
+
+def _holds_own_rules(text: bytes) -> bool:
+    """Every rule gitpipe writes is a line of `text`, and no line re-includes
+    a path (`!`): the deepest .gitignore decides, so each part is ignored."""
+    lines = {line.rstrip(b"\r").decode("utf-8", "replace") for line in text.split(b"\n")}
+    return lines >= _OWN_RULES and not any(line.startswith("!") for line in lines)
+
+
+def _asked(top: str, name: str, kind: str) -> list[str]:
+    """The part as git is asked about it: by its name (a folder that is there
+    is seen as one, so a rule for its files alone does not ignore it); a
+    folder not yet made also with a trailing '/', where git takes the rule
+    for its files (`/logs/*`) as matching it too."""
+    path = f".gitpipe/{name}"
+    if kind == "directory" and not os.path.isdir(os.path.join(top, name)):
+        return [path, path + "/"]
+    return [path]
+
+
+def _ignored(name: str, paths: list[str], matched: dict[str, str]) -> bool:
+    """Whether git ignores the part: its name matched by a rule that is not a
+    `!`; a folder not yet made by gitpipe's own rule for it (`/logs/`) alone,
+    since a rule for its files may be followed by a `!` for some of them."""
+    if not matched.get(paths[0], "!").startswith("!"):
+        return True
+    return len(paths) > 1 and matched.get(paths[1]) == f"/{name}/"
+
+
+def _matched_by_git(root: str, paths: list[str]) -> dict[str, str]:
+    """{path: the rule git matches it with (`!…` where it re-includes it)}."""
+    import subprocess  # only where the rules are not gitpipe's own
+
+    from gitpipe.core.errors import BadInputError
+    from gitpipe.git.plumbing import ONLY_OWN_REPOSITORY
+
+    try:
+        done = subprocess.run(["git", *ONLY_OWN_REPOSITORY, "check-ignore", "-z", "-v", "-n",
+                               "--stdin"],
+                              cwd=root, input="\0".join(paths).encode(), capture_output=True,
+                              check=False)
+    except OSError as exc:
+        raise BadInputError(f"cannot ask git whether it ignores .gitpipe/: {exc}") from None
+    if done.returncode not in (0, 1):
+        from gitpipe.trust.checks import terminal_text
+
+        said = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise BadInputError("cannot tell whether git ignores this machine's state in "
+                            f".gitpipe/: git check-ignore failed: "
+                            f"{terminal_text(said[0] if said else '')}",
+                            hint="run gitpipe in the repository's own work tree")
+    fields = done.stdout.decode("utf-8", "surrogateescape").split("\0")
+    # source, line, rule, path; each empty but the path where nothing matched
+    return {fields[at + 3]: fields[at + 2] for at in range(0, len(fields) - 3, 4)
+            if fields[at + 2]}
+
+
+def write_missing_rules(gitpipe_dir: Path) -> None:
+    """Write gitpipe's ignore rules where `.gitpipe/.gitignore` is missing,
+    before this machine's state (the cache, config.local.yaml) is written."""
+    from gitpipe.core.atomicfile import atomic_write
+
+    if gitpipe_dir.is_dir() and not os.path.lexists(gitpipe_dir / IGNORE_FILE):
+        atomic_write(gitpipe_dir / IGNORE_FILE, GITPIPE_GITIGNORE)

@@ -1,0 +1,105 @@
+"""Attack through a clone's committed `.gitpipe/.gitignore`: a pull request
+that drops its rules (or re-includes a part with `!`) left this machine's
+state to the next `git add -A`: `remote modify --local` wrote the remote's
+secret into config.local.yaml, `repro` its cache, logs and state database,
+and a `git add -A` staged them all for the next commit and push. gitpipe
+now refuses before it writes any part git would not ignore; `init` writes
+its rules again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.security.conftest import assert_only_changed, snapshot
+
+SECRET = "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY"
+# Each a clone's .gitpipe/.gitignore, committed over gitpipe's own.
+HOSTILE_RULES = {
+    "emptied": "# per-machine state lives in the user cache now\n",
+    "re-included": "/config.local.yaml\n/cache/\n/state.db*\n/logs/\n/project.lock\n/tmp/\n"
+                   "!/config.local.yaml\n",
+    "files-only": "/config.local.yaml.bak\n/cache/*\n/state.db*\n/logs/\n/project.lock\n"
+                  "/tmp/\n",
+    # git takes `/logs/*` for a rule on the folder while it is not made yet
+    "logs-re-included": "/config.local.yaml\n/cache/\n/state.db*\n/logs/*\n!/logs/*.log\n"
+                        "/project.lock\n/tmp/\n",
+}
+
+
+def _clone_with_rules(make_repo: Any, tmp_path: Path, rules: str) -> Any:
+    origin = make_repo("origin")
+    origin.spec({"a": {"cmd": "echo x > out.txt", "outs": ["out.txt"]}})
+    origin.run("init", check=True)
+    origin.commit("spec")
+    origin.gen({".gitpipe/.gitignore": rules}, commit="tidy the ignore rules")
+    return origin.clone_to(tmp_path / "clone")
+
+
+def _staged(clone: Any) -> list[str]:
+    clone.git("add", "-A")
+    return clone.git("diff", "--cached", "--name-only").split()
+
+
+@pytest.mark.parametrize("kind", sorted(HOSTILE_RULES))
+def test_no_state_is_written_where_git_would_commit_it(make_repo: Any, tmp_path: Path,
+                                                        kind: str) -> None:
+    clone = _clone_with_rules(make_repo, tmp_path, HOSTILE_RULES[kind])
+    before = snapshot(tmp_path)
+    added = clone.run("remote", "add", "--local", "store", "s3://bucket/p")
+    secret = clone.run("remote", "modify", "--local", "store", "secret_access_key", SECRET)
+    ran = clone.run("repro")
+    said = "".join(done.stdout + done.stderr for done in (added, secret, ran))
+    for done in (added, secret, ran):
+        assert done.returncode == 2, said
+        assert "git does not ignore" in done.stderr and "gitpipe init" in done.stderr, said
+    assert "Traceback" not in said, said
+    assert_only_changed(before, snapshot(tmp_path))
+    assert not [path for path in _staged(clone) if path.startswith(".gitpipe/")], said
+
+
+def test_init_writes_the_rules_again_and_the_secret_stays_out_of_git(
+        make_repo: Any, tmp_path: Path) -> None:
+    clone = _clone_with_rules(make_repo, tmp_path, HOSTILE_RULES["emptied"])
+    clone.run("init", check=True)
+    clone.run("remote", "add", "--local", "store", "s3://bucket/p", check=True)
+    clone.run("remote", "modify", "--local", "store", "secret_access_key", SECRET, check=True)
+    clone.run("repro", check=True)
+    staged = _staged(clone)
+    assert ".gitpipe/.gitignore" in staged, staged
+    assert not [path for path in staged if path != ".gitpipe/.gitignore"
+                and path.startswith(".gitpipe/")], staged
+
+
+def test_a_missing_ignore_file_is_written_before_the_secret(make_repo: Any,
+                                                             tmp_path: Path) -> None:
+    """A clone whose commit removed `.gitpipe/.gitignore`: `remote modify
+    --local` wrote config.local.yaml with no rule for it (only the cache's
+    first write put the rules back)."""
+    origin = make_repo("origin")
+    origin.spec({"a": {"cmd": "echo x > out.txt", "outs": ["out.txt"]}})
+    origin.run("init", check=True)
+    origin.commit("spec")
+    origin.git("rm", "-q", ".gitpipe/.gitignore")
+    origin.git("commit", "-qm", "no ignore rules")
+    clone = origin.clone_to(tmp_path / "clone")
+    clone.run("remote", "add", "--local", "store", "s3://bucket/p", check=True)
+    clone.run("remote", "modify", "--local", "store", "secret_access_key", SECRET, check=True)
+    assert SECRET in clone.read(".gitpipe/config.local.yaml")
+    staged = _staged(clone)
+    assert ".gitpipe/config.local.yaml" not in staged, staged
+
+
+def test_a_project_with_gitpipes_rules_and_its_own_lines_runs(make_repo: Any) -> None:
+    """Lines of the user's own beside gitpipe's (no `!`): believed as read."""
+    repo = make_repo("own")
+    repo.spec({"a": {"cmd": "echo x > out.txt", "outs": ["out.txt"]}})
+    repo.run("init", check=True)
+    repo.commit("spec")
+    rules = repo.read(".gitpipe/.gitignore")
+    repo.gen({".gitpipe/.gitignore": rules + "/scratch/\n"}, commit="mine")
+    done = repo.run("repro")
+    assert done.returncode == 0, done.stderr
+    assert not [path for path in _staged(repo) if path.startswith(".gitpipe/")]
