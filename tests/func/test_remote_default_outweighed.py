@@ -1,18 +1,13 @@
 """`remote default NAME` where the user's config.local.yaml says no remote is
 the default (`core.remote: null`, as `remote default --unset --local`
-writes it): the warning names Python's `None` where the file says `null`.
-Left to the lead (cli/remotes.py's `default` path is theirs this session):
-strict xfail, so the mend shows as an XPASS to take the marker off."""
+writes it): the warning says `null`, the file's word, not Python's `None`."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import pytest
 
-
-@pytest.mark.xfail(strict=True, reason="the warning says 'None' (remotes._outweighed_default)")
 def test_the_warning_for_a_local_no_default_says_it_in_the_files_words(
         make_repo: Any, tmp_path: Path) -> None:
     repo = make_repo("project")
