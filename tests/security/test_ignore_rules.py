@@ -103,3 +103,28 @@ def test_a_project_with_gitpipes_rules_and_its_own_lines_runs(make_repo: Any) ->
     done = repo.run("repro")
     assert done.returncode == 0, done.stderr
     assert not [path for path in _staged(repo) if path.startswith(".gitpipe/")]
+
+
+def test_a_pulled_commit_that_deletes_the_rules_leaves_no_secret_to_git_add(
+        make_repo: Any, tmp_path: Path) -> None:
+    """The user's config.local.yaml already holds a secret; a pulled commit
+    deletes `.gitpipe/.gitignore`. The next command (a status, which writes
+    no new part) puts gitpipe's rules back before anything else, so `git add
+    -A` leaves the secret, the cache and the state out."""
+    origin = make_repo("origin")
+    origin.spec({"a": {"cmd": "echo x > out.txt", "outs": ["out.txt"]}})
+    origin.run("init", check=True)
+    origin.commit("spec")
+    clone = origin.clone_to(tmp_path / "clone")
+    clone.run("remote", "add", "--local", "store", "s3://bucket/p", check=True)
+    clone.run("remote", "modify", "--local", "store", "secret_access_key", SECRET, check=True)
+    clone.run("repro", check=True)
+    origin.git("rm", "-q", ".gitpipe/.gitignore")
+    origin.git("commit", "-qm", "no ignore rules")
+    clone.git("pull", "-q", "--no-rebase", "origin", "HEAD")
+    assert not (clone.path / ".gitpipe" / ".gitignore").exists()
+    done = clone.run("status")
+    assert done.returncode == 0, done.stderr
+    staged = _staged(clone)
+    assert [path for path in staged if path.startswith(".gitpipe/")] == [
+        ".gitpipe/.gitignore"], staged
