@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.security.conftest import assert_only_changed, snapshot
 
 STATE = [f"clone/.gitpipe/state.db{suffix}" for suffix in ("", "-wal", "-shm", "-journal")]
@@ -35,6 +37,41 @@ def test_unsetting_the_default_locally_outweighs_the_committed_one(
     said = shown.stdout + shown.stderr + pushed.stdout + pushed.stderr
     assert shown.returncode != 0 and "no default remote" in shown.stderr, said
     assert pushed.returncode == 2 and "several remotes and no default" in pushed.stderr, said
+    assert "Traceback" not in said, said
+    assert not theirs.exists(), said
+    assert_only_changed(before, snapshot(tmp_path), STATE)
+
+
+# The mend is in pipeline/config.default_remote (a `core.remote` key present
+# and null declines the implied only remote), a file the lead is editing.
+@pytest.mark.xfail(strict=True, reason="default_remote implies the only remote over a null")
+def test_unsetting_the_default_locally_holds_with_the_clone_s_only_remote(
+        make_repo: Any, tmp_path: Path) -> None:
+    """The same with the clone's remote the only one: `core.remote: null` in
+    config.local.yaml (the user's --unset) is no `core.remote` to
+    `default_remote`, and the only remote is then the implied default, so a
+    push without -r (and the pre-push hook) wrote to the remote the user had
+    just declined, after `remote default --unset --local` said "no default
+    remote"."""
+    origin = make_repo("origin")
+    origin.spec({"a": {"cmd": "echo x > out.txt", "outs": ["out.txt"]}})
+    theirs = tmp_path / "theirs"
+    origin.gen({".gitpipe/config.yaml": {"core": {"remote": "theirs"},
+                                         "remotes": {"theirs": {"url": str(theirs)}}}},
+               commit="config")
+    clone = origin.clone_to(tmp_path / "clone")
+    clone.run("repro", check=True)
+    done = clone.run("remote", "default", "--unset", "--local")
+    assert done.returncode == 0, done.stderr
+    assert "no default remote" in done.stdout, done.stdout
+    before = snapshot(tmp_path)
+    shown = clone.run("remote", "default")
+    listed = clone.run("remote", "list")
+    pushed = clone.run("push")
+    said = shown.stdout + shown.stderr + listed.stdout + pushed.stdout + pushed.stderr
+    assert shown.returncode != 0 and "no default remote" in shown.stderr, said
+    assert "(default" not in listed.stdout, said
+    assert pushed.returncode == 2, said
     assert "Traceback" not in said, said
     assert not theirs.exists(), said
     assert_only_changed(before, snapshot(tmp_path), STATE)
