@@ -123,9 +123,10 @@ def _file_json(found: MetricsFile) -> dict[str, Any]:
 
 def _show_rows(shown: dict[str, list[MetricsFile]]) -> list[list[str]]:
     """One row per metric (or per file without values), one column per side."""
-    from gitpipe.usecases.values import brief, show
+    from gitpipe.usecases.values import brief_row, show
 
     cells: dict[tuple[str, str], dict[str, str]] = {}
+    values: dict[tuple[str, str], dict[str, Any]] = {}
     for label, files in shown.items():
         for found in files:
             if found.missing or found.problem or not found.values:
@@ -133,7 +134,11 @@ def _show_rows(shown: dict[str, list[MetricsFile]]) -> list[list[str]]:
                     "(unreadable)" if found.problem else "(empty)"
                 cells.setdefault((found.path, ""), {})[label] = state
             for key, value in found.values.items():
-                cells.setdefault((found.path, key), {})[label] = show(brief(value))
+                values.setdefault((found.path, key), {})[label] = value
+    for row, by_label in values.items():
+        briefed = brief_row(list(by_label.values()))
+        cells.setdefault(row, {}).update(
+            (label, show(value)) for label, value in zip(by_label, briefed, strict=True))
     return [[f"{path}:{key}" if key else path, *(row.get(label, "-") for label in shown)]
             for (path, key), row in sorted(cells.items())]
 

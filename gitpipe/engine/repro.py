@@ -94,7 +94,8 @@ def _dry_run(project: Project, nodes: list[Hashable], options: ReproOptions,
 
     verdicts = with_last_runs(project, status_of(project, nodes,
                                                   forgive=lambda v: v.task in left)).tasks
-    if options.force or any(v.stale for v in verdicts if v.task not in left):
+    if (options.force or any(v.stale for v in verdicts if v.task not in left)
+            or orphaned_entries(project)):  # a repro starts for these (`repro` above)
         project.check_paths_inside()  # what a repro refuses for before it runs anything
     results = []
     for verdict in verdicts:

@@ -28,6 +28,7 @@ from gitpipe.project.workdirs import WDIR_HINT, wdir_problems
 from gitpipe.storage.state import State
 from gitpipe.storage.workspace import Workspace
 from gitpipe.trust import dotdir
+from gitpipe.trust.checks import reserved_name
 from gitpipe.trust.ignorerules import GITPIPE_GITIGNORE, IGNORE_FILE, write_missing_rules
 
 if TYPE_CHECKING:
@@ -265,6 +266,13 @@ class Project:
                 if real != root and not real.startswith(root + os.sep):
                     problems.append(f"{SPEC_FILE}: stage {name!r}: {path!r} resolves "
                                     f"outside the repository (through a symlink)")
+                elif (own := next((part for part in real[len(root) + 1:].split(os.sep)
+                                   if reserved_name(part)), None)) is not None:
+                    # As written, gitpipe.yaml refuses such a path; a committed
+                    # `sub -> .git` reaches the same place.
+                    problems.append(f"{SPEC_FILE}: stage {name!r}: {path!r} resolves into "
+                                    f"{own!r} (through a symlink), which belongs to git "
+                                    "or gitpipe")
         if problems or wdirs:
             raise BadInputError("\n".join(problems + wdirs),
                                 hint=WDIR_HINT if wdirs else None)

@@ -93,6 +93,18 @@ def brief(value: Any) -> Any:
     return value
 
 
+def brief_row(values: Sequence[Any]) -> list[Any]:
+    """A row of one metric's values side by side (`metrics show A B`): each
+    `brief`, unless that would show two differing values alike; then each as
+    written, so a change past the shown digits is seen."""
+    shown = [brief(value) for value in values]
+    for i, value in enumerate(values):
+        for j in range(i):
+            if same(shown[i], shown[j]) and not same(value, values[j]):
+                return list(values)
+    return shown
+
+
 def briefly(change: Change) -> Change:
     """A metric's change as a table shows it: each number `brief`, unless that
     would show two differing values alike."""

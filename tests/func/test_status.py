@@ -476,3 +476,22 @@ def test_a_wdir_no_stale_stage_makes_is_named_and_the_stage_refused_once(repo: R
         "error: stage 'deep': wdir 'gen/sub' does not exist",
         "hint: `wdir` names an existing folder, relative to the repository root, where the "
         "command runs; create it (and commit a file in it) or fix the path"], failed.stderr
+
+
+def test_a_dry_run_with_only_an_entry_to_drop_refuses_for_a_wdir_as_the_repro_does(
+        repo: Repo) -> None:
+    # Nothing stale, but a lock entry gitpipe.yaml no longer declares: the
+    # repro starts (to drop it) and refuses for the gone wdir; its dry run
+    # said "would drop the lock entry of t" and exited 0.
+    repo.gen({"sub/keep": ""})
+    repo.spec({"s": {"wdir": "sub", "cmd": "echo hi > ../o.txt", "outs": ["../o.txt"]},
+               "t": {"cmd": "echo hi > t.txt", "outs": ["t.txt"]}}, commit="spec")
+    repo.run("repro", check=True)
+    (repo.path / "sub" / "keep").unlink()
+    (repo.path / "sub").rmdir()
+    repo.spec({"s": {"wdir": "sub", "cmd": "echo hi > ../o.txt", "outs": ["../o.txt"]}})
+    for args in (["repro", "--dry-run"], ["repro"]):
+        refused = repo.run(*args)
+        assert refused.returncode == 2, (args, refused.stdout, refused.stderr)
+        assert "stage 's': wdir 'sub' does not exist" in refused.stderr, refused.stderr
+    assert "\n  t:\n" in repo.read("gitpipe.lock"), "the refused repro dropped nothing"

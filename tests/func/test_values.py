@@ -391,3 +391,20 @@ def test_a_damaged_lock_at_a_revision_is_named_when_a_metric_needs_it(repo: Repo
     assert done.returncode == 2
     assert "gitpipe.lock: unknown schema 99 (at HEAD)" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_metrics_show_never_shows_two_revisions_differing_values_alike(repo: Repo) -> None:
+    """`metrics show A B` puts each revision's value side by side: where the
+    12 significant digits of a table would read two differing floats alike
+    (a change past the twelfth digit), the row shows both whole, as `metrics
+    diff` does, never two equal cells over a change."""
+    metrics_repo(repo)
+    repo.gen({"scores.yaml": "auc: 0.1234567890123\nsteps: 100\n"}, commit="one")
+    repo.gen({"scores.yaml": "auc: 0.1234567890124\nsteps: 100\n"}, commit="two")
+    shown = repo.run("metrics", "show", "HEAD~1", "HEAD")
+    assert "scores.yaml:auc 0.1234567890123 0.1234567890124" in lines(shown.stdout), shown.stdout
+    assert "scores.yaml:steps 100 100" in lines(shown.stdout), shown.stdout
+    repo.gen({"scores.yaml": "auc: 0.7259999999999999\nsteps: 100\n"}, commit="three")
+    repo.gen({"scores.yaml": "auc: 0.726\nsteps: 100\n"}, commit="four")
+    noise = repo.run("metrics", "show", "HEAD~1", "HEAD")
+    assert "scores.yaml:auc 0.7259999999999999 0.726" in lines(noise.stdout), noise.stdout
