@@ -82,13 +82,17 @@ def show(value: Any) -> str:
 
 
 SHOWN_DIGITS = 12  # a metric's float in a table: float arithmetic's noise lies past them
+EXACT_DIGITS = 15  # a float that these many digits write exactly was written so, not noise
 
 
 def brief(value: Any) -> Any:
-    """A metric's float as a table shows it: to SHOWN_DIGITS significant
-    digits, so a script's 0.7259999999999999 reads 0.726 (DVC rounds metrics
-    too); anything else as it is. `--json` gives the values as written."""
-    if isinstance(value, float) and math.isfinite(value):
+    """A metric's float as a table shows it: a value that needs more than
+    EXACT_DIGITS significant digits (float arithmetic's 0.7259999999999999)
+    to SHOWN_DIGITS, so it reads 0.726 (DVC rounds metrics too); one written
+    with fewer (123456789012345.0) as it is, never a rounded number that
+    looks exact; anything else as it is. `--json` gives the values as written."""
+    if (isinstance(value, float) and math.isfinite(value)
+            and float(f"{value:.{EXACT_DIGITS}g}") != value):
         return float(f"{value:.{SHOWN_DIGITS}g}")
     return value
 
@@ -111,7 +115,9 @@ def briefly(change: Change) -> Change:
     old, new = brief(change.old), brief(change.new)
     if change.changed and same(old, new):
         return change
-    return change._replace(old=old, new=new, change=brief(change.change))
+    shown = numeric_change(old, new)  # the change of the numbers shown, in their decimals
+    return change._replace(old=old, new=new,
+                           change=change.change if shown is None else brief(shown))
 
 
 class MetricsDiff(NamedTuple):

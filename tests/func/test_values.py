@@ -198,9 +198,10 @@ def test_metrics_diff_with_zero_one_and_two_revisions(repo: Repo) -> None:
 
 def test_a_metric_s_float_noise_is_not_shown_but_its_json_is_exact(repo: Repo) -> None:
     """A training script's 0.726 is often 0.7259999999999999 in its file (DVC
-    shows metrics rounded): the table shows 12 significant digits at most,
-    `--json` the value as written. Where that would show two differing values
-    alike, both are shown whole."""
+    shows metrics rounded): the table shows 12 significant digits of a value
+    that needs more than 15 (a value written with fewer as it is, never a
+    rounded number that looks exact), `--json` the value as written. Where
+    that would show two differing values alike, both are shown whole."""
     metrics_repo(repo)
     repo.gen({"scores.yaml": "auc: 0.7259999999999999\nsteps: 100\n"})
     shown = repo.run("metrics", "show")
@@ -212,6 +213,9 @@ def test_a_metric_s_float_noise_is_not_shown_but_its_json_is_exact(repo: Repo) -
     repo.gen({"scores.yaml": "auc: 0.70000000000001\nsteps: 100\n"})
     tiny = repo.run("metrics", "diff")
     assert rows(tiny.stdout) == ["scores.yaml:auc 0.7 -> 0.70000000000001 (+1e-14)"], tiny.stdout
+    repo.gen({"scores.yaml": "auc: 123456789012345.0\nsteps: 100\n"})
+    large = repo.run("metrics", "show")
+    assert "scores.yaml:auc 123456789012345.0" in lines(large.stdout), large.stdout
 
 
 def test_a_metrics_file_missing_in_the_work_tree_shows_as_missing(repo: Repo) -> None:
