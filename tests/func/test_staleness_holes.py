@@ -238,8 +238,10 @@ finally:
 # Inside the project, only these may be read without being an input of the
 # answer: git's own data (no verdict depends on the index: a dep's identity is
 # its bytes; `.git` itself is read to find the index that the check for tracked
-# machine state scans) and gitpipe's caches, each keyed by what it stands for.
-NOT_INPUTS = (".git/", ".gitpipe/state.db", ".gitpipe/tmp/")
+# machine state scans), `.gitpipe/.gitignore` (read by the check that git
+# ignores this machine's state, before anything is written; a sealed no-op
+# writes nothing) and gitpipe's caches, each keyed by what it stands for.
+NOT_INPUTS = (".git/", ".gitpipe/.gitignore", ".gitpipe/state.db", ".gitpipe/tmp/")
 
 
 def opened_by(repo: Repo, tmp_path: Path, *args: str) -> list[str]:
