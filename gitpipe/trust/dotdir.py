@@ -109,16 +109,10 @@ def check(root: str, rules: bool = True) -> None:
 def _refuse_unignored(root: str) -> None:
     """A clone's `.gitpipe/.gitignore` may leave this machine's state (the
     credentials in config.local.yaml, the logs) to the next `git add -A`."""
-    from pathlib import Path
-
-    from gitpipe.trust.ignorerules import unignored_parts, write_missing_rules
+    from gitpipe.trust.ignorerules import unignored_parts
 
     if index_file(root) is None:  # outside any work tree: nothing to add to a commit
         return
-    # A commit that deletes the file leaves what is already here (a secret in
-    # config.local.yaml, the cache) to `git add -A`, whatever this command
-    # writes: gitpipe's own rules go back first.
-    write_missing_rules(Path(root, GITPIPE_DIR))
     loose = unignored_parts(root, PRIVATE_PARTS)
     if loose:
         _raise([f"git does not ignore {', '.join(f'{GITPIPE_DIR}/{part}' for part in loose)}: "
