@@ -15,20 +15,30 @@ from tests.security.conftest import assert_only_changed, snapshot
 STATE = [f"clone/.gitpipe/state.db{suffix}" for suffix in ("", "-wal", "-shm", "-journal")]
 
 
-def test_unsetting_the_default_locally_outweighs_the_committed_one(
-        make_repo: Any, tmp_path: Path) -> None:
+def _clone_of_their_default(make_repo: Any, tmp_path: Path, theirs: Path) -> Any:
+    """A clone whose committed config makes the remote `theirs` the default."""
     origin = make_repo("origin")
     origin.spec({"a": {"cmd": "echo x > out.txt", "outs": ["out.txt"]}})
-    theirs = tmp_path / "theirs"
     origin.gen({".gitpipe/config.yaml": {"core": {"remote": "theirs"},
                                          "remotes": {"theirs": {"url": str(theirs)}}}},
                commit="config")
-    clone = origin.clone_to(tmp_path / "clone")
-    clone.run("remote", "add", "--local", "mine", str(tmp_path / "mine"), check=True)
+    return origin.clone_to(tmp_path / "clone")
+
+
+def _build_and_unset_locally(clone: Any) -> None:
+    """The user builds, then declines every default in config.local.yaml."""
     clone.run("repro", check=True)
     done = clone.run("remote", "default", "--unset", "--local")
     assert done.returncode == 0, done.stderr
     assert "no default remote" in done.stdout, done.stdout
+
+
+def test_unsetting_the_default_locally_outweighs_the_committed_one(
+        make_repo: Any, tmp_path: Path) -> None:
+    theirs = tmp_path / "theirs"
+    clone = _clone_of_their_default(make_repo, tmp_path, theirs)
+    clone.run("remote", "add", "--local", "mine", str(tmp_path / "mine"), check=True)
+    _build_and_unset_locally(clone)
     before = snapshot(tmp_path)
     shown = clone.run("remote", "default")
     pushed = clone.run("push")
@@ -48,17 +58,9 @@ def test_unsetting_the_default_locally_holds_with_the_clone_s_only_remote(
     push without -r (and the pre-push hook) wrote to the remote the user had
     just declined, after `remote default --unset --local` said "no default
     remote"."""
-    origin = make_repo("origin")
-    origin.spec({"a": {"cmd": "echo x > out.txt", "outs": ["out.txt"]}})
     theirs = tmp_path / "theirs"
-    origin.gen({".gitpipe/config.yaml": {"core": {"remote": "theirs"},
-                                         "remotes": {"theirs": {"url": str(theirs)}}}},
-               commit="config")
-    clone = origin.clone_to(tmp_path / "clone")
-    clone.run("repro", check=True)
-    done = clone.run("remote", "default", "--unset", "--local")
-    assert done.returncode == 0, done.stderr
-    assert "no default remote" in done.stdout, done.stdout
+    clone = _clone_of_their_default(make_repo, tmp_path, theirs)
+    _build_and_unset_locally(clone)
     before = snapshot(tmp_path)
     shown = clone.run("remote", "default")
     listed = clone.run("remote", "list")
