@@ -250,7 +250,7 @@ def remote_default(ctx: click.Context, name: str | None, unset: bool, local: boo
         if implied:
             click.echo("note: none is set; the only remote is used", err=True)
         if chosen is None:
-            raise BadInputError("no default remote", hint=_how_to_set_one(config.raw))
+            raise BadInputError("no default remote", hint=_how_to_set_one(config))
         click.echo(str(chosen))
         return
     if name is not None and unset:
@@ -274,15 +274,16 @@ def remote_default(ctx: click.Context, name: str | None, unset: bool, local: boo
     click.echo("no default remote" if name is None else f"default remote: {name!r}")
 
 
-def _how_to_set_one(raw: dict[str, Any]) -> str:
-    """The command that gives a default where none is: one that adds a remote
-    where there is none, the local file's where it sets `core.remote: null`
-    (which outweighs the committed file's)."""
-    if not raw.get("remotes"):
+def _how_to_set_one(config: Any) -> str:
+    """The command that gives a default where none is (config.why_no_default)."""
+    from gitpipe.pipeline.config import NO_REMOTES, SET_TO_NONE, why_no_default
+
+    why = why_no_default(config)
+    if why == NO_REMOTES:
         return "'gitpipe remote add -d NAME URL' adds a remote and makes it the default"
-    if "remote" in (raw.get("core") or {}):
-        return ("'gitpipe remote default --local NAME' sets one (.gitpipe/config.local.yaml "
-                "sets none, and outweighs .gitpipe/config.yaml)")
+    if why == SET_TO_NONE:
+        return ("'gitpipe remote default --local NAME' sets one (core.remote is set to none, "
+                "and .gitpipe/config.local.yaml outweighs .gitpipe/config.yaml)")
     return "'gitpipe remote default NAME' sets one"
 
 

@@ -56,7 +56,7 @@ from gitpipe.hashing.statsig import (
     pack_numbers,
     path_signature,
 )
-from gitpipe.trust.dotdir import link_problems, user_cache_dir, user_cache_location
+from gitpipe.trust.dotdir import sent_the_whole_way, user_cache_dir, user_cache_location
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -98,7 +98,7 @@ def check(command: str, root: str | None = None) -> tuple[str | None, WalkedBefo
     root = root or os.getcwd()
     folder = user_cache_dir(root)
     sizes: dict[str, int] = {}
-    if folder is None or link_problems(root, sizes) or stages_running(root, sizes):
+    if folder is None or sent_the_whole_way(root, sizes) or stages_running(root, sizes):
         return None, None
     path = os.path.join(folder, _seal_name(command))
     try:

@@ -206,7 +206,8 @@ def remote_settings(config: Config, name: str | None = None) -> RemoteSettings:
     remotes = config.raw.get("remotes") or {}
     chosen = name or default_remote(config)[0]
     if chosen is None:
-        raise _no_default(remotes, config.raw.get("core") or {})
+        said, hint = _NO_DEFAULT[why_no_default(config)]
+        raise BadInputError(said, hint=hint)
     body = remotes.get(chosen)
     if not isinstance(body, dict) or "url" not in body:
         raise BadInputError(f"unknown remote {chosen!r}",
@@ -218,15 +219,25 @@ def remote_settings(config: Config, name: str | None = None) -> RemoteSettings:
                           run_cache)
 
 
-def _no_default(remotes: dict[str, Any], core: dict[str, Any]) -> BadInputError:
-    if not remotes:
-        return BadInputError("no remote is configured",
-                             hint="gitpipe remote add --default NAME URL")
-    if len(remotes) == 1 and "remote" in core:
-        return BadInputError("no default remote: core.remote is set to none",
-                             hint="gitpipe remote default --local NAME (or -r NAME)")
-    return BadInputError("several remotes and no default",
-                         hint="gitpipe remote default NAME (or -r NAME)")
+# Why no remote is the default (why_no_default).
+NO_REMOTES, SET_TO_NONE, SEVERAL = "no remotes", "set to none", "several"
+
+
+def why_no_default(config: Config) -> str:
+    """Why default_remote gives none: no remote is configured; `core.remote`
+    is null (the local file's outweighs the committed file's, so only the
+    local file can name one); or several remotes and none named."""
+    if not config.raw.get("remotes"):
+        return NO_REMOTES
+    return SET_TO_NONE if "remote" in (config.raw.get("core") or {}) else SEVERAL
+
+
+_NO_DEFAULT = {
+    NO_REMOTES: ("no remote is configured", "gitpipe remote add --default NAME URL"),
+    SET_TO_NONE: ("no default remote: core.remote is set to none",
+                  "gitpipe remote default --local NAME (or -r NAME)"),
+    SEVERAL: ("several remotes and no default", "gitpipe remote default NAME (or -r NAME)"),
+}
 
 
 def edit_config(gitpipe_dir: Path, edit: Callable[[dict[str, Any]], None],

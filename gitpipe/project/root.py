@@ -27,7 +27,7 @@ from gitpipe.project.gitignore import ignore_outs_if_parsed
 from gitpipe.project.workdirs import WDIR_HINT, wdir_problems
 from gitpipe.storage.state import State
 from gitpipe.storage.workspace import Workspace
-from gitpipe.trust import dotdir
+from gitpipe.trust import dotdir, ignorerules
 from gitpipe.trust.checks import reserved_name
 from gitpipe.trust.ignorerules import GITPIPE_GITIGNORE, IGNORE_FILE, write_missing_rules
 
@@ -84,6 +84,7 @@ class Project:
         # Told of each large directory hashed for the first time (a progress bar).
         self.hash_progress: HashProgress | None = None
         dotdir.check(str(self.root))
+        ignorerules.check(str(self.root))
 
     @property
     def gitpipe_dir(self) -> Path:
@@ -169,7 +170,7 @@ class Project:
     def state(self) -> State:
         """`.gitpipe/state.db`: the stat cache and the history of runs."""
         return State(self.gitpipe_dir / "state.db",
-                     lambda: os.path.lexists(self.gitpipe_dir / ".gitignore"))
+                     lambda: os.path.lexists(self.gitpipe_dir / IGNORE_FILE))
 
     @cached_property
     def workspace(self) -> Workspace:
@@ -308,7 +309,7 @@ def init_project(path: Path) -> tuple[Project, BadInputError | None, bool]:
 
     root = path.resolve()
     GitRepo.discover(root)
-    dotdir.check(str(root), rules=False)  # its rules are written again below
+    dotdir.check(str(root))  # not ignorerules.check: its rules are written again below
     _refuse_nested(root)
     gitpipe_dir = root / GITPIPE_DIR
     gitpipe_dir.mkdir(exist_ok=True)

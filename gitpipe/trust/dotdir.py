@@ -30,7 +30,8 @@ PRIVATE_PARTS = {
     "config.local.yaml": _FILE,
 }
 # Meant to be committed, but still read and written in place: never links.
-SHARED_PARTS = {"config.yaml": _FILE, ".gitignore": _FILE}
+IGNORE_FILE = ".gitignore"
+SHARED_PARTS = {"config.yaml": _FILE, IGNORE_FILE: _FILE}
 STATE_FILES = ("state.db", "state.db-wal", "state.db-shm", "state.db-journal")
 
 
@@ -56,6 +57,16 @@ def link_problems(root: str, sizes: dict[str, int] | None = None) -> list[str]:
         if problem is not None:
             found.append(problem)
     return found
+
+
+def sent_the_whole_way(root: str, sizes: dict[str, int]) -> bool:
+    """Whether a sealed answer must not stand in for the command: `.gitpipe/`
+    holds a link or a part of the wrong kind (link_problems, which fills
+    `sizes`), or this machine's state is there without its ignore rules (a
+    pulled commit deleted them: the command's check writes them again)."""
+    if link_problems(root, sizes):
+        return True
+    return IGNORE_FILE not in sizes and any(part in sizes for part in PRIVATE_PARTS)
 
 
 def refuse_links(directory: str, names: tuple[str, ...]) -> None:
@@ -85,10 +96,10 @@ def _kind_problem(path: str, shown: str, kind: str, sizes: dict[str, int] | None
     return None
 
 
-def check(root: str, rules: bool = True) -> None:
+def check(root: str) -> None:
     """Once per command, before anything is written: `.gitpipe/` holds no link
-    and no part of this machine's state that git tracks or (unless `rules` is
-    False: init writes them anew) would not ignore. Raises BadInputError."""
+    and no part of this machine's state that git tracks (whether git would
+    ignore them is ignorerules.check's to say). Raises BadInputError."""
     problems = link_problems(root)
     if problems:
         _raise(problems)
@@ -102,25 +113,6 @@ def check(root: str, rules: bool = True) -> None:
                hint="remove the committed copies from the index and the work tree, and "
                     f"commit: git rm -r -- {' '.join(f'{GITPIPE_DIR}/{part}' for part in tracked)}"
                     " (git's history keeps them); gitpipe makes what it needs there itself")
-    if rules and present:
-        _refuse_unignored(root)
-
-
-def _refuse_unignored(root: str) -> None:
-    """A clone's `.gitpipe/.gitignore` may leave this machine's state (the
-    credentials in config.local.yaml, the logs) to the next `git add -A`."""
-    from gitpipe.trust.ignorerules import unignored_parts
-
-    if index_file(root) is None:  # outside any work tree: nothing to add to a commit
-        return
-    loose = unignored_parts(root, PRIVATE_PARTS)
-    if loose:
-        _raise([f"git does not ignore {', '.join(f'{GITPIPE_DIR}/{part}' for part in loose)}: "
-                f"{GITPIPE_DIR}/.gitignore (or a rule above it) leaves this machine's own "
-                "state (config.local.yaml's credentials, the logs, the cache) to the next "
-                "'git add -A', into a commit"],
-               hint=f"restore {GITPIPE_DIR}/.gitignore: 'gitpipe init' writes gitpipe's rules "
-                    "there again (and keeps the config); then commit it")
 
 
 def _raise(problems: list[str], hint: str = "") -> None:

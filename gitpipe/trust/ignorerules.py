@@ -8,13 +8,16 @@ and a push. The rules gitpipe writes there keep every part out; a file that
 holds them all and re-includes nothing is believed as it is read, and any
 other is put to git itself (`git check-ignore`), which also weighs the rules
 above it. A part git would not ignore stops the command before gitpipe
-writes anything there (trust/dotdir.check).
+writes anything there (check, after trust/dotdir.check). A file a pulled
+commit deleted is written again where this machine's state is already there.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+from gitpipe.trust.dotdir import GITPIPE_DIR, IGNORE_FILE, PRIVATE_PARTS, index_file
 
 GITPIPE_GITIGNORE = """# written by gitpipe init: per-machine state, never committed
 /config.local.yaml
@@ -24,16 +27,37 @@ GITPIPE_GITIGNORE = """# written by gitpipe init: per-machine state, never commi
 /project.lock
 /tmp/
 """
-IGNORE_FILE = ".gitignore"
 _OWN_RULES = frozenset(line for line in GITPIPE_GITIGNORE.splitlines() if line.startswith("/"))
 _MOST_READ = 1 << 20  # a .gitignore of rules is a few KiB; past this, git reads it
+
+
+def check(root: str) -> None:
+    """Once per command, after dotdir.check and before anything is written:
+    ignore rules a pulled commit deleted are written again where this
+    machine's state is there, and a part git would not ignore (a clone's
+    rules may say anything) stops the command. Raises BadInputError."""
+    from gitpipe.core.errors import BadInputError
+
+    if not os.path.isdir(os.path.join(root, GITPIPE_DIR)) or index_file(root) is None:
+        return  # outside any work tree: nothing to add to a commit
+    restore_deleted_rules(root, PRIVATE_PARTS)
+    loose = unignored_parts(root, PRIVATE_PARTS)
+    if loose:
+        raise BadInputError(
+            f"git does not ignore {', '.join(f'{GITPIPE_DIR}/{part}' for part in loose)}: "
+            f"{GITPIPE_DIR}/{IGNORE_FILE} (or a rule above it) leaves this machine's own state "
+            "(config.local.yaml's credentials, the logs, the cache) to the next 'git add -A', "
+            "into a commit",
+            hint=f"restore {GITPIPE_DIR}/{IGNORE_FILE}: 'gitpipe init' writes gitpipe's rules "
+                 "there again (and keeps the config); then commit it")
 
 
 def unignored_parts(root: str, parts: dict[str, str]) -> list[str]:
     """The parts of `root`'s `.gitpipe/` (`parts`: name -> 'directory' or
     'regular file') that git would not ignore, present or not: gitpipe makes
     them. Nothing where `.gitpipe/.gitignore` is missing: gitpipe writes its
-    own before it writes any part (write_missing_rules)."""
+    own before it writes any part (write_missing_rules), and again where a
+    part is there already (restore_deleted_rules)."""
     from gitpipe.core.nofollow import FileTooLarge, regular_file_bytes
 
     top = os.path.join(root, ".gitpipe")
@@ -103,6 +127,24 @@ def _matched_by_git(root: str, paths: list[str]) -> dict[str, str]:
     # source, line, rule, path; each empty but the path where nothing matched
     return {fields[at + 3]: fields[at + 2] for at in range(0, len(fields) - 3, 4)
             if fields[at + 2]}
+
+
+def restore_deleted_rules(root: str, parts: dict[str, str]) -> None:
+    """Write gitpipe's rules again where `.gitpipe/.gitignore` is missing (a
+    pulled commit deleted it) while a part of this machine's state is already
+    there that git would not ignore: the next `git add -A` would take
+    config.local.yaml's credentials, the cache and the state into a commit.
+    Nothing is written where no part is there yet (gitpipe writes the rules
+    before its first part) or where rules above already ignore them all."""
+    top = os.path.join(root, ".gitpipe")
+    if os.path.lexists(os.path.join(top, IGNORE_FILE)):
+        return
+    present = [name for name in parts if os.path.lexists(os.path.join(top, name))]
+    if not present:
+        return
+    matched = _matched_by_git(root, [f".gitpipe/{name}" for name in present])
+    if any(not _ignored(name, [f".gitpipe/{name}"], matched) for name in present):
+        write_missing_rules(Path(top))
 
 
 def write_missing_rules(gitpipe_dir: Path) -> None:

@@ -240,5 +240,5 @@ def test_no_default_remote_says_the_command_that_gives_one(repo: Repo, tmp_path:
     repo.run("remote", "default", "--unset", "--local", check=True)
     unset = repo.run("remote", "default")
     assert unset.returncode == 2 and unset.stderr.splitlines()[1] == (
-        "hint: 'gitpipe remote default --local NAME' sets one (.gitpipe/config.local.yaml "
-        "sets none, and outweighs .gitpipe/config.yaml)"), unset.stderr
+        "hint: 'gitpipe remote default --local NAME' sets one (core.remote is set to none, "
+        "and .gitpipe/config.local.yaml outweighs .gitpipe/config.yaml)"), unset.stderr

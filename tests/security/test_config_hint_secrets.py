@@ -38,4 +38,8 @@ def test_a_config_line_without_its_colon_is_named_not_quoted(
     assert done.returncode == 2, said
     assert f".gitpipe/{name}:5: invalid YAML" in done.stderr, said
     assert "line 4 has no ':' after its key" in done.stderr, said
-    assert_only_changed(before, snapshot(tmp_path), [f"{repo.path.name}/{s}" for s in STATE])
+    # config.local.yaml here without ignore rules: they are written before all
+    rules = [".gitpipe/.gitignore"] if name == "config.local.yaml" else []
+    assert (repo.path / ".gitpipe" / ".gitignore").exists() == bool(rules)
+    assert_only_changed(before, snapshot(tmp_path),
+                        [f"{repo.path.name}/{s}" for s in STATE + rules])

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.func.test_seal import built, launch, sealed
 from tests.security.conftest import assert_only_changed, snapshot
 
 SECRET = "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY"
@@ -105,17 +106,9 @@ def test_a_project_with_gitpipes_rules_and_its_own_lines_runs(make_repo: Any) ->
     assert not [path for path in _staged(repo) if path.startswith(".gitpipe/")]
 
 
-# Open: writing the rules back from every command also writes them where a
-# project's `.gitpipe/` was made without them (a committed config.yaml alone),
-# which every "nothing else written" guard then sees; the mend is to be made
-# with those guards, not in haste.
-@pytest.mark.xfail(strict=True, reason="a deleted .gitpipe/.gitignore is not written back")
-def test_a_pulled_commit_that_deletes_the_rules_leaves_no_secret_to_git_add(
-        make_repo: Any, tmp_path: Path) -> None:
-    """The user's config.local.yaml already holds a secret; a pulled commit
-    deletes `.gitpipe/.gitignore`. The next command (a status, which writes
-    no new part) should put gitpipe's rules back before anything else, so
-    that `git add -A` leaves the secret, the cache and the state out."""
+def _clone_holding_a_secret(make_repo: Any, tmp_path: Path) -> tuple[Any, Any]:
+    """(origin, a clone whose config.local.yaml holds a remote's secret and
+    whose cache, logs and state a repro made)."""
     origin = make_repo("origin")
     origin.spec({"a": {"cmd": "echo x > out.txt", "outs": ["out.txt"]}})
     origin.run("init", check=True)
@@ -124,6 +117,17 @@ def test_a_pulled_commit_that_deletes_the_rules_leaves_no_secret_to_git_add(
     clone.run("remote", "add", "--local", "store", "s3://bucket/p", check=True)
     clone.run("remote", "modify", "--local", "store", "secret_access_key", SECRET, check=True)
     clone.run("repro", check=True)
+    return origin, clone
+
+
+def test_a_pulled_commit_that_deletes_the_rules_leaves_no_secret_to_git_add(
+        make_repo: Any, tmp_path: Path) -> None:
+    """The user's config.local.yaml already holds a secret; a pulled commit
+    deletes `.gitpipe/.gitignore`. The next command (a status, which writes
+    no new part) puts gitpipe's rules back
+    before anything else, so that `git add -A` leaves the secret, the cache
+    and the state out."""
+    origin, clone = _clone_holding_a_secret(make_repo, tmp_path)
     origin.git("rm", "-q", ".gitpipe/.gitignore")
     origin.git("commit", "-qm", "no ignore rules")
     clone.git("pull", "-q", "--no-rebase", "origin", "HEAD")
@@ -133,3 +137,38 @@ def test_a_pulled_commit_that_deletes_the_rules_leaves_no_secret_to_git_add(
     staged = _staged(clone)
     assert [path for path in staged if path.startswith(".gitpipe/")] == [
         ".gitpipe/.gitignore"], staged
+
+
+def test_rules_above_that_ignore_the_state_leave_nothing_written(make_repo: Any,
+                                                                 tmp_path: Path) -> None:
+    """A team that keeps `.gitpipe/`'s rules in the top `.gitignore` deletes
+    gitpipe's own file: git ignores every part still, so nothing is written
+    back and the command runs."""
+    origin, clone = _clone_holding_a_secret(make_repo, tmp_path)
+    origin.gen({".gitignore": "/.gitpipe/*\n!/.gitpipe/config.yaml\n"})
+    origin.git("add", ".gitignore")
+    origin.git("rm", "-q", ".gitpipe/.gitignore")
+    origin.git("commit", "-qm", "the rules move up")
+    clone.git("pull", "-q", "--no-rebase", "origin", "HEAD")
+    before = snapshot(tmp_path)
+    done = clone.run("status")
+    assert done.returncode == 0, done.stderr
+    assert_only_changed(before, snapshot(tmp_path), allowed=["clone/.gitpipe/state.db"])
+    assert [path for path in _staged(clone) if path.startswith(".gitpipe/")] == []
+
+
+def test_a_sealed_status_puts_deleted_rules_back(repo: Any) -> None:
+    """A seal answers a no-op status without judging the pipeline; a commit
+    that deleted the rules is no input of that answer, yet the secret and the
+    cache must not be left to `git add -A`: the seal's door sends the command
+    the whole way, which writes them again."""
+    sealed(built(repo))
+    repo.run("remote", "add", "--local", "store", "s3://bucket/p", check=True)
+    repo.run("remote", "modify", "--local", "store", "secret_access_key", SECRET, check=True)
+    sealed(repo.age())
+    repo.git("rm", "-q", ".gitpipe/.gitignore")
+    repo.git("commit", "-qm", "no ignore rules")
+    done, _ = launch(repo, "status")
+    assert (done.returncode, done.stdout) == (0, "everything is up to date\n"), done.stderr
+    assert [path for path in _staged(repo) if path.startswith(".gitpipe/")] == [
+        ".gitpipe/.gitignore"]
