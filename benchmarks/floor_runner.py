@@ -25,7 +25,13 @@ no events: the floor of gitpipe's model of a build, not of gitpipe.
 folder a stage), `--run-entries=none` keeps none: what the run entry's new
 files cost a build, beside `--books` as it is.
 
-    python benchmarks/floor_runner.py DAG.json JOBS [--books [--run-entries=flat|none]]
+`--env` gives each command an environment of its own, as gitpipe must (the
+caller's, copied once, with the variables gitpipe promises every command:
+GITPIPE_ROOT, GITPIPE_STAGE, GITPIPE_PARTITION, and PWD): Popen then
+encodes every variable for every command in Python, which it skips for a
+command that inherits the runner's own environment.
+
+    python benchmarks/floor_runner.py DAG.json JOBS [--books [--run-entries=flat|none]] [--env]
 """
 
 from __future__ import annotations
@@ -45,25 +51,32 @@ from gitpipe.executors.plainargv import plain_argv
 LOGS = Path(".floor-logs")
 CACHE = Path(".floor-cache")
 RUN_ENTRIES = ("folder", "flat", "none")  # where --books keeps a run entry
+ENVIRON: dict[str, str] | None = None  # with --env: the caller's, copied once
 
 
-def start(cmd: str) -> subprocess.Popen[bytes]:
+def start(name: str, cmd: str) -> subprocess.Popen[bytes]:
+    env = None
+    if ENVIRON is not None:
+        stage, _, partition = name.partition("@")
+        cwd = os.getcwd()
+        env = {**ENVIRON, "GITPIPE_ROOT": cwd, "GITPIPE_STAGE": stage,
+               "GITPIPE_PARTITION": partition, "PWD": cwd}
     argv = plain_argv(cmd)
     if argv is not None:
         try:
-            return popen(argv)
+            return popen(argv, env)
         except OSError:  # as gitpipe does: the shell says why, or runs it
             pass
-    return popen(["/bin/sh", "-c", cmd])
+    return popen(["/bin/sh", "-c", cmd], env)
 
 
-def popen(argv: list[str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+def popen(argv: list[str], env: dict[str, str] | None) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def run(name: str, cmd: str) -> None:
-    process = start(cmd)
+    process = start(name, cmd)
     assert process.stdout is not None
     stream = process.stdout
 
@@ -128,12 +141,16 @@ def run_with_books(name: str, cmd: str, reads: list[str], writes: list[str],
 
 
 def main(argv: list[str]) -> int:
+    global ENVIRON
     books = "--books" in argv
+    if "--env" in argv:
+        ENVIRON = dict(os.environ)
     entries = next((a.partition("=")[2] for a in argv if a.startswith("--run-entries=")),
                    "folder")
     if entries not in RUN_ENTRIES:
         sys.exit(f"--run-entries: one of {', '.join(RUN_ENTRIES)}")
-    argv = [a for a in argv if a != "--books" and not a.startswith("--run-entries=")]
+    argv = [a for a in argv if a not in ("--books", "--env")
+            and not a.startswith("--run-entries=")]
     stages = json.loads(Path(argv[1]).read_text())
     jobs = int(argv[2])
     LOGS.mkdir(exist_ok=True)

@@ -12,10 +12,15 @@ machine the CPU figures and the paired differences are the evidence, not
 the wall times.
 
     python benchmarks/paired_builds.py TEMPLATE base=DIR other=DIR [--rounds 20]
+    python benchmarks/paired_builds.py TEMPLATE base=DIR other=DIR \
+        --args "backfill day --concurrency 8 -j 8"
 
 TEMPLATE: e.g. `benchmarks/.work/peers/make-build-s200-f2000/template`, made
 by `bench_peers.py --only build --tools make`. The first variant named is
-the one the others are compared with.
+the one the others are compared with. `--args` runs another gitpipe command
+in place of `repro -j JOBS` (the backfill's template:
+`benchmarks/.work/peers/backfill-365/template`, made by `bench_peers.py
+--only backfill`).
 """
 
 from __future__ import annotations
@@ -55,8 +60,9 @@ main()
 FIGURES = ("tree_cpu_s", "own_cpu_s", "wall_s")
 
 
-def build(template: Path, code: Path, jobs: int, work: Path) -> dict[str, float]:
-    """One full build of a fresh copy of `template` with the gitpipe in `code`."""
+def build(template: Path, code: Path, args: list[str], work: Path) -> dict[str, float]:
+    """One run of `gitpipe ARGS` (a full build) in a fresh copy of `template`
+    with the gitpipe in `code`."""
     repo = work / "repo"
     shutil.rmtree(repo, ignore_errors=True)
     shutil.copytree(template, repo, symlinks=True)
@@ -69,7 +75,7 @@ def build(template: Path, code: Path, jobs: int, work: Path) -> dict[str, float]
     subprocess.run(["git", "update-index", "-q", "--refresh"], cwd=repo, env=env,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
     started = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-c", WRAPPER, "repro", "-j", str(jobs)],
+    child = subprocess.Popen([sys.executable, "-c", WRAPPER, *args],
                              cwd=repo, env=env, stdin=subprocess.DEVNULL,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     assert child.stdout is not None
@@ -108,6 +114,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("variants", nargs="+", help="NAME=DIR, DIR holding gitpipe/")
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--jobs", "-j", type=int, default=2)
+    parser.add_argument("--args", help="gitpipe's arguments (default: repro -j JOBS)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed builds of each first")
     parser.add_argument("--work", type=Path, default=WORK, help=f"scratch folder ({WORK})")
     args = parser.parse_args(argv)
@@ -118,15 +125,16 @@ def main(argv: list[str]) -> int:
             parser.error(f"{spec!r}: expected NAME=DIR, DIR holding a gitpipe/ package")
         codes[name] = Path(folder).resolve()
     args.work.mkdir(parents=True, exist_ok=True)
+    command = args.args.split() if args.args else ["repro", "-j", str(args.jobs)]
     for _ in range(args.warmup):
         for code in codes.values():
-            build(args.template, code, args.jobs, args.work)
+            build(args.template, code, command, args.work)
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in codes}
     for number in range(args.rounds):
         order = list(codes)
         random.shuffle(order)
         for name in order:
-            runs[name].append(build(args.template, codes[name], args.jobs, args.work))
+            runs[name].append(build(args.template, codes[name], command, args.work))
         print(f"round {number + 1}: load {os.getloadavg()[0]:.1f}; "
               + ", ".join(f"{n} {runs[n][-1]['own_cpu_s']:.3f}" for n in codes), flush=True)
     print("\n".join(summary(runs)))

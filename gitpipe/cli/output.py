@@ -19,6 +19,7 @@ from gitpipe.fastpath.render import (
     status_lines,
     table_lines,
 )
+from gitpipe.trust.checks import terminal_lines
 
 if TYPE_CHECKING:
     from gitpipe.engine.reports import Event, Report
@@ -111,8 +112,6 @@ class LivePrinter:
         self._info(f"[{task}] {text}")
 
     def _event(self, event: Event) -> None:
-        from gitpipe.trust.checks import terminal_lines
-
         if event.kind in VERBOSE_LABELS:
             if self.ui.verbose:
                 detail = f" ({event.message})" if event.kind == "done" and event.message else ""
@@ -211,8 +210,6 @@ def say_git_advice(ui: Ui, advise: Callable[[], GitAdvice]) -> GitAdvice | None:
     try:
         advice = advise()
     except GitpipeError as exc:  # git's own words may name files: each line framed
-        from gitpipe.trust.checks import terminal_lines
-
         for line in terminal_lines(str(exc)):
             ui.result(f"warning: {line}", err=True)
         return None

@@ -118,3 +118,19 @@ def test_the_runner_keeps_its_run_entries_where_it_is_told(tmp_path: Path) -> No
     assert kept["none"][0] == []
     done = _floor(tmp_path, [stage], "--books", "--run-entries=elsewhere")
     assert done.returncode != 0 and "--run-entries: one of folder, flat, none" in done.stderr
+
+
+def test_the_runner_with_env_gives_each_command_gitpipes_variables(tmp_path: Path) -> None:
+    done = _floor(tmp_path, [{"name": "day@2024-01-01", "cmd": "env", "needs": []},
+                             {"name": "day@2024-01-02", "cmd": "env", "needs": []},
+                             {"name": "inherits", "cmd": "env", "needs": []}], "--env")
+    assert done.returncode == 0, done.stderr
+    logs = tmp_path / ".floor-logs"
+    for name, stage, partition in (("day@2024-01-01", "day", "2024-01-01"),
+                                   ("day@2024-01-02", "day", "2024-01-02"),
+                                   ("inherits", "inherits", "")):
+        seen = dict(line.split("=", 1) for line in (logs / f"{name}.log").read_text().splitlines()
+                    if "=" in line)
+        assert seen["GITPIPE_STAGE"] == stage and seen["GITPIPE_PARTITION"] == partition
+        assert seen["GITPIPE_ROOT"] == seen["PWD"] == str(tmp_path)
+        assert seen["PYTHONPATH"] == str(ROOT)  # the caller's own variables, kept

@@ -42,3 +42,28 @@ def test_a_folder_without_gitpipe_is_refused(tmp_path: Path) -> None:
                            str(tmp_path), f"base={tmp_path}"], capture_output=True, text=True,
                           check=False)
     assert done.returncode == 2 and "DIR holding a gitpipe/ package" in done.stderr
+
+
+def test_another_command_is_run_in_place_of_repro(tmp_path: Path) -> None:
+    (tmp_path / "template").mkdir()
+    template = Repo(tmp_path / "template")
+    template.spec({"day": {"cmd": "echo $GITPIPE_PARTITION >> days.txt",
+                           "partition": {"by": "date", "start": "2024-01-01",
+                                         "end": "2024-01-03", "freq": "daily"}}})
+    template.run("init", check=True)
+    template.commit("never run")
+    work = tmp_path / "work"
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "paired_builds.py"),
+                           str(template.path), f"base={ROOT}", "--rounds", "1", "--warmup", "0",
+                           "--work", str(work), "--args", "backfill day --concurrency 2"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    runs = json.loads((work / "last.json").read_text())
+    assert len(runs["base"]) == 1 and runs["base"][0]["own_cpu_s"] > 0
+    assert not (template.path / "days.txt").exists()  # a copy was run
+    refused = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "paired_builds.py"),
+                              str(template.path), f"base={ROOT}", "--rounds", "1",
+                              "--warmup", "0", "--work", str(work),
+                              "--args", "backfill no-such-stage"],
+                             capture_output=True, text=True, check=False)
+    assert refused.returncode != 0 and "no-such-stage" in refused.stderr  # gitpipe was told
