@@ -29,7 +29,8 @@ from gitpipe.storage.state import State
 from gitpipe.storage.workspace import Workspace
 from gitpipe.trust import dotdir, ignorerules
 from gitpipe.trust.checks import reserved_name
-from gitpipe.trust.ignorerules import GITPIPE_GITIGNORE, IGNORE_FILE, write_missing_rules
+from gitpipe.trust.dotdir import GITPIPE_GITIGNORE, IGNORE_FILE
+from gitpipe.trust.ignorerules import write_missing_rules
 
 if TYPE_CHECKING:
     from gitpipe.hashing.coldscan import HashProgress

@@ -31,6 +31,16 @@ PRIVATE_PARTS = {
 }
 # Meant to be committed, but still read and written in place: never links.
 IGNORE_FILE = ".gitignore"
+GITPIPE_GITIGNORE = """# written by gitpipe init: per-machine state, never committed
+/config.local.yaml
+/cache/
+/state.db*
+/logs/
+/project.lock
+/tmp/
+"""
+_OWN_RULES = frozenset(line for line in GITPIPE_GITIGNORE.splitlines() if line.startswith("/"))
+_SEAL_READS_RULES = 1 << 12  # gitpipe's own file is a few hundred bytes
 SHARED_PARTS = {"config.yaml": _FILE, IGNORE_FILE: _FILE}
 STATE_FILES = ("state.db", "state.db-wal", "state.db-shm", "state.db-journal")
 
@@ -62,11 +72,34 @@ def link_problems(root: str, sizes: dict[str, int] | None = None) -> list[str]:
 def sent_the_whole_way(root: str, sizes: dict[str, int]) -> bool:
     """Whether a sealed answer must not stand in for the command: `.gitpipe/`
     holds a link or a part of the wrong kind (link_problems, which fills
-    `sizes`), or this machine's state is there without its ignore rules (a
-    pulled commit deleted them: the command's check writes them again)."""
+    `sizes`), or this machine's state is there and its ignore rules are not
+    gitpipe's own as read (deleted, emptied, re-included by a pulled commit:
+    the seal does not cover them, and the command's check writes them again
+    or refuses)."""
     if link_problems(root, sizes):
         return True
-    return IGNORE_FILE not in sizes and any(part in sizes for part in PRIVATE_PARTS)
+    if IGNORE_FILE not in sizes:
+        return any(part in sizes for part in PRIVATE_PARTS)
+    if sizes[IGNORE_FILE] > _SEAL_READS_RULES:
+        return True
+    try:
+        fd = os.open(os.path.join(root, GITPIPE_DIR, IGNORE_FILE),
+                     os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return True
+    try:
+        return not holds_own_rules(os.read(fd, _SEAL_READS_RULES + 1))
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+
+
+def holds_own_rules(text: bytes) -> bool:
+    """Every rule gitpipe writes is a line of `text`, and no line re-includes
+    a path (`!`): the deepest .gitignore decides, so each part is ignored."""
+    lines = {line.rstrip(b"\r").decode("utf-8", "replace") for line in text.split(b"\n")}
+    return lines >= _OWN_RULES and not any(line.startswith("!") for line in lines)
 
 
 def refuse_links(directory: str, names: tuple[str, ...]) -> None:

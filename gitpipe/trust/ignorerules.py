@@ -17,17 +17,23 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from gitpipe.trust.dotdir import GITPIPE_DIR, IGNORE_FILE, PRIVATE_PARTS, index_file
+from gitpipe.trust.dotdir import (
+    GITPIPE_DIR,
+    GITPIPE_GITIGNORE,
+    IGNORE_FILE,
+    PRIVATE_PARTS,
+    holds_own_rules,
+    index_file,
+)
 
-GITPIPE_GITIGNORE = """# written by gitpipe init: per-machine state, never committed
-/config.local.yaml
-/cache/
-/state.db*
-/logs/
-/project.lock
-/tmp/
-"""
-_OWN_RULES = frozenset(line for line in GITPIPE_GITIGNORE.splitlines() if line.startswith("/"))
+# Written where a pulled commit deleted the rules: this machine's protection,
+# not a change to commit, so the file ignores itself (git then also lets a
+# commit that brings the file back overwrite it, as it does any ignored file).
+RESTORED_GITIGNORE = GITPIPE_GITIGNORE.replace(
+    "# written by gitpipe init: per-machine state, never committed\n",
+    "# written again by gitpipe: a commit deleted this file; it ignores itself\n") + \
+    f"/{IGNORE_FILE}\n"
+
 _MOST_READ = 1 << 20  # a .gitignore of rules is a few KiB; past this, git reads it
 
 
@@ -67,18 +73,11 @@ def unignored_parts(root: str, parts: dict[str, str]) -> list[str]:
         return []
     except (OSError, FileTooLarge):
         text = None
-    if text is not None and _holds_own_rules(text):
+    if text is not None and holds_own_rules(text):
         return []
     asked = {name: _asked(top, name, kind) for name, kind in parts.items()}
     matched = _matched_by_git(root, [path for paths in asked.values() for path in paths])
     return [name for name, paths in asked.items() if not _ignored(name, paths, matched)]
-
-
-def _holds_own_rules(text: bytes) -> bool:
-    """Every rule gitpipe writes is a line of `text`, and no line re-includes
-    a path (`!`): the deepest .gitignore decides, so each part is ignored."""
-    lines = {line.rstrip(b"\r").decode("utf-8", "replace") for line in text.split(b"\n")}
-    return lines >= _OWN_RULES and not any(line.startswith("!") for line in lines)
 
 
 def _asked(top: str, name: str, kind: str) -> list[str]:
@@ -122,7 +121,8 @@ def _matched_by_git(root: str, paths: list[str]) -> dict[str, str]:
         raise BadInputError("cannot tell whether git ignores this machine's state in "
                             f".gitpipe/: git check-ignore failed: "
                             f"{terminal_text(said[0] if said else '')}",
-                            hint="run gitpipe in the repository's own work tree")
+                            hint="run gitpipe where git itself runs: in the repository's own "
+                                 "work tree, owned by you (or named in git's safe.directory)")
     fields = done.stdout.decode("utf-8", "surrogateescape").split("\0")
     # source, line, rule, path; each empty but the path where nothing matched
     return {fields[at + 3]: fields[at + 2] for at in range(0, len(fields) - 3, 4)
@@ -135,22 +135,56 @@ def restore_deleted_rules(root: str, parts: dict[str, str]) -> None:
     there that git would not ignore: the next `git add -A` would take
     config.local.yaml's credentials, the cache and the state into a commit.
     Nothing is written where no part is there yet (gitpipe writes the rules
-    before its first part) or where rules above already ignore them all."""
-    top = os.path.join(root, ".gitpipe")
+    before its first part) or where rules above already ignore them all;
+    where git cannot say, they are written (they only ignore more)."""
+    from gitpipe.core.errors import BadInputError
+
+    top = os.path.join(root, GITPIPE_DIR)
     if os.path.lexists(os.path.join(top, IGNORE_FILE)):
         return
     present = [name for name in parts if os.path.lexists(os.path.join(top, name))]
     if not present:
         return
-    matched = _matched_by_git(root, [f".gitpipe/{name}" for name in present])
-    if any(not _ignored(name, [f".gitpipe/{name}"], matched) for name in present):
-        write_missing_rules(Path(top))
+    paths = [f"{GITPIPE_DIR}/{name}" for name in present]
+    try:
+        matched = _matched_by_git(root, paths)
+    except BadInputError:
+        matched = {}
+    if any(not _ignored(name, [path], matched) for name, path in zip(present, paths, strict=True)):
+        _publish(Path(top) / IGNORE_FILE, RESTORED_GITIGNORE)
 
 
 def write_missing_rules(gitpipe_dir: Path) -> None:
     """Write gitpipe's ignore rules where `.gitpipe/.gitignore` is missing,
     before this machine's state (the cache, config.local.yaml) is written."""
-    from gitpipe.core.atomicfile import atomic_write
-
     if gitpipe_dir.is_dir() and not os.path.lexists(gitpipe_dir / IGNORE_FILE):
-        atomic_write(gitpipe_dir / IGNORE_FILE, GITPIPE_GITIGNORE)
+        _publish(gitpipe_dir / IGNORE_FILE, GITPIPE_GITIGNORE)
+
+
+def _publish(path: Path, text: str) -> None:
+    """Write `text` whole to `path` unless a file is there by then: a rules
+    file the user (or git) wrote meanwhile is never replaced."""
+    import tempfile
+
+    from gitpipe.core.errors import BadInputError
+
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f"{path.name}.", suffix=".tmp",
+                                             dir=path.parent)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(text)
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(temporary, 0o644)
+            os.link(temporary, path)
+        finally:
+            os.unlink(temporary)
+    except FileExistsError:
+        return  # written meanwhile: that one stands
+    except OSError as exc:
+        raise BadInputError(f"{GITPIPE_DIR}/{path.name}: cannot write gitpipe's ignore rules: "
+                            f"{exc.strerror}",
+                            hint=f"make {GITPIPE_DIR}/ writable: without the rules, git would "
+                                 "take this machine's state (config.local.yaml's credentials, "
+                                 "the cache) into the next 'git add -A'") from None

@@ -135,8 +135,13 @@ def test_a_pulled_commit_that_deletes_the_rules_leaves_no_secret_to_git_add(
     done = clone.run("status")
     assert done.returncode == 0, done.stderr
     staged = _staged(clone)
-    assert [path for path in staged if path.startswith(".gitpipe/")] == [
-        ".gitpipe/.gitignore"], staged
+    assert [path for path in staged if path.startswith(".gitpipe/")] == [], staged
+    # the restored rules ignore themselves: a commit that brings the file
+    # back (the teammate's revert) comes in over them
+    origin.git("revert", "--no-edit", "HEAD")
+    pulled = clone.git("pull", "-q", "--no-rebase", "origin", "HEAD")
+    assert (clone.path / ".gitpipe" / ".gitignore").read_text() == (
+        origin.path / ".gitpipe" / ".gitignore").read_text(), pulled
 
 
 def test_rules_above_that_ignore_the_state_leave_nothing_written(make_repo: Any,
@@ -170,5 +175,17 @@ def test_a_sealed_status_puts_deleted_rules_back(repo: Any) -> None:
     repo.git("commit", "-qm", "no ignore rules")
     done, _ = launch(repo, "status")
     assert (done.returncode, done.stdout) == (0, "everything is up to date\n"), done.stderr
-    assert [path for path in _staged(repo) if path.startswith(".gitpipe/")] == [
-        ".gitpipe/.gitignore"]
+    assert [path for path in _staged(repo) if path.startswith(".gitpipe/")] == []
+    assert (repo.path / ".gitpipe" / ".gitignore").exists()
+
+
+@pytest.mark.parametrize("rules", list(HOSTILE_RULES))
+def test_a_sealed_status_refuses_rules_a_commit_emptied(repo: Any, rules: str) -> None:
+    """The seal does not cover `.gitpipe/.gitignore`: a commit that empties or
+    re-includes them must stop a sealed status as it stops an unsealed one."""
+    sealed(built(repo))
+    repo.gen({".gitpipe/.gitignore": HOSTILE_RULES[rules]})
+    repo.git("commit", "-qm", "tidy the rules", "--", ".gitpipe/.gitignore")
+    done, _ = launch(repo, "status")
+    assert done.returncode == 2 and "git does not ignore .gitpipe/" in done.stderr, (
+        done.stdout + done.stderr)
