@@ -277,9 +277,11 @@ def pull(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: in
             present = locate(remote, wanted)
             if summary.failed or absent_objects(remote, wanted, present):
                 # Fetch what can be fetched, check out every out that is whole,
-                # then fail naming what is absent (as DVC's pull does).
+                # then fail naming what is absent (as DVC's pull does): of the
+                # outs to write, not those the work tree holds already (a
+                # metrics file from git).
                 try:
-                    fetch_outs(project, remote, targets, jobs, progress)
+                    fetch_outs(project, remote, [o.target for o in todo], jobs, progress)
                 except CacheError as exc:
                     _checkout_whole(project, todo, report)
                     restored = f"; checked out the other {len(report.restored)} out(s)" \
