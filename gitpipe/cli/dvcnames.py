@@ -17,6 +17,19 @@ INSTEAD = {
     "install": "the git hooks are 'gitpipe hooks install'",
     "freeze": "freeze a stage with 'frozen: true' in gitpipe.yaml",
     "unfreeze": "unfreeze a stage by removing 'frozen: true' from gitpipe.yaml",
+    "remove": "gitpipe has no 'remove': delete the stage from gitpipe.yaml; the next repro "
+              "drops its lock entry, and its outs and their .gitignore lines stay until you "
+              "delete them",
+    "move": "gitpipe has no 'move': change the out's path in gitpipe.yaml and in the command "
+            "that writes it, then 'gitpipe repro'",
+    "unprotect": "gitpipe has no 'unprotect': outs are copies (cache.type reflink or copy) to "
+                 "edit as they are; with hardlink or symlink, replace a file rather than "
+                 "write into it",
+    "get": "gitpipe has no 'get': clone the repository, then 'gitpipe pull PATH' of the out",
+    "import-url": "gitpipe has no 'import-url': a stage whose command downloads the file, "
+                  "with the file as its out, does it",
+    "run": "'dvc run' is 'dvc stage add' then 'dvc repro': write the stage in gitpipe.yaml, "
+           "then 'gitpipe repro' ('gitpipe runs' lists past runs)",
     "destroy": "gitpipe's own files are gitpipe.yaml, gitpipe.lock and .gitpipe/",
 }
 

@@ -92,8 +92,9 @@ class _Group(click.Group):
             hint = instead(args[0]) if args else None
             if hint is None:
                 raise
-            # A DVC command: what gitpipe does instead.
-            raise click.UsageError(f"{exc.message}\n{hint}", exc.ctx) from None
+            # A DVC command: what gitpipe does instead, without click's near
+            # miss, which names another command (`remove`: "Did you mean 'remote'?").
+            raise click.UsageError(f"No such command {args[0]!r}.\n{hint}", exc.ctx) from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         load_commands()

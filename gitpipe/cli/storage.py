@@ -70,7 +70,8 @@ def _every_run(direction: str, ctx: click.Context, targets: tuple[str, ...],
 @click.pass_context
 def checkout(ctx: click.Context, targets: tuple[str, ...], force: bool) -> None:
     """Make the workspace outs match gitpipe.lock, from the cache. TARGETS are
-    stages, outs, or files and folders inside a directory out."""
+    stages (STAGE@KEY for one partition or item), outs, or files and folders
+    inside a directory out."""
     project = project_of(ctx)
     report = project.checkout(targets, force)
     ui = ui_of(ctx)
@@ -148,7 +149,9 @@ def _remote_options(func: Any) -> Any:
 @json_option("push")
 def push(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs: int,
          scope: str | None, run_cache: bool) -> None:
-    """Upload the lock's outs and run-cache entries missing on the remote."""
+    """Upload the lock's outs and run-cache entries missing on the remote.
+    TARGETS, as checkout's: stages (STAGE@KEY for one partition or item),
+    outs, or files and folders inside a directory out."""
     with TransferProgress(ui_of(ctx), "push") as progress:
         summary = project_of(ctx).push(targets, remote, jobs, progress, scope)
         runs = _every_run("push", ctx, targets, remote, jobs, progress,
@@ -188,7 +191,9 @@ def _emit_transfer(ctx: click.Context, kind: str, remote: str | None, summary: A
 @json_option("fetch")
 def fetch(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs: int,
           scopes: tuple[str, ...], run_cache: bool) -> None:
-    """Download the lock's outs into the cache (no checkout)."""
+    """Download the lock's outs into the cache (no checkout). TARGETS, as
+    checkout's: stages (STAGE@KEY for one partition or item), outs, or files
+    and folders inside a directory out."""
     with TransferProgress(ui_of(ctx), "fetch") as progress:
         summary = project_of(ctx).fetch(targets, remote, jobs, progress)
         runs = _every_run("fetch", ctx, targets, remote, jobs, progress,
@@ -208,7 +213,8 @@ def fetch(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs
 @json_option("pull")
 def pull(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs: int,
          force: bool, scopes: tuple[str, ...], run_cache: bool) -> None:
-    """Fetch, then check out."""
+    """Fetch, then check out. TARGETS, as checkout's: stages (STAGE@KEY for
+    one partition or item), outs, or files and folders inside a directory out."""
     with TransferProgress(ui_of(ctx), "pull") as progress:
         summary, report = project_of(ctx).pull(targets, remote, jobs, progress, force)
         runs = _every_run("fetch", ctx, targets, remote, jobs, progress,

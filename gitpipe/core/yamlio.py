@@ -328,7 +328,7 @@ def dump_yaml(data: Any) -> str:
     """Deterministic YAML: block style, keys in the given order, unicode kept."""
     lib = _yaml()
     text: str = lib.module.dump(
-        data, Dumper=lib.base_dumper, sort_keys=False, default_flow_style=False,
+        _bare(data), Dumper=lib.base_dumper, sort_keys=False, default_flow_style=False,
         allow_unicode=True, width=1000,
     )
     return text
@@ -340,12 +340,24 @@ def dump_inline(value: Any) -> str:
     lib = _yaml()
 
     def dump(style: str | None) -> str:
-        text: str = lib.module.dump([value], Dumper=lib.base_dumper, default_flow_style=True,
+        text: str = lib.module.dump([_bare(value)], Dumper=lib.base_dumper,
+                                    default_flow_style=True,
                                     default_style=style, allow_unicode=True, width=1_000_000)
         return text.strip()[1:-1]  # inside the list's brackets
 
     shown = dump(None)
     return dump('"') if "\n" in shown else shown
+
+
+def _bare(value: Any) -> Any:
+    """`value` with its line-tracking containers as plain ones, keys as they
+    are: the safe dumper represents a dict or list, not a subclass of one (a
+    value parsed from the command line, `[{hmac_env: …}]`)."""
+    if isinstance(value, dict):
+        return {key: _bare(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_bare(item) for item in value]
+    return value
 
 
 def plain(value: Any) -> Any:

@@ -190,7 +190,22 @@ def _unknown(graph: Dag, target: str) -> BadInputError:
     if any(c in target for c in "*?["):
         return BadInputError(f"no stage or node matches {target!r}",
                              hint="'gitpipe status' lists them")
+    maker = _maker_of(graph, target)
+    if maker is not None:
+        return BadInputError(f"unknown stage {target!r}: it is an out of stage {maker!r}",
+                             hint=f"name the stage instead: {maker}")
     return BadInputError(f"unknown stage {target!r}", hint=stage_hint(target, stages))
+
+
+def _maker_of(graph: Dag, target: str) -> str | None:
+    """The node whose out is at the path `target` (`dvc commit models/` takes
+    an out where gitpipe's stage targets take its stage), or None."""
+    path = target.removeprefix("./").strip("/")
+    for node in graph:
+        task = graph.nodes[node].get("task")
+        if task is not None and any(out.path.rstrip("/") == path for out in task.outs):
+            return str(node)
+    return None
 
 
 # As many stage names as a hint lists in full; beyond, it points at status.

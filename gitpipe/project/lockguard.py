@@ -67,10 +67,81 @@ def _by_path(entries: dict[str, LockEntry], target: str) -> LockedOut:
             if path.startswith(out.path + "/") and out.digest.endswith(DIR_SUFFIX):
                 return LockedOut(name, out.path, out.digest, out.executable,
                                  path[len(out.path) + 1:])
-    stages = {name.split("@", 1)[0] for name in entries}
-    raise BadInputError(f"{target!r} is neither a stage nor an out that gitpipe.lock records",
-                        hint=did_you_mean(target, stages | {o.path for e in entries.values()
+    raise UnknownTarget(target)
+
+
+class UnknownTarget(BadInputError):
+    """A target that names no lock entry and no out the lock records."""
+
+    def __init__(self, target: str) -> None:
+        super().__init__(f"{target!r} is neither a stage nor an out that gitpipe.lock records")
+        self.target = target
+
+
+def target_outs(project: Project, targets: Iterable[str] = ()) -> list[LockedOut]:
+    """locked_outs of the project's lock for a command's TARGETS (push, pull,
+    fetch, checkout), a target the lock lacks refused in the words of
+    gitpipe.yaml too: a stage it declares that never ran is a stage."""
+    entries = project.lock_entries
+    try:
+        return locked_outs(entries, targets)
+    except UnknownTarget as unknown:
+        try:
+            stages = stages_by_name(project)
+        except GitpipeError:
+            stages = {}  # the spec's own error is for the commands that need it
+        raise _unknown(entries, unknown.target, stages, _runnable(project, unknown.target,
+                                                                  stages)) from None
+
+
+def _runnable(project: Project, task: str, stages: dict[str, Stage]) -> bool:
+    """Whether `repro TASK` takes the task: a key the stage declares (its
+    date range, its items)."""
+    name, _, key = task.partition("@")
+    spec = stages[name].partition if name in stages else None
+    try:
+        return spec is not None and key in spec.keys(project.today)
+    except GitpipeError:
+        return False
+
+
+def _unknown(entries: dict[str, LockEntry], target: str, stages: dict[str, Stage],
+             runnable: bool) -> BadInputError:
+    """Why `target` names nothing the lock records, and what to do."""
+    name, at, key = target.partition("@")
+    stage = stages.get(name)
+    recorded = sorted(task.split("@", 1)[1] for task in entries if task.startswith(f"{name}@"))
+    if any(c in target for c in "*?["):
+        return BadInputError(f"{target!r} is neither a stage nor an out that gitpipe.lock "
+                             "records (a pattern names none here, as it does for repro)",
+                             hint="name the stage for all its partitions or items, "
+                             "or each STAGE@KEY")
+    if stage is not None and at and stage.partition is not None:
+        word = "item" if isinstance(stage.partition, ItemSpec) else "partition"
+        return BadInputError(f"gitpipe.lock records no {word} {key!r} of stage {name!r}",
+                             hint=_held(word, key, recorded) + (
+                                 f"; 'gitpipe repro {target}' computes that one"
+                                 if runnable else ""))
+    if stage is not None and not at:
+        return BadInputError(f"stage {name!r} has no entry in gitpipe.lock: it has not run "
+                             "here, or its lock entry was not committed",
+                             hint=f"'gitpipe repro {name}' computes its outs")
+    known = {task.split("@", 1)[0] for task in entries}
+    return BadInputError(f"{target!r} is neither a stage nor an out that gitpipe.lock records",
+                         hint=did_you_mean(target, known | {o.path for e in entries.values()
                                                             for o in e.outs}))
+
+
+def _held(word: str, key: str, recorded: list[str]) -> str:
+    """Which keys of a stage the lock records: date partitions as their range
+    (the nearest date by spelling is no better than any other), items as the
+    nearest name or the first few."""
+    if not recorded:
+        return "it records none of them"
+    if word == "partition":
+        return f"it records {len(recorded)} of them, {recorded[0]} to {recorded[-1]}"
+    more = ", …" if len(recorded) > 5 else ""
+    return did_you_mean(key, recorded) or f"it records {', '.join(recorded[:5])}{more}"
 
 
 def would_lose(project: Project, path: str, digest: str) -> bool:

@@ -89,22 +89,25 @@ def worktree_entries(project: Project) -> dict[str, LockEntry]:
     return entries
 
 
-def _metric_lines(project: Project, rev1: str, rev2: str | None) -> dict[str, list[str]]:
-    """{metrics file: its changed values as lines}: a changed metric is named by
-    value beside its digest. Values that cannot be read leave the digest alone."""
-    from gitpipe.usecases.values import metric_changes
+def _metric_lines(project: Project, rev1: str,
+                  rev2: str | None) -> dict[str, list[tuple[str, str]]]:
+    """{metrics file: its changed values as lines, (as written, as a table
+    shows them: `metrics diff`'s floats)}: a changed metric is named by value
+    beside its digest. Values that cannot be read leave the digest alone."""
+    from gitpipe.usecases.values import briefly, metric_changes
 
-    lines: dict[str, list[str]] = {}
+    lines: dict[str, list[tuple[str, str]]] = {}
     try:
         for change in metric_changes(project, rev1, rev2):
-            lines.setdefault(change.file, []).append(f"metrics: {change}")
+            lines.setdefault(change.file, []).append(
+                (f"metrics: {change}", f"metrics: {briefly(change)}"))
     except GitpipeError:
         return {}
     return lines
 
 
 def _entry_changes(old: LockEntry | None, new: LockEntry | None,
-                   metrics: dict[str, list[str]] | None = None,
+                   metrics: dict[str, list[tuple[str, str]]] | None = None,
                    ) -> list[tuple[str, Reason | str]]:
     """(the change with its digests, without them) for each change. A changed
     fingerprint is a line of its own only where no other line explains it
@@ -129,7 +132,7 @@ def _entry_changes(old: LockEntry | None, new: LockEntry | None,
             # An out's digest is not an input of the fingerprint; its path is.
             explained = explained or kind != "outs" or not brief.endswith(" modified")
             if kind == "outs":
-                changes.extend((line, line) for line in (metrics or {}).get(path, []))
+                changes.extend((metrics or {}).get(path, []))
     if old.fingerprint != new.fingerprint and not explained:
         changes.insert(0, (f"fingerprint {old.fingerprint} -> {new.fingerprint}",
                            "fingerprint changed"))

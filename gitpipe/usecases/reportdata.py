@@ -22,7 +22,7 @@ from gitpipe.project.taskstates import task_states
 from gitpipe.storage.state import RunRecord
 from gitpipe.usecases.metricfiles import MetricsFile
 from gitpipe.usecases.runtrace import run_span
-from gitpipe.usecases.values import metrics_at
+from gitpipe.usecases.values import brief_row, metrics_at
 
 NO_HISTORY = ("no run history yet: run 'gitpipe repro' (or 'gitpipe backfill'), "
               "then the report again")
@@ -142,7 +142,18 @@ def metrics_table(project: Project, commits: int) -> dict[str, Any] | None:
         rows.append(_metrics_row(sha[:SHORT_ID], commit.message.split("\n", 1)[0],
                                  when.isoformat(timespec="minutes"), files))
     columns = sorted({key for row in rows for key in row["values"]})
+    for column in columns:
+        _shown_as_tables_show(column, [row["values"] for row in rows])
     return {"columns": columns, "rows": rows}
+
+
+def _shown_as_tables_show(column: str, rows: list[dict[str, Any]]) -> None:
+    """A column's floats as `metrics show A B` shows them side by side
+    (usecases/values.brief_row): 0.726, not float arithmetic's 0.7259999999999999."""
+    having = [values for values in rows if column in values]
+    for values, shown in zip(having, brief_row([values[column] for values in having]),
+                             strict=True):
+        values[column] = shown
 
 
 def _metrics_row(name: str, subject: str, when: str, files: list[MetricsFile]

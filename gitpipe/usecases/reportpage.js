@@ -288,7 +288,7 @@
       return;
     }
     section.appendChild(el("p", { class: "note" }, "Started " + line.started + ", " +
-      line.bars.length + " runs over " + seconds(line.span) + " on " + line.lanes +
+      line.bars.length + (line.bars.length === 1 ? " run over " : " runs over ") + seconds(line.span) + " on " + line.lanes +
       (line.lanes === 1 ? " slot." : " concurrent slots.")));
     section.appendChild(legend([["ran", RESULT_GLYPH.ran, "ran"],
       ["restored", RESULT_GLYPH.restored, "restored from the run-cache"],

@@ -18,7 +18,7 @@ from gitpipe.project.lockguard import (
     LockedOut,
     check_manifests,
     declared_in_spec,
-    locked_outs,
+    target_outs,
     trusted,
     would_lose,
 )
@@ -127,7 +127,7 @@ def _compare(project: Project, targets: Iterable[str],
     written if one fails), and so is each manifest already in the cache."""
     report = CheckoutReport()
     todo, unchanged = [], []
-    accepted, report.orphaned = trusted(project, locked_outs(project.lock_entries, targets))
+    accepted, report.orphaned = trusted(project, target_outs(project, targets))
     for out in accepted:
         info = project.workspace.info(out.target, XXH3)
         if info.digest == out.digest and not out.within:
@@ -161,7 +161,7 @@ def push_outs(project: Project, remote: Remote, targets: Iterable[str] = (), job
     """Upload the lock's out objects and their run-cache entries that the remote
     lacks, the entries signed and under `scope` (None: main; storage/runshare.py)."""
     entries = project.lock_entries
-    outs = locked_outs(entries, targets)
+    outs = target_outs(project, targets)
     absent = [o for o in outs if project.cache.missing(o.digest)]
     if absent:
         undeclared = _cache_from_work_tree(project, absent)
@@ -217,7 +217,7 @@ def _cache_from_work_tree(project: Project, outs: list[LockedOut]) -> list[Locke
 def fetch_outs(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: int = 8,
                progress: Progress | None = None) -> Transfer:
     """Download the lock's out objects missing from the cache, verifying each."""
-    outs = locked_outs(project.lock_entries, targets)
+    outs = target_outs(project, targets)
     note_lock_sizes(project)
     refuse_unsized(project, outs)
     summary = fetch_objects(remote, project.cache, [o.digest for o in outs], jobs, progress)
@@ -277,9 +277,11 @@ def pull(project: Project, remote: Remote, targets: Iterable[str] = (), jobs: in
             present = locate(remote, wanted)
             if summary.failed or absent_objects(remote, wanted, present):
                 # Fetch what can be fetched, check out every out that is whole,
-                # then fail naming what is absent (as DVC's pull does).
+                # then fail naming what is absent (as DVC's pull does): of the
+                # outs to write, not those the work tree holds already (a
+                # metrics file from git).
                 try:
-                    fetch_outs(project, remote, targets, jobs, progress)
+                    fetch_outs(project, remote, [o.target for o in todo], jobs, progress)
                 except CacheError as exc:
                     _checkout_whole(project, todo, report)
                     restored = f"; checked out the other {len(report.restored)} out(s)" \

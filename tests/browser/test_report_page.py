@@ -116,3 +116,12 @@ def test_a_project_without_history_says_so(browser: Any, repo: Repo) -> None:
     assert "no run history yet" in browser.find_element("id", "summary").text
     assert "never run" in css(browser, 'g.node[data-id="a"]')[0].get_attribute("aria-label")
     assert load_seconds(browser) > 0
+
+
+def test_a_timeline_of_one_run_says_one_run(browser: Any, repo: Repo) -> None:
+    """`1 runs over 0.44 s on 1 slot.` read the note above a one-stage repro."""
+    repo.spec({"only": {"cmd": "echo x > x.txt", "outs": ["x.txt"]}})
+    repo.run("repro", check=True)
+    opened(browser, repo)
+    note = browser.find_element("css selector", "#timeline p.note").text
+    assert ", 1 run over " in note and note.endswith(" on 1 slot."), note

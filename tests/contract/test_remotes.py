@@ -157,6 +157,25 @@ def test_pull_checks_out_what_the_remote_has_then_names_what_it_lacks(
     assert not (laptop.path / "model.bin").exists()
 
 
+def test_a_failed_pull_names_only_what_the_work_tree_lacks(make_repo, remote_url: str) -> None:
+    # A metrics file is in git: the clone has it as the lock records it, and
+    # a pull with nothing else missing succeeds without its object. When
+    # another out was missing too, the error listed the metrics file beside it.
+    ci = origin(make_repo, remote_url)
+    ci.spec({**STAGES, "score": {"cmd": "echo '{\"acc\": 1}' > m.json", "deps": ["model.bin"],
+                                 "metrics": ["m.json"]}})
+    ci.run("repro", check=True)
+    ci.run("push", "prep", check=True)
+    ci.commit("results, train's and score's never pushed")
+    laptop = clone(ci)
+    assert laptop.read("m.json") == '{"acc": 1}\n'
+    done = laptop.run("pull")
+    assert done.returncode == 1
+    listed = [line for line in done.stderr.splitlines() if line.startswith("  ")]
+    assert len(listed) == 1 and listed[0].startswith("  model.bin (stage 'train'"), done.stderr
+    assert done.stderr.startswith("error: 1 out(s) are not in remote 'store'"), done.stderr
+
+
 def test_interrupted_push_resumes(make_repo, remote_url: str) -> None:
     ci = origin(make_repo, remote_url)
     ci.run("repro", check=True)

@@ -66,6 +66,38 @@ def test_plain_checkout_names_the_stages_never_run(repo: Repo) -> None:
     assert "gitpipe repro" in done.stderr
 
 
+def test_a_target_the_lock_lacks_is_named_as_gitpipe_yaml_has_it(repo: Repo,
+                                                                 tmp_path: Path) -> None:
+    """`pull later` of a stage gitpipe.yaml declares but that never ran said
+    `'later' is neither a stage nor an out`; `pull daily@2024-03-09` (a day
+    never run) hinted at `did you mean 'data/daily/2024-03-02.txt'?`, and a
+    pattern repro takes (`daily@2024-03-0*`) the same."""
+    repo.spec({**STAGES, "later": {"cmd": "echo x > later.txt", "outs": ["later.txt"]},
+               "daily": {"partition": {"by": "date", "start": "2024-03-01",
+                                       "end": "2024-03-09"},
+                         "cmd": "mkdir -p d && echo ${date} > d/${date}.txt",
+                         "outs": ["d/${date}.txt"]}})
+    repo.run("repro", "make", "single", "daily@2024-03-01", "daily@2024-03-02", check=True)
+    repo.run("remote", "add", "-d", "store", str(tmp_path / "store"), check=True)
+    for command in ("checkout", "pull", "fetch", "push"):
+        done = repo.run(command, "later")
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        assert done.stderr.splitlines() == [
+            "error: stage 'later' has no entry in gitpipe.lock: it has not run here, "
+            "or its lock entry was not committed",
+            "hint: 'gitpipe repro later' computes its outs"], (command, done.stderr)
+    done = repo.run("pull", "daily@2024-03-09")
+    assert done.stderr.splitlines() == [
+        "error: gitpipe.lock records no partition '2024-03-09' of stage 'daily'",
+        "hint: it records 2 of them, 2024-03-01 to 2024-03-02; "
+        "'gitpipe repro daily@2024-03-09' computes that one"], done.stderr
+    done = repo.run("checkout", "daily@2024-03-0*")
+    assert done.stderr.splitlines() == [
+        "error: 'daily@2024-03-0*' is neither a stage nor an out that gitpipe.lock records "
+        "(a pattern names none here, as it does for repro)",
+        "hint: name the stage for all its partitions or items, or each STAGE@KEY"], done.stderr
+
+
 def _git(repo: Repo, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, **GIT_ENV, "HOME": str(repo.path)}
     return subprocess.run(["git", *args], cwd=repo.path, env=env, capture_output=True,

@@ -200,6 +200,27 @@ def test_an_unknown_stage_with_nothing_near_lists_the_stages(repo: Repo) -> None
     assert "9 stages: 'gitpipe status' lists them" in done.stderr, done.stderr
 
 
+def test_an_out_s_path_as_a_stage_target_names_its_stage(repo: Repo) -> None:
+    """`dvc commit models/` takes an out; `gitpipe commit models/` said only
+    `unknown stage 'models/'` and listed the stages, leaving the user to find
+    which one writes it."""
+    repo.spec({"prepare": {"cmd": "echo p > p.txt", "outs": ["p.txt"]},
+               "train": {"cmd": "mkdir -p models && echo m > models/m.txt",
+                         "deps": ["p.txt"], "outs": ["models/"]},
+               "daily": {"partition": {"by": "date", "start": "2024-03-01",
+                                       "end": "2024-03-02"},
+                         "cmd": "echo ${date} > d-${date}.txt", "outs": ["d-${date}.txt"]}})
+    for args, stage in ((["commit", "models/"], "train"), (["commit", "./models"], "train"),
+                        (["repro", "p.txt"], "prepare"),
+                        (["status", "d-2024-03-02.txt"], "daily@2024-03-02")):
+        done = repo.run(*args)
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        target = args[1]
+        assert done.stderr.splitlines() == [
+            f"error: unknown stage {target!r}: it is an out of stage {stage!r}",
+            f"hint: name the stage instead: {stage}"], done.stderr
+
+
 def test_repro_failure_exit_1_with_log_hint(repo: Repo) -> None:
     repo.spec({"bad": {"cmd": "echo boom; exit 4", "outs": ["o"]}}, commit="spec")
     done = repo.run("repro")

@@ -86,6 +86,27 @@ def test_diff_names_a_changed_metric_by_its_value(repo: Repo) -> None:
     assert "metrics: m.json:acc 0.9 -> 0.95 (+0.05)" in done.stdout
 
 
+def test_diff_shows_a_metric_s_float_as_metrics_diff_does(repo: Repo) -> None:
+    """`metrics diff` says `0.726 -> 0.3` (floats to 12 digits); `gitpipe
+    diff` said `0.7259999999999999 -> 0.30000000000000004
+    (-0.4259999999999999)` of the same file. --json keeps the values as
+    written, as `metrics diff --json` does."""
+    repo.gen({"mk.sh": '#!/bin/sh\nprintf \'{"acc": %s}\\n\' "$(cat v)" > m.json\n',
+              "v": "0.7259999999999999\n"})
+    (repo.path / "mk.sh").chmod(0o755)
+    repo.spec({"ev": {"cmd": "./mk.sh", "deps": ["v", "mk.sh"], "metrics": ["m.json"]}})
+    repo.run("repro", check=True)
+    repo.commit("first")
+    repo.gen({"v": "0.30000000000000004\n"})
+    repo.run("repro", check=True)
+    shown = "m.json:acc 0.726 -> 0.3 (-0.426)"
+    table = repo.run("metrics", "diff", check=True).stdout
+    assert "0.726 -> 0.3" in table and "(-0.426)" in table, table
+    assert f"metrics: {shown}" in repo.run("diff", check=True).stdout
+    assert "metrics: m.json:acc 0.7259999999999999 -> 0.30000000000000004 " \
+        "(-0.4259999999999999)" in changed(repo, "HEAD")["ev"]
+
+
 def test_diff_names_the_deps_and_modules_that_moved_a_fingerprint(repo: Repo) -> None:
     repo.gen({"t.py": "import util\nprint(util.X, open('data.txt').read())\n",
               "util.py": "X = 1\n", "data.txt": "one\n"})

@@ -242,3 +242,18 @@ def test_no_default_remote_says_the_command_that_gives_one(repo: Repo, tmp_path:
     assert unset.returncode == 2 and unset.stderr.splitlines()[1] == (
         "hint: 'gitpipe remote default --local NAME' sets one (core.remote is set to none, "
         "and .gitpipe/config.local.yaml outweighs .gitpipe/config.yaml)"), unset.stderr
+
+
+def test_modify_takes_a_list_value_as_trust_is_written(repo: Repo, tmp_path: Path) -> None:
+    """config.md's `trust:` is a list of keys; `remote modify NAME trust
+    '[{hmac_env: …}]'` ended in `unexpected RepresenterError`, the file
+    unchanged, where a mapping value was written."""
+    initialised(repo)
+    repo.run("remote", "add", "-d", "store", str(tmp_path / "s"), check=True)
+    done = repo.run("remote", "modify", "store", "trust", "[{hmac_env: GITPIPE_CACHE_KEY}]")
+    assert done.returncode == 0, done.stderr
+    assert repo.read(CONFIG).endswith("    trust: [{hmac_env: GITPIPE_CACHE_KEY}]\n")
+    assert repo.run("validate").returncode == 0
+    repo.gen({CONFIG: repo.read(CONFIG) + "# ours\n"})  # a comment: no rewrite in block style
+    done = repo.run("remote", "modify", "--local", "store", "trust", "[{hmac_env: GITPIPE_MY_KEY}]")
+    assert done.returncode == 0, done.stderr

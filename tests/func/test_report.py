@@ -101,6 +101,24 @@ def test_states_grid_timeline_and_metrics(repo: Repo) -> None:
     assert [row["values"].get("metrics.json:acc") for row in rows] == [0.5, 0.5, 0.75, 0.5]
 
 
+def test_the_metrics_table_shows_floats_as_metrics_show_does(repo: Repo) -> None:
+    """`metrics show` reads 0.726 where the page read 0.7259999999999999; two
+    values that would show alike are kept whole, as `metrics show A B` does."""
+    repo.spec({"m": {"cmd": "cp v.json m.json", "deps": ["v.json"], "metrics": ["m.json"]}})
+    for acc, close in (("0.7259999999999999", "0.30000000000000004"),
+                       ("0.30000000000000004", "0.3000000000000001")):
+        repo.gen({"v.json": f'{{"acc": {acc}, "close": {close}}}'})
+        repo.run("repro", check=True)
+        repo.commit(acc)
+    repo.gen({"v.json": '{"acc": 0.5, "close": 0.3000000000000001}'})
+    repo.run("repro", check=True)
+    rows = page_data(repo.run("report", "-o", "-", check=True).stdout)["metrics"]["rows"]
+    assert [row["values"]["m.json:acc"] for row in rows] == [0.5, 0.3, 0.726]
+    # 0.30000000000000004 and 0.3000000000000001 would read alike: that column whole
+    assert [row["values"]["m.json:close"] for row in rows] == [
+        0.3000000000000001, 0.3000000000000001, 0.30000000000000004]
+
+
 def test_concurrent_runs_take_separate_lanes(repo: Repo) -> None:
     repo.spec({name: {"cmd": f"sleep 0.6 && echo > {name}.txt", "outs": [f"{name}.txt"]}
                for name in ("a", "b")} | {"c": {"cmd": "echo > c.txt", "deps": ["a.txt"],
