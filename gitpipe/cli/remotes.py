@@ -84,6 +84,8 @@ def remote_add(ctx: click.Context, name: str, url: str, make_default: bool,
     if name not in (project_of(ctx.find_root()).config.raw.get("remotes") or {}):
         url = _placed_url(ctx, name, url, local)
     _warn(edit_config(_gitpipe_dir(ctx), edit, local))
+    if make_default and not local:
+        _warn(_outweighed_default(_gitpipe_dir(ctx), name))
     click.echo(f"added remote {name!r} -> {masked_url(url)}"
                + (" (default)" if make_default else ""))
     _after_adding(ctx, url, local)

@@ -139,13 +139,31 @@ def check(root: str) -> None:
     present = os.path.isdir(os.path.join(root, GITPIPE_DIR))
     tracked = tracked_parts(root) if present else {}
     if tracked:
-        # Untracked only (`git rm --cached`), a commit's copies would stay
-        # where gitpipe reads them, believed as this machine's own.
         _raise([f"{path!r} is tracked by git: {GITPIPE_DIR}/{part} is this machine's own "
                 "state, never part of a commit" for part, path in tracked.items()],
-               hint="remove the committed copies from the index and the work tree, and "
-                    f"commit: git rm -r -- {' '.join(f'{GITPIPE_DIR}/{part}' for part in tracked)}"
-                    " (git's history keeps them); gitpipe makes what it needs there itself")
+               hint=_untrack_hint(root, [f"{GITPIPE_DIR}/{part}" for part in tracked]))
+
+
+def _untrack_hint(root: str, parts: list[str]) -> str:
+    """How to take the parts out of git: copies a commit brought are removed
+    from the work tree too (kept, they would be believed as this machine's
+    own); copies only staged (`git add -A` took the user's own) are unstaged."""
+    import subprocess  # only where git tracks a part
+
+    from gitpipe.git.plumbing import ONLY_OWN_REPOSITORY
+
+    git = ["git", *ONLY_OWN_REPOSITORY]
+    listed = subprocess.run([*git, "ls-tree", "-r", "--name-only", "HEAD", "--", *parts],
+                            cwd=root, capture_output=True, check=False)
+    unborn = listed.returncode != 0 and subprocess.run(
+        [*git, "rev-parse", "-q", "--verify", "HEAD"], cwd=root, capture_output=True,
+        check=False).returncode != 0
+    if unborn or (listed.returncode == 0 and not listed.stdout.strip()):
+        return (f"they are staged, not committed: unstage them, keeping your copies: git rm -r "
+                f"--cached -q -- {' '.join(parts)}")
+    return ("remove the committed copies from the index and the work tree, and commit: "
+            f"git rm -r -- {' '.join(parts)} (git's history keeps them); gitpipe makes what "
+            "it needs there itself")
 
 
 def _raise(problems: list[str], hint: str = "") -> None:

@@ -189,6 +189,11 @@ def test_remote_default_switches_the_default_as_dvc_s_does(repo: Repo, tmp_path:
         ".gitpipe/config.yaml: 'gitpipe remote default --local b' sets it there too\n"), \
         outweighed.stderr
     assert repo.run("remote", "default", check=True).stdout == "a\n"
+    added = repo.run("remote", "add", "-d", "c", str(tmp_path / "c"), check=True)
+    assert added.stderr.splitlines()[0] == (
+        "warning: .gitpipe/config.local.yaml sets core.remote to 'a', which outweighs "
+        ".gitpipe/config.yaml: 'gitpipe remote default --local c' sets it there too"), \
+        added.stderr
 
 
 def test_the_only_remote_is_the_default_push_uses_and_the_one_printed(

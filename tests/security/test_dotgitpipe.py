@@ -149,6 +149,22 @@ def test_machine_state_tracked_by_git_is_refused(make_repo, tmp_path: Path, trac
     assert not clone.ran()
 
 
+def test_state_only_staged_is_unstaged_and_kept(repo: Repo) -> None:
+    """`git add -f` (or `-A` under rules a commit emptied) staged the user's own
+    config.local.yaml: the hint unstages it and keeps the file; `git rm -r`
+    would refuse, and its `-f` would delete the user's credentials."""
+    built(repo)
+    local = repo.path / ".gitpipe" / "config.local.yaml"
+    local.write_text("remotes:\n  store:\n    url: /elsewhere\n")
+    repo.git("add", "-f", ".gitpipe/config.local.yaml")
+    done = repo.run("status")
+    hint = "git rm -r --cached -q -- .gitpipe/config.local.yaml"
+    refused(done, "'.gitpipe/config.local.yaml' is tracked by git", hint)
+    subprocess.run(hint.split(), cwd=repo.path, check=True)
+    assert local.exists()
+    assert repo.run("status").returncode == 0
+
+
 @pytest.mark.parametrize("index", ["version 4", "split", "linked worktree", "subfolder"])
 def test_tracked_state_is_found_in_every_index_form(make_repo, tmp_path: Path, index: str) -> None:
     # The index is first scanned as bytes; the forms that scan cannot read
