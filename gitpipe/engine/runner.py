@@ -41,7 +41,9 @@ from gitpipe.project.root import Project
 from gitpipe.project.staleness import (
     Kind,
     Observation,
+    Reason,
     Staleness,
+    frozen_note,
     judge,
     lock_entry_for,
     observe,
@@ -168,8 +170,7 @@ class _Runner(CommandSteps):
     def _step(self, node: Hashable) -> Outcome:
         task = self.project.graph.nodes[node]["task"]
         if task.name in self.settled:
-            self.listener(Event(task.name, "skip", "up to date"))
-            return self._finish(task.name, Outcome.SKIPPED)
+            return self._skip(task, frozen_note(task, self.writer.entries.get(task.name)))
         self.listener(Event(task.name, "check"))
         try:
             if task.name in self.options.forced:  # as its turn comes: a stopped run keeps the rest
@@ -183,8 +184,7 @@ class _Runner(CommandSteps):
         except GitpipeError as exc:
             return self._finish(task.name, Outcome.FAILED, message=Said.of(exc))
         if not verdict.stale:
-            self.listener(Event(task.name, "skip", "up to date"))
-            return self._finish(task.name, Outcome.SKIPPED)
+            return self._skip(task, verdict.note)
         if not verdict.needs_run:
             return self._re_record(task, verdict, seen)
         inputs = inputs_read(self.project, task, seen)  # as observe read them, before a run
@@ -202,6 +202,12 @@ class _Runner(CommandSteps):
         if self.executors.of(task).runs_in_work_tree:  # a pod reads copies of its own
             self.inputs_read[task.name] = inputs
         return self._run(task, verdict, seen)
+
+    def _skip(self, task: Task, note: Reason | None) -> Outcome:
+        """An up-to-date task, or a frozen one, said so (`note`) in its place."""
+        self.listener(Event(task.name, "skip", str(note) if note else "up to date"))
+        self.results[task.name] = TaskResult.skipped(task.name, note)
+        return Outcome.SKIPPED
 
     def _reran_nondeterministic(self, node: Hashable) -> list[str]:
         """The upstream tasks declared `deterministic: false` that ran in this repro:

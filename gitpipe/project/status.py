@@ -49,7 +49,8 @@ class StatusReport(NamedTuple):
             stage, _, partition = verdict.task.partition("@")
             rows.append({"name": stage, "partition": partition or None, "task": verdict.task,
                          "stale": verdict.stale, "reasons": [str(r) for r in verdict.reasons],
-                         "reasons_detail": [r.to_json() for r in verdict.reasons]})
+                         "reasons_detail": [r.to_json() for r in verdict.reasons],
+                         "note": verdict.note.to_json() if verdict.note else None})
         return {**header("status"), "stale": self.stale, "stages": rows,
                 "running": [stage.to_json() for stage in self.running]}
 
