@@ -103,7 +103,9 @@ def _dry_run(project: Project, nodes: list[Hashable], options: ReproOptions,
                                                   forgive=lambda v: v.task in left)).tasks
     if (options.force or any(v.stale for v in verdicts if v.task not in left)
             or orphaned_entries(project)):  # a repro starts for these (`repro` above)
-        project.check_paths_inside()  # what a repro refuses for before it runs anything
+        # What a repro refuses for before it runs anything.
+        project.check_paths_inside(planned=[project.graph.nodes[n]["task"] for n in nodes
+                                            if str(n) not in left])
     results = []
     for verdict in verdicts:
         if verdict.task in left:

@@ -68,9 +68,9 @@ def execute(project: Project, nodes: list[Hashable], options: ReproOptions,
     pass read.
     """
     project.run_on(options.executor)  # the fingerprints judged are those of where it runs
-    project.check_paths_inside()
-    check_params(project, nodes)
     tasks = [project.graph.nodes[n]["task"] for n in nodes]
+    project.check_paths_inside(planned=tasks)  # the wdirs of what runs, as status TARGET
+    check_params(project, nodes)
     project.refuse_tracked_outs(tasks)
     if project.gitpipe_dir.is_dir():
         # Stages added after `gitpipe init` get their outs ignored too.
