@@ -389,3 +389,21 @@ def test_a_bad_retry_backoff_is_refused_plainly(repo: Repo, value: str) -> None:
     said = done.stderr.splitlines()[0]
     assert said == f"error: GITPIPE_RETRY_BACKOFF={value!r} is not a number of seconds"
     assert not (repo.path / "a.txt").exists()
+
+
+@pytest.mark.parametrize("stage", [
+    "  train:\n    cmd: echo ${train.lr}\n",
+    "  train:\n    partition: {by: date, start: 2024-01-01, end: 2024-01-02}\n"
+    "    cmd: echo ${train.lr} ${date}\n",
+    "  train:\n    foreach: [a, b]\n    do:\n      cmd: echo ${train.lr} ${item}\n"])
+def test_an_undefined_value_says_params_yaml_does_not_exist(repo: Repo, stage: str) -> None:
+    """`${train.lr}` with no params.yaml was "not defined (not in 'vars:' or
+    params.yaml)": the file missing, the likelier cause, was not said."""
+    repo.gen({"gitpipe.yaml": "stages:\n" + stage}, commit="spec")
+    for command in ("validate", "status", "repro"):
+        said = refused(repo, command)
+        assert said.startswith("error: gitpipe.yaml:"), said
+        assert ("stage 'train': ${train.lr} is not defined: params.yaml does not exist"
+                in said), (command, said)
+    repo.gen({"params.yaml": "other: 1\n"})  # there, without the key: said as before
+    assert "does not exist" not in refused(repo, "validate")
