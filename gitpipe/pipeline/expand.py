@@ -17,7 +17,7 @@ from typing import Any
 
 import xxhash
 
-from gitpipe.core.errors import GitpipeError
+from gitpipe.core.errors import GitpipeError, did_you_mean
 from gitpipe.core.yamlio import line_of, plain
 from gitpipe.pipeline import items as items_module
 from gitpipe.pipeline.items import ITEM_NAMES, ItemSpec
@@ -230,12 +230,17 @@ def _line_using(body: Mapping[str, Any], ref: str) -> int | None:
 
 def _undefined(ref: str, context: Vars, found: list[str]) -> bool:
     """Whether `${ref}` is left as it is (no value is found for it); the names
-    no stage, item or partition defines either are noted in `found`."""
+    no item or partition defines either, nor nearly (`${dtae}`: its field
+    says `did you mean 'date'?`), are noted in `found`."""
     if context.has(ref):
         return False
-    if root_of(ref) not in (*ITEM_NAMES, *DATE_NAMES):
+    root = root_of(ref)
+    if root not in _OWN_NAMES and did_you_mean(root, _OWN_NAMES) is None:
         found.append(ref.strip())
     return True
+
+
+_OWN_NAMES = (*ITEM_NAMES, *sorted(DATE_NAMES))
 
 
 def _template(name: str, body: Any, kind: str, errors: Collector) -> Any:

@@ -407,3 +407,12 @@ def test_an_undefined_value_says_params_yaml_does_not_exist(repo: Repo, stage: s
                 in said), (command, said)
     repo.gen({"params.yaml": "other: 1\n"})  # there, without the key: said as before
     assert "does not exist" not in refused(repo, "validate")
+
+
+def test_a_near_miss_of_a_partition_name_keeps_its_did_you_mean(repo: Repo) -> None:
+    """Without params.yaml, `${dtae}` in a partitioned stage is a typo of
+    `${date}`, not a value params.yaml would give: its hint stands."""
+    repo.gen({"gitpipe.yaml": "stages:\n  train:\n    partition: {by: date, start: 2024-01-01,"
+              " end: 2024-01-02}\n    cmd: echo ${dtae}\n"}, commit="spec")
+    said = refused(repo, "validate")
+    assert "unknown variable ${dtae} (did you mean 'date'?)" in said, said
