@@ -191,8 +191,8 @@ def _expand_items(name: str, body: Mapping[str, Any], context: Vars,
     problem = items_module.count_problem(kind, raw)
     values = raw
     if problem is None and has_template(raw):
-        values = render_data(raw, context.resolve)
-        problem = items_module.count_problem(kind, values)
+        values, problem = _rendered_items(raw, context)
+        problem = problem or items_module.count_problem(kind, values)
     if problem is not None:
         errors.add(line_of(body, kind), problem, name)
         return None
@@ -226,6 +226,27 @@ def _line_using(body: Mapping[str, Any], ref: str) -> int | None:
     """The line of the first field of `body` whose text names `${ref}`."""
     return next((line_of(body, key) for key, value in body.items()
                  if has_template(value) and ref in str(value)), None)
+
+
+def _rendered_items(raw: Any, context: Vars) -> tuple[Any, str | None]:
+    """`foreach:` or `matrix:` as written, its `${…}` rendered; or the problem
+    of a name no value is found for where params.yaml does not exist (with
+    params.yaml, the name's own TemplateError)."""
+    undefined: list[str] = []
+    kept: list[str] = []
+
+    def left(ref: str) -> bool:
+        if _undefined(ref, context, undefined):
+            kept.append(ref)
+            return True
+        return False
+
+    values = render_data(raw, context.resolve, left)
+    if problem := context.undefined_problem(undefined):
+        return None, problem
+    if kept:  # rendered again without leaving it: its TemplateError names it
+        values = render_data(raw, context.resolve)
+    return values, None
 
 
 def _undefined(ref: str, context: Vars, found: list[str]) -> bool:

@@ -416,3 +416,16 @@ def test_a_near_miss_of_a_partition_name_keeps_its_did_you_mean(repo: Repo) -> N
               " end: 2024-01-02}\n    cmd: echo ${dtae}\n"}, commit="spec")
     said = refused(repo, "validate")
     assert "unknown variable ${dtae} (did you mean 'date'?)" in said, said
+
+
+def test_a_foreach_over_a_value_says_params_yaml_does_not_exist(repo: Repo) -> None:
+    """`foreach: ${models}` with no params.yaml read `${models}: 'models' is
+    not defined`, not that the file it comes from is missing."""
+    repo.gen({"gitpipe.yaml": "stages:\n  train:\n    foreach: ${models}\n    do:\n"
+              "      cmd: echo ${item}\n"}, commit="spec")
+    said = refused(repo, "validate")
+    assert said == ("error: gitpipe.yaml:3: stage 'train': ${models} is not defined: params.yaml "
+                    "does not exist (`${…}` takes its values from params.yaml at the repository "
+                    "root and from 'vars:')"), said
+    repo.gen({"params.yaml": "other: 1\n"})  # there, without the key: said as before
+    assert refused(repo, "validate").endswith("${models}: 'models' is not defined")

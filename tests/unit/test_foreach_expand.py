@@ -174,7 +174,8 @@ def test_a_stage_without_templates_reads_no_vars_file() -> None:
      "its fields go under 'do:'"),
     ("    foreach: 3\n    do:\n      cmd: echo\n", "must be a list or a mapping, not int"),
     ("    matrix: {a: []}\n    cmd: echo\n", "matrix 'a' must be a non-empty list"),
-    ("    foreach: ${nope}\n    do:\n      cmd: echo\n", "${nope}: 'nope' is not defined"),
+    ("    foreach: ${nope}\n    do:\n      cmd: echo\n", ":3: stage 's': ${nope} is not defined: "
+     "params.yaml does not exist"),
     ("    cmd: echo ${nope}\n", ":3: stage 's': ${nope} is not defined: params.yaml does not "
      "exist"),
 ])
