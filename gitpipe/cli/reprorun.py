@@ -91,7 +91,7 @@ def shown_run(project: Project, ui: Ui, everything: bool, label: str,
     with table_when_stopped(ui, everything, project), RunProgress(ui, label) as progress:
         printer = LivePrinter(ui, progress)
         with still_running(ui, progress.running_since, lambda: printer.said_at,
-                           printer.still_running):
+                           printer.still_running, lambda: every_task(project)):
             report = run(progress.wrap(printer.event), printer.line)
     if ran is not None:
         ran(report)

@@ -15,14 +15,15 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from gitpipe.cli.console import Ui
 from gitpipe.core.errors import BadInputError
+from gitpipe.core.ranges import positions_of, split_task, tasks_text
 from gitpipe.fastpath.noop import STILL_RUNNING_VAR as AFTER_VAR
 
-_SHOWN = 5  # tasks named on the line; the others counted
+_SHOWN = 5  # tasks (a stage's partitions: one) named on the line; the others counted
 _LEAST = 1.0  # seconds: a smaller silence would fill the log with these lines
 
 
@@ -43,12 +44,13 @@ def silence_allowed() -> float:
 
 @contextmanager
 def still_running(ui: Ui, running: Callable[[], dict[str, float]],
-                  last_said: Callable[[], float], say: Callable[[str], None]
-                  ) -> Iterator[None]:
+                  last_said: Callable[[], float], say: Callable[[str], None],
+                  order: Callable[[], Sequence[str]] | None = None) -> Iterator[None]:
     """While the block runs, `say` what runs once no line was said for the
     allowed silence, where no bar shows it. `running` gives each task whose
     command runs its start (time.monotonic), `last_said` when a line last
-    reached the output."""
+    reached the output, `order` every task of the pipeline in plan order
+    (asked only for a line: partitions are drawn as runs by their place)."""
     after = silence_allowed()
     if not after or ui.quiet or ui.shows_progress():
         yield
@@ -60,7 +62,7 @@ def still_running(ui: Ui, running: Callable[[], dict[str, float]],
             now = time.monotonic()
             tasks = running()
             if tasks and now - last_said() >= after:
-                say(still_running_line(tasks, now))
+                say(still_running_line(tasks, now, order() if order is not None else None))
 
     watcher = threading.Thread(target=watch, name="gitpipe-still-running", daemon=True)
     watcher.start()
@@ -71,10 +73,20 @@ def still_running(ui: Ui, running: Callable[[], dict[str, float]],
         watcher.join()
 
 
-def still_running_line(tasks: dict[str, float], now: float) -> str:
-    """`still running: train (12 min 3 s), evaluate (61 s)`, longest first."""
-    ordered = sorted(tasks.items(), key=lambda item: (item[1], item[0]))
-    named = [f"{task} ({_duration(now - since)})" for task, since in ordered[:_SHOWN]]
+def still_running_line(tasks: dict[str, float], now: float,
+                       order: Sequence[str] | None = None) -> str:
+    """`still running: train (12 min 3 s), evaluate (61 s)`, longest first; a
+    stage's partitions or items one entry, as status and the repro table name
+    them (`p@2024-01-01 … 2024-01-07 (7) (2 min 5 s)`, the longest-running
+    one's time), drawn as runs by their place in `order` (plan order)."""
+    by_stage: dict[str, list[str]] = {}
+    for task in tasks:
+        by_stage.setdefault(split_task(task)[0], []).append(task)
+    positions = positions_of(order if order is not None else sorted(tasks))
+    ordered = sorted((min(tasks[task] for task in names), stage, names)
+                     for stage, names in by_stage.items())
+    named = [f"{tasks_text(names, positions)[0]} ({_duration(now - since)})"
+             for since, _, names in ordered[:_SHOWN]]
     more = len(ordered) - _SHOWN
     return "still running: " + ", ".join(named) + (f" and {more} more" if more > 0 else "")
 

@@ -100,11 +100,13 @@ def _lock_outs(project: Any) -> dict[str, str]:
 def _say_never_run(ui: Ui, never_run: list[str], pipeline: Pipeline) -> None:
     """The stages with no out to check out yet, and what makes them: `repro`,
     which never runs a frozen one."""
+    from gitpipe.project.reasons import FROZEN_HINT
+
     frozen = [name for name in never_run if pipeline.stage(name).frozen]
     if frozen:
         ui.info(f"note: frozen (frozen: true) and never run, so nothing to check out: "
                 f"{', '.join(frozen)}", err=True)
-        ui.info("hint: remove 'frozen: true' to let 'gitpipe repro' run it", err=True)
+        ui.info(FROZEN_HINT, err=True)
     others = [name for name in never_run if name not in frozen]
     if others:
         ui.info(f"note: never run, so nothing to check out: {', '.join(others)}", err=True)

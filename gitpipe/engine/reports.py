@@ -102,6 +102,14 @@ class TaskResult(NamedTuple):
     details: tuple[Reason, ...] = ()  # `reasons` as Reasons, where the judge gave them
     hint: str = ""  # what to do about a failure (`message` says what went wrong)
 
+    @classmethod
+    def skipped(cls, task: str, note: Reason | None = None) -> TaskResult:
+        """A task left as it is: up to date, or with the note said in its place
+        (a frozen task's, project/staleness.frozen_note) as its one reason."""
+        if note is None:
+            return cls(task, Outcome.SKIPPED)
+        return cls(task, Outcome.SKIPPED, reasons=(str(note),), details=(note,))
+
     def to_json(self, dry_run: bool = False) -> dict[str, Any]:
         """One entry of a repro or backfill document's `tasks` (docs/reference/json.md)."""
         stage, _, partition = self.task.partition("@")

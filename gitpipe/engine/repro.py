@@ -14,7 +14,7 @@ from gitpipe.engine.reports import Listener, Report, ReproOptions, TaskResult
 from gitpipe.pipeline import graph as graph_module
 from gitpipe.project.lockguard import orphaned_entries
 from gitpipe.project.root import Project
-from gitpipe.project.staleness import Kind, Reason, Staleness
+from gitpipe.project.staleness import Kind, Reason, Staleness, frozen_note
 from gitpipe.project.status import prejudge, status_of, with_last_runs
 
 TYPE_CHECKING = False
@@ -36,7 +36,7 @@ def repro(project: Project, options: ReproOptions, listener: Listener | None = N
     if not (options.force or options.forced):
         prejudged = prejudge(project, nodes)
         if not prejudged.stale and not orphaned_entries(project):
-            return _with_left_alone(_skipped(nodes), left)
+            return _with_left_alone(_skipped(project, nodes), left)
     from gitpipe.engine.runner import execute
 
     return _with_left_alone(execute(project, nodes, options, listener, sink,
@@ -81,11 +81,18 @@ def noop_report(project: Project, nodes: list[Hashable] | None = None) -> Report
         nodes = graph_module.plan(project.graph, None)
     if prejudge(project, nodes).stale or orphaned_entries(project):
         return None  # a run, or lock entries to drop
-    return _skipped(nodes)
+    return _skipped(project, nodes)
 
 
-def _skipped(nodes: list[Hashable]) -> Report:
-    return Report([TaskResult(str(node), Outcome.SKIPPED) for node in nodes])
+def _skipped(project: Project, nodes: list[Hashable]) -> Report:
+    """Every node skipped: up to date, or frozen (said so)."""
+    tasks, entries = project.graph.nodes, project.lock_entries
+    results = []
+    for node in nodes:
+        task = tasks[node]["task"]
+        note = frozen_note(task, entries.get(task.name)) if task.stage.frozen else None
+        results.append(TaskResult.skipped(str(node), note))
+    return Report(results)
 
 
 def _dry_run(project: Project, nodes: list[Hashable], options: ReproOptions,
@@ -96,11 +103,16 @@ def _dry_run(project: Project, nodes: list[Hashable], options: ReproOptions,
                                                   forgive=lambda v: v.task in left)).tasks
     if (options.force or any(v.stale for v in verdicts if v.task not in left)
             or orphaned_entries(project)):  # a repro starts for these (`repro` above)
-        project.check_paths_inside()  # what a repro refuses for before it runs anything
+        # What a repro refuses for before it runs anything.
+        project.check_paths_inside(planned=[project.graph.nodes[n]["task"] for n in nodes
+                                            if str(n) not in left])
     results = []
     for verdict in verdicts:
         if verdict.task in left:
             results.append(TaskResult(verdict.task, Outcome.SKIPPED, reasons=(NOTE,)))
+            continue
+        if not verdict.stale and not options.force and verdict.note is not None:
+            results.append(TaskResult.skipped(verdict.task, verdict.note))
             continue
         details = verdict.reasons or ((Reason(Kind.FORCED),) if options.force else ())
         results.append(TaskResult(verdict.task, _dry_outcome(verdict, options.force),

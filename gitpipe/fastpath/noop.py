@@ -76,9 +76,11 @@ def seals_repro(options: ReproOptions) -> bool:
 def status_answer(report: StatusReport) -> str | None:
     """What a status with nothing stale prints, to be sealed; None when
     something is stale or a stage runs (which no seal's stat data sees end)."""
-    from gitpipe.fastpath.render import UP_TO_DATE
+    from gitpipe.fastpath.render import UP_TO_DATE, frozen_lines
 
-    return None if report.stale or report.running else UP_TO_DATE + "\n"
+    if report.stale or report.running:
+        return None
+    return "\n".join([UP_TO_DATE, *frozen_lines(report)]) + "\n"
 
 
 def repro_answer(report: Report) -> str | None:

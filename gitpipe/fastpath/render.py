@@ -116,7 +116,8 @@ def status_lines(report: StatusReport, everything: bool = False,
     stale = [v for v in report.tasks if v.stale]
     running, stop = running_lines(report)
     if not stale:
-        return [*running, NOTHING_STALE, *stop] if running else [UP_TO_DATE]
+        said = [*running, NOTHING_STALE, *stop] if running else [UP_TO_DATE]
+        return [*said, *frozen_lines(report)]
     tasks = [v.task for v in report.tasks]
     found = entries(((v.task, v.reasons) for v in stale),
                     positions(tasks, order), everything, key_names)
@@ -126,7 +127,22 @@ def status_lines(report: StatusReport, everything: bool = False,
     # hints name would refuse beside it: the running hint alone is said.
     hint = None if running else (_missing_outs_hint(report, has_remote)
                                  or _checkout_hint(report, has_remote))
-    return [*lines, *([hint] if hint else []), *stop]
+    return [*lines, *([hint] if hint else []), *stop, *frozen_lines(report)]
+
+
+def frozen_lines(report: StatusReport) -> list[str]:
+    """The frozen stages that never ran here, which status judges neither
+    stale nor up to date: that they have no outs, and what lets them run."""
+    from gitpipe.project.reasons import FROZEN_HINT, NEVER_RUN  # loaded: it made the report
+
+    never = {v.task.partition("@")[0]: None for v in report.tasks
+             if v.note is not None and v.note.new == NEVER_RUN}
+    if not never:
+        return []
+    from gitpipe.trust.checks import terminal_text
+
+    return [f"note: frozen (frozen: true) and never run, so no outs are recorded: "
+            f"{terminal_text(', '.join(never))}", FROZEN_HINT]
 
 
 def running_lines(report: StatusReport) -> tuple[list[str], list[str]]:

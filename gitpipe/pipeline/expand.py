@@ -17,7 +17,7 @@ from typing import Any
 
 import xxhash
 
-from gitpipe.core.errors import GitpipeError
+from gitpipe.core.errors import GitpipeError, did_you_mean
 from gitpipe.core.yamlio import line_of, plain
 from gitpipe.pipeline import items as items_module
 from gitpipe.pipeline.items import ITEM_NAMES, ItemSpec
@@ -67,6 +67,9 @@ class Vars:
         self.failed = False  # a problem of the vars is reported once, not per stage
         self.read_file = read_file
         self.inputs: list[tuple[str, str]] = []
+        # params.yaml, read from the project, does not exist: the likelier
+        # cause of a `${…}` no value is found for (`undefined_problem`).
+        self.no_default_file = False
         self._values: dict[str, Any] | None = None
         self._error: VarsError | None = None
 
@@ -114,6 +117,7 @@ class Vars:
         if text is None:
             if required:
                 raise VarsError(f"vars file {path!r} does not exist")
+            self.no_default_file = self.read_file is not None
             return
         try:
             data = _load(path, text)
@@ -129,6 +133,16 @@ class Vars:
     def has(self, name: str) -> bool:
         return root_of(name) in self.values
 
+    def undefined_problem(self, names: list[str]) -> str | None:
+        """The problem of `${…}` names no value is found for, where params.yaml
+        does not exist (None where it does: each field then says its own)."""
+        if not names or not self.no_default_file:
+            return None
+        besides = " and 'vars:' does not define it" if self.declared is not None else ""
+        return (f"${{{names[0]}}} is not defined: {DEFAULT_PARAMS_FILE} does not exist{besides} "
+                f"(`${{…}}` takes its values from {DEFAULT_PARAMS_FILE} at the repository "
+                "root and from 'vars:')")
+
     def resolve(self, name: str) -> Any:
         return lookup(self.values, name)
 
@@ -143,11 +157,18 @@ def expand_stage(name: str, body: Mapping[str, Any], context: Vars,
         if not has_template(body):
             return body, None
         dated = "partition" in body
+        undefined: list[str] = []
 
         def keep(ref: str) -> bool:
-            return (dated and ref in DATE_NAMES) or not context.has(ref)
+            if dated and ref in DATE_NAMES:
+                return True
+            return _undefined(ref, context, undefined)
 
-        return render_data(body, context.resolve, keep), None
+        rendered = render_data(body, context.resolve, keep)
+        if problem := context.undefined_problem(undefined):
+            errors.add(_line_using(body, undefined[0]) or line, problem, name)
+            return None
+        return rendered, None
     except TemplateError as exc:
         errors.add(line, str(exc), name)
         return None
@@ -170,8 +191,8 @@ def _expand_items(name: str, body: Mapping[str, Any], context: Vars,
     problem = items_module.count_problem(kind, raw)
     values = raw
     if problem is None and has_template(raw):
-        values = render_data(raw, context.resolve)
-        problem = items_module.count_problem(kind, values)
+        values, problem = _rendered_items(raw, context)
+        problem = problem or items_module.count_problem(kind, values)
     if problem is not None:
         errors.add(line_of(body, kind), problem, name)
         return None
@@ -188,11 +209,59 @@ def _expand_items(name: str, body: Mapping[str, Any], context: Vars,
                                                   if len(bad) > 1 else ""), name)
         return None
 
-    def keep(ref: str) -> bool:
-        return root_of(ref) in ITEM_NAMES or not context.has(ref)
+    undefined: list[str] = []
 
-    return (render_data(template, context.resolve, keep) if has_template(template)
-            else template), spec
+    def keep(ref: str) -> bool:
+        return root_of(ref) in ITEM_NAMES or _undefined(ref, context, undefined)
+
+    rendered = render_data(template, context.resolve, keep) if has_template(template) \
+        else template
+    if problem := context.undefined_problem(undefined):
+        errors.add(_line_using(template, undefined[0]) or line_of(body, kind), problem, name)
+        return None
+    return rendered, spec
+
+
+def _line_using(body: Mapping[str, Any], ref: str) -> int | None:
+    """The line of the first field of `body` whose text names `${ref}`."""
+    return next((line_of(body, key) for key, value in body.items()
+                 if has_template(value) and ref in str(value)), None)
+
+
+def _rendered_items(raw: Any, context: Vars) -> tuple[Any, str | None]:
+    """`foreach:` or `matrix:` as written, its `${…}` rendered; or the problem
+    of a name no value is found for where params.yaml does not exist (with
+    params.yaml, the name's own TemplateError)."""
+    undefined: list[str] = []
+    kept: list[str] = []
+
+    def left(ref: str) -> bool:
+        if _undefined(ref, context, undefined):
+            kept.append(ref)
+            return True
+        return False
+
+    values = render_data(raw, context.resolve, left)
+    if problem := context.undefined_problem(undefined):
+        return None, problem
+    if kept:  # rendered again without leaving it: its TemplateError names it
+        values = render_data(raw, context.resolve)
+    return values, None
+
+
+def _undefined(ref: str, context: Vars, found: list[str]) -> bool:
+    """Whether `${ref}` is left as it is (no value is found for it); the names
+    no item or partition defines either, nor nearly (`${dtae}`: its field
+    says `did you mean 'date'?`), are noted in `found`."""
+    if context.has(ref):
+        return False
+    root = root_of(ref)
+    if root not in _OWN_NAMES and did_you_mean(root, _OWN_NAMES) is None:
+        found.append(ref.strip())
+    return True
+
+
+_OWN_NAMES = (*ITEM_NAMES, *sorted(DATE_NAMES))
 
 
 def _template(name: str, body: Any, kind: str, errors: Collector) -> Any:

@@ -45,6 +45,9 @@ class Kind(enum.Enum):
     # Not a cause: a note on a stage stale for other reasons, that its
     # dependents rerun after it whatever its outs hold (`deterministic: false`).
     NONDETERMINISTIC = "non-deterministic: downstream reruns whenever it runs"
+    # Not a cause either: a frozen stage is neither judged nor run, and is
+    # said so instead of "up to date" (Staleness.note, never a reason).
+    FROZEN = "frozen"
 
 
 # Reasons that change how gitpipe records a stage, not what its command
@@ -52,6 +55,10 @@ class Kind(enum.Enum):
 RECORD_ONLY = frozenset({Kind.OUT_KIND})
 # Reasons that only explain, given beside a cause and never alone.
 NOTES = frozenset({Kind.NONDETERMINISTIC})
+# A frozen stage's note (Kind.FROZEN): what it lacks when it never ran here,
+# and what lets it run.
+NEVER_RUN = "never run"
+FROZEN_HINT = "hint: remove 'frozen: true' to let 'gitpipe repro' run it"
 # Reasons that say what a stage's outs were made from has changed since:
 # recording those outs without running (`commit`) keeps them as they are.
 INPUTS = frozenset({Kind.CMD, Kind.DEP_MODIFIED, Kind.DEP_MISSING, Kind.DEP_ADDED,
@@ -121,6 +128,9 @@ class Reason(NamedTuple):
             return f"upstream: {self.subject}"
         if kind is Kind.FINGERPRINT:
             return "env, wdir or executor settings changed"
+        if kind is Kind.FROZEN:
+            return ("frozen (frozen: true) and never run: no outs recorded"
+                    if self.new == NEVER_RUN else "frozen (frozen: true): not checked for changes")
         if kind is Kind.NEW and self.new is not None:
             verb = self.new if self.new == "failed" else f"was {self.new}"  # cancelled, interrupted
             return f"never completed: its last run {verb}"

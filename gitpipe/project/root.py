@@ -33,6 +33,8 @@ from gitpipe.trust.dotdir import GITPIPE_GITIGNORE, IGNORE_FILE
 from gitpipe.trust.ignorerules import write_missing_rules
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from gitpipe.hashing.coldscan import HashProgress
     from gitpipe.storage.cache import Cache
     from gitpipe.storage.remote import Remote
@@ -239,11 +241,16 @@ class Project:
         """A reader of the work tree's params files, each parsed once."""
         return ParamsReader.from_workspace(self.root, self.parse_cache, self.reads)
 
-    def check_paths_inside(self, paths: dict[str, list[str]] | None = None) -> None:
-        """Refuse deps and outs that resolve, through symlinks, outside the project.
+    def check_paths_inside(self, paths: dict[str, list[str]] | None = None,
+                           planned: Collection[Task] | None = None) -> None:
+        """Refuse deps and outs that resolve, through symlinks, outside the project,
+        and (without `paths`) unusable wdirs (project/workdirs.py).
 
         `paths` ({task: [paths]}) narrows the check to one task just before it
         runs, so a symlink swapped in after validation is caught too.
+        `planned`: the tasks a repro would run (its targets and what they
+        need): only their stages' wdirs are its concern, as `status TARGET`
+        names only theirs; None (validate, a whole repro): every stage's.
         """
         root = self.real_root
         problems = []
@@ -257,8 +264,7 @@ class Project:
             full = os.path.join(real_dirs[parent], name)
             return os.path.realpath(full) if os.path.islink(full) else full
 
-        wdirs = [] if paths is not None else wdir_problems(
-            self.root, self.pipeline.stages, (out.path for task in self.tasks for out in task.outs))
+        wdirs = [] if paths is not None else self._wdir_problems(planned)
         if paths is None:
             paths = {stage.name: [*stage.deps, *(out.path for out in stage.outs)]
                      for stage in self.pipeline.stages}
@@ -278,6 +284,16 @@ class Project:
         if problems or wdirs:
             raise BadInputError("\n".join(problems + wdirs),
                                 hint=WDIR_HINT if wdirs else None)
+
+    def _wdir_problems(self, planned: Collection[Task] | None) -> list[str]:
+        """The unusable wdirs of the `planned` tasks' stages (every stage's
+        without), a wdir their own outs make left for its stage's turn."""
+        if planned is None:
+            return wdir_problems(self.root, self.pipeline.stages,
+                                 (out.path for task in self.tasks for out in task.outs))
+        stages = {task.stage.name: task.stage for task in planned}
+        return wdir_problems(self.root, stages.values(),
+                             (out.path for task in planned for out in task.outs))
 
     @cached_property
     def real_root(self) -> str:

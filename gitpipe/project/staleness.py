@@ -16,7 +16,7 @@ from gitpipe.pipeline.items import ItemSpec
 from gitpipe.pipeline.lockfile import LockedModule, LockedPath, LockEntry
 from gitpipe.pipeline.model import Out, Task
 from gitpipe.pipeline.params import ParamsReader, changes_between
-from gitpipe.project.reasons import RECORD_ONLY, Kind, Reason
+from gitpipe.project.reasons import NEVER_RUN, RECORD_ONLY, Kind, Reason
 from gitpipe.storage.workspace import PathHasher, PathInfo
 
 if TYPE_CHECKING:
@@ -35,11 +35,13 @@ class Observation(NamedTuple):
 
 
 class Staleness(NamedTuple):
-    """The verdict for one Task: stale when it has any reason."""
+    """The verdict for one Task: stale when it has any reason. `note` says
+    what is not a reason: a frozen task, which is not judged (`frozen_note`)."""
 
     task: str
     reasons: tuple[Reason, ...] = ()
     observation: Observation | None = None
+    note: Reason | None = None
 
     @property
     def stale(self) -> bool:
@@ -300,7 +302,7 @@ def judge(task: Task, entry: LockEntry | None, seen: Observation,
     stale upstream task, which runs first, writes a missing dep (None: none
     does)."""
     if task.stage.frozen:
-        return Staleness(task.name, (), seen)
+        return Staleness(task.name, (), seen, frozen_note(task, entry))
     reasons: list[Reason] = []
     if force:
         reasons.append(Reason(Kind.FORCED))
@@ -319,6 +321,15 @@ def judge(task: Task, entry: LockEntry | None, seen: Observation,
         if not task.stage.deterministic:
             reasons.append(Reason(Kind.NONDETERMINISTIC))
     return Staleness(task.name, tuple(reasons), seen)
+
+
+def frozen_note(task: Task, entry: LockEntry | None) -> Reason | None:
+    """What is said of a frozen task in place of "up to date": it is not
+    judged, and, without a lock entry, it never ran and has no outs recorded
+    (None for a task that is not frozen)."""
+    if not task.stage.frozen:
+        return None
+    return Reason(Kind.FROZEN, new=NEVER_RUN if entry is None else None)
 
 
 def unmade_deps(seen: Observation, awaited: Callable[[str], bool] | None = None) -> list[str]:

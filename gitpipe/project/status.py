@@ -49,7 +49,8 @@ class StatusReport(NamedTuple):
             stage, _, partition = verdict.task.partition("@")
             rows.append({"name": stage, "partition": partition or None, "task": verdict.task,
                          "stale": verdict.stale, "reasons": [str(r) for r in verdict.reasons],
-                         "reasons_detail": [r.to_json() for r in verdict.reasons]})
+                         "reasons_detail": [r.to_json() for r in verdict.reasons],
+                         "note": verdict.note.to_json() if verdict.note else None})
         return {**header("status"), "stale": self.stale, "stages": rows,
                 "running": [stage.to_json() for stage in self.running]}
 
@@ -113,7 +114,8 @@ def with_last_runs(project: Project, report: StatusReport) -> StatusReport:
 def with_unusable_wdirs(project: Project, report: StatusReport) -> StatusReport:
     """`report`, where anything is stale, each task whose stage's `wdir` is
     missing, not a folder or outside the repository saying so first: a
-    repro refuses to start for it, stale or not (`check_paths_inside`). A
+    repro of the same targets refuses to start for it, stale or not
+    (`check_paths_inside` of the planned tasks). A
     missing wdir that a stale task's out makes is left for its turn; where
     nothing is stale a repro runs nothing, and says so."""
     if not report.stale:

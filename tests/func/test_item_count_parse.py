@@ -194,11 +194,13 @@ def test_the_early_count_judges_as_the_full_validation(stages: list[str], extra:
         (Path(folder) / "gitpipe.yaml").write_text(text)
         early = _outcome(lambda: load_pipeline(Path(folder)))
         # As the spec was read before the node check: built without lines, and
-        # with them to say where when that is invalid.
-        full = _outcome(lambda: parse_pipeline(parse_plain(text, "gitpipe.yaml"), "gitpipe.yaml"))
+        # with them to say where when that is invalid; reading the folder's
+        # files as the load does (it holds no params.yaml).
+        full = _outcome(lambda: parse_pipeline(parse_plain(text, "gitpipe.yaml"), "gitpipe.yaml",
+                                               _no_file))
         if isinstance(full, BadInputError):
             full = _outcome(lambda: parse_pipeline(parse_yaml(text, "gitpipe.yaml"),
-                                                   "gitpipe.yaml"))
+                                                   "gitpipe.yaml", _no_file))
     if _by_count(early) and isinstance(full, Exception) and not isinstance(full, SpecError):
         return  # refused either way: the count before YAML another stage makes unreadable
     if isinstance(full, BadInputError) and isinstance(early, BadInputError):
@@ -209,6 +211,10 @@ def test_the_early_count_judges_as_the_full_validation(stages: list[str], extra:
         assert (type(early), str(early)) == (type(full), str(full))
     else:
         assert early == full
+
+
+def _no_file(path: str) -> str | None:
+    return None
 
 
 def _by_count(found: object) -> bool:

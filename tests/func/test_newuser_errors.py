@@ -396,3 +396,43 @@ def test_a_bad_retry_backoff_is_refused_plainly(repo: Repo, value: str) -> None:
     said = done.stderr.splitlines()[0]
     assert said == f"error: GITPIPE_RETRY_BACKOFF={value!r} is not a number of seconds"
     assert not (repo.path / "a.txt").exists()
+
+
+@pytest.mark.parametrize("stage", [
+    "  train:\n    cmd: echo ${train.lr}\n",
+    "  train:\n    partition: {by: date, start: 2024-01-01, end: 2024-01-02}\n"
+    "    cmd: echo ${train.lr} ${date}\n",
+    "  train:\n    foreach: [a, b]\n    do:\n      cmd: echo ${train.lr} ${item}\n"])
+def test_an_undefined_value_says_params_yaml_does_not_exist(repo: Repo, stage: str) -> None:
+    """`${train.lr}` with no params.yaml was "not defined (not in 'vars:' or
+    params.yaml)": the file missing, the likelier cause, was not said."""
+    repo.gen({"gitpipe.yaml": "stages:\n" + stage}, commit="spec")
+    for command in ("validate", "status", "repro"):
+        said = refused(repo, command)
+        assert said.startswith("error: gitpipe.yaml:"), said
+        assert ("stage 'train': ${train.lr} is not defined: params.yaml does not exist"
+                in said), (command, said)
+    repo.gen({"params.yaml": "other: 1\n"})  # there, without the key: said as before
+    assert "does not exist" not in refused(repo, "validate")
+
+
+def test_a_near_miss_of_a_partition_name_keeps_its_did_you_mean(repo: Repo) -> None:
+    """Without params.yaml, `${dtae}` in a partitioned stage is a typo of
+    `${date}`, not a value params.yaml would give: its hint stands."""
+    repo.gen({"gitpipe.yaml": "stages:\n  train:\n    partition: {by: date, start: 2024-01-01,"
+              " end: 2024-01-02}\n    cmd: echo ${dtae}\n"}, commit="spec")
+    said = refused(repo, "validate")
+    assert "unknown variable ${dtae} (did you mean 'date'?)" in said, said
+
+
+def test_a_foreach_over_a_value_says_params_yaml_does_not_exist(repo: Repo) -> None:
+    """`foreach: ${models}` with no params.yaml read `${models}: 'models' is
+    not defined`, not that the file it comes from is missing."""
+    repo.gen({"gitpipe.yaml": "stages:\n  train:\n    foreach: ${models}\n    do:\n"
+              "      cmd: echo ${item}\n"}, commit="spec")
+    said = refused(repo, "validate")
+    assert said == ("error: gitpipe.yaml:3: stage 'train': ${models} is not defined: params.yaml "
+                    "does not exist (`${…}` takes its values from params.yaml at the repository "
+                    "root and from 'vars:')"), said
+    repo.gen({"params.yaml": "other: 1\n"})  # there, without the key: said as before
+    assert refused(repo, "validate").endswith("${models}: 'models' is not defined")

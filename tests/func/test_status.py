@@ -446,9 +446,34 @@ def test_a_gone_wdir_of_an_up_to_date_stage_is_named_once_a_repro_would_refuse(
     assert ("fe@x, fe@y (2 of 2):\n    wdir: sub does not exist\n" in text
             and "part@2024-01-01, 2024-01-02 (2 of 2):\n    wdir: sub does not exist\n"
             in text and "ok:\n    cmd changed" in text), text
-    refused = repo.run("repro", "ok")
+    refused = repo.run("repro")
     assert refused.returncode == 2 and "wdir 'sub' does not exist" in refused.stderr
     assert repo.read("ok.txt") == "one\n"
+    # A targeted repro cares only for what it would run, as `status ok` does.
+    assert "wdir" not in repo.run("status", "ok").stdout
+    assert repo.run("repro", "ok").returncode == 0 and repo.read("ok.txt") == "two\n"
+
+
+def test_a_targeted_repro_refuses_only_for_the_wdirs_of_what_it_would_run(repo: Repo) -> None:
+    """`repro TARGET` refused for any stage's unusable wdir while `status
+    TARGET` named only the targets' stages: both now look at the targets and
+    what they need; a whole repro and `validate` still look at every stage."""
+    repo.spec({"a": {"cmd": "echo a > a.txt", "outs": ["a.txt"]},
+               "b": {"wdir": "nowhere", "cmd": "echo b > ../b.txt", "outs": ["../b.txt"]},
+               "c": {"cmd": "cat b.txt > c.txt", "deps": ["b.txt"], "outs": ["c.txt"]}},
+              commit="spec")
+    assert "wdir" not in repo.run("status", "a").stdout
+    for args in (["repro", "a", "--dry-run"], ["repro", "a"]):
+        done = repo.run(*args)
+        assert done.returncode == 0, (args, done.stderr)
+        assert "wdir" not in done.stdout + done.stderr, (args, done.stdout, done.stderr)
+    assert repo.read("a.txt") == "a\n"
+    assert "b:\n    wdir: nowhere does not exist" in repo.run("status", "c").stdout
+    for args in (["repro", "c"], ["repro"], ["validate"]):  # c needs b
+        refused = repo.run(*args)
+        assert refused.returncode == 2, (args, refused.stdout, refused.stderr)
+        assert "stage 'b': wdir 'nowhere' does not exist" in refused.stderr, refused.stderr
+    assert not (repo.path / "c.txt").exists()
 
 
 def test_a_wdir_an_item_of_a_stale_stage_makes_is_left_for_its_turn(repo: Repo) -> None:

@@ -34,11 +34,27 @@ def test_the_line_is_off_at_zero(repo: Repo) -> None:
 
 def test_the_line_names_the_longest_running_first_and_counts_the_rest() -> None:
     now = 10_000.0
-    tasks = {f"p@{day:02d}": now - 30 - day for day in range(1, 8)} | {"train": now - 3725}
+    tasks = {f"s{n}": now - 100 - n for n in range(1, 8)} | {"train": now - 3725}
     assert still_running_line(tasks, now) == (
-        "still running: train (1 h 2 min), p@07 (37 s), p@06 (36 s), p@05 (35 s), "
-        "p@04 (34 s) and 3 more")
+        "still running: train (1 h 2 min), s7 (1 min 47 s), s6 (1 min 46 s), "
+        "s5 (1 min 45 s), s4 (1 min 44 s) and 3 more")
     assert still_running_line({"eval": now - 61}, now) == "still running: eval (1 min 1 s)"
+
+
+def test_the_partitions_of_a_stage_are_one_entry_as_other_output_names_them() -> None:
+    """A backfill running many partitions at once named each on the line
+    (`p@2024-01-07 (37 s), p@2024-01-06 (36 s), …`, then `and 3 more`): they
+    are now one entry, in runs as status and the repro table write them
+    (core/ranges.tasks_text), with the longest-running member's time."""
+    now = 10_000.0
+    days = [f"2024-01-{day:02d}" for day in range(1, 11)]
+    order = [f"p@{day}" for day in days] + ["train"]
+    running = {f"p@{day}": now - 30 - n for n, day in enumerate(days) if n != 7}
+    line = still_running_line(running | {"train": now - 3725}, now, order)
+    assert line == ("still running: train (1 h 2 min), "
+                    "p@2024-01-01 … 2024-01-07, 2024-01-09, 2024-01-10 (9) (39 s)"), line
+    assert still_running_line({"p@2024-01-03": now - 5}, now, order) == \
+        "still running: p@2024-01-03 (5 s)"
 
 
 def test_a_stage_that_only_redraws_a_progress_line_is_said_to_be_running(repo: Repo) -> None:

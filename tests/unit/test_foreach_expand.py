@@ -174,8 +174,10 @@ def test_a_stage_without_templates_reads_no_vars_file() -> None:
      "its fields go under 'do:'"),
     ("    foreach: 3\n    do:\n      cmd: echo\n", "must be a list or a mapping, not int"),
     ("    matrix: {a: []}\n    cmd: echo\n", "matrix 'a' must be a non-empty list"),
-    ("    foreach: ${nope}\n    do:\n      cmd: echo\n", "${nope}: 'nope' is not defined"),
-    ("    cmd: echo ${nope}\n", "cmd uses ${nope}, which is not defined"),
+    ("    foreach: ${nope}\n    do:\n      cmd: echo\n", ":3: stage 's': ${nope} is not defined: "
+     "params.yaml does not exist"),
+    ("    cmd: echo ${nope}\n", ":3: stage 's': ${nope} is not defined: params.yaml does not "
+     "exist"),
 ])
 def test_bad_items_are_spec_errors_naming_line_and_stage(body: str, message: str) -> None:
     with pytest.raises(SpecError) as caught:
