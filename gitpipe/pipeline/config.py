@@ -203,6 +203,8 @@ def default_remote(config: Config) -> tuple[str | None, bool]:
 
 def remote_settings(config: Config, name: str | None = None) -> RemoteSettings:
     """The named remote, or the default one; a clear error when there is none."""
+    from gitpipe.pipeline.s3options import check_s3_options
+
     remotes = config.raw.get("remotes") or {}
     chosen = name or default_remote(config)[0]
     if chosen is None:
@@ -213,6 +215,7 @@ def remote_settings(config: Config, name: str | None = None) -> RemoteSettings:
         raise BadInputError(f"unknown remote {chosen!r}",
                             hint=f"known remotes: {', '.join(sorted(remotes)) or 'none'}")
     options = {k: v for k, v in body.items() if k != "url" and k not in RUN_CACHE_KEYS}
+    check_s3_options(str(chosen), str(body["url"]), options)
     run_cache = {k: v for k, v in body.items() if k in RUN_CACHE_KEYS}
     source = LOCAL_CONFIG_FILE if chosen in config.local_remotes else CONFIG_FILE
     return RemoteSettings(str(chosen), str(body["url"]), options, f".gitpipe/{source}",

@@ -29,7 +29,7 @@ from gitpipe.storage.state import State
 from gitpipe.storage.workspace import Workspace
 from gitpipe.trust import dotdir, ignorerules
 from gitpipe.trust.checks import reserved_name
-from gitpipe.trust.dotdir import GITPIPE_GITIGNORE, IGNORE_FILE
+from gitpipe.trust.dotdir import IGNORE_FILE
 from gitpipe.trust.ignorerules import write_missing_rules
 
 if TYPE_CHECKING:
@@ -333,7 +333,7 @@ def init_project(path: Path) -> tuple[Project, BadInputError | None, bool]:
     kept = (gitpipe_dir / CONFIG_FILE).exists()
     if not kept:
         lockfile.atomic_write(gitpipe_dir / CONFIG_FILE, default_config_text())
-    lockfile.atomic_write(gitpipe_dir / IGNORE_FILE, GITPIPE_GITIGNORE)
+    lockfile.atomic_write(gitpipe_dir / IGNORE_FILE, ignorerules.rules_for_init(gitpipe_dir))
     project = Project(root, find=False)
     spec = (root / SPEC_FILE).exists()
     unparsed = ignore_outs_if_parsed(root, lambda: project.pipeline) if spec else None

@@ -129,6 +129,24 @@ def _matched_by_git(root: str, paths: list[str]) -> dict[str, str]:
             if fields[at + 2]}
 
 
+def rules_for_init(gitpipe_dir: Path) -> str:
+    """What `gitpipe init` writes to `.gitpipe/.gitignore`: the lines of the
+    file there that are not gitpipe's (a team's own), then gitpipe's rules,
+    last so that they win over any earlier line that re-includes a part."""
+    from gitpipe.core.nofollow import FileTooLarge, regular_file_bytes
+
+    try:
+        text = regular_file_bytes(str(gitpipe_dir / IGNORE_FILE), _MOST_READ)
+    except (OSError, FileTooLarge):
+        text = None
+    ours = set(RESTORED_GITIGNORE.splitlines()) | set(GITPIPE_GITIGNORE.splitlines())
+    kept = [line for line in (text or b"").decode("utf-8", "replace").splitlines()
+            if line.rstrip("\r") not in ours]
+    while kept and not kept[-1].strip():
+        kept.pop()
+    return "\n".join(kept) + "\n" + GITPIPE_GITIGNORE if kept else GITPIPE_GITIGNORE
+
+
 def restore_deleted_rules(root: str, parts: dict[str, str]) -> None:
     """Write gitpipe's rules again where `.gitpipe/.gitignore` is missing (a
     pulled commit deleted it) while a part of this machine's state is already

@@ -262,3 +262,19 @@ def test_modify_takes_a_list_value_as_trust_is_written(repo: Repo, tmp_path: Pat
     repo.gen({CONFIG: repo.read(CONFIG) + "# ours\n"})  # a comment: no rewrite in block style
     done = repo.run("remote", "modify", "--local", "store", "trust", "[{hmac_env: GITPIPE_MY_KEY}]")
     assert done.returncode == 0, done.stderr
+
+
+def test_a_dvc_option_name_on_an_s3_remote_is_named_before_any_transfer(repo: Repo) -> None:
+    """DVC's `secret_access_key` (s3fs: `secret`) reached aiobotocore's session
+    and push ended in `unexpected TypeError: AioSession.__init__() got an
+    unexpected keyword argument`, naming neither the remote nor the file."""
+    initialised(repo)
+    repo.run("remote", "add", "-d", "store", "s3://bucket/p", check=True)
+    repo.run("remote", "modify", "--local", "store", "secret_access_key", "s3cr3t-value",
+             check=True)
+    done = repo.run("push")
+    assert done.returncode == 2 and done.stderr.splitlines() == [
+        "error: .gitpipe/config.yaml or config.local.yaml: remote 'store': "
+        "'secret_access_key' is not a storage option s3fs takes",
+        "hint: s3fs calls it secret; 'gitpipe remote modify store secret_access_key --unset' "
+        "(with --local for config.local.yaml) removes it"], done.stderr

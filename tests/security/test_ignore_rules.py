@@ -74,6 +74,23 @@ def test_init_writes_the_rules_again_and_the_secret_stays_out_of_git(
                 and path.startswith(".gitpipe/")], staged
 
 
+@pytest.mark.parametrize("rules", list(HOSTILE_RULES))
+def test_init_keeps_the_teams_own_lines_and_its_rules_win(make_repo: Any, tmp_path: Path,
+                                                          rules: str) -> None:
+    """The refusal's remedy is `gitpipe init`: it keeps the lines that are
+    not gitpipe's (a team's own) and puts gitpipe's rules after them, so that
+    no earlier `!` line re-includes a part; it dropped every line before."""
+    clone = _clone_with_rules(make_repo, tmp_path, "/notes.txt\n" + HOSTILE_RULES[rules])
+    assert clone.run("status").returncode == 2
+    clone.run("init", check=True)
+    written = (clone.path / ".gitpipe" / ".gitignore").read_text()
+    assert written.startswith("/notes.txt\n"), written
+    clone.run("remote", "add", "--local", "store", "s3://bucket/p", check=True)
+    clone.run("repro", check=True)
+    assert not [path for path in _staged(clone) if path != ".gitpipe/.gitignore"
+                and path.startswith(".gitpipe/")]
+
+
 def test_a_missing_ignore_file_is_written_before_the_secret(make_repo: Any,
                                                              tmp_path: Path) -> None:
     """A clone whose commit removed `.gitpipe/.gitignore`: `remote modify
