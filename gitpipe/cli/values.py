@@ -66,9 +66,9 @@ def print_changes(changes: list[Change], what: str, old: str, new: str,
         click.echo(f"no {what} differ between {old} and {new}"
                    + (" in the files that could be read" if partial else ""))
         return
-    from gitpipe.usecases.values import show
+    from gitpipe.usecases.values import distinct
 
-    rows = [[c.name, f"{show(c.old)} -> {show(c.new)}", c.how] for c in changes]
+    rows = [[c.name, " -> ".join(distinct([c.old, c.new])), c.how] for c in changes]
     changed = "change" if any(how for _, _, how in rows) else ""
     header = [what.removesuffix("s"), f"{old} -> {new}", changed]
     for line in _aligned([header, *rows]):
@@ -123,7 +123,8 @@ def _file_json(found: MetricsFile) -> dict[str, Any]:
 
 def _show_rows(shown: dict[str, list[MetricsFile]]) -> list[list[str]]:
     """One row per metric (or per file without values), one column per side."""
-    from gitpipe.usecases.values import brief_row, show
+    from gitpipe.pipeline.params import ABSENT
+    from gitpipe.usecases.values import brief_row
 
     cells: dict[tuple[str, str], dict[str, str]] = {}
     values: dict[tuple[str, str], dict[str, Any]] = {}
@@ -136,9 +137,8 @@ def _show_rows(shown: dict[str, list[MetricsFile]]) -> list[list[str]]:
             for key, value in found.values.items():
                 values.setdefault((found.path, key), {})[label] = value
     for row, by_label in values.items():
-        briefed = brief_row(list(by_label.values()))
-        cells.setdefault(row, {}).update(
-            (label, show(value)) for label, value in zip(by_label, briefed, strict=True))
+        briefed = brief_row([by_label.get(label, ABSENT) for label in shown])
+        cells.setdefault(row, {}).update(zip(shown, briefed, strict=True))
     return [[f"{path}:{key}" if key else path, *(row.get(label, "-") for label in shown)]
             for (path, key), row in sorted(cells.items())]
 

@@ -56,7 +56,7 @@ class OutIndex:
         """
         # Every dep of every task is asked for when the graph is built: the
         # parents are cut by index, not by a generator, and the rare result of
-        # more than one task is made unique (a task hashes all its fields).
+        # more than one task is made unique.
         owner = self.owner
         found: list[Task] = []
         if dep in owner:
@@ -78,7 +78,9 @@ class OutIndex:
                 if not path.startswith(prefix):
                     break
                 found.append(owner[path])
-        return list(dict.fromkeys(found)) if len(found) > 1 else found
+        # By identity: a Task hashes all its fields, its stage's items too, so
+        # hashing each of many producers made a wide foreach's graph cubic.
+        return list({id(task): task for task in found}.values()) if len(found) > 1 else found
 
     def check_nesting(self) -> None:
         """An out inside another task's out makes ownership ambiguous."""

@@ -266,10 +266,17 @@ class Project:
 
         wdirs = [] if paths is not None else self._wdir_problems(planned)
         if paths is None:
-            paths = {stage.name: [*stage.deps, *(out.path for out in stage.outs)]
-                     for stage in self.pipeline.stages}
+            # Each node's paths as rendered: a foreach stage's `${item}/config`
+            # as written is a folder that does not exist, its node's
+            # `sub/config` may pass a committed `sub -> .git`.
+            paths = {task.name: [*task.deps, *(out.path for out in task.outs)]
+                     for task in self.tasks}
+        seen: set[str] = set()
         for name, task_paths in paths.items():
             for path in task_paths:
+                if path in seen:  # a path the stage's nodes share is resolved once
+                    continue
+                seen.add(path)
                 real = realpath(path)
                 if real != root and not real.startswith(root + os.sep):
                     problems.append(f"{SPEC_FILE}: stage {name!r}: {path!r} resolves "

@@ -38,6 +38,15 @@ if TYPE_CHECKING:
 # the rest of its work.
 
 
+NEAR_MISS_HINTS = 20  # missing deps given a near miss by `validate`; past them, data to come
+
+
+def _folders_above(path: str) -> list[str]:
+    """`a` and `a/b` for `a/b/c`."""
+    parts = path.split("/")
+    return ["/".join(parts[:depth]) for depth in range(1, len(parts))]
+
+
 class Project(project_module.Project):
     """A gitpipe project with its use cases as methods."""
 
@@ -65,23 +74,28 @@ class Project(project_module.Project):
         nodes = self.graph.nodes
         tasks = [nodes[node]["task"] for node in nodes]
         outs = [out.path for task in tasks for out in task.outs]
-        warnings = []
+        # An out, a folder above one, or a path below one: looked up, not
+        # compared with every out (a foreach of 20,000 items has as many).
+        made = {*outs, *(folder for out in outs for folder in _folders_above(out))}
+        out_set = set(outs)
+        warnings: list[str] = []
         for task in tasks:
             for dep in task.deps:
-                if os.path.lexists(self.root / dep) or any(
-                        dep == o or dep.startswith(o + "/") or o.startswith(dep + "/")
-                        for o in outs):
+                if dep in made or os.path.lexists(self.root / dep) or \
+                        any(folder in out_set for folder in _folders_above(dep)):
                     continue
-                warnings.append(self._missing_dep_warning(task, dep, outs))
+                warnings.append(self._missing_dep_warning(task, dep, outs, len(warnings)))
         return warnings
 
-    def _missing_dep_warning(self, task: Task, dep: str, outs: list[str]) -> str:
+    def _missing_dep_warning(self, task: Task, dep: str, outs: list[str], before: int) -> str:
         """Where the dep is declared, what is wrong, what a repro does about it
         (refuses the stage, as DVC's does), and a near miss among the files
-        beside it and the outs."""
+        beside it and the outs, for the first NEAR_MISS_HINTS of them (`before`:
+        how many came before it): a typo is one of a few; each near miss is
+        compared with every out."""
         from gitpipe.engine.refusals import near_miss
 
-        near = near_miss(self.root, dep, outs)
+        near = near_miss(self.root, dep, outs) if before < NEAR_MISS_HINTS else None
         return (f"{self._spec_place(task.stage.name)}: stage {task.name!r}: dependency "
                 f"{dep!r} does not exist and no stage declares it as an out: 'gitpipe repro' "
                 f"refuses to run the stage until it exists{f' ({near})' if near else ''}")

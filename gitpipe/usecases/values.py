@@ -63,7 +63,7 @@ class Change(NamedTuple):
 
     def __str__(self) -> str:
         """`train.lr 0.01 -> 0.02 (+0.01)`, as `gitpipe diff` may name it."""
-        return " ".join(part for part in (self.name, f"{show(self.old)} -> {show(self.new)}",
+        return " ".join(part for part in (self.name, " -> ".join(distinct([self.old, self.new])),
                                           self.how) if part)
 
 
@@ -97,16 +97,46 @@ def brief(value: Any) -> Any:
     return value
 
 
-def brief_row(values: Sequence[Any]) -> list[Any]:
-    """A row of one metric's values side by side (`metrics show A B`): each
-    `brief`, unless that would show two differing values alike; then each as
-    written, so a change past the shown digits is seen."""
+def brief_row(values: Sequence[Any]) -> list[str]:
+    """A row of one metric's values side by side (`metrics show A B`), as
+    its cells read: each `brief`, unless that would show two differing values
+    alike; then each as written, so a change past the shown digits is seen
+    (and where even that reads alike, as `distinct` writes them)."""
     shown = [brief(value) for value in values]
     for i, value in enumerate(values):
         for j in range(i):
             if same(shown[i], shown[j]) and not same(value, values[j]):
-                return list(values)
-    return shown
+                return distinct(values)
+    return distinct(values, shown)
+
+
+def distinct(values: Sequence[Any], shown: Sequence[Any] | None = None) -> list[str]:
+    """The cells of `values` (as `shown`, where given): each as `show` writes
+    it, unless two differing values would read alike (the string "0.91" and
+    the number, "true" and true, "x " and "x" in a padded column, "-" and
+    a side without the key); then each as JSON writes it, strings quoted, or
+    as Python does where even that cannot tell them apart (a date and its
+    text)."""
+    shown = values if shown is None else shown
+    for write in (show, _json_text, _python_text):
+        texts = [write(value) for value in shown]
+        read = [text.strip() for text in texts]  # a column pads its cells with spaces
+        if not any(read[i] == read[j] and not _same_value(values[i], values[j])
+                   for i in range(len(read)) for j in range(i)):
+            return texts
+    return texts
+
+
+def _same_value(one: Any, other: Any) -> bool:
+    return one is other or (one is not ABSENT and other is not ABSENT and same(one, other))
+
+
+def _json_text(value: Any) -> str:
+    return show(value) if value is ABSENT else json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _python_text(value: Any) -> str:
+    return show(value) if value is ABSENT else repr(value)
 
 
 def briefly(change: Change) -> Change:
