@@ -70,15 +70,21 @@ def test_a_stage_added_in_the_work_tree(repo: Repo) -> None:
     assert changed(repo) == {"report": ["added"]}
 
 
-def test_diff_names_a_changed_metric_by_its_value(repo: Repo) -> None:
+def _metric_changed(repo: Repo, old: str, new: str) -> None:
+    """A stage whose metric `acc` was `old` at the last commit and is `new`,
+    run, in the work tree."""
     repo.gen({"mk.sh": '#!/bin/sh\nprintf \'{"acc": %s}\\n\' "$(cat v)" > m.json\n',
-              "v": "0.9\n"})
+              "v": f"{old}\n"})
     (repo.path / "mk.sh").chmod(0o755)
     repo.spec({"ev": {"cmd": "./mk.sh", "deps": ["v", "mk.sh"], "metrics": ["m.json"]}})
     repo.run("repro", check=True)
-    repo.commit("0.9")
-    repo.gen({"v": "0.95\n"})
+    repo.commit(old)
+    repo.gen({"v": f"{new}\n"})
     repo.run("repro", check=True)
+
+
+def test_diff_names_a_changed_metric_by_its_value(repo: Repo) -> None:
+    _metric_changed(repo, "0.9", "0.95")
     for args in (("diff",), ("diff", "HEAD")):
         assert "metrics: m.json:acc 0.9 -> 0.95 (+0.05)" in repo.run(*args, check=True).stdout
     repo.commit("0.95")
@@ -91,14 +97,7 @@ def test_diff_shows_a_metric_s_float_as_metrics_diff_does(repo: Repo) -> None:
     diff` said `0.7259999999999999 -> 0.30000000000000004
     (-0.4259999999999999)` of the same file. --json keeps the values as
     written, as `metrics diff --json` does."""
-    repo.gen({"mk.sh": '#!/bin/sh\nprintf \'{"acc": %s}\\n\' "$(cat v)" > m.json\n',
-              "v": "0.7259999999999999\n"})
-    (repo.path / "mk.sh").chmod(0o755)
-    repo.spec({"ev": {"cmd": "./mk.sh", "deps": ["v", "mk.sh"], "metrics": ["m.json"]}})
-    repo.run("repro", check=True)
-    repo.commit("first")
-    repo.gen({"v": "0.30000000000000004\n"})
-    repo.run("repro", check=True)
+    _metric_changed(repo, "0.7259999999999999", "0.30000000000000004")
     shown = "m.json:acc 0.726 -> 0.3 (-0.426)"
     table = repo.run("metrics", "diff", check=True).stdout
     assert "0.726 -> 0.3" in table and "(-0.426)" in table, table
