@@ -22,7 +22,7 @@ from gitpipe.project.taskstates import task_states
 from gitpipe.storage.state import RunRecord
 from gitpipe.usecases.metricfiles import MetricsFile
 from gitpipe.usecases.runtrace import run_span
-from gitpipe.usecases.values import brief_row, metrics_at
+from gitpipe.usecases.values import brief_values, metrics_at
 
 NO_HISTORY = ("no run history yet: run 'gitpipe repro' (or 'gitpipe backfill'), "
               "then the report again")
@@ -149,9 +149,9 @@ def metrics_table(project: Project, commits: int) -> dict[str, Any] | None:
 
 def _shown_as_tables_show(column: str, rows: list[dict[str, Any]]) -> None:
     """A column's floats as `metrics show A B` shows them side by side
-    (usecases/values.brief_row): 0.726, not float arithmetic's 0.7259999999999999."""
+    (usecases/values.brief_values): 0.726, not float arithmetic's 0.7259999999999999."""
     having = [values for values in rows if column in values]
-    for values, shown in zip(having, brief_row([values[column] for values in having]),
+    for values, shown in zip(having, brief_values([values[column] for values in having]),
                              strict=True):
         values[column] = shown
 

@@ -97,17 +97,23 @@ def brief(value: Any) -> Any:
     return value
 
 
-def brief_row(values: Sequence[Any]) -> list[str]:
-    """A row of one metric's values side by side (`metrics show A B`), as
-    its cells read: each `brief`, unless that would show two differing values
-    alike; then each as written, so a change past the shown digits is seen
-    (and where even that reads alike, as `distinct` writes them)."""
+def brief_values(values: Sequence[Any]) -> list[Any]:
+    """One metric's values side by side, as numbers: each `brief`, unless
+    that would show two differing values alike; then each as written, so a
+    change past the shown digits is seen (the report's table takes these)."""
     shown = [brief(value) for value in values]
     for i, value in enumerate(values):
         for j in range(i):
             if same(shown[i], shown[j]) and not same(value, values[j]):
-                return distinct(values)
-    return distinct(values, shown)
+                return list(values)
+    return shown
+
+
+def brief_row(values: Sequence[Any]) -> list[str]:
+    """A row of one metric's values side by side (`metrics show A B`), as
+    its cells read: `brief_values`, and where even those read alike, as
+    `distinct` writes them."""
+    return distinct(values, brief_values(values))
 
 
 def distinct(values: Sequence[Any], shown: Sequence[Any] | None = None) -> list[str]:
