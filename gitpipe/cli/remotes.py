@@ -203,7 +203,7 @@ def _refuse_unknown(ctx: click.Context, name: str) -> None:
 @click.pass_context
 def remote_modify(ctx: click.Context, name: str, key: str, value: str | None, unset: bool,
                   local: bool) -> None:
-    """Set an fsspec storage option (endpoint_url, profile, region, …) of a remote."""
+    """Set an fsspec storage option (endpoint_url, profile, client_kwargs, …) of a remote."""
     from gitpipe.core.errors import BadInputError
     from gitpipe.core.yamlio import parse_yaml
     from gitpipe.pipeline.config import edit_config
