@@ -6,9 +6,11 @@ import os
 from pathlib import Path
 
 
-def atomic_write(path: Path, text: str | bytes) -> None:
+def atomic_write(path: Path, text: str | bytes, replace: bool = True) -> bool:
     """Write via temp file + fsync + rename, then fsync the directory (bytes
-    as they are, text as UTF-8)."""
+    as they are, text as UTF-8). Without `replace`, a file at `path` by then
+    (written meanwhile by someone else) stands: the temp file is linked, not
+    renamed over it, and False says nothing was written."""
     import tempfile  # only when writing: not on the status path
 
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -18,15 +20,30 @@ def atomic_write(path: Path, text: str | bytes) -> None:
             handle.write(text if isinstance(text, bytes) else text.encode("utf-8"))
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        if replace:
+            os.replace(tmp, path)
+            written = True
+        else:
+            written = _linked_if_absent(tmp, path)
+            os.unlink(tmp)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
+    if written:
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    return written
+
+
+def _linked_if_absent(tmp: str, path: Path) -> bool:
     try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+        os.link(tmp, path)
+    except FileExistsError:
+        return False
+    return True
 
 
 def _file_mode(path: Path) -> int:

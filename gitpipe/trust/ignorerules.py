@@ -182,24 +182,11 @@ def write_missing_rules(gitpipe_dir: Path) -> None:
 def _publish(path: Path, text: str) -> None:
     """Write `text` whole to `path` unless a file is there by then: a rules
     file the user (or git) wrote meanwhile is never replaced."""
-    import tempfile
-
+    from gitpipe.core.atomicfile import atomic_write
     from gitpipe.core.errors import BadInputError
 
     try:
-        handle, temporary = tempfile.mkstemp(prefix=f"{path.name}.", suffix=".tmp",
-                                             dir=path.parent)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                out.write(text)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(temporary, 0o644)
-            os.link(temporary, path)
-        finally:
-            os.unlink(temporary)
-    except FileExistsError:
-        return  # written meanwhile: that one stands
+        atomic_write(path, text, replace=False)
     except OSError as exc:
         raise BadInputError(f"{GITPIPE_DIR}/{path.name}: cannot write gitpipe's ignore rules: "
                             f"{exc.strerror}",
