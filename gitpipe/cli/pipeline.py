@@ -64,13 +64,19 @@ def validate(ctx: click.Context) -> None:
     shown = f" ({', '.join(parts)})" if parts else ""
     ui_of(ctx).info(f"gitpipe.yaml is valid: {plural(stages, 'stage')}{shown}, "
                     f"{plural(project.graph.number_of_edges(), 'dependency edge')}")
-    warnings = project.missing_inputs() + project.python_notes()
+    warnings = project.missing_inputs() + project.python_notes() + _config_notes(project)
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
     if out := json_out(ctx):
         from gitpipe.usecases.documents import validate_document
 
         out.emit(validate_document(project, tasks, warnings))
+
+
+def _config_notes(project: Project) -> list[str]:
+    """What the config says that only a push, pull or fetch would refuse."""
+    said = project.config.unknown_default
+    return [f"{said}: push, pull and fetch without -r refuse"] if said else []
 
 
 @cli.command()

@@ -244,10 +244,11 @@ def remote_default(ctx: click.Context, name: str | None, unset: bool, local: boo
     """Make remote NAME the default (push, pull, fetch without -r); without
     NAME, print the default."""
     from gitpipe.core.errors import BadInputError
-    from gitpipe.pipeline.config import default_remote, edit_config
+    from gitpipe.pipeline.config import default_remote, edit_config, refuse_unknown_default
 
     if name is None and not unset:
         config = project_of(ctx.find_root()).config
+        refuse_unknown_default(config)
         chosen, implied = default_remote(config)
         if implied:
             click.echo("note: none is set; the only remote is used", err=True)

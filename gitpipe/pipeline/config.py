@@ -41,6 +41,7 @@ class Config(NamedTuple):
     local_remotes: frozenset[str] = frozenset()
     committed_options: frozenset[tuple[str, str]] = frozenset()
     autostage: bool = False  # `git add` what a run changed, as DVC's core.autostage
+    unknown_default: str | None = None  # core.remote naming no remote: _unknown_default
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -100,7 +101,32 @@ def _config(committed: dict[str, Any], local: dict[str, Any]) -> Config:
     return Config(jobs=jobs, lock_wait=float(core.get("lock_wait", 3.0)), raw=raw,
                   log_retention=core.get("log_retention", DEFAULT_LOG_RETENTION),
                   local_remotes=local_urls, committed_options=_options_only_in(committed, local),
-                  autostage=core.get("autostage", False))
+                  autostage=core.get("autostage", False),
+                  unknown_default=_unknown_default(raw, local))
+
+
+def _unknown_default(raw: dict[str, Any], local: dict[str, Any]) -> str | None:
+    """`core.remote` naming no configured remote (typed by hand, or a pulled
+    commit renamed the remote a config.local.yaml names), and the file that
+    says it. Said where the default is used or looked at (push, pull, fetch,
+    `remote default`, `validate`), not refused by every command: a status
+    never reads it."""
+    chosen = (raw.get("core") or {}).get("remote")
+    if chosen is None or chosen in (raw.get("remotes") or {}):
+        return None
+    source = LOCAL_CONFIG_FILE if "remote" in (local.get("core") or {}) else CONFIG_FILE
+    return f".gitpipe/{source}: core.remote names {str(chosen)!r}, which is no configured remote"
+
+
+def refuse_unknown_default(config: Config) -> None:
+    """Stop where the default remote is used and core.remote names none."""
+    if config.unknown_default is None:
+        return
+    local = config.unknown_default.startswith(f".gitpipe/{LOCAL_CONFIG_FILE}")
+    known = ", ".join(sorted(config.raw.get("remotes") or {})) or "none"
+    raise BadInputError(config.unknown_default,
+                        hint=f"known remotes: {known}; 'gitpipe remote default "
+                             f"{'--local ' if local else ''}NAME' names one (or -r NAME)")
 
 
 def _refuse_committed_autostage(committed: dict[str, Any]) -> None:
@@ -206,6 +232,8 @@ def remote_settings(config: Config, name: str | None = None) -> RemoteSettings:
     from gitpipe.pipeline.s3options import check_s3_options
 
     remotes = config.raw.get("remotes") or {}
+    if name is None:
+        refuse_unknown_default(config)
     chosen = name or default_remote(config)[0]
     if chosen is None:
         said, hint = _NO_DEFAULT[why_no_default(config)]

@@ -301,13 +301,18 @@ def _post_checkout(project: object, args: list[str]) -> tuple[int, str]:
 
 
 def _pre_push(project: object) -> tuple[int, str]:
-    from gitpipe.pipeline.config import default_remote
+    from gitpipe.pipeline.config import SEVERAL, default_remote, why_no_default
     from gitpipe.project.root import Project
     from gitpipe.usecases.transfer import push_outs
 
     assert isinstance(project, Project)
     if not default_remote(project.config)[0]:
-        return 0, ""  # the hook pushes only where a plain `gitpipe push` would
+        # No remote, or none by the user's choice: nothing to push to. Several
+        # and none chosen: the commits go, their outs do not, and that is said.
+        if why_no_default(project.config) != SEVERAL:
+            return 0, ""
+        return 0, ("gitpipe: outs not pushed: several remotes and no default "
+                   "('gitpipe remote default NAME' chooses one; 'gitpipe push -r NAME' now)")
     try:
         summary = push_outs(project, project.remote())
     except GitpipeError as exc:
