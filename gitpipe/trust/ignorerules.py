@@ -66,7 +66,7 @@ def unignored_parts(root: str, parts: dict[str, str]) -> list[str]:
     part is there already (restore_deleted_rules)."""
     from gitpipe.core.nofollow import FileTooLarge, regular_file_bytes
 
-    top = os.path.join(root, ".gitpipe")
+    top = os.path.join(root, GITPIPE_DIR)
     try:
         text = regular_file_bytes(os.path.join(top, IGNORE_FILE), _MOST_READ)
     except FileNotFoundError:
