@@ -133,10 +133,21 @@ def status_lines(report: StatusReport, everything: bool = False,
 def frozen_lines(report: StatusReport) -> list[str]:
     """The frozen stages that never ran here, which status judges neither
     stale nor up to date: that they have no outs, and what lets them run."""
-    from gitpipe.project.reasons import FROZEN_HINT, NEVER_RUN  # loaded: it made the report
+    return never_run_frozen_lines(v.task for v in report.tasks
+                                  if v.note is not None and _never_ran_frozen(v.note))
 
-    never = {v.task.partition("@")[0]: None for v in report.tasks
-             if v.note is not None and v.note.new == NEVER_RUN}
+
+def _never_ran_frozen(reason: Reason) -> bool:
+    from gitpipe.project.reasons import NEVER_RUN, Kind  # loaded: it made the report
+
+    return reason.kind is Kind.FROZEN and reason.new == NEVER_RUN
+
+
+def never_run_frozen_lines(tasks: Iterable[str]) -> list[str]:
+    """The note status and a dry run give for frozen stages that never ran."""
+    from gitpipe.project.reasons import FROZEN_HINT  # loaded: it made the report
+
+    never = {task.partition("@")[0]: None for task in tasks}
     if not never:
         return []
     from gitpipe.trust.checks import terminal_text
@@ -254,9 +265,11 @@ def dry_run_lines(report: Report, everything: bool = False,
              Outcome.BLOCKED: "would not run"}
     acting = [r for r in report.results if r.outcome in verbs]
     names = [r.task for r in report.results]
+    frozen = never_run_frozen_lines(r.task for r in report.results
+                                    if any(_never_ran_frozen(d) for d in r.details))
     if not acting:
         whole = order is None or set(names) >= set(order)
-        return [NOTHING_WOULD_RUN if whole else NOTHING_CONSIDERED_WOULD_RUN]
+        return [NOTHING_WOULD_RUN if whole else NOTHING_CONSIDERED_WOULD_RUN, *frozen]
     maybe = _after_forced_alone(acting)
     said = {r.task: MAY_RUN if r.task in maybe else verbs[r.outcome] for r in acting}
     where = positions(names, order)
@@ -273,7 +286,7 @@ def dry_run_lines(report: Report, everything: bool = False,
                and (tasks := [r for r in acting if r.outcome is outcome])]
     may = [f"{plural(len(maybe), 'task')} {MAY_RUN} (if the outs above them change)"] \
         if maybe else []
-    return [*lines, ", ".join([count, *may, *refused])]
+    return [*lines, ", ".join([count, *may, *refused]), *frozen]
 
 
 def _after_forced_alone(acting: list[TaskResult]) -> set[str]:

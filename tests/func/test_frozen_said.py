@@ -62,3 +62,17 @@ def test_a_frozen_stage_that_ran_is_said_frozen_not_up_to_date(repo: Repo) -> No
     assert status.stdout == "everything is up to date\n", status.stdout  # nothing to do here
     rows = {row["name"]: row for row in json.loads(repo.run("status", "--json").stdout)["stages"]}
     assert rows["make"]["note"]["text"] == RAN
+
+
+def test_a_dry_run_names_a_frozen_stage_that_never_ran_as_status_does(repo: Repo) -> None:
+    repo.spec(SPEC, commit="spec")
+    note = ["note: frozen (frozen: true) and never run, so no outs are recorded: make",
+            "hint: remove 'frozen: true' to let 'gitpipe repro' run it"]
+    planned = repo.run("repro", "--dry-run")
+    assert planned.returncode == 0, planned.stderr
+    assert planned.stdout.splitlines() == [
+        "would run other: new stage", "1 of 2 stages would run", *note], planned.stdout
+    assert repo.run("repro").returncode == 0
+    idle = repo.run("repro", "--dry-run")
+    assert idle.stdout.splitlines() == ["everything is up to date: nothing would run", *note]
+    assert not (repo.path / "made.txt").exists()
