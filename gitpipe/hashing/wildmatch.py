@@ -7,7 +7,9 @@ directories with ignore.py, and most projects have no rule file.
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Iterator
 
 # A wildcard's regex; `*` also in the lazy form its atomic group uses.
 _WILD = {"*": "[^/]*", "**": ".*", "**/": "(?:.*/)?"}
@@ -24,15 +26,34 @@ def translate(pattern: str) -> str:
     a pattern like `*a*a*a*b` from someone else's repository cannot make the
     regex backtrack for ever. Within one segment the leftmost match of the
     literal is always a right one, as every later position of that segment is
-    reachable by the wildcards after it. `**` may skip segments, so it keeps
-    ordinary backtracking, and a pattern may hold only a few of them.
+    reachable by the wildcards after it. Each `**/` but the last goes in one
+    too, with the part after it up to the next `**`: that part spans a fixed
+    number of segments, and its leftmost place is always a right one, as the
+    next `**` can skip whatever segments a later place would have skipped.
+    Backtracked, `**/a/**/a/**/a/**/b` cost a path 300 folders deep minutes.
     """
     try:
         pieces = _pieces(pattern)
     except _Unmatchable:
         return "(?!)"
+    groups = itertools.count(1)
+    stars = [at for at, (kind, text) in enumerate(pieces) if kind == "wild" and text != "*"]
+    ends = [*stars, len(pieces)]
+    out = [_part(pieces[:ends[0]], groups, later=bool(stars))]
+    for number, at in enumerate(stars):
+        later = number + 1 < len(stars)
+        part = _part(pieces[at + 1:ends[number + 1]], groups, later)
+        if later:
+            group = next(groups)
+            out.append(f"(?=(?P<g{group}>(?:.*?/)??{part}))(?P=g{group})")
+        else:
+            out.append(_WILD[pieces[at][1]] + part)
+    return "(?s:" + "".join(out) + r")\Z"
+
+
+def _part(pieces: list[tuple[str, str]], groups: Iterator[int], later: bool) -> str:
+    """Literals and `*` wildcards as a regex; `later`: a `**` follows them."""
     out: list[str] = []
-    group = 0
     index = 0
     while index < len(pieces):
         kind, text = pieces[index]
@@ -44,12 +65,12 @@ def translate(pattern: str) -> str:
         while index < len(pieces) and pieces[index][0] == "lit":
             literal.append(pieces[index][1])
             index += 1
-        if text != "*" or index == len(pieces) or not literal:
+        if (index == len(pieces) and not later) or not literal:
             out.append(_WILD[text] + "".join(literal))
             continue
-        group += 1
+        group = next(groups)
         out.append(f"(?=(?P<g{group}>[^/]*?{''.join(literal)}))(?P=g{group})")
-    return "(?s:" + "".join(out) + r")\Z"
+    return "".join(out)
 
 
 def _pieces(pattern: str) -> list[tuple[str, str]]:

@@ -17,6 +17,7 @@ from gitpipe.pipeline.configcheck import (
     check_merged,
     jobs_from_environment,
 )
+from gitpipe.pipeline.s3options import check_committed_options
 
 if TYPE_CHECKING:
     from gitpipe.trust.signedruns import Sharing, TrustPolicy
@@ -95,6 +96,7 @@ def _config(committed: dict[str, Any], local: dict[str, Any]) -> Config:
                  else f".gitpipe/{CONFIG_FILE}")
     _refuse_committed_signing_key(committed)
     _refuse_committed_autostage(committed)
+    check_committed_options(committed.get("remotes") or {}, f".gitpipe/{CONFIG_FILE}")
     core = raw.get("core") or {}
     from_env = os.environ.get("GITPIPE_JOBS")
     jobs = jobs_from_environment(from_env) if from_env else core.get("jobs")

@@ -196,13 +196,14 @@ class Project:
         local folder inside the repository is refused unless config.local.yaml
         names it."""
         from gitpipe.storage.remote import Remote
-        from gitpipe.storage.urls import check_outside, local_folder, resolve_url
+        from gitpipe.storage.urls import check_outside, resolve_url
 
         settings = remote_settings(self.config, name)
-        url = resolve_url(settings.url, self.root)
-        if local_folder(url) is not None and settings.name not in self.config.local_remotes:
-            check_outside(settings, url, self.repository_places())
-        return Remote(settings.name, url, settings.options)
+        remote = Remote(settings.name, resolve_url(settings.url, self.root), settings.options)
+        # The folder as opened: options (`dir://` with `path:`) may lead elsewhere than the URL.
+        if remote.is_local and settings.name not in self.config.local_remotes:
+            check_outside(settings, remote.base, self.repository_places())
+        return remote
 
     def repository_places(self) -> list[Path]:
         """The work tree and git's own directories (a linked worktree's, and the

@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitpipe.core.errors import BadInputError, GitpipeError, MissingExtraError
-from gitpipe.core.install import pip_install
+from gitpipe.core.errors import BadInputError, GitpipeError
 from gitpipe.core.nofollow import (
     SymlinkRefusedError,
     open_beneath,
@@ -30,6 +29,7 @@ from gitpipe.hashing.digests import DIR_SUFFIX, copy_hashing_stream
 from gitpipe.storage.boundedread import Capped, open_range, read_range
 from gitpipe.storage.kernelcopy import kernel_copy
 from gitpipe.storage.objects import CacheError
+from gitpipe.storage.openfs import open_fs
 from gitpipe.storage.urls import masked_url, storage_identity
 from gitpipe.trust.sizes import (
     MAX_RECORD_BYTES,
@@ -45,7 +45,6 @@ RETRIES = 4
 # (relative path done, bytes); with an `expect(files, bytes)` method, told each
 # batch's totals before it starts (core/progress.py)
 Progress = Callable[[str, int], None]
-_EXTRAS = {"s3": pip_install("s3"), "s3a": pip_install("s3")}
 
 
 class RemoteError(GitpipeError):
@@ -70,25 +69,6 @@ class Transfer:
             self.bytes += size
 
 
-def _open_fs(url: str, options: dict[str, Any]) -> tuple[Any, str]:
-    import fsspec
-
-    protocol = url.split("://", 1)[0] if "://" in url else "file"
-    try:
-        # No instance cache: fsspec keys it on the arguments, not on the
-        # AWS_* environment the client reads, so a cached S3 filesystem could
-        # keep talking to an endpoint the environment no longer names.
-        return fsspec.core.url_to_fs(  # type: ignore[no-any-return,unused-ignore]
-            url, skip_instance_cache=True, **options)
-    except ImportError as exc:
-        # fsspec's own message names the package that implements the protocol.
-        hint = _EXTRAS.get(protocol) or str(exc).splitlines()[0]
-        raise MissingExtraError(f"remote {url!r} needs the {protocol!r} filesystem",
-                                hint=hint) from None
-    except (ValueError, TypeError) as exc:
-        raise BadInputError(f"remote {url!r}: {exc}") from None
-
-
 def _retrying(what: str, action: Callable[[], Any]) -> Any:
     """Run a transfer with exponential backoff on network-ish failures."""
     for attempt in range(RETRIES):
@@ -110,7 +90,7 @@ class Remote:
         self.name = name
         self.url = masked_url(url)  # what messages name; only fsspec gets the credentials
         self.identity = storage_identity(url, dict(options or {}))  # storage/seen.py's key
-        self.fs, base = _open_fs(url, dict(options or {}))
+        self.fs, base = open_fs(url, dict(options or {}))
         self.base = base.rstrip("/")
         self.is_local = "file" in (self.fs.protocol if isinstance(self.fs.protocol, tuple)
                                    else (self.fs.protocol,))
@@ -395,6 +375,6 @@ def url_exists(url: str, root: Path) -> bool:
     """Does a path (relative to the project root) or any fsspec URL exist now?"""
     if "://" not in url:
         return (root / url).exists()
-    fs, path = _open_fs(url, {})
+    fs, path = open_fs(url, {})
     fs.invalidate_cache()
     return bool(fs.exists(path))

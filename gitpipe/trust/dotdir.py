@@ -97,8 +97,11 @@ def sent_the_whole_way(root: str, sizes: dict[str, int]) -> bool:
 
 def holds_own_rules(text: bytes) -> bool:
     """Every rule gitpipe writes is a line of `text`, and no line re-includes
-    a path (`!`): the deepest .gitignore decides, so each part is ignored."""
-    lines = {line.rstrip(b"\r").decode("utf-8", "replace") for line in text.split(b"\n")}
+    a path (`!`): the deepest .gitignore decides, so each part is ignored.
+    A line is read as git reads it: one carriage return before its newline
+    is dropped, never more (`/cache/\\r\\r` is no rule for the folder)."""
+    lines = {(line[:-1] if line.endswith(b"\r") else line).decode("utf-8", "replace")
+             for line in text.split(b"\n")}
     return lines >= _OWN_RULES and not any(line.startswith("!") for line in lines)
 
 

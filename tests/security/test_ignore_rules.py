@@ -27,6 +27,10 @@ HOSTILE_RULES = {
     # git takes `/logs/*` for a rule on the folder while it is not made yet
     "logs-re-included": "/config.local.yaml\n/cache/\n/state.db*\n/logs/*\n!/logs/*.log\n"
                         "/project.lock\n/tmp/\n",
+    # git drops one CR before a newline: each line is then its rule and a CR,
+    # which names no part (gitpipe read them as its own rules, and believed them)
+    "two-CRs": "/config.local.yaml\r\r\n/cache/\r\r\n/state.db*\r\r\n/logs/\r\r\n"
+               "/project.lock\r\r\n/tmp/\r\r\n",
 }
 
 

@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gitpipe.core.errors import IgnoreRulesError
 from gitpipe.hashing.ignore import (
@@ -167,3 +169,31 @@ def test_watch_reruns_when_the_rules_above_a_directory_dep_change(tmp_path: Path
     for path in ("a/c/.gitpipeignore", "a/.gitpipeignore.bak", "other/.gitpipeignore"):
         assert trigger.relevant(str(tmp_path / path)) is None, path
 
+
+
+def _backtracking(pattern: str) -> str:
+    """The pattern's plain regex, every wildcard as it reads (no atomic
+    group): the meaning translate must keep, at any cost."""
+    from gitpipe.hashing.wildmatch import _WILD, _pieces
+
+    return "(?s:" + "".join(_WILD[text] if kind == "wild" else text
+                            for kind, text in _pieces(pattern)) + r")\Z"
+
+
+@given(st.lists(st.sampled_from(["a", "b", "*", "?", "/", "**/", "[ab]"]), min_size=1,
+                max_size=9).map("".join).filter(lambda p: not p.startswith("/")
+                                                  and not p.endswith("/")),
+       st.lists(st.sampled_from(["a", "b", "/"]), max_size=12).map("".join))
+@settings(max_examples=3000, deadline=None)
+def test_translate_means_what_the_backtracking_regex_means(pattern: str, path: str) -> None:
+    assert bool(re.match(translate(pattern), path)) is \
+        bool(re.match(_backtracking(pattern), path)), translate(pattern)
+
+
+def test_many_double_stars_on_a_deep_path_are_linear() -> None:
+    """Four `**/` (as many as a pattern may hold) over a path 2,000 folders
+    deep: the backtracking regex would take hours."""
+    rule = re.compile(translate("**/a/**/a/**/a/**/a/b"))
+    assert not rule.match("a/" * 2000 + "c")
+    assert rule.match("a/" * 2000 + "b")
+    assert rule.match("x/a/y/a/z/a/a/b") and not rule.match("x/a/y/a/z/a/b")

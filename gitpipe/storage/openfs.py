@@ -1,0 +1,54 @@
+"""A remote's fsspec filesystem, opened from its URL and storage options; a
+folder on this machine behind fsspec's wrappers opened as the plain folder it is."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from gitpipe.core.errors import BadInputError, MissingExtraError
+from gitpipe.core.install import pip_install
+
+_EXTRAS = {"s3": pip_install("s3"), "s3a": pip_install("s3")}
+
+
+def open_fs(url: str, options: dict[str, Any]) -> tuple[Any, str]:
+    """(the filesystem, the remote's base path in it) for `url` and `options`."""
+    import fsspec
+
+    protocol = url.split("://", 1)[0] if "://" in url else "file"
+    try:
+        # No instance cache: fsspec keys it on the arguments, not on the
+        # AWS_* environment the client reads, so a cached S3 filesystem could
+        # keep talking to an endpoint the environment no longer names.
+        fs, base = fsspec.core.url_to_fs(url, skip_instance_cache=True, **options)
+    except ImportError as exc:
+        # fsspec's own message names the package that implements the protocol.
+        hint = _EXTRAS.get(protocol) or str(exc).splitlines()[0]
+        raise MissingExtraError(f"remote {url!r} needs the {protocol!r} filesystem",
+                                hint=hint) from None
+    except (ValueError, TypeError) as exc:
+        raise BadInputError(f"remote {url!r}: {exc}") from None
+    return plain_folder(fs, str(base))
+
+
+def plain_folder(fs: Any, base: str) -> tuple[Any, str]:
+    """The folder on this machine that `fs` and `base` reach through fsspec's
+    wrappers, as the local filesystem and the folder's path; any other storage
+    unchanged. `dir://NAME` with the options `path: .` and `target_protocol:
+    file` (or a cache chained before a folder) is a folder remote the URL does
+    not name: it was never checked to lie outside the repository (a committed
+    one had `push` write into the work tree) nor read and written without
+    following symlinks, which both ask of a folder remote."""
+    from fsspec.implementations.cached import CachingFileSystem
+    from fsspec.implementations.dirfs import DirFileSystem
+    from fsspec.implementations.local import LocalFileSystem
+
+    inner, path = fs, base
+    while isinstance(inner, (DirFileSystem, CachingFileSystem)):
+        if isinstance(inner, DirFileSystem) and inner.path:
+            path = inner.fs.sep.join((inner.path, path)) if path else inner.path
+        inner = inner.fs
+    if not isinstance(inner, LocalFileSystem):
+        return fs, base
+    return inner, os.path.normpath(inner._strip_protocol(path))
