@@ -1,7 +1,8 @@
 """`gitpipe watch`: rerun stale stages as their deps change (watchdog, debounced).
 
 Only what can make a stage stale counts: gitpipe.yaml, the params files,
-the deps and the `.gitpipeignore` files above them. Events under `.git/`,
+the deps and the `.gitpipeignore` files above them, and, where a stage has
+`python:` deps, every module file. Events under `.git/`,
 `.gitpipe/` and the pipeline's own outs are ignored, so a repro never
 triggers itself (the lock it writes, a log its stage appends to).
 """
@@ -117,6 +118,10 @@ class Trigger:
                     ignored.add(real)
         self.ignored = PathSet(ignored)
         self.watched = watched
+        # A `python:` dep stands for the modules its root imports, found anew on
+        # each judgement (project/pydeps.py): any module file may be one of
+        # them, or become one by appearing where an import looks.
+        self.modules = any(stage.python for stage in pipeline.stages)
 
     def _and_targets(self, paths: Iterable[str]) -> set[str]:
         """Each path, and the real path it leads to through symlinks when that is
@@ -139,7 +144,8 @@ class Trigger:
         leads (a file below a linked directory)."""
         for candidate in (self._relative(path, False), self._relative(path, True)):
             if (candidate is not None and not self.ignored.covers(candidate)
-                    and self.watched.covers(candidate)):
+                    and (self.watched.covers(candidate)
+                         or (self.modules and candidate.endswith(".py")))):
                 return candidate
         return None
 

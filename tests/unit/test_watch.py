@@ -144,3 +144,18 @@ def test_an_item_value_holding_a_slash_is_watched_where_it_renders(tmp_path: Pat
     for path in ("data/a/c.csv", "data/d.csv", "out/a/b.txt", "out/c.txt"):
         assert trigger.relevant(str(tmp_path / path)) is None, path
     assert "data/a/.gitpipeignore" in watched_paths(spec)
+
+
+def test_the_modules_a_python_dep_stands_for_are_watched(tmp_path: Path) -> None:
+    # `python: src/train.py` stands for what it imports, found on each
+    # judgement: a module it imports, or one that appears where an import
+    # would now find it, makes the stage stale.
+    spec = Pipeline((Stage("train", "python src/train.py", python=("src/train.py",),
+                           outs=(Out("model.bin"),)),))
+    trigger = Trigger(tmp_path, spec)
+    for path in ("src/train.py", "src/utils.py", "lib/pkg/__init__.py", "helpers.py"):
+        assert trigger.relevant(str(tmp_path / path)) == path
+    for path in ("README.md", "model.bin", ".git/hooks/x.py"):
+        assert trigger.relevant(str(tmp_path / path)) is None, path
+    plain = Trigger(tmp_path, pipeline())
+    assert plain.relevant(str(tmp_path / "helpers.py")) is None
