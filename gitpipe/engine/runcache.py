@@ -55,19 +55,25 @@ class RunCache:
         alone (a hand-merged or forged lock) would vouch for it. It runs
         whenever it is stale.
 
+        A `persist: true` task's outs are inputs of its own run, which the
+        fingerprint does not name: a run entry with its fingerprint was made
+        from other outs (a log appended to since), so only its lock entry,
+        the state it last recorded, stands for it.
+
         RecordError when the entry (or a manifest it names) is malformed or names
         other paths than the task's declared outs: the caller warns and runs."""
         declared = [o.path for o in task.outs]
         if not declared:
             return None
-        outs = self.cache.load_run(task.name, fingerprint, declared)
+        shared = not task.stage.persist
+        outs = self.cache.load_run(task.name, fingerprint, declared) if shared else None
         if outs is not None:
             return self._at_hand(task, fingerprint, outs, LOCAL)
         if locked is not None and _fits(locked, task):
             found = self._at_hand(task, fingerprint, locked, LOCK_FILE)
             if found is not None:
                 return found
-        if not self.pull:
+        if not (self.pull and shared):
             return None
         assert self.remote is not None
         outs = self._from_remote(task, fingerprint)
@@ -152,7 +158,8 @@ class RunCache:
 
         A task with no outs gets no entry: a restore would bring back nothing,
         and would stand in for a run of a command whose only effect is its
-        success (a check, a side effect). Its lock entry is still recorded."""
+        success (a check, a side effect). Its lock entry is still recorded.
+        A `persist: true` task's outs are stored, its run is not (`lookup`)."""
         if not outs:
             return
         for path, info in outs.items():
@@ -161,6 +168,8 @@ class RunCache:
                 self.cache.add_tree(root / path, info.digest)
             else:
                 self.cache.add_file(root / path, info.digest)
+        if task.stage.persist:
+            return
         cached = [CachedOut(p, i.digest, i.size, i.executable)
                   for p, i in outs.items() if i.digest]
         self.cache.save_run(task.name, fingerprint, cached)

@@ -263,7 +263,10 @@ class Project:
             if parent not in real_dirs:
                 real_dirs[parent] = realpath_below(root, parent)
             full = os.path.join(real_dirs[parent], name)
-            return os.path.realpath(full) if os.path.islink(full) else full
+            if not os.path.islink(full):
+                return full
+            real = os.path.realpath(full)
+            return full if checked_out_object(root, real) else real
 
         wdirs = [] if paths is not None else self._wdir_problems(planned)
         if paths is None:
@@ -376,3 +379,15 @@ def ensure_initialised(root: Path) -> None:
         init_project(root)
     else:
         write_missing_rules(gitpipe_dir)
+
+
+def checked_out_object(real_root: str, real: str) -> bool:
+    """Whether `real` (where a path's own symlink leads) is a file object of
+    the project's cache: what a `cache.type: symlink` checkout makes an out
+    (and a downstream stage's dep) point to, read-only bytes the cache already
+    holds, never a way out of the project."""
+    from gitpipe.storage.objects import DIR_SUFFIX, names_an_object
+
+    cache = f"{real_root}{os.sep}.gitpipe{os.sep}cache{os.sep}"
+    rel = real.removeprefix(cache)
+    return rel != real and not rel.endswith(DIR_SUFFIX) and names_an_object(rel)

@@ -84,11 +84,20 @@ def _walks_begun(project: Project) -> bool:
     is raised here, as the graph would raise it first.)"""
     _ = project.pipeline  # its own problem raised here, not caught below
     try:
-        paths = [path for task in project.tasks for path in _paths_of(task)]
+        tasks = project.tasks
     except SpecError:
         return False
-    project.workspace.walk_ahead(paths)
+    refuse_links_out(project, tasks)
+    project.workspace.walk_ahead([path for task in tasks for path in _paths_of(task)])
     return True
+
+
+def refuse_links_out(project: Project, tasks: Iterable[Task]) -> None:
+    """Refuse, before any of them is read, the tasks' deps and outs that a
+    symlink leads outside the project or into `.git` or `.gitpipe`: repro
+    refuses them, and a verdict on such a file would say whether it holds the
+    bytes a committed lock entry names (`check_paths_inside`)."""
+    project.check_paths_inside({task.name: _paths_of(task) for task in tasks})
 
 
 _REASONS = operator.itemgetter(1)  # Staleness.reasons
@@ -201,6 +210,8 @@ def _verdicts(project: Project, order: list[Hashable],
     project.workspace.module_finder = None
     nodes = graph.nodes
     tasks: list[Task] = [nodes[node]["task"] for node in order]
+    if not begun:  # a status's walks began after the same refusal, of every task
+        refuse_links_out(project, tasks)
     paths = [path for task in tasks for path in _paths_of(task)]
     if walk_ahead and not begun:  # the walks go on in forked processes while the rest is read
         project.workspace.walk_ahead(paths)

@@ -1,7 +1,8 @@
 """`gitpipe watch`: rerun stale stages as their deps change (watchdog, debounced).
 
 Only what can make a stage stale counts: gitpipe.yaml, the params files,
-the deps and the `.gitpipeignore` files above them. Events under `.git/`,
+the deps and the `.gitpipeignore` files above them, and, where a stage has
+`python:` deps, every module file. Events under `.git/`,
 `.gitpipe/` and the pipeline's own outs are ignored, so a repro never
 triggers itself (the lock it writes, a log its stage appends to).
 """
@@ -20,7 +21,8 @@ from typing import Any
 from gitpipe.core.errors import GitpipeError, MissingExtraError
 from gitpipe.core.install import DISTRIBUTION
 from gitpipe.hashing.ignore import IGNORE_FILE
-from gitpipe.pipeline.model import Pipeline
+from gitpipe.pipeline.items import ItemSpec
+from gitpipe.pipeline.model import Pipeline, Stage, item_path
 from gitpipe.project.root import Project
 
 DEBOUNCE = 0.5
@@ -29,15 +31,28 @@ DEBOUNCE = 0.5
 def watched_paths(pipeline: Pipeline) -> tuple[str, ...]:
     """What can make a stage stale: gitpipe.yaml, the params files, each dep
     (a directory: anything below it; a partition template such as
-    `raw/${date}.csv` stands for every path it can become) and the
-    `.gitpipeignore` files above each dep, which decide what a directory holds."""
+    `raw/${date}.csv` stands for every path it can become; a foreach or
+    matrix item's dep is the path it renders to) and the `.gitpipeignore`
+    files above each dep, which decide what a directory holds."""
     paths = {pipeline.source}
     for stage in pipeline.stages:
         paths.update(ref.file for ref in stage.params)
-        for dep in stage.deps:
+        for dep in rendered(stage, stage.deps):
             paths.add(dep.rstrip("/"))
             paths.update(_rules_above(dep))
     return tuple(sorted(paths))
+
+
+def rendered(stage: Stage, paths: Iterable[str]) -> list[str]:
+    """`paths` as the stage's tasks name them. An item's value may hold a `/`
+    (`data/${item}.csv` with `a/b`), so item paths are rendered item by item,
+    as status renders them; a date template stays a template (a date never
+    holds a `/`, and an open range has no last date)."""
+    if not isinstance(stage.partition, ItemSpec):
+        return list(paths)
+    paths = tuple(paths)
+    return [item_path(path, context) for _, context in stage.partition.items()
+            for path in paths]
 
 
 def _rules_above(dep: str) -> list[str]:
@@ -51,16 +66,24 @@ def _rules_above(dep: str) -> list[str]:
 
 class PathSet:
     """Project paths and everything below them; `${...}` in one matches any
-    partition value (one path component or part of one: dates never hold a /)."""
+    partition value (one path component or part of one: dates never hold a /).
+    Plain paths are looked up by each folder above the path asked about, so a
+    foreach of many items costs an event no walk over every item's paths."""
 
     def __init__(self, paths: Iterable[str]) -> None:
         paths = {path.rstrip("/") for path in paths}
-        self.plain = tuple(sorted(path for path in paths if "${" not in path))
+        self.plain = frozenset(path for path in paths if "${" not in path)
         self.patterns = tuple(_template_pattern(path) for path in sorted(paths) if "${" in path)
 
     def covers(self, rel: str) -> bool:
-        return (any(rel == path or rel.startswith(path + "/") for path in self.plain)
-                or any(pattern.fullmatch(rel) for pattern in self.patterns))
+        head = rel
+        while True:
+            if head in self.plain and (head or not rel):
+                return True
+            if "/" not in head:
+                break
+            head = head.rpartition("/")[0]
+        return any(pattern.fullmatch(rel) for pattern in self.patterns)
 
 
 def _template_pattern(template: str) -> re.Pattern[str]:
@@ -82,7 +105,8 @@ class Trigger:
     def follow(self, pipeline: Pipeline) -> None:
         """Watch what `pipeline` reads; ignore what it writes (its outs)."""
         watched = PathSet(self._and_targets(watched_paths(pipeline)))
-        outs = {out.path for stage in pipeline.stages for out in stage.outs}
+        outs = {path for stage in pipeline.stages
+                for path in rendered(stage, [out.path for out in stage.outs])}
         ignored = set(outs) | {".git", ".gitpipe"}
         for out in outs:
             # Where a linked out leads is ignored too, unless that is a dep
@@ -94,6 +118,10 @@ class Trigger:
                     ignored.add(real)
         self.ignored = PathSet(ignored)
         self.watched = watched
+        # A `python:` dep stands for the modules its root imports, found anew on
+        # each judgement (project/pydeps.py): any module file may be one of
+        # them, or become one by appearing where an import looks.
+        self.modules = any(stage.python for stage in pipeline.stages)
 
     def _and_targets(self, paths: Iterable[str]) -> set[str]:
         """Each path, and the real path it leads to through symlinks when that is
@@ -116,7 +144,8 @@ class Trigger:
         leads (a file below a linked directory)."""
         for candidate in (self._relative(path, False), self._relative(path, True)):
             if (candidate is not None and not self.ignored.covers(candidate)
-                    and self.watched.covers(candidate)):
+                    and (self.watched.covers(candidate)
+                         or (self.modules and candidate.endswith(".py")))):
                 return candidate
         return None
 

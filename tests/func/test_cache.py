@@ -218,6 +218,27 @@ def test_link_types(repo: Repo, link_type: str) -> None:
     assert (os.stat(target).st_ino == obj.stat().st_ino) == (link_type != "copy")
 
 
+def test_file_outs_checked_out_as_symlinks_are_no_way_out(repo: Repo) -> None:
+    # A symlink checkout makes a file out (and the next stage's dep) a link
+    # into .gitpipe/cache: the check that refuses paths leading into
+    # .gitpipe or out of the project knows the cache's own objects.
+    repo.gen({"a.txt": "a\n", ".gitpipe/config.yaml": {"cache": {"type": "symlink"}}})
+    repo.spec({"s": {"cmd": "cp a.txt o.txt", "deps": ["a.txt"], "outs": ["o.txt"]},
+               "t": {"cmd": "cp o.txt t.txt", "deps": ["o.txt"], "outs": ["t.txt"]}})
+    repo.run("repro", check=True)
+    for out in ("o.txt", "t.txt"):
+        (repo.path / out).unlink()
+    repo.run("checkout", check=True)
+    assert (repo.path / "o.txt").is_symlink()
+    for args in (["validate"], ["status", "--check"], ["repro", "--dry-run"]):
+        done = repo.run(*args)
+        assert done.returncode == 0, (args, done.stdout + done.stderr)
+    repo.gen({"a.txt": "b\n"})
+    done = repo.run("repro")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert repo.read("t.txt") == "b\n"
+
+
 @pytest.mark.parametrize("link_type", ["hardlink", "symlink"])
 def test_an_edit_in_place_through_a_link_never_comes_back_as_the_out(repo: Repo,
                                                                      link_type: str) -> None:

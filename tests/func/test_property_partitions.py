@@ -2,6 +2,10 @@
 run exactly the stale partitions of the range, write what a from-scratch build
 writes, and leave `status` answering alike sealed, unsealed and from scratch.
 
+A stale partition whose input is back to a value it was once built from is
+restored from the run-cache instead of run (its fingerprint, the run-cache's
+key, is that run's); every other stale partition runs.
+
 It covers the partition names and `${…}` values the planner makes (key_of and
 variables' fast forms; tests/unit/test_partitions.py compares them with
 strftime and strptime): hourly ranges across midnight, daily ones across a
@@ -15,7 +19,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import Repo, ran_cmd
@@ -29,11 +33,13 @@ RANGES = {
 
 @dataclass
 class Partitioned:
-    """The raw input of each partition, and what each partition last ran with."""
+    """The raw input of each partition, what each partition last ran with, and
+    every input each partition was ever built from (what the run-cache holds)."""
 
     freq: str
     raw: dict[str, str] = field(default_factory=dict)
     built: dict[str, str] = field(default_factory=dict)
+    ever_built: dict[str, set[str]] = field(default_factory=dict)
 
     @property
     def keys(self) -> list[str]:
@@ -65,6 +71,8 @@ def _expected_out(model: Partitioned, key: str) -> str:
 @given(freq=st.sampled_from(sorted(RANGES)),
        steps=st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4), st.integers(0, 4),
                                 st.integers(0, 9)), min_size=1, max_size=3))
+# A partition's input set back to what it was two backfills before: restored.
+@example(freq="daily", steps=[(3, 0, 3, 6), (3, 0, 4, 0), (3, 4, 0, 6)])
 def test_backfills_run_exactly_the_stale_partitions(freq: str, steps: list) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "repo").mkdir()
@@ -82,9 +90,15 @@ def test_backfills_run_exactly_the_stale_partitions(freq: str, steps: list) -> N
             done = repo.run("backfill", "p", "--start", chosen[0], "--end", chosen[-1])
             assert done.returncode == 0, done.stderr
             stale = [k for k in chosen if model.built.get(k) != model.raw[k]]
-            assert sorted(repo.ran()) == sorted(f"p@{k}" for k in stale), (chosen, done.stdout)
+            cached = [k for k in stale if model.raw[k] in model.ever_built.get(k, ())]
+            ran = sorted(f"p@{k}" for k in stale if k not in cached)
+            assert sorted(repo.ran()) == ran, (chosen, done.stdout)
+            restored = [line.split()[1].rstrip(":") for line in done.stdout.splitlines()
+                        if line.startswith("restored ")]
+            assert sorted(restored) == sorted(f"p@{k}" for k in cached), done.stdout
             for key in chosen:
                 model.built[key] = model.raw[key]
+                model.ever_built.setdefault(key, set()).add(model.raw[key])
                 assert repo.read(f"out/{key}.txt") == _expected_out(model, key)
             repo.age()
             answers = status_answers(repo, Path(tmp) / "scratch", key="task")

@@ -141,6 +141,25 @@ def test_outs_deleted_before_run_unless_persist(repo: Repo) -> None:
     assert repo.read("kept.txt") == "line\nline\n"
 
 
+def test_a_persist_stage_is_not_restored_from_an_earlier_run(repo: Repo) -> None:
+    # Its outs are inputs of its own run: the run-cache's entry for the same
+    # deps was made from other outs, and would stand in for a run that appends.
+    repo.gen({"in.txt": "1\n"})
+    repo.spec({"log": {"cmd": ran_cmd("log", "cat in.txt >> log.txt"), "deps": ["in.txt"],
+                       "outs": ["log.txt"], "persist": True}})
+    for value in ("1", "2", "1"):
+        repo.gen({"in.txt": f"{value}\n"})
+        done = repo.run("repro")
+        assert done.returncode == 0, done.stderr
+        assert repo.ran() == ["log"], done.stdout
+    assert repo.read("log.txt") == "1\n2\n1\n"
+    # Its own lock entry's outs still stand for it (a checkout's restore).
+    (repo.path / "log.txt").unlink()
+    done = repo.run("repro")
+    assert "restored log: from the cache, as gitpipe.lock records" in done.stdout
+    assert repo.ran() == [] and repo.read("log.txt") == "1\n2\n1\n"
+
+
 def test_failure_blocks_downstream_and_keeps_finished_work(repo: Repo) -> None:
     repo.spec({
         "a": {"cmd": ran_cmd("a", "echo a > a.txt"), "outs": ["a.txt"]},

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+from gitpipe.pipeline.items import ItemSpec
 from gitpipe.pipeline.model import Out, ParamRef, Pipeline, Stage
 from gitpipe.usecases.watch import Trigger, watched_paths
 
@@ -124,3 +126,36 @@ def test_an_out_linked_to_a_dep_does_not_hide_the_dep(tmp_path: Path) -> None:
     spec = Pipeline((Stage("pick", "true", deps=("raw/",), outs=(Out("current.csv"),)),))
     trigger = Trigger(tmp_path, spec)
     assert trigger.relevant(str(tmp_path / "raw" / "a.csv")) == "raw/a.csv"
+
+
+def test_an_item_value_holding_a_slash_is_watched_where_it_renders(tmp_path: Path) -> None:
+    # `${item}` may hold a `/`: status reads data/a/b.csv for the item a/b,
+    # and the item's out out/a/b.txt is written, not read.
+    items = ItemSpec("foreach", ("ab", "c"), (json.dumps({"key": "ab", "item": "a/b"}),
+                                              json.dumps({"key": "c", "item": "c"})))
+    spec = Pipeline((
+        Stage("s", "true", deps=("data/${item}.csv",), outs=(Out("out/${item}.txt"),),
+              partition=items),
+        Stage("all", "true", deps=("out/",), outs=(Out("all.txt"),)),
+    ))
+    trigger = Trigger(tmp_path, spec)
+    for path in ("data/a/b.csv", "data/c.csv", "out/notes.md"):
+        assert trigger.relevant(str(tmp_path / path)) == path
+    for path in ("data/a/c.csv", "data/d.csv", "out/a/b.txt", "out/c.txt"):
+        assert trigger.relevant(str(tmp_path / path)) is None, path
+    assert "data/a/.gitpipeignore" in watched_paths(spec)
+
+
+def test_the_modules_a_python_dep_stands_for_are_watched(tmp_path: Path) -> None:
+    # `python: src/train.py` stands for what it imports, found on each
+    # judgement: a module it imports, or one that appears where an import
+    # would now find it, makes the stage stale.
+    spec = Pipeline((Stage("train", "python src/train.py", python=("src/train.py",),
+                           outs=(Out("model.bin"),)),))
+    trigger = Trigger(tmp_path, spec)
+    for path in ("src/train.py", "src/utils.py", "lib/pkg/__init__.py", "helpers.py"):
+        assert trigger.relevant(str(tmp_path / path)) == path
+    for path in ("README.md", "model.bin", ".git/hooks/x.py"):
+        assert trigger.relevant(str(tmp_path / path)) is None, path
+    plain = Trigger(tmp_path, pipeline())
+    assert plain.relevant(str(tmp_path / "helpers.py")) is None
