@@ -135,7 +135,8 @@ def build(pipeline: Pipeline, today: dt.date | None = None,
             if name in sources:
                 index.problem(task, f"stage {name!r} depends on its own out {dep!r}")
                 sources = tuple(source for source in sources if source != name)
-            graph.add_edges_to(name, sources)
+            if sources:
+                graph.add_edges_to(name, sources)
     if index.problems:
         raise SpecError(index.problems)
     _check_acyclic(graph)
