@@ -60,6 +60,15 @@ class Dag:
         self._succ[source][target] = None
         self._pred[target][source] = None
 
+    def add_edges_to(self, target: Hashable, sources: Iterable[Hashable]) -> None:
+        """`add_edge(source, target)` for each source in turn, the nodes there
+        already: one call for the many edges a dep on a folder of many outs
+        draws, where a call an edge is most of building a wide graph."""
+        succ = self._succ
+        for source in sources:
+            succ[source][target] = None
+        self._pred[target].update(dict.fromkeys(sources))
+
     def predecessors(self, node: Hashable) -> Iterator[Hashable]:
         return iter(self._pred[node])
 

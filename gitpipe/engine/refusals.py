@@ -19,7 +19,7 @@ from gitpipe.pipeline.model import Task
 from gitpipe.pipeline.parse import spec_places
 from gitpipe.project.root import Project
 from gitpipe.project.staleness import Staleness, unmade_deps
-from gitpipe.project.status import written_by
+from gitpipe.project.status import StaleWriters
 from gitpipe.trust.checks import printable
 
 NEAR_MISSES_AMONG = 1000  # files beside a missing dep, at most, to look for a near miss in
@@ -89,6 +89,7 @@ def as_repro_will(project: Project, nodes: Iterable[Hashable], verdicts: Iterabl
     place = spec_places(project.root, project.pipeline.source)
     blockers: dict[str, frozenset[str]] = {}
     said = []
+    writers = StaleWriters(graph)
     for node, verdict, result in zip(nodes, verdicts, results, strict=True):
         ups = [str(up) for up in graph.predecessors(node)]
         if result.outcome is not Outcome.RAN:
@@ -101,7 +102,7 @@ def as_repro_will(project: Project, nodes: Iterable[Hashable], verdicts: Iterabl
                                         reasons=(_blocked_why(failed),), details=()))
             continue
         seen = verdict.observation
-        missing = unmade_deps(seen, written_by(graph, [up for up in ups if up in would])) \
+        missing = unmade_deps(seen, writers.among([up for up in ups if up in would])) \
             if seen is not None else []
         if missing or (seen is not None and seen.unresolved):
             assert seen is not None

@@ -41,6 +41,9 @@ class OutIndex:
         self.sorted_paths = sorted(self.owner)
         # The directories that hold an out: only a dep among them has outs below it.
         self.holding = {parent for path in self.owner for parent in _parents(path)}
+        # Each dep's answer, kept: the index does not change once made, and the
+        # items of a wide foreach all ask for the folder another one writes into.
+        self._found: dict[str, list[Task]] = {}
 
     def problem(self, task: Task, message: str) -> None:
         """Record a problem at the line of the stage it concerns."""
@@ -53,7 +56,14 @@ class OutIndex:
         An ordered result, not a set: a set of Tasks iterates in the order of
         string hashes, which differ per process, and so would the edges, the
         plan and the order of `upstream:` reasons from one run to the next.
+        The list is the index's own, the same for every ask: read, never changed.
         """
+        known = self._found.get(dep)
+        if known is None:
+            known = self._found[dep] = self._producers(dep)
+        return known
+
+    def _producers(self, dep: str) -> list[Task]:
         # Every dep of every task is asked for when the graph is built: the
         # parents are cut by index, not by a generator, and the rare result of
         # more than one task is made unique.
@@ -116,13 +126,17 @@ def build(pipeline: Pipeline, today: dt.date | None = None,
     for name, task in named:
         graph.add_node(name, task=task)
     name_of = {id(task): name for name, task in named}
+    makers: dict[str, tuple[str, ...]] = {}  # each dep's producers by name, asked once
     for name, task in named:
         for dep in task.deps:
-            for producer in index.producers(dep):
-                if producer is task:
-                    index.problem(task, f"stage {name!r} depends on its own out {dep!r}")
-                    continue
-                graph.add_edge(name_of[id(producer)], name)
+            sources = makers.get(dep)
+            if sources is None:
+                sources = makers[dep] = tuple(name_of[id(p)] for p in index.producers(dep))
+            if name in sources:
+                index.problem(task, f"stage {name!r} depends on its own out {dep!r}")
+                sources = tuple(source for source in sources if source != name)
+            if sources:
+                graph.add_edges_to(name, sources)
     if index.problems:
         raise SpecError(index.problems)
     _check_acyclic(graph)

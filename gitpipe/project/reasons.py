@@ -82,6 +82,11 @@ class Reason(NamedTuple):
 
     def _sentence(self) -> str:
         kind = self.kind
+        # First: the commonest where stages are wide (an item stale for each
+        # stale task upstream): the tests below compare a dozen kinds, one
+        # of them by hashing the kind, which an Enum does in Python.
+        if kind is Kind.UPSTREAM:
+            return f"upstream: {self.subject}"
         if kind in (Kind.DEP_MODIFIED, Kind.DEP_MISSING, Kind.DEP_ADDED, Kind.DEP_REMOVED):
             return f"deps: {self.subject} {kind.value}"
         if kind is Kind.DEP_MODE:
@@ -124,8 +129,6 @@ class Reason(NamedTuple):
             return f"env changed ({_env_text(self.new)})"
         if kind in (Kind.ENV, Kind.RUNTIME):
             return kind.value
-        if kind is Kind.UPSTREAM:
-            return f"upstream: {self.subject}"
         if kind is Kind.FINGERPRINT:
             return "env, wdir or executor settings changed"
         if kind is Kind.FROZEN:
@@ -143,8 +146,9 @@ class Reason(NamedTuple):
         placeholder (`${date}`, `${key}`, `${name}` given one) in the names it holds (a path, a
         task, a param's name, a wdir), never in a param's or env's values: so
         the tasks of one stage stale alike read as one line."""
-        subject = template(self.subject, key, name) if self.kind in _NAMED_SUBJECTS \
-            else self.subject
+        kind = self.kind
+        subject = template(self.subject, key, name) \
+            if kind is Kind.UPSTREAM or kind in _NAMED_SUBJECTS else self.subject
         by = template(self.by, key, name) if self.by else self.by
         old, new = self.old, self.new
         if self.kind in (Kind.WDIR, Kind.CMD) and old is not None and new is not None:

@@ -227,6 +227,7 @@ def _verdicts(project: Project, order: list[Hashable],
         project.workspace.hash_ahead([found for task, deps in zip(tasks, algorithms, strict=True)
                                       for found in (*deps, *outs_hashed(task))])
     stale: set[str] = set()
+    writers = StaleWriters(graph)
     for index, (node, task) in enumerate(zip(order, tasks, strict=True)):
         # Nothing stale yet (a no-op's every task): no predecessor to look at.
         upstream = [str(p) for p in graph.predecessors(node) if p in stale] if stale else []
@@ -234,33 +235,47 @@ def _verdicts(project: Project, order: list[Hashable],
         seen = observe(task, project.workspace, params, entry,
                        algorithms[index] if algorithms else None)
         verdict = judge(task, entry, seen, upstream,
-                        awaited=written_by(graph, upstream) if upstream else None)
+                        awaited=writers.among(upstream) if upstream else None)
         if verdict.needs_run and not (forgive is not None and forgive(verdict)):
             stale.add(task.name)  # a re-recorded task's outs stay as they are
         yield verdict
 
 
-def written_by(graph: Dag, names: list[str]) -> Callable[[str], bool]:
-    """Whether one of the tasks `names` (stale upstream tasks, which run
-    first) writes a path, as the graph's edges are drawn (the out itself, a
-    directory out holding it, or an out inside it)."""
-    index: graph_module.OutIndex | None = None
+class StaleWriters:
+    """Whether stale upstream tasks (which run first) write a path, as the
+    graph's edges are drawn (the out itself, a directory out holding it, or an
+    out inside it). One index of every task's outs, made at the first missing
+    dep asked about and kept for the whole judging pass: an index of each
+    task's own stale upstream tasks, made anew for each, grows with the square
+    of two wide foreach stages where one reads the other's folder."""
 
-    def writes(path: str) -> bool:
-        nonlocal index
-        if not names:
-            return False
-        if index is None:  # only for a new task that misses a dep
-            index = graph_module.OutIndex(graph.nodes[name]["task"] for name in names)
-        return bool(index.producers(path))
-    return writes
+    def __init__(self, graph: Dag) -> None:
+        self.graph = graph
+        self._index: graph_module.OutIndex | None = None
+
+    def among(self, names: Iterable[str]) -> Callable[[str], bool]:
+        """`writes(path)`: whether one of the tasks `names` writes it."""
+        wanted: set[str] | None = None
+
+        def writes(path: str) -> bool:
+            nonlocal wanted
+            if wanted is None:  # only for a new task that misses a dep
+                wanted = set(names)
+            if not wanted:
+                return False
+            if self._index is None:
+                nodes = self.graph.nodes
+                self._index = graph_module.OutIndex(nodes[node]["task"] for node in nodes)
+            return any(task.name in wanted for task in self._index.producers(path))
+        return writes
 
 
 def _paths_of(task: Task) -> list[str]:
     return [*task.deps, *(out.path for out in task.outs)]
 
 
-__all__ = ["Prejudged", "Reason", "StatusReport", "any_stale", "prejudge", "status", "status_of"]
+__all__ = ["Prejudged", "Reason", "StaleWriters", "StatusReport", "any_stale", "prejudge", "status",
+           "status_of"]
 
 
 def check_params(project: Project, nodes: list[Hashable], wait_for_writers: bool = True) -> None:

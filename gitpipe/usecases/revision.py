@@ -43,7 +43,7 @@ from gitpipe.pipeline.params import ParamsReader
 from gitpipe.pipeline.parse import items_counted, parse_pipeline
 from gitpipe.project.root import Project
 from gitpipe.project.staleness import judge, observe
-from gitpipe.project.status import StatusReport, written_by
+from gitpipe.project.status import StaleWriters, StatusReport
 from gitpipe.storage.workspace import PathInfo, Workspace
 
 if TYPE_CHECKING:
@@ -299,12 +299,13 @@ def status_at(project: Project, rev: str, targets: Iterable[str] = ()) -> Status
     space = RevisionWorkspace(at.revision, at.entries, produced, project.workspace)
     stale: set[str] = set()
     verdicts = []
+    writers = StaleWriters(graph)
     for node in graph_module.plan(graph, chosen):
         task = graph.nodes[node]["task"]
         entry = at.entries.get(task.name)
         seen = observe(task, space, at.params, entry)
         upstream = [str(p) for p in graph.predecessors(node) if p in stale]
-        verdict = judge(task, entry, seen, upstream, awaited=written_by(graph, upstream))
+        verdict = judge(task, entry, seen, upstream, awaited=writers.among(upstream))
         if verdict.needs_run:
             stale.add(task.name)
         verdicts.append(verdict._replace(observation=None))

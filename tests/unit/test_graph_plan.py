@@ -7,11 +7,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gitpipe.core.digraph import Dag
 from gitpipe.core.errors import BadInputError, SpecError
 from gitpipe.core.yamlio import parse_yaml
 from gitpipe.pipeline import graph
 from gitpipe.pipeline.model import Out, Pipeline, Stage, Task
 from gitpipe.pipeline.parse import parse_pipeline
+from gitpipe.project.status import StaleWriters
 
 
 def digraph(nodes: list[int], edges: list[tuple[int, int]]) -> nx.DiGraph:
@@ -237,6 +239,33 @@ def test_producers_find_every_overlapping_out_in_path_order(outs: list[list[str]
              for n, paths in enumerate(outs)]
     index = graph.OutIndex(tasks)
     assert index.producers(dep) == producers_as_said(index.owner, dep)
+    index.producers(dep.rsplit("/", 1)[0])  # another dep asked between: the kept answer holds
+    assert index.producers(dep) == producers_as_said(index.owner, dep)
+
+
+@given(outs=st.lists(st.lists(PATHS, max_size=3), min_size=1, max_size=4),
+       asked=st.lists(st.tuples(st.sets(st.integers(0, 3)), PATHS), min_size=1, max_size=4))
+def test_stale_writers_answer_as_an_index_of_the_named_tasks_alone(
+        outs: list[list[str]], asked: list[tuple[set[int], str]]) -> None:
+    """One index of every task's outs, shared by every ask of a judging pass,
+    says what an index of the named (stale upstream) tasks alone says: whether
+    one of them writes the path. Outs are each written by one task, as a graph
+    that builds has them."""
+    taken: set[str] = set()
+    tasks = []
+    for n, paths in enumerate(outs):
+        mine = [path for path in dict.fromkeys(paths) if path not in taken]
+        taken.update(mine)
+        tasks.append(Task(Stage(f"s{n}", "true"), None, "true", (),
+                          tuple(Out(p) for p in mine), ()))
+    dag = Dag()
+    for task in tasks:
+        dag.add_node(task.name, task=task)
+    writers = StaleWriters(dag)
+    for chosen, path in asked:
+        named = [task for n, task in enumerate(tasks) if n in chosen]
+        alone = bool(graph.OutIndex(named).producers(path))
+        assert writers.among([task.name for task in named])(path) is alone
 
 
 # select ----------------------------------------------------------------------------
