@@ -29,9 +29,10 @@ if TYPE_CHECKING:
 
 
 def print_status(report: StatusReport, ui: Ui | None = None, everything: bool = False,
-                 has_remote: Any = None, order: Any = None, key_names: Any = None) -> None:
+                 has_remote: Any = None, order: Any = None, key_names: Any = None,
+                 cache_lacks: Any = None) -> None:
     ui = ui or ui_of()
-    for line in status_lines(report, everything, has_remote, order, key_names):
+    for line in status_lines(report, everything, has_remote, order, key_names, cache_lacks):
         ui.result(line, styled=True)
 
 

@@ -103,7 +103,7 @@ def status(ctx: click.Context, targets: tuple[str, ...], check: bool,
     else:
         if rev is None:
             print_status(report, ui_of(ctx), everything, project.has_remote, every_task(project),
-                         project.key_names)
+                         project.key_names, project.cache_lacks)
         else:
             print_status(report, ui_of(ctx), everything)
     if code:

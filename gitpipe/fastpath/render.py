@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     from gitpipe.project.reasons import Reason
     from gitpipe.project.status import StatusReport
 
+    # Whether the local cache lacks an object of some of these outs (task, out).
+    CacheLacks = Callable[[Iterable[tuple[str, str]]], bool]
+
 UP_TO_DATE = "everything is up to date"
 # Nothing stale while stages run: the lock matches the work tree as it is now.
 NOTHING_STALE = "nothing is stale in the work tree as it is now"
@@ -107,12 +110,15 @@ def tasks_by_kind(names: Iterable[str]) -> dict[str, list[str]]:
 def status_lines(report: StatusReport, everything: bool = False,
                  has_remote: Callable[[], bool] | None = None,
                  order: Iterable[str] | None = None,
-                 key_names: Mapping[str, str] | None = None) -> list[str]:
+                 key_names: Mapping[str, str] | None = None,
+                 cache_lacks: CacheLacks | None = None) -> list[str]:
     """Each stale entry and its reasons, a count, and a hint when outs the lock
     records are missing (a fresh clone): `pull` with a remote, else `repro`.
     `has_remote` is asked only then; without it there is no hint. `order` is
     every task of the pipeline in plan order (see `positions`), `key_names` what
-    the spec calls a stage's keys (core/ranges.entries)."""
+    the spec calls a stage's keys (core/ranges.entries). `cache_lacks` says
+    whether the local cache lacks some of the recorded outs (task, out) the
+    hints would have `checkout` put back; without it, none is lacking."""
     stale = [v for v in report.tasks if v.stale]
     running, stop = running_lines(report)
     if not stale:
@@ -125,8 +131,9 @@ def status_lines(report: StatusReport, everything: bool = False,
     lines.append(counts_text(tasks, {v.task for v in stale}, "stale"))
     # While a stage runs, its outs are half written and the commands the
     # hints name would refuse beside it: the running hint alone is said.
-    hint = None if running else (_missing_outs_hint(report, has_remote)
-                                 or _checkout_hint(report, has_remote))
+    lacks = cache_lacks or _lacks_none
+    hint = None if running else (_missing_outs_hint(report, has_remote, lacks)
+                                 or _checkout_hint(report, has_remote, lacks))
     return [*lines, *([hint] if hint else []), *stop, *frozen_lines(report)]
 
 
@@ -178,11 +185,16 @@ def _for(seconds: int | None) -> str:
     return f" for {seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
-def _checkout_hint(report: StatusReport,
-                   has_remote: Callable[[], bool] | None) -> str | None:
+def _lacks_none(outs: Iterable[tuple[str, str]]) -> bool:
+    return False
+
+
+def _checkout_hint(report: StatusReport, has_remote: Callable[[], bool] | None,
+                   cache_lacks: CacheLacks) -> str | None:
     """After `git checkout` of another commit (without the hooks) the outs
     are the other commit's: every stale task is stale only because its outs,
-    or the outs it reads, differ from the lock, which `checkout` settles."""
+    or the outs it reads, differ from the lock, which `checkout` settles
+    where the local cache holds the recorded ones (not after a `gc`)."""
     from gitpipe.project.staleness import Kind  # loaded already: it made the report
 
     if has_remote is None:
@@ -198,14 +210,20 @@ def _checkout_hint(report: StatusReport,
 
     if not outs or not all(settled(r) for r in reasons):
         return None
+    rebuild = "'gitpipe repro' recomputes them, 'gitpipe commit' records them as they are " \
+              "(made by hand)"
+    if cache_lacks((v.task, r.subject) for v in report.tasks if v.stale
+                   for r in v.reasons if r.kind is Kind.OUT_MODIFIED):
+        pull = "'gitpipe pull' fetches them from the remote, " if has_remote() else ""
+        return ("hint: outs differ from what gitpipe.lock records (after a git checkout?) and "
+                "the local cache lacks the recorded ones (after 'gitpipe gc'?): "
+                f"{pull}{rebuild}")
     return ("hint: outs differ from what gitpipe.lock records (after a git checkout?): "
-            "'gitpipe checkout' puts the recorded ones back from the cache, "
-            "'gitpipe repro' recomputes them, 'gitpipe commit' records them as they are "
-            "(made by hand)")
+            f"'gitpipe checkout' puts the recorded ones back from the cache, {rebuild}")
 
 
-def _missing_outs_hint(report: StatusReport,
-                       has_remote: Callable[[], bool] | None) -> str | None:
+def _missing_outs_hint(report: StatusReport, has_remote: Callable[[], bool] | None,
+                       cache_lacks: CacheLacks) -> str | None:
     from gitpipe.project.staleness import Kind  # loaded already: it made the report
 
     missing = [v for v in report.tasks if any(r.kind is Kind.OUT_MISSING for r in v.reasons)]
@@ -223,6 +241,14 @@ def _missing_outs_hint(report: StatusReport,
         return (f"hint: {_names(unsettled)} no longer {'matches' if its == 'its' else 'match'}"
                 f" gitpipe.lock (changed since, or {its} last run failed): 'gitpipe repro' "
                 f"rebuilds {its} outs{pull}")
+    if cache_lacks((v.task, r.subject) for v in missing
+                   for r in v.reasons if r.kind is Kind.OUT_MISSING):
+        lacking = "hint: outs that gitpipe.lock records are missing and not in the local cache: "
+        if has_remote():
+            return f"{lacking}'gitpipe pull' fetches them from the remote, 'gitpipe repro' " \
+                   "rebuilds them"
+        return f"{lacking}'gitpipe repro' rebuilds them ('gitpipe remote add' names a " \
+               "remote to pull them from)"
     # Deleted here (by hand, or by a forced run that was interrupted), the
     # outs are in the local cache: `checkout` puts them back, as DVC's does.
     if has_remote():
