@@ -254,7 +254,7 @@ class Project(project_module.Project):
             from gitpipe.project.taskstates import task_states
 
             states = task_states(self, chosen if chosen is not None else graph_module.plan(graph))
-        return dagviz.FORMATS[fmt](view_of(graph, chosen, everything), states)
+        return dagviz.FORMATS[fmt](view_of(graph, chosen, everything, self.key_names), states)
 
     def report(self, commits: int = 10) -> reportpage.Page:
         """The report page (one self-contained HTML text): the graph with each
