@@ -6,7 +6,7 @@ user modified (whose bytes the cache could not give back) told apart.
 from __future__ import annotations
 
 import stat as stat_module
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 
 from gitpipe.core.errors import BadInputError, GitpipeError, RecordError, did_you_mean
@@ -266,8 +266,11 @@ def declares(project: Project, task: str, stages: dict[str, Stage] | None = None
     return stage.partition is None or is_key(key, stage.partition.freq)
 
 
-def orphaned_entries(project: Project) -> list[str]:
+def orphaned_entries(project: Project, known: Container[str] = ()) -> list[str]:
     """The lock entries of tasks gitpipe.yaml no longer has: a repro drops them,
-    as nothing can bring them up to date and checkout cannot vouch for them."""
+    as nothing can bring them up to date and checkout cannot vouch for them.
+    `known`: tasks the caller knows gitpipe.yaml has (a status's judged ones),
+    not asked about again."""
     stages = stages_by_name(project)
-    return sorted(task for task in project.lock_entries if not declares(project, task, stages))
+    return sorted(task for task in project.lock_entries
+                  if task not in known and not declares(project, task, stages))

@@ -124,6 +124,11 @@ class Project(project_module.Project):
         """Judge every task the `targets` (stage or task names) need, all tasks
         without targets: which are stale, and why. Runs nothing."""
         report = run_status(self, list(targets))
+        if not targets:
+            from gitpipe.project.lockguard import orphaned_entries
+
+            judged = {verdict.task for verdict in report.tasks}
+            report = report._replace(orphaned=tuple(orphaned_entries(self, judged)))
         if not has_reason(report, Kind.ENV):
             return report
         from gitpipe.usecases.envbefore import with_env_before  # only to name env changes

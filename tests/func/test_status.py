@@ -520,3 +520,29 @@ def test_a_dry_run_with_only_an_entry_to_drop_refuses_for_a_wdir_as_the_repro_do
         assert refused.returncode == 2, (args, refused.stdout, refused.stderr)
         assert "stage 's': wdir 'sub' does not exist" in refused.stderr, refused.stderr
     assert "\n  t:\n" in repo.read("gitpipe.lock"), "the refused repro dropped nothing"
+
+
+def test_status_says_the_lock_holds_the_entry_of_a_removed_stage(repo: Repo) -> None:
+    """Nothing is stale once a stage is taken out of gitpipe.yaml, but the lock
+    still records it until a repro drops it (as `dvc repro` does): status
+    says so, in text (sealed or not) and in --json, and exits 0."""
+    days = {"by": "date", "start": "2024-01-01", "end": "2024-01-03"}
+    kept = {"keep": {"cmd": "echo k > k.txt", "outs": ["k.txt"]}}
+    repo.spec({**kept, "summary": {"cmd": "echo s > s.txt", "outs": ["s.txt"]},
+               "daily": {"partition": days, "cmd": "echo ${date} > d-${date}.txt",
+                         "outs": ["d-${date}.txt"]}}, commit="spec")
+    repo.run("repro", check=True)
+    repo.spec(kept)
+    said = ["everything is up to date",
+            "note: gitpipe.lock still holds the entries of daily@2024-01-01 … 2024-01-03 (3), "
+            "summary, which gitpipe.yaml no longer declares: the next 'gitpipe repro' drops "
+            "them"]
+    for _ in range(2):  # the second status answers from the seal the first settled
+        done = repo.run("status", "--check")
+        assert (done.returncode, done.stdout.splitlines()) == (0, said), done.stdout
+    document = json.loads(repo.run("status", "--json", check=True).stdout)
+    assert document["orphaned"] == ["daily@2024-01-01", "daily@2024-01-02", "daily@2024-01-03",
+                                    "summary"]
+    repo.run("repro", check=True)
+    assert repo.run("status").stdout == "everything is up to date\n"
+    assert json.loads(repo.run("status", "--json").stdout)["orphaned"] == []
