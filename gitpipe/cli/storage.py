@@ -75,7 +75,8 @@ def _every_run(direction: str, ctx: click.Context, targets: tuple[str, ...],
 def checkout(ctx: click.Context, targets: tuple[str, ...], force: bool) -> None:
     """Make the workspace outs match gitpipe.lock, from the cache. TARGETS are
     stages (STAGE@KEY for one partition or item), outs, or files and folders
-    inside a directory out."""
+    inside a directory out; a quoted pattern ('daily@2024-03-*', 'data/*.csv')
+    names every task or out it matches."""
     project = project_of(ctx)
     report = project.checkout(targets, force)
     ui = ui_of(ctx)
