@@ -543,6 +543,16 @@ def test_status_says_the_lock_holds_the_entry_of_a_removed_stage(repo: Repo) -> 
     document = json.loads(repo.run("status", "--json", check=True).stdout)
     assert document["orphaned"] == ["daily@2024-01-01", "daily@2024-01-02", "daily@2024-01-03",
                                     "summary"]
-    repo.run("repro", check=True)
+    # What a repro drops is said as status says it: a stage's partitions one line.
+    dry = repo.run("repro", "--dry-run", check=True).stdout.splitlines()
+    assert dry[-2:] == [
+        "would drop the lock entries of daily@2024-01-01 … 2024-01-03 (3): gitpipe.yaml no "
+        "longer declares them",
+        "would drop the lock entry of summary: gitpipe.yaml no longer declares it"], dry
+    done = repo.run("repro", check=True).stdout.splitlines()
+    assert done[:2] == [
+        "dropped the lock entries of daily@2024-01-01 … 2024-01-03 (3): gitpipe.yaml no "
+        "longer declares them",
+        "dropped the lock entry of summary: gitpipe.yaml no longer declares it"], done
     assert repo.run("status").stdout == "everything is up to date\n"
     assert json.loads(repo.run("status", "--json").stdout)["orphaned"] == []
