@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     CacheLacks = Callable[[Iterable[tuple[str, str]]], bool]
 
 
+NAMED = 5  # stages (or single tasks) an orphaned-entries note names before a count
+
+
 def orphaned_lines(report: StatusReport) -> list[str]:
     """The lock entries of tasks gitpipe.yaml no longer declares, which status
     does not judge: that they are there until a repro drops them."""
@@ -28,7 +31,9 @@ def orphaned_lines(report: StatusReport) -> list[str]:
         return []
     from gitpipe.trust.checks import terminal_text  # the lock's task names come from git
 
-    names = ", ".join(tasks_text(report.orphaned, positions_of(report.orphaned)))
+    found = tasks_text(report.orphaned, positions_of(report.orphaned))
+    names = ", ".join(found[:NAMED]) + (f" and {len(found) - NAMED} more"
+                                        if len(found) > NAMED else "")
     one = len(report.orphaned) == 1
     return [f"note: gitpipe.lock still holds the {'entry' if one else 'entries'} of "
             f"{terminal_text(names)}, which gitpipe.yaml no longer declares: the next "
@@ -55,7 +60,7 @@ def lacks_none(outs: Iterable[tuple[str, str]]) -> bool:
 
 
 def checkout_hint(report: StatusReport, has_remote: Callable[[], bool] | None,
-                   cache_lacks: CacheLacks) -> str | None:
+                  cache_lacks: CacheLacks) -> str | None:
     """After `git checkout` of another commit (without the hooks) the outs
     are the other commit's: every stale task is stale only because its outs,
     or the outs it reads, differ from the lock, which `checkout` settles
@@ -88,7 +93,7 @@ def checkout_hint(report: StatusReport, has_remote: Callable[[], bool] | None,
 
 
 def missing_outs_hint(report: StatusReport, has_remote: Callable[[], bool] | None,
-                       cache_lacks: CacheLacks) -> str | None:
+                      cache_lacks: CacheLacks) -> str | None:
     from gitpipe.project.staleness import Kind  # loaded already: it made the report
 
     missing = [v for v in report.tasks if any(r.kind is Kind.OUT_MISSING for r in v.reasons)]

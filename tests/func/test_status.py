@@ -556,3 +556,14 @@ def test_status_says_the_lock_holds_the_entry_of_a_removed_stage(repo: Repo) -> 
         "dropped the lock entry of summary: gitpipe.yaml no longer declares it"], done
     assert repo.run("status").stdout == "everything is up to date\n"
     assert json.loads(repo.run("status", "--json").stdout)["orphaned"] == []
+
+
+def test_the_note_of_many_removed_stages_names_a_few_and_counts_the_rest(repo: Repo) -> None:
+    stages = {f"s{n}": {"cmd": f"echo {n} > o{n}.txt", "outs": [f"o{n}.txt"]}
+              for n in range(7)}
+    repo.spec(stages, commit="spec")
+    repo.run("repro", check=True)
+    repo.spec({"s0": stages["s0"]})
+    assert repo.run("status", check=True).stdout.splitlines()[-1] == (
+        "note: gitpipe.lock still holds the entries of s1, s2, s3, s4, s5 and 1 more, which "
+        "gitpipe.yaml no longer declares: the next 'gitpipe repro' drops them")
