@@ -95,7 +95,8 @@ class Project(project_module.Project):
         compared with every out."""
         from gitpipe.engine.refusals import near_miss
 
-        near = near_miss(self.root, dep, outs) if before < NEAR_MISS_HINTS else None
+        near = near_miss(self.root, dep, outs, {out.path for out in task.outs}) \
+            if before < NEAR_MISS_HINTS else None
         return (f"{self._spec_place(task.stage.name)}: stage {task.name!r}: dependency "
                 f"{dep!r} does not exist and no stage declares it as an out: 'gitpipe repro' "
                 f"refuses to run the stage until it exists{f' ({near})' if near else ''}")

@@ -221,6 +221,24 @@ def test_a_foreach_item_s_missing_dep_names_the_line_of_its_stage(repo: Repo) ->
         "(did you mean 'in-a.txt'?)"), done.stderr
 
 
+def test_a_missing_dep_is_never_pointed_at_its_own_stage_s_out(repo: Repo) -> None:
+    """`prepare` (imported from a dvc.yaml) reads `data/raw` and writes
+    `data/prepared`: with `data/raw` not there yet, validate and repro asked
+    `did you mean 'data/prepared'?`, the stage's own out, which it cannot
+    depend on."""
+    repo.gen({"gitpipe.yaml": "stages:\n  prepare:\n    cmd: mkdir -p data/prepared\n"
+                              "    deps: [data/raw]\n    outs: [data/prepared]\n",
+              "data/prepared/x": "left from before\n"})
+    said = repo.run("validate").stderr.splitlines()
+    assert said == ["warning: gitpipe.yaml:2: stage 'prepare': dependency 'data/raw' does not "
+                    "exist and no stage declares it as an out: 'gitpipe repro' refuses to run "
+                    "the stage until it exists"], said
+    done = repo.run("repro")
+    assert done.returncode == 1 and done.stderr.splitlines()[0] == (
+        "error: gitpipe.yaml:2: stage 'prepare': dependency 'data/raw' does not exist"), \
+        done.stderr
+
+
 def test_a_dry_run_awaits_a_dep_that_a_stage_running_first_makes(repo: Repo) -> None:
     repo.gen({"gitpipe.yaml": CHAIN.format(dep="raw/points.csv")})
     dry = repo.run("repro", "--dry-run", check=True)
