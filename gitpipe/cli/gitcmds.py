@@ -290,6 +290,7 @@ def watch_command(ctx: click.Context, targets: tuple[str, ...], jobs: int | None
             report = project.repro(
                 options=ReproOptions(tuple(targets), jobs), listener=printer.event,
                 sink=printer.line)
+            printer.flush()
             print_report(report, ui)
         except GitpipeError as exc:
             for line in error_lines(exc.message, exc.hint):

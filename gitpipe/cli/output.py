@@ -29,9 +29,10 @@ if TYPE_CHECKING:
 
 
 def print_status(report: StatusReport, ui: Ui | None = None, everything: bool = False,
-                 has_remote: Any = None, order: Any = None, key_names: Any = None) -> None:
+                 has_remote: Any = None, order: Any = None, key_names: Any = None,
+                 cache_lacks: Any = None) -> None:
     ui = ui or ui_of()
-    for line in status_lines(report, everything, has_remote, order, key_names):
+    for line in status_lines(report, everything, has_remote, order, key_names, cache_lacks):
         ui.result(line, styled=True)
 
 
@@ -54,8 +55,22 @@ def diff_lines(found: LockDiff, everything: bool = False, show_hash: bool = Fals
 
 
 LABELS = {"start": "running", "retry": "retrying", "fail": "failed", "restored": "restored",
-          "recorded": "re-recorded", "warn": "warning", "pruned": "dropped the lock entry of"}
+          "recorded": "re-recorded", "warn": "warning"}
 VERBOSE_LABELS = {"done": "ran", "skip": "up to date"}
+
+
+def drop_lines(tasks: list[str], verb: str) -> list[str]:
+    """`dropped the lock entries of daily@2024-01-01 … 2024-01-03 (3): …`: the
+    lock entries a repro drops (`verb`: dropped, would drop), a stage's
+    partitions or items one line, as status's note names them."""
+    from gitpipe.core.ranges import positions_of, tasks_text
+    from gitpipe.trust.checks import terminal_text  # the lock's task names come from git
+
+    names = set(tasks)
+    return [f"{verb} the lock {'entries' if many else 'entry'} of {terminal_text(text)}: "
+            f"gitpipe.yaml no longer declares {'them' if many else 'it'}"
+            for text in tasks_text(tasks, positions_of(tasks))
+            for many in [text not in names]]  # a group of tasks, not one task's name
 
 
 class LivePrinter:
@@ -69,12 +84,25 @@ class LivePrinter:
         self.progress = progress
         self.lost: OSError | None = None
         self.said_at = time.monotonic()  # when a whole line last reached the output
+        # Lock entries dropped, said together (drop_lines) at the next line or flush.
+        self.dropped: list[str] = []
 
     def line(self, task: str, text: str) -> None:
+        self.flush()
         self._guarded(self._line, task, text)
 
     def event(self, event: Event) -> None:
+        if event.kind == "pruned":  # a burst before the run starts: one line per stage
+            self.dropped.append(event.task)
+            return
+        self.flush()
         self._guarded(self._event, event)
+
+    def flush(self) -> None:
+        """Say the lock entries dropped so far (the engine names them one by one)."""
+        dropped, self.dropped = self.dropped, []
+        for text in drop_lines(dropped, "dropped"):
+            self._guarded(self._info, text, True)
 
     def raise_lost(self) -> None:
         """End the command as a failed write ends it (the reader left, the disk

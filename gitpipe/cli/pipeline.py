@@ -109,7 +109,7 @@ def status(ctx: click.Context, targets: tuple[str, ...], check: bool,
     else:
         if rev is None:
             print_status(report, ui_of(ctx), everything, project.has_remote, every_task(project),
-                         project.key_names)
+                         project.key_names, project.cache_lacks)
         else:
             print_status(report, ui_of(ctx), everything)
     if code:
@@ -182,11 +182,11 @@ def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force:
         report, advice = run_repro(project, options, ui_of(ctx), everything, started_ns,
                                    lambda code: settle_exit_code(ctx, code))
     if dry_run:
+        from gitpipe.cli.output import drop_lines
         from gitpipe.project.lockguard import orphaned_entries
 
-        for task in orphaned_entries(project):
-            ui_of(ctx).info(f"would drop the lock entry of {task}: gitpipe.yaml no longer "
-                            "declares it")
+        for line in drop_lines(orphaned_entries(project), "would drop"):
+            ui_of(ctx).info(line)
     verified = _verify_ran(project, report, ui_of(ctx)) if verify_after and not dry_run else None
     ok = report.ok and (verified is None or verified.ok)
     if verified is not None:

@@ -205,7 +205,7 @@ def remote_modify(ctx: click.Context, name: str, key: str, value: str | None, un
                   local: bool) -> None:
     """Set an fsspec storage option (endpoint_url, profile, client_kwargs, …) of a remote."""
     from gitpipe.core.errors import BadInputError
-    from gitpipe.core.yamlio import parse_yaml
+    from gitpipe.core.yamlio import dump_inline, parse_yaml
     from gitpipe.pipeline.config import edit_config
     from gitpipe.storage.remote import masked_options
 
@@ -232,7 +232,9 @@ def remote_modify(ctx: click.Context, name: str, key: str, value: str | None, un
             body[key] = parsed
     _warn(edit_config(_gitpipe_dir(ctx), edit, local))
     shown = masked_options({key: parsed}).get(key) if not unset else None
-    click.echo(f"remote {name!r}: {key} " + ("unset" if unset else f"= {shown}"))
+    # As config.yaml now holds it: a list, mapping, boolean or null in YAML's words.
+    said = shown if isinstance(shown, str) else dump_inline(shown)
+    click.echo(f"remote {name!r}: {key} " + ("unset" if unset else f"= {said}"))
 
 
 @remote.command("default")

@@ -93,6 +93,7 @@ def shown_run(project: Project, ui: Ui, everything: bool, label: str,
         with still_running(ui, progress.running_since, lambda: printer.said_at,
                            printer.still_running, lambda: every_task(project)):
             report = run(progress.wrap(printer.event), printer.line)
+            printer.flush()
     if ran is not None:
         ran(report)
     settle_exit_code(0 if report.ok else 1)

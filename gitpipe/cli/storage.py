@@ -20,8 +20,10 @@ if TYPE_CHECKING:
     from gitpipe.pipeline.model import Pipeline
 
 
-def _moved(verb: str, summary: Any) -> str:
-    return (f"{verb} {summary.files} object(s) and {_entries(summary.runs)}, "
+def _moved(verb: str, summary: Any, of_lock: bool = False) -> str:
+    """`of_lock`: a line with --run-cache's own after it, which counts other entries."""
+    return (f"{verb} {summary.files} object(s) and {_entries(summary.runs)}"
+            f"{' of gitpipe.lock' if of_lock else ''}, "
             f"{size_text(summary.bytes)}; {summary.skipped} already there")
 
 
@@ -59,9 +61,11 @@ def _every_run(direction: str, ctx: click.Context, targets: tuple[str, ...],
         summary = project.fetch_run_cache(targets, remote, jobs, progress, warnings, scopes)
     for warning in warnings:
         ui_of(ctx).result(f"warning: {warning}", err=True)
-    verb = "pushed" if direction == "push" else "fetched"
-    return (f"{verb} {summary.runs} run-cache entr{'y' if summary.runs == 1 else 'ies'} "
-            f"with {summary.files} object(s), {size_text(summary.bytes)}")
+    # A push's first line counted the lock's entries: these are the others.
+    said = "pushed {} other {} (--run-cache)" if direction == "push" else "fetched {} {}"
+    entries = f"run-cache entr{'y' if summary.runs == 1 else 'ies'}"
+    return (f"{said.format(summary.runs, entries)} with {summary.files} object(s), "
+            f"{size_text(summary.bytes)}")
 
 
 @cli.command()
@@ -71,7 +75,8 @@ def _every_run(direction: str, ctx: click.Context, targets: tuple[str, ...],
 def checkout(ctx: click.Context, targets: tuple[str, ...], force: bool) -> None:
     """Make the workspace outs match gitpipe.lock, from the cache. TARGETS are
     stages (STAGE@KEY for one partition or item), outs, or files and folders
-    inside a directory out."""
+    inside a directory out; a quoted pattern ('daily@2024-03-*', 'data/*.csv')
+    names every task or out it matches."""
     project = project_of(ctx)
     report = project.checkout(targets, force)
     ui = ui_of(ctx)
@@ -158,7 +163,7 @@ def push(ctx: click.Context, targets: tuple[str, ...], remote: str | None, jobs:
         summary = project_of(ctx).push(targets, remote, jobs, progress, scope)
         runs = _every_run("push", ctx, targets, remote, jobs, progress,
                           (scope,) if scope else ()) if run_cache else ""
-    ui_of(ctx).info(_moved("pushed", summary))
+    ui_of(ctx).info(_moved("pushed", summary, of_lock=run_cache))
     if runs:
         ui_of(ctx).info(runs)
     _note_unsigned(ctx, remote, scope)

@@ -16,6 +16,8 @@ from typing import Any
 # `  - name`, `train@a`; no space inside, no quote, no flow bracket.
 _BARE_KEY = re.compile(r"\s*(?:- +)?[^\s:#'\"\[\]{},]+\s*\Z")
 _SHOWN = 60
+# A block mapping's key and its ': ' before the value on the same line.
+_KEY_BEFORE_VALUE = re.compile(r"[^\s'\"\[\]{},#][^#]*?:(?:\s+|\Z)")
 
 _QUOTE_COLON = ("a value holding ': ' (a colon and a space) is read as a key: quote the "
                 "whole value (cmd: 'echo \"x: 1\"') or write it as a block (cmd: >-, then "
@@ -32,7 +34,7 @@ def hint_for(problem: str, lines: list[str], mark: Any, context: Any,
     `secret`: the text may hold credentials (config.local.yaml's keys), which
     an error's output (a CI job's log) must not show: no line is quoted."""
     near = [lines[m.line] for m in (mark, context) if m is not None and m.line < len(lines)]
-    if any("${" in row and ("[" in row or "{" in row.replace("${", "")) for row in near):
+    if any("${" in row and _opens_flow(row) for row in near):
         return _FLOW_DOLLAR
     tab = _tab_line(lines, mark, context)
     if tab is not None:
@@ -49,6 +51,17 @@ def hint_for(problem: str, lines: list[str], mark: Any, context: Any,
                            "expected <block end>")):
         return _misaligned(lines, mark, context)
     return None
+
+
+def _opens_flow(row: str) -> bool:
+    """Whether the value on `row` is a flow list or mapping (`outs: [...]`,
+    `- {...}`), not a plain value that holds brackets (`cmd: python -c
+    "rows[1:]"`), whose ': ' a flow hint would not explain."""
+    text = row.strip()
+    while text.startswith("- "):
+        text = text[2:].lstrip()
+    key = _KEY_BEFORE_VALUE.match(text)
+    return text[key.end() if key else 0:].startswith(("[", "{"))
 
 
 def _misaligned(lines: list[str], mark: Any, context: Any) -> str:

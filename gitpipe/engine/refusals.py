@@ -7,7 +7,7 @@ and what depends on it would not run."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
 from pathlib import Path
 
 from gitpipe.core.digraph import Dag
@@ -36,7 +36,7 @@ def missing_message(root: Path, task: Task, missing: Sequence[str],
     is not followed)."""
     where = place(task.stage.name)
     if missing:
-        near = near_miss(root, missing[0])
+        near = near_miss(root, missing[0], own={out.path for out in task.outs})
         hint = "fix the path in gitpipe.yaml, create the file, or add the stage that writes it"
         if frozen is not None:
             hint = (f"{missing[0]!r} is an out of stage {frozen!r}, which is frozen (frozen: "
@@ -60,9 +60,11 @@ def frozen_maker(graph: Dag, node: Hashable, missing: Sequence[str]) -> str | No
     return makers[0].stage.name if makers else None
 
 
-def near_miss(root: Path, dep: str, outs: Iterable[str] = ()) -> str | None:
+def near_miss(root: Path, dep: str, outs: Iterable[str] = (),
+              own: Collection[str] = ()) -> str | None:
     """`did you mean '…'?` for a missing dep: a close name among the files
-    beside it (unless a data folder's many) and the `outs` named."""
+    beside it (unless a data folder's many) and the `outs` named; never one of
+    `own`, the outs of the dep's own stage, which it cannot depend on."""
     parent = (root / dep).parent
     try:
         with os.scandir(parent) as entries:
@@ -74,7 +76,7 @@ def near_miss(root: Path, dep: str, outs: Iterable[str] = ()) -> str | None:
     a_file = bool(Path(dep).suffix)  # `prep.py` is a file: the folder `prep` is no near miss
     beside = [str((parent / entry.name).relative_to(root)) for entry in found
               if not (a_file and entry.is_dir(follow_symlinks=False))]
-    return did_you_mean(dep, [*beside, *outs])
+    return did_you_mean(dep, [name for name in [*beside, *outs] if name not in own])
 
 
 def as_repro_will(project: Project, nodes: Iterable[Hashable], verdicts: Iterable[Staleness],

@@ -76,11 +76,12 @@ def seals_repro(options: ReproOptions) -> bool:
 def status_answer(report: StatusReport) -> str | None:
     """What a status with nothing stale prints, to be sealed; None when
     something is stale or a stage runs (which no seal's stat data sees end)."""
-    from gitpipe.fastpath.render import UP_TO_DATE, frozen_lines
+    from gitpipe.fastpath.render import UP_TO_DATE
+    from gitpipe.fastpath.statusnotes import frozen_lines, orphaned_lines
 
     if report.stale or report.running:
         return None
-    return "\n".join([UP_TO_DATE, *frozen_lines(report)]) + "\n"
+    return "\n".join([UP_TO_DATE, *frozen_lines(report), *orphaned_lines(report)]) + "\n"
 
 
 def repro_answer(report: Report) -> str | None:

@@ -83,7 +83,8 @@ def _status(project: Project, check: bool, started_ns: int) -> Answer:
     report = project.status()
     order = [str(node) for node in project.graph.nodes]
     text = "\n".join(status_lines(report, has_remote=project.has_remote, order=order,
-                                  key_names=project.key_names)) + "\n"
+                                  key_names=project.key_names,
+                                  cache_lacks=project.cache_lacks)) + "\n"
     seal.settle(project, noop.STATUS, noop.status_answer(report), started_ns)
     return text, noop.status_exit_code(report.stale, check)
 

@@ -26,11 +26,21 @@ from gitpipe.core.ranges import (
     shared_reasons,
     split_task,
 )
+from gitpipe.fastpath.statusnotes import (
+    checkout_hint,
+    frozen_lines,
+    lacks_none,
+    missing_outs_hint,
+    never_ran_frozen,
+    never_run_frozen_lines,
+    orphaned_lines,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
 
     from gitpipe.engine.reports import Report, TaskResult
+    from gitpipe.fastpath.statusnotes import CacheLacks
     from gitpipe.project.reasons import Reason
     from gitpipe.project.status import StatusReport
 
@@ -107,17 +117,20 @@ def tasks_by_kind(names: Iterable[str]) -> dict[str, list[str]]:
 def status_lines(report: StatusReport, everything: bool = False,
                  has_remote: Callable[[], bool] | None = None,
                  order: Iterable[str] | None = None,
-                 key_names: Mapping[str, str] | None = None) -> list[str]:
+                 key_names: Mapping[str, str] | None = None,
+                 cache_lacks: CacheLacks | None = None) -> list[str]:
     """Each stale entry and its reasons, a count, and a hint when outs the lock
     records are missing (a fresh clone): `pull` with a remote, else `repro`.
     `has_remote` is asked only then; without it there is no hint. `order` is
     every task of the pipeline in plan order (see `positions`), `key_names` what
-    the spec calls a stage's keys (core/ranges.entries)."""
+    the spec calls a stage's keys (core/ranges.entries). `cache_lacks` says
+    whether the local cache lacks some of the recorded outs (task, out) the
+    hints would have `checkout` put back; without it, none is lacking."""
     stale = [v for v in report.tasks if v.stale]
     running, stop = running_lines(report)
     if not stale:
         said = [*running, NOTHING_STALE, *stop] if running else [UP_TO_DATE]
-        return [*said, *frozen_lines(report)]
+        return [*said, *frozen_lines(report), *orphaned_lines(report)]
     tasks = [v.task for v in report.tasks]
     found = entries(((v.task, v.reasons) for v in stale),
                     positions(tasks, order), everything, key_names)
@@ -125,35 +138,11 @@ def status_lines(report: StatusReport, everything: bool = False,
     lines.append(counts_text(tasks, {v.task for v in stale}, "stale"))
     # While a stage runs, its outs are half written and the commands the
     # hints name would refuse beside it: the running hint alone is said.
-    hint = None if running else (_missing_outs_hint(report, has_remote)
-                                 or _checkout_hint(report, has_remote))
-    return [*lines, *([hint] if hint else []), *stop, *frozen_lines(report)]
-
-
-def frozen_lines(report: StatusReport) -> list[str]:
-    """The frozen stages that never ran here, which status judges neither
-    stale nor up to date: that they have no outs, and what lets them run."""
-    return never_run_frozen_lines(v.task for v in report.tasks
-                                  if v.note is not None and _never_ran_frozen(v.note))
-
-
-def _never_ran_frozen(reason: Reason) -> bool:
-    from gitpipe.project.reasons import NEVER_RUN, Kind  # loaded: it made the report
-
-    return reason.kind is Kind.FROZEN and reason.new == NEVER_RUN
-
-
-def never_run_frozen_lines(tasks: Iterable[str]) -> list[str]:
-    """The note status and a dry run give for frozen stages that never ran."""
-    from gitpipe.project.reasons import FROZEN_HINT  # loaded: it made the report
-
-    never = {task.partition("@")[0]: None for task in tasks}
-    if not never:
-        return []
-    from gitpipe.trust.checks import terminal_text
-
-    return [f"note: frozen (frozen: true) and never run, so no outs are recorded: "
-            f"{terminal_text(', '.join(never))}", FROZEN_HINT]
+    lacks = cache_lacks or lacks_none
+    hint = None if running else (missing_outs_hint(report, has_remote, lacks)
+                                 or checkout_hint(report, has_remote, lacks))
+    return [*lines, *([hint] if hint else []), *stop, *frozen_lines(report),
+            *orphaned_lines(report)]
 
 
 def running_lines(report: StatusReport) -> tuple[list[str], list[str]]:
@@ -189,68 +178,6 @@ def _for(seconds: int | None) -> str:
     return f" for {seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
-def _checkout_hint(report: StatusReport,
-                   has_remote: Callable[[], bool] | None) -> str | None:
-    """After `git checkout` of another commit (without the hooks) the outs
-    are the other commit's: every stale task is stale only because its outs,
-    or the outs it reads, differ from the lock, which `checkout` settles."""
-    from gitpipe.project.staleness import Kind  # loaded already: it made the report
-
-    if has_remote is None:
-        return None
-    reasons = [r for v in report.tasks if v.stale for r in v.reasons]
-    outs = {r.subject for r in reasons if r.kind is Kind.OUT_MODIFIED}
-
-    def settled(reason: Reason) -> bool:  # a dep is settled when it is such an out
-        if reason.kind is Kind.DEP_MODIFIED:
-            return any(reason.subject == out or (out.endswith("/")
-                       and reason.subject.startswith(out)) for out in outs)
-        return reason.kind in (Kind.OUT_MODIFIED, Kind.UPSTREAM, Kind.NONDETERMINISTIC)
-
-    if not outs or not all(settled(r) for r in reasons):
-        return None
-    return ("hint: outs differ from what gitpipe.lock records (after a git checkout?): "
-            "'gitpipe checkout' puts the recorded ones back from the cache, "
-            "'gitpipe repro' recomputes them, 'gitpipe commit' records them as they are "
-            "(made by hand)")
-
-
-def _missing_outs_hint(report: StatusReport,
-                       has_remote: Callable[[], bool] | None) -> str | None:
-    from gitpipe.project.staleness import Kind  # loaded already: it made the report
-
-    missing = [v for v in report.tasks if any(r.kind is Kind.OUT_MISSING for r in v.reasons)]
-    if not missing or has_remote is None:
-        return None
-    # A pull restores the outs the lock records: it settles a task stale for
-    # nothing else (a fresh clone), never one whose lock entry no longer
-    # matches it (a failed or interrupted run, an edit since).
-    settles = {Kind.OUT_MISSING, Kind.DEP_MISSING, Kind.UPSTREAM, Kind.NONDETERMINISTIC}
-    unsettled = [v.task for v in missing if any(r.kind not in settles for r in v.reasons)]
-    if unsettled:
-        its = "its" if len(unsettled) == 1 else "their"
-        # Without a remote there is no pull to warn against.
-        pull = "; 'gitpipe pull' would restore stale ones" if has_remote() else ""
-        return (f"hint: {_names(unsettled)} no longer {'matches' if its == 'its' else 'match'}"
-                f" gitpipe.lock (changed since, or {its} last run failed): 'gitpipe repro' "
-                f"rebuilds {its} outs{pull}")
-    # Deleted here (by hand, or by a forced run that was interrupted), the
-    # outs are in the local cache: `checkout` puts them back, as DVC's does.
-    if has_remote():
-        return ("hint: outs that gitpipe.lock records are missing: 'gitpipe pull' fetches "
-                "them from the remote (a fresh clone?), 'gitpipe checkout' puts them back "
-                "from the local cache (deleted here?)")
-    return ("hint: outs that gitpipe.lock records are missing: 'gitpipe checkout' puts them "
-            "back from the local cache, 'gitpipe repro' rebuilds them ('gitpipe remote add' "
-            "names a remote to pull them from)")
-
-
-def _names(tasks: list[str], shown: int = 3) -> str:
-    """`'train'`, `'a', 'b' and 2 more`: the first few task names, quoted."""
-    quoted = ", ".join(repr(task) for task in tasks[:shown])
-    return quoted if len(tasks) <= shown else f"{quoted} and {len(tasks) - shown} more"
-
-
 def dry_run_lines(report: Report, everything: bool = False,
                   order: Iterable[str] | None = None,
                   key_names: Mapping[str, str] | None = None) -> list[str]:
@@ -266,7 +193,7 @@ def dry_run_lines(report: Report, everything: bool = False,
     acting = [r for r in report.results if r.outcome in verbs]
     names = [r.task for r in report.results]
     frozen = never_run_frozen_lines(r.task for r in report.results
-                                    if any(_never_ran_frozen(d) for d in r.details))
+                                    if any(never_ran_frozen(d) for d in r.details))
     if not acting:
         whole = order is None or set(names) >= set(order)
         return [NOTHING_WOULD_RUN if whole else NOTHING_CONSIDERED_WOULD_RUN, *frozen]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Mapping
 from typing import Any, NamedTuple
 
 from gitpipe.core.digraph import topological_order
@@ -61,15 +61,18 @@ class DagView(NamedTuple):
     task_edges: tuple[tuple[str, str], ...]  # the edges between the tasks inside
     positions: dict[str, dict[str, int]]     # each stage's keys in plan order
     expanded: bool = False
+    # What the spec calls a foreach stage's keys where not `${key}` (graph.key_names).
+    key_names: dict[str, str] = {}  # noqa: RUF012 - a view is read, never changed in place
 
     def node(self, node_id: str) -> ViewNode:
         return next(node for node in self.nodes if node.id == node_id)
 
 
 def view_of(graph: Any, chosen: Iterable[Hashable] | None = None,
-            expand: bool = False) -> DagView:
+            expand: bool = False, key_names: Mapping[str, str] | None = None) -> DagView:
     """The graph (only the `chosen` nodes, when given) as drawn: partitions and
-    items of a stage collapsed into one node unless `expand`."""
+    items of a stage collapsed into one node unless `expand`; `key_names`
+    what the spec calls foreach stages' keys (graph.key_names)."""
     keep = None if chosen is None else set(chosen)
     rank = {node: i for i, node in enumerate(graph.nodes)}
     order = [str(n) for n in topological_order(graph, key=rank.__getitem__)
@@ -84,7 +87,8 @@ def view_of(graph: Any, chosen: Iterable[Hashable] | None = None,
     inside = sorted((str(a), str(b)) for a, b in graph.edges
                     if str(a) in owner and str(b) in owner)
     edges = sorted({(owner[a], owner[b]) for a, b in inside if owner[a] != owner[b]})
-    return DagView(nodes, tuple(edges), tuple(inside), positions_of(order), expand)
+    return DagView(nodes, tuple(edges), tuple(inside), positions_of(order), expand,
+                   dict(key_names or {}))
 
 
 def _owner(task: str, expand: bool) -> str:

@@ -7,7 +7,7 @@ import json
 from collections import Counter
 from collections.abc import Callable
 
-from gitpipe.core.ranges import split_task, tasks_text
+from gitpipe.core.ranges import placeholder, split_task, tasks_text
 from gitpipe.pipeline.dagascii import picture
 from gitpipe.pipeline.dagview import DagView, State, TaskState, ViewNode, state_of, state_text
 
@@ -42,7 +42,8 @@ def _label(node: ViewNode, view: DagView, states: States) -> str:
 
 def _waits_for(node: ViewNode, view: DagView) -> list[str]:
     """What a node waits for, by task. An upstream stage whose partition K every
-    partition K here waits for reads as `upstream@${date}`."""
+    partition K here waits for reads as `upstream@${date}` (an item's as
+    `upstream@${item}` or `${key}`, as status's `upstream:` line names it)."""
     tasks = set(node.tasks)
     if view.expanded:
         return sorted(source for source, target in view.task_edges if target in tasks)
@@ -53,7 +54,9 @@ def _waits_for(node: ViewNode, view: DagView) -> list[str]:
     daily = {s for s, count in same.items() if count == len(tasks) > 1}
     rest = sorted({p for p, key in pairs
                    if not (split_task(p)[0] in daily and split_task(p)[1] == key)})
-    return [*(f"{s}@${{date}}" for s in sorted(daily)), *tasks_text(rest, view.positions)]
+    own = split_task(node.tasks[0])[1] or ""
+    shared = placeholder(own, view.key_names.get(node.stage) or None)
+    return [*(f"{s}@{shared}" for s in sorted(daily)), *tasks_text(rest, view.positions)]
 
 
 def _quote(text: str) -> str:

@@ -5,11 +5,13 @@ user modified (whose bytes the cache could not give back) told apart.
 
 from __future__ import annotations
 
+import fnmatch
 import stat as stat_module
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 
 from gitpipe.core.errors import BadInputError, GitpipeError, RecordError, did_you_mean
+from gitpipe.core.ranges import plural
 from gitpipe.hashing.digests import DIR_SUFFIX, XXH3
 from gitpipe.hashing.statsig import walk_files
 from gitpipe.pipeline import lockfile
@@ -47,9 +49,22 @@ def locked_outs(entries: dict[str, LockEntry], targets: Iterable[str] = ()) -> l
     path inside a directory out (then only that part is named)."""
     wanted = set(targets)
     stages = {name.split("@", 1)[0] for name in entries}
-    parts = [_by_path(entries, target) for target in sorted(wanted)
-             if target not in entries and target not in stages]
     names = {target for target in wanted if target in entries or target in stages}
+    parts, patterns = [], []
+    for target in sorted(wanted - names):
+        try:
+            parts.append(_by_path(entries, target))
+        except UnknownTarget:
+            if not any(c in target for c in "*?["):
+                raise
+            patterns.append(target)  # as repro takes it (graph.select), and paths too
+    for pattern in patterns:
+        matched = {name for name, entry in entries.items()
+                   if fnmatch.fnmatchcase(name, pattern)
+                   or any(fnmatch.fnmatchcase(out.path, pattern) for out in entry.outs)}
+        if not matched:
+            raise UnknownTarget(pattern)
+        names |= matched
     whole = [LockedOut(name, out.path, out.digest, out.executable)
              for name, entry in sorted(entries.items())
              if not wanted or name in names or name.split("@", 1)[0] in names
@@ -112,10 +127,14 @@ def _unknown(entries: dict[str, LockEntry], target: str, stages: dict[str, Stage
     stage = stages.get(name)
     recorded = sorted(task.split("@", 1)[1] for task in entries if task.startswith(f"{name}@"))
     if any(c in target for c in "*?["):
-        return BadInputError(f"{target!r} is neither a stage nor an out that gitpipe.lock "
-                             "records (a pattern names none here, as it does for repro)",
-                             hint="name the stage for all its partitions or items, "
-                             "or each STAGE@KEY")
+        items = stage is not None and isinstance(stage.partition, ItemSpec)
+        which = (f": {', '.join(recorded[:5])}{', …' if len(recorded) > 5 else ''}" if items
+                 else f", {recorded[0]} to {recorded[-1]}" if recorded else "")
+        held = (f"it records {plural(len(recorded), 'item' if items else 'partition')} of "
+                f"stage {name!r}{which}" if recorded else
+                "a pattern matches the tasks (STAGE@KEY) and outs' paths the lock records")
+        return BadInputError(f"{target!r} matches no task or out that gitpipe.lock records",
+                             hint=held)
     if stage is not None and at and stage.partition is not None:
         word = "item" if isinstance(stage.partition, ItemSpec) else "partition"
         return BadInputError(f"gitpipe.lock records no {word} {key!r} of stage {name!r}",
@@ -266,8 +285,11 @@ def declares(project: Project, task: str, stages: dict[str, Stage] | None = None
     return stage.partition is None or is_key(key, stage.partition.freq)
 
 
-def orphaned_entries(project: Project) -> list[str]:
+def orphaned_entries(project: Project, known: Container[str] = ()) -> list[str]:
     """The lock entries of tasks gitpipe.yaml no longer has: a repro drops them,
-    as nothing can bring them up to date and checkout cannot vouch for them."""
+    as nothing can bring them up to date and checkout cannot vouch for them.
+    `known`: tasks the caller knows gitpipe.yaml has (a status's judged ones),
+    not asked about again."""
     stages = stages_by_name(project)
-    return sorted(task for task in project.lock_entries if not declares(project, task, stages))
+    return sorted(task for task in project.lock_entries
+                  if task not in known and not declares(project, task, stages))

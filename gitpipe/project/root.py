@@ -33,7 +33,7 @@ from gitpipe.trust.dotdir import IGNORE_FILE
 from gitpipe.trust.ignorerules import write_missing_rules
 
 if TYPE_CHECKING:
-    from collections.abc import Collection
+    from collections.abc import Collection, Iterable
 
     from gitpipe.hashing.coldscan import HashProgress
     from gitpipe.storage.cache import Cache
@@ -237,6 +237,20 @@ class Project:
     def has_remote(self) -> bool:
         """Whether the config names any remote."""
         return bool(self.config.raw.get("remotes"))
+
+    def cache_lacks(self, outs: Iterable[tuple[str, str]]) -> bool:
+        """Whether the local cache lacks an object of any of `outs` (task, out
+        path; a directory's ends in "/") as gitpipe.lock records it, so that
+        `checkout` could not put it back. A metric is git's to restore."""
+        from gitpipe.storage.objects import ObjectStore  # read only: status writes nothing
+
+        store, entries = ObjectStore(self.gitpipe_dir / "cache"), self.lock_entries
+        for task, path in outs:
+            entry = entries.get(task)
+            out = None if entry is None else entry.out(path.removesuffix("/"))
+            if out is not None and not out.metric and store.missing(out.digest):
+                return True
+        return False
 
     def params_reader(self) -> ParamsReader:
         """A reader of the work tree's params files, each parsed once."""

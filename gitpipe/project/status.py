@@ -36,6 +36,8 @@ class StatusReport(NamedTuple):
 
     tasks: tuple[Staleness, ...]
     running: tuple[RunningStage, ...] = ()
+    # Lock entries of tasks gitpipe.yaml no longer declares (the next repro drops them).
+    orphaned: tuple[str, ...] = ()
 
     @property
     def stale(self) -> bool:
@@ -52,7 +54,8 @@ class StatusReport(NamedTuple):
                          "reasons_detail": [r.to_json() for r in verdict.reasons],
                          "note": verdict.note.to_json() if verdict.note else None})
         return {**header("status"), "stale": self.stale, "stages": rows,
-                "running": [stage.to_json() for stage in self.running]}
+                "running": [stage.to_json() for stage in self.running],
+                "orphaned": list(self.orphaned)}
 
 
 def status(project: Project, targets: Iterable[str] = ()) -> StatusReport:

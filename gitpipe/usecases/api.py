@@ -95,7 +95,8 @@ class Project(project_module.Project):
         compared with every out."""
         from gitpipe.engine.refusals import near_miss
 
-        near = near_miss(self.root, dep, outs) if before < NEAR_MISS_HINTS else None
+        near = near_miss(self.root, dep, outs, {out.path for out in task.outs}) \
+            if before < NEAR_MISS_HINTS else None
         return (f"{self._spec_place(task.stage.name)}: stage {task.name!r}: dependency "
                 f"{dep!r} does not exist and no stage declares it as an out: 'gitpipe repro' "
                 f"refuses to run the stage until it exists{f' ({near})' if near else ''}")
@@ -124,6 +125,11 @@ class Project(project_module.Project):
         """Judge every task the `targets` (stage or task names) need, all tasks
         without targets: which are stale, and why. Runs nothing."""
         report = run_status(self, list(targets))
+        if not targets:
+            from gitpipe.project.lockguard import orphaned_entries
+
+            judged = {verdict.task for verdict in report.tasks}
+            report = report._replace(orphaned=tuple(orphaned_entries(self, judged)))
         if not has_reason(report, Kind.ENV):
             return report
         from gitpipe.usecases.envbefore import with_env_before  # only to name env changes
@@ -254,7 +260,7 @@ class Project(project_module.Project):
             from gitpipe.project.taskstates import task_states
 
             states = task_states(self, chosen if chosen is not None else graph_module.plan(graph))
-        return dagviz.FORMATS[fmt](view_of(graph, chosen, everything), states)
+        return dagviz.FORMATS[fmt](view_of(graph, chosen, everything, self.key_names), states)
 
     def report(self, commits: int = 10) -> reportpage.Page:
         """The report page (one self-contained HTML text): the graph with each

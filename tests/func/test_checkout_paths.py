@@ -91,11 +91,32 @@ def test_a_target_the_lock_lacks_is_named_as_gitpipe_yaml_has_it(repo: Repo,
         "error: gitpipe.lock records no partition '2024-03-09' of stage 'daily'",
         "hint: it records 2 of them, 2024-03-01 to 2024-03-02; "
         "'gitpipe repro daily@2024-03-09' computes that one"], done.stderr
-    done = repo.run("checkout", "daily@2024-03-0*")
+    done = repo.run("checkout", "daily@2024-03-0[3-9]")
     assert done.stderr.splitlines() == [
-        "error: 'daily@2024-03-0*' is neither a stage nor an out that gitpipe.lock records "
-        "(a pattern names none here, as it does for repro)",
-        "hint: name the stage for all its partitions or items, or each STAGE@KEY"], done.stderr
+        "error: 'daily@2024-03-0[3-9]' matches no task or out that gitpipe.lock records",
+        "hint: it records 2 partitions of stage 'daily', 2024-03-01 to 2024-03-02"], done.stderr
+
+
+def test_a_pattern_names_the_tasks_and_outs_it_matches_as_repro_s_does(repo: Repo) -> None:
+    """`repro 'daily@2024-03-0*'` takes a pattern, as `dvc pull --glob` does;
+    checkout, pull, fetch and push said it named nothing."""
+    repo.spec({"daily": {"partition": {"by": "date", "start": "2024-03-01",
+                                       "end": "2024-03-03"},
+                         "cmd": "mkdir -p d && echo ${date} > d/${date}.txt",
+                         "outs": ["d/${date}.txt"]}, **STAGES})
+    repo.run("repro", check=True)
+    for day in ("01", "02", "03"):
+        (repo.path / f"d/2024-03-{day}.txt").unlink()
+    done = repo.run("checkout", "daily@2024-03-0[12]")
+    assert done.returncode == 0 and "checked out 2 out(s)" in done.stdout, done.stderr
+    assert sorted(p.name for p in (repo.path / "d").iterdir()) == ["2024-03-01.txt",
+                                                                    "2024-03-02.txt"]
+    done = repo.run("checkout", "d/*-03.txt")
+    assert done.returncode == 0 and "checked out 1 out(s)" in done.stdout, done.stderr
+    assert repo.read("d/2024-03-03.txt") == "2024-03-03\n"
+    (repo.path / "one.txt").unlink()
+    done = repo.run("checkout", "s*")  # the stage `single`, as repro takes it
+    assert done.returncode == 0 and repo.read("one.txt") == "one\n", done.stderr
 
 
 def _git(repo: Repo, *args: str) -> subprocess.CompletedProcess:

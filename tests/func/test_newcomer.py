@@ -89,9 +89,9 @@ def test_a_fresh_clone_is_told_to_pull_once(repo: Repo, tmp_path: Path) -> None:
     out = clone.run("status").stdout.splitlines()
     assert "    outs: made.txt missing" in out and "    outs: used.txt missing" in out
     hints = [line for line in out if line.startswith("hint: ")]
-    assert hints == ["hint: outs that gitpipe.lock records are missing: 'gitpipe pull' "
-                     "fetches them from the remote (a fresh clone?), 'gitpipe checkout' puts "
-                     "them back from the local cache (deleted here?)"]
+    assert hints == ["hint: outs that gitpipe.lock records are missing and not in the local "
+                     "cache: 'gitpipe pull' fetches them from the remote, 'gitpipe repro' "
+                     "rebuilds them"]
     clone.run("pull", check=True)
     assert clone.run("status").stdout == "everything is up to date\n"
 
@@ -139,6 +139,45 @@ def test_after_a_git_checkout_status_points_at_gitpipe_checkout(repo: Repo) -> N
     repo.gen({"raw.txt": "edited again\n"})  # data, not an out: checkout cannot settle it
     said = repo.run("status").stdout
     assert "outs: made.txt modified" in said and "hint:" not in said, said
+
+
+def test_after_gc_and_a_git_checkout_status_names_pull_or_repro_not_the_cache(
+        repo: Repo, tmp_path: Path) -> None:
+    """`gc -w` drops the other commit's objects; after a `git checkout` of it
+    `checkout` cannot put its outs back, and the hints no longer say it can:
+    they name `repro`, and `pull` once there is a remote (as checkout's own
+    error does)."""
+    repo.spec({"make": {"cmd": "cp params.yaml made.txt", "params": ["n"],
+                        "outs": ["made.txt"]},
+               "use": {"cmd": "cp made.txt used.txt", "deps": ["made.txt"],
+                       "outs": ["used.txt"]}})
+    repo.gen({"params.yaml": "n: 1\n"})
+    repo.run("repro", check=True)
+    repo.commit("n=1")
+    repo.gen({"params.yaml": "n: 2\n"})
+    repo.run("repro", check=True)
+    repo.commit("n=2")
+    repo.run("gc", "-w", check=True)
+    repo.git("checkout", "-q", "HEAD~1")  # no hooks: the outs are still n=2's
+    lacking = ("hint: outs differ from what gitpipe.lock records (after a git checkout?) and "
+               "the local cache lacks the recorded ones (after 'gitpipe gc'?): ")
+    assert repo.run("status").stdout.splitlines()[-1] == (
+        lacking + "'gitpipe repro' recomputes them, 'gitpipe commit' records them as they "
+        "are (made by hand)")
+    (repo.path / "made.txt").unlink()
+    assert repo.run("status").stdout.splitlines()[-1] == (
+        "hint: outs that gitpipe.lock records are missing and not in the local cache: "
+        "'gitpipe repro' rebuilds them ('gitpipe remote add' names a remote to pull them "
+        "from)")
+    repo.run("remote", "add", "-d", "store", str(tmp_path / "store"), check=True)
+    assert repo.run("status").stdout.splitlines()[-1] == (
+        "hint: outs that gitpipe.lock records are missing and not in the local cache: "
+        "'gitpipe pull' fetches them from the remote, 'gitpipe repro' rebuilds them")
+    repo.gen({"made.txt": "n: 2\n"})
+    assert repo.run("status").stdout.splitlines()[-1] == (
+        lacking + "'gitpipe pull' fetches them from the remote, 'gitpipe repro' recomputes "
+        "them, 'gitpipe commit' records them as they are (made by hand)")
+    assert repo.run("checkout").returncode != 0  # what the hints no longer promise
 
 
 def test_an_out_edited_by_hand_is_pointed_at_gitpipe_commit(repo: Repo) -> None:

@@ -77,6 +77,26 @@ def test_a_cmd_holding_a_colon_and_a_space_says_to_quote_it(repo: Repo) -> None:
 
 
 
+def test_a_cmd_holding_a_colon_and_brackets_beside_a_date_is_told_to_quote_it(
+        repo: Repo) -> None:
+    """A partition's command that holds `${date}`, Python's `[1:]` and a JSON
+    `{"n": ...}` is a plain value, not a flow list: its ': ' is the problem,
+    and the hint about quoting `${...}` inside [...] would send the user
+    after the wrong mistake."""
+    cmd = ("python3 -c \"rows=open('raw/${date}.csv').read().splitlines()[1:]; "
+           "open('d/${date}.json','w').write('{\\\"n\\\": %d}' % len(rows))\"")
+    repo.gen({"gitpipe.yaml": "stages:\n  daily:\n    partition: {by: date, start: 2024-03-01, "
+                              f"end: 2024-03-02}}\n    cmd: {cmd}\n"
+                              "    outs: ['d/${date}.json']\n"})
+    done = repo.run("validate")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.splitlines() == [
+        "error: gitpipe.yaml:4: invalid YAML: mapping values are not allowed in this context",
+        "hint: a value holding ': ' (a colon and a space) is read as a key: quote the whole "
+        "value (cmd: 'echo \"x: 1\"') or write it as a block (cmd: >-, then the command "
+        "indented on the next line)"], done.stderr
+
+
 TRAIN = "stages:\n  train:\n    cmd: python train.py\n    deps: [train.py]\n    outs: [model.bin]\n"
 
 
@@ -199,6 +219,24 @@ def test_a_foreach_item_s_missing_dep_names_the_line_of_its_stage(repo: Repo) ->
     assert done.stderr.splitlines()[0] == (
         "error: gitpipe.yaml:4: stage 'train@b': dependency 'in-b.txt' does not exist "
         "(did you mean 'in-a.txt'?)"), done.stderr
+
+
+def test_a_missing_dep_is_never_pointed_at_its_own_stage_s_out(repo: Repo) -> None:
+    """`prepare` (imported from a dvc.yaml) reads `data/raw` and writes
+    `data/prepared`: with `data/raw` not there yet, validate and repro asked
+    `did you mean 'data/prepared'?`, the stage's own out, which it cannot
+    depend on."""
+    repo.gen({"gitpipe.yaml": "stages:\n  prepare:\n    cmd: mkdir -p data/prepared\n"
+                              "    deps: [data/raw]\n    outs: [data/prepared]\n",
+              "data/prepared/x": "left from before\n"})
+    said = repo.run("validate").stderr.splitlines()
+    assert said == ["warning: gitpipe.yaml:2: stage 'prepare': dependency 'data/raw' does not "
+                    "exist and no stage declares it as an out: 'gitpipe repro' refuses to run "
+                    "the stage until it exists"], said
+    done = repo.run("repro")
+    assert done.returncode == 1 and done.stderr.splitlines()[0] == (
+        "error: gitpipe.yaml:2: stage 'prepare': dependency 'data/raw' does not exist"), \
+        done.stderr
 
 
 def test_a_dry_run_awaits_a_dep_that_a_stage_running_first_makes(repo: Repo) -> None:

@@ -264,6 +264,24 @@ def test_modify_takes_a_list_value_as_trust_is_written(repo: Repo, tmp_path: Pat
     assert done.returncode == 0, done.stderr
 
 
+def test_modify_echoes_a_value_as_yaml_writes_it(repo: Repo, tmp_path: Path) -> None:
+    """The line after `remote modify` shows the value as config.yaml now holds
+    it, in YAML, not Python's repr (`[{'hmac_env': …}]`, `True`); a secret
+    stays masked inside a mapping."""
+    initialised(repo)
+    repo.run("remote", "add", "-d", "store", str(tmp_path / "s"), check=True)
+    said = {("trust", "[{hmac_env: GITPIPE_CACHE_KEY}]"):
+            "remote 'store': trust = [{hmac_env: GITPIPE_CACHE_KEY}]",
+            ("use_ssl", "false"): "remote 'store': use_ssl = false",
+            ("client_kwargs", "{region_name: eu-west-1, aws_secret_access_key: s3cr3t}"):
+            "remote 'store': client_kwargs = {aws_secret_access_key: '****', "
+            "region_name: eu-west-1}",
+            ("profile", "dev"): "remote 'store': profile = dev"}
+    for (key, value), line in said.items():
+        done = repo.run("remote", "modify", "--local", "store", key, value)
+        assert (done.returncode, done.stdout) == (0, line + "\n"), done.stderr
+    assert "s3cr3t" not in repo.run("remote", "list").stdout
+
 def test_a_dvc_option_name_on_an_s3_remote_is_named_before_any_transfer(repo: Repo) -> None:
     """DVC's `secret_access_key` (s3fs: `secret`) reached aiobotocore's session
     and push ended in `unexpected TypeError: AioSession.__init__() got an

@@ -41,6 +41,21 @@ def test_run_cache_travels_with_the_flag(repo: Repo, tmp_path: Path) -> None:
     assert clone.read("model.txt") == "lr=1\n"
 
 
+def test_push_run_cache_says_which_entries_each_line_counts(repo: Repo,
+                                                           tmp_path: Path) -> None:
+    """After a plain push, `push --run-cache` printed `pushed 0 object(s) and 0
+    run-cache entries …` then `pushed 1 run-cache entry with 1 object(s)`:
+    two counts of one kind that read as a contradiction. The first line is
+    the lock's, the second the other entries'."""
+    _two_runs_pushed(repo, tmp_path / "store")
+    lines = repo.run("push", "--run-cache", check=True).stdout.splitlines()
+    assert lines[0].startswith("pushed 0 object(s) and 0 run-cache entries of gitpipe.lock, "
+                               "0 B; 1 already there"), lines
+    assert lines[1].startswith("pushed 1 other run-cache entry (--run-cache) with 1 "
+                               "object(s), "), lines
+    again = repo.run("push", check=True).stdout.splitlines()
+    assert again == ["pushed 0 object(s) and 0 run-cache entries, 0 B; 1 already there"]
+
 def test_without_the_flag_only_the_locks_entries_travel(repo: Repo, tmp_path: Path) -> None:
     store = tmp_path / "store"
     _two_runs_pushed(repo, store)

@@ -96,6 +96,28 @@ def test_dag_says_a_partition_waits_for_the_same_date_upstream(repo: Repo) -> No
                      "b@2024-01-01 … 2024-01-31 (31)  <- a@${date}"]
 
 
+
+def test_dag_names_an_item_waiting_for_the_same_item_as_status_does(repo: Repo) -> None:
+    """foreach nodes that each wait for the item of the same name upstream
+    read `train@${item}` (a mapping's `train@${key}`), as status's
+    `upstream:` line says it: not `${date}`, which no item is."""
+    repo.gen({"params.yaml": "models: [a, b]\nsizes: {s: 1, m: 2}\n"})
+    repo.spec({
+        "train": {"foreach": "${models}", "do": {"cmd": "echo ${item} > ${item}.m",
+                                                  "outs": ["${item}.m"]}},
+        "evaluate": {"foreach": "${models}", "do": {"cmd": "cp ${item}.m ${item}.e",
+                                                     "deps": ["${item}.m"],
+                                                     "outs": ["${item}.e"]}},
+        "fit": {"foreach": "${sizes}", "do": {"cmd": "echo ${item} > ${key}.f",
+                                              "outs": ["${key}.f"]}},
+        "score": {"foreach": "${sizes}", "do": {"cmd": "cp ${key}.f ${key}.s",
+                                                "deps": ["${key}.f"], "outs": ["${key}.s"]}},
+    }, commit="items")
+    lines = repo.run("dag", "--format", "list", check=True).stdout.splitlines()
+    assert "evaluate@a, evaluate@b (2)  <- train@${item}" in lines, lines
+    assert "score@s, score@m (2)        <- fit@${key}" in lines, lines
+    assert "    upstream: train@${item}" in repo.run("status").stdout.splitlines()
+
 def test_many_stale_stages_are_cut_with_a_count(repo: Repo) -> None:
     repo.spec({f"s{n:02d}": {"cmd": f"echo {n} > o{n}", "outs": [f"o{n}"]} for n in range(45)},
               commit="many")

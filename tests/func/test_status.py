@@ -520,3 +520,50 @@ def test_a_dry_run_with_only_an_entry_to_drop_refuses_for_a_wdir_as_the_repro_do
         assert refused.returncode == 2, (args, refused.stdout, refused.stderr)
         assert "stage 's': wdir 'sub' does not exist" in refused.stderr, refused.stderr
     assert "\n  t:\n" in repo.read("gitpipe.lock"), "the refused repro dropped nothing"
+
+
+def test_status_says_the_lock_holds_the_entry_of_a_removed_stage(repo: Repo) -> None:
+    """Nothing is stale once a stage is taken out of gitpipe.yaml, but the lock
+    still records it until a repro drops it (as `dvc repro` does): status
+    says so, in text (sealed or not) and in --json, and exits 0."""
+    days = {"by": "date", "start": "2024-01-01", "end": "2024-01-03"}
+    kept = {"keep": {"cmd": "echo k > k.txt", "outs": ["k.txt"]}}
+    repo.spec({**kept, "summary": {"cmd": "echo s > s.txt", "outs": ["s.txt"]},
+               "daily": {"partition": days, "cmd": "echo ${date} > d-${date}.txt",
+                         "outs": ["d-${date}.txt"]}}, commit="spec")
+    repo.run("repro", check=True)
+    repo.spec(kept)
+    said = ["everything is up to date",
+            "note: gitpipe.lock still holds the entries of daily@2024-01-01 … 2024-01-03 (3), "
+            "summary, which gitpipe.yaml no longer declares: the next 'gitpipe repro' drops "
+            "them"]
+    for _ in range(2):  # the second status answers from the seal the first settled
+        done = repo.run("status", "--check")
+        assert (done.returncode, done.stdout.splitlines()) == (0, said), done.stdout
+    document = json.loads(repo.run("status", "--json", check=True).stdout)
+    assert document["orphaned"] == ["daily@2024-01-01", "daily@2024-01-02", "daily@2024-01-03",
+                                    "summary"]
+    # What a repro drops is said as status says it: a stage's partitions one line.
+    dry = repo.run("repro", "--dry-run", check=True).stdout.splitlines()
+    assert dry[-2:] == [
+        "would drop the lock entries of daily@2024-01-01 … 2024-01-03 (3): gitpipe.yaml no "
+        "longer declares them",
+        "would drop the lock entry of summary: gitpipe.yaml no longer declares it"], dry
+    done = repo.run("repro", check=True).stdout.splitlines()
+    assert done[:2] == [
+        "dropped the lock entries of daily@2024-01-01 … 2024-01-03 (3): gitpipe.yaml no "
+        "longer declares them",
+        "dropped the lock entry of summary: gitpipe.yaml no longer declares it"], done
+    assert repo.run("status").stdout == "everything is up to date\n"
+    assert json.loads(repo.run("status", "--json").stdout)["orphaned"] == []
+
+
+def test_the_note_of_many_removed_stages_names_a_few_and_counts_the_rest(repo: Repo) -> None:
+    stages = {f"s{n}": {"cmd": f"echo {n} > o{n}.txt", "outs": [f"o{n}.txt"]}
+              for n in range(7)}
+    repo.spec(stages, commit="spec")
+    repo.run("repro", check=True)
+    repo.spec({"s0": stages["s0"]})
+    assert repo.run("status", check=True).stdout.splitlines()[-1] == (
+        "note: gitpipe.lock still holds the entries of s1, s2, s3, s4, s5 and 1 more, which "
+        "gitpipe.yaml no longer declares: the next 'gitpipe repro' drops them")
