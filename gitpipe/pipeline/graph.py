@@ -59,11 +59,8 @@ class OutIndex:
         The list is the index's own, the same for every ask: read, never changed.
         """
         known = self._found.get(dep)
-        if known is None:
-            known = self._found[dep] = self._producers(dep)
-        return known
-
-    def _producers(self, dep: str) -> list[Task]:
+        if known is not None:
+            return known
         # Every dep of every task is asked for when the graph is built: the
         # parents are cut by index, not by a generator, and the rare result of
         # more than one task is made unique.
@@ -90,7 +87,10 @@ class OutIndex:
                 found.append(owner[path])
         # By identity: a Task hashes all its fields, its stage's items too, so
         # hashing each of many producers made a wide foreach's graph cubic.
-        return list({id(task): task for task in found}.values()) if len(found) > 1 else found
+        if len(found) > 1:
+            found = list({id(task): task for task in found}.values())
+        self._found[dep] = found
+        return found
 
     def check_nesting(self) -> None:
         """An out inside another task's out makes ownership ambiguous."""
@@ -126,16 +126,22 @@ def build(pipeline: Pipeline, today: dt.date | None = None,
     for name, task in named:
         graph.add_node(name, task=task)
     name_of = {id(task): name for name, task in named}
-    makers: dict[str, tuple[str, ...]] = {}  # each dep's producers by name, asked once
+    # A dep of many producers (a folder many items write into) is often read
+    # by many tasks too: its producers' names are made once, its edges added
+    # in one call. A dep of one producer, the common case, costs no more.
+    makers: dict[str, tuple[str, ...]] = {}
     for name, task in named:
         for dep in task.deps:
-            sources = makers.get(dep)
-            if sources is None:
-                sources = makers[dep] = tuple(name_of[id(p)] for p in index.producers(dep))
-            if name in sources:
-                index.problem(task, f"stage {name!r} depends on its own out {dep!r}")
-                sources = tuple(source for source in sources if source != name)
-            if sources:
+            found = index.producers(dep)
+            if len(found) == 1 and found[0] is not task:
+                graph.add_edge(name_of[id(found[0])], name)
+            elif found:
+                sources = makers.get(dep)
+                if sources is None:
+                    sources = makers[dep] = tuple(name_of[id(p)] for p in found)
+                if name in sources:
+                    index.problem(task, f"stage {name!r} depends on its own out {dep!r}")
+                    sources = tuple(source for source in sources if source != name)
                 graph.add_edges_to(name, sources)
     if index.problems:
         raise SpecError(index.problems)
