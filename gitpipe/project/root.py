@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from gitpipe.core.digraph import Dag
 from gitpipe.core.errors import BadInputError, NotAProjectError, SpecError
-from gitpipe.core.nofollow import realpath_below
 from gitpipe.git.repo import GitRepo
 from gitpipe.hashing.statsig import ReadLog
 from gitpipe.pipeline import graph as graph_module
@@ -24,11 +23,11 @@ from gitpipe.pipeline.model import DEFAULT_EXECUTOR, SPEC_FILE, Pipeline, Stage,
 from gitpipe.pipeline.params import ParamsReader
 from gitpipe.pipeline.parse import FIRST_STAGE_HINT, load_pipeline
 from gitpipe.project.gitignore import ignore_outs_if_parsed
+from gitpipe.project.linkedpaths import PathPlaces
 from gitpipe.project.workdirs import WDIR_HINT, wdir_problems
 from gitpipe.storage.state import State
 from gitpipe.storage.workspace import Workspace
 from gitpipe.trust import dotdir, ignorerules
-from gitpipe.trust.checks import reserved_name
 from gitpipe.trust.dotdir import IGNORE_FILE
 from gitpipe.trust.ignorerules import write_missing_rules
 
@@ -267,21 +266,8 @@ class Project:
         need): only their stages' wdirs are its concern, as `status TARGET`
         names only theirs; None (validate, a whole repro): every stage's.
         """
-        root = self.real_root
+        places = PathPlaces(self.real_root)
         problems = []
-        real_dirs: dict[str, str] = {}
-
-        def realpath(path: str) -> str:
-            # realpath of each parent directory once, not of every path.
-            parent, _, name = path.rpartition("/")
-            if parent not in real_dirs:
-                real_dirs[parent] = realpath_below(root, parent)
-            full = os.path.join(real_dirs[parent], name)
-            if not os.path.islink(full):
-                return full
-            real = os.path.realpath(full)
-            return full if checked_out_object(root, real) else real
-
         wdirs = [] if paths is not None else self._wdir_problems(planned)
         if paths is None:
             # Each node's paths as rendered: a foreach stage's `${item}/config`
@@ -295,17 +281,9 @@ class Project:
                 if path in seen:  # a path the stage's nodes share is resolved once
                     continue
                 seen.add(path)
-                real = realpath(path)
-                if real != root and not real.startswith(root + os.sep):
-                    problems.append(f"{SPEC_FILE}: stage {name!r}: {path!r} resolves "
-                                    f"outside the repository (through a symlink)")
-                elif (own := next((part for part in real[len(root) + 1:].split(os.sep)
-                                   if reserved_name(part)), None)) is not None:
-                    # As written, gitpipe.yaml refuses such a path; a committed
-                    # `sub -> .git` reaches the same place.
-                    problems.append(f"{SPEC_FILE}: stage {name!r}: {path!r} resolves into "
-                                    f"{own!r} (through a symlink), which belongs to git "
-                                    "or gitpipe")
+                problem = places.problem(path)
+                if problem is not None:
+                    problems.append(f"{SPEC_FILE}: stage {name!r}: {path!r} {problem}")
         if problems or wdirs:
             raise BadInputError("\n".join(problems + wdirs),
                                 hint=WDIR_HINT if wdirs else None)
@@ -393,15 +371,3 @@ def ensure_initialised(root: Path) -> None:
         init_project(root)
     else:
         write_missing_rules(gitpipe_dir)
-
-
-def checked_out_object(real_root: str, real: str) -> bool:
-    """Whether `real` (where a path's own symlink leads) is a file object of
-    the project's cache: what a `cache.type: symlink` checkout makes an out
-    (and a downstream stage's dep) point to, read-only bytes the cache already
-    holds, never a way out of the project."""
-    from gitpipe.storage.objects import DIR_SUFFIX, names_an_object
-
-    cache = f"{real_root}{os.sep}.gitpipe{os.sep}cache{os.sep}"
-    rel = real.removeprefix(cache)
-    return rel != real and not rel.endswith(DIR_SUFFIX) and names_an_object(rel)

@@ -24,7 +24,7 @@ import posixpath
 import stat as stat_module
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any
 
 from gitpipe.core.errors import BadInputError
@@ -64,6 +64,13 @@ class RevisionWorkspace:
         self.entries = entries
         self.produced = produced  # out path -> task name writing it
         self.fallback = fallback
+        # Raises for a work-tree path a symlink leads out of the project, before
+        # it is read (status_at sets it for each task: its refusal names it).
+        self.refuse: Callable[[str], None] = lambda path: None
+
+    def _work_tree_info(self, path: str, algo: str | None) -> PathInfo:
+        self.refuse(path)
+        return self.fallback.info(path, algo)
 
     def info(self, path: str, algo: str | None = None) -> PathInfo:
         producer = self.produced.get(path)
@@ -84,7 +91,7 @@ class RevisionWorkspace:
             return self._directory(path)  # what a checkout leaves: the untracked files
         if git is not None and git.is_tracked(path):
             return PathInfo(path, None)  # a checkout of the commit removes it
-        return self.fallback.info(path, algo)
+        return self._work_tree_info(path, algo)
 
     def _full(self, path: str) -> str:
         return os.path.join(self.fallback.root, path)
@@ -104,7 +111,7 @@ class RevisionWorkspace:
         whatever the work tree has there."""
         resolved = self._resolve(path)
         if resolved is None:
-            return self.fallback.info(path, XXH3)
+            return self._work_tree_info(path, XXH3)
         if self.revision.kind(resolved) == "dir":
             return self._directory(resolved, at=path)._replace(path=path)
         return self._file(resolved, XXH3)._replace(path=path)
@@ -156,6 +163,7 @@ class RevisionWorkspace:
         base = self._full(path)
         if not os.path.isdir(base):
             return []
+        self.refuse(path)
         git = self.fallback.git
         rows = []
         for item in walk_files(base):
@@ -303,6 +311,7 @@ def status_at(project: Project, rev: str, targets: Iterable[str] = ()) -> Status
     for node in graph_module.plan(graph, chosen):
         task = graph.nodes[node]["task"]
         entry = at.entries.get(task.name)
+        space.refuse = partial(_refuse_link_out, project, task.name)
         seen = observe(task, space, at.params, entry)
         upstream = [str(p) for p in graph.predecessors(node) if p in stale]
         verdict = judge(task, entry, seen, upstream, awaited=writers.among(upstream))
@@ -311,3 +320,9 @@ def status_at(project: Project, rev: str, targets: Iterable[str] = ()) -> Status
         verdicts.append(verdict._replace(observation=None))
     project.state.flush()
     return StatusReport(tuple(verdicts))
+
+
+def _refuse_link_out(project: Project, task: str, path: str) -> None:
+    """Refuse `path`, read from the work tree for `task`, where a symlink
+    leads it out of the project or into `.git`/`.gitpipe`, as status refuses it."""
+    project.check_paths_inside({task: [path]})

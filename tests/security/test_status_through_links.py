@@ -80,3 +80,30 @@ def test_status_refuses_a_dep_through_a_linked_folder_before_reading_it(
         assert read not in opened, (args, "read through the link before refusing it")
     assert_only_changed(before, snapshot(tmp_path),
                         [f"repo/{p}" for p in STATE] + [f"audit-{n}.json" for n in range(5)])
+
+
+def test_status_at_a_revision_refuses_a_work_tree_read_through_a_linked_folder(
+        repo: Repo, tmp_path: Path) -> None:
+    # A commit's link that leaves the project is read from the work tree
+    # (docs/explanation/staleness.md, status --rev): there too, never through it.
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "config").write_text(SECRET)
+    repo.gen({"inside/config": SECRET})
+    (repo.path / "sub").symlink_to("inside")
+    repo.spec({"s": {"cmd": "cat sub/config > made.txt", "deps": ["sub/config"],
+                     "outs": ["made.txt"]}})
+    repo.run("init", check=True)
+    repo.run("repro", check=True)
+    (repo.path / "sub").unlink()
+    (repo.path / "sub").symlink_to("../outside")
+    repo.commit("the link leads out")
+    read = os.path.realpath(repo.path / "sub" / "config")
+    before = snapshot(tmp_path)
+    done, opened = audited(repo, tmp_path / "audit.json", "status", "--rev", "HEAD")
+    shown = done.stdout + done.stderr
+    assert done.returncode == 2, shown
+    assert "'sub/config' resolves outside the repository" in done.stderr, shown
+    assert "Traceback" not in shown
+    assert read not in opened, "read through the link before refusing it"
+    assert_only_changed(before, snapshot(tmp_path), [f"repo/{p}" for p in STATE] + ["audit.json"])
