@@ -50,3 +50,31 @@ def test_a_line_means_what_it_means_to_git(tmp_path: Path, text: bytes, names: l
     ours = {name.rstrip("/") for name in names
             if rules.ignored(name.rstrip("/"), name.rstrip("/"), name.endswith("/"))}
     assert ours == _git_ignores(tmp_path, plain)
+
+
+TREE = ["foo/x/bar", "foox/y/bar", "foo/bar", "foobar", "a/b/a/ab", "b/a/b/b", "q/x"]
+# Runs of stars as git's wildmatch reads them: two or more that end a segment
+# are `**` where they open one, or where they are the pattern's first wildcard
+# (git matches an anchored pattern after its literal prefix, and there the
+# run opens what is left).
+STARS = ["foo**/bar", "foo/x**/bar", "***/bar", "****/x", "a***/**a*b", "b**/b**/b", "x/***/bar",
+         "q/**", "q***", "fo\\o**/bar"]
+
+
+@pytest.mark.parametrize("pattern", STARS)
+def test_runs_of_stars_match_what_git_matches(tmp_path: Path, pattern: str) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".gitignore").write_text(pattern + "\n")
+    folders = {"/".join(path.split("/")[:depth]) for path in TREE
+               for depth in range(1, path.count("/") + 1)}
+    for path in TREE:
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text("x\n")
+    rules = Ignore(((parse_rules(pattern + "\n", "f"), "", 0),))
+    ours = set()
+    for path in sorted(folders | set(TREE)):
+        parts = path.split("/")
+        prefixes = ["/".join(parts[:depth]) for depth in range(1, len(parts) + 1)]
+        if any(rules.ignored(at, at.rsplit("/", 1)[-1], at in folders) for at in prefixes):
+            ours.add(path)
+    assert ours == _git_ignores(tmp_path, sorted(folders | set(TREE)))
