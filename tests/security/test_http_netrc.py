@@ -54,6 +54,28 @@ def recorder() -> Any:
     server.server_close()
 
 
+@pytest.mark.parametrize("command", ["pull", "fetch"])
+def test_a_committed_webhdfs_url_sends_no_netrc_password(
+        make_repo: Any, tmp_path: Path, recorder: Any, command: str) -> None:
+    """webhdfs (requests) reads ~/.netrc with no option at all: the URL alone
+    chose where the file's `default` password went."""
+    evil = make_repo("evil")
+    evil.spec({"make": {"cmd": "echo hi > out.txt", "outs": ["out.txt"]}})
+    evil.run("init", check=True)
+    evil.run("repro", check=True)
+    evil.gen({".gitpipe/config.yaml": {"remotes": {"store": {
+        "url": f"webhdfs://127.0.0.1:{recorder.server_address[1]}/store"}}}}, commit="a remote")
+    ci: Repo = evil.clone_to(tmp_path / "ci")
+    netrc = tmp_path / "netrc"
+    netrc.write_text("default login alice password s3cret-from-netrc\n")
+    netrc.chmod(0o600)
+    done = ci.run(command, env={"NETRC": str(netrc)})
+    said = done.stdout + done.stderr
+    assert _Recorder.seen, said  # the remote was asked
+    assert not any(_Recorder.seen), _Recorder.seen  # with no Authorization header
+    assert "Traceback" not in said, said
+
+
 @pytest.mark.parametrize("chained", [False, True], ids=["http", "simplecache-chain"])
 @pytest.mark.parametrize("command", ["pull", "fetch"])
 def test_a_committed_trust_env_sends_no_netrc_password(
