@@ -25,6 +25,10 @@ _MACHINE_OPTIONS = {
     # the remote serves there, before gitpipe checks a byte of it.
     "cache_storage": "chooses a folder of this machine that fsspec's cache writes what the "
                      "remote serves into",
+    # fsspec's zip filesystem opens its archive (`zip://…::file://~/.bashrc`)
+    # for writing when the remote is opened: `w` truncates any file.
+    "mode": "opens an archive file of this machine for writing (zip's 'w' empties it "
+            "before anything is moved)",
 }
 _HINT = {
     "session_vars": "remove it; set AWS_CONFIG_FILE or AWS_SHARED_CREDENTIALS_FILE, or give the "
