@@ -346,11 +346,12 @@ def _unreadable(path: str, why: str | None) -> IgnoreRulesError:
 
 def parse_rules(text: str, source: str) -> tuple[Rule, ...]:
     """The rules of a `.gitpipeignore` text; IgnoreRulesError naming `source` and the line.
-    Lines end at a newline alone, as git's do (a carriage return before it is
-    the line's end, `_rule`): `str.splitlines` also breaks at `\\x1c` or
+    Lines end at a newline alone, as git's do (one carriage return before it
+    is the line's end, `_rule`; a byte-order mark before the first line is
+    none of it): `str.splitlines` also breaks at `\\x1c` or
     U+2028, where git, an editor and a reviewer see one comment."""
     rules = []
-    for number, line in enumerate(text.split("\n"), 1):
+    for number, line in enumerate(text.removeprefix("\ufeff").split("\n"), 1):
         rule = _rule(line, f"{source}:{number}")
         if rule is not None:
             rules.append(rule)
@@ -361,8 +362,10 @@ def parse_rules(text: str, source: str) -> tuple[Rule, ...]:
 
 
 def _rule(line: str, where: str) -> Rule | None:
-    pattern = line.rstrip(" \t\r") if not line.endswith("\\ ") else line
-    if not pattern or pattern.startswith("#"):
+    from gitpipe.hashing.ignorelines import pattern_text  # with the rest of a parse's imports
+
+    pattern = pattern_text(line)
+    if pattern is None:
         return None
     if len(pattern) > MAX_PATTERN:
         raise _bad(f"{where}: pattern longer than {MAX_PATTERN} characters")
@@ -370,7 +373,7 @@ def _rule(line: str, where: str) -> Rule | None:
     if negate or pattern.startswith("\\!") or pattern.startswith("\\#"):
         pattern = pattern[1:]
     dir_only = pattern.endswith("/")
-    pattern = pattern.rstrip("/")
+    pattern = pattern.removesuffix("/")  # one, as git: `a//` matches no name
     anchored = "/" in pattern
     pattern = pattern.removeprefix("/")
     if not pattern:
@@ -386,3 +389,4 @@ def _rule(line: str, where: str) -> Rule | None:
     except re.error:
         return None  # git's wildmatch gives up on such a pattern: it matches nothing
     return (regex, negate, dir_only, anchored)
+

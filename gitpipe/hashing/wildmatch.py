@@ -19,7 +19,9 @@ MAX_DOUBLE_STARS = 4
 def translate(pattern: str) -> str:
     """A gitignore pattern (no leading or trailing slash) as a regex matching the
     whole path: `*` and `?` stay within a path segment, `**/`, `/**` and `/**/`
-    cross them, `[...]` is a class, a backslash quotes the next character.
+    cross them (two or more stars, as in git, also where they are the first
+    wildcard after a literal prefix: `foo**/bar` matches `foo/x/bar`),
+    `[...]` is a class, a backslash quotes the next character.
 
     A `*` followed by a literal part and a later wildcard goes in an
     atomic group (a lookahead captured and matched back, as fnmatch does), so
@@ -76,21 +78,22 @@ def _part(pieces: list[tuple[str, str]], groups: Iterator[int], later: bool) -> 
 def _pieces(pattern: str) -> list[tuple[str, str]]:
     """The pattern as literal regex parts and wildcards ("*", "**", "**/")."""
     pieces: list[tuple[str, str]] = []
+    first_wild = _first_wildcard(pattern)
     index = 0
     while index < len(pattern):
         char = pattern[index]
-        at_segment_start = index == 0 or pattern[index - 1] == "/"
-        if pattern.startswith("**/", index) and at_segment_start:
-            pieces.append(("wild", "**/"))
-            index += 3
-        elif pattern.startswith("**", index) and at_segment_start and index + 2 == len(pattern):
-            pieces.append(("wild", "**"))
-            index += 2
-        elif char == "*":
+        if char == "*":
+            stars = index
             while index < len(pattern) and pattern[index] == "*":
-                index += 1  # other runs of stars are one star, as in git
-            if not pieces or pieces[-1] != ("wild", "*"):
-                pieces.append(("wild", "*"))
+                index += 1
+            double = _double_star(pattern, stars, index, first_wild)
+            if double and index < len(pattern):
+                pieces.append(("wild", "**/"))
+                index += 1
+            elif double:
+                pieces.append(("wild", "**"))
+            elif not pieces or pieces[-1] != ("wild", "*"):
+                pieces.append(("wild", "*"))  # other runs of stars are one star, as in git
         elif char == "?":
             pieces.append(("lit", "[^/]"))
             index += 1
@@ -105,6 +108,19 @@ def _pieces(pattern: str) -> list[tuple[str, str]]:
             pieces.append(("lit", re.escape(char)))
             index += 1
     return pieces
+
+
+def _first_wildcard(pattern: str) -> int:
+    """Where git's literal prefix of `pattern` ends (its first `*?[\\`)."""
+    return next((at for at, char in enumerate(pattern) if char in "*?[\\"), len(pattern))
+
+
+def _double_star(pattern: str, start: int, end: int, first_wild: int) -> bool:
+    """Whether the run of stars `pattern[start:end]` is git's `**`: two or
+    more, ending the pattern or a segment, and opening a segment or (as git
+    matches a pattern after its literal prefix) the pattern's first wildcard."""
+    opens = start == 0 or pattern[start - 1] == "/" or start == first_wild
+    return end - start >= 2 and opens and (end == len(pattern) or pattern[end] == "/")
 
 
 class _Unmatchable(Exception):

@@ -11,13 +11,13 @@ from gitpipe.core.errors import BadInputError
 from gitpipe.core.parsecache import cached_parse
 from gitpipe.core.yamlio import dump_yaml, parse_yaml, plain
 from gitpipe.hashing.statsig import ReadLog, read_noted
+from gitpipe.pipeline.committedoptions import check_committed_options
 from gitpipe.pipeline.configcheck import (
     RUN_CACHE_KEYS,
     check_file,
     check_merged,
     jobs_from_environment,
 )
-from gitpipe.pipeline.s3options import check_committed_options
 
 if TYPE_CHECKING:
     from gitpipe.trust.signedruns import Sharing, TrustPolicy

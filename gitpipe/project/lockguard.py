@@ -58,13 +58,15 @@ def locked_outs(entries: dict[str, LockEntry], targets: Iterable[str] = ()) -> l
             if not any(c in target for c in "*?["):
                 raise
             patterns.append(target)  # as repro takes it (graph.select), and paths too
-    for pattern in patterns:
-        matched = {name for name, entry in entries.items()
-                   if fnmatch.fnmatchcase(name, pattern)
-                   or any(fnmatch.fnmatchcase(out.path, pattern) for out in entry.outs)}
-        if not matched:
+    for pattern in patterns:  # tasks it matches whole; outs it matches, those alone
+        matched = {name for name in entries if fnmatch.fnmatchcase(name, pattern)}
+        outs = [LockedOut(name, out.path, out.digest, out.executable)
+                for name, entry in sorted(entries.items()) if name not in matched
+                for out in entry.outs if fnmatch.fnmatchcase(out.path, pattern)]
+        if not matched and not outs:
             raise UnknownTarget(pattern)
         names |= matched
+        parts.extend(outs)
     whole = [LockedOut(name, out.path, out.digest, out.executable)
              for name, entry in sorted(entries.items())
              if not wanted or name in names or name.split("@", 1)[0] in names

@@ -4,6 +4,7 @@ folder on this machine behind fsspec's wrappers opened as the plain folder it is
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 from gitpipe.core.errors import BadInputError, MissingExtraError
@@ -29,7 +30,30 @@ def open_fs(url: str, options: dict[str, Any]) -> tuple[Any, str]:
                                 hint=hint) from None
     except (ValueError, TypeError) as exc:
         raise BadInputError(f"remote {url!r}: {exc}") from None
+    _without_netrc(fs)
     return plain_folder(fs, str(base))
+
+
+def _without_netrc(fs: Any) -> None:
+    """Keep the `requests` sessions of `fs` and the filesystems it wraps
+    (webhdfs, dbfs, jupyter) from reading ~/.netrc: requests sends its login
+    for the host, or the file's `default` login for any host, as Basic auth,
+    and a committed URL chooses the host. A remote's credentials are its
+    options (webhdfs's `user` and `password`, a `token`). The environment's
+    proxies and CA bundle, which requests reads with the same switch, stay."""
+    requests = sys.modules.get("requests")  # a filesystem with such a session imported it
+    if requests is None:
+        return
+    while fs is not None:
+        session = getattr(fs, "session", None)
+        if isinstance(session, requests.Session) and session.trust_env:
+            session.trust_env = False
+            where = str(getattr(fs, "url", "")) or "http://"
+            session.proxies = {**requests.utils.get_environ_proxies(where), **session.proxies}
+            if session.verify is True:
+                session.verify = (os.environ.get("REQUESTS_CA_BUNDLE")
+                                  or os.environ.get("CURL_CA_BUNDLE") or True)
+        fs = getattr(fs, "fs", None)
 
 
 def plain_folder(fs: Any, base: str) -> tuple[Any, str]:

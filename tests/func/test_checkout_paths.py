@@ -119,6 +119,24 @@ def test_a_pattern_names_the_tasks_and_outs_it_matches_as_repro_s_does(repo: Rep
     assert done.returncode == 0 and repo.read("one.txt") == "one\n", done.stderr
 
 
+def test_a_pattern_of_paths_names_the_outs_it_matches_not_their_stage_s_others(
+        repo: Repo) -> None:
+    """`checkout 'data/*.csv'` also put back `models/m.bin`, another out of
+    the stage that wrote `data/a.csv`: a pattern matching an out's path names
+    that out, as the path itself does."""
+    repo.spec({"make": {"cmd": "mkdir -p data models && echo a > data/a.csv && "
+                               "echo m > models/m.bin", "outs": ["data/a.csv", "models/m.bin"]}})
+    repo.run("repro", check=True)
+    (repo.path / "data/a.csv").unlink()
+    (repo.path / "models/m.bin").unlink()
+    done = repo.run("checkout", "data/*.csv")
+    assert done.returncode == 0 and "checked out 1 out(s)" in done.stdout, done.stdout
+    assert repo.read("data/a.csv") == "a\n"
+    assert not (repo.path / "models/m.bin").exists()
+    done = repo.run("checkout", "m*")  # the stage, all of its outs
+    assert done.returncode == 0 and repo.read("models/m.bin") == "m\n", done.stderr
+
+
 def _git(repo: Repo, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, **GIT_ENV, "HOME": str(repo.path)}
     return subprocess.run(["git", *args], cwd=repo.path, env=env, capture_output=True,
