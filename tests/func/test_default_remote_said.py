@@ -44,17 +44,7 @@ def test_a_default_naming_no_remote_is_said_with_its_file(repo: Repo, tmp_path: 
 
 def test_pre_push_with_several_remotes_and_no_default_says_so(repo: Repo,
                                                             tmp_path: Path) -> None:
-    repo.spec({"a": {"cmd": "echo x > out.txt", "outs": ["out.txt"]}})
-    repo.run("init", check=True)
-    for name in ("one", "two"):
-        repo.run("remote", "add", name, str(tmp_path / name), check=True)
-    repo.run("repro", check=True)
-    repo.commit("built")
-    subprocess.run(["git", "init", "-q", "--bare", str(tmp_path / "origin.git")], check=True)
-    repo.git("remote", "add", "origin", str(tmp_path / "origin.git"))
-    repo.run("hooks", "install", check=True)
-    done = subprocess.run(["git", "push", "origin", "main"], cwd=repo.path, text=True,
-                          capture_output=True)
+    done = _git_push_with_hooks(repo, tmp_path, remotes=("one", "two"))
     assert done.returncode == 0, done.stderr
     assert "gitpipe: outs not pushed: several remotes and no default" in done.stderr, \
         done.stderr
@@ -62,13 +52,21 @@ def test_pre_push_with_several_remotes_and_no_default_says_so(repo: Repo,
 
 
 def test_pre_push_without_remotes_stays_quiet(repo: Repo, tmp_path: Path) -> None:
+    done = _git_push_with_hooks(repo, tmp_path, remotes=())
+    assert done.returncode == 0 and "gitpipe" not in done.stderr, done.stderr
+
+
+def _git_push_with_hooks(repo: Repo, tmp_path: Path,
+                         remotes: tuple[str, ...]) -> subprocess.CompletedProcess[str]:
+    """A built stage, gitpipe's hooks and these remotes (none the default), then a git push."""
     repo.spec({"a": {"cmd": "echo x > out.txt", "outs": ["out.txt"]}})
     repo.run("init", check=True)
+    for name in remotes:
+        repo.run("remote", "add", name, str(tmp_path / name), check=True)
     repo.run("repro", check=True)
     repo.commit("built")
     subprocess.run(["git", "init", "-q", "--bare", str(tmp_path / "origin.git")], check=True)
     repo.git("remote", "add", "origin", str(tmp_path / "origin.git"))
     repo.run("hooks", "install", check=True)
-    done = subprocess.run(["git", "push", "origin", "main"], cwd=repo.path, text=True,
+    return subprocess.run(["git", "push", "origin", "main"], cwd=repo.path, text=True,
                           capture_output=True)
-    assert done.returncode == 0 and "gitpipe" not in done.stderr, done.stderr
