@@ -75,7 +75,9 @@ def validate(ctx: click.Context) -> None:
 
 def _config_notes(project: Project) -> list[str]:
     """What the config says that only a push, pull or fetch would refuse."""
-    said = project.config.unknown_default
+    from gitpipe.pipeline.config import unknown_default_text
+
+    said = unknown_default_text(project.config)
     return [f"{said}: push, pull and fetch without -r refuse"] if said else []
 
 

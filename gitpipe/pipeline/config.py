@@ -42,7 +42,8 @@ class Config(NamedTuple):
     local_remotes: frozenset[str] = frozenset()
     committed_options: frozenset[tuple[str, str]] = frozenset()
     autostage: bool = False  # `git add` what a run changed, as DVC's core.autostage
-    unknown_default: str | None = None  # core.remote naming no remote: _unknown_default
+    # (the file, the name) where core.remote names no configured remote: _unknown_default
+    unknown_default: tuple[str, str] | None = None
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -107,28 +108,38 @@ def _config(committed: dict[str, Any], local: dict[str, Any]) -> Config:
                   unknown_default=_unknown_default(raw, local))
 
 
-def _unknown_default(raw: dict[str, Any], local: dict[str, Any]) -> str | None:
-    """`core.remote` naming no configured remote (typed by hand, or a pulled
-    commit renamed the remote a config.local.yaml names), and the file that
-    says it. Said where the default is used or looked at (push, pull, fetch,
+def _unknown_default(raw: dict[str, Any], local: dict[str, Any]) -> tuple[str, str] | None:
+    """The file and the name where `core.remote` names no configured remote
+    (typed by hand, or a pulled commit renamed the remote a config.local.yaml
+    names). Said where the default is used or looked at (push, pull, fetch,
     `remote default`, `validate`), not refused by every command: a status
     never reads it."""
     chosen = (raw.get("core") or {}).get("remote")
     if chosen is None or chosen in (raw.get("remotes") or {}):
         return None
     source = LOCAL_CONFIG_FILE if "remote" in (local.get("core") or {}) else CONFIG_FILE
-    return f".gitpipe/{source}: core.remote names {str(chosen)!r}, which is no configured remote"
+    return source, str(chosen)
+
+
+def unknown_default_text(config: Config) -> str | None:
+    """What is wrong with `core.remote`, naming its file, or None."""
+    return None if config.unknown_default is None else _unknown_text(*config.unknown_default)
+
+
+def _unknown_text(source: str, chosen: str) -> str:
+    return f".gitpipe/{source}: core.remote names {chosen!r}, which is no configured remote"
 
 
 def refuse_unknown_default(config: Config) -> None:
     """Stop where the default remote is used and core.remote names none."""
     if config.unknown_default is None:
         return
-    local = config.unknown_default.startswith(f".gitpipe/{LOCAL_CONFIG_FILE}")
+    source, chosen = config.unknown_default
+    local = "--local " if source == LOCAL_CONFIG_FILE else ""
     known = ", ".join(sorted(config.raw.get("remotes") or {})) or "none"
-    raise BadInputError(config.unknown_default,
-                        hint=f"known remotes: {known}; 'gitpipe remote default "
-                             f"{'--local ' if local else ''}NAME' names one (or -r NAME)")
+    raise BadInputError(_unknown_text(source, chosen),
+                        hint=f"known remotes: {known}; 'gitpipe remote default {local}NAME' "
+                             "names one (or -r NAME)")
 
 
 def _refuse_committed_autostage(committed: dict[str, Any]) -> None:
