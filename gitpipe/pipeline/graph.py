@@ -158,6 +158,12 @@ def _check_acyclic(graph: Dag) -> None:
                     hint="a stage cannot depend, directly or not, on its own outs")
 
 
+def is_pattern(target: str) -> bool:
+    """Whether a target is a glob (`train@lr-*`), as repro and the lock's
+    commands (checkout, pull, fetch, push) take one."""
+    return any(c in target for c in "*?[")
+
+
 def select(graph: Dag, targets: Iterable[str]) -> list[Hashable]:
     """Resolve target names (a stage, `stage@partition` or `stage@item`, or a glob of
     them such as `train@lr-*`) to graph nodes."""
@@ -166,7 +172,7 @@ def select(graph: Dag, targets: Iterable[str]) -> list[Hashable]:
         if target in graph:
             nodes.append(target)
             continue
-        if any(c in target for c in "*?["):
+        if is_pattern(target):
             matches = [n for n in graph if fnmatch.fnmatchcase(str(n), target)]
         else:
             matches = [n for n in graph if str(n).split("@", 1)[0] == target]
@@ -209,7 +215,7 @@ def _unknown(graph: Dag, target: str) -> BadInputError:
         by_index = word == "item" and key_names(graph).get(stage) == ""
         return BadInputError(f"stage {stage!r} has no {word} {key!r}",
                              hint=_which_keys(key, keys, word, by_index))
-    if any(c in target for c in "*?["):
+    if is_pattern(target):
         return BadInputError(f"no stage or node matches {target!r}",
                              hint="'gitpipe status' lists them")
     maker = _maker_of(graph, target)

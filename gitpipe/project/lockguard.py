@@ -15,8 +15,9 @@ from gitpipe.core.ranges import plural
 from gitpipe.hashing.digests import DIR_SUFFIX, XXH3
 from gitpipe.hashing.statsig import walk_files
 from gitpipe.pipeline import lockfile
+from gitpipe.pipeline.graph import is_pattern
 from gitpipe.pipeline.items import ItemSpec
-from gitpipe.pipeline.lockfile import LockEntry
+from gitpipe.pipeline.lockfile import LockedPath, LockEntry
 from gitpipe.pipeline.model import Out, Stage, Task, partition_task
 from gitpipe.pipeline.partitions import is_key
 from gitpipe.project.root import Project
@@ -37,6 +38,11 @@ class LockedOut:
     # when only that part was asked for; "" for the whole out.
     within: str = ""
 
+    @classmethod
+    def of(cls, task: str, out: LockedPath, within: str = "") -> LockedOut:
+        """The out `out` of the lock entry of `task` (its part `within`)."""
+        return cls(task, out.path, out.digest, out.executable, within)
+
     @property
     def target(self) -> str:
         """The project path this names: the out, or its part."""
@@ -55,20 +61,19 @@ def locked_outs(entries: dict[str, LockEntry], targets: Iterable[str] = ()) -> l
         try:
             parts.append(_by_path(entries, target))
         except UnknownTarget:
-            if not any(c in target for c in "*?["):
+            if not is_pattern(target):
                 raise
             patterns.append(target)  # as repro takes it (graph.select), and paths too
     for pattern in patterns:  # tasks it matches whole; outs it matches, those alone
         matched = {name for name in entries if fnmatch.fnmatchcase(name, pattern)}
-        outs = [LockedOut(name, out.path, out.digest, out.executable)
-                for name, entry in sorted(entries.items()) if name not in matched
+        outs = [LockedOut.of(name, out) for name, entry in sorted(entries.items())
+                if name not in matched
                 for out in entry.outs if fnmatch.fnmatchcase(out.path, pattern)]
         if not matched and not outs:
             raise UnknownTarget(pattern)
         names |= matched
         parts.extend(outs)
-    whole = [LockedOut(name, out.path, out.digest, out.executable)
-             for name, entry in sorted(entries.items())
+    whole = [LockedOut.of(name, out) for name, entry in sorted(entries.items())
              if not wanted or name in names or name.split("@", 1)[0] in names
              for out in entry.outs]
     return whole + [part for part in parts if part not in whole]
@@ -80,10 +85,9 @@ def _by_path(entries: dict[str, LockEntry], target: str) -> LockedOut:
     for name, entry in sorted(entries.items()):
         for out in entry.outs:
             if path == out.path:
-                return LockedOut(name, out.path, out.digest, out.executable)
+                return LockedOut.of(name, out)
             if path.startswith(out.path + "/") and out.digest.endswith(DIR_SUFFIX):
-                return LockedOut(name, out.path, out.digest, out.executable,
-                                 path[len(out.path) + 1:])
+                return LockedOut.of(name, out, path[len(out.path) + 1:])
     raise UnknownTarget(target)
 
 
@@ -128,7 +132,7 @@ def _unknown(entries: dict[str, LockEntry], target: str, stages: dict[str, Stage
     name, at, key = target.partition("@")
     stage = stages.get(name)
     recorded = sorted(task.split("@", 1)[1] for task in entries if task.startswith(f"{name}@"))
-    if any(c in target for c in "*?["):
+    if is_pattern(target):
         items = stage is not None and isinstance(stage.partition, ItemSpec)
         which = (f": {', '.join(recorded[:5])}{', …' if len(recorded) > 5 else ''}" if items
                  else f", {recorded[0]} to {recorded[-1]}" if recorded else "")
