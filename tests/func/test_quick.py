@@ -313,6 +313,21 @@ def test_a_backfill_through_the_cli_leaves_without_teardown(repo: Repo, at_once:
     again = repo.run("status", "features", "--check")
     assert again.returncode == code, again.stdout + again.stderr
 
+
+def test_a_repro_through_the_cli_leaves_without_teardown(repo: Repo) -> None:
+    """A repro the quick door leaves to the CLI (`--force`) ends as a backfill
+    does: its table out, no atexit handler run, the state database closed."""
+    built(repo)
+    script = ("import atexit, sys\natexit.register(lambda: sys.stderr.write('teardown'))\n"
+              "from gitpipe.cli.launch import main\nmain()\n")
+    env = {**os.environ, **GIT_ENV, "NO_COLOR": "1"}
+    done = subprocess.run([sys.executable, "-c", script, "repro", "--force"], cwd=repo.path,
+                          env=env, capture_output=True, text=True)
+    assert done.returncode == 0 and "running prep" in done.stdout, done.stdout + done.stderr
+    assert "teardown" not in done.stderr, done.stderr
+    assert not (repo.path / ".gitpipe" / "state.db-wal").exists()
+    assert repo.run("status", "--check", env=UNSEALED).returncode == 0
+
 SLOW_CHECK = """
 import sys, time
 from gitpipe.cli.launch import main
