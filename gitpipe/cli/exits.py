@@ -15,11 +15,15 @@ from gitpipe.core.errors import EXIT_INTERRUPTED
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from gitpipe.cli.console import Ui
+    from gitpipe.project.root import Project
 
 INTERRUPTED = "error: interrupted"
 
 
 _stopped_by = signal.SIGINT
+# The projects of runs (repro, backfill) whose command has written everything
+# it had to: see run_ended and leave_at_once.
+_ended_runs: list[Project] = []
 
 
 def interrupted() -> int:
@@ -124,3 +128,37 @@ def _kill_child_groups() -> None:
                 os.killpg(int(entry), signal.SIGKILL)
         except (OSError, ValueError, IndexError):
             continue
+
+
+def run_ended(project: Project) -> None:
+    """A run's command (repro, backfill) has written all it had to: the lock,
+    the run history, its table. Once the command has ended, the process may
+    end without the interpreter's teardown (leave_at_once), `project` closed."""
+    _ended_runs.append(project)
+
+
+def leave_at_once(code: object) -> None:
+    """End the process with `code` (a SystemExit's) without the interpreter's
+    teardown, where a run's command ended (run_ended) and nothing is left that
+    teardown must close: no thread but this one (nor any atexit handler of
+    gitpipe's), each run's project closed here, stdout and stderr flushed.
+    Teardown would free one by one everything the run held (the last garbage
+    collection, the modules unloaded), for a process that ends anyway
+    (docs/dev/performance-log.md). Returns where it may not."""
+    if not _ended_runs or not threads_done() or not isinstance(code, int | None):
+        return
+    for project in _ended_runs:
+        project.close()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:
+        return  # Python's own exit says it, as after any command
+    os._exit(code or 0)
+
+
+def threads_done() -> bool:
+    """Whether only this thread (and daemon threads) are left."""
+    import threading
+
+    return all(t.daemon or t is threading.current_thread() for t in threading.enumerate())

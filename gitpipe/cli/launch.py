@@ -71,7 +71,7 @@ def main(leave_at_once: bool = True) -> None:
         gc.enable()
         from gitpipe.cli.main import main as run_cli
 
-        run_cli()
+        run_cli(leave_at_once)
         return
     text, code, answered = found
     if sys.stdout.isatty() and not os.environ.get("NO_COLOR"):
@@ -237,14 +237,7 @@ def _repro_without_cli(stale: "Stale", argv: list[str]) -> tuple[str, int, bool]
     # the run is left, as after a status: teardown would spend its time
     # freeing what the build held (docs/explanation/performance.md).
     stale.project.close()
-    return "", 0 if report.ok else 1, _threads_done()
-
-
-def _threads_done() -> bool:
-    """Whether only this thread (and daemon threads) are left."""
-    import threading
-
-    return all(t.daemon or t is threading.current_thread() for t in threading.enumerate())
+    return "", 0 if report.ok else 1, exits.threads_done()
 
 
 _bar: list = []

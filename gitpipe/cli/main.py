@@ -17,11 +17,18 @@ from gitpipe.cli.group import cli
 __all__ = ["cli", "main"]
 
 
-def main() -> None:
-    # (launch.main, the console script, has already set the gc thresholds.)
+def main(leave_at_once: bool = True) -> None:
+    """The CLI door (launch.main, the console script, has already set the gc
+    thresholds). `leave_at_once`: a run's command ends the process without the
+    interpreter's teardown where it may (exits.leave_at_once); a caller that
+    goes on after main() (a test) passes False."""
     exits.second_interrupt_exits()
     try:
         cli(prog_name="gitpipe")
     except BrokenPipeError:
         exits.reader_left()
         sys.exit(0)
+    except SystemExit as done:
+        if leave_at_once:
+            exits.leave_at_once(done.code)
+        raise

@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING, Any
 from gitpipe.cli.console import Ui, ui_of
 from gitpipe.cli.progress import RunProgress
 from gitpipe.core.outcome import Outcome
-from gitpipe.core.ranges import cut_blocks, entries
+from gitpipe.core.ranges import cut_blocks, entries, positions_of, tasks_text
 from gitpipe.fastpath.render import (
     dry_run_lines,
     positions,
     status_lines,
     table_lines,
 )
-from gitpipe.trust.checks import terminal_lines
+from gitpipe.trust.checks import terminal_lines, terminal_text
 
 if TYPE_CHECKING:
     from gitpipe.engine.reports import Event, Report
@@ -62,10 +62,8 @@ VERBOSE_LABELS = {"done": "ran", "skip": "up to date"}
 def drop_lines(tasks: list[str], verb: str) -> list[str]:
     """`dropped the lock entries of daily@2024-01-01 … 2024-01-03 (3): …`: the
     lock entries a repro drops (`verb`: dropped, would drop), a stage's
-    partitions or items one line, as status's note names them."""
-    from gitpipe.core.ranges import positions_of, tasks_text
-    from gitpipe.trust.checks import terminal_text  # the lock's task names come from git
-
+    partitions or items one line, as status's note names them (each name as
+    a terminal shows it plainly: the lock's task names come from git)."""
     names = set(tasks)
     return [f"{verb} the lock {'entries' if many else 'entry'} of {terminal_text(text)}: "
             f"gitpipe.yaml no longer declares {'them' if many else 'it'}"
@@ -99,7 +97,10 @@ class LivePrinter:
         self._guarded(self._event, event)
 
     def flush(self) -> None:
-        """Say the lock entries dropped so far (the engine names them one by one)."""
+        """Say the lock entries dropped so far (the engine names them one by one).
+        Asked before every event and line: where none was dropped, nothing to do."""
+        if not self.dropped:
+            return
         dropped, self.dropped = self.dropped, []
         for text in drop_lines(dropped, "dropped"):
             self._guarded(self._info, text, True)

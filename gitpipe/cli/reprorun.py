@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
+from gitpipe.cli import exits
 from gitpipe.cli.console import Ui
 from gitpipe.cli.output import (
     LivePrinter,
@@ -103,6 +104,7 @@ def shown_run(project: Project, ui: Ui, everything: bool, label: str,
     advice = None
     if report.ok:
         advice = say_git_advice(ui, lambda: gitadvice.git_advice(project, report, before))
+    exits.run_ended(project)
     return Shown(report, advice)
 
 

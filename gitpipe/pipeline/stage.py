@@ -18,6 +18,7 @@ from gitpipe.pipeline.itemcheck import range_problem
 from gitpipe.pipeline.items import ItemSpec
 from gitpipe.pipeline.model import DEFAULT_PARAMS_FILE, KubeSpec, Out, ParamRef, Stage, WaitFor
 from gitpipe.pipeline.partitions import FREQS, PartitionSpec, template_names, variables
+from gitpipe.pipeline.pyroots import python_roots
 from gitpipe.trust.checks import ENV_NAME, printable, reserved_name, terminal_text
 
 STAGE_FIELDS = {
@@ -99,8 +100,6 @@ class StageParser:
         self.errors.add(line, message, self.name)
 
     def parse(self) -> Stage | None:
-        from gitpipe.pipeline.pyroots import python_roots
-
         before = len(self.errors.problems)
         self._check_fields()
         cmd = self._cmd()

@@ -15,7 +15,7 @@ import pytest
 
 from gitpipe.fastpath.seal import seal_path
 from tests.conftest import GIT_ENV, Repo
-from tests.func.test_backfill import daily
+from tests.func.test_backfill import RAW_DAYS, STRICT, daily
 from tests.func.test_seal import built, launch, sealed
 
 UNSEALED = {"GITPIPE_NO_SEAL": "1"}
@@ -279,6 +279,54 @@ def test_a_repro_run_through_the_quick_door_leaves_without_teardown(repo: Repo) 
     again = repo.run("status", "--check", env=UNSEALED)
     assert again.returncode == 0, again.stdout + again.stderr
 
+
+
+@pytest.mark.parametrize(("at_once", "empty_day", "code"),
+                         [(True, None, 0), (False, None, 0), (True, "2024-01-04", 1)])
+def test_a_backfill_through_the_cli_leaves_without_teardown(repo: Repo, at_once: bool,
+                                                            empty_day: str | None,
+                                                            code: int) -> None:
+    """A backfill (the CLI's door) ends the process once its table is out, as a
+    repro through the quick door does: no atexit handler runs, no teardown,
+    the run's exit code (1 where a partition failed); the run history and the
+    state database are whole and closed (no write-ahead log left) for the
+    next command. A caller that goes on after main() gets the usual exit."""
+    daily(repo, STRICT)
+    if empty_day is not None:
+        repo.gen({f"raw/{empty_day}.txt": ""})
+    script = ("import atexit, sys\natexit.register(lambda: sys.stderr.write('teardown'))\n"
+              f"from gitpipe.cli.launch import main\nmain(leave_at_once={at_once})\n")
+    env = {**os.environ, **GIT_ENV, "NO_COLOR": "1"}
+    done = subprocess.run([sys.executable, "-c", script, "backfill", "features",
+                           "--no-downstream", "--concurrency", "1"], cwd=repo.path, env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == code, done.stdout + done.stderr
+    assert ("teardown" not in done.stderr) if at_once else done.stderr.endswith("teardown")
+    assert not (repo.path / ".gitpipe" / "state.db-wal").exists()
+    with sqlite3.connect(repo.path / ".gitpipe" / "state.db") as db:
+        ran = db.execute("SELECT task FROM runs WHERE result = 'ran'").fetchall()
+    ran_days = sorted(task for (task,) in ran)
+    if empty_day is None:
+        assert ran_days == [f"features@{day}" for day in RAW_DAYS]
+    else:  # those started before the failure stopped the run
+        assert ran_days and f"features@{empty_day}" not in ran_days
+    again = repo.run("status", "features", "--check")
+    assert again.returncode == code, again.stdout + again.stderr
+
+
+def test_a_repro_through_the_cli_leaves_without_teardown(repo: Repo) -> None:
+    """A repro the quick door leaves to the CLI (`--force`) ends as a backfill
+    does: its table out, no atexit handler run, the state database closed."""
+    built(repo)
+    script = ("import atexit, sys\natexit.register(lambda: sys.stderr.write('teardown'))\n"
+              "from gitpipe.cli.launch import main\nmain()\n")
+    env = {**os.environ, **GIT_ENV, "NO_COLOR": "1"}
+    done = subprocess.run([sys.executable, "-c", script, "repro", "--force"], cwd=repo.path,
+                          env=env, capture_output=True, text=True)
+    assert done.returncode == 0 and "running prep" in done.stdout, done.stdout + done.stderr
+    assert "teardown" not in done.stderr, done.stderr
+    assert not (repo.path / ".gitpipe" / "state.db-wal").exists()
+    assert repo.run("status", "--check", env=UNSEALED).returncode == 0
 
 SLOW_CHECK = """
 import sys, time
