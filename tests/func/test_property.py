@@ -184,7 +184,10 @@ def apply_edit(repo: Repo, model: Model, kind: str, pick: int, value: int) -> se
 # of files the seal keeps a record of (fastpath/sealdirs.py: a file rewritten in
 # place, a name added behind the folder's mtime; a status after a stale answer,
 # which removed the seal, takes the record too: fastpath/heldlistings.py), a
-# param whose value changes type), edited at random; after each edit `status`
+# param whose value changes type, a symlink inside each of `dir` and `more`
+# whose text is swapped (links in a directory dep are recorded by their text:
+# every walker must agree on that), a vars file a stage's cmd reads
+# (the parse cache checks it)), edited at random; after each edit `status`
 # is answered three
 # ways: as the CLI answers it (the seal if it holds, else the full path, which
 # seals), by the full path with the stat cache, and with no stat cache, parse
@@ -201,7 +204,7 @@ RACY_MODULES = ("gitpipe.hashing.statsig", "gitpipe.storage.state", "gitpipe.fas
 HOLE_EDITS = st.sampled_from([
     "edit", "same_size_old_mtime", "eol", "skip_worktree_edit", "chmod", "branch", "rename",
     "symlink_swap", "repro", "outer_rules", "param", "lock_edit", "plain_in_place", "plain_added",
-    "track", "swap_kind",
+    "track", "swap_kind", "link_in_folder", "vars",
 ])
 # Rules for the root's `.gitpipeignore` (above the directory dep; "" removes it)
 # and values of B's param: equal texts of other types, -0.0, NaN, containers.
@@ -216,13 +219,18 @@ def hole_pipeline(repo: Repo) -> None:
               "params.yaml": "p: 1\n"})
     os.chmod(repo.path / "tool.sh", 0o755)
     os.symlink("a.txt", repo.path / "link.txt")
+    os.symlink("../a.txt", repo.path / "dir/zl.txt")  # inside the project, out of the folder
+    os.symlink("z.txt", repo.path / "more/ml.txt")
+    repo.gen({"v.yaml": "word: one\n"})
     repo.spec({
-        "A": {"cmd": "sh tool.sh a.txt link.txt c.txt > A.out",
+        "A": {"cmd": "sh tool.sh a.txt link.txt c.txt > A.out # ${word}",
               "deps": ["a.txt", "tool.sh", "link.txt", "c.txt"], "outs": ["A.out"]},
         "B": {"cmd": "cat b.txt A.out > B.out && ls -R dir more swap >> B.out",
               "deps": ["b.txt", "dir", "more", "swap", "A.out"], "params": ["p"],
               "outs": ["B.out"]},
     })
+    spec = repo.path / "gitpipe.yaml"
+    spec.write_text("vars:\n- v.yaml\n" + spec.read_text())
     repo.run("init", check=True)
     repo.commit("sources")
     repo.git("branch", "alt")
@@ -367,6 +375,18 @@ def apply_hole_edit(repo: Repo, kind: str, value: int) -> None:
             swap.unlink()
             swap.mkdir()
             (swap / "w.txt").write_text(f"w {value}\n")
+    elif kind == "link_in_folder":  # a link's text in `dir` or `more` (a recorded folder)
+        folder = path / ("dir" if value % 2 else "more")
+        link = next(p for p in sorted(folder.iterdir()) if p.is_symlink())
+        targets = ("../a.txt", "../b.txt") if folder.name == "dir" else ("z.txt", "../c.txt")
+        old = os.lstat(link)
+        os.symlink(targets[os.readlink(link) == targets[0]], folder / "link.tmp")
+        # the new link keeps the old one's mtime (as tar or cp -a would set it)
+        os.utime(folder / "link.tmp", ns=(old.st_atime_ns, old.st_mtime_ns),
+                 follow_symlinks=False)
+        os.replace(folder / "link.tmp", link)
+    elif kind == "vars":
+        (path / "v.yaml").write_text(f"word: w{value % 3}\n")
     elif kind == "rename":
         names = sorted(p.name for p in (path / "dir").iterdir() if p.is_file())
         os.rename(path / "dir" / names[0], path / "dir" / f"r{value}.txt")
@@ -402,6 +422,7 @@ def apply_hole_edit(repo: Repo, kind: str, value: int) -> None:
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(edits=st.lists(st.tuples(HOLE_EDITS, st.integers(0, 9)), min_size=1, max_size=8))
 @example(edits=[("track", 0), ("swap_kind", 1), ("track", 2), ("swap_kind", 3)])  # each run
+@example(edits=[("link_in_folder", 1), ("link_in_folder", 0), ("vars", 1)])  # each run
 def test_sealed_unsealed_and_scratch_answers_agree(edits: list[tuple[str, int]]) -> None:
     import importlib
 
