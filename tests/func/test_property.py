@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from gitpipe.engine.scheduler import Outcome
-from tests.conftest import GIT_ENV, Repo, ran_cmd
+from gitpipe.fastpath.seal import seal_path
+from tests.conftest import GIT_ENV, RACY_SECONDS, Repo, ran_cmd
 from tests.func.test_seal import shared_answer
 
 RAW = ["r0.txt", "r1.txt", "r2.txt"]
@@ -482,11 +484,16 @@ def _decl_write(repo: Repo, model: DeclModel) -> None:
             "deps": ["lib/"], "params": ["p"], "outs": ["o.txt"]}
     body["metrics" if model.metric else "outs"] = (["m.json"] if model.metric
                                                    else ["o.txt", "m.json"])
-    repo.spec({"use": body})
-    repo.gen({"params.yaml": "p: .nan\n", "lib/a.txt": model.data,
-              "lib/__pycache__/a.pyc": model.junk, "lib/j.tmp": model.tmp,
-              "lib/.gitpipeignore": model.rules})
-    (repo.path / "lib/a.txt").chmod(0o755 if model.executable else 0o644)
+    # Only what changed is written: the other files keep the times a seal holds.
+    texts = {"params.yaml": "p: .nan\n", "lib/a.txt": model.data,
+             "lib/__pycache__/a.pyc": model.junk, "lib/j.tmp": model.tmp,
+             "lib/.gitpipeignore": model.rules}
+    texts["gitpipe.yaml"] = yaml.safe_dump({"stages": {"use": body}}, sort_keys=False)
+    repo.gen({name: text for name, text in texts.items()
+              if not (repo.path / name).exists() or repo.read(name) != text})
+    mode = 0o755 if model.executable else 0o644
+    if (repo.path / "lib/a.txt").stat().st_mode & 0o777 != mode:
+        (repo.path / "lib/a.txt").chmod(mode)
 
 
 def _decl_edit(model: DeclModel, kind: str, value: int) -> None:
@@ -506,22 +513,31 @@ def _decl_edit(model: DeclModel, kind: str, value: int) -> None:
 
 def status_answers(repo: Repo, scratch: Path,
                    key: str = "name") -> list[dict[str, list[str]]]:
-    """status --json as the seal may answer it, in full, and from scratch (a copy
-    without the stat cache or seals): each row's reasons by its `key`."""
+    """status --json with the stat cache, in full, and from scratch (a copy
+    without the stat cache or seals): each row's reasons by its `key`. The seal
+    answers plain `status` alone (fastpath/noop.py), never `--json`: its text,
+    as the seal may answer it (twice: the second from the first's seal where
+    that was a no-op), must be the full path's and the scratch copy's."""
     import json
 
-    def ask(where: Repo, **env: str) -> dict[str, list[str]]:
-        done = where.run("status", "--json", env=env)
+    def ask(where: Repo, *more: str, **env: str) -> str:
+        done = where.run("status", *more, env=env)
         assert done.returncode == 0, done.stderr
-        return {row[key]: row["reasons"] for row in json.loads(done.stdout)["stages"]}
+        return done.stdout
 
-    sealed = [ask(repo), ask(repo)]
-    full = ask(repo, GITPIPE_NO_SEAL="1")
+    def rows(text: str) -> dict[str, list[str]]:
+        return {row[key]: row["reasons"] for row in json.loads(text)["stages"]}
+
+    texts = [ask(repo), ask(repo), ask(repo, GITPIPE_NO_SEAL="1")]
+    cached = rows(ask(repo, "--json"))  # the listings a seal's records hold, too
+    full = rows(ask(repo, "--json", GITPIPE_NO_SEAL="1"))
     shutil.rmtree(scratch, ignore_errors=True)
     shutil.copytree(repo.path, scratch, symlinks=True,
                     ignore=shutil.ignore_patterns("state.db*", "tmp"))
-    fresh = ask(Repo(scratch, init=False), GITPIPE_NO_SEAL="1")
-    return [*sealed, full, fresh]
+    fresh = Repo(scratch, init=False)
+    texts.append(ask(fresh, GITPIPE_NO_SEAL="1"))
+    assert all(text == texts[0] for text in texts), texts
+    return [cached, full, rows(ask(fresh, "--json", GITPIPE_NO_SEAL="1"))]
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -540,7 +556,7 @@ def test_declarations_sealed_unsealed_and_scratch_agree(edits: list) -> None:
         for kind, value in edits:
             _decl_edit(model, kind, value)
             _decl_write(repo, model)
-            repo.age()
+            time.sleep(RACY_SECONDS)  # not repo.age(): the other files keep the seal's times
             answers = status_answers(repo, Path(tmp) / "scratch")
             assert all(answer == answers[0] for answer in answers), (kind, answers)
             reasons = answers[0]["use"]
@@ -553,7 +569,9 @@ def test_declarations_sealed_unsealed_and_scratch_agree(edits: list) -> None:
                 assert ran == ["use"] or "restored use" in done.stdout, done.stdout
             else:
                 assert ran == []
+            time.sleep(RACY_SECONDS)  # the outs just written: this no-op is sealed
             assert status_answers(repo, Path(tmp) / "scratch")[0] == {"use": []}
+            assert Path(str(seal_path(str(repo.path), "status"))).exists()
             last, recorded_metric = model.inputs(), model.metric
 
 
