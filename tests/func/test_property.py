@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from gitpipe.engine.scheduler import Outcome
-from tests.conftest import GIT_ENV, Repo, ran_cmd
+from gitpipe.fastpath.seal import seal_path
+from tests.conftest import GIT_ENV, RACY_SECONDS, Repo, ran_cmd
 from tests.func.test_seal import shared_answer
 
 RAW = ["r0.txt", "r1.txt", "r2.txt"]
@@ -200,7 +202,10 @@ def apply_edit(repo: Repo, model: Model, kind: str, pick: int, value: int) -> se
 # of files the seal keeps a record of (fastpath/sealdirs.py: a file rewritten in
 # place, a name added behind the folder's mtime; a status after a stale answer,
 # which removed the seal, takes the record too: fastpath/heldlistings.py), a
-# param whose value changes type), edited at random; after each edit `status`
+# param whose value changes type, a symlink inside each of `dir` and `more`
+# whose text is swapped (links in a directory dep are recorded by their text:
+# every walker must agree on that), a vars file a stage's cmd reads
+# (the parse cache checks it)), edited at random; after each edit `status`
 # is answered three
 # ways: as the CLI answers it (the seal if it holds, else the full path, which
 # seals), by the full path with the stat cache, and with no stat cache, parse
@@ -217,7 +222,7 @@ RACY_MODULES = ("gitpipe.hashing.statsig", "gitpipe.storage.state", "gitpipe.fas
 HOLE_EDITS = st.sampled_from([
     "edit", "same_size_old_mtime", "eol", "skip_worktree_edit", "chmod", "branch", "rename",
     "symlink_swap", "repro", "outer_rules", "param", "lock_edit", "plain_in_place", "plain_added",
-    "track", "swap_kind",
+    "track", "swap_kind", "link_in_folder", "vars",
 ])
 # Rules for the root's `.gitpipeignore` (above the directory dep; "" removes it)
 # and values of B's param: equal texts of other types, -0.0, NaN, containers.
@@ -232,13 +237,18 @@ def hole_pipeline(repo: Repo) -> None:
               "params.yaml": "p: 1\n"})
     os.chmod(repo.path / "tool.sh", 0o755)
     os.symlink("a.txt", repo.path / "link.txt")
+    os.symlink("../a.txt", repo.path / "dir/zl.txt")  # inside the project, out of the folder
+    os.symlink("z.txt", repo.path / "more/ml.txt")
+    repo.gen({"v.yaml": "word: one\n"})
     repo.spec({
-        "A": {"cmd": "sh tool.sh a.txt link.txt c.txt > A.out",
+        "A": {"cmd": "sh tool.sh a.txt link.txt c.txt > A.out # ${word}",
               "deps": ["a.txt", "tool.sh", "link.txt", "c.txt"], "outs": ["A.out"]},
         "B": {"cmd": "cat b.txt A.out > B.out && ls -R dir more swap >> B.out",
               "deps": ["b.txt", "dir", "more", "swap", "A.out"], "params": ["p"],
               "outs": ["B.out"]},
     })
+    spec = repo.path / "gitpipe.yaml"
+    spec.write_text("vars:\n- v.yaml\n" + spec.read_text())
     repo.run("init", check=True)
     repo.commit("sources")
     repo.git("branch", "alt")
@@ -383,6 +393,18 @@ def apply_hole_edit(repo: Repo, kind: str, value: int) -> None:
             swap.unlink()
             swap.mkdir()
             (swap / "w.txt").write_text(f"w {value}\n")
+    elif kind == "link_in_folder":  # a link's text in `dir` or `more` (a recorded folder)
+        folder = path / ("dir" if value % 2 else "more")
+        link = next(p for p in sorted(folder.iterdir()) if p.is_symlink())
+        targets = ("../a.txt", "../b.txt") if folder.name == "dir" else ("z.txt", "../c.txt")
+        old = os.lstat(link)
+        os.symlink(targets[os.readlink(link) == targets[0]], folder / "link.tmp")
+        # the new link keeps the old one's mtime (as tar or cp -a would set it)
+        os.utime(folder / "link.tmp", ns=(old.st_atime_ns, old.st_mtime_ns),
+                 follow_symlinks=False)
+        os.replace(folder / "link.tmp", link)
+    elif kind == "vars":
+        (path / "v.yaml").write_text(f"word: w{value % 3}\n")
     elif kind == "rename":
         names = sorted(p.name for p in (path / "dir").iterdir() if p.is_file())
         os.rename(path / "dir" / names[0], path / "dir" / f"r{value}.txt")
@@ -418,6 +440,7 @@ def apply_hole_edit(repo: Repo, kind: str, value: int) -> None:
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(edits=st.lists(st.tuples(HOLE_EDITS, st.integers(0, 9)), min_size=1, max_size=8))
 @example(edits=[("track", 0), ("swap_kind", 1), ("track", 2), ("swap_kind", 3)])  # each run
+@example(edits=[("link_in_folder", 1), ("link_in_folder", 0), ("vars", 1)])  # each run
 def test_sealed_unsealed_and_scratch_answers_agree(edits: list[tuple[str, int]]) -> None:
     import importlib
 
@@ -477,11 +500,16 @@ def _decl_write(repo: Repo, model: DeclModel) -> None:
             "deps": ["lib/"], "params": ["p"], "outs": ["o.txt"]}
     body["metrics" if model.metric else "outs"] = (["m.json"] if model.metric
                                                    else ["o.txt", "m.json"])
-    repo.spec({"use": body})
-    repo.gen({"params.yaml": "p: .nan\n", "lib/a.txt": model.data,
-              "lib/__pycache__/a.pyc": model.junk, "lib/j.tmp": model.tmp,
-              "lib/.gitpipeignore": model.rules})
-    (repo.path / "lib/a.txt").chmod(0o755 if model.executable else 0o644)
+    # Only what changed is written: the other files keep the times a seal holds.
+    texts = {"params.yaml": "p: .nan\n", "lib/a.txt": model.data,
+             "lib/__pycache__/a.pyc": model.junk, "lib/j.tmp": model.tmp,
+             "lib/.gitpipeignore": model.rules}
+    texts["gitpipe.yaml"] = yaml.safe_dump({"stages": {"use": body}}, sort_keys=False)
+    repo.gen({name: text for name, text in texts.items()
+              if not (repo.path / name).exists() or repo.read(name) != text})
+    mode = 0o755 if model.executable else 0o644
+    if (repo.path / "lib/a.txt").stat().st_mode & 0o777 != mode:
+        (repo.path / "lib/a.txt").chmod(mode)
 
 
 def _decl_edit(model: DeclModel, kind: str, value: int) -> None:
@@ -501,22 +529,31 @@ def _decl_edit(model: DeclModel, kind: str, value: int) -> None:
 
 def status_answers(repo: Repo, scratch: Path,
                    key: str = "name") -> list[dict[str, list[str]]]:
-    """status --json as the seal may answer it, in full, and from scratch (a copy
-    without the stat cache or seals): each row's reasons by its `key`."""
+    """status --json with the stat cache, in full, and from scratch (a copy
+    without the stat cache or seals): each row's reasons by its `key`. The seal
+    answers plain `status` alone (fastpath/noop.py), never `--json`: its text,
+    as the seal may answer it (twice: the second from the first's seal where
+    that was a no-op), must be the full path's and the scratch copy's."""
     import json
 
-    def ask(where: Repo, **env: str) -> dict[str, list[str]]:
-        done = where.run("status", "--json", env=env)
+    def ask(where: Repo, *more: str, **env: str) -> str:
+        done = where.run("status", *more, env=env)
         assert done.returncode == 0, done.stderr
-        return {row[key]: row["reasons"] for row in json.loads(done.stdout)["stages"]}
+        return done.stdout
 
-    sealed = [ask(repo), ask(repo)]
-    full = ask(repo, GITPIPE_NO_SEAL="1")
+    def rows(text: str) -> dict[str, list[str]]:
+        return {row[key]: row["reasons"] for row in json.loads(text)["stages"]}
+
+    texts = [ask(repo), ask(repo), ask(repo, GITPIPE_NO_SEAL="1")]
+    cached = rows(ask(repo, "--json"))  # the listings a seal's records hold, too
+    full = rows(ask(repo, "--json", GITPIPE_NO_SEAL="1"))
     shutil.rmtree(scratch, ignore_errors=True)
     shutil.copytree(repo.path, scratch, symlinks=True,
                     ignore=shutil.ignore_patterns("state.db*", "tmp"))
-    fresh = ask(Repo(scratch, init=False), GITPIPE_NO_SEAL="1")
-    return [*sealed, full, fresh]
+    fresh = Repo(scratch, init=False)
+    texts.append(ask(fresh, GITPIPE_NO_SEAL="1"))
+    assert all(text == texts[0] for text in texts), texts
+    return [cached, full, rows(ask(fresh, "--json", GITPIPE_NO_SEAL="1"))]
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -535,7 +572,7 @@ def test_declarations_sealed_unsealed_and_scratch_agree(edits: list) -> None:
         for kind, value in edits:
             _decl_edit(model, kind, value)
             _decl_write(repo, model)
-            repo.age()
+            time.sleep(RACY_SECONDS)  # not repo.age(): the other files keep the seal's times
             answers = status_answers(repo, Path(tmp) / "scratch")
             assert all(answer == answers[0] for answer in answers), (kind, answers)
             reasons = answers[0]["use"]
@@ -548,7 +585,9 @@ def test_declarations_sealed_unsealed_and_scratch_agree(edits: list) -> None:
                 assert ran == ["use"] or "restored use" in done.stdout, done.stdout
             else:
                 assert ran == []
+            time.sleep(RACY_SECONDS)  # the outs just written: this no-op is sealed
             assert status_answers(repo, Path(tmp) / "scratch")[0] == {"use": []}
+            assert Path(str(seal_path(str(repo.path), "status"))).exists()
             last, recorded_metric = model.inputs(), model.metric
 
 
