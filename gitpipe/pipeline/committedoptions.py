@@ -1,8 +1,10 @@
-"""Storage options a committed `.gitpipe/config.yaml` may not give a remote:
-those that choose which of this machine's files the filesystem reads or
-writes. Where a remote's bytes go is the committed config's to say (as a
-stage's command could); which of the user's files are read, sent or written
-besides is this machine's (its environment, or config.local.yaml)."""
+"""What a committed `.gitpipe/config.yaml` may not say of a remote: a
+protocol outside the storage a team shares (fsspec's wrappers open, cache or
+write this machine's files), and the options that choose which of this
+machine's files the filesystem reads or writes. Where a remote's bytes go is
+the committed config's to say (as a stage's command could); which of the
+user's files are read, sent or written besides is this machine's (its
+environment, or config.local.yaml, which may name any protocol)."""
 
 from __future__ import annotations
 
@@ -34,6 +36,59 @@ _HINT = {
     "session_vars": "remove it; set AWS_CONFIG_FILE or AWS_SHARED_CREDENTIALS_FILE, or give the "
                     "option in .gitpipe/config.local.yaml (not committed)",
 }
+
+
+# The storage a committed remote may name: a folder, or a service reached
+# over the network. Every other fsspec protocol is a wrapper over this
+# machine's files (dir, the caches, zip and tar, reference, memory) or a
+# filesystem no team shares a cache through; each was a way in before.
+COMMITTED_PROTOCOLS = ("file", "local", "s3", "s3a", "gs", "gcs", "az", "abfs", "abfss",
+                       "ssh", "sftp", "http", "https", "hdfs", "webhdfs")
+# Options fsspec takes as another filesystem than the URL names: `protocol`
+# replaces the URL's; the rest feed a wrapper the user's own URL may chain.
+_OTHER_FILESYSTEM = ("protocol", "target_protocol", "target_options", "fo")
+_PROTOCOL_HINT = ("a committed remote names its storage: a folder's path, s3://, gs://, "
+                  "az://, ssh://, https://, hdfs:// or webhdfs://; a cache or another "
+                  "wrapper is this machine's choice: 'gitpipe remote add --local NAME URL' "
+                  "writes .gitpipe/config.local.yaml (not committed)")
+
+
+def check_committed_protocols(remotes: dict[str, Any], source: str) -> None:
+    """Raise for a committed remote whose URL chains filesystems (`a::b`) or
+    names a protocol outside `COMMITTED_PROTOCOLS`, or whose options name
+    another filesystem, naming `source`, the remote and the protocol."""
+    for name, body in remotes.items():
+        if not isinstance(body, dict):
+            continue
+        url = body.get("url")
+        problem = url_protocol_problem(url) if isinstance(url, str) else None
+        if problem:
+            raise BadInputError(f"{source}: remotes.{name}.url {problem}", hint=_PROTOCOL_HINT)
+        for option in _OTHER_FILESYSTEM:
+            if option in body:
+                raise BadInputError(
+                    f"{source}: remotes.{name}.{option} names another filesystem than the "
+                    "remote's URL: never part of the committed config", hint=_PROTOCOL_HINT)
+
+
+def url_protocol_problem(url: str) -> str | None:
+    """Why a committed remote may not use `url`, read as fsspec reads it (a
+    `::` chain, then the text before `://`, or `data:`), or None."""
+    if "::" in url:
+        return (f"holds '::', which fsspec reads as a chain of filesystems ({url.split('::')[0]!r} "
+                "over the rest)")
+    protocol = url_protocol(url)
+    if protocol in COMMITTED_PROTOCOLS:
+        return None
+    return f"names the protocol {protocol!r}, which is not shared storage"
+
+
+def url_protocol(url: str) -> str:
+    """The protocol fsspec opens a single (unchained) `url` with."""
+    head, sep, _ = url.partition("://")
+    if sep and len(head) > 1:  # one letter is a Windows drive
+        return head
+    return "data" if url.startswith("data:") else "file"
 
 
 def check_committed_options(remotes: dict[str, Any], source: str) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from gitpipe.core.errors import BadInputError, MissingExtraError
 from gitpipe.core.install import pip_install
+from gitpipe.storage.urls import masked_url
 
 _EXTRAS = {"s3": pip_install("s3"), "s3a": pip_install("s3")}
 
@@ -29,7 +30,12 @@ def open_fs(url: str, options: dict[str, Any]) -> tuple[Any, str]:
         raise MissingExtraError(f"remote {url!r} needs the {protocol!r} filesystem",
                                 hint=hint) from None
     except (ValueError, TypeError) as exc:
-        raise BadInputError(f"remote {url!r}: {exc}") from None
+        raise BadInputError(f"remote {masked_url(url)!r}: {exc}") from None
+    except Exception as exc:
+        # A filesystem may read what the URL names when it is opened (an
+        # archive's index, a reference file): what it finds there is input.
+        raise BadInputError(f"remote {masked_url(url)!r} cannot be opened: "
+                            f"{type(exc).__name__}: {exc}") from None
     _without_netrc(fs)
     return plain_folder(fs, str(base))
 

@@ -94,10 +94,13 @@ def masked_url(url: str) -> str:
 
 # Variables that point a URL at other storage without changing it or its
 # options: an S3 endpoint or profile (botocore reads either profile name),
-# whether a profile's endpoint counts, a Google Cloud Storage emulator.
+# whether a profile's endpoint counts, a Google Cloud Storage emulator, and
+# the Azure account an `az://container` URL reaches (adlfs reads the name,
+# or the connection string, which names the account and its endpoint).
 _ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE",
                        "AWS_DEFAULT_PROFILE", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
-                       "STORAGE_EMULATOR_HOST")
+                       "STORAGE_EMULATOR_HOST", "AZURE_STORAGE_ACCOUNT_NAME",
+                       "AZURE_STORAGE_CONNECTION_STRING")
 # fsspec's own defaults for every filesystem's options: FSSPEC_<PROTOCOL>…
 # variables and its config folder (fsspec.config) add options the URL's
 # settings do not show.

@@ -30,9 +30,12 @@ def test_a_committed_archive_mode_truncates_nothing(
     evil.run("init", check=True)
     evil.run("repro", check=True)
     mode = {"zip": {"mode": "w"}} if nested else {"mode": "w"}
-    evil.gen({".gitpipe/config.yaml": {"remotes": {"store": {
-        "url": f"zip://store::file://{victim}", **mode}}}}, commit="a remote")
+    evil.gen({".gitpipe/config.yaml": {"remotes": {"store": mode}}}, commit="a remote")
     ci: Repo = evil.clone_to(tmp_path / "ci")
+    # The user's own archive remote (a committed zip:// is refused by its
+    # protocol): the clone's options for the remote of that name ride along.
+    ci.gen({".gitpipe/config.local.yaml": {"remotes": {"store": {
+        "url": f"zip://store::file://{victim}"}}}})
     if command == "push":
         ci.gen({"out.txt": "hi\n"})
     before = snapshot(tmp_path)

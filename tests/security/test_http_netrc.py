@@ -82,14 +82,18 @@ def test_a_committed_trust_env_sends_no_netrc_password(
         make_repo: Any, tmp_path: Path, recorder: Any, chained: bool, command: str) -> None:
     url = f"http://127.0.0.1:{recorder.server_address[1]}/store"
     options = {"client_kwargs": {"trust_env": True}}
-    remote = ({"url": f"simplecache::{url}", "http": options} if chained
-              else {"url": url, **options})
+    # A chain is the user's own choice (config.local.yaml): the clone's options
+    # for the remote of that name ride along under `http:`.
+    remote = {"http": options} if chained else {"url": url, **options}
     evil = make_repo("evil")
     evil.spec({"make": {"cmd": "echo hi > out.txt", "outs": ["out.txt"]}})
     evil.run("init", check=True)
     evil.run("repro", check=True)
     evil.gen({".gitpipe/config.yaml": {"remotes": {"store": remote}}}, commit="a remote")
     ci: Repo = evil.clone_to(tmp_path / "ci")
+    if chained:
+        ci.gen({".gitpipe/config.local.yaml": {"remotes": {"store": {
+            "url": f"simplecache::{url}"}}}})
     netrc = tmp_path / "netrc"
     netrc.write_text("default login alice password s3cret-from-netrc\n")
     netrc.chmod(0o600)
@@ -115,8 +119,10 @@ def test_a_committed_cache_storage_writes_nothing_outside(
     evil.run("init", check=True)
     evil.run("repro", check=True)
     evil.gen({".gitpipe/config.yaml": {"remotes": {"store": {
-        "url": url, cache: {"cache_storage": str(outside)}}}}}, commit="a remote")
+        cache: {"cache_storage": str(outside)}}}}}, commit="a remote")
     ci: Repo = evil.clone_to(tmp_path / "ci")
+    # The cache is the user's own choice; the clone names where it writes.
+    ci.gen({".gitpipe/config.local.yaml": {"remotes": {"store": {"url": url}}}})
     before = snapshot(tmp_path)
     done = ci.run("pull")
     said = done.stdout + done.stderr

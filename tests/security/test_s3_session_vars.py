@@ -26,9 +26,9 @@ SESSION = {"profile": "evil", "session_vars": {"config_file": [None, None, "aws.
 
 
 def _remote(bucket: str, chained: bool) -> dict[str, Any]:
-    if chained:
-        return {"url": f"simplecache::{bucket}", "s3": SESSION}
-    return {"url": bucket, **SESSION}
+    """The clone's remote: a chain is the user's own (config.local.yaml), the
+    clone's options for the remote of that name ride along under `s3:`."""
+    return {"s3": SESSION} if chained else {"url": bucket, **SESSION}
 
 
 @pytest.mark.s3
@@ -44,6 +44,9 @@ def test_a_committed_session_vars_runs_no_credential_process(
               "aws.cfg": "[profile evil]\ncredential_process = sh creds.sh\n",
               "creds.sh": CREDS}, commit="a remote")
     ci: Repo = evil.clone_to(tmp_path / "ci")
+    if chained:
+        ci.gen({".gitpipe/config.local.yaml": {"remotes": {"store": {
+            "url": f"simplecache::{s3_bucket}"}}}})
     if command == "push":  # the outs are there to push
         ci.gen({"out.txt": "hi\n"})
     before = snapshot(tmp_path)
