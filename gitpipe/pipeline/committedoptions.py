@@ -31,6 +31,18 @@ _MACHINE_OPTIONS = {
     # for writing when the remote is opened: `w` truncates any file.
     "mode": "opens an archive file of this machine for writing (zip's 'w' empties it "
             "before anything is moved)",
+    # An ssh:// remote (sshfs) hands every other option to asyncssh.connect.
+    "proxy_command": "runs a program of its choice to reach an ssh remote's host",
+    "config": "names OpenSSH config files for an ssh remote, whose ProxyCommand or Match "
+              "exec runs a program",
+    "pkcs11_provider": "loads a library of its choice into gitpipe (an ssh remote's keys)",
+    "send_env": "sends this machine's environment variables (its cloud keys, CI tokens) to "
+                "an ssh remote's server",
+    "agent_forwarding": "lends this machine's ssh agent, and so its keys, to an ssh remote's "
+                        "server",
+    "x11_forwarding": "opens this machine's X display to an ssh remote's server",
+    "gss_delegate_creds": "hands an ssh remote's server this machine's Kerberos credentials",
+    "gss_deleg_creds": "hands an sftp remote's server this machine's Kerberos credentials",
 }
 _HINT = {
     "session_vars": "remove it; set AWS_CONFIG_FILE or AWS_SHARED_CREDENTIALS_FILE, or give the "
