@@ -36,6 +36,8 @@ _MACHINE_OPTIONS = {
     "config": "names OpenSSH config files for an ssh remote, whose ProxyCommand or Match "
               "exec runs a program",
     "pkcs11_provider": "loads a library of its choice into gitpipe (an ssh remote's keys)",
+    "client_host_keysign": "runs a program of its choice to sign an ssh remote's host-based "
+                           "login",
     "send_env": "sends this machine's environment variables (its cloud keys, CI tokens) to "
                 "an ssh remote's server",
     "agent_forwarding": "lends this machine's ssh agent, and so its keys, to an ssh remote's "

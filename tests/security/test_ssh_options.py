@@ -3,8 +3,9 @@ sshfs hands every option it does not know to `asyncssh.connect`: a clone's
 `.gitpipe/config.yaml` with `send_env: ["AWS_*", GITHUB_TOKEN]` had `push`
 (and so `git push`'s pre-push hook) send the user's secret variables to the
 clone's SSH server, and `proxy_command: sh -c …` (or `config: [ssh.cfg]`,
-a committed OpenSSH config whose ProxyCommand runs one) ran a program of
-the clone's on `push`, `pull` and `fetch`. Each is refused when the config
+a committed OpenSSH config whose ProxyCommand runs one, or
+`client_host_keysign: ./keysign.sh` when the server offers host-based
+login) ran a program of the clone's on `push`, `pull` and `fetch`. Each is refused when the config
 is read, at any depth (`sftp_client_kwargs`), naming the file and the
 option; config.local.yaml may still set them.
 
@@ -36,13 +37,19 @@ OPTIONS = {
     "nested": ({"sftp_client_kwargs": {"send_env": ["AWS_*"]}}, "sftp_client_kwargs.send_env"),
     "agent": ({"agent_forwarding": True}, "agent_forwarding"),
     "pkcs11": ({"pkcs11_provider": "evil.so"}, "pkcs11_provider"),
+    "keysign": ({"client_host_keysign": "./keysign.sh", "client_host_keys": ["host.pub"]},
+                "client_host_keysign"),
 }
 
 
 def _clone(make_repo: Any, tmp_path: Path, url: str, options: dict[str, Any]) -> Repo:
     evil = make_repo("evil")
     evil.spec({"make": {"cmd": "echo hi > out.txt", "outs": ["out.txt"]}})
-    evil.gen({"ssh.cfg": f"Host *\n  ProxyCommand sh -c 'id > {tmp_path}/ran'\n"})
+    evil.gen({"ssh.cfg": f"Host *\n  ProxyCommand sh -c 'id > {tmp_path}/ran'\n",
+              "keysign.sh": f"#!/bin/sh\nid > {tmp_path}/ran\n"})
+    (evil.path / "keysign.sh").chmod(0o755)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
+                    str(evil.path / "host")], check=True)
     evil.run("init", check=True)
     evil.commit("spec")
     ci: Repo = evil.clone_to(tmp_path / "ci")
@@ -88,6 +95,7 @@ class Server(asyncssh.SSHServer):
     def begin_auth(self, username): return True
     def password_auth_supported(self): return True
     def validate_password(self, username, password): return True
+    def host_based_auth_supported(self): return True
 
 class Sftp(asyncssh.SFTPServer):
     def __init__(self, chan):
@@ -125,7 +133,7 @@ def ssh_server(tmp_path: Path) -> Iterator[tuple[int, Path, Path]]:
         server.wait()
 
 
-@pytest.mark.parametrize("case", ["send_env", "nested", "proxy_command", "config"])
+@pytest.mark.parametrize("case", ["send_env", "nested", "proxy_command", "config", "keysign"])
 def test_a_committed_ssh_remote_sends_no_secret_and_runs_nothing(
         make_repo: Any, tmp_path: Path, ssh_server: tuple[int, Path, Path], case: str) -> None:
     port, log, root = ssh_server
