@@ -105,6 +105,31 @@ def url_protocol(url: str) -> str:
     return "data" if url.startswith("data:") else "file"
 
 
+# Where a protocol's credentials are a bearer token, sent as it is (not a
+# signature of one request, as S3's are), the option that sends it to
+# another host than the service's own: gcsfs adds Google's access token, good
+# for an hour against everything the user may reach, to every request.
+_BEARER_HOSTS = {"gs": "endpoint_url", "gcs": "endpoint_url"}
+
+
+def check_committed_endpoints(committed: dict[str, Any], merged: dict[str, Any],
+                              source: str) -> None:
+    """Raise for a committed `_BEARER_HOSTS` option of a remote whose URL
+    (from either file) names such a protocol, naming `source` and the option."""
+    for name, body in committed.items():
+        url = (merged.get(name) or {}).get("url")
+        protocol = url_protocol(url) if isinstance(url, str) else ""
+        option = _BEARER_HOSTS.get(protocol)
+        if option is None or not isinstance(body, dict) or \
+                _key_path(body, {option: ""}) is None:
+            continue
+        raise BadInputError(
+            f"{source}: remotes.{name}.{option} sends this machine's {protocol}:// "
+            "token (a bearer token, used as it is) to the host it names: this machine's "
+            "choice, never part of the committed config",
+            hint="remove it, or give it in .gitpipe/config.local.yaml (not committed)")
+
+
 def check_committed_options(remotes: dict[str, Any], source: str) -> None:
     """Raise for an option of `_MACHINE_OPTIONS` at any depth of a committed
     remote's options, naming `source`, the option's dotted path and why."""
