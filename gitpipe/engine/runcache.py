@@ -7,6 +7,7 @@ remote, only when a key the remote's `trust:` names signed it
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -189,6 +190,31 @@ def _fits(outs: list[CachedOut], task: Task) -> bool:
     kinds = {o.path: o.is_dir for o in task.outs}
     return sorted(o.path for o in outs) == sorted(kinds) and \
         all(trust.digest_problem(o.digest, kinds[o.path]) is None for o in outs)
+
+
+class FormerEntries:
+    """The lock entries of tasks gitpipe.yaml no longer declares, by the outs
+    they record, taken before a repro drops them. The name is no input of a
+    fingerprint, so a stage renamed (and nothing else changed) has its former
+    entry's fingerprint, and that entry's outs stand for its run as its own
+    entry's would (DVC's run-cache, keyed without the name, restores a
+    renamed stage too)."""
+
+    def __init__(self, entries: dict[str, LockEntry] | None = None,
+                 former: Sequence[str] = ()) -> None:
+        # Kept apart from `entries`, which the repro then drops them from.
+        self._by_outs: dict[tuple[str, ...], list[tuple[str, LockEntry]]] = {}
+        for name in former:
+            entry = (entries or {})[name]
+            paths = tuple(sorted(out.path for out in entry.outs))
+            self._by_outs.setdefault(paths, []).append((name, entry))
+
+    def recording(self, task: Task) -> list[tuple[str, LockEntry]]:
+        """(name, entry) of each former task whose entry records exactly
+        `task`'s declared out paths: the ones its run could be."""
+        if not self._by_outs or not task.outs:
+            return []
+        return self._by_outs.get(tuple(sorted(out.path for out in task.outs)), [])
 
 
 def locked_outs(entry: LockEntry | None, fingerprint: str) -> list[CachedOut] | None:

@@ -24,7 +24,7 @@ from gitpipe.engine.limits import scheduling_limits, sensor_gates
 from gitpipe.engine.midrun import inputs_read
 from gitpipe.engine.refusals import frozen_maker, missing_message
 from gitpipe.engine.reports import Event, Listener, Report, ReproOptions, Said, TaskResult
-from gitpipe.engine.runcache import RunCache, locked_outs, repro_sharing
+from gitpipe.engine.runcache import FormerEntries, RunCache, locked_outs, repro_sharing
 from gitpipe.engine.scheduler import Outcome, Scheduler, run_until_stopped
 from gitpipe.engine.slots import CommandSlots
 from gitpipe.engine.unreached import closing_report
@@ -50,7 +50,7 @@ from gitpipe.project.staleness import (
     unmade_deps,
 )
 from gitpipe.project.status import Prejudged, check_params, said_unfinished
-from gitpipe.storage.cache import CacheError
+from gitpipe.storage.cache import CachedOut, CacheError
 from gitpipe.storage.state import RunRecord
 
 
@@ -85,6 +85,7 @@ def execute(project: Project, nodes: list[Hashable], options: ReproOptions,
         try:
             runner.executors.prepare(tasks)
             orphans = orphaned_entries(project)
+            runner.former = FormerEntries(runner.writer.entries, orphans)
             if orphans:
                 runner.writer.remove(orphans)
             for task in orphans:
@@ -129,6 +130,7 @@ class _Runner(CommandSteps):
         self.aborted = threading.Event()
         self.settled: frozenset[str] = frozenset()
         self.inputs_read: dict[str, dict[str, Signature]] = {}  # of running tasks: midrun.py
+        self.former = FormerEntries()  # of renamed stages: a restore's source
         # Groups this run's rows in the run history (timeline, trace); not from
         # `uuid`, whose import costs a build more than the id.
         self.invocation = os.urandom(8).hex()
@@ -239,7 +241,7 @@ class _Runner(CommandSteps):
             return False
         started, clock = time.time(), time.monotonic()
         try:
-            locked = locked_outs(self.writer.entries.get(task.name), seen.fingerprint)
+            locked, former, seen = self._locked(task, seen)
             cached = self.run_cache.lookup(task, seen.fingerprint, locked)
             if cached is not None:
                 self.run_cache.restore(self.project.root, task, cached)
@@ -258,12 +260,31 @@ class _Runner(CommandSteps):
             task.name, started, time.monotonic() - clock, "restored",
             sum(i.size for i in seen.deps.values()), sum(i.size for i in outs.values()),
             seen.fingerprint, None, self.invocation))
-        source = "the cache, as gitpipe.lock records" if cached is locked else "run-cache"
+        source = "run-cache" if cached is not locked else \
+            f"the cache, as gitpipe.lock recorded it for {former!r}" if former else \
+            "the cache, as gitpipe.lock records"
         # The live line is `restored TASK: from …` (the event is the verb);
         # the task's message, read alone in --json, is the whole sentence.
         self.listener(Event(task.name, "restored", f"from {source}"))
         self._finish(task.name, Outcome.RESTORED, verdict, f"restored from {source}")
         return True
+
+    def _locked(self, task: Task, seen: Observation) -> tuple[
+            list[CachedOut] | None, str | None, Observation]:
+        """The outs the lock records for the run `seen` describes: the task's
+        own entry's; where it has none, a former task's (a stage renamed),
+        with that task's name and the task seen as through that entry (which
+        chose each dep's digest algorithm, as the task's own entry would)."""
+        entry = self.writer.entries.get(task.name)
+        if entry is not None:
+            return locked_outs(entry, seen.fingerprint), None, seen
+        for name, former in self.former.recording(task):
+            again = observe(task, self.project.workspace, self.params, former)
+            outs = locked_outs(former, again.fingerprint)
+            if outs is not None:
+                return outs, name, again
+        return None, None, seen
+
 
 def _after_nondeterministic(verdict: Staleness) -> bool:
     """Stale because a `deterministic: false` upstream ran: in the runner, the one

@@ -97,6 +97,9 @@ class ProjectLock:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 return
             except OSError as exc:
+                if _looked_at_only(fd, exc) and time.monotonic() < deadline + _LOOK:
+                    time.sleep(0.001)  # a status's instant look, not a gitpipe working here
+                    continue
                 late = time.monotonic() > deadline
                 if not looked or late:  # a scan of /proc: only as the wait begins and ends
                     looked = True
@@ -259,6 +262,22 @@ def running_stages(gitpipe_dir: Path) -> list[RunningStage]:
     return [RunningStage(task, pgid, holder_since is None or holder_since > since,
                          None if uptime is None else _seconds_since(since, uptime))
             for task, pgid, since in left]
+
+
+_LOOK = 1.0  # seconds status's looks (`_held`, an instant each) may add to a wait
+
+
+def _looked_at_only(fd: int, failed: OSError) -> bool:
+    """Whether the exclusive flock just refused is held only shared (`_held`):
+    a gitpipe holds it exclusive, which refuses a shared one too."""
+    if failed.errno not in (errno.EAGAIN, errno.EACCES):
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    return True
 
 
 def _held(fd: int) -> bool:

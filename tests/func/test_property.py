@@ -31,6 +31,11 @@ class StageModel:
     upstream: list[int]
     salt: int = 0
     check: bool = False  # declares no outs (a check: its command's success is all it gives)
+    label: str = ""  # its name in gitpipe.yaml, once renamed; the name stays in its command
+
+    @property
+    def key(self) -> str:
+        return self.label or self.name
 
     @property
     def out(self) -> str:
@@ -75,10 +80,10 @@ def stage_cmd(model: Model, stage: StageModel) -> str:
 def write_spec(repo: Repo, model: Model) -> None:
     stages = {}
     for stage in model.stages:
-        stages[stage.name] = {"cmd": stage_cmd(model, stage), "deps": model.dep_paths(stage),
-                              "params": [stage.name]}
+        stages[stage.key] = {"cmd": stage_cmd(model, stage), "deps": model.dep_paths(stage),
+                             "params": [stage.name]}
         if not stage.check:
-            stages[stage.name]["outs"] = [stage.out]
+            stages[stage.key]["outs"] = [stage.out]
     repo.spec(stages)
     params = "".join(f"{name}: {value}\n" for name, value in model.params.items())
     repo.gen({"params.yaml": params, **model.raw})
@@ -101,7 +106,7 @@ def pipelines(draw: st.DrawFn) -> Model:
 
 EDITS = st.tuples(
     st.sampled_from(["raw", "param", "cmd", "touch", "delete_out", "edit_out", "same_raw",
-                     "fresh_clone_out"]),
+                     "fresh_clone_out", "rename"]),
     st.integers(0, 100), st.integers(0, 3),
 )
 
@@ -120,19 +125,26 @@ def test_repro_reruns_exactly_what_changed(model: Model, edits: list) -> None:
         _, model.last_inputs = model.build()
         repo.ran()
         for kind, pick, value in edits:
+            keys = {s.name: s.key for s in model.stages}
             damaged = apply_edit(repo, model, kind, pick, value)
+            renamed = {s.name for s in model.stages if s.key != keys[s.name]}
             expected_outs, inputs = model.build()
-            want = {s.name for s in model.stages
-                    if inputs[s.name] != model.last_inputs[s.name] or s.out in damaged}
+            changed = {s.name for s in model.stages
+                       if inputs[s.name] != model.last_inputs[s.name] or s.out in damaged}
+            want = changed | renamed  # a renamed stage's entry is recorded anew
             report = repo.project().repro()
             assert report.ok, [r.message for r in report.failed]
-            redone = {r.task for r in report.results
+            name_of = {s.key: s.name for s in model.stages}
+            redone = {name_of[r.task] for r in report.results
                       if r.outcome in (Outcome.RAN, Outcome.RESTORED)}
             assert redone == want, (kind, pick, value)
             ran = repo.ran()
             assert set(ran) <= want and len(ran) == len(set(ran))
             # A check has nothing a restore could bring back: it runs.
             assert {s.name for s in model.stages if s.check} & want <= set(ran), (kind, ran)
+            # A stage renamed, nothing else changed, is restored from its former entry.
+            assert not {s.name for s in model.stages if not s.check} & (renamed - changed) & \
+                set(ran), (kind, ran)
             for path, text in expected_outs.items():
                 assert (repo.path / path).read_text() == text
             model.last_inputs = inputs
@@ -154,6 +166,10 @@ def apply_edit(repo: Repo, model: Model, kind: str, pick: int, value: int) -> se
         write_spec(repo, model)
     elif kind == "cmd":
         stage.salt += 1
+        write_spec(repo, model)
+    elif kind == "rename":  # and, for an odd value, its command changed too
+        stage.label = f"{stage.name}_v{value}" if stage.label != f"{stage.name}_v{value}" else ""
+        stage.salt += value % 2
         write_spec(repo, model)
     elif kind == "touch":
         path = repo.path / raw
