@@ -39,11 +39,10 @@ MAX_RULES = 1000
 # characters.
 TYPE_CHECKING = False  # typing itself imports re and enum (docs/dev/performance-log.md)
 if TYPE_CHECKING:
-    import re
-
     from gitpipe.core.errors import IgnoreRulesError
+    from gitpipe.hashing.wildmatch import Matcher
 
-    Rule = tuple[re.Pattern[str], bool, bool, bool]
+    Rule = tuple[Matcher, bool, bool, bool]
     RuleSet = tuple[tuple[Rule, ...], str, int]
     # a file's (inode, mtime_ns, size, ctime_ns), as statsig.FileSignature; None if missing
     Signature = tuple[int, int, int, int] | None
@@ -381,12 +380,12 @@ def _rule(line: str, where: str) -> Rule | None:
         return None
     import re  # here, not above: see the note on Rule
 
-    from gitpipe.hashing.wildmatch import MAX_DOUBLE_STARS, translate
+    from gitpipe.hashing.wildmatch import MAX_DOUBLE_STARS, compile_pattern
 
     if pattern.count("**") > MAX_DOUBLE_STARS:
         raise _bad(f"{where}: more than {MAX_DOUBLE_STARS} '**' in one pattern")
     try:
-        regex = re.compile(translate(pattern))
+        regex = compile_pattern(pattern)
     except re.error:
         return None  # git's wildmatch gives up on such a pattern: it matches nothing
     return (regex, negate, dir_only, anchored)

@@ -10,10 +10,50 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterator
+from typing import Protocol
 
 # A wildcard's regex; `*` also in the lazy form its atomic group uses.
 _WILD = {"*": "[^/]*", "**": ".*", "**/": "(?:.*/)?"}
 MAX_DOUBLE_STARS = 4
+
+
+class Matcher(Protocol):
+    """A compiled pattern: a regex, or a ByteWise one."""
+
+    def match(self, text: str) -> re.Match[str] | None: ...
+
+    def fullmatch(self, text: str) -> re.Match[str] | None: ...
+
+
+def compile_pattern(pattern: str) -> Matcher:
+    """`pattern` compiled to match a path (or name) as git matches it: on
+    its UTF-8 bytes. Only `?` and `[...]` tell bytes from characters (git's
+    `?` takes one byte of `é`, `[é]` is a set of two bytes); a pattern
+    without them is matched on the text as it is."""
+    if "?" not in pattern and "[" not in pattern:
+        return re.compile(translate(pattern))
+    return ByteWise(re.compile(translate(_bytes_as_text(pattern))))
+
+
+class ByteWise:
+    """A regex over a text's UTF-8 bytes, one character each (latin-1)."""
+
+    __slots__ = ("regex",)
+
+    def __init__(self, regex: re.Pattern[str]) -> None:
+        self.regex = regex
+
+    def match(self, text: str) -> re.Match[str] | None:
+        return self.regex.match(_bytes_as_text(text))
+
+    def fullmatch(self, text: str) -> re.Match[str] | None:
+        return self.regex.fullmatch(_bytes_as_text(text))
+
+
+def _bytes_as_text(text: str) -> str:
+    """`text`'s bytes as they are on disk (a name that is not UTF-8 was read
+    with surrogateescape), one character each."""
+    return text if text.isascii() else text.encode("utf-8", "surrogateescape").decode("latin-1")
 
 
 def translate(pattern: str) -> str:

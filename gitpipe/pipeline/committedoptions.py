@@ -31,6 +31,20 @@ _MACHINE_OPTIONS = {
     # for writing when the remote is opened: `w` truncates any file.
     "mode": "opens an archive file of this machine for writing (zip's 'w' empties it "
             "before anything is moved)",
+    # An ssh:// remote (sshfs) hands every other option to asyncssh.connect.
+    "proxy_command": "runs a program of its choice to reach an ssh remote's host",
+    "config": "names OpenSSH config files for an ssh remote, whose ProxyCommand or Match "
+              "exec runs a program",
+    "pkcs11_provider": "loads a library of its choice into gitpipe (an ssh remote's keys)",
+    "client_host_keysign": "runs a program of its choice to sign an ssh remote's host-based "
+                           "login",
+    "send_env": "sends this machine's environment variables (its cloud keys, CI tokens) to "
+                "an ssh remote's server",
+    "agent_forwarding": "lends this machine's ssh agent, and so its keys, to an ssh remote's "
+                        "server",
+    "x11_forwarding": "opens this machine's X display to an ssh remote's server",
+    "gss_delegate_creds": "hands an ssh remote's server this machine's Kerberos credentials",
+    "gss_deleg_creds": "hands an sftp remote's server this machine's Kerberos credentials",
 }
 _HINT = {
     "session_vars": "remove it; set AWS_CONFIG_FILE or AWS_SHARED_CREDENTIALS_FILE, or give the "
@@ -89,6 +103,31 @@ def url_protocol(url: str) -> str:
     if sep and len(head) > 1:  # one letter is a Windows drive
         return head
     return "data" if url.startswith("data:") else "file"
+
+
+# Where a protocol's credentials are a bearer token, sent as it is (not a
+# signature of one request, as S3's are), the option that sends it to
+# another host than the service's own: gcsfs adds Google's access token, good
+# for an hour against everything the user may reach, to every request.
+_BEARER_HOSTS = {"gs": "endpoint_url", "gcs": "endpoint_url"}
+
+
+def check_committed_endpoints(committed: dict[str, Any], merged: dict[str, Any],
+                              source: str) -> None:
+    """Raise for a committed `_BEARER_HOSTS` option of a remote whose URL
+    (from either file) names such a protocol, naming `source` and the option."""
+    for name, body in committed.items():
+        url = (merged.get(name) or {}).get("url")
+        protocol = url_protocol(url) if isinstance(url, str) else ""
+        option = _BEARER_HOSTS.get(protocol)
+        if option is None or not isinstance(body, dict) or \
+                _key_path(body, {option: ""}) is None:
+            continue
+        raise BadInputError(
+            f"{source}: remotes.{name}.{option} sends this machine's {protocol}:// "
+            "token (a bearer token, used as it is) to the host it names: this machine's "
+            "choice, never part of the committed config",
+            hint="remove it, or give it in .gitpipe/config.local.yaml (not committed)")
 
 
 def check_committed_options(remotes: dict[str, Any], source: str) -> None:

@@ -156,9 +156,7 @@ def _unhides(root: Path, loose: str, exact: str) -> bool:
     enters real folders only, as git does: a link is a file of its own to git,
     and followed (`l -> .`, `l -> /`) a clone's links made each `*` of the line
     list the tree again, for ever in effect."""
-    import re
-
-    from gitpipe.hashing.wildmatch import translate
+    from gitpipe.hashing.wildmatch import compile_pattern
 
     if "**" in loose or loose.endswith(" "):
         # `**` spans any depth of folders, and git drops a line's trailing
@@ -167,7 +165,7 @@ def _unhides(root: Path, loose: str, exact: str) -> bool:
     found: list[str] = [""]
     matched: list[str] = []
     for segment in loose[1:].split("/"):
-        pattern = re.compile(translate(segment))
+        pattern = compile_pattern(segment)
         below: list[tuple[str, bool]] = []
         for folder in found:
             try:
@@ -178,7 +176,7 @@ def _unhides(root: Path, loose: str, exact: str) -> bool:
                 continue
         found = [f"{path}/" for path, real_folder in below if real_folder]
         matched = [path for path, _ in below]
-    narrow = re.compile(translate(exact[1:]))
+    narrow = compile_pattern(exact[1:])
     return any(not narrow.fullmatch(path) for path in matched)
 
 
