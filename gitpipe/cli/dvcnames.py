@@ -17,9 +17,6 @@ INSTEAD = {
     "install": "the git hooks are 'gitpipe hooks install'",
     "freeze": "freeze a stage with 'frozen: true' in gitpipe.yaml",
     "unfreeze": "unfreeze a stage by removing 'frozen: true' from gitpipe.yaml",
-    "remove": "gitpipe has no 'remove': delete the stage from gitpipe.yaml; the next repro "
-              "drops its lock entry, and its outs and their .gitignore lines stay until you "
-              "delete them",
     "move": "gitpipe has no 'move': change the out's path in gitpipe.yaml and in the command "
             "that writes it, then 'gitpipe repro'",
     "unprotect": "gitpipe has no 'unprotect': outs are copies (cache.type reflink or copy) to "
