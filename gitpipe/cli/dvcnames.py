@@ -37,10 +37,6 @@ _PUSH_SCOPE = ("gitpipe moves what the checked-out gitpipe.lock names: check out
 
 # (command, option) -> what to do instead.
 OPTION_INSTEAD = {
-    **{("status", flag): "status compares with gitpipe.lock only; 'gitpipe push' uploads "
-       "what the remote lacks, and 'gitpipe repro --dry-run --allow-missing' says what "
-       "would run after a pull"
-       for flag in ("-c", "--cloud")},
     **{("gc", flag): "'gitpipe gc --remote NAME' collects on a remote (with a scope: "
        "-w, -a, -T, -A or --rev)" for flag in ("-c", "--cloud")},
     **{("gc", flag): "'gitpipe gc -y' (--yes) deletes without asking"

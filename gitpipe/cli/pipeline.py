@@ -87,13 +87,22 @@ def _config_notes(project: Project) -> list[str]:
 @click.option("--rev", help="Judge the pipeline as this commit has it, without a checkout.")
 @click.option("--all", "everything", is_flag=True,
               help="List every stale stage, partition and reason; no cut.")
+@click.option("-c", "--cloud", is_flag=True,
+              help="Compare the lock's outs between the local cache and the remote instead "
+                   "(as `dvc status -c`): what push would upload, pull fetch; --check exits "
+                   "1 unless both hold every one.")
+@click.option("-r", "--remote",
+              help="The remote --cloud compares with (implies --cloud) [default: the default].")
 @click.pass_context
 @json_option("status")
 def status(ctx: click.Context, targets: tuple[str, ...], check: bool,
-           rev: str | None, everything: bool) -> None:
+           rev: str | None, everything: bool, cloud: bool, remote: str | None) -> None:
     """Show stale stages and why."""
     started_ns = time.time_ns()
     project = project_of(ctx)
+    if cloud or remote is not None:
+        _cloud_status(ctx, project, targets, check, rev, remote)
+        return
     if rev is not None:
         from gitpipe.usecases.revision import status_at
 
@@ -116,6 +125,21 @@ def status(ctx: click.Context, targets: tuple[str, ...], check: bool,
             print_status(report, ui_of(ctx), everything)
     if code:
         ctx.exit(code)
+
+
+def _cloud_status(ctx: click.Context, project: Project, targets: tuple[str, ...],
+                  check: bool, rev: str | None, remote: str | None) -> None:
+    from gitpipe.cli.cloudstatus import cloud_lines
+    from gitpipe.usecases.cloudstatus import cloud_status
+
+    if rev is not None or json_out(ctx) is not None:
+        raise click.UsageError("--cloud compares the work tree's lock, in text: not with "
+                               "--rev or --json")
+    found = cloud_status(project, remote, targets)
+    for line in cloud_lines(found):
+        click.echo(line)
+    if check and not found.in_sync:
+        ctx.exit(1)
 
 
 def _known_executor(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

@@ -171,8 +171,6 @@ def test_gc_says_it_keeps_the_index_s_lock_beside_the_work_tree_s(repo: Repo) ->
 
 
 @pytest.mark.parametrize(("args", "option", "said"), [
-    (("status", "-c"), "-c", "hint: status compares with gitpipe.lock only; 'gitpipe push' "
-     "uploads what the remote lacks"),
     (("gc", "--cloud", "-w"), "--cloud", "hint: 'gitpipe gc --remote NAME' collects on a remote"),
     (("metrics", "show", "-A"), "-A", "hint: 'gitpipe metrics show' takes revisions instead"),
     (("params", "diff", "--md"), "--md", "hint: there is no markdown table; --json gives the "
