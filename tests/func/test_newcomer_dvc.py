@@ -297,3 +297,16 @@ def test_the_repro_table_says_why_an_up_to_date_stage_was_skipped(repo: Repo) ->
             repo.run("repro", check=True).stdout.splitlines() if line.startswith(("a ", "c "))}
     assert rows["a"] == ["skipped", "up to date"]
     assert rows["c"][0] == "ran" and rows["c"][1].endswith("new stage")
+
+
+def test_status_quiet_answers_by_its_exit_code_as_dvc_status_q(repo: Repo) -> None:
+    """A DVC user's `dvc status -q || dvc repro` ported: `status -q` prints
+    nothing and exits 1 while anything is stale, 0 once nothing is."""
+    repo.gen({"raw.txt": "one\n", "gitpipe.yaml": CHAIN})
+    repo.run("init", check=True)
+    for args in (("status", "-q"), ("-q", "status"), ("status", "--quiet")):
+        stale = repo.run(*args)
+        assert (stale.returncode, stale.stdout, stale.stderr) == (1, "", ""), args
+    repo.run("repro", check=True)
+    done = repo.run("status", "-q")
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
