@@ -13,9 +13,12 @@ SHOWN = 10  # outs listed under a heading before the rest are counted
 
 
 def _listed(outs: list[LockedOut]) -> list[str]:
+    from gitpipe.hashing.digests import DIR_SUFFIX
     from gitpipe.trust.checks import terminal_text  # a lock's paths come from git
 
-    lines = [f"    {terminal_text(out.path)} ({terminal_text(out.task)})" for out in outs[:SHOWN]]
+    # a directory out as status writes it, with its `/`
+    lines = [f"    {terminal_text(out.path)}{'/' if out.digest.endswith(DIR_SUFFIX) else ''} "
+             f"({terminal_text(out.task)})" for out in outs[:SHOWN]]
     if len(outs) > SHOWN:
         lines.append(f"    … and {len(outs) - SHOWN} more")
     return lines

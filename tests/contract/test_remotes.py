@@ -234,7 +234,7 @@ def test_status_cloud_says_what_each_side_holds(make_repo, remote_url: str) -> N
     half = ci.run("status", "-c", "--check")
     assert half.returncode == 1 and half.stdout.splitlines() == [
         "new: in the local cache, not on remote 'store' ('gitpipe push' uploads them):",
-        "    data (prep)"], half.stdout
+        "    data/ (prep)"], half.stdout
     ci.run("push", check=True)
     assert ci.run("status", "-c", "--check", check=True).stdout.startswith(
         "the local cache and remote 'store' hold all 2 out(s)")
@@ -242,4 +242,4 @@ def test_status_cloud_says_what_each_side_holds(make_repo, remote_url: str) -> N
     laptop = clone(ci)
     assert laptop.run("status", "-c").stdout.splitlines() == [
         "deleted: on remote 'store', not in the local cache ('gitpipe pull' fetches them):",
-        "    data (prep)", "    model.bin (train)"]
+        "    data/ (prep)", "    model.bin (train)"]

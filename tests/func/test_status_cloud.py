@@ -32,10 +32,10 @@ def test_status_cloud_says_what_push_and_pull_would_move(repo: Repo, tmp_path: P
     assert before.returncode == 1, before.stderr
     assert before.stdout.splitlines() == [
         "new: in the local cache, not on remote 'store' ('gitpipe push' uploads them):",
-        "    data/prepared (prepare)", "    model.txt (train)"], before.stdout
+        "    data/prepared/ (prepare)", "    model.txt (train)"], before.stdout
     repo.run("push", "train", check=True)
     assert repo.run("status", "--cloud").stdout.splitlines()[1:] == [
-        "    data/prepared (prepare)"]
+        "    data/prepared/ (prepare)"]
     repo.run("push", check=True)
     synced = repo.run("status", "-r", "store", "--check", check=True)
     assert synced.stdout == ("the local cache and remote 'store' hold all 2 out(s) "
@@ -44,7 +44,7 @@ def test_status_cloud_says_what_push_and_pull_would_move(repo: Repo, tmp_path: P
     clone = repo.clone_to(tmp_path / "clone")
     assert clone.run("status", "-c").stdout.splitlines() == [
         "deleted: on remote 'store', not in the local cache ('gitpipe pull' fetches them):",
-        "    data/prepared (prepare)", "    model.txt (train)"]
+        "    data/prepared/ (prepare)", "    model.txt (train)"]
     shutil.rmtree(store)
     store.mkdir()
     assert clone.run("status", "-c", "model.txt").stdout.splitlines() == [
