@@ -28,6 +28,16 @@ INSTEAD = {
     "run": "'dvc run' is 'dvc stage add' then 'dvc repro': write the stage in gitpipe.yaml, "
            "then 'gitpipe repro' ('gitpipe runs' lists past runs)",
     "destroy": "gitpipe's own files are gitpipe.yaml, gitpipe.lock and .gitpipe/",
+    "version": "'gitpipe --version' prints the version",
+    "doctor": "'gitpipe --version' prints the version; 'gitpipe validate' checks gitpipe.yaml, "
+              "the params files, the config and the DAG",
+    "config": "remotes are set with 'gitpipe remote add/modify/default'; other settings are "
+              "edited in .gitpipe/config.yaml (committed) or .gitpipe/config.local.yaml "
+              "(this clone's)",
+    "cache": "the local cache is .gitpipe/cache/: 'gitpipe gc' trims it, 'gitpipe fsck' "
+             "checks it",
+    "root": "gitpipe runs from any folder of the repository; 'git rev-parse --show-toplevel' "
+            "names its root",
 }
 
 
