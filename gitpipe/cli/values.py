@@ -151,14 +151,24 @@ def _show_rows(shown: dict[str, list[MetricsFile]],
 
 
 @metrics_group.command("show")
-@click.argument("revs", nargs=-1, metavar="[REV...]")
+@click.argument("revs", nargs=-1, metavar="[REV...] [PATH...]")
 @_precision_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
 def metrics_show_command(ctx: click.Context, revs: tuple[str, ...], precision: int | None,
                          as_json: bool) -> None:
-    """Metrics values in the work tree, or at each REV (one column each)."""
-    shown = project_of(ctx).metrics_show(revs or (None,))
+    """Metrics values in the work tree, or at each REV (one column each); a
+    PATH of a metrics file gitpipe.yaml declares shows that file's only (as
+    DVC's targets)."""
+    from gitpipe.usecases.values import declared_metrics, metrics_target
+
+    project = project_of(ctx)
+    declared = declared_metrics(project) if revs else []
+    targets = {path for arg in revs if (path := metrics_target(project, arg, declared))}
+    revs = tuple(arg for arg in revs if metrics_target(project, arg, declared) is None)
+    shown = project.metrics_show(revs or (None,))
+    if targets:
+        shown = {label: [f for f in files if f.path in targets] for label, files in shown.items()}
     problems = [found for files in shown.values() for found in files if found.problem]
     _report_problems(ctx, problems)
     if as_json:
@@ -177,15 +187,23 @@ def metrics_show_command(ctx: click.Context, revs: tuple[str, ...], precision: i
 @metrics_group.command("diff", help="Metrics whose values differ, old -> new. " + _REVS_HELP)
 @click.argument("revs", nargs=-1, metavar="[REV [REV]]")
 @click.option("-a", "--all", "everything", is_flag=True, help="Show unchanged metrics too.")
+@click.option("--targets", multiple=True, metavar="PATH",
+              help="Only this metrics file (repeatable), as DVC's --targets.")
 @_precision_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
 def metrics_diff_command(ctx: click.Context, revs: tuple[str, ...], everything: bool,
-                         precision: int | None, as_json: bool) -> None:
-    from gitpipe.usecases.values import briefly, side_label
+                         targets: tuple[str, ...], precision: int | None,
+                         as_json: bool) -> None:
+    from gitpipe.usecases.values import briefly, refuse_undeclared, side_label
 
     old, new = _sides(revs)
-    found = project_of(ctx).metrics_diff(old, new, everything)
+    project = project_of(ctx)
+    wanted = set(refuse_undeclared(project, targets))
+    found = project.metrics_diff(old, new, everything)
+    if wanted:
+        found = found._replace(changes=[c for c in found.changes if c.file in wanted],
+                               problems=[f for f in found.problems if f.path in wanted])
     _report_problems(ctx, found.problems)
     if as_json:
         _echo_json(changes_json(found.changes))

@@ -289,6 +289,37 @@ def _lock_at(revision: Revision) -> dict[str, LockEntry]:
         raise BadInputError(f"{exc.message} (at {revision.rev})", exc.hint) from None
 
 
+def declared_metrics(project: Project) -> list[str]:
+    """The paths of the metrics files the work tree's gitpipe.yaml declares."""
+    return sorted({path for path, _ in _metric_tasks(_tasks(project.graph))})
+
+
+def metrics_target(project: Project, arg: str, declared: list[str] | None = None) -> str | None:
+    """`arg` as the metrics file it names (`./eval/m.json` is `eval/m.json`),
+    where gitpipe.yaml declares one there; else None. DVC's `metrics show
+    PATH` and `--targets PATH` name files where gitpipe's REVs name commits."""
+    path = arg.removeprefix("./")
+    return path if path in (declared_metrics(project) if declared is None else declared) \
+        else None
+
+
+def refuse_undeclared(project: Project, paths: Iterable[str]) -> list[str]:
+    """`paths` as metrics targets; BadInputError for one gitpipe.yaml does not declare."""
+    from gitpipe.core.errors import did_you_mean
+
+    declared = declared_metrics(project)
+    found = []
+    for arg in paths:
+        path = metrics_target(project, arg, declared)
+        if path is None:
+            near = did_you_mean(arg.removeprefix("./"), declared)
+            raise BadInputError(f"gitpipe.yaml declares no metrics file {arg!r}"
+                                + (f" ({near})" if near else ""),
+                                hint="its metrics files: " + (", ".join(declared) or "none"))
+        found.append(path)
+    return found
+
+
 def metrics_show(project: Project, revs: Sequence[str | None]) -> dict[str, list[MetricsFile]]:
     """{side label: its metrics files}, one side per revision (None: the work tree)."""
     return {side_label(rev): metrics_at(project, rev) for rev in revs}

@@ -234,6 +234,24 @@ def test_precision_rounds_the_tables_floats_as_dvc_s_does(repo: Repo) -> None:
     assert exact["scores.yaml"]["auc"]["new"] == 0.393359416271, exact
 
 
+def test_a_metrics_file_s_path_shows_or_diffs_that_file_only_as_dvc_targets(
+        repo: Repo) -> None:
+    """`dvc metrics show eval/m.json` and `metrics diff --targets PATH` name
+    files; `metrics show PATH` said `unknown revision`."""
+    metrics_repo(repo)
+    shown = repo.run("metrics", "show", "scores.yaml", check=True)
+    assert lines(shown.stdout) == ["metric workspace", "scores.yaml:auc 0.7",
+                                   "scores.yaml:steps 100"], shown.stdout
+    at = repo.run("metrics", "show", "HEAD~1", "./extra.toml", "HEAD", check=True)
+    assert lines(at.stdout) == ["metric HEAD~1 HEAD", "extra.toml:eval.f1 0.5 0.75"], at.stdout
+    diff = repo.run("metrics", "diff", "HEAD~1", "--targets", "extra.toml", check=True)
+    assert rows(diff.stdout) == ["extra.toml:eval.f1 0.5 -> 0.75 (+0.25)"], diff.stdout
+    typo = repo.run("metrics", "diff", "--targets", "extra.tml")
+    assert typo.returncode == 2 and typo.stderr.splitlines()[0] == (
+        "error: gitpipe.yaml declares no metrics file 'extra.tml' (did you mean "
+        "'extra.toml'?)"), typo.stderr
+
+
 def test_a_metrics_file_missing_in_the_work_tree_shows_as_missing(repo: Repo) -> None:
     metrics_repo(repo)
     (repo.path / "extra.toml").unlink()
