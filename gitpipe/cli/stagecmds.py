@@ -53,9 +53,12 @@ def remove_command(ctx: click.Context, stages: tuple[str, ...], outs: bool) -> N
         stay = "stays" if len(done.left) == 1 else "stay"
         ui.result(f"note: {_named(done.left)} {stay} in the work tree, no longer "
                   "ignored by git", err=True)
-        ui.result("hint: delete them, or run 'gitpipe remove --outs' next time "
-                  "to delete them with the stage", err=True)
+        them = "it" if len(done.left) == 1 else "them"
+        ui.result(f"hint: delete {them}, or run 'gitpipe remove --outs' next time "
+                  f"to delete {them} with the stage", err=True)
     if done.tracked:
         ui.result(f"note: git tracks {_named(done.tracked)}: kept ('git rm' takes a file "
                   "out of git)", err=True)
+    for stage, dep in done.unmade:
+        ui.result(f"note: stage {stage!r} reads {dep!r}, which no stage writes now", err=True)
     say_git_advice(ui, lambda: gitadvice.advice_for(project, before, [SPEC_FILE]))

@@ -34,6 +34,8 @@ class Removed(NamedTuple):
     deleted: list[str]
     left: list[str]
     tracked: list[str]
+    # (stage, dep) of the stages kept that read an out of a stage removed
+    unmade: list[tuple[str, str]]
 
 
 def _checked(project: Project, names: Iterable[str]) -> list[str]:
@@ -102,7 +104,15 @@ def remove_stages(project: Project, names: Iterable[str], outs: bool = False) ->
         writer.close()
         lines = drop_ignored(project.root, sorted(gone))
         deleted, left, tracked = _settle_outs(project, paths, outs)
-    return Removed(wanted, entries, lines, deleted, left, tracked)
+    return Removed(wanted, entries, lines, deleted, left, tracked, _unmade(kept, tasks))
+
+
+def _unmade(kept: Pipeline, removed: list[Task]) -> list[tuple[str, str]]:
+    """The deps of the stages kept that lie at or under an out of the removed
+    tasks: no stage writes them now (validate warns of each once it is gone)."""
+    outs = {out.path.rstrip("/") for task in removed for out in task.outs}
+    return [(stage.name, dep) for stage in kept.stages for dep in stage.deps
+            if any(dep.rstrip("/") == out or dep.startswith(out + "/") for out in outs)]
 
 
 def _settle_outs(project: Project, paths: dict[str, list[str]],

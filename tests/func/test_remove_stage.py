@@ -97,3 +97,13 @@ def test_remove_refuses_what_it_cannot_do_and_changes_nothing(repo: Repo) -> Non
         assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
         assert done.stderr.splitlines()[0] == said
     assert {name: repo.read(name) for name in before} == before
+
+
+def test_remove_names_the_deps_no_stage_writes_now(repo: Repo) -> None:
+    _ran(repo)
+    done = repo.run("remove", "prepare", check=True)
+    assert done.stderr.splitlines() == [
+        "note: data/clean.txt stays in the work tree, no longer ignored by git",
+        "hint: delete it, or run 'gitpipe remove --outs' next time to delete it with the stage",
+        "note: stage 'daily' reads 'data/clean.txt', which no stage writes now",
+        "note: stage 'train' reads 'data/clean.txt', which no stage writes now"], done.stderr
