@@ -63,15 +63,10 @@ def _checked(project: Project, names: Iterable[str]) -> list[str]:
     return wanted
 
 
-def _outs(project: Project, tasks: list[Task]) -> dict[str, list[str]]:
-    """{task: its declared outs}, and the outs each lock entry of them records."""
-    found = {task.name: [out.path for out in task.outs] for task in tasks}
-    stages = {task.stage.name for task in tasks}
-    for name, entry in project.lock_entries.items():
-        if name.partition("@")[0] in stages:
-            found.setdefault(name, [])
-            found[name] += [out.path for out in entry.outs if out.path not in found[name]]
-    return found
+def _outs(tasks: list[Task]) -> dict[str, list[str]]:
+    """{task: its declared outs}: the paths gitpipe.yaml's checks passed, never
+    one a lock entry from git names (trust: a clone's lock is input)."""
+    return {task.name: [out.path for out in task.outs] for task in tasks}
 
 
 def remove_stages(project: Project, names: Iterable[str], outs: bool = False) -> Removed:
@@ -90,7 +85,7 @@ def remove_stages(project: Project, names: Iterable[str], outs: bool = False) ->
                             f"{exc.message}", hint="nothing was changed; edit gitpipe.yaml "
                             "by hand") from None
     tasks = [task for name in wanted for task in tasks_of(old[name], project.today)]
-    paths = _outs(project, tasks)
+    paths = _outs(tasks)
     project.check_paths_inside(paths)
     gone = set(cached_out_paths(Pipeline(tuple(old[name] for name in wanted))))
     gone -= set(cached_out_paths(kept))
