@@ -17,9 +17,6 @@ INSTEAD = {
     "install": "the git hooks are 'gitpipe hooks install'",
     "freeze": "freeze a stage with 'frozen: true' in gitpipe.yaml",
     "unfreeze": "unfreeze a stage by removing 'frozen: true' from gitpipe.yaml",
-    "remove": "gitpipe has no 'remove': delete the stage from gitpipe.yaml; the next repro "
-              "drops its lock entry, and its outs and their .gitignore lines stay until you "
-              "delete them",
     "move": "gitpipe has no 'move': change the out's path in gitpipe.yaml and in the command "
             "that writes it, then 'gitpipe repro'",
     "unprotect": "gitpipe has no 'unprotect': outs are copies (cache.type reflink or copy) to "
@@ -31,6 +28,16 @@ INSTEAD = {
     "run": "'dvc run' is 'dvc stage add' then 'dvc repro': write the stage in gitpipe.yaml, "
            "then 'gitpipe repro' ('gitpipe runs' lists past runs)",
     "destroy": "gitpipe's own files are gitpipe.yaml, gitpipe.lock and .gitpipe/",
+    "version": "'gitpipe --version' prints the version",
+    "doctor": "'gitpipe --version' prints the version; 'gitpipe validate' checks gitpipe.yaml, "
+              "the params files, the config and the DAG",
+    "config": "remotes are set with 'gitpipe remote add/modify/default'; other settings are "
+              "edited in .gitpipe/config.yaml (committed) or .gitpipe/config.local.yaml "
+              "(this clone's)",
+    "cache": "the local cache is .gitpipe/cache/: 'gitpipe gc' trims it, 'gitpipe fsck' "
+             "checks it",
+    "root": "gitpipe runs from any folder of the repository; 'git rev-parse --show-toplevel' "
+            "names its root",
 }
 
 
@@ -40,10 +47,6 @@ _PUSH_SCOPE = ("gitpipe moves what the checked-out gitpipe.lock names: check out
 
 # (command, option) -> what to do instead.
 OPTION_INSTEAD = {
-    **{("status", flag): "status compares with gitpipe.lock only; 'gitpipe push' uploads "
-       "what the remote lacks, and 'gitpipe repro --dry-run --allow-missing' says what "
-       "would run after a pull"
-       for flag in ("-c", "--cloud")},
     **{("gc", flag): "'gitpipe gc --remote NAME' collects on a remote (with a scope: "
        "-w, -a, -T, -A or --rev)" for flag in ("-c", "--cloud")},
     **{("gc", flag): "'gitpipe gc -y' (--yes) deletes without asking"

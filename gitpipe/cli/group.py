@@ -59,7 +59,7 @@ COMMAND_HOMES = {
     "commit": "gitcmds", "diff": "gitcmds", "exec": "gitcmds", "hooks": "gitcmds",
     "k8s": "gitcmds", "log": "gitcmds", "watch": "gitcmds",
     "import": "imports", "metrics": "values", "params": "values", "remote": "remotes",
-    "report": "report", "verify": "verify", "monitor": "monitor",
+    "report": "report", "verify": "verify", "monitor": "monitor", "remove": "stagecmds",
 }
 
 

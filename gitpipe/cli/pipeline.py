@@ -83,17 +83,30 @@ def _config_notes(project: Project) -> list[str]:
 
 @cli.command()
 @click.argument("targets", nargs=-1, shell_complete=complete.tasks)
-@click.option("--check", is_flag=True, help="Exit 1 when anything is stale.")
+@click.option("--check", is_flag=True, help="Exit 1 when anything is stale (with -q: all it "
+              "says, as `dvc status -q`).")
 @click.option("--rev", help="Judge the pipeline as this commit has it, without a checkout.")
 @click.option("--all", "everything", is_flag=True,
               help="List every stale stage, partition and reason; no cut.")
+@click.option("-c", "--cloud", is_flag=True,
+              help="Compare the lock's outs between the local cache and the remote instead "
+                   "(as `dvc status -c`): what push would upload, pull fetch; --check exits "
+                   "1 unless both hold every one.")
+@click.option("-r", "--remote",
+              help="The remote --cloud compares with (implies --cloud) [default: the default].")
 @click.pass_context
 @json_option("status")
 def status(ctx: click.Context, targets: tuple[str, ...], check: bool,
-           rev: str | None, everything: bool) -> None:
+           rev: str | None, everything: bool, cloud: bool, remote: str | None) -> None:
     """Show stale stages and why."""
     started_ns = time.time_ns()
     project = project_of(ctx)
+    # As `dvc status -q` (and `git diff --quiet`): the exit code is the answer.
+    quiet = ui_of(ctx).quiet
+    check = check or quiet
+    if cloud or remote is not None:
+        _cloud_status(ctx, project, targets, check, rev, remote)
+        return
     if rev is not None:
         from gitpipe.usecases.revision import status_at
 
@@ -108,7 +121,7 @@ def status(ctx: click.Context, targets: tuple[str, ...], check: bool,
     settle_exit_code(ctx, code)
     if out := json_out(ctx):
         out.emit(report.to_json())
-    else:
+    elif not quiet:
         if rev is None:
             print_status(report, ui_of(ctx), everything, project.has_remote, every_task(project),
                          project.key_names, project.cache_lacks)
@@ -116,6 +129,21 @@ def status(ctx: click.Context, targets: tuple[str, ...], check: bool,
             print_status(report, ui_of(ctx), everything)
     if code:
         ctx.exit(code)
+
+
+def _cloud_status(ctx: click.Context, project: Project, targets: tuple[str, ...],
+                  check: bool, rev: str | None, remote: str | None) -> None:
+    from gitpipe.cli.cloudstatus import cloud_lines
+    from gitpipe.usecases.cloudstatus import cloud_status
+
+    if rev is not None or json_out(ctx) is not None:
+        raise click.UsageError("--cloud compares the work tree's lock, in text: not with "
+                               "--rev or --json")
+    found = cloud_status(project, remote, targets)
+    for line in [] if ui_of(ctx).quiet else cloud_lines(found):
+        click.echo(line)
+    if check and not found.in_sync:
+        ctx.exit(1)
 
 
 def _known_executor(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

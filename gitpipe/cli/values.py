@@ -113,6 +113,12 @@ def metrics_group() -> None:
     """The values in the metrics files the stages write (`metrics:` outs)."""
 
 
+_precision_option = click.option(
+    "--precision", type=click.IntRange(min=0), metavar="N",
+    help="Round floats to N digits after the point, as DVC's --precision "
+         "[default: 12 significant digits, float noise cut]; --json keeps them whole.")
+
+
 def _file_json(found: MetricsFile) -> dict[str, Any]:
     if found.missing:
         return {"missing": True}
@@ -121,7 +127,8 @@ def _file_json(found: MetricsFile) -> dict[str, Any]:
     return {"data": found.values}
 
 
-def _show_rows(shown: dict[str, list[MetricsFile]]) -> list[list[str]]:
+def _show_rows(shown: dict[str, list[MetricsFile]],
+               precision: int | None = None) -> list[list[str]]:
     """One row per metric (or per file without values), one column per side."""
     from gitpipe.pipeline.params import ABSENT
     from gitpipe.usecases.values import brief_row
@@ -137,26 +144,38 @@ def _show_rows(shown: dict[str, list[MetricsFile]]) -> list[list[str]]:
             for key, value in found.values.items():
                 values.setdefault((found.path, key), {})[label] = value
     for row, by_label in values.items():
-        briefed = brief_row([by_label.get(label, ABSENT) for label in shown])
+        briefed = brief_row([by_label.get(label, ABSENT) for label in shown], precision)
         cells.setdefault(row, {}).update(zip(shown, briefed, strict=True))
     return [[f"{path}:{key}" if key else path, *(row.get(label, "-") for label in shown)]
             for (path, key), row in sorted(cells.items())]
 
 
 @metrics_group.command("show")
-@click.argument("revs", nargs=-1, metavar="[REV...]")
+@click.argument("revs", nargs=-1, metavar="[REV...] [PATH...]")
+@_precision_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
-def metrics_show_command(ctx: click.Context, revs: tuple[str, ...], as_json: bool) -> None:
-    """Metrics values in the work tree, or at each REV (one column each)."""
-    shown = project_of(ctx).metrics_show(revs or (None,))
+def metrics_show_command(ctx: click.Context, revs: tuple[str, ...], precision: int | None,
+                         as_json: bool) -> None:
+    """Metrics values in the work tree, or at each REV (one column each); a
+    PATH of a metrics file gitpipe.yaml declares shows that file's only (as
+    DVC's targets)."""
+    from gitpipe.usecases.values import declared_metrics, metrics_target
+
+    project = project_of(ctx)
+    declared = declared_metrics(project) if revs else []
+    targets = {path for arg in revs if (path := metrics_target(project, arg, declared))}
+    revs = tuple(arg for arg in revs if metrics_target(project, arg, declared) is None)
+    shown = project.metrics_show(revs or (None,))
+    if targets:
+        shown = {label: [f for f in files if f.path in targets] for label, files in shown.items()}
     problems = [found for files in shown.values() for found in files if found.problem]
     _report_problems(ctx, problems)
     if as_json:
         _echo_json({label: {f.path: _file_json(f) for f in files}
                     for label, files in shown.items()})
     else:
-        rows = _show_rows(shown)
+        rows = _show_rows(shown, precision)
         if not rows:
             click.echo("no stage declares metrics (list them under 'metrics:' in gitpipe.yaml)")
         else:
@@ -168,18 +187,27 @@ def metrics_show_command(ctx: click.Context, revs: tuple[str, ...], as_json: boo
 @metrics_group.command("diff", help="Metrics whose values differ, old -> new. " + _REVS_HELP)
 @click.argument("revs", nargs=-1, metavar="[REV [REV]]")
 @click.option("-a", "--all", "everything", is_flag=True, help="Show unchanged metrics too.")
+@click.option("--targets", multiple=True, metavar="PATH",
+              help="Only this metrics file (repeatable), as DVC's --targets.")
+@_precision_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
 def metrics_diff_command(ctx: click.Context, revs: tuple[str, ...], everything: bool,
+                         targets: tuple[str, ...], precision: int | None,
                          as_json: bool) -> None:
-    from gitpipe.usecases.values import briefly, side_label
+    from gitpipe.usecases.values import briefly, refuse_undeclared, side_label
 
     old, new = _sides(revs)
-    found = project_of(ctx).metrics_diff(old, new, everything)
+    project = project_of(ctx)
+    wanted = set(refuse_undeclared(project, targets))
+    found = project.metrics_diff(old, new, everything)
+    if wanted:
+        found = found._replace(changes=[c for c in found.changes if c.file in wanted],
+                               problems=[f for f in found.problems if f.path in wanted])
     _report_problems(ctx, found.problems)
     if as_json:
         _echo_json(changes_json(found.changes))
     else:
-        print_changes([briefly(change) for change in found.changes], "metrics",
+        print_changes([briefly(change, precision) for change in found.changes], "metrics",
                       side_label(old), side_label(new), bool(found.problems))
     ctx.exit(1 if found.problems else 0)

@@ -91,16 +91,18 @@ def checkout_hint(report: StatusReport, has_remote: Callable[[], bool] | None,
 
     if not outs or not all(settled(r) for r in reasons):
         return None
-    rebuild = "'gitpipe repro' recomputes them, 'gitpipe commit' records them as they are " \
-              "(made by hand)"
+    by_hand = "'gitpipe commit' records them as they are (made by hand)"
     if cache_lacks((v.task, r.subject) for v in report.tasks if v.stale
                    for r in v.reasons if r.kind is Kind.OUT_MODIFIED):
         pull = "'gitpipe pull' fetches them from the remote, " if has_remote() else ""
         return ("hint: outs differ from what gitpipe.lock records (after a git checkout?) and "
                 "the local cache lacks the recorded ones (after 'gitpipe gc'?): "
-                f"{pull}{rebuild}")
+                f"{pull}'gitpipe repro' recomputes them, {by_hand}")
+    # With the recorded outs in the cache, a repro restores them as checkout
+    # does (their stage's fingerprint is the lock's): only a forced run recomputes.
     return ("hint: outs differ from what gitpipe.lock records (after a git checkout?): "
-            f"'gitpipe checkout' puts the recorded ones back from the cache, {rebuild}")
+            "'gitpipe checkout' (or 'gitpipe repro') puts the recorded ones back from the "
+            f"cache, 'gitpipe repro -f -s STAGE' recomputes a stage's, {by_hand}")
 
 
 def missing_outs_hint(report: StatusReport, has_remote: Callable[[], bool] | None,

@@ -222,6 +222,15 @@ def _unknown(graph: Dag, target: str) -> BadInputError:
     if maker is not None:
         return BadInputError(f"unknown stage {target!r}: it is an out of stage {maker!r}",
                              hint=f"name the stage instead: {maker}")
+    spec, colon, named = target.rpartition(":")
+    if (spec if colon else target).rsplit("/", 1)[-1] in SPEC_NAMES:
+        # DVC's `dvc.yaml:train` and `dvc.yaml` address stages by their file;
+        # gitpipe has the one gitpipe.yaml, and a target is a stage's name.
+        hint = (f"name the stage alone: {named}" if named in stages else
+                stage_hint(named, stages)) if colon else \
+            "with no targets, the command takes every stage of gitpipe.yaml"
+        return BadInputError(f"unknown stage {target!r}: targets are stage names, without "
+                             "a file (gitpipe has one gitpipe.yaml)", hint=hint)
     return BadInputError(f"unknown stage {target!r}", hint=stage_hint(target, stages))
 
 
@@ -235,6 +244,9 @@ def _maker_of(graph: Dag, target: str) -> str | None:
             return str(node)
     return None
 
+
+# The pipeline files a DVC user names in a target (`dvc.yaml:train`).
+SPEC_NAMES = ("gitpipe.yaml", "dvc.yaml")
 
 # As many stage names as a hint lists in full; beyond, it points at status.
 HINT_STAGES = 8

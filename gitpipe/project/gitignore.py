@@ -65,6 +65,23 @@ def ensure_ignored(root: Path, paths: list[str]) -> list[str]:
     return wanted
 
 
+def drop_ignored(root: Path, paths: list[str]) -> list[str]:
+    """Remove the `/path` lines `ensure_ignored` wrote for `paths` from the
+    root .gitignore (every repeat of each, the user's other lines byte for
+    byte); returns the lines removed."""
+    from gitpipe.core.atomicfile import atomic_write
+
+    ignore = root / ".gitignore"
+    gone = {f"/{path}" for path in paths}
+    lines = read_ignore_file(ignore).decode("utf-8", "surrogateescape").split("\n")
+    kept = [line for line in lines if line.removesuffix("\r") not in gone]
+    if len(kept) == len(lines):
+        return []
+    removed = [line.removesuffix("\r") for line in lines if line.removesuffix("\r") in gone]
+    atomic_write(ignore, "\n".join(kept).encode("utf-8", "surrogateescape"))
+    return list(dict.fromkeys(removed))
+
+
 def read_ignore_file(ignore: Path) -> bytes:
     """The bytes of the root .gitignore (none where there is none), read only
     where it is a regular file of at most MAX_BYTES; BadInputError naming it

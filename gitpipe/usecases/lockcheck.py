@@ -30,10 +30,10 @@ class Problems(NamedTuple):
 def lock_problems(graph: Dag, params: ParamsReader, entries: dict[str, LockEntry],
                   env_before: Callable[[str], Env | None] = lambda task: None) -> Problems:
     """Where gitpipe.lock disagrees with gitpipe.yaml and params, task by task
-    in the spec's order: a stage without an entry, or whose cmd, params, env, wdir,
-    executor settings or declared deps/outs differ; `env_before` gives the env
-    an entry recorded, where it is known (usecases/envbefore.py). Nothing is
-    hashed or run."""
+    in the spec's order: a stage without an entry, or whose cmd, params, env,
+    wdir, executor settings or declared deps/outs differ (a frozen stage is
+    not asked); `env_before` gives the env an entry recorded, where it is known
+    (usecases/envbefore.py). Nothing is hashed or run."""
     from gitpipe.hashing.canonical import same
     from gitpipe.pipeline import graph as graph_module
     from gitpipe.project.staleness import Kind, Reason, env_change, recipe_changed
@@ -42,6 +42,10 @@ def lock_problems(graph: Dag, params: ParamsReader, entries: dict[str, LockEntry
     for node in graph:
         task = graph.nodes[node]["task"]
         problems.order.append(task.name)
+        if task.stage.frozen:
+            # Never judged, as `status` judges it: no repro brings its entry
+            # in line, so a refusal would name no way out.
+            continue
         entry = entries.get(task.name)
         if entry is None:
             problems.tasks.append((task.name, ["not in gitpipe.lock"]))

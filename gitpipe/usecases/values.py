@@ -85,23 +85,28 @@ SHOWN_DIGITS = 12  # a metric's float in a table: float arithmetic's noise lies 
 EXACT_DIGITS = 15  # a float that these many digits write exactly was written so, not noise
 
 
-def brief(value: Any) -> Any:
+def brief(value: Any, precision: int | None = None) -> Any:
     """A metric's float as a table shows it: a value that needs more than
     EXACT_DIGITS significant digits (float arithmetic's 0.7259999999999999)
     to SHOWN_DIGITS, so it reads 0.726 (DVC rounds metrics too); one written
     with fewer (123456789012345.0) as it is, never a rounded number that
-    looks exact; anything else as it is. `--json` gives the values as written."""
-    if (isinstance(value, float) and math.isfinite(value)
-            and float(f"{value:.{EXACT_DIGITS}g}") != value):
+    looks exact; anything else as it is. `precision` (`--precision`, as
+    DVC's): every float rounded to that many digits after the point instead.
+    `--json` gives the values as written."""
+    if not (isinstance(value, float) and math.isfinite(value)):
+        return value
+    if precision is not None:
+        return round(value, precision)
+    if float(f"{value:.{EXACT_DIGITS}g}") != value:
         return float(f"{value:.{SHOWN_DIGITS}g}")
     return value
 
 
-def brief_values(values: Sequence[Any]) -> list[Any]:
+def brief_values(values: Sequence[Any], precision: int | None = None) -> list[Any]:
     """One metric's values side by side, as numbers: each `brief`, unless
     that would show two differing values alike; then each as written, so a
     change past the shown digits is seen (the report's table takes these)."""
-    shown = [brief(value) for value in values]
+    shown = [brief(value, precision) for value in values]
     for i, value in enumerate(values):
         for j in range(i):
             if same(shown[i], shown[j]) and not same(value, values[j]):
@@ -109,11 +114,11 @@ def brief_values(values: Sequence[Any]) -> list[Any]:
     return shown
 
 
-def brief_row(values: Sequence[Any]) -> list[str]:
+def brief_row(values: Sequence[Any], precision: int | None = None) -> list[str]:
     """A row of one metric's values side by side (`metrics show A B`), as
     its cells read: `brief_values`, and where even those read alike, as
     `distinct` writes them."""
-    return distinct(values, brief_values(values))
+    return distinct(values, brief_values(values, precision))
 
 
 def distinct(values: Sequence[Any], shown: Sequence[Any] | None = None) -> list[str]:
@@ -145,15 +150,15 @@ def _python_text(value: Any) -> str:
     return show(value) if value is ABSENT else repr(value)
 
 
-def briefly(change: Change) -> Change:
+def briefly(change: Change, precision: int | None = None) -> Change:
     """A metric's change as a table shows it: each number `brief`, unless that
     would show two differing values alike."""
-    old, new = brief(change.old), brief(change.new)
+    old, new = brief(change.old, precision), brief(change.new, precision)
     if change.changed and same(old, new):
         return change
     shown = numeric_change(old, new)  # the change of the numbers shown, in their decimals
     return change._replace(old=old, new=new,
-                           change=change.change if shown is None else brief(shown))
+                           change=change.change if shown is None else brief(shown, precision))
 
 
 class MetricsDiff(NamedTuple):
@@ -282,6 +287,37 @@ def _lock_at(revision: Revision) -> dict[str, LockEntry]:
         return lockfile.parse(revision.read_text(lockfile.LOCK_FILE) or "")
     except BadInputError as exc:
         raise BadInputError(f"{exc.message} (at {revision.rev})", exc.hint) from None
+
+
+def declared_metrics(project: Project) -> list[str]:
+    """The paths of the metrics files the work tree's gitpipe.yaml declares."""
+    return sorted({path for path, _ in _metric_tasks(_tasks(project.graph))})
+
+
+def metrics_target(project: Project, arg: str, declared: list[str] | None = None) -> str | None:
+    """`arg` as the metrics file it names (`./eval/m.json` is `eval/m.json`),
+    where gitpipe.yaml declares one there; else None. DVC's `metrics show
+    PATH` and `--targets PATH` name files where gitpipe's REVs name commits."""
+    path = arg.removeprefix("./")
+    return path if path in (declared_metrics(project) if declared is None else declared) \
+        else None
+
+
+def refuse_undeclared(project: Project, paths: Iterable[str]) -> list[str]:
+    """`paths` as metrics targets; BadInputError for one gitpipe.yaml does not declare."""
+    from gitpipe.core.errors import did_you_mean
+
+    declared = declared_metrics(project)
+    found = []
+    for arg in paths:
+        path = metrics_target(project, arg, declared)
+        if path is None:
+            near = did_you_mean(arg.removeprefix("./"), declared)
+            raise BadInputError(f"gitpipe.yaml declares no metrics file {arg!r}"
+                                + (f" ({near})" if near else ""),
+                                hint="its metrics files: " + (", ".join(declared) or "none"))
+        found.append(path)
+    return found
 
 
 def metrics_show(project: Project, revs: Sequence[str | None]) -> dict[str, list[MetricsFile]]:

@@ -223,3 +223,23 @@ def test_noop_push_of_a_few_objects_lists_nothing(make_repo, tmp_path: Path) -> 
     summary = push_outs(ci.project(), remote)
     # A few objects are looked up one by one: no listing of files/ or runs/.
     assert summary.files == 0 and calls == []
+
+
+def test_status_cloud_says_what_each_side_holds(make_repo, remote_url: str) -> None:
+    # status -c asks the remote as a pull does (packs and listings): a
+    # directory out is on the remote only once its manifest and files are.
+    ci = origin(make_repo, remote_url)
+    ci.run("repro", check=True)
+    ci.run("push", "train", check=True)
+    half = ci.run("status", "-c", "--check")
+    assert half.returncode == 1 and half.stdout.splitlines() == [
+        "new: in the local cache, not on remote 'store' ('gitpipe push' uploads them):",
+        "    data/ (prep)"], half.stdout
+    ci.run("push", check=True)
+    assert ci.run("status", "-c", "--check", check=True).stdout.startswith(
+        "the local cache and remote 'store' hold all 2 out(s)")
+    ci.commit("results")
+    laptop = clone(ci)
+    assert laptop.run("status", "-c").stdout.splitlines() == [
+        "deleted: on remote 'store', not in the local cache ('gitpipe pull' fetches them):",
+        "    data/ (prep)", "    model.bin (train)"]

@@ -221,6 +221,22 @@ def test_an_out_s_path_as_a_stage_target_names_its_stage(repo: Repo) -> None:
             f"hint: name the stage instead: {stage}"], done.stderr
 
 
+def test_a_target_addressed_by_its_file_as_dvc_s_says_to_name_the_stage(repo: Repo) -> None:
+    """`dvc repro dvc.yaml:train` and `dvc repro dvc.yaml` address stages by
+    their file; `gitpipe repro gitpipe.yaml:train` said only `unknown stage`."""
+    repo.spec({"prepare": {"cmd": "echo p > p.txt", "outs": ["p.txt"]},
+               "train": {"cmd": "echo m > m.txt", "deps": ["p.txt"], "outs": ["m.txt"]}})
+    file_words = "targets are stage names, without a file (gitpipe has one gitpipe.yaml)"
+    for args, hint in ((["repro", "gitpipe.yaml:train"], "name the stage alone: train"),
+                       (["status", "dvc.yaml:trian"], "did you mean 'train'?"),
+                       (["commit", "./dvc.yaml"],
+                        "with no targets, the command takes every stage of gitpipe.yaml")):
+        done = repo.run(*args)
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        assert done.stderr.splitlines() == [
+            f"error: unknown stage {args[1]!r}: {file_words}", f"hint: {hint}"], done.stderr
+
+
 def test_repro_failure_exit_1_with_log_hint(repo: Repo) -> None:
     repo.spec({"bad": {"cmd": "echo boom; exit 4", "outs": ["o"]}}, commit="spec")
     done = repo.run("repro")

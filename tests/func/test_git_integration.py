@@ -140,6 +140,27 @@ def test_pre_commit_refuses_a_lock_that_disagrees(repo: Repo) -> None:
     assert accepted.returncode == 0, accepted.stderr
 
 
+def test_pre_commit_accepts_a_frozen_stage_as_status_does(repo: Repo) -> None:
+    """A `frozen: true` stage that never ran (or whose cmd changed since) is
+    not stale to status, and repro never runs it: the hook refused every
+    commit of gitpipe.yaml with `download: not in gitpipe.lock` and a hint
+    to run repro, which did nothing."""
+    built(repo)
+    install_hooks(repo)
+    spec = repo.read("gitpipe.yaml") + (
+        "  download:\n    cmd: echo got > got.txt\n    frozen: true\n    outs: [got.txt]\n")
+    repo.gen({"gitpipe.yaml": spec})
+    repo.run("repro", check=True)
+    assert repo.run("status", "--check").returncode == 0
+    accepted = git_commit(repo, "a frozen stage")
+    assert accepted.returncode == 0, accepted.stderr
+    repo.gen({"gitpipe.yaml": spec.replace("echo got", "echo fetched")})
+    assert git_commit(repo, "its cmd changed").returncode == 0
+    repo.gen({"params.yaml": {"train": {"lr": 0.9}}})
+    refused = git_commit(repo, "params without repro")
+    assert refused.returncode == 1 and "download" not in refused.stderr, refused.stderr
+
+
 def test_pre_commit_groups_foreach_items_changed_alike_as_status_does(repo: Repo) -> None:
     repo.gen({"params.yaml": {"train": {"lr": 0.1}}})
     repo.spec({"train": {"foreach": ["a", "b", "c"], "do": {

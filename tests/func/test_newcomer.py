@@ -3,6 +3,7 @@ whose hint unblocks, a fresh clone told to pull, tables with headers."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -125,9 +126,15 @@ def test_after_a_git_checkout_status_points_at_gitpipe_checkout(repo: Repo) -> N
     repo.git("checkout", "-q", "HEAD~1")  # no hooks: the outs are still n=2's
     lines = repo.run("status").stdout.splitlines()
     assert lines[-1] == ("hint: outs differ from what gitpipe.lock records (after a git "
-                         "checkout?): 'gitpipe checkout' puts the recorded ones back from "
-                         "the cache, 'gitpipe repro' recomputes them, 'gitpipe commit' "
-                         "records them as they are (made by hand)"), lines
+                         "checkout?): 'gitpipe checkout' (or 'gitpipe repro') puts the "
+                         "recorded ones back from the cache, 'gitpipe repro -f -s STAGE' "
+                         "recomputes a stage's, 'gitpipe commit' records them as they are "
+                         "(made by hand)"), lines
+    # a repro, too, restores what the lock records rather than running anything
+    restored = json.loads(repo.run("repro", "--json", check=True).stdout)
+    assert {t["task"]: t["outcome"] for t in restored["tasks"]} == {
+        "make": "restored", "use": "restored"}, restored
+    assert repo.git("status", "--porcelain") == "", "the lock is as the commit has it"
     repo.run("checkout", check=True)
     assert repo.run("status").stdout == "everything is up to date\n"
     repo.gen({"made.txt": "by hand\n", "raw.txt": "edited\n"})

@@ -171,8 +171,6 @@ def test_gc_says_it_keeps_the_index_s_lock_beside_the_work_tree_s(repo: Repo) ->
 
 
 @pytest.mark.parametrize(("args", "option", "said"), [
-    (("status", "-c"), "-c", "hint: status compares with gitpipe.lock only; 'gitpipe push' "
-     "uploads what the remote lacks"),
     (("gc", "--cloud", "-w"), "--cloud", "hint: 'gitpipe gc --remote NAME' collects on a remote"),
     (("metrics", "show", "-A"), "-A", "hint: 'gitpipe metrics show' takes revisions instead"),
     (("params", "diff", "--md"), "--md", "hint: there is no markdown table; --json gives the "
@@ -299,3 +297,16 @@ def test_the_repro_table_says_why_an_up_to_date_stage_was_skipped(repo: Repo) ->
             repo.run("repro", check=True).stdout.splitlines() if line.startswith(("a ", "c "))}
     assert rows["a"] == ["skipped", "up to date"]
     assert rows["c"][0] == "ran" and rows["c"][1].endswith("new stage")
+
+
+def test_status_quiet_answers_by_its_exit_code_as_dvc_status_q(repo: Repo) -> None:
+    """A DVC user's `dvc status -q || dvc repro` ported: `status -q` prints
+    nothing and exits 1 while anything is stale, 0 once nothing is."""
+    repo.gen({"raw.txt": "one\n", "gitpipe.yaml": CHAIN})
+    repo.run("init", check=True)
+    for args in (("status", "-q"), ("-q", "status"), ("status", "--quiet")):
+        stale = repo.run(*args)
+        assert (stale.returncode, stale.stdout, stale.stderr) == (1, "", ""), args
+    repo.run("repro", check=True)
+    done = repo.run("status", "-q")
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")

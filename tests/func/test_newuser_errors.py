@@ -251,13 +251,14 @@ def test_a_dry_run_awaits_a_dep_that_a_stage_running_first_makes(repo: Repo) -> 
                      "with 'gitpipe params diff A B' and 'gitpipe metrics show A B' "
                      "(docs/howto/dvc.md)"),
     (("install",), "hint: the git hooks are 'gitpipe hooks install' (docs/howto/dvc.md)"),
-    # click's near miss for these was "Did you mean 'remote'?", another command
-    (("remove", "train"), "hint: gitpipe has no 'remove': delete the stage from gitpipe.yaml; "
-                          "the next repro drops its lock entry, and its outs and their "
-                          ".gitignore lines stay until you delete them (docs/howto/dvc.md)"),
+    # click's near miss for this was "Did you mean 'remote'?", another command
     (("move", "a", "b"), "hint: gitpipe has no 'move': change the out's path in gitpipe.yaml "
                          "and in the command that writes it, then 'gitpipe repro' "
                          "(docs/howto/dvc.md)"),
+    # click's near misses were 'verify' and 'watch'
+    (("version",), "hint: 'gitpipe --version' prints the version (docs/howto/dvc.md)"),
+    (("cache", "dir"), "hint: the local cache is .gitpipe/cache/: 'gitpipe gc' trims it, "
+                       "'gitpipe fsck' checks it (docs/howto/dvc.md)"),
 ])
 def test_a_dvc_command_gitpipe_lacks_says_what_to_do_instead(
         repo: Repo, typed: tuple[str, ...], said: str) -> None:

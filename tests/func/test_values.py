@@ -218,6 +218,40 @@ def test_a_metric_s_float_noise_is_not_shown_but_its_json_is_exact(repo: Repo) -
     assert "scores.yaml:auc 123456789012345.0" in lines(large.stdout), large.stdout
 
 
+def test_precision_rounds_the_tables_floats_as_dvc_s_does(repo: Repo) -> None:
+    """DVC users reach for `metrics show --precision N`: floats rounded to N
+    digits after the point in both tables (the change too); --json whole."""
+    metrics_repo(repo)
+    repo.gen({"scores.yaml": "auc: 0.393359416271\nsteps: 100\n"})
+    shown = repo.run("metrics", "show", "--precision", "3", check=True)
+    assert "scores.yaml:auc 0.393" in lines(shown.stdout), shown.stdout
+    assert "scores.yaml:steps 100" in lines(shown.stdout), "an int is as it is"
+    columns = repo.run("metrics", "show", "HEAD", "--precision", "1", check=True)
+    assert "metrics.json:acc 0.9" in lines(columns.stdout), columns.stdout  # 0.95 -> 0.9
+    diff = repo.run("metrics", "diff", "--precision", "2", check=True)
+    assert rows(diff.stdout) == ["scores.yaml:auc 0.7 -> 0.39 (-0.31)"], diff.stdout
+    exact = json.loads(repo.run("metrics", "diff", "--precision", "2", "--json").stdout)
+    assert exact["scores.yaml"]["auc"]["new"] == 0.393359416271, exact
+
+
+def test_a_metrics_file_s_path_shows_or_diffs_that_file_only_as_dvc_targets(
+        repo: Repo) -> None:
+    """`dvc metrics show eval/m.json` and `metrics diff --targets PATH` name
+    files; `metrics show PATH` said `unknown revision`."""
+    metrics_repo(repo)
+    shown = repo.run("metrics", "show", "scores.yaml", check=True)
+    assert lines(shown.stdout) == ["metric workspace", "scores.yaml:auc 0.7",
+                                   "scores.yaml:steps 100"], shown.stdout
+    at = repo.run("metrics", "show", "HEAD~1", "./extra.toml", "HEAD", check=True)
+    assert lines(at.stdout) == ["metric HEAD~1 HEAD", "extra.toml:eval.f1 0.5 0.75"], at.stdout
+    diff = repo.run("metrics", "diff", "HEAD~1", "--targets", "extra.toml", check=True)
+    assert rows(diff.stdout) == ["extra.toml:eval.f1 0.5 -> 0.75 (+0.25)"], diff.stdout
+    typo = repo.run("metrics", "diff", "--targets", "extra.tml")
+    assert typo.returncode == 2 and typo.stderr.splitlines()[0] == (
+        "error: gitpipe.yaml declares no metrics file 'extra.tml' (did you mean "
+        "'extra.toml'?)"), typo.stderr
+
+
 def test_a_metrics_file_missing_in_the_work_tree_shows_as_missing(repo: Repo) -> None:
     metrics_repo(repo)
     (repo.path / "extra.toml").unlink()

@@ -1,0 +1,42 @@
+"""`gitpipe status --cloud`'s lines: the outs the local cache and a remote
+do not both hold, under what settles each kind (usecases/cloudstatus.py)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gitpipe.project.lockguard import LockedOut
+    from gitpipe.usecases.cloudstatus import CloudStatus
+
+SHOWN = 10  # outs listed under a heading before the rest are counted
+
+
+def _listed(outs: list[LockedOut]) -> list[str]:
+    from gitpipe.hashing.digests import DIR_SUFFIX
+    from gitpipe.trust.checks import terminal_text  # a lock's paths come from git
+
+    # a directory out as status writes it, with its `/`
+    lines = [f"    {terminal_text(out.path)}{'/' if out.digest.endswith(DIR_SUFFIX) else ''} "
+             f"({terminal_text(out.task)})" for out in outs[:SHOWN]]
+    if len(outs) > SHOWN:
+        lines.append(f"    … and {len(outs) - SHOWN} more")
+    return lines
+
+
+def cloud_lines(found: CloudStatus) -> list[str]:
+    """The headed lists, or one line saying both sides hold every out."""
+    name = f"remote {found.remote!r}"
+    if found.in_sync:
+        return [f"the local cache and {name} hold all {found.total} out(s) gitpipe.lock "
+                "records"]
+    lines = []
+    for outs, heading in (
+            (found.new, f"new: in the local cache, not on {name} ('gitpipe push' uploads them)"),
+            (found.deleted, f"deleted: on {name}, not in the local cache ('gitpipe pull' "
+                            "fetches them)"),
+            (found.missing, f"missing: neither in the local cache nor on {name} ('gitpipe "
+                            "repro' computes them)")):
+        if outs:
+            lines += [f"{heading}:", *_listed(outs)]
+    return lines

@@ -1,0 +1,126 @@
+"""`gitpipe remove STAGE…` (as `dvc remove`): the stages go from gitpipe.yaml
+(their lines only, the rest as written), their lock entries from
+gitpipe.lock and the lines gitpipe wrote for their outs from .gitignore. The
+outs stay in the work tree, no longer ignored by git, unless `outs` asks to
+delete them too; a file git tracks (a committed metrics file) is never
+deleted here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import NamedTuple
+
+from gitpipe.core.atomicfile import atomic_write
+from gitpipe.core.errors import BadInputError, did_you_mean
+from gitpipe.core.yamlio import parse_yaml
+from gitpipe.pipeline.lockfile import LockWriter
+from gitpipe.pipeline.model import SPEC_FILE, Pipeline, Task, tasks_of
+from gitpipe.pipeline.parse import parse_pipeline, project_reader, read_inside
+from gitpipe.pipeline.specedit import without_stages
+from gitpipe.project.gitignore import cached_out_paths, drop_ignored
+from gitpipe.project.projectlock import ProjectLock
+from gitpipe.project.root import Project
+from gitpipe.storage.cache import remove_path
+
+
+class Removed(NamedTuple):
+    """What `remove` did: the stages, their lock entries, the .gitignore lines;
+    the outs deleted, and those left in the work tree (`tracked`: git's)."""
+
+    stages: list[str]
+    lock_entries: list[str]
+    ignore_lines: list[str]
+    deleted: list[str]
+    left: list[str]
+    tracked: list[str]
+    # (stage, dep) of the stages kept that read an out of a stage removed
+    unmade: list[tuple[str, str]]
+
+
+def _checked(project: Project, names: Iterable[str]) -> list[str]:
+    """The stage names asked for, each one gitpipe.yaml declares."""
+    declared = [stage.name for stage in project.pipeline.stages]
+    wanted = list(dict.fromkeys(names))
+    for name in wanted:
+        if name in declared:
+            continue
+        stage, at, key = name.partition("@")
+        if at and stage in declared:
+            raise BadInputError(f"{name!r} is one item or partition of stage {stage!r}: "
+                                "'gitpipe remove' removes whole stages",
+                                hint=f"'gitpipe remove {stage}' removes the stage; to drop "
+                                     f"{key!r} alone, change its range or list in gitpipe.yaml")
+        near = did_you_mean(name, declared)
+        raise BadInputError(f"{SPEC_FILE} declares no stage {name!r}"
+                            + (f" ({near})" if near else ""),
+                            hint="stages: " + ", ".join(declared))
+    if len(wanted) == len(declared):
+        raise BadInputError(f"removing {', '.join(wanted)} would leave {SPEC_FILE} with no "
+                            "stage, and a pipeline has at least one",
+                            hint="to drop gitpipe from this repository, delete gitpipe.yaml, "
+                                 "gitpipe.lock and .gitpipe/ (and the outs' .gitignore lines)")
+    return wanted
+
+
+def _outs(tasks: list[Task]) -> dict[str, list[str]]:
+    """{task: its declared outs}: the paths gitpipe.yaml's checks passed, never
+    one a lock entry from git names (trust: a clone's lock is input)."""
+    return {task.name: [out.path for out in task.outs] for task in tasks}
+
+
+def remove_stages(project: Project, names: Iterable[str], outs: bool = False) -> Removed:
+    """Remove the stages `names` as the module says; BadInputError, with
+    nothing changed, where one is not declared, all would go, or gitpipe.yaml
+    without them would not be valid."""
+    wanted = _checked(project, names)
+    old = {stage.name: stage for stage in project.pipeline.stages}
+    text = read_inside(project.root, SPEC_FILE, None)
+    new_text = without_stages(text, wanted)
+    try:
+        kept = parse_pipeline(parse_yaml(new_text, SPEC_FILE), SPEC_FILE,
+                              project_reader(project.root, None))
+    except BadInputError as exc:
+        raise BadInputError(f"without {', '.join(wanted)}, {SPEC_FILE} would not be valid: "
+                            f"{exc.message}", hint="nothing was changed; edit gitpipe.yaml "
+                            "by hand") from None
+    tasks = [task for name in wanted for task in tasks_of(old[name], project.today)]
+    paths = _outs(tasks)
+    project.check_paths_inside(paths)
+    gone = set(cached_out_paths(Pipeline(tuple(old[name] for name in wanted))))
+    gone -= set(cached_out_paths(kept))
+    with ProjectLock(project.gitpipe_dir, project.config.lock_wait):
+        project.__dict__.pop("lock_entries", None)  # re-read under the ProjectLock
+        atomic_write(project.root / SPEC_FILE, new_text)
+        writer = LockWriter(project.root, project.lock_entries)
+        entries = sorted(name for name in writer.entries if name.partition("@")[0] in wanted)
+        if entries:
+            writer.remove(entries)
+        writer.close()
+        lines = drop_ignored(project.root, sorted(gone))
+        deleted, left, tracked = _settle_outs(project, paths, outs)
+    return Removed(wanted, entries, lines, deleted, left, tracked, _unmade(kept, tasks))
+
+
+def _unmade(kept: Pipeline, removed: list[Task]) -> list[tuple[str, str]]:
+    """The deps of the stages kept that lie at or under an out of the removed
+    tasks: no stage writes them now (validate warns of each once it is gone)."""
+    outs = {out.path.rstrip("/") for task in removed for out in task.outs}
+    return [(stage.name, dep) for stage in kept.stages for dep in stage.deps
+            if any(dep.rstrip("/") == out or dep.startswith(out + "/") for out in outs)]
+
+
+def _settle_outs(project: Project, paths: dict[str, list[str]],
+                 delete: bool) -> tuple[list[str], list[str], list[str]]:
+    """(deleted, left, tracked): the outs there now, deleted where `delete`
+    asks and git does not track them."""
+    there = [path for path in dict.fromkeys(p for ps in paths.values() for p in ps)
+             if (project.root / path).exists() or (project.root / path).is_symlink()]
+    tracked_now = set(project.git.tracked_paths()) if there else set()
+    tracked = [path for path in there if path in tracked_now]
+    rest = [path for path in there if path not in tracked_now]
+    if not delete:
+        return [], rest, tracked
+    for path in rest:
+        remove_path(project.root / path)
+    return rest, [], tracked

@@ -1,0 +1,109 @@
+"""`gitpipe remove STAGE` as a DVC user expects of `dvc remove`: the stage's
+lines leave gitpipe.yaml (the rest as written), its lock entries leave
+gitpipe.lock and its outs' lines leave .gitignore; the outs stay unless
+`--outs`, and a file git tracks is never deleted."""
+
+from __future__ import annotations
+
+from tests.conftest import Repo
+
+SPEC = """\
+# the pipeline
+stages:
+  prepare:
+    cmd: mkdir -p data && echo p > data/clean.txt
+    outs: [data/clean.txt]
+
+  # one file per day
+  daily:
+    partition: {by: date, start: 2024-01-01, end: 2024-01-02}
+    cmd: mkdir -p days && echo ${date} > days/${date}.txt
+    deps: [data/clean.txt]
+    outs: ["days/${date}.txt"]
+  sweep:
+    foreach: [a, b]
+    do:
+      cmd: mkdir -p sweep && echo '{"s":1}' > sweep/${item}.json
+      metrics: ["sweep/${item}.json"]
+
+  # the model, trained on clean data
+  train:
+    cmd: echo m > model.txt   # keep this comment
+    deps: [data/clean.txt]
+    outs: [model.txt]
+vars:
+  - seed: 1
+"""
+
+
+def _ran(repo: Repo) -> Repo:
+    repo.gen({"gitpipe.yaml": SPEC})
+    repo.run("init", check=True)
+    repo.run("repro", check=True)
+    repo.commit("ran")
+    return repo
+
+
+def test_remove_takes_the_stage_its_lock_entries_and_its_gitignore_lines(repo: Repo) -> None:
+    _ran(repo)
+    done = repo.run("remove", "daily", check=True)
+    assert done.stdout.splitlines()[0] == (
+        "removed daily from gitpipe.yaml, 2 lock entries from gitpipe.lock, "
+        "1 line from .gitignore")
+    assert repo.read("gitpipe.yaml") == SPEC.replace(
+        "  # one file per day\n  daily:\n"
+        "    partition: {by: date, start: 2024-01-01, end: 2024-01-02}\n"
+        "    cmd: mkdir -p days && echo ${date} > days/${date}.txt\n"
+        "    deps: [data/clean.txt]\n    outs: [\"days/${date}.txt\"]\n", "")
+    assert "daily" not in repo.read("gitpipe.lock")
+    assert repo.read(".gitignore").splitlines() == ["/data/clean.txt", "/model.txt"]
+    # the outs stay, now seen by git, and the user is told so
+    assert (repo.path / "days/2024-01-01.txt").exists()
+    assert done.stderr.splitlines()[0] == (
+        "note: days/2024-01-01.txt, days/2024-01-02.txt stay in the work tree, "
+        "no longer ignored by git")
+    assert "days/" in repo.git("status", "--porcelain")
+    status = repo.run("status", check=True)
+    assert status.stdout.splitlines() == ["everything is up to date"], status
+
+
+def test_remove_outs_deletes_them_but_not_what_git_tracks(repo: Repo) -> None:
+    _ran(repo)
+    done = repo.run("remove", "train", "sweep", "--outs", check=True)
+    assert "deleted the outs model.txt" in done.stdout
+    assert not (repo.path / "model.txt").exists()
+    assert (repo.path / "sweep/a.json").exists(), "committed metrics are git's"
+    assert "note: git tracks sweep/a.json, sweep/b.json: kept" in done.stderr
+    text = repo.read("gitpipe.yaml")
+    assert "train" not in text and "sweep" not in text and "keep this comment" not in text
+    assert text.endswith("    outs: [\"days/${date}.txt\"]\n\nvars:\n  - seed: 1\n"), text
+    assert repo.read(".gitignore").splitlines() == [
+        "/data/clean.txt", "/days/[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9].txt"]
+    assert repo.run("status", check=True).stdout == "everything is up to date\n"
+
+
+def test_remove_refuses_what_it_cannot_do_and_changes_nothing(repo: Repo) -> None:
+    _ran(repo)
+    before = {name: repo.read(name) for name in ("gitpipe.yaml", "gitpipe.lock", ".gitignore")}
+    for args, said in [
+        (("trian",), "error: gitpipe.yaml declares no stage 'trian' (did you mean 'train'?)"),
+        (("daily@2024-01-01",), "error: 'daily@2024-01-01' is one item or partition of "
+                                "stage 'daily': 'gitpipe remove' removes whole stages"),
+        (("prepare", "daily", "sweep", "train"),
+         "error: removing prepare, daily, sweep, train would leave gitpipe.yaml with no "
+         "stage, and a pipeline has at least one"),
+    ]:
+        done = repo.run("remove", *args)
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        assert done.stderr.splitlines()[0] == said
+    assert {name: repo.read(name) for name in before} == before
+
+
+def test_remove_names_the_deps_no_stage_writes_now(repo: Repo) -> None:
+    _ran(repo)
+    done = repo.run("remove", "prepare", check=True)
+    assert done.stderr.splitlines() == [
+        "note: data/clean.txt stays in the work tree, no longer ignored by git",
+        "hint: delete it, or run 'gitpipe remove --outs' next time to delete it with the stage",
+        "note: stage 'daily' reads 'data/clean.txt', which no stage writes now",
+        "note: stage 'train' reads 'data/clean.txt', which no stage writes now"], done.stderr

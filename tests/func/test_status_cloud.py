@@ -1,0 +1,63 @@
+"""`gitpipe status -c` (`--cloud`, or `-r REMOTE`), as `dvc status -c`: the
+lock's outs compared between the local cache and the remote, each said with
+what settles it; `--check` exits 1 unless both hold every out."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from tests.conftest import Repo
+
+SPEC = """\
+stages:
+  prepare:
+    cmd: mkdir -p data/prepared && echo a > data/prepared/a.txt && echo b > data/prepared/b.txt
+    outs: [data/prepared/]
+  train:
+    cmd: cat data/prepared/a.txt > model.txt
+    deps: [data/prepared/]
+    outs: [model.txt]
+"""
+
+
+def test_status_cloud_says_what_push_and_pull_would_move(repo: Repo, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    store.mkdir()
+    repo.gen({"gitpipe.yaml": SPEC})
+    repo.run("init", check=True)
+    repo.run("remote", "add", "-d", "store", str(store), check=True)
+    repo.run("repro", check=True)
+    before = repo.run("status", "-c", "--check")
+    assert before.returncode == 1, before.stderr
+    assert before.stdout.splitlines() == [
+        "new: in the local cache, not on remote 'store' ('gitpipe push' uploads them):",
+        "    data/prepared/ (prepare)", "    model.txt (train)"], before.stdout
+    repo.run("push", "train", check=True)
+    assert repo.run("status", "--cloud").stdout.splitlines()[1:] == [
+        "    data/prepared/ (prepare)"]
+    repo.run("push", check=True)
+    synced = repo.run("status", "-r", "store", "--check", check=True)
+    assert synced.stdout == ("the local cache and remote 'store' hold all 2 out(s) "
+                             "gitpipe.lock records\n")
+    repo.commit("pushed")
+    clone = repo.clone_to(tmp_path / "clone")
+    assert clone.run("status", "-c").stdout.splitlines() == [
+        "deleted: on remote 'store', not in the local cache ('gitpipe pull' fetches them):",
+        "    data/prepared/ (prepare)", "    model.txt (train)"]
+    shutil.rmtree(store)
+    store.mkdir()
+    assert clone.run("status", "-c", "model.txt").stdout.splitlines() == [
+        "missing: neither in the local cache nor on remote 'store' ('gitpipe repro' "
+        "computes them):", "    model.txt (train)"]
+
+
+def test_status_cloud_without_a_remote_or_with_rev_is_refused(repo: Repo) -> None:
+    repo.gen({"gitpipe.yaml": SPEC})
+    repo.run("init", check=True)
+    repo.run("repro", check=True)
+    done = repo.run("status", "-c")
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.splitlines()[0] == "error: no remote is configured", done.stderr
+    mixed = repo.run("status", "-c", "--rev", "HEAD")
+    assert mixed.returncode == 2 and "not with --rev or --json" in mixed.stderr, mixed.stderr

@@ -1,0 +1,49 @@
+"""Attacks on `gitpipe remove --outs`, which deletes a stage's outs: a cloned
+repository declares an out reached through a committed symlinked folder
+(`up -> ..`, so `up/secret` is the user's file beside the clone), or commits
+the out itself as a link to that file, or a lock naming another path for
+the stage (the user's untracked `.env`). Nothing outside the clone is
+deleted, nor a path only the lock names."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Repo
+from tests.security.conftest import assert_only_changed, snapshot
+
+SECRET = "the user's private key\n"
+KEEP = "stages:\n  keep:\n    cmd: echo k > k.txt\n    outs: [k.txt]\n"
+
+
+@pytest.mark.parametrize("attack", ["symlinked folder", "symlinked out", "lock names another"])
+def test_remove_outs_deletes_nothing_outside_what_gitpipe_yaml_declares(
+        repo: Repo, tmp_path: Path, attack: str) -> None:
+    (tmp_path / "secret").write_text(SECRET)
+    if attack == "symlinked folder":
+        repo.gen({"gitpipe.yaml": KEEP + "  a:\n    cmd: 'true'\n    outs: [up/secret]\n"})
+        os.symlink("..", repo.path / "up")
+    elif attack == "symlinked out":
+        repo.gen({"gitpipe.yaml": KEEP + "  a:\n    cmd: 'true'\n    outs: [out.txt]\n"})
+        os.symlink("../secret", repo.path / "out.txt")
+    else:
+        repo.gen({"gitpipe.yaml": KEEP + "  a:\n    cmd: 'true'\n    outs: [out.txt]\n",
+                  "gitpipe.lock": "schema: 1\nstages:\n  a:\n    cmd: 'true'\n"
+                  "    fingerprint: xxh3:00000000000000000000000000000000\n"
+                  "    outs:\n    - {path: .env, hash: "
+                  "'xxh3:00000000000000000000000000000000', size: 1}\n"})
+    repo.commit("a hostile clone")
+    clone = repo.clone_to(tmp_path / "clone")
+    clone.gen({".env": "API_KEY=the user's, untracked\n"})
+    before = snapshot(tmp_path)
+    done = clone.run("remove", "a", "--outs")
+    assert "Traceback" not in done.stderr, done.stderr
+    assert (tmp_path / "secret").read_text() == SECRET
+    assert (clone.path / ".env").exists(), "a path only the clone's lock names"
+    allowed = ["clone/gitpipe.yaml", "clone/gitpipe.lock", "clone/.gitignore", "clone/.gitpipe"]
+    if attack == "symlinked out" and done.returncode == 0:
+        allowed.append("clone/out.txt")  # the link itself, never what it points at
+    assert_only_changed(before, snapshot(tmp_path), allowed)
