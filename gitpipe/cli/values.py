@@ -160,12 +160,17 @@ def metrics_show_command(ctx: click.Context, revs: tuple[str, ...], precision: i
     """Metrics values in the work tree, or at each REV (one column each); a
     PATH of a metrics file gitpipe.yaml declares shows that file's only (as
     DVC's targets)."""
-    from gitpipe.usecases.values import declared_metrics, metrics_target
+    from gitpipe.usecases.values import (
+        declared_metrics,
+        metrics_target,
+        refuse_path_as_revision,
+    )
 
     project = project_of(ctx)
     declared = declared_metrics(project) if revs else []
     targets = {path for arg in revs if (path := metrics_target(project, arg, declared))}
     revs = tuple(arg for arg in revs if metrics_target(project, arg, declared) is None)
+    refuse_path_as_revision(project, revs)
     shown = project.metrics_show(revs or (None,))
     if targets:
         shown = {label: [f for f in files if f.path in targets] for label, files in shown.items()}

@@ -320,6 +320,25 @@ def refuse_undeclared(project: Project, paths: Iterable[str]) -> list[str]:
     return found
 
 
+def refuse_path_as_revision(project: Project, revs: Iterable[str]) -> None:
+    """A REV of `metrics show` that git does not know but the work tree has
+    as a file: DVC's target of a file no stage declares under `metrics:`,
+    said so rather than as an unknown revision."""
+    from gitpipe.git.repo import start_commit
+
+    for rev in revs:
+        if not (project.root / rev).exists():
+            continue
+        try:
+            start_commit(project.git, rev)
+        except BadInputError:
+            declared = declared_metrics(project)
+            raise BadInputError(f"{rev!r} is neither a revision nor a metrics file "
+                                "gitpipe.yaml declares", hint="its metrics files: "
+                                + (", ".join(declared) or "none (list them under "
+                                   "'metrics:')")) from None
+
+
 def metrics_show(project: Project, revs: Sequence[str | None]) -> dict[str, list[MetricsFile]]:
     """{side label: its metrics files}, one side per revision (None: the work tree)."""
     return {side_label(rev): metrics_at(project, rev) for rev in revs}

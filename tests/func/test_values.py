@@ -246,6 +246,10 @@ def test_a_metrics_file_s_path_shows_or_diffs_that_file_only_as_dvc_targets(
     assert lines(at.stdout) == ["metric HEAD~1 HEAD", "extra.toml:eval.f1 0.5 0.75"], at.stdout
     diff = repo.run("metrics", "diff", "HEAD~1", "--targets", "extra.toml", check=True)
     assert rows(diff.stdout) == ["extra.toml:eval.f1 0.5 -> 0.75 (+0.25)"], diff.stdout
+    undeclared = repo.run("metrics", "show", "src/s.yaml")
+    assert undeclared.returncode == 2 and undeclared.stderr.splitlines() == [
+        "error: 'src/s.yaml' is neither a revision nor a metrics file gitpipe.yaml declares",
+        "hint: its metrics files: extra.toml, metrics.json, scores.yaml"], undeclared.stderr
     typo = repo.run("metrics", "diff", "--targets", "extra.tml")
     assert typo.returncode == 2 and typo.stderr.splitlines()[0] == (
         "error: gitpipe.yaml declares no metrics file 'extra.tml' (did you mean "
