@@ -556,7 +556,9 @@ def status_answers(repo: Repo, scratch: Path,
     return [cached, full, rows(ask(fresh, "--json", GITPIPE_NO_SEAL="1"))]
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Fewer examples than before the seal was exercised: each step now waits out the
+# racy window and asks the seal too, within the per-test time limit.
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(edits=st.lists(DECL_EDITS, min_size=1, max_size=4))
 def test_declarations_sealed_unsealed_and_scratch_agree(edits: list) -> None:
     with tempfile.TemporaryDirectory() as tmp:

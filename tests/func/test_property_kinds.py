@@ -196,7 +196,7 @@ def apply_rev_edit(repo: Repo, kind: str, value: int) -> None:
     repo.git("commit", "-q", "--allow-empty", "-m", kind)
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(edits=st.lists(REV_EDITS, min_size=1, max_size=5), back=st.integers(0, 5))
 @example(edits=[("link_text", 0), ("link_target", 1), ("top_link", 0), ("untracked", 2)],
          back=1)
@@ -209,7 +209,9 @@ def test_status_at_a_revision_agrees_with_a_checkout(edits: list[tuple[str, int]
         for kind, value in edits:
             apply_rev_edit(repo, kind, value)
         commits = repo.git("rev-list", "HEAD").split()
-        for rev in {commits[0], commits[min(back, len(commits) - 1)]}:
+        # HEAD, one drawn, and the commit the lock was built at (nothing stale
+        # there but what the work tree's untracked files change)
+        for rev in {commits[0], commits[min(back, len(commits) - 1)], commits[-2]}:
             assert stale_at(repo, rev) == stale_after_checkout(repo, rev), (rev, edits)
         listed = json.loads(repo.run("status", "--rev", "HEAD", "--json").stdout)
         assert {row["name"] for row in listed["stages"]} == {"conf", "tool"}
