@@ -8,7 +8,9 @@ deleted here.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
+from pathlib import Path
 from typing import NamedTuple
 
 from gitpipe.core.atomicfile import atomic_write
@@ -116,11 +118,25 @@ def _settle_outs(project: Project, paths: dict[str, list[str]],
     asks and git does not track them."""
     there = [path for path in dict.fromkeys(p for ps in paths.values() for p in ps)
              if (project.root / path).exists() or (project.root / path).is_symlink()]
-    tracked_now = set(project.git.tracked_paths()) if there else set()
-    tracked = [path for path in there if path in tracked_now]
-    rest = [path for path in there if path not in tracked_now]
+    tracked_now = project.git.tracked_paths() if there else []
+    tracked = [path for path in there if _holds_tracked(project, path, tracked_now)]
+    rest = [path for path in there if path not in tracked]
     if not delete:
         return [], rest, tracked
     for path in rest:
         remove_path(project.root / path)
     return rest, [], tracked
+
+
+def _holds_tracked(project: Project, path: str, tracked: list[str]) -> bool:
+    """Whether deleting the out `path` would delete a file git tracks: the
+    path itself, one under it (a folder out), or either through a linked
+    folder above it (`d/x.py` with a committed `d -> src` is `src/x.py`)."""
+    at = project.root / path.rstrip("/")
+    reached = Path(os.path.realpath(at.parent)) / at.name
+    try:
+        names = {path.rstrip("/"), reached.relative_to(project.real_root).as_posix()}
+    except ValueError:
+        return True  # outside the project (check_paths_inside refuses it): never deleted
+    return any(name == "." or known == name or known.startswith(name + "/")
+               for known in tracked for name in names)
