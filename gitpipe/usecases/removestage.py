@@ -16,7 +16,7 @@ from typing import NamedTuple
 from gitpipe.core.atomicfile import atomic_write
 from gitpipe.core.errors import BadInputError, did_you_mean
 from gitpipe.core.yamlio import parse_yaml
-from gitpipe.pipeline.lockfile import LockWriter
+from gitpipe.pipeline.lockfile import LOCK_FILE, LockWriter
 from gitpipe.pipeline.model import SPEC_FILE, Pipeline, Task, tasks_of
 from gitpipe.pipeline.parse import parse_pipeline, project_reader, read_inside
 from gitpipe.pipeline.specedit import without_stages
@@ -36,6 +36,7 @@ class Removed(NamedTuple):
     deleted: list[str]
     left: list[str]
     tracked: list[str]
+    own: list[str]  # gitpipe.yaml, gitpipe.lock, .gitignore named as outs: kept
     # (stage, dep) of the stages kept that read an out of a stage removed
     unmade: list[tuple[str, str]]
 
@@ -100,8 +101,8 @@ def remove_stages(project: Project, names: Iterable[str], outs: bool = False) ->
             writer.remove(entries)
         writer.close()
         lines = drop_ignored(project.root, sorted(gone))
-        deleted, left, tracked = _settle_outs(project, paths, outs)
-    return Removed(wanted, entries, lines, deleted, left, tracked, _unmade(kept, tasks))
+        deleted, left, tracked, own = _settle_outs(project, paths, outs)
+    return Removed(wanted, entries, lines, deleted, left, tracked, own, _unmade(kept, tasks))
 
 
 def _unmade(kept: Pipeline, removed: list[Task]) -> list[tuple[str, str]]:
@@ -113,25 +114,32 @@ def _unmade(kept: Pipeline, removed: list[Task]) -> list[tuple[str, str]]:
 
 
 def _settle_outs(project: Project, paths: dict[str, list[str]],
-                 delete: bool) -> tuple[list[str], list[str], list[str]]:
-    """(deleted, left, tracked): the outs there now, deleted where `delete`
-    asks and git does not track them."""
+                 delete: bool) -> tuple[list[str], list[str], list[str], list[str]]:
+    """(deleted, left, tracked, own): the outs there now, deleted where
+    `delete` asks, but those git tracks and the files `remove` itself edits
+    and keeps (_KEPT), whichever stage names them as outs."""
     there = [path for path in dict.fromkeys(p for ps in paths.values() for p in ps)
              if (project.root / path).exists() or (project.root / path).is_symlink()]
+    own = [path for path in there if _holds(project, path, list(_KEPT))]
     tracked_now = project.git.tracked_paths() if there else []
-    tracked = [path for path in there if _holds_tracked(project, path, tracked_now)]
-    rest = [path for path in there if path not in tracked]
+    tracked = [path for path in there
+               if path not in own and _holds(project, path, tracked_now)]
+    rest = [path for path in there if path not in own and path not in tracked]
     if not delete:
-        return [], rest, tracked
+        return [], rest, tracked, own
     for path in rest:
         remove_path(project.root / path)
-    return rest, [], tracked
+    return rest, [], tracked, own
 
 
-def _holds_tracked(project: Project, path: str, tracked: list[str]) -> bool:
-    """Whether deleting the out `path` would delete a file git tracks: the
-    path itself, one under it (a folder out), or either through a linked
-    folder above it (`d/x.py` with a committed `d -> src` is `src/x.py`)."""
+# What `remove` edits and keeps: never deleted as an out.
+_KEPT = (SPEC_FILE, LOCK_FILE, ".gitignore")
+
+
+def _holds(project: Project, path: str, files: list[str]) -> bool:
+    """Whether deleting the out `path` would delete one of `files`: the path
+    itself, one under it (a folder out), or either through a linked folder
+    above it (`d/x.py` with a committed `d -> src` is `src/x.py`)."""
     at = project.root / path.rstrip("/")
     reached = Path(os.path.realpath(at.parent)) / at.name
     try:
@@ -139,4 +147,4 @@ def _holds_tracked(project: Project, path: str, tracked: list[str]) -> bool:
     except ValueError:
         return True  # outside the project (check_paths_inside refuses it): never deleted
     return any(name == "." or known == name or known.startswith(name + "/")
-               for known in tracked for name in names)
+               for known in files for name in names)
