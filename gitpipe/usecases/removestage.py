@@ -20,7 +20,7 @@ from gitpipe.pipeline.lockfile import LOCK_FILE, LockWriter
 from gitpipe.pipeline.model import SPEC_FILE, Pipeline, Task, tasks_of
 from gitpipe.pipeline.parse import parse_pipeline, project_reader, read_inside
 from gitpipe.pipeline.specedit import without_stages
-from gitpipe.project.gitignore import cached_out_paths, drop_ignored
+from gitpipe.project.gitignore import cached_out_paths, drop_ignored, read_ignore_file
 from gitpipe.project.projectlock import ProjectLock
 from gitpipe.project.root import Project
 from gitpipe.storage.cache import remove_path
@@ -92,6 +92,8 @@ def remove_stages(project: Project, names: Iterable[str], outs: bool = False) ->
     project.check_paths_inside(paths)
     gone = set(cached_out_paths(Pipeline(tuple(old[name] for name in wanted))))
     gone -= set(cached_out_paths(kept))
+    # Refused here (a link, a file too large), not after the spec and lock change.
+    read_ignore_file(project.root / ".gitignore")
     with ProjectLock(project.gitpipe_dir, project.config.lock_wait):
         project.__dict__.pop("lock_entries", None)  # re-read under the ProjectLock
         atomic_write(project.root / SPEC_FILE, new_text)
