@@ -122,11 +122,12 @@ def _settle_outs(project: Project, paths: dict[str, list[str]],
     and keeps (_KEPT), whichever stage names them as outs."""
     there = [path for path in dict.fromkeys(p for ps in paths.values() for p in ps)
              if (project.root / path).exists() or (project.root / path).is_symlink()]
-    own = [path for path in there if _holds(project, path, list(_KEPT))]
-    tracked_now = project.git.tracked_paths() if there else []
+    own = [path for path in there if _holds(project, path, _and_folders(_KEPT))]
+    tracked_now = _and_folders(project.git.tracked_paths()) if there else set()
     tracked = [path for path in there
                if path not in own and _holds(project, path, tracked_now)]
-    rest = [path for path in there if path not in own and path not in tracked]
+    kept = {*own, *tracked}
+    rest = [path for path in there if path not in kept]
     if not delete:
         return [], rest, tracked, own
     for path in rest:
@@ -138,15 +139,25 @@ def _settle_outs(project: Project, paths: dict[str, list[str]],
 _KEPT = (SPEC_FILE, LOCK_FILE, ".gitignore")
 
 
-def _holds(project: Project, path: str, files: list[str]) -> bool:
-    """Whether deleting the out `path` would delete one of `files`: the path
-    itself, one under it (a folder out), or either through a linked folder
-    above it (`d/x.py` with a committed `d -> src` is `src/x.py`)."""
+def _and_folders(files: Iterable[str]) -> set[str]:
+    """`files` and every folder above each of them."""
+    found: set[str] = set()
+    for name in files:
+        while name and name not in found:
+            found.add(name)
+            name = name.rpartition("/")[0]
+    return found
+
+
+def _holds(project: Project, path: str, held: set[str]) -> bool:
+    """Whether deleting the out `path` would delete a file of `held` (files and
+    their folders, _and_folders): the path itself, one under it (a folder
+    out), or either through a linked folder above it (`d/x.py` with a
+    committed `d -> src` is `src/x.py`)."""
     at = project.root / path.rstrip("/")
     reached = Path(os.path.realpath(at.parent)) / at.name
     try:
         names = {path.rstrip("/"), reached.relative_to(project.real_root).as_posix()}
     except ValueError:
         return True  # outside the project (check_paths_inside refuses it): never deleted
-    return any(name == "." or known == name or known.startswith(name + "/")
-               for known in files for name in names)
+    return any(name == "." or name in held for name in names)
