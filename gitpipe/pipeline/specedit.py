@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from gitpipe.core.errors import BadInputError
 from gitpipe.core.yamlio import LineDict, line_of, parse_yaml
@@ -64,7 +65,8 @@ def _span(lines: list[str], first: int, after: int, top: int) -> tuple[int, int]
 def without_stages(text: str, names: Iterable[str]) -> str:
     """`text` (gitpipe.yaml) with the stages `names` removed; BadInputError
     where they cannot be found as lines of their own (a flow-style
-    `stages: {…}`)."""
+    `stages: {…}`), or where the lines left would say more than that."""
+    names = list(names)
     data = parse_yaml(text, SPEC_FILE)
     stages = data.get("stages") if isinstance(data, dict) else None
     if not isinstance(stages, LineDict):
@@ -86,4 +88,25 @@ def without_stages(text: str, names: Iterable[str]) -> str:
         after = min([key for key in keys if key > line] + [ends_at])
         first, end = _span(lines, line - 1, after - 1, stages_line - 1)
         drop.update(range(first, end))
-    return "".join(line for i, line in enumerate(lines) if i not in drop)
+    edited = "".join(line for i, line in enumerate(lines) if i not in drop)
+    _check_only_removed(data, edited, list(names))
+    return edited
+
+
+def _check_only_removed(data: dict[str, Any], edited: str, names: list[str]) -> None:
+    """Raise unless `edited` reads as `data` without the stages `names`: a
+    line taken for one stage's (a comment above it) may lie inside another's
+    quoted scalar, and the file left would change that stage or drop more."""
+    expected = dict(data)
+    expected["stages"] = {key: value for key, value in data["stages"].items()
+                          if key not in names}
+    try:
+        now = parse_yaml(edited, SPEC_FILE)
+    except BadInputError:
+        return  # not valid at all: the caller's parse says why, naming the stages
+    if now != expected:
+        raise BadInputError(f"{SPEC_FILE}: removing the lines of {', '.join(map(repr, names))} "
+                            "would change what the rest of the file says (a quoted value "
+                            "running over lines beside them)",
+                            hint="delete the stage from gitpipe.yaml by hand; the next "
+                                 "'gitpipe repro' drops its lock entry")

@@ -8,17 +8,19 @@ deleted here.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
+from pathlib import Path
 from typing import NamedTuple
 
 from gitpipe.core.atomicfile import atomic_write
 from gitpipe.core.errors import BadInputError, did_you_mean
 from gitpipe.core.yamlio import parse_yaml
-from gitpipe.pipeline.lockfile import LockWriter
+from gitpipe.pipeline.lockfile import LOCK_FILE, LockWriter
 from gitpipe.pipeline.model import SPEC_FILE, Pipeline, Task, tasks_of
 from gitpipe.pipeline.parse import parse_pipeline, project_reader, read_inside
 from gitpipe.pipeline.specedit import without_stages
-from gitpipe.project.gitignore import cached_out_paths, drop_ignored
+from gitpipe.project.gitignore import cached_out_paths, drop_ignored, read_ignore_file
 from gitpipe.project.projectlock import ProjectLock
 from gitpipe.project.root import Project
 from gitpipe.storage.cache import remove_path
@@ -34,6 +36,7 @@ class Removed(NamedTuple):
     deleted: list[str]
     left: list[str]
     tracked: list[str]
+    own: list[str]  # gitpipe.yaml, gitpipe.lock, .gitignore named as outs: kept
     # (stage, dep) of the stages kept that read an out of a stage removed
     unmade: list[tuple[str, str]]
 
@@ -89,6 +92,8 @@ def remove_stages(project: Project, names: Iterable[str], outs: bool = False) ->
     project.check_paths_inside(paths)
     gone = set(cached_out_paths(Pipeline(tuple(old[name] for name in wanted))))
     gone -= set(cached_out_paths(kept))
+    # Refused here (a link, a file too large), not after the spec and lock change.
+    read_ignore_file(project.root / ".gitignore")
     with ProjectLock(project.gitpipe_dir, project.config.lock_wait):
         project.__dict__.pop("lock_entries", None)  # re-read under the ProjectLock
         atomic_write(project.root / SPEC_FILE, new_text)
@@ -98,8 +103,8 @@ def remove_stages(project: Project, names: Iterable[str], outs: bool = False) ->
             writer.remove(entries)
         writer.close()
         lines = drop_ignored(project.root, sorted(gone))
-        deleted, left, tracked = _settle_outs(project, paths, outs)
-    return Removed(wanted, entries, lines, deleted, left, tracked, _unmade(kept, tasks))
+        deleted, left, tracked, own = _settle_outs(project, paths, outs)
+    return Removed(wanted, entries, lines, deleted, left, tracked, own, _unmade(kept, tasks))
 
 
 def _unmade(kept: Pipeline, removed: list[Task]) -> list[tuple[str, str]]:
@@ -111,16 +116,48 @@ def _unmade(kept: Pipeline, removed: list[Task]) -> list[tuple[str, str]]:
 
 
 def _settle_outs(project: Project, paths: dict[str, list[str]],
-                 delete: bool) -> tuple[list[str], list[str], list[str]]:
-    """(deleted, left, tracked): the outs there now, deleted where `delete`
-    asks and git does not track them."""
+                 delete: bool) -> tuple[list[str], list[str], list[str], list[str]]:
+    """(deleted, left, tracked, own): the outs there now, deleted where
+    `delete` asks, but those git tracks and the files `remove` itself edits
+    and keeps (_KEPT), whichever stage names them as outs."""
     there = [path for path in dict.fromkeys(p for ps in paths.values() for p in ps)
              if (project.root / path).exists() or (project.root / path).is_symlink()]
-    tracked_now = set(project.git.tracked_paths()) if there else set()
-    tracked = [path for path in there if path in tracked_now]
-    rest = [path for path in there if path not in tracked_now]
+    own = [path for path in there if _holds(project, path, _and_folders(_KEPT))]
+    tracked_now = _and_folders(project.git.tracked_paths()) if there else set()
+    tracked = [path for path in there
+               if path not in own and _holds(project, path, tracked_now)]
+    kept = {*own, *tracked}
+    rest = [path for path in there if path not in kept]
     if not delete:
-        return [], rest, tracked
+        return [], rest, tracked, own
     for path in rest:
         remove_path(project.root / path)
-    return rest, [], tracked
+    return rest, [], tracked, own
+
+
+# What `remove` edits and keeps: never deleted as an out.
+_KEPT = (SPEC_FILE, LOCK_FILE, ".gitignore")
+
+
+def _and_folders(files: Iterable[str]) -> set[str]:
+    """`files` and every folder above each of them."""
+    found: set[str] = set()
+    for name in files:
+        while name and name not in found:
+            found.add(name)
+            name = name.rpartition("/")[0]
+    return found
+
+
+def _holds(project: Project, path: str, held: set[str]) -> bool:
+    """Whether deleting the out `path` would delete a file of `held` (files and
+    their folders, _and_folders): the path itself, one under it (a folder
+    out), or either through a linked folder above it (`d/x.py` with a
+    committed `d -> src` is `src/x.py`)."""
+    at = project.root / path.rstrip("/")
+    reached = Path(os.path.realpath(at.parent)) / at.name
+    try:
+        names = {path.rstrip("/"), reached.relative_to(project.real_root).as_posix()}
+    except ValueError:
+        return True  # outside the project (check_paths_inside refuses it): never deleted
+    return any(name == "." or name in held for name in names)

@@ -5,6 +5,9 @@ gitpipe.lock and its outs' lines leave .gitignore; the outs stay unless
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from tests.conftest import Repo
 
 SPEC = """\
@@ -107,3 +110,17 @@ def test_remove_names_the_deps_no_stage_writes_now(repo: Repo) -> None:
         "hint: delete it, or run 'gitpipe remove --outs' next time to delete it with the stage",
         "note: stage 'daily' reads 'data/clean.txt', which no stage writes now",
         "note: stage 'train' reads 'data/clean.txt', which no stage writes now"], done.stderr
+
+
+def test_remove_refused_for_its_gitignore_changes_nothing(repo: Repo, tmp_path: Path) -> None:
+    """A root .gitignore gitpipe will not read (a link) is refused before the
+    stage leaves gitpipe.yaml or gitpipe.lock: nothing changed."""
+    _ran(repo)
+    (tmp_path / "elsewhere").write_text("/model.txt\n")
+    (repo.path / ".gitignore").unlink()
+    os.symlink(tmp_path / "elsewhere", repo.path / ".gitignore")
+    spec, lock = repo.read("gitpipe.yaml"), repo.read("gitpipe.lock")
+    done = repo.run("remove", "train")
+    assert done.returncode != 0 and "'.gitignore' is a symbolic link" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert (repo.read("gitpipe.yaml"), repo.read("gitpipe.lock")) == (spec, lock)

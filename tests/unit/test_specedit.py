@@ -27,3 +27,14 @@ def test_the_last_stage_ends_at_the_next_top_level_key() -> None:
 def test_flow_style_stages_are_refused(text: str) -> None:
     with pytest.raises(BadInputError, match="flow style"):
         without_stages(text, ["a"])
+
+
+def test_an_edit_that_would_change_a_stage_kept_is_refused() -> None:
+    """A line at the stage's indent that reads as a comment above `b` but lies
+    inside `a`'s quoted command: taking it with `b` would leave a valid file
+    where `a`'s command ran on into `c`, and `c` was gone."""
+    text = ('stages:\n  a:\n    cmd: "echo one\n  # x"\n  b:\n    cmd: echo b\n'
+            '  c:\n    cmd: echo c "\n')
+    with pytest.raises(BadInputError, match="'b'"):
+        without_stages(text, ["b"])
+    assert without_stages(text, ["c"]) == text.replace('  c:\n    cmd: echo c "\n', "")
