@@ -4,15 +4,12 @@ the root imports (project/pydeps.py), and watch must see it as status does."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import sys
 
 import pytest
 
-from tests.conftest import GIT_ENV, Repo, ran_cmd
-from tests.func.test_watch_items import Lines
+from tests.conftest import Repo, ran_cmd
+from tests.func.test_watch_items import watch_while
 
 
 @pytest.mark.slow
@@ -24,24 +21,10 @@ def test_watch_reruns_a_stage_when_a_module_its_python_dep_imports_changes(repo:
     repo.run("repro", check=True)
     assert repo.ran() == ["train"]
     assert repo.read("model.txt") == "20\n"
-    env = {**os.environ, **GIT_ENV, "NO_COLOR": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "gitpipe", "watch"], cwd=repo.path,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
-    lines = Lines(proc)
-    try:
-        assert lines.wait_for("watching", 60), lines.seen
-        repo.gen({"src/helpers.py": "def scale(x):\n    return x * 100\n"})
-        # (no status here: watch may rerun the stage before a status could start)
-        assert lines.wait_for("1 ran", 60), lines.seen
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        lines.thread.join(timeout=10)
-    assert any("changed: src/helpers.py" in line for line in lines.seen), lines.seen
+    seen = watch_while(repo, lambda: repo.gen({"src/helpers.py": "def scale(x):\n"
+                                                                "    return x * 100\n"}),
+                       "1 ran")
+    assert any("changed: src/helpers.py" in line for line in seen), seen
     assert repo.ran() == ["train"]
     assert repo.read("model.txt") == "200\n"
     assert repo.run("status").stdout == "everything is up to date\n"
