@@ -67,6 +67,16 @@ _PROTOCOL_HINT = ("a committed remote names its storage: a folder's path, s3://,
                   "writes .gitpipe/config.local.yaml (not committed)")
 
 
+def check_committed_remotes(committed: dict[str, Any], merged: dict[str, Any],
+                            source: str) -> None:
+    """Every rule a committed remote keeps, `committed` being the committed
+    file's remotes and `merged` both files' together: its protocol, the
+    options that reach this machine, and the hosts a bearer token may go to."""
+    check_committed_protocols(committed, source)
+    check_committed_options(committed, source)
+    check_committed_endpoints(committed, merged, source)
+
+
 def check_committed_protocols(remotes: dict[str, Any], source: str) -> None:
     """Raise for a committed remote whose URL chains filesystems (`a::b`) or
     names a protocol outside `COMMITTED_PROTOCOLS`, or whose options name

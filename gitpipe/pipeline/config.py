@@ -11,11 +11,7 @@ from gitpipe.core.errors import BadInputError
 from gitpipe.core.parsecache import cached_parse
 from gitpipe.core.yamlio import dump_yaml, parse_yaml, plain
 from gitpipe.hashing.statsig import ReadLog, read_noted
-from gitpipe.pipeline.committedoptions import (
-    check_committed_endpoints,
-    check_committed_options,
-    check_committed_protocols,
-)
+from gitpipe.pipeline.committedoptions import check_committed_remotes
 from gitpipe.pipeline.configcheck import (
     RUN_CACHE_KEYS,
     check_file,
@@ -101,10 +97,8 @@ def _config(committed: dict[str, Any], local: dict[str, Any]) -> Config:
                  else f".gitpipe/{CONFIG_FILE}")
     _refuse_committed_signing_key(committed)
     _refuse_committed_autostage(committed)
-    check_committed_protocols(committed.get("remotes") or {}, f".gitpipe/{CONFIG_FILE}")
-    check_committed_options(committed.get("remotes") or {}, f".gitpipe/{CONFIG_FILE}")
-    check_committed_endpoints(committed.get("remotes") or {}, raw.get("remotes") or {},
-                              f".gitpipe/{CONFIG_FILE}")
+    check_committed_remotes(committed.get("remotes") or {}, raw.get("remotes") or {},
+                            f".gitpipe/{CONFIG_FILE}")
     core = raw.get("core") or {}
     from_env = os.environ.get("GITPIPE_JOBS")
     jobs = jobs_from_environment(from_env) if from_env else core.get("jobs")
