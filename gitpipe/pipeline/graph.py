@@ -246,7 +246,7 @@ def _maker_of(graph: Dag, target: str) -> str | None:
 
 
 # The pipeline files a DVC user names in a target (`dvc.yaml:train`).
-SPEC_NAMES = ("gitpipe.yaml", "dvc.yaml")
+SPEC_NAMES = (SPEC_FILE, "dvc.yaml")
 
 # As many stage names as a hint lists in full; beyond, it points at status.
 HINT_STAGES = 8
