@@ -270,14 +270,7 @@ _LOOK = 1.0  # seconds status's looks (`_held`, an instant each) may add to a wa
 def _looked_at_only(fd: int, failed: OSError) -> bool:
     """Whether the exclusive flock just refused is held only shared (`_held`):
     a gitpipe holds it exclusive, which refuses a shared one too."""
-    if failed.errno not in (errno.EAGAIN, errno.EACCES):
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except OSError:
-        return False
-    fcntl.flock(fd, fcntl.LOCK_UN)
-    return True
+    return failed.errno in (errno.EAGAIN, errno.EACCES) and not _held(fd)
 
 
 def _held(fd: int) -> bool:
