@@ -81,8 +81,8 @@ def test_a_committed_proxy_never_receives_a_push(make_repo: Any, tmp_path: Path,
     said = done.stdout + done.stderr
     assert done.returncode == 2, said
     assert ".gitpipe/config.yaml: remotes.store.config_kwargs.proxies is not an option a " \
-           "committed remote of this protocol may give (a s3:// remote)" in said
-    assert "gitpipe remote modify --local store OPTION VALUE" in said
+           "committed remote of this protocol may give (a remote on s3://)" in said
+    assert "move remotes.store.config_kwargs to .gitpipe/config.local.yaml" in said
     assert "Traceback" not in said
     assert _Recorder.seen == []
     assert_only_changed(before, snapshot(tmp_path), [f"ci/{p}" for p in STATE])
