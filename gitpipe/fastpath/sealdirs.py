@@ -99,24 +99,25 @@ class Records:
                 or data[ends[0] + 1:ends[1]].decode("utf-8", "surrogateescape") != self.code):
             return
         count, files = int(data[ends[1] + 1:ends[2]]), int(data[ends[2] + 1:ends[3]])
-        self._packed = data[len(data) - count * _HEAD_BYTES - files * _FILE_BYTES:]
-        text_end = len(data) - len(self._packed) - 1
-        if text_end < ends[3] or data[text_end:text_end + 1] != b"\0":
+        # The packed numbers are sliced from `data` as each record is asked for:
+        # a large file is not copied whole again.
+        self._data, self._heads_at = data, len(data) - count * _HEAD_BYTES - files * _FILE_BYTES
+        if self._heads_at <= ends[3] or data[self._heads_at - 1] != 0:
             return
-        text = data[ends[3] + 1:text_end].decode("utf-8", "surrogateescape")
+        text = str(memoryview(data)[ends[3] + 1:self._heads_at - 1], "utf-8", "surrogateescape")
         fields = text.split("\0") if count else []
         if len(fields) != 3 * count:
             return
         self._starts = [*map(int, fields[count:2 * count]), files]
         self._joined = fields[2 * count:]
-        self._files_at = count * _HEAD_BYTES
+        self._files_at = self._heads_at + count * _HEAD_BYTES
         self._index = dict(zip(fields[:count], range(count), strict=True))
 
     def get(self, path: str) -> Record | None:
         at = self._index.get(path)
         if at is None:
             return None
-        head = self._packed[at * _HEAD_BYTES:(at + 1) * _HEAD_BYTES]
+        head = self._data[self._heads_at + at * _HEAD_BYTES:self._heads_at + (at + 1) * _HEAD_BYTES]
         joined = self._joined[at]
         names = joined.split("/") if joined else []
         first = self._starts[at]
@@ -124,7 +125,7 @@ class Records:
             return None  # not a file this module wrote: no record
         begin = self._files_at + first * _FILE_BYTES
         return (head[:40], unpack("=4q", head[40:]), names,
-                self._packed[begin:begin + len(names) * _FILE_BYTES])
+                self._data[begin:begin + len(names) * _FILE_BYTES])
 
     def of(self, paths: list[str]) -> dict[str, Record]:
         """The records read for any of `paths`."""
