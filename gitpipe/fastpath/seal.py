@@ -13,9 +13,10 @@ project lock's record names it: noop.stages_running).
 With the file-system monitor running (`gitpipe monitor start`), a seal the
 monitor vouches for is replayed without those stat calls: fastpath/sealwatch.py.
 
-A seal is written only when every input's mtime is older than the run by
-RACY_NS (git's racy rule): an input changed during the run, or within the
-mtime granularity before it, cannot be recognized by its stat data.
+A seal is written (fastpath/sealsettle.py) only when every input's mtime is
+older than the run by RACY_NS (git's racy rule): an input changed during the
+run, or within the mtime granularity before it, cannot be recognized by its
+stat data.
 
 Trust: a seal decides what status prints, so it lives where only this user
 writes, never in the work tree: this user's cache folder for the repository
