@@ -24,12 +24,14 @@ def _listed(outs: list[LockedOut]) -> list[str]:
     return lines
 
 
-def cloud_lines(found: CloudStatus) -> list[str]:
-    """The headed lists, or one line saying both sides hold every out."""
+def cloud_lines(found: CloudStatus, targeted: bool = False) -> list[str]:
+    """The headed lists, or one line saying both sides hold every out (of the
+    lock, or of the targets where `targeted`)."""
     name = f"remote {found.remote!r}"
     if found.in_sync:
-        return [f"the local cache and {name} hold all {found.total} out(s) gitpipe.lock "
-                "records"]
+        which = (f"the {found.total} out(s) of the targets" if targeted else
+                 f"all {found.total} out(s) gitpipe.lock records")
+        return [f"the local cache and {name} hold {which}"]
     lines = []
     for outs, heading in (
             (found.new, f"new: in the local cache, not on {name} ('gitpipe push' uploads them)"),

@@ -100,6 +100,8 @@ def status(ctx: click.Context, targets: tuple[str, ...], check: bool,
            rev: str | None, everything: bool, cloud: bool, remote: str | None) -> None:
     """Show stale stages and why."""
     started_ns = time.time_ns()
+    if (cloud or remote is not None) and (out := json_out(ctx)):
+        out.kind = "cloud_status"  # its error document is of the kind it would print
     project = project_of(ctx)
     # As `dvc status -q` (and `git diff --quiet`): the exit code is the answer.
     quiet = ui_of(ctx).quiet
@@ -136,11 +138,14 @@ def _cloud_status(ctx: click.Context, project: Project, targets: tuple[str, ...]
     from gitpipe.cli.cloudstatus import cloud_lines
     from gitpipe.usecases.cloudstatus import cloud_status
 
-    if rev is not None or json_out(ctx) is not None:
-        raise click.UsageError("--cloud compares the work tree's lock, in text: not with "
-                               "--rev or --json")
+    if rev is not None:
+        raise click.UsageError("--cloud compares the work tree's lock: not with --rev")
     found = cloud_status(project, remote, targets)
-    for line in [] if ui_of(ctx).quiet else cloud_lines(found):
+    if out := json_out(ctx):
+        from gitpipe.usecases.documents import cloud_status_document, remote_of
+
+        out.emit(cloud_status_document(found, remote_of(project, found.remote)))
+    for line in [] if ui_of(ctx).quiet or out else cloud_lines(found, bool(targets)):
         click.echo(line)
     if check and not found.in_sync:
         ctx.exit(1)
