@@ -303,19 +303,26 @@ def metrics_target(project: Project, arg: str, declared: list[str] | None = None
         else None
 
 
-def refuse_undeclared(project: Project, paths: Iterable[str]) -> list[str]:
-    """`paths` as metrics targets; BadInputError for one gitpipe.yaml does not declare."""
+def declared_params_files(project: Project) -> list[str]:
+    """The params files the work tree's gitpipe.yaml reads."""
+    return sorted({ref.file for stage in project.pipeline.stages for ref in stage.params})
+
+
+def refuse_undeclared(project: Project, paths: Iterable[str], params: bool = False) -> list[str]:
+    """`paths` as `--targets`: metrics files (params files, with `params`)
+    gitpipe.yaml declares; BadInputError naming the declared ones for another."""
     from gitpipe.core.errors import did_you_mean
 
-    declared = declared_metrics(project)
+    declared = declared_params_files(project) if params else declared_metrics(project)
+    what = "params" if params else "metrics"
     found = []
     for arg in paths:
-        path = metrics_target(project, arg, declared)
-        if path is None:
-            near = did_you_mean(arg.removeprefix("./"), declared)
-            raise BadInputError(f"gitpipe.yaml declares no metrics file {arg!r}"
+        path = arg.removeprefix("./")
+        if path not in declared:
+            near = did_you_mean(path, declared)
+            raise BadInputError(f"gitpipe.yaml declares no {what} file {arg!r}"
                                 + (f" ({near})" if near else ""),
-                                hint="its metrics files: " + (", ".join(declared) or "none"))
+                                hint=f"its {what} files: " + (", ".join(declared) or "none"))
         found.append(path)
     return found
 

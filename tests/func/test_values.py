@@ -118,6 +118,28 @@ def test_params_diff_refuses_a_third_revision_and_an_unknown_one(repo: Repo) -> 
     assert "Traceback" not in done.stderr
 
 
+def test_params_diff_targets_names_params_files_as_dvc_s(repo: Repo) -> None:
+    """`dvc params diff --targets FILE`: only that params file's changes; a
+    file no stage reads is refused with its near miss."""
+    params_repo(repo)
+    repo.gen({"train.yaml": {"depth": 3}})
+    repo.spec({"fit": {"cmd": "true", "params": ["train", "seed", {"train.yaml": ["depth"]}]}})
+    repo.commit("train.yaml")
+    repo.gen({"train.yaml": {"depth": 4},
+              "params.yaml": {**PARAMS, "train": {"lr": 0.02, "epochs": 14}}})
+    both = repo.run("params", "diff", check=True)
+    assert rows(both.stdout) == ["train.epochs 12 -> 14 (+2)", "train.yaml:depth 3 -> 4 (+1)"]
+    one = repo.run("params", "diff", "--targets", "./train.yaml", check=True)
+    assert rows(one.stdout) == ["train.yaml:depth 3 -> 4 (+1)"], one.stdout
+    assert json.loads(repo.run("params", "diff", "--targets", "params.yaml", "--json",
+                               check=True).stdout) == {
+        "params.yaml": {"train.epochs": {"old": 12, "new": 14, "diff": 2}}}
+    typo = repo.run("params", "diff", "--targets", "trian.yaml")
+    assert typo.returncode == 2 and typo.stderr.splitlines() == [
+        "error: gitpipe.yaml declares no params file 'trian.yaml' (did you mean "
+        "'train.yaml'?)", "hint: its params files: params.yaml, train.yaml"], typo.stderr
+
+
 def test_a_broken_params_file_at_a_revision_is_named_with_the_revision(repo: Repo) -> None:
     params_repo(repo)
     repo.gen({"params.yaml": "train: [unclosed\n"}, commit="broken")
