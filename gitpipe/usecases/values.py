@@ -152,13 +152,17 @@ def _python_text(value: Any) -> str:
 
 def briefly(change: Change, precision: int | None = None) -> Change:
     """A metric's change as a table shows it: each number `brief`, unless that
-    would show two differing values alike."""
+    would show two differing values alike; the change that of the numbers
+    shown, or with `precision` the change of the values rounded (0.8206 ->
+    0.8324 is `0.821 -> 0.832 (+0.012)` at 3, as DVC's, not +0.011)."""
     old, new = brief(change.old, precision), brief(change.new, precision)
     if change.changed and same(old, new):
         return change
+    if precision is not None:  # as DVC's: the change itself rounded, not that of the rounded
+        return change._replace(old=old, new=new, change=brief(change.change, precision))
     shown = numeric_change(old, new)  # the change of the numbers shown, in their decimals
     return change._replace(old=old, new=new,
-                           change=change.change if shown is None else brief(shown, precision))
+                           change=change.change if shown is None else brief(shown))
 
 
 class MetricsDiff(NamedTuple):

@@ -254,6 +254,11 @@ def test_precision_rounds_the_tables_floats_as_dvc_s_does(repo: Repo) -> None:
     assert rows(diff.stdout) == ["scores.yaml:auc 0.7 -> 0.39 (-0.31)"], diff.stdout
     exact = json.loads(repo.run("metrics", "diff", "--precision", "2", "--json").stdout)
     assert exact["scores.yaml"]["auc"]["new"] == 0.393359416271, exact
+    # the change is the values' change rounded, as DVC's, not the rounded values' change
+    repo.gen({"scores.yaml": "auc: 0.8206454108512965\nsteps: 100\n"}, commit="auc")
+    repo.gen({"scores.yaml": "auc: 0.8323793879785805\nsteps: 100\n"})
+    rounded = repo.run("metrics", "diff", "--precision", "3", check=True)
+    assert rows(rounded.stdout) == ["scores.yaml:auc 0.821 -> 0.832 (+0.012)"], rounded.stdout
 
 
 def test_a_metrics_file_s_path_shows_or_diffs_that_file_only_as_dvc_targets(
