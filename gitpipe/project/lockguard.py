@@ -15,7 +15,7 @@ from gitpipe.core.ranges import plural
 from gitpipe.hashing.digests import DIR_SUFFIX, XXH3
 from gitpipe.hashing.statsig import walk_files
 from gitpipe.pipeline import lockfile
-from gitpipe.pipeline.graph import is_pattern
+from gitpipe.pipeline.graph import file_addressed, is_pattern
 from gitpipe.pipeline.items import ItemSpec
 from gitpipe.pipeline.lockfile import LockedPath, LockEntry
 from gitpipe.pipeline.model import Out, Stage, Task, partition_task
@@ -152,6 +152,9 @@ def _unknown(entries: dict[str, LockEntry], target: str, stages: dict[str, Stage
                              "here, or its lock entry was not committed",
                              hint=f"'gitpipe repro {name}' computes its outs")
     known = {task.split("@", 1)[0] for task in entries}
+    addressed = file_addressed(target, stages or known)
+    if addressed is not None:
+        return addressed
     return BadInputError(f"{target!r} is neither a stage nor an out that gitpipe.lock records",
                          hint=did_you_mean(target, known | {o.path for e in entries.values()
                                                             for o in e.outs}))

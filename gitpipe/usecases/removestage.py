@@ -22,6 +22,7 @@ from typing import NamedTuple
 from gitpipe.core.atomicfile import atomic_write
 from gitpipe.core.errors import BadInputError, did_you_mean
 from gitpipe.core.yamlio import parse_yaml
+from gitpipe.pipeline.graph import file_addressed
 from gitpipe.pipeline.lockfile import LOCK_FILE, LockWriter
 from gitpipe.pipeline.model import SPEC_FILE, Pipeline, Stage, Task, partition_task, tasks_of
 from gitpipe.pipeline.parse import parse_pipeline, project_reader, read_inside
@@ -66,6 +67,9 @@ def _checked(project: Project, names: Iterable[str]) -> list[str]:
                                 "'gitpipe remove' removes whole stages",
                                 hint=f"'gitpipe remove {stage}' removes the stage; to drop "
                                      f"{key!r} alone, change its range or list in gitpipe.yaml")
+        addressed = file_addressed(name, declared)
+        if addressed is not None:
+            raise addressed
         near = did_you_mean(name, declared)
         raise BadInputError(f"{SPEC_FILE} declares no stage {name!r}"
                             + (f" ({near})" if near else ""),
