@@ -82,22 +82,22 @@ def show(value: Any) -> str:
 
 
 SHOWN_DIGITS = 12  # a metric's float in a table: float arithmetic's noise lies past them
-EXACT_DIGITS = 15  # a float that these many digits write exactly was written so, not noise
 
 
 def brief(value: Any, precision: int | None = None) -> Any:
-    """A metric's float as a table shows it: a value that needs more than
-    EXACT_DIGITS significant digits (float arithmetic's 0.7259999999999999)
-    to SHOWN_DIGITS, so it reads 0.726 (DVC rounds metrics too); one written
-    with fewer (123456789012345.0) as it is, never a rounded number that
-    looks exact; anything else as it is. `precision` (`--precision`, as
-    DVC's): every float rounded to that many digits after the point instead.
-    `--json` gives the values as written."""
+    """A metric's float as a table shows it: a fraction that needs more than
+    SHOWN_DIGITS significant digits (float arithmetic's 0.7259999999999999,
+    a computed 0.773938187033374) to SHOWN_DIGITS, so every row reads alike
+    (0.726, 0.77393818703; DVC rounds metrics too); a whole number
+    (123456789012345.0) as it is, never a rounded number that looks exact;
+    anything else as it is. `precision` (`--precision`, as DVC's): every
+    float rounded to that many digits after the point instead. `--json`
+    gives the values as written."""
     if not (isinstance(value, float) and math.isfinite(value)):
         return value
     if precision is not None:
         return round(value, precision)
-    if float(f"{value:.{EXACT_DIGITS}g}") != value:
+    if not value.is_integer():
         return float(f"{value:.{SHOWN_DIGITS}g}")
     return value
 

@@ -238,6 +238,10 @@ def test_a_metric_s_float_noise_is_not_shown_but_its_json_is_exact(repo: Repo) -
     repo.gen({"scores.yaml": "auc: 123456789012345.0\nsteps: 100\n"})
     large = repo.run("metrics", "show")
     assert "scores.yaml:auc 123456789012345.0" in lines(large.stdout), large.stdout
+    # a computed value whose shortest form has 15 digits reads as the others do
+    repo.gen({"scores.yaml": "auc: 0.773938187033374\nsteps: 100\n"})
+    computed = repo.run("metrics", "diff", check=True)
+    assert rows(computed.stdout) == ["scores.yaml:auc 0.7 -> 0.773938187033 (+0.073938187033)"]
 
 
 def test_precision_rounds_the_tables_floats_as_dvc_s_does(repo: Repo) -> None:
