@@ -218,9 +218,12 @@ def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force:
                                    lambda code: settle_exit_code(ctx, code))
     if dry_run:
         from gitpipe.cli.output import drop_lines
-        from gitpipe.project.lockguard import orphaned_entries
+        from gitpipe.fastpath.statusnotes import renamed_lines
+        from gitpipe.project.lockguard import orphaned_entries, renamed_to
 
-        for line in drop_lines(orphaned_entries(project), "would drop"):
+        orphans = orphaned_entries(project)
+        for line in [*drop_lines(orphans, "would drop"),
+                     *renamed_lines(renamed_to(project, orphans) if orphans else [])]:
             ui_of(ctx).info(line)
     verified = _verify_ran(project, report, ui_of(ctx)) if verify_after and not dry_run else None
     ok = report.ok and (verified is None or verified.ok)

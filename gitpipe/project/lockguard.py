@@ -302,3 +302,20 @@ def orphaned_entries(project: Project, known: Container[str] = ()) -> list[str]:
     stages = stages_by_name(project)
     return sorted(task for task in project.lock_entries
                   if task not in known and not declares(project, task, stages))
+
+
+def renamed_to(project: Project, orphans: Iterable[str]) -> list[tuple[str, str]]:
+    """(task, former) where a task without a lock entry declares exactly the
+    out paths the orphaned entry `former` records: a stage renamed, whose
+    former entry a repro restores it from when nothing else changed
+    (engine/runcache.FormerEntries)."""
+    entries = project.lock_entries
+    by_outs: dict[tuple[str, ...], list[str]] = {}
+    for name in orphans:
+        entry = entries.get(name)
+        if entry is not None and entry.outs:
+            by_outs.setdefault(tuple(sorted(o.path for o in entry.outs)), []).append(name)
+    if not by_outs:
+        return []
+    return [(task.name, former) for task in project.tasks if task.name not in entries
+            for former in by_outs.get(tuple(sorted(o.path for o in task.outs)), [])]

@@ -38,6 +38,9 @@ class StatusReport(NamedTuple):
     running: tuple[RunningStage, ...] = ()
     # Lock entries of tasks gitpipe.yaml no longer declares (the next repro drops them).
     orphaned: tuple[str, ...] = ()
+    # (task, former): a task new to the lock that declares an orphaned entry's
+    # outs (a stage renamed), which a repro restores from it (lockguard.renamed_to).
+    renamed: tuple[tuple[str, str], ...] = ()
 
     @property
     def stale(self) -> bool:
