@@ -15,7 +15,7 @@ from gitpipe.core.ranges import plural
 from gitpipe.hashing.digests import DIR_SUFFIX, XXH3
 from gitpipe.hashing.statsig import walk_files
 from gitpipe.pipeline import lockfile
-from gitpipe.pipeline.graph import file_addressed, is_pattern
+from gitpipe.pipeline.graph import file_addressed, is_pattern, stage_hint
 from gitpipe.pipeline.items import ItemSpec
 from gitpipe.pipeline.lockfile import LockedPath, LockEntry
 from gitpipe.pipeline.model import Out, Stage, Task, partition_task
@@ -155,9 +155,10 @@ def _unknown(entries: dict[str, LockEntry], target: str, stages: dict[str, Stage
     addressed = file_addressed(target, stages or known)
     if addressed is not None:
         return addressed
+    near = did_you_mean(target, known | {o.path for e in entries.values() for o in e.outs})
+    # else the stages gitpipe.yaml declares (its names passed the spec's checks), as repro's
     return BadInputError(f"{target!r} is neither a stage nor an out that gitpipe.lock records",
-                         hint=did_you_mean(target, known | {o.path for e in entries.values()
-                                                            for o in e.outs}))
+                         hint=near or (stage_hint(target, stages) if stages else None))
 
 
 def _held(word: str, key: str, recorded: list[str]) -> str:
