@@ -58,7 +58,8 @@ class StatusReport(NamedTuple):
                          "note": verdict.note.to_json() if verdict.note else None})
         return {**header("status"), "stale": self.stale, "stages": rows,
                 "running": [stage.to_json() for stage in self.running],
-                "orphaned": list(self.orphaned)}
+                "orphaned": list(self.orphaned),
+                "renamed": [{"task": task, "former": former} for task, former in self.renamed]}
 
 
 def status(project: Project, targets: Iterable[str] = ()) -> StatusReport:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import yaml
 
 from tests.conftest import Repo, ran_cmd
+from tests.func.test_json import document
 
 TRAIN = {"cmd": ran_cmd("train", "cp data.txt model.txt"), "deps": ["data.txt"],
          "outs": ["model.txt"]}
@@ -48,6 +49,9 @@ def test_status_and_a_dry_run_say_a_renamed_stage_may_be_restored(repo: Repo) ->
     assert status.stdout.splitlines()[-1] == note, status.stdout
     dry = repo.run("repro", "--dry-run", check=True)
     assert dry.stdout.splitlines()[-1] == note, dry.stdout
+    found = document(repo.run("status", "--json"), "status")  # the schema's too
+    assert (found["orphaned"], found["renamed"]) == (
+        ["train"], [{"task": "fit", "former": "train"}]), found
     repo.run("repro", check=True)
     assert repo.ran() == []
 
