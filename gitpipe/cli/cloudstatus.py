@@ -28,6 +28,9 @@ def cloud_lines(found: CloudStatus, targeted: bool = False) -> list[str]:
     """The headed lists, or one line saying both sides hold every out (of the
     lock, or of the targets where `targeted`)."""
     name = f"remote {found.remote!r}"
+    if not found.total:
+        return [f"gitpipe.lock records no outs yet: nothing to compare with {name} "
+                "('gitpipe repro' computes them)"]
     if found.in_sync:
         which = (f"the {found.total} out(s) of the targets" if targeted else
                  f"all {found.total} out(s) gitpipe.lock records")

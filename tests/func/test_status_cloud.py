@@ -73,6 +73,9 @@ def test_status_cloud_json_gives_each_list_and_exits_as_the_text(repo: Repo,
     assert refused.returncode == 2
     assert document(refused, "cloud_status")["error"]["message"] == "no remote is configured"
     repo.run("remote", "add", "-d", "store", str(tmp_path / "store"), check=True)
+    never = repo.run("status", "-c", check=True)  # not "hold all 0 out(s)"
+    assert never.stdout == ("gitpipe.lock records no outs yet: nothing to compare with "
+                            "remote 'store' ('gitpipe repro' computes them)\n"), never.stdout
     repo.run("repro", check=True)
     repo.run("push", "train", check=True)
     done = repo.run("status", "-c", "--json", "--check")
