@@ -87,7 +87,8 @@ def _config_notes(project: Project) -> list[str]:
               "says, as `dvc status -q`).")
 @click.option("--rev", help="Judge the pipeline as this commit has it, without a checkout.")
 @click.option("--all", "everything", is_flag=True,
-              help="List every stale stage, partition and reason; no cut.")
+              help="List every stale stage, partition and reason (with --cloud, every "
+                   "out); no cut.")
 @click.option("-c", "--cloud", is_flag=True,
               help="Compare the lock's outs between the local cache and the remote instead "
                    "(as `dvc status -c`): what push would upload, pull fetch; --check exits "
@@ -107,7 +108,7 @@ def status(ctx: click.Context, targets: tuple[str, ...], check: bool,
     quiet = ui_of(ctx).quiet
     check = check or quiet
     if cloud or remote is not None:
-        _cloud_status(ctx, project, targets, check, rev, remote)
+        _cloud_status(ctx, project, targets, check, rev, remote, everything)
         return
     if rev is not None:
         from gitpipe.usecases.revision import status_at
@@ -134,7 +135,7 @@ def status(ctx: click.Context, targets: tuple[str, ...], check: bool,
 
 
 def _cloud_status(ctx: click.Context, project: Project, targets: tuple[str, ...],
-                  check: bool, rev: str | None, remote: str | None) -> None:
+                  check: bool, rev: str | None, remote: str | None, everything: bool) -> None:
     from gitpipe.cli.cloudstatus import cloud_lines
     from gitpipe.usecases.cloudstatus import cloud_status
 
@@ -145,7 +146,8 @@ def _cloud_status(ctx: click.Context, project: Project, targets: tuple[str, ...]
         from gitpipe.usecases.documents import cloud_status_document, remote_of
 
         out.emit(cloud_status_document(found, remote_of(project, found.remote)))
-    for line in [] if ui_of(ctx).quiet or out else cloud_lines(found, bool(targets)):
+    for line in [] if ui_of(ctx).quiet or out else cloud_lines(found, bool(targets),
+                                                               everything):
         click.echo(line)
     if check and not found.in_sync:
         ctx.exit(1)

@@ -90,3 +90,17 @@ def test_status_cloud_json_gives_each_list_and_exits_as_the_text(repo: Repo,
     assert (target["in_sync"], target["total"], target["new"]) == (True, 1, [])
     said = repo.run("status", "-c", "model.txt", check=True).stdout
     assert said == "the local cache and remote 'store' hold the 1 out(s) of the targets\n"
+
+
+def test_status_cloud_cuts_a_long_list_and_all_lifts_the_cut(repo: Repo, tmp_path: Path) -> None:
+    repo.gen({"gitpipe.yaml": "stages:\n  daily:\n"
+              "    partition: {by: date, start: 2024-01-01, end: 2024-01-12}\n"
+              "    cmd: mkdir -p days && echo ${date} > days/${date}.txt\n"
+              "    outs: [\"days/${date}.txt\"]\n"})
+    repo.run("init", check=True)
+    repo.run("remote", "add", "-d", "store", str(tmp_path / "store"), check=True)
+    repo.run("repro", check=True)
+    cut = repo.run("status", "-c", check=True).stdout.splitlines()
+    assert len(cut) == 12 and cut[-1] == "    … and 2 more (--all lists them)", cut
+    every = repo.run("status", "-c", "--all", check=True).stdout.splitlines()
+    assert len(every) == 13 and every[-1] == "    days/2024-01-12.txt (daily@2024-01-12)", every
