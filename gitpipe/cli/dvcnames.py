@@ -57,6 +57,9 @@ OPTION_INSTEAD = {
        for flag in ("-a", "--all-branches", "-T", "--all-tags", "-A", "--all-commits")},
     **{(command, "--md"): "there is no markdown table; --json gives the values"
        for command in ("params diff", "metrics diff", "metrics show")},
+    ("metrics show", "--targets"): "name the metrics file among the arguments: 'gitpipe "
+    "metrics show eval/metrics.json' (with revisions: 'gitpipe metrics show main "
+    "eval/metrics.json')",
     ("dag", "--md"): "'gitpipe dag --format mermaid' prints the graph as mermaid (put it "
     "in a ```mermaid block)",
     ("dag", "--dot"): "'gitpipe dag --format dot'",

@@ -12,7 +12,8 @@ from gitpipe.cli.group import cli
 
 class _ImportGroup(click.Group):
     """`gitpipe import dvc.yaml` (the file where the tool's name goes) says
-    the command that reads it, not only "No such command"."""
+    the command that reads it, and `gitpipe import URL PATH` (DVC's `dvc
+    import`) what to do instead, not only "No such command"."""
 
     def resolve_command(self, ctx: click.Context,
                         args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
@@ -22,6 +23,13 @@ class _ImportGroup(click.Group):
             from gitpipe.trust.checks import terminal_text
 
             name = Path(args[0]).name if args else ""
+            if args and ("://" in args[0] or args[0].startswith("git@")):
+                # DVC's `dvc import URL PATH`, which gets data from another repository
+                raise click.UsageError(
+                    f"{exc.message}\nhint: 'gitpipe import dvc' reads a dvc.yaml; DVC's "
+                    "'dvc import URL PATH' has no equivalent: clone that repository and "
+                    "'gitpipe pull PATH' there, or let a stage's command download it "
+                    "(docs/howto/dvc.md)", exc.ctx) from None
             if not (name.startswith("dvc") and name.endswith((".yaml", ".yml"))):
                 raise  # a DVC pipeline file where the tool's name goes
             said = shlex.quote(terminal_text(args[0]))

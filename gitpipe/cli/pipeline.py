@@ -87,7 +87,8 @@ def _config_notes(project: Project) -> list[str]:
               "says, as `dvc status -q`).")
 @click.option("--rev", help="Judge the pipeline as this commit has it, without a checkout.")
 @click.option("--all", "everything", is_flag=True,
-              help="List every stale stage, partition and reason; no cut.")
+              help="List every stale stage, partition and reason (with --cloud, every "
+                   "out); no cut.")
 @click.option("-c", "--cloud", is_flag=True,
               help="Compare the lock's outs between the local cache and the remote instead "
                    "(as `dvc status -c`): what push would upload, pull fetch; --check exits "
@@ -100,12 +101,14 @@ def status(ctx: click.Context, targets: tuple[str, ...], check: bool,
            rev: str | None, everything: bool, cloud: bool, remote: str | None) -> None:
     """Show stale stages and why."""
     started_ns = time.time_ns()
+    if (cloud or remote is not None) and (out := json_out(ctx)):
+        out.kind = "cloud_status"  # its error document is of the kind it would print
     project = project_of(ctx)
     # As `dvc status -q` (and `git diff --quiet`): the exit code is the answer.
     quiet = ui_of(ctx).quiet
     check = check or quiet
     if cloud or remote is not None:
-        _cloud_status(ctx, project, targets, check, rev, remote)
+        _cloud_status(ctx, project, targets, check, rev, remote, everything)
         return
     if rev is not None:
         from gitpipe.usecases.revision import status_at
@@ -132,15 +135,19 @@ def status(ctx: click.Context, targets: tuple[str, ...], check: bool,
 
 
 def _cloud_status(ctx: click.Context, project: Project, targets: tuple[str, ...],
-                  check: bool, rev: str | None, remote: str | None) -> None:
+                  check: bool, rev: str | None, remote: str | None, everything: bool) -> None:
     from gitpipe.cli.cloudstatus import cloud_lines
     from gitpipe.usecases.cloudstatus import cloud_status
 
-    if rev is not None or json_out(ctx) is not None:
-        raise click.UsageError("--cloud compares the work tree's lock, in text: not with "
-                               "--rev or --json")
+    if rev is not None:
+        raise click.UsageError("--cloud compares the work tree's lock: not with --rev")
     found = cloud_status(project, remote, targets)
-    for line in [] if ui_of(ctx).quiet else cloud_lines(found):
+    if out := json_out(ctx):
+        from gitpipe.usecases.documents import cloud_status_document, remote_of
+
+        out.emit(cloud_status_document(found, remote_of(project, found.remote)))
+    for line in [] if ui_of(ctx).quiet or out else cloud_lines(found, bool(targets),
+                                                               everything):
         click.echo(line)
     if check and not found.in_sync:
         ctx.exit(1)
@@ -213,9 +220,12 @@ def repro(ctx: click.Context, targets: tuple[str, ...], jobs: int | None, force:
                                    lambda code: settle_exit_code(ctx, code))
     if dry_run:
         from gitpipe.cli.output import drop_lines
-        from gitpipe.project.lockguard import orphaned_entries
+        from gitpipe.fastpath.statusnotes import renamed_lines
+        from gitpipe.project.lockguard import orphaned_entries, renamed_to
 
-        for line in drop_lines(orphaned_entries(project), "would drop"):
+        orphans = orphaned_entries(project)
+        for line in [*drop_lines(orphans, "would drop"),
+                     *renamed_lines(renamed_to(project, orphans) if orphans else [])]:
             ui_of(ctx).info(line)
     verified = _verify_ran(project, report, ui_of(ctx)) if verify_after and not dry_run else None
     ok = report.ok and (verified is None or verified.ok)

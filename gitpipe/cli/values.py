@@ -94,14 +94,19 @@ def params_group() -> None:
 @params_group.command("diff", help="Params whose values differ, old -> new. " + _REVS_HELP)
 @click.argument("revs", nargs=-1, metavar="[REV [REV]]")
 @click.option("-a", "--all", "everything", is_flag=True, help="Show unchanged params too.")
+@click.option("--targets", multiple=True, metavar="PATH",
+              help="Only this params file (repeatable), as DVC's --targets.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
 def params_diff_command(ctx: click.Context, revs: tuple[str, ...], everything: bool,
-                        as_json: bool) -> None:
-    from gitpipe.usecases.values import side_label
+                        targets: tuple[str, ...], as_json: bool) -> None:
+    from gitpipe.usecases.values import refuse_undeclared, side_label
 
     old, new = _sides(revs)
-    changes = project_of(ctx).params_diff(old, new, everything)
+    project = project_of(ctx)
+    wanted = set(refuse_undeclared(project, targets, params=True))
+    changes = [change for change in project.params_diff(old, new, everything)
+               if not wanted or change.file in wanted]
     if as_json:
         _echo_json(changes_json(changes))
     else:

@@ -34,6 +34,7 @@ from gitpipe.fastpath.statusnotes import (
     never_ran_frozen,
     never_run_frozen_lines,
     orphaned_lines,
+    renamed_lines,
 )
 
 if TYPE_CHECKING:
@@ -142,7 +143,7 @@ def status_lines(report: StatusReport, everything: bool = False,
     hint = None if running else (missing_outs_hint(report, has_remote, lacks)
                                  or checkout_hint(report, has_remote, lacks))
     return [*lines, *([hint] if hint else []), *stop, *frozen_lines(report),
-            *orphaned_lines(report)]
+            *orphaned_lines(report), *renamed_lines(report.renamed)]
 
 
 def running_lines(report: StatusReport) -> tuple[list[str], list[str]]:

@@ -40,6 +40,18 @@ def orphaned_lines(report: StatusReport) -> list[str]:
             f"'gitpipe repro' drops {'it' if one else 'them'}"]
 
 
+def renamed_lines(pairs: Iterable[tuple[str, str]]) -> list[str]:
+    """A note for each task that declares the outs of a lock entry gitpipe.yaml
+    no longer declares (a stage renamed): status and a dry run call it new,
+    and a repro restores it from that entry's outs when nothing else changed."""
+    from gitpipe.trust.checks import terminal_text  # the lock's task names come from git
+
+    return [f"note: {terminal_text(task)} declares the outs gitpipe.lock records for "
+            f"{terminal_text(former)} (renamed?): if nothing else changed, 'gitpipe repro' "
+            f"restores them from the cache rather than running {terminal_text(task)}"
+            for task, former in pairs]
+
+
 def frozen_lines(report: StatusReport) -> list[str]:
     """The frozen stages that never ran here, which status judges neither
     stale nor up to date: that they have no outs, and what lets them run."""

@@ -222,16 +222,23 @@ def _unknown(graph: Dag, target: str) -> BadInputError:
     if maker is not None:
         return BadInputError(f"unknown stage {target!r}: it is an out of stage {maker!r}",
                              hint=f"name the stage instead: {maker}")
+    return file_addressed(target, stages) or BadInputError(
+        f"unknown stage {target!r}", hint=stage_hint(target, stages))
+
+
+def file_addressed(target: str, stages: Iterable[str]) -> BadInputError | None:
+    """The error for a target that names a stage by its file, as DVC's
+    `dvc.yaml:train` (or `dvc.yaml`, every stage) does, or None for another:
+    gitpipe has the one gitpipe.yaml, and a target is a stage's name."""
     spec, colon, named = target.rpartition(":")
-    if (spec if colon else target).rsplit("/", 1)[-1] in SPEC_NAMES:
-        # DVC's `dvc.yaml:train` and `dvc.yaml` address stages by their file;
-        # gitpipe has the one gitpipe.yaml, and a target is a stage's name.
-        hint = (f"name the stage alone: {named}" if named in stages else
-                stage_hint(named, stages)) if colon else \
-            "with no targets, the command takes every stage of gitpipe.yaml"
-        return BadInputError(f"unknown stage {target!r}: targets are stage names, without "
-                             "a file (gitpipe has one gitpipe.yaml)", hint=hint)
-    return BadInputError(f"unknown stage {target!r}", hint=stage_hint(target, stages))
+    if (spec if colon else target).rsplit("/", 1)[-1] not in SPEC_NAMES:
+        return None
+    names = set(stages)
+    hint = (f"name the stage alone: {named}" if named in names else
+            stage_hint(named, names)) if colon else \
+        "with no targets, the command takes every stage of gitpipe.yaml"
+    return BadInputError(f"unknown stage {target!r}: targets are stage names, without "
+                         "a file (gitpipe has one gitpipe.yaml)", hint=hint)
 
 
 def _maker_of(graph: Dag, target: str) -> str | None:

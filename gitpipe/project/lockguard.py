@@ -15,7 +15,7 @@ from gitpipe.core.ranges import plural
 from gitpipe.hashing.digests import DIR_SUFFIX, XXH3
 from gitpipe.hashing.statsig import walk_files
 from gitpipe.pipeline import lockfile
-from gitpipe.pipeline.graph import is_pattern
+from gitpipe.pipeline.graph import file_addressed, is_pattern, stage_hint
 from gitpipe.pipeline.items import ItemSpec
 from gitpipe.pipeline.lockfile import LockedPath, LockEntry
 from gitpipe.pipeline.model import Out, Stage, Task, partition_task
@@ -152,9 +152,13 @@ def _unknown(entries: dict[str, LockEntry], target: str, stages: dict[str, Stage
                              "here, or its lock entry was not committed",
                              hint=f"'gitpipe repro {name}' computes its outs")
     known = {task.split("@", 1)[0] for task in entries}
+    addressed = file_addressed(target, stages or known)
+    if addressed is not None:
+        return addressed
+    near = did_you_mean(target, known | {o.path for e in entries.values() for o in e.outs})
+    # else the stages gitpipe.yaml declares (its names passed the spec's checks), as repro's
     return BadInputError(f"{target!r} is neither a stage nor an out that gitpipe.lock records",
-                         hint=did_you_mean(target, known | {o.path for e in entries.values()
-                                                            for o in e.outs}))
+                         hint=near or (stage_hint(target, stages) if stages else None))
 
 
 def _held(word: str, key: str, recorded: list[str]) -> str:
@@ -299,3 +303,20 @@ def orphaned_entries(project: Project, known: Container[str] = ()) -> list[str]:
     stages = stages_by_name(project)
     return sorted(task for task in project.lock_entries
                   if task not in known and not declares(project, task, stages))
+
+
+def renamed_to(project: Project, orphans: Iterable[str]) -> list[tuple[str, str]]:
+    """(task, former) where a task without a lock entry declares exactly the
+    out paths the orphaned entry `former` records: a stage renamed, whose
+    former entry a repro restores it from when nothing else changed
+    (engine/runcache.FormerEntries)."""
+    entries = project.lock_entries
+    by_outs: dict[tuple[str, ...], list[str]] = {}
+    for name in orphans:
+        entry = entries.get(name)
+        if entry is not None and entry.outs:
+            by_outs.setdefault(tuple(sorted(o.path for o in entry.outs)), []).append(name)
+    if not by_outs:
+        return []
+    return [(task.name, former) for task in project.tasks if task.name not in entries
+            for former in by_outs.get(tuple(sorted(o.path for o in task.outs)), [])]

@@ -38,6 +38,9 @@ class StatusReport(NamedTuple):
     running: tuple[RunningStage, ...] = ()
     # Lock entries of tasks gitpipe.yaml no longer declares (the next repro drops them).
     orphaned: tuple[str, ...] = ()
+    # (task, former): a task new to the lock that declares an orphaned entry's
+    # outs (a stage renamed), which a repro restores from it (lockguard.renamed_to).
+    renamed: tuple[tuple[str, str], ...] = ()
 
     @property
     def stale(self) -> bool:
@@ -55,7 +58,8 @@ class StatusReport(NamedTuple):
                          "note": verdict.note.to_json() if verdict.note else None})
         return {**header("status"), "stale": self.stale, "stages": rows,
                 "running": [stage.to_json() for stage in self.running],
-                "orphaned": list(self.orphaned)}
+                "orphaned": list(self.orphaned),
+                "renamed": [{"task": task, "former": former} for task, former in self.renamed]}
 
 
 def status(project: Project, targets: Iterable[str] = ()) -> StatusReport:

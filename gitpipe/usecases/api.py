@@ -126,10 +126,12 @@ class Project(project_module.Project):
         without targets: which are stale, and why. Runs nothing."""
         report = run_status(self, list(targets))
         if not targets:
-            from gitpipe.project.lockguard import orphaned_entries
+            from gitpipe.project.lockguard import orphaned_entries, renamed_to
 
             judged = {verdict.task for verdict in report.tasks}
-            report = report._replace(orphaned=tuple(orphaned_entries(self, judged)))
+            orphaned = tuple(orphaned_entries(self, judged))
+            report = report._replace(orphaned=orphaned, renamed=tuple(
+                renamed_to(self, orphaned) if orphaned else ()))
         if not has_reason(report, Kind.ENV):
             return report
         from gitpipe.usecases.envbefore import with_env_before  # only to name env changes

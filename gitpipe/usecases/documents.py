@@ -1,4 +1,5 @@
-"""The `--json` documents of validate, push, fetch, pull, gc and fsck, built from
+"""The `--json` documents of validate, push, fetch, pull, gc, fsck, `status
+--cloud` and remove, built from
 what those use cases return (docs/reference/json.md). The documents of status, repro and
 backfill are their reports' own `to_json`.
 """
@@ -16,8 +17,10 @@ from gitpipe.project.lockguard import LockedOut, locked_outs
 if TYPE_CHECKING:
     from gitpipe.storage.remote import Transfer
     from gitpipe.usecases.api import Project
+    from gitpipe.usecases.cloudstatus import CloudStatus
     from gitpipe.usecases.fsck import FsckReport
     from gitpipe.usecases.garbage import GcPlan
+    from gitpipe.usecases.removestage import Removed
     from gitpipe.usecases.transfer import CheckoutReport
 
 
@@ -51,6 +54,24 @@ def transfer_document(kind: str, remote: dict[str, Any], summary: Transfer,
 def checkout_part(report: CheckoutReport) -> dict[str, Any]:
     return {"restored": sorted(report.restored), "unchanged": sorted(report.unchanged),
             "kept": _outs(report.kept), "orphaned": _outs(report.orphaned)}
+
+
+def cloud_status_document(found: CloudStatus, remote: dict[str, Any]) -> dict[str, Any]:
+    """`status --cloud`: the outs compared, by what each side lacks, as the text
+    lists them (`new`, `deleted`, `missing`)."""
+    return {**header("cloud_status"), "in_sync": found.in_sync, "remote": remote,
+            "total": found.total, "new": _outs(found.new), "deleted": _outs(found.deleted),
+            "missing": _outs(found.missing)}
+
+
+def remove_document(done: Removed) -> dict[str, Any]:
+    """What `remove` took out (stages, lock entries, .gitignore lines) and what
+    became of their outs, as its text says it."""
+    return {**header("remove"), "ok": True, "stages": done.stages, "spec": done.spec,
+            "lock_entries": done.lock_entries, "ignore_lines": done.ignore_lines,
+            "deleted": done.deleted, "left": done.left, "tracked": done.tracked,
+            "own": done.own, "beyond_range": done.beyond,
+            "unmade": [{"stage": stage, "dep": dep} for stage, dep in done.unmade]}
 
 
 def _outs(outs: Iterable[LockedOut]) -> list[dict[str, Any]]:

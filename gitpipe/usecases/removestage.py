@@ -3,7 +3,13 @@
 gitpipe.lock and the lines gitpipe wrote for their outs from .gitignore. The
 outs stay in the work tree, no longer ignored by git, unless `outs` asks to
 delete them too; a file git tracks (a committed metrics file) is never
-deleted here.
+deleted here, nor an out of a partition the lock records outside a stage's
+declared range (it is named instead: a lock is input, never a list of paths
+to delete).
+
+A gitpipe.yaml that is a link is edited through it, as git writes through
+a linked config file and as an editor does, where the file it leads to lies
+in the work tree (not under .git); the link stays a link.
 """
 
 from __future__ import annotations
@@ -16,19 +22,24 @@ from typing import NamedTuple
 from gitpipe.core.atomicfile import atomic_write
 from gitpipe.core.errors import BadInputError, did_you_mean
 from gitpipe.core.yamlio import parse_yaml
+from gitpipe.pipeline.graph import file_addressed
 from gitpipe.pipeline.lockfile import LOCK_FILE, LockWriter
-from gitpipe.pipeline.model import SPEC_FILE, Pipeline, Task, tasks_of
+from gitpipe.pipeline.model import SPEC_FILE, Pipeline, Stage, Task, partition_task, tasks_of
 from gitpipe.pipeline.parse import parse_pipeline, project_reader, read_inside
+from gitpipe.pipeline.partitions import PartitionSpec, is_key
 from gitpipe.pipeline.specedit import without_stages
 from gitpipe.project.gitignore import cached_out_paths, drop_ignored, read_ignore_file
 from gitpipe.project.projectlock import ProjectLock
 from gitpipe.project.root import Project
 from gitpipe.storage.cache import remove_path
+from gitpipe.trust.checks import terminal_text
 
 
 class Removed(NamedTuple):
     """What `remove` did: the stages, their lock entries, the .gitignore lines;
-    the outs deleted, and those left in the work tree (`tracked`: git's)."""
+    the outs deleted, and those left in the work tree (`tracked`: git's;
+    `beyond`: of partitions outside the declared range); `spec`: the file
+    written, gitpipe.yaml or the one it links to."""
 
     stages: list[str]
     lock_entries: list[str]
@@ -39,6 +50,8 @@ class Removed(NamedTuple):
     own: list[str]  # gitpipe.yaml, gitpipe.lock, .gitignore named as outs: kept
     # (stage, dep) of the stages kept that read an out of a stage removed
     unmade: list[tuple[str, str]]
+    beyond: list[str]
+    spec: str
 
 
 def _checked(project: Project, names: Iterable[str]) -> list[str]:
@@ -54,6 +67,9 @@ def _checked(project: Project, names: Iterable[str]) -> list[str]:
                                 "'gitpipe remove' removes whole stages",
                                 hint=f"'gitpipe remove {stage}' removes the stage; to drop "
                                      f"{key!r} alone, change its range or list in gitpipe.yaml")
+        addressed = file_addressed(name, declared)
+        if addressed is not None:
+            raise addressed
         near = did_you_mean(name, declared)
         raise BadInputError(f"{SPEC_FILE} declares no stage {name!r}"
                             + (f" ({near})" if near else ""),
@@ -78,6 +94,7 @@ def remove_stages(project: Project, names: Iterable[str], outs: bool = False) ->
     without them would not be valid."""
     wanted = _checked(project, names)
     old = {stage.name: stage for stage in project.pipeline.stages}
+    spec = _spec_file(project)
     text = read_inside(project.root, SPEC_FILE, None)
     new_text = without_stages(text, wanted)
     try:
@@ -96,7 +113,7 @@ def remove_stages(project: Project, names: Iterable[str], outs: bool = False) ->
     read_ignore_file(project.root / ".gitignore")
     with ProjectLock(project.gitpipe_dir, project.config.lock_wait):
         project.__dict__.pop("lock_entries", None)  # re-read under the ProjectLock
-        atomic_write(project.root / SPEC_FILE, new_text)
+        atomic_write(project.root / spec, new_text)
         writer = LockWriter(project.root, project.lock_entries)
         entries = sorted(name for name in writer.entries if name.partition("@")[0] in wanted)
         if entries:
@@ -104,7 +121,53 @@ def remove_stages(project: Project, names: Iterable[str], outs: bool = False) ->
         writer.close()
         lines = drop_ignored(project.root, sorted(gone))
         deleted, left, tracked, own = _settle_outs(project, paths, outs)
-    return Removed(wanted, entries, lines, deleted, left, tracked, own, _unmade(kept, tasks))
+    beyond = _beyond_range(project, old, entries, {p for ps in paths.values() for p in ps})
+    return Removed(wanted, entries, lines, deleted, left, tracked, own, _unmade(kept, tasks),
+                   beyond, spec)
+
+
+def _spec_file(project: Project) -> str:
+    """The file `remove` writes, relative to the root: gitpipe.yaml, or the file
+    it links to, which must lie in the work tree outside .git (BadInputError,
+    nothing changed, otherwise)."""
+    link = project.root / SPEC_FILE
+    if not link.is_symlink():
+        return SPEC_FILE
+    real = Path(os.path.realpath(link))
+    try:
+        target = real.relative_to(project.real_root).as_posix()
+    except ValueError:
+        target = ""
+    if not target or target.split("/")[0] == ".git" or not real.is_file():
+        named = terminal_text(repr(target))  # a clone's link: its text is input
+        where = ("outside the work tree" if not target else f"to {named}, in .git"
+                 if target.split("/")[0] == ".git" else f"to {named}, no file")
+        raise BadInputError(f"{SPEC_FILE} is a link that leads {where}: 'gitpipe remove' "
+                            "edits only a file of the work tree",
+                            hint="nothing was changed; edit the pipeline by hand")
+    return target
+
+
+def _beyond_range(project: Project, stages: dict[str, Stage], entries: list[str],
+                  declared: set[str]) -> list[str]:
+    """The outs in the work tree of the lock entries dropped for date partitions
+    outside their stage's declared range: each out as the stage's own template
+    writes it for that key (a key a date stage makes, never a path the lock
+    says), to name them; `remove` deletes none."""
+    found: list[str] = []
+    for entry in entries:
+        name, _, key = entry.partition("@")
+        stage = stages[name]
+        if not isinstance(stage.partition, PartitionSpec) or not is_key(key, stage.partition.freq):
+            continue
+        found += [out.path for out in partition_task(stage, key).outs
+                  if out.path not in declared and _there(project, out.path)]
+    return list(dict.fromkeys(found))
+
+
+def _there(project: Project, path: str) -> bool:
+    at = project.root / path
+    return at.exists() or at.is_symlink()
 
 
 def _unmade(kept: Pipeline, removed: list[Task]) -> list[tuple[str, str]]:

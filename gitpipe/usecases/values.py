@@ -82,22 +82,22 @@ def show(value: Any) -> str:
 
 
 SHOWN_DIGITS = 12  # a metric's float in a table: float arithmetic's noise lies past them
-EXACT_DIGITS = 15  # a float that these many digits write exactly was written so, not noise
 
 
 def brief(value: Any, precision: int | None = None) -> Any:
-    """A metric's float as a table shows it: a value that needs more than
-    EXACT_DIGITS significant digits (float arithmetic's 0.7259999999999999)
-    to SHOWN_DIGITS, so it reads 0.726 (DVC rounds metrics too); one written
-    with fewer (123456789012345.0) as it is, never a rounded number that
-    looks exact; anything else as it is. `precision` (`--precision`, as
-    DVC's): every float rounded to that many digits after the point instead.
-    `--json` gives the values as written."""
+    """A metric's float as a table shows it: a fraction that needs more than
+    SHOWN_DIGITS significant digits (float arithmetic's 0.7259999999999999,
+    a computed 0.773938187033374) to SHOWN_DIGITS, so every row reads alike
+    (0.726, 0.77393818703; DVC rounds metrics too); a whole number
+    (123456789012345.0) as it is, never a rounded number that looks exact;
+    anything else as it is. `precision` (`--precision`, as DVC's): every
+    float rounded to that many digits after the point instead. `--json`
+    gives the values as written."""
     if not (isinstance(value, float) and math.isfinite(value)):
         return value
     if precision is not None:
         return round(value, precision)
-    if float(f"{value:.{EXACT_DIGITS}g}") != value:
+    if not value.is_integer():
         return float(f"{value:.{SHOWN_DIGITS}g}")
     return value
 
@@ -152,13 +152,17 @@ def _python_text(value: Any) -> str:
 
 def briefly(change: Change, precision: int | None = None) -> Change:
     """A metric's change as a table shows it: each number `brief`, unless that
-    would show two differing values alike."""
+    would show two differing values alike; the change that of the numbers
+    shown, or with `precision` the change of the values rounded (0.8206 ->
+    0.8324 is `0.821 -> 0.832 (+0.012)` at 3, as DVC's, not +0.011)."""
     old, new = brief(change.old, precision), brief(change.new, precision)
     if change.changed and same(old, new):
         return change
+    if precision is not None:  # as DVC's: the change itself rounded, not that of the rounded
+        return change._replace(old=old, new=new, change=brief(change.change, precision))
     shown = numeric_change(old, new)  # the change of the numbers shown, in their decimals
     return change._replace(old=old, new=new,
-                           change=change.change if shown is None else brief(shown, precision))
+                           change=change.change if shown is None else brief(shown))
 
 
 class MetricsDiff(NamedTuple):
@@ -303,19 +307,26 @@ def metrics_target(project: Project, arg: str, declared: list[str] | None = None
         else None
 
 
-def refuse_undeclared(project: Project, paths: Iterable[str]) -> list[str]:
-    """`paths` as metrics targets; BadInputError for one gitpipe.yaml does not declare."""
+def declared_params_files(project: Project) -> list[str]:
+    """The params files the work tree's gitpipe.yaml reads."""
+    return sorted({ref.file for stage in project.pipeline.stages for ref in stage.params})
+
+
+def refuse_undeclared(project: Project, paths: Iterable[str], params: bool = False) -> list[str]:
+    """`paths` as `--targets`: metrics files (params files, with `params`)
+    gitpipe.yaml declares; BadInputError naming the declared ones for another."""
     from gitpipe.core.errors import did_you_mean
 
-    declared = declared_metrics(project)
+    declared = declared_params_files(project) if params else declared_metrics(project)
+    what = "params" if params else "metrics"
     found = []
     for arg in paths:
-        path = metrics_target(project, arg, declared)
-        if path is None:
-            near = did_you_mean(arg.removeprefix("./"), declared)
-            raise BadInputError(f"gitpipe.yaml declares no metrics file {arg!r}"
+        path = arg.removeprefix("./")
+        if path not in declared:
+            near = did_you_mean(path, declared)
+            raise BadInputError(f"gitpipe.yaml declares no {what} file {arg!r}"
                                 + (f" ({near})" if near else ""),
-                                hint="its metrics files: " + (", ".join(declared) or "none"))
+                                hint=f"its {what} files: " + (", ".join(declared) or "none"))
         found.append(path)
     return found
 

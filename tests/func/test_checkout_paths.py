@@ -55,7 +55,9 @@ def test_checkout_by_path_and_inside_a_directory_out(repo: Repo) -> None:
     done = repo.run("checkout", "data/nope.txt")
     assert done.returncode == 2 and "no such file in the out 'data'" in done.stderr
     done = repo.run("checkout", "elsewhere.txt")
-    assert done.returncode == 2 and "neither a stage nor an out" in done.stderr
+    assert done.returncode == 2 and done.stderr.splitlines() == [
+        "error: 'elsewhere.txt' is neither a stage nor an out that gitpipe.lock records",
+        "hint: the stages are make, single"], done.stderr  # as repro's, without a near miss
 
 
 def test_plain_checkout_names_the_stages_never_run(repo: Repo) -> None:

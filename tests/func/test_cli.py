@@ -221,16 +221,26 @@ def test_an_out_s_path_as_a_stage_target_names_its_stage(repo: Repo) -> None:
             f"hint: name the stage instead: {stage}"], done.stderr
 
 
-def test_a_target_addressed_by_its_file_as_dvc_s_says_to_name_the_stage(repo: Repo) -> None:
+def test_a_target_addressed_by_its_file_as_dvc_s_says_to_name_the_stage(repo: Repo,
+                                                                       tmp_path: Path) -> None:
     """`dvc repro dvc.yaml:train` and `dvc repro dvc.yaml` address stages by
-    their file; `gitpipe repro gitpipe.yaml:train` said only `unknown stage`."""
+    their file; `gitpipe repro gitpipe.yaml:train` said only `unknown stage`,
+    `push`, `checkout` (the lock's targets) and `remove` said less still."""
     repo.spec({"prepare": {"cmd": "echo p > p.txt", "outs": ["p.txt"]},
                "train": {"cmd": "echo m > m.txt", "deps": ["p.txt"], "outs": ["m.txt"]}})
     file_words = "targets are stage names, without a file (gitpipe has one gitpipe.yaml)"
     for args, hint in ((["repro", "gitpipe.yaml:train"], "name the stage alone: train"),
                        (["status", "dvc.yaml:trian"], "did you mean 'train'?"),
                        (["commit", "./dvc.yaml"],
-                        "with no targets, the command takes every stage of gitpipe.yaml")):
+                        "with no targets, the command takes every stage of gitpipe.yaml"),
+                       # the commands whose targets are the lock's, and remove's, alike
+                       (["push", "dvc.yaml:train"], "name the stage alone: train"),
+                       (["checkout", "dvc.yaml:trian"], "did you mean 'train'?"),
+                       (["remove", "dvc.yaml:train"], "name the stage alone: train")):
+        if args[0] == "push":
+            repo.run("init", check=True)
+            repo.run("remote", "add", "-d", "store", str(tmp_path / "store"), check=True)
+            repo.run("repro", check=True)
         done = repo.run(*args)
         assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
         assert done.stderr.splitlines() == [

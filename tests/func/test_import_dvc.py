@@ -201,3 +201,15 @@ def test_the_file_named_where_the_tool_goes_says_the_command(repo: Repo) -> None
     assert "Traceback" not in done.stderr
     other = repo.run("import", "pipeline")
     assert other.returncode == 2 and "hint:" not in other.stderr, other.stderr
+
+
+def test_dvc_import_of_a_repository_s_data_says_what_to_do_instead(repo: Repo) -> None:
+    """`dvc import URL PATH` gets data from another repository; typed as
+    `gitpipe import URL PATH` it was click's bare `No such command`."""
+    done = repo.run("import", "https://github.com/example/registry", "data/data.xml")
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.splitlines()[-1] == (
+        "hint: 'gitpipe import dvc' reads a dvc.yaml; DVC's 'dvc import URL PATH' has no "
+        "equivalent: clone that repository and 'gitpipe pull PATH' there, or let a stage's "
+        "command download it (docs/howto/dvc.md)"), done.stderr
+    assert not (repo.path / "gitpipe.yaml").exists()

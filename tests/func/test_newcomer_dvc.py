@@ -173,6 +173,8 @@ def test_gc_says_it_keeps_the_index_s_lock_beside_the_work_tree_s(repo: Repo) ->
 @pytest.mark.parametrize(("args", "option", "said"), [
     (("gc", "--cloud", "-w"), "--cloud", "hint: 'gitpipe gc --remote NAME' collects on a remote"),
     (("metrics", "show", "-A"), "-A", "hint: 'gitpipe metrics show' takes revisions instead"),
+    (("metrics", "show", "--targets", "m.json"), "--targets",
+     "hint: name the metrics file among the arguments: 'gitpipe metrics show eval/metrics.json'"),
     (("params", "diff", "--md"), "--md", "hint: there is no markdown table; --json gives the "
      "values"),
     (("push", "--all-branches"), "--all-branches", "hint: gitpipe moves what the checked-out "

@@ -124,3 +124,60 @@ def test_remove_refused_for_its_gitignore_changes_nothing(repo: Repo, tmp_path: 
     assert done.returncode != 0 and "'.gitignore' is a symbolic link" in done.stderr
     assert "Traceback" not in done.stderr
     assert (repo.read("gitpipe.yaml"), repo.read("gitpipe.lock")) == (spec, lock)
+
+
+def test_remove_json_says_what_the_text_says(repo: Repo) -> None:
+    from tests.func.test_json import document
+
+    _ran(repo)
+    doc = document(repo.run("remove", "prepare", "sweep", "--json", check=True), "remove")
+    assert {key: doc[key] for key in ("ok", "stages", "spec", "lock_entries", "ignore_lines",
+                                      "deleted", "left", "tracked", "beyond_range")} == {
+        "ok": True, "stages": ["prepare", "sweep"], "spec": "gitpipe.yaml",
+        "lock_entries": ["prepare", "sweep@a", "sweep@b"], "ignore_lines": ["/data/clean.txt"],
+        "deleted": [], "left": ["data/clean.txt"], "tracked": ["sweep/a.json", "sweep/b.json"],
+        "beyond_range": []}
+    assert doc["unmade"] == [{"stage": "daily", "dep": "data/clean.txt"},
+                             {"stage": "train", "dep": "data/clean.txt"}]
+    assert doc["git_add"]["paths"] == [".gitignore", "gitpipe.lock", "gitpipe.yaml"]
+    refused = repo.run("remove", "trian", "--json")
+    assert refused.returncode == 2
+    assert document(refused, "remove")["error"]["message"] == (
+        "gitpipe.yaml declares no stage 'trian' (did you mean 'train'?)")
+
+
+def test_remove_edits_a_linked_gitpipe_yaml_through_its_link(repo: Repo) -> None:
+    """As git writes a linked config file, and an editor a linked file: the
+    file the link leads to is edited, the link stays a link (it became a
+    plain file, a type change git reports)."""
+    _ran(repo)
+    (repo.path / "pipelines").mkdir()
+    (repo.path / "gitpipe.yaml").rename(repo.path / "pipelines/ml.yaml")
+    os.symlink("pipelines/ml.yaml", repo.path / "gitpipe.yaml")
+    repo.commit("the pipeline lives in pipelines/")
+    done = repo.run("remove", "train", check=True)
+    assert done.stdout.splitlines()[0] == (
+        "removed train from gitpipe.yaml (pipelines/ml.yaml, which it links to), "
+        "1 lock entry from gitpipe.lock, 1 line from .gitignore")
+    assert os.readlink(repo.path / "gitpipe.yaml") == "pipelines/ml.yaml"
+    assert "train:" not in repo.read("pipelines/ml.yaml")
+    assert "git add .gitignore gitpipe.lock pipelines/ml.yaml" in done.stdout
+    assert repo.git("status", "--porcelain", "gitpipe.yaml") == ""
+
+
+def test_remove_names_the_outs_of_partitions_outside_the_range_it_keeps(repo: Repo) -> None:
+    """A narrowed range leaves the lock's entries of the partitions before it
+    (a backfill may run them): their outs are neither deleted by --outs (a
+    lock is input, not a list of paths to delete) nor passed over in
+    silence."""
+    _ran(repo)
+    spec = repo.read("gitpipe.yaml").replace("start: 2024-01-01, end: 2024-01-02",
+                                             "start: 2024-01-02, end: 2024-01-02")
+    repo.gen({"gitpipe.yaml": spec}, commit="narrowed")
+    done = repo.run("remove", "daily", "--outs", check=True)
+    assert "deleted the outs days/2024-01-02.txt" in done.stdout
+    assert (repo.path / "days/2024-01-01.txt").exists()
+    assert done.stderr.splitlines()[0] == (
+        "note: days/2024-01-01.txt stays in the work tree, no longer ignored by git: outs "
+        "of partitions outside the stage's declared range, which gitpipe.lock recorded "
+        "('--outs' deletes only the range's)"), done.stderr

@@ -8,6 +8,7 @@ from __future__ import annotations
 import yaml
 
 from tests.conftest import Repo, ran_cmd
+from tests.func.test_json import document
 
 TRAIN = {"cmd": ran_cmd("train", "cp data.txt model.txt"), "deps": ["data.txt"],
          "outs": ["model.txt"]}
@@ -34,6 +35,25 @@ def test_a_renamed_stage_is_restored_from_its_former_entry(repo: Repo) -> None:
     assert list(stages) == ["fit"]
     assert repo.read("model.txt") == "rows\n"
     assert repo.run("status").stdout == "everything is up to date\n"
+
+
+def test_status_and_a_dry_run_say_a_renamed_stage_may_be_restored(repo: Repo) -> None:
+    """Both call the renamed stage new (its name has no entry) and, before this
+    note, a dry run said `would run fit` for what the repro then restored."""
+    _ran_once(repo, {"train": TRAIN})
+    repo.spec({"fit": TRAIN})
+    note = ("note: fit declares the outs gitpipe.lock records for train (renamed?): if "
+            "nothing else changed, 'gitpipe repro' restores them from the cache rather "
+            "than running fit")
+    status = repo.run("status")
+    assert status.stdout.splitlines()[-1] == note, status.stdout
+    dry = repo.run("repro", "--dry-run", check=True)
+    assert dry.stdout.splitlines()[-1] == note, dry.stdout
+    found = document(repo.run("status", "--json"), "status")  # the schema's too
+    assert (found["orphaned"], found["renamed"]) == (
+        ["train"], [{"task": "fit", "former": "train"}]), found
+    repo.run("repro", check=True)
+    assert repo.ran() == []
 
 
 def test_a_renamed_stage_whose_command_changed_runs(repo: Repo) -> None:

@@ -60,4 +60,47 @@ def test_status_cloud_without_a_remote_or_with_rev_is_refused(repo: Repo) -> Non
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert done.stderr.splitlines()[0] == "error: no remote is configured", done.stderr
     mixed = repo.run("status", "-c", "--rev", "HEAD")
-    assert mixed.returncode == 2 and "not with --rev or --json" in mixed.stderr, mixed.stderr
+    assert mixed.returncode == 2 and "not with --rev" in mixed.stderr, mixed.stderr
+
+
+def test_status_cloud_json_gives_each_list_and_exits_as_the_text(repo: Repo,
+                                                                  tmp_path: Path) -> None:
+    from tests.func.test_json import document
+
+    repo.gen({"gitpipe.yaml": SPEC})
+    repo.run("init", check=True)
+    refused = repo.run("status", "-c", "--json")
+    assert refused.returncode == 2
+    assert document(refused, "cloud_status")["error"]["message"] == "no remote is configured"
+    repo.run("remote", "add", "-d", "store", str(tmp_path / "store"), check=True)
+    never = repo.run("status", "-c", check=True)  # not "hold all 0 out(s)"
+    assert never.stdout == ("gitpipe.lock records no outs yet: nothing to compare with "
+                            "remote 'store' ('gitpipe repro' computes them)\n"), never.stdout
+    repo.run("repro", check=True)
+    repo.run("push", "train", check=True)
+    done = repo.run("status", "-c", "--json", "--check")
+    assert done.returncode == 1, done.stderr
+    doc = document(done, "cloud_status")
+    assert (doc["in_sync"], doc["total"], doc["deleted"], doc["missing"]) == (False, 2, [], [])
+    assert doc["remote"] == {"name": "store", "url": str(tmp_path / "store")}
+    (prepared,) = doc["new"]
+    assert (prepared["path"], prepared["task"]) == ("data/prepared", "prepare")
+    assert prepared["digest"].endswith(".dir")
+    target = document(repo.run("status", "-c", "--json", "model.txt", check=True), "cloud_status")
+    assert (target["in_sync"], target["total"], target["new"]) == (True, 1, [])
+    said = repo.run("status", "-c", "model.txt", check=True).stdout
+    assert said == "the local cache and remote 'store' hold the 1 out(s) of the targets\n"
+
+
+def test_status_cloud_cuts_a_long_list_and_all_lifts_the_cut(repo: Repo, tmp_path: Path) -> None:
+    repo.gen({"gitpipe.yaml": "stages:\n  daily:\n"
+              "    partition: {by: date, start: 2024-01-01, end: 2024-01-12}\n"
+              "    cmd: mkdir -p days && echo ${date} > days/${date}.txt\n"
+              "    outs: [\"days/${date}.txt\"]\n"})
+    repo.run("init", check=True)
+    repo.run("remote", "add", "-d", "store", str(tmp_path / "store"), check=True)
+    repo.run("repro", check=True)
+    cut = repo.run("status", "-c", check=True).stdout.splitlines()
+    assert len(cut) == 12 and cut[-1] == "    … and 2 more (--all lists them)", cut
+    every = repo.run("status", "-c", "--all", check=True).stdout.splitlines()
+    assert len(every) == 13 and every[-1] == "    days/2024-01-12.txt (daily@2024-01-12)", every

@@ -118,6 +118,28 @@ def test_params_diff_refuses_a_third_revision_and_an_unknown_one(repo: Repo) -> 
     assert "Traceback" not in done.stderr
 
 
+def test_params_diff_targets_names_params_files_as_dvc_s(repo: Repo) -> None:
+    """`dvc params diff --targets FILE`: only that params file's changes; a
+    file no stage reads is refused with its near miss."""
+    params_repo(repo)
+    repo.gen({"train.yaml": {"depth": 3}})
+    repo.spec({"fit": {"cmd": "true", "params": ["train", "seed", {"train.yaml": ["depth"]}]}})
+    repo.commit("train.yaml")
+    repo.gen({"train.yaml": {"depth": 4},
+              "params.yaml": {**PARAMS, "train": {"lr": 0.02, "epochs": 14}}})
+    both = repo.run("params", "diff", check=True)
+    assert rows(both.stdout) == ["train.epochs 12 -> 14 (+2)", "train.yaml:depth 3 -> 4 (+1)"]
+    one = repo.run("params", "diff", "--targets", "./train.yaml", check=True)
+    assert rows(one.stdout) == ["train.yaml:depth 3 -> 4 (+1)"], one.stdout
+    assert json.loads(repo.run("params", "diff", "--targets", "params.yaml", "--json",
+                               check=True).stdout) == {
+        "params.yaml": {"train.epochs": {"old": 12, "new": 14, "diff": 2}}}
+    typo = repo.run("params", "diff", "--targets", "trian.yaml")
+    assert typo.returncode == 2 and typo.stderr.splitlines() == [
+        "error: gitpipe.yaml declares no params file 'trian.yaml' (did you mean "
+        "'train.yaml'?)", "hint: its params files: params.yaml, train.yaml"], typo.stderr
+
+
 def test_a_broken_params_file_at_a_revision_is_named_with_the_revision(repo: Repo) -> None:
     params_repo(repo)
     repo.gen({"params.yaml": "train: [unclosed\n"}, commit="broken")
@@ -216,6 +238,10 @@ def test_a_metric_s_float_noise_is_not_shown_but_its_json_is_exact(repo: Repo) -
     repo.gen({"scores.yaml": "auc: 123456789012345.0\nsteps: 100\n"})
     large = repo.run("metrics", "show")
     assert "scores.yaml:auc 123456789012345.0" in lines(large.stdout), large.stdout
+    # a computed value whose shortest form has 15 digits reads as the others do
+    repo.gen({"scores.yaml": "auc: 0.773938187033374\nsteps: 100\n"})
+    computed = repo.run("metrics", "diff", check=True)
+    assert rows(computed.stdout) == ["scores.yaml:auc 0.7 -> 0.773938187033 (+0.073938187033)"]
 
 
 def test_precision_rounds_the_tables_floats_as_dvc_s_does(repo: Repo) -> None:
@@ -232,6 +258,11 @@ def test_precision_rounds_the_tables_floats_as_dvc_s_does(repo: Repo) -> None:
     assert rows(diff.stdout) == ["scores.yaml:auc 0.7 -> 0.39 (-0.31)"], diff.stdout
     exact = json.loads(repo.run("metrics", "diff", "--precision", "2", "--json").stdout)
     assert exact["scores.yaml"]["auc"]["new"] == 0.393359416271, exact
+    # the change is the values' change rounded, as DVC's, not the rounded values' change
+    repo.gen({"scores.yaml": "auc: 0.8206454108512965\nsteps: 100\n"}, commit="auc")
+    repo.gen({"scores.yaml": "auc: 0.8323793879785805\nsteps: 100\n"})
+    rounded = repo.run("metrics", "diff", "--precision", "3", check=True)
+    assert rows(rounded.stdout) == ["scores.yaml:auc 0.821 -> 0.832 (+0.012)"], rounded.stdout
 
 
 def test_a_metrics_file_s_path_shows_or_diffs_that_file_only_as_dvc_targets(

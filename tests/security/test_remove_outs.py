@@ -92,3 +92,27 @@ def test_remove_outs_never_deletes_the_files_remove_itself_keeps(
     assert "/secrets.env" in (clone.path / ".gitignore").read_text().splitlines()
     assert "a:" not in (clone.path / "gitpipe.yaml").read_text()
     assert f"note: {out} kept: gitpipe's own" in done.stderr
+
+
+@pytest.mark.parametrize("leads", ["outside through a linked folder", "into .git"])
+def test_remove_writes_a_linked_gitpipe_yaml_only_inside_the_work_tree(
+        repo: Repo, tmp_path: Path, leads: str) -> None:
+    """`remove` edits the file a linked gitpipe.yaml leads to: a clone's link
+    reaching the user's file beside it (`d -> ..`, `gitpipe.yaml ->
+    d/pipeline.yaml`), or a file inside .git, is refused with nothing
+    changed."""
+    pipeline = KEEP + "  a:\n    cmd: 'true'\n    outs: [a.txt]\n"
+    (tmp_path / "pipeline.yaml").write_text(pipeline)  # the user's, beside the clone
+    repo.gen({"ml.yaml": pipeline})
+    os.symlink("..", repo.path / "d")
+    target = "d/pipeline.yaml" if leads.startswith("outside") else ".git/pipeline.yaml"
+    os.symlink(target, repo.path / "gitpipe.yaml")
+    repo.commit("a hostile clone")
+    clone = repo.clone_to(tmp_path / "clone")
+    (clone.path / ".git" / "pipeline.yaml").write_text(pipeline)
+    before = snapshot(tmp_path)
+    done = clone.run("remove", "a")
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert (tmp_path / "pipeline.yaml").read_text() == pipeline
+    assert (clone.path / ".git" / "pipeline.yaml").read_text() == pipeline
+    assert_only_changed(before, snapshot(tmp_path), ["clone/.gitpipe"])
