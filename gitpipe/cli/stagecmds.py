@@ -59,9 +59,6 @@ def remove_command(ctx: click.Context, stages: tuple[str, ...], outs: bool) -> N
     if done.tracked:
         ui.result(f"note: git tracks {_named(done.tracked)}: kept ('git rm' takes a file "
                   "out of git)", err=True)
-    if done.own:
-        ui.result(f"note: {_named(done.own)} kept: gitpipe's own, never deleted as a "
-                  "stage's out", err=True)
     for stage, dep in done.unmade:
         ui.result(f"note: stage {stage!r} reads {dep!r}, which no stage writes now", err=True)
     say_git_advice(ui, lambda: gitadvice.advice_for(project, before, [SPEC_FILE]))
