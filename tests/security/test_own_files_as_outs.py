@@ -62,3 +62,19 @@ def test_a_stage_never_writes_gitpipe_s_own_files(repo: Repo, tmp_path: Path,
     assert_only_changed(before, snapshot(tmp_path), [f"clone/{p}" for p in STATE])
     assert "keep:" in clone.read("gitpipe.lock")
     assert "/secrets.env" in clone.read(".gitignore").splitlines()
+
+
+def test_a_path_out_through_a_link_and_back_in_is_refused(repo: Repo, tmp_path: Path) -> None:
+    """`p -> /proc`: `p/self/cwd` leaves the project through `p`, then comes
+    back (the process's cwd is the project): its folder is outside, whatever
+    its last link leads to, so it is refused as any path out there."""
+    repo.gen({"gitpipe.yaml": "stages:\n  a:\n    cmd: 'true'\n    outs: [p/self/cwd]\n"})
+    os.symlink("/proc", repo.path / "p")
+    repo.commit("a hostile commit")
+    clone = repo.clone_to(tmp_path / "clone")
+    before = snapshot(tmp_path)
+    for args in (["status"], ["repro"]):
+        done = clone.run(*args)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert "'p/self/cwd' resolves outside the repository" in done.stderr, done.stderr
+    assert_only_changed(before, snapshot(tmp_path), [f"clone/{p}" for p in STATE])
