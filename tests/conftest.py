@@ -59,6 +59,17 @@ def ran_cmd(name: str, body: str) -> str:
     return f"echo {name} >> {RUNLOG} && {body}"
 
 
+def _file_bytes(content: Any) -> bytes:
+    """What `Repo.gen` writes for `content` (str, bytes, or dict → YAML)."""
+    import yaml
+
+    if isinstance(content, (dict, list)):
+        content = yaml.safe_dump(content, sort_keys=False)
+    if isinstance(content, bytes):
+        return content
+    return (textwrap.dedent(content) if "\n" in content else content).encode()
+
+
 class Repo:
     """A temporary git repository with gitpipe helpers."""
 
@@ -98,20 +109,22 @@ class Repo:
 
     def gen(self, files: dict[str, Any], commit: str | None = None) -> Repo:
         """Write files (str, bytes, or dict → YAML); optionally commit everything."""
-        import yaml
-
         for name, content in files.items():
             target = self.path / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, (dict, list)):
-                content = yaml.safe_dump(content, sort_keys=False)
-            if isinstance(content, bytes):
-                target.write_bytes(content)
-            else:
-                target.write_text(textwrap.dedent(content) if "\n" in content else content)
+            target.write_bytes(_file_bytes(content))
         if commit:
             self.commit(commit)
         return self
+
+    def gen_changed(self, files: dict[str, Any]) -> list[str]:
+        """Write, as `gen` does, only the files whose bytes differ from what is
+        there: the others keep the stat data a seal holds. The names written."""
+        changed = [name for name, content in files.items()
+                   if not (self.path / name).is_file()
+                   or (self.path / name).read_bytes() != _file_bytes(content)]
+        self.gen({name: files[name] for name in changed})
+        return changed
 
     def commit(self, message: str = "commit") -> None:
         self.git("add", "-A")

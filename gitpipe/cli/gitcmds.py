@@ -155,7 +155,7 @@ def commit_command(ctx: click.Context, targets: tuple[str, ...]) -> None:
     project = project_of(ctx)
     before = gitadvice.marks(project)
     changed = _inputs_changed(project, targets)
-    names = commit(project, targets)
+    names = commit(project, targets, lambda said: ui_of(ctx).result(f"warning: {said}", err=True))
     partitions = sum("@" in name for name in names)
     counted = [plural(len(names) - partitions, "stage")] if len(names) > partitions else []
     counted += [plural(partitions, "partition")] if partitions else []

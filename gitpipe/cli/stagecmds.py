@@ -81,9 +81,6 @@ def _say(ui: Ui, done: Removed) -> None:
     if done.tracked:
         ui.result(f"note: git tracks {_named(done.tracked)}: kept ('git rm' takes a file "
                   "out of git)", err=True)
-    if done.own:
-        ui.result(f"note: {_named(done.own)} kept: gitpipe's own, never deleted as a "
-                  "stage's out", err=True)
     if done.beyond:
         stay = "stays" if len(done.beyond) == 1 else "stay"
         ui.result(f"note: {_named(done.beyond)} {stay} in the work tree, no longer ignored "

@@ -29,7 +29,8 @@ def prepare_work_tree(project: Project, task: Task, entry: LockEntry | None,
     # Checked again right before running: a symlink swapped in after
     # validation must not turn "delete the outs" into deleting outside files.
     try:
-        project.check_paths_inside({task.name: [*task.deps, *(o.path for o in task.outs)]})
+        project.check_paths_inside({task.name: list(task.deps)},
+                                   outs={task.name: [o.path for o in task.outs]})
     except GitpipeError as exc:
         # Past "gitpipe.yaml: stage 'a': ": the failure is said as the stage's.
         return Said(exc.message.split(": ", 2)[-1], exc.hint or "")

@@ -27,6 +27,7 @@ from gitpipe.hashing.digests import XXH3
 from gitpipe.hashing.statsig import Signature
 from gitpipe.pipeline import lockfile
 from gitpipe.pipeline.model import Task
+from gitpipe.project.dirlinks import recorded_links_warning
 from gitpipe.project.root import Project
 from gitpipe.project.staleness import Observation, Staleness, lock_entry_for
 from gitpipe.storage.runlogs import LOGS_DIR, log_path, prune_logs
@@ -49,6 +50,7 @@ class CommandSteps:
     inputs_read: dict[str, dict[str, Signature]]  # of running tasks: midrun.py
     invocation: str
     slots: CommandSlots
+    links_said: set[tuple[str, str]]  # project/dirlinks.py: each link named once a repro
 
     def _finish(self, name: str, outcome: Outcome, verdict: Staleness | None = None,
                 message: str | Said = "", duration: float = 0.0, attempts: int = 0,
@@ -157,8 +159,16 @@ class CommandSteps:
             return self._finish(task.name, Outcome.FAILED, verdict, Said.of(exc), duration,
                                 attempts, log)
         self._record(task.name, wall, duration, "ran", seen, outs, log)
+        self._say_links(task, seen)
         return self._finish(task.name, Outcome.RAN, verdict, duration=duration,
                             attempts=attempts, log=log)
+
+    def _say_links(self, task: Task, seen: Observation) -> None:
+        """`task` just recorded: the symlinks out of its directory deps said, once."""
+        warning = recorded_links_warning(self.project, seen.deps.values(),
+                                         self.links_said)
+        if warning is not None:
+            self.listener(Event(task.name, "warn", warning))
 
     def _log_path(self, name: str) -> Path:
         return log_path(self.project.gitpipe_dir / LOGS_DIR, name)

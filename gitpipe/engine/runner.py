@@ -135,6 +135,7 @@ class _Runner(CommandSteps):
         # `uuid`, whose import costs a build more than the id.
         self.invocation = os.urandom(8).hex()
         self.slots = slots
+        self.links_said: set[tuple[str, str]] = set()
 
     @functools.cached_property
     def spec_place(self) -> Callable[[str], str]:
@@ -227,6 +228,7 @@ class _Runner(CommandSteps):
             self.writer.update(task.name, lock_entry_for(task, seen, seen.outs))
         except lockfile.LockTooLarge as exc:
             return self._finish(task.name, Outcome.FAILED, verdict, Said.of(exc))
+        self._say_links(task, seen)
         why = "; ".join(str(r) for r in verdict.reasons)
         self.listener(Event(task.name, "recorded", why))
         return self._finish(task.name, Outcome.RECORDED, verdict, why)
@@ -256,6 +258,7 @@ class _Runner(CommandSteps):
         if any(outs[c.path].digest != c.digest for c in cached):
             return False
         self.writer.update(task.name, lock_entry_for(task, seen, outs))
+        self._say_links(task, seen)
         self.project.state.add_run(RunRecord(
             task.name, started, time.monotonic() - clock, "restored",
             sum(i.size for i in seen.deps.values()), sum(i.size for i in outs.values()),

@@ -76,10 +76,10 @@ def _fixed_fields(body: Mapping[str, Any], problem: Problem) -> None:
 
 
 def check_items(stage: str, body: Mapping[str, Any], spec: ItemSpec,
-                normalize: Callable[[str], object], problem: Problem) -> ItemSpec | None:
+                normalize: Callable[[str, bool], object], problem: Problem) -> ItemSpec | None:
     """The items, if they may make nodes of this body; else None, after reporting the
-    first problem of each field with the item it is in. `normalize` raises
-    ValueError for a path that may not be one."""
+    first problem of each field with the item it is in. `normalize(path, written)`
+    raises ValueError for a path that may not be one (`written`: an out's)."""
     if body.get("partition") is not None:
         problem("partition", f"a stage has 'partition' or '{spec.kind}', not both (both "
                 "make the stage's nodes)")
@@ -98,7 +98,7 @@ def check_items(stage: str, body: Mapping[str, Any], spec: ItemSpec,
             try:
                 value = render_text(text, context, field == "cmd")
                 if field in PATH_FIELDS:
-                    normalize(value)
+                    normalize(value, field != "deps")
             except (TemplateError, ValueError) as exc:
                 problem(field, f"{field} of {stage}@{key}: {exc}")
                 failed.add(field)

@@ -19,11 +19,11 @@ from gitpipe.core.yamlio import parse_plain
 from gitpipe.hashing.statsig import ReadLog
 from gitpipe.pipeline import lockpickle
 from gitpipe.pipeline.locktext import Flow, dump, entry_text
+from gitpipe.pipeline.model import LOCK_FILE
 from gitpipe.pipeline.parse import read_inside
 from gitpipe.trust import checks
 from gitpipe.trust.checks import fingerprint_problem, module_row_problem, task_problem
 
-LOCK_FILE = "gitpipe.lock"
 _RESTORE = "restore it from git, or delete it to rerun everything"
 _CONFLICT = ("take either side ('git checkout --ours gitpipe.lock' or '--theirs'), then run "
              "'gitpipe repro': it reruns only the stages the other side changed (and restores "

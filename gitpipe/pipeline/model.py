@@ -12,8 +12,30 @@ from gitpipe.pipeline.items import ItemSpec
 from gitpipe.pipeline.partitions import PartitionSpec, substitute, variables
 
 SPEC_FILE = "gitpipe.yaml"
+LOCK_FILE = "gitpipe.lock"
+# The project files gitpipe itself reads and rewrites (the root .gitignore
+# holds its lines for cached outs beside the user's own): a stage's out is
+# removed before its run and replaced from the cache, so none may be one.
+OWN_FILES = (SPEC_FILE, LOCK_FILE, ".gitignore")
 DEFAULT_PARAMS_FILE = "params.yaml"
 DEFAULT_EXECUTOR = "local"  # a stage without `executor:` (pipeline/registry.py names it)
+
+
+def own_file(path: str) -> str | None:
+    """The file of OWN_FILES that the normal project path `path` names, in
+    any case (a case-insensitive file system opens it by any), or None."""
+    folded = path.lower()
+    return next((name for name in OWN_FILES if folded == name), None)
+
+
+def own_file_problem(path: str) -> str | None:
+    """Why a stage may not write the normal project path `path` (the file it
+    names and the rule), or None."""
+    name = own_file(path)
+    if name is None:
+        return None
+    return (f"{name}, which gitpipe itself writes (no stage's out may be "
+            f"{', '.join(OWN_FILES[:-1])} or the root {OWN_FILES[-1]})")
 
 
 class ParamRef(NamedTuple):

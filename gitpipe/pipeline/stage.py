@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import posixpath
-import re
 from typing import Any
 
 from gitpipe.core.errors import did_you_mean
@@ -19,7 +17,8 @@ from gitpipe.pipeline.items import ItemSpec
 from gitpipe.pipeline.model import DEFAULT_PARAMS_FILE, KubeSpec, Out, ParamRef, Stage, WaitFor
 from gitpipe.pipeline.partitions import FREQS, PartitionSpec, template_names, variables
 from gitpipe.pipeline.pyroots import python_roots
-from gitpipe.trust.checks import ENV_NAME, printable, reserved_name, terminal_text
+from gitpipe.pipeline.specpaths import normalize_path
+from gitpipe.trust.checks import ENV_NAME, printable, terminal_text
 
 STAGE_FIELDS = {
     "cmd", "deps", "params", "outs", "metrics", "wdir", "env", "retries", "timeout",
@@ -30,30 +29,6 @@ STAGE_FIELDS = {
 # Fields the spec reserves that this version does not implement yet: refused
 # with a clear message rather than silently ignored.
 PLANNED_FIELDS: set[str] = set()
-
-
-_PLAIN_PATH = re.compile(
-    r"^(?!\.{1,2}(?:/|$))(?!.*/\.{1,2}(?:/|$))[A-Za-z0-9_@${}=+,:%-][^\\]*?/?$")
-
-
-def normalize_path(path: str, wdir: str) -> str:
-    """Join `path` onto `wdir` and normalize; ValueError if it leaves the repository."""
-    if wdir == "." and isinstance(path, str) and "//" not in path and path[1:2] != ":" and \
-            path.isascii() and "git" not in path.lower() and _PLAIN_PATH.match(path):
-        return path.rstrip("/")  # the common case: already normal, nothing to check
-    if not isinstance(path, str) or not path.strip():
-        raise ValueError("empty path")
-    if path.startswith(("/", "~")) or re.match(r"^[A-Za-z]:[\\/]", path) or "\\" in path:
-        raise ValueError("absolute paths are not allowed")
-    joined = posixpath.normpath(posixpath.join(wdir, path))
-    if joined == ".." or joined.startswith("../"):
-        raise ValueError("it resolves outside the repository")
-    if joined == ".":
-        raise ValueError("the repository root itself cannot be a path here")
-    for part in joined.split("/"):
-        if reserved_name(part):
-            raise ValueError(f"paths under '{part}/' belong to git or gitpipe")
-    return joined
 
 
 class Collector:
@@ -183,7 +158,8 @@ class StageParser:
                 continue
             try:
                 if not isinstance(raw, dict):  # else a `python:` dep (pipeline/pyroots.py)
-                    paths.append((normalize_path(raw, wdir), str(raw).endswith("/")))
+                    paths.append((normalize_path(raw, wdir, key != "deps"),
+                                  str(raw).endswith("/")))
             except (ValueError, TypeError) as exc:
                 self.problem(where[0], f"{noun} {raw!r}: {exc}", where[1])
         return paths
@@ -261,7 +237,8 @@ class StageParser:
 
             wdir = self.wdir
             return check_items(self.name, self.body, self.items,
-                               lambda path: normalize_path(path, wdir), self.problem)
+                               lambda path, written: normalize_path(path, wdir, written),
+                               self.problem)
         if value is None:
             self._check_no_templates()
             return None

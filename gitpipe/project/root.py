@@ -256,34 +256,29 @@ class Project:
         return ParamsReader.from_workspace(self.root, self.parse_cache, self.reads)
 
     def check_paths_inside(self, paths: dict[str, list[str]] | None = None,
-                           planned: Collection[Task] | None = None) -> None:
+                           planned: Collection[Task] | None = None,
+                           outs: dict[str, list[str]] | None = None) -> None:
         """Refuse deps and outs that resolve, through symlinks, outside the project,
-        and (without `paths`) unusable wdirs (project/workdirs.py).
+        outs that resolve to gitpipe's own files, and (without `paths` or
+        `outs`) unusable wdirs (project/workdirs.py).
 
-        `paths` ({task: [paths]}) narrows the check to one task just before it
-        runs, so a symlink swapped in after validation is caught too.
-        `planned`: the tasks a repro would run (its targets and what they
-        need): only their stages' wdirs are its concern, as `status TARGET`
-        names only theirs; None (validate, a whole repro): every stage's.
+        `paths` ({task: [paths]}) and `outs` ({task: [its outs]}) narrow the
+        check to one task just before it runs, so a symlink swapped in after
+        validation is caught too. `planned`: the tasks a repro would run (its
+        targets and what they need): only their stages' wdirs are its concern,
+        as `status TARGET` names only theirs; None (validate, a whole repro):
+        every stage's.
         """
         places = PathPlaces(self.real_root)
-        problems = []
-        wdirs = [] if paths is not None else self._wdir_problems(planned)
-        if paths is None:
+        narrowed = paths is not None or outs is not None
+        wdirs = [] if narrowed else self._wdir_problems(planned)
+        if not narrowed:
             # Each node's paths as rendered: a foreach stage's `${item}/config`
             # as written is a folder that does not exist, its node's
             # `sub/config` may pass a committed `sub -> .git`.
-            paths = {task.name: [*task.deps, *(out.path for out in task.outs)]
-                     for task in self.tasks}
-        seen: set[str] = set()
-        for name, task_paths in paths.items():
-            for path in task_paths:
-                if path in seen:  # a path the stage's nodes share is resolved once
-                    continue
-                seen.add(path)
-                problem = places.problem(path)
-                if problem is not None:
-                    problems.append(f"{SPEC_FILE}: stage {name!r}: {path!r} {problem}")
+            paths = {task.name: list(task.deps) for task in self.tasks}
+            outs = {task.name: [out.path for out in task.outs] for task in self.tasks}
+        problems = [*places.problems(paths or {}), *places.problems(outs or {}, written=True)]
         if problems or wdirs:
             raise BadInputError("\n".join(problems + wdirs),
                                 hint=WDIR_HINT if wdirs else None)

@@ -104,7 +104,9 @@ def refuse_links_out(project: Project, tasks: Iterable[Task]) -> None:
     symlink leads outside the project or into `.git` or `.gitpipe`: repro
     refuses them, and a verdict on such a file would say whether it holds the
     bytes a committed lock entry names (`check_paths_inside`)."""
-    project.check_paths_inside({task.name: _paths_of(task) for task in tasks})
+    tasks = list(tasks)
+    project.check_paths_inside({task.name: list(task.deps) for task in tasks},
+                               outs={task.name: [out.path for out in task.outs] for task in tasks})
 
 
 _REASONS = operator.itemgetter(1)  # Staleness.reasons

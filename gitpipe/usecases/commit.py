@@ -4,18 +4,22 @@ pass before a run: inside the repository through every symlink, not tracked by g
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from gitpipe.core.errors import BadInputError
 from gitpipe.pipeline import graph as graph_module
 from gitpipe.pipeline.lockfile import LockWriter
+from gitpipe.project.dirlinks import recorded_links_warning
 from gitpipe.project.projectlock import ProjectLock
 from gitpipe.project.root import Project
 from gitpipe.project.staleness import judge, lock_entry_for, observe
 
 
-def commit(project: Project, targets: Iterable[str] = ()) -> list[str]:
-    """Lock entries for the targets (all stale tasks without targets); returns their names."""
+def commit(project: Project, targets: Iterable[str] = (),
+           warn: Callable[[str], None] | None = None) -> list[str]:
+    """Lock entries for the targets (all stale tasks without targets); returns
+    their names. `warn` is told of the symlinks inside a directory recorded
+    (project/dirlinks.py)."""
     graph = project.graph
     names = graph_module.select(graph, targets) if targets else list(graph.nodes)
     params = project.params_reader()
@@ -24,7 +28,7 @@ def commit(project: Project, targets: Iterable[str] = ()) -> list[str]:
     # repository, is a file the clone's author chose, up to one outside it.
     project.check_paths_inside()
     project.refuse_tracked_outs([graph.nodes[node]["task"] for node in names])
-    committed = []
+    committed, linked = [], set[tuple[str, str]]()
     with ProjectLock(project.gitpipe_dir, project.config.lock_wait):
         project.__dict__.pop("lock_entries", None)
         writer = LockWriter(project.root, project.lock_entries)
@@ -50,5 +54,8 @@ def commit(project: Project, targets: Iterable[str] = ()) -> list[str]:
                     project.cache.add_file(full, info.digest)
             writer.update(task.name, lock_entry_for(task, seen, seen.outs))
             committed.append(task.name)
+            said = recorded_links_warning(project, seen.deps.values(), linked)
+            if said is not None and warn is not None:
+                warn(f"stage {task.name!r}: {said}")
     project.state.flush()
     return committed

@@ -23,7 +23,7 @@ from gitpipe.core.atomicfile import atomic_write
 from gitpipe.core.errors import BadInputError, did_you_mean
 from gitpipe.core.yamlio import parse_yaml
 from gitpipe.pipeline.graph import file_addressed
-from gitpipe.pipeline.lockfile import LOCK_FILE, LockWriter
+from gitpipe.pipeline.lockfile import LockWriter
 from gitpipe.pipeline.model import SPEC_FILE, Pipeline, Stage, Task, partition_task, tasks_of
 from gitpipe.pipeline.parse import parse_pipeline, project_reader, read_inside
 from gitpipe.pipeline.partitions import PartitionSpec, is_key
@@ -47,7 +47,6 @@ class Removed(NamedTuple):
     deleted: list[str]
     left: list[str]
     tracked: list[str]
-    own: list[str]  # gitpipe.yaml, gitpipe.lock, .gitignore named as outs: kept
     # (stage, dep) of the stages kept that read an out of a stage removed
     unmade: list[tuple[str, str]]
     beyond: list[str]
@@ -106,7 +105,7 @@ def remove_stages(project: Project, names: Iterable[str], outs: bool = False) ->
                             "by hand") from None
     tasks = [task for name in wanted for task in tasks_of(old[name], project.today)]
     paths = _outs(tasks)
-    project.check_paths_inside(paths)
+    project.check_paths_inside(outs=paths)  # gitpipe's own files among them: refused
     gone = set(cached_out_paths(Pipeline(tuple(old[name] for name in wanted))))
     gone -= set(cached_out_paths(kept))
     # Refused here (a link, a file too large), not after the spec and lock change.
@@ -120,9 +119,9 @@ def remove_stages(project: Project, names: Iterable[str], outs: bool = False) ->
             writer.remove(entries)
         writer.close()
         lines = drop_ignored(project.root, sorted(gone))
-        deleted, left, tracked, own = _settle_outs(project, paths, outs)
+        deleted, left, tracked = _settle_outs(project, paths, outs)
     beyond = _beyond_range(project, old, entries, {p for ps in paths.values() for p in ps})
-    return Removed(wanted, entries, lines, deleted, left, tracked, own, _unmade(kept, tasks),
+    return Removed(wanted, entries, lines, deleted, left, tracked, _unmade(kept, tasks),
                    beyond, spec)
 
 
@@ -179,27 +178,21 @@ def _unmade(kept: Pipeline, removed: list[Task]) -> list[tuple[str, str]]:
 
 
 def _settle_outs(project: Project, paths: dict[str, list[str]],
-                 delete: bool) -> tuple[list[str], list[str], list[str], list[str]]:
-    """(deleted, left, tracked, own): the outs there now, deleted where
-    `delete` asks, but those git tracks and the files `remove` itself edits
-    and keeps (_KEPT), whichever stage names them as outs."""
+                 delete: bool) -> tuple[list[str], list[str], list[str]]:
+    """(deleted, left, tracked): the outs there now, deleted where `delete`
+    asks, but those git tracks. None is one of gitpipe's own files: the
+    spec's checks and check_paths_inside's refuse such an out, by one rule
+    (model.own_file)."""
     there = [path for path in dict.fromkeys(p for ps in paths.values() for p in ps)
              if (project.root / path).exists() or (project.root / path).is_symlink()]
-    own = [path for path in there if _holds(project, path, _and_folders(_KEPT))]
     tracked_now = _and_folders(project.git.tracked_paths()) if there else set()
-    tracked = [path for path in there
-               if path not in own and _holds(project, path, tracked_now)]
-    kept = {*own, *tracked}
-    rest = [path for path in there if path not in kept]
+    tracked = [path for path in there if _holds(project, path, tracked_now)]
+    rest = [path for path in there if path not in tracked]
     if not delete:
-        return [], rest, tracked, own
+        return [], rest, tracked
     for path in rest:
         remove_path(project.root / path)
-    return rest, [], tracked, own
-
-
-# What `remove` edits and keeps: never deleted as an out.
-_KEPT = (SPEC_FILE, LOCK_FILE, ".gitignore")
+    return rest, [], tracked
 
 
 def _and_folders(files: Iterable[str]) -> set[str]:

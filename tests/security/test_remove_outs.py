@@ -71,29 +71,6 @@ def test_remove_outs_never_deletes_a_file_git_tracks_by_another_path(
                         ["clone/gitpipe.yaml", "clone/.gitignore", "clone/.gitpipe"])
 
 
-@pytest.mark.parametrize("out", ["gitpipe.lock", ".gitignore", "d/gitpipe.lock"])
-def test_remove_outs_never_deletes_the_files_remove_itself_keeps(
-        repo: Repo, tmp_path: Path, out: str) -> None:
-    """A clone declares gitpipe.lock or .gitignore (neither committed; `d -> .`
-    reaches the lock too) as an out of the stage it asks to remove: the
-    lock with every other stage's entry, and the .gitignore with the user's
-    own line, stay, edited only as `remove` edits them."""
-    repo.gen({"gitpipe.yaml": KEEP + f"  a:\n    cmd: 'true'\n    outs: [{out}]\n"})
-    os.symlink(".", repo.path / "d")
-    repo.commit("a hostile clone")
-    clone = repo.clone_to(tmp_path / "clone")
-    clone.run("init", check=True)
-    clone.run("repro", "keep", check=True)
-    with open(clone.path / ".gitignore", "a") as handle:
-        handle.write("/secrets.env\n")
-    done = clone.run("remove", "a", "--outs")
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "keep:" in (clone.path / "gitpipe.lock").read_text()
-    assert "/secrets.env" in (clone.path / ".gitignore").read_text().splitlines()
-    assert "a:" not in (clone.path / "gitpipe.yaml").read_text()
-    assert f"note: {out} kept: gitpipe's own" in done.stderr
-
-
 @pytest.mark.parametrize("leads", ["outside through a linked folder", "into .git"])
 def test_remove_writes_a_linked_gitpipe_yaml_only_inside_the_work_tree(
         repo: Repo, tmp_path: Path, leads: str) -> None:
