@@ -24,7 +24,8 @@ def _named(paths: list[str]) -> str:
 @cli.command("remove")
 @click.argument("stages", nargs=-1, required=True, shell_complete=complete.tasks)
 @click.option("--outs", is_flag=True,
-              help="Delete the stages' outs from the work tree too (not files git tracks).")
+              help="Delete the stages' outs from the work tree too (not files git tracks, "
+                   "nor bytes the cache lacks).")
 @click.pass_context
 def remove_command(ctx: click.Context, stages: tuple[str, ...], outs: bool) -> None:
     """Remove STAGES from gitpipe.yaml (their lines only; comments and the
@@ -59,6 +60,10 @@ def remove_command(ctx: click.Context, stages: tuple[str, ...], outs: bool) -> N
     if done.tracked:
         ui.result(f"note: git tracks {_named(done.tracked)}: kept ('git rm' takes a file "
                   "out of git)", err=True)
+    if done.unsaved:
+        ui.result(f"note: {_named(done.unsaved)} kept: it holds bytes the cache does not "
+                  "(no run of gitpipe's made them), which deleting would lose", err=True)
+        ui.result("hint: delete what you do not need by hand", err=True)
     if done.own:
         ui.result(f"note: {_named(done.own)} kept: gitpipe's own, never deleted as a "
                   "stage's out", err=True)

@@ -2,13 +2,15 @@
 (their lines only, the rest as written), their lock entries from
 gitpipe.lock and the lines gitpipe wrote for their outs from .gitignore. The
 outs stay in the work tree, no longer ignored by git, unless `outs` asks to
-delete them too; a file git tracks (a committed metrics file) is never
-deleted here.
+delete them too; a file git tracks (a committed metrics file), and bytes
+the cache cannot give back (a folder of the user's own that a clone's
+gitpipe.yaml names as an out), are never deleted here.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
@@ -16,6 +18,7 @@ from typing import NamedTuple
 from gitpipe.core.atomicfile import atomic_write
 from gitpipe.core.errors import BadInputError, did_you_mean
 from gitpipe.core.yamlio import parse_yaml
+from gitpipe.hashing.digests import file_digest
 from gitpipe.pipeline.lockfile import LOCK_FILE, LockWriter
 from gitpipe.pipeline.model import SPEC_FILE, Pipeline, Task, tasks_of
 from gitpipe.pipeline.parse import parse_pipeline, project_reader, read_inside
@@ -37,6 +40,7 @@ class Removed(NamedTuple):
     left: list[str]
     tracked: list[str]
     own: list[str]  # gitpipe.yaml, gitpipe.lock, .gitignore named as outs: kept
+    unsaved: list[str]  # outs holding bytes the cache lacks: kept, even with `outs`
     # (stage, dep) of the stages kept that read an out of a stage removed
     unmade: list[tuple[str, str]]
 
@@ -99,12 +103,15 @@ def remove_stages(project: Project, names: Iterable[str], outs: bool = False) ->
         atomic_write(project.root / SPEC_FILE, new_text)
         writer = LockWriter(project.root, project.lock_entries)
         entries = sorted(name for name in writer.entries if name.partition("@")[0] in wanted)
+        recorded = {out.path: out.digest for name in entries for out in writer.entries[name].outs}
         if entries:
             writer.remove(entries)
         writer.close()
         lines = drop_ignored(project.root, sorted(gone))
-        deleted, left, tracked, own = _settle_outs(project, paths, outs)
-    return Removed(wanted, entries, lines, deleted, left, tracked, own, _unmade(kept, tasks))
+        deleted, left, tracked, own, unsaved = _settle_outs(project, paths,
+                                                            recorded if outs else None)
+    return Removed(wanted, entries, lines, deleted, left, tracked, own, unsaved,
+                   _unmade(kept, tasks))
 
 
 def _unmade(kept: Pipeline, removed: list[Task]) -> list[tuple[str, str]]:
@@ -115,11 +122,17 @@ def _unmade(kept: Pipeline, removed: list[Task]) -> list[tuple[str, str]]:
             if any(dep.rstrip("/") == out or dep.startswith(out + "/") for out in outs)]
 
 
+# (deleted, left, tracked, own, unsaved) outs
+_Settled = tuple[list[str], list[str], list[str], list[str], list[str]]
+
+
 def _settle_outs(project: Project, paths: dict[str, list[str]],
-                 delete: bool) -> tuple[list[str], list[str], list[str], list[str]]:
-    """(deleted, left, tracked, own): the outs there now, deleted where
-    `delete` asks, but those git tracks and the files `remove` itself edits
-    and keeps (_KEPT), whichever stage names them as outs."""
+                 recorded: dict[str, str] | None) -> _Settled:
+    """(deleted, left, tracked, own, unsaved): the outs there now, deleted
+    where `recorded` (the removed lock entries' {out: digest}) is given, but
+    those git tracks, the files `remove` itself edits and keeps (_KEPT),
+    whichever stage names them as outs, and those whose bytes would be lost
+    (`_unsaved`)."""
     there = [path for path in dict.fromkeys(p for ps in paths.values() for p in ps)
              if (project.root / path).exists() or (project.root / path).is_symlink()]
     own = [path for path in there if _holds(project, path, _and_folders(_KEPT))]
@@ -128,11 +141,39 @@ def _settle_outs(project: Project, paths: dict[str, list[str]],
                if path not in own and _holds(project, path, tracked_now)]
     kept = {*own, *tracked}
     rest = [path for path in there if path not in kept]
-    if not delete:
-        return [], rest, tracked, own
-    for path in rest:
+    if recorded is None:
+        return [], rest, tracked, own, []
+    unsaved = [path for path in rest if _unsaved(project, path, recorded)]
+    deleted = [path for path in rest if path not in unsaved]
+    for path in deleted:
         remove_path(project.root / path)
-    return rest, [], tracked, own
+    return deleted, [], tracked, own, unsaved
+
+
+def _unsaved(project: Project, path: str, recorded: dict[str, str]) -> bool:
+    """Whether deleting the out `path` would lose bytes nothing gives back:
+    it is not what the removed lock entries record, and a regular file of it
+    (every one, `.gitpipeignore` or not: all are deleted) is no object in
+    the cache. gitpipe.yaml comes from git: a clone may declare as an out a
+    folder of the user's own files, which no run of gitpipe's made (a first
+    repro keeps them too, docs/explanation/security.md)."""
+    at = project.root / path
+    try:
+        if at.is_symlink() or not at.is_dir():
+            files = [at] if at.is_file() and not at.is_symlink() else []
+        else:
+            files = [Path(top, name) for top, _, names in os.walk(at, onerror=_unlisted)
+                     for name in names if stat.S_ISREG(os.lstat(Path(top, name)).st_mode)]
+        if files == [at] and recorded.get(path) == file_digest(at):
+            return False
+        cache = project.cache
+        return any(not cache.has(file_digest(name)) for name in files)
+    except OSError:
+        return True  # a folder it cannot list, a file it cannot read: kept
+
+
+def _unlisted(exc: OSError) -> None:
+    raise exc
 
 
 # What `remove` edits and keeps: never deleted as an out.
