@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from gitpipe.core.errors import BadInputError
+from gitpipe.pipeline.configcheck import RUN_CACHE_KEYS
+from gitpipe.pipeline.optionlists import CHOOSES_HOST, SENT_AS_IS, given_in, option_problem
 
 # Each name, at any depth of a remote's options (a chained URL's `s3:`,
 # `http:` or `simplecache:` options, a `target_options`), and what it does.
@@ -67,14 +69,71 @@ _PROTOCOL_HINT = ("a committed remote names its storage: a folder's path, s3://,
                   "writes .gitpipe/config.local.yaml (not committed)")
 
 
-def check_committed_remotes(committed: dict[str, Any], merged: dict[str, Any],
-                            source: str) -> None:
+def check_committed_remotes(committed: dict[str, Any], local: dict[str, Any],
+                            merged: dict[str, Any], source: str, local_source: str) -> None:
     """Every rule a committed remote keeps, `committed` being the committed
-    file's remotes and `merged` both files' together: its protocol, the
-    options that reach this machine, and the hosts a bearer token may go to."""
+    file's remotes, `local` config.local.yaml's and `merged` both together:
+    its protocol, the options that reach this machine, the hosts a bearer
+    token may go to, the options it may give at all; and the user's secrets
+    sent as they are go only to a host the user's own file names."""
     check_committed_protocols(committed, source)
     check_committed_options(committed, source)
     check_committed_endpoints(committed, merged, source)
+    check_allowed_options(committed, merged, source)
+    check_local_secrets(local, merged, local_source)
+
+
+_ALLOWED_HINT = ("give it in .gitpipe/config.local.yaml (not committed): 'gitpipe remote "
+                 "modify --local {name} OPTION VALUE'; docs/reference/config.md lists the "
+                 "options a committed remote may give")
+
+
+def check_allowed_options(committed: dict[str, Any], merged: dict[str, Any],
+                          source: str) -> None:
+    """Raise for a committed remote's storage option outside its protocol's
+    list (optionlists.ALLOWED; the protocol is the URL's, from either file),
+    naming `source`, the option's dotted path and the protocol."""
+    for name, body in committed.items():
+        url = (merged.get(name) or {}).get("url")
+        if not isinstance(body, dict) or not isinstance(url, str):
+            continue
+        protocol = None if "::" in url else url_protocol(url)
+        options = {k: v for k, v in body.items() if k != "url" and k not in RUN_CACHE_KEYS}
+        found = option_problem(protocol, options)
+        if found is None:
+            continue
+        path, why = found
+        said = f"a {protocol}:// remote" if protocol else "a remote whose URL chains filesystems"
+        raise BadInputError(
+            f"{source}: remotes.{name}.{path} {why} ({said}): the committed config says "
+            "where a remote's bytes go and how they are stored; every other option is this "
+            "machine's choice", hint=_ALLOWED_HINT.format(name=name))
+
+
+def check_local_secrets(local: dict[str, Any], merged: dict[str, Any],
+                        local_source: str) -> None:
+    """Raise for a secret config.local.yaml gives a remote that its library
+    sends as it is (optionlists.SENT_AS_IS) where the committed file alone
+    names the host it goes to: the URL, or an option choosing the host."""
+    for name, body in local.items():
+        url = (merged.get(name) or {}).get("url")
+        if not isinstance(body, dict) or not isinstance(url, str) or "::" in url:
+            continue
+        protocol = url_protocol(url)
+        secret = next((option for option in SENT_AS_IS.get(protocol, ())
+                       if given_in(body, option)), None)
+        if secret is None:
+            continue
+        chooser = next((option for option in ("url", *CHOOSES_HOST.get(protocol, ()))
+                        if given_in(merged[name], option) and not given_in(body, option)), None)
+        if chooser is None:
+            continue
+        raise BadInputError(
+            f"{local_source}: remotes.{name}.{secret} is sent as it is to the remote's host, "
+            f"and only the committed .gitpipe/config.yaml gives its {chooser} (a pull request "
+            "may point it at any server): your secret goes only where your own file says",
+            hint=f"give the {chooser} in .gitpipe/config.local.yaml too: 'gitpipe remote "
+                 f"modify --local {name} {chooser} VALUE'")
 
 
 def check_committed_protocols(remotes: dict[str, Any], source: str) -> None:

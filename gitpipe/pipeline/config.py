@@ -97,8 +97,9 @@ def _config(committed: dict[str, Any], local: dict[str, Any]) -> Config:
                  else f".gitpipe/{CONFIG_FILE}")
     _refuse_committed_signing_key(committed)
     _refuse_committed_autostage(committed)
-    check_committed_remotes(committed.get("remotes") or {}, raw.get("remotes") or {},
-                            f".gitpipe/{CONFIG_FILE}")
+    check_committed_remotes(committed.get("remotes") or {}, local.get("remotes") or {},
+                            raw.get("remotes") or {}, f".gitpipe/{CONFIG_FILE}",
+                            f".gitpipe/{LOCAL_CONFIG_FILE}")
     core = raw.get("core") or {}
     from_env = os.environ.get("GITPIPE_JOBS")
     jobs = jobs_from_environment(from_env) if from_env else core.get("jobs")

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import xxhash
+import yaml
 
 from gitpipe.executors.remotejob import job_rel, record_digest, result_rel
 from gitpipe.hashing.digests import DIR_SUFFIX, XXH3, ManifestEntry, manifest_bytes
@@ -270,7 +271,8 @@ def test_remote_secrets_never_appear_in_a_printed_manifest(repo: Repo, tmp_path:
     for option, value in [("key", "AKIDSECRET1"), ("secret", "LOCALSECRET2"),
                           ("token", "LOCALSECRET3"), ("endpoint_url", "http://127.0.0.1:9")]:
         repo.run("remote", "modify", "--local", "store", option, value, check=True)
-    repo.gen({".gitpipe/config.yaml": {**repo.project().config.raw,
+    committed = yaml.safe_load((repo.path / ".gitpipe/config.yaml").read_text())
+    repo.gen({".gitpipe/config.yaml": {**committed,
                                        "kubernetes": {"env_from_secret": "s3-creds"}}})
     before = snapshot(tmp_path)
     done = repo.run("k8s", "manifest", "train", timeout=120)

@@ -1,0 +1,172 @@
+"""A committed remote gives only the options its protocol's list names (where
+its bytes go and how they are stored), and a secret the user's own
+config.local.yaml gives, which its library sends as it is, goes only to a
+host the user's file names too.
+
+Before the list, each library's options that read this machine's files, ran
+a program or sent a secret were refused one name at a time as they were
+found. botocore's `proxies` was never on that list: a committed
+`config_kwargs: {proxies: …}` sent every signed request of a `push`, its
+session token included, through the clone's server. And a webhdfs
+`password` the user keeps in config.local.yaml for the team's cluster was
+sent as Basic auth to whatever host a pull request wrote into the committed
+URL."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from tests.conftest import Repo
+from tests.security.conftest import assert_only_changed, snapshot
+
+STATE = [f".gitpipe/state.db{suffix}" for suffix in ("", "-wal", "-shm", "-journal")]
+S3_ENV = {"AWS_ACCESS_KEY_ID": "AKIDUSERSOWN", "AWS_SECRET_ACCESS_KEY": "user-secret",
+          "AWS_SESSION_TOKEN": "users-session-token", "AWS_EC2_METADATA_DISABLED": "true",
+          "AWS_MAX_ATTEMPTS": "1"}
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    """Any request at all: its first line and its headers, answered 500."""
+
+    seen: ClassVar[list[str]] = []
+
+    def _record(self) -> None:
+        self.seen.append(f"{self.requestline}\n{self.headers}")
+        self.send_response(500)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_GET = do_PUT = do_HEAD = do_POST = do_CONNECT = _record
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def recorder() -> Any:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    _Recorder.seen = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def _clone(make_repo: Any, tmp_path: Path, remote: dict[str, Any],
+           cached: bool = True) -> Repo:
+    """A clone of a repository whose one stage has run and whose committed
+    config gives the remote `store` as `remote`; `cached`: the out in the
+    clone's cache, as after its own repro (push has it to send)."""
+    evil = make_repo("evil")
+    evil.spec({"make": {"cmd": "echo hi > out.txt", "outs": ["out.txt"]}})
+    evil.run("init", check=True)
+    evil.run("repro", check=True)
+    evil.gen({".gitpipe/config.yaml": {"remotes": {"store": remote}}}, commit="a remote")
+    ci: Repo = evil.clone_to(tmp_path / "ci")
+    if cached:
+        shutil.copytree(evil.path / ".gitpipe" / "cache", ci.path / ".gitpipe" / "cache",
+                        dirs_exist_ok=True)
+    return ci
+
+
+def test_a_committed_proxy_never_receives_a_push(make_repo: Any, tmp_path: Path,
+                                                 recorder: str) -> None:
+    ci = _clone(make_repo, tmp_path, {
+        "url": "s3://team-bucket/cache", "endpoint_url": "http://127.0.0.1:9",
+        "config_kwargs": {"proxies": {"http": f"http://{recorder}"}}})
+    before = snapshot(tmp_path)
+    done = ci.run("push", env=S3_ENV, timeout=120)
+    said = done.stdout + done.stderr
+    assert done.returncode == 2, said
+    assert ".gitpipe/config.yaml: remotes.store.config_kwargs.proxies is not an option a " \
+           "committed remote of this protocol may give (a s3:// remote)" in said
+    assert "gitpipe remote modify --local store OPTION VALUE" in said
+    assert "Traceback" not in said
+    assert _Recorder.seen == []
+    assert_only_changed(before, snapshot(tmp_path), [f"ci/{p}" for p in STATE])
+
+
+@pytest.mark.parametrize(("remote", "path"), [
+    ({"url": "s3://b/p", "config_kwargs": {"client_cert": "{home}/.ssh/id_ed25519"}},
+     "config_kwargs.client_cert"),
+    ({"url": "s3://b/p", "client_kwargs": {"verify": "{home}/ca.pem"}}, "client_kwargs.verify"),
+    ({"url": "gs://b/p", "token": "{home}/.config/gcloud/creds.json"}, "token"),
+    ({"url": "ssh://127.0.0.1/store", "known_hosts": None}, "known_hosts"),
+    ({"url": "ssh://127.0.0.1/store", "client_keys": ["{home}/.ssh/id_ed25519"]},
+     "client_keys"),
+    ({"url": "webhdfs://127.0.0.1:9/store", "kerberos": True}, "kerberos"),
+    ({"url": "az://c/p", "account_host": "127.0.0.1:9"}, "account_host"),
+    ({"url": "hdfs://127.0.0.1:9/store", "kerb_ticket": "{home}/krb5cc"}, "kerb_ticket"),
+    ({"url": "{home}/../store", "auto_mkdir": "yes"}, "auto_mkdir"),
+], ids=["s3-client-cert", "s3-verify-path", "gs-token-path", "ssh-no-host-key",
+        "ssh-client-keys", "webhdfs-kerberos", "az-account-host", "hdfs-ticket",
+        "folder-flag-as-text"])
+def test_an_option_off_its_protocols_list_is_refused(make_repo: Any, tmp_path: Path,
+                                                     remote: dict[str, Any], path: str) -> None:
+    home = tmp_path / "home"
+    remote = {key: value.format(home=home) if isinstance(value, str) else value
+              for key, value in remote.items()}
+    ci = _clone(make_repo, tmp_path, remote)
+    before = snapshot(tmp_path)
+    for command in ("push", "pull", "status"):
+        done = ci.run(command, env=S3_ENV, timeout=120)
+        said = done.stdout + done.stderr
+        assert done.returncode == 2, said
+        assert f".gitpipe/config.yaml: remotes.store.{path} " in said, said
+        assert "Traceback" not in said
+    assert_only_changed(before, snapshot(tmp_path), [f"ci/{p}" for p in STATE])
+
+
+def test_the_user_s_chain_takes_no_storage_option_from_the_committed_file(
+        make_repo: Any, tmp_path: Path) -> None:
+    ci = _clone(make_repo, tmp_path, {"url": "s3://b/p", "s3": {"anon": True}})
+    (ci.path / ".gitpipe/config.local.yaml").write_text(
+        f"remotes:\n  store:\n    url: simplecache::{tmp_path / 'store'}\n")
+    before = snapshot(tmp_path)
+    done = ci.run("push")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "remotes.store.s3 is not an option a committed remote of this protocol may give " \
+           "(a remote whose URL chains filesystems)" in done.stderr
+    assert_only_changed(before, snapshot(tmp_path), [f"ci/{p}" for p in STATE])
+
+
+def _webhdfs_clone(make_repo: Any, tmp_path: Path, recorder: str, cached: bool) -> Repo:
+    """The clone's committed URL names the recorder; the user's config.local.yaml
+    gives the password they keep for the team's cluster."""
+    ci = _clone(make_repo, tmp_path, {"url": f"webhdfs://{recorder}/store"}, cached)
+    (ci.path / ".gitpipe/config.local.yaml").write_text(
+        "remotes:\n  store:\n    user: alice\n    password: alices-cluster-password\n")
+    return ci
+
+
+@pytest.mark.parametrize("command", ["push", "pull", "fetch"])
+def test_a_local_password_never_goes_to_a_committed_url(
+        make_repo: Any, tmp_path: Path, recorder: str, command: str) -> None:
+    ci = _webhdfs_clone(make_repo, tmp_path, recorder, cached=command == "push")
+    before = snapshot(tmp_path)
+    done = ci.run(command, timeout=120)
+    said = done.stdout + done.stderr
+    assert done.returncode == 2, said
+    assert ".gitpipe/config.local.yaml: remotes.store.password is sent as it is to the " \
+           "remote's host, and only the committed .gitpipe/config.yaml gives its url" in said
+    assert "gitpipe remote modify --local store url VALUE" in said
+    assert "Traceback" not in said
+    assert _Recorder.seen == []
+    assert_only_changed(before, snapshot(tmp_path), [f"ci/{p}" for p in STATE])
+
+
+def test_a_local_password_goes_where_the_local_url_says(
+        make_repo: Any, tmp_path: Path, recorder: str) -> None:
+    ci = _webhdfs_clone(make_repo, tmp_path, recorder, cached=False)
+    done = ci.run("remote", "modify", "--local", "store", "url", f"webhdfs://{recorder}/store")
+    assert done.returncode == 0, done.stderr
+    done = ci.run("fetch", timeout=120)
+    assert _Recorder.seen, done.stdout + done.stderr  # the user's own remote was asked
+    assert all("Authorization: Basic " in seen for seen in _Recorder.seen)
