@@ -89,9 +89,8 @@ def check_committed_remotes(committed: dict[str, Any], local: dict[str, Any],
     check_local_secrets(local, merged, local_source)
 
 
-_ALLOWED_HINT = ("give it in .gitpipe/config.local.yaml (not committed): 'gitpipe remote "
-                 "modify --local {name} OPTION VALUE'; docs/reference/config.md lists the "
-                 "options a committed remote may give")
+_ALLOWED_HINT = ("move remotes.{name}.{top} to .gitpipe/config.local.yaml (not committed){how}; "
+                 "docs/reference/config.md lists the options a committed remote may give")
 
 
 def check_allowed_options(committed: dict[str, Any], merged: dict[str, Any],
@@ -109,11 +108,17 @@ def check_allowed_options(committed: dict[str, Any], merged: dict[str, Any],
         if found is None:
             continue
         path, why = found
-        said = f"a {protocol}:// remote" if protocol else "a remote whose URL chains filesystems"
+        said = f"a remote on {protocol}://" if protocol else "a remote whose URL chains filesystems"
         raise BadInputError(
             f"{source}: remotes.{name}.{path} {why} ({said}): the committed config says "
             "where a remote's bytes go and how they are stored; every other option is this "
-            "machine's choice", hint=_ALLOWED_HINT.format(name=name))
+            "machine's choice", hint=_allowed_hint(str(name), path))
+
+
+def _allowed_hint(name: str, path: str) -> str:
+    top = path.split(".")[0]
+    how = "" if "." in path else f": 'gitpipe remote modify --local {name} {path} VALUE'"
+    return _ALLOWED_HINT.format(name=name, top=top, how=how)
 
 
 def check_local_secrets(local: dict[str, Any], merged: dict[str, Any],

@@ -6,7 +6,10 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 Snapshot = dict[str, tuple[str, int, str]]  # relpath -> (kind, permission bits, content digest)
@@ -53,3 +56,16 @@ def assert_only_changed(before: Snapshot, after: Snapshot, allowed: Iterable[str
                         if not any(path == p or path.startswith(p.rstrip("/") + "/")
                                    for p in prefixes))
     assert not unexpected, f"changed outside what was declared: {unexpected}"
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
+    """An HTTP server on 127.0.0.1 answering with `handler` in a thread; its port."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()

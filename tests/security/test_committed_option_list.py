@@ -15,15 +15,14 @@ URL."""
 from __future__ import annotations
 
 import shutil
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 
 from tests.conftest import Repo
-from tests.security.conftest import assert_only_changed, snapshot
+from tests.security.conftest import assert_only_changed, serving, snapshot
 
 STATE = [f".gitpipe/state.db{suffix}" for suffix in ("", "-wal", "-shm", "-journal")]
 S3_ENV = {"AWS_ACCESS_KEY_ID": "AKIDUSERSOWN", "AWS_SECRET_ACCESS_KEY": "user-secret",
@@ -50,13 +49,9 @@ class _Recorder(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def recorder() -> Any:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
     _Recorder.seen = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(_Recorder) as port:
+        yield f"127.0.0.1:{port}"
 
 
 def _clone(make_repo: Any, tmp_path: Path, remote: dict[str, Any],
@@ -86,8 +81,8 @@ def test_a_committed_proxy_never_receives_a_push(make_repo: Any, tmp_path: Path,
     said = done.stdout + done.stderr
     assert done.returncode == 2, said
     assert ".gitpipe/config.yaml: remotes.store.config_kwargs.proxies is not an option a " \
-           "committed remote of this protocol may give (a s3:// remote)" in said
-    assert "gitpipe remote modify --local store OPTION VALUE" in said
+           "committed remote of this protocol may give (a remote on s3://)" in said
+    assert "move remotes.store.config_kwargs to .gitpipe/config.local.yaml" in said
     assert "Traceback" not in said
     assert _Recorder.seen == []
     assert_only_changed(before, snapshot(tmp_path), [f"ci/{p}" for p in STATE])

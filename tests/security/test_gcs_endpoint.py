@@ -16,16 +16,15 @@ gcsfs is installed."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 
 from tests.conftest import Repo
-from tests.security.conftest import assert_only_changed, snapshot
+from tests.security.conftest import assert_only_changed, serving, snapshot
 
 STATE = [f".gitpipe/state.db{suffix}" for suffix in ("", "-wal", "-shm", "-journal")]
 TOKEN = "ya29.the-users-own-token"
@@ -103,13 +102,9 @@ class _Recorder(BaseHTTPRequestHandler):
 @pytest.fixture
 def servers() -> Iterator[int]:
     pytest.importorskip("gcsfs")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
     _Recorder.seen = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_address[1]
-    server.shutdown()
-    server.server_close()
+    with serving(_Recorder) as port:
+        yield port
 
 
 def _service_account(path: Path, port: int) -> None:

@@ -12,15 +12,14 @@ shell sources), whatever gitpipe then made of the bytes."""
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 
 from tests.conftest import Repo
-from tests.security.conftest import assert_only_changed, snapshot
+from tests.security.conftest import assert_only_changed, serving, snapshot
 
 STATE = [f".gitpipe/state.db{suffix}" for suffix in ("", "-wal", "-shm", "-journal")]
 
@@ -45,13 +44,9 @@ class _Recorder(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def recorder() -> Any:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
     _Recorder.seen = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving(_Recorder) as port:
+        yield port
 
 
 @pytest.mark.parametrize("command", ["pull", "fetch"])
@@ -64,7 +59,7 @@ def test_a_committed_webhdfs_url_sends_no_netrc_password(
     evil.run("init", check=True)
     evil.run("repro", check=True)
     evil.gen({".gitpipe/config.yaml": {"remotes": {"store": {
-        "url": f"webhdfs://127.0.0.1:{recorder.server_address[1]}/store"}}}}, commit="a remote")
+        "url": f"webhdfs://127.0.0.1:{recorder}/store"}}}}, commit="a remote")
     ci: Repo = evil.clone_to(tmp_path / "ci")
     netrc = tmp_path / "netrc"
     netrc.write_text("default login alice password s3cret-from-netrc\n")
@@ -80,7 +75,7 @@ def test_a_committed_webhdfs_url_sends_no_netrc_password(
 @pytest.mark.parametrize("command", ["pull", "fetch"])
 def test_a_committed_trust_env_sends_no_netrc_password(
         make_repo: Any, tmp_path: Path, recorder: Any, chained: bool, command: str) -> None:
-    url = f"http://127.0.0.1:{recorder.server_address[1]}/store"
+    url = f"http://127.0.0.1:{recorder}/store"
     options = {"client_kwargs": {"trust_env": True}}
     # A chain is the user's own choice (config.local.yaml): the clone's options
     # for the remote of that name ride along under `http:`.
@@ -113,7 +108,7 @@ def test_a_committed_cache_storage_writes_nothing_outside(
         make_repo: Any, tmp_path: Path, recorder: Any, cache: str) -> None:
     outside = tmp_path / "home" / ".bashrc.d"
     outside.mkdir(parents=True)
-    url = f"{cache}::http://127.0.0.1:{recorder.server_address[1]}/store"
+    url = f"{cache}::http://127.0.0.1:{recorder}/store"
     evil = make_repo("evil")
     evil.spec({"make": {"cmd": "echo hi > out.txt", "outs": ["out.txt"]}})
     evil.run("init", check=True)

@@ -6,14 +6,13 @@ make gitpipe print the token, on the terminal or in a --json document."""
 from __future__ import annotations
 
 import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import Repo
-from tests.security.conftest import assert_only_changed, snapshot
+from tests.security.conftest import assert_only_changed, serving, snapshot
 
 TOKEN = "s3cr3tTOKEN"
 
@@ -36,12 +35,8 @@ class _Answer(http.server.BaseHTTPRequestHandler):
 def failing_server(request: pytest.FixtureRequest) -> Iterator[str]:
     """http://127.0.0.1:PORT of a server answering every request with one status."""
     handler = type("Answer", (_Answer,), {"status": request.param})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(handler) as port:
+        yield f"127.0.0.1:{port}"
 
 
 @pytest.mark.parametrize("args", [("fetch",), ("pull",), ("fetch", "--json"),
