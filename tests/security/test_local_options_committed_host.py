@@ -15,8 +15,7 @@ clear text. Each is refused now, naming the option and the file."""
 from __future__ import annotations
 
 import shutil
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,7 +23,7 @@ import pytest
 import yaml
 
 from tests.conftest import Repo
-from tests.security.conftest import assert_only_changed, snapshot
+from tests.security.conftest import assert_only_changed, serving, snapshot
 
 STATE = [f"ci/.gitpipe/state.db{suffix}" for suffix in ("", "-wal", "-shm", "-journal")]
 SECRET = "users-own-secret-4711"
@@ -49,13 +48,9 @@ class _Recorder(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def recorder() -> Any:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
     _Recorder.seen = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(_Recorder) as port:
+        yield f"127.0.0.1:{port}"
 
 
 def _clone(make_repo: Any, tmp_path: Path, committed: dict[str, Any],
