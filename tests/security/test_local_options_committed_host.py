@@ -121,3 +121,27 @@ def test_the_user_s_own_url_takes_the_user_s_options(
     done = ci.run("push", timeout=120)
     assert _Recorder.seen, done.stdout + done.stderr  # the user's own remote was asked
     assert all(f"session={SECRET}" in seen for seen in _Recorder.seen)
+
+
+def test_a_local_sse_c_key_never_goes_to_a_committed_s3_endpoint(
+        make_repo: Any, tmp_path: Path, recorder: str) -> None:
+    """S3 signs each request, so a committed endpoint gets no secret key; but
+    botocore sends an SSE-C key (`s3_additional_kwargs.SSECustomerKey`, the
+    key the team's objects are encrypted with) itself, in a header of each
+    request: a committed `endpoint_url` had push hand it to the clone's
+    server, which could then read the team's objects."""
+    ci = _clone(make_repo, tmp_path,
+                {"url": "s3://team-bucket/cache", "endpoint_url": f"http://{recorder}"},
+                {"key": "AKIDUSERSOWN", "secret": "user-secret",
+                 "s3_additional_kwargs": {"SSECustomerAlgorithm": "AES256",
+                                          "SSECustomerKey": "0123456789abcdef" * 2}})
+    before = snapshot(tmp_path)
+    done = ci.run("push", env={"AWS_MAX_ATTEMPTS": "1", "AWS_EC2_METADATA_DISABLED": "true"},
+                  timeout=120)
+    said = done.stdout + done.stderr
+    assert done.returncode == 2, said
+    assert ".gitpipe/config.local.yaml: remotes.store.s3_additional_kwargs.SSECustomerKey " \
+           "is sent as it is to the remote's host, and only the committed " \
+           ".gitpipe/config.yaml gives its url" in said, said
+    assert _Recorder.seen == []
+    assert_only_changed(before, snapshot(tmp_path), STATE)
