@@ -19,6 +19,7 @@ from gitpipe.pipeline.optionlists import (
     given_in,
     option_problem,
 )
+from gitpipe.trust.plaintext import shell_word
 
 # Each name, at any depth of a remote's options (a chained URL's `s3:`,
 # `http:` or `simplecache:` options, a `target_options`), and what it does.
@@ -117,7 +118,9 @@ def check_allowed_options(committed: dict[str, Any], merged: dict[str, Any],
 
 def _allowed_hint(name: str, path: str) -> str:
     top = path.split(".")[0]
-    how = "" if "." in path else f": 'gitpipe remote modify --local {name} {path} VALUE'"
+    # The option's name is the committed file's text: one shell word when pasted.
+    how = "" if "." in path else \
+        f": 'gitpipe remote modify --local {name} {shell_word(path)} VALUE'"
     return _ALLOWED_HINT.format(name=name, top=top, how=how)
 
 

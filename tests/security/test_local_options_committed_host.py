@@ -14,7 +14,9 @@ clear text. Each is refused now, naming the option and the file."""
 
 from __future__ import annotations
 
+import shlex
 import shutil
+import subprocess
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, ClassVar
@@ -145,3 +147,19 @@ def test_a_local_sse_c_key_never_goes_to_a_committed_s3_endpoint(
            ".gitpipe/config.yaml gives its url" in said, said
     assert _Recorder.seen == []
     assert_only_changed(before, snapshot(tmp_path), STATE)
+
+
+def test_the_refusal_s_command_takes_a_committed_option_s_name_as_one_word(
+        make_repo: Any, tmp_path: Path) -> None:
+    """The refusal of an option off the list suggests the command that moves
+    it to config.local.yaml, with the option's name, which is the clone's
+    text: `x;touch PWNED;` pasted from it ran `touch` in the user's shell."""
+    name = f"x;touch {tmp_path / 'PWNED'};"
+    ci = _clone(make_repo, tmp_path, {"url": "s3://team-bucket/cache", name: 1}, {})
+    done = ci.run("push")
+    assert done.returncode == 2, done.stdout + done.stderr
+    hint = next(line for line in done.stderr.splitlines() if line.startswith("hint: "))
+    command = hint.split(": 'gitpipe ", 1)[1].rsplit(" VALUE'", 1)[0]
+    assert shlex.split(command) == ["remote", "modify", "--local", "store", name], hint
+    subprocess.run(["sh", "-c", f"true {command}"], check=True, cwd=tmp_path)
+    assert not (tmp_path / "PWNED").exists()
