@@ -103,7 +103,10 @@ def remove_stages(project: Project, names: Iterable[str], outs: bool = False) ->
         atomic_write(project.root / SPEC_FILE, new_text)
         writer = LockWriter(project.root, project.lock_entries)
         entries = sorted(name for name in writer.entries if name.partition("@")[0] in wanted)
-        recorded = {out.path: out.digest for name in entries for out in writer.entries[name].outs}
+        # A metrics file's bytes are never cached: the lock's digest says a run made them.
+        metrics = {out.path for task in tasks for out in task.outs if not out.cache}
+        recorded = {out.path: out.digest for name in entries
+                    for out in writer.entries[name].outs if out.path in metrics}
         if entries:
             writer.remove(entries)
         writer.close()
@@ -129,10 +132,10 @@ _Settled = tuple[list[str], list[str], list[str], list[str], list[str]]
 def _settle_outs(project: Project, paths: dict[str, list[str]],
                  recorded: dict[str, str] | None) -> _Settled:
     """(deleted, left, tracked, own, unsaved): the outs there now, deleted
-    where `recorded` (the removed lock entries' {out: digest}) is given, but
-    those git tracks, the files `remove` itself edits and keeps (_KEPT),
-    whichever stage names them as outs, and those whose bytes would be lost
-    (`_unsaved`)."""
+    where `recorded` (the removed lock entries' {metrics file: digest}) is
+    given, but those git tracks, the files `remove` itself edits and keeps
+    (_KEPT), whichever stage names them as outs, and those whose bytes
+    would be lost (`_unsaved`)."""
     there = [path for path in dict.fromkeys(p for ps in paths.values() for p in ps)
              if (project.root / path).exists() or (project.root / path).is_symlink()]
     own = [path for path in there if _holds(project, path, _and_folders(_KEPT))]
@@ -152,9 +155,9 @@ def _settle_outs(project: Project, paths: dict[str, list[str]],
 
 def _unsaved(project: Project, path: str, recorded: dict[str, str]) -> bool:
     """Whether deleting the out `path` would lose bytes nothing gives back:
-    it is not what the removed lock entries record, and a regular file of it
-    (every one, `.gitpipeignore` or not: all are deleted) is no object in
-    the cache. gitpipe.yaml comes from git: a clone may declare as an out a
+    it is no metrics file the removed lock entries record, and a regular
+    file of it (every one, `.gitpipeignore` or not: all are deleted) is no
+    object in the cache. gitpipe.yaml comes from git: a clone may declare as an out a
     folder of the user's own files, which no run of gitpipe's made (a first
     repro keeps them too, docs/explanation/security.md)."""
     at = project.root / path

@@ -133,3 +133,28 @@ def test_remove_outs_deletes_what_a_run_made_metrics_too(repo: Repo) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "deleted the outs d, m.json" in done.stdout, done.stdout + done.stderr
     assert not (repo.path / "d").exists() and not (repo.path / "m.json").exists()
+
+
+def test_remove_outs_believes_no_lock_that_vouches_for_the_user_s_file(
+        repo: Repo, tmp_path: Path) -> None:
+    """The lock is the clone's too: an entry of `a` recording the user's
+    `.env` by its digest (a guess of its bytes) does not make it a file a
+    run made; only a metrics file's recorded digest does."""
+    import xxhash
+
+    env = "API_KEY=the user's, untracked\n"
+    digest = f"xxh3:{xxhash.xxh3_128_hexdigest(env.encode())}"
+    repo.gen({"gitpipe.yaml": KEEP + "  a:\n    cmd: 'true'\n    outs: [.env]\n",
+              "gitpipe.lock": "schema: 1\nstages:\n  a:\n    cmd: 'true'\n"
+              "    fingerprint: xxh3:00000000000000000000000000000000\n"
+              f"    outs:\n    - {{path: .env, hash: '{digest}', size: {len(env)}}}\n"})
+    repo.commit("a hostile clone")
+    clone = repo.clone_to(tmp_path / "clone")
+    clone.gen({".env": env})
+    before = snapshot(tmp_path)
+    done = clone.run("remove", "a", "--outs")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (clone.path / ".env").read_text() == env
+    assert_only_changed(before, snapshot(tmp_path),
+                        ["clone/gitpipe.yaml", "clone/gitpipe.lock", "clone/.gitignore",
+                         "clone/.gitpipe"])
