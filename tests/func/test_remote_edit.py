@@ -26,9 +26,9 @@ def test_remote_commands_keep_comments_and_layout(repo: Repo, tmp_path: Path) ->
     hand = text.replace("  jobs: null\n", "  jobs: 4   # the CI runner's cores\n\n") \
         .replace("remotes:\n", "remotes:   # shared outs\n  # the team's folder\n")
     repo.gen({CONFIG: hand})
-    repo.run("remote", "modify", "store", "profile", "dev", check=True)
+    repo.run("remote", "modify", "store", "auto_mkdir", "true", check=True)
     repo.run("remote", "add", "backup", str(backup), check=True)
-    assert repo.read(CONFIG) == hand + f"    profile: dev\n  backup:\n    url: {backup}\n"
+    assert repo.read(CONFIG) == hand + f"    auto_mkdir: true\n  backup:\n    url: {backup}\n"
     done = repo.run("remote", "remove", "store", check=True)
     assert done.stderr == ""
     assert repo.read(CONFIG) == (
@@ -43,17 +43,17 @@ def test_a_flow_style_file_without_comments_is_rewritten_with_a_warning(
         repo: Repo, tmp_path: Path) -> None:
     initialised(repo)
     repo.gen({CONFIG: f"remotes: {{store: {{url: '{tmp_path / 's'}'}}}}\n"})
-    done = repo.run("remote", "modify", "store", "profile", "dev", check=True)
+    done = repo.run("remote", "modify", "store", "auto_mkdir", "true", check=True)
     assert "warning: .gitpipe/config.yaml: rewritten in block style" in done.stderr
     assert repo.read(CONFIG) == f"remotes:\n  store:\n    url: {tmp_path / 's'}\n" \
-        "    profile: dev\n"
+        "    auto_mkdir: true\n"
 
 
 def test_a_flow_style_file_with_comments_is_left_alone(repo: Repo, tmp_path: Path) -> None:
     initialised(repo)
     text = f"# ours\nremotes: {{store: {{url: '{tmp_path / 's'}'}}}}\n"
     repo.gen({CONFIG: text})
-    done = repo.run("remote", "modify", "store", "profile", "dev")
+    done = repo.run("remote", "modify", "store", "auto_mkdir", "true")
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "error: .gitpipe/config.yaml: cannot edit it in place: a mapping on the edited " \
         "path is written in flow style" in done.stderr
@@ -133,7 +133,7 @@ def test_modify_of_a_mistyped_name_adds_no_second_remote(repo: Repo, tmp_path: P
     assert repo.read(CONFIG) == before
     done = repo.run("remote", "modify", "--local", "store", "profile", "mine")
     assert done.returncode == 0, done.stderr  # the committed remote, set for this machine
-    repo.gen({CONFIG: before + "  bare:\n    profile: dev\n"})
+    repo.gen({CONFIG: before + "  bare:\n    auto_mkdir: true\n"})
     done = repo.run("remote", "modify", "bare", "url", str(tmp_path / "b"))
     assert done.returncode == 0, done.stderr  # the hint of 'has no url' mends it
 
