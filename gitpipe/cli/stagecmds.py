@@ -32,7 +32,8 @@ def _named(paths: list[str]) -> str:
 @click.argument("stages", nargs=-1, required=True, shell_complete=complete.tasks)
 @click.option("--outs", is_flag=True,
               help="Delete the stages' outs from the work tree too (not files git tracks, "
-                   "nor those of partitions outside a stage's declared range).")
+                   "nor bytes the cache lacks, nor those of partitions outside a stage's "
+                   "declared range).")
 @click.pass_context
 @json_option("remove")
 def remove_command(ctx: click.Context, stages: tuple[str, ...], outs: bool) -> None:
@@ -86,5 +87,9 @@ def _say(ui: Ui, done: Removed) -> None:
         ui.result(f"note: {_named(done.beyond)} {stay} in the work tree, no longer ignored "
                   "by git: outs of partitions outside the stage's declared range, which "
                   "gitpipe.lock recorded ('--outs' deletes only the range's)", err=True)
+    if done.unsaved:
+        ui.result(f"note: {_named(done.unsaved)} kept: it holds bytes the cache does not "
+                  "(no run of gitpipe's made them), which deleting would lose", err=True)
+        ui.result("hint: delete what you do not need by hand", err=True)
     for stage, dep in done.unmade:
         ui.result(f"note: stage {stage!r} reads {dep!r}, which no stage writes now", err=True)

@@ -12,7 +12,14 @@ from typing import Any
 
 from gitpipe.core.errors import BadInputError
 from gitpipe.pipeline.configcheck import RUN_CACHE_KEYS
-from gitpipe.pipeline.optionlists import CHOOSES_HOST, SENT_AS_IS, given_in, option_problem
+from gitpipe.pipeline.optionlists import (
+    ANY_HOST,
+    CHOOSES_HOST,
+    SENT_AS_IS,
+    given_in,
+    option_problem,
+)
+from gitpipe.trust.plaintext import shell_word
 
 # Each name, at any depth of a remote's options (a chained URL's `s3:`,
 # `http:` or `simplecache:` options, a `target_options`), and what it does.
@@ -111,7 +118,9 @@ def check_allowed_options(committed: dict[str, Any], merged: dict[str, Any],
 
 def _allowed_hint(name: str, path: str) -> str:
     top = path.split(".")[0]
-    how = "" if "." in path else f": 'gitpipe remote modify --local {name} {path} VALUE'"
+    # The option's name is the committed file's text: one shell word when pasted.
+    how = "" if "." in path else \
+        f": 'gitpipe remote modify --local {name} {shell_word(path)} VALUE'"
     return _ALLOWED_HINT.format(name=name, top=top, how=how)
 
 
@@ -127,6 +136,12 @@ def check_local_secrets(local: dict[str, Any], merged: dict[str, Any],
         protocol = url_protocol(url)
         secret = next((option for option in SENT_AS_IS.get(protocol, ())
                        if given_in(body, option)), None)
+        sent = "is sent as it is to the remote's host"
+        if secret is None and protocol in ANY_HOST:
+            options = {k: v for k, v in body.items() if k != "url" and k not in RUN_CACHE_KEYS}
+            secret = (option_problem(protocol, options) or (None,))[0]
+            sent = ("may carry a secret to the remote's host (it is no option a committed "
+                    "remote may give)")
         if secret is None:
             continue
         chooser = next((option for option in ("url", *CHOOSES_HOST.get(protocol, ()))
@@ -134,7 +149,7 @@ def check_local_secrets(local: dict[str, Any], merged: dict[str, Any],
         if chooser is None:
             continue
         raise BadInputError(
-            f"{local_source}: remotes.{name}.{secret} is sent as it is to the remote's host, "
+            f"{local_source}: remotes.{name}.{secret} {sent}, "
             f"and only the committed .gitpipe/config.yaml gives its {chooser} (a pull request "
             "may point it at any server): your secret goes only where your own file says",
             hint=f"give the {chooser} in .gitpipe/config.local.yaml too: 'gitpipe remote "

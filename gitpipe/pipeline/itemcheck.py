@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from gitpipe.pipeline.committedoptions import url_protocol_problem
 from gitpipe.pipeline.items import ItemSpec
 from gitpipe.pipeline.partitions import PartitionError, PartitionSpec, at_least
 from gitpipe.pipeline.templates import TemplateError, names_in, render_text, root_of
@@ -42,6 +43,18 @@ def _texts(body: Any) -> list[tuple[str, str]]:
     if wait_path is not None:
         texts.append(("wait_for", str(wait_path)))
     return [(field, text) for field, text in texts if "${" in text]
+
+
+def sensor_problem(path: str) -> str | None:
+    """Why a sensor may not poll `path` (as written, or rendered for a node), or
+    None. gitpipe.yaml comes from git, and a sensor is polled on this machine
+    even where the stages' commands run elsewhere (`--executor kubernetes`):
+    it may name the storage a committed remote may (a path, s3://, gs://,
+    https://…), never one of fsspec's wrappers over this machine's files
+    (`reference::file:///dev/zero` read the file into memory until none was
+    left)."""
+    problem = url_protocol_problem(path)
+    return None if problem is None else f"path {path!r} {problem}"
 
 
 def expansion_problem(nodes: int, body: Mapping[str, Any]) -> str | None:
@@ -99,6 +112,8 @@ def check_items(stage: str, body: Mapping[str, Any], spec: ItemSpec,
                 value = render_text(text, context, field == "cmd")
                 if field in PATH_FIELDS:
                     normalize(value, field != "deps")
+                elif field == "wait_for" and (sensor := sensor_problem(value)):
+                    raise ValueError(sensor)
             except (TemplateError, ValueError) as exc:
                 problem(field, f"{field} of {stage}@{key}: {exc}")
                 failed.add(field)

@@ -75,14 +75,28 @@ ALLOWED: dict[str, dict[str, Rule]] = {
 
 # Per protocol: the options sent as they are to the remote's host, and the
 # options besides the URL that choose that host.
+_SSE_C = ("s3_additional_kwargs.SSECustomerKey", "s3_additional_kwargs.CopySourceSSECustomerKey")
 SENT_AS_IS: dict[str, tuple[str, ...]] = {
     "webhdfs": ("password", "token"), "ssh": ("password",), "sftp": ("password",),
     "http": ("headers", "client_kwargs.headers", "client_kwargs.auth", "auth"),
     "https": ("headers", "client_kwargs.headers", "client_kwargs.auth", "auth"),
     "az": ("sas_token", "credential"), "abfs": ("sas_token", "credential"),
     "abfss": ("sas_token", "credential"),
+    # SSE-C: botocore sends the customer's key itself in a header of each request.
+    "s3": _SSE_C, "s3a": _SSE_C,
 }
+# The protocols whose URL names any host at all (not a service's own, as
+# s3's, gs's and az's do): every option config.local.yaml gives such a
+# remote off its list may carry a secret there as it is, not only those of
+# SENT_AS_IS (aiohttp's `cookies` and `params`, `client_kwargs.trust_env`
+# sending ~/.netrc's login, asyncssh's `send_env` or `agent_forwarding`).
+ANY_HOST = ("http", "https", "webhdfs", "ssh", "sftp")
+# (A committed `port` leads an ssh password to another server of the same
+# host, and webhdfs's `use_https: false` sends the password in clear text.)
 CHOOSES_HOST: dict[str, tuple[str, ...]] = {
+    "ssh": ("port",), "sftp": ("port",), "webhdfs": ("use_https",),
+    "s3": ("endpoint_url", "client_kwargs.endpoint_url"),
+    "s3a": ("endpoint_url", "client_kwargs.endpoint_url"),
     "az": ("account_name", "account_host", "connection_string"),
     "abfs": ("account_name", "account_host", "connection_string"),
     "abfss": ("account_name", "account_host", "connection_string"),

@@ -12,7 +12,7 @@ from gitpipe.core.yamlio import LineDict, LineList, line_of, plain
 from gitpipe.pipeline import registry
 from gitpipe.pipeline.durations import LONG_DURATION, LongDuration, parse_duration
 from gitpipe.pipeline.dvcfields import stage_field_hint
-from gitpipe.pipeline.itemcheck import range_problem
+from gitpipe.pipeline.itemcheck import range_problem, sensor_problem
 from gitpipe.pipeline.items import ItemSpec
 from gitpipe.pipeline.model import DEFAULT_PARAMS_FILE, KubeSpec, Out, ParamRef, Stage, WaitFor
 from gitpipe.pipeline.partitions import FREQS, PartitionSpec, template_names, variables
@@ -302,11 +302,13 @@ class StageParser:
         value = self.body.get("wait_for")
         if value is None:
             return None
-        if isinstance(value, str):
-            value = {"path": value}
+        value = {"path": value} if isinstance(value, str) else value
         if not isinstance(value, dict) or "path" not in value or set(value) - {
                 "path", "timeout", "poke"}:
             self.problem("wait_for", "'wait_for' must be {path: URL, timeout: 6h, poke: 1m}")
+            return None
+        if problem := sensor_problem(str(value["path"])):
+            self.problem("wait_for", f"wait_for: {problem}")
             return None
         try:
             return WaitFor(str(value["path"]), parse_duration(value.get("timeout", "6h")),

@@ -38,9 +38,11 @@ def local_folder(url: str) -> str | None:
     """The path of a URL that names a folder on this machine (a plain path,
     `file://`, `local://`), else None."""
     target = _split_chain(url)[1]
-    if "://" not in target:
+    protocol, sep, path = target.partition("://")
+    # One letter is a Windows drive to fsspec: `C://x` is a relative path,
+    # which it would take from the process's directory, not the project's.
+    if not sep or len(protocol) == 1:
         return target
-    protocol, _, path = target.partition("://")
     return path if protocol in LOCAL_PROTOCOLS else None
 
 

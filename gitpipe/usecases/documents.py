@@ -70,7 +70,7 @@ def remove_document(done: Removed) -> dict[str, Any]:
     return {**header("remove"), "ok": True, "stages": done.stages, "spec": done.spec,
             "lock_entries": done.lock_entries, "ignore_lines": done.ignore_lines,
             "deleted": done.deleted, "left": done.left, "tracked": done.tracked,
-            "beyond_range": done.beyond,
+            "unsaved": done.unsaved, "beyond_range": done.beyond,
             "unmade": [{"stage": stage, "dep": dep} for stage, dep in done.unmade]}
 
 

@@ -2,10 +2,11 @@
 (their lines only, the rest as written), their lock entries from
 gitpipe.lock and the lines gitpipe wrote for their outs from .gitignore. The
 outs stay in the work tree, no longer ignored by git, unless `outs` asks to
-delete them too; a file git tracks (a committed metrics file) is never
-deleted here, nor an out of a partition the lock records outside a stage's
-declared range (it is named instead: a lock is input, never a list of paths
-to delete).
+delete them too; a file git tracks (a committed metrics file), and bytes
+the cache cannot give back (a folder of the user's own that a clone's
+gitpipe.yaml names as an out), are never deleted here, nor an out of a
+partition the lock records outside a stage's declared range (it is named
+instead: a lock is input, never a list of paths to delete).
 
 A gitpipe.yaml that is a link is edited through it, as git writes through
 a linked config file and as an editor does, where the file it leads to lies
@@ -15,6 +16,7 @@ in the work tree (not under .git); the link stays a link.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
@@ -22,6 +24,7 @@ from typing import NamedTuple
 from gitpipe.core.atomicfile import atomic_write
 from gitpipe.core.errors import BadInputError, did_you_mean
 from gitpipe.core.yamlio import parse_yaml
+from gitpipe.hashing.digests import file_digest
 from gitpipe.pipeline.graph import file_addressed
 from gitpipe.pipeline.lockfile import LockWriter
 from gitpipe.pipeline.model import SPEC_FILE, Pipeline, Stage, Task, partition_task, tasks_of
@@ -47,6 +50,7 @@ class Removed(NamedTuple):
     deleted: list[str]
     left: list[str]
     tracked: list[str]
+    unsaved: list[str]  # outs holding bytes the cache lacks: kept, even with `outs`
     # (stage, dep) of the stages kept that read an out of a stage removed
     unmade: list[tuple[str, str]]
     beyond: list[str]
@@ -115,13 +119,18 @@ def remove_stages(project: Project, names: Iterable[str], outs: bool = False) ->
         atomic_write(project.root / spec, new_text)
         writer = LockWriter(project.root, project.lock_entries)
         entries = sorted(name for name in writer.entries if name.partition("@")[0] in wanted)
+        # A metrics file's bytes are never cached: the lock's digest says a run made them.
+        metrics = {out.path for task in tasks for out in task.outs if not out.cache}
+        recorded = {out.path: out.digest for name in entries
+                    for out in writer.entries[name].outs if out.path in metrics}
         if entries:
             writer.remove(entries)
         writer.close()
         lines = drop_ignored(project.root, sorted(gone))
-        deleted, left, tracked = _settle_outs(project, paths, outs)
+        deleted, left, tracked, unsaved = _settle_outs(project, paths,
+                                                       recorded if outs else None)
     beyond = _beyond_range(project, old, entries, {p for ps in paths.values() for p in ps})
-    return Removed(wanted, entries, lines, deleted, left, tracked, _unmade(kept, tasks),
+    return Removed(wanted, entries, lines, deleted, left, tracked, unsaved, _unmade(kept, tasks),
                    beyond, spec)
 
 
@@ -177,22 +186,55 @@ def _unmade(kept: Pipeline, removed: list[Task]) -> list[tuple[str, str]]:
             if any(dep.rstrip("/") == out or dep.startswith(out + "/") for out in outs)]
 
 
+# (deleted, left, tracked, unsaved) outs
+_Settled = tuple[list[str], list[str], list[str], list[str]]
+
+
 def _settle_outs(project: Project, paths: dict[str, list[str]],
-                 delete: bool) -> tuple[list[str], list[str], list[str]]:
-    """(deleted, left, tracked): the outs there now, deleted where `delete`
-    asks, but those git tracks. None is one of gitpipe's own files: the
-    spec's checks and check_paths_inside's refuse such an out, by one rule
-    (model.own_file)."""
+                 recorded: dict[str, str] | None) -> _Settled:
+    """(deleted, left, tracked, unsaved): the outs there now, deleted where
+    `recorded` (the removed lock entries' {metrics file: digest}) is given,
+    but those git tracks and those whose bytes would be lost (`_unsaved`).
+    None is one of gitpipe's own files: the spec's checks and
+    check_paths_inside's refuse such an out, by one rule (model.own_file)."""
     there = [path for path in dict.fromkeys(p for ps in paths.values() for p in ps)
              if (project.root / path).exists() or (project.root / path).is_symlink()]
     tracked_now = _and_folders(project.git.tracked_paths()) if there else set()
     tracked = [path for path in there if _holds(project, path, tracked_now)]
     rest = [path for path in there if path not in tracked]
-    if not delete:
-        return [], rest, tracked
-    for path in rest:
+    if recorded is None:
+        return [], rest, tracked, []
+    unsaved = [path for path in rest if _unsaved(project, path, recorded)]
+    deleted = [path for path in rest if path not in unsaved]
+    for path in deleted:
         remove_path(project.root / path)
-    return rest, [], tracked
+    return deleted, [], tracked, unsaved
+
+
+def _unsaved(project: Project, path: str, recorded: dict[str, str]) -> bool:
+    """Whether deleting the out `path` would lose bytes nothing gives back:
+    it is no metrics file the removed lock entries record, and a regular
+    file of it (every one, `.gitpipeignore` or not: all are deleted) is no
+    object in the cache. gitpipe.yaml comes from git: a clone may declare as an out a
+    folder of the user's own files, which no run of gitpipe's made (a first
+    repro keeps them too, docs/explanation/security.md)."""
+    at = project.root / path
+    try:
+        if at.is_symlink() or not at.is_dir():
+            files = [at] if at.is_file() and not at.is_symlink() else []
+        else:
+            files = [Path(top, name) for top, _, names in os.walk(at, onerror=_unlisted)
+                     for name in names if stat.S_ISREG(os.lstat(Path(top, name)).st_mode)]
+        if files == [at] and recorded.get(path) == file_digest(at):
+            return False
+        cache = project.cache
+        return any(not cache.has(file_digest(name)) for name in files)
+    except OSError:
+        return True  # a folder it cannot list, a file it cannot read: kept
+
+
+def _unlisted(exc: OSError) -> None:
+    raise exc
 
 
 def _and_folders(files: Iterable[str]) -> set[str]:

@@ -93,3 +93,69 @@ def test_remove_writes_a_linked_gitpipe_yaml_only_inside_the_work_tree(
     assert (tmp_path / "pipeline.yaml").read_text() == pipeline
     assert (clone.path / ".git" / "pipeline.yaml").read_text() == pipeline
     assert_only_changed(before, snapshot(tmp_path), ["clone/.gitpipe"])
+
+
+@pytest.mark.parametrize("attack", ["a folder of the user's", "a file of the user's",
+                                    "a file added to a made folder"])
+def test_remove_outs_keeps_bytes_no_run_of_gitpipe_made(
+        repo: Repo, tmp_path: Path, attack: str) -> None:
+    """A clone declares as an out of `a` what the user keeps there of their
+    own, untracked: a folder (`notes/`), a file (`.env`), or a file added to
+    a folder a run made. `remove a --outs` deleted them, bytes the cache
+    never held (a first repro keeps such a folder too); they stay, said."""
+    out = {"a folder of the user's": "notes", "a file of the user's": ".env",
+           "a file added to a made folder": "made"}[attack]
+    cmd = "mkdir -p made && echo run > made/x" if out == "made" else "'true'"
+    repo.gen({"gitpipe.yaml": KEEP + f"  a:\n    cmd: {cmd}\n    outs: [{out}]\n"})
+    repo.commit("a hostile clone")
+    clone = repo.clone_to(tmp_path / "clone")
+    clone.run("repro", "keep" if out != "made" else "a", check=True)
+    clone.gen({".env": "API_KEY=the user's, untracked\n",
+               "notes/todo.md": "the user's notes, untracked\n",
+               "made/mine.txt": "the user's file, put in the out\n"})
+    before = snapshot(tmp_path)
+    done = clone.run("remove", "a", "--outs")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"note: {out} kept: it holds bytes the cache does not" in done.stderr
+    assert (clone.path / ".env").exists() and (clone.path / "notes/todo.md").exists()
+    assert (clone.path / "made/mine.txt").exists()
+    assert_only_changed(before, snapshot(tmp_path),
+                        ["clone/gitpipe.yaml", "clone/gitpipe.lock", "clone/.gitignore",
+                         "clone/.gitpipe"])
+
+
+def test_remove_outs_deletes_what_a_run_made_metrics_too(repo: Repo) -> None:
+    """What a run made goes: a cached out (its bytes in the cache) and an
+    untracked metrics file (its bytes what the lock records)."""
+    repo.gen({"gitpipe.yaml": KEEP + "  a:\n    cmd: mkdir -p d && echo 1 > d/x && "
+              "echo 1 > m.json\n    outs: [d]\n    metrics: [m.json]\n"})
+    repo.run("repro", check=True)
+    done = repo.run("remove", "a", "--outs")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "deleted the outs d, m.json" in done.stdout, done.stdout + done.stderr
+    assert not (repo.path / "d").exists() and not (repo.path / "m.json").exists()
+
+
+def test_remove_outs_believes_no_lock_that_vouches_for_the_user_s_file(
+        repo: Repo, tmp_path: Path) -> None:
+    """The lock is the clone's too: an entry of `a` recording the user's
+    `.env` by its digest (a guess of its bytes) does not make it a file a
+    run made; only a metrics file's recorded digest does."""
+    import xxhash
+
+    env = "API_KEY=the user's, untracked\n"
+    digest = f"xxh3:{xxhash.xxh3_128_hexdigest(env.encode())}"
+    repo.gen({"gitpipe.yaml": KEEP + "  a:\n    cmd: 'true'\n    outs: [.env]\n",
+              "gitpipe.lock": "schema: 1\nstages:\n  a:\n    cmd: 'true'\n"
+              "    fingerprint: xxh3:00000000000000000000000000000000\n"
+              f"    outs:\n    - {{path: .env, hash: '{digest}', size: {len(env)}}}\n"})
+    repo.commit("a hostile clone")
+    clone = repo.clone_to(tmp_path / "clone")
+    clone.gen({".env": env})
+    before = snapshot(tmp_path)
+    done = clone.run("remove", "a", "--outs")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (clone.path / ".env").read_text() == env
+    assert_only_changed(before, snapshot(tmp_path),
+                        ["clone/gitpipe.yaml", "clone/gitpipe.lock", "clone/.gitignore",
+                         "clone/.gitpipe"])

@@ -1,0 +1,165 @@
+"""Attacks on the rule that a secret the user's config.local.yaml gives a
+remote goes only to a host the user's own file names
+(pipeline/committedoptions.check_local_secrets). The rule named the
+options each library sends as they are (a webhdfs `password`, an http
+remote's `headers`); for a remote whose URL names any host at all (http,
+webhdfs, ssh), every other option the user's file gives may carry a secret
+too. Reproduced against a recorder on 127.0.0.1, the clone's committed URL
+naming it: aiohttp's `cookies` (top level, or `client_kwargs`) and
+`params` (the query string of every request) went to it as they are, and
+`client_kwargs: {trust_env: true}` had aiohttp send ~/.netrc's `default`
+login as Basic auth. And a committed option beside the user's own URL
+led the password elsewhere: webhdfs's `use_https: false` sent it in
+clear text. Each is refused now, naming the option and the file."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+import yaml
+
+from tests.conftest import Repo
+from tests.security.conftest import assert_only_changed, serving, snapshot
+
+STATE = [f"ci/.gitpipe/state.db{suffix}" for suffix in ("", "-wal", "-shm", "-journal")]
+SECRET = "users-own-secret-4711"
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    """Any request at all: its first line and its headers, answered 404."""
+
+    seen: ClassVar[list[str]] = []
+
+    def _record(self) -> None:
+        self.seen.append(f"{self.requestline}\n{self.headers}")
+        self.send_response(404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_GET = do_PUT = do_HEAD = do_POST = _record
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def recorder() -> Any:
+    _Recorder.seen = []
+    with serving(_Recorder) as port:
+        yield f"127.0.0.1:{port}"
+
+
+def _clone(make_repo: Any, tmp_path: Path, committed: dict[str, Any],
+           local: dict[str, Any]) -> Repo:
+    """A clone whose one stage ran (its out in the clone's cache, for push to
+    send), whose committed config gives `store` as `committed` and whose
+    user's config.local.yaml gives it `local`."""
+    evil = make_repo("evil")
+    evil.spec({"make": {"cmd": "echo hi > out.txt", "outs": ["out.txt"]}})
+    evil.run("init", check=True)
+    evil.run("repro", check=True)
+    evil.gen({".gitpipe/config.yaml": {"remotes": {"store": committed}}}, commit="a remote")
+    ci: Repo = evil.clone_to(tmp_path / "ci")
+    shutil.copytree(evil.path / ".gitpipe" / "cache", ci.path / ".gitpipe" / "cache",
+                    dirs_exist_ok=True)
+    (ci.path / ".gitpipe/config.local.yaml").write_text(
+        yaml.safe_dump({"remotes": {"store": local}}))
+    return ci
+
+
+LOCAL_OPTIONS = {
+    "cookies in client_kwargs": {"client_kwargs": {"cookies": {"session": SECRET}}},
+    "cookies": {"cookies": {"session": SECRET}},
+    "params": {"params": {"access_token": SECRET}},
+    "netrc through trust_env": {"client_kwargs": {"trust_env": True}},
+}
+
+
+@pytest.mark.parametrize("kind", list(LOCAL_OPTIONS))
+def test_no_local_option_goes_to_an_http_host_only_the_committed_file_names(
+        make_repo: Any, tmp_path: Path, recorder: str, kind: str) -> None:
+    local = LOCAL_OPTIONS[kind]
+    ci = _clone(make_repo, tmp_path, {"url": f"http://{recorder}/store"}, local)
+    netrc = tmp_path / "netrc"
+    netrc.write_text(f"default login alice password {SECRET}\n")
+    before = snapshot(tmp_path)
+    done = ci.run("push", env={"NETRC": str(netrc)}, timeout=120)
+    said = done.stdout + done.stderr
+    assert done.returncode == 2, said
+    option = next(iter(local))
+    assert f".gitpipe/config.local.yaml: remotes.store.{option}" in said, said
+    assert "only the committed .gitpipe/config.yaml gives its url" in said, said
+    assert "Traceback" not in said and SECRET not in said, said
+    assert _Recorder.seen == []
+    assert_only_changed(before, snapshot(tmp_path), STATE)
+
+
+def test_a_committed_use_https_false_never_carries_the_local_password(
+        make_repo: Any, tmp_path: Path, recorder: str) -> None:
+    url = f"webhdfs://{recorder}/store"
+    ci = _clone(make_repo, tmp_path, {"url": url, "use_https": False},
+                {"url": url, "user": "alice", "password": SECRET})
+    before = snapshot(tmp_path)
+    done = ci.run("push", timeout=120)
+    said = done.stdout + done.stderr
+    assert done.returncode == 2, said
+    assert ".gitpipe/config.local.yaml: remotes.store.password is sent as it is to the " \
+           "remote's host, and only the committed .gitpipe/config.yaml gives its use_https" \
+           in said, said
+    assert _Recorder.seen == []
+    assert_only_changed(before, snapshot(tmp_path), STATE)
+
+
+def test_the_user_s_own_url_takes_the_user_s_options(
+        make_repo: Any, tmp_path: Path, recorder: str) -> None:
+    url = f"http://{recorder}/store"
+    ci = _clone(make_repo, tmp_path, {"url": url}, {"url": url, **LOCAL_OPTIONS["cookies"]})
+    done = ci.run("push", timeout=120)
+    assert _Recorder.seen, done.stdout + done.stderr  # the user's own remote was asked
+    assert all(f"session={SECRET}" in seen for seen in _Recorder.seen)
+
+
+def test_a_local_sse_c_key_never_goes_to_a_committed_s3_endpoint(
+        make_repo: Any, tmp_path: Path, recorder: str) -> None:
+    """S3 signs each request, so a committed endpoint gets no secret key; but
+    botocore sends an SSE-C key (`s3_additional_kwargs.SSECustomerKey`, the
+    key the team's objects are encrypted with) itself, in a header of each
+    request: a committed `endpoint_url` had push hand it to the clone's
+    server, which could then read the team's objects."""
+    ci = _clone(make_repo, tmp_path,
+                {"url": "s3://team-bucket/cache", "endpoint_url": f"http://{recorder}"},
+                {"key": "AKIDUSERSOWN", "secret": "user-secret",
+                 "s3_additional_kwargs": {"SSECustomerAlgorithm": "AES256",
+                                          "SSECustomerKey": "0123456789abcdef" * 2}})
+    before = snapshot(tmp_path)
+    done = ci.run("push", env={"AWS_MAX_ATTEMPTS": "1", "AWS_EC2_METADATA_DISABLED": "true"},
+                  timeout=120)
+    said = done.stdout + done.stderr
+    assert done.returncode == 2, said
+    assert ".gitpipe/config.local.yaml: remotes.store.s3_additional_kwargs.SSECustomerKey " \
+           "is sent as it is to the remote's host, and only the committed " \
+           ".gitpipe/config.yaml gives its url" in said, said
+    assert _Recorder.seen == []
+    assert_only_changed(before, snapshot(tmp_path), STATE)
+
+
+def test_the_refusal_s_command_takes_a_committed_option_s_name_as_one_word(
+        make_repo: Any, tmp_path: Path) -> None:
+    """The refusal of an option off the list suggests the command that moves
+    it to config.local.yaml, with the option's name, which is the clone's
+    text: `x;touch PWNED;` pasted from it ran `touch` in the user's shell."""
+    name = f"x;touch {tmp_path / 'PWNED'};"
+    ci = _clone(make_repo, tmp_path, {"url": "s3://team-bucket/cache", name: 1}, {})
+    done = ci.run("push")
+    assert done.returncode == 2, done.stdout + done.stderr
+    hint = next(line for line in done.stderr.splitlines() if line.startswith("hint: "))
+    command = hint.split(": 'gitpipe ", 1)[1].rsplit(" VALUE'", 1)[0]
+    assert shlex.split(command) == ["remote", "modify", "--local", "store", name], hint
+    subprocess.run(["sh", "-c", f"true {command}"], check=True, cwd=tmp_path)
+    assert not (tmp_path / "PWNED").exists()
