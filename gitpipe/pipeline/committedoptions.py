@@ -120,7 +120,7 @@ def _allowed_hint(name: str, path: str) -> str:
     top = path.split(".")[0]
     # The option's name is the committed file's text: one shell word when pasted.
     how = "" if "." in path else \
-        f": 'gitpipe remote modify --local {name} {shell_word(path)} VALUE'"
+        f": 'gitpipe remote modify --local {shell_word(name)} {shell_word(path)} VALUE'"
     return _ALLOWED_HINT.format(name=name, top=top, how=how)
 
 
@@ -153,7 +153,7 @@ def check_local_secrets(local: dict[str, Any], merged: dict[str, Any],
             f"and only the committed .gitpipe/config.yaml gives its {chooser} (a pull request "
             "may point it at any server): your secret goes only where your own file says",
             hint=f"give the {chooser} in .gitpipe/config.local.yaml too: 'gitpipe remote "
-                 f"modify --local {name} {chooser} VALUE'")
+                 f"modify --local {shell_word(str(name))} {chooser} VALUE'")
 
 
 def check_committed_protocols(remotes: dict[str, Any], source: str) -> None:

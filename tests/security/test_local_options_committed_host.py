@@ -56,20 +56,20 @@ def recorder() -> Any:
 
 
 def _clone(make_repo: Any, tmp_path: Path, committed: dict[str, Any],
-           local: dict[str, Any]) -> Repo:
+           local: dict[str, Any], remote: str = "store") -> Repo:
     """A clone whose one stage ran (its out in the clone's cache, for push to
-    send), whose committed config gives `store` as `committed` and whose
+    send), whose committed config gives `remote` as `committed` and whose
     user's config.local.yaml gives it `local`."""
     evil = make_repo("evil")
     evil.spec({"make": {"cmd": "echo hi > out.txt", "outs": ["out.txt"]}})
     evil.run("init", check=True)
     evil.run("repro", check=True)
-    evil.gen({".gitpipe/config.yaml": {"remotes": {"store": committed}}}, commit="a remote")
+    evil.gen({".gitpipe/config.yaml": {"remotes": {remote: committed}}}, commit="a remote")
     ci: Repo = evil.clone_to(tmp_path / "ci")
     shutil.copytree(evil.path / ".gitpipe" / "cache", ci.path / ".gitpipe" / "cache",
                     dirs_exist_ok=True)
     (ci.path / ".gitpipe/config.local.yaml").write_text(
-        yaml.safe_dump({"remotes": {"store": local}}))
+        yaml.safe_dump({"remotes": {remote: local}}))
     return ci
 
 
@@ -149,17 +149,20 @@ def test_a_local_sse_c_key_never_goes_to_a_committed_s3_endpoint(
     assert_only_changed(before, snapshot(tmp_path), STATE)
 
 
+@pytest.mark.parametrize("crafted", ["option", "remote"])
 def test_the_refusal_s_command_takes_a_committed_option_s_name_as_one_word(
-        make_repo: Any, tmp_path: Path) -> None:
+        make_repo: Any, tmp_path: Path, crafted: str) -> None:
     """The refusal of an option off the list suggests the command that moves
-    it to config.local.yaml, with the option's name, which is the clone's
-    text: `x;touch PWNED;` pasted from it ran `touch` in the user's shell."""
+    it to config.local.yaml, with the option's and the remote's names, which
+    are the clone's text: `x;touch PWNED;` pasted from it ran `touch` in the
+    user's shell."""
     name = f"x;touch {tmp_path / 'PWNED'};"
-    ci = _clone(make_repo, tmp_path, {"url": "s3://team-bucket/cache", name: 1}, {})
+    option, remote = (name, "store") if crafted == "option" else ("proxies", name)
+    ci = _clone(make_repo, tmp_path, {"url": "s3://team-bucket/cache", option: 1}, {}, remote)
     done = ci.run("push")
     assert done.returncode == 2, done.stdout + done.stderr
     hint = next(line for line in done.stderr.splitlines() if line.startswith("hint: "))
     command = hint.split(": 'gitpipe ", 1)[1].rsplit(" VALUE'", 1)[0]
-    assert shlex.split(command) == ["remote", "modify", "--local", "store", name], hint
+    assert shlex.split(command) == ["remote", "modify", "--local", remote, option], hint
     subprocess.run(["sh", "-c", f"true {command}"], check=True, cwd=tmp_path)
     assert not (tmp_path / "PWNED").exists()
