@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import shlex
 from collections.abc import Callable
 from typing import Any, NoReturn
 
@@ -130,7 +131,8 @@ def check_file(data: dict[str, Any], source: str) -> None:
     _check_pod_env((data.get("kubernetes") or {}).get("env") or {}, source)
     _check_remotes(data.get("remotes") or {}, source)
     for name, size in (data.get("pools") or {}).items():
-        problem = "is empty" if not str(name).strip() else _odd_text(str(name))
+        problem = "is empty" if not str(name).strip() else _odd_text(str(name)) or \
+            _shell_problem(str(name))
         if problem:
             _refuse(source, f"pools.{name!r}", f"is not a name: it {problem}",
                     "name pools with letters, digits, '-' and '_'")
@@ -163,10 +165,11 @@ def _check_pod_env(env: dict[Any, Any], source: str) -> None:
 
 def _check_remotes(remotes: dict[str, Any], source: str) -> None:
     for name, body in remotes.items():
-        problem = "is empty" if not str(name).strip() else _odd_text(str(name))
+        problem = "is empty" if not str(name).strip() else _odd_text(str(name)) or \
+            _shell_problem(str(name))
         if problem:
             _refuse(source, f"remotes.{name!r}", f"is not a name: it {problem}",
-                    "name remotes with letters, digits, '-' and '_'")
+                    "name remotes with ASCII letters, digits, '.', '-' and '_'")
         if not isinstance(body, dict):
             _refuse(source, f"remotes.{name}", "must be a mapping of url and options",
                     f"write '{name}:' alone on its line and 'url: URL' indented below it")
@@ -180,6 +183,17 @@ def _check_remotes(remotes: dict[str, Any], source: str) -> None:
                     f"no storage option's name (it holds {odd_character(option)})",
                     "remove it; storage options are named like endpoint_url or client_kwargs")
         _check_run_cache_keys(str(name), body, source)
+
+
+def _shell_problem(name: str) -> str | None:
+    """Why a remote's name would not read as itself in a command a hint
+    prints (`gitpipe remote modify --local NAME …`, pasted into a shell), or
+    None: a committed name is the clone's text, and `x;touch y` ran."""
+    if name.startswith("-"):
+        return "starts with '-', which a command reads as an option"
+    if shlex.quote(name) != name:
+        return "holds characters a shell reads as more than a word (quotes, spaces, ';', '$', …)"
+    return None
 
 
 _URL_HINT = ("give an fsspec URL (s3://bucket/prefix, …) or a folder's path as plain text: "

@@ -149,20 +149,34 @@ def test_a_local_sse_c_key_never_goes_to_a_committed_s3_endpoint(
     assert_only_changed(before, snapshot(tmp_path), STATE)
 
 
-@pytest.mark.parametrize("crafted", ["option", "remote"])
 def test_the_refusal_s_command_takes_a_committed_option_s_name_as_one_word(
-        make_repo: Any, tmp_path: Path, crafted: str) -> None:
+        make_repo: Any, tmp_path: Path) -> None:
     """The refusal of an option off the list suggests the command that moves
-    it to config.local.yaml, with the option's and the remote's names, which
-    are the clone's text: `x;touch PWNED;` pasted from it ran `touch` in the
-    user's shell."""
+    it to config.local.yaml, with the option's name, which is the clone's
+    text: `x;touch PWNED;` pasted from it ran `touch` in the user's shell."""
     name = f"x;touch {tmp_path / 'PWNED'};"
-    option, remote = (name, "store") if crafted == "option" else ("proxies", name)
-    ci = _clone(make_repo, tmp_path, {"url": "s3://team-bucket/cache", option: 1}, {}, remote)
+    ci = _clone(make_repo, tmp_path, {"url": "s3://team-bucket/cache", name: 1}, {})
     done = ci.run("push")
     assert done.returncode == 2, done.stdout + done.stderr
     hint = next(line for line in done.stderr.splitlines() if line.startswith("hint: "))
     command = hint.split(": 'gitpipe ", 1)[1].rsplit(" VALUE'", 1)[0]
-    assert shlex.split(command) == ["remote", "modify", "--local", remote, option], hint
+    assert shlex.split(command) == ["remote", "modify", "--local", "store", name], hint
     subprocess.run(["sh", "-c", f"true {command}"], check=True, cwd=tmp_path)
     assert not (tmp_path / "PWNED").exists()
+
+
+@pytest.mark.parametrize("name", ["x;touch {tmp}/PWNED;", "$(touch {tmp}/PWNED)", "a b",
+                                  "-x", "it's"])
+def test_a_remote_s_name_is_one_shell_word(make_repo: Any, tmp_path: Path, name: str) -> None:
+    """Hints print a remote's name inside commands to paste (`gitpipe remote
+    modify --local NAME …`, `gc`'s, `remote default`'s), and a committed name
+    is the clone's text: a remote named `x;touch PWNED;` made the pasted
+    hint run `touch`. A name is refused unless a shell reads it as itself."""
+    name = name.format(tmp=tmp_path)
+    ci = _clone(make_repo, tmp_path, {"url": "s3://team-bucket/cache", "proxies": 1}, {}, name)
+    before = snapshot(tmp_path)
+    done = ci.run("status")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"remotes.{name!r} is not a name" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert_only_changed(before, snapshot(tmp_path), STATE)
