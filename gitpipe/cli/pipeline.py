@@ -113,10 +113,10 @@ def status(ctx: click.Context, targets: tuple[str, ...], check: bool,
         report = status_at(project, rev, targets)
     else:
         report = project.status(targets)
-    from gitpipe.fastpath import noop, seal
+    from gitpipe.fastpath import noop, sealsettle
 
     if noop.seals_status(targets, rev):
-        seal.settle(project, noop.STATUS, noop.status_answer(report), started_ns)
+        sealsettle.settle(project, noop.STATUS, noop.status_answer(report), started_ns)
     code = noop.status_exit_code(report.stale, check)
     settle_exit_code(ctx, code)
     if out := json_out(ctx):

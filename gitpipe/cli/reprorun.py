@@ -66,11 +66,11 @@ def run_repro(project: Project, options: ReproOptions, ui: Ui, everything: bool,
               started_ns: int, settle_exit_code: Callable[[int], None]) -> Shown:
     """Run the repro as `shown_run` shows it, and settle plain `repro`'s seal
     when it may, before the exit code is said."""
-    from gitpipe.fastpath import noop, seal
+    from gitpipe.fastpath import noop, sealsettle
 
     def settle_seal(report: Report) -> None:
         if noop.seals_repro(options):
-            seal.settle(project, noop.REPRO, noop.repro_answer(report), started_ns)
+            sealsettle.settle(project, noop.REPRO, noop.repro_answer(report), started_ns)
 
     return shown_run(project, ui, everything, "repro",
                      lambda listener, sink: project.repro(options=options, listener=listener,

@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from typing import NamedTuple
 
-from gitpipe.fastpath import noop, seal
+from gitpipe.fastpath import noop, sealsettle
 from gitpipe.fastpath.render import status_lines
 
 TYPE_CHECKING = False
@@ -85,7 +85,7 @@ def _status(project: Project, check: bool, started_ns: int) -> Answer:
     text = "\n".join(status_lines(report, has_remote=project.has_remote, order=order,
                                   key_names=project.key_names,
                                   cache_lacks=project.cache_lacks)) + "\n"
-    seal.settle(project, noop.STATUS, noop.status_answer(report), started_ns)
+    sealsettle.settle(project, noop.STATUS, noop.status_answer(report), started_ns)
     return text, noop.status_exit_code(report.stale, check)
 
 
@@ -96,5 +96,5 @@ def _repro(project: Project, started_ns: int) -> Answer | Stale:
     text = None if report is None else noop.repro_answer(report)
     if text is None:
         return Stale(project, started_ns)  # something to run, with live output
-    seal.settle(project, noop.REPRO, text, started_ns)
+    sealsettle.settle(project, noop.REPRO, text, started_ns)
     return text, 0

@@ -13,9 +13,10 @@ project lock's record names it: noop.stages_running).
 With the file-system monitor running (`gitpipe monitor start`), a seal the
 monitor vouches for is replayed without those stat calls: fastpath/sealwatch.py.
 
-A seal is written only when every input's mtime is older than the run by
-RACY_NS (git's racy rule): an input changed during the run, or within the
-mtime granularity before it, cannot be recognized by its stat data.
+A seal is written (fastpath/sealsettle.py) only when every input's mtime is
+older than the run by RACY_NS (git's racy rule): an input changed during the
+run, or within the mtime granularity before it, cannot be recognized by its
+stat data.
 
 Trust: a seal decides what status prints, so it lives where only this user
 writes, never in the work tree: this user's cache folder for the repository
@@ -32,7 +33,6 @@ import time
 import xxhash
 
 from gitpipe import __version__
-from gitpipe.core.secretnames import secret_name
 from gitpipe.fastpath.noop import stages_running
 from gitpipe.fastpath.sealdirs import Records, held_at, listing
 from gitpipe.fastpath.sealdirs import read as read_records
@@ -41,7 +41,6 @@ from gitpipe.fastpath.sealwatch import (
     NO_MONITOR,
     NOT_VOUCHABLE,
     TRACE,
-    field_for,
     held_before,
     rearm,
     token_now,
@@ -49,7 +48,6 @@ from gitpipe.fastpath.sealwatch import (
 from gitpipe.hashing.ignore import forget_outer_rules, outer_rules_read
 from gitpipe.hashing.statsig import (
     FOLDER_FLAGS,
-    RACY_NS,
     Signature,
     StructError,
     index_signature,
@@ -62,7 +60,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from gitpipe.fastpath.brokenseal import Checked
     from gitpipe.hashing.walkahead import WalkedBefore
-    from gitpipe.project.root import Project
 
 # The file is NUL-separated strings, not JSON: importing json (re, enum) or
 # typing would each be a large part of the whole fast path. NUL is the one
@@ -100,7 +97,7 @@ def check(command: str, root: str | None = None) -> tuple[str | None, WalkedBefo
     sizes: dict[str, int] = {}
     if folder is None or sent_the_whole_way(root, sizes) or stages_running(root, sizes):
         return None, None
-    path = os.path.join(folder, _seal_name(command))
+    path = os.path.join(folder, seal_name(command))
     try:
         with open(path, "rb") as handle:
             data = handle.read()
@@ -213,29 +210,6 @@ def _flat(sig: Signature) -> list[int]:
     return flat  # type: ignore[return-value]  # not numbers: pack_numbers refuses them
 
 
-def settle(project: Project, command: str, text: str | None, started_ns: int) -> None:
-    """After the full path answered `command`: seal `text` (a no-op's output),
-    or with None (something was stale or ran) remove the seal."""
-    if project.parse_cache is None or os.environ.get("GITPIPE_NO_SEAL"):
-        return  # no .gitpipe/ yet, no folder of this user's for it, or seals turned off
-    folder = user_cache_dir(str(project.root), create=True)
-    if folder is None:
-        return
-    path = os.path.join(folder, _seal_name(command))
-    sealed = None if text is None else _seal(project, text, started_ns, folder)
-    try:
-        if sealed is None:
-            if os.path.exists(path):
-                os.remove(path)
-            return
-        write_seal(path, sealed)
-    except OSError:
-        # A seal only saves time: a read-only or full disk must not fail the
-        # command that already printed its answer. A stale seal left behind
-        # cannot match: its signatures differ from what was just judged.
-        pass
-
-
 def write_seal(path: str, sealed: bytes) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     temporary = f"{path}.{os.getpid()}.tmp"
@@ -253,10 +227,10 @@ def seal_path(root: str, command: str) -> str | None:
     """Where `command`'s seal for the project at `root` is kept (see Trust above);
     None where this user has no folder for it."""
     folder = user_cache_location(root)
-    return None if folder is None else os.path.join(folder, _seal_name(command))
+    return None if folder is None else os.path.join(folder, seal_name(command))
 
 
-def _seal_name(command: str) -> str:
+def seal_name(command: str) -> str:
     return f"noop-{command}.seal"
 
 
@@ -265,8 +239,11 @@ def context(root: str) -> list[str]:
     # A secret (GITPIPE_CACHE_KEY, say) never reaches the seal: no answer depends on it.
     env = sorted(f"{k}={v}" for k, v in os.environ.items()
                  if k.startswith(("GIT_", "GITPIPE_"))
-                 and k not in ("GITPIPE_NO_SEAL", NO_MONITOR, TRACE)
-                 and not secret_name(k))
+                 and k not in ("GITPIPE_NO_SEAL", NO_MONITOR, TRACE))
+    if env:  # its module only where a variable is there to ask about
+        from gitpipe.core.secretnames import secret_name
+
+        env = [line for line in env if not secret_name(line.partition("=")[0])]
     return [code_signature(), root, os.environ.get("GITPIPE_TODAY") or time.strftime("%Y-%m-%d"),
             _git_state(root), *env]
 
@@ -283,25 +260,6 @@ def _git_state(root: str) -> str:
     return "git" if index_signature(root) is not None else MISSING
 
 
-def _seal(project: Project, text: str, started_ns: int, folder: str) -> bytes | None:
-    root = str(project.root)
-    known = context(root)
-    if project.today.isoformat() != known[2]:
-        return None  # a Project pinned to another day (the API): not what argv replays
-    if known[3] == MISSING:
-        return None  # in a git hook, or no work tree found: see _git_state
-    # The signatures the readers took as they read each path (the workspace
-    # as it hashed, the spec, params, config and lock loaders as they read),
-    # not a list of inputs kept here: whatever the judgement read is in it,
-    # and nothing else; and no directory is walked a second time.
-    found = dict(project.reads.seen)
-    if not found:
-        return None
-    if any(_too_recent(sig, started_ns) for sig in found.values()):
-        return None
-    return compose(known, text, found, field_for(root, folder, list(found)))
-
-
 def signature(root: str, path: str) -> Signature:
     """A project path's signature as Workspace.info and statsig.read_noted take it."""
     return path_signature(os.path.join(root, path))
@@ -312,32 +270,35 @@ def _changes(root: str, paths: list[str], numbers: bytes, seal_file: str,
     """None if every path of `paths` still has the signature `numbers` holds
     for it; else the directories walked to find out. `code`: code_signature().
 
-    A stat per file; per directory its record's stats (fastpath/sealdirs.py), or a stat
-    and a walk. A large seal is shared out among forked processes (hashing/forkmap.py: a
-    share whose process fails is checked here), as git's preloaded index shares its lstats."""
+    A stat per file; per directory its record's stats (fastpath/sealdirs.py), or a stat and
+    a walk. A large seal is shared out among forked processes, each cutting its share out
+    (hashing/forkmap.py: one that fails is checked here), as git's preloaded index shares
+    its lstats."""
     records, workers = read_records(seal_file, root, code), 1
     if len(paths) >= 2 * PATHS_PER_WORKER:
         from gitpipe.hashing.forkmap import fork_map, usable_workers
 
         workers = usable_workers(len(paths), PATHS_PER_WORKER)
     if workers == 1:
-        shares = [(paths, numbers)]
         checked = [(_check_share(root, paths, numbers, records), records.taken)]
     else:
-        step = _BYTES_PER_PATH  # interleaved: directories, each many stats, come in clusters
-        shares = [(paths[worker::workers],
-                   b"".join([numbers[i * step:(i + 1) * step]
-                             for i in range(worker, len(paths), workers)]))
-                  for worker in range(workers)]
-        checked = fork_map(lambda share: (_check_share(root, *share, records), records.taken),
-                           shares)
+        checked = fork_map(lambda worker: (_check_share(root, *_share(
+            paths, numbers, worker, workers), records), records.taken), range(workers))
     if all(found is None for (found, _, _), _ in checked):
         if any(taken for _, taken in checked):
             write_records(seal_file, records, paths, [taken for _, taken in checked], write_seal)
         return None
     from gitpipe.fastpath.brokenseal import walked_before
 
+    shares = [_share(paths, numbers, worker, workers) for worker in range(workers)]
     return walked_before(shares, [share for share, _ in checked], _LISTING)
+
+
+def _share(paths: list[str], numbers: bytes, worker: int, workers: int) -> tuple[list[str], bytes]:
+    """Process `worker`'s paths and sealed numbers: interleaved (directories come in clusters)."""
+    step = _BYTES_PER_PATH
+    return paths[worker::workers], b"".join([numbers[i * step:(i + 1) * step]
+                                             for i in range(worker, len(paths), workers)])
 
 
 def _check_share(root: str, paths: list[str], numbers: bytes,
@@ -373,28 +334,32 @@ def _check_share(root: str, paths: list[str], numbers: bytes,
 _TYPE_BITS, _DIRECTORY = 0o170000, stat_module.S_IFDIR
 
 
-def _too_recent(sig: Signature, started_ns: int) -> bool:
-    if sig is None:
-        return False
-    # a file's mtime and ctime; a directory's newest of either, where its mtime is
-    moments = sig[2:3] if sig[0] == "dir" else (sig[1], sig[3])
-    return any(isinstance(moment, int) and moment + RACY_NS >= started_ns for moment in moments)
-
-
 def code_signature() -> str:
     """gitpipe's version and the stat data of its modules: a seal written by
     other code (an upgrade, an edited checkout) is never replayed."""
     hasher = xxhash.xxh3_64()
     folders = [os.path.dirname(os.path.dirname(__file__))]  # the whole package
     for folder in folders:
-        with os.scandir(folder) as entries:
-            listed = {entry.name: entry for entry in entries}
-        names = sorted(name for name in listed if name.endswith(".py"))
-        folders += [entry.path for name, entry in listed.items()
-                    if not name.endswith(".py") and name != "__pycache__" and entry.is_dir()]
+        modules: list[str] = []
         numbers: list[int] = []
-        for info in [listed[name].stat() for name in names]:
-            numbers += (info.st_ino, info.st_mtime_ns, info.st_size, info.st_ctime_ns)
-        hasher.update("\0".join([folder, *names]).encode("utf-8", "surrogateescape"))
+        held = os.open(folder, FOLDER_FLAGS)  # each name stat-ed from it
+        try:
+            for name in sorted(os.listdir(folder)):
+                if name.endswith(".py"):
+                    modules.append(name)
+                    info = os.stat(name, dir_fd=held)
+                    numbers += (info.st_ino, info.st_mtime_ns, info.st_size, info.st_ctime_ns)
+                elif name != "__pycache__" and _is_folder(name, held):
+                    folders.append(f"{folder}/{name}")
+        finally:
+            os.close(held)
+        hasher.update("\0".join([folder, *modules]).encode("utf-8", "surrogateescape"))
         hasher.update(pack_numbers(numbers))
     return f"{__version__} {hasher.hexdigest()}"
+
+
+def _is_folder(name: str, folder: int) -> bool:
+    try:
+        return stat_module.S_ISDIR(os.stat(name, dir_fd=folder).st_mode)
+    except OSError:
+        return False

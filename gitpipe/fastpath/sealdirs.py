@@ -33,16 +33,19 @@ the folder alone, not the seal.
 The file lives beside the seal, in this user's cache folder (dotdir): the
 same trust as the seal, and holds the signature of the code that made it
 (seal.code_signature): a listing signature made by other code is never
-taken. Format: NUL-separated text (magic, the code signature, count, the
-paths, each one's count of files, every file name) then packed numbers (each
-record's sealed five numbers and folder key, then every file's five).
+taken. Format: NUL-separated text (magic, the code signature, the count of
+records and of their files, the paths, where each one's files start among
+them, each one's file names joined by "/", which no name holds), each field
+ending in NUL, then packed numbers (each record's sealed five numbers and
+folder key, then every file's five). A record's names are split out only
+when it is asked for: a large seal's check reads the file once, before its
+shares are forked, and each share splits the names of its own records.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from itertools import accumulate
 from struct import unpack
 
 from gitpipe.hashing import statsig
@@ -60,7 +63,7 @@ if TYPE_CHECKING:
 
     from gitpipe.hashing.statsig import FileSignature, FolderKey
 
-MAGIC = "gitpipe-seal-dirs/2"
+MAGIC = "gitpipe-seal-dirs/3"
 _MAGIC = MAGIC.encode()
 _HEAD_BYTES = 9 * 8  # the sealed kind and signature (five numbers), the folder key (four)
 _FILE_BYTES = 5 * 8
@@ -89,34 +92,40 @@ class Records:
             self._index = {}
 
     def _parse(self, data: bytes) -> None:
-        first = data.find(b"\0")
-        code_end = data.find(b"\0", first + 1)
-        second = data.find(b"\0", code_end + 1)
-        if (data[:first] != _MAGIC or code_end < 0 or second < 0
-                or data[first + 1:code_end].decode("utf-8", "surrogateescape") != self.code):
+        ends = [data.find(b"\0")]
+        for _ in range(3):  # the code signature, the count of records, of their files
+            ends.append(data.find(b"\0", ends[-1] + 1))
+        if (data[:ends[0]] != _MAGIC or ends[-1] < 0
+                or data[ends[0] + 1:ends[1]].decode("utf-8", "surrogateescape") != self.code):
             return
-        count = int(data[code_end + 1:second])
-        end = data.find(b"\0\0", second)  # the text ends with an empty field
-        fields = data[second + 1:end].decode("utf-8", "surrogateescape").split("\0")
-        self._counts = list(map(int, fields[count:2 * count]))
-        self._starts = [0, *accumulate(self._counts)]
-        self._names = fields[2 * count:]
-        self._packed = data[end + 2:]
-        self._files_at = count * _HEAD_BYTES
-        if (len(self._names) != self._starts[-1]
-                or len(self._packed) != self._files_at + len(self._names) * _FILE_BYTES):
+        count, files = int(data[ends[1] + 1:ends[2]]), int(data[ends[2] + 1:ends[3]])
+        # The packed numbers are sliced from `data` as each record is asked for:
+        # a large file is not copied whole again.
+        self._data, self._heads_at = data, len(data) - count * _HEAD_BYTES - files * _FILE_BYTES
+        if self._heads_at <= ends[3] or data[self._heads_at - 1] != 0:
             return
+        text = str(memoryview(data)[ends[3] + 1:self._heads_at - 1], "utf-8", "surrogateescape")
+        fields = text.split("\0") if count else []
+        if len(fields) != 3 * count:
+            return
+        self._starts = [*map(int, fields[count:2 * count]), files]
+        self._joined = fields[2 * count:]
+        self._files_at = self._heads_at + count * _HEAD_BYTES
         self._index = dict(zip(fields[:count], range(count), strict=True))
 
     def get(self, path: str) -> Record | None:
         at = self._index.get(path)
         if at is None:
             return None
-        head = self._packed[at * _HEAD_BYTES:(at + 1) * _HEAD_BYTES]
-        first, files = self._starts[at], self._counts[at]
+        head = self._data[self._heads_at + at * _HEAD_BYTES:self._heads_at + (at + 1) * _HEAD_BYTES]
+        joined = self._joined[at]
+        names = joined.split("/") if joined else []
+        first = self._starts[at]
+        if self._starts[at + 1] - first != len(names):
+            return None  # not a file this module wrote: no record
         begin = self._files_at + first * _FILE_BYTES
-        return (head[:40], unpack("=4q", head[40:]), self._names[first:first + files],
-                self._packed[begin:begin + files * _FILE_BYTES])
+        return (head[:40], unpack("=4q", head[40:]), names,
+                self._data[begin:begin + len(names) * _FILE_BYTES])
 
     def of(self, paths: list[str]) -> dict[str, Record]:
         """The records read for any of `paths`."""
@@ -138,14 +147,18 @@ def read(seal_file: str, root: str, code: str) -> Records:
 
 def compose(records: dict[str, Record], code: str) -> bytes | None:
     """The file of `records` made by the code of signature `code`; None where a
-    name holds a NUL or "/"."""
+    name holds a NUL or "/" or is empty."""
     paths = list(records)
     names = [name for record in records.values() for name in record[2]]
-    if any("\0" in text for text in [*paths, code]) or any("\0" in n or "/" in n
+    if any("\0" in text for text in [*paths, code]) or any("\0" in n or "/" in n or not n
                                                           for n in names):
         return None
-    text = "\0".join([MAGIC, code, str(len(paths)), *paths,
-                      *(str(len(record[2])) for record in records.values()), *names, "", ""])
+    starts, files = [], 0
+    for record in records.values():
+        starts.append(str(files))
+        files += len(record[2])
+    text = "\0".join([MAGIC, code, str(len(paths)), str(files), *paths, *starts,
+                      *("/".join(record[2]) for record in records.values()), ""])
     heads = b"".join(record[0] + pack_numbers(list(record[1])) for record in records.values())
     return text.encode("utf-8", "surrogateescape") + heads + b"".join(
         record[3] for record in records.values())

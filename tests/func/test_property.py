@@ -216,7 +216,7 @@ def apply_edit(repo: Repo, model: Model, kind: str, pick: int, value: int) -> se
 # window after every edit) to let the seal and the stat cache answer within a
 # step instead of a second later.
 TEST_RACY_NS = 40_000_000
-RACY_MODULES = ("gitpipe.hashing.statsig", "gitpipe.storage.state", "gitpipe.fastpath.seal",
+RACY_MODULES = ("gitpipe.hashing.statsig", "gitpipe.storage.state", "gitpipe.fastpath.sealsettle",
                 "gitpipe.hashing.coldscan")
 
 HOLE_EDITS = st.sampled_from([
