@@ -34,7 +34,9 @@ _S3: dict[str, Rule] = {
     "client_kwargs": {"region_name": PLAIN, "endpoint_url": PLAIN, "verify": FLAG,
                       "use_ssl": FLAG},
     "config_kwargs": {
-        "signature_version": PLAIN, "region_name": PLAIN, "connect_timeout": PLAIN,
+        # Only versions that sign each request with the secret key: botocore's
+        # `bearer` sends the profile's SSO access token as it is to the endpoint.
+        "signature_version": ("s3v4", "v4", "s3"), "region_name": PLAIN, "connect_timeout": PLAIN,
         "read_timeout": PLAIN, "max_pool_connections": PLAIN, "tcp_keepalive": FLAG,
         "parameter_validation": FLAG, "use_dualstack_endpoint": FLAG,
         "use_fips_endpoint": FLAG, "request_checksum_calculation": PLAIN,
