@@ -94,11 +94,13 @@ SENT_AS_IS: dict[str, tuple[str, ...]] = {
 # sending ~/.netrc's login, asyncssh's `send_env` or `agent_forwarding`).
 ANY_HOST = ("http", "https", "webhdfs", "ssh", "sftp")
 # (A committed `port` leads an ssh password to another server of the same
-# host, and webhdfs's `use_https: false` sends the password in clear text.)
+# host; webhdfs's `use_https: false` sends the password in clear text, and
+# s3's `use_ssl: false` or `verify: false` an SSE-C key to anyone on the way.)
+_S3_HOST = ("endpoint_url", "client_kwargs.endpoint_url", "use_ssl", "client_kwargs.use_ssl",
+            "client_kwargs.verify")
 CHOOSES_HOST: dict[str, tuple[str, ...]] = {
     "ssh": ("port",), "sftp": ("port",), "webhdfs": ("use_https",),
-    "s3": ("endpoint_url", "client_kwargs.endpoint_url"),
-    "s3a": ("endpoint_url", "client_kwargs.endpoint_url"),
+    "s3": _S3_HOST, "s3a": _S3_HOST,
     "az": ("account_name", "account_host", "connection_string"),
     "abfs": ("account_name", "account_host", "connection_string"),
     "abfss": ("account_name", "account_host", "connection_string"),

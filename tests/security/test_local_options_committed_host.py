@@ -14,6 +14,7 @@ clear text. Each is refused now, naming the option and the file."""
 
 from __future__ import annotations
 
+import base64
 import shlex
 import shutil
 import subprocess
@@ -163,3 +164,34 @@ def test_the_refusal_s_command_takes_a_committed_option_s_name_as_one_word(
     assert shlex.split(command) == ["remote", "modify", "--local", "store", name], hint
     subprocess.run(["sh", "-c", f"true {command}"], check=True, cwd=tmp_path)
     assert not (tmp_path / "PWNED").exists()
+
+
+@pytest.mark.parametrize("option", ["use_ssl", "client_kwargs.use_ssl", "client_kwargs.verify"])
+def test_a_committed_plain_connection_never_carries_the_local_sse_c_key(
+        make_repo: Any, tmp_path: Path, recorder: str, option: str) -> None:
+    """The user's own URL, and a committed `use_ssl: false` (or a TLS check
+    turned off) beside it: botocore sent the SSE-C key in a header, in clear
+    text, to anyone on the way to S3 (here a proxy standing on that way).
+    As webhdfs's `use_https`, the option is the user's file's to give."""
+    url = "s3://team-bucket/cache"
+    key = "0123456789abcdef" * 2
+    top, _, inner = option.rpartition(".")
+    committed: dict[str, Any] = {top: {inner: False}} if top else {inner: False}
+    ci = _clone(make_repo, tmp_path, {"url": url, **committed},
+                {"url": url, "key": "AKIDUSERSOWN", "secret": "user-secret",
+                 "s3_additional_kwargs": {"SSECustomerAlgorithm": "AES256",
+                                          "SSECustomerKey": key}})
+    before = snapshot(tmp_path)
+    done = ci.run("push", "--jobs=1", timeout=120, env={
+        "AWS_MAX_ATTEMPTS": "1", "AWS_EC2_METADATA_DISABLED": "true",
+        "HTTP_PROXY": f"http://{recorder}", "HTTPS_PROXY": f"http://{recorder}",
+        "NO_PROXY": "", "AWS_DEFAULT_REGION": "us-east-1"})
+    said = done.stdout + done.stderr
+    sent = base64.b64encode(key.encode()).decode()
+    assert not any(sent in seen for seen in _Recorder.seen), _Recorder.seen
+    assert done.returncode == 2, said
+    assert ".gitpipe/config.local.yaml: remotes.store.s3_additional_kwargs.SSECustomerKey " \
+           "is sent as it is to the remote's host, and only the committed " \
+           f".gitpipe/config.yaml gives its {option}" in said, said
+    assert _Recorder.seen == []
+    assert_only_changed(before, snapshot(tmp_path), STATE)
