@@ -45,8 +45,12 @@ _S3: dict[str, Rule] = {
         "s3": {"addressing_style": PLAIN, "use_accelerate_endpoint": FLAG,
                "payload_signing_enabled": FLAG, "us_east_1_regional_endpoint": PLAIN},
     },
+    # A canned ACL that keeps objects private: a public one (public-read,
+    # authenticated-read) made what a push wrote to the user's own bucket
+    # readable by anyone; that is the bucket owner's to say.
     "s3_additional_kwargs": {"ServerSideEncryption": PLAIN, "SSEKMSKeyId": PLAIN,
-                             "StorageClass": PLAIN, "ACL": PLAIN, "RequestPayer": PLAIN,
+                             "StorageClass": PLAIN, "RequestPayer": PLAIN,
+                             "ACL": ("private", "bucket-owner-read", "bucket-owner-full-control"),
                              "BucketKeyEnabled": FLAG},
 }
 _GS: dict[str, Rule] = {

@@ -212,3 +212,38 @@ def test_a_committed_signature_version_never_sends_the_user_s_sso_token(
                "one of s3v4, v4, s3" in said, said
         assert "Traceback" not in said
     assert_only_changed(before, snapshot(tmp_path), [f"ci/{p}" for p in STATE])
+
+
+
+@pytest.mark.s3
+@pytest.mark.parametrize("acl", ["public-read", "public-read-write", "authenticated-read"])
+def test_a_committed_acl_never_makes_the_user_s_pushes_public(
+        make_repo: Any, tmp_path: Path, s3_env: dict[str, str], s3_bucket: str,
+        acl: str) -> None:
+    """The user's config.local.yaml names their own private bucket; the
+    clone's committed `s3_additional_kwargs: {ACL: public-read}` (on the
+    list, as 'how the bytes are stored') had every object `push` wrote
+    there readable by anyone (moto recorded the AllUsers grant). A
+    committed ACL keeps objects private: a public one is the bucket
+    owner's to set (its policy, or config.local.yaml)."""
+    import boto3
+
+    ci = _clone(make_repo, tmp_path, {"url": "s3://team-bucket/cache",
+                                      "s3_additional_kwargs": {"ACL": acl}})
+    (ci.path / ".gitpipe/config.local.yaml").write_text(
+        f"remotes:\n  store:\n    url: {s3_bucket}\n")
+    s3 = boto3.session.Session().client("s3", endpoint_url=s3_env["AWS_ENDPOINT_URL"])
+    bucket = s3_bucket.split("/")[2]
+    before = snapshot(tmp_path)
+    done = ci.run("push", timeout=120)
+    said = done.stdout + done.stderr
+    listed = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+    grants = [grant["Grantee"].get("URI") for item in listed
+              for grant in s3.get_object_acl(Bucket=bucket, Key=item["Key"])["Grants"]]
+    assert not any(uri and uri.startswith("http://acs.amazonaws.com/groups/global/")
+                   for uri in grants), grants
+    assert done.returncode == 2, said
+    assert ".gitpipe/config.yaml: remotes.store.s3_additional_kwargs.ACL must be one of " \
+           "private, bucket-owner-read, bucket-owner-full-control" in said, said
+    assert listed == []
+    assert_only_changed(before, snapshot(tmp_path), [f"ci/{p}" for p in STATE])
