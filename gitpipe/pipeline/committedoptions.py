@@ -12,6 +12,8 @@ from typing import Any
 
 from gitpipe.core.errors import BadInputError
 from gitpipe.pipeline.configcheck import RUN_CACHE_KEYS
+from gitpipe.pipeline.fsspecdefaults import SOURCE as FSSPEC_SOURCE
+from gitpipe.pipeline.fsspecdefaults import fsspec_defaults
 from gitpipe.pipeline.optionlists import (
     ANY_HOST,
     CHOOSES_HOST,
@@ -126,34 +128,52 @@ def _allowed_hint(name: str, path: str) -> str:
 
 def check_local_secrets(local: dict[str, Any], merged: dict[str, Any],
                         local_source: str) -> None:
-    """Raise for a secret config.local.yaml gives a remote that its library
-    sends as it is (optionlists.SENT_AS_IS) where the committed file alone
-    names the host it goes to: the URL, or an option choosing the host."""
-    for name, body in local.items():
-        url = (merged.get(name) or {}).get("url")
-        if not isinstance(body, dict) or not isinstance(url, str) or "::" in url:
+    """Raise for a secret this user's options give a remote (config.local.yaml,
+    or fsspec's own defaults for its protocol) that its library sends as it
+    is (optionlists.SENT_AS_IS) where the committed file alone names the host
+    it goes to: the URL, or an option choosing the host."""
+    for name, full in merged.items():
+        url = full.get("url") if isinstance(full, dict) else None
+        if not isinstance(url, str) or "::" in url:
             continue
         protocol = url_protocol(url)
-        secret = next((option for option in SENT_AS_IS.get(protocol, ())
-                       if given_in(body, option)), None)
-        sent = "is sent as it is to the remote's host"
-        if secret is None and protocol in ANY_HOST:
-            options = {k: v for k, v in body.items() if k != "url" and k not in RUN_CACHE_KEYS}
-            secret = (option_problem(protocol, options) or (None,))[0]
-            sent = ("may carry a secret to the remote's host (it is no option a committed "
-                    "remote may give)")
-        if secret is None:
+        if protocol not in SENT_AS_IS and protocol not in ANY_HOST:
             continue
+        given_here = local.get(name)
+        body: dict[str, Any] = given_here if isinstance(given_here, dict) else {}
         chooser = next((option for option in ("url", *CHOOSES_HOST.get(protocol, ()))
-                        if given_in(merged[name], option) and not given_in(body, option)), None)
+                        if given_in(full, option) and not given_in(body, option)), None)
         if chooser is None:
             continue
-        raise BadInputError(
-            f"{local_source}: remotes.{name}.{secret} {sent}, "
-            f"and only the committed .gitpipe/config.yaml gives its {chooser} (a pull request "
-            "may point it at any server): your secret goes only where your own file says",
-            hint=f"give the {chooser} in .gitpipe/config.local.yaml too: 'gitpipe remote "
-                 f"modify --local {shell_word(str(name))} {chooser} VALUE'")
+        for given, source in ((body, ""), (fsspec_defaults(protocol), FSSPEC_SOURCE)):
+            found = _sent_secret(protocol, given)
+            if found is None:
+                continue
+            secret, sent = found
+            said = (f"{local_source}: remotes.{name}.{secret} {sent}" if not source else
+                    f"{source} gives remotes.{name} the option {secret}, which {sent}")
+            raise BadInputError(
+                f"{said}, and only the committed .gitpipe/config.yaml gives its {chooser} (a "
+                "pull request may point it at any server): your secret goes only where your "
+                "own file says",
+                hint=f"give the {chooser} in .gitpipe/config.local.yaml too: 'gitpipe remote "
+                     f"modify --local {shell_word(str(name))} {chooser} VALUE'")
+
+
+def _sent_secret(protocol: str, options: dict[str, Any]) -> tuple[str, str] | None:
+    """(the option of `options` that may carry a secret to the remote's host,
+    how), or None."""
+    secret = next((option for option in SENT_AS_IS.get(protocol, ())
+                   if given_in(options, option)), None)
+    if secret is not None:
+        return secret, "is sent as it is to the remote's host"
+    if protocol in ANY_HOST:
+        off_list = option_problem(protocol, {k: v for k, v in options.items()
+                                             if k != "url" and k not in RUN_CACHE_KEYS})
+        if off_list is not None:
+            return off_list[0], ("may carry a secret to the remote's host (it is no option a "
+                                 "committed remote may give)")
+    return None
 
 
 def check_committed_protocols(remotes: dict[str, Any], source: str) -> None:

@@ -34,7 +34,9 @@ _S3: dict[str, Rule] = {
     "client_kwargs": {"region_name": PLAIN, "endpoint_url": PLAIN, "verify": FLAG,
                       "use_ssl": FLAG},
     "config_kwargs": {
-        "signature_version": PLAIN, "region_name": PLAIN, "connect_timeout": PLAIN,
+        # Only versions that sign each request with the secret key: botocore's
+        # `bearer` sends the profile's SSO access token as it is to the endpoint.
+        "signature_version": ("s3v4", "v4", "s3"), "region_name": PLAIN, "connect_timeout": PLAIN,
         "read_timeout": PLAIN, "max_pool_connections": PLAIN, "tcp_keepalive": FLAG,
         "parameter_validation": FLAG, "use_dualstack_endpoint": FLAG,
         "use_fips_endpoint": FLAG, "request_checksum_calculation": PLAIN,
@@ -43,8 +45,12 @@ _S3: dict[str, Rule] = {
         "s3": {"addressing_style": PLAIN, "use_accelerate_endpoint": FLAG,
                "payload_signing_enabled": FLAG, "us_east_1_regional_endpoint": PLAIN},
     },
+    # A canned ACL that keeps objects private: a public one (public-read,
+    # authenticated-read) made what a push wrote to the user's own bucket
+    # readable by anyone; that is the bucket owner's to say.
     "s3_additional_kwargs": {"ServerSideEncryption": PLAIN, "SSEKMSKeyId": PLAIN,
-                             "StorageClass": PLAIN, "ACL": PLAIN, "RequestPayer": PLAIN,
+                             "StorageClass": PLAIN, "RequestPayer": PLAIN,
+                             "ACL": ("private", "bucket-owner-read", "bucket-owner-full-control"),
                              "BucketKeyEnabled": FLAG},
 }
 _GS: dict[str, Rule] = {
@@ -92,11 +98,13 @@ SENT_AS_IS: dict[str, tuple[str, ...]] = {
 # sending ~/.netrc's login, asyncssh's `send_env` or `agent_forwarding`).
 ANY_HOST = ("http", "https", "webhdfs", "ssh", "sftp")
 # (A committed `port` leads an ssh password to another server of the same
-# host, and webhdfs's `use_https: false` sends the password in clear text.)
+# host; webhdfs's `use_https: false` sends the password in clear text, and
+# s3's `use_ssl: false` or `verify: false` an SSE-C key to anyone on the way.)
+_S3_HOST = ("endpoint_url", "client_kwargs.endpoint_url", "use_ssl", "client_kwargs.use_ssl",
+            "client_kwargs.verify")
 CHOOSES_HOST: dict[str, tuple[str, ...]] = {
     "ssh": ("port",), "sftp": ("port",), "webhdfs": ("use_https",),
-    "s3": ("endpoint_url", "client_kwargs.endpoint_url"),
-    "s3a": ("endpoint_url", "client_kwargs.endpoint_url"),
+    "s3": _S3_HOST, "s3a": _S3_HOST,
     "az": ("account_name", "account_host", "connection_string"),
     "abfs": ("account_name", "account_host", "connection_string"),
     "abfss": ("account_name", "account_host", "connection_string"),

@@ -14,6 +14,8 @@ URL."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -165,3 +167,83 @@ def test_a_local_password_goes_where_the_local_url_says(
     done = ci.run("fetch", timeout=120)
     assert _Recorder.seen, done.stdout + done.stderr  # the user's own remote was asked
     assert all("Authorization: Basic " in seen for seen in _Recorder.seen)
+
+
+def _sso_home(home: Path) -> dict[str, str]:
+    """A user's AWS config whose profile logs in by IAM Identity Center
+    (`aws sso login`), with the SSO access token botocore caches; the
+    environment that has botocore read it (no keys of its own)."""
+    (home / ".aws/sso/cache").mkdir(parents=True)
+    (home / ".aws/config").write_text(
+        "[profile work]\nsso_session = corp\nsso_account_id = 111122223333\n"
+        "sso_role_name = Admin\nregion = us-east-1\n"
+        "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\n"
+        "sso_region = us-east-1\n")
+    cached = home / ".aws/sso/cache" / f"{hashlib.sha1(b'corp').hexdigest()}.json"
+    cached.write_text(json.dumps({"startUrl": "https://corp.awsapps.com/start",
+                                  "region": "us-east-1", "accessToken": "users-sso-token",
+                                  "expiresAt": "2099-01-01T00:00:00Z"}))
+    return {"HOME": str(home), "AWS_CONFIG_FILE": str(home / ".aws/config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(home / ".aws/credentials"),
+            "AWS_EC2_METADATA_DISABLED": "true", "AWS_MAX_ATTEMPTS": "1",
+            "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": ""}
+
+
+def test_a_committed_signature_version_never_sends_the_user_s_sso_token(
+        make_repo: Any, tmp_path: Path, recorder: str) -> None:
+    """botocore's `bearer` signature version sends the SSO access token of the
+    profile in use (`aws sso login`'s, good for every account and role the
+    user may reach) as it is, in an Authorization header, to the endpoint:
+    a committed `signature_version: bearer`, `profile` and `endpoint_url`
+    handed it to the clone's server on a push. Only versions that sign
+    each request are a committed remote's to choose."""
+    ci = _clone(make_repo, tmp_path, {
+        "url": "s3://team-bucket/cache", "endpoint_url": f"http://{recorder}",
+        "profile": "work", "config_kwargs": {"signature_version": "bearer"}})
+    env = _sso_home(tmp_path / "home")
+    before = snapshot(tmp_path)
+    for command in ("push", "status"):
+        done = ci.run(command, "-c" if command == "status" else "--jobs=1", env=env,
+                      timeout=120)
+        said = done.stdout + done.stderr
+        assert not any("users-sso-token" in seen for seen in _Recorder.seen), _Recorder.seen
+        assert done.returncode == 2, said
+        assert ".gitpipe/config.yaml: remotes.store.config_kwargs.signature_version must be " \
+               "one of s3v4, v4, s3" in said, said
+        assert "Traceback" not in said
+    assert_only_changed(before, snapshot(tmp_path), [f"ci/{p}" for p in STATE])
+
+
+
+@pytest.mark.s3
+@pytest.mark.parametrize("acl", ["public-read", "public-read-write", "authenticated-read"])
+def test_a_committed_acl_never_makes_the_user_s_pushes_public(
+        make_repo: Any, tmp_path: Path, s3_env: dict[str, str], s3_bucket: str,
+        acl: str) -> None:
+    """The user's config.local.yaml names their own private bucket; the
+    clone's committed `s3_additional_kwargs: {ACL: public-read}` (on the
+    list, as 'how the bytes are stored') had every object `push` wrote
+    there readable by anyone (moto recorded the AllUsers grant). A
+    committed ACL keeps objects private: a public one is the bucket
+    owner's to set (its policy, or config.local.yaml)."""
+    import boto3
+
+    ci = _clone(make_repo, tmp_path, {"url": "s3://team-bucket/cache",
+                                      "s3_additional_kwargs": {"ACL": acl}})
+    (ci.path / ".gitpipe/config.local.yaml").write_text(
+        f"remotes:\n  store:\n    url: {s3_bucket}\n")
+    s3 = boto3.session.Session().client("s3", endpoint_url=s3_env["AWS_ENDPOINT_URL"])
+    bucket = s3_bucket.split("/")[2]
+    before = snapshot(tmp_path)
+    done = ci.run("push", timeout=120)
+    said = done.stdout + done.stderr
+    listed = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+    grants = [grant["Grantee"].get("URI") for item in listed
+              for grant in s3.get_object_acl(Bucket=bucket, Key=item["Key"])["Grants"]]
+    assert not any(uri and uri.startswith("http://acs.amazonaws.com/groups/global/")
+                   for uri in grants), grants
+    assert done.returncode == 2, said
+    assert ".gitpipe/config.yaml: remotes.store.s3_additional_kwargs.ACL must be one of " \
+           "private, bucket-owner-read, bucket-owner-full-control" in said, said
+    assert listed == []
+    assert_only_changed(before, snapshot(tmp_path), [f"ci/{p}" for p in STATE])

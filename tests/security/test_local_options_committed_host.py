@@ -14,6 +14,8 @@ clear text. Each is refused now, naming the option and the file."""
 
 from __future__ import annotations
 
+import base64
+import json
 import shlex
 import shutil
 import subprocess
@@ -180,3 +182,79 @@ def test_a_remote_s_name_is_one_shell_word(make_repo: Any, tmp_path: Path, name:
     assert f"remotes.{name!r} is not a name" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
     assert_only_changed(before, snapshot(tmp_path), STATE)
+
+
+@pytest.mark.parametrize("option", ["use_ssl", "client_kwargs.use_ssl", "client_kwargs.verify"])
+def test_a_committed_plain_connection_never_carries_the_local_sse_c_key(
+        make_repo: Any, tmp_path: Path, recorder: str, option: str) -> None:
+    """The user's own URL, and a committed `use_ssl: false` (or a TLS check
+    turned off) beside it: botocore sent the SSE-C key in a header, in clear
+    text, to anyone on the way to S3 (here a proxy standing on that way).
+    As webhdfs's `use_https`, the option is the user's file's to give."""
+    url = "s3://team-bucket/cache"
+    key = "0123456789abcdef" * 2
+    top, _, inner = option.rpartition(".")
+    committed: dict[str, Any] = {top: {inner: False}} if top else {inner: False}
+    ci = _clone(make_repo, tmp_path, {"url": url, **committed},
+                {"url": url, "key": "AKIDUSERSOWN", "secret": "user-secret",
+                 "s3_additional_kwargs": {"SSECustomerAlgorithm": "AES256",
+                                          "SSECustomerKey": key}})
+    before = snapshot(tmp_path)
+    done = ci.run("push", "--jobs=1", timeout=120, env={
+        "AWS_MAX_ATTEMPTS": "1", "AWS_EC2_METADATA_DISABLED": "true",
+        "HTTP_PROXY": f"http://{recorder}", "HTTPS_PROXY": f"http://{recorder}",
+        "NO_PROXY": "", "AWS_DEFAULT_REGION": "us-east-1"})
+    said = done.stdout + done.stderr
+    sent = base64.b64encode(key.encode()).decode()
+    assert not any(sent in seen for seen in _Recorder.seen), _Recorder.seen
+    assert done.returncode == 2, said
+    assert ".gitpipe/config.local.yaml: remotes.store.s3_additional_kwargs.SSECustomerKey " \
+           "is sent as it is to the remote's host, and only the committed " \
+           f".gitpipe/config.yaml gives its {option}" in said, said
+    assert _Recorder.seen == []
+    assert_only_changed(before, snapshot(tmp_path), STATE)
+
+
+@pytest.mark.parametrize("where", ["FSSPEC_WEBHDFS", "FSSPEC_WEBHDFS_PASSWORD",
+                                   "fsspec's config folder"])
+def test_fsspec_s_own_defaults_never_carry_a_password_to_a_committed_url(
+        make_repo: Any, tmp_path: Path, recorder: str, where: str) -> None:
+    """fsspec adds its own defaults (FSSPEC_<PROTOCOL> variables, the JSON
+    files of ~/.config/fsspec) to every filesystem of a protocol: the
+    user's webhdfs password kept there, as fsspec's documentation offers,
+    went as Basic auth to whatever host the clone's committed URL named
+    (the recorder read it). They are the user's own options, as
+    config.local.yaml's are: the same rule holds for them."""
+    ci = _clone(make_repo, tmp_path, {"url": f"webhdfs://{recorder}/store"}, {})
+    folder = tmp_path / "fsspec-config"
+    folder.mkdir()
+    env = {"FSSPEC_CONFIG_DIR": str(folder)}
+    if where == "FSSPEC_WEBHDFS":
+        env[where] = json.dumps({"user": "alice", "password": SECRET})
+    elif where == "FSSPEC_WEBHDFS_PASSWORD":
+        env.update({where: SECRET, "FSSPEC_WEBHDFS_USER": "alice"})
+    else:
+        (folder / "conf.json").write_text(
+            json.dumps({"webhdfs": {"user": "alice", "password": SECRET}}))
+    before = snapshot(tmp_path)
+    done = ci.run("push", timeout=120, env=env)
+    said = done.stdout + done.stderr
+    sent = base64.b64encode(f"alice:{SECRET}".encode()).decode()
+    assert not any(sent in seen for seen in _Recorder.seen), _Recorder.seen
+    assert done.returncode == 2, said
+    assert "fsspec's own config (FSSPEC_* variables, its config folder) gives remotes.store " \
+           "the option password, which is sent as it is to the remote's host, and only the " \
+           "committed .gitpipe/config.yaml gives its url" in said, said
+    assert SECRET not in said
+    assert_only_changed(before, snapshot(tmp_path), STATE)
+
+
+def test_fsspec_s_own_defaults_go_where_the_user_s_url_says(
+        make_repo: Any, tmp_path: Path, recorder: str) -> None:
+    url = f"webhdfs://{recorder}/store"
+    ci = _clone(make_repo, tmp_path, {"url": url}, {"url": url})
+    done = ci.run("push", timeout=120, env={
+        "FSSPEC_WEBHDFS": json.dumps({"user": "alice", "password": SECRET}),
+        "FSSPEC_CONFIG_DIR": str(tmp_path / "none")})
+    assert _Recorder.seen, done.stdout + done.stderr  # the user's own remote was asked
+    assert all("Authorization: Basic " in seen for seen in _Recorder.seen)
