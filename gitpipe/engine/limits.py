@@ -5,11 +5,13 @@ and the gates of stages that wait for a sensor (`wait_for`)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
+from typing import Any
 
 from gitpipe.core.errors import BadInputError
 from gitpipe.engine.reports import ReproOptions, default_jobs
 from gitpipe.engine.scheduler import Gate, Limits
 from gitpipe.project.root import Project
+from gitpipe.trust.checks import terminal_text
 
 
 def scheduling_limits(project: Project, options: ReproOptions,
@@ -35,8 +37,11 @@ def scheduling_limits(project: Project, options: ReproOptions,
 
 
 def sensor_gates(project: Project) -> Callable[[Hashable], Gate | None]:
-    """Sensors from `wait_for`: poll the (substituted) path until it exists."""
+    """Sensors from `wait_for`: poll the (substituted) path until it exists.
+    BadInputError, before anything runs, for one whose poll would carry a
+    secret of fsspec's own defaults to the host gitpipe.yaml names."""
     graph = project.graph
+    _refuse_secret_polls(graph)
 
     def gate(node: Hashable) -> Gate | None:
         task = graph.nodes[node]["task"]
@@ -50,3 +55,19 @@ def sensor_gates(project: Project) -> Callable[[Hashable], Gate | None]:
                     repr(path))
 
     return gate
+
+
+def _refuse_secret_polls(graph: Any) -> None:
+    from gitpipe.pipeline.committedoptions import defaults_secret_problem
+
+    for node in graph.nodes:
+        task = graph.nodes[node]["task"]
+        path = task.wait_path
+        if task.stage.wait_for is None or path is None:
+            continue
+        problem = defaults_secret_problem(path)
+        if problem is not None:
+            raise BadInputError(
+                f"gitpipe.yaml: stage {terminal_text(repr(task.stage.name))}: wait_for: {problem}",
+                hint="a sensor's URL is the pipeline's: drop the option from fsspec's config "
+                     "(FSSPEC_* variables, ~/.config/fsspec), or run without that stage")

@@ -160,6 +160,22 @@ def check_local_secrets(local: dict[str, Any], merged: dict[str, Any],
                      f"modify --local {shell_word(str(name))} {chooser} VALUE'")
 
 
+def defaults_secret_problem(url: str) -> str | None:
+    """Why fsspec's own defaults may not go to `url`, a host only gitpipe.yaml
+    names (a sensor, polled with no option of gitpipe's): the option they
+    give its protocol that may carry a secret; None where they give none."""
+    if "://" not in url or "::" in url:
+        return None
+    protocol = url_protocol(url)
+    if protocol not in SENT_AS_IS and protocol not in ANY_HOST:
+        return None
+    found = _sent_secret(protocol, fsspec_defaults(protocol))
+    if found is None:
+        return None
+    return (f"{FSSPEC_SOURCE} gives {protocol}:// the option {found[0]}, which {found[1]}, "
+            "and only gitpipe.yaml names this host")
+
+
 def _sent_secret(protocol: str, options: dict[str, Any]) -> tuple[str, str] | None:
     """(the option of `options` that may carry a secret to the remote's host,
     how), or None."""

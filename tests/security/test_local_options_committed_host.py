@@ -258,3 +258,30 @@ def test_fsspec_s_own_defaults_go_where_the_user_s_url_says(
         "FSSPEC_CONFIG_DIR": str(tmp_path / "none")})
     assert _Recorder.seen, done.stdout + done.stderr  # the user's own remote was asked
     assert all("Authorization: Basic " in seen for seen in _Recorder.seen)
+
+
+def test_fsspec_s_own_defaults_never_go_to_a_sensor_s_host(
+        make_repo: Any, tmp_path: Path, recorder: str) -> None:
+    """A sensor (`wait_for`) is polled with no options of gitpipe's, so
+    fsspec's own defaults are all it takes: the user's webhdfs password kept
+    there went as Basic auth to the host a clone's gitpipe.yaml named, on
+    every poke of a `repro`. Refused before anything runs."""
+    origin = make_repo("origin")
+    origin.spec({"a": {"cmd": "echo ran > out.txt", "outs": ["out.txt"],
+                       "wait_for": {"path": f"webhdfs://{recorder}/landing/_SUCCESS",
+                                    "timeout": "3s", "poke": "1s"}}})
+    origin.commit("a sensor")
+    clone = origin.clone_to(tmp_path / "clone")
+    before = snapshot(tmp_path)
+    done = clone.run("repro", timeout=120, env={
+        "FSSPEC_WEBHDFS": json.dumps({"user": "alice", "password": SECRET}),
+        "FSSPEC_CONFIG_DIR": str(tmp_path / "none")})
+    said = done.stdout + done.stderr
+    sent = base64.b64encode(f"alice:{SECRET}".encode()).decode()
+    assert not any(sent in seen for seen in _Recorder.seen), _Recorder.seen
+    assert done.returncode == 2, said
+    assert "stage 'a': wait_for: fsspec's own config (FSSPEC_* variables, its config folder) " \
+           "gives webhdfs:// the option password, which is sent as it is" in said, said
+    assert "Traceback" not in said and SECRET not in said
+    assert not (clone.path / "out.txt").exists()
+    assert_only_changed(before, snapshot(tmp_path), ["clone/.gitpipe", "clone/.gitignore"])
