@@ -13,7 +13,7 @@ from gitpipe.pipeline.model import own_file_problem
 from gitpipe.trust.checks import reserved_name
 
 _PLAIN_PATH = re.compile(
-    r"^(?!\.{1,2}(?:/|$))(?!.*/\.{1,2}(?:/|$))[A-Za-z0-9_@${}=+,:%-][^\\]*?/?$")
+    r"^(?!\.{1,2}(?:/|$))(?!.*/\.{1,2}(?:/|$))[A-Za-z0-9_@${}=+,:%-][^\\\x00]*?/?$")
 
 
 def normalize_path(path: str, wdir: str, written: bool = False) -> str:
@@ -24,6 +24,8 @@ def normalize_path(path: str, wdir: str, written: bool = False) -> str:
         return path.rstrip("/")  # the common case: already normal, nothing to check
     if not isinstance(path, str) or not path.strip():
         raise ValueError("empty path")
+    if "\0" in path:
+        raise ValueError("it holds a NUL character, which no file's name can")
     if path.startswith(("/", "~")) or re.match(r"^[A-Za-z]:[\\/]", path) or "\\" in path:
         raise ValueError("absolute paths are not allowed")
     joined = posixpath.normpath(posixpath.join(wdir, path))
