@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any, ClassVar
 
 Snapshot = dict[str, tuple[str, int, str]]  # relpath -> (kind, permission bits, content digest)
 
@@ -69,3 +70,22 @@ def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+class Recording(BaseHTTPRequestHandler):
+    """Any request: its first line and its headers kept in `seen` (reset it
+    per test), answered `status` with no body."""
+
+    seen: ClassVar[list[str]] = []
+    status = 500
+
+    def _record(self) -> None:
+        self.seen.append(f"{self.requestline}\n{self.headers}")
+        self.send_response(self.status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_GET = do_PUT = do_HEAD = do_POST = _record
+
+    def log_message(self, *args: Any) -> None:
+        pass

@@ -17,14 +17,13 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
 from tests.conftest import Repo
-from tests.security.conftest import assert_only_changed, serving, snapshot
+from tests.security.conftest import Recording, assert_only_changed, serving, snapshot
 
 STATE = [f".gitpipe/state.db{suffix}" for suffix in ("", "-wal", "-shm", "-journal")]
 S3_ENV = {"AWS_ACCESS_KEY_ID": "AKIDUSERSOWN", "AWS_SECRET_ACCESS_KEY": "user-secret",
@@ -32,21 +31,10 @@ S3_ENV = {"AWS_ACCESS_KEY_ID": "AKIDUSERSOWN", "AWS_SECRET_ACCESS_KEY": "user-se
           "AWS_MAX_ATTEMPTS": "1"}
 
 
-class _Recorder(BaseHTTPRequestHandler):
-    """Any request at all: its first line and its headers, answered 500."""
+class _Recorder(Recording):
+    """Any request at all, a proxy's CONNECT too, answered 500."""
 
-    seen: ClassVar[list[str]] = []
-
-    def _record(self) -> None:
-        self.seen.append(f"{self.requestline}\n{self.headers}")
-        self.send_response(500)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    do_GET = do_PUT = do_HEAD = do_POST = do_CONNECT = _record
-
-    def log_message(self, *args: Any) -> None:
-        pass
+    do_CONNECT = Recording._record
 
 
 @pytest.fixture

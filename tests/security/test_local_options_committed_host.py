@@ -19,35 +19,23 @@ import json
 import shlex
 import shutil
 import subprocess
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 import yaml
 
 from tests.conftest import Repo
-from tests.security.conftest import assert_only_changed, serving, snapshot
+from tests.security.conftest import Recording, assert_only_changed, serving, snapshot
 
 STATE = [f"ci/.gitpipe/state.db{suffix}" for suffix in ("", "-wal", "-shm", "-journal")]
 SECRET = "users-own-secret-4711"
 
 
-class _Recorder(BaseHTTPRequestHandler):
-    """Any request at all: its first line and its headers, answered 404."""
+class _Recorder(Recording):
+    """Any request at all, answered 404."""
 
-    seen: ClassVar[list[str]] = []
-
-    def _record(self) -> None:
-        self.seen.append(f"{self.requestline}\n{self.headers}")
-        self.send_response(404)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    do_GET = do_PUT = do_HEAD = do_POST = _record
-
-    def log_message(self, *args: Any) -> None:
-        pass
+    status = 404
 
 
 @pytest.fixture
