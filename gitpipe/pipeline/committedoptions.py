@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from gitpipe.core.errors import BadInputError
-from gitpipe.pipeline.configcheck import RUN_CACHE_KEYS
+from gitpipe.pipeline.configcheck import storage_options
 from gitpipe.pipeline.fsspecdefaults import SOURCE as FSSPEC_SOURCE
 from gitpipe.pipeline.fsspecdefaults import fsspec_defaults
 from gitpipe.pipeline.optionlists import (
@@ -106,8 +106,7 @@ def check_allowed_options(committed: dict[str, Any], merged: dict[str, Any],
         if not isinstance(body, dict) or not isinstance(url, str):
             continue
         protocol = None if "::" in url else url_protocol(url)
-        options = {k: v for k, v in body.items() if k != "url" and k not in RUN_CACHE_KEYS}
-        found = option_problem(protocol, options)
+        found = option_problem(protocol, storage_options(body))
         if found is None:
             continue
         path, why = found
@@ -184,8 +183,7 @@ def _sent_secret(protocol: str, options: dict[str, Any]) -> tuple[str, str] | No
     if secret is not None:
         return secret, "is sent as it is to the remote's host"
     if protocol in ANY_HOST:
-        off_list = option_problem(protocol, {k: v for k, v in options.items()
-                                             if k != "url" and k not in RUN_CACHE_KEYS})
+        off_list = option_problem(protocol, storage_options(options))
         if off_list is not None:
             return off_list[0], ("may carry a secret to the remote's host (it is no option a "
                                  "committed remote may give)")

@@ -17,6 +17,7 @@ from gitpipe.pipeline.configcheck import (
     check_file,
     check_merged,
     jobs_from_environment,
+    storage_options,
 )
 
 if TYPE_CHECKING:
@@ -193,7 +194,7 @@ def _options_only_in(committed: dict[str, Any],
         mine = local_remotes.get(name)
         mine = mine if isinstance(mine, dict) else {}
         if isinstance(body, dict):
-            options = {k: v for k, v in body.items() if k != "url" and k not in RUN_CACHE_KEYS}
+            options = storage_options(body)
             found |= {(str(name), key) for key in _keys_only_in(options, mine)}
     return frozenset(found)
 
@@ -257,7 +258,7 @@ def remote_settings(config: Config, name: str | None = None) -> RemoteSettings:
     if not isinstance(body, dict) or "url" not in body:
         raise BadInputError(f"unknown remote {chosen!r}",
                             hint=f"known remotes: {', '.join(sorted(remotes)) or 'none'}")
-    options = {k: v for k, v in body.items() if k != "url" and k not in RUN_CACHE_KEYS}
+    options = storage_options(body)
     check_s3_options(str(chosen), str(body["url"]), options)
     run_cache = {k: v for k, v in body.items() if k in RUN_CACHE_KEYS}
     source = LOCAL_CONFIG_FILE if chosen in config.local_remotes else CONFIG_FILE

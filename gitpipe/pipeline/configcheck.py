@@ -216,6 +216,11 @@ def _odd_option_name(options: dict[Any, Any]) -> str | None:
 # A remote's keys that gitpipe reads itself (the run-cache's trust and scopes);
 # every other key is an fsspec storage option.
 RUN_CACHE_KEYS = ("trust", "scope_trust", "scopes", "signing_key")
+
+
+def storage_options(body: dict[str, Any]) -> dict[str, Any]:
+    """A remote's fsspec storage options: its keys but the URL and RUN_CACHE_KEYS."""
+    return {k: v for k, v in body.items() if k != "url" and k not in RUN_CACHE_KEYS}
 _TRUST_HINT = ("list the keys whose run-cache entries are restored, e.g. 'trust: "
                "[{ssh: \"ssh-ed25519 AAAA… ci@main\"}, {hmac_env: GITPIPE_CACHE_KEY}]', or "
                "'trust: any' to restore every entry (docs/explanation/security.md)")
